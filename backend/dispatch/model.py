@@ -1,0 +1,143 @@
+"""The planning problem and its answer, as plain frozen Structs.
+
+Everything here is picklable (it crosses into the solver's process pool) and
+free of web or database types. Units are integers where the solver needs them:
+seconds since midnight of the planned day, metres; loads are floats in kg and
+litres and are scaled by the solver.
+
+A problem is matrix-based: every place is an index into ``time_s`` and
+``dist_m`` (square, row = from, column = to). Travel time for a vehicle is the
+matrix time divided by its ``speed_factor``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+StopKind = Literal["pickup", "delivery"]
+
+
+class Window(msgspec.Struct, frozen=True):
+    """A closed interval [start, end] of seconds since midnight."""
+
+    start: int
+    end: int
+
+    def contains(self, t: int) -> bool:
+        return self.start <= t <= self.end
+
+
+class Stop(msgspec.Struct, frozen=True, kw_only=True):
+    """One visit: collect goods (pickup) or hand them over (delivery).
+
+    ``windows`` are the allowed times to *start service* (the intersection of
+    a customer window with opening hours, computed upstream); empty means any
+    time within the shift. A delivery whose ``pickups`` is empty carries goods
+    loaded at the vehicle's start hub. A delivery with pickups must be on the
+    same vehicle as each of them and after them (several shops to one door).
+    A pickup that no delivery names is brought back to the end hub (returns).
+    ``vehicles`` restricts which vehicles may serve it (locks, hub of the
+    shift); empty means any.
+    """
+
+    id: str
+    kind: StopKind
+    location: int
+    windows: tuple[Window, ...] = ()
+    service_s: int = 0
+    weight_kg: float = 0.0
+    volume_l: float = 0.0
+    pickups: tuple[str, ...] = ()
+    vehicles: tuple[str, ...] = ()
+
+
+class Vehicle(msgspec.Struct, frozen=True, kw_only=True):
+    """A courier on a bike for one shift."""
+
+    id: str
+    start_location: int
+    end_location: int
+    shift: Window
+    payload_kg: float
+    volume_l: float
+    max_distance_m: int | None = None
+    speed_factor: float = 1.0
+    fixed_cost: int = 0
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    time_s: list[list[int]]
+    dist_m: list[list[int]]
+    vehicles: tuple[Vehicle, ...]
+    stops: tuple[Stop, ...]
+    # What the solver minimises: travel time or distance, plus vehicle fixed costs.
+    cost: Literal["time", "distance"] = "time"
+
+
+class PlannedStop(msgspec.Struct, frozen=True, kw_only=True):
+    stop_id: str
+    arrival_s: int  # when the bike gets there
+    start_s: int  # when service starts (after waiting for the window)
+    departure_s: int
+    load_kg: float  # on board after this stop
+    load_l: float
+    distance_m: int  # from the start of the route up to this stop
+
+
+class Route(msgspec.Struct, frozen=True, kw_only=True):
+    vehicle_id: str
+    stops: tuple[PlannedStop, ...]
+    start_s: int
+    end_s: int
+    distance_m: int
+    duration_s: int
+
+
+UnplannedReason = Literal[
+    "too_heavy",  # heavier than any bike that may carry it
+    "too_big",  # more volume than any bike that may carry it
+    "window_unreachable",  # no bike can be there within its window and get back in its shift
+    "beyond_range",  # a round trip exceeds the battery range of every bike
+    "no_vehicle",  # no vehicle is allowed to serve it
+    "pickup_unplanned",  # a pickup it depends on could not be planned
+    "no_capacity",  # feasible alone, but no room left in the plan
+]
+
+
+class Unplanned(msgspec.Struct, frozen=True, kw_only=True):
+    stop_id: str
+    reason: UnplannedReason
+    detail: str
+
+
+class Plan(msgspec.Struct, frozen=True, kw_only=True):
+    routes: tuple[Route, ...]
+    unplanned: tuple[Unplanned, ...]
+    cost: int
+    distance_m: int
+    duration_s: int
+    solve_s: float
+    status: str  # solver status in words, e.g. "feasible", "optimal", "no solution"
+
+
+class Violation(msgspec.Struct, frozen=True, kw_only=True):
+    """One broken rule found by the feasibility checker."""
+
+    rule: Literal[
+        "unknown_stop",
+        "duplicate_stop",
+        "missing_stop",
+        "wrong_vehicle",
+        "pickup_delivery",
+        "window",
+        "shift",
+        "payload",
+        "volume",
+        "range",
+        "timing",
+    ]
+    vehicle_id: str | None
+    stop_id: str | None
+    detail: str
