@@ -1,0 +1,185 @@
+"""One mechanism for the plain resources (hubs, shops, pickup points, bikes,
+couriers, shifts): create, list, read, patch, delete, with the same checks.
+
+A resource is described by its table and its create Struct; the patch and read
+Structs are derived from it. Fields named ``x_id`` map to the foreign-key column
+``x`` and are checked to exist. A ``prepare`` hook does resource-specific
+validation (geocoding, overlap checks) before anything is written.
+
+No ``from __future__ import annotations`` here: the handlers are built at run
+time and Litestar reads their annotations as objects.
+"""
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.datastructures import State
+from piccolo.columns import ForeignKey
+from piccolo.table import Table
+
+from backend.api.auth import Principal, current_user, roles
+from backend.errors import Conflict, Forbidden, Invalid, NotFound
+
+Prepare = Callable[[dict[str, Any], State, dict[str, Any] | None], Awaitable[dict[str, Any]]]
+
+
+@dataclasses.dataclass
+class Resource:
+    name: str  # singular, for messages: "hub"
+    path: str
+    table: type[Table]
+    create: type[msgspec.Struct]
+    prepare: Prepare | None = None
+    read_roles: tuple[str, ...] = ("dispatcher",)
+    write_roles: tuple[str, ...] = ("dispatcher",)
+    update: type[msgspec.Struct] = dataclasses.field(init=False)
+    read: type[msgspec.Struct] = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        fields = msgspec.structs.fields(self.create)
+        self.update = msgspec.defstruct(
+            f"{self.create.__name__}Patch",
+            [(f.name, f.type | msgspec.UnsetType, msgspec.UNSET) for f in fields],
+            kw_only=True, rename="camel", forbid_unknown_fields=True,
+        )
+        self.read = msgspec.defstruct(
+            f"{self.create.__name__.removesuffix('In')}Out",
+            [("id", int), *((f.name, f.type) for f in fields)],
+            kw_only=True, rename="camel",
+        )
+        columns = {c._meta.name: c for c in self.table._meta.columns}
+        self.fk_fields = {
+            f.name: f.name.removesuffix("_id")
+            for f in fields
+            if f.name.endswith("_id") and isinstance(columns.get(f.name.removesuffix("_id")), ForeignKey)
+        }
+        self.hub_column = "hub" if "hub" in columns else ("id" if self.table._meta.tablename == "hub" else None)
+
+    def to_row(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {self.fk_fields.get(k, k): v for k, v in values.items()}
+
+    def from_row(self, row: dict[str, Any]) -> msgspec.Struct:
+        names = {f.name for f in msgspec.structs.fields(self.read)}
+        back = {v: k for k, v in self.fk_fields.items()}
+        return self.read(**{back.get(k, k): v for k, v in row.items() if back.get(k, k) in names})
+
+
+def struct_values(data: msgspec.Struct) -> dict[str, Any]:
+    """Field values by attribute name, nested Structs as builtins (for JSON columns)."""
+    return {
+        f: msgspec.to_builtins(getattr(data, f)) if _is_struct_like(getattr(data, f)) else getattr(data, f)
+        for f in data.__struct_fields__
+        if getattr(data, f) is not msgspec.UNSET
+    }
+
+
+def _is_struct_like(value: Any) -> bool:
+    return isinstance(value, msgspec.Struct) or (
+        isinstance(value, list | tuple) and any(isinstance(v, msgspec.Struct) for v in value)
+    )
+
+
+async def check_references(res: Resource, values: dict[str, Any]) -> None:
+    columns = {c._meta.name: c for c in res.table._meta.columns}
+    for field, column in res.fk_fields.items():
+        ref_id = values.get(field)
+        if ref_id is None:
+            continue
+        target = columns[column]._foreign_key_meta.resolved_references
+        if not await target.exists().where(target.id == ref_id):
+            camel = field.split("_")[0] + "".join(p.title() for p in field.split("_")[1:])
+            raise Invalid(f"{camel} {ref_id} does not exist.")
+
+
+def check_hub_scope(res: Resource, user: Principal, row: dict[str, Any]) -> None:
+    """Dispatchers tied to a hub act on that hub's things only."""
+    if user.role == "admin" or user.hub_id is None or res.hub_column is None:
+        return
+    hub = row.get(res.hub_column)
+    if hub is not None and hub != user.hub_id:
+        raise Forbidden(f"This {res.name} belongs to another hub.")
+
+
+async def fetch(res: Resource, item_id: int) -> dict[str, Any]:
+    row = await res.table.select().where(res.table.id == item_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound(f"There is no {res.name} with id {item_id}.")
+    return row
+
+
+def make_controller(res: Resource) -> type[Controller]:
+    Create, Update, Read = res.create, res.update, res.read
+    table = res.table
+
+    async def create_item(self, request: Request, data: Create) -> Read:  # type: ignore[valid-type]
+        user = await current_user(request)
+        values = struct_values(data)
+        if res.prepare:
+            values = await res.prepare(values, request.app.state, None)
+        await check_references(res, values)
+        row = res.to_row(values)
+        check_hub_scope(res, user, row)
+        inserted = await table.insert(table(**row))
+        return res.from_row(await fetch(res, inserted[0]["id"]))
+
+    async def list_items(self, request: Request) -> list[Read]:  # type: ignore[valid-type]
+        user = await current_user(request)
+        query = table.select().order_by(table.id).output(load_json=True)
+        if user.role != "admin" and user.hub_id is not None and res.hub_column:
+            query = query.where(getattr(table, res.hub_column) == user.hub_id)
+        return [res.from_row(r) for r in await query]
+
+    async def read_item(self, request: Request, item_id: int) -> Read:  # type: ignore[valid-type]
+        user = await current_user(request)
+        row = await fetch(res, item_id)
+        check_hub_scope(res, user, row)
+        return res.from_row(row)
+
+    async def update_item(self, request: Request, item_id: int, data: Update) -> Read:  # type: ignore[valid-type]
+        user = await current_user(request)
+        existing = await fetch(res, item_id)
+        check_hub_scope(res, user, existing)
+        current = struct_values(res.from_row(existing))
+        current.pop("id")
+        merged = {**current, **struct_values(data)}
+        encode = {f.name: f.encode_name for f in msgspec.structs.fields(Create)}
+        try:  # re-validate the whole resource, so cross-field rules still hold
+            full = msgspec.convert({encode[k]: v for k, v in merged.items() if k in encode}, Create)
+        except msgspec.ValidationError as exc:
+            raise Invalid(str(exc)) from exc
+        values = struct_values(full)
+        if res.prepare:
+            values = await res.prepare(values, request.app.state, existing)
+        await check_references(res, values)
+        row = res.to_row(values)
+        check_hub_scope(res, user, row)
+        await table.update(row).where(table.id == item_id)
+        return res.from_row(await fetch(res, item_id))
+
+    async def delete_item(self, request: Request, item_id: int) -> None:
+        user = await current_user(request)
+        row = await fetch(res, item_id)
+        check_hub_scope(res, user, row)
+        for fk in table._meta.foreign_key_references:
+            other = fk._meta.table
+            used = await other.count().where(fk == item_id)
+            if used:
+                raise Conflict(
+                    f"This {res.name} is still used by {used} {other._meta.tablename.replace('_', ' ')} "
+                    f"row(s); remove or move them first."
+                )
+        await table.delete().where(table.id == item_id)
+
+    read_guard, write_guard = [roles(*res.read_roles)], [roles(*res.write_roles)]
+    tag = [res.path.strip("/")]
+    handlers = {
+        "create_item": post("/", guards=write_guard, summary=f"Create a {res.name}", tags=tag)(create_item),
+        "list_items": get("/", guards=read_guard, summary=f"List {res.name}s", tags=tag)(list_items),
+        "read_item": get("/{item_id:int}", guards=read_guard, summary=f"Read a {res.name}", tags=tag)(read_item),
+        "update_item": patch("/{item_id:int}", guards=write_guard, summary=f"Change a {res.name}", tags=tag)(update_item),
+        "delete_item": delete("/{item_id:int}", guards=write_guard, summary=f"Delete a {res.name}", tags=tag)(delete_item),
+    }
+    return type(f"{res.create.__name__.removesuffix('In')}Controller", (Controller,), {"path": res.path, **handlers})

@@ -1,0 +1,86 @@
+"""Orders: one by JSON, many by CSV upload (all rows or none)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body as BodyParam
+
+from backend.api.auth import current_user, roles
+from backend.db.engine import transaction
+from backend.db.tables import Order, OutboxEvent, Stop
+from backend.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.services import orders as service
+
+DISPATCH = [roles("dispatcher")]
+
+
+class OrderController(Controller):
+    path = "/orders"
+    tags = ["orders"]
+
+    @post("/", guards=DISPATCH, summary="Create an order with its parcels")
+    async def create(self, request: Request, data: service.OrderIn) -> service.OrderOut:
+        user = await current_user(request)
+        _check_hub(user, data.hub_id)
+        order_id = await service.create_order(data, request.app.state.geo, dt.date.today())
+        return await service.read_order(order_id)  # type: ignore[return-value]
+
+    @post("/import", guards=DISPATCH, status_code=201,
+          summary="Import orders from a CSV file (multipart field 'file'); all rows or none",
+          description="Columns: " + ", ".join(service.CSV_COLUMNS) + ". Required: "
+          + ", ".join(service.REQUIRED_COLUMNS) + ". A row with shop_ids (a;b) has one parcel per shop.")
+    async def import_csv(
+        self, request: Request,
+        data: Annotated[UploadFile, BodyParam(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> service.ImportReport:
+        user = await current_user(request)
+        limit = request.app.state.settings.max_upload_bytes
+        raw = await data.read(limit + 1)
+        if len(raw) > limit:
+            raise Invalid(f"The file is larger than {limit // 1000} kB; split it into smaller files.")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Invalid("The file is not UTF-8 text; save the CSV as UTF-8 and upload again.") from exc
+        scope = None if user.role == "admin" else user.hub_id
+        return await service.import_csv(text, request.app.state.geo, dt.date.today(), hub_scope=scope)
+
+    @get("/", guards=DISPATCH, summary="List orders of a hub and day")
+    async def list_orders(self, request: Request, hub_id: int, date: dt.date) -> list[service.OrderOut]:
+        user = await current_user(request)
+        _check_hub(user, hub_id)
+        ids = await Order.select(Order.id).where((Order.hub == hub_id) & (Order.delivery_date == date)).order_by(Order.id)
+        return [await service.read_order(r["id"]) for r in ids]  # type: ignore[misc]
+
+    @get("/{order_id:int}", guards=DISPATCH, summary="Read an order")
+    async def read(self, request: Request, order_id: int) -> service.OrderOut:
+        user = await current_user(request)
+        order = await service.read_order(order_id)
+        if order is None:
+            raise NotFound(f"There is no order with id {order_id}.")
+        _check_hub(user, order.hub_id)
+        return order
+
+    @delete("/{order_id:int}", guards=DISPATCH, summary="Cancel an order that is not on a route yet")
+    async def cancel(self, request: Request, order_id: int) -> None:
+        user = await current_user(request)
+        order = await service.read_order(order_id)
+        if order is None:
+            raise NotFound(f"There is no order with id {order_id}.")
+        _check_hub(user, order.hub_id)
+        if await Stop.exists().where((Stop.order == order_id) & (Stop.status.not_in(["open", "unplanned"]))):
+            raise Conflict("This order is already planned on a route; re-plan or move it first.")
+        async with transaction():
+            await Order.delete().where(Order.id == order_id)
+            await OutboxEvent.insert(OutboxEvent(topic=f"hub:{order.hub_id}", kind="order.cancelled",
+                                                 payload={"orderId": order_id}))
+
+
+def _check_hub(user, hub_id: int) -> None:
+    if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
+        raise Forbidden(f"You dispatch for hub {user.hub_id}, not hub {hub_id}.")

@@ -1,0 +1,137 @@
+"""Planning a day, plan runs, and routes (couriers read only their own)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+
+from backend.api.auth import Principal, authenticated, current_user, roles
+from backend.api.schemas import Body, Out
+from backend.db.tables import PlanRun, Route
+from backend.errors import Forbidden, NotFound
+from backend.services.planning import plan_day
+
+DISPATCH = [roles("dispatcher")]
+
+
+class PlanIn(Body):
+    date: dt.date
+    time_limit_s: Annotated[float, msgspec.Meta(ge=1, le=300)] | None = None
+
+
+class PlanRunOut(Out):
+    id: int
+    hub_id: int
+    date: dt.date
+    status: str
+    time_limit_s: float
+    figures: dict[str, Any]
+    unplanned: list[dict[str, Any]]
+    route_ids: list[int]
+
+
+class RouteOut(Out):
+    id: int
+    plan_run_id: int
+    hub_id: int
+    courier_id: int
+    shift_id: int
+    date: dt.date
+    version: int
+    current: bool
+    start: dt.datetime
+    end: dt.datetime
+    distance_m: int
+    duration_s: int
+    stops: list[dict[str, Any]]
+
+
+async def read_plan_run(run_id: int) -> PlanRunOut:
+    row = await PlanRun.select().where(PlanRun.id == run_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound(f"There is no plan run with id {run_id}.")
+    routes = await Route.select(Route.id).where(Route.plan_run == run_id).order_by(Route.id)
+    return PlanRunOut(id=row["id"], hub_id=row["hub"], date=row["plan_date"], status=row["status"],
+                      time_limit_s=row["time_limit_s"], figures=row["figures"], unplanned=row["unplanned"],
+                      route_ids=[r["id"] for r in routes])
+
+
+def route_out(row: dict[str, Any]) -> RouteOut:
+    return RouteOut(id=row["id"], plan_run_id=row["plan_run"], hub_id=row["hub"], courier_id=row["courier"],
+                    shift_id=row["shift"], date=row["plan_date"], version=row["version"],
+                    current=row["current"], start=row["start"], end=row["end"],
+                    distance_m=row["distance_m"], duration_s=row["duration_s"], stops=row["stops"])
+
+
+def _check_hub(user: Principal, hub_id: int) -> None:
+    if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
+        raise Forbidden(f"You dispatch for hub {user.hub_id}, not hub {hub_id}.")
+
+
+class PlanController(Controller):
+    tags = ["planning"]
+
+    @post("/hubs/{hub_id:int}/plans", guards=DISPATCH, status_code=201,
+          summary="Plan a hub's day: routes for every courier shift, unplanned stops with reasons")
+    async def plan(self, request: Request, hub_id: int, data: PlanIn) -> PlanRunOut:
+        user = await current_user(request)
+        _check_hub(user, hub_id)
+        state = request.app.state
+        limit = data.time_limit_s or state.settings.plan_time_limit_s
+        run_id = await plan_day(state.geo, state.executor, hub_id, data.date, limit)
+        return await read_plan_run(run_id)
+
+    @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")
+    async def list_runs(self, request: Request, hub_id: int, date: dt.date | None = None) -> list[PlanRunOut]:
+        _check_hub(await current_user(request), hub_id)
+        query = PlanRun.select(PlanRun.id).where(PlanRun.hub == hub_id).order_by(PlanRun.id, ascending=False)
+        if date is not None:
+            query = query.where(PlanRun.plan_date == date)
+        return [await read_plan_run(r["id"]) for r in await query]
+
+    @get("/plan-runs/{run_id:int}", guards=DISPATCH, summary="Read a plan run")
+    async def read_run(self, request: Request, run_id: int) -> PlanRunOut:
+        run = await read_plan_run(run_id)
+        _check_hub(await current_user(request), run.hub_id)
+        return run
+
+
+class RouteController(Controller):
+    path = "/routes"
+    tags = ["routes"]
+
+    @get("/", guards=DISPATCH, summary="The current routes of a hub's day")
+    async def list_routes(self, request: Request, hub_id: int, date: dt.date) -> list[RouteOut]:
+        _check_hub(await current_user(request), hub_id)
+        rows = await Route.select().where(
+            (Route.hub == hub_id) & (Route.plan_date == date) & (Route.current == True)  # noqa: E712
+        ).order_by(Route.courier).output(load_json=True)
+        return [route_out(r) for r in rows]
+
+    @get("/mine", guards=[authenticated], summary="The logged-in courier's current route for a day")
+    async def mine(self, request: Request, date: dt.date) -> RouteOut:
+        user = await current_user(request)
+        if user.courier_id is None:
+            raise NotFound("You are not a courier, so you have no route.")
+        row = await Route.select().where(
+            (Route.courier == user.courier_id) & (Route.plan_date == date) & (Route.current == True)  # noqa: E712
+        ).output(load_json=True).first()
+        if row is None:
+            raise NotFound(f"You have no route on {date} yet.")
+        return route_out(row)
+
+    @get("/{route_id:int}", guards=[authenticated], summary="Read a route (couriers: only their own)")
+    async def read(self, request: Request, route_id: int) -> RouteOut:
+        user = await current_user(request)
+        row = await Route.select().where(Route.id == route_id).output(load_json=True).first()
+        # A courier learns nothing about other couriers' routes, not even that they exist.
+        if row is None or (user.role == "courier" and row["courier"] != user.courier_id):
+            raise NotFound(f"There is no route {route_id} for you.")
+        if user.role not in ("admin", "dispatcher", "courier"):
+            raise Forbidden("Only dispatchers and couriers read routes.")
+        if user.role == "dispatcher":
+            _check_hub(user, row["hub"])
+        return route_out(row)

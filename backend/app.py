@@ -1,0 +1,98 @@
+"""The Litestar application: wiring only (settings, database, map, solver pool, routes)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+
+import msgspec
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+
+import backend
+from backend.api.auth import AuthController
+from backend.api.errors import EXCEPTION_HANDLERS
+from backend.api.orders import OrderController
+from backend.api.plans import PlanController, RouteController
+from backend.api.resources import CONTROLLERS
+from backend.api.users import UserController
+from backend.db.engine import describe, make_engine, migrate, use_database
+from backend.services.geo import Geo
+from backend.settings import REPO_ROOT, Settings, load_settings
+
+log = logging.getLogger("laadbak")
+
+
+class Health(msgspec.Struct, rename="camel"):
+    status: str
+    version: str
+    database: str
+    channels: str
+    map: str
+
+
+@get("/health", tags=["health"], summary="Liveness, version, and what the service is connected to")
+async def health(state: State) -> Health:
+    settings: Settings = state.settings
+    return Health(
+        status="ok",
+        version=backend.__version__,
+        database=describe(settings.database_url),
+        channels="redis" if settings.redis_url else "memory",
+        map=settings.map_path.name,
+    )
+
+
+def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        use_database(engine)
+        if settings.is_postgres:
+            await engine.start_connection_pool()
+        await migrate()
+        app.state.geo = geo or await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
+        # OR-Tools holds the GIL while solving: solves run in worker processes.
+        executor = ProcessPoolExecutor(
+            max_workers=settings.solver_workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        app.state.executor = executor
+        try:
+            yield
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+            if settings.is_postgres:
+                await engine.close_connection_pool()
+
+    static = REPO_ROOT / "pwa" / "static"
+    return Litestar(
+        route_handlers=[
+            health,
+            AuthController,
+            UserController,
+            *CONTROLLERS,
+            OrderController,
+            PlanController,
+            RouteController,
+            create_static_files_router(path="/", directories=[static], html_mode=True,
+                                       include_in_schema=False),
+        ],
+        state=State({"settings": settings}),
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="Laadbak", version=backend.__version__,
+            description="City logistics from micro-hubs with electric cargo bikes. "
+            "Log in at POST /auth/login, then send the cookie or 'Authorization: Bearer <token>'.",
+        ),
+        request_max_body_size=settings.max_upload_bytes + 64_000,
+        debug=False,
+    )

@@ -1,0 +1,135 @@
+"""laadbak serve | migrate | import-map FILE | demo | bench plan ..."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from backend.settings import Settings, SettingsError, load_settings
+
+
+def _serve(settings: Settings, app=None) -> None:  # noqa: ANN001
+    import uvicorn
+
+    from backend.app import create_app
+
+    uvicorn.run(app or create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                ws="websockets")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    _serve(settings)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.db.engine import describe, make_engine, migrate, use_database
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        use_database(engine)
+        await migrate(quiet=False)
+
+    asyncio.run(run())
+    print(f"database {describe(settings.database_url)} is up to date")
+    return 0
+
+
+def cmd_import_map(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.services.geo import Geo
+
+    path = Path(args.file).resolve()
+    if not path.exists():
+        print(f"error: {path} does not exist", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    geo = Geo.load(path, settings.cache_dir)
+    print(json.dumps({
+        "map": str(path), "nodes": geo.network.node_count, "addresses": len(geo.geocoder.addresses()),
+        "pointsOfInterest": len(geo.pois), "seconds": round(time.perf_counter() - t0, 2),
+        "cache": str(settings.cache_dir),
+    }, indent=2))
+    print(f"Street network cached. Use it with: export LAADBAK_MAP={path}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.app import create_app
+    from backend.services.demo_run import prepare_demo
+
+    geo, city, run = asyncio.run(prepare_demo(settings, fresh=not args.keep))
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"""
+Laadbak demo: {city.orders} orders, {city.couriers} couriers, {city.shops} shops, {city.pickup_points} pickup points
+Day {city.day} planned in {run['figures']['totalS']} s: {run['figures']['planned']} stops on routes, {run['figures']['unplanned']} unplanned.
+
+  API docs     {base}/schema
+  Health       {base}/health
+  Routes       {base}/routes?hubId={city.hub_id}&date={city.day}   (log in first)
+  Log in       curl -c jar -X POST {base}/auth/login -H 'content-type: application/json' \\
+                 -d '{{"username":"dispatcher","password":"{city.logins['dispatcher']}"}}'
+
+Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}, courier1..courier{city.couriers} / {city.logins['courier1']}
+""", flush=True)
+    _serve(settings, create_app(settings, geo=geo))
+    return 0
+
+
+def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
+    if args.suite == "demo":
+        from backend.bench.demo_bench import run_demo_bench
+
+        result = asyncio.run(run_demo_bench(settings, time_limit_s=args.time_limit))
+    else:
+        from backend.bench.plan_bench import run_plan_bench
+
+        instances = [s.strip() for s in args.instances.split(",")] if args.instances else None
+        result = run_plan_bench(args.suite, instances, args.files, args.bks, args.time_limit,
+                                objective=args.objective)
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the API server").set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="create or update the database schema").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("import-map", help="build the street network and geocoder of an .osm.pbf")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import_map)
+    p = sub.add_parser("demo", help="seed the demo city, plan today and serve it")
+    p.add_argument("--keep", action="store_true", help="keep an existing demo database instead of starting fresh")
+    p.set_defaults(func=cmd_demo)
+    bench = sub.add_parser("bench", help="benchmarks (print JSON)").add_subparsers(dest="bench", required=True)
+    p = bench.add_parser("plan", help="planner quality and speed")
+    p.add_argument("--suite", choices=["solomon", "lilim100", "demo"], default="solomon")
+    p.add_argument("--time-limit", type=float, default=10.0, help="seconds per instance")
+    p.add_argument("--instances", help="comma-separated names, e.g. R101,C201")
+    p.add_argument("--files", nargs="+", help="instance files in the suite's format")
+    p.add_argument("--bks", help="best-known values CSV for --files")
+    p.add_argument("--objective", choices=["distance", "vehicles"], default="distance")
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_plan)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return args.func(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

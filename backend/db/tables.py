@@ -1,0 +1,208 @@
+"""Piccolo tables. Times of day are local wall-clock times of the hub's city.
+
+Changing a table here needs a migration in ``backend/db/migrations`` (see
+``docs/development.md``).
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigSerial,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamp,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamp import TimestampNow
+from piccolo.table import Table
+
+ROLES = ("admin", "dispatcher", "courier", "picker", "returns")
+
+
+class User(Table, tablename="app_user"):
+    username = Varchar(length=64, unique=True, index=True)
+    password_hash = Text()
+    role = Varchar(length=16)
+    display_name = Varchar(length=120, default="")
+    active = Boolean(default=True)
+    # Dispatchers and couriers belong to a hub; admins see all.
+    hub_id = Integer(null=True, default=None)
+    created_at = Timestamp(default=TimestampNow())
+
+
+class Session(Table, tablename="app_session"):
+    """A login. The token names this row; deleting it ends the session."""
+
+    token_id = Varchar(length=64, unique=True, index=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    created_at = Timestamp(default=TimestampNow())
+    expires_at = Timestamp()
+
+
+class Hub(Table):
+    name = Varchar(length=120, unique=True)
+    address = Varchar(length=200, default="")
+    lat = Float()
+    lon = Float()
+    opening_hours = JSON(default=[])
+
+
+class Shop(Table):
+    name = Varchar(length=120)
+    address = Varchar(length=200, default="")
+    lat = Float()
+    lon = Float()
+    opening_hours = JSON(default=[])
+    hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
+
+
+class PickupPoint(Table, tablename="pickup_point"):
+    name = Varchar(length=120)
+    kind = Varchar(length=16)  # parcel_shop | locker
+    address = Varchar(length=200, default="")
+    lat = Float()
+    lon = Float()
+    opening_hours = JSON(default=[])
+    capacity_parcels = Integer()
+    max_weight_kg = Float()
+    max_volume_l = Float()
+    hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
+
+
+class Bike(Table):
+    name = Varchar(length=80, unique=True)
+    payload_kg = Float()
+    volume_l = Float()
+    battery_range_km = Float()
+    speed_factor = Float(default=1.0)
+
+
+class Courier(Table):
+    name = Varchar(length=120)
+    phone = Varchar(length=40, default="")
+    user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    bike = ForeignKey(references=Bike, null=True, on_delete=OnDelete.set_null)
+    hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
+    active = Boolean(default=True)
+
+
+class Shift(Table):
+    courier = ForeignKey(references=Courier, on_delete=OnDelete.cascade)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
+    bike = ForeignKey(references=Bike, null=True, on_delete=OnDelete.set_null)
+    start = Timestamp()
+    end = Timestamp()
+
+
+class Order(Table, tablename="customer_order"):
+    reference = Varchar(length=64, unique=True, index=True)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
+    customer_name = Varchar(length=120)
+    customer_phone = Varchar(length=40, default="")
+    customer_email = Varchar(length=200, default="")
+    address = Varchar(length=200, default="")
+    lat = Float()
+    lon = Float()
+    # Delivered to a parcel shop or locker instead of the door.
+    pickup_point = ForeignKey(references=PickupPoint, null=True, on_delete=OnDelete.set_null)
+    delivery_date = Date()
+    window_start = Timestamp()
+    window_end = Timestamp()
+    slot = Varchar(length=32, default="")
+    service_s = Integer(default=120)
+    notes = Text(default="")
+    status = Varchar(length=20, default="open")
+    created_at = Timestamp(default=TimestampNow())
+
+
+class Stop(Table):
+    """A visit the planner schedules: a pickup at a shop or a delivery at a door."""
+
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
+    kind = Varchar(length=10)  # pickup | delivery
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)
+    pickup_point = ForeignKey(references=PickupPoint, null=True, on_delete=OnDelete.set_null)
+    address = Varchar(length=200, default="")
+    lat = Float()
+    lon = Float()
+    plan_date = Date(index=True)
+    window_start = Timestamp()
+    window_end = Timestamp()
+    service_s = Integer(default=120)
+    weight_kg = Float(default=0.0)
+    volume_l = Float(default=0.0)
+    status = Varchar(length=20, default="open")
+
+
+class Parcel(Table):
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    barcode = Varchar(length=64, unique=True, index=True)
+    weight_kg = Float()
+    volume_l = Float()
+    # Where the goods are collected; null: they wait at the hub.
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)
+    status = Varchar(length=20, default="expected")
+
+
+class PlanRun(Table, tablename="plan_run"):
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
+    plan_date = Date()
+    status = Varchar(length=20, default="running")
+    started_at = Timestamp(default=TimestampNow())
+    finished_at = Timestamp(null=True, default=None)
+    time_limit_s = Float()
+    inputs = JSON(default={})
+    figures = JSON(default={})
+    unplanned = JSON(default=[])
+    error = Text(default="")
+
+
+class Route(Table):
+    plan_run = ForeignKey(references=PlanRun, on_delete=OnDelete.cascade)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
+    courier = ForeignKey(references=Courier, on_delete=OnDelete.cascade, index=True)
+    shift = ForeignKey(references=Shift, on_delete=OnDelete.cascade)
+    plan_date = Date()
+    version = Integer(default=1)
+    current = Boolean(default=True)
+    start = Timestamp()
+    end = Timestamp()
+    distance_m = Integer()
+    duration_s = Integer()
+    # Ordered stops with ETAs: [{"stopId", "eta", "serviceStart", "departure", ...}]
+    stops = JSON(default=[])
+
+
+class OutboxEvent(Table, tablename="outbox_event"):
+    """Events written in the same transaction as the change they describe."""
+
+    id = BigSerial(primary_key=True)
+    topic = Varchar(length=80, index=True)
+    kind = Varchar(length=40)
+    payload = JSON(default={})
+    created_at = Timestamp(default=TimestampNow())
+
+
+ALL_TABLES: tuple[type[Table], ...] = (
+    User,
+    Session,
+    Hub,
+    Shop,
+    PickupPoint,
+    Bike,
+    Courier,
+    Shift,
+    Order,
+    Stop,
+    Parcel,
+    PlanRun,
+    Route,
+    OutboxEvent,
+)

@@ -1,0 +1,202 @@
+"""Check a :class:`Plan` against its :class:`Problem`, independently of the solver.
+
+Each route is re-simulated from the matrices (travel time = matrix time /
+``speed_factor``; loads from the stops), and the plan's reported figures are
+compared with that simulation. The rules are the ``Violation.rule`` values:
+
+* ``unknown_stop``: a planned or unplanned stop id the problem does not have.
+* ``duplicate_stop``: planned twice, or both planned and reported unplanned.
+* ``missing_stop``: neither planned nor reported unplanned.
+* ``wrong_vehicle``: the route's bike is not among the stop's allowed
+  vehicles, is unknown, or has two routes.
+* ``pickup_delivery``: a delivery's pickups are not all earlier on the same
+  route, or a named pickup is planned while its delivery is not.
+* ``window``: service starts before arrival or outside every window.
+* ``shift``: the bike leaves its start hub before the shift or is back at its
+  end hub after it.
+* ``payload`` / ``volume``: over capacity (or negative) at some point,
+  counting the hub-loaded start load, or a reported load that is wrong.
+* ``range``: a route longer than the bike's battery range.
+* ``timing``: reported arrival, departure, distances or totals that do not
+  match the simulation (service time not respected, speed factor ignored...).
+
+Load semantics (shared with the solver's documentation): a delivery without
+pickups is loaded at the start hub; a pickup adds its load; a delivery with
+pickups unloads what those pickups collected; a pickup that no delivery names
+is brought back to the end hub.
+"""
+
+from __future__ import annotations
+
+from backend.dispatch.model import Plan, Problem, Stop, Vehicle, Violation
+
+__all__ = ["check"]
+
+
+def check(
+    problem: Problem,
+    plan: Plan,
+    *,
+    tol_s: float = 1.0,
+    tol_m: int = 1,
+    tol_load: float = 1e-6,
+) -> list[Violation]:
+    """All broken rules of ``plan`` (an empty list means feasible)."""
+    out: list[Violation] = []
+
+    def add(rule: str, vehicle: str | None, stop: str | None, detail: str) -> None:
+        out.append(Violation(rule=rule, vehicle_id=vehicle, stop_id=stop, detail=detail))  # type: ignore[arg-type]
+
+    stops = {s.id: s for s in problem.stops}
+    vehicles = {v.id: v for v in problem.vehicles}
+    delivery_of = {p: s.id for s in problem.stops for p in s.pickups}
+
+    # ---- coverage: every stop once, planned or unplanned
+    where: dict[str, tuple[int, int]] = {}  # stop id -> (route index, position)
+    for ri, r in enumerate(plan.routes):
+        for pi, ps in enumerate(r.stops):
+            if ps.stop_id not in stops:
+                add("unknown_stop", r.vehicle_id, ps.stop_id, "planned stop is not in the problem")
+            elif ps.stop_id in where:
+                add("duplicate_stop", r.vehicle_id, ps.stop_id, "stop is planned more than once")
+            else:
+                where[ps.stop_id] = (ri, pi)
+    unplanned_ids: set[str] = set()
+    for u in plan.unplanned:
+        if u.stop_id not in stops:
+            add("unknown_stop", None, u.stop_id, "unplanned stop is not in the problem")
+        elif u.stop_id in where:
+            add("duplicate_stop", None, u.stop_id, "stop is both planned and unplanned")
+        elif u.stop_id in unplanned_ids:
+            add("duplicate_stop", None, u.stop_id, "stop is reported unplanned twice")
+        unplanned_ids.add(u.stop_id)
+    for sid in stops:
+        if sid not in where and sid not in unplanned_ids:
+            add("missing_stop", None, sid, "stop is neither planned nor reported unplanned")
+
+    # ---- pickups and deliveries
+    for sid, (ri, pi) in where.items():
+        s = stops[sid]
+        if s.kind == "delivery":
+            for p in s.pickups:
+                if p not in where:
+                    add("pickup_delivery", plan.routes[ri].vehicle_id, sid, f"pickup {p} is not planned")
+                elif where[p][0] != ri:
+                    add(
+                        "pickup_delivery",
+                        plan.routes[ri].vehicle_id,
+                        sid,
+                        f"pickup {p} is on another route ({plan.routes[where[p][0]].vehicle_id})",
+                    )
+                elif where[p][1] >= pi:
+                    add("pickup_delivery", plan.routes[ri].vehicle_id, sid, f"pickup {p} comes after it")
+        elif sid in delivery_of and delivery_of[sid] not in where:
+            add(
+                "pickup_delivery",
+                plan.routes[ri].vehicle_id,
+                sid,
+                f"picked up but its delivery {delivery_of[sid]} is not planned",
+            )
+
+    # ---- per route
+    seen_vehicles: set[str] = set()
+    total_d = 0
+    total_t = 0
+    for r in plan.routes:
+        v = vehicles.get(r.vehicle_id)
+        if v is None:
+            add("wrong_vehicle", r.vehicle_id, None, "route for an unknown vehicle")
+            continue
+        if r.vehicle_id in seen_vehicles:
+            add("wrong_vehicle", r.vehicle_id, None, "vehicle has more than one route")
+        seen_vehicles.add(r.vehicle_id)
+        d, t = _check_route(problem, v, r, stops, add, tol_s, tol_m, tol_load)
+        total_d += d
+        total_t += t
+    if abs(plan.distance_m - sum(r.distance_m for r in plan.routes)) > tol_m:
+        add("timing", None, None, f"plan distance {plan.distance_m} is not the sum of its routes")
+    if abs(plan.duration_s - sum(r.duration_s for r in plan.routes)) > tol_s:
+        add("timing", None, None, f"plan duration {plan.duration_s} is not the sum of its routes")
+    return out
+
+
+def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol_m, tol_load):
+    T, D = problem.time_s, problem.dist_m
+    vid = v.id
+    known = [ps for ps in r.stops if ps.stop_id in stops]
+
+    # time: leave the start hub within the shift, then leg by leg
+    if r.start_s < v.shift.start:
+        add("shift", vid, None, f"leaves at {r.start_s}, before the shift starts at {v.shift.start}")
+    prev_loc = v.start_location
+    prev_dep = float(r.start_s)
+    dist = 0
+    for ps in known:
+        s = stops[ps.stop_id]
+        if s.vehicles and vid not in s.vehicles:
+            add("wrong_vehicle", vid, s.id, f"only {', '.join(s.vehicles)} may serve it")
+        leg = T[prev_loc][s.location] / v.speed_factor
+        if ps.arrival_s < prev_dep + leg - tol_s:
+            add(
+                "timing",
+                vid,
+                s.id,
+                f"arrives at {ps.arrival_s}, but cannot be there before {prev_dep + leg:.0f}",
+            )
+        if ps.start_s < ps.arrival_s:
+            add("window", vid, s.id, f"service starts at {ps.start_s}, before arrival {ps.arrival_s}")
+        if s.windows and not any(w.start <= ps.start_s <= w.end for w in s.windows):
+            ws = ", ".join(f"[{w.start}, {w.end}]" for w in s.windows)
+            add("window", vid, s.id, f"service starts at {ps.start_s}, outside {ws}")
+        if ps.departure_s < ps.start_s + s.service_s - tol_s:
+            add(
+                "timing",
+                vid,
+                s.id,
+                f"departs at {ps.departure_s}, before service ends at {ps.start_s + s.service_s}",
+            )
+        dist += D[prev_loc][s.location]
+        if abs(ps.distance_m - dist) > tol_m:
+            add("timing", vid, s.id, f"reported distance {ps.distance_m}, simulated {dist}")
+        prev_loc = s.location
+        prev_dep = float(max(ps.departure_s, ps.start_s + s.service_s))
+    leg = T[prev_loc][v.end_location] / v.speed_factor
+    if r.end_s < prev_dep + leg - tol_s:
+        add("timing", vid, None, f"back at {r.end_s}, but cannot be before {prev_dep + leg:.0f}")
+    back = max(float(r.end_s), prev_dep + leg)
+    if back > v.shift.end + tol_s:
+        add("shift", vid, None, f"back at the end hub at {back:.0f}, after the shift ends at {v.shift.end}")
+    dist += D[prev_loc][v.end_location]
+    if abs(r.distance_m - dist) > tol_m:
+        add("timing", vid, None, f"route distance {r.distance_m}, simulated {dist}")
+    if r.duration_s != r.end_s - r.start_s:
+        add("timing", vid, None, f"duration {r.duration_s} is not end - start {r.end_s - r.start_s}")
+    if v.max_distance_m is not None and dist > v.max_distance_m:
+        add("range", vid, None, f"route is {dist} m, range {v.max_distance_m} m")
+
+    # loads: hub-loaded deliveries are on board from the start
+    for rule, attr, cap in (("payload", "weight_kg", v.payload_kg), ("volume", "volume_l", v.volume_l)):
+        load = sum(
+            getattr(stops[ps.stop_id], attr)
+            for ps in known
+            if stops[ps.stop_id].kind == "delivery" and not stops[ps.stop_id].pickups
+        )
+        unit = "kg" if rule == "payload" else "L"
+        if load > cap + tol_load:
+            add(rule, vid, None, f"starts with {load:g} {unit}, capacity {cap:g} {unit}")
+        for ps in known:
+            s = stops[ps.stop_id]
+            if s.kind == "pickup":
+                load += getattr(s, attr)
+            elif s.pickups:
+                load -= sum(getattr(stops[p], attr) for p in s.pickups if p in stops)
+            else:
+                load -= getattr(s, attr)
+            if load > cap + tol_load:
+                add(rule, vid, s.id, f"{load:g} {unit} on board after it, capacity {cap:g} {unit}")
+            elif load < -tol_load:
+                add(rule, vid, s.id, f"negative load {load:g} {unit} after it")
+            reported = ps.load_kg if rule == "payload" else ps.load_l
+            if abs(reported - load) > max(tol_load, 1e-6 * abs(load)):
+                add(rule, vid, s.id, f"reported load {reported:g} {unit}, simulated {load:g} {unit}")
+    return dist, r.duration_s

@@ -1,0 +1,843 @@
+"""Solve a :class:`~backend.dispatch.model.Problem` with OR-Tools routing.
+
+Pure: no web, database or network imports. ``solve`` is synchronous and holds
+the GIL for the whole search, so a server must call it through
+:func:`solve_async` / :func:`solve_in_pool` (a process pool), never on the
+event loop or in a thread.
+
+Model in short
+--------------
+* One routing node per plannable stop, plus one depot node per distinct hub
+  location used as a start or end (vehicles may start and end at different
+  hubs). All arc data are node-indexed matrices registered with
+  ``RegisterTransitMatrix`` / ``RegisterUnaryTransitVector`` (no Python
+  callbacks in the search loop).
+* Time: one transit matrix per distinct ``speed_factor``
+  (``round(time / factor)`` + service time of the *from* node), waiting allowed
+  (slack), service-start windows on the stop cumuls (hull + removed gaps for
+  several windows), shifts on the route start/end cumuls.
+* Loads (payload in grams, volume in decilitres): a hub-loaded delivery has a
+  negative demand and the start cumul is free, so the start load is what the
+  route will hand over; a pickup is positive; a delivery with pickups unloads
+  *what its pickups collected* (the sum of their weights and volumes; its own
+  ``weight_kg``/``volume_l`` are not used for the load). A pickup that no
+  delivery names is a return and stays on board to the end hub. With returns
+  and hub-loaded deliveries on one route, the free start cumul could
+  under-state the start load (a return collected before a hub parcel is handed
+  over lowers the minimum start load). An extra "returns" dimension and the
+  constraint ``load(end) >= returns(end)`` (which is ``load(start) >= hub
+  goods of the route``) closes that gap.
+* Pickup and delivery: OR-Tools 9.15 keeps one pickup/delivery position per
+  node, so a node must not be in several ``AddPickupAndDelivery`` pairs (the
+  second pair silently overwrites the first position; debug builds abort).
+  A delivery fed by several pickups is modelled as one native pair with its
+  first pickup, plus for every further pickup: same activity
+  (``ActiveVar == ActiveVar``), same vehicle (``VehicleVar == VehicleVar``)
+  and precedence on a visit-counting "order" dimension.
+* Every stop is optional (disjunction with a large penalty); stops that no
+  vehicle could serve even alone are diagnosed before the solve and never
+  enter the model. Groups (pickups + their delivery) stay whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import itertools
+import math
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from backend.dispatch.model import (
+    Plan,
+    PlannedStop,
+    Problem,
+    Route,
+    Stop,
+    Unplanned,
+    UnplannedReason,
+    Vehicle,
+    Window,
+)
+
+__all__ = [
+    "DEFAULT_FIRST_SOLUTION",
+    "DEFAULT_METAHEURISTIC",
+    "diagnose",
+    "get_pool",
+    "shutdown_pool",
+    "solve",
+    "solve_async",
+    "solve_in_pool",
+    "travel_time",
+]
+
+DEFAULT_FIRST_SOLUTION = "PARALLEL_CHEAPEST_INSERTION"
+DEFAULT_METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
+
+GRAMS_PER_KG = 1000
+DL_PER_L = 10
+_BIG = 1 << 40  # "unlimited" for capacities, comfortably inside int64 sums
+_MAX_GROUP_PERMUTATIONS = 720  # groups of up to 6 pickups are checked exactly
+
+_STATUS_WORDS = {
+    0: "not solved",
+    1: "feasible",
+    2: "feasible",
+    3: "no solution",
+    4: "no solution (time limit)",
+    5: "invalid model",
+    6: "infeasible",
+    7: "optimal",
+}
+
+
+def travel_time(time_s: int, speed_factor: float) -> int:
+    """Travel time of a bike with ``speed_factor`` over a matrix time (rounded half up)."""
+    if speed_factor == 1.0:
+        return int(time_s)
+    return int(math.floor(time_s / speed_factor + 0.5))
+
+
+def _scaled(value: float, unit: int) -> int:
+    if math.isinf(value) or value * unit >= _BIG:
+        return _BIG
+    return int(round(value * unit))
+
+
+def _merge_windows(windows: tuple[Window, ...]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for w in sorted(windows, key=lambda w: (w.start, w.end)):
+        if w.end < w.start:
+            continue
+        if out and w.start <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], w.end))
+        else:
+            out.append((w.start, w.end))
+    return out
+
+
+def _earliest_start(windows: list[tuple[int, int]], t: int) -> int | None:
+    """Earliest service start >= t inside one of the merged windows (None if none)."""
+    if not windows:
+        return t
+    for a, b in windows:
+        if t <= b:
+            return max(t, a)
+    return None
+
+
+def _latest_start(windows: list[tuple[int, int]], t: int) -> int | None:
+    """Latest service start <= t inside one of the merged windows (None if none)."""
+    if not windows:
+        return t
+    for a, b in reversed(windows):
+        if t >= a:
+            return min(t, b)
+    return None
+
+
+# --------------------------------------------------------------------------- #
+# Problem analysis: groups and the solver-independent diagnosis
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class _Group:
+    """Stops that must be planned together: pickups then their delivery, or one stop."""
+
+    members: list[int]  # stop positions; for a pickup group the delivery is last
+    delivery: int | None = None  # position of the delivery fed by pickups
+    pickups: list[int] = field(default_factory=list)
+    vehicles: list[int] = field(default_factory=list)  # allowed by the problem
+    feasible: list[int] = field(default_factory=list)  # could serve the group alone
+    reason: UnplannedReason | None = None
+    detail: str = ""
+    reason_stop: int | None = None  # the stop the reason is about
+
+
+def _validate(problem: Problem) -> None:
+    n = len(problem.time_s)
+    if len(problem.dist_m) != n or any(len(r) != n for r in problem.time_s) or any(
+        len(r) != n for r in problem.dist_m
+    ):
+        raise ValueError("time_s and dist_m must be square matrices of the same size")
+    ids = [s.id for s in problem.stops]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"duplicate stop ids: {dup[:5]}")
+    vids = [v.id for v in problem.vehicles]
+    if len(set(vids)) != len(vids):
+        raise ValueError("duplicate vehicle ids")
+    for s in problem.stops:
+        if not 0 <= s.location < n:
+            raise ValueError(f"stop {s.id}: location {s.location} outside the matrix")
+        if s.kind == "pickup" and s.pickups:
+            raise ValueError(f"stop {s.id}: a pickup cannot name pickups")
+        if s.service_s < 0 or s.weight_kg < 0 or s.volume_l < 0:
+            raise ValueError(f"stop {s.id}: negative service time, weight or volume")
+    for v in problem.vehicles:
+        for loc in (v.start_location, v.end_location):
+            if not 0 <= loc < n:
+                raise ValueError(f"vehicle {v.id}: location {loc} outside the matrix")
+        if v.speed_factor <= 0:
+            raise ValueError(f"vehicle {v.id}: speed_factor must be positive")
+    named: dict[str, str] = {}
+    for s in problem.stops:
+        for p in s.pickups:
+            if p in named and named[p] != s.id:
+                raise ValueError(f"pickup {p} is named by two deliveries ({named[p]}, {s.id})")
+            named[p] = s.id
+
+
+def _vehicle_check(
+    problem: Problem,
+    stops: list[Stop],
+    orders: list[list[int]],
+    windows: list[list[tuple[int, int]]],
+    v: Vehicle,
+    peak_g: int,
+    peak_dl: int,
+) -> list[str]:
+    """Why vehicle ``v`` cannot serve the group alone (empty list: it can)."""
+    fails: list[str] = []
+    if peak_g > _scaled(v.payload_kg, GRAMS_PER_KG):
+        fails.append("too_heavy")
+    if peak_dl > _scaled(v.volume_l, DL_PER_L):
+        fails.append("too_big")
+    T, D = problem.time_s, problem.dist_m
+    range_any = time_any = both = False
+    for order in orders:
+        prev = v.start_location
+        dist = 0
+        t = v.shift.start
+        ok_time = True
+        for k in order:
+            s = stops[k]
+            dist += D[prev][s.location]
+            t += travel_time(T[prev][s.location], v.speed_factor)
+            st = _earliest_start(windows[k], t)
+            if st is None:
+                ok_time = False
+                break
+            t = st + s.service_s
+            prev = s.location
+        if ok_time:
+            dist += D[prev][v.end_location]
+            t += travel_time(T[prev][v.end_location], v.speed_factor)
+            ok_time = t <= v.shift.end
+        else:
+            dist = sum(
+                D[a][b]
+                for a, b in itertools.pairwise(
+                    [v.start_location] + [stops[k].location for k in order] + [v.end_location]
+                )
+            )
+        ok_range = v.max_distance_m is None or dist <= v.max_distance_m
+        range_any |= ok_range
+        time_any |= ok_time
+        if ok_range and ok_time:
+            both = True
+            break
+    if not both:
+        if not range_any:
+            fails.append("beyond_range")
+        if not time_any:
+            fails.append("window_unreachable")
+        if range_any and time_any:
+            fails.append("window_unreachable")  # not both within one visit order
+    return fails
+
+
+_REASON_ORDER: tuple[UnplannedReason, ...] = (
+    "too_heavy",
+    "too_big",
+    "beyond_range",
+    "window_unreachable",
+)
+_REASON_WORDS = {
+    "too_heavy": "heavier than the payload",
+    "too_big": "more volume than the box",
+    "beyond_range": "round trip beyond the battery range",
+    "window_unreachable": "cannot be served within its window and the shift",
+}
+
+
+def _build_groups(problem: Problem) -> list[_Group]:
+    """Groups with allowed and feasible vehicles and, for hopeless ones, a reason."""
+    stops = list(problem.stops)
+    vehicles = problem.vehicles
+    pos = {s.id: i for i, s in enumerate(stops)}
+    vpos = {v.id: i for i, v in enumerate(vehicles)}
+    named = {p for s in stops for p in s.pickups}
+    windows = [_merge_windows(s.windows) for s in stops]
+    groups: list[_Group] = []
+    for i, s in enumerate(stops):
+        if s.kind == "pickup" and s.id in named:
+            continue  # joins its delivery's group
+        if s.kind == "delivery" and s.pickups:
+            known = [pos[p] for p in s.pickups if p in pos and stops[pos[p]].kind == "pickup"]
+            g = _Group(members=known + [i], delivery=i, pickups=known)
+            unknown = [p for p in s.pickups if p not in pos or stops[pos[p]].kind != "pickup"]
+            if unknown:
+                g.reason, g.reason_stop = "pickup_unplanned", i
+                g.detail = f"pickup {unknown[0]} is not a pickup stop of this problem"
+                groups.append(g)
+                continue
+        else:
+            g = _Group(members=[i])
+        groups.append(g)
+
+    for g in groups:
+        if g.reason is not None:
+            continue
+        allowed = set(range(len(vehicles)))
+        for k in g.members:
+            if stops[k].vehicles:
+                allowed &= {vpos[v] for v in stops[k].vehicles if v in vpos}
+        g.vehicles = sorted(allowed)
+        if not g.vehicles:
+            g.reason, g.reason_stop = "no_vehicle", g.members[-1]
+            g.detail = (
+                "no vehicle is allowed to serve it"
+                if len(g.members) == 1
+                else "its pickups and delivery allow no common vehicle"
+            )
+            continue
+        # Per stop first (so the reason names the stop that is hopeless), then the group.
+        members_to_check = [[k] for k in g.members] if len(g.members) > 1 else []
+        members_to_check.append(g.members)
+        for sub in members_to_check:
+            if len(sub) == 1:
+                s = stops[sub[0]]
+                peak_g = _scaled(s.weight_kg, GRAMS_PER_KG)
+                peak_dl = _scaled(s.volume_l, DL_PER_L)
+                orders = [sub]
+            else:
+                peak_g = sum(_scaled(stops[k].weight_kg, GRAMS_PER_KG) for k in g.pickups)
+                peak_dl = sum(_scaled(stops[k].volume_l, DL_PER_L) for k in g.pickups)
+                if math.factorial(len(g.pickups)) <= _MAX_GROUP_PERMUTATIONS:
+                    orders = [list(p) + [g.delivery] for p in itertools.permutations(g.pickups)]
+                else:
+                    orders = []  # too many orders to check: let the solver decide
+            if len(sub) == 1 and stops[sub[0]].kind == "delivery" and stops[sub[0]].pickups:
+                # its load is what the pickups collected: checked with the group
+                peak_g = peak_dl = 0
+            per_vehicle: dict[int, list[str]] = {}
+            for vi in g.vehicles:
+                if orders:
+                    fails = _vehicle_check(
+                        problem, stops, orders, windows, vehicles[vi], peak_g, peak_dl
+                    )
+                else:
+                    fails = []
+                per_vehicle[vi] = fails
+            ok = [vi for vi, f in per_vehicle.items() if not f]
+            if ok:
+                if sub is g.members:
+                    g.feasible = ok
+                continue
+            counts = {r: sum(r in f for f in per_vehicle.values()) for r in _REASON_ORDER}
+            universal = [r for r in _REASON_ORDER if counts[r] == len(per_vehicle)]
+            reason = universal[0] if universal else max(_REASON_ORDER, key=lambda r: counts[r])
+            who = (
+                f"stop {stops[sub[0]].id}"
+                if len(sub) == 1
+                else f"pickups {', '.join(stops[k].id for k in g.pickups)} with delivery "
+                f"{stops[g.delivery].id}"  # type: ignore[index]
+            )
+            parts = "; ".join(
+                f"{vehicles[vi].id}: {', '.join(f)}" for vi, f in list(per_vehicle.items())[:5]
+            )
+            g.reason = reason  # type: ignore[assignment]
+            g.reason_stop = sub[0] if len(sub) == 1 else g.delivery
+            g.detail = f"{who}: {_REASON_WORDS[reason]} for every allowed bike ({parts})"
+            break
+    return groups
+
+
+def _unplanned_for_group(stops: list[Stop], g: _Group) -> list[Unplanned]:
+    out = []
+    for k in g.members:
+        s = stops[k]
+        if g.reason == "pickup_unplanned" or k == g.reason_stop or len(g.members) == 1:
+            reason = g.reason
+            detail = g.detail
+        elif s.kind == "delivery":
+            reason = "pickup_unplanned"
+            detail = f"depends on {stops[g.reason_stop].id}: {g.detail}"  # type: ignore[index]
+        else:
+            reason = g.reason if g.reason_stop == g.delivery else "pickup_unplanned"
+            detail = f"planned together with {stops[g.reason_stop].id}: {g.detail}"  # type: ignore[index]
+        out.append(Unplanned(stop_id=s.id, reason=reason, detail=detail))  # type: ignore[arg-type]
+    return out
+
+
+def diagnose(problem: Problem) -> list[Unplanned]:
+    """The stops no allowed vehicle could serve even alone, with a reason (solver-free)."""
+    _validate(problem)
+    stops = list(problem.stops)
+    out: list[Unplanned] = []
+    for g in _build_groups(problem):
+        if g.reason is not None:
+            out.extend(_unplanned_for_group(stops, g))
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# The OR-Tools model
+# --------------------------------------------------------------------------- #
+
+
+def _enum(enum_type: Any, name: str) -> int:
+    try:
+        return int(enum_type.Value.Value(name.upper()))
+    except ValueError as exc:
+        raise ValueError(f"unknown OR-Tools strategy {name!r}") from exc
+
+
+def _schedule(
+    problem: Problem, v: Vehicle, seq: list[int], windows: list[list[tuple[int, int]]]
+) -> tuple[int, list[tuple[int, int, int]], int] | None:
+    """Departure, per-stop (arrival, start, departure) and end arrival for visit order ``seq``.
+
+    Earliest end from the shift start, then the latest departure that still ends
+    then (no needless waiting at the start). None if the order is infeasible.
+    """
+    T = problem.time_s
+    stops = problem.stops
+    locs = [v.start_location] + [stops[k].location for k in seq] + [v.end_location]
+    legs = [travel_time(T[a][b], v.speed_factor) for a, b in itertools.pairwise(locs)]
+
+    def forward(dep: int) -> tuple[list[tuple[int, int, int]], int] | None:
+        t = dep
+        times = []
+        for j, k in enumerate(seq):
+            arr = t + legs[j]
+            st = _earliest_start(windows[k], arr)
+            if st is None:
+                return None
+            t = st + stops[k].service_s
+            times.append((arr, st, t))
+        return times, t + legs[-1]
+
+    first = forward(v.shift.start)
+    if first is None:
+        return None
+    end = first[1]
+    # backward: latest service starts that still reach the end hub by ``end``
+    latest = end - legs[-1]
+    for j in range(len(seq) - 1, -1, -1):
+        k = seq[j]
+        ls = _latest_start(windows[k], latest - stops[k].service_s)
+        if ls is None:
+            return v.shift.start, first[0], end  # keep the earliest schedule
+        latest = ls - legs[j]
+    dep = max(v.shift.start, latest)
+    second = forward(dep)
+    if second is None or second[1] > end:
+        return v.shift.start, first[0], end
+    return dep, second[0], second[1]
+
+
+@dataclass
+class _Model:
+    routing: Any
+    manager: Any
+    node_stop: list[int]  # node -> stop position (-1 for depots)
+    penalty: int
+    time_dim: Any
+    params: Any
+
+
+def solve(
+    problem: Problem,
+    time_limit_s: float = 10.0,
+    *,
+    first_solution: str | None = None,
+    metaheuristic: str | None = None,
+    log_search: bool = False,
+) -> Plan:
+    """Plan ``problem`` within about ``time_limit_s`` seconds (wall clock, model build included)."""
+    t0 = time.perf_counter()
+    _validate(problem)
+    stops = list(problem.stops)
+    vehicles = list(problem.vehicles)
+    groups = _build_groups(problem)
+    unplanned: list[Unplanned] = []
+    plannable: list[_Group] = []
+    for g in groups:
+        if g.reason is not None:
+            unplanned.extend(_unplanned_for_group(stops, g))
+        else:
+            plannable.append(g)
+
+    if not plannable or not vehicles:
+        return Plan(
+            routes=(),
+            unplanned=tuple(unplanned),
+            cost=0,
+            distance_m=0,
+            duration_s=0,
+            solve_s=time.perf_counter() - t0,
+            status="optimal",
+        )
+
+    windows = [_merge_windows(s.windows) for s in stops]
+    # ---- nodes: plannable stops, then one depot node per distinct hub location
+    node_stop: list[int] = []
+    for g in plannable:
+        node_stop.extend(g.members)
+    stop_node = {k: i for i, k in enumerate(node_stop)}
+    n_stop_nodes = len(node_stop)
+    hub_locs = sorted({v.start_location for v in vehicles} | {v.end_location for v in vehicles})
+    hub_node = {loc: n_stop_nodes + i for i, loc in enumerate(hub_locs)}
+    node_loc = np.array([stops[k].location for k in node_stop] + hub_locs, dtype=np.int64)
+    n_nodes = len(node_loc)
+    service = np.zeros(n_nodes, dtype=np.int64)
+    service[:n_stop_nodes] = [stops[k].service_s for k in node_stop]
+    node_stop_full = node_stop + [-1] * len(hub_locs)
+
+    T_full = np.asarray(problem.time_s, dtype=np.int64)
+    D_full = np.asarray(problem.dist_m, dtype=np.int64)
+    T = T_full[np.ix_(node_loc, node_loc)]
+    D = D_full[np.ix_(node_loc, node_loc)]
+
+    manager = pywrapcp.RoutingIndexManager(
+        n_nodes,
+        len(vehicles),
+        [hub_node[v.start_location] for v in vehicles],
+        [hub_node[v.end_location] for v in vehicles],
+    )
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+
+    # ---- time: one matrix per speed factor
+    factors = sorted({v.speed_factor for v in vehicles})
+    travel_by_factor: dict[float, np.ndarray] = {}
+    time_cb: dict[float, int] = {}
+    for f in factors:
+        tf = T if f == 1.0 else np.floor(T / f + 0.5).astype(np.int64)
+        travel_by_factor[f] = tf
+        time_cb[f] = routing.RegisterTransitMatrix((tf + service[:, None]).tolist())
+    dist_cb = routing.RegisterTransitMatrix(D.tolist())
+
+    # ---- arc costs
+    if problem.cost == "distance":
+        routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
+        max_arc = int(D.max()) if D.size else 0
+    else:
+        cost_cb = {f: routing.RegisterTransitMatrix(travel_by_factor[f].tolist()) for f in factors}
+        for vi, v in enumerate(vehicles):
+            routing.SetArcCostEvaluatorOfVehicle(cost_cb[v.speed_factor], vi)
+        max_arc = int(max(m.max() for m in travel_by_factor.values())) if T.size else 0
+    max_fixed = 0
+    for vi, v in enumerate(vehicles):
+        if v.fixed_cost:
+            routing.SetFixedCostOfVehicle(int(v.fixed_cost), vi)
+            max_fixed = max(max_fixed, int(v.fixed_cost))
+
+    horizon = max(v.shift.end for v in vehicles)
+    horizon = max(horizon, max((w[-1][1] for w in windows if w), default=0))
+    routing.AddDimensionWithVehicleTransits(
+        [time_cb[v.speed_factor] for v in vehicles], horizon, horizon, False, "Time"
+    )
+    time_dim = routing.GetDimensionOrDie("Time")
+    for vi, v in enumerate(vehicles):
+        lo, hi = max(0, v.shift.start), max(0, min(v.shift.end, horizon))
+        time_dim.CumulVar(routing.Start(vi)).SetRange(lo, max(lo, hi))
+        time_dim.CumulVar(routing.End(vi)).SetRange(lo, max(lo, hi))
+        routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(vi)))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(vi)))
+    for node in range(n_stop_nodes):
+        w = windows[node_stop[node]]
+        if not w:
+            continue
+        cumul = time_dim.CumulVar(manager.NodeToIndex(node))
+        cumul.SetRange(max(0, w[0][0]), min(horizon, w[-1][1]))
+        for (_, b), (a, _) in itertools.pairwise(w):
+            if b + 1 <= a - 1:
+                cumul.RemoveInterval(b + 1, a - 1)
+
+    # ---- loads: payload (g) and volume (dL)
+    pickup_of = {}  # delivery stop position -> its pickup positions
+    for g in plannable:
+        if g.delivery is not None:
+            pickup_of[g.delivery] = g.pickups
+    named = {p for g in plannable for p in g.pickups}
+    returns = [k for k in node_stop if stops[k].kind == "pickup" and k not in named]
+    hub_loaded = [k for k in node_stop if stops[k].kind == "delivery" and not stops[k].pickups]
+
+    def demand(k: int, attr: str, unit: int) -> int:
+        s = stops[k]
+        if s.kind == "pickup":
+            return _scaled(getattr(s, attr), unit)
+        if s.pickups:
+            return -sum(_scaled(getattr(stops[p], attr), unit) for p in pickup_of[k])
+        return -_scaled(getattr(s, attr), unit)
+
+    for name, attr, unit, cap_attr in (
+        ("Payload", "weight_kg", GRAMS_PER_KG, "payload_kg"),
+        ("Volume", "volume_l", DL_PER_L, "volume_l"),
+    ):
+        dem = [demand(k, attr, unit) for k in node_stop] + [0] * len(hub_locs)
+        if not any(dem):
+            continue
+        caps = [min(_scaled(getattr(v, cap_attr), unit), _BIG) for v in vehicles]
+        cb = routing.RegisterUnaryTransitVector(dem)
+        routing.AddDimensionWithVehicleCapacity(cb, 0, caps, False, name)
+        dim = routing.GetDimensionOrDie(name)
+        ret_set = set(returns)
+        if hub_loaded and any(dem[stop_node[k]] for k in returns):
+            rdem = [d if k in ret_set else 0 for k, d in zip(node_stop, dem, strict=False)]
+            rdem += [0] * len(hub_locs)
+            rcb = routing.RegisterUnaryTransitVector(rdem)
+            routing.AddDimensionWithVehicleCapacity(rcb, 0, caps, True, name + "Returns")
+            rdim = routing.GetDimensionOrDie(name + "Returns")
+            for vi in range(len(vehicles)):
+                end = routing.End(vi)
+                solver.Add(dim.CumulVar(end) >= rdim.CumulVar(end))
+
+    # ---- battery range
+    if any(v.max_distance_m is not None for v in vehicles):
+        caps = [_BIG if v.max_distance_m is None else int(v.max_distance_m) for v in vehicles]
+        routing.AddDimensionWithVehicleCapacity(dist_cb, 0, caps, True, "Distance")
+
+    # ---- penalties, allowed vehicles, pickup and delivery
+    penalty = min(100 * (2 * max_arc + max_fixed) + 100_000, (1 << 62) // max(1, n_stop_nodes * 4))
+    all_vehicles = set(range(len(vehicles)))
+    order_dim = None
+    if any(len(g.pickups) > 1 for g in plannable):
+        one = routing.RegisterUnaryTransitVector([1] * n_nodes)
+        routing.AddDimension(one, 0, n_nodes + 1, True, "Order")
+        order_dim = routing.GetDimensionOrDie("Order")
+    for g in plannable:
+        idx = [manager.NodeToIndex(stop_node[k]) for k in g.members]
+        for i in idx:
+            routing.AddDisjunction([i], penalty)
+            if set(g.feasible) != all_vehicles:
+                routing.SetAllowedVehiclesForIndex(g.feasible, i)
+        if g.delivery is None:
+            continue
+        d = manager.NodeToIndex(stop_node[g.delivery])
+        first, *rest = [manager.NodeToIndex(stop_node[p]) for p in g.pickups]
+        routing.AddPickupAndDelivery(first, d)
+        for p in rest:
+            solver.Add(routing.ActiveVar(p) == routing.ActiveVar(d))
+            solver.Add(routing.VehicleVar(p) == routing.VehicleVar(d))
+            assert order_dim is not None
+            solver.Add(order_dim.CumulVar(p) + routing.ActiveVar(d) <= order_dim.CumulVar(d))
+
+    # ---- empty routes between different hubs still ride home
+    for vi, v in enumerate(vehicles):
+        if v.start_location != v.end_location:
+            leg_t = travel_time(problem.time_s[v.start_location][v.end_location], v.speed_factor)
+            leg_d = problem.dist_m[v.start_location][v.end_location]
+            fits = v.shift.start + leg_t <= v.shift.end and (
+                v.max_distance_m is None or leg_d <= v.max_distance_m
+            )
+            if fits:
+                routing.SetVehicleUsedWhenEmpty(True, vi)
+
+    # ---- search
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = _enum(
+        routing_enums_pb2.FirstSolutionStrategy, first_solution or DEFAULT_FIRST_SOLUTION
+    )
+    params.local_search_metaheuristic = _enum(
+        routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic or DEFAULT_METAHEURISTIC
+    )
+    params.log_search = log_search
+    remaining = max(0.05, time_limit_s - (time.perf_counter() - t0) - 0.05)
+    params.time_limit.FromMilliseconds(int(remaining * 1000))
+    solution = routing.SolveWithParameters(params)
+    status = _STATUS_WORDS.get(routing.status(), f"status {routing.status()}")
+
+    if solution is None:
+        for g in plannable:
+            for k in g.members:
+                unplanned.append(
+                    Unplanned(
+                        stop_id=stops[k].id,
+                        reason="no_capacity",
+                        detail=f"the solver found no plan ({status})",
+                    )
+                )
+        return Plan(
+            routes=(),
+            unplanned=tuple(unplanned),
+            cost=0,
+            distance_m=0,
+            duration_s=0,
+            solve_s=time.perf_counter() - t0,
+            status=status,
+        )
+
+    # ---- read the answer
+    routes: list[Route] = []
+    planned: set[int] = set()
+    for vi, v in enumerate(vehicles):
+        seq: list[int] = []
+        i = solution.Value(routing.NextVar(routing.Start(vi)))
+        while not routing.IsEnd(i):
+            seq.append(node_stop_full[manager.IndexToNode(i)])
+            i = solution.Value(routing.NextVar(i))
+        if not seq and v.start_location == v.end_location:
+            continue
+        if not seq and not routing.IsVehicleUsedWhenEmpty(vi):
+            continue
+        planned.update(seq)
+        routes.append(_route(problem, v, seq, windows, solution, time_dim, routing, vi))
+
+    dropped = 0
+    for g in plannable:
+        for k in g.members:
+            if k not in planned:
+                dropped += 1
+                unplanned.append(
+                    Unplanned(
+                        stop_id=stops[k].id,
+                        reason="no_capacity",
+                        detail="feasible alone, but no room left in the plan",
+                    )
+                )
+    cost = int(solution.ObjectiveValue()) - dropped * penalty
+    return Plan(
+        routes=tuple(routes),
+        unplanned=tuple(unplanned),
+        cost=cost,
+        distance_m=sum(r.distance_m for r in routes),
+        duration_s=sum(r.duration_s for r in routes),
+        solve_s=time.perf_counter() - t0,
+        status=status,
+    )
+
+
+def _route(
+    problem: Problem,
+    v: Vehicle,
+    seq: list[int],
+    windows: list[list[tuple[int, int]]],
+    solution: Any,
+    time_dim: Any,
+    routing: Any,
+    vi: int,
+) -> Route:
+    stops = problem.stops
+    D = problem.dist_m
+    sched = _schedule(problem, v, seq, windows)
+    if sched is None:  # should not happen: fall back on the solver's own cumuls
+        dep = solution.Value(time_dim.CumulVar(routing.Start(vi)))
+        times = []
+        t = dep
+        prev = v.start_location
+        idx = routing.Start(vi)
+        for k in seq:
+            idx = solution.Value(routing.NextVar(idx))
+            arr = t + travel_time(problem.time_s[prev][stops[k].location], v.speed_factor)
+            st = solution.Value(time_dim.CumulVar(idx))
+            t = st + stops[k].service_s
+            times.append((arr, st, t))
+            prev = stops[k].location
+        end = t + travel_time(problem.time_s[prev][v.end_location], v.speed_factor)
+        sched = (dep, times, end)
+    dep, times, end = sched
+    by_id = {s.id: s for s in stops}
+    load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery" and not stops[k].pickups)
+    load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery" and not stops[k].pickups)
+    dist = 0
+    prev = v.start_location
+    out: list[PlannedStop] = []
+    for k, (arr, st, dp) in zip(seq, times, strict=True):
+        s = stops[k]
+        dist += D[prev][s.location]
+        if s.kind == "pickup":
+            load_kg += s.weight_kg
+            load_l += s.volume_l
+        elif s.pickups:
+            load_kg -= sum(by_id[p].weight_kg for p in s.pickups)
+            load_l -= sum(by_id[p].volume_l for p in s.pickups)
+        else:
+            load_kg -= s.weight_kg
+            load_l -= s.volume_l
+        out.append(
+            PlannedStop(
+                stop_id=s.id,
+                arrival_s=arr,
+                start_s=st,
+                departure_s=dp,
+                load_kg=round(float(load_kg), 6),
+                load_l=round(float(load_l), 6),
+                distance_m=dist,
+            )
+        )
+        prev = s.location
+    dist += D[prev][v.end_location]
+    return Route(
+        vehicle_id=v.id,
+        stops=tuple(out),
+        start_s=dep,
+        end_s=end,
+        distance_m=dist,
+        duration_s=end - dep,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Process pool: OR-Tools holds the GIL, so never solve on the event loop
+# --------------------------------------------------------------------------- #
+
+_POOL: concurrent.futures.ProcessPoolExecutor | None = None
+
+
+def get_pool(max_workers: int | None = None) -> concurrent.futures.ProcessPoolExecutor:
+    """The module's solver pool (spawn context), created on first use."""
+    global _POOL
+    if _POOL is None:
+        _POOL = concurrent.futures.ProcessPoolExecutor(
+            max_workers=max_workers or os.cpu_count() or 1,
+            mp_context=multiprocessing.get_context("spawn"),
+        )
+    return _POOL
+
+
+def shutdown_pool(wait: bool = True) -> None:
+    """Stop the module's pool (e.g. in the app's shutdown hook)."""
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=wait, cancel_futures=True)
+        _POOL = None
+
+
+def solve_in_pool(
+    problem: Problem,
+    time_limit_s: float = 10.0,
+    *,
+    executor: concurrent.futures.Executor | None = None,
+    max_workers: int | None = None,
+    **kwargs: Any,
+) -> concurrent.futures.Future[Plan]:
+    """Submit ``solve`` to a process pool; returns a concurrent Future of the Plan."""
+    pool = executor or get_pool(max_workers)
+    return pool.submit(solve, problem, time_limit_s, **kwargs)
+
+
+async def solve_async(
+    problem: Problem,
+    time_limit_s: float = 10.0,
+    executor: concurrent.futures.Executor | None = None,
+    **kwargs: Any,
+) -> Plan:
+    """Await a plan computed in a process pool (the module pool unless one is given)."""
+    loop = asyncio.get_running_loop()
+    pool = executor or get_pool()
+    return await loop.run_in_executor(
+        pool, functools.partial(solve, problem, time_limit_s, **kwargs)
+    )

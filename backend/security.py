@@ -1,0 +1,60 @@
+"""Password hashing and signed session tokens (standard library only)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return "scrypt$" + _b64(salt) + "$" + _b64(digest)
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=_unb64(salt), dklen=32, **_SCRYPT)
+    return hmac.compare_digest(candidate, _unb64(digest))
+
+
+def new_token_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def sign_token(token_id: str, key: str) -> str:
+    """A bearer token: the session id plus an HMAC, so forged ids never reach the database."""
+    return token_id + "." + _b64(_mac(token_id, key))
+
+
+def verify_token(token: str, key: str) -> str | None:
+    """The session id inside a well-signed token, else None."""
+    token_id, _, mac = token.partition(".")
+    if not token_id or not mac:
+        return None
+    try:
+        given = _unb64(mac)
+    except ValueError:
+        return None
+    return token_id if hmac.compare_digest(given, _mac(token_id, key)) else None
+
+
+def _mac(token_id: str, key: str) -> bytes:
+    return hmac.new(key.encode(), token_id.encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

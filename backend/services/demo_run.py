@@ -1,0 +1,48 @@
+"""Setting up the demo: database, map, seed, and today's plan."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from backend.api.plans import read_plan_run
+from backend.db.engine import make_engine, migrate, use_database
+from backend.db.tables import Hub, Order
+from backend.services.demo import HUB_NAME, DemoCity, seed
+from backend.services.geo import Geo
+from backend.services.planning import plan_day
+from backend.settings import Settings
+
+
+async def prepare_demo(settings: Settings, fresh: bool = True, day: dt.date | None = None,
+                       time_limit_s: float | None = None) -> tuple[Geo, DemoCity, dict[str, Any]]:
+    day = day or dt.date.today()
+    if fresh and settings.database_url.startswith("sqlite:///"):
+        # The embedded demo database starts each demo afresh; a configured server database is never wiped.
+        Path(settings.database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    engine = make_engine(settings.database_url)
+    use_database(engine)
+    if settings.is_postgres:
+        await engine.start_connection_pool()
+    try:
+        await migrate()
+        geo = await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
+        hub = await Hub.select(Hub.id).where(Hub.name == HUB_NAME).first()
+        if hub is None:
+            city = await seed(geo, day)
+        else:
+            city = DemoCity(hub_id=hub["id"], day=day, couriers=8, shops=6, pickup_points=4,
+                            orders=await Order.count().where(Order.hub == hub["id"]), logins={
+                                "admin": "laadbak-admin", "dispatcher": "laadbak-demo",
+                                "courier1": "laadbak-demo"})
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            run_id = await plan_day(geo, pool, city.hub_id, city.day, time_limit_s or settings.plan_time_limit_s)
+        run = await read_plan_run(run_id)
+    finally:
+        if settings.is_postgres:
+            await engine.close_connection_pool()
+    return geo, city, {"id": run.id, "figures": run.figures, "unplanned": run.unplanned}

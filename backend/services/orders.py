@@ -1,0 +1,324 @@
+"""Taking orders in: validate everything first, then write order, parcels and
+stops (and the outbox event) in one transaction, so nothing is half-written."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import secrets
+from collections import Counter
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from backend.api.schemas import Body
+from backend.db.engine import transaction
+from backend.db.tables import Hub, OutboxEvent, Parcel, PickupPoint, Shop, Stop
+from backend.db.tables import Order as OrderRow
+from backend.dispatch.calendar import SLOTS, format_hhmm, parse_hhmm
+from backend.errors import Conflict, Invalid
+from backend.services.geo import Geo
+
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+SlotName = Literal["morning", "afternoon", "evening", "day"]
+
+
+class WindowIn(Body):
+    start: str
+    end: str
+
+    def __post_init__(self) -> None:
+        if parse_hhmm(self.end) <= parse_hhmm(self.start):
+            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+
+
+class ParcelIn(Body):
+    weight_kg: Annotated[float, msgspec.Meta(gt=0, le=200)]
+    volume_l: Annotated[float, msgspec.Meta(gt=0, le=2000)]
+    barcode: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9\-]{4,64}$")] | None = None
+    # Collected at this shop on the way; without it the parcel waits at the hub.
+    shop_id: int | None = None
+
+
+class OrderIn(Body):
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    hub_id: int
+    customer_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    date: dt.date
+    parcels: Annotated[list[ParcelIn], msgspec.Meta(min_length=1, max_length=50)]
+    customer_phone: str = ""
+    customer_email: str = ""
+    address: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    pickup_point_id: int | None = None
+    window: WindowIn | None = None
+    slot: SlotName | None = None
+    service_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 120
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.window is None) == (self.slot is None):
+            raise ValueError("give either a window {start, end} or a slot (morning, afternoon, evening, day)")
+
+
+class ParcelOut(Body):
+    id: int
+    barcode: str
+    weight_kg: float
+    volume_l: float
+    shop_id: int | None
+
+
+class OrderOut(Body):
+    id: int
+    reference: str
+    hub_id: int
+    customer_name: str
+    address: str
+    lat: float
+    lon: float
+    pickup_point_id: int | None
+    date: dt.date
+    window: WindowIn
+    slot: str
+    status: str
+    parcels: list[ParcelOut]
+    stop_ids: list[int]
+
+
+class RowReport(Body):
+    row: int  # line number in the file, header is line 1
+    reference: str
+    ok: bool
+    errors: list[str] = []
+    order_id: int | None = None
+
+
+class ImportReport(Body):
+    imported: int
+    rows: list[RowReport]
+
+
+class Prepared(msgspec.Struct, kw_only=True):
+    """An order that passed every check and is ready to write."""
+
+    data: OrderIn
+    lat: float
+    lon: float
+    address: str
+    window: tuple[str, str]
+
+
+async def prepare(data: OrderIn, geo: Geo, today: dt.date) -> Prepared:
+    if data.date < today:
+        raise Invalid(f"The delivery date {data.date} is in the past.")
+    if not await Hub.exists().where(Hub.id == data.hub_id):
+        raise Invalid(f"hubId {data.hub_id} does not exist.")
+    shop_ids = {p.shop_id for p in data.parcels if p.shop_id is not None}
+    if shop_ids:
+        found = {r["id"] for r in await Shop.select(Shop.id).where(Shop.id.is_in(list(shop_ids)))}
+        if missing := sorted(shop_ids - found):
+            raise Invalid(f"shopId {', '.join(map(str, missing))} does not exist.")
+    barcodes = [p.barcode for p in data.parcels if p.barcode]
+    if dupes := [b for b, n in Counter(barcodes).items() if n > 1]:
+        raise Invalid(f"Barcode {dupes[0]} is given twice in this order.")
+    if barcodes and (taken := await Parcel.select(Parcel.barcode).where(Parcel.barcode.is_in(barcodes))):
+        raise Conflict(f"Barcode {taken[0]['barcode']} is already used by another parcel.")
+    if await OrderRow.exists().where(OrderRow.reference == data.reference):
+        raise Conflict(f"An order with reference {data.reference!r} already exists.")
+    if data.pickup_point_id is not None:
+        lat, lon, address = await _pickup_point_place(data)
+    else:
+        lat, lon, address = geo.locate(data.lat, data.lon, data.address or None, what="delivery address")
+    window = (data.window.start, data.window.end) if data.window else SLOTS[data.slot or "day"]
+    return Prepared(data=data, lat=lat, lon=lon, address=address, window=window)
+
+
+async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
+    pp = await PickupPoint.objects().where(PickupPoint.id == data.pickup_point_id).first()
+    if pp is None:
+        raise Invalid(f"pickupPointId {data.pickup_point_id} does not exist.")
+    for p in data.parcels:
+        if p.weight_kg > pp.max_weight_kg or p.volume_l > pp.max_volume_l:
+            raise Invalid(
+                f"A parcel of {p.weight_kg} kg / {p.volume_l} L does not fit {pp.name} "
+                f"(at most {pp.max_weight_kg} kg and {pp.max_volume_l} L per parcel)."
+            )
+    booked = await Parcel.count().where(
+        (Parcel.order.pickup_point == pp.id) & (Parcel.order.delivery_date == data.date)
+    )
+    if booked + len(data.parcels) > pp.capacity_parcels:
+        raise Conflict(
+            f"{pp.name} has room for {pp.capacity_parcels - booked} more parcel(s) on {data.date}; "
+            f"this order has {len(data.parcels)}. Choose another pickup point or day."
+        )
+    return pp.lat, pp.lon, f"{pp.name}, {pp.address}".strip(", ")
+
+
+async def write(prepared: Prepared) -> int:
+    """Insert one prepared order with its parcels and stops; call inside a transaction."""
+    data = prepared.data
+    day = data.date
+    start = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=parse_hhmm(prepared.window[0]))
+    end = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=parse_hhmm(prepared.window[1]))
+    order = OrderRow(
+        reference=data.reference, hub=data.hub_id, customer_name=data.customer_name,
+        customer_phone=data.customer_phone, customer_email=data.customer_email,
+        address=prepared.address, lat=prepared.lat, lon=prepared.lon,
+        pickup_point=data.pickup_point_id, delivery_date=day, window_start=start, window_end=end,
+        slot=data.slot or "", service_s=data.service_s, notes=data.notes,
+    )
+    order_id = (await OrderRow.insert(order))[0]["id"]
+    await Parcel.insert(*(
+        Parcel(order=order_id, barcode=p.barcode or new_barcode(), weight_kg=p.weight_kg,
+               volume_l=p.volume_l, shop=p.shop_id)
+        for p in data.parcels
+    ))
+    stops = [Stop(
+        order=order_id, hub=data.hub_id, kind="delivery", pickup_point=data.pickup_point_id,
+        address=prepared.address, lat=prepared.lat, lon=prepared.lon, plan_date=day,
+        window_start=start, window_end=end, service_s=data.service_s,
+        weight_kg=sum(p.weight_kg for p in data.parcels),
+        volume_l=sum(p.volume_l for p in data.parcels),
+    )]
+    by_shop: dict[int, list[ParcelIn]] = {}
+    for p in data.parcels:
+        if p.shop_id is not None:
+            by_shop.setdefault(p.shop_id, []).append(p)
+    shops = {s["id"]: s for s in await Shop.select().where(Shop.id.is_in(list(by_shop) or [-1]))}
+    for shop_id, parcels in by_shop.items():
+        shop = shops[shop_id]
+        # Goods can be collected any time that day up to the end of the delivery window.
+        stops.append(Stop(
+            order=order_id, hub=data.hub_id, kind="pickup", shop=shop_id, address=shop["address"],
+            lat=shop["lat"], lon=shop["lon"], plan_date=day,
+            window_start=dt.datetime.combine(day, dt.time()), window_end=end, service_s=180,
+            weight_kg=sum(p.weight_kg for p in parcels), volume_l=sum(p.volume_l for p in parcels),
+        ))
+    await Stop.insert(*stops)
+    await OutboxEvent.insert(OutboxEvent(
+        topic=f"hub:{data.hub_id}", kind="order.created",
+        payload={"orderId": order_id, "reference": data.reference, "date": day.isoformat()},
+    ))
+    return order_id
+
+
+def new_barcode() -> str:
+    return "LB" + secrets.token_hex(6).upper()
+
+
+async def create_order(data: OrderIn, geo: Geo, today: dt.date) -> int:
+    prepared = await prepare(data, geo, today)
+    async with transaction():
+        return await write(prepared)
+
+
+async def read_order(order_id: int) -> OrderOut | None:
+    row = await OrderRow.select().where(OrderRow.id == order_id).first()
+    if row is None:
+        return None
+    parcels = await Parcel.select().where(Parcel.order == order_id).order_by(Parcel.id)
+    stops = await Stop.select(Stop.id).where(Stop.order == order_id).order_by(Stop.id)
+    return OrderOut(
+        id=row["id"], reference=row["reference"], hub_id=row["hub"], customer_name=row["customer_name"],
+        address=row["address"], lat=row["lat"], lon=row["lon"], pickup_point_id=row["pickup_point"],
+        date=row["delivery_date"],
+        window=WindowIn(start=row["window_start"].strftime("%H:%M"), end=_hhmm_end(row)),
+        slot=row["slot"], status=row["status"],
+        parcels=[ParcelOut(id=p["id"], barcode=p["barcode"], weight_kg=p["weight_kg"],
+                           volume_l=p["volume_l"], shop_id=p["shop"]) for p in parcels],
+        stop_ids=[s["id"] for s in stops],
+    )
+
+
+def _hhmm_end(row: dict[str, Any]) -> str:
+    seconds = int((row["window_end"] - dt.datetime.combine(row["delivery_date"], dt.time())).total_seconds())
+    return format_hhmm(seconds)
+
+
+# --- CSV -------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "reference", "hub_id", "customer_name", "customer_phone", "customer_email", "address", "lat",
+    "lon", "pickup_point_id", "date", "slot", "window_start", "window_end", "service_s", "parcels",
+    "weight_kg", "volume_l", "shop_ids", "notes",
+)
+REQUIRED_COLUMNS = ("reference", "hub_id", "customer_name", "date")
+
+
+def _row_to_order(row: dict[str, str]) -> OrderIn:
+    """One CSV row as an OrderIn; ValueError/msgspec errors say what is wrong."""
+    get = lambda k: (row.get(k) or "").strip()  # noqa: E731
+    count = int(get("parcels") or "1")
+    weight, volume = float(get("weight_kg") or "1"), float(get("volume_l") or "5")
+    shop_ids = [int(s) for s in get("shop_ids").split(";") if s.strip()]
+    if shop_ids:
+        parcels = [{"weightKg": weight, "volumeL": volume, "shopId": s} for s in shop_ids]
+    else:
+        parcels = [{"weightKg": weight, "volumeL": volume} for _ in range(count)]
+    body: dict[str, Any] = {
+        "reference": get("reference"), "hubId": int(get("hub_id")), "customerName": get("customer_name"),
+        "customerPhone": get("customer_phone"), "customerEmail": get("customer_email"),
+        "address": get("address"), "date": get("date"), "parcels": parcels, "notes": get("notes"),
+    }
+    if get("lat") or get("lon"):
+        body["lat"], body["lon"] = float(get("lat")), float(get("lon"))
+    if get("pickup_point_id"):
+        body["pickupPointId"] = int(get("pickup_point_id"))
+    if get("slot"):
+        body["slot"] = get("slot")
+    if get("window_start") or get("window_end"):
+        body["window"] = {"start": get("window_start"), "end": get("window_end")}
+    if get("service_s"):
+        body["serviceS"] = int(get("service_s"))
+    return msgspec.convert(body, OrderIn)
+
+
+async def import_csv(text: str, geo: Geo, today: dt.date, hub_scope: int | None = None) -> ImportReport:
+    """Validate every row; import all of them in one transaction, or none."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if missing := [c for c in REQUIRED_COLUMNS if c not in header]:
+        raise Invalid(f"The CSV lacks the column(s) {', '.join(missing)}; the first line must name the "
+                      f"columns, e.g. {','.join(CSV_COLUMNS)}.")
+    if unknown := [c for c in header if c not in CSV_COLUMNS]:
+        raise Invalid(f"Unknown CSV column(s) {', '.join(unknown)}; known: {', '.join(CSV_COLUMNS)}.")
+    reports: list[RowReport] = []
+    prepared: list[Prepared] = []
+    seen: dict[str, int] = {}
+    for line, raw in enumerate(reader, start=2):
+        raw = {k.strip(): v for k, v in raw.items() if k}
+        ref = (raw.get("reference") or "").strip()
+        try:
+            order = _row_to_order(raw)
+            if hub_scope is not None and order.hub_id != hub_scope:
+                raise Invalid(f"hub_id {order.hub_id} is not your hub ({hub_scope}).")
+            if ref in seen:
+                raise Invalid(f"reference {ref!r} appears again (first on line {seen[ref]}).")
+            seen[ref] = line
+            prepared.append(await prepare(order, geo, today))
+            reports.append(RowReport(row=line, reference=ref, ok=True))
+        except (ValueError, msgspec.ValidationError, Invalid, Conflict) as exc:
+            reports.append(RowReport(row=line, reference=ref, ok=False, errors=[_message(exc)]))
+    if not reports:
+        raise Invalid("The CSV has a header but no rows.")
+    if any(not r.ok for r in reports):
+        bad = sum(not r.ok for r in reports)
+        raise Invalid(
+            f"{bad} of {len(reports)} row(s) have errors; nothing was imported. Fix them and upload again.",
+            rows=msgspec.to_builtins(reports),
+        )
+    async with transaction():
+        ids = [await write(p) for p in prepared]
+    rows = [msgspec.structs.replace(r, order_id=i) for r, i in zip(reports, ids, strict=True)]
+    return ImportReport(imported=len(ids), rows=rows)
+
+
+def _message(exc: Exception) -> str:
+    text = exc.detail if isinstance(exc, Invalid | Conflict) else str(exc)
+    # Python's own conversion messages need a hint of which value it was.
+    if isinstance(exc, ValueError) and not isinstance(exc, msgspec.ValidationError) and "invalid literal" in text:
+        return f"a number column holds text: {text}"
+    return text

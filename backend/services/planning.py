@@ -1,0 +1,231 @@
+"""Planning a hub's day: load from the database, solve in the pool, check, save.
+
+The pure core gets a ``Problem`` (matrices, vehicles, stops) and returns a
+``Plan``; this module only translates between rows and those Structs and
+writes the result, with its outbox events, in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from concurrent.futures import Executor
+from typing import Any
+
+import msgspec
+
+from backend.db.engine import transaction
+from backend.db.tables import Bike, Courier, Hub, OutboxEvent, PickupPoint, PlanRun, Route, Shift, Shop, Stop
+from backend.dispatch import feasibility
+from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
+from backend.dispatch.model import Plan, Problem, Stop as PlanStop, Unplanned, Vehicle, Window
+from backend.dispatch.solver import solve_async
+from backend.errors import Invalid, NotFound
+from backend.services.geo import Geo
+
+OPEN_STATES = ("open", "planned", "unplanned")
+
+
+class DayInput(msgspec.Struct, kw_only=True):
+    """What a plan is made from, with the rows it came from (for saving)."""
+
+    problem: Problem
+    shifts: dict[str, dict[str, Any]]  # vehicle id -> shift row (with courier)
+    stops: dict[str, dict[str, Any]]  # stop id -> stop row
+    pre_unplanned: list[Unplanned]
+    matrix_s: float
+
+
+def _periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
+    return msgspec.convert(raw or [], list[OpeningPeriod])
+
+
+async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
+    hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
+    if hub is None:
+        raise NotFound(f"There is no hub with id {hub_id}.")
+    day_start = dt.datetime.combine(day, dt.time())
+    shifts = await (
+        Shift.select(Shift.all_columns(), Shift.courier.name, Shift.courier.bike, Shift.courier.active)
+        .where((Shift.hub == hub_id) & (Shift.start >= day_start) & (Shift.start < day_start + dt.timedelta(days=1)))
+        .order_by(Shift.start)
+    )
+    shifts = [s for s in shifts if s["courier.active"]]
+    if not shifts:
+        raise Invalid(f"Hub {hub['name']} has no courier shifts on {day}; add shifts first, then plan.")
+    bikes = {b["id"]: b for b in await Bike.select()}
+    stops = await (
+        Stop.select().where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(list(OPEN_STATES)))
+        .order_by(Stop.id)
+    )
+    if not stops:
+        raise Invalid(f"There are no open orders for hub {hub['name']} on {day}; add orders first, then plan.")
+    shops = {s["id"]: s for s in await Shop.select().output(load_json=True)}
+    points = {p["id"]: p for p in await PickupPoint.select().output(load_json=True)}
+
+    hub_hours = windows_on(_periods(hub["opening_hours"]), day)
+    places = [(hub["lat"], hub["lon"])] + [(s["lat"], s["lon"]) for s in stops]
+    t0 = time.perf_counter()
+    time_m, dist_m = await asyncio.to_thread(geo.network.matrices, places)
+    matrix_s = time.perf_counter() - t0
+
+    vehicles = []
+    shift_rows: dict[str, dict[str, Any]] = {}
+    for s in shifts:
+        bike = bikes.get(s["bike"] or s["courier.bike"])
+        if bike is None:
+            raise Invalid(f"Courier {s['courier.name']} has no bike for the shift starting {s['start']}; "
+                          f"give the shift or the courier a bike, then plan.")
+        start, end = seconds_of(s["start"], day), seconds_of(s["end"], day)
+        if hub_hours is not None:  # the hub must be open to leave and return
+            spans = intersect((Window(start, end),), hub_hours)
+            if spans:
+                start, end = spans[0].start, spans[-1].end
+        vid = f"shift-{s['id']}"
+        shift_rows[vid] = s
+        vehicles.append(Vehicle(
+            id=vid, start_location=0, end_location=0, shift=Window(start, end),
+            payload_kg=bike["payload_kg"], volume_l=bike["volume_l"],
+            max_distance_m=int(bike["battery_range_km"] * 1000), speed_factor=bike["speed_factor"],
+        ))
+
+    plan_stops: list[PlanStop] = []
+    pre: list[Unplanned] = []
+    pickups_of: dict[int, list[str]] = {}
+    for i, s in enumerate(stops, start=1):
+        sid = str(s["id"])
+        window = (Window(seconds_of(s["window_start"], day), seconds_of(s["window_end"], day)),)
+        hours, place = None, None
+        if s["kind"] == "pickup" and s["shop"] in shops:
+            place = shops[s["shop"]]
+        elif s["pickup_point"] in points:
+            place = points[s["pickup_point"]]
+        if place is not None:
+            hours = windows_on(_periods(place["opening_hours"]), day)
+        if hours is not None:
+            window = intersect(window, hours)
+        if not window:
+            pre.append(Unplanned(stop_id=sid, reason="window_unreachable",
+                                 detail=f"{place['name'] if place else 'The place'} is closed during the "
+                                        f"window on {day:%A %d %B}."))
+            continue
+        if s["kind"] == "pickup":
+            pickups_of.setdefault(s["order"], []).append(sid)
+        plan_stops.append(PlanStop(
+            id=sid, kind=s["kind"], location=i, windows=window, service_s=s["service_s"],
+            weight_kg=s["weight_kg"], volume_l=s["volume_l"],
+        ))
+    # Deliveries wait for the goods collected at shops for the same order.
+    dropped = {u.stop_id for u in pre}
+    orders_of = {str(s["id"]): s["order"] for s in stops}
+    final: list[PlanStop] = []
+    for ps in plan_stops:
+        if ps.kind == "delivery":
+            mine = [p for p in stops if p["order"] == orders_of[ps.id] and p["kind"] == "pickup"]
+            if any(str(p["id"]) in dropped for p in mine):
+                pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
+                                     detail="Goods for this delivery cannot be collected at a shop that day."))
+                continue
+            ps = msgspec.structs.replace(ps, pickups=tuple(pickups_of.get(orders_of[ps.id], ())))
+        final.append(ps)
+    wanted = {ps.id for ps in final}
+    # A pickup whose delivery was dropped has nowhere to go.
+    for ps in list(final):
+        if ps.kind == "pickup":
+            delivery = next((str(p["id"]) for p in stops if p["order"] == orders_of[ps.id] and p["kind"] == "delivery"), None)
+            if delivery not in wanted:
+                final.remove(ps)
+                pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
+                                     detail="The delivery these goods are for cannot be planned."))
+    problem = Problem(
+        time_s=[list(map(int, r)) for r in time_m], dist_m=[list(map(int, r)) for r in dist_m],
+        vehicles=tuple(vehicles), stops=tuple(final),
+    )
+    return DayInput(problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops},
+                    pre_unplanned=pre, matrix_s=matrix_s)
+
+
+async def plan_day(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date,
+                   time_limit_s: float) -> int:
+    """Plan the day and save it; returns the plan run's id."""
+    t0 = time.perf_counter()
+    day_input = await load_day(geo, hub_id, day)
+    plan = await solve_async(day_input.problem, time_limit_s, executor=executor)
+    violations = feasibility.check(day_input.problem, plan)
+    total_s = time.perf_counter() - t0
+    return await save_plan(hub_id, day, time_limit_s, day_input, plan, len(violations), total_s)
+
+
+async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: DayInput, plan: Plan,
+                    violations: int, total_s: float) -> int:
+    unplanned = [*day_input.pre_unplanned, *plan.unplanned]
+    figures = {
+        "stops": len(day_input.stops),
+        "planned": sum(len(r.stops) for r in plan.routes),
+        "unplanned": len(unplanned),
+        "couriers": len(day_input.shifts),
+        "couriersUsed": sum(1 for r in plan.routes if r.stops),
+        "distanceM": plan.distance_m,
+        "durationS": plan.duration_s,
+        "matrixS": round(day_input.matrix_s, 3),
+        "solveS": round(plan.solve_s, 3),
+        "totalS": round(total_s, 3),
+        "solverStatus": plan.status,
+        "violations": violations,
+    }
+    inputs = {"stops": len(day_input.problem.stops), "vehicles": len(day_input.problem.vehicles),
+              "shiftIds": [s["id"] for s in day_input.shifts.values()]}
+    async with transaction():
+        run_id = (await PlanRun.insert(PlanRun(
+            hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
+            finished_at=dt.datetime.now(), time_limit_s=time_limit_s, inputs=inputs, figures=figures,
+            unplanned=[_unplanned_json(u, day_input) for u in unplanned],
+        )))[0]["id"]
+        previous = await Route.select(Route.courier, Route.version).where(
+            (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
+        )
+        versions = {r["courier"]: r["version"] for r in previous}
+        await Route.update({Route.current: False}).where((Route.hub == hub_id) & (Route.plan_date == day))
+        planned_ids: list[int] = []
+        for r in plan.routes:
+            if not r.stops:
+                continue
+            shift = day_input.shifts[r.vehicle_id]
+            courier = shift["courier"]
+            stops_json = [_stop_json(ps, day_input.stops[ps.stop_id], day) for ps in r.stops]
+            planned_ids.extend(int(ps.stop_id) for ps in r.stops)
+            route_id = (await Route.insert(Route(
+                plan_run=run_id, hub=hub_id, courier=courier, shift=shift["id"], plan_date=day,
+                version=versions.get(courier, 0) + 1, current=True, start=at(day, r.start_s),
+                end=at(day, r.end_s), distance_m=r.distance_m, duration_s=r.duration_s, stops=stops_json,
+            )))[0]["id"]
+            await OutboxEvent.insert(OutboxEvent(
+                topic=f"courier:{courier}", kind="route.planned",
+                payload={"routeId": route_id, "planRunId": run_id, "date": day.isoformat()},
+            ))
+        await Stop.update({Stop.status: "planned"}).where(Stop.id.is_in(planned_ids or [-1]))
+        unplanned_ids = [int(u.stop_id) for u in unplanned]
+        await Stop.update({Stop.status: "unplanned"}).where(Stop.id.is_in(unplanned_ids or [-1]))
+        await OutboxEvent.insert(OutboxEvent(
+            topic=f"hub:{hub_id}", kind="plan.finished",
+            payload={"planRunId": run_id, "date": day.isoformat(), "figures": figures},
+        ))
+    return run_id
+
+
+def _unplanned_json(u: Unplanned, day_input: DayInput) -> dict[str, Any]:
+    row = day_input.stops[u.stop_id]
+    return {"stopId": int(u.stop_id), "orderId": row["order"], "kind": row["kind"], "reason": u.reason,
+            "detail": u.detail}
+
+
+def _stop_json(ps: Any, row: dict[str, Any], day: dt.date) -> dict[str, Any]:
+    return {
+        "stopId": row["id"], "orderId": row["order"], "kind": row["kind"], "address": row["address"],
+        "lat": row["lat"], "lon": row["lon"],
+        "eta": at(day, ps.arrival_s).isoformat(), "serviceStart": at(day, ps.start_s).isoformat(),
+        "departure": at(day, ps.departure_s).isoformat(),
+        "windowStart": row["window_start"].isoformat(), "windowEnd": row["window_end"].isoformat(),
+        "loadKg": round(ps.load_kg, 2), "distanceM": ps.distance_m,
+    }

@@ -1,0 +1,88 @@
+"""Settings, read from the environment only (one frozen Struct)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import msgspec
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MAP = Path(__file__).resolve().parent / "data" / "helsinki-centre.osm.pbf"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    redis_url: str | None
+    map_path: Path
+    secret_key: str
+    host: str
+    port: int
+    var_dir: Path
+    # How long a solve of a whole day may take, and how many solver processes run.
+    plan_time_limit_s: float = 10.0
+    solver_workers: int = 2
+    max_upload_bytes: int = 2_000_000
+    token_ttl_s: int = 12 * 3600
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.var_dir / "cache"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.var_dir / "uploads"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _secret_key(var_dir: Path, from_env: str | None) -> str:
+    """The signing key: from LAADBAK_SECRET_KEY, else generated once into var/."""
+    if from_env:
+        return from_env
+    key_file = var_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Create with owner-only permissions before writing the key.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    var_dir = Path(env.get("LAADBAK_VAR_DIR", str(REPO_ROOT / "var"))).resolve()
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'laadbak.sqlite'}"
+    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise SettingsError(
+            f"DATABASE_URL must start with sqlite:///, postgres:// or postgresql://, got {database_url!r}"
+        )
+    map_path = Path(env.get("LAADBAK_MAP") or DEFAULT_MAP)
+    if not map_path.exists():
+        raise SettingsError(f"LAADBAK_MAP points to {map_path}, which does not exist")
+    try:
+        port = int(env.get("LAADBAK_PORT", "8000"))
+    except ValueError as exc:
+        raise SettingsError(f"LAADBAK_PORT must be a number, got {env['LAADBAK_PORT']!r}") from exc
+    secret = _secret_key(var_dir, env.get("LAADBAK_SECRET_KEY"))
+    return Settings(
+        database_url=database_url,
+        redis_url=env.get("REDIS_URL") or None,
+        map_path=map_path,
+        secret_key=secret,
+        host=env.get("LAADBAK_HOST", "127.0.0.1"),
+        port=port,
+        var_dir=var_dir,
+        plan_time_limit_s=float(env.get("LAADBAK_PLAN_TIME_LIMIT", "10")),
+        solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
+    )
