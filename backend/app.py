@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         use_database(engine)
-        if settings.is_postgres:
+        pooled = settings.is_postgres and settings.db_pool
+        if pooled:
             await engine.start_connection_pool()
         await migrate()
         app.state.geo = geo or await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
-            if settings.is_postgres:
+            if pooled:
                 await engine.close_connection_pool()
 
     static = REPO_ROOT / "pwa" / "static"

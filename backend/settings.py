@@ -25,6 +25,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     solver_workers: int = 2
     max_upload_bytes: int = 2_000_000
     token_ttl_s: int = 12 * 3600
+    # PostgreSQL connection pool; off in tests, whose helpers query from another event loop.
+    db_pool: bool = True
 
     @property
     def is_postgres(self) -> bool:

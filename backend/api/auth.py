@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from litestar.params import JSONBody
 from backend.api.schemas import Body
 from backend.db.tables import Courier, Session, User
 from backend.errors import Forbidden, Unauthorized
@@ -136,7 +137,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=200, summary="Log in; sets the session cookie and returns a bearer token")
-    async def login(self, request: Request, data: LoginIn) -> Response[LoginOut]:
+    async def login(self, request: Request, data: JSONBody[LoginIn]) -> Response[LoginOut]:
         settings = request.app.state.settings
         user = await User.objects().where(User.username == data.username).first()
         if user is None or not verify_password(data.password, user.password_hash):

@@ -20,7 +20,9 @@ from litestar.datastructures import State
 from piccolo.columns import ForeignKey
 from piccolo.table import Table
 
+from litestar.params import JSONBody
 from backend.api.auth import Principal, current_user, roles
+from backend.api.schemas import Id
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 
 Prepare = Callable[[dict[str, Any], State, dict[str, Any] | None], Awaitable[dict[str, Any]]]
@@ -114,7 +116,7 @@ def make_controller(res: Resource) -> type[Controller]:
     Create, Update, Read = res.create, res.update, res.read
     table = res.table
 
-    async def create_item(self, request: Request, data: Create) -> Read:  # type: ignore[valid-type]
+    async def create_item(self, request: Request, data: JSONBody[Create]) -> Read:  # type: ignore[valid-type]
         user = await current_user(request)
         values = struct_values(data)
         if res.prepare:
@@ -132,13 +134,13 @@ def make_controller(res: Resource) -> type[Controller]:
             query = query.where(getattr(table, res.hub_column) == user.hub_id)
         return [res.from_row(r) for r in await query]
 
-    async def read_item(self, request: Request, item_id: int) -> Read:  # type: ignore[valid-type]
+    async def read_item(self, request: Request, item_id: Id) -> Read:  # type: ignore[valid-type]
         user = await current_user(request)
         row = await fetch(res, item_id)
         check_hub_scope(res, user, row)
         return res.from_row(row)
 
-    async def update_item(self, request: Request, item_id: int, data: Update) -> Read:  # type: ignore[valid-type]
+    async def update_item(self, request: Request, item_id: Id, data: JSONBody[Update]) -> Read:  # type: ignore[valid-type]
         user = await current_user(request)
         existing = await fetch(res, item_id)
         check_hub_scope(res, user, existing)
@@ -159,7 +161,7 @@ def make_controller(res: Resource) -> type[Controller]:
         await table.update(row).where(table.id == item_id)
         return res.from_row(await fetch(res, item_id))
 
-    async def delete_item(self, request: Request, item_id: int) -> None:
+    async def delete_item(self, request: Request, item_id: Id) -> None:
         user = await current_user(request)
         row = await fetch(res, item_id)
         check_hub_scope(res, user, row)

@@ -28,7 +28,11 @@ def on_domain_error(request: Request, exc: LaadbakError) -> Response:
 def on_validation_error(request: Request, exc: ValidationException) -> Response:
     errors = exc.extra if isinstance(exc.extra, list) else []
     # msgspec's messages already name the field ("... - at `$.window.end`").
-    messages = [e.get("message", "") for e in errors if isinstance(e, dict)]
+    messages = [
+        f"{e['key']}: {e.get('message', '')}" if e.get("key") and e["key"] not in e.get("message", "")
+        else e.get("message", "")
+        for e in errors if isinstance(e, dict)
+    ]
     detail = "; ".join(m for m in messages if m) or str(exc.detail)
     return problem(request, 400, "Invalid request", detail, errors=errors)
 

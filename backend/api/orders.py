@@ -7,10 +7,10 @@ from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body as BodyParam
 
+from litestar.params import JSONBody, MultipartBody
 from backend.api.auth import current_user, roles
+from backend.api.schemas import DateQuery, HubIdQuery, Id
 from backend.db.engine import transaction
 from backend.db.tables import Order, OutboxEvent, Stop
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
@@ -24,7 +24,7 @@ class OrderController(Controller):
     tags = ["orders"]
 
     @post("/", guards=DISPATCH, summary="Create an order with its parcels")
-    async def create(self, request: Request, data: service.OrderIn) -> service.OrderOut:
+    async def create(self, request: Request, data: JSONBody[service.OrderIn]) -> service.OrderOut:
         user = await current_user(request)
         _check_hub(user, data.hub_id)
         order_id = await service.create_order(data, request.app.state.geo, dt.date.today())
@@ -36,7 +36,7 @@ class OrderController(Controller):
           + ", ".join(service.REQUIRED_COLUMNS) + ". A row with shop_ids (a;b) has one parcel per shop.")
     async def import_csv(
         self, request: Request,
-        data: Annotated[UploadFile, BodyParam(media_type=RequestEncodingType.MULTI_PART)],
+        data: MultipartBody[UploadFile],
     ) -> service.ImportReport:
         user = await current_user(request)
         limit = request.app.state.settings.max_upload_bytes
@@ -51,14 +51,14 @@ class OrderController(Controller):
         return await service.import_csv(text, request.app.state.geo, dt.date.today(), hub_scope=scope)
 
     @get("/", guards=DISPATCH, summary="List orders of a hub and day")
-    async def list_orders(self, request: Request, hub_id: int, date: dt.date) -> list[service.OrderOut]:
+    async def list_orders(self, request: Request, hub_id: HubIdQuery, date: DateQuery) -> list[service.OrderOut]:
         user = await current_user(request)
         _check_hub(user, hub_id)
         ids = await Order.select(Order.id).where((Order.hub == hub_id) & (Order.delivery_date == date)).order_by(Order.id)
         return [await service.read_order(r["id"]) for r in ids]  # type: ignore[misc]
 
     @get("/{order_id:int}", guards=DISPATCH, summary="Read an order")
-    async def read(self, request: Request, order_id: int) -> service.OrderOut:
+    async def read(self, request: Request, order_id: Id) -> service.OrderOut:
         user = await current_user(request)
         order = await service.read_order(order_id)
         if order is None:
@@ -67,7 +67,7 @@ class OrderController(Controller):
         return order
 
     @delete("/{order_id:int}", guards=DISPATCH, summary="Cancel an order that is not on a route yet")
-    async def cancel(self, request: Request, order_id: int) -> None:
+    async def cancel(self, request: Request, order_id: Id) -> None:
         user = await current_user(request)
         order = await service.read_order(order_id)
         if order is None:

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 
+from litestar.params import JSONBody
 from backend.api.auth import Principal, authenticated, current_user, roles
-from backend.api.schemas import Body, Out
+from backend.api.schemas import Body, DateQuery, HubIdQuery, Id, OptionalDateQuery, Out
 from backend.db.tables import PlanRun, Route
 from backend.errors import Forbidden, NotFound
 from backend.services.planning import plan_day
@@ -76,7 +77,7 @@ class PlanController(Controller):
 
     @post("/hubs/{hub_id:int}/plans", guards=DISPATCH, status_code=201,
           summary="Plan a hub's day: routes for every courier shift, unplanned stops with reasons")
-    async def plan(self, request: Request, hub_id: int, data: PlanIn) -> PlanRunOut:
+    async def plan(self, request: Request, hub_id: Id, data: JSONBody[PlanIn]) -> PlanRunOut:
         user = await current_user(request)
         _check_hub(user, hub_id)
         state = request.app.state
@@ -85,7 +86,7 @@ class PlanController(Controller):
         return await read_plan_run(run_id)
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")
-    async def list_runs(self, request: Request, hub_id: int, date: dt.date | None = None) -> list[PlanRunOut]:
+    async def list_runs(self, request: Request, hub_id: HubIdQuery, date: OptionalDateQuery = None) -> list[PlanRunOut]:
         _check_hub(await current_user(request), hub_id)
         query = PlanRun.select(PlanRun.id).where(PlanRun.hub == hub_id).order_by(PlanRun.id, ascending=False)
         if date is not None:
@@ -93,7 +94,7 @@ class PlanController(Controller):
         return [await read_plan_run(r["id"]) for r in await query]
 
     @get("/plan-runs/{run_id:int}", guards=DISPATCH, summary="Read a plan run")
-    async def read_run(self, request: Request, run_id: int) -> PlanRunOut:
+    async def read_run(self, request: Request, run_id: Id) -> PlanRunOut:
         run = await read_plan_run(run_id)
         _check_hub(await current_user(request), run.hub_id)
         return run
@@ -104,7 +105,7 @@ class RouteController(Controller):
     tags = ["routes"]
 
     @get("/", guards=DISPATCH, summary="The current routes of a hub's day")
-    async def list_routes(self, request: Request, hub_id: int, date: dt.date) -> list[RouteOut]:
+    async def list_routes(self, request: Request, hub_id: HubIdQuery, date: DateQuery) -> list[RouteOut]:
         _check_hub(await current_user(request), hub_id)
         rows = await Route.select().where(
             (Route.hub == hub_id) & (Route.plan_date == date) & (Route.current == True)  # noqa: E712
@@ -112,7 +113,7 @@ class RouteController(Controller):
         return [route_out(r) for r in rows]
 
     @get("/mine", guards=[authenticated], summary="The logged-in courier's current route for a day")
-    async def mine(self, request: Request, date: dt.date) -> RouteOut:
+    async def mine(self, request: Request, date: DateQuery) -> RouteOut:
         user = await current_user(request)
         if user.courier_id is None:
             raise NotFound("You are not a courier, so you have no route.")
@@ -124,7 +125,7 @@ class RouteController(Controller):
         return route_out(row)
 
     @get("/{route_id:int}", guards=[authenticated], summary="Read a route (couriers: only their own)")
-    async def read(self, request: Request, route_id: int) -> RouteOut:
+    async def read(self, request: Request, route_id: Id) -> RouteOut:
         user = await current_user(request)
         row = await Route.select().where(Route.id == route_id).output(load_json=True).first()
         # A courier learns nothing about other couriers' routes, not even that they exist.

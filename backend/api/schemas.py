@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Annotated
+
 import msgspec
+from litestar.params import FromPath, QueryParameter
 
 
 class Body(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
@@ -11,3 +15,10 @@ class Body(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=T
 
 class Out(msgspec.Struct, kw_only=True, rename="camel"):
     """Base of every response body."""
+
+
+# Query and path parameters, named in camelCase like the bodies.
+HubIdQuery = Annotated[int, QueryParameter(name="hubId", description="The hub's id")]
+DateQuery = Annotated[dt.date, QueryParameter(name="date", description="The day, e.g. 2026-11-23")]
+OptionalDateQuery = Annotated[dt.date | None, QueryParameter(name="date", description="The day")]
+Id = FromPath[int]

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, get, patch, post
 
+from litestar.params import JSONBody
 from backend.api.auth import roles
-from backend.api.schemas import Body, Out
+from backend.api.schemas import Body, Id, Out
 from backend.db.engine import transaction
 from backend.db.tables import Session, User
 from backend.errors import Conflict, Invalid, NotFound
@@ -61,7 +62,7 @@ class UserController(Controller):
     guards = [roles("admin")]
 
     @post("/", summary="Create a user")
-    async def create(self, data: UserIn) -> UserOut:
+    async def create(self, data: JSONBody[UserIn]) -> UserOut:
         if await User.exists().where(User.username == data.username):
             raise Conflict(f"The username {data.username!r} is taken.")
         row = await User.insert(User(username=data.username, password_hash=hash_password(data.password),
@@ -73,7 +74,7 @@ class UserController(Controller):
         return [await read_user(r["id"]) for r in await User.select(User.id).order_by(User.id)]
 
     @patch("/{user_id:int}", summary="Change a user; disabling or a new password ends their sessions")
-    async def update(self, user_id: int, data: UserPatch) -> UserOut:
+    async def update(self, user_id: Id, data: JSONBody[UserPatch]) -> UserOut:
         await read_user(user_id)
         values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         if not values:

@@ -11,6 +11,7 @@ import hashlib
 import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -341,7 +342,7 @@ class StreetNetwork:
             try:
                 with np.load(cache_file, allow_pickle=False) as data:
                     return cls({k: data[k] for k in data.files})
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
                 pass  # unreadable or from an older layout: rebuild and overwrite
         arrays = build_arrays(read_extract(path))
         cache_file.parent.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from backend.dispatch.model import (
@@ -463,9 +464,17 @@ def solve(
     *,
     first_solution: str | None = None,
     metaheuristic: str | None = None,
+    search_overrides: str | None = None,
     log_search: bool = False,
 ) -> Plan:
-    """Plan ``problem`` within about ``time_limit_s`` seconds (wall clock, model build included)."""
+    """Plan ``problem`` within about ``time_limit_s`` seconds (wall clock, model build included).
+
+    ``first_solution`` / ``metaheuristic`` name OR-Tools ``FirstSolutionStrategy`` /
+    ``LocalSearchMetaheuristic`` values (defaults: ``DEFAULT_FIRST_SOLUTION``,
+    ``DEFAULT_METAHEURISTIC``). ``search_overrides`` is merged into the
+    ``RoutingSearchParameters`` as protobuf text (e.g.
+    ``"guided_local_search_lambda_coefficient: 0.2"``), for tuning and portfolios.
+    """
     t0 = time.perf_counter()
     _validate(problem)
     stops = list(problem.stops)
@@ -655,6 +664,8 @@ def solve(
         routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic or DEFAULT_METAHEURISTIC
     )
     params.log_search = log_search
+    if search_overrides:
+        text_format.Merge(search_overrides, params)
     remaining = max(0.05, time_limit_s - (time.perf_counter() - t0) - 0.05)
     params.time_limit.FromMilliseconds(int(remaining * 1000))
     solution = routing.SolveWithParameters(params)

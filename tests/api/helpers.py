@@ -1,0 +1,47 @@
+"""Small helpers for API tests: users, logins, a hub with couriers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from backend.db.tables import User
+from backend.security import hash_password
+
+PASSWORD = "correct-horse-1"
+
+
+async def make_user(username: str, role: str, hub_id: int | None = None) -> int:
+    rows = await User.insert(User(username=username, password_hash=hash_password(PASSWORD), role=role,
+                                  display_name=username.title(), hub_id=hub_id))
+    return rows[0]["id"]
+
+
+async def login(client, username: str, password: str = PASSWORD) -> dict[str, str]:
+    r = await client.post("/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+async def admin(client) -> dict[str, str]:
+    await make_user("root", "admin")
+    return await login(client, "root")
+
+
+def tomorrow() -> dt.date:
+    return dt.date.today() + dt.timedelta(days=1)
+
+
+async def post_ok(client, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    r = await client.post(path, json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def problem(r, status: int) -> dict[str, Any]:
+    """Assert a problem-details answer with a message, and return it."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+    body = r.json()
+    assert body["status"] == status and body["detail"], body
+    return body

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from backend.db.tables import Session
+from tests.api.helpers import PASSWORD, admin, login, make_user, problem
+
+
+async def test_health_names_version_and_connections(client, settings) -> None:
+    r = await client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["version"]
+    assert body["database"].split(":")[0] == ("postgresql" if settings.is_postgres else "sqlite")
+    assert body["channels"] == "memory"
+
+
+async def test_login_sets_httponly_cookie_and_returns_token(client) -> None:
+    await make_user("ann", "dispatcher")
+    r = await client.post("/auth/login", json={"username": "ann", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    assert "httponly" in r.headers["set-cookie"].lower()
+    assert r.json()["user"]["role"] == "dispatcher"
+    # The cookie alone authenticates (browsers, websockets).
+    me = await client.get("/auth/me")
+    assert me.status_code == 200 and me.json()["username"] == "ann"
+    assert "passwordHash" not in me.json()
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_401(client) -> None:
+    await make_user("bob", "courier")
+    a = problem(await client.post("/auth/login", json={"username": "bob", "password": "nope-nope"}), 401)
+    b = problem(await client.post("/auth/login", json={"username": "nobody", "password": "nope-nope"}), 401)
+    assert a["detail"] == b["detail"]
+
+
+async def test_forged_or_missing_token_is_refused(client) -> None:
+    problem(await client.get("/auth/me"), 401)
+    problem(await client.get("/auth/me", headers={"Authorization": "Bearer abc.def"}), 401)
+
+
+async def test_logout_ends_the_session(client) -> None:
+    await make_user("cat", "dispatcher")
+    headers = await login(client, "cat")
+    assert (await client.get("/auth/me", headers=headers)).status_code == 200
+    assert (await client.post("/auth/logout", headers=headers)).status_code == 204
+    problem(await client.get("/auth/me", headers=headers), 401)
+
+
+async def test_disabling_a_user_ends_all_their_sessions(client) -> None:
+    root = await admin(client)
+    uid = await make_user("dan", "courier")
+    h1, h2 = await login(client, "dan"), await login(client, "dan")
+    assert await Session.count().where(Session.user == uid) == 2
+    r = await client.patch(f"/users/{uid}", json={"active": False}, headers=root)
+    assert r.status_code == 200 and r.json()["active"] is False
+    for h in (h1, h2):
+        problem(await client.get("/auth/me", headers=h), 401)
+    assert await Session.count().where(Session.user == uid) == 0
+    problem(await client.post("/auth/login", json={"username": "dan", "password": PASSWORD}), 401)
+
+
+async def test_role_guard_refuses_couriers_on_dispatch_routes(client) -> None:
+    await make_user("eve", "courier")
+    headers = await login(client, "eve")
+    body = problem(await client.get("/hubs", headers=headers), 403)
+    assert "dispatcher" in body["detail"]
+    problem(await client.post("/users", json={}, headers=headers), 403)
+
+
+async def test_create_user_validates_and_refuses_duplicates(client) -> None:
+    root = await admin(client)
+    body = {"username": "fay", "password": "long-enough-1", "role": "picker"}
+    r = await client.post("/users", json=body, headers=root)
+    assert r.status_code == 201, r.text
+    problem(await client.post("/users", json=body, headers=root), 409)
+    problem(await client.post("/users", json={**body, "username": "g", "role": "king"}, headers=root), 400)

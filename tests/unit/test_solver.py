@@ -1,0 +1,402 @@
+"""The OR-Tools planning core on tiny named instances (a few stops, 1-2 bikes)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+import multiprocessing
+
+import pytest
+
+from backend.dispatch.feasibility import check
+from backend.dispatch.model import Plan, Problem, Stop, Vehicle, Window
+from backend.dispatch.solver import diagnose, solve, solve_async, solve_in_pool
+
+TL = 0.5  # seconds per solve: these instances are solved in milliseconds
+DAY = Window(8 * 3600, 18 * 3600)
+
+
+def city(points: list[tuple[float, float]], speed_mps: float = 5.0) -> tuple[list[list[int]], list[list[int]]]:
+    """Time and distance matrices of straight-line trips between ``points`` (metres)."""
+    dist = [[int(round(math.dist(a, b))) for b in points] for a in points]
+    time = [[int(round(d / speed_mps)) for d in row] for row in dist]
+    return time, dist
+
+
+def bike(id: str = "a", start: int = 0, end: int | None = None, **kw) -> Vehicle:
+    kw.setdefault("shift", DAY)
+    kw.setdefault("payload_kg", 100.0)
+    kw.setdefault("volume_l", 200.0)
+    return Vehicle(id=id, start_location=start, end_location=start if end is None else end, **kw)
+
+
+def problem(points, vehicles, stops, **kw) -> Problem:
+    time, dist = city(points)
+    return Problem(time_s=time, dist_m=dist, vehicles=tuple(vehicles), stops=tuple(stops), **kw)
+
+
+def route_of(plan: Plan, stop_id: str):
+    for r in plan.routes:
+        ids = [s.stop_id for s in r.stops]
+        if stop_id in ids:
+            return r, ids.index(stop_id)
+    raise AssertionError(f"{stop_id} not planned")
+
+
+def assert_clean(p: Problem, plan: Plan) -> None:
+    assert check(p, plan) == []
+    assert plan.unplanned == ()
+
+
+# ---------------------------------------------------------------- basics
+
+
+def test_small_delivery_round_is_planned_and_checked():
+    pts = [(0, 0), (1000, 0), (1000, 1000), (0, 1000)]
+    stops = [Stop(id=f"s{i}", kind="delivery", location=i, weight_kg=5, service_s=60) for i in (1, 2, 3)]
+    p = problem(pts, [bike("a"), bike("b")], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert len(plan.routes) == 1  # one bike does the square
+    r = plan.routes[0]
+    assert r.distance_m == 4000 == plan.distance_m
+    assert r.start_s >= DAY.start and r.end_s <= DAY.end
+    assert r.stops[0].load_kg == pytest.approx(10.0)  # 15 kg loaded at the hub, 5 handed over
+    assert plan.status in ("feasible", "optimal")
+    assert plan.cost == sum(r.duration_s for r in plan.routes) - 3 * 60  # time cost, no service
+
+
+def test_windows_force_the_far_stop_first():
+    # "far" must be served early, "near" late: the short order near -> far is not allowed
+    pts = [(0, 0), (500, 0), (3000, 0)]
+    stops = [
+        Stop(id="near", kind="delivery", location=1, windows=(Window(11 * 3600, 12 * 3600),)),
+        Stop(id="far", kind="delivery", location=2, windows=(Window(8 * 3600, 9 * 3600),), service_s=300),
+    ]
+    p = problem(pts, [bike("a")], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    (r,) = plan.routes
+    assert [s.stop_id for s in r.stops] == ["far", "near"]
+    near = r.stops[1]
+    assert near.start_s == 11 * 3600 and near.arrival_s <= near.start_s  # waited for the window
+    assert r.stops[0].departure_s == r.stops[0].start_s + 300
+
+
+def test_second_window_is_used_when_the_first_is_missed():
+    pts = [(0, 0), (9000, 0)]  # 1800 s away
+    w = (Window(8 * 3600, 8 * 3600 + 600), Window(10 * 3600, 10 * 3600 + 600))
+    stops = [Stop(id="x", kind="delivery", location=1, windows=w)]
+    p = problem(pts, [bike("a", shift=Window(8 * 3600 + 60, 18 * 3600))], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert plan.routes[0].stops[0].start_s >= 10 * 3600
+    # no needless waiting at the start: leave just in time for the second window
+    assert plan.routes[0].start_s == 10 * 3600 - 1800
+
+
+def test_capacity_with_hub_loaded_deliveries_needs_two_bikes():
+    pts = [(0, 0), (1000, 0), (1100, 0), (0, 1000), (0, 1100)]
+    stops = [Stop(id=f"s{i}", kind="delivery", location=i, weight_kg=40.0) for i in range(1, 5)]
+    p = problem(pts, [bike("a"), bike("b")], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert len(plan.routes) == 2
+    for r in plan.routes:
+        loaded = 40.0 * len(r.stops)
+        assert loaded <= 100.0
+        assert r.stops[0].load_kg == pytest.approx(loaded - 40.0)
+        assert r.stops[-1].load_kg == pytest.approx(0.0)
+
+
+def test_volume_is_a_capacity_too():
+    pts = [(0, 0), (1000, 0), (1100, 0)]
+    stops = [Stop(id=f"s{i}", kind="delivery", location=i, weight_kg=1, volume_l=120) for i in (1, 2)]
+    p = problem(pts, [bike("a"), bike("b")], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert len(plan.routes) == 2  # 240 L does not fit in one 200 L box
+
+
+def test_return_collected_before_hub_parcel_would_overload():
+    # Hub parcel (40 kg) and a return (30 kg) on a 50 kg bike: the return must come after
+    # the parcel is handed over, although collecting it first is shorter.
+    pts = [(0, 0), (0, 100), (1000, 0), (1000, 200)]
+    stops = [
+        Stop(id="return", kind="pickup", location=1, weight_kg=30),
+        Stop(id="parcel", kind="delivery", location=2, weight_kg=40),
+    ]
+    p = problem(pts, [bike("a", start=0, end=3, payload_kg=50)], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert [s.stop_id for s in plan.routes[0].stops] == ["parcel", "return"]
+    assert [s.load_kg for s in plan.routes[0].stops] == [0.0, 30.0]
+
+
+def test_pickup_before_delivery_on_one_bike():
+    # the door is nearer the hub than the shop: still shop first, same bike
+    pts = [(0, 0), (2000, 0), (500, 0)]
+    stops = [
+        Stop(id="shop", kind="pickup", location=1, weight_kg=10, service_s=120),
+        Stop(id="door", kind="delivery", location=2, weight_kg=10, pickups=("shop",)),
+    ]
+    p = problem(pts, [bike("a"), bike("b")], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    (r,) = plan.routes
+    assert [s.stop_id for s in r.stops] == ["shop", "door"]
+    assert [s.load_kg for s in r.stops] == [10.0, 0.0]
+
+
+def test_several_shops_feed_one_door():
+    pts = [(0, 0), (1500, 0), (0, 1500), (1500, 1500), (200, 200), (-1500, 0)]
+    stops = [
+        Stop(id="bakery", kind="pickup", location=1, weight_kg=3),
+        Stop(id="florist", kind="pickup", location=2, weight_kg=4),
+        Stop(id="deli", kind="pickup", location=3, weight_kg=5),
+        Stop(id="door", kind="delivery", location=4, weight_kg=12, pickups=("bakery", "florist", "deli")),
+        Stop(id="other", kind="delivery", location=5, weight_kg=2),
+    ]
+    p = problem(pts, [bike("a"), bike("b")], stops)
+    plan = solve(p, 1.0)
+    assert_clean(p, plan)
+    r, door = route_of(plan, "door")
+    for shop in ("bakery", "florist", "deli"):
+        r2, i = route_of(plan, shop)
+        assert r2.vehicle_id == r.vehicle_id and i < door
+    assert r.stops[door].load_kg == pytest.approx(0.0)
+    assert max(s.load_kg for s in r.stops) == pytest.approx(12.0)
+
+
+def test_several_pickups_split_over_bikes_by_payload():
+    # two groups of two shops each; one bike can carry one group only
+    pts = [(0, 0), (1000, 0), (1000, 100), (1100, 50), (0, 1000), (100, 1000), (50, 1100)]
+    stops = [
+        Stop(id="a1", kind="pickup", location=1, weight_kg=30),
+        Stop(id="a2", kind="pickup", location=2, weight_kg=30),
+        Stop(id="A", kind="delivery", location=3, pickups=("a1", "a2")),
+        Stop(id="b1", kind="pickup", location=4, weight_kg=30),
+        Stop(id="b2", kind="pickup", location=5, weight_kg=30),
+        Stop(id="B", kind="delivery", location=6, pickups=("b1", "b2")),
+    ]
+    p = problem(pts, [bike("a", payload_kg=70), bike("b", payload_kg=70)], stops)
+    plan = solve(p, 1.0)
+    assert_clean(p, plan)
+    assert route_of(plan, "A")[0].vehicle_id == route_of(plan, "a2")[0].vehicle_id
+
+
+def test_per_vehicle_start_hubs():
+    west, east = (0, 0), (20000, 0)
+    pts = [west, east, (500, 0), (0, 500), (19500, 0), (20000, 500)]
+    stops = [Stop(id=f"s{i}", kind="delivery", location=i) for i in range(2, 6)]
+    p = problem(pts, [bike("w", start=0), bike("e", start=1)], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert {s.stop_id for s in route_of(plan, "s2")[0].stops} == {"s2", "s3"}
+    assert route_of(plan, "s2")[0].vehicle_id == "w"
+    assert route_of(plan, "s4")[0].vehicle_id == "e"
+
+
+def test_empty_route_between_different_hubs_still_rides_home():
+    pts = [(0, 0), (3000, 0), (100, 0)]
+    stops = [Stop(id="s", kind="delivery", location=2)]
+    vehicles = [bike("a", start=0, end=0), bike("b", start=0, end=1)]
+    p = problem(pts, vehicles, stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    b = next(r for r in plan.routes if r.vehicle_id == "b")
+    assert b.distance_m >= 3000
+    assert plan.cost >= 3000 / 5  # the ride home of b is costed
+
+
+def test_battery_range_chooses_the_long_range_bike():
+    pts = [(0, 0), (4000, 0)]
+    stops = [Stop(id="far", kind="delivery", location=1)]
+    p = problem(pts, [bike("short", max_distance_m=5000), bike("long", max_distance_m=10000)], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert route_of(plan, "far")[0].vehicle_id == "long"
+
+
+def test_battery_range_splits_routes():
+    pts = [(0, 0), (2000, 0), (-2000, 0)]
+    stops = [Stop(id="e", kind="delivery", location=1), Stop(id="w", kind="delivery", location=2)]
+    p = problem(pts, [bike("a", max_distance_m=5000), bike("b", max_distance_m=5000)], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert len(plan.routes) == 2 and all(r.distance_m <= 5000 for r in plan.routes)
+
+
+def test_allowed_vehicles_are_respected():
+    pts = [(0, 0), (5000, 0), (100, 0)]
+    stops = [Stop(id="locked", kind="delivery", location=2, vehicles=("far",))]
+    p = problem(pts, [bike("near", start=0), bike("far", start=1)], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert route_of(plan, "locked")[0].vehicle_id == "far"
+
+
+def test_speed_factor_scales_travel_times():
+    pts = [(0, 0), (3000, 0)]  # 600 s at matrix speed
+    stops = [Stop(id="x", kind="delivery", location=1)]
+    p = problem(pts, [bike("slow", speed_factor=0.5)], stops)
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    r = plan.routes[0]
+    assert r.stops[0].arrival_s - r.start_s == 1200
+    assert r.duration_s == 2400
+
+
+def test_distance_cost_and_fixed_costs():
+    pts = [(0, 0), (1000, 0), (0, 1000)]
+    stops = [Stop(id="a", kind="delivery", location=1), Stop(id="b", kind="delivery", location=2)]
+    p = problem(pts, [bike("a", fixed_cost=10_000), bike("b", fixed_cost=10_000)], stops, cost="distance")
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert len(plan.routes) == 1  # a second bike costs more than the detour
+    assert plan.cost == plan.distance_m + 10_000
+
+
+# ---------------------------------------------------------------- unplanned reasons
+
+
+def reasons(plan: Plan) -> dict[str, str]:
+    return {u.stop_id: u.reason for u in plan.unplanned}
+
+
+def test_unplanned_too_heavy_and_too_big():
+    pts = [(0, 0), (1000, 0)]
+    stops = [
+        Stop(id="piano", kind="delivery", location=1, weight_kg=300),
+        Stop(id="sofa", kind="delivery", location=1, weight_kg=20, volume_l=900),
+        Stop(id="ok", kind="delivery", location=1, weight_kg=20),
+    ]
+    p = problem(pts, [bike("a"), bike("b", payload_kg=150)], stops)
+    plan = solve(p, TL)
+    assert reasons(plan) == {"piano": "too_heavy", "sofa": "too_big"}
+    assert check(p, plan) == []
+
+
+def test_unplanned_too_heavy_counts_only_allowed_bikes():
+    pts = [(0, 0), (1000, 0)]
+    stops = [Stop(id="x", kind="delivery", location=1, weight_kg=120, vehicles=("small",))]
+    p = problem(pts, [bike("small"), bike("big", payload_kg=200)], stops)
+    assert reasons(solve(p, TL)) == {"x": "too_heavy"}
+
+
+def test_unplanned_no_vehicle():
+    pts = [(0, 0), (1000, 0), (0, 1000)]
+    stops = [
+        Stop(id="ghost", kind="delivery", location=1, vehicles=("nobody",)),
+        Stop(id="s", kind="pickup", location=1, vehicles=("a",)),
+        Stop(id="d", kind="delivery", location=2, pickups=("s",), vehicles=("b",)),
+    ]
+    p = problem(pts, [bike("a"), bike("b")], stops)
+    plan = solve(p, TL)
+    got = reasons(plan)
+    assert got["ghost"] == "no_vehicle"
+    assert got["d"] == "no_vehicle"  # its pickup and it share no bike
+    assert check(p, plan) == []
+
+
+def test_unplanned_window_unreachable():
+    pts = [(0, 0), (18000, 0)]  # one hour each way
+    early = Stop(id="early", kind="delivery", location=1, windows=(Window(8 * 3600, 8 * 3600 + 1800),))
+    late = Stop(id="late", kind="delivery", location=1, windows=(Window(17 * 3600 + 1800, 18 * 3600),))
+    p = problem(pts, [bike("a")], [early, late])
+    plan = solve(p, TL)
+    assert reasons(plan) == {"early": "window_unreachable", "late": "window_unreachable"}
+    assert check(p, plan) == []
+
+
+def test_unplanned_window_unreachable_considers_service_time():
+    pts = [(0, 0), (9000, 0)]  # 30 min each way
+    long = Stop(id="long", kind="delivery", location=1, service_s=4 * 3600)
+    p = problem(pts, [bike("a", shift=Window(8 * 3600, 12 * 3600))], [long])
+    assert reasons(solve(p, TL)) == {"long": "window_unreachable"}
+
+
+def test_unplanned_beyond_range():
+    pts = [(0, 0), (6000, 0)]
+    stops = [Stop(id="far", kind="delivery", location=1)]
+    p = problem(pts, [bike("a", max_distance_m=10_000), bike("b", max_distance_m=11_000)], stops)
+    plan = solve(p, TL)
+    assert reasons(plan) == {"far": "beyond_range"}
+    assert "range" in plan.unplanned[0].detail
+
+
+def test_unplanned_pickup_unplanned():
+    pts = [(0, 0), (1000, 0), (0, 1000)]
+    stops = [
+        Stop(id="shop", kind="pickup", location=1, weight_kg=500),
+        Stop(id="door", kind="delivery", location=2, pickups=("shop",)),
+        Stop(id="door2", kind="delivery", location=2, pickups=("nowhere",)),
+    ]
+    p = problem(pts, [bike("a")], stops)
+    plan = solve(p, TL)
+    assert reasons(plan) == {"shop": "too_heavy", "door": "pickup_unplanned", "door2": "pickup_unplanned"}
+    assert diagnose(p) == list(plan.unplanned)
+
+
+def test_unplanned_no_capacity_and_pairs_dropped_together():
+    # one bike, two stops both only reachable in the same half hour, far apart
+    pts = [(0, 0), (4500, 0), (-4500, 0), (0, 4500), (0, -4500)]
+    w = (Window(9 * 3600, 9 * 3600 + 600),)
+    stops = [
+        Stop(id="east", kind="delivery", location=1, windows=w),
+        Stop(id="west", kind="delivery", location=2, windows=w),
+        Stop(id="shop", kind="pickup", location=3, windows=w),
+        Stop(id="door", kind="delivery", location=4, windows=w, pickups=("shop",)),
+    ]
+    p = problem(pts, [bike("a")], stops)
+    plan = solve(p, TL)
+    assert check(p, plan) == []
+    got = reasons(plan)
+    assert set(got.values()) == {"no_capacity"}
+    assert len(plan.routes[0].stops) == 1
+    assert ("shop" in got) == ("door" in got)  # a pair is planned or dropped as a whole
+
+
+def test_diagnose_is_empty_for_a_feasible_problem():
+    pts = [(0, 0), (1000, 0)]
+    p = problem(pts, [bike("a")], [Stop(id="x", kind="delivery", location=1)])
+    assert diagnose(p) == []
+
+
+def test_bad_input_is_a_value_error():
+    pts = [(0, 0), (1000, 0)]
+    with pytest.raises(ValueError, match="location"):
+        solve(problem(pts, [bike("a")], [Stop(id="x", kind="delivery", location=7)]), TL)
+    with pytest.raises(ValueError, match="duplicate"):
+        solve(
+            problem(
+                pts,
+                [bike("a")],
+                [Stop(id="x", kind="delivery", location=1), Stop(id="x", kind="delivery", location=1)],
+            ),
+            TL,
+        )
+
+
+def test_no_vehicles_and_no_stops():
+    pts = [(0, 0), (1000, 0)]
+    plan = solve(problem(pts, [], [Stop(id="x", kind="delivery", location=1)]), TL)
+    assert reasons(plan) == {"x": "no_vehicle"}
+    plan = solve(problem(pts, [bike("a")], []), TL)
+    assert plan.routes == () and plan.unplanned == ()
+
+
+# ---------------------------------------------------------------- process pool
+
+
+def test_solve_async_in_a_process_pool():
+    pts = [(0, 0), (1000, 0), (0, 1000)]
+    p = problem(pts, [bike("a")], [Stop(id=f"s{i}", kind="delivery", location=i) for i in (1, 2)])
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        plan = asyncio.run(solve_async(p, 0.3, executor=pool))
+        assert_clean(p, plan)
+        again = solve_in_pool(p, 0.3, executor=pool).result(timeout=60)
+        assert again.routes == plan.routes
