@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
 
 from litestar.params import JSONBody
 from backend.api.auth import Principal, authenticated, current_user, roles
-from backend.api.schemas import Body, DateQuery, HubIdQuery, Id, OptionalDateQuery, Out
+from backend.api.schemas import Body, DateQuery, HubIdQuery, Id, OptionalDateQuery
 from backend.db.tables import PlanRun, Route
 from backend.errors import Forbidden, NotFound
-from backend.services.planning import plan_day
+from backend.services.planning import PlanRunOut, RouteOut, plan_day, read_plan_run, route_out
 
 DISPATCH = [roles("dispatcher")]
 
@@ -21,50 +21,6 @@ DISPATCH = [roles("dispatcher")]
 class PlanIn(Body):
     date: dt.date
     time_limit_s: Annotated[float, msgspec.Meta(ge=1, le=300)] | None = None
-
-
-class PlanRunOut(Out):
-    id: int
-    hub_id: int
-    date: dt.date
-    status: str
-    time_limit_s: float
-    figures: dict[str, Any]
-    unplanned: list[dict[str, Any]]
-    route_ids: list[int]
-
-
-class RouteOut(Out):
-    id: int
-    plan_run_id: int
-    hub_id: int
-    courier_id: int
-    shift_id: int
-    date: dt.date
-    version: int
-    current: bool
-    start: dt.datetime
-    end: dt.datetime
-    distance_m: int
-    duration_s: int
-    stops: list[dict[str, Any]]
-
-
-async def read_plan_run(run_id: int) -> PlanRunOut:
-    row = await PlanRun.select().where(PlanRun.id == run_id).output(load_json=True).first()
-    if row is None:
-        raise NotFound(f"There is no plan run with id {run_id}.")
-    routes = await Route.select(Route.id).where(Route.plan_run == run_id).order_by(Route.id)
-    return PlanRunOut(id=row["id"], hub_id=row["hub"], date=row["plan_date"], status=row["status"],
-                      time_limit_s=row["time_limit_s"], figures=row["figures"], unplanned=row["unplanned"],
-                      route_ids=[r["id"] for r in routes])
-
-
-def route_out(row: dict[str, Any]) -> RouteOut:
-    return RouteOut(id=row["id"], plan_run_id=row["plan_run"], hub_id=row["hub"], courier_id=row["courier"],
-                    shift_id=row["shift"], date=row["plan_date"], version=row["version"],
-                    current=row["current"], start=row["start"], end=row["end"],
-                    distance_m=row["distance_m"], duration_s=row["duration_s"], stops=row["stops"])
 
 
 def _check_hub(user: Principal, hub_id: int) -> None:

@@ -5,17 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-import msgspec
 from litestar.params import FromPath, QueryParameter
 
+from backend.structs import Body, Out
 
-class Body(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
-    """Base of every request body."""
-
-
-class Out(msgspec.Struct, kw_only=True, rename="camel"):
-    """Base of every response body."""
-
+__all__ = ["Body", "DateQuery", "HubIdQuery", "Id", "OptionalDateQuery", "Out"]
 
 # Query and path parameters, named in camelCase like the bodies.
 HubIdQuery = Annotated[int, QueryParameter(name="hubId", description="The hub's id")]

@@ -9,12 +9,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from backend.api.plans import read_plan_run
 from backend.db.engine import make_engine, migrate, use_database
 from backend.db.tables import Hub, Order
 from backend.services.demo import HUB_NAME, DemoCity, seed
 from backend.services.geo import Geo
-from backend.services.planning import plan_day
+from backend.services.planning import plan_day, read_plan_run
 from backend.settings import Settings
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backend.api.schemas import Body
+from backend.structs import Body
 from backend.db.engine import transaction
 from backend.db.tables import Hub, OutboxEvent, Parcel, PickupPoint, Shop, Stop
 from backend.db.tables import Order as OrderRow

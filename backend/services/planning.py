@@ -16,12 +16,13 @@ from typing import Any
 import msgspec
 
 from backend.db.engine import transaction
-from backend.db.tables import Bike, Courier, Hub, OutboxEvent, PickupPoint, PlanRun, Route, Shift, Shop, Stop
+from backend.db.tables import Bike, Hub, OutboxEvent, PickupPoint, PlanRun, Route, Shift, Shop, Stop
 from backend.dispatch import feasibility
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
 from backend.dispatch.model import Plan, Problem, Stop as PlanStop, Unplanned, Vehicle, Window
 from backend.dispatch.solver import solve_async
 from backend.errors import Invalid, NotFound
+from backend.structs import Out
 from backend.services.geo import Geo
 
 OPEN_STATES = ("open", "planned", "unplanned")
@@ -229,3 +230,47 @@ def _stop_json(ps: Any, row: dict[str, Any], day: dt.date) -> dict[str, Any]:
         "windowStart": row["window_start"].isoformat(), "windowEnd": row["window_end"].isoformat(),
         "loadKg": round(ps.load_kg, 2), "distanceM": ps.distance_m,
     }
+
+
+class PlanRunOut(Out):
+    id: int
+    hub_id: int
+    date: dt.date
+    status: str
+    time_limit_s: float
+    figures: dict[str, Any]
+    unplanned: list[dict[str, Any]]
+    route_ids: list[int]
+
+
+class RouteOut(Out):
+    id: int
+    plan_run_id: int
+    hub_id: int
+    courier_id: int
+    shift_id: int
+    date: dt.date
+    version: int
+    current: bool
+    start: dt.datetime
+    end: dt.datetime
+    distance_m: int
+    duration_s: int
+    stops: list[dict[str, Any]]
+
+
+async def read_plan_run(run_id: int) -> PlanRunOut:
+    row = await PlanRun.select().where(PlanRun.id == run_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound(f"There is no plan run with id {run_id}.")
+    routes = await Route.select(Route.id).where(Route.plan_run == run_id).order_by(Route.id)
+    return PlanRunOut(id=row["id"], hub_id=row["hub"], date=row["plan_date"], status=row["status"],
+                      time_limit_s=row["time_limit_s"], figures=row["figures"], unplanned=row["unplanned"],
+                      route_ids=[r["id"] for r in routes])
+
+
+def route_out(row: dict[str, Any]) -> RouteOut:
+    return RouteOut(id=row["id"], plan_run_id=row["plan_run"], hub_id=row["hub"], courier_id=row["courier"],
+                    shift_id=row["shift"], date=row["plan_date"], version=row["version"],
+                    current=row["current"], start=row["start"], end=row["end"],
+                    distance_m=row["distance_m"], duration_s=row["duration_s"], stops=row["stops"])
