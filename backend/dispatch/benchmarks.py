@@ -2,8 +2,9 @@
 
 Pure: no web or database imports. Conventions (see DESIGN "Data shipped"):
 Euclidean distances, travel time = distance. The :class:`Problem` built here
-works on distances scaled by ``SCALE`` (10) and truncated to integers, with
-windows and service times scaled by the same factor; gaps are computed on each
+works on distances scaled by ``SCALE`` (10) and truncated to integers (travel
+times rounded up, see :func:`to_problem`), with windows and service times
+scaled by the same factor; gaps are computed on each
 route's distance recomputed with exact double-precision Euclidean distances
 (:func:`exact_distance`), the unit of the best-known values.
 """
@@ -137,13 +138,32 @@ def read_bks(path: str | Path) -> dict[str, BestKnown]:
     return out
 
 
-def to_problem(inst: Instance, objective: Objective = "distance") -> Problem:
-    """The benchmark as a Laadbak :class:`Problem` (scaled by ``SCALE``, truncated)."""
+def to_problem(
+    inst: Instance,
+    objective: Objective = "distance",
+    time_rounding: Literal["ceil", "trunc"] = "ceil",
+) -> Problem:
+    """The benchmark as a Laadbak :class:`Problem`, scaled by ``SCALE``.
+
+    Distances (the cost) are truncated to integers. Travel times equal the
+    distances but are rounded up by default (``time_rounding="ceil"``): truncated
+    times are a little optimistic, and a plan timed with them can miss a window
+    by a fraction once re-timed with exact distances (see
+    :func:`exact_time_violations`); rounded up, every plan the checker accepts is
+    also feasible in exact arithmetic. ``"trunc"`` gives time = truncated distance.
+    """
     if objective not in ("distance", "vehicles"):
         raise ValueError(f"unknown objective {objective!r}")
+    if time_rounding not in ("ceil", "trunc"):
+        raise ValueError(f"unknown time rounding {time_rounding!r}")
     n = len(inst.nodes)
     pts = [(c.x, c.y) for c in inst.nodes]
-    dist = [[int(math.dist(pts[i], pts[j]) * SCALE) for j in range(n)] for i in range(n)]
+    exact = [[math.dist(pts[i], pts[j]) * SCALE for j in range(n)] for i in range(n)]
+    dist = [[int(d) for d in row] for row in exact]
+    if time_rounding == "ceil":
+        times = [[math.ceil(d - 1e-9) for d in row] for row in exact]
+    else:
+        times = dist
     depot = inst.nodes[0]
     shift = Window(_t(depot.ready), _t(depot.due))
     fixed = VEHICLE_FIXED_COST if objective == "vehicles" else 0
@@ -182,7 +202,7 @@ def to_problem(inst: Instance, objective: Objective = "distance") -> Problem:
             )
         else:  # neither: plain hub delivery
             stops.append(Stop(kind="delivery", weight_kg=float(abs(c.demand)), **common))
-    return Problem(time_s=dist, dist_m=dist, vehicles=vehicles, stops=tuple(stops), cost="distance")
+    return Problem(time_s=times, dist_m=dist, vehicles=vehicles, stops=tuple(stops), cost="distance")
 
 
 def exact_route_distances(inst: Instance, plan: Plan) -> list[float]:

@@ -184,12 +184,16 @@ def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol
         unit = "kg" if rule == "payload" else "L"
         if load > cap + tol_load:
             add(rule, vid, None, f"starts with {load:g} {unit}, capacity {cap:g} {unit}")
+        aboard: set[str] = set()
         for ps in known:
             s = stops[ps.stop_id]
             if s.kind == "pickup":
                 load += getattr(s, attr)
+                aboard.add(s.id)
             elif s.pickups:
-                load -= sum(getattr(stops[p], attr) for p in s.pickups if p in stops)
+                # hands over what its pickups collected; one not collected yet on this
+                # route is a pickup_delivery break, not a negative load
+                load -= sum(getattr(stops[p], attr) for p in s.pickups if p in aboard)
             else:
                 load -= getattr(s, attr)
             if load > cap + tol_load:

@@ -632,7 +632,9 @@ def solve(
         for i in idx:
             routing.AddDisjunction([i], penalty)
             if set(g.feasible) != all_vehicles:
-                routing.SetAllowedVehiclesForIndex(g.feasible, i)
+                # SetAllowedVehiclesForIndex does not accept Python sequences in 9.15
+                # (absl::Span typemap missing); removing values is equivalent.
+                routing.VehicleVar(i).RemoveValues(sorted(all_vehicles - set(g.feasible)))
         if g.delivery is None:
             continue
         d = manager.NodeToIndex(stop_node[g.delivery])

@@ -1,0 +1,134 @@
+"""Benchmark readers (Solomon, Li & Lim, bks.csv) and a short solve of a real instance."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+import pytest
+
+from backend.bench.plan_bench import bench_dir, run_plan_bench
+from backend.dispatch import benchmarks as B
+from backend.dispatch.feasibility import check
+from backend.dispatch.solver import solve
+
+SOLOMON = bench_dir("solomon")
+LILIM = bench_dir("lilim100")
+needs_data = pytest.mark.skipif(
+    not (SOLOMON / "C101.txt").is_file() or not (LILIM / "lc101.txt").is_file(),
+    reason="shared/bench data not found (set LAADBAK_BENCH_DIR)",
+)
+
+SOLOMON_TEXT = """TINY
+
+VEHICLE
+NUMBER     CAPACITY
+  2         50
+
+CUSTOMER
+CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
+
+    0      0         0          0          0       1000          0
+    1      3         4         10          0        100         10
+    2      6         8         20         50        200         10
+    3      0         5         30          0        500          5
+"""
+
+LILIM_TEXT = "2\t50\t1\n0\t0\t0\t0\t0\t1000\t0\t0\t0\n1\t3\t4\t10\t0\t100\t10\t0\t2\n2\t6\t8\t-10\t0\t300\t10\t1\t0\n"
+
+
+def test_parse_tiny_solomon(tmp_path):
+    f = tmp_path / "TINY.txt"
+    f.write_text(SOLOMON_TEXT)
+    inst = B.read_instance(f)
+    assert inst.kind == "solomon" and inst.name == "TINY"
+    assert (inst.vehicles, inst.capacity, len(inst.customers)) == (2, 50, 3)
+    p = B.to_problem(inst)
+    assert p.dist_m[0][1] == 50 and p.time_s[0][1] == 50  # 5.0 scaled by 10
+    assert p.dist_m[1][3] == int(math.dist((3, 4), (0, 5)) * 10) == 31  # truncated
+    assert p.time_s[1][3] == 32  # rounded up: never optimistic
+    assert B.to_problem(inst, time_rounding="trunc").time_s[1][3] == 31
+    s2 = p.stops[1]
+    assert (s2.windows[0].start, s2.windows[0].end, s2.service_s, s2.weight_kg) == (500, 2000, 100, 20)
+    assert all(s.kind == "delivery" and not s.pickups for s in p.stops)
+    assert p.vehicles[0].shift.end == 10000 and p.vehicles[0].fixed_cost == 0
+    assert B.to_problem(inst, "vehicles").vehicles[0].fixed_cost == B.VEHICLE_FIXED_COST
+
+
+def test_parse_tiny_lilim_and_solve(tmp_path):
+    f = tmp_path / "tiny.txt"
+    f.write_text(LILIM_TEXT)
+    inst = B.read_instance(f)
+    assert inst.kind == "lilim"
+    p = B.to_problem(inst)
+    assert [s.kind for s in p.stops] == ["pickup", "delivery"]
+    assert p.stops[1].pickups == ("1",) and p.stops[1].weight_kg == 10
+    plan = solve(p, 0.3)
+    assert check(p, plan) == [] and plan.unplanned == ()
+    assert [s.stop_id for s in plan.routes[0].stops] == ["1", "2"]
+    assert B.exact_distance(inst, plan) == pytest.approx(5 + 5 + 10)
+
+
+def test_bks_reader(tmp_path):
+    f = tmp_path / "bks.csv"
+    f.write_text("instance,vehicles,distance,distance_only_vehicles,distance_only\nR101,19,1650.80,20,1642.88\n")
+    bk = B.read_bks(f)["R101"]
+    assert (bk.vehicles, bk.distance, bk.distance_only_vehicles, bk.distance_only) == (19, 1650.80, 20, 1642.88)
+
+
+@needs_data
+def test_solomon_c101_has_100_customers_and_25_vehicles():
+    inst = B.read_solomon(SOLOMON / "C101.txt")
+    assert inst.name == "C101"
+    assert len(inst.customers) == 100 and inst.vehicles == 25 and inst.capacity == 200
+    p = B.to_problem(inst)
+    assert len(p.stops) == 100 and len(p.vehicles) == 25 and len(p.time_s) == 101
+    assert B.read_bks(SOLOMON / "bks.csv")["C101"].distance_only == pytest.approx(828.94)
+
+
+@needs_data
+def test_lilim_lc101_pairs():
+    inst = B.read_lilim(LILIM / "lc101.txt")
+    p = B.to_problem(inst)
+    pickups = [s for s in p.stops if s.kind == "pickup"]
+    deliveries = [s for s in p.stops if s.kind == "delivery"]
+    assert len(pickups) == len(deliveries) and len(p.stops) == len(inst.customers)
+    assert all(len(d.pickups) == 1 for d in deliveries)
+    assert {d.pickups[0] for d in deliveries} == {s.id for s in pickups}
+    assert "LC101" in B.read_bks(LILIM / "bks.csv")
+
+
+@needs_data
+def test_short_solve_of_c101_is_feasible_and_close():
+    inst = B.read_solomon(SOLOMON / "C101.txt")
+    p = B.to_problem(inst)
+    plan = solve(p, 2.0)
+    assert plan.unplanned == () and check(p, plan) == []
+    assert B.exact_time_violations(inst, plan) == 0
+    bks = B.read_bks(SOLOMON / "bks.csv")["C101"].distance_only
+    assert B.exact_distance(inst, plan) <= bks * 1.05
+
+
+@needs_data
+def test_short_solve_of_25_customers_of_r101():
+    inst = B.read_solomon(SOLOMON / "R101.txt")
+    small = B.Instance(inst.name, inst.kind, inst.vehicles, inst.capacity, inst.nodes[:26])
+    p = B.to_problem(small)
+    plan = solve(p, 1.0)
+    assert plan.unplanned == () and check(p, plan) == []
+    # best known for R101 with 25 customers: 617.1 (Solomon's 25-customer set)
+    assert B.exact_distance(small, plan) <= 617.1 * 1.05
+
+
+@needs_data
+def test_run_plan_bench_returns_one_json_dict():
+    out = run_plan_bench("solomon", ["C101"], None, None, 1.0)
+    (row,) = out["instances"]
+    assert set(row) >= {"instance", "vehicles", "distance", "bks_distance", "gap_pct",
+                        "seconds", "feasible", "violations"}
+    assert row["feasible"] is True and row["violations"] == 0
+    assert row["bks_distance"] == pytest.approx(828.94)
+    s = out["summary"]
+    assert s["instances"] == 1 and s["suite"] == "solomon" and s["objective"] == "distance"
+    assert s["mean_gap_pct"] == row["gap_pct"] and s["time_limit_s"] == 1.0
+    msgspec.json.encode(out)  # JSON-able
