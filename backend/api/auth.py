@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from litestar.params import JSONBody
-from backend.api.schemas import Body
+from backend.api.schemas import LOGIN_EXAMPLE, Body, json_body
 from backend.db.tables import Courier, Session, User
 from backend.errors import Forbidden, Unauthorized
 from backend.security import new_token_id, sign_token, verify_password, verify_token
@@ -137,7 +137,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=200, summary="Log in; sets the session cookie and returns a bearer token")
-    async def login(self, request: Request, data: JSONBody[LoginIn]) -> Response[LoginOut]:
+    async def login(self, request: Request, data: Annotated[LoginIn, json_body(LOGIN_EXAMPLE)]) -> Response[LoginOut]:
         settings = request.app.state.settings
         user = await User.objects().where(User.username == data.username).first()
         if user is None or not verify_password(data.password, user.password_hash):

@@ -17,10 +17,10 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
+from litestar.params import JSONBody
 from piccolo.columns import ForeignKey
 from piccolo.table import Table
 
-from litestar.params import JSONBody
 from backend.api.auth import Principal, current_user, roles
 from backend.api.schemas import Id
 from backend.errors import Conflict, Forbidden, Invalid, NotFound

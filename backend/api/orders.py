@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import UploadFile
+from litestar.params import MultipartBody
 
-from litestar.params import JSONBody, MultipartBody
 from backend.api.auth import current_user, roles
-from backend.api.schemas import DateQuery, HubIdQuery, Id
+from backend.api.schemas import (
+    ORDER_EXAMPLE,
+    WINDOW_ORDER_EXAMPLE,
+    DateQuery,
+    HubIdQuery,
+    Id,
+    json_body,
+)
 from backend.db.engine import transaction
 from backend.db.tables import Order, OutboxEvent, Stop
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
@@ -23,7 +31,7 @@ class OrderController(Controller):
     tags = ["orders"]
 
     @post("/", guards=DISPATCH, summary="Create an order with its parcels")
-    async def create(self, request: Request, data: JSONBody[service.OrderIn]) -> service.OrderOut:
+    async def create(self, request: Request, data: Annotated[service.OrderIn, json_body(ORDER_EXAMPLE, WINDOW_ORDER_EXAMPLE)]) -> service.OrderOut:
         user = await current_user(request)
         _check_hub(user, data.hub_id)
         order_id = await service.create_order(data, request.app.state.geo, dt.date.today())

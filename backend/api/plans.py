@@ -8,9 +8,16 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, get, post
 
-from litestar.params import JSONBody
 from backend.api.auth import Principal, authenticated, current_user, roles
-from backend.api.schemas import Body, DateQuery, HubIdQuery, Id, OptionalDateQuery
+from backend.api.schemas import (
+    PLAN_EXAMPLE,
+    Body,
+    DateQuery,
+    HubIdQuery,
+    Id,
+    OptionalDateQuery,
+    json_body,
+)
 from backend.db.tables import PlanRun, Route
 from backend.errors import Forbidden, NotFound
 from backend.services.planning import PlanRunOut, RouteOut, plan_day, read_plan_run, route_out
@@ -33,7 +40,7 @@ class PlanController(Controller):
 
     @post("/hubs/{hub_id:int}/plans", guards=DISPATCH, status_code=201,
           summary="Plan a hub's day: routes for every courier shift, unplanned stops with reasons")
-    async def plan(self, request: Request, hub_id: Id, data: JSONBody[PlanIn]) -> PlanRunOut:
+    async def plan(self, request: Request, hub_id: Id, data: Annotated[PlanIn, json_body(PLAN_EXAMPLE)]) -> PlanRunOut:
         user = await current_user(request)
         _check_hub(user, hub_id)
         state = request.app.state

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, patch, post
-
 from litestar.params import JSONBody
+
 from backend.api.auth import roles
 from backend.api.schemas import Body, Id, Out
 from backend.db.engine import transaction

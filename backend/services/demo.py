@@ -11,8 +11,8 @@ import msgspec
 
 from backend.db.engine import transaction
 from backend.db.tables import Bike, Courier, Hub, PickupPoint, Shift, Shop, User
-from backend.dispatch.network import PointOutsideMap
 from backend.dispatch.calendar import OpeningPeriod, parse_osm_opening_hours, windows_on
+from backend.dispatch.network import PointOutsideMap
 from backend.security import hash_password
 from backend.services import orders
 from backend.services.geo import Geo

@@ -12,13 +12,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backend.structs import Body
 from backend.db.engine import transaction
 from backend.db.tables import Hub, OutboxEvent, Parcel, PickupPoint, Shop, Stop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import SLOTS, format_hhmm, parse_hhmm
 from backend.errors import Conflict, Invalid
 from backend.services.geo import Geo
+from backend.structs import Body
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 SlotName = Literal["morning", "afternoon", "evening", "day"]

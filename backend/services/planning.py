@@ -19,11 +19,12 @@ from backend.db.engine import transaction
 from backend.db.tables import Bike, Hub, OutboxEvent, PickupPoint, PlanRun, Route, Shift, Shop, Stop
 from backend.dispatch import feasibility
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
-from backend.dispatch.model import Plan, Problem, Stop as PlanStop, Unplanned, Vehicle, Window
+from backend.dispatch.model import Plan, Problem, Unplanned, Vehicle, Window
+from backend.dispatch.model import Stop as PlanStop
 from backend.dispatch.solver import solve_async
 from backend.errors import Invalid, NotFound
-from backend.structs import Out
 from backend.services.geo import Geo
+from backend.structs import Out
 
 OPEN_STATES = ("open", "planned", "unplanned")
 
