@@ -138,7 +138,7 @@ def run_plan_bench(
 
 def _sort_key(name: str) -> tuple[str, int]:
     head = name.rstrip("0123456789")
-    num = name[len(head):]
+    num = name[len(head) :]
     return (head, int(num) if num else 0)
 
 
@@ -150,7 +150,7 @@ def _by_class(rows: list[dict[str, Any]]) -> dict[str, float]:
             continue
         name = r["instance"].upper()
         head = name.rstrip("0123456789")
-        digits = name[len(head):]
+        digits = name[len(head) :]
         cls = head + (digits[0] if digits else "")
         groups.setdefault(cls, []).append(r["gap_pct"])
     return {k: round(statistics.fmean(v), 3) for k, v in sorted(groups.items())}

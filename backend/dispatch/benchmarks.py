@@ -12,6 +12,7 @@ route's distance recomputed with exact double-precision Euclidean distances
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -181,12 +182,12 @@ def to_problem(
     )
     stops = []
     for idx, c in enumerate(inst.nodes[1:], start=1):
-        common = dict(
-            id=str(c.id),
-            location=idx,
-            windows=(Window(_t(c.ready), _t(c.due)),),
-            service_s=_t(c.service),
-        )
+        common = {
+            "id": str(c.id),
+            "location": idx,
+            "windows": (Window(_t(c.ready), _t(c.due)),),
+            "service_s": _t(c.service),
+        }
         if inst.kind == "solomon":
             stops.append(Stop(kind="delivery", weight_kg=float(c.demand), **common))
         elif c.delivery:  # a pickup names its delivery
@@ -202,7 +203,9 @@ def to_problem(
             )
         else:  # neither: plain hub delivery
             stops.append(Stop(kind="delivery", weight_kg=float(abs(c.demand)), **common))
-    return Problem(time_s=times, dist_m=dist, vehicles=vehicles, stops=tuple(stops), cost="distance")
+    return Problem(
+        time_s=times, dist_m=dist, vehicles=vehicles, stops=tuple(stops), cost="distance"
+    )
 
 
 def exact_route_distances(inst: Instance, plan: Plan) -> list[float]:
@@ -213,7 +216,7 @@ def exact_route_distances(inst: Instance, plan: Plan) -> list[float]:
     for r in plan.routes:
         pts = [(depot.x, depot.y)] + [(by_id[s.stop_id].x, by_id[s.stop_id].y) for s in r.stops]
         pts.append((depot.x, depot.y))
-        out.append(sum(math.dist(a, b) for a, b in zip(pts, pts[1:], strict=False)))
+        out.append(sum(math.dist(a, b) for a, b in itertools.pairwise(pts)))
     return out
 
 
@@ -246,7 +249,7 @@ def exact_time_violations(inst: Instance, plan: Plan, eps: float = 1e-6) -> int:
 
 
 def _t(value: float) -> int:
-    return int(round(value * SCALE))
+    return round(value * SCALE)
 
 
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")

@@ -22,8 +22,9 @@ compared with that simulation. The rules are the ``Violation.rule`` values:
 
 Load semantics (shared with the solver's documentation): a delivery without
 pickups is loaded at the start hub; a pickup adds its load; a delivery with
-pickups unloads what those pickups collected; a pickup that no delivery names
-is brought back to the end hub.
+pickups unloads what those pickups collected (earlier on the same route; a
+pickup missing there is a ``pickup_delivery`` break, not a negative load); a
+pickup that no delivery names is brought back to the end hub.
 """
 
 from __future__ import annotations
@@ -80,7 +81,12 @@ def check(
         if s.kind == "delivery":
             for p in s.pickups:
                 if p not in where:
-                    add("pickup_delivery", plan.routes[ri].vehicle_id, sid, f"pickup {p} is not planned")
+                    add(
+                        "pickup_delivery",
+                        plan.routes[ri].vehicle_id,
+                        sid,
+                        f"pickup {p} is not planned",
+                    )
                 elif where[p][0] != ri:
                     add(
                         "pickup_delivery",
@@ -89,7 +95,12 @@ def check(
                         f"pickup {p} is on another route ({plan.routes[where[p][0]].vehicle_id})",
                     )
                 elif where[p][1] >= pi:
-                    add("pickup_delivery", plan.routes[ri].vehicle_id, sid, f"pickup {p} comes after it")
+                    add(
+                        "pickup_delivery",
+                        plan.routes[ri].vehicle_id,
+                        sid,
+                        f"pickup {p} comes after it",
+                    )
         elif sid in delivery_of and delivery_of[sid] not in where:
             add(
                 "pickup_delivery",
@@ -127,7 +138,9 @@ def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol
 
     # time: leave the start hub within the shift, then leg by leg
     if r.start_s < v.shift.start:
-        add("shift", vid, None, f"leaves at {r.start_s}, before the shift starts at {v.shift.start}")
+        add(
+            "shift", vid, None, f"leaves at {r.start_s}, before the shift starts at {v.shift.start}"
+        )
     prev_loc = v.start_location
     prev_dep = float(r.start_s)
     dist = 0
@@ -144,7 +157,12 @@ def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol
                 f"arrives at {ps.arrival_s}, but cannot be there before {prev_dep + leg:.0f}",
             )
         if ps.start_s < ps.arrival_s:
-            add("window", vid, s.id, f"service starts at {ps.start_s}, before arrival {ps.arrival_s}")
+            add(
+                "window",
+                vid,
+                s.id,
+                f"service starts at {ps.start_s}, before arrival {ps.arrival_s}",
+            )
         if s.windows and not any(w.start <= ps.start_s <= w.end for w in s.windows):
             ws = ", ".join(f"[{w.start}, {w.end}]" for w in s.windows)
             add("window", vid, s.id, f"service starts at {ps.start_s}, outside {ws}")
@@ -165,17 +183,27 @@ def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol
         add("timing", vid, None, f"back at {r.end_s}, but cannot be before {prev_dep + leg:.0f}")
     back = max(float(r.end_s), prev_dep + leg)
     if back > v.shift.end + tol_s:
-        add("shift", vid, None, f"back at the end hub at {back:.0f}, after the shift ends at {v.shift.end}")
+        add(
+            "shift",
+            vid,
+            None,
+            f"back at the end hub at {back:.0f}, after the shift ends at {v.shift.end}",
+        )
     dist += D[prev_loc][v.end_location]
     if abs(r.distance_m - dist) > tol_m:
         add("timing", vid, None, f"route distance {r.distance_m}, simulated {dist}")
     if r.duration_s != r.end_s - r.start_s:
-        add("timing", vid, None, f"duration {r.duration_s} is not end - start {r.end_s - r.start_s}")
+        add(
+            "timing", vid, None, f"duration {r.duration_s} is not end - start {r.end_s - r.start_s}"
+        )
     if v.max_distance_m is not None and dist > v.max_distance_m:
         add("range", vid, None, f"route is {dist} m, range {v.max_distance_m} m")
 
     # loads: hub-loaded deliveries are on board from the start
-    for rule, attr, cap in (("payload", "weight_kg", v.payload_kg), ("volume", "volume_l", v.volume_l)):
+    for rule, attr, cap in (
+        ("payload", "weight_kg", v.payload_kg),
+        ("volume", "volume_l", v.volume_l),
+    ):
         load = sum(
             getattr(stops[ps.stop_id], attr)
             for ps in known
@@ -202,5 +230,7 @@ def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol
                 add(rule, vid, s.id, f"negative load {load:g} {unit} after it")
             reported = ps.load_kg if rule == "payload" else ps.load_l
             if abs(reported - load) > max(tol_load, 1e-6 * abs(load)):
-                add(rule, vid, s.id, f"reported load {reported:g} {unit}, simulated {load:g} {unit}")
+                add(
+                    rule, vid, s.id, f"reported load {reported:g} {unit}, simulated {load:g} {unit}"
+                )
     return dist, r.duration_s

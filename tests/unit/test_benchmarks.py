@@ -34,7 +34,15 @@ CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
     3      0         5         30          0        500          5
 """
 
-LILIM_TEXT = "2\t50\t1\n0\t0\t0\t0\t0\t1000\t0\t0\t0\n1\t3\t4\t10\t0\t100\t10\t0\t2\n2\t6\t8\t-10\t0\t300\t10\t1\t0\n"
+LILIM_TEXT = "\n".join(
+    "\t".join(row.split())
+    for row in (
+        "2 50 1",
+        "0 0 0 0 0 1000 0 0 0",
+        "1 3 4 10 0 100 10 0 2",  # pickup, its delivery is node 2
+        "2 6 8 -10 0 300 10 1 0",  # delivery, its pickup is node 1
+    )
+)
 
 
 def test_parse_tiny_solomon(tmp_path):
@@ -49,7 +57,12 @@ def test_parse_tiny_solomon(tmp_path):
     assert p.time_s[1][3] == 32  # rounded up: never optimistic
     assert B.to_problem(inst, time_rounding="trunc").time_s[1][3] == 31
     s2 = p.stops[1]
-    assert (s2.windows[0].start, s2.windows[0].end, s2.service_s, s2.weight_kg) == (500, 2000, 100, 20)
+    assert (s2.windows[0].start, s2.windows[0].end, s2.service_s, s2.weight_kg) == (
+        500,
+        2000,
+        100,
+        20,
+    )
     assert all(s.kind == "delivery" and not s.pickups for s in p.stops)
     assert p.vehicles[0].shift.end == 10000 and p.vehicles[0].fixed_cost == 0
     assert B.to_problem(inst, "vehicles").vehicles[0].fixed_cost == B.VEHICLE_FIXED_COST
@@ -71,9 +84,16 @@ def test_parse_tiny_lilim_and_solve(tmp_path):
 
 def test_bks_reader(tmp_path):
     f = tmp_path / "bks.csv"
-    f.write_text("instance,vehicles,distance,distance_only_vehicles,distance_only\nR101,19,1650.80,20,1642.88\n")
+    f.write_text(
+        "instance,vehicles,distance,distance_only_vehicles,distance_only\nR101,19,1650.80,20,1642.88\n"
+    )
     bk = B.read_bks(f)["R101"]
-    assert (bk.vehicles, bk.distance, bk.distance_only_vehicles, bk.distance_only) == (19, 1650.80, 20, 1642.88)
+    assert (bk.vehicles, bk.distance, bk.distance_only_vehicles, bk.distance_only) == (
+        19,
+        1650.80,
+        20,
+        1642.88,
+    )
 
 
 @needs_data
@@ -124,11 +144,29 @@ def test_short_solve_of_25_customers_of_r101():
 def test_run_plan_bench_returns_one_json_dict():
     out = run_plan_bench("solomon", ["C101"], None, None, 1.0)
     (row,) = out["instances"]
-    assert set(row) >= {"instance", "vehicles", "distance", "bks_distance", "gap_pct",
-                        "seconds", "feasible", "violations"}
+    assert set(row) >= {
+        "instance",
+        "vehicles",
+        "distance",
+        "bks_distance",
+        "gap_pct",
+        "seconds",
+        "feasible",
+        "violations",
+    }
     assert row["feasible"] is True and row["violations"] == 0
     assert row["bks_distance"] == pytest.approx(828.94)
     s = out["summary"]
     assert s["instances"] == 1 and s["suite"] == "solomon" and s["objective"] == "distance"
     assert s["mean_gap_pct"] == row["gap_pct"] and s["time_limit_s"] == 1.0
     msgspec.json.encode(out)  # JSON-able
+
+
+@needs_data
+def test_short_solve_of_lilim_lc101_is_feasible_and_close():
+    inst = B.read_lilim(LILIM / "lc101.txt")
+    p = B.to_problem(inst)
+    plan = solve(p, 2.0)
+    assert plan.unplanned == () and check(p, plan) == []
+    bks = B.read_bks(LILIM / "bks.csv")["LC101"].distance
+    assert B.exact_distance(inst, plan) <= bks * 1.05

@@ -8,18 +8,32 @@ import msgspec
 import pytest
 
 from backend.dispatch.feasibility import check
-from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle, Window
+from backend.dispatch.model import (
+    Plan,
+    PlannedStop,
+    Problem,
+    Route,
+    Stop,
+    Unplanned,
+    Vehicle,
+    Window,
+)
 from backend.dispatch.solver import solve
 
 H = 3600
 # hub (0, 0); A (1000, 0); B (1000, 1000); C (0, 1000); straight lines at 5 m/s
 PTS = [(0, 0), (1000, 0), (1000, 1000), (0, 1000)]
-DIST = [[int(round(math.dist(a, b))) for b in PTS] for a in PTS]
+DIST = [[round(math.dist(a, b)) for b in PTS] for a in PTS]
 TIME = [[d // 5 for d in row] for row in DIST]
 
 
 def base_problem(**vehicle_kw) -> Problem:
-    kw = dict(shift=Window(8 * H, 18 * H), payload_kg=50.0, volume_l=100.0, max_distance_m=10_000)
+    kw = {
+        "shift": Window(8 * H, 18 * H),
+        "payload_kg": 50.0,
+        "volume_l": 100.0,
+        "max_distance_m": 10_000,
+    }
     kw.update(vehicle_kw)
     return Problem(
         time_s=TIME,
@@ -29,23 +43,39 @@ def base_problem(**vehicle_kw) -> Problem:
             Vehicle(id="b", start_location=0, end_location=0, **kw),
         ),
         stops=(
-            Stop(id="d1", kind="delivery", location=1, weight_kg=10, volume_l=20,
-                 windows=(Window(9 * H, 10 * H),), service_s=60),
+            Stop(
+                id="d1",
+                kind="delivery",
+                location=1,
+                weight_kg=10,
+                volume_l=20,
+                windows=(Window(9 * H, 10 * H),),
+                service_s=60,
+            ),
             Stop(id="p", kind="pickup", location=3, weight_kg=5, volume_l=5),
             Stop(id="d2", kind="delivery", location=2, pickups=("p",)),
         ),
     )
 
 
-def simulate(problem: Problem, vehicle_id: str, ids: list[str], depart: int,
-             starts: dict[str, int] | None = None) -> Route:
+def simulate(
+    problem: Problem,
+    vehicle_id: str,
+    ids: list[str],
+    depart: int,
+    starts: dict[str, int] | None = None,
+) -> Route:
     """A consistent route for the order ``ids`` (test-side, independent of the solver)."""
     starts = starts or {}
     v = next(v for v in problem.vehicles if v.id == vehicle_id)
     stops = {s.id: s for s in problem.stops}
     t, loc, dist = depart, v.start_location, 0
-    kg = sum(stops[i].weight_kg for i in ids if stops[i].kind == "delivery" and not stops[i].pickups)
-    litres = sum(stops[i].volume_l for i in ids if stops[i].kind == "delivery" and not stops[i].pickups)
+    kg = sum(
+        stops[i].weight_kg for i in ids if stops[i].kind == "delivery" and not stops[i].pickups
+    )
+    litres = sum(
+        stops[i].volume_l for i in ids if stops[i].kind == "delivery" and not stops[i].pickups
+    )
     out = []
     seen = set()
     for i in ids:
@@ -62,19 +92,40 @@ def simulate(problem: Problem, vehicle_id: str, ids: list[str], depart: int,
             litres -= sum(stops[p].volume_l for p in s.pickups if p in seen)
         else:
             kg, litres = kg - s.weight_kg, litres - s.volume_l
-        out.append(PlannedStop(stop_id=i, arrival_s=arr, start_s=st, departure_s=t,
-                               load_kg=kg, load_l=litres, distance_m=dist))
+        out.append(
+            PlannedStop(
+                stop_id=i,
+                arrival_s=arr,
+                start_s=st,
+                departure_s=t,
+                load_kg=kg,
+                load_l=litres,
+                distance_m=dist,
+            )
+        )
         loc = s.location
     end = t + round(problem.time_s[loc][v.end_location] / v.speed_factor)
     dist += problem.dist_m[loc][v.end_location]
-    return Route(vehicle_id=vehicle_id, stops=tuple(out), start_s=depart, end_s=end,
-                 distance_m=dist, duration_s=end - depart)
+    return Route(
+        vehicle_id=vehicle_id,
+        stops=tuple(out),
+        start_s=depart,
+        end_s=end,
+        distance_m=dist,
+        duration_s=end - depart,
+    )
 
 
 def plan_of(*routes: Route, unplanned: tuple[Unplanned, ...] = ()) -> Plan:
-    return Plan(routes=routes, unplanned=unplanned, cost=0,
-                distance_m=sum(r.distance_m for r in routes),
-                duration_s=sum(r.duration_s for r in routes), solve_s=0.0, status="feasible")
+    return Plan(
+        routes=routes,
+        unplanned=unplanned,
+        cost=0,
+        distance_m=sum(r.distance_m for r in routes),
+        duration_s=sum(r.duration_s for r in routes),
+        solve_s=0.0,
+        status="feasible",
+    )
 
 
 GOOD_ORDER = ["p", "d2", "d1"]  # hub -> C -> B -> A -> hub, 4000 m
@@ -104,8 +155,9 @@ def _unknown_stop():
 
 def _duplicate_stop():
     p = base_problem()
-    return p, plan_of(*good_plan().routes,
-                      unplanned=(Unplanned(stop_id="d1", reason="no_capacity", detail=""),))
+    return p, plan_of(
+        *good_plan().routes, unplanned=(Unplanned(stop_id="d1", reason="no_capacity", detail=""),)
+    )
 
 
 def _missing_stop():
@@ -115,7 +167,9 @@ def _missing_stop():
 
 def _wrong_vehicle():
     p = base_problem()
-    stops = tuple(msgspec.structs.replace(s, vehicles=("b",)) if s.id == "d1" else s for s in p.stops)
+    stops = tuple(
+        msgspec.structs.replace(s, vehicles=("b",)) if s.id == "d1" else s for s in p.stops
+    )
     p = msgspec.structs.replace(p, stops=stops)
     return p, plan_of(simulate(p, "a", GOOD_ORDER, DEPART))
 
@@ -168,9 +222,12 @@ def _range():
 def _timing_arrival():
     p = base_problem()
     r = good_plan().routes[0]
-    first = msgspec.structs.replace(r.stops[0], arrival_s=r.stops[0].arrival_s - 100,
-                                    start_s=r.stops[0].start_s - 100,
-                                    departure_s=r.stops[0].departure_s - 100)
+    first = msgspec.structs.replace(
+        r.stops[0],
+        arrival_s=r.stops[0].arrival_s - 100,
+        start_s=r.stops[0].start_s - 100,
+        departure_s=r.stops[0].departure_s - 100,
+    )
     return p, plan_of(msgspec.structs.replace(r, stops=(first,) + r.stops[1:]))
 
 

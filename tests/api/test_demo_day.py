@@ -1,0 +1,38 @@
+"""The demo city's day: seeded from the extract, planned, and judged by the checker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+
+import pytest
+
+from backend.db.engine import make_engine, migrate, use_database
+from backend.db.tables import Order, PickupPoint, Shift, Shop, Stop
+from backend.dispatch import feasibility
+from backend.dispatch.solver import solve_async
+from backend.services.demo import seed
+from backend.services.planning import load_day
+
+
+@pytest.mark.slow
+async def test_demo_day_is_realistic_and_its_plan_passes_the_checker(tmp_path, geo) -> None:
+    use_database(make_engine(f"sqlite:///{tmp_path / 'demo.sqlite'}"))
+    await migrate()
+    day = dt.date.today() + dt.timedelta(days=1)
+    city = await seed(geo, day)
+    assert city.orders == 250 and city.couriers == 8
+    assert await Shop.count() == 6 and await PickupPoint.count() == 4 and await Shift.count() == 8
+    assert await Order.count().where(Order.slot == "evening") > 30
+    assert await Order.count().where(Order.pickup_point.is_not_null()) > 5
+    assert await Stop.count().where(Stop.kind == "pickup") > 10  # baskets from local shops
+
+    day_input = await load_day(geo, city.hub_id, day)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        plan = await solve_async(day_input.problem, 8.0, executor=pool)
+    assert feasibility.check(day_input.problem, plan) == []
+    planned = sum(len(r.stops) for r in plan.routes)
+    # Nearly everything fits; whatever does not is reported with a reason, never lost.
+    assert planned >= 0.9 * len(day_input.problem.stops), plan.unplanned[:5]
+    assert planned + len(plan.unplanned) == len(day_input.problem.stops)
