@@ -19,7 +19,7 @@ def _serve(settings: Settings, app=None) -> None:  # noqa: ANN001
     from backend.app import create_app
 
     uvicorn.run(app or create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                ws="websockets")
+                ws="websockets-sansio")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
