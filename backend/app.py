@@ -10,19 +10,23 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
 import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 import backend
 from backend.api.auth import AuthController
+from backend.api.courier import CourierController
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.resources import CONTROLLERS
+from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.users import UserController
 from backend.db.engine import describe, make_engine, migrate, use_database
+from backend.realtime.feed import Feed
+from backend.realtime.positions import PositionStore
 from backend.services.geo import Geo
 from backend.settings import REPO_ROOT, Settings, load_settings
 
@@ -49,6 +53,12 @@ async def health(state: State) -> Health:
     )
 
 
+async def _poke_feed(request: Request) -> None:
+    """After any write, deliver its outbox events now rather than at the next poll."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and hasattr(request.app.state, "feed"):
+        await request.app.state.feed.poke()
+
+
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -66,9 +76,15 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             max_workers=settings.solver_workers, mp_context=multiprocessing.get_context("spawn")
         )
         app.state.executor = executor
+        app.state.feed = Feed(redis_url=settings.redis_url)
+        await app.state.feed.start()
+        app.state.positions = PositionStore()
+        await app.state.positions.start()
         try:
             yield
         finally:
+            await app.state.positions.stop()
+            await app.state.feed.stop()
             executor.shutdown(wait=False, cancel_futures=True)
             if pooled:
                 await engine.close_connection_pool()
@@ -83,6 +99,10 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             OrderController,
             PlanController,
             RouteController,
+            CourierController,
+            courier_stream,
+            hub_stream,
+            streets,
             create_static_files_router(path="/", directories=[static], html_mode=True,
                                        include_in_schema=False),
         ],
@@ -94,6 +114,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             description="City logistics from micro-hubs with electric cargo bikes. "
             "Log in at POST /auth/login, then send the cookie or 'Authorization: Bearer <token>'.",
         ),
+        after_response=_poke_feed,
         request_max_body_size=settings.max_upload_bytes + 64_000,
         debug=False,
     )

@@ -65,6 +65,8 @@ def _token_from(connection: ASGIConnection) -> str | None:
     header = connection.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
+    if connection.scope["type"] == "websocket" and connection.query_params.get("token"):
+        return connection.query_params.get("token")  # for clients that cannot set cookies
     return connection.cookies.get(COOKIE)
 
 

@@ -19,8 +19,9 @@ from backend.api.schemas import (
     json_body,
 )
 from backend.db.engine import transaction
-from backend.db.tables import Order, OutboxEvent, Stop
+from backend.db.tables import Order, Stop
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.realtime.outbox import emit
 from backend.services import orders as service
 
 DISPATCH = [roles("dispatcher")]
@@ -84,8 +85,7 @@ class OrderController(Controller):
             raise Conflict("This order is already planned on a route; re-plan or move it first.")
         async with transaction():
             await Order.delete().where(Order.id == order_id)
-            await OutboxEvent.insert(OutboxEvent(topic=f"hub:{order.hub_id}", kind="order.cancelled",
-                                                 payload={"orderId": order_id}))
+            await emit("order.cancelled", {"orderId": order_id}, hub_id=order.hub_id)
 
 
 def _check_hub(user, hub_id: int) -> None:

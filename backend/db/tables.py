@@ -98,6 +98,14 @@ class Shift(Table):
     bike = ForeignKey(references=Bike, null=True, on_delete=OnDelete.set_null)
     start = Timestamp()
     end = Timestamp()
+    status = Varchar(length=12, default="planned")  # planned | started | ended
+    started_at = Timestamp(null=True, default=None)
+    ended_at = Timestamp(null=True, default=None)
+    # Last known position and a bounded breadcrumb trail [[lat, lon, iso-time], ...].
+    last_lat = Float(null=True, default=None)
+    last_lon = Float(null=True, default=None)
+    last_position_at = Timestamp(null=True, default=None)
+    trail = JSON(default=[])
 
 
 class Order(Table, tablename="customer_order"):
@@ -139,6 +147,11 @@ class Stop(Table):
     weight_kg = Float(default=0.0)
     volume_l = Float(default=0.0)
     status = Varchar(length=20, default="open")
+    arrived_at = Timestamp(null=True, default=None)
+    completed_at = Timestamp(null=True, default=None)
+    fail_reason = Varchar(length=24, default="")
+    fail_note = Text(default="")
+    proof = JSON(default={})
 
 
 class Parcel(Table):
@@ -185,8 +198,32 @@ class OutboxEvent(Table, tablename="outbox_event"):
 
     id = BigSerial(primary_key=True)
     topic = Varchar(length=80, index=True)
+    # Who receives it: a courier's stream and/or a hub's stream.
+    courier_id = Integer(null=True, default=None, index=True)
+    hub_id = Integer(null=True, default=None, index=True)
     kind = Varchar(length=40)
     payload = JSON(default={})
+    created_at = Timestamp(default=TimestampNow())
+
+
+class IdempotencyRecord(Table, tablename="idempotency_record"):
+    """The stored answer to a device's request, so a replay changes nothing twice."""
+
+    # "<user id>:<client key>": unique, so two racing replays cannot both apply.
+    scoped_key = Varchar(length=120, unique=True, index=True)
+    fingerprint = Varchar(length=64)
+    status_code = Integer()
+    body = Text()
+    created_at = Timestamp(default=TimestampNow())
+
+
+class Photo(Table):
+    """A proof-of-delivery photo, stored on disk under an internal name."""
+
+    name = Varchar(length=64, unique=True)
+    courier = ForeignKey(references=Courier, on_delete=OnDelete.cascade)
+    content_type = Varchar(length=32)
+    size = Integer()
     created_at = Timestamp(default=TimestampNow())
 
 
@@ -205,4 +242,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     PlanRun,
     Route,
     OutboxEvent,
+    IdempotencyRecord,
+    Photo,
 )

@@ -196,7 +196,7 @@ def to_problem(
             stops.append(
                 Stop(
                     kind="delivery",
-                    weight_kg=float(abs(c.demand)),
+                    weight_kg=0.0,  # it hands over what its pickup collected, nothing from the hub
                     pickups=(str(inst.nodes[c.pickup].id),),
                     **common,
                 )

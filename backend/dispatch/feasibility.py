@@ -22,7 +22,7 @@ compared with that simulation. The rules are the ``Violation.rule`` values:
 
 Load semantics (shared with the solver's documentation): a delivery without
 pickups is loaded at the start hub; a pickup adds its load; a delivery with
-pickups unloads what those pickups collected (earlier on the same route; a
+pickups unloads what those pickups collected plus its own (hub-loaded) load (earlier on the same route; a
 pickup missing there is a ``pickup_delivery`` break, not a negative load); a
 pickup that no delivery names is brought back to the end hub.
 """
@@ -205,9 +205,7 @@ def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol
         ("volume", "volume_l", v.volume_l),
     ):
         load = sum(
-            getattr(stops[ps.stop_id], attr)
-            for ps in known
-            if stops[ps.stop_id].kind == "delivery" and not stops[ps.stop_id].pickups
+            getattr(stops[ps.stop_id], attr) for ps in known if stops[ps.stop_id].kind == "delivery"
         )
         unit = "kg" if rule == "payload" else "L"
         if load > cap + tol_load:
@@ -222,6 +220,7 @@ def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol
                 # hands over what its pickups collected; one not collected yet on this
                 # route is a pickup_delivery break, not a negative load
                 load -= sum(getattr(stops[p], attr) for p in s.pickups if p in aboard)
+                load -= getattr(s, attr)  # and its own hub-loaded part
             else:
                 load -= getattr(s, attr)
             if load > cap + tol_load:

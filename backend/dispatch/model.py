@@ -34,9 +34,10 @@ class Stop(msgspec.Struct, frozen=True, kw_only=True):
 
     ``windows`` are the allowed times to *start service* (the intersection of
     a customer window with opening hours, computed upstream); empty means any
-    time within the shift. A delivery whose ``pickups`` is empty carries goods
-    loaded at the vehicle's start hub. A delivery with pickups must be on the
-    same vehicle as each of them and after them (several shops to one door).
+    time within the shift. A delivery's own ``weight_kg``/``volume_l`` is
+    loaded at the vehicle's start hub. A delivery with pickups also hands over
+    what they collected; it must be on the same vehicle as each of them and
+    after them (several shops to one door).
     A pickup that no delivery names is brought back to the end hub (returns).
     ``vehicles`` restricts which vehicles may serve it (locks, hub of the
     shift); empty means any.

@@ -19,8 +19,8 @@ Model in short
 * Loads (payload in grams, volume in decilitres): a hub-loaded delivery has a
   negative demand and the start cumul is free, so the start load is what the
   route will hand over; a pickup is positive; a delivery with pickups unloads
-  *what its pickups collected* (the sum of their weights and volumes; its own
-  ``weight_kg``/``volume_l`` are not used for the load). A pickup that no
+  what its pickups collected *plus* its own ``weight_kg``/``volume_l``, which
+  (as for every delivery) is loaded at the hub. A pickup that no
   delivery names is a return and stays on board to the end hub. With returns
   and hub-loaded deliveries on one route, the free start cumul could
   under-state the start load (a return collected before a hub parcel is handed
@@ -341,15 +341,16 @@ def _build_groups(problem: Problem) -> list[_Group]:
                 peak_dl = _scaled(s.volume_l, DL_PER_L)
                 orders = [sub]
             else:
-                peak_g = sum(_scaled(stops[k].weight_kg, GRAMS_PER_KG) for k in g.pickups)
-                peak_dl = sum(_scaled(stops[k].volume_l, DL_PER_L) for k in g.pickups)
+                peak_g = sum(_scaled(stops[k].weight_kg, GRAMS_PER_KG) for k in g.members)
+                peak_dl = sum(_scaled(stops[k].volume_l, DL_PER_L) for k in g.members)
                 if math.factorial(len(g.pickups)) <= _MAX_GROUP_PERMUTATIONS:
                     orders = [list(p) + [g.delivery] for p in itertools.permutations(g.pickups)]
                 else:
                     orders = []  # too many orders to check: let the solver decide
             if len(sub) == 1 and stops[sub[0]].kind == "delivery" and stops[sub[0]].pickups:
-                # its load is what the pickups collected: checked with the group
-                peak_g = peak_dl = 0
+                # the shops' goods are checked with the group; alone it carries its own part
+                peak_g = _scaled(stops[sub[0]].weight_kg, GRAMS_PER_KG)
+                peak_dl = _scaled(stops[sub[0]].volume_l, DL_PER_L)
             per_vehicle: dict[int, list[str]] = {}
             for vi in g.vehicles:
                 if orders:
@@ -494,8 +495,13 @@ def _simple_node(
     elif s.pickups:
         kind = "pickup_delivery"
         by_id = {st.id: st for st in stops}
-        g = -sum(_scaled(by_id[p].weight_kg, GRAMS_PER_KG) for p in s.pickups)
-        dl = -sum(_scaled(by_id[p].volume_l, DL_PER_L) for p in s.pickups)
+        # Hands over the shops' goods and its own hub-loaded part.
+        g = -sum(_scaled(by_id[p].weight_kg, GRAMS_PER_KG) for p in s.pickups) - _scaled(
+            s.weight_kg, GRAMS_PER_KG
+        )
+        dl = -sum(_scaled(by_id[p].volume_l, DL_PER_L) for p in s.pickups) - _scaled(
+            s.volume_l, DL_PER_L
+        )
     else:
         kind = "hub_delivery"
         g, dl = -_scaled(s.weight_kg, GRAMS_PER_KG), -_scaled(s.volume_l, DL_PER_L)
@@ -781,7 +787,10 @@ def solve(
         cb = routing.RegisterUnaryTransitVector(dem)
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, False, name)
         dim = routing.GetDimensionOrDie(name)
-        hub_loaded = any(nd.kind == "hub_delivery" and d for nd, d in zip(nodes, dem, strict=True))
+        hub_loaded = any(
+            nd.kind in ("hub_delivery", "pickup_delivery") and d
+            for nd, d in zip(nodes, dem, strict=True)
+        )
         rdem = [d if nd.kind == "return" else 0 for nd, d in zip(nodes, dem, strict=True)]
         if hub_loaded and any(rdem):
             # load(end) >= returns(end)  <=>  load(start) >= the route's hub-loaded goods
@@ -957,12 +966,8 @@ def _route(
         sched = (solver_departure, times, end)
     dep, times, end = sched
     by_id = {s.id: s for s in stops}
-    load_kg = sum(
-        stops[k].weight_kg for k in seq if stops[k].kind == "delivery" and not stops[k].pickups
-    )
-    load_l = sum(
-        stops[k].volume_l for k in seq if stops[k].kind == "delivery" and not stops[k].pickups
-    )
+    load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery")
+    load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery")
     dist = 0
     prev = v.start_location
     out: list[PlannedStop] = []
@@ -973,8 +978,8 @@ def _route(
             load_kg += s.weight_kg
             load_l += s.volume_l
         elif s.pickups:
-            load_kg -= sum(by_id[p].weight_kg for p in s.pickups)
-            load_l -= sum(by_id[p].volume_l for p in s.pickups)
+            load_kg -= sum(by_id[p].weight_kg for p in s.pickups) + s.weight_kg
+            load_l -= sum(by_id[p].volume_l for p in s.pickups) + s.volume_l
         else:
             load_kg -= s.weight_kg
             load_l -= s.volume_l

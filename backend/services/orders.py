@@ -13,10 +13,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.db.engine import transaction
-from backend.db.tables import Hub, OutboxEvent, Parcel, PickupPoint, Shop, Stop
+from backend.db.tables import Hub, Parcel, PickupPoint, Shop, Stop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import SLOTS, format_hhmm, parse_hhmm
 from backend.errors import Conflict, Invalid
+from backend.realtime.outbox import emit
 from backend.services.geo import Geo
 from backend.structs import Body
 
@@ -198,10 +199,8 @@ async def write(prepared: Prepared) -> int:
             weight_kg=sum(p.weight_kg for p in parcels), volume_l=sum(p.volume_l for p in parcels),
         ))
     await Stop.insert(*stops)
-    await OutboxEvent.insert(OutboxEvent(
-        topic=f"hub:{data.hub_id}", kind="order.created",
-        payload={"orderId": order_id, "reference": data.reference, "date": day.isoformat()},
-    ))
+    await emit("order.created", {"orderId": order_id, "reference": data.reference, "date": day.isoformat()},
+               hub_id=data.hub_id)
     return order_id
 
 

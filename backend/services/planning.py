@@ -16,13 +16,15 @@ from typing import Any
 import msgspec
 
 from backend.db.engine import transaction
-from backend.db.tables import Bike, Hub, OutboxEvent, PickupPoint, PlanRun, Route, Shift, Shop, Stop
+from backend.db.tables import Bike, Hub, PickupPoint, PlanRun, Route, Shift, Shop, Stop
 from backend.dispatch import feasibility
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
 from backend.dispatch.model import Plan, Problem, Unplanned, Vehicle, Window
 from backend.dispatch.model import Stop as PlanStop
 from backend.dispatch.solver import solve_async
 from backend.errors import Invalid, NotFound
+from backend.realtime.outbox import emit
+from backend.services.courier import route_view
 from backend.services.geo import Geo
 from backend.structs import Out
 
@@ -129,7 +131,12 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
                 pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
                                      detail="Goods for this delivery cannot be collected at a shop that day."))
                 continue
-            ps = msgspec.structs.replace(ps, pickups=tuple(pickups_of.get(orders_of[ps.id], ())))
+            mine_ids = tuple(pickups_of.get(orders_of[ps.id], ()))
+            # Its own load is what leaves the hub; the shops' goods ride in with their pickups.
+            shop_kg = sum(p["weight_kg"] for p in mine)
+            shop_l = sum(p["volume_l"] for p in mine)
+            ps = msgspec.structs.replace(ps, pickups=mine_ids, weight_kg=max(0.0, ps.weight_kg - shop_kg),
+                                         volume_l=max(0.0, ps.volume_l - shop_l))
         final.append(ps)
     wanted = {ps.id for ps in final}
     # A pickup whose delivery was dropped has nowhere to go.
@@ -195,25 +202,29 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
                 continue
             shift = day_input.shifts[r.vehicle_id]
             courier = shift["courier"]
-            stops_json = [_stop_json(ps, day_input.stops[ps.stop_id], day) for ps in r.stops]
+            departures = [r.start_s, *(ps.departure_s for ps in r.stops)]
+            stops_json = [_stop_json(ps, day_input.stops[ps.stop_id], day, departures[i])
+                          for i, ps in enumerate(r.stops)]
             planned_ids.extend(int(ps.stop_id) for ps in r.stops)
             route_id = (await Route.insert(Route(
                 plan_run=run_id, hub=hub_id, courier=courier, shift=shift["id"], plan_date=day,
                 version=versions.get(courier, 0) + 1, current=True, start=at(day, r.start_s),
                 end=at(day, r.end_s), distance_m=r.distance_m, duration_s=r.duration_s, stops=stops_json,
             )))[0]["id"]
-            await OutboxEvent.insert(OutboxEvent(
-                topic=f"courier:{courier}", kind="route.planned",
-                payload={"routeId": route_id, "planRunId": run_id, "date": day.isoformat()},
-            ))
+            route_row = await Route.select().where(Route.id == route_id).output(load_json=True).first()
+            await emit("route.planned", await route_view(route_row), courier_id=courier, hub_id=hub_id)
         await Stop.update({Stop.status: "planned"}).where(Stop.id.is_in(planned_ids or [-1]))
         unplanned_ids = [int(u.stop_id) for u in unplanned]
         await Stop.update({Stop.status: "unplanned"}).where(Stop.id.is_in(unplanned_ids or [-1]))
-        await OutboxEvent.insert(OutboxEvent(
-            topic=f"hub:{hub_id}", kind="plan.finished",
-            payload={"planRunId": run_id, "date": day.isoformat(), "figures": figures},
-        ))
+        await emit("plan.finished", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
+                   hub_id=hub_id)
     return run_id
+
+
+async def route_of_hub(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
+    return await Route.select().where(
+        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
+    ).order_by(Route.courier).output(load_json=True)
 
 
 def _unplanned_json(u: Unplanned, day_input: DayInput) -> dict[str, Any]:
@@ -222,14 +233,16 @@ def _unplanned_json(u: Unplanned, day_input: DayInput) -> dict[str, Any]:
             "detail": u.detail}
 
 
-def _stop_json(ps: Any, row: dict[str, Any], day: dt.date) -> dict[str, Any]:
+def _stop_json(ps: Any, row: dict[str, Any], day: dt.date, previous_departure: int) -> dict[str, Any]:
     return {
         "stopId": row["id"], "orderId": row["order"], "kind": row["kind"], "address": row["address"],
         "lat": row["lat"], "lon": row["lon"],
-        "eta": at(day, ps.arrival_s).isoformat(), "serviceStart": at(day, ps.start_s).isoformat(),
-        "departure": at(day, ps.departure_s).isoformat(),
+        "eta": at(day, ps.arrival_s).isoformat(), "plannedEta": at(day, ps.arrival_s).isoformat(),
+        "serviceStart": at(day, ps.start_s).isoformat(), "departure": at(day, ps.departure_s).isoformat(),
         "windowStart": row["window_start"].isoformat(), "windowEnd": row["window_end"].isoformat(),
-        "loadKg": round(ps.load_kg, 2), "distanceM": ps.distance_m,
+        # Kept so ETAs can be recomputed from real progress without the matrices.
+        "travelS": ps.arrival_s - previous_departure, "serviceS": ps.departure_s - ps.start_s,
+        "late": False, "loadKg": round(ps.load_kg, 2), "distanceM": ps.distance_m,
     }
 
 

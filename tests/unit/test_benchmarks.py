@@ -75,7 +75,8 @@ def test_parse_tiny_lilim_and_solve(tmp_path):
     assert inst.kind == "lilim"
     p = B.to_problem(inst)
     assert [s.kind for s in p.stops] == ["pickup", "delivery"]
-    assert p.stops[1].pickups == ("1",) and p.stops[1].weight_kg == 10
+    # the delivery hands over what its pickup collected; nothing of its own leaves the hub
+    assert p.stops[1].pickups == ("1",) and p.stops[1].weight_kg == 0
     plan = solve(p, 0.3)
     assert check(p, plan) == [] and plan.unplanned == ()
     assert [s.stop_id for s in plan.routes[0].stops] == ["1", "2"]

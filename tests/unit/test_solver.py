@@ -151,7 +151,7 @@ def test_pickup_before_delivery_on_one_bike():
     pts = [(0, 0), (2000, 0), (500, 0)]
     stops = [
         Stop(id="shop", kind="pickup", location=1, weight_kg=10, service_s=120),
-        Stop(id="door", kind="delivery", location=2, weight_kg=10, pickups=("shop",)),
+        Stop(id="door", kind="delivery", location=2, weight_kg=0, pickups=("shop",)),
     ]
     p = problem(pts, [bike("a"), bike("b")], stops)
     plan = solve(p, TL)
@@ -171,7 +171,7 @@ def test_several_shops_feed_one_door():
             id="door",
             kind="delivery",
             location=4,
-            weight_kg=12,
+            weight_kg=0,  # nothing from the hub: only the shops' goods
             pickups=("bakery", "florist", "deli"),
         ),
         Stop(id="other", kind="delivery", location=5, weight_kg=2),
@@ -522,3 +522,26 @@ def test_mixed_day_with_shop_groups_returns_and_hub_parcels():
     p = problem(pts, vehicles, stops)
     plan = solve(p, 1.5)
     assert_clean(p, plan)
+
+
+# ---------------------------------------------------------------- mixed baskets
+
+
+def test_a_basket_door_carries_its_own_hub_parcels_too():
+    # The door gets 50 kg from the hub and 60 kg from a shop: 110 kg on board
+    # between the shop and the door, so a 100 kg bike cannot take it.
+    pts = [(0, 0), (800, 0), (1600, 0)]
+    shop = Stop(id="shop", kind="pickup", location=1, weight_kg=60)
+    door = Stop(id="door", kind="delivery", location=2, weight_kg=50, pickups=("shop",))
+    small = problem(pts, [bike("small", payload_kg=100.0)], [shop, door])
+    plan = solve(small, TL)
+    assert {u.stop_id for u in plan.unplanned} == {"shop", "door"}
+    assert check(small, plan) == []
+
+    big = problem(pts, [bike("big", payload_kg=120.0)], [shop, door])
+    plan = solve(big, TL)
+    assert_clean(big, plan)
+    r, _ = route_of(plan, "door")
+    loads = {s.stop_id: s.load_kg for s in r.stops}
+    assert loads["shop"] == pytest.approx(110.0)  # 50 from the hub + 60 collected
+    assert loads["door"] == pytest.approx(0.0)

@@ -1,0 +1,210 @@
+"""The courier's phone: the day, actions (idempotent), photos, and the live streams."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import JSONBody, MultipartBody
+
+from backend.api.auth import Principal, authenticated, current_user
+from backend.api.errors import PROBLEM_JSON
+from backend.api.schemas import Body, Id
+from backend.db.tables import Photo
+from backend.errors import Forbidden, Invalid
+from backend.services import courier as service
+from backend.services.idempotency import fingerprint, once
+
+MAX_PHOTO_BYTES = 5_000_000
+MAX_SIGNATURE_BYTES = 500_000
+OptionalDate = Annotated[dt.date | None, msgspec.Meta(description="The day; default today")]
+
+
+class ScanIn(Body):
+    barcode: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class SignatureProof(Body, tag_field="kind", tag="signature"):
+    signature: str
+    recipient_name: str = ""
+
+
+class PhotoProof(Body, tag_field="kind", tag="photo"):
+    photo_id: str
+
+
+class RecipientProof(Body, tag_field="kind", tag="recipient"):
+    recipient_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+
+
+class PickupPointProof(Body, tag_field="kind", tag="pickup_point"):
+    pass
+
+
+Proof = SignatureProof | PhotoProof | RecipientProof | PickupPointProof
+
+
+class DeliverIn(Body):
+    barcodes: list[str]
+    proof: Proof
+
+
+class FailIn(Body):
+    reason: Literal["not_home", "refused", "address_not_found", "no_access", "damaged", "other"]
+    note: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class CollectIn(Body):
+    barcodes: list[str]
+
+
+class Empty(Body):
+    pass
+
+
+def _courier(user: Principal) -> int:
+    if user.courier_id is None:
+        raise Forbidden("Only couriers use these endpoints.")
+    return user.courier_id
+
+
+async def idempotent(request: Request, status: int, action: Callable[[], Awaitable[Any]]) -> Response[Any]:
+    """Apply the request once per Idempotency-Key; a replay gets the stored answer."""
+    user = await current_user(request)
+    key = request.headers.get("idempotency-key", "").strip()
+    if not key or len(key) > 80:
+        raise Invalid("Send an Idempotency-Key header (a new UUID per action, the same one on a retry).")
+    body = await request.body()
+    answer = await once(user.id, key, fingerprint(request.method, request.url.path, body), status, action)
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    if answer.status >= 400:
+        problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
+        return Response(problem, status_code=answer.status, media_type=PROBLEM_JSON, headers=headers)
+    return Response(answer.body, status_code=answer.status, headers=headers)
+
+
+async def store_image(courier_id: int, data: bytes, var_dir: Any, limit: int) -> str:
+    if len(data) > limit:
+        raise Invalid(f"The image is larger than {limit // 1_000_000 or limit // 1000} "
+                      f"{'MB' if limit >= 1_000_000 else 'kB'}; take it again at a lower resolution.")
+    kind = _image_kind(data)
+    if kind is None:
+        raise Invalid("That file is not a JPEG, PNG or WebP image.")
+    name = secrets.token_hex(16)
+    folder = var_dir / "uploads" / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.{kind}").write_bytes(data)
+    await Photo.insert(Photo(name=name, courier=courier_id, content_type=f"image/{kind}", size=len(data)))
+    return name
+
+
+def _image_kind(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _today(date: dt.date | None) -> dt.date:
+    return date or dt.date.today()
+
+
+class CourierController(Controller):
+    path = "/courier"
+    tags = ["courier"]
+    guards = [authenticated]
+
+    @get("/today", summary="The courier's day: shift, route with live stop states, loading list, seq")
+    async def today(self, request: Request, date: OptionalDate = None) -> dict[str, Any]:
+        return await service.day_view(_courier(await current_user(request)), _today(date))
+
+    @post("/shift/start", summary="Start the shift (Idempotency-Key required)")
+    async def start_shift(self, request: Request, data: JSONBody[Empty], date: OptionalDate = None) -> Response[Any]:
+        cid = _courier(await current_user(request))
+        return await idempotent(request, 200, lambda: service.start_shift(cid, _today(date), dt.datetime.now()))
+
+    @post("/shift/end", summary="End the shift; answers a summary (Idempotency-Key required)")
+    async def end_shift(self, request: Request, data: JSONBody[Empty], date: OptionalDate = None) -> Response[Any]:
+        cid = _courier(await current_user(request))
+        return await idempotent(request, 200, lambda: service.end_shift(cid, _today(date), dt.datetime.now()))
+
+    @post("/loading/scan", summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
+    async def scan(self, request: Request, data: JSONBody[ScanIn], date: OptionalDate = None) -> Response[Any]:
+        cid = _courier(await current_user(request))
+        return await idempotent(request, 200, lambda: service.scan_for_loading(cid, _today(date), data.barcode))
+
+    @post("/stops/{stop_id:int}/arrive", summary="Arrived at a stop (Idempotency-Key required)")
+    async def arrive(self, request: Request, stop_id: Id, data: JSONBody[Empty],
+                     date: OptionalDate = None) -> Response[Any]:
+        cid = _courier(await current_user(request))
+        return await idempotent(request, 200, lambda: service.act_on_stop(
+            cid, _today(date), stop_id, "arrive", dt.datetime.now()))
+
+    @post("/stops/{stop_id:int}/deliver", summary="Deliver with proof (Idempotency-Key required)")
+    async def deliver(self, request: Request, stop_id: Id, data: JSONBody[DeliverIn],
+                      date: OptionalDate = None) -> Response[Any]:
+        user = await current_user(request)
+        cid = _courier(user)
+        settings = request.app.state.settings
+
+        async def action() -> Any:
+            proof = await _proof(cid, data.proof, settings.var_dir)
+            return await service.act_on_stop(cid, _today(date), stop_id, "deliver", dt.datetime.now(),
+                                             barcodes=data.barcodes, proof=proof)
+
+        return await idempotent(request, 200, action)
+
+    @post("/stops/{stop_id:int}/fail", summary="Fail a stop with a reason (Idempotency-Key required)")
+    async def fail(self, request: Request, stop_id: Id, data: JSONBody[FailIn],
+                   date: OptionalDate = None) -> Response[Any]:
+        cid = _courier(await current_user(request))
+        return await idempotent(request, 200, lambda: service.act_on_stop(
+            cid, _today(date), stop_id, "fail", dt.datetime.now(), reason=data.reason, note=data.note))
+
+    @post("/stops/{stop_id:int}/collect", summary="Collect parcels at a shop (Idempotency-Key required)")
+    async def collect(self, request: Request, stop_id: Id, data: JSONBody[CollectIn],
+                      date: OptionalDate = None) -> Response[Any]:
+        cid = _courier(await current_user(request))
+        return await idempotent(request, 200, lambda: service.act_on_stop(
+            cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes))
+
+    @post("/photos", summary="Upload a proof photo (JPEG, PNG or WebP, at most 5 MB; Idempotency-Key required)")
+    async def photo(self, request: Request, data: MultipartBody[UploadFile]) -> Response[Any]:
+        cid = _courier(await current_user(request))
+        raw = await data.read(MAX_PHOTO_BYTES + 1)
+        settings = request.app.state.settings
+
+        async def action() -> Any:
+            return {"photoId": await store_image(cid, raw, settings.var_dir, MAX_PHOTO_BYTES)}
+
+        return await idempotent(request, 201, action)
+
+
+async def _proof(courier_id: int, proof: Proof, var_dir: Any) -> dict[str, Any]:
+    if isinstance(proof, SignatureProof):
+        prefix = "data:image/png;base64,"
+        if not proof.signature.startswith(prefix):
+            raise Invalid("signature must be a PNG data URL (data:image/png;base64,...).")
+        try:
+            png = base64.b64decode(proof.signature[len(prefix):], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise Invalid("signature is not valid base64.") from exc
+        name = await store_image(courier_id, png, var_dir, MAX_SIGNATURE_BYTES)
+        return {"kind": "signature", "photoId": name, "recipientName": proof.recipient_name}
+    if isinstance(proof, PhotoProof):
+        if not await Photo.exists().where((Photo.name == proof.photo_id) & (Photo.courier == courier_id)):
+            raise Invalid(f"photoId {proof.photo_id} is not one of your uploaded photos; upload it first.")
+        return {"kind": "photo", "photoId": proof.photo_id}
+    if isinstance(proof, RecipientProof):
+        return {"kind": "recipient", "recipientName": proof.recipient_name}
+    return {"kind": "pickup_point"}

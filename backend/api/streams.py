@@ -1,0 +1,228 @@
+"""Websockets: one per courier, one per hub. See docs/courier-protocol.md.
+
+On connect: a snapshot, or the events after the client's ``after`` read from
+the database; then live events from the feed, never one twice (by seq).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import WebSocket, get, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from backend.api.auth import authenticated, current_user, roles
+from backend.db.tables import Hub
+from backend.realtime.feed import Feed, Subscriber
+from backend.realtime.outbox import events_after, latest_seq
+from backend.services import courier as courier_service
+from backend.services.planning import route_of_hub
+
+HEARTBEAT_S = 15.0
+MAX_BACKLOG = 500
+
+
+class Stream:
+    """One connected device: ordered sending, the resume rule, heartbeats."""
+
+    def __init__(self, socket: WebSocket, feed: Feed, sub: Subscriber,
+                 backlog: Callable[[int], Awaitable[list[dict[str, Any]]]],
+                 snapshot: Callable[[], Awaitable[dict[str, Any]]],
+                 on_message: Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]) -> None:
+        self.socket, self.feed, self.sub = socket, feed, sub
+        self.backlog, self.snapshot, self.on_message = backlog, snapshot, on_message
+        self.last = 0
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.socket.send_text(json.dumps(message, default=str))
+
+    async def error(self, code: str, message: str) -> None:
+        await self.send({"type": "error", "code": code, "message": message})
+
+    async def send_snapshot(self) -> None:
+        data = await self.snapshot()
+        self.last = data["seq"]
+        await self.send({"type": "snapshot", "seq": data["seq"], "data": data})
+
+    async def catch_up(self, after: int) -> None:
+        """Events after ``after`` from the database; a snapshot when too far behind."""
+        rows = await self.backlog(after)
+        if len(rows) > MAX_BACKLOG:
+            await self.send_snapshot()
+            return
+        self.last = after
+        for row in rows:
+            await self.send_event(row["id"], row["kind"], row["payload"])
+
+    async def send_event(self, seq: int, kind: str, data: Any) -> None:
+        if seq <= self.last:
+            return  # already sent (from the backlog or a snapshot)
+        await self.send({"type": "event", "seq": seq, "kind": kind, "data": data})
+        self.last = seq
+
+    async def run(self, after_text: str | None) -> None:
+        await self.socket.accept()
+        try:
+            await self._start(after_text)
+            reader = asyncio.create_task(self._read())
+            try:
+                await self._write(reader)
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
+        except (WebSocketDisconnect, ConnectionError):
+            pass
+        finally:
+            self.feed.unsubscribe(self.sub)
+
+    async def _start(self, after_text: str | None) -> None:
+        if after_text is None or after_text == "":
+            await self.send_snapshot()
+            return
+        try:
+            after = int(after_text)
+            if after < 0:
+                raise ValueError
+        except ValueError:
+            await self.error("bad_message", f"after must be a sequence number (0 or more), got {after_text!r}; "
+                                            "sending a snapshot instead.")
+            await self.send_snapshot()
+            return
+        newest = await latest_seq()
+        if after > newest:
+            await self.error("future_seq", f"after={after} is ahead of the server (newest is {newest}); "
+                                           "sending a snapshot instead.")
+            await self.send_snapshot()
+            return
+        await self.catch_up(after)
+
+    async def _write(self, reader: asyncio.Task[None]) -> None:
+        while not reader.done():
+            if self.sub.overflowed:  # fell behind: re-read from the database
+                self.sub.overflowed = False
+                while not self.sub.queue.empty():
+                    self.sub.queue.get_nowait()
+                await self.catch_up(self.last)
+            getter = asyncio.ensure_future(self.sub.queue.get())
+            done, _ = await asyncio.wait({getter, reader}, timeout=HEARTBEAT_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                if not done:
+                    await self.send({"type": "ping", "ts": dt.datetime.now().isoformat()})
+                continue
+            message = getter.result()
+            if message.get("type") == "event":
+                await self.send_event(message["seq"], message["kind"], message["data"])
+            else:
+                await self.send(message)
+
+    async def _read(self) -> None:
+        while True:
+            text = await self.socket.receive_text()
+            try:
+                message = json.loads(text)
+                if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                    raise ValueError
+            except ValueError:
+                await self.error("bad_message", "Send JSON objects with a \"type\", e.g. {\"type\": \"ping\"}.")
+                continue
+            if message["type"] == "ping":
+                await self.send({"type": "pong"})
+                continue
+            try:
+                reply = await self.on_message(message)
+            except ValueError as exc:
+                await self.error("bad_message", str(exc))
+                continue
+            if reply is not None:
+                await self.send(reply)
+
+
+def _number(message: dict[str, Any], key: str) -> float:
+    value = message.get(key)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"position needs a number {key}.")
+    return float(value)
+
+
+@websocket("/ws/courier", guards=[authenticated])
+async def courier_stream(socket: WebSocket) -> None:
+    user = await current_user(socket)
+    state = socket.app.state
+    if user.courier_id is None:
+        await socket.accept()
+        await socket.send_json({"type": "error", "code": "forbidden", "message": "Only couriers have this stream."})
+        await socket.close(code=4403)
+        return
+    cid = user.courier_id
+    day = dt.date.today()
+
+    async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
+        if message["type"] != "position":
+            raise ValueError(f"Unknown message type {message['type']!r}; send position or ping.")
+        lat, lon = _number(message, "lat"), _number(message, "lon")
+        if not state.geo.network.contains(lat, lon):
+            raise ValueError(f"position {lat}, {lon} is outside the map.")
+        shift = await courier_service.shift_of(cid, day)
+        if shift is None or shift["status"] != "started":
+            raise ValueError("Start your shift before sending positions.")
+        accuracy = message.get("accuracy")
+        msg = state.positions.record(courier_id=cid, shift_id=shift["id"], hub_id=shift["hub"], lat=lat, lon=lon,
+                                     ts=dt.datetime.now(),
+                                     accuracy=float(accuracy) if isinstance(accuracy, int | float) else None)
+        await state.feed.publish_position(shift["hub"], msg)
+        return None
+
+    sub = state.feed.subscribe(courier_id=cid)
+    stream = Stream(socket, state.feed, sub,
+                    backlog=lambda after: events_after(after, courier_id=cid, limit=MAX_BACKLOG + 1),
+                    snapshot=lambda: courier_service.day_view(cid, day), on_message=on_message)
+    await stream.run(socket.query_params.get("after"))
+
+
+@websocket("/ws/hub/{hub_id:int}", guards=[roles("dispatcher")])
+async def hub_stream(socket: WebSocket, hub_id: int) -> None:
+    user = await current_user(socket)
+    state = socket.app.state
+    if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
+        await socket.accept()
+        await socket.send_json({"type": "error", "code": "forbidden", "message": f"You dispatch for hub {user.hub_id}."})
+        await socket.close(code=4403)
+        return
+    day = dt.date.today()
+
+    async def snapshot() -> dict[str, Any]:
+        seq = await latest_seq()
+        hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == hub_id).first()
+        routes = [await courier_service.route_view(r) for r in await route_of_hub(hub_id, day)]
+        return {"seq": seq, "date": day.isoformat(), "hub": hub, "routes": routes,
+                "positions": state.positions.last_for_hub(hub_id)}
+
+    async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
+        raise ValueError(f"The hub stream only takes ping, not {message['type']!r}.")
+
+    sub = state.feed.subscribe(hub_id=hub_id)
+    stream = Stream(socket, state.feed, sub,
+                    backlog=lambda after: events_after(after, hub_id=hub_id, limit=MAX_BACKLOG + 1),
+                    snapshot=snapshot, on_message=on_message)
+    await stream.run(socket.query_params.get("after"))
+
+
+@get("/map/streets.geojson", tags=["map"], summary="The street network as GeoJSON (for maps without tiles)",
+     media_type="application/geo+json", cache=3600)
+async def streets(request: Any) -> bytes:
+    state = request.app.state
+    cached = getattr(state, "streets_geojson", None)
+    if cached is None:
+        cached = json.dumps(state.geo.network.edges_geojson(), separators=(",", ":")).encode()
+        state.streets_geojson = cached
+    return cached

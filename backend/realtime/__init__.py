@@ -1,0 +1,1 @@
+"""Live delivery of changes: the outbox, the per-process feed, positions."""

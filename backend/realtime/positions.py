@@ -1,0 +1,84 @@
+"""Where the couriers are: last position and a bounded trail per shift.
+
+Positions arrive every few seconds from every phone; they are kept in memory
+and written to the shift rows in batches, not one database write each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import logging
+from typing import Any
+
+from backend.db.tables import Shift
+
+log = logging.getLogger("laadbak.positions")
+
+
+class PositionStore:
+    def __init__(self, *, trail_max: int = 500, flush_every_s: float = 10.0) -> None:
+        self.trail_max = trail_max
+        self.flush_every_s = flush_every_s
+        self._last: dict[int, dict[str, Any]] = {}  # courier id -> last position message
+        self._trails: dict[int, collections.deque[list[Any]]] = {}  # shift id -> trail
+        self._dirty: set[int] = set()
+        self._shift_of: dict[int, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, *, courier_id: int, shift_id: int, hub_id: int, lat: float, lon: float,
+               ts: dt.datetime, accuracy: float | None = None) -> dict[str, Any]:
+        message = {"type": "position", "courierId": courier_id, "hubId": hub_id, "lat": lat, "lon": lon,
+                   "accuracy": accuracy, "ts": ts.isoformat()}
+        self._last[courier_id] = message
+        self._shift_of[courier_id] = shift_id
+        trail = self._trails.setdefault(shift_id, collections.deque(maxlen=self.trail_max))
+        trail.append([round(lat, 6), round(lon, 6), ts.isoformat()])
+        self._dirty.add(shift_id)
+        return message
+
+    def last(self, courier_id: int) -> dict[str, Any] | None:
+        return self._last.get(courier_id)
+
+    def last_for_hub(self, hub_id: int) -> list[dict[str, Any]]:
+        return [m for m in self._last.values() if m["hubId"] == hub_id]
+
+    def trail(self, shift_id: int) -> list[list[Any]]:
+        return list(self._trails.get(shift_id, ()))
+
+    async def load_trail(self, shift_id: int, stored: list[list[Any]]) -> None:
+        """Seed the in-memory trail from the database after a restart."""
+        if shift_id not in self._trails and stored:
+            self._trails[shift_id] = collections.deque(stored[-self.trail_max:], maxlen=self.trail_max)
+
+    async def flush(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        last_by_shift = {self._shift_of[c]: m for c, m in self._last.items() if self._shift_of.get(c) in dirty}
+        for shift_id in dirty:
+            last = last_by_shift.get(shift_id)
+            values: dict[Any, Any] = {Shift.trail: list(self._trails[shift_id])}
+            if last:
+                values.update({Shift.last_lat: last["lat"], Shift.last_lon: last["lon"],
+                               Shift.last_position_at: dt.datetime.fromisoformat(last["ts"])})
+            await Shift.update(values).where(Shift.id == shift_id)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="position-flush")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_every_s)
+            try:
+                await self.flush()
+            except Exception:  # noqa: BLE001
+                log.exception("could not store positions; will retry")

@@ -1,0 +1,264 @@
+"""The courier's day: views of route and stops, and the actions on them.
+
+Every action runs in one transaction: state check, change, ETA update, outbox
+event. The views are also the payloads of the events, so a device that resumes
+from the database sees exactly what a live device saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from backend.db.engine import transaction
+from backend.db.tables import Courier, Hub, Order, Parcel, Route, Shift, Stop
+from backend.dispatch.calendar import seconds_of
+from backend.dispatch.progress import DONE, IllegalTransition, Leg, next_state, reschedule
+from backend.errors import Conflict, Invalid, NotFound
+from backend.realtime.outbox import emit, latest_seq
+
+FAIL_REASONS = ("not_home", "refused", "address_not_found", "no_access", "damaged", "other")
+# An ETA change smaller than this is not worth a message to the phone.
+ETA_NOTICE_S = 120
+
+
+# --- reading ----------------------------------------------------------------
+
+async def courier_row(courier_id: int) -> dict[str, Any]:
+    row = await Courier.select().where(Courier.id == courier_id).first()
+    if row is None:
+        raise NotFound("Your courier profile is gone; ask your dispatcher.")
+    return row
+
+
+async def shift_of(courier_id: int, day: dt.date) -> dict[str, Any] | None:
+    start = dt.datetime.combine(day, dt.time())
+    return await Shift.select().where(
+        (Shift.courier == courier_id) & (Shift.start >= start) & (Shift.start < start + dt.timedelta(days=1))
+    ).order_by(Shift.start).output(load_json=True).first()
+
+
+async def route_of(courier_id: int, day: dt.date) -> dict[str, Any] | None:
+    return await Route.select().where(
+        (Route.courier == courier_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
+    ).output(load_json=True).first()
+
+
+def shift_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "start": row["start"].isoformat(), "end": row["end"].isoformat(),
+            "status": row["status"], "startedAt": _iso(row["started_at"]), "endedAt": _iso(row["ended_at"])}
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+async def stop_views(route: dict[str, Any]) -> list[dict[str, Any]]:
+    """The route's stops in riding order, with live status and parcels."""
+    ids = [s["stopId"] for s in route["stops"]]
+    if not ids:
+        return []
+    rows = {r["id"]: r for r in await Stop.select(
+        Stop.all_columns(), Stop.order.customer_name, Stop.shop.name
+    ).where(Stop.id.is_in(ids)).output(load_json=True)}
+    orders = list({r["order"] for r in rows.values()})
+    parcels = await Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop).where(
+        Parcel.order.is_in(orders)).order_by(Parcel.id)
+    views = []
+    for planned in route["stops"]:
+        row = rows.get(planned["stopId"])
+        if row is None:
+            continue  # the order was cancelled after planning
+        views.append(_stop_view(planned, row, _parcels_of(row, parcels)))
+    return views
+
+
+def _parcels_of(stop: dict[str, Any], parcels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    mine = [p for p in parcels if p["order"] == stop["order"]]
+    if stop["kind"] == "pickup":
+        mine = [p for p in mine if p["shop"] == stop["shop"]]
+    return [{"barcode": p["barcode"], "status": p["status"]} for p in mine]
+
+
+def _stop_view(planned: dict[str, Any], row: dict[str, Any], parcels: list[dict[str, Any]]) -> dict[str, Any]:
+    proof = row["proof"] or None
+    return {
+        "stopId": row["id"], "orderId": row["order"], "kind": row["kind"], "status": row["status"],
+        "address": row["address"], "lat": row["lat"], "lon": row["lon"],
+        "customerName": row["order.customer_name"], "shopName": row["shop.name"],
+        "eta": planned["eta"], "plannedEta": planned.get("plannedEta", planned["eta"]),
+        "serviceStart": planned["serviceStart"], "departure": planned["departure"],
+        "windowStart": planned["windowStart"], "windowEnd": planned["windowEnd"],
+        "late": planned.get("late", False), "parcels": parcels,
+        "failReason": row["fail_reason"] or None, "failNote": row["fail_note"] or None, "proof": proof,
+    }
+
+
+async def route_view(route: dict[str, Any]) -> dict[str, Any]:
+    return {"id": route["id"], "version": route["version"], "date": route["plan_date"].isoformat(),
+            "courierId": route["courier"], "distanceM": route["distance_m"], "durationS": route["duration_s"],
+            "start": route["start"].isoformat(), "end": route["end"].isoformat(),
+            "stops": await stop_views(route)}
+
+
+def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hub parcels to load, last delivery first (it goes in deepest)."""
+    out = []
+    deliveries = [s for s in stops if s["kind"] == "delivery"]
+    shop_goods = {p["barcode"] for s in stops if s["kind"] == "pickup" for p in s["parcels"]}
+    for n, stop in enumerate(reversed(deliveries), start=1):
+        for p in stop["parcels"]:
+            if p["barcode"] in shop_goods:
+                continue
+            out.append({"barcode": p["barcode"], "stopId": stop["stopId"], "orderId": stop["orderId"],
+                        "loadOrder": n, "loaded": p["status"] != "expected"})
+    return out
+
+
+async def day_view(courier_id: int, day: dt.date) -> dict[str, Any]:
+    seq = await latest_seq()  # read first: anything later arrives as an event
+    courier = await courier_row(courier_id)
+    hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == courier["hub"]).first()
+    shift = await shift_of(courier_id, day)
+    route = await route_of(courier_id, day)
+    view = await route_view(route) if route else None
+    return {
+        "seq": seq, "date": day.isoformat(),
+        "courier": {"id": courier["id"], "name": courier["name"], "hubId": courier["hub"]},
+        "hub": hub, "shift": shift_view(shift) if shift else None, "route": view,
+        "loading": loading_list(view["stops"]) if view else [],
+    }
+
+
+# --- acting -------------------------------------------------------------------
+
+async def _locked_route(courier_id: int, day: dt.date) -> dict[str, Any]:
+    route = await route_of(courier_id, day)
+    if route is None:
+        raise NotFound(f"You have no route on {day}.")
+    return route
+
+
+async def start_shift(courier_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any]:
+    async with transaction():
+        shift = await shift_of(courier_id, day)
+        if shift is None:
+            raise NotFound(f"You have no shift on {day}.")
+        if shift["status"] != "planned":
+            raise Conflict(f"Your shift is already {shift['status']}.")
+        await Shift.update({Shift.status: "started", Shift.started_at: now}).where(Shift.id == shift["id"])
+        shift = {**shift, "status": "started", "started_at": now}
+        await emit("shift.updated", shift_view(shift), courier_id=courier_id, hub_id=shift["hub"])
+        return shift_view(shift)
+
+
+async def end_shift(courier_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any]:
+    async with transaction():
+        shift = await shift_of(courier_id, day)
+        if shift is None:
+            raise NotFound(f"You have no shift on {day}.")
+        if shift["status"] != "started":
+            raise Conflict(f"Your shift is {shift['status']}; only a started shift can end.")
+        await Shift.update({Shift.status: "ended", Shift.ended_at: now}).where(Shift.id == shift["id"])
+        shift = {**shift, "status": "ended", "ended_at": now}
+        await emit("shift.updated", shift_view(shift), courier_id=courier_id, hub_id=shift["hub"])
+        route = await route_of(courier_id, day)
+        stops = await stop_views(route) if route else []
+        count = lambda st: sum(1 for s in stops if s["status"] == st)  # noqa: E731
+        summary = {"delivered": count("delivered"), "failed": count("failed"), "collected": count("collected"),
+                   "remaining": sum(1 for s in stops if s["status"] not in DONE),
+                   "distanceM": route["distance_m"] if route else 0}
+        return {"shift": shift_view(shift), "summary": summary}
+
+
+async def scan_for_loading(courier_id: int, day: dt.date, barcode: str) -> dict[str, Any]:
+    async with transaction():
+        route = await _locked_route(courier_id, day)
+        stops = await stop_views(route)
+        item = next((p for p in loading_list(stops) if p["barcode"] == barcode), None)
+        if item is None:
+            raise Conflict(f"Parcel {barcode} is not on your route; put it aside and tell the hub.",
+                           code="not_on_route")
+        if item["loaded"]:
+            return {"barcode": barcode, "stopId": item["stopId"], "loaded": True,
+                    "warning": f"Parcel {barcode} is already loaded."}
+        await Parcel.update({Parcel.status: "loaded"}).where(Parcel.barcode == barcode)
+        await emit("parcel.loaded", {"barcode": barcode, "stopId": item["stopId"]},
+                   courier_id=courier_id, hub_id=route["hub"])
+        return {"barcode": barcode, "stopId": item["stopId"], "loaded": True, "warning": None}
+
+
+async def act_on_stop(courier_id: int, day: dt.date, stop_id: int, action: str, now: dt.datetime,
+                      *, barcodes: list[str] | None = None, proof: dict[str, Any] | None = None,
+                      reason: str | None = None, note: str = "") -> dict[str, Any]:
+    async with transaction():
+        route = await _locked_route(courier_id, day)
+        if stop_id not in {s["stopId"] for s in route["stops"]}:
+            raise NotFound(f"Stop {stop_id} is not on your route.")
+        stop = await Stop.select().where(Stop.id == stop_id).first()
+        try:
+            status = next_state(stop["kind"], stop["status"], action)  # type: ignore[arg-type]
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), status=stop["status"]) from exc
+        views = {v["stopId"]: v for v in await stop_views(route)}
+        parcels = [p["barcode"] for p in views[stop_id]["parcels"]]
+        changes: dict[Any, Any] = {Stop.status: status}
+        if action == "arrive":
+            changes[Stop.arrived_at] = now
+        else:
+            changes[Stop.completed_at] = now
+        if action in ("deliver", "collect"):
+            _check_barcodes(barcodes or [], parcels)
+            await Parcel.update({Parcel.status: "delivered" if action == "deliver" else "collected"}).where(
+                Parcel.barcode.is_in(parcels))
+        if action == "deliver":
+            changes[Stop.proof] = proof or {}
+            await Order.update({Order.status: "delivered"}).where(Order.id == stop["order"])
+        if action == "fail":
+            if reason not in FAIL_REASONS:
+                raise Invalid(f"reason must be one of {', '.join(FAIL_REASONS)}.")
+            if reason == "other" and not note.strip():
+                raise Invalid("Say what happened in note when the reason is other.")
+            changes[Stop.fail_reason] = reason
+            changes[Stop.fail_note] = note.strip()
+        await Stop.update(changes).where(Stop.id == stop_id)
+        moved = await _refresh_etas(route, views, stop_id, action, day, now)
+        fresh = await stop_views(route)
+        view = next(v for v in fresh if v["stopId"] == stop_id)
+        await emit("stop.updated", view, courier_id=courier_id, hub_id=route["hub"])
+        if moved:
+            await emit("route.updated", await route_view(route), courier_id=courier_id, hub_id=route["hub"])
+        return view
+
+
+def _check_barcodes(given: list[str], expected: list[str]) -> None:
+    foreign = [b for b in given if b not in expected]
+    if foreign:
+        raise Invalid(f"Parcel {foreign[0]} does not belong to this stop.", barcode=foreign[0])
+    missing = [b for b in expected if b not in given]
+    if missing:
+        raise Invalid(f"Scan every parcel of this stop; missing {', '.join(missing)}.", missing=missing)
+
+
+async def _refresh_etas(route: dict[str, Any], views: dict[int, dict[str, Any]], acted: int, action: str,
+                        day: dt.date, now: dt.datetime) -> bool:
+    """Recompute the remaining stops' ETAs from now; True when a phone should hear of it."""
+    status = {sid: v["status"] for sid, v in views.items()}
+    status[acted] = "arrived" if action == "arrive" else "done"
+    remaining = [s for s in route["stops"] if status.get(s["stopId"]) not in (*DONE, "done")]
+    if action == "arrive":  # the courier stands there now, whatever the planned order
+        remaining.sort(key=lambda s: s["stopId"] != acted)
+    legs = [Leg(travel_s=s.get("travelS", 0), window_start=seconds_of(dt.datetime.fromisoformat(s["windowStart"]), day),
+                window_end=seconds_of(dt.datetime.fromisoformat(s["windowEnd"]), day),
+                service_s=s.get("serviceS", 0)) for s in remaining]
+    etas = reschedule(seconds_of(now, day), legs, at_stop=action == "arrive")
+    base = dt.datetime.combine(day, dt.time())
+    notable = False
+    for s, eta in zip(remaining, etas, strict=True):
+        old = dt.datetime.fromisoformat(s["eta"])
+        new = base + dt.timedelta(seconds=eta.arrival)
+        notable |= abs((new - old).total_seconds()) >= ETA_NOTICE_S or eta.late != s.get("late", False)
+        s.update(eta=new.isoformat(), serviceStart=(base + dt.timedelta(seconds=eta.service_start)).isoformat(),
+                 departure=(base + dt.timedelta(seconds=eta.departure)).isoformat(), late=eta.late)
+    await Route.update({Route.stops: route["stops"]}).where(Route.id == route["id"])
+    return notable

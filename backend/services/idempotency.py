@@ -1,0 +1,76 @@
+"""Applying a device's request once: the answer is stored under its key, and a
+replay gets the stored answer without touching anything again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from backend.db.engine import transaction
+from backend.db.tables import IdempotencyRecord
+from backend.errors import Invalid, LaadbakError
+
+
+class Answer:
+    def __init__(self, status: int, body: Any, replayed: bool) -> None:
+        self.status, self.body, self.replayed = status, body, replayed
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+async def once(user_id: int, key: str, print_: str, status: int,
+               action: Callable[[], Awaitable[Any]]) -> Answer:
+    """Run ``action`` and store its answer in the same transaction, unless ``key`` was used.
+
+    Domain errors are stored too: a replay of a refused request is refused the
+    same way, even if the state has changed since.
+    """
+    scoped = f"{user_id}:{key}"
+    try:
+        async with transaction():  # the action's own transactions nest into this one
+            stored = await _stored(scoped, print_)
+            if stored is not None:
+                return stored
+            answer = Answer(status, await action(), replayed=False)
+            await _store(scoped, print_, answer)
+            return answer
+    except LaadbakError as exc:
+        if isinstance(exc, Invalid) and exc.extra.get("code") == "key_reused":
+            raise
+        refused = Answer(exc.status, {"title": exc.title, "status": exc.status, "detail": exc.detail, **exc.extra},
+                         replayed=False)
+    except Exception:
+        # A racing twin with the same key committed first: its answer wins.
+        stored = await _stored(scoped, print_)
+        if stored is not None:
+            return stored
+        raise
+    try:
+        async with transaction():
+            await _store(scoped, print_, refused)
+    except Exception:  # noqa: BLE001
+        stored = await _stored(scoped, print_)
+        if stored is not None:
+            return stored
+        raise
+    return refused
+
+
+async def _store(scoped: str, print_: str, answer: Answer) -> None:
+    await IdempotencyRecord.insert(IdempotencyRecord(
+        scoped_key=scoped, fingerprint=print_, status_code=answer.status,
+        body=json.dumps(answer.body, default=str)))
+
+
+async def _stored(scoped: str, print_: str) -> Answer | None:
+    row = await IdempotencyRecord.select().where(IdempotencyRecord.scoped_key == scoped).first()
+    if row is None:
+        return None
+    if row["fingerprint"] != print_:
+        raise Invalid("This Idempotency-Key was already used for a different request; make a new key per action.",
+                      code="key_reused")
+    return Answer(row["status_code"], json.loads(row["body"]), replayed=True)
