@@ -75,13 +75,17 @@ def _courier(user: Principal) -> int:
     return user.courier_id
 
 
-async def idempotent(request: Request, status: int, action: Callable[[], Awaitable[Any]]) -> Response[Any]:
-    """Apply the request once per Idempotency-Key; a replay gets the stored answer."""
+async def idempotent(request: Request, status: int, action: Callable[[], Awaitable[Any]],
+                     content: bytes | None = None) -> Response[Any]:
+    """Apply the request once per Idempotency-Key; a replay gets the stored answer.
+
+    ``content`` stands in for the body where it was consumed by form parsing.
+    """
     user = await current_user(request)
     key = request.headers.get("idempotency-key", "").strip()
     if not key or len(key) > 80:
         raise Invalid("Send an Idempotency-Key header (a new UUID per action, the same one on a retry).")
-    body = await request.body()
+    body = content if content is not None else await request.body()
     answer = await once(user.id, key, fingerprint(request.method, request.url.path, body), status, action)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     if answer.status >= 400:
@@ -187,7 +191,7 @@ class CourierController(Controller):
         async def action() -> Any:
             return {"photoId": await store_image(cid, raw, settings.var_dir, MAX_PHOTO_BYTES)}
 
-        return await idempotent(request, 201, action)
+        return await idempotent(request, 201, action, content=raw)
 
 
 async def _proof(courier_id: int, proof: Proof, var_dir: Any) -> dict[str, Any]:

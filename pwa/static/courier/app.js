@@ -228,10 +228,22 @@ async function dropItem(item) {
   state.pending = state.pending.filter((p) => p.n !== item.n);
 }
 
+let retryTimer = null;
+let retryDelay = 2_000;
+
+/** After network or server trouble, try again soon (2 s, 4 s, ... up to the regular timer). */
+function scheduleRetry() {
+  clearTimeout(retryTimer);
+  if (!navigator.onLine || state.replayBlocked === "login") return; // the "online" event and login restart it
+  retryTimer = setTimeout(replay, retryDelay);
+  retryDelay = Math.min(REPLAY_EVERY_MS, retryDelay * 2);
+}
+
 /** Send queued actions in order. Network trouble keeps them; a 4xx drops one and tells the courier. */
 async function replay() {
   if (state.replaying || !state.user) return;
   state.replaying = true;
+  clearTimeout(retryTimer);
   try {
     while (state.pending.length) {
       const item = state.pending[0];
@@ -257,6 +269,7 @@ async function replay() {
       if (res.ok) {
         await dropItem(item);
         state.replayBlocked = null;
+        retryDelay = 2_000;
         applyResult(item, res.data);
         continue;
       }
@@ -265,11 +278,14 @@ async function replay() {
         break;
       }
       // Refused (409 state conflict, 422, 404...): the server's state wins.
+      state.replayBlocked = null;
       await dropItem(item);
       refused(item, res);
     }
   } finally {
     state.replaying = false;
+    if (state.pending.length && state.replayBlocked) scheduleRetry();
+    else retryDelay = 2_000;
     render();
   }
 }
@@ -330,7 +346,7 @@ function applyResult(item, data) {
       const entry = (state.day?.loading || []).find((l) => l.barcode === data.barcode);
       if (entry) entry.loaded = true;
       markParcel(data.barcode, "loaded");
-      if (data.warning) setLoadFeedback("warn", `${data.barcode}: ${data.warning}.`);
+      if (data.warning) setLoadFeedback("warn", data.warning.includes(data.barcode) ? data.warning : `${data.barcode}: ${data.warning}.`);
       else if (currentRoute().name === "load") setLoadFeedback("ok", `${data.barcode} loaded.`, true);
       break;
     }
@@ -637,8 +653,9 @@ function whoText(stop) {
   return stop.customerName || "";
 }
 
-function stopChips(stop) {
-  let html = `<span class="chip st-${esc(stop.status)}">${esc(STOP_STATUS_TEXT[stop.status] || stop.status)}</span>`;
+function stopChips(stop, { showPlanned = true } = {}) {
+  let html = stop.status === "planned" && !showPlanned ? ""
+    : `<span class="chip st-${esc(stop.status)}">${esc(STOP_STATUS_TEXT[stop.status] || stop.status)}</span>`;
   if (stop.late && isOpen(stop)) html += `<span class="chip late">Late</span>`;
   if (stop._pending) html += `<span class="chip pending">Not sent</span>`;
   return html;
@@ -721,7 +738,7 @@ function stopRow(s, i, isNext) {
         <span class="main">
           <span class="addr">${esc(s.address)}</span>
           <span class="sub">${esc(whoText(s))} · ${parcelsText(s)}</span>
-          <span class="chips">${stopChips(s)}</span>
+          <span class="chips">${stopChips(s, { showPlanned: false })}</span>
         </span>
         <span class="when"><strong>${esc(hhmm(s.eta))}</strong><small>${esc(windowText(s))}</small></span>
       </a>

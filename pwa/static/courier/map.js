@@ -63,6 +63,7 @@ export class RouteMap {
     this.ensure();
     if (!this.map) return;
     this.map.invalidateSize();
+    if (this.pending) this.update(...this.pending);
     if (this.streetsState === "failed") {
       this.streetsState = "idle";
       this.loadStreets();
@@ -71,6 +72,7 @@ export class RouteMap {
   }
 
   update(day, view) {
+    this.pending = [day, view];
     if (!this.map) return;
     const L = window.L;
     this.stopsLayer.clearLayers();
@@ -136,12 +138,17 @@ export class RouteMap {
 }
 
 function streetStyle(feature) {
-  const kind = feature?.properties?.highway || feature?.properties?.kind || "";
+  const props = feature?.properties || {};
+  const kind = props.highway || "";
   const major = /primary|secondary|tertiary|trunk/.test(kind);
-  const path = /cycleway|path|footway|pedestrian/.test(kind);
+  const cycle = /cycleway/.test(kind);
+  if (props.pushed) {
+    // Walk the bike here (pedestrian zones, footways): drawn dashed.
+    return { color: "#8a8a8a", weight: 2, opacity: 0.9, dashArray: "4 4" };
+  }
   return {
-    color: path ? "#7a9a8a" : "#6b6b6b",
-    weight: major ? 3 : path ? 1.5 : 2,
-    opacity: 0.85,
+    color: cycle ? "#2f7d5b" : "#4a4a4a",
+    weight: major ? 4 : cycle ? 2.5 : 2.5,
+    opacity: 0.9,
   };
 }

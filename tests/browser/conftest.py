@@ -1,0 +1,130 @@
+"""Browser tests: a real server process on a seeded SQLite day, driven by the system Chromium.
+
+Playwright cannot download its own browser here: it drives /usr/bin/chromium
+(`apt-get install chromium`). Without Chromium or the playwright package the
+tests are skipped with the reason, except with CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.settings import REPO_ROOT
+from tests.browser.seed_day import copy_network_cache, seed_small_day
+
+CHROMIUM = os.environ.get("LAADBAK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _browser_missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed: .venv/bin/pip install -e '.[test]'"
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not installed at {CHROMIUM}: apt-get install chromium"
+    return None
+
+
+def require_browser() -> None:
+    reason = _browser_missing()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, base: str, db_path: Path, day: dict[str, Any], log: Path) -> None:
+        self.base, self.db_path, self.day, self.log = base, db_path, day, log
+
+    def login(self, username: str, password: str) -> httpx.Client:
+        client = httpx.Client(base_url=self.base, timeout=10)
+        r = client.post("/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        return client
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_browser()
+    tmp = tmp_path_factory.mktemp("browser")
+    db_path = tmp / "db.sqlite"
+    var_dir = tmp / "var"
+    day = asyncio.run(seed_small_day(db_path, dt.date.today()))
+    copy_network_cache(var_dir)
+    port = _free_port()
+    env = {**os.environ, "LAADBAK_VAR_DIR": str(var_dir), "DATABASE_URL": f"sqlite:///{db_path}",
+           "LAADBAK_PORT": str(port), "LAADBAK_HOST": "127.0.0.1", "LAADBAK_SECRET_KEY": "test",
+           "LAADBAK_SOLVER_WORKERS": "1"}
+    env.pop("REDIS_URL", None)
+    log = tmp / "server.log"
+    exe = Path(sys.executable).with_name("laadbak")
+    command = [str(exe), "serve"] if exe.exists() else [sys.executable, "-m", "backend.cli", "serve"]
+    if os.environ.get("DEVTEMP_SERVE"):  # DEVTEMP
+        command = [sys.executable, os.environ["DEVTEMP_SERVE"]]  # DEVTEMP
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer within 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield Server(base, db_path, day, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def browser_context(server: Server) -> Iterator[Any]:
+    """A phone-sized Chromium context, allowed to know its position (at the hub)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            hub = server.day["hub"]
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
+                geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+                permissions=["geolocation"], locale="en-GB",
+            )
+            yield context
+            context.close()
+        finally:
+            browser.close()

@@ -1,0 +1,77 @@
+"""A small planned day in a SQLite file, for the browser tests (and for trying the app by hand).
+
+    .venv/bin/python -m tests.browser.seed_day /tmp/lb/db.sqlite     # prints the courier's login as JSON
+
+The demo seed (real addresses of the map extract) with a few orders, planned
+with a short time limit. The courier with the most delivery stops is the one
+the test logs in as.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import multiprocessing
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from backend.settings import DEFAULT_MAP, REPO_ROOT
+
+# The street network is cached per map hash; the repo's cache is shared with the other tests.
+SHARED_CACHE = REPO_ROOT / "var" / "cache"
+
+
+async def seed_small_day(db_path: Path, day: dt.date, *, orders: int = 16, couriers: int = 2) -> dict[str, Any]:
+    from backend.db.engine import make_engine, migrate, use_database
+    from backend.db.tables import Courier, Hub, Route, Stop, User
+    from backend.services.demo import DEMO_PASSWORD, seed
+    from backend.services.geo import Geo
+    from backend.services.planning import plan_day
+
+    use_database(make_engine(f"sqlite:///{db_path}"))
+    await migrate()
+    geo = await asyncio.to_thread(Geo.load, DEFAULT_MAP, SHARED_CACHE)
+    city = await seed(geo, day, orders_count=orders, couriers=couriers)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        await plan_day(geo, pool, city.hub_id, day, 2.0)
+    best: tuple[int, int] | None = None  # (delivery stops, courier id)
+    for route in await Route.select(Route.courier, Route.stops).where(
+            (Route.plan_date == day) & (Route.current == True)).output(load_json=True):  # noqa: E712
+        ids = [s["stopId"] for s in route["stops"]]
+        deliveries = await Stop.count().where(Stop.id.is_in(ids) & (Stop.kind == "delivery")) if ids else 0
+        if best is None or deliveries > best[0]:
+            best = (deliveries, route["courier"])
+    if best is None or best[0] < 4:
+        raise RuntimeError(f"the seeded day has no courier with 4 delivery stops: {best}")
+    courier = await Courier.select(Courier.id, Courier.user).where(Courier.id == best[1]).first()
+    user = await User.select(User.username).where(User.id == courier["user"]).first()
+    hub = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == city.hub_id).first()
+    return {"hubId": city.hub_id, "hub": {"lat": hub["lat"], "lon": hub["lon"]}, "date": day.isoformat(), "courierId": courier["id"],
+            "username": user["username"], "password": DEMO_PASSWORD,
+            "dispatcher": "dispatcher", "dispatcherPassword": DEMO_PASSWORD, "deliveries": best[0]}
+
+
+def copy_network_cache(var_dir: Path) -> None:
+    """Give a server with its own var dir the already built street network (saves a rebuild)."""
+    target = var_dir / "cache"
+    target.mkdir(parents=True, exist_ok=True)
+    for f in SHARED_CACHE.glob("street-network-*"):
+        shutil.copy2(f, target / f.name)
+
+
+def main(argv: list[str]) -> int:
+    db_path = Path(argv[1]).resolve()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    db_path.unlink(missing_ok=True)
+    info = asyncio.run(seed_small_day(db_path, dt.date.today()))
+    copy_network_cache(db_path.parent / "var")
+    print(json.dumps(info))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,194 @@
+"""The courier PWA in a real Chromium against a real server process.
+
+One courier's morning: log in, load the bike (wedge-scanner input), start the
+shift, deliver a stop with a drawn signature, fail one (its first answer is lost
+on the way back: the replay with the same idempotency key must not apply it
+twice), go offline, fail and deliver two more (queued, kept across a reload
+served by the service worker), come back online, and check on the server that
+each outcome is there exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any
+
+from tests.browser.conftest import Server, require_browser
+
+SCREENSHOT = "/tmp/courier.png"
+
+
+def _view(page) -> dict[str, Any]:
+    return page.evaluate("window.laadbak.computeView()")
+
+
+def _scan(page, field: str, barcode: str) -> None:
+    """What a keyboard-wedge scanner does: type the code, then Enter."""
+    page.fill(field, "")
+    page.type(field, barcode, delay=5)
+    page.press(field, "Enter")
+
+
+def _open_task(page, stop_id: int, task: str) -> None:
+    page.click(f"#stop-list li[data-stop='{stop_id}'] a")
+    page.wait_for_selector("#stop-detail")
+    page.click(f"#screen-stop .action-bar a[href='#/stop/{stop_id}/{task}']")
+    page.wait_for_selector("#task-confirm")
+
+
+def _sign(page) -> None:
+    box = page.locator("#sig").bounding_box()
+    assert box and box["width"] > 200, box
+    x0, y0 = box["x"] + 30, box["y"] + box["height"] * 0.6
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 25):
+        page.mouse.move(x0 + i * 10, y0 - 40 * ((i % 6) / 5), steps=2)
+    page.mouse.up()
+
+
+def test_courier_day_online_offline_and_exactly_once(server: Server, browser_context) -> None:
+    require_browser()
+    from playwright.sync_api import expect
+
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    base = server.base
+
+    # --- /courier (no slash) lands on the app; log in --------------------------------------
+    page.goto(f"{base}/courier")
+    expect(page.locator("#login-form")).to_be_visible()
+    assert page.url.startswith(f"{base}/courier/"), page.url
+    page.fill("#username", server.day["username"])
+    page.fill("#password", server.day["password"])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#next-stop")).to_be_visible(timeout=10_000)
+    expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
+    manifest = page.evaluate("fetch('/courier/manifest.webmanifest').then(r => r.json())")
+    assert manifest["start_url"] == "/courier/" and manifest["display"] == "standalone"
+
+    # --- loading: wedge scans, an already loaded parcel, a parcel that is not ours ------------
+    page.click("#tabs a[data-tab=load]")
+    loading = sorted(_view(page)["loading"], key=lambda l: l["loadOrder"])
+    assert loading, "the courier has parcels to load"
+    first = loading[0]["barcode"]
+    _scan(page, "#load-input", first)
+    expect(page.locator(f".load-item[data-barcode='{first}']")).to_have_class(re.compile(r"\bloaded\b"), timeout=5_000)
+    expect(page.locator("#pending")).to_be_hidden(timeout=5_000)
+    _scan(page, "#load-input", first.lower())  # scanners differ in case
+    expect(page.locator("#load-feedback")).to_contain_text("already loaded")
+    _scan(page, "#load-input", "LB-NOT-OURS-1")
+    expect(page.locator("#load-feedback")).to_contain_text("NOT on this route", timeout=5_000)
+
+    # --- the shift ------------------------------------------------------------------------------
+    page.click("#tabs a[data-tab=route]")
+    page.click(".shift-card [data-action=shift-start]")
+    page.click("#dialog button[value=ok]")  # not every parcel is loaded: start anyway
+    expect(page.locator(".shift-card")).to_have_count(0)
+    expect(page.locator("#pending")).to_be_hidden(timeout=5_000)
+    assert _view(page)["shift"]["status"] == "started"
+
+    stops = _view(page)["route"]["stops"]
+    deliveries = [s for s in stops if s["kind"] == "delivery" and s["status"] == "planned"]
+    assert len(deliveries) >= 4
+    a, b, c, d = (s["stopId"] for s in deliveries[:4])
+    parcels = {s["stopId"]: [p["barcode"] for p in s["parcels"]] for s in deliveries[:4]}
+
+    expect(page.locator("#next-stop .next-address")).to_be_visible()
+    nav = page.locator("#next-stop a.nav").get_attribute("href")
+    assert nav.startswith("geo:") and "?q=" in nav
+    page.screenshot(path=SCREENSHOT)
+
+    # --- deliver A with a drawn signature ------------------------------------------------------
+    _open_task(page, a, "deliver")
+    expect(page.locator("#task-confirm")).to_be_disabled()
+    for barcode in parcels[a]:
+        _scan(page, "#task-input", barcode)
+    _sign(page)
+    expect(page.locator("#task-confirm")).to_be_enabled()
+    page.click("#task-confirm")
+    expect(page.locator(f"#stop-list li[data-stop='{a}']")).to_have_class(
+        re.compile(r"\bst-delivered\b"), timeout=5_000)
+    expect(page.locator("#pending")).to_be_hidden(timeout=5_000)
+
+    # --- fail B; its first answer is lost on the way back, the replay must not apply twice ----
+    calls: list[dict[str, Any]] = []
+
+    def lose_first_answer(route) -> None:
+        response = route.fetch()
+        calls.append({"key": route.request.headers.get("idempotency-key"), "status": response.status,
+                      "replayed": response.headers.get("idempotent-replayed")})
+        if len(calls) == 1:
+            route.abort("connectionreset")  # the server applied it; the phone never hears
+        else:
+            route.fulfill(response=response)
+
+    browser_context.route(f"**/courier/stops/{b}/fail", lose_first_answer)
+    _open_task(page, b, "fail")
+    page.click("[data-reason=not_home]")
+    page.click("#task-confirm")
+    expect(page.locator("#pending")).to_be_hidden(timeout=15_000)
+    browser_context.unroute(f"**/courier/stops/{b}/fail")
+    assert len(calls) == 2, calls
+    assert calls[0]["key"] == calls[1]["key"] and calls[1]["replayed"] == "true", calls
+    expect(page.locator(f"#stop-list li[data-stop='{b}']")).to_have_class(re.compile(r"\bst-failed\b"))
+
+    # --- offline: two more actions, queued; the app survives a reload --------------------------
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+    browser_context.set_offline(True)
+    expect(page.locator("#conn")).to_have_text("offline", timeout=5_000)
+
+    _open_task(page, c, "fail")
+    page.click("[data-reason=other]")
+    expect(page.locator("#task-confirm")).to_be_disabled()  # "other" needs a note
+    page.fill("#fail-note", "Gate locked, nobody answers the intercom")
+    page.click("#task-confirm")
+    expect(page.locator("#pending")).to_have_text("1 pending")
+
+    _open_task(page, d, "deliver")
+    for barcode in parcels[d]:
+        _scan(page, "#task-input", barcode)
+    page.click("[data-proof=recipient]")
+    page.fill("#recipient-name", "Mia Virtanen")
+    page.click("#task-confirm")
+    expect(page.locator("#pending")).to_have_text("2 pending")
+    expect(page.locator(f"#stop-list li[data-stop='{c}'] .chip.pending")).to_be_visible()
+
+    page.reload()  # offline: the shell comes from the service worker, the queue from IndexedDB
+    expect(page.locator("#pending")).to_have_text("2 pending", timeout=10_000)
+    expect(page.locator("#conn")).to_have_text("offline")
+    expect(page.locator(f"#stop-list li[data-stop='{d}']")).to_have_class(re.compile(r"\bst-delivered\b"))
+
+    # --- back online: the queue is replayed in order -------------------------------------------
+    browser_context.set_offline(False)
+    expect(page.locator("#pending")).to_be_hidden(timeout=20_000)
+    expect(page.locator("#conn")).to_have_text("online", timeout=15_000)
+    expect(page.locator(f"#stop-list li[data-stop='{c}'] .chip.pending")).to_have_count(0)
+    expect(page.locator("#messages .msg.error")).to_have_count(0)
+    assert errors == [], errors
+
+    # --- the server holds each outcome exactly once --------------------------------------------
+    with server.login(server.day["username"], server.day["password"]) as courier:
+        today = courier.get("/courier/today").json()
+    by_id = {s["stopId"]: s for s in today["route"]["stops"]}
+    assert by_id[a]["status"] == "delivered" and by_id[a]["proof"]["kind"] == "signature"
+    assert by_id[b]["status"] == "failed" and by_id[b]["failReason"] == "not_home"
+    assert by_id[c]["status"] == "failed" and by_id[c]["failReason"] == "other"
+    assert by_id[d]["status"] == "delivered" and by_id[d]["proof"]["recipientName"] == "Mia Virtanen"
+    others = [s for sid, s in by_id.items() if sid not in (a, b, c, d)]
+    assert all(s["status"] == "planned" for s in others), [(s["stopId"], s["status"]) for s in others]
+    assert today["shift"]["status"] == "started"
+
+    db = sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT kind, payload FROM outbox_event WHERE kind = 'stop.updated'").fetchall()
+    finally:
+        db.close()
+    counts: dict[int, int] = {}
+    for _, payload in rows:
+        sid = json.loads(payload)["stopId"]
+        counts[sid] = counts.get(sid, 0) + 1
+    assert counts == {a: 1, b: 1, c: 1, d: 1}, counts
