@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -166,14 +167,25 @@ async def courier_stream(socket: WebSocket) -> None:
     cid = user.courier_id
     day = dt.date.today()
 
+    # Positions come every few seconds: the shift is looked up once, and again
+    # only while it is not started yet (at most every few seconds).
+    cache: dict[str, Any] = {"shift": None, "checked": 0.0}
+
+    async def started_shift() -> dict[str, Any] | None:
+        shift = cache["shift"]
+        if (shift is None or shift["status"] != "started") and time.monotonic() - cache["checked"] > 3:
+            cache["shift"] = shift = await courier_service.shift_of(cid, day)
+            cache["checked"] = time.monotonic()
+        return shift if shift is not None and shift["status"] == "started" else None
+
     async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
         if message["type"] != "position":
             raise ValueError(f"Unknown message type {message['type']!r}; send position or ping.")
         lat, lon = _number(message, "lat"), _number(message, "lon")
         if not state.geo.network.contains(lat, lon):
             raise ValueError(f"position {lat}, {lon} is outside the map.")
-        shift = await courier_service.shift_of(cid, day)
-        if shift is None or shift["status"] != "started":
+        shift = await started_shift()
+        if shift is None:
             raise ValueError("Start your shift before sending positions.")
         accuracy = message.get("accuracy")
         msg = state.positions.record(courier_id=cid, shift_id=shift["id"], hub_id=shift["hub"], lat=lat, lon=lon,

@@ -115,25 +115,29 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     expect(page.locator("#pending")).to_be_hidden(timeout=5_000)
 
     # --- fail B; its first answer is lost on the way back, the replay must not apply twice ----
-    calls: list[dict[str, Any]] = []
-
-    def lose_first_answer(route) -> None:
-        response = route.fetch()
-        calls.append({"key": route.request.headers.get("idempotency-key"), "status": response.status,
-                      "replayed": response.headers.get("idempotent-replayed")})
-        if len(calls) == 1:
-            route.abort("connectionreset")  # the server applied it; the phone never hears
-        else:
-            route.fulfill(response=response)
-
-    browser_context.route(f"**/courier/stops/{b}/fail", lose_first_answer)
+    # (The service worker sits between page and network, so the loss is staged in the page's fetch.)
+    page.evaluate("""(path) => {
+        const real = window.fetch;
+        window.__calls = [];
+        window.fetch = async (input, init) => {
+            const url = typeof input === "string" ? input : input.url;
+            if (!url.endsWith(path)) return real(input, init);
+            const response = await real(input, init);
+            window.__calls.push({key: init.headers["Idempotency-Key"], status: response.status,
+                                 replayed: response.headers.get("Idempotent-Replayed")});
+            if (window.__calls.length === 1) throw new TypeError("connection reset");  // applied, never heard
+            return response;
+        };
+    }""", f"/courier/stops/{b}/fail")
     _open_task(page, b, "fail")
     page.click("[data-reason=not_home]")
     page.click("#task-confirm")
+    expect(page.locator("#pending")).to_have_text("1 pending")
     expect(page.locator("#pending")).to_be_hidden(timeout=15_000)
-    browser_context.unroute(f"**/courier/stops/{b}/fail")
+    calls = page.evaluate("window.__calls")
     assert len(calls) == 2, calls
-    assert calls[0]["key"] == calls[1]["key"] and calls[1]["replayed"] == "true", calls
+    assert calls[0]["key"] == calls[1]["key"] and calls[0]["status"] == calls[1]["status"] == 200, calls
+    assert calls[0]["replayed"] is None and calls[1]["replayed"] == "true", calls
     expect(page.locator(f"#stop-list li[data-stop='{b}']")).to_have_class(re.compile(r"\bst-failed\b"))
 
     # --- offline: two more actions, queued; the app survives a reload --------------------------
@@ -171,8 +175,11 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     assert errors == [], errors
 
     # --- the server holds each outcome exactly once --------------------------------------------
-    with server.login(server.day["username"], server.day["password"]) as courier:
+    courier = server.login(server.day["username"], server.day["password"])
+    try:
         today = courier.get("/courier/today").json()
+    finally:
+        courier.close()
     by_id = {s["stopId"]: s for s in today["route"]["stops"]}
     assert by_id[a]["status"] == "delivered" and by_id[a]["proof"]["kind"] == "signature"
     assert by_id[b]["status"] == "failed" and by_id[b]["failReason"] == "not_home"
