@@ -27,6 +27,7 @@ from backend.api.users import UserController
 from backend.db.engine import describe, make_engine, migrate, use_database
 from backend.realtime.feed import Feed
 from backend.realtime.positions import PositionStore
+from backend.realtime.ticker import ProgressTicker
 from backend.services.geo import Geo
 from backend.settings import REPO_ROOT, Settings, load_settings
 
@@ -80,9 +81,12 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.feed.start()
         app.state.positions = PositionStore()
         await app.state.positions.start()
+        ticker = ProgressTicker(app.state.feed)
+        await ticker.start()
         try:
             yield
         finally:
+            await ticker.stop()
             await app.state.positions.stop()
             await app.state.feed.stop()
             executor.shutdown(wait=False, cancel_futures=True)

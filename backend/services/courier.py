@@ -242,16 +242,25 @@ def _check_barcodes(given: list[str], expected: list[str]) -> None:
 
 async def _refresh_etas(route: dict[str, Any], views: dict[int, dict[str, Any]], acted: int, action: str,
                         day: dt.date, now: dt.datetime) -> bool:
-    """Recompute the remaining stops' ETAs from now; True when a phone should hear of it."""
     status = {sid: v["status"] for sid, v in views.items()}
     status[acted] = "arrived" if action == "arrive" else "done"
+    return await reschedule_route(route, status, day, now, at_stop=acted if action == "arrive" else None)
+
+
+async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: dt.date, now: dt.datetime,
+                           at_stop: int | None = None) -> bool:
+    """Recompute the remaining stops' ETAs from now and save them.
+
+    True when a phone should hear of it (an ETA moved by minutes or a stop
+    turned late or on time again).
+    """
     remaining = [s for s in route["stops"] if status.get(s["stopId"]) not in (*DONE, "done")]
-    if action == "arrive":  # the courier stands there now, whatever the planned order
-        remaining.sort(key=lambda s: s["stopId"] != acted)
+    if at_stop is not None:  # the courier stands there now, whatever the planned order
+        remaining.sort(key=lambda s: s["stopId"] != at_stop)
     legs = [Leg(travel_s=s.get("travelS", 0), window_start=seconds_of(dt.datetime.fromisoformat(s["windowStart"]), day),
                 window_end=seconds_of(dt.datetime.fromisoformat(s["windowEnd"]), day),
                 service_s=s.get("serviceS", 0)) for s in remaining]
-    etas = reschedule(seconds_of(now, day), legs, at_stop=action == "arrive")
+    etas = reschedule(seconds_of(now, day), legs, at_stop=at_stop is not None)
     base = dt.datetime.combine(day, dt.time())
     notable = False
     for s, eta in zip(remaining, etas, strict=True):
@@ -262,3 +271,27 @@ async def _refresh_etas(route: dict[str, Any], views: dict[int, dict[str, Any]],
                  departure=(base + dt.timedelta(seconds=eta.departure)).isoformat(), late=eta.late)
     await Route.update({Route.stops: route["stops"]}).where(Route.id == route["id"])
     return notable
+
+
+async def catch_up_late_routes(day: dt.date, now: dt.datetime) -> int:
+    """Couriers on the road who are behind their next ETA: move their remaining
+    ETAs on from now and flag stops that will be late. Returns how many changed."""
+    routes = await Route.select(Route.all_columns()).where(
+        (Route.plan_date == day) & (Route.current == True) & (Route.shift.status == "started")  # noqa: E712
+    ).output(load_json=True)
+    changed = 0
+    for route in routes:
+        ids = [s["stopId"] for s in route["stops"]]
+        status = {r["id"]: r["status"] for r in await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids or [-1]))}
+        nxt = next((s for s in route["stops"] if status.get(s["stopId"]) not in DONE), None)
+        if nxt is None or status.get(nxt["stopId"]) == "arrived":
+            continue
+        if dt.datetime.fromisoformat(nxt["eta"]) >= now - dt.timedelta(seconds=ETA_NOTICE_S):
+            continue  # on time, or not behind by enough to matter
+        async with transaction():
+            # the courier is somewhere before the next stop: assume they are about to arrive there
+            if await reschedule_route(route, status, day, now, at_stop=nxt["stopId"]):
+                await emit("route.updated", await route_view(route), courier_id=route["courier"],
+                           hub_id=route["hub"])
+                changed += 1
+    return changed

@@ -100,7 +100,6 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     expect(page.locator("#next-stop .next-address")).to_be_visible()
     nav = page.locator("#next-stop a.nav").get_attribute("href")
     assert nav.startswith("geo:") and "?q=" in nav
-    page.screenshot(path=SCREENSHOT)
 
     # --- deliver A with a drawn signature ------------------------------------------------------
     _open_task(page, a, "deliver")
@@ -173,6 +172,10 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     expect(page.locator(f"#stop-list li[data-stop='{c}'] .chip.pending")).to_have_count(0)
     expect(page.locator("#messages .msg.error")).to_have_count(0)
     assert errors == [], errors
+    for button in page.locator("#messages [data-dismiss]").all():
+        button.click()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=SCREENSHOT)  # the route screen at a phone's size, for a person to look at
 
     # --- the server holds each outcome exactly once --------------------------------------------
     courier = server.login(server.day["username"], server.day["password"])

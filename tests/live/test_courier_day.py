@@ -269,3 +269,28 @@ def test_dispatcher_hub_stream_gets_stop_events_and_positions(live: LiveServer) 
         await cws.close()
 
     asyncio.run(scenario())
+
+
+def test_a_courier_falling_behind_gets_new_etas_and_late_flags(live: LiveServer) -> None:
+    import datetime as dt
+
+    from backend.db.engine import make_engine, use_database
+    from backend.services.courier import catch_up_late_routes
+
+    token = live.login("courier1")
+    assert httpx.post(live.base + "/courier/shift/start", json={}, headers=_h(token, str(uuid.uuid4()))).status_code == 200
+
+    async def scenario() -> None:
+        ws = await _connect(live, token)
+        await _recv(ws)  # snapshot
+        use_database(make_engine(f"sqlite:///{live.db}"))
+        late_evening = dt.datetime.combine(dt.date.today(), dt.time(23, 30))
+        assert await catch_up_late_routes(dt.date.today(), late_evening) >= 1
+        msg = await _recv(ws, timeout=5)  # written by another process: the server's tail finds it
+        assert msg["kind"] == "route.updated"
+        remaining = [s for s in msg["data"]["stops"] if s["status"] == "planned"]
+        assert remaining and all(s["late"] for s in remaining)
+        assert all(s["eta"] >= late_evening.isoformat() for s in remaining)
+        await ws.close()
+
+    asyncio.run(scenario())
