@@ -59,24 +59,95 @@ def cmd_import_map(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
     from backend.app import create_app
     from backend.services.demo_run import prepare_demo
 
+    try:
+        speedup = args.speedup if args.speedup is not None else float(os.environ.get("LAADBAK_DEMO_SPEEDUP", "10"))
+    except ValueError:
+        print(f"error: LAADBAK_DEMO_SPEEDUP must be a number, got {os.environ['LAADBAK_DEMO_SPEEDUP']!r}",
+              file=sys.stderr)
+        return 2
+    if not speedup > 0:
+        print(f"error: the speed-up must be above 0, got {speedup}", file=sys.stderr)
+        return 2
     geo, city, run = asyncio.run(prepare_demo(settings, fresh=not args.keep))
     base = f"http://{settings.host}:{settings.port}"
+    couriers = [f"courier{i}" for i in range(1, city.couriers + 1)]
+    password = city.logins["courier1"]
+    if args.no_sim:
+        simulated = "Couriers are not simulated (--no-sim): log in as one to ride its route."
+    else:
+        simulated = (f"The couriers are simulated: they ride their routes at {speedup:g}x speed through the API.\n"
+                     f"Take one over: log in as courierN at {base}/courier/ (phone or browser); the simulator\n"
+                     f"lets go of that courier within a second. `laadbak demo --no-sim` runs without them.")
     print(f"""
 Laadbak demo: {city.orders} orders, {city.couriers} couriers, {city.shops} shops, {city.pickup_points} pickup points
 Day {city.day} planned in {run['figures']['totalS']} s: {run['figures']['planned']} stops on routes, {run['figures']['unplanned']} unplanned.
 
   API docs     {base}/schema
   Health       {base}/health
+  Courier app  {base}/courier/
   Routes       {base}/routes?hubId={city.hub_id}&date={city.day}   (log in first)
   Log in       curl -c jar -X POST {base}/auth/login -H 'content-type: application/json' \\
                  -d '{{"username":"dispatcher","password":"{city.logins['dispatcher']}"}}'
 
-Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}, courier1..courier{city.couriers} / {city.logins['courier1']}
+Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}, courier1..courier{city.couriers} / {password}
+{simulated}
 """, flush=True)
-    _serve(settings, create_app(settings, geo=geo))
+    app = create_app(settings, geo=geo)
+    if args.no_sim:
+        _serve(settings, app)
+        return 0
+
+    import uvicorn
+
+    from backend.services.simulation import run_simulation
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per simulated request is noise
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    local = f"http://127.0.0.1:{settings.port}" if settings.host in ("0.0.0.0", "::", "") else base
+
+    async def serve_and_simulate() -> None:
+        import httpx
+
+        stop = asyncio.Event()
+        serving = asyncio.create_task(server.serve())
+
+        async def simulate() -> None:
+            async with httpx.AsyncClient(timeout=2) as client:
+                while not server.started:  # /health answers once the app's lifespan has run
+                    if serving.done() or server.should_exit:
+                        return
+                    await asyncio.sleep(0.2)
+                while (await client.get(local + "/health")).status_code != 200:
+                    await asyncio.sleep(0.2)
+            await run_simulation(local, geo, couriers, password, speedup, stop)
+
+        async def watch() -> None:
+            while not server.should_exit and not serving.done():
+                await asyncio.sleep(0.2)
+            stop.set()
+
+        simulation = asyncio.create_task(simulate(), name="demo-simulation")
+        watcher = asyncio.create_task(watch(), name="demo-watch")
+        try:
+            await serving
+        finally:
+            stop.set()
+            for task in (simulation, watcher):
+                try:
+                    await asyncio.wait_for(task, 10)
+                except (asyncio.TimeoutError, asyncio.CancelledError):
+                    pass
+                except Exception:  # noqa: BLE001 - the server is down anyway
+                    logging.getLogger("laadbak.simulation").exception("the simulation ended with an error")
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(serve_and_simulate())
     return 0
 
 
@@ -105,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import_map)
     p = sub.add_parser("demo", help="seed the demo city, plan today and serve it")
     p.add_argument("--keep", action="store_true", help="keep an existing demo database instead of starting fresh")
+    p.add_argument("--speedup", type=float, default=None,
+                   help="how much faster than real time the simulated couriers ride (default: "
+                        "LAADBAK_DEMO_SPEEDUP or 10)")
+    p.add_argument("--no-sim", action="store_true", help="serve the day without simulated couriers")
     p.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="benchmarks (print JSON)").add_subparsers(dest="bench", required=True)
     p = bench.add_parser("plan", help="planner quality and speed")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import JSONBody, MultipartBody
+from litestar.params import JSONBody, MultipartBody, QueryParameter
 
 from backend.api.auth import Principal, authenticated, current_user
 from backend.api.errors import PROBLEM_JSON
@@ -24,7 +24,7 @@ from backend.services.idempotency import fingerprint, once
 
 MAX_PHOTO_BYTES = 5_000_000
 MAX_SIGNATURE_BYTES = 500_000
-OptionalDate = Annotated[dt.date | None, msgspec.Meta(description="The day; default today")]
+OptionalDate = Annotated[dt.date | None, QueryParameter(name="date", description="The day; default today")]
 
 
 class ScanIn(Body):

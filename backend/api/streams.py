@@ -14,10 +14,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import WebSocket, get, websocket
+from litestar import Request, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from backend.api.auth import authenticated, current_user, roles
+from backend.api.schemas import Id
 from backend.db.tables import Hub
 from backend.realtime.feed import Feed, Subscriber
 from backend.realtime.outbox import events_after, latest_seq
@@ -202,7 +203,7 @@ async def courier_stream(socket: WebSocket) -> None:
 
 
 @websocket("/ws/hub/{hub_id:int}", guards=[roles("dispatcher")])
-async def hub_stream(socket: WebSocket, hub_id: int) -> None:
+async def hub_stream(socket: WebSocket, hub_id: Id) -> None:
     user = await current_user(socket)
     state = socket.app.state
     if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
@@ -231,7 +232,7 @@ async def hub_stream(socket: WebSocket, hub_id: int) -> None:
 
 @get("/map/streets.geojson", tags=["map"], summary="The street network as GeoJSON (for maps without tiles)",
      media_type="application/geo+json", cache=3600)
-async def streets(request: Any) -> bytes:
+async def streets(request: Request) -> bytes:
     state = request.app.state
     cached = getattr(state, "streets_geojson", None)
     if cached is None:

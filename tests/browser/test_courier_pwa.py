@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from typing import Any
 
 from tests.browser.conftest import Server, require_browser
@@ -47,6 +48,20 @@ def _sign(page) -> None:
     for i in range(1, 25):
         page.mouse.move(x0 + i * 10, y0 - 40 * ((i % 6) / 5), steps=2)
     page.mouse.up()
+
+
+def _hub_positions(server: Server) -> list[dict[str, Any]]:
+    """The dispatcher's view of where the couriers are: the hub stream's snapshot."""
+    from websockets.sync.client import connect
+
+    dispatcher = server.login(server.day["dispatcher"], server.day["dispatcherPassword"])
+    token = dispatcher.headers["Authorization"]
+    dispatcher.close()
+    url = server.base.replace("http://", "ws://") + f"/ws/hub/{server.day['hubId']}"
+    with connect(url, additional_headers={"Authorization": token}, open_timeout=5) as ws:
+        first = json.loads(ws.recv(timeout=5))
+    assert first["type"] == "snapshot", first
+    return first["data"]["positions"]
 
 
 def test_courier_day_online_offline_and_exactly_once(server: Server, browser_context) -> None:
@@ -90,6 +105,11 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     expect(page.locator(".shift-card")).to_have_count(0)
     expect(page.locator("#pending")).to_be_hidden(timeout=5_000)
     assert _view(page)["shift"]["status"] == "started"
+    # On shift, the phone shares its position over the websocket: dispatch sees it.
+    deadline = time.monotonic() + 10
+    while not any(p["courierId"] == server.day["courierId"] for p in _hub_positions(server)):
+        assert time.monotonic() < deadline, "no position of the courier reached the hub stream"
+        time.sleep(0.5)
 
     stops = _view(page)["route"]["stops"]
     deliveries = [s for s in stops if s["kind"] == "delivery" and s["status"] == "planned"]

@@ -179,7 +179,7 @@ function problemText(res) {
 
 function notify(kind, text, { sticky = kind === "error", ttl = 4500 } = {}) {
   const id = ++messageId;
-  messages.push({ id, kind, text });
+  messages.push({ id, kind, text, at: Date.now() });
   if (messages.length > 6) messages.shift();
   renderMessages();
   if (!sticky) setTimeout(() => dismiss(id), ttl);
@@ -334,6 +334,7 @@ function applyResult(item, data) {
   switch (item.kind) {
     case "shift_start":
       if (state.day && data.id != null) state.day.shift = data;
+      setTimeout(() => tracker.maybeSend(true), 0); // the server takes positions from now on
       break;
     case "shift_end":
       if (state.day && data.shift) state.day.shift = data.shift;
@@ -437,6 +438,7 @@ function applyEvent(kind, data) {
     }
     case "shift.updated":
       day.shift = data;
+      if (data?.status === "started") setTimeout(() => tracker.maybeSend(true), 0);
       break;
     case "parcel.loaded": {
       const entry = (day.loading || []).find((l) => l.barcode === data.barcode);
@@ -589,6 +591,9 @@ let task = null; // the open deliver / fail / collect form
 function route() {
   if (!state.user) return;
   const r = currentRoute();
+  // Passing notices belong to the screen they were shown on; errors stay until dismissed.
+  // (A notice raised by the action that navigated here is kept.)
+  for (const m of messages.filter((x) => x.kind !== "error" && Date.now() - x.at > 1000)) dismiss(m.id);
   for (const sec of document.querySelectorAll("#main > .screen")) sec.hidden = sec.dataset.screen !== r.name;
   for (const a of document.querySelectorAll("#tabs a")) {
     a.classList.toggle("active", a.dataset.tab === r.name);
@@ -698,8 +703,14 @@ function renderRoute(v) {
       </div>`;
   }
   if (stops.length) {
+    // Open stops in riding order first; what is done goes below, out of the way.
+    const rows = stops.map((s, i) => [s, i]);
+    const open = rows.filter(([s]) => isOpen(s));
+    const closed = rows.filter(([s]) => !isOpen(s));
     html += `<h2 class="list-title">Stops <span>${done} of ${stops.length} done</span></h2>
-      <ol class="list stops" id="stop-list">${stops.map((s, i) => stopRow(s, i, s === next)).join("")}</ol>`;
+      <ol class="list stops" id="stop-list">${open.map(([s, i]) => stopRow(s, i, s === next)).join("")}
+      ${closed.length ? `<li class="list-sep" aria-hidden="true">Done</li>` : ""}
+      ${closed.map(([s, i]) => stopRow(s, i, false)).join("")}</ol>`;
   }
   if (v.shift?.status === "started" && next) {
     html += `<div class="bottom-actions"><button class="btn big ghost" type="button" data-action="shift-end">End shift</button></div>`;
@@ -710,7 +721,8 @@ function renderRoute(v) {
 function nextStopCard(s, i, total) {
   return `
     <article class="card next-stop${s.late ? " is-late" : ""}" id="next-stop" data-stop="${s.stopId}">
-      <div class="next-label">Next stop · ${i + 1} of ${total}${s.status === "arrived" ? " · arrived" : ""}</div>
+      <div class="next-label"><span>Next stop · ${i + 1} of ${total}${s.status === "arrived" ? " · arrived" : ""}</span>
+        ${s.late ? `<span class="late-flag">LATE</span>` : ""}</div>
       <div class="next-head">
         <span class="num big">${i + 1}</span>
         <div>
@@ -721,7 +733,6 @@ function nextStopCard(s, i, total) {
       <div class="times">
         <div><span>ETA</span><strong>${esc(hhmm(s.eta))}</strong></div>
         <div><span>Window</span><strong>${esc(windowText(s))}</strong></div>
-        ${s.late ? `<div class="late-flag">LATE</div>` : ""}
       </div>
       <div class="row">
         <a class="btn big nav" href="${esc(geoLink(s.lat, s.lon, s.address))}">Navigate</a>
@@ -837,7 +848,6 @@ function renderStop(v, stopId) {
       <div class="times">
         <div><span>ETA</span><strong>${esc(hhmm(s.eta))}</strong></div>
         <div><span>Window</span><strong>${esc(windowText(s))}</strong></div>
-        ${s.late && open ? `<div class="late-flag">LATE</div>` : ""}
       </div>
       ${s.failReason ? `<p class="fail-reason">Failed: ${esc(reasonText(s.failReason))}</p>` : ""}
       <h2 class="list-title">${parcelsText(s)}</h2>
@@ -1016,7 +1026,7 @@ function buildTask(stopId, kind) {
         <div class="reasons" id="reasons">
           ${FAIL_REASONS.map(([code, text]) => `<button type="button" class="btn reason" data-reason="${code}" aria-pressed="false">${esc(text)}</button>`).join("")}
         </div>
-        <label>Note <span id="note-need" class="sub">(optional)</span>
+        <label><span>Note <span id="note-need" class="sub">(optional)</span></span>
           <textarea id="fail-note" rows="3" placeholder="What happened?"></textarea>
         </label>
       </section>`;

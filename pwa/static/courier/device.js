@@ -5,6 +5,7 @@ import { distanceM } from "./util.js";
 const MIN_INTERVAL_MS = 5_000;
 const MIN_DISTANCE_M = 25;
 const MIN_GAP_MS = 1_000; // even when moving fast, not more than once a second
+const KEEPALIVE_MS = 30_000; // standing still: repeat the last fix now and then, so dispatch sees "last seen"
 
 export class PositionTracker {
   /** @param {(pos: {lat, lon, accuracy, ts}) => boolean} send  true when it was sent */
@@ -23,6 +24,7 @@ export class PositionTracker {
 
   start() {
     if (this.running || !("geolocation" in navigator)) return;
+    this.timer = setInterval(() => this.maybeSend(), MIN_INTERVAL_MS);
     this.watchId = navigator.geolocation.watchPosition(
       (p) => this.update(p),
       (err) => {
@@ -36,6 +38,7 @@ export class PositionTracker {
   stop() {
     if (this.watchId !== null) navigator.geolocation.clearWatch(this.watchId);
     this.watchId = null;
+    clearInterval(this.timer);
   }
 
   update(p) {
@@ -61,10 +64,11 @@ export class PositionTracker {
       const moved = distanceM(last, pos);
       if (elapsed < MIN_GAP_MS) return;
       if (elapsed < MIN_INTERVAL_MS && moved < MIN_DISTANCE_M) return;
+      if (pos.ts === last.ts && elapsed < KEEPALIVE_MS) return; // no new fix since the last one sent
     }
     const msg = { type: "position", lat: pos.lat, lon: pos.lon, ts: pos.ts };
     if (Number.isFinite(pos.accuracy)) msg.accuracy = Math.round(pos.accuracy * 10) / 10;
-    if (this.send(msg)) this.lastSent = { lat: pos.lat, lon: pos.lon, at: now };
+    if (this.send(msg)) this.lastSent = { lat: pos.lat, lon: pos.lon, ts: pos.ts, at: now };
   }
 }
 

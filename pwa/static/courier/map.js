@@ -64,6 +64,7 @@ export class RouteMap {
     if (!this.map) return;
     this.map.invalidateSize();
     if (this.pending) this.update(...this.pending);
+    if (this.position && !this.me) this.setPosition(this.position);
     if (this.streetsState === "failed") {
       this.streetsState = "idle";
       this.loadStreets();
@@ -104,6 +105,7 @@ export class RouteMap {
   }
 
   setPosition(pos) {
+    this.position = pos;
     if (!this.map || !pos) return;
     const L = window.L;
     const ll = [pos.lat, pos.lon];
