@@ -107,7 +107,9 @@ Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}
     from backend.services.simulation import run_simulation
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per simulated request is noise
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio")
+    # The simulated couriers' requests would drown everything else in the access log.
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio",
+                            access_log=False)
     server = uvicorn.Server(config)
     local = f"http://127.0.0.1:{settings.port}" if settings.host in ("0.0.0.0", "::", "") else base
 
@@ -146,8 +148,11 @@ Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}
                 except Exception:  # noqa: BLE001 - the server is down anyway
                     logging.getLogger("laadbak.simulation").exception("the simulation ended with an error")
 
-    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-        runner.run(serve_and_simulate())
+    try:
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(serve_and_simulate())
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, as uvicorn.run swallows it
+        pass
     return 0
 
 

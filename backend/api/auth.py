@@ -130,6 +130,12 @@ def roles(*allowed: str):
     return guard
 
 
+def check_hub(user: Principal, hub_id: int) -> None:
+    """Dispatchers tied to a hub act on that hub only; admins on all."""
+    if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
+        raise Forbidden(f"You dispatch for hub {user.hub_id}, not hub {hub_id}.")
+
+
 async def provide_user(request: Request) -> Principal:
     return await current_user(request)
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody
 
-from backend.api.auth import current_user, roles
+from backend.api.auth import check_hub, current_user, roles
 from backend.api.schemas import (
     ORDER_EXAMPLE,
     WINDOW_ORDER_EXAMPLE,
@@ -20,7 +20,7 @@ from backend.api.schemas import (
 )
 from backend.db.engine import transaction
 from backend.db.tables import Order, Stop
-from backend.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services import orders as service
 
@@ -34,7 +34,7 @@ class OrderController(Controller):
     @post("/", guards=DISPATCH, summary="Create an order with its parcels")
     async def create(self, request: Request, data: Annotated[service.OrderIn, json_body(ORDER_EXAMPLE, WINDOW_ORDER_EXAMPLE)]) -> service.OrderOut:
         user = await current_user(request)
-        _check_hub(user, data.hub_id)
+        check_hub(user, data.hub_id)
         order_id = await service.create_order(data, request.app.state.geo, dt.date.today())
         return await service.read_order(order_id)  # type: ignore[return-value]
 
@@ -61,7 +61,7 @@ class OrderController(Controller):
     @get("/", guards=DISPATCH, summary="List orders of a hub and day")
     async def list_orders(self, request: Request, hub_id: HubIdQuery, date: DateQuery) -> list[service.OrderOut]:
         user = await current_user(request)
-        _check_hub(user, hub_id)
+        check_hub(user, hub_id)
         ids = await Order.select(Order.id).where((Order.hub == hub_id) & (Order.delivery_date == date)).order_by(Order.id)
         return [await service.read_order(r["id"]) for r in ids]  # type: ignore[misc]
 
@@ -71,7 +71,7 @@ class OrderController(Controller):
         order = await service.read_order(order_id)
         if order is None:
             raise NotFound(f"There is no order with id {order_id}.")
-        _check_hub(user, order.hub_id)
+        check_hub(user, order.hub_id)
         return order
 
     @delete("/{order_id:int}", guards=DISPATCH, summary="Cancel an order that is not on a route yet")
@@ -80,14 +80,9 @@ class OrderController(Controller):
         order = await service.read_order(order_id)
         if order is None:
             raise NotFound(f"There is no order with id {order_id}.")
-        _check_hub(user, order.hub_id)
+        check_hub(user, order.hub_id)
         if await Stop.exists().where((Stop.order == order_id) & (Stop.status.not_in(["open", "unplanned"]))):
             raise Conflict("This order is already planned on a route; re-plan or move it first.")
         async with transaction():
             await Order.delete().where(Order.id == order_id)
             await emit("order.cancelled", {"orderId": order_id}, hub_id=order.hub_id)
-
-
-def _check_hub(user, hub_id: int) -> None:
-    if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
-        raise Forbidden(f"You dispatch for hub {user.hub_id}, not hub {hub_id}.")

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, get, post
 
-from backend.api.auth import Principal, authenticated, current_user, roles
+from backend.api.auth import authenticated, check_hub, current_user, roles
 from backend.api.schemas import (
     PLAN_EXAMPLE,
     Body,
@@ -30,9 +30,6 @@ class PlanIn(Body):
     time_limit_s: Annotated[float, msgspec.Meta(ge=1, le=300)] | None = None
 
 
-def _check_hub(user: Principal, hub_id: int) -> None:
-    if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
-        raise Forbidden(f"You dispatch for hub {user.hub_id}, not hub {hub_id}.")
 
 
 class PlanController(Controller):
@@ -42,7 +39,7 @@ class PlanController(Controller):
           summary="Plan a hub's day: routes for every courier shift, unplanned stops with reasons")
     async def plan(self, request: Request, hub_id: Id, data: Annotated[PlanIn, json_body(PLAN_EXAMPLE)]) -> PlanRunOut:
         user = await current_user(request)
-        _check_hub(user, hub_id)
+        check_hub(user, hub_id)
         state = request.app.state
         limit = data.time_limit_s or state.settings.plan_time_limit_s
         run_id = await plan_day(state.geo, state.executor, hub_id, data.date, limit)
@@ -50,7 +47,7 @@ class PlanController(Controller):
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")
     async def list_runs(self, request: Request, hub_id: HubIdQuery, date: OptionalDateQuery = None) -> list[PlanRunOut]:
-        _check_hub(await current_user(request), hub_id)
+        check_hub(await current_user(request), hub_id)
         query = PlanRun.select(PlanRun.id).where(PlanRun.hub == hub_id).order_by(PlanRun.id, ascending=False)
         if date is not None:
             query = query.where(PlanRun.plan_date == date)
@@ -59,7 +56,7 @@ class PlanController(Controller):
     @get("/plan-runs/{run_id:int}", guards=DISPATCH, summary="Read a plan run")
     async def read_run(self, request: Request, run_id: Id) -> PlanRunOut:
         run = await read_plan_run(run_id)
-        _check_hub(await current_user(request), run.hub_id)
+        check_hub(await current_user(request), run.hub_id)
         return run
 
 
@@ -69,7 +66,7 @@ class RouteController(Controller):
 
     @get("/", guards=DISPATCH, summary="The current routes of a hub's day")
     async def list_routes(self, request: Request, hub_id: HubIdQuery, date: DateQuery) -> list[RouteOut]:
-        _check_hub(await current_user(request), hub_id)
+        check_hub(await current_user(request), hub_id)
         rows = await Route.select().where(
             (Route.hub == hub_id) & (Route.plan_date == date) & (Route.current == True)  # noqa: E712
         ).order_by(Route.courier).output(load_json=True)
@@ -97,5 +94,5 @@ class RouteController(Controller):
         if user.role not in ("admin", "dispatcher", "courier"):
             raise Forbidden("Only dispatchers and couriers read routes.")
         if user.role == "dispatcher":
-            _check_hub(user, row["hub"])
+            check_hub(user, row["hub"])
         return route_out(row)

@@ -139,29 +139,28 @@ async def _locked_route(courier_id: int, day: dt.date) -> dict[str, Any]:
     return route
 
 
+async def _move_shift(courier_id: int, day: dt.date, now: dt.datetime, expected: str, target: str) -> dict[str, Any]:
+    """planned -> started -> ended, stamped and announced; call inside a transaction."""
+    shift = await shift_of(courier_id, day)
+    if shift is None:
+        raise NotFound(f"You have no shift on {day}.")
+    if shift["status"] != expected:
+        raise Conflict(f"Your shift is {shift['status']}; it cannot be {target} now.")
+    stamp = "started_at" if target == "started" else "ended_at"
+    await Shift.update({Shift.status: target, getattr(Shift, stamp): now}).where(Shift.id == shift["id"])
+    shift = {**shift, "status": target, stamp: now}
+    await emit("shift.updated", shift_view(shift), courier_id=courier_id, hub_id=shift["hub"])
+    return shift
+
+
 async def start_shift(courier_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any]:
     async with transaction():
-        shift = await shift_of(courier_id, day)
-        if shift is None:
-            raise NotFound(f"You have no shift on {day}.")
-        if shift["status"] != "planned":
-            raise Conflict(f"Your shift is already {shift['status']}.")
-        await Shift.update({Shift.status: "started", Shift.started_at: now}).where(Shift.id == shift["id"])
-        shift = {**shift, "status": "started", "started_at": now}
-        await emit("shift.updated", shift_view(shift), courier_id=courier_id, hub_id=shift["hub"])
-        return shift_view(shift)
+        return shift_view(await _move_shift(courier_id, day, now, "planned", "started"))
 
 
 async def end_shift(courier_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any]:
     async with transaction():
-        shift = await shift_of(courier_id, day)
-        if shift is None:
-            raise NotFound(f"You have no shift on {day}.")
-        if shift["status"] != "started":
-            raise Conflict(f"Your shift is {shift['status']}; only a started shift can end.")
-        await Shift.update({Shift.status: "ended", Shift.ended_at: now}).where(Shift.id == shift["id"])
-        shift = {**shift, "status": "ended", "ended_at": now}
-        await emit("shift.updated", shift_view(shift), courier_id=courier_id, hub_id=shift["hub"])
+        shift = await _move_shift(courier_id, day, now, "started", "ended")
         route = await route_of(courier_id, day)
         stops = await stop_views(route) if route else []
         count = lambda st: sum(1 for s in stops if s["status"] == st)  # noqa: E731

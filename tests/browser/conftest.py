@@ -82,8 +82,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = tmp / "server.log"
     exe = Path(sys.executable).with_name("laadbak")
     command = [str(exe), "serve"] if exe.exists() else [sys.executable, "-m", "backend.cli", "serve"]
-    if os.environ.get("DEVTEMP_SERVE"):  # DEVTEMP
-        command = [sys.executable, os.environ["DEVTEMP_SERVE"]]  # DEVTEMP
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -40,7 +40,7 @@ async def seed_small_day(db_path: Path, day: dt.date, *, orders: int = 16, couri
         await plan_day(geo, pool, city.hub_id, day, 2.0)
     best: tuple[int, int] | None = None  # (delivery stops, courier id)
     for route in await Route.select(Route.courier, Route.stops).where(
-            (Route.plan_date == day) & (Route.current == True)).output(load_json=True):  # noqa: E712
+            (Route.plan_date == day) & (Route.current == True)).output(load_json=True):
         ids = [s["stopId"] for s in route["stops"]]
         deliveries = await Stop.count().where(Stop.id.is_in(ids) & (Stop.kind == "delivery")) if ids else 0
         if best is None or deliveries > best[0]:

@@ -16,6 +16,8 @@ import sqlite3
 import time
 from typing import Any
 
+import httpx
+
 from tests.browser.conftest import Server, require_browser
 
 SCREENSHOT = "/tmp/courier.png"
@@ -74,6 +76,9 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     base = server.base
 
     # --- /courier (no slash) lands on the app; log in --------------------------------------
+    for path in ("/courier/", "/courier", "/courier/app.js", "/courier/sw.js"):
+        r = httpx.get(base + path, timeout=5)
+        assert r.status_code == 200, f"the server does not serve the courier app at {path}: {r.status_code}"
     page.goto(f"{base}/courier")
     expect(page.locator("#login-form")).to_be_visible()
     assert page.url.startswith(f"{base}/courier/"), page.url
@@ -87,6 +92,8 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
 
     # --- loading: wedge scans, an already loaded parcel, a parcel that is not ours ------------
     page.click("#tabs a[data-tab=load]")
+    if not page.evaluate("'BarcodeDetector' in window"):
+        expect(page.locator("#load-scan [data-camera]")).to_be_hidden()  # no camera scanning offered
     loading = sorted(_view(page)["loading"], key=lambda l: l["loadOrder"])
     assert loading, "the courier has parcels to load"
     first = loading[0]["barcode"]
@@ -116,6 +123,13 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     assert len(deliveries) >= 4
     a, b, c, d = (s["stopId"] for s in deliveries[:4])
     parcels = {s["stopId"]: [p["barcode"] for p in s["parcels"]] for s in deliveries[:4]}
+
+    # The map: the project's own streets (no tiles), numbered stops, the attribution.
+    page.click("#tabs a[data-tab=map]")
+    page.wait_for_function("window.laadbak.map.streetsState === 'done'", timeout=10_000)
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("© OpenStreetMap contributors (ODbL)")
+    expect(page.locator(".stop-pin")).to_have_count(len(stops))
+    page.click("#tabs a[data-tab=route]")
 
     expect(page.locator("#next-stop .next-address")).to_be_visible()
     nav = page.locator("#next-stop a.nav").get_attribute("href")

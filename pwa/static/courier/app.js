@@ -49,7 +49,7 @@ function loadLocal() {
     state.day = saved.day || null;
     state.seq = saved.seq ?? null;
     state.lastSummary = saved.lastSummary || null;
-    const shiftDate = state.day?.shift?.start?.slice(0, 10);
+    const shiftDate = state.day?.date || state.day?.shift?.start?.slice(0, 10);
     if (shiftDate && shiftDate < localDate()) {
       // Yesterday's day: ask the server for a fresh snapshot.
       state.day = null;
@@ -180,7 +180,11 @@ function problemText(res) {
 function notify(kind, text, { sticky = kind === "error", ttl = 4500 } = {}) {
   const id = ++messageId;
   messages.push({ id, kind, text, at: Date.now() });
-  if (messages.length > 6) messages.shift();
+  while (messages.length > 3) {
+    // At most three notices on screen: the oldest passing one goes first, errors last.
+    const i = messages.findIndex((m) => m.kind !== "error");
+    messages.splice(i >= 0 ? i : 0, 1);
+  }
   renderMessages();
   if (!sticky) setTimeout(() => dismiss(id), ttl);
   if (kind === "error" && navigator.vibrate) navigator.vibrate([120, 60, 120]);
@@ -412,6 +416,8 @@ function onLive(msg) {
       break;
     case "error":
       if (msg.code === "forbidden") notify("error", msg.message || "The live stream refused this account.");
+      // A position refused just now (e.g. the server had not seen the shift start yet): send the next fix again.
+      else if (msg.code === "bad_message" && tracker.lastSent && Date.now() - tracker.lastSent.at < 3_000) tracker.lastSent = null;
       break;
     default: // ping, pong: the stream keeps its own liveness
       break;
@@ -1268,7 +1274,8 @@ function ask(html, buttons) {
 const map = new RouteMap($("#map"));
 const wake = new WakeLock();
 const tracker = new PositionTracker({
-  send: (msg) => live.send(msg),
+  // The server takes positions once it knows the shift started (not on the phone's optimistic word).
+  send: (msg) => state.day?.shift?.status === "started" && live.send(msg),
   onPosition: (pos, error) => {
     state.position = pos;
     state.positionError = error;
@@ -1360,6 +1367,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, computeView, replay, queue };
+window.laadbak = { state, computeView, replay, queue, map, live };
 
 boot();
