@@ -21,12 +21,14 @@ from backend.api.courier import CourierController
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
+from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
 from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.users import UserController
 from backend.db.engine import describe, make_engine, migrate, use_database
 from backend.realtime.feed import Feed
 from backend.realtime.positions import PositionStore
+from backend.realtime.push import PushRelay, PushSender, application_server_key, load_vapid
 from backend.realtime.ticker import ProgressTicker
 from backend.services.geo import Geo
 from backend.settings import REPO_ROOT, Settings, load_settings
@@ -83,9 +85,17 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.positions.start()
         ticker = ProgressTicker(app.state.feed)
         await ticker.start()
+        vapid = load_vapid(settings.var_dir)
+        app.state.push_key = application_server_key(vapid)
+        app.state.push = PushSender(vapid, subject=settings.push_subject)
+        relay = PushRelay(app.state.push)
+        await app.state.push.start()
+        await relay.start()
         try:
             yield
         finally:
+            await relay.stop()
+            await app.state.push.stop()
             await ticker.stop()
             await app.state.positions.stop()
             await app.state.feed.stop()
@@ -104,6 +114,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             PlanController,
             RouteController,
             CourierController,
+            PushController,
             courier_stream,
             hub_stream,
             streets,

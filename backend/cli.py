@@ -171,6 +171,18 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.ws_bench import run_ws_bench
+
+    lo, _, hi = args.action_every.partition(":")
+    result = asyncio.run(run_ws_bench(
+        settings, couriers=args.couriers, duration_s=args.duration, ramp_per_s=args.ramp_rate,
+        stops_per_courier=args.stops, clients=args.clients, action_every=(float(lo), float(hi or lo)),
+        compression=not args.no_compression, keep_dir=args.keep))
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--objective", choices=["distance", "vehicles"], default="distance")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_plan)
+    p = bench.add_parser("ws", help="couriers on websockets against a real server: latency, losses, memory")
+    p.add_argument("--couriers", type=int, default=2000, help="simulated couriers (one websocket each)")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of riding after the ramp-up")
+    p.add_argument("--ramp-rate", type=float, default=200.0, help="new connections per second")
+    p.add_argument("--stops", type=int, default=6, help="delivery stops per courier")
+    p.add_argument("--clients", type=int, default=1, help="client processes the couriers are split over")
+    p.add_argument("--action-every", default="30:60", help="seconds between a courier's actions, MIN:MAX")
+    p.add_argument("--no-compression", action="store_true", help="no permessage-deflate on the websockets")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_ws)
     return parser
 
 

@@ -25,6 +25,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     solver_workers: int = 2
     max_upload_bytes: int = 2_000_000
     token_ttl_s: int = 12 * 3600
+    # The contact push services see in the VAPID claims.
+    push_subject: str = "mailto:ops@laadbak.invalid"
     # PostgreSQL connection pool; off in tests, whose helpers query from another event loop.
     db_pool: bool = True
 
@@ -86,5 +88,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         port=port,
         var_dir=var_dir,
         plan_time_limit_s=float(env.get("LAADBAK_PLAN_TIME_LIMIT", "10")),
+        push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from piccolo.columns import (
     JSON,
+    BigInt,
     BigSerial,
     Boolean,
     Date,
@@ -227,6 +228,24 @@ class Photo(Table):
     created_at = Timestamp(default=TimestampNow())
 
 
+class PushSubscription(Table, tablename="push_subscription"):
+    """A browser's Web Push subscription, for a user (courier) or an order (customer)."""
+
+    endpoint = Text(unique=True)
+    p256dh = Varchar(length=200)
+    auth = Varchar(length=100)
+    user_id = Integer(null=True, default=None, index=True)
+    order_id = Integer(null=True, default=None, index=True)
+    created_at = Timestamp(default=TimestampNow())
+
+
+class RelayCursor(Table, tablename="relay_cursor"):
+    """How far a relay (e.g. push) has read the outbox; advanced by one worker at a time."""
+
+    name = Varchar(length=40, unique=True)
+    last_id = BigInt(default=0)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -244,4 +263,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     OutboxEvent,
     IdempotencyRecord,
     Photo,
+    PushSubscription,
+    RelayCursor,
 )

@@ -439,7 +439,9 @@ function applyEvent(kind, data) {
       } else if (kind === "route.planned") {
         notify("info", "Your route is planned.", { ttl: 6000 });
       }
-      fetchToday(); // the loading list follows the route
+      // The loading list follows the route: refresh it when the stops changed, not for new ETAs.
+      const ids = (r) => (r?.stops || []).map((x) => x.stopId).join(",");
+      if (!old || !data || old.version !== data.version || ids(old) !== ids(data)) fetchToday();
       break;
     }
     case "shift.updated":

@@ -15,8 +15,14 @@ export function hhmm(ts) {
 }
 
 export function windowText(stop) {
-  if (!stop.windowStart && !stop.windowEnd) return "any time";
-  return `${hhmm(stop.windowStart)}–${hhmm(stop.windowEnd)}`;
+  const from = stop.windowStart ? hhmm(stop.windowStart) : "00:00";
+  const to = stop.windowEnd ? hhmm(stop.windowEnd) : "23:59";
+  const open = from === "00:00";
+  const close = to === "23:59" || to === "00:00" && stop.windowEnd?.slice(0, 10) !== stop.windowStart?.slice(0, 10);
+  if (open && close) return "any time";
+  if (open) return `until ${to}`;
+  if (close) return `from ${from}`;
+  return `${from}–${to}`;
 }
 
 /** geo: URI that opens the phone's navigation app at the stop. */
