@@ -118,6 +118,9 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             courier_stream,
             hub_stream,
             streets,
+            # The courier app's own router: /courier/... API routes would hide the "/" one.
+            create_static_files_router(path="/courier", directories=[static / "courier"], html_mode=True,
+                                       include_in_schema=False, name="courier-app"),
             create_static_files_router(path="/", directories=[static], html_mode=True,
                                        include_in_schema=False),
         ],

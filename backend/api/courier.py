@@ -182,7 +182,8 @@ class CourierController(Controller):
         return await idempotent(request, 200, lambda: service.act_on_stop(
             cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes))
 
-    @post("/photos", summary="Upload a proof photo (JPEG, PNG or WebP, at most 5 MB; Idempotency-Key required)")
+    @post("/photos", summary="Upload a proof photo (JPEG, PNG or WebP, at most 5 MB; Idempotency-Key required)",
+          request_max_body_size=MAX_PHOTO_BYTES + 100_000)
     async def photo(self, request: Request, data: MultipartBody[UploadFile]) -> Response[Any]:
         cid = _courier(await current_user(request))
         raw = await data.read(MAX_PHOTO_BYTES + 1)

@@ -70,7 +70,7 @@ class RouteController(Controller):
         rows = await Route.select().where(
             (Route.hub == hub_id) & (Route.plan_date == date) & (Route.current == True)  # noqa: E712
         ).order_by(Route.courier).output(load_json=True)
-        return [route_out(r) for r in rows]
+        return [await route_out(r) for r in rows]
 
     @get("/mine", guards=[authenticated], summary="The logged-in courier's current route for a day")
     async def mine(self, request: Request, date: DateQuery) -> RouteOut:
@@ -82,7 +82,7 @@ class RouteController(Controller):
         ).output(load_json=True).first()
         if row is None:
             raise NotFound(f"You have no route on {date} yet.")
-        return route_out(row)
+        return await route_out(row)
 
     @get("/{route_id:int}", guards=[authenticated], summary="Read a route (couriers: only their own)")
     async def read(self, request: Request, route_id: Id) -> RouteOut:
@@ -95,4 +95,4 @@ class RouteController(Controller):
             raise Forbidden("Only dispatchers and couriers read routes.")
         if user.role == "dispatcher":
             check_hub(user, row["hub"])
-        return route_out(row)
+        return await route_out(row)

@@ -627,10 +627,10 @@ async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float
                        stops_per_courier: int = 6, clients: int = 1, action_every: tuple[float, float] = (30.0, 60.0),
                        position_every_s: float = 5.0, fail_rate: float = 0.1, grace_s: float = 10.0,
                        compression: bool = True, seed: int = 11, keep_dir: bool = False) -> dict[str, Any]:
+    import logging
+
     from backend.db.engine import make_engine, use_database
     from backend.services.geo import Geo
-
-    import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     raise_nofile()

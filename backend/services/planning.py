@@ -24,7 +24,7 @@ from backend.dispatch.model import Stop as PlanStop
 from backend.dispatch.solver import solve_async
 from backend.errors import Invalid, NotFound
 from backend.realtime.outbox import emit
-from backend.services.courier import route_view
+from backend.services.courier import route_view, stop_views
 from backend.services.geo import Geo
 from backend.structs import Out
 
@@ -283,8 +283,9 @@ async def read_plan_run(run_id: int) -> PlanRunOut:
                       route_ids=[r["id"] for r in routes])
 
 
-def route_out(row: dict[str, Any]) -> RouteOut:
+async def route_out(row: dict[str, Any]) -> RouteOut:
+    """A route with its stops as they stand now (status, parcels, live ETAs)."""
     return RouteOut(id=row["id"], plan_run_id=row["plan_run"], hub_id=row["hub"], courier_id=row["courier"],
                     shift_id=row["shift"], date=row["plan_date"], version=row["version"],
                     current=row["current"], start=row["start"], end=row["end"],
-                    distance_m=row["distance_m"], duration_s=row["duration_s"], stops=row["stops"])
+                    distance_m=row["distance_m"], duration_s=row["duration_s"], stops=await stop_views(row))
