@@ -24,6 +24,7 @@ from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
 from backend.api.streams import courier_stream, hub_stream, streets
+from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.db.engine import describe, make_engine, migrate, use_database
 from backend.realtime.feed import Feed
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             RouteController,
             CourierController,
             PushController,
+            TrackingController,
             courier_stream,
             hub_stream,
             streets,

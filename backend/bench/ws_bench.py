@@ -481,6 +481,7 @@ class Client:
         self.couriers: list[SimCourier] = []
         self.all_done = asyncio.Event()
         self.lags: list[float] = []
+        self.cpu0 = 0.0
 
     async def login_all(self) -> dict[str, Any]:
         sem = asyncio.Semaphore(self.cfg["login_concurrency"])
@@ -509,6 +510,8 @@ class Client:
             self.lags.append((time.monotonic() - t - 0.1) * 1000)
 
     async def run(self, start_at: float, end_at: float) -> None:
+        cpu = os.times()
+        self.cpu0 = cpu.user + cpu.system
         monitor = asyncio.create_task(self._lag_monitor())
         rate = self.cfg["ramp_per_s"]
         lives = [asyncio.create_task(c.live(start_at + i / rate, end_at)) for i, c in enumerate(self.couriers)]
@@ -553,7 +556,7 @@ class Client:
             "connect_ms": connect,
             "errors": errors,
             "loop_lag_p99_ms": _pct(self.lags, 99), "loop_lag_max_ms": round(max(self.lags), 1) if self.lags else None,
-            "cpu_s": round(cpu.user + cpu.system, 1),
+            "cpu_s": round(cpu.user + cpu.system - self.cpu0, 1),
         }
 
 

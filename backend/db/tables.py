@@ -127,6 +127,8 @@ class Order(Table, tablename="customer_order"):
     service_s = Integer(default=120)
     notes = Text(default="")
     status = Varchar(length=20, default="open")
+    # The customer's link to /track/<token>: unguessable, one per order.
+    tracking_token = Varchar(length=40, null=True, default=None)  # unique index in the migration
     created_at = Timestamp(default=TimestampNow())
 
 

@@ -68,3 +68,12 @@ def reschedule(now: int, legs: list[Leg], at_stop: bool = False) -> list[Eta]:
         out.append(Eta(arrival=arrival, service_start=start, departure=departure, late=start > leg.window_end))
         t = departure
     return out
+
+
+def eta_window(eta_s: int, stops_ahead: int) -> tuple[int, int]:
+    """The window promised to a customer around an ETA: wide early in the day,
+    narrowing as the courier gets closer (fewer stops ahead), on 5-minute marks."""
+    half = min(60, max(10, 5 + 5 * stops_ahead)) * 60
+    start = (eta_s - half) // 300 * 300
+    end = -(-(eta_s + half) // 300) * 300
+    return start, end

@@ -87,6 +87,7 @@ class OrderOut(Body):
     status: str
     parcels: list[ParcelOut]
     stop_ids: list[int]
+    tracking_url: str
 
 
 class RowReport(Body):
@@ -170,6 +171,7 @@ async def write(prepared: Prepared) -> int:
         address=prepared.address, lat=prepared.lat, lon=prepared.lon,
         pickup_point=data.pickup_point_id, delivery_date=day, window_start=start, window_end=end,
         slot=data.slot or "", service_s=data.service_s, notes=data.notes,
+        tracking_token=secrets.token_urlsafe(18),
     )
     order_id = (await OrderRow.insert(order))[0]["id"]
     await Parcel.insert(*(
@@ -229,6 +231,7 @@ async def read_order(order_id: int) -> OrderOut | None:
         parcels=[ParcelOut(id=p["id"], barcode=p["barcode"], weight_kg=p["weight_kg"],
                            volume_l=p["volume_l"], shop_id=p["shop"]) for p in parcels],
         stop_ids=[s["id"] for s in stops],
+        tracking_url=f"/track/{row['tracking_token']}",
     )
 
 

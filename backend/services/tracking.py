@@ -1,0 +1,71 @@
+"""What a customer sees on /track/<token>: no login, only this order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from backend.db.tables import Order, PickupPoint, Route, Shift, Stop
+from backend.dispatch.calendar import at, seconds_of
+from backend.dispatch.progress import DONE, eta_window
+from backend.errors import NotFound
+from backend.realtime.positions import PositionStore
+
+# The courier's position is shown only this close, for the courier's privacy.
+SHOW_COURIER_WITHIN_STOPS = 3
+
+
+async def order_by_token(token: str) -> dict[str, Any]:
+    order = await Order.select().where(Order.tracking_token == token).first() if token else None
+    if order is None:
+        raise NotFound("This tracking link is not valid. Check the link in your message, or contact the shop.")
+    return order
+
+
+async def tracking_view(token: str, positions: PositionStore) -> dict[str, Any]:
+    order = await order_by_token(token)
+    day = order["delivery_date"]
+    stop = await Stop.select().where((Stop.order == order["id"]) & (Stop.kind == "delivery")).first()
+    view: dict[str, Any] = {
+        "reference": order["reference"], "date": day.isoformat(), "address": order["address"],
+        "window": {"start": order["window_start"].strftime("%H:%M"), "end": order["window_end"].strftime("%H:%M")},
+        "status": "received", "etaWindow": None, "stopsAway": None, "courierPosition": None,
+        "failReason": None, "pickupPoint": None, "redirectOptions": [],
+    }
+    if order["pickup_point"]:
+        pp = await PickupPoint.select(PickupPoint.name, PickupPoint.address, PickupPoint.lat, PickupPoint.lon).where(
+            PickupPoint.id == order["pickup_point"]).first()
+        view["pickupPoint"] = pp
+    if stop is None:
+        return view
+    if stop["status"] in ("delivered", "failed"):
+        view["status"] = stop["status"]
+        view["failReason"] = stop["fail_reason"] or None
+        view["completedAt"] = stop["completed_at"].isoformat() if stop["completed_at"] else None
+        return view
+    route = await _route_with(stop["id"], stop["hub"], day)
+    if route is None:
+        return view
+    ids = [s["stopId"] for s in route["stops"]]
+    status = {r["id"]: r["status"] for r in await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids))}
+    remaining = [s for s in route["stops"] if status.get(s["stopId"]) not in DONE]
+    mine = next(i for i, s in enumerate(remaining) if s["stopId"] == stop["id"])
+    shift = await Shift.select(Shift.status).where(Shift.id == route["shift"]).first()
+    on_the_road = shift is not None and shift["status"] == "started"
+    view["status"] = "out_for_delivery" if on_the_road else "planned"
+    view["stopsAway"] = mine
+    eta = seconds_of(dt.datetime.fromisoformat(remaining[mine]["eta"]), day)
+    start, end = eta_window(eta, mine)
+    view["etaWindow"] = {"start": at(day, start).strftime("%H:%M"), "end": at(day, end).strftime("%H:%M")}
+    if on_the_road and mine < SHOW_COURIER_WITHIN_STOPS:
+        last = positions.last(route["courier"])
+        if last is not None:
+            view["courierPosition"] = {"lat": last["lat"], "lon": last["lon"], "ts": last["ts"]}
+    return view
+
+
+async def _route_with(stop_id: int, hub_id: int, day: dt.date) -> dict[str, Any] | None:
+    routes = await Route.select().where(
+        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
+    ).output(load_json=True)
+    return next((r for r in routes if any(s["stopId"] == stop_id for s in r["stops"])), None)
