@@ -143,9 +143,9 @@ Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}
             for task in (simulation, watcher):
                 try:
                     await asyncio.wait_for(task, 10)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
+                except (TimeoutError, asyncio.CancelledError):
                     pass
-                except Exception:  # noqa: BLE001 - the server is down anyway
+                except Exception:  # the server is down anyway
                     logging.getLogger("laadbak.simulation").exception("the simulation ended with an error")
 
     try:
@@ -178,7 +178,7 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
     result = asyncio.run(run_ws_bench(
         settings, couriers=args.couriers, duration_s=args.duration, ramp_per_s=args.ramp_rate,
         stops_per_courier=args.stops, clients=args.clients, action_every=(float(lo), float(hi or lo)),
-        compression=not args.no_compression, keep_dir=args.keep))
+        compression=not args.no_compression, keep_dir=args.keep, wal=args.wal, postgres_url=args.postgres))
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 
@@ -217,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action-every", default="30:60", help="seconds between a courier's actions, MIN:MAX")
     p.add_argument("--no-compression", action="store_true", help="no permessage-deflate on the websockets")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
+    p.add_argument("--wal", action="store_true", help="experiment: the bench database in SQLite WAL mode")
+    p.add_argument("--postgres", metavar="URL",
+                   help="experiment: run on a throw-away PostgreSQL database created on this server")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_ws)
     return parser

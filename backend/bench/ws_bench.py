@@ -107,7 +107,7 @@ async def seed_synthetic_day(geo: Any, couriers: int, stops_per_courier: int, da
         try:
             if geo.network.snap(a.lat, a.lon).distance_m < 60:
                 addresses.append(a)
-        except Exception:  # noqa: BLE001 - off the network
+        except Exception:  # noqa: BLE001, S112 - off the network: not a place to deliver to
             continue
     addresses.sort(key=lambda a: (a.street, a.housenumber))
     lat_c = statistics.median(a.lat for a in addresses)
@@ -191,6 +191,36 @@ async def seed_synthetic_day(geo: Any, couriers: int, stops_per_courier: int, da
     return {"hub_id": hub_id, "usernames": names, "hub": (hub_addr.lat, hub_addr.lon)}
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _timeline(ok: list[list[Any]], cpu: list[tuple[float, float, float]], start_at: float, end_at: float,
+              step: float = 10.0) -> list[dict[str, Any]]:
+    """Per ``step`` seconds from the start of the ramp: actions, their latency, the server's CPU."""
+    out = []
+    t = start_at
+    while t < end_at:
+        lat = [(a[5] - a[2]) * 1000 for a in ok if t <= a[2] < t + step and a[5]]
+        window = [c for c in cpu if t <= c[0] < t + step]
+        busy = (100 * (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+                if len(window) > 1 and window[-1][0] > window[0][0] else None)
+        machine = (100 * (window[-1][2] - window[0][2]) / (window[-1][0] - window[0][0])
+                   if len(window) > 1 and window[-1][0] > window[0][0] else None)
+        out.append({"t": round(t - start_at), "actions": len(lat), "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99),
+                    "server_cpu_pct": round(busy, 1) if busy is not None else None,
+                    "machine_cpu_pct": round(machine, 1) if machine is not None else None,
+                    "machine_cores": os.cpu_count()})
+        t += step
+    return out
+
+
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat = math.radians((a[0] + b[0]) / 2)
     return math.hypot((b[0] - a[0]) * 111_320.0, (b[1] - a[1]) * 111_320.0 * math.cos(lat))
@@ -200,12 +230,12 @@ def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 class ServerProcess:
-    def __init__(self, var_dir: Path, db: Path, map_path: Path) -> None:
+    def __init__(self, var_dir: Path, database_url: str, map_path: Path) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
         self.log_path = var_dir / "server.log"
-        self.env = {**os.environ, "LAADBAK_VAR_DIR": str(var_dir), "DATABASE_URL": f"sqlite:///{db}",
+        self.env = {**os.environ, "LAADBAK_VAR_DIR": str(var_dir), "DATABASE_URL": database_url,
                     "LAADBAK_PORT": str(self.port), "LAADBAK_HOST": "127.0.0.1", "LAADBAK_MAP": str(map_path),
                     "LAADBAK_SECRET_KEY": secrets.token_urlsafe(32), "LAADBAK_SOLVER_WORKERS": "1"}
         self.env.pop("REDIS_URL", None)
@@ -214,9 +244,11 @@ class ServerProcess:
     def start(self) -> None:
         import httpx
 
+        # The open-files limit: raised to the hard limit in this process (``raise_nofile``), and
+        # inherited by the server, rather than a preexec_fn in a process that runs threads.
+        raise_nofile()
         self.proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve"], env=self.env,
-                                     stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
-                                     preexec_fn=raise_nofile)
+                                     stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -257,6 +289,24 @@ class ServerProcess:
         except (OSError, IndexError, ValueError):
             return None
 
+    def nofile(self) -> int | None:
+        try:
+            for line in Path(f"/proc/{self.pid}/limits").read_text().splitlines():
+                if line.startswith("Max open files"):
+                    return int(line.split()[3])
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+    def threads(self) -> int | None:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
     def fds(self) -> int | None:
         try:
             return len(os.listdir(f"/proc/{self.pid}/fd"))
@@ -285,7 +335,7 @@ def _client_process(cfg: dict[str, Any], conn: Any) -> None:
 
 
 class Action:
-    __slots__ = ("courier", "stop_id", "action", "status", "t0", "t_resp", "http", "t_courier", "error")
+    __slots__ = ("action", "courier", "error", "http", "status", "stop_id", "t0", "t_courier", "t_resp")
 
     def __init__(self, courier: str, stop_id: int, action: str) -> None:
         self.courier, self.stop_id, self.action = courier, stop_id, action
@@ -629,7 +679,10 @@ class Dispatcher:
 async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float = 60.0, ramp_per_s: float = 200.0,
                        stops_per_courier: int = 6, clients: int = 1, action_every: tuple[float, float] = (30.0, 60.0),
                        position_every_s: float = 5.0, fail_rate: float = 0.1, grace_s: float = 10.0,
-                       compression: bool = True, seed: int = 11, keep_dir: bool = False) -> dict[str, Any]:
+                       compression: bool = True, seed: int = 11, keep_dir: bool = False,
+                       wal: bool = False, postgres_url: str | None = None) -> dict[str, Any]:
+    """Run the bench; with ``postgres_url`` (an experiment) on a throw-away PostgreSQL database
+    created next to the one that URL names, instead of SQLite."""
     import logging
 
     from backend.db.engine import make_engine, use_database
@@ -641,29 +694,46 @@ async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float
     instances: list[dict[str, Any]] = []
     server: ServerProcess | None = None
     procs: list[Any] = []
+    pg_db: str | None = None
     try:
         # 1. the day
         t0 = time.monotonic()
         geo = await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
         (tmp / "cache").symlink_to(settings.cache_dir.resolve(), target_is_directory=True)  # no map rebuild
         db = tmp / "bench.sqlite"
-        use_database(make_engine(f"sqlite:///{db}"))
+        database_url = f"sqlite:///{db}"
+        if postgres_url:
+            pg_db = f"laadbak_wsbench_{secrets.token_hex(4)}"
+            database_url = await _create_pg_database(postgres_url, pg_db)
+        engine = make_engine(database_url)
+        use_database(engine)
         day = dt.date.today()
         seeded = await seed_synthetic_day(geo, couriers, stops_per_courier, day, random.Random(seed))
+        if wal and not postgres_url:  # an experiment: the journal mode the server does not set (yet) itself
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(db)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
         instances.append({"phase": "seed", "couriers": couriers, "stops": couriers * stops_per_courier,
-                          "seconds": round(time.monotonic() - t0, 2)})
+                          "seconds": round(time.monotonic() - t0, 2), "database": "postgresql" if postgres_url else "sqlite",
+                          "journal_mode": None if postgres_url else "wal" if wal else "default"})
         _log(f"seeded {couriers} couriers x {stops_per_courier} stops in {instances[-1]['seconds']} s ({tmp})")
 
         # 2. the server
-        server = ServerProcess(tmp, db, settings.map_path)
+        server = ServerProcess(tmp, database_url, settings.map_path)
         await asyncio.to_thread(server.start)
-        _log(f"server pid {server.pid} on {server.base}")
+        _log(f"server pid {server.pid} on {server.base}, open files limit {server.nofile()}")
+        instances.append({"phase": "server", "pid": server.pid, "nofile_limit": server.nofile(),
+                          "rss_mb_idle": round(server.rss_mb() or 0, 1)})
         peak = {"rss": server.rss_mb() or 0.0}
+        cpu_samples: list[tuple[float, float, float]] = []
         sampling = True
 
         async def sample() -> None:
             while sampling:
                 peak["rss"] = max(peak["rss"], server.rss_mb() or 0.0)  # type: ignore[union-attr]
+                peak["threads"] = max(peak.get("threads", 0), server.threads() or 0)  # type: ignore[union-attr]
+                cpu_samples.append((time.monotonic(), server.cpu_s() or 0.0, _machine_busy_s()))  # type: ignore[union-attr]
                 await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample())
@@ -729,7 +799,7 @@ async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float
             while True:
                 await asyncio.sleep(10)
                 _log(f"t={time.monotonic() - start_at:5.0f}s  server rss {server.rss_mb() or 0:.0f} MB  "  # type: ignore[union-attr]
-                     f"fds {server.fds()}  dispatcher events {len(dispatcher.seqs)} positions {dispatcher.positions}")  # type: ignore[union-attr]
+                     f"fds {server.fds()}  threads {server.threads()}  dispatcher events {len(dispatcher.seqs)} positions {dispatcher.positions}")  # type: ignore[union-attr]
 
         reporter = asyncio.create_task(progress())
         results = [await receive(k, "results", ramp_s + duration_s + grace_s + 600) for k in range(clients)]
@@ -790,8 +860,12 @@ async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float
             "positions_at_dispatcher": dispatcher.positions,
             "drops": sum(res["drops"] for res in results), "dispatcher_drops": dispatcher.drops,
             "server_cpu_pct": round(100 * cpu_run / t_run, 1) if t_run else None,
-            "server_fds_at_end": fds_end,
+            "server_fds_at_end": fds_end, "server_threads_peak": peak.get("threads"),
         })
+        steady = [(a[5] - a[2]) * 1000 for a in ok if a[5] and a[2] >= start_at + ramp_s]
+        instances[-1].update({"steady_actions": len(steady), "steady_p50_ms": _pct(steady, 50),
+                              "steady_p99_ms": _pct(steady, 99)})
+        instances.append({"phase": "timeline", "bucket_s": 10, "buckets": _timeline(ok, cpu_samples, start_at, end_at)})
         for k, res in enumerate(results):
             instances.append({"phase": "client", "process": k, "couriers": len(share[k]), "cpu_s": res["cpu_s"],
                               "loop_lag_p99_ms": res["loop_lag_p99_ms"], "loop_lag_max_ms": res["loop_lag_max_ms"]})
@@ -817,7 +891,34 @@ async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float
                 p.terminate()
         if server is not None:
             server.stop()
+        if pg_db is not None and postgres_url:
+            with contextlib.suppress(Exception):
+                await _drop_pg_database(postgres_url, pg_db)
         if keep_dir:
             _log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _create_pg_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def _drop_pg_database(url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

@@ -18,14 +18,14 @@ from tests.live.server import LiveServer
 DONE = ("delivered", "failed", "collected")
 
 
-async def _collect(ws, into: list[dict[str, Any]]) -> None:  # noqa: ANN001
+async def _collect(ws, into: list[dict[str, Any]]) -> None:
     async for raw in ws:
         message = json.loads(raw)
         message["_t"] = time.monotonic()
         into.append(message)
 
 
-async def _wait_for(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+async def _wait_for(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -33,7 +33,7 @@ async def _wait_for(predicate, timeout: float, what: str) -> None:  # noqa: ANN0
         await asyncio.sleep(0.1)
 
 
-def test_a_simulated_courier_rides_its_route_and_lets_go_on_take_over(live: LiveServer, geo) -> None:  # noqa: ANN001
+def test_a_simulated_courier_rides_its_route_and_lets_go_on_take_over(live: LiveServer, geo) -> None:
     async def scenario() -> None:
         async with httpx.AsyncClient(base_url=live.base, timeout=10) as http:
             r = await http.post("/auth/login", json={"username": "dispatcher", "password": DEMO_PASSWORD})
