@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from backend.api.schemas import LOGIN_EXAMPLE, Body, json_body
+from backend.db.engine import reading
 from backend.db.tables import Courier, Session, User
 from backend.errors import Forbidden, Unauthorized
 from backend.security import new_token_id, sign_token, verify_password, verify_token
@@ -81,6 +83,11 @@ async def current_user(connection: ASGIConnection) -> Principal:
     token_id = verify_token(token, connection.app.state.settings.secret_key)
     if token_id is None:
         raise Unauthorized("The session token is not valid; log in again.")
+    async with reading():
+        return await _load_principal(connection, token_id)
+
+
+async def _load_principal(connection: ASGIConnection, token_id: str) -> Principal:
     row = await (
         Session.select(
             Session.expires_at,
@@ -148,7 +155,9 @@ class AuthController(Controller):
     async def login(self, request: Request, data: Annotated[LoginIn, json_body(LOGIN_EXAMPLE)]) -> Response[LoginOut]:
         settings = request.app.state.settings
         user = await User.objects().where(User.username == data.username).first()
-        if user is None or not verify_password(data.password, user.password_hash):
+        # scrypt is slow on purpose: off the event loop, so logins do not stall the streams.
+        ok = user is not None and await asyncio.to_thread(verify_password, data.password, user.password_hash)
+        if user is None or not ok:
             raise Unauthorized("Unknown username or wrong password.")
         if not user.active:
             raise Unauthorized("This account is disabled; ask an administrator.")

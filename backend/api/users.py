@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 
 import msgspec
@@ -65,7 +66,7 @@ class UserController(Controller):
     async def create(self, data: JSONBody[UserIn]) -> UserOut:
         if await User.exists().where(User.username == data.username):
             raise Conflict(f"The username {data.username!r} is taken.")
-        row = await User.insert(User(username=data.username, password_hash=hash_password(data.password),
+        row = await User.insert(User(username=data.username, password_hash=await asyncio.to_thread(hash_password, data.password),
                                      role=data.role, display_name=data.display_name, hub_id=data.hub_id))
         return await read_user(row[0]["id"])
 
@@ -80,7 +81,7 @@ class UserController(Controller):
         if not values:
             raise Invalid("Nothing to change: give at least one of password, role, displayName, hubId, active.")
         if "password" in values:
-            values["password_hash"] = hash_password(values.pop("password"))
+            values["password_hash"] = await asyncio.to_thread(hash_password, values.pop("password"))
         async with transaction():
             await User.update(values).where(User.id == user_id)
             if values.get("active") is False or "password_hash" in values:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
+import sqlite3
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,7 +25,10 @@ def make_engine(database_url: str) -> Engine:
     if database_url.startswith("sqlite:///"):
         path = Path(database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(path))
+        # Write-ahead logging lets reads go on while one writer writes.
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+        return SQLiteEngine(path=str(path), timeout=30)
     parts = urlsplit(database_url)
     if parts.scheme in ("postgres", "postgresql"):
         return PostgresEngine(config={"dsn": database_url.replace("postgresql://", "postgres://", 1)})
@@ -52,9 +59,42 @@ def describe(database_url: str) -> str:
     return f"postgresql://{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
-def transaction():
-    """A write transaction; on SQLite taken IMMEDIATE so read-then-write cannot interleave."""
+_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _writer_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _WRITERS.get(loop)
+    if lock is None:
+        lock = _WRITERS[loop] = asyncio.Lock()
+    return lock
+
+
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """A write transaction; nested calls join the outer one.
+
+    On SQLite it is taken IMMEDIATE, so read-then-write cannot interleave, and
+    writers of this process queue on an asyncio lock first: SQLite has one
+    writer at a time, and waiting in its busy handler while holding the event
+    loop's attention makes a convoy of "database is locked" errors.
+    """
+    engine = piccolo_conf.DB
+    if not isinstance(engine, SQLiteEngine):
+        async with engine.transaction():
+            yield
+        return
+    if engine.current_transaction.get() is not None:
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+        return
+    async with _writer_lock(), engine.transaction(transaction_type=TransactionType.immediate):
+        yield
+
+
+def reading():
+    """A read-only snapshot on one connection (several queries, one connection)."""
     engine = piccolo_conf.DB
     if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
+        return engine.transaction(transaction_type=TransactionType.deferred)
     return engine.transaction()

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from backend.db.engine import transaction
 from backend.db.tables import Shift
 
 log = logging.getLogger("laadbak.positions")
@@ -56,6 +57,12 @@ class PositionStore:
     async def flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
         last_by_shift = {self._shift_of[c]: m for c, m in self._last.items() if self._shift_of.get(c) in dirty}
+        if not dirty:
+            return
+        async with transaction():  # one write for all the couriers that moved
+            await self._write(dirty, last_by_shift)
+
+    async def _write(self, dirty: set[int], last_by_shift: dict[int, dict[str, Any]]) -> None:
         for shift_id in dirty:
             last = last_by_shift.get(shift_id)
             values: dict[Any, Any] = {Shift.trail: list(self._trails[shift_id])}

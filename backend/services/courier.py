@@ -86,6 +86,7 @@ def _stop_view(planned: dict[str, Any], row: dict[str, Any], parcels: list[dict[
         "stopId": row["id"], "orderId": row["order"], "kind": row["kind"], "status": row["status"],
         "address": row["address"], "lat": row["lat"], "lon": row["lon"],
         "customerName": row["order.customer_name"], "shopName": row["shop.name"],
+        "pickupPointId": row["pickup_point"],
         "eta": planned["eta"], "plannedEta": planned.get("plannedEta", planned["eta"]),
         "serviceStart": planned["serviceStart"], "departure": planned["departure"],
         "windowStart": planned["windowStart"], "windowEnd": planned["windowEnd"],
@@ -198,7 +199,7 @@ async def act_on_stop(courier_id: int, day: dt.date, stop_id: int, action: str, 
         try:
             status = next_state(stop["kind"], stop["status"], action)  # type: ignore[arg-type]
         except IllegalTransition as exc:
-            raise Conflict(str(exc), status=stop["status"]) from exc
+            raise Conflict(str(exc), stopStatus=stop["status"]) from exc
         views = {v["stopId"]: v for v in await stop_views(route)}
         parcels = [p["barcode"] for p in views[stop_id]["parcels"]]
         changes: dict[Any, Any] = {Stop.status: status}
