@@ -19,6 +19,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from backend.api.auth import authenticated, current_user, roles
 from backend.api.schemas import Id
+from backend.db.engine import reading
 from backend.db.tables import Hub
 from backend.realtime.feed import Feed, Subscriber
 from backend.realtime.outbox import events_after, latest_seq
@@ -214,6 +215,10 @@ async def hub_stream(socket: WebSocket, hub_id: Id) -> None:
     day = dt.date.today()
 
     async def snapshot() -> dict[str, Any]:
+        async with reading():
+            return await _hub_snapshot()
+
+    async def _hub_snapshot() -> dict[str, Any]:
         seq = await latest_seq()
         hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == hub_id).first()
         routes = [await courier_service.route_view(r) for r in await route_of_hub(hub_id, day)]

@@ -168,8 +168,11 @@ async def seed_synthetic_day(geo: Any, couriers: int, stops_per_courier: int, da
                                                figures={"synthetic": True})))[0]["id"]
         routes = []
         speed_mps = 15 / 3.6
+        # A live day: routes start now, so couriers are on schedule rather than hours behind.
+        now_s = int((dt.datetime.now() - dt.datetime.combine(day, dt.time())).total_seconds())
+        first_s = min(max(8 * 3600, now_s + 300), 20 * 3600)
         for n in names:
-            t = 8 * 3600
+            t = first_s
             here = (hub_addr.lat, hub_addr.lon)
             stops_json, total_m, load = [], 0, 2.0 * stops_per_courier
             for k in range(stops_per_courier):

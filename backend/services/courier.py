@@ -7,10 +7,11 @@ from the database sees exactly what a live device saw.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
-from backend.db.engine import transaction
+from backend.db.engine import reading, transaction
 from backend.db.tables import Courier, Hub, Order, Parcel, Route, Shift, Stop
 from backend.dispatch.calendar import seconds_of
 from backend.dispatch.progress import DONE, IllegalTransition, Leg, next_state, reschedule
@@ -117,6 +118,11 @@ def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def day_view(courier_id: int, day: dt.date) -> dict[str, Any]:
+    async with reading():  # one connection for the handful of reads
+        return await _day_view(courier_id, day)
+
+
+async def _day_view(courier_id: int, day: dt.date) -> dict[str, Any]:
     seq = await latest_seq()  # read first: anything later arrives as an event
     courier = await courier_row(courier_id)
     hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == courier["hub"]).first()
@@ -273,25 +279,36 @@ async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: d
     return notable
 
 
-async def catch_up_late_routes(day: dt.date, now: dt.datetime) -> int:
+async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 50) -> int:
     """Couriers on the road who are behind their next ETA: move their remaining
-    ETAs on from now and flag stops that will be late. Returns how many changed."""
+    ETAs on from now and flag stops that will be late. Returns how many changed.
+
+    Reads in one go; writes in small transactions, so couriers' own actions
+    get the writer in between.
+    """
     routes = await Route.select(Route.all_columns()).where(
         (Route.plan_date == day) & (Route.current == True) & (Route.shift.status == "started")  # noqa: E712
     ).output(load_json=True)
-    changed = 0
+    ids = [s["stopId"] for r in routes for s in r["stops"]]
+    status: dict[int, str] = {}
+    for i in range(0, len(ids), 5000):
+        rows = await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids[i:i + 5000]))
+        status.update({r["id"]: r["status"] for r in rows})
+    behind = []
     for route in routes:
-        ids = [s["stopId"] for s in route["stops"]]
-        status = {r["id"]: r["status"] for r in await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids or [-1]))}
         nxt = next((s for s in route["stops"] if status.get(s["stopId"]) not in DONE), None)
         if nxt is None or status.get(nxt["stopId"]) == "arrived":
             continue
-        if dt.datetime.fromisoformat(nxt["eta"]) >= now - dt.timedelta(seconds=ETA_NOTICE_S):
-            continue  # on time, or not behind by enough to matter
+        if dt.datetime.fromisoformat(nxt["eta"]) < now - dt.timedelta(seconds=ETA_NOTICE_S):
+            behind.append((route, nxt["stopId"]))
+    changed = 0
+    for i in range(0, len(behind), chunk):
         async with transaction():
-            # the courier is somewhere before the next stop: assume they are about to arrive there
-            if await reschedule_route(route, status, day, now, at_stop=nxt["stopId"]):
-                await emit("route.updated", await route_view(route), courier_id=route["courier"],
-                           hub_id=route["hub"])
-                changed += 1
+            for route, next_stop in behind[i:i + chunk]:
+                # somewhere before the next stop: assume they are about to arrive there
+                if await reschedule_route(route, status, day, now, at_stop=next_stop):
+                    await emit("route.updated", await route_view(route), courier_id=route["courier"],
+                               hub_id=route["hub"])
+                    changed += 1
+        await asyncio.sleep(0)
     return changed
