@@ -15,11 +15,14 @@ from typing import Any
 
 from backend.db.engine import transaction
 from backend.db.tables import Shift
+from backend.realtime.background import Background
 
 log = logging.getLogger("laadbak.positions")
 
 
-class PositionStore:
+class PositionStore(Background):
+    task_name = "position-flush"
+
     def __init__(self, *, trail_max: int = 500, flush_every_s: float = 10.0) -> None:
         self.trail_max = trail_max
         self.flush_every_s = flush_every_s
@@ -27,7 +30,6 @@ class PositionStore:
         self._trails: dict[int, collections.deque[list[Any]]] = {}  # shift id -> trail
         self._dirty: set[int] = set()
         self._shift_of: dict[int, int] = {}
-        self._task: asyncio.Task[None] | None = None
 
     def record(self, *, courier_id: int, shift_id: int, hub_id: int, lat: float, lon: float,
                ts: dt.datetime, accuracy: float | None = None) -> dict[str, Any]:
@@ -71,15 +73,9 @@ class PositionStore:
                                Shift.last_position_at: dt.datetime.fromisoformat(last["ts"])})
             await Shift.update(values).where(Shift.id == shift_id)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="position-flush")
-
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
+        await super().stop()
+        with contextlib.suppress(Exception):  # the last positions, on the way out
             await self.flush()
 
     async def _run(self) -> None:

@@ -17,6 +17,7 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 
 from backend.db.tables import Courier, PushSubscription, RelayCursor
+from backend.realtime.background import Background
 from backend.realtime.notifications import notifications_for
 from backend.realtime.outbox import events_after
 
@@ -45,13 +46,14 @@ def application_server_key(vapid: Vapid) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-class PushSender:
+class PushSender(Background):
     """Sends in the background; a full queue drops (and logs) rather than wait."""
+
+    task_name = "push-sender"
 
     def __init__(self, vapid: Vapid, subject: str, ttl_s: int = 3600, maxsize: int = 10_000) -> None:
         self.vapid, self.subject, self.ttl_s = vapid, subject, ttl_s
         self.queue: asyncio.Queue[tuple[dict[str, Any], dict[str, Any]]] = asyncio.Queue(maxsize)
-        self._task: asyncio.Task[None] | None = None
         self.sent = 0
 
     def enqueue(self, subscription: dict[str, Any], message: dict[str, Any]) -> None:
@@ -59,15 +61,6 @@ class PushSender:
             self.queue.put_nowait((subscription, message))
         except asyncio.QueueFull:
             log.warning("push queue full; dropped a message for %s", subscription["endpoint"][:40])
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="push-sender")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:
@@ -96,7 +89,7 @@ class PushSender:
         return True
 
 
-class PushRelay:
+class PushRelay(Background):
     """Reads the outbox after its cursor and sends what concerns people.
 
     The cursor moves by a conditional update: of several workers reading the
@@ -104,10 +97,10 @@ class PushRelay:
     """
 
     NAME = "push"
+    task_name = "push-relay"
 
     def __init__(self, sender: PushSender, every_s: float = 1.0) -> None:
         self.sender, self.every_s = sender, every_s
-        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if not await RelayCursor.exists().where(RelayCursor.name == self.NAME):
@@ -115,13 +108,7 @@ class PushRelay:
 
             with contextlib.suppress(Exception):  # a twin worker created it first
                 await RelayCursor.insert(RelayCursor(name=self.NAME, last_id=await latest_seq()))
-        self._task = asyncio.create_task(self._run(), name="push-relay")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().start()
 
     async def _run(self) -> None:
         while True:

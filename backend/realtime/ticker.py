@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 
+from backend.realtime.background import Background
 from backend.realtime.feed import Feed
 from backend.services.courier import catch_up_late_routes
 
 log = logging.getLogger("laadbak.ticker")
 
 
-class ProgressTicker:
+class ProgressTicker(Background):
+    task_name = "progress-ticker"
+
     def __init__(self, feed: Feed, every_s: float = 60.0) -> None:
         self.feed, self.every_s = feed, every_s
-        self._task: asyncio.Task[None] | None = None
 
     async def tick(self) -> int:
         now = dt.datetime.now()
@@ -24,15 +25,6 @@ class ProgressTicker:
         if changed:
             await self.feed.poke()
         return changed
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="progress-ticker")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:
