@@ -75,8 +75,9 @@ def _courier(user: Principal) -> int:
     return user.courier_id
 
 
-async def idempotent(request: Request, status: int, action: Callable[[], Awaitable[Any]],
-                     content: bytes | None = None) -> Response[Any]:
+async def idempotent(request: Request, status: int, action: Callable[[], Awaitable[Any]] | None = None,
+                     content: bytes | None = None,
+                     prepare: Callable[[], Awaitable[Callable[[], Awaitable[Any]]]] | None = None) -> Response[Any]:
     """Apply the request once per Idempotency-Key; a replay gets the stored answer.
 
     ``content`` stands in for the body where it was consumed by form parsing.
@@ -86,7 +87,8 @@ async def idempotent(request: Request, status: int, action: Callable[[], Awaitab
     if not key or len(key) > 80:
         raise Invalid("Send an Idempotency-Key header (a new UUID per action, the same one on a retry).")
     body = content if content is not None else await request.body()
-    answer = await once(user.id, key, fingerprint(request.method, request.url.path, body), status, action)
+    answer = await once(user.id, key, fingerprint(request.method, request.url.path, body), status, action,
+                        prepare=prepare)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     if answer.status >= 400:
         problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
@@ -135,12 +137,14 @@ class CourierController(Controller):
     @post("/shift/start", summary="Start the shift (Idempotency-Key required)")
     async def start_shift(self, request: Request, data: JSONBody[Empty], date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
-        return await idempotent(request, 200, lambda: service.start_shift(cid, _today(date), dt.datetime.now()))
+        return await idempotent(request, 200, prepare=lambda: service.prepare_start_shift(
+            cid, _today(date), dt.datetime.now()))
 
     @post("/shift/end", summary="End the shift; answers a summary (Idempotency-Key required)")
     async def end_shift(self, request: Request, data: JSONBody[Empty], date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
-        return await idempotent(request, 200, lambda: service.end_shift(cid, _today(date), dt.datetime.now()))
+        return await idempotent(request, 200, prepare=lambda: service.prepare_end_shift(
+            cid, _today(date), dt.datetime.now()))
 
     @post("/loading/scan", summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
     async def scan(self, request: Request, data: JSONBody[ScanIn], date: OptionalDate = None) -> Response[Any]:
@@ -151,7 +155,7 @@ class CourierController(Controller):
     async def arrive(self, request: Request, stop_id: Id, data: JSONBody[Empty],
                      date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
-        return await idempotent(request, 200, lambda: service.act_on_stop(
+        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "arrive", dt.datetime.now()))
 
     @post("/stops/{stop_id:int}/deliver", summary="Deliver with proof (Idempotency-Key required)")
@@ -161,25 +165,22 @@ class CourierController(Controller):
         cid = _courier(user)
         settings = request.app.state.settings
 
-        async def action() -> Any:
-            proof = await _proof(cid, data.proof, settings.var_dir)
-            return await service.act_on_stop(cid, _today(date), stop_id, "deliver", dt.datetime.now(),
-                                             barcodes=data.barcodes, proof=proof)
-
-        return await idempotent(request, 200, action)
+        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
+            cid, _today(date), stop_id, "deliver", dt.datetime.now(), barcodes=data.barcodes,
+            proof=lambda: _proof(cid, data.proof, settings.var_dir)))
 
     @post("/stops/{stop_id:int}/fail", summary="Fail a stop with a reason (Idempotency-Key required)")
     async def fail(self, request: Request, stop_id: Id, data: JSONBody[FailIn],
                    date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
-        return await idempotent(request, 200, lambda: service.act_on_stop(
+        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "fail", dt.datetime.now(), reason=data.reason, note=data.note))
 
     @post("/stops/{stop_id:int}/collect", summary="Collect parcels at a shop (Idempotency-Key required)")
     async def collect(self, request: Request, stop_id: Id, data: JSONBody[CollectIn],
                       date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
-        return await idempotent(request, 200, lambda: service.act_on_stop(
+        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes))
 
     @post("/photos", summary="Upload a proof photo (JPEG, PNG or WebP, at most 5 MB; Idempotency-Key required)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from backend.db.engine import reading, transaction
@@ -146,35 +147,46 @@ async def _locked_route(courier_id: int, day: dt.date) -> dict[str, Any]:
     return route
 
 
-async def _move_shift(courier_id: int, day: dt.date, now: dt.datetime, expected: str, target: str) -> dict[str, Any]:
-    """planned -> started -> ended, stamped and announced; call inside a transaction."""
+async def _prepare_shift_move(courier_id: int, day: dt.date, now: dt.datetime, expected: str,
+                              target: str) -> tuple[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]]]:
+    """planned -> started -> ended: checked now, written (conditionally) by the returned step."""
     shift = await shift_of(courier_id, day)
     if shift is None:
         raise NotFound(f"You have no shift on {day}.")
     if shift["status"] != expected:
         raise Conflict(f"Your shift is {shift['status']}; it cannot be {target} now.")
     stamp = "started_at" if target == "started" else "ended_at"
-    await Shift.update({Shift.status: target, getattr(Shift, stamp): now}).where(Shift.id == shift["id"])
-    shift = {**shift, "status": target, stamp: now}
-    await emit("shift.updated", shift_view(shift), courier_id=courier_id, hub_id=shift["hub"])
-    return shift
+    moved = {**shift, "status": target, stamp: now}
+
+    async def write() -> dict[str, Any]:
+        done = await Shift.update({Shift.status: target, getattr(Shift, stamp): now}).where(
+            (Shift.id == shift["id"]) & (Shift.status == expected)).returning(Shift.id)
+        if not done:
+            raise Conflict("Your shift changed in the meantime; reload and try again.")
+        await emit("shift.updated", shift_view(moved), courier_id=courier_id, hub_id=shift["hub"])
+        return shift_view(moved)
+
+    return moved, write
 
 
-async def start_shift(courier_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any]:
-    async with transaction():
-        return shift_view(await _move_shift(courier_id, day, now, "planned", "started"))
+async def prepare_start_shift(courier_id: int, day: dt.date, now: dt.datetime) -> Callable[[], Awaitable[Any]]:
+    _, write = await _prepare_shift_move(courier_id, day, now, "planned", "started")
+    return write
 
 
-async def end_shift(courier_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any]:
-    async with transaction():
-        shift = await _move_shift(courier_id, day, now, "started", "ended")
-        route = await route_of(courier_id, day)
-        stops = await stop_views(route) if route else []
-        count = lambda st: sum(1 for s in stops if s["status"] == st)  # noqa: E731
-        summary = {"delivered": count("delivered"), "failed": count("failed"), "collected": count("collected"),
-                   "remaining": sum(1 for s in stops if s["status"] not in DONE),
-                   "distanceM": route["distance_m"] if route else 0}
-        return {"shift": shift_view(shift), "summary": summary}
+async def prepare_end_shift(courier_id: int, day: dt.date, now: dt.datetime) -> Callable[[], Awaitable[Any]]:
+    _, move = await _prepare_shift_move(courier_id, day, now, "started", "ended")
+    route = await route_of(courier_id, day)
+    stops = await stop_views(route) if route else []
+    count = lambda st: sum(1 for s in stops if s["status"] == st)  # noqa: E731
+    summary = {"delivered": count("delivered"), "failed": count("failed"), "collected": count("collected"),
+               "remaining": sum(1 for s in stops if s["status"] not in DONE),
+               "distanceM": route["distance_m"] if route else 0}
+
+    async def write() -> dict[str, Any]:
+        return {"shift": await move(), "summary": summary}
+
+    return write
 
 
 async def scan_for_loading(courier_id: int, day: dt.date, barcode: str) -> dict[str, Any]:
@@ -194,47 +206,78 @@ async def scan_for_loading(courier_id: int, day: dt.date, barcode: str) -> dict[
         return {"barcode": barcode, "stopId": item["stopId"], "loaded": True, "warning": None}
 
 
-async def act_on_stop(courier_id: int, day: dt.date, stop_id: int, action: str, now: dt.datetime,
-                      *, barcodes: list[str] | None = None, proof: dict[str, Any] | None = None,
-                      reason: str | None = None, note: str = "") -> dict[str, Any]:
-    async with transaction():
+ProofBuilder = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, action: str, now: dt.datetime,
+                              *, barcodes: list[str] | None = None, proof: ProofBuilder | None = None,
+                              reason: str | None = None, note: str = "") -> Callable[[], Awaitable[dict[str, Any]]]:
+    """Read and check an action on a stop; returns its short write step.
+
+    The reads happen outside the writer; the write repeats the state check as
+    a conditional update, so a change in between is refused, never overwritten.
+    """
+    async with reading():
         route = await _locked_route(courier_id, day)
         if stop_id not in {s["stopId"] for s in route["stops"]}:
             raise NotFound(f"Stop {stop_id} is not on your route.")
-        stop = await Stop.select().where(Stop.id == stop_id).first()
-        try:
-            status = next_state(stop["kind"], stop["status"], action)  # type: ignore[arg-type]
-        except IllegalTransition as exc:
-            raise Conflict(str(exc), stopStatus=stop["status"]) from exc
         views = {v["stopId"]: v for v in await stop_views(route)}
-        parcels = [p["barcode"] for p in views[stop_id]["parcels"]]
-        changes: dict[Any, Any] = {Stop.status: status}
-        if action == "arrive":
-            changes[Stop.arrived_at] = now
-        else:
-            changes[Stop.completed_at] = now
-        if action in ("deliver", "collect"):
-            _check_barcodes(barcodes or [], parcels)
-            await Parcel.update({Parcel.status: "delivered" if action == "deliver" else "collected"}).where(
-                Parcel.barcode.is_in(parcels))
+    view = views[stop_id]
+    try:
+        status = next_state(view["kind"], view["status"], action)  # type: ignore[arg-type]
+    except IllegalTransition as exc:
+        raise Conflict(str(exc), stopStatus=view["status"]) from exc
+    parcels = [p["barcode"] for p in view["parcels"]]
+    if action in ("deliver", "collect"):
+        _check_barcodes(barcodes or [], parcels)
+    if action == "fail":
+        if reason not in FAIL_REASONS:
+            raise Invalid(f"reason must be one of {', '.join(FAIL_REASONS)}.")
+        if reason == "other" and not note.strip():
+            raise Invalid("Say what happened in note when the reason is other.")
+    changes: dict[Any, Any] = {Stop.status: status}
+    changes[Stop.arrived_at if action == "arrive" else Stop.completed_at] = now
+    fresh = {**view, "status": status}
+    if action == "fail":
+        changes[Stop.fail_reason] = reason
+        changes[Stop.fail_note] = note.strip()
+        fresh.update(failReason=reason, failNote=note.strip() or None)
+    if action in ("deliver", "collect"):
+        parcel_status = "delivered" if action == "deliver" else "collected"
+        fresh["parcels"] = [{**p, "status": parcel_status} for p in view["parcels"]]
+
+    async def write() -> dict[str, Any]:
         if action == "deliver":
-            changes[Stop.proof] = proof or {}
-            await Order.update({Order.status: "delivered"}).where(Order.id == stop["order"])
-        if action == "fail":
-            if reason not in FAIL_REASONS:
-                raise Invalid(f"reason must be one of {', '.join(FAIL_REASONS)}.")
-            if reason == "other" and not note.strip():
-                raise Invalid("Say what happened in note when the reason is other.")
-            changes[Stop.fail_reason] = reason
-            changes[Stop.fail_note] = note.strip()
-        await Stop.update(changes).where(Stop.id == stop_id)
+            fresh["proof"] = changes[Stop.proof] = await proof() if proof else {}
+        done = await Stop.update(changes).where((Stop.id == stop_id) & (Stop.status == view["status"])).returning(
+            Stop.id)
+        if not done:
+            raise Conflict("This stop changed in the meantime; reload your route and try again.")
+        if action in ("deliver", "collect"):
+            await Parcel.update({Parcel.status: fresh["parcels"][0]["status"]}).where(Parcel.barcode.is_in(parcels))
+        if action == "deliver":
+            await Order.update({Order.status: "delivered"}).where(Order.id == view["orderId"])
         moved = await _refresh_etas(route, views, stop_id, action, day, now)
-        fresh = await stop_views(route)
-        view = next(v for v in fresh if v["stopId"] == stop_id)
-        await emit("stop.updated", view, courier_id=courier_id, hub_id=route["hub"])
+        by_id = {s["stopId"]: s for s in route["stops"]}
+        views[stop_id] = fresh
+        for sid, v in views.items():  # ETAs as just recomputed
+            planned = by_id[sid]
+            v.update(eta=planned["eta"], serviceStart=planned["serviceStart"], departure=planned["departure"],
+                     late=planned.get("late", False))
+        await emit("stop.updated", fresh, courier_id=courier_id, hub_id=route["hub"])
         if moved:
-            await emit("route.updated", await route_view(route), courier_id=courier_id, hub_id=route["hub"])
-        return view
+            await emit("route.updated", _route_view_of(route, views), courier_id=courier_id, hub_id=route["hub"])
+        return fresh
+
+    return write
+
+
+def _route_view_of(route: dict[str, Any], views: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """route_view without reading again: from the stop views at hand."""
+    return {"id": route["id"], "version": route["version"], "date": route["plan_date"].isoformat(),
+            "courierId": route["courier"], "distanceM": route["distance_m"], "durationS": route["duration_s"],
+            "start": route["start"].isoformat(), "end": route["end"].isoformat(),
+            "stops": [views[s["stopId"]] for s in route["stops"] if s["stopId"] in views]}
 
 
 def _check_barcodes(given: list[str], expected: list[str]) -> None:

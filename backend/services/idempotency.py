@@ -22,22 +22,30 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
-async def once(user_id: int, key: str, print_: str, status: int,
-               action: Callable[[], Awaitable[Any]]) -> Answer:
-    """Run ``action`` and store its answer in the same transaction, unless ``key`` was used.
+Write = Callable[[], Awaitable[Any]]
 
-    Domain errors are stored too: a replay of a refused request is refused the
-    same way, even if the state has changed since.
+
+async def once(user_id: int, key: str, print_: str, status: int, action: Write | None = None, *,
+               prepare: Callable[[], Awaitable[Write]] | None = None) -> Answer:
+    """Apply a request once per key; a replay gets the stored answer.
+
+    ``prepare`` (optional) reads and checks outside the writer and returns the
+    write step; the write step and the stored answer commit together, so the
+    writer is held only for the writes. Without ``prepare``, ``action`` is the
+    write step. Domain errors are stored too: a replay of a refused request is
+    refused the same way, even if the state has changed since.
     """
     scoped = f"{user_id}:{key}"
+    stored = await _stored(scoped, print_)  # replays never queue for the writer
+    if stored is not None:
+        return stored
     try:
-        async with transaction():  # the action's own transactions nest into this one
-            stored = await _stored(scoped, print_)
-            if stored is not None:
-                return stored
-            answer = Answer(status, await action(), replayed=False)
+        write = await prepare() if prepare is not None else action
+        assert write is not None, "once() needs an action or a prepare step"
+        async with transaction():  # the write step's own transactions nest into this one
+            answer = Answer(status, await write(), replayed=False)
             await _store(scoped, print_, answer)
-            return answer
+        return answer
     except LaadbakError as exc:
         if isinstance(exc, Invalid) and exc.extra.get("code") == "key_reused":
             raise
