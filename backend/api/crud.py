@@ -112,18 +112,24 @@ async def fetch(res: Resource, item_id: int) -> dict[str, Any]:
     return row
 
 
+async def checked_row(res: Resource, data: msgspec.Struct, state: State, user: Principal,
+                      existing: dict[str, Any] | None) -> dict[str, Any]:
+    """A full, valid resource as a row to write: prepared, references and hub checked."""
+    values = struct_values(data)
+    if res.prepare:
+        values = await res.prepare(values, state, existing)
+    await check_references(res, values)
+    row = res.to_row(values)
+    check_hub_scope(res, user, row)
+    return row
+
+
 def make_controller(res: Resource) -> type[Controller]:
     Create, Update, Read = res.create, res.update, res.read
     table = res.table
 
     async def create_item(self, request: Request, data: JSONBody[Create]) -> Read:  # type: ignore[valid-type]
-        user = await current_user(request)
-        values = struct_values(data)
-        if res.prepare:
-            values = await res.prepare(values, request.app.state, None)
-        await check_references(res, values)
-        row = res.to_row(values)
-        check_hub_scope(res, user, row)
+        row = await checked_row(res, data, request.app.state, await current_user(request), None)
         inserted = await table.insert(table(**row))
         return res.from_row(await fetch(res, inserted[0]["id"]))
 
@@ -152,12 +158,7 @@ def make_controller(res: Resource) -> type[Controller]:
             full = msgspec.convert({encode[k]: v for k, v in merged.items() if k in encode}, Create)
         except msgspec.ValidationError as exc:
             raise Invalid(str(exc)) from exc
-        values = struct_values(full)
-        if res.prepare:
-            values = await res.prepare(values, request.app.state, existing)
-        await check_references(res, values)
-        row = res.to_row(values)
-        check_hub_scope(res, user, row)
+        row = await checked_row(res, full, request.app.state, user, existing)
         await table.update(row).where(table.id == item_id)
         return res.from_row(await fetch(res, item_id))
 

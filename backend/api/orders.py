@@ -62,8 +62,7 @@ class OrderController(Controller):
     async def list_orders(self, request: Request, hub_id: HubIdQuery, date: DateQuery) -> list[service.OrderOut]:
         user = await current_user(request)
         check_hub(user, hub_id)
-        ids = await Order.select(Order.id).where((Order.hub == hub_id) & (Order.delivery_date == date)).order_by(Order.id)
-        return [await service.read_order(r["id"]) for r in ids]  # type: ignore[misc]
+        return await service.read_orders((Order.hub == hub_id) & (Order.delivery_date == date))
 
     @get("/{order_id:int}", guards=DISPATCH, summary="Read an order")
     async def read(self, request: Request, order_id: Id) -> service.OrderOut:

@@ -48,13 +48,16 @@ class UserOut(Out):
 COLUMNS = (User.id, User.username, User.role, User.display_name, User.hub_id, User.active)
 
 
+def _user_out(row: dict) -> UserOut:
+    return UserOut(id=row["id"], username=row["username"], role=row["role"], display_name=row["display_name"],
+                   hub_id=row["hub_id"], active=row["active"])
+
+
 async def read_user(user_id: int) -> UserOut:
     row = await User.select(*COLUMNS).where(User.id == user_id).first()
     if row is None:
         raise NotFound(f"There is no user with id {user_id}.")
-    return UserOut(
-        id=row["id"], username=row["username"], role=row["role"], display_name=row["display_name"],
-        hub_id=row["hub_id"], active=row["active"])
+    return _user_out(row)
 
 
 class UserController(Controller):
@@ -72,7 +75,7 @@ class UserController(Controller):
 
     @get("/", summary="List users")
     async def list_users(self) -> list[UserOut]:
-        return [await read_user(r["id"]) for r in await User.select(User.id).order_by(User.id)]
+        return [_user_out(r) for r in await User.select(*COLUMNS).order_by(User.id)]
 
     @patch("/{user_id:int}", summary="Change a user; disabling or a new password ends their sessions")
     async def update(self, user_id: Id, data: JSONBody[UserPatch]) -> UserOut:

@@ -609,6 +609,11 @@ def _chain(
     return None if best is None else best[1]
 
 
+def _nothing_to_route(unplanned: list[Unplanned], t0: float) -> Plan:
+    return Plan(routes=(), unplanned=tuple(unplanned), cost=0, distance_m=0, duration_s=0,
+                solve_s=time.perf_counter() - t0, status="optimal")
+
+
 def solve(
     problem: Problem,
     time_limit_s: float = 10.0,
@@ -640,15 +645,7 @@ def solve(
             plannable.append(g)
 
     if not plannable or not vehicles:
-        return Plan(
-            routes=(),
-            unplanned=tuple(unplanned),
-            cost=0,
-            distance_m=0,
-            duration_s=0,
-            solve_s=time.perf_counter() - t0,
-            status="optimal",
-        )
+        return _nothing_to_route(unplanned, t0)
 
     windows = [_merge_windows(s.windows) for s in stops]
     factors = sorted({v.speed_factor for v in vehicles})
@@ -687,15 +684,7 @@ def solve(
         if g.delivery is not None:
             pair_nodes.append((first, first + 1))
     if not nodes:
-        return Plan(
-            routes=(),
-            unplanned=tuple(unplanned),
-            cost=0,
-            distance_m=0,
-            duration_s=0,
-            solve_s=time.perf_counter() - t0,
-            status="optimal",
-        )
+        return _nothing_to_route(unplanned, t0)
     n_stop_nodes = len(nodes)
     hub_locs = sorted({v.start_location for v in vehicles} | {v.end_location for v in vehicles})
     hub_node = {loc: n_stop_nodes + i for i, loc in enumerate(hub_locs)}

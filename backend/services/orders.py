@@ -217,22 +217,29 @@ async def create_order(data: OrderIn, geo: Geo, today: dt.date) -> int:
 
 
 async def read_order(order_id: int) -> OrderOut | None:
-    row = await OrderRow.select().where(OrderRow.id == order_id).first()
-    if row is None:
-        return None
-    parcels = await Parcel.select().where(Parcel.order == order_id).order_by(Parcel.id)
-    stops = await Stop.select(Stop.id).where(Stop.order == order_id).order_by(Stop.id)
-    return OrderOut(
+    found = await read_orders(OrderRow.id == order_id)
+    return found[0] if found else None
+
+
+async def read_orders(where: Any) -> list[OrderOut]:
+    """Orders matching a condition, with parcels and stops: three queries, however many orders."""
+    rows = await OrderRow.select().where(where).order_by(OrderRow.id)
+    ids = [r["id"] for r in rows] or [-1]
+    parcels: dict[int, list[ParcelOut]] = {}
+    for p in await Parcel.select().where(Parcel.order.is_in(ids)).order_by(Parcel.id):
+        parcels.setdefault(p["order"], []).append(ParcelOut(
+            id=p["id"], barcode=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"], shop_id=p["shop"]))
+    stops: dict[int, list[int]] = {}
+    for st in await Stop.select(Stop.id, Stop.order).where(Stop.order.is_in(ids)).order_by(Stop.id):
+        stops.setdefault(st["order"], []).append(st["id"])
+    return [OrderOut(
         id=row["id"], reference=row["reference"], hub_id=row["hub"], customer_name=row["customer_name"],
         address=row["address"], lat=row["lat"], lon=row["lon"], pickup_point_id=row["pickup_point"],
         date=row["delivery_date"],
         window=WindowIn(start=row["window_start"].strftime("%H:%M"), end=_hhmm_end(row)),
-        slot=row["slot"], status=row["status"],
-        parcels=[ParcelOut(id=p["id"], barcode=p["barcode"], weight_kg=p["weight_kg"],
-                           volume_l=p["volume_l"], shop_id=p["shop"]) for p in parcels],
-        stop_ids=[s["id"] for s in stops],
-        tracking_url=f"/track/{row['tracking_token']}",
-    )
+        slot=row["slot"], status=row["status"], parcels=parcels.get(row["id"], []),
+        stop_ids=stops.get(row["id"], []), tracking_url=f"/track/{row['tracking_token']}",
+    ) for row in rows]
 
 
 def _hhmm_end(row: dict[str, Any]) -> str:

@@ -96,7 +96,6 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
 
     plan_stops: list[PlanStop] = []
     pre: list[Unplanned] = []
-    pickups_of: dict[int, list[str]] = {}
     for i, s in enumerate(stops, start=1):
         sid = str(s["id"])
         window = (Window(seconds_of(s["window_start"], day), seconds_of(s["window_end"], day)),)
@@ -114,39 +113,38 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
                                  detail=f"{place['name'] if place else 'The place'} is closed during the "
                                         f"window on {day:%A %d %B}."))
             continue
-        if s["kind"] == "pickup":
-            pickups_of.setdefault(s["order"], []).append(sid)
         plan_stops.append(PlanStop(
             id=sid, kind=s["kind"], location=i, windows=window, service_s=s["service_s"],
             weight_kg=s["weight_kg"], volume_l=s["volume_l"],
         ))
-    # Deliveries wait for the goods collected at shops for the same order.
+    # Each order's shop pickups and its delivery, found once (not by scanning per stop).
+    order_of = {str(s["id"]): s["order"] for s in stops}
+    shop_stops: dict[int, list[dict[str, Any]]] = {}
+    for s in stops:
+        if s["kind"] == "pickup":
+            shop_stops.setdefault(s["order"], []).append(s)
     dropped = {u.stop_id for u in pre}
-    orders_of = {str(s["id"]): s["order"] for s in stops}
     final: list[PlanStop] = []
     for ps in plan_stops:
-        if ps.kind == "delivery":
-            mine = [p for p in stops if p["order"] == orders_of[ps.id] and p["kind"] == "pickup"]
-            if any(str(p["id"]) in dropped for p in mine):
-                pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
-                                     detail="Goods for this delivery cannot be collected at a shop that day."))
-                continue
-            mine_ids = tuple(pickups_of.get(orders_of[ps.id], ()))
+        mine = shop_stops.get(order_of[ps.id], []) if ps.kind == "delivery" else []
+        if any(str(p["id"]) in dropped for p in mine):
+            # Deliveries wait for the goods collected at shops for the same order.
+            pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
+                                 detail="Goods for this delivery cannot be collected at a shop that day."))
+            continue
+        if mine:
             # Its own load is what leaves the hub; the shops' goods ride in with their pickups.
-            shop_kg = sum(p["weight_kg"] for p in mine)
-            shop_l = sum(p["volume_l"] for p in mine)
-            ps = msgspec.structs.replace(ps, pickups=mine_ids, weight_kg=max(0.0, ps.weight_kg - shop_kg),
-                                         volume_l=max(0.0, ps.volume_l - shop_l))
+            ps = msgspec.structs.replace(
+                ps, pickups=tuple(str(p["id"]) for p in mine),
+                weight_kg=max(0.0, ps.weight_kg - sum(p["weight_kg"] for p in mine)),
+                volume_l=max(0.0, ps.volume_l - sum(p["volume_l"] for p in mine)))
         final.append(ps)
-    wanted = {ps.id for ps in final}
     # A pickup whose delivery was dropped has nowhere to go.
-    for ps in list(final):
-        if ps.kind == "pickup":
-            delivery = next((str(p["id"]) for p in stops if p["order"] == orders_of[ps.id] and p["kind"] == "delivery"), None)
-            if delivery not in wanted:
-                final.remove(ps)
-                pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
-                                     detail="The delivery these goods are for cannot be planned."))
+    delivering = {order_of[ps.id] for ps in final if ps.kind == "delivery"}
+    for ps in [ps for ps in final if ps.kind == "pickup" and order_of[ps.id] not in delivering]:
+        final.remove(ps)
+        pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
+                             detail="The delivery these goods are for cannot be planned."))
     problem = Problem(
         time_s=[list(map(int, r)) for r in time_m], dist_m=[list(map(int, r)) for r in dist_m],
         vehicles=tuple(vehicles), stops=tuple(final),
