@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 from collections.abc import AsyncIterator
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         use_database(engine)
-        pooled = settings.is_postgres and settings.db_pool
+        pooled = settings.db_pool or not settings.is_postgres  # SQLite's pool keeps its connections open
         if pooled:
             await engine.start_connection_pool()
         await migrate()
@@ -92,6 +93,11 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         relay = PushRelay(app.state.push)
         await app.state.push.start()
         await relay.start()
+        # What start-up built (the street network, caches) lives as long as the
+        # process: out of the collector's sight, a full collection no longer
+        # walks it, which stalled every socket for a few hundred ms.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

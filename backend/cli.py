@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = bench.add_parser("ws", help="couriers on websockets against a real server: latency, losses, memory")
     p.add_argument("--couriers", type=int, default=2000, help="simulated couriers (one websocket each)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of riding after the ramp-up")
-    p.add_argument("--ramp-rate", type=float, default=200.0, help="new connections per second")
+    p.add_argument("--ramp-rate", type=float, default=50.0, help="new connections per second")
     p.add_argument("--stops", type=int, default=6, help="delivery stops per courier")
     p.add_argument("--clients", type=int, default=1, help="client processes the couriers are split over")
     p.add_argument("--action-every", default="30:60", help="seconds between a courier's actions, MIN:MAX")

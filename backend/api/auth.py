@@ -13,6 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from backend.api.schemas import LOGIN_EXAMPLE, Body, json_body
 from backend.db.engine import reading
+from backend.db.prepared import Prepared
 from backend.db.tables import Courier, Session, User
 from backend.errors import Forbidden, Unauthorized
 from backend.security import new_token_id, sign_token, verify_password, verify_token
@@ -87,25 +88,26 @@ async def current_user(connection: ASGIConnection) -> Principal:
         return await _load_principal(connection, token_id)
 
 
+# Every request and every socket asks these two: built once (see backend/db/prepared.py).
+_SESSION = Prepared(lambda token_id: Session.select(
+    Session.expires_at,
+    Session.user.id,
+    Session.user.username,
+    Session.user.role,
+    Session.user.display_name,
+    Session.user.active,
+    Session.user.hub_id,
+).where(Session.token_id == token_id).first(), 1)
+_COURIER_OF_USER = Prepared(lambda user_id: Courier.select(Courier.id).where(Courier.user == user_id).first(), 1)
+
+
 async def _load_principal(connection: ASGIConnection, token_id: str) -> Principal:
-    row = await (
-        Session.select(
-            Session.expires_at,
-            Session.user.id,
-            Session.user.username,
-            Session.user.role,
-            Session.user.display_name,
-            Session.user.active,
-            Session.user.hub_id,
-        )
-        .where(Session.token_id == token_id)
-        .first()
-    )
+    row = await _SESSION(token_id)
     if row is None or row["expires_at"] < dt.datetime.now():
         raise Unauthorized("Your session has ended; log in again.")
     if not row["user.active"]:
         raise Unauthorized("This account is disabled.")
-    courier = await Courier.select(Courier.id).where(Courier.user == row["user.id"]).first()
+    courier = await _COURIER_OF_USER(row["user.id"])
     user = Principal(
         token_id=token_id,
         user=CurrentUser(

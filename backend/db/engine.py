@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import sqlite3
+import sys
+import time
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import aiosqlite
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from backend.db import piccolo_conf
 from backend.db.tables import ALL_TABLES
@@ -26,9 +31,9 @@ def make_engine(database_url: str) -> Engine:
         path = Path(database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write-ahead logging lets reads go on while one writer writes.
-        with sqlite3.connect(path) as db:
+        with contextlib.closing(sqlite3.connect(path)) as db:
             db.execute("PRAGMA journal_mode=WAL")
-        return SQLiteEngine(path=str(path), timeout=30)
+        return PooledSQLiteEngine(path=str(path), timeout=30)
     parts = urlsplit(database_url)
     if parts.scheme in ("postgres", "postgresql"):
         return PostgresEngine(config={"dsn": database_url.replace("postgresql://", "postgres://", 1)})
@@ -59,6 +64,18 @@ def describe(database_url: str) -> str:
     return f"postgresql://{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
+log = logging.getLogger("laadbak.db")
+SLOW_WRITE_S = 0.1
+
+
+def _caller() -> str:
+    """The first frame outside this module and contextlib: who wrote."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename in (__file__, contextlib.__file__):
+        frame = frame.f_back
+    return f"{frame.f_code.co_name} ({Path(frame.f_code.co_filename).name}:{frame.f_lineno})" if frame else "?"
+
+
 _WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -68,6 +85,172 @@ def _writer_lock() -> asyncio.Lock:
     if lock is None:
         lock = _WRITERS[loop] = asyncio.Lock()
     return lock
+
+
+class _PooledConnection:
+    """An aiosqlite connection whose ``close`` hands it back to the pool
+    (Piccolo's transactions close the connection they were given)."""
+
+    def __init__(self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection) -> None:
+        self._engine, self._connection = engine, connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    async def close(self) -> None:
+        await self._engine._release(self._connection)
+
+
+class _WriterConnection(_PooledConnection):
+    async def close(self) -> None:
+        if self._connection.in_transaction:
+            await self._connection.rollback()
+
+
+class _WriterTransaction(SQLiteTransaction):
+    async def get_connection(self) -> Any:
+        return await self.engine._writer_connection()
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine, with long-lived connections.
+
+    Piccolo opens a connection (and its thread) for every query outside a
+    transaction, and re-sends ``PRAGMA foreign_keys`` before every statement
+    inside one; under a few hundred requests a second that setup, not the
+    queries, is the work. Here connections are set up once and reused, each
+    statement is one round trip to the connection's thread, and writes
+    outside a transaction queue on the same writer lock as transactions and
+    run on the writer's own connection.
+    """
+
+    POOL_SIZE = 6
+    CHECKPOINT_EVERY_S = 2.0
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        super().__init__(path=path, **kwargs)
+        self._idle: list[aiosqlite.Connection] = []
+        self._writer: aiosqlite.Connection | None = None
+        self._writer_autocheckpoint = 1000
+        self._checkpointer: asyncio.Task[None] | None = None
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary())
+
+    def _slot(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        slot = self._slots.get(loop)
+        if slot is None:
+            slot = self._slots[loop] = asyncio.Semaphore(self.POOL_SIZE)
+        return slot
+
+    async def _open(self) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        connection._thread.daemon = True  # an unclosed pool must not keep the process alive
+        await connection
+        connection.row_factory = dict_factory
+        await connection.execute("PRAGMA foreign_keys = 1")
+        # WAL with synchronous=NORMAL cannot corrupt the database; a power cut
+        # may lose the last commits, a crash of the process cannot.
+        await connection.execute("PRAGMA synchronous = NORMAL")
+        return connection
+
+    async def _acquire(self) -> aiosqlite.Connection:
+        await self._slot().acquire()
+        try:
+            return self._idle.pop() if self._idle else await self._open()
+        except BaseException:
+            self._slot().release()
+            raise
+
+    async def _release(self, connection: aiosqlite.Connection) -> None:
+        try:
+            if connection.in_transaction:  # never hand on a half-finished transaction
+                await connection.rollback()
+            if len(self._idle) < self.POOL_SIZE:
+                self._idle.append(connection)
+            else:
+                await connection.close()
+        except Exception:  # noqa: BLE001 - a broken connection is dropped, not reused
+            with contextlib.suppress(Exception):
+                await connection.close()
+        finally:
+            self._slot().release()
+
+    async def get_connection(self) -> Any:
+        return _PooledConnection(self, await self._acquire())
+
+    async def _writer_connection(self) -> Any:
+        # Writers have a connection of their own: one that queued behind a
+        # crowd of readers for a pooled one would hold the writer lock all
+        # that time, and every other writer with it.
+        if self._writer is None:
+            self._writer = await self._open()
+        autocheckpoint = 0 if self._checkpointer is not None else 1000
+        if self._writer_autocheckpoint != autocheckpoint:
+            await self._writer.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")
+            self._writer_autocheckpoint = autocheckpoint
+        return _WriterConnection(self, self._writer)
+
+    def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
+                    allow_nested: bool = True) -> SQLiteTransaction:
+        """IMMEDIATE transactions are writes, taken under the writer lock by
+        :func:`transaction`: they run on the writer's connection."""
+        kind = _WriterTransaction if transaction_type is TransactionType.immediate else SQLiteTransaction
+        return kind(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
+
+    async def start_connection_pool(self, **_: Any) -> None:
+        """Connections open on first use; this starts the checkpointer.
+
+        SQLite copies the write-ahead log back into the database on the commit
+        that crosses 1,000 pages, inside that writer's commit: half a second
+        during which every writer waits. Here a background task does it,
+        beside the writer rather than in its way.
+        """
+        if self._checkpointer is None:
+            self._checkpointer = asyncio.create_task(self._checkpoints(), name="sqlite-checkpoint")
+
+    async def _checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(self.CHECKPOINT_EVERY_S)
+            try:
+                connection = await self._acquire()
+                try:
+                    await connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    await self._release(connection)
+            except Exception:  # noqa: BLE001 - the next one catches up
+                log.warning("WAL checkpoint failed", exc_info=True)
+
+    async def close_connection_pool(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._checkpointer
+            self._checkpointer = None
+        idle, self._idle = self._idle, []
+        if self._writer is not None:
+            idle.append(self._writer)
+            self._writer, self._writer_autocheckpoint = None, 1000
+        for connection in idle:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _run_in_new_connection(self, query: str, args: list[Any] | None = None, query_type: str = "generic",
+                                     table: Any = None) -> Any:
+        writes = query_type != "select" and not query.lstrip()[:6].upper().startswith(("SELECT", "PRAGMA"))
+        if writes:
+            async with _writer_lock():
+                connection = await self._writer_connection()
+                return await connection.execute_fetchall(query, args or [])
+        connection = await self._acquire()
+        try:
+            return await connection.execute_fetchall(query, args or [])
+        finally:
+            await self._release(connection)
+
+    async def _run_in_existing_connection(self, connection: Any, query: str, args: list[Any] | None = None,
+                                          query_type: str = "generic", table: Any = None) -> Any:
+        return await connection.execute_fetchall(query, args or [])
 
 
 @contextlib.asynccontextmanager
@@ -88,8 +271,18 @@ async def transaction() -> AsyncIterator[None]:
         async with engine.transaction(transaction_type=TransactionType.immediate):
             yield
         return
-    async with _writer_lock(), engine.transaction(transaction_type=TransactionType.immediate):
-        yield
+    lock = _writer_lock()
+    t0 = time.monotonic()
+    async with lock:
+        t1 = time.monotonic()
+        try:
+            async with engine.transaction(transaction_type=TransactionType.immediate):
+                yield
+        finally:
+            held = time.monotonic() - t1
+            if held > SLOW_WRITE_S:  # every other writer of this process waited that long
+                log.warning("a write transaction held the writer for %.0f ms (waited %.0f ms) in %s", held * 1000,
+                            (t1 - t0) * 1000, _caller())
 
 
 def reading():

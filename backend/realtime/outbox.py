@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.db.prepared import Prepared
 from backend.db.tables import OutboxEvent
 
 
@@ -16,18 +17,43 @@ async def emit(kind: str, payload: dict[str, Any], *, courier_id: int | None = N
                                          payload=payload))
 
 
+_LATEST = Prepared(lambda: OutboxEvent.select(OutboxEvent.id).order_by(OutboxEvent.id, ascending=False).first(), 0)
+
+
 async def latest_seq() -> int:
-    row = await OutboxEvent.select(OutboxEvent.id).order_by(OutboxEvent.id, ascending=False).first()
+    row = await _LATEST()
     return row["id"] if row else 0
+
+
+_AFTER: dict[tuple[str, int], Prepared] = {}
+
+
+def _after_query(scope: str, limit: int) -> Prepared:
+    prepared = _AFTER.get((scope, limit))
+    if prepared is None:
+        columns = (OutboxEvent.id, OutboxEvent.kind, OutboxEvent.payload, OutboxEvent.courier_id, OutboxEvent.hub_id)
+        if scope == "courier":
+            def build(after: Any, who: Any) -> Any:
+                return OutboxEvent.select(*columns).where((OutboxEvent.id > after) & (OutboxEvent.courier_id == who))
+        elif scope == "hub":
+            def build(after: Any, who: Any) -> Any:
+                return OutboxEvent.select(*columns).where((OutboxEvent.id > after) & (OutboxEvent.hub_id == who))
+        else:
+            def build(after: Any) -> Any:
+                return OutboxEvent.select(*columns).where(OutboxEvent.id > after)
+        prepared = _AFTER[(scope, limit)] = Prepared(
+            lambda *values: build(*values).order_by(OutboxEvent.id).limit(limit).output(load_json=True),
+            1 if scope == "all" else 2)
+    return prepared
 
 
 async def events_after(after: int, *, courier_id: int | None = None, hub_id: int | None = None,
                        limit: int = 1000) -> list[dict[str, Any]]:
-    """Events after ``after`` for one courier's or one hub's stream, in order."""
-    query = OutboxEvent.select(OutboxEvent.id, OutboxEvent.kind, OutboxEvent.payload,
-                               OutboxEvent.courier_id, OutboxEvent.hub_id).where(OutboxEvent.id > after)
+    """Events after ``after`` for one courier's or one hub's stream (or all), in order."""
+    if courier_id is not None and hub_id is not None:
+        raise ValueError("one stream at a time: a courier's or a hub's")
     if courier_id is not None:
-        query = query.where(OutboxEvent.courier_id == courier_id)
+        return await _after_query("courier", limit)(after, courier_id)
     if hub_id is not None:
-        query = query.where(OutboxEvent.hub_id == hub_id)
-    return await query.order_by(OutboxEvent.id).limit(limit).output(load_json=True)
+        return await _after_query("hub", limit)(after, hub_id)
+    return await _after_query("all", limit)(after)

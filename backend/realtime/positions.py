@@ -18,12 +18,13 @@ from backend.db.tables import Shift
 from backend.realtime.background import Background
 
 log = logging.getLogger("laadbak.positions")
+FLUSH_CHUNK = 50
 
 
 class PositionStore(Background):
     task_name = "position-flush"
 
-    def __init__(self, *, trail_max: int = 500, flush_every_s: float = 10.0) -> None:
+    def __init__(self, *, trail_max: int = 500, flush_every_s: float = 15.0) -> None:
         self.trail_max = trail_max
         self.flush_every_s = flush_every_s
         self._last: dict[int, dict[str, Any]] = {}  # courier id -> last position message
@@ -59,10 +60,17 @@ class PositionStore(Background):
     async def flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
         last_by_shift = {self._shift_of[c]: m for c, m in self._last.items() if self._shift_of.get(c) in dirty}
-        if not dirty:
-            return
-        async with transaction():  # one write for all the couriers that moved
-            await self._write(dirty, last_by_shift)
+        pending = sorted(dirty)
+        try:
+            # In small transactions: a courier's action waits for one chunk, not for all.
+            while pending:
+                chunk = set(pending[:FLUSH_CHUNK])
+                async with transaction():
+                    await self._write(chunk, last_by_shift)
+                del pending[:FLUSH_CHUNK]
+        except BaseException:
+            self._dirty |= set(pending)  # written next time
+            raise
 
     async def _write(self, dirty: set[int], last_by_shift: dict[int, dict[str, Any]]) -> None:
         for shift_id in dirty:

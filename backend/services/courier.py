@@ -12,7 +12,10 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from piccolo.query import WhereRaw
+
 from backend.db.engine import reading, transaction
+from backend.db.prepared import Prepared
 from backend.db.tables import Courier, Hub, Order, Parcel, Route, Shift, Stop
 from backend.dispatch.calendar import seconds_of
 from backend.dispatch.progress import DONE, IllegalTransition, Leg, next_state, reschedule
@@ -26,8 +29,23 @@ ETA_NOTICE_S = 120
 
 # --- reading ----------------------------------------------------------------
 
+# Asked on every connect and every action: built once (see backend/db/prepared.py).
+_COURIER = Prepared(lambda courier_id: Courier.select().where(Courier.id == courier_id).first(), 1)
+_HUB = Prepared(lambda hub_id: Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == hub_id).first(), 1)
+_SHIFT = Prepared(lambda courier_id, start, end: Shift.select().where(
+    (Shift.courier == courier_id) & (Shift.start >= start) & (Shift.start < end)
+).order_by(Shift.start).output(load_json=True).first(), 3)
+_ROUTE = Prepared(lambda courier_id, day: Route.select().where(
+    (Route.courier == courier_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
+).output(load_json=True).first(), 2)
+_STOPS = Prepared(lambda ids: Stop.select(Stop.all_columns(), Stop.order.customer_name, Stop.shop.name).where(
+    Stop.id.is_in(ids)).output(load_json=True), 1)
+_PARCELS = Prepared(lambda orders: Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop).where(
+    Parcel.order.is_in(orders)).order_by(Parcel.id), 1)
+
+
 async def courier_row(courier_id: int) -> dict[str, Any]:
-    row = await Courier.select().where(Courier.id == courier_id).first()
+    row = await _COURIER(courier_id)
     if row is None:
         raise NotFound("Your courier profile is gone; ask your dispatcher.")
     return row
@@ -35,15 +53,11 @@ async def courier_row(courier_id: int) -> dict[str, Any]:
 
 async def shift_of(courier_id: int, day: dt.date) -> dict[str, Any] | None:
     start = dt.datetime.combine(day, dt.time())
-    return await Shift.select().where(
-        (Shift.courier == courier_id) & (Shift.start >= start) & (Shift.start < start + dt.timedelta(days=1))
-    ).order_by(Shift.start).output(load_json=True).first()
+    return await _SHIFT(courier_id, start, start + dt.timedelta(days=1))
 
 
 async def route_of(courier_id: int, day: dt.date) -> dict[str, Any] | None:
-    return await Route.select().where(
-        (Route.courier == courier_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
-    ).output(load_json=True).first()
+    return await _ROUTE(courier_id, day)
 
 
 def shift_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -60,12 +74,8 @@ async def stop_views(route: dict[str, Any]) -> list[dict[str, Any]]:
     ids = [s["stopId"] for s in route["stops"]]
     if not ids:
         return []
-    rows = {r["id"]: r for r in await Stop.select(
-        Stop.all_columns(), Stop.order.customer_name, Stop.shop.name
-    ).where(Stop.id.is_in(ids)).output(load_json=True)}
-    orders = list({r["order"] for r in rows.values()})
-    parcels = await Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop).where(
-        Parcel.order.is_in(orders)).order_by(Parcel.id)
+    rows = {r["id"]: r for r in await _STOPS(ids)}
+    parcels = await _PARCELS(sorted({r["order"] for r in rows.values()}))
     views = []
     for planned in route["stops"]:
         row = rows.get(planned["stopId"])
@@ -126,7 +136,7 @@ async def day_view(courier_id: int, day: dt.date) -> dict[str, Any]:
 async def _day_view(courier_id: int, day: dt.date) -> dict[str, Any]:
     seq = await latest_seq()  # read first: anything later arrives as an event
     courier = await courier_row(courier_id)
-    hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == courier["hub"]).first()
+    hub = await _HUB(courier["hub"])
     shift = await shift_of(courier_id, day)
     route = await route_of(courier_id, day)
     view = await route_view(route) if route else None
@@ -258,18 +268,23 @@ async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, actio
         if action == "deliver":
             await Order.update({Order.status: "delivered"}).where(Order.id == view["orderId"])
         moved = await _refresh_etas(route, views, stop_id, action, day, now)
-        by_id = {s["stopId"]: s for s in route["stops"]}
         views[stop_id] = fresh
-        for sid, v in views.items():  # ETAs as just recomputed
-            planned = by_id[sid]
-            v.update(eta=planned["eta"], serviceStart=planned["serviceStart"], departure=planned["departure"],
-                     late=planned.get("late", False))
+        _apply_etas(route, views)
         await emit("stop.updated", fresh, courier_id=courier_id, hub_id=route["hub"])
         if moved:
             await emit("route.updated", _route_view_of(route, views), courier_id=courier_id, hub_id=route["hub"])
         return fresh
 
     return write
+
+
+def _apply_etas(route: dict[str, Any], views: dict[int, dict[str, Any]]) -> None:
+    """Stop views take the ETAs just recomputed on the route."""
+    by_id = {s["stopId"]: s for s in route["stops"]}
+    for sid, v in views.items():
+        planned = by_id[sid]
+        v.update(eta=planned["eta"], serviceStart=planned["serviceStart"], departure=planned["departure"],
+                 late=planned.get("late", False))
 
 
 def _route_view_of(route: dict[str, Any], views: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -322,16 +337,18 @@ async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: d
     return notable
 
 
-async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 50) -> int:
+async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25, part: tuple[int, int] = (0, 1)) -> int:
     """Couriers on the road who are behind their next ETA: move their remaining
     ETAs on from now and flag stops that will be late. Returns how many changed.
 
-    Reads in one go; writes in small transactions, so couriers' own actions
-    get the writer in between.
+    ``part=(k, n)`` looks only at the routes whose id is k modulo n, so a clock
+    can spread the work over its period. Reads in one go; writes in small
+    transactions, so couriers' own actions get the writer in between.
     """
+    k, n = part
     routes = await Route.select(Route.all_columns()).where(
         (Route.plan_date == day) & (Route.current == True) & (Route.shift.status == "started")  # noqa: E712
-    ).output(load_json=True)
+    ).where(WhereRaw(f'"{Route._meta.tablename}"."id" % {{}} = {{}}', n, k)).output(load_json=True)
     ids = [s["stopId"] for r in routes for s in r["stops"]]
     status: dict[int, str] = {}
     for i in range(0, len(ids), 5000):
@@ -346,11 +363,20 @@ async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 50) 
             behind.append((route, nxt["stopId"]))
     changed = 0
     for i in range(0, len(behind), chunk):
-        async with transaction():
-            for route, next_stop in behind[i:i + chunk]:
+        part = behind[i:i + chunk]
+        views = {route["id"]: {v["stopId"]: v for v in await stop_views(route)} for route, _ in part}
+        async with transaction():  # the writer is held for one read and the writes
+            ids = [sid for mine in views.values() for sid in mine]
+            current = {r["id"]: r["status"] for r in await Stop.select(Stop.id, Stop.status).where(
+                Stop.id.is_in(ids or [-1]))}
+            for route, next_stop in part:
+                mine = views[route["id"]]
+                if any(current.get(sid) != v["status"] for sid, v in mine.items()):
+                    continue  # the courier acted meanwhile, and that action re-timed the route
                 # somewhere before the next stop: assume they are about to arrive there
                 if await reschedule_route(route, status, day, now, at_stop=next_stop):
-                    await emit("route.updated", await route_view(route), courier_id=route["courier"],
+                    _apply_etas(route, mine)
+                    await emit("route.updated", _route_view_of(route, mine), courier_id=route["courier"],
                                hub_id=route["hub"])
                     changed += 1
         await asyncio.sleep(0)

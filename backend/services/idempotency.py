@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from backend.db.engine import transaction
+from backend.db.prepared import Prepared
 from backend.db.tables import IdempotencyRecord
 from backend.errors import Invalid, LaadbakError
 
@@ -22,6 +23,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
+_RECORD = Prepared(lambda scoped: IdempotencyRecord.select().where(IdempotencyRecord.scoped_key == scoped).first(), 1)
 Write = Callable[[], Awaitable[Any]]
 
 
@@ -75,7 +77,7 @@ async def _store(scoped: str, print_: str, answer: Answer) -> None:
 
 
 async def _stored(scoped: str, print_: str) -> Answer | None:
-    row = await IdempotencyRecord.select().where(IdempotencyRecord.scoped_key == scoped).first()
+    row = await _RECORD(scoped)
     if row is None:
         return None
     if row["fingerprint"] != print_:

@@ -55,8 +55,8 @@ async def test_two_workers_share_events_and_positions_through_redis(client, redi
         assert time.monotonic() - started < 5 and event["data"] == {"stopId": 1}
         assert (await asyncio.wait_for(hub_sub.queue.get(), 5))["seq"] == event["seq"]
         await writer.publish_position(9, {"type": "position", "courierId": 5, "lat": 60.1, "lon": 24.9})
-        position = await asyncio.wait_for(hub_sub.queue.get(), 5)
-        assert position["type"] == "position" and position["courierId"] == 5
+        batch = await asyncio.wait_for(hub_sub.queue.get(), 5)
+        assert batch["type"] == "positions" and [p["courierId"] for p in batch["positions"]] == [5]
         assert courier_sub.queue.empty()  # positions go to the hub stream only
     finally:
         await writer.stop()

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import websockets
 
+from backend.realtime.feed import POSITION_BATCH_S
 from backend.services.demo import DEMO_PASSWORD
 from backend.services.simulation import Simulation, token_id_of
 from tests.live.server import LiveServer
@@ -58,7 +59,8 @@ def test_a_simulated_courier_rides_its_route_and_lets_go_on_take_over(live: Live
                         and m["data"]["stopId"] in mine and m["data"]["status"] in DONE]
 
             def positions() -> list[dict[str, Any]]:
-                return [m for m in seen if m["type"] == "position" and m["courierId"] == courier.courier_id]
+                return [p for m in seen if m["type"] == "positions" for p in m["positions"]
+                        if p["courierId"] == courier.courier_id]
 
             await _wait_for(lambda: len(settled()) >= 3 and len(positions()) >= 5, 20,
                             "three settled stops and five positions on the hub stream")
@@ -77,7 +79,9 @@ def test_a_simulated_courier_rides_its_route_and_lets_go_on_take_over(live: Live
             statuses = {s["stopId"]: s["status"] for s in day["route"]["stops"]}
             assert sum(1 for s in statuses.values() if s in DONE) >= 3
 
-            # From now on the simulator does nothing for courier1: no event, no position.
+            # From now on the simulator does nothing for courier1: no event, no position
+            # (after the hub's last position batch, which may hold one sent just before).
+            await asyncio.sleep(POSITION_BATCH_S + 0.3)
             events_before, positions_before = len(settled()), len(positions())
             stop_events_before = sum(1 for m in seen if m["type"] == "event")
             await asyncio.sleep(2.5)

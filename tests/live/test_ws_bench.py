@@ -23,7 +23,8 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
     assert set(result) == {"instances", "summary"}
     summary = result["summary"]
     for key in ("couriers", "connections_held", "p50_ms", "p95_ms", "p99_ms", "dispatcher_p99_ms", "lost",
-                "duplicated", "server_rss_mb", "actions", "duration_s", "target_p99_ms", "p99_vs_target"):
+                "duplicated", "server_rss_mb", "actions", "duration_s", "target_p99_ms", "p99_vs_target",
+                "ramp_p99_ms", "whole_run_p99_ms"):
         assert key in summary, key
     assert summary["couriers"] == 20
     assert summary["target_p99_ms"] == 250
@@ -35,6 +36,7 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
     assert summary["p99_ms"] is not None and summary["p99_vs_target"] == round(summary["p99_ms"] / 250, 3)
     phases = [i["phase"] for i in result["instances"]]
     assert phases[:5] == ["seed", "server", "login", "ramp", "run"]
+    assert "server_log" in phases
     run = next(i for i in result["instances"] if i["phase"] == "run")
     assert run["http_errors"] == {} and run["lost_courier"] == 0 and run["lost_dispatcher"] == 0
     assert run["positions_at_dispatcher"] > 0
