@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.dispatch.progress import eta_window
+
 FAIL_TEXT = {
     "not_home": "we missed you",
     "refused": "the parcel was refused",
@@ -12,6 +14,37 @@ FAIL_TEXT = {
     "damaged": "the parcel was damaged",
     "other": "we could not deliver",
 }
+
+
+OPEN = ("planned", "arrived")
+
+
+def _clock(iso: str) -> str:
+    return iso[11:16]  # HH:MM of an ISO timestamp
+
+
+def customer_notices(stops: list[dict[str, Any]], *, started: bool, done_stop: int | None = None
+                     ) -> list[tuple[str, dict[str, Any]]]:
+    """Customer-facing events for a route's stop views (riding order, ETAs
+    as just computed): when the shift starts, every open delivery is out for
+    delivery with its ETA window; when a stop is done, the next open delivery
+    is arriving soon. Returns (event kind, payload) pairs."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    deliveries = [s for s in stops if s["kind"] == "delivery" and s["status"] in OPEN and s["stopId"] != done_stop]
+    if started:
+        for ahead, s in enumerate(deliveries):
+            eta = s["eta"]
+            day = eta[:10]
+            seconds = int(eta[11:13]) * 3600 + int(eta[14:16]) * 60 + int(eta[17:19])
+            lo, hi = eta_window(seconds, ahead)
+            out.append(("order.out_for_delivery", {
+                "orderId": s["orderId"], "stopId": s["stopId"], "eta": eta,
+                "windowStart": f"{day}T{lo // 3600:02d}:{lo % 3600 // 60:02d}:00",
+                "windowEnd": f"{day}T{min(hi, 86399) // 3600:02d}:{min(hi, 86399) % 3600 // 60:02d}:00"}))
+    if done_stop is not None and deliveries:
+        s = deliveries[0]
+        out.append(("order.arriving_soon", {"orderId": s["orderId"], "stopId": s["stopId"], "eta": s["eta"]}))
+    return out
 
 
 def notifications_for(event: dict[str, Any]) -> list[tuple[str, int, dict[str, Any]]]:
@@ -27,6 +60,17 @@ def notifications_for(event: dict[str, Any]) -> list[tuple[str, int, dict[str, A
         out.append(("courier", event["courier_id"], {
             "type": "route.changed", "title": "Your route changed" if kind == "route.updated" else "Your route is ready",
             "body": body, "url": "/courier/", "routeId": data.get("id"), "seq": event["id"]}))
+    elif kind == "order.out_for_delivery":
+        out.append(("order", data["orderId"], {
+            "type": "out_for_delivery", "title": "Out for delivery",
+            "body": f"Your parcel is on its way today between {_clock(data['windowStart'])} and "
+                    f"{_clock(data['windowEnd'])}.",
+            "orderId": data["orderId"], "windowStart": data["windowStart"], "windowEnd": data["windowEnd"]}))
+    elif kind == "order.arriving_soon":
+        out.append(("order", data["orderId"], {
+            "type": "arriving_soon", "title": "Arriving soon",
+            "body": f"Your courier is on the way: next stop is yours, about {_clock(data['eta'])}.",
+            "orderId": data["orderId"], "eta": data["eta"]}))
     elif kind == "stop.updated" and data.get("kind") == "delivery":
         status, order = data.get("status"), data.get("orderId")
         if status == "delivered":

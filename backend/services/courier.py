@@ -20,6 +20,7 @@ from backend.db.tables import Courier, Hub, Order, Parcel, Route, Shift, Stop
 from backend.dispatch.calendar import seconds_of
 from backend.dispatch.progress import DONE, IllegalTransition, Leg, next_state, reschedule
 from backend.errors import Conflict, Invalid, NotFound
+from backend.realtime.notifications import customer_notices
 from backend.realtime.outbox import emit, latest_seq
 
 FAIL_REASONS = ("not_home", "refused", "address_not_found", "no_access", "damaged", "other")
@@ -180,8 +181,24 @@ async def _prepare_shift_move(courier_id: int, day: dt.date, now: dt.datetime, e
 
 
 async def prepare_start_shift(courier_id: int, day: dt.date, now: dt.datetime) -> Callable[[], Awaitable[Any]]:
-    _, write = await _prepare_shift_move(courier_id, day, now, "planned", "started")
+    _, move = await _prepare_shift_move(courier_id, day, now, "planned", "started")
+    route = await route_of(courier_id, day)
+    stops = await stop_views(route) if route else []
+
+    async def write() -> dict[str, Any]:
+        shift = await move()
+        if route is not None:  # the customers: out for delivery, with a window
+            await _tell_customers(route, customer_notices(stops, started=True))
+        return shift
+
     return write
+
+
+async def _tell_customers(route: dict[str, Any], notices: list[tuple[str, dict[str, Any]]]) -> None:
+    # On the hub's stream (dispatchers see them too); the push relay turns them
+    # into messages to the browsers following those orders.
+    for kind, payload in notices:
+        await emit(kind, payload, hub_id=route["hub"])
 
 
 async def prepare_end_shift(courier_id: int, day: dt.date, now: dt.datetime) -> Callable[[], Awaitable[Any]]:
@@ -273,6 +290,9 @@ async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, actio
         await emit("stop.updated", fresh, courier_id=courier_id, hub_id=route["hub"])
         if moved:
             await emit("route.updated", _route_view_of(route, views), courier_id=courier_id, hub_id=route["hub"])
+        if status in DONE:  # the next customer: arriving soon
+            await _tell_customers(route, customer_notices(_route_view_of(route, views)["stops"], started=False,
+                                                          done_stop=stop_id))
         return fresh
 
     return write

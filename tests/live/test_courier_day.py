@@ -299,3 +299,25 @@ def test_a_courier_falling_behind_gets_new_etas_and_late_flags(live: LiveServer)
         await ws.close()
 
     asyncio.run(scenario())
+
+
+def test_customers_hear_out_for_delivery_then_arriving_soon(live: LiveServer) -> None:
+    courier, dispatcher = live.login("courier1"), live.login("dispatcher")
+    deliveries = _open_stops(today(live, courier))
+
+    async def scenario() -> None:
+        hub = await _connect(live, dispatcher, path=f"/ws/hub/{live.hub_id}")  # type: ignore[attr-defined]
+        assert (await _recv(hub))["type"] == "snapshot"
+        r = httpx.post(live.base + "/courier/shift/start", json={}, headers=_h(courier, str(uuid.uuid4())))
+        assert r.status_code == 200
+        got = await _drain(hub)
+        out = [m["data"] for m in got if m.get("kind") == "order.out_for_delivery"]
+        assert [d["stopId"] for d in out] == [s["stopId"] for s in deliveries]
+        assert all(d["windowStart"] <= d["eta"] <= d["windowEnd"] for d in out)
+        first, second = deliveries[0], deliveries[1]
+        assert act(live, courier, first["stopId"], "fail", fail_body()).status_code == 200
+        soon = [m["data"] for m in await _drain(hub) if m.get("kind") == "order.arriving_soon"]
+        assert [(d["stopId"], d["orderId"]) for d in soon] == [(second["stopId"], second["orderId"])]
+        await hub.close()
+
+    asyncio.run(scenario())
