@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -20,9 +20,19 @@ from backend.api.schemas import (
 )
 from backend.db.tables import PlanRun, Route
 from backend.errors import Forbidden, NotFound
+from backend.dispatch.replan import DEFAULT_MIN_GAIN_S
 from backend.services.planning import PlanRunOut, RouteOut, plan_day, read_plan_run, route_out
+from backend.services.replanning import replan_hub
 
 DISPATCH = [roles("dispatcher")]
+
+
+def _positions(state: Any) -> dict[int, tuple[float, float]]:
+    """Courier id -> last position this process has heard (fresher than the database's)."""
+    store = getattr(state, "positions", None)
+    if store is None:
+        return {}
+    return store.places()
 
 
 class PlanIn(Body):
@@ -30,6 +40,15 @@ class PlanIn(Body):
     time_limit_s: Annotated[float, msgspec.Meta(ge=1, le=300)] | None = None
 
 
+
+
+REPLAN_EXAMPLE = ("A street closed at the market", {"reason": "Kauppatori closed 10:00-14:00", "timeLimitS": 1})
+
+
+class ReplanIn(Body):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "dispatcher"
+    time_limit_s: Annotated[float, msgspec.Meta(ge=0.2, le=60)] | None = None
+    min_gain_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] | None = None
 
 
 class PlanController(Controller):
@@ -44,6 +63,19 @@ class PlanController(Controller):
         limit = data.time_limit_s or state.settings.plan_time_limit_s
         run_id = await plan_day(state.geo, state.executor, hub_id, data.date, limit)
         return await read_plan_run(run_id)
+
+    @post("/hubs/{hub_id:int}/replan", guards=DISPATCH, status_code=200,
+          summary="Re-plan what is left of today from the routes in force; only changed routes are published")
+    async def replan(self, request: Request, hub_id: Id,
+                     data: Annotated[ReplanIn, json_body(REPLAN_EXAMPLE)]) -> dict[str, Any]:
+        user = await current_user(request)
+        check_hub(user, hub_id)
+        state = request.app.state
+        now = dt.datetime.now()
+        return await replan_hub(state.geo, state.executor, hub_id, now.date(), now, reason=data.reason,
+                                time_limit_s=data.time_limit_s or state.settings.replan_time_limit_s,
+                                min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S,
+                                positions=_positions(state))
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")
     async def list_runs(self, request: Request, hub_id: HubIdQuery, date: OptionalDateQuery = None) -> list[PlanRunOut]:

@@ -46,6 +46,10 @@ class PositionStore(Background):
     def last(self, courier_id: int) -> dict[str, Any] | None:
         return self._last.get(courier_id)
 
+    def places(self) -> dict[int, tuple[float, float]]:
+        """Courier id -> last known (lat, lon)."""
+        return {cid: (m["lat"], m["lon"]) for cid, m in self._last.items()}
+
     def last_for_hub(self, hub_id: int) -> list[dict[str, Any]]:
         return [m for m in self._last.values() if m["hubId"] == hub_id]
 

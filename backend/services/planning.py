@@ -31,6 +31,15 @@ from backend.structs import Out
 OPEN_STATES = ("open", "planned", "unplanned")
 
 
+class LiveDay(msgspec.Struct, kw_only=True):
+    """The day as it stands, for re-planning it (see backend/services/replanning.py)."""
+
+    now_s: int  # seconds since midnight: nobody leaves in the past
+    positions: dict[int, tuple[float, float]]  # shift id -> where that bike is now
+    locks: dict[int, int]  # stop id -> shift id it must stay with (under way, goods on board, pinned)
+    extra_states: tuple[str, ...] = ("arrived",)
+
+
 class DayInput(msgspec.Struct, kw_only=True):
     """What a plan is made from, with the rows it came from (for saving)."""
 
@@ -45,7 +54,8 @@ def _periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
     return msgspec.convert(raw or [], list[OpeningPeriod])
 
 
-async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
+async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None) -> DayInput:
+    """The hub's day as a Problem; with ``live``, what is left of it from now."""
     hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
@@ -59,8 +69,9 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
     if not shifts:
         raise Invalid(f"Hub {hub['name']} has no courier shifts on {day}; add shifts first, then plan.")
     bikes = {b["id"]: b for b in await Bike.select()}
+    states = [*OPEN_STATES, *(live.extra_states if live else ())]
     stops = await (
-        Stop.select().where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(list(OPEN_STATES)))
+        Stop.select().where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(states))
         .order_by(Stop.id)
     )
     if not stops:
@@ -70,6 +81,10 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
 
     hub_hours = windows_on(_periods(hub["opening_hours"]), day)
     places = [(hub["lat"], hub["lon"])] + [(s["lat"], s["lon"]) for s in stops]
+    start_node: dict[int, int] = {}  # shift id -> node where its bike is now
+    for shift_id, place in (live.positions.items() if live else ()):
+        start_node[shift_id] = len(places)
+        places.append(place)
     t0 = time.perf_counter()
     time_m, dist_m = await asyncio.to_thread(geo.network.matrices, places)
     matrix_s = time.perf_counter() - t0
@@ -88,8 +103,14 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
                 start, end = spans[0].start, spans[-1].end
         vid = f"shift-{s['id']}"
         shift_rows[vid] = s
+        if live is not None:
+            if s["status"] == "ended":
+                continue
+            start = max(start, live.now_s)
+            if start >= end:
+                continue  # nothing left of this shift
         vehicles.append(Vehicle(
-            id=vid, start_location=0, end_location=0, shift=Window(start, end),
+            id=vid, start_location=start_node.get(s["id"], 0), end_location=0, shift=Window(start, end),
             payload_kg=bike["payload_kg"], volume_l=bike["volume_l"],
             max_distance_m=int(bike["battery_range_km"] * 1000), speed_factor=bike["speed_factor"],
         ))
@@ -145,6 +166,15 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date) -> DayInput:
         final.remove(ps)
         pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
                              detail="The delivery these goods are for cannot be planned."))
+    if live is not None and live.locks:
+        on_duty = {v.id for v in vehicles}
+        locked = []
+        for ps in final:
+            shift_id = live.locks.get(int(ps.id))
+            if shift_id is not None and f"shift-{shift_id}" in on_duty:
+                ps = msgspec.structs.replace(ps, vehicles=(f"shift-{shift_id}",))
+            locked.append(ps)
+        final = locked
     problem = Problem(
         time_s=[list(map(int, r)) for r in time_m], dist_m=[list(map(int, r)) for r in dist_m],
         vehicles=tuple(vehicles), stops=tuple(final),

@@ -1,0 +1,154 @@
+"""Re-planning a hub's running day: from the routes in force, with locks, and
+publishing only the routes that changed.
+
+Reads the day as it stands (stop states, parcels on bikes, where the bikes
+are), turns it into a Problem with locks (:class:`planning.LiveDay`), lets the
+pure core re-plan it (:func:`backend.dispatch.replan.replan`, in the solver
+pool), checks the result and writes, in one transaction, a new version of
+each changed route with a ``route.updated`` event that says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import time
+from concurrent.futures import Executor
+from typing import Any
+
+from backend.db.engine import transaction
+from backend.db.tables import Parcel, PlanRun, Route, Shift, Stop
+from backend.dispatch import feasibility
+from backend.dispatch.calendar import at, seconds_of
+from backend.dispatch.progress import DONE
+from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
+from backend.errors import Invalid
+from backend.realtime.outbox import emit
+from backend.services.courier import route_view
+from backend.services.geo import Geo
+from backend.services.planning import DayInput, LiveDay, _stop_json, load_day, route_of_hub
+
+ON_BOARD = ("loaded", "collected")
+
+
+async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
+                   positions: dict[int, tuple[float, float]] | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
+    """Locks and bike positions of the running day; ``positions``: courier id -> last known place."""
+    routes = await route_of_hub(hub_id, day)
+    ids = [s["stopId"] for r in routes for s in r["stops"]]
+    stops = {r["id"]: r for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
+        Stop.id.is_in(ids or [-1]))}
+    orders = list({s["order"] for s in stops.values()})
+    on_board = {p["order"] for p in await Parcel.select(Parcel.order, Parcel.status).where(
+        Parcel.order.is_in(orders or [-1])) if p["status"] in ON_BOARD}
+    shifts = {s["id"]: s for s in await Shift.select(Shift.id, Shift.status, Shift.last_lat, Shift.last_lon).where(
+        Shift.id.is_in([r["shift"] for r in routes] or [-1]))}
+    locks: dict[int, int] = {}
+    where: dict[int, tuple[float, float]] = {}
+    for route in routes:
+        shift = shifts.get(route["shift"])
+        if shift is None or shift["status"] != "started":
+            continue  # nothing is on that bike yet: all its stops are free to move
+        for planned in route["stops"]:
+            row = stops.get(planned["stopId"])
+            if row is None or row["status"] in DONE:
+                continue
+            if row["status"] == "arrived":  # under way: the courier stands there
+                locks[row["id"]] = route["shift"]
+                where[route["shift"]] = (row["lat"], row["lon"])
+            elif row["order"] in on_board:  # the goods ride on this bike
+                locks[row["id"]] = route["shift"]
+        if route["shift"] not in where:
+            known = (positions or {}).get(route["courier"])
+            if known is None and shift["last_lat"] is not None:
+                known = (shift["last_lat"], shift["last_lon"])
+            if known is not None:
+                where[route["shift"]] = known
+    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks), routes
+
+
+async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
+                     reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
+                     positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
+    """Re-plan what is left of the hub's day; returns what changed."""
+    t0 = time.perf_counter()
+    live, routes = await live_day(hub_id, day, now, positions)
+    if not routes:
+        raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
+    day_input = await load_day(geo, hub_id, day, live)
+    in_problem = {s.id for s in day_input.problem.stops}
+    in_force = {f"shift-{r['shift']}": [str(s["stopId"]) for s in r["stops"] if str(s["stopId"]) in in_problem]
+                for r in routes}
+    job = functools.partial(replan, day_input.problem, in_force, time_limit_s=time_limit_s, min_gain_s=min_gain_s)
+    if executor is None:
+        result = await asyncio.to_thread(job)
+    else:
+        result = await asyncio.get_running_loop().run_in_executor(executor, job)
+    violations = feasibility.check(day_input.problem, result.plan)
+    return await _save(hub_id, day, reason, time_limit_s, day_input, result, routes, len(violations),
+                       time.perf_counter() - t0)
+
+
+async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day_input: DayInput,
+                result: ReplanResult, routes: list[dict[str, Any]], violations: int, total_s: float
+                ) -> dict[str, Any]:
+    plan = result.plan
+    by_vehicle = {r.vehicle_id: r for r in plan.routes}
+    old_by_vehicle = {f"shift-{r['shift']}": r for r in routes}
+    # A vehicle whose route lost stops the problem no longer has (done ones are history, not changes)
+    changed = set(result.changed)
+    unplanned = [*day_input.pre_unplanned, *plan.unplanned]
+    figures = {"reason": reason, "changedCouriers": [], "unplanned": len(unplanned), "violations": violations,
+               "solveS": round(plan.solve_s, 3), "totalS": round(total_s, 3), "keptOrder": len(result.kept_order)}
+    async with transaction():
+        run_id = (await PlanRun.insert(PlanRun(
+            hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
+            finished_at=dt.datetime.now(), time_limit_s=time_limit_s,
+            inputs={"replan": True, "reason": reason, "stops": len(day_input.problem.stops),
+                    "vehicles": len(day_input.problem.vehicles)},
+            figures=figures, unplanned=[],
+        )))[0]["id"]
+        for vid in sorted(changed):
+            shift = day_input.shifts.get(vid)
+            if shift is None:
+                continue
+            old = old_by_vehicle.get(vid)
+            kept = [s for s in (old["stops"] if old else []) if str(s["stopId"]) not in day_input.stops
+                    or day_input.stops[str(s["stopId"])]["status"] in DONE]  # history stays on the route
+            new_route = by_vehicle.get(vid)
+            planned = []
+            if new_route is not None:
+                departures = [new_route.start_s, *(ps.departure_s for ps in new_route.stops)]
+                planned = [_stop_json(ps, day_input.stops[ps.stop_id], day, departures[i])
+                           for i, ps in enumerate(new_route.stops)]
+            before = {s["stopId"] for s in (old["stops"] if old else [])}
+            after = {s["stopId"] for s in planned} | {s["stopId"] for s in kept}
+            if old is not None:
+                await Route.update({Route.current: False}).where(Route.id == old["id"])
+            row = {
+                "plan_run": run_id, "hub": hub_id, "courier": shift["courier"], "shift": shift["id"],
+                "plan_date": day, "version": (old["version"] if old else 0) + 1, "current": True,
+                "start": old["start"] if old else at(day, new_route.start_s if new_route else 0),
+                "end": at(day, new_route.end_s) if new_route else (old["end"] if old else at(day, 0)),
+                "distance_m": new_route.distance_m if new_route else 0,
+                "duration_s": new_route.duration_s if new_route else 0,
+                "stops": kept + planned,
+            }
+            route_id = (await Route.insert(Route(**row)))[0]["id"]
+            view = await route_view({**row, "id": route_id})
+            view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
+            await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
+            figures["changedCouriers"].append(shift["courier"])
+        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
+        await Stop.update({Stop.status: "planned"}).where(
+            Stop.id.is_in(planned_ids or [-1]) & Stop.status.is_in(["open", "unplanned"]))
+        unplanned_ids = [int(u.stop_id) for u in unplanned]
+        await Stop.update({Stop.status: "unplanned"}).where(
+            Stop.id.is_in(unplanned_ids or [-1]) & Stop.status.is_in(["open", "planned"]))
+        await PlanRun.update({PlanRun.figures: figures}).where(PlanRun.id == run_id)
+        await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
+                   hub_id=hub_id)
+    return {"planRunId": run_id, **figures,
+            "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
+                               for u in unplanned]}

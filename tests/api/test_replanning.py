@@ -1,0 +1,95 @@
+"""Re-planning a running day: from the routes in force, with locks; only the
+routes that changed get a new version and a ``route.updated`` event."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from backend.db.tables import OutboxEvent, Parcel, Route, Shift, Stop
+from backend.realtime.outbox import latest_seq
+from backend.services.replanning import replan_hub
+from tests.api.helpers import post_ok, problem, tomorrow
+from tests.api.test_planning import _addresses, _small_day
+
+
+async def _current_routes(hub: int) -> list[dict]:
+    return await Route.select().where((Route.hub == hub) & (Route.current == True)).output(load_json=True)  # noqa: E712
+
+
+async def _planned_day(client, geo) -> tuple[dict, int, list[dict]]:
+    h, hub, _ = await _small_day(client, geo)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    assert r.status_code == 201 and r.json()["figures"]["violations"] == 0
+    return h, hub, await _current_routes(hub)
+
+
+def _holders(routes: list[dict]) -> dict[int, list[int]]:
+    """Stop id -> the couriers whose current route has it."""
+    out: dict[int, list[int]] = {}
+    for r in routes:
+        for s in r["stops"]:
+            out.setdefault(s["stopId"], []).append(r["courier"])
+    return out
+
+
+async def test_a_new_order_goes_into_one_running_route_and_locked_stops_stay(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    # Courier A is on the road: first delivery done, the next one's parcels on the bike.
+    a = next(r for r in routes if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
+    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
+    deliveries = [s for s in a["stops"] if s["kind"] == "delivery"]
+    done, loaded = deliveries[0], deliveries[1]
+    await Stop.update({Stop.status: "delivered"}).where(Stop.id == done["stopId"])
+    await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == loaded["orderId"])
+
+    new = await post_ok(client, "/orders", {
+        "reference": "SAME-DAY", "hubId": hub, "customerName": "Late Lunch", "date": day.isoformat(),
+        "address": _addresses(geo)[500], "window": {"start": "13:00", "end": "18:00"},
+        "parcels": [{"weightKg": 2, "volumeL": 5}]}, h)
+    new_stop = (await Stop.select(Stop.id).where(Stop.order == new["id"]).first())["id"]
+    seq = await latest_seq()
+
+    now = dt.datetime.combine(day, dt.time(11, 0))
+    result = await replan_hub(geo, None, hub, day, now, reason="new order SAME-DAY", time_limit_s=1.0,
+                              positions={a["courier"]: (done["lat"], done["lon"])})
+
+    assert result["violations"] == 0 and result["unplanned"] == 0, result
+    after = await _current_routes(hub)
+    holders = _holders(after)
+    assert len(holders[new_stop]) == 1  # exactly one destination and one holder
+    assert all(len(c) == 1 for c in holders.values()), holders
+    assert holders[loaded["stopId"]] == [a["courier"]]  # goods on A's bike stay with A
+    assert holders[done["stopId"]] == [a["courier"]]  # history stays on A's route
+    assert (await Stop.select(Stop.status).where(Stop.id == new_stop).first())["status"] == "planned"
+
+    # Only changed couriers got a new route version and an event, with the reason.
+    events = await OutboxEvent.select().where(
+        (OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")).output(load_json=True)
+    assert sorted(e["courier_id"] for e in events) == sorted(result["changedCouriers"])
+    assert holders[new_stop][0] in result["changedCouriers"]
+    for e in events:
+        assert e["payload"]["change"]["reason"] == "new order SAME-DAY"
+    receiving = next(e for e in events if e["courier_id"] == holders[new_stop][0])
+    assert new_stop in receiving["payload"]["change"]["added"]
+    versions = {r["courier"]: r["version"] for r in after}
+    for r in routes:
+        assert versions[r["courier"]] == (2 if r["courier"] in result["changedCouriers"] else 1)
+
+
+async def test_nothing_changed_publishes_nothing(client, geo) -> None:
+    _, hub, routes = await _planned_day(client, geo)
+    seq = await latest_seq()
+    now = dt.datetime.combine(tomorrow(), dt.time(7, 0))  # before anyone rides
+    result = await replan_hub(geo, None, hub, tomorrow(), now, reason="check", time_limit_s=1.0)
+    assert result["violations"] == 0
+    assert result["changedCouriers"] == []
+    assert await OutboxEvent.count().where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")) == 0
+    assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
+
+
+async def test_replan_without_a_plan_is_refused_clearly(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo)
+    body = problem(await client.post(f"/hubs/{hub}/replan", json={"reason": "test"}, headers=h), 422)
+    assert "plan the day first" in body["detail"]
+    problem(await client.post(f"/hubs/{hub}/replan", json={"reason": ""}, headers=h), 400)
