@@ -23,6 +23,7 @@ from backend.db.tables import Order, Stop
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services import orders as service
+from backend.services.replanning import take_same_day_order
 
 DISPATCH = [roles("dispatcher")]
 
@@ -35,7 +36,14 @@ class OrderController(Controller):
     async def create(self, request: Request, data: Annotated[service.OrderIn, json_body(ORDER_EXAMPLE, WINDOW_ORDER_EXAMPLE)]) -> service.OrderOut:
         user = await current_user(request)
         check_hub(user, data.hub_id)
-        order_id = await service.create_order(data, request.app.state.geo, dt.date.today())
+        state = request.app.state
+        now = dt.datetime.now()
+        if data.date == now.date():  # the day may be on the road: into the running routes, or refused
+            order_id, _ = await take_same_day_order(state.geo, state.executor, data, now,
+                                                    time_limit_s=state.settings.replan_time_limit_s,
+                                                    positions=state.positions.places())
+        else:
+            order_id = await service.create_order(data, state.geo, now.date())
         return await service.read_order(order_id)  # type: ignore[return-value]
 
     @post("/import", guards=DISPATCH, status_code=201,

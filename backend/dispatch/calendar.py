@@ -139,3 +139,22 @@ def _osm_days(text: str) -> list[str] | None:
         rng = range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)]
         days.extend(DAYS[k] for k in rng if DAYS[k] not in days)
     return days or None
+
+
+# A same-day order must reach the hub, be packed and ridden out: it is taken
+# only while at least this much of its window is still ahead.
+SAME_DAY_LEAD_S = 60 * 60
+
+
+def same_day_open(window_end_s: int, now_s: int, lead_s: int = SAME_DAY_LEAD_S) -> bool:
+    """Whether an order for today with a window ending at ``window_end_s`` can still be taken."""
+    return now_s + lead_s <= window_end_s
+
+
+def next_slot(now_s: int, lead_s: int = SAME_DAY_LEAD_S) -> tuple[int, str]:
+    """The first named slot still open for a new order: (days from today, slot name)."""
+    for name in ("morning", "afternoon", "evening"):
+        end = SLOTS[name][1]
+        if same_day_open(int(end[:2]) * 3600 + int(end[3:]) * 60, now_s, lead_s):
+            return 0, name
+    return 1, "morning"

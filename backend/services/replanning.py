@@ -18,12 +18,13 @@ from concurrent.futures import Executor
 from typing import Any
 
 from backend.db.engine import transaction
+from backend.db.tables import Order as OrderRow
 from backend.db.tables import Parcel, PlanRun, Route, Shift, Stop
 from backend.dispatch import feasibility
-from backend.dispatch.calendar import at, seconds_of
+from backend.dispatch.calendar import SLOTS, at, next_slot, parse_hhmm, same_day_open, seconds_of
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
-from backend.errors import Invalid
+from backend.errors import Conflict, Invalid
 from backend.realtime.outbox import emit
 from backend.services.courier import route_view
 from backend.services.geo import Geo
@@ -152,3 +153,49 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
     return {"planRunId": run_id, **figures,
             "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
                                for u in unplanned]}
+
+
+async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, now: dt.datetime, *,
+                              time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
+                              ) -> tuple[int, dict[str, Any] | None]:
+    """An order for a day already on the road: checked against its cut-off, written,
+    and planned into the running routes, or refused with the next possible slot.
+
+    Returns the order id and the re-plan (None when the day has no routes yet:
+    the order waits for the day's planning like any other).
+    """
+    from backend.services import orders
+
+    day = now.date()
+    prepared = await orders.prepare(data, geo, day)
+    end_s = parse_hhmm(prepared.window[1])
+    if not same_day_open(end_s, seconds_of(now, day)):
+        raise Conflict(_too_late(f"its window ends at {prepared.window[1]}", now, day), code="same_day_cutoff",
+                       nextSlot=_next_slot_json(now, day))
+    async with transaction():
+        order_id = await orders.write(prepared)
+    if not await route_of_hub(data.hub_id, day):
+        return order_id, None
+    result = await replan_hub(geo, executor, data.hub_id, day, now, reason=f"new order {data.reference}",
+                              time_limit_s=time_limit_s, positions=positions)
+    mine = await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id)
+    if all(s["status"] == "planned" for s in mine):
+        return order_id, result
+    # It does not fit today's routes: the order is withdrawn, whole.
+    why = next((u["detail"] for u in result["unplannedStops"] if u["stopId"] in {s["id"] for s in mine}),
+               "no courier can fit it in today")
+    async with transaction():
+        await OrderRow.delete().where(OrderRow.id == order_id)
+    raise Conflict(_too_late(why, now, day), code="same_day_full", nextSlot=_next_slot_json(now, day))
+
+
+def _next_slot_json(now: dt.datetime, day: dt.date) -> dict[str, Any]:
+    days, name = next_slot(seconds_of(now, day))
+    start, end = SLOTS[name]
+    return {"date": (day + dt.timedelta(days=days)).isoformat(), "slot": name, "start": start, "end": end}
+
+
+def _too_late(why: str, now: dt.datetime, day: dt.date) -> str:
+    slot = _next_slot_json(now, day)
+    return (f"This order cannot be delivered today: {why}. The next possible slot is {slot['slot']} "
+            f"({slot['start']}-{slot['end']}) on {slot['date']}.")

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from backend.db.tables import OutboxEvent, Parcel, Route, Shift, Stop
+import msgspec
+import pytest
+
+from backend.db.tables import Order, OutboxEvent, Parcel, Route, Shift, Stop
+from backend.errors import Conflict
 from backend.realtime.outbox import latest_seq
-from backend.services.replanning import replan_hub
+from backend.services.orders import OrderIn
+from backend.services.replanning import replan_hub, take_same_day_order
 from tests.api.helpers import post_ok, problem, tomorrow
 from tests.api.test_planning import _addresses, _small_day
 
@@ -93,3 +98,47 @@ async def test_replan_without_a_plan_is_refused_clearly(client, geo) -> None:
     body = problem(await client.post(f"/hubs/{hub}/replan", json={"reason": "test"}, headers=h), 422)
     assert "plan the day first" in body["detail"]
     problem(await client.post(f"/hubs/{hub}/replan", json={"reason": ""}, headers=h), 400)
+
+
+def _same_day(hub: int, geo, ref: str, window: tuple[str, str], kg: float = 2) -> OrderIn:
+    return msgspec.convert({
+        "reference": ref, "hubId": hub, "customerName": "Same Day", "date": tomorrow().isoformat(),
+        "address": _addresses(geo)[510], "window": {"start": window[0], "end": window[1]},
+        "parcels": [{"weightKg": kg, "volumeL": 5}]}, OrderIn)
+
+
+async def test_a_same_day_order_before_its_cutoff_is_planned_into_a_running_route(client, geo) -> None:
+    _, hub, _ = await _planned_day(client, geo)
+    now = dt.datetime.combine(tomorrow(), dt.time(10, 0))  # "today", for this test, is tomorrow
+    order_id, result = await take_same_day_order(geo, None, _same_day(hub, geo, "SD-1", ("13:00", "18:00")), now,
+                                                 time_limit_s=1.0)
+    assert result is not None and result["violations"] == 0
+    stop = (await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id).first())
+    assert stop["status"] == "planned"
+    assert len(_holders(await _current_routes(hub))[stop["id"]]) == 1
+
+
+async def test_a_same_day_order_after_its_cutoff_is_refused_with_the_next_slot(client, geo) -> None:
+    _, hub, _ = await _planned_day(client, geo)
+    orders_before = await Order.count()
+    now = dt.datetime.combine(tomorrow(), dt.time(17, 30))
+    with pytest.raises(Conflict) as refused:
+        await take_same_day_order(geo, None, _same_day(hub, geo, "SD-2", ("13:00", "18:00")), now, time_limit_s=1.0)
+    assert refused.value.extra["code"] == "same_day_cutoff"
+    assert refused.value.extra["nextSlot"] == {"date": tomorrow().isoformat(), "slot": "evening",
+                                               "start": "18:00", "end": "22:00"}
+    assert "18:00" in refused.value.detail and "evening" in refused.value.detail
+    assert await Order.count() == orders_before  # nothing written
+
+
+async def test_a_same_day_order_that_fits_no_bike_is_withdrawn_whole(client, geo) -> None:
+    _, hub, routes = await _planned_day(client, geo)
+    counts = (await Order.count(), await Stop.count(), await Parcel.count())
+    now = dt.datetime.combine(tomorrow(), dt.time(10, 0))
+    with pytest.raises(Conflict) as refused:
+        await take_same_day_order(geo, None, _same_day(hub, geo, "SD-3", ("13:00", "18:00"), kg=190), now,
+                                  time_limit_s=1.0)
+    assert refused.value.extra["code"] == "same_day_full"
+    assert "next possible slot" in refused.value.detail
+    assert (await Order.count(), await Stop.count(), await Parcel.count()) == counts
+    assert all(len(c) == 1 for c in _holders(await _current_routes(hub)).values())
