@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 
 import backend
 from backend.api.auth import AuthController
+from backend.api.disruptions import DisruptionController
 from backend.api.courier import CourierController
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.orders import OrderController
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             *CONTROLLERS,
             OrderController,
             PlanController,
+            DisruptionController,
             RouteController,
             CourierController,
             PushController,

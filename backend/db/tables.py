@@ -99,7 +99,7 @@ class Shift(Table):
     bike = ForeignKey(references=Bike, null=True, on_delete=OnDelete.set_null)
     start = Timestamp()
     end = Timestamp()
-    status = Varchar(length=12, default="planned")  # planned | started | ended
+    status = Varchar(length=12, default="planned")  # planned | started | ended | interrupted (out of service)
     started_at = Timestamp(null=True, default=None)
     ended_at = Timestamp(null=True, default=None)
     # Last known position and a bounded breadcrumb trail [[lat, lon, iso-time], ...].

@@ -104,7 +104,7 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         vid = f"shift-{s['id']}"
         shift_rows[vid] = s
         if live is not None:
-            if s["status"] == "ended":
+            if s["status"] in ("ended", "interrupted"):
                 continue
             start = max(start, live.now_s)
             if start >= end:

@@ -91,6 +91,10 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
                        time.perf_counter() - t0)
 
 
+def _shift_of_route(route: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {"id": route["shift"], "courier": route["courier"]} if route else None
+
+
 async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day_input: DayInput,
                 result: ReplanResult, routes: list[dict[str, Any]], violations: int, total_s: float
                 ) -> dict[str, Any]:
@@ -102,6 +106,13 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
     unplanned = [*day_input.pre_unplanned, *plan.unplanned]
     figures = {"reason": reason, "changedCouriers": [], "unplanned": len(unplanned), "violations": violations,
                "solveS": round(plan.solve_s, 3), "totalS": round(total_s, 3), "keptOrder": len(result.kept_order)}
+    # Couriers taken off the road keep their history; their open stops are gone from them.
+    on_duty = {v.id for v in day_input.problem.vehicles}
+    for vid, old in old_by_vehicle.items():
+        if vid not in on_duty and any(str(s["stopId"]) in day_input.stops
+                                      and day_input.stops[str(s["stopId"])]["status"] not in DONE
+                                      for s in old["stops"]):
+            changed.add(vid)
     async with transaction():
         run_id = (await PlanRun.insert(PlanRun(
             hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
@@ -111,7 +122,7 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
             figures=figures, unplanned=[],
         )))[0]["id"]
         for vid in sorted(changed):
-            shift = day_input.shifts.get(vid)
+            shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
                 continue
             old = old_by_vehicle.get(vid)
@@ -199,3 +210,62 @@ def _too_late(why: str, now: dt.datetime, day: dt.date) -> str:
     slot = _next_slot_json(now, day)
     return (f"This order cannot be delivered today: {why}. The next possible slot is {slot['slot']} "
             f"({slot['start']}-{slot['end']}) on {slot['date']}.")
+
+
+async def courier_out_of_service(geo: Geo, executor: Executor | None, courier_id: int, day: dt.date,
+                                 now: dt.datetime, *, reason: str, time_limit_s: float,
+                                 positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
+    """A courier breaks down: their remaining stops go to others; goods on their
+    bike become a transfer, collected by another courier where the bike stands."""
+    from backend.services.courier import shift_of
+
+    shift = await shift_of(courier_id, day)
+    if shift is None or shift["status"] != "started":
+        status = shift["status"] if shift else "not planned"
+        raise Conflict(f"Courier {courier_id} is not on the road (their shift is {status}); nothing to take over.")
+    route = next((r for r in await route_of_hub(shift["hub"], day) if r["courier"] == courier_id), None)
+    place = (positions or {}).get(courier_id)
+    if place is None and shift["last_lat"] is not None:
+        place = (shift["last_lat"], shift["last_lon"])
+    ids = [s["stopId"] for s in route["stops"]] if route else []
+    open_deliveries = await Stop.select().where(
+        Stop.id.is_in(ids or [-1]) & (Stop.kind == "delivery") & Stop.status.is_in(["planned", "arrived"]))
+    on_board = {p["order"]: p for p in await Parcel.select(Parcel.order, Parcel.status).where(
+        Parcel.order.is_in([s["order"] for s in open_deliveries] or [-1])) if p["status"] in ON_BOARD}
+    async with transaction():
+        done = await Shift.update({Shift.status: "interrupted", Shift.ended_at: now}).where(
+            (Shift.id == shift["id"]) & (Shift.status == "started")).returning(Shift.id)
+        if not done:
+            raise Conflict("The shift changed in the meantime; reload and try again.")
+        transfers = 0
+        for stop in open_deliveries:
+            if stop["order"] not in on_board:
+                continue
+            if place is None:  # nowhere to collect from: the goods go back to the hub with the bike
+                await Stop.update({Stop.status: "unplanned"}).where(Stop.id == stop["id"])
+                continue
+            weight = await _on_board(stop["order"])
+            await Stop.insert(Stop(
+                order=stop["order"], hub=stop["hub"], kind="pickup", shop=None, pickup_point=None,
+                address=f"Transfer from courier {courier_id}", lat=place[0], lon=place[1], plan_date=day,
+                window_start=now, window_end=stop["window_end"], service_s=180,
+                weight_kg=weight[0], volume_l=weight[1], status="open"))
+            await Parcel.update({Parcel.status: "transfer"}).where(
+                (Parcel.order == stop["order"]) & Parcel.status.is_in(list(ON_BOARD)))
+            transfers += 1
+        await Stop.update({Stop.status: "planned"}).where(
+            Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived"))  # the visit under way is abandoned
+        moved = {**shift, "status": "interrupted", "ended_at": now}
+        from backend.services.courier import shift_view
+
+        await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id,
+                   hub_id=shift["hub"])
+    result = await replan_hub(geo, executor, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s,
+                              positions=positions)
+    return {**result, "transfers": transfers}
+
+
+async def _on_board(order_id: int) -> tuple[float, float]:
+    rows = await Parcel.select(Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(Parcel.order == order_id)
+    mine = [r for r in rows if r["status"] in ON_BOARD]
+    return sum(r["weight_kg"] for r in mine), sum(r["volume_l"] for r in mine)

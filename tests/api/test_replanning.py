@@ -12,7 +12,7 @@ from backend.db.tables import Order, OutboxEvent, Parcel, Route, Shift, Stop
 from backend.errors import Conflict
 from backend.realtime.outbox import latest_seq
 from backend.services.orders import OrderIn
-from backend.services.replanning import replan_hub, take_same_day_order
+from backend.services.replanning import courier_out_of_service, replan_hub, take_same_day_order
 from tests.api.helpers import post_ok, problem, tomorrow
 from tests.api.test_planning import _addresses, _small_day
 
@@ -142,3 +142,40 @@ async def test_a_same_day_order_that_fits_no_bike_is_withdrawn_whole(client, geo
     assert "next possible slot" in refused.value.detail
     assert (await Order.count(), await Stop.count(), await Parcel.count()) == counts
     assert all(len(c) == 1 for c in _holders(await _current_routes(hub)).values())
+
+
+async def test_a_courier_out_of_service_hands_over_stops_and_goods_become_a_transfer(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    a = next(r for r in routes if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
+    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
+    deliveries = [s for s in a["stops"] if s["kind"] == "delivery"]
+    loaded, free = deliveries[0], deliveries[1]
+    await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == loaded["orderId"])
+    seq = await latest_seq()
+    bike_at = (loaded["lat"] + 0.001, loaded["lon"])
+
+    now = dt.datetime.combine(day, dt.time(10, 30))
+    result = await courier_out_of_service(geo, None, a["courier"], day, now, reason="flat battery",
+                                          time_limit_s=1.0, positions={a["courier"]: bike_at})
+
+    assert result["violations"] == 0 and result["transfers"] == 1, result
+    after = await _current_routes(hub)
+    holders = _holders(after)
+    mine = next(r for r in after if r["courier"] == a["courier"])
+    assert [s for s in mine["stops"] if s["stopId"] in (loaded["stopId"], free["stopId"])] == []
+    assert holders[loaded["stopId"]] != [a["courier"]] and len(holders[loaded["stopId"]]) == 1
+    assert len(holders[free["stopId"]]) == 1 and holders[free["stopId"]] != [a["courier"]]
+    # The goods are collected where the bike stands, by the courier who delivers them, before delivering.
+    transfer = await Stop.select().where((Stop.order == loaded["orderId"]) & (Stop.kind == "pickup")).first()
+    assert (transfer["lat"], transfer["lon"]) == bike_at and transfer["status"] == "planned"
+    taker = next(r for r in after if r["courier"] == holders[loaded["stopId"]][0])
+    order = [s["stopId"] for s in taker["stops"]]
+    assert order.index(transfer["id"]) < order.index(loaded["stopId"])
+    assert {p["status"] for p in await Parcel.select(Parcel.status).where(Parcel.order == loaded["orderId"])} == {
+        "transfer"}
+    events = await OutboxEvent.select(OutboxEvent.courier_id, OutboxEvent.kind).where(OutboxEvent.id > seq)
+    assert {"courier_id": a["courier"], "kind": "route.updated"} in events  # the broken courier is told too
+    assert all(len(c) == 1 for c in holders.values())
+    problem(await client.post(f"/couriers/{a['courier']}/out-of-service", json={"reason": "again"}, headers=h), 409)
+    problem(await client.post("/couriers/9999/out-of-service", json={"reason": "x"}, headers=h), 404)
