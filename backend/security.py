@@ -58,3 +58,10 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def pickup_code(key: str, order_id: int) -> str:
+    """The six digits a customer shows at a pickup point: derived, not stored,
+    so the point and the customer's message always agree."""
+    digest = hmac.new(key.encode(), f"pickup:{order_id}".encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:4], 'big') % 1_000_000:06d}"

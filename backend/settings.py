@@ -23,6 +23,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long a solve of a whole day may take, and how many solver processes run.
     plan_time_limit_s: float = 10.0
     replan_time_limit_s: float = 1.0  # a re-plan during the day: the phones wait for it
+    fail_policy: str = "pickup_point"  # after a failed delivery: pickup_point | retry | hub
     solver_workers: int = 2
     max_upload_bytes: int = 2_000_000
     token_ttl_s: int = 12 * 3600
@@ -64,6 +65,14 @@ def _secret_key(var_dir: Path, from_env: str | None) -> str:
     return key
 
 
+def _fail_policy(value: str) -> str:
+    from backend.dispatch.failed_stop import POLICIES
+
+    if value not in POLICIES:
+        raise ValueError(f"LAADBAK_FAIL_POLICY must be one of {', '.join(POLICIES)}, not {value!r}")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     var_dir = Path(env.get("LAADBAK_VAR_DIR", str(REPO_ROOT / "var"))).resolve()
@@ -90,6 +99,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         plan_time_limit_s=float(env.get("LAADBAK_PLAN_TIME_LIMIT", "10")),
         replan_time_limit_s=float(env.get("LAADBAK_REPLAN_TIME_LIMIT", "1")),
+        fail_policy=_fail_policy(env.get("LAADBAK_FAIL_POLICY", "pickup_point")),
         push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
     )

@@ -71,6 +71,29 @@ def notifications_for(event: dict[str, Any]) -> list[tuple[str, int, dict[str, A
             "type": "arriving_soon", "title": "Arriving soon",
             "body": f"Your courier is on the way: next stop is yours, about {_clock(data['eta'])}.",
             "orderId": data["orderId"], "eta": data["eta"]}))
+    elif kind == "order.next_step":
+        order = data["orderId"]
+        if data["next"] == "pickup_point":
+            point = data["pickupPoint"]
+            out.append(("order", order, {
+                "type": "to_pickup_point", "title": "Your parcel goes to a pickup point",
+                "body": f"Collect it at {point['name']}, {point['address']} from about "
+                        f"{_clock(data['windowStart'])} with code {data['pickupCode']}.",
+                "orderId": order, "pickupPoint": point, "pickupCode": data["pickupCode"]}))
+        elif data["next"] == "retry":
+            out.append(("order", order, {
+                "type": "retry", "title": "We will try again today",
+                "body": f"We come back between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}.",
+                "orderId": order}))
+        else:
+            out.append(("order", order, {
+                "type": "back_to_hub", "title": "Your parcel goes back to our hub",
+                "body": "We will contact you for a new delivery.", "orderId": order}))
+    elif kind == "stop.updated" and data.get("kind") == "delivery" and data.get("pickupPointId") \
+            and data.get("status") == "delivered":
+        out.append(("order", data["orderId"], {
+            "type": "ready_at_pickup_point", "title": "Ready for pickup",
+            "body": "Your parcel is at the pickup point; show the code we sent you.", "orderId": data["orderId"]}))
     elif kind == "stop.updated" and data.get("kind") == "delivery":
         status, order = data.get("status"), data.get("orderId")
         if status == "delivered":

@@ -29,6 +29,7 @@ from backend.services.geo import Geo
 from backend.structs import Out
 
 OPEN_STATES = ("open", "planned", "unplanned")
+DAY_END_S = 24 * 3600 - 1
 
 
 class LiveDay(msgspec.Struct, kw_only=True):
@@ -37,6 +38,7 @@ class LiveDay(msgspec.Struct, kw_only=True):
     now_s: int  # seconds since midnight: nobody leaves in the past
     positions: dict[int, tuple[float, float]]  # shift id -> where that bike is now
     locks: dict[int, int]  # stop id -> shift id it must stay with (under way, goods on board, pinned)
+    riding: frozenset[int] = frozenset()  # shift ids of couriers on the road
     extra_states: tuple[str, ...] = ("arrived",)
 
 
@@ -106,6 +108,8 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         if live is not None:
             if s["status"] in ("ended", "interrupted"):
                 continue
+            if s["id"] in live.riding:
+                end = max(end, DAY_END_S)  # on the road: they finish what they carry, late if need be
             start = max(start, live.now_s)
             if start >= end:
                 continue  # nothing left of this shift
@@ -172,7 +176,10 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         for ps in final:
             shift_id = live.locks.get(int(ps.id))
             if shift_id is not None and f"shift-{shift_id}" in on_duty:
-                ps = msgspec.structs.replace(ps, vehicles=(f"shift-{shift_id}",))
+                # Kept, even when its window has passed: it is delivered late, not dropped.
+                late_ok = tuple(Window(w.start, max(w.end, DAY_END_S)) for w in ps.windows[-1:])
+                ps = msgspec.structs.replace(ps, vehicles=(f"shift-{shift_id}",),
+                                             windows=(*ps.windows[:-1], *late_ok))
             locked.append(ps)
         final = locked
     problem = Problem(

@@ -19,16 +19,18 @@ from typing import Any
 
 from backend.db.engine import transaction
 from backend.db.tables import Order as OrderRow
-from backend.db.tables import Parcel, PlanRun, Route, Shift, Stop
-from backend.dispatch import feasibility
-from backend.dispatch.calendar import SLOTS, at, next_slot, parse_hhmm, same_day_open, seconds_of
+from backend.db.tables import Parcel, PickupPoint, PlanRun, Route, Shift, Stop
+from backend.dispatch import failed_stop, feasibility
+from backend.dispatch.calendar import SLOTS, at, next_slot, parse_hhmm, same_day_open, seconds_of, windows_on
+from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Conflict, Invalid
 from backend.realtime.outbox import emit
 from backend.services.courier import route_view
 from backend.services.geo import Geo
-from backend.services.planning import DayInput, LiveDay, _stop_json, load_day, route_of_hub
+from backend.security import pickup_code
+from backend.services.planning import DayInput, LiveDay, _periods, _stop_json, load_day, route_of_hub
 
 ON_BOARD = ("loaded", "collected")
 
@@ -46,33 +48,68 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
     shifts = {s["id"]: s for s in await Shift.select(Shift.id, Shift.status, Shift.last_lat, Shift.last_lon).where(
         Shift.id.is_in([r["shift"] for r in routes] or [-1]))}
     locks: dict[int, int] = {}
+    riding: dict[int, int] = {}  # order id -> shift whose bike has its goods
+    riding_shifts: set[int] = set()
     where: dict[int, tuple[float, float]] = {}
     for route in routes:
         shift = shifts.get(route["shift"])
-        if shift is None or shift["status"] != "started":
-            continue  # nothing is on that bike yet: all its stops are free to move
+        acted = any(stops.get(p["stopId"], {}).get("status") in (*DONE, "arrived") for p in route["stops"])
+        if shift is None or shift["status"] in ("ended", "interrupted") or (shift["status"] != "started"
+                                                                            and not acted):
+            continue  # not on the road (yet): all its stops are free to move
+        riding_shifts.add(route["shift"])
         for planned in route["stops"]:
             row = stops.get(planned["stopId"])
             if row is None or row["status"] in DONE:
                 continue
-            if row["status"] == "arrived":  # under way: the courier stands there
-                locks[row["id"]] = route["shift"]
+            # Under way, goods on this bike, or just on the route of a courier on the
+            # road: it stays with them. Moving stops between riding couriers is
+            # churn on two phones for a gain the courier rarely sees.
+            locks[row["id"]] = route["shift"]
+            if row["status"] == "arrived":  # the courier stands there
                 where[route["shift"]] = (row["lat"], row["lon"])
-            elif row["order"] in on_board:  # the goods ride on this bike
-                locks[row["id"]] = route["shift"]
+        for order in {stops[s["stopId"]]["order"] for s in route["stops"] if s["stopId"] in stops} & on_board:
+            riding[order] = route["shift"]
         if route["shift"] not in where:
             known = (positions or {}).get(route["courier"])
             if known is None and shift["last_lat"] is not None:
                 known = (shift["last_lat"], shift["last_lon"])
             if known is not None:
                 where[route["shift"]] = known
-    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks), routes
+    if riding:  # their new stops (a redirect, a retry) ride on the same bike
+        for row in await Stop.select(Stop.id, Stop.order).where(
+                (Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.order.is_in(list(riding))
+                & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
+            locks.setdefault(row["id"], riding[row["order"]])
+    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks,
+                   riding=frozenset(riding_shifts)), routes
 
 
 async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
                      reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
                      positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
     """Re-plan what is left of the hub's day; returns what changed."""
+    async with _hub_lock(hub_id):
+        return await _replan_hub(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
+                                 min_gain_s=min_gain_s, positions=positions)
+
+
+_HUB_LOCKS: dict[tuple[asyncio.AbstractEventLoop, int], asyncio.Lock] = {}
+
+
+def _hub_lock(hub_id: int) -> asyncio.Lock:
+    # Two re-plans of one hub at once would both start from the same routes in
+    # force and the second would overwrite the first: they queue instead.
+    key = (asyncio.get_running_loop(), hub_id)
+    lock = _HUB_LOCKS.get(key)
+    if lock is None:
+        lock = _HUB_LOCKS[key] = asyncio.Lock()
+    return lock
+
+
+async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
+                      reason: str, time_limit_s: float, min_gain_s: int,
+                      positions: dict[int, tuple[float, float]] | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     live, routes = await live_day(hub_id, day, now, positions)
     if not routes:
@@ -269,3 +306,68 @@ async def _on_board(order_id: int) -> tuple[float, float]:
     rows = await Parcel.select(Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(Parcel.order == order_id)
     mine = [r for r in rows if r["status"] in ON_BOARD]
     return sum(r["weight_kg"] for r in mine), sum(r["volume_l"] for r in mine)
+
+
+async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, now: dt.datetime, *,
+                            policy: str, secret: str, time_limit_s: float,
+                            positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any] | None:
+    """A delivery failed: by ``policy``, the parcel goes to a pickup point, gets a
+    later try today, or goes back to the hub; the customer is told, and the day
+    re-planned. None when there is nothing to do (not a failed delivery)."""
+    stop = await Stop.select().where(Stop.id == stop_id).first()
+    if stop is None or stop["kind"] != "delivery" or stop["status"] != "failed":
+        return None
+    day = stop["plan_date"]
+    parcels = await Parcel.select(Parcel.weight_kg, Parcel.volume_l).where(Parcel.order == stop["order"])
+    points = await PickupPoint.select().where(
+        (PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null()).output(load_json=True)
+    booked: dict[int, int] = {}
+    for p in await Parcel.select(Parcel.order.pickup_point).where(
+            Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1]) & (Parcel.order.delivery_date == day)):
+        booked[p["order.pickup_point"]] = booked.get(p["order.pickup_point"], 0) + 1
+    def hours(p: dict[str, Any]) -> tuple[Window, ...]:
+        spans = windows_on(_periods(p["opening_hours"]), day)
+        return (Window(0, 86400),) if spans is None else tuple(spans)  # no hours given: always open
+
+    candidates = [failed_stop.Point(
+        id=p["id"], lat=p["lat"], lon=p["lon"], room=p["capacity_parcels"] - booked.get(p["id"], 0),
+        open_today=hours(p), max_weight_kg=p["max_weight_kg"], max_volume_l=p["max_volume_l"]) for p in points
+        if p["id"] != stop["pickup_point"]]
+    shifts = await Shift.select(Shift.end).where((Shift.hub == stop["hub"]) & Shift.status.is_in(["planned", "started"])
+                                                  & (Shift.start >= dt.datetime.combine(day, dt.time()))
+                                                  & (Shift.start < dt.datetime.combine(day, dt.time.max)))
+    day_end = max((seconds_of(s["end"], day) for s in shifts), default=20 * 3600)
+    step = failed_stop.next_step(
+        policy, (stop["lat"], stop["lon"]),  # type: ignore[arg-type]
+        [failed_stop.Parcel(weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels], candidates,
+        seconds_of(now, day), day_end)
+    notice: dict[str, Any] = {"orderId": stop["order"], "stopId": stop_id, "next": step.kind}
+    async with transaction():
+        if step.kind == "hub":
+            await OrderRow.update({OrderRow.status: "returning"}).where(OrderRow.id == stop["order"])
+        else:
+            assert step.window is not None
+            point = next((p for p in points if p["id"] == step.point_id), None)
+            new_stop = {
+                "order": stop["order"], "hub": stop["hub"], "kind": "delivery", "shop": None,
+                "pickup_point": point["id"] if point else None,
+                "address": f"{point['name']}, {point['address']}" if point else stop["address"],
+                "lat": point["lat"] if point else stop["lat"], "lon": point["lon"] if point else stop["lon"],
+                "plan_date": day, "window_start": at(day, step.window.start), "window_end": at(day, step.window.end),
+                "service_s": stop["service_s"], "weight_kg": stop["weight_kg"], "volume_l": stop["volume_l"],
+                "status": "open"}
+            notice["newStopId"] = (await Stop.insert(Stop(**new_stop)))[0]["id"]
+            notice.update(windowStart=new_stop["window_start"].isoformat(),
+                          windowEnd=new_stop["window_end"].isoformat())
+            changes: dict[Any, Any] = {OrderRow.status: "redirected" if point else "retry"}
+            if point:
+                changes[OrderRow.pickup_point] = point["id"]
+                notice.update(pickupPoint={"id": point["id"], "name": point["name"], "address": point["address"]},
+                              pickupCode=pickup_code(secret, stop["order"]))
+            await OrderRow.update(changes).where(OrderRow.id == stop["order"])
+        await emit("order.next_step", notice, hub_id=stop["hub"])
+    if step.kind == "hub":
+        return {"next": notice, "replan": None}
+    result = await replan_hub(geo, executor, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
+                              time_limit_s=time_limit_s, positions=positions)
+    return {"next": notice, "replan": result}

@@ -12,7 +12,9 @@ from backend.db.tables import Order, OutboxEvent, Parcel, Route, Shift, Stop
 from backend.errors import Conflict
 from backend.realtime.outbox import latest_seq
 from backend.services.orders import OrderIn
-from backend.services.replanning import courier_out_of_service, replan_hub, take_same_day_order
+from backend.realtime.notifications import notifications_for
+from backend.security import pickup_code
+from backend.services.replanning import after_failed_stop, courier_out_of_service, replan_hub, take_same_day_order
 from tests.api.helpers import post_ok, problem, tomorrow
 from tests.api.test_planning import _addresses, _small_day
 
@@ -179,3 +181,57 @@ async def test_a_courier_out_of_service_hands_over_stops_and_goods_become_a_tran
     assert all(len(c) == 1 for c in holders.values())
     problem(await client.post(f"/couriers/{a['courier']}/out-of-service", json={"reason": "again"}, headers=h), 409)
     problem(await client.post("/couriers/9999/out-of-service", json={"reason": "x"}, headers=h), 404)
+
+
+async def _started_with_loaded_delivery(hub: int, routes: list[dict]) -> tuple[dict, dict]:
+    a = next(r for r in routes if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
+    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
+    target = [s for s in a["stops"] if s["kind"] == "delivery"][0]
+    await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == target["orderId"])
+    await Stop.update({Stop.status: "failed", Stop.fail_reason: "not_home"}).where(Stop.id == target["stopId"])
+    return a, target
+
+
+async def test_a_failed_delivery_goes_to_the_nearest_pickup_point_on_the_same_bike(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    a_ = _addresses(geo)
+    points = [(await post_ok(client, "/pickup-points", {
+        "name": f"Kiosk {i}", "kind": "parcel_shop", "address": a_[150 + 3 * i], "hubId": hub, "capacityParcels": 10,
+        "maxWeightKg": kg, "maxVolumeL": 60}, h)) for i, kg in enumerate((20, 0.5))]  # the second takes no 3 kg
+    a, failed = await _started_with_loaded_delivery(hub, routes)
+    now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
+    done = await after_failed_stop(geo, None, failed["stopId"], now, policy="pickup_point", secret="k",
+                                   time_limit_s=1.0, positions={a["courier"]: (failed["lat"], failed["lon"])})
+    step = done["next"]
+    assert step["next"] == "pickup_point" and step["pickupPoint"]["id"] == points[0]["id"]
+    assert step["pickupCode"] == pickup_code("k", failed["orderId"]) and len(step["pickupCode"]) == 6
+    assert done["replan"]["violations"] == 0
+    holders = _holders(await _current_routes(hub))
+    assert holders[step["newStopId"]] == [a["courier"]]  # the parcel is on A's bike: A brings it there
+    assert all(len(c) == 1 for c in holders.values())
+    order = await Order.select(Order.status, Order.pickup_point).where(Order.id == failed["orderId"]).first()
+    assert order == {"status": "redirected", "pickup_point": points[0]["id"]}
+    # the customer's message names the point and the code
+    (message,) = notifications_for({"id": 1, "kind": "order.next_step", "payload": step, "courier_id": None})
+    assert message[:2] == ("order", failed["orderId"]) and step["pickupCode"] in message[2]["body"]
+
+
+async def test_a_failed_delivery_without_a_point_is_retried_later_or_goes_back(client, geo) -> None:
+    _, hub, routes = await _planned_day(client, geo)
+    a, failed = await _started_with_loaded_delivery(hub, routes)
+    now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
+    done = await after_failed_stop(geo, None, failed["stopId"], now, policy="pickup_point", secret="k",
+                                   time_limit_s=1.0)
+    assert done["next"]["next"] == "retry" and done["next"]["windowStart"] == f"{tomorrow()}T12:00:00"
+    assert _holders(await _current_routes(hub))[done["next"]["newStopId"]] == [a["courier"]]
+    # a second failure late in the day: back to the hub, nothing re-planned
+    await Stop.update({Stop.status: "failed"}).where(Stop.id == done["next"]["newStopId"])
+    late = dt.datetime.combine(tomorrow(), dt.time(19, 30))
+    back = await after_failed_stop(geo, None, done["next"]["newStopId"], late, policy="retry", secret="k",
+                                   time_limit_s=1.0)
+    assert back == {"next": {"orderId": failed["orderId"], "stopId": done["next"]["newStopId"], "next": "hub"},
+                    "replan": None}
+    assert (await Order.select(Order.status).where(Order.id == failed["orderId"]).first())["status"] == "returning"
+    planned = (await Stop.select(Stop.id).where(Stop.status == "planned").first())["id"]
+    assert await after_failed_stop(geo, None, planned, late, policy="hub", secret="k",
+                                   time_limit_s=1.0) is None  # not a failed delivery: nothing to do
