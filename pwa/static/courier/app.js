@@ -424,6 +424,17 @@ function onLive(msg) {
   }
 }
 
+
+// What changed on the route and why, in one line for the courier.
+function routeChangeText(change) {
+  if (!change) return "Your route was changed by dispatch.";
+  const parts = [];
+  if (change.added?.length) parts.push(`${change.added.length} stop${change.added.length > 1 ? "s" : ""} added`);
+  if (change.removed?.length) parts.push(`${change.removed.length} stop${change.removed.length > 1 ? "s" : ""} taken off`);
+  if (!parts.length) parts.push("new order of stops");
+  return `Route changed (${parts.join(", ")}): ${change.reason}.`;
+}
+
 function applyEvent(kind, data) {
   const day = state.day;
   switch (kind) {
@@ -435,7 +446,7 @@ function applyEvent(kind, data) {
       const old = day.route;
       day.route = data;
       if (kind === "route.updated" && old && data && old.version !== data.version) {
-        notify("info", "Your route was changed by dispatch.", { ttl: 6000 });
+        notify("info", routeChangeText(data.change), { ttl: 10000 });
       } else if (kind === "route.planned") {
         notify("info", "Your route is planned.", { ttl: 6000 });
       }
