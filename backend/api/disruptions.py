@@ -7,19 +7,23 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, delete, post
 
 from backend.api.auth import check_hub, current_user, roles
 from backend.api.schemas import Body, Id, json_body
-from backend.db.tables import Courier
+from backend.db.tables import Courier, Stop
 from backend.errors import NotFound
-from backend.services.replanning import courier_out_of_service
+from backend.services.replanning import assign_stop, courier_out_of_service, release_stop
 
 OUT_OF_SERVICE_EXAMPLE = ("A flat battery", {"reason": "flat battery at Kamppi"})
 
 
 class OutOfServiceIn(Body):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class AssignIn(Body):
+    courier_id: int
 
 
 class DisruptionController(Controller):
@@ -39,3 +43,29 @@ class DisruptionController(Controller):
         return await courier_out_of_service(state.geo, state.executor, courier_id, now.date(), now,
                                             reason=data.reason, time_limit_s=state.settings.replan_time_limit_s,
                                             positions=state.positions.places())
+
+    @post("/stops/{stop_id:int}/assign", guards=[roles("dispatcher")], status_code=200,
+          summary="Move a stop to a courier; it stays with them in every later re-plan")
+    async def assign(self, request: Request, stop_id: Id,
+                     data: Annotated[AssignIn, json_body(("Give stop to courier 3", {"courierId": 3}))]
+                     ) -> dict[str, Any]:
+        user = await current_user(request)
+        stop = await Stop.select(Stop.hub).where(Stop.id == stop_id).first()
+        if stop is None:
+            raise NotFound(f"There is no stop with id {stop_id}.")
+        check_hub(user, stop["hub"])
+        state = request.app.state
+        now = dt.datetime.now()
+        return await assign_stop(state.geo, state.executor, stop_id, data.courier_id, now,
+                                 time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
+
+    @delete("/stops/{stop_id:int}/assign", guards=[roles("dispatcher")], status_code=204,
+            summary="Release a stop moved by hand; later re-plans may move it again")
+    async def release(self, request: Request, stop_id: Id) -> None:
+        user = await current_user(request)
+        stop = await Stop.select(Stop.hub).where(Stop.id == stop_id).first()
+        if stop is None:
+            raise NotFound(f"There is no stop with id {stop_id}.")
+        check_hub(user, stop["hub"])
+        if not await release_stop(stop_id):
+            raise NotFound(f"Stop {stop_id} was not moved by hand.")

@@ -248,6 +248,14 @@ class RelayCursor(Table, tablename="relay_cursor"):
     last_id = BigInt(default=0)
 
 
+class DispatchLock(Table, tablename="dispatch_lock"):
+    """A dispatcher's hand: this stop stays with this shift in every later re-plan."""
+
+    stop = ForeignKey(references=Stop, on_delete=OnDelete.cascade, unique=True)
+    shift = ForeignKey(references=Shift, on_delete=OnDelete.cascade)
+    created_at = Timestamp(default=TimestampNow())
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -267,4 +275,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Photo,
     PushSubscription,
     RelayCursor,
+    DispatchLock,
 )

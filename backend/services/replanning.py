@@ -19,13 +19,13 @@ from typing import Any
 
 from backend.db.engine import transaction
 from backend.db.tables import Order as OrderRow
-from backend.db.tables import Parcel, PickupPoint, PlanRun, Route, Shift, Stop
+from backend.db.tables import DispatchLock, Parcel, PickupPoint, PlanRun, Route, Shift, Stop
 from backend.dispatch import failed_stop, feasibility
 from backend.dispatch.calendar import SLOTS, at, next_slot, parse_hhmm, same_day_open, seconds_of, windows_on
 from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
-from backend.errors import Conflict, Invalid
+from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services.courier import route_view
 from backend.services.geo import Geo
@@ -76,6 +76,10 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
                 known = (shift["last_lat"], shift["last_lon"])
             if known is not None:
                 where[route["shift"]] = known
+    # A dispatcher's hand wins over everything else.
+    for lock in await DispatchLock.select(DispatchLock.stop, DispatchLock.shift).where(
+            (DispatchLock.stop.hub == hub_id) & (DispatchLock.stop.plan_date == day)):
+        locks[lock["stop"]] = lock["shift"]
     if riding:  # their new stops (a redirect, a retry) ride on the same bike
         for row in await Stop.select(Stop.id, Stop.order).where(
                 (Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.order.is_in(list(riding))
@@ -371,3 +375,33 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
     result = await replan_hub(geo, executor, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
                               time_limit_s=time_limit_s, positions=positions)
     return {"next": notice, "replan": result}
+
+
+async def assign_stop(geo: Geo, executor: Executor | None, stop_id: int, courier_id: int, now: dt.datetime, *,
+                      time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
+                      ) -> dict[str, Any]:
+    """A dispatcher moves a stop to a courier: kept there in every later re-plan."""
+    from backend.services.courier import shift_of
+
+    stop = await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date).where(Stop.id == stop_id).first()
+    if stop is None:
+        raise NotFound(f"There is no stop with id {stop_id}.")
+    if stop["status"] in DONE:
+        raise Conflict(f"Stop {stop_id} is {stop['status']} already; there is nothing left to move.")
+    shift = await shift_of(courier_id, stop["plan_date"])
+    if shift is None or shift["hub"] != stop["hub"] or shift["status"] in ("ended", "interrupted"):
+        raise Conflict(f"Courier {courier_id} has no shift at this stop's hub on {stop['plan_date']} that is "
+                       f"still on; choose a courier who works that day.")
+    async with transaction():
+        await DispatchLock.delete().where(DispatchLock.stop == stop_id)
+        await DispatchLock.insert(DispatchLock(stop=stop_id, shift=shift["id"]))
+    return await replan_hub(geo, executor, stop["hub"], stop["plan_date"], now,
+                            reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
+                            time_limit_s=time_limit_s, positions=positions)
+
+
+async def release_stop(stop_id: int) -> bool:
+    """Take the dispatcher's hand off a stop; later re-plans may move it again."""
+    async with transaction():
+        gone = await DispatchLock.delete().where(DispatchLock.stop == stop_id).returning(DispatchLock.id)
+    return bool(gone)

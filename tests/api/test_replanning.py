@@ -14,7 +14,13 @@ from backend.realtime.outbox import latest_seq
 from backend.services.orders import OrderIn
 from backend.realtime.notifications import notifications_for
 from backend.security import pickup_code
-from backend.services.replanning import after_failed_stop, courier_out_of_service, replan_hub, take_same_day_order
+from backend.services.replanning import (
+    after_failed_stop,
+    assign_stop,
+    courier_out_of_service,
+    replan_hub,
+    take_same_day_order,
+)
 from tests.api.helpers import post_ok, problem, tomorrow
 from tests.api.test_planning import _addresses, _small_day
 
@@ -235,3 +241,24 @@ async def test_a_failed_delivery_without_a_point_is_retried_later_or_goes_back(c
     planned = (await Stop.select(Stop.id).where(Stop.status == "planned").first())["id"]
     assert await after_failed_stop(geo, None, planned, late, policy="hub", secret="k",
                                    time_limit_s=1.0) is None  # not a failed delivery: nothing to do
+
+
+async def test_a_stop_moved_by_dispatch_stays_moved_in_later_replans(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    giver = max(routes, key=lambda r: len(r["stops"]))
+    taker = next(s["courier"] for s in await Shift.select(Shift.courier) if s["courier"] != giver["courier"])
+    stop = next(s for s in giver["stops"] if s["kind"] == "delivery" and not any(
+        p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"]))
+    now = dt.datetime.combine(tomorrow(), dt.time(7, 0))
+    result = await assign_stop(geo, None, stop["stopId"], taker, now, time_limit_s=1.0)
+    assert result["violations"] == 0
+    assert {giver["courier"], taker} <= set(result["changedCouriers"])
+    assert _holders(await _current_routes(hub))[stop["stopId"]] == [taker]
+    again = await replan_hub(geo, None, hub, tomorrow(), now, reason="later", time_limit_s=1.0)
+    assert again["violations"] == 0
+    assert _holders(await _current_routes(hub))[stop["stopId"]] == [taker]
+    # through the API: bad inputs get clear answers
+    problem(await client.post("/stops/99999/assign", json={"courierId": taker}, headers=h), 404)
+    problem(await client.post(f"/stops/{stop['stopId']}/assign", json={"courierId": 99999}, headers=h), 409)
+    assert (await client.delete(f"/stops/{stop['stopId']}/assign", headers=h)).status_code == 204
+    problem(await client.delete(f"/stops/{stop['stopId']}/assign", headers=h), 404)
