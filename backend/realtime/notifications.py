@@ -27,20 +27,24 @@ def customer_notices(stops: list[dict[str, Any]], *, started: bool, done_stop: i
                      ) -> list[tuple[str, dict[str, Any]]]:
     """Customer-facing events for a route's stop views (riding order, ETAs
     as just computed): when the shift starts, every open delivery is out for
-    delivery with its ETA window; when a stop is done, the next open delivery
-    is arriving soon. Returns (event kind, payload) pairs."""
+    delivery with its ETA window (one event with them all); when a stop is
+    done, the next open delivery is arriving soon. Returns (event kind,
+    payload) pairs."""
     out: list[tuple[str, dict[str, Any]]] = []
     deliveries = [s for s in stops if s["kind"] == "delivery" and s["status"] in OPEN and s["stopId"] != done_stop]
-    if started:
+    if started and deliveries:
+        windows = []
         for ahead, s in enumerate(deliveries):
             eta = s["eta"]
             day = eta[:10]
             seconds = int(eta[11:13]) * 3600 + int(eta[14:16]) * 60 + int(eta[17:19])
             lo, hi = eta_window(seconds, ahead)
-            out.append(("order.out_for_delivery", {
+            windows.append({
                 "orderId": s["orderId"], "stopId": s["stopId"], "eta": eta,
                 "windowStart": f"{day}T{lo // 3600:02d}:{lo % 3600 // 60:02d}:00",
-                "windowEnd": f"{day}T{min(hi, 86399) // 3600:02d}:{min(hi, 86399) % 3600 // 60:02d}:00"}))
+                "windowEnd": f"{day}T{min(hi, 86399) // 3600:02d}:{min(hi, 86399) % 3600 // 60:02d}:00"})
+        # One event for the route, not one per order: a shift start is one write.
+        out.append(("order.out_for_delivery", {"deliveries": windows}))
     if done_stop is not None and deliveries:
         s = deliveries[0]
         out.append(("order.arriving_soon", {"orderId": s["orderId"], "stopId": s["stopId"], "eta": s["eta"]}))
@@ -61,11 +65,12 @@ def notifications_for(event: dict[str, Any]) -> list[tuple[str, int, dict[str, A
             "type": "route.changed", "title": "Your route changed" if kind == "route.updated" else "Your route is ready",
             "body": body, "url": "/courier/", "routeId": data.get("id"), "seq": event["id"]}))
     elif kind == "order.out_for_delivery":
-        out.append(("order", data["orderId"], {
-            "type": "out_for_delivery", "title": "Out for delivery",
-            "body": f"Your parcel is on its way today between {_clock(data['windowStart'])} and "
-                    f"{_clock(data['windowEnd'])}.",
-            "orderId": data["orderId"], "windowStart": data["windowStart"], "windowEnd": data["windowEnd"]}))
+        for d in data["deliveries"]:
+            out.append(("order", d["orderId"], {
+                "type": "out_for_delivery", "title": "Out for delivery",
+                "body": f"Your parcel is on its way today between {_clock(d['windowStart'])} and "
+                        f"{_clock(d['windowEnd'])}.",
+                "orderId": d["orderId"], "windowStart": d["windowStart"], "windowEnd": d["windowEnd"]}))
     elif kind == "order.arriving_soon":
         out.append(("order", data["orderId"], {
             "type": "arriving_soon", "title": "Arriving soon",

@@ -132,18 +132,29 @@ class PushRelay(Background):
         ).returning(RelayCursor.id)
         if not won:
             return len(events)  # another worker took this batch
-        for event in events:
-            for audience, key, message in notifications_for(event):
-                for sub in await subscriptions_of(audience, key):
+        messages = [m for event in events for m in notifications_for(event)]
+        if messages:
+            subs = await subscriptions_of({(audience, key) for audience, key, _ in messages})
+            for audience, key, message in messages:
+                for sub in subs.get((audience, key), ()):
                     self.sender.enqueue(sub, message)
         return len(events)
 
 
-async def subscriptions_of(audience: str, key: int) -> list[dict[str, Any]]:
-    """A courier's phones (through their user), or the browsers following an order."""
-    if audience == "courier":
-        row = await Courier.select(Courier.user).where(Courier.id == key).first()
-        if row is None or row["user"] is None:
-            return []
-        return await PushSubscription.select().where(PushSubscription.user_id == row["user"])
-    return await PushSubscription.select().where(PushSubscription.order_id == key)
+async def subscriptions_of(wanted: set[tuple[str, int]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """A courier's phones (through their user), or the browsers following an
+    order: for a whole batch of messages in two or three queries."""
+    out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    couriers = [key for audience, key in wanted if audience == "courier"]
+    orders = [key for audience, key in wanted if audience == "order"]
+    if couriers:
+        users = {r["id"]: r["user"] for r in await Courier.select(Courier.id, Courier.user).where(
+            Courier.id.is_in(couriers)) if r["user"] is not None}
+        courier_of = {user: cid for cid, user in users.items()}
+        if users:
+            for sub in await PushSubscription.select().where(PushSubscription.user_id.is_in(list(users.values()))):
+                out.setdefault(("courier", courier_of[sub["user_id"]]), []).append(sub)
+    if orders:
+        for sub in await PushSubscription.select().where(PushSubscription.order_id.is_in(orders)):
+            out.setdefault(("order", sub["order_id"]), []).append(sub)
+    return out

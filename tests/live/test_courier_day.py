@@ -311,7 +311,7 @@ def test_customers_hear_out_for_delivery_then_arriving_soon(live: LiveServer) ->
         r = httpx.post(live.base + "/courier/shift/start", json={}, headers=_h(courier, str(uuid.uuid4())))
         assert r.status_code == 200
         got = await _drain(hub)
-        out = [m["data"] for m in got if m.get("kind") == "order.out_for_delivery"]
+        out = [d for m in got if m.get("kind") == "order.out_for_delivery" for d in m["data"]["deliveries"]]
         assert [d["stopId"] for d in out] == [s["stopId"] for s in deliveries]
         assert all(d["windowStart"] <= d["eta"] <= d["windowEnd"] for d in out)
         first, second = deliveries[0], deliveries[1]

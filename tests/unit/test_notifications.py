@@ -20,14 +20,15 @@ ROUTE = [
 
 
 def test_starting_the_shift_tells_every_open_delivery_its_window() -> None:
-    notices = customer_notices(ROUTE, started=True)
-    assert [k for k, _ in notices] == ["order.out_for_delivery"] * 4
-    assert [p["orderId"] for _, p in notices] == [12, 13, 14, 15]  # not the pickup, not the delivered one
+    ((kind, payload),) = customer_notices(ROUTE, started=True)  # one event for the route
+    assert kind == "order.out_for_delivery"
+    notices = payload["deliveries"]
+    assert [p["orderId"] for p in notices] == [12, 13, 14, 15]  # not the pickup, not the delivered one
     # each window holds its ETA, and it is wider for a stop with more stops ahead
-    assert all(p["windowStart"] <= p["eta"] <= p["windowEnd"] for _, p in notices)
+    assert all(p["windowStart"] <= p["eta"] <= p["windowEnd"] for p in notices)
     width = lambda p: int(p["windowEnd"][11:13]) * 60 + int(p["windowEnd"][14:16]) - (  # noqa: E731
         int(p["windowStart"][11:13]) * 60 + int(p["windowStart"][14:16]))
-    assert width(notices[0][1]) < width(notices[3][1])
+    assert width(notices[0]) < width(notices[3])
 
 
 def test_a_done_stop_makes_the_next_open_delivery_arriving_soon() -> None:
@@ -38,10 +39,10 @@ def test_a_done_stop_makes_the_next_open_delivery_arriving_soon() -> None:
 
 
 def test_customer_events_become_push_messages_to_the_order() -> None:
-    (kind, payload), = customer_notices(ROUTE[:3], started=True)  # one open delivery
+    ((kind, payload),) = customer_notices(ROUTE, started=True)
     messages = notifications_for({"id": 7, "kind": kind, "payload": payload, "courier_id": None})
-    assert [(a, k, m["type"]) for a, k, m in messages] == [("order", 12, "out_for_delivery")]
-    assert payload["windowStart"][11:16] in messages[0][2]["body"]
+    assert [(a, k, m["type"]) for a, k, m in messages] == [("order", o, "out_for_delivery") for o in (12, 13, 14, 15)]
+    assert payload["deliveries"][0]["windowStart"][11:16] in messages[0][2]["body"]
     soon = notifications_for({"id": 8, "kind": "order.arriving_soon", "courier_id": None,
                               "payload": {"orderId": 12, "stopId": 3, "eta": "2026-11-23T09:40:00"}})
     assert soon[0][:2] == ("order", 12) and "09:40" in soon[0][2]["body"]
