@@ -128,6 +128,19 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
     else:
         result = await asyncio.get_running_loop().run_in_executor(executor, job)
     violations = feasibility.check(day_input.problem, result.plan)
+    on_duty = {v.id for v in day_input.problem.vehicles}
+    dropped = {u.stop_id for u in result.plan.unplanned}
+    lost = sorted(int(sid) for vid, ids in in_force.items() if vid in on_duty for sid in ids if sid in dropped)
+    if lost:
+        # A re-plan within a second can do worse than the routes in force (when
+        # the warm start is refused, it starts cold). Stops that were on a
+        # working courier's route are never taken off by it: the routes stay.
+        return {"planRunId": None, "reason": reason, "applied": False, "changedCouriers": [], "keptOrder": 0,
+                "unplanned": len(dropped), "violations": len(violations), "solveS": round(result.plan.solve_s, 3),
+                "totalS": round(time.perf_counter() - t0, 3),
+                "detail": f"The re-plan would take {len(lost)} planned stop(s) off their routes; routes kept.",
+                "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
+                                   for u in result.plan.unplanned]}
     return await _save(hub_id, day, reason, time_limit_s, day_input, result, routes, len(violations),
                        time.perf_counter() - t0)
 
@@ -202,7 +215,7 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
         await PlanRun.update({PlanRun.figures: figures}).where(PlanRun.id == run_id)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
                    hub_id=hub_id)
-    return {"planRunId": run_id, **figures,
+    return {"planRunId": run_id, "applied": True, **figures,
             "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
                                for u in unplanned]}
 

@@ -262,3 +262,30 @@ async def test_a_stop_moved_by_dispatch_stays_moved_in_later_replans(client, geo
     problem(await client.post(f"/stops/{stop['stopId']}/assign", json={"courierId": 99999}, headers=h), 409)
     assert (await client.delete(f"/stops/{stop['stopId']}/assign", headers=h)).status_code == 204
     problem(await client.delete(f"/stops/{stop['stopId']}/assign", headers=h), 404)
+
+
+async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_published(client, geo,
+                                                                                     monkeypatch) -> None:
+    import backend.services.replanning as replanning
+    from backend.dispatch.model import Unplanned
+
+    _, hub, routes = await _planned_day(client, geo)
+    real = replanning.replan
+
+    def worse(problem, in_force, **kw):  # a solver that gave up one planned stop
+        result = real(problem, in_force, **kw)
+        route = next(r for r in result.plan.routes if r.stops)
+        victim = route.stops[-1].stop_id
+        plan = msgspec.structs.replace(
+            result.plan, routes=tuple(msgspec.structs.replace(r, stops=r.stops[:-1]) if r is route else r
+                                      for r in result.plan.routes),
+            unplanned=(*result.plan.unplanned, Unplanned(stop_id=victim, reason="no_capacity", detail="test")))
+        return msgspec.structs.replace(result, plan=plan, changed=frozenset({route.vehicle_id}))
+
+    monkeypatch.setattr(replanning, "replan", worse)
+    seq = await latest_seq()
+    result = await replan_hub(geo, None, hub, tomorrow(), dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+                              reason="check", time_limit_s=1.0)
+    assert result["applied"] is False and "routes kept" in result["detail"]
+    assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
+    assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
