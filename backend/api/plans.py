@@ -27,13 +27,6 @@ from backend.services.replanning import replan_hub
 DISPATCH = [roles("dispatcher")]
 
 
-def _positions(state: Any) -> dict[int, tuple[float, float]]:
-    """Courier id -> last position this process has heard (fresher than the database's)."""
-    store = getattr(state, "positions", None)
-    if store is None:
-        return {}
-    return store.places()
-
 
 class PlanIn(Body):
     date: dt.date
@@ -75,7 +68,7 @@ class PlanController(Controller):
         return await replan_hub(state.geo, state.executor, hub_id, now.date(), now, reason=data.reason,
                                 time_limit_s=data.time_limit_s or state.settings.replan_time_limit_s,
                                 min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S,
-                                positions=_positions(state))
+                                positions=state.positions.places())
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")
     async def list_runs(self, request: Request, hub_id: HubIdQuery, date: OptionalDateQuery = None) -> list[PlanRunOut]:

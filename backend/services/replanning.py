@@ -27,7 +27,8 @@ from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
-from backend.services.courier import route_view
+from backend.services import orders
+from backend.services.courier import route_view, shift_of, shift_view
 from backend.services.geo import Geo
 from backend.security import pickup_code
 from backend.services.planning import DayInput, LiveDay, _periods, _stop_json, load_day, route_of_hub
@@ -155,7 +156,6 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
     plan = result.plan
     by_vehicle = {r.vehicle_id: r for r in plan.routes}
     old_by_vehicle = {f"shift-{r['shift']}": r for r in routes}
-    # A vehicle whose route lost stops the problem no longer has (done ones are history, not changes)
     changed = set(result.changed)
     unplanned = [*day_input.pre_unplanned, *plan.unplanned]
     figures = {"reason": reason, "changedCouriers": [], "unplanned": len(unplanned), "violations": violations,
@@ -229,8 +229,6 @@ async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, no
     Returns the order id and the re-plan (None when the day has no routes yet:
     the order waits for the day's planning like any other).
     """
-    from backend.services import orders
-
     day = now.date()
     prepared = await orders.prepare(data, geo, day)
     end_s = parse_hhmm(prepared.window[1])
@@ -271,8 +269,6 @@ async def courier_out_of_service(geo: Geo, executor: Executor | None, courier_id
                                  positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
     """A courier breaks down: their remaining stops go to others; goods on their
     bike become a transfer, collected by another courier where the bike stands."""
-    from backend.services.courier import shift_of
-
     shift = await shift_of(courier_id, day)
     if shift is None or shift["status"] != "started":
         status = shift["status"] if shift else "not planned"
@@ -310,8 +306,6 @@ async def courier_out_of_service(geo: Geo, executor: Executor | None, courier_id
         await Stop.update({Stop.status: "planned"}).where(
             Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived"))  # the visit under way is abandoned
         moved = {**shift, "status": "interrupted", "ended_at": now}
-        from backend.services.courier import shift_view
-
         await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id,
                    hub_id=shift["hub"])
     result = await replan_hub(geo, executor, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s,
@@ -394,8 +388,6 @@ async def assign_stop(geo: Geo, executor: Executor | None, stop_id: int, courier
                       time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
                       ) -> dict[str, Any]:
     """A dispatcher moves a stop to a courier: kept there in every later re-plan."""
-    from backend.services.courier import shift_of
-
     stop = await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date).where(Stop.id == stop_id).first()
     if stop is None:
         raise NotFound(f"There is no stop with id {stop_id}.")
