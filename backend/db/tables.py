@@ -256,6 +256,25 @@ class DispatchLock(Table, tablename="dispatch_lock"):
     created_at = Timestamp(default=TimestampNow())
 
 
+class StreetClosure(Table, tablename="street_closure"):
+    """A street, a zone, or a street within a zone, closed to bikes for a time span.
+
+    Applied to the hub's planning for every day it overlaps (see
+    ``backend/services/closures.py``).
+    """
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    street = Varchar(length=120, default="")  # as on the map; "" for a zone only
+    zone = JSON(default=[])  # [[lat, lon], ...], a simple polygon; [] for a whole street
+    start = Timestamp()
+    end = Timestamp(index=True)
+    reason = Varchar(length=200)
+    created_by = Integer(null=True, default=None)  # user id
+    created_at = Timestamp(default=TimestampNow())
+    # Set once the re-plan that reopens its streets has been claimed (one worker does it).
+    reopened_at = Timestamp(null=True, default=None)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -276,4 +295,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     PushSubscription,
     RelayCursor,
     DispatchLock,
+    StreetClosure,
 )

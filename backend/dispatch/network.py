@@ -11,8 +11,10 @@ import hashlib
 import math
 import os
 import tempfile
+import threading
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,16 @@ CONTAINS_MARGIN_M = 50.0
 # by the shorter one), so both matrices come from a single run without walking predecessors.
 _DIST_BITS = 24
 _DIST_SCALE = float(2**_DIST_BITS)
+
+# A point that no open street reaches (closures, see ``matrices``): longer than any day, so
+# the planner reports its stop as ``window_unreachable``; its distance is the straight line.
+UNREACHABLE_S = 7 * 24 * 3600
+# Node-to-node weights kept between ``matrices`` calls, per set of closed edges: a re-plan
+# of the running day asks for nearly the same places again (see ``_MatrixCache``). At most
+# MATRIX_CACHE_NODES**2 * 8 bytes per set (46 MB at 2,400 nodes); the open network and
+# the CLOSED_VARIANTS_KEPT most recently used sets of closures are kept.
+MATRIX_CACHE_NODES = 2_400
+CLOSED_VARIANTS_KEPT = 2
 
 
 class EdgeProfile(msgspec.Struct, frozen=True):
@@ -300,7 +312,7 @@ def build_arrays(extract: OsmExtract) -> dict[str, np.ndarray]:
 class StreetNetwork:
     """Directed cargo-bike graph with nearest-node snapping and Dijkstra matrices."""
 
-    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, arrays: Mapping[str, np.ndarray], matrix_cache_nodes: int = MATRIX_CACHE_NODES) -> None:
         self.lat: np.ndarray = np.asarray(arrays["lat"], dtype=np.float64)
         self.lon: np.ndarray = np.asarray(arrays["lon"], dtype=np.float64)
         self.edge_u: np.ndarray = np.asarray(arrays["edge_u"], dtype=np.int64)
@@ -317,14 +329,19 @@ class StreetNetwork:
         n = len(self.lat)
         time_ds = np.maximum(1, np.rint(self.edge_time_s * 10))
         length_dm = np.maximum(1, np.rint(self.edge_length_m * 10))
-        weight = time_ds * _DIST_SCALE + length_dm
-        self._graph = csr_matrix((weight, (self.edge_u, self.edge_v)), shape=(n, n))
+        self._weight = time_ds * _DIST_SCALE + length_dm
+        self._graph = csr_matrix((self._weight, (self.edge_u, self.edge_v)), shape=(n, n))
         self._edge_keys = np.sort(self.edge_u * n + self.edge_v)
 
         # Local equirectangular metres around the map centre: exact enough at city scale.
         self._lat0 = (self._bbox.min_lat + self._bbox.max_lat) / 2
         self._lon0 = (self._bbox.min_lon + self._bbox.max_lon) / 2
         self._tree = cKDTree(np.column_stack(self._project(self.lat, self.lon)))
+
+        self.matrix_cache_nodes = matrix_cache_nodes
+        self._open = _Variant(self, np.zeros(0, dtype=np.int64))
+        self._closed_variants: OrderedDict[bytes, _Variant] = OrderedDict()
+        self._variants_lock = threading.Lock()
 
     # ---- construction -------------------------------------------------------------------
 
@@ -397,6 +414,10 @@ class StreetNetwork:
         y = (np.asarray(lat, dtype=np.float64) - self._lat0) * k
         return x, y
 
+    def project(self, lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Local metres (x east, y north) around the map's centre: for geometry at city scale."""
+        return self._project(lat, lon)
+
     def snap_many(self, points: Sequence[tuple[float, float]]) -> list[Snap]:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         for lat, lon in pts:
@@ -430,17 +451,53 @@ class StreetNetwork:
         length_dm = weight - time_ds * _DIST_SCALE
         return time_ds / 10, length_dm / 10
 
-    def travel(self, a_node: int, b_node: int) -> Travel:
-        """Shortest-time travel between two graph nodes."""
-        w = dijkstra(self._graph, directed=True, indices=a_node)[b_node]
+    def _variant(self, closed: Iterable[int] | None) -> _Variant:
+        """The network without the ``closed`` edges (indices), built once per set and kept."""
+        edges = np.unique(np.fromiter(() if closed is None else closed, dtype=np.int64))
+        if len(edges) == 0:
+            return self._open
+        if edges[0] < 0 or edges[-1] >= self.edge_count:
+            raise ValueError(f"closed edges must be edge indices 0..{self.edge_count - 1}")
+        key = edges.tobytes()
+        with self._variants_lock:
+            variant = self._closed_variants.get(key)
+            if variant is not None:
+                self._closed_variants.move_to_end(key)
+                return variant
+        variant = _Variant(self, edges)  # outside the lock: a few ms, and two builds are harmless
+        with self._variants_lock:
+            self._closed_variants[key] = variant
+            while len(self._closed_variants) > CLOSED_VARIANTS_KEPT:
+                self._closed_variants.popitem(last=False)
+        return variant
+
+    def reach(self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
+              ) -> list[Snap | None]:
+        """Where each point joins the open network: its nearest node still connected to the
+        rest with the ``closed`` edges shut, or None when that is over SNAP_MAX_M away.
+
+        Raises PointOutsideMap for points off the map (closures or not).
+        """
+        snaps = self.snap_many(points)
+        variant = self._variant(closed)
+        if variant.all_open:
+            return list(snaps)
+        dist, nodes = variant.snap(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+        return [Snap(int(n), float(self.lat[n]), float(self.lon[n]), float(d)) if d <= SNAP_MAX_M else None
+                for n, d in zip(nodes, dist)]
+
+    def travel(self, a_node: int, b_node: int, closed: Iterable[int] | None = None) -> Travel:
+        """Shortest-time travel between two graph nodes (with the ``closed`` edges shut)."""
+        w = dijkstra(self._variant(closed).graph, directed=True, indices=a_node)[b_node]
         if not np.isfinite(w):
             raise ValueError(f"node {b_node} is not reachable from node {a_node}")
         t, d = self._split(np.asarray(w))
         return Travel(float(t), float(d))
 
-    def node_path(self, a_node: int, b_node: int) -> list[int]:
+    def node_path(self, a_node: int, b_node: int, closed: Iterable[int] | None = None) -> list[int]:
         """Nodes along the shortest-time path from a_node to b_node (both included)."""
-        _, pred = dijkstra(self._graph, directed=True, indices=a_node, return_predecessors=True)
+        graph = self._variant(closed).graph
+        _, pred = dijkstra(graph, directed=True, indices=a_node, return_predecessors=True)
         nodes = [b_node]
         while nodes[-1] != a_node:
             p = int(pred[nodes[-1]])
@@ -449,42 +506,94 @@ class StreetNetwork:
             nodes.append(p)
         return nodes[::-1]
 
-    def path(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
-        """(lat, lon) geometry from point a to point b along the shortest-time path."""
-        sa, sb = self.snap_many([a, b])
+    def path(self, a: tuple[float, float], b: tuple[float, float],
+             closed: Iterable[int] | None = None) -> list[tuple[float, float]]:
+        """(lat, lon) geometry from point a to point b along the shortest-time path.
+
+        With ``closed`` edges, a point inside a closure joins the open network at its
+        nearest reachable node (on foot); ValueError when one of them cannot.
+        """
+        sa, sb = self.reach([a, b], closed)
+        if sa is None or sb is None:
+            raise ValueError("no open street within reach of one of the points")
         coords = [(float(a[0]), float(a[1]))]
-        nodes = self.node_path(sa.node, sb.node)
+        nodes = self.node_path(sa.node, sb.node, closed)
         coords += [(float(self.lat[i]), float(self.lon[i])) for i in nodes]
         coords.append((float(b[0]), float(b[1])))
         return [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
 
-    def matrices(self, points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    def matrices(self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
         """(time in int s, distance in int m) between all (lat, lon) points, row = from.
 
         Includes the access legs from each point to its snapped node at ACCESS_KMH.
         Identical points are 0 apart.
+
+        ``closed``: indices of edges shut by closures. A point whose nearest node is cut
+        off joins the open network at the nearest node that is not, on foot (the courier
+        leaves the bike at the closure and walks, at most SNAP_MAX_M); a point farther
+        from every open street is UNREACHABLE_S away from every other point.
+
+        Node-to-node weights come from a cache kept per set of closed edges: repeated
+        calls cost Dijkstra runs for new nodes only, with the same result.
         """
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        if len(pts) == 0:
+        n = len(pts)
+        if n == 0:
             empty = np.zeros((0, 0), dtype=np.int64)
             return empty, empty.copy()
-        snaps = self.snap_many(pts)
-        nodes = np.fromiter((s.node for s in snaps), dtype=np.int64, count=len(snaps))
-        access_m = np.fromiter((s.distance_m for s in snaps), dtype=np.float64, count=len(snaps))
+        snaps = self.snap_many(pts)  # off the map: PointOutsideMap, closures or not
+        variant = self._variant(closed)
+        if variant.all_open:
+            nodes = np.fromiter((s.node for s in snaps), dtype=np.int64, count=n)
+            access_m = np.fromiter((s.distance_m for s in snaps), dtype=np.float64, count=n)
+        else:
+            access_m, nodes = variant.snap(pts)
+        reach = access_m <= SNAP_MAX_M if not variant.all_open else np.ones(n, dtype=bool)
         access_s = access_m / (ACCESS_KMH / 3.6)
 
-        unique, inverse = np.unique(nodes, return_inverse=True)
-        weight = dijkstra(self._graph, directed=True, indices=unique)[:, unique]
-        if not np.all(np.isfinite(weight)):  # cannot happen on one strongly connected component
+        unique, inverse = np.unique(nodes[reach], return_inverse=True)
+        weight = variant.cache.weights(unique)
+        if not np.all(np.isfinite(weight)):  # cannot happen within one strongly connected component
             raise RuntimeError("street network is not strongly connected")
-        t_node, d_node = self._split(weight[np.ix_(inverse, inverse)])
+        # Split per node, then spread to the points: element-wise, so the same numbers as
+        # splitting the spread weights. In place where possible: these are n x n arrays.
+        t_unique, d_unique = self._split(weight)
+        if reach.all():
+            time_s = t_unique[np.ix_(inverse, inverse)]
+            time_s += access_s[:, None]
+            time_s += access_s[None, :]
+            dist_m = d_unique[np.ix_(inverse, inverse)]
+            dist_m += access_m[:, None]
+            dist_m += access_m[None, :]
+        else:
+            ok = np.flatnonzero(reach)
+            time_s = np.full((n, n), float(UNREACHABLE_S))
+            dist_m = haversine_m(pts[:, 0, None], pts[:, 1, None], pts[None, :, 0], pts[None, :, 1])
+            a_s, a_m = access_s[ok], access_m[ok]
+            time_s[np.ix_(ok, ok)] = t_unique[np.ix_(inverse, inverse)] + a_s[:, None] + a_s[None, :]
+            dist_m[np.ix_(ok, ok)] = d_unique[np.ix_(inverse, inverse)] + a_m[:, None] + a_m[None, :]
+        # Identical points are 0 apart: each point from itself, and repeated points (several
+        # shops at one address) from each other. Found by sorting, not by comparing all pairs.
+        diagonal = np.arange(n)
+        time_s[diagonal, diagonal] = 0
+        dist_m[diagonal, diagonal] = 0
+        _, point_id, counts = np.unique(pts, axis=0, return_inverse=True, return_counts=True)
+        point_id = point_id.reshape(-1)
+        repeated = np.flatnonzero(counts[point_id] > 1)
+        if len(repeated):
+            rows, cols = np.nonzero(point_id[repeated][:, None] == point_id[repeated][None, :])
+            time_s[repeated[rows], repeated[cols]] = 0
+            dist_m[repeated[rows], repeated[cols]] = 0
+        np.rint(time_s, out=time_s)
+        np.rint(dist_m, out=dist_m)
+        return time_s.astype(np.int64), dist_m.astype(np.int64)
 
-        time_s = t_node + access_s[:, None] + access_s[None, :]
-        dist_m = d_node + access_m[:, None] + access_m[None, :]
-        same = np.all(pts[:, None, :] == pts[None, :, :], axis=2)
-        time_s[same] = 0
-        dist_m[same] = 0
-        return np.rint(time_s).astype(np.int64), np.rint(dist_m).astype(np.int64)
+    def matrix_cache_info(self, closed: Iterable[int] | None = None) -> dict[str, int]:
+        """How the node-to-node cache for this set of closures stands (for tests and benchmarks)."""
+        cache = self._variant(closed).cache
+        return {"nodes": len(cache.slot_of), "forward_runs": cache.forward_runs,
+                "reverse_runs": cache.reverse_runs, "capacity": cache.capacity}
 
     # ---- maps ---------------------------------------------------------------------------
 
@@ -536,3 +645,119 @@ class StreetNetwork:
             current["geometry"]["coordinates"].append([float(self.lon[v]), float(self.lat[v])])
             last_v = v
         return {"type": "FeatureCollection", "features": features}
+
+
+class _MatrixCache:
+    """Shortest-path weights between recently used nodes of one graph, kept between calls.
+
+    ``w[i, j]`` is the weight from the node in slot i to the node in slot j. A call
+    with nodes already known reads them; a new node costs one Dijkstra run forward
+    (its row) and one on the reversed graph (its column: the network is directed),
+    unless running forward from every node is cheaper. When full, the least recently
+    used nodes make room. Weights are sums of integers below 2**53, so every way of
+    computing them gives the same number: results equal an uncached Dijkstra's.
+    """
+
+    def __init__(self, graph: csr_matrix, capacity: int) -> None:
+        self.graph = graph
+        self.capacity = capacity
+        self._reverse: csr_matrix | None = None
+        self.slot_of: dict[int, int] = {}
+        self._node = np.zeros(0, dtype=np.int64)  # slot -> node (-1: free)
+        self._used = np.zeros(0, dtype=np.int64)  # slot -> call counter when last read
+        self._w = np.zeros((0, 0))
+        self._clock = 0
+        self._lock = threading.Lock()  # matrices run in threads (asyncio.to_thread)
+        self.forward_runs = 0
+        self.reverse_runs = 0
+
+    def _grow(self, size: int) -> None:
+        old = len(self._node)
+        w = np.zeros((size, size))
+        w[:old, :old] = self._w
+        self._w = w
+        self._node = np.concatenate([self._node, np.full(size - old, -1, dtype=np.int64)])
+        self._used = np.concatenate([self._used, np.zeros(size - old, dtype=np.int64)])
+
+    def _forward(self, nodes: np.ndarray) -> np.ndarray:
+        self.forward_runs += len(nodes)
+        return dijkstra(self.graph, directed=True, indices=nodes)
+
+    def weights(self, nodes: np.ndarray) -> np.ndarray:
+        """The k x k weights between these (distinct) nodes, row = from."""
+        if len(nodes) > self.capacity:  # more than it may keep: computed, not kept
+            return self._forward(nodes)[:, nodes]
+        with self._lock:
+            self._clock += 1
+            new = np.asarray([n for n in nodes.tolist() if n not in self.slot_of], dtype=np.int64)
+            if len(new):
+                self._add(nodes, new)
+            slots = np.fromiter((self.slot_of[n] for n in nodes.tolist()), dtype=np.int64, count=len(nodes))
+            self._used[slots] = self._clock
+            return self._w[np.ix_(slots, slots)]
+
+    def _add(self, wanted: np.ndarray, new: np.ndarray) -> None:
+        excess = len(self.slot_of) + len(new) - self.capacity
+        if excess > 0:  # evict the least recently used nodes this call does not need
+            wanted_set = set(wanted.tolist())
+            spare = [s for s in self.slot_of.values() if int(self._node[s]) not in wanted_set]
+            spare.sort(key=lambda s: self._used[s])
+            for s in spare[:excess]:
+                del self.slot_of[int(self._node[s])]
+                self._node[s] = -1
+        free = np.flatnonzero(self._node < 0)
+        if len(free) < len(new):
+            # Room to spare: the next call's few new places must not copy the whole array.
+            needed = len(self.slot_of) + len(new)
+            size = min(self.capacity, max(2 * len(self._node), needed + needed // 4 + 16, 256))
+            self._grow(size)
+            free = np.flatnonzero(self._node < 0)
+        new_slots = free[: len(new)]
+        old_slots = np.flatnonzero(self._node >= 0)
+        self._node[new_slots] = new
+        for node, slot in zip(new.tolist(), new_slots.tolist()):
+            self.slot_of[node] = slot
+        all_slots = np.flatnonzero(self._node >= 0)
+        all_nodes = self._node[all_slots]
+        if len(all_slots) <= 2 * len(new):
+            # Few known nodes (a first call): forward from all of them is cheaper.
+            self._w[np.ix_(all_slots, all_slots)] = self._forward(all_nodes)[:, all_nodes]
+            return
+        self._w[np.ix_(new_slots, all_slots)] = self._forward(new)[:, all_nodes]
+        if self._reverse is None:
+            self._reverse = self.graph.T.tocsr()
+        self.reverse_runs += len(new)
+        # On the reversed graph, from node t: the weight from every node to t.
+        to_new = dijkstra(self._reverse, directed=True, indices=new)
+        self._w[np.ix_(old_slots, new_slots)] = to_new[:, self._node[old_slots]].T
+
+
+class _Variant:
+    """The network with some edges closed: its graph, where points join it, its cache."""
+
+    def __init__(self, network: StreetNetwork, closed: np.ndarray) -> None:
+        self.closed = closed
+        self.all_open = len(closed) == 0
+        if self.all_open:
+            self.graph = network._graph
+        else:
+            keep = np.ones(network.edge_count, dtype=bool)
+            keep[closed] = False
+            n = network.node_count
+            self.graph = csr_matrix((network._weight[keep], (network.edge_u[keep], network.edge_v[keep])),
+                                    shape=(n, n))
+            # Points join the largest part still strongly connected; the rest is cut off
+            # (inside a closed zone, or a dead end behind it).
+            _, labels = connected_components(self.graph, directed=True, connection="strong")
+            self.open_nodes = np.flatnonzero(labels == np.bincount(labels).argmax())
+            self._network = network
+            self._tree = cKDTree(np.column_stack(network.project(network.lat[self.open_nodes],
+                                                                 network.lon[self.open_nodes])))
+        self.cache = _MatrixCache(self.graph, network.matrix_cache_nodes)
+
+    def snap(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(distance in m, node) of each point's nearest node in the open part."""
+        net = self._network
+        _, idx = self._tree.query(np.column_stack(net.project(pts[:, 0], pts[:, 1])))
+        nodes = self.open_nodes[np.atleast_1d(idx)]
+        return haversine_m(pts[:, 0], pts[:, 1], net.lat[nodes], net.lon[nodes]), nodes

@@ -338,3 +338,172 @@ def test_dispatch_core_stays_pure() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- the matrix cache ---------------------------------------------------------------------
+
+
+def _reference_matrices(net: StreetNetwork, points: list[tuple[float, float]]
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """The matrices as computed before the cache: Dijkstra from every snapped node, then
+    the access legs; kept here verbatim to compare against."""
+    from scipy.sparse.csgraph import dijkstra
+
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    snaps = net.snap_many(pts)
+    nodes = np.array([s.node for s in snaps])
+    access_m = np.array([s.distance_m for s in snaps])
+    access_s = access_m / (network_module.ACCESS_KMH / 3.6)
+    unique, inverse = np.unique(nodes, return_inverse=True)
+    weight = dijkstra(net._graph, directed=True, indices=unique)[:, unique]
+    t_node, d_node = net._split(weight[np.ix_(inverse, inverse)])
+    time_s = t_node + access_s[:, None] + access_s[None, :]
+    dist_m = d_node + access_m[:, None] + access_m[None, :]
+    same = np.all(pts[:, None, :] == pts[None, :, :], axis=2)
+    time_s[same] = 0
+    dist_m[same] = 0
+    return np.rint(time_s).astype(np.int64), np.rint(dist_m).astype(np.int64)
+
+
+def _street_points(net: StreetNetwork, n: int, seed: int) -> list[tuple[float, float]]:
+    """Random points along the streets (as stops are), a few metres off the nodes."""
+    rng = np.random.default_rng(seed)
+    e = rng.integers(0, net.edge_count, n)
+    f = rng.random(n)
+    u, v = net.edge_u[e], net.edge_v[e]
+    return [(float(net.lat[a] * (1 - x) + net.lat[b] * x), float(net.lon[a] * (1 - x) + net.lon[b] * x))
+            for a, b, x in zip(u, v, f)]
+
+
+def _same(got: tuple[np.ndarray, np.ndarray], want: tuple[np.ndarray, np.ndarray]) -> bool:
+    return all(g.dtype == w.dtype and np.array_equal(g, w) for g, w in zip(got, want))
+
+
+@pytest.fixture
+def fresh(cache_dir: Path, net: StreetNetwork) -> StreetNetwork:
+    """A network of its own, with an empty matrix cache (loaded from the disk cache)."""
+    return StreetNetwork.from_pbf(default_map_path(), cache_dir=cache_dir)
+
+
+def test_repeated_matrices_compute_only_new_places_and_equal_the_uncached_ones(
+    fresh: StreetNetwork, extract: OsmExtract
+) -> None:
+    day = _street_points(fresh, 400, seed=5) + _address_points(extract, 100, seed=5)
+    day += day[:3]  # the same place more than once (several shops at one address)
+    assert _same(fresh.matrices(day), _reference_matrices(fresh, day))
+    first = fresh.matrix_cache_info()
+    assert first["reverse_runs"] == 0 and first["forward_runs"] == first["nodes"] > 300
+
+    # A re-plan: five new places, in the middle and at the end, and the rest in another order.
+    new = _street_points(fresh, 5, seed=99)
+    again = day[250:] + new[:2] + day[:250] + new[2:]
+    assert _same(fresh.matrices(again), _reference_matrices(fresh, again))
+    info = fresh.matrix_cache_info()
+    added = info["nodes"] - first["nodes"]
+    assert 1 <= added <= 5
+    # One run each way per new node: rows forward, columns on the reversed (one-way) graph.
+    assert info["forward_runs"] - first["forward_runs"] == added
+    assert info["reverse_runs"] == added
+
+    # Nothing new: no Dijkstra at all.
+    assert _same(fresh.matrices(again[::-1]), _reference_matrices(fresh, again[::-1]))
+    assert fresh.matrix_cache_info()["forward_runs"] == info["forward_runs"]
+
+
+def test_a_full_matrix_cache_makes_room_and_stays_exact(cache_dir: Path, extract: OsmExtract) -> None:
+    small = StreetNetwork.from_pbf(default_map_path(), cache_dir=cache_dir)
+    small.matrix_cache_nodes = 150
+    small._open = network_module._Variant(small, np.zeros(0, dtype=np.int64))
+    days = [_street_points(small, 120, seed=s) for s in (1, 2, 3)]
+    for points in [days[0], days[1], days[0] + days[1][:10], days[2]]:
+        assert _same(small.matrices(points), _reference_matrices(small, points))
+        assert small.matrix_cache_info()["nodes"] <= 150
+    # More places than the cache holds: computed without it, still the same.
+    big = days[0] + days[1]
+    assert _same(small.matrices(big), _reference_matrices(small, big))
+
+
+# ---- closures -----------------------------------------------------------------------------
+
+
+def _crossing(net: StreetNetwork, extract: OsmExtract) -> tuple[tuple[float, float], tuple[float, float],
+                                                                   tuple[tuple[float, float], ...], np.ndarray]:
+    """Two addresses, and a 60 m circle round the middle of the fastest path between them."""
+    from backend.dispatch.closures import circle, closure_edges
+
+    a, b = (60.1685, 24.9440), (60.1700, 24.9530)  # Esplanadi to Senate Square, about 600 m
+    nodes = net.node_path(net.snap(*a).node, net.snap(*b).node)
+    mid = nodes[len(nodes) // 2]
+    zone = circle(float(net.lat[mid]), float(net.lon[mid]), 60)
+    return a, b, zone, closure_edges(net, zone)
+
+
+def test_a_path_through_a_closed_zone_goes_round_it(net: StreetNetwork, extract: OsmExtract) -> None:
+    from backend.dispatch.closures import zone_nodes
+
+    a, b, zone, closed = _crossing(net, extract)
+    inside = zone_nodes(net, zone)
+    open_path = net.node_path(net.snap(*a).node, net.snap(*b).node)
+    assert inside[open_path].any()  # the open path crosses the zone
+    (sa, sb) = net.reach([a, b], closed)
+    assert sa is not None and sb is not None
+    detour = net.node_path(sa.node, sb.node, closed)
+    assert not inside[detour].any()
+    assert not any(net.has_edge(u, v) and _edge_index(net, u, v) in set(closed.tolist())
+                   for u, v in zip(detour, detour[1:]))
+    geometry = net.path(a, b, closed)
+    assert geometry[0] == a and geometry[-1] == b
+
+    t_open, d_open = net.matrices([a, b])
+    t_closed, d_closed = net.matrices([a, b], closed)
+    assert t_closed[0, 1] > t_open[0, 1] and t_closed[1, 0] > t_open[1, 0]  # longer both ways
+    assert d_closed[0, 1] >= d_open[0, 1]
+    assert net.travel(sa.node, sb.node, closed).time_s > net.travel(sa.node, sb.node).time_s
+    # The open network is untouched by it.
+    assert _same(net.matrices([a, b]), (t_open, d_open))
+
+
+def _edge_index(net: StreetNetwork, u: int, v: int) -> int:
+    return int(np.flatnonzero((net.edge_u == u) & (net.edge_v == v))[0])
+
+
+def test_a_point_inside_a_closed_zone_is_reached_on_foot_within_the_snap_limit(
+    net: StreetNetwork, extract: OsmExtract
+) -> None:
+    from backend.dispatch.closures import circle, closure_edges, zone_nodes
+
+    a, b, zone, closed = _crossing(net, extract)
+    centre = (sum(p[0] for p in zone) / len(zone), sum(p[1] for p in zone) / len(zone))
+    (on_foot,) = net.reach([centre], closed)
+    assert on_foot is not None and 30 < on_foot.distance_m <= network_module.SNAP_MAX_M
+    assert not zone_nodes(net, zone)[on_foot.node]  # the bike stays outside
+    time_s, dist_m = net.matrices([a, centre, b], closed)
+    walk_s = on_foot.distance_m / (network_module.ACCESS_KMH / 3.6)
+    assert time_s[0, 1] >= walk_s and time_s[1, 2] >= walk_s
+    assert time_s.max() < network_module.UNREACHABLE_S
+
+    # Deep inside a large zone, more than 250 m from any open street: unreachable.
+    big = circle(*centre, 400)
+    shut = closure_edges(net, big)
+    (deep,) = net.reach([centre], shut)
+    assert deep is None
+    far = (60.1770, 24.9400)  # Töölönlahti, outside the circle
+    time_s, dist_m = net.matrices([far, centre, centre], shut)
+    assert time_s[0, 1] == time_s[1, 0] == network_module.UNREACHABLE_S
+    assert time_s[1, 2] == 0 and dist_m[1, 2] == 0  # the same place twice
+    crow = haversine_m(far[0], far[1], centre[0], centre[1])
+    assert abs(dist_m[0, 1] - crow) <= 1  # a straight line, as "at least this far"
+
+
+def test_closed_networks_have_their_own_cache(fresh: StreetNetwork, extract: OsmExtract) -> None:
+    a, b, zone, closed = _crossing(fresh, extract)
+    points = [a, b, *_street_points(fresh, 50, seed=8)]
+    fresh.matrices(points, closed)
+    fresh.matrices(points, closed)
+    info = fresh.matrix_cache_info(closed)
+    assert info["forward_runs"] == info["nodes"]  # the second call computed nothing
+    assert fresh.matrix_cache_info()["nodes"] == 0  # the open network's cache untouched
+    # Shuffled edge order and repeats name the same closures.
+    assert fresh.matrix_cache_info(np.concatenate([closed[::-1], closed[:3]])) == info
+    with pytest.raises(ValueError, match="edge indices"):
+        fresh.matrices(points, [fresh.edge_count])

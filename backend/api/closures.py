@@ -1,0 +1,76 @@
+"""Street and zone closures: dispatchers close a street or an area for a time span;
+the running day is re-planned around it, and again when it reopens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+
+from backend.api.auth import check_hub, current_user, roles
+from backend.api.schemas import Body, Id, OptionalDateQuery, json_body
+from backend.services.closures import ClosureOut, add_closure, hub_of_closure, list_closures, remove_closure
+
+CLOSURE_EXAMPLES = (
+    ("A street closed for a market", {
+        "reason": "Christmas market", "street": "Aleksanterinkatu",
+        "start": "2026-11-23T10:00:00", "end": "2026-11-23T16:00:00"}),
+    ("An area closed around road works", {
+        "reason": "water main burst", "circle": {"lat": 60.1672, "lon": 24.9441, "radiusM": 120},
+        "start": "2026-11-23T09:00:00", "end": "2026-11-23T18:00:00"}),
+    ("A square closed (polygon of [lat, lon] corners)", {
+        "reason": "demonstration", "zone": [[60.1687, 24.9515], [60.1687, 24.9535], [60.1676, 24.9535],
+                                            [60.1676, 24.9515]],
+        "start": "2026-11-23T12:00:00", "end": "2026-11-23T14:00:00"}),
+)
+
+
+class CircleIn(Body):
+    lat: float
+    lon: float
+    radius_m: float
+
+
+class ClosureIn(Body):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    start: dt.datetime
+    end: dt.datetime
+    # What is closed: a street by its name on the map, an area (a polygon of [lat, lon]
+    # corners, or a circle), or a street within an area (a stretch of it).
+    street: Annotated[str, msgspec.Meta(max_length=120)] | None = None
+    zone: Annotated[list[tuple[float, float]], msgspec.Meta(max_length=1000)] | None = None
+    circle: CircleIn | None = None
+
+
+class ClosureController(Controller):
+    tags = ["re-planning"]
+
+    @post("/hubs/{hub_id:int}/closures", guards=[roles("dispatcher")], status_code=201,
+          summary="Close a street or an area for a time span; the running day is re-planned around it")
+    async def create(self, request: Request, hub_id: Id,
+                     data: Annotated[ClosureIn, json_body(*CLOSURE_EXAMPLES)]) -> ClosureOut:
+        user = await current_user(request)
+        check_hub(user, hub_id)
+        state = request.app.state
+        centre = (data.circle.lat, data.circle.lon, data.circle.radius_m) if data.circle else None
+        return await add_closure(
+            state.geo, state.executor, hub_id, reason=data.reason, start=data.start, end=data.end,
+            street=data.street, zone=data.zone, centre=centre, now=dt.datetime.now(),
+            time_limit_s=state.settings.replan_time_limit_s, user_id=user.id, positions=state.positions.places())
+
+    @get("/hubs/{hub_id:int}/closures", guards=[roles("dispatcher")],
+         summary="The hub's closures on a day (without a date: those not ended yet)")
+    async def listing(self, request: Request, hub_id: Id, date: OptionalDateQuery = None) -> list[ClosureOut]:
+        check_hub(await current_user(request), hub_id)
+        return await list_closures(request.app.state.geo, hub_id, date, dt.datetime.now())
+
+    @delete("/closures/{closure_id:int}", guards=[roles("dispatcher")], status_code=200,
+            summary="Reopen: delete a closure; the running day is re-planned when it was in force")
+    async def remove(self, request: Request, closure_id: Id) -> ClosureOut:
+        check_hub(await current_user(request), await hub_of_closure(closure_id))
+        state = request.app.state
+        return await remove_closure(state.geo, state.executor, closure_id, now=dt.datetime.now(),
+                                    time_limit_s=state.settings.replan_time_limit_s,
+                                    positions=state.positions.places())

@@ -1,0 +1,291 @@
+"""Street and zone closures from the dispatcher: stored, applied to planning, re-planned.
+
+A closure shuts a zone, a street, or a street within a zone, for a time span,
+for one hub's planning. Matrices are time-independent (the solver's transit
+callbacks depend on (from, to) only), so the rule is conservative: a plan or
+re-plan shuts every closure that overlaps what is left of the day, for all of
+it. When a closure ends during the running day, :class:`ClosureReopener` re-plans
+the hub so that its streets are used again; adding or deleting one that touches
+the running day re-plans at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import Executor
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+from litestar.datastructures import State
+
+from backend.db.engine import transaction
+from backend.db.tables import Hub, StreetClosure
+from backend.dispatch.closures import BadZone, Point, check_zone, circle
+from backend.dispatch.network import SNAP_MAX_M
+from backend.errors import Invalid, NotFound
+from backend.realtime.background import Background
+from backend.services.geo import Geo
+from backend.structs import Out
+
+log = logging.getLogger("laadbak.closures")
+
+MAX_SPAN = dt.timedelta(days=31)
+
+
+class ClosureOut(Out):
+    id: int
+    hub_id: int
+    street: str
+    zone: list[tuple[float, float]]
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+    streets: list[str]  # the streets it shuts (parts of), by name
+    closed_edges: int  # street segments shut, each direction counted
+    created_at: dt.datetime
+    reopened_at: dt.datetime | None = None
+    # The re-plan of the running day it caused; None when it does not touch the running day.
+    replan: dict[str, Any] | None = None
+
+
+def _day_end(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+
+
+async def _overlapping(hub_id: int, start: dt.datetime, end: dt.datetime,
+                       but: int | None = None) -> list[dict[str, Any]]:
+    query = StreetClosure.select().where(
+        (StreetClosure.hub == hub_id) & (StreetClosure.start < end) & (StreetClosure.end > start))
+    if but is not None:
+        query = query.where(StreetClosure.id != but)
+    return await query.order_by(StreetClosure.id).output(load_json=True)
+
+
+def _edges_of(geo: Geo, rows: Sequence[dict[str, Any]]) -> np.ndarray:
+    parts = [geo.closure_edges(r["street"], r["zone"]) for r in rows]
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
+async def closed_edges(geo: Geo, hub_id: int, start: dt.datetime, end: dt.datetime) -> np.ndarray:
+    """Edges shut for the hub's planning of [start, end): every closure overlapping it."""
+    return _edges_of(geo, await _overlapping(hub_id, start, end))
+
+
+def _view(geo: Geo, row: dict[str, Any], replan: dict[str, Any] | None = None) -> ClosureOut:
+    edges = geo.closure_edges(row["street"], row["zone"])
+    return ClosureOut(id=row["id"], hub_id=row["hub"], street=row["street"],
+                      zone=[(p[0], p[1]) for p in row["zone"]], start=row["start"], end=row["end"],
+                      reason=row["reason"], streets=geo.streets_of(edges), closed_edges=len(edges),
+                      created_at=row["created_at"], reopened_at=row["reopened_at"], replan=replan)
+
+
+def _zone(geo: Geo, zone: Sequence[Sequence[float]] | None,
+          centre: tuple[float, float, float] | None) -> tuple[Point, ...]:
+    """The closure's polygon ((): none), checked; a circle (lat, lon, radius_m) becomes one."""
+    if zone is not None and centre is not None:
+        raise Invalid("Give the closed area as a zone or as a circle, not both.")
+    try:
+        if centre is not None:
+            return circle(*centre)
+        if zone is not None:
+            return check_zone(zone)
+    except BadZone as exc:
+        raise Invalid(str(exc)) from exc
+    return ()
+
+
+def _map_bounds(geo: Geo) -> str:
+    min_lat, min_lon, max_lat, max_lon = geo.network.bbox
+    return f"latitude {min_lat:.5f}..{max_lat:.5f} and longitude {min_lon:.5f}..{max_lon:.5f}"
+
+
+def _touches_running_day(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> bool:
+    """Whether [start, end) overlaps what is left of today, [now, midnight)."""
+    return start < _day_end(now.date()) and end > now
+
+
+async def _replan_running(geo: Geo, executor: Executor | None, hub_id: int, now: dt.datetime, reason: str,
+                          time_limit_s: float, positions: dict[int, tuple[float, float]] | None
+                          ) -> dict[str, Any] | None:
+    """Re-plan the hub's running day; None when today has no routes yet (nothing to re-plan)."""
+    # Imported here: planning imports this module (for load_day's closures).
+    from backend.services.planning import route_of_hub
+    from backend.services.replanning import replan_hub
+
+    if not await route_of_hub(hub_id, now.date()):
+        return None
+    return await replan_hub(geo, executor, hub_id, now.date(), now, reason=reason, time_limit_s=time_limit_s,
+                            positions=positions)
+
+
+def _what(street: str, zone: Sequence[Point]) -> str:
+    if street and zone:
+        return f"{street} (a stretch)"
+    return street or "a zone"
+
+
+async def add_closure(geo: Geo, executor: Executor | None, hub_id: int, *, reason: str,
+                      start: dt.datetime, end: dt.datetime, street: str | None = None,
+                      zone: Sequence[Sequence[float]] | None = None,
+                      centre: tuple[float, float, float] | None = None, now: dt.datetime,
+                      time_limit_s: float, user_id: int | None = None,
+                      positions: dict[int, tuple[float, float]] | None = None) -> ClosureOut:
+    """Close a street, a zone (polygon, or circle ``centre`` = (lat, lon, radius_m)), or a
+    street within a zone, for [start, end); re-plans the running day when it touches it.
+
+    Raises Invalid (422) with what to change for: a span that ends before it starts or
+    has ended, a bad polygon, an unknown street, a zone with no street of the map in
+    it, and a closure that would cut the hub off the streets.
+    """
+    hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == hub_id).first()
+    if hub is None:
+        raise NotFound(f"There is no hub with id {hub_id}.")
+    if start.tzinfo is not None or end.tzinfo is not None:
+        raise Invalid("Give the closure's start and end as local times without a time zone, "
+                      "e.g. 2026-11-23T10:00.")
+    if end <= start:
+        raise Invalid(f"The closure ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M}); "
+                      f"swap them or correct the end.")
+    if end <= now:
+        raise Invalid(f"The closure ended at {end:%Y-%m-%d %H:%M}, before now; there is nothing left to close.")
+    if end - start > MAX_SPAN:
+        raise Invalid(f"A closure may last at most {MAX_SPAN.days} days; enter longer works as several.")
+    name = " ".join((street or "").split())
+    if street is not None and not name:
+        raise Invalid("The street name is empty; give the street's name as on the map, or leave it out.")
+    polygon = _zone(geo, zone, centre)
+    if not name and not polygon:
+        raise Invalid("Say what is closed: a street (its name), a zone (corners [lat, lon]) or a circle "
+                      "(lat, lon, radiusM), or a street and a zone for a stretch of it.")
+    if name:
+        name = geo.street(name)[0]  # unknown: 422 with suggestions
+    edges = geo.closure_edges(name, polygon)
+    if len(edges) == 0:
+        if name:
+            raise Invalid(f"{name} does not pass through the zone; draw the zone over the closed stretch.")
+        if not any(geo.network.contains(lat, lon) for lat, lon in polygon):
+            raise Invalid(f"The zone is outside the map, which covers {_map_bounds(geo)}.")
+        raise Invalid("The zone contains no street that cargo bikes use, so closing it changes nothing; "
+                      "draw it over the closed streets.")
+    # With the other closures of that time, could bikes still leave and return to the hub?
+    others = _edges_of(geo, await _overlapping(hub_id, start, end))
+    (hub_reach,) = geo.network.reach([(hub["lat"], hub["lon"])], np.union1d(others, edges))
+    if hub_reach is None:
+        raise Invalid(f"This closure would cut hub {hub['name']} off the streets: no open street within "
+                      f"{SNAP_MAX_M:.0f} m leads away from it and back. Close a smaller zone, or fewer "
+                      f"streets at once.")
+    async with transaction():
+        closure_id = (await StreetClosure.insert(StreetClosure(
+            hub=hub_id, street=name, zone=[list(p) for p in polygon], start=start, end=end, reason=reason,
+            created_by=user_id)))[0]["id"]
+    row = await _read(closure_id)
+    replan = None
+    if _touches_running_day(start, end, now):
+        replan = await _replan_running(geo, executor, hub_id, now,
+                                       f"street closed: {_what(name, polygon)}, {reason}", time_limit_s, positions)
+    return _view(geo, row, replan)
+
+
+async def _read(closure_id: int) -> dict[str, Any]:
+    row = await StreetClosure.select().where(StreetClosure.id == closure_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound(f"There is no closure with id {closure_id}.")
+    return row
+
+
+async def list_closures(geo: Geo, hub_id: int, day: dt.date | None, now: dt.datetime) -> list[ClosureOut]:
+    """The hub's closures overlapping ``day``; without a day, those not ended yet."""
+    if day is not None:
+        start, end = dt.datetime.combine(day, dt.time()), _day_end(day)
+    else:
+        start, end = now, dt.datetime.max
+    return [_view(geo, r) for r in await _overlapping(hub_id, start, end)]
+
+
+async def hub_of_closure(closure_id: int) -> int:
+    row = await StreetClosure.select(StreetClosure.hub).where(StreetClosure.id == closure_id).first()
+    if row is None:
+        raise NotFound(f"There is no closure with id {closure_id}.")
+    return int(row["hub"])
+
+
+async def remove_closure(geo: Geo, executor: Executor | None, closure_id: int, *, now: dt.datetime,
+                         time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
+                         ) -> ClosureOut:
+    """Delete a closure (the streets are open again); re-plans the running day when it touched it."""
+    row = await _read(closure_id)
+    async with transaction():
+        gone = await StreetClosure.delete().where(StreetClosure.id == closure_id).returning(StreetClosure.id)
+    if not gone:
+        raise NotFound(f"There is no closure with id {closure_id}.")
+    replan = None
+    if _touches_running_day(row["start"], row["end"], now):  # the running day avoids it: reopen
+        replan = await _replan_running(geo, executor, row["hub"], now,
+                                       f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}",
+                                       time_limit_s, positions)
+    return _view(geo, row, replan)
+
+
+async def reopen_ended(geo: Geo, executor: Executor | None, now: dt.datetime, *, time_limit_s: float,
+                       positions: dict[int, tuple[float, float]] | None = None) -> dict[int, dict[str, Any]]:
+    """Closures that have ended: each claimed once (by one worker), and each hub whose
+    running day they touched re-planned, once. Returns the re-plans by hub id."""
+    ended = await StreetClosure.select().where(
+        (StreetClosure.end <= now) & StreetClosure.reopened_at.is_null()).output(load_json=True)
+    by_hub: dict[int, list[dict[str, Any]]] = {}
+    for row in ended:
+        async with transaction():
+            claimed = await StreetClosure.update({StreetClosure.reopened_at: now}).where(
+                (StreetClosure.id == row["id"]) & StreetClosure.reopened_at.is_null()).returning(StreetClosure.id)
+        # Ended on an earlier day: no running day avoids it any more.
+        if claimed and row["end"] > dt.datetime.combine(now.date(), dt.time()):
+            by_hub.setdefault(row["hub"], []).append(row)
+    results: dict[int, dict[str, Any]] = {}
+    for hub_id, rows in by_hub.items():
+        what = "; ".join(f"{_what(r['street'], r['zone'])}, {r['reason']}" for r in rows)
+        try:
+            result = await _replan_running(geo, executor, hub_id, now, f"street reopened: {what}",
+                                           time_limit_s, positions)
+        except Exception:  # noqa: BLE001 - one hub's failure must not keep the others closed
+            log.exception("re-plan after closures of hub %s ended failed", hub_id)
+            continue
+        if result is not None:
+            results[hub_id] = result
+    return results
+
+
+class ClosureReopener(Background):
+    """Every ``every_s``, re-plans hubs whose closures have just ended."""
+
+    task_name = "closure-reopener"
+
+    def __init__(self, state: State, every_s: float = 30.0) -> None:
+        self.state, self.every_s = state, every_s
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_s)
+            try:
+                state = self.state
+                done = await reopen_ended(state.geo, state.executor, dt.datetime.now(),
+                                          time_limit_s=state.settings.replan_time_limit_s,
+                                          positions=state.positions.places())
+                if done:
+                    await state.feed.poke()
+            except Exception:  # noqa: BLE001 - try again next time
+                log.exception("reopening ended closures failed")
+
+
+@asynccontextmanager
+async def closure_reopener(app: Any) -> AsyncIterator[None]:
+    """Lifespan: runs the reopener while the app runs (after the main lifespan set up state)."""
+    reopener = ClosureReopener(app.state)
+    await reopener.start()
+    try:
+        yield
+    finally:
+        await reopener.stop()

@@ -1,0 +1,240 @@
+"""Street and zone closures: stored, applied to planning, the running day re-planned
+around them and again when they end; bad input gets a clear 422."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from backend.db.tables import Hub, OutboxEvent, PlanRun, Route, Stop, StreetClosure
+from backend.dispatch.closures import circle, closure_edges
+from backend.dispatch.network import SNAP_MAX_M, haversine_m
+from backend.realtime.outbox import latest_seq
+from backend.services.closures import add_closure, closed_edges, remove_closure, reopen_ended
+from tests.api.helpers import login, make_user, post_ok, problem, tomorrow
+from tests.api.test_planning import _small_day
+from tests.api.test_replanning import _current_routes, _holders, _planned_day
+
+
+def _at(hour: int, minute: int = 0) -> dt.datetime:
+    """A time on the test's "running day" (tomorrow: the planned day)."""
+    return dt.datetime.combine(tomorrow(), dt.time(hour, minute))
+
+
+def _iso(hour: int) -> str:
+    return _at(hour).isoformat()
+
+
+async def _zone_across_a_route(geo, hub: int, routes: list[dict]) -> tuple[tuple, tuple, tuple]:
+    """A 40 m circle on a leg of a planned route, away from the hub and every stop:
+    returns (zone, leg start, leg end)."""
+    net = geo.network
+    h = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub).first()
+    hub_place = (h["lat"], h["lon"])
+    places = [(s["lat"], s["lon"]) for r in routes for s in r["stops"]] + [hub_place]
+    lat = np.array([p[0] for p in places])
+    lon = np.array([p[1] for p in places])
+    for r in routes:
+        stops = [hub_place] + [(s["lat"], s["lon"]) for s in r["stops"]] + [hub_place]
+        for a, b in zip(stops, stops[1:]):
+            if a == b:
+                continue
+            nodes = net.node_path(net.snap(*a).node, net.snap(*b).node)
+            for node in nodes[len(nodes) // 3: 2 * len(nodes) // 3]:
+                here = (float(net.lat[node]), float(net.lon[node]))
+                if haversine_m(here[0], here[1], lat, lon).min() > 150:
+                    zone = circle(*here, 40)
+                    closed = closure_edges(net, zone)
+                    if net.matrices([a, b], closed)[0][0, 1] > net.matrices([a, b])[0][0, 1]:
+                        return zone, a, b
+    raise AssertionError("no leg of the planned routes runs 150 m clear of every stop")
+
+
+async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, geo, monkeypatch) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    zone, a, b = await _zone_across_a_route(geo, hub, routes)
+    seq = await latest_seq()
+    asked: list[np.ndarray] = []  # what the re-plan's matrices were computed without
+    real = geo.network.matrices
+
+    def spy(points, closed=None):
+        asked.append(np.asarray(closed if closed is not None else [], dtype=np.int64))
+        return real(points, closed)
+
+    monkeypatch.setattr(geo.network, "matrices", spy)
+    now = _at(9)
+    closure = await add_closure(geo, None, hub, reason="burst water main", start=_at(9), end=_at(13),
+                                zone=[list(p) for p in zone], now=now, time_limit_s=1.0)
+    first = list(asked)
+
+    assert closure.closed_edges > 0 and closure.streets
+    result = closure.replan
+    assert result is not None and result["applied"] is True, result
+    assert result["reason"] == "street closed: a zone, burst water main"
+    assert result["violations"] == 0 and result["unplanned"] == 0  # the feasibility check passes
+    # The re-plan rode on the network without the zone: the leg across it got longer.
+    closed = await closed_edges(geo, hub, now, _at(23, 59))
+    assert np.array_equal(closed, closure_edges(geo.network, zone))
+    assert len(first) == 1 and np.array_equal(first[0], closed)
+    assert geo.network.matrices([a, b], closed)[0][0, 1] > geo.network.matrices([a, b])[0][0, 1]
+    run = await PlanRun.select(PlanRun.inputs).where(PlanRun.id == result["planRunId"]).output(
+        load_json=True).first()
+    assert run["inputs"]["reason"].startswith("street closed:")
+
+    # Only couriers whose routes changed got a new version and a route.updated, with the reason.
+    events = await OutboxEvent.select().where(
+        (OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")).output(load_json=True)
+    assert sorted(e["courier_id"] for e in events) == sorted(result["changedCouriers"])
+    assert all(e["payload"]["change"]["reason"] == result["reason"] for e in events)
+    after = await _current_routes(hub)
+    versions = {r["courier"]: r["version"] for r in after}
+    for r in routes:
+        assert versions[r["courier"]] == (2 if r["courier"] in result["changedCouriers"] else 1)
+    assert all(len(c) == 1 for c in _holders(after).values())
+
+    # Reopened by hand: the day is re-planned once more, with the streets open.
+    asked.clear()
+    reopened = await remove_closure(geo, None, closure.id, now=_at(10), time_limit_s=1.0)
+    assert reopened.replan is not None and reopened.replan["reason"].startswith("street reopened: a zone")
+    assert reopened.replan["violations"] == 0
+    assert len(asked) == 1 and len(asked[0]) == 0
+    assert len(await closed_edges(geo, hub, _at(10), _at(23, 59))) == 0
+    assert await StreetClosure.count() == 0
+
+
+async def test_a_closure_that_ends_during_the_day_reopens_its_streets_once(client, geo) -> None:
+    _, hub, routes = await _planned_day(client, geo)
+    zone, _, _ = await _zone_across_a_route(geo, hub, routes)
+    closure = await add_closure(geo, None, hub, reason="parade", start=_at(8), end=_at(10),
+                                zone=[list(p) for p in zone], now=_at(8, 30), time_limit_s=1.0)
+    assert closure.replan is not None
+    assert await reopen_ended(geo, None, _at(9, 59), time_limit_s=1.0) == {}  # still closed
+    seq = await latest_seq()
+    done = await reopen_ended(geo, None, _at(10, 0, ), time_limit_s=1.0)
+    assert list(done) == [hub] and done[hub]["reason"] == "street reopened: a zone, parade"
+    assert done[hub]["violations"] == 0
+    assert await OutboxEvent.count().where((OutboxEvent.id > seq) & (OutboxEvent.kind == "plan.replanned")) == 1
+    row = await StreetClosure.select(StreetClosure.reopened_at).where(StreetClosure.id == closure.id).first()
+    assert row["reopened_at"] == _at(10)
+    assert await reopen_ended(geo, None, _at(10, 1), time_limit_s=1.0) == {}  # claimed once
+    # Ended: later re-plans of the day no longer avoid it.
+    assert len(await closed_edges(geo, hub, _at(10, 1), _at(23, 59))) == 0
+
+
+async def test_planning_a_day_applies_its_closures_and_a_stop_cut_off_is_unplanned(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo)
+    net = geo.network
+    hub_row = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub).first()
+    stops = await Stop.select(Stop.id, Stop.lat, Stop.lon).where(Stop.kind == "delivery")
+    # The delivery farthest from the hub, closed off with everything within 300 m of it.
+    far = max(stops, key=lambda s: haversine_m(s["lat"], s["lon"], hub_row["lat"], hub_row["lon"]))
+    assert haversine_m(far["lat"], far["lon"], hub_row["lat"], hub_row["lon"]) > 600
+    r = await client.post(f"/hubs/{hub}/closures", headers=h, json={
+        "reason": "street festival", "circle": {"lat": far["lat"], "lon": far["lon"], "radiusM": 300},
+        "start": _iso(6), "end": _iso(22)})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["replan"] is None  # tomorrow is not the running day
+    assert len(made["zone"]) == 32 and made["street"] == "" and made["closedEdges"] > 0
+    assert net.reach([(far["lat"], far["lon"])], closure_edges(net, [tuple(p) for p in made["zone"]])) == [None]
+
+    run = await post_ok(client, f"/hubs/{hub}/plans", {"date": tomorrow().isoformat(), "timeLimitS": 2}, h)
+    unplanned = {u["stopId"]: u for u in run["unplanned"]}
+    assert unplanned[far["id"]]["reason"] == "window_unreachable", run["unplanned"]
+    assert run["figures"]["violations"] == 0
+
+    # Without the closure the same day plans every stop.
+    gone = await client.delete(f"/closures/{made['id']}", headers=h)
+    assert gone.status_code == 200 and gone.json()["replan"] is None
+    problem(await client.delete(f"/closures/{made['id']}", headers=h), 404)
+    run = await post_ok(client, f"/hubs/{hub}/plans", {"date": tomorrow().isoformat(), "timeLimitS": 2}, h)
+    assert run["unplanned"] == []
+
+
+async def test_closures_are_listed_by_day_and_streets_found_by_name(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo)
+    r = await client.post(f"/hubs/{hub}/closures", headers=h, json={
+        "reason": "Christmas market", "street": "  aleksanterinkatu ", "start": _iso(10), "end": _iso(16)})
+    assert r.status_code == 201, r.text
+    street = r.json()
+    assert street["street"] == "Aleksanterinkatu" and "Aleksanterinkatu" in street["streets"]
+    # A stretch: the street within a zone closes fewer segments.
+    ways = geo.street("Aleksanterinkatu")[1]
+    on_street = np.flatnonzero(np.isin(geo.network.edge_way_id, list(ways)))
+    mid = on_street[len(on_street) // 2]
+    centre = (float(geo.network.lat[geo.network.edge_u[mid]]), float(geo.network.lon[geo.network.edge_u[mid]]))
+    stretch = await post_ok(client, f"/hubs/{hub}/closures", {
+        "reason": "crane", "street": "Aleksanterinkatu",
+        "circle": {"lat": centre[0], "lon": centre[1], "radiusM": 60},
+        "start": _iso(7), "end": _iso(9)}, h)
+    assert stretch["streets"] == ["Aleksanterinkatu"] and 0 < stretch["closedEdges"] < street["closedEdges"]
+
+    listed = (await client.get(f"/hubs/{hub}/closures?date={tomorrow()}", headers=h)).json()
+    assert [c["id"] for c in listed] == [street["id"], stretch["id"]]
+    later = (await client.get(f"/hubs/{hub}/closures?date={tomorrow() + dt.timedelta(days=1)}", headers=h)).json()
+    assert later == []
+    assert len((await client.get(f"/hubs/{hub}/closures", headers=h)).json()) == 2  # not ended yet
+
+    body = problem(await client.post(f"/hubs/{hub}/closures", headers=h, json={
+        "reason": "x", "street": "Aleksanterinktu", "start": _iso(10), "end": _iso(11)}), 422)
+    assert "Aleksanterinkatu" in body["suggestions"] and "no street named" in body["detail"]
+
+
+async def test_bad_closures_are_refused_with_a_reason(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo)
+    net = geo.network
+    hub_row = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub).first()
+    square = [[60.1690, 24.9500], [60.1690, 24.9510], [60.1685, 24.9510], [60.1685, 24.9500]]
+
+    async def refused(body: dict, status: int = 422) -> str:
+        full = {"reason": "works", "start": _iso(9), "end": _iso(12), **body}
+        return problem(await client.post(f"/hubs/{hub}/closures", json=full, headers=h), status)["detail"]
+
+    assert "before it starts" in await refused({"zone": square, "start": _iso(12), "end": _iso(9)})
+    yesterday = (dt.datetime.now() - dt.timedelta(days=1)).replace(microsecond=0)
+    assert "before now" in await refused({"zone": square, "start": (yesterday - dt.timedelta(hours=2)).isoformat(),
+                                          "end": yesterday.isoformat()})
+    assert "at least 3 different corners" in await refused({"zone": square[:2]})
+    assert "on one line" in await refused({"zone": [[60.169, 24.95], [60.1695, 24.95], [60.17, 24.95]]})
+    assert "crosses itself" in await refused({"zone": [square[0], square[2], square[1], square[3]]})
+    assert "radius" in await refused({"circle": {"lat": 60.169, "lon": 24.95, "radiusM": 0}})
+    assert "not both" in await refused({"zone": square, "circle": {"lat": 60.169, "lon": 24.95, "radiusM": 50}})
+    assert "Say what is closed" in await refused({})
+    assert "street name is empty" in await refused({"street": "  "})
+    assert "outside the map" in await refused({"zone": [[p[0] + 1, p[1]] for p in square]})
+    # A spot of the map with no street in reach: closing it changes nothing.
+    lat0, lon0, lat1, lon1 = net.bbox
+    empty = None
+    for lat in np.linspace(lat0, lat1, 40):
+        for lon in np.linspace(lon0, lon1, 40):
+            ring = circle(float(lat), float(lon), 15)
+            if len(closure_edges(net, ring)) == 0:
+                empty = ring
+                break
+        if empty:
+            break
+    assert empty is not None
+    assert "contains no street" in await refused({"zone": [list(p) for p in empty]})
+    assert "cut hub Hub off" in await refused({"circle": {"lat": hub_row["lat"], "lon": hub_row["lon"],
+                                                          "radiusM": 2 * SNAP_MAX_M}})
+    assert "does not pass through the zone" in await refused({"street": "Aleksanterinkatu",
+                                                              "zone": [list(p) for p in empty]})
+    await refused({"zone": [[60.169, 24.95, 1.0]]}, 400)  # malformed: a corner is [lat, lon]
+    assert await StreetClosure.count() == 0  # nothing written by any of them
+
+    # Roles and hubs.
+    problem(await client.post("/hubs/999/closures", json={"reason": "x", "zone": square, "start": _iso(9),
+                                                           "end": _iso(10)}, headers=h), 404)
+    courier = await login(client, "courier0")
+    problem(await client.post(f"/hubs/{hub}/closures", json={"reason": "x", "zone": square, "start": _iso(9),
+                                                             "end": _iso(10)}, headers=courier), 403)
+    problem(await client.get(f"/hubs/{hub}/closures", headers=courier), 403)
+    await make_user("other-dispatcher", "dispatcher", hub_id=hub + 1)
+    other = await login(client, "other-dispatcher")
+    problem(await client.get(f"/hubs/{hub}/closures", headers=other), 403)
+    problem(await client.delete("/closures/12345", headers=h), 404)
+    made = await post_ok(client, f"/hubs/{hub}/closures", {"reason": "x", "zone": square, "start": _iso(9),
+                                                            "end": _iso(10)}, h)
+    problem(await client.delete(f"/closures/{made['id']}", headers=other), 403)
+    assert await Route.count() == 0  # no plan: nothing was re-planned
