@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import logging
 import multiprocessing
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -20,7 +21,7 @@ import backend
 from backend.api.auth import AuthController
 from backend.api.closures import ClosureController
 from backend.api.disruptions import DisruptionController
-from backend.api.courier import CourierController
+from backend.api.courier import CourierController, follow_up
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
@@ -36,6 +37,7 @@ from backend.realtime.push import PushRelay, PushSender, application_server_key,
 from backend.realtime.ticker import ProgressTicker
 from backend.services.closures import closure_reopener
 from backend.services.geo import Geo
+from backend.services.replanning import courier_behind
 from backend.settings import REPO_ROOT, Settings, load_settings
 
 log = logging.getLogger("laadbak")
@@ -70,6 +72,27 @@ async def _poke_feed(request: Request) -> None:
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
+def _behind_replanner(state: State) -> Callable[[int, set[int]], None]:
+    """Re-plan a hub whose couriers fall behind, once at a time: couriers found
+    behind while one runs join the next."""
+    waiting: dict[int, set[int]] = {}
+
+    def on_behind(hub_id: int, couriers: set[int]) -> None:
+        if hub_id in waiting:
+            waiting[hub_id] |= couriers
+            return
+        waiting[hub_id] = set(couriers)
+
+        async def work() -> None:
+            behind = waiting.pop(hub_id)
+            await courier_behind(state.geo, state.executor, hub_id, behind, dt.datetime.now(),
+                                 time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
+
+        follow_up(state, work)
+
+    return on_behind
+
+
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -91,7 +114,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.feed.start()
         app.state.positions = PositionStore()
         await app.state.positions.start()
-        ticker = ProgressTicker(app.state.feed)
+        ticker = ProgressTicker(app.state.feed, on_behind=_behind_replanner(app.state))
         await ticker.start()
         vapid = load_vapid(settings.var_dir)
         app.state.push_key = application_server_key(vapid)

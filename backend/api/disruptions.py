@@ -7,13 +7,13 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, post
+from litestar import Controller, Request, delete, post, put
 
 from backend.api.auth import check_hub, current_user, roles
 from backend.api.schemas import Body, Id, json_body
 from backend.db.tables import Courier, Stop
 from backend.errors import NotFound
-from backend.services.replanning import assign_stop, courier_out_of_service, release_stop
+from backend.services.replanning import assign_stop, courier_out_of_service, pin_order, release_stop
 
 OUT_OF_SERVICE_EXAMPLE = ("A flat battery", {"reason": "flat battery at Kamppi"})
 
@@ -24,6 +24,10 @@ class OutOfServiceIn(Body):
 
 class AssignIn(Body):
     courier_id: int
+
+
+class PinIn(Body):
+    stop_ids: Annotated[list[int], msgspec.Meta(max_length=500)]
 
 
 class DisruptionController(Controller):
@@ -69,3 +73,16 @@ class DisruptionController(Controller):
         check_hub(user, stop["hub"])
         if not await release_stop(stop_id):
             raise NotFound(f"Stop {stop_id} was not moved by hand.")
+
+    @put("/couriers/{courier_id:int}/pinned-order", guards=[roles("dispatcher")], status_code=200,
+         summary="Pin an order of stops on a courier (others may come between); an empty list removes the pin")
+    async def pin(self, request: Request, courier_id: Id,
+                  data: Annotated[PinIn, json_body(("Visit 12 before 15", {"stopIds": [12, 15]}))]) -> dict[str, Any]:
+        user = await current_user(request)
+        courier = await Courier.select(Courier.id, Courier.hub).where(Courier.id == courier_id).first()
+        if courier is None:
+            raise NotFound(f"There is no courier with id {courier_id}.")
+        check_hub(user, courier["hub"])
+        state = request.app.state
+        return await pin_order(state.geo, state.executor, courier_id, data.stop_ids, dt.datetime.now(),
+                               time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import weakref
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, PathParameter
 from litestar.response import File
 
+from backend.api.errors import PROBLEM_JSON
+from backend.api.schemas import json_body
 from backend.api.push import SubscriptionIn, save_subscription
+from backend.errors import Invalid
+from backend.services.idempotency import fingerprint, once
+from backend.services.redirect import RedirectIn, redirect
 from backend.services.tracking import order_by_token, tracking_view
 from backend.settings import REPO_ROOT
 
 Token = Annotated[str, PathParameter(name="token", min_length=10, max_length=64)]
 PAGE = REPO_ROOT / "pwa" / "static" / "track" / "index.html"
+REDIRECT_EXAMPLES = (
+    ("Another window that day", {"kind": "window", "window": "evening"}),
+    ("An explicit window", {"kind": "window", "window": "18:00-20:00"}),
+    ("A pickup point (one of redirectOptions)", {"kind": "pickup_point", "pickupPointId": 3}),
+    ("Another address, same window", {"kind": "address", "address": "Fredrikinkatu 20"}),
+)
+# Same-key requests of this process queue here, so a double-click's twin gets
+# the first one's stored answer instead of racing it.
+_KEY_LOCKS: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 class TrackingController(Controller):
@@ -25,12 +42,54 @@ class TrackingController(Controller):
         await order_by_token(token)
         return File(path=PAGE, filename="index.html", content_disposition_type="inline", media_type="text/html")
 
-    @get("/{token:str}/status", summary="Where the order is: status, ETA window, courier when near")
+    @get("/{token:str}/status", summary="Where the order is: status, ETA window, courier when near, redirect choices")
     async def status(self, request: Request, token: Token) -> dict[str, Any]:
-        return await tracking_view(token, request.app.state.positions)
+        state = request.app.state
+        return await tracking_view(token, state.positions, secret=state.settings.secret_key)
 
     @post("/{token:str}/push", status_code=201, summary="Get push messages about this order")
     async def subscribe(self, token: Token, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
         order = await order_by_token(token)
         await save_subscription(data, order_id=order["id"])
         return {"endpoint": data.endpoint}
+
+    @post("/{token:str}/redirect", status_code=200,
+          summary="Send the parcel elsewhere before delivery: another window, a pickup point, another address",
+          description="Taken only when a courier can still bring it there (the running day is re-planned); "
+                      "otherwise 409 with `redirectOptions`. Send an Idempotency-Key header (a new UUID per "
+                      "choice, the same on a retry): a replay gets the stored answer and changes nothing.")
+    async def redirect_parcel(self, request: Request, token: Token,
+                              data: Annotated[RedirectIn, json_body(*REDIRECT_EXAMPLES)]) -> Response[Any]:
+        order = await order_by_token(token)
+        state = request.app.state
+
+        async def run() -> dict[str, Any]:
+            return await redirect(state.geo, state.executor, order, data, dt.datetime.now(),
+                                  secret=state.settings.secret_key,
+                                  time_limit_s=state.settings.replan_time_limit_s,
+                                  positions=state.positions.places())
+
+        key = request.headers.get("idempotency-key", "").strip()
+        if not key:
+            return Response(await run(), status_code=200)
+        if len(key) > 80:
+            raise Invalid("The Idempotency-Key is longer than 80 characters; send a UUID.")
+        scoped = f"track:{order['id']}:{key}"  # no user here: the order scopes the key (user id 0 never exists)
+        lock = _KEY_LOCKS.get(scoped)
+        if lock is None:
+            lock = _KEY_LOCKS[scoped] = asyncio.Lock()
+        async with lock:
+            async def prepare() -> Any:
+                body = await run()  # the redirect commits its own steps; the stored answer follows it
+
+                async def write() -> dict[str, Any]:
+                    return body
+                return write
+
+            answer = await once(0, scoped, fingerprint(request.method, request.url.path, await request.body()),
+                                200, prepare=prepare)
+        headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+        if answer.status >= 400:
+            problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
+            return Response(problem, status_code=answer.status, media_type=PROBLEM_JSON, headers=headers)
+        return Response(answer.body, status_code=answer.status, headers=headers)

@@ -249,10 +249,12 @@ class RelayCursor(Table, tablename="relay_cursor"):
 
 
 class DispatchLock(Table, tablename="dispatch_lock"):
-    """A dispatcher's hand: this stop stays with this shift in every later re-plan."""
+    """A dispatcher's hand: this stop stays with this shift in every later re-plan;
+    with ``position``, in that order among the shift's other pinned stops."""
 
     stop = ForeignKey(references=Stop, on_delete=OnDelete.cascade, unique=True)
     shift = ForeignKey(references=Shift, on_delete=OnDelete.cascade)
+    position = Integer(null=True, default=None)
     created_at = Timestamp(default=TimestampNow())
 
 

@@ -19,6 +19,11 @@ compared with that simulation. The rules are the ``Violation.rule`` values:
 * ``range``: a route longer than the bike's battery range.
 * ``timing``: reported arrival, departure, distances or totals that do not
   match the simulation (service time not respected, speed factor ignored...).
+* ``sequence``: a stop of a pinned sequence (``Problem.sequences``) planned
+  on another bike, or before a stop pinned ahead of it. Pinned stops that are
+  unplanned break nothing (they are reported with a reason).
+
+:func:`check_route` applies the rules that one route can break on its own.
 
 Load semantics (shared with the solver's documentation): a delivery without
 pickups is loaded at the start hub; a pickup adds its load; a delivery with
@@ -29,9 +34,11 @@ pickup that no delivery names is brought back to the end hub.
 
 from __future__ import annotations
 
-from backend.dispatch.model import Plan, Problem, Stop, Vehicle, Violation
+from collections.abc import Callable
 
-__all__ = ["check"]
+from backend.dispatch.model import Plan, Problem, Route, Stop, Vehicle, Violation
+
+__all__ = ["check", "check_route"]
 
 
 def check(
@@ -124,11 +131,79 @@ def check(
         d, t = _check_route(problem, v, r, stops, add, tol_s, tol_m, tol_load)
         total_d += d
         total_t += t
+    _check_sequences(problem, plan.routes, where, add)
     if abs(plan.distance_m - sum(r.distance_m for r in plan.routes)) > tol_m:
         add("timing", None, None, f"plan distance {plan.distance_m} is not the sum of its routes")
     if abs(plan.duration_s - sum(r.duration_s for r in plan.routes)) > tol_s:
         add("timing", None, None, f"plan duration {plan.duration_s} is not the sum of its routes")
     return out
+
+
+def check_route(
+    problem: Problem,
+    route: Route,
+    *,
+    tol_s: float = 1.0,
+    tol_m: int = 1,
+    tol_load: float = 1e-6,
+    stops_by_id: dict[str, Stop] | None = None,
+) -> list[Violation]:
+    """The broken rules of one route on its own (an empty list: it is feasible alone).
+
+    Timing, windows, shift, loads, range and allowed vehicles as in
+    :func:`check`, plus the order within the route: a pickup after its
+    delivery, pinned stops out of their order or pinned to another bike.
+    Coverage and pairs split over two routes need the whole plan
+    (:func:`check`). Cheaper than checking a whole plan again when one route
+    changes. ``stops_by_id`` (the problem's stops by id) saves building that
+    index again when checking many routes of one problem.
+    """
+    out: list[Violation] = []
+
+    def add(rule: str, vehicle: str | None, stop: str | None, detail: str) -> None:
+        out.append(Violation(rule=rule, vehicle_id=vehicle, stop_id=stop, detail=detail))  # type: ignore[arg-type]
+
+    stops = stops_by_id if stops_by_id is not None else {s.id: s for s in problem.stops}
+    v = next((v for v in problem.vehicles if v.id == route.vehicle_id), None)
+    if v is None:
+        add("wrong_vehicle", route.vehicle_id, None, "route for an unknown vehicle")
+        return out
+    _check_route(problem, v, route, stops, add, tol_s, tol_m, tol_load)
+    where = {ps.stop_id: (0, pi) for pi, ps in enumerate(route.stops)}
+    for sid, (_, pi) in where.items():
+        s = stops.get(sid)
+        if s is None:
+            add("unknown_stop", v.id, sid, "planned stop is not in the problem")
+            continue
+        for p in s.pickups:
+            if p in where and where[p][1] >= pi:
+                add("pickup_delivery", v.id, sid, f"pickup {p} comes after it")
+    _check_sequences(problem, (route,), where, add)
+    return out
+
+
+def _check_sequences(
+    problem: Problem,
+    routes: tuple[Route, ...],
+    where: dict[str, tuple[int, int]],
+    add: Callable[[str, str | None, str | None, str], None],
+) -> None:
+    """Pinned stops: on their bike, in their order (among those in ``where``)."""
+    for q in problem.sequences:
+        before: str | None = None
+        last = -1
+        for sid in q.stops:
+            if sid not in where:
+                continue
+            ri, pi = where[sid]
+            vid = routes[ri].vehicle_id
+            if vid != q.vehicle:
+                add("sequence", vid, sid, f"pinned to {q.vehicle}")
+                continue
+            if pi < last:
+                add("sequence", vid, sid, f"pinned after {before}, but visited before it")
+                continue
+            before, last = sid, pi
 
 
 def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol_m, tol_load):

@@ -7,7 +7,10 @@ litres and are scaled by the solver.
 
 A problem is matrix-based: every place is an index into ``time_s`` and
 ``dist_m`` (square, row = from, column = to). Travel time for a vehicle is the
-matrix time divided by its ``speed_factor``.
+matrix time divided by its ``speed_factor``. The matrices may also be 2-D
+integer numpy arrays: for a big day (thousands of places) they are much
+cheaper to build, to pickle into the solver's pool and for the solver to read
+than lists of lists; the plans are the same.
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ class Stop(msgspec.Struct, frozen=True, kw_only=True):
     volume_l: float = 0.0
     pickups: tuple[str, ...] = ()
     vehicles: tuple[str, ...] = ()
+    # Service should start by then; later (still within ``windows``) is allowed
+    # but costs LATE_COST_PER_S a second. For stops that must not be dropped
+    # when they can no longer be on time (goods on a bike, a courier behind).
+    due_s: int | None = None
 
 
 class Vehicle(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +75,22 @@ class Vehicle(msgspec.Struct, frozen=True, kw_only=True):
     fixed_cost: int = 0
 
 
+class Sequence(msgspec.Struct, frozen=True, kw_only=True):
+    """An order of stops a dispatcher pinned on one courier.
+
+    Every stop of ``stops`` that is planned is on ``vehicle`` and they are
+    visited in this relative order; other stops may come between them. A stop
+    may be in one sequence only. Ids the problem does not have are ignored
+    (done or withdrawn stops drop out of a pin by themselves). A pinned stop
+    that cannot be served in its place is reported unplanned
+    (``pinned_order``; ``no_vehicle`` when ``vehicle`` may not serve it or is
+    not in the problem).
+    """
+
+    vehicle: str
+    stops: tuple[str, ...]
+
+
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
     time_s: list[list[int]]
     dist_m: list[list[int]]
@@ -75,6 +98,8 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     stops: tuple[Stop, ...]
     # What the solver minimises: travel time or distance, plus vehicle fixed costs.
     cost: Literal["time", "distance"] = "time"
+    # Pinned orders of stops on one courier each (see Sequence).
+    sequences: tuple[Sequence, ...] = ()
 
 
 class PlannedStop(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,6 +129,7 @@ UnplannedReason = Literal[
     "no_vehicle",  # no vehicle is allowed to serve it
     "pickup_unplanned",  # a pickup it depends on could not be planned
     "no_capacity",  # feasible alone, but no room left in the plan
+    "pinned_order",  # cannot be served in the order pinned on its courier
 ]
 
 
@@ -138,6 +164,7 @@ class Violation(msgspec.Struct, frozen=True, kw_only=True):
         "volume",
         "range",
         "timing",
+        "sequence",
     ]
     vehicle_id: str | None
     stop_id: str | None

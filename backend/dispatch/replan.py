@@ -20,21 +20,79 @@ Locking needs no extra mechanism; the caller expresses it in the Problem:
 Stop ids in the routes in force that the problem no longer has (done, or
 withdrawn by the caller) and vehicles the problem no longer has are ignored,
 also when deciding which routes changed: the caller knows what it removed.
+
+Focused re-plan
+---------------
+In a running day most stops are locked to their courier and only a few are
+free (a new order, a redirected parcel, the stops of a courier taken off the
+road). Building the OR-Tools model of the whole day then costs more than the
+time limit (its matrices alone take seconds at 2,000 stops). With ``focus``
+only the couriers that matter are solved again, warm-started, on a problem cut
+down to their stops and the free ones; every other courier keeps the route in
+force as it is (scheduled again from now). A courier is in focus when:
+
+* its route in force holds a free stop (it may lose it), misses a stop locked
+  to it, or is not feasible on its own (a window missed, a pinned order
+  broken...: the solver must re-order it);
+* it is among the ``k`` couriers that can insert a free stop most cheaply
+  into their routes in force (travel time of the detour); free stops close
+  to each other share couriers: a stop that already has ``k`` couriers in
+  focus among its ``2k`` cheapest brings in no more, but a courier counts as
+  the taker of at most four free stops, so a cluster of them (a courier out
+  of service) brings in enough couriers to absorb it.
+
+With ``focus="auto"`` (the default) this happens for problems of at least
+:data:`AUTO_FOCUS_MIN_STOPS` stops, with ``k =`` :data:`DEFAULT_FOCUS_K`;
+smaller problems are solved whole as before. ``focus="all"`` always solves the
+whole problem, an integer ``k`` always focuses. When the focus covers most
+couriers anyway, the whole problem is solved.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Literal
 
 import msgspec
+import numpy as np
 
-from backend.dispatch.feasibility import check
-from backend.dispatch.model import Plan, Problem, Route, Vehicle
-from backend.dispatch.solver import _merge_windows, _route, solve, travel_time
+from backend.dispatch.feasibility import check_route
+from backend.dispatch.model import Plan, Problem, Route, Stop, Vehicle
+from backend.dispatch.solver import (
+    _merge_windows,
+    _route,
+    _schedule,
+    solve,
+    travel_time,
+    without_gc,
+)
 
-__all__ = ["ReplanResult", "changed_vehicles", "replan", "route_orders"]
+__all__ = [
+    "AUTO_FOCUS_MIN_STOPS",
+    "DEFAULT_FOCUS_K",
+    "DEFAULT_MIN_GAIN_S",
+    "ReplanResult",
+    "changed_vehicles",
+    "replan",
+    "route_orders",
+]
 
 DEFAULT_MIN_GAIN_S = 120
+# focus="auto" focuses from this many stops on: below it the whole model builds
+# and searches well within a second
+AUTO_FOCUS_MIN_STOPS = 400
+# couriers considered per free stop (by detour); a free stop rarely goes further
+DEFAULT_FOCUS_K = 3
+# focusing on more than this share of the couriers saves little: solve the whole
+_FOCUS_MAX_SHARE = 0.6
+# free stops counted per courier in focus: more bring in the next cheapest courier
+_FOCUS_FREE_PER_COURIER = 4
+# stops a focused model may have per second of time limit (its build and warm
+# start take about a quarter of a second at 700 stops); k is lowered to fit
+_FOCUS_STOPS_PER_S = 1400
 
 
 class ReplanResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,23 +137,23 @@ def _in_force(problem: Problem, routes_in_force: dict[str, list[str]]) -> dict[s
     return out
 
 
-def _arc_cost(problem: Problem, v: Vehicle, stop_ids: list[str]) -> int:
-    """What the solver's objective charges for riding ``stop_ids`` in order (no fixed cost)."""
-    loc = {s.id: s.location for s in problem.stops}
-    path = [v.start_location, *(loc[s] for s in stop_ids), v.end_location]
+def _arc_cost(problem: Problem, v: Vehicle, locations: list[int]) -> int:
+    """What the solver's objective charges for riding to ``locations`` in order (no fixed cost)."""
+    path = [v.start_location, *locations, v.end_location]
     if problem.cost == "distance":
-        return sum(problem.dist_m[a][b] for a, b in itertools.pairwise(path))
+        return int(sum(problem.dist_m[a][b] for a, b in itertools.pairwise(path)))
     T = problem.time_s
-    return sum(travel_time(T[a][b], v.speed_factor) for a, b in itertools.pairwise(path))
+    return int(sum(travel_time(T[a][b], v.speed_factor) for a, b in itertools.pairwise(path)))
 
 
-def _with_route(problem: Problem, plan: Plan, route: Route) -> Plan:
+def _with_route(
+    problem: Problem, plan: Plan, route: Route, v: Vehicle, loc: dict[str, int]
+) -> Plan:
     """``plan`` with the route of ``route.vehicle_id`` replaced and its totals updated."""
-    vehicle = next(v for v in problem.vehicles if v.id == route.vehicle_id)
     old = next(r for r in plan.routes if r.vehicle_id == route.vehicle_id)
     routes = tuple(route if r.vehicle_id == route.vehicle_id else r for r in plan.routes)
-    delta = _arc_cost(problem, vehicle, [s.stop_id for s in route.stops]) - _arc_cost(
-        problem, vehicle, [s.stop_id for s in old.stops]
+    delta = _arc_cost(problem, v, [loc[s.stop_id] for s in route.stops]) - _arc_cost(
+        problem, v, [loc[s.stop_id] for s in old.stops]
     )
     return msgspec.structs.replace(
         plan,
@@ -106,12 +164,255 @@ def _with_route(problem: Problem, plan: Plan, route: Route) -> Plan:
     )
 
 
+# --------------------------------------------------------------------------- #
+# Focus: which couriers to solve again
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class _Split:
+    """A problem cut down to the couriers in focus, and the routes kept as they are."""
+
+    problem: Problem  # the couriers in focus, their stops and the free ones (same matrices)
+    in_force: dict[str, list[str]]  # of the couriers in focus
+    kept: dict[str, Route | None]  # courier not in focus -> its route (None: no route)
+
+
+def _allowed(problem: Problem) -> tuple[list[list[int]], list[set[str]]]:
+    """Groups of stop positions (pickups with their delivery) and the vehicles allowed for each.
+
+    As the solver sees them: the intersection of the members' ``vehicles``
+    (within the problem) and of the courier they are pinned to.
+    """
+    pos = {s.id: i for i, s in enumerate(problem.stops)}
+    vids = {v.id for v in problem.vehicles}
+    pinned = {sid: q.vehicle for q in problem.sequences for sid in q.stops}
+    named = {p for s in problem.stops for p in s.pickups}
+    groups: list[list[int]] = []
+    allowed: list[set[str]] = []
+    for i, s in enumerate(problem.stops):
+        if s.kind == "pickup" and s.id in named:
+            continue  # goes with its delivery
+        members = [pos[p] for p in s.pickups if p in pos and problem.stops[pos[p]].kind == "pickup"]
+        members.append(i)
+        ok = set(vids)
+        for k in members:
+            st = problem.stops[k]
+            if st.vehicles:
+                ok &= set(st.vehicles)
+            if st.id in pinned:
+                ok &= {pinned[st.id]}
+        groups.append(members)
+        allowed.append(ok)
+    return groups, allowed
+
+
+def _insertion_costs(
+    problem: Problem, paths: list[list[int]], targets: list[int]
+) -> np.ndarray:
+    """Cheapest detour (matrix time) to visit each of ``targets`` on each path of locations.
+
+    Shape (len(targets), len(paths)). Only the matrix rows and columns needed
+    are read: the full matrix of a live day has millions of entries.
+    """
+    T = problem.time_s
+    a = [p[j] for p in paths for j in range(len(p) - 1)]
+    b = [p[j + 1] for p in paths for j in range(len(p) - 1)]
+    starts = np.r_[0, np.cumsum([len(p) - 1 for p in paths])[:-1]]
+    if len(targets) == 1:
+        into = np.array([[T[x][targets[0]]] for x in a], dtype=np.int64).T
+    else:
+        pick = itemgetter(*targets)
+        into = np.array([pick(T[x]) for x in a], dtype=np.int64).T
+    rows = np.array([T[t] for t in targets], dtype=np.int64)
+    out_of = rows[:, b]
+    direct = np.array([T[x][y] for x, y in zip(a, b, strict=True)], dtype=np.int64)
+    detour = into + out_of - direct[None, :]
+    # the arcs of one path are contiguous: the cheapest per path
+    return np.minimum.reduceat(detour, starts, axis=1)
+
+
+def _kept_route(
+    problem: Problem,
+    v: Vehicle,
+    seq: list[int],
+    windows: list[list[tuple[int, int]]],
+    by_id: dict[str, Stop],
+) -> tuple[Route | None, bool]:
+    """The route in force of ``v`` scheduled from now as the solver would, and if it is feasible.
+
+    An empty route is None unless the bike has to ride between two hubs (as
+    in the solver's plans).
+    """
+    if not seq:
+        if v.start_location == v.end_location:
+            return None, True
+        leg_t = travel_time(problem.time_s[v.start_location][v.end_location], v.speed_factor)
+        leg_d = problem.dist_m[v.start_location][v.end_location]
+        fits = v.shift.start + leg_t <= v.shift.end and (
+            v.max_distance_m is None or leg_d <= v.max_distance_m
+        )
+        if not fits:
+            return None, True  # the solver leaves such a bike without a route
+    if _schedule(problem, v, seq, windows) is None:
+        return None, False
+    route = _route(problem, v, seq, windows, v.shift.start, by_id)
+    return route, not check_route(problem, route, stops_by_id=by_id)
+
+
+def _focus_split(
+    problem: Problem, in_force: dict[str, list[str]], k: int, max_stops: int | None = None
+) -> _Split | None:
+    """The couriers to solve again (see the module docstring); None: solve the whole problem.
+
+    With ``max_stops``, ``k`` is lowered (down to 2) while the cut-down problem
+    would have more stops than that: its model must build within the time limit.
+    """
+    stops = problem.stops
+    vehicles = problem.vehicles
+    pos = {s.id: i for i, s in enumerate(stops)}
+    by_id = {s.id: s for s in stops}
+    windows = [_merge_windows(s.windows) for s in stops]
+    groups, allowed = _allowed(problem)
+    locked_to: dict[int, str] = {}  # stop position -> the one courier that may serve it
+    free: list[int] = []  # groups that are not locked to one courier
+    for gi, (members, ok) in enumerate(zip(groups, allowed, strict=True)):
+        if len(ok) == 1:
+            (vid,) = ok
+            for m in members:
+                locked_to[m] = vid
+        else:
+            free.append(gi)
+    vindex = {v.id: i for i, v in enumerate(vehicles)}
+    focus: set[str] = set()
+    # a pinned stop its courier may not serve: the solver explains why, with that courier
+    pinned = {sid: q.vehicle for q in problem.sequences for sid in q.stops}
+    for gi in free:
+        if not allowed[gi]:
+            focus.update(
+                pinned[stops[m].id]
+                for m in groups[gi]
+                if stops[m].id in pinned and pinned[stops[m].id] in vindex
+            )
+    kept: dict[str, Route | None] = {}
+    n_locked: dict[str, int] = {}
+    for m, vid in locked_to.items():
+        n_locked[vid] = n_locked.get(vid, 0) + 1
+    for v in vehicles:
+        ids = in_force.get(v.id, [])
+        seq = [pos[sid] for sid in ids]
+        if v.id in focus or any(locked_to.get(m) != v.id for m in seq):
+            focus.add(v.id)  # holds a free stop (or one locked elsewhere)
+            continue
+        if len(seq) != n_locked.get(v.id, 0):
+            focus.add(v.id)  # a stop locked to it is not on its route yet
+            continue
+        route, ok = _kept_route(problem, v, seq, windows, by_id)
+        if not ok:
+            focus.add(v.id)  # the solver must re-order (or drop from) it
+            continue
+        kept[v.id] = route
+    # the k cheapest couriers for each free group, by the detour into their routes in force
+    ranked: list[list[str]] = []  # per free group: the couriers allowed, cheapest first
+    if free:
+        members = sorted({m for gi in free for m in groups[gi]})
+        targets = sorted({stops[m].location for m in members})
+        paths = [
+            [v.start_location, *(stops[pos[sid]].location for sid in in_force.get(v.id, [])),
+             v.end_location]
+            for v in vehicles
+        ]
+        cost = _insertion_costs(problem, paths, targets).astype(np.float64)
+        cost /= np.array([v.speed_factor for v in vehicles])[None, :]
+        row = {loc: r for r, loc in enumerate(targets)}
+        for gi in free:
+            cand = sorted(vindex[vid] for vid in allowed[gi]) if allowed[gi] else []
+            if not cand:
+                continue  # no courier may take it: the solver reports it
+            c = sum(cost[row[stops[m].location], cand] for m in groups[gi])
+            ranked.append([vehicles[cand[int(j)]].id for j in np.argsort(c, kind="stable")])
+    required = set(focus)
+    n_free = sum(len(groups[gi]) for gi in free)
+    # below 2, free stops near each other would all share one courier
+    for kk in range(k, min(k, 2) - 1, -1):
+        focus = set(required)
+        taken: dict[str, int] = {}
+        for top in ranked:
+            # the cheapest courier with room left takes it (in the count): a cluster
+            # of free stops (a courier out of service) needs several couriers
+            taker = next((vid for vid in top if taken.get(vid, 0) < _FOCUS_FREE_PER_COURIER), None)
+            if taker is not None:
+                focus.add(taker)
+                taken[taker] = taken.get(taker, 0) + 1
+            # and kk couriers among its 2kk cheapest: free stops close to each other
+            # share them instead of each bringing kk more into the model
+            near = top[: 2 * kk]
+            need = kk - sum(vid in focus for vid in near)
+            for vid in near:
+                if need <= 0:
+                    break
+                if vid not in focus:
+                    focus.add(vid)
+                    need -= 1
+        if max_stops is None or n_free + sum(n_locked.get(vid, 0) for vid in focus) <= max_stops:
+            break
+    if len(focus) > _FOCUS_MAX_SHARE * len(vehicles):
+        return None
+    kept = {vid: r for vid, r in kept.items() if vid not in focus}
+    sub_vehicles = [v for v in vehicles if v.id in focus]
+    sub_stops = [s for i, s in enumerate(stops) if locked_to.get(i) not in kept]
+    # the matrices are shared, not cut down: the solver reads only the rows and
+    # columns of its nodes' locations
+    sub = Problem(
+        time_s=problem.time_s,
+        dist_m=problem.dist_m,
+        vehicles=tuple(sub_vehicles),
+        stops=tuple(sub_stops),
+        cost=problem.cost,
+        sequences=tuple(q for q in problem.sequences if q.vehicle not in kept),
+    )
+    return _Split(
+        problem=sub,
+        in_force={vid: ids for vid, ids in in_force.items() if vid in focus},
+        kept=kept,
+    )
+
+
+def _merge(problem: Problem, split: _Split, sub_plan: Plan, t0: float) -> Plan:
+    """The plan of the whole problem: the focus's new routes and the kept ones."""
+    by_vehicle = {r.vehicle_id: r for r in sub_plan.routes}
+    loc = {s.id: s.location for s in problem.stops}
+    routes: list[Route] = []
+    cost = sub_plan.cost
+    for v in problem.vehicles:
+        if v.id in split.kept:
+            r = split.kept[v.id]
+            if r is None:
+                continue
+            cost += _arc_cost(problem, v, [loc[s.stop_id] for s in r.stops]) + v.fixed_cost
+            routes.append(r)
+        elif v.id in by_vehicle:
+            routes.append(by_vehicle[v.id])
+    return Plan(
+        routes=tuple(routes),
+        unplanned=sub_plan.unplanned,
+        cost=cost,
+        distance_m=sum(r.distance_m for r in routes),
+        duration_s=sum(r.duration_s for r in routes),
+        solve_s=time.perf_counter() - t0,
+        status=sub_plan.status,
+    )
+
+
+@without_gc
 def replan(
     problem: Problem,
     routes_in_force: dict[str, list[str]],
     *,
     time_limit_s: float,
     min_gain_s: int = DEFAULT_MIN_GAIN_S,
+    focus: int | Literal["auto", "all"] = "auto",
+    timings: dict[str, float] | None = None,
 ) -> ReplanResult:
     """Re-plan ``problem`` from ``routes_in_force`` (vehicle id -> stop ids in order).
 
@@ -120,34 +421,71 @@ def replan(
     the old order is scheduled again (the solver's own schedule: earliest
     feasible, no needless waiting at the start); if the new route is not at
     least ``min_gain_s`` seconds shorter in duration (end minus start, what
-    the courier feels, whatever the problem's cost), and the plan with the old
-    order passes :func:`~backend.dispatch.feasibility.check`, the old order is
-    kept (``kept_order``). The returned plan's cost and totals are updated.
-    ``changed`` lists the vehicles whose stop sequence differs from the routes
-    in force (restricted to the problem's vehicles and stops): the routes to
-    publish.
+    the courier feels, whatever the problem's cost), and the old order is
+    feasible (:func:`~backend.dispatch.feasibility.check_route`: windows,
+    loads, range, pinned orders...), the old order is kept (``kept_order``).
+    The returned plan's cost and totals are updated. ``changed`` lists the
+    vehicles whose stop sequence differs from the routes in force (restricted
+    to the problem's vehicles and stops): the routes to publish.
+
+    ``focus`` chooses between solving every courier again (``"all"``) and a
+    focused re-plan of the couriers that matter (an integer: couriers per free
+    stop; ``"auto"``: focused for large problems), see the module docstring.
+    ``time_limit_s`` covers everything (model build, search, this function's
+    own checks). ``timings``, if given, receives seconds per phase.
     """
+    t0 = time.perf_counter()
+    timings = {} if timings is None else timings
     in_force = _in_force(problem, routes_in_force)
-    plan = solve(problem, time_limit_s, initial_routes=in_force)
+    k: int | None
+    if focus == "all":
+        k = None
+    elif focus == "auto":
+        k = DEFAULT_FOCUS_K if len(problem.stops) >= AUTO_FOCUS_MIN_STOPS else None
+    else:
+        k = max(1, int(focus))
+    split = None
+    if k is not None and problem.vehicles:
+        max_stops = max(100, int(_FOCUS_STOPS_PER_S * time_limit_s))
+        split = _focus_split(problem, in_force, k, max_stops)
+    timings["focus"] = time.perf_counter() - t0
+    # keep some time for the merge and the order check after the solve
+    reserve = 0.005 + 1e-5 * len(problem.stops)
+    left = max(0.05, time_limit_s - (time.perf_counter() - t0) - reserve)
+    solve_timings: dict[str, float] = {}
+    if split is not None:
+        sub_plan = solve(split.problem, left, initial_routes=split.in_force, timings=solve_timings)
+        t1 = time.perf_counter()
+        plan = _merge(problem, split, sub_plan, t0)
+        timings["merge"] = time.perf_counter() - t1
+    else:
+        plan = solve(problem, left, initial_routes=in_force, timings=solve_timings)
+    timings.update({f"solve.{name}": s for name, s in solve_timings.items()})
+
+    t1 = time.perf_counter()
     kept: set[str] = set()
     new = route_orders(plan)
     vehicles = {v.id: v for v in problem.vehicles}
     pos = {s.id: k for k, s in enumerate(problem.stops)}
-    windows = [_merge_windows(s.windows) for s in problem.stops]
+    loc = {s.id: s.location for s in problem.stops}
+    by_id = {s.id: s for s in problem.stops}
+    windows: list[list[tuple[int, int]]] | None = None
     for vid, old_ids in in_force.items():
         new_ids = new.get(vid, [])
         if not old_ids or new_ids == old_ids or set(new_ids) != set(old_ids):
             continue
+        if windows is None:
+            windows = [_merge_windows(s.windows) for s in problem.stops]
         current = next(r for r in plan.routes if r.vehicle_id == vid)
         old_route = _route(
-            problem, vehicles[vid], [pos[s] for s in old_ids], windows, current.start_s
+            problem, vehicles[vid], [pos[s] for s in old_ids], windows, current.start_s, by_id
         )
         if old_route.duration_s - current.duration_s >= min_gain_s:
             continue  # worth the reshuffle
-        candidate = _with_route(problem, plan, old_route)
-        if check(problem, candidate):
-            continue  # the old order no longer fits (windows, loads, range...)
-        plan = candidate
+        if check_route(problem, old_route, stops_by_id=by_id):
+            continue  # the old order no longer fits (windows, loads, range, pins...)
+        plan = _with_route(problem, plan, old_route, vehicles[vid], loc)
         kept.add(vid)
     changed = changed_vehicles(in_force, route_orders(plan))
+    timings["min_gain"] = time.perf_counter() - t1
     return ReplanResult(plan=plan, changed=frozenset(changed), kept_order=frozenset(kept))

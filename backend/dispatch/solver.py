@@ -49,10 +49,30 @@ Model in short
   (it fails with the returns constraint); the metaheuristic then starts from
   the best first solution. Guided local search, lambda 0.3. With
   ``initial_routes`` (re-planning) the routes in force are restored with
-  ``ReadAssignmentFromRoutes`` and are the first solution instead.
+  ``ReadAssignmentFromRoutes`` and are the first solution instead. OR-Tools
+  refuses the whole assignment when one route breaks one rule, so each route
+  is first simulated with the model's rules and repaired (stops it cannot
+  serve in place are taken out, a late courier's route re-ordered), stops no
+  route holds are inserted where they fit, and routes still refused start
+  empty (found by halving the set of vehicles).
+* Pinned orders (``Problem.sequences``): the pinned stops' groups may only
+  use the pinned vehicle; the order is a node precedence on a visit-counter
+  dimension ("Position") between every two pinned nodes of a sequence (the
+  routing's precedences are skipped when a node is unperformed, so a dropped
+  stop in the middle must not free the others; time cumuls cannot order two
+  stops at one door without service time). Pinned stops that no plan could
+  serve in their place are diagnosed (``pinned_order``).
 * Every stop is optional (disjunction with a large penalty); stops that no
   vehicle could serve even alone are diagnosed before the solve and never
   enter the model. Groups (pickups + their delivery) stay whole.
+* Speed: the node matrices are read from the problem's rows and columns of
+  the nodes only (a focused re-plan shares a whole day's matrix with a small
+  model); the distance matrix is only registered when a cost or range uses
+  it; the matrices may be numpy arrays. The cyclic garbage collector is paused
+  during a solve (a day's matrix is millions of Python ints it would walk).
+  A model of 2,000 nodes still takes seconds to build (each matrix is handed
+  over as Python lists): live re-plans of big days go through
+  :mod:`backend.dispatch.replan`'s focus.
 """
 
 from __future__ import annotations
@@ -60,13 +80,16 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import gc
 import itertools
 import math
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 import numpy as np
 from google.protobuf import text_format
@@ -104,6 +127,9 @@ DEFAULT_METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
 
 GRAMS_PER_KG = 1000
 DL_PER_L = 10
+# A second past a stop's ``due_s`` weighs like four seconds of riding: the
+# customer waits, but a route that is late anyway should not zigzag for it.
+LATE_COST_PER_S = 4
 _BIG = 1 << 40  # "unlimited" for capacities, comfortably inside int64 sums
 _MAX_GROUP_PERMUTATIONS = 720  # groups of up to 6 pickups are checked exactly
 
@@ -117,6 +143,31 @@ _STATUS_WORDS = {
     6: "infeasible",
     7: "optimal",
 }
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def without_gc(fn: _F) -> _F:
+    """Run ``fn`` with the cyclic garbage collector paused.
+
+    A live problem holds its matrices as millions of Python ints in lists; every
+    full collection walks them (tens of milliseconds, several times per solve
+    as the model build allocates). What a solve allocates is freed by reference
+    counting; collection resumes afterwards.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return wrapper  # type: ignore[return-value]
 
 
 def travel_time(time_s: int, speed_factor: float) -> int:
@@ -217,6 +268,55 @@ def _validate(problem: Problem) -> None:
             if p in named and named[p] != s.id:
                 raise ValueError(f"pickup {p} is named by two deliveries ({named[p]}, {s.id})")
             named[p] = s.id
+    if problem.sequences:
+        _validate_sequences(problem)
+
+
+def _validate_sequences(problem: Problem) -> None:
+    """A stop is pinned once, and the pinned orders do not contradict each other.
+
+    Pins and "pickup before its delivery" together must not form a cycle (a
+    delivery pinned before one of its pickups, directly or through other pins):
+    no plan could meet them, and that is the caller's mistake, not a stop to drop.
+    """
+    known = {s.id for s in problem.stops}
+    owner: dict[str, str] = {}
+    after: dict[str, list[str]] = {}
+    for q in problem.sequences:
+        ids = [sid for sid in q.stops if sid in known]
+        if len(set(q.stops)) != len(q.stops):
+            raise ValueError(f"sequence for {q.vehicle}: a stop is pinned twice")
+        for sid in ids:
+            if sid in owner:
+                raise ValueError(f"stop {sid} is pinned on {owner[sid]} and on {q.vehicle}")
+            owner[sid] = q.vehicle
+        for a, b in itertools.pairwise(ids):
+            after.setdefault(a, []).append(b)
+    for s in problem.stops:
+        for p in s.pickups:
+            if p in known:
+                after.setdefault(p, []).append(s.id)
+    # iterative depth-first search for a cycle (0 new, 1 on the stack, 2 done)
+    state: dict[str, int] = {}
+    for root in after:
+        if state.get(root):
+            continue
+        stack = [(root, iter(after.get(root, ())))]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                raise ValueError(
+                    f"the pinned orders contradict each other or put a delivery before its "
+                    f"pickup (at stop {nxt})"
+                )
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(after.get(nxt, ()))))
 
 
 def _vehicle_check(
@@ -292,14 +392,29 @@ _REASON_WORDS = {
 }
 
 
-def _build_groups(problem: Problem) -> list[_Group]:
+def _pins(problem: Problem) -> dict[int, tuple[int, int]]:
+    """Stop position -> (index of its sequence, rank among the sequence's known stops)."""
+    pos = {s.id: i for i, s in enumerate(problem.stops)}
+    out: dict[int, tuple[int, int]] = {}
+    for qi, q in enumerate(problem.sequences):
+        known = [pos[sid] for sid in q.stops if sid in pos]
+        for rank, k in enumerate(known):
+            out[k] = (qi, rank)
+    return out
+
+
+def _build_groups(
+    problem: Problem, windows: list[list[tuple[int, int]]] | None = None
+) -> list[_Group]:
     """Groups with allowed and feasible vehicles and, for hopeless ones, a reason."""
     stops = list(problem.stops)
     vehicles = problem.vehicles
     pos = {s.id: i for i, s in enumerate(stops)}
     vpos = {v.id: i for i, v in enumerate(vehicles)}
     named = {p for s in stops for p in s.pickups}
-    windows = [_merge_windows(s.windows) for s in stops]
+    if windows is None:
+        windows = [_merge_windows(s.windows) for s in stops]
+    pin = _pins(problem) if problem.sequences else {}
     groups: list[_Group] = []
     for i, s in enumerate(stops):
         if s.kind == "pickup" and s.id in named:
@@ -321,17 +436,29 @@ def _build_groups(problem: Problem) -> list[_Group]:
         if g.reason is not None:
             continue
         allowed = set(range(len(vehicles)))
+        pinned_to: str | None = None
         for k in g.members:
             if stops[k].vehicles:
                 allowed &= {vpos[v] for v in stops[k].vehicles if v in vpos}
+            if k in pin:
+                # a pinned stop, and so its whole group, rides with the pinned courier
+                pinned_to = problem.sequences[pin[k][0]].vehicle
+                allowed &= {vpos[pinned_to]} if pinned_to in vpos else set()
         g.vehicles = sorted(allowed)
         if not g.vehicles:
             g.reason, g.reason_stop = "no_vehicle", g.members[-1]
-            g.detail = (
-                "no vehicle is allowed to serve it"
-                if len(g.members) == 1
-                else "its pickups and delivery allow no common vehicle"
-            )
+            if pinned_to is not None:
+                g.detail = (
+                    f"pinned to {pinned_to}, which is not in the plan"
+                    if pinned_to not in vpos
+                    else f"pinned to {pinned_to}, which may not serve it"
+                )
+            else:
+                g.detail = (
+                    "no vehicle is allowed to serve it"
+                    if len(g.members) == 1
+                    else "its pickups and delivery allow no common vehicle"
+                )
             continue
         # Per stop first (so the reason names the stop that is hopeless), then the group.
         members_to_check = [[k] for k in g.members] if len(g.members) > 1 else []
@@ -383,7 +510,85 @@ def _build_groups(problem: Problem) -> list[_Group]:
             g.reason_stop = sub[0] if len(sub) == 1 else g.delivery
             g.detail = f"{who}: {_REASON_WORDS[reason]} for every allowed bike ({parts})"
             break
+    if pin:
+        _diagnose_pins(problem, groups, pin, windows)
     return groups
+
+
+def _diagnose_pins(
+    problem: Problem,
+    groups: list[_Group],
+    pin: dict[int, tuple[int, int]],
+    windows: list[list[tuple[int, int]]],
+) -> None:
+    """Give ``pinned_order`` to the pinned stops that cannot be served in their place.
+
+    The pinned stops alone, in their order, on their courier from the start of
+    the shift: a relaxation of any plan (other stops in between only delay), so
+    a stop that misses its window, the shift or the range here cannot be met
+    in any plan. Earlier stops keep their place; the stop is left out with its
+    group. A stop pinned between two shops of one door is left out too: the
+    shops of a door are visited back to back (one chain node).
+    """
+    stops = problem.stops
+    T, D = problem.time_s, problem.dist_m
+    vpos = {v.id: i for i, v in enumerate(problem.vehicles)}
+    group_of = {k: g for g in groups for k in g.members}
+    by_seq: dict[int, list[int]] = {}
+    for k, (qi, _rank) in sorted(pin.items(), key=lambda item: item[1]):
+        by_seq.setdefault(qi, []).append(k)
+
+    def unit(k: int) -> tuple[str, int]:
+        """The shops of one door share a unit (their chain node); any other stop is its own."""
+        g = group_of[k]
+        if k in g.pickups and len(g.pickups) > 1:
+            return "chain", g.delivery  # type: ignore[return-value]
+        return "stop", k
+
+    for qi, order in by_seq.items():
+        q = problem.sequences[qi]
+        if q.vehicle not in vpos:
+            continue  # already no_vehicle
+        order = [k for k in order if group_of[k].reason is None]
+        first: dict[tuple[str, int], int] = {}
+        last: dict[tuple[str, int], int] = {}
+        for j, k in enumerate(order):
+            first.setdefault(unit(k), j)
+            last[unit(k)] = j
+        for u, a in first.items():
+            for j in range(a + 1, last[u]):
+                k = order[j]
+                g = group_of[k]
+                if unit(k) != u and g.reason is None:
+                    g.reason, g.reason_stop = "pinned_order", k
+                    g.detail = (
+                        f"stop {stops[k].id}: pinned on {q.vehicle} between shops of the door "
+                        f"{stops[u[1]].id}, which are visited back to back"
+                    )
+        v = problem.vehicles[vpos[q.vehicle]]
+        t, prev, dist = v.shift.start, v.start_location, 0
+        before: str | None = None
+        for k in order:
+            g = group_of[k]
+            if g.reason is not None:
+                continue
+            s = stops[k]
+            arr = t + travel_time(T[prev][s.location], v.speed_factor)
+            st = _earliest_start(windows[k], arr)
+            d = dist + D[prev][s.location]
+            home = travel_time(T[s.location][v.end_location], v.speed_factor)
+            on_time = st is not None and st + s.service_s + home <= v.shift.end
+            in_range = v.max_distance_m is None or d + D[s.location][v.end_location] <= (
+                v.max_distance_m
+            )
+            if on_time and in_range:
+                assert st is not None
+                t, prev, dist, before = st + s.service_s, s.location, d, s.id
+                continue
+            where = f"after {before}" if before else "first"
+            why = "within its window and the shift" if not on_time else "within the battery range"
+            g.reason, g.reason_stop = "pinned_order", k
+            g.detail = f"stop {s.id}: pinned {where} on {q.vehicle}, it cannot be served {why}"
 
 
 def _unplanned_for_group(stops: list[Stop], g: _Group) -> list[Unplanned]:
@@ -483,30 +688,35 @@ class _Node:
     windows: list[tuple[int, int]] = field(default_factory=list)  # service start at entry
     dem_g: int = 0
     dem_dl: int = 0
+    hub_g: int = 0  # of what it hands over, the part loaded at the start hub
+    hub_dl: int = 0
     kind: str = "hub"  # hub_delivery | pickup_delivery | pickup | return | chain | hub
     group: _Group | None = None
 
 
 def _simple_node(
-    stops: list[Stop], k: int, windows: list[list[tuple[int, int]]], factors: list[float]
+    stops: list[Stop],
+    k: int,
+    windows: list[list[tuple[int, int]]],
+    factors: list[float],
+    by_id: dict[str, Stop],
 ) -> _Node:
     s = stops[k]
+    own_g, own_dl = _scaled(s.weight_kg, GRAMS_PER_KG), _scaled(s.volume_l, DL_PER_L)
+    hub_g = hub_dl = 0
     if s.kind == "pickup":
         kind = "pickup"  # set to "return" below when no delivery names it
-        g, dl = _scaled(s.weight_kg, GRAMS_PER_KG), _scaled(s.volume_l, DL_PER_L)
+        g, dl = own_g, own_dl
     elif s.pickups:
         kind = "pickup_delivery"
-        by_id = {st.id: st for st in stops}
         # Hands over the shops' goods and its own hub-loaded part.
-        g = -sum(_scaled(by_id[p].weight_kg, GRAMS_PER_KG) for p in s.pickups) - _scaled(
-            s.weight_kg, GRAMS_PER_KG
-        )
-        dl = -sum(_scaled(by_id[p].volume_l, DL_PER_L) for p in s.pickups) - _scaled(
-            s.volume_l, DL_PER_L
-        )
+        g = -sum(_scaled(by_id[p].weight_kg, GRAMS_PER_KG) for p in s.pickups) - own_g
+        dl = -sum(_scaled(by_id[p].volume_l, DL_PER_L) for p in s.pickups) - own_dl
+        hub_g, hub_dl = own_g, own_dl
     else:
         kind = "hub_delivery"
-        g, dl = -_scaled(s.weight_kg, GRAMS_PER_KG), -_scaled(s.volume_l, DL_PER_L)
+        g, dl = -own_g, -own_dl
+        hub_g, hub_dl = own_g, own_dl
     return _Node(
         members=[k],
         entry=s.location,
@@ -515,6 +725,8 @@ def _simple_node(
         windows=list(windows[k]),
         dem_g=g,
         dem_dl=dl,
+        hub_g=hub_g,
+        hub_dl=hub_dl,
         kind=kind,
     )
 
@@ -542,18 +754,31 @@ def _chain(
     windows: list[list[tuple[int, int]]],
     factors: list[float],
     domain_factors: set[float] | None = None,
+    pin: dict[int, tuple[int, int]] | None = None,
 ) -> _Node | None:
     """The shops of one door as one node, visited back to back in the best order.
 
     OR-Tools pairs one pickup with one delivery; a door fed by several shops
     becomes a native pair (chain node, door). The chain's order is the shortest
     one whose windows leave a common start time for every speed factor; inside
-    it the bike does not wait. None if no order fits.
+    it the bike does not wait; shops pinned in a sequence keep their pinned
+    order. None if no order fits.
     """
     stops = problem.stops
     T, D = problem.time_s, problem.dist_m
+    pin = pin or {}
     if math.factorial(len(pickups)) <= _MAX_GROUP_PERMUTATIONS:
         orders = [list(p) for p in itertools.permutations(pickups)]
+        if any(k in pin for k in pickups):
+            orders = [
+                o
+                for o in orders
+                if all(
+                    pin[a][1] < pin[b][1]
+                    for a, b in itertools.combinations([k for k in o if k in pin], 2)
+                    if pin[a][0] == pin[b][0]
+                )
+            ]
     else:  # nearest neighbour from the first shop
         order = [pickups[0]]
         rest = set(pickups[1:])
@@ -562,6 +787,11 @@ def _chain(
             nxt = min(rest, key=lambda k: D[here][stops[k].location])
             order.append(nxt)
             rest.remove(nxt)
+        # pinned shops take the slots of pinned shops in their pinned order
+        slots = [j for j, k in enumerate(order) if k in pin]
+        for j, k in zip(slots, sorted((order[j] for j in slots), key=lambda k: pin[k]),
+                        strict=True):
+            order[j] = k
         orders = [order]
     first_starts = sorted({a for k in pickups for a, _ in windows[k]}) or [0]
     best: tuple[int, _Node] | None = None
@@ -616,61 +846,51 @@ def _nothing_to_route(unplanned: list[Unplanned], t0: float) -> Plan:
                 solve_s=time.perf_counter() - t0, status="optimal")
 
 
-def solve(
+@dataclass
+class _Model:
+    """The OR-Tools model of a problem and the node data the warm start needs."""
+
+    vehicles: list[Vehicle]
+    nodes: list[_Node]
+    n_stop_nodes: int
+    pair_nodes: list[tuple[int, int]]
+    seq_nodes: list[tuple[int, list[int]]]  # (vehicle, its pinned nodes in order)
+    node_windows: list[list[tuple[int, int]]]  # as set on the time cumuls; [] = any time
+    horizon: int
+    travel: dict[float, np.ndarray]  # node to node travel time per speed factor
+    inner: dict[float, np.ndarray]  # time from service start at a node to leaving it
+    dist: np.ndarray  # node to node distance (with the distance ridden inside the from-node)
+    loads: list[tuple[np.ndarray, np.ndarray, list[int]]]  # (demand, hub-loaded part, caps)
+    manager: Any
+    routing: Any
+    time_dim: Any
+    penalty: int
+
+
+def _make_nodes(
     problem: Problem,
-    time_limit_s: float = 10.0,
-    *,
-    first_solution: str | None = None,
-    metaheuristic: str | None = None,
-    search_overrides: str | None = None,
-    log_search: bool = False,
-    initial_routes: dict[str, list[str]] | None = None,
-) -> Plan:
-    """Plan ``problem`` within about ``time_limit_s`` seconds (wall clock, model build included).
-
-    ``first_solution`` / ``metaheuristic`` name OR-Tools ``FirstSolutionStrategy`` /
-    ``LocalSearchMetaheuristic`` values (defaults: ``DEFAULT_FIRST_SOLUTION``,
-    ``DEFAULT_METAHEURISTIC``). ``search_overrides`` is merged into the
-    ``RoutingSearchParameters`` as protobuf text (e.g.
-    ``"guided_local_search_lambda_coefficient: 0.2"``), for tuning and portfolios.
-
-    ``initial_routes`` (vehicle id -> stop ids in visiting order, e.g. the routes
-    in force) warm-starts the search: the routes are restored as the first
-    solution (see :func:`_initial_node_sequences`) and the metaheuristic runs from
-    there for the remaining time, instead of the first-solution strategies.
-    Unknown vehicles or stops, and stops that cannot be planned, are ignored.
-    If OR-Tools rejects the routes (e.g. a window can no longer be met), the
-    solve falls back to the usual first-solution strategies.
-    """
-    t0 = time.perf_counter()
-    _validate(problem)
+    plannable: list[_Group],
+    windows: list[list[tuple[int, int]]],
+    factors: list[float],
+    pin: dict[int, tuple[int, int]],
+    unplanned: list[Unplanned],
+) -> tuple[list[_Node], list[tuple[int, int]]]:
+    """One node per plannable stop, except that the shops feeding one door are
+    visited back to back as one "chain" node (see :func:`_chain`)."""
     stops = list(problem.stops)
-    vehicles = list(problem.vehicles)
-    groups = _build_groups(problem)
-    unplanned: list[Unplanned] = []
-    plannable: list[_Group] = []
-    for g in groups:
-        if g.reason is not None:
-            unplanned.extend(_unplanned_for_group(stops, g))
-        else:
-            plannable.append(g)
-
-    if not plannable or not vehicles:
-        return _nothing_to_route(unplanned, t0)
-
-    windows = [_merge_windows(s.windows) for s in stops]
-    factors = sorted({v.speed_factor for v in vehicles})
-    T_full = np.asarray(problem.time_s, dtype=np.int64)
-    D_full = np.asarray(problem.dist_m, dtype=np.int64)
-
-    # ---- nodes: one per plannable stop, except that the shops feeding one door are
-    # visited back to back as one "chain" node (see _chain); then one node per hub
+    vehicles = problem.vehicles
+    by_id = {s.id: s for s in stops}
     nodes: list[_Node] = []
     pair_nodes: list[tuple[int, int]] = []  # (pickup node, delivery node)
     for g in plannable:
         if g.delivery is not None and len(g.pickups) > 1:
             chain = _chain(
-                problem, g.pickups, windows, factors, {vehicles[v].speed_factor for v in g.feasible}
+                problem,
+                g.pickups,
+                windows,
+                factors,
+                {vehicles[v].speed_factor for v in g.feasible},
+                pin,
             )
             if chain is None:
                 g.reason, g.reason_stop = "window_unreachable", g.delivery
@@ -682,31 +902,65 @@ def solve(
                 continue
             nodes.append(chain)
             pair_nodes.append((len(nodes) - 1, len(nodes)))
-            nodes.append(_simple_node(stops, g.delivery, windows, factors))
+            nodes.append(_simple_node(stops, g.delivery, windows, factors, by_id))
             nodes[-1].group = g
             nodes[-2].group = g
             continue
         first = len(nodes)
         for k in g.members:
-            nodes.append(_simple_node(stops, k, windows, factors))
+            nodes.append(_simple_node(stops, k, windows, factors, by_id))
             nodes[-1].group = g
             if g.delivery is None and nodes[-1].kind == "pickup":
                 nodes[-1].kind = "return"  # no delivery names it: back to the end hub
         if g.delivery is not None:
             pair_nodes.append((first, first + 1))
-    if not nodes:
-        return _nothing_to_route(unplanned, t0)
+    return nodes, pair_nodes
+
+
+def _node_matrix(
+    full: list[list[int]] | np.ndarray, exit_: list[int], entry: list[int]
+) -> tuple[np.ndarray, list[Any] | None]:
+    """``full[exit_[i]][entry[j]]`` as an int64 array, without converting all of ``full``.
+
+    A focused re-plan shares the whole day's matrix (thousands of locations) with
+    a model of a few hundred nodes: only their rows and columns are read. Also
+    returns the rows as Python sequences when ``full`` is a list of lists: they
+    can be handed to OR-Tools as they are (``tolist`` costs as much again).
+    """
+    if isinstance(full, np.ndarray):
+        return np.asarray(full[np.ix_(exit_, entry)], dtype=np.int64), None
+    if len(entry) == 1:
+        rows: list[Any] = [[full[i][entry[0]]] for i in exit_]
+    else:
+        pick = itemgetter(*entry)
+        rows = [pick(full[i]) for i in exit_]
+    return np.array(rows, dtype=np.int64), rows
+
+
+def _build_model(
+    problem: Problem,
+    nodes: list[_Node],
+    pair_nodes: list[tuple[int, int]],
+    seq_nodes: list[tuple[int, list[int]]],
+    windows: list[list[tuple[int, int]]],
+    factors: list[float],
+) -> _Model:
+    vehicles = list(problem.vehicles)
     n_stop_nodes = len(nodes)
     hub_locs = sorted({v.start_location for v in vehicles} | {v.end_location for v in vehicles})
     hub_node = {loc: n_stop_nodes + i for i, loc in enumerate(hub_locs)}
     for loc in hub_locs:
         nodes.append(_Node(members=[], entry=loc, exit=loc, inner_t={f: 0 for f in factors}))
     n_nodes = len(nodes)
-    entry = np.array([nd.entry for nd in nodes], dtype=np.int64)
-    exit_ = np.array([nd.exit for nd in nodes], dtype=np.int64)
+    entry = [nd.entry for nd in nodes]
+    exit_ = [nd.exit for nd in nodes]
     inner_d = np.array([nd.inner_d for nd in nodes], dtype=np.int64)
-    T = T_full[np.ix_(exit_, entry)]
-    D = D_full[np.ix_(exit_, entry)] + inner_d[:, None]
+    # only the rows and columns of the nodes' locations are converted (a live
+    # problem's matrix may be much larger than its nodes)
+    T, t_rows = _node_matrix(problem.time_s, exit_, entry)
+    D, d_rows = _node_matrix(problem.dist_m, exit_, entry)
+    if inner_d.any():
+        D, d_rows = D + inner_d[:, None], None
 
     manager = pywrapcp.RoutingIndexManager(
         n_nodes,
@@ -719,13 +973,21 @@ def solve(
 
     # ---- time: one matrix per speed factor (travel + time spent at the from-node)
     travel_by_factor: dict[float, np.ndarray] = {}
+    inner_by_factor: dict[float, np.ndarray] = {}
     time_cb: dict[float, int] = {}
     for f in factors:
         tf = T if f == 1.0 else np.floor(T / f + 0.5).astype(np.int64)
         travel_by_factor[f] = tf
         inner = np.array([nd.inner_t[f] for nd in nodes], dtype=np.int64)
+        inner_by_factor[f] = inner
         time_cb[f] = routing.RegisterTransitMatrix((tf + inner[:, None]).tolist())
-    dist_cb = routing.RegisterTransitMatrix(D.tolist())
+    need_dist = problem.cost == "distance" or any(v.max_distance_m is not None for v in vehicles)
+    # a matrix of 2,000 nodes costs a few tenths of a second to hand over: only when used
+    dist_cb = (
+        routing.RegisterTransitMatrix(d_rows if d_rows is not None else D.tolist())
+        if need_dist
+        else -1
+    )
 
     # ---- arc costs
     if problem.cost == "distance":
@@ -736,9 +998,12 @@ def solve(
         for f in factors:
             # the travel inside a chain node is part of its cost, its service times are not
             inner_travel = np.array([nd.inner_travel.get(f, 0) for nd in nodes], dtype=np.int64)
-            cost_cb[f] = routing.RegisterTransitMatrix(
-                (travel_by_factor[f] + inner_travel[:, None]).tolist()
-            )
+            if f == 1.0 and t_rows is not None and not inner_travel.any():
+                cost_cb[f] = routing.RegisterTransitMatrix(t_rows)  # the matrix as given
+            else:
+                cost_cb[f] = routing.RegisterTransitMatrix(
+                    (travel_by_factor[f] + inner_travel[:, None]).tolist()
+                )
         for vi, v in enumerate(vehicles):
             routing.SetArcCostEvaluatorOfVehicle(cost_cb[v.speed_factor], vi)
         max_arc = int(max(m.max() for m in travel_by_factor.values())) if T.size else 0
@@ -761,29 +1026,43 @@ def solve(
         time_dim.CumulVar(routing.End(vi)).SetRange(lo, max(lo, hi))
         routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(vi)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(vi)))
+    node_windows: list[list[tuple[int, int]]] = []
     for node in range(n_stop_nodes):
         w = [(max(0, a), min(horizon, b)) for a, b in nodes[node].windows]
         w = [(a, b) for a, b in w if a <= b]
         if not nodes[node].windows:
+            node_windows.append([])
             continue
         cumul = time_dim.CumulVar(manager.NodeToIndex(node))
         if not w:  # cannot happen after the diagnosis; keep the model valid
             w = [(horizon, horizon)]
+        node_windows.append(w)
         cumul.SetRange(w[0][0], w[-1][1])
         for (_, b), (a, _) in itertools.pairwise(w):
             if b + 1 <= a - 1:
                 cumul.RemoveInterval(b + 1, a - 1)
+        due = problem.stops[nodes[node].members[0]].due_s if len(nodes[node].members) == 1 else None
+        if due is not None and due < w[-1][1]:
+            time_dim.SetCumulVarSoftUpperBound(manager.NodeToIndex(node), max(0, due), LATE_COST_PER_S)
 
     # ---- loads: payload (g) and volume (dL)
-    for name, cap_attr, dem_attr in (
-        ("Payload", "payload_kg", "dem_g"),
-        ("Volume", "volume_l", "dem_dl"),
+    loads: list[tuple[np.ndarray, np.ndarray, list[int]]] = []
+    for name, cap_attr, dem_attr, hub_attr in (
+        ("Payload", "payload_kg", "dem_g", "hub_g"),
+        ("Volume", "volume_l", "dem_dl", "hub_dl"),
     ):
         dem = [getattr(nd, dem_attr) for nd in nodes]
         if not any(dem):
             continue
         unit = GRAMS_PER_KG if name == "Payload" else DL_PER_L
         caps = [min(_scaled(getattr(v, cap_attr), unit), _BIG) for v in vehicles]
+        loads.append(
+            (
+                np.array(dem, dtype=np.int64),
+                np.array([getattr(nd, hub_attr) for nd in nodes], dtype=np.int64),
+                caps,
+            )
+        )
         cb = routing.RegisterUnaryTransitVector(dem)
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, False, name)
         dim = routing.GetDimensionOrDie(name)
@@ -824,6 +1103,19 @@ def solve(
         solver.Add(routing.VehicleVar(p) == routing.VehicleVar(d))
         solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
 
+    # ---- pinned orders: a visit counter with node precedences. Time cumuls would
+    # not order two stops at one door with no service time; the routing's own
+    # precedences are known to its local search filters and are not enforced when
+    # a node is unperformed, so each pair of a sequence gets one (a dropped stop
+    # in the middle must not free the others).
+    if seq_nodes:
+        pos_cb = routing.RegisterUnaryTransitVector([1] * n_nodes)
+        routing.AddDimension(pos_cb, 0, n_nodes + 1, True, "Position")
+        pos_dim = routing.GetDimensionOrDie("Position")
+        for _vi, seq in seq_nodes:
+            for a, b in itertools.combinations(seq, 2):
+                pos_dim.AddNodePrecedence(manager.NodeToIndex(a), manager.NodeToIndex(b), 1)
+
     # ---- empty routes between different hubs still ride home
     for vi, v in enumerate(vehicles):
         if v.start_location != v.end_location:
@@ -834,6 +1126,139 @@ def solve(
             )
             if fits:
                 routing.SetVehicleUsedWhenEmpty(True, vi)
+
+    return _Model(
+        vehicles=vehicles,
+        nodes=nodes,
+        n_stop_nodes=n_stop_nodes,
+        pair_nodes=pair_nodes,
+        seq_nodes=seq_nodes,
+        node_windows=node_windows,
+        horizon=horizon,
+        travel=travel_by_factor,
+        inner=inner_by_factor,
+        dist=D,
+        loads=loads,
+        manager=manager,
+        routing=routing,
+        time_dim=time_dim,
+        penalty=penalty,
+    )
+
+
+def _pinned_node_sequences(
+    problem: Problem, nodes: list[_Node], pin: dict[int, tuple[int, int]]
+) -> list[tuple[int, list[int]]]:
+    """Per sequence of a vehicle in the problem: (vehicle, its modelled nodes in order)."""
+    vpos = {v.id: i for i, v in enumerate(problem.vehicles)}
+    node_of = {k: n for n, nd in enumerate(nodes) for k in nd.members}
+    by_seq: dict[int, list[int]] = {}
+    for k, (qi, _rank) in sorted(pin.items(), key=lambda item: item[1]):
+        n = node_of.get(k)
+        if n is not None and n not in by_seq.get(qi, ()):  # a chain's shops: one node
+            by_seq.setdefault(qi, []).append(n)
+    return [
+        (vpos[problem.sequences[qi].vehicle], seq)
+        for qi, seq in by_seq.items()
+        if problem.sequences[qi].vehicle in vpos and len(seq) > 1
+    ]
+
+
+@without_gc
+def solve(
+    problem: Problem,
+    time_limit_s: float = 10.0,
+    *,
+    first_solution: str | None = None,
+    metaheuristic: str | None = None,
+    search_overrides: str | None = None,
+    log_search: bool = False,
+    initial_routes: dict[str, list[str]] | None = None,
+    timings: dict[str, float] | None = None,
+) -> Plan:
+    """Plan ``problem`` within about ``time_limit_s`` seconds (wall clock, model build included).
+
+    ``first_solution`` / ``metaheuristic`` name OR-Tools ``FirstSolutionStrategy`` /
+    ``LocalSearchMetaheuristic`` values (defaults: ``DEFAULT_FIRST_SOLUTION``,
+    ``DEFAULT_METAHEURISTIC``). ``search_overrides`` is merged into the
+    ``RoutingSearchParameters`` as protobuf text (e.g.
+    ``"guided_local_search_lambda_coefficient: 0.2"``), for tuning and portfolios.
+
+    ``initial_routes`` (vehicle id -> stop ids in visiting order, e.g. the routes
+    in force) warm-starts the search: the routes are restored as the first
+    solution (see :func:`_initial_node_sequences`) and the metaheuristic runs from
+    there for the remaining time, instead of the first-solution strategies.
+    Unknown vehicles or stops, and stops that cannot be planned, are ignored.
+    Each route is first made feasible on its own (see :func:`_repair`): stops
+    it can no longer serve in their place (a window passed, the shift or the
+    range exceeded, a pinned order broken...) are taken out; a route that so
+    loses stops only its vehicle may serve is re-ordered by a small solve of
+    its own (a late courier); then the stops left out, and new ones, are
+    inserted where they add least and still fit; the rest start unperformed
+    and the search may insert them. If OR-Tools still rejects some routes,
+    those vehicles start empty; only if that fails too does the solve start
+    cold.
+
+    ``timings``, if given, receives the seconds spent per phase (``build``,
+    ``warm_start``, ``search``, ``read``).
+    """
+    return _solve(
+        problem,
+        time_limit_s,
+        first_solution=first_solution,
+        metaheuristic=metaheuristic,
+        search_overrides=search_overrides,
+        log_search=log_search,
+        initial_routes=initial_routes,
+        timings=timings,
+        reorder=True,
+    )
+
+
+# vehicles whose broken route in force is re-ordered by a solve of its own, at most
+_MAX_REORDERED = 4
+
+
+def _solve(
+    problem: Problem,
+    time_limit_s: float,
+    *,
+    first_solution: str | None,
+    metaheuristic: str | None,
+    search_overrides: str | None,
+    log_search: bool,
+    initial_routes: dict[str, list[str]] | None,
+    timings: dict[str, float] | None,
+    reorder: bool,
+) -> Plan:
+    t0 = time.perf_counter()
+    timings = {} if timings is None else timings
+    _validate(problem)
+    stops = list(problem.stops)
+    vehicles = list(problem.vehicles)
+    windows = [_merge_windows(s.windows) for s in stops]
+    groups = _build_groups(problem, windows)
+    unplanned: list[Unplanned] = []
+    plannable: list[_Group] = []
+    for g in groups:
+        if g.reason is not None:
+            unplanned.extend(_unplanned_for_group(stops, g))
+        else:
+            plannable.append(g)
+
+    if not plannable or not vehicles:
+        return _nothing_to_route(unplanned, t0)
+
+    factors = sorted({v.speed_factor for v in vehicles})
+    pin = _pins(problem) if problem.sequences else {}
+    nodes, pair_nodes = _make_nodes(problem, plannable, windows, factors, pin, unplanned)
+    if not nodes:
+        return _nothing_to_route(unplanned, t0)
+    seq_nodes = _pinned_node_sequences(problem, nodes, pin) if pin else []
+    m = _build_model(problem, nodes, pair_nodes, seq_nodes, windows, factors)
+    manager, routing, time_dim = m.manager, m.routing, m.time_dim
+    n_stop_nodes, penalty = m.n_stop_nodes, m.penalty
+    timings["build"] = time.perf_counter() - t0
 
     # ---- search: cheap first solutions from one or more strategies, then the
     # metaheuristic from the best of them (a strategy can fail where another
@@ -852,22 +1277,29 @@ def solve(
     first_sol = None
     first_obj = None
     if initial_routes is not None:
-        stop_node = {
-            stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members
-        }
+        t1 = time.perf_counter()
+        stop_node = {stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members}
         node_seqs = _initial_node_sequences(
-            vehicles, nodes, stop_node, pair_nodes, initial_routes
+            vehicles, nodes, stop_node, pair_nodes, initial_routes, seq_nodes
         )
-        left = max(0.02, time_limit_s - (time.perf_counter() - t0) - 0.05)
-        params.time_limit.FromMilliseconds(int(left * 1000))  # set again below
-        routing.CloseModelWithParameters(params)
-        restored = routing.ReadAssignmentFromRoutes(
-            [[manager.NodeToIndex(n) for n in seq] for seq in node_seqs], True
-        )
-        if restored is not None:
-            # a copy: the model's own assignment is reused by later solves
-            first_sol = solver.Assignment(restored)
+        repaired = _repair(m, node_seqs)
+        if reorder:
+            budget = min(0.08, max(0.02, 0.1 * time_limit_s))
+            repaired = _reorder_broken(problem, m, node_seqs, repaired, budget)
+        node_seqs = repaired
+        left = time_limit_s - (time.perf_counter() - t0)
+        _insert_unperformed(m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left / 4))
+        # Restoring is a small search of its own under the model's limits: it must
+        # not inherit a nearly spent time limit (it then fails and the solve starts cold).
+        close = pywrapcp.DefaultRoutingSearchParameters()
+        close.CopyFrom(params)
+        close.time_limit.FromMilliseconds(int(max(1.0, time_limit_s) * 1000))
+        routing.CloseModelWithParameters(close)
+        first_sol = _restore(m, node_seqs)
+        if first_sol is not None:
             strategies = []  # start from the routes in force, not from a heuristic
+        timings["warm_start"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
     for name in strategies:
         fp = pywrapcp.DefaultRoutingSearchParameters()
         fp.CopyFrom(params)
@@ -883,18 +1315,27 @@ def solve(
             stop_indices = (manager.NodeToIndex(n) for n in range(n_stop_nodes))
             if all(sol.Value(routing.NextVar(i)) != i for i in stop_indices):
                 break  # nothing dropped: good enough to start from
-    remaining = max(0.02, time_limit_s - (time.perf_counter() - t0) - 0.05)
-    params.time_limit.FromMilliseconds(int(remaining * 1000))
-    if first_sol is not None:
+    # keep a little for reading the answer (about 10 us per node) and for the
+    # search overshooting its limit (it checks the clock between moves; up to tens
+    # of milliseconds on models of several hundred nodes)
+    remaining = time_limit_s - (time.perf_counter() - t0) - 0.01 - 4e-5 * len(nodes)
+    if first_sol is not None and remaining < 0.01:
+        solution = first_sol  # no time left to improve it: the build ate the limit
+    elif first_sol is not None:
+        params.time_limit.FromMilliseconds(int(remaining * 1000))
         solution = routing.SolveFromAssignmentWithParameters(first_sol, params)
         if solution is None:
             solution = first_sol
     else:
+        params.time_limit.FromMilliseconds(int(max(0.02, remaining) * 1000))
         params.first_solution_strategy = _enum(
             routing_enums_pb2.FirstSolutionStrategy, strategies[-1]
         )
         solution = routing.SolveWithParameters(params)
     status = _STATUS_WORDS.get(routing.status(), f"status {routing.status()}")
+    if solution is not None and solution is first_sol and status not in ("feasible", "optimal"):
+        status = "feasible"  # the first solution, not improved in the time left
+    timings["search"] = time.perf_counter() - t1
 
     modelled = [g for g in plannable if g.reason is None]
     if solution is None:
@@ -918,6 +1359,8 @@ def solve(
         )
 
     # ---- read the answer
+    t1 = time.perf_counter()
+    by_id = {s.id: s for s in stops}
     routes: list[Route] = []
     planned: set[int] = set()
     for vi, v in enumerate(vehicles):
@@ -932,21 +1375,25 @@ def solve(
             continue
         planned.update(seq)
         dep = solution.Value(time_dim.CumulVar(routing.Start(vi)))
-        routes.append(_route(problem, v, seq, windows, dep))
+        routes.append(_route(problem, v, seq, windows, dep, by_id))
 
     dropped = 0
+    pinned_to = {k: problem.sequences[q].vehicle for k, (q, _r) in pin.items()}
     for g in modelled:
         for k in g.members:
             if k not in planned:
                 dropped += 1
+                pinned = next((pinned_to[j] for j in g.members if j in pinned_to), None)
                 unplanned.append(
                     Unplanned(
                         stop_id=stops[k].id,
                         reason="no_capacity",
-                        detail="feasible alone, but no room left in the plan",
+                        detail="feasible alone, but no room left in the plan"
+                        + (f" (pinned to {pinned})" if pinned else ""),
                     )
                 )
     cost = int(solution.ObjectiveValue()) - dropped * penalty
+    timings["read"] = time.perf_counter() - t1
     return Plan(
         routes=tuple(routes),
         unplanned=tuple(unplanned),
@@ -964,6 +1411,7 @@ def _initial_node_sequences(
     stop_node: dict[str, int],
     pair_nodes: list[tuple[int, int]],
     initial_routes: dict[str, list[str]],
+    seq_nodes: list[tuple[int, list[int]]] | None = None,
 ) -> list[list[int]]:
     """Per vehicle (in problem order), the routing nodes of ``initial_routes``.
 
@@ -971,9 +1419,10 @@ def _initial_node_sequences(
     is kept once, where its first shop appears). Unknown vehicles and stop ids,
     stops that were not modelled (diagnosed unplannable), nodes seen before
     (on this or an earlier vehicle) and nodes on a vehicle that may not serve
-    them are skipped; a pickup/delivery pair is kept only when both are on the
-    same vehicle, pickup first. What is left is a partial solution whose
-    missing stops start unperformed.
+    them are skipped; pinned nodes take the places of the vehicle's pinned
+    nodes in their pinned order; a pickup/delivery pair is kept only when both
+    are on the same vehicle, pickup first. What is left is a partial solution
+    whose missing stops start unperformed.
     """
     vpos = {v.id: vi for vi, v in enumerate(vehicles)}
     seqs: list[list[int]] = [[] for _ in vehicles]
@@ -991,6 +1440,12 @@ def _initial_node_sequences(
                 continue
             seen.add(node)
             seqs[vi].append(node)
+    for vi, pinned in seq_nodes or ():
+        rank = {n: r for r, n in enumerate(pinned)}
+        slots = [j for j, n in enumerate(seqs[vi]) if n in rank]
+        for j, n in zip(slots, sorted((seqs[vi][j] for j in slots), key=rank.__getitem__),
+                        strict=True):
+            seqs[vi][j] = n
     where = {node: (vi, j) for vi, seq in enumerate(seqs) for j, node in enumerate(seq)}
     broken: set[int] = set()
     for pn, dn in pair_nodes:
@@ -1000,13 +1455,340 @@ def _initial_node_sequences(
     return [[n for n in seq if n not in broken] for seq in seqs]
 
 
+def _feasible_subsequence(m: _Model, vi: int, seq: list[int]) -> list[int]:
+    """The nodes of ``seq`` that vehicle ``vi`` can serve in this order, greedily.
+
+    Simulates the model's rules from the start of the shift: travel at the
+    vehicle's speed, time at each node, windows (waiting allowed), the shift
+    end and the range (a node is kept only if the bike can still ride home
+    from it in time and within range, so the last one kept closes the route),
+    and the loads: with the start load free, a route fits when the hub-loaded
+    goods plus the highest rise of the load fit the capacity. A node that
+    breaks a rule is skipped; the next ones are tried from the last kept one.
+    """
+    v = m.vehicles[vi]
+    f = v.speed_factor
+    tr, inner, D = m.travel[f], m.inner[f], m.dist
+    start = m.manager.IndexToNode(m.routing.Start(vi))
+    end = m.manager.IndexToNode(m.routing.End(vi))
+    lo = max(0, v.shift.start)
+    hi = max(lo, min(v.shift.end, m.horizon))
+    max_d = v.max_distance_m
+    any_time = [(0, m.horizon)]
+    t, prev, dist = lo, start, 0
+    # per load dimension: (prefix, lowest prefix, highest prefix, hub-loaded so far)
+    state = [(0, 0, 0, 0) for _ in m.loads]
+    kept: list[int] = []
+    for node in seq:
+        st = _earliest_start(m.node_windows[node] or any_time, t + tr.item(prev, node))
+        if st is None:
+            continue
+        leave = st + inner.item(node)
+        if leave + tr.item(node, end) > hi:
+            continue
+        d = dist + D.item(prev, node)
+        if max_d is not None and d + D.item(node, end) > max_d:
+            continue
+        new_state = []
+        for (dem, hub, caps), (p, low, high, h) in zip(m.loads, state, strict=True):
+            p2 = p + dem.item(node)
+            low2, high2, h2 = min(low, p2), max(high, p2), h + hub.item(node)
+            if max(-low2, h2) + high2 > caps[vi]:
+                break
+            new_state.append((p2, low2, high2, h2))
+        else:
+            kept.append(node)
+            t, prev, dist, state = leave, node, d, new_state
+    return kept
+
+
+def _repair(m: _Model, seqs: list[list[int]]) -> list[list[int]]:
+    """Each vehicle's node sequence made feasible on its own; pairs kept whole.
+
+    OR-Tools refuses a whole warm start when one route breaks a rule; here each
+    route keeps what it can serve in its order (:func:`_feasible_subsequence`),
+    and a pickup or delivery left out takes its partner with it (then the
+    route is simulated again: removing a pickup can change the loads).
+    """
+    partner: dict[int, int] = {}
+    for p, d in m.pair_nodes:
+        partner[p], partner[d] = d, p
+    out = [_feasible_subsequence(m, vi, seq) if seq else [] for vi, seq in enumerate(seqs)]
+    while True:
+        kept = {n for seq in out for n in seq}
+        orphans = {n for n in kept if n in partner and partner[n] not in kept}
+        if not orphans:
+            return out
+        out = [
+            _feasible_subsequence(m, vi, [n for n in seq if n not in orphans])
+            if orphans.intersection(seq)
+            else seq
+            for vi, seq in enumerate(out)
+        ]
+
+
+def _reorder_broken(
+    problem: Problem,
+    m: _Model,
+    before: list[list[int]],
+    after: list[list[int]],
+    budget_s: float,
+) -> list[list[int]]:
+    """Re-order the routes whose repair left out stops only their vehicle may serve.
+
+    Taking a stop out is the only repair a route gets, but a late courier's
+    route often needs another order instead (the stop whose window is closing
+    first). Greedy insertion cannot find that, and the search of a big model
+    may not in the time of a re-plan; a solve of the vehicle alone (its stops
+    in force, warm-started, ``budget_s`` each) does. At most
+    :data:`_MAX_REORDERED` vehicles. Returns the new sequences, repaired.
+    """
+    def only_here(n: int, vi: int) -> bool:
+        g = m.nodes[n].group
+        return g is not None and g.feasible == [vi]
+
+    broken = [
+        vi
+        for vi in range(len(m.vehicles))
+        if any(n not in set(after[vi]) and only_here(n, vi) for n in before[vi])
+    ][:_MAX_REORDERED]
+    if not broken:
+        return after
+    out = [list(seq) for seq in after]
+    node_of = {
+        problem.stops[k].id: n for n in range(m.n_stop_nodes) for k in m.nodes[n].members
+    }
+    for vi in broken:
+        v = m.vehicles[vi]
+        ids = [problem.stops[k].id for n in before[vi] for k in m.nodes[n].members]
+        members = set(ids)
+        alone = Problem(
+            time_s=problem.time_s,
+            dist_m=problem.dist_m,
+            vehicles=(v,),
+            stops=tuple(s for s in problem.stops if s.id in members),
+            cost=problem.cost,
+            sequences=tuple(q for q in problem.sequences if q.vehicle == v.id),
+        )
+        plan = _solve(
+            alone,
+            budget_s,
+            first_solution=None,
+            metaheuristic=None,
+            search_overrides=None,
+            log_search=False,
+            initial_routes={v.id: ids},
+            timings=None,
+            reorder=False,
+        )
+        order: list[int] = []
+        for r in plan.routes:
+            for ps in r.stops:
+                n = node_of[ps.stop_id]
+                if n not in order:
+                    order.append(n)
+        if len(order) > len(out[vi]):
+            out[vi] = order
+    return _repair(m, out)
+
+
+def _pin_order_ok(seq: list[int], pinned: dict[int, tuple[int, int]]) -> bool:
+    """Pinned nodes of ``seq`` in their pinned order (per sequence)."""
+    last: dict[int, int] = {}
+    for n in seq:
+        q = pinned.get(n)
+        if q is not None:
+            if last.get(q[0], -1) > q[1]:
+                return False
+            last[q[0]] = q[1]
+    return True
+
+
+def _insert_unperformed(
+    m: _Model, seqs: list[list[int]], cost: str, deadline: float, tries: int = 24
+) -> None:
+    """Insert the stop nodes no route holds, each where it adds least, if that stays feasible.
+
+    A warm start leaves new and repaired-away stops unperformed; the search
+    would insert them, but in a re-plan of a big day with little time left
+    it may not get to all of them. Cheapest insertion by detour (travel time
+    or distance, as the objective), checked by :func:`_feasible_subsequence`
+    over the ``tries`` cheapest places; a pair goes in with its pickup at its
+    cheapest place and its delivery at the cheapest place after it. Pinned
+    orders are kept. Stops when the clock passes ``deadline`` (with no routes
+    in force this is a construction heuristic in Python: the search does the
+    rest faster). Changes ``seqs`` in place.
+    """
+    where = {n for seq in seqs for n in seq}
+    partner: dict[int, int] = {}
+    for p, d in m.pair_nodes:
+        partner[p], partner[d] = d, p
+    pickups = {p for p, _ in m.pair_nodes}
+    pinned = {
+        n: (qi, r) for qi, (_vi, nodes) in enumerate(m.seq_nodes) for r, n in enumerate(nodes)
+    }
+    starts = [m.manager.IndexToNode(m.routing.Start(vi)) for vi in range(len(m.vehicles))]
+    ends = [m.manager.IndexToNode(m.routing.End(vi)) for vi in range(len(m.vehicles))]
+    todo = [
+        n
+        for n in range(m.n_stop_nodes)
+        if n not in where and (n not in partner or n in pickups)  # a delivery goes with its pickup
+    ]
+    def urgency(n: int) -> tuple[int, int]:
+        """The most constrained first: fewest vehicles, then the earliest deadline."""
+        g = m.nodes[n].group
+        w = m.node_windows[partner.get(n, n)]
+        return (len(g.feasible) if g is not None else 0, w[-1][1] if w else m.horizon)
+
+    todo.sort(key=urgency)
+    for n in todo:
+        g = m.nodes[n].group
+        if g is None:
+            continue
+        if time.perf_counter() > deadline:
+            break
+        d = partner.get(n)
+        options: list[tuple[int, int, int, int]] = []  # (detour, vehicle, place, delivery place)
+        # the vehicles of one speed share a matrix: all their places at once
+        by_matrix: dict[float, list[int]] = {}
+        for vi in g.feasible:
+            key = 0.0 if cost == "distance" else m.vehicles[vi].speed_factor
+            by_matrix.setdefault(key, []).append(vi)
+        for key, vis in by_matrix.items():
+            mat = m.dist if cost == "distance" else m.travel[key]
+            prevs: list[int] = []
+            nexts: list[int] = []
+            first: list[int] = []
+            for vi in vis:
+                first.append(len(prevs))
+                prevs += [starts[vi], *seqs[vi]]
+                nexts += [*seqs[vi], ends[vi]]
+            p_arr, n_arr = np.array(prevs), np.array(nexts)
+            detour = mat[p_arr, n] + mat[n, n_arr] - mat[p_arr, n_arr]
+            if d is None:
+                for i in np.argsort(detour, kind="stable")[:tries]:
+                    w = int(np.searchsorted(first, i, side="right")) - 1
+                    options.append((int(detour[i]), vis[w], int(i) - first[w], -1))
+                continue
+            for w, vi in enumerate(vis):
+                # the pickup at its cheapest place j, the delivery at the cheapest after it
+                seq = seqs[vi]
+                j = int(np.argmin(detour[first[w] : first[w] + len(seq) + 1]))
+                prev2 = np.array([n, *seq[j:]])
+                next2 = np.array([*seq[j:], ends[vi]])
+                extra = mat[prev2, d] + mat[d, next2] - mat[prev2, next2]
+                k = int(np.argmin(extra))
+                options.append((int(detour[first[w] + j]) + int(extra[k]), vi, j, k))
+        options.sort()
+        for _detour, vi, j, k in options[:tries]:
+            seq = seqs[vi]
+            cand = [*seq[:j], n, *seq[j:]]
+            if d is not None:
+                cand.insert(j + 1 + k, d)
+            if pinned and not _pin_order_ok(cand, pinned):
+                continue
+            if len(_feasible_subsequence(m, vi, cand)) == len(cand):
+                seqs[vi] = cand
+                where.add(n)
+                if d is not None:
+                    where.add(d)
+                break
+        else:
+            if d is None and len(g.feasible) == 1:
+                vi = g.feasible[0]
+                places = [j for _detour, w, j, _k in options if w == vi][:tries]
+                new = _insert_ejecting(m, vi, seqs[vi], n, places, partner, pinned)
+                if new is not None:
+                    seqs[vi] = new
+                    where.add(n)
+
+
+def _insert_ejecting(
+    m: _Model,
+    vi: int,
+    seq: list[int],
+    n: int,
+    places: list[int],
+    partner: dict[int, int],
+    pinned: dict[int, tuple[int, int]],
+) -> list[int] | None:
+    """``seq`` with ``n`` at one of ``places``, the stops that then no longer fit moved later.
+
+    For a stop only this vehicle may serve whose every place breaks the route
+    (a late courier: the stop whose window is closing must come first and
+    pushes others back): the stops the simulation then leaves out are put
+    back at the first place where everything fits. None if that fails.
+    """
+    for j in places:
+        cand = [*seq[:j], n, *seq[j:]]
+        if pinned and not _pin_order_ok(cand, pinned):
+            continue
+        kept = _feasible_subsequence(m, vi, cand)
+        if n not in kept:
+            continue
+        ejected = [x for x in cand if x not in set(kept)]
+        if any(x in partner for x in ejected):
+            continue
+        for x in ejected:
+            for i in range(len(kept) + 1):
+                trial = [*kept[:i], x, *kept[i:]]
+                if pinned and not _pin_order_ok(trial, pinned):
+                    continue
+                if len(_feasible_subsequence(m, vi, trial)) == len(trial):
+                    kept = trial
+                    break
+            else:
+                break
+        else:
+            return kept
+    return None
+
+
+def _restore(m: _Model, seqs: list[list[int]]) -> Any:
+    """The routes as an assignment (a copy), leaving out routes OR-Tools refuses.
+
+    Routes are independent of each other in the model (pairs and pins stay on
+    one vehicle), so the refused ones are found by halving the set of vehicles.
+    None if even that fails (the solve then starts cold).
+    """
+    routing, manager = m.routing, m.manager
+    routes = [[manager.NodeToIndex(n) for n in seq] for seq in seqs]
+
+    def read(vis: set[int]) -> Any:
+        return routing.ReadAssignmentFromRoutes(
+            [routes[vi] if vi in vis else [] for vi in range(len(routes))], True
+        )
+
+    used = [vi for vi, r in enumerate(routes) if r]
+    restored = read(set(used))
+    if restored is None:
+        refused: list[int] = []
+
+        def halve(vis: list[int], known_bad: bool) -> None:
+            if not known_bad and read(set(vis)) is not None:
+                return
+            if len(vis) == 1:
+                refused.append(vis[0])
+                return
+            half = len(vis) // 2
+            halve(vis[:half], False)
+            halve(vis[half:], False)
+
+        halve(used, True)
+        restored = read(set(used) - set(refused))
+    # a copy: the model's own assignment is reused by later solves
+    return None if restored is None else routing.solver().Assignment(restored)
+
+
 def _route(
     problem: Problem,
     v: Vehicle,
     seq: list[int],
     windows: list[list[tuple[int, int]]],
     solver_departure: int,
+    by_id: dict[str, Stop] | None = None,
 ) -> Route:
+    """The route of ``v`` over stop positions ``seq``, scheduled by :func:`_schedule`."""
     stops = problem.stops
     D = problem.dist_m
     sched = _schedule(problem, v, seq, windows)
@@ -1024,7 +1806,8 @@ def _route(
         end = t + travel_time(problem.time_s[prev][v.end_location], v.speed_factor)
         sched = (solver_departure, times, end)
     dep, times, end = sched
-    by_id = {s.id: s for s in stops}
+    if by_id is None:
+        by_id = {s.id: s for s in stops}
     load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery")
     load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery")
     dist = 0
@@ -1032,7 +1815,7 @@ def _route(
     out: list[PlannedStop] = []
     for k, (arr, st, dp) in zip(seq, times, strict=True):
         s = stops[k]
-        dist += D[prev][s.location]
+        dist += int(D[prev][s.location])
         if s.kind == "pickup":
             load_kg += s.weight_kg
             load_l += s.volume_l
@@ -1054,7 +1837,7 @@ def _route(
             )
         )
         prev = s.location
-    dist += D[prev][v.end_location]
+    dist += int(D[prev][v.end_location])
     return Route(
         vehicle_id=v.id,
         stops=tuple(out),

@@ -94,6 +94,17 @@ def notifications_for(event: dict[str, Any]) -> list[tuple[str, int, dict[str, A
             out.append(("order", order, {
                 "type": "back_to_hub", "title": "Your parcel goes back to our hub",
                 "body": "We will contact you for a new delivery.", "orderId": order}))
+    elif kind == "order.redirected":  # the customer's own choice on the tracking page, confirmed
+        point, when = data.get("pickupPoint"), f"between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}"
+        if point:
+            body = (f"Your parcel goes to {point['name']}, {point['address']}, from about "
+                    f"{_clock(data['windowStart'])}; collect it with code {data['pickupCode']}.")
+        elif data["kind"] == "address":
+            body = f"We bring your parcel to {data['address']} {when}."
+        else:
+            body = f"We bring your parcel {when}."
+        out.append(("order", data["orderId"], {"type": "redirected", "title": "Your delivery is changed",
+                                               "body": body, "orderId": data["orderId"]}))
     elif kind == "stop.updated" and data.get("kind") == "delivery" and data.get("pickupPointId") \
             and data.get("status") == "delivered":
         out.append(("order", data["orderId"], {

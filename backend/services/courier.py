@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
+
 from piccolo.query import WhereRaw
 
 from backend.db.engine import reading, transaction
@@ -357,9 +359,16 @@ async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: d
     return notable
 
 
-async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25, part: tuple[int, int] = (0, 1)) -> int:
+class LateRoutes(msgspec.Struct, kw_only=True):
+    changed: int = 0  # routes whose ETAs were moved on and published
+    # hub id -> couriers with a stop that has just turned late: worth a re-plan
+    behind: dict[int, set[int]] = msgspec.field(default_factory=dict)
+
+
+async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25,
+                               part: tuple[int, int] = (0, 1)) -> LateRoutes:
     """Couriers on the road who are behind their next ETA: move their remaining
-    ETAs on from now and flag stops that will be late. Returns how many changed.
+    ETAs on from now and flag stops that will be late.
 
     ``part=(k, n)`` looks only at the routes whose id is k modulo n, so a clock
     can spread the work over its period. Reads in one go; writes in small
@@ -381,7 +390,7 @@ async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25, 
             continue
         if dt.datetime.fromisoformat(nxt["eta"]) < now - dt.timedelta(seconds=ETA_NOTICE_S):
             behind.append((route, nxt["stopId"]))
-    changed = 0
+    result = LateRoutes()
     for i in range(0, len(behind), chunk):
         part = behind[i:i + chunk]
         views = {route["id"]: {v["stopId"]: v for v in await stop_views(route)} for route, _ in part}
@@ -393,11 +402,14 @@ async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25, 
                 mine = views[route["id"]]
                 if any(current.get(sid) != v["status"] for sid, v in mine.items()):
                     continue  # the courier acted meanwhile, and that action re-timed the route
+                late_before = {s["stopId"] for s in route["stops"] if s.get("late")}
                 # somewhere before the next stop: assume they are about to arrive there
                 if await reschedule_route(route, status, day, now, at_stop=next_stop):
                     _apply_etas(route, mine)
                     await emit("route.updated", _route_view_of(route, mine), courier_id=route["courier"],
                                hub_id=route["hub"])
-                    changed += 1
+                    result.changed += 1
+                if any(s.get("late") and s["stopId"] not in late_before for s in route["stops"]):
+                    result.behind.setdefault(route["hub"], set()).add(route["courier"])
         await asyncio.sleep(0)
-    return changed
+    return result

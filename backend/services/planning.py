@@ -19,7 +19,7 @@ from backend.db.engine import transaction
 from backend.db.tables import Bike, Hub, PickupPoint, PlanRun, Route, Shift, Shop, Stop
 from backend.dispatch import feasibility
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
-from backend.dispatch.model import Plan, Problem, Unplanned, Vehicle, Window
+from backend.dispatch.model import Plan, Problem, Sequence, Unplanned, Vehicle, Window
 from backend.dispatch.model import Stop as PlanStop
 from backend.dispatch.solver import solve_async
 from backend.errors import Invalid, NotFound
@@ -39,6 +39,9 @@ class LiveDay(msgspec.Struct, kw_only=True):
     now_s: int  # seconds since midnight: nobody leaves in the past
     positions: dict[int, tuple[float, float]]  # shift id -> where that bike is now
     locks: dict[int, int]  # stop id -> shift id it must stay with (under way, goods on board, pinned)
+    pins: dict[int, list[int]] = {}  # shift id -> stop ids in the order a dispatcher pinned
+    # Late stops of a courier behind that others may take: late rather than dropped.
+    late: frozenset[int] = frozenset()
     riding: frozenset[int] = frozenset()  # shift ids of couriers on the road
     extra_states: tuple[str, ...] = ("arrived",)
 
@@ -175,24 +178,36 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         final.remove(ps)
         pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
                              detail="The delivery these goods are for cannot be planned."))
-    if live is not None and live.locks:
+    if live is not None and (live.locks or live.late):
         on_duty = {v.id for v in vehicles}
         locked = []
         for ps in final:
             shift_id = live.locks.get(int(ps.id))
             if shift_id is not None and f"shift-{shift_id}" in on_duty:
-                # Kept, even when its window has passed: it is delivered late, not dropped.
-                late_ok = tuple(Window(w.start, max(w.end, DAY_END_S)) for w in ps.windows[-1:])
-                ps = msgspec.structs.replace(ps, vehicles=(f"shift-{shift_id}",),
-                                             windows=(*ps.windows[:-1], *late_ok))
+                ps = msgspec.structs.replace(_late_rather_than_dropped(ps), vehicles=(f"shift-{shift_id}",))
+            elif int(ps.id) in live.late:
+                ps = _late_rather_than_dropped(ps)
             locked.append(ps)
         final = locked
+    on_duty = {v.id for v in vehicles}
+    pinned = tuple(Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
+                   for shift_id, ids in (live.pins.items() if live else ()) if f"shift-{shift_id}" in on_duty)
     problem = Problem(
         time_s=time_m.tolist(), dist_m=dist_m.tolist(),  # Python ints, 6x faster than per element
-        vehicles=tuple(vehicles), stops=tuple(final),
+        vehicles=tuple(vehicles), stops=tuple(final), sequences=pinned,
     )
     return DayInput(problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops},
                     pre_unplanned=pre, matrix_s=matrix_s)
+
+
+def _late_rather_than_dropped(ps: PlanStop) -> PlanStop:
+    """Kept even when its window has passed: delivered late, as little late as
+    the plan can manage (the window's end becomes a soft due time)."""
+    if not ps.windows:
+        return ps
+    last = ps.windows[-1]
+    return msgspec.structs.replace(ps, windows=(*ps.windows[:-1], Window(last.start, max(last.end, DAY_END_S))),
+                                   due_s=last.end)
 
 
 async def plan_day(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date,
@@ -282,7 +297,8 @@ def _stop_json(ps: Any, row: dict[str, Any], day: dt.date, previous_departure: i
         "windowStart": row["window_start"].isoformat(), "windowEnd": row["window_end"].isoformat(),
         # Kept so ETAs can be recomputed from real progress without the matrices.
         "travelS": ps.arrival_s - previous_departure, "serviceS": ps.departure_s - ps.start_s,
-        "late": False, "loadKg": round(ps.load_kg, 2), "distanceM": ps.distance_m,
+        "late": ps.start_s > seconds_of(row["window_end"], day),  # kept late rather than dropped (re-plans)
+        "loadKg": round(ps.load_kg, 2), "distanceM": ps.distance_m,
     }
 
 

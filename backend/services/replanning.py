@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import functools
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any
 
@@ -51,6 +52,7 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
     locks: dict[int, int] = {}
     riding: dict[int, int] = {}  # order id -> shift whose bike has its goods
     riding_shifts: set[int] = set()
+    late: set[int] = set()
     where: dict[int, tuple[float, float]] = {}
     for route in routes:
         shift = shifts.get(route["shift"])
@@ -62,6 +64,9 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
         for planned in route["stops"]:
             row = stops.get(planned["stopId"])
             if row is None or row["status"] in DONE:
+                continue
+            if planned.get("late") and row["status"] != "arrived" and row["order"] not in on_board:
+                late.add(row["id"])  # this courier is behind: someone who can still make the window may take it
                 continue
             # Under way, goods on this bike, or just on the route of a courier on the
             # road: it stays with them. Moving stops between riding couriers is
@@ -78,25 +83,50 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
             if known is not None:
                 where[route["shift"]] = known
     # A dispatcher's hand wins over everything else.
-    for lock in await DispatchLock.select(DispatchLock.stop, DispatchLock.shift).where(
-            (DispatchLock.stop.hub == hub_id) & (DispatchLock.stop.plan_date == day)):
+    pins: dict[int, list[int]] = {}
+    for lock in await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position).where(
+            (DispatchLock.stop.hub == hub_id) & (DispatchLock.stop.plan_date == day)).order_by(DispatchLock.position):
         locks[lock["stop"]] = lock["shift"]
+        if lock["position"] is not None:
+            pins.setdefault(lock["shift"], []).append(lock["stop"])
     if riding:  # their new stops (a redirect, a retry) ride on the same bike
         for row in await Stop.select(Stop.id, Stop.order).where(
                 (Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.order.is_in(list(riding))
                 & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
             locks.setdefault(row["id"], riding[row["order"]])
-    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks,
-                   riding=frozenset(riding_shifts)), routes
+    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks, pins=pins,
+                   late=frozenset(late - locks.keys()), riding=frozenset(riding_shifts)), routes
 
 
 async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
                      reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
-                     positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
-    """Re-plan what is left of the hub's day; returns what changed."""
+                     positions: dict[int, tuple[float, float]] | None = None,
+                     prepare: Callable[[], Awaitable[None]] | None = None,
+                     accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
+                     undo: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
+    """Re-plan what is left of the hub's day; returns what changed.
+
+    For a change that stands only if the re-plan can take it (a customer's
+    redirect): ``prepare`` writes it inside the hub's lock, so no other re-plan
+    sees it half-done; ``accept(day_input, result, violations)`` sees the
+    checked result before anything is saved and answers None to save it, or a
+    sentence that vetoes it (the answer then has ``applied: False``,
+    ``vetoed: True`` and that sentence as ``detail``). When the re-plan is not
+    applied for any reason, or fails, ``undo`` runs, still inside the lock.
+    """
     async with _hub_lock(hub_id):
-        return await _replan_hub(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
-                                 min_gain_s=min_gain_s, positions=positions)
+        if prepare is not None:
+            await prepare()  # its own refusal (e.g. a lost race) leaves nothing to undo
+        try:
+            result = await _replan_hub(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
+                                       min_gain_s=min_gain_s, positions=positions, accept=accept)
+        except BaseException:
+            if undo is not None:
+                await undo()
+            raise
+        if not result["applied"] and undo is not None:
+            await undo()
+        return result
 
 
 _HUB_LOCKS: dict[tuple[asyncio.AbstractEventLoop, int], asyncio.Lock] = {}
@@ -114,12 +144,25 @@ def _hub_lock(hub_id: int) -> asyncio.Lock:
 
 async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
                       reason: str, time_limit_s: float, min_gain_s: int,
-                      positions: dict[int, tuple[float, float]] | None) -> dict[str, Any]:
+                      positions: dict[int, tuple[float, float]] | None,
+                      accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None
+                      ) -> dict[str, Any]:
+    import msgspec  # local: this module's imports are shared with other work in progress
+
     t0 = time.perf_counter()
     live, routes = await live_day(hub_id, day, now, positions)
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
     day_input = await load_day(geo, hub_id, day, live)
+    # A stop withdrawn since its route was made (a redirect cancels the old
+    # destination) is not history: its route is rewritten without it. Known to
+    # the save as a row, it is neither kept on the route nor planned again.
+    off_plan = {s["stopId"] for r in routes for s in r["stops"] if str(s["stopId"]) not in day_input.stops}
+    withdrawn = await Stop.select().where(Stop.id.is_in(sorted(off_plan) or [-1]) & (Stop.status == "cancelled"))
+    for row in withdrawn:
+        day_input.stops[str(row["id"])] = row
+    withdrawn_ids = {row["id"] for row in withdrawn}
+    withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stopId"] in withdrawn_ids for s in r["stops"])}
     in_problem = {s.id for s in day_input.problem.stops}
     in_force = {f"shift-{r['shift']}": [str(s["stopId"]) for s in r["stops"] if str(s["stopId"]) in in_problem]
                 for r in routes}
@@ -128,6 +171,8 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
         result = await asyncio.to_thread(job)
     else:
         result = await asyncio.get_running_loop().run_in_executor(executor, job)
+    if withdrawn_from:
+        result = msgspec.structs.replace(result, changed=result.changed | withdrawn_from)
     violations = feasibility.check(day_input.problem, result.plan)
     on_duty = {v.id for v in day_input.problem.vehicles}
     dropped = {u.stop_id for u in result.plan.unplanned}
@@ -142,6 +187,14 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                 "detail": f"The re-plan would take {len(lost)} planned stop(s) off their routes; routes kept.",
                 "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
                                    for u in result.plan.unplanned]}
+    veto = await accept(day_input, result, violations) if accept is not None else None
+    if veto is not None:
+        return {"planRunId": None, "reason": reason, "applied": False, "vetoed": True, "changedCouriers": [],
+                "keptOrder": 0, "unplanned": len(result.plan.unplanned), "violations": len(violations),
+                "solveS": round(result.plan.solve_s, 3), "totalS": round(time.perf_counter() - t0, 3),
+                "detail": veto,
+                "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
+                                   for u in (*day_input.pre_unplanned, *result.plan.unplanned)]}
     return await _save(hub_id, day, reason, time_limit_s, day_input, result, routes, len(violations),
                        time.perf_counter() - t0)
 
@@ -410,3 +463,90 @@ async def release_stop(stop_id: int) -> bool:
     async with transaction():
         gone = await DispatchLock.delete().where(DispatchLock.stop == stop_id).returning(DispatchLock.id)
     return bool(gone)
+
+
+async def courier_behind(geo: Geo, executor: Executor | None, hub_id: int, couriers: set[int], now: dt.datetime, *,
+                         time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
+                         ) -> dict[str, Any] | None:
+    """Couriers whose stops have turned late: the day is re-planned around them.
+
+    Their late stops whose goods are not on their bike yet are free to move to
+    a courier who can still make the window (see :func:`live_day`); the rest of
+    their route is re-ordered. None when the day has no routes any more.
+    """
+    day = now.date()
+    if not await route_of_hub(hub_id, day):
+        return None
+    names = ", ".join(str(c) for c in sorted(couriers))
+    return await replan_hub(geo, executor, hub_id, day, now, reason=f"courier {names} behind schedule",
+                            time_limit_s=time_limit_s, positions=positions)
+
+
+async def pin_order(geo: Geo, executor: Executor | None, courier_id: int, stop_ids: list[int], now: dt.datetime, *,
+                    time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
+    """A dispatcher pins an order of stops on a courier: those stops stay with
+    them, in that order (others may come between), in every later re-plan.
+    Replaces the courier's earlier pin; an empty list removes it."""
+    if len(set(stop_ids)) != len(stop_ids):
+        raise Invalid("A stop appears twice in the pinned order; give each stop once.")
+    day = now.date()
+    shift = await shift_of(courier_id, day)
+    if shift is None or shift["status"] in ("ended", "interrupted"):
+        raise Conflict(f"Courier {courier_id} has no shift today that is still on; pin stops on a courier who works.")
+    rows = {r["id"]: r for r in await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date, Stop.kind,
+                                                  Stop.order).where(Stop.id.is_in(stop_ids or [-1]))}
+    unknown = [s for s in stop_ids if s not in rows]
+    if unknown:
+        raise NotFound(f"There is no stop with id {', '.join(map(str, unknown))}.")
+    elsewhere = [s for s in stop_ids if rows[s]["hub"] != shift["hub"] or rows[s]["plan_date"] != day]
+    if elsewhere:
+        raise Conflict(f"Stop {', '.join(map(str, elsewhere))} is not on today's plan of this courier's hub; "
+                       f"pin only stops of hub {shift['hub']} for {day}.")
+    done = [s for s in stop_ids if rows[s]["status"] in DONE]
+    if done:
+        raise Conflict(f"Stop {', '.join(map(str, done))} is {rows[done[0]]['status']} already; leave it out of "
+                       f"the pinned order.")
+    for i, sid in enumerate(stop_ids):
+        early = [p for p in stop_ids[i + 1:] if rows[p]["order"] == rows[sid]["order"] and rows[p]["kind"] == "pickup"]
+        if rows[sid]["kind"] == "delivery" and early:
+            raise Invalid(f"Stop {sid} delivers goods collected at stop {early[0]}, which is pinned after it; "
+                          f"pin the collection first.")
+    mine = (DispatchLock.shift == shift["id"]) & DispatchLock.position.is_not_null()
+    touched = mine | DispatchLock.stop.is_in(stop_ids or [-1])
+    before: list[dict[str, Any]] = []
+
+    async def prepare() -> None:
+        async with transaction():
+            before.extend(await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position)
+                          .where(touched))
+            await DispatchLock.delete().where(touched)
+            if stop_ids:
+                await DispatchLock.insert(*[DispatchLock(stop=s, shift=shift["id"], position=i)
+                                            for i, s in enumerate(stop_ids)])
+
+    async def accept(day_input: DayInput, result: ReplanResult, violations: list[Any]) -> str | None:
+        pinned = {str(s) for s in stop_ids}
+        missed = [u for u in result.plan.unplanned if u.stop_id in pinned]
+        if missed:
+            return f"Stop {missed[0].stop_id} cannot be served in the pinned order: {missed[0].detail}."
+        for route in result.plan.routes:
+            for ps in route.stops:
+                end = seconds_of(day_input.stops[ps.stop_id]["window_end"], day) if ps.stop_id in pinned else None
+                if end is not None and ps.start_s > end:
+                    return (f"In the pinned order stop {ps.stop_id} would be {(ps.start_s - end + 59) // 60} "
+                            f"min late (its window ends {at(day, end):%H:%M}).")
+        return None
+
+    async def undo() -> None:  # the courier's earlier pin and locks come back
+        async with transaction():
+            await DispatchLock.delete().where(touched)
+            if before:
+                await DispatchLock.insert(*[DispatchLock(**row) for row in before])
+
+    what = f"dispatch pinned the order of {len(stop_ids)} stop(s)" if stop_ids else "dispatch removed the pinned order"
+    result = await replan_hub(geo, executor, shift["hub"], day, now, reason=f"{what} of courier {courier_id}",
+                              time_limit_s=time_limit_s, positions=positions, prepare=prepare, accept=accept,
+                              undo=undo)
+    if not result["applied"]:
+        raise Conflict(f"{result['detail']} The pin was not kept; the routes stay as they are.", code="pin_refused")
+    return result

@@ -10,6 +10,8 @@ from backend.dispatch.calendar import at, seconds_of
 from backend.dispatch.progress import DONE, eta_window
 from backend.errors import NotFound
 from backend.realtime.positions import PositionStore
+from backend.security import pickup_code
+from backend.services.redirect import current_delivery, redirect_options
 
 # The courier's position is shown only this close, for the courier's privacy.
 SHOW_COURIER_WITHIN_STOPS = 3
@@ -22,10 +24,13 @@ async def order_by_token(token: str) -> dict[str, Any]:
     return order
 
 
-async def tracking_view(token: str, positions: PositionStore) -> dict[str, Any]:
+async def tracking_view(token: str, positions: PositionStore, now: dt.datetime | None = None,
+                        secret: str | None = None) -> dict[str, Any]:
+    """``secret``: the app's key, to show the pickup code when the parcel goes to a pickup point."""
     order = await order_by_token(token)
     day = order["delivery_date"]
-    stop = await Stop.select().where((Stop.order == order["id"]) & (Stop.kind == "delivery")).first()
+    # After a redirect or a failed try the order has several delivery stops: the newest live one counts.
+    stop = await current_delivery(order["id"])
     view: dict[str, Any] = {
         "reference": order["reference"], "date": day.isoformat(), "address": order["address"],
         "window": {"start": order["window_start"].strftime("%H:%M"), "end": order["window_end"].strftime("%H:%M")},
@@ -36,8 +41,11 @@ async def tracking_view(token: str, positions: PositionStore) -> dict[str, Any]:
         pp = await PickupPoint.select(PickupPoint.name, PickupPoint.address, PickupPoint.lat, PickupPoint.lon).where(
             PickupPoint.id == order["pickup_point"]).first()
         view["pickupPoint"] = pp
+        if secret:  # the link is the key to this order: the same code the customer's message has
+            view["pickupCode"] = pickup_code(secret, order["id"])
     if stop is None:
         return view
+    view["redirectOptions"] = await redirect_options(order, now or dt.datetime.now())
     if stop["status"] in ("delivered", "failed"):
         view["status"] = stop["status"]
         view["failReason"] = stop["fail_reason"] or None

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from backend.db.tables import Order, OutboxEvent, Parcel, Route, Shift, Stop
-from backend.errors import Conflict
+from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import latest_seq
 from backend.services.orders import OrderIn
 from backend.realtime.notifications import notifications_for
@@ -289,3 +289,123 @@ async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_pu
     assert result["applied"] is False and "routes kept" in result["detail"]
     assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
     assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
+
+
+async def test_a_courier_behind_hands_late_stops_not_on_the_bike_to_someone_on_time(client, geo) -> None:
+    from backend.db.tables import Bike, Courier
+    from backend.services.replanning import courier_behind
+
+    h, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    a = max(routes, key=lambda r: sum(1 for s in r["stops"] if s["kind"] == "delivery"))
+    b = {"courier": next(s["courier"] for s in await Shift.select(Shift.courier) if s["courier"] != a["courier"])}
+    deliveries = [s for s in a["stops"] if s["kind"] == "delivery"]
+    assert len(deliveries) >= 2
+    loaded = deliveries[0]
+    # A rides a bike that crawls (a flat tyre): the ticker has flagged every stop late.
+    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
+    await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == loaded["orderId"])
+    bike = (await Courier.select(Courier.bike).where(Courier.id == a["courier"]).first())["bike"]
+    await Bike.update({Bike.speed_factor: 0.1}).where(Bike.id == bike)
+    late = [{**s, "late": True} for s in a["stops"]]
+    await Route.update({Route.stops: late}).where(Route.id == a["id"])
+    seq = await latest_seq()
+
+    now = dt.datetime.combine(day, dt.time(8, 30))
+    result = await courier_behind(geo, None, hub, {a["courier"]}, now, time_limit_s=1.0,
+                                  positions={a["courier"]: (loaded["lat"], loaded["lon"])})
+    assert result is not None and result["applied"] and result["violations"] == 0, result
+    holders = _holders(await _current_routes(hub))
+    assert all(len(c) == 1 for c in holders.values()), holders
+    assert holders[loaded["stopId"]] == [a["courier"]]  # on A's bike: stays with A
+    moved = [s["stopId"] for s in deliveries[1:] if holders[s["stopId"]] == [b["courier"]]]
+    assert moved, "a late stop whose goods are still at the hub should go to the courier who is on time"
+    assert result["reason"] == f"courier {a['courier']} behind schedule"
+    events = await OutboxEvent.select().where(
+        (OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")).output(load_json=True)
+    assert sorted(e["courier_id"] for e in events) == sorted(result["changedCouriers"]) == sorted(
+        [a["courier"], b["courier"]])
+    assert all("behind schedule" in e["payload"]["change"]["reason"] for e in events)
+
+
+async def test_the_ticker_asks_for_a_replan_of_hubs_with_couriers_turning_late(monkeypatch) -> None:
+    import backend.realtime.ticker as ticker_module
+    from backend.services.courier import LateRoutes
+
+    heard: list[tuple[int, set[int]]] = []
+
+    async def late(day, now, part=(0, 1)):
+        return LateRoutes(changed=1, behind={7: {3, 4}})
+
+    class FakeFeed:
+        pokes = 0
+
+        async def poke(self) -> None:
+            self.pokes += 1
+
+    monkeypatch.setattr(ticker_module, "catch_up_late_routes", late)
+    feed = FakeFeed()
+    result = await ticker_module.ProgressTicker(feed, on_behind=lambda hub, c: heard.append((hub, c))).tick()
+    assert result.changed == 1 and feed.pokes == 1
+    assert heard == [(7, {3, 4})]
+
+
+async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None:
+    from backend.services.planning import load_day
+    from backend.services.courier import shift_of
+    from backend.services.replanning import live_day, pin_order
+
+    h, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    now = dt.datetime.combine(day, dt.time(7, 0))
+    giver = max(routes, key=lambda r: len(r["stops"]))
+    singles = [s["stopId"] for s in giver["stops"] if s["kind"] == "delivery" and not any(
+        p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"])]
+    taker = next(s["courier"] for s in await Shift.select(Shift.courier) if s["courier"] != giver["courier"])
+    stops_of = {s["stopId"]: s for s in giver["stops"]}
+    afternoons = [s for s in singles if stops_of[s]["windowStart"][11:16] >= "12:00"]
+    assert len(afternoons) >= 3
+    # Three afternoon deliveries onto the other courier, in reverse of the planned order.
+    pin = afternoons[::-1][:3]
+    result = await pin_order(geo, None, taker, pin, now, time_limit_s=1.0)
+    assert result["applied"] and result["violations"] == 0, result
+    assert taker in result["changedCouriers"]
+
+    def order_on_a(current: list[dict]) -> list[int]:
+        mine = next(r for r in current if r["courier"] == taker)
+        return [s["stopId"] for s in mine["stops"] if s["stopId"] in pin]
+
+    assert order_on_a(await _current_routes(hub)) == pin
+    holders = _holders(await _current_routes(hub))
+    assert all(holders[s] == [taker] for s in pin) and all(len(c) == 1 for c in holders.values())
+    again = await replan_hub(geo, None, hub, day, now, reason="later", time_limit_s=1.0)
+    assert again["violations"] == 0
+    assert order_on_a(await _current_routes(hub)) == pin
+    live, _ = await live_day(hub, day, now)
+    day_input = await load_day(geo, hub, day, live)
+    assert [list(s.stops) for s in day_input.problem.sequences] == [[str(s) for s in pin]]
+
+    # Bad input: clear answers, nothing changed.
+    with pytest.raises(Invalid) as twice:
+        await pin_order(geo, None, taker, [pin[0], pin[0]], now, time_limit_s=1.0)
+    assert "twice" in str(twice.value)
+    with pytest.raises(NotFound) as unknown:
+        await pin_order(geo, None, taker, [99999], now, time_limit_s=1.0)
+    assert "99999" in str(unknown.value)
+    problem(await client.put("/couriers/99999/pinned-order", json={"stopIds": pin}, headers=h), 404)
+    problem(await client.put(f"/couriers/{taker}/pinned-order", json={"stopIds": "x"}, headers=h), 400)
+    assert order_on_a(await _current_routes(hub)) == pin
+    # A pin that cannot be kept (an afternoon stop before a morning one) is refused; the old pin stays.
+    morning = next(s for s in singles if stops_of[s]["windowEnd"][11:16] <= "12:00")
+    afternoon = next(s for s in singles if stops_of[s]["windowStart"][11:16] >= "12:00")
+    with pytest.raises(Conflict) as refused:
+        await pin_order(geo, None, taker, [afternoon, morning], now, time_limit_s=1.0)
+    assert refused.value.extra["code"] == "pin_refused" and str(morning) in refused.value.detail
+    live, _ = await live_day(hub, day, now)
+    assert live.pins == {(await shift_of(taker, day))["id"]: pin}
+    assert order_on_a(await _current_routes(hub)) == pin
+    # An empty list lifts the pin.
+    lifted = await pin_order(geo, None, taker, [], now, time_limit_s=1.0)
+    assert lifted["violations"] == 0
+    live, _ = await live_day(hub, day, now)
+    assert live.pins == {}

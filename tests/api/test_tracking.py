@@ -60,3 +60,20 @@ async def test_unknown_tracking_links_get_a_clear_404(client) -> None:
     assert "not valid" in body["detail"]
     problem(await client.get("/track/not-a-real-token-at-all"), 404)
     assert await Order.count() == 0
+
+
+async def test_tracking_follows_the_newest_live_delivery_of_the_order(client, geo) -> None:
+    """After a failed try or a redirect an order has several delivery stops: the page shows the live one."""
+    await _small_day(client, geo)
+    order = await Order.select().where(Order.reference == "O-0").first()
+    first = await Stop.select().where((Stop.order == order["id"]) & (Stop.kind == "delivery")).first()
+    await Stop.update({Stop.status: "failed", Stop.fail_reason: "not_home"}).where(Stop.id == first["id"])
+    view = (await client.get(f"/track/{order['tracking_token']}/status")).json()
+    assert view["status"] == "failed" and view["failReason"] == "not_home" and view["redirectOptions"] == []
+    retry = {k: v for k, v in first.items() if k not in ("id", "status", "fail_reason")}
+    new_id = (await Stop.insert(Stop(**{**retry, "status": "open"})))[0]["id"]
+    withdrawn = (await Stop.insert(Stop(**{**retry, "status": "cancelled"})))[0]["id"]  # newer, but withdrawn
+    assert withdrawn > new_id
+    view = (await client.get(f"/track/{order['tracking_token']}/status")).json()
+    assert view["status"] == "received" and view["failReason"] is None
+    assert {o["kind"] for o in view["redirectOptions"]} >= {"window", "address"}

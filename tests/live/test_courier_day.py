@@ -289,8 +289,14 @@ def test_a_courier_falling_behind_gets_new_etas_and_late_flags(live: LiveServer)
         late_evening = dt.datetime.combine(dt.date.today(), dt.time(23, 30))
         route_id = today(live, token)["route"]["id"]
         # The clock looks at one slice of the routes per tick: not this one's, then this one's.
-        assert await catch_up_late_routes(dt.date.today(), late_evening, part=((route_id + 1) % 3, 3)) == 0
-        assert await catch_up_late_routes(dt.date.today(), late_evening, part=(route_id % 3, 3)) >= 1
+        other_slice = await catch_up_late_routes(dt.date.today(), late_evening, part=((route_id + 1) % 3, 3))
+        assert other_slice.changed == 0 and not other_slice.behind
+        mine = await catch_up_late_routes(dt.date.today(), late_evening, part=(route_id % 3, 3))
+        assert mine.changed >= 1
+        me = today(live, token)["courier"]
+        assert me["id"] in mine.behind[me["hubId"]]  # worth a re-plan
+        again = await catch_up_late_routes(dt.date.today(), late_evening, part=(route_id % 3, 3))
+        assert not again.behind  # late once, said once
         msg = await _recv(ws, timeout=5)  # written by another process: the server's tail finds it
         assert msg["kind"] == "route.updated"
         remaining = [s for s in msg["data"]["stops"] if s["status"] == "planned"]

@@ -7,12 +7,13 @@ import math
 import msgspec
 import pytest
 
-from backend.dispatch.feasibility import check
+from backend.dispatch.feasibility import check, check_route
 from backend.dispatch.model import (
     Plan,
     PlannedStop,
     Problem,
     Route,
+    Sequence,
     Stop,
     Unplanned,
     Vehicle,
@@ -249,6 +250,19 @@ def _timing_speed_factor():
     return p, good_plan(base_problem())
 
 
+def _pinned(*sequences: Sequence) -> Problem:
+    return msgspec.structs.replace(base_problem(), sequences=sequences)
+
+
+def _sequence_order():
+    # the good plan visits p before d1; pinned the other way round
+    return _pinned(Sequence(vehicle="a", stops=("d1", "p"))), good_plan()
+
+
+def _sequence_vehicle():
+    return _pinned(Sequence(vehicle="b", stops=("d1",))), good_plan()
+
+
 @pytest.mark.parametrize(
     ("rule", "make"),
     [
@@ -269,6 +283,8 @@ def _timing_speed_factor():
         ("timing", _timing_service),
         ("timing", _timing_distance),
         ("timing", _timing_speed_factor),
+        ("sequence", _sequence_order),
+        ("sequence", _sequence_vehicle),
     ],
     ids=lambda x: x if isinstance(x, str) else x.__name__.strip("_"),
 )
@@ -282,3 +298,35 @@ def test_solver_output_passes():
     plan = solve(p, 0.5)
     assert plan.unplanned == ()
     assert check(p, plan) == []
+
+
+def test_pins_met_or_unplanned_break_nothing():
+    # the pinned order is the good plan's; a pinned stop reported unplanned is fine,
+    # and ids the problem does not have are ignored
+    p = _pinned(Sequence(vehicle="a", stops=("gone", "p", "d1")))
+    assert check(p, good_plan()) == []
+    p = _pinned(Sequence(vehicle="a", stops=("d1", "p", "d2")))
+    plan = plan_of(
+        simulate(p, "a", ["d1"], DEPART),
+        unplanned=(
+            Unplanned(stop_id="p", reason="no_capacity", detail=""),
+            Unplanned(stop_id="d2", reason="pickup_unplanned", detail=""),
+        ),
+    )
+    assert check(p, plan) == []
+
+
+def test_check_route_sees_what_one_route_can_break():
+    p = base_problem()
+    (route,) = good_plan().routes
+    assert check_route(p, route) == []
+    assert {v.rule for v in check_route(p, simulate(p, "a", ["d1", "d2", "p"], 9 * H - 200))} == {
+        "pickup_delivery"
+    }
+    pinned = _pinned(Sequence(vehicle="a", stops=("d1", "p")))
+    assert {v.rule for v in check_route(pinned, route)} == {"sequence"}
+    assert {v.rule for v in check_route(base_problem(payload_kg=12.0), route)} == {"payload"}
+    # a delivery whose pickup is on another route: that takes the whole plan
+    split = simulate(p, "a", ["d2", "d1"], DEPART)
+    assert check_route(p, split) == []
+    assert "pickup_delivery" in rules(p, plan_of(split, simulate(p, "b", ["p"], DEPART)))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 
+import msgspec
+
 from backend.dispatch.feasibility import check
-from backend.dispatch.model import Plan, Problem, Stop, Vehicle, Window
+from backend.dispatch.model import Plan, Problem, Sequence, Stop, Vehicle, Window
 from backend.dispatch.replan import ReplanResult, changed_vehicles, replan, route_orders
 from backend.dispatch.solver import solve
 
@@ -124,9 +126,10 @@ def test_warm_start_skips_unknown_and_misplaced_stops():
     routes = {"A": ["e1", "gone", "e2", "e3"], "B": ["w1", "lk", "w2"], "Z": ["w1"]}
     first = solve(p, TL, initial_routes=routes, search_overrides="solution_limit: 1")
     assert check(p, first) == []
-    # the rest of the routes in force was restored; "lk" starts unperformed
-    assert route_orders(first) == {"A": ["e1", "e2", "e3"], "B": ["w1", "w2"]}
-    assert [u.stop_id for u in first.unplanned] == ["lk"]
+    # the rest of the routes in force was restored; "lk" is taken off B (it may not
+    # serve it) and the warm start inserts it on A, where it adds least: at the end
+    assert route_orders(first) == {"A": ["e1", "e2", "e3", "lk"], "B": ["w1", "w2"]}
+    assert first.unplanned == ()
     plan = clean(p, solve(p, TL, initial_routes=routes))
     assert vehicle_of(plan, "lk") == "A"
 
@@ -249,3 +252,118 @@ def test_a_new_stop_changes_only_the_bike_that_gets_it():
     assert vehicle_of(res.plan, "new") == "B"
     assert res.changed == {"B"}
     assert route_orders(res.plan)["A"] == in_force["A"]
+
+
+# ---------------------------------------------------------------- robust warm start
+
+
+# B's route in force is an order the cold heuristic would not choose (w1 is nearer
+# its hub), so B keeping it shows that the warm start was used
+ODD_B = ["w2", "w1"]
+H8 = 8 * 3600
+
+
+def late_courier() -> Problem:
+    """A's route in force e1, e2, e3 misses e3's window: only e3, e2, e1 fits now.
+
+    e3 must start within 250 s of the shift start (served first it does, at 204 s;
+    third it would be at 360 s), e2 within 340 s (so e3, e1, e2 does not fit).
+    """
+    return two_clusters(
+        NEAR,
+        e2={"windows": (Window(H8, H8 + 340),)},
+        e3={"windows": (Window(H8, H8 + 250),)},
+    )
+
+
+def test_a_route_in_force_that_broke_a_window_still_warm_starts():
+    p = late_courier()
+    in_force = {"A": ["e1", "e2", "e3"], "B": ODD_B}
+    first = solve(p, TL, initial_routes=in_force, search_overrides="solution_limit: 1")
+    # the first solution is the routes in force, A's re-ordered so that all fit
+    assert check(p, first) == [] and first.unplanned == ()
+    assert route_orders(first) == {"A": ["e3", "e2", "e1"], "B": ODD_B}
+
+
+def test_a_late_stop_goes_first_and_pushes_the_others_back(monkeypatch):
+    # without re-ordering the route by a solve of its own, the insertion alone puts
+    # e3 first and moves e2 (which then misses its window) to where it fits again
+    import backend.dispatch.solver as solver_module
+
+    monkeypatch.setattr(solver_module, "_reorder_broken", lambda p, m, before, after, s: after)
+    p = late_courier()
+    first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ODD_B},
+                  search_overrides="solution_limit: 1")
+    assert check(p, first) == [] and first.unplanned == ()
+    assert route_orders(first) == {"A": ["e3", "e2", "e1"], "B": ODD_B}
+
+
+def test_a_broken_route_changes_only_its_courier_in_a_replan():
+    p = late_courier()
+    res = replan(p, {"A": ["e1", "e2", "e3"], "B": ODD_B}, time_limit_s=TL)
+    clean(p, res.plan)
+    assert route_orders(res.plan) == {"A": ["e3", "e2", "e1"], "B": ODD_B}
+    assert res.changed == {"A"}
+
+
+def test_routes_or_tools_refuses_start_empty_the_others_stay(monkeypatch):
+    # without the repair A's broken route reaches OR-Tools, which refuses the whole
+    # warm start; the refused route is found and left out, B's is still restored
+    import backend.dispatch.solver as solver_module
+
+    monkeypatch.setattr(solver_module, "_repair", lambda m, seqs: seqs)
+    p = late_courier()
+    first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ODD_B},
+                  search_overrides="solution_limit: 1")
+    assert check(p, first) == []
+    assert route_orders(first) == {"B": ODD_B}
+    assert sorted(u.stop_id for u in first.unplanned) == ["e1", "e2", "e3"]
+
+
+def test_a_new_stop_is_in_the_first_solution():
+    # the warm start inserts a stop no route holds where it adds least (here next
+    # to w1 and w2), not leaving it to the search
+    p = two_clusters(FAR, {"new": (-3000, 50)})
+    first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ["w1", "w2"]},
+                  search_overrides="solution_limit: 1")
+    assert check(p, first) == [] and first.unplanned == ()
+    assert route_orders(first) == {"A": ["e1", "e2", "e3"], "B": ["w1", "new", "w2"]}
+
+
+def test_a_late_courier_in_a_busy_day_loses_no_stop():
+    # 8 couriers, 300 stops locked to them, one courier late (a stop in the middle
+    # of his route must now come first): every stop in force stays planned
+    from tests.unit.test_replan_live import live_day
+
+    p, in_force = live_day(8, 300, n_new=0, n_redirect=0, n_out_of_service=0, n_late=1)
+    res = replan(p, in_force, time_limit_s=1.0, focus="all")
+    assert check(p, res.plan) == []
+    assert res.plan.unplanned == ()
+    assert res.changed  # the late courier's route, at least
+
+
+# ---------------------------------------------------------------- pinned orders in a re-plan
+
+
+def test_the_warm_start_follows_a_new_pin():
+    # the dispatcher pins e3 before e1 on A: the routes in force are restored with
+    # the pinned stops swapped in their places
+    p = msgspec.structs.replace(
+        two_clusters(FAR), sequences=(Sequence(vehicle="A", stops=("e3", "e1")),)
+    )
+    first = solve(p, TL, initial_routes=BEST, search_overrides="solution_limit: 1")
+    assert check(p, first) == [] and first.unplanned == ()
+    assert route_orders(first) == {"A": ["e3", "e2", "e1"], "B": ["w1", "w2"]}
+
+
+def test_a_small_gain_does_not_bring_back_an_order_the_pin_forbids():
+    # pinning e2 before e1 costs nothing here (e3, e2, e1 is as short as the order in
+    # force), so the "keep the old order" rule would restore e1, e2, e3: the pin wins
+    p = msgspec.structs.replace(
+        two_clusters(NEAR), sequences=(Sequence(vehicle="A", stops=("e2", "e1")),)
+    )
+    res = replan(p, BEST, time_limit_s=TL, min_gain_s=3600)
+    clean(p, res.plan)
+    order = route_orders(res.plan)["A"]
+    assert order.index("e2") < order.index("e1")
+    assert res.kept_order == frozenset() and res.changed == {"A"}

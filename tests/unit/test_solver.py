@@ -10,7 +10,9 @@ import multiprocessing
 import pytest
 
 from backend.dispatch.feasibility import check
-from backend.dispatch.model import Plan, Problem, Stop, Vehicle, Window
+from backend.dispatch.model import Plan, Problem, Sequence, Stop, Vehicle, Window
+import msgspec
+
 from backend.dispatch.solver import diagnose, solve, solve_async, solve_in_pool
 
 TL = 0.5  # seconds per solve: these instances are solved in milliseconds
@@ -545,3 +547,215 @@ def test_a_basket_door_carries_its_own_hub_parcels_too():
     loads = {s.stop_id: s.load_kg for s in r.stops}
     assert loads["shop"] == pytest.approx(110.0)  # 50 from the hub + 60 collected
     assert loads["door"] == pytest.approx(0.0)
+
+
+# ---------------------------------------------------------------- pinned orders
+
+# a line of stops from the start hub (0, 0) towards the end hub (4000, 0): without
+# pins the cheapest order is s1, s2, s3 (no going back)
+LINE = [(0, 0), (1000, 0), (2000, 0), (3000, 0), (4000, 0)]
+
+
+def line_problem(*sequences: Sequence, **stop_kw: dict) -> Problem:
+    stops = [
+        Stop(id=f"s{i}", kind="delivery", location=i, **{"service_s": 60, "weight_kg": 5.0,
+                                                          **stop_kw.get(f"s{i}", {})})
+        for i in (1, 2, 3)
+    ]
+    bikes = [bike("x", start=0, end=4), bike("y", start=0, end=4)]
+    return problem(LINE, bikes, stops, sequences=tuple(sequences))
+
+
+def order_of(plan: Plan, vehicle_id: str) -> list[str]:
+    (r,) = [r for r in plan.routes if r.vehicle_id == vehicle_id]
+    return [s.stop_id for s in r.stops]
+
+
+def test_a_pinned_order_is_followed_even_when_it_costs_more():
+    free = solve(line_problem(), TL)
+    assert_clean(line_problem(), free)
+    (r,) = [r for r in free.routes if r.stops]  # the other rides to the end hub empty
+    assert [s.stop_id for s in r.stops] == ["s1", "s2", "s3"]
+    p = line_problem(Sequence(vehicle="y", stops=("s3", "s1")))
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    order = order_of(plan, "y")
+    assert order.index("s3") < order.index("s1")
+    assert plan.cost > free.cost
+
+
+def test_pinned_stops_ride_with_their_courier():
+    # y starts 10 km away: without the pin x serves everything
+    pts = [(0, 0), (1000, 0), (1100, 0), (10000, 0)]
+    stops = [Stop(id=f"s{i}", kind="delivery", location=i) for i in (1, 2)]
+    bikes = [bike("x"), bike("y", start=3)]
+    assert [r.vehicle_id for r in solve(problem(pts, bikes, stops), TL).routes] == ["x"]
+    p = problem(pts, bikes, stops, sequences=(Sequence(vehicle="y", stops=("s2",)),))
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert route_of(plan, "s2")[0].vehicle_id == "y"
+
+
+def test_a_pinned_order_holds_at_one_door_without_service_time():
+    # two parcels for one door, no service time: their times are equal, only the
+    # visiting order can tell them apart
+    pts = [(0, 0), (1000, 0)]
+    stops = [Stop(id=f"q{i}", kind="delivery", location=1) for i in (1, 2)]
+    for pinned in (("q2", "q1"), ("q1", "q2")):
+        p = problem(pts, [bike("a")], stops, sequences=(Sequence(vehicle="a", stops=pinned),))
+        plan = solve(p, TL)
+        assert_clean(p, plan)
+        assert order_of(plan, "a") == list(pinned)
+
+
+def test_a_dropped_pinned_stop_does_not_free_the_others():
+    # s2 is too heavy for any bike; s3 must still come before s1
+    p = line_problem(
+        Sequence(vehicle="y", stops=("s3", "s2", "s1")), s2={"weight_kg": 500.0}
+    )
+    plan = solve(p, TL)
+    assert check(p, plan) == []
+    assert reasons(plan) == {"s2": "too_heavy"}
+    assert order_of(plan, "y") == ["s3", "s1"]
+
+
+def test_a_pinned_stop_that_cannot_be_served_in_its_place():
+    # s1 must be served early, s3 late; pinned s3 before s1, s1 cannot be met
+    early = {"windows": (Window(8 * 3600, 8 * 3600 + 1800),)}
+    late = {"windows": (Window(12 * 3600, 13 * 3600),)}
+    assert solve(line_problem(s1=early, s3=late), TL).unplanned == ()
+    p = line_problem(Sequence(vehicle="y", stops=("s3", "s1")), s1=early, s3=late)
+    plan = solve(p, TL)
+    assert check(p, plan) == []
+    assert reasons(plan) == {"s1": "pinned_order"}
+    (u,) = plan.unplanned
+    assert "pinned after s3 on y" in u.detail
+    assert diagnose(p) == list(plan.unplanned)
+
+
+def test_a_pin_to_a_courier_not_in_the_problem_is_no_vehicle():
+    p = line_problem(Sequence(vehicle="gone", stops=("s2",)))
+    plan = solve(p, TL)
+    assert check(p, plan) == []
+    assert reasons(plan) == {"s2": "no_vehicle"}
+    assert "pinned to gone" in plan.unplanned[0].detail
+
+
+def test_unknown_stops_in_a_pin_are_ignored():
+    p = line_problem(Sequence(vehicle="y", stops=("done", "s3", "withdrawn", "s1")))
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    order = order_of(plan, "y")
+    assert order.index("s3") < order.index("s1")
+
+
+def test_contradictory_pins_are_a_value_error():
+    pts = [(0, 0), (1000, 0), (2000, 0), (3000, 0), (4000, 0)]
+    stops = [
+        Stop(id="p1", kind="pickup", location=1),
+        Stop(id="d1", kind="delivery", location=2, pickups=("p1",)),
+        Stop(id="p2", kind="pickup", location=3),
+        Stop(id="d2", kind="delivery", location=4, pickups=("p2",)),
+    ]
+    bad = [
+        (Sequence(vehicle="a", stops=("p1", "p1")),),  # pinned twice
+        (Sequence(vehicle="a", stops=("p1",)), Sequence(vehicle="b", stops=("p1",))),
+        (Sequence(vehicle="a", stops=("d1", "p1")),),  # delivery before its pickup
+        # d1 < p2 < d2 < p1 < d1 through both pins and the pickups
+        (Sequence(vehicle="a", stops=("d1", "p2")), Sequence(vehicle="a", stops=("d2", "p1"))),
+    ]
+    for sequences in bad:
+        with pytest.raises(ValueError):
+            solve(problem(pts, [bike("a"), bike("b")], stops, sequences=sequences), TL)
+    ok = problem(pts, [bike("a"), bike("b")], stops,
+                 sequences=(Sequence(vehicle="a", stops=("p1", "p2", "d1", "d2")),))
+    assert_clean(ok, solve(ok, TL))
+
+
+def test_pinned_shops_of_one_door_keep_their_order():
+    # shop1 is on the way, shop2 beyond it: unpinned the bike takes shop1 first
+    pts = [(0, 0), (1000, 0), (2000, 0), (500, 500)]
+    stops = [
+        Stop(id="shop1", kind="pickup", location=1, weight_kg=2),
+        Stop(id="shop2", kind="pickup", location=2, weight_kg=2),
+        Stop(id="door", kind="delivery", location=3, pickups=("shop1", "shop2")),
+    ]
+    free = solve(problem(pts, [bike("a")], stops), TL)
+    assert order_of(free, "a") == ["shop1", "shop2", "door"]
+    p = problem(pts, [bike("a")], stops,
+                sequences=(Sequence(vehicle="a", stops=("shop2", "shop1")),))
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert order_of(plan, "a") == ["shop2", "shop1", "door"]
+
+
+def test_a_stop_pinned_between_the_shops_of_one_door():
+    # the shops of one door are visited back to back: x cannot be between them
+    pts = [(0, 0), (1000, 0), (2000, 0), (500, 500), (1500, 0)]
+    stops = [
+        Stop(id="shop1", kind="pickup", location=1, weight_kg=2),
+        Stop(id="shop2", kind="pickup", location=2, weight_kg=2),
+        Stop(id="door", kind="delivery", location=3, pickups=("shop1", "shop2")),
+        Stop(id="x", kind="delivery", location=4),
+    ]
+    p = problem(pts, [bike("a")], stops,
+                sequences=(Sequence(vehicle="a", stops=("shop1", "x", "shop2")),))
+    plan = solve(p, TL)
+    assert check(p, plan) == []
+    assert reasons(plan) == {"x": "pinned_order"}
+    # between the shops and their door is fine
+    p = problem(pts, [bike("a")], stops,
+                sequences=(Sequence(vehicle="a", stops=("shop1", "shop2", "x", "door")),))
+    plan = solve(p, TL)
+    assert_clean(p, plan)
+    assert order_of(plan, "a") == ["shop1", "shop2", "x", "door"]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32"])
+def test_numpy_matrices_plan_like_lists(dtype: str):
+    # a big day's matrices are cheaper to build, pickle and read as one array
+    import msgspec
+    import numpy as np
+
+    pts = [(0, 0), (1000, 0), (1000, 1000), (0, 1000), (500, 1500)]
+    stops = [
+        Stop(id="p", kind="pickup", location=1, weight_kg=3),
+        Stop(id="d", kind="delivery", location=2, weight_kg=2, pickups=("p",)),
+        Stop(id="x", kind="delivery", location=3, weight_kg=4,
+             windows=(Window(9 * 3600, 10 * 3600),)),
+        Stop(id="y", kind="delivery", location=4, weight_kg=4),
+    ]
+    bikes = [bike("a", max_distance_m=20_000), bike("b", speed_factor=1.25)]
+    as_lists = problem(pts, bikes, stops)
+    as_arrays = msgspec.structs.replace(
+        as_lists,
+        time_s=np.array(as_lists.time_s, dtype=dtype),
+        dist_m=np.array(as_lists.dist_m, dtype=dtype),
+    )
+    first = "solution_limit: 1"
+    plan = solve(as_arrays, TL, search_overrides=first)
+    assert_clean(as_arrays, plan)
+    same = solve(as_lists, TL, search_overrides=first)
+    assert (plan.routes, plan.unplanned, plan.cost) == (same.routes, same.unplanned, same.cost)
+    msgspec.json.encode(plan)  # plain ints, no numpy scalars
+
+
+def test_a_soft_due_time_is_kept_when_it_can_be_and_broken_rather_than_dropping_a_stop() -> None:
+    from backend.dispatch.model import Problem, Stop, Vehicle, Window
+
+    # Hub 0, a (1) and b (2); riding a then b is 1300 s in all, b then a 1400 s.
+    t = [[0, 300, 600], [300, 0, 400], [600, 500, 0]]
+    v = Vehicle(id="v", start_location=0, end_location=0, shift=Window(0, 20_000), payload_kg=100, volume_l=100)
+    # b is due first: visiting b before a costs more riding but no lateness.
+    stops = (Stop(id="a", kind="delivery", location=1, windows=(Window(0, 20_000),)),
+             Stop(id="b", kind="delivery", location=2, windows=(Window(0, 20_000),), due_s=600))
+    plan = solve(Problem(time_s=t, dist_m=t, vehicles=(v,), stops=stops), 1.0)
+    assert [s.stop_id for s in plan.routes[0].stops] == ["b", "a"]
+    # Without the due time the shorter order (a, then b) wins.
+    plain = tuple(msgspec.structs.replace(s, due_s=None) for s in stops)
+    plan = solve(Problem(time_s=t, dist_m=t, vehicles=(v,), stops=plain), 1.0)
+    assert [s.stop_id for s in plan.routes[0].stops] == ["a", "b"]
+    # Due long gone: still planned (late), not dropped.
+    late = (stops[0], msgspec.structs.replace(stops[1], due_s=10))
+    plan = solve(Problem(time_s=t, dist_m=t, vehicles=(v,), stops=late), 1.0)
+    assert not plan.unplanned and len(plan.routes[0].stops) == 2
