@@ -1,4 +1,4 @@
-"""laadbak serve | migrate | import-map FILE | demo | bench plan ..."""
+"""laadbak serve | migrate | import-map FILE | demo | bench plan | ws | replan ..."""
 
 from __future__ import annotations
 
@@ -183,6 +183,24 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_replan(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.replan_bench import BenchError, format_report, run_replan_bench
+
+    try:
+        result = asyncio.run(run_replan_bench(
+            settings, couriers=args.couriers, stops=args.stops, disruptions=args.disruptions,
+            cold_time_limit=args.cold_time_limit, replan_time_limit=args.replan_time_limit,
+            plan_time_limit=args.plan_time_limit, timeout_s=args.timeout, cost_samples=args.cost_samples,
+            clock=args.clock, day_hours=args.day_hours, seed=args.seed,
+            kinds=[k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None,
+            keep_dir=args.keep))
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -222,6 +240,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="experiment: run on a throw-away PostgreSQL database created on this server")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_ws)
+    p = bench.add_parser("replan", help="disruptions against a running day: latency to the phones, cost vs a cold solve")
+    p.add_argument("--couriers", type=int, default=60, help="couriers on the road (one websocket each)")
+    p.add_argument("--stops", type=int, default=2100, help="about this many stops in the day")
+    p.add_argument("--disruptions", type=int, default=200, help="disruptions sent, one at a time")
+    p.add_argument("--cold-time-limit", type=float, default=60.0,
+                   help="seconds of the cold solve the remaining day is compared with")
+    p.add_argument("--replan-time-limit", type=float, default=None,
+                   help="the server's re-plan limit (default: LAADBAK_REPLAN_TIME_LIMIT)")
+    p.add_argument("--plan-time-limit", type=float, default=60.0, help="seconds for planning the day first")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a disruption's effect")
+    p.add_argument("--cost-samples", type=int, default=1,
+                   help="cost comparisons: 1 at the end, N spread over the run (each a cold solve)")
+    p.add_argument("--clock", default="auto",
+                   help="auto (real clock if enough of the day is left, else 09:00 via time-machine), real, or HH:MM")
+    p.add_argument("--day-hours", type=float, default=8.0, help="length of the couriers' shifts from now")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--kinds", help="only these disruptions, e.g. failed_stop,new_order (also assign, replan, "
+                                   "out_of_service, redirect, closure)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
+    p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
+    p.set_defaults(func=cmd_bench_replan)
     return parser
 
 

@@ -15,7 +15,7 @@ than lists of lists; the plans are the same.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -92,8 +92,9 @@ class Sequence(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    time_s: list[list[int]]
-    dist_m: list[list[int]]
+    # Square, row = from; a list of rows or a 2-D integer numpy array.
+    time_s: Any
+    dist_m: Any
     vehicles: tuple[Vehicle, ...]
     stops: tuple[Stop, ...]
     # What the solver minimises: travel time or distance, plus vehicle fixed costs.

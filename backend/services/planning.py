@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from backend.db.engine import transaction
 from backend.db.tables import Bike, Hub, PickupPoint, PlanRun, Route, Shift, Shop, Stop
@@ -193,7 +194,9 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
     pinned = tuple(Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
                    for shift_id, ids in (live.pins.items() if live else ()) if f"shift-{shift_id}" in on_duty)
     problem = Problem(
-        time_s=time_m.tolist(), dist_m=dist_m.tolist(),  # Python ints, 6x faster than per element
+        # numpy, not lists: a tenth of the time to hand to the solver's process
+        # and nothing for the garbage collector to walk
+        time_s=np.asarray(time_m, dtype=np.int64), dist_m=np.asarray(dist_m, dtype=np.int64),
         vehicles=tuple(vehicles), stops=tuple(final), sequences=pinned,
     )
     return DayInput(problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops},
