@@ -30,6 +30,14 @@ class PinIn(Body):
     stop_ids: Annotated[list[int], msgspec.Meta(max_length=500)]
 
 
+async def _check_courier(request: Request, courier_id: int) -> None:
+    """The courier exists and is of a hub this dispatcher may act on."""
+    courier = await Courier.select(Courier.id, Courier.hub).where(Courier.id == courier_id).first()
+    if courier is None:
+        raise NotFound(f"There is no courier with id {courier_id}.")
+    check_hub(await current_user(request), courier["hub"])
+
+
 class DisruptionController(Controller):
     tags = ["re-planning"]
 
@@ -37,11 +45,7 @@ class DisruptionController(Controller):
           summary="A courier breaks down: their stops move to others, goods on the bike become a transfer")
     async def out_of_service(self, request: Request, courier_id: Id,
                              data: Annotated[OutOfServiceIn, json_body(OUT_OF_SERVICE_EXAMPLE)]) -> dict[str, Any]:
-        user = await current_user(request)
-        courier = await Courier.select(Courier.id, Courier.hub).where(Courier.id == courier_id).first()
-        if courier is None:
-            raise NotFound(f"There is no courier with id {courier_id}.")
-        check_hub(user, courier["hub"])
+        await _check_courier(request, courier_id)
         state = request.app.state
         now = dt.datetime.now()
         return await courier_out_of_service(state.geo, state.executor, courier_id, now.date(), now,
@@ -78,11 +82,7 @@ class DisruptionController(Controller):
          summary="Pin an order of stops on a courier (others may come between); an empty list removes the pin")
     async def pin(self, request: Request, courier_id: Id,
                   data: Annotated[PinIn, json_body(("Visit 12 before 15", {"stopIds": [12, 15]}))]) -> dict[str, Any]:
-        user = await current_user(request)
-        courier = await Courier.select(Courier.id, Courier.hub).where(Courier.id == courier_id).first()
-        if courier is None:
-            raise NotFound(f"There is no courier with id {courier_id}.")
-        check_hub(user, courier["hub"])
+        await _check_courier(request, courier_id)
         state = request.app.state
         return await pin_order(state.geo, state.executor, courier_id, data.stop_ids, dt.datetime.now(),
                                time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
