@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 import logging
 import multiprocessing
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -38,6 +39,7 @@ from backend.realtime.ticker import ProgressTicker
 from backend.services.closures import closure_reopener
 from backend.services.geo import Geo
 from backend.services.replanning import courier_behind
+from backend.errors import Invalid
 from backend.settings import REPO_ROOT, Settings, load_settings
 
 log = logging.getLogger("laadbak")
@@ -70,12 +72,15 @@ async def _poke_feed(request: Request) -> None:
 
 
 GC_THRESHOLDS = (50_000, 20, 100)
+# Falling behind is gradual: one re-plan of a hub every two minutes follows it.
+BEHIND_EVERY_S = 120.0
 
 
 def _behind_replanner(state: State) -> Callable[[int, set[int]], None]:
-    """Re-plan a hub whose couriers fall behind, once at a time: couriers found
-    behind while one runs join the next."""
+    """Re-plan a hub whose couriers fall behind, once at a time and at most once
+    per ``BEHIND_EVERY_S``: couriers found behind meanwhile join the next one."""
     waiting: dict[int, set[int]] = {}
+    last: dict[int, float] = {}
 
     def on_behind(hub_id: int, couriers: set[int]) -> None:
         if hub_id in waiting:
@@ -84,9 +89,15 @@ def _behind_replanner(state: State) -> Callable[[int, set[int]], None]:
         waiting[hub_id] = set(couriers)
 
         async def work() -> None:
+            await asyncio.sleep(max(0.0, last.get(hub_id, -BEHIND_EVERY_S) + BEHIND_EVERY_S - time.monotonic()))
             behind = waiting.pop(hub_id)
-            await courier_behind(state.geo, state.executor, hub_id, behind, dt.datetime.now(),
-                                 time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
+            last[hub_id] = time.monotonic()
+            try:
+                await courier_behind(state.geo, state.executor, hub_id, behind, dt.datetime.now(),
+                                     time_limit_s=state.settings.replan_time_limit_s,
+                                     positions=state.positions.places())
+            except Invalid as exc:  # e.g. a day too big to re-plan live: said once per period, not raised
+                log.warning("couriers %s of hub %s are behind, not re-planned: %s", sorted(behind), hub_id, exc.detail)
 
         follow_up(state, work)
 

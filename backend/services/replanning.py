@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any
 
+import msgspec
+
 from backend.db.engine import transaction
 from backend.db.tables import Order as OrderRow
 from backend.db.tables import DispatchLock, Parcel, PickupPoint, PlanRun, Route, Shift, Stop
@@ -35,6 +37,9 @@ from backend.security import pickup_code
 from backend.services.planning import DayInput, LiveDay, _periods, _stop_json, load_day, route_of_hub
 
 ON_BOARD = ("loaded", "collected")
+# A live re-plan builds the matrices of every stop left: 4,000 places are about
+# 250 MB and a second of searching; a bigger hub's day is re-planned by hand.
+MAX_LIVE_STOPS = 4000
 
 
 async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
@@ -147,12 +152,15 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                       positions: dict[int, tuple[float, float]] | None,
                       accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None
                       ) -> dict[str, Any]:
-    import msgspec  # local: this module's imports are shared with other work in progress
-
     t0 = time.perf_counter()
     live, routes = await live_day(hub_id, day, now, positions)
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
+    size = sum(len(r["stops"]) for r in routes)
+    if size > MAX_LIVE_STOPS:
+        raise Invalid(f"Hub {hub_id}'s day has {size} stops on its routes; live re-planning takes days of up to "
+                      f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
+                      f"more hubs, or move stops by hand.")
     day_input = await load_day(geo, hub_id, day, live)
     # A stop withdrawn since its route was made (a redirect cancels the old
     # destination) is not history: its route is rewritten without it. Known to

@@ -409,3 +409,17 @@ async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None
     assert lifted["violations"] == 0
     live, _ = await live_day(hub, day, now)
     assert live.pins == {}
+
+
+async def test_a_day_too_big_to_replan_live_is_refused_with_a_reason(client, geo, monkeypatch) -> None:
+    import backend.services.replanning as replanning
+
+    _, hub, routes = await _planned_day(client, geo)
+    monkeypatch.setattr(replanning, "MAX_LIVE_STOPS", 3)
+    seq = await latest_seq()
+    with pytest.raises(Invalid) as refused:
+        await replan_hub(geo, None, hub, tomorrow(), dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+                         reason="check", time_limit_s=1.0)
+    assert "up to 3" in refused.value.detail
+    assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
+    assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
