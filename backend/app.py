@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -32,6 +33,7 @@ from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.db.engine import describe, make_engine, migrate, use_database
+from backend.dispatch.solver import die_with_parent
 from backend.realtime.feed import Feed
 from backend.realtime.positions import PositionStore
 from backend.realtime.push import PushRelay, PushSender, application_server_key, load_vapid
@@ -118,7 +120,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         app.state.geo = geo or await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
         # OR-Tools holds the GIL while solving: solves run in worker processes.
         executor = ProcessPoolExecutor(
-            max_workers=settings.solver_workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=settings.solver_workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=die_with_parent, initargs=(os.getpid(),),
         )
         app.state.executor = executor
         app.state.feed = Feed(redis_url=settings.redis_url)

@@ -85,6 +85,7 @@ import itertools
 import math
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1855,6 +1856,21 @@ def _route(
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this worker when the process that started it is gone.
+
+    A server killed hard leaves its workers to finish whatever solve they hold,
+    gigabytes and a core each, with nobody waiting for the answer.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def get_pool(max_workers: int | None = None) -> concurrent.futures.ProcessPoolExecutor:
     """The module's solver pool (spawn context), created on first use."""
     global _POOL
@@ -1862,6 +1878,7 @@ def get_pool(max_workers: int | None = None) -> concurrent.futures.ProcessPoolEx
         _POOL = concurrent.futures.ProcessPoolExecutor(
             max_workers=max_workers or os.cpu_count() or 1,
             mp_context=multiprocessing.get_context("spawn"),
+            initializer=die_with_parent, initargs=(os.getpid(),),
         )
     return _POOL
 

@@ -759,3 +759,34 @@ def test_a_soft_due_time_is_kept_when_it_can_be_and_broken_rather_than_dropping_
     late = (stops[0], msgspec.structs.replace(stops[1], due_s=10))
     plan = solve(Problem(time_s=t, dist_m=t, vehicles=(v,), stops=late), 1.0)
     assert not plan.unplanned and len(plan.routes[0].stops) == 2
+
+
+def test_pool_workers_end_when_their_parent_is_killed(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import concurrent.futures, multiprocessing, os, sys, time\n"
+        "from backend.dispatch.solver import die_with_parent\n"
+        "if __name__ == '__main__':\n"
+        "    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'),\n"
+        "        initializer=die_with_parent, initargs=(os.getpid(),))\n"
+        "    print(pool.submit(os.getpid).result(timeout=30), flush=True)\n"
+        "    pool.submit(time.sleep, 60)  # a long solve, under way\n"
+        "    time.sleep(1)\n"
+        "    os._exit(9)  # killed hard: no shutdown of the pool\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         cwd=os.getcwd())
+    worker = int(out.stdout.strip())
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(worker, 9)
+    raise AssertionError("the pool worker outlived its parent")
