@@ -153,14 +153,15 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                       accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None
                       ) -> dict[str, Any]:
     t0 = time.perf_counter()
+    # Counted before anything is read: reading a day that big is itself the cost.
+    size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
+    if size > MAX_LIVE_STOPS:
+        raise Invalid(f"Hub {hub_id}'s day has {size} stops; live re-planning takes days of up to "
+                      f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
+                      f"more hubs, or move stops by hand.")
     live, routes = await live_day(hub_id, day, now, positions)
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
-    size = sum(len(r["stops"]) for r in routes)
-    if size > MAX_LIVE_STOPS:
-        raise Invalid(f"Hub {hub_id}'s day has {size} stops on its routes; live re-planning takes days of up to "
-                      f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
-                      f"more hubs, or move stops by hand.")
     day_input = await load_day(geo, hub_id, day, live)
     # A stop withdrawn since its route was made (a redirect cancels the old
     # destination) is not history: its route is rewritten without it. Known to
