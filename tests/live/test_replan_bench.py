@@ -1,0 +1,129 @@
+"""`laadbak bench replan` end to end on a small day: the JSON it prints, and every disruption answered."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from backend.settings import REPO_ROOT
+
+SUMMARY_KEYS = ("disruptions", "p50_ms", "p95_ms", "max_ms", "cost_ratio", "no_change", "errors", "timeouts",
+                "changed", "skipped", "couriers", "stops", "p95_vs_target", "cost_ratio_vs_target", "by_kind",
+                "breakdown", "in_force_cost", "cold_cost", "in_force_unplanned", "cold_unplanned")
+
+
+def test_replan_bench_small_run_answers_every_disruption() -> None:
+    env = {**os.environ, "LAADBAK_SECRET_KEY": "bench-test"}
+    env.pop("DATABASE_URL", None)
+    # Two-hour shifts: 60 stops need more than one of the four couriers, so there are
+    # routes to take over and stops to move.
+    done = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "bench", "replan", "--json", "--couriers", "4", "--stops", "60",
+         "--disruptions", "6", "--cold-time-limit", "2", "--plan-time-limit", "5", "--day-hours", "2"],
+        check=False, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=420,
+    )
+    if done.returncode == 2 and "time-machine" in done.stderr:
+        pytest.skip("too little of today is left for a bench day and time-machine is not installed")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert set(result) == {"instances", "summary"}
+    summary = result["summary"]
+    for key in SUMMARY_KEYS:
+        assert key in summary, key
+    assert (summary["couriers"], summary["disruptions"]) == (4, 6)
+    assert summary["stops"] >= 60
+
+    rows = [i for i in result["instances"] if i["phase"] == "disruption"]
+    assert [r["n"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    # Every disruption got an answer: a changed route on the phones, a re-plan that changed
+    # nothing, or a refusal with its status and sentence; none waited in vain or was skipped.
+    assert all(r["outcome"] in ("changed", "no_change", "error") for r in rows), rows
+    assert summary["timeouts"] == 0 and summary["skipped"] == 0
+    assert summary["changed"] + summary["no_change"] + summary["errors"] == 6
+    assert summary["changed"] >= 1
+    for r in rows:
+        if r["outcome"] == "error":  # a refusal (e.g. a same-day order that fits nowhere), never a crash
+            assert 400 <= r["http_status"] < 500 and r["detail"], r
+        if r["outcome"] == "changed":
+            assert r["first_ms"] > 0 and r["all_ms"] >= r["first_ms"], r
+            assert r["affected"] and set(r["affected"]) <= set(r["updated"]), r
+            assert r["server_total_s"] >= r["server_solve_s"] >= 0, r
+    # A tiny run shows every kind of the mix (the optional ones only past a few dozen).
+    assert {"failed_stop", "new_order", "assign", "replan", "out_of_service"} <= set(summary["by_kind"])
+
+    assert 0 < summary["p50_ms"] <= summary["p95_ms"] <= summary["max_ms"]
+    assert summary["p95_vs_target"] == round(summary["p95_ms"] / 1000, 3)
+    assert summary["cost_ratio"] > 0
+    assert summary["cost_ratio_vs_target"] == round(summary["cost_ratio"] / 1.02, 4)
+
+    phases = [i["phase"] for i in result["instances"]]
+    assert phases[:3] == ["seed", "plan", "start"]
+    plan = next(i for i in result["instances"] if i["phase"] == "plan")
+    assert plan["planned"] > 0 and plan["violations"] == 0
+    (cost,) = [i for i in result["instances"] if i["phase"] == "cost"]
+    assert cost["in_force_violations"] == 0, cost["in_force_violation_examples"]
+    assert cost["cold_violations"] == 0
+    assert cost["in_force_cost"] == summary["in_force_cost"] > 0
+    sockets = next(i for i in result["instances"] if i["phase"] == "sockets")
+    assert sockets["duplicates"] == 0 and sockets["drops"] == 0
+    log = next(i for i in result["instances"] if i["phase"] == "server_log")
+    assert log["follow_up_failures"] == 0
+
+
+# --- the bench's own arithmetic, without a server ------------------------------------------
+
+
+def test_clock_is_real_when_the_day_fits_and_shifted_to_the_morning_otherwise() -> None:
+    import datetime as dt
+
+    from backend.bench.replan_bench import BenchError, plan_clock
+
+    day = dt.date(2026, 11, 23)
+    assert plan_clock("auto", 8, dt.datetime.combine(day, dt.time(10, 0))) == (0.0, "real (10:00)")
+    offset, words = plan_clock("auto", 8, dt.datetime.combine(day, dt.time(22, 33)))
+    assert offset == -(13 * 3600 + 33 * 60) and words.startswith("shifted to 09:00")
+    assert plan_clock("auto", 2, dt.datetime.combine(day, dt.time(5, 0)))[0] == 4 * 3600  # too early: 09:00
+    assert plan_clock("real", 8, dt.datetime.combine(day, dt.time(23, 0)))[0] == 0.0
+    with pytest.raises(BenchError):
+        plan_clock("20:00", 8, dt.datetime.combine(day, dt.time(10, 0)))  # runs past the hub's 23:00
+
+
+def test_disruption_mix() -> None:
+    import random
+
+    from backend.bench.replan_bench import MIX, disruption_plan
+
+    kinds = disruption_plan(200, 60, random.Random(1), {})
+    assert len(kinds) == 200 and kinds[0] != "out_of_service"
+    assert kinds.count("out_of_service") == 3
+    for kind, share in MIX.items():
+        assert abs(kinds.count(kind) - 197 * share) <= 1, kind
+    assert set(disruption_plan(6, 4, random.Random(1), {})) == {*MIX, "out_of_service"}
+    assert set(disruption_plan(10, 4, random.Random(1), {}, only={"failed_stop"})) == {"failed_stop"}
+    with_extra = disruption_plan(200, 60, random.Random(1), {"redirect": 0.03, "closure": 0.03})
+    assert {with_extra.count("redirect"), with_extra.count("closure")} <= {5, 6}  # 197 * 0.03 / 1.06
+
+
+def test_routes_cost_is_the_solvers_objective() -> None:
+    from backend.bench.replan_bench import routes_cost
+    from backend.dispatch.model import Problem, Stop, Vehicle, Window
+    from backend.dispatch.replan import route_orders
+    from backend.dispatch.solver import solve
+
+    pts = [(0, 0), (3, 4), (6, 8), (0, 5), (5, 0), (9, 9)]
+    time_s = [[int(100 * ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5) for b in pts] for a in pts]
+    problem = Problem(
+        time_s=time_s, dist_m=time_s,
+        vehicles=(Vehicle(id="a", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=100,
+                          volume_l=100, fixed_cost=50),
+                  Vehicle(id="b", start_location=5, end_location=0, shift=Window(0, 10_000), payload_kg=100,
+                          volume_l=100, speed_factor=0.8)),
+        stops=tuple(Stop(id=str(i), kind="delivery", location=i, service_s=60, weight_kg=1) for i in range(1, 5)),
+    )
+    plan = solve(problem, 0.5)
+    assert plan.unplanned == ()
+    assert routes_cost(problem, route_orders(plan)) == plan.cost
