@@ -84,6 +84,9 @@ def follow_up(state: Any, work: Callable[[], Awaitable[Any]]) -> None:
     async def run() -> None:
         try:
             await work()
+            feed = getattr(state, "feed", None)
+            if feed is not None:  # what it wrote goes out now, not at the next poll
+                await feed.poke()
         except Invalid as exc:  # a refusal with its reason (e.g. a day too big to re-plan live), not a fault
             _log.warning("a follow-up was refused: %s", exc.detail)
         except Exception:  # noqa: BLE001 - the request is answered; the dispatcher sees the log

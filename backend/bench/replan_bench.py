@@ -665,7 +665,10 @@ async def evaluate_remaining_day(geo: Any, hub_id: int, day: dt.date, positions:
         result.update(restricted_cold_cost=basis_cost, restricted_cold_planned=len(again_planned),
                       restricted_cold_solve_s=round(again.solve_s, 1))
     result["basis"] = basis
-    result["cost_ratio"] = round(in_cost / basis_cost, 4) if basis_cost else None
+    raw = round(in_cost / basis_cost, 4) if basis_cost else None
+    # A ratio over different sets of stops compares nothing: only on equal sets (the raw one stays beside).
+    result["cost_ratio"] = raw if not basis.startswith("unequal") else None
+    result["cost_ratio_unequal"] = raw if basis.startswith("unequal") else None
     return result
 
 
@@ -1169,7 +1172,7 @@ async def _cost_sample(geo: Any, bench: ReplanBench, day: dt.date, cold_time_lim
     sample = await evaluate_remaining_day(geo, bench.hub_id, day, bench.positions(), cold_time_limit, pool)
     sample["after_disruptions"] = after
     _log(f"in force {sample['in_force_cost']} vs cold {sample['cold_cost']} ({sample['basis']}): "
-         f"ratio {sample['cost_ratio']}")
+         f"ratio {sample['cost_ratio'] or sample['cost_ratio_unequal']}")
     return sample
 
 
@@ -1222,7 +1225,8 @@ def _summary(records: list[Disruption], cost: dict[str, Any], *, couriers: int, 
         "p50_ms": _pct(lat, 50), "p95_ms": p95, "max_ms": round(max(lat), 1) if lat else None,
         "all_affected_p95_ms": _pct([r["all_ms"] for r in changed if r["all_ms"] is not None], 95),
         "http_p50_ms": _pct([r["http_ms"] for r in rows if r["http_ms"] is not None], 50),
-        "cost_ratio": ratio, "cost_basis": cost.get("basis"),
+        "cost_ratio": ratio, "cost_basis": cost.get("basis"), "cost_ratio_unequal": cost.get("cost_ratio_unequal"),
+        "cold_planned": cost.get("cold_planned"), "restricted_cold_planned": cost.get("restricted_cold_planned"),
         "in_force_cost": cost.get("in_force_cost"), "cold_cost": cost.get("cold_cost"),
         "in_force_unplanned": cost.get("in_force_unplanned"), "cold_unplanned": cost.get("cold_unplanned"),
         "in_force_violations": cost.get("in_force_violations"),
@@ -1253,9 +1257,11 @@ def format_report(result: dict[str, Any]) -> str:
         f"{s['errors']} errors, {s['timeouts']} timeouts, {s['skipped']} skipped",
         f"disruption -> phone: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, max {s['max_ms']} ms "
         f"(target p95 <= {s['target_p95_ms']:g} ms: x{s['p95_vs_target']})",
-        f"cost of the remaining day: in force {s['in_force_cost']} / cold {s['cold_time_limit_s']:g} s "
-        f"{s['cold_cost']} = {s['cost_ratio']} ({s['cost_basis']}; target <= {s['target_cost_ratio']}); "
-        f"unplanned: in force {s['in_force_unplanned']}, cold {s['cold_unplanned']}",
+        f"cost of the remaining day, in force vs a {s['cold_time_limit_s']:g} s cold solve: ratio "
+        f"{s['cost_ratio'] if s['cost_ratio'] is not None else 'n/a'} ({s['cost_basis']}"
+        f"{'; unequal sets ' + str(s['cost_ratio_unequal']) if s['cost_ratio_unequal'] else ''}; "
+        f"target <= {s['target_cost_ratio']}); in force {s['in_force_cost']}, unplanned: in force "
+        f"{s['in_force_unplanned']}, cold {s['cold_unplanned']}",
         "", f"{'kind':<16}{'n':>4}{'chg':>5}{'none':>5}{'err':>5}{'t/o':>5}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'max ms':>9}{'srv s':>7}{'solve':>7}{'after':>7}",
     ]

@@ -459,12 +459,28 @@ async def assign_stop(geo: Geo, executor: Executor | None, stop_id: int, courier
     if shift is None or shift["hub"] != stop["hub"] or shift["status"] in ("ended", "interrupted"):
         raise Conflict(f"Courier {courier_id} has no shift at this stop's hub on {stop['plan_date']} that is "
                        f"still on; choose a courier who works that day.")
-    async with transaction():
-        await DispatchLock.delete().where(DispatchLock.stop == stop_id)
-        await DispatchLock.insert(DispatchLock(stop=stop_id, shift=shift["id"]))
-    return await replan_hub(geo, executor, stop["hub"], stop["plan_date"], now,
-                            reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
-                            time_limit_s=time_limit_s, positions=positions)
+    before: list[dict[str, Any]] = []
+
+    async def prepare() -> None:
+        async with transaction():
+            before.extend(await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position)
+                          .where(DispatchLock.stop == stop_id))
+            await DispatchLock.delete().where(DispatchLock.stop == stop_id)
+            await DispatchLock.insert(DispatchLock(stop=stop_id, shift=shift["id"]))
+
+    async def undo() -> None:  # a move that does not fit is not kept: it would hold up every later re-plan
+        async with transaction():
+            await DispatchLock.delete().where(DispatchLock.stop == stop_id)
+            if before:
+                await DispatchLock.insert(*[DispatchLock(**row) for row in before])
+
+    result = await replan_hub(geo, executor, stop["hub"], stop["plan_date"], now,
+                              reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
+                              time_limit_s=time_limit_s, positions=positions, prepare=prepare, undo=undo)
+    if not result["applied"]:
+        raise Conflict(f"Stop {stop_id} does not fit courier {courier_id}'s route: {result['detail']} "
+                       f"The move was not kept.", code="move_refused")
+    return result
 
 
 async def release_stop(stop_id: int) -> bool:

@@ -423,3 +423,35 @@ async def test_a_day_too_big_to_replan_live_is_refused_with_a_reason(client, geo
     assert "up to 3" in refused.value.detail
     assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
     assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
+
+
+async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeypatch) -> None:
+    import backend.services.replanning as replanning
+    from backend.db.tables import DispatchLock
+    from backend.dispatch.model import Unplanned
+
+    _, hub, routes = await _planned_day(client, geo)
+    giver = max(routes, key=lambda r: len(r["stops"]))
+    taker = next(s["courier"] for s in await Shift.select(Shift.courier) if s["courier"] != giver["courier"])
+    stop = next(s for s in giver["stops"] if s["kind"] == "delivery" and not any(
+        p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"]))
+    real = replanning.replan
+
+    def cannot(problem, in_force, **kw):  # the planner could not fit the moved stop anywhere
+        result = real(problem, in_force, **kw)
+        sid = str(stop["stopId"])
+        plan = msgspec.structs.replace(
+            result.plan, routes=tuple(msgspec.structs.replace(r, stops=tuple(p for p in r.stops if p.stop_id != sid))
+                                      for r in result.plan.routes),
+            unplanned=(*result.plan.unplanned, Unplanned(stop_id=sid, reason="no_capacity", detail="test")))
+        return msgspec.structs.replace(result, plan=plan)
+
+    monkeypatch.setattr(replanning, "replan", cannot)
+    seq = await latest_seq()
+    with pytest.raises(Conflict) as refused:
+        await assign_stop(geo, None, stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+                          time_limit_s=1.0)
+    assert refused.value.extra["code"] == "move_refused"
+    assert await DispatchLock.count() == 0  # the hand is taken off again: later re-plans are free
+    assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
+    assert _holders(await _current_routes(hub))[stop["stopId"]] == [giver["courier"]]
