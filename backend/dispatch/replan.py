@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Literal
 
@@ -60,7 +60,7 @@ import msgspec
 import numpy as np
 
 from backend.dispatch.feasibility import check_route
-from backend.dispatch.model import Plan, Problem, Route, Stop, Vehicle
+from backend.dispatch.model import Plan, Problem, Route, Stop, Unplanned, Vehicle
 from backend.dispatch.solver import (
     _merge_windows,
     _route,
@@ -92,7 +92,7 @@ _FOCUS_MAX_SHARE = 0.6
 _FOCUS_FREE_PER_COURIER = 4
 # stops a focused model may have per second of time limit (its build and warm
 # start take about a quarter of a second at 700 stops); k is lowered to fit
-_FOCUS_STOPS_PER_S = 1400
+_FOCUS_STOPS_PER_S = 400
 
 
 class ReplanResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,6 +176,8 @@ class _Split:
     problem: Problem  # the couriers in focus, their stops and the free ones (same matrices)
     in_force: dict[str, list[str]]  # of the couriers in focus
     kept: dict[str, Route | None]  # courier not in focus -> its route (None: no route)
+    # free stops on no route, left out of this re-plan: more than its budget
+    deferred: list[str] = field(default_factory=list)
 
 
 def _allowed(problem: Problem) -> tuple[list[list[int]], list[set[str]]]:
@@ -219,6 +221,11 @@ def _insertion_costs(
     a = [p[j] for p in paths for j in range(len(p) - 1)]
     b = [p[j + 1] for p in paths for j in range(len(p) - 1)]
     starts = np.r_[0, np.cumsum([len(p) - 1 for p in paths])[:-1]]
+    if isinstance(T, np.ndarray):  # the live day's matrices: gathered in numpy
+        ai, bi, ti = np.array(a), np.array(b), np.array(targets)
+        detour = (T[np.ix_(ai, ti)].T.astype(np.int64) + T[np.ix_(ti, bi)]
+                  - T[ai, bi][None, :])
+        return np.minimum.reduceat(detour, starts, axis=1)
     if len(targets) == 1:
         into = np.array([[T[x][targets[0]]] for x in a], dtype=np.int64).T
     else:
@@ -314,6 +321,7 @@ def _focus_split(
         kept[v.id] = route
     # the k cheapest couriers for each free group, by the detour into their routes in force
     ranked: list[list[str]] = []  # per free group: the couriers allowed, cheapest first
+    best: list[float] = []  # per free group: its cheapest detour
     if free:
         members = sorted({m for gi in free for m in groups[gi]})
         targets = sorted({stops[m].location for m in members})
@@ -328,22 +336,54 @@ def _focus_split(
         for gi in free:
             cand = sorted(vindex[vid] for vid in allowed[gi]) if allowed[gi] else []
             if not cand:
-                continue  # no courier may take it: the solver reports it
+                ranked.append([])  # no courier may take it: the solver reports it
+                best.append(0.0)
+                continue
             c = sum(cost[row[stops[m].location], cand] for m in groups[gi])
             ranked.append([vehicles[cand[int(j)]].id for j in np.argsort(c, kind="stable")])
+            best.append(float(np.min(c)))
+    n_locked_in = lambda vids: sum(n_locked.get(vid, 0) for vid in vids)  # noqa: E731
+    idle = {v.id for v in vehicles if not in_force.get(v.id)}
+    # Free stops on no route and beyond the budget wait for a later re-plan: the
+    # cheapest to insert first (a backlog of hundreds must not make every re-plan slow).
+    on_route = {m for ids in in_force.values() for sid in ids for m in [pos[sid]]}
+    order = sorted(range(len(free)), key=lambda i: (
+        not any(m in on_route for m in groups[free[i]]), best[i]))
+    budget = max_stops if max_stops is not None else len(stops)
+    n_free = 0
+    chosen: list[int] = []
+    deferred: list[int] = []
+    for i in order:
+        size = len(groups[free[i]])
+        if any(m in on_route for m in groups[free[i]]) or n_free + size <= budget // 2:
+            chosen.append(i)
+            n_free += size
+        else:
+            deferred.append(i)
     required = set(focus)
-    n_free = sum(len(groups[gi]) for gi in free)
     # below 2, free stops near each other would all share one courier
     for kk in range(k, min(k, 2) - 1, -1):
         focus = set(required)
+        size = n_free + n_locked_in(focus)  # stops of the focused model
         taken: dict[str, int] = {}
-        for top in ranked:
+
+        def fits(vid: str) -> bool:
+            return vid in focus or size + n_locked.get(vid, 0) <= budget
+
+        for i in chosen:
+            top = ranked[i]
             # the cheapest courier with room left takes it (in the count): a cluster
-            # of free stops (a courier out of service) needs several couriers
-            taker = next((vid for vid in top if taken.get(vid, 0) < _FOCUS_FREE_PER_COURIER), None)
-            if taker is not None:
-                focus.add(taker)
-                taken[taker] = taken.get(taker, 0) + 1
+            # of free stops (a courier out of service) needs several couriers; and a
+            # courier with nothing to do, if there is one: busy couriers near the stop
+            # may have no time left for it (one costs the model no stops)
+            for pick in (lambda vid: True, lambda vid: vid in idle):
+                vid = next((v for v in top if pick(v) and fits(v)
+                            and taken.get(v, 0) < _FOCUS_FREE_PER_COURIER), None)
+                if vid is not None:
+                    if vid not in focus:
+                        focus.add(vid)
+                        size += n_locked.get(vid, 0)
+                    taken[vid] = taken.get(vid, 0) + 1
             # and kk couriers among its 2kk cheapest: free stops close to each other
             # share them instead of each bringing kk more into the model
             near = top[: 2 * kk]
@@ -351,16 +391,18 @@ def _focus_split(
             for vid in near:
                 if need <= 0:
                     break
-                if vid not in focus:
+                if vid not in focus and fits(vid):
                     focus.add(vid)
+                    size += n_locked.get(vid, 0)
                     need -= 1
-        if max_stops is None or n_free + sum(n_locked.get(vid, 0) for vid in focus) <= max_stops:
+        if size <= budget:
             break
-    if len(focus) > _FOCUS_MAX_SHARE * len(vehicles):
+    if n_free + n_locked_in(focus) > _FOCUS_MAX_SHARE * len(stops):
         return None
     kept = {vid: r for vid, r in kept.items() if vid not in focus}
     sub_vehicles = [v for v in vehicles if v.id in focus]
-    sub_stops = [s for i, s in enumerate(stops) if locked_to.get(i) not in kept]
+    waiting = {m for i in deferred for m in groups[free[i]]}
+    sub_stops = [s for i, s in enumerate(stops) if locked_to.get(i) not in kept and i not in waiting]
     # the matrices are shared, not cut down: the solver reads only the rows and
     # columns of its nodes' locations
     sub = Problem(
@@ -375,6 +417,7 @@ def _focus_split(
         problem=sub,
         in_force={vid: ids for vid, ids in in_force.items() if vid in focus},
         kept=kept,
+        deferred=[stops[m].id for m in sorted(waiting)],
     )
 
 
@@ -393,9 +436,18 @@ def _merge(problem: Problem, split: _Split, sub_plan: Plan, t0: float) -> Plan:
             routes.append(r)
         elif v.id in by_vehicle:
             routes.append(by_vehicle[v.id])
+    waiting = tuple(
+        Unplanned(
+            stop_id=sid,
+            reason="no_capacity",
+            detail="not planned yet: more stops wait for a courier than one live re-plan takes; "
+            "a later re-plan tries again",
+        )
+        for sid in split.deferred
+    )
     return Plan(
         routes=tuple(routes),
-        unplanned=sub_plan.unplanned,
+        unplanned=sub_plan.unplanned + waiting,
         cost=cost,
         distance_m=sum(r.distance_m for r in routes),
         duration_s=sum(r.duration_s for r in routes),

@@ -62,7 +62,9 @@ Model in short
   stop in the middle must not free the others; time cumuls cannot order two
   stops at one door without service time). Pinned stops that no plan could
   serve in their place are diagnosed (``pinned_order``).
-* Every stop is optional (disjunction with a large penalty); stops that no
+* Every stop is optional (disjunction with a large penalty, ``PROMISED_WEIGHT``
+  times larger for a stop on a route in force: a re-plan drops a new stop
+  rather than one a customer was promised); stops that no
   vehicle could serve even alone are diagnosed before the solve and never
   enter the model. Groups (pickups + their delivery) stay whole.
 * Speed: the node matrices are read from the problem's rows and columns of
@@ -131,6 +133,8 @@ DL_PER_L = 10
 # A second past a stop's ``due_s`` weighs like four seconds of riding: the
 # customer waits, but a route that is late anyway should not zigzag for it.
 LATE_COST_PER_S = 4
+# dropping a stop on a route in force (``initial_routes``) costs this many new ones
+PROMISED_WEIGHT = 4
 _BIG = 1 << 40  # "unlimited" for capacities, comfortably inside int64 sums
 _MAX_GROUP_PERMUTATIONS = 720  # groups of up to 6 pickups are checked exactly
 
@@ -866,6 +870,7 @@ class _Model:
     routing: Any
     time_dim: Any
     penalty: int
+    node_penalties: list[int]  # per stop node: what leaving it out costs
 
 
 def _make_nodes(
@@ -945,6 +950,7 @@ def _build_model(
     seq_nodes: list[tuple[int, list[int]]],
     windows: list[list[tuple[int, int]]],
     factors: list[float],
+    promised: frozenset[int] = frozenset(),
 ) -> _Model:
     vehicles = list(problem.vehicles)
     n_stop_nodes = len(nodes)
@@ -1087,11 +1093,19 @@ def _build_model(
         routing.AddDimensionWithVehicleCapacity(dist_cb, 0, caps, True, "Distance")
 
     # ---- penalties, allowed vehicles, pickup and delivery
-    penalty = min(100 * (2 * max_arc + max_fixed) + 100_000, (1 << 62) // max(1, n_stop_nodes * 4))
+    penalty = min(
+        100 * (2 * max_arc + max_fixed) + 100_000,
+        (1 << 62) // max(1, n_stop_nodes * 4 * PROMISED_WEIGHT),
+    )
     all_vehicles = set(range(len(vehicles)))
+    node_penalties: list[int] = []
     for node in range(n_stop_nodes):
         i = manager.NodeToIndex(node)
-        routing.AddDisjunction([i], penalty * len(nodes[node].members))
+        members = nodes[node].members
+        node_penalties.append(
+            penalty * sum(PROMISED_WEIGHT if k in promised else 1 for k in members)
+        )
+        routing.AddDisjunction([i], node_penalties[-1])
         g = nodes[node].group
         if g is not None and set(g.feasible) != all_vehicles:
             # SetAllowedVehiclesForIndex does not accept Python sequences in 9.15
@@ -1144,6 +1158,7 @@ def _build_model(
         routing=routing,
         time_dim=time_dim,
         penalty=penalty,
+        node_penalties=node_penalties,
     )
 
 
@@ -1201,7 +1216,8 @@ def solve(
     cold.
 
     ``timings``, if given, receives the seconds spent per phase (``build``,
-    ``warm_start``, ``search``, ``read``).
+    ``warm_start``, ``search``, ``read``) and ``first_solution``: seconds from the
+    call until the first solution (possibly with unperformed stops) was at hand.
     """
     return _solve(
         problem,
@@ -1256,7 +1272,9 @@ def _solve(
     if not nodes:
         return _nothing_to_route(unplanned, t0)
     seq_nodes = _pinned_node_sequences(problem, nodes, pin) if pin else []
-    m = _build_model(problem, nodes, pair_nodes, seq_nodes, windows, factors)
+    in_force = {sid for ids in (initial_routes or {}).values() for sid in ids}
+    promised = frozenset(k for k, st in enumerate(stops) if st.id in in_force)
+    m = _build_model(problem, nodes, pair_nodes, seq_nodes, windows, factors, promised)
     manager, routing, time_dim = m.manager, m.routing, m.time_dim
     n_stop_nodes, penalty = m.n_stop_nodes, m.penalty
     timings["build"] = time.perf_counter() - t0
@@ -1299,6 +1317,7 @@ def _solve(
         first_sol = _restore(m, node_seqs)
         if first_sol is not None:
             strategies = []  # start from the routes in force, not from a heuristic
+            timings["first_solution"] = time.perf_counter() - t0
         timings["warm_start"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     for name in strategies:
@@ -1313,6 +1332,7 @@ def _solve(
             obj = sol.ObjectiveValue()
             if first_obj is None or obj < first_obj:
                 first_sol, first_obj = routing.solver().Assignment(sol), obj
+            timings.setdefault("first_solution", time.perf_counter() - t0)
             stop_indices = (manager.NodeToIndex(n) for n in range(n_stop_nodes))
             if all(sol.Value(routing.NextVar(i)) != i for i in stop_indices):
                 break  # nothing dropped: good enough to start from
@@ -1333,6 +1353,9 @@ def _solve(
             routing_enums_pb2.FirstSolutionStrategy, strategies[-1]
         )
         solution = routing.SolveWithParameters(params)
+    if solution is not None:
+        # without a first solution of its own, the search's answer is the first we saw
+        timings.setdefault("first_solution", time.perf_counter() - t0)
     status = _STATUS_WORDS.get(routing.status(), f"status {routing.status()}")
     if solution is not None and solution is first_sol and status not in ("feasible", "optimal"):
         status = "feasible"  # the first solution, not improved in the time left
@@ -1378,12 +1401,10 @@ def _solve(
         dep = solution.Value(time_dim.CumulVar(routing.Start(vi)))
         routes.append(_route(problem, v, seq, windows, dep, by_id))
 
-    dropped = 0
     pinned_to = {k: problem.sequences[q].vehicle for k, (q, _r) in pin.items()}
     for g in modelled:
         for k in g.members:
             if k not in planned:
-                dropped += 1
                 pinned = next((pinned_to[j] for j in g.members if j in pinned_to), None)
                 unplanned.append(
                     Unplanned(
@@ -1393,7 +1414,10 @@ def _solve(
                         + (f" (pinned to {pinned})" if pinned else ""),
                     )
                 )
-    cost = int(solution.ObjectiveValue()) - dropped * penalty
+    cost = int(solution.ObjectiveValue()) - sum(
+        m.node_penalties[n] for n in range(n_stop_nodes)
+        if solution.Value(routing.NextVar(manager.NodeToIndex(n))) == manager.NodeToIndex(n)
+    )
     timings["read"] = time.perf_counter() - t1
     return Plan(
         routes=tuple(routes),

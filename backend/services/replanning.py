@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -37,6 +38,7 @@ from backend.security import pickup_code
 from backend.services.planning import DayInput, LiveDay, _periods, _stop_json, load_day, route_of_hub
 
 ON_BOARD = ("loaded", "collected")
+log = logging.getLogger("laadbak.replan")
 # A live re-plan builds the matrices of every stop left: 4,000 places are about
 # 250 MB and a second of searching; a bigger hub's day is re-planned by hand.
 MAX_LIVE_STOPS = 4000
@@ -159,10 +161,14 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
         raise Invalid(f"Hub {hub_id}'s day has {size} stops; live re-planning takes days of up to "
                       f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
                       f"more hubs, or move stops by hand.")
+    phases: dict[str, float] = {}
     live, routes = await live_day(hub_id, day, now, positions)
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
+    phases["live"] = time.perf_counter() - t0
     day_input = await load_day(geo, hub_id, day, live)
+    phases["load"] = time.perf_counter() - t0 - phases["live"]
+    phases["matrices"] = day_input.matrix_s
     # A stop withdrawn since its route was made (a redirect cancels the old
     # destination) is not history: its route is rewritten without it. Known to
     # the save as a row, it is neither kept on the route nor planned again.
@@ -175,14 +181,23 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
     in_problem = {s.id for s in day_input.problem.stops}
     in_force = {f"shift-{r['shift']}": [str(s["stopId"]) for s in r["stops"] if str(s["stopId"]) in in_problem]
                 for r in routes}
-    job = functools.partial(replan, day_input.problem, in_force, time_limit_s=time_limit_s, min_gain_s=min_gain_s)
+    job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=time_limit_s,
+                            min_gain_s=min_gain_s)
+    t1 = time.perf_counter()
     if executor is None:
-        result = await asyncio.to_thread(job)
+        result, solve_phases = await asyncio.to_thread(job)
     else:
-        result = await asyncio.get_running_loop().run_in_executor(executor, job)
+        result, solve_phases = await asyncio.get_running_loop().run_in_executor(executor, job)
+    phases["solve"] = time.perf_counter() - t1
+    phases.update(solve_phases)
     if withdrawn_from:
         result = msgspec.structs.replace(result, changed=result.changed | withdrawn_from)
+    t1 = time.perf_counter()
     violations = feasibility.check(day_input.problem, result.plan)
+    phases["check"] = time.perf_counter() - t1
+    log.info("hub %s re-plan (%s): %d stops, %d couriers changed; %s", hub_id, reason,
+             len(day_input.problem.stops), len(result.changed),
+             ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
     on_duty = {v.id for v in day_input.problem.vehicles}
     dropped = {u.stop_id for u in result.plan.unplanned}
     lost = sorted(int(sid) for vid, ids in in_force.items() if vid in on_duty for sid in ids if sid in dropped)
@@ -206,6 +221,14 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                                    for u in (*day_input.pre_unplanned, *result.plan.unplanned)]}
     return await _save(hub_id, day, reason, time_limit_s, day_input, result, routes, len(violations),
                        time.perf_counter() - t0)
+
+
+def _timed_replan(problem: Any, in_force: dict[str, list[str]], *, time_limit_s: float,
+                  min_gain_s: int) -> tuple[ReplanResult, dict[str, float]]:
+    # runs in the solver pool: its phase timings travel back with the result
+    timings: dict[str, float] = {}
+    result = replan(problem, in_force, time_limit_s=time_limit_s, min_gain_s=min_gain_s, timings=timings)
+    return result, timings
 
 
 def _shift_of_route(route: dict[str, Any] | None) -> dict[str, Any] | None:

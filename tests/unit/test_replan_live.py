@@ -282,6 +282,36 @@ def test_a_kept_courier_whose_order_breaks_a_new_pin_is_re_planned():
     assert res.changed == {"v03"}
 
 
+def test_a_courier_with_nothing_to_do_joins_the_focus_of_a_free_stop():
+    # Couriers riding near a new stop may have no time left for it: the courier
+    # waiting at the hub with an empty route must be in the model too.
+    problem, in_force = live_day(**SMALL, n_new=1, n_redirect=0, n_out_of_service=0)
+    idle = msgspec.structs.replace(problem.vehicles[1], id="idle", start_location=0)
+    with_idle = msgspec.structs.replace(problem, vehicles=(*problem.vehicles, idle))
+    split = _focus_split(with_idle, _in_force(with_idle, in_force), 2)
+    assert split is not None
+    assert "idle" in {v.id for v in split.problem.vehicles}
+    without = _focus_split(problem, _in_force(problem, in_force), 2)
+    assert without is not None and len(split.problem.stops) == len(without.problem.stops)
+
+
+def test_a_backlog_of_free_stops_beyond_the_budget_waits_for_a_later_replan():
+    problem, in_force = live_day(**SMALL, n_new=160, n_redirect=0, n_out_of_service=0)
+    budget = 200
+    split = _focus_split(problem, _in_force(problem, in_force), 2, budget)
+    assert split is not None
+    assert len(split.problem.stops) <= budget
+    assert split.deferred and all(sid.startswith("n") for sid in split.deferred)
+    assert not set(split.deferred) & {s.id for s in split.problem.stops}
+    res = replan(problem, in_force, time_limit_s=TL, focus=2)  # a budget of 200 stops at 0.5 s
+    assert check(problem, res.plan) == []
+    waiting = {u.stop_id for u in res.plan.unplanned if "later re-plan" in u.detail}
+    assert waiting and waiting <= {s.id for s in problem.stops if s.id.startswith("n")}
+    planned = {ps.stop_id for r in res.plan.routes for ps in r.stops}
+    assert planned | {u.stop_id for u in res.plan.unplanned} == {s.id for s in problem.stops}
+    assert {sid for ids in in_force.values() for sid in ids} <= planned  # nobody lost a stop
+
+
 def test_a_focused_replan_takes_numpy_matrices():
     problem, in_force = live_day(**SMALL, n_new=1, n_redirect=1, n_out_of_service=0)
     arrays = msgspec.structs.replace(
