@@ -12,11 +12,12 @@ import math
 import os
 import tempfile
 import threading
+import weakref
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
@@ -25,6 +26,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from backend.dispatch.osm_extract import BBox, OsmExtract, read_extract
+from backend.dispatch.shared_matrix import Block
 
 # Bump whenever the profile or the cached array layout changes: old caches are then ignored.
 PROFILE_VERSION = 1
@@ -99,6 +101,11 @@ UNREACHABLE_S = 7 * 24 * 3600
 # the CLOSED_VARIANTS_KEPT most recently used sets of closures are kept.
 MATRIX_CACHE_NODES = 2_400
 CLOSED_VARIANTS_KEPT = 2
+# Day matrices (DayMatrices) of up to DAY_MATRICES_KEPT hubs per set of closures are kept,
+# for days of up to DAY_MATRIX_MAX_PLACES places: 2 x size**2 x 8 bytes of shared memory
+# each, where size is at most 1.5 times the places (110 MB at 2,100 places).
+DAY_MATRICES_KEPT = 3
+DAY_MATRIX_MAX_PLACES = 4_000
 
 
 class EdgeProfile(msgspec.Struct, frozen=True):
@@ -542,37 +549,9 @@ class StreetNetwork:
         if n == 0:
             empty = np.zeros((0, 0), dtype=np.int64)
             return empty, empty.copy()
-        snaps = self.snap_many(pts)  # off the map: PointOutsideMap, closures or not
         variant = self._variant(closed)
-        if variant.all_open:
-            nodes = np.fromiter((s.node for s in snaps), dtype=np.int64, count=n)
-            access_m = np.fromiter((s.distance_m for s in snaps), dtype=np.float64, count=n)
-        else:
-            access_m, nodes = variant.snap(pts)
-        reach = access_m <= SNAP_MAX_M if not variant.all_open else np.ones(n, dtype=bool)
-        access_s = access_m / (ACCESS_KMH / 3.6)
-
-        unique, inverse = np.unique(nodes[reach], return_inverse=True)
-        weight = variant.cache.weights(unique)
-        if not np.all(np.isfinite(weight)):  # cannot happen within one strongly connected component
-            raise RuntimeError("street network is not strongly connected")
-        # Split per node, then spread to the points: element-wise, so the same numbers as
-        # splitting the spread weights. In place where possible: these are n x n arrays.
-        t_unique, d_unique = self._split(weight)
-        if reach.all():
-            time_s = t_unique[np.ix_(inverse, inverse)]
-            time_s += access_s[:, None]
-            time_s += access_s[None, :]
-            dist_m = d_unique[np.ix_(inverse, inverse)]
-            dist_m += access_m[:, None]
-            dist_m += access_m[None, :]
-        else:
-            ok = np.flatnonzero(reach)
-            time_s = np.full((n, n), float(UNREACHABLE_S))
-            dist_m = haversine_m(pts[:, 0, None], pts[:, 1, None], pts[None, :, 0], pts[None, :, 1])
-            a_s, a_m = access_s[ok], access_m[ok]
-            time_s[np.ix_(ok, ok)] = t_unique[np.ix_(inverse, inverse)] + a_s[:, None] + a_s[None, :]
-            dist_m[np.ix_(ok, ok)] = d_unique[np.ix_(inverse, inverse)] + a_m[:, None] + a_m[None, :]
+        places = self._places(variant, pts)
+        time_s, dist_m = self._block(variant, places, places)
         # Identical points are 0 apart: each point from itself, and repeated points (several
         # shops at one address) from each other. Found by sorting, not by comparing all pairs.
         diagonal = np.arange(n)
@@ -585,6 +564,74 @@ class StreetNetwork:
             rows, cols = np.nonzero(point_id[repeated][:, None] == point_id[repeated][None, :])
             time_s[repeated[rows], repeated[cols]] = 0
             dist_m[repeated[rows], repeated[cols]] = 0
+        return time_s, dist_m
+
+    def day_matrices(self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(time, distance, index): the matrices of :meth:`matrices`, kept between calls.
+
+        ``time[index[i], index[j]]`` is ``matrices(points)[0][i, j]``, and so for
+        distance. The matrices are those of a :class:`DayMatrices` kept per first
+        point (a hub's day starts with the hub) and set of closures: a running day
+        asks again and again for nearly the same places, and only new places cost
+        anything. They live in shared memory (:mod:`backend.dispatch.shared_matrix`)
+        and reach the solver's processes by name. None when the day has more than
+        DAY_MATRIX_MAX_PLACES places (use :meth:`matrices`).
+        """
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if len(pts) == 0 or len(pts) > DAY_MATRIX_MAX_PLACES:
+            return None
+        variant = self._variant(closed)
+        first = (float(pts[0, 0]), float(pts[0, 1]))
+        with variant.days_lock:
+            day = variant.days.get(first)
+            if day is None:
+                day = variant.days[first] = DayMatrices(self, variant)
+            variant.days.move_to_end(first)
+            while len(variant.days) > DAY_MATRICES_KEPT:
+                variant.days.popitem(last=False)[1].release()
+        return day.lookup(pts)
+
+    def _places(self, variant: _Variant, pts: np.ndarray) -> _Places:
+        """Where each point joins the network (off the map: PointOutsideMap, closures or not)."""
+        snaps = self.snap_many(pts)
+        if variant.all_open:
+            nodes = np.fromiter((s.node for s in snaps), dtype=np.int64, count=len(pts))
+            access_m = np.fromiter((s.distance_m for s in snaps), dtype=np.float64, count=len(pts))
+        else:
+            access_m, nodes = variant.snap(pts)
+        return _Places(pts, nodes, access_m)
+
+    def _block(self, variant: _Variant, a: _Places, b: _Places) -> tuple[np.ndarray, np.ndarray]:
+        """(time, distance) from the places ``a`` to the places ``b``, before the identical-points rule.
+
+        Element by element the same sums in the same order whatever the block: a
+        matrix assembled from blocks equals one computed whole.
+        """
+        ra, rb = a.access_m <= SNAP_MAX_M, b.access_m <= SNAP_MAX_M
+        sa, sb = a.access_m / (ACCESS_KMH / 3.6), b.access_m / (ACCESS_KMH / 3.6)
+        ua, ia = np.unique(a.nodes[ra], return_inverse=True)
+        ub, ib = np.unique(b.nodes[rb], return_inverse=True)
+        weight = variant.cache.weights(ua, ub)
+        if not np.all(np.isfinite(weight)):  # cannot happen within one strongly connected component
+            raise RuntimeError("street network is not strongly connected")
+        # Split per node pair, then spread to the points: element-wise, so the same numbers
+        # as splitting the spread weights. In place where possible: these may be n x n.
+        t_unique, d_unique = self._split(weight)
+        if ra.all() and rb.all():
+            time_s = t_unique[np.ix_(ia, ib)]
+            time_s += sa[:, None]
+            time_s += sb[None, :]
+            dist_m = d_unique[np.ix_(ia, ib)]
+            dist_m += a.access_m[:, None]
+            dist_m += b.access_m[None, :]
+        else:
+            oa, ob = np.flatnonzero(ra), np.flatnonzero(rb)
+            time_s = np.full((len(a.pts), len(b.pts)), float(UNREACHABLE_S))
+            dist_m = haversine_m(a.pts[:, 0, None], a.pts[:, 1, None], b.pts[None, :, 0], b.pts[None, :, 1])
+            time_s[np.ix_(oa, ob)] = t_unique[np.ix_(ia, ib)] + sa[oa][:, None] + sb[ob][None, :]
+            dist_m[np.ix_(oa, ob)] = (d_unique[np.ix_(ia, ib)] + a.access_m[oa][:, None]
+                                      + b.access_m[ob][None, :])
         np.rint(time_s, out=time_s)
         np.rint(dist_m, out=dist_m)
         return time_s.astype(np.int64), dist_m.astype(np.int64)
@@ -683,18 +730,22 @@ class _MatrixCache:
         self.forward_runs += len(nodes)
         return dijkstra(self.graph, directed=True, indices=nodes)
 
-    def weights(self, nodes: np.ndarray) -> np.ndarray:
-        """The k x k weights between these (distinct) nodes, row = from."""
-        if len(nodes) > self.capacity:  # more than it may keep: computed, not kept
-            return self._forward(nodes)[:, nodes]
+    def weights(self, nodes: np.ndarray, to: np.ndarray | None = None) -> np.ndarray:
+        """The weights from these (distinct) nodes to ``to`` (distinct; default: the same), row = from."""
+        to = nodes if to is None else to
+        both = np.union1d(nodes, to)
+        if len(both) > self.capacity:  # more than it may keep: computed, not kept
+            return self._forward(nodes)[:, to]
         with self._lock:
             self._clock += 1
-            new = np.asarray([n for n in nodes.tolist() if n not in self.slot_of], dtype=np.int64)
+            new = np.asarray([n for n in both.tolist() if n not in self.slot_of], dtype=np.int64)
             if len(new):
-                self._add(nodes, new)
-            slots = np.fromiter((self.slot_of[n] for n in nodes.tolist()), dtype=np.int64, count=len(nodes))
-            self._used[slots] = self._clock
-            return self._w[np.ix_(slots, slots)]
+                self._add(both, new)
+            rows = np.fromiter((self.slot_of[n] for n in nodes.tolist()), dtype=np.int64, count=len(nodes))
+            cols = np.fromiter((self.slot_of[n] for n in to.tolist()), dtype=np.int64, count=len(to))
+            self._used[rows] = self._clock
+            self._used[cols] = self._clock
+            return self._w[np.ix_(rows, cols)]
 
     def _add(self, wanted: np.ndarray, new: np.ndarray) -> None:
         excess = len(self.slot_of) + len(new) - self.capacity
@@ -732,11 +783,33 @@ class _MatrixCache:
         self._w[np.ix_(old_slots, new_slots)] = to_new[:, self._node[old_slots]].T
 
 
+class _Places(NamedTuple):
+    """Points and where they join the network (access legs over SNAP_MAX_M: cut off)."""
+
+    pts: np.ndarray  # (n, 2) lat, lon
+    nodes: np.ndarray
+    access_m: np.ndarray
+
+    def take(self, idx: np.ndarray) -> _Places:
+        return _Places(self.pts[idx], self.nodes[idx], self.access_m[idx])
+
+    def join(self, at: np.ndarray, other: _Places, other_at: np.ndarray, n: int) -> _Places:
+        """These places at positions ``at`` and ``other`` at ``other_at``, as one list of ``n``."""
+        pts = np.empty((n, 2))
+        nodes = np.empty(n, dtype=np.int64)
+        access = np.empty(n)
+        pts[at], nodes[at], access[at] = self.pts, self.nodes, self.access_m
+        pts[other_at], nodes[other_at], access[other_at] = other.pts, other.nodes, other.access_m
+        return _Places(pts, nodes, access)
+
+
 class _Variant:
     """The network with some edges closed: its graph, where points join it, its cache."""
 
     def __init__(self, network: StreetNetwork, closed: np.ndarray) -> None:
         self.closed = closed
+        self.days: OrderedDict[tuple[float, float], DayMatrices] = OrderedDict()
+        self.days_lock = threading.Lock()  # matrices run in threads (asyncio.to_thread)
         self.all_open = len(closed) == 0
         if self.all_open:
             self.graph = network._graph
@@ -761,3 +834,91 @@ class _Variant:
         _, idx = self._tree.query(np.column_stack(net.project(pts[:, 0], pts[:, 1])))
         nodes = self.open_nodes[np.atleast_1d(idx)]
         return haversine_m(pts[:, 0], pts[:, 1], net.lat[nodes], net.lon[nodes]), nodes
+
+
+class DayMatrices:
+    """The time and distance matrices of one running day, grown as places come and go.
+
+    Each distinct point has a slot (a row and a column) in two square matrices in
+    shared memory. A new point fills its row and column; nothing else is touched,
+    so a problem handed to another process earlier still reads what it read. When
+    the slots run out, the points of the current call are copied into a new pair of
+    blocks (a generation); the previous generations stay mapped for the problems
+    that use them and are unlinked GENERATIONS_KEPT generations later.
+    """
+
+    GENERATIONS_KEPT = 3
+
+    def __init__(self, network: StreetNetwork, variant: _Variant) -> None:
+        self._network = network
+        self._variant = variant
+        self._lock = threading.Lock()
+        self.slot_of: dict[tuple[float, float], int] = {}
+        self.used = 0
+        self.places = _Places(np.zeros((0, 2)), np.zeros(0, dtype=np.int64), np.zeros(0))
+        self.generations: list[tuple[Block, Block]] = []
+        self._finalizer = weakref.finalize(self, _release_generations, self.generations)
+
+    def release(self) -> None:
+        self._finalizer()
+
+    def lookup(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        keys = [(a, b) for a, b in pts.tolist()]
+        with self._lock:
+            new_keys = list(dict.fromkeys(k for k in keys if k not in self.slot_of))
+            size = self.generations[-1][0].size if self.generations else 0
+            if self.used + len(new_keys) > size:
+                self._new_generation(keys, len(new_keys))
+            if new_keys:
+                self._add(np.array(new_keys, dtype=np.float64).reshape(-1, 2), new_keys)
+            time_b, dist_b = self.generations[-1]
+            index = np.fromiter((self.slot_of[k] for k in keys), dtype=np.int64, count=len(keys))
+            return time_b.array, dist_b.array, index
+
+    def _new_generation(self, keys: list[tuple[float, float]], n_new: int) -> None:
+        """Blocks with room for the points of this call (those kept are copied over)."""
+        keep = list(dict.fromkeys(self.slot_of[k] for k in keys if k in self.slot_of))
+        need = len(keep) + n_new
+        size = min(max(256, need + need // 2), max(need, DAY_MATRIX_MAX_PLACES))
+        time_b, dist_b = Block(size), Block(size)
+        if keep:
+            old_t, old_d = self.generations[-1]
+            ix = np.ix_(keep, keep)
+            time_b.array[: len(keep), : len(keep)] = old_t.array[ix]
+            dist_b.array[: len(keep), : len(keep)] = old_d.array[ix]
+        by_slot = {slot: k for k, slot in self.slot_of.items()}
+        self.slot_of = {by_slot[slot]: i for i, slot in enumerate(keep)}
+        self.places = self.places.take(np.array(keep, dtype=np.int64))
+        self.used = len(keep)
+        self.generations.append((time_b, dist_b))
+        while len(self.generations) > self.GENERATIONS_KEPT:
+            for block in self.generations.pop(0):
+                block.release()
+
+    def _add(self, pts: np.ndarray, keys: list[tuple[float, float]]) -> None:
+        net, variant = self._network, self._variant
+        fresh = net._places(variant, pts)  # off the map: PointOutsideMap, before anything changes
+        start, end = self.used, self.used + len(keys)
+        everyone = _Places(np.vstack([self.places.pts, fresh.pts]),
+                           np.concatenate([self.places.nodes, fresh.nodes]),
+                           np.concatenate([self.places.access_m, fresh.access_m]))
+        time_b, dist_b = self.generations[-1]
+        t, d = net._block(variant, fresh, everyone)  # their rows
+        time_b.array[start:end, :end], dist_b.array[start:end, :end] = t, d
+        if start:
+            t, d = net._block(variant, self.places, fresh)  # their columns
+            time_b.array[:start, start:end], dist_b.array[:start, start:end] = t, d
+        slots = np.arange(start, end)
+        time_b.array[slots, slots] = 0  # each point from itself (distinct points: distinct slots)
+        dist_b.array[slots, slots] = 0
+        self.places = everyone
+        for i, k in enumerate(keys):
+            self.slot_of[k] = start + i
+        self.used = end
+
+
+def _release_generations(generations: list[tuple[Block, Block]]) -> None:
+    for pair in generations:
+        for block in pair:
+            block.release()
+    generations.clear()

@@ -92,7 +92,7 @@ _FOCUS_MAX_SHARE = 0.6
 _FOCUS_FREE_PER_COURIER = 4
 # stops a focused model may have per second of time limit (its build and warm
 # start take about a quarter of a second at 700 stops); k is lowered to fit
-_FOCUS_STOPS_PER_S = 400
+_FOCUS_STOPS_PER_S = 800
 
 
 class ReplanResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -97,7 +97,14 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
     # matrices cannot change with the time of day (docs/api.md, "Street and zone closures").
     from_time = at(day, live.now_s) if live is not None else day_start
     closed = await closed_edges(geo, hub_id, from_time, day_start + dt.timedelta(days=1))
-    time_m, dist_m = await asyncio.to_thread(geo.network.matrices, places, closed)
+    # the day's matrices are kept between calls (a running day is re-planned again and
+    # again with nearly the same places) and reach the solver's process by name
+    kept = await asyncio.to_thread(geo.network.day_matrices, places, closed)
+    if kept is None:  # a day too big to keep
+        time_m, dist_m = await asyncio.to_thread(geo.network.matrices, places, closed)
+        loc = np.arange(len(places))
+    else:
+        time_m, dist_m, loc = kept
     matrix_s = time.perf_counter() - t0
 
     vehicles = []
@@ -123,7 +130,8 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
             if start >= end:
                 continue  # nothing left of this shift
         vehicles.append(Vehicle(
-            id=vid, start_location=start_node.get(s["id"], 0), end_location=0, shift=Window(start, end),
+            id=vid, start_location=int(loc[start_node.get(s["id"], 0)]), end_location=int(loc[0]),
+            shift=Window(start, end),
             payload_kg=bike["payload_kg"], volume_l=bike["volume_l"],
             max_distance_m=int(bike["battery_range_km"] * 1000), speed_factor=bike["speed_factor"],
         ))
@@ -148,7 +156,7 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
                                         f"window on {day:%A %d %B}."))
             continue
         plan_stops.append(PlanStop(
-            id=sid, kind=s["kind"], location=i, windows=window, service_s=s["service_s"],
+            id=sid, kind=s["kind"], location=int(loc[i]), windows=window, service_s=s["service_s"],
             weight_kg=s["weight_kg"], volume_l=s["volume_l"],
         ))
     # Each order's shop pickups and its delivery, found once (not by scanning per stop).
@@ -194,9 +202,10 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
     pinned = tuple(Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
                    for shift_id, ids in (live.pins.items() if live else ()) if f"shift-{shift_id}" in on_duty)
     problem = Problem(
-        # numpy, not lists: a tenth of the time to hand to the solver's process
-        # and nothing for the garbage collector to walk
-        time_s=np.asarray(time_m, dtype=np.int64), dist_m=np.asarray(dist_m, dtype=np.int64),
+        # numpy, not lists: nothing for the garbage collector to walk; the kept day
+        # matrices are larger than the day (its locations index them) and are handed
+        # to the solver's process by name
+        time_s=time_m, dist_m=dist_m,
         vehicles=tuple(vehicles), stops=tuple(final), sequences=pinned,
     )
     return DayInput(problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops},

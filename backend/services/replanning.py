@@ -42,6 +42,11 @@ log = logging.getLogger("laadbak.replan")
 # A live re-plan builds the matrices of every stop left: 4,000 places are about
 # 250 MB and a second of searching; a bigger hub's day is re-planned by hand.
 MAX_LIVE_STOPS = 4000
+# The time limit covers the whole re-plan, reading to saving: the solve gets what
+# the reading left, less this for handing the result back, checking and saving it,
+# and at least MIN_SOLVE_S (a warm start of the focused couriers needs that).
+SAVE_RESERVE_S = 0.12
+MIN_SOLVE_S = 0.25
 
 
 async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
@@ -181,7 +186,8 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
     in_problem = {s.id for s in day_input.problem.stops}
     in_force = {f"shift-{r['shift']}": [str(s["stopId"]) for s in r["stops"] if str(s["stopId"]) in in_problem]
                 for r in routes}
-    job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=time_limit_s,
+    solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
+    job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=solve_limit,
                             min_gain_s=min_gain_s)
     t1 = time.perf_counter()
     if executor is None:

@@ -56,13 +56,13 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     zone, a, b = await _zone_across_a_route(geo, hub, routes)
     seq = await latest_seq()
     asked: list[np.ndarray] = []  # what the re-plan's matrices were computed without
-    real = geo.network.matrices
+    real = geo.network.day_matrices
 
     def spy(points, closed=None):
         asked.append(np.asarray(closed if closed is not None else [], dtype=np.int64))
         return real(points, closed)
 
-    monkeypatch.setattr(geo.network, "matrices", spy)
+    monkeypatch.setattr(geo.network, "day_matrices", spy)
     now = _at(9)
     closure = await add_closure(geo, None, hub, reason="burst water main", start=_at(9), end=_at(13),
                                 zone=[list(p) for p in zone], now=now, time_limit_s=1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import subprocess
 import sys
 from pathlib import Path
@@ -421,6 +423,57 @@ def test_a_full_matrix_cache_makes_room_and_stays_exact(cache_dir: Path, extract
     # More places than the cache holds: computed without it, still the same.
     big = days[0] + days[1]
     assert _same(small.matrices(big), _reference_matrices(small, big))
+
+
+def _through(kept: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    assert kept is not None
+    time_s, dist_m, index = kept
+    ix = np.ix_(index, index)
+    return np.asarray(time_s)[ix], np.asarray(dist_m)[ix]
+
+
+def test_day_matrices_are_the_matrices_of_the_day_kept_between_calls(
+    fresh: StreetNetwork, extract: OsmExtract
+) -> None:
+    hub = _street_points(fresh, 1, seed=1)
+    day = hub + _street_points(fresh, 200, seed=5) + _address_points(extract, 50, seed=5)
+    day += day[1:4]  # the same place more than once
+    assert _same(_through(fresh.day_matrices(day)), fresh.matrices(day))
+    time_s, _, index = fresh.day_matrices(day)
+    assert len(set(index.tolist())) == len(day) - 3  # one slot per distinct place
+    # A re-plan: couriers moved (new places at the end), a stop done (gone), an order in.
+    moved = _street_points(fresh, 20, seed=77)
+    again = hub + day[2:150] + _street_points(fresh, 1, seed=78) + day[150:] + moved
+    runs = fresh.matrix_cache_info()["forward_runs"]
+    assert _same(_through(fresh.day_matrices(again)), fresh.matrices(again))
+    t2, _, index2 = fresh.day_matrices(again)
+    assert t2 is time_s  # the same matrices, grown in place
+    assert index2[1] == index[2]  # a place keeps its slot
+    assert fresh.matrix_cache_info()["forward_runs"] - runs <= 21
+    # Pickled to another process: by name (a few hundred bytes), read as the same numbers.
+    blob = pickle.dumps(time_s)
+    assert len(blob) < 1000
+    assert np.array_equal(pickle.loads(blob), np.asarray(time_s))
+
+
+def test_day_matrices_move_to_new_blocks_when_full_and_stay_exact(fresh: StreetNetwork) -> None:
+    hub = _street_points(fresh, 1, seed=2)
+    first = fresh.day_matrices(hub + _street_points(fresh, 150, seed=10))
+    assert first is not None
+    old_time = first[0]
+    old_copy = np.asarray(old_time).copy()
+    for seed in range(11, 16):  # 150 new places each time: the slots run out
+        points = hub + _street_points(fresh, 150, seed=seed)
+        assert _same(_through(fresh.day_matrices(points)), fresh.matrices(points))
+    latest = fresh.day_matrices(points)
+    assert latest is not None and latest[0] is not old_time
+    # what an earlier problem was handed does not change under it
+    assert np.array_equal(np.asarray(old_time), old_copy)
+
+
+def test_day_matrices_of_too_many_places_are_not_kept(fresh: StreetNetwork, monkeypatch) -> None:
+    monkeypatch.setattr(network_module, "DAY_MATRIX_MAX_PLACES", 50)
+    assert fresh.day_matrices(_street_points(fresh, 60, seed=3)) is None
 
 
 # ---- closures -----------------------------------------------------------------------------

@@ -296,14 +296,14 @@ def test_a_courier_with_nothing_to_do_joins_the_focus_of_a_free_stop():
 
 
 def test_a_backlog_of_free_stops_beyond_the_budget_waits_for_a_later_replan():
-    problem, in_force = live_day(**SMALL, n_new=160, n_redirect=0, n_out_of_service=0)
+    problem, in_force = live_day(**SMALL, n_new=260, n_redirect=0, n_out_of_service=0)
     budget = 200
     split = _focus_split(problem, _in_force(problem, in_force), 2, budget)
     assert split is not None
     assert len(split.problem.stops) <= budget
     assert split.deferred and all(sid.startswith("n") for sid in split.deferred)
     assert not set(split.deferred) & {s.id for s in split.problem.stops}
-    res = replan(problem, in_force, time_limit_s=TL, focus=2)  # a budget of 200 stops at 0.5 s
+    res = replan(problem, in_force, time_limit_s=TL, focus=2)  # a budget of 400 stops at 0.5 s
     assert check(problem, res.plan) == []
     waiting = {u.stop_id for u in res.plan.unplanned if "later re-plan" in u.detail}
     assert waiting and waiting <= {s.id for s in problem.stops if s.id.startswith("n")}
