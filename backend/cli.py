@@ -157,16 +157,73 @@ Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}
 
 
 def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.city_bench import BenchError, check_options, parse_sizes, parse_time_limits
+
+    def fail(message: str) -> int:
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+    city_only = [name for name, value in (("--stops", args.stops), ("--time-limits", args.time_limits),
+                                          ("--hubs", args.hubs), ("--returns-share", args.returns_share),
+                                          ("--seed", args.seed)) if value is not None]
+    if args.suite != "city" and city_only:
+        return fail(f"{', '.join(city_only)} only appl{'y' if len(city_only) > 1 else 'ies'} to --suite city")
+    if args.peer is not None and args.suite not in ("solomon", "lilim100"):
+        return fail(f"--peer compares on the benchmark suites (solomon, lilim100), not on --suite {args.suite}")
+    if args.suite == "city":
+        other = [name for name, value in (("--time-limit", args.time_limit), ("--instances", args.instances),
+                                          ("--files", args.files), ("--bks", args.bks)) if value is not None]
+        if other:
+            return fail(f"{', '.join(other)} {'do' if len(other) > 1 else 'does'} not apply to --suite city"
+                        f" (its limits are --time-limits)")
+    else:
+        args.time_limit = 10.0 if args.time_limit is None else args.time_limit
+        if not args.time_limit > 0:
+            return fail(f"--time-limit must be above 0 seconds, got {args.time_limit}")
     if args.suite == "demo":
         from backend.bench.demo_bench import run_demo_bench
 
         result = asyncio.run(run_demo_bench(settings, time_limit_s=args.time_limit))
+    elif args.suite == "city":
+        from backend.bench.city_bench import (
+            DEFAULT_HUBS,
+            DEFAULT_RETURNS_SHARE,
+            DEFAULT_SEED,
+            DEFAULT_SIZES,
+            DEFAULT_TIME_LIMITS,
+            run_city_bench,
+        )
+
+        try:
+            sizes = parse_sizes(args.stops) if args.stops is not None else list(DEFAULT_SIZES)
+            limits = (parse_time_limits(args.time_limits) if args.time_limits is not None
+                      else list(DEFAULT_TIME_LIMITS))
+            hubs = DEFAULT_HUBS if args.hubs is None else args.hubs
+            share = DEFAULT_RETURNS_SHARE if args.returns_share is None else args.returns_share
+            check_options(hubs, share)
+            result = run_city_bench(sizes, limits, hubs=hubs, returns_share=share,
+                                    seed=DEFAULT_SEED if args.seed is None else args.seed,
+                                    first_solution=args.first_solution, metaheuristic=args.metaheuristic,
+                                    map_path=settings.map_path, cache_dir=settings.cache_dir)
+        except BenchError as exc:
+            return fail(str(exc))
     else:
         from backend.bench.plan_bench import run_plan_bench
 
-        instances = [s.strip() for s in args.instances.split(",")] if args.instances else None
-        result = run_plan_bench(args.suite, instances, args.files, args.bks, args.time_limit,
-                                objective=args.objective)
+        instances = [s.strip() for s in args.instances.split(",") if s.strip()] if args.instances else None
+        if args.peer is not None:
+            from backend.bench.pyvrp_peer import PeerUnavailable, require_pyvrp
+
+            try:
+                require_pyvrp()
+            except PeerUnavailable as exc:
+                return fail(str(exc))
+        try:
+            result = run_plan_bench(args.suite, instances, args.files, args.bks, args.time_limit,
+                                    objective=args.objective, first_solution=args.first_solution,
+                                    metaheuristic=args.metaheuristic, peer=args.peer)
+        except (ValueError, FileNotFoundError) as exc:
+            return fail(str(exc))
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 
@@ -218,12 +275,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="benchmarks (print JSON)").add_subparsers(dest="bench", required=True)
     p = bench.add_parser("plan", help="planner quality and speed")
-    p.add_argument("--suite", choices=["solomon", "lilim100", "demo"], default="solomon")
-    p.add_argument("--time-limit", type=float, default=10.0, help="seconds per instance")
+    p.add_argument("--suite", choices=["solomon", "lilim100", "demo", "city"], default="solomon")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds per instance (default 10)")
     p.add_argument("--instances", help="comma-separated names, e.g. R101,C201")
     p.add_argument("--files", nargs="+", help="instance files in the suite's format")
     p.add_argument("--bks", help="best-known values CSV for --files")
     p.add_argument("--objective", choices=["distance", "vehicles"], default="distance")
+    p.add_argument("--first-solution", help="OR-Tools FirstSolutionStrategy name")
+    p.add_argument("--metaheuristic", help="OR-Tools LocalSearchMetaheuristic name")
+    p.add_argument("--peer", choices=["pyvrp"],
+                   help="solve every instance with this solver too, right after ours, with the same limit "
+                        "(solomon, lilim100; needs the bench extra: pip install -e '.[bench]')")
+    p.add_argument("--stops", help="city: day sizes in stops, comma-separated (default 1000,2000,5000)")
+    p.add_argument("--time-limits", help="city: seconds per solve, comma-separated (default 10,60)")
+    p.add_argument("--hubs", type=int, help="city: hubs, each with its couriers (default 3)")
+    p.add_argument("--returns-share", type=float, help="city: share of orders that are returns (default 0.08)")
+    p.add_argument("--seed", type=int, help="city: the generated days' seed (default 7)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_plan)
     p = bench.add_parser("ws", help="couriers on websockets against a real server: latency, losses, memory")

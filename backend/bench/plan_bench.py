@@ -6,7 +6,14 @@ with exact distances), and returns one JSON-able dict. Progress goes to stderr.
 Gaps are on each route's distance recomputed with exact Euclidean distances,
 against the distance-only best-known column (Solomon ``distance_only``; Li & Lim
 ``distance``, the only one it has) or, with ``objective="vehicles"``, against the
-vehicles-then-distance column.
+vehicles-then-distance column. ``same_vehicles_share`` is the share of instances
+(with a best-known value) where the plan uses exactly as many bikes as that
+best-known solution.
+
+With ``peer="pyvrp"`` every instance is solved a second time by PyVRP
+(:mod:`backend.bench.pyvrp_peer`), right after ours, never at the same time,
+with the same wall-clock limit and the same integer problem; the peer's plan
+goes through the same checker and exact-distance recomputation.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from backend.dispatch.feasibility import check
 from backend.dispatch.solver import DEFAULT_FIRST_SOLUTION, DEFAULT_METAHEURISTIC, solve
 
 SUITES = ("solomon", "lilim100")
+PEERS = ("pyvrp",)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,11 +57,23 @@ def run_plan_bench(
     *,
     first_solution: str | None = None,
     metaheuristic: str | None = None,
+    peer: str | None = None,
+    peer_seed: int = 0,
 ) -> dict[str, Any]:
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r} (one of {', '.join(SUITES)})")
     if objective not in ("distance", "vehicles"):
         raise ValueError(f"unknown objective {objective!r}")
+    if not time_limit_s > 0:
+        raise ValueError(f"the time limit must be above 0 seconds, got {time_limit_s}")
+    solve_peer = None
+    if peer is not None:
+        if peer not in PEERS:
+            raise ValueError(f"unknown peer solver {peer!r} (one of {', '.join(PEERS)})")
+        from backend.bench import pyvrp_peer
+
+        pyvrp_peer.require_pyvrp()  # PeerUnavailable (how to install it) before any solving
+        solve_peer = pyvrp_peer.solve_peer
     data = bench_dir(suite)
     if files:
         paths = [Path(f) for f in files]
@@ -90,8 +110,8 @@ def run_plan_bench(
                 ref, ref_vehicles = bk.distance_only, bk.distance_only_vehicles
             else:
                 ref, ref_vehicles = bk.distance, bk.vehicles
-        gap = None if not ref else round(100.0 * (distance - ref) / ref, 3)
-        row = {
+        gap = _gap(distance, ref)
+        row: dict[str, Any] = {
             "instance": inst.name,
             "vehicles": len([r for r in plan.routes if r.stops]),
             "distance": round(distance, 3),
@@ -111,6 +131,24 @@ def run_plan_bench(
             f" (bks {ref}, gap {gap}%), {seconds:.1f} s,"
             f" {'feasible' if row['feasible'] else 'INFEASIBLE'}"
         )
+        if solve_peer is not None:
+            coords = [(c.x, c.y) for c in inst.nodes]  # matrix place i is node i
+            # after ours, never beside it: the machine's cores are not shared between the two
+            row.update(
+                _peer_row(
+                    solve_peer(problem, time_limit_s, seed=peer_seed, coords=coords),
+                    inst,
+                    problem,
+                    ref,
+                    row,
+                )
+            )
+            _progress(
+                f"[{n}/{len(paths)}] {inst.name} {peer}: {row['peer_vehicles']} bikes,"
+                f" {row['peer_distance']} (gap {row['peer_gap_pct']}%), {row['peer_seconds']} s,"
+                f" {row['peer_status']}, {'feasible' if row['peer_feasible'] else 'INFEASIBLE'}"
+                f" by our checker; ours/peer {row['ratio_vs_peer']}"
+            )
 
     gaps = [r["gap_pct"] for r in rows if r["gap_pct"] is not None]
     summary: dict[str, Any] = {
@@ -126,6 +164,7 @@ def run_plan_bench(
         "exact_time_violations": sum(r["exact_time_violations"] for r in rows),
         "vehicles": sum(r["vehicles"] for r in rows),
         "bks_vehicles": sum(r["bks_vehicles"] or 0 for r in rows),
+        "same_vehicles_share": _same_vehicles_share(rows, "vehicles"),
         "mean_seconds": round(statistics.fmean(r["seconds"] for r in rows), 3) if rows else None,
         "wall_s": round(time.perf_counter() - t_all, 1),
         "first_solution": first_solution or DEFAULT_FIRST_SOLUTION,
@@ -133,7 +172,84 @@ def run_plan_bench(
         "by_class": _by_class(rows),
         "cpu_count": os.cpu_count(),
     }
+    if peer is not None:
+        summary.update(_peer_summary(peer, rows))
     return {"instances": rows, "summary": summary}
+
+
+def _gap(distance: float | None, ref: float | None) -> float | None:
+    if distance is None or not ref:
+        return None
+    return round(100.0 * (distance - ref) / ref, 3) + 0.0  # + 0.0: no "-0.0"
+
+
+def _peer_row(
+    result: Any, inst: B.Instance, problem: Any, ref: float | None, ours: dict[str, Any]
+) -> dict[str, Any]:
+    """The peer's figures for one instance, judged like ours (checker, exact distances)."""
+    plan = result.plan
+    if plan is None:  # the problem uses what the peer cannot model
+        return {
+            "peer_status": result.status,
+            "peer_reason": result.reason,
+            "peer_distance": None,
+            "peer_gap_pct": None,
+            "peer_vehicles": None,
+            "peer_seconds": result.seconds,
+            "peer_feasible": False,
+            "peer_violations": None,
+            "peer_unplanned": None,
+            "peer_exact_time_violations": None,
+            "ratio_vs_peer": None,
+        }
+    violations = check(problem, plan)
+    distance = B.exact_distance(inst, plan)
+    feasible = not violations and not plan.unplanned
+    ratio = None
+    if feasible and ours["feasible"] and distance > 0:
+        ratio = round(ours["distance"] / round(distance, 3), 4)
+    return {
+        "peer_status": result.status,  # the peer's own verdict on its best solution
+        "peer_distance": round(distance, 3),
+        "peer_gap_pct": _gap(distance, ref),
+        "peer_vehicles": len([r for r in plan.routes if r.stops]),
+        "peer_seconds": result.seconds,
+        "peer_feasible": feasible,
+        "peer_violations": len(violations),
+        "peer_unplanned": len(plan.unplanned),
+        "peer_exact_time_violations": B.exact_time_violations(inst, plan),
+        "ratio_vs_peer": ratio,  # ours / peer exact distance, when both plans are feasible
+    }
+
+
+def _same_vehicles_share(rows: list[dict[str, Any]], key: str) -> float | None:
+    """Share of instances (with a best-known vehicle count) where ``key`` equals it."""
+    known = [r for r in rows if r.get("bks_vehicles") is not None and r.get(key) is not None]
+    if not known:
+        return None
+    return round(sum(r[key] == r["bks_vehicles"] for r in known) / len(known), 3)
+
+
+def _peer_summary(peer: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    from backend.bench.pyvrp_peer import pyvrp_version
+
+    ratios = [r["ratio_vs_peer"] for r in rows if r.get("ratio_vs_peer") is not None]
+    gaps = [r["peer_gap_pct"] for r in rows if r.get("peer_gap_pct") is not None]
+    seconds = [r["peer_seconds"] for r in rows if r.get("peer_status") != "unavailable"]
+    return {
+        "peer": peer,
+        "peer_version": pyvrp_version(),
+        # ours / peer distance, mean over the instances where both plans are feasible
+        "mean_ratio_vs_peer": round(statistics.fmean(ratios), 4) if ratios else None,
+        "ratio_instances": len(ratios),
+        "peer_mean_gap_pct": round(statistics.fmean(gaps), 3) if gaps else None,
+        "peer_median_gap_pct": round(statistics.median(gaps), 3) if gaps else None,
+        "peer_feasible": sum(bool(r.get("peer_feasible")) for r in rows),
+        "peer_unavailable": sum(r.get("peer_status") == "unavailable" for r in rows),
+        "peer_vehicles": sum(r.get("peer_vehicles") or 0 for r in rows),
+        "peer_same_vehicles_share": _same_vehicles_share(rows, "peer_vehicles"),
+        "peer_mean_seconds": round(statistics.fmean(seconds), 3) if seconds else None,
+    }
 
 
 def _sort_key(name: str) -> tuple[str, int]:
@@ -165,6 +281,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective", choices=["distance", "vehicles"], default="distance")
     parser.add_argument("--first-solution", help="OR-Tools FirstSolutionStrategy name")
     parser.add_argument("--metaheuristic", help="OR-Tools LocalSearchMetaheuristic name")
+    parser.add_argument(
+        "--peer", choices=list(PEERS), help="solve every instance with this solver too (same limit)"
+    )
     parser.add_argument("--json", action="store_true", help="one line of JSON")
 
 
@@ -179,6 +298,7 @@ def main(args: argparse.Namespace) -> int:
         objective=args.objective,
         first_solution=getattr(args, "first_solution", None),
         metaheuristic=getattr(args, "metaheuristic", None),
+        peer=getattr(args, "peer", None),
     )
     print(json.dumps(result, indent=None if args.json else 2))
     return 0

@@ -7,7 +7,7 @@ import math
 import msgspec
 import pytest
 
-from backend.bench.plan_bench import bench_dir, run_plan_bench
+from backend.bench.plan_bench import _gap, _same_vehicles_share, bench_dir, run_plan_bench
 from backend.dispatch import benchmarks as B
 from backend.dispatch.feasibility import check
 from backend.dispatch.solver import solve
@@ -160,7 +160,21 @@ def test_run_plan_bench_returns_one_json_dict():
     s = out["summary"]
     assert s["instances"] == 1 and s["suite"] == "solomon" and s["objective"] == "distance"
     assert s["mean_gap_pct"] == row["gap_pct"] and s["time_limit_s"] == 1.0
+    assert s["same_vehicles_share"] == (1.0 if row["vehicles"] == row["bks_vehicles"] else 0.0)
+    assert "peer" not in s and "ratio_vs_peer" not in row  # no peer asked for
     msgspec.json.encode(out)  # JSON-able
+
+
+def test_same_vehicles_share_counts_equal_bike_counts_only():
+    rows = [
+        {"vehicles": 10, "bks_vehicles": 10},
+        {"vehicles": 11, "bks_vehicles": 10},
+        {"vehicles": 9, "bks_vehicles": 10},  # fewer is not the same
+        {"vehicles": 3, "bks_vehicles": None},  # no best-known value: not counted
+    ]
+    assert _same_vehicles_share(rows, "vehicles") == round(1 / 3, 3)
+    assert _same_vehicles_share([{"vehicles": 1, "bks_vehicles": None}], "vehicles") is None
+    assert _gap(101.0, 100.0) == 1.0 and _gap(100.0, 100.0) == 0.0 and _gap(5.0, None) is None
 
 
 @needs_data
