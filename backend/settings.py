@@ -22,7 +22,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     var_dir: Path
     # How long a solve of a whole day may take, and how many solver processes run.
     plan_time_limit_s: float = 10.0
-    replan_time_limit_s: float = 1.0  # a re-plan during the day: the phones wait for it
+    replan_time_limit_s: float = 0.8  # a re-plan during the day, reading to saving: the phones wait for it
     fail_policy: str = "pickup_point"  # after a failed delivery: pickup_point | retry | hub
     solver_workers: int = 2
     max_upload_bytes: int = 2_000_000
@@ -98,7 +98,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         port=port,
         var_dir=var_dir,
         plan_time_limit_s=float(env.get("LAADBAK_PLAN_TIME_LIMIT", "10")),
-        replan_time_limit_s=float(env.get("LAADBAK_REPLAN_TIME_LIMIT", "1")),
+        replan_time_limit_s=float(env.get("LAADBAK_REPLAN_TIME_LIMIT", "0.8")),
         fail_policy=_fail_policy(env.get("LAADBAK_FAIL_POLICY", "pickup_point")),
         push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),

@@ -501,6 +501,10 @@ def replan(
         max_stops = max(100, int(_FOCUS_STOPS_PER_S * time_limit_s))
         split = _focus_split(problem, in_force, k, max_stops)
     timings["focus"] = time.perf_counter() - t0
+    if split is not None:  # counts, for the log
+        timings["n.focus_couriers"] = len(split.problem.vehicles)
+        timings["n.focus_stops"] = len(split.problem.stops)
+        timings["n.deferred"] = len(split.deferred)
     # keep some time for the merge and the order check after the solve
     reserve = 0.005 + 1e-5 * len(problem.stops)
     left = max(0.05, time_limit_s - (time.perf_counter() - t0) - reserve)

@@ -53,12 +53,14 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
                    positions: dict[int, tuple[float, float]] | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
     """Locks and bike positions of the running day; ``positions``: courier id -> last known place."""
     routes = await route_of_hub(hub_id, day)
-    ids = [s["stopId"] for r in routes for s in r["stops"]]
+    # Read by hub and day, not by lists of thousands of ids: building such a query
+    # cost more than running it.
+    ids = {s["stopId"] for r in routes for s in r["stops"]}
     stops = {r["id"]: r for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
-        Stop.id.is_in(ids or [-1]))}
-    orders = list({s["order"] for s in stops.values()})
-    on_board = {p["order"] for p in await Parcel.select(Parcel.order, Parcel.status).where(
-        Parcel.order.is_in(orders or [-1])) if p["status"] in ON_BOARD}
+        (Stop.hub == hub_id) & (Stop.plan_date == day)) if r["id"] in ids}
+    orders = {s["order"] for s in stops.values()}
+    on_board = {p["order"] for p in await Parcel.select(Parcel.order).where(
+        Parcel.status.is_in(list(ON_BOARD)) & (Parcel.order.hub == hub_id)) if p["order"] in orders}
     shifts = {s["id"]: s for s in await Shift.select(Shift.id, Shift.status, Shift.last_lat, Shift.last_lon).where(
         Shift.id.is_in([r["shift"] for r in routes] or [-1]))}
     locks: dict[int, int] = {}
@@ -103,9 +105,10 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
             pins.setdefault(lock["shift"], []).append(lock["stop"])
     if riding:  # their new stops (a redirect, a retry) ride on the same bike
         for row in await Stop.select(Stop.id, Stop.order).where(
-                (Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.order.is_in(list(riding))
+                (Stop.hub == hub_id) & (Stop.plan_date == day)
                 & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
-            locks.setdefault(row["id"], riding[row["order"]])
+            if row["order"] in riding:
+                locks.setdefault(row["id"], riding[row["order"]])
     return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks, pins=pins,
                    late=frozenset(late - locks.keys()), riding=frozenset(riding_shifts)), routes
 
@@ -203,7 +206,8 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
     phases["check"] = time.perf_counter() - t1
     log.info("hub %s re-plan (%s): %d stops, %d couriers changed; %s", hub_id, reason,
              len(day_input.problem.stops), len(result.changed),
-             ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
+             ", ".join(f"{k.removeprefix('n.')} {v:.0f}" if k.startswith("n.") or k.endswith("unperformed")
+                       else f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
     on_duty = {v.id for v in day_input.problem.vehicles}
     dropped = {u.stop_id for u in result.plan.unplanned}
     lost = sorted(int(sid) for vid, ids in in_force.items() if vid in on_duty for sid in ids if sid in dropped)
@@ -507,9 +511,24 @@ async def assign_stop(geo: Geo, executor: Executor | None, stop_id: int, courier
                               reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
                               time_limit_s=time_limit_s, positions=positions, prepare=prepare, undo=undo)
     if not result["applied"]:
-        raise Conflict(f"Stop {stop_id} does not fit courier {courier_id}'s route: {result['detail']} "
+        raise Conflict(f"Stop {stop_id} does not fit courier {courier_id}'s route: {_why_not(stop_id, result)} "
                        f"The move was not kept.", code="move_refused")
     return result
+
+
+def _why_not(stop_id: int, result: dict[str, Any]) -> str:
+    """The re-plan's reason for leaving the moved stop out, in words a dispatcher can act on."""
+    mine = next((u for u in result.get("unplannedStops", ()) if u["stopId"] == stop_id), None)
+    if mine is None:
+        return str(result.get("detail", "the re-plan would not keep it."))
+    if mine["reason"] == "no_vehicle":
+        return ("its goods are collected at a shop by the courier who has it now; move the order's shop "
+                "pickups to the same courier first.")
+    if mine["reason"] == "no_capacity":
+        return ("no order of their stops serves it without leaving another stop out (the bike counts it as "
+                "loaded now, on top of what it carries; or their windows are too tight). Choose a courier with "
+                "more room.")
+    return f"{mine['detail']}."
 
 
 async def release_stop(stop_id: int) -> bool:

@@ -452,6 +452,7 @@ async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeyp
         await assign_stop(geo, None, stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
                           time_limit_s=1.0)
     assert refused.value.extra["code"] == "move_refused"
+    assert "Choose a courier with more room" in str(refused.value)  # why, and what to do instead
     assert await DispatchLock.count() == 0  # the hand is taken off again: later re-plans are free
     assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
     assert _holders(await _current_routes(hub))[stop["stopId"]] == [giver["courier"]]
