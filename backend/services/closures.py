@@ -254,6 +254,9 @@ async def reopen_ended(geo: Geo, executor: Executor | None, now: dt.datetime, *,
             log.exception("re-plan after closures of hub %s ended failed", hub_id)
             continue
         if result is not None:
+            from backend.services.replanning import announce_if_not_applied
+
+            await announce_if_not_applied(hub_id, now.date(), result)
             results[hub_id] = result
     return results
 

@@ -476,6 +476,7 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
         return {"next": notice, "replan": None}
     result = await replan_hub(geo, executor, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
                               time_limit_s=time_limit_s, positions=positions)
+    await announce_if_not_applied(stop["hub"], day, result)
     return {"next": notice, "replan": result}
 
 
@@ -551,8 +552,22 @@ async def courier_behind(geo: Geo, executor: Executor | None, hub_id: int, couri
     if not await route_of_hub(hub_id, day):
         return None
     names = ", ".join(str(c) for c in sorted(couriers))
-    return await replan_hub(geo, executor, hub_id, day, now, reason=f"courier {names} behind schedule",
-                            time_limit_s=time_limit_s, positions=positions)
+    result = await replan_hub(geo, executor, hub_id, day, now, reason=f"courier {names} behind schedule",
+                              time_limit_s=time_limit_s, positions=positions)
+    await announce_if_not_applied(hub_id, day, result)
+    return result
+
+
+async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, Any]) -> None:
+    """A re-plan nobody asked for by hand (after a failed stop, a courier behind, a
+    closure ending) that was not applied is told on the hub stream: the dispatcher
+    sees that the routes stayed as they were, and why."""
+    if result.get("applied", True):
+        return
+    async with transaction():
+        await emit("plan.not_applied", {
+            "date": day.isoformat(), "reason": result["reason"], "detail": result.get("detail", ""),
+            "unplannedStops": result.get("unplannedStops", [])[:50]}, hub_id=hub_id)
 
 
 async def pin_order(geo: Geo, executor: Executor | None, courier_id: int, stop_ids: list[int], now: dt.datetime, *,

@@ -4,6 +4,7 @@ routes that changed get a new version and a ``route.updated`` event."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import msgspec
 import pytest
@@ -289,6 +290,38 @@ async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_pu
     assert result["applied"] is False and "routes kept" in result["detail"]
     assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
     assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
+
+
+async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream(client, geo, monkeypatch) -> None:
+    import backend.services.replanning as replanning
+    from backend.dispatch.model import Unplanned
+    from backend.services.replanning import courier_behind
+
+    _, hub, routes = await _planned_day(client, geo)
+    real = replanning.replan
+
+    def worse(problem, in_force, **kw):  # a solver that gave up one planned stop
+        result = real(problem, in_force, **kw)
+        route = next(r for r in result.plan.routes if r.stops)
+        plan = msgspec.structs.replace(
+            result.plan, routes=tuple(msgspec.structs.replace(r, stops=r.stops[:-1]) if r is route else r
+                                      for r in result.plan.routes),
+            unplanned=(*result.plan.unplanned,
+                       Unplanned(stop_id=route.stops[-1].stop_id, reason="no_capacity", detail="test")))
+        return msgspec.structs.replace(result, plan=plan)
+
+    monkeypatch.setattr(replanning, "replan", worse)
+    seq = await latest_seq()
+    courier = routes[0]["courier"]
+    result = await courier_behind(geo, None, hub, {courier}, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+                                  time_limit_s=1.0)
+    assert result is not None and result["applied"] is False
+    events = await OutboxEvent.select().where(OutboxEvent.id > seq)
+    assert [e["kind"] for e in events] == ["plan.not_applied"]
+    assert events[0]["hub_id"] == hub
+    data = events[0]["payload"] if isinstance(events[0]["payload"], dict) else json.loads(events[0]["payload"])
+    assert data["reason"] == f"courier {courier} behind schedule" and "routes kept" in data["detail"]
+    assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
 
 
 async def test_a_courier_behind_hands_late_stops_not_on_the_bike_to_someone_on_time(client, geo) -> None:
