@@ -47,7 +47,15 @@ Model in short
   ``PARALLEL_CHEAPEST_INSERTION`` on Solomon at 10 s: 2.1% vs 2.5% mean gap on
   8 instances), falling back to other strategies when it leaves stops out
   (it fails with the returns constraint); the metaheuristic then starts from
-  the best first solution. Guided local search, lambda 0.3. With
+  the best first solution. Guided local search, lambda 0.3. Big days (more
+  than ``_COLD_INSERTION_NODES`` stop nodes) and days with locks or pins start
+  instead from empty routes filled by a cheapest insertion in Python
+  (:func:`_insert_unperformed`, all places of all routes checked at once with
+  numpy): the strategies stall there (the returns constraint, pairs and locks
+  left ~1,900 of 2,000 stops out); SAVINGS is skipped on big days (its memory)
+  and the local search looks at ``_LS_NEIGHBORS`` neighbours per node (with all
+  nodes as neighbours its first neighbourhood on 5,000 stops ran for minutes,
+  past the time limit). With
   ``initial_routes`` (re-planning) the routes in force are restored with
   ``ReadAssignmentFromRoutes`` and are the first solution instead. OR-Tools
   refuses the whole assignment when one route breaks one rule, so each route
@@ -383,6 +391,45 @@ def _vehicle_check(
     return fails
 
 
+def _alone_ok(
+    problem: Problem, stops: list[Stop], windows: list[list[tuple[int, int]]], v: Vehicle
+) -> np.ndarray:
+    """Per stop: True if ``v`` surely serves it alone (as :func:`_vehicle_check` for a
+    one-stop order with the stop's own weight and volume), all stops at once; False
+    also where it cannot tell (several windows): the exact check decides those."""
+    locs = np.array([s.location for s in stops], dtype=np.int64)
+    T, D = problem.time_s, problem.dist_m
+
+    def row(mat: Any, i: int) -> np.ndarray:
+        return np.asarray(mat[i], dtype=np.int64)[locs]
+
+    def col(mat: Any, j: int) -> np.ndarray:
+        if isinstance(mat, np.ndarray):
+            return np.asarray(mat[locs, j], dtype=np.int64)
+        return np.array([mat[i][j] for i in locs.tolist()], dtype=np.int64)
+
+    def ride(t: np.ndarray) -> np.ndarray:
+        if v.speed_factor == 1.0:
+            return t
+        return np.floor(t / v.speed_factor + 0.5).astype(np.int64)
+
+    arr = v.shift.start + ride(row(T, v.start_location))
+    one = np.array([len(w) <= 1 for w in windows])
+    a = np.array([w[0][0] if w else -_BIG for w in windows], dtype=np.int64)
+    b = np.array([w[0][1] if w else _BIG for w in windows], dtype=np.int64)
+    st = np.maximum(arr, a)
+    service = np.array([s.service_s for s in stops], dtype=np.int64)
+    ok = one & (arr <= b) & (st + service + ride(col(T, v.end_location)) <= v.shift.end)
+    if v.max_distance_m is not None:
+        ok &= row(D, v.start_location) + col(D, v.end_location) <= v.max_distance_m
+    cap_g, cap_dl = _scaled(v.payload_kg, GRAMS_PER_KG), _scaled(v.volume_l, DL_PER_L)
+    ok &= np.array(
+        [_scaled(s.weight_kg, GRAMS_PER_KG) <= cap_g and _scaled(s.volume_l, DL_PER_L) <= cap_dl
+         for s in stops]
+    )
+    return ok
+
+
 _REASON_ORDER: tuple[UnplannedReason, ...] = (
     "too_heavy",
     "too_big",
@@ -420,6 +467,22 @@ def _build_groups(
     if windows is None:
         windows = [_merge_windows(s.windows) for s in stops]
     pin = _pins(problem) if problem.sequences else {}
+    # what _vehicle_check reads of a vehicle: couriers on the same bike, hubs and
+    # shift answer alike (a big day has many couriers of few kinds)
+    kinds = [
+        (v.start_location, v.end_location, v.shift.start, v.shift.end, v.payload_kg,
+         v.volume_l, v.max_distance_m, v.speed_factor)
+        for v in vehicles
+    ]
+    fast: dict[tuple[Any, ...], np.ndarray] = {}
+
+    def alone_ok(sig: tuple[Any, ...], vi: int, k: int) -> bool:
+        """Surely feasible alone on this kind of bike (False: let _vehicle_check say)."""
+        ok = fast.get(sig)
+        if ok is None:
+            ok = fast[sig] = _alone_ok(problem, stops, windows, vehicles[vi])
+        return bool(ok[k])
+
     groups: list[_Group] = []
     for i, s in enumerate(stops):
         if s.kind == "pickup" and s.id in named:
@@ -486,11 +549,18 @@ def _build_groups(
                 peak_g = _scaled(stops[sub[0]].weight_kg, GRAMS_PER_KG)
                 peak_dl = _scaled(stops[sub[0]].volume_l, DL_PER_L)
             per_vehicle: dict[int, list[str]] = {}
+            seen: dict[tuple[Any, ...], list[str]] = {}  # bikes alike answer alike
             for vi in g.vehicles:
                 if orders:
-                    fails = _vehicle_check(
-                        problem, stops, orders, windows, vehicles[vi], peak_g, peak_dl
-                    )
+                    sig = kinds[vi]
+                    fails = seen.get(sig)
+                    if fails is None and len(sub) == 1 and alone_ok(sig, vi, sub[0]):
+                        fails = seen[sig] = []
+                    if fails is None:
+                        fails = _vehicle_check(
+                            problem, stops, orders, windows, vehicles[vi], peak_g, peak_dl
+                        )
+                        seen[sig] = fails
                 else:
                     fails = []
                 per_vehicle[vi] = fails
@@ -871,6 +941,8 @@ class _Model:
     time_dim: Any
     penalty: int
     node_penalties: list[int]  # per stop node: what leaving it out costs
+    due: np.ndarray | None = None  # per stop node: soft due time of its start (_BIG: none)
+    time: np.ndarray | None = None  # node to node matrix time (before the speed factors)
 
 
 def _make_nodes(
@@ -1034,6 +1106,7 @@ def _build_model(
         routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(vi)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(vi)))
     node_windows: list[list[tuple[int, int]]] = []
+    due_of = np.full(n_stop_nodes, _BIG, dtype=np.int64)
     for node in range(n_stop_nodes):
         w = [(max(0, a), min(horizon, b)) for a, b in nodes[node].windows]
         w = [(a, b) for a, b in w if a <= b]
@@ -1051,6 +1124,7 @@ def _build_model(
         due = problem.stops[nodes[node].members[0]].due_s if len(nodes[node].members) == 1 else None
         if due is not None and due < w[-1][1]:
             time_dim.SetCumulVarSoftUpperBound(manager.NodeToIndex(node), max(0, due), LATE_COST_PER_S)
+            due_of[node] = max(0, due)
 
     # ---- loads: payload (g) and volume (dL)
     loads: list[tuple[np.ndarray, np.ndarray, list[int]]] = []
@@ -1159,6 +1233,8 @@ def _build_model(
         time_dim=time_dim,
         penalty=penalty,
         node_penalties=node_penalties,
+        due=due_of,
+        time=T,
     )
 
 
@@ -1216,8 +1292,11 @@ def solve(
     cold.
 
     ``timings``, if given, receives the seconds spent per phase (``build``,
-    ``warm_start``, ``search``, ``read``) and ``first_solution``: seconds from the
-    call until the first solution (possibly with unperformed stops) was at hand.
+    ``warm_start`` or ``construction`` (a cold start by insertion), ``search``,
+    ``read``), ``first_solution``: seconds from the call until the first solution
+    (possibly with unperformed stops) was at hand, and
+    ``first_solution_unperformed``: how many modelled stops that first solution
+    left off the routes (stops diagnosed unplannable before the solve not counted).
     """
     return _solve(
         problem,
@@ -1234,6 +1313,15 @@ def solve(
 
 # vehicles whose broken route in force is re-ordered by a solve of its own, at most
 _MAX_REORDERED = 4
+# cold solves of more stop nodes than this start from insertion, not OR-Tools strategies
+_COLD_INSERTION_NODES = 300
+# SAVINGS is skipped above this many stop nodes, and its memory capped
+_SAVINGS_MAX_NODES = 1000
+_SAVINGS_MAX_MEMORY = 1_000_000_000
+# a stop this close to its due time counts as late for the delay an insertion hands on
+_NEAR_DUE_S = 300
+# nearest neighbours each node's local search moves consider on big days
+_LS_NEIGHBORS = 40
 
 
 def _solve(
@@ -1290,24 +1378,63 @@ def _solve(
     # 1.7% at 0.2, 1.2% at 0.3, 1.5% at 0.5
     params.guided_local_search_lambda_coefficient = GLS_LAMBDA
     params.log_search = log_search
+    if n_stop_nodes > _COLD_INSERTION_NODES:
+        # Operators over all nodes as neighbours are quadratic: on a big day the
+        # search then hangs in its first neighbourhood, far past its time limit.
+        ratio = min(1.0, _LS_NEIGHBORS / n_stop_nodes)
+        params.ls_operator_neighbors_ratio = ratio
+        params.ls_operator_min_neighbors = _LS_NEIGHBORS
+        gci = params.global_cheapest_insertion_ls_operator_parameters
+        gci.neighbors_ratio = ratio
+        gci.min_neighbors = _LS_NEIGHBORS
     if search_overrides:
         text_format.Merge(search_overrides, params)
     strategies = [first_solution] if first_solution else list(FALLBACK_FIRST_SOLUTIONS)
+    if n_stop_nodes > _SAVINGS_MAX_NODES and not first_solution:
+        # SAVINGS keeps a matrix of savings (6 GB by default): not on big days
+        strategies = [s for s in strategies if s != "SAVINGS"]
+    params.savings_parameters.max_memory_usage_bytes = min(
+        params.savings_parameters.max_memory_usage_bytes, _SAVINGS_MAX_MEMORY
+    )
     first_sol = None
     first_obj = None
-    if initial_routes is not None:
+    first_dropped: int | None = None
+    # Large or locked days start cold from empty routes filled by insertion (the
+    # OR-Tools strategies stall on the returns constraint, pairs and locks there).
+    locked = any(
+        nd.group is not None and len(nd.group.feasible) < len(vehicles)
+        for nd in nodes[:n_stop_nodes]
+    )
+    construct = (
+        initial_routes is None
+        and first_solution is None
+        and (n_stop_nodes > _COLD_INSERTION_NODES or bool(seq_nodes) or locked)
+    )
+    if initial_routes is not None or construct:
         t1 = time.perf_counter()
-        stop_node = {stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members}
-        node_seqs = _initial_node_sequences(
-            vehicles, nodes, stop_node, pair_nodes, initial_routes, seq_nodes
+        if initial_routes is not None:
+            stop_node = {
+                stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members
+            }
+            node_seqs = _initial_node_sequences(
+                vehicles, nodes, stop_node, pair_nodes, initial_routes, seq_nodes
+            )
+            repaired = _repair(m, node_seqs)
+            if reorder:
+                budget = min(0.08, max(0.02, 0.1 * time_limit_s))
+                repaired = _reorder_broken(problem, m, node_seqs, repaired, budget)
+            node_seqs = repaired
+            left = time_limit_s - (time.perf_counter() - t0)
+            share = 0.25
+        else:
+            node_seqs = [[] for _ in vehicles]
+            # most of what is left: a first plan with (nearly) every stop in it
+            # is what the search needs; leave it time and the restore its share
+            left = time_limit_s - (time.perf_counter() - t0) - 2e-4 * n_stop_nodes
+            share = 0.7
+        _insert_unperformed(
+            m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left * share)
         )
-        repaired = _repair(m, node_seqs)
-        if reorder:
-            budget = min(0.08, max(0.02, 0.1 * time_limit_s))
-            repaired = _reorder_broken(problem, m, node_seqs, repaired, budget)
-        node_seqs = repaired
-        left = time_limit_s - (time.perf_counter() - t0)
-        _insert_unperformed(m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left / 4))
         # Restoring is a small search of its own under the model's limits: it must
         # not inherit a nearly spent time limit (it then fails and the solve starts cold).
         close = pywrapcp.DefaultRoutingSearchParameters()
@@ -1316,9 +1443,13 @@ def _solve(
         routing.CloseModelWithParameters(close)
         first_sol = _restore(m, node_seqs)
         if first_sol is not None:
-            strategies = []  # start from the routes in force, not from a heuristic
+            first_dropped = _dropped_nodes(m, first_sol)
+            if initial_routes is not None or n_stop_nodes > _COLD_INSERTION_NODES or not (
+                first_dropped
+            ):
+                strategies = []  # start from these routes, not from a heuristic
             timings["first_solution"] = time.perf_counter() - t0
-        timings["warm_start"] = time.perf_counter() - t1
+        timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     for name in strategies:
         fp = pywrapcp.DefaultRoutingSearchParameters()
@@ -1330,12 +1461,17 @@ def _solve(
         sol = routing.SolveWithParameters(fp)
         if sol is not None:
             obj = sol.ObjectiveValue()
-            if first_obj is None or obj < first_obj:
+            dropped = _dropped_nodes(m, sol)
+            if first_sol is None or (
+                (dropped, obj) < (first_dropped, first_obj if first_obj is not None else obj + 1)
+            ):
                 first_sol, first_obj = routing.solver().Assignment(sol), obj
+                first_dropped = dropped
             timings.setdefault("first_solution", time.perf_counter() - t0)
-            stop_indices = (manager.NodeToIndex(n) for n in range(n_stop_nodes))
-            if all(sol.Value(routing.NextVar(i)) != i for i in stop_indices):
+            if not dropped:
                 break  # nothing dropped: good enough to start from
+    if first_sol is not None:
+        timings["first_solution_unperformed"] = _unperformed_stops(m, first_sol)
     # keep a little for reading the answer (about 10 us per node) and for the
     # search overshooting its limit (it checks the clock between moves; up to tens
     # of milliseconds on models of several hundred nodes)
@@ -1356,6 +1492,7 @@ def _solve(
     if solution is not None:
         # without a first solution of its own, the search's answer is the first we saw
         timings.setdefault("first_solution", time.perf_counter() - t0)
+        timings.setdefault("first_solution_unperformed", _unperformed_stops(m, solution))
     status = _STATUS_WORDS.get(routing.status(), f"status {routing.status()}")
     if solution is not None and solution is first_sol and status not in ("feasible", "optimal"):
         status = "feasible"  # the first solution, not improved in the time left
@@ -1427,6 +1564,24 @@ def _solve(
         duration_s=sum(r.duration_s for r in routes),
         solve_s=time.perf_counter() - t0,
         status=status,
+    )
+
+
+def _dropped_nodes(m: _Model, sol: Any) -> int:
+    """How many stop nodes ``sol`` leaves unperformed."""
+    routing, manager = m.routing, m.manager
+    return sum(
+        1 for n in range(m.n_stop_nodes)
+        if sol.Value(routing.NextVar(manager.NodeToIndex(n))) == manager.NodeToIndex(n)
+    )
+
+
+def _unperformed_stops(m: _Model, sol: Any) -> int:
+    """How many modelled stops ``sol`` leaves off the routes."""
+    routing, manager = m.routing, m.manager
+    return sum(
+        len(m.nodes[n].members) for n in range(m.n_stop_nodes)
+        if sol.Value(routing.NextVar(manager.NodeToIndex(n))) == manager.NodeToIndex(n)
     )
 
 
@@ -1629,20 +1784,337 @@ def _pin_order_ok(seq: list[int], pinned: dict[int, tuple[int, int]]) -> bool:
     return True
 
 
+class _RouteState:
+    """Arrays over every insertion place of every route, for :func:`_insert_unperformed`.
+
+    Row ``vi`` holds vehicle ``vi``'s places: place ``j`` is between the ``j``-th
+    node of its path (start hub first) and the next one (end hub last). Per
+    place: the node before and after, the departure from the node before
+    (earliest schedule from the shift start), the latest service start at the
+    node after that keeps the rest of the route feasible (the shift end at the
+    end hub), and per load dimension the load prefix up to the node before
+    with its lowest and highest values before and after the place. Places
+    beyond a route's length have ``lat = -_BIG`` (never feasible). A node fits
+    at a place iff its own window, the latest start after it, the range and
+    the loads allow it: the same rules as :func:`_feasible_subsequence`
+    (without its "can still ride home" check at each prefix, which the model
+    does not need), in O(1) per place, so all places are checked at once.
+    """
+
+    def __init__(self, m: _Model, seqs: list[list[int]]) -> None:
+        self.m = m
+        self.seqs = seqs
+        nv = len(m.vehicles)
+        self.nv = nv
+        self.start = np.array(
+            [m.manager.IndexToNode(m.routing.Start(vi)) for vi in range(nv)], dtype=np.int64
+        )
+        self.end = np.array(
+            [m.manager.IndexToNode(m.routing.End(vi)) for vi in range(nv)], dtype=np.int64
+        )
+        self.lo = np.array([max(0, v.shift.start) for v in m.vehicles], dtype=np.int64)
+        self.hi = np.array(
+            [max(max(0, v.shift.start), min(v.shift.end, m.horizon)) for v in m.vehicles],
+            dtype=np.int64,
+        )
+        self.maxd = np.array(
+            [_BIG if v.max_distance_m is None else int(v.max_distance_m) for v in m.vehicles],
+            dtype=np.int64,
+        )
+        self.factors = sorted({v.speed_factor for v in m.vehicles})
+        self.fac = np.array([self.factors.index(v.speed_factor) for v in m.vehicles])
+        self.speed = np.array([v.speed_factor for v in m.vehicles], dtype=np.float64)
+        self.caps = [np.array(caps, dtype=np.int64) for _dem, _hub, caps in m.loads]
+        self.win = [w or [(0, m.horizon)] for w in m.node_windows]
+        self.fixed = np.array([int(v.fixed_cost) for v in m.vehicles], dtype=np.int64)
+        self.has_range = any(v.max_distance_m is not None for v in m.vehicles)
+        self.has_due = m.due is not None and bool((m.due < _BIG).any())
+        self.width = 0
+        self._alloc(max(8, max((len(s) for s in seqs), default=0) + 8))
+        for vi in range(nv):
+            self.update(vi)
+
+    def _alloc(self, width: int) -> None:
+        nv, nl = self.nv, len(self.m.loads)
+        old = self.width
+        self.width = width
+
+        def grow(a: np.ndarray | None, fill: int) -> np.ndarray:
+            b = np.full((nv, width), fill, dtype=np.int64)
+            if a is not None:
+                b[:, :old] = a
+            return b
+
+        first = old == 0
+        self.pred = grow(None if first else self.pred, 0)
+        self.succ = grow(None if first else self.succ, 0)
+        self.dep = grow(None if first else self.dep, 0)
+        self.lat = grow(None if first else self.lat, -_BIG)
+        # stops after the place that are late or nearly so: a delay there costs
+        self.late = grow(None if first else self.late, 0)
+        self.P = [grow(None if first else self.P[i], 0) for i in range(nl)]
+        self.pre_lo = [grow(None if first else self.pre_lo[i], 0) for i in range(nl)]
+        self.pre_hi = [grow(None if first else self.pre_hi[i], 0) for i in range(nl)]
+        self.suf_lo = [grow(None if first else self.suf_lo[i], 0) for i in range(nl)]
+        self.suf_hi = [grow(None if first else self.suf_hi[i], 0) for i in range(nl)]
+        if first:
+            self.dist = np.zeros(nv, dtype=np.int64)
+            self.hub = [np.zeros(nv, dtype=np.int64) for _ in range(nl)]
+            self.size = np.zeros(nv, dtype=np.int64)
+
+    def update(self, vi: int) -> None:
+        """Recompute vehicle ``vi``'s row from ``seqs[vi]``."""
+        m = self.m
+        seq = self.seqs[vi]
+        n = len(seq)
+        if n + 1 > self.width:
+            self._alloc(max(2 * self.width, n + 8))
+        f = m.vehicles[vi].speed_factor
+        tr, inner, D = m.travel[f], m.inner[f], m.dist
+        path = [int(self.start[vi]), *seq, int(self.end[vi])]
+        dep = [int(self.lo[vi])]
+        t = dep[0]
+        dist = 0
+        due = m.due if self.has_due else None
+        late: list[int] = []
+        for a, b in itertools.pairwise(path[:-1]):
+            st = _earliest_start(self.win[b], t + tr.item(a, b))
+            t = (_BIG if st is None else st) + inner.item(b)
+            if due is not None:
+                late.append(1 if t - inner.item(b) > due.item(b) - _NEAR_DUE_S else 0)
+            dep.append(t)
+            dist += D.item(a, b)
+        dist += D.item(path[-2], path[-1])
+        lat = [0] * (n + 1)
+        latest = int(self.hi[vi])
+        lat[n] = latest
+        for j in range(n, 0, -1):
+            b, c = path[j], path[j + 1]
+            ls = _latest_start(self.win[b], latest - tr.item(b, c) - inner.item(b))
+            latest = -_BIG if ls is None else ls
+            lat[j - 1] = latest
+        self.pred[vi, : n + 1] = path[: n + 1]
+        self.succ[vi, : n + 1] = path[1:]
+        self.dep[vi, : n + 1] = dep
+        self.lat[vi, : n + 1] = lat
+        self.lat[vi, n + 1 :] = -_BIG
+        if due is not None:
+            self.late[vi, : n + 1] = [*itertools.accumulate(late[::-1])][::-1] + [0]
+        self.dist[vi] = dist
+        self.size[vi] = n
+        for i, (dem, hubv, _caps) in enumerate(m.loads):
+            P = [0, *itertools.accumulate(dem[seq].tolist())] if n else [0]
+            self.P[i][vi, : n + 1] = P
+            self.pre_lo[i][vi, : n + 1] = list(itertools.accumulate(P, min))
+            self.pre_hi[i][vi, : n + 1] = list(itertools.accumulate(P, max))
+            # lowest / highest prefix after the place (none after the last one)
+            rest = P[:0:-1]  # P[n], ..., P[1]
+            self.suf_lo[i][vi, : n + 1] = [*itertools.accumulate(rest, min)][::-1] + [_BIG]
+            self.suf_hi[i][vi, : n + 1] = [*itertools.accumulate(rest, max)][::-1] + [-_BIG]
+            self.hub[i][vi] = int(hubv[seq].sum()) if n else 0
+
+    def _matrix(self, rows: np.ndarray, a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+        """Travel times ``a`` -> ``b`` at the speed of the vehicles of ``rows`` (one per row)."""
+        travel = self.m.travel
+        if len(self.factors) == 1:
+            return travel[self.factors[0]][a, b]
+        fac = self.fac[rows]
+        out = travel[self.factors[0]][a, b]
+        for fi in range(1, len(self.factors)):
+            sel = fac == fi
+            if sel.any():
+                out = np.where(sel[:, None], travel[self.factors[fi]][a, b], out)
+        return out
+
+    def _inner(self, rows: np.ndarray, n: int) -> np.ndarray:
+        m = self.m
+        if len(self.factors) == 1:
+            return np.full(len(rows), m.inner[self.factors[0]].item(n), dtype=np.int64)
+        return np.array([m.inner[f].item(n) for f in self.factors], dtype=np.int64)[
+            self.fac[rows]
+        ]
+
+    def single(
+        self, n: int, rows: np.ndarray, cost: str, loads_after: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cost of inserting ``n`` at each place of ``rows`` (inf where it does not fit),
+        its service start there, its departure there), each of shape (len(rows), width)."""
+        m = self.m
+        pred, succ = self.pred[rows], self.succ[rows]
+        arr = self.dep[rows] + self._matrix(rows, pred, n)
+        st = np.full(arr.shape, _BIG, dtype=np.int64)
+        for a, b in reversed(self.win[n]):
+            st = np.where(arr <= b, np.maximum(arr, a), st)
+        ok = st < _BIG
+        leave = st + self._inner(rows, n)[:, None]
+        tr_ns = self._matrix(rows, n, succ)
+        ok &= leave + tr_ns <= self.lat[rows]
+        if self.has_range:
+            D = m.dist
+            dd = D[pred, n] + D[n, succ] - D[pred, succ]
+            ok &= (self.dist[rows][:, None] + dd) <= self.maxd[rows][:, None]
+        for i, (dem, hubv, _caps) in enumerate(m.loads):
+            q = dem.item(n)
+            P = self.P[i][rows] + q
+            lo = np.minimum(self.pre_lo[i][rows], P)
+            hi = np.maximum(self.pre_hi[i][rows], P)
+            if loads_after:
+                lo = np.minimum(lo, self.suf_lo[i][rows] + q)
+                hi = np.maximum(hi, self.suf_hi[i][rows] + q)
+            need = np.maximum(-lo, (self.hub[i][rows] + hubv.item(n))[:, None])
+            ok &= need + hi <= self.caps[i][rows][:, None]
+        if cost == "distance":
+            D = m.dist
+            c = D[pred, n] + D[n, succ] - D[pred, succ]
+        else:
+            c = arr - self.dep[rows] + tr_ns - self._matrix(rows, pred, succ)
+        if self.has_due:
+            if m.due.item(n) < _BIG:  # type: ignore[union-attr]
+                c = c + LATE_COST_PER_S * np.maximum(0, st - m.due.item(n))  # type: ignore[union-attr]
+            # the delay handed on to the stops after it that are (nearly) late
+            push = np.maximum(0, leave + tr_ns - self.dep[rows] - self._matrix(rows, pred, succ))
+            c = c + LATE_COST_PER_S * push * self.late[rows]
+        fixed = self.fixed[rows]
+        if fixed.any():
+            c = c + np.where(self.size[rows] == 0, fixed, 0)[:, None]
+        return np.where(ok, c.astype(np.float64), np.inf), st, leave
+
+    def pair(
+        self, p: int, d: int, rows: np.ndarray, cost: str, pinned: dict[int, tuple[int, int]],
+        tries: int = 40,
+        after_first: int = 4,
+    ) -> tuple[float, int, int, int] | None:
+        """Cheapest (cost, vehicle, pickup place, delivery place) for the pair, or None.
+
+        The pickup's places come from :meth:`single` (time and what comes before it
+        only: its delivery unloads again); for the cheapest (up to ``tries``, and
+        ``after_first`` more once one fits), the route is walked on with the pickup
+        in to find the delivery's best place after it."""
+        m = self.m
+        c, _st, leave = self.single(p, rows, cost, loads_after=False)
+        flat = np.flatnonzero(np.isfinite(c))
+        if not len(flat):
+            return None
+        order = flat[np.argsort(c.ravel()[flat], kind="stable")[:tries]]
+        D = m.dist
+        due_d = m.due.item(d) if m.due is not None else _BIG
+        win_d = self.win[d]
+        best: tuple[float, int, int, int] | None = None
+        cache: dict[int, tuple[Any, ...]] = {}
+        left = tries
+        for idx in order.tolist():
+            if best is not None:
+                left = min(left, after_first)
+            left -= 1
+            if left < 0:
+                break
+            r, j = divmod(idx, self.width)
+            vi = int(rows[r])
+            f = m.vehicles[vi].speed_factor
+            tr, inner = m.travel[f], m.inner[f]
+            cm = D if cost == "distance" else tr
+            seq = self.seqs[vi]
+            n_ = len(seq)
+            got = cache.get(vi)
+            if got is None:
+                got = (
+                    [int(self.start[vi]), *seq, int(self.end[vi])],
+                    self.lat[vi, : n_ + 1].tolist(),
+                    [
+                        (
+                            dem.item(p), dem.item(d),
+                            int(self.hub[i][vi]) + hubv.item(p) + hubv.item(d),
+                            int(self.caps[i][vi]),
+                            self.P[i][vi, : n_ + 1].tolist(),
+                            self.pre_lo[i][vi, : n_ + 1].tolist(),
+                            self.pre_hi[i][vi, : n_ + 1].tolist(),
+                            self.suf_lo[i][vi, : n_ + 1].tolist(),
+                            self.suf_hi[i][vi, : n_ + 1].tolist(),
+                        )
+                        for i, (dem, hubv, _caps) in enumerate(m.loads)
+                    ],
+                )
+                cache[vi] = got
+            path, lat, loads = got
+            cost_p = float(c[r, j])
+            dist0 = int(self.dist[vi])
+            maxd = int(self.maxd[vi])
+            inner_d = inner.item(d)
+            # the pickup's own detour when something comes between it and the delivery
+            a, b = path[j], path[j + 1]
+            dd_p = D.item(a, p) + D.item(p, b) - D.item(a, b)
+            mid_lo = [_BIG] * len(loads)  # lowest / highest prefix between them
+            mid_hi = [-_BIG] * len(loads)
+            prev, t = p, int(leave[r, j])
+            for k in range(j, n_ + 1):
+                if k > j:
+                    # walk on to path[k] with the pickup in (the delivery not yet)
+                    x = path[k]
+                    st = _earliest_start(self.win[x], t + tr.item(prev, x))
+                    if st is None or st > lat[k - 1]:
+                        break
+                    t, prev = st + inner.item(x), x
+                    for i, ld in enumerate(loads):
+                        v = ld[4][k] + ld[0]
+                        if v < mid_lo[i]:
+                            mid_lo[i] = v
+                        if v > mid_hi[i]:
+                            mid_hi[i] = v
+                nxt = path[k + 1]
+                st_d = _earliest_start(win_d, t + tr.item(prev, d))
+                if st_d is None or st_d + inner_d + tr.item(d, nxt) > lat[k]:
+                    continue
+                if k == j:
+                    dd = D.item(a, p) + D.item(p, d) + D.item(d, b) - D.item(a, b)
+                    cc = cm.item(a, p) + cm.item(p, d) + cm.item(d, b) - cm.item(a, b)
+                    total = cc + cost_p - (cm.item(a, p) + cm.item(p, b) - cm.item(a, b))
+                else:
+                    dd = dd_p + D.item(prev, d) + D.item(d, nxt) - D.item(prev, nxt)
+                    total = cost_p + cm.item(prev, d) + cm.item(d, nxt) - cm.item(prev, nxt)
+                if due_d < _BIG:
+                    total += LATE_COST_PER_S * max(0, st_d - due_d)
+                if self.has_due:
+                    push = max(0, st_d + inner_d + tr.item(d, nxt) - t - tr.item(prev, nxt))
+                    total += LATE_COST_PER_S * push * int(self.late[vi, k])
+                if best is not None and total >= best[0]:
+                    continue
+                if dist0 + dd > maxd:
+                    continue
+                fits = True
+                for i, (qp, qd, h, cap, P, plo, phi, slo, shi) in enumerate(loads):
+                    at_p = P[j] + qp
+                    at_d = P[k] + qp + qd
+                    lo = min(plo[j], at_p, mid_lo[i], at_d, slo[k] + qp + qd)
+                    hi = max(phi[j], at_p, mid_hi[i], at_d, shi[k] + qp + qd)
+                    if max(-lo, h) + hi > cap:
+                        fits = False
+                        break
+                if not fits:
+                    continue
+                if pinned and (p in pinned or d in pinned):
+                    cand = [*seq[:j], p, *seq[j:k], d, *seq[k:]]
+                    if not _pin_order_ok(cand, pinned):
+                        continue
+                best = (float(total), vi, j, k)
+        return best
+
+
 def _insert_unperformed(
-    m: _Model, seqs: list[list[int]], cost: str, deadline: float, tries: int = 24
+    m: _Model, seqs: list[list[int]], cost: str, deadline: float
 ) -> None:
     """Insert the stop nodes no route holds, each where it adds least, if that stays feasible.
 
-    A warm start leaves new and repaired-away stops unperformed; the search
-    would insert them, but in a re-plan of a big day with little time left
-    it may not get to all of them. Cheapest insertion by detour (travel time
-    or distance, as the objective), checked by :func:`_feasible_subsequence`
-    over the ``tries`` cheapest places; a pair goes in with its pickup at its
-    cheapest place and its delivery at the cheapest place after it. Pinned
-    orders are kept. Stops when the clock passes ``deadline`` (with no routes
-    in force this is a construction heuristic in Python: the search does the
-    rest faster). Changes ``seqs`` in place.
+    A warm start leaves new and repaired-away stops unperformed; a cold start of
+    a big or locked day starts from empty routes (the OR-Tools first-solution
+    strategies stall there). Nodes go in most constrained first (fewest
+    vehicles, then the earliest deadline), each at the place of any allowed
+    route where it adds least (detour in the objective's unit, plus lateness
+    past its due time), all places checked at once (:class:`_RouteState`); a
+    pair goes in with its pickup at one of its cheapest places and its
+    delivery at the best place after it. Pinned orders are kept. A stop only
+    one vehicle may serve that fits nowhere may push others later
+    (:func:`_insert_ejecting`). Stops when the clock passes ``deadline``; what
+    is left starts unperformed for the search. Changes ``seqs`` in place.
     """
     where = {n for seq in seqs for n in seq}
     partner: dict[int, int] = {}
@@ -1652,80 +2124,100 @@ def _insert_unperformed(
     pinned = {
         n: (qi, r) for qi, (_vi, nodes) in enumerate(m.seq_nodes) for r, n in enumerate(nodes)
     }
-    starts = [m.manager.IndexToNode(m.routing.Start(vi)) for vi in range(len(m.vehicles))]
-    ends = [m.manager.IndexToNode(m.routing.End(vi)) for vi in range(len(m.vehicles))]
     todo = [
         n
         for n in range(m.n_stop_nodes)
         if n not in where and (n not in partner or n in pickups)  # a delivery goes with its pickup
     ]
+    if not todo:
+        return
+
     def urgency(n: int) -> tuple[int, int]:
         """The most constrained first: fewest vehicles, then the earliest deadline."""
         g = m.nodes[n].group
         w = m.node_windows[partner.get(n, n)]
-        return (len(g.feasible) if g is not None else 0, w[-1][1] if w else m.horizon)
+        last = w[-1][1] if w else m.horizon
+        if m.due is not None:
+            last = min(last, int(m.due[partner.get(n, n)]))
+        return (len(g.feasible) if g is not None else 0, last)
 
     todo.sort(key=urgency)
+    rs = _RouteState(m, seqs)
+    all_rows = np.arange(len(m.vehicles))
+    rows_of: dict[tuple[int, ...], np.ndarray] = {}
     for n in todo:
         g = m.nodes[n].group
         if g is None:
             continue
         if time.perf_counter() > deadline:
             break
+        key = tuple(g.feasible)
+        rows = rows_of.get(key)
+        if rows is None:
+            rows = (
+                all_rows if len(key) == len(m.vehicles)
+                else np.array(key, dtype=np.int64)
+            )
+            rows_of[key] = rows
         d = partner.get(n)
-        options: list[tuple[int, int, int, int]] = []  # (detour, vehicle, place, delivery place)
-        # the vehicles of one speed share a matrix: all their places at once
-        by_matrix: dict[float, list[int]] = {}
-        for vi in g.feasible:
-            key = 0.0 if cost == "distance" else m.vehicles[vi].speed_factor
-            by_matrix.setdefault(key, []).append(vi)
-        for key, vis in by_matrix.items():
-            mat = m.dist if cost == "distance" else m.travel[key]
-            prevs: list[int] = []
-            nexts: list[int] = []
-            first: list[int] = []
-            for vi in vis:
-                first.append(len(prevs))
-                prevs += [starts[vi], *seqs[vi]]
-                nexts += [*seqs[vi], ends[vi]]
-            p_arr, n_arr = np.array(prevs), np.array(nexts)
-            detour = mat[p_arr, n] + mat[n, n_arr] - mat[p_arr, n_arr]
-            if d is None:
-                for i in np.argsort(detour, kind="stable")[:tries]:
-                    w = int(np.searchsorted(first, i, side="right")) - 1
-                    options.append((int(detour[i]), vis[w], int(i) - first[w], -1))
-                continue
-            for w, vi in enumerate(vis):
-                # the pickup at its cheapest place j, the delivery at the cheapest after it
-                seq = seqs[vi]
-                j = int(np.argmin(detour[first[w] : first[w] + len(seq) + 1]))
-                prev2 = np.array([n, *seq[j:]])
-                next2 = np.array([*seq[j:], ends[vi]])
-                extra = mat[prev2, d] + mat[d, next2] - mat[prev2, next2]
-                k = int(np.argmin(extra))
-                options.append((int(detour[first[w] + j]) + int(extra[k]), vi, j, k))
-        options.sort()
-        for _detour, vi, j, k in options[:tries]:
-            seq = seqs[vi]
-            cand = [*seq[:j], n, *seq[j:]]
-            if d is not None:
-                cand.insert(j + 1 + k, d)
-            if pinned and not _pin_order_ok(cand, pinned):
-                continue
-            if len(_feasible_subsequence(m, vi, cand)) == len(cand):
-                seqs[vi] = cand
+        if d is None:
+            c, _st, _leave = rs.single(n, rows, cost)
+            if n in pinned:
+                c = _pin_places(c, rows, rs, n, pinned)
+            idx = int(np.argmin(c))
+            if np.isfinite(c.ravel()[idx]):
+                r, j = divmod(idx, rs.width)
+                vi = int(rows[r])
+                seqs[vi].insert(j, n)
+                rs.update(vi)
                 where.add(n)
-                if d is not None:
-                    where.add(d)
-                break
-        else:
-            if d is None and len(g.feasible) == 1:
+            elif len(g.feasible) == 1:
                 vi = g.feasible[0]
-                places = [j for _detour, w, j, _k in options if w == vi][:tries]
+                places = _cheapest_places(m, rs, vi, n, cost)[:24]
                 new = _insert_ejecting(m, vi, seqs[vi], n, places, partner, pinned)
                 if new is not None:
-                    seqs[vi] = new
+                    seqs[vi][:] = new
+                    rs.update(vi)
                     where.add(n)
+            continue
+        best = rs.pair(n, d, rows, cost, pinned)
+        if best is not None:
+            _c, vi, j, k = best
+            seq = seqs[vi]
+            seqs[vi][:] = [*seq[:j], n, *seq[j:k], d, *seq[k:]]
+            rs.update(vi)
+            where.update((n, d))
+
+
+def _cheapest_places(m: _Model, rs: _RouteState, vi: int, n: int, cost: str) -> list[int]:
+    """The places of vehicle ``vi``'s route, cheapest detour for ``n`` first."""
+    w = int(rs.size[vi]) + 1
+    pred, succ = rs.pred[vi, :w], rs.succ[vi, :w]
+    mat = m.dist if cost == "distance" else m.travel[m.vehicles[vi].speed_factor]
+    detour = mat[pred, n] + mat[n, succ] - mat[pred, succ]
+    return [int(j) for j in np.argsort(detour, kind="stable")]
+
+
+def _pin_places(
+    c: np.ndarray, rows: np.ndarray, rs: _RouteState, n: int, pinned: dict[int, tuple[int, int]]
+) -> np.ndarray:
+    """``c`` with the places that would break ``n``'s pinned order set to inf."""
+    qi, rank = pinned[n]
+    c = c.copy()
+    for r, vi in enumerate(rows):
+        seq = rs.seqs[int(vi)]
+        lo, hi = 0, len(seq)
+        for j, x in enumerate(seq):
+            q = pinned.get(x)
+            if q is None or q[0] != qi:
+                continue
+            if q[1] < rank:
+                lo = max(lo, j + 1)
+            elif q[1] > rank:
+                hi = min(hi, j)
+        c[r, :lo] = np.inf
+        c[r, hi + 1 :] = np.inf
+    return c
 
 
 def _insert_ejecting(

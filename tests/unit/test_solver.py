@@ -790,3 +790,82 @@ def test_pool_workers_end_when_their_parent_is_killed(tmp_path) -> None:
         time.sleep(0.2)
     os.kill(worker, 9)
     raise AssertionError("the pool worker outlived its parent")
+
+
+# ---------------------------------------------------------------- big and locked days, cold
+
+
+def generated_day(
+    n_orders: int, n_bikes: int, *, seed: int = 3, locked_share: float = 0.0,
+    running: bool = False,
+) -> Problem:
+    """A day on a 6 km square around one hub: hub parcels in windows, returns, and
+    shops feeding a door (pairs); ``locked_share`` of the stops locked to one courier.
+    ``running``: the day as a re-plan sees it at 11:00 (couriers under way, hub
+    parcels promised by the end of their slot: ``due_s``, open until the evening)."""
+    import random
+
+    rng = random.Random(seed)
+    pts = [(3000.0, 3000.0)] + [
+        (rng.uniform(0, 6000), rng.uniform(0, 6000)) for _ in range(2 * n_orders)
+    ]
+    shift = Window(11 * 3600, 20 * 3600) if running else DAY
+    bikes = [bike(f"b{i}", payload_kg=150.0, volume_l=600.0, max_distance_m=60_000, shift=shift)
+             for i in range(n_bikes)]
+    slots = [Window(8 * 3600, 12 * 3600), Window(11 * 3600, 15 * 3600),
+             Window(14 * 3600, 18 * 3600), Window(8 * 3600, 18 * 3600)]
+    stops: list[Stop] = []
+    loc = 1
+    for i in range(n_orders):
+        lock = (f"b{rng.randrange(n_bikes)}",) if rng.random() < locked_share else ()
+        r = rng.random()
+        if r < 0.1:  # a return, back to the hub
+            stops.append(Stop(id=f"r{i}", kind="pickup", location=loc, service_s=60,
+                              weight_kg=rng.uniform(1, 4), volume_l=10, vehicles=lock,
+                              windows=(rng.choice(slots),)))
+            loc += 1
+        elif r < 0.22:  # a shop, then its door
+            stops.append(Stop(id=f"s{i}", kind="pickup", location=loc, service_s=120,
+                              weight_kg=rng.uniform(1, 6), volume_l=20, vehicles=lock,
+                              windows=(Window(10 * 3600, 17 * 3600),)))
+            stops.append(Stop(id=f"d{i}", kind="delivery", location=loc + 1, service_s=60,
+                              pickups=(f"s{i}",), vehicles=lock, windows=(slots[3],)))
+            loc += 2
+        else:
+            slot = rng.choice(slots)
+            if running:
+                due = max(slot.end, 12 * 3600)
+                slot = Window(11 * 3600, 20 * 3600)
+            stops.append(Stop(id=f"h{i}", kind="delivery", location=loc, service_s=60,
+                              weight_kg=rng.uniform(1, 5), volume_l=15, vehicles=lock,
+                              windows=(slot,), due_s=due if running else None))
+            loc += 1
+    time, dist = city(pts[:loc])
+    return Problem(time_s=time, dist_m=dist, vehicles=tuple(bikes), stops=tuple(stops))
+
+
+def test_cold_solve_of_a_day_locked_to_its_couriers_plans_every_stop():
+    # most stops locked to one courier each, due times, couriers under way (a
+    # running day, as a re-plan sees it): such days start cold from insertion,
+    # which must plan them all, each on its own courier
+    p = generated_day(120, 4, locked_share=0.9, running=True)
+    timings: dict[str, float] = {}
+    plan = solve(p, 1.5, timings=timings)
+    assert check(p, plan) == []
+    assert plan.unplanned == ()
+    assert timings["first_solution_unperformed"] == 0
+    by_id = {s.id: s for s in p.stops}
+    for r in plan.routes:
+        for ps in r.stops:
+            assert not by_id[ps.stop_id].vehicles or by_id[ps.stop_id].vehicles == (r.vehicle_id,)
+
+
+def test_cold_solve_of_a_mid_size_day_starts_from_a_nearly_full_plan():
+    # pairs, returns and hub parcels together stall the OR-Tools strategies on big
+    # days (the returns constraint): the cold construction leaves (nearly) none out
+    p = generated_day(400, 14)
+    timings: dict[str, float] = {}
+    plan = solve(p, 2.0, timings=timings)
+    assert check(p, plan) == []
+    assert timings["first_solution_unperformed"] <= 0.02 * len(p.stops)
+    assert len(plan.unplanned) <= 0.02 * len(p.stops)
