@@ -88,7 +88,7 @@ from backend.dispatch.calendar import at, windows_on
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Unplanned
 from backend.dispatch.replan import route_orders
-from backend.dispatch.solver import _merge_windows, _route, solve, travel_time
+from backend.dispatch.solver import LATE_COST_PER_S, _merge_windows, _route, solve, travel_time
 from backend.services import demo, orders
 from backend.services.demo import DEMO_PASSWORD
 from backend.services.geo import Geo
@@ -653,13 +653,17 @@ async def evaluate_remaining_day(geo: Any, hub_id: int, day: dt.date, positions:
         "cold_violations": len(check(problem, cold)), "cold_status": cold.status,
         "in_force_only": len(in_planned - cold_planned), "cold_only": len(cold_planned - in_planned),
     }
+    in_late = lateness_s(problem, plan_of(problem, in_force))
+    result.update(in_force_late_s=in_late, cold_late_s=lateness_s(problem, cold))
     basis_cost, basis = result["cold_cost"], "same stops planned"
+    basis_late = result["cold_late_s"]
     if cold_planned != in_planned and in_planned:
         # A cost over other stops is no comparison: solve cold again on what the routes in force serve.
         sub = restricted(problem, in_planned)
         again = await loop.run_in_executor(pool, functools.partial(solve, sub, cold_time_limit))
         again_planned = {s for ids in route_orders(again).values() for s in ids}
         basis_cost = routes_cost(sub, route_orders(again))
+        basis_late = lateness_s(sub, again)
         basis = ("cold solve restricted to the stops planned in force" if again_planned == in_planned else
                  f"unequal: the restricted cold solve left {len(in_planned - again_planned)} of them out")
         result.update(restricted_cold_cost=basis_cost, restricted_cold_planned=len(again_planned),
@@ -669,7 +673,19 @@ async def evaluate_remaining_day(geo: Any, hub_id: int, day: dt.date, positions:
     # A ratio over different sets of stops compares nothing: only on equal sets (the raw one stays beside).
     result["cost_ratio"] = raw if not basis.startswith("unequal") else None
     result["cost_ratio_unequal"] = raw if basis.startswith("unequal") else None
+    # The solver's whole objective also charges each second past a stop's soft due time
+    # (locked stops kept late rather than dropped): riding and waiting customers together.
+    whole_in, whole_cold = in_cost + LATE_COST_PER_S * in_late, basis_cost + LATE_COST_PER_S * basis_late
+    result["basis_late_s"] = basis_late
+    result["objective_ratio"] = (round(whole_in / whole_cold, 4)
+                                 if whole_cold and not basis.startswith("unequal") else None)
     return result
+
+
+def lateness_s(problem: Any, plan: Any) -> int:
+    """Seconds past the stops' soft due times (``Stop.due_s``) in ``plan``, in all."""
+    due = {s.id: s.due_s for s in problem.stops if s.due_s is not None}
+    return sum(max(0, ps.start_s - due[ps.stop_id]) for r in plan.routes for ps in r.stops if ps.stop_id in due)
 
 
 def _warm_up() -> None:
@@ -1230,6 +1246,8 @@ def _summary(records: list[Disruption], cost: dict[str, Any], *, couriers: int, 
         "in_force_cost": cost.get("in_force_cost"), "cold_cost": cost.get("cold_cost"),
         "in_force_unplanned": cost.get("in_force_unplanned"), "cold_unplanned": cost.get("cold_unplanned"),
         "in_force_violations": cost.get("in_force_violations"),
+        "in_force_late_s": cost.get("in_force_late_s"), "cold_late_s": cost.get("basis_late_s"),
+        "objective_ratio": cost.get("objective_ratio"),
         "remaining_stops": cost.get("stops"),
         "couriers": couriers, "stops": stops, "replan_time_limit_s": replan_limit,
         "cold_time_limit_s": cold_time_limit, "run_s": round(run_s, 1),

@@ -34,6 +34,8 @@ force as it is (scheduled again from now). A courier is in focus when:
 * its route in force holds a free stop (it may lose it), misses a stop locked
   to it, or is not feasible on its own (a window missed, a pinned order
   broken...: the solver must re-order it);
+* its route serves stops after their (soft) due time: the latest couriers
+  first, within half the stop budget;
 * it is among the ``k`` couriers that can insert a free stop most cheaply
   into their routes in force (travel time of the detour); free stops close
   to each other share couriers: a stop that already has ``k`` couriers in
@@ -144,6 +146,12 @@ def _arc_cost(problem: Problem, v: Vehicle, locations: list[int]) -> int:
         return int(sum(problem.dist_m[a][b] for a, b in itertools.pairwise(path)))
     T = problem.time_s
     return int(sum(travel_time(T[a][b], v.speed_factor) for a, b in itertools.pairwise(path)))
+
+
+def _lateness(route: Route, by_id: dict[str, Stop]) -> int:
+    """Seconds past the (soft) due times of the route's stops, in all."""
+    return sum(max(0, ps.start_s - due) for ps in route.stops
+               if (due := by_id[ps.stop_id].due_s) is not None)
 
 
 def _with_route(
@@ -302,6 +310,7 @@ def _focus_split(
                 if stops[m].id in pinned and pinned[stops[m].id] in vindex
             )
     kept: dict[str, Route | None] = {}
+    behind: list[tuple[int, str]] = []  # (seconds late in all, courier) of kept routes past due times
     n_locked: dict[str, int] = {}
     for m, vid in locked_to.items():
         n_locked[vid] = n_locked.get(vid, 0) + 1
@@ -319,6 +328,10 @@ def _focus_split(
             focus.add(v.id)  # the solver must re-order (or drop from) it
             continue
         kept[v.id] = route
+        if route is not None:
+            late = _lateness(route, by_id)
+            if late > 0:
+                behind.append((late, v.id))
     # the k cheapest couriers for each free group, by the detour into their routes in force
     ranked: list[list[str]] = []  # per free group: the couriers allowed, cheapest first
     best: list[float] = []  # per free group: its cheapest detour
@@ -361,6 +374,14 @@ def _focus_split(
         else:
             deferred.append(i)
     required = set(focus)
+    # Couriers running late (stops past their due time, kept rather than dropped) are
+    # re-ordered too, the latest first, within half the budget: another order of
+    # their stops may make fewer customers wait.
+    size = n_free + n_locked_in(required)
+    for _late, vid in sorted(behind, reverse=True):
+        if size + n_locked.get(vid, 0) <= budget // 2:
+            required.add(vid)
+            size += n_locked.get(vid, 0)
     # below 2, free stops near each other would all share one courier
     for kk in range(k, min(k, 2) - 1, -1):
         focus = set(required)
@@ -473,7 +494,8 @@ def replan(
     the old order is scheduled again (the solver's own schedule: earliest
     feasible, no needless waiting at the start); if the new route is not at
     least ``min_gain_s`` seconds shorter in duration (end minus start, what
-    the courier feels, whatever the problem's cost), and the old order is
+    the courier feels, whatever the problem's cost), not less late past the
+    stops' soft due times, and the old order is
     feasible (:func:`~backend.dispatch.feasibility.check_route`: windows,
     loads, range, pinned orders...), the old order is kept (``kept_order``).
     The returned plan's cost and totals are updated. ``changed`` lists the
@@ -538,6 +560,8 @@ def replan(
         )
         if old_route.duration_s - current.duration_s >= min_gain_s:
             continue  # worth the reshuffle
+        if _lateness(old_route, by_id) > _lateness(current, by_id):
+            continue  # customers waiting past their due time are served sooner
         if check_route(problem, old_route, stops_by_id=by_id):
             continue  # the old order no longer fits (windows, loads, range, pins...)
         plan = _with_route(problem, plan, old_route, vehicles[vid], loc)

@@ -13,7 +13,8 @@ from backend.settings import REPO_ROOT
 
 SUMMARY_KEYS = ("disruptions", "p50_ms", "p95_ms", "max_ms", "cost_ratio", "no_change", "errors", "timeouts",
                 "changed", "skipped", "couriers", "stops", "p95_vs_target", "cost_ratio_vs_target", "by_kind",
-                "breakdown", "in_force_cost", "cold_cost", "in_force_unplanned", "cold_unplanned")
+                "breakdown", "in_force_cost", "cold_cost", "in_force_unplanned", "cold_unplanned",
+                "objective_ratio", "in_force_late_s", "cold_late_s")
 
 
 def test_replan_bench_small_run_answers_every_disruption() -> None:
@@ -127,3 +128,26 @@ def test_routes_cost_is_the_solvers_objective() -> None:
     plan = solve(problem, 0.5)
     assert plan.unplanned == ()
     assert routes_cost(problem, route_orders(plan)) == plan.cost
+
+
+def test_lateness_and_routes_cost_make_the_solvers_whole_objective() -> None:
+    from backend.bench.replan_bench import lateness_s, routes_cost
+    from backend.dispatch.model import Problem, Stop, Vehicle, Window
+    from backend.dispatch.replan import route_orders
+    from backend.dispatch.solver import LATE_COST_PER_S, solve
+
+    pts = [(0, 0), (3, 4), (6, 8), (0, 5), (5, 0)]
+    time_s = [[int(100 * ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5) for b in pts] for a in pts]
+    # due times no route can meet for all four: lateness is part of the plan's cost
+    problem = Problem(
+        time_s=time_s, dist_m=time_s,
+        vehicles=(Vehicle(id="a", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=100,
+                          volume_l=100),),
+        stops=tuple(Stop(id=str(i), kind="delivery", location=i, service_s=60, weight_kg=1,
+                         windows=(Window(0, 10_000),), due_s=300) for i in range(1, 5)),
+    )
+    plan = solve(problem, 0.5)
+    assert plan.unplanned == ()
+    late = lateness_s(problem, plan)
+    assert late > 0
+    assert routes_cost(problem, route_orders(plan)) + LATE_COST_PER_S * late == plan.cost

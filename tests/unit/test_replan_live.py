@@ -250,6 +250,28 @@ def test_a_late_courier_alone_is_in_focus():
     assert res.changed == {"v00"}
 
 
+def test_a_courier_past_due_times_is_re_ordered_to_make_fewer_customers_wait():
+    # Locked stops kept late rather than dropped have a soft due time: a route that
+    # serves its most overdue stop last is feasible, but another order waits less.
+    problem, in_force = live_day(**SMALL, n_new=0, n_redirect=0, n_out_of_service=0)
+    route = in_force["v03"]
+    last = route[-1]
+    stops = tuple(msgspec.structs.replace(s, windows=(Window(NOW - 3600, END),), due_s=NOW + 600)
+                  if s.id == last else s for s in problem.stops)
+    late = msgspec.structs.replace(problem, stops=stops)
+    split = _focus_split(late, _in_force(late, in_force), 3, 400)
+    assert split is not None and [v.id for v in split.problem.vehicles] == ["v03"]
+    res = replan(late, in_force, time_limit_s=TL, focus=3)
+    assert check(late, res.plan) == [] and res.plan.unplanned == ()
+    new_route = next(r for r in res.plan.routes if r.vehicle_id == "v03")
+    served = {ps.stop_id: ps.start_s for ps in new_route.stops}
+    before = _focus_split(late, _in_force(late, in_force), 3, 0)  # no budget: kept as it was
+    assert before is not None and "v03" in before.kept
+    old_start = next(ps.start_s for ps in before.kept["v03"].stops if ps.stop_id == last)
+    assert served[last] < old_start  # the overdue stop comes earlier
+    assert res.changed == {"v03"}
+
+
 def test_the_stops_of_a_courier_out_of_service_go_to_neighbours():
     problem, in_force = live_day(30, 900, n_new=0, n_redirect=0, n_out_of_service=1)
     freed = set(in_force["v30"])  # the 31st courier is no longer in the problem
