@@ -311,6 +311,7 @@ def _focus_split(
             )
     kept: dict[str, Route | None] = {}
     behind: list[tuple[int, str]] = []  # (seconds late in all, courier) of kept routes past due times
+    missing: list[tuple[int, str]] = []  # (stops, courier): locked stops not on a kept route yet
     n_locked: dict[str, int] = {}
     for m, vid in locked_to.items():
         n_locked[vid] = n_locked.get(vid, 0) + 1
@@ -320,14 +321,17 @@ def _focus_split(
         if v.id in focus or any(locked_to.get(m) != v.id for m in seq):
             focus.add(v.id)  # holds a free stop (or one locked elsewhere)
             continue
-        if len(seq) != n_locked.get(v.id, 0):
-            focus.add(v.id)  # a stop locked to it is not on its route yet
-            continue
         route, ok = _kept_route(problem, v, seq, windows, by_id)
         if not ok:
             focus.add(v.id)  # the solver must re-order (or drop from) it
             continue
         kept[v.id] = route
+        if len(seq) != n_locked.get(v.id, 0):
+            # a stop locked to it is not on its route yet: solved again within the
+            # budget (one that never fits, e.g. on a full bike, must not make every
+            # later re-plan big), else the stop waits and the route stays
+            missing.append((n_locked.get(v.id, 0) - len(seq), v.id))
+            continue
         if route is not None:
             late = _lateness(route, by_id)
             if late > 0:
@@ -378,6 +382,10 @@ def _focus_split(
     # re-ordered too, the latest first, within half the budget: another order of
     # their stops may make fewer customers wait.
     size = n_free + n_locked_in(required)
+    for _n, vid in sorted(missing, reverse=True):
+        if size + n_locked.get(vid, 0) <= budget:
+            required.add(vid)
+            size += n_locked.get(vid, 0)
     for _late, vid in sorted(behind, reverse=True):
         if size + n_locked.get(vid, 0) <= budget // 2:
             required.add(vid)
@@ -423,6 +431,10 @@ def _focus_split(
     kept = {vid: r for vid, r in kept.items() if vid not in focus}
     sub_vehicles = [v for v in vehicles if v.id in focus]
     waiting = {m for i in deferred for m in groups[free[i]]}
+    # locked stops of couriers kept as they are, not on their route: they wait too
+    on_route_ids = {sid for vid in kept if vid not in focus for sid in in_force.get(vid, [])}
+    waiting |= {m for m, vid in locked_to.items()
+                if vid in kept and vid not in focus and stops[m].id not in on_route_ids}
     sub_stops = [s for i, s in enumerate(stops) if locked_to.get(i) not in kept and i not in waiting]
     # the matrices are shared, not cut down: the solver reads only the rows and
     # columns of its nodes' locations

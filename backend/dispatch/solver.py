@@ -2131,6 +2131,7 @@ def _insert_unperformed(
     ]
     if not todo:
         return
+    ejecting_s, eject_budget = 0.0, max(0.0, deadline - time.perf_counter()) / 4
 
     def urgency(n: int) -> tuple[int, int]:
         """The most constrained first: fewest vehicles, then the earliest deadline."""
@@ -2171,10 +2172,15 @@ def _insert_unperformed(
                 seqs[vi].insert(j, n)
                 rs.update(vi)
                 where.add(n)
-            elif len(g.feasible) == 1:
+            elif len(g.feasible) == 1 and ejecting_s < eject_budget:
+                # a stop that fits nowhere on a full bike stays out however it is pushed:
+                # at most a quarter of the time goes to pushing, the rest to stops that fit
+                t_eject = time.perf_counter()
                 vi = g.feasible[0]
                 places = _cheapest_places(m, rs, vi, n, cost)[:24]
-                new = _insert_ejecting(m, vi, seqs[vi], n, places, partner, pinned)
+                new = _insert_ejecting(m, vi, seqs[vi], n, places, partner, pinned,
+                                       min(deadline, t_eject + eject_budget - ejecting_s))
+                ejecting_s += time.perf_counter() - t_eject
                 if new is not None:
                     seqs[vi][:] = new
                     rs.update(vi)
@@ -2228,15 +2234,19 @@ def _insert_ejecting(
     places: list[int],
     partner: dict[int, int],
     pinned: dict[int, tuple[int, int]],
+    deadline: float = float("inf"),
 ) -> list[int] | None:
     """``seq`` with ``n`` at one of ``places``, the stops that then no longer fit moved later.
 
     For a stop only this vehicle may serve whose every place breaks the route
     (a late courier: the stop whose window is closing must come first and
     pushes others back): the stops the simulation then leaves out are put
-    back at the first place where everything fits. None if that fails.
+    back at the first place where everything fits. None if that fails, or
+    when the clock passes ``deadline`` (each try simulates the whole route).
     """
     for j in places:
+        if time.perf_counter() > deadline:
+            return None
         cand = [*seq[:j], n, *seq[j:]]
         if pinned and not _pin_order_ok(cand, pinned):
             continue
@@ -2247,6 +2257,8 @@ def _insert_ejecting(
         if any(x in partner for x in ejected):
             continue
         for x in ejected:
+            if time.perf_counter() > deadline:
+                return None
             for i in range(len(kept) + 1):
                 trial = [*kept[:i], x, *kept[i:]]
                 if pinned and not _pin_order_ok(trial, pinned):

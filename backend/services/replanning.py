@@ -344,17 +344,24 @@ async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, no
                "no courier can fit it in today")
     async with transaction():
         await OrderRow.delete().where(OrderRow.id == order_id)
-    raise Conflict(_too_late(why, now, day), code="same_day_full", nextSlot=_next_slot_json(now, day))
+    raise Conflict(_too_late(why, now, day, end_s), code="same_day_full", nextSlot=_next_slot_json(now, day, end_s))
 
 
-def _next_slot_json(now: dt.datetime, day: dt.date) -> dict[str, Any]:
-    days, name = next_slot(seconds_of(now, day))
+def _next_slot_json(now: dt.datetime, day: dt.date, after_s: int | None = None) -> dict[str, Any]:
+    """The first named slot still open for a new order; with ``after_s``, one that starts
+    no earlier (a day with no room until then offers a later slot, not the same hours)."""
+    now_s = seconds_of(now, day)
+    days, name = next_slot(now_s)
+    if after_s is not None and days == 0:
+        later = [n for n in ("morning", "afternoon", "evening")
+                 if parse_hhmm(SLOTS[n][0]) >= after_s and same_day_open(parse_hhmm(SLOTS[n][1]), now_s)]
+        days, name = (0, later[0]) if later else (1, "morning")
     start, end = SLOTS[name]
     return {"date": (day + dt.timedelta(days=days)).isoformat(), "slot": name, "start": start, "end": end}
 
 
-def _too_late(why: str, now: dt.datetime, day: dt.date) -> str:
-    slot = _next_slot_json(now, day)
+def _too_late(why: str, now: dt.datetime, day: dt.date, after_s: int | None = None) -> str:
+    slot = _next_slot_json(now, day, after_s)
     return (f"This order cannot be delivered today: {why}. The next possible slot is {slot['slot']} "
             f"({slot['start']}-{slot['end']}) on {slot['date']}.")
 

@@ -149,6 +149,9 @@ async def test_a_same_day_order_that_fits_no_bike_is_withdrawn_whole(client, geo
                                   time_limit_s=1.0)
     assert refused.value.extra["code"] == "same_day_full"
     assert "next possible slot" in refused.value.detail
+    # not the same hours again: the first slot after the window that found no room
+    assert refused.value.extra["nextSlot"] == {"date": tomorrow().isoformat(), "slot": "evening",
+                                               "start": "18:00", "end": "22:00"}
     assert (await Order.count(), await Stop.count(), await Parcel.count()) == counts
     assert all(len(c) == 1 for c in _holders(await _current_routes(hub)).values())
 

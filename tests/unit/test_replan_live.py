@@ -272,6 +272,20 @@ def test_a_courier_past_due_times_is_re_ordered_to_make_fewer_customers_wait():
     assert res.changed == {"v03"}
 
 
+def test_a_locked_stop_missing_from_its_route_waits_when_the_budget_is_spent():
+    # A stop locked to a courier but on no route (e.g. it never fitted a full bike)
+    # brings its courier into the model while the budget allows, and otherwise
+    # waits: it must not make every later re-plan solve that courier again.
+    problem, in_force = live_day(**SMALL, n_new=0, n_redirect=0, n_out_of_service=0)
+    missing = in_force["v03"][-1]
+    cut = {**in_force, "v03": in_force["v03"][:-1]}
+    roomy = _focus_split(problem, _in_force(problem, cut), 3, 400)
+    assert roomy is not None and "v03" in {v.id for v in roomy.problem.vehicles}
+    tight = _focus_split(problem, _in_force(problem, cut), 3, 10)
+    assert tight is not None and "v03" in tight.kept and missing in tight.deferred
+    assert missing not in {s.id for s in tight.problem.stops}
+
+
 def test_the_stops_of_a_courier_out_of_service_go_to_neighbours():
     problem, in_force = live_day(30, 900, n_new=0, n_redirect=0, n_out_of_service=1)
     freed = set(in_force["v30"])  # the 31st courier is no longer in the problem
