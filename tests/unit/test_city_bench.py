@@ -142,3 +142,21 @@ def test_the_cli_refuses_an_unknown_peer(capsys, monkeypatch):
         cli_main(["bench", "plan", "--peer", "foo"])
     assert exc.value.code == 2
     assert "invalid choice: 'foo'" in capsys.readouterr().err
+
+
+def test_a_first_solution_that_leaves_most_stops_out_is_not_a_first_plan(geo, monkeypatch):
+    import backend.dispatch.solver as solver
+
+    real = solver.solve
+
+    def hollow_first(problem, limit, **kw):  # the short solve's first solution left nearly all out
+        timings = kw["timings"]
+        plan = real(problem, limit, **kw)
+        if limit == 0.3:
+            timings["first_solution_unperformed"] = len(problem.stops) - 1
+        return plan
+
+    monkeypatch.setattr(solver, "solve", hollow_first)
+    out = C.run_size(60, [0.3, 0.6], hubs=3, seed=11, returns_share=0.1, geo=geo)
+    assert out["first_solution_unperformed_0.3s"] == 59
+    assert out["first_feasible_limit_s"] == 0.6  # the hollow one did not count
