@@ -359,11 +359,13 @@ def _focus_split(
             c = sum(cost[row[stops[m].location], cand] for m in groups[gi])
             ranked.append([vehicles[cand[int(j)]].id for j in np.argsort(c, kind="stable")])
             best.append(float(np.min(c)))
-    n_locked_in = lambda vids: sum(n_locked.get(vid, 0) for vid in vids)  # noqa: E731
+    def n_locked_in(vids: set[str]) -> int:
+        return sum(n_locked.get(vid, 0) for vid in vids)
+
     idle = {v.id for v in vehicles if not in_force.get(v.id)}
     # Free stops on no route and beyond the budget wait for a later re-plan: the
     # cheapest to insert first (a backlog of hundreds must not make every re-plan slow).
-    on_route = {m for ids in in_force.values() for sid in ids for m in [pos[sid]]}
+    on_route = {pos[sid] for ids in in_force.values() for sid in ids}
     order = sorted(range(len(free)), key=lambda i: (
         not any(m in on_route for m in groups[free[i]]), best[i]))
     budget = max_stops if max_stops is not None else len(stops)

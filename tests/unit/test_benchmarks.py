@@ -11,6 +11,7 @@ from backend.bench.plan_bench import _gap, _same_vehicles_share, bench_dir, run_
 from backend.dispatch import benchmarks as B
 from backend.dispatch.feasibility import check
 from backend.dispatch.solver import solve
+from tests.unit.tiny_instances import SOLOMON_TEXT
 
 SOLOMON = bench_dir("solomon")
 LILIM = bench_dir("lilim100")
@@ -19,20 +20,6 @@ needs_data = pytest.mark.skipif(
     reason="shared/bench data not found (set LAADBAK_BENCH_DIR)",
 )
 
-SOLOMON_TEXT = """TINY
-
-VEHICLE
-NUMBER     CAPACITY
-  2         50
-
-CUSTOMER
-CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
-
-    0      0         0          0          0       1000          0
-    1      3         4         10          0        100         10
-    2      6         8         20         50        200         10
-    3      0         5         30          0        500          5
-"""
 
 LILIM_TEXT = "\n".join(
     "\t".join(row.split())

@@ -14,23 +14,10 @@ from backend.bench.plan_bench import run_plan_bench
 from backend.dispatch import benchmarks as B
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
+from tests.unit.tiny_instances import SOLOMON_TEXT
 
 pyvrp = pytest.importorskip("pyvrp", reason="the bench extra (PyVRP) is not installed")
 
-SOLOMON_TEXT = """TINY
-
-VEHICLE
-NUMBER     CAPACITY
-  2         50
-
-CUSTOMER
-CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
-
-    0      0         0          0          0       1000          0
-    1      3         4         10          0        100         10
-    2      6         8         20         50        200         10
-    3      0         5         30          0        500          5
-"""
 
 # Two pairs: 1 -> 2 and 3 -> 4 (a pickup names its delivery, a delivery its pickup).
 LILIM_TEXT = "\n".join(
@@ -226,16 +213,8 @@ def test_fractional_loads_speeds_and_returns():
             payload_kg=10.5,
             volume_l=100,
         ),
-        Vehicle(
-            id="slow",
-            start_location=0,
-            end_location=0,
-            shift=Window(0, 10_000),
-            payload_kg=10.5,
-            volume_l=100,
-            speed_factor=0.9,
-        ),
     )
+    vs = (*vs, msgspec.structs.replace(vs[0], id="slow", speed_factor=0.9))
     stops = (
         Stop(id="d", kind="delivery", location=1, weight_kg=2.25, volume_l=1.5),
         Stop(id="r", kind="pickup", location=2, weight_kg=1.0, volume_l=3.0),
