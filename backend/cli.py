@@ -170,6 +170,8 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"{', '.join(city_only)} only appl{'y' if len(city_only) > 1 else 'ies'} to --suite city")
     if args.peer is not None and args.suite not in ("solomon", "lilim100"):
         return fail(f"--peer compares on the benchmark suites (solomon, lilim100), not on --suite {args.suite}")
+    if args.engines is not None and args.suite not in ("solomon", "lilim100"):
+        return fail(f"--engines applies to the benchmark suites (solomon, lilim100), not to --suite {args.suite}")
     if args.suite == "city":
         other = [name for name, value in (("--time-limit", args.time_limit), ("--instances", args.instances),
                                           ("--files", args.files), ("--bks", args.bks)) if value is not None]
@@ -208,7 +210,8 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
         except BenchError as exc:
             return fail(str(exc))
     else:
-        from backend.bench.plan_bench import run_plan_bench
+        from backend.bench.plan_bench import parse_engines, run_plan_bench
+        from backend.dispatch.portfolio import DEFAULT_ENGINES
 
         instances = [s.strip() for s in args.instances.split(",") if s.strip()] if args.instances else None
         if args.peer is not None:
@@ -219,9 +222,10 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
             except PeerUnavailable as exc:
                 return fail(str(exc))
         try:
+            engines = parse_engines(args.engines or ",".join(DEFAULT_ENGINES))
             result = run_plan_bench(args.suite, instances, args.files, args.bks, args.time_limit,
                                     objective=args.objective, first_solution=args.first_solution,
-                                    metaheuristic=args.metaheuristic, peer=args.peer)
+                                    metaheuristic=args.metaheuristic, peer=args.peer, engines=engines)
         except (ValueError, FileNotFoundError) as exc:
             return fail(str(exc))
     print(json.dumps(result, indent=None if args.json else 2))
@@ -285,7 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metaheuristic", help="OR-Tools LocalSearchMetaheuristic name")
     p.add_argument("--peer", choices=["pyvrp"],
                    help="solve every instance with this solver too, right after ours, with the same limit "
-                        "(solomon, lilim100; needs the bench extra: pip install -e '.[bench]')")
+                        "(solomon, lilim100)")
+    p.add_argument("--engines",
+                   help="solomon, lilim100: the planner's runs, one per core, the best checked plan wins: "
+                        "ortools, pyvrp, ortools+pyvrp (default ortools+pyvrp,pyvrp; ortools alone to measure it)")
     p.add_argument("--stops", help="city: day sizes in stops, comma-separated (default 1000,2000,5000)")
     p.add_argument("--time-limits", help="city: seconds per solve, comma-separated (default 10,60)")
     p.add_argument("--hubs", type=int, help="city: hubs, each with its couriers (default 3)")

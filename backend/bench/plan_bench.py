@@ -1,7 +1,9 @@
 """Planner quality on the Solomon and Li & Lim suites: gap to best-known, feasibility.
 
-``run_plan_bench`` solves each instance with :func:`backend.dispatch.solver.solve`,
-checks every plan with :func:`backend.dispatch.feasibility.check` (and re-times it
+``run_plan_bench`` solves each instance with the planner
+(:func:`backend.dispatch.portfolio.solve_best`: its runs at once on the cores
+of a process pool, the best checked plan wins; ``engines`` chooses the runs,
+e.g. ``("ortools",)`` to measure OR-Tools alone), checks every plan with :func:`backend.dispatch.feasibility.check` (and re-times it
 with exact distances), and returns one JSON-able dict. Progress goes to stderr.
 Gaps are on each route's distance recomputed with exact Euclidean distances,
 against the distance-only best-known column (Solomon ``distance_only``; Li & Lim
@@ -19,17 +21,21 @@ goes through the same checker and exact-distance recomputation.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from backend.dispatch import benchmarks as B
 from backend.dispatch.feasibility import check
-from backend.dispatch.solver import DEFAULT_FIRST_SOLUTION, DEFAULT_METAHEURISTIC, solve
+from backend.dispatch.portfolio import DEFAULT_ENGINES, ENGINES, solve_best
+from backend.dispatch.solver import DEFAULT_FIRST_SOLUTION, DEFAULT_METAHEURISTIC
 
 SUITES = ("solomon", "lilim100")
 PEERS = ("pyvrp",)
@@ -59,6 +65,7 @@ def run_plan_bench(
     metaheuristic: str | None = None,
     peer: str | None = None,
     peer_seed: int = 0,
+    engines: tuple[str, ...] = DEFAULT_ENGINES,
 ) -> dict[str, Any]:
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r} (one of {', '.join(SUITES)})")
@@ -66,6 +73,7 @@ def run_plan_bench(
         raise ValueError(f"unknown objective {objective!r}")
     if not time_limit_s > 0:
         raise ValueError(f"the time limit must be above 0 seconds, got {time_limit_s}")
+    engines = parse_engines(",".join(engines))  # unknown runs stop here, before any solving
     solve_peer = None
     if peer is not None:
         if peer not in PEERS:
@@ -92,63 +100,18 @@ def run_plan_bench(
     best = B.read_bks(bks_path) if bks_path.is_file() else {}
 
     rows: list[dict[str, Any]] = []
+    pool = _pool(len(engines))
     t_all = time.perf_counter()
-    for n, path in enumerate(paths, start=1):
-        inst = B.read_lilim(path) if suite == "lilim100" and not files else B.read_instance(path)
-        problem = B.to_problem(inst, objective)  # type: ignore[arg-type]
-        t0 = time.perf_counter()
-        plan = solve(
-            problem, time_limit_s, first_solution=first_solution, metaheuristic=metaheuristic
-        )
-        seconds = time.perf_counter() - t0
-        violations = check(problem, plan)
-        distance = B.exact_distance(inst, plan)
-        bk = best.get(inst.name.upper()) or best.get(path.stem.upper())
-        ref = ref_vehicles = None
-        if bk is not None:
-            if objective == "distance" and bk.distance_only is not None:
-                ref, ref_vehicles = bk.distance_only, bk.distance_only_vehicles
-            else:
-                ref, ref_vehicles = bk.distance, bk.vehicles
-        gap = _gap(distance, ref)
-        row: dict[str, Any] = {
-            "instance": inst.name,
-            "vehicles": len([r for r in plan.routes if r.stops]),
-            "distance": round(distance, 3),
-            "bks_distance": ref,
-            "bks_vehicles": ref_vehicles,
-            "gap_pct": gap,
-            "seconds": round(seconds, 3),
-            "feasible": not violations and not plan.unplanned,
-            "violations": len(violations),
-            "unplanned": len(plan.unplanned),
-            "exact_time_violations": B.exact_time_violations(inst, plan),
-            "status": plan.status,
-        }
-        rows.append(row)
-        _progress(
-            f"[{n}/{len(paths)}] {inst.name}: {row['vehicles']} bikes, {distance:.2f}"
-            f" (bks {ref}, gap {gap}%), {seconds:.1f} s,"
-            f" {'feasible' if row['feasible'] else 'INFEASIBLE'}"
-        )
-        if solve_peer is not None:
-            coords = [(c.x, c.y) for c in inst.nodes]  # matrix place i is node i
-            # after ours, never beside it: the machine's cores are not shared between the two
-            row.update(
-                _peer_row(
-                    solve_peer(problem, time_limit_s, seed=peer_seed, coords=coords),
-                    inst,
-                    problem,
-                    ref,
-                    row,
+    try:
+        for n, path in enumerate(paths, start=1):
+            rows.append(
+                _instance_row(
+                    n, len(paths), path, suite, files, objective, best, time_limit_s,
+                    first_solution, metaheuristic, engines, pool, solve_peer, peer, peer_seed,
                 )
             )
-            _progress(
-                f"[{n}/{len(paths)}] {inst.name} {peer}: {row['peer_vehicles']} bikes,"
-                f" {row['peer_distance']} (gap {row['peer_gap_pct']}%), {row['peer_seconds']} s,"
-                f" {row['peer_status']}, {'feasible' if row['peer_feasible'] else 'INFEASIBLE'}"
-                f" by our checker; ours/peer {row['ratio_vs_peer']}"
-            )
+    finally:
+        pool.shutdown(cancel_futures=True)
 
     gaps = [r["gap_pct"] for r in rows if r["gap_pct"] is not None]
     summary: dict[str, Any] = {
@@ -170,11 +133,119 @@ def run_plan_bench(
         "first_solution": first_solution or DEFAULT_FIRST_SOLUTION,
         "metaheuristic": metaheuristic or DEFAULT_METAHEURISTIC,
         "by_class": _by_class(rows),
+        "engines": list(engines),
+        # whose plan won, per instance: "ortools", "pyvrp" or "ortools+pyvrp" (PyVRP from OR-Tools')
+        "engine_wins": dict(Counter(r["engine"] for r in rows)),
         "cpu_count": os.cpu_count(),
     }
     if peer is not None:
         summary.update(_peer_summary(peer, rows))
     return {"instances": rows, "summary": summary}
+
+
+def _instance_row(
+    n: int,
+    total: int,
+    path: Path,
+    suite: str,
+    files: list[str] | None,
+    objective: str,
+    best: dict[str, Any],
+    time_limit_s: float,
+    first_solution: str | None,
+    metaheuristic: str | None,
+    engines: tuple[str, ...],
+    pool: concurrent.futures.Executor,
+    solve_peer: Any,
+    peer: str | None,
+    peer_seed: int,
+) -> dict[str, Any]:
+    inst = B.read_lilim(path) if suite == "lilim100" and not files else B.read_instance(path)
+    problem = B.to_problem(inst, objective)  # type: ignore[arg-type]
+    coords = [(c.x, c.y) for c in inst.nodes]  # matrix place i is node i
+    t0 = time.perf_counter()
+    scores: list[dict[str, Any]] = []
+    plan = solve_best(
+        problem,
+        time_limit_s,
+        executor=pool,
+        engines=engines,
+        coords=coords,
+        report=scores,
+        first_solution=first_solution,
+        metaheuristic=metaheuristic,
+    )
+    seconds = time.perf_counter() - t0
+    violations = check(problem, plan)
+    distance = B.exact_distance(inst, plan)
+    bk = best.get(inst.name.upper()) or best.get(path.stem.upper())
+    ref = ref_vehicles = None
+    if bk is not None:
+        if objective == "distance" and bk.distance_only is not None:
+            ref, ref_vehicles = bk.distance_only, bk.distance_only_vehicles
+        else:
+            ref, ref_vehicles = bk.distance, bk.vehicles
+    gap = _gap(distance, ref)
+    row: dict[str, Any] = {
+        "instance": inst.name,
+        "vehicles": len([r for r in plan.routes if r.stops]),
+        "distance": round(distance, 3),
+        "bks_distance": ref,
+        "bks_vehicles": ref_vehicles,
+        "gap_pct": gap,
+        "seconds": round(seconds, 3),
+        "feasible": not violations and not plan.unplanned,
+        "violations": len(violations),
+        "unplanned": len(plan.unplanned),
+        "exact_time_violations": B.exact_time_violations(inst, plan),
+        "status": plan.status,
+        "engine": plan.engine,  # whose plan won
+        "engines": scores,  # every engine's plan: violations, unplanned, cost by the objective
+    }
+    _progress(
+        f"[{n}/{total}] {inst.name}: {row['vehicles']} bikes, {distance:.2f}"
+        f" (bks {ref}, gap {gap}%), {seconds:.1f} s,"
+        f" {'feasible' if row['feasible'] else 'INFEASIBLE'}, {plan.engine}'s plan"
+    )
+    if solve_peer is not None:
+        # after ours, never beside it: the machine's cores are not shared between the two
+        row.update(
+            _peer_row(
+                solve_peer(problem, time_limit_s, seed=peer_seed, coords=coords),
+                inst,
+                problem,
+                ref,
+                row,
+            )
+        )
+        _progress(
+            f"[{n}/{total}] {inst.name} {peer}: {row['peer_vehicles']} bikes,"
+            f" {row['peer_distance']} (gap {row['peer_gap_pct']}%), {row['peer_seconds']} s,"
+            f" {row['peer_status']}, {'feasible' if row['peer_feasible'] else 'INFEASIBLE'}"
+            f" by our checker; ours/peer {row['ratio_vs_peer']}"
+        )
+
+    return row
+
+
+def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A pool of ``workers`` solver processes, started before the clock runs."""
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")
+    )
+    list(pool.map(_warm, range(max(1, workers))))
+    return pool
+
+
+def _warm(_: int) -> None:
+    """The engines' imports, paid once per worker and not by the first instance."""
+    from backend.dispatch import portfolio, pyvrp_engine
+
+    try:
+        pyvrp_engine.require_pyvrp()
+    except pyvrp_engine.PyVRPUnavailable:
+        pass
+    del portfolio
 
 
 def _gap(distance: float | None, ref: float | None) -> float | None:
@@ -252,6 +323,17 @@ def _peer_summary(peer: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def parse_engines(text: str) -> tuple[str, ...]:
+    """``"ortools,pyvrp"`` as a tuple; ValueError naming what is unknown."""
+    engines = tuple(e.strip() for e in text.split(",") if e.strip())
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise ValueError(
+            f"unknown engines {', '.join(unknown) or repr(text)}: choose from {', '.join(ENGINES)}"
+        )
+    return engines
+
+
 def _sort_key(name: str) -> tuple[str, int]:
     head = name.rstrip("0123456789")
     num = name[len(head) :]
@@ -284,6 +366,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--peer", choices=list(PEERS), help="solve every instance with this solver too (same limit)"
     )
+    parser.add_argument(
+        "--engines", default=",".join(DEFAULT_ENGINES), help="the planner runs (see portfolio)"
+    )
     parser.add_argument("--json", action="store_true", help="one line of JSON")
 
 
@@ -299,6 +384,7 @@ def main(args: argparse.Namespace) -> int:
         first_solution=getattr(args, "first_solution", None),
         metaheuristic=getattr(args, "metaheuristic", None),
         peer=getattr(args, "peer", None),
+        engines=parse_engines(args.engines),
     )
     print(json.dumps(result, indent=None if args.json else 2))
     return 0

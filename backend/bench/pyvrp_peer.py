@@ -1,95 +1,33 @@
 """PyVRP as the peer solver of ``laadbak bench plan --peer pyvrp``.
 
-`PyVRP <https://pyvrp.org>`_ 0.14 is an optional dependency (the ``bench``
-extra: ``pip install -e ".[bench]"``); it is imported lazily, and
-:func:`require_pyvrp` says how to install it when it is missing.
-
-The peer solves the very :class:`~backend.dispatch.model.Problem` our solver
-gets (for the Solomon and Li & Lim suites: :func:`backend.dispatch.benchmarks.to_problem`,
-distances scaled by ``SCALE`` = 10 and truncated, travel times rounded up,
-windows and service times scaled by 10), so both work on the same integer
-matrices; PyVRP needs integers, and these are. The translation:
-
-* every matrix place is a PyVRP ``Location``; the matrices are handed over as
-  they are (distance matrix = cost, time matrix = duration), one routing
-  profile per distinct ``speed_factor`` (times divided by it, rounded half up,
-  as our solver does);
-* a delivery without pickups is a ``Client`` with a ``delivery`` load (loaded
-  at the start depot); a pickup no delivery names (a return) is a ``Client``
-  with a ``pickup`` load (brought to the end depot);
-* a pickup and the delivery that names it (Li & Lim pairs, a shop basket) are
-  one PyVRP ``Shipment``: its pickup and delivery steps carry their own
-  location, window and service time. PyVRP 0.14 enforces that a shipment's
-  delivery follows its pickup on the same route (a ``Route`` with the
-  delivery first cannot even be built), and the load rides between them;
-* vehicles with the same start, end, shift, capacities, range, fixed cost and
-  speed are one ``VehicleType`` (``num_available`` = fleet size); the shift is
-  the vehicle type's ``tw_early``/``tw_late``, the fixed cost its
-  ``fixed_cost`` (with ``objective="vehicles"`` the benchmark problem gives
-  every bike ``VEHICLE_FIXED_COST``, so PyVRP minimises vehicles first);
-* loads are integers: weights (and volumes, when any stop has one) are used as
-  they are when they are all whole numbers (the benchmarks), else in grams
-  and decilitres.
-
-What PyVRP cannot express is refused, never approximated: several windows on
-one stop, a delivery with several pickups or with a pickup and hub-loaded
-goods of its own, stops restricted to some vehicles, pinned sequences and soft
-due times; :func:`unsupported` names the first such feature and
-:func:`solve_peer` then returns ``status="unavailable"`` and no plan.
-
-The peer's routes come back as stop orders per vehicle and are re-timed on
-our matrices (leaving the hub at the shift start, waiting for windows), into a
-:class:`~backend.dispatch.model.Plan` that our independent checker
-(:func:`backend.dispatch.feasibility.check`) judges like any plan of ours.
-Stops PyVRP leaves out are reported unplanned (``no_capacity``).
+The peer is PyVRP on its own, as its users run it: every visit required, the
+default search, the bench's seed, the same wall-clock limit and the very same
+integer problem our planner gets (the translation is
+:mod:`backend.dispatch.pyvrp_engine`, which is also our planner's second engine).
+Its plan is re-timed on our matrices and judged by our checker like ours.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import msgspec
-import numpy as np
 
-from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
-
-PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
-INSTALL_HINT = (
-    'PyVRP is not installed; the peer solver is an optional extra: pip install -e ".[bench]" '
-    f'(or pip install "{PYVRP_REQUIREMENT}")'
+from backend.dispatch.model import Plan, Problem
+from backend.dispatch.pyvrp_engine import (
+    PyVRPUnavailable,
+    plan_from_sequences,
+    pyvrp_version,
+    require_pyvrp,
+    sequences_from_solution,
+    to_pyvrp,
+    unsupported,
 )
-UNLIMITED_CAPACITY = 1 << 40  # "no limit" for a load dimension, well inside PyVRP's int64 sums
-_BIG_LOAD = 1e8  # a capacity at or above this (kg or L) is "unlimited" (the benchmarks' volume)
 
+PeerUnavailable = PyVRPUnavailable
 
-class PeerUnavailable(RuntimeError):
-    """PyVRP is not installed, or has the wrong version."""
-
-
-def require_pyvrp() -> Any:
-    """The ``pyvrp`` module, or :class:`PeerUnavailable` with how to install it."""
-    try:
-        import pyvrp
-    except ImportError as exc:
-        raise PeerUnavailable(INSTALL_HINT) from exc
-    version = pyvrp_version()
-    if version is not None and not version.startswith("0.14."):
-        raise PeerUnavailable(
-            f"PyVRP {version} is installed, the peer needs {PYVRP_REQUIREMENT}: "
-            f'pip install -e ".[bench]"'
-        )
-    return pyvrp
-
-
-def pyvrp_version() -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version("pyvrp")
-    except Exception:  # noqa: BLE001 - metadata missing: trust the import
-        return None
+__all__ = ["PeerResult", "PeerUnavailable", "pyvrp_version", "require_pyvrp", "solve_peer"]
 
 
 class PeerResult(msgspec.Struct, kw_only=True):
@@ -101,348 +39,6 @@ class PeerResult(msgspec.Struct, kw_only=True):
     iterations: int | None = None
 
 
-class PeerMapping(msgspec.Struct, kw_only=True):
-    """How PyVRP's indices map back to the problem's stops and vehicles."""
-
-    clients: list[int]  # client index -> stop index
-    shipments: list[tuple[int, int]]  # shipment index -> (pickup stop index, delivery stop index)
-    vehicle_types: list[list[str]]  # vehicle type index -> ids of its vehicles, in order
-    load_units: tuple[int, ...]  # per load dimension: PyVRP units per kg (or per L)
-
-
-# --------------------------------------------------------------------------- #
-# Problem -> PyVRP
-# --------------------------------------------------------------------------- #
-
-
-def unsupported(problem: Problem) -> str | None:
-    """The first feature of ``problem`` PyVRP 0.14 cannot model, in words, or None."""
-    if problem.sequences:
-        return "pinned sequences (PyVRP has no precedence between separate visits)"
-    by_id = {s.id: s for s in problem.stops}
-    for s in problem.stops:
-        if len(s.windows) > 1:
-            return f"stop {s.id} has {len(s.windows)} windows (PyVRP: one per visit)"
-        if s.vehicles:
-            return f"stop {s.id} may be served by some vehicles only"
-        if s.due_s is not None:
-            return f"stop {s.id} has a soft due time (PyVRP windows are hard)"
-        if s.kind == "delivery" and len(s.pickups) > 1:
-            return f"delivery {s.id} collects from {len(s.pickups)} pickups (a shipment has one)"
-        if s.kind == "delivery" and s.pickups and (s.weight_kg > 0 or s.volume_l > 0):
-            return f"delivery {s.id} has a pickup and hub-loaded goods of its own"
-        for p in s.pickups:
-            if p not in by_id or by_id[p].kind != "pickup":
-                return f"delivery {s.id} names {p}, which is not a pickup of the problem"
-    return None
-
-
-def _load_units(problem: Problem) -> tuple[int, ...]:
-    """PyVRP units per kg (and per L, when any stop has a volume): 1 if all are whole numbers."""
-
-    def unit(values: list[float]) -> int:
-        finite = [v for v in values if v < _BIG_LOAD]
-        return 1 if all(float(v).is_integer() for v in finite) else 1000
-
-    weights = [s.weight_kg for s in problem.stops] + [v.payload_kg for v in problem.vehicles]
-    units = [unit(weights)]
-    if any(s.volume_l > 0 for s in problem.stops):
-        volumes = [s.volume_l for s in problem.stops] + [v.volume_l for v in problem.vehicles]
-        units.append(10 if unit(volumes) > 1 else 1)  # decilitres
-    return tuple(units)
-
-
-def _amount(values: tuple[float, ...], units: tuple[int, ...]) -> list[int]:
-    return [round(v * u) for v, u in zip(values, units, strict=False)]
-
-
-def _capacity(v: Vehicle, units: tuple[int, ...]) -> list[int]:
-    out = []
-    for cap, u in zip((v.payload_kg, v.volume_l), units, strict=False):
-        out.append(UNLIMITED_CAPACITY if cap >= _BIG_LOAD else math.floor(cap * u + 1e-9))
-    return out
-
-
-def _travel(time_s: np.ndarray, speed_factor: float) -> np.ndarray:
-    if speed_factor == 1.0:
-        return time_s
-    return np.floor(time_s / speed_factor + 0.5).astype(np.int64)
-
-
-def to_pyvrp(
-    problem: Problem, coords: list[tuple[float, float]] | None = None
-) -> tuple[Any, PeerMapping]:
-    """``problem`` as PyVRP ``ProblemData``, and the way back (see the module docstring).
-
-    ``coords`` (x, y per matrix place, e.g. a benchmark's) go to PyVRP's
-    locations for what may use them; the matrices alone decide distances and
-    times. Raises ValueError for what :func:`unsupported` names.
-    """
-    why = unsupported(problem)
-    if why:
-        raise ValueError(f"PyVRP cannot model this problem: {why}")
-    pyvrp = require_pyvrp()
-    T = np.asarray(problem.time_s, dtype=np.int64)
-    D = np.asarray(problem.dist_m, dtype=np.int64)
-    n = len(T)
-    units = _load_units(problem)
-    if coords is not None and len(coords) != n:
-        raise ValueError(f"coords has {len(coords)} places, the matrices {n}")
-    xy = coords if coords is not None else [(0.0, 0.0)] * n
-    locations = [pyvrp.Location(float(x), float(y), name=str(i)) for i, (x, y) in enumerate(xy)]
-
-    # Depots: one per place a vehicle starts or ends at.
-    depot_places = sorted(
-        {v.start_location for v in problem.vehicles} | {v.end_location for v in problem.vehicles}
-    )
-    depot_of = {loc: k for k, loc in enumerate(depot_places)}
-    depots = [pyvrp.Depot(loc, name=f"hub@{loc}") for loc in depot_places]
-
-    # Profiles: one per speed factor.
-    factors = sorted({v.speed_factor for v in problem.vehicles}, key=lambda f: (f != 1.0, f))
-    profile_of = {f: k for k, f in enumerate(factors)}
-    durations = [_travel(T, f) for f in factors]
-    distances = [D] * len(factors)
-
-    # Vehicle types: identical vehicles together, in first-seen order.
-    keys: dict[tuple, int] = {}
-    type_vehicles: list[list[Vehicle]] = []
-    for v in problem.vehicles:
-        key = (
-            v.start_location,
-            v.end_location,
-            v.shift.start,
-            v.shift.end,
-            v.payload_kg,
-            v.volume_l,
-            v.max_distance_m,
-            v.speed_factor,
-            v.fixed_cost,
-        )
-        if key not in keys:
-            keys[key] = len(type_vehicles)
-            type_vehicles.append([])
-        type_vehicles[keys[key]].append(v)
-    vehicle_types = []
-    for vs in type_vehicles:
-        v = vs[0]
-        extra: dict[str, Any] = {}
-        if v.max_distance_m is not None:
-            extra["max_distance"] = int(v.max_distance_m)
-        vehicle_types.append(
-            pyvrp.VehicleType(
-                num_available=len(vs),
-                capacity=_capacity(v, units),
-                start_depot=depot_of[v.start_location],
-                end_depot=depot_of[v.end_location],
-                fixed_cost=int(v.fixed_cost),
-                tw_early=int(v.shift.start),
-                tw_late=int(v.shift.end),
-                profile=profile_of[v.speed_factor],
-                name=v.id,
-                **extra,
-            )
-        )
-
-    index = {s.id: i for i, s in enumerate(problem.stops)}
-    paired = {p for s in problem.stops for p in s.pickups}
-    clients = []
-    client_stops: list[int] = []
-    shipments = []
-    shipment_stops: list[tuple[int, int]] = []
-    for i, s in enumerate(problem.stops):
-        if s.id in paired:
-            continue  # part of its delivery's shipment
-        if s.kind == "delivery" and s.pickups:
-            p = problem.stops[index[s.pickups[0]]]
-            pe, pl = _window(p)
-            de, dl = _window(s)
-            shipments.append(
-                pyvrp.Shipment(
-                    pickup_location=p.location,
-                    delivery_location=s.location,
-                    pickup_tw_early=pe,
-                    pickup_tw_late=pl,
-                    pickup_service_duration=int(p.service_s),
-                    delivery_tw_early=de,
-                    delivery_tw_late=dl,
-                    delivery_service_duration=int(s.service_s),
-                    amount=_amount((p.weight_kg, p.volume_l), units),
-                    name=f"{p.id}->{s.id}",
-                )
-            )
-            shipment_stops.append((index[p.id], i))
-            continue
-        early, late = _window(s)
-        load = _amount((s.weight_kg, s.volume_l), units)
-        clients.append(
-            pyvrp.Client(
-                location=s.location,
-                delivery=load if s.kind == "delivery" else [0] * len(units),
-                pickup=load if s.kind == "pickup" else [0] * len(units),
-                service_duration=int(s.service_s),
-                tw_early=early,
-                tw_late=late,
-                name=s.id,
-            )
-        )
-        client_stops.append(i)
-    data = pyvrp.ProblemData(
-        locations, clients, depots, vehicle_types, distances, durations, [], shipments
-    )
-    mapping = PeerMapping(
-        clients=client_stops,
-        shipments=shipment_stops,
-        vehicle_types=[[v.id for v in vs] for vs in type_vehicles],
-        load_units=units,
-    )
-    return data, mapping
-
-
-def _window(s: Stop) -> tuple[int, int]:
-    if not s.windows:
-        return 0, int(np.iinfo(np.int64).max)
-    return int(s.windows[0].start), int(s.windows[0].end)
-
-
-# --------------------------------------------------------------------------- #
-# PyVRP -> Plan
-# --------------------------------------------------------------------------- #
-
-
-def sequences_from_solution(solution: Any, mapping: PeerMapping) -> dict[str, list[int]]:
-    """Vehicle id -> stop indices in visiting order, for every non-empty route."""
-    from pyvrp import ActivityType
-
-    used = [0] * len(mapping.vehicle_types)
-    out: dict[str, list[int]] = {}
-    for route in solution.routes():
-        seq: list[int] = []
-        for act in route.schedule():
-            if act.type == ActivityType.CLIENT:
-                seq.append(mapping.clients[act.idx])
-            elif act.type == ActivityType.PICKUP:
-                seq.append(mapping.shipments[act.idx][0])
-            elif act.type == ActivityType.DELIVERY:
-                seq.append(mapping.shipments[act.idx][1])
-        if not seq:
-            continue
-        vt = route.vehicle_type()
-        vid = mapping.vehicle_types[vt][used[vt]]
-        used[vt] += 1
-        out[vid] = seq
-    return out
-
-
-def plan_from_sequences(
-    problem: Problem,
-    sequences: dict[str, list[int]],
-    *,
-    solve_s: float = 0.0,
-    status: str = "feasible",
-    unplanned_detail: str = "left out by the peer solver",
-) -> Plan:
-    """A :class:`Plan` of these stop orders, timed on ``problem``'s matrices.
-
-    Each bike leaves its start hub at the shift start; service starts on arrival
-    or when the (first not yet closed) window opens. Nothing is checked here:
-    a late arrival, an overload or a broken pair is for the feasibility checker
-    to find. Stops in no sequence are reported unplanned (``no_capacity``).
-    """
-    T, D = problem.time_s, problem.dist_m
-    stops = problem.stops
-    by_id = {s.id: s for s in stops}
-    vehicles = {v.id: v for v in problem.vehicles}
-    routes = []
-    seen: set[int] = set()
-    for v in problem.vehicles:  # the problem's vehicle order
-        seq = sequences.get(v.id)
-        if not seq:
-            continue
-        seen.update(seq)
-        routes.append(_timed_route(problem, vehicles[v.id], seq, by_id, T, D))
-    unplanned = tuple(
-        Unplanned(stop_id=s.id, reason="no_capacity", detail=unplanned_detail)
-        for i, s in enumerate(stops)
-        if i not in seen
-    )
-    return Plan(
-        routes=tuple(routes),
-        unplanned=unplanned,
-        cost=sum(r.distance_m for r in routes)
-        + sum(vehicles[r.vehicle_id].fixed_cost for r in routes),
-        distance_m=sum(r.distance_m for r in routes),
-        duration_s=sum(r.duration_s for r in routes),
-        solve_s=round(solve_s, 3),
-        status=status,
-    )
-
-
-def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> Route:
-    stops = problem.stops
-    load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery")
-    load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery")
-    t = int(v.shift.start)
-    prev = v.start_location
-    dist = 0
-    aboard: set[str] = set()
-    out = []
-    for k in seq:
-        s = stops[k]
-        arrival = t + _leg(T[prev][s.location], v.speed_factor)
-        start = arrival
-        for w in sorted(s.windows, key=lambda w: w.start):
-            if arrival <= w.end:
-                start = max(arrival, w.start)
-                break
-        dist += int(D[prev][s.location])
-        if s.kind == "pickup":
-            load_kg += s.weight_kg
-            load_l += s.volume_l
-            aboard.add(s.id)
-        elif s.pickups:
-            load_kg -= sum(by_id[p].weight_kg for p in s.pickups if p in aboard) + s.weight_kg
-            load_l -= sum(by_id[p].volume_l for p in s.pickups if p in aboard) + s.volume_l
-        else:
-            load_kg -= s.weight_kg
-            load_l -= s.volume_l
-        t = start + int(s.service_s)
-        out.append(
-            PlannedStop(
-                stop_id=s.id,
-                arrival_s=int(arrival),
-                start_s=int(start),
-                departure_s=int(t),
-                load_kg=round(float(load_kg), 6),
-                load_l=round(float(load_l), 6),
-                distance_m=dist,
-            )
-        )
-        prev = s.location
-    end = t + _leg(T[prev][v.end_location], v.speed_factor)
-    dist += int(D[prev][v.end_location])
-    start_s = int(v.shift.start)
-    return Route(
-        vehicle_id=v.id,
-        stops=tuple(out),
-        start_s=start_s,
-        end_s=int(end),
-        distance_m=dist,
-        duration_s=int(end) - start_s,
-    )
-
-
-def _leg(time_s: Any, speed_factor: float) -> int:
-    if speed_factor == 1.0:
-        return int(time_s)
-    return math.floor(int(time_s) / speed_factor + 0.5)
-
-
-# --------------------------------------------------------------------------- #
-# Solve
-# --------------------------------------------------------------------------- #
-
-
 def solve_peer(
     problem: Problem,
     time_limit_s: float,
@@ -452,8 +48,6 @@ def solve_peer(
 ) -> PeerResult:
     """Solve ``problem`` with PyVRP within ``time_limit_s`` of wall clock, hand-over included.
 
-    The search gets what is left of the limit after building PyVRP's data
-    (``MaxRuntime``); re-timing the routes afterwards takes milliseconds.
     Raises :class:`PeerUnavailable` when PyVRP is not installed; a problem it
     cannot model gives ``status="unavailable"`` and the reason.
     """
@@ -474,7 +68,9 @@ def solve_peer(
     status = "feasible" if best.is_feasible() else "infeasible"
     seqs = sequences_from_solution(best, mapping)
     seconds = time.perf_counter() - t0
-    plan = plan_from_sequences(problem, seqs, solve_s=seconds, status=status)
+    plan = plan_from_sequences(
+        problem, seqs, solve_s=seconds, status=status, unplanned_detail="left out by the peer solver"
+    )
     return PeerResult(
         plan=plan,
         seconds=round(time.perf_counter() - t0, 3),

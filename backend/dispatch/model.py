@@ -148,6 +148,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     duration_s: int
     solve_s: float
     status: str  # solver status in words, e.g. "feasible", "optimal", "no solution"
+    engine: str = "ortools"  # which engine made it: "ortools" or "pyvrp" (see portfolio)
 
 
 class Violation(msgspec.Struct, frozen=True, kw_only=True):

@@ -22,7 +22,7 @@ from backend.dispatch import feasibility
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
 from backend.dispatch.model import Plan, Problem, Sequence, Unplanned, Vehicle, Window
 from backend.dispatch.model import Stop as PlanStop
-from backend.dispatch.solver import solve_async
+from backend.dispatch.portfolio import solve_best_async
 from backend.errors import Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services.closures import closed_edges
@@ -227,7 +227,8 @@ async def plan_day(geo: Geo, executor: Executor | None, hub_id: int, day: dt.dat
     """Plan the day and save it; returns the plan run's id."""
     t0 = time.perf_counter()
     day_input = await load_day(geo, hub_id, day)
-    plan = await solve_async(day_input.problem, time_limit_s, executor=executor)
+    # every engine that can plan this day, one per core; the best checked plan wins
+    plan = await solve_best_async(day_input.problem, time_limit_s, executor=executor)
     violations = feasibility.check(day_input.problem, plan)
     total_s = time.perf_counter() - t0
     return await save_plan(hub_id, day, time_limit_s, day_input, plan, len(violations), total_s)

@@ -128,6 +128,8 @@ def test_options_parse():
         (["--suite", "city", "--peer", "pyvrp"], "--peer"),
         (["--suite", "city", "--time-limit", "5"], "--time-limits"),
         (["--suite", "solomon", "--stops", "100"], "--suite city"),
+        (["--suite", "city", "--engines", "pyvrp"], "--engines applies to the benchmark suites"),
+        (["--suite", "solomon", "--engines", "ortools,cplex"], "unknown engines cplex"),
     ],
 )
 def test_the_cli_refuses_bad_values_with_a_message(argv, message, capsys, monkeypatch):

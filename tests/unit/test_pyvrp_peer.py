@@ -1,4 +1,4 @@
-"""The PyVRP peer: our problem to PyVRP and back, judged by our own checker."""
+"""PyVRP, engine and peer: our problem to PyVRP and back, judged by our own checker."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from backend.bench import pyvrp_peer as P
+from backend.dispatch import pyvrp_engine as E
 from backend.bench.plan_bench import run_plan_bench
 from backend.dispatch import benchmarks as B
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
 from tests.unit.tiny_instances import SOLOMON_TEXT
 
-pyvrp = pytest.importorskip("pyvrp", reason="the bench extra (PyVRP) is not installed")
+pyvrp = pytest.importorskip("pyvrp", reason="PyVRP is not installed")
 
 
 # Two pairs: 1 -> 2 and 3 -> 4 (a pickup names its delivery, a delivery its pickup).
@@ -57,7 +58,7 @@ def _pairs_ok(problem: Problem, plan) -> list[str]:
 def test_solomon_like_instance_converts_field_by_field(tmp_path):
     inst = _instance(tmp_path, SOLOMON_TEXT, "TINY.txt")
     problem = B.to_problem(inst)
-    data, mapping = P.to_pyvrp(problem)
+    data, mapping = E.to_pyvrp(problem)
     assert (data.num_clients, data.num_shipments, data.num_depots) == (3, 0, 1)
     assert data.num_vehicle_types == 1 and data.num_vehicles == 2
     vt = data.vehicle_type(0)
@@ -69,23 +70,23 @@ def test_solomon_like_instance_converts_field_by_field(tmp_path):
     # the very matrices of our problem: distances x10 truncated, times rounded up
     assert np.array_equal(data.distance_matrix(0), np.asarray(problem.dist_m))
     assert np.array_equal(data.duration_matrix(0), np.asarray(problem.time_s))
-    with_xy, _ = P.to_pyvrp(problem, [(c.x, c.y) for c in inst.nodes])
+    with_xy, _ = E.to_pyvrp(problem, [(c.x, c.y) for c in inst.nodes])
     assert (with_xy.location(2).x, with_xy.location(2).y) == (6, 8)
     # "vehicles": the fixed cost goes along, so PyVRP minimises bikes first
-    data_v, _ = P.to_pyvrp(B.to_problem(inst, "vehicles"))
+    data_v, _ = E.to_pyvrp(B.to_problem(inst, "vehicles"))
     assert data_v.vehicle_type(0).fixed_cost == B.VEHICLE_FIXED_COST
 
 
 def test_round_trip_of_a_pyvrp_solution_into_a_checked_plan(tmp_path):
     inst = _instance(tmp_path, SOLOMON_TEXT, "TINY.txt")
     problem = B.to_problem(inst)
-    data, mapping = P.to_pyvrp(problem)
+    data, mapping = E.to_pyvrp(problem)
     # client indices: mapping.clients[i] is the stop index of client i
     c = {problem.stops[k].id: i for i, k in enumerate(mapping.clients)}
     sol = pyvrp.Solution(data, [[c["1"], c["2"]], [c["3"]]])
-    seqs = P.sequences_from_solution(sol, mapping)
+    seqs = E.sequences_from_solution(sol, mapping)
     assert [[problem.stops[k].id for k in seq] for seq in seqs.values()] == [["1", "2"], ["3"]]
-    plan = P.plan_from_sequences(problem, seqs)
+    plan = E.plan_from_sequences(problem, seqs)
     assert check(problem, plan) == [] and plan.unplanned == ()
     assert plan.distance_m == sol.distance()  # same integer matrix, same routes
     # customer 2 opens at 500 (scaled): the bike waits for it
@@ -97,7 +98,7 @@ def test_round_trip_of_a_pyvrp_solution_into_a_checked_plan(tmp_path):
 def test_lilim_like_pairs_become_shipments(tmp_path):
     inst = _instance(tmp_path, LILIM_TEXT, "tiny.txt")
     problem = B.to_problem(inst)
-    data, mapping = P.to_pyvrp(problem)
+    data, mapping = E.to_pyvrp(problem)
     assert (data.num_clients, data.num_shipments) == (0, 2)
     ids = [(problem.stops[p].id, problem.stops[d].id) for p, d in mapping.shipments]
     assert ids == [("1", "2"), ("3", "4")]
@@ -146,7 +147,7 @@ def test_pairs_are_kept_where_ignoring_them_would_break_them():
     seqs = {r.vehicle_id: [int(ps.stop_id) - 1 for ps in r.stops] for r in plan.routes}
     vid = next(iter(seqs))
     seqs[vid].reverse()
-    reversed_plan = P.plan_from_sequences(problem, seqs)
+    reversed_plan = E.plan_from_sequences(problem, seqs)
     assert _pairs_ok(problem, reversed_plan)
     assert any(v.rule == "pickup_delivery" for v in check(problem, reversed_plan))
 
@@ -171,6 +172,14 @@ def test_ratio_and_peer_fields_in_the_plan_bench(tmp_path):
         and s["peer_mean_gap_pct"] == row["peer_gap_pct"]
     )
     assert s["same_vehicles_share"] == (1.0 if row["vehicles"] == 1 else 0.0)
+    # ours is the portfolio: every run's plan scored, the winner named
+    assert [e["engine"] for e in row["engines"]] == ["ortools", "ortools+pyvrp", "pyvrp"]
+    assert row["engine"] in {e["engine"] for e in row["engines"]}
+    assert s["engines"] == ["ortools+pyvrp", "pyvrp"] and s["engine_wins"] == {row["engine"]: 1}
+    alone = run_plan_bench("lilim100", None, [str(f)], str(bks), 0.3, engines=("ortools",))
+    assert [e["engine"] for e in alone["instances"][0]["engines"]] == ["ortools"]
+    with pytest.raises(ValueError, match="unknown engines"):
+        run_plan_bench("lilim100", None, [str(f)], str(bks), 0.3, engines=("cplex",))
     msgspec.json.encode(out)
 
 
@@ -197,9 +206,9 @@ def test_what_pyvrp_cannot_model_is_reported_not_approximated():
             Stop(id="d", kind="delivery", location=1, pickups=("p1", "p2")),
         ),
     )
-    assert "2 pickups" in P.unsupported(baskets)
+    assert "2 pickups" in E.unsupported(baskets)
     with pytest.raises(ValueError, match="cannot model"):
-        P.to_pyvrp(baskets)
+        E.to_pyvrp(baskets)
 
 
 def test_fractional_loads_speeds_and_returns():
@@ -220,7 +229,7 @@ def test_fractional_loads_speeds_and_returns():
         Stop(id="r", kind="pickup", location=2, weight_kg=1.0, volume_l=3.0),
     )  # a return
     problem = Problem(time_s=T, dist_m=T, vehicles=vs, stops=stops)
-    data, mapping = P.to_pyvrp(problem)
+    data, mapping = E.to_pyvrp(problem)
     assert mapping.load_units == (1000, 10)  # grams, decilitres
     assert data.num_vehicle_types == 2 and data.num_profiles == 2
     assert data.duration_matrix(1)[0, 1] == 100  # 90 / 0.9
@@ -232,7 +241,7 @@ def test_fractional_loads_speeds_and_returns():
 
 def test_a_missing_pyvrp_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyvrp", None)  # import pyvrp now raises ImportError
-    with pytest.raises(P.PeerUnavailable, match=r"pip install -e \"\.\[bench\]\""):
+    with pytest.raises(P.PeerUnavailable, match=r"pip install -e \."):
         P.require_pyvrp()
     with pytest.raises(P.PeerUnavailable):
         run_plan_bench("solomon", ["C101"], None, None, 1.0, peer="pyvrp")

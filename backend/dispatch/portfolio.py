@@ -1,0 +1,220 @@
+"""The planner's engines side by side on the process pool's cores; the best checked plan wins.
+
+OR-Tools (:mod:`backend.dispatch.solver`) models everything the product relies
+on: locks, pinned orders, several windows, soft due times, warm starts from the
+routes in force. PyVRP (:mod:`backend.dispatch.pyvrp_engine`) is the stronger
+search on the problems it can express. A run is one worker's job:
+
+* ``"ortools"``: OR-Tools for the whole limit;
+* ``"pyvrp"``: PyVRP for the whole limit, each such run with a seed of its own;
+* ``"ortools+pyvrp"``: OR-Tools for ``WARM_SHARE`` of the limit, then PyVRP
+  from OR-Tools' plan for the rest; both plans come back. On a problem PyVRP
+  cannot express it is OR-Tools for the whole limit.
+
+For a cold plan of a problem PyVRP can express, the default runs
+(``DEFAULT_ENGINES``) are a warm-started PyVRP beside a cold one: two searches
+from different starts on the two cores. Anything else, and every warm start
+from the routes in force, goes to OR-Tools alone. Every plan is judged by the
+independent checker (:func:`backend.dispatch.feasibility.check`) before it may
+win; among the plans without violations the one with fewer stops left out
+wins, then the one costing less by the problem's own objective
+(:func:`plan_cost`), then the earlier run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from backend.dispatch.feasibility import check
+from backend.dispatch.model import Plan, Problem
+from backend.dispatch.solver import LATE_COST_PER_S, get_pool, solve, travel_time
+
+ENGINES = ("ortools", "pyvrp", "ortools+pyvrp")
+DEFAULT_ENGINES = ("ortools+pyvrp", "pyvrp")
+# the share of the limit "ortools+pyvrp" gives OR-Tools before PyVRP takes over
+WARM_SHARE = 0.2
+# the process hop out and back, and re-timing PyVRP's routes, come out of its limit
+_HOP_S = 0.05
+
+
+def pyvrp_can_plan(problem: Problem) -> bool:
+    """PyVRP is installed and can express ``problem`` (see ``pyvrp_engine.unsupported``)."""
+    from backend.dispatch import pyvrp_engine
+
+    try:
+        pyvrp_engine.require_pyvrp()
+    except pyvrp_engine.PyVRPUnavailable:
+        return False
+    return bool(problem.stops and problem.vehicles) and pyvrp_engine.unsupported(problem) is None
+
+
+def engines_for(
+    problem: Problem, engines: tuple[str, ...] = DEFAULT_ENGINES, *, warm: bool = False
+) -> tuple[str, ...]:
+    """The runs of ``engines`` that can plan ``problem``, one per worker.
+
+    Without PyVRP (not installed, a problem it cannot express, or a warm start
+    from the routes in force) a ``"pyvrp"`` run is dropped and ``"ortools+pyvrp"``
+    is OR-Tools alone; at least one OR-Tools run is always left.
+    """
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise ValueError(
+            f"unknown engines {', '.join(unknown) or repr(engines)} (choose from {', '.join(ENGINES)})"
+        )
+    if not warm and pyvrp_can_plan(problem):
+        return tuple(engines)
+    out = tuple("ortools" for e in engines if e != "pyvrp")
+    return out[:1] or ("ortools",)
+
+
+def plan_cost(problem: Problem, plan: Plan) -> int:
+    """What ``plan`` costs by ``problem``'s objective, whichever engine made it.
+
+    Riding (metres or seconds at the bike's speed, as ``problem.cost`` says),
+    each used bike's fixed cost, and ``LATE_COST_PER_S`` per second a stop's
+    service starts past its soft due time.
+    """
+    by_time = problem.cost == "time"
+    vehicles = {v.id: v for v in problem.vehicles}
+    place = {s.id: s.location for s in problem.stops}
+    due = {s.id: s.due_s for s in problem.stops if s.due_s is not None}
+    T, D = problem.time_s, problem.dist_m
+    total = 0
+    for r in plan.routes:
+        if not r.stops:
+            continue
+        v = vehicles[r.vehicle_id]
+        total += int(v.fixed_cost)
+        path = [v.start_location, *(place[ps.stop_id] for ps in r.stops), v.end_location]
+        for a, b in zip(path, path[1:], strict=False):
+            total += travel_time(int(T[a][b]), v.speed_factor) if by_time else int(D[a][b])
+        total += sum(
+            LATE_COST_PER_S * max(0, ps.start_s - due[ps.stop_id])
+            for ps in r.stops
+            if ps.stop_id in due
+        )
+    return total
+
+
+def choose(problem: Problem, plans: list[Plan]) -> tuple[Plan, list[dict[str, Any]]]:
+    """The winning plan of ``plans`` (in run order) and what each plan scored."""
+    scored = []
+    for plan in plans:
+        scored.append(
+            {
+                "engine": plan.engine,
+                "violations": len(check(problem, plan)),
+                "unplanned": len(plan.unplanned),
+                "cost": plan_cost(problem, plan),
+                "status": plan.status,
+                "solve_s": round(plan.solve_s, 3),
+            }
+        )
+    best = min(
+        range(len(plans)),
+        key=lambda i: (scored[i]["violations"] > 0, scored[i]["unplanned"], scored[i]["cost"], i),
+    )
+    return plans[best], scored
+
+
+def run_engine(
+    engine: str,
+    problem: Problem,
+    time_limit_s: float,
+    seed: int = 1,
+    coords: list[tuple[float, float]] | None = None,
+    ortools_kwargs: dict[str, Any] | None = None,
+) -> list[Plan]:
+    """One run (see the module docstring) within ``time_limit_s``: its plans, in the order made."""
+    from backend.dispatch.pyvrp_engine import solve_pyvrp
+
+    kwargs = ortools_kwargs or {}
+    if engine == "ortools":
+        return [solve(problem, time_limit_s, **kwargs)]
+    limit = max(0.01, time_limit_s - _HOP_S)
+    if engine == "pyvrp":
+        return [solve_pyvrp(problem, limit, seed=seed, coords=coords)]
+    first = solve(problem, time_limit_s * WARM_SHARE, **kwargs)
+    rest = max(0.01, limit - first.solve_s)
+    then = solve_pyvrp(problem, rest, seed=seed, coords=coords, warm=first)
+    # both clocks, end to end
+    then = msgspec.structs.replace(then, solve_s=first.solve_s + then.solve_s)
+    return [first, then]
+
+
+def _runs(
+    problem: Problem,
+    engines: tuple[str, ...],
+    seed: int,
+    ortools_kwargs: dict[str, Any],
+) -> list[tuple[str, int]]:
+    use = engines_for(problem, engines, warm=bool(ortools_kwargs.get("initial_routes")))
+    return [(e, seed + k) for k, e in enumerate(use)]
+
+
+def solve_best(
+    problem: Problem,
+    time_limit_s: float = 10.0,
+    *,
+    executor: concurrent.futures.Executor | None = None,
+    engines: tuple[str, ...] = DEFAULT_ENGINES,
+    seed: int = 1,
+    coords: list[tuple[float, float]] | None = None,
+    report: list[dict[str, Any]] | None = None,
+    **ortools_kwargs: Any,
+) -> Plan:
+    """Plan ``problem`` with every run of ``engines`` that can, at once, within ``time_limit_s``.
+
+    Runs go to ``executor`` (the module pool when None; give it a worker per
+    run, else they take turns); a lone run runs here, in this process.
+    ``ortools_kwargs`` go to :func:`backend.dispatch.solver.solve`; an
+    ``initial_routes`` warm start keeps the plan with OR-Tools. ``report``, if
+    given, receives each plan's score (see :func:`choose`).
+    """
+    runs = _runs(problem, engines, seed, ortools_kwargs)
+    if len(runs) == 1:
+        plans = run_engine(runs[0][0], problem, time_limit_s, runs[0][1], coords, ortools_kwargs)
+    else:
+        pool = executor or get_pool()
+        futures = [
+            pool.submit(run_engine, e, problem, time_limit_s, s, coords, ortools_kwargs)
+            for e, s in runs
+        ]
+        plans = [p for f in futures for p in f.result()]
+    best, scored = choose(problem, plans)
+    if report is not None:
+        report.extend(scored)
+    return best
+
+
+async def solve_best_async(
+    problem: Problem,
+    time_limit_s: float = 10.0,
+    *,
+    executor: concurrent.futures.Executor | None = None,
+    engines: tuple[str, ...] = DEFAULT_ENGINES,
+    seed: int = 1,
+    **ortools_kwargs: Any,
+) -> Plan:
+    """:func:`solve_best` for the event loop: every run in the pool, never here."""
+    runs = _runs(problem, engines, seed, ortools_kwargs)
+    loop = asyncio.get_running_loop()
+    pool = executor or get_pool()
+    call: Callable[..., list[Plan]] = run_engine
+    results = await asyncio.gather(
+        *(
+            loop.run_in_executor(pool, call, e, problem, time_limit_s, s, None, ortools_kwargs)
+            for e, s in runs
+        )
+    )
+    plans = [p for ps in results for p in ps]
+    if len(plans) == 1:
+        return plans[0]
+    best, _ = await asyncio.to_thread(choose, problem, plans)
+    return best

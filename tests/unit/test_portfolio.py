@@ -1,0 +1,165 @@
+"""The planner's portfolio: which engines run, how their plans are scored, who wins."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import concurrent.futures
+
+import msgspec
+import numpy as np
+import pytest
+
+from backend.dispatch import benchmarks as B
+from backend.dispatch import portfolio as F
+from backend.dispatch import pyvrp_engine as E
+from backend.dispatch.feasibility import check
+from backend.dispatch.model import Problem, Stop, Vehicle, Window
+from backend.dispatch.solver import solve
+from tests.unit.tiny_instances import SOLOMON_TEXT
+
+pyvrp = pytest.importorskip("pyvrp", reason="PyVRP is not installed")
+
+
+def _tiny(tmp_path, objective: str = "distance") -> tuple[B.Instance, Problem]:
+    f = tmp_path / "TINY.txt"
+    f.write_text(SOLOMON_TEXT)
+    inst = B.read_instance(f)
+    return inst, B.to_problem(inst, objective)  # type: ignore[arg-type]
+
+
+def _bike(**kw) -> Vehicle:
+    base = dict(
+        id="v", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=10, volume_l=100
+    )
+    return Vehicle(**{**base, **kw})
+
+
+_T = np.array(
+    [[0, 60, 80, 100], [60, 0, 50, 90], [80, 50, 0, 40], [100, 90, 40, 0]], dtype=np.int64
+)
+
+
+def test_engines_for_keeps_what_only_ortools_models(tmp_path):
+    _, problem = _tiny(tmp_path)
+    assert F.engines_for(problem) == F.DEFAULT_ENGINES == ("ortools+pyvrp", "pyvrp")
+    assert F.engines_for(problem, ("ortools",)) == ("ortools",)
+    # a warm start from the routes in force stays with OR-Tools
+    assert F.engines_for(problem, warm=True) == ("ortools",)
+    # a soft due time is beyond PyVRP: one OR-Tools run, whatever was asked
+    due = msgspec.structs.replace(
+        problem, stops=(msgspec.structs.replace(problem.stops[0], due_s=300), *problem.stops[1:])
+    )
+    assert F.engines_for(due) == ("ortools",)
+    assert F.engines_for(due, ("pyvrp", "pyvrp")) == ("ortools",)
+    with pytest.raises(ValueError, match="unknown engines gurobi"):
+        F.engines_for(problem, ("gurobi",))
+
+
+def test_plan_cost_is_the_objective_ortools_minimises(tmp_path):
+    _, problem = _tiny(tmp_path, "vehicles")  # distance plus a fixed cost per bike
+    plan = solve(problem, 0.5)
+    assert plan.cost > B.VEHICLE_FIXED_COST and F.plan_cost(problem, plan) == plan.cost
+    # riding seconds at the bike's speed, and a fixed cost
+    by_time = Problem(
+        time_s=_T,
+        dist_m=_T * 3,
+        vehicles=(_bike(speed_factor=0.8, fixed_cost=500),),
+        stops=tuple(Stop(id=f"s{k}", kind="delivery", location=k) for k in (1, 2, 3)),
+        cost="time",
+    )
+    plan = solve(by_time, 0.3)
+    assert len(plan.routes) == 1 and F.plan_cost(by_time, plan) == plan.cost
+    # half a second rounds up, as everywhere the bike speed divides a time
+    assert plan.cost == 500 + sum(math.floor(t / 0.8 + 0.5) for t in (60, 50, 40, 100))
+
+
+def test_the_checked_plan_with_fewest_stops_left_out_wins_then_the_cheaper(tmp_path):
+    _, problem = _tiny(tmp_path)
+    ids = [s.id for s in problem.stops]
+    seq = {s.id: k for k, s in enumerate(problem.stops)}
+    good = E.plan_from_sequences(problem, {"v1": [seq["1"], seq["2"]], "v2": [seq["3"]]})
+    # customer 1 closes at 1000 (scaled): after 2 (opens 500) it is late, which is cheaper
+    late = E.plan_from_sequences(problem, {"v1": [seq["3"], seq["2"], seq["1"]]})
+    short = E.plan_from_sequences(problem, {"v1": [seq["1"], seq["3"]]})
+    assert ids == ["1", "2", "3"] and check(problem, good) == [] and check(problem, late)
+    assert F.plan_cost(problem, late) < F.plan_cost(problem, good)
+    assert F.plan_cost(problem, short) < F.plan_cost(problem, good) and len(short.unplanned) == 1
+    plans = [
+        msgspec.structs.replace(p, engine=e)
+        for p, e in ((late, "a"), (short, "b"), (good, "c"))
+    ]
+    best, scored = F.choose(problem, plans)
+    assert best.engine == "c"
+    assert [(s["engine"], s["violations"] > 0, s["unplanned"]) for s in scored] == [
+        ("a", True, 0),
+        ("b", False, 1),
+        ("c", False, 0),
+    ]
+    # between two clean plans the cheaper wins, and on a tie the earlier run
+    cheaper = msgspec.structs.replace(good, engine="d")
+    assert F.choose(problem, [plans[2], cheaper])[0].engine == "c"
+
+
+def test_solve_best_runs_every_engine_and_returns_a_checked_plan(tmp_path):
+    inst, problem = _tiny(tmp_path)
+    report: list[dict] = []
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        plan = F.solve_best(problem, 0.6, executor=pool, report=report)
+    assert [r["engine"] for r in report] == ["ortools", "ortools+pyvrp", "pyvrp"]
+    assert plan.engine in {r["engine"] for r in report}
+    assert check(problem, plan) == [] and plan.unplanned == ()
+    winner = min(report, key=lambda r: (r["violations"] > 0, r["unplanned"], r["cost"]))
+    assert F.plan_cost(problem, plan) == winner["cost"]
+    assert B.exact_distance(inst, plan) == pytest.approx(30.0)  # 0-1-2-0 and 0-3-0, or better
+
+
+def test_solve_best_async_in_the_pool_and_ortools_alone_for_locks(tmp_path):
+    _, problem = _tiny(tmp_path)
+    locked = msgspec.structs.replace(
+        problem,
+        stops=(msgspec.structs.replace(problem.stops[0], vehicles=("v2",)), *problem.stops[1:]),
+    )
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        free = asyncio.run(F.solve_best_async(problem, 0.5, executor=pool))
+        kept = asyncio.run(F.solve_best_async(locked, 0.5, executor=pool))
+    assert free.engine in ("ortools", "ortools+pyvrp", "pyvrp") and check(problem, free) == []
+    assert kept.engine == "ortools" and check(locked, kept) == []
+    on = {ps.stop_id: r.vehicle_id for r in kept.routes for ps in r.stops}
+    assert on["1"] == "v2"
+
+
+def test_pyvrp_engine_gives_the_reasons_and_leaves_out_only_what_does_not_fit():
+    stops = (
+        Stop(id="heavy", kind="delivery", location=1, weight_kg=25),  # too heavy for any bike
+        Stop(id="p", kind="pickup", location=2, weight_kg=30),  # so is this shop's parcel...
+        Stop(id="d", kind="delivery", location=3, pickups=("p",)),  # ...for this delivery
+        *(Stop(id=f"s{k}", kind="delivery", location=k, weight_kg=4) for k in (1, 2, 3)),
+    )
+    problem = Problem(time_s=_T, dist_m=_T, vehicles=(_bike(),), stops=stops)
+    plan = E.solve_pyvrp(problem, 0.3)
+    reasons = {u.stop_id: u.reason for u in plan.unplanned}
+    assert reasons.pop("heavy") == "too_heavy"
+    assert reasons.pop("p") == "too_heavy" and reasons.pop("d") in ("too_heavy", "pickup_unplanned")
+    # 3 parcels of 4 kg, 10 kg on the bike: one waits, with the reason OR-Tools gives
+    assert list(reasons.values()) == ["no_capacity"]
+    assert plan.engine == "pyvrp" and check(problem, plan) == []
+    assert sum(len(r.stops) for r in plan.routes) == 2
+
+
+def test_time_objective_and_warm_start_reach_pyvrp(tmp_path):
+    by_time = Problem(
+        time_s=_T, dist_m=_T * 3, vehicles=(_bike(),), stops=(Stop(id="a", kind="delivery", location=2),),
+        cost="time",
+    )
+    data, _ = E.to_pyvrp(by_time)
+    vt = data.vehicle_type(0)
+    assert (vt.unit_distance_cost, vt.unit_duration_cost) == (0, 1)
+    _, problem = _tiny(tmp_path)
+    first = solve(problem, 0.3)
+    data, mapping = E.to_pyvrp(problem, optional=True)
+    warm = E.initial_solution(data, mapping, problem, first)
+    assert warm.distance() == F.plan_cost(problem, first)
+    assert sorted(r.num_clients() for r in warm.routes()) == sorted(len(r.stops) for r in first.routes)
+    assert warm.is_feasible()
+    assert E.solve_pyvrp(problem, 0.2, warm=first).engine == "ortools+pyvrp"
