@@ -28,6 +28,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -102,14 +103,21 @@ def run_plan_bench(
     rows: list[dict[str, Any]] = []
     pool = _pool(len(engines))
     t_all = time.perf_counter()
+    run = _Run(
+        lilim=suite == "lilim100" and not files,
+        objective=objective,
+        best=best,
+        time_limit_s=time_limit_s,
+        ortools={"first_solution": first_solution, "metaheuristic": metaheuristic},
+        engines=engines,
+        pool=pool,
+        solve_peer=solve_peer,
+        peer=peer,
+        peer_seed=peer_seed,
+    )
     try:
         for n, path in enumerate(paths, start=1):
-            rows.append(
-                _instance_row(
-                    n, len(paths), path, suite, files, objective, best, time_limit_s,
-                    first_solution, metaheuristic, engines, pool, solve_peer, peer, peer_seed,
-                )
-            )
+            rows.append(_instance_row(run, path, f"[{n}/{len(paths)}]"))
     finally:
         pool.shutdown(cancel_futures=True)
 
@@ -143,45 +151,44 @@ def run_plan_bench(
     return {"instances": rows, "summary": summary}
 
 
-def _instance_row(
-    n: int,
-    total: int,
-    path: Path,
-    suite: str,
-    files: list[str] | None,
-    objective: str,
-    best: dict[str, Any],
-    time_limit_s: float,
-    first_solution: str | None,
-    metaheuristic: str | None,
-    engines: tuple[str, ...],
-    pool: concurrent.futures.Executor,
-    solve_peer: Any,
-    peer: str | None,
-    peer_seed: int,
-) -> dict[str, Any]:
-    inst = B.read_lilim(path) if suite == "lilim100" and not files else B.read_instance(path)
-    problem = B.to_problem(inst, objective)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class _Run:
+    """What every instance of one bench run is solved with."""
+
+    lilim: bool  # the Li & Lim file format
+    objective: str
+    best: dict[str, Any]
+    time_limit_s: float
+    ortools: dict[str, Any]
+    engines: tuple[str, ...]
+    pool: concurrent.futures.Executor
+    solve_peer: Any
+    peer: str | None
+    peer_seed: int
+
+
+def _instance_row(run: _Run, path: Path, tag: str) -> dict[str, Any]:
+    inst = B.read_lilim(path) if run.lilim else B.read_instance(path)
+    problem = B.to_problem(inst, run.objective)  # type: ignore[arg-type]
     coords = [(c.x, c.y) for c in inst.nodes]  # matrix place i is node i
     t0 = time.perf_counter()
     scores: list[dict[str, Any]] = []
     plan = solve_best(
         problem,
-        time_limit_s,
-        executor=pool,
-        engines=engines,
+        run.time_limit_s,
+        executor=run.pool,
+        engines=run.engines,
         coords=coords,
         report=scores,
-        first_solution=first_solution,
-        metaheuristic=metaheuristic,
+        **run.ortools,
     )
     seconds = time.perf_counter() - t0
     violations = check(problem, plan)
     distance = B.exact_distance(inst, plan)
-    bk = best.get(inst.name.upper()) or best.get(path.stem.upper())
+    bk = run.best.get(inst.name.upper()) or run.best.get(path.stem.upper())
     ref = ref_vehicles = None
     if bk is not None:
-        if objective == "distance" and bk.distance_only is not None:
+        if run.objective == "distance" and bk.distance_only is not None:
             ref, ref_vehicles = bk.distance_only, bk.distance_only_vehicles
         else:
             ref, ref_vehicles = bk.distance, bk.vehicles
@@ -203,15 +210,15 @@ def _instance_row(
         "engines": scores,  # every engine's plan: violations, unplanned, cost by the objective
     }
     _progress(
-        f"[{n}/{total}] {inst.name}: {row['vehicles']} bikes, {distance:.2f}"
+        f"{tag} {inst.name}: {row['vehicles']} bikes, {distance:.2f}"
         f" (bks {ref}, gap {gap}%), {seconds:.1f} s,"
         f" {'feasible' if row['feasible'] else 'INFEASIBLE'}, {plan.engine}'s plan"
     )
-    if solve_peer is not None:
+    if run.solve_peer is not None:
         # after ours, never beside it: the machine's cores are not shared between the two
         row.update(
             _peer_row(
-                solve_peer(problem, time_limit_s, seed=peer_seed, coords=coords),
+                run.solve_peer(problem, run.time_limit_s, seed=run.peer_seed, coords=coords),
                 inst,
                 problem,
                 ref,
@@ -219,7 +226,7 @@ def _instance_row(
             )
         )
         _progress(
-            f"[{n}/{total}] {inst.name} {peer}: {row['peer_vehicles']} bikes,"
+            f"{tag} {inst.name} {run.peer}: {row['peer_vehicles']} bikes,"
             f" {row['peer_distance']} (gap {row['peer_gap_pct']}%), {row['peer_seconds']} s,"
             f" {row['peer_status']}, {'feasible' if row['peer_feasible'] else 'INFEASIBLE'}"
             f" by our checker; ours/peer {row['ratio_vs_peer']}"

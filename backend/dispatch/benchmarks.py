@@ -2,9 +2,11 @@
 
 Pure: no web or database imports. Conventions (see DESIGN "Data shipped"):
 Euclidean distances, travel time = distance. The :class:`Problem` built here
-works on distances scaled by ``SCALE`` (10) and truncated to integers (travel
+works on distances scaled by ``SCALE`` (1000) and truncated to integers (travel
 times rounded up, see :func:`to_problem`), with windows and service times
-scaled by the same factor; gaps are computed on each
+scaled by the same factor. The scale is fine enough that rounding every leg up
+costs no best-known solution its feasibility (at 10, routes of lr106 and lr107
+that meet their windows in exact arithmetic missed them after rounding); gaps are computed on each
 route's distance recomputed with exact double-precision Euclidean distances
 (:func:`exact_distance`), the unit of the best-known values.
 """
@@ -21,9 +23,9 @@ from typing import Literal
 
 from backend.dispatch.model import Plan, Problem, Stop, Vehicle, Window
 
-SCALE = 10
+SCALE = 1000
 UNLIMITED_VOLUME_L = 1e9
-VEHICLE_FIXED_COST = 1_000_000  # "vehicles" objective: one bike outweighs any distance
+VEHICLE_FIXED_COST = 1_000_000_000  # "vehicles" objective: one bike outweighs any distance
 
 Objective = Literal["distance", "vehicles"]
 

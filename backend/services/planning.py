@@ -249,6 +249,7 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
         "solveS": round(plan.solve_s, 3),
         "totalS": round(total_s, 3),
         "solverStatus": plan.status,
+        "engine": plan.engine,
         "violations": violations,
     }
     inputs = {"stops": len(day_input.problem.stops), "vehicles": len(day_input.problem.vehicles),

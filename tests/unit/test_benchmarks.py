@@ -39,19 +39,20 @@ def test_parse_tiny_solomon(tmp_path):
     assert inst.kind == "solomon" and inst.name == "TINY"
     assert (inst.vehicles, inst.capacity, len(inst.customers)) == (2, 50, 3)
     p = B.to_problem(inst)
-    assert p.dist_m[0][1] == 50 and p.time_s[0][1] == 50  # 5.0 scaled by 10
-    assert p.dist_m[1][3] == int(math.dist((3, 4), (0, 5)) * 10) == 31  # truncated
-    assert p.time_s[1][3] == 32  # rounded up: never optimistic
-    assert B.to_problem(inst, time_rounding="trunc").time_s[1][3] == 31
+    assert B.SCALE == 1000
+    assert p.dist_m[0][1] == 5000 and p.time_s[0][1] == 5000  # 5.0 scaled by 1000
+    assert p.dist_m[1][3] == int(math.dist((3, 4), (0, 5)) * 1000) == 3162  # truncated
+    assert p.time_s[1][3] == 3163  # rounded up: never optimistic
+    assert B.to_problem(inst, time_rounding="trunc").time_s[1][3] == 3162
     s2 = p.stops[1]
     assert (s2.windows[0].start, s2.windows[0].end, s2.service_s, s2.weight_kg) == (
-        500,
-        2000,
-        100,
+        50_000,
+        200_000,
+        10_000,
         20,
     )
     assert all(s.kind == "delivery" and not s.pickups for s in p.stops)
-    assert p.vehicles[0].shift.end == 10000 and p.vehicles[0].fixed_cost == 0
+    assert p.vehicles[0].shift.end == 1_000_000 and p.vehicles[0].fixed_cost == 0
     assert B.to_problem(inst, "vehicles").vehicles[0].fixed_cost == B.VEHICLE_FIXED_COST
 
 

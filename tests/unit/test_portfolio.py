@@ -163,3 +163,23 @@ def test_time_objective_and_warm_start_reach_pyvrp(tmp_path):
     assert sorted(r.num_clients() for r in warm.routes()) == sorted(len(r.stops) for r in first.routes)
     assert warm.is_feasible()
     assert E.solve_pyvrp(problem, 0.2, warm=first).engine == "ortools+pyvrp"
+
+
+def test_pyvrp_keeps_the_battery_range_and_a_pair_on_one_bike():
+    # one bike could carry everything, but its range is one round trip to a far door
+    far = Problem(
+        time_s=_T,
+        dist_m=_T * 10,  # hub to 3 and back: 2,000 m
+        vehicles=(_bike(id="a", max_distance_m=2_000), _bike(id="b", max_distance_m=2_000)),
+        stops=(
+            Stop(id="x", kind="delivery", location=3),
+            Stop(id="p", kind="pickup", location=1),
+            Stop(id="d", kind="delivery", location=2, pickups=("p",)),
+        ),
+    )
+    plan = E.solve_pyvrp(far, 0.3)
+    assert check(far, plan) == [] and plan.unplanned == ()
+    on = {ps.stop_id: (r.vehicle_id, k) for r in plan.routes for k, ps in enumerate(r.stops)}
+    assert on["x"][0] != on["d"][0]  # x and the pair together would ride 2,500 m
+    assert on["p"][0] == on["d"][0] and on["p"][1] < on["d"][1]
+    assert all(r.distance_m <= 2_000 for r in plan.routes)

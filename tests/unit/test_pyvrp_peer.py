@@ -62,12 +62,18 @@ def test_solomon_like_instance_converts_field_by_field(tmp_path):
     assert (data.num_clients, data.num_shipments, data.num_depots) == (3, 0, 1)
     assert data.num_vehicle_types == 1 and data.num_vehicles == 2
     vt = data.vehicle_type(0)
-    assert vt.capacity == [50] and (vt.tw_early, vt.tw_late) == (0, 10000) and vt.fixed_cost == 0
+    assert vt.capacity == [50] and (vt.tw_early, vt.tw_late) == (0, 1_000_000)
+    assert vt.fixed_cost == 0
     c2 = data.client(
         mapping.clients.index(1)
     )  # customer 2: window [50, 200], service 10, demand 20
-    assert (c2.tw_early, c2.tw_late, c2.service_duration, c2.delivery) == (500, 2000, 100, [20])
-    # the very matrices of our problem: distances x10 truncated, times rounded up
+    assert (c2.tw_early, c2.tw_late, c2.service_duration, c2.delivery) == (
+        50_000,
+        200_000,
+        10_000,
+        [20],
+    )
+    # the very matrices of our problem: distances x1000 truncated, times rounded up
     assert np.array_equal(data.distance_matrix(0), np.asarray(problem.dist_m))
     assert np.array_equal(data.duration_matrix(0), np.asarray(problem.time_s))
     with_xy, _ = E.to_pyvrp(problem, [(c.x, c.y) for c in inst.nodes])
@@ -89,9 +95,9 @@ def test_round_trip_of_a_pyvrp_solution_into_a_checked_plan(tmp_path):
     plan = E.plan_from_sequences(problem, seqs)
     assert check(problem, plan) == [] and plan.unplanned == ()
     assert plan.distance_m == sol.distance()  # same integer matrix, same routes
-    # customer 2 opens at 500 (scaled): the bike waits for it
+    # customer 2 opens at 50,000 (scaled): the bike waits for it
     r = plan.routes[0]
-    assert r.stops[1].arrival_s < 500 == r.stops[1].start_s
+    assert r.stops[1].arrival_s < 50_000 == r.stops[1].start_s
     assert B.exact_distance(inst, plan) == pytest.approx(5 + 5 + 10 + 5 + 5)
 
 
@@ -104,10 +110,10 @@ def test_lilim_like_pairs_become_shipments(tmp_path):
     assert ids == [("1", "2"), ("3", "4")]
     s = data.shipment(1)
     assert s.amount == [20] and (s.pickup.service_duration, s.delivery.service_duration) == (
-        100,
-        100,
+        10_000,
+        10_000,
     )
-    assert (s.delivery.tw_early, s.delivery.tw_late) == (0, 5000)
+    assert (s.delivery.tw_early, s.delivery.tw_late) == (0, 500_000)
     # PyVRP itself refuses a delivery ahead of its pickup
     A = pyvrp.ActivityType
     with pytest.raises(Exception, match="pickup"):
