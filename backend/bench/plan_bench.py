@@ -223,6 +223,7 @@ def _instance_row(run: _Run, path: Path, tag: str) -> dict[str, Any]:
                 problem,
                 ref,
                 row,
+                run.objective,
             )
         )
         _progress(
@@ -262,7 +263,12 @@ def _gap(distance: float | None, ref: float | None) -> float | None:
 
 
 def _peer_row(
-    result: Any, inst: B.Instance, problem: Any, ref: float | None, ours: dict[str, Any]
+    result: Any,
+    inst: B.Instance,
+    problem: Any,
+    ref: float | None,
+    ours: dict[str, Any],
+    objective: str,
 ) -> dict[str, Any]:
     """The peer's figures for one instance, judged like ours (checker, exact distances)."""
     plan = result.plan
@@ -279,13 +285,13 @@ def _peer_row(
             "peer_unplanned": None,
             "peer_exact_time_violations": None,
             "ratio_vs_peer": None,
+            "distance_ratio_vs_peer": None,
+            "vehicles_vs_peer": None,
         }
     violations = check(problem, plan)
     distance = B.exact_distance(inst, plan)
     feasible = not violations and not plan.unplanned
-    ratio = None
-    if feasible and ours["feasible"] and distance > 0:
-        ratio = round(ours["distance"] / round(distance, 3), 4)
+    vehicles = len([r for r in plan.routes if r.stops])
     return {
         "peer_status": result.status,  # the peer's own verdict on its best solution
         "peer_distance": round(distance, 3),
@@ -296,7 +302,29 @@ def _peer_row(
         "peer_violations": len(violations),
         "peer_unplanned": len(plan.unplanned),
         "peer_exact_time_violations": B.exact_time_violations(inst, plan),
-        "ratio_vs_peer": ratio,  # ours / peer exact distance, when both plans are feasible
+        **ratio_fields(ours, round(distance, 3), vehicles, feasible, objective),
+    }
+
+
+def ratio_fields(
+    ours: dict[str, Any], peer_distance: float, peer_vehicles: int, peer_ok: bool, objective: str
+) -> dict[str, Any]:
+    """Ours against the peer on one instance, by the instance's objective.
+
+    ``distance_ratio_vs_peer``: ours / peer exact distance, when both plans are
+    feasible. ``ratio_vs_peer`` is that ratio where it compares like with like:
+    always for ``objective="distance"``; for ``"vehicles"`` (fewest bikes first)
+    only when both use as many bikes. A plan with fewer bikes is the better one
+    there whatever its distance, and ``vehicles_vs_peer`` (ours minus the peer's)
+    says who won on bikes.
+    """
+    both = bool(peer_ok and ours["feasible"] and peer_distance > 0)
+    distance_ratio = round(ours["distance"] / peer_distance, 4) if both else None
+    same = objective == "distance" or ours["vehicles"] == peer_vehicles
+    return {
+        "ratio_vs_peer": distance_ratio if same else None,
+        "distance_ratio_vs_peer": distance_ratio,
+        "vehicles_vs_peer": ours["vehicles"] - peer_vehicles if both else None,
     }
 
 
@@ -312,14 +340,24 @@ def _peer_summary(peer: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from backend.bench.pyvrp_peer import pyvrp_version
 
     ratios = [r["ratio_vs_peer"] for r in rows if r.get("ratio_vs_peer") is not None]
+    distance_ratios = [
+        r["distance_ratio_vs_peer"] for r in rows if r.get("distance_ratio_vs_peer") is not None
+    ]
+    bikes = [r["vehicles_vs_peer"] for r in rows if r.get("vehicles_vs_peer") is not None]
     gaps = [r["peer_gap_pct"] for r in rows if r.get("peer_gap_pct") is not None]
     seconds = [r["peer_seconds"] for r in rows if r.get("peer_status") != "unavailable"]
     return {
         "peer": peer,
         "peer_version": pyvrp_version(),
-        # ours / peer distance, mean over the instances where both plans are feasible
+        # ours / peer by the objective (see ratio_fields), mean where both plans are feasible
         "mean_ratio_vs_peer": round(statistics.fmean(ratios), 4) if ratios else None,
         "ratio_instances": len(ratios),
+        # ours / peer distance on every instance both solved, whatever the bikes
+        "mean_distance_ratio_vs_peer": (
+            round(statistics.fmean(distance_ratios), 4) if distance_ratios else None
+        ),
+        "fewer_vehicles_than_peer": sum(b < 0 for b in bikes),
+        "more_vehicles_than_peer": sum(b > 0 for b in bikes),
         "peer_mean_gap_pct": round(statistics.fmean(gaps), 3) if gaps else None,
         "peer_median_gap_pct": round(statistics.median(gaps), 3) if gaps else None,
         "peer_feasible": sum(bool(r.get("peer_feasible")) for r in rows),

@@ -26,7 +26,7 @@ translation:
   and decilitres;
 * with ``optional=True`` every client and shipment may be left out at a prize
   above anything serving it could cost, so a day with too little room still
-  gets the best plan of what fits (the benchmarks keep every visit required).
+  gets the best plan of what fits (the bench's peer keeps every visit required).
 
 What PyVRP cannot express is refused, never approximated: several windows on
 one stop, a delivery with several pickups or with a pickup and hub-loaded

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from backend.db.tables import PlanRun, Route
+from backend.dispatch.portfolio import DEFAULT_ENGINES, engines_for
+from backend.services.planning import load_day
 from tests.api.helpers import admin, login, make_user, post_ok, problem, tomorrow
 
 
@@ -10,7 +12,7 @@ def _addresses(geo) -> list[str]:
     return [f"{a.street} {a.housenumber}" for a in sorted(geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber))]
 
 
-async def _small_day(client, geo, couriers: int = 2) -> tuple[dict, int, list[int]]:
+async def _small_day(client, geo, couriers: int = 2, basket: bool = True) -> tuple[dict, int, list[int]]:
     h = await admin(client)
     a = _addresses(geo)
     day = tomorrow().isoformat()
@@ -32,7 +34,7 @@ async def _small_day(client, geo, couriers: int = 2) -> tuple[dict, int, list[in
         body = {"reference": f"O-{i}", "hubId": hub, "customerName": f"N{i}", "date": day,
                 "address": a[300 + 7 * i], "parcels": [{"weightKg": 3, "volumeL": 12}]}
         body.update({"slot": "afternoon"} if i % 2 else {"window": {"start": "10:00", "end": "12:00"}})
-        if i == 3:  # a basket from two shops to one door
+        if i == 3 and basket:  # a basket from two shops to one door
             body["parcels"] += [{"weightKg": 1, "volumeL": 3, "shopId": shops[0]},
                                 {"weightKg": 1, "volumeL": 3, "shopId": shops[1]}]
         await post_ok(client, "/orders", body, h)
@@ -64,6 +66,24 @@ async def test_plan_a_day_and_read_the_routes(client, geo) -> None:
     assert r2.status_code == 201
     assert await Route.count().where(Route.current == True) == len(r2.json()["routeIds"])  # noqa: E712
     assert await PlanRun.count() == 2
+
+
+async def test_a_day_pyvrp_can_express_goes_to_the_whole_portfolio(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo, basket=False)
+    # one window per stop, no locks, no baskets: both runs of the portfolio may plan it
+    day_input = await load_day(geo, hub, tomorrow())
+    assert engines_for(day_input.problem) == DEFAULT_ENGINES
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    assert r.status_code == 201, r.text
+    run = r.json()
+    assert run["status"] == "done" and run["figures"]["violations"] == 0
+    assert run["figures"]["planned"] == 8 and run["unplanned"] == []
+    assert run["figures"]["engine"] in ("ortools", "ortools+pyvrp", "pyvrp")
+    routes = (await client.get(f"/routes?hubId={hub}&date={tomorrow()}", headers=h)).json()
+    stops = [s for r in routes for s in r["stops"]]
+    assert len(stops) == 8
+    for s in stops:
+        assert s["eta"] <= s["serviceStart"] <= s["departure"] and s["windowStart"] <= s["serviceStart"] <= s["windowEnd"]
 
 
 async def test_a_courier_reads_only_their_own_route(client, geo) -> None:

@@ -173,3 +173,26 @@ def test_short_solve_of_lilim_lc101_is_feasible_and_close():
     assert plan.unplanned == () and check(p, plan) == []
     bks = B.read_bks(LILIM / "bks.csv")["LC101"].distance
     assert B.exact_distance(inst, plan) <= bks * 1.05
+
+
+def test_the_ratio_to_the_peer_compares_by_the_objective():
+    from backend.bench.plan_bench import _peer_summary, ratio_fields
+
+    ours = {"feasible": True, "distance": 1016.0, "vehicles": 9}
+    # distances alone: always comparable
+    assert ratio_fields(ours, 828.0, 10, True, "distance") == {
+        "ratio_vs_peer": 1.2271,
+        "distance_ratio_vs_peer": 1.2271,
+        "vehicles_vs_peer": -1,
+    }
+    # fewest bikes first: one bike fewer is the better plan, whatever it rides
+    fewer = ratio_fields(ours, 828.0, 10, True, "vehicles")
+    assert fewer == {"ratio_vs_peer": None, "distance_ratio_vs_peer": 1.2271, "vehicles_vs_peer": -1}
+    same = ratio_fields({**ours, "distance": 800.0}, 828.0, 9, True, "vehicles")
+    assert same["ratio_vs_peer"] == same["distance_ratio_vs_peer"] == 0.9662
+    # an infeasible plan on either side compares nothing
+    assert set(ratio_fields(ours, 828.0, 9, False, "vehicles").values()) == {None}
+    s = _peer_summary("pyvrp", [{**r, "peer_seconds": 10.0} for r in (fewer, same)])
+    assert s["mean_ratio_vs_peer"] == 0.9662 and s["ratio_instances"] == 1
+    assert s["mean_distance_ratio_vs_peer"] == round((1.2271 + 0.9662) / 2, 4)
+    assert (s["fewer_vehicles_than_peer"], s["more_vehicles_than_peer"]) == (1, 0)
