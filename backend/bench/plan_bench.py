@@ -3,7 +3,8 @@
 ``run_plan_bench`` solves each instance with the planner
 (:func:`backend.dispatch.portfolio.solve_best`: its runs at once on the cores
 of a process pool, the best checked plan wins; ``engines`` chooses the runs,
-e.g. ``("ortools",)`` to measure OR-Tools alone), checks every plan with :func:`backend.dispatch.feasibility.check` (and re-times it
+e.g. ``("ortools",)`` to measure OR-Tools alone), checks every plan with
+:func:`backend.dispatch.feasibility.check` (and re-times it
 with exact distances), and returns one JSON-able dict. Progress goes to stderr.
 Gaps are on each route's distance recomputed with exact Euclidean distances,
 against the distance-only best-known column (Solomon ``distance_only``; Li & Lim
@@ -28,8 +29,8 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
