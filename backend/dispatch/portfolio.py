@@ -120,6 +120,8 @@ def choose(problem: Problem, plans: list[Plan]) -> tuple[Plan, list[dict[str, An
         range(len(plans)),
         key=lambda i: (scored[i]["violations"] > 0, scored[i]["unplanned"], scored[i]["cost"], i),
     )
+    for i, score in enumerate(scored):
+        score["won"] = i == best
     return plans[best], scored
 
 
@@ -200,9 +202,10 @@ async def solve_best_async(
     executor: concurrent.futures.Executor | None = None,
     engines: tuple[str, ...] = DEFAULT_ENGINES,
     seed: int = 1,
+    report: list[dict[str, Any]] | None = None,
     **ortools_kwargs: Any,
 ) -> Plan:
-    """:func:`solve_best` for the event loop: every run in the pool, never here."""
+    """:func:`solve_best` for the event loop: every run in the pool, the choice in a thread."""
     runs = _runs(problem, engines, seed, ortools_kwargs)
     loop = asyncio.get_running_loop()
     pool = executor or get_pool()
@@ -213,8 +216,8 @@ async def solve_best_async(
             for e, s in runs
         )
     )
-    plans = [p for ps in results for p in ps]
-    if len(plans) == 1:
-        return plans[0]
-    best, _ = await asyncio.to_thread(choose, problem, plans)
+    # checked once, here, also a lone plan: the caller reads its violations from the report
+    best, scored = await asyncio.to_thread(choose, problem, [p for ps in results for p in ps])
+    if report is not None:
+        report.extend(scored)
     return best

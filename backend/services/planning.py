@@ -18,7 +18,6 @@ import numpy as np
 
 from backend.db.engine import transaction
 from backend.db.tables import Bike, Hub, PickupPoint, PlanRun, Route, Shift, Shop, Stop
-from backend.dispatch import feasibility
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
 from backend.dispatch.model import Plan, Problem, Sequence, Unplanned, Vehicle, Window
 from backend.dispatch.model import Stop as PlanStop
@@ -228,10 +227,11 @@ async def plan_day(geo: Geo, executor: Executor | None, hub_id: int, day: dt.dat
     t0 = time.perf_counter()
     day_input = await load_day(geo, hub_id, day)
     # every engine that can plan this day, one per core; the best checked plan wins
-    plan = await solve_best_async(day_input.problem, time_limit_s, executor=executor)
-    violations = feasibility.check(day_input.problem, plan)
+    scores: list[dict[str, Any]] = []
+    plan = await solve_best_async(day_input.problem, time_limit_s, executor=executor, report=scores)
+    violations = next(s["violations"] for s in scores if s["won"])
     total_s = time.perf_counter() - t0
-    return await save_plan(hub_id, day, time_limit_s, day_input, plan, len(violations), total_s)
+    return await save_plan(hub_id, day, time_limit_s, day_input, plan, violations, total_s)
 
 
 async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: DayInput, plan: Plan,
