@@ -31,6 +31,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     push_subject: str = "mailto:ops@laadbak.invalid"
     # PostgreSQL connection pool; off in tests, whose helpers query from another event loop.
     db_pool: bool = True
+    # The origins browsers reach the service at (scheme://host[:port]); websocket
+    # upgrades and cookie-carrying writes from any other origin are refused.
+    public_origins: tuple[str, ...] = ()
+    # Session cookies carry the Secure flag (on by default when a public origin is https).
+    secure_cookies: bool = False
 
     @property
     def is_postgres(self) -> bool:
@@ -89,12 +94,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     except ValueError as exc:
         raise SettingsError(f"LAADBAK_PORT must be a number, got {env['LAADBAK_PORT']!r}") from exc
     secret = _secret_key(var_dir, env.get("LAADBAK_SECRET_KEY"))
+    host = env.get("LAADBAK_HOST", "127.0.0.1")
+    origins = _public_origins(env.get("LAADBAK_PUBLIC_ORIGINS"), host, port)
+    secure = env.get("LAADBAK_SECURE_COOKIES")
     return Settings(
         database_url=database_url,
         redis_url=env.get("REDIS_URL") or None,
         map_path=map_path,
         secret_key=secret,
-        host=env.get("LAADBAK_HOST", "127.0.0.1"),
+        host=host,
         port=port,
         var_dir=var_dir,
         plan_time_limit_s=float(env.get("LAADBAK_PLAN_TIME_LIMIT", "10")),
@@ -102,4 +110,28 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         fail_policy=_fail_policy(env.get("LAADBAK_FAIL_POLICY", "pickup_point")),
         push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
+        public_origins=origins,
+        secure_cookies=(_flag("LAADBAK_SECURE_COOKIES", secure) if secure is not None
+                        else any(o.startswith("https://") for o in origins)),
     )
+
+
+def _public_origins(value: str | None, host: str, port: int) -> tuple[str, ...]:
+    """LAADBAK_PUBLIC_ORIGINS (comma-separated), else where ``serve`` listens."""
+    if value:
+        origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        for origin in origins:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise SettingsError(f"LAADBAK_PUBLIC_ORIGINS takes origins like https://laadbak.example, "
+                                    f"not {origin!r}")
+        return origins
+    names = {host} if host not in ("0.0.0.0", "::", "127.0.0.1", "localhost") else {"127.0.0.1", "localhost"}
+    return tuple(sorted(f"http://{name}:{port}" for name in names))
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {value!r}")
