@@ -32,7 +32,7 @@ from backend.api.resources import CONTROLLERS
 from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
-from backend.db.engine import describe, make_engine, migrate, use_database
+from backend.db.engine import make_engine, migrate, use_database
 from backend.dispatch.solver import die_with_parent
 from backend.realtime.feed import Feed
 from backend.realtime.positions import PositionStore
@@ -61,7 +61,7 @@ async def health(state: State) -> Health:
     return Health(
         status="ok",
         version=backend.__version__,
-        database=describe(settings.database_url),
+        database="postgresql" if settings.is_postgres else "sqlite",  # no place or path: anyone can ask
         channels="redis" if settings.redis_url else "memory",
         map=settings.map_path.name,
     )

@@ -14,6 +14,10 @@ class LaadbakError(Exception):
         self.detail = detail
         self.extra = extra
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class Invalid(LaadbakError):
     status = 422
@@ -38,3 +42,26 @@ class Forbidden(LaadbakError):
 class Unauthorized(LaadbakError):
     status = 401
     title = "Not logged in"
+
+
+class TooLarge(LaadbakError):
+    status = 413
+    title = "Too large"
+
+
+class UnsupportedMediaType(LaadbakError):
+    status = 415
+    title = "Unsupported media type"
+
+
+class TooManyRequests(LaadbakError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, retryAfterS=retry_after_s)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -14,6 +15,13 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
     return "scrypt$" + _b64(salt) + "$" + _b64(digest)
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """A hash no password matches in practice, checked for unknown usernames so
+    that they take as long as known ones."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def verify_password(password: str, stored: str) -> bool:

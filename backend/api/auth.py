@@ -16,7 +16,8 @@ from backend.db.engine import reading
 from backend.db.prepared import Prepared
 from backend.db.tables import Courier, Session, User
 from backend.errors import Forbidden, Unauthorized
-from backend.security import new_token_id, sign_token, verify_password, verify_token
+from backend.security import dummy_password_hash, new_token_id, sign_token, verify_password, verify_token
+from backend.services import login_throttle
 
 COOKIE = "laadbak_session"
 
@@ -156,11 +157,19 @@ class AuthController(Controller):
     @post("/login", status_code=200, summary="Log in; sets the session cookie and returns a bearer token")
     async def login(self, request: Request, data: Annotated[LoginIn, json_body(LOGIN_EXAMPLE)]) -> Response[LoginOut]:
         settings = request.app.state.settings
+        address = request.client.host if request.client else "unknown"
+        now = dt.datetime.now()
+        await login_throttle.check(data.username, address, now)
         user = await User.objects().where(User.username == data.username).first()
-        # scrypt is slow on purpose: off the event loop, so logins do not stall the streams.
-        ok = user is not None and await asyncio.to_thread(verify_password, data.password, user.password_hash)
+        # scrypt is slow on purpose: off the event loop, so logins do not stall the
+        # streams. An unknown user is checked against a stand-in hash, so that
+        # the answer's time does not tell which usernames exist.
+        stored = user.password_hash if user is not None else dummy_password_hash()
+        ok = await asyncio.to_thread(verify_password, data.password, stored) and user is not None
         if user is None or not ok:
+            await login_throttle.failed(data.username, address, now)
             raise Unauthorized("Unknown username or wrong password.")
+        await login_throttle.succeeded(data.username, address)
         if not user.active:
             raise Unauthorized("This account is disabled; ask an administrator.")
         token_id = new_token_id()
@@ -177,7 +186,7 @@ class AuthController(Controller):
         )
         response = Response(body)
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",
-                            max_age=settings.token_ttl_s, secure=False)
+                            max_age=settings.token_ttl_s, secure=settings.secure_cookies)
         return response
 
     @post("/logout", status_code=204, guards=[authenticated], summary="End this session")

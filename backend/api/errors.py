@@ -15,14 +15,15 @@ log = logging.getLogger("laadbak.api")
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:
+def problem(request: Request, status: int, title: str, detail: str, *, headers: dict[str, str] | None = None,
+            **extra: Any) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             "instance": request.url.path, **extra}
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def on_domain_error(request: Request, exc: LaadbakError) -> Response:
-    return problem(request, exc.status, exc.title, exc.detail, **exc.extra)
+    return problem(request, exc.status, exc.title, exc.detail, headers=exc.headers, **exc.extra)
 
 
 def on_validation_error(request: Request, exc: ValidationException) -> Response:

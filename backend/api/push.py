@@ -11,6 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from backend.api.auth import authenticated, current_user
 from backend.api.schemas import Body, Out
 from backend.db.tables import PushSubscription
+from backend.realtime.push_endpoint import PushEndpoints
 
 
 class Keys(Body):
@@ -19,7 +20,8 @@ class Keys(Body):
 
 
 class SubscriptionIn(Body):
-    endpoint: Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=2000)]
+    endpoint: Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=2000,
+                                          description="The push service's https:// URL for this browser")]
     keys: Keys
     expiration_time: int | None = None
 
@@ -39,7 +41,7 @@ class PushController(Controller):
     @post("/subscriptions", guards=[authenticated], status_code=201, summary="Subscribe this browser")
     async def subscribe(self, request: Request, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
         user = await current_user(request)
-        await save_subscription(data, user_id=user.id)
+        await save_subscription(data, request.app.state.push.endpoints, user_id=user.id)
         return {"endpoint": data.endpoint}
 
     @delete("/subscriptions", guards=[authenticated], summary="Unsubscribe a browser")
@@ -50,8 +52,11 @@ class PushController(Controller):
             (PushSubscription.endpoint == endpoint) & (PushSubscription.user_id == user.id))
 
 
-async def save_subscription(data: SubscriptionIn, *, user_id: int | None = None, order_id: int | None = None) -> None:
-    """Insert or refresh (a browser may re-subscribe with the same endpoint)."""
+async def save_subscription(data: SubscriptionIn, endpoints: PushEndpoints, *, user_id: int | None = None,
+                            order_id: int | None = None) -> None:
+    """Insert or refresh (a browser may re-subscribe with the same endpoint), if
+    the endpoint is one the server may send to."""
+    await endpoints.check(data.endpoint)
     values = {"p256dh": data.keys.p256dh, "auth": data.keys.auth, "user_id": user_id, "order_id": order_id}
     if await PushSubscription.exists().where(PushSubscription.endpoint == data.endpoint):
         await PushSubscription.update(values).where(PushSubscription.endpoint == data.endpoint)

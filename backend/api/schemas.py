@@ -26,7 +26,7 @@ def json_body(*examples: tuple[str, Any]) -> BodyKwarg:
                      examples=[Example(summary=summary, value=value) for summary, value in examples])
 
 
-LOGIN_EXAMPLE = ("Log in as the demo dispatcher", {"username": "dispatcher", "password": "laadbak-demo"})
+LOGIN_EXAMPLE = ("Log in as a dispatcher", {"username": "dispatcher", "password": "your password"})
 ORDER_EXAMPLE = ("An evening delivery with goods from a local shop", {
     "reference": "WEB-1001", "hubId": 1, "customerName": "Mia Virtanen", "date": "2026-11-23",
     "address": "Fredrikinkatu 20", "slot": "evening",

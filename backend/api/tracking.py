@@ -48,9 +48,9 @@ class TrackingController(Controller):
         return await tracking_view(token, state.positions, secret=state.settings.secret_key)
 
     @post("/{token:str}/push", status_code=201, summary="Get push messages about this order")
-    async def subscribe(self, token: Token, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
+    async def subscribe(self, request: Request, token: Token, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
         order = await order_by_token(token)
-        await save_subscription(data, order_id=order["id"])
+        await save_subscription(data, request.app.state.push.endpoints, order_id=order["id"])
         return {"endpoint": data.endpoint}
 
     @post("/{token:str}/redirect", status_code=200,

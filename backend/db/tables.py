@@ -277,6 +277,14 @@ class StreetClosure(Table, tablename="street_closure"):
     reopened_at = Timestamp(null=True, default=None)
 
 
+class LoginFailure(Table, tablename="login_failure"):
+    """A wrong password, kept for the throttling window (per username and per
+    address: a table, so every server process counts the same failures)."""
+
+    subject = Varchar(length=200, index=True)  # "user:<name>" or "addr:<ip>"
+    at = Timestamp(index=True)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -298,4 +306,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     RelayCursor,
     DispatchLock,
     StreetClosure,
+    LoginFailure,
 )

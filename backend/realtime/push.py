@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import requests
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
@@ -19,7 +20,9 @@ from pywebpush import WebPushException, webpush
 from backend.db.tables import Courier, PushSubscription, RelayCursor
 from backend.realtime.background import Background
 from backend.realtime.notifications import notifications_for
+from backend.errors import Invalid
 from backend.realtime.outbox import events_after
+from backend.realtime.push_endpoint import PushEndpoints
 
 log = logging.getLogger("laadbak.push")
 GONE = (404, 410)
@@ -51,8 +54,10 @@ class PushSender(Background):
 
     task_name = "push-sender"
 
-    def __init__(self, vapid: Vapid, subject: str, ttl_s: int = 3600, maxsize: int = 10_000) -> None:
+    def __init__(self, vapid: Vapid, subject: str, ttl_s: int = 3600, maxsize: int = 10_000,
+                 endpoints: PushEndpoints | None = None) -> None:
         self.vapid, self.subject, self.ttl_s = vapid, subject, ttl_s
+        self.endpoints = endpoints or PushEndpoints()
         self.queue: asyncio.Queue[tuple[dict[str, Any], dict[str, Any]]] = asyncio.Queue(maxsize)
         self.sent = 0
 
@@ -76,8 +81,12 @@ class PushSender(Background):
                 "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]}}
         claims = {"sub": self.subject}  # a fresh dict each call: pywebpush fills in aud and exp
         try:
-            await asyncio.to_thread(webpush, info, json.dumps(message), vapid_private_key=self.vapid,
-                                    vapid_claims=claims, ttl=self.ttl_s, timeout=10)
+            await self.endpoints.check(subscription["endpoint"])  # DNS may have changed since it was saved
+        except Invalid as exc:
+            log.warning("push not sent to %s: %s", subscription["endpoint"][:60], exc.detail)
+            return False
+        try:
+            await asyncio.to_thread(_send, info, json.dumps(message), self.vapid, claims, self.ttl_s)
         except WebPushException as exc:
             status = exc.response.status_code if exc.response is not None else None
             if status in GONE:
@@ -87,6 +96,15 @@ class PushSender(Background):
             raise
         self.sent += 1
         return True
+
+
+def _send(info: dict[str, Any], data: str, vapid: Vapid, claims: dict[str, Any], ttl_s: int) -> None:
+    # A push service answers, it never redirects: following a redirect would
+    # let an endpoint send the server anywhere the endpoint rule forbids.
+    with requests.Session() as session:
+        session.max_redirects = 0
+        webpush(info, data, vapid_private_key=vapid, vapid_claims=claims, ttl=ttl_s, timeout=10,
+                requests_session=session)
 
 
 class PushRelay(Background):

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend.db.tables import Courier, PushSubscription
 from backend.realtime.outbox import emit
 from backend.realtime.push import PushRelay
+from backend.realtime.push_endpoint import PushEndpoints, public_address
 from tests.api.helpers import login, make_user
 
 
@@ -75,6 +76,8 @@ def push_service():
 
 
 async def _subscribed_courier(client, push_service) -> tuple[int, dict[str, Any]]:
+    # The fake push service listens on loopback, which the real rule refuses.
+    client.app.state.push.endpoints = PushEndpoints(allow_loopback=True)
     uid = await make_user("rider", "courier")
     courier_id = (await Courier.insert(Courier(name="Rider", user=uid)))[0]["id"]
     headers = await login(client, "rider")
@@ -122,3 +125,67 @@ async def test_the_relay_turns_a_route_change_into_one_push(client, push_service
     (got,) = push_service.received
     assert got["message"]["title"] == "Your route changed"
     assert got["message"]["body"] == "1 stops to go, 1 running late"
+
+
+@pytest.mark.parametrize("endpoint", [
+    "http://127.0.0.1:9/push/x", "https://127.0.0.1/push/x", "https://localhost/x", "https://10.0.0.1/x",
+    "https://192.168.1.5/x", "https://169.254.169.254/latest", "https://[::1]/x", "https://[::ffff:127.0.0.1]/x",
+    "https://100.64.0.1/x", "https://0.0.0.0/x", "https://user:pw@fcm.googleapis.com/x",
+])
+async def test_a_push_endpoint_on_a_private_address_is_refused(client, push_service, endpoint: str) -> None:
+    uid = await make_user("rider", "courier")
+    await Courier.insert(Courier(name="Rider", user=uid))
+    headers = await login(client, "rider")
+    body = {**push_service.subscription(), "endpoint": endpoint}
+    r = await client.post("/push/subscriptions", json=body, headers=headers)
+    assert r.status_code == 422, r.text
+    assert "push" in r.json()["detail"]
+    assert await PushSubscription.count() == 0
+
+
+async def test_a_saved_private_endpoint_gets_no_request_when_the_relay_sends(client, push_service) -> None:
+    """A subscription already stored (e.g. its host's DNS changed to 127.0.0.1)
+    is checked again at send time: the local server hears nothing."""
+    courier_id, sub = await _subscribed_courier(client, push_service)
+    client.app.state.push.endpoints = PushEndpoints()  # the production rule
+    row = await PushSubscription.select().first()
+    assert await client.app.state.push.send(row, {"title": "x"}) is False
+    assert push_service.received == []
+
+
+def test_public_addresses() -> None:
+    assert public_address("142.250.74.110") and public_address("2a00:1450:400f:80d::200a")
+    for private in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.1.1", "100.64.0.1",
+                    "224.0.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1", "255.255.255.255"):
+        assert not public_address(private), private
+
+
+
+async def test_redirects_from_a_push_service_are_not_followed(client, push_service) -> None:
+    """The sender does not follow a 3xx to wherever it points."""
+    import http.server
+
+    hits: list[str] = []
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/internal")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        await _subscribed_courier(client, push_service)
+        row = dict(await PushSubscription.select().first())
+        row["endpoint"] = f"http://127.0.0.1:{server.server_address[1]}/push/x"
+        with pytest.raises(Exception):
+            await client.app.state.push.send(row, {"title": "x"})
+        assert hits == ["/push/x"]  # the redirect's target was never requested
+    finally:
+        server.shutdown()
