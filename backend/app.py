@@ -37,6 +37,7 @@ from backend.dispatch.solver import die_with_parent
 from backend.realtime.feed import Feed
 from backend.realtime.positions import PositionStore
 from backend.realtime.push import PushRelay, PushSender, application_server_key, load_vapid
+from backend.realtime.sessions import SessionWatch
 from backend.realtime.ticker import ProgressTicker
 from backend.services.closures import closure_reopener
 from backend.services.geo import Geo
@@ -126,6 +127,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         app.state.executor = executor
         app.state.feed = Feed(redis_url=settings.redis_url)
         await app.state.feed.start()
+        app.state.sessions = SessionWatch()
+        await app.state.sessions.start()
         app.state.positions = PositionStore()
         await app.state.positions.start()
         ticker = ProgressTicker(app.state.feed, on_behind=_behind_replanner(app.state))
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             await app.state.push.stop()
             await ticker.stop()
             await app.state.positions.stop()
+            await app.state.sessions.stop()
             await app.state.feed.stop()
             executor.shutdown(wait=False, cancel_futures=True)
             if pooled:

@@ -69,8 +69,6 @@ def _token_from(connection: ASGIConnection) -> str | None:
     header = connection.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    if connection.scope["type"] == "websocket" and connection.query_params.get("token"):
-        return connection.query_params.get("token")  # for clients that cannot set cookies
     return connection.cookies.get(COOKIE)
 
 
@@ -193,6 +191,7 @@ class AuthController(Controller):
     async def logout(self, request: Request) -> Response[None]:
         user = await current_user(request)
         await Session.delete().where(Session.token_id == user.token_id)
+        request.app.state.sessions.revoke(user.token_id)  # this process's sockets now; others' at their sweep
         response: Response[None] = Response(None, status_code=204)
         response.delete_cookie(COOKIE, path="/")
         return response

@@ -15,12 +15,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, WebSocket, get, websocket
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.exceptions import WebSocketDisconnect
 
 from backend.api.auth import authenticated, current_user, roles
+from backend.api.socket_guards import own_hub_stream, same_origin
 from backend.api.schemas import Id
 from backend.db.engine import reading
 from backend.db.tables import Hub
+from backend.errors import Forbidden
 from backend.realtime.feed import Feed, Subscriber
 from backend.realtime.outbox import events_after, latest_seq
 from backend.services import courier as courier_service
@@ -41,6 +45,12 @@ class Stream:
         self.backlog, self.snapshot, self.on_message = backlog, snapshot, on_message
         self.last = 0
         self._send_lock = asyncio.Lock()
+        self._ended: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+
+    def end(self, code: int, reason: str) -> None:
+        """Close from outside (e.g. the session ended): the loop stops and the socket closes with ``code``."""
+        if not self._ended.done():
+            self._ended.set_result((code, reason))
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -70,10 +80,17 @@ class Stream:
         await self.send({"type": "event", "seq": seq, "kind": kind, "data": data})
         self.last = seq
 
-    async def run(self, after_text: str | None) -> None:
+    async def caught_up(self) -> None:
+        """Everything missed is out: from here on, only live events."""
+        await self.send({"type": "caught_up", "seq": self.last})
+
+    async def run(self, after_text: str | None, token_id: str) -> None:
         await self.socket.accept()
+        sessions = self.socket.app.state.sessions
+        sessions.watch(token_id, self)
         try:
             await self._start(after_text)
+            await self.caught_up()
             reader = asyncio.create_task(self._read())
             try:
                 await self._write(reader)
@@ -81,9 +98,13 @@ class Stream:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await reader
+            if self._ended.done():
+                code, reason = self._ended.result()
+                await self.socket.close(code=code, reason=reason)
         except (WebSocketDisconnect, ConnectionError):
             pass
         finally:
+            sessions.unwatch(token_id, self)
             self.feed.unsubscribe(self.sub)
 
     async def _start(self, after_text: str | None) -> None:
@@ -108,14 +129,15 @@ class Stream:
         await self.catch_up(after)
 
     async def _write(self, reader: asyncio.Task[None]) -> None:
-        while not reader.done():
+        while not reader.done() and not self._ended.done():
             if self.sub.overflowed:  # fell behind: re-read from the database
                 self.sub.overflowed = False
                 while not self.sub.queue.empty():
                     self.sub.queue.get_nowait()
                 await self.catch_up(self.last)
+                await self.caught_up()
             getter = asyncio.ensure_future(self.sub.queue.get())
-            done, _ = await asyncio.wait({getter, reader}, timeout=HEARTBEAT_S,
+            done, _ = await asyncio.wait({getter, reader, self._ended}, timeout=HEARTBEAT_S,
                                          return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
                 getter.cancel()
@@ -157,15 +179,17 @@ def _number(message: dict[str, Any], key: str) -> float:
     return float(value)
 
 
-@websocket("/ws/courier", guards=[authenticated])
+async def _courier_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if (await current_user(connection)).courier_id is None:
+        raise Forbidden("Only couriers have this stream.")
+
+
+# Guards run before the upgrade is accepted: a refusal is an HTTP 403 to the handshake.
+@websocket("/ws/courier", guards=[same_origin, authenticated, _courier_only])
 async def courier_stream(socket: WebSocket) -> None:
     user = await current_user(socket)
     state = socket.app.state
-    if user.courier_id is None:
-        await socket.accept()
-        await socket.send_json({"type": "error", "code": "forbidden", "message": "Only couriers have this stream."})
-        await socket.close(code=4403)
-        return
+    assert user.courier_id is not None  # _courier_only
     cid = user.courier_id
     day = dt.date.today()
 
@@ -200,18 +224,13 @@ async def courier_stream(socket: WebSocket) -> None:
     stream = Stream(socket, state.feed, sub,
                     backlog=lambda after: events_after(after, courier_id=cid, limit=MAX_BACKLOG + 1),
                     snapshot=lambda: courier_service.day_view(cid, day), on_message=on_message)
-    await stream.run(socket.query_params.get("after"))
+    await stream.run(socket.query_params.get("after"), user.token_id)
 
 
-@websocket("/ws/hub/{hub_id:int}", guards=[roles("dispatcher")])
+@websocket("/ws/hub/{hub_id:int}", guards=[same_origin, roles("dispatcher"), own_hub_stream])
 async def hub_stream(socket: WebSocket, hub_id: Id) -> None:
     user = await current_user(socket)
     state = socket.app.state
-    if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
-        await socket.accept()
-        await socket.send_json({"type": "error", "code": "forbidden", "message": f"You dispatch for hub {user.hub_id}."})
-        await socket.close(code=4403)
-        return
     day = dt.date.today()
 
     async def snapshot() -> dict[str, Any]:
@@ -232,7 +251,7 @@ async def hub_stream(socket: WebSocket, hub_id: Id) -> None:
     stream = Stream(socket, state.feed, sub,
                     backlog=lambda after: events_after(after, hub_id=hub_id, limit=MAX_BACKLOG + 1),
                     snapshot=snapshot, on_message=on_message)
-    await stream.run(socket.query_params.get("after"))
+    await stream.run(socket.query_params.get("after"), user.token_id)
 
 
 @get("/map/streets.geojson", tags=["map"], summary="The street network as GeoJSON (for maps without tiles)",

@@ -335,8 +335,9 @@ class Journal:
 class Socket:
     """A websocket that resumes after its last seq, like the apps do."""
 
-    def __init__(self, url: str, journal: Journal) -> None:
+    def __init__(self, url: str, token: str, journal: Journal) -> None:
         self.url, self.journal = url, journal
+        self.headers = {"Authorization": f"Bearer {token}"}  # never in the URL: URLs end up in logs
         self.ws: Any = None
         self.last_seq: int | None = None
         self.seqs: set[int] = set()
@@ -349,9 +350,10 @@ class Socket:
         import websockets
 
         while not self.closing:
-            url = self.url + (f"&after={self.last_seq}" if self.last_seq is not None else "")
+            url = self.url + (f"?after={self.last_seq}" if self.last_seq is not None else "")
             try:
-                async with websockets.connect(url, max_size=None, open_timeout=120, ping_interval=None,
+                async with websockets.connect(url, additional_headers=self.headers, max_size=None,
+                                              open_timeout=120, ping_interval=None,
                                               compression="deflate") as ws:
                     self.ws = ws
                     async for raw in ws:
@@ -405,7 +407,7 @@ class Phone(Socket):
     """One courier's phone: the route as the phone sees it, and its HTTP calls."""
 
     def __init__(self, ws_base: str, http: Http, username: str, journal: Journal) -> None:
-        super().__init__(f"{ws_base}/ws/courier?token={http.token}", journal)
+        super().__init__(f"{ws_base}/ws/courier", http.token, journal)
         self.http, self.username = http, username
         self.courier_id = 0
         self.route: dict[str, Any] | None = None
@@ -747,7 +749,7 @@ class ReplanBench:
         self.phones = {p.courier_id: p for p in phones}
         connected_s = time.monotonic() - t0
         assert self.dispatcher is not None
-        self.hub = HubWatch(f"{self.ws_base}/ws/hub/{self.hub_id}?token={self.dispatcher.token}", self.journal)
+        self.hub = HubWatch(f"{self.ws_base}/ws/hub/{self.hub_id}", self.dispatcher.token, self.journal)
         self.tasks.append(asyncio.create_task(self.hub.run()))
         await asyncio.wait_for(self.hub.ready.wait(), 120)
         t1 = time.monotonic()

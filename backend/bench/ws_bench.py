@@ -10,7 +10,7 @@
    its open-files limit raised to the hard limit.
 3. Client processes (asyncio, ``websockets`` + a minimal HTTP client), the couriers split
    between them: each courier logs in (bearer token), connects
-   ``/ws/courier?token=…`` (connections ramped up at ``ramp_per_s``), starts
+   ``/ws/courier`` (bearer header) (connections ramped up at ``ramp_per_s``), starts
    its shift, sends a position every 5 s and an app-level ping every 20 s,
    and every 30-60 s acts on its next stop (arrive, then deliver or fail).
    One dispatcher on ``/ws/hub/{hubId}`` in this process.
@@ -438,12 +438,13 @@ class SimCourier:
         cfg = self.client.cfg
         first = True
         while not self.closing:
-            url = f"{cfg['ws_base']}/ws/courier?token={self.token}"
+            url = f"{cfg['ws_base']}/ws/courier"
             if self.last_seq is not None:
-                url += f"&after={self.last_seq}"
+                url += f"?after={self.last_seq}"
             t0 = time.monotonic()
             try:
-                async with websockets.connect(url, max_size=None, open_timeout=60, ping_interval=None,
+                async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {self.token}"},
+                                              max_size=None, open_timeout=60, ping_interval=None,
                                               compression="deflate" if cfg["compression"] else None) as ws:
                     self.ws = ws
                     async for raw in ws:
@@ -687,7 +688,8 @@ async def _client_main(cfg: dict[str, Any], conn: Any) -> None:
 
 class Dispatcher:
     def __init__(self, ws_base: str, hub_id: int, token: str, compression: bool) -> None:
-        self.url = f"{ws_base}/ws/hub/{hub_id}?token={token}"
+        self.url = f"{ws_base}/ws/hub/{hub_id}"
+        self.headers = {"Authorization": f"Bearer {token}"}
         self.compression = compression
         self.seen: dict[tuple[int, str], float] = {}
         self.seqs: set[int] = set()
@@ -704,10 +706,11 @@ class Dispatcher:
         import websockets
 
         while not self.closing:
-            url = self.url + (f"&after={self.last_seq}" if self.last_seq is not None else "")
+            url = self.url + (f"?after={self.last_seq}" if self.last_seq is not None else "")
             t0 = time.monotonic()
             try:
-                async with websockets.connect(url, max_size=None, open_timeout=120, ping_interval=None,
+                async with websockets.connect(url, additional_headers=self.headers, max_size=None,
+                                              open_timeout=120, ping_interval=None,
                                               compression="deflate" if self.compression else None) as ws:
                     self.ws = ws
                     async for raw in ws:

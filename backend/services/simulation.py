@@ -425,11 +425,12 @@ class SimulatedCourier:
         """Keep the courier websocket open (resuming after the last seq) and apply what it says."""
         backoff = 0.5
         while not (self.sim.stop_event.is_set() or self.taken_over.is_set()):
-            url = f"{self.sim.ws_url}/ws/courier?token={self.token}"
+            url = f"{self.sim.ws_url}/ws/courier"
             if self.seq is not None:
-                url += f"&after={self.seq}"
+                url += f"?after={self.seq}"
             try:
-                async with websockets.connect(url, open_timeout=10, max_size=None) as ws:
+                async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {self.token}"},
+                                              open_timeout=10, max_size=None) as ws:
                     self.ws = ws
                     backoff = 0.5
                     async for raw in ws:

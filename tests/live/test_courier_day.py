@@ -40,10 +40,10 @@ def fail_body() -> dict[str, Any]:
     return {"reason": "not_home"}
 
 
-async def _recv(ws, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ANN001
+async def _recv(ws, timeout: float = 5.0, skip: tuple[str, ...] = ("ping", "caught_up")) -> dict[str, Any]:  # noqa: ANN001
     while True:
         message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if message["type"] != "ping":
+        if message["type"] not in skip:
             return message
 
 
@@ -66,9 +66,11 @@ def outbox_after(live: LiveServer, courier_id: int, after: int) -> list[tuple[in
                           (courier_id, after)).fetchall()
 
 
-async def _connect(live: LiveServer, token: str, after: int | None = None, path: str = "/ws/courier"):  # noqa: ANN202
-    query = f"?token={token}" + (f"&after={after}" if after is not None else "")
-    return await websockets.connect(live.ws_base + path + query)
+async def _connect(live: LiveServer, token: str, after: int | None = None, path: str = "/ws/courier",
+                   origin: str | None = None):  # noqa: ANN202
+    query = f"?after={after}" if after is not None else ""
+    headers = {"Authorization": f"Bearer {token}", **({"Origin": origin} if origin else {})}
+    return await websockets.connect(live.ws_base + path + query, additional_headers=headers)
 
 
 def test_resume_after_a_disconnect_gets_exactly_the_missed_events(live: LiveServer) -> None:

@@ -39,7 +39,8 @@ def test_a_simulated_courier_rides_its_route_and_lets_go_on_take_over(live: Live
         async with httpx.AsyncClient(base_url=live.base, timeout=10) as http:
             r = await http.post("/auth/login", json={"username": "dispatcher", "password": DEMO_PASSWORD})
             dispatcher = r.json()["token"]
-            hub_ws = await websockets.connect(f"{live.ws_base}/ws/hub/{live.hub_id}?token={dispatcher}",  # type: ignore[attr-defined]
+            hub_ws = await websockets.connect(f"{live.ws_base}/ws/hub/{live.hub_id}",  # type: ignore[attr-defined]
+                                              additional_headers={"Authorization": f"Bearer {dispatcher}"},
                                               max_size=None)
             seen: list[dict[str, Any]] = []
             collector = asyncio.create_task(_collect(hub_ws, seen))

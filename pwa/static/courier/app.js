@@ -384,6 +384,8 @@ function markParcel(barcode, status) {
 
 // ---------------------------------------------------------------- the live stream
 
+const SESSION_ENDED = 4401;
+
 const live = new LiveStream({
   lastSeq: () => (state.day ? state.seq : null),
   onMessage: onLive,
@@ -394,7 +396,9 @@ const live = new LiveStream({
       tracker.maybeSend(true);
       replay();
     }
-    if (s === "closed" && info && info.failuresBeforeMessage >= 3 && navigator.onLine) checkSession();
+    // 4401: the server ended this session (logout elsewhere, password changed, account disabled).
+    if (s === "closed" && info && info.code === SESSION_ENDED) sessionEnded();
+    else if (s === "closed" && info && info.failuresBeforeMessage >= 3 && navigator.onLine) checkSession();
   },
 });
 
@@ -418,6 +422,9 @@ function onLive(msg) {
       if (msg.code === "forbidden") notify("error", msg.message || "The live stream refused this account.");
       // A position refused just now (e.g. the server had not seen the shift start yet): send the next fix again.
       else if (msg.code === "bad_message" && tracker.lastSent && Date.now() - tracker.lastSent.at < 3_000) tracker.lastSent = null;
+      break;
+    case "caught_up": // everything missed has arrived: what is shown is current
+      state.caughtUp = msg.seq;
       break;
     default: // ping, pong: the stream keeps its own liveness
       break;
