@@ -21,6 +21,8 @@ from litestar.static_files import create_static_files_router
 
 import backend
 from backend.api.auth import AuthController
+from backend.api.body_rules import check_request
+from backend.api.security_headers import security_headers
 from backend.api.closures import ClosureController
 from backend.api.disruptions import DisruptionController
 from backend.api.courier import CourierController, follow_up
@@ -196,6 +198,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             description="City logistics from micro-hubs with electric cargo bikes. "
             "Log in at POST /auth/login, then send the cookie or 'Authorization: Bearer <token>'.",
         ),
+        before_request=check_request,
+        middleware=[security_headers],
         after_response=_poke_feed,
         request_max_body_size=settings.max_upload_bytes + 64_000,
         debug=False,

@@ -19,6 +19,11 @@ class LaadbakError(Exception):
         return {}
 
 
+class BadRequest(LaadbakError):
+    status = 400
+    title = "Invalid request"
+
+
 class Invalid(LaadbakError):
     status = 422
     title = "Invalid input"

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from backend.api.csrf import SESSION_COOKIE, delete_session_cookies, set_session_cookies
 from backend.api.schemas import LOGIN_EXAMPLE, Body, json_body
 from backend.db.engine import reading
 from backend.db.prepared import Prepared
@@ -19,7 +20,7 @@ from backend.errors import Forbidden, Unauthorized
 from backend.security import dummy_password_hash, new_token_id, sign_token, verify_password, verify_token
 from backend.services import login_throttle
 
-COOKIE = "laadbak_session"
+COOKIE = SESSION_COOKIE
 
 
 class CurrentUser(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -55,8 +56,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LoginIn(Body):
-    username: str
-    password: str
+    username: Annotated[str, msgspec.Meta(max_length=64)]
+    password: Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class LoginOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -183,8 +184,8 @@ class AuthController(Controller):
                              courier_id=courier["id"] if courier else None),
         )
         response = Response(body)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",
-                            max_age=settings.token_ttl_s, secure=settings.secure_cookies)
+        set_session_cookies(response, token, secret=settings.secret_key, max_age=settings.token_ttl_s,
+                            secure=settings.secure_cookies)
         return response
 
     @post("/logout", status_code=204, guards=[authenticated], summary="End this session")
@@ -193,7 +194,7 @@ class AuthController(Controller):
         await Session.delete().where(Session.token_id == user.token_id)
         request.app.state.sessions.revoke(user.token_id)  # this process's sockets now; others' at their sweep
         response: Response[None] = Response(None, status_code=204)
-        response.delete_cookie(COOKIE, path="/")
+        delete_session_cookies(response)
         return response
 
     @get("/me", guards=[authenticated], summary="Who is logged in")

@@ -30,7 +30,7 @@ CLOSURE_EXAMPLES = (
 class CircleIn(Body):
     lat: float
     lon: float
-    radius_m: float
+    radius_m: float  # checked, with a sentence, by the closures service
 
 
 class ClosureIn(Body):

@@ -13,16 +13,16 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
-from litestar.params import JSONBody, MultipartBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from backend.api.auth import Principal, authenticated, current_user
 from backend.api.errors import PROBLEM_JSON
-from backend.api.schemas import Body, Id
+from backend.api.schemas import Body, Id, UploadForm
 from backend.db.tables import Photo
 from backend.errors import Forbidden, Invalid
 from backend.services import courier as service
 from backend.services.idempotency import fingerprint, once
+from backend.services.images import checked_image
 from backend.services.replanning import after_failed_stop
 
 MAX_PHOTO_BYTES = 5_000_000
@@ -35,12 +35,12 @@ class ScanIn(Body):
 
 
 class SignatureProof(Body, tag_field="kind", tag="signature"):
-    signature: str
-    recipient_name: str = ""
+    signature: Annotated[str, msgspec.Meta(max_length=700_000)]  # a PNG data URL of at most 500 kB
+    recipient_name: Annotated[str, msgspec.Meta(max_length=120)] = ""
 
 
 class PhotoProof(Body, tag_field="kind", tag="photo"):
-    photo_id: str
+    photo_id: Annotated[str, msgspec.Meta(max_length=64)]
 
 
 class RecipientProof(Body, tag_field="kind", tag="recipient"):
@@ -54,8 +54,11 @@ class PickupPointProof(Body, tag_field="kind", tag="pickup_point"):
 Proof = SignatureProof | PhotoProof | RecipientProof | PickupPointProof
 
 
+Barcodes = Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=200)]
+
+
 class DeliverIn(Body):
-    barcodes: list[str]
+    barcodes: Barcodes
     proof: Proof
 
 
@@ -65,7 +68,7 @@ class FailIn(Body):
 
 
 class CollectIn(Body):
-    barcodes: list[str]
+    barcodes: Barcodes
 
 
 class Empty(Body):
@@ -125,28 +128,13 @@ async def idempotent(request: Request, status: int, action: Callable[[], Awaitab
 
 
 async def store_image(courier_id: int, data: bytes, var_dir: Any, limit: int) -> str:
-    if len(data) > limit:
-        raise Invalid(f"The image is larger than {limit // 1_000_000 or limit // 1000} "
-                      f"{'MB' if limit >= 1_000_000 else 'kB'}; take it again at a lower resolution.")
-    kind = _image_kind(data)
-    if kind is None:
-        raise Invalid("That file is not a JPEG, PNG or WebP image.")
+    kind = await asyncio.to_thread(checked_image, data, limit)  # decoding is CPU work: off the event loop
     name = secrets.token_hex(16)
     folder = var_dir / "uploads" / "photos"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.{kind}").write_bytes(data)
     await Photo.insert(Photo(name=name, courier=courier_id, content_type=f"image/{kind}", size=len(data)))
     return name
-
-
-def _image_kind(data: bytes) -> str | None:
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
 
 
 def _today(date: dt.date | None) -> dt.date:
@@ -221,9 +209,9 @@ class CourierController(Controller):
 
     @post("/photos", summary="Upload a proof photo (JPEG, PNG or WebP, at most 5 MB; Idempotency-Key required)",
           request_max_body_size=MAX_PHOTO_BYTES + 100_000)
-    async def photo(self, request: Request, data: MultipartBody[UploadFile]) -> Response[Any]:
+    async def photo(self, request: Request, data: UploadForm) -> Response[Any]:
         cid = _courier(await current_user(request))
-        raw = await data.read(MAX_PHOTO_BYTES + 1)
+        raw = await data.file.read(MAX_PHOTO_BYTES + 1)
         settings = request.app.state.settings
 
         async def action() -> Any:

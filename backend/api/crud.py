@@ -24,6 +24,7 @@ from piccolo.table import Table
 from backend.api.auth import Principal, current_user, roles
 from backend.api.schemas import Id
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.services.hub_scope import require_same_hub
 
 Prepare = Callable[[dict[str, Any], State, dict[str, Any] | None], Awaitable[dict[str, Any]]]
 
@@ -85,15 +86,23 @@ def _is_struct_like(value: Any) -> bool:
 
 
 async def check_references(res: Resource, values: dict[str, Any]) -> None:
+    """Every id names a row that exists and, where both have a hub, of the same hub
+    (a hub-1 shift cannot take a hub-2 courier or bike)."""
     columns = {c._meta.name: c for c in res.table._meta.columns}
+    own_hub = values.get("hub_id")
     for field, column in res.fk_fields.items():
         ref_id = values.get(field)
         if ref_id is None:
             continue
         target = columns[column]._foreign_key_meta.resolved_references
-        if not await target.exists().where(target.id == ref_id):
-            camel = field.split("_")[0] + "".join(p.title() for p in field.split("_")[1:])
+        camel = field.split("_")[0] + "".join(p.title() for p in field.split("_")[1:])
+        has_hub = any(c._meta.name == "hub" for c in target._meta.columns)
+        row = await target.select(*([target.id, target.hub] if has_hub else [target.id])).where(
+            target.id == ref_id).first()
+        if row is None:
             raise Invalid(f"{camel} {ref_id} does not exist.")
+        if has_hub and field != "hub_id":
+            require_same_hub(camel, ref_id, row["hub"], own_hub)
 
 
 def check_hub_scope(res: Resource, user: Principal, row: dict[str, Any]) -> None:
@@ -103,6 +112,19 @@ def check_hub_scope(res: Resource, user: Principal, row: dict[str, Any]) -> None
     hub = row.get(res.hub_column)
     if hub is not None and hub != user.hub_id:
         raise Forbidden(f"This {res.name} belongs to another hub.")
+
+
+async def check_unique(res: Resource, row: dict[str, Any], item_id: int | None) -> None:
+    """A value a unique column already holds elsewhere is a 409 naming it, before the write."""
+    for column in res.table._meta.columns:
+        name = column._meta.name
+        if not column._meta.unique or name not in row or row[name] is None:
+            continue
+        query = res.table.exists().where(column == row[name])
+        if item_id is not None:
+            query = query.where(res.table.id != item_id)
+        if await query:
+            raise Conflict(f"Another {res.name} already has the {name} {row[name]!r}; choose another.")
 
 
 async def fetch(res: Resource, item_id: int) -> dict[str, Any]:
@@ -116,11 +138,14 @@ async def checked_row(res: Resource, data: msgspec.Struct, state: State, user: P
                       existing: dict[str, Any] | None) -> dict[str, Any]:
     """A full, valid resource as a row to write: prepared, references and hub checked."""
     values = struct_values(data)
+    if res.hub_column == "hub" and values.get("hub_id") is None and user.role != "admin" and user.hub_id is not None:
+        values["hub_id"] = user.hub_id  # a hub's dispatcher makes things of their own hub
     if res.prepare:
         values = await res.prepare(values, state, existing)
     await check_references(res, values)
     row = res.to_row(values)
     check_hub_scope(res, user, row)
+    await check_unique(res, row, existing["id"] if existing else None)
     return row
 
 

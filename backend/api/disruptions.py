@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, delete, post, put
 
 from backend.api.auth import check_hub, current_user, roles
-from backend.api.schemas import Body, Id, json_body
+from backend.api.schemas import Body, DbId, Id, json_body
 from backend.db.tables import Courier, Stop
 from backend.errors import NotFound
 from backend.services.replanning import assign_stop, courier_out_of_service, pin_order, release_stop
@@ -23,11 +23,11 @@ class OutOfServiceIn(Body):
 
 
 class AssignIn(Body):
-    courier_id: int
+    courier_id: DbId
 
 
 class PinIn(Body):
-    stop_ids: Annotated[list[int], msgspec.Meta(max_length=500)]
+    stop_ids: Annotated[list[DbId], msgspec.Meta(max_length=500)]
 
 
 async def _check_courier(request: Request, courier_id: int) -> None:

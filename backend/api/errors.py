@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -49,6 +51,15 @@ def on_msgspec_error(request: Request, exc: msgspec.ValidationError | msgspec.De
     return problem(request, 400, "Invalid request", str(exc))
 
 
+def on_integrity_error(request: Request, exc: Exception) -> Response:
+    """The database refused a write that a check before it should have caught
+    (two requests racing for the same unique name, say): a conflict, not a fault."""
+    log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    return problem(request, 409, "Conflict",
+                   "That conflicts with what is stored already (a name or number that must be unique, or a "
+                   "reference that no longer exists); reload and try again with another value.")
+
+
 def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(request, 500, "Internal error",
@@ -61,5 +72,7 @@ EXCEPTION_HANDLERS = {
     HTTPException: on_http_error,
     msgspec.ValidationError: on_msgspec_error,
     msgspec.DecodeError: on_msgspec_error,
+    sqlite3.IntegrityError: on_integrity_error,
+    asyncpg.exceptions.IntegrityConstraintViolationError: on_integrity_error,
     Exception: on_unexpected,
 }

@@ -6,11 +6,10 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post
-from litestar.datastructures import UploadFile
-from litestar.params import MultipartBody
 
 from backend.api.auth import check_hub, current_user, roles
 from backend.api.schemas import (
+    UploadForm,
     ORDER_EXAMPLE,
     WINDOW_ORDER_EXAMPLE,
     DateQuery,
@@ -20,7 +19,7 @@ from backend.api.schemas import (
 )
 from backend.db.engine import transaction
 from backend.db.tables import Order, Stop
-from backend.errors import Conflict, Invalid, NotFound
+from backend.errors import Conflict, Invalid, NotFound, TooLarge
 from backend.realtime.outbox import emit
 from backend.services import orders as service
 from backend.services.replanning import take_same_day_order
@@ -52,13 +51,13 @@ class OrderController(Controller):
           + ", ".join(service.REQUIRED_COLUMNS) + ". A row with shop_ids (a;b) has one parcel per shop.")
     async def import_csv(
         self, request: Request,
-        data: MultipartBody[UploadFile],
+        data: UploadForm,
     ) -> service.ImportReport:
         user = await current_user(request)
         limit = request.app.state.settings.max_upload_bytes
-        raw = await data.read(limit + 1)
+        raw = await data.file.read(limit + 1)
         if len(raw) > limit:
-            raise Invalid(f"The file is larger than {limit // 1000} kB; split it into smaller files.")
+            raise TooLarge(f"The file is larger than {limit // 1000} kB; split it into smaller files.")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -23,7 +23,7 @@ class SubscriptionIn(Body):
     endpoint: Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=2000,
                                           description="The push service's https:// URL for this browser")]
     keys: Keys
-    expiration_time: int | None = None
+    expiration_time: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
 
 
 class PublicKey(Out):

@@ -9,23 +9,22 @@ import msgspec
 from litestar.datastructures import State
 
 from backend.api.crud import Resource, make_controller
-from backend.api.schemas import Body
+from backend.api.schemas import Body, DbId, Name, Phone, Text200
 from backend.db.tables import Bike, Courier, Hub, PickupPoint, Shift, Shop, User
 from backend.dispatch.calendar import OpeningPeriod
 from backend.errors import Conflict, Invalid
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 
 
 class PlaceIn(Body):
     """A place is given by lat and lon, or by an address on the map (geocoded)."""
 
     name: Name
-    address: str = ""
+    address: Text200 = ""
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
     lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
-    opening_hours: list[OpeningPeriod] = []
+    opening_hours: Annotated[list[OpeningPeriod], msgspec.Meta(max_length=50)] = []
 
 
 class HubIn(PlaceIn):
@@ -33,7 +32,7 @@ class HubIn(PlaceIn):
 
 
 class ShopIn(PlaceIn):
-    hub_id: int | None = None
+    hub_id: DbId | None = None
 
 
 class PickupPointIn(PlaceIn, kw_only=True):
@@ -41,7 +40,7 @@ class PickupPointIn(PlaceIn, kw_only=True):
     capacity_parcels: Annotated[int, msgspec.Meta(gt=0)]
     max_weight_kg: Positive
     max_volume_l: Positive
-    hub_id: int | None = None
+    hub_id: DbId | None = None
 
 
 class BikeIn(Body):
@@ -50,25 +49,27 @@ class BikeIn(Body):
     volume_l: Annotated[float, msgspec.Meta(gt=0, le=10000)]
     battery_range_km: Annotated[float, msgspec.Meta(gt=0, le=500)]
     speed_factor: Annotated[float, msgspec.Meta(ge=0.3, le=2.0)] = 1.0
+    hub_id: DbId | None = None
 
 
 class CourierIn(Body):
     name: Name
-    phone: str = ""
-    user_id: int | None = None
-    bike_id: int | None = None
-    hub_id: int | None = None
+    phone: Phone = ""
+    user_id: DbId | None = None
+    bike_id: DbId | None = None
+    hub_id: DbId | None = None
     active: bool = True
 
 
 class ShiftIn(Body):
-    courier_id: int
-    hub_id: int
+    courier_id: DbId
+    hub_id: DbId
     start: dt.datetime
     end: dt.datetime
-    bike_id: int | None = None
+    bike_id: DbId | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.end <= self.start:
             raise ValueError(f"the shift ends ({self.end}) before it starts ({self.start})")
         if self.end - self.start > dt.timedelta(hours=16):

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import Example
-from litestar.params import BodyKwarg, FromPath, QueryParameter
+from litestar.params import BodyKwarg, PathParameter, QueryParameter
 
-from backend.structs import Body, Out
+from backend.structs import MAX_ID, Body, DbId, Email, Name, Note, Out, Phone, Text200
 
-__all__ = ["Body", "DateQuery", "HubIdQuery", "Id", "OptionalDateQuery", "Out", "json_body"]
+__all__ = ["Body", "DateQuery", "DbId", "Email", "HubIdQuery", "Id", "Name", "Note", "OptionalDateQuery", "Out",
+           "Phone", "Text200", "json_body"]
 
-# Query and path parameters, named in camelCase like the bodies.
-HubIdQuery = Annotated[int, QueryParameter(name="hubId", description="The hub's id")]
+# Query and path parameters, named in camelCase like the bodies; ids bounded like
+# the database's (a 2**63 is a 400, not an overflow deep inside).
+HubIdQuery = Annotated[int, QueryParameter(name="hubId", description="The hub's id", ge=1, le=MAX_ID)]
 DateQuery = Annotated[dt.date, QueryParameter(name="date", description="The day, e.g. 2026-11-23")]
 OptionalDateQuery = Annotated[dt.date | None, QueryParameter(name="date", description="The day")]
-Id = FromPath[int]
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+
+
+@dataclasses.dataclass
+class FileUpload:
+    """A multipart form with one file, in the field ``file``."""
+
+    file: UploadFile
+
+
+# A form without a file part is a 400 that names the field, not an error deep inside.
+UploadForm = Annotated[FileUpload, BodyKwarg(media_type=RequestEncodingType.MULTI_PART)]
 
 
 def json_body(*examples: tuple[str, Any]) -> BodyKwarg:

@@ -10,7 +10,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import JSONBody
 
 from backend.api.auth import roles
-from backend.api.schemas import Body, Id, Out
+from backend.api.schemas import Body, DbId, Id, Out
 from backend.db.engine import transaction
 from backend.db.tables import Session, User
 from backend.errors import Conflict, Invalid, NotFound
@@ -24,15 +24,15 @@ class UserIn(Body):
     username: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_.\-]{2,64}$")]
     password: Password
     role: Role
-    display_name: str = ""
-    hub_id: int | None = None
+    display_name: Annotated[str, msgspec.Meta(max_length=120)] = ""
+    hub_id: DbId | None = None
 
 
 class UserPatch(Body):
     password: Password | None = None
     role: Role | None = None
-    display_name: str | None = None
-    hub_id: int | None = None
+    display_name: Annotated[str, msgspec.Meta(max_length=120)] | None = None
+    hub_id: DbId | None = None
     active: bool | None = None
 
 

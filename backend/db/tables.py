@@ -78,6 +78,8 @@ class PickupPoint(Table, tablename="pickup_point"):
 
 class Bike(Table):
     name = Varchar(length=80, unique=True)
+    # The hub whose dispatchers manage it (null: any hub's, for bikes from before hubs had bikes).
+    hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
     payload_kg = Float()
     volume_l = Float()
     battery_range_km = Float()

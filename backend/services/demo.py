@@ -78,7 +78,7 @@ async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int
         for i in range(1, couriers + 1):
             big = i % 2 == 0
             bike_id = (await Bike.insert(Bike(
-                name=f"Bakfiets {i:02d}", payload_kg=250 if big else 180, volume_l=1200 if big else 700,
+                name=f"Bakfiets {i:02d}", hub=hub_id, payload_kg=250 if big else 180, volume_l=1200 if big else 700,
                 battery_range_km=40 if big else 55, speed_factor=0.9 if big else 1.0,
             )))[0]["id"]
             user_id = (await User.insert(User(

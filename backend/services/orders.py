@@ -19,17 +19,19 @@ from backend.dispatch.calendar import SLOTS, format_hhmm, parse_hhmm
 from backend.errors import Conflict, Invalid
 from backend.realtime.outbox import emit
 from backend.services.geo import Geo
-from backend.structs import Body
+from backend.services.hub_scope import require_same_hub
+from backend.structs import Body, DbId, Email, Note, Out, Phone, Text200
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 SlotName = Literal["morning", "afternoon", "evening", "day"]
 
 
 class WindowIn(Body):
-    start: str
-    end: str
+    start: Annotated[str, msgspec.Meta(max_length=5)]
+    end: Annotated[str, msgspec.Meta(max_length=5)]
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if parse_hhmm(self.end) <= parse_hhmm(self.start):
             raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
 
@@ -39,32 +41,33 @@ class ParcelIn(Body):
     volume_l: Annotated[float, msgspec.Meta(gt=0, le=2000)]
     barcode: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9\-]{4,64}$")] | None = None
     # Collected at this shop on the way; without it the parcel waits at the hub.
-    shop_id: int | None = None
+    shop_id: DbId | None = None
 
 
 class OrderIn(Body):
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    hub_id: int
+    hub_id: DbId
     customer_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
     date: dt.date
     parcels: Annotated[list[ParcelIn], msgspec.Meta(min_length=1, max_length=50)]
-    customer_phone: str = ""
-    customer_email: str = ""
-    address: str = ""
-    lat: float | None = None
-    lon: float | None = None
-    pickup_point_id: int | None = None
+    customer_phone: Phone = ""
+    customer_email: Email = ""
+    address: Text200 = ""
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
+    pickup_point_id: DbId | None = None
     window: WindowIn | None = None
     slot: SlotName | None = None
     service_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 120
-    notes: str = ""
+    notes: Note = ""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if (self.window is None) == (self.slot is None):
             raise ValueError("give either a window {start, end} or a slot (morning, afternoon, evening, day)")
 
 
-class ParcelOut(Body):
+class ParcelOut(Out):
     id: int
     barcode: str
     weight_kg: float
@@ -72,7 +75,7 @@ class ParcelOut(Body):
     shop_id: int | None
 
 
-class OrderOut(Body):
+class OrderOut(Out):
     id: int
     reference: str
     hub_id: int
@@ -90,7 +93,7 @@ class OrderOut(Body):
     tracking_url: str
 
 
-class RowReport(Body):
+class RowReport(Out):
     row: int  # line number in the file, header is line 1
     reference: str
     ok: bool
@@ -98,7 +101,7 @@ class RowReport(Body):
     order_id: int | None = None
 
 
-class ImportReport(Body):
+class ImportReport(Out):
     imported: int
     rows: list[RowReport]
 
@@ -120,9 +123,11 @@ async def prepare(data: OrderIn, geo: Geo, today: dt.date) -> Prepared:
         raise Invalid(f"hubId {data.hub_id} does not exist.")
     shop_ids = {p.shop_id for p in data.parcels if p.shop_id is not None}
     if shop_ids:
-        found = {r["id"] for r in await Shop.select(Shop.id).where(Shop.id.is_in(list(shop_ids)))}
-        if missing := sorted(shop_ids - found):
+        found = {r["id"]: r["hub"] for r in await Shop.select(Shop.id, Shop.hub).where(Shop.id.is_in(list(shop_ids)))}
+        if missing := sorted(shop_ids - set(found)):
             raise Invalid(f"shopId {', '.join(map(str, missing))} does not exist.")
+        for shop_id, hub in sorted(found.items()):
+            require_same_hub("shopId", shop_id, hub, data.hub_id)
     barcodes = [p.barcode for p in data.parcels if p.barcode]
     if dupes := [b for b, n in Counter(barcodes).items() if n > 1]:
         raise Invalid(f"Barcode {dupes[0]} is given twice in this order.")
@@ -142,6 +147,7 @@ async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
     pp = await PickupPoint.objects().where(PickupPoint.id == data.pickup_point_id).first()
     if pp is None:
         raise Invalid(f"pickupPointId {data.pickup_point_id} does not exist.")
+    require_same_hub("pickupPointId", pp.id, pp.hub, data.hub_id)
     for p in data.parcels:
         if p.weight_kg > pp.max_weight_kg or p.volume_l > pp.max_volume_l:
             raise Invalid(

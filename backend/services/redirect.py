@@ -35,7 +35,7 @@ from backend.security import pickup_code
 from backend.services.geo import Geo
 from backend.services.planning import DayInput, _periods, route_of_hub
 from backend.services.replanning import ON_BOARD, replan_hub
-from backend.structs import Body
+from backend.structs import Body, DbId
 
 # The states a delivery can still be redirected from: not at the door, not done.
 REDIRECTABLE = ("open", "planned", "unplanned")
@@ -53,12 +53,13 @@ class RedirectIn(Body):
 
     kind: Literal["window", "pickup_point", "address"]
     window: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
-    pickup_point_id: int | None = None
+    pickup_point_id: DbId | None = None
     address: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
     lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         allowed = {"window": {"window"}, "pickup_point": {"pickupPointId"},
                    "address": {"address", "lat", "lon", "window"}}[self.kind]
         given = {name for name, value in (("window", self.window), ("pickupPointId", self.pickup_point_id),

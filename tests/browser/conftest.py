@@ -122,7 +122,12 @@ def browser_context(server: Server) -> Iterator[Any]:
                 geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
                 permissions=["geolocation"], locale="en-GB",
             )
+            # The pages run under a strict Content-Security-Policy: any violation fails the test.
+            violations: list[str] = []
+            context.on("console", lambda m: violations.append(m.text)
+                       if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text else None)
             yield context
             context.close()
+            assert not violations, violations
         finally:
             browser.close()

@@ -148,6 +148,9 @@ function stopIndex(view, stopId) {
 async function api(method, path, { body, key, form, timeout = 15_000 } = {}) {
   const headers = { Accept: "application/json" };
   if (key) headers["Idempotency-Key"] = key;
+  // Read at send time: a queued action replayed after a new login carries the new session's token.
+  const csrf = document.cookie.split("; ").find((c) => c.startsWith("laadbak_csrf="));
+  if (csrf && method !== "GET") headers["X-CSRF-Token"] = decodeURIComponent(csrf.slice("laadbak_csrf=".length));
   let payload;
   if (form) {
     payload = form;
