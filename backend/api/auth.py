@@ -158,7 +158,7 @@ class AuthController(Controller):
         settings = request.app.state.settings
         address = request.client.host if request.client else "unknown"
         now = dt.datetime.now()
-        await login_throttle.check(data.username, address, now)
+        attempt = await login_throttle.attempt(data.username, address, now)
         user = await User.objects().where(User.username == data.username).first()
         # scrypt is slow on purpose: off the event loop, so logins do not stall the
         # streams. An unknown user is checked against a stand-in hash, so that
@@ -166,9 +166,8 @@ class AuthController(Controller):
         stored = user.password_hash if user is not None else dummy_password_hash()
         ok = await asyncio.to_thread(verify_password, data.password, stored) and user is not None
         if user is None or not ok:
-            await login_throttle.failed(data.username, address, now)
             raise Unauthorized("Unknown username or wrong password.")
-        await login_throttle.succeeded(data.username, address)
+        await login_throttle.succeeded(data.username, address, attempt)
         if not user.active:
             raise Unauthorized("This account is disabled; ask an administrator.")
         token_id = new_token_id()

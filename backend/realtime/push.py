@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import requests
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
@@ -86,7 +85,10 @@ class PushSender(Background):
             log.warning("push not sent to %s: %s", subscription["endpoint"][:60], exc.detail)
             return False
         try:
-            await asyncio.to_thread(_send, info, json.dumps(message), self.vapid, claims, self.ttl_s)
+            # The endpoints' session connects to public addresses only and follows no redirect.
+            await asyncio.to_thread(webpush, info, json.dumps(message), vapid_private_key=self.vapid,
+                                    vapid_claims=claims, ttl=self.ttl_s, timeout=10,
+                                    requests_session=self.endpoints.http)
         except WebPushException as exc:
             status = exc.response.status_code if exc.response is not None else None
             if status in GONE:
@@ -96,15 +98,6 @@ class PushSender(Background):
             raise
         self.sent += 1
         return True
-
-
-def _send(info: dict[str, Any], data: str, vapid: Vapid, claims: dict[str, Any], ttl_s: int) -> None:
-    # A push service answers, it never redirects: following a redirect would
-    # let an endpoint send the server anywhere the endpoint rule forbids.
-    with requests.Session() as session:
-        session.max_redirects = 0
-        webpush(info, data, vapid_private_key=vapid, vapid_claims=claims, ttl=ttl_s, timeout=10,
-                requests_session=session)
 
 
 class PushRelay(Background):

@@ -61,3 +61,18 @@ async def test_unknown_and_known_usernames_answer_alike_in_time(client) -> None:
 async def test_the_published_document_carries_no_demo_password(client) -> None:
     text = (await client.get("/schema/openapi.json")).text
     assert "laadbak-demo" not in text and "laadbak-admin" not in text
+
+
+async def test_successful_logins_do_not_count_against_the_address(client) -> None:
+    """A depot where every courier logs in from one address is not locked out."""
+    await make_user("eve", "courier")
+    for _ in range(login_throttle.PER_ADDRESS + 5):
+        assert await _try(client, "eve", PASSWORD) == 200
+
+
+async def test_guesses_sent_all_at_once_cannot_pass_the_limit_together(client) -> None:
+    import asyncio
+
+    await make_user("fay", "courier")
+    codes = await asyncio.gather(*(_try(client, "fay") for _ in range(login_throttle.PER_USER + 6)))
+    assert codes.count(401) <= login_throttle.PER_USER and codes.count(429) >= 6, codes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import json
 import os
 import threading
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend.db.tables import Courier, PushSubscription
 from backend.realtime.outbox import emit
 from backend.realtime.push import PushRelay
-from backend.realtime.push_endpoint import PushEndpoints, public_address
+from backend.realtime.push_endpoint import PushEndpoints, is_public
 from tests.api.helpers import login, make_user
 
 
@@ -77,7 +78,7 @@ def push_service():
 
 async def _subscribed_courier(client, push_service) -> tuple[int, dict[str, Any]]:
     # The fake push service listens on loopback, which the real rule refuses.
-    client.app.state.push.endpoints = PushEndpoints(allow_loopback=True)
+    client.app.state.push.endpoints = PushEndpoints(allow_local=True)
     uid = await make_user("rider", "courier")
     courier_id = (await Courier.insert(Courier(name="Rider", user=uid)))[0]["id"]
     headers = await login(client, "rider")
@@ -154,10 +155,11 @@ async def test_a_saved_private_endpoint_gets_no_request_when_the_relay_sends(cli
 
 
 def test_public_addresses() -> None:
-    assert public_address("142.250.74.110") and public_address("2a00:1450:400f:80d::200a")
+    assert is_public(ipaddress.ip_address("142.250.74.110"))
+    assert is_public(ipaddress.ip_address("2a00:1450:400f:80d::200a"))
     for private in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.1.1", "100.64.0.1",
                     "224.0.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1", "255.255.255.255"):
-        assert not public_address(private), private
+        assert not is_public(ipaddress.ip_address(private)), private
 
 
 
