@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from backend.api.csrf import SESSION_COOKIE, clear_session_cookies, refuse_forged_write, set_session_cookies
 from backend.api.schemas import LOGIN_EXAMPLE, Body, json_body
 from backend.db.engine import reading
 from backend.db.prepared import Prepared
@@ -18,7 +19,7 @@ from backend.db.tables import Courier, Session, User
 from backend.errors import Forbidden, Unauthorized
 from backend.security import new_token_id, sign_token, verify_password, verify_token
 
-COOKIE = "laadbak_session"
+COOKIE = SESSION_COOKIE
 
 
 class CurrentUser(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -74,7 +75,9 @@ def _token_from(connection: ASGIConnection) -> str | None:
 
 
 async def current_user(connection: ASGIConnection) -> Principal:
-    """The user behind the request's token; raises Unauthorized with the reason."""
+    """The user behind the request's token; raises Unauthorized with the reason
+    (Forbidden for a cookie-borne write without its CSRF token)."""
+    refuse_forged_write(connection)
     cached = connection.scope.get("user")
     if isinstance(cached, Principal):
         return cached
@@ -176,8 +179,7 @@ class AuthController(Controller):
                              courier_id=courier["id"] if courier else None),
         )
         response = Response(body)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",
-                            max_age=settings.token_ttl_s, secure=False)
+        set_session_cookies(response, token, settings)
         return response
 
     @post("/logout", status_code=204, guards=[authenticated], summary="End this session")
@@ -185,7 +187,7 @@ class AuthController(Controller):
         user = await current_user(request)
         await Session.delete().where(Session.token_id == user.token_id)
         response: Response[None] = Response(None, status_code=204)
-        response.delete_cookie(COOKIE, path="/")
+        clear_session_cookies(response)
         return response
 
     @get("/me", guards=[authenticated], summary="Who is logged in")
