@@ -37,8 +37,7 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
     # The courier app locates the bike and scans barcodes with the camera.
-    "permissions-policy": "geolocation=(self), camera=(self), microphone=(), payment=(), usb=(), "
-                          "interest-cohort=()",
+    "permissions-policy": "geolocation=(self), camera=(self), microphone=(), payment=(), usb=()",
 }
 
 # Where a rendered OpenAPI page leaves its policy for the hook (an ASGI scope extension key).
