@@ -25,7 +25,7 @@ from backend.api.closures import ClosureController
 from backend.api.disruptions import DisruptionController
 from backend.api.courier import CourierController, follow_up
 from backend.api.errors import EXCEPTION_HANDLERS
-from backend.api.headers import add_security_headers, with_docs_csp
+from backend.api.docs_pages import docs_pages
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
@@ -188,12 +188,11 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         state=State({"settings": settings}),
         lifespan=[lifespan, closure_reopener],  # the reopener uses what lifespan set up
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=with_docs_csp(OpenAPIConfig(
-            title="Laadbak", version=backend.__version__,
+        openapi_config=OpenAPIConfig(
+            title="Laadbak", version=backend.__version__, render_plugins=docs_pages(),
             description="City logistics from micro-hubs with electric cargo bikes. "
             "Log in at POST /auth/login, then send the cookie or 'Authorization: Bearer <token>'.",
-        )),
-        before_send=[add_security_headers],
+        ),
         after_response=_poke_feed,
         request_max_body_size=settings.max_upload_bytes + 64_000,
         debug=False,

@@ -48,16 +48,6 @@ def require_browser() -> None:
         pytest.skip(reason)
 
 
-def wait_until(page: Any, expression: str, *, timeout_s: float) -> None:
-    """Poll ``expression`` in the page until it holds. Playwright's wait_for_function
-    evaluates it with eval(), which the apps' Content-Security-Policy refuses."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{expression} did not hold within {timeout_s} s")
-        time.sleep(0.05)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.browser.conftest import Server, require_browser, wait_until
+from tests.browser.conftest import Server, require_browser
 
 SCREENSHOT = "/tmp/courier.png"
 
@@ -126,7 +126,7 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
 
     # The map: the project's own streets (no tiles), numbered stops, the attribution.
     page.click("#tabs a[data-tab=map]")
-    wait_until(page, "window.laadbak.map.streetsState === 'done'", timeout_s=10)
+    page.wait_for_function("window.laadbak.map.streetsState === 'done'", timeout=10_000)
     expect(page.locator(".leaflet-control-attribution")).to_contain_text("© OpenStreetMap contributors (ODbL)")
     expect(page.locator(".stop-pin")).to_have_count(len(stops))
     page.click("#tabs a[data-tab=route]")

@@ -7,14 +7,36 @@ both are collected here, from the first byte of every page.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from tests.browser.conftest import Server, require_browser
+import pytest
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
 
 REPORT = """
 document.addEventListener("securitypolicyviolation", (e) =>
   window.reportViolation(`${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));
 """
+
+
+@pytest.fixture
+def context(server: Server) -> Iterator[Any]:
+    """A context of its own: the canary below trips a violation on purpose, which
+    the shared ``browser_context`` fixture would count against its test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            hub = server.day["hub"]
+            ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+                                      permissions=["geolocation"], locale="en-GB")
+            yield ctx
+            ctx.close()
+        finally:
+            browser.close()
 
 
 def _watch(context) -> list[str]:
@@ -45,23 +67,26 @@ def _tracking_url(server: Server) -> str:
     return orders[0]["trackingUrl"]
 
 
-def test_courier_and_tracking_pages_pass_their_csp(server: Server, browser_context: Any) -> None:
+def test_landing_courier_and_tracking_pages_pass_their_csp(server: Server, context: Any) -> None:
     require_browser()
     from playwright.sync_api import expect
 
-    violations = _watch(browser_context)
-    page = browser_context.new_page()
+    violations = _watch(context)
+    page = context.new_page()
     _console(page, violations)
     base = server.base
 
     landing = page.goto(f"{base}/")
-    assert "script-src 'self'" in landing.headers["content-security-policy"]
-    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(244, 241, 232)"  # landing.css
+    assert "style-src 'self'" in landing.headers["content-security-policy"]
+    # Styled from landing.css: an inline <style> block would be refused and leave the page bare.
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(244, 241, 232)"
+    page.wait_for_timeout(100)
+    assert violations == [], violations
 
     response = page.goto(f"{base}/courier")
     assert response.headers["x-frame-options"] == "DENY"
     expect(page.locator("#login-form")).to_be_visible()
-    assert page.url.startswith(f"{base}/courier/"), page.url  # the redirect script, now a file
+    assert page.url.startswith(f"{base}/courier/"), page.url  # the trailing-slash redirect, a script file
     _canary(page, violations)
     page.fill("#username", server.day["username"])
     page.fill("#password", server.day["password"])

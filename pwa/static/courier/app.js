@@ -148,12 +148,6 @@ function stopIndex(view, stopId) {
 async function api(method, path, { body, key, form, timeout = 15_000 } = {}) {
   const headers = { Accept: "application/json" };
   if (key) headers["Idempotency-Key"] = key;
-  // Writes riding on the session cookie prove they come from this app. Read at
-  // send time: a queued action replayed after a new login sends the new value.
-  if (method !== "GET" && method !== "HEAD") {
-    const csrf = cookie("laadbak_csrf");
-    if (csrf) headers["X-CSRF-Token"] = csrf;
-  }
   let payload;
   if (form) {
     payload = form;
@@ -174,12 +168,6 @@ async function api(method, path, { body, key, form, timeout = 15_000 } = {}) {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function cookie(name) {
-  const prefix = `${name}=`;
-  const found = document.cookie.split("; ").find((c) => c.startsWith(prefix));
-  return found ? decodeURIComponent(found.slice(prefix.length)) : null;
 }
 
 function problemText(res) {

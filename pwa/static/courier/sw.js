@@ -5,7 +5,7 @@
 // - API GETs go to the network first and fall back to the last answer.
 // - Anything that is not a GET (actions, login, photo uploads) is never touched.
 
-const VERSION = "v3";  // bump with every change of the shell, so phones take the new one
+const VERSION = "v2";  // bump with every change of the shell, so phones take the new one
 const SHELL_CACHE = `laadbak-courier-shell-${VERSION}`;
 const API_CACHE = "laadbak-api-v1";
 
@@ -13,7 +13,6 @@ const SHELL = [
   "/courier/",
   "/courier/app.css",
   "/courier/app.js",
-  "/courier/slash.js",
   "/courier/util.js",
   "/courier/queue.js",
   "/courier/live.js",
