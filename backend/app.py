@@ -27,6 +27,7 @@ from backend.api.closures import ClosureController
 from backend.api.disruptions import DisruptionController
 from backend.api.courier import CourierController, follow_up
 from backend.api.errors import EXCEPTION_HANDLERS
+from backend.api.docs_pages import docs_pages
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
@@ -194,7 +195,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         lifespan=[lifespan, closure_reopener],  # the reopener uses what lifespan set up
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
-            title="Laadbak", version=backend.__version__,
+            title="Laadbak", version=backend.__version__, render_plugins=docs_pages(),
             description="City logistics from micro-hubs with electric cargo bikes. "
             "Log in at POST /auth/login, then send the cookie or 'Authorization: Bearer <token>'.",
         ),

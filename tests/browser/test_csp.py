@@ -1,0 +1,113 @@
+"""The apps under their Content-Security-Policy in a real Chromium: no violation, still working.
+
+A page that broke the policy (an inline script, a style attribute, a load from
+another host) would report a `securitypolicyviolation` and log "Refused to ...";
+both are collected here, from the first byte of every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
+
+REPORT = """
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.reportViolation(`${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
+@pytest.fixture
+def context(server: Server) -> Iterator[Any]:
+    """A context of its own: the canary below trips a violation on purpose, which
+    the shared ``browser_context`` fixture would count against its test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            hub = server.day["hub"]
+            ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+                                      permissions=["geolocation"], locale="en-GB")
+            yield ctx
+            ctx.close()
+        finally:
+            browser.close()
+
+
+def _watch(context) -> list[str]:
+    violations: list[str] = []
+    context.expose_function("reportViolation", lambda text: violations.append(text))
+    context.add_init_script(REPORT)
+    return violations
+
+
+def _console(page, into: list[str]) -> None:
+    page.on("console", lambda m: into.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: into.append(f"page error: {e}"))
+
+
+def _canary(page, violations: list[str]) -> None:
+    """The policy is enforced and a violation would be seen: an injected inline script is refused."""
+    page.evaluate("""() => { const s = document.createElement("script");
+                             s.textContent = "window.canaryRan = true"; document.head.appendChild(s); }""")
+    assert page.evaluate("window.canaryRan") is None
+    page.wait_for_timeout(100)  # the event is dispatched as a task after the refusal
+    assert any("script-src" in v for v in violations), violations
+    violations.clear()
+
+
+def _tracking_url(server: Server) -> str:
+    dispatcher = server.login(server.day["dispatcher"], server.day["dispatcherPassword"])
+    orders = dispatcher.get("/orders", params={"hubId": server.day["hubId"], "date": server.day["date"]}).json()
+    return orders[0]["trackingUrl"]
+
+
+def test_landing_courier_and_tracking_pages_pass_their_csp(server: Server, context: Any) -> None:
+    require_browser()
+    from playwright.sync_api import expect
+
+    violations = _watch(context)
+    page = context.new_page()
+    _console(page, violations)
+    base = server.base
+
+    landing = page.goto(f"{base}/")
+    assert "style-src 'self'" in landing.headers["content-security-policy"]
+    # Styled from landing.css: an inline <style> block would be refused and leave the page bare.
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(244, 241, 232)"
+    page.wait_for_timeout(100)
+    assert violations == [], violations
+
+    response = page.goto(f"{base}/courier")
+    assert response.headers["x-frame-options"] == "DENY"
+    expect(page.locator("#login-form")).to_be_visible()
+    assert page.url.startswith(f"{base}/courier/"), page.url  # the trailing-slash redirect, a script file
+    _canary(page, violations)
+    page.fill("#username", server.day["username"])
+    page.fill("#password", server.day["password"])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#next-stop")).to_be_visible(timeout=10_000)
+    expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
+    # A write through the app's fetch wrapper with the session cookie (it sends the CSRF token).
+    page.click(".shift-card [data-action=shift-start]")
+    page.click("#dialog button[value=ok]")  # not every parcel is loaded: start anyway
+    expect(page.locator(".shift-card")).to_have_count(0)
+    expect(page.locator("#pending")).to_be_hidden(timeout=10_000)
+    assert page.evaluate("window.laadbak.computeView()")["shift"]["status"] == "started"
+    page.click("#tabs a[data-tab=map]")
+    expect(page.locator("#map .leaflet-interactive").first).to_be_attached(timeout=10_000)
+    page.wait_for_timeout(300)
+    assert violations == [], violations
+
+    track = page.goto(base + _tracking_url(server))
+    assert track.headers["referrer-policy"] == "no-referrer"
+    expect(page.locator("#card")).to_be_visible(timeout=10_000)
+    expect(page.locator("#headline")).not_to_have_text("Loading…")
+    _canary(page, violations)
+    page.wait_for_timeout(300)
+    assert violations == [], violations
