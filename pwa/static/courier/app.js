@@ -454,6 +454,8 @@ function applyEvent(kind, data) {
     case "route.planned":
     case "route.updated": {
       const old = day.route;
+      // A lower version is a route already replaced (old news): keep what we have.
+      if (old && data && old.date === data.date && data.version < old.version) break;
       day.route = data;
       if (kind === "route.updated" && old && data && old.version !== data.version) {
         notify("info", routeChangeText(data.change), { ttl: 10000 });
