@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import msgspec
 
-# Database ids are 64-bit: a larger number is refused as input, not overflowed.
-MAX_ID = 2**63 - 1
+# Table ids are PostgreSQL SERIALs (32-bit): a larger number is refused as
+# input, not overflowed inside the database driver.
+MAX_ID = 2**31 - 1
 DbId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID, description="An id")]
 # Text sizes by use; every string a request carries has one.
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]

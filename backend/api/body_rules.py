@@ -9,6 +9,7 @@ cross-site "simple request" that a browser sends without asking first.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from litestar import Request
@@ -17,6 +18,7 @@ from litestar.params import BodyKwarg
 
 from backend.api.csrf import check_csrf
 from backend.errors import BadRequest, UnsupportedMediaType
+from backend.structs import check_day
 
 MAX_JSON_DEPTH = 32
 _JSON_SPECIAL = re.compile(rb'["\\\[\]{}]')
@@ -61,7 +63,23 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 async def check_request(request: Request) -> None:
     """Every rule a request meets before its handler parses it."""
     check_csrf(request)
+    check_date_query(request)
     await check_body(request)
+
+
+def check_date_query(request: Request) -> None:
+    """``?date=`` is bounded like dates in bodies (a year 9999 overflows date arithmetic)."""
+    text = request.query_params.get("date")
+    if not text:
+        return
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return  # the handler's own parsing answers with its 400
+    try:
+        check_day("date", day)
+    except ValueError as exc:
+        raise BadRequest(str(exc).capitalize() + ".") from exc
 
 
 async def check_body(request: Request) -> None:

@@ -20,6 +20,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.exceptions import WebSocketDisconnect
 
 from backend.api.auth import authenticated, current_user, roles
+from backend.api.body_rules import json_too_deep
 from backend.api.socket_guards import own_hub_stream, same_origin
 from backend.api.schemas import Id
 from backend.db.engine import reading
@@ -31,6 +32,7 @@ from backend.services import courier as courier_service
 from backend.services.planning import route_of_hub
 
 HEARTBEAT_S = 15.0
+MAX_MESSAGE_CHARS = 4096  # a position or a ping; nothing a phone sends is longer
 MAX_BACKLOG = 500
 
 
@@ -154,6 +156,8 @@ class Stream:
         while True:
             text = await self.socket.receive_text()
             try:
+                if len(text) > MAX_MESSAGE_CHARS or json_too_deep(text.encode()):
+                    raise ValueError
                 message = json.loads(text)
                 if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                     raise ValueError

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Annotated
 
 import msgspec
 
@@ -19,9 +20,9 @@ _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
 class OpeningPeriod(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    days: list[str]
-    opens: str
-    closes: str
+    days: Annotated[list[str], msgspec.Meta(max_length=7)]
+    opens: Annotated[str, msgspec.Meta(max_length=5)]
+    closes: Annotated[str, msgspec.Meta(max_length=5)]
 
     def __post_init__(self) -> None:
         bad = [d for d in self.days if d not in DAYS]

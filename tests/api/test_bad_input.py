@@ -16,7 +16,7 @@ from backend.db.tables import Bike, Courier, Order, Photo
 from tests.api.helpers import admin, login, make_user, post_ok, problem, tomorrow
 from tests.api.test_orders import _addresses, _order, _setup
 
-BIG = 2**63  # one past the largest 64-bit id
+BIG = 2**31  # one past the largest id (ids are 32-bit SERIALs on PostgreSQL)
 BIKE = {"name": "Bakfiets 1", "payloadKg": 100, "volumeL": 300, "batteryRangeKm": 60}
 
 
@@ -31,13 +31,13 @@ async def test_a_duplicate_bike_name_is_a_conflict_on_create_and_change(client) 
 
 
 @pytest.mark.parametrize("path", ["/bikes/{n}", "/hubs/{n}", "/orders/{n}", "/routes/{n}", "/shifts/{n}"])
-async def test_an_id_past_64_bits_is_a_400_on_every_kind_of_route(client, path: str) -> None:
+async def test_an_id_past_the_largest_is_a_400_on_every_kind_of_route(client, path: str) -> None:
     h = await admin(client)
     body = problem(await client.get(path.format(n=BIG), headers=h), 400)
     assert str(BIG - 1) in body["detail"]  # says the largest id there can be
 
 
-async def test_ids_past_64_bits_in_queries_and_bodies_are_400s(client, geo) -> None:
+async def test_ids_past_the_largest_in_queries_and_bodies_are_400s(client, geo) -> None:
     h, hub, _ = await _setup(client, geo)
     problem(await client.get(f"/orders?hubId={BIG}&date={tomorrow()}", headers=h), 400)
     problem(await client.put("/couriers/1/pinned-order", json={"stopIds": [BIG]}, headers=h), 400)
@@ -148,3 +148,17 @@ async def test_oversized_text_and_impossible_dates_are_refused(client, geo, fiel
                                      headers=h), 400)
     assert words in body["detail"]
     assert await Order.count() == 0
+
+
+@pytest.mark.parametrize("path", ["/courier/today?date=9999-12-31", "/orders?hubId=1&date=1900-01-01",
+                                  "/routes?hubId=1&date=9999-01-01"])
+async def test_impossible_days_in_queries_are_400s(client, path: str) -> None:
+    h = await _courier(client) if path.startswith("/courier") else await admin(client)
+    assert "out of range" in problem(await client.get(path, headers=h), 400)["detail"]
+
+
+async def test_opening_hours_are_bounded(client) -> None:
+    h = await admin(client)
+    place = {"name": "Hub", "lat": 60.1699, "lon": 24.9384,
+             "openingHours": [{"days": ["mo"] * 100_000, "opens": "08:00", "closes": "18:00"}]}
+    problem(await client.post("/hubs", json=place, headers=h), 400)

@@ -252,6 +252,8 @@ def test_bad_messages_and_future_sequence_keep_the_connection(live: LiveServer) 
         assert (await _recv(ws))["code"] == "bad_message"
         await ws.send(json.dumps({"type": "position", "lat": "north"}))
         assert (await _recv(ws))["code"] == "bad_message"
+        await ws.send("[" * 5000 + "]" * 5000)  # nested past any decoder's recursion: refused, socket kept
+        assert (await _recv(ws))["code"] == "bad_message"
         await ws.send(json.dumps({"type": "ping"}))
         assert (await _recv(ws))["type"] == "pong"
         await ws.close()
