@@ -265,7 +265,12 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
         )
         versions = {r["courier"]: r["version"] for r in previous}
         await Route.update({Route.current: False}).where((Route.hub == hub_id) & (Route.plan_date == day))
-        planned_ids: list[int] = []
+        # The stops take their final states first: the events below carry the
+        # route view as read now, and a phone must never see a stop still "open".
+        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
+        await Stop.update({Stop.status: "planned"}).where(Stop.id.is_in(planned_ids or [-1]))
+        unplanned_ids = [int(u.stop_id) for u in unplanned]
+        await Stop.update({Stop.status: "unplanned"}).where(Stop.id.is_in(unplanned_ids or [-1]))
         for r in plan.routes:
             if not r.stops:
                 continue
@@ -274,7 +279,6 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
             departures = [r.start_s, *(ps.departure_s for ps in r.stops)]
             stops_json = [_stop_json(ps, day_input.stops[ps.stop_id], day, departures[i])
                           for i, ps in enumerate(r.stops)]
-            planned_ids.extend(int(ps.stop_id) for ps in r.stops)
             route_id = (await Route.insert(Route(
                 plan_run=run_id, hub=hub_id, courier=courier, shift=shift["id"], plan_date=day,
                 version=versions.get(courier, 0) + 1, current=True, start=at(day, r.start_s),
@@ -282,9 +286,6 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
             )))[0]["id"]
             route_row = await Route.select().where(Route.id == route_id).output(load_json=True).first()
             await emit("route.planned", await route_view(route_row), courier_id=courier, hub_id=hub_id)
-        await Stop.update({Stop.status: "planned"}).where(Stop.id.is_in(planned_ids or [-1]))
-        unplanned_ids = [int(u.stop_id) for u in unplanned]
-        await Stop.update({Stop.status: "unplanned"}).where(Stop.id.is_in(unplanned_ids or [-1]))
         await emit("plan.finished", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
                    hub_id=hub_id)
     return run_id

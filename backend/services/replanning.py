@@ -270,6 +270,14 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                     "vehicles": len(day_input.problem.vehicles)},
             figures=figures, unplanned=[],
         )))[0]["id"]
+        # The stops take their final states first: the events below carry the
+        # route view as read now, and a phone must never see a stop still "open".
+        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
+        await Stop.update({Stop.status: "planned"}).where(
+            Stop.id.is_in(planned_ids or [-1]) & Stop.status.is_in(["open", "unplanned"]))
+        unplanned_ids = [int(u.stop_id) for u in unplanned]
+        await Stop.update({Stop.status: "unplanned"}).where(
+            Stop.id.is_in(unplanned_ids or [-1]) & Stop.status.is_in(["open", "planned"]))
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
@@ -301,12 +309,6 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
             view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
             figures["changedCouriers"].append(shift["courier"])
-        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
-        await Stop.update({Stop.status: "planned"}).where(
-            Stop.id.is_in(planned_ids or [-1]) & Stop.status.is_in(["open", "unplanned"]))
-        unplanned_ids = [int(u.stop_id) for u in unplanned]
-        await Stop.update({Stop.status: "unplanned"}).where(
-            Stop.id.is_in(unplanned_ids or [-1]) & Stop.status.is_in(["open", "planned"]))
         await PlanRun.update({PlanRun.figures: figures}).where(PlanRun.id == run_id)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
                    hub_id=hub_id)
