@@ -11,12 +11,14 @@ import asyncio
 import datetime as dt
 import time
 from concurrent.futures import Executor
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
 import numpy as np
 
 from backend.db.engine import transaction
+from backend.db.locks import exclusive, write_guard
 from backend.db.tables import Bike, Hub, PickupPoint, PlanRun, Route, Shift, Shop, Stop
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
 from backend.dispatch.model import Plan, Problem, Sequence, Unplanned, Vehicle, Window
@@ -224,6 +226,18 @@ def _late_rather_than_dropped(ps: PlanStop) -> PlanStop:
 async def plan_day(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date,
                    time_limit_s: float) -> int:
     """Plan the day and save it; returns the plan run's id."""
+    async with hub_lock(hub_id):  # a re-plan of the same day waits, and starts from this plan
+        return await _plan_day(geo, executor, hub_id, day, time_limit_s)
+
+
+def hub_lock(hub_id: int) -> AbstractAsyncContextManager[None]:
+    """Held from reading a hub's day to saving its routes, across server processes:
+    two re-plans of one hub at once would both start from the same routes in force
+    and the second would overwrite the first; they queue instead."""
+    return exclusive("replan-hub", hub_id, what=f"re-plan of hub {hub_id}")
+
+
+async def _plan_day(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, time_limit_s: float) -> int:
     t0 = time.perf_counter()
     day_input = await load_day(geo, hub_id, day)
     # every engine that can plan this day, one per core; the best checked plan wins
@@ -255,6 +269,7 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
     inputs = {"stops": len(day_input.problem.stops), "vehicles": len(day_input.problem.vehicles),
               "shiftIds": [s["id"] for s in day_input.shifts.values()]}
     async with transaction():
+        await write_guard("routes", hub_id)  # a re-plan's check of the routes in force sees all of it or none
         run_id = (await PlanRun.insert(PlanRun(
             hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
             finished_at=dt.datetime.now(), time_limit_s=time_limit_s, inputs=inputs, figures=figures,

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from backend.db.engine import transaction
+from backend.db.locks import write_guard
 from backend.db.tables import Order as OrderRow
 from backend.db.tables import DispatchLock, Parcel, PickupPoint, PlanRun, Route, Shift, Stop
 from backend.dispatch import failed_stop, feasibility
@@ -29,13 +30,13 @@ from backend.dispatch.calendar import SLOTS, at, next_slot, parse_hhmm, same_day
 from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
-from backend.errors import Conflict, Invalid, NotFound
+from backend.errors import Conflict, Invalid, NotFound, Stale
 from backend.realtime.outbox import emit
 from backend.services import orders
 from backend.services.courier import route_view, shift_of, shift_view
 from backend.services.geo import Geo
 from backend.security import pickup_code
-from backend.services.planning import DayInput, LiveDay, _periods, _stop_json, load_day, route_of_hub
+from backend.services.planning import DayInput, LiveDay, _periods, _stop_json, hub_lock, load_day, route_of_hub
 
 ON_BOARD = ("loaded", "collected")
 log = logging.getLogger("laadbak.replan")
@@ -47,6 +48,7 @@ MAX_LIVE_STOPS = 4000
 # and at least MIN_SOLVE_S (a warm start of the focused couriers needs that).
 SAVE_RESERVE_S = 0.12
 MIN_SOLVE_S = 0.25
+SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh read, this often at most
 
 
 async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
@@ -129,12 +131,23 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
     ``vetoed: True`` and that sentence as ``detail``). When the re-plan is not
     applied for any reason, or fails, ``undo`` runs, still inside the lock.
     """
-    async with _hub_lock(hub_id):
+    async with hub_lock(hub_id):
         if prepare is not None:
             await prepare()  # its own refusal (e.g. a lost race) leaves nothing to undo
         try:
-            result = await _replan_hub(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
-                                       min_gain_s=min_gain_s, positions=positions, accept=accept)
+            for attempt in range(1, SAVE_ATTEMPTS + 1):
+                try:
+                    result = await _replan_hub(geo, executor, hub_id, day, now, reason=reason,
+                                               time_limit_s=time_limit_s, min_gain_s=min_gain_s,
+                                               positions=positions, accept=accept)
+                    break
+                except Stale:
+                    # Someone saved routes of this hub without its lock (a plan of the day):
+                    # work it out again from what is in force now.
+                    log.warning("hub %s re-plan (%s): routes changed while solving (try %d of %d)", hub_id,
+                                reason, attempt, SAVE_ATTEMPTS)
+                    if attempt == SAVE_ATTEMPTS:
+                        raise
         except BaseException:
             if undo is not None:
                 await undo()
@@ -142,19 +155,6 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
         if not result["applied"] and undo is not None:
             await undo()
         return result
-
-
-_HUB_LOCKS: dict[tuple[asyncio.AbstractEventLoop, int], asyncio.Lock] = {}
-
-
-def _hub_lock(hub_id: int) -> asyncio.Lock:
-    # Two re-plans of one hub at once would both start from the same routes in
-    # force and the second would overwrite the first: they queue instead.
-    key = (asyncio.get_running_loop(), hub_id)
-    lock = _HUB_LOCKS.get(key)
-    if lock is None:
-        lock = _HUB_LOCKS[key] = asyncio.Lock()
-    return lock
 
 
 async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
@@ -263,6 +263,7 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                                       for s in old["stops"]):
             changed.add(vid)
     async with transaction():
+        await check_in_force(hub_id, day, routes)
         run_id = (await PlanRun.insert(PlanRun(
             hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
             finished_at=dt.datetime.now(), time_limit_s=time_limit_s,
@@ -315,6 +316,17 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
     return {"planRunId": run_id, "applied": True, **figures,
             "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
                                for u in unplanned]}
+
+
+async def check_in_force(hub_id: int, day: dt.date, routes: list[dict[str, Any]]) -> None:
+    """Inside the save's transaction: the routes in force are still the versions
+    ``routes`` were read as, else the save is refused (Stale) before it writes."""
+    await write_guard("routes", hub_id)
+    now_in_force = {r["id"] for r in await Route.select(Route.id).where(
+        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True))}  # noqa: E712
+    if now_in_force != {r["id"] for r in routes}:
+        raise Stale(f"The routes of hub {hub_id} on {day} changed while this re-plan was worked out; "
+                    f"it is worked out again from the routes in force.")
 
 
 async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, now: dt.datetime, *,
