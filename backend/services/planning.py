@@ -48,6 +48,19 @@ class LiveDay(msgspec.Struct, kw_only=True):
     extra_states: tuple[str, ...] = ("arrived",)
 
 
+class Pending(msgspec.Struct, kw_only=True):
+    """A change not written yet, planned as if it were: it is written only in the
+    transaction that saves the re-plan, so a crash between leaves nothing of it.
+
+    ``added`` are new stop rows with ids below zero (the real ids come with the
+    insert); ``withdrawn`` the rows of stops taken off, as they will read once
+    cancelled; ``locks`` added stop id -> shift it stays with (a dispatcher's hand)."""
+
+    added: list[dict[str, Any]] = []
+    withdrawn: dict[int, dict[str, Any]] = {}
+    locks: dict[int, int] = {}
+
+
 class DayInput(msgspec.Struct, kw_only=True):
     """What a plan is made from, with the rows it came from (for saving)."""
 
@@ -62,8 +75,10 @@ def _periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
     return msgspec.convert(raw or [], list[OpeningPeriod])
 
 
-async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None) -> DayInput:
-    """The hub's day as a Problem; with ``live``, what is left of it from now."""
+async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None,
+                   pending: Pending | None = None) -> DayInput:
+    """The hub's day as a Problem; with ``live``, what is left of it from now; with
+    ``pending``, as it will be with that change written."""
     hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
@@ -82,6 +97,8 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         Stop.select().where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(states))
         .order_by(Stop.id)
     )
+    if pending is not None:
+        stops = [*pending.added, *(s for s in stops if s["id"] not in pending.withdrawn)]
     if not stops:
         raise Invalid(f"There are no open orders for hub {hub['name']} on {day}; add orders first, then plan.")
     shops = {s["id"]: s for s in await Shop.select().output(load_json=True)}

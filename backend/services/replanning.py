@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from backend.crashpoints import crash_point
 from backend.db.engine import transaction
 from backend.db.locks import write_guard
 from backend.db.tables import Order as OrderRow
@@ -36,7 +37,7 @@ from backend.services import orders
 from backend.services.courier import route_view, shift_of, shift_view
 from backend.services.geo import Geo
 from backend.security import pickup_code
-from backend.services.planning import DayInput, LiveDay, _periods, _stop_json, hub_lock, load_day, route_of_hub
+from backend.services.planning import DayInput, LiveDay, Pending, _periods, _stop_json, hub_lock, load_day, route_of_hub
 
 ON_BOARD = ("loaded", "collected")
 log = logging.getLogger("laadbak.replan")
@@ -52,8 +53,10 @@ SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh re
 
 
 async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
-                   positions: dict[int, tuple[float, float]] | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
-    """Locks and bike positions of the running day; ``positions``: courier id -> last known place."""
+                   positions: dict[int, tuple[float, float]] | None = None,
+                   pending: Pending | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
+    """Locks and bike positions of the running day; ``positions``: courier id -> last known place;
+    ``pending``: a change planned as if written (its new stops locked like written ones)."""
     routes = await route_of_hub(hub_id, day)
     # Read by hub and day, not by lists of thousands of ids: building such a query
     # cost more than running it.
@@ -111,6 +114,11 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
                 & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
             if row["order"] in riding:
                 locks.setdefault(row["id"], riding[row["order"]])
+    if pending is not None:
+        locks.update(pending.locks)
+        for row in pending.added:
+            if row["kind"] == "delivery" and row["order"] in riding:
+                locks.setdefault(row["id"], riding[row["order"]])
     return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks, pins=pins,
                    late=frozenset(late - locks.keys()), riding=frozenset(riding_shifts)), routes
 
@@ -162,6 +170,57 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                       positions: dict[int, tuple[float, float]] | None,
                       accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None
                       ) -> dict[str, Any]:
+    worked = await work_out(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
+                            min_gain_s=min_gain_s, positions=positions, accept=accept)
+    return worked if isinstance(worked, dict) else await worked.save()
+
+
+class WorkedOut(msgspec.Struct, kw_only=True):
+    """A re-plan solved and checked, not saved yet (see :func:`work_out`)."""
+
+    hub_id: int
+    day: dt.date
+    reason: str
+    time_limit_s: float
+    day_input: DayInput
+    result: ReplanResult
+    routes: list[dict[str, Any]]  # the routes in force it was worked out from
+    violations: int
+    started: float  # perf_counter at the start
+
+    def renamed(self, ids: dict[int, int]) -> WorkedOut:
+        """With the pending stops' placeholder ids (below zero) replaced by the ids they were written with."""
+        names = {str(old): str(new) for old, new in ids.items()}
+
+        def name(sid: str) -> str:
+            return names.get(sid, sid)
+
+        plan = self.result.plan
+        plan = msgspec.structs.replace(
+            plan, routes=tuple(msgspec.structs.replace(r, stops=tuple(
+                msgspec.structs.replace(ps, stop_id=name(ps.stop_id)) for ps in r.stops)) for r in plan.routes),
+            unplanned=tuple(msgspec.structs.replace(u, stop_id=name(u.stop_id)) for u in plan.unplanned))
+        stops = {name(sid): ({**row, "id": ids[row["id"]]} if row["id"] in ids else row)
+                 for sid, row in self.day_input.stops.items()}
+        pre = [msgspec.structs.replace(u, stop_id=name(u.stop_id)) for u in self.day_input.pre_unplanned]
+        return msgspec.structs.replace(
+            self, result=msgspec.structs.replace(self.result, plan=plan),
+            day_input=msgspec.structs.replace(self.day_input, stops=stops, pre_unplanned=pre))
+
+    async def save(self) -> dict[str, Any]:
+        """Write it (in the caller's transaction, if any); Stale when the routes in force changed."""
+        return await _save(self.hub_id, self.day, self.reason, self.time_limit_s, self.day_input, self.result,
+                           self.routes, self.violations, time.perf_counter() - self.started)
+
+
+async def work_out(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
+                   reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
+                   positions: dict[int, tuple[float, float]] | None = None,
+                   accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
+                   pending: Pending | None = None) -> WorkedOut | dict[str, Any]:
+    """Read the day (with ``pending`` as if written), solve it in the pool and check
+    it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
+    False``) why it is not to be applied. Run it holding :func:`hub_lock`."""
     t0 = time.perf_counter()
     # Counted before anything is read: reading a day that big is itself the cost.
     size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
@@ -170,11 +229,11 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                       f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
                       f"more hubs, or move stops by hand.")
     phases: dict[str, float] = {}
-    live, routes = await live_day(hub_id, day, now, positions)
+    live, routes = await live_day(hub_id, day, now, positions, pending)
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
     phases["live"] = time.perf_counter() - t0
-    day_input = await load_day(geo, hub_id, day, live)
+    day_input = await load_day(geo, hub_id, day, live, pending)
     phases["load"] = time.perf_counter() - t0 - phases["live"]
     phases["matrices"] = day_input.matrix_s
     # A stop withdrawn since its route was made (a redirect cancels the old
@@ -182,6 +241,8 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
     # the save as a row, it is neither kept on the route nor planned again.
     off_plan = {s["stopId"] for r in routes for s in r["stops"] if str(s["stopId"]) not in day_input.stops}
     withdrawn = await Stop.select().where(Stop.id.is_in(sorted(off_plan) or [-1]) & (Stop.status == "cancelled"))
+    if pending is not None:
+        withdrawn += [row for sid, row in pending.withdrawn.items() if sid in off_plan]
     for row in withdrawn:
         day_input.stops[str(row["id"])] = row
     withdrawn_ids = {row["id"] for row in withdrawn}
@@ -229,8 +290,8 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                 "detail": veto,
                 "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
                                    for u in (*day_input.pre_unplanned, *result.plan.unplanned)]}
-    return await _save(hub_id, day, reason, time_limit_s, day_input, result, routes, len(violations),
-                       time.perf_counter() - t0)
+    return WorkedOut(hub_id=hub_id, day=day, reason=reason, time_limit_s=time_limit_s, day_input=day_input,
+                     result=result, routes=routes, violations=len(violations), started=t0)
 
 
 def _timed_replan(problem: Any, in_force: dict[str, list[str]], *, time_limit_s: float,
@@ -306,6 +367,7 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                 "stops": kept + planned,
             }
             route_id = (await Route.insert(Route(**row)))[0]["id"]
+            crash_point("replan.mid")  # tests: a route of the re-plan written, none of it committed
             view = await route_view({**row, "id": route_id})
             view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
