@@ -39,6 +39,11 @@ class Conflict(LaadbakError):
     title = "Conflict"
 
 
+class Stale(Conflict):
+    """What a change was worked out from changed before it was written: the
+    write is refused whole, and the caller works it out again from a fresh read."""
+
+
 class Forbidden(LaadbakError):
     status = 403
     title = "Forbidden"

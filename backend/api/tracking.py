@@ -15,8 +15,8 @@ from backend.api.errors import PROBLEM_JSON
 from backend.api.schemas import json_body
 from backend.api.push import SubscriptionIn, save_subscription
 from backend.errors import Invalid
-from backend.services.idempotency import fingerprint, once
-from backend.services.redirect import RedirectIn, redirect
+from backend.services.idempotency import fingerprint
+from backend.services.redirect import RedirectIn, redirect, redirect_once
 from backend.services.tracking import order_by_token, tracking_view
 from backend.settings import REPO_ROOT
 
@@ -63,15 +63,12 @@ class TrackingController(Controller):
         order = await order_by_token(token)
         state = request.app.state
 
-        async def run() -> dict[str, Any]:
-            return await redirect(state.geo, state.executor, order, data, dt.datetime.now(),
-                                  secret=state.settings.secret_key,
-                                  time_limit_s=state.settings.replan_time_limit_s,
-                                  positions=state.positions.places())
-
+        now = dt.datetime.now()
+        options = {"secret": state.settings.secret_key, "time_limit_s": state.settings.replan_time_limit_s,
+                   "positions": state.positions.places()}
         key = request.headers.get("idempotency-key", "").strip()
         if not key:
-            return Response(await run(), status_code=200)
+            return Response(await redirect(state.geo, state.executor, order, data, now, **options), status_code=200)
         if len(key) > 80:
             raise Invalid("The Idempotency-Key is longer than 80 characters; send a UUID.")
         scoped = f"track:{order['id']}:{key}"  # no user here: the order scopes the key (user id 0 never exists)
@@ -79,15 +76,10 @@ class TrackingController(Controller):
         if lock is None:
             lock = _KEY_LOCKS[scoped] = asyncio.Lock()
         async with lock:
-            async def prepare() -> Any:
-                body = await run()  # the redirect commits its own steps; the stored answer follows it
-
-                async def write() -> dict[str, Any]:
-                    return body
-                return write
-
-            answer = await once(0, scoped, fingerprint(request.method, request.url.path, await request.body()),
-                                200, prepare=prepare)
+            # the change and its stored answer commit together (see services/redirect.py)
+            answer = await redirect_once(state.geo, state.executor, order, data, now, scoped_key=scoped,
+                                         print_=fingerprint(request.method, request.url.path, await request.body()),
+                                         **options)
         headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
         if answer.status >= 400:
             problem = {"type": "about:blank", "instance": request.url.path, **answer.body}

@@ -11,7 +11,7 @@ from typing import Any
 from backend.db.engine import transaction
 from backend.db.prepared import Prepared
 from backend.db.tables import IdempotencyRecord
-from backend.errors import Invalid, LaadbakError
+from backend.errors import Invalid, LaadbakError, Stale
 
 
 class Answer:
@@ -49,8 +49,8 @@ async def once(user_id: int, key: str, print_: str, status: int, action: Write |
             await _store(scoped, print_, answer)
         return answer
     except LaadbakError as exc:
-        if isinstance(exc, Invalid) and exc.extra.get("code") == "key_reused":
-            raise
+        if isinstance(exc, Stale) or (isinstance(exc, Invalid) and exc.extra.get("code") == "key_reused"):
+            raise  # a stale reading decided nothing: the caller works it out again
         refused = Answer(exc.status, {"title": exc.title, "status": exc.status, "detail": exc.detail, **exc.extra},
                          replayed=False)
     except Exception:

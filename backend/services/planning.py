@@ -11,12 +11,14 @@ import asyncio
 import datetime as dt
 import time
 from concurrent.futures import Executor
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
 import numpy as np
 
 from backend.db.engine import transaction
+from backend.db.locks import exclusive, write_guard
 from backend.db.tables import Bike, Hub, PickupPoint, PlanRun, Route, Shift, Shop, Stop
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
 from backend.dispatch.model import Plan, Problem, Sequence, Unplanned, Vehicle, Window
@@ -46,6 +48,19 @@ class LiveDay(msgspec.Struct, kw_only=True):
     extra_states: tuple[str, ...] = ("arrived",)
 
 
+class Pending(msgspec.Struct, kw_only=True):
+    """A change not written yet, planned as if it were: it is written only in the
+    transaction that saves the re-plan, so a crash between leaves nothing of it.
+
+    ``added`` are new stop rows with ids below zero (the real ids come with the
+    insert); ``withdrawn`` the rows of stops taken off, as they will read once
+    cancelled; ``locks`` added stop id -> shift it stays with (a dispatcher's hand)."""
+
+    added: list[dict[str, Any]] = []
+    withdrawn: dict[int, dict[str, Any]] = {}
+    locks: dict[int, int] = {}
+
+
 class DayInput(msgspec.Struct, kw_only=True):
     """What a plan is made from, with the rows it came from (for saving)."""
 
@@ -60,8 +75,10 @@ def _periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
     return msgspec.convert(raw or [], list[OpeningPeriod])
 
 
-async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None) -> DayInput:
-    """The hub's day as a Problem; with ``live``, what is left of it from now."""
+async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None,
+                   pending: Pending | None = None) -> DayInput:
+    """The hub's day as a Problem; with ``live``, what is left of it from now; with
+    ``pending``, as it will be with that change written."""
     hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
@@ -80,6 +97,8 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         Stop.select().where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(states))
         .order_by(Stop.id)
     )
+    if pending is not None:
+        stops = [*pending.added, *(s for s in stops if s["id"] not in pending.withdrawn)]
     if not stops:
         raise Invalid(f"There are no open orders for hub {hub['name']} on {day}; add orders first, then plan.")
     shops = {s["id"]: s for s in await Shop.select().output(load_json=True)}
@@ -224,6 +243,18 @@ def _late_rather_than_dropped(ps: PlanStop) -> PlanStop:
 async def plan_day(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date,
                    time_limit_s: float) -> int:
     """Plan the day and save it; returns the plan run's id."""
+    async with hub_lock(hub_id):  # a re-plan of the same day waits, and starts from this plan
+        return await _plan_day(geo, executor, hub_id, day, time_limit_s)
+
+
+def hub_lock(hub_id: int) -> AbstractAsyncContextManager[None]:
+    """Held from reading a hub's day to saving its routes, across server processes:
+    two re-plans of one hub at once would both start from the same routes in force
+    and the second would overwrite the first; they queue instead."""
+    return exclusive("replan-hub", hub_id, what=f"re-plan of hub {hub_id}")
+
+
+async def _plan_day(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, time_limit_s: float) -> int:
     t0 = time.perf_counter()
     day_input = await load_day(geo, hub_id, day)
     # every engine that can plan this day, one per core; the best checked plan wins
@@ -255,6 +286,7 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
     inputs = {"stops": len(day_input.problem.stops), "vehicles": len(day_input.problem.vehicles),
               "shiftIds": [s["id"] for s in day_input.shifts.values()]}
     async with transaction():
+        await write_guard("routes", hub_id)  # a re-plan's check of the routes in force sees all of it or none
         run_id = (await PlanRun.insert(PlanRun(
             hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
             finished_at=dt.datetime.now(), time_limit_s=time_limit_s, inputs=inputs, figures=figures,
@@ -265,7 +297,12 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
         )
         versions = {r["courier"]: r["version"] for r in previous}
         await Route.update({Route.current: False}).where((Route.hub == hub_id) & (Route.plan_date == day))
-        planned_ids: list[int] = []
+        # The stops take their final states first: the events below carry the
+        # route view as read now, and a phone must never see a stop still "open".
+        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
+        await Stop.update({Stop.status: "planned"}).where(Stop.id.is_in(planned_ids or [-1]))
+        unplanned_ids = [int(u.stop_id) for u in unplanned]
+        await Stop.update({Stop.status: "unplanned"}).where(Stop.id.is_in(unplanned_ids or [-1]))
         for r in plan.routes:
             if not r.stops:
                 continue
@@ -274,7 +311,6 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
             departures = [r.start_s, *(ps.departure_s for ps in r.stops)]
             stops_json = [_stop_json(ps, day_input.stops[ps.stop_id], day, departures[i])
                           for i, ps in enumerate(r.stops)]
-            planned_ids.extend(int(ps.stop_id) for ps in r.stops)
             route_id = (await Route.insert(Route(
                 plan_run=run_id, hub=hub_id, courier=courier, shift=shift["id"], plan_date=day,
                 version=versions.get(courier, 0) + 1, current=True, start=at(day, r.start_s),
@@ -282,9 +318,6 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
             )))[0]["id"]
             route_row = await Route.select().where(Route.id == route_id).output(load_json=True).first()
             await emit("route.planned", await route_view(route_row), courier_id=courier, hub_id=hub_id)
-        await Stop.update({Stop.status: "planned"}).where(Stop.id.is_in(planned_ids or [-1]))
-        unplanned_ids = [int(u.stop_id) for u in unplanned]
-        await Stop.update({Stop.status: "unplanned"}).where(Stop.id.is_in(unplanned_ids or [-1]))
         await emit("plan.finished", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
                    hub_id=hub_id)
     return run_id

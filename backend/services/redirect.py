@@ -4,9 +4,11 @@ Three kinds of redirect: another window that day, a pickup point, another
 address on the map. Each is checked by rule first (time left, courier
 shifts, the pickup point's room, size limits and opening hours); on a day
 that already has routes it is then tried in a re-plan of the running day and
-taken only when the new destination gets planned in its window. Otherwise
-everything is put back, nothing is published, and the answer offers what the
-customer can choose instead.
+taken only when the new destination gets planned in its window. That re-plan
+is worked out with the change as if written, and the change, the new routes
+and every event are then written in one transaction; when it is not taken,
+nothing was written, and the answer offers what the customer can choose
+instead.
 
 The old delivery stop becomes ``cancelled`` (a plain varchar, no migration)
 and a new one takes its place, so every parcel has one live destination. A
@@ -15,8 +17,10 @@ parcel already on a bike stays on that bike: the re-plan's locks see to it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Annotated, Any, Literal
 
@@ -29,12 +33,14 @@ from backend.dispatch import failed_stop
 from backend.dispatch.calendar import SLOTS, at, format_hhmm, parse_hhmm, same_day_open, seconds_of, windows_on
 from backend.dispatch.model import Window
 from backend.dispatch.replan import ReplanResult
-from backend.errors import Conflict, Invalid
+from backend.crashpoints import crash_point
+from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
 from backend.services.geo import Geo
-from backend.services.planning import DayInput, _periods, route_of_hub
-from backend.services.replanning import ON_BOARD, replan_hub
+from backend.services.idempotency import Answer, once
+from backend.services.planning import DayInput, Pending, _periods, hub_lock, route_of_hub
+from backend.services.replanning import ON_BOARD, SAVE_ATTEMPTS, WorkedOut, work_out
 from backend.structs import Body, DbId
 
 # The states a delivery can still be redirected from: not at the door, not done.
@@ -43,6 +49,7 @@ CANCELLED = "cancelled"
 MIN_WINDOW_S = 30 * 60  # a courier needs some slack to hit a window, and so does the customer
 SLOT_ORDER = ("morning", "afternoon", "evening", "day")
 PICKUP_POINTS_SHOWN = 5
+NEW_STOP = -1  # the new stop's id in a re-plan worked out before it is written
 
 
 class RedirectIn(Body):
@@ -369,7 +376,67 @@ async def redirect(geo: Geo, executor: Executor | None, order: dict[str, Any], d
     state that does not allow it (delivered, at the door, a race lost, a window
     too soon, a full pickup point, no courier can fit it in), with
     ``redirectOptions``.
+
+    The change is worked out first (rules, then a re-plan of the running day
+    with the change as if written, holding the hub's re-plan lock), and then
+    written whole in one transaction: old stop cancelled, new stop, order,
+    routes and their events, ``order.redirected``. A crash before that commit
+    leaves nothing of it.
     """
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        async with contextlib.AsyncExitStack() as held:
+            write = await _prepare(held, geo, executor, order, data, now, secret=secret,
+                                   time_limit_s=time_limit_s, positions=positions)
+            try:
+                async with transaction():
+                    return await write()
+            except Stale:
+                if attempt == SAVE_ATTEMPTS:
+                    raise await _not_now(order, now) from None
+    raise AssertionError("unreachable")
+
+
+async def redirect_once(geo: Geo, executor: Executor | None, order: dict[str, Any], data: RedirectIn,
+                        now: dt.datetime, *, scoped_key: str, print_: str, secret: str, time_limit_s: float,
+                        positions: dict[int, tuple[float, float]] | None = None) -> Answer:
+    """:func:`redirect` applied once per key: its answer is stored in the same
+    transaction as the change (a refusal is stored too), so a replay after a
+    crash gets the answer that is true."""
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        async with contextlib.AsyncExitStack() as held:  # the hub's lock, held until the answer is stored
+            async def prepare() -> Any:
+                return await _prepare(held, geo, executor, order, data, now, secret=secret,
+                                      time_limit_s=time_limit_s, positions=positions)
+            try:
+                return await once(0, scoped_key, print_, 200, prepare=prepare)
+            except Stale:
+                if attempt == SAVE_ATTEMPTS:
+                    raise await _not_now(order, now) from None
+    raise AssertionError("unreachable")
+
+
+async def _not_now(order: dict[str, Any], now: dt.datetime) -> Conflict:
+    return Conflict("We could not re-plan the day with this change just now; nothing changed. Try again in "
+                    "a moment.", code="not_now", redirectOptions=await _options(await _load(order, now)))
+
+
+def _changed(d: _Day, seen: str | None) -> Conflict | None:
+    """Why the redirect cannot be taken now that the old stop reads ``seen``; None if it is as it was."""
+    assert d.stop is not None
+    if seen == d.stop["status"]:
+        return None
+    if seen in ("delivered", "arrived", "failed"):
+        return Conflict(_not_redirectable(msgspec.structs.replace(d, stop={**d.stop, "status": seen}))
+                        or "This delivery can no longer be redirected.", code="not_redirectable", redirectOptions=[])
+    return Conflict("Your delivery changed in the meantime (another change arrived at the same moment); reload "
+                    "the page and choose again.", code="changed", redirectOptions=[])
+
+
+async def _prepare(held: contextlib.AsyncExitStack, geo: Geo, executor: Executor | None, order: dict[str, Any],
+                   data: RedirectIn, now: dt.datetime, *, secret: str, time_limit_s: float,
+                   positions: dict[int, tuple[float, float]] | None) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """Check the redirect and work out its re-plan (nothing written); answers the
+    write step, to run in one transaction while ``held`` still holds the hub's lock."""
     d = await _load(order, now)
     if why := _not_redirectable(d):
         code = "changed" if d.stop is not None and d.stop["status"] == "open" else "not_redirectable"
@@ -379,10 +446,6 @@ async def redirect(geo: Geo, executor: Executor | None, order: dict[str, Any], d
     target = await _target(d, data, geo)
     day = d.day
     point = target.pickup_point
-    previous = {OrderRow.address: order["address"], OrderRow.lat: order["lat"], OrderRow.lon: order["lon"],
-                OrderRow.pickup_point: order["pickup_point"], OrderRow.window_start: order["window_start"],
-                OrderRow.window_end: order["window_end"], OrderRow.slot: order["slot"],
-                OrderRow.status: order["status"]}
     new_stop: dict[str, Any] = {
         "order": order["id"], "hub": old["hub"], "kind": "delivery", "shop": None,
         "pickup_point": point["id"] if point else None, "address": target.address, "lat": target.lat,
@@ -393,39 +456,18 @@ async def redirect(geo: Geo, executor: Executor | None, order: dict[str, Any], d
     notice = {"orderId": order["id"], "stopId": old["id"], "kind": target.kind, "address": target.address,
               "windowStart": new_stop["window_start"].isoformat(), "windowEnd": new_stop["window_end"].isoformat(),
               "pickupPoint": _point_json(point) if point else None, "pickupCode": code}
-    tentative: dict[str, Any] = {}
 
-    async def apply() -> None:
-        # One winner among racing redirects: the old stop is taken only in the
-        # state this request saw it in; a loser changes nothing.
-        async with transaction():
-            row = await Stop.select(Stop.status).where(Stop.id == old["id"]).first()
-            seen = row["status"] if row else None
-            taken = await Stop.update({Stop.status: CANCELLED}).where(
-                (Stop.id == old["id"]) & (Stop.status == seen)).returning(Stop.id) if seen in REDIRECTABLE else []
-            if not taken:
-                if seen in ("delivered", "arrived", "failed"):
-                    raise Conflict(_not_redirectable(msgspec.structs.replace(d, stop={**old, "status": seen}))
-                                   or "This delivery can no longer be redirected.", code="not_redirectable",
-                                   redirectOptions=[])
-                raise Conflict("Your delivery changed in the meantime (another change arrived at the same "
-                               "moment); reload the page and choose again.", code="changed", redirectOptions=[])
-            tentative["old_status"] = seen
-            tentative["new_id"] = (await Stop.insert(Stop(**new_stop)))[0]["id"]
-            # A dispatcher's hand on the delivery stays on it at its new destination.
-            pin = await DispatchLock.select(DispatchLock.shift).where(DispatchLock.stop == old["id"]).first()
-            if pin is not None:
-                await DispatchLock.insert(DispatchLock(stop=tentative["new_id"], shift=pin["shift"]))
-            await OrderRow.update({
-                OrderRow.address: target.address, OrderRow.lat: target.lat, OrderRow.lon: target.lon,
-                OrderRow.pickup_point: point["id"] if point else None, OrderRow.window_start: new_stop["window_start"],
-                OrderRow.window_end: new_stop["window_end"], OrderRow.slot: target.slot,
-                OrderRow.status: "redirected"}).where(OrderRow.id == order["id"])
-            if not d.routed:  # nothing to re-plan: the redirect stands as written
-                await emit("order.redirected", {**notice, "newStopId": tentative["new_id"]}, hub_id=old["hub"])
+    await held.enter_async_context(hub_lock(old["hub"]))
+    # One winner among racing redirects: the old stop is taken only in the state
+    # this request saw it in (checked here to spare a re-plan, and again on write).
+    row = await Stop.select(Stop.status).where(Stop.id == old["id"]).first()
+    if refused := _changed(d, row["status"] if row else None):
+        raise refused
+    # A dispatcher's hand on the delivery stays on it at its new destination.
+    pin = await DispatchLock.select(DispatchLock.shift).where(DispatchLock.stop == old["id"]).first()
 
     async def accept(day_input: DayInput, result: ReplanResult, violations: list[Any]) -> str | None:
-        sid = str(tentative["new_id"])
+        sid = str(NEW_STOP)
         planned = next((ps for r in result.plan.routes for ps in r.stops if ps.stop_id == sid), None)
         if planned is None:
             why = next((u.detail for u in (*day_input.pre_unplanned, *result.plan.unplanned) if u.stop_id == sid),
@@ -439,33 +481,45 @@ async def redirect(geo: Geo, executor: Executor | None, order: dict[str, Any], d
             return f"We cannot bring your parcel {_describe(target)} without breaking other deliveries."
         return None
 
-    async def undo() -> None:
-        if "new_id" not in tentative:
-            return
-        async with transaction():
-            await DispatchLock.delete().where(DispatchLock.stop == tentative["new_id"])
-            await Stop.delete().where(Stop.id == tentative["new_id"])
-            await Stop.update({Stop.status: tentative["old_status"]}).where(
-                (Stop.id == old["id"]) & (Stop.status == CANCELLED))
-            await OrderRow.update(previous).where(OrderRow.id == order["id"])
-
+    worked: WorkedOut | None = None
     if d.routed:
-        result = await replan_hub(geo, executor, old["hub"], day, now, reason=f"customer redirect of order "
-                                  f"{order['reference']}", time_limit_s=time_limit_s, positions=positions,
-                                  prepare=apply, accept=accept, undo=undo)
-        if not result["applied"]:
+        pending = Pending(added=[{**new_stop, "id": NEW_STOP}], withdrawn={old["id"]: {**old, "status": CANCELLED}},
+                          locks={NEW_STOP: pin["shift"]} if pin else {})
+        outcome = await work_out(geo, executor, old["hub"], day, now,
+                                 reason=f"customer redirect of order {order['reference']}",
+                                 time_limit_s=time_limit_s, positions=positions, accept=accept, pending=pending)
+        if isinstance(outcome, dict):
             exclude = (target.kind, data.window if target.kind == "window" else data.pickup_point_id)
-            options = await _options(await _load(order, now), exclude)  # as it is again after the undo
-            if result.get("vetoed"):
-                raise Conflict(f"{result['detail']} Nothing changed; choose another option.", code="infeasible",
+            options = await _options(d, exclude)
+            if outcome.get("vetoed"):
+                raise Conflict(f"{outcome['detail']} Nothing changed; choose another option.", code="infeasible",
                                redirectOptions=options)
             raise Conflict("We could not re-plan the day with this change just now; nothing changed. Try again in "
                            "a moment.", code="not_now", redirectOptions=options)
+        worked = outcome
+
+    async def write() -> dict[str, Any]:
         async with transaction():
-            await emit("order.redirected", {**notice, "newStopId": tentative["new_id"]}, hub_id=old["hub"])
-    else:
-        await apply()
-    return {"orderId": order["id"], "kind": target.kind, "stopId": tentative["new_id"], "previousStopId": old["id"],
-            "address": target.address, "window": {"start": format_hhmm(target.window[0]),
-                                                   "end": format_hhmm(target.window[1])},
-            "pickupPoint": _point_json(point) if point else None, "pickupCode": code, "replanned": d.routed}
+            taken = await Stop.update({Stop.status: CANCELLED}).where(
+                (Stop.id == old["id"]) & (Stop.status == old["status"])).returning(Stop.id)
+            if not taken:
+                row = await Stop.select(Stop.status).where(Stop.id == old["id"]).first()
+                raise _changed(d, row["status"] if row else None) or Stale("The delivery changed while writing.")
+            new_id = (await Stop.insert(Stop(**new_stop)))[0]["id"]
+            if pin is not None:
+                await DispatchLock.insert(DispatchLock(stop=new_id, shift=pin["shift"]))
+            await OrderRow.update({
+                OrderRow.address: target.address, OrderRow.lat: target.lat, OrderRow.lon: target.lon,
+                OrderRow.pickup_point: point["id"] if point else None, OrderRow.window_start: new_stop["window_start"],
+                OrderRow.window_end: new_stop["window_end"], OrderRow.slot: target.slot,
+                OrderRow.status: "redirected"}).where(OrderRow.id == order["id"])
+            crash_point("redirect.mid")  # tests: half of it written, none of it committed
+            if worked is not None:  # refused (Stale) if the routes in force changed since they were read
+                await worked.renamed({NEW_STOP: new_id}).save()
+            await emit("order.redirected", {**notice, "newStopId": new_id}, hub_id=old["hub"])
+        return {"orderId": order["id"], "kind": target.kind, "stopId": new_id, "previousStopId": old["id"],
+                "address": target.address, "window": {"start": format_hhmm(target.window[0]),
+                                                       "end": format_hhmm(target.window[1])},
+                "pickupPoint": _point_json(point) if point else None, "pickupCode": code, "replanned": d.routed}
+
+    return write

@@ -21,7 +21,9 @@ from typing import Any
 
 import msgspec
 
+from backend.crashpoints import crash_point
 from backend.db.engine import transaction
+from backend.db.locks import write_guard
 from backend.db.tables import Order as OrderRow
 from backend.db.tables import DispatchLock, Parcel, PickupPoint, PlanRun, Route, Shift, Stop
 from backend.dispatch import failed_stop, feasibility
@@ -29,13 +31,13 @@ from backend.dispatch.calendar import SLOTS, at, next_slot, parse_hhmm, same_day
 from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
-from backend.errors import Conflict, Invalid, NotFound
+from backend.errors import Conflict, Invalid, NotFound, Stale
 from backend.realtime.outbox import emit
 from backend.services import orders
 from backend.services.courier import route_view, shift_of, shift_view
 from backend.services.geo import Geo
 from backend.security import pickup_code
-from backend.services.planning import DayInput, LiveDay, _periods, _stop_json, load_day, route_of_hub
+from backend.services.planning import DayInput, LiveDay, Pending, _periods, _stop_json, hub_lock, load_day, route_of_hub
 
 ON_BOARD = ("loaded", "collected")
 log = logging.getLogger("laadbak.replan")
@@ -47,11 +49,14 @@ MAX_LIVE_STOPS = 4000
 # and at least MIN_SOLVE_S (a warm start of the focused couriers needs that).
 SAVE_RESERVE_S = 0.12
 MIN_SOLVE_S = 0.25
+SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh read, this often at most
 
 
 async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
-                   positions: dict[int, tuple[float, float]] | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
-    """Locks and bike positions of the running day; ``positions``: courier id -> last known place."""
+                   positions: dict[int, tuple[float, float]] | None = None,
+                   pending: Pending | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
+    """Locks and bike positions of the running day; ``positions``: courier id -> last known place;
+    ``pending``: a change planned as if written (its new stops locked like written ones)."""
     routes = await route_of_hub(hub_id, day)
     # Read by hub and day, not by lists of thousands of ids: building such a query
     # cost more than running it.
@@ -109,6 +114,11 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
                 & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
             if row["order"] in riding:
                 locks.setdefault(row["id"], riding[row["order"]])
+    if pending is not None:
+        locks.update(pending.locks)
+        for row in pending.added:
+            if row["kind"] == "delivery" and row["order"] in riding:
+                locks.setdefault(row["id"], riding[row["order"]])
     return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks, pins=pins,
                    late=frozenset(late - locks.keys()), riding=frozenset(riding_shifts)), routes
 
@@ -129,12 +139,23 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
     ``vetoed: True`` and that sentence as ``detail``). When the re-plan is not
     applied for any reason, or fails, ``undo`` runs, still inside the lock.
     """
-    async with _hub_lock(hub_id):
+    async with hub_lock(hub_id):
         if prepare is not None:
             await prepare()  # its own refusal (e.g. a lost race) leaves nothing to undo
         try:
-            result = await _replan_hub(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
-                                       min_gain_s=min_gain_s, positions=positions, accept=accept)
+            for attempt in range(1, SAVE_ATTEMPTS + 1):
+                try:
+                    result = await _replan_hub(geo, executor, hub_id, day, now, reason=reason,
+                                               time_limit_s=time_limit_s, min_gain_s=min_gain_s,
+                                               positions=positions, accept=accept)
+                    break
+                except Stale:
+                    # Someone saved routes of this hub without its lock (a plan of the day):
+                    # work it out again from what is in force now.
+                    log.warning("hub %s re-plan (%s): routes changed while solving (try %d of %d)", hub_id,
+                                reason, attempt, SAVE_ATTEMPTS)
+                    if attempt == SAVE_ATTEMPTS:
+                        raise
         except BaseException:
             if undo is not None:
                 await undo()
@@ -144,24 +165,62 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
         return result
 
 
-_HUB_LOCKS: dict[tuple[asyncio.AbstractEventLoop, int], asyncio.Lock] = {}
-
-
-def _hub_lock(hub_id: int) -> asyncio.Lock:
-    # Two re-plans of one hub at once would both start from the same routes in
-    # force and the second would overwrite the first: they queue instead.
-    key = (asyncio.get_running_loop(), hub_id)
-    lock = _HUB_LOCKS.get(key)
-    if lock is None:
-        lock = _HUB_LOCKS[key] = asyncio.Lock()
-    return lock
-
-
 async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
                       reason: str, time_limit_s: float, min_gain_s: int,
                       positions: dict[int, tuple[float, float]] | None,
                       accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None
                       ) -> dict[str, Any]:
+    worked = await work_out(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
+                            min_gain_s=min_gain_s, positions=positions, accept=accept)
+    return worked if isinstance(worked, dict) else await worked.save()
+
+
+class WorkedOut(msgspec.Struct, kw_only=True):
+    """A re-plan solved and checked, not saved yet (see :func:`work_out`)."""
+
+    hub_id: int
+    day: dt.date
+    reason: str
+    time_limit_s: float
+    day_input: DayInput
+    result: ReplanResult
+    routes: list[dict[str, Any]]  # the routes in force it was worked out from
+    violations: int
+    started: float  # perf_counter at the start
+
+    def renamed(self, ids: dict[int, int]) -> WorkedOut:
+        """With the pending stops' placeholder ids (below zero) replaced by the ids they were written with."""
+        names = {str(old): str(new) for old, new in ids.items()}
+
+        def name(sid: str) -> str:
+            return names.get(sid, sid)
+
+        plan = self.result.plan
+        plan = msgspec.structs.replace(
+            plan, routes=tuple(msgspec.structs.replace(r, stops=tuple(
+                msgspec.structs.replace(ps, stop_id=name(ps.stop_id)) for ps in r.stops)) for r in plan.routes),
+            unplanned=tuple(msgspec.structs.replace(u, stop_id=name(u.stop_id)) for u in plan.unplanned))
+        stops = {name(sid): ({**row, "id": ids[row["id"]]} if row["id"] in ids else row)
+                 for sid, row in self.day_input.stops.items()}
+        pre = [msgspec.structs.replace(u, stop_id=name(u.stop_id)) for u in self.day_input.pre_unplanned]
+        return msgspec.structs.replace(
+            self, result=msgspec.structs.replace(self.result, plan=plan),
+            day_input=msgspec.structs.replace(self.day_input, stops=stops, pre_unplanned=pre))
+
+    async def save(self) -> dict[str, Any]:
+        """Write it (in the caller's transaction, if any); Stale when the routes in force changed."""
+        return await _save(self.hub_id, self.day, self.reason, self.time_limit_s, self.day_input, self.result,
+                           self.routes, self.violations, time.perf_counter() - self.started)
+
+
+async def work_out(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
+                   reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
+                   positions: dict[int, tuple[float, float]] | None = None,
+                   accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
+                   pending: Pending | None = None) -> WorkedOut | dict[str, Any]:
+    """Read the day (with ``pending`` as if written), solve it in the pool and check
+    it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
+    False``) why it is not to be applied. Run it holding :func:`hub_lock`."""
     t0 = time.perf_counter()
     # Counted before anything is read: reading a day that big is itself the cost.
     size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
@@ -170,11 +229,11 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                       f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
                       f"more hubs, or move stops by hand.")
     phases: dict[str, float] = {}
-    live, routes = await live_day(hub_id, day, now, positions)
+    live, routes = await live_day(hub_id, day, now, positions, pending)
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
     phases["live"] = time.perf_counter() - t0
-    day_input = await load_day(geo, hub_id, day, live)
+    day_input = await load_day(geo, hub_id, day, live, pending)
     phases["load"] = time.perf_counter() - t0 - phases["live"]
     phases["matrices"] = day_input.matrix_s
     # A stop withdrawn since its route was made (a redirect cancels the old
@@ -182,6 +241,8 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
     # the save as a row, it is neither kept on the route nor planned again.
     off_plan = {s["stopId"] for r in routes for s in r["stops"] if str(s["stopId"]) not in day_input.stops}
     withdrawn = await Stop.select().where(Stop.id.is_in(sorted(off_plan) or [-1]) & (Stop.status == "cancelled"))
+    if pending is not None:
+        withdrawn += [row for sid, row in pending.withdrawn.items() if sid in off_plan]
     for row in withdrawn:
         day_input.stops[str(row["id"])] = row
     withdrawn_ids = {row["id"] for row in withdrawn}
@@ -229,8 +290,8 @@ async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.
                 "detail": veto,
                 "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
                                    for u in (*day_input.pre_unplanned, *result.plan.unplanned)]}
-    return await _save(hub_id, day, reason, time_limit_s, day_input, result, routes, len(violations),
-                       time.perf_counter() - t0)
+    return WorkedOut(hub_id=hub_id, day=day, reason=reason, time_limit_s=time_limit_s, day_input=day_input,
+                     result=result, routes=routes, violations=len(violations), started=t0)
 
 
 def _timed_replan(problem: Any, in_force: dict[str, list[str]], *, time_limit_s: float,
@@ -263,6 +324,7 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                                       for s in old["stops"]):
             changed.add(vid)
     async with transaction():
+        await check_in_force(hub_id, day, routes)
         run_id = (await PlanRun.insert(PlanRun(
             hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
             finished_at=dt.datetime.now(), time_limit_s=time_limit_s,
@@ -270,6 +332,14 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                     "vehicles": len(day_input.problem.vehicles)},
             figures=figures, unplanned=[],
         )))[0]["id"]
+        # The stops take their final states first: the events below carry the
+        # route view as read now, and a phone must never see a stop still "open".
+        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
+        await Stop.update({Stop.status: "planned"}).where(
+            Stop.id.is_in(planned_ids or [-1]) & Stop.status.is_in(["open", "unplanned"]))
+        unplanned_ids = [int(u.stop_id) for u in unplanned]
+        await Stop.update({Stop.status: "unplanned"}).where(
+            Stop.id.is_in(unplanned_ids or [-1]) & Stop.status.is_in(["open", "planned"]))
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
@@ -297,22 +367,28 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                 "stops": kept + planned,
             }
             route_id = (await Route.insert(Route(**row)))[0]["id"]
+            crash_point("replan.mid")  # tests: a route of the re-plan written, none of it committed
             view = await route_view({**row, "id": route_id})
             view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
             figures["changedCouriers"].append(shift["courier"])
-        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
-        await Stop.update({Stop.status: "planned"}).where(
-            Stop.id.is_in(planned_ids or [-1]) & Stop.status.is_in(["open", "unplanned"]))
-        unplanned_ids = [int(u.stop_id) for u in unplanned]
-        await Stop.update({Stop.status: "unplanned"}).where(
-            Stop.id.is_in(unplanned_ids or [-1]) & Stop.status.is_in(["open", "planned"]))
         await PlanRun.update({PlanRun.figures: figures}).where(PlanRun.id == run_id)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
                    hub_id=hub_id)
     return {"planRunId": run_id, "applied": True, **figures,
             "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
                                for u in unplanned]}
+
+
+async def check_in_force(hub_id: int, day: dt.date, routes: list[dict[str, Any]]) -> None:
+    """Inside the save's transaction: the routes in force are still the versions
+    ``routes`` were read as, else the save is refused (Stale) before it writes."""
+    await write_guard("routes", hub_id)
+    now_in_force = {r["id"] for r in await Route.select(Route.id).where(
+        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True))}  # noqa: E712
+    if now_in_force != {r["id"] for r in routes}:
+        raise Stale(f"The routes of hub {hub_id} on {day} changed while this re-plan was worked out; "
+                    f"it is worked out again from the routes in force.")
 
 
 async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, now: dt.datetime, *,

@@ -249,7 +249,7 @@ async def test_a_redirect_the_planner_cannot_fit_is_put_back_whole(client, geo, 
 
     def cannot_fit(problem_, in_force, **kw):  # a solver that finds no room for the new stop
         result = real(problem_, in_force, **kw)
-        newest = max((s.id for s in problem_.stops), key=int)
+        newest = min((s.id for s in problem_.stops), key=int)  # the new stop, not written yet: id below zero
         routes = tuple(msgspec.structs.replace(r, stops=tuple(s for s in r.stops if s.stop_id != newest))
                        for r in result.plan.routes)
         plan = msgspec.structs.replace(result.plan, routes=routes, unplanned=(
