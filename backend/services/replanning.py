@@ -30,6 +30,7 @@ from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Conflict, Invalid, NotFound
+from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.services import orders
 from backend.services.courier import route_view, shift_of, shift_view
@@ -423,10 +424,16 @@ async def _on_board(order_id: int) -> tuple[float, float]:
 
 async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, now: dt.datetime, *,
                             policy: str, secret: str, time_limit_s: float,
-                            positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any] | None:
+                            positions: dict[int, tuple[float, float]] | None = None,
+                            replan_later: bool = False) -> dict[str, Any] | None:
     """A delivery failed: by ``policy``, the parcel goes to a pickup point, gets a
     later try today, or goes back to the hub; the customer is told, and the day
-    re-planned. None when there is nothing to do (not a failed delivery)."""
+    re-planned. None when there is nothing to do (not a failed delivery).
+
+    Run as the ``failed_stop`` job: the next step commits with the job's done
+    mark (carried out once), and with ``replan_later`` the re-plan is a job of
+    its own written in that same transaction (``"replan": None`` in the answer).
+    """
     stop = await Stop.select().where(Stop.id == stop_id).first()
     if stop is None or stop["kind"] != "delivery" or stop["status"] != "failed":
         return None
@@ -456,6 +463,8 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
         seconds_of(now, day), day_end)
     notice: dict[str, Any] = {"orderId": stop["order"], "stopId": stop_id, "next": step.kind}
     async with transaction():
+        if not await jobs.settle():
+            raise jobs.AlreadyDone(f"failed_stop:{stop_id}")
         if step.kind == "hub":
             await OrderRow.update({OrderRow.status: "returning"}).where(OrderRow.id == stop["order"])
         else:
@@ -479,7 +488,10 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
                               pickupCode=pickup_code(secret, stop["order"]))
             await OrderRow.update(changes).where(OrderRow.id == stop["order"])
         await emit("order.next_step", notice, hub_id=stop["hub"])
-    if step.kind == "hub":
+        if replan_later and step.kind != "hub":
+            await jobs.enqueue("replan", f"replan:failed_stop:{stop_id}", {
+                "hubId": stop["hub"], "date": day.isoformat(), "reason": f"stop {stop_id} failed: {step.kind}"})
+    if step.kind == "hub" or replan_later:
         return {"next": notice, "replan": None}
     result = await replan_hub(geo, executor, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
                               time_limit_s=time_limit_s, positions=positions)

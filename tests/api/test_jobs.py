@@ -1,0 +1,119 @@
+"""Durable follow-up jobs (backend/jobs): written with their change, run once,
+resumed after the process that claimed them died."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from backend.db.engine import transaction
+from backend.db.tables import Job, OutboxEvent, Stop
+from backend.jobs import JobContext, Worker, enqueue, handler, settle
+from backend.realtime.outbox import emit
+from tests.api.helpers import login, post_ok, tomorrow
+from tests.api.test_planning import _small_day
+
+_effects: list[str] = []
+
+
+@handler("test_effect")
+async def _effect(job: JobContext) -> None:
+    # The effect and the done mark commit together: a second run finds the job done and writes nothing.
+    async with transaction():
+        if not await settle():
+            return
+        await emit("test.effect", {"key": job.key}, hub_id=1)
+    _effects.append(job.key)
+
+
+async def _effects_in_db(key: str) -> int:
+    rows = await OutboxEvent.select(OutboxEvent.payload).where(OutboxEvent.kind == "test.effect").output(
+        load_json=True)
+    return sum(1 for r in rows if r["payload"]["key"] == key)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+async def test_a_job_commits_with_its_change_or_not_at_all_and_once_per_key(client) -> None:
+    with pytest.raises(RuntimeError):
+        async with transaction():
+            await enqueue("test_effect", "k:rolled-back", {})
+            raise RuntimeError("the change failed")
+    assert not await Job.exists().where(Job.key == "k:rolled-back")
+    async with transaction():
+        assert await enqueue("test_effect", "k:1", {"n": 1}, run_after=dt.datetime.now() + dt.timedelta(hours=1))
+    async with transaction():
+        assert not await enqueue("test_effect", "k:1", {"n": 2})  # a replay writes nothing new
+    rows = await Job.select(Job.payload, Job.status).where(Job.key == "k:1").output(load_json=True)
+    assert rows == [{"payload": {"n": 1}, "status": "pending"}]
+
+
+async def test_a_job_left_by_a_dead_process_is_resumed_at_start_and_carried_out_once(client) -> None:
+    key = f"k:{uuid.uuid4()}"
+    # Claimed by a process of this host that died mid-job, its lease still running.
+    await Job.insert(Job(kind="test_effect", key=key, payload={}, status="running", attempts=1,
+                         claimed_by=f"{socket.gethostname()}:{_dead_pid()}",
+                         lease_until=dt.datetime.now() + dt.timedelta(hours=1)))
+    worker = Worker(client.app.state)
+    assert await worker.release_orphans() == 1
+    for _ in range(100):  # this worker or the app's own one runs it
+        if await worker.run_one() is False and (await Job.select(Job.status).where(Job.key == key).first())[
+                "status"] == "done":
+            break
+        await asyncio.sleep(0.05)
+    assert await _effects_in_db(key) == 1
+    # Run again (a late duplicate claim): nothing is done twice.
+    job = (await Job.select().where(Job.key == key).first())
+    await worker.run(JobContext(job["id"], "test_effect", key, {}, 2, client.app.state))
+    assert await _effects_in_db(key) == 1
+
+
+async def test_a_job_whose_lease_ran_out_is_taken_over(client) -> None:
+    key = f"k:{uuid.uuid4()}"
+    await Job.insert(Job(kind="test_effect", key=key, payload={}, status="running", attempts=1,
+                         claimed_by="elsewhere:1", lease_until=dt.datetime.now() - dt.timedelta(seconds=1)))
+    worker = Worker(client.app.state)
+    assert await worker.release_orphans() == 0  # another host: only its lease frees it
+    for _ in range(100):
+        await worker.run_one()
+        if (await Job.select(Job.status).where(Job.key == key).first())["status"] == "done":
+            break
+        await asyncio.sleep(0.05)
+    assert await _effects_in_db(key) == 1
+
+
+async def test_a_failed_stop_writes_its_next_step_as_a_job_and_a_replay_adds_nothing(client, geo) -> None:
+    h, hub, couriers = await _small_day(client, geo, basket=False)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    assert r.status_code == 201, r.text
+    routes = (await client.get(f"/routes?hubId={hub}&date={tomorrow()}", headers=h)).json()
+    route = next(r for r in routes if any(s["kind"] == "delivery" for s in r["stops"]))
+    stop = next(s for s in route["stops"] if s["kind"] == "delivery")
+    courier = await login(client, f"courier{couriers.index(route['courierId'])}")
+    key = {"Idempotency-Key": str(uuid.uuid4()), **courier}
+    url = f"/courier/stops/{stop['stopId']}/fail?date={tomorrow()}"
+    first = await client.post(url, json={"reason": "not_home"}, headers=key)
+    assert first.status_code == 200 and first.json()["status"] == "failed", first.text
+    replay = await client.post(url, json={"reason": "not_home"}, headers=key)
+    assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+    jobs = await Job.select(Job.kind, Job.key).where(Job.kind == "failed_stop")
+    assert jobs == [{"kind": "failed_stop", "key": f"failed_stop:{stop['stopId']}"}]
+    # The app's worker carries it out: one next step, one new stop.
+    for _ in range(200):
+        if (await Job.select(Job.status).where(Job.kind == "failed_stop").first())["status"] == "done":
+            break
+        await asyncio.sleep(0.05)
+    steps = await OutboxEvent.select(OutboxEvent.payload).where(OutboxEvent.kind == "order.next_step").output(
+        load_json=True)
+    assert [s["payload"]["stopId"] for s in steps] == [stop["stopId"]]
+    assert await Stop.count().where(Stop.order == stop["orderId"]) == 2  # the failed stop and its next one
