@@ -79,7 +79,7 @@ GC_THRESHOLDS = (50_000, 20, 100)
 BEHIND_EVERY_S = 120.0
 
 
-def _behind_replanner() -> Callable[[int, set[int]], None]:
+def _behind_replanner(state: State) -> Callable[[int, set[int]], None]:
     """Re-plan a hub whose couriers fall behind at most once per ``BEHIND_EVERY_S``:
     a ``courier_behind`` job keyed by hub and period, so repeats in a period are one job."""
     def on_behind(hub_id: int, couriers: set[int]) -> None:
@@ -90,6 +90,8 @@ def _behind_replanner() -> Callable[[int, set[int]], None]:
                 async with transaction():
                     await enqueue("courier_behind", f"courier_behind:{hub_id}:{period}",
                                   {"hubId": hub_id, "couriers": sorted(couriers)})
+                if hasattr(state, "jobs"):
+                    state.jobs.wake()
             except Exception:  # noqa: BLE001 - the next tick finds them behind again
                 log.exception("could not write the re-plan of hub %s's couriers behind", hub_id)
 
@@ -125,7 +127,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.feed.start()
         app.state.positions = PositionStore()
         await app.state.positions.start()
-        ticker = ProgressTicker(app.state.feed, on_behind=_behind_replanner())
+        ticker = ProgressTicker(app.state.feed, on_behind=_behind_replanner(app.state))
         await ticker.start()
         vapid = load_vapid(settings.var_dir)
         app.state.push_key = application_server_key(vapid)

@@ -49,7 +49,6 @@ class JobContext:
 Handler = Callable[[JobContext], Awaitable[Any]]
 _HANDLERS: dict[str, Handler] = {}
 _CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("laadbak_job", default=None)
-_wakers: list[Callable[[], None]] = []
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -71,8 +70,8 @@ async def enqueue(kind: str, key: str, payload: dict[str, Any], *, run_after: dt
             return False
         await Job.insert(Job(kind=kind, key=key, payload=payload, status="pending",
                              run_after=run_after or dt.datetime.now()))
-    for wake in _wakers:  # after the commit the worker looks again; before it, it finds nothing yet
-        wake()
+    # The worker is woken once the transaction committed (after the response, see
+    # app._poke_feed), not here: woken now it could run the job before the answer went out.
     return True
 
 
@@ -117,12 +116,9 @@ class Worker:
 
     async def start(self) -> None:
         await self.release_orphans()
-        _wakers.append(self.wake)
         self._task = asyncio.create_task(self._run(), name="jobs-worker")
 
     async def stop(self) -> None:
-        if self.wake in _wakers:
-            _wakers.remove(self.wake)
         if self._task is not None:
             self._task.cancel()
             try:

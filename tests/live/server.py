@@ -38,8 +38,9 @@ async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_n
 
 
 class LiveServer:
-    def __init__(self, var_dir: Path, db: Path) -> None:
+    def __init__(self, var_dir: Path, db: Path, env: dict[str, str] | None = None) -> None:
         self.var_dir, self.db = var_dir, db
+        self.env = dict(env or {})  # extra environment, e.g. LAADBAK_CRASH_AT for a crash test
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
@@ -50,6 +51,8 @@ class LiveServer:
         env = {**os.environ, "LAADBAK_VAR_DIR": str(self.var_dir), "DATABASE_URL": f"sqlite:///{self.db}",
                "LAADBAK_PORT": str(self.port), "LAADBAK_SECRET_KEY": "live-test", "LAADBAK_SOLVER_WORKERS": "1"}
         env.pop("REDIS_URL", None)
+        env.pop("LAADBAK_CRASH_AT", None)
+        env.update(self.env)
         self.proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve"], env=env,
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
