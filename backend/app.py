@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -105,6 +106,15 @@ def _behind_replanner(state: State) -> Callable[[int, set[int]], None]:
 _writes: set[asyncio.Task[None]] = set()
 
 
+def _job_backend(settings: Settings) -> Any:
+    """SAQ over Redis where REDIS_URL is set (several processes share the work); else the table alone."""
+    if not settings.redis_url:
+        return None
+    from backend.jobs.redis_saq import SaqBackend
+
+    return SaqBackend(settings.redis_url)
+
+
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -136,7 +146,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.push.start()
         await relay.start()
         # Follow-up jobs: those left unfinished by a process that stopped run again now.
-        app.state.jobs = Worker(app.state)
+        app.state.jobs = Worker(app.state, backend=_job_backend(settings))
         await app.state.jobs.start()
         # What start-up built (the street network, caches) lives as long as the
         # process: out of the collector's sight, a full collection no longer

@@ -94,11 +94,12 @@ class AlreadyDone(Exception):
 
 
 class Backend(Protocol):
-    """How claimed work reaches a worker: the table alone, or handed on to SAQ over Redis."""
+    """How due rows reach a runner when they are not run by the polling worker
+    itself: handed to SAQ over Redis (backend/jobs/redis_saq.py)."""
 
     async def start(self, worker: Worker) -> None: ...
+    async def dispatch(self, worker: Worker) -> None: ...
     async def stop(self) -> None: ...
-    def wake(self) -> None: ...
 
 
 def me() -> str:
@@ -106,16 +107,20 @@ def me() -> str:
 
 
 class Worker:
-    """Runs due jobs of the table, one at a time, in this process."""
+    """Finds due jobs of the table: runs them one at a time in this process
+    (the table backend), or hands them to ``backend`` to run."""
 
-    def __init__(self, state: Any, *, poll_s: float = POLL_S, lease_s: float = LEASE_S) -> None:
-        self.state, self.poll_s, self.lease_s = state, poll_s, lease_s
+    def __init__(self, state: Any, *, backend: Backend | None = None, poll_s: float = POLL_S,
+                 lease_s: float = LEASE_S) -> None:
+        self.state, self.backend, self.poll_s, self.lease_s = state, backend, poll_s, lease_s
         self.name = me()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.release_orphans()
+        if self.backend is not None:
+            await self.backend.start(self)
         self._task = asyncio.create_task(self._run(), name="jobs-worker")
 
     async def stop(self) -> None:
@@ -126,6 +131,8 @@ class Worker:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
             self._task = None
+        if self.backend is not None:
+            await self.backend.stop()
 
     def wake(self) -> None:
         self._wake.set()
@@ -151,8 +158,11 @@ class Worker:
     async def _run(self) -> None:
         while True:
             try:
-                while await self.run_one():
-                    pass
+                if self.backend is not None:
+                    await self.backend.dispatch(self)
+                else:
+                    while await self.run_one():
+                        pass
             except Exception:  # noqa: BLE001 - the worker goes on; the job is retried by its lease
                 log.exception("the job worker failed")
             try:
@@ -161,11 +171,17 @@ class Worker:
                 pass
             self._wake.clear()
 
-    async def claim(self) -> JobContext | None:
+    async def due(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Jobs due now: pending ones, and claimed ones whose lease ran out."""
         now = dt.datetime.now()
-        due = (((Job.status == "pending") & (Job.run_after <= now))
-               | ((Job.status == "running") & (Job.lease_until < now)))
-        row = await Job.select().where(due).order_by(Job.id).first().output(load_json=True)
+        return await Job.select(Job.id, Job.key).where(_due(now)).order_by(Job.id).limit(limit)
+
+    async def claim(self, job_id: int | None = None) -> JobContext | None:
+        """Take a due job (the first, or ``job_id``) under a lease; None when none is due;
+        a context with id 0 when another runner took it first."""
+        now = dt.datetime.now()
+        query = Job.select().where(_due(now) if job_id is None else (Job.id == job_id) & _due(now))
+        row = await query.order_by(Job.id).first().output(load_json=True)
         if row is None:
             return None
         async with transaction():
@@ -217,6 +233,11 @@ class Worker:
                               Job.run_after: dt.datetime.now() + dt.timedelta(seconds=RETRY_S * job.attempts),
                               Job.finished_at: dt.datetime.now() if status == "failed" else None}).where(
                 (Job.id == job.id) & (Job.status == "running"))
+
+
+def _due(now: dt.datetime) -> Any:
+    return (((Job.status == "pending") & (Job.run_after <= now))
+            | ((Job.status == "running") & (Job.lease_until < now)))
 
 
 def _alive(pid: int) -> bool:
