@@ -219,7 +219,7 @@ class Worker:
             log.warning("job %s (%s) was refused: %s", job.key, job.kind, exc.detail)
             await self._finish(job, "failed", exc.detail)
         except Exception as exc:  # noqa: BLE001 - retried later; the dispatcher sees the log
-            log.exception("job %s (%s) failed (attempt %d)", job.key, job.kind, job.attempts)
+            log.exception("a follow-up job failed: %s (%s), attempt %d", job.key, job.kind, job.attempts)
             await self._finish(job, "failed" if job.attempts >= MAX_ATTEMPTS else "pending", repr(exc)[:2000])
         finally:
             _CURRENT.reset(token)
