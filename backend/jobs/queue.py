@@ -75,17 +75,19 @@ async def enqueue(kind: str, key: str, payload: dict[str, Any], *, run_after: dt
     return True
 
 
-async def settle() -> bool:
+async def settle(key: str | None = None) -> bool:
     """Mark the running job done, inside the handler's own write transaction.
 
     False when it was done already (another process ran it after this one's
-    lease ran out): the handler then raises to roll its effect back.
+    lease ran out): the handler then raises to roll its effect back. With
+    ``key``, the job of that key (run within a request, not by a worker).
     """
     job = _CURRENT.get()
-    if job is None:
+    if job is None and key is None:
         return True  # called outside a job (a direct call in a test or a script)
+    which = (Job.id == job.id) if job is not None else (Job.key == key)
     done = await Job.update({Job.status: "done", Job.finished_at: dt.datetime.now()}).where(
-        (Job.id == job.id) & (Job.status == "running")).returning(Job.id)
+        which & Job.status.is_in(["running", "pending"])).returning(Job.id)
     return bool(done)
 
 

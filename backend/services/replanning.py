@@ -331,21 +331,46 @@ async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, no
     if not same_day_open(end_s, seconds_of(now, day)):
         raise Conflict(_too_late(f"its window ends at {prepared.window[1]}", now, day), code="same_day_cutoff",
                        nextSlot=_next_slot_json(now, day))
+    routed = bool(await route_of_hub(data.hub_id, day))
     async with transaction():
         order_id = await orders.write(prepared)
-    if not await route_of_hub(data.hub_id, day):
+        key = f"same_day_order:{order_id}"
+        if routed:  # a crash before this request answers leaves the order to a job: planned in, or withdrawn
+            await jobs.enqueue("same_day_order", key, {"orderId": order_id, "at": now.isoformat()},
+                               run_after=now + dt.timedelta(seconds=jobs.LEASE_S))
+    if not routed:
         return order_id, None
-    result = await replan_hub(geo, executor, data.hub_id, day, now, reason=f"new order {data.reference}",
+    planned, result, why = await plan_in_same_day_order(geo, executor, order_id, now, time_limit_s=time_limit_s,
+                                                        positions=positions, job_key=key)
+    if planned:
+        return order_id, result
+    raise Conflict(_too_late(why, now, day, end_s), code="same_day_full", nextSlot=_next_slot_json(now, day, end_s))
+
+
+async def plan_in_same_day_order(geo: Geo, executor: Executor | None, order_id: int, now: dt.datetime, *,
+                                 time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None,
+                                 job_key: str | None = None) -> tuple[bool, dict[str, Any] | None, str]:
+    """Re-plan a same-day order into the running routes, or withdraw it whole when it
+    does not fit; its ``same_day_order`` job is done with the withdrawal or after the
+    re-plan. Returns (planned, the re-plan, why not)."""
+    order = await OrderRow.select(OrderRow.hub, OrderRow.reference).where(OrderRow.id == order_id).first()
+    if order is None:
+        return False, None, "the order was withdrawn"
+    day = now.date()
+    result = await replan_hub(geo, executor, order["hub"], day, now, reason=f"new order {order['reference']}",
                               time_limit_s=time_limit_s, positions=positions)
     mine = await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id)
     if all(s["status"] == "planned" for s in mine):
-        return order_id, result
+        async with transaction():
+            await jobs.settle(job_key)
+        return True, result, ""
     # It does not fit today's routes: the order is withdrawn, whole.
     why = next((u["detail"] for u in result["unplannedStops"] if u["stopId"] in {s["id"] for s in mine}),
                "no courier can fit it in today")
     async with transaction():
+        await jobs.settle(job_key)
         await OrderRow.delete().where(OrderRow.id == order_id)
-    raise Conflict(_too_late(why, now, day, end_s), code="same_day_full", nextSlot=_next_slot_json(now, day, end_s))
+    return False, result, why
 
 
 def _next_slot_json(now: dt.datetime, day: dt.date, after_s: int | None = None) -> dict[str, Any]:

@@ -155,3 +155,28 @@ async def test_a_failed_stop_writes_its_next_step_as_a_job_and_a_replay_adds_not
         load_json=True)
     assert [s["payload"]["stopId"] for s in steps] == [stop["stopId"]]
     assert await Stop.count().where(Stop.order == stop["orderId"]) == 2  # the failed stop and its next one
+
+
+async def test_a_same_day_order_whose_request_died_is_planned_in_by_its_job(client, geo, runner, monkeypatch) -> None:
+    from backend.services import replanning
+    from tests.api.test_replanning import _planned_day, _same_day
+
+    _, hub, _ = await _planned_day(client, geo)
+    now = dt.datetime.combine(tomorrow(), dt.time(10, 0))  # "today", for this test, is tomorrow
+
+    async def killed(*args, **kwargs):  # the process dies after the order was written, before the re-plan
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(replanning, "plan_in_same_day_order", killed)
+    with pytest.raises(RuntimeError):
+        await replanning.take_same_day_order(geo, None, _same_day(hub, geo, "SD-CRASH", ("13:00", "18:00")), now,
+                                             time_limit_s=1.0)
+    monkeypatch.undo()
+    (job,) = await Job.select(Job.key, Job.payload).where(Job.kind == "same_day_order").output(load_json=True)
+    order_id = job["payload"]["orderId"]
+    assert (await Stop.select(Stop.status).where(Stop.order == order_id).first())["status"] == "open"
+    # The request's lease runs out: the worker finishes what it began.
+    await Job.update({Job.run_after: dt.datetime.now()}).where(Job.key == job["key"])
+    runner.wake()
+    assert await _until_done(job["key"]) == "done"
+    assert [s["status"] for s in await Stop.select(Stop.status).where(Stop.order == order_id)] == ["planned"]
