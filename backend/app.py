@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import gc
 import logging
 import multiprocessing
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -25,7 +25,7 @@ from backend.api.body_rules import check_request
 from backend.api.security_headers import security_headers
 from backend.api.closures import ClosureController
 from backend.api.disruptions import DisruptionController
-from backend.api.courier import CourierController, follow_up
+from backend.api.courier import CourierController
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.docs_pages import docs_pages
 from backend.api.orders import OrderController
@@ -35,7 +35,7 @@ from backend.api.resources import CONTROLLERS
 from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
-from backend.db.engine import make_engine, migrate, use_database
+from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.solver import die_with_parent
 from backend.realtime.feed import Feed
 from backend.realtime.positions import PositionStore
@@ -44,8 +44,8 @@ from backend.realtime.sessions import SessionWatch
 from backend.realtime.ticker import ProgressTicker
 from backend.services.closures import closure_reopener
 from backend.services.geo import Geo
-from backend.services.replanning import courier_behind
-from backend.errors import Invalid
+from backend.jobs import Worker, enqueue
+from backend.services import follow_ups  # noqa: F401 - registers the job kinds
 from backend.settings import REPO_ROOT, Settings, load_settings
 
 log = logging.getLogger("laadbak")
@@ -75,6 +75,8 @@ async def _poke_feed(request: Request) -> None:
     """After any write, deliver its outbox events now rather than at the next poll."""
     if request.method not in ("GET", "HEAD", "OPTIONS") and hasattr(request.app.state, "feed"):
         await request.app.state.feed.poke()
+        if hasattr(request.app.state, "jobs"):  # a job it wrote is committed now: run it without waiting for a poll
+            request.app.state.jobs.wake()
 
 
 GC_THRESHOLDS = (50_000, 20, 100)
@@ -83,31 +85,38 @@ BEHIND_EVERY_S = 120.0
 
 
 def _behind_replanner(state: State) -> Callable[[int, set[int]], None]:
-    """Re-plan a hub whose couriers fall behind, once at a time and at most once
-    per ``BEHIND_EVERY_S``: couriers found behind meanwhile join the next one."""
-    waiting: dict[int, set[int]] = {}
-    last: dict[int, float] = {}
-
+    """Re-plan a hub whose couriers fall behind at most once per ``BEHIND_EVERY_S``:
+    a ``courier_behind`` job keyed by hub and period, so repeats in a period are one job."""
     def on_behind(hub_id: int, couriers: set[int]) -> None:
-        if hub_id in waiting:
-            waiting[hub_id] |= couriers
-            return
-        waiting[hub_id] = set(couriers)
+        period = int(time.time() // BEHIND_EVERY_S)
 
-        async def work() -> None:
-            await asyncio.sleep(max(0.0, last.get(hub_id, -BEHIND_EVERY_S) + BEHIND_EVERY_S - time.monotonic()))
-            behind = waiting.pop(hub_id)
-            last[hub_id] = time.monotonic()
+        async def write() -> None:
             try:
-                await courier_behind(state.geo, state.executor, hub_id, behind, dt.datetime.now(),
-                                     time_limit_s=state.settings.replan_time_limit_s,
-                                     positions=state.positions.places())
-            except Invalid as exc:  # e.g. a day too big to re-plan live: said once per period, not raised
-                log.warning("couriers %s of hub %s are behind, not re-planned: %s", sorted(behind), hub_id, exc.detail)
+                async with transaction():
+                    await enqueue("courier_behind", f"courier_behind:{hub_id}:{period}",
+                                  {"hubId": hub_id, "couriers": sorted(couriers)})
+                if hasattr(state, "jobs"):
+                    state.jobs.wake()
+            except Exception:  # noqa: BLE001 - the next tick finds them behind again
+                log.exception("could not write the re-plan of hub %s's couriers behind", hub_id)
 
-        follow_up(state, work)
+        task = asyncio.create_task(write())
+        _writes.add(task)
+        task.add_done_callback(_writes.discard)
 
     return on_behind
+
+
+_writes: set[asyncio.Task[None]] = set()
+
+
+def _job_backend(settings: Settings) -> Any:
+    """SAQ over Redis where REDIS_URL is set (several processes share the work); else the table alone."""
+    if not settings.redis_url:
+        return None
+    from backend.jobs.redis_saq import SaqBackend
+
+    return SaqBackend(settings.redis_url)
 
 
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
@@ -142,6 +151,9 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         relay = PushRelay(app.state.push)
         await app.state.push.start()
         await relay.start()
+        # Follow-up jobs: those left unfinished by a process that stopped run again now.
+        app.state.jobs = Worker(app.state, backend=_job_backend(settings))
+        await app.state.jobs.start()
         # What start-up built (the street network, caches) lives as long as the
         # process: out of the collector's sight, a full collection no longer
         # walks it, which stalled every socket for a few hundred ms.
@@ -157,6 +169,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         try:
             yield
         finally:
+            await app.state.jobs.stop()
             await relay.stop()
             await app.state.push.stop()
             await ticker.stop()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import datetime as dt
-import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
@@ -23,7 +21,6 @@ from backend.errors import Forbidden, Invalid
 from backend.services import courier as service
 from backend.services.idempotency import fingerprint, once
 from backend.services.images import checked_image
-from backend.services.replanning import after_failed_stop
 
 MAX_PHOTO_BYTES = 5_000_000
 MAX_SIGNATURE_BYTES = 500_000
@@ -73,31 +70,6 @@ class CollectIn(Body):
 
 class Empty(Body):
     pass
-
-
-_log = logging.getLogger("laadbak.follow_up")
-
-
-def follow_up(state: Any, work: Callable[[], Awaitable[Any]]) -> None:
-    """Run ``work`` after the request, in the background; failures are logged."""
-    tasks: set[asyncio.Task[Any]] | None = getattr(state, "follow_ups", None)
-    if tasks is None:
-        tasks = state.follow_ups = set()
-
-    async def run() -> None:
-        try:
-            await work()
-            feed = getattr(state, "feed", None)
-            if feed is not None:  # what it wrote goes out now, not at the next poll
-                await feed.poke()
-        except Invalid as exc:  # a refusal with its reason (e.g. a day too big to re-plan live), not a fault
-            _log.warning("a follow-up was refused: %s", exc.detail)
-        except Exception:  # noqa: BLE001 - the request is answered; the dispatcher sees the log
-            _log.exception("a follow-up of a courier's action failed")
-
-    task = asyncio.create_task(run())
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
 
 
 def _courier(user: Principal) -> int:
@@ -189,16 +161,9 @@ class CourierController(Controller):
     async def fail(self, request: Request, stop_id: Id, data: JSONBody[FailIn],
                    date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
-        response = await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
+        # The parcel's next step is a job written with the failure (backend/services/follow_ups.py).
+        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "fail", dt.datetime.now(), reason=data.reason, note=data.note))
-        if response.status_code == 200 and "Idempotent-Replayed" not in response.headers:
-            state = request.app.state
-            # After the answer: the courier rides on while the parcel's next step is planned.
-            follow_up(state, lambda: after_failed_stop(
-                state.geo, state.executor, stop_id, dt.datetime.now(), policy=state.settings.fail_policy,
-                secret=state.settings.secret_key, time_limit_s=state.settings.replan_time_limit_s,
-                positions=state.positions.places()))
-        return response
 
     @post("/stops/{stop_id:int}/collect", summary="Collect parcels at a shop (Idempotency-Key required)")
     async def collect(self, request: Request, stop_id: Id, data: JSONBody[CollectIn],

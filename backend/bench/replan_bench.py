@@ -1152,7 +1152,7 @@ async def run_replan_bench(settings: Any, *, couriers: int = 60, stops: int = 21
                               "errors": [e for s in bench.phones.values() for e in s.errors][:10]})
             log = server.warnings()
             log["follow_up_failures"] = server.log_path.read_text(errors="replace").count(
-                "a follow-up of a courier's action failed")
+                "a follow-up job failed")
             instances.append({"phase": "server_log", **log})
             summary = _summary(records, costs[-1], couriers=couriers, stops=seeded["stops"],
                                replan_limit=replan_limit, cold_time_limit=cold_time_limit, run_s=run_s,

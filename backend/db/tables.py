@@ -222,6 +222,24 @@ class IdempotencyRecord(Table, tablename="idempotency_record"):
     created_at = Timestamp(default=TimestampNow())
 
 
+class Job(Table):
+    """Work that follows a state change, written in the same transaction as the
+    change (like the outbox) and run by a worker: see backend/jobs."""
+
+    kind = Varchar(length=40)
+    # Unique: writing the same job twice (a replay, a retry) keeps the first.
+    key = Varchar(length=160, unique=True, index=True)
+    payload = JSON(default={})
+    status = Varchar(length=12, default="pending", index=True)  # pending | running | done | failed
+    attempts = Integer(default=0)
+    run_after = Timestamp(default=TimestampNow())
+    lease_until = Timestamp(null=True, default=None)
+    claimed_by = Varchar(length=80, null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamp(default=TimestampNow())
+    finished_at = Timestamp(null=True, default=None)
+
+
 class Photo(Table):
     """A proof-of-delivery photo, stored on disk under an internal name."""
 
@@ -303,6 +321,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Route,
     OutboxEvent,
     IdempotencyRecord,
+    Job,
     Photo,
     PushSubscription,
     RelayCursor,

@@ -22,6 +22,7 @@ from backend.db.tables import Courier, Hub, Order, Parcel, Route, Shift, Stop
 from backend.dispatch.calendar import seconds_of
 from backend.dispatch.progress import DONE, IllegalTransition, Leg, next_state, reschedule
 from backend.errors import Conflict, Invalid, NotFound
+from backend.jobs import queue as jobs
 from backend.realtime.notifications import customer_notices
 from backend.realtime.outbox import emit, latest_seq
 
@@ -290,6 +291,9 @@ async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, actio
         views[stop_id] = fresh
         _apply_etas(route, views)
         await emit("stop.updated", fresh, courier_id=courier_id, hub_id=route["hub"])
+        if action == "fail" and view["kind"] == "delivery":
+            # The parcel's next step, durable: committed with this change and its stored answer.
+            await jobs.enqueue("failed_stop", f"failed_stop:{stop_id}", {"stopId": stop_id, "at": now.isoformat()})
         if moved:
             await emit("route.updated", _route_view_of(route, views), courier_id=courier_id, hub_id=route["hub"])
         if status in DONE:  # the next customer: arriving soon

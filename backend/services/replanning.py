@@ -32,6 +32,7 @@ from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Conflict, Invalid, NotFound, Stale
+from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.services import orders
 from backend.services.courier import route_view, shift_of, shift_view
@@ -406,21 +407,46 @@ async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, no
     if not same_day_open(end_s, seconds_of(now, day)):
         raise Conflict(_too_late(f"its window ends at {prepared.window[1]}", now, day), code="same_day_cutoff",
                        nextSlot=_next_slot_json(now, day))
+    routed = bool(await route_of_hub(data.hub_id, day))
     async with transaction():
         order_id = await orders.write(prepared)
-    if not await route_of_hub(data.hub_id, day):
+        key = f"same_day_order:{order_id}"
+        if routed:  # a crash before this request answers leaves the order to a job: planned in, or withdrawn
+            await jobs.enqueue("same_day_order", key, {"orderId": order_id, "at": now.isoformat()},
+                               run_after=now + dt.timedelta(seconds=jobs.LEASE_S))
+    if not routed:
         return order_id, None
-    result = await replan_hub(geo, executor, data.hub_id, day, now, reason=f"new order {data.reference}",
+    planned, result, why = await plan_in_same_day_order(geo, executor, order_id, now, time_limit_s=time_limit_s,
+                                                        positions=positions, job_key=key)
+    if planned:
+        return order_id, result
+    raise Conflict(_too_late(why, now, day, end_s), code="same_day_full", nextSlot=_next_slot_json(now, day, end_s))
+
+
+async def plan_in_same_day_order(geo: Geo, executor: Executor | None, order_id: int, now: dt.datetime, *,
+                                 time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None,
+                                 job_key: str | None = None) -> tuple[bool, dict[str, Any] | None, str]:
+    """Re-plan a same-day order into the running routes, or withdraw it whole when it
+    does not fit; its ``same_day_order`` job is done with the withdrawal or after the
+    re-plan. Returns (planned, the re-plan, why not)."""
+    order = await OrderRow.select(OrderRow.hub, OrderRow.reference).where(OrderRow.id == order_id).first()
+    if order is None:
+        return False, None, "the order was withdrawn"
+    day = now.date()
+    result = await replan_hub(geo, executor, order["hub"], day, now, reason=f"new order {order['reference']}",
                               time_limit_s=time_limit_s, positions=positions)
     mine = await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id)
     if all(s["status"] == "planned" for s in mine):
-        return order_id, result
+        async with transaction():
+            await jobs.settle(job_key)
+        return True, result, ""
     # It does not fit today's routes: the order is withdrawn, whole.
     why = next((u["detail"] for u in result["unplannedStops"] if u["stopId"] in {s["id"] for s in mine}),
                "no courier can fit it in today")
     async with transaction():
+        await jobs.settle(job_key)
         await OrderRow.delete().where(OrderRow.id == order_id)
-    raise Conflict(_too_late(why, now, day, end_s), code="same_day_full", nextSlot=_next_slot_json(now, day, end_s))
+    return False, result, why
 
 
 def _next_slot_json(now: dt.datetime, day: dt.date, after_s: int | None = None) -> dict[str, Any]:
@@ -499,10 +525,16 @@ async def _on_board(order_id: int) -> tuple[float, float]:
 
 async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, now: dt.datetime, *,
                             policy: str, secret: str, time_limit_s: float,
-                            positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any] | None:
+                            positions: dict[int, tuple[float, float]] | None = None,
+                            replan_later: bool = False) -> dict[str, Any] | None:
     """A delivery failed: by ``policy``, the parcel goes to a pickup point, gets a
     later try today, or goes back to the hub; the customer is told, and the day
-    re-planned. None when there is nothing to do (not a failed delivery)."""
+    re-planned. None when there is nothing to do (not a failed delivery).
+
+    Run as the ``failed_stop`` job: the next step commits with the job's done
+    mark (carried out once), and with ``replan_later`` the re-plan is a job of
+    its own written in that same transaction (``"replan": None`` in the answer).
+    """
     stop = await Stop.select().where(Stop.id == stop_id).first()
     if stop is None or stop["kind"] != "delivery" or stop["status"] != "failed":
         return None
@@ -532,6 +564,8 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
         seconds_of(now, day), day_end)
     notice: dict[str, Any] = {"orderId": stop["order"], "stopId": stop_id, "next": step.kind}
     async with transaction():
+        if not await jobs.settle():
+            raise jobs.AlreadyDone(f"failed_stop:{stop_id}")
         if step.kind == "hub":
             await OrderRow.update({OrderRow.status: "returning"}).where(OrderRow.id == stop["order"])
         else:
@@ -555,7 +589,10 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
                               pickupCode=pickup_code(secret, stop["order"]))
             await OrderRow.update(changes).where(OrderRow.id == stop["order"])
         await emit("order.next_step", notice, hub_id=stop["hub"])
-    if step.kind == "hub":
+        if replan_later and step.kind != "hub":
+            await jobs.enqueue("replan", f"replan:failed_stop:{stop_id}", {
+                "hubId": stop["hub"], "date": day.isoformat(), "reason": f"stop {stop_id} failed: {step.kind}"})
+    if step.kind == "hub" or replan_later:
         return {"next": notice, "replan": None}
     result = await replan_hub(geo, executor, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
                               time_limit_s=time_limit_s, positions=positions)

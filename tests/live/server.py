@@ -51,6 +51,7 @@ class LiveServer:
         env = {**os.environ, "LAADBAK_VAR_DIR": str(self.var_dir), "DATABASE_URL": f"sqlite:///{self.db}",
                "LAADBAK_PORT": str(self.port), "LAADBAK_SECRET_KEY": "live-test", "LAADBAK_SOLVER_WORKERS": "1"}
         env.pop("REDIS_URL", None)
+        env.pop("LAADBAK_CRASH_AT", None)
         env.update(self.env)
         self.proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve"], env=env,
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT)

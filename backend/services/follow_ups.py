@@ -1,0 +1,62 @@
+"""The kinds of durable follow-up jobs and what each does (see backend/jobs).
+
+- ``failed_stop`` {stopId, at}: a failed delivery's next step (pickup point,
+  later try, back to the hub); written with the failed stop's own state change.
+- ``replan`` {hubId, date, reason}: re-plan a hub's running day (after a failed
+  stop's next step); a re-plan not applied is told on the hub stream.
+- ``same_day_order`` {orderId}: a same-day order whose request died before it
+  answered: planned into the running routes, or withdrawn (the request itself
+  does this and settles the job; the job waits a lease long for it).
+- ``courier_behind`` {hubId, couriers}: re-plan a hub whose couriers fell behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from backend.crashpoints import crash_point
+from backend.jobs import JobContext, handler
+from backend.services.replanning import (
+    after_failed_stop,
+    announce_if_not_applied,
+    courier_behind,
+    plan_in_same_day_order,
+    replan_hub,
+)
+
+
+@handler("failed_stop")
+async def failed_stop(job: JobContext) -> None:
+    crash_point("fail.answered")  # tests: the answer went out, the next step had not started
+    state = job.state
+    # Planned from now, not from when it failed: resumed after a restart, the earlier hours are gone.
+    now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
+    await after_failed_stop(state.geo, state.executor, job.payload["stopId"], now, policy=state.settings.fail_policy,
+                            secret=state.settings.secret_key, time_limit_s=state.settings.replan_time_limit_s,
+                            positions=state.positions.places(), replan_later=True)
+
+
+@handler("replan")
+async def replan(job: JobContext) -> None:
+    state, p = job.state, job.payload
+    day = dt.date.fromisoformat(p["date"])
+    now = dt.datetime.now()
+    result = await replan_hub(state.geo, state.executor, p["hubId"], day, max(now, dt.datetime.combine(day, dt.time())),
+                              reason=p["reason"], time_limit_s=state.settings.replan_time_limit_s,
+                              positions=state.positions.places())
+    await announce_if_not_applied(p["hubId"], day, result)
+
+
+@handler("courier_behind")
+async def behind(job: JobContext) -> None:
+    state, p = job.state, job.payload
+    await courier_behind(state.geo, state.executor, p["hubId"], set(p["couriers"]), dt.datetime.now(),
+                         time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
+
+
+@handler("same_day_order")
+async def same_day_order(job: JobContext) -> None:
+    state = job.state
+    now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
+    await plan_in_same_day_order(state.geo, state.executor, job.payload["orderId"], now,
+                                 time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
