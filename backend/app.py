@@ -25,6 +25,7 @@ from backend.api.closures import ClosureController
 from backend.api.disruptions import DisruptionController
 from backend.api.courier import CourierController, follow_up
 from backend.api.errors import EXCEPTION_HANDLERS
+from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             title="Laadbak", version=backend.__version__,
             description="City logistics from micro-hubs with electric cargo bikes. "
             "Log in at POST /auth/login, then send the cookie or 'Authorization: Bearer <token>'.",
+            render_plugins=render_plugins(),
         ),
         after_response=_poke_feed,
         request_max_body_size=settings.max_upload_bytes + 64_000,
