@@ -25,6 +25,7 @@ from backend.api.closures import ClosureController
 from backend.api.disruptions import DisruptionController
 from backend.api.courier import CourierController, follow_up
 from backend.api.errors import EXCEPTION_HANDLERS
+from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             render_plugins=render_plugins(),
         ),
         after_response=_poke_feed,
+        before_send=[complete_allow],
         request_max_body_size=settings.max_upload_bytes + 64_000,
         debug=False,
     )

@@ -91,8 +91,8 @@ def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[
         statuses |= {400, 422}
     if guarded:
         statuses |= {401, 403}
-    if any(p.get("in") == "path" for p in params) or has_body:
-        statuses.add(404)
+    if any(p.get("in") == "path" for p in params) or has_body or guarded:
+        statuses.add(404)  # also what a user's own thing answers when it is missing (e.g. no route)
     if method in WRITES:
         statuses.add(409)
     if has_body:
@@ -113,12 +113,39 @@ def _local_times(node: Any) -> Any:
     return node
 
 
+def _closed_bodies(doc: dict[str, Any]) -> None:
+    """Request bodies are msgspec Structs with forbid_unknown_fields (backend.structs.Body):
+    their schemas, and the ones they use, say that no other property is accepted."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and (name := ref.rsplit("/", 1)[1]) not in seen:
+                seen.add(name)
+                walk(schemas.get(name))
+            if node.get("type") == "object" and "properties" in node:
+                node.setdefault("additionalProperties", False)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for item in doc.get("paths", {}).values():
+        for method, op in item.items():
+            if method in METHODS and "requestBody" in op:
+                walk(op["requestBody"])
+
+
 def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
     """A copy of Litestar's document with errors, security and timestamps described."""
     doc = _local_times(copy.deepcopy(document))
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {})["ProblemDetails"] = PROBLEM_DETAILS
     components["securitySchemes"] = SECURITY_SCHEMES
+    _closed_bodies(doc)
     problem_ref = {"$ref": "#/components/schemas/ProblemDetails"}
     guarded = _guarded(app)
     for path, item in doc.get("paths", {}).items():

@@ -70,11 +70,11 @@ class ShiftIn(Body):
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise ValueError(f"the shift ends ({self.end}) before it starts ({self.start})")
+            raise Invalid(f"the shift ends ({self.end}) before it starts ({self.start})")
         if self.end - self.start > dt.timedelta(hours=16):
-            raise ValueError("a shift may last at most 16 hours")
+            raise Invalid("a shift may last at most 16 hours")
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ValueError("give shift times as local times without a time zone, e.g. 2026-11-23T08:00")
+            raise Invalid("give shift times as local times without a time zone, e.g. 2026-11-23T08:00")
 
 
 async def prepare_place(values: dict[str, Any], state: State, existing: dict | None) -> dict[str, Any]:

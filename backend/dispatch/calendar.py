@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -18,10 +19,14 @@ DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
+Day = Literal["mo", "tu", "we", "th", "fr", "sa", "su"]
+HHMM = Annotated[str, msgspec.Meta(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
+
+
 class OpeningPeriod(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    days: list[str]
-    opens: str
-    closes: str
+    days: Annotated[list[Day], msgspec.Meta(min_length=1)]
+    opens: HHMM
+    closes: HHMM
 
     def __post_init__(self) -> None:
         bad = [d for d in self.days if d not in DAYS]

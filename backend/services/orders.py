@@ -31,7 +31,7 @@ class WindowIn(Body):
 
     def __post_init__(self) -> None:
         if parse_hhmm(self.end) <= parse_hhmm(self.start):
-            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+            raise Invalid(f"the window ends ({self.end}) before it starts ({self.start})")
 
 
 class ParcelIn(Body):
@@ -61,7 +61,7 @@ class OrderIn(Body):
 
     def __post_init__(self) -> None:
         if (self.window is None) == (self.slot is None):
-            raise ValueError("give either a window {start, end} or a slot (morning, afternoon, evening, day)")
+            raise Invalid("give either a window {start, end} or a slot (morning, afternoon, evening, day)")
 
 
 class ParcelOut(Body):

@@ -53,6 +53,7 @@ def _config(token: str | None) -> Any:
         "seed": 12,
         "workers": 1,
         "continue-on-failure": True,
+        "request-timeout": 30,
         "headers": headers,
         "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "mode": "all"},
         "phases": {"stateful": {"enabled": False}},
