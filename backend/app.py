@@ -27,6 +27,7 @@ from backend.api.courier import CourierController, follow_up
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
+from backend.api.strict import strict_json_body
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
@@ -197,6 +198,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         ),
         after_response=_poke_feed,
         before_send=[complete_allow],
+        before_request=strict_json_body,
         request_max_body_size=settings.max_upload_bytes + 64_000,
         debug=False,
     )

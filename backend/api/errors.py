@@ -27,8 +27,23 @@ def on_domain_error(request: Request, exc: LaadbakError) -> Response:
     return problem(request, exc.status, exc.title, exc.detail, **exc.extra)
 
 
+def _as_spelled(request: Request, key: str) -> str:
+    """The API's name of a parameter (hubId) for Litestar's Python name (hub_id)."""
+    try:
+        field = request.route_handler.parsed_fn_signature.parameters.get(key)
+    except AttributeError:
+        return key
+    definition = getattr(field, "kwarg_definition", None)
+    for alias in ("name", "query", "header", "cookie"):
+        if name := getattr(definition, alias, None):
+            return str(name)
+    return key
+
+
 def on_validation_error(request: Request, exc: ValidationException) -> Response:
     errors = exc.extra if isinstance(exc.extra, list) else []
+    errors = [{**e, "key": _as_spelled(request, e["key"])} if isinstance(e, dict) and e.get("key") else e
+              for e in errors]
     # msgspec's messages already name the field ("... - at `$.window.end`").
     messages = [
         f"{e['key']}: {e.get('message', '')}" if e.get("key") and e["key"] not in e.get("message", "")
