@@ -17,8 +17,10 @@ from litestar.routes import HTTPRoute
 def _methods_by_path(app: Litestar) -> dict[str, str]:
     cached = getattr(app.state, "allow_by_path", None)
     if cached is None:
+        routes = [route for route in app.routes if isinstance(route, HTTPRoute)]
+        # scope["path_template"] is written either way ("/bikes/{item_id:int}" or "/bikes/{item_id}")
         cached = app.state.allow_by_path = {
-            route.path: ", ".join(sorted(route.methods)) for route in app.routes if isinstance(route, HTTPRoute)
+            path: ", ".join(sorted(route.methods)) for route in routes for path in (route.path, route.path_format)
         }
     return cached
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import (
@@ -21,6 +22,8 @@ from litestar.openapi.plugins import (
     SwaggerRenderPlugin,
 )
 from litestar.routes import HTTPRoute
+
+from backend.structs import LOCAL_DATE_TIME_PATTERN
 
 PROBLEM_JSON = "application/problem+json"
 WRITES = {"post", "put", "patch", "delete"}
@@ -54,13 +57,12 @@ WHY = {
 }
 
 # Naive timestamps are the hub's local wall-clock time: the apps show them as
-# they are. RFC 3339's date-time demands an offset, so they are declared as
-# what is sent; requests may add an offset, which is then honoured.
+# they are, and shifts and closures refuse offsets. RFC 3339's date-time
+# demands an offset, so they are declared as what is sent.
 LOCAL_DATE_TIME: dict[str, Any] = {
     "type": "string",
-    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$",
-    "description": "ISO 8601 date and time, the hub's local time when no offset is given "
-                   "(answers carry no offset).",
+    "pattern": LOCAL_DATE_TIME_PATTERN,
+    "description": "The hub's local date and time, without an offset, e.g. 2026-11-23T08:00:00.",
 }
 
 SECURITY_SCHEMES = {
@@ -139,9 +141,37 @@ def _closed_bodies(doc: dict[str, Any]) -> None:
                 walk(op["requestBody"])
 
 
+def _struct_bodies(doc: dict[str, Any], app: Litestar) -> None:
+    """JSON request bodies described by msgspec itself, from the very type that decodes
+    them: Litestar's generator drops constraints inside optional fields
+    (``Annotated[int, Meta(ge=0)] | None``) and never says that unknown fields are refused."""
+    types: dict[tuple[str, str], type] = {}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            field = handler.parsed_fn_signature.parameters.get("data")
+            target = getattr(field, "annotation", None)
+            if isinstance(target, type) and issubclass(target, msgspec.Struct):
+                for method in handler.http_methods:
+                    types[(method.lower(), route.path_format)] = target
+    if not types:
+        return
+    ordered = sorted(types.items())
+    refs, components = msgspec.json.schema_components(
+        [t for _, t in ordered], ref_template="#/components/schemas/{name}")
+    doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
+    for ((method, path), _), ref in zip(ordered, refs):
+        content = doc.get("paths", {}).get(path, {}).get(method, {}).get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            content["application/json"]["schema"] = ref
+
+
 def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
     """A copy of Litestar's document with errors, security and timestamps described."""
-    doc = _local_times(copy.deepcopy(document))
+    doc = copy.deepcopy(document)
+    _struct_bodies(doc, app)
+    doc = _local_times(doc)
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {})["ProblemDetails"] = PROBLEM_DETAILS
     components["securitySchemes"] = SECURITY_SCHEMES

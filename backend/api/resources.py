@@ -13,6 +13,7 @@ from backend.api.schemas import Body
 from backend.db.tables import Bike, Courier, Hub, PickupPoint, Shift, Shop, User
 from backend.dispatch.calendar import OpeningPeriod
 from backend.errors import Conflict, Invalid
+from backend.structs import LocalDateTime
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -64,8 +65,8 @@ class CourierIn(Body):
 class ShiftIn(Body):
     courier_id: int
     hub_id: int
-    start: dt.datetime
-    end: dt.datetime
+    start: LocalDateTime
+    end: LocalDateTime
     bike_id: int | None = None
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from backend.dispatch.model import Window
+from backend.errors import Invalid
 
 DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
@@ -33,7 +34,9 @@ class OpeningPeriod(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         if bad or not self.days:
             raise ValueError(f"days must be a non-empty list of {', '.join(DAYS)}; got {self.days}")
         if parse_hhmm(self.closes) <= parse_hhmm(self.opens):
-            raise ValueError(f"closes ({self.closes}) must be after opens ({self.opens})")
+            # A rule of the domain, not of the type: 422 at the API.
+            raise Invalid(f"An opening period closes ({self.closes}) before it opens ({self.opens}); "
+                          "give closes after opens (periods past midnight are not supported).")
 
 
 # Named delivery slots customers can choose instead of an explicit window.
@@ -127,7 +130,7 @@ def parse_osm_opening_hours(text: str) -> list[OpeningPeriod] | None:
             opens, closes = (s.strip() for s in span.split("-"))
             try:
                 periods.append(OpeningPeriod(days=days, opens=opens, closes=closes))
-            except ValueError:
+            except (ValueError, Invalid):
                 return None  # e.g. past midnight: beyond the subset we plan with
     return periods or None
 

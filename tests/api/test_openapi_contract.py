@@ -30,6 +30,8 @@ async def test_malformed_json_gets_a_sentence_not_litestar_wording(client) -> No
 async def test_options_lists_every_method_of_a_path_served_by_two_handlers(client) -> None:
     r = await client.options("/bikes")
     assert r.headers["allow"] == "GET, OPTIONS, POST"
+    r = await client.options("/bikes/1")
+    assert r.headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
 
 
 async def test_query_errors_name_the_parameter_as_the_api_spells_it(client) -> None:
