@@ -4,6 +4,10 @@ Litestar converts every handler argument with msgspec's lax rules (query
 strings must become numbers); for JSON bodies that lets wrong types through.
 This hook decodes the body against the handler's `data` type with strict
 rules first, so a wrong type gets the same 400 as any other schema mismatch.
+Two things strict decoding refuses stay accepted, as the OpenAPI document
+says: integral numbers such as 3.0 for integers (JSON Schema counts them as
+integers) and local times without seconds (2026-11-23T10:00, what the apps'
+date-time inputs send).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import msgspec
 from litestar import Request
 
 _NO_BODY = {"GET", "HEAD", "OPTIONS", "DELETE"}
+_LAX_ALLOWED = ("Invalid RFC3339 encoded datetime", "Expected `int`, got `float`")
 
 
 def _body_type(request: Request) -> Any:
@@ -33,7 +38,9 @@ async def strict_json_body(request: Request) -> None:
         return
     try:
         msgspec.json.decode(body, type=target, strict=True)
-    except msgspec.ValidationError:
+    except msgspec.ValidationError as exc:
+        if str(exc).startswith(_LAX_ALLOWED):
+            return  # Litestar's lax conversion decides
         raise  # backend.api.errors answers 400 with msgspec's message, which names the field
     except msgspec.DecodeError:
         return  # malformed JSON: Litestar's parsing answers it

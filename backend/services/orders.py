@@ -15,7 +15,7 @@ import msgspec
 from backend.db.engine import transaction
 from backend.db.tables import Hub, Parcel, PickupPoint, Shop, Stop
 from backend.db.tables import Order as OrderRow
-from backend.dispatch.calendar import SLOTS, format_hhmm, parse_hhmm
+from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
 from backend.errors import Conflict, Invalid
 from backend.realtime.outbox import emit
 from backend.services.geo import Geo
@@ -26,8 +26,8 @@ SlotName = Literal["morning", "afternoon", "evening", "day"]
 
 
 class WindowIn(Body):
-    start: str
-    end: str
+    start: HHMM
+    end: HHMM
 
     def __post_init__(self) -> None:
         if parse_hhmm(self.end) <= parse_hhmm(self.start):
