@@ -37,7 +37,7 @@ from schemathesis.engine.statistic import Statistic  # noqa: E402
 
 ROLES: dict[str, str | None] = {"anonymous": None, "courier": "courier1", "dispatcher": "dispatcher"}
 SKIPPED = {("POST", "/auth/logout"): "ends the session the run's token belongs to"}
-MAX_EXAMPLES = 5  # per operation and phase; three roles x ~70 operations x phases > 1,000 cases
+MAX_EXAMPLES = 2  # per operation and phase; the coverage phase adds its own: ~9,000 cases in all
 MIN_CASES = 1_000
 SOLVE_S = 1
 
@@ -53,7 +53,7 @@ def _config(token: str | None) -> Any:
         "seed": 12,
         "workers": 1,
         "continue-on-failure": True,
-        "request-timeout": 30,
+        "request-timeout": 60,  # a re-plan waits for the one solver process
         "headers": headers,
         "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "mode": "all"},
         "phases": {"stateful": {"enabled": False}},
@@ -145,5 +145,5 @@ def test_the_api_keeps_its_openapi_contract_for_every_role(live: LiveServer) -> 
     print(report.summary())
     if tolerated:
         print(f"\n{len(tolerated)} findings tolerated as fixed on another branch (LAADBAK_CONTRACT_KNOWN)")
-    assert report.cases >= MIN_CASES, report.summary()
-    assert not report.findings, report.summary()
+    if report.cases < MIN_CASES or report.findings:
+        pytest.fail(report.summary(), pytrace=False)
