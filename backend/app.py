@@ -27,7 +27,8 @@ from backend.api.closures import ClosureController
 from backend.api.disruptions import DisruptionController
 from backend.api.courier import CourierController
 from backend.api.errors import EXCEPTION_HANDLERS
-from backend.api.docs_pages import docs_pages
+from backend.api.methods import complete_allow
+from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
@@ -208,13 +209,15 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         lifespan=[lifespan, closure_reopener],  # the reopener uses what lifespan set up
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
-            title="Laadbak", version=backend.__version__, render_plugins=docs_pages(),
+            title="Laadbak", version=backend.__version__,
             description="City logistics from micro-hubs with electric cargo bikes. "
             "Log in at POST /auth/login, then send the cookie or 'Authorization: Bearer <token>'.",
+            render_plugins=render_plugins(),
         ),
         before_request=check_request,
         middleware=[security_headers],
         after_response=_poke_feed,
+        before_send=[complete_allow],
         request_max_body_size=settings.max_upload_bytes + 64_000,
         debug=False,
     )

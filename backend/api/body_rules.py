@@ -17,6 +17,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import BodyKwarg
 
 from backend.api.csrf import check_csrf
+from backend.api.strict import strict_json_body
 from backend.errors import BadRequest, UnsupportedMediaType
 from backend.structs import check_day
 
@@ -65,6 +66,7 @@ async def check_request(request: Request) -> None:
     check_csrf(request)
     check_date_query(request)
     await check_body(request)
+    await strict_json_body(request)
 
 
 def check_date_query(request: Request) -> None:

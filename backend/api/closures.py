@@ -11,6 +11,7 @@ from litestar import Controller, Request, delete, get, post
 
 from backend.api.auth import check_hub, current_user, roles
 from backend.api.schemas import Body, Id, OptionalDateQuery, json_body
+from backend.structs import LocalDateTime
 from backend.services.closures import ClosureOut, add_closure, hub_of_closure, list_closures, remove_closure
 
 CLOSURE_EXAMPLES = (
@@ -35,8 +36,8 @@ class CircleIn(Body):
 
 class ClosureIn(Body):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    start: dt.datetime
-    end: dt.datetime
+    start: LocalDateTime
+    end: LocalDateTime
     # What is closed: a street by its name on the map, an area (a polygon of [lat, lon]
     # corners, or a circle), or a street within an area (a stretch of it).
     street: Annotated[str, msgspec.Meta(max_length=120)] | None = None

@@ -122,31 +122,36 @@ class CourierController(Controller):
     async def today(self, request: Request, date: OptionalDate = None) -> dict[str, Any]:
         return await service.day_view(_courier(await current_user(request)), _today(date))
 
-    @post("/shift/start", summary="Start the shift (Idempotency-Key required)")
+    @post("/shift/start", status_code=200,
+          summary="Start the shift (Idempotency-Key required)")
     async def start_shift(self, request: Request, data: JSONBody[Empty], date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
         return await idempotent(request, 200, prepare=lambda: service.prepare_start_shift(
             cid, _today(date), dt.datetime.now()))
 
-    @post("/shift/end", summary="End the shift; answers a summary (Idempotency-Key required)")
+    @post("/shift/end", status_code=200,
+          summary="End the shift; answers a summary (Idempotency-Key required)")
     async def end_shift(self, request: Request, data: JSONBody[Empty], date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
         return await idempotent(request, 200, prepare=lambda: service.prepare_end_shift(
             cid, _today(date), dt.datetime.now()))
 
-    @post("/loading/scan", summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
+    @post("/loading/scan", status_code=200,
+          summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
     async def scan(self, request: Request, data: JSONBody[ScanIn], date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
         return await idempotent(request, 200, lambda: service.scan_for_loading(cid, _today(date), data.barcode))
 
-    @post("/stops/{stop_id:int}/arrive", summary="Arrived at a stop (Idempotency-Key required)")
+    @post("/stops/{stop_id:int}/arrive", status_code=200,
+          summary="Arrived at a stop (Idempotency-Key required)")
     async def arrive(self, request: Request, stop_id: Id, data: JSONBody[Empty],
                      date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
         return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "arrive", dt.datetime.now()))
 
-    @post("/stops/{stop_id:int}/deliver", summary="Deliver with proof (Idempotency-Key required)")
+    @post("/stops/{stop_id:int}/deliver", status_code=200,
+          summary="Deliver with proof (Idempotency-Key required)")
     async def deliver(self, request: Request, stop_id: Id, data: JSONBody[DeliverIn],
                       date: OptionalDate = None) -> Response[Any]:
         user = await current_user(request)
@@ -157,7 +162,8 @@ class CourierController(Controller):
             cid, _today(date), stop_id, "deliver", dt.datetime.now(), barcodes=data.barcodes,
             proof=lambda: _proof(cid, data.proof, settings.var_dir)))
 
-    @post("/stops/{stop_id:int}/fail", summary="Fail a stop with a reason (Idempotency-Key required)")
+    @post("/stops/{stop_id:int}/fail", status_code=200,
+          summary="Fail a stop with a reason (Idempotency-Key required)")
     async def fail(self, request: Request, stop_id: Id, data: JSONBody[FailIn],
                    date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))
@@ -165,7 +171,8 @@ class CourierController(Controller):
         return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "fail", dt.datetime.now(), reason=data.reason, note=data.note))
 
-    @post("/stops/{stop_id:int}/collect", summary="Collect parcels at a shop (Idempotency-Key required)")
+    @post("/stops/{stop_id:int}/collect", status_code=200,
+          summary="Collect parcels at a shop (Idempotency-Key required)")
     async def collect(self, request: Request, stop_id: Id, data: JSONBody[CollectIn],
                       date: OptionalDate = None) -> Response[Any]:
         cid = _courier(await current_user(request))

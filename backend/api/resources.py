@@ -13,6 +13,7 @@ from backend.api.schemas import Body, DbId, Name, Phone, Text200
 from backend.db.tables import Bike, Courier, Hub, PickupPoint, Shift, Shop, User
 from backend.dispatch.calendar import OpeningPeriod
 from backend.errors import Conflict, Invalid
+from backend.structs import LocalDateTime
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 
@@ -64,18 +65,18 @@ class CourierIn(Body):
 class ShiftIn(Body):
     courier_id: DbId
     hub_id: DbId
-    start: dt.datetime
-    end: dt.datetime
+    start: LocalDateTime
+    end: LocalDateTime
     bike_id: DbId | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.end <= self.start:
-            raise ValueError(f"the shift ends ({self.end}) before it starts ({self.start})")
+            raise Invalid(f"the shift ends ({self.end}) before it starts ({self.start})")
         if self.end - self.start > dt.timedelta(hours=16):
-            raise ValueError("a shift may last at most 16 hours")
+            raise Invalid("a shift may last at most 16 hours")
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ValueError("give shift times as local times without a time zone, e.g. 2026-11-23T08:00")
+            raise Invalid("give shift times as local times without a time zone, e.g. 2026-11-23T08:00")
 
 
 async def prepare_place(values: dict[str, Any], state: State, existing: dict | None) -> dict[str, Any]:

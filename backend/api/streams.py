@@ -12,12 +12,15 @@ import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from litestar import Request, WebSocket, get, websocket
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.exceptions import WebSocketDisconnect
+from litestar.openapi import ResponseSpec
 
 from backend.api.auth import authenticated, current_user, roles
 from backend.api.body_rules import json_too_deep
@@ -258,8 +261,28 @@ async def hub_stream(socket: WebSocket, hub_id: Id) -> None:
     await stream.run(socket.query_params.get("after"), user.token_id)
 
 
+class _LineString(msgspec.Struct):
+    type: Literal["LineString"]
+    coordinates: list[list[float]]  # [lon, lat] pairs
+
+
+class _Street(msgspec.Struct):
+    type: Literal["Feature"]
+    geometry: _LineString
+    properties: dict[str, Any]
+
+
+class StreetsGeoJSON(msgspec.Struct):
+    """What /map/streets.geojson sends (built as bytes once, so described here)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[_Street]
+
+
 @get("/map/streets.geojson", tags=["map"], summary="The street network as GeoJSON (for maps without tiles)",
-     media_type="application/geo+json", cache=3600)
+     media_type="application/geo+json", cache=3600,
+     responses={200: ResponseSpec(data_container=StreetsGeoJSON, description="A GeoJSON FeatureCollection",
+                                  media_type="application/geo+json")})
 async def streets(request: Request) -> bytes:
     state = request.app.state
     cached = getattr(state, "streets_geojson", None)

@@ -9,27 +9,34 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from backend.dispatch.model import Window
+from backend.errors import Invalid
 
 DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
+Day = Literal["mo", "tu", "we", "th", "fr", "sa", "su"]
+HHMM = Annotated[str, msgspec.Meta(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
+
+
 class OpeningPeriod(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    days: Annotated[list[str], msgspec.Meta(max_length=7)]
-    opens: Annotated[str, msgspec.Meta(max_length=5)]
-    closes: Annotated[str, msgspec.Meta(max_length=5)]
+    days: Annotated[list[Day], msgspec.Meta(min_length=1, max_length=7)]
+    opens: HHMM
+    closes: HHMM
 
     def __post_init__(self) -> None:
         bad = [d for d in self.days if d not in DAYS]
         if bad or not self.days:
             raise ValueError(f"days must be a non-empty list of {', '.join(DAYS)}; got {self.days}")
         if parse_hhmm(self.closes) <= parse_hhmm(self.opens):
-            raise ValueError(f"closes ({self.closes}) must be after opens ({self.opens})")
+            # A rule of the domain, not of the type: 422 at the API.
+            raise Invalid(f"An opening period closes ({self.closes}) before it opens ({self.opens}); "
+                          "give closes after opens (periods past midnight are not supported).")
 
 
 # Named delivery slots customers can choose instead of an explicit window.
@@ -123,7 +130,7 @@ def parse_osm_opening_hours(text: str) -> list[OpeningPeriod] | None:
             opens, closes = (s.strip() for s in span.split("-"))
             try:
                 periods.append(OpeningPeriod(days=days, opens=opens, closes=closes))
-            except ValueError:
+            except (ValueError, Invalid):
                 return None  # e.g. past midnight: beyond the subset we plan with
     return periods or None
 

@@ -15,7 +15,7 @@ import msgspec
 from backend.db.engine import transaction
 from backend.db.tables import Hub, Parcel, PickupPoint, Shop, Stop
 from backend.db.tables import Order as OrderRow
-from backend.dispatch.calendar import SLOTS, format_hhmm, parse_hhmm
+from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
 from backend.errors import Conflict, Invalid
 from backend.realtime.outbox import emit
 from backend.services.geo import Geo
@@ -27,13 +27,13 @@ SlotName = Literal["morning", "afternoon", "evening", "day"]
 
 
 class WindowIn(Body):
-    start: Annotated[str, msgspec.Meta(max_length=5)]
-    end: Annotated[str, msgspec.Meta(max_length=5)]
+    start: HHMM
+    end: HHMM
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if parse_hhmm(self.end) <= parse_hhmm(self.start):
-            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+            raise Invalid(f"the window ends ({self.end}) before it starts ({self.start})")
 
 
 class ParcelIn(Body):
@@ -64,7 +64,7 @@ class OrderIn(Body):
     def __post_init__(self) -> None:
         super().__post_init__()
         if (self.window is None) == (self.slot is None):
-            raise ValueError("give either a window {start, end} or a slot (morning, afternoon, evening, day)")
+            raise Invalid("give either a window {start, end} or a slot (morning, afternoon, evening, day)")
 
 
 class ParcelOut(Out):

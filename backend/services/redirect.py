@@ -73,13 +73,13 @@ class RedirectIn(Body):
                                           ("address", self.address), ("lat", self.lat), ("lon", self.lon))
                  if value is not None}
         if extra := sorted(given - allowed):
-            raise ValueError(f"a {self.kind} redirect takes {', '.join(sorted(allowed))}, not {', '.join(extra)}")
+            raise Invalid(f"a {self.kind} redirect takes {', '.join(sorted(allowed))}, not {', '.join(extra)}")
         if self.kind == "window" and not self.window:
-            raise ValueError("give the window: a slot (morning, afternoon, evening, day) or HH:MM-HH:MM")
+            raise Invalid("give the window: a slot (morning, afternoon, evening, day) or HH:MM-HH:MM")
         if self.kind == "pickup_point" and self.pickup_point_id is None:
-            raise ValueError("give the pickupPointId of the pickup point")
+            raise Invalid("give the pickupPointId of the pickup point")
         if self.kind == "address" and not self.address and self.lat is None:
-            raise ValueError("give the new address, or its lat and lon")
+            raise Invalid("give the new address, or its lat and lon")
 
 
 class _Day(msgspec.Struct, kw_only=True):

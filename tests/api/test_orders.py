@@ -43,8 +43,8 @@ async def test_bad_orders_get_clear_errors_and_write_nothing(client, geo) -> Non
     h, hub, shop = await _setup(client, geo)
     addr = _addresses(geo)[20]
     cases = [
-        (_order(hub, "B-1", addr, slot=None, window={"start": "20:00", "end": "18:00"}), 400, "before it starts"),
-        (_order(hub, "B-2", addr, slot=None), 400, "window"),
+        (_order(hub, "B-1", addr, slot=None, window={"start": "20:00", "end": "18:00"}), 422, "before it starts"),
+        (_order(hub, "B-2", addr, slot=None), 422, "window"),
         (_order(hub, "B-3", "Nowherestreet 12345"), 422, "not on the map"),
         (_order(hub, "B-4", "", lat=52.37, lon=4.89), 422, "outside the map"),
         (_order(hub, "B-5", addr, parcels=[{"weightKg": 1, "volumeL": 1, "shopId": 999}]), 422, "shopId 999"),

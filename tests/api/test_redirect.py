@@ -234,7 +234,7 @@ async def test_refused_redirects_change_nothing_and_offer_alternatives(client, g
     problem(await client.post(_url(order), json={"kind": "pickup_point", "pickupPointId": 99999}), 422)
     assert "HH:MM-HH:MM" in problem(await client.post(_url(order), json={"kind": "window", "window": "soon"}),
                                     422)["detail"]
-    problem(await client.post(_url(order), json={"kind": "window", "pickupPointId": 1}), 400)
+    problem(await client.post(_url(order), json={"kind": "window", "pickupPointId": 1}), 422)
     problem(await client.post(_url(order), json={"kind": "teleport"}), 400)
     assert await _snapshot() == before
 
