@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from backend.errors import Invalid
+
 
 # The hub's wall-clock time, written without an offset (RFC 3339's date-time
 # needs one, so the OpenAPI document declares this pattern instead).
@@ -36,12 +38,13 @@ DAYS_AHEAD = 2 * 366
 
 
 def check_day(name: str, value: dt.date | dt.datetime, today: dt.date | None = None) -> None:
+    """A rule, not a shape: a 422 (the document allows any date; this service a range of them)."""
     today = today or dt.date.today()
     day = value.date() if isinstance(value, dt.datetime) else value
     first, last = today - dt.timedelta(days=DAYS_BACK), today + dt.timedelta(days=DAYS_AHEAD)
     if not first <= day <= last:
-        raise ValueError(f"{name} {day.isoformat()} is out of range: give a day between {first.isoformat()} "
-                         f"and {last.isoformat()}")
+        raise Invalid(f"{name} {day.isoformat()} is out of range: give a day between {first.isoformat()} "
+                      f"and {last.isoformat()}.")
 
 
 class Body(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
