@@ -117,6 +117,8 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
                 locks.setdefault(row["id"], riding[row["order"]])
     if pending is not None:
         locks.update(pending.locks)
+        # A stop a pending lock moves leaves any pinned order it had (as its written lock will).
+        pins = {shift: [s for s in stops if s not in pending.locks] for shift, stops in pins.items()}
         for row in pending.added:
             if row["kind"] == "delivery" and row["order"] in riding:
                 locks.setdefault(row["id"], riding[row["order"]])
@@ -129,8 +131,13 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
                      positions: dict[int, tuple[float, float]] | None = None,
                      prepare: Callable[[], Awaitable[None]] | None = None,
                      accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
-                     undo: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
+                     undo: Callable[[], Awaitable[None]] | None = None, pending: Pending | None = None,
+                     write_pending: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
     """Re-plan what is left of the hub's day; returns what changed.
+
+    A change that stands only with its re-plan (a dispatcher's move) comes as
+    ``pending``, planned as if written, and ``write_pending`` writes it in the
+    transaction that saves the routes: both or neither, whatever crashes.
 
     For a change that stands only if the re-plan can take it (a customer's
     redirect): ``prepare`` writes it inside the hub's lock, so no other re-plan
@@ -148,7 +155,8 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
                 try:
                     result = await _replan_hub(geo, executor, hub_id, day, now, reason=reason,
                                                time_limit_s=time_limit_s, min_gain_s=min_gain_s,
-                                               positions=positions, accept=accept)
+                                               positions=positions, accept=accept, pending=pending,
+                                               write_pending=write_pending)
                     break
                 except Stale:
                     # Someone saved routes of this hub without its lock (a plan of the day):
@@ -169,11 +177,17 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
 async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
                       reason: str, time_limit_s: float, min_gain_s: int,
                       positions: dict[int, tuple[float, float]] | None,
-                      accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None
+                      accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
+                      pending: Pending | None = None, write_pending: Callable[[], Awaitable[None]] | None = None
                       ) -> dict[str, Any]:
     worked = await work_out(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
-                            min_gain_s=min_gain_s, positions=positions, accept=accept)
-    return worked if isinstance(worked, dict) else await worked.save()
+                            min_gain_s=min_gain_s, positions=positions, accept=accept, pending=pending)
+    if isinstance(worked, dict):
+        return worked
+    async with transaction():
+        if write_pending is not None:
+            await write_pending()
+        return await worked.save()
 
 
 class WorkedOut(msgspec.Struct, kw_only=True):
@@ -613,24 +627,15 @@ async def assign_stop(geo: Geo, executor: Executor | None, stop_id: int, courier
     if shift is None or shift["hub"] != stop["hub"] or shift["status"] in ("ended", "interrupted"):
         raise Conflict(f"Courier {courier_id} has no shift at this stop's hub on {stop['plan_date']} that is "
                        f"still on; choose a courier who works that day.")
-    before: list[dict[str, Any]] = []
 
-    async def prepare() -> None:
-        async with transaction():
-            before.extend(await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position)
-                          .where(DispatchLock.stop == stop_id))
-            await DispatchLock.delete().where(DispatchLock.stop == stop_id)
-            await DispatchLock.insert(DispatchLock(stop=stop_id, shift=shift["id"]))
-
-    async def undo() -> None:  # a move that does not fit is not kept: it would hold up every later re-plan
-        async with transaction():
-            await DispatchLock.delete().where(DispatchLock.stop == stop_id)
-            if before:
-                await DispatchLock.insert(*[DispatchLock(**row) for row in before])
+    async def write_lock() -> None:  # with the routes it needs, or not at all: a move that does not fit is not kept
+        await DispatchLock.delete().where(DispatchLock.stop == stop_id)
+        await DispatchLock.insert(DispatchLock(stop=stop_id, shift=shift["id"]))
 
     result = await replan_hub(geo, executor, stop["hub"], stop["plan_date"], now,
                               reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
-                              time_limit_s=time_limit_s, positions=positions, prepare=prepare, undo=undo)
+                              time_limit_s=time_limit_s, positions=positions,
+                              pending=Pending(locks={stop_id: shift["id"]}), write_pending=write_lock)
     if not result["applied"]:
         raise Conflict(f"Stop {stop_id} does not fit courier {courier_id}'s route: {_why_not(stop_id, result)} "
                        f"The move was not kept.", code="move_refused")

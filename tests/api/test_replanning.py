@@ -492,3 +492,26 @@ async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeyp
     assert await DispatchLock.count() == 0  # the hand is taken off again: later re-plans are free
     assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
     assert _holders(await _current_routes(hub))[stop["stopId"]] == [giver["courier"]]
+
+
+async def test_a_move_whose_save_fails_leaves_no_hand_behind(client, geo, monkeypatch) -> None:
+    """The move's lock is written in the transaction that saves its routes: a save
+    that fails (a crash, or routes changed every time) writes neither."""
+    import backend.services.replanning as replanning
+    from backend.db.tables import DispatchLock
+    from backend.errors import Stale
+
+    _, hub, routes = await _planned_day(client, geo)
+    giver = max(routes, key=lambda r: len(r["stops"]))
+    taker = next(s["courier"] for s in await Shift.select(Shift.courier) if s["courier"] != giver["courier"])
+    stop = next(s for s in giver["stops"] if s["kind"] == "delivery")
+
+    async def stale(*args, **kwargs):
+        raise Stale("the routes in force changed while solving")
+
+    monkeypatch.setattr(replanning, "_save", stale)
+    with pytest.raises(Stale):
+        await assign_stop(geo, None, stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+                          time_limit_s=1.0)
+    assert await DispatchLock.count() == 0
+    assert _holders(await _current_routes(hub))[stop["stopId"]] == [giver["courier"]]
