@@ -128,19 +128,22 @@ async def test_the_relay_turns_a_route_change_into_one_push(client, push_service
     assert got["message"]["body"] == "1 stops to go, 1 running late"
 
 
-@pytest.mark.parametrize("endpoint", [
+PRIVATE_ENDPOINTS = [
     "http://127.0.0.1:9/push/x", "https://127.0.0.1/push/x", "https://localhost/x", "https://10.0.0.1/x",
     "https://192.168.1.5/x", "https://169.254.169.254/latest", "https://[::1]/x", "https://[::ffff:127.0.0.1]/x",
     "https://100.64.0.1/x", "https://0.0.0.0/x", "https://user:pw@fcm.googleapis.com/x",
-])
-async def test_a_push_endpoint_on_a_private_address_is_refused(client, push_service, endpoint: str) -> None:
+]
+
+
+async def test_a_push_endpoint_on_a_private_address_is_refused(client, push_service) -> None:
     uid = await make_user("rider", "courier")
     await Courier.insert(Courier(name="Rider", user=uid))
     headers = await login(client, "rider")
-    body = {**push_service.subscription(), "endpoint": endpoint}
-    r = await client.post("/push/subscriptions", json=body, headers=headers)
-    assert r.status_code == 422, r.text
-    assert "push" in r.json()["detail"]
+    for endpoint in PRIVATE_ENDPOINTS:
+        body = {**push_service.subscription(), "endpoint": endpoint}
+        r = await client.post("/push/subscriptions", json=body, headers=headers)
+        assert r.status_code == 422, (endpoint, r.text)
+        assert "push" in r.json()["detail"]
     assert await PushSubscription.count() == 0
 
 
