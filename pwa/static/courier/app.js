@@ -805,7 +805,7 @@ function renderLoad(v) {
           <span class="barcode">${esc(l.barcode)}</span>
           <span class="sub">${stop ? `Stop ${i + 1} · ${esc(stop.address)}` : `Stop ${l.stopId}`}</span>
         </span>
-        <span class="tick" aria-label="${l.loaded ? "loaded" : "not loaded"}">${l.loaded ? "✓" : ""}${l._pending ? "<small>not sent</small>" : ""}</span>
+        <span class="tick" role="img" aria-label="${l.loaded ? "loaded" : "not loaded"}">${l.loaded ? "✓" : ""}${l._pending ? "<small>not sent</small>" : ""}</span>
       </li>`;
   }).join("");
   renderLoadFeedback();
