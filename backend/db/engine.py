@@ -12,6 +12,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,11 +41,18 @@ def make_engine(database_url: str) -> Engine:
     raise ValueError(f"unsupported DATABASE_URL {database_url!r}")
 
 
+def current_engine() -> Engine:
+    """The engine bound by :func:`use_database`."""
+    if piccolo_conf.DB is None:
+        raise RuntimeError("no database in use: call use_database() first")
+    return piccolo_conf.DB
+
+
 def use_database(engine: Engine) -> None:
     """Bind every table (ours and Piccolo's migration table) to ``engine``."""
     piccolo_conf.DB = engine
     for table in (*ALL_TABLES, Migration):
-        table._meta.db = engine
+        table._meta.db = engine  # type: ignore[attr-defined]
 
 
 async def migrate(quiet: bool = True) -> None:
@@ -70,7 +78,7 @@ SLOW_WRITE_S = 0.1
 
 def _caller() -> str:
     """The first frame outside this module and contextlib: who wrote."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename in (__file__, contextlib.__file__):
         frame = frame.f_back
     return f"{frame.f_code.co_name} ({Path(frame.f_code.co_filename).name}:{frame.f_lineno})" if frame else "?"
@@ -109,7 +117,8 @@ class _WriterConnection(_PooledConnection):
 
 class _WriterTransaction(SQLiteTransaction):
     async def get_connection(self) -> Any:
-        return await self.engine._writer_connection()
+        assert isinstance(self.engine, PooledSQLiteEngine)  # only that engine makes these
+        return await self.engine.writer_connection()
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -147,7 +156,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         connection = aiosqlite.connect(**self.connection_kwargs)
         connection._thread.daemon = True  # an unclosed pool must not keep the process alive
         await connection
-        connection.row_factory = dict_factory
+        connection.row_factory = dict_factory  # type: ignore[assignment]  # Piccolo types it as a class
         await connection.execute("PRAGMA foreign_keys = 1")
         # WAL with synchronous=NORMAL cannot corrupt the database; a power cut
         # may lose the last commits, a crash of the process cannot.
@@ -179,7 +188,7 @@ class PooledSQLiteEngine(SQLiteEngine):
     async def get_connection(self) -> Any:
         return _PooledConnection(self, await self._acquire())
 
-    async def _writer_connection(self) -> Any:
+    async def writer_connection(self) -> Any:
         # Writers have a connection of their own: one that queued behind a
         # crowd of readers for a pooled one would hold the writer lock all
         # that time, and every other writer with it.
@@ -240,7 +249,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         writes = query_type != "select" and not query.lstrip()[:6].upper().startswith(("SELECT", "PRAGMA"))
         if writes:
             async with _writer_lock():
-                connection = await self._writer_connection()
+                connection = await self.writer_connection()
                 return await connection.execute_fetchall(query, args or [])
         connection = await self._acquire()
         try:
@@ -262,7 +271,7 @@ async def transaction() -> AsyncIterator[None]:
     writer at a time, and waiting in its busy handler while holding the event
     loop's attention makes a convoy of "database is locked" errors.
     """
-    engine = piccolo_conf.DB
+    engine = current_engine()
     if not isinstance(engine, SQLiteEngine):
         async with engine.transaction():
             yield
@@ -287,7 +296,7 @@ async def transaction() -> AsyncIterator[None]:
 
 def reading():
     """A read-only snapshot on one connection (several queries, one connection)."""
-    engine = piccolo_conf.DB
+    engine = current_engine()
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.deferred)
     return engine.transaction()

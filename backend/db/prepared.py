@@ -18,7 +18,7 @@ from typing import Any
 
 from piccolo.query.methods.select import First, Select
 
-from backend.db import piccolo_conf
+from backend.db.engine import current_engine
 
 
 class _Mark:
@@ -60,7 +60,7 @@ class Prepared:
         marks = [_Mark(i) if n is None else [_Mark(i, k) for k in range(n)] for i, n in enumerate(shape)]
         built = self.build(*marks)
         first = isinstance(built, First)
-        select: Select = built.query if first else built
+        select: Select = built.query if isinstance(built, First) else built
         querystrings = select.querystrings
         if len(querystrings) != 1:
             raise ValueError("a prepared query must compile to one statement")
@@ -75,13 +75,13 @@ class Prepared:
     async def __call__(self, *values: Any) -> Any:
         if len(values) != self.arity:
             raise TypeError(f"this query takes {self.arity} values, got {len(values)}")
-        engine = piccolo_conf.DB
+        engine = current_engine()
         key = (engine.engine_type, *(len(v) if isinstance(v, list | tuple) else None for v in values))
         select, first, sql, template, slots = self._compiled.get(key) or self._compile(key)
         args = list(template)
         for position, index, item in slots:
             args[position] = values[index] if item is None else values[index][item]
-        results = await engine.run_querystring(_Compiled(sql, args, select.table))
+        results = await engine.run_querystring(_Compiled(sql, args, select.table))  # type: ignore[arg-type]
         rows = await select._process_results(results)
         if first:
             return rows[0] if rows else None

@@ -6,6 +6,8 @@ Changing a table here needs a migration in ``backend/db/migrations`` (see
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from piccolo.columns import (
     JSON,
     BigInt,
@@ -16,6 +18,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamp,
     Varchar,
@@ -23,10 +26,20 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamp import TimestampNow
 from piccolo.table import Table
 
+if TYPE_CHECKING:
+
+    class Keyed(Table):
+        """What the type checker sees: Piccolo adds the ``id`` column at class creation."""
+
+        id: Serial
+
+else:
+    Keyed = Table
+
 ROLES = ("admin", "dispatcher", "courier", "picker", "returns")
 
 
-class User(Table, tablename="app_user"):
+class User(Keyed, tablename="app_user"):
     username = Varchar(length=64, unique=True, index=True)
     password_hash = Text()
     role = Varchar(length=16)
@@ -37,7 +50,7 @@ class User(Table, tablename="app_user"):
     created_at = Timestamp(default=TimestampNow())
 
 
-class Session(Table, tablename="app_session"):
+class Session(Keyed, tablename="app_session"):
     """A login. The token names this row; deleting it ends the session."""
 
     token_id = Varchar(length=64, unique=True, index=True)
@@ -46,7 +59,7 @@ class Session(Table, tablename="app_session"):
     expires_at = Timestamp()
 
 
-class Hub(Table):
+class Hub(Keyed):
     name = Varchar(length=120, unique=True)
     address = Varchar(length=200, default="")
     lat = Float()
@@ -54,7 +67,7 @@ class Hub(Table):
     opening_hours = JSON(default=[])
 
 
-class Shop(Table):
+class Shop(Keyed):
     name = Varchar(length=120)
     address = Varchar(length=200, default="")
     lat = Float()
@@ -63,7 +76,7 @@ class Shop(Table):
     hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
 
 
-class PickupPoint(Table, tablename="pickup_point"):
+class PickupPoint(Keyed, tablename="pickup_point"):
     name = Varchar(length=120)
     kind = Varchar(length=16)  # parcel_shop | locker
     address = Varchar(length=200, default="")
@@ -76,7 +89,7 @@ class PickupPoint(Table, tablename="pickup_point"):
     hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
 
 
-class Bike(Table):
+class Bike(Keyed):
     name = Varchar(length=80, unique=True)
     # The hub whose dispatchers manage it (null: any hub's, for bikes from before hubs had bikes).
     hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
@@ -86,7 +99,7 @@ class Bike(Table):
     speed_factor = Float(default=1.0)
 
 
-class Courier(Table):
+class Courier(Keyed):
     name = Varchar(length=120)
     phone = Varchar(length=40, default="")
     user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
@@ -95,7 +108,7 @@ class Courier(Table):
     active = Boolean(default=True)
 
 
-class Shift(Table):
+class Shift(Keyed):
     courier = ForeignKey(references=Courier, on_delete=OnDelete.cascade)
     hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
     bike = ForeignKey(references=Bike, null=True, on_delete=OnDelete.set_null)
@@ -111,7 +124,7 @@ class Shift(Table):
     trail = JSON(default=[])
 
 
-class Order(Table, tablename="customer_order"):
+class Order(Keyed, tablename="customer_order"):
     reference = Varchar(length=64, unique=True, index=True)
     hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
     customer_name = Varchar(length=120)
@@ -134,7 +147,7 @@ class Order(Table, tablename="customer_order"):
     created_at = Timestamp(default=TimestampNow())
 
 
-class Stop(Table):
+class Stop(Keyed):
     """A visit the planner schedules: a pickup at a shop or a delivery at a door."""
 
     order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
@@ -159,7 +172,7 @@ class Stop(Table):
     proof = JSON(default={})
 
 
-class Parcel(Table):
+class Parcel(Keyed):
     order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
     barcode = Varchar(length=64, unique=True, index=True)
     weight_kg = Float()
@@ -169,7 +182,7 @@ class Parcel(Table):
     status = Varchar(length=20, default="expected")
 
 
-class PlanRun(Table, tablename="plan_run"):
+class PlanRun(Keyed, tablename="plan_run"):
     hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
     plan_date = Date()
     status = Varchar(length=20, default="running")
@@ -182,7 +195,7 @@ class PlanRun(Table, tablename="plan_run"):
     error = Text(default="")
 
 
-class Route(Table):
+class Route(Keyed):
     plan_run = ForeignKey(references=PlanRun, on_delete=OnDelete.cascade)
     hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
     courier = ForeignKey(references=Courier, on_delete=OnDelete.cascade, index=True)
@@ -198,7 +211,7 @@ class Route(Table):
     stops = JSON(default=[])
 
 
-class OutboxEvent(Table, tablename="outbox_event"):
+class OutboxEvent(Keyed, tablename="outbox_event"):
     """Events written in the same transaction as the change they describe."""
 
     id = BigSerial(primary_key=True)
@@ -211,7 +224,7 @@ class OutboxEvent(Table, tablename="outbox_event"):
     created_at = Timestamp(default=TimestampNow())
 
 
-class IdempotencyRecord(Table, tablename="idempotency_record"):
+class IdempotencyRecord(Keyed, tablename="idempotency_record"):
     """The stored answer to a device's request, so a replay changes nothing twice."""
 
     # "<user id>:<client key>": unique, so two racing replays cannot both apply.
@@ -222,7 +235,7 @@ class IdempotencyRecord(Table, tablename="idempotency_record"):
     created_at = Timestamp(default=TimestampNow())
 
 
-class Job(Table):
+class Job(Keyed):
     """Work that follows a state change, written in the same transaction as the
     change (like the outbox) and run by a worker: see backend/jobs."""
 
@@ -240,7 +253,7 @@ class Job(Table):
     finished_at = Timestamp(null=True, default=None)
 
 
-class Photo(Table):
+class Photo(Keyed):
     """A proof-of-delivery photo, stored on disk under an internal name."""
 
     name = Varchar(length=64, unique=True)
@@ -250,7 +263,7 @@ class Photo(Table):
     created_at = Timestamp(default=TimestampNow())
 
 
-class PushSubscription(Table, tablename="push_subscription"):
+class PushSubscription(Keyed, tablename="push_subscription"):
     """A browser's Web Push subscription, for a user (courier) or an order (customer)."""
 
     endpoint = Text(unique=True)
@@ -261,14 +274,14 @@ class PushSubscription(Table, tablename="push_subscription"):
     created_at = Timestamp(default=TimestampNow())
 
 
-class RelayCursor(Table, tablename="relay_cursor"):
+class RelayCursor(Keyed, tablename="relay_cursor"):
     """How far a relay (e.g. push) has read the outbox; advanced by one worker at a time."""
 
     name = Varchar(length=40, unique=True)
     last_id = BigInt(default=0)
 
 
-class DispatchLock(Table, tablename="dispatch_lock"):
+class DispatchLock(Keyed, tablename="dispatch_lock"):
     """A dispatcher's hand: this stop stays with this shift in every later re-plan;
     with ``position``, in that order among the shift's other pinned stops."""
 
@@ -278,7 +291,7 @@ class DispatchLock(Table, tablename="dispatch_lock"):
     created_at = Timestamp(default=TimestampNow())
 
 
-class StreetClosure(Table, tablename="street_closure"):
+class StreetClosure(Keyed, tablename="street_closure"):
     """A street, a zone, or a street within a zone, closed to bikes for a time span.
 
     Applied to the hub's planning for every day it overlaps (see
@@ -297,7 +310,7 @@ class StreetClosure(Table, tablename="street_closure"):
     reopened_at = Timestamp(null=True, default=None)
 
 
-class LoginFailure(Table, tablename="login_failure"):
+class LoginFailure(Keyed, tablename="login_failure"):
     """A wrong password, kept for the throttling window (per username and per
     address: a table, so every server process counts the same failures)."""
 
