@@ -10,7 +10,7 @@ the result.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Litestar, Request
@@ -24,6 +24,8 @@ from litestar.openapi.plugins import (
 from litestar.routes import HTTPRoute
 
 from backend.structs import LOCAL_DATE_TIME_PATTERN
+
+P = TypeVar("P", bound=OpenAPIRenderPlugin)
 
 PROBLEM_JSON = "application/problem+json"
 WRITES = {"post", "put", "patch", "delete"}
@@ -153,15 +155,15 @@ def _struct_bodies(doc: dict[str, Any], app: Litestar) -> None:
             field = handler.parsed_fn_signature.parameters.get("data")
             target = getattr(field, "annotation", None)
             if isinstance(target, type) and issubclass(target, msgspec.Struct):
-                for method in handler.http_methods:
-                    types[(method.lower(), route.path_format)] = target
+                for http_method in handler.http_methods:
+                    types[(http_method.lower(), route.path_format)] = target
     if not types:
         return
     ordered = sorted(types.items())
     refs, components = msgspec.json.schema_components(
         [t for _, t in ordered], ref_template="#/components/schemas/{name}")
     doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
-    for ((method, path), _), ref in zip(ordered, refs):
+    for ((method, path), _), ref in zip(ordered, refs, strict=True):
         content = doc.get("paths", {}).get(path, {}).get(method, {}).get("requestBody", {}).get("content", {})
         if "application/json" in content:
             content["application/json"]["schema"] = ref
@@ -201,13 +203,13 @@ def described(app: Litestar, document: dict[str, Any]) -> dict[str, Any]:
     return cached
 
 
-def _completing(base: type[OpenAPIRenderPlugin]) -> type[OpenAPIRenderPlugin]:
+def _completing(base: type[P]) -> type[P]:
     class Completing(base):  # type: ignore[valid-type,misc]
         def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
             return super().render(request, described(request.app, openapi_schema))
 
     Completing.__name__ = f"Described{base.__name__}"
-    return Completing
+    return cast(type[P], Completing)
 
 
 # Litestar's ReDoc comes from cdn.redoc.ly; the docs pages' Content-Security-Policy

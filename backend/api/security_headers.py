@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterable
+from typing import cast
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,11 +75,12 @@ async def _docs(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Non
             if message.get("more_body"):
                 return
             assert start is not None
-            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            headers = [(k, v) for k, v in cast(Iterable[tuple[bytes, bytes]], start.get("headers", []))
+                       if k.lower() != b"content-length"]
             headers += [*COMMON, (b"content-security-policy", docs_policy(bytes(body)).encode()),
                         (b"content-length", str(len(body)).encode())]
-            await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": bytes(body)})
+            await send(cast(Message, {**start, "headers": headers}))
+            await send(cast(Message, {"type": "http.response.body", "body": bytes(body)}))
             return
         await send(message)
 
