@@ -25,7 +25,7 @@ from pathlib import Path
 CLOCK_ENV = "LAADBAK_BENCH_CLOCK_OFFSET_S"
 HUB_CLOSES_S = 23 * 3600  # the demo hub's hours: 06:00-23:00
 QUARTER = 15 * 60
-SITECUSTOMIZE = '''\
+SITECUSTOMIZE = """\
 # Written by `laadbak bench replan`: this server process runs on a shifted clock.
 import os as _os
 
@@ -36,7 +36,7 @@ if _offset:
     import time_machine as _time_machine
 
     _time_machine.travel(_time.time() + float(_offset), tick=True).start()
-'''
+"""
 
 
 class BenchError(Exception):
@@ -72,7 +72,10 @@ def plan_clock(mode: str, day_hours: float, now: dt.datetime) -> tuple[float, st
         except ValueError as exc:
             raise BenchError(f"--clock takes auto, real or HH:MM, not {mode!r}") from exc
         if target.hour * 3600 + target.minute * 60 + need_s > HUB_CLOSES_S:
-            raise BenchError(f"--clock {mode}: a {day_hours:g} h day from then runs past 23:00, when the hub closes")
+            raise BenchError(
+                f"--clock {mode}: a {day_hours:g} h day from then runs past 23:00, "
+                "when the hub closes"
+            )
     destination = dt.datetime.combine(now.date(), target)
     return (destination - now).total_seconds(), f"shifted to {target:%H:%M} (real {now:%H:%M})"
 
@@ -84,9 +87,11 @@ def check_time_machine(offset_s: float, now: dt.datetime, day_hours: float) -> N
         import time_machine  # noqa: F401
     except ImportError as exc:
         raise BenchError(
-            f"It is {now:%H:%M}: too little of today is left for a {day_hours:g} h bench day, so the bench "
-            f"runs the server on a clock shifted to the morning, which needs the time-machine package "
-            f"(.venv/bin/pip install time-machine). Or pass --clock real to try on the real clock.") from exc
+            f"It is {now:%H:%M}: too little of today is left for a {day_hours:g} h bench day, "
+            "so the bench runs the server on a clock shifted to the morning, which needs the "
+            "time-machine package (.venv/bin/pip install time-machine). Or pass --clock real "
+            "to try on the real clock."
+        ) from exc
 
 
 def clock_env(offset_s: float, directory: Path) -> dict[str, str]:

@@ -32,15 +32,23 @@ from backend.bench.replan_phones import HubWatch, Journal, Phone
 # Mix of a run; out of service is a fixed small share (each one moves a whole route).
 MIX = {"failed_stop": 0.40, "new_order": 0.30, "assign": 0.16, "replan": 0.14}
 OUT_OF_SERVICE_SHARE = 0.015
-OPTIONAL_KINDS = {"redirect": ("/track/{token}/redirect", 0.03), "closure": ("/hubs/{hub_id}/closures", 0.03)}
+OPTIONAL_KINDS = {
+    "redirect": ("/track/{token}/redirect", 0.03),
+    "closure": ("/hubs/{hub_id}/closures", 0.03),
+}
 
 
-def disruption_plan(n: int, couriers: int, rng: random.Random, extra: dict[str, float],
-                    only: set[str] | None = None) -> list[str]:
-    """``n`` kinds in a shuffled order: the mix by largest remainder, every kind at least once when it
-    fits; ``only`` keeps those kinds of the mix (to look at one kind of trouble at a time)."""
-    out_of_service = (min(max(1, round(n * OUT_OF_SERVICE_SHARE)), max(0, couriers - 2))
-                      if n >= 5 and (only is None or "out_of_service" in only) else 0)
+def disruption_plan(
+    n: int, couriers: int, rng: random.Random, extra: dict[str, float], only: set[str] | None = None
+) -> list[str]:
+    """``n`` kinds in a shuffled order: the mix by largest remainder, every kind at least once
+    when it fits; ``only`` keeps those kinds of the mix (to look at one kind of trouble at a
+    time)."""
+    out_of_service = (
+        min(max(1, round(n * OUT_OF_SERVICE_SHARE)), max(0, couriers - 2))
+        if n >= 5 and (only is None or "out_of_service" in only)
+        else 0
+    )
     weights = {k: w for k, w in {**MIX, **extra}.items() if only is None or k in only}
     if not weights:  # out of service alone
         return ["out_of_service"] * min(n, max(0, couriers - 1))
@@ -48,7 +56,9 @@ def disruption_plan(n: int, couriers: int, rng: random.Random, extra: dict[str, 
     rest = n - out_of_service
     exact = {k: rest * w / total for k, w in weights.items()}
     counts = {k: int(v) for k, v in exact.items()}
-    for k in sorted(exact, key=lambda k: exact[k] - counts[k], reverse=True)[:rest - sum(counts.values())]:
+    for k in sorted(exact, key=lambda k: exact[k] - counts[k], reverse=True)[
+        : rest - sum(counts.values())
+    ]:
         counts[k] += 1
     for k in counts:  # a tiny run still shows every kind
         if counts[k] == 0 and rest >= len(counts):
@@ -59,7 +69,9 @@ def disruption_plan(n: int, couriers: int, rng: random.Random, extra: dict[str, 
     rng.shuffle(kinds)
     # Out of service spread over the run, never first: each takes a courier off the road for good.
     for i in range(out_of_service):
-        kinds.insert(min(len(kinds), (i + 1) * len(kinds) // (out_of_service + 1)), "out_of_service")
+        kinds.insert(
+            min(len(kinds), (i + 1) * len(kinds) // (out_of_service + 1)), "out_of_service"
+        )
     return kinds
 
 
@@ -80,22 +92,44 @@ class Disruption:
 
     def as_json(self) -> dict[str, Any]:
         first = min(self.seen.values()) if self.seen else None
-        last = max(self.seen.values()) if self.seen and set(self.expected) <= set(self.seen) else None
+        last = (
+            max(self.seen.values()) if self.seen and set(self.expected) <= set(self.seen) else None
+        )
         return {
-            "phase": "disruption", "n": self.n, "kind": self.kind, "target": self.target,
-            "outcome": self.outcome, "http_status": self.http_status, "http_ms": self.http_ms,
-            "first_ms": ms(self.t0, first) if first else None, "all_ms": ms(self.t0, last) if last else None,
-            "affected": self.expected, "updated": sorted(self.seen), "detail": self.detail,
-            "server_total_s": self.figures.get("totalS"), "server_solve_s": self.figures.get("solveS"),
+            "phase": "disruption",
+            "n": self.n,
+            "kind": self.kind,
+            "target": self.target,
+            "outcome": self.outcome,
+            "http_status": self.http_status,
+            "http_ms": self.http_ms,
+            "first_ms": ms(self.t0, first) if first else None,
+            "all_ms": ms(self.t0, last) if last else None,
+            "affected": self.expected,
+            "updated": sorted(self.seen),
+            "detail": self.detail,
+            "server_total_s": self.figures.get("totalS"),
+            "server_solve_s": self.figures.get("solveS"),
             "applied": self.figures.get("applied", True if self.figures else None),
-            "unplanned": self.figures.get("unplanned"), "kept_order": self.figures.get("keptOrder"),
+            "unplanned": self.figures.get("unplanned"),
+            "kept_order": self.figures.get("keptOrder"),
         }
 
 
 class ReplanBench:
     """The phones, the dispatcher, and the disruptions sent through them."""
-    def __init__(self, *, base: str, ws_base: str, hub_id: int, day: dt.date, timeout_s: float,
-                 rng: random.Random, password: str) -> None:
+
+    def __init__(
+        self,
+        *,
+        base: str,
+        ws_base: str,
+        hub_id: int,
+        day: dt.date,
+        timeout_s: float,
+        rng: random.Random,
+        password: str,
+    ) -> None:
         self.base, self.ws_base, self.hub_id, self.day = base, ws_base, hub_id, day
         self.timeout_s, self.rng, self.password = timeout_s, rng, password
         self.journal = Journal()
@@ -130,7 +164,9 @@ class ReplanBench:
         self.phones = {p.courier_id: p for p in phones}
         connected_s = time.monotonic() - t0
         assert self.dispatcher is not None
-        self.hub = HubWatch(hub_stream_url(self.ws_base, self.hub_id), self.dispatcher.token, self.journal)
+        self.hub = HubWatch(
+            hub_stream_url(self.ws_base, self.hub_id), self.dispatcher.token, self.journal
+        )
         self.sockets.append(self.hub)
         self.hub.start()
         await asyncio.wait_for(self.hub.ready.wait(), 120)
@@ -150,8 +186,9 @@ class ReplanBench:
                 if item["loaded"]:
                     continue
                 async with sem:
-                    status, body = await phone.http.send("/courier/loading/scan", {"barcode": item["barcode"]},
-                                                         idempotent=True)
+                    status, body = await phone.http.send(
+                        "/courier/loading/scan", {"barcode": item["barcode"]}, idempotent=True
+                    )
                 if status == 200:
                     scans += 1
                 else:
@@ -160,8 +197,13 @@ class ReplanBench:
         await asyncio.gather(*(start(p) for p in phones))
         if errors:
             raise BenchError(f"starting the day failed: {errors[:3]}")
-        return {"phase": "start", "couriers": len(phones), "connect_s": round(connected_s, 1),
-                "start_and_load_s": round(time.monotonic() - t1, 1), "parcels_loaded": scans}
+        return {
+            "phase": "start",
+            "couriers": len(phones),
+            "connect_s": round(connected_s, 1),
+            "start_and_load_s": round(time.monotonic() - t1, 1),
+            "parcels_loaded": scans,
+        }
 
     def on_road(self) -> list[Phone]:
         return [p for p in self.phones.values() if p.on_road]
@@ -171,15 +213,22 @@ class ReplanBench:
 
     async def disrupt(self, d: Disruption, extra: dict[str, str]) -> None:
         """Send one disruption and wait for its effect (or the timeout)."""
-        handler = {"failed_stop": self._failed_stop, "new_order": self._new_order, "assign": self._assign,
-                   "replan": self._replan, "out_of_service": self._out_of_service,
-                   "redirect": self._redirect, "closure": self._closure}[d.kind]
+        handler = {
+            "failed_stop": self._failed_stop,
+            "new_order": self._new_order,
+            "assign": self._assign,
+            "replan": self._replan,
+            "out_of_service": self._out_of_service,
+            "redirect": self._redirect,
+            "closure": self._closure,
+        }[d.kind]
         predicate = await handler(d, extra)
         if predicate is None:
             return
         deadline = d.t0 + self.timeout_s
         # Wait for every affected courier's own update (matched by the change's reason).
         if d.outcome == "changed":
+
             def seen() -> dict[int, float] | None:
                 hits: dict[int, float] = {}
                 for t, cid, reason, _ in self.journal.route_updates:
@@ -190,18 +239,30 @@ class ReplanBench:
 
             if await self.journal.until(seen, deadline) is None:
                 d.outcome = "timeout"
-                d.detail = (f"{len(set(d.expected) - set(d.seen))} affected courier(s) got no route.updated "
-                            f"within {self.timeout_s:g} s")
+                d.detail = (
+                    f"{len(set(d.expected) - set(d.seen))} affected courier(s) got no "
+                    f"route.updated within {self.timeout_s:g} s"
+                )
 
     async def _verdict(self, d: Disruption, predicate: Callable[[str], bool]) -> None:
-        """The server's figures for a re-plan that ran after the answer (or inside it): plan.replanned."""
+        """The server's figures (plan.replanned) of a re-plan run after the answer or in it."""
         found = await self.journal.until(
-            lambda: next((f for t, f in self.journal.replans if t >= d.t0 and predicate(f.get("reason", ""))), None),
-            d.t0 + self.timeout_s)
+            lambda: next(
+                (
+                    f
+                    for t, f in self.journal.replans
+                    if t >= d.t0 and predicate(f.get("reason", ""))
+                ),
+                None,
+            ),
+            d.t0 + self.timeout_s,
+        )
         if found is None:
             d.outcome = "timeout"
-            d.detail = (f"no plan.replanned within {self.timeout_s:g} s (a re-plan that would take stops off "
-                        f"routes is not published: applied false)")
+            d.detail = (
+                f"no plan.replanned within {self.timeout_s:g} s (a re-plan that would take stops "
+                "off routes is not published: applied false)"
+            )
             return
         self._figures(d, found)
 
@@ -224,8 +285,12 @@ class ReplanBench:
         d.detail = (f"[{code}] " if code else "") + problem_text(body)
         return False
 
-    async def _failed_stop(self, d: Disruption, extra: dict[str, str]) -> Callable[[str], bool] | None:
-        choices = [p for p in self.on_road() if any(s["kind"] == "delivery" for s in p.open_stops())]
+    async def _failed_stop(
+        self, d: Disruption, extra: dict[str, str]
+    ) -> Callable[[str], bool] | None:
+        choices = [
+            p for p in self.on_road() if any(s["kind"] == "delivery" for s in p.open_stops())
+        ]
         if not choices:
             d.outcome, d.detail = "skipped", "no courier on the road has a delivery left"
             return None
@@ -237,7 +302,10 @@ class ReplanBench:
             if stop["kind"] == "delivery":
                 break
             await phone.move_to(stop["lat"], stop["lon"])
-            for verb, body in (("arrive", {}), ("collect", {"barcodes": [x["barcode"] for x in stop["parcels"]]})):
+            for verb, body in (
+                ("arrive", {}),
+                ("collect", {"barcodes": [x["barcode"] for x in stop["parcels"]]}),
+            ):
                 if verb == "arrive" and stop["status"] != "planned":
                     continue
                 status, answer = await phone.act(stop["stopId"], verb, body)
@@ -258,12 +326,15 @@ class ReplanBench:
                 self._answer(d, status, body, d.t0)
                 return None
         d.t0 = time.monotonic()
-        status, body = await phone.http.send(f"/courier/stops/{sid}/fail", {"reason": "not_home"}, idempotent=True)
+        status, body = await phone.http.send(
+            f"/courier/stops/{sid}/fail", {"reason": "not_home"}, idempotent=True
+        )
         if not self._answer(d, status, body, time.monotonic()):
             return None
         step = await self.journal.until(
             lambda: next((s for t, s in self.journal.next_steps if s.get("stopId") == sid), None),
-            d.t0 + self.timeout_s)
+            d.t0 + self.timeout_s,
+        )
         if step is None:
             d.outcome, d.detail = "timeout", f"no order.next_step within {self.timeout_s:g} s"
             return None
@@ -276,7 +347,7 @@ class ReplanBench:
         return lambda r: r.startswith(prefix)
 
     def _open_window(self) -> tuple[str, str]:
-        """A window still open for a same-day order: it ends at least an hour and a half from now."""
+        """A window still open for a same-day order: it ends at least 1.5 hours from now."""
         now = dt.datetime.now()
         now_s = now.hour * 3600 + now.minute * 60 + now.second
         latest_end = HUB_CLOSES_S - 1800
@@ -286,14 +357,28 @@ class ReplanBench:
             start, end = quarter(now_s), latest_end
         return hhmm(start), hhmm(end)
 
-    async def _new_order(self, d: Disruption, extra: dict[str, str]) -> Callable[[str], bool] | None:
+    async def _new_order(
+        self, d: Disruption, extra: dict[str, str]
+    ) -> Callable[[str], bool] | None:
         a = self.rng.choice(self.addresses)
         ref = f"RB-NEW-{d.n:04d}-{secrets.token_hex(2)}"
         start, end = self._open_window()
-        body = {"reference": ref, "hubId": self.hub_id, "customerName": f"Same-day {d.n}",
-                "date": self.day.isoformat(), "lat": a.lat, "lon": a.lon, "address": f"{a.street} {a.housenumber}",
-                "window": {"start": start, "end": end},
-                "parcels": [{"weightKg": round(self.rng.uniform(0.3, 4.0), 1), "volumeL": round(self.rng.uniform(1, 10), 1)}]}
+        body = {
+            "reference": ref,
+            "hubId": self.hub_id,
+            "customerName": f"Same-day {d.n}",
+            "date": self.day.isoformat(),
+            "lat": a.lat,
+            "lon": a.lon,
+            "address": f"{a.street} {a.housenumber}",
+            "window": {"start": start, "end": end},
+            "parcels": [
+                {
+                    "weightKg": round(self.rng.uniform(0.3, 4.0), 1),
+                    "volumeL": round(self.rng.uniform(1, 10), 1),
+                }
+            ],
+        }
         d.target = {"reference": ref, "window": f"{start}-{end}"}
         assert self.dispatcher is not None
         d.t0 = time.monotonic()
@@ -317,11 +402,17 @@ class ReplanBench:
             return min(metres((stop["lat"], stop["lon"]), q) for q in places)
 
         taker = min((p for p in self.on_road() if p is not giver), key=closeness)
-        d.target = {"stopId": stop["stopId"], "from": giver.courier_id, "to": taker.courier_id,
-                    "nearestM": round(closeness(taker))}
+        d.target = {
+            "stopId": stop["stopId"],
+            "from": giver.courier_id,
+            "to": taker.courier_id,
+            "nearestM": round(closeness(taker)),
+        }
         assert self.dispatcher is not None
         d.t0 = time.monotonic()
-        status, answer = await self.dispatcher.send(f"/stops/{stop['stopId']}/assign", {"courierId": taker.courier_id})
+        status, answer = await self.dispatcher.send(
+            f"/stops/{stop['stopId']}/assign", {"courierId": taker.courier_id}
+        )
         if not self._answer(d, status, answer, time.monotonic()):
             return None
         self._figures(d, answer)
@@ -332,27 +423,34 @@ class ReplanBench:
         reason = f"bench #{d.n}: dispatcher re-plan"
         assert self.dispatcher is not None
         d.t0 = time.monotonic()
-        status, answer = await self.dispatcher.send(f"/hubs/{self.hub_id}/replan", {"reason": reason})
+        status, answer = await self.dispatcher.send(
+            f"/hubs/{self.hub_id}/replan", {"reason": reason}
+        )
         if not self._answer(d, status, answer, time.monotonic()):
             return None
         self._figures(d, answer)
         return lambda r: r == reason
 
-    async def _out_of_service(self, d: Disruption, extra: dict[str, str]) -> Callable[[str], bool] | None:
+    async def _out_of_service(
+        self, d: Disruption, extra: dict[str, str]
+    ) -> Callable[[str], bool] | None:
         choices = [p for p in self.on_road() if p.open_stops()]
         if not choices or len(self.on_road()) < 2:
             d.outcome, d.detail = "skipped", "no courier left to take over a route"
             return None
         phone = self.rng.choice(choices)
         here = phone.open_stops()[0]
-        await phone.move_to(here["lat"], here["lon"])  # where the bike stands: goods on it are collected there
+        await phone.move_to(
+            here["lat"], here["lon"]
+        )  # where the bike stands: goods on it are collected there
         await asyncio.sleep(0.2)  # the position reaches the server before the dispatcher's call
         reason = f"bench #{d.n}: flat battery"
         d.target = {"courierId": phone.courier_id, "openStops": len(phone.open_stops())}
         assert self.dispatcher is not None
         d.t0 = time.monotonic()
-        status, answer = await self.dispatcher.send(f"/couriers/{phone.courier_id}/out-of-service",
-                                                    {"reason": reason})
+        status, answer = await self.dispatcher.send(
+            f"/couriers/{phone.courier_id}/out-of-service", {"reason": reason}
+        )
         if not self._answer(d, status, answer, time.monotonic()):
             return None
         self._figures(d, answer)
@@ -374,15 +472,23 @@ class ReplanBench:
             return None
         if self.rng.random() < 0.5:
             a = self.rng.choice(self.addresses)
-            body: dict[str, Any] = {"kind": "address", "lat": a.lat, "lon": a.lon,
-                                    "address": f"{a.street} {a.housenumber}"}
+            body: dict[str, Any] = {
+                "kind": "address",
+                "lat": a.lat,
+                "lon": a.lon,
+                "address": f"{a.street} {a.housenumber}",
+            }
         else:
             start, end = self._open_window()
             body = {"kind": "window", "window": f"{start}-{end}"}
         d.target = {"orderId": stop["orderId"], "stopId": stop["stopId"], **body}
-        customer = ApiClient(self.base, timeout=self.dispatcher.timeout)  # the tracking page: no login
+        customer = ApiClient(
+            self.base, timeout=self.dispatcher.timeout
+        )  # the tracking page: no login
         d.t0 = time.monotonic()
-        status, answer = await customer.send(f"{order['trackingUrl']}/redirect", body, idempotent=True)
+        status, answer = await customer.send(
+            f"{order['trackingUrl']}/redirect", body, idempotent=True
+        )
         if not self._answer(d, status, answer, time.monotonic()):
             return None
         if not answer.get("replanned"):
@@ -401,8 +507,12 @@ class ReplanBench:
         stop = self.rng.choice(self.rng.choice(choices).open_stops())
         now = dt.datetime.now().replace(microsecond=0)
         reason = f"bench #{d.n}: road works"
-        body = {"reason": reason, "circle": {"lat": stop["lat"], "lon": stop["lon"], "radiusM": 60},
-                "start": now.isoformat(), "end": (now + dt.timedelta(hours=3)).isoformat()}
+        body = {
+            "reason": reason,
+            "circle": {"lat": stop["lat"], "lon": stop["lon"], "radiusM": 60},
+            "start": now.isoformat(),
+            "end": (now + dt.timedelta(hours=3)).isoformat(),
+        }
         d.target = {"near_stop": stop["stopId"], "radiusM": 60}
         assert self.dispatcher is not None
         d.t0 = time.monotonic()

@@ -113,11 +113,24 @@ class ClientProcesses:
                 p.terminate()
 
 
-async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float = 60.0, ramp_per_s: float = 50.0,
-                       stops_per_courier: int = 6, clients: int = 1, action_every: tuple[float, float] = (30.0, 60.0),
-                       position_every_s: float = 5.0, fail_rate: float = 0.1, grace_s: float = 10.0,
-                       compression: bool = True, seed: int = 11, keep_dir: bool = False,
-                       wal: bool = False, postgres_url: str | None = None) -> dict[str, Any]:
+async def run_ws_bench(
+    settings: Any,
+    *,
+    couriers: int = 2000,
+    duration_s: float = 60.0,
+    ramp_per_s: float = 50.0,
+    stops_per_courier: int = 6,
+    clients: int = 1,
+    action_every: tuple[float, float] = (30.0, 60.0),
+    position_every_s: float = 5.0,
+    fail_rate: float = 0.1,
+    grace_s: float = 10.0,
+    compression: bool = True,
+    seed: int = 11,
+    keep_dir: bool = False,
+    wal: bool = False,
+    postgres_url: str | None = None,
+) -> dict[str, Any]:
     """Run the bench; with ``postgres_url`` (an experiment) on a throw-away PostgreSQL database
     created next to the one that URL names, instead of SQLite."""
     import logging
@@ -131,34 +144,77 @@ async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float
     pg_db = f"laadbak_wsbench_{secrets.token_hex(4)}" if postgres_url else None
     try:
         # 1. the day
-        database_url, seeded = await _seed(settings, tmp, instances, couriers=couriers,
-                                           stops_per_courier=stops_per_courier, seed=seed, wal=wal,
-                                           postgres_url=postgres_url, pg_db=pg_db)
+        database_url, seeded = await _seed(
+            settings,
+            tmp,
+            instances,
+            couriers=couriers,
+            stops_per_courier=stops_per_courier,
+            seed=seed,
+            wal=wal,
+            postgres_url=postgres_url,
+            pg_db=pg_db,
+        )
         # 2. the server
         server = ServerProcess(tmp, database_url, map_path=settings.map_path)
         await asyncio.to_thread(server.start)
         log(f"server pid {server.pid} on {server.base}, open files limit {server.nofile()}")
-        instances.append({"phase": "server", "pid": server.pid, "nofile_limit": server.nofile(),
-                          "rss_mb_idle": round(server.rss_mb() or 0, 1)})
+        instances.append(
+            {
+                "phase": "server",
+                "pid": server.pid,
+                "nofile_limit": server.nofile(),
+                "rss_mb_idle": round(server.rss_mb() or 0, 1),
+            }
+        )
         sampler = Sampler(server)
         sampler.start()
         # 3. the clients log in
         names = seeded["usernames"]
         share = [names[k::clients] for k in range(clients)]
-        procs = ClientProcesses([
-            {"base": server.base, "ws_base": server.ws_base, "usernames": share[k], "seed": seed * 100 + k,
-             "ramp_per_s": ramp_per_s / clients, "action_every": action_every,
-             "position_every_s": position_every_s, "fail_rate": fail_rate, "grace_s": grace_s,
-             "compression": compression, "login_concurrency": max(2, 8 // clients)} for k in range(clients)])
+        procs = ClientProcesses(
+            [
+                {
+                    "base": server.base,
+                    "ws_base": server.ws_base,
+                    "usernames": share[k],
+                    "seed": seed * 100 + k,
+                    "ramp_per_s": ramp_per_s / clients,
+                    "action_every": action_every,
+                    "position_every_s": position_every_s,
+                    "fail_rate": fail_rate,
+                    "grace_s": grace_s,
+                    "compression": compression,
+                    "login_concurrency": max(2, 8 // clients),
+                }
+                for k in range(clients)
+            ]
+        )
         instances.append(await _logins(server, procs, couriers))
         # 4. the dispatcher, the ramp, the ride
         dispatcher = await _dispatcher(server, seeded["hub_id"], compression, couriers)
-        ride = await _ride(server, procs, dispatcher, couriers=couriers, ramp_per_s=ramp_per_s,
-                           duration_s=duration_s, grace_s=grace_s)
+        ride = await _ride(
+            server,
+            procs,
+            dispatcher,
+            couriers=couriers,
+            ramp_per_s=ramp_per_s,
+            duration_s=duration_s,
+            grace_s=grace_s,
+        )
         await sampler.stop()
         # the figures
-        summary = _figures(instances, ride, server, sampler, dispatcher, share, couriers=couriers,
-                           ramp_per_s=ramp_per_s, duration_s=duration_s)
+        summary = _figures(
+            instances,
+            ride,
+            server,
+            sampler,
+            dispatcher,
+            share,
+            couriers=couriers,
+            ramp_per_s=ramp_per_s,
+            duration_s=duration_s,
+        )
         return {"instances": instances, "summary": summary}
     finally:
         if procs is not None:
@@ -174,32 +230,54 @@ async def run_ws_bench(settings: Any, *, couriers: int = 2000, duration_s: float
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def _seed(settings: Any, tmp: Path, instances: list[dict[str, Any]], *, couriers: int,
-                stops_per_courier: int, seed: int, wal: bool, postgres_url: str | None,
-                pg_db: str | None) -> tuple[str, dict[str, Any]]:
+async def _seed(
+    settings: Any,
+    tmp: Path,
+    instances: list[dict[str, Any]],
+    *,
+    couriers: int,
+    stops_per_courier: int,
+    seed: int,
+    wal: bool,
+    postgres_url: str | None,
+    pg_db: str | None,
+) -> tuple[str, dict[str, Any]]:
     """The database (SQLite in ``tmp``, or a new PostgreSQL one) with the synthetic day."""
     from backend.db.engine import make_engine, use_database
     from backend.services.geo import Geo
 
     t0 = time.monotonic()
     geo = await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
-    (tmp / "cache").symlink_to(settings.cache_dir.resolve(), target_is_directory=True)  # no map rebuild
+    (tmp / "cache").symlink_to(
+        settings.cache_dir.resolve(), target_is_directory=True
+    )  # no map rebuild
     db = tmp / "bench.sqlite"
     database_url = f"sqlite:///{db}"
     if postgres_url and pg_db:
         database_url = await _create_pg_database(postgres_url, pg_db)
     use_database(make_engine(database_url))
-    seeded = await seed_synthetic_day(geo, couriers, stops_per_courier, dt.date.today(), random.Random(seed))
-    if wal and not postgres_url:  # an experiment: the journal mode the server does not set (yet) itself
+    seeded = await seed_synthetic_day(
+        geo, couriers, stops_per_courier, dt.date.today(), random.Random(seed)
+    )
+    if (
+        wal and not postgres_url
+    ):  # an experiment: the journal mode the server does not set (yet) itself
         import sqlite3
 
         with contextlib.closing(sqlite3.connect(db)) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-    instances.append({"phase": "seed", "couriers": couriers, "stops": couriers * stops_per_courier,
-                      "seconds": round(time.monotonic() - t0, 2),
-                      "database": "postgresql" if postgres_url else "sqlite",
-                      "journal_mode": None if postgres_url else "wal" if wal else "default"})
-    log(f"seeded {couriers} couriers x {stops_per_courier} stops in {instances[-1]['seconds']} s ({tmp})")
+    instances.append(
+        {
+            "phase": "seed",
+            "couriers": couriers,
+            "stops": couriers * stops_per_courier,
+            "seconds": round(time.monotonic() - t0, 2),
+            "database": "postgresql" if postgres_url else "sqlite",
+            "journal_mode": None if postgres_url else "wal" if wal else "default",
+        }
+    )
+    seconds = instances[-1]["seconds"]
+    log(f"seeded {couriers} couriers x {stops_per_courier} stops in {seconds} s ({tmp})")
     return database_url, seeded
 
 
@@ -209,14 +287,20 @@ async def _logins(server: ServerProcess, procs: ClientProcesses, couriers: int) 
     logins = await procs.receive_all("logins", 600 + couriers * 0.2)
     login_s = time.monotonic() - t_login
     log(f"{couriers} couriers logged in in {login_s:.1f} s")
-    return {"phase": "login", "logins": sum(x["logins"] for x in logins), "seconds": round(login_s, 2),
-            "per_s": round(couriers / login_s, 1) if login_s else None,
-            "login_p50_ms": max((x["login_p50_ms"] or 0) for x in logins),
-            "login_p99_ms": max((x["login_p99_ms"] or 0) for x in logins),
-            "server_cpu_s": round((server.cpu_s() or 0.0) - cpu_login0, 1)}
+    return {
+        "phase": "login",
+        "logins": sum(x["logins"] for x in logins),
+        "seconds": round(login_s, 2),
+        "per_s": round(couriers / login_s, 1) if login_s else None,
+        "login_p50_ms": max((x["login_p50_ms"] or 0) for x in logins),
+        "login_p99_ms": max((x["login_p99_ms"] or 0) for x in logins),
+        "server_cpu_s": round((server.cpu_s() or 0.0) - cpu_login0, 1),
+    }
 
 
-async def _dispatcher(server: ServerProcess, hub_id: int, compression: bool, couriers: int) -> Dispatcher:
+async def _dispatcher(
+    server: ServerProcess, hub_id: int, compression: bool, couriers: int
+) -> Dispatcher:
     api = ApiClient(server.base)
     status, body = await api.login("dispatcher", DISPATCHER_PASSWORD, tries=1)
     if status != 200:
@@ -228,8 +312,16 @@ async def _dispatcher(server: ServerProcess, hub_id: int, compression: bool, cou
     return dispatcher
 
 
-async def _ride(server: ServerProcess, procs: ClientProcesses, dispatcher: Dispatcher, *, couriers: int,
-                ramp_per_s: float, duration_s: float, grace_s: float) -> dict[str, Any]:
+async def _ride(
+    server: ServerProcess,
+    procs: ClientProcesses,
+    dispatcher: Dispatcher,
+    *,
+    couriers: int,
+    ramp_per_s: float,
+    duration_s: float,
+    grace_s: float,
+) -> dict[str, Any]:
     """Ramp up, ride, wait out the grace; the clients' results and the times of the run."""
     ramp_s = couriers / ramp_per_s
     start_at = time.monotonic() + 1.0
@@ -241,9 +333,11 @@ async def _ride(server: ServerProcess, procs: ClientProcesses, dispatcher: Dispa
     async def progress() -> None:
         while True:
             await asyncio.sleep(10)
-            log(f"t={time.monotonic() - start_at:5.0f}s  server rss {server.rss_mb() or 0:.0f} MB  "
-                f"fds {server.fds()}  threads {server.threads()}  dispatcher events {len(dispatcher.seqs)} "
-                f"positions {dispatcher.positions}")
+            log(
+                f"t={time.monotonic() - start_at:5.0f}s  server rss {server.rss_mb() or 0:.0f} MB  "
+                f"fds {server.fds()}  threads {server.threads()}  "
+                f"dispatcher events {len(dispatcher.seqs)} positions {dispatcher.positions}"
+            )
 
     reporter = asyncio.create_task(progress())
     results = await procs.receive_all("results", ramp_s + duration_s + grace_s + 600)
@@ -253,18 +347,33 @@ async def _ride(server: ServerProcess, procs: ClientProcesses, dispatcher: Dispa
     fds_end = server.fds()
     # The dispatcher gets the same grace for what it has not seen yet.
     ok = [a for res in results for a in res["actions"] if a[4] == 200]
-    while time.monotonic() < end_at + grace_s and any((a[0], a[1]) not in dispatcher.seen for a in ok):
+    while time.monotonic() < end_at + grace_s and any(
+        (a[0], a[1]) not in dispatcher.seen for a in ok
+    ):
         await asyncio.sleep(0.2)
     dispatcher_held = dispatcher.ws is not None and dispatcher.drops == 0
     procs.send_all(("done",))
     await procs.join()
     await dispatcher.stop()
-    return {"results": results, "start_at": start_at, "end_at": end_at, "ramp_s": ramp_s,
-            "cpu_run": cpu_run, "t_run": t_run, "fds_end": fds_end, "dispatcher_held": dispatcher_held}
+    return {
+        "results": results,
+        "start_at": start_at,
+        "end_at": end_at,
+        "ramp_s": ramp_s,
+        "cpu_run": cpu_run,
+        "t_run": t_run,
+        "fds_end": fds_end,
+        "dispatcher_held": dispatcher_held,
+    }
 
 
-def _timeline(ok: list[list[Any]], cpu: list[tuple[float, float, float]], start_at: float, end_at: float,
-              step: float = 10.0) -> list[dict[str, Any]]:
+def _timeline(
+    ok: list[list[Any]],
+    cpu: list[tuple[float, float, float]],
+    start_at: float,
+    end_at: float,
+    step: float = 10.0,
+) -> list[dict[str, Any]]:
     """Per ``step`` seconds from the start of the ramp: actions, their latency, the server's CPU."""
     out = []
     t = start_at
@@ -272,21 +381,46 @@ def _timeline(ok: list[list[Any]], cpu: list[tuple[float, float, float]], start_
         lat = [(a[5] - a[2]) * 1000 for a in ok if t <= a[2] < t + step and a[5]]
         window = [c for c in cpu if t <= c[0] < t + step]
         spans = len(window) > 1 and window[-1][0] > window[0][0]
-        busy = 100 * (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0]) if spans else None
-        machine = 100 * (window[-1][2] - window[0][2]) / (window[-1][0] - window[0][0]) if spans else None
-        out.append({"t": round(t - start_at), "actions": len(lat), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
-                    "server_cpu_pct": round(busy, 1) if busy is not None else None,
-                    "machine_cpu_pct": round(machine, 1) if machine is not None else None,
-                    "machine_cores": os.cpu_count()})
+        busy = (
+            100 * (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0]) if spans else None
+        )
+        machine = (
+            100 * (window[-1][2] - window[0][2]) / (window[-1][0] - window[0][0]) if spans else None
+        )
+        out.append(
+            {
+                "t": round(t - start_at),
+                "actions": len(lat),
+                "p50_ms": pct(lat, 50),
+                "p99_ms": pct(lat, 99),
+                "server_cpu_pct": round(busy, 1) if busy is not None else None,
+                "machine_cpu_pct": round(machine, 1) if machine is not None else None,
+                "machine_cores": os.cpu_count(),
+            }
+        )
         t += step
     return out
 
 
-def _figures(instances: list[dict[str, Any]], ride: dict[str, Any], server: ServerProcess, sampler: Sampler,
-             dispatcher: Dispatcher, share: list[list[str]], *, couriers: int, ramp_per_s: float,
-             duration_s: float) -> dict[str, Any]:
+def _figures(
+    instances: list[dict[str, Any]],
+    ride: dict[str, Any],
+    server: ServerProcess,
+    sampler: Sampler,
+    dispatcher: Dispatcher,
+    share: list[list[str]],
+    *,
+    couriers: int,
+    ramp_per_s: float,
+    duration_s: float,
+) -> dict[str, Any]:
     """The phases' rows (appended to ``instances``) and the summary."""
-    results, start_at, end_at, ramp_s = ride["results"], ride["start_at"], ride["end_at"], ride["ramp_s"]
+    results, start_at, end_at, ramp_s = (
+        ride["results"],
+        ride["start_at"],
+        ride["end_at"],
+        ride["ramp_s"],
+    )
     t_run = ride["t_run"]
     actions = [a for res in results for a in res["actions"]]
     ok = [a for a in actions if a[4] == 200]
@@ -300,32 +434,99 @@ def _figures(instances: list[dict[str, Any]], ride: dict[str, Any], server: Serv
     errors: dict[str, int] = {}
     for res in results:
         add_counts(errors, res["errors"])
-    instances.append({"phase": "ramp", "rate_per_s": ramp_per_s, "seconds": round(ramp_s, 1),
-                      "connected": sum(res["connected"] for res in results),
-                      "connect_p50_ms": pct(connect, 50), "connect_p99_ms": pct(connect, 99),
-                      "connect_max_ms": top(connect)})
+    instances.append(
+        {
+            "phase": "ramp",
+            "rate_per_s": ramp_per_s,
+            "seconds": round(ramp_s, 1),
+            "connected": sum(res["connected"] for res in results),
+            "connect_p50_ms": pct(connect, 50),
+            "connect_p99_ms": pct(connect, 99),
+            "connect_max_ms": top(connect),
+        }
+    )
     steady = [(a[5] - a[2]) * 1000 for a in ok if a[5] and a[2] >= start_at + ramp_s]
-    instances.append({
-        "phase": "run", "seconds": round(t_run, 1), "actions": len(actions), "actions_ok": len(ok),
-        "actions_per_s": round(len(actions) / t_run, 1) if t_run else None,
-        "http_p50_ms": pct(http_ms, 50), "http_p99_ms": pct(http_ms, 99),
-        "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95), "p99_ms": pct(lat, 99), "max_ms": top(lat),
-        "dispatcher_p50_ms": pct(disp, 50), "dispatcher_p99_ms": pct(disp, 99),
-        "lost_courier": lost_courier, "lost_dispatcher": lost_dispatcher,
-        "http_errors": count(str(a[4]) for a in actions if a[4] != 200), "client_errors": errors,
-        "positions_sent": sum(res["positions_sent"] for res in results),
-        "positions_at_dispatcher": dispatcher.positions,  # each courier's latest per batch
-        "drops": sum(res["drops"] for res in results), "dispatcher_drops": dispatcher.drops,
-        "server_cpu_pct": round(100 * ride["cpu_run"] / t_run, 1) if t_run else None,
-        "server_fds_at_end": ride["fds_end"], "server_threads_peak": sampler.peak_threads,
-        "steady_actions": len(steady), "steady_p50_ms": pct(steady, 50), "steady_p99_ms": pct(steady, 99),
-    })
-    instances.append({"phase": "timeline", "bucket_s": 10,
-                      "buckets": _timeline(ok, sampler.cpu, start_at, end_at)})
+    instances.append(
+        {
+            "phase": "run",
+            "seconds": round(t_run, 1),
+            "actions": len(actions),
+            "actions_ok": len(ok),
+            "actions_per_s": round(len(actions) / t_run, 1) if t_run else None,
+            "http_p50_ms": pct(http_ms, 50),
+            "http_p99_ms": pct(http_ms, 99),
+            "p50_ms": pct(lat, 50),
+            "p95_ms": pct(lat, 95),
+            "p99_ms": pct(lat, 99),
+            "max_ms": top(lat),
+            "dispatcher_p50_ms": pct(disp, 50),
+            "dispatcher_p99_ms": pct(disp, 99),
+            "lost_courier": lost_courier,
+            "lost_dispatcher": lost_dispatcher,
+            "http_errors": count(str(a[4]) for a in actions if a[4] != 200),
+            "client_errors": errors,
+            "positions_sent": sum(res["positions_sent"] for res in results),
+            "positions_at_dispatcher": dispatcher.positions,  # each courier's latest per batch
+            "drops": sum(res["drops"] for res in results),
+            "dispatcher_drops": dispatcher.drops,
+            "server_cpu_pct": round(100 * ride["cpu_run"] / t_run, 1) if t_run else None,
+            "server_fds_at_end": ride["fds_end"],
+            "server_threads_peak": sampler.peak_threads,
+            "steady_actions": len(steady),
+            "steady_p50_ms": pct(steady, 50),
+            "steady_p99_ms": pct(steady, 99),
+        }
+    )
+    instances.append(
+        {
+            "phase": "timeline",
+            "bucket_s": 10,
+            "buckets": _timeline(ok, sampler.cpu, start_at, end_at),
+        }
+    )
     instances.append({"phase": "server_log", **server.warnings()})
     for k, res in enumerate(results):
-        instances.append({"phase": "client", "process": k, "couriers": len(share[k]), "cpu_s": res["cpu_s"],
-                          "loop_lag_p99_ms": res["loop_lag_p99_ms"], "loop_lag_max_ms": res["loop_lag_max_ms"]})
+        instances.append(
+            {
+                "phase": "client",
+                "process": k,
+                "couriers": len(share[k]),
+                "cpu_s": res["cpu_s"],
+                "loop_lag_p99_ms": res["loop_lag_p99_ms"],
+                "loop_lag_max_ms": res["loop_lag_max_ms"],
+            }
+        )
+    return _summary(
+        ok,
+        ride,
+        sampler,
+        dispatcher,
+        couriers=couriers,
+        ramp_per_s=ramp_per_s,
+        duration_s=duration_s,
+    )
+
+
+def _summary(
+    ok: list[list[Any]],
+    ride: dict[str, Any],
+    sampler: Sampler,
+    dispatcher: Dispatcher,
+    *,
+    couriers: int,
+    ramp_per_s: float,
+    duration_s: float,
+) -> dict[str, Any]:
+    """The headline figures, of the actions answered 200 (``ok``)."""
+    results, start_at, ramp_s, seen = (
+        ride["results"],
+        ride["start_at"],
+        ride["ramp_s"],
+        dispatcher.seen,
+    )
+    lat = [(a[5] - a[2]) * 1000 for a in ok if a[5]]
+    lost_courier = sum(1 for a in ok if not a[5])
+    lost_dispatcher = sum(1 for a in ok if (a[0], a[1]) not in seen)
     # The headline figures are for the riding phase, with all N couriers
     # connected; the ramp (fewer couriers, plus the connects) is reported
     # beside them, and the whole run too.
@@ -339,14 +540,18 @@ def _figures(instances: list[dict[str, Any]], ride: dict[str, Any], server: Serv
         "couriers": couriers,
         "connections_held": held + (1 if ride["dispatcher_held"] else 0),
         "connections_expected": couriers + 1,
-        "p50_ms": pct(ride_lat, 50), "p95_ms": pct(ride_lat, 95), "p99_ms": p99,
+        "p50_ms": pct(ride_lat, 50),
+        "p95_ms": pct(ride_lat, 95),
+        "p99_ms": p99,
         "dispatcher_p99_ms": pct(ride_disp, 99),
-        "ramp_p99_ms": pct(ramp_lat, 99), "whole_run_p99_ms": pct(lat, 99),
+        "ramp_p99_ms": pct(ramp_lat, 99),
+        "whole_run_p99_ms": pct(lat, 99),
         "ramp_per_s": ramp_per_s,
         "lost": lost_courier + lost_dispatcher,
         "duplicated": sum(res["duplicated"] for res in results) + dispatcher.duplicates,
         "server_rss_mb": round(sampler.peak_rss, 1),
-        "actions": len(riding), "actions_whole_run": len(ok),
+        "actions": len(riding),
+        "actions_whole_run": len(ok),
         "duration_s": duration_s,
         "target_p99_ms": TARGET_P99_MS,
         "p99_vs_target": ratio(p99, TARGET_P99_MS, 3),

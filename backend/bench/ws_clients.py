@@ -34,7 +34,7 @@ def log(message: str) -> None:
 
 
 def client_process(cfg: dict[str, Any], conn: Any) -> None:
-    """Entry point of a client process: its share of the couriers, driven by the parent over ``conn``."""
+    """Entry point of a client process: its share of the couriers, driven over ``conn``."""
     raise_nofile()
     try:
         import uvloop
@@ -59,7 +59,17 @@ async def _client_main(cfg: dict[str, Any], conn: Any) -> None:
 
 
 class Action:
-    __slots__ = ("action", "courier", "error", "http", "status", "stop_id", "t0", "t_courier", "t_resp")
+    __slots__ = (
+        "action",
+        "courier",
+        "error",
+        "http",
+        "status",
+        "stop_id",
+        "t0",
+        "t_courier",
+        "t_resp",
+    )
 
     def __init__(self, courier: str, stop_id: int, action: str) -> None:
         self.courier, self.stop_id, self.action = courier, stop_id, action
@@ -70,15 +80,27 @@ class Action:
 
     def row(self) -> list[Any]:
         """What the parent gets: ``[stop, status, t0, t_resp, http, t_courier, error]``."""
-        return [self.stop_id, self.status, self.t0, self.t_resp, self.http, self.t_courier, self.error]
+        return [
+            self.stop_id,
+            self.status,
+            self.t0,
+            self.t_resp,
+            self.http,
+            self.t_courier,
+            self.error,
+        ]
 
 
 class SimCourier(ResumingSocket):
     """One phone: socket (resuming after its last seq), shift, positions, pings, actions."""
 
     def __init__(self, client: Client, username: str, api: ApiClient) -> None:
-        super().__init__(courier_stream_url(client.cfg["ws_base"]), api.token, open_timeout=60,
-                         compression=client.cfg["compression"])
+        super().__init__(
+            courier_stream_url(client.cfg["ws_base"]),
+            api.token,
+            open_timeout=60,
+            compression=client.cfg["compression"],
+        )
         self.client, self.username, self.api = client, username, api
         self.snapshot: dict[str, Any] | None = None
         self.pending: dict[tuple[int, str], Action] = {}
@@ -106,11 +128,16 @@ class SimCourier(ResumingSocket):
             reader.cancel()
             return
         assert self.snapshot is not None
-        stops = [s for s in self.snapshot["route"]["stops"] if s["status"] in ("planned", "arrived")]
+        stops = [
+            s for s in self.snapshot["route"]["stops"] if s["status"] in ("planned", "arrived")
+        ]
         status, body = await self.api.send("/courier/shift/start", {}, idempotent=True, retries=2)
         if status != 200:
             self.errors.append(f"shift/start {status}: {str(body)[:120]}")
-        tasks = [asyncio.create_task(self._positions(stops, end_at)), asyncio.create_task(self._pings(end_at))]
+        tasks = [
+            asyncio.create_task(self._positions(stops, end_at)),
+            asyncio.create_task(self._pings(end_at)),
+        ]
         await self._act_on(stops, end_at)
         await asyncio.sleep(max(0.0, end_at - time.monotonic()))
         for t in tasks:
@@ -124,7 +151,7 @@ class SimCourier(ResumingSocket):
         await self.stop()
 
     async def _act_on(self, stops: list[dict[str, Any]], end_at: float) -> None:
-        """Arrive, then deliver or fail, stop after stop, every ``action_every`` seconds until the end."""
+        """Arrive, then deliver or fail, stop after stop, every ``action_every`` s until the end."""
         cfg, rng = self.client.cfg, self.client.rng
         lo, hi = cfg["action_every"]
         next_at = time.monotonic() + rng.uniform(min(5.0, lo), hi)
@@ -145,11 +172,14 @@ class SimCourier(ResumingSocket):
             elif verb == "fail":
                 body = {"reason": "not_home"}
             else:
-                body = {"barcodes": [p["barcode"] for p in step[2]["parcels"]],
-                        "proof": {"kind": "recipient", "recipientName": "Bench"}}
+                body = {
+                    "barcodes": [p["barcode"] for p in step[2]["parcels"]],
+                    "proof": {"kind": "recipient", "recipientName": "Bench"},
+                }
             action.t0 = time.monotonic()
-            action.http, answer = await self.api.send(f"/courier/stops/{stop_id}/{verb}", body,
-                                                      idempotent=True, retries=2)
+            action.http, answer = await self.api.send(
+                f"/courier/stops/{stop_id}/{verb}", body, idempotent=True, retries=2
+            )
             action.t_resp = time.monotonic()
             if action.http != 200:
                 action.error = str(answer)[:200]
@@ -164,8 +194,11 @@ class SimCourier(ResumingSocket):
         i = 0
         while time.monotonic() < end_at:
             lat, lon = points[i % len(points)]
-            await self.send_position(round(lat + rng.uniform(-2e-4, 2e-4), 6),
-                                     round(lon + rng.uniform(-2e-4, 2e-4), 6), 8)
+            await self.send_position(
+                round(lat + rng.uniform(-2e-4, 2e-4), 6),
+                round(lon + rng.uniform(-2e-4, 2e-4), 6),
+                8,
+            )
             self.positions += 1
             i += 1
             await asyncio.sleep(self.client.cfg["position_every_s"])
@@ -203,8 +236,12 @@ class Client:
             return SimCourier(self, username, api)
 
         self.couriers = list(await asyncio.gather(*(login(u) for u in self.cfg["usernames"])))
-        return {"logins": len(self.couriers), "seconds": round(time.monotonic() - t0, 2),
-                "login_p50_ms": pct(times, 50), "login_p99_ms": pct(times, 99)}
+        return {
+            "logins": len(self.couriers),
+            "seconds": round(time.monotonic() - t0, 2),
+            "login_p50_ms": pct(times, 50),
+            "login_p99_ms": pct(times, 99),
+        }
 
     async def _lag_monitor(self) -> None:
         while True:
@@ -217,8 +254,13 @@ class Client:
         self.cpu0 = cpu.user + cpu.system
         monitor = asyncio.create_task(self._lag_monitor())
         rate = self.cfg["ramp_per_s"]
-        lives = [asyncio.create_task(c.live(start_at + i / rate, end_at)) for i, c in enumerate(self.couriers)]
-        done = asyncio.create_task(asyncio.to_thread(self.conn.recv))  # the parent says when all are done
+        lives = [
+            asyncio.create_task(c.live(start_at + i / rate, end_at))
+            for i, c in enumerate(self.couriers)
+        ]
+        done = asyncio.create_task(
+            asyncio.to_thread(self.conn.recv)
+        )  # the parent says when all are done
 
         async def release() -> None:
             await done
@@ -227,7 +269,11 @@ class Client:
         releaser = asyncio.create_task(release())
         # Report once every courier is past the grace (or has seen all its events).
         deadline = end_at + self.cfg["grace_s"]
-        while time.monotonic() < deadline and any(c.pending for c in self.couriers) or time.monotonic() < end_at:
+        while (
+            time.monotonic() < deadline
+            and any(c.pending for c in self.couriers)
+            or time.monotonic() < end_at
+        ):
             await asyncio.sleep(0.2)
         await asyncio.sleep(0.3)
         for c in self.couriers:
@@ -248,7 +294,8 @@ class Client:
             "positions_sent": sum(c.positions for c in self.couriers),
             "connect_ms": [c.connect_ms for c in self.couriers if c.connect_ms is not None],
             "errors": count(e.split(":")[0] for c in self.couriers for e in c.errors),
-            "loop_lag_p99_ms": pct(self.lags, 99), "loop_lag_max_ms": top(self.lags),
+            "loop_lag_p99_ms": pct(self.lags, 99),
+            "loop_lag_max_ms": top(self.lags),
             "cpu_s": round(cpu.user + cpu.system - self.cpu0, 1),
         }
 

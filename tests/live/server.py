@@ -31,11 +31,13 @@ async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_n
 
 
 class LiveServer(ServerProcess):
-    """``laadbak serve`` on the SQLite file ``db``; ``env`` e.g. LAADBAK_CRASH_AT for the crash tests
-    (it may change between a stop and the next start, on the same database and port)."""
+    """``laadbak serve`` on the SQLite file ``db``; ``env`` e.g. LAADBAK_CRASH_AT for the crash
+    tests (it may change between a stop and the next start, on the same database and port)."""
 
     def __init__(self, var_dir: Path, db: Path, env: dict[str, str] | None = None) -> None:
-        super().__init__(var_dir, f"sqlite:///{db}", secret_key="live-test", env=env, startup_timeout_s=60)
+        super().__init__(
+            var_dir, f"sqlite:///{db}", secret_key="live-test", env=env, startup_timeout_s=60
+        )
         self.db = db
         self.hub_id: int | None = None
 

@@ -52,12 +52,20 @@ class ApiClient:
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Connection: close"]
         return head + [f"{k}: {v}" for k, v in {**bearer(self.token), **(headers or {})}.items()]
 
-    async def post(self, path: str, body: dict[str, Any],
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def post(
+        self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         """One POST; transport errors raise."""
         data = json.dumps(body).encode()
-        head = self._head("POST", path, {"Content-Type": "application/json",
-                                         "Content-Length": str(len(data)), **(headers or {})})
+        head = self._head(
+            "POST",
+            path,
+            {
+                "Content-Type": "application/json",
+                "Content-Length": str(len(data)),
+                **(headers or {}),
+            },
+        )
         request = ("\r\n".join(head) + "\r\n\r\n").encode() + data
         return await asyncio.wait_for(self._exchange(request), self.timeout)
 
@@ -66,8 +74,15 @@ class ApiClient:
         request = ("\r\n".join(self._head("GET", path, None)) + "\r\n\r\n").encode()
         return await asyncio.wait_for(self._exchange(request), self.timeout)
 
-    async def send(self, path: str, body: dict[str, Any], *, idempotent: bool = False,
-                   retries: int = 0, timeout: float | None = None) -> tuple[int, Any]:
+    async def send(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotent: bool = False,
+        retries: int = 0,
+        timeout: float | None = None,
+    ) -> tuple[int, Any]:
         """A POST that answers ``(0, {"detail": ...})`` when the transport fails ``retries + 1``
         times; ``idempotent`` sends one Idempotency-Key, the same on every retry, so a request
         that reached the server is applied once."""
@@ -87,7 +102,9 @@ class ApiClient:
         status, body = 0, None
         for attempt in range(tries):
             t = time.monotonic()
-            status, body = await self.send("/auth/login", {"username": username, "password": password})
+            status, body = await self.send(
+                "/auth/login", {"username": username, "password": password}
+            )
             if status == 200:
                 self.token = body["token"]
                 self.login_ms = (time.monotonic() - t) * 1000
@@ -117,7 +134,7 @@ def _unchunk(data: bytes) -> bytes:
         size = int(data[i:j].split(b";")[0], 16)
         if size == 0:
             return bytes(out)
-        out += data[j + 2:j + 2 + size]
+        out += data[j + 2 : j + 2 + size]
         i = j + 2 + size + 2
 
 
@@ -131,8 +148,12 @@ def login(base: str, username: str, password: str) -> str:
     return str(r.json()["token"])
 
 
-def act(base: str, token: str, stop_id: int, action: str, body: dict[str, Any],
-        key: str | None = None) -> httpx.Response:
+def act(
+    base: str, token: str, stop_id: int, action: str, body: dict[str, Any], key: str | None = None
+) -> httpx.Response:
     """A courier's action on a stop (arrive, deliver, fail, collect) with an Idempotency-Key."""
-    return httpx.post(f"{base}/courier/stops/{stop_id}/{action}", json=body,
-                      headers={**bearer(token), "Idempotency-Key": key or idempotency_key()})
+    return httpx.post(
+        f"{base}/courier/stops/{stop_id}/{action}",
+        json=body,
+        headers={**bearer(token), "Idempotency-Key": key or idempotency_key()},
+    )

@@ -50,9 +50,16 @@ class ServerProcess:
     (e.g. ``LAADBAK_REPLAN_TIME_LIMIT``); it may change between a stop and a start.
     """
 
-    def __init__(self, var_dir: Path, database_url: str, *, map_path: Path | None = None,
-                 secret_key: str | None = None, env: dict[str, str] | None = None,
-                 startup_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        var_dir: Path,
+        database_url: str,
+        *,
+        map_path: Path | None = None,
+        secret_key: str | None = None,
+        env: dict[str, str] | None = None,
+        startup_timeout_s: float = 120.0,
+    ) -> None:
         self.var_dir, self.database_url, self.map_path = var_dir, database_url, map_path
         self.secret_key = secret_key or secrets.token_urlsafe(32)
         self.env = dict(env or {})
@@ -65,9 +72,15 @@ class ServerProcess:
 
     def environment(self) -> dict[str, str]:
         """The server's whole environment: ours, its settings, then ``env``."""
-        env = {**os.environ, "LAADBAK_VAR_DIR": str(self.var_dir), "DATABASE_URL": self.database_url,
-               "LAADBAK_PORT": str(self.port), "LAADBAK_HOST": "127.0.0.1",
-               "LAADBAK_SECRET_KEY": self.secret_key, "LAADBAK_SOLVER_WORKERS": "1"}
+        env = {
+            **os.environ,
+            "LAADBAK_VAR_DIR": str(self.var_dir),
+            "DATABASE_URL": self.database_url,
+            "LAADBAK_PORT": str(self.port),
+            "LAADBAK_HOST": "127.0.0.1",
+            "LAADBAK_SECRET_KEY": self.secret_key,
+            "LAADBAK_SOLVER_WORKERS": "1",
+        }
         if self.map_path is not None:
             env["LAADBAK_MAP"] = str(self.map_path)
         for name in _DROPPED_ENV:
@@ -80,9 +93,12 @@ class ServerProcess:
         # The open-files limit: raised to the hard limit here and inherited by the
         # server, rather than a preexec_fn in a process that runs threads.
         raise_nofile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve"],
-                                     env=self.environment(), stdout=self.log_path.open("ab"),
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "serve"],
+            env=self.environment(),
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -124,7 +140,11 @@ class ServerProcess:
                 if held:
                     slowest = max(slowest, float(held.group(1)))
         most = dict(sorted(counts.items(), key=lambda kv: -kv[1])[:10])
-        return {"warnings": sum(counts.values()), "by_text": most, "slowest_write_ms": slowest or None}
+        return {
+            "warnings": sum(counts.values()),
+            "by_text": most,
+            "slowest_write_ms": slowest or None,
+        }
 
     # -- the process's figures, from /proc (None when it is gone) -----------------------
 

@@ -26,14 +26,26 @@ from backend.bench.harness.api import bearer
 class ResumingSocket:
     """One live stream; ``run()`` keeps it open until ``close()`` (or ``should_stop()``)."""
 
-    def __init__(self, url: str, token: str | None, *, origin: str | None = None,
-                 compression: bool = True, open_timeout: float = 120.0,
-                 ping_interval: float | None = None, retry_s: float = 1.0,
-                 retry_max_s: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        origin: str | None = None,
+        compression: bool = True,
+        open_timeout: float = 120.0,
+        ping_interval: float | None = None,
+        retry_s: float = 1.0,
+        retry_max_s: float | None = None,
+    ) -> None:
         self.url = url
         # Browsers send Origin (and the server checks it); other clients need not.
         self.headers = {**bearer(token), **({"Origin": origin} if origin else {})}
-        self.compression, self.open_timeout, self.ping_interval = compression, open_timeout, ping_interval
+        self.compression, self.open_timeout, self.ping_interval = (
+            compression,
+            open_timeout,
+            ping_interval,
+        )
         self.retry_s, self.retry_max_s = retry_s, retry_max_s  # retry_max_s: back off up to it
         self.ws: Any = None
         self.last_seq: int | None = None
@@ -59,9 +71,13 @@ class ResumingSocket:
             t0 = time.monotonic()
             try:
                 async with websockets.connect(
-                        self.stream_url(), additional_headers=self.headers, max_size=None,
-                        open_timeout=self.open_timeout, ping_interval=self.ping_interval,
-                        compression="deflate" if self.compression else None) as ws:
+                    self.stream_url(),
+                    additional_headers=self.headers,
+                    max_size=None,
+                    open_timeout=self.open_timeout,
+                    ping_interval=self.ping_interval,
+                    compression="deflate" if self.compression else None,
+                ) as ws:
                     self.ws = ws
                     delay = self.retry_s
                     async for raw in ws:
