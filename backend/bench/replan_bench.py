@@ -71,6 +71,7 @@ import msgspec
 # Imported once at the start, not when first needed: a long run then uses the code
 # it started with throughout, also when the files change under it meanwhile.
 from backend.bench.harness.api import ApiClient, problem_text
+from backend.bench.harness.geometry import on_network
 from backend.bench.harness.server import ServerProcess, raise_nofile
 from backend.bench.replan_clock import (
     HUB_CLOSES_S,
@@ -128,7 +129,7 @@ async def seed_bench_day(geo: Any, day: dt.date, start_s: int, *, couriers: int,
             shop_open[s["id"]] = (spans[0].start, spans[-1].end)
     room = {p["id"]: p["capacity_parcels"] // 2 for p in await PickupPoint.select().where(
         PickupPoint.hub == city.hub_id)}  # half: failed deliveries go there during the run
-    addresses = [a for a in geo.geocoder.addresses() if demo._on_network(geo, a.lat, a.lon)]
+    addresses = [a for a in geo.geocoder.addresses() if on_network(geo, a.lat, a.lon)]
     net = geo.network
     first = quarter(start_s + QUARTER)
     prepared, total, n = [], 0, 0
@@ -393,7 +394,7 @@ async def run_replan_bench(settings: Any, *, couriers: int = 60, stops: int = 21
             log(f"server pid {server.pid} on {server.base}; re-plan time limit {replan_limit:g} s")
             bench = ReplanBench(base=server.base, ws_base=server.ws_base, hub_id=seeded["hub_id"], day=day,
                                 timeout_s=timeout_s, rng=random.Random(seed + 1), password=DEMO_PASSWORD)
-            bench.addresses = [a for a in geo.geocoder.addresses() if demo._on_network(geo, a.lat, a.lon)]
+            bench.addresses = [a for a in geo.geocoder.addresses() if on_network(geo, a.lat, a.lon)]
             instances.append(await _plan_day(bench, plan_time_limit))
             instances.append(await bench.connect([f"courier{i}" for i in range(1, couriers + 1)]))
             log(f"{couriers} couriers on the road, bikes loaded ({instances[-1]['parcels_loaded']} parcels)")

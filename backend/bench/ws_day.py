@@ -14,7 +14,7 @@ import statistics
 from types import SimpleNamespace
 from typing import Any
 
-from backend.bench.harness.geometry import metres
+from backend.bench.harness.geometry import metres, on_network
 
 PASSWORD = "bench-courier"
 DISPATCHER_PASSWORD = "bench-dispatcher"
@@ -22,13 +22,7 @@ DISPATCHER_PASSWORD = "bench-dispatcher"
 
 def _places(geo: Any) -> tuple[list[Any], Any]:
     """The addresses on the street network (sorted), and the one nearest their middle: the hub."""
-    addresses = []
-    for a in geo.geocoder.addresses():
-        try:
-            if geo.network.snap(a.lat, a.lon).distance_m < 60:
-                addresses.append(a)
-        except Exception:  # noqa: BLE001, S112 - off the network: not a place to deliver to
-            continue
+    addresses = [a for a in geo.geocoder.addresses() if on_network(geo, a.lat, a.lon)]
     addresses.sort(key=lambda a: (a.street, a.housenumber))
     lat_c = statistics.median(a.lat for a in addresses)
     lon_c = statistics.median(a.lon for a in addresses)
