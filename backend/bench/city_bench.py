@@ -418,7 +418,9 @@ class _DayBuilder:
             roll = rng.random()
             if roll < returns_share:
                 kg, litres = rng.uniform(0.5, 8.0), rng.uniform(2.0, 30.0)
-                window = (_slot("morning"),) if rng.random() < 0.5 else (_slot("afternoon"),)
+                window: tuple[Window, ...] = (
+                    (_slot("morning"),) if rng.random() < 0.5 else (_slot("afternoon"),)
+                )
                 self.add("pickup", f"r{order}", self.door(), window, 120, kg, litres)
                 counts["returns"] += 1
                 continue

@@ -72,10 +72,7 @@ def plan_clock(mode: str, day_hours: float, now: dt.datetime) -> tuple[float, st
         except ValueError as exc:
             raise BenchError(f"--clock takes auto, real or HH:MM, not {mode!r}") from exc
         if target.hour * 3600 + target.minute * 60 + need_s > HUB_CLOSES_S:
-            raise BenchError(
-                f"--clock {mode}: a {day_hours:g} h day from then runs past 23:00, "
-                "when the hub closes"
-            )
+            raise BenchError(f"--clock {mode}: a {day_hours:g} h day from then runs past 23:00, when the hub closes")
     destination = dt.datetime.combine(now.date(), target)
     return (destination - now).total_seconds(), f"shifted to {target:%H:%M} (real {now:%H:%M})"
 

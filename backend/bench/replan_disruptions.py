@@ -56,9 +56,7 @@ def disruption_plan(
     rest = n - out_of_service
     exact = {k: rest * w / total for k, w in weights.items()}
     counts = {k: int(v) for k, v in exact.items()}
-    for k in sorted(exact, key=lambda k: exact[k] - counts[k], reverse=True)[
-        : rest - sum(counts.values())
-    ]:
+    for k in sorted(exact, key=lambda k: exact[k] - counts[k], reverse=True)[: rest - sum(counts.values())]:
         counts[k] += 1
     for k in counts:  # a tiny run still shows every kind
         if counts[k] == 0 and rest >= len(counts):
@@ -69,9 +67,7 @@ def disruption_plan(
     rng.shuffle(kinds)
     # Out of service spread over the run, never first: each takes a courier off the road for good.
     for i in range(out_of_service):
-        kinds.insert(
-            min(len(kinds), (i + 1) * len(kinds) // (out_of_service + 1)), "out_of_service"
-        )
+        kinds.insert(min(len(kinds), (i + 1) * len(kinds) // (out_of_service + 1)), "out_of_service")
     return kinds
 
 
@@ -92,9 +88,7 @@ class Disruption:
 
     def as_json(self) -> dict[str, Any]:
         first = min(self.seen.values()) if self.seen else None
-        last = (
-            max(self.seen.values()) if self.seen and set(self.expected) <= set(self.seen) else None
-        )
+        last = max(self.seen.values()) if self.seen and set(self.expected) <= set(self.seen) else None
         return {
             "phase": "disruption",
             "n": self.n,
@@ -164,9 +158,7 @@ class ReplanBench:
         self.phones = {p.courier_id: p for p in phones}
         connected_s = time.monotonic() - t0
         assert self.dispatcher is not None
-        self.hub = HubWatch(
-            hub_stream_url(self.ws_base, self.hub_id), self.dispatcher.token, self.journal
-        )
+        self.hub = HubWatch(hub_stream_url(self.ws_base, self.hub_id), self.dispatcher.token, self.journal)
         self.sockets.append(self.hub)
         self.hub.start()
         await asyncio.wait_for(self.hub.ready.wait(), 120)
@@ -248,11 +240,7 @@ class ReplanBench:
         """The server's figures (plan.replanned) of a re-plan run after the answer or in it."""
         found = await self.journal.until(
             lambda: next(
-                (
-                    f
-                    for t, f in self.journal.replans
-                    if t >= d.t0 and predicate(f.get("reason", ""))
-                ),
+                (f for t, f in self.journal.replans if t >= d.t0 and predicate(f.get("reason", ""))),
                 None,
             ),
             d.t0 + self.timeout_s,
@@ -285,12 +273,8 @@ class ReplanBench:
         d.detail = (f"[{code}] " if code else "") + problem_text(body)
         return False
 
-    async def _failed_stop(
-        self, d: Disruption, extra: dict[str, str]
-    ) -> Callable[[str], bool] | None:
-        choices = [
-            p for p in self.on_road() if any(s["kind"] == "delivery" for s in p.open_stops())
-        ]
+    async def _failed_stop(self, d: Disruption, extra: dict[str, str]) -> Callable[[str], bool] | None:
+        choices = [p for p in self.on_road() if any(s["kind"] == "delivery" for s in p.open_stops())]
         if not choices:
             d.outcome, d.detail = "skipped", "no courier on the road has a delivery left"
             return None
@@ -326,9 +310,7 @@ class ReplanBench:
                 self._answer(d, status, body, d.t0)
                 return None
         d.t0 = time.monotonic()
-        status, body = await phone.http.send(
-            f"/courier/stops/{sid}/fail", {"reason": "not_home"}, idempotent=True
-        )
+        status, body = await phone.http.send(f"/courier/stops/{sid}/fail", {"reason": "not_home"}, idempotent=True)
         if not self._answer(d, status, body, time.monotonic()):
             return None
         step = await self.journal.until(
@@ -357,9 +339,7 @@ class ReplanBench:
             start, end = quarter(now_s), latest_end
         return hhmm(start), hhmm(end)
 
-    async def _new_order(
-        self, d: Disruption, extra: dict[str, str]
-    ) -> Callable[[str], bool] | None:
+    async def _new_order(self, d: Disruption, extra: dict[str, str]) -> Callable[[str], bool] | None:
         a = self.rng.choice(self.addresses)
         ref = f"RB-NEW-{d.n:04d}-{secrets.token_hex(2)}"
         start, end = self._open_window()
@@ -410,9 +390,7 @@ class ReplanBench:
         }
         assert self.dispatcher is not None
         d.t0 = time.monotonic()
-        status, answer = await self.dispatcher.send(
-            f"/stops/{stop['stopId']}/assign", {"courierId": taker.courier_id}
-        )
+        status, answer = await self.dispatcher.send(f"/stops/{stop['stopId']}/assign", {"courierId": taker.courier_id})
         if not self._answer(d, status, answer, time.monotonic()):
             return None
         self._figures(d, answer)
@@ -423,34 +401,26 @@ class ReplanBench:
         reason = f"bench #{d.n}: dispatcher re-plan"
         assert self.dispatcher is not None
         d.t0 = time.monotonic()
-        status, answer = await self.dispatcher.send(
-            f"/hubs/{self.hub_id}/replan", {"reason": reason}
-        )
+        status, answer = await self.dispatcher.send(f"/hubs/{self.hub_id}/replan", {"reason": reason})
         if not self._answer(d, status, answer, time.monotonic()):
             return None
         self._figures(d, answer)
         return lambda r: r == reason
 
-    async def _out_of_service(
-        self, d: Disruption, extra: dict[str, str]
-    ) -> Callable[[str], bool] | None:
+    async def _out_of_service(self, d: Disruption, extra: dict[str, str]) -> Callable[[str], bool] | None:
         choices = [p for p in self.on_road() if p.open_stops()]
         if not choices or len(self.on_road()) < 2:
             d.outcome, d.detail = "skipped", "no courier left to take over a route"
             return None
         phone = self.rng.choice(choices)
         here = phone.open_stops()[0]
-        await phone.move_to(
-            here["lat"], here["lon"]
-        )  # where the bike stands: goods on it are collected there
+        await phone.move_to(here["lat"], here["lon"])  # where the bike stands: goods on it are collected there
         await asyncio.sleep(0.2)  # the position reaches the server before the dispatcher's call
         reason = f"bench #{d.n}: flat battery"
         d.target = {"courierId": phone.courier_id, "openStops": len(phone.open_stops())}
         assert self.dispatcher is not None
         d.t0 = time.monotonic()
-        status, answer = await self.dispatcher.send(
-            f"/couriers/{phone.courier_id}/out-of-service", {"reason": reason}
-        )
+        status, answer = await self.dispatcher.send(f"/couriers/{phone.courier_id}/out-of-service", {"reason": reason})
         if not self._answer(d, status, answer, time.monotonic()):
             return None
         self._figures(d, answer)
@@ -482,13 +452,9 @@ class ReplanBench:
             start, end = self._open_window()
             body = {"kind": "window", "window": f"{start}-{end}"}
         d.target = {"orderId": stop["orderId"], "stopId": stop["stopId"], **body}
-        customer = ApiClient(
-            self.base, timeout=self.dispatcher.timeout
-        )  # the tracking page: no login
+        customer = ApiClient(self.base, timeout=self.dispatcher.timeout)  # the tracking page: no login
         d.t0 = time.monotonic()
-        status, answer = await customer.send(
-            f"{order['trackingUrl']}/redirect", body, idempotent=True
-        )
+        status, answer = await customer.send(f"{order['trackingUrl']}/redirect", body, idempotent=True)
         if not self._answer(d, status, answer, time.monotonic()):
             return None
         if not answer.get("replanned"):

@@ -25,9 +25,7 @@ class Journal:
     """What the sockets heard, with a wake-up for whoever waits on it."""
 
     def __init__(self) -> None:
-        self.route_updates: list[
-            tuple[float, int, str, dict[str, Any]]
-        ] = []  # t, courier, reason, change
+        self.route_updates: list[tuple[float, int, str, dict[str, Any]]] = []  # t, courier, reason, change
         self.replans: list[tuple[float, dict[str, Any]]] = []  # t, plan.replanned figures
         self.next_steps: list[tuple[float, dict[str, Any]]] = []  # t, order.next_step data
         self._bump = asyncio.Event()
@@ -80,9 +78,7 @@ class Phone(ResumingSocket):
                     (now, self.courier_id, change.get("reason", ""), change),
                 )
         elif kind == "stop.updated" and self.route is not None:
-            self.route["stops"] = [
-                data if s["stopId"] == data["stopId"] else s for s in self.route["stops"]
-            ]
+            self.route["stops"] = [data if s["stopId"] == data["stopId"] else s for s in self.route["stops"]]
         elif kind == "shift.updated":
             self.shift_status = data["status"]
 
@@ -96,31 +92,21 @@ class Phone(ResumingSocket):
         return self.position or self.hub_place
 
     def open_stops(self) -> list[dict[str, Any]]:
-        return [
-            s for s in (self.route or {}).get("stops", []) if s["status"] in ("planned", "arrived")
-        ]
+        return [s for s in (self.route or {}).get("stops", []) if s["status"] in ("planned", "arrived")]
 
     def plain_deliveries(self) -> list[dict[str, Any]]:
         """Open deliveries without shop pickups (those move as a group)."""
         stops = self.open_stops()
         with_shops = {s["orderId"] for s in stops if s["kind"] == "pickup"}
         return [
-            s
-            for s in stops
-            if s["kind"] == "delivery"
-            and s["status"] == "planned"
-            and s["orderId"] not in with_shops
+            s for s in stops if s["kind"] == "delivery" and s["status"] == "planned" and s["orderId"] not in with_shops
         ]
 
     async def act(self, stop_id: int, verb: str, body: dict[str, Any]) -> tuple[int, Any]:
         """A stop action; the answer (the stop) updates the phone's route before its event does."""
-        status, answer = await self.http.send(
-            f"/courier/stops/{stop_id}/{verb}", body, idempotent=True
-        )
+        status, answer = await self.http.send(f"/courier/stops/{stop_id}/{verb}", body, idempotent=True)
         if status == 200 and self.route is not None and isinstance(answer, dict):
-            self.route["stops"] = [
-                {**s, **answer} if s["stopId"] == stop_id else s for s in self.route["stops"]
-            ]
+            self.route["stops"] = [{**s, **answer} if s["stopId"] == stop_id else s for s in self.route["stops"]]
         return status, answer
 
     async def move_to(self, lat: float, lon: float) -> None:

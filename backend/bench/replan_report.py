@@ -31,9 +31,7 @@ def summary(
     by_kind: dict[str, dict[str, Any]] = {}
     for kind in sorted({r["kind"] for r in rows}):
         mine = [r for r in rows if r["kind"] == kind]
-        ms = [
-            r["first_ms"] for r in mine if r["outcome"] == "changed" and r["first_ms"] is not None
-        ]
+        ms = [r["first_ms"] for r in mine if r["outcome"] == "changed" and r["first_ms"] is not None]
         by_kind[kind] = {
             "n": len(mine),
             **{
@@ -51,9 +49,7 @@ def summary(
                 [
                     r["first_ms"] - r["server_total_s"] * 1000
                     for r in mine
-                    if r["outcome"] == "changed"
-                    and r["first_ms"] is not None
-                    and r["server_total_s"] is not None
+                    if r["outcome"] == "changed" and r["first_ms"] is not None and r["server_total_s"] is not None
                 ]
             ),
         }
@@ -69,9 +65,7 @@ def summary(
     breakdown = {
         "disruptions": len(timed),
         "solve_p50_ms": median([r["server_solve_s"] * 1000 for r in timed]),
-        "replan_other_p50_ms": median(
-            [(r["server_total_s"] - r["server_solve_s"]) * 1000 for r in timed]
-        ),
+        "replan_other_p50_ms": median([(r["server_total_s"] - r["server_solve_s"]) * 1000 for r in timed]),
         "after_replan_p50_ms": median([r["first_ms"] - r["server_total_s"] * 1000 for r in timed]),
         "first_ms_p50": median([r["first_ms"] for r in timed]),
     }

@@ -248,20 +248,14 @@ async def _seed(
 
     t0 = time.monotonic()
     geo = await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
-    (tmp / "cache").symlink_to(
-        settings.cache_dir.resolve(), target_is_directory=True
-    )  # no map rebuild
+    (tmp / "cache").symlink_to(settings.cache_dir.resolve(), target_is_directory=True)  # no map rebuild
     db = tmp / "bench.sqlite"
     database_url = f"sqlite:///{db}"
     if postgres_url and pg_db:
         database_url = await _create_pg_database(postgres_url, pg_db)
     use_database(make_engine(database_url))
-    seeded = await seed_synthetic_day(
-        geo, couriers, stops_per_courier, dt.date.today(), random.Random(seed)
-    )
-    if (
-        wal and not postgres_url
-    ):  # an experiment: the journal mode the server does not set (yet) itself
+    seeded = await seed_synthetic_day(geo, couriers, stops_per_courier, dt.date.today(), random.Random(seed))
+    if wal and not postgres_url:  # an experiment: the journal mode the server does not set (yet) itself
         import sqlite3
 
         with contextlib.closing(sqlite3.connect(db)) as conn:
@@ -298,9 +292,7 @@ async def _logins(server: ServerProcess, procs: ClientProcesses, couriers: int) 
     }
 
 
-async def _dispatcher(
-    server: ServerProcess, hub_id: int, compression: bool, couriers: int
-) -> Dispatcher:
+async def _dispatcher(server: ServerProcess, hub_id: int, compression: bool, couriers: int) -> Dispatcher:
     api = ApiClient(server.base)
     status, body = await api.login("dispatcher", DISPATCHER_PASSWORD, tries=1)
     if status != 200:
@@ -347,9 +339,7 @@ async def _ride(
     fds_end = server.fds()
     # The dispatcher gets the same grace for what it has not seen yet.
     ok = [a for res in results for a in res["actions"] if a[4] == 200]
-    while time.monotonic() < end_at + grace_s and any(
-        (a[0], a[1]) not in dispatcher.seen for a in ok
-    ):
+    while time.monotonic() < end_at + grace_s and any((a[0], a[1]) not in dispatcher.seen for a in ok):
         await asyncio.sleep(0.2)
     dispatcher_held = dispatcher.ws is not None and dispatcher.drops == 0
     procs.send_all(("done",))
@@ -381,12 +371,8 @@ def _timeline(
         lat = [(a[5] - a[2]) * 1000 for a in ok if t <= a[2] < t + step and a[5]]
         window = [c for c in cpu if t <= c[0] < t + step]
         spans = len(window) > 1 and window[-1][0] > window[0][0]
-        busy = (
-            100 * (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0]) if spans else None
-        )
-        machine = (
-            100 * (window[-1][2] - window[0][2]) / (window[-1][0] - window[0][0]) if spans else None
-        )
+        busy = 100 * (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0]) if spans else None
+        machine = 100 * (window[-1][2] - window[0][2]) / (window[-1][0] - window[0][0]) if spans else None
         out.append(
             {
                 "t": round(t - start_at),

@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from backend.bench.harness.api import ApiClient
@@ -36,6 +37,7 @@ def log(message: str) -> None:
 def client_process(cfg: dict[str, Any], conn: Any) -> None:
     """Entry point of a client process: its share of the couriers, driven over ``conn``."""
     raise_nofile()
+    runner: Callable[[Coroutine[Any, Any, None]], None]
     try:
         import uvloop
 
@@ -128,9 +130,7 @@ class SimCourier(ResumingSocket):
             reader.cancel()
             return
         assert self.snapshot is not None
-        stops = [
-            s for s in self.snapshot["route"]["stops"] if s["status"] in ("planned", "arrived")
-        ]
+        stops = [s for s in self.snapshot["route"]["stops"] if s["status"] in ("planned", "arrived")]
         status, body = await self.api.send("/courier/shift/start", {}, idempotent=True, retries=2)
         if status != 200:
             self.errors.append(f"shift/start {status}: {str(body)[:120]}")
@@ -254,13 +254,8 @@ class Client:
         self.cpu0 = cpu.user + cpu.system
         monitor = asyncio.create_task(self._lag_monitor())
         rate = self.cfg["ramp_per_s"]
-        lives = [
-            asyncio.create_task(c.live(start_at + i / rate, end_at))
-            for i, c in enumerate(self.couriers)
-        ]
-        done = asyncio.create_task(
-            asyncio.to_thread(self.conn.recv)
-        )  # the parent says when all are done
+        lives = [asyncio.create_task(c.live(start_at + i / rate, end_at)) for i, c in enumerate(self.couriers)]
+        done = asyncio.create_task(asyncio.to_thread(self.conn.recv))  # the parent says when all are done
 
         async def release() -> None:
             await done
@@ -269,11 +264,7 @@ class Client:
         releaser = asyncio.create_task(release())
         # Report once every courier is past the grace (or has seen all its events).
         deadline = end_at + self.cfg["grace_s"]
-        while (
-            time.monotonic() < deadline
-            and any(c.pending for c in self.couriers)
-            or time.monotonic() < end_at
-        ):
+        while time.monotonic() < deadline and any(c.pending for c in self.couriers) or time.monotonic() < end_at:
             await asyncio.sleep(0.2)
         await asyncio.sleep(0.3)
         for c in self.couriers:

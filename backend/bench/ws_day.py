@@ -111,10 +111,7 @@ async def _write_couriers(
             for n in names
         ],
     )
-    users = {
-        r["username"]: r["id"]
-        for r in await User.select(User.id, User.username).where(User.role == "courier")
-    }
+    users = {r["username"]: r["id"] for r in await User.select(User.id, User.username).where(User.role == "courier")}
     bikes = {r["name"]: r["id"] for r in await Bike.select(Bike.id, Bike.name)}
     await _insert_all(
         Courier,
@@ -211,9 +208,7 @@ async def _write_orders(
             Stop.window_end,
         )
     }
-    rows_of = {
-        n: [stop_rows[order_ids[f"WSB-{n}-{k}"]] for k in range(stops_per_courier)] for n in names
-    }
+    rows_of = {n: [stop_rows[order_ids[f"WSB-{n}-{k}"]] for k in range(stops_per_courier)] for n in names}
     return rows_of
 
 

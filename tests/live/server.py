@@ -35,9 +35,7 @@ class LiveServer(ServerProcess):
     tests (it may change between a stop and the next start, on the same database and port)."""
 
     def __init__(self, var_dir: Path, db: Path, env: dict[str, str] | None = None) -> None:
-        super().__init__(
-            var_dir, f"sqlite:///{db}", secret_key="live-test", env=env, startup_timeout_s=60
-        )
+        super().__init__(var_dir, f"sqlite:///{db}", secret_key="live-test", env=env, startup_timeout_s=60)
         self.db = db
         self.hub_id: int | None = None
 

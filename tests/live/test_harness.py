@@ -34,10 +34,7 @@ class Recorder(ResumingSocket):
         self.events.append((self.last_seq, kind, data))
 
     def saw(self, stop_id: int, status: str) -> bool:
-        return any(
-            k == "stop.updated" and d["stopId"] == stop_id and d["status"] == status
-            for _, k, d in self.events
-        )
+        return any(k == "stop.updated" and d["stopId"] == stop_id and d["status"] == status for _, k, d in self.events)
 
 
 async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -58,9 +55,7 @@ def test_the_stream_resumes_after_a_restart_without_a_snapshot_or_a_duplicate(
         status, day = await api.get("/courier/today")
         assert status == 200
         first, second = [
-            s["stopId"]
-            for s in day["route"]["stops"]
-            if s["status"] == "planned" and s["kind"] == "delivery"
+            s["stopId"] for s in day["route"]["stops"] if s["status"] == "planned" and s["kind"] == "delivery"
         ][:2]
 
         sock = Recorder(live, api.token)
@@ -78,9 +73,7 @@ def test_the_stream_resumes_after_a_restart_without_a_snapshot_or_a_duplicate(
         drops = sock.drops
         await asyncio.to_thread(live.restart)
         await _until(lambda: sock.drops > drops, 10, "the drop")
-        status, _ = await api.send(
-            f"/courier/stops/{second}/fail", {"reason": "not_home"}, idempotent=True
-        )
+        status, _ = await api.send(f"/courier/stops/{second}/fail", {"reason": "not_home"}, idempotent=True)
         assert status == 200
         await asyncio.sleep(0.5)
         assert not sock.saw(second, "failed")
@@ -104,9 +97,7 @@ def test_a_transport_failure_is_an_answer_not_an_exception() -> None:
     from backend.bench.harness.server import free_port
 
     async def scenario() -> tuple[int, Any]:
-        return await ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2).send(
-            "/auth/login", {}, retries=1
-        )
+        return await ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2).send("/auth/login", {}, retries=1)
 
     status, body = asyncio.run(scenario())
     assert status == 0 and "Error" in body["detail"]

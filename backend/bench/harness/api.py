@@ -52,9 +52,7 @@ class ApiClient:
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Connection: close"]
         return head + [f"{k}: {v}" for k, v in {**bearer(self.token), **(headers or {})}.items()]
 
-    async def post(
-        self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> tuple[int, Any]:
+    async def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
         """One POST; transport errors raise."""
         data = json.dumps(body).encode()
         head = self._head(
@@ -102,9 +100,7 @@ class ApiClient:
         status, body = 0, None
         for attempt in range(tries):
             t = time.monotonic()
-            status, body = await self.send(
-                "/auth/login", {"username": username, "password": password}
-            )
+            status, body = await self.send("/auth/login", {"username": username, "password": password})
             if status == 200:
                 self.token = body["token"]
                 self.login_ms = (time.monotonic() - t) * 1000
