@@ -104,7 +104,7 @@ Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}
 
     import uvicorn
 
-    from backend.services.simulation import run_simulation
+    from backend.bench.simulation import run_simulation
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per simulated request is noise
     # The simulated couriers' requests would drown everything else in the access log.
@@ -245,7 +245,8 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench_replan(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.bench.replan_bench import BenchError, format_report, run_replan_bench
+    from backend.bench.replan_bench import BenchError, run_replan_bench
+    from backend.bench.replan_report import format_report
 
     try:
         result = asyncio.run(run_replan_bench(

@@ -234,193 +234,12 @@ def generate_day(
     check_options(hubs, returns_share)
     t0 = time.perf_counter()
     rng = random.Random(seed)
-    net = geo.network
-
-    addresses = sorted(
-        geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber, a.lat, a.lon)
-    )
-    addr_pts = [(a.lat, a.lon) for a in addresses]
-    addr_pts = [p for p, ok in zip(addr_pts, _snaps_ok(geo, addr_pts), strict=True) if ok]
-    if not addr_pts:
-        raise BenchError("the map has no addresses on the cargo-bike network")
-    node_pts = [(float(a), float(b)) for a, b in zip(net.lat, net.lon, strict=True)]
-    shops = [p for p in geo.pois if p.kind == "shop" and p.street]
-    shops = sorted(shops, key=lambda p: p.source)
-    shops = [
-        p
-        for p, ok in zip(shops, _snaps_ok(geo, [(p.lat, p.lon) for p in shops]), strict=True)
-        if ok
-    ]
-    shop_hours = {p.source: _shop_hours(p.opening_hours, day) for p in shops}
-    open_for = {  # shops where goods for a basket in this slot can be collected in time
-        slot: [
-            p
-            for p in shops
-            if intersect(shop_hours[p.source], (Window(6 * 3600, _slot(slot).end - 900),))
-        ]
-        for slot in ("afternoon", "evening")
-    }
-    points = [
-        p for p in geo.pois if p.value in ("parcel_locker", "kiosk", "convenience", "supermarket")
-    ]
-    points = sorted(points, key=lambda p: p.source)
-    points = [
-        p
-        for p, ok in zip(points, _snaps_ok(geo, [(p.lat, p.lon) for p in points]), strict=True)
-        if ok
-    ]
-
-    # Hubs: spread on a ring around the centre, each at the nearest address.
-    lats = [p[0] for p in addr_pts]
-    lons = [p[1] for p in addr_pts]
-    clat, clon = statistics.fmean(lats), statistics.fmean(lons)
-    rlat, rlon = (max(lats) - min(lats)) * 0.25, (max(lons) - min(lons)) * 0.25
-    phase = rng.uniform(0, 2 * math.pi)
-    hub_pts: list[tuple[float, float]] = []
-    for k in range(hubs):
-        if hubs == 1:
-            target = (clat, clon)
-        else:
-            a = phase + 2 * math.pi * k / hubs
-            target = (clat + rlat * math.sin(a), clon + rlon * math.cos(a))
-        free = [p for p in addr_pts if p not in hub_pts] or addr_pts
-        hub_pts.append(
-            min(free, key=lambda p: (p[0] - target[0]) ** 2 + ((p[1] - target[1]) * 0.5) ** 2)
-        )
-
-    places: list[tuple[float, float]] = list(hub_pts)
-    plan_stops: list[Stop] = []
-    counts = {
-        "deliveries": 0,
-        "door_deliveries": 0,
-        "pickup_point_deliveries": 0,
-        "baskets": 0,
-        "shop_pickups": 0,
-        "returns": 0,
-        "windowed": 0,
-    }
-
-    def door() -> tuple[float, float]:
-        return (
-            rng.choice(addr_pts) if rng.random() < DOOR_AT_ADDRESS_SHARE else rng.choice(node_pts)
-        )
-
-    def add(
-        kind: str,
-        sid: str,
-        place: tuple[float, float],
-        windows: tuple[Window, ...],
-        service: int,
-        kg: float,
-        litres: float,
-        pickups: tuple[str, ...] = (),
-    ) -> None:
-        places.append(place)
-        plan_stops.append(
-            Stop(
-                id=sid,
-                kind=kind,  # type: ignore[arg-type]
-                location=len(places) - 1,
-                windows=windows,
-                service_s=service,
-                weight_kg=round(kg, 1),
-                volume_l=round(litres, 1),
-                pickups=pickups,
-            )
-        )
-
-    def parcels() -> tuple[float, float]:
-        n = rng.choice((1, 1, 1, 2))
-        return (
-            sum(rng.uniform(0.3, 5.0) for _ in range(n)),
-            sum(rng.uniform(1.0, 12.0) for _ in range(n)),
-        )
-
-    def door_window() -> tuple[Window, ...]:
-        roll = rng.random()
-        if roll < 0.30:
-            return (_slot("morning"),)
-        if roll < 0.55:
-            return (_slot("afternoon"),)
-        if roll < 0.80:
-            return (_slot("evening"),)
-        counts["windowed"] += 1
-        start = rng.randint(9, 19)
-        return (Window(start * 3600, (start + 2) * 3600),)
-
-    order = 0
-    while len(plan_stops) < stops:
-        order += 1
-        left = stops - len(plan_stops)
-        roll = rng.random()
-        if roll < returns_share:
-            kg, litres = rng.uniform(0.5, 8.0), rng.uniform(2.0, 30.0)
-            window = (_slot("morning"),) if rng.random() < 0.5 else (_slot("afternoon"),)
-            add("pickup", f"r{order}", door(), window, 120, kg, litres)
-            counts["returns"] += 1
-            continue
-        kind = rng.random()
-        if kind < BASKET_SHARE and open_for["afternoon"] and open_for["evening"] and left >= 2:
-            n_shops = 2 if (rng.random() < 0.2 and left >= 3) else 1
-            slot = rng.choice(("afternoon", "evening"))
-            window = (_slot(slot),)
-            chosen = rng.sample(open_for[slot], k=min(n_shops, len(open_for[slot])))
-            ids = []
-            for j, shop in enumerate(chosen):
-                # collected during opening hours, a quarter of an hour before the door's window ends
-                pw = intersect(shop_hours[shop.source], (Window(6 * 3600, window[0].end - 900),))
-                sid = f"s{order}.{j + 1}"
-                add(
-                    "pickup",
-                    sid,
-                    (shop.lat, shop.lon),
-                    pw,
-                    180,
-                    rng.uniform(0.3, 3.0),
-                    rng.uniform(1.0, 8.0),
-                )
-                ids.append(sid)
-                counts["shop_pickups"] += 1
-            own_kg, own_l = parcels() if rng.random() < 0.5 else (0.0, 0.0)
-            add("delivery", f"d{order}", door(), window, 120, own_kg, own_l, tuple(ids))
-            counts["baskets"] += 1
-            counts["deliveries"] += 1
-            counts["door_deliveries"] += 1
-            continue
-        kg, litres = parcels()
-        if kind < BASKET_SHARE + PICKUP_POINT_SHARE and points:
-            pp = rng.choice(points)
-            window = intersect(
-                door_window(), POINT_HOURS if pp.value != "parcel_locker" else (Window(0, 86399),)
-            )
-            add(
-                "delivery", f"d{order}", (pp.lat, pp.lon), window or (_slot("day"),), 60, kg, litres
-            )
-            counts["pickup_point_deliveries"] += 1
-        else:
-            add("delivery", f"d{order}", door(), door_window(), 120, kg, litres)
-            counts["door_deliveries"] += 1
-        counts["deliveries"] += 1
-
-    couriers = max(hubs, 2, math.ceil(stops / STOPS_PER_COURIER))
-    vehicles = []
-    for i in range(couriers):
-        # in turns: hubs, shifts (morning, afternoon-evening) and bike types all mix
-        hub = i % hubs
-        payload, volume, range_km, speed = BIKES[(i // 2) % 2]
-        start, end = SHIFTS[i % 2]
-        vehicles.append(
-            Vehicle(
-                id=f"h{hub + 1}-c{i // hubs + 1}",
-                start_location=hub,
-                end_location=hub,
-                shift=Window(_hhmm(start), _hhmm(end)),
-                payload_kg=payload,
-                volume_l=volume,
-                max_distance_m=range_km * 1000,
-                speed_factor=speed,
-            )
-        )
+    city = _City(geo, day)
+    hub_pts = _hub_points(city.addr_pts, hubs, rng)
+    builder = _DayBuilder(city, rng, list(hub_pts))
+    builder.fill(stops, returns_share)
+    places, plan_stops, counts = builder.places, builder.stops, builder.counts
+    couriers, vehicles = _vehicles(hubs, stops)
     counts["stops"] = len(plan_stops)
     counts["pickups"] = counts["shop_pickups"] + counts["returns"]
     counts["couriers"] = couriers
@@ -431,7 +250,7 @@ def generate_day(
 
     t1 = time.perf_counter()
     if with_matrices:
-        time_m, dist_m = net.matrices(places)
+        time_m, dist_m = geo.network.matrices(places)
     else:
         time_m = dist_m = np.zeros((0, 0), dtype=np.int64)
     matrix_s = time.perf_counter() - t1
@@ -449,6 +268,242 @@ def generate_day(
         generate_s=round(generate_s, 3),
         matrix_s=round(matrix_s, 3),
     )
+
+
+class _City:
+    """The map's places a day is drawn from: addresses and street nodes (doors), shops with
+    their hours on ``day``, pickup points; only those on the cargo-bike network."""
+
+    def __init__(self, geo: Any, day: dt.date) -> None:
+        net = geo.network
+        addresses = sorted(
+            geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber, a.lat, a.lon)
+        )
+        addr_pts = [(a.lat, a.lon) for a in addresses]
+        self.addr_pts = [p for p, ok in zip(addr_pts, _snaps_ok(geo, addr_pts), strict=True) if ok]
+        if not self.addr_pts:
+            raise BenchError("the map has no addresses on the cargo-bike network")
+        self.node_pts = [(float(a), float(b)) for a, b in zip(net.lat, net.lon, strict=True)]
+        shops = sorted(
+            (p for p in geo.pois if p.kind == "shop" and p.street), key=lambda p: p.source
+        )
+        shops = [
+            p
+            for p, ok in zip(shops, _snaps_ok(geo, [(p.lat, p.lon) for p in shops]), strict=True)
+            if ok
+        ]
+        self.shop_hours = {p.source: _shop_hours(p.opening_hours, day) for p in shops}
+        self.open_for = {  # shops where goods for a basket in this slot can be collected in time
+            slot: [
+                p
+                for p in shops
+                if intersect(self.shop_hours[p.source], (Window(6 * 3600, _slot(slot).end - 900),))
+            ]
+            for slot in ("afternoon", "evening")
+        }
+        points = sorted(
+            (
+                p
+                for p in geo.pois
+                if p.value in ("parcel_locker", "kiosk", "convenience", "supermarket")
+            ),
+            key=lambda p: p.source,
+        )
+        self.points = [
+            p
+            for p, ok in zip(points, _snaps_ok(geo, [(p.lat, p.lon) for p in points]), strict=True)
+            if ok
+        ]
+
+
+def _hub_points(
+    addr_pts: list[tuple[float, float]], hubs: int, rng: random.Random
+) -> list[tuple[float, float]]:
+    """Hubs: spread on a ring around the centre, each at the nearest address."""
+    lats = [p[0] for p in addr_pts]
+    lons = [p[1] for p in addr_pts]
+    clat, clon = statistics.fmean(lats), statistics.fmean(lons)
+    rlat, rlon = (max(lats) - min(lats)) * 0.25, (max(lons) - min(lons)) * 0.25
+    phase = rng.uniform(0, 2 * math.pi)
+    hub_pts: list[tuple[float, float]] = []
+    for k in range(hubs):
+        if hubs == 1:
+            target = (clat, clon)
+        else:
+            a = phase + 2 * math.pi * k / hubs
+            target = (clat + rlat * math.sin(a), clon + rlon * math.cos(a))
+        free = [p for p in addr_pts if p not in hub_pts] or addr_pts
+        hub_pts.append(
+            min(free, key=lambda p: (p[0] - target[0]) ** 2 + ((p[1] - target[1]) * 0.5) ** 2)
+        )
+    return hub_pts
+
+
+class _DayBuilder:
+    """Draws the day's orders into stops, each at a new place after the hubs."""
+
+    def __init__(self, city: _City, rng: random.Random, places: list[tuple[float, float]]) -> None:
+        self.city, self.rng, self.places = city, rng, places
+        self.stops: list[Stop] = []
+        self.counts = {
+            "deliveries": 0,
+            "door_deliveries": 0,
+            "pickup_point_deliveries": 0,
+            "baskets": 0,
+            "shop_pickups": 0,
+            "returns": 0,
+            "windowed": 0,
+        }
+
+    def door(self) -> tuple[float, float]:
+        rng = self.rng
+        return (
+            rng.choice(self.city.addr_pts)
+            if rng.random() < DOOR_AT_ADDRESS_SHARE
+            else rng.choice(self.city.node_pts)
+        )
+
+    def add(
+        self,
+        kind: str,
+        sid: str,
+        place: tuple[float, float],
+        windows: tuple[Window, ...],
+        service: int,
+        kg: float,
+        litres: float,
+        pickups: tuple[str, ...] = (),
+    ) -> None:
+        self.places.append(place)
+        self.stops.append(
+            Stop(
+                id=sid,
+                kind=kind,  # type: ignore[arg-type]
+                location=len(self.places) - 1,
+                windows=windows,
+                service_s=service,
+                weight_kg=round(kg, 1),
+                volume_l=round(litres, 1),
+                pickups=pickups,
+            )
+        )
+
+    def parcels(self) -> tuple[float, float]:
+        rng = self.rng
+        n = rng.choice((1, 1, 1, 2))
+        return (
+            sum(rng.uniform(0.3, 5.0) for _ in range(n)),
+            sum(rng.uniform(1.0, 12.0) for _ in range(n)),
+        )
+
+    def door_window(self) -> tuple[Window, ...]:
+        roll = self.rng.random()
+        if roll < 0.30:
+            return (_slot("morning"),)
+        if roll < 0.55:
+            return (_slot("afternoon"),)
+        if roll < 0.80:
+            return (_slot("evening"),)
+        self.counts["windowed"] += 1
+        start = self.rng.randint(9, 19)
+        return (Window(start * 3600, (start + 2) * 3600),)
+
+    def fill(self, stops: int, returns_share: float) -> None:
+        """Orders until there are exactly ``stops`` stops."""
+        rng, counts, open_for = self.rng, self.counts, self.city.open_for
+        order = 0
+        while len(self.stops) < stops:
+            order += 1
+            left = stops - len(self.stops)
+            roll = rng.random()
+            if roll < returns_share:
+                kg, litres = rng.uniform(0.5, 8.0), rng.uniform(2.0, 30.0)
+                window: tuple[Window, ...] = (
+                    (_slot("morning"),) if rng.random() < 0.5 else (_slot("afternoon"),)
+                )
+                self.add("pickup", f"r{order}", self.door(), window, 120, kg, litres)
+                counts["returns"] += 1
+                continue
+            kind = rng.random()
+            if kind < BASKET_SHARE and open_for["afternoon"] and open_for["evening"] and left >= 2:
+                self.basket(order, left)
+                continue
+            kg, litres = self.parcels()
+            if kind < BASKET_SHARE + PICKUP_POINT_SHARE and self.city.points:
+                pp = rng.choice(self.city.points)
+                window = intersect(
+                    self.door_window(),
+                    POINT_HOURS if pp.value != "parcel_locker" else (Window(0, 86399),),
+                )
+                self.add(
+                    "delivery",
+                    f"d{order}",
+                    (pp.lat, pp.lon),
+                    window or (_slot("day"),),
+                    60,
+                    kg,
+                    litres,
+                )
+                counts["pickup_point_deliveries"] += 1
+            else:
+                self.add("delivery", f"d{order}", self.door(), self.door_window(), 120, kg, litres)
+                counts["door_deliveries"] += 1
+            counts["deliveries"] += 1
+
+    def basket(self, order: int, left: int) -> None:
+        """Goods from one or two shops, collected there and delivered together at a door."""
+        rng, counts = self.rng, self.counts
+        n_shops = 2 if (rng.random() < 0.2 and left >= 3) else 1
+        slot = rng.choice(("afternoon", "evening"))
+        window = (_slot(slot),)
+        chosen = rng.sample(self.city.open_for[slot], k=min(n_shops, len(self.city.open_for[slot])))
+        ids = []
+        for j, shop in enumerate(chosen):
+            # collected during opening hours, a quarter of an hour before the door's window ends
+            pw = intersect(
+                self.city.shop_hours[shop.source], (Window(6 * 3600, window[0].end - 900),)
+            )
+            sid = f"s{order}.{j + 1}"
+            self.add(
+                "pickup",
+                sid,
+                (shop.lat, shop.lon),
+                pw,
+                180,
+                rng.uniform(0.3, 3.0),
+                rng.uniform(1.0, 8.0),
+            )
+            ids.append(sid)
+            counts["shop_pickups"] += 1
+        own_kg, own_l = self.parcels() if rng.random() < 0.5 else (0.0, 0.0)
+        self.add("delivery", f"d{order}", self.door(), window, 120, own_kg, own_l, tuple(ids))
+        counts["baskets"] += 1
+        counts["deliveries"] += 1
+        counts["door_deliveries"] += 1
+
+
+def _vehicles(hubs: int, stops: int) -> tuple[int, list[Vehicle]]:
+    """Enough couriers for the stops, taking turns: hubs, shifts (morning, afternoon-evening)
+    and bike types all mix."""
+    couriers = max(hubs, 2, math.ceil(stops / STOPS_PER_COURIER))
+    vehicles = []
+    for i in range(couriers):
+        hub = i % hubs
+        payload, volume, range_km, speed = BIKES[(i // 2) % 2]
+        start, end = SHIFTS[i % 2]
+        vehicles.append(
+            Vehicle(
+                id=f"h{hub + 1}-c{i // hubs + 1}",
+                start_location=hub,
+                end_location=hub,
+                shift=Window(_hhmm(start), _hhmm(end)),
+                payload_kg=payload,
+                volume_l=volume,
+                max_distance_m=range_km * 1000,
+                speed_factor=speed,
+            )
+        )
+    return couriers, vehicles
 
 
 # --------------------------------------------------------------------------- #

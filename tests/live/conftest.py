@@ -10,7 +10,7 @@ def live(tmp_path, geo):
     db = tmp_path / "live.sqlite"
     hub_id = run(seed_day(db, geo))
     server = LiveServer(tmp_path, db)
-    server.hub_id = hub_id  # type: ignore[attr-defined]
+    server.hub_id = hub_id
     server.start()
     yield server
     server.stop()

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import websockets
 
+from backend.bench.simulation import Simulation, token_id_of
 from backend.realtime.feed import POSITION_BATCH_S
 from backend.services.demo import DEMO_PASSWORD
-from backend.services.simulation import Simulation, token_id_of
 from tests.live.server import LiveServer
 
 DONE = ("delivered", "failed", "collected")

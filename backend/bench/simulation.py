@@ -24,15 +24,16 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import math
 import random
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import websockets
+
+from backend.bench.harness.api import bearer, idempotency_key
+from backend.bench.harness.geometry import metres
+from backend.bench.harness.stream import ResumingSocket, courier_stream_url
 
 log = logging.getLogger("laadbak.simulation")
 
@@ -81,13 +82,6 @@ def is_pickup_point(stop: dict[str, Any]) -> bool:
         return True
     address = stop.get("address") or ""
     return "," in address and not _POSTCODE.search(address) and not address.split(",")[0].strip()[-1:].isdigit()
-
-
-def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat = math.radians((a[0] + b[0]) / 2)
-    dy = (b[0] - a[0]) * 111_320.0
-    dx = (b[1] - a[1]) * 111_320.0 * math.cos(lat)
-    return math.hypot(dx, dy)
 
 
 class Simulation:
@@ -182,8 +176,7 @@ class SimulatedCourier:
         self.taken_over = asyncio.Event()
         self.done = asyncio.Event()
         self.http: httpx.AsyncClient | None = None
-        self.ws: Any = None
-        self.seq: int | None = None
+        self.stream: CourierStream | None = None
         self.stops: list[dict[str, Any]] = []
         self.hub: tuple[float, float] | None = None
         self.shift: dict[str, Any] | None = None
@@ -212,16 +205,16 @@ class SimulatedCourier:
 
     # -- the day ------------------------------------------------------------------
     async def run(self) -> str:
-        reader: asyncio.Task[None] | None = None
         outcome = "error"
         try:
             async with httpx.AsyncClient(base_url=self.sim.base_url, timeout=30) as http:
                 self.http = http
                 try:
                     await self._login()
+                    self.stream = CourierStream(self)
                     await self.sim.check_takeovers()  # a person may have logged in before us
                     self.checkpoint()
-                    self._apply_day(await self._get("/courier/today"))
+                    self.apply_day(await self._get("/courier/today"))
                     if not self.stops:
                         log.info("%s: no route today; nothing to ride", self.username)
                         outcome = "no_route"
@@ -233,7 +226,7 @@ class SimulatedCourier:
                         return outcome
                     if self.shift["status"] == "planned":
                         self.shift = await self._post("/courier/shift/start", {})
-                    reader = asyncio.create_task(self._stream(), name=f"simulation-{self.username}-ws")
+                    self.stream.start()
                     self.pos = self._start_position()
                     await self._send_position()
                     await self._load()
@@ -260,10 +253,8 @@ class SimulatedCourier:
             log.exception("%s: the simulated courier failed", self.username)
         finally:
             self.active = False
-            if reader is not None:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await reader
+            if self.stream is not None:
+                await self.stream.stop()
             self.done.set()
         return outcome
 
@@ -282,7 +273,7 @@ class SimulatedCourier:
     async def _load(self) -> None:
         """Scan the loading list at the hub, last stop first."""
         day = await self._get("/courier/today")
-        self._apply_day(day)
+        self.apply_day(day)
         todo = [item for item in day["loading"] if not item["loaded"]]
         for item in todo:
             await self.pause(SCAN_S / self.sim.speedup)
@@ -303,7 +294,7 @@ class SimulatedCourier:
         while i < len(path) - 1:
             budget = step_m
             while i < len(path) - 1 and budget > 0:
-                leg = _metres(here, path[i + 1])
+                leg = metres(here, path[i + 1])
                 if leg <= budget:
                     budget -= leg
                     i += 1
@@ -358,7 +349,7 @@ class SimulatedCourier:
 
     def _took(self, r: httpx.Response, stop_id: int, what: str) -> bool:
         if r.status_code == 200:
-            self._update_stop(r.json())
+            self.update_stop(r.json())
             return True
         log.info("%s: could not %s stop %d: %s", self.username, what, stop_id, _detail(r))
         if r.status_code == 409 and isinstance(status := _problem(r).get("status"), str):
@@ -370,7 +361,7 @@ class SimulatedCourier:
 
     # -- HTTP ---------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return bearer(self.token)
 
     async def _login(self) -> None:
         assert self.http is not None
@@ -401,7 +392,7 @@ class SimulatedCourier:
     async def _post_raw(self, path: str, body: dict[str, Any]) -> httpx.Response:
         """One action: a new Idempotency-Key, the same key on each retry."""
         assert self.http is not None
-        headers = {**self._auth(), "Idempotency-Key": str(uuid.uuid4())}
+        headers = {**self._auth(), "Idempotency-Key": idempotency_key()}
         content = json.dumps(body).encode()
         headers["content-type"] = "application/json"
         for attempt in range(5):
@@ -421,73 +412,66 @@ class SimulatedCourier:
         raise RuntimeError(f"{self.username}: POST {path} failed 5 times")
 
     # -- the live stream -------------------------------------------------------------
-    async def _stream(self) -> None:
-        """Keep the courier websocket open (resuming after the last seq) and apply what it says."""
-        backoff = 0.5
-        while not (self.sim.stop_event.is_set() or self.taken_over.is_set()):
-            url = f"{self.sim.ws_url}/ws/courier"
-            if self.seq is not None:
-                url += f"?after={self.seq}"
-            try:
-                async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {self.token}"},
-                                              open_timeout=10, max_size=None) as ws:
-                    self.ws = ws
-                    backoff = 0.5
-                    async for raw in ws:
-                        self._on_message(json.loads(raw))
-            except asyncio.CancelledError:
-                raise
-            except websockets.InvalidStatus as exc:
-                if exc.response.status_code in (401, 403):
-                    log.warning("%s: the live stream refused us (%s)", self.username, exc.response.status_code)
-                    return
-            except Exception as exc:  # noqa: BLE001 - reconnect
-                log.debug("%s: live stream dropped: %s", self.username, exc)
-            finally:
-                self.ws = None
-            await self.sim.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
-
-    def _on_message(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind == "snapshot":
-            self._apply_day(message["data"])
-            self.seq = message["seq"]
-        elif kind == "event":
-            self.seq = max(self.seq or 0, message["seq"])
-            data = message["data"]
-            if message["kind"] == "stop.updated":
-                self._update_stop(data)
-            elif message["kind"] in ("route.planned", "route.updated"):
-                self.stops = data["stops"]
-            elif message["kind"] == "shift.updated":
-                self.shift = data
-        elif kind == "error":
-            log.debug("%s: the server says %s: %s", self.username, message.get("code"), message.get("message"))
-
-    def _apply_day(self, day: dict[str, Any]) -> None:
+    def apply_day(self, day: dict[str, Any]) -> None:
         self.hub = (day["hub"]["lat"], day["hub"]["lon"])
         self.shift = day["shift"]
         self.stops = day["route"]["stops"] if day.get("route") else []
-        if self.seq is None or day["seq"] > self.seq:
-            self.seq = day["seq"]
+        # The day read over HTTP counts as seen: the stream resumes after it.
+        assert self.stream is not None
+        if self.stream.last_seq is None or day["seq"] > self.stream.last_seq:
+            self.stream.last_seq = day["seq"]
 
-    def _update_stop(self, view: dict[str, Any]) -> None:
+    def update_stop(self, view: dict[str, Any]) -> None:
         for i, s in enumerate(self.stops):
             if s["stopId"] == view["stopId"]:
                 self.stops[i] = view
 
     async def _send_position(self) -> None:
         self.checkpoint()
-        ws = self.ws
-        if ws is None or self.pos is None:
+        if self.stream is None or self.pos is None:
             return
-        try:
-            await ws.send(json.dumps({"type": "position", "lat": round(self.pos[0], 6),
-                                      "lon": round(self.pos[1], 6), "accuracy": 5}))
+        if await self.stream.send_position(round(self.pos[0], 6), round(self.pos[1], 6), 5):
             self.counts["positions"] += 1
-        except Exception:  # noqa: BLE001, S110 - the stream reconnects by itself
-            pass
+
+
+class CourierStream(ResumingSocket):
+    """The simulated courier's live stream (resuming after the last seq); what it says goes
+    into the courier's day. It ends when the simulation stops or a person takes over."""
+
+    def __init__(self, courier: SimulatedCourier) -> None:
+        super().__init__(courier_stream_url(courier.sim.ws_url), courier.token, open_timeout=10,
+                         ping_interval=20.0, retry_s=0.5, retry_max_s=5.0)
+        self.courier = courier
+
+    def should_stop(self) -> bool:
+        return self.closing or self.courier.sim.stop_event.is_set() or self.courier.taken_over.is_set()
+
+    def on_snapshot(self, data: dict[str, Any], now: float) -> None:
+        self.courier.apply_day(data)
+
+    def on_event(self, kind: str, data: dict[str, Any], now: float) -> None:
+        if kind == "stop.updated":
+            self.courier.update_stop(data)
+        elif kind in ("route.planned", "route.updated"):
+            self.courier.stops = data["stops"]
+        elif kind == "shift.updated":
+            self.courier.shift = data
+
+    def on_error(self, message: dict[str, Any]) -> None:
+        log.debug("%s: the server says %s: %s", self.courier.username, message.get("code"),
+                  message.get("message"))
+
+    def refused(self, status: int) -> bool:
+        if status in (401, 403):
+            log.warning("%s: the live stream refused us (%s)", self.courier.username, status)
+            return True
+        return False
+
+    def dropped(self, exc: Exception) -> None:
+        log.debug("%s: live stream dropped: %s", self.courier.username, exc)
+
+    async def pause(self, seconds: float) -> None:
+        await self.courier.sim.sleep(seconds)
 
 
 class _LoggedOut(Exception):

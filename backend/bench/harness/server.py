@@ -1,0 +1,192 @@
+"""A ``laadbak serve`` subprocess on a free port, with its own database and settings.
+
+The benches and the live tests talk to a real server process, as phones do:
+start it on a database, wait until ``/health`` answers, stop it, or restart it
+on the same database and port (a restart keeps what the database holds).
+Read the process's figures (memory, CPU, open files) and its log's warnings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import resource
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# Inherited from the caller's environment but never wanted in a harness server: it
+# runs on its own database with in-memory channels, and crashes only when asked to.
+_DROPPED_ENV = ("REDIS_URL", "LAADBAK_CRASH_AT")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def raise_nofile() -> int:
+    """Raise this process's open-files limit to the hard limit; returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class ServerProcess:
+    """``python -m backend.cli serve`` on ``database_url``, logging to ``var_dir/server.log``.
+
+    ``env`` holds settings for the server on top of this process's environment
+    (e.g. ``LAADBAK_REPLAN_TIME_LIMIT``); it may change between a stop and a start.
+    """
+
+    def __init__(
+        self,
+        var_dir: Path,
+        database_url: str,
+        *,
+        map_path: Path | None = None,
+        secret_key: str | None = None,
+        env: dict[str, str] | None = None,
+        startup_timeout_s: float = 120.0,
+    ) -> None:
+        self.var_dir, self.database_url, self.map_path = var_dir, database_url, map_path
+        self.secret_key = secret_key or secrets.token_urlsafe(32)
+        self.env = dict(env or {})
+        self.startup_timeout_s = startup_timeout_s
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.ws_base = f"ws://127.0.0.1:{self.port}"
+        self.log_path = var_dir / "server.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def environment(self) -> dict[str, str]:
+        """The server's whole environment: ours, its settings, then ``env``."""
+        env = {
+            **os.environ,
+            "LAADBAK_VAR_DIR": str(self.var_dir),
+            "DATABASE_URL": self.database_url,
+            "LAADBAK_PORT": str(self.port),
+            "LAADBAK_HOST": "127.0.0.1",
+            "LAADBAK_SECRET_KEY": self.secret_key,
+            "LAADBAK_SOLVER_WORKERS": "1",
+        }
+        if self.map_path is not None:
+            env["LAADBAK_MAP"] = str(self.map_path)
+        for name in _DROPPED_ENV:
+            env.pop(name, None)
+        env.update(self.env)
+        return env
+
+    def start(self) -> None:
+        """Start the process and wait until ``/health`` answers 200."""
+        # The open-files limit: raised to the hard limit here and inherited by the
+        # server, rather than a preexec_fn in a process that runs threads.
+        raise_nofile()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "serve"],
+            env=self.environment(),
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.base + "/health", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"the server did not come up: {self.log_tail()}")
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Terminate the process (kill it when it does not end within ``timeout_s``)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        """A new process on the same database and port."""
+        self.stop()
+        self.start()
+
+    def log_tail(self, chars: int = 2000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def warnings(self) -> dict[str, Any]:
+        """The server's warnings and errors, counted by their text without numbers."""
+        counts: dict[str, int] = {}
+        slowest = 0.0
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith(("WARNING", "ERROR", "CRITICAL")):
+                key = re.sub(r"\d+(\.\d+)?", "N", line)[:160]
+                counts[key] = counts.get(key, 0) + 1
+                held = re.search(r"held the writer for (\d+) ms", line)
+                if held:
+                    slowest = max(slowest, float(held.group(1)))
+        most = dict(sorted(counts.items(), key=lambda kv: -kv[1])[:10])
+        return {
+            "warnings": sum(counts.values()),
+            "by_text": most,
+            "slowest_write_ms": slowest or None,
+        }
+
+    # -- the process's figures, from /proc (None when it is gone) -----------------------
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def _status_field(self, name: str) -> int | None:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith(name + ":"):
+                    return int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+    def rss_mb(self) -> float | None:
+        kb = self._status_field("VmRSS")
+        return kb / 1024 if kb is not None else None
+
+    def threads(self) -> int | None:
+        return self._status_field("Threads")
+
+    def cpu_s(self) -> float | None:
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def nofile(self) -> int | None:
+        try:
+            for line in Path(f"/proc/{self.pid}/limits").read_text().splitlines():
+                if line.startswith("Max open files"):
+                    return int(line.split()[3])
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+    def fds(self) -> int | None:
+        try:
+            return len(os.listdir(f"/proc/{self.pid}/fd"))
+        except OSError:
+            return None
