@@ -63,14 +63,9 @@ import numpy as np
 
 from backend.dispatch.feasibility import check_route
 from backend.dispatch.model import Plan, Problem, Route, Stop, Unplanned, Vehicle
-from backend.dispatch.solver import (
-    _merge_windows,
-    _route,
-    _schedule,
-    solve,
-    travel_time,
-    without_gc,
-)
+from backend.dispatch.ortools_search import solve
+from backend.dispatch.schedule import build_route, tight_schedule
+from backend.dispatch.windows import merge_windows, travel_time, without_gc
 
 __all__ = [
     "AUTO_FOCUS_MIN_STOPS",
@@ -269,9 +264,9 @@ def _kept_route(
         )
         if not fits:
             return None, True  # the solver leaves such a bike without a route
-    if _schedule(problem, v, seq, windows) is None:
+    if tight_schedule(problem, v, seq, windows) is None:
         return None, False
-    route = _route(problem, v, seq, windows, v.shift.start, by_id)
+    route = build_route(problem, v, seq, windows, v.shift.start, by_id)
     return route, not check_route(problem, route, stops_by_id=by_id)
 
 
@@ -287,7 +282,7 @@ def _focus_split(
     vehicles = problem.vehicles
     pos = {s.id: i for i, s in enumerate(stops)}
     by_id = {s.id: s for s in stops}
-    windows = [_merge_windows(s.windows) for s in stops]
+    windows = [merge_windows(s.windows) for s in stops]
     groups, allowed = _allowed(problem)
     locked_to: dict[int, str] = {}  # stop position -> the one courier that may serve it
     free: list[int] = []  # groups that are not locked to one courier
@@ -567,9 +562,9 @@ def replan(
         if not old_ids or new_ids == old_ids or set(new_ids) != set(old_ids):
             continue
         if windows is None:
-            windows = [_merge_windows(s.windows) for s in problem.stops]
+            windows = [merge_windows(s.windows) for s in problem.stops]
         current = next(r for r in plan.routes if r.vehicle_id == vid)
-        old_route = _route(
+        old_route = build_route(
             problem, vehicles[vid], [pos[s] for s in old_ids], windows, current.start_s, by_id
         )
         if old_route.duration_s - current.duration_s >= min_gain_s:
