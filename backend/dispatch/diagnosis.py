@@ -22,6 +22,7 @@ from backend.dispatch.model import (
     UnplannedReason,
     Vehicle,
 )
+from backend.dispatch.scheduling import schedule
 from backend.dispatch.windows import (
     BIG,
     DL_PER_L,
@@ -149,34 +150,17 @@ def _vehicle_check(
         fails.append("too_heavy")
     if peak_dl > scaled(v.volume_l, DL_PER_L):
         fails.append("too_big")
-    T, D = problem.time_s, problem.dist_m
+    D = problem.dist_m
     range_any = time_any = both = False
     for order in orders:
-        prev = v.start_location
-        dist = 0
-        t = v.shift.start
-        ok_time = True
-        for k in order:
-            s = stops[k]
-            dist += D[prev][s.location]
-            t += travel_time(T[prev][s.location], v.speed_factor)
-            st = earliest_start(windows[k], t)
-            if st is None:
-                ok_time = False
-                break
-            t = st + s.service_s
-            prev = s.location
-        if ok_time:
-            dist += D[prev][v.end_location]
-            t += travel_time(T[prev][v.end_location], v.speed_factor)
-            ok_time = t <= v.shift.end
-        else:
-            dist = sum(
-                D[a][b]
-                for a, b in itertools.pairwise(
-                    [v.start_location] + [stops[k].location for k in order] + [v.end_location]
-                )
+        sched = schedule(problem, v, order, windows)
+        ok_time = sched is not None and sched.end <= v.shift.end
+        dist = sum(
+            D[a][b]
+            for a, b in itertools.pairwise(
+                [v.start_location] + [stops[k].location for k in order] + [v.end_location]
             )
+        )
         ok_range = v.max_distance_m is None or dist <= v.max_distance_m
         range_any |= ok_range
         time_any |= ok_time

@@ -19,7 +19,7 @@ from backend.dispatch.model import (
 from backend.dispatch.nodes import make_nodes, pinned_node_sequences
 from backend.dispatch.ortools_model import Model, build_model
 from backend.dispatch.restore import restore
-from backend.dispatch.schedule import build_route
+from backend.dispatch.scheduling import build_route
 from backend.dispatch.warm_start import initial_node_sequences, repair
 from backend.dispatch.windows import merge_windows
 

@@ -50,6 +50,7 @@ import msgspec
 import numpy as np
 
 from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
+from backend.dispatch.scheduling import schedule
 
 PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
 INSTALL_HINT = f'PyVRP is not installed: pip install -e . (or pip install "{PYVRP_REQUIREMENT}")'
@@ -380,19 +381,15 @@ def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> R
     stops = problem.stops
     load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery")
     load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery")
-    t = int(v.shift.start)
+    # on arrival or when the window opens; a late stop is reported as it is
+    sched = schedule(problem, v, seq, departure=int(v.shift.start), late=True)
+    assert sched is not None
     prev = v.start_location
     dist = 0
     aboard: set[str] = set()
     out = []
-    for k in seq:
+    for k, (arrival, start, t) in zip(seq, sched.times, strict=True):
         s = stops[k]
-        arrival = t + _leg(T[prev][s.location], v.speed_factor)
-        start = arrival
-        for w in sorted(s.windows, key=lambda w: w.start):
-            if arrival <= w.end:
-                start = max(arrival, w.start)
-                break
         dist += int(D[prev][s.location])
         if s.kind == "pickup":
             load_kg += s.weight_kg
@@ -404,7 +401,6 @@ def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> R
         else:
             load_kg -= s.weight_kg
             load_l -= s.volume_l
-        t = start + int(s.service_s)
         out.append(
             PlannedStop(
                 stop_id=s.id,
@@ -417,7 +413,7 @@ def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> R
             )
         )
         prev = s.location
-    end = t + _leg(T[prev][v.end_location], v.speed_factor)
+    end = sched.end
     dist += int(D[prev][v.end_location])
     start_s = int(v.shift.start)
     return Route(
@@ -428,12 +424,6 @@ def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> R
         distance_m=dist,
         duration_s=int(end) - start_s,
     )
-
-
-def _leg(time_s: Any, speed_factor: float) -> int:
-    if speed_factor == 1.0:
-        return int(time_s)
-    return math.floor(int(time_s) / speed_factor + 0.5)
 
 
 

@@ -64,7 +64,7 @@ import numpy as np
 from backend.dispatch.feasibility import check_route
 from backend.dispatch.model import Plan, Problem, Route, Stop, Unplanned, Vehicle
 from backend.dispatch.ortools_search import solve
-from backend.dispatch.schedule import build_route, tight_schedule
+from backend.dispatch.scheduling import build_route, tight_schedule
 from backend.dispatch.windows import merge_windows, travel_time, without_gc
 
 __all__ = [

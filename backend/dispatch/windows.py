@@ -17,6 +17,9 @@ DL_PER_L = 10
 BIG = 1 << 40  # "unlimited" for capacities, comfortably inside int64 sums
 
 
+# merged service-start windows of one stop, sorted and disjoint; [] = any time
+Windows = list[tuple[int, int]]
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
