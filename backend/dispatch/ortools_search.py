@@ -1,8 +1,9 @@
-"""The OR-Tools search: first solutions (or a warm start), the metaheuristic, the answer read back."""
+"""The OR-Tools search: first solutions (or a warm start), the metaheuristic, the plan read."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import text_format
@@ -21,7 +22,7 @@ from backend.dispatch.ortools_model import Model, build_model
 from backend.dispatch.restore import restore
 from backend.dispatch.scheduling import build_route
 from backend.dispatch.warm_start import initial_node_sequences, repair
-from backend.dispatch.windows import merge_windows
+from backend.dispatch.windows import Windows, merge_windows, without_gc
 
 DEFAULT_FIRST_SOLUTION = "PATH_CHEAPEST_ARC"
 GLS_LAMBDA = 0.3
@@ -54,6 +55,7 @@ def _nothing_to_route(unplanned: list[Unplanned], t0: float) -> Plan:
 
 
 
+@without_gc
 def solve(
     problem: Problem,
     time_limit_s: float = 10.0,
@@ -131,6 +133,8 @@ def solve_problem(
     timings: dict[str, float] | None,
     reorder: bool,
 ) -> Plan:
+    """:func:`solve`; ``reorder`` False: routes in force are not re-ordered by solves of
+    their own (what such a solve itself uses)."""
     t0 = time.perf_counter()
     timings = {} if timings is None else timings
     validate(problem)
@@ -158,138 +162,43 @@ def solve_problem(
     in_force = {sid for ids in (initial_routes or {}).values() for sid in ids}
     promised = frozenset(k for k, st in enumerate(stops) if st.id in in_force)
     m = build_model(problem, nodes, pair_nodes, seq_nodes, windows, factors, promised)
-    manager, routing, time_dim = m.manager, m.routing, m.time_dim
-    n_stop_nodes, penalty = m.n_stop_nodes, m.penalty
     timings["build"] = time.perf_counter() - t0
 
     # ---- search: cheap first solutions from one or more strategies, then the
     # metaheuristic from the best of them (a strategy can fail where another
     # succeeds, e.g. PATH_CHEAPEST_ARC with the returns constraint)
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.local_search_metaheuristic = _enum(
-        routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic or DEFAULT_METAHEURISTIC
-    )
-    # measured on 8 Solomon instances at 10 s: mean gap 2.4% at 0.1 (the default),
-    # 1.7% at 0.2, 1.2% at 0.3, 1.5% at 0.5
-    params.guided_local_search_lambda_coefficient = GLS_LAMBDA
-    params.log_search = log_search
-    if n_stop_nodes > _COLD_INSERTION_NODES:
-        # Operators over all nodes as neighbours are quadratic: on a big day the
-        # search then hangs in its first neighbourhood, far past its time limit.
-        ratio = min(1.0, _LS_NEIGHBORS / n_stop_nodes)
-        params.ls_operator_neighbors_ratio = ratio
-        params.ls_operator_min_neighbors = _LS_NEIGHBORS
-        gci = params.global_cheapest_insertion_ls_operator_parameters
-        gci.neighbors_ratio = ratio
-        gci.min_neighbors = _LS_NEIGHBORS
-    if search_overrides:
-        text_format.Merge(search_overrides, params)
+    params = _search_parameters(m.n_stop_nodes, metaheuristic, search_overrides, log_search)
     strategies = [first_solution] if first_solution else list(FALLBACK_FIRST_SOLUTIONS)
-    if n_stop_nodes > _SAVINGS_MAX_NODES and not first_solution:
+    if m.n_stop_nodes > _SAVINGS_MAX_NODES and not first_solution:
         # SAVINGS keeps a matrix of savings (6 GB by default): not on big days
         strategies = [s for s in strategies if s != "SAVINGS"]
-    params.savings_parameters.max_memory_usage_bytes = min(
-        params.savings_parameters.max_memory_usage_bytes, _SAVINGS_MAX_MEMORY
-    )
-    first_sol = None
-    first_obj = None
-    first_dropped: int | None = None
+    start = _Start()
     # Large or locked days start cold from empty routes filled by insertion (the
     # OR-Tools strategies stall on the returns constraint, pairs and locks there).
     locked = any(
         nd.group is not None and len(nd.group.feasible) < len(vehicles)
-        for nd in nodes[:n_stop_nodes]
+        for nd in nodes[: m.n_stop_nodes]
     )
     construct = (
         initial_routes is None
         and first_solution is None
-        and (n_stop_nodes > _COLD_INSERTION_NODES or bool(seq_nodes) or locked)
+        and (m.n_stop_nodes > _COLD_INSERTION_NODES or bool(seq_nodes) or locked)
     )
     if initial_routes is not None or construct:
         t1 = time.perf_counter()
-        if initial_routes is not None:
-            stop_node = {
-                stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members
-            }
-            node_seqs = initial_node_sequences(
-                vehicles, nodes, stop_node, pair_nodes, initial_routes, seq_nodes
-            )
-            repaired = repair(m, node_seqs)
-            if reorder:
-                budget = min(0.08, max(0.02, 0.1 * time_limit_s))
-                repaired = reorder_broken(problem, m, node_seqs, repaired, budget)
-            node_seqs = repaired
-            left = time_limit_s - (time.perf_counter() - t0)
-            share = 0.25
-        else:
-            node_seqs = [[] for _ in vehicles]
-            # most of what is left: a first plan with (nearly) every stop in it
-            # is what the search needs; leave it time and the restore its share
-            left = time_limit_s - (time.perf_counter() - t0) - 2e-4 * n_stop_nodes
-            share = 0.7
-        insert_unperformed(
-            m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left * share)
-        )
-        # Restoring is a small search of its own under the model's limits: it must
-        # not inherit a nearly spent time limit (it then fails and the solve starts cold).
-        close = pywrapcp.DefaultRoutingSearchParameters()
-        close.CopyFrom(params)
-        close.time_limit.FromMilliseconds(int(max(1.0, time_limit_s) * 1000))
-        routing.CloseModelWithParameters(close)
-        first_sol = restore(m, node_seqs)
-        if first_sol is not None:
-            first_dropped = _dropped_nodes(m, first_sol)
-            if initial_routes is not None or n_stop_nodes > _COLD_INSERTION_NODES or not (
-                first_dropped
+        start = _routes_first(problem, m, params, initial_routes, time_limit_s, t0, reorder)
+        if start.sol is not None:
+            if initial_routes is not None or m.n_stop_nodes > _COLD_INSERTION_NODES or not (
+                start.dropped
             ):
                 strategies = []  # start from these routes, not from a heuristic
             timings["first_solution"] = time.perf_counter() - t0
         timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
     t1 = time.perf_counter()
-    for name in strategies:
-        fp = pywrapcp.DefaultRoutingSearchParameters()
-        fp.CopyFrom(params)
-        fp.first_solution_strategy = _enum(routing_enums_pb2.FirstSolutionStrategy, name)
-        fp.solution_limit = 1
-        left = time_limit_s - (time.perf_counter() - t0)
-        fp.time_limit.FromMilliseconds(int(max(0.02, left * 0.3) * 1000))
-        sol = routing.SolveWithParameters(fp)
-        if sol is not None:
-            obj = sol.ObjectiveValue()
-            dropped = _dropped_nodes(m, sol)
-            if first_sol is None or (
-                (dropped, obj) < (first_dropped, first_obj if first_obj is not None else obj + 1)
-            ):
-                first_sol, first_obj = routing.solver().Assignment(sol), obj
-                first_dropped = dropped
-            timings.setdefault("first_solution", time.perf_counter() - t0)
-            if not dropped:
-                break  # nothing dropped: good enough to start from
-    if first_sol is not None:
-        timings["first_solution_unperformed"] = _unperformed_stops(m, first_sol)
-    # keep a little for reading the answer (about 10 us per node) and for the
-    # search overshooting its limit (it checks the clock between moves; up to tens
-    # of milliseconds on models of several hundred nodes)
-    remaining = time_limit_s - (time.perf_counter() - t0) - 0.01 - 4e-5 * len(nodes)
-    if first_sol is not None and remaining < 0.01:
-        solution = first_sol  # no time left to improve it: the build ate the limit
-    elif first_sol is not None:
-        params.time_limit.FromMilliseconds(int(remaining * 1000))
-        solution = routing.SolveFromAssignmentWithParameters(first_sol, params)
-        if solution is None:
-            solution = first_sol
-    else:
-        params.time_limit.FromMilliseconds(int(max(0.02, remaining) * 1000))
-        params.first_solution_strategy = _enum(
-            routing_enums_pb2.FirstSolutionStrategy, strategies[-1]
-        )
-        solution = routing.SolveWithParameters(params)
-    if solution is not None:
-        # without a first solution of its own, the search's answer is the first we saw
-        timings.setdefault("first_solution", time.perf_counter() - t0)
-        timings.setdefault("first_solution_unperformed", _unperformed_stops(m, solution))
-    status = _STATUS_WORDS.get(routing.status(), f"status {routing.status()}")
-    if solution is not None and solution is first_sol and status not in ("feasible", "optimal"):
+    _strategies_first(m, params, strategies, start, time_limit_s, t0, timings)
+    solution = _search(m, params, strategies, start, time_limit_s, t0, timings)
+    status = _STATUS_WORDS.get(m.routing.status(), f"status {m.routing.status()}")
+    if solution is not None and solution is start.sol and status not in ("feasible", "optimal"):
         status = "feasible"  # the first solution, not improved in the time left
     timings["search"] = time.perf_counter() - t1
 
@@ -313,9 +222,177 @@ def solve_problem(
             solve_s=time.perf_counter() - t0,
             status=status,
         )
-
-    # ---- read the answer
     t1 = time.perf_counter()
+    plan = _read_plan(problem, m, solution, windows, modelled, pin, unplanned, status, t0)
+    timings["read"] = time.perf_counter() - t1
+    return plan
+
+
+@dataclass
+class _Start:
+    """The first solution the search starts from (an assignment), if any."""
+
+    sol: Any = None
+    obj: int | None = None
+    dropped: int | None = None  # stop nodes it leaves unperformed
+
+
+def _search_parameters(
+    n_stop_nodes: int, metaheuristic: str | None, search_overrides: str | None, log_search: bool
+) -> Any:
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.local_search_metaheuristic = _enum(
+        routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic or DEFAULT_METAHEURISTIC
+    )
+    # measured on 8 Solomon instances at 10 s: mean gap 2.4% at 0.1 (the default),
+    # 1.7% at 0.2, 1.2% at 0.3, 1.5% at 0.5
+    params.guided_local_search_lambda_coefficient = GLS_LAMBDA
+    params.log_search = log_search
+    if n_stop_nodes > _COLD_INSERTION_NODES:
+        # Operators over all nodes as neighbours are quadratic: on a big day the
+        # search then hangs in its first neighbourhood, far past its time limit.
+        ratio = min(1.0, _LS_NEIGHBORS / n_stop_nodes)
+        params.ls_operator_neighbors_ratio = ratio
+        params.ls_operator_min_neighbors = _LS_NEIGHBORS
+        gci = params.global_cheapest_insertion_ls_operator_parameters
+        gci.neighbors_ratio = ratio
+        gci.min_neighbors = _LS_NEIGHBORS
+    if search_overrides:
+        text_format.Merge(search_overrides, params)
+    params.savings_parameters.max_memory_usage_bytes = min(
+        params.savings_parameters.max_memory_usage_bytes, _SAVINGS_MAX_MEMORY
+    )
+    return params
+
+
+def _routes_first(
+    problem: Problem,
+    m: Model,
+    params: Any,
+    initial_routes: dict[str, list[str]] | None,
+    time_limit_s: float,
+    t0: float,
+    reorder: bool,
+) -> _Start:
+    """A first solution from routes: those in force (repaired) or, cold, empty ones,
+    filled by insertion and restored into the model (which this closes)."""
+    stops, nodes, n_stop_nodes = problem.stops, m.nodes, m.n_stop_nodes
+    if initial_routes is not None:
+        stop_node = {
+            stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members
+        }
+        node_seqs = initial_node_sequences(
+            m.vehicles, nodes, stop_node, m.pair_nodes, initial_routes, m.seq_nodes
+        )
+        repaired = repair(m, node_seqs)
+        if reorder:
+            budget = min(0.08, max(0.02, 0.1 * time_limit_s))
+            repaired = reorder_broken(problem, m, node_seqs, repaired, budget)
+        node_seqs = repaired
+        left = time_limit_s - (time.perf_counter() - t0)
+        share = 0.25
+    else:
+        node_seqs = [[] for _ in m.vehicles]
+        # most of what is left: a first plan with (nearly) every stop in it
+        # is what the search needs; leave it time and the restore its share
+        left = time_limit_s - (time.perf_counter() - t0) - 2e-4 * n_stop_nodes
+        share = 0.7
+    insert_unperformed(m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left * share))
+    # Restoring is a small search of its own under the model's limits: it must
+    # not inherit a nearly spent time limit (it then fails and the solve starts cold).
+    close = pywrapcp.DefaultRoutingSearchParameters()
+    close.CopyFrom(params)
+    close.time_limit.FromMilliseconds(int(max(1.0, time_limit_s) * 1000))
+    m.routing.CloseModelWithParameters(close)
+    sol = restore(m, node_seqs)
+    return _Start(sol=sol, dropped=None if sol is None else _dropped_nodes(m, sol))
+
+
+def _strategies_first(
+    m: Model,
+    params: Any,
+    strategies: list[str],
+    start: _Start,
+    time_limit_s: float,
+    t0: float,
+    timings: dict[str, float],
+) -> None:
+    """Keep in ``start`` the best first solution of the strategies (fewest dropped, then
+    cheapest), stopping at the first that drops nothing."""
+    routing = m.routing
+    for name in strategies:
+        fp = pywrapcp.DefaultRoutingSearchParameters()
+        fp.CopyFrom(params)
+        fp.first_solution_strategy = _enum(routing_enums_pb2.FirstSolutionStrategy, name)
+        fp.solution_limit = 1
+        left = time_limit_s - (time.perf_counter() - t0)
+        fp.time_limit.FromMilliseconds(int(max(0.02, left * 0.3) * 1000))
+        sol = routing.SolveWithParameters(fp)
+        if sol is not None:
+            obj = sol.ObjectiveValue()
+            dropped = _dropped_nodes(m, sol)
+            if start.sol is None or (
+                (dropped, obj)
+                < (start.dropped, start.obj if start.obj is not None else obj + 1)
+            ):
+                start.sol, start.obj = routing.solver().Assignment(sol), obj
+                start.dropped = dropped
+            timings.setdefault("first_solution", time.perf_counter() - t0)
+            if not dropped:
+                break  # nothing dropped: good enough to start from
+    if start.sol is not None:
+        timings["first_solution_unperformed"] = _unperformed_stops(m, start.sol)
+
+
+def _search(
+    m: Model,
+    params: Any,
+    strategies: list[str],
+    start: _Start,
+    time_limit_s: float,
+    t0: float,
+    timings: dict[str, float],
+) -> Any:
+    """The metaheuristic from the first solution (or from the last strategy) in the time left."""
+    routing = m.routing
+    # keep a little for reading the answer (about 10 us per node) and for the
+    # search overshooting its limit (it checks the clock between moves; up to tens
+    # of milliseconds on models of several hundred nodes)
+    remaining = time_limit_s - (time.perf_counter() - t0) - 0.01 - 4e-5 * len(m.nodes)
+    if start.sol is not None and remaining < 0.01:
+        solution = start.sol  # no time left to improve it: the build ate the limit
+    elif start.sol is not None:
+        params.time_limit.FromMilliseconds(int(remaining * 1000))
+        solution = routing.SolveFromAssignmentWithParameters(start.sol, params)
+        if solution is None:
+            solution = start.sol
+    else:
+        params.time_limit.FromMilliseconds(int(max(0.02, remaining) * 1000))
+        params.first_solution_strategy = _enum(
+            routing_enums_pb2.FirstSolutionStrategy, strategies[-1]
+        )
+        solution = routing.SolveWithParameters(params)
+    if solution is not None:
+        # without a first solution of its own, the search's answer is the first we saw
+        timings.setdefault("first_solution", time.perf_counter() - t0)
+        timings.setdefault("first_solution_unperformed", _unperformed_stops(m, solution))
+    return solution
+
+
+def _read_plan(
+    problem: Problem,
+    m: Model,
+    solution: Any,
+    windows: list[Windows],
+    modelled: list[Group],
+    pin: dict[int, tuple[int, int]],
+    unplanned: list[Unplanned],
+    status: str,
+    t0: float,
+) -> Plan:
+    """The plan of ``solution``: its routes, and the modelled stops it left out."""
+    stops, vehicles, nodes = problem.stops, m.vehicles, m.nodes
+    routing, manager, time_dim = m.routing, m.manager, m.time_dim
     by_id = {s.id: s for s in stops}
     routes: list[Route] = []
     planned: set[int] = set()
@@ -347,10 +424,10 @@ def solve_problem(
                     )
                 )
     cost = int(solution.ObjectiveValue()) - sum(
-        m.node_penalties[n] for n in range(n_stop_nodes)
+        m.node_penalties[n]
+        for n in range(m.n_stop_nodes)
         if solution.Value(routing.NextVar(manager.NodeToIndex(n))) == manager.NodeToIndex(n)
     )
-    timings["read"] = time.perf_counter() - t1
     return Plan(
         routes=tuple(routes),
         unplanned=tuple(unplanned),
