@@ -15,7 +15,7 @@ from backend.dispatch.model import (
     Vehicle,
 )
 from backend.dispatch.nodes import Node
-from backend.dispatch.windows import BIG, DL_PER_L, GRAMS_PER_KG, scaled, travel_time
+from backend.dispatch.windows import BIG, DL_PER_L, GRAMS_PER_KG, Windows, scaled, travel_time
 
 # A second past a stop's ``due_s`` weighs like four seconds of riding: the
 # customer waits, but a route that is late anyway should not zigzag for it.
@@ -101,7 +101,6 @@ def build_model(
         [hub_node[v.end_location] for v in vehicles],
     )
     routing = pywrapcp.RoutingModel(manager)
-    solver = routing.solver()
 
     # ---- time: one matrix per speed factor (travel + time spent at the from-node)
     travel_by_factor: dict[float, np.ndarray] = {}
@@ -121,6 +120,61 @@ def build_model(
         else -1
     )
 
+    max_arc, max_fixed = _arc_costs(
+        problem, routing, vehicles, nodes, factors, T, t_rows, D, travel_by_factor, dist_cb
+    )
+    horizon, time_dim, node_windows, due_of = _time_dimension(
+        problem, routing, manager, vehicles, nodes, n_stop_nodes, windows, time_cb
+    )
+    loads = _load_dimensions(routing, vehicles, nodes)
+    # ---- battery range
+    if any(v.max_distance_m is not None for v in vehicles):
+        caps = [BIG if v.max_distance_m is None else int(v.max_distance_m) for v in vehicles]
+        routing.AddDimensionWithVehicleCapacity(dist_cb, 0, caps, True, "Distance")
+
+    penalty, node_penalties = _penalties_and_pairs(
+        routing, manager, time_dim, vehicles, nodes, n_stop_nodes, pair_nodes, promised,
+        max_arc, max_fixed,
+    )
+    _pinned_orders(routing, manager, seq_nodes, n_nodes)
+    _empty_routes_ride_home(problem, routing, vehicles)
+
+    return Model(
+        vehicles=vehicles,
+        nodes=nodes,
+        n_stop_nodes=n_stop_nodes,
+        pair_nodes=pair_nodes,
+        seq_nodes=seq_nodes,
+        node_windows=node_windows,
+        horizon=horizon,
+        travel=travel_by_factor,
+        inner=inner_by_factor,
+        dist=D,
+        loads=loads,
+        manager=manager,
+        routing=routing,
+        time_dim=time_dim,
+        penalty=penalty,
+        node_penalties=node_penalties,
+        due=due_of,
+        time=T,
+    )
+
+
+def _arc_costs(
+    problem: Problem,
+    routing: Any,
+    vehicles: list[Vehicle],
+    nodes: list[Node],
+    factors: list[float],
+    T: np.ndarray,
+    t_rows: list[Any] | None,
+    D: np.ndarray,
+    travel_by_factor: dict[float, np.ndarray],
+    dist_cb: int,
+) -> tuple[int, int]:
+    """Arc costs (distance, or travel time at each bike's speed) and fixed costs;
+    returns the largest arc and the largest fixed cost."""
     # ---- arc costs
     if problem.cost == "distance":
         routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
@@ -145,7 +199,21 @@ def build_model(
         if v.fixed_cost:
             routing.SetFixedCostOfVehicle(int(v.fixed_cost), vi)
             max_fixed = max(max_fixed, int(v.fixed_cost))
+    return max_arc, max_fixed
 
+
+def _time_dimension(
+    problem: Problem,
+    routing: Any,
+    manager: Any,
+    vehicles: list[Vehicle],
+    nodes: list[Node],
+    n_stop_nodes: int,
+    windows: list[Windows],
+    time_cb: dict[float, int],
+) -> tuple[int, Any, list[Windows], np.ndarray]:
+    """Shifts, windows and due times on the time cumuls: (horizon, the dimension, the
+    windows as set per stop node, the due times per stop node)."""
     horizon = max(v.shift.end for v in vehicles)
     horizon = max(horizon, max((w[-1][1] for w in windows if w), default=0))
     routing.AddDimensionWithVehicleTransits(
@@ -176,10 +244,18 @@ def build_model(
                 cumul.RemoveInterval(b + 1, a - 1)
         due = problem.stops[nodes[node].members[0]].due_s if len(nodes[node].members) == 1 else None
         if due is not None and due < w[-1][1]:
-            time_dim.SetCumulVarSoftUpperBound(manager.NodeToIndex(node), max(0, due), LATE_COST_PER_S)
+            time_dim.SetCumulVarSoftUpperBound(
+                manager.NodeToIndex(node), max(0, due), LATE_COST_PER_S
+            )
             due_of[node] = max(0, due)
+    return horizon, time_dim, node_windows, due_of
 
-    # ---- loads: payload (g) and volume (dL)
+
+def _load_dimensions(
+    routing: Any, vehicles: list[Vehicle], nodes: list[Node]
+) -> list[tuple[np.ndarray, np.ndarray, list[int]]]:
+    """Payload (g) and volume (dL) dimensions: (demand, hub-loaded part, capacities) each."""
+    solver = routing.solver()
     loads: list[tuple[np.ndarray, np.ndarray, list[int]]] = []
     for name, cap_attr, dem_attr, hub_attr in (
         ("Payload", "payload_kg", "dem_g", "hub_g"),
@@ -213,13 +289,23 @@ def build_model(
             for vi in range(len(vehicles)):
                 end = routing.End(vi)
                 solver.Add(dim.CumulVar(end) >= rdim.CumulVar(end))
+    return loads
 
-    # ---- battery range
-    if any(v.max_distance_m is not None for v in vehicles):
-        caps = [BIG if v.max_distance_m is None else int(v.max_distance_m) for v in vehicles]
-        routing.AddDimensionWithVehicleCapacity(dist_cb, 0, caps, True, "Distance")
 
-    # ---- penalties, allowed vehicles, pickup and delivery
+def _penalties_and_pairs(
+    routing: Any,
+    manager: Any,
+    time_dim: Any,
+    vehicles: list[Vehicle],
+    nodes: list[Node],
+    n_stop_nodes: int,
+    pair_nodes: list[tuple[int, int]],
+    promised: frozenset[int],
+    max_arc: int,
+    max_fixed: int,
+) -> tuple[int, list[int]]:
+    """Every stop optional at a penalty, allowed vehicles, pickup and delivery pairs."""
+    solver = routing.solver()
     penalty = min(
         100 * (2 * max_arc + max_fixed) + 100_000,
         (1 << 62) // max(1, n_stop_nodes * 4 * PROMISED_WEIGHT),
@@ -244,12 +330,19 @@ def build_model(
         solver.Add(routing.ActiveVar(p) == routing.ActiveVar(d))
         solver.Add(routing.VehicleVar(p) == routing.VehicleVar(d))
         solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
+    return penalty, node_penalties
 
-    # ---- pinned orders: a visit counter with node precedences. Time cumuls would
-    # not order two stops at one door with no service time; the routing's own
-    # precedences are known to its local search filters and are not enforced when
-    # a node is unperformed, so each pair of a sequence gets one (a dropped stop
-    # in the middle must not free the others).
+
+def _pinned_orders(
+    routing: Any, manager: Any, seq_nodes: list[tuple[int, list[int]]], n_nodes: int
+) -> None:
+    """Pinned orders: a visit counter with node precedences.
+
+    Time cumuls would not order two stops at one door with no service time; the
+    routing's own precedences are known to its local search filters and are not
+    enforced when a node is unperformed, so each pair of a sequence gets one (a
+    dropped stop in the middle must not free the others).
+    """
     if seq_nodes:
         pos_cb = routing.RegisterUnaryTransitVector([1] * n_nodes)
         routing.AddDimension(pos_cb, 0, n_nodes + 1, True, "Position")
@@ -258,7 +351,9 @@ def build_model(
             for a, b in itertools.combinations(seq, 2):
                 pos_dim.AddNodePrecedence(manager.NodeToIndex(a), manager.NodeToIndex(b), 1)
 
-    # ---- empty routes between different hubs still ride home
+
+def _empty_routes_ride_home(problem: Problem, routing: Any, vehicles: list[Vehicle]) -> None:
+    """Empty routes between different hubs still ride home (when the shift and range allow)."""
     for vi, v in enumerate(vehicles):
         if v.start_location != v.end_location:
             leg_t = travel_time(problem.time_s[v.start_location][v.end_location], v.speed_factor)
@@ -268,25 +363,3 @@ def build_model(
             )
             if fits:
                 routing.SetVehicleUsedWhenEmpty(True, vi)
-
-    return Model(
-        vehicles=vehicles,
-        nodes=nodes,
-        n_stop_nodes=n_stop_nodes,
-        pair_nodes=pair_nodes,
-        seq_nodes=seq_nodes,
-        node_windows=node_windows,
-        horizon=horizon,
-        travel=travel_by_factor,
-        inner=inner_by_factor,
-        dist=D,
-        loads=loads,
-        manager=manager,
-        routing=routing,
-        time_dim=time_dim,
-        penalty=penalty,
-        node_penalties=node_penalties,
-        due=due_of,
-        time=T,
-    )
-
