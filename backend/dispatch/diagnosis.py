@@ -241,15 +241,36 @@ def pins(problem: Problem) -> dict[int, tuple[int, int]]:
     return out
 
 
+def _group_stops(stops: list[Stop]) -> list[Group]:
+    """One group per door fed by pickups (the pickups, then the door) and per other stop."""
+    pos = {s.id: i for i, s in enumerate(stops)}
+    named = {p for s in stops for p in s.pickups}
+    groups: list[Group] = []
+    for i, s in enumerate(stops):
+        if s.kind == "pickup" and s.id in named:
+            continue  # joins its delivery's group
+        if s.kind == "delivery" and s.pickups:
+            known = [pos[p] for p in s.pickups if p in pos and stops[pos[p]].kind == "pickup"]
+            g = Group(members=known + [i], delivery=i, pickups=known)
+            unknown = [p for p in s.pickups if p not in pos or stops[pos[p]].kind != "pickup"]
+            if unknown:
+                g.reason, g.reason_stop = "pickup_unplanned", i
+                g.detail = f"pickup {unknown[0]} is not a pickup stop of this problem"
+                groups.append(g)
+                continue
+        else:
+            g = Group(members=[i])
+        groups.append(g)
+    return groups
+
+
 def build_groups(
     problem: Problem, windows: list[list[tuple[int, int]]] | None = None
 ) -> list[Group]:
     """Groups with allowed and feasible vehicles and, for hopeless ones, a reason."""
     stops = list(problem.stops)
     vehicles = problem.vehicles
-    pos = {s.id: i for i, s in enumerate(stops)}
     vpos = {v.id: i for i, v in enumerate(vehicles)}
-    named = {p for s in stops for p in s.pickups}
     if windows is None:
         windows = [merge_windows(s.windows) for s in stops]
     pin = pins(problem) if problem.sequences else {}
@@ -269,23 +290,7 @@ def build_groups(
             ok = fast[sig] = _alone_ok(problem, stops, windows, vehicles[vi])
         return bool(ok[k])
 
-    groups: list[Group] = []
-    for i, s in enumerate(stops):
-        if s.kind == "pickup" and s.id in named:
-            continue  # joins its delivery's group
-        if s.kind == "delivery" and s.pickups:
-            known = [pos[p] for p in s.pickups if p in pos and stops[pos[p]].kind == "pickup"]
-            g = Group(members=known + [i], delivery=i, pickups=known)
-            unknown = [p for p in s.pickups if p not in pos or stops[pos[p]].kind != "pickup"]
-            if unknown:
-                g.reason, g.reason_stop = "pickup_unplanned", i
-                g.detail = f"pickup {unknown[0]} is not a pickup stop of this problem"
-                groups.append(g)
-                continue
-        else:
-            g = Group(members=[i])
-        groups.append(g)
-
+    groups = _group_stops(stops)
     for g in groups:
         if g.reason is not None:
             continue

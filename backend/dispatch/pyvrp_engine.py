@@ -190,46 +190,8 @@ def to_pyvrp(
     durations = [_travel(T, f) for f in factors]
     distances = [D] * len(factors)
 
-    # Vehicle types: identical vehicles together, in first-seen order.
-    keys: dict[tuple, int] = {}
-    type_vehicles: list[list[Vehicle]] = []
-    for v in problem.vehicles:
-        key = (
-            v.start_location,
-            v.end_location,
-            v.shift.start,
-            v.shift.end,
-            v.payload_kg,
-            v.volume_l,
-            v.max_distance_m,
-            v.speed_factor,
-            v.fixed_cost,
-        )
-        if key not in keys:
-            keys[key] = len(type_vehicles)
-            type_vehicles.append([])
-        type_vehicles[keys[key]].append(v)
     by_time = problem.cost == "time"
-    vehicle_types = []
-    for vs in type_vehicles:
-        v = vs[0]
-        extra: dict[str, Any] = {"unit_distance_cost": 0, "unit_duration_cost": 1} if by_time else {}
-        if v.max_distance_m is not None:
-            extra["max_distance"] = int(v.max_distance_m)
-        vehicle_types.append(
-            pyvrp.VehicleType(
-                num_available=len(vs),
-                capacity=_capacity(v, units),
-                start_depot=depot_of[v.start_location],
-                end_depot=depot_of[v.end_location],
-                fixed_cost=int(v.fixed_cost),
-                tw_early=int(v.shift.start),
-                tw_late=int(v.shift.end),
-                profile=profile_of[v.speed_factor],
-                name=v.id,
-                **extra,
-            )
-        )
+    vehicle_types, type_vehicles = _vehicle_types(pyvrp, problem, units, depot_of, profile_of)
 
     prize = _prize(problem, durations if by_time else [D]) if optional else 0
     visit: dict[str, Any] = {"required": False, "prize": prize} if optional else {}
@@ -288,6 +250,57 @@ def to_pyvrp(
         load_units=units,
     )
     return data, mapping
+
+
+def _vehicle_types(
+    pyvrp: Any,
+    problem: Problem,
+    units: tuple[int, ...],
+    depot_of: dict[int, int],
+    profile_of: dict[float, int],
+) -> tuple[list[Any], list[list[Vehicle]]]:
+    """PyVRP vehicle types: identical vehicles together, in first-seen order (and those
+    vehicles per type)."""
+    keys: dict[tuple, int] = {}
+    type_vehicles: list[list[Vehicle]] = []
+    for v in problem.vehicles:
+        key = (
+            v.start_location,
+            v.end_location,
+            v.shift.start,
+            v.shift.end,
+            v.payload_kg,
+            v.volume_l,
+            v.max_distance_m,
+            v.speed_factor,
+            v.fixed_cost,
+        )
+        if key not in keys:
+            keys[key] = len(type_vehicles)
+            type_vehicles.append([])
+        type_vehicles[keys[key]].append(v)
+    by_time = problem.cost == "time"
+    vehicle_types = []
+    for vs in type_vehicles:
+        v = vs[0]
+        extra: dict[str, Any] = {"unit_distance_cost": 0, "unit_duration_cost": 1} if by_time else {}
+        if v.max_distance_m is not None:
+            extra["max_distance"] = int(v.max_distance_m)
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=len(vs),
+                capacity=_capacity(v, units),
+                start_depot=depot_of[v.start_location],
+                end_depot=depot_of[v.end_location],
+                fixed_cost=int(v.fixed_cost),
+                tw_early=int(v.shift.start),
+                tw_late=int(v.shift.end),
+                profile=profile_of[v.speed_factor],
+                name=v.id,
+                **extra,
+            )
+        )
+    return vehicle_types, type_vehicles
 
 
 def _prize(problem: Problem, costs: list[np.ndarray]) -> int:
