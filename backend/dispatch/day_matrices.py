@@ -60,7 +60,8 @@ class MatrixCache:
 
     def _forward(self, nodes: np.ndarray) -> np.ndarray:
         self.forward_runs += len(nodes)
-        return dijkstra(self.graph, directed=True, indices=nodes)
+        weights: np.ndarray = dijkstra(self.graph, directed=True, indices=nodes)
+        return weights
 
     def weights(self, nodes: np.ndarray, to: np.ndarray | None = None) -> np.ndarray:
         """The weights from these (distinct) nodes to ``to`` (distinct; default: the same), row = from."""

@@ -213,7 +213,7 @@ def _alone_ok(
         [scaled(s.weight_kg, GRAMS_PER_KG) <= cap_g and scaled(s.volume_l, DL_PER_L) <= cap_dl
          for s in stops]
     )
-    return ok
+    return np.asarray(ok, dtype=bool)
 
 
 _REASON_ORDER: tuple[UnplannedReason, ...] = (
@@ -331,8 +331,10 @@ def build_groups(
             else:
                 peak_g = sum(scaled(stops[k].weight_kg, GRAMS_PER_KG) for k in g.members)
                 peak_dl = sum(scaled(stops[k].volume_l, DL_PER_L) for k in g.members)
+                door = g.delivery
+                assert door is not None  # a group of several stops is a door and its shops
                 if math.factorial(len(g.pickups)) <= MAX_GROUP_PERMUTATIONS:
-                    orders = [list(p) + [g.delivery] for p in itertools.permutations(g.pickups)]
+                    orders = [list(p) + [door] for p in itertools.permutations(g.pickups)]
                 else:
                     orders = []  # too many orders to check: let the solver decide
             if len(sub) == 1 and stops[sub[0]].kind == "delivery" and stops[sub[0]].pickups:
@@ -372,7 +374,7 @@ def build_groups(
             parts = "; ".join(
                 f"{vehicles[vi].id}: {', '.join(f)}" for vi, f in list(per_vehicle.items())[:5]
             )
-            g.reason = reason  # type: ignore[assignment]
+            g.reason = reason
             g.reason_stop = sub[0] if len(sub) == 1 else g.delivery
             g.detail = f"{who}: {_REASON_WORDS[reason]} for every allowed bike ({parts})"
             break

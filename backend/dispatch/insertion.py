@@ -45,6 +45,19 @@ class RouteState:
     does not need), in O(1) per place, so all places are checked at once.
     """
 
+    # per place (rows: vehicles), see above
+    pred: np.ndarray
+    succ: np.ndarray
+    dep: np.ndarray
+    lat: np.ndarray
+    late: np.ndarray
+    # per load dimension, per place
+    P: list[np.ndarray]
+    pre_lo: list[np.ndarray]
+    pre_hi: list[np.ndarray]
+    suf_lo: list[np.ndarray]
+    suf_hi: list[np.ndarray]
+
     def __init__(self, m: Model, seqs: list[list[int]]) -> None:
         self.m = m
         self.seqs = seqs
@@ -160,10 +173,10 @@ class RouteState:
     def _matrix(self, rows: np.ndarray, a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
         """Travel times ``a`` -> ``b`` at the speed of the vehicles of ``rows`` (one per row)."""
         travel = self.m.travel
+        out: np.ndarray = travel[self.factors[0]][a, b]
         if len(self.factors) == 1:
-            return travel[self.factors[0]][a, b]
+            return out
         fac = self.fac[rows]
-        out = travel[self.factors[0]][a, b]
         for fi in range(1, len(self.factors)):
             sel = fac == fi
             if sel.any():
@@ -174,9 +187,8 @@ class RouteState:
         m = self.m
         if len(self.factors) == 1:
             return np.full(len(rows), m.inner[self.factors[0]].item(n), dtype=np.int64)
-        return np.array([m.inner[f].item(n) for f in self.factors], dtype=np.int64)[
-            self.fac[rows]
-        ]
+        per_factor = np.array([m.inner[f].item(n) for f in self.factors], dtype=np.int64)
+        return np.asarray(per_factor[self.fac[rows]])
 
     def single(
         self, n: int, rows: np.ndarray, cost: str, loads_after: bool = True
@@ -362,9 +374,9 @@ def insert_unperformed(
     """
     where = {n for seq in seqs for n in seq}
     partner: dict[int, int] = {}
-    for p, d in m.pair_nodes:
-        partner[p], partner[d] = d, p
-    pickups = {p for p, _ in m.pair_nodes}
+    for pn, dn in m.pair_nodes:
+        partner[pn], partner[dn] = dn, pn
+    pickups = {pn for pn, _ in m.pair_nodes}
     pinned = {
         n: (qi, r) for qi, (_vi, nodes) in enumerate(m.seq_nodes) for r, n in enumerate(nodes)
     }

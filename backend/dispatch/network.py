@@ -221,7 +221,7 @@ def haversine_m(lat1: Coord, lon1: Coord, lat2: Coord, lon2: Coord) -> np.ndarra
     dp = p2 - p1
     dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0))))
 
 
 def _pbf_sha256(path: Path) -> str:
@@ -262,10 +262,10 @@ def build_arrays(extract: OsmExtract) -> dict[str, np.ndarray]:
         for a, b in zip(ids, ids[1:]):
             if a == b:
                 continue
-            for u, v, along, ok in ((a, b, True, prof.forward), (b, a, False, prof.backward)):
+            for frm, to, along, ok in ((a, b, True, prof.forward), (b, a, False, prof.backward)):
                 if ok:
-                    us.append(u)
-                    vs.append(v)
+                    us.append(frm)
+                    vs.append(to)
                     speeds.append(prof.speed_kmh)
                     ways.append(run.way_id)
                     highways.append(hw)
@@ -365,7 +365,7 @@ class StreetNetwork:
                     return cls({k: data[k] for k in data.files})
             except (OSError, ValueError, KeyError, zipfile.BadZipFile):
                 pass  # unreadable or from an older layout: rebuild and overwrite
-        arrays = build_arrays(read_extract(path))
+        arrays: dict[str, Any] = build_arrays(read_extract(path))
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename: concurrent workers never see a half-written cache.
         fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".npz.tmp")
@@ -422,7 +422,7 @@ class StreetNetwork:
         """Local metres (x east, y north) around the map's centre: for geometry at city scale."""
         return self._project(lat, lon)
 
-    def snap_many(self, points: Sequence[tuple[float, float]]) -> list[Snap]:
+    def snap_many(self, points: Sequence[tuple[float, float]] | np.ndarray) -> list[Snap]:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         for lat, lon in pts:
             if not (math.isfinite(lat) and math.isfinite(lon)) or not self.contains(lat, lon):
@@ -665,7 +665,7 @@ class StreetNetwork:
         for e in np.flatnonzero(draw):
             u, v, oneway = int(self.edge_u[e]), int(self.edge_v[e]), not bool(has_rev[e])
             way = int(self.edge_way_id[e])
-            props = current["properties"] if current else None
+            props: dict[str, Any] = current["properties"] if current else {}
             if (
                 current is None
                 or u != last_v

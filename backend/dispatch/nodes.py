@@ -152,13 +152,12 @@ def _chain(
         for f in factors:
             off = 0
             travel = 0
-            t = anchor
             for j, k in enumerate(order):
                 if j:
                     leg = travel_time(T[stops[order[j - 1]].location][stops[k].location], f)
                     off += stops[order[j - 1]].service_s + leg
                     travel += leg
-                if t is not None:
+                if anchor is not None:
                     st = earliest_start(windows[k], anchor + off)
                     if st is None:
                         domain = []

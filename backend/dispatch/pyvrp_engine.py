@@ -261,7 +261,7 @@ def _vehicle_types(
 ) -> tuple[list[Any], list[list[Vehicle]]]:
     """PyVRP vehicle types: identical vehicles together, in first-seen order (and those
     vehicles per type)."""
-    keys: dict[tuple, int] = {}
+    keys: dict[tuple[Any, ...], int] = {}
     type_vehicles: list[list[Vehicle]] = []
     for v in problem.vehicles:
         key = (
@@ -390,7 +390,9 @@ def plan_from_sequences(
     )
 
 
-def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> Route:
+def _timed_route(
+    problem: Problem, v: Vehicle, seq: list[int], by_id: dict[str, Stop], T: Any, D: Any
+) -> Route:
     stops = problem.stops
     load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery")
     load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery")

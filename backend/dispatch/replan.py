@@ -353,8 +353,8 @@ def _choose_focus(
             # of free stops (a courier out of service) needs several couriers; and a
             # courier with nothing to do, if there is one: busy couriers near the stop
             # may have no time left for it (one costs the model no stops)
-            for pick in (lambda vid: True, lambda vid: vid in idle):
-                vid = next((v for v in top if pick(v)
+            for only_idle in (False, True):
+                vid = next((v for v in top if (not only_idle or v in idle)
                             and (v in focus or size + n_locked.get(v, 0) <= budget)
                             and taken.get(v, 0) < _FOCUS_FREE_PER_COURIER), None)
                 if vid is not None:
