@@ -64,7 +64,8 @@ class MatrixCache:
         return weights
 
     def weights(self, nodes: np.ndarray, to: np.ndarray | None = None) -> np.ndarray:
-        """The weights from these (distinct) nodes to ``to`` (distinct; default: the same), row = from."""
+        """The weights from these (distinct) nodes to ``to`` (distinct; default: the same),
+        row = from."""
         to = nodes if to is None else to
         both = np.union1d(nodes, to)
         if len(both) > self.capacity:  # more than it may keep: computed, not kept
@@ -74,8 +75,12 @@ class MatrixCache:
             new = np.asarray([n for n in both.tolist() if n not in self.slot_of], dtype=np.int64)
             if len(new):
                 self._add(both, new)
-            rows = np.fromiter((self.slot_of[n] for n in nodes.tolist()), dtype=np.int64, count=len(nodes))
-            cols = np.fromiter((self.slot_of[n] for n in to.tolist()), dtype=np.int64, count=len(to))
+            rows = np.fromiter(
+                (self.slot_of[n] for n in nodes.tolist()), dtype=np.int64, count=len(nodes)
+            )
+            cols = np.fromiter(
+                (self.slot_of[n] for n in to.tolist()), dtype=np.int64, count=len(to)
+            )
             self._used[rows] = self._clock
             self._used[cols] = self._clock
             return self._w[np.ix_(rows, cols)]
@@ -99,7 +104,7 @@ class MatrixCache:
         new_slots = free[: len(new)]
         old_slots = np.flatnonzero(self._node >= 0)
         self._node[new_slots] = new
-        for node, slot in zip(new.tolist(), new_slots.tolist()):
+        for node, slot in zip(new.tolist(), new_slots.tolist(), strict=True):
             self.slot_of[node] = slot
         all_slots = np.flatnonzero(self._node >= 0)
         all_nodes = self._node[all_slots]
@@ -134,7 +139,6 @@ class Places(NamedTuple):
         pts[at], nodes[at], access[at] = self.pts, self.nodes, self.access_m
         pts[other_at], nodes[other_at], access[other_at] = other.pts, other.nodes, other.access_m
         return Places(pts, nodes, access)
-
 
 
 class DayMatrices:
@@ -200,9 +204,11 @@ class DayMatrices:
         net, variant = self._network, self._variant
         fresh = net.places_of(variant, pts)  # off the map: PointOutsideMap, before anything changes
         start, end = self.used, self.used + len(keys)
-        everyone = Places(np.vstack([self.places.pts, fresh.pts]),
-                           np.concatenate([self.places.nodes, fresh.nodes]),
-                           np.concatenate([self.places.access_m, fresh.access_m]))
+        everyone = Places(
+            np.vstack([self.places.pts, fresh.pts]),
+            np.concatenate([self.places.nodes, fresh.nodes]),
+            np.concatenate([self.places.access_m, fresh.access_m]),
+        )
         time_b, dist_b = self.generations[-1]
         t, d = net.matrix_block(variant, fresh, everyone)  # their rows
         time_b.array[start:end, :end], dist_b.array[start:end, :end] = t, d

@@ -210,8 +210,10 @@ def _alone_ok(
         ok &= row(D, v.start_location) + col(D, v.end_location) <= v.max_distance_m
     cap_g, cap_dl = scaled(v.payload_kg, GRAMS_PER_KG), scaled(v.volume_l, DL_PER_L)
     ok &= np.array(
-        [scaled(s.weight_kg, GRAMS_PER_KG) <= cap_g and scaled(s.volume_l, DL_PER_L) <= cap_dl
-         for s in stops]
+        [
+            scaled(s.weight_kg, GRAMS_PER_KG) <= cap_g and scaled(s.volume_l, DL_PER_L) <= cap_dl
+            for s in stops
+        ]
     )
     return np.asarray(ok, dtype=bool)
 
@@ -264,6 +266,31 @@ def _group_stops(stops: list[Stop]) -> list[Group]:
     return groups
 
 
+def _give_reason(
+    g: Group,
+    sub: list[int],
+    per_vehicle: dict[int, list[str]],
+    stops: list[Stop],
+    vehicles: tuple[Vehicle, ...],
+) -> None:
+    """Mark ``g`` hopeless: ``sub`` (one stop or the whole group) fails on every bike."""
+    counts = {r: sum(r in f for f in per_vehicle.values()) for r in _REASON_ORDER}
+    universal = [r for r in _REASON_ORDER if counts[r] == len(per_vehicle)]
+    reason = universal[0] if universal else max(_REASON_ORDER, key=lambda r: counts[r])
+    who = (
+        f"stop {stops[sub[0]].id}"
+        if len(sub) == 1
+        else f"pickups {', '.join(stops[k].id for k in g.pickups)} with delivery "
+        f"{stops[g.delivery].id}"  # type: ignore[index]
+    )
+    parts = "; ".join(
+        f"{vehicles[vi].id}: {', '.join(f)}" for vi, f in list(per_vehicle.items())[:5]
+    )
+    g.reason = reason
+    g.reason_stop = sub[0] if len(sub) == 1 else g.delivery
+    g.detail = f"{who}: {_REASON_WORDS[reason]} for every allowed bike ({parts})"
+
+
 def build_groups(
     problem: Problem, windows: list[list[tuple[int, int]]] | None = None
 ) -> list[Group]:
@@ -277,8 +304,16 @@ def build_groups(
     # what _vehicle_check reads of a vehicle: couriers on the same bike, hubs and
     # shift answer alike (a big day has many couriers of few kinds)
     kinds = [
-        (v.start_location, v.end_location, v.shift.start, v.shift.end, v.payload_kg,
-         v.volume_l, v.max_distance_m, v.speed_factor)
+        (
+            v.start_location,
+            v.end_location,
+            v.shift.start,
+            v.shift.end,
+            v.payload_kg,
+            v.volume_l,
+            v.max_distance_m,
+            v.speed_factor,
+        )
         for v in vehicles
     ]
     fast: dict[tuple[Any, ...], np.ndarray] = {}
@@ -362,21 +397,7 @@ def build_groups(
                 if sub is g.members:
                     g.feasible = ok
                 continue
-            counts = {r: sum(r in f for f in per_vehicle.values()) for r in _REASON_ORDER}
-            universal = [r for r in _REASON_ORDER if counts[r] == len(per_vehicle)]
-            reason = universal[0] if universal else max(_REASON_ORDER, key=lambda r: counts[r])
-            who = (
-                f"stop {stops[sub[0]].id}"
-                if len(sub) == 1
-                else f"pickups {', '.join(stops[k].id for k in g.pickups)} with delivery "
-                f"{stops[g.delivery].id}"  # type: ignore[index]
-            )
-            parts = "; ".join(
-                f"{vehicles[vi].id}: {', '.join(f)}" for vi, f in list(per_vehicle.items())[:5]
-            )
-            g.reason = reason
-            g.reason_stop = sub[0] if len(sub) == 1 else g.delivery
-            g.detail = f"{who}: {_REASON_WORDS[reason]} for every allowed bike ({parts})"
+            _give_reason(g, sub, per_vehicle, stops, vehicles)
             break
     if pin:
         _diagnose_pins(problem, groups, pin, windows)
@@ -485,4 +506,3 @@ def diagnose(problem: Problem) -> list[Unplanned]:
         if g.reason is not None:
             out.extend(unplanned_for_group(stops, g))
     return out
-

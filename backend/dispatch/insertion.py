@@ -235,8 +235,37 @@ class RouteState:
             c = c + np.where(self.size[rows] == 0, fixed, 0)[:, None]
         return np.where(ok, c.astype(np.float64), np.inf), st, leave
 
+    def _row_lists(self, vi: int, p: int, d: int) -> tuple[Any, ...]:
+        """Vehicle ``vi``'s path, latest starts and, per load dimension, the pair's
+        amounts, the hub-loaded goods with the pair's, the capacity and the prefix
+        rows, as Python lists (read item by item in :meth:`pair`)."""
+        n_ = len(self.seqs[vi])
+        return (
+            [int(self.start[vi]), *self.seqs[vi], int(self.end[vi])],
+            self.lat[vi, : n_ + 1].tolist(),
+            [
+                (
+                    dem.item(p),
+                    dem.item(d),
+                    int(self.hub[i][vi]) + hubv.item(p) + hubv.item(d),
+                    int(self.caps[i][vi]),
+                    self.P[i][vi, : n_ + 1].tolist(),
+                    self.pre_lo[i][vi, : n_ + 1].tolist(),
+                    self.pre_hi[i][vi, : n_ + 1].tolist(),
+                    self.suf_lo[i][vi, : n_ + 1].tolist(),
+                    self.suf_hi[i][vi, : n_ + 1].tolist(),
+                )
+                for i, (dem, hubv, _caps) in enumerate(self.m.loads)
+            ],
+        )
+
     def pair(
-        self, p: int, d: int, rows: np.ndarray, cost: str, pinned: dict[int, tuple[int, int]],
+        self,
+        p: int,
+        d: int,
+        rows: np.ndarray,
+        cost: str,
+        pinned: dict[int, tuple[int, int]],
         tries: int = 40,
         after_first: int = 4,
     ) -> tuple[float, int, int, int] | None:
@@ -273,24 +302,7 @@ class RouteState:
             n_ = len(seq)
             got = cache.get(vi)
             if got is None:
-                got = (
-                    [int(self.start[vi]), *seq, int(self.end[vi])],
-                    self.lat[vi, : n_ + 1].tolist(),
-                    [
-                        (
-                            dem.item(p), dem.item(d),
-                            int(self.hub[i][vi]) + hubv.item(p) + hubv.item(d),
-                            int(self.caps[i][vi]),
-                            self.P[i][vi, : n_ + 1].tolist(),
-                            self.pre_lo[i][vi, : n_ + 1].tolist(),
-                            self.pre_hi[i][vi, : n_ + 1].tolist(),
-                            self.suf_lo[i][vi, : n_ + 1].tolist(),
-                            self.suf_hi[i][vi, : n_ + 1].tolist(),
-                        )
-                        for i, (dem, hubv, _caps) in enumerate(m.loads)
-                    ],
-                )
-                cache[vi] = got
+                got = cache[vi] = self._row_lists(vi, p, d)
             path, lat, loads = got
             cost_p = float(c[r, j])
             dist0 = int(self.dist[vi])
@@ -355,9 +367,7 @@ class RouteState:
         return best
 
 
-def insert_unperformed(
-    m: Model, seqs: list[list[int]], cost: str, deadline: float
-) -> None:
+def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: float) -> None:
     """Insert the stop nodes no route holds, each where it adds least, if that stays feasible.
 
     A warm start leaves new and repaired-away stops unperformed; a cold start of
@@ -411,10 +421,7 @@ def insert_unperformed(
         key = tuple(g.feasible)
         rows = rows_of.get(key)
         if rows is None:
-            rows = (
-                all_rows if len(key) == len(m.vehicles)
-                else np.array(key, dtype=np.int64)
-            )
+            rows = all_rows if len(key) == len(m.vehicles) else np.array(key, dtype=np.int64)
             rows_of[key] = rows
         d = partner.get(n)
         if d is None:
@@ -434,8 +441,16 @@ def insert_unperformed(
                 t_eject = time.perf_counter()
                 vi = g.feasible[0]
                 places = _cheapest_places(m, rs, vi, n, cost)[:24]
-                new = _insert_ejecting(m, vi, seqs[vi], n, places, partner, pinned,
-                                       min(deadline, t_eject + eject_budget - ejecting_s))
+                new = _insert_ejecting(
+                    m,
+                    vi,
+                    seqs[vi],
+                    n,
+                    places,
+                    partner,
+                    pinned,
+                    min(deadline, t_eject + eject_budget - ejecting_s),
+                )
                 ejecting_s += time.perf_counter() - t_eject
                 if new is not None:
                     seqs[vi][:] = new
@@ -527,4 +542,3 @@ def _insert_ejecting(
         else:
             return kept
     return None
-

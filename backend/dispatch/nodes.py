@@ -137,8 +137,9 @@ def _chain(
             rest.remove(nxt)
         # pinned shops take the slots of pinned shops in their pinned order
         slots = [j for j, k in enumerate(order) if k in pin]
-        for j, k in zip(slots, sorted((order[j] for j in slots), key=lambda k: pin[k]),
-                        strict=True):
+        for j, k in zip(
+            slots, sorted((order[j] for j in slots), key=lambda k: pin[k]), strict=True
+        ):
             order[j] = k
         orders = [order]
     first_starts = sorted({a for k in pickups for a, _ in windows[k]}) or [0]
@@ -186,7 +187,6 @@ def _chain(
             )
             best = (score, node)
     return None if best is None else best[1]
-
 
 
 def make_nodes(
@@ -239,7 +239,6 @@ def make_nodes(
     return nodes, pair_nodes
 
 
-
 def pinned_node_sequences(
     problem: Problem, nodes: list[Node], pin: dict[int, tuple[int, int]]
 ) -> list[tuple[int, list[int]]]:
@@ -256,5 +255,3 @@ def pinned_node_sequences(
         for qi, seq in by_seq.items()
         if problem.sequences[qi].vehicle in vpos and len(seq) > 1
     ]
-
-

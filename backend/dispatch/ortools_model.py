@@ -133,8 +133,16 @@ def build_model(
         routing.AddDimensionWithVehicleCapacity(dist_cb, 0, caps, True, "Distance")
 
     penalty, node_penalties = _penalties_and_pairs(
-        routing, manager, time_dim, vehicles, nodes, n_stop_nodes, pair_nodes, promised,
-        max_arc, max_fixed,
+        routing,
+        manager,
+        time_dim,
+        vehicles,
+        nodes,
+        n_stop_nodes,
+        pair_nodes,
+        promised,
+        max_arc,
+        max_fixed,
     )
     _pinned_orders(routing, manager, seq_nodes, n_nodes)
     _empty_routes_ride_home(problem, routing, vehicles)

@@ -50,9 +50,15 @@ def _enum(enum_type: Any, name: str) -> int:
 
 
 def _nothing_to_route(unplanned: list[Unplanned], t0: float) -> Plan:
-    return Plan(routes=(), unplanned=tuple(unplanned), cost=0, distance_m=0, duration_s=0,
-                solve_s=time.perf_counter() - t0, status="optimal")
-
+    return Plan(
+        routes=(),
+        unplanned=tuple(unplanned),
+        cost=0,
+        distance_m=0,
+        duration_s=0,
+        solve_s=time.perf_counter() - t0,
+        status="optimal",
+    )
 
 
 @without_gc
@@ -188,8 +194,10 @@ def solve_problem(
         t1 = time.perf_counter()
         start = _routes_first(problem, m, params, initial_routes, time_limit_s, t0, reorder)
         if start.sol is not None:
-            if initial_routes is not None or m.n_stop_nodes > _COLD_INSERTION_NODES or not (
-                start.dropped
+            if (
+                initial_routes is not None
+                or m.n_stop_nodes > _COLD_INSERTION_NODES
+                or not (start.dropped)
             ):
                 strategies = []  # start from these routes, not from a heuristic
             timings["first_solution"] = time.perf_counter() - t0
@@ -278,9 +286,7 @@ def _routes_first(
     filled by insertion and restored into the model (which this closes)."""
     stops, nodes, n_stop_nodes = problem.stops, m.nodes, m.n_stop_nodes
     if initial_routes is not None:
-        stop_node = {
-            stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members
-        }
+        stop_node = {stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members}
         node_seqs = initial_node_sequences(
             m.vehicles, nodes, stop_node, m.pair_nodes, initial_routes, m.seq_nodes
         )
@@ -332,8 +338,7 @@ def _strategies_first(
             obj = sol.ObjectiveValue()
             dropped = _dropped_nodes(m, sol)
             if start.sol is None or (
-                (dropped, obj)
-                < (start.dropped, start.obj if start.obj is not None else obj + 1)
+                (dropped, obj) < (start.dropped, start.obj if start.obj is not None else obj + 1)
             ):
                 start.sol, start.obj = routing.solver().Assignment(sol), obj
                 start.dropped = dropped
@@ -443,7 +448,8 @@ def _dropped_nodes(m: Model, sol: Any) -> int:
     """How many stop nodes ``sol`` leaves unperformed."""
     routing, manager = m.routing, m.manager
     return sum(
-        1 for n in range(m.n_stop_nodes)
+        1
+        for n in range(m.n_stop_nodes)
         if sol.Value(routing.NextVar(manager.NodeToIndex(n))) == manager.NodeToIndex(n)
     )
 
@@ -452,7 +458,8 @@ def _unperformed_stops(m: Model, sol: Any) -> int:
     """How many modelled stops ``sol`` leaves off the routes."""
     routing, manager = m.routing, m.manager
     return sum(
-        len(m.nodes[n].members) for n in range(m.n_stop_nodes)
+        len(m.nodes[n].members)
+        for n in range(m.n_stop_nodes)
         if sol.Value(routing.NextVar(manager.NodeToIndex(n))) == manager.NodeToIndex(n)
     )
 
@@ -473,6 +480,7 @@ def reorder_broken(
     in force, warm-started, ``budget_s`` each) does. At most
     :data:`_MAX_REORDERED` vehicles. Returns the new sequences, repaired.
     """
+
     def only_here(n: int, vi: int) -> bool:
         g = m.nodes[n].group
         return g is not None and g.feasible == [vi]
@@ -485,9 +493,7 @@ def reorder_broken(
     if not broken:
         return after
     out = [list(seq) for seq in after]
-    node_of = {
-        problem.stops[k].id: n for n in range(m.n_stop_nodes) for k in m.nodes[n].members
-    }
+    node_of = {problem.stops[k].id: n for n in range(m.n_stop_nodes) for k in m.nodes[n].members}
     for vi in broken:
         v = m.vehicles[vi]
         ids = [problem.stops[k].id for n in before[vi] for k in m.nodes[n].members]
@@ -520,4 +526,3 @@ def reorder_broken(
         if len(order) > len(out[vi]):
             out[vi] = order
     return repair(m, out)
-

@@ -116,7 +116,7 @@ def changed_vehicles(before: dict[str, list[str]], after: dict[str, list[str]]) 
     }
 
 
-def _in_force(problem: Problem, routes_in_force: dict[str, list[str]]) -> dict[str, list[str]]:
+def routes_known(problem: Problem, routes_in_force: dict[str, list[str]]) -> dict[str, list[str]]:
     """The routes in force restricted to the problem's vehicles and stops, each stop once."""
     stop_ids = {s.id for s in problem.stops}
     vehicle_ids = {v.id for v in problem.vehicles}
@@ -173,7 +173,7 @@ def _with_route(
 
 
 @dataclass
-class _Split:
+class Split:
     """A problem cut down to the couriers in focus, and the routes kept as they are."""
 
     problem: Problem  # the couriers in focus, their stops and the free ones (same matrices)
@@ -378,9 +378,9 @@ def _choose_focus(
     return focus
 
 
-def _focus_split(
+def focus_split(
     problem: Problem, in_force: dict[str, list[str]], k: int, max_stops: int | None = None
-) -> _Split | None:
+) -> Split | None:
     """The couriers to solve again (see the module docstring); None: solve the whole problem.
 
     With ``max_stops``, ``k`` is lowered (down to 2) while the cut-down problem
@@ -487,7 +487,7 @@ def _focus_split(
         cost=problem.cost,
         sequences=tuple(q for q in problem.sequences if q.vehicle not in kept),
     )
-    return _Split(
+    return Split(
         problem=sub,
         in_force={vid: ids for vid, ids in in_force.items() if vid in focus},
         kept=kept,
@@ -495,7 +495,7 @@ def _focus_split(
     )
 
 
-def _merge(problem: Problem, split: _Split, sub_plan: Plan, t0: float) -> Plan:
+def _merge(problem: Problem, split: Split, sub_plan: Plan, t0: float) -> Plan:
     """The plan of the whole problem: the focus's new routes and the kept ones."""
     by_vehicle = {r.vehicle_id: r for r in sub_plan.routes}
     loc = {s.id: s.location for s in problem.stops}
@@ -563,7 +563,7 @@ def replan(
     """
     t0 = time.perf_counter()
     timings = {} if timings is None else timings
-    in_force = _in_force(problem, routes_in_force)
+    in_force = routes_known(problem, routes_in_force)
     k: int | None
     if focus == "all":
         k = None
@@ -574,7 +574,7 @@ def replan(
     split = None
     if k is not None and problem.vehicles:
         max_stops = max(100, int(_FOCUS_STOPS_PER_S * time_limit_s))
-        split = _focus_split(problem, in_force, k, max_stops)
+        split = focus_split(problem, in_force, k, max_stops)
     timings["focus"] = time.perf_counter() - t0
     if split is not None:  # counts, for the log
         timings["n.focus_couriers"] = len(split.problem.vehicles)

@@ -41,4 +41,3 @@ def restore(m: Model, seqs: list[list[int]]) -> Any:
         restored = read(set(used) - set(refused))
     # a copy: the model's own assignment is reused by later solves
     return None if restored is None else routing.solver().Assignment(restored)
-

@@ -165,4 +165,3 @@ def build_route(
         distance_m=dist,
         duration_s=end - dep,
     )
-

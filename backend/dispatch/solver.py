@@ -1,4 +1,13 @@
-"""Solve a :class:`~backend.dispatch.model.Problem` with OR-Tools routing.
+"""Solve a :class:`~backend.dispatch.model.Problem` with OR-Tools routing: the engine's names.
+
+The engine lives in small modules: :mod:`~backend.dispatch.diagnosis` (groups,
+stops no bike could serve), :mod:`~backend.dispatch.nodes` and
+:mod:`~backend.dispatch.ortools_model` (the model), :mod:`~backend.dispatch.ortools_search`
+(``solve``), :mod:`~backend.dispatch.warm_start`, :mod:`~backend.dispatch.insertion`
+and :mod:`~backend.dispatch.restore` (first solutions from routes),
+:mod:`~backend.dispatch.scheduling` (the schedule of a route) and
+:mod:`~backend.dispatch.pool` (the process pool). This module keeps the
+description of the model and the engine's public names in one place.
 
 Pure: no web, database or network imports. ``solve`` is synchronous and holds
 the GIL for the whole search, so a server must call it through
@@ -48,14 +57,15 @@ Model in short
   8 instances), falling back to other strategies when it leaves stops out
   (it fails with the returns constraint); the metaheuristic then starts from
   the best first solution. Guided local search, lambda 0.3. Big days (more
-  than ``_COLD_INSERTION_NODES`` stop nodes) and days with locks or pins start
-  instead from empty routes filled by a cheapest insertion in Python
-  (:func:`_insert_unperformed`, all places of all routes checked at once with
-  numpy): the strategies stall there (the returns constraint, pairs and locks
-  left ~1,900 of 2,000 stops out); SAVINGS is skipped on big days (its memory)
-  and the local search looks at ``_LS_NEIGHBORS`` neighbours per node (with all
-  nodes as neighbours its first neighbourhood on 5,000 stops ran for minutes,
-  past the time limit). With
+  than ``ortools_search._COLD_INSERTION_NODES`` stop nodes) and days with
+  locks or pins start instead from empty routes filled by a cheapest insertion
+  in Python (:func:`~backend.dispatch.insertion.insert_unperformed`, all places
+  of all routes checked at once with numpy): the strategies stall there (the
+  returns constraint, pairs and locks left ~1,900 of 2,000 stops out); SAVINGS
+  is skipped on big days (its memory) and the local search looks at
+  ``ortools_search._LS_NEIGHBORS`` neighbours per node (with all nodes as
+  neighbours its first neighbourhood on 5,000 stops ran for minutes, past the
+  time limit). With
   ``initial_routes`` (re-planning) the routes in force are restored with
   ``ReadAssignmentFromRoutes`` and are the first solution instead. OR-Tools
   refuses the whole assignment when one route breaks one rule, so each route
@@ -85,13 +95,18 @@ Model in short
   :mod:`backend.dispatch.replan`'s focus.
 """
 
-
 from __future__ import annotations
 
 from backend.dispatch.diagnosis import diagnose
 from backend.dispatch.ortools_model import LATE_COST_PER_S, PROMISED_WEIGHT
 from backend.dispatch.ortools_search import DEFAULT_FIRST_SOLUTION, DEFAULT_METAHEURISTIC, solve
-from backend.dispatch.pool import die_with_parent, get_pool, shutdown_pool, solve_async, solve_in_pool
+from backend.dispatch.pool import (
+    die_with_parent,
+    get_pool,
+    shutdown_pool,
+    solve_async,
+    solve_in_pool,
+)
 from backend.dispatch.windows import travel_time, without_gc
 
 __all__ = [

@@ -88,4 +88,3 @@ def latest_start(windows: list[tuple[int, int]], t: int) -> int | None:
         if t >= a:
             return min(t, b)
     return None
-
