@@ -88,7 +88,7 @@ from backend.dispatch.calendar import at, windows_on
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Unplanned
 from backend.dispatch.replan import route_orders
-from backend.dispatch.schedule import build_route
+from backend.dispatch.scheduling import build_route
 from backend.dispatch.solver import LATE_COST_PER_S, solve, travel_time
 from backend.dispatch.windows import merge_windows
 from backend.services import demo, orders
