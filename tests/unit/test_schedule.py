@@ -85,3 +85,24 @@ def test_the_tight_schedule_leaves_as_late_as_still_ends_as_early(tmp_path):
     )
     problem = msgspec.structs.replace(p, vehicles=(v,), stops=p.stops[:2])
     assert check(problem, plan) == []  # the checker agrees with the schedule
+
+
+def test_both_engines_time_their_routes_with_it(tmp_path):
+    from backend.dispatch.pyvrp_engine import plan_from_sequences
+    from backend.dispatch.solver import solve
+
+    p, v = tiny(tmp_path)
+    problem = msgspec.structs.replace(p, vehicles=(v,), stops=p.stops[:2])
+    (route,) = plan_from_sequences(problem, {v.id: [0, 1]}).routes  # from the shift start
+    sched = schedule(problem, v, [0, 1])
+    assert sched is not None
+    assert [(s.arrival_s, s.start_s, s.departure_s) for s in route.stops] == sched.times
+    assert (route.start_s, route.end_s) == (sched.departure, sched.end)
+    plan = solve(problem, 1.0)  # OR-Tools: the tight schedule of the order it found
+    (route,) = plan.routes
+    order = [int(s.stop_id) - 1 for s in route.stops]
+    windows = [merge_windows(s.windows) for s in problem.stops]
+    tight = tight_schedule(problem, v, order, windows)
+    assert tight is not None
+    assert [(s.arrival_s, s.start_s, s.departure_s) for s in route.stops] == tight.times
+    assert (route.start_s, route.end_s) == (tight.departure, tight.end)
