@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import multiprocessing
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
 import msgspec
@@ -37,7 +34,7 @@ from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.db.engine import make_engine, migrate, transaction, use_database
-from backend.dispatch.solver import die_with_parent
+from backend.dispatch.pool import new_pool
 from backend.realtime.feed import Feed
 from backend.realtime.positions import PositionStore
 from backend.realtime.push import PushRelay, PushSender, application_server_key, load_vapid
@@ -133,10 +130,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await migrate()
         app.state.geo = geo or await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
         # OR-Tools holds the GIL while solving: solves run in worker processes.
-        executor = ProcessPoolExecutor(
-            max_workers=settings.solver_workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=die_with_parent, initargs=(os.getpid(),),
-        )
+        executor = new_pool(settings.solver_workers)
         app.state.executor = executor
         app.state.feed = Feed(redis_url=settings.redis_url)
         await app.state.feed.start()

@@ -99,7 +99,9 @@ from backend.dispatch.calendar import at, windows_on
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Unplanned
 from backend.dispatch.replan import route_orders
-from backend.dispatch.solver import LATE_COST_PER_S, _merge_windows, _route, solve, travel_time
+from backend.dispatch.scheduling import build_route
+from backend.dispatch.solver import LATE_COST_PER_S, solve, travel_time
+from backend.dispatch.windows import merge_windows
 from backend.services import demo, orders
 from backend.services.demo import DEMO_PASSWORD
 from backend.services.geo import Geo
@@ -238,9 +240,9 @@ def plan_of(problem: Any, orders: dict[str, list[str]]) -> Any:
 
     Uses the solver's own scheduling (private helpers, as backend/dispatch/replan.py does)."""
     pos = {s.id: k for k, s in enumerate(problem.stops)}
-    windows = [_merge_windows(s.windows) for s in problem.stops]
+    windows = [merge_windows(s.windows) for s in problem.stops]
     vehicles = {v.id: v for v in problem.vehicles}
-    routes = tuple(_route(problem, vehicles[vid], [pos[s] for s in ids], windows, vehicles[vid].shift.start)
+    routes = tuple(build_route(problem, vehicles[vid], [pos[s] for s in ids], windows, vehicles[vid].shift.start)
                    for vid, ids in orders.items() if ids)
     planned = {s for ids in orders.values() for s in ids}
     unplanned = tuple(Unplanned(stop_id=s.id, reason="no_capacity", detail="on no route in force")

@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from backend.dispatch.model import Plan, Problem, Stop, Vehicle, Window
 
@@ -184,7 +184,7 @@ def to_problem(
     )
     stops = []
     for idx, c in enumerate(inst.nodes[1:], start=1):
-        common = {
+        common: dict[str, Any] = {
             "id": str(c.id),
             "location": idx,
             "windows": (Window(_t(c.ready), _t(c.due)),),

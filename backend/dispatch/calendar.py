@@ -16,7 +16,7 @@ import msgspec
 from backend.dispatch.model import Window
 from backend.errors import Invalid
 
-DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
+DAYS: tuple[Day, ...] = ("mo", "tu", "we", "th", "fr", "sa", "su")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -135,8 +135,8 @@ def parse_osm_opening_hours(text: str) -> list[OpeningPeriod] | None:
     return periods or None
 
 
-def _osm_days(text: str) -> list[str] | None:
-    days: list[str] = []
+def _osm_days(text: str) -> list[Day] | None:
+    days: list[Day] = []
     for part in text.replace(" ", "").split(","):
         if not part or part == "PH":
             continue

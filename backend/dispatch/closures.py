@@ -62,10 +62,12 @@ def circle(lat: float, lon: float, radius_m: float, sides: int = CIRCLE_SIDES) -
     )
 
 
-def _orient(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray,
-            cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+Coord = np.ndarray | float  # one coordinate per segment, or one for all
+
+
+def _orient(ax: Coord, ay: Coord, bx: Coord, by: Coord, cx: Coord, cy: Coord) -> np.ndarray:
     """Sign of the turn a -> b -> c: +1 left, -1 right, 0 collinear (element-wise)."""
-    return np.sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax))
+    return np.asarray(np.sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax)))
 
 
 def _segments_meet(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray,
@@ -82,7 +84,7 @@ def _segments_meet(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarra
         (np.minimum(ax, bx) <= max(cx, dx)) & (min(cx, dx) <= np.maximum(ax, bx))
         & (np.minimum(ay, by) <= max(cy, dy)) & (min(cy, dy) <= np.maximum(ay, by))
     )
-    return np.where(collinear, overlap, proper)
+    return np.asarray(np.where(collinear, overlap, proper))
 
 
 def check_zone(points: Sequence[Sequence[float]]) -> tuple[Point, ...]:
@@ -164,7 +166,7 @@ def zone_edges(network: StreetNetwork, zone: Sequence[Point]) -> np.ndarray:
             crosses |= _segments_meet(ax[idx], ay[idx], bx[idx], by[idx],
                                       float(px[i - 1]), float(py[i - 1]), float(px[i]), float(py[i]))
         closed[idx] = crosses
-    return closed
+    return np.asarray(closed)
 
 
 def street_edges(network: StreetNetwork, way_ids: Iterable[int]) -> np.ndarray:

@@ -206,7 +206,16 @@ def _check_sequences(
             before, last = sid, pi
 
 
-def _check_route(problem, v: Vehicle, r, stops: dict[str, Stop], add, tol_s, tol_m, tol_load):
+def _check_route(
+    problem: Problem,
+    v: Vehicle,
+    r: Route,
+    stops: dict[str, Stop],
+    add: Callable[[str, str | None, str | None, str], None],
+    tol_s: float,
+    tol_m: int,
+    tol_load: float,
+) -> tuple[int, int]:
     T, D = problem.time_s, problem.dist_m
     vid = v.id
     known = [ps for ps in r.stops if ps.stop_id in stops]

@@ -12,12 +12,11 @@ import math
 import os
 import tempfile
 import threading
-import weakref
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -25,8 +24,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from backend.dispatch.day_matrices import DAY_MATRIX_MAX_PLACES, DayMatrices, MatrixCache, Places
 from backend.dispatch.osm_extract import BBox, OsmExtract, read_extract
-from backend.dispatch.shared_matrix import Block
 
 # Bump whenever the profile or the cached array layout changes: old caches are then ignored.
 PROFILE_VERSION = 1
@@ -96,16 +95,14 @@ _DIST_SCALE = float(2**_DIST_BITS)
 # the planner reports its stop as ``window_unreachable``; its distance is the straight line.
 UNREACHABLE_S = 7 * 24 * 3600
 # Node-to-node weights kept between ``matrices`` calls, per set of closed edges: a re-plan
-# of the running day asks for nearly the same places again (see ``_MatrixCache``). At most
+# of the running day asks for nearly the same places again (see ``MatrixCache``). At most
 # MATRIX_CACHE_NODES**2 * 8 bytes per set (46 MB at 2,400 nodes); the open network and
 # the CLOSED_VARIANTS_KEPT most recently used sets of closures are kept.
 MATRIX_CACHE_NODES = 2_400
 CLOSED_VARIANTS_KEPT = 2
 # Day matrices (DayMatrices) of up to DAY_MATRICES_KEPT hubs per set of closures are kept,
-# for days of up to DAY_MATRIX_MAX_PLACES places: 2 x size**2 x 8 bytes of shared memory
-# each, where size is at most 1.5 times the places (110 MB at 2,100 places).
+# for days of up to DAY_MATRIX_MAX_PLACES places (see backend/dispatch/day_matrices.py).
 DAY_MATRICES_KEPT = 3
-DAY_MATRIX_MAX_PLACES = 4_000
 
 
 class EdgeProfile(msgspec.Struct, frozen=True):
@@ -224,7 +221,7 @@ def haversine_m(lat1: Coord, lon1: Coord, lat2: Coord, lon2: Coord) -> np.ndarra
     dp = p2 - p1
     dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0))))
 
 
 def _pbf_sha256(path: Path) -> str:
@@ -265,10 +262,10 @@ def build_arrays(extract: OsmExtract) -> dict[str, np.ndarray]:
         for a, b in zip(ids, ids[1:]):
             if a == b:
                 continue
-            for u, v, along, ok in ((a, b, True, prof.forward), (b, a, False, prof.backward)):
+            for frm, to, along, ok in ((a, b, True, prof.forward), (b, a, False, prof.backward)):
                 if ok:
-                    us.append(u)
-                    vs.append(v)
+                    us.append(frm)
+                    vs.append(to)
                     speeds.append(prof.speed_kmh)
                     ways.append(run.way_id)
                     highways.append(hw)
@@ -346,8 +343,8 @@ class StreetNetwork:
         self._tree = cKDTree(np.column_stack(self._project(self.lat, self.lon)))
 
         self.matrix_cache_nodes = matrix_cache_nodes
-        self._open = _Variant(self, np.zeros(0, dtype=np.int64))
-        self._closed_variants: OrderedDict[bytes, _Variant] = OrderedDict()
+        self._open = Variant(self, np.zeros(0, dtype=np.int64))
+        self._closed_variants: OrderedDict[bytes, Variant] = OrderedDict()
         self._variants_lock = threading.Lock()
 
     # ---- construction -------------------------------------------------------------------
@@ -368,7 +365,7 @@ class StreetNetwork:
                     return cls({k: data[k] for k in data.files})
             except (OSError, ValueError, KeyError, zipfile.BadZipFile):
                 pass  # unreadable or from an older layout: rebuild and overwrite
-        arrays = build_arrays(read_extract(path))
+        arrays: dict[str, Any] = build_arrays(read_extract(path))
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename: concurrent workers never see a half-written cache.
         fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".npz.tmp")
@@ -425,7 +422,7 @@ class StreetNetwork:
         """Local metres (x east, y north) around the map's centre: for geometry at city scale."""
         return self._project(lat, lon)
 
-    def snap_many(self, points: Sequence[tuple[float, float]]) -> list[Snap]:
+    def snap_many(self, points: Sequence[tuple[float, float]] | np.ndarray) -> list[Snap]:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         for lat, lon in pts:
             if not (math.isfinite(lat) and math.isfinite(lon)) or not self.contains(lat, lon):
@@ -458,7 +455,7 @@ class StreetNetwork:
         length_dm = weight - time_ds * _DIST_SCALE
         return time_ds / 10, length_dm / 10
 
-    def _variant(self, closed: Iterable[int] | None) -> _Variant:
+    def _variant(self, closed: Iterable[int] | None) -> Variant:
         """The network without the ``closed`` edges (indices), built once per set and kept."""
         edges = np.unique(np.fromiter(() if closed is None else closed, dtype=np.int64))
         if len(edges) == 0:
@@ -471,7 +468,7 @@ class StreetNetwork:
             if variant is not None:
                 self._closed_variants.move_to_end(key)
                 return variant
-        variant = _Variant(self, edges)  # outside the lock: a few ms, and two builds are harmless
+        variant = Variant(self, edges)  # outside the lock: a few ms, and two builds are harmless
         with self._variants_lock:
             self._closed_variants[key] = variant
             while len(self._closed_variants) > CLOSED_VARIANTS_KEPT:
@@ -550,8 +547,8 @@ class StreetNetwork:
             empty = np.zeros((0, 0), dtype=np.int64)
             return empty, empty.copy()
         variant = self._variant(closed)
-        places = self._places(variant, pts)
-        time_s, dist_m = self._block(variant, places, places)
+        places = self.places_of(variant, pts)
+        time_s, dist_m = self.matrix_block(variant, places, places)
         # Identical points are 0 apart: each point from itself, and repeated points (several
         # shops at one address) from each other. Found by sorting, not by comparing all pairs.
         diagonal = np.arange(n)
@@ -592,7 +589,7 @@ class StreetNetwork:
                 variant.days.popitem(last=False)[1].release()
         return day.lookup(pts)
 
-    def _places(self, variant: _Variant, pts: np.ndarray) -> _Places:
+    def places_of(self, variant: Variant, pts: np.ndarray) -> Places:
         """Where each point joins the network (off the map: PointOutsideMap, closures or not)."""
         snaps = self.snap_many(pts)
         if variant.all_open:
@@ -600,9 +597,9 @@ class StreetNetwork:
             access_m = np.fromiter((s.distance_m for s in snaps), dtype=np.float64, count=len(pts))
         else:
             access_m, nodes = variant.snap(pts)
-        return _Places(pts, nodes, access_m)
+        return Places(pts, nodes, access_m)
 
-    def _block(self, variant: _Variant, a: _Places, b: _Places) -> tuple[np.ndarray, np.ndarray]:
+    def matrix_block(self, variant: Variant, a: Places, b: Places) -> tuple[np.ndarray, np.ndarray]:
         """(time, distance) from the places ``a`` to the places ``b``, before the identical-points rule.
 
         Element by element the same sums in the same order whatever the block: a
@@ -668,7 +665,7 @@ class StreetNetwork:
         for e in np.flatnonzero(draw):
             u, v, oneway = int(self.edge_u[e]), int(self.edge_v[e]), not bool(has_rev[e])
             way = int(self.edge_way_id[e])
-            props = current["properties"] if current else None
+            props: dict[str, Any] = current["properties"] if current else {}
             if (
                 current is None
                 or u != last_v
@@ -694,116 +691,7 @@ class StreetNetwork:
         return {"type": "FeatureCollection", "features": features}
 
 
-class _MatrixCache:
-    """Shortest-path weights between recently used nodes of one graph, kept between calls.
-
-    ``w[i, j]`` is the weight from the node in slot i to the node in slot j. A call
-    with nodes already known reads them; a new node costs one Dijkstra run forward
-    (its row) and one on the reversed graph (its column: the network is directed),
-    unless running forward from every node is cheaper. When full, the least recently
-    used nodes make room. Weights are sums of integers below 2**53, so every way of
-    computing them gives the same number: results equal an uncached Dijkstra's.
-    """
-
-    def __init__(self, graph: csr_matrix, capacity: int) -> None:
-        self.graph = graph
-        self.capacity = capacity
-        self._reverse: csr_matrix | None = None
-        self.slot_of: dict[int, int] = {}
-        self._node = np.zeros(0, dtype=np.int64)  # slot -> node (-1: free)
-        self._used = np.zeros(0, dtype=np.int64)  # slot -> call counter when last read
-        self._w = np.zeros((0, 0))
-        self._clock = 0
-        self._lock = threading.Lock()  # matrices run in threads (asyncio.to_thread)
-        self.forward_runs = 0
-        self.reverse_runs = 0
-
-    def _grow(self, size: int) -> None:
-        old = len(self._node)
-        w = np.zeros((size, size))
-        w[:old, :old] = self._w
-        self._w = w
-        self._node = np.concatenate([self._node, np.full(size - old, -1, dtype=np.int64)])
-        self._used = np.concatenate([self._used, np.zeros(size - old, dtype=np.int64)])
-
-    def _forward(self, nodes: np.ndarray) -> np.ndarray:
-        self.forward_runs += len(nodes)
-        return dijkstra(self.graph, directed=True, indices=nodes)
-
-    def weights(self, nodes: np.ndarray, to: np.ndarray | None = None) -> np.ndarray:
-        """The weights from these (distinct) nodes to ``to`` (distinct; default: the same), row = from."""
-        to = nodes if to is None else to
-        both = np.union1d(nodes, to)
-        if len(both) > self.capacity:  # more than it may keep: computed, not kept
-            return self._forward(nodes)[:, to]
-        with self._lock:
-            self._clock += 1
-            new = np.asarray([n for n in both.tolist() if n not in self.slot_of], dtype=np.int64)
-            if len(new):
-                self._add(both, new)
-            rows = np.fromiter((self.slot_of[n] for n in nodes.tolist()), dtype=np.int64, count=len(nodes))
-            cols = np.fromiter((self.slot_of[n] for n in to.tolist()), dtype=np.int64, count=len(to))
-            self._used[rows] = self._clock
-            self._used[cols] = self._clock
-            return self._w[np.ix_(rows, cols)]
-
-    def _add(self, wanted: np.ndarray, new: np.ndarray) -> None:
-        excess = len(self.slot_of) + len(new) - self.capacity
-        if excess > 0:  # evict the least recently used nodes this call does not need
-            wanted_set = set(wanted.tolist())
-            spare = [s for s in self.slot_of.values() if int(self._node[s]) not in wanted_set]
-            spare.sort(key=lambda s: self._used[s])
-            for s in spare[:excess]:
-                del self.slot_of[int(self._node[s])]
-                self._node[s] = -1
-        free = np.flatnonzero(self._node < 0)
-        if len(free) < len(new):
-            # Room to spare: the next call's few new places must not copy the whole array.
-            needed = len(self.slot_of) + len(new)
-            size = min(self.capacity, max(2 * len(self._node), needed + needed // 4 + 16, 256))
-            self._grow(size)
-            free = np.flatnonzero(self._node < 0)
-        new_slots = free[: len(new)]
-        old_slots = np.flatnonzero(self._node >= 0)
-        self._node[new_slots] = new
-        for node, slot in zip(new.tolist(), new_slots.tolist()):
-            self.slot_of[node] = slot
-        all_slots = np.flatnonzero(self._node >= 0)
-        all_nodes = self._node[all_slots]
-        if len(all_slots) <= 2 * len(new):
-            # Few known nodes (a first call): forward from all of them is cheaper.
-            self._w[np.ix_(all_slots, all_slots)] = self._forward(all_nodes)[:, all_nodes]
-            return
-        self._w[np.ix_(new_slots, all_slots)] = self._forward(new)[:, all_nodes]
-        if self._reverse is None:
-            self._reverse = self.graph.T.tocsr()
-        self.reverse_runs += len(new)
-        # On the reversed graph, from node t: the weight from every node to t.
-        to_new = dijkstra(self._reverse, directed=True, indices=new)
-        self._w[np.ix_(old_slots, new_slots)] = to_new[:, self._node[old_slots]].T
-
-
-class _Places(NamedTuple):
-    """Points and where they join the network (access legs over SNAP_MAX_M: cut off)."""
-
-    pts: np.ndarray  # (n, 2) lat, lon
-    nodes: np.ndarray
-    access_m: np.ndarray
-
-    def take(self, idx: np.ndarray) -> _Places:
-        return _Places(self.pts[idx], self.nodes[idx], self.access_m[idx])
-
-    def join(self, at: np.ndarray, other: _Places, other_at: np.ndarray, n: int) -> _Places:
-        """These places at positions ``at`` and ``other`` at ``other_at``, as one list of ``n``."""
-        pts = np.empty((n, 2))
-        nodes = np.empty(n, dtype=np.int64)
-        access = np.empty(n)
-        pts[at], nodes[at], access[at] = self.pts, self.nodes, self.access_m
-        pts[other_at], nodes[other_at], access[other_at] = other.pts, other.nodes, other.access_m
-        return _Places(pts, nodes, access)
-
-
-class _Variant:
+class Variant:
     """The network with some edges closed: its graph, where points join it, its cache."""
 
     def __init__(self, network: StreetNetwork, closed: np.ndarray) -> None:
@@ -826,7 +714,7 @@ class _Variant:
             self._network = network
             self._tree = cKDTree(np.column_stack(network.project(network.lat[self.open_nodes],
                                                                  network.lon[self.open_nodes])))
-        self.cache = _MatrixCache(self.graph, network.matrix_cache_nodes)
+        self.cache = MatrixCache(self.graph, network.matrix_cache_nodes)
 
     def snap(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(distance in m, node) of each point's nearest node in the open part."""
@@ -834,91 +722,3 @@ class _Variant:
         _, idx = self._tree.query(np.column_stack(net.project(pts[:, 0], pts[:, 1])))
         nodes = self.open_nodes[np.atleast_1d(idx)]
         return haversine_m(pts[:, 0], pts[:, 1], net.lat[nodes], net.lon[nodes]), nodes
-
-
-class DayMatrices:
-    """The time and distance matrices of one running day, grown as places come and go.
-
-    Each distinct point has a slot (a row and a column) in two square matrices in
-    shared memory. A new point fills its row and column; nothing else is touched,
-    so a problem handed to another process earlier still reads what it read. When
-    the slots run out, the points of the current call are copied into a new pair of
-    blocks (a generation); the previous generations stay mapped for the problems
-    that use them and are unlinked GENERATIONS_KEPT generations later.
-    """
-
-    GENERATIONS_KEPT = 3
-
-    def __init__(self, network: StreetNetwork, variant: _Variant) -> None:
-        self._network = network
-        self._variant = variant
-        self._lock = threading.Lock()
-        self.slot_of: dict[tuple[float, float], int] = {}
-        self.used = 0
-        self.places = _Places(np.zeros((0, 2)), np.zeros(0, dtype=np.int64), np.zeros(0))
-        self.generations: list[tuple[Block, Block]] = []
-        self._finalizer = weakref.finalize(self, _release_generations, self.generations)
-
-    def release(self) -> None:
-        self._finalizer()
-
-    def lookup(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        keys = [(a, b) for a, b in pts.tolist()]
-        with self._lock:
-            new_keys = list(dict.fromkeys(k for k in keys if k not in self.slot_of))
-            size = self.generations[-1][0].size if self.generations else 0
-            if self.used + len(new_keys) > size:
-                self._new_generation(keys, len(new_keys))
-            if new_keys:
-                self._add(np.array(new_keys, dtype=np.float64).reshape(-1, 2), new_keys)
-            time_b, dist_b = self.generations[-1]
-            index = np.fromiter((self.slot_of[k] for k in keys), dtype=np.int64, count=len(keys))
-            return time_b.array, dist_b.array, index
-
-    def _new_generation(self, keys: list[tuple[float, float]], n_new: int) -> None:
-        """Blocks with room for the points of this call (those kept are copied over)."""
-        keep = list(dict.fromkeys(self.slot_of[k] for k in keys if k in self.slot_of))
-        need = len(keep) + n_new
-        size = min(max(256, need + need // 2), max(need, DAY_MATRIX_MAX_PLACES))
-        time_b, dist_b = Block(size), Block(size)
-        if keep:
-            old_t, old_d = self.generations[-1]
-            ix = np.ix_(keep, keep)
-            time_b.array[: len(keep), : len(keep)] = old_t.array[ix]
-            dist_b.array[: len(keep), : len(keep)] = old_d.array[ix]
-        by_slot = {slot: k for k, slot in self.slot_of.items()}
-        self.slot_of = {by_slot[slot]: i for i, slot in enumerate(keep)}
-        self.places = self.places.take(np.array(keep, dtype=np.int64))
-        self.used = len(keep)
-        self.generations.append((time_b, dist_b))
-        while len(self.generations) > self.GENERATIONS_KEPT:
-            for block in self.generations.pop(0):
-                block.release()
-
-    def _add(self, pts: np.ndarray, keys: list[tuple[float, float]]) -> None:
-        net, variant = self._network, self._variant
-        fresh = net._places(variant, pts)  # off the map: PointOutsideMap, before anything changes
-        start, end = self.used, self.used + len(keys)
-        everyone = _Places(np.vstack([self.places.pts, fresh.pts]),
-                           np.concatenate([self.places.nodes, fresh.nodes]),
-                           np.concatenate([self.places.access_m, fresh.access_m]))
-        time_b, dist_b = self.generations[-1]
-        t, d = net._block(variant, fresh, everyone)  # their rows
-        time_b.array[start:end, :end], dist_b.array[start:end, :end] = t, d
-        if start:
-            t, d = net._block(variant, self.places, fresh)  # their columns
-            time_b.array[:start, start:end], dist_b.array[:start, start:end] = t, d
-        slots = np.arange(start, end)
-        time_b.array[slots, slots] = 0  # each point from itself (distinct points: distinct slots)
-        dist_b.array[slots, slots] = 0
-        self.places = everyone
-        for i, k in enumerate(keys):
-            self.slot_of[k] = start + i
-        self.used = end
-
-
-def _release_generations(generations: list[tuple[Block, Block]]) -> None:
-    for pair in generations:
-        for block in pair:
-            block.release()
-    generations.clear()

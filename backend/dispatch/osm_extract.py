@@ -132,7 +132,7 @@ def read_extract(path: str | Path) -> OsmExtract:
             pois.append(p)
 
     for obj in osmium.FileProcessor(str(path)).with_locations():
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):
             loc = obj.location
             if not loc.valid():
                 continue
@@ -141,7 +141,7 @@ def read_extract(path: str | Path) -> OsmExtract:
             min_lon, max_lon = min(min_lon, lon), max(max_lon, lon)
             if _wants(obj.tags):
                 add_points(dict(obj.tags), lat, lon, f"n{obj.id}")
-        elif obj.is_way():
+        elif isinstance(obj, osmium.osm.Way):
             located = [(n.ref, n.location) for n in obj.nodes]
             if "highway" in obj.tags:
                 ways.extend(_runs(obj.id, _routing_tags(obj.tags), located))
@@ -155,7 +155,7 @@ def read_extract(path: str | Path) -> OsmExtract:
             if _wants(obj.tags):
                 # Centroid of the way's nodes (closed rings repeat the first node; harmless).
                 add_points(dict(obj.tags), slat / len(coords), slon / len(coords), f"w{obj.id}")
-        elif obj.is_relation() and _wants(obj.tags):
+        elif isinstance(obj, osmium.osm.Relation) and _wants(obj.tags):
             sums = [
                 way_sums[m.ref]
                 for m in obj.members

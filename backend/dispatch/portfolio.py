@@ -104,7 +104,7 @@ def plan_cost(problem: Problem, plan: Plan) -> int:
 
 def choose(problem: Problem, plans: list[Plan]) -> tuple[Plan, list[dict[str, Any]]]:
     """The winning plan of ``plans`` (in run order) and what each plan scored."""
-    scored = []
+    scored: list[dict[str, Any]] = []
     for plan in plans:
         scored.append(
             {
@@ -118,7 +118,9 @@ def choose(problem: Problem, plans: list[Plan]) -> tuple[Plan, list[dict[str, An
         )
     best = min(
         range(len(plans)),
-        key=lambda i: (scored[i]["violations"] > 0, scored[i]["unplanned"], scored[i]["cost"], i),
+        key=lambda i: (
+            int(scored[i]["violations"]) > 0, int(scored[i]["unplanned"]), int(scored[i]["cost"]), i
+        ),
     )
     for i, score in enumerate(scored):
         score["won"] = i == best

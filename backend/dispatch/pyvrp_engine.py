@@ -50,6 +50,7 @@ import msgspec
 import numpy as np
 
 from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
+from backend.dispatch.scheduling import schedule
 
 PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
 INSTALL_HINT = f'PyVRP is not installed: pip install -e . (or pip install "{PYVRP_REQUIREMENT}")'
@@ -189,46 +190,8 @@ def to_pyvrp(
     durations = [_travel(T, f) for f in factors]
     distances = [D] * len(factors)
 
-    # Vehicle types: identical vehicles together, in first-seen order.
-    keys: dict[tuple, int] = {}
-    type_vehicles: list[list[Vehicle]] = []
-    for v in problem.vehicles:
-        key = (
-            v.start_location,
-            v.end_location,
-            v.shift.start,
-            v.shift.end,
-            v.payload_kg,
-            v.volume_l,
-            v.max_distance_m,
-            v.speed_factor,
-            v.fixed_cost,
-        )
-        if key not in keys:
-            keys[key] = len(type_vehicles)
-            type_vehicles.append([])
-        type_vehicles[keys[key]].append(v)
     by_time = problem.cost == "time"
-    vehicle_types = []
-    for vs in type_vehicles:
-        v = vs[0]
-        extra: dict[str, Any] = {"unit_distance_cost": 0, "unit_duration_cost": 1} if by_time else {}
-        if v.max_distance_m is not None:
-            extra["max_distance"] = int(v.max_distance_m)
-        vehicle_types.append(
-            pyvrp.VehicleType(
-                num_available=len(vs),
-                capacity=_capacity(v, units),
-                start_depot=depot_of[v.start_location],
-                end_depot=depot_of[v.end_location],
-                fixed_cost=int(v.fixed_cost),
-                tw_early=int(v.shift.start),
-                tw_late=int(v.shift.end),
-                profile=profile_of[v.speed_factor],
-                name=v.id,
-                **extra,
-            )
-        )
+    vehicle_types, type_vehicles = _vehicle_types(pyvrp, problem, units, depot_of, profile_of)
 
     prize = _prize(problem, durations if by_time else [D]) if optional else 0
     visit: dict[str, Any] = {"required": False, "prize": prize} if optional else {}
@@ -287,6 +250,57 @@ def to_pyvrp(
         load_units=units,
     )
     return data, mapping
+
+
+def _vehicle_types(
+    pyvrp: Any,
+    problem: Problem,
+    units: tuple[int, ...],
+    depot_of: dict[int, int],
+    profile_of: dict[float, int],
+) -> tuple[list[Any], list[list[Vehicle]]]:
+    """PyVRP vehicle types: identical vehicles together, in first-seen order (and those
+    vehicles per type)."""
+    keys: dict[tuple[Any, ...], int] = {}
+    type_vehicles: list[list[Vehicle]] = []
+    for v in problem.vehicles:
+        key = (
+            v.start_location,
+            v.end_location,
+            v.shift.start,
+            v.shift.end,
+            v.payload_kg,
+            v.volume_l,
+            v.max_distance_m,
+            v.speed_factor,
+            v.fixed_cost,
+        )
+        if key not in keys:
+            keys[key] = len(type_vehicles)
+            type_vehicles.append([])
+        type_vehicles[keys[key]].append(v)
+    by_time = problem.cost == "time"
+    vehicle_types = []
+    for vs in type_vehicles:
+        v = vs[0]
+        extra: dict[str, Any] = {"unit_distance_cost": 0, "unit_duration_cost": 1} if by_time else {}
+        if v.max_distance_m is not None:
+            extra["max_distance"] = int(v.max_distance_m)
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=len(vs),
+                capacity=_capacity(v, units),
+                start_depot=depot_of[v.start_location],
+                end_depot=depot_of[v.end_location],
+                fixed_cost=int(v.fixed_cost),
+                tw_early=int(v.shift.start),
+                tw_late=int(v.shift.end),
+                profile=profile_of[v.speed_factor],
+                name=v.id,
+                **extra,
+            )
+        )
+    return vehicle_types, type_vehicles
 
 
 def _prize(problem: Problem, costs: list[np.ndarray]) -> int:
@@ -376,23 +390,21 @@ def plan_from_sequences(
     )
 
 
-def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> Route:
+def _timed_route(
+    problem: Problem, v: Vehicle, seq: list[int], by_id: dict[str, Stop], T: Any, D: Any
+) -> Route:
     stops = problem.stops
     load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery")
     load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery")
-    t = int(v.shift.start)
+    # on arrival or when the window opens; a late stop is reported as it is
+    sched = schedule(problem, v, seq, departure=int(v.shift.start), late=True)
+    assert sched is not None
     prev = v.start_location
     dist = 0
     aboard: set[str] = set()
     out = []
-    for k in seq:
+    for k, (arrival, start, t) in zip(seq, sched.times, strict=True):
         s = stops[k]
-        arrival = t + _leg(T[prev][s.location], v.speed_factor)
-        start = arrival
-        for w in sorted(s.windows, key=lambda w: w.start):
-            if arrival <= w.end:
-                start = max(arrival, w.start)
-                break
         dist += int(D[prev][s.location])
         if s.kind == "pickup":
             load_kg += s.weight_kg
@@ -404,7 +416,6 @@ def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> R
         else:
             load_kg -= s.weight_kg
             load_l -= s.volume_l
-        t = start + int(s.service_s)
         out.append(
             PlannedStop(
                 stop_id=s.id,
@@ -417,7 +428,7 @@ def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> R
             )
         )
         prev = s.location
-    end = t + _leg(T[prev][v.end_location], v.speed_factor)
+    end = sched.end
     dist += int(D[prev][v.end_location])
     start_s = int(v.shift.start)
     return Route(
@@ -428,12 +439,6 @@ def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id, T, D) -> R
         distance_m=dist,
         duration_s=int(end) - start_s,
     )
-
-
-def _leg(time_s: Any, speed_factor: float) -> int:
-    if speed_factor == 1.0:
-        return int(time_s)
-    return math.floor(int(time_s) / speed_factor + 0.5)
 
 
 

@@ -63,14 +63,9 @@ import numpy as np
 
 from backend.dispatch.feasibility import check_route
 from backend.dispatch.model import Plan, Problem, Route, Stop, Unplanned, Vehicle
-from backend.dispatch.solver import (
-    _merge_windows,
-    _route,
-    _schedule,
-    solve,
-    travel_time,
-    without_gc,
-)
+from backend.dispatch.ortools_search import solve
+from backend.dispatch.scheduling import build_route, tight_schedule
+from backend.dispatch.windows import merge_windows, travel_time, without_gc
 
 __all__ = [
     "AUTO_FOCUS_MIN_STOPS",
@@ -121,7 +116,7 @@ def changed_vehicles(before: dict[str, list[str]], after: dict[str, list[str]]) 
     }
 
 
-def _in_force(problem: Problem, routes_in_force: dict[str, list[str]]) -> dict[str, list[str]]:
+def routes_known(problem: Problem, routes_in_force: dict[str, list[str]]) -> dict[str, list[str]]:
     """The routes in force restricted to the problem's vehicles and stops, each stop once."""
     stop_ids = {s.id for s in problem.stops}
     vehicle_ids = {v.id for v in problem.vehicles}
@@ -178,7 +173,7 @@ def _with_route(
 
 
 @dataclass
-class _Split:
+class Split:
     """A problem cut down to the couriers in focus, and the routes kept as they are."""
 
     problem: Problem  # the couriers in focus, their stops and the free ones (same matrices)
@@ -269,15 +264,123 @@ def _kept_route(
         )
         if not fits:
             return None, True  # the solver leaves such a bike without a route
-    if _schedule(problem, v, seq, windows) is None:
+    if tight_schedule(problem, v, seq, windows) is None:
         return None, False
-    route = _route(problem, v, seq, windows, v.shift.start, by_id)
+    route = build_route(problem, v, seq, windows, v.shift.start, by_id)
     return route, not check_route(problem, route, stops_by_id=by_id)
 
 
-def _focus_split(
+def _locked_and_free(
+    groups: list[list[int]], allowed: list[set[str]]
+) -> tuple[dict[int, str], list[int]]:
+    """Stop position -> the one courier that may serve it, and the groups not locked so."""
+    locked_to: dict[int, str] = {}
+    free: list[int] = []
+    for gi, (members, ok) in enumerate(zip(groups, allowed, strict=True)):
+        if len(ok) == 1:
+            (vid,) = ok
+            for m in members:
+                locked_to[m] = vid
+        else:
+            free.append(gi)
+    return locked_to, free
+
+
+def _rank_couriers(
+    problem: Problem,
+    in_force: dict[str, list[str]],
+    groups: list[list[int]],
+    allowed: list[set[str]],
+    free: list[int],
+) -> tuple[list[list[str]], list[float]]:
+    """Per free group: the couriers allowed, cheapest first by the detour into their
+    routes in force, and its cheapest detour."""
+    stops = problem.stops
+    vehicles = problem.vehicles
+    pos = {s.id: i for i, s in enumerate(stops)}
+    vindex = {v.id: i for i, v in enumerate(vehicles)}
+    ranked: list[list[str]] = []  # per free group: the couriers allowed, cheapest first
+    best: list[float] = []  # per free group: its cheapest detour
+    if free:
+        members = sorted({m for gi in free for m in groups[gi]})
+        targets = sorted({stops[m].location for m in members})
+        paths = [
+            [v.start_location, *(stops[pos[sid]].location for sid in in_force.get(v.id, [])),
+             v.end_location]
+            for v in vehicles
+        ]
+        cost = _insertion_costs(problem, paths, targets).astype(np.float64)
+        cost /= np.array([v.speed_factor for v in vehicles])[None, :]
+        row = {loc: r for r, loc in enumerate(targets)}
+        for gi in free:
+            cand = sorted(vindex[vid] for vid in allowed[gi]) if allowed[gi] else []
+            if not cand:
+                ranked.append([])  # no courier may take it: the solver reports it
+                best.append(0.0)
+                continue
+            c = sum(cost[row[stops[m].location], cand] for m in groups[gi])
+            ranked.append([vehicles[cand[int(j)]].id for j in np.argsort(c, kind="stable")])
+            best.append(float(np.min(c)))
+    return ranked, best
+
+
+def _choose_focus(
+    required: set[str],
+    chosen: list[int],
+    ranked: list[list[str]],
+    k: int,
+    n_free: int,
+    n_locked: dict[str, int],
+    idle: set[str],
+    budget: int,
+) -> set[str]:
+    """The couriers in focus: ``required`` and, per chosen free group, couriers of its
+    cheapest (``k`` of its ``2k`` cheapest, lowering ``k`` while over ``budget`` stops)."""
+
+    def n_locked_in(vids: set[str]) -> int:
+        return sum(n_locked.get(vid, 0) for vid in vids)
+
+    focus = set(required)
+    # below 2, free stops near each other would all share one courier
+    for kk in range(k, min(k, 2) - 1, -1):
+        focus = set(required)
+        size = n_free + n_locked_in(focus)  # stops of the focused model
+        taken: dict[str, int] = {}
+
+        for i in chosen:
+            top = ranked[i]
+            # the cheapest courier with room left takes it (in the count): a cluster
+            # of free stops (a courier out of service) needs several couriers; and a
+            # courier with nothing to do, if there is one: busy couriers near the stop
+            # may have no time left for it (one costs the model no stops)
+            for only_idle in (False, True):
+                vid = next((v for v in top if (not only_idle or v in idle)
+                            and (v in focus or size + n_locked.get(v, 0) <= budget)
+                            and taken.get(v, 0) < _FOCUS_FREE_PER_COURIER), None)
+                if vid is not None:
+                    if vid not in focus:
+                        focus.add(vid)
+                        size += n_locked.get(vid, 0)
+                    taken[vid] = taken.get(vid, 0) + 1
+            # and kk couriers among its 2kk cheapest: free stops close to each other
+            # share them instead of each bringing kk more into the model
+            near = top[: 2 * kk]
+            need = kk - sum(vid in focus for vid in near)
+            for vid in near:
+                if need <= 0:
+                    break
+                if vid not in focus and size + n_locked.get(vid, 0) <= budget:
+                    focus.add(vid)
+                    size += n_locked.get(vid, 0)
+                    need -= 1
+        if size <= budget:
+            break
+    return focus
+
+
+def focus_split(
     problem: Problem, in_force: dict[str, list[str]], k: int, max_stops: int | None = None
-) -> _Split | None:
+) -> Split | None:
     """The couriers to solve again (see the module docstring); None: solve the whole problem.
 
     With ``max_stops``, ``k`` is lowered (down to 2) while the cut-down problem
@@ -287,17 +390,9 @@ def _focus_split(
     vehicles = problem.vehicles
     pos = {s.id: i for i, s in enumerate(stops)}
     by_id = {s.id: s for s in stops}
-    windows = [_merge_windows(s.windows) for s in stops]
+    windows = [merge_windows(s.windows) for s in stops]
     groups, allowed = _allowed(problem)
-    locked_to: dict[int, str] = {}  # stop position -> the one courier that may serve it
-    free: list[int] = []  # groups that are not locked to one courier
-    for gi, (members, ok) in enumerate(zip(groups, allowed, strict=True)):
-        if len(ok) == 1:
-            (vid,) = ok
-            for m in members:
-                locked_to[m] = vid
-        else:
-            free.append(gi)
+    locked_to, free = _locked_and_free(groups, allowed)
     vindex = {v.id: i for i, v in enumerate(vehicles)}
     focus: set[str] = set()
     # a pinned stop its courier may not serve: the solver explains why, with that courier
@@ -336,29 +431,8 @@ def _focus_split(
             late = _lateness(route, by_id)
             if late > 0:
                 behind.append((late, v.id))
-    # the k cheapest couriers for each free group, by the detour into their routes in force
-    ranked: list[list[str]] = []  # per free group: the couriers allowed, cheapest first
-    best: list[float] = []  # per free group: its cheapest detour
-    if free:
-        members = sorted({m for gi in free for m in groups[gi]})
-        targets = sorted({stops[m].location for m in members})
-        paths = [
-            [v.start_location, *(stops[pos[sid]].location for sid in in_force.get(v.id, [])),
-             v.end_location]
-            for v in vehicles
-        ]
-        cost = _insertion_costs(problem, paths, targets).astype(np.float64)
-        cost /= np.array([v.speed_factor for v in vehicles])[None, :]
-        row = {loc: r for r, loc in enumerate(targets)}
-        for gi in free:
-            cand = sorted(vindex[vid] for vid in allowed[gi]) if allowed[gi] else []
-            if not cand:
-                ranked.append([])  # no courier may take it: the solver reports it
-                best.append(0.0)
-                continue
-            c = sum(cost[row[stops[m].location], cand] for m in groups[gi])
-            ranked.append([vehicles[cand[int(j)]].id for j in np.argsort(c, kind="stable")])
-            best.append(float(np.min(c)))
+    ranked, best = _rank_couriers(problem, in_force, groups, allowed, free)
+
     def n_locked_in(vids: set[str]) -> int:
         return sum(n_locked.get(vid, 0) for vid in vids)
 
@@ -392,42 +466,7 @@ def _focus_split(
         if size + n_locked.get(vid, 0) <= budget // 2:
             required.add(vid)
             size += n_locked.get(vid, 0)
-    # below 2, free stops near each other would all share one courier
-    for kk in range(k, min(k, 2) - 1, -1):
-        focus = set(required)
-        size = n_free + n_locked_in(focus)  # stops of the focused model
-        taken: dict[str, int] = {}
-
-        def fits(vid: str) -> bool:
-            return vid in focus or size + n_locked.get(vid, 0) <= budget
-
-        for i in chosen:
-            top = ranked[i]
-            # the cheapest courier with room left takes it (in the count): a cluster
-            # of free stops (a courier out of service) needs several couriers; and a
-            # courier with nothing to do, if there is one: busy couriers near the stop
-            # may have no time left for it (one costs the model no stops)
-            for pick in (lambda vid: True, lambda vid: vid in idle):
-                vid = next((v for v in top if pick(v) and fits(v)
-                            and taken.get(v, 0) < _FOCUS_FREE_PER_COURIER), None)
-                if vid is not None:
-                    if vid not in focus:
-                        focus.add(vid)
-                        size += n_locked.get(vid, 0)
-                    taken[vid] = taken.get(vid, 0) + 1
-            # and kk couriers among its 2kk cheapest: free stops close to each other
-            # share them instead of each bringing kk more into the model
-            near = top[: 2 * kk]
-            need = kk - sum(vid in focus for vid in near)
-            for vid in near:
-                if need <= 0:
-                    break
-                if vid not in focus and fits(vid):
-                    focus.add(vid)
-                    size += n_locked.get(vid, 0)
-                    need -= 1
-        if size <= budget:
-            break
+    focus = _choose_focus(required, chosen, ranked, k, n_free, n_locked, idle, budget)
     if n_free + n_locked_in(focus) > _FOCUS_MAX_SHARE * len(stops):
         return None
     kept = {vid: r for vid, r in kept.items() if vid not in focus}
@@ -448,7 +487,7 @@ def _focus_split(
         cost=problem.cost,
         sequences=tuple(q for q in problem.sequences if q.vehicle not in kept),
     )
-    return _Split(
+    return Split(
         problem=sub,
         in_force={vid: ids for vid, ids in in_force.items() if vid in focus},
         kept=kept,
@@ -456,7 +495,7 @@ def _focus_split(
     )
 
 
-def _merge(problem: Problem, split: _Split, sub_plan: Plan, t0: float) -> Plan:
+def _merge(problem: Problem, split: Split, sub_plan: Plan, t0: float) -> Plan:
     """The plan of the whole problem: the focus's new routes and the kept ones."""
     by_vehicle = {r.vehicle_id: r for r in sub_plan.routes}
     loc = {s.id: s.location for s in problem.stops}
@@ -524,7 +563,7 @@ def replan(
     """
     t0 = time.perf_counter()
     timings = {} if timings is None else timings
-    in_force = _in_force(problem, routes_in_force)
+    in_force = routes_known(problem, routes_in_force)
     k: int | None
     if focus == "all":
         k = None
@@ -535,7 +574,7 @@ def replan(
     split = None
     if k is not None and problem.vehicles:
         max_stops = max(100, int(_FOCUS_STOPS_PER_S * time_limit_s))
-        split = _focus_split(problem, in_force, k, max_stops)
+        split = focus_split(problem, in_force, k, max_stops)
     timings["focus"] = time.perf_counter() - t0
     if split is not None:  # counts, for the log
         timings["n.focus_couriers"] = len(split.problem.vehicles)
@@ -567,9 +606,9 @@ def replan(
         if not old_ids or new_ids == old_ids or set(new_ids) != set(old_ids):
             continue
         if windows is None:
-            windows = [_merge_windows(s.windows) for s in problem.stops]
+            windows = [merge_windows(s.windows) for s in problem.stops]
         current = next(r for r in plan.routes if r.vehicle_id == vid)
-        old_route = _route(
+        old_route = build_route(
             problem, vehicles[vid], [pos[s] for s in old_ids], windows, current.start_s, by_id
         )
         if old_route.duration_s - current.duration_s >= min_gain_s:

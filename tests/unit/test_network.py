@@ -415,7 +415,7 @@ def test_repeated_matrices_compute_only_new_places_and_equal_the_uncached_ones(
 def test_a_full_matrix_cache_makes_room_and_stays_exact(cache_dir: Path, extract: OsmExtract) -> None:
     small = StreetNetwork.from_pbf(default_map_path(), cache_dir=cache_dir)
     small.matrix_cache_nodes = 150
-    small._open = network_module._Variant(small, np.zeros(0, dtype=np.int64))
+    small._open = network_module.Variant(small, np.zeros(0, dtype=np.int64))
     days = [_street_points(small, 120, seed=s) for s in (1, 2, 3)]
     for points in [days[0], days[1], days[0] + days[1][:10], days[2]]:
         assert _same(small.matrices(points), _reference_matrices(small, points))

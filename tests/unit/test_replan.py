@@ -288,9 +288,9 @@ def test_a_route_in_force_that_broke_a_window_still_warm_starts():
 def test_a_late_stop_goes_first_and_pushes_the_others_back(monkeypatch):
     # without re-ordering the route by a solve of its own, the insertion alone puts
     # e3 first and moves e2 (which then misses its window) to where it fits again
-    import backend.dispatch.solver as solver_module
+    import backend.dispatch.ortools_search as search_module
 
-    monkeypatch.setattr(solver_module, "_reorder_broken", lambda p, m, before, after, s: after)
+    monkeypatch.setattr(search_module, "reorder_broken", lambda p, m, before, after, s: after)
     p = late_courier()
     first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ODD_B},
                   search_overrides="solution_limit: 1")
@@ -309,9 +309,9 @@ def test_a_broken_route_changes_only_its_courier_in_a_replan():
 def test_routes_or_tools_refuses_start_empty_the_others_stay(monkeypatch):
     # without the repair A's broken route reaches OR-Tools, which refuses the whole
     # warm start; the refused route is found and left out, B's is still restored
-    import backend.dispatch.solver as solver_module
+    import backend.dispatch.ortools_search as search_module
 
-    monkeypatch.setattr(solver_module, "_repair", lambda m, seqs: seqs)
+    monkeypatch.setattr(search_module, "repair", lambda m, seqs: seqs)
     p = late_courier()
     first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ODD_B},
                   search_overrides="solution_limit: 1")

@@ -26,7 +26,7 @@ import msgspec
 
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Sequence, Stop, Vehicle, Window
-from backend.dispatch.replan import _focus_split, _in_force, replan, route_orders
+from backend.dispatch.replan import focus_split, replan, route_orders, routes_known
 from backend.dispatch.solver import travel_time
 
 NOW = 12 * 3600
@@ -207,7 +207,7 @@ def _arc_total(problem: Problem, plan) -> int:
 
 def test_a_new_order_re_plans_only_the_couriers_in_focus():
     problem, in_force = live_day(**SMALL, n_new=1, n_redirect=0, n_out_of_service=0)
-    split = _focus_split(problem, _in_force(problem, in_force), 2)
+    split = focus_split(problem, routes_known(problem, in_force), 2)
     assert split is not None
     focus = {v.id for v in split.problem.vehicles}
     assert 1 <= len(focus) <= 4  # two per free stop, and none of them holds it yet
@@ -228,7 +228,7 @@ def test_a_new_order_re_plans_only_the_couriers_in_focus():
 
 def test_nothing_to_re_plan_keeps_every_route():
     problem, in_force = live_day(**SMALL, n_new=0, n_redirect=0, n_out_of_service=0)
-    split = _focus_split(problem, _in_force(problem, in_force), 3)
+    split = focus_split(problem, routes_known(problem, in_force), 3)
     assert split is not None and split.problem.vehicles == () and split.problem.stops == ()
     timings: dict[str, float] = {}
     res = replan(problem, in_force, time_limit_s=TL, focus=3, timings=timings)
@@ -241,7 +241,7 @@ def test_nothing_to_re_plan_keeps_every_route():
 
 def test_a_late_courier_alone_is_in_focus():
     problem, in_force = live_day(**SMALL, n_new=0, n_redirect=0, n_out_of_service=0, n_late=1)
-    split = _focus_split(problem, _in_force(problem, in_force), 3)
+    split = focus_split(problem, routes_known(problem, in_force), 3)
     assert split is not None
     assert [v.id for v in split.problem.vehicles] == ["v00"]
     res = replan(problem, in_force, time_limit_s=TL, focus=3)
@@ -259,13 +259,13 @@ def test_a_courier_past_due_times_is_re_ordered_to_make_fewer_customers_wait():
     stops = tuple(msgspec.structs.replace(s, windows=(Window(NOW - 3600, END),), due_s=NOW + 600)
                   if s.id == last else s for s in problem.stops)
     late = msgspec.structs.replace(problem, stops=stops)
-    split = _focus_split(late, _in_force(late, in_force), 3, 400)
+    split = focus_split(late, routes_known(late, in_force), 3, 400)
     assert split is not None and [v.id for v in split.problem.vehicles] == ["v03"]
     res = replan(late, in_force, time_limit_s=TL, focus=3)
     assert check(late, res.plan) == [] and res.plan.unplanned == ()
     new_route = next(r for r in res.plan.routes if r.vehicle_id == "v03")
     served = {ps.stop_id: ps.start_s for ps in new_route.stops}
-    before = _focus_split(late, _in_force(late, in_force), 3, 0)  # no budget: kept as it was
+    before = focus_split(late, routes_known(late, in_force), 3, 0)  # no budget: kept as it was
     assert before is not None and "v03" in before.kept
     old_start = next(ps.start_s for ps in before.kept["v03"].stops if ps.stop_id == last)
     assert served[last] < old_start  # the overdue stop comes earlier
@@ -279,9 +279,9 @@ def test_a_locked_stop_missing_from_its_route_waits_when_the_budget_is_spent():
     problem, in_force = live_day(**SMALL, n_new=0, n_redirect=0, n_out_of_service=0)
     missing = in_force["v03"][-1]
     cut = {**in_force, "v03": in_force["v03"][:-1]}
-    roomy = _focus_split(problem, _in_force(problem, cut), 3, 400)
+    roomy = focus_split(problem, routes_known(problem, cut), 3, 400)
     assert roomy is not None and "v03" in {v.id for v in roomy.problem.vehicles}
-    tight = _focus_split(problem, _in_force(problem, cut), 3, 10)
+    tight = focus_split(problem, routes_known(problem, cut), 3, 10)
     assert tight is not None and "v03" in tight.kept and missing in tight.deferred
     assert missing not in {s.id for s in tight.problem.stops}
 
@@ -289,7 +289,7 @@ def test_a_locked_stop_missing_from_its_route_waits_when_the_budget_is_spent():
 def test_the_stops_of_a_courier_out_of_service_go_to_neighbours():
     problem, in_force = live_day(30, 900, n_new=0, n_redirect=0, n_out_of_service=1)
     freed = set(in_force["v30"])  # the 31st courier is no longer in the problem
-    split = _focus_split(problem, _in_force(problem, in_force), 2)
+    split = focus_split(problem, routes_known(problem, in_force), 2)
     assert split is not None
     focus = {v.id for v in split.problem.vehicles}
     assert 2 < len(focus) < len(problem.vehicles) / 2  # a cluster needs several couriers
@@ -309,7 +309,7 @@ def test_a_kept_courier_whose_order_breaks_a_new_pin_is_re_planned():
     pinned = msgspec.structs.replace(
         problem, sequences=(Sequence(vehicle="v03", stops=(last, first)),)
     )
-    split = _focus_split(pinned, _in_force(pinned, in_force), 3)
+    split = focus_split(pinned, routes_known(pinned, in_force), 3)
     assert split is not None and [v.id for v in split.problem.vehicles] == ["v03"]
     res = replan(pinned, in_force, time_limit_s=TL, focus=3)
     assert check(pinned, res.plan) == []
@@ -324,17 +324,17 @@ def test_a_courier_with_nothing_to_do_joins_the_focus_of_a_free_stop():
     problem, in_force = live_day(**SMALL, n_new=1, n_redirect=0, n_out_of_service=0)
     idle = msgspec.structs.replace(problem.vehicles[1], id="idle", start_location=0)
     with_idle = msgspec.structs.replace(problem, vehicles=(*problem.vehicles, idle))
-    split = _focus_split(with_idle, _in_force(with_idle, in_force), 2)
+    split = focus_split(with_idle, routes_known(with_idle, in_force), 2)
     assert split is not None
     assert "idle" in {v.id for v in split.problem.vehicles}
-    without = _focus_split(problem, _in_force(problem, in_force), 2)
+    without = focus_split(problem, routes_known(problem, in_force), 2)
     assert without is not None and len(split.problem.stops) == len(without.problem.stops)
 
 
 def test_a_backlog_of_free_stops_beyond_the_budget_waits_for_a_later_replan():
     problem, in_force = live_day(**SMALL, n_new=260, n_redirect=0, n_out_of_service=0)
     budget = 200
-    split = _focus_split(problem, _in_force(problem, in_force), 2, budget)
+    split = focus_split(problem, routes_known(problem, in_force), 2, budget)
     assert split is not None
     assert len(split.problem.stops) <= budget
     assert split.deferred and all(sid.startswith("n") for sid in split.deferred)

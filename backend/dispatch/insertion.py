@@ -1,0 +1,544 @@
+"""Cheapest insertion of the stop nodes no route holds, all places checked at once with numpy."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import numpy as np
+
+from backend.dispatch.ortools_model import LATE_COST_PER_S, Model
+from backend.dispatch.warm_start import feasible_subsequence
+from backend.dispatch.windows import BIG, earliest_start, latest_start
+
+_NEAR_DUE_S = 300
+# nearest neighbours each node's local search moves consider on big days
+
+
+def _pin_order_ok(seq: list[int], pinned: dict[int, tuple[int, int]]) -> bool:
+    """Pinned nodes of ``seq`` in their pinned order (per sequence)."""
+    last: dict[int, int] = {}
+    for n in seq:
+        q = pinned.get(n)
+        if q is not None:
+            if last.get(q[0], -1) > q[1]:
+                return False
+            last[q[0]] = q[1]
+    return True
+
+
+class RouteState:
+    """Arrays over every insertion place of every route, for :func:`insert_unperformed`.
+
+    Row ``vi`` holds vehicle ``vi``'s places: place ``j`` is between the ``j``-th
+    node of its path (start hub first) and the next one (end hub last). Per
+    place: the node before and after, the departure from the node before
+    (earliest schedule from the shift start), the latest service start at the
+    node after that keeps the rest of the route feasible (the shift end at the
+    end hub), and per load dimension the load prefix up to the node before
+    with its lowest and highest values before and after the place. Places
+    beyond a route's length have ``lat = -BIG`` (never feasible). A node fits
+    at a place iff its own window, the latest start after it, the range and
+    the loads allow it: the same rules as :func:`feasible_subsequence`
+    (without its "can still ride home" check at each prefix, which the model
+    does not need), in O(1) per place, so all places are checked at once.
+    """
+
+    # per place (rows: vehicles), see above
+    pred: np.ndarray
+    succ: np.ndarray
+    dep: np.ndarray
+    lat: np.ndarray
+    late: np.ndarray
+    # per load dimension, per place
+    P: list[np.ndarray]
+    pre_lo: list[np.ndarray]
+    pre_hi: list[np.ndarray]
+    suf_lo: list[np.ndarray]
+    suf_hi: list[np.ndarray]
+
+    def __init__(self, m: Model, seqs: list[list[int]]) -> None:
+        self.m = m
+        self.seqs = seqs
+        nv = len(m.vehicles)
+        self.nv = nv
+        self.start = np.array(
+            [m.manager.IndexToNode(m.routing.Start(vi)) for vi in range(nv)], dtype=np.int64
+        )
+        self.end = np.array(
+            [m.manager.IndexToNode(m.routing.End(vi)) for vi in range(nv)], dtype=np.int64
+        )
+        self.lo = np.array([max(0, v.shift.start) for v in m.vehicles], dtype=np.int64)
+        self.hi = np.array(
+            [max(max(0, v.shift.start), min(v.shift.end, m.horizon)) for v in m.vehicles],
+            dtype=np.int64,
+        )
+        self.maxd = np.array(
+            [BIG if v.max_distance_m is None else int(v.max_distance_m) for v in m.vehicles],
+            dtype=np.int64,
+        )
+        self.factors = sorted({v.speed_factor for v in m.vehicles})
+        self.fac = np.array([self.factors.index(v.speed_factor) for v in m.vehicles])
+        self.speed = np.array([v.speed_factor for v in m.vehicles], dtype=np.float64)
+        self.caps = [np.array(caps, dtype=np.int64) for _dem, _hub, caps in m.loads]
+        self.win = [w or [(0, m.horizon)] for w in m.node_windows]
+        self.fixed = np.array([int(v.fixed_cost) for v in m.vehicles], dtype=np.int64)
+        self.has_range = any(v.max_distance_m is not None for v in m.vehicles)
+        self.has_due = m.due is not None and bool((m.due < BIG).any())
+        self.width = 0
+        self._alloc(max(8, max((len(s) for s in seqs), default=0) + 8))
+        for vi in range(nv):
+            self.update(vi)
+
+    def _alloc(self, width: int) -> None:
+        nv, nl = self.nv, len(self.m.loads)
+        old = self.width
+        self.width = width
+
+        def grow(a: np.ndarray | None, fill: int) -> np.ndarray:
+            b = np.full((nv, width), fill, dtype=np.int64)
+            if a is not None:
+                b[:, :old] = a
+            return b
+
+        first = old == 0
+        self.pred = grow(None if first else self.pred, 0)
+        self.succ = grow(None if first else self.succ, 0)
+        self.dep = grow(None if first else self.dep, 0)
+        self.lat = grow(None if first else self.lat, -BIG)
+        # stops after the place that are late or nearly so: a delay there costs
+        self.late = grow(None if first else self.late, 0)
+        self.P = [grow(None if first else self.P[i], 0) for i in range(nl)]
+        self.pre_lo = [grow(None if first else self.pre_lo[i], 0) for i in range(nl)]
+        self.pre_hi = [grow(None if first else self.pre_hi[i], 0) for i in range(nl)]
+        self.suf_lo = [grow(None if first else self.suf_lo[i], 0) for i in range(nl)]
+        self.suf_hi = [grow(None if first else self.suf_hi[i], 0) for i in range(nl)]
+        if first:
+            self.dist = np.zeros(nv, dtype=np.int64)
+            self.hub = [np.zeros(nv, dtype=np.int64) for _ in range(nl)]
+            self.size = np.zeros(nv, dtype=np.int64)
+
+    def update(self, vi: int) -> None:
+        """Recompute vehicle ``vi``'s row from ``seqs[vi]``."""
+        m = self.m
+        seq = self.seqs[vi]
+        n = len(seq)
+        if n + 1 > self.width:
+            self._alloc(max(2 * self.width, n + 8))
+        f = m.vehicles[vi].speed_factor
+        tr, inner, D = m.travel[f], m.inner[f], m.dist
+        path = [int(self.start[vi]), *seq, int(self.end[vi])]
+        dep = [int(self.lo[vi])]
+        t = dep[0]
+        dist = 0
+        due = m.due if self.has_due else None
+        late: list[int] = []
+        for a, b in itertools.pairwise(path[:-1]):
+            st = earliest_start(self.win[b], t + tr.item(a, b))
+            t = (BIG if st is None else st) + inner.item(b)
+            if due is not None:
+                late.append(1 if t - inner.item(b) > due.item(b) - _NEAR_DUE_S else 0)
+            dep.append(t)
+            dist += D.item(a, b)
+        dist += D.item(path[-2], path[-1])
+        lat = [0] * (n + 1)
+        latest = int(self.hi[vi])
+        lat[n] = latest
+        for j in range(n, 0, -1):
+            b, c = path[j], path[j + 1]
+            ls = latest_start(self.win[b], latest - tr.item(b, c) - inner.item(b))
+            latest = -BIG if ls is None else ls
+            lat[j - 1] = latest
+        self.pred[vi, : n + 1] = path[: n + 1]
+        self.succ[vi, : n + 1] = path[1:]
+        self.dep[vi, : n + 1] = dep
+        self.lat[vi, : n + 1] = lat
+        self.lat[vi, n + 1 :] = -BIG
+        if due is not None:
+            self.late[vi, : n + 1] = [*itertools.accumulate(late[::-1])][::-1] + [0]
+        self.dist[vi] = dist
+        self.size[vi] = n
+        for i, (dem, hubv, _caps) in enumerate(m.loads):
+            P = [0, *itertools.accumulate(dem[seq].tolist())] if n else [0]
+            self.P[i][vi, : n + 1] = P
+            self.pre_lo[i][vi, : n + 1] = list(itertools.accumulate(P, min))
+            self.pre_hi[i][vi, : n + 1] = list(itertools.accumulate(P, max))
+            # lowest / highest prefix after the place (none after the last one)
+            rest = P[:0:-1]  # P[n], ..., P[1]
+            self.suf_lo[i][vi, : n + 1] = [*itertools.accumulate(rest, min)][::-1] + [BIG]
+            self.suf_hi[i][vi, : n + 1] = [*itertools.accumulate(rest, max)][::-1] + [-BIG]
+            self.hub[i][vi] = int(hubv[seq].sum()) if n else 0
+
+    def _matrix(self, rows: np.ndarray, a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+        """Travel times ``a`` -> ``b`` at the speed of the vehicles of ``rows`` (one per row)."""
+        travel = self.m.travel
+        out: np.ndarray = travel[self.factors[0]][a, b]
+        if len(self.factors) == 1:
+            return out
+        fac = self.fac[rows]
+        for fi in range(1, len(self.factors)):
+            sel = fac == fi
+            if sel.any():
+                out = np.where(sel[:, None], travel[self.factors[fi]][a, b], out)
+        return out
+
+    def _inner(self, rows: np.ndarray, n: int) -> np.ndarray:
+        m = self.m
+        if len(self.factors) == 1:
+            return np.full(len(rows), m.inner[self.factors[0]].item(n), dtype=np.int64)
+        per_factor = np.array([m.inner[f].item(n) for f in self.factors], dtype=np.int64)
+        return np.asarray(per_factor[self.fac[rows]])
+
+    def single(
+        self, n: int, rows: np.ndarray, cost: str, loads_after: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cost of inserting ``n`` at each place of ``rows`` (inf where it does not fit),
+        its service start there, its departure there), each of shape (len(rows), width)."""
+        m = self.m
+        pred, succ = self.pred[rows], self.succ[rows]
+        arr = self.dep[rows] + self._matrix(rows, pred, n)
+        st = np.full(arr.shape, BIG, dtype=np.int64)
+        for a, b in reversed(self.win[n]):
+            st = np.where(arr <= b, np.maximum(arr, a), st)
+        ok = st < BIG
+        leave = st + self._inner(rows, n)[:, None]
+        tr_ns = self._matrix(rows, n, succ)
+        ok &= leave + tr_ns <= self.lat[rows]
+        if self.has_range:
+            D = m.dist
+            dd = D[pred, n] + D[n, succ] - D[pred, succ]
+            ok &= (self.dist[rows][:, None] + dd) <= self.maxd[rows][:, None]
+        for i, (dem, hubv, _caps) in enumerate(m.loads):
+            q = dem.item(n)
+            P = self.P[i][rows] + q
+            lo = np.minimum(self.pre_lo[i][rows], P)
+            hi = np.maximum(self.pre_hi[i][rows], P)
+            if loads_after:
+                lo = np.minimum(lo, self.suf_lo[i][rows] + q)
+                hi = np.maximum(hi, self.suf_hi[i][rows] + q)
+            need = np.maximum(-lo, (self.hub[i][rows] + hubv.item(n))[:, None])
+            ok &= need + hi <= self.caps[i][rows][:, None]
+        if cost == "distance":
+            D = m.dist
+            c = D[pred, n] + D[n, succ] - D[pred, succ]
+        else:
+            c = arr - self.dep[rows] + tr_ns - self._matrix(rows, pred, succ)
+        if self.has_due:
+            if m.due.item(n) < BIG:  # type: ignore[union-attr]
+                c = c + LATE_COST_PER_S * np.maximum(0, st - m.due.item(n))  # type: ignore[union-attr]
+            # the delay handed on to the stops after it that are (nearly) late
+            push = np.maximum(0, leave + tr_ns - self.dep[rows] - self._matrix(rows, pred, succ))
+            c = c + LATE_COST_PER_S * push * self.late[rows]
+        fixed = self.fixed[rows]
+        if fixed.any():
+            c = c + np.where(self.size[rows] == 0, fixed, 0)[:, None]
+        return np.where(ok, c.astype(np.float64), np.inf), st, leave
+
+    def _row_lists(self, vi: int, p: int, d: int) -> tuple[Any, ...]:
+        """Vehicle ``vi``'s path, latest starts and, per load dimension, the pair's
+        amounts, the hub-loaded goods with the pair's, the capacity and the prefix
+        rows, as Python lists (read item by item in :meth:`pair`)."""
+        n_ = len(self.seqs[vi])
+        return (
+            [int(self.start[vi]), *self.seqs[vi], int(self.end[vi])],
+            self.lat[vi, : n_ + 1].tolist(),
+            [
+                (
+                    dem.item(p),
+                    dem.item(d),
+                    int(self.hub[i][vi]) + hubv.item(p) + hubv.item(d),
+                    int(self.caps[i][vi]),
+                    self.P[i][vi, : n_ + 1].tolist(),
+                    self.pre_lo[i][vi, : n_ + 1].tolist(),
+                    self.pre_hi[i][vi, : n_ + 1].tolist(),
+                    self.suf_lo[i][vi, : n_ + 1].tolist(),
+                    self.suf_hi[i][vi, : n_ + 1].tolist(),
+                )
+                for i, (dem, hubv, _caps) in enumerate(self.m.loads)
+            ],
+        )
+
+    def pair(
+        self,
+        p: int,
+        d: int,
+        rows: np.ndarray,
+        cost: str,
+        pinned: dict[int, tuple[int, int]],
+        tries: int = 40,
+        after_first: int = 4,
+    ) -> tuple[float, int, int, int] | None:
+        """Cheapest (cost, vehicle, pickup place, delivery place) for the pair, or None.
+
+        The pickup's places come from :meth:`single` (time and what comes before it
+        only: its delivery unloads again); for the cheapest (up to ``tries``, and
+        ``after_first`` more once one fits), the route is walked on with the pickup
+        in to find the delivery's best place after it."""
+        m = self.m
+        c, _st, leave = self.single(p, rows, cost, loads_after=False)
+        flat = np.flatnonzero(np.isfinite(c))
+        if not len(flat):
+            return None
+        order = flat[np.argsort(c.ravel()[flat], kind="stable")[:tries]]
+        D = m.dist
+        due_d = m.due.item(d) if m.due is not None else BIG
+        win_d = self.win[d]
+        best: tuple[float, int, int, int] | None = None
+        cache: dict[int, tuple[Any, ...]] = {}
+        left = tries
+        for idx in order.tolist():
+            if best is not None:
+                left = min(left, after_first)
+            left -= 1
+            if left < 0:
+                break
+            r, j = divmod(idx, self.width)
+            vi = int(rows[r])
+            f = m.vehicles[vi].speed_factor
+            tr, inner = m.travel[f], m.inner[f]
+            cm = D if cost == "distance" else tr
+            seq = self.seqs[vi]
+            n_ = len(seq)
+            got = cache.get(vi)
+            if got is None:
+                got = cache[vi] = self._row_lists(vi, p, d)
+            path, lat, loads = got
+            cost_p = float(c[r, j])
+            dist0 = int(self.dist[vi])
+            maxd = int(self.maxd[vi])
+            inner_d = inner.item(d)
+            # the pickup's own detour when something comes between it and the delivery
+            a, b = path[j], path[j + 1]
+            dd_p = D.item(a, p) + D.item(p, b) - D.item(a, b)
+            mid_lo = [BIG] * len(loads)  # lowest / highest prefix between them
+            mid_hi = [-BIG] * len(loads)
+            prev, t = p, int(leave[r, j])
+            for k in range(j, n_ + 1):
+                if k > j:
+                    # walk on to path[k] with the pickup in (the delivery not yet)
+                    x = path[k]
+                    st = earliest_start(self.win[x], t + tr.item(prev, x))
+                    if st is None or st > lat[k - 1]:
+                        break
+                    t, prev = st + inner.item(x), x
+                    for i, ld in enumerate(loads):
+                        v = ld[4][k] + ld[0]
+                        if v < mid_lo[i]:
+                            mid_lo[i] = v
+                        if v > mid_hi[i]:
+                            mid_hi[i] = v
+                nxt = path[k + 1]
+                st_d = earliest_start(win_d, t + tr.item(prev, d))
+                if st_d is None or st_d + inner_d + tr.item(d, nxt) > lat[k]:
+                    continue
+                if k == j:
+                    dd = D.item(a, p) + D.item(p, d) + D.item(d, b) - D.item(a, b)
+                    cc = cm.item(a, p) + cm.item(p, d) + cm.item(d, b) - cm.item(a, b)
+                    total = cc + cost_p - (cm.item(a, p) + cm.item(p, b) - cm.item(a, b))
+                else:
+                    dd = dd_p + D.item(prev, d) + D.item(d, nxt) - D.item(prev, nxt)
+                    total = cost_p + cm.item(prev, d) + cm.item(d, nxt) - cm.item(prev, nxt)
+                if due_d < BIG:
+                    total += LATE_COST_PER_S * max(0, st_d - due_d)
+                if self.has_due:
+                    push = max(0, st_d + inner_d + tr.item(d, nxt) - t - tr.item(prev, nxt))
+                    total += LATE_COST_PER_S * push * int(self.late[vi, k])
+                if best is not None and total >= best[0]:
+                    continue
+                if dist0 + dd > maxd:
+                    continue
+                fits = True
+                for i, (qp, qd, h, cap, P, plo, phi, slo, shi) in enumerate(loads):
+                    at_p = P[j] + qp
+                    at_d = P[k] + qp + qd
+                    lo = min(plo[j], at_p, mid_lo[i], at_d, slo[k] + qp + qd)
+                    hi = max(phi[j], at_p, mid_hi[i], at_d, shi[k] + qp + qd)
+                    if max(-lo, h) + hi > cap:
+                        fits = False
+                        break
+                if not fits:
+                    continue
+                if pinned and (p in pinned or d in pinned):
+                    cand = [*seq[:j], p, *seq[j:k], d, *seq[k:]]
+                    if not _pin_order_ok(cand, pinned):
+                        continue
+                best = (float(total), vi, j, k)
+        return best
+
+
+def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: float) -> None:
+    """Insert the stop nodes no route holds, each where it adds least, if that stays feasible.
+
+    A warm start leaves new and repaired-away stops unperformed; a cold start of
+    a big or locked day starts from empty routes (the OR-Tools first-solution
+    strategies stall there). Nodes go in most constrained first (fewest
+    vehicles, then the earliest deadline), each at the place of any allowed
+    route where it adds least (detour in the objective's unit, plus lateness
+    past its due time), all places checked at once (:class:`RouteState`); a
+    pair goes in with its pickup at one of its cheapest places and its
+    delivery at the best place after it. Pinned orders are kept. A stop only
+    one vehicle may serve that fits nowhere may push others later
+    (:func:`_insert_ejecting`). Stops when the clock passes ``deadline``; what
+    is left starts unperformed for the search. Changes ``seqs`` in place.
+    """
+    where = {n for seq in seqs for n in seq}
+    partner: dict[int, int] = {}
+    for pn, dn in m.pair_nodes:
+        partner[pn], partner[dn] = dn, pn
+    pickups = {pn for pn, _ in m.pair_nodes}
+    pinned = {
+        n: (qi, r) for qi, (_vi, nodes) in enumerate(m.seq_nodes) for r, n in enumerate(nodes)
+    }
+    todo = [
+        n
+        for n in range(m.n_stop_nodes)
+        if n not in where and (n not in partner or n in pickups)  # a delivery goes with its pickup
+    ]
+    if not todo:
+        return
+    ejecting_s, eject_budget = 0.0, max(0.0, deadline - time.perf_counter()) / 4
+
+    def urgency(n: int) -> tuple[int, int]:
+        """The most constrained first: fewest vehicles, then the earliest deadline."""
+        g = m.nodes[n].group
+        w = m.node_windows[partner.get(n, n)]
+        last = w[-1][1] if w else m.horizon
+        if m.due is not None:
+            last = min(last, int(m.due[partner.get(n, n)]))
+        return (len(g.feasible) if g is not None else 0, last)
+
+    todo.sort(key=urgency)
+    rs = RouteState(m, seqs)
+    all_rows = np.arange(len(m.vehicles))
+    rows_of: dict[tuple[int, ...], np.ndarray] = {}
+    for n in todo:
+        g = m.nodes[n].group
+        if g is None:
+            continue
+        if time.perf_counter() > deadline:
+            break
+        key = tuple(g.feasible)
+        rows = rows_of.get(key)
+        if rows is None:
+            rows = all_rows if len(key) == len(m.vehicles) else np.array(key, dtype=np.int64)
+            rows_of[key] = rows
+        d = partner.get(n)
+        if d is None:
+            c, _st, _leave = rs.single(n, rows, cost)
+            if n in pinned:
+                c = _pin_places(c, rows, rs, n, pinned)
+            idx = int(np.argmin(c))
+            if np.isfinite(c.ravel()[idx]):
+                r, j = divmod(idx, rs.width)
+                vi = int(rows[r])
+                seqs[vi].insert(j, n)
+                rs.update(vi)
+                where.add(n)
+            elif len(g.feasible) == 1 and ejecting_s < eject_budget:
+                # a stop that fits nowhere on a full bike stays out however it is pushed:
+                # at most a quarter of the time goes to pushing, the rest to stops that fit
+                t_eject = time.perf_counter()
+                vi = g.feasible[0]
+                places = _cheapest_places(m, rs, vi, n, cost)[:24]
+                new = _insert_ejecting(
+                    m,
+                    vi,
+                    seqs[vi],
+                    n,
+                    places,
+                    partner,
+                    pinned,
+                    min(deadline, t_eject + eject_budget - ejecting_s),
+                )
+                ejecting_s += time.perf_counter() - t_eject
+                if new is not None:
+                    seqs[vi][:] = new
+                    rs.update(vi)
+                    where.add(n)
+            continue
+        best = rs.pair(n, d, rows, cost, pinned)
+        if best is not None:
+            _c, vi, j, k = best
+            seq = seqs[vi]
+            seqs[vi][:] = [*seq[:j], n, *seq[j:k], d, *seq[k:]]
+            rs.update(vi)
+            where.update((n, d))
+
+
+def _cheapest_places(m: Model, rs: RouteState, vi: int, n: int, cost: str) -> list[int]:
+    """The places of vehicle ``vi``'s route, cheapest detour for ``n`` first."""
+    w = int(rs.size[vi]) + 1
+    pred, succ = rs.pred[vi, :w], rs.succ[vi, :w]
+    mat = m.dist if cost == "distance" else m.travel[m.vehicles[vi].speed_factor]
+    detour = mat[pred, n] + mat[n, succ] - mat[pred, succ]
+    return [int(j) for j in np.argsort(detour, kind="stable")]
+
+
+def _pin_places(
+    c: np.ndarray, rows: np.ndarray, rs: RouteState, n: int, pinned: dict[int, tuple[int, int]]
+) -> np.ndarray:
+    """``c`` with the places that would break ``n``'s pinned order set to inf."""
+    qi, rank = pinned[n]
+    c = c.copy()
+    for r, vi in enumerate(rows):
+        seq = rs.seqs[int(vi)]
+        lo, hi = 0, len(seq)
+        for j, x in enumerate(seq):
+            q = pinned.get(x)
+            if q is None or q[0] != qi:
+                continue
+            if q[1] < rank:
+                lo = max(lo, j + 1)
+            elif q[1] > rank:
+                hi = min(hi, j)
+        c[r, :lo] = np.inf
+        c[r, hi + 1 :] = np.inf
+    return c
+
+
+def _insert_ejecting(
+    m: Model,
+    vi: int,
+    seq: list[int],
+    n: int,
+    places: list[int],
+    partner: dict[int, int],
+    pinned: dict[int, tuple[int, int]],
+    deadline: float = float("inf"),
+) -> list[int] | None:
+    """``seq`` with ``n`` at one of ``places``, the stops that then no longer fit moved later.
+
+    For a stop only this vehicle may serve whose every place breaks the route
+    (a late courier: the stop whose window is closing must come first and
+    pushes others back): the stops the simulation then leaves out are put
+    back at the first place where everything fits. None if that fails, or
+    when the clock passes ``deadline`` (each try simulates the whole route).
+    """
+    for j in places:
+        if time.perf_counter() > deadline:
+            return None
+        cand = [*seq[:j], n, *seq[j:]]
+        if pinned and not _pin_order_ok(cand, pinned):
+            continue
+        kept = feasible_subsequence(m, vi, cand)
+        if n not in kept:
+            continue
+        ejected = [x for x in cand if x not in set(kept)]
+        if any(x in partner for x in ejected):
+            continue
+        for x in ejected:
+            if time.perf_counter() > deadline:
+                return None
+            for i in range(len(kept) + 1):
+                trial = [*kept[:i], x, *kept[i:]]
+                if pinned and not _pin_order_ok(trial, pinned):
+                    continue
+                if len(feasible_subsequence(m, vi, trial)) == len(trial):
+                    kept = trial
+                    break
+            else:
+                break
+        else:
+            return kept
+    return None

@@ -1,0 +1,167 @@
+"""The schedule of a route from the matrices, and the route (times, loads, distances) it gives.
+
+:func:`schedule` is the one simulation of a visiting order in time: the
+engines read their routes through it (:func:`build_route`), the diagnosis
+tries orders with it, re-planning re-times the routes in force with it and
+the benches time their plans with it. The feasibility checker keeps a
+simulation of its own on purpose: it checks reported times against the
+matrices, independently of what produced them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from backend.dispatch.model import PlannedStop, Problem, Route, Stop, Vehicle
+from backend.dispatch.windows import (
+    Windows,
+    earliest_start,
+    latest_start,
+    merge_windows,
+    travel_time,
+)
+
+__all__ = ["Schedule", "build_route", "schedule", "tight_schedule"]
+
+
+class Schedule(NamedTuple):
+    """When a bike leaves its start hub, per stop (arrival, service start, departure), and
+    when it is back at its end hub."""
+
+    departure: int
+    times: list[tuple[int, int, int]]
+    end: int
+
+
+def schedule(
+    problem: Problem,
+    vehicle: Vehicle,
+    seq: Sequence[int],
+    windows: Sequence[Windows] | None = None,
+    *,
+    departure: int | None = None,
+    late: bool = False,
+) -> Schedule | None:
+    """The schedule of ``vehicle`` over the stop positions ``seq``, from the matrices.
+
+    The bike leaves its start hub at ``departure`` (the shift start by default)
+    and arrives at each stop as early as the route allows (matrix time divided
+    by its speed factor, :func:`~backend.dispatch.windows.travel_time`); it
+    waits only for a window to open, and leaves when the service time is over.
+    ``windows`` are the stops' merged windows by stop position
+    (:func:`~backend.dispatch.windows.merge_windows`; computed when not given).
+    A stop reached after its last window has closed makes the order infeasible:
+    None, unless ``late``: service then starts on arrival (for a caller that
+    reports the route as it is and leaves the verdict to the checker). Shift
+    end, range and loads are not checked here.
+    """
+    T = problem.time_s
+    stops = problem.stops
+    f = vehicle.speed_factor
+    t = vehicle.shift.start if departure is None else departure
+    prev = vehicle.start_location
+    times: list[tuple[int, int, int]] = []
+    for k in seq:
+        s = stops[k]
+        arr = t + travel_time(T[prev][s.location], f)
+        st = earliest_start(merge_windows(s.windows) if windows is None else windows[k], arr)
+        if st is None:
+            if not late:
+                return None
+            st = arr
+        t = st + s.service_s
+        times.append((arr, st, t))
+        prev = s.location
+    dep = vehicle.shift.start if departure is None else departure
+    return Schedule(dep, times, t + travel_time(T[prev][vehicle.end_location], f))
+
+
+def tight_schedule(
+    problem: Problem, v: Vehicle, seq: Sequence[int], windows: Sequence[Windows]
+) -> Schedule | None:
+    """:func:`schedule` from the shift start, then left as late as still ends as early.
+
+    Earliest end from the shift start, then the latest departure that still ends
+    then (no needless waiting at the start). None if the order is infeasible.
+    """
+    first = schedule(problem, v, seq, windows)
+    if first is None:
+        return None
+    end = first.end
+    stops = problem.stops
+    T = problem.time_s
+    locs = [v.start_location] + [stops[k].location for k in seq] + [v.end_location]
+    legs = [travel_time(T[a][b], v.speed_factor) for a, b in itertools.pairwise(locs)]
+    # backward: latest service starts that still reach the end hub by ``end``
+    latest = end - legs[-1]
+    for j in range(len(seq) - 1, -1, -1):
+        k = seq[j]
+        ls = latest_start(windows[k], latest - stops[k].service_s)
+        if ls is None:
+            return first  # keep the earliest schedule
+        latest = ls - legs[j]
+    dep = max(v.shift.start, latest)
+    second = schedule(problem, v, seq, windows, departure=dep)
+    if second is None or second.end > end:
+        return first
+    return second
+
+
+def build_route(
+    problem: Problem,
+    v: Vehicle,
+    seq: Sequence[int],
+    windows: Sequence[Windows],
+    solver_departure: int,
+    by_id: dict[str, Stop] | None = None,
+) -> Route:
+    """The route of ``v`` over stop positions ``seq``, scheduled by :func:`tight_schedule`."""
+    stops = problem.stops
+    D = problem.dist_m
+    sched = tight_schedule(problem, v, seq, windows)
+    if sched is None:  # should not happen: keep the solver's departure, report as is
+        sched = schedule(problem, v, seq, windows, departure=solver_departure, late=True)
+        assert sched is not None
+    dep, times, end = sched
+    if by_id is None:
+        by_id = {s.id: s for s in stops}
+    load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery")
+    load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery")
+    dist = 0
+    prev = v.start_location
+    out: list[PlannedStop] = []
+    for k, (arr, st, dp) in zip(seq, times, strict=True):
+        s = stops[k]
+        dist += int(D[prev][s.location])
+        if s.kind == "pickup":
+            load_kg += s.weight_kg
+            load_l += s.volume_l
+        elif s.pickups:
+            load_kg -= sum(by_id[p].weight_kg for p in s.pickups) + s.weight_kg
+            load_l -= sum(by_id[p].volume_l for p in s.pickups) + s.volume_l
+        else:
+            load_kg -= s.weight_kg
+            load_l -= s.volume_l
+        out.append(
+            PlannedStop(
+                stop_id=s.id,
+                arrival_s=arr,
+                start_s=st,
+                departure_s=dp,
+                load_kg=round(float(load_kg), 6),
+                load_l=round(float(load_l), 6),
+                distance_m=dist,
+            )
+        )
+        prev = s.location
+    dist += int(D[prev][v.end_location])
+    return Route(
+        vehicle_id=v.id,
+        stops=tuple(out),
+        start_s=dep,
+        end_s=end,
+        distance_m=dist,
+        duration_s=end - dep,
+    )
