@@ -212,13 +212,22 @@ def _completing(base: type[P]) -> type[P]:
     return cast(type[P], Completing)
 
 
-# Litestar's ReDoc comes from cdn.redoc.ly; the docs pages' Content-Security-Policy
-# allows jsdelivr (backend/api/security_headers.py).
-REDOC_JS = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+# The docs pages load their UI from this service (pwa/static/vendor, served at /vendor),
+# never from a CDN, so they work offline: ReDoc and Swagger UI from npm, see the README.md
+# in each vendor directory. No Google Fonts (ReDoc falls back to the system's fonts), and
+# Litestar's favicon is on a CDN too: ours instead.
+REDOC_JS = "/vendor/redoc/redoc.standalone.js"
+SWAGGER_JS = "/vendor/swagger-ui/swagger-ui-bundle.js"
+SWAGGER_PRESET_JS = "/vendor/swagger-ui/swagger-ui-standalone-preset.js"
+SWAGGER_CSS = "/vendor/swagger-ui/swagger-ui.css"
+FAVICON = "<link rel='icon' type='image/png' href='/courier/icons/icon-192.png'>"
 
 
 def render_plugins() -> list[OpenAPIRenderPlugin]:
     """/schema (ReDoc), /schema/swagger and /schema/openapi.json, all showing the completed
     document. Fresh plugins for each app: a plugin keeps what it rendered."""
-    return [_completing(RedocRenderPlugin)(path=["/", "/redoc"], js_url=REDOC_JS),
-            _completing(SwaggerRenderPlugin)(), _completing(JsonRenderPlugin)()]
+    redoc = _completing(RedocRenderPlugin)(path=["/", "/redoc"], js_url=REDOC_JS, google_fonts=False,
+                                           favicon=FAVICON)
+    swagger = _completing(SwaggerRenderPlugin)(js_url=SWAGGER_JS, css_url=SWAGGER_CSS,
+                                               standalone_preset_js_url=SWAGGER_PRESET_JS, favicon=FAVICON)
+    return [redoc, swagger, _completing(JsonRenderPlugin)()]

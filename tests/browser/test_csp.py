@@ -111,3 +111,57 @@ def test_landing_courier_and_tracking_pages_pass_their_csp(server: Server, conte
     _canary(page, violations)
     page.wait_for_timeout(300)
     assert violations == [], violations
+
+
+def _offline(context: Any, base: str) -> list[str]:
+    """Every request that leaves this machine is refused (and noted), as on a desk without internet."""
+    from urllib.parse import urlsplit
+
+    outside: list[str] = []
+    local = urlsplit(base).hostname
+
+    def route(r: Any) -> None:
+        url = r.request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname == local:
+            r.continue_()
+        else:
+            outside.append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    return outside
+
+
+@pytest.mark.parametrize("path", ["/schema", "/schema/swagger"])
+def test_the_api_docs_work_offline_under_their_csp(server: Server, context: Any, path: str) -> None:
+    require_browser()
+    from playwright.sync_api import expect
+
+    violations = _watch(context)
+    outside = _offline(context, server.base)
+    page = context.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})  # a desk: ReDoc shows its menu and search
+    _console(page, violations)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("requestfailed", lambda r: failed.append(f"{r.failure} {r.url}"))
+
+    response = page.goto(server.base + path)
+    assert "cdn" not in response.headers["content-security-policy"]
+    if path == "/schema":  # ReDoc: the title, an operation, and its search (a worker from blob:)
+        expect(page.locator(".api-info h1")).to_contain_text("Laadbak", timeout=20_000)
+        expect(page.get_by_text("/auth/login").first).to_be_attached()
+        page.fill("input.search-input", "login")
+        expect(page.get_by_role("search").get_by_role("menuitem").first).to_contain_text("Log in", timeout=10_000)
+    else:  # Swagger UI: the title and an operation, opened
+        expect(page.locator(".information-container .title")).to_contain_text("Laadbak", timeout=20_000)
+        login = page.locator(".opblock-summary-path", has_text="/auth/login").first
+        login.click()
+        expect(page.locator(".opblock-body").first).to_be_visible()
+    page.wait_for_timeout(300)
+    assert violations == [], violations
+    _canary(page, violations)
+    page.wait_for_timeout(500)
+    assert violations == [], violations
+    assert outside == [], outside
+    assert failed == [], failed
