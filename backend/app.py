@@ -38,7 +38,7 @@ from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.solver import die_with_parent
-from backend.realtime.feed import Feed
+from backend.realtime.feed import make_feed
 from backend.realtime.positions import PositionStore
 from backend.realtime.push import PushRelay, PushSender, application_server_key, load_vapid
 from backend.realtime.sessions import SessionWatch
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             initializer=die_with_parent, initargs=(os.getpid(),),
         )
         app.state.executor = executor
-        app.state.feed = Feed(redis_url=settings.redis_url)
+        app.state.feed = make_feed(settings.redis_url)
         await app.state.feed.start()
         app.state.sessions = SessionWatch()
         await app.state.sessions.start()
