@@ -40,7 +40,8 @@ from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.solver import die_with_parent
 from backend.realtime.feed import make_feed
 from backend.realtime.positions import PositionStore
-from backend.realtime.push import PushRelay, PushSender, application_server_key, load_vapid
+from backend.realtime.push import PushSender, application_server_key, load_vapid
+from backend.realtime.push_relay import PushRelay
 from backend.realtime.sessions import SessionWatch
 from backend.realtime.ticker import ProgressTicker
 from backend.services.closures import closure_reopener

@@ -18,6 +18,7 @@ from backend.realtime.feed import POSITION_BATCH_S, Feed, Subscriber, make_feed
 from backend.realtime.feed.memory import MemoryFeed
 from backend.realtime.feed.redis import RedisFeed
 from backend.realtime.outbox import emit
+from backend.settings import Settings
 from tests.api.redis_check import redis_or_skip
 
 SLOW_POLL_S = 30.0
@@ -209,3 +210,9 @@ def test_make_feed_picks_the_implementation_from_the_setting() -> None:
     assert isinstance(make_feed(""), MemoryFeed)
     redis_feed = make_feed("redis://127.0.0.1:6379/0", poll_interval_s=2)
     assert isinstance(redis_feed, RedisFeed) and redis_feed.poll_interval_s == 2
+
+
+async def test_the_app_without_redis_runs_the_memory_feed(client, settings: Settings) -> None:
+    assert settings.redis_url is None
+    assert isinstance(client.app.state.feed, MemoryFeed)
+    assert (await client.get("/health")).json()["channels"] == "memory"
