@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from backend.realtime.feed import POSITION_BATCH_S, Feed, Subscriber, make_feed
+from backend.realtime import outbox
+from backend.realtime.feed import POSITION_BATCH_S, Feed, Subscriber, make_feed, tail
 from backend.realtime.feed.memory import MemoryFeed
 from backend.realtime.feed.redis import RedisFeed
 from backend.realtime.outbox import emit
@@ -210,6 +211,40 @@ def test_make_feed_picks_the_implementation_from_the_setting() -> None:
     assert isinstance(make_feed(""), MemoryFeed)
     redis_feed = make_feed("redis://127.0.0.1:6379/0", poll_interval_s=2)
     assert isinstance(redis_feed, RedisFeed) and redis_feed.poll_interval_s == 2
+
+
+def _row(seq: int) -> dict[str, Any]:
+    return {"id": seq, "kind": "k", "payload": {"n": seq}, "courier_id": 5, "hub_id": None}
+
+
+@pytest.mark.parametrize("commits", [True, False])
+async def test_a_hole_in_the_ids_holds_later_events_back_for_a_while(
+    feeds: Feeds, monkeypatch: pytest.MonkeyPatch, commits: bool
+) -> None:
+    """Event 2 took its id but has not committed (PostgreSQL): 3 waits for it, in
+    order, or, when 2 never comes (rolled back), goes out after the grace."""
+    committed = [_row(1), _row(3)]
+
+    async def events_after(after: int, *, limit: int = 1000, **_: Any) -> list[dict[str, Any]]:
+        return [r for r in sorted(committed, key=lambda r: r["id"]) if r["id"] > after][:limit]
+
+    async def latest_seq() -> int:
+        return 0
+
+    monkeypatch.setattr(outbox, "events_after", events_after)
+    monkeypatch.setattr(outbox, "latest_seq", latest_seq)
+    monkeypatch.setattr(tail, "GAP_GRACE_S", 1.0)
+    feed = await feeds(poll_interval_s=0.05)
+    sub = feed.subscribe(courier_id=5)
+    assert [m["seq"] for m in await take(sub, 1)] == [1]
+    await nothing_more(sub, wait_s=0.4)  # 3 is held back
+    if commits:
+        committed.append(_row(2))
+        assert [m["seq"] for m in await take(sub, 2)] == [2, 3]
+    else:
+        assert [m["seq"] for m in await take(sub, 1)] == [3]
+        committed.append(_row(2))  # too late: the stream re-reads it from history on resume
+    await nothing_more(sub, wait_s=0.3)
 
 
 async def test_the_app_without_redis_runs_the_memory_feed(client, settings: Settings) -> None:
