@@ -35,9 +35,10 @@ from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool
-from backend.realtime.feed import Feed
+from backend.realtime.feed import make_feed
 from backend.realtime.positions import PositionStore
-from backend.realtime.push import PushRelay, PushSender, application_server_key, load_vapid
+from backend.realtime.push import PushSender, application_server_key, load_vapid
+from backend.realtime.push_relay import PushRelay
 from backend.realtime.sessions import SessionWatch
 from backend.realtime.ticker import ProgressTicker
 from backend.services.closures import closure_reopener
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         # OR-Tools holds the GIL while solving: solves run in worker processes.
         executor = new_pool(settings.solver_workers)
         app.state.executor = executor
-        app.state.feed = Feed(redis_url=settings.redis_url)
+        app.state.feed = make_feed(settings.redis_url)
         await app.state.feed.start()
         app.state.sessions = SessionWatch()
         await app.state.sessions.start()

@@ -30,7 +30,7 @@ from backend.db.engine import reading
 from backend.db.tables import Hub
 from backend.errors import Forbidden
 from backend.realtime.feed import Feed, Subscriber
-from backend.realtime.outbox import events_after, latest_seq
+from backend.realtime.outbox import latest_seq
 from backend.services import courier as courier_service
 from backend.services.planning import route_of_hub
 
@@ -125,7 +125,7 @@ class Stream:
                                             "sending a snapshot instead.")
             await self.send_snapshot()
             return
-        newest = await latest_seq()
+        newest = await self.feed.latest_seq()
         if after > newest:
             await self.error("future_seq", f"after={after} is ahead of the server (newest is {newest}); "
                                            "sending a snapshot instead.")
@@ -229,7 +229,7 @@ async def courier_stream(socket: WebSocket) -> None:
 
     sub = state.feed.subscribe(courier_id=cid)
     stream = Stream(socket, state.feed, sub,
-                    backlog=lambda after: events_after(after, courier_id=cid, limit=MAX_BACKLOG + 1),
+                    backlog=lambda after: state.feed.history(after, courier_id=cid, limit=MAX_BACKLOG + 1),
                     snapshot=lambda: courier_service.day_view(cid, day), on_message=on_message)
     await stream.run(socket.query_params.get("after"), user.token_id)
 
@@ -256,7 +256,7 @@ async def hub_stream(socket: WebSocket, hub_id: Id) -> None:
 
     sub = state.feed.subscribe(hub_id=hub_id)
     stream = Stream(socket, state.feed, sub,
-                    backlog=lambda after: events_after(after, hub_id=hub_id, limit=MAX_BACKLOG + 1),
+                    backlog=lambda after: state.feed.history(after, hub_id=hub_id, limit=MAX_BACKLOG + 1),
                     snapshot=snapshot, on_message=on_message)
     await stream.run(socket.query_params.get("after"), user.token_id)
 

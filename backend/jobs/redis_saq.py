@@ -19,7 +19,7 @@ from typing import Any
 from saq import Queue
 from saq import Worker as SaqWorker
 
-from backend.jobs.queue import Worker
+from backend.jobs.worker import Worker
 
 log = logging.getLogger("laadbak.jobs")
 QUEUE_NAME = "laadbak-jobs"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import socket
 import subprocess
 import sys
@@ -19,10 +18,7 @@ from backend.jobs import JobContext, Worker, enqueue, handler, settle
 from backend.realtime.outbox import emit
 from tests.api.helpers import login, tomorrow
 from tests.api.test_planning import _small_day
-from tests.api.test_redis_feed import _redis_reason
-from tests.conftest import IN_CI
-
-REDIS_URL = os.environ.get("LAADBAK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.api.redis_check import redis_or_skip
 
 _effects: list[str] = []
 
@@ -48,14 +44,10 @@ async def runner(request: pytest.FixtureRequest, client):
     """The app's job worker, on the table alone or handing jobs to SAQ over Redis: the same tests for both."""
     backend = None
     if request.param == "saq":
-        reason = await _redis_reason()
-        if reason:
-            if IN_CI:
-                pytest.fail(f"CI=true but Redis at {REDIS_URL} does not answer: {reason}")
-            pytest.skip(f"Redis at {REDIS_URL} does not answer: {reason}")
+        redis_url = await redis_or_skip()
         from backend.jobs.redis_saq import SaqBackend
 
-        backend = SaqBackend(REDIS_URL, name=f"test-jobs-{uuid.uuid4()}")  # a queue of its own per test
+        backend = SaqBackend(redis_url, name=f"test-jobs-{uuid.uuid4()}")  # a queue of its own per test
     state = client.app.state
     await state.jobs.stop()
     worker = state.jobs = Worker(state, backend=backend, poll_s=0.2)

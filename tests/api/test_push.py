@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend.db.tables import Courier, PushSubscription
 from backend.realtime.outbox import emit
-from backend.realtime.push import PushRelay
+from backend.realtime.push_relay import PushRelay
 from backend.realtime.push_endpoint import PushEndpoints, is_public
 from tests.api.helpers import login, make_user
 

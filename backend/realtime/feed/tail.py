@@ -1,0 +1,168 @@
+"""What every feed implementation shares: it tails the outbox and hands each
+event to the local subscribers of its courier and hub.
+
+Every process tails the database itself, so events written by any worker
+reach every socket in order and none is lost; a local write pokes the tail at
+once, and an implementation that spans processes (Redis) wakes the others
+too. The resume protocol, not this in-memory fan-out, is what guarantees
+delivery: a subscriber that falls behind is flagged and re-reads history.
+
+Subclasses say how word travels between processes: ``_announce`` after a
+local poke, ``_broadcast_position`` for a courier's position, and whatever
+they connect in ``_open``/``_close``.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from backend.realtime import outbox
+from backend.realtime.feed.subscriber import Subscriber
+
+log = logging.getLogger("laadbak.feed")
+# How long a hole in the ids (a transaction that took an id but has not
+# committed yet, on PostgreSQL) holds back later events before it is passed.
+GAP_GRACE_S = 1.0
+BATCH = 500
+
+
+class OutboxFeed(abc.ABC):
+    def __init__(self, *, poll_interval_s: float = 0.5) -> None:
+        self.poll_interval_s = poll_interval_s
+        self.last_seq = 0
+        self._couriers: dict[int, set[Subscriber]] = {}
+        self._hubs: dict[int, set[Subscriber]] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._gap_since: float | None = None
+
+    # -- what an implementation adds --
+    @abc.abstractmethod
+    async def _open(self) -> None:
+        """Connect to whatever carries word between processes."""
+
+    @abc.abstractmethod
+    async def _close(self) -> None:
+        """Let go of it; the tasks in ``_tasks`` are cancelled already."""
+
+    @abc.abstractmethod
+    async def _announce(self) -> None:
+        """Tell the other processes that events were committed."""
+
+    @abc.abstractmethod
+    async def _broadcast_position(self, hub_id: int, message: dict[str, Any]) -> None:
+        """Hand a position to the hub's subscribers in every process (this one too)."""
+
+    # -- life --
+    async def start(self) -> None:
+        self.last_seq = await outbox.latest_seq()
+        self._tasks.append(asyncio.create_task(self._tail(), name="outbox-tail"))
+        await self._open()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self._close()
+
+    # -- subscribers --
+    def subscribe(self, *, courier_id: int | None = None, hub_id: int | None = None) -> Subscriber:
+        sub = Subscriber(courier_id=courier_id, hub_id=hub_id)
+        if courier_id is not None:
+            self._couriers.setdefault(courier_id, set()).add(sub)
+        if hub_id is not None:
+            self._hubs.setdefault(hub_id, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        for table, key in ((self._couriers, sub.courier_id), (self._hubs, sub.hub_id)):
+            if key is not None and key in table:
+                table[key].discard(sub)
+                if not table[key]:
+                    del table[key]
+
+    @property
+    def connections(self) -> int:
+        return sum(len(s) for s in self._couriers.values()) + sum(
+            len(s) for s in self._hubs.values()
+        )
+
+    # -- events --
+    async def poke(self) -> None:
+        self._wake.set()
+        await self._announce()
+
+    async def history(
+        self,
+        after: int,
+        *,
+        courier_id: int | None = None,
+        hub_id: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        return await outbox.events_after(after, courier_id=courier_id, hub_id=hub_id, limit=limit)
+
+    async def latest_seq(self) -> int:
+        return await outbox.latest_seq()
+
+    async def _tail(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+            self._wake.clear()
+            try:
+                await self._drain()
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the feed
+                log.exception("outbox tail failed; retrying")
+                await asyncio.sleep(self.poll_interval_s)
+
+    async def _drain(self) -> None:
+        while True:
+            rows = await outbox.events_after(self.last_seq, limit=BATCH)
+            if not rows:
+                return
+            expected = self.last_seq + 1
+            for row in rows:
+                if row["id"] != expected and not self._gap_passed():
+                    self._wake.set()  # look again soon
+                    return
+                self._gap_since = None
+                self._dispatch(row)
+                self.last_seq = expected = row["id"]
+                expected += 1
+            if len(rows) < BATCH:
+                return
+
+    def _gap_passed(self) -> bool:
+        now = time.monotonic()
+        if self._gap_since is None:
+            self._gap_since = now
+        return now - self._gap_since >= GAP_GRACE_S
+
+    def _dispatch(self, row: dict[str, Any]) -> None:
+        message = {"type": "event", "seq": row["id"], "kind": row["kind"], "data": row["payload"]}
+        courier_id, hub_id = row["courier_id"], row["hub_id"]
+        if courier_id is not None:
+            for sub in self._couriers.get(courier_id, ()):
+                sub.offer(message)
+        if hub_id is not None:
+            for sub in self._hubs.get(hub_id, ()):
+                # A subscriber of both the courier and the hub has it already.
+                if courier_id is None or sub.courier_id != courier_id:
+                    sub.offer(message)
+
+    # -- positions: state, not events --
+    async def publish_position(self, hub_id: int, message: dict[str, Any]) -> None:
+        await self._broadcast_position(hub_id, message)
+
+    def _deliver_position(self, hub_id: int, message: dict[str, Any]) -> None:
+        for sub in self._hubs.get(hub_id, ()):
+            sub.offer_position(message)
