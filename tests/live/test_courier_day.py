@@ -108,9 +108,9 @@ def test_resume_after_a_disconnect_gets_exactly_the_missed_events(live: LiveServ
         assert snap["type"] == "snapshot" and snap["data"]["route"]["stops"]
         n = snap["seq"]
         await ws.close()
-        stops = _open_stops(snap["data"])
         changed = []
-        for stop in stops[:3]:
+        for _ in range(3):  # each from the route in force: a re-plan after a failure may move stops
+            stop = _open_stops(today(live, token))[0]
             r = act(live, token, stop["stopId"], "fail", fail_body())
             assert r.status_code == 200, r.text
             changed.append(stop["stopId"])
@@ -124,11 +124,12 @@ def test_resume_after_a_disconnect_gets_exactly_the_missed_events(live: LiveServ
         assert [m["data"]["stopId"] for m in stop_events] == changed
         assert all(m["data"]["status"] == "failed" for m in stop_events)
         # The stream is live for the next change.
-        assert act(live, token, stops[3]["stopId"], "arrive", {}).status_code == 200
+        following = _open_stops(today(live, token))[0]
+        assert act(live, token, following["stopId"], "arrive", {}).status_code == 200
         nxt = await _recv(ws)
         while nxt["kind"] != "stop.updated":  # its route event may come first
             nxt = await _recv(ws)
-        assert nxt["seq"] > got[-1]["seq"] and nxt["data"]["stopId"] == stops[3]["stopId"]
+        assert nxt["seq"] > got[-1]["seq"] and nxt["data"]["stopId"] == following["stopId"]
         await ws.close()
 
     asyncio.run(scenario())
@@ -143,9 +144,10 @@ def test_resume_across_a_server_restart(live: LiveServer) -> None:
         await ws.close()
         return snap["seq"], _open_stops(snap["data"])
 
-    n, stops = asyncio.run(before())
+    n, _ = asyncio.run(before())
     changed = []
-    for stop in stops[:3]:
+    for _ in range(3):  # each from the route in force: a re-plan after a failure may move stops
+        stop = _open_stops(today(live, token))[0]
         assert act(live, token, stop["stopId"], "fail", fail_body()).status_code == 200
         changed.append(stop["stopId"])
     jobs_settled(live)
@@ -242,13 +244,14 @@ def test_a_courier_cannot_see_or_touch_another_couriers_route(live: LiveServer) 
         ws1 = await _connect(live, one)
         snap = await _recv(ws1)
         assert snap["data"]["courier"]["id"] == day1["courier"]["id"]
-        # courier 2 acts: courier 1's stream stays silent about it
+        # courier 2 acts: courier 1's stream says nothing about courier 2's stop (a re-plan
+        # after the failure may still change courier 1's own route, and that it may hear)
         assert act(live, two, theirs["stopId"], "fail", fail_body()).status_code == 200
-        try:
-            m = await _recv(ws1, timeout=1.5)
-            assert m["type"] != "event", m
-        except TimeoutError:
-            pass
+        heard = await _drain(ws1, quiet=1.5)
+        mine = {s["stopId"] for s in day1["route"]["stops"]}
+        assert all(m.get("data", {}).get("stopId") != theirs["stopId"] for m in heard), heard
+        assert all(m.get("data", {}).get("courierId", day1["courier"]["id"]) == day1["courier"]["id"] for m in heard), heard
+        assert theirs["stopId"] not in mine
         # and the hub stream is for dispatchers only: refused before it opens
         try:
             await _connect(live, one, path=f"/ws/hub/{live.hub_id}")  # type: ignore[attr-defined]
