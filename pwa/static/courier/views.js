@@ -199,7 +199,8 @@ export function shiftScreen(v) {
   const sum = state.lastSummary?.summary;
   const n = state.pending.length;
   const position = state.position ? `±${i18n.number(Math.round(state.position.accuracy || 0))} m`
-    : state.positionError || (shift?.status === "started" ? t("shift.gpsWaiting") : t("shift.gpsShift"));
+    
+    : state.positionError ? t(`gps.${state.positionError}`) : (shift?.status === "started" ? t("shift.gpsWaiting") : t("shift.gpsShift"));
   const screen = wake.held ? t("shift.screen.yes") : wake.supported ? t("shift.screen.shift") : t("shift.screen.no");
   return html`
     <div class="screen-head"><h1>${t("shift.title")}</h1></div>
