@@ -104,6 +104,7 @@ def test_switching_to_dutch_shows_dutch(server: Server, browser: Any) -> None:
     page.click("#login-lang [data-lang=nl]")
     expect(page.locator("#login-form h1")).to_have_text("Inloggen koerier")
     expect(page.locator("#login-form button[type=submit]")).to_have_text("Inloggen")
+    page.screenshot(path="/tmp/courier-login-nl.png")
     assert page.evaluate("document.documentElement.lang") == "nl"
     _log_in(page, server)
     expect(page.locator("#next-stop a.nav")).to_have_text("Navigeren")
@@ -121,6 +122,7 @@ def test_switching_to_dutch_shows_dutch(server: Server, browser: Any) -> None:
     page.goto(server.base + _tracking_url(server))  # the same choice on the tracking page
     expect(page.locator("#card")).to_be_visible(timeout=10_000)
     expect(page.locator(".times .label").first).to_have_text("Verwacht")
+    page.screenshot(path="/tmp/track-nl.png")
     page.click("#lang [data-lang=en]")
     expect(page.locator(".times .label").first).to_have_text("Expected")
     context.close()

@@ -96,8 +96,7 @@ function wire() {
   i18n.onChange(() => {
     translateDom(document, i18n);
     renderMessages();
-    if (parseRoute(location.hash).name === "task") route(); // the form is rebuilt in the new language
-    else draw();
+    draw(); // every text of the screens is a template binding: a redraw translates it
   });
 }
 

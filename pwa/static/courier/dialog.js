@@ -1,6 +1,6 @@
 // The modal dialog: a question with buttons, answered with the pressed button's value.
 import { html, render } from "../kit/html.js";
-import { $, t } from "./store.js";
+import { $, t, i18n } from "./store.js";
 
 /** Ask with ``body`` (a template) and buttons [[value, text, class]]; resolves to the value or "cancel". */
 export function ask(body, buttons) {
@@ -17,7 +17,7 @@ export function ask(body, buttons) {
 }
 
 export function summaryFigures(s) {
-  const km = s.distanceM != null ? (s.distanceM / 1000).toFixed(1) : "–";
+  const km = s.distanceM != null ? i18n.number(s.distanceM / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) : "–";
   const fig = (n, key) => html`<div><strong>${n}</strong><span>${t(key)}</span></div>`;
   return html`<div class="figures">
     ${fig(s.delivered ?? 0, "shift.delivered")}${fig(s.failed ?? 0, "shift.failed")}

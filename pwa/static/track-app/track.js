@@ -165,7 +165,7 @@ async function loop() {
 }
 
 translateDom(document, i18n);
-mountLangSwitch(document.getElementById("lang"), i18n);
+mountLangSwitch(document.getElementById("lang"), i18n, { short: true });
 i18n.onChange(() => { translateDom(document, i18n); draw(); });
 draw();
 loop();

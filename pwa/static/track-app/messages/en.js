@@ -34,6 +34,7 @@ export default {
   "track.change.slot.morning": "Morning",
   "track.change.slot.afternoon": "Afternoon",
   "track.change.slot.evening": "Evening",
+  "track.change.slot.day": "All day",
   "track.change.sameplace": "Same place, another time",
   "track.change.metresAway": "{m} m away",
   "track.change.readyFrom": "ready from about {time}",

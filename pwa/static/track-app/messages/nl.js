@@ -34,6 +34,7 @@ export default {
   "track.change.slot.morning": "Ochtend",
   "track.change.slot.afternoon": "Middag",
   "track.change.slot.evening": "Avond",
+  "track.change.slot.day": "Hele dag",
   "track.change.sameplace": "Zelfde adres, ander tijdstip",
   "track.change.metresAway": "{m} m verderop",
   "track.change.readyFrom": "klaar vanaf ongeveer {time}",
