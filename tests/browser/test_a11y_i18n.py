@@ -139,3 +139,24 @@ def test_a_dutch_browser_gets_dutch(server: Server, browser: Any) -> None:
     page.goto(server.base + _tracking_url(server))
     expect(page.locator("footer")).to_contain_text("Kaartgegevens")
     context.close()
+
+
+def test_tracking_page_changes_the_delivery_time(server: Server, browser: Any) -> None:
+    """The redirect form rebuilt on templates still sends the chosen option and says what happened."""
+    require_browser()
+    import re
+
+    from playwright.sync_api import expect
+
+    context = _context(browser, server, "en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.base + _tracking_url(server))
+    expect(page.locator("#redirect-form")).to_be_visible(timeout=10_000)
+    page.locator("#choices label.choice").first.click()
+    expect(page.locator("#address-field")).to_have_count(0)  # a time, not an address: no address asked
+    page.click("#redirect-send")
+    expect(page.locator("#redirect-result")).to_have_text(re.compile(r"^Done: we bring your parcel"), timeout=15_000)
+    assert errors == [], errors
+    context.close()

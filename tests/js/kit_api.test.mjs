@@ -29,3 +29,11 @@ test("the CSRF token comes from the laadbak_csrf cookie", () => {
   assert.equal(csrfToken("a=1; laadbak_csrf=x%2By; b=2"), "x+y");
   assert.equal(csrfToken("a=1"), null);
 });
+
+test("in Dutch the sentence is Dutch and the server's English detail follows", () => {
+  const res = { status: 409, data: { detail: "Stop 4 is already delivered." } };
+  assert.equal(problemSentence(res, tNl, "nl"),
+    "Dit is intussen ergens anders gewijzigd; het scherm toont nu de actuele stand (Stop 4 is already delivered).");
+  assert.equal(problemSentence({ status: 500, data: {} }, tNl, "nl"),
+    "Er ging iets mis op de server; je actie is bewaard en wordt zo opnieuw verstuurd.");
+});

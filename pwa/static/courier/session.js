@@ -49,7 +49,7 @@ export async function login(ev) {
       body: { username: form.username.value.trim(), password: form.password.value },
     });
     if (!res.ok) {
-      err.textContent = problemText(res);
+      err.textContent = res.status === 401 ? t("login.wrong") : problemText(res);
       err.hidden = false;
       return;
     }

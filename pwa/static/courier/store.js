@@ -35,7 +35,7 @@ export const state = {
 export const hooks = { render: () => {}, renderMessages: () => {} };
 
 export const computeView = () => viewOf(state.day, state.pending);
-export const problemText = (res) => problemSentence(res, t);
+export const problemText = (res) => problemSentence(res, t, i18n.lang);
 
 export function loadLocal() {
   try {

@@ -46,16 +46,16 @@ const STATUS_KEYS = {
 /**
  * One sentence a person can act on, from an answer {status, data} with a problem-details body
  * (title, detail, and for 422 a list of ``errors`` / ``extra`` naming the bad field).
- * The server's ``detail`` is written for people and is kept; otherwise the status picks a sentence.
+ * The server's ``detail`` is written for people, in English: it is the sentence in English;
+ * in another language the status picks the sentence and the detail follows in brackets.
  */
-export function problemSentence(res, t) {
+export function problemSentence(res, t, lang = "en") {
   const d = (res && res.data) || {};
   const field = firstField(d);
-  let text = typeof d.detail === "string" && d.detail.trim() ? d.detail.trim() : "";
-  if (!text) {
-    if (res.status >= 500) text = t("error.server");
-    else text = t(STATUS_KEYS[res.status] || "error.other", { status: res.status });
-  }
+  const detail = typeof d.detail === "string" && d.detail.trim() ? d.detail.trim() : "";
+  const general = res.status >= 500 ? t("error.server") : t(STATUS_KEYS[res.status] || "error.other", { status: res.status });
+  let text = detail && lang === "en" ? detail : general;
+  if (detail && lang !== "en") text = `${stripDot(general)} (${stripDot(detail)})`;
   if (field && !text.includes(field.key)) text = `${stripDot(text)} (${field.key}${field.message ? `: ${field.message}` : ""})`;
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }

@@ -15,6 +15,7 @@ export default {
   "login.username": "Username",
   "login.password": "Password",
   "login.submit": "Log in",
+  "login.wrong": "Unknown username or wrong password.",
   "login.wrongRole": "This app is for couriers; you are logged in as {role}.",
   "login.offline": "You are offline. Logging in needs the network once.",
   "login.noConnection": "No connection to the server. Logging in needs the network once.",

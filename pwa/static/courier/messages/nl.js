@@ -15,6 +15,7 @@ export default {
   "login.username": "Gebruikersnaam",
   "login.password": "Wachtwoord",
   "login.submit": "Inloggen",
+  "login.wrong": "Onbekende gebruikersnaam of verkeerd wachtwoord.",
   "login.wrongRole": "Deze app is voor koeriers; je bent ingelogd als {role}.",
   "login.offline": "Je bent offline. Voor de eerste keer inloggen is internet nodig.",
   "login.noConnection": "Geen verbinding met de server. Voor de eerste keer inloggen is internet nodig.",
