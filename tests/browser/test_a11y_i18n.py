@@ -35,9 +35,14 @@ def browser(server: Server) -> Iterator[Any]:
 
 def _context(browser: Any, server: Server, locale: str) -> Any:
     hub = server.day["hub"]
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
-                                  permissions=["geolocation"], locale=locale)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+        permissions=["geolocation"],
+        locale=locale,
+    )
     context.add_init_script(path=str(AXE))
     return context
 
@@ -48,7 +53,8 @@ def _serious(page: Any, where: str) -> list[str]:
         const r = await axe.run(document, { resultTypes: ["violations"] });
         if (r.passes.length < 10) return [`axe checked too little: ${r.passes.length} rules passed`];
         return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")})`);
+          .map((v) => `${v.impact} ${v.id}: ${v.help} `
+                      + `(${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")})`);
     }""")
     return [f"{where}: {line}" for line in result]
 
