@@ -65,5 +65,4 @@ export function translateDom(root, i18n) {
       el.setAttribute(attr, i18n.t(el.getAttribute(`data-i18n-${attr}`)));
     }
   }
-  if (root.title !== undefined && root.querySelector("title[data-i18n]")) root.title = root.querySelector("title").textContent;
 }
