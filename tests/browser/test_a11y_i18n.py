@@ -9,7 +9,7 @@ DevTools protocol), so the pages keep their strict Content-Security-Policy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +22,38 @@ SCREENSHOT = "/tmp/courier-shift-nl.png"  # for a person to look at, like /tmp/c
 
 
 @pytest.fixture
-def browser(server: Server) -> Iterator[Any]:
+def new_context(server: Server) -> Iterator[Callable[[str], Any]]:
+    """Make phone-sized contexts with axe loaded; like every browser test, a CSP violation fails the test."""
     from playwright.sync_api import sync_playwright
+
+    violations: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(message.text)
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        def make(locale: str) -> Any:
+            hub = server.day["hub"]
+            context = chromium.new_context(
+                viewport={"width": 390, "height": 844},
+                is_mobile=True,
+                has_touch=True,
+                geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+                permissions=["geolocation"],
+                locale=locale,
+            )
+            context.add_init_script(path=str(AXE))
+            context.on("console", on_console)
+            return context
+
         try:
-            yield chromium
+            yield make
         finally:
             chromium.close()
-
-
-def _context(browser: Any, server: Server, locale: str) -> Any:
-    hub = server.day["hub"]
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
-        permissions=["geolocation"],
-        locale=locale,
-    )
-    context.add_init_script(path=str(AXE))
-    return context
+    assert not violations, violations
 
 
 def _serious(page: Any, where: str) -> list[str]:
@@ -75,11 +84,11 @@ def _log_in(page: Any, server: Server) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_axe_finds_nothing_serious(server: Server, browser: Any, lang: str) -> None:
+def test_axe_finds_nothing_serious(server: Server, new_context: Callable[[str], Any], lang: str) -> None:
     require_browser()
     from playwright.sync_api import expect
 
-    context = _context(browser, server, "nl-NL" if lang == "nl" else "en-GB")
+    context = new_context("nl-NL" if lang == "nl" else "en-GB")
     page = context.new_page()
     findings: list[str] = []
     page.goto(f"{server.base}/courier/")
@@ -99,11 +108,11 @@ def test_axe_finds_nothing_serious(server: Server, browser: Any, lang: str) -> N
     assert findings == [], "\n".join(findings)
 
 
-def test_switching_to_dutch_shows_dutch(server: Server, browser: Any) -> None:
+def test_switching_to_dutch_shows_dutch(server: Server, new_context: Callable[[str], Any]) -> None:
     require_browser()
     from playwright.sync_api import expect
 
-    context = _context(browser, server, "en-GB")
+    context = new_context("en-GB")
     page = context.new_page()
     page.goto(f"{server.base}/courier/")
     expect(page.locator("#login-form h1")).to_have_text("Courier login")
@@ -134,11 +143,11 @@ def test_switching_to_dutch_shows_dutch(server: Server, browser: Any) -> None:
     context.close()
 
 
-def test_a_dutch_browser_gets_dutch(server: Server, browser: Any) -> None:
+def test_a_dutch_browser_gets_dutch(server: Server, new_context: Callable[[str], Any]) -> None:
     require_browser()
     from playwright.sync_api import expect
 
-    context = _context(browser, server, "nl-NL")
+    context = new_context("nl-NL")
     page = context.new_page()
     page.goto(f"{server.base}/courier/")
     expect(page.locator("#login-form h1")).to_have_text("Inloggen koerier")
@@ -147,14 +156,14 @@ def test_a_dutch_browser_gets_dutch(server: Server, browser: Any) -> None:
     context.close()
 
 
-def test_tracking_page_changes_the_delivery_time(server: Server, browser: Any) -> None:
+def test_tracking_page_changes_the_delivery_time(server: Server, new_context: Callable[[str], Any]) -> None:
     """The redirect form rebuilt on templates still sends the chosen option and says what happened."""
     require_browser()
     import re
 
     from playwright.sync_api import expect
 
-    context = _context(browser, server, "en-GB")
+    context = new_context("en-GB")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
