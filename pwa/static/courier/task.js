@@ -1,7 +1,7 @@
 // The deliver / fail / collect form of one stop: scan its parcels, take the
 // proof or the reason, and queue the action once nothing is missing.
 import { html, render, nothing } from "../kit/html.js";
-import { state, $, t, i18n, computeView, notify } from "./store.js";
+import { $, t, i18n, computeView, notify } from "./store.js";
 import { isOpen, normBarcode, matchBarcode, reasonText, statusText, FAIL_REASONS } from "./util.js";
 import { taskMissing } from "./model.js";
 import { whoText } from "./views.js";
