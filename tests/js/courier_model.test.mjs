@@ -80,3 +80,9 @@ test("time windows and barcodes", () => {
   assert.equal(matchBarcode(" lb1 ", ["LB1", "LB2"]), "LB1");
   assert.equal(matchBarcode("LB9", ["LB1"]), null);
 });
+
+test("a window's times go through the locale's clock", () => {
+  const clock = (x) => `<${x}>`;
+  assert.equal(windowText({ windowStart: "2026-12-04T09:00:00", windowEnd: "2026-12-04T11:30:00" }, t, clock), "<09:00>–<11:30>");
+  assert.equal(windowText({ windowEnd: "2026-12-04T11:30:00" }, tNl, clock), "tot <11:30>");
+});

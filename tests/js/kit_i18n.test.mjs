@@ -49,3 +49,12 @@ test("numbers follow the locale", () => {
   const en = createI18n(cats, { storage: memory({ [STORAGE_KEY]: "en" }) });
   assert.equal(en.number(1.5, { maximumFractionDigits: 1 }), "1.5");
 });
+
+test("server wall-clock times in the locale's 24-hour clock", () => {
+  for (const lang of ["en", "nl"]) {
+    const i = createI18n(cats, { storage: memory({ [STORAGE_KEY]: lang }) });
+    assert.equal(i.clock("2026-12-04T09:05:00"), "09:05");
+    assert.equal(i.clock("17:30"), "17:30");
+    assert.equal(i.clock("soon"), "soon");
+  }
+});

@@ -2,8 +2,8 @@
 // the stops as numbered markers, the hub, and the courier's own position.
 
 import { html, render } from "../kit/html.js";
-import { hhmm, statusText } from "./util.js";
-import { t } from "./store.js";
+import { statusText } from "./util.js";
+import { t, i18n } from "./store.js";
 
 /** A popup's content as DOM built from an escaping template (Leaflet would parse a string as HTML). */
 function popup(tpl) {
@@ -104,7 +104,7 @@ export class RouteMap {
         zIndexOffset: s.stopId === nextId ? 1000 : 0,
       })
         .bindPopup(popup(html`<strong>${i + 1}. ${s.address}</strong><br>${s.customerName || s.shopName || ""}<br>
-          ${t("route.eta")} ${hhmm(s.eta)} · ${statusText(s.status, t)}<br>
+          ${t("route.eta")} ${s.eta ? i18n.clock(s.eta) : "–"} · ${statusText(s.status, t)}<br>
           <a href="#/stop/${s.stopId}">${t("route.openStop")}</a>`))
         .addTo(this.stopsLayer);
     });

@@ -7,15 +7,16 @@ export function hhmm(ts) {
   return m ? m[1] : String(ts);
 }
 
-export function windowText(stop, t) {
+/** The stop's time window for people; ``clock`` formats a "HH:MM" for the locale. */
+export function windowText(stop, t, clock = (x) => x) {
   const from = stop.windowStart ? hhmm(stop.windowStart) : "00:00";
   const to = stop.windowEnd ? hhmm(stop.windowEnd) : "23:59";
   const open = from === "00:00";
   const close = to === "23:59" || to === "00:00" && stop.windowEnd?.slice(0, 10) !== stop.windowStart?.slice(0, 10);
   if (open && close) return t("window.any");
-  if (open) return t("window.until", { to });
-  if (close) return t("window.from", { from });
-  return `${from}–${to}`;
+  if (open) return t("window.until", { to: clock(to) });
+  if (close) return t("window.from", { from: clock(from) });
+  return `${clock(from)}–${clock(to)}`;
 }
 
 /** geo: URI that opens the phone's navigation app at the stop. */

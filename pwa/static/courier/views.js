@@ -2,9 +2,13 @@
 import { html, render, nothing } from "../kit/html.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { state, $, t, i18n } from "./store.js";
-import { hhmm, windowText, geoLink, isOpen, reasonText, statusText } from "./util.js";
+import { windowText as windowOf, geoLink, isOpen, reasonText, statusText } from "./util.js";
 import { summaryFigures } from "./dialog.js";
 import { wake } from "./devices.js";
+
+/** A server wall-clock time in the locale's clock. */
+const hhmm = (ts) => (ts ? i18n.clock(ts) : "–");
+const windowText = (s) => windowOf(s, t, i18n.clock);
 
 export function connState() {
   if (!navigator.onLine) return "offline";
@@ -52,7 +56,7 @@ function stopChips(stop, { showPlanned = true } = {}) {
 
 const times = (s) => html`<div class="times">
   <div><span>${t("route.eta")}</span><strong>${hhmm(s.eta)}</strong></div>
-  <div><span>${t("route.window")}</span><strong>${windowText(s, t)}</strong></div></div>`;
+  <div><span>${t("route.window")}</span><strong>${windowText(s)}</strong></div></div>`;
 
 export function routeScreen(v) {
   if (!v) return html`<div class="card empty">${state.dayProblem || t("route.loadingDay")}</div>`;
@@ -123,7 +127,7 @@ function stopRow(s, i, isNext) {
           <span class="sub">${whoText(s)} · ${parcelsText(s)}</span>
           <span class="chips">${stopChips(s, { showPlanned: false })}</span>
         </span>
-        <span class="when"><strong>${hhmm(s.eta)}</strong><small>${windowText(s, t)}</small></span>
+        <span class="when"><strong>${hhmm(s.eta)}</strong><small>${windowText(s)}</small></span>
       </a>
     </li>`;
 }

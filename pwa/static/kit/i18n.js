@@ -53,6 +53,16 @@ export function createI18n(catalogues, { storage = globalThis.localStorage, brow
     number: (n, opts) => new Intl.NumberFormat(lang, opts).format(n),
     /** "HH:MM" of a Date (or ms) in the locale's clock. */
     time: (d) => new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" }).format(d),
+    /**
+     * A wall-clock time as sent by the server ("09:28", or "2026-12-04T09:28:18" in the hub's
+     * local time) in the locale's 24-hour clock; anything else is given back unchanged.
+     */
+    clock(value) {
+      const m = /(?:^|T)(\d{2}):(\d{2})/.exec(String(value ?? ""));
+      if (!m) return String(value ?? "–");
+      const at = Date.UTC(2000, 0, 1, Number(m[1]), Number(m[2]));
+      return new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" }).format(at);
+    },
   };
 }
 

@@ -39,8 +39,8 @@ function page() {
       <h1 id="headline">${title}</h1>
       <p id="detail" class="detail">${detail}</p>
       <div class="times">
-        <div><span class="label">${t("track.expected")}</span><strong id="eta">${span(b?.etaWindow)}</strong></div>
-        <div><span class="label">${t("track.window")}</span><strong id="window">${span(b?.window)}</strong></div>
+        <div><span class="label">${t("track.expected")}</span><strong id="eta">${span(b?.etaWindow, i18n.clock)}</strong></div>
+        <div><span class="label">${t("track.window")}</span><strong id="window">${span(b?.window, i18n.clock)}</strong></div>
       </div>
       <p id="address" class="muted">${b ? whereText(b, t) : ""}</p>
       <div id="map" role="img" aria-label=${t("track.map")} ?hidden=${!b?.courierPosition}></div>

@@ -18,7 +18,8 @@ export function whereText(body, t) {
   return `${t("track.pickupPoint", { name: body.pickupPoint.name })}${code}`;
 }
 
-export const span = (w) => (w ? `${w.start}–${w.end}` : "–");
+/** "09:00–11:00" of a window {start, end}; ``clock`` formats each time for the locale. */
+export const span = (w, clock = (x) => x) => (w ? `${clock(w.start)}–${clock(w.end)}` : "–");
 
 /** [title, subtitle] of one redirect choice. */
 export function choiceLabel(o, t, number = String) {
