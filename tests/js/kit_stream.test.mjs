@@ -1,7 +1,9 @@
 // The resume rules of the live-stream client (pwa/static/kit/stream.js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { streamUrl, backoffMs, isNewEvent, isStaleRoute, heartbeatAction, MAX_BACKOFF_MS } from "../../pwa/static/kit/stream.js";
+import {
+  streamUrl, backoffMs, isNewEvent, isStaleRoute, heartbeatAction, afterClose, MAX_BACKOFF_MS, SESSION_ENDED,
+} from "../../pwa/static/kit/stream.js";
 
 test("resume asks for what came after the last seq; no seq asks for a snapshot", () => {
   const loc = { protocol: "https:", host: "x.nl" };
@@ -35,4 +37,12 @@ test("quiet connections are pinged, silent ones dropped", () => {
   assert.equal(heartbeatAction(5_000), "wait");
   assert.equal(heartbeatAction(25_000), "ping");
   assert.equal(heartbeatAction(50_000), "drop");
+});
+
+test("4401 sends to the login; repeated silent failures check the session; else reconnect", () => {
+  assert.equal(SESSION_ENDED, 4401);
+  assert.equal(afterClose({ code: 4401, failuresBeforeMessage: 0 }, true), "login");
+  assert.equal(afterClose({ code: 1006, failuresBeforeMessage: 3 }, true), "check-session");
+  assert.equal(afterClose({ code: 1006, failuresBeforeMessage: 3 }, false), "reconnect");
+  assert.equal(afterClose({ code: 1006, failuresBeforeMessage: 1 }, true), "reconnect");
 });

@@ -2,7 +2,7 @@
 // order with their idempotency keys, and the live stream resumed after the last seq.
 import { request } from "../kit/api.js";
 import { uuid, replayOutcome } from "../kit/queue.js";
-import { LiveStream, SESSION_ENDED, isNewEvent, isStaleRoute } from "../kit/stream.js";
+import { LiveStream, afterClose, isNewEvent, isStaleRoute } from "../kit/stream.js";
 import { state, queue, hooks, t, notify, saveLocal, setLoadFeedback, problemText } from "./store.js";
 import { nowLocal, parseRoute, routeChangeText, stopsChanged } from "./model.js";
 import { tracker } from "./devices.js";
@@ -193,9 +193,11 @@ export const live = new LiveStream({
       tracker.maybeSend(true);
       replay();
     }
+    if (s !== "closed" || !info) return;
     // 4401: the server ended this session (logout elsewhere, password changed, account disabled).
-    if (s === "closed" && info && info.code === SESSION_ENDED) sessionEnded();
-    else if (s === "closed" && info && info.failuresBeforeMessage >= 3 && navigator.onLine) checkSession();
+    const next = afterClose(info, navigator.onLine);
+    if (next === "login") sessionEnded();
+    else if (next === "check-session") checkSession();
   },
 });
 

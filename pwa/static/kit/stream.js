@@ -37,6 +37,17 @@ export function heartbeatAction(silentMs) {
   return "wait";
 }
 
+/**
+ * What the app does when the socket closed with ``info`` ({code, failuresBeforeMessage}):
+ * "login" (4401: the server ended the session), "check-session" (three connections in a row
+ * closed before a word: perhaps the session is gone; ask /auth/me), or "reconnect" (the stream does).
+ */
+export function afterClose(info, online) {
+  if (info?.code === SESSION_ENDED) return "login";
+  if (info?.failuresBeforeMessage >= 3 && online) return "check-session";
+  return "reconnect";
+}
+
 export class LiveStream {
   /**
    * @param {object} opts
