@@ -28,7 +28,7 @@ export class PositionTracker {
     this.watchId = navigator.geolocation.watchPosition(
       (p) => this.update(p),
       (err) => {
-        this.error = err.message || "position unavailable";
+        this.error = ["denied", "unavailable", "timeout"][err.code - 1] || "unavailable"; // shown translated
         this.onPosition(this.latest, this.error);
       },
       { enableHighAccuracy: true, maximumAge: 5_000, timeout: 30_000 },

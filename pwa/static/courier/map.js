@@ -1,7 +1,16 @@
 // The route map: the project's own street network (GeoJSON, no tile server),
 // the stops as numbered markers, the hub, and the courier's own position.
 
-import { esc, hhmm, STOP_STATUS_TEXT } from "./util.js";
+import { html, render } from "../kit/html.js";
+import { statusText } from "./util.js";
+import { t, i18n } from "./store.js";
+
+/** A popup's content as DOM built from an escaping template (Leaflet would parse a string as HTML). */
+function popup(tpl) {
+  const el = document.createElement("div");
+  render(tpl, el);
+  return el;
+}
 
 const ATTRIBUTION = "© OpenStreetMap contributors (ODbL)";
 
@@ -84,7 +93,7 @@ export class RouteMap {
         icon: L.divIcon({ className: "pin hub-pin", html: "H", iconSize: [34, 34], iconAnchor: [17, 17] }),
         title: day.hub.name,
         keyboard: false,
-      }).bindPopup(`<strong>${esc(day.hub.name)}</strong><br>Hub`).addTo(this.stopsLayer);
+      }).bindPopup(popup(html`<strong>${day.hub.name}</strong><br>${t("map.hub")}`)).addTo(this.stopsLayer);
     }
     const nextId = stops.find((s) => s.status === "planned" || s.status === "arrived")?.stopId;
     stops.forEach((s, i) => {
@@ -94,11 +103,9 @@ export class RouteMap {
         title: `${i + 1}. ${s.address}`,
         zIndexOffset: s.stopId === nextId ? 1000 : 0,
       })
-        .bindPopup(
-          `<strong>${i + 1}. ${esc(s.address)}</strong><br>${esc(s.customerName || s.shopName || "")}<br>` +
-            `ETA ${esc(hhmm(s.eta))} · ${esc(STOP_STATUS_TEXT[s.status] || s.status)}<br>` +
-            `<a href="#/stop/${s.stopId}">Open stop</a>`,
-        )
+        .bindPopup(popup(html`<strong>${i + 1}. ${s.address}</strong><br>${s.customerName || s.shopName || ""}<br>
+          ${t("route.eta")} ${s.eta ? i18n.clock(s.eta) : "–"} · ${statusText(s.status, t)}<br>
+          <a href="#/stop/${s.stopId}">${t("route.openStop")}</a>`))
         .addTo(this.stopsLayer);
     });
     if (!this.fitted && stops.length) this.fit();
@@ -114,7 +121,7 @@ export class RouteMap {
       this.meAccuracy = L.circle(ll, { radius: pos.accuracy || 20, color: "#1557d6", weight: 1, fillOpacity: 0.12 });
       this.meDot = L.circleMarker(ll, { radius: 9, color: "#ffffff", weight: 3, fillColor: "#1557d6", fillOpacity: 1 });
       this.meAccuracy.addTo(this.me);
-      this.meDot.addTo(this.me).bindTooltip("You");
+      this.meDot.addTo(this.me).bindTooltip(t("map.you"));
     } else {
       this.meAccuracy.setLatLng(ll).setRadius(pos.accuracy || 20);
       this.meDot.setLatLng(ll);

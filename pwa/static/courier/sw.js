@@ -5,7 +5,7 @@
 // - API GETs go to the network first and fall back to the last answer.
 // - Anything that is not a GET (actions, login, photo uploads) is never touched.
 
-const VERSION = "v4";  // bump with every change of the shell, so phones take the new one
+const VERSION = "v5";  // bump with every change of the shell, so phones take the new one
 const SHELL_CACHE = `laadbak-courier-shell-${VERSION}`;
 const API_CACHE = "laadbak-api-v1";
 
@@ -15,8 +15,17 @@ const SHELL = [
   "/courier/app.js",
   "/courier/trailing-slash.js",
   "/courier/util.js",
-  "/courier/queue.js",
-  "/courier/live.js",
+  "/courier/model.js",
+  "/courier/store.js",
+  "/courier/sync.js",
+  "/courier/session.js",
+  "/courier/devices.js",
+  "/courier/dialog.js",
+  "/courier/views.js",
+  "/courier/task.js",
+  "/courier/actions.js",
+  "/courier/messages/en.js",
+  "/courier/messages/nl.js",
   "/courier/scanner.js",
   "/courier/signature.js",
   "/courier/device.js",
@@ -24,6 +33,16 @@ const SHELL = [
   "/courier/manifest.webmanifest",
   "/courier/icons/icon-192.png",
   "/courier/icons/icon-512.png",
+  "/kit/html.js",
+  "/kit/stream.js",
+  "/kit/queue.js",
+  "/kit/api.js",
+  "/kit/i18n.js",
+  "/kit/lang-switch.js",
+  "/kit/tokens.css",
+  "/kit/messages/en.js",
+  "/kit/messages/nl.js",
+  "/vendor/lit-html/lit-html.js",
   "/vendor/leaflet/leaflet.js",
   "/vendor/leaflet/leaflet.css",
   "/vendor/leaflet/images/marker-icon.png",

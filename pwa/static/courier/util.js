@@ -1,11 +1,4 @@
-// Small helpers shared by the courier app's modules.
-
-const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-/** Escape text for use inside HTML (content and quoted attributes). */
-export function esc(value) {
-  return String(value ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
+// Small pure helpers of the courier app (times, windows, barcodes, links).
 
 /** "2026-11-22T09:28:18" (local wall-clock time of the hub) -> "09:28". */
 export function hhmm(ts) {
@@ -14,15 +7,16 @@ export function hhmm(ts) {
   return m ? m[1] : String(ts);
 }
 
-export function windowText(stop) {
+/** The stop's time window for people; ``clock`` formats a "HH:MM" for the locale. */
+export function windowText(stop, t, clock = (x) => x) {
   const from = stop.windowStart ? hhmm(stop.windowStart) : "00:00";
   const to = stop.windowEnd ? hhmm(stop.windowEnd) : "23:59";
   const open = from === "00:00";
   const close = to === "23:59" || to === "00:00" && stop.windowEnd?.slice(0, 10) !== stop.windowStart?.slice(0, 10);
-  if (open && close) return "any time";
-  if (open) return `until ${to}`;
-  if (close) return `from ${from}`;
-  return `${from}–${to}`;
+  if (open && close) return t("window.any");
+  if (open) return t("window.until", { to: clock(to) });
+  if (close) return t("window.from", { from: clock(from) });
+  return `${clock(from)}–${clock(to)}`;
 }
 
 /** geo: URI that opens the phone's navigation app at the stop. */
@@ -41,37 +35,15 @@ export function distanceM(a, b) {
   return 2 * R * Math.asin(Math.sqrt(s));
 }
 
-export function uuid() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  // Insecure contexts (plain http on a LAN address) have no randomUUID: build a v4 UUID by hand.
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+export const FAIL_REASONS = ["not_home", "refused", "address_not_found", "no_access", "damaged", "other"];
 
-export const STOP_STATUS_TEXT = {
-  planned: "To do",
-  arrived: "Arrived",
-  delivered: "Delivered",
-  failed: "Failed",
-  collected: "Collected",
+/** The failure reason for people, without the "…" of the button that asks for a note. */
+export const reasonText = (code, t) => (code ? t(`reason.${code}`).replace("…", "") : "");
+
+export const statusText = (status, t) => {
+  const text = t(`status.${status}`);
+  return text.startsWith("status.") ? status : text;
 };
-
-export const FAIL_REASONS = [
-  ["not_home", "Not home"],
-  ["refused", "Refused"],
-  ["address_not_found", "Address not found"],
-  ["no_access", "No access"],
-  ["damaged", "Damaged"],
-  ["other", "Other…"],
-];
-
-export function reasonText(code) {
-  const found = FAIL_REASONS.find(([c]) => c === code);
-  return found ? found[1].replace("…", "") : code || "";
-}
 
 export function isOpen(stop) {
   return stop.status === "planned" || stop.status === "arrived";

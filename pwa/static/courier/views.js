@@ -1,0 +1,239 @@
+// The courier app's screens as templates (lit-html escapes every value).
+import { html, render, nothing } from "../kit/html.js";
+import { langSwitch } from "../kit/lang-switch.js";
+import { state, $, t, i18n } from "./store.js";
+import { windowText as windowOf, geoLink, isOpen, reasonText, statusText } from "./util.js";
+import { summaryFigures } from "./dialog.js";
+import { wake } from "./devices.js";
+
+/** A server wall-clock time in the locale's clock. */
+const hhmm = (ts) => (ts ? i18n.clock(ts) : "–");
+const windowText = (s) => windowOf(s, t, i18n.clock);
+
+export function connState() {
+  if (!navigator.onLine) return "offline";
+  if (state.wsState === "open") return "online";
+  if (!state.user) return "offline";
+  return "reconnecting";
+}
+
+export function renderTop() {
+  $("#who").textContent = state.day?.courier?.name || state.user?.displayName || "Laadbak";
+  const n = state.pending.length;
+  const pill = $("#pending");
+  pill.hidden = n === 0;
+  pill.textContent = t("pending.pill", { n });
+  pill.title = n ? t("pending.title") : "";
+  const s = connState();
+  const el = $("#conn");
+  el.className = `pill conn ${s}`;
+  el.textContent = t(`conn.${s}`);
+  el.dataset.state = s;
+  document.body.dataset.conn = s;
+}
+
+export function renderMessages() {
+  render(state.messages.map((m) => html`
+    <div class="msg ${m.kind}" role=${m.kind === "error" ? "alert" : "status"}>
+      <span>${m.text}</span>
+      <button type="button" class="msg-close" data-dismiss=${m.id} aria-label=${t("msg.dismiss")}>×</button>
+    </div>`), $("#messages"));
+}
+
+const parcelsText = (stop) => t("route.parcels", { n: (stop.parcels || []).length });
+
+export function whoText(stop) {
+  if (stop.kind === "pickup") return t("route.pickupAt", { shop: stop.shopName || t("route.shop") });
+  return stop.customerName || "";
+}
+
+function stopChips(stop, { showPlanned = true } = {}) {
+  return html`${stop.status === "planned" && !showPlanned ? nothing
+    : html`<span class="chip st-${stop.status}">${statusText(stop.status, t)}</span>`}${
+    stop.late && isOpen(stop) ? html`<span class="chip late">${t("chip.late")}</span>` : nothing}${
+    stop._pending ? html`<span class="chip pending">${t("chip.notSent")}</span>` : nothing}`;
+}
+
+const times = (s) => html`<div class="times">
+  <div><span>${t("route.eta")}</span><strong>${hhmm(s.eta)}</strong></div>
+  <div><span>${t("route.window")}</span><strong>${windowText(s)}</strong></div></div>`;
+
+export function routeScreen(v) {
+  if (!v) return html`<div class="card empty">${state.dayProblem || t("route.loadingDay")}</div>`;
+  const stops = v.route?.stops || [];
+  const next = stops.find(isOpen);
+  const done = stops.filter((s) => !isOpen(s)).length;
+  const hub = v.hub?.name || t("route.theHub");
+  const started = v.shift?.status === "started";
+  const rows = stops.map((s, i) => [s, i]);
+  const open = rows.filter(([s]) => isOpen(s));
+  const closed = rows.filter(([s]) => !isOpen(s));
+  const toLoad = (v.loading || []).filter((l) => !l.loaded).length;
+  return html`
+    ${v.shift?.status === "planned" ? html`
+      <div class="card shift-card">
+        <p><strong>${t("route.shift", { start: hhmm(v.shift.start), end: hhmm(v.shift.end) })}</strong> ${t("route.at", { hub })}</p>
+        <p class="sub">${toLoad ? t("route.toLoad", { n: toLoad }) : t("route.loaded")} ${t("route.startHint")}</p>
+        <div class="row">
+          ${toLoad ? html`<a class="btn big" href="#/load">${t("route.loadBike")}</a>` : nothing}
+          <button class="btn big primary" type="button" data-action="shift-start">${t("shift.start")}</button>
+        </div>
+      </div>` : nothing}
+    ${!v.shift && !v.route ? html`<div class="card empty">${t("route.noShift")}</div>`
+      : !v.route ? html`<div class="card empty">${t("route.noRoute")}</div>`
+      : next ? nextStopCard(next, stops.indexOf(next), stops.length)
+      : stops.length ? html`
+        <div class="card all-done">
+          <h2>${t("route.allDone", { n: stops.length })}</h2>
+          <p>${started ? t("route.rideBackEnd", { hub }) : t("route.rideBack", { hub })}</p>
+          ${started ? html`<button class="btn big primary" type="button" data-action="shift-end">${t("shift.end")}</button>` : nothing}
+        </div>` : nothing}
+    ${stops.length ? html`
+      <h2 class="list-title">${t("route.stops")} <span>${t("route.doneOf", { done, total: stops.length })}</span></h2>
+      <ol class="list stops" id="stop-list">${open.map(([s, i]) => stopRow(s, i, s === next))}
+        ${closed.length ? html`<li class="list-sep" aria-hidden="true">${t("route.doneSep")}</li>` : nothing}
+        ${closed.map(([s, i]) => stopRow(s, i, false))}</ol>` : nothing}
+    ${started && next ? html`<div class="bottom-actions">
+      <button class="btn big ghost" type="button" data-action="shift-end">${t("shift.end")}</button></div>` : nothing}`;
+}
+
+function nextStopCard(s, i, total) {
+  return html`
+    <article class="card next-stop${s.late ? " is-late" : ""}" id="next-stop" data-stop=${s.stopId}>
+      <div class="next-label"><span>${t("route.nextStop", { n: i + 1, total })}${s.status === "arrived" ? t("route.arrivedFlag") : ""}</span>
+        ${s.late ? html`<span class="late-flag">${t("route.late")}</span>` : nothing}</div>
+      <div class="next-head">
+        <span class="num big">${i + 1}</span>
+        <div>
+          <h2 class="next-address">${s.address}</h2>
+          <p class="sub">${whoText(s)} · ${parcelsText(s)}</p>
+        </div>
+      </div>
+      ${times(s)}
+      <div class="row">
+        <a class="btn big nav" href=${geoLink(s.lat, s.lon, s.address)}>${t("route.navigate")}</a>
+        <a class="btn big primary" href="#/stop/${s.stopId}">${t("route.openStop")}</a>
+      </div>
+    </article>`;
+}
+
+function stopRow(s, i, isNext) {
+  return html`
+    <li class="stop st-${s.status}${isNext ? " is-next" : ""}${s.late && isOpen(s) ? " is-late" : ""}" data-stop=${s.stopId}>
+      <a href="#/stop/${s.stopId}">
+        <span class="num">${i + 1}</span>
+        <span class="main">
+          <span class="addr">${s.address}</span>
+          <span class="sub">${whoText(s)} · ${parcelsText(s)}</span>
+          <span class="chips">${stopChips(s, { showPlanned: false })}</span>
+        </span>
+        <span class="when"><strong>${hhmm(s.eta)}</strong><small>${windowText(s)}</small></span>
+      </a>
+    </li>`;
+}
+
+export function renderLoad(v) {
+  const list = [...(v?.loading || [])].sort((a, b) => a.loadOrder - b.loadOrder);
+  const loaded = list.filter((l) => l.loaded).length;
+  render(list.length ? t("load.progress", { loaded, total: list.length }) : t("load.nothing"), $("#load-progress"));
+  const stops = v?.route?.stops || [];
+  const nextToLoad = list.find((l) => !l.loaded);
+  render(list.map((l) => {
+    const i = stops.findIndex((s) => s.stopId === l.stopId);
+    const stop = stops[i];
+    return html`
+      <li class="load-item${l.loaded ? " loaded" : ""}${l === nextToLoad ? " is-next" : ""}" data-barcode=${l.barcode}>
+        <span class="num">${l.loadOrder}</span>
+        <span class="main">
+          <span class="barcode">${l.barcode}</span>
+          <span class="sub">${stop ? t("load.stop", { n: i + 1, address: stop.address }) : t("load.stopId", { id: l.stopId })}</span>
+        </span>
+        <span class="tick" role="img" aria-label=${l.loaded ? t("load.loaded") : t("load.notLoaded")}>${l.loaded ? "✓" : ""}${
+          l._pending ? html`<small>${t("load.notSent")}</small>` : nothing}</span>
+      </li>`;
+  }), $("#load-list"));
+  const f = state.loadFeedback;
+  const el = $("#load-feedback");
+  el.className = `feedback${f ? ` ${f.kind}` : ""}`;
+  el.textContent = f ? f.text : "";
+}
+
+export function stopScreen(v, stopId) {
+  const stops = v?.route?.stops || [];
+  const i = stops.findIndex((s) => s.stopId === stopId);
+  if (i < 0) {
+    return html`<div class="screen-head"><a class="back" href="#/route">${t("stop.back")}</a></div>
+      <div class="card empty">${t("stop.gone")}</div>`;
+  }
+  const s = stops[i];
+  const open = isOpen(s);
+  const pickup = s.kind === "pickup";
+  return html`
+    <div class="screen-head"><a class="back" href="#/route">${t("stop.back")}</a></div>
+    <article class="card stop-detail${s.late && open ? " is-late" : ""}" id="stop-detail" data-status=${s.status}>
+      <div class="next-head">
+        <span class="num big">${i + 1}</span>
+        <div>
+          <h1>${s.address}</h1>
+          <p class="sub">${whoText(s)}${pickup ? "" : ` · ${s.customerName ? t("stop.delivery") : ""}`}</p>
+        </div>
+      </div>
+      <div class="chips">${stopChips(s)}</div>
+      ${times(s)}
+      ${s.failReason ? html`<p class="fail-reason">${t("stop.failed", { reason: reasonText(s.failReason, t) })}</p>` : nothing}
+      <h2 class="list-title">${parcelsText(s)}</h2>
+      <ul class="parcels">${(s.parcels || []).map((p) => html`
+        <li><span class="barcode">${p.barcode}</span><span class="chip">${t(`parcel.${p.status}`).startsWith("parcel.") ? p.status : t(`parcel.${p.status}`)}</span></li>`)}
+      </ul>
+    </article>
+    <div class="action-bar">
+      <a class="btn big nav" href=${geoLink(s.lat, s.lon, s.address)}>${t("route.navigate")}</a>
+      ${s.status === "planned" ? html`<button class="btn big" type="button" data-action="arrive" data-stop=${s.stopId}>${t("stop.arrived")}</button>` : nothing}
+      ${open && !pickup ? html`<a class="btn big primary" href="#/stop/${s.stopId}/deliver">${t("stop.deliver")}</a>` : nothing}
+      ${open && pickup ? html`<a class="btn big primary" href="#/stop/${s.stopId}/collect">${t("stop.collect")}</a>` : nothing}
+      ${open ? html`<a class="btn big danger" href="#/stop/${s.stopId}/fail">${t("stop.fail")}</a>` : nothing}
+    </div>`;
+}
+
+export function shiftScreen(v) {
+  const shift = v?.shift;
+  const stops = v?.route?.stops || [];
+  const count = (st) => stops.filter((s) => s.status === st).length;
+  const fig = (n, key) => html`<div><strong>${n}</strong><span>${t(key)}</span></div>`;
+  const sum = state.lastSummary?.summary;
+  const n = state.pending.length;
+  const position = state.position ? `±${i18n.number(Math.round(state.position.accuracy || 0))} m`
+    
+    : state.positionError ? t(`gps.${state.positionError}`) : (shift?.status === "started" ? t("shift.gpsWaiting") : t("shift.gpsShift"));
+  const screen = wake.held ? t("shift.screen.yes") : wake.supported ? t("shift.screen.shift") : t("shift.screen.no");
+  return html`
+    <div class="screen-head"><h1>${t("shift.title")}</h1></div>
+    <div class="card">
+      <p><strong>${v?.courier?.name || state.user?.displayName || ""}</strong> · ${v?.hub?.name || ""}</p>
+      ${shift ? html`
+        <p>${t("shift.planned", { start: hhmm(shift.start), end: hhmm(shift.end) })}</p>
+        <p>${t("shift.status")} <span class="chip shift-${shift.status}">${t(`shift.state.${shift.status}`)}</span>${
+          shift._pending ? html` <span class="chip pending">${t("chip.notSent")}</span>` : nothing}</p>
+        ${shift.startedAt ? html`<p>${t("shift.started", { time: hhmm(shift.startedAt) })}${
+          shift.endedAt ? t("shift.ended", { time: hhmm(shift.endedAt) }) : ""}</p>` : nothing}
+        <div class="row">
+          ${shift.status === "planned" ? html`<button class="btn big primary" type="button" data-action="shift-start">${t("shift.start")}</button>` : nothing}
+          ${shift.status === "started" ? html`<button class="btn big danger" type="button" data-action="shift-end">${t("shift.end")}</button>` : nothing}
+        </div>` : html`<p>${t("shift.none")}</p>`}
+    </div>
+    <div class="card figures">
+      ${fig(count("delivered"), "shift.delivered")}${fig(count("failed"), "shift.failed")}
+      ${fig(count("collected"), "shift.collected")}${fig(stops.filter(isOpen).length, "shift.todo")}
+    </div>
+    ${sum ? html`<div class="card"><h2>${t("shift.summary")}</h2>${summaryFigures(sum)}</div>` : nothing}
+    <div class="card">
+      <h2>${t("shift.sync")}</h2>
+      <p>${t("shift.connection")} <strong>${t(`conn.${connState()}`)}</strong></p>
+      <p>${n ? t("shift.waiting", { n }) : t("shift.allSent")}</p>
+      ${n ? html`<ol class="pending-list">${state.pending.map((p) => html`<li>${p.label}</li>`)}</ol>
+        <button class="btn" type="button" data-action="replay">${t("shift.sendNow")}</button>` : nothing}
+      <p class="sub">${t("shift.position", { value: position })} · ${t("shift.screenOn", { value: screen })}</p>
+    </div>
+    <div class="card"><h2>${t("shift.language")}</h2>${langSwitch(i18n)}</div>
+    <div class="bottom-actions"><button class="btn big ghost" type="button" data-action="logout">${t("shift.logout")}</button></div>`;
+}

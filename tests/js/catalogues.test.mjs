@@ -1,0 +1,39 @@
+// Every string in both languages: the Dutch and English catalogues have the same
+// keys, and every t("key") written in an app's source exists in English.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const STATIC = new URL("../../pwa/static/", import.meta.url).pathname;
+const apps = ["kit", "courier", "track-app"];
+
+async function catalogue(app, lang) {
+  return (await import(join(STATIC, app, "messages", `${lang}.js`))).default;
+}
+
+for (const app of apps) {
+  test(`${app}: Dutch and English have the same keys, none empty`, async () => {
+    const en = await catalogue(app, "en");
+    const nl = await catalogue(app, "nl");
+    assert.deepEqual(Object.keys(nl).sort(), Object.keys(en).sort());
+    for (const [k, v] of [...Object.entries(en), ...Object.entries(nl)]) assert.ok(String(v).trim(), k);
+  });
+}
+
+test("every literal key used in the apps exists", async () => {
+  const known = new Set();
+  for (const app of apps) for (const k of Object.keys(await catalogue(app, "en"))) known.add(k);
+  const missing = [];
+  for (const app of apps) {
+    for (const file of readdirSync(join(STATIC, app)).filter((f) => f.endsWith(".js") || f.endsWith(".html"))) {
+      const src = readFileSync(join(STATIC, app, file), "utf8");
+      for (const m of src.matchAll(/\bt\("([a-zA-Z_.]+)"/g)) if (!known.has(m[1])) missing.push(`${app}/${file}: ${m[1]}`);
+    }
+  }
+  for (const page of ["courier/index.html", "track/index.html"]) {
+    const src = readFileSync(join(STATIC, page), "utf8");
+    for (const m of src.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)) if (!known.has(m[1])) missing.push(`${page}: ${m[1]}`);
+  }
+  assert.deepEqual(missing, []);
+});

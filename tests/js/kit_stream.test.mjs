@@ -1,0 +1,48 @@
+// The resume rules of the live-stream client (pwa/static/kit/stream.js).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  streamUrl, backoffMs, isNewEvent, isStaleRoute, heartbeatAction, afterClose, MAX_BACKOFF_MS, SESSION_ENDED,
+} from "../../pwa/static/kit/stream.js";
+
+test("resume asks for what came after the last seq; no seq asks for a snapshot", () => {
+  const loc = { protocol: "https:", host: "x.nl" };
+  assert.equal(streamUrl(loc, "/ws/courier", 41), "wss://x.nl/ws/courier?after=41");
+  assert.equal(streamUrl(loc, "/ws/courier", 0), "wss://x.nl/ws/courier?after=0");
+  assert.equal(streamUrl({ protocol: "http:", host: "h:8000" }, "/ws/hub", null), "ws://h:8000/ws/hub");
+});
+
+test("events already applied are skipped after a resume", () => {
+  assert.equal(isNewEvent(10, 10), false);
+  assert.equal(isNewEvent(10, 9), false);
+  assert.equal(isNewEvent(10, 11), true);
+  assert.equal(isNewEvent(null, 1), true);
+});
+
+test("a route with a lower version on the same day is old news", () => {
+  assert.equal(isStaleRoute({ date: "2026-12-04", version: 3 }, { date: "2026-12-04", version: 2 }), true);
+  assert.equal(isStaleRoute({ date: "2026-12-04", version: 3 }, { date: "2026-12-04", version: 3 }), false);
+  assert.equal(isStaleRoute({ date: "2026-12-03", version: 3 }, { date: "2026-12-04", version: 1 }), false);
+  assert.equal(isStaleRoute(null, { date: "2026-12-04", version: 1 }), false);
+});
+
+test("backoff doubles from 0.5 s with jitter and stops at 10 s", () => {
+  assert.equal(backoffMs(0, () => 0.5), 500);
+  assert.equal(backoffMs(1, () => 0.5), 1000);
+  assert.equal(backoffMs(0, () => 0), 375);
+  assert.equal(backoffMs(20, () => 0.999), MAX_BACKOFF_MS);
+});
+
+test("quiet connections are pinged, silent ones dropped", () => {
+  assert.equal(heartbeatAction(5_000), "wait");
+  assert.equal(heartbeatAction(25_000), "ping");
+  assert.equal(heartbeatAction(50_000), "drop");
+});
+
+test("4401 sends to the login; repeated silent failures check the session; else reconnect", () => {
+  assert.equal(SESSION_ENDED, 4401);
+  assert.equal(afterClose({ code: 4401, failuresBeforeMessage: 0 }, true), "login");
+  assert.equal(afterClose({ code: 1006, failuresBeforeMessage: 3 }, true), "check-session");
+  assert.equal(afterClose({ code: 1006, failuresBeforeMessage: 3 }, false), "reconnect");
+  assert.equal(afterClose({ code: 1006, failuresBeforeMessage: 1 }, true), "reconnect");
+});
