@@ -2,7 +2,7 @@
 publishing only the routes that changed.
 
 Reads the day as it stands (stop states, parcels on bikes, where the bikes
-are), turns it into a Problem with locks (:class:`planning.LiveDay`), lets the
+are), turns it into a Problem with locks (:class:`backend.services.day.LiveDay`), lets the
 pure core re-plan it (:func:`backend.dispatch.replan.replan`, in the solver
 pool), checks the result and writes, in one transaction, a new version of
 each changed route with a ``route.updated`` event that says why.
@@ -16,31 +16,37 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from typing import Any
 
 import msgspec
 
 from backend.crashpoints import crash_point
 from backend.db.engine import transaction
-from backend.db.locks import write_guard
+from backend.db.tables import DispatchLock, Parcel, PickupPoint, Shift, Stop
 from backend.db.tables import Order as OrderRow
-from backend.db.tables import DispatchLock, Parcel, PickupPoint, PlanRun, Route, Shift, Stop
 from backend.dispatch import failed_stop, feasibility
-from backend.dispatch.calendar import SLOTS, at, next_slot, parse_hhmm, same_day_open, seconds_of, windows_on
+from backend.dispatch.calendar import (
+    SLOTS,
+    at,
+    next_slot,
+    parse_hhmm,
+    same_day_open,
+    seconds_of,
+    windows_on,
+)
 from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Conflict, Invalid, NotFound, Stale
 from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
-from backend.services import orders
-from backend.services.courier import route_view, shift_of, shift_view
-from backend.services.geo import Geo
 from backend.security import pickup_code
-from backend.services.planning import DayInput, LiveDay, Pending, _periods, _stop_json, hub_lock, load_day, route_of_hub
+from backend.services import orders, route_store
+from backend.services.context import Context
+from backend.services.courier import route_view, shift_of, shift_view
+from backend.services.day import ON_BOARD, DayInput, Pending, hub_lock, live_day, load_day, periods
+from backend.services.route_store import routes_in_force
 
-ON_BOARD = ("loaded", "collected")
 log = logging.getLogger("laadbak.replan")
 # A live re-plan builds the matrices of every stop left: 4,000 places are about
 # 250 MB and a second of searching; a bigger hub's day is re-planned by hand.
@@ -53,82 +59,8 @@ MIN_SOLVE_S = 0.25
 SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh read, this often at most
 
 
-async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
-                   positions: dict[int, tuple[float, float]] | None = None,
-                   pending: Pending | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
-    """Locks and bike positions of the running day; ``positions``: courier id -> last known place;
-    ``pending``: a change planned as if written (its new stops locked like written ones)."""
-    routes = await route_of_hub(hub_id, day)
-    # Read by hub and day, not by lists of thousands of ids: building such a query
-    # cost more than running it.
-    ids = {s["stopId"] for r in routes for s in r["stops"]}
-    stops = {r["id"]: r for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
-        (Stop.hub == hub_id) & (Stop.plan_date == day)) if r["id"] in ids}
-    orders = {s["order"] for s in stops.values()}
-    on_board = {p["order"] for p in await Parcel.select(Parcel.order).where(
-        Parcel.status.is_in(list(ON_BOARD)) & (Parcel.order.hub == hub_id)) if p["order"] in orders}
-    shifts = {s["id"]: s for s in await Shift.select(Shift.id, Shift.status, Shift.last_lat, Shift.last_lon).where(
-        Shift.id.is_in([r["shift"] for r in routes] or [-1]))}
-    locks: dict[int, int] = {}
-    riding: dict[int, int] = {}  # order id -> shift whose bike has its goods
-    riding_shifts: set[int] = set()
-    late: set[int] = set()
-    where: dict[int, tuple[float, float]] = {}
-    for route in routes:
-        shift = shifts.get(route["shift"])
-        acted = any(stops.get(p["stopId"], {}).get("status") in (*DONE, "arrived") for p in route["stops"])
-        if shift is None or shift["status"] in ("ended", "interrupted") or (shift["status"] != "started"
-                                                                            and not acted):
-            continue  # not on the road (yet): all its stops are free to move
-        riding_shifts.add(route["shift"])
-        for planned in route["stops"]:
-            row = stops.get(planned["stopId"])
-            if row is None or row["status"] in DONE:
-                continue
-            if planned.get("late") and row["status"] != "arrived" and row["order"] not in on_board:
-                late.add(row["id"])  # this courier is behind: someone who can still make the window may take it
-                continue
-            # Under way, goods on this bike, or just on the route of a courier on the
-            # road: it stays with them. Moving stops between riding couriers is
-            # churn on two phones for a gain the courier rarely sees.
-            locks[row["id"]] = route["shift"]
-            if row["status"] == "arrived":  # the courier stands there
-                where[route["shift"]] = (row["lat"], row["lon"])
-        for order in {stops[s["stopId"]]["order"] for s in route["stops"] if s["stopId"] in stops} & on_board:
-            riding[order] = route["shift"]
-        if route["shift"] not in where:
-            known = (positions or {}).get(route["courier"])
-            if known is None and shift["last_lat"] is not None:
-                known = (shift["last_lat"], shift["last_lon"])
-            if known is not None:
-                where[route["shift"]] = known
-    # A dispatcher's hand wins over everything else.
-    pins: dict[int, list[int]] = {}
-    for lock in await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position).where(
-            (DispatchLock.stop.hub == hub_id) & (DispatchLock.stop.plan_date == day)).order_by(DispatchLock.position):
-        locks[lock["stop"]] = lock["shift"]
-        if lock["position"] is not None:
-            pins.setdefault(lock["shift"], []).append(lock["stop"])
-    if riding:  # their new stops (a redirect, a retry) ride on the same bike
-        for row in await Stop.select(Stop.id, Stop.order).where(
-                (Stop.hub == hub_id) & (Stop.plan_date == day)
-                & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
-            if row["order"] in riding:
-                locks.setdefault(row["id"], riding[row["order"]])
-    if pending is not None:
-        locks.update(pending.locks)
-        # A stop a pending lock moves leaves any pinned order it had (as its written lock will).
-        pins = {shift: [s for s in stops if s not in pending.locks] for shift, stops in pins.items()}
-        for row in pending.added:
-            if row["kind"] == "delivery" and row["order"] in riding:
-                locks.setdefault(row["id"], riding[row["order"]])
-    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks, pins=pins,
-                   late=frozenset(late - locks.keys()), riding=frozenset(riding_shifts)), routes
-
-
-async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
-                     reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
-                     positions: dict[int, tuple[float, float]] | None = None,
+async def replan_hub(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
+                     reason: str, time_limit_s: float | None = None, min_gain_s: int = DEFAULT_MIN_GAIN_S,
                      prepare: Callable[[], Awaitable[None]] | None = None,
                      accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
                      undo: Callable[[], Awaitable[None]] | None = None, pending: Pending | None = None,
@@ -153,9 +85,9 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
         try:
             for attempt in range(1, SAVE_ATTEMPTS + 1):
                 try:
-                    result = await _replan_hub(geo, executor, hub_id, day, now, reason=reason,
+                    result = await _replan_hub(ctx, hub_id, day, now, reason=reason,
                                                time_limit_s=time_limit_s, min_gain_s=min_gain_s,
-                                               positions=positions, accept=accept, pending=pending,
+                                               accept=accept, pending=pending,
                                                write_pending=write_pending)
                     break
                 except Stale:
@@ -174,14 +106,13 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
         return result
 
 
-async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
-                      reason: str, time_limit_s: float, min_gain_s: int,
-                      positions: dict[int, tuple[float, float]] | None,
+async def _replan_hub(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
+                      reason: str, time_limit_s: float | None, min_gain_s: int,
                       accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
                       pending: Pending | None = None, write_pending: Callable[[], Awaitable[None]] | None = None
                       ) -> dict[str, Any]:
-    worked = await work_out(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
-                            min_gain_s=min_gain_s, positions=positions, accept=accept, pending=pending)
+    worked = await work_out(ctx, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
+                            min_gain_s=min_gain_s, accept=accept, pending=pending)
     if isinstance(worked, dict):
         return worked
     async with transaction():
@@ -228,15 +159,15 @@ class WorkedOut(msgspec.Struct, kw_only=True):
                            self.routes, self.violations, time.perf_counter() - self.started)
 
 
-async def work_out(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
-                   reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
-                   positions: dict[int, tuple[float, float]] | None = None,
+async def work_out(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
+                   reason: str, time_limit_s: float | None = None, min_gain_s: int = DEFAULT_MIN_GAIN_S,
                    accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
                    pending: Pending | None = None) -> WorkedOut | dict[str, Any]:
     """Read the day (with ``pending`` as if written), solve it in the pool and check
     it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
     False``) why it is not to be applied. Run it holding :func:`hub_lock`."""
     t0 = time.perf_counter()
+    time_limit_s = time_limit_s or ctx.replan_time_limit_s
     # Counted before anything is read: reading a day that big is itself the cost.
     size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
     if size > MAX_LIVE_STOPS:
@@ -244,11 +175,11 @@ async def work_out(geo: Geo, executor: Executor | None, hub_id: int, day: dt.dat
                       f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
                       f"more hubs, or move stops by hand.")
     phases: dict[str, float] = {}
-    live, routes = await live_day(hub_id, day, now, positions, pending)
+    live, routes = await live_day(hub_id, day, now, ctx.places(), pending)
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
     phases["live"] = time.perf_counter() - t0
-    day_input = await load_day(geo, hub_id, day, live, pending)
+    day_input = await load_day(ctx.geo, hub_id, day, live, pending)
     phases["load"] = time.perf_counter() - t0 - phases["live"]
     phases["matrices"] = day_input.matrix_s
     # A stop withdrawn since its route was made (a redirect cancels the old
@@ -269,10 +200,10 @@ async def work_out(geo: Geo, executor: Executor | None, hub_id: int, day: dt.dat
     job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=solve_limit,
                             min_gain_s=min_gain_s)
     t1 = time.perf_counter()
-    if executor is None:
+    if ctx.pool is None:
         result, solve_phases = await asyncio.to_thread(job)
     else:
-        result, solve_phases = await asyncio.get_running_loop().run_in_executor(executor, job)
+        result, solve_phases = await asyncio.get_running_loop().run_in_executor(ctx.pool, job)
     phases["solve"] = time.perf_counter() - t1
     phases.update(solve_phases)
     if withdrawn_from:
@@ -339,22 +270,14 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                                       for s in old["stops"]):
             changed.add(vid)
     async with transaction():
-        await check_in_force(hub_id, day, routes)
-        run_id = (await PlanRun.insert(PlanRun(
-            hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
-            finished_at=dt.datetime.now(), time_limit_s=time_limit_s,
+        await route_store.check_in_force(hub_id, day, routes)
+        run_id = await route_store.add_run(
+            hub_id, day, violations=violations, time_limit_s=time_limit_s,
             inputs={"replan": True, "reason": reason, "stops": len(day_input.problem.stops),
                     "vehicles": len(day_input.problem.vehicles)},
-            figures=figures, unplanned=[],
-        )))[0]["id"]
-        # The stops take their final states first: the events below carry the
-        # route view as read now, and a phone must never see a stop still "open".
-        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
-        await Stop.update({Stop.status: "planned"}).where(
-            Stop.id.is_in(planned_ids or [-1]) & Stop.status.is_in(["open", "unplanned"]))
-        unplanned_ids = [int(u.stop_id) for u in unplanned]
-        await Stop.update({Stop.status: "unplanned"}).where(
-            Stop.id.is_in(unplanned_ids or [-1]) & Stop.status.is_in(["open", "planned"]))
+            figures=figures, unplanned=[])
+        await route_store.mark_stops([int(ps.stop_id) for r in plan.routes for ps in r.stops],
+                                     [int(u.stop_id) for u in unplanned], only_open=True)
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
@@ -363,16 +286,12 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
             kept = [s for s in (old["stops"] if old else []) if str(s["stopId"]) not in day_input.stops
                     or day_input.stops[str(s["stopId"])]["status"] in DONE]  # history stays on the route
             new_route = by_vehicle.get(vid)
-            planned = []
-            if new_route is not None:
-                departures = [new_route.start_s, *(ps.departure_s for ps in new_route.stops)]
-                planned = [_stop_json(ps, day_input.stops[ps.stop_id], day, departures[i])
-                           for i, ps in enumerate(new_route.stops)]
+            planned = route_store.stop_records(new_route, day_input.stops, day) if new_route is not None else []
             before = {s["stopId"] for s in (old["stops"] if old else [])}
             after = {s["stopId"] for s in planned} | {s["stopId"] for s in kept}
             if old is not None:
-                await Route.update({Route.current: False}).where(Route.id == old["id"])
-            row = {
+                await route_store.retire(old["id"])
+            written = await route_store.add_version({
                 "plan_run": run_id, "hub": hub_id, "courier": shift["courier"], "shift": shift["id"],
                 "plan_date": day, "version": (old["version"] if old else 0) + 1, "current": True,
                 "start": old["start"] if old else at(day, new_route.start_s if new_route else 0),
@@ -380,14 +299,13 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                 "distance_m": new_route.distance_m if new_route else 0,
                 "duration_s": new_route.duration_s if new_route else 0,
                 "stops": kept + planned,
-            }
-            route_id = (await Route.insert(Route(**row)))[0]["id"]
+            })
             crash_point("replan.mid")  # tests: a route of the re-plan written, none of it committed
-            view = await route_view({**row, "id": route_id})
+            view = await route_view(written)
             view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
             figures["changedCouriers"].append(shift["courier"])
-        await PlanRun.update({PlanRun.figures: figures}).where(PlanRun.id == run_id)
+        await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
                    hub_id=hub_id)
     return {"planRunId": run_id, "applied": True, **figures,
@@ -395,19 +313,8 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                                for u in unplanned]}
 
 
-async def check_in_force(hub_id: int, day: dt.date, routes: list[dict[str, Any]]) -> None:
-    """Inside the save's transaction: the routes in force are still the versions
-    ``routes`` were read as, else the save is refused (Stale) before it writes."""
-    await write_guard("routes", hub_id)
-    now_in_force = {r["id"] for r in await Route.select(Route.id).where(
-        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True))}  # noqa: E712
-    if now_in_force != {r["id"] for r in routes}:
-        raise Stale(f"The routes of hub {hub_id} on {day} changed while this re-plan was worked out; "
-                    f"it is worked out again from the routes in force.")
-
-
-async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, now: dt.datetime, *,
-                              time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
+async def take_same_day_order(ctx: Context, data: Any, now: dt.datetime, *,
+                              time_limit_s: float | None = None
                               ) -> tuple[int, dict[str, Any] | None]:
     """An order for a day already on the road: checked against its cut-off, written,
     and planned into the running routes, or refused with the next possible slot.
@@ -416,12 +323,12 @@ async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, no
     the order waits for the day's planning like any other).
     """
     day = now.date()
-    prepared = await orders.prepare(data, geo, day)
+    prepared = await orders.prepare(data, ctx.geo, day)
     end_s = parse_hhmm(prepared.window[1])
     if not same_day_open(end_s, seconds_of(now, day)):
         raise Conflict(_too_late(f"its window ends at {prepared.window[1]}", now, day), code="same_day_cutoff",
                        nextSlot=_next_slot_json(now, day))
-    routed = bool(await route_of_hub(data.hub_id, day))
+    routed = bool(await routes_in_force(data.hub_id, day))
     async with transaction():
         order_id = await orders.write(prepared)
         key = f"same_day_order:{order_id}"
@@ -430,15 +337,14 @@ async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, no
                                run_after=now + dt.timedelta(seconds=jobs.LEASE_S))
     if not routed:
         return order_id, None
-    planned, result, why = await plan_in_same_day_order(geo, executor, order_id, now, time_limit_s=time_limit_s,
-                                                        positions=positions, job_key=key)
+    planned, result, why = await plan_in_same_day_order(ctx, order_id, now, time_limit_s=time_limit_s, job_key=key)
     if planned:
         return order_id, result
     raise Conflict(_too_late(why, now, day, end_s), code="same_day_full", nextSlot=_next_slot_json(now, day, end_s))
 
 
-async def plan_in_same_day_order(geo: Geo, executor: Executor | None, order_id: int, now: dt.datetime, *,
-                                 time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None,
+async def plan_in_same_day_order(ctx: Context, order_id: int, now: dt.datetime, *,
+                                 time_limit_s: float | None = None,
                                  job_key: str | None = None) -> tuple[bool, dict[str, Any] | None, str]:
     """Re-plan a same-day order into the running routes, or withdraw it whole when it
     does not fit; its ``same_day_order`` job is done with the withdrawal or after the
@@ -447,8 +353,8 @@ async def plan_in_same_day_order(geo: Geo, executor: Executor | None, order_id: 
     if order is None:
         return False, None, "the order was withdrawn"
     day = now.date()
-    result = await replan_hub(geo, executor, order["hub"], day, now, reason=f"new order {order['reference']}",
-                              time_limit_s=time_limit_s, positions=positions)
+    result = await replan_hub(ctx, order["hub"], day, now, reason=f"new order {order['reference']}",
+                              time_limit_s=time_limit_s)
     mine = await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id)
     if all(s["status"] == "planned" for s in mine):
         async with transaction():
@@ -482,17 +388,16 @@ def _too_late(why: str, now: dt.datetime, day: dt.date, after_s: int | None = No
             f"({slot['start']}-{slot['end']}) on {slot['date']}.")
 
 
-async def courier_out_of_service(geo: Geo, executor: Executor | None, courier_id: int, day: dt.date,
-                                 now: dt.datetime, *, reason: str, time_limit_s: float,
-                                 positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
+async def courier_out_of_service(ctx: Context, courier_id: int, day: dt.date,
+                                 now: dt.datetime, *, reason: str, time_limit_s: float | None = None) -> dict[str, Any]:
     """A courier breaks down: their remaining stops go to others; goods on their
     bike become a transfer, collected by another courier where the bike stands."""
     shift = await shift_of(courier_id, day)
     if shift is None or shift["status"] != "started":
         status = shift["status"] if shift else "not planned"
         raise Conflict(f"Courier {courier_id} is not on the road (their shift is {status}); nothing to take over.")
-    route = next((r for r in await route_of_hub(shift["hub"], day) if r["courier"] == courier_id), None)
-    place = (positions or {}).get(courier_id)
+    route = next((r for r in await routes_in_force(shift["hub"], day) if r["courier"] == courier_id), None)
+    place = ctx.places().get(courier_id)
     if place is None and shift["last_lat"] is not None:
         place = (shift["last_lat"], shift["last_lon"])
     ids = [s["stopId"] for s in route["stops"]] if route else []
@@ -526,8 +431,7 @@ async def courier_out_of_service(geo: Geo, executor: Executor | None, courier_id
         moved = {**shift, "status": "interrupted", "ended_at": now}
         await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id,
                    hub_id=shift["hub"])
-    result = await replan_hub(geo, executor, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s,
-                              positions=positions)
+    result = await replan_hub(ctx, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s)
     return {**result, "transfers": transfers}
 
 
@@ -537,11 +441,10 @@ async def _on_board(order_id: int) -> tuple[float, float]:
     return sum(r["weight_kg"] for r in mine), sum(r["volume_l"] for r in mine)
 
 
-async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, now: dt.datetime, *,
-                            policy: str, secret: str, time_limit_s: float,
-                            positions: dict[int, tuple[float, float]] | None = None,
+async def after_failed_stop(ctx: Context, stop_id: int, now: dt.datetime, *,
+                            policy: str | None = None, time_limit_s: float | None = None,
                             replan_later: bool = False) -> dict[str, Any] | None:
-    """A delivery failed: by ``policy``, the parcel goes to a pickup point, gets a
+    """A delivery failed: by ``policy`` (the settings' ``fail_policy`` unless given), the parcel goes to a pickup point, gets a
     later try today, or goes back to the hub; the customer is told, and the day
     re-planned. None when there is nothing to do (not a failed delivery).
 
@@ -553,6 +456,7 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
     if stop is None or stop["kind"] != "delivery" or stop["status"] != "failed":
         return None
     day = stop["plan_date"]
+    policy = policy or ctx.settings.fail_policy
     parcels = await Parcel.select(Parcel.weight_kg, Parcel.volume_l).where(Parcel.order == stop["order"])
     points = await PickupPoint.select().where(
         (PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null()).output(load_json=True)
@@ -561,7 +465,7 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
             Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1]) & (Parcel.order.delivery_date == day)):
         booked[p["order.pickup_point"]] = booked.get(p["order.pickup_point"], 0) + 1
     def hours(p: dict[str, Any]) -> tuple[Window, ...]:
-        spans = windows_on(_periods(p["opening_hours"]), day)
+        spans = windows_on(periods(p["opening_hours"]), day)
         return (Window(0, 86400),) if spans is None else tuple(spans)  # no hours given: always open
 
     candidates = [failed_stop.Point(
@@ -600,7 +504,7 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
             if point:
                 changes[OrderRow.pickup_point] = point["id"]
                 notice.update(pickupPoint={"id": point["id"], "name": point["name"], "address": point["address"]},
-                              pickupCode=pickup_code(secret, stop["order"]))
+                              pickupCode=pickup_code(ctx.settings.secret_key, stop["order"]))
             await OrderRow.update(changes).where(OrderRow.id == stop["order"])
         await emit("order.next_step", notice, hub_id=stop["hub"])
         if replan_later and step.kind != "hub":
@@ -608,14 +512,14 @@ async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, n
                 "hubId": stop["hub"], "date": day.isoformat(), "reason": f"stop {stop_id} failed: {step.kind}"})
     if step.kind == "hub" or replan_later:
         return {"next": notice, "replan": None}
-    result = await replan_hub(geo, executor, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
-                              time_limit_s=time_limit_s, positions=positions)
+    result = await replan_hub(ctx, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
+                              time_limit_s=time_limit_s)
     await announce_if_not_applied(stop["hub"], day, result)
     return {"next": notice, "replan": result}
 
 
-async def assign_stop(geo: Geo, executor: Executor | None, stop_id: int, courier_id: int, now: dt.datetime, *,
-                      time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
+async def assign_stop(ctx: Context, stop_id: int, courier_id: int, now: dt.datetime, *,
+                      time_limit_s: float | None = None
                       ) -> dict[str, Any]:
     """A dispatcher moves a stop to a courier: kept there in every later re-plan."""
     stop = await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date).where(Stop.id == stop_id).first()
@@ -632,9 +536,9 @@ async def assign_stop(geo: Geo, executor: Executor | None, stop_id: int, courier
         await DispatchLock.delete().where(DispatchLock.stop == stop_id)
         await DispatchLock.insert(DispatchLock(stop=stop_id, shift=shift["id"]))
 
-    result = await replan_hub(geo, executor, stop["hub"], stop["plan_date"], now,
+    result = await replan_hub(ctx, stop["hub"], stop["plan_date"], now,
                               reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
-                              time_limit_s=time_limit_s, positions=positions,
+                              time_limit_s=time_limit_s,
                               pending=Pending(locks={stop_id: shift["id"]}), write_pending=write_lock)
     if not result["applied"]:
         raise Conflict(f"Stop {stop_id} does not fit courier {courier_id}'s route: {_why_not(stop_id, result)} "
@@ -664,8 +568,8 @@ async def release_stop(stop_id: int) -> bool:
     return bool(gone)
 
 
-async def courier_behind(geo: Geo, executor: Executor | None, hub_id: int, couriers: set[int], now: dt.datetime, *,
-                         time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
+async def courier_behind(ctx: Context, hub_id: int, couriers: set[int], now: dt.datetime, *,
+                         time_limit_s: float | None = None
                          ) -> dict[str, Any] | None:
     """Couriers whose stops have turned late: the day is re-planned around them.
 
@@ -674,11 +578,11 @@ async def courier_behind(geo: Geo, executor: Executor | None, hub_id: int, couri
     their route is re-ordered. None when the day has no routes any more.
     """
     day = now.date()
-    if not await route_of_hub(hub_id, day):
+    if not await routes_in_force(hub_id, day):
         return None
     names = ", ".join(str(c) for c in sorted(couriers))
-    result = await replan_hub(geo, executor, hub_id, day, now, reason=f"courier {names} behind schedule",
-                              time_limit_s=time_limit_s, positions=positions)
+    result = await replan_hub(ctx, hub_id, day, now, reason=f"courier {names} behind schedule",
+                              time_limit_s=time_limit_s)
     await announce_if_not_applied(hub_id, day, result)
     return result
 
@@ -695,8 +599,8 @@ async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, A
             "unplannedStops": result.get("unplannedStops", [])[:50]}, hub_id=hub_id)
 
 
-async def pin_order(geo: Geo, executor: Executor | None, courier_id: int, stop_ids: list[int], now: dt.datetime, *,
-                    time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
+async def pin_order(ctx: Context, courier_id: int, stop_ids: list[int], now: dt.datetime, *,
+                    time_limit_s: float | None = None) -> dict[str, Any]:
     """A dispatcher pins an order of stops on a courier: those stops stay with
     them, in that order (others may come between), in every later re-plan.
     Replaces the courier's earlier pin; an empty list removes it."""
@@ -757,8 +661,8 @@ async def pin_order(geo: Geo, executor: Executor | None, courier_id: int, stop_i
                 await DispatchLock.insert(*[DispatchLock(**row) for row in before])
 
     what = f"dispatch pinned the order of {len(stop_ids)} stop(s)" if stop_ids else "dispatch removed the pinned order"
-    result = await replan_hub(geo, executor, shift["hub"], day, now, reason=f"{what} of courier {courier_id}",
-                              time_limit_s=time_limit_s, positions=positions, prepare=prepare, accept=accept,
+    result = await replan_hub(ctx, shift["hub"], day, now, reason=f"{what} of courier {courier_id}",
+                              time_limit_s=time_limit_s, prepare=prepare, accept=accept,
                               undo=undo)
     if not result["applied"]:
         raise Conflict(f"{result['detail']} The pin was not kept; the routes stay as they are.", code="pin_refused")

@@ -9,8 +9,8 @@ from backend.db.tables import Order, PickupPoint, Route, Shift, Stop
 from backend.dispatch.calendar import at, seconds_of
 from backend.dispatch.progress import DONE, eta_window
 from backend.errors import NotFound
-from backend.realtime.positions import PositionStore
 from backend.security import pickup_code
+from backend.services.context import Context
 from backend.services.redirect import current_delivery, redirect_options
 
 # The courier's position is shown only this close, for the courier's privacy.
@@ -24,9 +24,10 @@ async def order_by_token(token: str) -> dict[str, Any]:
     return order
 
 
-async def tracking_view(token: str, positions: PositionStore, now: dt.datetime | None = None,
-                        secret: str | None = None) -> dict[str, Any]:
-    """``secret``: the app's key, to show the pickup code when the parcel goes to a pickup point."""
+async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The order behind ``token`` as its customer sees it (with the pickup code, made
+    with the app's key, when the parcel goes to a pickup point)."""
+    secret = ctx.settings.secret_key
     order = await order_by_token(token)
     day = order["delivery_date"]
     # After a redirect or a failed try the order has several delivery stops: the newest live one counts.
@@ -66,7 +67,7 @@ async def tracking_view(token: str, positions: PositionStore, now: dt.datetime |
     start, end = eta_window(eta, mine)
     view["etaWindow"] = {"start": at(day, start).strftime("%H:%M"), "end": at(day, end).strftime("%H:%M")}
     if on_the_road and mine < SHOW_COURIER_WITHIN_STOPS:
-        last = positions.last(route["courier"])
+        last = ctx.positions.last(route["courier"]) if ctx.positions is not None else None
         if last is not None:
             view["courierPosition"] = {"lat": last["lat"], "lon": last["lon"], "ts": last["ts"]}
     return view

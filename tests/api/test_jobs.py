@@ -17,7 +17,7 @@ from backend.db.engine import transaction
 from backend.db.tables import Job, OutboxEvent, Stop
 from backend.jobs import JobContext, Worker, enqueue, handler, settle
 from backend.realtime.outbox import emit
-from tests.api.helpers import login, tomorrow
+from tests.api.helpers import login, service_ctx, tomorrow
 from tests.api.test_planning import _small_day
 from tests.api.test_redis_feed import _redis_reason
 from tests.conftest import IN_CI
@@ -169,7 +169,7 @@ async def test_a_same_day_order_whose_request_died_is_planned_in_by_its_job(clie
 
     monkeypatch.setattr(replanning, "plan_in_same_day_order", killed)
     with pytest.raises(RuntimeError):
-        await replanning.take_same_day_order(geo, None, _same_day(hub, geo, "SD-CRASH", ("13:00", "18:00")), now,
+        await replanning.take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-CRASH", ("13:00", "18:00")), now,
                                              time_limit_s=1.0)
     monkeypatch.undo()
     (job,) = await Job.select(Job.key, Job.payload).where(Job.kind == "same_day_order").output(load_json=True)
