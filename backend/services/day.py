@@ -135,6 +135,28 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         time_m, dist_m, loc = kept
     matrix_s = time.perf_counter() - t0
 
+    vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node)
+    final, pre = _plan_stops(stops, shops, points, day, loc)
+    if live is not None and (live.locks or live.late):
+        final = _locked(final, vehicles, live)
+    on_duty = {v.id for v in vehicles}
+    pinned = tuple(Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
+                   for shift_id, ids in (live.pins.items() if live else ()) if f"shift-{shift_id}" in on_duty)
+    problem = Problem(
+        # numpy, not lists: nothing for the garbage collector to walk; the kept day
+        # matrices are larger than the day (its locations index them) and are handed
+        # to the solver's process by name
+        time_s=time_m, dist_m=dist_m,
+        vehicles=tuple(vehicles), stops=tuple(final), sequences=pinned,
+    )
+    return DayInput(problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops},
+                    pre_unplanned=pre, matrix_s=matrix_s)
+
+
+def _vehicles(shifts: list[dict[str, Any]], bikes: dict[int, dict[str, Any]], hub_hours: Any, day: dt.date,
+              live: LiveDay | None, loc: np.ndarray, start_node: dict[int, int]
+              ) -> tuple[list[Vehicle], dict[str, dict[str, Any]]]:
+    """A vehicle per shift that is still on (with ``live``), and the shift rows by vehicle id."""
     vehicles = []
     shift_rows: dict[str, dict[str, Any]] = {}
     for s in shifts:
@@ -163,7 +185,14 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
             payload_kg=bike["payload_kg"], volume_l=bike["volume_l"],
             max_distance_m=int(bike["battery_range_km"] * 1000), speed_factor=bike["speed_factor"],
         ))
+    return vehicles, shift_rows
 
+
+def _plan_stops(stops: list[dict[str, Any]], shops: dict[int, dict[str, Any]],
+                points: dict[int, dict[str, Any]], day: dt.date, loc: np.ndarray
+                ) -> tuple[list[PlanStop], list[Unplanned]]:
+    """The stops to plan, and those that cannot be, with the reason (a closed shop,
+    goods that cannot be collected, a pickup whose delivery cannot be planned)."""
     plan_stops: list[PlanStop] = []
     pre: list[Unplanned] = []
     for i, s in enumerate(stops, start=1):
@@ -215,29 +244,21 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         final.remove(ps)
         pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
                              detail="The delivery these goods are for cannot be planned."))
-    if live is not None and (live.locks or live.late):
-        on_duty = {v.id for v in vehicles}
-        locked = []
-        for ps in final:
-            shift_id = live.locks.get(int(ps.id))
-            if shift_id is not None and f"shift-{shift_id}" in on_duty:
-                ps = msgspec.structs.replace(_late_rather_than_dropped(ps), vehicles=(f"shift-{shift_id}",))
-            elif int(ps.id) in live.late:
-                ps = _late_rather_than_dropped(ps)
-            locked.append(ps)
-        final = locked
+    return final, pre
+
+
+def _locked(final: list[PlanStop], vehicles: list[Vehicle], live: LiveDay) -> list[PlanStop]:
+    """Stops that stay with their courier, and late ones kept rather than dropped."""
     on_duty = {v.id for v in vehicles}
-    pinned = tuple(Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
-                   for shift_id, ids in (live.pins.items() if live else ()) if f"shift-{shift_id}" in on_duty)
-    problem = Problem(
-        # numpy, not lists: nothing for the garbage collector to walk; the kept day
-        # matrices are larger than the day (its locations index them) and are handed
-        # to the solver's process by name
-        time_s=time_m, dist_m=dist_m,
-        vehicles=tuple(vehicles), stops=tuple(final), sequences=pinned,
-    )
-    return DayInput(problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops},
-                    pre_unplanned=pre, matrix_s=matrix_s)
+    locked = []
+    for ps in final:
+        shift_id = live.locks.get(int(ps.id))
+        if shift_id is not None and f"shift-{shift_id}" in on_duty:
+            ps = msgspec.structs.replace(_late_rather_than_dropped(ps), vehicles=(f"shift-{shift_id}",))
+        elif int(ps.id) in live.late:
+            ps = _late_rather_than_dropped(ps)
+        locked.append(ps)
+    return locked
 
 
 def _late_rather_than_dropped(ps: PlanStop) -> PlanStop:
