@@ -307,7 +307,7 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
     routes = await routes_in_force(hub_id, day)
     # Read by hub and day, not by lists of thousands of ids: building such a query
     # cost more than running it.
-    ids = {s["stopId"] for r in routes for s in r["stops"]}
+    ids = {s["stop_id"] for r in routes for s in r["stops"]}
     stops = {r["id"]: r for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
         (Stop.hub == hub_id) & (Stop.plan_date == day)) if r["id"] in ids}
     orders = {s["order"] for s in stops.values()}
@@ -322,13 +322,13 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
     where: dict[int, tuple[float, float]] = {}
     for route in routes:
         shift = shifts.get(route["shift"])
-        acted = any(stops.get(p["stopId"], {}).get("status") in (*DONE, "arrived") for p in route["stops"])
+        acted = any(stops.get(p["stop_id"], {}).get("status") in (*DONE, "arrived") for p in route["stops"])
         if shift is None or shift["status"] in ("ended", "interrupted") or (shift["status"] != "started"
                                                                             and not acted):
             continue  # not on the road (yet): all its stops are free to move
         riding_shifts.add(route["shift"])
         for planned in route["stops"]:
-            row = stops.get(planned["stopId"])
+            row = stops.get(planned["stop_id"])
             if row is None or row["status"] in DONE:
                 continue
             if planned.get("late") and row["status"] != "arrived" and row["order"] not in on_board:
@@ -340,7 +340,7 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
             locks[row["id"]] = route["shift"]
             if row["status"] == "arrived":  # the courier stands there
                 where[route["shift"]] = (row["lat"], row["lon"])
-        for order in {stops[s["stopId"]]["order"] for s in route["stops"] if s["stopId"] in stops} & on_board:
+        for order in {stops[s["stop_id"]]["order"] for s in route["stops"] if s["stop_id"] in stops} & on_board:
             riding[order] = route["shift"]
         if route["shift"] not in where:
             known = (positions or {}).get(route["courier"])

@@ -122,7 +122,7 @@ async def _load(order: dict[str, Any], now: dt.datetime) -> _Day:
         (Shift.hub == order["hub"]) & (Shift.start >= day_start) & (Shift.start < day_start + dt.timedelta(days=1))
         & Shift.status.is_in(["planned", "started"]))
     on_board = any(p["status"] in ON_BOARD for p in parcels)
-    holder = next((r["shift"] for r in routes if stop and any(s["stopId"] == stop["id"] for s in r["stops"])), None)
+    holder = next((r["shift"] for r in routes if stop and any(s["stop_id"] == stop["id"] for s in r["stops"])), None)
     if on_board and holder is not None:  # the goods ride on that bike: only its courier can bring them
         shifts = [s for s in shifts if s["id"] == holder] or shifts
     return _Day(order=order, stop=stop, day=day, now_s=seconds_of(now, day), parcels=parcels,

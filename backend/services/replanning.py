@@ -185,16 +185,16 @@ async def work_out(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
     # A stop withdrawn since its route was made (a redirect cancels the old
     # destination) is not history: its route is rewritten without it. Known to
     # the save as a row, it is neither kept on the route nor planned again.
-    off_plan = {s["stopId"] for r in routes for s in r["stops"] if str(s["stopId"]) not in day_input.stops}
+    off_plan = {s["stop_id"] for r in routes for s in r["stops"] if str(s["stop_id"]) not in day_input.stops}
     withdrawn = await Stop.select().where(Stop.id.is_in(sorted(off_plan) or [-1]) & (Stop.status == "cancelled"))
     if pending is not None:
         withdrawn += [row for sid, row in pending.withdrawn.items() if sid in off_plan]
     for row in withdrawn:
         day_input.stops[str(row["id"])] = row
     withdrawn_ids = {row["id"] for row in withdrawn}
-    withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stopId"] in withdrawn_ids for s in r["stops"])}
+    withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stop_id"] in withdrawn_ids for s in r["stops"])}
     in_problem = {s.id for s in day_input.problem.stops}
-    in_force = {f"shift-{r['shift']}": [str(s["stopId"]) for s in r["stops"] if str(s["stopId"]) in in_problem]
+    in_force = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
                 for r in routes}
     solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
     job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=solve_limit,
@@ -265,8 +265,8 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
     # Couriers taken off the road keep their history; their open stops are gone from them.
     on_duty = {v.id for v in day_input.problem.vehicles}
     for vid, old in old_by_vehicle.items():
-        if vid not in on_duty and any(str(s["stopId"]) in day_input.stops
-                                      and day_input.stops[str(s["stopId"])]["status"] not in DONE
+        if vid not in on_duty and any(str(s["stop_id"]) in day_input.stops
+                                      and day_input.stops[str(s["stop_id"])]["status"] not in DONE
                                       for s in old["stops"]):
             changed.add(vid)
     async with transaction():
@@ -283,12 +283,12 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
             if shift is None:
                 continue
             old = old_by_vehicle.get(vid)
-            kept = [s for s in (old["stops"] if old else []) if str(s["stopId"]) not in day_input.stops
-                    or day_input.stops[str(s["stopId"])]["status"] in DONE]  # history stays on the route
+            kept = [s for s in (old["stops"] if old else []) if str(s["stop_id"]) not in day_input.stops
+                    or day_input.stops[str(s["stop_id"])]["status"] in DONE]  # history stays on the route
             new_route = by_vehicle.get(vid)
             planned = route_store.stop_records(new_route, day_input.stops, day) if new_route is not None else []
-            before = {s["stopId"] for s in (old["stops"] if old else [])}
-            after = {s["stopId"] for s in planned} | {s["stopId"] for s in kept}
+            before = {s["stop_id"] for s in (old["stops"] if old else [])}
+            after = {s["stop_id"] for s in planned} | {s["stop_id"] for s in kept}
             if old is not None:
                 await route_store.retire(old["id"])
             written = await route_store.add_version({
@@ -400,7 +400,7 @@ async def courier_out_of_service(ctx: Context, courier_id: int, day: dt.date,
     place = ctx.places().get(courier_id)
     if place is None and shift["last_lat"] is not None:
         place = (shift["last_lat"], shift["last_lon"])
-    ids = [s["stopId"] for s in route["stops"]] if route else []
+    ids = [s["stop_id"] for s in route["stops"]] if route else []
     open_deliveries = await Stop.select().where(
         Stop.id.is_in(ids or [-1]) & (Stop.kind == "delivery") & Stop.status.is_in(["planned", "arrived"]))
     on_board = {p["order"]: p for p in await Parcel.select(Parcel.order, Parcel.status).where(

@@ -32,17 +32,19 @@ async def read_route(route_id: int) -> dict[str, Any] | None:
 
 
 def stop_record(ps: PlannedStop, row: dict[str, Any], day: dt.date, previous_departure: int) -> dict[str, Any]:
-    """A planned stop as a route keeps it: where, when, and what the ETAs are recomputed from."""
+    """A planned stop as a route keeps it: where, when, and what the ETAs are recomputed from.
+    The database keeps its own names (snake_case, as its columns); the API's views of a
+    route (backend/services/courier.py, ``stop_views``) carry them in camelCase."""
     return {
-        "stopId": row["id"], "orderId": row["order"], "kind": row["kind"], "address": row["address"],
+        "stop_id": row["id"], "order_id": row["order"], "kind": row["kind"], "address": row["address"],
         "lat": row["lat"], "lon": row["lon"],
-        "eta": at(day, ps.arrival_s).isoformat(), "plannedEta": at(day, ps.arrival_s).isoformat(),
-        "serviceStart": at(day, ps.start_s).isoformat(), "departure": at(day, ps.departure_s).isoformat(),
-        "windowStart": row["window_start"].isoformat(), "windowEnd": row["window_end"].isoformat(),
+        "eta": at(day, ps.arrival_s).isoformat(), "planned_eta": at(day, ps.arrival_s).isoformat(),
+        "service_start": at(day, ps.start_s).isoformat(), "departure": at(day, ps.departure_s).isoformat(),
+        "window_start": row["window_start"].isoformat(), "window_end": row["window_end"].isoformat(),
         # Kept so ETAs can be recomputed from real progress without the matrices.
-        "travelS": ps.arrival_s - previous_departure, "serviceS": ps.departure_s - ps.start_s,
+        "travel_s": ps.arrival_s - previous_departure, "service_s": ps.departure_s - ps.start_s,
         "late": ps.start_s > seconds_of(row["window_end"], day),  # kept late rather than dropped (re-plans)
-        "loadKg": round(ps.load_kg, 2), "distanceM": ps.distance_m,
+        "load_kg": round(ps.load_kg, 2), "distance_m": ps.distance_m,
     }
 
 

@@ -55,10 +55,10 @@ async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None
     route = await _route_with(stop["id"], stop["hub"], day)
     if route is None:
         return view
-    ids = [s["stopId"] for s in route["stops"]]
+    ids = [s["stop_id"] for s in route["stops"]]
     status = {r["id"]: r["status"] for r in await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids))}
-    remaining = [s for s in route["stops"] if status.get(s["stopId"]) not in DONE]
-    mine = next(i for i, s in enumerate(remaining) if s["stopId"] == stop["id"])
+    remaining = [s for s in route["stops"] if status.get(s["stop_id"]) not in DONE]
+    mine = next(i for i, s in enumerate(remaining) if s["stop_id"] == stop["id"])
     shift = await Shift.select(Shift.status).where(Shift.id == route["shift"]).first()
     on_the_road = shift is not None and shift["status"] == "started"
     view["status"] = "out_for_delivery" if on_the_road else "planned"
@@ -77,4 +77,4 @@ async def _route_with(stop_id: int, hub_id: int, day: dt.date) -> dict[str, Any]
     routes = await Route.select().where(
         (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
     ).output(load_json=True)
-    return next((r for r in routes if any(s["stopId"] == stop_id for s in r["stops"])), None)
+    return next((r for r in routes if any(s["stop_id"] == stop_id for s in r["stops"])), None)

@@ -66,3 +66,16 @@ class FixedPlaces:
 def service_ctx(client, positions: dict[int, tuple[float, float]] | None = None) -> Context:
     """The app's service context with solves in a thread (no pool) and the positions given."""
     return dataclasses.replace(client.app.state.context, pool=None, positions=FixedPlaces(positions))
+
+
+# A kept stop's fields as the database names them -> as the API does (the others are one word).
+API_NAMES = {
+    "stop_id": "stopId", "order_id": "orderId", "planned_eta": "plannedEta", "service_start": "serviceStart",
+    "window_start": "windowStart", "window_end": "windowEnd", "travel_s": "travelS", "service_s": "serviceS",
+    "load_kg": "loadKg", "distance_m": "distanceM",
+}
+
+
+def with_api_names(route: dict[str, Any]) -> dict[str, Any]:
+    """A stored route row with its stops under the API's names, as the tests read them."""
+    return {**route, "stops": [{API_NAMES.get(k, k): v for k, v in s.items()} for s in route["stops"]]}

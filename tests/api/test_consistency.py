@@ -105,7 +105,8 @@ async def test_a_save_on_routes_that_changed_while_solving_is_refused_and_worked
         if len(calls) == 1:  # another writer saves a new version of one route while this one solves
             async with transaction():
                 await Route.update({Route.current: False}).where(Route.id == bumped["id"])
-                row = {k: v for k, v in bumped.items() if k != "id"}
+                stored = await Route.select().where(Route.id == bumped["id"]).output(load_json=True).first()
+                row = {k: v for k, v in stored.items() if k != "id"}
                 await Route.insert(Route(**{**row, "version": bumped["version"] + 1, "current": True}))
         return out
 

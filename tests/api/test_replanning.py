@@ -22,12 +22,14 @@ from backend.services.replanning import (
     replan_hub,
     take_same_day_order,
 )
-from tests.api.helpers import post_ok, problem, service_ctx, tomorrow
+from tests.api.helpers import post_ok, problem, service_ctx, tomorrow, with_api_names
 from tests.api.test_planning import _addresses, _small_day
 
 
 async def _current_routes(hub: int) -> list[dict]:
-    return await Route.select().where((Route.hub == hub) & (Route.current == True)).output(load_json=True)  # noqa: E712
+    """The routes in force, their stops under the API's names."""
+    rows = await Route.select().where((Route.hub == hub) & (Route.current == True)).output(load_json=True)  # noqa: E712
+    return [with_api_names(r) for r in rows]
 
 
 async def _planned_day(client, geo) -> tuple[dict, int, list[dict]]:
@@ -342,8 +344,8 @@ async def test_a_courier_behind_hands_late_stops_not_on_the_bike_to_someone_on_t
     await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == loaded["orderId"])
     bike = (await Courier.select(Courier.bike).where(Courier.id == a["courier"]).first())["bike"]
     await Bike.update({Bike.speed_factor: 0.1}).where(Bike.id == bike)
-    late = [{**s, "late": True} for s in a["stops"]]
-    await Route.update({Route.stops: late}).where(Route.id == a["id"])
+    stored = (await Route.select(Route.stops).where(Route.id == a["id"]).output(load_json=True).first())["stops"]
+    await Route.update({Route.stops: [{**s, "late": True} for s in stored]}).where(Route.id == a["id"])
     seq = await latest_seq()
 
     now = dt.datetime.combine(day, dt.time(8, 30))
@@ -385,9 +387,8 @@ async def test_the_ticker_asks_for_a_replan_of_hubs_with_couriers_turning_late(m
 
 
 async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None:
-    from backend.services.day import load_day
     from backend.services.courier import shift_of
-    from backend.services.day import live_day
+    from backend.services.day import live_day, load_day
     from backend.services.replanning import pin_order
 
     h, hub, routes = await _planned_day(client, geo)

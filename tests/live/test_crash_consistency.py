@@ -106,7 +106,7 @@ def _one_live_destination(live: LiveServer, order_id: int) -> int:
             "SELECT id FROM stop WHERE \"order\" = ? AND kind = 'delivery' AND status != 'cancelled'", (order_id,))]
         holders = [r[0] for r in db.execute(
             "SELECT r.id FROM route r, json_each(r.stops) j WHERE r.current = 1 AND "
-            "json_extract(j.value, '$.stopId') = ?", (live_stops[0],))] if len(live_stops) == 1 else []
+            "json_extract(j.value, '$.stop_id') = ?", (live_stops[0],))] if len(live_stops) == 1 else []
     assert len(live_stops) == 1 and len(holders) == 1, (live_stops, holders)
     return live_stops[0]
 
