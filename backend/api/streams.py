@@ -17,13 +17,14 @@ from typing import Any, Literal
 import msgspec
 from litestar import Request, WebSocket, get, websocket
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 
-from backend.api.auth import authenticated, current_user, roles
+from backend.api.auth import Principal, authenticated, current_user, roles
 from backend.api.body_rules import json_too_deep
-from backend.api.deps import Ctx
+from backend.api.deps import Ctx, User
 from backend.api.schemas import Id
 from backend.api.socket_guards import own_hub_stream, same_origin
 from backend.errors import Forbidden
@@ -190,9 +191,16 @@ async def _courier_only(connection: ASGIConnection, _: BaseRouteHandler) -> None
 
 
 # Guards run before the upgrade is accepted: a refusal is an HTTP 403 to the handshake.
-@websocket("/ws/courier", guards=[same_origin, authenticated, _courier_only])
-async def courier_stream(socket: WebSocket, ctx: Ctx) -> None:
-    user = await current_user(socket)
+async def provide_socket_user(socket: WebSocket) -> Principal:
+    """Dependency ``user`` of the streams (a socket is not a request): who connected."""
+    return await current_user(socket)
+
+
+SOCKET_USER = {"user": Provide(provide_socket_user)}
+
+
+@websocket("/ws/courier", guards=[same_origin, authenticated, _courier_only], dependencies=SOCKET_USER)
+async def courier_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
     state = socket.app.state
     assert user.courier_id is not None  # _courier_only
     cid = user.courier_id
@@ -232,9 +240,9 @@ async def courier_stream(socket: WebSocket, ctx: Ctx) -> None:
     await stream.run(socket.query_params.get("after"), user.token_id)
 
 
-@websocket("/ws/hub/{hub_id:int}", guards=[same_origin, roles("dispatcher"), own_hub_stream])
-async def hub_stream(socket: WebSocket, hub_id: Id) -> None:
-    user = await current_user(socket)
+@websocket("/ws/hub/{hub_id:int}", guards=[same_origin, roles("dispatcher"), own_hub_stream],
+           dependencies=SOCKET_USER)
+async def hub_stream(socket: WebSocket, hub_id: Id, user: User) -> None:
     state = socket.app.state
     day = dt.date.today()
 
