@@ -13,7 +13,7 @@ from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, DbId, Id, json_body
 from backend.errors import NotFound
 from backend.services.hub_scope import hub_of_courier, hub_of_stop
-from backend.services.replanning import assign_stop, courier_out_of_service, pin_order, release_stop
+from backend.services.disruptions import assign_stop, courier_out_of_service, pin_order, release_stop
 
 OUT_OF_SERVICE_EXAMPLE = ("A flat battery", {"reason": "flat battery at Kamppi"})
 

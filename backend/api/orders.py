@@ -19,7 +19,7 @@ from backend.api.schemas import (
 )
 from backend.errors import Invalid, TooLarge
 from backend.services import orders as service
-from backend.services.replanning import take_same_day_order
+from backend.services.disruptions import take_same_day_order
 
 DISPATCH = [roles("dispatcher")]
 

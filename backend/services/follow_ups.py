@@ -17,13 +17,8 @@ import datetime as dt
 from backend.crashpoints import crash_point
 from backend.jobs import JobContext, handler
 from backend.services.context import context_of
-from backend.services.replanning import (
-    after_failed_stop,
-    announce_if_not_applied,
-    courier_behind,
-    plan_in_same_day_order,
-    replan_hub,
-)
+from backend.services.disruptions import after_failed_stop, courier_behind, plan_in_same_day_order
+from backend.services.replanning import announce_if_not_applied, replan_hub
 
 
 @handler("failed_stop")

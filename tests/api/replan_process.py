@@ -18,7 +18,7 @@ from backend.db.engine import make_engine, use_database
 from backend.services.context import Context
 from backend.services.geo import Geo
 from backend.services.orders import OrderIn
-from backend.services.replanning import take_same_day_order
+from backend.services.disruptions import take_same_day_order
 from backend.settings import DEFAULT_MAP, REPO_ROOT, load_settings
 
 

@@ -13,7 +13,7 @@ from backend.db.engine import transaction
 from backend.db.tables import OutboxEvent, Route, Stop
 from backend.realtime.outbox import latest_seq
 from backend.services import replanning
-from backend.services.replanning import take_same_day_order
+from backend.services.disruptions import take_same_day_order
 from backend.settings import REPO_ROOT
 from tests.api.helpers import service_ctx, tomorrow
 from tests.api.test_planning import _addresses

@@ -15,13 +15,13 @@ from backend.realtime.outbox import latest_seq
 from backend.services.orders import OrderIn
 from backend.realtime.notifications import notifications_for
 from backend.security import pickup_code
-from backend.services.replanning import (
+from backend.services.disruptions import (
     after_failed_stop,
     assign_stop,
     courier_out_of_service,
-    replan_hub,
     take_same_day_order,
 )
+from backend.services.replanning import replan_hub
 from tests.api.helpers import post_ok, problem, service_ctx, tomorrow, with_api_names
 from tests.api.test_planning import _addresses, _small_day
 
@@ -299,7 +299,7 @@ async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_pu
 async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream(client, geo, monkeypatch) -> None:
     import backend.services.replanning as replanning
     from backend.dispatch.model import Unplanned
-    from backend.services.replanning import courier_behind
+    from backend.services.disruptions import courier_behind
 
     _, hub, routes = await _planned_day(client, geo)
     real = replanning.replan
@@ -330,7 +330,7 @@ async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream
 
 async def test_a_courier_behind_hands_late_stops_not_on_the_bike_to_someone_on_time(client, geo) -> None:
     from backend.db.tables import Bike, Courier
-    from backend.services.replanning import courier_behind
+    from backend.services.disruptions import courier_behind
 
     h, hub, routes = await _planned_day(client, geo)
     day = tomorrow()
@@ -389,7 +389,7 @@ async def test_the_ticker_asks_for_a_replan_of_hubs_with_couriers_turning_late(m
 async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None:
     from backend.services.courier import shift_of
     from backend.services.day import live_day, load_day
-    from backend.services.replanning import pin_order
+    from backend.services.disruptions import pin_order
 
     h, hub, routes = await _planned_day(client, geo)
     day = tomorrow()
