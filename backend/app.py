@@ -12,12 +12,15 @@ from contextlib import asynccontextmanager
 
 import msgspec
 from litestar import Litestar, Request, get
+from litestar.config.app import AppConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins import InitPlugin
 from litestar.static_files import create_static_files_router
 
 import backend
-from backend.api.auth import AuthController
+from backend.api.auth import AuthController, provide_user
 from backend.api.body_rules import check_request
 from backend.api.security_headers import security_headers
 from backend.api.closures import ClosureController
@@ -41,7 +44,8 @@ from backend.realtime.push import PushSender, application_server_key, load_vapid
 from backend.realtime.push_relay import PushRelay
 from backend.realtime.sessions import SessionWatch
 from backend.realtime.ticker import ProgressTicker
-from backend.services.closures import closure_reopener
+from backend.services.closures import ClosureReopener
+from backend.services.context import Context, provide_context
 from backend.services.geo import Geo
 from backend.jobs import Worker, enqueue
 from backend.services import follow_ups  # noqa: F401 - registers the job kinds
@@ -118,6 +122,16 @@ def _job_backend(settings: Settings) -> Any:
     return SaqBackend(settings.redis_url)
 
 
+class ApplicationCore(InitPlugin):
+    """The one place handlers' dependencies are wired (as litestar-fullstack's
+    ApplicationCore does): ``ctx``, the service context start-up builds, and
+    ``user``, who is asking (see backend/api/deps.py)."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.dependencies.update({"ctx": Provide(provide_context), "user": Provide(provide_user)})
+        return app_config
+
+
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -147,9 +161,15 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         relay = PushRelay(app.state.push)
         await app.state.push.start()
         await relay.start()
+        # The one context the services get (controllers by injection, jobs and tasks from state).
+        ctx = app.state.context = Context(geo=app.state.geo, settings=settings, pool=executor,
+                                          positions=app.state.positions, feed=app.state.feed,
+                                          push=app.state.push, push_key=app.state.push_key)
         # Follow-up jobs: those left unfinished by a process that stopped run again now.
         app.state.jobs = Worker(app.state, backend=_job_backend(settings))
         await app.state.jobs.start()
+        reopener = ClosureReopener(ctx)  # re-plans hubs whose closures have just ended
+        await reopener.start()
         # What start-up built (the street network, caches) lives as long as the
         # process: out of the collector's sight, a full collection no longer
         # walks it, which stalled every socket for a few hundred ms.
@@ -165,6 +185,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         try:
             yield
         finally:
+            await reopener.stop()
             await app.state.jobs.stop()
             await relay.stop()
             await app.state.push.stop()
@@ -201,7 +222,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
                                        include_in_schema=False),
         ],
         state=State({"settings": settings}),
-        lifespan=[lifespan, closure_reopener],  # the reopener uses what lifespan set up
+        lifespan=[lifespan],
+        plugins=[ApplicationCore()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Laadbak", version=backend.__version__,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Annotated
 
@@ -12,47 +11,15 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from backend.api.csrf import SESSION_COOKIE, delete_session_cookies, set_session_cookies
+from backend.api.deps import Ctx, User
 from backend.api.schemas import LOGIN_EXAMPLE, Body, json_body
-from backend.db.engine import reading
-from backend.db.prepared import Prepared
-from backend.db.tables import Courier, Session, User
 from backend.errors import Forbidden, Unauthorized
-from backend.security import dummy_password_hash, new_token_id, sign_token, verify_password, verify_token
-from backend.services import login_throttle
+from backend.security import verify_token
+from backend.services import sessions
+from backend.services.sessions import CurrentUser, Principal
 
 COOKIE = SESSION_COOKIE
-
-
-class CurrentUser(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    id: int
-    username: str
-    role: str
-    display_name: str
-    hub_id: int | None
-    courier_id: int | None
-
-
-class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """The authenticated user as the server sees it, with the session it came in on."""
-
-    user: CurrentUser
-    token_id: str
-
-    @property
-    def id(self) -> int:
-        return self.user.id
-
-    @property
-    def role(self) -> str:
-        return self.user.role
-
-    @property
-    def hub_id(self) -> int | None:
-        return self.user.hub_id
-
-    @property
-    def courier_id(self) -> int | None:
-        return self.user.courier_id
+__all__ = ["CurrentUser", "Principal", "authenticated", "check_hub", "current_user", "provide_user", "roles"]
 
 
 class LoginIn(Body):
@@ -84,41 +51,7 @@ async def current_user(connection: ASGIConnection) -> Principal:
     token_id = verify_token(token, connection.app.state.settings.secret_key)
     if token_id is None:
         raise Unauthorized("The session token is not valid; log in again.")
-    async with reading():
-        return await _load_principal(connection, token_id)
-
-
-# Every request and every socket asks these two: built once (see backend/db/prepared.py).
-_SESSION = Prepared(lambda token_id: Session.select(
-    Session.expires_at,
-    Session.user.id,
-    Session.user.username,
-    Session.user.role,
-    Session.user.display_name,
-    Session.user.active,
-    Session.user.hub_id,
-).where(Session.token_id == token_id).first(), 1)
-_COURIER_OF_USER = Prepared(lambda user_id: Courier.select(Courier.id).where(Courier.user == user_id).first(), 1)
-
-
-async def _load_principal(connection: ASGIConnection, token_id: str) -> Principal:
-    row = await _SESSION(token_id)
-    if row is None or row["expires_at"] < dt.datetime.now():
-        raise Unauthorized("Your session has ended; log in again.")
-    if not row["user.active"]:
-        raise Unauthorized("This account is disabled.")
-    courier = await _COURIER_OF_USER(row["user.id"])
-    user = Principal(
-        token_id=token_id,
-        user=CurrentUser(
-            id=row["user.id"],
-            username=row["user.username"],
-            role=row["user.role"],
-            display_name=row["user.display_name"],
-            hub_id=row["user.hub_id"],
-            courier_id=courier["id"] if courier else None,
-        ),
-    )
+    user = await sessions.principal_of(token_id)
     connection.scope["user"] = user
     return user
 
@@ -139,13 +72,14 @@ def roles(*allowed: str):
     return guard
 
 
-def check_hub(user: Principal, hub_id: int) -> None:
+def check_hub(user: Principal, hub_id: int | None) -> None:
     """Dispatchers tied to a hub act on that hub only; admins on all."""
     if user.role != "admin" and user.hub_id is not None and user.hub_id != hub_id:
         raise Forbidden(f"You dispatch for hub {user.hub_id}, not hub {hub_id}.")
 
 
 async def provide_user(request: Request) -> Principal:
+    """Litestar dependency ``user``: who is asking (Unauthorized when nobody is logged in)."""
     return await current_user(request)
 
 
@@ -154,48 +88,24 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=200, summary="Log in; sets the session cookie and returns a bearer token")
-    async def login(self, request: Request, data: Annotated[LoginIn, json_body(LOGIN_EXAMPLE)]) -> Response[LoginOut]:
-        settings = request.app.state.settings
+    async def login(self, request: Request, ctx: Ctx,
+                    data: Annotated[LoginIn, json_body(LOGIN_EXAMPLE)]) -> Response[LoginOut]:
+        settings = ctx.settings
         address = request.client.host if request.client else "unknown"
-        now = dt.datetime.now()
-        attempt = await login_throttle.attempt(data.username, address, now)
-        user = await User.objects().where(User.username == data.username).first()
-        # scrypt is slow on purpose: off the event loop, so logins do not stall the
-        # streams. An unknown user is checked against a stand-in hash, so that
-        # the answer's time does not tell which usernames exist.
-        stored = user.password_hash if user is not None else dummy_password_hash()
-        ok = await asyncio.to_thread(verify_password, data.password, stored) and user is not None
-        if user is None or not ok:
-            raise Unauthorized("Unknown username or wrong password.")
-        await login_throttle.succeeded(data.username, address, attempt)
-        if not user.active:
-            raise Unauthorized("This account is disabled; ask an administrator.")
-        token_id = new_token_id()
-        expires = dt.datetime.now() + dt.timedelta(seconds=settings.token_ttl_s)
-        await Session.insert(Session(token_id=token_id, user=user.id, expires_at=expires))
-        token = sign_token(token_id, settings.secret_key)
-        courier = await Courier.select(Courier.id).where(Courier.user == user.id).first()
-        body = LoginOut(
-            token=token,
-            expires_at=expires,
-            user=CurrentUser(id=user.id, username=user.username, role=user.role,
-                             display_name=user.display_name, hub_id=user.hub_id,
-                             courier_id=courier["id"] if courier else None),
-        )
-        response = Response(body)
-        set_session_cookies(response, token, secret=settings.secret_key, max_age=settings.token_ttl_s,
+        done = await sessions.log_in(settings, data.username, data.password, address)
+        response = Response(LoginOut(token=done.token, expires_at=done.expires_at, user=done.user))
+        set_session_cookies(response, done.token, secret=settings.secret_key, max_age=settings.token_ttl_s,
                             secure=settings.secure_cookies)
         return response
 
     @post("/logout", status_code=204, guards=[authenticated], summary="End this session")
-    async def logout(self, request: Request) -> Response[None]:
-        user = await current_user(request)
-        await Session.delete().where(Session.token_id == user.token_id)
+    async def logout(self, request: Request, user: User) -> Response[None]:
+        await sessions.end_session(user.token_id)
         request.app.state.sessions.revoke(user.token_id)  # this process's sockets now; others' at their sweep
         response: Response[None] = Response(None, status_code=204)
         delete_session_cookies(response)
         return response
 
     @get("/me", guards=[authenticated], summary="Who is logged in")
-    async def me(self, request: Request) -> CurrentUser:
-        return (await current_user(request)).user
+    async def me(self, user: User) -> CurrentUser:
+        return user.user

@@ -3,16 +3,22 @@ the running day is re-planned around it, and again when it reopens."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 
-from backend.api.auth import check_hub, current_user, roles
+from backend.api.auth import check_hub, roles
+from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, Id, OptionalDateQuery, json_body
+from backend.services.closures import (
+    ClosureOut,
+    add_closure,
+    hub_of_closure,
+    list_closures,
+    remove_closure,
+)
 from backend.structs import LocalDateTime
-from backend.services.closures import ClosureOut, add_closure, hub_of_closure, list_closures, remove_closure
 
 CLOSURE_EXAMPLES = (
     ("A street closed for a market", {
@@ -50,28 +56,22 @@ class ClosureController(Controller):
 
     @post("/hubs/{hub_id:int}/closures", guards=[roles("dispatcher")], status_code=201,
           summary="Close a street or an area for a time span; the running day is re-planned around it")
-    async def create(self, request: Request, hub_id: Id,
+    async def create(self, ctx: Ctx, user: User, hub_id: Id,
                      data: Annotated[ClosureIn, json_body(*CLOSURE_EXAMPLES)]) -> ClosureOut:
-        user = await current_user(request)
         check_hub(user, hub_id)
-        state = request.app.state
         centre = (data.circle.lat, data.circle.lon, data.circle.radius_m) if data.circle else None
-        return await add_closure(
-            state.geo, state.executor, hub_id, reason=data.reason, start=data.start, end=data.end,
-            street=data.street, zone=data.zone, centre=centre, now=dt.datetime.now(),
-            time_limit_s=state.settings.replan_time_limit_s, user_id=user.id, positions=state.positions.places())
+        return await add_closure(ctx, hub_id, reason=data.reason, start=data.start, end=data.end, street=data.street,
+                                 zone=data.zone, centre=centre, now=ctx.now(), user_id=user.id)
 
     @get("/hubs/{hub_id:int}/closures", guards=[roles("dispatcher")],
          summary="The hub's closures on a day (without a date: those not ended yet)")
-    async def listing(self, request: Request, hub_id: Id, date: OptionalDateQuery = None) -> list[ClosureOut]:
-        check_hub(await current_user(request), hub_id)
-        return await list_closures(request.app.state.geo, hub_id, date, dt.datetime.now())
+    async def listing(self, ctx: Ctx, user: User, hub_id: Id,
+                      date: OptionalDateQuery = None) -> list[ClosureOut]:
+        check_hub(user, hub_id)
+        return await list_closures(ctx, hub_id, date, ctx.now())
 
     @delete("/closures/{closure_id:int}", guards=[roles("dispatcher")], status_code=200,
             summary="Reopen: delete a closure; the running day is re-planned when it was in force")
-    async def remove(self, request: Request, closure_id: Id) -> ClosureOut:
-        check_hub(await current_user(request), await hub_of_closure(closure_id))
-        state = request.app.state
-        return await remove_closure(state.geo, state.executor, closure_id, now=dt.datetime.now(),
-                                    time_limit_s=state.settings.replan_time_limit_s,
-                                    positions=state.positions.places())
+    async def remove(self, ctx: Ctx, user: User, closure_id: Id) -> ClosureOut:
+        check_hub(user, await hub_of_closure(closure_id))
+        return await remove_closure(ctx, closure_id, now=ctx.now())

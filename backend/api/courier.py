@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import datetime as dt
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.params import JSONBody, QueryParameter
 
-from backend.api.auth import Principal, authenticated, current_user
+from backend.api.auth import Principal, authenticated
+from backend.api.deps import Ctx, User
 from backend.api.errors import PROBLEM_JSON
 from backend.api.schemas import Body, Id, UploadForm
-from backend.db.tables import Photo
 from backend.errors import Forbidden, Invalid
 from backend.services import courier as service
 from backend.services.idempotency import fingerprint, once
-from backend.services.images import checked_image
+from backend.services.photos import is_courier_photo, store_image
 
 MAX_PHOTO_BYTES = 5_000_000
 MAX_SIGNATURE_BYTES = 500_000
@@ -73,20 +72,20 @@ class Empty(Body):
     pass
 
 
-def _courier(user: Principal) -> int:
+async def provide_courier_id(user: Principal) -> int:
+    """Dependency ``cid``: the courier behind the request (Forbidden for other users)."""
     if user.courier_id is None:
         raise Forbidden("Only couriers use these endpoints.")
     return user.courier_id
 
 
-async def idempotent(request: Request, status: int, action: Callable[[], Awaitable[Any]] | None = None,
+async def idempotent(request: Request, user: Principal, status: int, action: Callable[[], Awaitable[Any]] | None = None,
                      content: bytes | None = None,
                      prepare: Callable[[], Awaitable[Callable[[], Awaitable[Any]]]] | None = None) -> Response[Any]:
     """Apply the request once per Idempotency-Key; a replay gets the stored answer.
 
     ``content`` stands in for the body where it was consumed by form parsing.
     """
-    user = await current_user(request)
     key = request.headers.get("idempotency-key", "").strip()
     if not key or len(key) > 80:
         raise Invalid("Send an Idempotency-Key header (a new UUID per action, the same one on a retry).")
@@ -100,16 +99,6 @@ async def idempotent(request: Request, status: int, action: Callable[[], Awaitab
     return Response(answer.body, status_code=answer.status, headers=headers)
 
 
-async def store_image(courier_id: int, data: bytes, var_dir: Any, limit: int) -> str:
-    kind = await asyncio.to_thread(checked_image, data, limit)  # decoding is CPU work: off the event loop
-    name = secrets.token_hex(16)
-    folder = var_dir / "uploads" / "photos"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.{kind}").write_bytes(data)
-    await Photo.insert(Photo(name=name, courier=courier_id, content_type=f"image/{kind}", size=len(data)))
-    return name
-
-
 def _today(date: dt.date | None) -> dt.date:
     return date or dt.date.today()
 
@@ -118,79 +107,75 @@ class CourierController(Controller):
     path = "/courier"
     tags = ["courier"]
     guards = [authenticated]
+    dependencies = {"cid": Provide(provide_courier_id)}
 
     @get("/today", summary="The courier's day: shift, route with live stop states, loading list, seq")
-    async def today(self, request: Request, date: OptionalDate = None) -> dict[str, Any]:
-        return await service.day_view(_courier(await current_user(request)), _today(date))
+    async def today(self, cid: int, date: OptionalDate = None) -> dict[str, Any]:
+        return await service.day_view(cid, _today(date))
 
     @post("/shift/start", status_code=200,
           summary="Start the shift (Idempotency-Key required)")
-    async def start_shift(self, request: Request, data: JSONBody[Empty], date: OptionalDate = None) -> Response[Any]:
-        cid = _courier(await current_user(request))
-        return await idempotent(request, 200, prepare=lambda: service.prepare_start_shift(
+    async def start_shift(self, request: Request, user: User, cid: int, data: JSONBody[Empty],
+                          date: OptionalDate = None) -> Response[Any]:
+        return await idempotent(request, user, 200, prepare=lambda: service.prepare_start_shift(
             cid, _today(date), dt.datetime.now()))
 
     @post("/shift/end", status_code=200,
           summary="End the shift; answers a summary (Idempotency-Key required)")
-    async def end_shift(self, request: Request, data: JSONBody[Empty], date: OptionalDate = None) -> Response[Any]:
-        cid = _courier(await current_user(request))
-        return await idempotent(request, 200, prepare=lambda: service.prepare_end_shift(
+    async def end_shift(self, request: Request, user: User, cid: int, data: JSONBody[Empty],
+                        date: OptionalDate = None) -> Response[Any]:
+        return await idempotent(request, user, 200, prepare=lambda: service.prepare_end_shift(
             cid, _today(date), dt.datetime.now()))
 
     @post("/loading/scan", status_code=200,
           summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
-    async def scan(self, request: Request, data: JSONBody[ScanIn], date: OptionalDate = None) -> Response[Any]:
-        cid = _courier(await current_user(request))
-        return await idempotent(request, 200, lambda: service.scan_for_loading(cid, _today(date), data.barcode))
+    async def scan(self, request: Request, user: User, cid: int, data: JSONBody[ScanIn],
+                   date: OptionalDate = None) -> Response[Any]:
+        return await idempotent(request, user, 200,
+                                lambda: service.scan_for_loading(cid, _today(date), data.barcode))
 
     @post("/stops/{stop_id:int}/arrive", status_code=200,
           summary="Arrived at a stop (Idempotency-Key required)")
-    async def arrive(self, request: Request, stop_id: Id, data: JSONBody[Empty],
+    async def arrive(self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[Empty],
                      date: OptionalDate = None) -> Response[Any]:
-        cid = _courier(await current_user(request))
-        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
+        return await idempotent(request, user, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "arrive", dt.datetime.now()))
 
     @post("/stops/{stop_id:int}/deliver", status_code=200,
           summary="Deliver with proof (Idempotency-Key required)")
-    async def deliver(self, request: Request, stop_id: Id, data: JSONBody[DeliverIn],
-                      date: OptionalDate = None) -> Response[Any]:
-        user = await current_user(request)
-        cid = _courier(user)
-        settings = request.app.state.settings
-
-        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
+    async def deliver(self, request: Request, ctx: Ctx, user: User, cid: int, stop_id: Id,
+                      data: JSONBody[DeliverIn], date: OptionalDate = None) -> Response[Any]:
+        var_dir = ctx.settings.var_dir
+        return await idempotent(request, user, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "deliver", dt.datetime.now(), barcodes=data.barcodes,
-            proof=lambda: _proof(cid, data.proof, settings.var_dir)))
+            proof=lambda: _proof(cid, data.proof, var_dir)))
 
     @post("/stops/{stop_id:int}/fail", status_code=200,
           summary="Fail a stop with a reason (Idempotency-Key required)")
-    async def fail(self, request: Request, stop_id: Id, data: JSONBody[FailIn],
+    async def fail(self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[FailIn],
                    date: OptionalDate = None) -> Response[Any]:
-        cid = _courier(await current_user(request))
         # The parcel's next step is a job written with the failure (backend/services/follow_ups.py).
-        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
+        return await idempotent(request, user, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "fail", dt.datetime.now(), reason=data.reason, note=data.note))
 
     @post("/stops/{stop_id:int}/collect", status_code=200,
           summary="Collect parcels at a shop (Idempotency-Key required)")
-    async def collect(self, request: Request, stop_id: Id, data: JSONBody[CollectIn],
+    async def collect(self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[CollectIn],
                       date: OptionalDate = None) -> Response[Any]:
-        cid = _courier(await current_user(request))
-        return await idempotent(request, 200, prepare=lambda: service.prepare_stop_action(
+        return await idempotent(request, user, 200, prepare=lambda: service.prepare_stop_action(
             cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes))
 
     @post("/photos", summary="Upload a proof photo (JPEG, PNG or WebP, at most 5 MB; Idempotency-Key required)",
           request_max_body_size=MAX_PHOTO_BYTES + 100_000)
-    async def photo(self, request: Request, data: UploadForm) -> Response[Any]:
-        cid = _courier(await current_user(request))
+    async def photo(self, request: Request, ctx: Ctx, user: User, cid: int,
+                    data: UploadForm) -> Response[Any]:
         raw = await data.file.read(MAX_PHOTO_BYTES + 1)
-        settings = request.app.state.settings
+        var_dir = ctx.settings.var_dir
 
         async def action() -> Any:
-            return {"photoId": await store_image(cid, raw, settings.var_dir, MAX_PHOTO_BYTES)}
+            return {"photoId": await store_image(cid, raw, var_dir, MAX_PHOTO_BYTES)}
 
-        return await idempotent(request, 201, action, content=raw)
+        return await idempotent(request, user, 201, action, content=raw)
 
 
 async def _proof(courier_id: int, proof: Proof, var_dir: Any) -> dict[str, Any]:
@@ -205,7 +190,7 @@ async def _proof(courier_id: int, proof: Proof, var_dir: Any) -> dict[str, Any]:
         name = await store_image(courier_id, png, var_dir, MAX_SIGNATURE_BYTES)
         return {"kind": "signature", "photoId": name, "recipientName": proof.recipient_name}
     if isinstance(proof, PhotoProof):
-        if not await Photo.exists().where((Photo.name == proof.photo_id) & (Photo.courier == courier_id)):
+        if not await is_courier_photo(courier_id, proof.photo_id):
             raise Invalid(f"photoId {proof.photo_id} is not one of your uploaded photos; upload it first.")
         return {"kind": "photo", "photoId": proof.photo_id}
     if isinstance(proof, RecipientProof):

@@ -3,17 +3,17 @@ anything else a dispatcher wants re-planned). Each re-plans the running day."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, post, put
+from litestar import Controller, delete, post, put
 
-from backend.api.auth import check_hub, current_user, roles
+from backend.api.auth import Principal, check_hub, roles
+from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, DbId, Id, json_body
-from backend.db.tables import Courier, Stop
 from backend.errors import NotFound
-from backend.services.replanning import assign_stop, courier_out_of_service, pin_order, release_stop
+from backend.services.hub_scope import hub_of_courier, hub_of_stop
+from backend.services.disruptions import assign_stop, courier_out_of_service, pin_order, release_stop
 
 OUT_OF_SERVICE_EXAMPLE = ("A flat battery", {"reason": "flat battery at Kamppi"})
 
@@ -30,12 +30,9 @@ class PinIn(Body):
     stop_ids: Annotated[list[DbId], msgspec.Meta(max_length=500)]
 
 
-async def _check_courier(request: Request, courier_id: int) -> None:
+async def _check_courier(user: Principal, courier_id: int) -> None:
     """The courier exists and is of a hub this dispatcher may act on."""
-    courier = await Courier.select(Courier.id, Courier.hub).where(Courier.id == courier_id).first()
-    if courier is None:
-        raise NotFound(f"There is no courier with id {courier_id}.")
-    check_hub(await current_user(request), courier["hub"])
+    check_hub(user, await hub_of_courier(courier_id))
 
 
 class DisruptionController(Controller):
@@ -43,46 +40,30 @@ class DisruptionController(Controller):
 
     @post("/couriers/{courier_id:int}/out-of-service", guards=[roles("dispatcher")], status_code=200,
           summary="A courier breaks down: their stops move to others, goods on the bike become a transfer")
-    async def out_of_service(self, request: Request, courier_id: Id,
+    async def out_of_service(self, ctx: Ctx, user: User, courier_id: Id,
                              data: Annotated[OutOfServiceIn, json_body(OUT_OF_SERVICE_EXAMPLE)]) -> dict[str, Any]:
-        await _check_courier(request, courier_id)
-        state = request.app.state
-        now = dt.datetime.now()
-        return await courier_out_of_service(state.geo, state.executor, courier_id, now.date(), now,
-                                            reason=data.reason, time_limit_s=state.settings.replan_time_limit_s,
-                                            positions=state.positions.places())
+        await _check_courier(user, courier_id)
+        now = ctx.now()
+        return await courier_out_of_service(ctx, courier_id, now.date(), now, reason=data.reason)
 
     @post("/stops/{stop_id:int}/assign", guards=[roles("dispatcher")], status_code=200,
           summary="Move a stop to a courier; it stays with them in every later re-plan")
-    async def assign(self, request: Request, stop_id: Id,
+    async def assign(self, ctx: Ctx, user: User, stop_id: Id,
                      data: Annotated[AssignIn, json_body(("Give stop to courier 3", {"courierId": 3}))]
                      ) -> dict[str, Any]:
-        user = await current_user(request)
-        stop = await Stop.select(Stop.hub).where(Stop.id == stop_id).first()
-        if stop is None:
-            raise NotFound(f"There is no stop with id {stop_id}.")
-        check_hub(user, stop["hub"])
-        state = request.app.state
-        now = dt.datetime.now()
-        return await assign_stop(state.geo, state.executor, stop_id, data.courier_id, now,
-                                 time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
+        check_hub(user, await hub_of_stop(stop_id))
+        return await assign_stop(ctx, stop_id, data.courier_id, ctx.now())
 
     @delete("/stops/{stop_id:int}/assign", guards=[roles("dispatcher")], status_code=204,
             summary="Release a stop moved by hand; later re-plans may move it again")
-    async def release(self, request: Request, stop_id: Id) -> None:
-        user = await current_user(request)
-        stop = await Stop.select(Stop.hub).where(Stop.id == stop_id).first()
-        if stop is None:
-            raise NotFound(f"There is no stop with id {stop_id}.")
-        check_hub(user, stop["hub"])
+    async def release(self, user: User, stop_id: Id) -> None:
+        check_hub(user, await hub_of_stop(stop_id))
         if not await release_stop(stop_id):
             raise NotFound(f"Stop {stop_id} was not moved by hand.")
 
     @put("/couriers/{courier_id:int}/pinned-order", guards=[roles("dispatcher")], status_code=200,
          summary="Pin an order of stops on a courier (others may come between); an empty list removes the pin")
-    async def pin(self, request: Request, courier_id: Id,
+    async def pin(self, ctx: Ctx, user: User, courier_id: Id,
                   data: Annotated[PinIn, json_body(("Visit 12 before 15", {"stopIds": [12, 15]}))]) -> dict[str, Any]:
-        await _check_courier(request, courier_id)
-        state = request.app.state
-        return await pin_order(state.geo, state.executor, courier_id, data.stop_ids, dt.datetime.now(),
-                               time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
+        await _check_courier(user, courier_id)
+        return await pin_order(ctx, courier_id, data.stop_ids, ctx.now())

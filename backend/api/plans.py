@@ -6,9 +6,10 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 
-from backend.api.auth import authenticated, check_hub, current_user, roles
+from backend.api.auth import authenticated, check_hub, roles
+from backend.api.deps import Ctx, User
 from backend.api.schemas import (
     PLAN_EXAMPLE,
     Body,
@@ -18,10 +19,17 @@ from backend.api.schemas import (
     OptionalDateQuery,
     json_body,
 )
-from backend.db.tables import PlanRun, Route
-from backend.errors import Forbidden, NotFound
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S
-from backend.services.planning import PlanRunOut, RouteOut, plan_day, read_plan_run, route_out
+from backend.services.planning import (
+    PlanRunOut,
+    RouteOut,
+    courier_route,
+    hub_routes,
+    plan_day,
+    plan_runs,
+    read_plan_run,
+    route_for,
+)
 from backend.services.replanning import replan_hub
 
 DISPATCH = [roles("dispatcher")]
@@ -49,39 +57,29 @@ class PlanController(Controller):
 
     @post("/hubs/{hub_id:int}/plans", guards=DISPATCH, status_code=201,
           summary="Plan a hub's day: routes for every courier shift, unplanned stops with reasons")
-    async def plan(self, request: Request, hub_id: Id, data: Annotated[PlanIn, json_body(PLAN_EXAMPLE)]) -> PlanRunOut:
-        user = await current_user(request)
+    async def plan(self, ctx: Ctx, user: User, hub_id: Id,
+                   data: Annotated[PlanIn, json_body(PLAN_EXAMPLE)]) -> PlanRunOut:
         check_hub(user, hub_id)
-        state = request.app.state
-        limit = data.time_limit_s or state.settings.plan_time_limit_s
-        run_id = await plan_day(state.geo, state.executor, hub_id, data.date, limit)
-        return await read_plan_run(run_id)
+        return await read_plan_run(await plan_day(ctx, hub_id, data.date, data.time_limit_s))
 
     @post("/hubs/{hub_id:int}/replan", guards=DISPATCH, status_code=200,
           summary="Re-plan what is left of today from the routes in force; only changed routes are published")
-    async def replan(self, request: Request, hub_id: Id,
+    async def replan(self, ctx: Ctx, user: User, hub_id: Id,
                      data: Annotated[ReplanIn, json_body(REPLAN_EXAMPLE)]) -> dict[str, Any]:
-        user = await current_user(request)
         check_hub(user, hub_id)
-        state = request.app.state
-        now = dt.datetime.now()
-        return await replan_hub(state.geo, state.executor, hub_id, now.date(), now, reason=data.reason,
-                                time_limit_s=data.time_limit_s or state.settings.replan_time_limit_s,
-                                min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S,
-                                positions=state.positions.places())
+        now = ctx.now()
+        return await replan_hub(ctx, hub_id, now.date(), now, reason=data.reason, time_limit_s=data.time_limit_s,
+                                min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S)
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")
-    async def list_runs(self, request: Request, hub_id: HubIdQuery, date: OptionalDateQuery = None) -> list[PlanRunOut]:
-        check_hub(await current_user(request), hub_id)
-        query = PlanRun.select(PlanRun.id).where(PlanRun.hub == hub_id).order_by(PlanRun.id, ascending=False)
-        if date is not None:
-            query = query.where(PlanRun.plan_date == date)
-        return [await read_plan_run(r["id"]) for r in await query]
+    async def list_runs(self, user: User, hub_id: HubIdQuery, date: OptionalDateQuery = None) -> list[PlanRunOut]:
+        check_hub(user, hub_id)
+        return await plan_runs(hub_id, date)
 
     @get("/plan-runs/{run_id:int}", guards=DISPATCH, summary="Read a plan run")
-    async def read_run(self, request: Request, run_id: Id) -> PlanRunOut:
+    async def read_run(self, user: User, run_id: Id) -> PlanRunOut:
         run = await read_plan_run(run_id)
-        check_hub(await current_user(request), run.hub_id)
+        check_hub(user, run.hub_id)
         return run
 
 
@@ -90,34 +88,17 @@ class RouteController(Controller):
     tags = ["routes"]
 
     @get("/", guards=DISPATCH, summary="The current routes of a hub's day")
-    async def list_routes(self, request: Request, hub_id: HubIdQuery, date: DateQuery) -> list[RouteOut]:
-        check_hub(await current_user(request), hub_id)
-        rows = await Route.select().where(
-            (Route.hub == hub_id) & (Route.plan_date == date) & (Route.current == True)  # noqa: E712
-        ).order_by(Route.courier).output(load_json=True)
-        return [await route_out(r) for r in rows]
+    async def list_routes(self, user: User, hub_id: HubIdQuery, date: DateQuery) -> list[RouteOut]:
+        check_hub(user, hub_id)
+        return await hub_routes(hub_id, date)
 
     @get("/mine", guards=[authenticated], summary="The logged-in courier's current route for a day")
-    async def mine(self, request: Request, date: DateQuery) -> RouteOut:
-        user = await current_user(request)
-        if user.courier_id is None:
-            raise NotFound("You are not a courier, so you have no route.")
-        row = await Route.select().where(
-            (Route.courier == user.courier_id) & (Route.plan_date == date) & (Route.current == True)  # noqa: E712
-        ).output(load_json=True).first()
-        if row is None:
-            raise NotFound(f"You have no route on {date} yet.")
-        return await route_out(row)
+    async def mine(self, user: User, date: DateQuery) -> RouteOut:
+        return await courier_route(user.courier_id, date)
 
     @get("/{route_id:int}", guards=[authenticated], summary="Read a route (couriers: only their own)")
-    async def read(self, request: Request, route_id: Id) -> RouteOut:
-        user = await current_user(request)
-        row = await Route.select().where(Route.id == route_id).output(load_json=True).first()
-        # A courier learns nothing about other couriers' routes, not even that they exist.
-        if row is None or (user.role == "courier" and row["courier"] != user.courier_id):
-            raise NotFound(f"There is no route {route_id} for you.")
-        if user.role not in ("admin", "dispatcher", "courier"):
-            raise Forbidden("Only dispatchers and couriers read routes.")
+    async def read(self, user: User, route_id: Id) -> RouteOut:
+        route = await route_for(route_id, role=user.role, courier_id=user.courier_id)
         if user.role == "dispatcher":
-            check_hub(user, row["hub"])
-        return await route_out(row)
+            check_hub(user, route.hub_id)
+        return route

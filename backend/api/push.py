@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.params import JSONBody, QueryParameter
 
-from backend.api.auth import authenticated, current_user
+from backend.api.auth import authenticated
+from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, Out
-from backend.db.tables import PushSubscription
 from backend.realtime.push_endpoint import PushEndpoints
+from backend.services import push_subscriptions as service
 
 
 class Keys(Body):
@@ -35,30 +36,21 @@ class PushController(Controller):
     tags = ["push"]
 
     @get("/key", summary="The VAPID public key (applicationServerKey) for pushManager.subscribe()")
-    async def key(self, request: Request) -> PublicKey:
-        return PublicKey(public_key=request.app.state.push_key)
+    async def key(self, ctx: Ctx) -> PublicKey:
+        return PublicKey(public_key=ctx.push_key)
 
     @post("/subscriptions", guards=[authenticated], status_code=201, summary="Subscribe this browser")
-    async def subscribe(self, request: Request, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
-        user = await current_user(request)
-        await save_subscription(data, request.app.state.push.endpoints, user_id=user.id)
+    async def subscribe(self, ctx: Ctx, user: User, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
+        await save_subscription(data, ctx.push.endpoints, user_id=user.id)
         return {"endpoint": data.endpoint}
 
     @delete("/subscriptions", guards=[authenticated], summary="Unsubscribe a browser")
-    async def unsubscribe(self, request: Request,
-                          endpoint: Annotated[str, QueryParameter(name="endpoint")]) -> None:
-        user = await current_user(request)
-        await PushSubscription.delete().where(
-            (PushSubscription.endpoint == endpoint) & (PushSubscription.user_id == user.id))
+    async def unsubscribe(self, user: User, endpoint: Annotated[str, QueryParameter(name="endpoint")]) -> None:
+        await service.remove_subscription(endpoint, user.id)
 
 
 async def save_subscription(data: SubscriptionIn, endpoints: PushEndpoints, *, user_id: int | None = None,
                             order_id: int | None = None) -> None:
-    """Insert or refresh (a browser may re-subscribe with the same endpoint), if
-    the endpoint is one the server may send to."""
-    await endpoints.check(data.endpoint)
-    values = {"p256dh": data.keys.p256dh, "auth": data.keys.auth, "user_id": user_id, "order_id": order_id}
-    if await PushSubscription.exists().where(PushSubscription.endpoint == data.endpoint):
-        await PushSubscription.update(values).where(PushSubscription.endpoint == data.endpoint)
-    else:
-        await PushSubscription.insert(PushSubscription(endpoint=data.endpoint, **values))
+    """Keep the browser's subscription (for a user, or for an order's tracking page)."""
+    await service.save_subscription(endpoints, data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth,
+                                    user_id=user_id, order_id=order_id)

@@ -15,24 +15,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import msgspec
-
 from litestar import Request, WebSocket, get, websocket
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
+from litestar.di import Provide
 from litestar.exceptions import WebSocketDisconnect
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 
-from backend.api.auth import authenticated, current_user, roles
+from backend.api.auth import Principal, authenticated, current_user, roles
 from backend.api.body_rules import json_too_deep
-from backend.api.socket_guards import own_hub_stream, same_origin
+from backend.api.deps import Ctx, User
 from backend.api.schemas import Id
-from backend.db.engine import reading
-from backend.db.tables import Hub
+from backend.api.socket_guards import own_hub_stream, same_origin
 from backend.errors import Forbidden
 from backend.realtime.feed import Feed, Subscriber
 from backend.realtime.outbox import latest_seq
 from backend.services import courier as courier_service
-from backend.services.planning import route_of_hub
+from backend.services.hub_view import hub_day
 
 HEARTBEAT_S = 15.0
 MAX_MESSAGE_CHARS = 4096  # a position or a ping; nothing a phone sends is longer
@@ -192,9 +191,16 @@ async def _courier_only(connection: ASGIConnection, _: BaseRouteHandler) -> None
 
 
 # Guards run before the upgrade is accepted: a refusal is an HTTP 403 to the handshake.
-@websocket("/ws/courier", guards=[same_origin, authenticated, _courier_only])
-async def courier_stream(socket: WebSocket) -> None:
-    user = await current_user(socket)
+async def provide_socket_user(socket: WebSocket) -> Principal:
+    """Dependency ``user`` of the streams (a socket is not a request): who connected."""
+    return await current_user(socket)
+
+
+SOCKET_USER = {"user": Provide(provide_socket_user)}
+
+
+@websocket("/ws/courier", guards=[same_origin, authenticated, _courier_only], dependencies=SOCKET_USER)
+async def courier_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
     state = socket.app.state
     assert user.courier_id is not None  # _courier_only
     cid = user.courier_id
@@ -215,7 +221,7 @@ async def courier_stream(socket: WebSocket) -> None:
         if message["type"] != "position":
             raise ValueError(f"Unknown message type {message['type']!r}; send position or ping.")
         lat, lon = _number(message, "lat"), _number(message, "lon")
-        if not state.geo.network.contains(lat, lon):
+        if not ctx.geo.network.contains(lat, lon):
             raise ValueError(f"position {lat}, {lon} is outside the map.")
         shift = await started_shift()
         if shift is None:
@@ -234,22 +240,14 @@ async def courier_stream(socket: WebSocket) -> None:
     await stream.run(socket.query_params.get("after"), user.token_id)
 
 
-@websocket("/ws/hub/{hub_id:int}", guards=[same_origin, roles("dispatcher"), own_hub_stream])
-async def hub_stream(socket: WebSocket, hub_id: Id) -> None:
-    user = await current_user(socket)
+@websocket("/ws/hub/{hub_id:int}", guards=[same_origin, roles("dispatcher"), own_hub_stream],
+           dependencies=SOCKET_USER)
+async def hub_stream(socket: WebSocket, hub_id: Id, user: User) -> None:
     state = socket.app.state
     day = dt.date.today()
 
     async def snapshot() -> dict[str, Any]:
-        async with reading():
-            return await _hub_snapshot()
-
-    async def _hub_snapshot() -> dict[str, Any]:
-        seq = await latest_seq()
-        hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == hub_id).first()
-        routes = [await courier_service.route_view(r) for r in await route_of_hub(hub_id, day)]
-        return {"seq": seq, "date": day.isoformat(), "hub": hub, "routes": routes,
-                "positions": state.positions.last_for_hub(hub_id)}
+        return {**await hub_day(hub_id, day), "positions": state.positions.last_for_hub(hub_id)}
 
     async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
         raise ValueError(f"The hub stream only takes ping, not {message['type']!r}.")
@@ -283,10 +281,10 @@ class StreetsGeoJSON(msgspec.Struct):
      media_type="application/geo+json", cache=3600,
      responses={200: ResponseSpec(data_container=StreetsGeoJSON, description="A GeoJSON FeatureCollection",
                                   media_type="application/geo+json")})
-async def streets(request: Request) -> bytes:
+async def streets(request: Request, ctx: Ctx) -> bytes:
     state = request.app.state
     cached = getattr(state, "streets_geojson", None)
     if cached is None:
-        cached = json.dumps(state.geo.network.edges_geojson(), separators=(",", ":")).encode()
+        cached = json.dumps(ctx.geo.network.edges_geojson(), separators=(",", ":")).encode()
         state.streets_geojson = cached
     return cached

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import weakref
 from typing import Annotated, Any
 
@@ -11,9 +10,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, PathParameter
 from litestar.response import File
 
+from backend.api.deps import Ctx
 from backend.api.errors import PROBLEM_JSON
-from backend.api.schemas import json_body
 from backend.api.push import SubscriptionIn, save_subscription
+from backend.api.schemas import json_body
 from backend.errors import Invalid
 from backend.services.idempotency import fingerprint
 from backend.services.redirect import RedirectIn, redirect, redirect_once
@@ -43,14 +43,13 @@ class TrackingController(Controller):
         return File(path=PAGE, filename="index.html", content_disposition_type="inline", media_type="text/html")
 
     @get("/{token:str}/status", summary="Where the order is: status, ETA window, courier when near, redirect choices")
-    async def status(self, request: Request, token: Token) -> dict[str, Any]:
-        state = request.app.state
-        return await tracking_view(token, state.positions, secret=state.settings.secret_key)
+    async def status(self, ctx: Ctx, token: Token) -> dict[str, Any]:
+        return await tracking_view(ctx, token, ctx.now())
 
     @post("/{token:str}/push", status_code=201, summary="Get push messages about this order")
-    async def subscribe(self, request: Request, token: Token, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
+    async def subscribe(self, ctx: Ctx, token: Token, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
         order = await order_by_token(token)
-        await save_subscription(data, request.app.state.push.endpoints, order_id=order["id"])
+        await save_subscription(data, ctx.push.endpoints, order_id=order["id"])
         return {"endpoint": data.endpoint}
 
     @post("/{token:str}/redirect", status_code=200,
@@ -58,17 +57,13 @@ class TrackingController(Controller):
           description="Taken only when a courier can still bring it there (the running day is re-planned); "
                       "otherwise 409 with `redirectOptions`. Send an Idempotency-Key header (a new UUID per "
                       "choice, the same on a retry): a replay gets the stored answer and changes nothing.")
-    async def redirect_parcel(self, request: Request, token: Token,
+    async def redirect_parcel(self, request: Request, ctx: Ctx, token: Token,
                               data: Annotated[RedirectIn, json_body(*REDIRECT_EXAMPLES)]) -> Response[Any]:
         order = await order_by_token(token)
-        state = request.app.state
-
-        now = dt.datetime.now()
-        options = {"secret": state.settings.secret_key, "time_limit_s": state.settings.replan_time_limit_s,
-                   "positions": state.positions.places()}
+        now = ctx.now()
         key = request.headers.get("idempotency-key", "").strip()
         if not key:
-            return Response(await redirect(state.geo, state.executor, order, data, now, **options), status_code=200)
+            return Response(await redirect(ctx, order, data, now), status_code=200)
         if len(key) > 80:
             raise Invalid("The Idempotency-Key is longer than 80 characters; send a UUID.")
         scoped = f"track:{order['id']}:{key}"  # no user here: the order scopes the key (user id 0 never exists)
@@ -77,9 +72,8 @@ class TrackingController(Controller):
             lock = _KEY_LOCKS[scoped] = asyncio.Lock()
         async with lock:
             # the change and its stored answer commit together (see services/redirect.py)
-            answer = await redirect_once(state.geo, state.executor, order, data, now, scoped_key=scoped,
-                                         print_=fingerprint(request.method, request.url.path, await request.body()),
-                                         **options)
+            answer = await redirect_once(ctx, order, data, now, scoped_key=scoped,
+                                         print_=fingerprint(request.method, request.url.path, await request.body()))
         headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
         if answer.status >= 400:
             problem = {"type": "about:blank", "instance": request.url.path, **answer.body}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Literal
 
 import msgspec
@@ -11,10 +10,7 @@ from litestar.params import JSONBody
 
 from backend.api.auth import roles
 from backend.api.schemas import Body, DbId, Id, Out
-from backend.db.engine import transaction
-from backend.db.tables import Session, User
-from backend.errors import Conflict, Invalid, NotFound
-from backend.security import hash_password
+from backend.services import users as service
 
 Role = Literal["admin", "dispatcher", "courier", "picker", "returns"]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
@@ -45,19 +41,13 @@ class UserOut(Out):
     active: bool
 
 
-COLUMNS = (User.id, User.username, User.role, User.display_name, User.hub_id, User.active)
-
-
 def _user_out(row: dict) -> UserOut:
     return UserOut(id=row["id"], username=row["username"], role=row["role"], display_name=row["display_name"],
                    hub_id=row["hub_id"], active=row["active"])
 
 
 async def read_user(user_id: int) -> UserOut:
-    row = await User.select(*COLUMNS).where(User.id == user_id).first()
-    if row is None:
-        raise NotFound(f"There is no user with id {user_id}.")
-    return _user_out(row)
+    return _user_out(await service.user_row(user_id))
 
 
 class UserController(Controller):
@@ -67,26 +57,15 @@ class UserController(Controller):
 
     @post("/", summary="Create a user")
     async def create(self, data: JSONBody[UserIn]) -> UserOut:
-        if await User.exists().where(User.username == data.username):
-            raise Conflict(f"The username {data.username!r} is taken.")
-        row = await User.insert(User(username=data.username, password_hash=await asyncio.to_thread(hash_password, data.password),
-                                     role=data.role, display_name=data.display_name, hub_id=data.hub_id))
-        return await read_user(row[0]["id"])
+        return await read_user(await service.create_user(
+            username=data.username, password=data.password, role=data.role, display_name=data.display_name,
+            hub_id=data.hub_id))
 
     @get("/", summary="List users")
     async def list_users(self) -> list[UserOut]:
-        return [_user_out(r) for r in await User.select(*COLUMNS).order_by(User.id)]
+        return [_user_out(r) for r in await service.user_rows()]
 
     @patch("/{user_id:int}", summary="Change a user; disabling or a new password ends their sessions")
     async def update(self, user_id: Id, data: JSONBody[UserPatch]) -> UserOut:
-        await read_user(user_id)
-        values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        if not values:
-            raise Invalid("Nothing to change: give at least one of password, role, displayName, hubId, active.")
-        if "password" in values:
-            values["password_hash"] = await asyncio.to_thread(hash_password, values.pop("password"))
-        async with transaction():
-            await User.update(values).where(User.id == user_id)
-            if values.get("active") is False or "password_hash" in values:
-                await Session.delete().where(Session.user == user_id)
+        await service.change_user(user_id, {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None})
         return await read_user(user_id)

@@ -207,7 +207,8 @@ class Route(Keyed):
     end = Timestamp()
     distance_m = Integer()
     duration_s = Integer()
-    # Ordered stops with ETAs: [{"stopId", "eta", "serviceStart", "departure", ...}]
+    # Ordered stops with ETAs, in the database's names: [{"stop_id", "eta", "service_start",
+    # "departure", ...}] (backend/services/route_store.py writes them; the API shows them camelCase)
     stops = JSON(default=[])
 
 

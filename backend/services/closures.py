@@ -14,13 +14,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import Executor
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from litestar.datastructures import State
 
 from backend.db.engine import transaction
 from backend.db.tables import Hub, StreetClosure
@@ -28,7 +25,11 @@ from backend.dispatch.closures import BadZone, Point, check_zone, circle
 from backend.dispatch.network import SNAP_MAX_M
 from backend.errors import Invalid, NotFound
 from backend.realtime.background import Background
+from backend.services.context import Context
+from backend.services.day import closures_overlapping, edges_of
 from backend.services.geo import Geo
+from backend.services.replanning import announce_if_not_applied, replan_hub
+from backend.services.route_store import routes_in_force
 from backend.structs import Out
 
 log = logging.getLogger("laadbak.closures")
@@ -54,25 +55,6 @@ class ClosureOut(Out):
 
 def _day_end(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
-
-
-async def _overlapping(hub_id: int, start: dt.datetime, end: dt.datetime,
-                       but: int | None = None) -> list[dict[str, Any]]:
-    query = StreetClosure.select().where(
-        (StreetClosure.hub == hub_id) & (StreetClosure.start < end) & (StreetClosure.end > start))
-    if but is not None:
-        query = query.where(StreetClosure.id != but)
-    return await query.order_by(StreetClosure.id).output(load_json=True)
-
-
-def _edges_of(geo: Geo, rows: Sequence[dict[str, Any]]) -> np.ndarray:
-    parts = [geo.closure_edges(r["street"], r["zone"]) for r in rows]
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-
-
-async def closed_edges(geo: Geo, hub_id: int, start: dt.datetime, end: dt.datetime) -> np.ndarray:
-    """Edges shut for the hub's planning of [start, end): every closure overlapping it."""
-    return _edges_of(geo, await _overlapping(hub_id, start, end))
 
 
 def _view(geo: Geo, row: dict[str, Any], replan: dict[str, Any] | None = None) -> ClosureOut:
@@ -108,18 +90,12 @@ def _touches_running_day(start: dt.datetime, end: dt.datetime, now: dt.datetime)
     return start < _day_end(now.date()) and end > now
 
 
-async def _replan_running(geo: Geo, executor: Executor | None, hub_id: int, now: dt.datetime, reason: str,
-                          time_limit_s: float, positions: dict[int, tuple[float, float]] | None
-                          ) -> dict[str, Any] | None:
+async def _replan_running(ctx: Context, hub_id: int, now: dt.datetime, reason: str,
+                          time_limit_s: float | None) -> dict[str, Any] | None:
     """Re-plan the hub's running day; None when today has no routes yet (nothing to re-plan)."""
-    # Imported here: planning imports this module (for load_day's closures).
-    from backend.services.planning import route_of_hub
-    from backend.services.replanning import replan_hub
-
-    if not await route_of_hub(hub_id, now.date()):
+    if not await routes_in_force(hub_id, now.date()):
         return None
-    return await replan_hub(geo, executor, hub_id, now.date(), now, reason=reason, time_limit_s=time_limit_s,
-                            positions=positions)
+    return await replan_hub(ctx, hub_id, now.date(), now, reason=reason, time_limit_s=time_limit_s)
 
 
 def _what(street: str, zone: Sequence[Point]) -> str:
@@ -128,12 +104,11 @@ def _what(street: str, zone: Sequence[Point]) -> str:
     return street or "a zone"
 
 
-async def add_closure(geo: Geo, executor: Executor | None, hub_id: int, *, reason: str,
+async def add_closure(ctx: Context, hub_id: int, *, reason: str,
                       start: dt.datetime, end: dt.datetime, street: str | None = None,
                       zone: Sequence[Sequence[float]] | None = None,
                       centre: tuple[float, float, float] | None = None, now: dt.datetime,
-                      time_limit_s: float, user_id: int | None = None,
-                      positions: dict[int, tuple[float, float]] | None = None) -> ClosureOut:
+                      time_limit_s: float | None = None, user_id: int | None = None) -> ClosureOut:
     """Close a street, a zone (polygon, or circle ``centre`` = (lat, lon, radius_m)), or a
     street within a zone, for [start, end); re-plans the running day when it touches it.
 
@@ -141,6 +116,7 @@ async def add_closure(geo: Geo, executor: Executor | None, hub_id: int, *, reaso
     has ended, a bad polygon, an unknown street, a zone with no street of the map in
     it, and a closure that would cut the hub off the streets.
     """
+    geo = ctx.geo
     hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == hub_id).first()
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
@@ -172,7 +148,7 @@ async def add_closure(geo: Geo, executor: Executor | None, hub_id: int, *, reaso
         raise Invalid("The zone contains no street that cargo bikes use, so closing it changes nothing; "
                       "draw it over the closed streets.")
     # With the other closures of that time, could bikes still leave and return to the hub?
-    others = _edges_of(geo, await _overlapping(hub_id, start, end))
+    others = edges_of(geo, await closures_overlapping(hub_id, start, end))
     (hub_reach,) = geo.network.reach([(hub["lat"], hub["lon"])], np.union1d(others, edges))
     if hub_reach is None:
         raise Invalid(f"This closure would cut hub {hub['name']} off the streets: no open street within "
@@ -185,8 +161,8 @@ async def add_closure(geo: Geo, executor: Executor | None, hub_id: int, *, reaso
     row = await _read(closure_id)
     replan = None
     if _touches_running_day(start, end, now):
-        replan = await _replan_running(geo, executor, hub_id, now,
-                                       f"street closed: {_what(name, polygon)}, {reason}", time_limit_s, positions)
+        replan = await _replan_running(ctx, hub_id, now, f"street closed: {_what(name, polygon)}, {reason}",
+                                       time_limit_s)
     return _view(geo, row, replan)
 
 
@@ -197,13 +173,13 @@ async def _read(closure_id: int) -> dict[str, Any]:
     return row
 
 
-async def list_closures(geo: Geo, hub_id: int, day: dt.date | None, now: dt.datetime) -> list[ClosureOut]:
+async def list_closures(ctx: Context, hub_id: int, day: dt.date | None, now: dt.datetime) -> list[ClosureOut]:
     """The hub's closures overlapping ``day``; without a day, those not ended yet."""
     if day is not None:
         start, end = dt.datetime.combine(day, dt.time()), _day_end(day)
     else:
         start, end = now, dt.datetime.max
-    return [_view(geo, r) for r in await _overlapping(hub_id, start, end)]
+    return [_view(ctx.geo, r) for r in await closures_overlapping(hub_id, start, end)]
 
 
 async def hub_of_closure(closure_id: int) -> int:
@@ -213,9 +189,8 @@ async def hub_of_closure(closure_id: int) -> int:
     return int(row["hub"])
 
 
-async def remove_closure(geo: Geo, executor: Executor | None, closure_id: int, *, now: dt.datetime,
-                         time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
-                         ) -> ClosureOut:
+async def remove_closure(ctx: Context, closure_id: int, *, now: dt.datetime,
+                         time_limit_s: float | None = None) -> ClosureOut:
     """Delete a closure (the streets are open again); re-plans the running day when it touched it."""
     row = await _read(closure_id)
     async with transaction():
@@ -224,14 +199,14 @@ async def remove_closure(geo: Geo, executor: Executor | None, closure_id: int, *
         raise NotFound(f"There is no closure with id {closure_id}.")
     replan = None
     if _touches_running_day(row["start"], row["end"], now):  # the running day avoids it: reopen
-        replan = await _replan_running(geo, executor, row["hub"], now,
+        replan = await _replan_running(ctx, row["hub"], now,
                                        f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}",
-                                       time_limit_s, positions)
-    return _view(geo, row, replan)
+                                       time_limit_s)
+    return _view(ctx.geo, row, replan)
 
 
-async def reopen_ended(geo: Geo, executor: Executor | None, now: dt.datetime, *, time_limit_s: float,
-                       positions: dict[int, tuple[float, float]] | None = None) -> dict[int, dict[str, Any]]:
+async def reopen_ended(ctx: Context, now: dt.datetime, *, time_limit_s: float | None = None
+                       ) -> dict[int, dict[str, Any]]:
     """Closures that have ended: each claimed once (by one worker), and each hub whose
     running day they touched re-planned, once. Returns the re-plans by hub id."""
     ended = await StreetClosure.select().where(
@@ -248,14 +223,11 @@ async def reopen_ended(geo: Geo, executor: Executor | None, now: dt.datetime, *,
     for hub_id, rows in by_hub.items():
         what = "; ".join(f"{_what(r['street'], r['zone'])}, {r['reason']}" for r in rows)
         try:
-            result = await _replan_running(geo, executor, hub_id, now, f"street reopened: {what}",
-                                           time_limit_s, positions)
+            result = await _replan_running(ctx, hub_id, now, f"street reopened: {what}", time_limit_s)
         except Exception:  # noqa: BLE001 - one hub's failure must not keep the others closed
             log.exception("re-plan after closures of hub %s ended failed", hub_id)
             continue
         if result is not None:
-            from backend.services.replanning import announce_if_not_applied
-
             await announce_if_not_applied(hub_id, now.date(), result)
             results[hub_id] = result
     return results
@@ -266,29 +238,15 @@ class ClosureReopener(Background):
 
     task_name = "closure-reopener"
 
-    def __init__(self, state: State, every_s: float = 30.0) -> None:
-        self.state, self.every_s = state, every_s
+    def __init__(self, ctx: Context, every_s: float = 30.0) -> None:
+        self.ctx, self.every_s = ctx, every_s
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.every_s)
             try:
-                state = self.state
-                done = await reopen_ended(state.geo, state.executor, dt.datetime.now(),
-                                          time_limit_s=state.settings.replan_time_limit_s,
-                                          positions=state.positions.places())
-                if done:
-                    await state.feed.poke()
+                done = await reopen_ended(self.ctx, self.ctx.now())
+                if done and self.ctx.feed is not None:
+                    await self.ctx.feed.poke()
             except Exception:  # noqa: BLE001 - try again next time
                 log.exception("reopening ended closures failed")
-
-
-@asynccontextmanager
-async def closure_reopener(app: Any) -> AsyncIterator[None]:
-    """Lifespan: runs the reopener while the app runs (after the main lifespan set up state)."""
-    reopener = ClosureReopener(app.state)
-    await reopener.start()
-    try:
-        yield
-    finally:
-        await reopener.stop()

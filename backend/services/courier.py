@@ -75,14 +75,14 @@ def _iso(t: dt.datetime | None) -> str | None:
 
 async def stop_views(route: dict[str, Any]) -> list[dict[str, Any]]:
     """The route's stops in riding order, with live status and parcels."""
-    ids = [s["stopId"] for s in route["stops"]]
+    ids = [s["stop_id"] for s in route["stops"]]
     if not ids:
         return []
     rows = {r["id"]: r for r in await _STOPS(ids)}
     parcels = await _PARCELS(sorted({r["order"] for r in rows.values()}))
     views = []
     for planned in route["stops"]:
-        row = rows.get(planned["stopId"])
+        row = rows.get(planned["stop_id"])
         if row is None:
             continue  # the order was cancelled after planning
         views.append(_stop_view(planned, row, _parcels_of(row, parcels)))
@@ -103,9 +103,9 @@ def _stop_view(planned: dict[str, Any], row: dict[str, Any], parcels: list[dict[
         "address": row["address"], "lat": row["lat"], "lon": row["lon"],
         "customerName": row["order.customer_name"], "shopName": row["shop.name"],
         "pickupPointId": row["pickup_point"],
-        "eta": planned["eta"], "plannedEta": planned.get("plannedEta", planned["eta"]),
-        "serviceStart": planned["serviceStart"], "departure": planned["departure"],
-        "windowStart": planned["windowStart"], "windowEnd": planned["windowEnd"],
+        "eta": planned["eta"], "plannedEta": planned.get("planned_eta", planned["eta"]),
+        "serviceStart": planned["service_start"], "departure": planned["departure"],
+        "windowStart": planned["window_start"], "windowEnd": planned["window_end"],
         "late": planned.get("late", False), "parcels": parcels,
         "failReason": row["fail_reason"] or None, "failNote": row["fail_note"] or None, "proof": proof,
     }
@@ -249,7 +249,7 @@ async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, actio
     """
     async with reading():
         route = await _locked_route(courier_id, day)
-        if stop_id not in {s["stopId"] for s in route["stops"]}:
+        if stop_id not in {s["stop_id"] for s in route["stops"]}:
             raise NotFound(f"Stop {stop_id} is not on your route.")
         views = {v["stopId"]: v for v in await stop_views(route)}
     view = views[stop_id]
@@ -306,10 +306,10 @@ async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, actio
 
 def _apply_etas(route: dict[str, Any], views: dict[int, dict[str, Any]]) -> None:
     """Stop views take the ETAs just recomputed on the route."""
-    by_id = {s["stopId"]: s for s in route["stops"]}
+    by_id = {s["stop_id"]: s for s in route["stops"]}
     for sid, v in views.items():
         planned = by_id[sid]
-        v.update(eta=planned["eta"], serviceStart=planned["serviceStart"], departure=planned["departure"],
+        v.update(eta=planned["eta"], serviceStart=planned["service_start"], departure=planned["departure"],
                  late=planned.get("late", False))
 
 
@@ -318,7 +318,7 @@ def _route_view_of(route: dict[str, Any], views: dict[int, dict[str, Any]]) -> d
     return {"id": route["id"], "version": route["version"], "date": route["plan_date"].isoformat(),
             "courierId": route["courier"], "distanceM": route["distance_m"], "durationS": route["duration_s"],
             "start": route["start"].isoformat(), "end": route["end"].isoformat(),
-            "stops": [views[s["stopId"]] for s in route["stops"] if s["stopId"] in views]}
+            "stops": [views[s["stop_id"]] for s in route["stops"] if s["stop_id"] in views]}
 
 
 def _check_barcodes(given: list[str], expected: list[str]) -> None:
@@ -344,12 +344,12 @@ async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: d
     True when a phone should hear of it (an ETA moved by minutes or a stop
     turned late or on time again).
     """
-    remaining = [s for s in route["stops"] if status.get(s["stopId"]) not in (*DONE, "done")]
+    remaining = [s for s in route["stops"] if status.get(s["stop_id"]) not in (*DONE, "done")]
     if at_stop is not None:  # the courier stands there now, whatever the planned order
-        remaining.sort(key=lambda s: s["stopId"] != at_stop)
-    legs = [Leg(travel_s=s.get("travelS", 0), window_start=seconds_of(dt.datetime.fromisoformat(s["windowStart"]), day),
-                window_end=seconds_of(dt.datetime.fromisoformat(s["windowEnd"]), day),
-                service_s=s.get("serviceS", 0)) for s in remaining]
+        remaining.sort(key=lambda s: s["stop_id"] != at_stop)
+    legs = [Leg(travel_s=s.get("travel_s", 0), window_start=seconds_of(dt.datetime.fromisoformat(s["window_start"]), day),
+                window_end=seconds_of(dt.datetime.fromisoformat(s["window_end"]), day),
+                service_s=s.get("service_s", 0)) for s in remaining]
     etas = reschedule(seconds_of(now, day), legs, at_stop=at_stop is not None)
     base = dt.datetime.combine(day, dt.time())
     notable = False
@@ -357,7 +357,7 @@ async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: d
         old = dt.datetime.fromisoformat(s["eta"])
         new = base + dt.timedelta(seconds=eta.arrival)
         notable |= abs((new - old).total_seconds()) >= ETA_NOTICE_S or eta.late != s.get("late", False)
-        s.update(eta=new.isoformat(), serviceStart=(base + dt.timedelta(seconds=eta.service_start)).isoformat(),
+        s.update(eta=new.isoformat(), service_start=(base + dt.timedelta(seconds=eta.service_start)).isoformat(),
                  departure=(base + dt.timedelta(seconds=eta.departure)).isoformat(), late=eta.late)
     await Route.update({Route.stops: route["stops"]}).where(Route.id == route["id"])
     return notable
@@ -382,18 +382,18 @@ async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25,
     routes = await Route.select(Route.all_columns()).where(
         (Route.plan_date == day) & (Route.current == True) & (Route.shift.status == "started")  # noqa: E712
     ).where(WhereRaw(f'"{Route._meta.tablename}"."id" % {{}} = {{}}', n, k)).output(load_json=True)
-    ids = [s["stopId"] for r in routes for s in r["stops"]]
+    ids = [s["stop_id"] for r in routes for s in r["stops"]]
     status: dict[int, str] = {}
     for i in range(0, len(ids), 5000):
         rows = await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids[i:i + 5000]))
         status.update({r["id"]: r["status"] for r in rows})
     behind = []
     for route in routes:
-        nxt = next((s for s in route["stops"] if status.get(s["stopId"]) not in DONE), None)
-        if nxt is None or status.get(nxt["stopId"]) == "arrived":
+        nxt = next((s for s in route["stops"] if status.get(s["stop_id"]) not in DONE), None)
+        if nxt is None or status.get(nxt["stop_id"]) == "arrived":
             continue
         if dt.datetime.fromisoformat(nxt["eta"]) < now - dt.timedelta(seconds=ETA_NOTICE_S):
-            behind.append((route, nxt["stopId"]))
+            behind.append((route, nxt["stop_id"]))
     result = LateRoutes()
     for i in range(0, len(behind), chunk):
         part = behind[i:i + chunk]
@@ -406,14 +406,14 @@ async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25,
                 mine = views[route["id"]]
                 if any(current.get(sid) != v["status"] for sid, v in mine.items()):
                     continue  # the courier acted meanwhile, and that action re-timed the route
-                late_before = {s["stopId"] for s in route["stops"] if s.get("late")}
+                late_before = {s["stop_id"] for s in route["stops"] if s.get("late")}
                 # somewhere before the next stop: assume they are about to arrive there
                 if await reschedule_route(route, status, day, now, at_stop=next_stop):
                     _apply_etas(route, mine)
                     await emit("route.updated", _route_view_of(route, mine), courier_id=route["courier"],
                                hub_id=route["hub"])
                     result.changed += 1
-                if any(s.get("late") and s["stopId"] not in late_before for s in route["stops"]):
+                if any(s.get("late") and s["stop_id"] not in late_before for s in route["stops"]):
                     result.behind.setdefault(route["hub"], set()).add(route["courier"])
         await asyncio.sleep(0)
     return result

@@ -51,7 +51,7 @@ def _builtins(periods: list[OpeningPeriod]) -> list[dict[str, Any]]:
 async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int = 8, seed: int = 7) -> DemoCity:
     rng = random.Random(seed)
     addresses = sorted(geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber))
-    addresses = [a for a in addresses if _on_network(geo, a.lat, a.lon)]
+    addresses = [a for a in addresses if on_network(geo, a.lat, a.lon)]
     lat0, lon0, lat1, lon1 = (min(a.lat for a in addresses), min(a.lon for a in addresses),
                               max(a.lat for a in addresses), max(a.lon for a in addresses))
     # The hub sits towards the south-west edge of the centre, as micro-hubs do.
@@ -99,16 +99,20 @@ async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int
                     pickup_points=len(point_ids), orders=count, logins=logins)
 
 
-def _on_network(geo: Geo, lat: float, lon: float) -> bool:
+def on_network(geo: Geo, lat: float, lon: float) -> bool:
+    """Whether a bike can reach the place: it snaps to a street within 60 m."""
     try:
         return geo.network.snap(lat, lon).distance_m < 60
     except PointOutsideMap:
         return False
 
 
+_on_network = on_network  # the name backend/bench/replan_bench.py still uses; to go with it
+
+
 async def _seed_shops(geo: Geo, hub_id: int, day: dt.date, rng: random.Random) -> dict[int, str]:
     candidates = [p for p in geo.pois if p.kind == "shop" and p.value in SHOP_KINDS and p.street
-                  and _on_network(geo, p.lat, p.lon)]
+                  and on_network(geo, p.lat, p.lon)]
     rng.shuffle(candidates)
     chosen, kinds = [], set()
     for poi in sorted(candidates, key=lambda p: _hours(p.opening_hours, day) is None):
@@ -128,9 +132,9 @@ async def _seed_shops(geo: Geo, hub_id: int, day: dt.date, rng: random.Random) -
 
 
 async def _seed_pickup_points(geo: Geo, hub_id: int, rng: random.Random, shop_pois: set[str]) -> list[int]:
-    lockers = [p for p in geo.pois if p.value == "parcel_locker" and _on_network(geo, p.lat, p.lon)]
+    lockers = [p for p in geo.pois if p.value == "parcel_locker" and on_network(geo, p.lat, p.lon)]
     shops = [p for p in geo.pois if p.value in ("kiosk", "convenience", "supermarket") and p.source not in shop_pois
-             and _on_network(geo, p.lat, p.lon)]
+             and on_network(geo, p.lat, p.lon)]
     rng.shuffle(lockers)
     rng.shuffle(shops)
     everyday = _builtins([OpeningPeriod(days=["mo", "tu", "we", "th", "fr", "sa", "su"], opens="07:00", closes="23:00")])

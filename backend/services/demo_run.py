@@ -11,6 +11,7 @@ from typing import Any
 
 from backend.db.engine import make_engine, migrate, use_database
 from backend.db.tables import Hub, Order
+from backend.services.context import Context
 from backend.services.demo import HUB_NAME, DemoCity, seed
 from backend.services.geo import Geo
 from backend.services.planning import plan_day, read_plan_run
@@ -39,7 +40,7 @@ async def prepare_demo(settings: Settings, fresh: bool = True, day: dt.date | No
                                 "admin": "laadbak-admin", "dispatcher": "laadbak-demo",
                                 "courier1": "laadbak-demo"})
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            run_id = await plan_day(geo, pool, city.hub_id, city.day, time_limit_s or settings.plan_time_limit_s)
+            run_id = await plan_day(Context(geo=geo, settings=settings, pool=pool), city.hub_id, city.day, time_limit_s)
         run = await read_plan_run(run_id)
     finally:
         if settings.is_postgres:

@@ -16,47 +16,36 @@ import datetime as dt
 
 from backend.crashpoints import crash_point
 from backend.jobs import JobContext, handler
-from backend.services.replanning import (
-    after_failed_stop,
-    announce_if_not_applied,
-    courier_behind,
-    plan_in_same_day_order,
-    replan_hub,
-)
+from backend.services.context import context_of
+from backend.services.disruptions import after_failed_stop, courier_behind, plan_in_same_day_order
+from backend.services.replanning import announce_if_not_applied, replan_hub
 
 
 @handler("failed_stop")
 async def failed_stop(job: JobContext) -> None:
     crash_point("fail.answered")  # tests: the answer went out, the next step had not started
-    state = job.state
     # Planned from now, not from when it failed: resumed after a restart, the earlier hours are gone.
     now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
-    await after_failed_stop(state.geo, state.executor, job.payload["stopId"], now, policy=state.settings.fail_policy,
-                            secret=state.settings.secret_key, time_limit_s=state.settings.replan_time_limit_s,
-                            positions=state.positions.places(), replan_later=True)
+    await after_failed_stop(context_of(job.state), job.payload["stopId"], now, replan_later=True)
 
 
 @handler("replan")
 async def replan(job: JobContext) -> None:
-    state, p = job.state, job.payload
+    p = job.payload
     day = dt.date.fromisoformat(p["date"])
     now = dt.datetime.now()
-    result = await replan_hub(state.geo, state.executor, p["hubId"], day, max(now, dt.datetime.combine(day, dt.time())),
-                              reason=p["reason"], time_limit_s=state.settings.replan_time_limit_s,
-                              positions=state.positions.places())
+    result = await replan_hub(context_of(job.state), p["hubId"], day, max(now, dt.datetime.combine(day, dt.time())),
+                              reason=p["reason"])
     await announce_if_not_applied(p["hubId"], day, result)
 
 
 @handler("courier_behind")
 async def behind(job: JobContext) -> None:
-    state, p = job.state, job.payload
-    await courier_behind(state.geo, state.executor, p["hubId"], set(p["couriers"]), dt.datetime.now(),
-                         time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
+    p = job.payload
+    await courier_behind(context_of(job.state), p["hubId"], set(p["couriers"]), dt.datetime.now())
 
 
 @handler("same_day_order")
 async def same_day_order(job: JobContext) -> None:
-    state = job.state
     now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
-    await plan_in_same_day_order(state.geo, state.executor, job.payload["orderId"], now,
-                                 time_limit_s=state.settings.replan_time_limit_s, positions=state.positions.places())
+    await plan_in_same_day_order(context_of(job.state), job.payload["orderId"], now)

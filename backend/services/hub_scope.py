@@ -4,10 +4,27 @@ belongs to no hub (shared), never another hub's."""
 
 from __future__ import annotations
 
-from backend.errors import Invalid
+from backend.db.tables import Courier, Stop
+from backend.errors import Invalid, NotFound
 
 
 def require_same_hub(what: str, item_id: int, item_hub: int | None, hub_id: int | None) -> None:
     if item_hub is not None and hub_id is not None and item_hub != hub_id:
         raise Invalid(f"{what} {item_id} belongs to hub {item_hub}, not to hub {hub_id}; "
                       f"choose one of hub {hub_id}.")
+
+
+async def hub_of_courier(courier_id: int) -> int | None:
+    """The courier's hub (None: shared); NotFound when there is no such courier."""
+    courier = await Courier.select(Courier.hub).where(Courier.id == courier_id).first()
+    if courier is None:
+        raise NotFound(f"There is no courier with id {courier_id}.")
+    return courier["hub"]
+
+
+async def hub_of_stop(stop_id: int) -> int:
+    """The stop's hub; NotFound when there is no such stop."""
+    stop = await Stop.select(Stop.hub).where(Stop.id == stop_id).first()
+    if stop is None:
+        raise NotFound(f"There is no stop with id {stop_id}.")
+    return int(stop["hub"])

@@ -16,7 +16,7 @@ from backend.db.engine import transaction
 from backend.db.tables import Hub, Parcel, PickupPoint, Shop, Stop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
-from backend.errors import Conflict, Invalid
+from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services.geo import Geo
 from backend.services.hub_scope import require_same_hub
@@ -225,6 +225,28 @@ async def create_order(data: OrderIn, geo: Geo, today: dt.date) -> int:
 async def read_order(order_id: int) -> OrderOut | None:
     found = await read_orders(OrderRow.id == order_id)
     return found[0] if found else None
+
+
+async def orders_of(hub_id: int, day: dt.date) -> list[OrderOut]:
+    """The hub's orders for delivery on ``day``."""
+    return await read_orders((OrderRow.hub == hub_id) & (OrderRow.delivery_date == day))
+
+
+async def order_for(order_id: int) -> OrderOut:
+    """An order; NotFound when there is none."""
+    order = await read_order(order_id)
+    if order is None:
+        raise NotFound(f"There is no order with id {order_id}.")
+    return order
+
+
+async def cancel_order(order: OrderOut) -> None:
+    """Withdraw an order not on a route yet (Conflict when it is planned already)."""
+    if await Stop.exists().where((Stop.order == order.id) & (Stop.status.not_in(["open", "unplanned"]))):
+        raise Conflict("This order is already planned on a route; re-plan or move it first.")
+    async with transaction():
+        await OrderRow.delete().where(OrderRow.id == order.id)
+        await emit("order.cancelled", {"orderId": order.id}, hub_id=order.hub_id)
 
 
 async def read_orders(where: Any) -> list[OrderOut]:

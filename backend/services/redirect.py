@@ -21,7 +21,6 @@ import contextlib
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -37,10 +36,12 @@ from backend.crashpoints import crash_point
 from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
+from backend.services.context import Context
+from backend.services.day import ON_BOARD, DayInput, Pending, hub_lock, periods
 from backend.services.geo import Geo
 from backend.services.idempotency import Answer, once
-from backend.services.planning import DayInput, Pending, _periods, hub_lock, route_of_hub
-from backend.services.replanning import ON_BOARD, SAVE_ATTEMPTS, WorkedOut, work_out
+from backend.services.replanning import SAVE_ATTEMPTS, WorkedOut, work_out
+from backend.services.route_store import routes_in_force
 from backend.structs import Body, DbId
 
 # The states a delivery can still be redirected from: not at the door, not done.
@@ -115,13 +116,13 @@ async def _load(order: dict[str, Any], now: dt.datetime) -> _Day:
     day = order["delivery_date"]
     stop = await current_delivery(order["id"])
     parcels = await Parcel.select(Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(Parcel.order == order["id"])
-    routes = await route_of_hub(order["hub"], day)
+    routes = await routes_in_force(order["hub"], day)
     day_start = dt.datetime.combine(day, dt.time())
     shifts = await Shift.select(Shift.id, Shift.start, Shift.end, Shift.status).where(
         (Shift.hub == order["hub"]) & (Shift.start >= day_start) & (Shift.start < day_start + dt.timedelta(days=1))
         & Shift.status.is_in(["planned", "started"]))
     on_board = any(p["status"] in ON_BOARD for p in parcels)
-    holder = next((r["shift"] for r in routes if stop and any(s["stopId"] == stop["id"] for s in r["stops"])), None)
+    holder = next((r["shift"] for r in routes if stop and any(s["stop_id"] == stop["id"] for s in r["stops"])), None)
     if on_board and holder is not None:  # the goods ride on that bike: only its courier can bring them
         shifts = [s for s in shifts if s["id"] == holder] or shifts
     return _Day(order=order, stop=stop, day=day, now_s=seconds_of(now, day), parcels=parcels,
@@ -199,7 +200,7 @@ async def _points(d: _Day) -> tuple[list[dict[str, Any]], dict[int, int]]:
 def _point_window(point: dict[str, Any], d: _Day) -> tuple[int, int] | None:
     """When a courier may bring the parcel to ``point`` that day: the rest of an opening span,
     within the hours couriers ride."""
-    spans = windows_on(_periods(point["opening_hours"]), d.day)
+    spans = windows_on(periods(point["opening_hours"]), d.day)
     riding = (min(a for a, _ in d.shifts), max(b for _, b in d.shifts)) if d.shifts else (0, 24 * 3600)
     for w in (Window(0, 24 * 3600),) if spans is None else spans:  # no hours given: always open
         start, end = max(w.start, d.now_s, riding[0]), min(w.end, riding[1])
@@ -210,7 +211,7 @@ def _point_window(point: dict[str, Any], d: _Day) -> tuple[int, int] | None:
 
 def _closes(point: dict[str, Any], d: _Day, after: int) -> int:
     """When ``point`` closes after ``after`` that day: until then the customer can collect."""
-    spans = windows_on(_periods(point["opening_hours"]), d.day)
+    spans = windows_on(periods(point["opening_hours"]), d.day)
     return next((w.end for w in spans if w.end >= after), after) if spans is not None else 24 * 3600
 
 
@@ -366,9 +367,8 @@ def _describe(t: _Target) -> str:
     return f"to {t.address or 'that place'} in {window}"
 
 
-async def redirect(geo: Geo, executor: Executor | None, order: dict[str, Any], data: RedirectIn,
-                   now: dt.datetime, *, secret: str, time_limit_s: float,
-                   positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
+async def redirect(ctx: Context, order: dict[str, Any], data: RedirectIn, now: dt.datetime, *,
+                   time_limit_s: float | None = None) -> dict[str, Any]:
     """Redirect the order's delivery; answers what it became, or raises with the alternatives.
 
     Refusals: Invalid (422) for a choice that makes no sense (unknown pickup
@@ -385,8 +385,7 @@ async def redirect(geo: Geo, executor: Executor | None, order: dict[str, Any], d
     """
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         async with contextlib.AsyncExitStack() as held:
-            write = await _prepare(held, geo, executor, order, data, now, secret=secret,
-                                   time_limit_s=time_limit_s, positions=positions)
+            write = await _prepare(held, ctx, order, data, now, time_limit_s=time_limit_s)
             try:
                 async with transaction():
                     return await write()
@@ -396,17 +395,15 @@ async def redirect(geo: Geo, executor: Executor | None, order: dict[str, Any], d
     raise AssertionError("unreachable")
 
 
-async def redirect_once(geo: Geo, executor: Executor | None, order: dict[str, Any], data: RedirectIn,
-                        now: dt.datetime, *, scoped_key: str, print_: str, secret: str, time_limit_s: float,
-                        positions: dict[int, tuple[float, float]] | None = None) -> Answer:
+async def redirect_once(ctx: Context, order: dict[str, Any], data: RedirectIn, now: dt.datetime, *,
+                        scoped_key: str, print_: str, time_limit_s: float | None = None) -> Answer:
     """:func:`redirect` applied once per key: its answer is stored in the same
     transaction as the change (a refusal is stored too), so a replay after a
     crash gets the answer that is true."""
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         async with contextlib.AsyncExitStack() as held:  # the hub's lock, held until the answer is stored
             async def prepare() -> Any:
-                return await _prepare(held, geo, executor, order, data, now, secret=secret,
-                                      time_limit_s=time_limit_s, positions=positions)
+                return await _prepare(held, ctx, order, data, now, time_limit_s=time_limit_s)
             try:
                 return await once(0, scoped_key, print_, 200, prepare=prepare)
             except Stale:
@@ -432,9 +429,8 @@ def _changed(d: _Day, seen: str | None) -> Conflict | None:
                     "the page and choose again.", code="changed", redirectOptions=[])
 
 
-async def _prepare(held: contextlib.AsyncExitStack, geo: Geo, executor: Executor | None, order: dict[str, Any],
-                   data: RedirectIn, now: dt.datetime, *, secret: str, time_limit_s: float,
-                   positions: dict[int, tuple[float, float]] | None) -> Callable[[], Awaitable[dict[str, Any]]]:
+async def _prepare(held: contextlib.AsyncExitStack, ctx: Context, order: dict[str, Any], data: RedirectIn,
+                   now: dt.datetime, *, time_limit_s: float | None) -> Callable[[], Awaitable[dict[str, Any]]]:
     """Check the redirect and work out its re-plan (nothing written); answers the
     write step, to run in one transaction while ``held`` still holds the hub's lock."""
     d = await _load(order, now)
@@ -443,7 +439,7 @@ async def _prepare(held: contextlib.AsyncExitStack, geo: Geo, executor: Executor
         raise Conflict(why, code=code, redirectOptions=[])
     old = d.stop
     assert old is not None
-    target = await _target(d, data, geo)
+    target = await _target(d, data, ctx.geo)
     day = d.day
     point = target.pickup_point
     new_stop: dict[str, Any] = {
@@ -452,7 +448,7 @@ async def _prepare(held: contextlib.AsyncExitStack, geo: Geo, executor: Executor
         "lon": target.lon, "plan_date": day, "window_start": at(day, target.window[0]),
         "window_end": at(day, target.window[1]), "service_s": old["service_s"], "weight_kg": old["weight_kg"],
         "volume_l": old["volume_l"], "status": "open"}
-    code = pickup_code(secret, order["id"]) if point else None
+    code = pickup_code(ctx.settings.secret_key, order["id"]) if point else None
     notice = {"orderId": order["id"], "stopId": old["id"], "kind": target.kind, "address": target.address,
               "windowStart": new_stop["window_start"].isoformat(), "windowEnd": new_stop["window_end"].isoformat(),
               "pickupPoint": _point_json(point) if point else None, "pickupCode": code}
@@ -485,9 +481,8 @@ async def _prepare(held: contextlib.AsyncExitStack, geo: Geo, executor: Executor
     if d.routed:
         pending = Pending(added=[{**new_stop, "id": NEW_STOP}], withdrawn={old["id"]: {**old, "status": CANCELLED}},
                           locks={NEW_STOP: pin["shift"]} if pin else {})
-        outcome = await work_out(geo, executor, old["hub"], day, now,
-                                 reason=f"customer redirect of order {order['reference']}",
-                                 time_limit_s=time_limit_s, positions=positions, accept=accept, pending=pending)
+        outcome = await work_out(ctx, old["hub"], day, now, reason=f"customer redirect of order {order['reference']}",
+                                 time_limit_s=time_limit_s, accept=accept, pending=pending)
         if isinstance(outcome, dict):
             exclude = (target.kind, data.window if target.kind == "window" else data.pickup_point_id)
             options = await _options(d, exclude)

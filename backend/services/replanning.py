@@ -2,10 +2,12 @@
 publishing only the routes that changed.
 
 Reads the day as it stands (stop states, parcels on bikes, where the bikes
-are), turns it into a Problem with locks (:class:`planning.LiveDay`), lets the
+are), turns it into a Problem with locks (:class:`backend.services.day.LiveDay`), lets the
 pure core re-plan it (:func:`backend.dispatch.replan.replan`, in the solver
 pool), checks the result and writes, in one transaction, a new version of
-each changed route with a ``route.updated`` event that says why.
+each changed route with a ``route.updated`` event that says why. What leads
+to a re-plan (a failed stop, a new order, a breakdown...) is in
+:mod:`backend.services.disruptions`.
 """
 
 from __future__ import annotations
@@ -16,31 +18,26 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from typing import Any
 
 import msgspec
 
 from backend.crashpoints import crash_point
 from backend.db.engine import transaction
-from backend.db.locks import write_guard
-from backend.db.tables import Order as OrderRow
-from backend.db.tables import DispatchLock, Parcel, PickupPoint, PlanRun, Route, Shift, Stop
-from backend.dispatch import failed_stop, feasibility
-from backend.dispatch.calendar import SLOTS, at, next_slot, parse_hhmm, same_day_open, seconds_of, windows_on
-from backend.dispatch.model import Window
+from backend.db.tables import Stop
+from backend.dispatch import feasibility
+from backend.dispatch.calendar import (
+    at,
+)
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
-from backend.errors import Conflict, Invalid, NotFound, Stale
-from backend.jobs import queue as jobs
+from backend.errors import Invalid, Stale
 from backend.realtime.outbox import emit
-from backend.services import orders
-from backend.services.courier import route_view, shift_of, shift_view
-from backend.services.geo import Geo
-from backend.security import pickup_code
-from backend.services.planning import DayInput, LiveDay, Pending, _periods, _stop_json, hub_lock, load_day, route_of_hub
+from backend.services import route_store
+from backend.services.context import Context
+from backend.services.courier import route_view
+from backend.services.day import DayInput, Pending, hub_lock, live_day, load_day
 
-ON_BOARD = ("loaded", "collected")
 log = logging.getLogger("laadbak.replan")
 # A live re-plan builds the matrices of every stop left: 4,000 places are about
 # 250 MB and a second of searching; a bigger hub's day is re-planned by hand.
@@ -53,82 +50,8 @@ MIN_SOLVE_S = 0.25
 SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh read, this often at most
 
 
-async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
-                   positions: dict[int, tuple[float, float]] | None = None,
-                   pending: Pending | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
-    """Locks and bike positions of the running day; ``positions``: courier id -> last known place;
-    ``pending``: a change planned as if written (its new stops locked like written ones)."""
-    routes = await route_of_hub(hub_id, day)
-    # Read by hub and day, not by lists of thousands of ids: building such a query
-    # cost more than running it.
-    ids = {s["stopId"] for r in routes for s in r["stops"]}
-    stops = {r["id"]: r for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
-        (Stop.hub == hub_id) & (Stop.plan_date == day)) if r["id"] in ids}
-    orders = {s["order"] for s in stops.values()}
-    on_board = {p["order"] for p in await Parcel.select(Parcel.order).where(
-        Parcel.status.is_in(list(ON_BOARD)) & (Parcel.order.hub == hub_id)) if p["order"] in orders}
-    shifts = {s["id"]: s for s in await Shift.select(Shift.id, Shift.status, Shift.last_lat, Shift.last_lon).where(
-        Shift.id.is_in([r["shift"] for r in routes] or [-1]))}
-    locks: dict[int, int] = {}
-    riding: dict[int, int] = {}  # order id -> shift whose bike has its goods
-    riding_shifts: set[int] = set()
-    late: set[int] = set()
-    where: dict[int, tuple[float, float]] = {}
-    for route in routes:
-        shift = shifts.get(route["shift"])
-        acted = any(stops.get(p["stopId"], {}).get("status") in (*DONE, "arrived") for p in route["stops"])
-        if shift is None or shift["status"] in ("ended", "interrupted") or (shift["status"] != "started"
-                                                                            and not acted):
-            continue  # not on the road (yet): all its stops are free to move
-        riding_shifts.add(route["shift"])
-        for planned in route["stops"]:
-            row = stops.get(planned["stopId"])
-            if row is None or row["status"] in DONE:
-                continue
-            if planned.get("late") and row["status"] != "arrived" and row["order"] not in on_board:
-                late.add(row["id"])  # this courier is behind: someone who can still make the window may take it
-                continue
-            # Under way, goods on this bike, or just on the route of a courier on the
-            # road: it stays with them. Moving stops between riding couriers is
-            # churn on two phones for a gain the courier rarely sees.
-            locks[row["id"]] = route["shift"]
-            if row["status"] == "arrived":  # the courier stands there
-                where[route["shift"]] = (row["lat"], row["lon"])
-        for order in {stops[s["stopId"]]["order"] for s in route["stops"] if s["stopId"] in stops} & on_board:
-            riding[order] = route["shift"]
-        if route["shift"] not in where:
-            known = (positions or {}).get(route["courier"])
-            if known is None and shift["last_lat"] is not None:
-                known = (shift["last_lat"], shift["last_lon"])
-            if known is not None:
-                where[route["shift"]] = known
-    # A dispatcher's hand wins over everything else.
-    pins: dict[int, list[int]] = {}
-    for lock in await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position).where(
-            (DispatchLock.stop.hub == hub_id) & (DispatchLock.stop.plan_date == day)).order_by(DispatchLock.position):
-        locks[lock["stop"]] = lock["shift"]
-        if lock["position"] is not None:
-            pins.setdefault(lock["shift"], []).append(lock["stop"])
-    if riding:  # their new stops (a redirect, a retry) ride on the same bike
-        for row in await Stop.select(Stop.id, Stop.order).where(
-                (Stop.hub == hub_id) & (Stop.plan_date == day)
-                & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
-            if row["order"] in riding:
-                locks.setdefault(row["id"], riding[row["order"]])
-    if pending is not None:
-        locks.update(pending.locks)
-        # A stop a pending lock moves leaves any pinned order it had (as its written lock will).
-        pins = {shift: [s for s in stops if s not in pending.locks] for shift, stops in pins.items()}
-        for row in pending.added:
-            if row["kind"] == "delivery" and row["order"] in riding:
-                locks.setdefault(row["id"], riding[row["order"]])
-    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks, pins=pins,
-                   late=frozenset(late - locks.keys()), riding=frozenset(riding_shifts)), routes
-
-
-async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
-                     reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
-                     positions: dict[int, tuple[float, float]] | None = None,
+async def replan_hub(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
+                     reason: str, time_limit_s: float | None = None, min_gain_s: int = DEFAULT_MIN_GAIN_S,
                      prepare: Callable[[], Awaitable[None]] | None = None,
                      accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
                      undo: Callable[[], Awaitable[None]] | None = None, pending: Pending | None = None,
@@ -153,9 +76,9 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
         try:
             for attempt in range(1, SAVE_ATTEMPTS + 1):
                 try:
-                    result = await _replan_hub(geo, executor, hub_id, day, now, reason=reason,
+                    result = await _replan_hub(ctx, hub_id, day, now, reason=reason,
                                                time_limit_s=time_limit_s, min_gain_s=min_gain_s,
-                                               positions=positions, accept=accept, pending=pending,
+                                               accept=accept, pending=pending,
                                                write_pending=write_pending)
                     break
                 except Stale:
@@ -174,14 +97,13 @@ async def replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.d
         return result
 
 
-async def _replan_hub(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
-                      reason: str, time_limit_s: float, min_gain_s: int,
-                      positions: dict[int, tuple[float, float]] | None,
+async def _replan_hub(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
+                      reason: str, time_limit_s: float | None, min_gain_s: int,
                       accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
                       pending: Pending | None = None, write_pending: Callable[[], Awaitable[None]] | None = None
                       ) -> dict[str, Any]:
-    worked = await work_out(geo, executor, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
-                            min_gain_s=min_gain_s, positions=positions, accept=accept, pending=pending)
+    worked = await work_out(ctx, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
+                            min_gain_s=min_gain_s, accept=accept, pending=pending)
     if isinstance(worked, dict):
         return worked
     async with transaction():
@@ -228,15 +150,15 @@ class WorkedOut(msgspec.Struct, kw_only=True):
                            self.routes, self.violations, time.perf_counter() - self.started)
 
 
-async def work_out(geo: Geo, executor: Executor | None, hub_id: int, day: dt.date, now: dt.datetime, *,
-                   reason: str, time_limit_s: float, min_gain_s: int = DEFAULT_MIN_GAIN_S,
-                   positions: dict[int, tuple[float, float]] | None = None,
+async def work_out(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
+                   reason: str, time_limit_s: float | None = None, min_gain_s: int = DEFAULT_MIN_GAIN_S,
                    accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
                    pending: Pending | None = None) -> WorkedOut | dict[str, Any]:
     """Read the day (with ``pending`` as if written), solve it in the pool and check
     it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
     False``) why it is not to be applied. Run it holding :func:`hub_lock`."""
     t0 = time.perf_counter()
+    time_limit_s = time_limit_s or ctx.replan_time_limit_s
     # Counted before anything is read: reading a day that big is itself the cost.
     size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
     if size > MAX_LIVE_STOPS:
@@ -244,35 +166,35 @@ async def work_out(geo: Geo, executor: Executor | None, hub_id: int, day: dt.dat
                       f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
                       f"more hubs, or move stops by hand.")
     phases: dict[str, float] = {}
-    live, routes = await live_day(hub_id, day, now, positions, pending)
+    live, routes = await live_day(hub_id, day, now, ctx.places(), pending)
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
     phases["live"] = time.perf_counter() - t0
-    day_input = await load_day(geo, hub_id, day, live, pending)
+    day_input = await load_day(ctx.geo, hub_id, day, live, pending)
     phases["load"] = time.perf_counter() - t0 - phases["live"]
     phases["matrices"] = day_input.matrix_s
     # A stop withdrawn since its route was made (a redirect cancels the old
     # destination) is not history: its route is rewritten without it. Known to
     # the save as a row, it is neither kept on the route nor planned again.
-    off_plan = {s["stopId"] for r in routes for s in r["stops"] if str(s["stopId"]) not in day_input.stops}
+    off_plan = {s["stop_id"] for r in routes for s in r["stops"] if str(s["stop_id"]) not in day_input.stops}
     withdrawn = await Stop.select().where(Stop.id.is_in(sorted(off_plan) or [-1]) & (Stop.status == "cancelled"))
     if pending is not None:
         withdrawn += [row for sid, row in pending.withdrawn.items() if sid in off_plan]
     for row in withdrawn:
         day_input.stops[str(row["id"])] = row
     withdrawn_ids = {row["id"] for row in withdrawn}
-    withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stopId"] in withdrawn_ids for s in r["stops"])}
+    withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stop_id"] in withdrawn_ids for s in r["stops"])}
     in_problem = {s.id for s in day_input.problem.stops}
-    in_force = {f"shift-{r['shift']}": [str(s["stopId"]) for s in r["stops"] if str(s["stopId"]) in in_problem]
+    in_force = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
                 for r in routes}
     solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
     job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=solve_limit,
                             min_gain_s=min_gain_s)
     t1 = time.perf_counter()
-    if executor is None:
+    if ctx.pool is None:
         result, solve_phases = await asyncio.to_thread(job)
     else:
-        result, solve_phases = await asyncio.get_running_loop().run_in_executor(executor, job)
+        result, solve_phases = await asyncio.get_running_loop().run_in_executor(ctx.pool, job)
     phases["solve"] = time.perf_counter() - t1
     phases.update(solve_phases)
     if withdrawn_from:
@@ -334,45 +256,33 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
     # Couriers taken off the road keep their history; their open stops are gone from them.
     on_duty = {v.id for v in day_input.problem.vehicles}
     for vid, old in old_by_vehicle.items():
-        if vid not in on_duty and any(str(s["stopId"]) in day_input.stops
-                                      and day_input.stops[str(s["stopId"])]["status"] not in DONE
+        if vid not in on_duty and any(str(s["stop_id"]) in day_input.stops
+                                      and day_input.stops[str(s["stop_id"])]["status"] not in DONE
                                       for s in old["stops"]):
             changed.add(vid)
     async with transaction():
-        await check_in_force(hub_id, day, routes)
-        run_id = (await PlanRun.insert(PlanRun(
-            hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
-            finished_at=dt.datetime.now(), time_limit_s=time_limit_s,
+        await route_store.check_in_force(hub_id, day, routes)
+        run_id = await route_store.add_run(
+            hub_id, day, violations=violations, time_limit_s=time_limit_s,
             inputs={"replan": True, "reason": reason, "stops": len(day_input.problem.stops),
                     "vehicles": len(day_input.problem.vehicles)},
-            figures=figures, unplanned=[],
-        )))[0]["id"]
-        # The stops take their final states first: the events below carry the
-        # route view as read now, and a phone must never see a stop still "open".
-        planned_ids = [int(ps.stop_id) for r in plan.routes for ps in r.stops]
-        await Stop.update({Stop.status: "planned"}).where(
-            Stop.id.is_in(planned_ids or [-1]) & Stop.status.is_in(["open", "unplanned"]))
-        unplanned_ids = [int(u.stop_id) for u in unplanned]
-        await Stop.update({Stop.status: "unplanned"}).where(
-            Stop.id.is_in(unplanned_ids or [-1]) & Stop.status.is_in(["open", "planned"]))
+            figures=figures, unplanned=[])
+        await route_store.mark_stops([int(ps.stop_id) for r in plan.routes for ps in r.stops],
+                                     [int(u.stop_id) for u in unplanned], only_open=True)
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
                 continue
             old = old_by_vehicle.get(vid)
-            kept = [s for s in (old["stops"] if old else []) if str(s["stopId"]) not in day_input.stops
-                    or day_input.stops[str(s["stopId"])]["status"] in DONE]  # history stays on the route
+            kept = [s for s in (old["stops"] if old else []) if str(s["stop_id"]) not in day_input.stops
+                    or day_input.stops[str(s["stop_id"])]["status"] in DONE]  # history stays on the route
             new_route = by_vehicle.get(vid)
-            planned = []
-            if new_route is not None:
-                departures = [new_route.start_s, *(ps.departure_s for ps in new_route.stops)]
-                planned = [_stop_json(ps, day_input.stops[ps.stop_id], day, departures[i])
-                           for i, ps in enumerate(new_route.stops)]
-            before = {s["stopId"] for s in (old["stops"] if old else [])}
-            after = {s["stopId"] for s in planned} | {s["stopId"] for s in kept}
+            planned = route_store.stop_records(new_route, day_input.stops, day) if new_route is not None else []
+            before = {s["stop_id"] for s in (old["stops"] if old else [])}
+            after = {s["stop_id"] for s in planned} | {s["stop_id"] for s in kept}
             if old is not None:
-                await Route.update({Route.current: False}).where(Route.id == old["id"])
-            row = {
+                await route_store.retire(old["id"])
+            written = await route_store.add_version({
                 "plan_run": run_id, "hub": hub_id, "courier": shift["courier"], "shift": shift["id"],
                 "plan_date": day, "version": (old["version"] if old else 0) + 1, "current": True,
                 "start": old["start"] if old else at(day, new_route.start_s if new_route else 0),
@@ -380,307 +290,18 @@ async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day
                 "distance_m": new_route.distance_m if new_route else 0,
                 "duration_s": new_route.duration_s if new_route else 0,
                 "stops": kept + planned,
-            }
-            route_id = (await Route.insert(Route(**row)))[0]["id"]
+            })
             crash_point("replan.mid")  # tests: a route of the re-plan written, none of it committed
-            view = await route_view({**row, "id": route_id})
+            view = await route_view(written)
             view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
             figures["changedCouriers"].append(shift["courier"])
-        await PlanRun.update({PlanRun.figures: figures}).where(PlanRun.id == run_id)
+        await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
                    hub_id=hub_id)
     return {"planRunId": run_id, "applied": True, **figures,
             "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
                                for u in unplanned]}
-
-
-async def check_in_force(hub_id: int, day: dt.date, routes: list[dict[str, Any]]) -> None:
-    """Inside the save's transaction: the routes in force are still the versions
-    ``routes`` were read as, else the save is refused (Stale) before it writes."""
-    await write_guard("routes", hub_id)
-    now_in_force = {r["id"] for r in await Route.select(Route.id).where(
-        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True))}  # noqa: E712
-    if now_in_force != {r["id"] for r in routes}:
-        raise Stale(f"The routes of hub {hub_id} on {day} changed while this re-plan was worked out; "
-                    f"it is worked out again from the routes in force.")
-
-
-async def take_same_day_order(geo: Geo, executor: Executor | None, data: Any, now: dt.datetime, *,
-                              time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
-                              ) -> tuple[int, dict[str, Any] | None]:
-    """An order for a day already on the road: checked against its cut-off, written,
-    and planned into the running routes, or refused with the next possible slot.
-
-    Returns the order id and the re-plan (None when the day has no routes yet:
-    the order waits for the day's planning like any other).
-    """
-    day = now.date()
-    prepared = await orders.prepare(data, geo, day)
-    end_s = parse_hhmm(prepared.window[1])
-    if not same_day_open(end_s, seconds_of(now, day)):
-        raise Conflict(_too_late(f"its window ends at {prepared.window[1]}", now, day), code="same_day_cutoff",
-                       nextSlot=_next_slot_json(now, day))
-    routed = bool(await route_of_hub(data.hub_id, day))
-    async with transaction():
-        order_id = await orders.write(prepared)
-        key = f"same_day_order:{order_id}"
-        if routed:  # a crash before this request answers leaves the order to a job: planned in, or withdrawn
-            await jobs.enqueue("same_day_order", key, {"orderId": order_id, "at": now.isoformat()},
-                               run_after=now + dt.timedelta(seconds=jobs.LEASE_S))
-    if not routed:
-        return order_id, None
-    planned, result, why = await plan_in_same_day_order(geo, executor, order_id, now, time_limit_s=time_limit_s,
-                                                        positions=positions, job_key=key)
-    if planned:
-        return order_id, result
-    raise Conflict(_too_late(why, now, day, end_s), code="same_day_full", nextSlot=_next_slot_json(now, day, end_s))
-
-
-async def plan_in_same_day_order(geo: Geo, executor: Executor | None, order_id: int, now: dt.datetime, *,
-                                 time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None,
-                                 job_key: str | None = None) -> tuple[bool, dict[str, Any] | None, str]:
-    """Re-plan a same-day order into the running routes, or withdraw it whole when it
-    does not fit; its ``same_day_order`` job is done with the withdrawal or after the
-    re-plan. Returns (planned, the re-plan, why not)."""
-    order = await OrderRow.select(OrderRow.hub, OrderRow.reference).where(OrderRow.id == order_id).first()
-    if order is None:
-        return False, None, "the order was withdrawn"
-    day = now.date()
-    result = await replan_hub(geo, executor, order["hub"], day, now, reason=f"new order {order['reference']}",
-                              time_limit_s=time_limit_s, positions=positions)
-    mine = await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id)
-    if all(s["status"] == "planned" for s in mine):
-        async with transaction():
-            await jobs.settle(job_key)
-        return True, result, ""
-    # It does not fit today's routes: the order is withdrawn, whole.
-    why = next((u["detail"] for u in result["unplannedStops"] if u["stopId"] in {s["id"] for s in mine}),
-               "no courier can fit it in today")
-    async with transaction():
-        await jobs.settle(job_key)
-        await OrderRow.delete().where(OrderRow.id == order_id)
-    return False, result, why
-
-
-def _next_slot_json(now: dt.datetime, day: dt.date, after_s: int | None = None) -> dict[str, Any]:
-    """The first named slot still open for a new order; with ``after_s``, one that starts
-    no earlier (a day with no room until then offers a later slot, not the same hours)."""
-    now_s = seconds_of(now, day)
-    days, name = next_slot(now_s)
-    if after_s is not None and days == 0:
-        later = [n for n in ("morning", "afternoon", "evening")
-                 if parse_hhmm(SLOTS[n][0]) >= after_s and same_day_open(parse_hhmm(SLOTS[n][1]), now_s)]
-        days, name = (0, later[0]) if later else (1, "morning")
-    start, end = SLOTS[name]
-    return {"date": (day + dt.timedelta(days=days)).isoformat(), "slot": name, "start": start, "end": end}
-
-
-def _too_late(why: str, now: dt.datetime, day: dt.date, after_s: int | None = None) -> str:
-    slot = _next_slot_json(now, day, after_s)
-    return (f"This order cannot be delivered today: {why}. The next possible slot is {slot['slot']} "
-            f"({slot['start']}-{slot['end']}) on {slot['date']}.")
-
-
-async def courier_out_of_service(geo: Geo, executor: Executor | None, courier_id: int, day: dt.date,
-                                 now: dt.datetime, *, reason: str, time_limit_s: float,
-                                 positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
-    """A courier breaks down: their remaining stops go to others; goods on their
-    bike become a transfer, collected by another courier where the bike stands."""
-    shift = await shift_of(courier_id, day)
-    if shift is None or shift["status"] != "started":
-        status = shift["status"] if shift else "not planned"
-        raise Conflict(f"Courier {courier_id} is not on the road (their shift is {status}); nothing to take over.")
-    route = next((r for r in await route_of_hub(shift["hub"], day) if r["courier"] == courier_id), None)
-    place = (positions or {}).get(courier_id)
-    if place is None and shift["last_lat"] is not None:
-        place = (shift["last_lat"], shift["last_lon"])
-    ids = [s["stopId"] for s in route["stops"]] if route else []
-    open_deliveries = await Stop.select().where(
-        Stop.id.is_in(ids or [-1]) & (Stop.kind == "delivery") & Stop.status.is_in(["planned", "arrived"]))
-    on_board = {p["order"]: p for p in await Parcel.select(Parcel.order, Parcel.status).where(
-        Parcel.order.is_in([s["order"] for s in open_deliveries] or [-1])) if p["status"] in ON_BOARD}
-    async with transaction():
-        done = await Shift.update({Shift.status: "interrupted", Shift.ended_at: now}).where(
-            (Shift.id == shift["id"]) & (Shift.status == "started")).returning(Shift.id)
-        if not done:
-            raise Conflict("The shift changed in the meantime; reload and try again.")
-        transfers = 0
-        for stop in open_deliveries:
-            if stop["order"] not in on_board:
-                continue
-            if place is None:  # nowhere to collect from: the goods go back to the hub with the bike
-                await Stop.update({Stop.status: "unplanned"}).where(Stop.id == stop["id"])
-                continue
-            weight = await _on_board(stop["order"])
-            await Stop.insert(Stop(
-                order=stop["order"], hub=stop["hub"], kind="pickup", shop=None, pickup_point=None,
-                address=f"Transfer from courier {courier_id}", lat=place[0], lon=place[1], plan_date=day,
-                window_start=now, window_end=stop["window_end"], service_s=180,
-                weight_kg=weight[0], volume_l=weight[1], status="open"))
-            await Parcel.update({Parcel.status: "transfer"}).where(
-                (Parcel.order == stop["order"]) & Parcel.status.is_in(list(ON_BOARD)))
-            transfers += 1
-        await Stop.update({Stop.status: "planned"}).where(
-            Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived"))  # the visit under way is abandoned
-        moved = {**shift, "status": "interrupted", "ended_at": now}
-        await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id,
-                   hub_id=shift["hub"])
-    result = await replan_hub(geo, executor, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s,
-                              positions=positions)
-    return {**result, "transfers": transfers}
-
-
-async def _on_board(order_id: int) -> tuple[float, float]:
-    rows = await Parcel.select(Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(Parcel.order == order_id)
-    mine = [r for r in rows if r["status"] in ON_BOARD]
-    return sum(r["weight_kg"] for r in mine), sum(r["volume_l"] for r in mine)
-
-
-async def after_failed_stop(geo: Geo, executor: Executor | None, stop_id: int, now: dt.datetime, *,
-                            policy: str, secret: str, time_limit_s: float,
-                            positions: dict[int, tuple[float, float]] | None = None,
-                            replan_later: bool = False) -> dict[str, Any] | None:
-    """A delivery failed: by ``policy``, the parcel goes to a pickup point, gets a
-    later try today, or goes back to the hub; the customer is told, and the day
-    re-planned. None when there is nothing to do (not a failed delivery).
-
-    Run as the ``failed_stop`` job: the next step commits with the job's done
-    mark (carried out once), and with ``replan_later`` the re-plan is a job of
-    its own written in that same transaction (``"replan": None`` in the answer).
-    """
-    stop = await Stop.select().where(Stop.id == stop_id).first()
-    if stop is None or stop["kind"] != "delivery" or stop["status"] != "failed":
-        return None
-    day = stop["plan_date"]
-    parcels = await Parcel.select(Parcel.weight_kg, Parcel.volume_l).where(Parcel.order == stop["order"])
-    points = await PickupPoint.select().where(
-        (PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null()).output(load_json=True)
-    booked: dict[int, int] = {}
-    for p in await Parcel.select(Parcel.order.pickup_point).where(
-            Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1]) & (Parcel.order.delivery_date == day)):
-        booked[p["order.pickup_point"]] = booked.get(p["order.pickup_point"], 0) + 1
-    def hours(p: dict[str, Any]) -> tuple[Window, ...]:
-        spans = windows_on(_periods(p["opening_hours"]), day)
-        return (Window(0, 86400),) if spans is None else tuple(spans)  # no hours given: always open
-
-    candidates = [failed_stop.Point(
-        id=p["id"], lat=p["lat"], lon=p["lon"], room=p["capacity_parcels"] - booked.get(p["id"], 0),
-        open_today=hours(p), max_weight_kg=p["max_weight_kg"], max_volume_l=p["max_volume_l"]) for p in points
-        if p["id"] != stop["pickup_point"]]
-    shifts = await Shift.select(Shift.end).where((Shift.hub == stop["hub"]) & Shift.status.is_in(["planned", "started"])
-                                                  & (Shift.start >= dt.datetime.combine(day, dt.time()))
-                                                  & (Shift.start < dt.datetime.combine(day, dt.time.max)))
-    day_end = max((seconds_of(s["end"], day) for s in shifts), default=20 * 3600)
-    step = failed_stop.next_step(
-        policy, (stop["lat"], stop["lon"]),  # type: ignore[arg-type]
-        [failed_stop.Parcel(weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels], candidates,
-        seconds_of(now, day), day_end)
-    notice: dict[str, Any] = {"orderId": stop["order"], "stopId": stop_id, "next": step.kind}
-    async with transaction():
-        if not await jobs.settle():
-            raise jobs.AlreadyDone(f"failed_stop:{stop_id}")
-        if step.kind == "hub":
-            await OrderRow.update({OrderRow.status: "returning"}).where(OrderRow.id == stop["order"])
-        else:
-            assert step.window is not None
-            point = next((p for p in points if p["id"] == step.point_id), None)
-            new_stop = {
-                "order": stop["order"], "hub": stop["hub"], "kind": "delivery", "shop": None,
-                "pickup_point": point["id"] if point else None,
-                "address": f"{point['name']}, {point['address']}" if point else stop["address"],
-                "lat": point["lat"] if point else stop["lat"], "lon": point["lon"] if point else stop["lon"],
-                "plan_date": day, "window_start": at(day, step.window.start), "window_end": at(day, step.window.end),
-                "service_s": stop["service_s"], "weight_kg": stop["weight_kg"], "volume_l": stop["volume_l"],
-                "status": "open"}
-            notice["newStopId"] = (await Stop.insert(Stop(**new_stop)))[0]["id"]
-            notice.update(windowStart=new_stop["window_start"].isoformat(),
-                          windowEnd=new_stop["window_end"].isoformat())
-            changes: dict[Any, Any] = {OrderRow.status: "redirected" if point else "retry"}
-            if point:
-                changes[OrderRow.pickup_point] = point["id"]
-                notice.update(pickupPoint={"id": point["id"], "name": point["name"], "address": point["address"]},
-                              pickupCode=pickup_code(secret, stop["order"]))
-            await OrderRow.update(changes).where(OrderRow.id == stop["order"])
-        await emit("order.next_step", notice, hub_id=stop["hub"])
-        if replan_later and step.kind != "hub":
-            await jobs.enqueue("replan", f"replan:failed_stop:{stop_id}", {
-                "hubId": stop["hub"], "date": day.isoformat(), "reason": f"stop {stop_id} failed: {step.kind}"})
-    if step.kind == "hub" or replan_later:
-        return {"next": notice, "replan": None}
-    result = await replan_hub(geo, executor, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
-                              time_limit_s=time_limit_s, positions=positions)
-    await announce_if_not_applied(stop["hub"], day, result)
-    return {"next": notice, "replan": result}
-
-
-async def assign_stop(geo: Geo, executor: Executor | None, stop_id: int, courier_id: int, now: dt.datetime, *,
-                      time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
-                      ) -> dict[str, Any]:
-    """A dispatcher moves a stop to a courier: kept there in every later re-plan."""
-    stop = await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date).where(Stop.id == stop_id).first()
-    if stop is None:
-        raise NotFound(f"There is no stop with id {stop_id}.")
-    if stop["status"] in DONE:
-        raise Conflict(f"Stop {stop_id} is {stop['status']} already; there is nothing left to move.")
-    shift = await shift_of(courier_id, stop["plan_date"])
-    if shift is None or shift["hub"] != stop["hub"] or shift["status"] in ("ended", "interrupted"):
-        raise Conflict(f"Courier {courier_id} has no shift at this stop's hub on {stop['plan_date']} that is "
-                       f"still on; choose a courier who works that day.")
-
-    async def write_lock() -> None:  # with the routes it needs, or not at all: a move that does not fit is not kept
-        await DispatchLock.delete().where(DispatchLock.stop == stop_id)
-        await DispatchLock.insert(DispatchLock(stop=stop_id, shift=shift["id"]))
-
-    result = await replan_hub(geo, executor, stop["hub"], stop["plan_date"], now,
-                              reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
-                              time_limit_s=time_limit_s, positions=positions,
-                              pending=Pending(locks={stop_id: shift["id"]}), write_pending=write_lock)
-    if not result["applied"]:
-        raise Conflict(f"Stop {stop_id} does not fit courier {courier_id}'s route: {_why_not(stop_id, result)} "
-                       f"The move was not kept.", code="move_refused")
-    return result
-
-
-def _why_not(stop_id: int, result: dict[str, Any]) -> str:
-    """The re-plan's reason for leaving the moved stop out, in words a dispatcher can act on."""
-    mine = next((u for u in result.get("unplannedStops", ()) if u["stopId"] == stop_id), None)
-    if mine is None:
-        return str(result.get("detail", "the re-plan would not keep it."))
-    if mine["reason"] == "no_vehicle":
-        return ("its goods are collected at a shop by the courier who has it now; move the order's shop "
-                "pickups to the same courier first.")
-    if mine["reason"] == "no_capacity":
-        return ("no order of their stops serves it without leaving another stop out (the bike counts it as "
-                "loaded now, on top of what it carries; or their windows are too tight). Choose a courier with "
-                "more room.")
-    return f"{mine['detail']}."
-
-
-async def release_stop(stop_id: int) -> bool:
-    """Take the dispatcher's hand off a stop; later re-plans may move it again."""
-    async with transaction():
-        gone = await DispatchLock.delete().where(DispatchLock.stop == stop_id).returning(DispatchLock.id)
-    return bool(gone)
-
-
-async def courier_behind(geo: Geo, executor: Executor | None, hub_id: int, couriers: set[int], now: dt.datetime, *,
-                         time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None
-                         ) -> dict[str, Any] | None:
-    """Couriers whose stops have turned late: the day is re-planned around them.
-
-    Their late stops whose goods are not on their bike yet are free to move to
-    a courier who can still make the window (see :func:`live_day`); the rest of
-    their route is re-ordered. None when the day has no routes any more.
-    """
-    day = now.date()
-    if not await route_of_hub(hub_id, day):
-        return None
-    names = ", ".join(str(c) for c in sorted(couriers))
-    result = await replan_hub(geo, executor, hub_id, day, now, reason=f"courier {names} behind schedule",
-                              time_limit_s=time_limit_s, positions=positions)
-    await announce_if_not_applied(hub_id, day, result)
-    return result
 
 
 async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, Any]) -> None:
@@ -693,73 +314,3 @@ async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, A
         await emit("plan.not_applied", {
             "date": day.isoformat(), "reason": result["reason"], "detail": result.get("detail", ""),
             "unplannedStops": result.get("unplannedStops", [])[:50]}, hub_id=hub_id)
-
-
-async def pin_order(geo: Geo, executor: Executor | None, courier_id: int, stop_ids: list[int], now: dt.datetime, *,
-                    time_limit_s: float, positions: dict[int, tuple[float, float]] | None = None) -> dict[str, Any]:
-    """A dispatcher pins an order of stops on a courier: those stops stay with
-    them, in that order (others may come between), in every later re-plan.
-    Replaces the courier's earlier pin; an empty list removes it."""
-    if len(set(stop_ids)) != len(stop_ids):
-        raise Invalid("A stop appears twice in the pinned order; give each stop once.")
-    day = now.date()
-    shift = await shift_of(courier_id, day)
-    if shift is None or shift["status"] in ("ended", "interrupted"):
-        raise Conflict(f"Courier {courier_id} has no shift today that is still on; pin stops on a courier who works.")
-    rows = {r["id"]: r for r in await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date, Stop.kind,
-                                                  Stop.order).where(Stop.id.is_in(stop_ids or [-1]))}
-    unknown = [s for s in stop_ids if s not in rows]
-    if unknown:
-        raise NotFound(f"There is no stop with id {', '.join(map(str, unknown))}.")
-    elsewhere = [s for s in stop_ids if rows[s]["hub"] != shift["hub"] or rows[s]["plan_date"] != day]
-    if elsewhere:
-        raise Conflict(f"Stop {', '.join(map(str, elsewhere))} is not on today's plan of this courier's hub; "
-                       f"pin only stops of hub {shift['hub']} for {day}.")
-    done = [s for s in stop_ids if rows[s]["status"] in DONE]
-    if done:
-        raise Conflict(f"Stop {', '.join(map(str, done))} is {rows[done[0]]['status']} already; leave it out of "
-                       f"the pinned order.")
-    for i, sid in enumerate(stop_ids):
-        early = [p for p in stop_ids[i + 1:] if rows[p]["order"] == rows[sid]["order"] and rows[p]["kind"] == "pickup"]
-        if rows[sid]["kind"] == "delivery" and early:
-            raise Invalid(f"Stop {sid} delivers goods collected at stop {early[0]}, which is pinned after it; "
-                          f"pin the collection first.")
-    mine = (DispatchLock.shift == shift["id"]) & DispatchLock.position.is_not_null()
-    touched = mine | DispatchLock.stop.is_in(stop_ids or [-1])
-    before: list[dict[str, Any]] = []
-
-    async def prepare() -> None:
-        async with transaction():
-            before.extend(await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position)
-                          .where(touched))
-            await DispatchLock.delete().where(touched)
-            if stop_ids:
-                await DispatchLock.insert(*[DispatchLock(stop=s, shift=shift["id"], position=i)
-                                            for i, s in enumerate(stop_ids)])
-
-    async def accept(day_input: DayInput, result: ReplanResult, violations: list[Any]) -> str | None:
-        pinned = {str(s) for s in stop_ids}
-        missed = [u for u in result.plan.unplanned if u.stop_id in pinned]
-        if missed:
-            return f"Stop {missed[0].stop_id} cannot be served in the pinned order: {missed[0].detail}."
-        for route in result.plan.routes:
-            for ps in route.stops:
-                end = seconds_of(day_input.stops[ps.stop_id]["window_end"], day) if ps.stop_id in pinned else None
-                if end is not None and ps.start_s > end:
-                    return (f"In the pinned order stop {ps.stop_id} would be {(ps.start_s - end + 59) // 60} "
-                            f"min late (its window ends {at(day, end):%H:%M}).")
-        return None
-
-    async def undo() -> None:  # the courier's earlier pin and locks come back
-        async with transaction():
-            await DispatchLock.delete().where(touched)
-            if before:
-                await DispatchLock.insert(*[DispatchLock(**row) for row in before])
-
-    what = f"dispatch pinned the order of {len(stop_ids)} stop(s)" if stop_ids else "dispatch removed the pinned order"
-    result = await replan_hub(geo, executor, shift["hub"], day, now, reason=f"{what} of courier {courier_id}",
-                              time_limit_s=time_limit_s, positions=positions, prepare=prepare, accept=accept,
-                              undo=undo)
-    if not result["applied"]:
-        raise Conflict(f"{result['detail']} The pin was not kept; the routes stay as they are.", code="pin_refused")
-    return result

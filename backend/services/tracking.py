@@ -9,8 +9,8 @@ from backend.db.tables import Order, PickupPoint, Route, Shift, Stop
 from backend.dispatch.calendar import at, seconds_of
 from backend.dispatch.progress import DONE, eta_window
 from backend.errors import NotFound
-from backend.realtime.positions import PositionStore
 from backend.security import pickup_code
+from backend.services.context import Context
 from backend.services.redirect import current_delivery, redirect_options
 
 # The courier's position is shown only this close, for the courier's privacy.
@@ -24,9 +24,10 @@ async def order_by_token(token: str) -> dict[str, Any]:
     return order
 
 
-async def tracking_view(token: str, positions: PositionStore, now: dt.datetime | None = None,
-                        secret: str | None = None) -> dict[str, Any]:
-    """``secret``: the app's key, to show the pickup code when the parcel goes to a pickup point."""
+async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The order behind ``token`` as its customer sees it (with the pickup code, made
+    with the app's key, when the parcel goes to a pickup point)."""
+    secret = ctx.settings.secret_key
     order = await order_by_token(token)
     day = order["delivery_date"]
     # After a redirect or a failed try the order has several delivery stops: the newest live one counts.
@@ -54,10 +55,10 @@ async def tracking_view(token: str, positions: PositionStore, now: dt.datetime |
     route = await _route_with(stop["id"], stop["hub"], day)
     if route is None:
         return view
-    ids = [s["stopId"] for s in route["stops"]]
+    ids = [s["stop_id"] for s in route["stops"]]
     status = {r["id"]: r["status"] for r in await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids))}
-    remaining = [s for s in route["stops"] if status.get(s["stopId"]) not in DONE]
-    mine = next(i for i, s in enumerate(remaining) if s["stopId"] == stop["id"])
+    remaining = [s for s in route["stops"] if status.get(s["stop_id"]) not in DONE]
+    mine = next(i for i, s in enumerate(remaining) if s["stop_id"] == stop["id"])
     shift = await Shift.select(Shift.status).where(Shift.id == route["shift"]).first()
     on_the_road = shift is not None and shift["status"] == "started"
     view["status"] = "out_for_delivery" if on_the_road else "planned"
@@ -66,7 +67,7 @@ async def tracking_view(token: str, positions: PositionStore, now: dt.datetime |
     start, end = eta_window(eta, mine)
     view["etaWindow"] = {"start": at(day, start).strftime("%H:%M"), "end": at(day, end).strftime("%H:%M")}
     if on_the_road and mine < SHOW_COURIER_WITHIN_STOPS:
-        last = positions.last(route["courier"])
+        last = ctx.positions.last(route["courier"]) if ctx.positions is not None else None
         if last is not None:
             view["courierPosition"] = {"lat": last["lat"], "lon": last["lon"], "ts": last["ts"]}
     return view
@@ -76,4 +77,4 @@ async def _route_with(stop_id: int, hub_id: int, day: dt.date) -> dict[str, Any]
     routes = await Route.select().where(
         (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
     ).output(load_json=True)
-    return next((r for r in routes if any(s["stopId"] == stop_id for s in r["stops"])), None)
+    return next((r for r in routes if any(s["stop_id"] == stop_id for s in r["stops"])), None)

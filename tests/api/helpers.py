@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 from backend.db.tables import User
 from backend.security import hash_password
+from backend.services.context import Context
 
 PASSWORD = "correct-horse-1"
 
@@ -45,3 +47,35 @@ def problem(r, status: int) -> dict[str, Any]:
     body = r.json()
     assert body["status"] == status and body["detail"], body
     return body
+
+
+class FixedPlaces:
+    """Couriers' positions as a test sets them (the position store's two questions)."""
+
+    def __init__(self, places: dict[int, tuple[float, float]] | None = None) -> None:
+        self._places = dict(places or {})
+
+    def places(self) -> dict[int, tuple[float, float]]:
+        return dict(self._places)
+
+    def last(self, courier_id: int) -> dict[str, Any] | None:
+        place = self._places.get(courier_id)
+        return None if place is None else {"courierId": courier_id, "lat": place[0], "lon": place[1]}
+
+
+def service_ctx(client, positions: dict[int, tuple[float, float]] | None = None) -> Context:
+    """The app's service context with solves in a thread (no pool) and the positions given."""
+    return dataclasses.replace(client.app.state.context, pool=None, positions=FixedPlaces(positions))
+
+
+# A kept stop's fields as the database names them -> as the API does (the others are one word).
+API_NAMES = {
+    "stop_id": "stopId", "order_id": "orderId", "planned_eta": "plannedEta", "service_start": "serviceStart",
+    "window_start": "windowStart", "window_end": "windowEnd", "travel_s": "travelS", "service_s": "serviceS",
+    "load_kg": "loadKg", "distance_m": "distanceM",
+}
+
+
+def with_api_names(route: dict[str, Any]) -> dict[str, Any]:
+    """A stored route row with its stops under the API's names, as the tests read them."""
+    return {**route, "stops": [{API_NAMES.get(k, k): v for k, v in s.items()} for s in route["stops"]]}

@@ -15,10 +15,11 @@ from pathlib import Path
 import msgspec
 
 from backend.db.engine import make_engine, use_database
+from backend.services.context import Context
 from backend.services.geo import Geo
 from backend.services.orders import OrderIn
-from backend.services.replanning import take_same_day_order
-from backend.settings import DEFAULT_MAP, REPO_ROOT
+from backend.services.disruptions import take_same_day_order
+from backend.settings import DEFAULT_MAP, REPO_ROOT, load_settings
 
 
 async def main(url: str, hub: int, day: dt.date, reference: str, address: str, go: Path) -> None:
@@ -31,7 +32,8 @@ async def main(url: str, hub: int, day: dt.date, reference: str, address: str, g
     go.with_name(go.name + f".{reference}.ready").touch()
     while not go.exists():  # both processes start their re-plans at the same moment
         time.sleep(0.005)
-    await take_same_day_order(geo, None, data, dt.datetime.combine(day, dt.time(10, 0)), time_limit_s=1.0)
+    ctx = Context(geo=geo, settings=load_settings({"DATABASE_URL": url, "LAADBAK_SECRET_KEY": "replan-process"}))
+    await take_same_day_order(ctx, data, dt.datetime.combine(day, dt.time(10, 0)), time_limit_s=1.0)
     await engine.close_connection_pool()
 
 

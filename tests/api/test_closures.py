@@ -11,8 +11,9 @@ from backend.db.tables import Hub, OutboxEvent, PlanRun, Route, Stop, StreetClos
 from backend.dispatch.closures import circle, closure_edges
 from backend.dispatch.network import SNAP_MAX_M, haversine_m
 from backend.realtime.outbox import latest_seq
-from backend.services.closures import add_closure, closed_edges, remove_closure, reopen_ended
-from tests.api.helpers import login, make_user, post_ok, problem, tomorrow
+from backend.services.closures import add_closure, remove_closure, reopen_ended
+from backend.services.day import closed_edges
+from tests.api.helpers import login, make_user, post_ok, problem, service_ctx, tomorrow
 from tests.api.test_planning import _small_day
 from tests.api.test_replanning import _current_routes, _holders, _planned_day
 
@@ -64,7 +65,7 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
 
     monkeypatch.setattr(geo.network, "day_matrices", spy)
     now = _at(9)
-    closure = await add_closure(geo, None, hub, reason="burst water main", start=_at(9), end=_at(13),
+    closure = await add_closure(service_ctx(client), hub, reason="burst water main", start=_at(9), end=_at(13),
                                 zone=[list(p) for p in zone], now=now, time_limit_s=1.0)
     first = list(asked)
 
@@ -95,7 +96,7 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
 
     # Reopened by hand: the day is re-planned once more, with the streets open.
     asked.clear()
-    reopened = await remove_closure(geo, None, closure.id, now=_at(10), time_limit_s=1.0)
+    reopened = await remove_closure(service_ctx(client), closure.id, now=_at(10), time_limit_s=1.0)
     assert reopened.replan is not None and reopened.replan["reason"].startswith("street reopened: a zone")
     assert reopened.replan["violations"] == 0
     assert len(asked) == 1 and len(asked[0]) == 0
@@ -106,18 +107,18 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
 async def test_a_closure_that_ends_during_the_day_reopens_its_streets_once(client, geo) -> None:
     _, hub, routes = await _planned_day(client, geo)
     zone, _, _ = await _zone_across_a_route(geo, hub, routes)
-    closure = await add_closure(geo, None, hub, reason="parade", start=_at(8), end=_at(10),
+    closure = await add_closure(service_ctx(client), hub, reason="parade", start=_at(8), end=_at(10),
                                 zone=[list(p) for p in zone], now=_at(8, 30), time_limit_s=1.0)
     assert closure.replan is not None
-    assert await reopen_ended(geo, None, _at(9, 59), time_limit_s=1.0) == {}  # still closed
+    assert await reopen_ended(service_ctx(client), _at(9, 59), time_limit_s=1.0) == {}  # still closed
     seq = await latest_seq()
-    done = await reopen_ended(geo, None, _at(10, 0, ), time_limit_s=1.0)
+    done = await reopen_ended(service_ctx(client), _at(10, 0, ), time_limit_s=1.0)
     assert list(done) == [hub] and done[hub]["reason"] == "street reopened: a zone, parade"
     assert done[hub]["violations"] == 0
     assert await OutboxEvent.count().where((OutboxEvent.id > seq) & (OutboxEvent.kind == "plan.replanned")) == 1
     row = await StreetClosure.select(StreetClosure.reopened_at).where(StreetClosure.id == closure.id).first()
     assert row["reopened_at"] == _at(10)
-    assert await reopen_ended(geo, None, _at(10, 1), time_limit_s=1.0) == {}  # claimed once
+    assert await reopen_ended(service_ctx(client), _at(10, 1), time_limit_s=1.0) == {}  # claimed once
     # Ended: later re-plans of the day no longer avoid it.
     assert len(await closed_edges(geo, hub, _at(10, 1), _at(23, 59))) == 0
 

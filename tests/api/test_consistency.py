@@ -13,9 +13,9 @@ from backend.db.engine import transaction
 from backend.db.tables import OutboxEvent, Route, Stop
 from backend.realtime.outbox import latest_seq
 from backend.services import replanning
-from backend.services.replanning import take_same_day_order
+from backend.services.disruptions import take_same_day_order
 from backend.settings import REPO_ROOT
-from tests.api.helpers import tomorrow
+from tests.api.helpers import service_ctx, tomorrow
 from tests.api.test_planning import _addresses
 from tests.api.test_replanning import _current_routes, _holders, _planned_day, _same_day
 
@@ -35,7 +35,7 @@ async def test_every_stop_in_a_route_event_has_a_status_the_protocol_lists(clien
     assert planned and all(e["kind"] == "route.planned" for e in planned)
     seen = max(e["id"] for e in planned)
     now = dt.datetime.combine(tomorrow(), dt.time(10, 0))
-    _, result = await take_same_day_order(geo, None, _same_day(hub, geo, "SD-STATUS", ("13:00", "18:00")), now,
+    _, result = await take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-STATUS", ("13:00", "18:00")), now,
                                           time_limit_s=1.0)
     assert result is not None and result["changedCouriers"]
     updated = await _route_events(seen)
@@ -105,7 +105,8 @@ async def test_a_save_on_routes_that_changed_while_solving_is_refused_and_worked
         if len(calls) == 1:  # another writer saves a new version of one route while this one solves
             async with transaction():
                 await Route.update({Route.current: False}).where(Route.id == bumped["id"])
-                row = {k: v for k, v in bumped.items() if k != "id"}
+                stored = await Route.select().where(Route.id == bumped["id"]).output(load_json=True).first()
+                row = {k: v for k, v in stored.items() if k != "id"}
                 await Route.insert(Route(**{**row, "version": bumped["version"] + 1, "current": True}))
         return out
 
@@ -113,7 +114,7 @@ async def test_a_save_on_routes_that_changed_while_solving_is_refused_and_worked
     seq = await latest_seq()
     now = dt.datetime.combine(day, dt.time(10, 0))
     await orders_write(client, hub, geo)
-    result = await replanning.replan_hub(geo, None, hub, day, now, reason="stale test", time_limit_s=1.0)
+    result = await replanning.replan_hub(service_ctx(client), hub, day, now, reason="stale test", time_limit_s=1.0)
     assert result["applied"] and len(calls) == 2, (result, calls)
     after = await _current_routes(hub)
     _one_current_route_per_courier_and_one_holder_per_stop(after)

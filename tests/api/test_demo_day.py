@@ -13,7 +13,7 @@ from backend.db.tables import Order, PickupPoint, Shift, Shop, Stop
 from backend.dispatch import feasibility
 from backend.dispatch.solver import solve_async
 from backend.services.demo import seed
-from backend.services.planning import load_day
+from backend.services.day import load_day
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from backend.db.engine import transaction
 from backend.db.tables import Job, OutboxEvent, Stop
 from backend.jobs import JobContext, Worker, enqueue, handler, settle
 from backend.realtime.outbox import emit
-from tests.api.helpers import login, tomorrow
+from tests.api.helpers import login, service_ctx, tomorrow
 from tests.api.test_planning import _small_day
 from tests.api.redis_check import redis_or_skip
 
@@ -150,7 +150,7 @@ async def test_a_failed_stop_writes_its_next_step_as_a_job_and_a_replay_adds_not
 
 
 async def test_a_same_day_order_whose_request_died_is_planned_in_by_its_job(client, geo, runner, monkeypatch) -> None:
-    from backend.services import replanning
+    from backend.services import disruptions
     from tests.api.test_replanning import _planned_day, _same_day
 
     _, hub, _ = await _planned_day(client, geo)
@@ -159,9 +159,9 @@ async def test_a_same_day_order_whose_request_died_is_planned_in_by_its_job(clie
     async def killed(*args, **kwargs):  # the process dies after the order was written, before the re-plan
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(replanning, "plan_in_same_day_order", killed)
+    monkeypatch.setattr(disruptions, "plan_in_same_day_order", killed)
     with pytest.raises(RuntimeError):
-        await replanning.take_same_day_order(geo, None, _same_day(hub, geo, "SD-CRASH", ("13:00", "18:00")), now,
+        await disruptions.take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-CRASH", ("13:00", "18:00")), now,
                                              time_limit_s=1.0)
     monkeypatch.undo()
     (job,) = await Job.select(Job.key, Job.payload).where(Job.kind == "same_day_order").output(load_json=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.db.tables import PlanRun, Route
 from backend.dispatch.portfolio import DEFAULT_ENGINES, engines_for
-from backend.services.planning import load_day
+from backend.services.day import load_day
 from tests.api.helpers import admin, login, make_user, post_ok, problem, tomorrow
 
 

@@ -18,7 +18,7 @@ from backend.realtime.outbox import latest_seq
 from backend.security import pickup_code
 from backend.services.redirect import RedirectIn, redirect
 from backend.services.replanning import replan_hub
-from tests.api.helpers import post_ok, problem, tomorrow
+from tests.api.helpers import post_ok, problem, service_ctx, tomorrow
 from tests.api.test_planning import _addresses, _small_day
 from tests.api.test_replanning import _current_routes, _holders
 
@@ -129,8 +129,8 @@ async def test_a_window_redirect_of_a_parcel_on_a_bike_stays_on_that_bike(client
     seq = await latest_seq()
 
     now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
-    answer = await redirect(geo, None, order, RedirectIn(kind="window", window="17:00-19:00"), now, secret=SECRET,
-                            time_limit_s=1.0, positions={a["courier"]: (done["lat"], done["lon"])})
+    answer = await redirect(service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}), order, RedirectIn(kind="window", window="17:00-19:00"), now,
+                            time_limit_s=1.0)
 
     assert answer["window"] == {"start": "17:00", "end": "19:00"} and answer["replanned"] is True
     holders = await _assert_one_destination_each(hub)
@@ -157,8 +157,7 @@ async def test_a_window_redirect_of_a_parcel_on_a_bike_stays_on_that_bike(client
     again = await Order.select(Order.window_start, Order.status).where(Order.id == order["id"]).first()
     assert again["window_start"].hour == 17 and again["status"] == "redirected"
     # A later re-plan keeps it so: the withdrawn stop does not come back, the new one stays with A.
-    later = await replan_hub(geo, None, hub, tomorrow(), now, reason="later", time_limit_s=1.0,
-                             positions={a["courier"]: (done["lat"], done["lon"])})
+    later = await replan_hub(service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}), hub, tomorrow(), now, reason="later", time_limit_s=1.0)
     assert later["violations"] == 0
     holders = await _assert_one_destination_each(hub)
     assert holders[new] == [a["courier"]] and old not in holders
@@ -260,8 +259,8 @@ async def test_a_redirect_the_planner_cannot_fit_is_put_back_whole(client, geo, 
     monkeypatch.setattr(replanning, "replan", cannot_fit)
     before = await _snapshot()
     with pytest.raises(Conflict) as refused:  # in this process: the patched solver cannot go to the pool
-        await redirect(geo, None, order, RedirectIn(kind="window", window="evening"),
-                       dt.datetime.combine(tomorrow(), dt.time(9, 0)), secret=SECRET, time_limit_s=1.0)
+        await redirect(service_ctx(client), order, RedirectIn(kind="window", window="evening"),
+                       dt.datetime.combine(tomorrow(), dt.time(9, 0)), time_limit_s=1.0)
     body = {"detail": refused.value.detail, **refused.value.extra}
     assert body["code"] == "infeasible" and "No bike can be there within its window" in body["detail"]
     assert "evening" not in [o.get("window") for o in body["redirectOptions"]]  # the refused choice
@@ -288,7 +287,7 @@ async def test_delivered_at_the_door_unknown_and_too_late(client, geo) -> None:
     other = await _order("O-2")
     now = dt.datetime.combine(tomorrow(), dt.time(15, 0))
     with pytest.raises(Conflict) as refused:
-        await redirect(geo, None, other, RedirectIn(kind="window", window="morning"), now, secret=SECRET,
+        await redirect(service_ctx(client), other, RedirectIn(kind="window", window="morning"), now,
                        time_limit_s=1.0)
     assert refused.value.extra["code"] == "window_unavailable" and "too soon" in refused.value.detail
     nxt = refused.value.extra["nextWindow"]
@@ -303,10 +302,9 @@ async def test_two_racing_redirects_have_one_winner(client, geo) -> None:
     now = dt.datetime.combine(tomorrow(), dt.time(9, 0))
     # The test client runs requests one after the other: the race is run on the service, in one event loop.
     first, second = await asyncio.gather(
-        redirect(geo, None, order, RedirectIn(kind="window", window="evening"), now, secret=SECRET,
+        redirect(service_ctx(client), order, RedirectIn(kind="window", window="evening"), now,
                  time_limit_s=1.0),
-        redirect(geo, None, order, RedirectIn(kind="pickup_point", pickup_point_id=day["roomy"]["id"]), now,
-                 secret=SECRET, time_limit_s=1.0), return_exceptions=True)
+        redirect(service_ctx(client), order, RedirectIn(kind="pickup_point", pickup_point_id=day["roomy"]["id"]), now, time_limit_s=1.0), return_exceptions=True)
     outcomes = [first, second]
     winners = [o for o in outcomes if isinstance(o, dict)]
     losers = [o for o in outcomes if isinstance(o, Conflict)]

@@ -15,19 +15,21 @@ from backend.realtime.outbox import latest_seq
 from backend.services.orders import OrderIn
 from backend.realtime.notifications import notifications_for
 from backend.security import pickup_code
-from backend.services.replanning import (
+from backend.services.disruptions import (
     after_failed_stop,
     assign_stop,
     courier_out_of_service,
-    replan_hub,
     take_same_day_order,
 )
-from tests.api.helpers import post_ok, problem, tomorrow
+from backend.services.replanning import replan_hub
+from tests.api.helpers import post_ok, problem, service_ctx, tomorrow, with_api_names
 from tests.api.test_planning import _addresses, _small_day
 
 
 async def _current_routes(hub: int) -> list[dict]:
-    return await Route.select().where((Route.hub == hub) & (Route.current == True)).output(load_json=True)  # noqa: E712
+    """The routes in force, their stops under the API's names."""
+    rows = await Route.select().where((Route.hub == hub) & (Route.current == True)).output(load_json=True)  # noqa: E712
+    return [with_api_names(r) for r in rows]
 
 
 async def _planned_day(client, geo) -> tuple[dict, int, list[dict]]:
@@ -65,8 +67,7 @@ async def test_a_new_order_goes_into_one_running_route_and_locked_stops_stay(cli
     seq = await latest_seq()
 
     now = dt.datetime.combine(day, dt.time(11, 0))
-    result = await replan_hub(geo, None, hub, day, now, reason="new order SAME-DAY", time_limit_s=1.0,
-                              positions={a["courier"]: (done["lat"], done["lon"])})
+    result = await replan_hub(service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}), hub, day, now, reason="new order SAME-DAY", time_limit_s=1.0)
 
     assert result["violations"] == 0 and result["unplanned"] == 0, result
     after = await _current_routes(hub)
@@ -95,7 +96,7 @@ async def test_nothing_changed_publishes_nothing(client, geo) -> None:
     _, hub, routes = await _planned_day(client, geo)
     seq = await latest_seq()
     now = dt.datetime.combine(tomorrow(), dt.time(7, 0))  # before anyone rides
-    result = await replan_hub(geo, None, hub, tomorrow(), now, reason="check", time_limit_s=1.0)
+    result = await replan_hub(service_ctx(client), hub, tomorrow(), now, reason="check", time_limit_s=1.0)
     assert result["violations"] == 0
     assert result["changedCouriers"] == []
     assert await OutboxEvent.count().where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")) == 0
@@ -119,7 +120,7 @@ def _same_day(hub: int, geo, ref: str, window: tuple[str, str], kg: float = 2) -
 async def test_a_same_day_order_before_its_cutoff_is_planned_into_a_running_route(client, geo) -> None:
     _, hub, _ = await _planned_day(client, geo)
     now = dt.datetime.combine(tomorrow(), dt.time(10, 0))  # "today", for this test, is tomorrow
-    order_id, result = await take_same_day_order(geo, None, _same_day(hub, geo, "SD-1", ("13:00", "18:00")), now,
+    order_id, result = await take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-1", ("13:00", "18:00")), now,
                                                  time_limit_s=1.0)
     assert result is not None and result["violations"] == 0
     stop = (await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id).first())
@@ -132,7 +133,7 @@ async def test_a_same_day_order_after_its_cutoff_is_refused_with_the_next_slot(c
     orders_before = await Order.count()
     now = dt.datetime.combine(tomorrow(), dt.time(17, 30))
     with pytest.raises(Conflict) as refused:
-        await take_same_day_order(geo, None, _same_day(hub, geo, "SD-2", ("13:00", "18:00")), now, time_limit_s=1.0)
+        await take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-2", ("13:00", "18:00")), now, time_limit_s=1.0)
     assert refused.value.extra["code"] == "same_day_cutoff"
     assert refused.value.extra["nextSlot"] == {"date": tomorrow().isoformat(), "slot": "evening",
                                                "start": "18:00", "end": "22:00"}
@@ -145,7 +146,7 @@ async def test_a_same_day_order_that_fits_no_bike_is_withdrawn_whole(client, geo
     counts = (await Order.count(), await Stop.count(), await Parcel.count())
     now = dt.datetime.combine(tomorrow(), dt.time(10, 0))
     with pytest.raises(Conflict) as refused:
-        await take_same_day_order(geo, None, _same_day(hub, geo, "SD-3", ("13:00", "18:00"), kg=190), now,
+        await take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-3", ("13:00", "18:00"), kg=190), now,
                                   time_limit_s=1.0)
     assert refused.value.extra["code"] == "same_day_full"
     assert "next possible slot" in refused.value.detail
@@ -168,8 +169,8 @@ async def test_a_courier_out_of_service_hands_over_stops_and_goods_become_a_tran
     bike_at = (loaded["lat"] + 0.001, loaded["lon"])
 
     now = dt.datetime.combine(day, dt.time(10, 30))
-    result = await courier_out_of_service(geo, None, a["courier"], day, now, reason="flat battery",
-                                          time_limit_s=1.0, positions={a["courier"]: bike_at})
+    result = await courier_out_of_service(service_ctx(client, {a["courier"]: bike_at}), a["courier"], day, now, reason="flat battery",
+                                          time_limit_s=1.0)
 
     assert result["violations"] == 0 and result["transfers"] == 1, result
     after = await _current_routes(hub)
@@ -210,11 +211,11 @@ async def test_a_failed_delivery_goes_to_the_nearest_pickup_point_on_the_same_bi
         "maxWeightKg": kg, "maxVolumeL": 60}, h)) for i, kg in enumerate((20, 0.5))]  # the second takes no 3 kg
     a, failed = await _started_with_loaded_delivery(hub, routes)
     now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
-    done = await after_failed_stop(geo, None, failed["stopId"], now, policy="pickup_point", secret="k",
-                                   time_limit_s=1.0, positions={a["courier"]: (failed["lat"], failed["lon"])})
+    done = await after_failed_stop(service_ctx(client, {a["courier"]: (failed["lat"], failed["lon"])}), failed["stopId"], now, policy="pickup_point",
+                                   time_limit_s=1.0)
     step = done["next"]
     assert step["next"] == "pickup_point" and step["pickupPoint"]["id"] == points[0]["id"]
-    assert step["pickupCode"] == pickup_code("k", failed["orderId"]) and len(step["pickupCode"]) == 6
+    assert step["pickupCode"] == pickup_code(service_ctx(client).settings.secret_key, failed["orderId"]) and len(step["pickupCode"]) == 6
     assert done["replan"]["violations"] == 0
     holders = _holders(await _current_routes(hub))
     assert holders[step["newStopId"]] == [a["courier"]]  # the parcel is on A's bike: A brings it there
@@ -230,20 +231,20 @@ async def test_a_failed_delivery_without_a_point_is_retried_later_or_goes_back(c
     _, hub, routes = await _planned_day(client, geo)
     a, failed = await _started_with_loaded_delivery(hub, routes)
     now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
-    done = await after_failed_stop(geo, None, failed["stopId"], now, policy="pickup_point", secret="k",
+    done = await after_failed_stop(service_ctx(client), failed["stopId"], now, policy="pickup_point",
                                    time_limit_s=1.0)
     assert done["next"]["next"] == "retry" and done["next"]["windowStart"] == f"{tomorrow()}T12:00:00"
     assert _holders(await _current_routes(hub))[done["next"]["newStopId"]] == [a["courier"]]
     # a second failure late in the day: back to the hub, nothing re-planned
     await Stop.update({Stop.status: "failed"}).where(Stop.id == done["next"]["newStopId"])
     late = dt.datetime.combine(tomorrow(), dt.time(19, 30))
-    back = await after_failed_stop(geo, None, done["next"]["newStopId"], late, policy="retry", secret="k",
+    back = await after_failed_stop(service_ctx(client), done["next"]["newStopId"], late, policy="retry",
                                    time_limit_s=1.0)
     assert back == {"next": {"orderId": failed["orderId"], "stopId": done["next"]["newStopId"], "next": "hub"},
                     "replan": None}
     assert (await Order.select(Order.status).where(Order.id == failed["orderId"]).first())["status"] == "returning"
     planned = (await Stop.select(Stop.id).where(Stop.status == "planned").first())["id"]
-    assert await after_failed_stop(geo, None, planned, late, policy="hub", secret="k",
+    assert await after_failed_stop(service_ctx(client), planned, late, policy="hub",
                                    time_limit_s=1.0) is None  # not a failed delivery: nothing to do
 
 
@@ -254,11 +255,11 @@ async def test_a_stop_moved_by_dispatch_stays_moved_in_later_replans(client, geo
     stop = next(s for s in giver["stops"] if s["kind"] == "delivery" and not any(
         p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"]))
     now = dt.datetime.combine(tomorrow(), dt.time(7, 0))
-    result = await assign_stop(geo, None, stop["stopId"], taker, now, time_limit_s=1.0)
+    result = await assign_stop(service_ctx(client), stop["stopId"], taker, now, time_limit_s=1.0)
     assert result["violations"] == 0
     assert {giver["courier"], taker} <= set(result["changedCouriers"])
     assert _holders(await _current_routes(hub))[stop["stopId"]] == [taker]
-    again = await replan_hub(geo, None, hub, tomorrow(), now, reason="later", time_limit_s=1.0)
+    again = await replan_hub(service_ctx(client), hub, tomorrow(), now, reason="later", time_limit_s=1.0)
     assert again["violations"] == 0
     assert _holders(await _current_routes(hub))[stop["stopId"]] == [taker]
     # through the API: bad inputs get clear answers
@@ -288,7 +289,7 @@ async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_pu
 
     monkeypatch.setattr(replanning, "replan", worse)
     seq = await latest_seq()
-    result = await replan_hub(geo, None, hub, tomorrow(), dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+    result = await replan_hub(service_ctx(client), hub, tomorrow(), dt.datetime.combine(tomorrow(), dt.time(7, 0)),
                               reason="check", time_limit_s=1.0)
     assert result["applied"] is False and "routes kept" in result["detail"]
     assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
@@ -298,7 +299,7 @@ async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_pu
 async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream(client, geo, monkeypatch) -> None:
     import backend.services.replanning as replanning
     from backend.dispatch.model import Unplanned
-    from backend.services.replanning import courier_behind
+    from backend.services.disruptions import courier_behind
 
     _, hub, routes = await _planned_day(client, geo)
     real = replanning.replan
@@ -316,7 +317,7 @@ async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream
     monkeypatch.setattr(replanning, "replan", worse)
     seq = await latest_seq()
     courier = routes[0]["courier"]
-    result = await courier_behind(geo, None, hub, {courier}, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+    result = await courier_behind(service_ctx(client), hub, {courier}, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
                                   time_limit_s=1.0)
     assert result is not None and result["applied"] is False
     events = await OutboxEvent.select().where(OutboxEvent.id > seq)
@@ -329,7 +330,7 @@ async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream
 
 async def test_a_courier_behind_hands_late_stops_not_on_the_bike_to_someone_on_time(client, geo) -> None:
     from backend.db.tables import Bike, Courier
-    from backend.services.replanning import courier_behind
+    from backend.services.disruptions import courier_behind
 
     h, hub, routes = await _planned_day(client, geo)
     day = tomorrow()
@@ -343,13 +344,12 @@ async def test_a_courier_behind_hands_late_stops_not_on_the_bike_to_someone_on_t
     await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == loaded["orderId"])
     bike = (await Courier.select(Courier.bike).where(Courier.id == a["courier"]).first())["bike"]
     await Bike.update({Bike.speed_factor: 0.1}).where(Bike.id == bike)
-    late = [{**s, "late": True} for s in a["stops"]]
-    await Route.update({Route.stops: late}).where(Route.id == a["id"])
+    stored = (await Route.select(Route.stops).where(Route.id == a["id"]).output(load_json=True).first())["stops"]
+    await Route.update({Route.stops: [{**s, "late": True} for s in stored]}).where(Route.id == a["id"])
     seq = await latest_seq()
 
     now = dt.datetime.combine(day, dt.time(8, 30))
-    result = await courier_behind(geo, None, hub, {a["courier"]}, now, time_limit_s=1.0,
-                                  positions={a["courier"]: (loaded["lat"], loaded["lon"])})
+    result = await courier_behind(service_ctx(client, {a["courier"]: (loaded["lat"], loaded["lon"])}), hub, {a["courier"]}, now, time_limit_s=1.0)
     assert result is not None and result["applied"] and result["violations"] == 0, result
     holders = _holders(await _current_routes(hub))
     assert all(len(c) == 1 for c in holders.values()), holders
@@ -387,9 +387,9 @@ async def test_the_ticker_asks_for_a_replan_of_hubs_with_couriers_turning_late(m
 
 
 async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None:
-    from backend.services.planning import load_day
     from backend.services.courier import shift_of
-    from backend.services.replanning import live_day, pin_order
+    from backend.services.day import live_day, load_day
+    from backend.services.disruptions import pin_order
 
     h, hub, routes = await _planned_day(client, geo)
     day = tomorrow()
@@ -403,7 +403,7 @@ async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None
     assert len(afternoons) >= 3
     # Three afternoon deliveries onto the other courier, in reverse of the planned order.
     pin = afternoons[::-1][:3]
-    result = await pin_order(geo, None, taker, pin, now, time_limit_s=1.0)
+    result = await pin_order(service_ctx(client), taker, pin, now, time_limit_s=1.0)
     assert result["applied"] and result["violations"] == 0, result
     assert taker in result["changedCouriers"]
 
@@ -414,7 +414,7 @@ async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None
     assert order_on_a(await _current_routes(hub)) == pin
     holders = _holders(await _current_routes(hub))
     assert all(holders[s] == [taker] for s in pin) and all(len(c) == 1 for c in holders.values())
-    again = await replan_hub(geo, None, hub, day, now, reason="later", time_limit_s=1.0)
+    again = await replan_hub(service_ctx(client), hub, day, now, reason="later", time_limit_s=1.0)
     assert again["violations"] == 0
     assert order_on_a(await _current_routes(hub)) == pin
     live, _ = await live_day(hub, day, now)
@@ -423,10 +423,10 @@ async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None
 
     # Bad input: clear answers, nothing changed.
     with pytest.raises(Invalid) as twice:
-        await pin_order(geo, None, taker, [pin[0], pin[0]], now, time_limit_s=1.0)
+        await pin_order(service_ctx(client), taker, [pin[0], pin[0]], now, time_limit_s=1.0)
     assert "twice" in str(twice.value)
     with pytest.raises(NotFound) as unknown:
-        await pin_order(geo, None, taker, [99999], now, time_limit_s=1.0)
+        await pin_order(service_ctx(client), taker, [99999], now, time_limit_s=1.0)
     assert "99999" in str(unknown.value)
     problem(await client.put("/couriers/99999/pinned-order", json={"stopIds": pin}, headers=h), 404)
     problem(await client.put(f"/couriers/{taker}/pinned-order", json={"stopIds": "x"}, headers=h), 400)
@@ -435,13 +435,13 @@ async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None
     morning = next(s for s in singles if stops_of[s]["windowEnd"][11:16] <= "12:00")
     afternoon = next(s for s in singles if stops_of[s]["windowStart"][11:16] >= "12:00")
     with pytest.raises(Conflict) as refused:
-        await pin_order(geo, None, taker, [afternoon, morning], now, time_limit_s=1.0)
+        await pin_order(service_ctx(client), taker, [afternoon, morning], now, time_limit_s=1.0)
     assert refused.value.extra["code"] == "pin_refused" and str(morning) in refused.value.detail
     live, _ = await live_day(hub, day, now)
     assert live.pins == {(await shift_of(taker, day))["id"]: pin}
     assert order_on_a(await _current_routes(hub)) == pin
     # An empty list lifts the pin.
-    lifted = await pin_order(geo, None, taker, [], now, time_limit_s=1.0)
+    lifted = await pin_order(service_ctx(client), taker, [], now, time_limit_s=1.0)
     assert lifted["violations"] == 0
     live, _ = await live_day(hub, day, now)
     assert live.pins == {}
@@ -454,7 +454,7 @@ async def test_a_day_too_big_to_replan_live_is_refused_with_a_reason(client, geo
     monkeypatch.setattr(replanning, "MAX_LIVE_STOPS", 3)
     seq = await latest_seq()
     with pytest.raises(Invalid) as refused:
-        await replan_hub(geo, None, hub, tomorrow(), dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+        await replan_hub(service_ctx(client), hub, tomorrow(), dt.datetime.combine(tomorrow(), dt.time(7, 0)),
                          reason="check", time_limit_s=1.0)
     assert "up to 3" in refused.value.detail
     assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
@@ -485,7 +485,7 @@ async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeyp
     monkeypatch.setattr(replanning, "replan", cannot)
     seq = await latest_seq()
     with pytest.raises(Conflict) as refused:
-        await assign_stop(geo, None, stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+        await assign_stop(service_ctx(client), stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
                           time_limit_s=1.0)
     assert refused.value.extra["code"] == "move_refused"
     assert "Choose a courier with more room" in str(refused.value)  # why, and what to do instead
@@ -511,7 +511,7 @@ async def test_a_move_whose_save_fails_leaves_no_hand_behind(client, geo, monkey
 
     monkeypatch.setattr(replanning, "_save", stale)
     with pytest.raises(Stale):
-        await assign_stop(geo, None, stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+        await assign_stop(service_ctx(client), stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
                           time_limit_s=1.0)
     assert await DispatchLock.count() == 0
     assert _holders(await _current_routes(hub))[stop["stopId"]] == [giver["courier"]]

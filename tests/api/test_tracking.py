@@ -6,7 +6,7 @@ import datetime as dt
 
 from backend.db.tables import Order, Route, Shift, Stop
 from backend.dispatch.progress import eta_window
-from tests.api.helpers import problem, tomorrow
+from tests.api.helpers import problem, tomorrow, with_api_names
 from tests.api.test_planning import _small_day
 
 
@@ -36,7 +36,7 @@ async def test_tracking_follows_the_order_through_the_day(client, geo) -> None:
 
     # The courier starts and rides: the page shows the courier only a few stops away.
     stop = await Stop.select().where((Stop.order == order["id"]) & (Stop.kind == "delivery")).first()
-    routes = await Route.select().where(Route.current == True).output(load_json=True)  # noqa: E712
+    routes = [with_api_names(r) for r in await Route.select().where(Route.current == True).output(load_json=True)]  # noqa: E712
     route = next(r for r in routes if any(s["stopId"] == stop["id"] for s in r["stops"]))
     await Shift.update({Shift.status: "started"}).where(Shift.id == route["shift"])
     client.app.state.positions.record(courier_id=route["courier"], shift_id=route["shift"], hub_id=hub,

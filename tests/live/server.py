@@ -16,7 +16,9 @@ from backend.bench.harness import api
 from backend.bench.harness.server import ServerProcess
 from backend.db.engine import make_engine, migrate, use_database
 from backend.services.demo import DEMO_PASSWORD, seed
+from backend.services.context import Context
 from backend.services.planning import plan_day
+from backend.settings import load_settings
 
 
 async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_no: int = 7) -> int:  # noqa: ANN001
@@ -26,7 +28,8 @@ async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_n
     day = dt.date.today()
     city = await seed(geo, day, orders_count=orders, couriers=couriers, seed=seed_no)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        await plan_day(geo, pool, city.hub_id, day, 2.0)
+        ctx = Context(geo=geo, settings=load_settings({"LAADBAK_SECRET_KEY": "live"}), pool=pool)
+        await plan_day(ctx, city.hub_id, day, 2.0)
     return city.hub_id
 
 

@@ -20,7 +20,9 @@ import pytest
 from backend.db.engine import make_engine, migrate, use_database
 from backend.db.tables import Hub, Order, Shift, Stop
 from backend.services.demo import seed
+from backend.services.context import Context
 from backend.services.planning import plan_day
+from backend.settings import load_settings
 from tests.live.server import LiveServer, run
 
 
@@ -40,7 +42,8 @@ async def _seed_rest_of_today(db: Path, geo) -> int:  # noqa: ANN001
     await Order.update({Order.window_start: now, Order.window_end: late, Order.slot: ""}).where(
         Order.hub == city.hub_id)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        await plan_day(geo, pool, city.hub_id, today, 2.0)
+        ctx = Context(geo=geo, settings=load_settings({"LAADBAK_SECRET_KEY": "live"}), pool=pool)
+        await plan_day(ctx, city.hub_id, today, 2.0)
     return city.hub_id
 
 
@@ -103,7 +106,7 @@ def _one_live_destination(live: LiveServer, order_id: int) -> int:
             "SELECT id FROM stop WHERE \"order\" = ? AND kind = 'delivery' AND status != 'cancelled'", (order_id,))]
         holders = [r[0] for r in db.execute(
             "SELECT r.id FROM route r, json_each(r.stops) j WHERE r.current = 1 AND "
-            "json_extract(j.value, '$.stopId') = ?", (live_stops[0],))] if len(live_stops) == 1 else []
+            "json_extract(j.value, '$.stop_id') = ?", (live_stops[0],))] if len(live_stops) == 1 else []
     assert len(live_stops) == 1 and len(holders) == 1, (live_stops, holders)
     return live_stops[0]
 

@@ -1,0 +1,372 @@
+"""A hub's day as the planner sees it: read from the database into a ``Problem``.
+
+Planning, re-planning, redirects and closures all start here: :func:`load_day`
+(the day's stops, shifts and matrices, with the streets shut by closures),
+:func:`live_day` (what the running day locks: stops under way, goods on bikes,
+where the bikes are, a dispatcher's pins) and :func:`hub_lock` (one re-plan of
+a hub at a time). Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Sequence as Seq
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from backend.db.locks import exclusive
+from backend.db.tables import (
+    Bike,
+    DispatchLock,
+    Hub,
+    Parcel,
+    PickupPoint,
+    Shift,
+    Shop,
+    Stop,
+    StreetClosure,
+)
+from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
+from backend.dispatch.model import Problem, Sequence, Unplanned, Vehicle, Window
+from backend.dispatch.model import Stop as PlanStop
+from backend.dispatch.progress import DONE
+from backend.errors import Invalid, NotFound
+from backend.services.geo import Geo
+from backend.services.route_store import routes_in_force
+
+ON_BOARD = ("loaded", "collected")  # parcel states: the goods are on a bike
+
+OPEN_STATES = ("open", "planned", "unplanned")
+DAY_END_S = 24 * 3600 - 1
+
+
+class LiveDay(msgspec.Struct, kw_only=True):
+    """The day as it stands, for re-planning it (see :func:`live_day`)."""
+
+    now_s: int  # seconds since midnight: nobody leaves in the past
+    positions: dict[int, tuple[float, float]]  # shift id -> where that bike is now
+    locks: dict[int, int]  # stop id -> shift id it must stay with (under way, goods on board, pinned)
+    pins: dict[int, list[int]] = {}  # shift id -> stop ids in the order a dispatcher pinned
+    # Late stops of a courier behind that others may take: late rather than dropped.
+    late: frozenset[int] = frozenset()
+    riding: frozenset[int] = frozenset()  # shift ids of couriers on the road
+    extra_states: tuple[str, ...] = ("arrived",)
+
+
+class Pending(msgspec.Struct, kw_only=True):
+    """A change not written yet, planned as if it were: it is written only in the
+    transaction that saves the re-plan, so a crash between leaves nothing of it.
+
+    ``added`` are new stop rows with ids below zero (the real ids come with the
+    insert); ``withdrawn`` the rows of stops taken off, as they will read once
+    cancelled; ``locks`` added stop id -> shift it stays with (a dispatcher's hand)."""
+
+    added: list[dict[str, Any]] = []
+    withdrawn: dict[int, dict[str, Any]] = {}
+    locks: dict[int, int] = {}
+
+
+class DayInput(msgspec.Struct, kw_only=True):
+    """What a plan is made from, with the rows it came from (for saving)."""
+
+    problem: Problem
+    shifts: dict[str, dict[str, Any]]  # vehicle id -> shift row (with courier)
+    stops: dict[str, dict[str, Any]]  # stop id -> stop row
+    pre_unplanned: list[Unplanned]
+    matrix_s: float
+
+
+def periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
+    return msgspec.convert(raw or [], list[OpeningPeriod])
+
+
+async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None,
+                   pending: Pending | None = None) -> DayInput:
+    """The hub's day as a Problem; with ``live``, what is left of it from now; with
+    ``pending``, as it will be with that change written."""
+    hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
+    if hub is None:
+        raise NotFound(f"There is no hub with id {hub_id}.")
+    day_start = dt.datetime.combine(day, dt.time())
+    shifts = await (
+        Shift.select(Shift.all_columns(), Shift.courier.name, Shift.courier.bike, Shift.courier.active)
+        .where((Shift.hub == hub_id) & (Shift.start >= day_start) & (Shift.start < day_start + dt.timedelta(days=1)))
+        .order_by(Shift.start)
+    )
+    shifts = [s for s in shifts if s["courier.active"]]
+    if not shifts:
+        raise Invalid(f"Hub {hub['name']} has no courier shifts on {day}; add shifts first, then plan.")
+    bikes = {b["id"]: b for b in await Bike.select()}
+    states = [*OPEN_STATES, *(live.extra_states if live else ())]
+    stops = await (
+        Stop.select().where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(states))
+        .order_by(Stop.id)
+    )
+    if pending is not None:
+        stops = [*pending.added, *(s for s in stops if s["id"] not in pending.withdrawn)]
+    if not stops:
+        raise Invalid(f"There are no open orders for hub {hub['name']} on {day}; add orders first, then plan.")
+    shops = {s["id"]: s for s in await Shop.select().output(load_json=True)}
+    points = {p["id"]: p for p in await PickupPoint.select().output(load_json=True)}
+
+    hub_hours = windows_on(periods(hub["opening_hours"]), day)
+    places = [(hub["lat"], hub["lon"])] + [(s["lat"], s["lon"]) for s in stops]
+    start_node: dict[int, int] = {}  # shift id -> node where its bike is now
+    for shift_id, place in (live.positions.items() if live else ()):
+        start_node[shift_id] = len(places)
+        places.append(place)
+    t0 = time.perf_counter()
+    # Closures overlapping what is left of the day shut their streets for all of it: the
+    # matrices cannot change with the time of day (docs/api.md, "Street and zone closures").
+    from_time = at(day, live.now_s) if live is not None else day_start
+    closed = await closed_edges(geo, hub_id, from_time, day_start + dt.timedelta(days=1))
+    # the day's matrices are kept between calls (a running day is re-planned again and
+    # again with nearly the same places) and reach the solver's process by name
+    kept = await asyncio.to_thread(geo.network.day_matrices, places, closed)
+    if kept is None:  # a day too big to keep
+        time_m, dist_m = await asyncio.to_thread(geo.network.matrices, places, closed)
+        loc = np.arange(len(places))
+    else:
+        time_m, dist_m, loc = kept
+    matrix_s = time.perf_counter() - t0
+
+    vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node)
+    final, pre = _plan_stops(stops, shops, points, day, loc)
+    if live is not None and (live.locks or live.late):
+        final = _locked(final, vehicles, live)
+    on_duty = {v.id for v in vehicles}
+    pinned = tuple(Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
+                   for shift_id, ids in (live.pins.items() if live else ()) if f"shift-{shift_id}" in on_duty)
+    problem = Problem(
+        # numpy, not lists: nothing for the garbage collector to walk; the kept day
+        # matrices are larger than the day (its locations index them) and are handed
+        # to the solver's process by name
+        time_s=time_m, dist_m=dist_m,
+        vehicles=tuple(vehicles), stops=tuple(final), sequences=pinned,
+    )
+    return DayInput(problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops},
+                    pre_unplanned=pre, matrix_s=matrix_s)
+
+
+def _vehicles(shifts: list[dict[str, Any]], bikes: dict[int, dict[str, Any]], hub_hours: Any, day: dt.date,
+              live: LiveDay | None, loc: np.ndarray, start_node: dict[int, int]
+              ) -> tuple[list[Vehicle], dict[str, dict[str, Any]]]:
+    """A vehicle per shift that is still on (with ``live``), and the shift rows by vehicle id."""
+    vehicles = []
+    shift_rows: dict[str, dict[str, Any]] = {}
+    for s in shifts:
+        bike = bikes.get(s["bike"] or s["courier.bike"])
+        if bike is None:
+            raise Invalid(f"Courier {s['courier.name']} has no bike for the shift starting {s['start']}; "
+                          f"give the shift or the courier a bike, then plan.")
+        start, end = seconds_of(s["start"], day), seconds_of(s["end"], day)
+        if hub_hours is not None:  # the hub must be open to leave and return
+            spans = intersect((Window(start, end),), hub_hours)
+            if spans:
+                start, end = spans[0].start, spans[-1].end
+        vid = f"shift-{s['id']}"
+        shift_rows[vid] = s
+        if live is not None:
+            if s["status"] in ("ended", "interrupted"):
+                continue
+            if s["id"] in live.riding:
+                end = max(end, DAY_END_S)  # on the road: they finish what they carry, late if need be
+            start = max(start, live.now_s)
+            if start >= end:
+                continue  # nothing left of this shift
+        vehicles.append(Vehicle(
+            id=vid, start_location=int(loc[start_node.get(s["id"], 0)]), end_location=int(loc[0]),
+            shift=Window(start, end),
+            payload_kg=bike["payload_kg"], volume_l=bike["volume_l"],
+            max_distance_m=int(bike["battery_range_km"] * 1000), speed_factor=bike["speed_factor"],
+        ))
+    return vehicles, shift_rows
+
+
+def _plan_stops(stops: list[dict[str, Any]], shops: dict[int, dict[str, Any]],
+                points: dict[int, dict[str, Any]], day: dt.date, loc: np.ndarray
+                ) -> tuple[list[PlanStop], list[Unplanned]]:
+    """The stops to plan, and those that cannot be, with the reason (a closed shop,
+    goods that cannot be collected, a pickup whose delivery cannot be planned)."""
+    plan_stops: list[PlanStop] = []
+    pre: list[Unplanned] = []
+    for i, s in enumerate(stops, start=1):
+        sid = str(s["id"])
+        window = (Window(seconds_of(s["window_start"], day), seconds_of(s["window_end"], day)),)
+        hours, place = None, None
+        if s["kind"] == "pickup" and s["shop"] in shops:
+            place = shops[s["shop"]]
+        elif s["pickup_point"] in points:
+            place = points[s["pickup_point"]]
+        if place is not None:
+            hours = windows_on(periods(place["opening_hours"]), day)
+        if hours is not None:
+            window = intersect(window, hours)
+        if not window:
+            pre.append(Unplanned(stop_id=sid, reason="window_unreachable",
+                                 detail=f"{place['name'] if place else 'The place'} is closed during the "
+                                        f"window on {day:%A %d %B}."))
+            continue
+        plan_stops.append(PlanStop(
+            id=sid, kind=s["kind"], location=int(loc[i]), windows=window, service_s=s["service_s"],
+            weight_kg=s["weight_kg"], volume_l=s["volume_l"],
+        ))
+    # Each order's shop pickups and its delivery, found once (not by scanning per stop).
+    order_of = {str(s["id"]): s["order"] for s in stops}
+    shop_stops: dict[int, list[dict[str, Any]]] = {}
+    for s in stops:
+        if s["kind"] == "pickup":
+            shop_stops.setdefault(s["order"], []).append(s)
+    dropped = {u.stop_id for u in pre}
+    final: list[PlanStop] = []
+    for ps in plan_stops:
+        mine = shop_stops.get(order_of[ps.id], []) if ps.kind == "delivery" else []
+        if any(str(p["id"]) in dropped for p in mine):
+            # Deliveries wait for the goods collected at shops for the same order.
+            pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
+                                 detail="Goods for this delivery cannot be collected at a shop that day."))
+            continue
+        if mine:
+            # Its own load is what leaves the hub; the shops' goods ride in with their pickups.
+            ps = msgspec.structs.replace(
+                ps, pickups=tuple(str(p["id"]) for p in mine),
+                weight_kg=max(0.0, ps.weight_kg - sum(p["weight_kg"] for p in mine)),
+                volume_l=max(0.0, ps.volume_l - sum(p["volume_l"] for p in mine)))
+        final.append(ps)
+    # A pickup whose delivery was dropped has nowhere to go.
+    delivering = {order_of[ps.id] for ps in final if ps.kind == "delivery"}
+    for ps in [ps for ps in final if ps.kind == "pickup" and order_of[ps.id] not in delivering]:
+        final.remove(ps)
+        pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
+                             detail="The delivery these goods are for cannot be planned."))
+    return final, pre
+
+
+def _locked(final: list[PlanStop], vehicles: list[Vehicle], live: LiveDay) -> list[PlanStop]:
+    """Stops that stay with their courier, and late ones kept rather than dropped."""
+    on_duty = {v.id for v in vehicles}
+    locked = []
+    for ps in final:
+        shift_id = live.locks.get(int(ps.id))
+        if shift_id is not None and f"shift-{shift_id}" in on_duty:
+            ps = msgspec.structs.replace(_late_rather_than_dropped(ps), vehicles=(f"shift-{shift_id}",))
+        elif int(ps.id) in live.late:
+            ps = _late_rather_than_dropped(ps)
+        locked.append(ps)
+    return locked
+
+
+def _late_rather_than_dropped(ps: PlanStop) -> PlanStop:
+    """Kept even when its window has passed: delivered late, as little late as
+    the plan can manage (the window's end becomes a soft due time)."""
+    if not ps.windows:
+        return ps
+    last = ps.windows[-1]
+    return msgspec.structs.replace(ps, windows=(*ps.windows[:-1], Window(last.start, max(last.end, DAY_END_S))),
+                                   due_s=last.end)
+
+
+def hub_lock(hub_id: int) -> AbstractAsyncContextManager[None]:
+    """Held from reading a hub's day to saving its routes, across server processes:
+    two re-plans of one hub at once would both start from the same routes in force
+    and the second would overwrite the first; they queue instead."""
+    return exclusive("replan-hub", hub_id, what=f"re-plan of hub {hub_id}")
+
+
+async def closures_overlapping(hub_id: int, start: dt.datetime, end: dt.datetime,
+                               but: int | None = None) -> list[dict[str, Any]]:
+    """The hub's closure rows overlapping [start, end) (``but``: leave that one out)."""
+    query = StreetClosure.select().where(
+        (StreetClosure.hub == hub_id) & (StreetClosure.start < end) & (StreetClosure.end > start))
+    if but is not None:
+        query = query.where(StreetClosure.id != but)
+    return await query.order_by(StreetClosure.id).output(load_json=True)
+
+
+def edges_of(geo: Geo, rows: Seq[dict[str, Any]]) -> np.ndarray:
+    """The street edges the closure ``rows`` shut, together."""
+    parts = [geo.closure_edges(r["street"], r["zone"]) for r in rows]
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
+async def closed_edges(geo: Geo, hub_id: int, start: dt.datetime, end: dt.datetime) -> np.ndarray:
+    """Edges shut for the hub's planning of [start, end): every closure overlapping it."""
+    return edges_of(geo, await closures_overlapping(hub_id, start, end))
+
+
+async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
+                   positions: dict[int, tuple[float, float]] | None = None,
+                   pending: Pending | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
+    """Locks and bike positions of the running day; ``positions``: courier id -> last known place;
+    ``pending``: a change planned as if written (its new stops locked like written ones)."""
+    routes = await routes_in_force(hub_id, day)
+    # Read by hub and day, not by lists of thousands of ids: building such a query
+    # cost more than running it.
+    ids = {s["stop_id"] for r in routes for s in r["stops"]}
+    stops = {r["id"]: r for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
+        (Stop.hub == hub_id) & (Stop.plan_date == day)) if r["id"] in ids}
+    orders = {s["order"] for s in stops.values()}
+    on_board = {p["order"] for p in await Parcel.select(Parcel.order).where(
+        Parcel.status.is_in(list(ON_BOARD)) & (Parcel.order.hub == hub_id)) if p["order"] in orders}
+    shifts = {s["id"]: s for s in await Shift.select(Shift.id, Shift.status, Shift.last_lat, Shift.last_lon).where(
+        Shift.id.is_in([r["shift"] for r in routes] or [-1]))}
+    locks: dict[int, int] = {}
+    riding: dict[int, int] = {}  # order id -> shift whose bike has its goods
+    riding_shifts: set[int] = set()
+    late: set[int] = set()
+    where: dict[int, tuple[float, float]] = {}
+    for route in routes:
+        shift = shifts.get(route["shift"])
+        acted = any(stops.get(p["stop_id"], {}).get("status") in (*DONE, "arrived") for p in route["stops"])
+        if shift is None or shift["status"] in ("ended", "interrupted") or (shift["status"] != "started"
+                                                                            and not acted):
+            continue  # not on the road (yet): all its stops are free to move
+        riding_shifts.add(route["shift"])
+        for planned in route["stops"]:
+            row = stops.get(planned["stop_id"])
+            if row is None or row["status"] in DONE:
+                continue
+            if planned.get("late") and row["status"] != "arrived" and row["order"] not in on_board:
+                late.add(row["id"])  # this courier is behind: someone who can still make the window may take it
+                continue
+            # Under way, goods on this bike, or just on the route of a courier on the
+            # road: it stays with them. Moving stops between riding couriers is
+            # churn on two phones for a gain the courier rarely sees.
+            locks[row["id"]] = route["shift"]
+            if row["status"] == "arrived":  # the courier stands there
+                where[route["shift"]] = (row["lat"], row["lon"])
+        for order in {stops[s["stop_id"]]["order"] for s in route["stops"] if s["stop_id"] in stops} & on_board:
+            riding[order] = route["shift"]
+        if route["shift"] not in where:
+            known = (positions or {}).get(route["courier"])
+            if known is None and shift["last_lat"] is not None:
+                known = (shift["last_lat"], shift["last_lon"])
+            if known is not None:
+                where[route["shift"]] = known
+    # A dispatcher's hand wins over everything else.
+    pins: dict[int, list[int]] = {}
+    for lock in await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position).where(
+            (DispatchLock.stop.hub == hub_id) & (DispatchLock.stop.plan_date == day)).order_by(DispatchLock.position):
+        locks[lock["stop"]] = lock["shift"]
+        if lock["position"] is not None:
+            pins.setdefault(lock["shift"], []).append(lock["stop"])
+    if riding:  # their new stops (a redirect, a retry) ride on the same bike
+        for row in await Stop.select(Stop.id, Stop.order).where(
+                (Stop.hub == hub_id) & (Stop.plan_date == day)
+                & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
+            if row["order"] in riding:
+                locks.setdefault(row["id"], riding[row["order"]])
+    if pending is not None:
+        locks.update(pending.locks)
+        # A stop a pending lock moves leaves any pinned order it had (as its written lock will).
+        pins = {shift: [s for s in stops if s not in pending.locks] for shift, stops in pins.items()}
+        for row in pending.added:
+            if row["kind"] == "delivery" and row["order"] in riding:
+                locks.setdefault(row["id"], riding[row["order"]])
+    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks, pins=pins,
+                   late=frozenset(late - locks.keys()), riding=frozenset(riding_shifts)), routes

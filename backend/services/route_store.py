@@ -1,0 +1,120 @@
+"""Where routes are kept: plan runs, route versions and the states of their stops.
+
+A plan (:mod:`backend.services.planning`) and a re-plan
+(:mod:`backend.services.replanning`) both write through here: a new plan run,
+the stops' new states, then one new version of each route they change, the
+version before it no longer current. Callers hold the transaction (with their
+outbox events in it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from backend.db.locks import write_guard
+from backend.db.tables import PlanRun, Route, Stop
+from backend.dispatch.calendar import at, seconds_of
+from backend.dispatch.model import PlannedStop
+from backend.dispatch.model import Route as PlanRoute
+from backend.errors import Stale
+
+
+async def routes_in_force(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
+    """The hub's current route versions of the day, by courier."""
+    return await Route.select().where(
+        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
+    ).order_by(Route.courier).output(load_json=True)
+
+
+async def read_route(route_id: int) -> dict[str, Any] | None:
+    return await Route.select().where(Route.id == route_id).output(load_json=True).first()
+
+
+def stop_record(ps: PlannedStop, row: dict[str, Any], day: dt.date, previous_departure: int) -> dict[str, Any]:
+    """A planned stop as a route keeps it: where, when, and what the ETAs are recomputed from.
+    The database keeps its own names (snake_case, as its columns); the API's views of a
+    route (backend/services/courier.py, ``stop_views``) carry them in camelCase."""
+    return {
+        "stop_id": row["id"], "order_id": row["order"], "kind": row["kind"], "address": row["address"],
+        "lat": row["lat"], "lon": row["lon"],
+        "eta": at(day, ps.arrival_s).isoformat(), "planned_eta": at(day, ps.arrival_s).isoformat(),
+        "service_start": at(day, ps.start_s).isoformat(), "departure": at(day, ps.departure_s).isoformat(),
+        "window_start": row["window_start"].isoformat(), "window_end": row["window_end"].isoformat(),
+        # Kept so ETAs can be recomputed from real progress without the matrices.
+        "travel_s": ps.arrival_s - previous_departure, "service_s": ps.departure_s - ps.start_s,
+        "late": ps.start_s > seconds_of(row["window_end"], day),  # kept late rather than dropped (re-plans)
+        "load_kg": round(ps.load_kg, 2), "distance_m": ps.distance_m,
+    }
+
+
+def stop_records(route: PlanRoute, rows: dict[str, dict[str, Any]], day: dt.date) -> list[dict[str, Any]]:
+    """The stops of a solved route as the route keeps them (``rows``: stop rows by id)."""
+    departures = [route.start_s, *(ps.departure_s for ps in route.stops)]
+    return [stop_record(ps, rows[ps.stop_id], day, departures[i]) for i, ps in enumerate(route.stops)]
+
+
+async def guard_routes(hub_id: int) -> None:
+    """Inside the writer's transaction: a re-plan's check of the routes in force sees all of it or none."""
+    await write_guard("routes", hub_id)
+
+
+async def check_in_force(hub_id: int, day: dt.date, routes: list[dict[str, Any]]) -> None:
+    """Inside the save's transaction: the routes in force are still the versions
+    ``routes`` were read as, else the save is refused (Stale) before it writes."""
+    await guard_routes(hub_id)
+    now_in_force = {r["id"] for r in await Route.select(Route.id).where(
+        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True))}  # noqa: E712
+    if now_in_force != {r["id"] for r in routes}:
+        raise Stale(f"The routes of hub {hub_id} on {day} changed while this re-plan was worked out; "
+                    f"it is worked out again from the routes in force.")
+
+
+async def add_run(hub_id: int, day: dt.date, *, violations: int, time_limit_s: float, inputs: dict[str, Any],
+                  figures: dict[str, Any], unplanned: list[dict[str, Any]]) -> int:
+    """A plan run's record; returns its id."""
+    return (await PlanRun.insert(PlanRun(
+        hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
+        finished_at=dt.datetime.now(), time_limit_s=time_limit_s, inputs=inputs, figures=figures,
+        unplanned=unplanned,
+    )))[0]["id"]
+
+
+async def set_run_figures(run_id: int, figures: dict[str, Any]) -> None:
+    await PlanRun.update({PlanRun.figures: figures}).where(PlanRun.id == run_id)
+
+
+async def mark_stops(planned: list[int], unplanned: list[int], *, only_open: bool = False) -> None:
+    """The stops take their states from the plan before any route event is written
+    (the events carry the route view as read then: a phone must never see a stop
+    still "open"). ``only_open``: leave stops under way or done as they are."""
+    planned_where = Stop.id.is_in(planned or [-1])
+    unplanned_where = Stop.id.is_in(unplanned or [-1])
+    if only_open:
+        planned_where &= Stop.status.is_in(["open", "unplanned"])
+        unplanned_where &= Stop.status.is_in(["open", "planned"])
+    await Stop.update({Stop.status: "planned"}).where(planned_where)
+    await Stop.update({Stop.status: "unplanned"}).where(unplanned_where)
+
+
+async def current_versions(hub_id: int, day: dt.date) -> dict[int, int]:
+    """Courier id -> version of their route in force."""
+    rows = await Route.select(Route.courier, Route.version).where(
+        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
+    )
+    return {r["courier"]: r["version"] for r in rows}
+
+
+async def retire_all(hub_id: int, day: dt.date) -> None:
+    """No route of the hub's day is in force any more (a new plan replaces them all)."""
+    await Route.update({Route.current: False}).where((Route.hub == hub_id) & (Route.plan_date == day))
+
+
+async def retire(route_id: int) -> None:
+    await Route.update({Route.current: False}).where(Route.id == route_id)
+
+
+async def add_version(row: dict[str, Any]) -> dict[str, Any]:
+    """Write a route version (``row``: its columns, ``current`` true); returns the row with its id."""
+    route_id = (await Route.insert(Route(**row)))[0]["id"]
+    return {**row, "id": route_id}
