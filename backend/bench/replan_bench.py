@@ -105,8 +105,7 @@ from backend.dispatch.windows import merge_windows
 from backend.services import demo, orders
 from backend.services.demo import DEMO_PASSWORD
 from backend.services.geo import Geo
-from backend.services.planning import _periods, load_day
-from backend.services.replanning import live_day
+from backend.services.day import live_day, load_day, periods
 
 # --- the day ------------------------------------------------------------------------------
 
@@ -124,7 +123,7 @@ async def seed_bench_day(geo: Any, day: dt.date, start_s: int, *, couriers: int,
     shops = await Shop.select().where(Shop.hub == city.hub_id).output(load_json=True)
     shop_open: dict[int, tuple[int, int]] = {}
     for s in shops:
-        spans = windows_on(_periods(s["opening_hours"]), day)
+        spans = windows_on(periods(s["opening_hours"]), day)
         if spans is None:
             shop_open[s["id"]] = (0, 24 * 3600)
         elif spans:
@@ -227,7 +226,7 @@ def in_force_orders(problem: Any, routes: list[dict[str, Any]]) -> dict[str, lis
             continue
         kept = []
         for planned in r["stops"]:
-            sid = str(planned["stopId"])
+            sid = str(planned["stop_id"])  # as the route keeps it (route_store.stop_record)
             if sid in stop_ids and sid not in seen:
                 seen.add(sid)
                 kept.append(sid)

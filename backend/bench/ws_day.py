@@ -3,7 +3,7 @@
 One hub at a real address, N courier users (one password hash for all: scrypt
 is slow), couriers, bikes, planned shifts, and per courier a small route of
 delivery stops at real addresses: orders, parcels, stops, and a ``Route`` whose
-stops JSON is :func:`backend.services.planning._stop_json`'s.
+stops JSON is :func:`backend.services.route_store.stop_record`'s.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ async def _write_routes(
     """One route per courier through its stops in order, at a bike's speed, from now on."""
     from backend.db.tables import PlanRun, Route
     from backend.dispatch.calendar import at
-    from backend.services.planning import _stop_json
+    from backend.services.route_store import stop_record
 
     run_id = (
         await PlanRun.insert(
@@ -262,7 +262,7 @@ async def _write_routes(
                 load_kg=load,
                 distance_m=dist,
             )
-            stops_json.append(_stop_json(ps, row, day, departure_before))
+            stops_json.append(stop_record(ps, row, day, departure_before))
             t, here, total_m, load = (
                 arrival + 120,
                 (row["lat"], row["lon"]),

@@ -107,7 +107,6 @@ def on_network(geo: Geo, lat: float, lon: float) -> bool:
         return False
 
 
-_on_network = on_network  # the name backend/bench/replan_bench.py still uses; to go with it
 
 
 async def _seed_shops(geo: Geo, hub_id: int, day: dt.date, rng: random.Random) -> dict[int, str]:

@@ -22,13 +22,11 @@ from backend.realtime.outbox import emit
 from backend.services import route_store
 from backend.services.context import Context
 from backend.services.courier import route_view, stop_views
-from backend.services.day import DayInput, hub_lock, load_day, periods
+from backend.services.day import DayInput, hub_lock, load_day
 from backend.structs import Out
 
 # Names backend/bench still imports from here (ws_bench, replan_bench); they belong to
 # services.day and services.route_store now. To go once the benches import from there.
-_periods = periods
-_stop_json = route_store.stop_record
 
 
 async def plan_day(ctx: Context, hub_id: int, day: dt.date, time_limit_s: float | None = None) -> int:
