@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test serve bench-plan bench-demo install clean
+.PHONY: demo test lint serve bench-plan bench-demo install clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Laadbak needs Python 3.11 or newer")'
@@ -23,7 +23,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/laadbak demo
 
-test: $(STAMP)
+# Lint and types first: a finding fails the run before the suite starts (docs/development.md).
+lint: $(STAMP)
+	$(BIN)/ruff check backend tests
+	$(BIN)/ruff format --check backend tests
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/pytest
 
 serve: $(STAMP)

@@ -7,8 +7,8 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 from contextlib import asynccontextmanager
+from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, get
@@ -22,10 +22,9 @@ from litestar.static_files import create_static_files_router
 import backend
 from backend.api.auth import AuthController, provide_user
 from backend.api.body_rules import check_request
-from backend.api.security_headers import security_headers
 from backend.api.closures import ClosureController
-from backend.api.disruptions import DisruptionController
 from backend.api.courier import CourierController
+from backend.api.disruptions import DisruptionController
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
@@ -33,22 +32,23 @@ from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
+from backend.api.security_headers import security_headers
 from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool
+from backend.jobs import Worker, enqueue
 from backend.realtime.feed import make_feed
 from backend.realtime.positions import PositionStore
 from backend.realtime.push import PushSender, application_server_key, load_vapid
 from backend.realtime.push_relay import PushRelay
 from backend.realtime.sessions import SessionWatch
 from backend.realtime.ticker import ProgressTicker
+from backend.services import follow_ups  # noqa: F401 - registers the job kinds
 from backend.services.closures import ClosureReopener
 from backend.services.context import Context, provide_context
 from backend.services.geo import Geo
-from backend.jobs import Worker, enqueue
-from backend.services import follow_ups  # noqa: F401 - registers the job kinds
 from backend.settings import REPO_ROOT, Settings, load_settings
 
 log = logging.getLogger("laadbak")
@@ -90,14 +90,18 @@ BEHIND_EVERY_S = 120.0
 def _behind_replanner(state: State) -> Callable[[int, set[int]], None]:
     """Re-plan a hub whose couriers fall behind at most once per ``BEHIND_EVERY_S``:
     a ``courier_behind`` job keyed by hub and period, so repeats in a period are one job."""
+
     def on_behind(hub_id: int, couriers: set[int]) -> None:
         period = int(time.time() // BEHIND_EVERY_S)
 
         async def write() -> None:
             try:
                 async with transaction():
-                    await enqueue("courier_behind", f"courier_behind:{hub_id}:{period}",
-                                  {"hubId": hub_id, "couriers": sorted(couriers)})
+                    await enqueue(
+                        "courier_behind",
+                        f"courier_behind:{hub_id}:{period}",
+                        {"hubId": hub_id, "couriers": sorted(couriers)},
+                    )
                 if hasattr(state, "jobs"):
                     state.jobs.wake()
             except Exception:  # noqa: BLE001 - the next tick finds them behind again
@@ -162,9 +166,15 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.push.start()
         await relay.start()
         # The one context the services get (controllers by injection, jobs and tasks from state).
-        ctx = app.state.context = Context(geo=app.state.geo, settings=settings, pool=executor,
-                                          positions=app.state.positions, feed=app.state.feed,
-                                          push=app.state.push, push_key=app.state.push_key)
+        ctx = app.state.context = Context(
+            geo=app.state.geo,
+            settings=settings,
+            pool=executor,
+            positions=app.state.positions,
+            feed=app.state.feed,
+            push=app.state.push,
+            push_key=app.state.push_key,
+        )
         # Follow-up jobs: those left unfinished by a process that stopped run again now.
         app.state.jobs = Worker(app.state, backend=_job_backend(settings))
         await app.state.jobs.start()
@@ -216,17 +226,22 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             hub_stream,
             streets,
             # The courier app's own router: /courier/... API routes would hide the "/" one.
-            create_static_files_router(path="/courier", directories=[static / "courier"], html_mode=True,
-                                       include_in_schema=False, name="courier-app"),
-            create_static_files_router(path="/", directories=[static], html_mode=True,
-                                       include_in_schema=False),
+            create_static_files_router(
+                path="/courier",
+                directories=[static / "courier"],
+                html_mode=True,
+                include_in_schema=False,
+                name="courier-app",
+            ),
+            create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),
         lifespan=[lifespan],
         plugins=[ApplicationCore()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
-            title="Laadbak", version=backend.__version__,
+            title="Laadbak",
+            version=backend.__version__,
             description="City logistics from micro-hubs with electric cargo bikes. "
             "Log in at POST /auth/login, then send the cookie or 'Authorization: Bearer <token>'.",
             render_plugins=render_plugins(),

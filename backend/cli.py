@@ -18,8 +18,9 @@ def _serve(settings: Settings, app=None) -> None:  # noqa: ANN001
 
     from backend.app import create_app
 
-    uvicorn.run(app or create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                ws="websockets-sansio")
+    uvicorn.run(
+        app or create_app(settings), host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio"
+    )
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -49,11 +50,19 @@ def cmd_import_map(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     t0 = time.perf_counter()
     geo = Geo.load(path, settings.cache_dir)
-    print(json.dumps({
-        "map": str(path), "nodes": geo.network.node_count, "addresses": len(geo.geocoder.addresses()),
-        "pointsOfInterest": len(geo.pois), "seconds": round(time.perf_counter() - t0, 2),
-        "cache": str(settings.cache_dir),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "map": str(path),
+                "nodes": geo.network.node_count,
+                "addresses": len(geo.geocoder.addresses()),
+                "pointsOfInterest": len(geo.pois),
+                "seconds": round(time.perf_counter() - t0, 2),
+                "cache": str(settings.cache_dir),
+            },
+            indent=2,
+        )
+    )
     print(f"Street network cached. Use it with: export LAADBAK_MAP={path}", file=sys.stderr)
     return 0
 
@@ -67,8 +76,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     try:
         speedup = args.speedup if args.speedup is not None else float(os.environ.get("LAADBAK_DEMO_SPEEDUP", "10"))
     except ValueError:
-        print(f"error: LAADBAK_DEMO_SPEEDUP must be a number, got {os.environ['LAADBAK_DEMO_SPEEDUP']!r}",
-              file=sys.stderr)
+        print(
+            f"error: LAADBAK_DEMO_SPEEDUP must be a number, got {os.environ['LAADBAK_DEMO_SPEEDUP']!r}", file=sys.stderr
+        )
         return 2
     if not speedup > 0:
         print(f"error: the speed-up must be above 0, got {speedup}", file=sys.stderr)
@@ -80,23 +90,29 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_sim:
         simulated = "Couriers are not simulated (--no-sim): log in as one to ride its route."
     else:
-        simulated = (f"The couriers are simulated: they ride their routes at {speedup:g}x speed through the API.\n"
-                     f"Take one over: log in as courierN at {base}/courier/ (phone or browser); the simulator\n"
-                     f"lets go of that courier within a second. `laadbak demo --no-sim` runs without them.")
-    print(f"""
+        simulated = (
+            f"The couriers are simulated: they ride their routes at {speedup:g}x speed through the API.\n"
+            f"Take one over: log in as courierN at {base}/courier/ (phone or browser); the simulator\n"
+            f"lets go of that courier within a second. `laadbak demo --no-sim` runs without them."
+        )
+    figures, logins = run["figures"], city.logins
+    print(
+        f"""
 Laadbak demo: {city.orders} orders, {city.couriers} couriers, {city.shops} shops, {city.pickup_points} pickup points
-Day {city.day} planned in {run['figures']['totalS']} s: {run['figures']['planned']} stops on routes, {run['figures']['unplanned']} unplanned.
+Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on routes, {figures["unplanned"]} unplanned.
 
   API docs     {base}/schema
   Health       {base}/health
   Courier app  {base}/courier/
   Routes       {base}/routes?hubId={city.hub_id}&date={city.day}   (log in first)
   Log in       curl -c jar -X POST {base}/auth/login -H 'content-type: application/json' \\
-                 -d '{{"username":"dispatcher","password":"{city.logins['dispatcher']}"}}'
+                 -d '{{"username":"dispatcher","password":"{logins["dispatcher"]}"}}'
 
-Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}, courier1..courier{city.couriers} / {password}
+Logins: admin / {logins["admin"]}, dispatcher / {logins["dispatcher"]}, courier1..courier{city.couriers} / {password}
 {simulated}
-""", flush=True)
+""",
+        flush=True,
+    )
     app = create_app(settings, geo=geo)
     if args.no_sim:
         _serve(settings, app)
@@ -108,8 +124,9 @@ Logins: admin / {city.logins['admin']}, dispatcher / {city.logins['dispatcher']}
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per simulated request is noise
     # The simulated couriers' requests would drown everything else in the access log.
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio",
-                            access_log=False)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio", access_log=False
+    )
     server = uvicorn.Server(config)
     local = f"http://127.0.0.1:{settings.port}" if settings.host in ("0.0.0.0", "::", "") else base
 
@@ -163,9 +180,17 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 2
 
-    city_only = [name for name, value in (("--stops", args.stops), ("--time-limits", args.time_limits),
-                                          ("--hubs", args.hubs), ("--returns-share", args.returns_share),
-                                          ("--seed", args.seed)) if value is not None]
+    city_only = [
+        name
+        for name, value in (
+            ("--stops", args.stops),
+            ("--time-limits", args.time_limits),
+            ("--hubs", args.hubs),
+            ("--returns-share", args.returns_share),
+            ("--seed", args.seed),
+        )
+        if value is not None
+    ]
     if args.suite != "city" and city_only:
         return fail(f"{', '.join(city_only)} only appl{'y' if len(city_only) > 1 else 'ies'} to --suite city")
     if args.peer is not None and args.suite not in ("solomon", "lilim100"):
@@ -173,11 +198,21 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
     if args.engines is not None and args.suite not in ("solomon", "lilim100"):
         return fail(f"--engines applies to the benchmark suites (solomon, lilim100), not to --suite {args.suite}")
     if args.suite == "city":
-        other = [name for name, value in (("--time-limit", args.time_limit), ("--instances", args.instances),
-                                          ("--files", args.files), ("--bks", args.bks)) if value is not None]
+        other = [
+            name
+            for name, value in (
+                ("--time-limit", args.time_limit),
+                ("--instances", args.instances),
+                ("--files", args.files),
+                ("--bks", args.bks),
+            )
+            if value is not None
+        ]
         if other:
-            return fail(f"{', '.join(other)} {'do' if len(other) > 1 else 'does'} not apply to --suite city"
-                        f" (its limits are --time-limits)")
+            return fail(
+                f"{', '.join(other)} {'do' if len(other) > 1 else 'does'} not apply to --suite city"
+                f" (its limits are --time-limits)"
+            )
     else:
         args.time_limit = 10.0 if args.time_limit is None else args.time_limit
         if not args.time_limit > 0:
@@ -198,15 +233,21 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
 
         try:
             sizes = parse_sizes(args.stops) if args.stops is not None else list(DEFAULT_SIZES)
-            limits = (parse_time_limits(args.time_limits) if args.time_limits is not None
-                      else list(DEFAULT_TIME_LIMITS))
+            limits = parse_time_limits(args.time_limits) if args.time_limits is not None else list(DEFAULT_TIME_LIMITS)
             hubs = DEFAULT_HUBS if args.hubs is None else args.hubs
             share = DEFAULT_RETURNS_SHARE if args.returns_share is None else args.returns_share
             check_options(hubs, share)
-            result = run_city_bench(sizes, limits, hubs=hubs, returns_share=share,
-                                    seed=DEFAULT_SEED if args.seed is None else args.seed,
-                                    first_solution=args.first_solution, metaheuristic=args.metaheuristic,
-                                    map_path=settings.map_path, cache_dir=settings.cache_dir)
+            result = run_city_bench(
+                sizes,
+                limits,
+                hubs=hubs,
+                returns_share=share,
+                seed=DEFAULT_SEED if args.seed is None else args.seed,
+                first_solution=args.first_solution,
+                metaheuristic=args.metaheuristic,
+                map_path=settings.map_path,
+                cache_dir=settings.cache_dir,
+            )
         except BenchError as exc:
             return fail(str(exc))
     else:
@@ -223,9 +264,18 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
                 return fail(str(exc))
         try:
             engines = parse_engines(args.engines or ",".join(DEFAULT_ENGINES))
-            result = run_plan_bench(args.suite, instances, args.files, args.bks, args.time_limit,
-                                    objective=args.objective, first_solution=args.first_solution,
-                                    metaheuristic=args.metaheuristic, peer=args.peer, engines=engines)
+            result = run_plan_bench(
+                args.suite,
+                instances,
+                args.files,
+                args.bks,
+                args.time_limit,
+                objective=args.objective,
+                first_solution=args.first_solution,
+                metaheuristic=args.metaheuristic,
+                peer=args.peer,
+                engines=engines,
+            )
         except (ValueError, FileNotFoundError) as exc:
             return fail(str(exc))
     print(json.dumps(result, indent=None if args.json else 2))
@@ -236,10 +286,21 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.ws_bench import run_ws_bench
 
     lo, _, hi = args.action_every.partition(":")
-    result = asyncio.run(run_ws_bench(
-        settings, couriers=args.couriers, duration_s=args.duration, ramp_per_s=args.ramp_rate,
-        stops_per_courier=args.stops, clients=args.clients, action_every=(float(lo), float(hi or lo)),
-        compression=not args.no_compression, keep_dir=args.keep, wal=args.wal, postgres_url=args.postgres))
+    result = asyncio.run(
+        run_ws_bench(
+            settings,
+            couriers=args.couriers,
+            duration_s=args.duration,
+            ramp_per_s=args.ramp_rate,
+            stops_per_courier=args.stops,
+            clients=args.clients,
+            action_every=(float(lo), float(hi or lo)),
+            compression=not args.no_compression,
+            keep_dir=args.keep,
+            wal=args.wal,
+            postgres_url=args.postgres,
+        )
+    )
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 
@@ -249,13 +310,24 @@ def cmd_bench_replan(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.replan_report import format_report
 
     try:
-        result = asyncio.run(run_replan_bench(
-            settings, couriers=args.couriers, stops=args.stops, disruptions=args.disruptions,
-            cold_time_limit=args.cold_time_limit, replan_time_limit=args.replan_time_limit,
-            plan_time_limit=args.plan_time_limit, timeout_s=args.timeout, cost_samples=args.cost_samples,
-            clock=args.clock, day_hours=args.day_hours, seed=args.seed,
-            kinds=[k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None,
-            keep_dir=args.keep))
+        result = asyncio.run(
+            run_replan_bench(
+                settings,
+                couriers=args.couriers,
+                stops=args.stops,
+                disruptions=args.disruptions,
+                cold_time_limit=args.cold_time_limit,
+                replan_time_limit=args.replan_time_limit,
+                plan_time_limit=args.plan_time_limit,
+                timeout_s=args.timeout,
+                cost_samples=args.cost_samples,
+                clock=args.clock,
+                day_hours=args.day_hours,
+                seed=args.seed,
+                kinds=[k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None,
+                keep_dir=args.keep,
+            )
+        )
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -273,9 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import_map)
     p = sub.add_parser("demo", help="seed the demo city, plan today and serve it")
     p.add_argument("--keep", action="store_true", help="keep an existing demo database instead of starting fresh")
-    p.add_argument("--speedup", type=float, default=None,
-                   help="how much faster than real time the simulated couriers ride (default: "
-                        "LAADBAK_DEMO_SPEEDUP or 10)")
+    p.add_argument(
+        "--speedup",
+        type=float,
+        default=None,
+        help="how much faster than real time the simulated couriers ride (default: LAADBAK_DEMO_SPEEDUP or 10)",
+    )
     p.add_argument("--no-sim", action="store_true", help="serve the day without simulated couriers")
     p.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="benchmarks (print JSON)").add_subparsers(dest="bench", required=True)
@@ -288,12 +363,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--objective", choices=["distance", "vehicles"], default="distance")
     p.add_argument("--first-solution", help="OR-Tools FirstSolutionStrategy name")
     p.add_argument("--metaheuristic", help="OR-Tools LocalSearchMetaheuristic name")
-    p.add_argument("--peer", choices=["pyvrp"],
-                   help="solve every instance with this solver too, right after ours, with the same limit "
-                        "(solomon, lilim100)")
-    p.add_argument("--engines",
-                   help="solomon, lilim100: the planner's runs, one per core, the best checked plan wins: "
-                        "ortools, pyvrp, ortools+pyvrp (default ortools+pyvrp,pyvrp; ortools alone to measure it)")
+    p.add_argument(
+        "--peer",
+        choices=["pyvrp"],
+        help="solve every instance with this solver too, right after ours, with the same limit (solomon, lilim100)",
+    )
+    p.add_argument(
+        "--engines",
+        help="solomon, lilim100: the planner's runs, one per core, the best checked plan wins: "
+        "ortools, pyvrp, ortools+pyvrp (default ortools+pyvrp,pyvrp; ortools alone to measure it)",
+    )
     p.add_argument("--stops", help="city: day sizes in stops, comma-separated (default 1000,2000,5000)")
     p.add_argument("--time-limits", help="city: seconds per solve, comma-separated (default 10,60)")
     p.add_argument("--hubs", type=int, help="city: hubs, each with its couriers (default 3)")
@@ -311,28 +390,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-compression", action="store_true", help="no permessage-deflate on the websockets")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--wal", action="store_true", help="experiment: the bench database in SQLite WAL mode")
-    p.add_argument("--postgres", metavar="URL",
-                   help="experiment: run on a throw-away PostgreSQL database created on this server")
+    p.add_argument(
+        "--postgres", metavar="URL", help="experiment: run on a throw-away PostgreSQL database created on this server"
+    )
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_ws)
-    p = bench.add_parser("replan", help="disruptions against a running day: latency to the phones, cost vs a cold solve")
+    p = bench.add_parser(
+        "replan", help="disruptions against a running day: latency to the phones, cost vs a cold solve"
+    )
     p.add_argument("--couriers", type=int, default=60, help="couriers on the road (one websocket each)")
     p.add_argument("--stops", type=int, default=2100, help="about this many stops in the day")
     p.add_argument("--disruptions", type=int, default=200, help="disruptions sent, one at a time")
-    p.add_argument("--cold-time-limit", type=float, default=60.0,
-                   help="seconds of the cold solve the remaining day is compared with")
-    p.add_argument("--replan-time-limit", type=float, default=None,
-                   help="the server's re-plan limit (default: LAADBAK_REPLAN_TIME_LIMIT)")
+    p.add_argument(
+        "--cold-time-limit",
+        type=float,
+        default=60.0,
+        help="seconds of the cold solve the remaining day is compared with",
+    )
+    p.add_argument(
+        "--replan-time-limit",
+        type=float,
+        default=None,
+        help="the server's re-plan limit (default: LAADBAK_REPLAN_TIME_LIMIT)",
+    )
     p.add_argument("--plan-time-limit", type=float, default=60.0, help="seconds for planning the day first")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a disruption's effect")
-    p.add_argument("--cost-samples", type=int, default=1,
-                   help="cost comparisons: 1 at the end, N spread over the run (each a cold solve)")
-    p.add_argument("--clock", default="auto",
-                   help="auto (real clock if enough of the day is left, else 09:00 via time-machine), real, or HH:MM")
+    p.add_argument(
+        "--cost-samples",
+        type=int,
+        default=1,
+        help="cost comparisons: 1 at the end, N spread over the run (each a cold solve)",
+    )
+    p.add_argument(
+        "--clock",
+        default="auto",
+        help="auto (real clock if enough of the day is left, else 09:00 via time-machine), real, or HH:MM",
+    )
     p.add_argument("--day-hours", type=float, default=8.0, help="length of the couriers' shifts from now")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--kinds", help="only these disruptions, e.g. failed_stop,new_order (also assign, replan, "
-                                   "out_of_service, redirect, closure)")
+    p.add_argument(
+        "--kinds",
+        help="only these disruptions, e.g. failed_stop,new_order (also assign, replan, "
+        "out_of_service, redirect, closure)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
     p.set_defaults(func=cmd_bench_replan)

@@ -111,8 +111,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
         public_origins=origins,
-        secure_cookies=(_flag("LAADBAK_SECURE_COOKIES", secure) if secure is not None
-                        else any(o.startswith("https://") for o in origins)),
+        secure_cookies=(
+            _flag("LAADBAK_SECURE_COOKIES", secure)
+            if secure is not None
+            else any(o.startswith("https://") for o in origins)
+        ),
     )
 
 
@@ -122,8 +125,9 @@ def _public_origins(value: str | None, host: str, port: int) -> tuple[str, ...]:
         origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
         for origin in origins:
             if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
-                raise SettingsError(f"LAADBAK_PUBLIC_ORIGINS takes origins like https://laadbak.example, "
-                                    f"not {origin!r}")
+                raise SettingsError(
+                    f"LAADBAK_PUBLIC_ORIGINS takes origins like https://laadbak.example, not {origin!r}"
+                )
         return origins
     names = {host} if host not in ("0.0.0.0", "::", "127.0.0.1", "localhost") else {"127.0.0.1", "localhost"}
     return tuple(sorted(f"http://{name}:{port}" for name in names))

@@ -10,15 +10,21 @@ import msgspec
 
 from backend.errors import Invalid
 
-
 # The hub's wall-clock time, written without an offset (RFC 3339's date-time
 # needs one, so the OpenAPI document declares this pattern instead).
-LOCAL_DATE_TIME_PATTERN = (r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
-                           r"T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?$")
-LocalDateTime = Annotated[dt.datetime, msgspec.Meta(extra_json_schema={
-    "pattern": LOCAL_DATE_TIME_PATTERN,
-    "description": "The hub's local date and time, without an offset, e.g. 2026-11-23T08:00:00.",
-})]
+LOCAL_DATE_TIME_PATTERN = (
+    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?$"
+)
+LocalDateTime = Annotated[
+    dt.datetime,
+    msgspec.Meta(
+        extra_json_schema={
+            "pattern": LOCAL_DATE_TIME_PATTERN,
+            "description": "The hub's local date and time, without an offset, e.g. 2026-11-23T08:00:00.",
+        }
+    ),
+]
 
 # Table ids are PostgreSQL SERIALs (32-bit): a larger number is refused as
 # input, not overflowed inside the database driver.
@@ -43,8 +49,9 @@ def check_day(name: str, value: dt.date | dt.datetime, today: dt.date | None = N
     day = value.date() if isinstance(value, dt.datetime) else value
     first, last = today - dt.timedelta(days=DAYS_BACK), today + dt.timedelta(days=DAYS_AHEAD)
     if not first <= day <= last:
-        raise Invalid(f"{name} {day.isoformat()} is out of range: give a day between {first.isoformat()} "
-                      f"and {last.isoformat()}.")
+        raise Invalid(
+            f"{name} {day.isoformat()} is out of range: give a day between {first.isoformat()} and {last.isoformat()}."
+        )
 
 
 class Body(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):

@@ -73,8 +73,14 @@ _PG_FRESH: list[bool] = []
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    base = load_settings({"LAADBAK_VAR_DIR": str(tmp_path / "var"), "LAADBAK_SECRET_KEY": "test-key",
-                          "LAADBAK_PLAN_TIME_LIMIT": "2", "LAADBAK_SOLVER_WORKERS": "1"})
+    base = load_settings(
+        {
+            "LAADBAK_VAR_DIR": str(tmp_path / "var"),
+            "LAADBAK_SECRET_KEY": "test-key",
+            "LAADBAK_PLAN_TIME_LIMIT": "2",
+            "LAADBAK_SOLVER_WORKERS": "1",
+        }
+    )
     if request.param == "sqlite":
         return msgspec.structs.replace(base, database_url=f"sqlite:///{tmp_path / 'test.sqlite'}")
     reason = postgres_unavailable()

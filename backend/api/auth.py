@@ -88,14 +88,20 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=200, summary="Log in; sets the session cookie and returns a bearer token")
-    async def login(self, request: Request, ctx: Ctx,
-                    data: Annotated[LoginIn, json_body(LOGIN_EXAMPLE)]) -> Response[LoginOut]:
+    async def login(
+        self, request: Request, ctx: Ctx, data: Annotated[LoginIn, json_body(LOGIN_EXAMPLE)]
+    ) -> Response[LoginOut]:
         settings = ctx.settings
         address = request.client.host if request.client else "unknown"
         done = await sessions.log_in(settings, data.username, data.password, address)
         response = Response(LoginOut(token=done.token, expires_at=done.expires_at, user=done.user))
-        set_session_cookies(response, done.token, secret=settings.secret_key, max_age=settings.token_ttl_s,
-                            secure=settings.secure_cookies)
+        set_session_cookies(
+            response,
+            done.token,
+            secret=settings.secret_key,
+            max_age=settings.token_ttl_s,
+            secure=settings.secure_cookies,
+        )
         return response
 
     @post("/logout", status_code=204, guards=[authenticated], summary="End this session")

@@ -34,8 +34,9 @@ def _expected_media_type(request: Request) -> str | None:
 
 
 def _is_json(content_type: str) -> bool:
-    return content_type == "application/json" or (content_type.startswith("application/")
-                                                   and content_type.endswith("+json"))
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
 
 
 def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -92,8 +93,10 @@ async def check_body(request: Request) -> None:
         return
     if not _is_json(content_type):
         said = f"as {content_type}" if content_type else "without a Content-Type"
-        raise UnsupportedMediaType(f"This endpoint takes JSON; the body came {said}. "
-                                   "Send it with 'Content-Type: application/json'.")
+        raise UnsupportedMediaType(
+            f"This endpoint takes JSON; the body came {said}. Send it with 'Content-Type: application/json'."
+        )
     if json_too_deep(await request.body()):
-        raise BadRequest(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep; no request needs that.",
-                      code="too_deep")
+        raise BadRequest(
+            f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep; no request needs that.", code="too_deep"
+        )

@@ -21,16 +21,33 @@ from backend.services.closures import (
 from backend.structs import LocalDateTime
 
 CLOSURE_EXAMPLES = (
-    ("A street closed for a market", {
-        "reason": "Christmas market", "street": "Aleksanterinkatu",
-        "start": "2026-11-23T10:00:00", "end": "2026-11-23T16:00:00"}),
-    ("An area closed around road works", {
-        "reason": "water main burst", "circle": {"lat": 60.1672, "lon": 24.9441, "radiusM": 120},
-        "start": "2026-11-23T09:00:00", "end": "2026-11-23T18:00:00"}),
-    ("A square closed (polygon of [lat, lon] corners)", {
-        "reason": "demonstration", "zone": [[60.1687, 24.9515], [60.1687, 24.9535], [60.1676, 24.9535],
-                                            [60.1676, 24.9515]],
-        "start": "2026-11-23T12:00:00", "end": "2026-11-23T14:00:00"}),
+    (
+        "A street closed for a market",
+        {
+            "reason": "Christmas market",
+            "street": "Aleksanterinkatu",
+            "start": "2026-11-23T10:00:00",
+            "end": "2026-11-23T16:00:00",
+        },
+    ),
+    (
+        "An area closed around road works",
+        {
+            "reason": "water main burst",
+            "circle": {"lat": 60.1672, "lon": 24.9441, "radiusM": 120},
+            "start": "2026-11-23T09:00:00",
+            "end": "2026-11-23T18:00:00",
+        },
+    ),
+    (
+        "A square closed (polygon of [lat, lon] corners)",
+        {
+            "reason": "demonstration",
+            "zone": [[60.1687, 24.9515], [60.1687, 24.9535], [60.1676, 24.9535], [60.1676, 24.9515]],
+            "start": "2026-11-23T12:00:00",
+            "end": "2026-11-23T14:00:00",
+        },
+    ),
 )
 
 
@@ -54,24 +71,45 @@ class ClosureIn(Body):
 class ClosureController(Controller):
     tags = ["re-planning"]
 
-    @post("/hubs/{hub_id:int}/closures", guards=[roles("dispatcher")], status_code=201,
-          summary="Close a street or an area for a time span; the running day is re-planned around it")
-    async def create(self, ctx: Ctx, user: User, hub_id: Id,
-                     data: Annotated[ClosureIn, json_body(*CLOSURE_EXAMPLES)]) -> ClosureOut:
+    @post(
+        "/hubs/{hub_id:int}/closures",
+        guards=[roles("dispatcher")],
+        status_code=201,
+        summary="Close a street or an area for a time span; the running day is re-planned around it",
+    )
+    async def create(
+        self, ctx: Ctx, user: User, hub_id: Id, data: Annotated[ClosureIn, json_body(*CLOSURE_EXAMPLES)]
+    ) -> ClosureOut:
         check_hub(user, hub_id)
         centre = (data.circle.lat, data.circle.lon, data.circle.radius_m) if data.circle else None
-        return await add_closure(ctx, hub_id, reason=data.reason, start=data.start, end=data.end, street=data.street,
-                                 zone=data.zone, centre=centre, now=ctx.now(), user_id=user.id)
+        return await add_closure(
+            ctx,
+            hub_id,
+            reason=data.reason,
+            start=data.start,
+            end=data.end,
+            street=data.street,
+            zone=data.zone,
+            centre=centre,
+            now=ctx.now(),
+            user_id=user.id,
+        )
 
-    @get("/hubs/{hub_id:int}/closures", guards=[roles("dispatcher")],
-         summary="The hub's closures on a day (without a date: those not ended yet)")
-    async def listing(self, ctx: Ctx, user: User, hub_id: Id,
-                      date: OptionalDateQuery = None) -> list[ClosureOut]:
+    @get(
+        "/hubs/{hub_id:int}/closures",
+        guards=[roles("dispatcher")],
+        summary="The hub's closures on a day (without a date: those not ended yet)",
+    )
+    async def listing(self, ctx: Ctx, user: User, hub_id: Id, date: OptionalDateQuery = None) -> list[ClosureOut]:
         check_hub(user, hub_id)
         return await list_closures(ctx, hub_id, date, ctx.now())
 
-    @delete("/closures/{closure_id:int}", guards=[roles("dispatcher")], status_code=200,
-            summary="Reopen: delete a closure; the running day is re-planned when it was in force")
+    @delete(
+        "/closures/{closure_id:int}",
+        guards=[roles("dispatcher")],
+        status_code=200,
+        summary="Reopen: delete a closure; the running day is re-planned when it was in force",
+    )
     async def remove(self, ctx: Ctx, user: User, closure_id: Id) -> ClosureOut:
         check_hub(user, await hub_of_closure(closure_id))
         return await remove_closure(ctx, closure_id, now=ctx.now())

@@ -79,9 +79,14 @@ async def provide_courier_id(user: Principal) -> int:
     return user.courier_id
 
 
-async def idempotent(request: Request, user: Principal, status: int, action: Callable[[], Awaitable[Any]] | None = None,
-                     content: bytes | None = None,
-                     prepare: Callable[[], Awaitable[Callable[[], Awaitable[Any]]]] | None = None) -> Response[Any]:
+async def idempotent(
+    request: Request,
+    user: Principal,
+    status: int,
+    action: Callable[[], Awaitable[Any]] | None = None,
+    content: bytes | None = None,
+    prepare: Callable[[], Awaitable[Callable[[], Awaitable[Any]]]] | None = None,
+) -> Response[Any]:
     """Apply the request once per Idempotency-Key; a replay gets the stored answer.
 
     ``content`` stands in for the body where it was consumed by form parsing.
@@ -90,8 +95,9 @@ async def idempotent(request: Request, user: Principal, status: int, action: Cal
     if not key or len(key) > 80:
         raise Invalid("Send an Idempotency-Key header (a new UUID per action, the same one on a retry).")
     body = content if content is not None else await request.body()
-    answer = await once(user.id, key, fingerprint(request.method, request.url.path, body), status, action,
-                        prepare=prepare)
+    answer = await once(
+        user.id, key, fingerprint(request.method, request.url.path, body), status, action, prepare=prepare
+    )
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     if answer.status >= 400:
         problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
@@ -113,62 +119,101 @@ class CourierController(Controller):
     async def today(self, cid: int, date: OptionalDate = None) -> dict[str, Any]:
         return await service.day_view(cid, _today(date))
 
-    @post("/shift/start", status_code=200,
-          summary="Start the shift (Idempotency-Key required)")
-    async def start_shift(self, request: Request, user: User, cid: int, data: JSONBody[Empty],
-                          date: OptionalDate = None) -> Response[Any]:
-        return await idempotent(request, user, 200, prepare=lambda: service.prepare_start_shift(
-            cid, _today(date), dt.datetime.now()))
+    @post("/shift/start", status_code=200, summary="Start the shift (Idempotency-Key required)")
+    async def start_shift(
+        self, request: Request, user: User, cid: int, data: JSONBody[Empty], date: OptionalDate = None
+    ) -> Response[Any]:
+        return await idempotent(
+            request, user, 200, prepare=lambda: service.prepare_start_shift(cid, _today(date), dt.datetime.now())
+        )
 
-    @post("/shift/end", status_code=200,
-          summary="End the shift; answers a summary (Idempotency-Key required)")
-    async def end_shift(self, request: Request, user: User, cid: int, data: JSONBody[Empty],
-                        date: OptionalDate = None) -> Response[Any]:
-        return await idempotent(request, user, 200, prepare=lambda: service.prepare_end_shift(
-            cid, _today(date), dt.datetime.now()))
+    @post("/shift/end", status_code=200, summary="End the shift; answers a summary (Idempotency-Key required)")
+    async def end_shift(
+        self, request: Request, user: User, cid: int, data: JSONBody[Empty], date: OptionalDate = None
+    ) -> Response[Any]:
+        return await idempotent(
+            request, user, 200, prepare=lambda: service.prepare_end_shift(cid, _today(date), dt.datetime.now())
+        )
 
-    @post("/loading/scan", status_code=200,
-          summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
-    async def scan(self, request: Request, user: User, cid: int, data: JSONBody[ScanIn],
-                   date: OptionalDate = None) -> Response[Any]:
-        return await idempotent(request, user, 200,
-                                lambda: service.scan_for_loading(cid, _today(date), data.barcode))
+    @post("/loading/scan", status_code=200, summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
+    async def scan(
+        self, request: Request, user: User, cid: int, data: JSONBody[ScanIn], date: OptionalDate = None
+    ) -> Response[Any]:
+        return await idempotent(request, user, 200, lambda: service.scan_for_loading(cid, _today(date), data.barcode))
 
-    @post("/stops/{stop_id:int}/arrive", status_code=200,
-          summary="Arrived at a stop (Idempotency-Key required)")
-    async def arrive(self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[Empty],
-                     date: OptionalDate = None) -> Response[Any]:
-        return await idempotent(request, user, 200, prepare=lambda: service.prepare_stop_action(
-            cid, _today(date), stop_id, "arrive", dt.datetime.now()))
+    @post("/stops/{stop_id:int}/arrive", status_code=200, summary="Arrived at a stop (Idempotency-Key required)")
+    async def arrive(
+        self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[Empty], date: OptionalDate = None
+    ) -> Response[Any]:
+        return await idempotent(
+            request,
+            user,
+            200,
+            prepare=lambda: service.prepare_stop_action(cid, _today(date), stop_id, "arrive", dt.datetime.now()),
+        )
 
-    @post("/stops/{stop_id:int}/deliver", status_code=200,
-          summary="Deliver with proof (Idempotency-Key required)")
-    async def deliver(self, request: Request, ctx: Ctx, user: User, cid: int, stop_id: Id,
-                      data: JSONBody[DeliverIn], date: OptionalDate = None) -> Response[Any]:
+    @post("/stops/{stop_id:int}/deliver", status_code=200, summary="Deliver with proof (Idempotency-Key required)")
+    async def deliver(
+        self,
+        request: Request,
+        ctx: Ctx,
+        user: User,
+        cid: int,
+        stop_id: Id,
+        data: JSONBody[DeliverIn],
+        date: OptionalDate = None,
+    ) -> Response[Any]:
         var_dir = ctx.settings.var_dir
-        return await idempotent(request, user, 200, prepare=lambda: service.prepare_stop_action(
-            cid, _today(date), stop_id, "deliver", dt.datetime.now(), barcodes=data.barcodes,
-            proof=lambda: _proof(cid, data.proof, var_dir)))
+        return await idempotent(
+            request,
+            user,
+            200,
+            prepare=lambda: service.prepare_stop_action(
+                cid,
+                _today(date),
+                stop_id,
+                "deliver",
+                dt.datetime.now(),
+                barcodes=data.barcodes,
+                proof=lambda: _proof(cid, data.proof, var_dir),
+            ),
+        )
 
-    @post("/stops/{stop_id:int}/fail", status_code=200,
-          summary="Fail a stop with a reason (Idempotency-Key required)")
-    async def fail(self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[FailIn],
-                   date: OptionalDate = None) -> Response[Any]:
+    @post("/stops/{stop_id:int}/fail", status_code=200, summary="Fail a stop with a reason (Idempotency-Key required)")
+    async def fail(
+        self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[FailIn], date: OptionalDate = None
+    ) -> Response[Any]:
         # The parcel's next step is a job written with the failure (backend/services/follow_ups.py).
-        return await idempotent(request, user, 200, prepare=lambda: service.prepare_stop_action(
-            cid, _today(date), stop_id, "fail", dt.datetime.now(), reason=data.reason, note=data.note))
+        return await idempotent(
+            request,
+            user,
+            200,
+            prepare=lambda: service.prepare_stop_action(
+                cid, _today(date), stop_id, "fail", dt.datetime.now(), reason=data.reason, note=data.note
+            ),
+        )
 
-    @post("/stops/{stop_id:int}/collect", status_code=200,
-          summary="Collect parcels at a shop (Idempotency-Key required)")
-    async def collect(self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[CollectIn],
-                      date: OptionalDate = None) -> Response[Any]:
-        return await idempotent(request, user, 200, prepare=lambda: service.prepare_stop_action(
-            cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes))
+    @post(
+        "/stops/{stop_id:int}/collect", status_code=200, summary="Collect parcels at a shop (Idempotency-Key required)"
+    )
+    async def collect(
+        self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[CollectIn], date: OptionalDate = None
+    ) -> Response[Any]:
+        return await idempotent(
+            request,
+            user,
+            200,
+            prepare=lambda: service.prepare_stop_action(
+                cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes
+            ),
+        )
 
-    @post("/photos", summary="Upload a proof photo (JPEG, PNG or WebP, at most 5 MB; Idempotency-Key required)",
-          request_max_body_size=MAX_PHOTO_BYTES + 100_000)
-    async def photo(self, request: Request, ctx: Ctx, user: User, cid: int,
-                    data: UploadForm) -> Response[Any]:
+    @post(
+        "/photos",
+        summary="Upload a proof photo (JPEG, PNG or WebP, at most 5 MB; Idempotency-Key required)",
+        request_max_body_size=MAX_PHOTO_BYTES + 100_000,
+    )
+    async def photo(self, request: Request, ctx: Ctx, user: User, cid: int, data: UploadForm) -> Response[Any]:
         raw = await data.file.read(MAX_PHOTO_BYTES + 1)
         var_dir = ctx.settings.var_dir
 
@@ -184,7 +229,7 @@ async def _proof(courier_id: int, proof: Proof, var_dir: Any) -> dict[str, Any]:
         if not proof.signature.startswith(prefix):
             raise Invalid("signature must be a PNG data URL (data:image/png;base64,...).")
         try:
-            png = base64.b64decode(proof.signature[len(prefix):], validate=True)
+            png = base64.b64decode(proof.signature[len(prefix) :], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise Invalid("signature is not valid base64.") from exc
         name = await store_image(courier_id, png, var_dir, MAX_SIGNATURE_BYTES)

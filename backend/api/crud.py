@@ -27,8 +27,7 @@ def make_controller(res: Resource) -> type[Controller]:
     async def read_item(self, user: User, item_id: Id) -> Read:  # type: ignore[valid-type]
         return await crud.read_item(res, user, item_id)
 
-    async def update_item(self, ctx: Ctx, user: User, item_id: Id,
-                          data: JSONBody[Update]) -> Read:  # type: ignore[valid-type]
+    async def update_item(self, ctx: Ctx, user: User, item_id: Id, data: JSONBody[Update]) -> Read:  # type: ignore[valid-type]
         return await crud.update_item(res, ctx, user, item_id, data)
 
     async def delete_item(self, user: User, item_id: Id) -> None:
@@ -40,7 +39,11 @@ def make_controller(res: Resource) -> type[Controller]:
         "create_item": post("/", guards=write_guard, summary=f"Create a {res.name}", tags=tag)(create_item),
         "list_items": get("/", guards=read_guard, summary=f"List {res.name}s", tags=tag)(list_items),
         "read_item": get("/{item_id:int}", guards=read_guard, summary=f"Read a {res.name}", tags=tag)(read_item),
-        "update_item": patch("/{item_id:int}", guards=write_guard, summary=f"Change a {res.name}", tags=tag)(update_item),
-        "delete_item": delete("/{item_id:int}", guards=write_guard, summary=f"Delete a {res.name}", tags=tag)(delete_item),
+        "update_item": patch("/{item_id:int}", guards=write_guard, summary=f"Change a {res.name}", tags=tag)(
+            update_item
+        ),
+        "delete_item": delete("/{item_id:int}", guards=write_guard, summary=f"Delete a {res.name}", tags=tag)(
+            delete_item
+        ),
     }
     return type(f"{res.create.__name__.removesuffix('In')}Controller", (Controller,), {"path": res.path, **handlers})

@@ -31,11 +31,17 @@ def csrf_token(session_token: str, secret: str) -> str:
 
 
 def set_session_cookies(response: Response, token: str, *, secret: str, max_age: int, secure: bool) -> None:
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/", max_age=max_age,
-                        secure=secure)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/", max_age=max_age, secure=secure)
     # Readable by our own pages' scripts, which echo it in X-CSRF-Token.
-    response.set_cookie(CSRF_COOKIE, csrf_token(token, secret), httponly=False, samesite="strict", path="/",
-                        max_age=max_age, secure=secure)
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf_token(token, secret),
+        httponly=False,
+        samesite="strict",
+        path="/",
+        max_age=max_age,
+        secure=secure,
+    )
 
 
 def delete_session_cookies(response: Response) -> None:
@@ -55,5 +61,8 @@ def check_csrf(request: Request) -> None:
         raise Forbidden(f"Changes come from this service's own pages only, not from {origin[:100]}.")
     given = request.headers.get(CSRF_HEADER, "")
     if not hmac.compare_digest(given, csrf_token(session, settings.secret_key)):
-        raise Forbidden("This change needs the X-CSRF-Token header (the laadbak_csrf cookie's value); "
-                        "reload the page, or log in again.", code="csrf")
+        raise Forbidden(
+            "This change needs the X-CSRF-Token header (the laadbak_csrf cookie's value); "
+            "reload the page, or log in again.",
+            code="csrf",
+        )

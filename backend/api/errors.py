@@ -18,10 +18,17 @@ log = logging.getLogger("laadbak.api")
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(request: Request, status: int, title: str, detail: str, *,
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": request.url.path, **extra}
+def problem(
+    request: Request, status: int, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -44,13 +51,16 @@ def _as_spelled(request: Request, key: str) -> str:
 
 def on_validation_error(request: Request, exc: ValidationException) -> Response:
     errors = exc.extra if isinstance(exc.extra, list) else []
-    errors = [{**e, "key": _as_spelled(request, e["key"])} if isinstance(e, dict) and e.get("key") else e
-              for e in errors]
+    errors = [
+        {**e, "key": _as_spelled(request, e["key"])} if isinstance(e, dict) and e.get("key") else e for e in errors
+    ]
     # msgspec's messages already name the field ("... - at `$.window.end`").
     messages = [
-        f"{e['key']}: {e.get('message', '')}" if e.get("key") and e["key"] not in e.get("message", "")
+        f"{e['key']}: {e.get('message', '')}"
+        if e.get("key") and e["key"] not in e.get("message", "")
         else e.get("message", "")
-        for e in errors if isinstance(e, dict)
+        for e in errors
+        if isinstance(e, dict)
     ]
     detail = "; ".join(m for m in messages if m) or str(exc.detail)
     return problem(request, 400, "Invalid request", detail, errors=errors)
@@ -58,9 +68,17 @@ def on_validation_error(request: Request, exc: ValidationException) -> Response:
 
 # Litestar's own wording ("Error", "Method Not Allowed", "Request Entity Too
 # Large") names the status, not what to do: each gets a title and a sentence.
-TITLES = {400: "Invalid request", 401: "Not logged in", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 406: "Not acceptable", 413: "Too large", 415: "Unsupported media type",
-          429: "Too many requests"}
+TITLES = {
+    400: "Invalid request",
+    401: "Not logged in",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    413: "Too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+}
 
 
 def _sentence(request: Request, exc: HTTPException) -> str:
@@ -68,8 +86,9 @@ def _sentence(request: Request, exc: HTTPException) -> str:
     status = exc.status_code
     if status == 405:
         allow = (exc.headers or {}).get("allow") or (exc.headers or {}).get("Allow") or ""
-        return (f"{request.method} is not allowed on {request.url.path}"
-                + (f"; use {allow.replace(', ', ' or ')}." if allow else "."))
+        return f"{request.method} is not allowed on {request.url.path}" + (
+            f"; use {allow.replace(', ', ' or ')}." if allow else "."
+        )
     if status == 404 and (detail == "Not Found" or "no file or directory" in detail):
         return f"There is nothing at {request.url.path}; check the address against /schema."
     if status == 413:
@@ -96,15 +115,20 @@ def on_integrity_error(request: Request, exc: Exception) -> Response:
     """The database refused a write that a check before it should have caught
     (two requests racing for the same unique name, say): a conflict, not a fault."""
     log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc)
-    return problem(request, 409, "Conflict",
-                   "That conflicts with what is stored already (a name or number that must be unique, or a "
-                   "reference that no longer exists); reload and try again with another value.")
+    return problem(
+        request,
+        409,
+        "Conflict",
+        "That conflicts with what is stored already (a name or number that must be unique, or a "
+        "reference that no longer exists); reload and try again with another value.",
+    )
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(request, 500, "Internal error",
-                   "Something went wrong on our side; it has been logged. Please try again.")
+    return problem(
+        request, 500, "Internal error", "Something went wrong on our side; it has been logged. Please try again."
+    )
 
 
 EXCEPTION_HANDLERS = {

@@ -41,8 +41,11 @@ PROBLEM_DETAILS: dict[str, Any] = {
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string"},
         "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"},
-                   "description": "Each field that was wrong, with its message."},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "Each field that was wrong, with its message.",
+        },
     },
 }
 
@@ -69,8 +72,12 @@ LOCAL_DATE_TIME: dict[str, Any] = {
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "The token from POST /auth/login."},
-    "session": {"type": "apiKey", "in": "cookie", "name": "laadbak_session",
-                "description": "The cookie POST /auth/login sets."},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "laadbak_session",
+        "description": "The cookie POST /auth/login sets.",
+    },
 }
 
 
@@ -161,7 +168,8 @@ def _struct_bodies(doc: dict[str, Any], app: Litestar) -> None:
         return
     ordered = sorted(types.items())
     refs, components = msgspec.json.schema_components(
-        [t for _, t in ordered], ref_template="#/components/schemas/{name}")
+        [t for _, t in ordered], ref_template="#/components/schemas/{name}"
+    )
     doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
     for ((method, path), _), ref in zip(ordered, refs, strict=True):
         content = doc.get("paths", {}).get(path, {}).get(method, {}).get("requestBody", {}).get("content", {})
@@ -226,8 +234,8 @@ FAVICON = "<link rel='icon' type='image/png' href='/courier/icons/icon-192.png'>
 def render_plugins() -> list[OpenAPIRenderPlugin]:
     """/schema (ReDoc), /schema/swagger and /schema/openapi.json, all showing the completed
     document. Fresh plugins for each app: a plugin keeps what it rendered."""
-    redoc = _completing(RedocRenderPlugin)(path=["/", "/redoc"], js_url=REDOC_JS, google_fonts=False,
-                                           favicon=FAVICON)
-    swagger = _completing(SwaggerRenderPlugin)(js_url=SWAGGER_JS, css_url=SWAGGER_CSS,
-                                               standalone_preset_js_url=SWAGGER_PRESET_JS, favicon=FAVICON)
+    redoc = _completing(RedocRenderPlugin)(path=["/", "/redoc"], js_url=REDOC_JS, google_fonts=False, favicon=FAVICON)
+    swagger = _completing(SwaggerRenderPlugin)(
+        js_url=SWAGGER_JS, css_url=SWAGGER_CSS, standalone_preset_js_url=SWAGGER_PRESET_JS, favicon=FAVICON
+    )
     return [redoc, swagger, _completing(JsonRenderPlugin)()]

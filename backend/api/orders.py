@@ -29,9 +29,9 @@ class OrderController(Controller):
     tags = ["orders"]
 
     @post("/", guards=DISPATCH, summary="Create an order with its parcels")
-    async def create(self, ctx: Ctx, user: User,
-                     data: Annotated[service.OrderIn, json_body(ORDER_EXAMPLE, WINDOW_ORDER_EXAMPLE)]
-                     ) -> service.OrderOut:
+    async def create(
+        self, ctx: Ctx, user: User, data: Annotated[service.OrderIn, json_body(ORDER_EXAMPLE, WINDOW_ORDER_EXAMPLE)]
+    ) -> service.OrderOut:
         check_hub(user, data.hub_id)
         now = ctx.now()
         if data.date == now.date():  # the day may be on the road: into the running routes, or refused
@@ -40,10 +40,17 @@ class OrderController(Controller):
             order_id = await service.create_order(data, ctx.geo, now.date())
         return await service.order_for(order_id)
 
-    @post("/import", guards=DISPATCH, status_code=201,
-          summary="Import orders from a CSV file (multipart field 'file'); all rows or none",
-          description="Columns: " + ", ".join(service.CSV_COLUMNS) + ". Required: "
-          + ", ".join(service.REQUIRED_COLUMNS) + ". A row with shop_ids (a;b) has one parcel per shop.")
+    @post(
+        "/import",
+        guards=DISPATCH,
+        status_code=201,
+        summary="Import orders from a CSV file (multipart field 'file'); all rows or none",
+        description="Columns: "
+        + ", ".join(service.CSV_COLUMNS)
+        + ". Required: "
+        + ", ".join(service.REQUIRED_COLUMNS)
+        + ". A row with shop_ids (a;b) has one parcel per shop.",
+    )
     async def import_csv(self, ctx: Ctx, user: User, data: UploadForm) -> service.ImportReport:
         limit = ctx.settings.max_upload_bytes
         raw = await data.file.read(limit + 1)

@@ -35,12 +35,9 @@ from backend.services.replanning import replan_hub
 DISPATCH = [roles("dispatcher")]
 
 
-
 class PlanIn(Body):
     date: dt.date
     time_limit_s: Annotated[float, msgspec.Meta(ge=1, le=300)] | None = None
-
-
 
 
 REPLAN_EXAMPLE = ("A street closed at the market", {"reason": "Kauppatori closed 10:00-14:00", "timeLimitS": 1})
@@ -55,21 +52,38 @@ class ReplanIn(Body):
 class PlanController(Controller):
     tags = ["planning"]
 
-    @post("/hubs/{hub_id:int}/plans", guards=DISPATCH, status_code=201,
-          summary="Plan a hub's day: routes for every courier shift, unplanned stops with reasons")
-    async def plan(self, ctx: Ctx, user: User, hub_id: Id,
-                   data: Annotated[PlanIn, json_body(PLAN_EXAMPLE)]) -> PlanRunOut:
+    @post(
+        "/hubs/{hub_id:int}/plans",
+        guards=DISPATCH,
+        status_code=201,
+        summary="Plan a hub's day: routes for every courier shift, unplanned stops with reasons",
+    )
+    async def plan(
+        self, ctx: Ctx, user: User, hub_id: Id, data: Annotated[PlanIn, json_body(PLAN_EXAMPLE)]
+    ) -> PlanRunOut:
         check_hub(user, hub_id)
         return await read_plan_run(await plan_day(ctx, hub_id, data.date, data.time_limit_s))
 
-    @post("/hubs/{hub_id:int}/replan", guards=DISPATCH, status_code=200,
-          summary="Re-plan what is left of today from the routes in force; only changed routes are published")
-    async def replan(self, ctx: Ctx, user: User, hub_id: Id,
-                     data: Annotated[ReplanIn, json_body(REPLAN_EXAMPLE)]) -> dict[str, Any]:
+    @post(
+        "/hubs/{hub_id:int}/replan",
+        guards=DISPATCH,
+        status_code=200,
+        summary="Re-plan what is left of today from the routes in force; only changed routes are published",
+    )
+    async def replan(
+        self, ctx: Ctx, user: User, hub_id: Id, data: Annotated[ReplanIn, json_body(REPLAN_EXAMPLE)]
+    ) -> dict[str, Any]:
         check_hub(user, hub_id)
         now = ctx.now()
-        return await replan_hub(ctx, hub_id, now.date(), now, reason=data.reason, time_limit_s=data.time_limit_s,
-                                min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S)
+        return await replan_hub(
+            ctx,
+            hub_id,
+            now.date(),
+            now,
+            reason=data.reason,
+            time_limit_s=data.time_limit_s,
+            min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S,
+        )
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")
     async def list_runs(self, user: User, hub_id: HubIdQuery, date: OptionalDateQuery = None) -> list[PlanRunOut]:

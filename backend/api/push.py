@@ -21,8 +21,12 @@ class Keys(Body):
 
 
 class SubscriptionIn(Body):
-    endpoint: Annotated[str, msgspec.Meta(pattern=r"^https?://", max_length=2000,
-                                          description="The push service's https:// URL for this browser")]
+    endpoint: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^https?://", max_length=2000, description="The push service's https:// URL for this browser"
+        ),
+    ]
     keys: Keys
     expiration_time: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
 
@@ -49,8 +53,10 @@ class PushController(Controller):
         await service.remove_subscription(endpoint, user.id)
 
 
-async def save_subscription(data: SubscriptionIn, endpoints: PushEndpoints, *, user_id: int | None = None,
-                            order_id: int | None = None) -> None:
+async def save_subscription(
+    data: SubscriptionIn, endpoints: PushEndpoints, *, user_id: int | None = None, order_id: int | None = None
+) -> None:
     """Keep the browser's subscription (for a user, or for an order's tracking page)."""
-    await service.save_subscription(endpoints, data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth,
-                                    user_id=user_id, order_id=order_id)
+    await service.save_subscription(
+        endpoints, data.endpoint, p256dh=data.keys.p256dh, auth=data.keys.auth, user_id=user_id, order_id=order_id
+    )

@@ -13,8 +13,21 @@ from litestar.params import BodyKwarg, PathParameter, QueryParameter
 
 from backend.structs import MAX_ID, Body, DbId, Email, Name, Note, Out, Phone, Text200
 
-__all__ = ["Body", "DateQuery", "DbId", "Email", "HubIdQuery", "Id", "Name", "Note", "OptionalDateQuery", "Out",
-           "Phone", "Text200", "json_body"]
+__all__ = [
+    "Body",
+    "DateQuery",
+    "DbId",
+    "Email",
+    "HubIdQuery",
+    "Id",
+    "Name",
+    "Note",
+    "OptionalDateQuery",
+    "Out",
+    "Phone",
+    "Text200",
+    "json_body",
+]
 
 # Query and path parameters, named in camelCase like the bodies; ids bounded like
 # the database's (a 2**63 is a 400, not an overflow deep inside).
@@ -37,19 +50,35 @@ UploadForm = Annotated[FileUpload, BodyKwarg(media_type=RequestEncodingType.MULT
 
 def json_body(*examples: tuple[str, Any]) -> BodyKwarg:
     """A JSON body marker carrying named examples for the OpenAPI document."""
-    return BodyKwarg(media_type=RequestEncodingType.JSON,
-                     examples=[Example(summary=summary, value=value) for summary, value in examples])
+    return BodyKwarg(
+        media_type=RequestEncodingType.JSON,
+        examples=[Example(summary=summary, value=value) for summary, value in examples],
+    )
 
 
 LOGIN_EXAMPLE = ("Log in as a dispatcher", {"username": "dispatcher", "password": "your password"})
-ORDER_EXAMPLE = ("An evening delivery with goods from a local shop", {
-    "reference": "WEB-1001", "hubId": 1, "customerName": "Mia Virtanen", "date": "2026-11-23",
-    "address": "Fredrikinkatu 20", "slot": "evening",
-    "parcels": [{"weightKg": 2.5, "volumeL": 10}, {"weightKg": 1.0, "volumeL": 4, "shopId": 1}],
-})
-WINDOW_ORDER_EXAMPLE = ("A two-hour window to a pickup point", {
-    "reference": "WEB-1002", "hubId": 1, "customerName": "Jan de Vries", "date": "2026-11-23",
-    "pickupPointId": 1, "window": {"start": "14:00", "end": "16:00"},
-    "parcels": [{"weightKg": 1.2, "volumeL": 6, "barcode": "LB0000001002"}],
-})
+ORDER_EXAMPLE = (
+    "An evening delivery with goods from a local shop",
+    {
+        "reference": "WEB-1001",
+        "hubId": 1,
+        "customerName": "Mia Virtanen",
+        "date": "2026-11-23",
+        "address": "Fredrikinkatu 20",
+        "slot": "evening",
+        "parcels": [{"weightKg": 2.5, "volumeL": 10}, {"weightKg": 1.0, "volumeL": 4, "shopId": 1}],
+    },
+)
+WINDOW_ORDER_EXAMPLE = (
+    "A two-hour window to a pickup point",
+    {
+        "reference": "WEB-1002",
+        "hubId": 1,
+        "customerName": "Jan de Vries",
+        "date": "2026-11-23",
+        "pickupPointId": 1,
+        "window": {"start": "14:00", "end": "16:00"},
+        "parcels": [{"weightKg": 1.2, "volumeL": 6, "barcode": "LB0000001002"}],
+    },
+)
 PLAN_EXAMPLE = ("Plan tomorrow with a 10 s budget", {"date": "2026-11-23", "timeLimitS": 10})

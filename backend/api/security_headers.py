@@ -17,9 +17,11 @@ from typing import cast
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-APP_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-              "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-              "form-action 'self'; worker-src 'self'; manifest-src 'self'")
+APP_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'; worker-src 'self'; manifest-src 'self'"
+)
 COMMON = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -32,13 +34,16 @@ _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S
 
 
 def docs_policy(html: bytes) -> str:
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'"
-                      for s in _INLINE_SCRIPT.findall(html))
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'" for s in _INLINE_SCRIPT.findall(html)
+    )
     # ReDoc and Swagger UI set styles inline (a <style> in Litestar's page, and at run time);
     # ReDoc runs its search index in a worker it starts from a blob: URL.
-    return (f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-            "font-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src blob:; base-uri 'none'; "
-            "frame-ancestors 'none'; form-action 'none'")
+    return (
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "font-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src blob:; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'none'"
+    )
 
 
 def security_headers(app: ASGIApp) -> ASGIApp:
@@ -52,8 +57,11 @@ def security_headers(app: ASGIApp) -> ASGIApp:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *COMMON,
-                                      (b"content-security-policy", APP_POLICY.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *COMMON,
+                    (b"content-security-policy", APP_POLICY.encode()),
+                ]
             await send(message)
 
         await app(scope, receive, with_headers)
@@ -76,10 +84,16 @@ async def _docs(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Non
             if message.get("more_body"):
                 return
             assert start is not None
-            headers = [(k, v) for k, v in cast(Iterable[tuple[bytes, bytes]], start.get("headers", []))
-                       if k.lower() != b"content-length"]
-            headers += [*COMMON, (b"content-security-policy", docs_policy(bytes(body)).encode()),
-                        (b"content-length", str(len(body)).encode())]
+            headers = [
+                (k, v)
+                for k, v in cast(Iterable[tuple[bytes, bytes]], start.get("headers", []))
+                if k.lower() != b"content-length"
+            ]
+            headers += [
+                *COMMON,
+                (b"content-security-policy", docs_policy(bytes(body)).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ]
             await send(cast(Message, {**start, "headers": headers}))
             await send(cast(Message, {"type": "http.response.body", "body": bytes(body)}))
             return

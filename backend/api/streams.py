@@ -29,7 +29,6 @@ from backend.api.schemas import Id
 from backend.api.socket_guards import own_hub_stream, same_origin
 from backend.errors import Forbidden
 from backend.realtime.feed import Feed, Subscriber
-from backend.realtime.outbox import latest_seq
 from backend.services import courier as courier_service
 from backend.services.hub_view import hub_day
 
@@ -41,10 +40,15 @@ MAX_BACKLOG = 500
 class Stream:
     """One connected device: ordered sending, the resume rule, heartbeats."""
 
-    def __init__(self, socket: WebSocket, feed: Feed, sub: Subscriber,
-                 backlog: Callable[[int], Awaitable[list[dict[str, Any]]]],
-                 snapshot: Callable[[], Awaitable[dict[str, Any]]],
-                 on_message: Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]) -> None:
+    def __init__(
+        self,
+        socket: WebSocket,
+        feed: Feed,
+        sub: Subscriber,
+        backlog: Callable[[int], Awaitable[list[dict[str, Any]]]],
+        snapshot: Callable[[], Awaitable[dict[str, Any]]],
+        on_message: Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]],
+    ) -> None:
         self.socket, self.feed, self.sub = socket, feed, sub
         self.backlog, self.snapshot, self.on_message = backlog, snapshot, on_message
         self.last = 0
@@ -120,14 +124,17 @@ class Stream:
             if after < 0:
                 raise ValueError
         except ValueError:
-            await self.error("bad_message", f"after must be a sequence number (0 or more), got {after_text!r}; "
-                                            "sending a snapshot instead.")
+            await self.error(
+                "bad_message",
+                f"after must be a sequence number (0 or more), got {after_text!r}; sending a snapshot instead.",
+            )
             await self.send_snapshot()
             return
         newest = await self.feed.latest_seq()
         if after > newest:
-            await self.error("future_seq", f"after={after} is ahead of the server (newest is {newest}); "
-                                           "sending a snapshot instead.")
+            await self.error(
+                "future_seq", f"after={after} is ahead of the server (newest is {newest}); sending a snapshot instead."
+            )
             await self.send_snapshot()
             return
         await self.catch_up(after)
@@ -141,8 +148,8 @@ class Stream:
                 await self.catch_up(self.last)
                 await self.caught_up()
             getter = asyncio.ensure_future(self.sub.queue.get())
-            done, _ = await asyncio.wait({getter, reader, self._ended}, timeout=HEARTBEAT_S,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {getter, reader, self._ended}
+            done, _ = await asyncio.wait(waiting, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
                 getter.cancel()
                 if not done:
@@ -164,7 +171,7 @@ class Stream:
                 if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                     raise ValueError
             except ValueError:
-                await self.error("bad_message", "Send JSON objects with a \"type\", e.g. {\"type\": \"ping\"}.")
+                await self.error("bad_message", 'Send JSON objects with a "type", e.g. {"type": "ping"}.')
                 continue
             if message["type"] == "ping":
                 await self.send({"type": "pong"})
@@ -227,21 +234,31 @@ async def courier_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
         if shift is None:
             raise ValueError("Start your shift before sending positions.")
         accuracy = message.get("accuracy")
-        msg = state.positions.record(courier_id=cid, shift_id=shift["id"], hub_id=shift["hub"], lat=lat, lon=lon,
-                                     ts=dt.datetime.now(),
-                                     accuracy=float(accuracy) if isinstance(accuracy, int | float) else None)
+        msg = state.positions.record(
+            courier_id=cid,
+            shift_id=shift["id"],
+            hub_id=shift["hub"],
+            lat=lat,
+            lon=lon,
+            ts=dt.datetime.now(),
+            accuracy=float(accuracy) if isinstance(accuracy, int | float) else None,
+        )
         await state.feed.publish_position(shift["hub"], msg)
         return None
 
     sub = state.feed.subscribe(courier_id=cid)
-    stream = Stream(socket, state.feed, sub,
-                    backlog=lambda after: state.feed.history(after, courier_id=cid, limit=MAX_BACKLOG + 1),
-                    snapshot=lambda: courier_service.day_view(cid, day), on_message=on_message)
+    stream = Stream(
+        socket,
+        state.feed,
+        sub,
+        backlog=lambda after: state.feed.history(after, courier_id=cid, limit=MAX_BACKLOG + 1),
+        snapshot=lambda: courier_service.day_view(cid, day),
+        on_message=on_message,
+    )
     await stream.run(socket.query_params.get("after"), user.token_id)
 
 
-@websocket("/ws/hub/{hub_id:int}", guards=[same_origin, roles("dispatcher"), own_hub_stream],
-           dependencies=SOCKET_USER)
+@websocket("/ws/hub/{hub_id:int}", guards=[same_origin, roles("dispatcher"), own_hub_stream], dependencies=SOCKET_USER)
 async def hub_stream(socket: WebSocket, hub_id: Id, user: User) -> None:
     state = socket.app.state
     day = dt.date.today()
@@ -253,9 +270,14 @@ async def hub_stream(socket: WebSocket, hub_id: Id, user: User) -> None:
         raise ValueError(f"The hub stream only takes ping, not {message['type']!r}.")
 
     sub = state.feed.subscribe(hub_id=hub_id)
-    stream = Stream(socket, state.feed, sub,
-                    backlog=lambda after: state.feed.history(after, hub_id=hub_id, limit=MAX_BACKLOG + 1),
-                    snapshot=snapshot, on_message=on_message)
+    stream = Stream(
+        socket,
+        state.feed,
+        sub,
+        backlog=lambda after: state.feed.history(after, hub_id=hub_id, limit=MAX_BACKLOG + 1),
+        snapshot=snapshot,
+        on_message=on_message,
+    )
     await stream.run(socket.query_params.get("after"), user.token_id)
 
 
@@ -277,10 +299,18 @@ class StreetsGeoJSON(msgspec.Struct):
     features: list[_Street]
 
 
-@get("/map/streets.geojson", tags=["map"], summary="The street network as GeoJSON (for maps without tiles)",
-     media_type="application/geo+json", cache=3600,
-     responses={200: ResponseSpec(data_container=StreetsGeoJSON, description="A GeoJSON FeatureCollection",
-                                  media_type="application/geo+json")})
+@get(
+    "/map/streets.geojson",
+    tags=["map"],
+    summary="The street network as GeoJSON (for maps without tiles)",
+    media_type="application/geo+json",
+    cache=3600,
+    responses={
+        200: ResponseSpec(
+            data_container=StreetsGeoJSON, description="A GeoJSON FeatureCollection", media_type="application/geo+json"
+        )
+    },
+)
 async def streets(request: Request, ctx: Ctx) -> bytes:
     state = request.app.state
     cached = getattr(state, "streets_geojson", None)

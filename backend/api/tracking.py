@@ -52,13 +52,17 @@ class TrackingController(Controller):
         await save_subscription(data, ctx.push.endpoints, order_id=order["id"])
         return {"endpoint": data.endpoint}
 
-    @post("/{token:str}/redirect", status_code=200,
-          summary="Send the parcel elsewhere before delivery: another window, a pickup point, another address",
-          description="Taken only when a courier can still bring it there (the running day is re-planned); "
-                      "otherwise 409 with `redirectOptions`. Send an Idempotency-Key header (a new UUID per "
-                      "choice, the same on a retry): a replay gets the stored answer and changes nothing.")
-    async def redirect_parcel(self, request: Request, ctx: Ctx, token: Token,
-                              data: Annotated[RedirectIn, json_body(*REDIRECT_EXAMPLES)]) -> Response[Any]:
+    @post(
+        "/{token:str}/redirect",
+        status_code=200,
+        summary="Send the parcel elsewhere before delivery: another window, a pickup point, another address",
+        description="Taken only when a courier can still bring it there (the running day is re-planned); "
+        "otherwise 409 with `redirectOptions`. Send an Idempotency-Key header (a new UUID per "
+        "choice, the same on a retry): a replay gets the stored answer and changes nothing.",
+    )
+    async def redirect_parcel(
+        self, request: Request, ctx: Ctx, token: Token, data: Annotated[RedirectIn, json_body(*REDIRECT_EXAMPLES)]
+    ) -> Response[Any]:
         order = await order_by_token(token)
         now = ctx.now()
         key = request.headers.get("idempotency-key", "").strip()
@@ -72,8 +76,14 @@ class TrackingController(Controller):
             lock = _KEY_LOCKS[scoped] = asyncio.Lock()
         async with lock:
             # the change and its stored answer commit together (see services/redirect.py)
-            answer = await redirect_once(ctx, order, data, now, scoped_key=scoped,
-                                         print_=fingerprint(request.method, request.url.path, await request.body()))
+            answer = await redirect_once(
+                ctx,
+                order,
+                data,
+                now,
+                scoped_key=scoped,
+                print_=fingerprint(request.method, request.url.path, await request.body()),
+            )
         headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
         if answer.status >= 400:
             problem = {"type": "about:blank", "instance": request.url.path, **answer.body}

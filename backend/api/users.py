@@ -42,8 +42,14 @@ class UserOut(Out):
 
 
 def _user_out(row: dict) -> UserOut:
-    return UserOut(id=row["id"], username=row["username"], role=row["role"], display_name=row["display_name"],
-                   hub_id=row["hub_id"], active=row["active"])
+    return UserOut(
+        id=row["id"],
+        username=row["username"],
+        role=row["role"],
+        display_name=row["display_name"],
+        hub_id=row["hub_id"],
+        active=row["active"],
+    )
 
 
 async def read_user(user_id: int) -> UserOut:
@@ -57,9 +63,15 @@ class UserController(Controller):
 
     @post("/", summary="Create a user")
     async def create(self, data: JSONBody[UserIn]) -> UserOut:
-        return await read_user(await service.create_user(
-            username=data.username, password=data.password, role=data.role, display_name=data.display_name,
-            hub_id=data.hub_id))
+        return await read_user(
+            await service.create_user(
+                username=data.username,
+                password=data.password,
+                role=data.role,
+                display_name=data.display_name,
+                hub_id=data.hub_id,
+            )
+        )
 
     @get("/", summary="List users")
     async def list_users(self) -> list[UserOut]:

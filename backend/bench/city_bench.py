@@ -86,9 +86,7 @@ SNAP_OK_M = 60.0
 FIRST_FEASIBLE_TARGET_S = {2000: 5.0, 5000: 30.0}
 PEAK_RSS_TARGET_MB = 4096.0
 
-DEFAULT_SHOP_HOURS = [
-    OpeningPeriod(days=["mo", "tu", "we", "th", "fr", "sa"], opens="10:00", closes="19:00")
-]
+DEFAULT_SHOP_HOURS = [OpeningPeriod(days=["mo", "tu", "we", "th", "fr", "sa"], opens="10:00", closes="19:00")]
 POINT_HOURS = (Window(parse_hhmm("07:00"), parse_hhmm("23:00")),)
 BIKES = (  # payload kg, volume L, range km, speed factor
     (180.0, 700.0, 55, 1.0),
@@ -130,13 +128,9 @@ def parse_time_limits(text: str) -> list[float]:
         try:
             t = float(part.strip())
         except ValueError:
-            raise BenchError(
-                f"--time-limits takes comma-separated seconds, e.g. 10,60; got {text!r}"
-            ) from None
+            raise BenchError(f"--time-limits takes comma-separated seconds, e.g. 10,60; got {text!r}") from None
         if not (t > 0 and math.isfinite(t)):
-            raise BenchError(
-                f"--time-limits: every limit must be above 0 seconds, got {part.strip()}"
-            )
+            raise BenchError(f"--time-limits: every limit must be above 0 seconds, got {part.strip()}")
         out.append(t)
     return out
 
@@ -276,49 +270,27 @@ class _City:
 
     def __init__(self, geo: Any, day: dt.date) -> None:
         net = geo.network
-        addresses = sorted(
-            geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber, a.lat, a.lon)
-        )
+        addresses = sorted(geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber, a.lat, a.lon))
         addr_pts = [(a.lat, a.lon) for a in addresses]
         self.addr_pts = [p for p, ok in zip(addr_pts, _snaps_ok(geo, addr_pts), strict=True) if ok]
         if not self.addr_pts:
             raise BenchError("the map has no addresses on the cargo-bike network")
         self.node_pts = [(float(a), float(b)) for a, b in zip(net.lat, net.lon, strict=True)]
-        shops = sorted(
-            (p for p in geo.pois if p.kind == "shop" and p.street), key=lambda p: p.source
-        )
-        shops = [
-            p
-            for p, ok in zip(shops, _snaps_ok(geo, [(p.lat, p.lon) for p in shops]), strict=True)
-            if ok
-        ]
+        shops = sorted((p for p in geo.pois if p.kind == "shop" and p.street), key=lambda p: p.source)
+        shops = [p for p, ok in zip(shops, _snaps_ok(geo, [(p.lat, p.lon) for p in shops]), strict=True) if ok]
         self.shop_hours = {p.source: _shop_hours(p.opening_hours, day) for p in shops}
         self.open_for = {  # shops where goods for a basket in this slot can be collected in time
-            slot: [
-                p
-                for p in shops
-                if intersect(self.shop_hours[p.source], (Window(6 * 3600, _slot(slot).end - 900),))
-            ]
+            slot: [p for p in shops if intersect(self.shop_hours[p.source], (Window(6 * 3600, _slot(slot).end - 900),))]
             for slot in ("afternoon", "evening")
         }
         points = sorted(
-            (
-                p
-                for p in geo.pois
-                if p.value in ("parcel_locker", "kiosk", "convenience", "supermarket")
-            ),
+            (p for p in geo.pois if p.value in ("parcel_locker", "kiosk", "convenience", "supermarket")),
             key=lambda p: p.source,
         )
-        self.points = [
-            p
-            for p, ok in zip(points, _snaps_ok(geo, [(p.lat, p.lon) for p in points]), strict=True)
-            if ok
-        ]
+        self.points = [p for p, ok in zip(points, _snaps_ok(geo, [(p.lat, p.lon) for p in points]), strict=True) if ok]
 
 
-def _hub_points(
-    addr_pts: list[tuple[float, float]], hubs: int, rng: random.Random
-) -> list[tuple[float, float]]:
+def _hub_points(addr_pts: list[tuple[float, float]], hubs: int, rng: random.Random) -> list[tuple[float, float]]:
     """Hubs: spread on a ring around the centre, each at the nearest address."""
     lats = [p[0] for p in addr_pts]
     lons = [p[1] for p in addr_pts]
@@ -333,9 +305,7 @@ def _hub_points(
             a = phase + 2 * math.pi * k / hubs
             target = (clat + rlat * math.sin(a), clon + rlon * math.cos(a))
         free = [p for p in addr_pts if p not in hub_pts] or addr_pts
-        hub_pts.append(
-            min(free, key=lambda p: (p[0] - target[0]) ** 2 + ((p[1] - target[1]) * 0.5) ** 2)
-        )
+        hub_pts.append(min(free, key=lambda p: (p[0] - target[0]) ** 2 + ((p[1] - target[1]) * 0.5) ** 2))
     return hub_pts
 
 
@@ -358,9 +328,7 @@ class _DayBuilder:
     def door(self) -> tuple[float, float]:
         rng = self.rng
         return (
-            rng.choice(self.city.addr_pts)
-            if rng.random() < DOOR_AT_ADDRESS_SHARE
-            else rng.choice(self.city.node_pts)
+            rng.choice(self.city.addr_pts) if rng.random() < DOOR_AT_ADDRESS_SHARE else rng.choice(self.city.node_pts)
         )
 
     def add(
@@ -418,9 +386,7 @@ class _DayBuilder:
             roll = rng.random()
             if roll < returns_share:
                 kg, litres = rng.uniform(0.5, 8.0), rng.uniform(2.0, 30.0)
-                window: tuple[Window, ...] = (
-                    (_slot("morning"),) if rng.random() < 0.5 else (_slot("afternoon"),)
-                )
+                window: tuple[Window, ...] = (_slot("morning"),) if rng.random() < 0.5 else (_slot("afternoon"),)
                 self.add("pickup", f"r{order}", self.door(), window, 120, kg, litres)
                 counts["returns"] += 1
                 continue
@@ -460,9 +426,7 @@ class _DayBuilder:
         ids = []
         for j, shop in enumerate(chosen):
             # collected during opening hours, a quarter of an hour before the door's window ends
-            pw = intersect(
-                self.city.shop_hours[shop.source], (Window(6 * 3600, window[0].end - 900),)
-            )
+            pw = intersect(self.city.shop_hours[shop.source], (Window(6 * 3600, window[0].end - 900),))
             sid = f"s{order}.{j + 1}"
             self.add(
                 "pickup",
@@ -715,7 +679,7 @@ def _targets(rows: list[dict[str, Any]]) -> dict[str, Any]:
             out[f"first_feasible_{n}_le_{goal:g}s"] = None if got is None else got <= goal
     peaks = [r.get("peak_rss_mb") for r in rows]
     out[f"peak_rss_le_{PEAK_RSS_TARGET_MB:g}mb"] = (
-        None if any(p is None for p in peaks) else all(p <= PEAK_RSS_TARGET_MB for p in peaks)
+        None if any(p is None for p in peaks) else all(p is not None and p <= PEAK_RSS_TARGET_MB for p in peaks)
     )
     return out
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import json
 import multiprocessing
 import os
@@ -250,10 +251,8 @@ def _warm(_: int) -> None:
     """The engines' imports, paid once per worker and not by the first instance."""
     from backend.dispatch import portfolio, pyvrp_engine
 
-    try:
+    with contextlib.suppress(pyvrp_engine.PyVRPUnavailable):
         pyvrp_engine.require_pyvrp()
-    except pyvrp_engine.PyVRPUnavailable:
-        pass
     del portfolio
 
 
@@ -341,9 +340,7 @@ def _peer_summary(peer: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from backend.bench.pyvrp_peer import pyvrp_version
 
     ratios = [r["ratio_vs_peer"] for r in rows if r.get("ratio_vs_peer") is not None]
-    distance_ratios = [
-        r["distance_ratio_vs_peer"] for r in rows if r.get("distance_ratio_vs_peer") is not None
-    ]
+    distance_ratios = [r["distance_ratio_vs_peer"] for r in rows if r.get("distance_ratio_vs_peer") is not None]
     bikes = [r["vehicles_vs_peer"] for r in rows if r.get("vehicles_vs_peer") is not None]
     gaps = [r["peer_gap_pct"] for r in rows if r.get("peer_gap_pct") is not None]
     seconds = [r["peer_seconds"] for r in rows if r.get("peer_status") != "unavailable"]
@@ -354,9 +351,7 @@ def _peer_summary(peer: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_ratio_vs_peer": round(statistics.fmean(ratios), 4) if ratios else None,
         "ratio_instances": len(ratios),
         # ours / peer distance on every instance both solved, whatever the bikes
-        "mean_distance_ratio_vs_peer": (
-            round(statistics.fmean(distance_ratios), 4) if distance_ratios else None
-        ),
+        "mean_distance_ratio_vs_peer": (round(statistics.fmean(distance_ratios), 4) if distance_ratios else None),
         "fewer_vehicles_than_peer": sum(b < 0 for b in bikes),
         "more_vehicles_than_peer": sum(b > 0 for b in bikes),
         "peer_mean_gap_pct": round(statistics.fmean(gaps), 3) if gaps else None,
@@ -374,9 +369,7 @@ def parse_engines(text: str) -> tuple[str, ...]:
     engines = tuple(e.strip() for e in text.split(",") if e.strip())
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
-        raise ValueError(
-            f"unknown engines {', '.join(unknown) or repr(text)}: choose from {', '.join(ENGINES)}"
-        )
+        raise ValueError(f"unknown engines {', '.join(unknown) or repr(text)}: choose from {', '.join(ENGINES)}")
     return engines
 
 
@@ -409,12 +402,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective", choices=["distance", "vehicles"], default="distance")
     parser.add_argument("--first-solution", help="OR-Tools FirstSolutionStrategy name")
     parser.add_argument("--metaheuristic", help="OR-Tools LocalSearchMetaheuristic name")
-    parser.add_argument(
-        "--peer", choices=list(PEERS), help="solve every instance with this solver too (same limit)"
-    )
-    parser.add_argument(
-        "--engines", default=",".join(DEFAULT_ENGINES), help="the planner runs (see portfolio)"
-    )
+    parser.add_argument("--peer", choices=list(PEERS), help="solve every instance with this solver too (same limit)")
+    parser.add_argument("--engines", default=",".join(DEFAULT_ENGINES), help="the planner runs (see portfolio)")
     parser.add_argument("--json", action="store_true", help="one line of JSON")
 
 

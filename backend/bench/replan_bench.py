@@ -48,7 +48,6 @@ non-2xx answer is an error (status and message kept); one whose verdict or
 updates did not come within ``timeout_s`` is a timeout.
 """
 
-
 from __future__ import annotations
 
 import asyncio
@@ -103,15 +102,16 @@ from backend.dispatch.scheduling import build_route
 from backend.dispatch.solver import LATE_COST_PER_S, solve, travel_time
 from backend.dispatch.windows import merge_windows
 from backend.services import demo, orders
+from backend.services.day import live_day, load_day, periods
 from backend.services.demo import DEMO_PASSWORD
 from backend.services.geo import Geo
-from backend.services.day import live_day, load_day, periods
 
 # --- the day ------------------------------------------------------------------------------
 
 
-async def seed_bench_day(geo: Any, day: dt.date, start_s: int, *, couriers: int, stops: int, day_hours: float,
-                         seed: int) -> dict[str, Any]:
+async def seed_bench_day(
+    geo: Any, day: dt.date, start_s: int, *, couriers: int, stops: int, day_hours: float, seed: int
+) -> dict[str, Any]:
     """The demo city with N couriers whose shifts start now, and orders for about ``stops`` stops."""
     rng = random.Random(seed)
     await migrate()
@@ -119,7 +119,8 @@ async def seed_bench_day(geo: Any, day: dt.date, start_s: int, *, couriers: int,
     end_s = min(int(start_s + day_hours * 3600), HUB_CLOSES_S)
     # Everybody rides from now on: a day on the road, not one that starts in the afternoon.
     await Shift.update({Shift.start: at(day, start_s - QUARTER), Shift.end: at(day, end_s)}).where(
-        Shift.hub == city.hub_id)
+        Shift.hub == city.hub_id
+    )
     shops = await Shop.select().where(Shop.hub == city.hub_id).output(load_json=True)
     shop_open: dict[int, tuple[int, int]] = {}
     for s in shops:
@@ -128,8 +129,9 @@ async def seed_bench_day(geo: Any, day: dt.date, start_s: int, *, couriers: int,
             shop_open[s["id"]] = (0, 24 * 3600)
         elif spans:
             shop_open[s["id"]] = (spans[0].start, spans[-1].end)
-    room = {p["id"]: p["capacity_parcels"] // 2 for p in await PickupPoint.select().where(
-        PickupPoint.hub == city.hub_id)}  # half: failed deliveries go there during the run
+    room = {
+        p["id"]: p["capacity_parcels"] // 2 for p in await PickupPoint.select().where(PickupPoint.hub == city.hub_id)
+    }  # half: failed deliveries go there during the run
     addresses = [a for a in geo.geocoder.addresses() if on_network(geo, a.lat, a.lon)]
     net = geo.network
     first = quarter(start_s + QUARTER)
@@ -137,19 +139,34 @@ async def seed_bench_day(geo: Any, day: dt.date, start_s: int, *, couriers: int,
     mix = {"two_hours": 0, "four_hours": 0, "whole_day": 0, "basket": 0, "pickup_point": 0}
     while total < stops:
         n += 1
-        body: dict[str, Any] = {"reference": f"RB-{day:%Y%m%d}-{n:05d}", "hubId": city.hub_id,
-                                "customerName": f"Customer {n}", "date": day.isoformat()}
+        body: dict[str, Any] = {
+            "reference": f"RB-{day:%Y%m%d}-{n:05d}",
+            "hubId": city.hub_id,
+            "customerName": f"Customer {n}",
+            "date": day.isoformat(),
+        }
         if rng.random() < 0.5:  # a door at an address (by its point: some names do not parse), or a street
             a = rng.choice(addresses)
             body.update(lat=a.lat, lon=a.lon, address=f"{a.street} {a.housenumber}")
         else:
             i = rng.randrange(net.node_count)
             body.update(lat=float(net.lat[i]), lon=float(net.lon[i]), address=f"Street door {n}")
-        parcels = [{"weightKg": round(rng.uniform(0.3, 5.0), 1), "volumeL": round(rng.uniform(1, 12), 1)}
-                   for _ in range(rng.choice((1, 1, 1, 2)))]
+        parcels = [
+            {"weightKg": round(rng.uniform(0.3, 5.0), 1), "volumeL": round(rng.uniform(1, 12), 1)}
+            for _ in range(rng.choice((1, 1, 1, 2)))
+        ]
         roll = rng.random()
-        kind = ("basket" if roll < 0.15 and shop_open else "pickup_point" if roll < 0.17 and room
-                else "two_hours" if roll < 0.60 else "four_hours" if roll < 0.85 else "whole_day")
+        kind = (
+            "basket"
+            if roll < 0.15 and shop_open
+            else "pickup_point"
+            if roll < 0.17 and room
+            else "two_hours"
+            if roll < 0.60
+            else "four_hours"
+            if roll < 0.85
+            else "whole_day"
+        )
         window: tuple[int, int] | None = None
         if kind == "basket":
             chosen = rng.sample(sorted(shop_open), k=min(len(shop_open), rng.choice((1, 1, 2))))
@@ -159,8 +176,10 @@ async def seed_bench_day(geo: Any, day: dt.date, start_s: int, *, couriers: int,
             if lo <= hi:  # the goods can be collected before the door's window closes
                 w0 = lo + rng.randrange(0, hi - lo + 1, QUARTER) if hi > lo else lo
                 window = (w0, w0 + 3 * 3600)
-                parcels += [{"weightKg": round(rng.uniform(0.3, 3.0), 1), "volumeL": round(rng.uniform(1, 8), 1),
-                             "shopId": s} for s in chosen]
+                parcels += [
+                    {"weightKg": round(rng.uniform(0.3, 3.0), 1), "volumeL": round(rng.uniform(1, 8), 1), "shopId": s}
+                    for s in chosen
+                ]
             else:
                 kind = "two_hours"
         if kind == "pickup_point":
@@ -187,8 +206,16 @@ async def seed_bench_day(geo: Any, day: dt.date, start_s: int, *, couriers: int,
     async with transaction():
         for p in prepared:
             await orders.write(p)
-    return {"hub_id": city.hub_id, "couriers": couriers, "orders": len(prepared), "stops": total, "mix": mix,
-            "start": hhmm(start_s), "end": hhmm(end_s), "addresses": len(addresses)}
+    return {
+        "hub_id": city.hub_id,
+        "couriers": couriers,
+        "orders": len(prepared),
+        "stops": total,
+        "mix": mix,
+        "start": hhmm(start_s),
+        "end": hhmm(end_s),
+        "addresses": len(addresses),
+    }
 
 
 # --- the cost of the remaining day ---------------------------------------------------------
@@ -206,8 +233,11 @@ def routes_cost(problem: Any, orders: dict[str, list[str]]) -> int:
         ids = orders.get(v.id, [])
         path = [v.start_location, *(loc[s] for s in ids), v.end_location]
         for a, b in itertools.pairwise(path):
-            total += (problem.dist_m[a][b] if problem.cost == "distance"
-                      else travel_time(problem.time_s[a][b], v.speed_factor))
+            total += (
+                problem.dist_m[a][b]
+                if problem.cost == "distance"
+                else travel_time(problem.time_s[a][b], v.speed_factor)
+            )
         total += v.fixed_cost if ids else 0
     return total
 
@@ -241,27 +271,50 @@ def plan_of(problem: Any, orders: dict[str, list[str]]) -> Any:
     pos = {s.id: k for k, s in enumerate(problem.stops)}
     windows = [merge_windows(s.windows) for s in problem.stops]
     vehicles = {v.id: v for v in problem.vehicles}
-    routes = tuple(build_route(problem, vehicles[vid], [pos[s] for s in ids], windows, vehicles[vid].shift.start)
-                   for vid, ids in orders.items() if ids)
+    routes = tuple(
+        build_route(problem, vehicles[vid], [pos[s] for s in ids], windows, vehicles[vid].shift.start)
+        for vid, ids in orders.items()
+        if ids
+    )
     planned = {s for ids in orders.values() for s in ids}
-    unplanned = tuple(Unplanned(stop_id=s.id, reason="no_capacity", detail="on no route in force")
-                      for s in problem.stops if s.id not in planned)
-    return Plan(routes=routes, unplanned=unplanned, cost=routes_cost(problem, orders),
-                distance_m=sum(r.distance_m for r in routes), duration_s=sum(r.duration_s for r in routes),
-                solve_s=0.0, status="in force")
+    unplanned = tuple(
+        Unplanned(stop_id=s.id, reason="no_capacity", detail="on no route in force")
+        for s in problem.stops
+        if s.id not in planned
+    )
+    return Plan(
+        routes=routes,
+        unplanned=unplanned,
+        cost=routes_cost(problem, orders),
+        distance_m=sum(r.distance_m for r in routes),
+        duration_s=sum(r.duration_s for r in routes),
+        solve_s=0.0,
+        status="in force",
+    )
 
 
 def restricted(problem: Any, keep: set[str]) -> Any:
     """The Problem with only the stops in ``keep`` (groups kept whole)."""
     by_id = {s.id: s for s in problem.stops}
     delivery_of = {p: s.id for s in problem.stops for p in s.pickups}
-    ok = {sid for sid in keep if sid in by_id and all(p in keep for p in by_id[sid].pickups)
-          and (sid not in delivery_of or delivery_of[sid] in keep)}
+    ok = {
+        sid
+        for sid in keep
+        if sid in by_id
+        and all(p in keep for p in by_id[sid].pickups)
+        and (sid not in delivery_of or delivery_of[sid] in keep)
+    }
     return msgspec.structs.replace(problem, stops=tuple(s for s in problem.stops if s.id in ok))
 
 
-async def evaluate_remaining_day(geo: Any, hub_id: int, day: dt.date, positions: dict[int, tuple[float, float]],
-                                 cold_time_limit: float, pool: ProcessPoolExecutor) -> dict[str, Any]:
+async def evaluate_remaining_day(
+    geo: Any,
+    hub_id: int,
+    day: dt.date,
+    positions: dict[int, tuple[float, float]],
+    cold_time_limit: float,
+    pool: ProcessPoolExecutor,
+) -> dict[str, Any]:
     """In-force cost / cold cost of what is left of the day, as the server would build it now."""
     t0 = time.perf_counter()
     now = dt.datetime.now()
@@ -282,25 +335,40 @@ async def evaluate_remaining_day(geo: Any, hub_id: int, day: dt.date, positions:
     cold_orders = route_orders(cold)
     cold_planned = {s for ids in cold_orders.values() for s in ids}
     result: dict[str, Any] = {
-        "phase": "cost", "now": now.strftime("%H:%M:%S"), "stops": len(problem.stops),
-        "vehicles": len(problem.vehicles), "locked": sum(1 for s in problem.stops if s.vehicles),
-        "pre_unplanned": len(day_input.pre_unplanned), "load_day_s": round(load_s, 2),
+        "phase": "cost",
+        "now": now.strftime("%H:%M:%S"),
+        "stops": len(problem.stops),
+        "vehicles": len(problem.vehicles),
+        "locked": sum(1 for s in problem.stops if s.vehicles),
+        "pre_unplanned": len(day_input.pre_unplanned),
+        "load_day_s": round(load_s, 2),
         "matrix_s": round(day_input.matrix_s, 2),
-        "in_force_cost": in_cost, "in_force_planned": len(in_planned),
+        "in_force_cost": in_cost,
+        "in_force_planned": len(in_planned),
         "in_force_unplanned": len(problem.stops) - len(in_planned),
         # what they are (kind/status of the stop rows): stops the re-plans could not place
-        "in_force_unplanned_by": dict(collections.Counter(
-            f"{day_input.stops[s.id]['kind']}/{day_input.stops[s.id]['status']}"
-            for s in problem.stops if s.id not in in_planned and s.id in day_input.stops)),
+        "in_force_unplanned_by": dict(
+            collections.Counter(
+                f"{day_input.stops[s.id]['kind']}/{day_input.stops[s.id]['status']}"
+                for s in problem.stops
+                if s.id not in in_planned and s.id in day_input.stops
+            )
+        ),
         "in_force_violations": None if violations is None else len(violations),
-        "in_force_violation_rules": None if violations is None else dict(
-            collections.Counter(v.rule for v in violations)),
+        "in_force_violation_rules": None
+        if violations is None
+        else dict(collections.Counter(v.rule for v in violations)),
         "in_force_violation_examples": [v.detail for v in (violations or [])[:3]],
-        "cold_time_limit_s": cold_time_limit, "cold_cost": routes_cost(problem, cold_orders),
-        "cold_solver_objective": cold.cost, "cold_solve_s": round(cold.solve_s, 1),
-        "cold_planned": len(cold_planned), "cold_unplanned": len(cold.unplanned),
-        "cold_violations": len(check(problem, cold)), "cold_status": cold.status,
-        "in_force_only": len(in_planned - cold_planned), "cold_only": len(cold_planned - in_planned),
+        "cold_time_limit_s": cold_time_limit,
+        "cold_cost": routes_cost(problem, cold_orders),
+        "cold_solver_objective": cold.cost,
+        "cold_solve_s": round(cold.solve_s, 1),
+        "cold_planned": len(cold_planned),
+        "cold_unplanned": len(cold.unplanned),
+        "cold_violations": len(check(problem, cold)),
+        "cold_status": cold.status,
+        "in_force_only": len(in_planned - cold_planned),
+        "cold_only": len(cold_planned - in_planned),
     }
     in_late = lateness_s(problem, plan_of(problem, in_force))
     result.update(in_force_late_s=in_late, cold_late_s=lateness_s(problem, cold))
@@ -313,10 +381,16 @@ async def evaluate_remaining_day(geo: Any, hub_id: int, day: dt.date, positions:
         again_planned = {s for ids in route_orders(again).values() for s in ids}
         basis_cost = routes_cost(sub, route_orders(again))
         basis_late = lateness_s(sub, again)
-        basis = ("cold solve restricted to the stops planned in force" if again_planned == in_planned else
-                 f"unequal: the restricted cold solve left {len(in_planned - again_planned)} of them out")
-        result.update(restricted_cold_cost=basis_cost, restricted_cold_planned=len(again_planned),
-                      restricted_cold_solve_s=round(again.solve_s, 1))
+        basis = (
+            "cold solve restricted to the stops planned in force"
+            if again_planned == in_planned
+            else f"unequal: the restricted cold solve left {len(in_planned - again_planned)} of them out"
+        )
+        result.update(
+            restricted_cold_cost=basis_cost,
+            restricted_cold_planned=len(again_planned),
+            restricted_cold_solve_s=round(again.solve_s, 1),
+        )
     result["basis"] = basis
     raw = round(in_cost / basis_cost, 4) if basis_cost else None
     # A ratio over different sets of stops compares nothing: only on equal sets (the raw one stays beside).
@@ -326,8 +400,9 @@ async def evaluate_remaining_day(geo: Any, hub_id: int, day: dt.date, positions:
     # (locked stops kept late rather than dropped): riding and waiting customers together.
     whole_in, whole_cold = in_cost + LATE_COST_PER_S * in_late, basis_cost + LATE_COST_PER_S * basis_late
     result["basis_late_s"] = basis_late
-    result["objective_ratio"] = (round(whole_in / whole_cold, 4)
-                                 if whole_cold and not basis.startswith("unequal") else None)
+    result["objective_ratio"] = (
+        round(whole_in / whole_cold, 4) if whole_cold and not basis.startswith("unequal") else None
+    )
     return result
 
 
@@ -356,11 +431,23 @@ async def _retry_locked(make: Callable[[], Any], tries: int = 5) -> Any:
 # --- the run --------------------------------------------------------------------------------
 
 
-async def run_replan_bench(settings: Any, *, couriers: int = 60, stops: int = 2100, disruptions: int = 200,
-                           cold_time_limit: float = 60.0, replan_time_limit: float | None = None,
-                           plan_time_limit: float = 60.0, timeout_s: float = 15.0, cost_samples: int = 1,
-                           clock: str = "auto", day_hours: float = 8.0, seed: int = 7,
-                           kinds: list[str] | None = None, keep_dir: bool = False) -> dict[str, Any]:
+async def run_replan_bench(
+    settings: Any,
+    *,
+    couriers: int = 60,
+    stops: int = 2100,
+    disruptions: int = 200,
+    cold_time_limit: float = 60.0,
+    replan_time_limit: float | None = None,
+    plan_time_limit: float = 60.0,
+    timeout_s: float = 15.0,
+    cost_samples: int = 1,
+    clock: str = "auto",
+    day_hours: float = 8.0,
+    seed: int = 7,
+    kinds: list[str] | None = None,
+    keep_dir: bool = False,
+) -> dict[str, Any]:
     """Run the bench; returns ``{"instances": [...], "summary": {...}}`` (progress goes to stderr)."""
     import logging
 
@@ -382,8 +469,9 @@ async def run_replan_bench(settings: Any, *, couriers: int = 60, stops: int = 21
     try:
         with shifted_clock(offset):
             # 1-2. the day
-            geo, day, seeded, seed_row = await _seed(settings, tmp, couriers=couriers, stops=stops,
-                                                     day_hours=day_hours, seed=seed, clock_words=clock_words)
+            geo, day, seeded, seed_row = await _seed(
+                settings, tmp, couriers=couriers, stops=stops, day_hours=day_hours, seed=seed, clock_words=clock_words
+            )
             instances: list[dict[str, Any]] = [seed_row]
             # 3. the server, the plan, the phones
             env = clock_env(offset, tmp / "clock")
@@ -393,23 +481,39 @@ async def run_replan_bench(settings: Any, *, couriers: int = 60, stops: int = 21
             replan_limit = replan_time_limit if replan_time_limit is not None else settings.replan_time_limit_s
             await asyncio.to_thread(server.start)
             log(f"server pid {server.pid} on {server.base}; re-plan time limit {replan_limit:g} s")
-            bench = ReplanBench(base=server.base, ws_base=server.ws_base, hub_id=seeded["hub_id"], day=day,
-                                timeout_s=timeout_s, rng=random.Random(seed + 1), password=DEMO_PASSWORD)
+            bench = ReplanBench(
+                base=server.base,
+                ws_base=server.ws_base,
+                hub_id=seeded["hub_id"],
+                day=day,
+                timeout_s=timeout_s,
+                rng=random.Random(seed + 1),
+                password=DEMO_PASSWORD,
+            )
             bench.addresses = [a for a in geo.geocoder.addresses() if on_network(geo, a.lat, a.lon)]
             instances.append(await _plan_day(bench, plan_time_limit))
             instances.append(await bench.connect([f"courier{i}" for i in range(1, couriers + 1)]))
             log(f"{couriers} couriers on the road, bikes loaded ({instances[-1]['parcels_loaded']} parcels)")
             # 4. the disruptions (and 5. cost samples along the way)
             run = Run(geo, server, bench, pool, cold_time_limit)
-            records, costs = await run.disrupt_all(disruptions, cost_samples, couriers=couriers, seed=seed,
-                                                   only=set(kinds) if kinds else None)
+            records, costs = await run.disrupt_all(
+                disruptions, cost_samples, couriers=couriers, seed=seed, only=set(kinds) if kinds else None
+            )
             instances.extend(d.as_json() for d in records)
             instances.extend(costs)
             instances.extend(run.closing_rows())
-            figures = summary(records, costs[-1], couriers=couriers, stops=seeded["stops"],
-                              replan_limit=replan_limit, cold_time_limit=cold_time_limit, run_s=run.run_s,
-                              server_cpu_s=run.server_cpu_s, clock=clock_words,
-                              kinds_skipped=sorted(set(OPTIONAL_KINDS) - set(run.extra_kinds)))
+            figures = summary(
+                records,
+                costs[-1],
+                couriers=couriers,
+                stops=seeded["stops"],
+                replan_limit=replan_limit,
+                cold_time_limit=cold_time_limit,
+                run_s=run.run_s,
+                server_cpu_s=run.server_cpu_s,
+                clock=clock_words,
+                kinds_skipped=sorted(set(OPTIONAL_KINDS) - set(run.extra_kinds)),
+            )
             return {"instances": instances, "summary": figures}
     finally:
         if bench is not None:
@@ -423,8 +527,9 @@ async def run_replan_bench(settings: Any, *, couriers: int = 60, stops: int = 21
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def _seed(settings: Any, tmp: Path, *, couriers: int, stops: int, day_hours: float, seed: int,
-                clock_words: str) -> tuple[Any, dt.date, dict[str, Any], dict[str, Any]]:
+async def _seed(
+    settings: Any, tmp: Path, *, couriers: int, stops: int, day_hours: float, seed: int, clock_words: str
+) -> tuple[Any, dt.date, dict[str, Any], dict[str, Any]]:
     """The map, today, and the day written into ``tmp/bench.sqlite`` (on the bench clock)."""
     t0 = time.monotonic()
     geo = await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
@@ -433,12 +538,18 @@ async def _seed(settings: Any, tmp: Path, *, couriers: int, stops: int, day_hour
     now = dt.datetime.now()
     day = now.date()
     start_s = now.hour * 3600 + now.minute * 60
-    seeded = await seed_bench_day(geo, day, start_s, couriers=couriers, stops=stops, day_hours=day_hours,
-                                  seed=seed)
-    log(f"seeded {seeded['orders']} orders ({seeded['stops']} stops) for {couriers} couriers, "
-        f"{seeded['start']}-{seeded['end']}, clock {clock_words} ({tmp})")
-    row = {"phase": "seed", "clock": clock_words, "day": day.isoformat(), **seeded,
-           "seconds": round(time.monotonic() - t0, 1)}
+    seeded = await seed_bench_day(geo, day, start_s, couriers=couriers, stops=stops, day_hours=day_hours, seed=seed)
+    log(
+        f"seeded {seeded['orders']} orders ({seeded['stops']} stops) for {couriers} couriers, "
+        f"{seeded['start']}-{seeded['end']}, clock {clock_words} ({tmp})"
+    )
+    row = {
+        "phase": "seed",
+        "clock": clock_words,
+        "day": day.isoformat(),
+        **seeded,
+        "seconds": round(time.monotonic() - t0, 1),
+    }
     return geo, day, seeded, row
 
 
@@ -447,36 +558,58 @@ async def _plan_day(bench: ReplanBench, plan_time_limit: float) -> dict[str, Any
     bench.dispatcher = await bench.login("dispatcher")
     bench.dispatcher.timeout = plan_time_limit + 600
     t1 = time.monotonic()
-    status, run = await bench.dispatcher.send(f"/hubs/{bench.hub_id}/plans",
-                                              {"date": bench.day.isoformat(), "timeLimitS": plan_time_limit})
+    status, run = await bench.dispatcher.send(
+        f"/hubs/{bench.hub_id}/plans", {"date": bench.day.isoformat(), "timeLimitS": plan_time_limit}
+    )
     if status != 201:
         raise BenchError(f"planning the day failed: {status} {problem_text(run)}")
     figures = run["figures"]
-    log(f"day planned: {figures.get('planned')} stops on routes, {figures.get('unplanned')} unplanned "
-        f"({figures.get('totalS')} s)")
+    log(
+        f"day planned: {figures.get('planned')} stops on routes, {figures.get('unplanned')} unplanned "
+        f"({figures.get('totalS')} s)"
+    )
     bench.dispatcher.timeout = max(120.0, bench.timeout_s * 4)
-    return {"phase": "plan", "seconds": round(time.monotonic() - t1, 1), "time_limit_s": plan_time_limit,
-            **{k: figures.get(k) for k in ("stops", "planned", "unplanned", "couriersUsed", "matrixS", "solveS",
-                                           "totalS", "violations", "solverStatus")}}
+    return {
+        "phase": "plan",
+        "seconds": round(time.monotonic() - t1, 1),
+        "time_limit_s": plan_time_limit,
+        **{
+            k: figures.get(k)
+            for k in (
+                "stops",
+                "planned",
+                "unplanned",
+                "couriersUsed",
+                "matrixS",
+                "solveS",
+                "totalS",
+                "violations",
+                "solverStatus",
+            )
+        },
+    }
 
 
 class Run:
     """The disruptions, one after the other, with cost samples along the way."""
 
-    def __init__(self, geo: Any, server: ServerProcess, bench: ReplanBench, pool: ProcessPoolExecutor,
-                 cold_time_limit: float) -> None:
+    def __init__(
+        self, geo: Any, server: ServerProcess, bench: ReplanBench, pool: ProcessPoolExecutor, cold_time_limit: float
+    ) -> None:
         self.geo, self.server, self.bench, self.pool = geo, server, bench, pool
         self.cold_time_limit = cold_time_limit
         self.extra_kinds: dict[str, str] = {}
         self.run_s = self.server_cpu_s = 0.0
 
-    async def disrupt_all(self, disruptions: int, cost_samples: int, *, couriers: int, seed: int,
-                          only: set[str] | None) -> tuple[list[Disruption], list[dict[str, Any]]]:
+    async def disrupt_all(
+        self, disruptions: int, cost_samples: int, *, couriers: int, seed: int, only: set[str] | None
+    ) -> tuple[list[Disruption], list[dict[str, Any]]]:
         bench = self.bench
         assert bench.dispatcher is not None
         self.extra_kinds = await _optional_kinds(bench.dispatcher)
-        kinds = disruption_plan(disruptions, couriers, random.Random(seed + 2),
-                                {k: OPTIONAL_KINDS[k][1] for k in self.extra_kinds}, only)
+        kinds = disruption_plan(
+            disruptions, couriers, random.Random(seed + 2), {k: OPTIONAL_KINDS[k][1] for k in self.extra_kinds}, only
+        )
         sample_at = {round(disruptions * (i + 1) / cost_samples) for i in range(cost_samples - 1)}
         records: list[Disruption] = []
         costs: list[dict[str, Any]] = []
@@ -488,8 +621,10 @@ class Run:
             records.append(d)
             row = d.as_json()
             if n % 10 == 0 or n == len(kinds) or d.outcome in ("error", "timeout"):
-                log(f"#{n} {kind}: {d.outcome} first {row['first_ms']} ms, all {row['all_ms']} ms, "
-                    f"server {row['server_total_s']} s" + (f" - {d.detail}" if d.detail else ""))
+                log(
+                    f"#{n} {kind}: {d.outcome} first {row['first_ms']} ms, all {row['all_ms']} ms, "
+                    f"server {row['server_total_s']} s" + (f" - {d.detail}" if d.detail else "")
+                )
             if n in sample_at:
                 costs.append(await self.cost_sample(n))
             await asyncio.sleep(0.3)  # the server settles (ETA refreshes) before the next one
@@ -501,23 +636,30 @@ class Run:
 
     async def cost_sample(self, after: int) -> dict[str, Any]:
         log(f"cost after {after} disruptions: a {self.cold_time_limit:g} s cold solve of the remaining day")
-        sample = await evaluate_remaining_day(self.geo, self.bench.hub_id, self.bench.day, self.bench.positions(),
-                                              self.cold_time_limit, self.pool)
+        sample = await evaluate_remaining_day(
+            self.geo, self.bench.hub_id, self.bench.day, self.bench.positions(), self.cold_time_limit, self.pool
+        )
         sample["after_disruptions"] = after
-        log(f"in force {sample['in_force_cost']} vs cold {sample['cold_cost']} ({sample['basis']}): "
-            f"ratio {sample['cost_ratio'] or sample['cost_ratio_unequal']}")
+        log(
+            f"in force {sample['in_force_cost']} vs cold {sample['cold_cost']} ({sample['basis']}): "
+            f"ratio {sample['cost_ratio'] or sample['cost_ratio_unequal']}"
+        )
         return sample
 
     def closing_rows(self) -> list[dict[str, Any]]:
         """The sockets' and the server log's rows, after the run."""
         phones = self.bench.phones.values()
-        sockets = {"phase": "sockets", "drops": sum(s.drops for s in phones),
-                   "duplicates": sum(s.duplicates for s in phones),
-                   "hub_drops": self.bench.hub.drops if self.bench.hub else None,
-                   "errors": [e for s in phones for e in s.errors][:10]}
+        sockets = {
+            "phase": "sockets",
+            "drops": sum(s.drops for s in phones),
+            "duplicates": sum(s.duplicates for s in phones),
+            "hub_drops": self.bench.hub.drops if self.bench.hub else None,
+            "errors": [e for s in phones for e in s.errors][:10],
+        }
         server_log = self.server.warnings()
         server_log["follow_up_failures"] = self.server.log_path.read_text(errors="replace").count(
-            "a follow-up job failed")
+            "a follow-up job failed"
+        )
         return [sockets, {"phase": "server_log", **server_log}]
 
 

@@ -87,11 +87,22 @@ def is_pickup_point(stop: dict[str, Any]) -> bool:
 class Simulation:
     """Drives the given couriers until their day is done, they are taken over, or ``stop_event`` is set."""
 
-    def __init__(self, base_url: str, geo: Any, couriers: list[str], password: str, speedup: float,
-                 stop_event: asyncio.Event | None = None, *, fail_rate: float = FAIL_RATE,
-                 position_every_s: float = POSITION_EVERY_S, takeover_poll_s: float = TAKEOVER_POLL_S,
-                 bike_kmh: float = BIKE_KMH, seed: int | None = None,
-                 takeover_check: TakeoverCheck | None = sessions_of_others) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        geo: Any,
+        couriers: list[str],
+        password: str,
+        speedup: float,
+        stop_event: asyncio.Event | None = None,
+        *,
+        fail_rate: float = FAIL_RATE,
+        position_every_s: float = POSITION_EVERY_S,
+        takeover_poll_s: float = TAKEOVER_POLL_S,
+        bike_kmh: float = BIKE_KMH,
+        seed: int | None = None,
+        takeover_check: TakeoverCheck | None = sessions_of_others,
+    ) -> None:
         if speedup <= 0:
             raise ValueError("speedup must be above 0")
         self.base_url = base_url.rstrip("/")
@@ -123,8 +134,7 @@ class Simulation:
 
     async def run(self) -> dict[str, str]:
         """Run every courier; returns how each one ended (done, taken_over, stopped, no_route, error)."""
-        log.info("simulating %d courier(s) at %gx speed against %s", len(self.couriers), self.speedup,
-                 self.base_url)
+        log.info("simulating %d courier(s) at %gx speed against %s", len(self.couriers), self.speedup, self.base_url)
         poller = asyncio.create_task(self._watch_takeovers(), name="simulation-takeovers")
         try:
             results = await asyncio.gather(*(c.run() for c in self.couriers.values()))
@@ -159,8 +169,7 @@ class Simulation:
             courier = watched[user_id]
             if courier.username not in self.taken_over:
                 self.taken_over[courier.username] = dt.datetime.now()
-                log.warning("%s: a person logged in as this courier; the simulator lets go of it",
-                            courier.username)
+                log.warning("%s: a person logged in as this courier; the simulator lets go of it", courier.username)
             courier.taken_over.set()
 
 
@@ -194,8 +203,7 @@ class SimulatedCourier:
     async def pause(self, real_s: float) -> None:
         """Sleep ``real_s``; wakes early and raises when stopped or taken over."""
         if real_s > 0:
-            waiters = [asyncio.ensure_future(self.sim.stop_event.wait()),
-                       asyncio.ensure_future(self.taken_over.wait())]
+            waiters = [asyncio.ensure_future(self.sim.stop_event.wait()), asyncio.ensure_future(self.taken_over.wait())]
             try:
                 await asyncio.wait(waiters, timeout=real_s, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -220,8 +228,11 @@ class SimulatedCourier:
                         outcome = "no_route"
                         return outcome
                     if self.shift is None or self.shift["status"] == "ended":
-                        log.info("%s: the shift is %s; nothing to ride", self.username,
-                                 "missing" if self.shift is None else "already over")
+                        log.info(
+                            "%s: the shift is %s; nothing to ride",
+                            self.username,
+                            "missing" if self.shift is None else "already over",
+                        )
                         outcome = "no_shift"
                         return outcome
                     if self.shift["status"] == "planned":
@@ -235,8 +246,11 @@ class SimulatedCourier:
                         await self._serve(stop["stopId"])
                     await self._ride_to(self.hub)  # type: ignore[arg-type]
                     ended = await self._post("/courier/shift/end", {})
-                    log.info("%s: back at the hub, shift ended: %s", self.username,
-                             ", ".join(f"{k} {v}" for k, v in (ended.get("summary") or {}).items()))
+                    log.info(
+                        "%s: back at the hub, shift ended: %s",
+                        self.username,
+                        ", ".join(f"{k} {v}" for k, v in (ended.get("summary") or {}).items()),
+                    )
                     outcome = "done"
                 except TakenOver:
                     outcome = "taken_over"
@@ -247,8 +261,7 @@ class SimulatedCourier:
                     outcome = "stopped"
                 except _LoggedOut:
                     outcome = "logged_out"
-                    log.warning("%s: the simulator's session was ended; it stops driving this courier",
-                                self.username)
+                    log.warning("%s: the simulator's session was ended; it stops driving this courier", self.username)
         except Exception:
             log.exception("%s: the simulated courier failed", self.username)
         finally:
@@ -282,8 +295,12 @@ class SimulatedCourier:
                 self.counts["scanned"] += 1
             else:
                 log.info("%s: scanning %s: %s", self.username, item["barcode"], _detail(r))
-        log.info("%s: shift started, %d parcel(s) loaded at the hub, %d stop(s) to go", self.username,
-                 self.counts["scanned"], sum(1 for s in self.stops if s["status"] in ACTIVE))
+        log.info(
+            "%s: shift started, %d parcel(s) loaded at the hub, %d stop(s) to go",
+            self.username,
+            self.counts["scanned"],
+            sum(1 for s in self.stops if s["status"] in ACTIVE),
+        )
 
     async def _ride_to(self, target: tuple[float, float]) -> None:
         """Ride along the streets to ``target``, a position every few seconds of real time."""
@@ -338,8 +355,11 @@ class SimulatedCourier:
             r = await self._post_raw(f"/courier/stops/{stop_id}/fail", {"reason": "not_home"})
             verb = "failed (not at home)"
         else:
-            proof = ({"kind": "pickup_point"} if is_pickup_point(stop) else
-                     {"kind": "recipient", "recipientName": stop.get("customerName") or "Resident"})
+            proof = (
+                {"kind": "pickup_point"}
+                if is_pickup_point(stop)
+                else {"kind": "recipient", "recipientName": stop.get("customerName") or "Resident"}
+            )
             r = await self._post_raw(f"/courier/stops/{stop_id}/deliver", {"barcodes": barcodes, "proof": proof})
             verb = "delivered at pickup point" if proof["kind"] == "pickup_point" else "delivered at"
         if self._took(r, stop_id, "finish"):
@@ -439,8 +459,14 @@ class CourierStream(ResumingSocket):
     into the courier's day. It ends when the simulation stops or a person takes over."""
 
     def __init__(self, courier: SimulatedCourier) -> None:
-        super().__init__(courier_stream_url(courier.sim.ws_url), courier.token, open_timeout=10,
-                         ping_interval=20.0, retry_s=0.5, retry_max_s=5.0)
+        super().__init__(
+            courier_stream_url(courier.sim.ws_url),
+            courier.token,
+            open_timeout=10,
+            ping_interval=20.0,
+            retry_s=0.5,
+            retry_max_s=5.0,
+        )
         self.courier = courier
 
     def should_stop(self) -> bool:
@@ -458,8 +484,7 @@ class CourierStream(ResumingSocket):
             self.courier.shift = data
 
     def on_error(self, message: dict[str, Any]) -> None:
-        log.debug("%s: the server says %s: %s", self.courier.username, message.get("code"),
-                  message.get("message"))
+        log.debug("%s: the server says %s: %s", self.courier.username, message.get("code"), message.get("message"))
 
     def refused(self, status: int) -> bool:
         if status in (401, 403):
@@ -480,7 +505,7 @@ class _LoggedOut(Exception):
 
 def _service_s(stop: dict[str, Any]) -> float:
     try:
-        s = (dt.datetime.fromisoformat(stop["departure"]) - dt.datetime.fromisoformat(stop["serviceStart"]))
+        s = dt.datetime.fromisoformat(stop["departure"]) - dt.datetime.fromisoformat(stop["serviceStart"])
         return max(30.0, s.total_seconds())
     except (KeyError, TypeError, ValueError):
         return DEFAULT_SERVICE_S
@@ -498,8 +523,15 @@ def _detail(r: httpx.Response) -> str:
     return f"{r.status_code} {_problem(r).get('detail') or r.text[:200]}"
 
 
-async def run_simulation(base_url: str, geo: Any, couriers: list[str], password: str, speedup: float,
-                         stop_event: asyncio.Event | None = None, **options: Any) -> dict[str, str]:
+async def run_simulation(
+    base_url: str,
+    geo: Any,
+    couriers: list[str],
+    password: str,
+    speedup: float,
+    stop_event: asyncio.Event | None = None,
+    **options: Any,
+) -> dict[str, str]:
     """Simulate ``couriers`` (usernames) riding today's routes on the server at ``base_url``.
 
     Returns when every courier is done, taken over, or ``stop_event`` is set:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 import statistics
-from types import SimpleNamespace
 from typing import Any
 
 from backend.bench.harness.geometry import metres, on_network
+from backend.dispatch.model import PlannedStop
 
 PASSWORD = "bench-courier"
 DISPATCHER_PASSWORD = "bench-dispatcher"
@@ -255,7 +255,9 @@ async def _write_routes(
             dist = int(1.3 * metres(here, (row["lat"], row["lon"])))
             departure_before = t
             arrival = t + int(dist / speed_mps)
-            ps = SimpleNamespace(
+            ps = PlannedStop(
+                stop_id=str(row["id"]),
+                load_l=0.0,
                 arrival_s=arrival,
                 start_s=arrival,
                 departure_s=arrival + 120,

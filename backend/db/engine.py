@@ -143,7 +143,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._writer_autocheckpoint = 1000
         self._checkpointer: asyncio.Task[None] | None = None
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary())
+            weakref.WeakKeyDictionary()
+        )
 
     def _slot(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -200,8 +201,9 @@ class PooledSQLiteEngine(SQLiteEngine):
             self._writer_autocheckpoint = autocheckpoint
         return _WriterConnection(self, self._writer)
 
-    def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
-                    allow_nested: bool = True) -> SQLiteTransaction:
+    def transaction(
+        self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
+    ) -> SQLiteTransaction:
         """IMMEDIATE transactions are writes, taken under the writer lock by
         :func:`transaction`: they run on the writer's connection."""
         kind = _WriterTransaction if transaction_type is TransactionType.immediate else SQLiteTransaction
@@ -244,8 +246,9 @@ class PooledSQLiteEngine(SQLiteEngine):
             with contextlib.suppress(Exception):
                 await connection.close()
 
-    async def _run_in_new_connection(self, query: str, args: list[Any] | None = None, query_type: str = "generic",
-                                     table: Any = None) -> Any:
+    async def _run_in_new_connection(
+        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
         writes = query_type != "select" and not query.lstrip()[:6].upper().startswith(("SELECT", "PRAGMA"))
         if writes:
             async with _writer_lock():
@@ -257,8 +260,9 @@ class PooledSQLiteEngine(SQLiteEngine):
         finally:
             await self._release(connection)
 
-    async def _run_in_existing_connection(self, connection: Any, query: str, args: list[Any] | None = None,
-                                          query_type: str = "generic", table: Any = None) -> Any:
+    async def _run_in_existing_connection(
+        self, connection: Any, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
         return await connection.execute_fetchall(query, args or [])
 
 
@@ -290,8 +294,12 @@ async def transaction() -> AsyncIterator[None]:
         finally:
             held = time.monotonic() - t1
             if held > SLOW_WRITE_S:  # every other writer of this process waited that long
-                log.warning("a write transaction held the writer for %.0f ms (waited %.0f ms) in %s", held * 1000,
-                            (t1 - t0) * 1000, _caller())
+                log.warning(
+                    "a write transaction held the writer for %.0f ms (waited %.0f ms) in %s",
+                    held * 1000,
+                    (t1 - t0) * 1000,
+                    _caller(),
+                )
 
 
 def reading():

@@ -53,7 +53,9 @@ class Prepared:
 
     def __init__(self, build: Callable[..., Select | First], arity: int) -> None:
         self.build, self.arity = build, arity
-        self._compiled: dict[tuple[Any, ...], tuple[Select, bool, str, list[Any], list[tuple[int, int, int | None]]]] = {}
+        self._compiled: dict[
+            tuple[Any, ...], tuple[Select, bool, str, list[Any], list[tuple[int, int, int | None]]]
+        ] = {}
 
     def _compile(self, key: tuple[Any, ...]) -> tuple[Select, bool, str, list[Any], list[tuple[int, int, int | None]]]:
         engine_type, shape = key[0], key[1:]

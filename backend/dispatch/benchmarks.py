@@ -163,10 +163,7 @@ def to_problem(
     pts = [(c.x, c.y) for c in inst.nodes]
     exact = [[math.dist(pts[i], pts[j]) * SCALE for j in range(n)] for i in range(n)]
     dist = [[int(d) for d in row] for row in exact]
-    if time_rounding == "ceil":
-        times = [[math.ceil(d - 1e-9) for d in row] for row in exact]
-    else:
-        times = dist
+    times = [[math.ceil(d - 1e-9) for d in row] for row in exact] if time_rounding == "ceil" else dist
     depot = inst.nodes[0]
     shift = Window(_t(depot.ready), _t(depot.due))
     fixed = VEHICLE_FIXED_COST if objective == "vehicles" else 0
@@ -205,9 +202,7 @@ def to_problem(
             )
         else:  # neither: plain hub delivery
             stops.append(Stop(kind="delivery", weight_kg=float(abs(c.demand)), **common))
-    return Problem(
-        time_s=times, dist_m=dist, vehicles=vehicles, stops=tuple(stops), cost="distance"
-    )
+    return Problem(time_s=times, dist_m=dist, vehicles=vehicles, stops=tuple(stops), cost="distance")
 
 
 def exact_route_distances(inst: Instance, plan: Plan) -> list[float]:

@@ -35,8 +35,10 @@ class OpeningPeriod(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
             raise ValueError(f"days must be a non-empty list of {', '.join(DAYS)}; got {self.days}")
         if parse_hhmm(self.closes) <= parse_hhmm(self.opens):
             # A rule of the domain, not of the type: 422 at the API.
-            raise Invalid(f"An opening period closes ({self.closes}) before it opens ({self.opens}); "
-                          "give closes after opens (periods past midnight are not supported).")
+            raise Invalid(
+                f"An opening period closes ({self.closes}) before it opens ({self.opens}); "
+                "give closes after opens (periods past midnight are not supported)."
+            )
 
 
 # Named delivery slots customers can choose instead of an explicit window.
@@ -80,9 +82,7 @@ def windows_on(periods: list[OpeningPeriod], day: dt.date) -> tuple[Window, ...]
     if not periods:
         return None
     key = DAYS[day.weekday()]
-    spans = sorted(
-        (parse_hhmm(p.opens), parse_hhmm(p.closes)) for p in periods if key in p.days
-    )
+    spans = sorted((parse_hhmm(p.opens), parse_hhmm(p.closes)) for p in periods if key in p.days)
     return tuple(Window(a, b) for a, b in _merge(spans))
 
 

@@ -51,8 +51,9 @@ def circle(lat: float, lon: float, radius_m: float, sides: int = CIRCLE_SIDES) -
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise BadZone(f"The circle's centre ({lat}, {lon}) is not a latitude and longitude.")
     if not (math.isfinite(radius_m) and MIN_RADIUS_M <= radius_m <= MAX_RADIUS_M):
-        raise BadZone(f"A circle's radius must be between {MIN_RADIUS_M:.0f} and {MAX_RADIUS_M:.0f} m, "
-                      f"not {radius_m} m.")
+        raise BadZone(
+            f"A circle's radius must be between {MIN_RADIUS_M:.0f} and {MAX_RADIUS_M:.0f} m, not {radius_m} m."
+        )
     k = math.pi / 180 * EARTH_RADIUS_M
     dlat = radius_m / k
     dlon = radius_m / (k * math.cos(math.radians(lat)))
@@ -70,8 +71,9 @@ def _orient(ax: Coord, ay: Coord, bx: Coord, by: Coord, cx: Coord, cy: Coord) ->
     return np.asarray(np.sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax)))
 
 
-def _segments_meet(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray,
-                   cx: float, cy: float, dx: float, dy: float) -> np.ndarray:
+def _segments_meet(
+    ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, cx: float, cy: float, dx: float, dy: float
+) -> np.ndarray:
     """Whether segments a-b (arrays) and c-d (one segment) share a point, touching included."""
     o1 = _orient(ax, ay, bx, by, cx, cy)
     o2 = _orient(ax, ay, bx, by, dx, dy)
@@ -81,8 +83,10 @@ def _segments_meet(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarra
     # All four collinear: they meet only if their extents overlap.
     collinear = (o1 == 0) & (o2 == 0)
     overlap = (
-        (np.minimum(ax, bx) <= max(cx, dx)) & (min(cx, dx) <= np.maximum(ax, bx))
-        & (np.minimum(ay, by) <= max(cy, dy)) & (min(cy, dy) <= np.maximum(ay, by))
+        (np.minimum(ax, bx) <= max(cx, dx))
+        & (min(cx, dx) <= np.maximum(ax, bx))
+        & (np.minimum(ay, by) <= max(cy, dy))
+        & (min(cy, dy) <= np.maximum(ay, by))
     )
     return np.asarray(np.where(collinear, overlap, proper))
 
@@ -118,12 +122,16 @@ def check_zone(points: Sequence[Sequence[float]]) -> tuple[Point, ...]:
         meets[[i, (i - 1) % n, (i + 1) % n]] = False
         if meets.any():
             j = int(np.flatnonzero(meets)[0])
-            raise BadZone(f"The zone's outline crosses itself (side {i + 1} meets side {j + 1}); "
-                          f"give the corners in order around the area.")
+            raise BadZone(
+                f"The zone's outline crosses itself (side {i + 1} meets side {j + 1}); "
+                f"give the corners in order around the area."
+            )
     area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
     if area < MIN_AREA_M2:
-        raise BadZone(f"The zone encloses {area:.0f} m², less than {MIN_AREA_M2:.0f} m²: its corners are "
-                      f"(nearly) on one line or one spot. Draw the area the closure covers.")
+        raise BadZone(
+            f"The zone encloses {area:.0f} m², less than {MIN_AREA_M2:.0f} m²: its corners are "
+            f"(nearly) on one line or one spot. Draw the area the closure covers."
+        )
     return tuple(ring)
 
 
@@ -157,14 +165,20 @@ def zone_edges(network: StreetNetwork, zone: Sequence[Point]) -> np.ndarray:
     closed = inside[u] | inside[v]
     ax, ay, bx, by = x[u], y[u], x[v], y[v]
     # Only edges whose box overlaps the zone's box can cross it.
-    near = ~closed & (np.maximum(ax, bx) >= px.min()) & (np.minimum(ax, bx) <= px.max()) & (
-        np.maximum(ay, by) >= py.min()) & (np.minimum(ay, by) <= py.max())
+    near = (
+        ~closed
+        & (np.maximum(ax, bx) >= px.min())
+        & (np.minimum(ax, bx) <= px.max())
+        & (np.maximum(ay, by) >= py.min())
+        & (np.minimum(ay, by) <= py.max())
+    )
     idx = np.flatnonzero(near)
     if len(idx):
         crosses = np.zeros(len(idx), dtype=bool)
         for i in range(len(px)):
-            crosses |= _segments_meet(ax[idx], ay[idx], bx[idx], by[idx],
-                                      float(px[i - 1]), float(py[i - 1]), float(px[i]), float(py[i]))
+            crosses |= _segments_meet(
+                ax[idx], ay[idx], bx[idx], by[idx], float(px[i - 1]), float(py[i - 1]), float(px[i]), float(py[i])
+            )
         closed[idx] = crosses
     return np.asarray(closed)
 
@@ -174,8 +188,9 @@ def street_edges(network: StreetNetwork, way_ids: Iterable[int]) -> np.ndarray:
     return np.isin(network.edge_way_id, np.fromiter(way_ids, dtype=np.int64))
 
 
-def closure_edges(network: StreetNetwork, zone: Sequence[Point] | None = None,
-                  way_ids: Iterable[int] | None = None) -> np.ndarray:
+def closure_edges(
+    network: StreetNetwork, zone: Sequence[Point] | None = None, way_ids: Iterable[int] | None = None
+) -> np.ndarray:
     """Indices of the edges one closure shuts: a zone, a street, or a street within a zone."""
     if zone is None and way_ids is None:
         raise ValueError("a closure needs a zone, a street, or both")

@@ -75,12 +75,8 @@ class MatrixCache:
             new = np.asarray([n for n in both.tolist() if n not in self.slot_of], dtype=np.int64)
             if len(new):
                 self._add(both, new)
-            rows = np.fromiter(
-                (self.slot_of[n] for n in nodes.tolist()), dtype=np.int64, count=len(nodes)
-            )
-            cols = np.fromiter(
-                (self.slot_of[n] for n in to.tolist()), dtype=np.int64, count=len(to)
-            )
+            rows = np.fromiter((self.slot_of[n] for n in nodes.tolist()), dtype=np.int64, count=len(nodes))
+            cols = np.fromiter((self.slot_of[n] for n in to.tolist()), dtype=np.int64, count=len(to))
             self._used[rows] = self._clock
             self._used[cols] = self._clock
             return self._w[np.ix_(rows, cols)]

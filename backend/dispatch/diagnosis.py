@@ -52,11 +52,7 @@ class Group:
 
 def validate(problem: Problem) -> None:
     n = len(problem.time_s)
-    if (
-        len(problem.dist_m) != n
-        or any(len(r) != n for r in problem.time_s)
-        or any(len(r) != n for r in problem.dist_m)
-    ):
+    if len(problem.dist_m) != n or any(len(r) != n for r in problem.time_s) or any(len(r) != n for r in problem.dist_m):
         raise ValueError("time_s and dist_m must be square matrices of the same size")
     ids = [s.id for s in problem.stops]
     if len(set(ids)) != len(ids):
@@ -127,8 +123,7 @@ def _validate_sequences(problem: Problem) -> None:
                 stack.pop()
             elif state.get(nxt) == 1:
                 raise ValueError(
-                    f"the pinned orders contradict each other or put a delivery before its "
-                    f"pickup (at stop {nxt})"
+                    f"the pinned orders contradict each other or put a delivery before its pickup (at stop {nxt})"
                 )
             elif not state.get(nxt):
                 state[nxt] = 1
@@ -157,9 +152,7 @@ def _vehicle_check(
         ok_time = sched is not None and sched.end <= v.shift.end
         dist = sum(
             D[a][b]
-            for a, b in itertools.pairwise(
-                [v.start_location] + [stops[k].location for k in order] + [v.end_location]
-            )
+            for a, b in itertools.pairwise([v.start_location] + [stops[k].location for k in order] + [v.end_location])
         )
         ok_range = v.max_distance_m is None or dist <= v.max_distance_m
         range_any |= ok_range
@@ -177,9 +170,7 @@ def _vehicle_check(
     return fails
 
 
-def _alone_ok(
-    problem: Problem, stops: list[Stop], windows: list[list[tuple[int, int]]], v: Vehicle
-) -> np.ndarray:
+def _alone_ok(problem: Problem, stops: list[Stop], windows: list[list[tuple[int, int]]], v: Vehicle) -> np.ndarray:
     """Per stop: True if ``v`` surely serves it alone (as :func:`_vehicle_check` for a
     one-stop order with the stop's own weight and volume), all stops at once; False
     also where it cannot tell (several windows): the exact check decides those."""
@@ -210,10 +201,7 @@ def _alone_ok(
         ok &= row(D, v.start_location) + col(D, v.end_location) <= v.max_distance_m
     cap_g, cap_dl = scaled(v.payload_kg, GRAMS_PER_KG), scaled(v.volume_l, DL_PER_L)
     ok &= np.array(
-        [
-            scaled(s.weight_kg, GRAMS_PER_KG) <= cap_g and scaled(s.volume_l, DL_PER_L) <= cap_dl
-            for s in stops
-        ]
+        [scaled(s.weight_kg, GRAMS_PER_KG) <= cap_g and scaled(s.volume_l, DL_PER_L) <= cap_dl for s in stops]
     )
     return np.asarray(ok, dtype=bool)
 
@@ -280,20 +268,15 @@ def _give_reason(
     who = (
         f"stop {stops[sub[0]].id}"
         if len(sub) == 1
-        else f"pickups {', '.join(stops[k].id for k in g.pickups)} with delivery "
-        f"{stops[g.delivery].id}"  # type: ignore[index]
+        else f"pickups {', '.join(stops[k].id for k in g.pickups)} with delivery {stops[g.delivery].id}"  # type: ignore[index]
     )
-    parts = "; ".join(
-        f"{vehicles[vi].id}: {', '.join(f)}" for vi, f in list(per_vehicle.items())[:5]
-    )
+    parts = "; ".join(f"{vehicles[vi].id}: {', '.join(f)}" for vi, f in list(per_vehicle.items())[:5])
     g.reason = reason
     g.reason_stop = sub[0] if len(sub) == 1 else g.delivery
     g.detail = f"{who}: {_REASON_WORDS[reason]} for every allowed bike ({parts})"
 
 
-def build_groups(
-    problem: Problem, windows: list[list[tuple[int, int]]] | None = None
-) -> list[Group]:
+def build_groups(problem: Problem, windows: list[list[tuple[int, int]]] | None = None) -> list[Group]:
     """Groups with allowed and feasible vehicles and, for hopeless ones, a reason."""
     stops = list(problem.stops)
     vehicles = problem.vehicles
@@ -385,9 +368,7 @@ def build_groups(
                     if fails is None and len(sub) == 1 and alone_ok(sig, vi, sub[0]):
                         fails = seen[sig] = []
                     if fails is None:
-                        fails = _vehicle_check(
-                            problem, stops, orders, windows, vehicles[vi], peak_g, peak_dl
-                        )
+                        fails = _vehicle_check(problem, stops, orders, windows, vehicles[vi], peak_g, peak_dl)
                         seen[sig] = fails
                 else:
                     fails = []
@@ -467,9 +448,7 @@ def _diagnose_pins(
             d = dist + D[prev][s.location]
             home = travel_time(T[s.location][v.end_location], v.speed_factor)
             on_time = st is not None and st + s.service_s + home <= v.shift.end
-            in_range = v.max_distance_m is None or d + D[s.location][v.end_location] <= (
-                v.max_distance_m
-            )
+            in_range = v.max_distance_m is None or d + D[s.location][v.end_location] <= (v.max_distance_m)
             if on_time and in_range:
                 assert st is not None
                 t, prev, dist, before = st + s.service_s, s.location, d, s.id

@@ -47,15 +47,22 @@ def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.hypot((a[0] - b[0]) * 111_320, (a[1] - b[1]) * 111_320 * math.cos(lat))
 
 
-def next_step(policy: Policy, at: tuple[float, float], parcels: list[Parcel], points: list[Point], now_s: int,
-              day_end_s: int) -> NextStep:
+def next_step(
+    policy: Policy, at: tuple[float, float], parcels: list[Parcel], points: list[Point], now_s: int, day_end_s: int
+) -> NextStep:
     """Where the parcels go next, by ``policy``; ``day_end_s``: the latest a courier delivers today."""
     if policy == "pickup_point":
-        fitting = [p for p in points if p.room >= len(parcels)
-                   and all(x.weight_kg <= p.max_weight_kg and x.volume_l <= p.max_volume_l for x in parcels)]
+        fitting = [
+            p
+            for p in points
+            if p.room >= len(parcels)
+            and all(x.weight_kg <= p.max_weight_kg and x.volume_l <= p.max_volume_l for x in parcels)
+        ]
         for p in sorted(fitting, key=lambda p: metres(at, (p.lat, p.lon))):
-            window = next((Window(max(w.start, now_s), w.end) for w in p.open_today
-                           if w.end - max(w.start, now_s) >= MIN_OPEN_S), None)
+            window = next(
+                (Window(max(w.start, now_s), w.end) for w in p.open_today if w.end - max(w.start, now_s) >= MIN_OPEN_S),
+                None,
+            )
             if window is not None:
                 return NextStep(kind="pickup_point", point_id=p.id, window=window)
     if policy in ("pickup_point", "retry") and day_end_s - (now_s + RETRY_AFTER_S) >= MIN_OPEN_S:

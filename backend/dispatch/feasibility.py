@@ -222,9 +222,7 @@ def _check_route(
 
     # time: leave the start hub within the shift, then leg by leg
     if r.start_s < v.shift.start:
-        add(
-            "shift", vid, None, f"leaves at {r.start_s}, before the shift starts at {v.shift.start}"
-        )
+        add("shift", vid, None, f"leaves at {r.start_s}, before the shift starts at {v.shift.start}")
     prev_loc = v.start_location
     prev_dep = float(r.start_s)
     dist = 0
@@ -277,9 +275,7 @@ def _check_route(
     if abs(r.distance_m - dist) > tol_m:
         add("timing", vid, None, f"route distance {r.distance_m}, simulated {dist}")
     if r.duration_s != r.end_s - r.start_s:
-        add(
-            "timing", vid, None, f"duration {r.duration_s} is not end - start {r.end_s - r.start_s}"
-        )
+        add("timing", vid, None, f"duration {r.duration_s} is not end - start {r.end_s - r.start_s}")
     if v.max_distance_m is not None and dist > v.max_distance_m:
         add("range", vid, None, f"route is {dist} m, range {v.max_distance_m} m")
 
@@ -288,9 +284,7 @@ def _check_route(
         ("payload", "weight_kg", v.payload_kg),
         ("volume", "volume_l", v.volume_l),
     ):
-        load = sum(
-            getattr(stops[ps.stop_id], attr) for ps in known if stops[ps.stop_id].kind == "delivery"
-        )
+        load = sum(getattr(stops[ps.stop_id], attr) for ps in known if stops[ps.stop_id].kind == "delivery")
         unit = "kg" if rule == "payload" else "L"
         if load > cap + tol_load:
             add(rule, vid, None, f"starts with {load:g} {unit}, capacity {cap:g} {unit}")
@@ -313,7 +307,5 @@ def _check_route(
                 add(rule, vid, s.id, f"negative load {load:g} {unit} after it")
             reported = ps.load_kg if rule == "payload" else ps.load_l
             if abs(reported - load) > max(tol_load, 1e-6 * abs(load)):
-                add(
-                    rule, vid, s.id, f"reported load {reported:g} {unit}, simulated {load:g} {unit}"
-                )
+                add(rule, vid, s.id, f"reported load {reported:g} {unit}, simulated {load:g} {unit}")
     return dist, r.duration_s

@@ -84,9 +84,7 @@ class Geocoder:
     def from_extract(cls, extract: OsmExtract) -> Geocoder:
         # Nodes come first in the extract: an entrance/address point wins over a building
         # centroid with the same address, which is where a courier should stop anyway.
-        return cls(
-            [Address(a.street, a.housenumber, a.postcode, a.lat, a.lon) for a in extract.addresses]
-        )
+        return cls([Address(a.street, a.housenumber, a.postcode, a.lat, a.lon) for a in extract.addresses])
 
     @classmethod
     def from_pbf(cls, path: str | Path) -> Geocoder:

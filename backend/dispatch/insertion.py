@@ -63,12 +63,8 @@ class RouteState:
         self.seqs = seqs
         nv = len(m.vehicles)
         self.nv = nv
-        self.start = np.array(
-            [m.manager.IndexToNode(m.routing.Start(vi)) for vi in range(nv)], dtype=np.int64
-        )
-        self.end = np.array(
-            [m.manager.IndexToNode(m.routing.End(vi)) for vi in range(nv)], dtype=np.int64
-        )
+        self.start = np.array([m.manager.IndexToNode(m.routing.Start(vi)) for vi in range(nv)], dtype=np.int64)
+        self.end = np.array([m.manager.IndexToNode(m.routing.End(vi)) for vi in range(nv)], dtype=np.int64)
         self.lo = np.array([max(0, v.shift.start) for v in m.vehicles], dtype=np.int64)
         self.hi = np.array(
             [max(max(0, v.shift.start), min(v.shift.end, m.horizon)) for v in m.vehicles],
@@ -387,9 +383,7 @@ def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: flo
     for pn, dn in m.pair_nodes:
         partner[pn], partner[dn] = dn, pn
     pickups = {pn for pn, _ in m.pair_nodes}
-    pinned = {
-        n: (qi, r) for qi, (_vi, nodes) in enumerate(m.seq_nodes) for r, n in enumerate(nodes)
-    }
+    pinned = {n: (qi, r) for qi, (_vi, nodes) in enumerate(m.seq_nodes) for r, n in enumerate(nodes)}
     todo = [
         n
         for n in range(m.n_stop_nodes)

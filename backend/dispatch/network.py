@@ -71,9 +71,7 @@ BICYCLE_OK: frozenset[str] = frozenset({"yes", "designated", "permissive"})
 # what OSRM's bicycle profile does); the track itself is in the graph.
 BICYCLE_FORBIDDEN: frozenset[str] = frozenset({"no", "use_sidepath"})
 # access=destination/delivery stay allowed: a delivery bike is exactly that traffic.
-ACCESS_FORBIDDEN: frozenset[str] = frozenset(
-    {"no", "private", "agricultural", "forestry", "military"}
-)
+ACCESS_FORBIDDEN: frozenset[str] = frozenset({"no", "private", "agricultural", "forestry", "military"})
 ONEWAY_YES: frozenset[str] = frozenset({"yes", "1", "true"})
 ONEWAY_REVERSE: frozenset[str] = frozenset({"-1", "reverse"})
 CONTRAFLOW_CYCLEWAY: frozenset[str] = frozenset(
@@ -191,9 +189,7 @@ def bicycle_profile(tags: Mapping[str, str]) -> EdgeProfile | None:
         return None
     if highway in NEEDS_BICYCLE_OK and not bicycle_ok:
         return None
-    if not bicycle_ok and (
-        tags.get("access") in ACCESS_FORBIDDEN or tags.get("vehicle") in ACCESS_FORBIDDEN
-    ):
+    if not bicycle_ok and (tags.get("access") in ACCESS_FORBIDDEN or tags.get("vehicle") in ACCESS_FORBIDDEN):
         return None
 
     pushed = False
@@ -207,9 +203,7 @@ def bicycle_profile(tags: Mapping[str, str]) -> EdgeProfile | None:
             speed, pushed = WALK_KMH, True
 
     direction = _oneway_direction(tags)
-    return EdgeProfile(
-        speed_kmh=speed, forward=direction >= 0, backward=direction <= 0, pushed=pushed
-    )
+    return EdgeProfile(speed_kmh=speed, forward=direction >= 0, backward=direction <= 0, pushed=pushed)
 
 
 Coord = np.ndarray | float
@@ -257,9 +251,9 @@ def build_arrays(extract: OsmExtract) -> dict[str, np.ndarray]:
         prof = bicycle_profile(run.tags)
         if prof is None:
             continue
-        ids = [node(n, la, lo) for n, la, lo in zip(run.node_ids, run.lats, run.lons)]
+        ids = [node(n, la, lo) for n, la, lo in zip(run.node_ids, run.lats, run.lons, strict=True)]
         hw = run.tags["highway"]
-        for a, b in zip(ids, ids[1:]):
+        for a, b in zip(ids, ids[1:], strict=False):
             if a == b:
                 continue
             for frm, to, along, ok in ((a, b, True, prof.forward), (b, a, False, prof.backward)):
@@ -404,10 +398,7 @@ class StreetNetwork:
         b = self._bbox
         dlat = math.degrees(CONTAINS_MARGIN_M / EARTH_RADIUS_M)
         dlon = dlat / math.cos(math.radians(self._lat0))
-        return (
-            b.min_lat - dlat <= lat <= b.max_lat + dlat
-            and b.min_lon - dlon <= lon <= b.max_lon + dlon
-        )
+        return b.min_lat - dlat <= lat <= b.max_lat + dlat and b.min_lon - dlon <= lon <= b.max_lon + dlon
 
     # ---- snapping -----------------------------------------------------------------------
 
@@ -431,14 +422,13 @@ class StreetNetwork:
         nodes = np.atleast_1d(nodes)
         dist = haversine_m(pts[:, 0], pts[:, 1], self.lat[nodes], self.lon[nodes])
         snaps = []
-        for (lat, lon), node, d in zip(pts, nodes, dist):
+        for (lat, lon), node, d in zip(pts, nodes, dist, strict=True):
             if d > SNAP_MAX_M:
                 raise PointOutsideMap(
                     float(lat),
                     float(lon),
                     self._bbox,
-                    f"is {d:.0f} m from the nearest street usable by cargo bike "
-                    f"(at most {SNAP_MAX_M:.0f} m allowed)",
+                    f"is {d:.0f} m from the nearest street usable by cargo bike (at most {SNAP_MAX_M:.0f} m allowed)",
                 )
             snaps.append(Snap(int(node), float(self.lat[node]), float(self.lon[node]), float(d)))
         return snaps
@@ -475,8 +465,7 @@ class StreetNetwork:
                 self._closed_variants.popitem(last=False)
         return variant
 
-    def reach(self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
-              ) -> list[Snap | None]:
+    def reach(self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None) -> list[Snap | None]:
         """Where each point joins the open network: its nearest node still connected to the
         rest with the ``closed`` edges shut, or None when that is over SNAP_MAX_M away.
 
@@ -487,8 +476,10 @@ class StreetNetwork:
         if variant.all_open:
             return list(snaps)
         dist, nodes = variant.snap(np.asarray(points, dtype=np.float64).reshape(-1, 2))
-        return [Snap(int(n), float(self.lat[n]), float(self.lon[n]), float(d)) if d <= SNAP_MAX_M else None
-                for n, d in zip(nodes, dist)]
+        return [
+            Snap(int(n), float(self.lat[n]), float(self.lon[n]), float(d)) if d <= SNAP_MAX_M else None
+            for n, d in zip(nodes, dist, strict=True)
+        ]
 
     def travel(self, a_node: int, b_node: int, closed: Iterable[int] | None = None) -> Travel:
         """Shortest-time travel between two graph nodes (with the ``closed`` edges shut)."""
@@ -510,8 +501,9 @@ class StreetNetwork:
             nodes.append(p)
         return nodes[::-1]
 
-    def path(self, a: tuple[float, float], b: tuple[float, float],
-             closed: Iterable[int] | None = None) -> list[tuple[float, float]]:
+    def path(
+        self, a: tuple[float, float], b: tuple[float, float], closed: Iterable[int] | None = None
+    ) -> list[tuple[float, float]]:
         """(lat, lon) geometry from point a to point b along the shortest-time path.
 
         With ``closed`` edges, a point inside a closure joins the open network at its
@@ -526,8 +518,9 @@ class StreetNetwork:
         coords.append((float(b[0]), float(b[1])))
         return [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
 
-    def matrices(self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def matrices(
+        self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(time in int s, distance in int m) between all (lat, lon) points, row = from.
 
         Includes the access legs from each point to its snapped node at ACCESS_KMH.
@@ -563,8 +556,9 @@ class StreetNetwork:
             dist_m[repeated[rows], repeated[cols]] = 0
         return time_s, dist_m
 
-    def day_matrices(self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def day_matrices(
+        self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(time, distance, index): the matrices of :meth:`matrices`, kept between calls.
 
         ``time[index[i], index[j]]`` is ``matrices(points)[0][i, j]``, and so for
@@ -627,8 +621,7 @@ class StreetNetwork:
             time_s = np.full((len(a.pts), len(b.pts)), float(UNREACHABLE_S))
             dist_m = haversine_m(a.pts[:, 0, None], a.pts[:, 1, None], b.pts[None, :, 0], b.pts[None, :, 1])
             time_s[np.ix_(oa, ob)] = t_unique[np.ix_(ia, ib)] + sa[oa][:, None] + sb[ob][None, :]
-            dist_m[np.ix_(oa, ob)] = (d_unique[np.ix_(ia, ib)] + a.access_m[oa][:, None]
-                                      + b.access_m[ob][None, :])
+            dist_m[np.ix_(oa, ob)] = d_unique[np.ix_(ia, ib)] + a.access_m[oa][:, None] + b.access_m[ob][None, :]
         np.rint(time_s, out=time_s)
         np.rint(dist_m, out=dist_m)
         return time_s.astype(np.int64), dist_m.astype(np.int64)
@@ -636,8 +629,12 @@ class StreetNetwork:
     def matrix_cache_info(self, closed: Iterable[int] | None = None) -> dict[str, int]:
         """How the node-to-node cache for this set of closures stands (for tests and benchmarks)."""
         cache = self._variant(closed).cache
-        return {"nodes": len(cache.slot_of), "forward_runs": cache.forward_runs,
-                "reverse_runs": cache.reverse_runs, "capacity": cache.capacity}
+        return {
+            "nodes": len(cache.slot_of),
+            "forward_runs": cache.forward_runs,
+            "reverse_runs": cache.reverse_runs,
+            "capacity": cache.capacity,
+        }
 
     # ---- maps ---------------------------------------------------------------------------
 
@@ -655,8 +652,10 @@ class StreetNetwork:
         rev = order[pos]
         has_rev = keys[rev] == rev_keys
         # Of a two-way pair, draw the one along the way's node order (ties: lower node first).
-        draw = ~has_rev | (self.edge_along & ~self.edge_along[rev]) | (
-            (self.edge_along == self.edge_along[rev]) & (self.edge_u < self.edge_v)
+        draw = (
+            ~has_rev
+            | (self.edge_along & ~self.edge_along[rev])
+            | ((self.edge_along == self.edge_along[rev]) & (self.edge_u < self.edge_v))
         )
 
         features: list[dict[str, Any]] = []
@@ -666,12 +665,7 @@ class StreetNetwork:
             u, v, oneway = int(self.edge_u[e]), int(self.edge_v[e]), not bool(has_rev[e])
             way = int(self.edge_way_id[e])
             props: dict[str, Any] = current["properties"] if current else {}
-            if (
-                current is None
-                or u != last_v
-                or props["wayId"] != way
-                or props["oneway"] != oneway
-            ):
+            if current is None or u != last_v or props["wayId"] != way or props["oneway"] != oneway:
                 current = {
                     "type": "Feature",
                     "geometry": {
@@ -705,15 +699,15 @@ class Variant:
             keep = np.ones(network.edge_count, dtype=bool)
             keep[closed] = False
             n = network.node_count
-            self.graph = csr_matrix((network._weight[keep], (network.edge_u[keep], network.edge_v[keep])),
-                                    shape=(n, n))
+            self.graph = csr_matrix((network._weight[keep], (network.edge_u[keep], network.edge_v[keep])), shape=(n, n))
             # Points join the largest part still strongly connected; the rest is cut off
             # (inside a closed zone, or a dead end behind it).
             _, labels = connected_components(self.graph, directed=True, connection="strong")
             self.open_nodes = np.flatnonzero(labels == np.bincount(labels).argmax())
             self._network = network
-            self._tree = cKDTree(np.column_stack(network.project(network.lat[self.open_nodes],
-                                                                 network.lon[self.open_nodes])))
+            self._tree = cKDTree(
+                np.column_stack(network.project(network.lat[self.open_nodes], network.lon[self.open_nodes]))
+            )
         self.cache = MatrixCache(self.graph, network.matrix_cache_nodes)
 
     def snap(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -137,9 +137,7 @@ def _chain(
             rest.remove(nxt)
         # pinned shops take the slots of pinned shops in their pinned order
         slots = [j for j, k in enumerate(order) if k in pin]
-        for j, k in zip(
-            slots, sorted((order[j] for j in slots), key=lambda k: pin[k]), strict=True
-        ):
+        for j, k in zip(slots, sorted((order[j] for j in slots), key=lambda k: pin[k]), strict=True):
             order[j] = k
         orders = [order]
     first_starts = sorted({a for k in pickups for a, _ in windows[k]}) or [0]

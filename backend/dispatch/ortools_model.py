@@ -114,15 +114,9 @@ def build_model(
         time_cb[f] = routing.RegisterTransitMatrix((tf + inner[:, None]).tolist())
     need_dist = problem.cost == "distance" or any(v.max_distance_m is not None for v in vehicles)
     # a matrix of 2,000 nodes costs a few tenths of a second to hand over: only when used
-    dist_cb = (
-        routing.RegisterTransitMatrix(d_rows if d_rows is not None else D.tolist())
-        if need_dist
-        else -1
-    )
+    dist_cb = routing.RegisterTransitMatrix(d_rows if d_rows is not None else D.tolist()) if need_dist else -1
 
-    max_arc, max_fixed = _arc_costs(
-        problem, routing, vehicles, nodes, factors, T, t_rows, D, travel_by_factor, dist_cb
-    )
+    max_arc, max_fixed = _arc_costs(problem, routing, vehicles, nodes, factors, T, t_rows, D, travel_by_factor, dist_cb)
     horizon, time_dim, node_windows, due_of = _time_dimension(
         problem, routing, manager, vehicles, nodes, n_stop_nodes, windows, time_cb
     )
@@ -195,9 +189,7 @@ def _arc_costs(
             if f == 1.0 and t_rows is not None and not inner_travel.any():
                 cost_cb[f] = routing.RegisterTransitMatrix(t_rows)  # the matrix as given
             else:
-                cost_cb[f] = routing.RegisterTransitMatrix(
-                    (travel_by_factor[f] + inner_travel[:, None]).tolist()
-                )
+                cost_cb[f] = routing.RegisterTransitMatrix((travel_by_factor[f] + inner_travel[:, None]).tolist())
         for vi, v in enumerate(vehicles):
             routing.SetArcCostEvaluatorOfVehicle(cost_cb[v.speed_factor], vi)
         max_arc = int(max(m.max() for m in travel_by_factor.values())) if T.size else 0
@@ -252,9 +244,7 @@ def _time_dimension(
                 cumul.RemoveInterval(b + 1, a - 1)
         due = problem.stops[nodes[node].members[0]].due_s if len(nodes[node].members) == 1 else None
         if due is not None and due < w[-1][1]:
-            time_dim.SetCumulVarSoftUpperBound(
-                manager.NodeToIndex(node), max(0, due), LATE_COST_PER_S
-            )
+            time_dim.SetCumulVarSoftUpperBound(manager.NodeToIndex(node), max(0, due), LATE_COST_PER_S)
             due_of[node] = max(0, due)
     return horizon, time_dim, node_windows, due_of
 
@@ -284,10 +274,7 @@ def _load_dimensions(
         cb = routing.RegisterUnaryTransitVector(dem)
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, False, name)
         dim = routing.GetDimensionOrDie(name)
-        hub_loaded = any(
-            nd.kind in ("hub_delivery", "pickup_delivery") and d
-            for nd, d in zip(nodes, dem, strict=True)
-        )
+        hub_loaded = any(nd.kind in ("hub_delivery", "pickup_delivery") and d for nd, d in zip(nodes, dem, strict=True))
         rdem = [d if nd.kind == "return" else 0 for nd, d in zip(nodes, dem, strict=True)]
         if hub_loaded and any(rdem):
             # load(end) >= returns(end)  <=>  load(start) >= the route's hub-loaded goods
@@ -323,9 +310,7 @@ def _penalties_and_pairs(
     for node in range(n_stop_nodes):
         i = manager.NodeToIndex(node)
         members = nodes[node].members
-        node_penalties.append(
-            penalty * sum(PROMISED_WEIGHT if k in promised else 1 for k in members)
-        )
+        node_penalties.append(penalty * sum(PROMISED_WEIGHT if k in promised else 1 for k in members))
         routing.AddDisjunction([i], node_penalties[-1])
         g = nodes[node].group
         if g is not None and set(g.feasible) != all_vehicles:
@@ -341,9 +326,7 @@ def _penalties_and_pairs(
     return penalty, node_penalties
 
 
-def _pinned_orders(
-    routing: Any, manager: Any, seq_nodes: list[tuple[int, list[int]]], n_nodes: int
-) -> None:
+def _pinned_orders(routing: Any, manager: Any, seq_nodes: list[tuple[int, list[int]]], n_nodes: int) -> None:
     """Pinned orders: a visit counter with node precedences.
 
     Time cumuls would not order two stops at one door with no service time; the
@@ -366,8 +349,6 @@ def _empty_routes_ride_home(problem: Problem, routing: Any, vehicles: list[Vehic
         if v.start_location != v.end_location:
             leg_t = travel_time(problem.time_s[v.start_location][v.end_location], v.speed_factor)
             leg_d = problem.dist_m[v.start_location][v.end_location]
-            fits = v.shift.start + leg_t <= v.shift.end and (
-                v.max_distance_m is None or leg_d <= v.max_distance_m
-            )
+            fits = v.shift.start + leg_t <= v.shift.end and (v.max_distance_m is None or leg_d <= v.max_distance_m)
             if fits:
                 routing.SetVehicleUsedWhenEmpty(True, vi)

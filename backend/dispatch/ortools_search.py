@@ -181,10 +181,7 @@ def solve_problem(
     start = _Start()
     # Large or locked days start cold from empty routes filled by insertion (the
     # OR-Tools strategies stall on the returns constraint, pairs and locks there).
-    locked = any(
-        nd.group is not None and len(nd.group.feasible) < len(vehicles)
-        for nd in nodes[: m.n_stop_nodes]
-    )
+    locked = any(nd.group is not None and len(nd.group.feasible) < len(vehicles) for nd in nodes[: m.n_stop_nodes])
     construct = (
         initial_routes is None
         and first_solution is None
@@ -194,11 +191,7 @@ def solve_problem(
         t1 = time.perf_counter()
         start = _routes_first(problem, m, params, initial_routes, time_limit_s, t0, reorder)
         if start.sol is not None:
-            if (
-                initial_routes is not None
-                or m.n_stop_nodes > _COLD_INSERTION_NODES
-                or not (start.dropped)
-            ):
+            if initial_routes is not None or m.n_stop_nodes > _COLD_INSERTION_NODES or not (start.dropped):
                 strategies = []  # start from these routes, not from a heuristic
             timings["first_solution"] = time.perf_counter() - t0
         timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
@@ -287,9 +280,7 @@ def _routes_first(
     stops, nodes, n_stop_nodes = problem.stops, m.nodes, m.n_stop_nodes
     if initial_routes is not None:
         stop_node = {stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members}
-        node_seqs = initial_node_sequences(
-            m.vehicles, nodes, stop_node, m.pair_nodes, initial_routes, m.seq_nodes
-        )
+        node_seqs = initial_node_sequences(m.vehicles, nodes, stop_node, m.pair_nodes, initial_routes, m.seq_nodes)
         repaired = repair(m, node_seqs)
         if reorder:
             budget = min(0.08, max(0.02, 0.1 * time_limit_s))
@@ -337,9 +328,7 @@ def _strategies_first(
         if sol is not None:
             obj = sol.ObjectiveValue()
             dropped = _dropped_nodes(m, sol)
-            if start.sol is None or (
-                (dropped, obj) < (start.dropped, start.obj if start.obj is not None else obj + 1)
-            ):
+            if start.sol is None or ((dropped, obj) < (start.dropped, start.obj if start.obj is not None else obj + 1)):
                 start.sol, start.obj = routing.solver().Assignment(sol), obj
                 start.dropped = dropped
             timings.setdefault("first_solution", time.perf_counter() - t0)
@@ -373,9 +362,7 @@ def _search(
             solution = start.sol
     else:
         params.time_limit.FromMilliseconds(int(max(0.02, remaining) * 1000))
-        params.first_solution_strategy = _enum(
-            routing_enums_pb2.FirstSolutionStrategy, strategies[-1]
-        )
+        params.first_solution_strategy = _enum(routing_enums_pb2.FirstSolutionStrategy, strategies[-1])
         solution = routing.SolveWithParameters(params)
     if solution is not None:
         # without a first solution of its own, the search's answer is the first we saw
@@ -448,9 +435,7 @@ def _dropped_nodes(m: Model, sol: Any) -> int:
     """How many stop nodes ``sol`` leaves unperformed."""
     routing, manager = m.routing, m.manager
     return sum(
-        1
-        for n in range(m.n_stop_nodes)
-        if sol.Value(routing.NextVar(manager.NodeToIndex(n))) == manager.NodeToIndex(n)
+        1 for n in range(m.n_stop_nodes) if sol.Value(routing.NextVar(manager.NodeToIndex(n))) == manager.NodeToIndex(n)
     )
 
 
@@ -486,9 +471,7 @@ def reorder_broken(
         return g is not None and g.feasible == [vi]
 
     broken = [
-        vi
-        for vi in range(len(m.vehicles))
-        if any(n not in set(after[vi]) and only_here(n, vi) for n in before[vi])
+        vi for vi in range(len(m.vehicles)) if any(n not in set(after[vi]) and only_here(n, vi) for n in before[vi])
     ][:_MAX_REORDERED]
     if not broken:
         return after

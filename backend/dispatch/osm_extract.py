@@ -80,9 +80,7 @@ class OsmExtract(msgspec.Struct, frozen=True):
 
 
 def _routing_tags(tags: osmium.osm.TagList) -> dict[str, str]:
-    return {
-        t.k: t.v for t in tags if t.k in ROUTING_TAG_KEYS or t.k.startswith(ROUTING_TAG_PREFIXES)
-    }
+    return {t.k: t.v for t in tags if t.k in ROUTING_TAG_KEYS or t.k.startswith(ROUTING_TAG_PREFIXES)}
 
 
 def _address(tags: dict[str, str], lat: float, lon: float, source: str) -> AddressPoint | None:
@@ -157,9 +155,7 @@ def read_extract(path: str | Path) -> OsmExtract:
                 add_points(dict(obj.tags), slat / len(coords), slon / len(coords), f"w{obj.id}")
         elif isinstance(obj, osmium.osm.Relation) and _wants(obj.tags):
             sums = [
-                way_sums[m.ref]
-                for m in obj.members
-                if m.type == "w" and m.role in ("outer", "") and m.ref in way_sums
+                way_sums[m.ref] for m in obj.members if m.type == "w" and m.role in ("outer", "") and m.ref in way_sums
             ]
             n = sum(s[2] for s in sums)
             if n:
@@ -177,15 +173,13 @@ def read_extract(path: str | Path) -> OsmExtract:
     )
 
 
-def _runs(
-    way_id: int, tags: dict[str, str], located: list[tuple[int, osmium.osm.Location]]
-) -> list[WayRun]:
+def _runs(way_id: int, tags: dict[str, str], located: list[tuple[int, osmium.osm.Location]]) -> list[WayRun]:
     runs: list[WayRun] = []
     current: list[tuple[int, float, float]] = []
 
     def flush() -> None:
         if len(current) >= 2:
-            ids, lats, lons = zip(*current)
+            ids, lats, lons = zip(*current, strict=True)
             runs.append(WayRun(way_id, tags, ids, lats, lons))
         current.clear()
 

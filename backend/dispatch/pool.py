@@ -92,6 +92,4 @@ async def solve_async(
     """Await a plan computed in a process pool (the module pool unless one is given)."""
     loop = asyncio.get_running_loop()
     pool = executor or get_pool()
-    return await loop.run_in_executor(
-        pool, functools.partial(solve, problem, time_limit_s, **kwargs)
-    )
+    return await loop.run_in_executor(pool, functools.partial(solve, problem, time_limit_s, **kwargs))

@@ -53,9 +53,7 @@ def pyvrp_can_plan(problem: Problem) -> bool:
     return bool(problem.stops and problem.vehicles) and pyvrp_engine.unsupported(problem) is None
 
 
-def engines_for(
-    problem: Problem, engines: tuple[str, ...] = DEFAULT_ENGINES, *, warm: bool = False
-) -> tuple[str, ...]:
+def engines_for(problem: Problem, engines: tuple[str, ...] = DEFAULT_ENGINES, *, warm: bool = False) -> tuple[str, ...]:
     """The runs of ``engines`` that can plan ``problem``, one per worker.
 
     Without PyVRP (not installed, a problem it cannot express, or a warm start
@@ -64,9 +62,7 @@ def engines_for(
     """
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
-        raise ValueError(
-            f"unknown engines {', '.join(unknown) or repr(engines)} (choose from {', '.join(ENGINES)})"
-        )
+        raise ValueError(f"unknown engines {', '.join(unknown) or repr(engines)} (choose from {', '.join(ENGINES)})")
     if not warm and pyvrp_can_plan(problem):
         return tuple(engines)
     out = tuple("ortools" for e in engines if e != "pyvrp")
@@ -94,11 +90,7 @@ def plan_cost(problem: Problem, plan: Plan) -> int:
         path = [v.start_location, *(place[ps.stop_id] for ps in r.stops), v.end_location]
         for a, b in zip(path, path[1:], strict=False):
             total += travel_time(int(T[a][b]), v.speed_factor) if by_time else int(D[a][b])
-        total += sum(
-            LATE_COST_PER_S * max(0, ps.start_s - due[ps.stop_id])
-            for ps in r.stops
-            if ps.stop_id in due
-        )
+        total += sum(LATE_COST_PER_S * max(0, ps.start_s - due[ps.stop_id]) for ps in r.stops if ps.stop_id in due)
     return total
 
 
@@ -118,9 +110,7 @@ def choose(problem: Problem, plans: list[Plan]) -> tuple[Plan, list[dict[str, An
         )
     best = min(
         range(len(plans)),
-        key=lambda i: (
-            int(scored[i]["violations"]) > 0, int(scored[i]["unplanned"]), int(scored[i]["cost"]), i
-        ),
+        key=lambda i: (int(scored[i]["violations"]) > 0, int(scored[i]["unplanned"]), int(scored[i]["cost"]), i),
     )
     for i, score in enumerate(scored):
         score["won"] = i == best
@@ -186,10 +176,7 @@ def solve_best(
         plans = run_engine(runs[0][0], problem, time_limit_s, runs[0][1], coords, ortools_kwargs)
     else:
         pool = executor or get_pool()
-        futures = [
-            pool.submit(run_engine, e, problem, time_limit_s, s, coords, ortools_kwargs)
-            for e, s in runs
-        ]
+        futures = [pool.submit(run_engine, e, problem, time_limit_s, s, coords, ortools_kwargs) for e, s in runs]
         plans = [p for f in futures for p in f.result()]
     best, scored = choose(problem, plans)
     if report is not None:
@@ -213,10 +200,7 @@ async def solve_best_async(
     pool = executor or get_pool()
     call: Callable[..., list[Plan]] = run_engine
     results = await asyncio.gather(
-        *(
-            loop.run_in_executor(pool, call, e, problem, time_limit_s, s, None, ortools_kwargs)
-            for e, s in runs
-        )
+        *(loop.run_in_executor(pool, call, e, problem, time_limit_s, s, None, ortools_kwargs) for e, s in runs)
     )
     # checked once, here, also a lone plan: the caller reads its violations from the report
     best, scored = await asyncio.to_thread(choose, problem, [p for ps in results for p in ps])

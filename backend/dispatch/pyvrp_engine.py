@@ -70,10 +70,7 @@ def require_pyvrp() -> Any:
         raise PyVRPUnavailable(INSTALL_HINT) from exc
     version = pyvrp_version()
     if version is not None and not version.startswith("0.14."):
-        raise PyVRPUnavailable(
-            f"PyVRP {version} is installed, Laadbak needs {PYVRP_REQUIREMENT}: "
-            "pip install -e ."
-        )
+        raise PyVRPUnavailable(f"PyVRP {version} is installed, Laadbak needs {PYVRP_REQUIREMENT}: pip install -e .")
     return pyvrp
 
 
@@ -178,9 +175,7 @@ def to_pyvrp(
     locations = [pyvrp.Location(float(x), float(y), name=str(i)) for i, (x, y) in enumerate(xy)]
 
     # Depots: one per place a vehicle starts or ends at.
-    depot_places = sorted(
-        {v.start_location for v in problem.vehicles} | {v.end_location for v in problem.vehicles}
-    )
+    depot_places = sorted({v.start_location for v in problem.vehicles} | {v.end_location for v in problem.vehicles})
     depot_of = {loc: k for k, loc in enumerate(depot_places)}
     depots = [pyvrp.Depot(loc, name=f"hub@{loc}") for loc in depot_places]
 
@@ -240,9 +235,7 @@ def to_pyvrp(
             )
         )
         client_stops.append(i)
-    data = pyvrp.ProblemData(
-        locations, clients, depots, vehicle_types, distances, durations, [], shipments
-    )
+    data = pyvrp.ProblemData(locations, clients, depots, vehicle_types, distances, durations, [], shipments)
     mapping = Mapping(
         clients=client_stops,
         shipments=shipment_stops,
@@ -381,8 +374,7 @@ def plan_from_sequences(
     return Plan(
         routes=tuple(routes),
         unplanned=unplanned,
-        cost=sum(r.distance_m for r in routes)
-        + sum(vehicles[r.vehicle_id].fixed_cost for r in routes),
+        cost=sum(r.distance_m for r in routes) + sum(vehicles[r.vehicle_id].fixed_cost for r in routes),
         distance_m=sum(r.distance_m for r in routes),
         duration_s=sum(r.duration_s for r in routes),
         solve_s=round(solve_s, 3),
@@ -390,9 +382,7 @@ def plan_from_sequences(
     )
 
 
-def _timed_route(
-    problem: Problem, v: Vehicle, seq: list[int], by_id: dict[str, Stop], T: Any, D: Any
-) -> Route:
+def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id: dict[str, Stop], T: Any, D: Any) -> Route:
     stops = problem.stops
     load_kg = sum(stops[k].weight_kg for k in seq if stops[k].kind == "delivery")
     load_l = sum(stops[k].volume_l for k in seq if stops[k].kind == "delivery")
@@ -441,8 +431,6 @@ def _timed_route(
     )
 
 
-
-
 # --------------------------------------------------------------------------- #
 # Solve
 # --------------------------------------------------------------------------- #
@@ -487,9 +475,7 @@ def solve_pyvrp(
         Unplanned(stop_id=sid, reason="pickup_unplanned", detail="its pair cannot be planned")
         for sid in sorted(orphans)
     ]
-    sub = msgspec.structs.replace(
-        problem, stops=tuple(s for s in kept if s.id not in orphans)
-    )
+    sub = msgspec.structs.replace(problem, stops=tuple(s for s in kept if s.id not in orphans))
     stats = timings if timings is not None else {}
     if not sub.stops or not problem.vehicles:
         plan = plan_from_sequences(sub, {}, solve_s=time.perf_counter() - t0)

@@ -109,11 +109,7 @@ def route_orders(plan: Plan) -> dict[str, list[str]]:
 
 def changed_vehicles(before: dict[str, list[str]], after: dict[str, list[str]]) -> set[str]:
     """The vehicles whose stop sequence differs; a vehicle missing on one side has no stops."""
-    return {
-        vid
-        for vid in before.keys() | after.keys()
-        if list(before.get(vid, ())) != list(after.get(vid, ()))
-    }
+    return {vid for vid in before.keys() | after.keys() if list(before.get(vid, ())) != list(after.get(vid, ()))}
 
 
 def routes_known(problem: Problem, routes_in_force: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -145,13 +141,10 @@ def _arc_cost(problem: Problem, v: Vehicle, locations: list[int]) -> int:
 
 def _lateness(route: Route, by_id: dict[str, Stop]) -> int:
     """Seconds past the (soft) due times of the route's stops, in all."""
-    return sum(max(0, ps.start_s - due) for ps in route.stops
-               if (due := by_id[ps.stop_id].due_s) is not None)
+    return sum(max(0, ps.start_s - due) for ps in route.stops if (due := by_id[ps.stop_id].due_s) is not None)
 
 
-def _with_route(
-    problem: Problem, plan: Plan, route: Route, v: Vehicle, loc: dict[str, int]
-) -> Plan:
+def _with_route(problem: Problem, plan: Plan, route: Route, v: Vehicle, loc: dict[str, int]) -> Plan:
     """``plan`` with the route of ``route.vehicle_id`` replaced and its totals updated."""
     old = next(r for r in plan.routes if r.vehicle_id == route.vehicle_id)
     routes = tuple(route if r.vehicle_id == route.vehicle_id else r for r in plan.routes)
@@ -212,9 +205,7 @@ def _allowed(problem: Problem) -> tuple[list[list[int]], list[set[str]]]:
     return groups, allowed
 
 
-def _insertion_costs(
-    problem: Problem, paths: list[list[int]], targets: list[int]
-) -> np.ndarray:
+def _insertion_costs(problem: Problem, paths: list[list[int]], targets: list[int]) -> np.ndarray:
     """Cheapest detour (matrix time) to visit each of ``targets`` on each path of locations.
 
     Shape (len(targets), len(paths)). Only the matrix rows and columns needed
@@ -226,8 +217,7 @@ def _insertion_costs(
     starts = np.r_[0, np.cumsum([len(p) - 1 for p in paths])[:-1]]
     if isinstance(T, np.ndarray):  # the live day's matrices: gathered in numpy
         ai, bi, ti = np.array(a), np.array(b), np.array(targets)
-        detour = (T[np.ix_(ai, ti)].T.astype(np.int64) + T[np.ix_(ti, bi)]
-                  - T[ai, bi][None, :])
+        detour = T[np.ix_(ai, ti)].T.astype(np.int64) + T[np.ix_(ti, bi)] - T[ai, bi][None, :]
         return np.minimum.reduceat(detour, starts, axis=1)
     if len(targets) == 1:
         into = np.array([[T[x][targets[0]]] for x in a], dtype=np.int64).T
@@ -259,9 +249,7 @@ def _kept_route(
             return None, True
         leg_t = travel_time(problem.time_s[v.start_location][v.end_location], v.speed_factor)
         leg_d = problem.dist_m[v.start_location][v.end_location]
-        fits = v.shift.start + leg_t <= v.shift.end and (
-            v.max_distance_m is None or leg_d <= v.max_distance_m
-        )
+        fits = v.shift.start + leg_t <= v.shift.end and (v.max_distance_m is None or leg_d <= v.max_distance_m)
         if not fits:
             return None, True  # the solver leaves such a bike without a route
     if tight_schedule(problem, v, seq, windows) is None:
@@ -270,9 +258,7 @@ def _kept_route(
     return route, not check_route(problem, route, stops_by_id=by_id)
 
 
-def _locked_and_free(
-    groups: list[list[int]], allowed: list[set[str]]
-) -> tuple[dict[int, str], list[int]]:
+def _locked_and_free(groups: list[list[int]], allowed: list[set[str]]) -> tuple[dict[int, str], list[int]]:
     """Stop position -> the one courier that may serve it, and the groups not locked so."""
     locked_to: dict[int, str] = {}
     free: list[int] = []
@@ -305,8 +291,7 @@ def _rank_couriers(
         members = sorted({m for gi in free for m in groups[gi]})
         targets = sorted({stops[m].location for m in members})
         paths = [
-            [v.start_location, *(stops[pos[sid]].location for sid in in_force.get(v.id, [])),
-             v.end_location]
+            [v.start_location, *(stops[pos[sid]].location for sid in in_force.get(v.id, [])), v.end_location]
             for v in vehicles
         ]
         cost = _insertion_costs(problem, paths, targets).astype(np.float64)
@@ -354,9 +339,16 @@ def _choose_focus(
             # courier with nothing to do, if there is one: busy couriers near the stop
             # may have no time left for it (one costs the model no stops)
             for only_idle in (False, True):
-                vid = next((v for v in top if (not only_idle or v in idle)
-                            and (v in focus or size + n_locked.get(v, 0) <= budget)
-                            and taken.get(v, 0) < _FOCUS_FREE_PER_COURIER), None)
+                vid = next(
+                    (
+                        v
+                        for v in top
+                        if (not only_idle or v in idle)
+                        and (v in focus or size + n_locked.get(v, 0) <= budget)
+                        and taken.get(v, 0) < _FOCUS_FREE_PER_COURIER
+                    ),
+                    None,
+                )
                 if vid is not None:
                     if vid not in focus:
                         focus.add(vid)
@@ -378,9 +370,7 @@ def _choose_focus(
     return focus
 
 
-def focus_split(
-    problem: Problem, in_force: dict[str, list[str]], k: int, max_stops: int | None = None
-) -> Split | None:
+def focus_split(problem: Problem, in_force: dict[str, list[str]], k: int, max_stops: int | None = None) -> Split | None:
     """The couriers to solve again (see the module docstring); None: solve the whole problem.
 
     With ``max_stops``, ``k`` is lowered (down to 2) while the cut-down problem
@@ -400,15 +390,13 @@ def focus_split(
     for gi in free:
         if not allowed[gi]:
             focus.update(
-                pinned[stops[m].id]
-                for m in groups[gi]
-                if stops[m].id in pinned and pinned[stops[m].id] in vindex
+                pinned[stops[m].id] for m in groups[gi] if stops[m].id in pinned and pinned[stops[m].id] in vindex
             )
     kept: dict[str, Route | None] = {}
     behind: list[tuple[int, str]] = []  # (seconds late in all, courier) of kept routes past due times
     missing: list[tuple[int, str]] = []  # (stops, courier): locked stops not on a kept route yet
     n_locked: dict[str, int] = {}
-    for m, vid in locked_to.items():
+    for vid in locked_to.values():
         n_locked[vid] = n_locked.get(vid, 0) + 1
     for v in vehicles:
         ids = in_force.get(v.id, [])
@@ -440,8 +428,7 @@ def focus_split(
     # Free stops on no route and beyond the budget wait for a later re-plan: the
     # cheapest to insert first (a backlog of hundreds must not make every re-plan slow).
     on_route = {pos[sid] for ids in in_force.values() for sid in ids}
-    order = sorted(range(len(free)), key=lambda i: (
-        not any(m in on_route for m in groups[free[i]]), best[i]))
+    order = sorted(range(len(free)), key=lambda i: (not any(m in on_route for m in groups[free[i]]), best[i]))
     budget = max_stops if max_stops is not None else len(stops)
     n_free = 0
     chosen: list[int] = []
@@ -474,8 +461,9 @@ def focus_split(
     waiting = {m for i in deferred for m in groups[free[i]]}
     # locked stops of couriers kept as they are, not on their route: they wait too
     on_route_ids = {sid for vid in kept if vid not in focus for sid in in_force.get(vid, [])}
-    waiting |= {m for m, vid in locked_to.items()
-                if vid in kept and vid not in focus and stops[m].id not in on_route_ids}
+    waiting |= {
+        m for m, vid in locked_to.items() if vid in kept and vid not in focus and stops[m].id not in on_route_ids
+    }
     sub_stops = [s for i, s in enumerate(stops) if locked_to.get(i) not in kept and i not in waiting]
     # the matrices are shared, not cut down: the solver reads only the rows and
     # columns of its nodes' locations
@@ -608,9 +596,7 @@ def replan(
         if windows is None:
             windows = [merge_windows(s.windows) for s in problem.stops]
         current = next(r for r in plan.routes if r.vehicle_id == vid)
-        old_route = build_route(
-            problem, vehicles[vid], [pos[s] for s in old_ids], windows, current.start_s, by_id
-        )
+        old_route = build_route(problem, vehicles[vid], [pos[s] for s in old_ids], windows, current.start_s, by_id)
         if old_route.duration_s - current.duration_s >= min_gain_s:
             continue  # worth the reshuffle
         if _lateness(old_route, by_id) > _lateness(current, by_id):

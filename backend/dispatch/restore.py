@@ -18,9 +18,7 @@ def restore(m: Model, seqs: list[list[int]]) -> Any:
     routes = [[manager.NodeToIndex(n) for n in seq] for seq in seqs]
 
     def read(vis: set[int]) -> Any:
-        return routing.ReadAssignmentFromRoutes(
-            [routes[vi] if vi in vis else [] for vi in range(len(routes))], True
-        )
+        return routing.ReadAssignmentFromRoutes([routes[vi] if vi in vis else [] for vi in range(len(routes))], True)
 
     used = [vi for vi, r in enumerate(routes) if r]
     restored = read(set(used))

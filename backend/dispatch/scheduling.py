@@ -78,9 +78,7 @@ def schedule(
     return Schedule(dep, times, t + travel_time(T[prev][vehicle.end_location], f))
 
 
-def tight_schedule(
-    problem: Problem, v: Vehicle, seq: Sequence[int], windows: Sequence[Windows]
-) -> Schedule | None:
+def tight_schedule(problem: Problem, v: Vehicle, seq: Sequence[int], windows: Sequence[Windows]) -> Schedule | None:
     """:func:`schedule` from the shift start, then left as late as still ends as early.
 
     Earliest end from the shift start, then the latest departure that still ends

@@ -12,6 +12,7 @@ matrix that must shrink or grow is copied into a new block (see
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -73,10 +74,8 @@ class Block:
     def release(self) -> None:
         """Unlink the block; mappings (here and in other processes) last while arrays use them."""
         if self._shm is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 self._shm.unlink()
-            except FileNotFoundError:
-                pass
             self._shm = None
 
 
@@ -103,9 +102,7 @@ def _attach(name: str, shape: tuple[int, int], dtype: str) -> np.ndarray:
         try:
             mapped = np.memmap(path, dtype=np.dtype(dtype), mode="r", shape=shape)
         except FileNotFoundError:
-            raise RuntimeError(
-                f"the day's matrices {name} are gone (unlinked before this job started)"
-            ) from None
+            raise RuntimeError(f"the day's matrices {name} are gone (unlinked before this job started)") from None
         array = np.asarray(mapped)
         _attached[name] = (mapped, array)
         while len(_attached) > _ATTACHED_KEPT:

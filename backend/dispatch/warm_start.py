@@ -48,9 +48,7 @@ def initial_node_sequences(
     for vi, pinned in seq_nodes or ():
         rank = {n: r for r, n in enumerate(pinned)}
         slots = [j for j, n in enumerate(seqs[vi]) if n in rank]
-        for j, n in zip(
-            slots, sorted((seqs[vi][j] for j in slots), key=rank.__getitem__), strict=True
-        ):
+        for j, n in zip(slots, sorted((seqs[vi][j] for j in slots), key=rank.__getitem__), strict=True):
             seqs[vi][j] = n
     where = {node: (vi, j) for vi, seq in enumerate(seqs) for j, node in enumerate(seq)}
     broken: set[int] = set()
@@ -126,8 +124,6 @@ def repair(m: Model, seqs: list[list[int]]) -> list[list[int]]:
         if not orphans:
             return out
         out = [
-            feasible_subsequence(m, vi, [n for n in seq if n not in orphans])
-            if orphans.intersection(seq)
-            else seq
+            feasible_subsequence(m, vi, [n for n in seq if n not in orphans]) if orphans.intersection(seq) else seq
             for vi, seq in enumerate(out)
         ]

@@ -45,9 +45,11 @@ _CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("la
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
     """Register the handler of a job kind."""
+
     def register(fn: Handler) -> Handler:
         _HANDLERS[kind] = fn
         return fn
+
     return register
 
 
@@ -74,8 +76,9 @@ async def enqueue(kind: str, key: str, payload: dict[str, Any], *, run_after: dt
     async with transaction():  # joins the caller's transaction
         if await Job.exists().where(Job.key == key):
             return False
-        await Job.insert(Job(kind=kind, key=key, payload=payload, status="pending",
-                             run_after=run_after or dt.datetime.now()))
+        await Job.insert(
+            Job(kind=kind, key=key, payload=payload, status="pending", run_after=run_after or dt.datetime.now())
+        )
     # The worker is woken once the transaction committed (after the response, see
     # app._poke_feed), not here: woken now it could run the job before the answer went out.
     return True
@@ -92,8 +95,11 @@ async def settle(key: str | None = None) -> bool:
     if job is None and key is None:
         return True  # called outside a job (a direct call in a test or a script)
     which = (Job.id == job.id) if job is not None else (Job.key == key)
-    done = await Job.update({Job.status: "done", Job.finished_at: dt.datetime.now()}).where(
-        which & Job.status.is_in(["running", "pending"])).returning(Job.id)
+    done = (
+        await Job.update({Job.status: "done", Job.finished_at: dt.datetime.now()})
+        .where(which & Job.status.is_in(["running", "pending"]))
+        .returning(Job.id)
+    )
     return bool(done)
 
 

@@ -36,15 +36,17 @@ class SaqBackend:
     async def start(self, worker: Worker) -> None:
         self._worker = worker
         await self.queue.connect()
-        self._saq = _Worker(self.queue, functions=[("run_job", self._run_job)], concurrency=self.concurrency,
-                            id=worker.name)
+        self._saq = _Worker(
+            self.queue, functions=[("run_job", self._run_job)], concurrency=self.concurrency, id=worker.name
+        )
         self._task = asyncio.create_task(self._saq.start(), name="saq-worker")  # runs until stopped
 
     async def dispatch(self, worker: Worker) -> None:
         for row in await worker.due():
             # ttl=-1: nothing kept after it ran, so the key is free for a retry of the row.
-            await self.queue.enqueue("run_job", key=row["key"], job_id=row["id"], timeout=int(worker.lease_s),
-                                     retries=1, ttl=-1)
+            await self.queue.enqueue(
+                "run_job", key=row["key"], job_id=row["id"], timeout=int(worker.lease_s), retries=1, ttl=-1
+            )
 
     async def _run_job(self, ctx: dict[str, Any], *, job_id: int) -> None:
         assert self._worker is not None

@@ -129,18 +129,12 @@ class Worker:
                         Job.attempts: Job.attempts + 1,
                     }
                 )
-                .where(
-                    (Job.id == row["id"])
-                    & (Job.status == row["status"])
-                    & (Job.attempts == row["attempts"])
-                )
+                .where((Job.id == row["id"]) & (Job.status == row["status"]) & (Job.attempts == row["attempts"]))
                 .returning(Job.id)
             )
         if not taken:
             return JobContext(0, "", "", {}, 0, self.state)  # lost a race: look again
-        return JobContext(
-            row["id"], row["kind"], row["key"], row["payload"], row["attempts"] + 1, self.state
-        )
+        return JobContext(row["id"], row["kind"], row["key"], row["payload"], row["attempts"] + 1, self.state)
 
     async def run_one(self) -> bool:
         """Claim and run one due job; False when none is due."""
@@ -160,23 +154,15 @@ class Worker:
                     raise RuntimeError(f"no handler for job kind {job.kind!r}")
                 await fn(job)
                 async with transaction():
-                    await (
-                        settle()
-                    )  # handlers that settled in their own transaction made this a no-op
+                    await settle()  # handlers that settled in their own transaction made this a no-op
             except AlreadyDone:
                 pass
-            except (
-                Invalid
-            ) as exc:  # a refusal with its reason (e.g. a day too big to re-plan live), not a fault
+            except Invalid as exc:  # a refusal with its reason (e.g. a day too big to re-plan live), not a fault
                 log.warning("job %s (%s) was refused: %s", job.key, job.kind, exc.detail)
                 await self._finish(job, "failed", exc.detail)
             except Exception as exc:  # noqa: BLE001 - retried later; the dispatcher sees the log
-                log.exception(
-                    "a follow-up job failed: %s (%s), attempt %d", job.key, job.kind, job.attempts
-                )
-                await self._finish(
-                    job, "failed" if job.attempts >= MAX_ATTEMPTS else "pending", repr(exc)[:2000]
-                )
+                log.exception("a follow-up job failed: %s (%s), attempt %d", job.key, job.kind, job.attempts)
+                await self._finish(job, "failed" if job.attempts >= MAX_ATTEMPTS else "pending", repr(exc)[:2000])
         feed = getattr(self.state, "feed", None)
         if feed is not None:  # what it wrote goes out now, not at the next poll
             await feed.poke()
@@ -195,9 +181,7 @@ class Worker:
 
 
 def _due(now: dt.datetime) -> Any:
-    return ((Job.status == "pending") & (Job.run_after <= now)) | (
-        (Job.status == "running") & (Job.lease_until < now)
-    )
+    return ((Job.status == "pending") & (Job.run_after <= now)) | ((Job.status == "running") & (Job.lease_until < now))
 
 
 def _alive(pid: int) -> bool:

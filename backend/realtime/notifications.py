@@ -23,8 +23,9 @@ def _clock(iso: str) -> str:
     return iso[11:16]  # HH:MM of an ISO timestamp
 
 
-def customer_notices(stops: list[dict[str, Any]], *, started: bool, done_stop: int | None = None
-                     ) -> list[tuple[str, dict[str, Any]]]:
+def customer_notices(
+    stops: list[dict[str, Any]], *, started: bool, done_stop: int | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """Customer-facing events for a route's stop views (riding order, ETAs
     as just computed): when the shift starts, every open delivery is out for
     delivery with its ETA window (one event with them all); when a stop is
@@ -39,10 +40,15 @@ def customer_notices(stops: list[dict[str, Any]], *, started: bool, done_stop: i
             day = eta[:10]
             seconds = int(eta[11:13]) * 3600 + int(eta[14:16]) * 60 + int(eta[17:19])
             lo, hi = eta_window(seconds, ahead)
-            windows.append({
-                "orderId": s["orderId"], "stopId": s["stopId"], "eta": eta,
-                "windowStart": f"{day}T{lo // 3600:02d}:{lo % 3600 // 60:02d}:00",
-                "windowEnd": f"{day}T{min(hi, 86399) // 3600:02d}:{min(hi, 86399) % 3600 // 60:02d}:00"})
+            windows.append(
+                {
+                    "orderId": s["orderId"],
+                    "stopId": s["stopId"],
+                    "eta": eta,
+                    "windowStart": f"{day}T{lo // 3600:02d}:{lo % 3600 // 60:02d}:00",
+                    "windowEnd": f"{day}T{min(hi, 86399) // 3600:02d}:{min(hi, 86399) % 3600 // 60:02d}:00",
+                }
+            )
         # One event for the route, not one per order: a shift start is one write.
         out.append(("order.out_for_delivery", {"deliveries": windows}))
     if done_stop is not None and deliveries:
@@ -61,63 +67,159 @@ def notifications_for(event: dict[str, Any]) -> list[tuple[str, int, dict[str, A
         left = sum(1 for s in stops if s.get("status") in ("planned", "arrived"))
         late = sum(1 for s in stops if s.get("late") and s.get("status") in ("planned", "arrived"))
         body = f"{left} stops to go" + (f", {late} running late" if late else "")
-        out.append(("courier", event["courier_id"], {
-            "type": "route.changed", "title": "Your route changed" if kind == "route.updated" else "Your route is ready",
-            "body": body, "url": "/courier/", "routeId": data.get("id"), "seq": event["id"]}))
+        out.append(
+            (
+                "courier",
+                event["courier_id"],
+                {
+                    "type": "route.changed",
+                    "title": "Your route changed" if kind == "route.updated" else "Your route is ready",
+                    "body": body,
+                    "url": "/courier/",
+                    "routeId": data.get("id"),
+                    "seq": event["id"],
+                },
+            )
+        )
     elif kind == "order.out_for_delivery":
         for d in data["deliveries"]:
-            out.append(("order", d["orderId"], {
-                "type": "out_for_delivery", "title": "Out for delivery",
-                "body": f"Your parcel is on its way today between {_clock(d['windowStart'])} and "
+            out.append(
+                (
+                    "order",
+                    d["orderId"],
+                    {
+                        "type": "out_for_delivery",
+                        "title": "Out for delivery",
+                        "body": f"Your parcel is on its way today between {_clock(d['windowStart'])} and "
                         f"{_clock(d['windowEnd'])}.",
-                "orderId": d["orderId"], "windowStart": d["windowStart"], "windowEnd": d["windowEnd"]}))
+                        "orderId": d["orderId"],
+                        "windowStart": d["windowStart"],
+                        "windowEnd": d["windowEnd"],
+                    },
+                )
+            )
     elif kind == "order.arriving_soon":
-        out.append(("order", data["orderId"], {
-            "type": "arriving_soon", "title": "Arriving soon",
-            "body": f"Your courier is on the way: next stop is yours, about {_clock(data['eta'])}.",
-            "orderId": data["orderId"], "eta": data["eta"]}))
+        out.append(
+            (
+                "order",
+                data["orderId"],
+                {
+                    "type": "arriving_soon",
+                    "title": "Arriving soon",
+                    "body": f"Your courier is on the way: next stop is yours, about {_clock(data['eta'])}.",
+                    "orderId": data["orderId"],
+                    "eta": data["eta"],
+                },
+            )
+        )
     elif kind == "order.next_step":
         order = data["orderId"]
         if data["next"] == "pickup_point":
             point = data["pickupPoint"]
-            out.append(("order", order, {
-                "type": "to_pickup_point", "title": "Your parcel goes to a pickup point",
-                "body": f"Collect it at {point['name']}, {point['address']} from about "
+            out.append(
+                (
+                    "order",
+                    order,
+                    {
+                        "type": "to_pickup_point",
+                        "title": "Your parcel goes to a pickup point",
+                        "body": f"Collect it at {point['name']}, {point['address']} from about "
                         f"{_clock(data['windowStart'])} with code {data['pickupCode']}.",
-                "orderId": order, "pickupPoint": point, "pickupCode": data["pickupCode"]}))
+                        "orderId": order,
+                        "pickupPoint": point,
+                        "pickupCode": data["pickupCode"],
+                    },
+                )
+            )
         elif data["next"] == "retry":
-            out.append(("order", order, {
-                "type": "retry", "title": "We will try again today",
-                "body": f"We come back between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}.",
-                "orderId": order}))
+            out.append(
+                (
+                    "order",
+                    order,
+                    {
+                        "type": "retry",
+                        "title": "We will try again today",
+                        "body": f"We come back between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}.",
+                        "orderId": order,
+                    },
+                )
+            )
         else:
-            out.append(("order", order, {
-                "type": "back_to_hub", "title": "Your parcel goes back to our hub",
-                "body": "We will contact you for a new delivery.", "orderId": order}))
+            out.append(
+                (
+                    "order",
+                    order,
+                    {
+                        "type": "back_to_hub",
+                        "title": "Your parcel goes back to our hub",
+                        "body": "We will contact you for a new delivery.",
+                        "orderId": order,
+                    },
+                )
+            )
     elif kind == "order.redirected":  # the customer's own choice on the tracking page, confirmed
         point, when = data.get("pickupPoint"), f"between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}"
         if point:
-            body = (f"Your parcel goes to {point['name']}, {point['address']}, from about "
-                    f"{_clock(data['windowStart'])}; collect it with code {data['pickupCode']}.")
+            body = (
+                f"Your parcel goes to {point['name']}, {point['address']}, from about "
+                f"{_clock(data['windowStart'])}; collect it with code {data['pickupCode']}."
+            )
         elif data["kind"] == "address":
             body = f"We bring your parcel to {data['address']} {when}."
         else:
             body = f"We bring your parcel {when}."
-        out.append(("order", data["orderId"], {"type": "redirected", "title": "Your delivery is changed",
-                                               "body": body, "orderId": data["orderId"]}))
-    elif kind == "stop.updated" and data.get("kind") == "delivery" and data.get("pickupPointId") \
-            and data.get("status") == "delivered":
-        out.append(("order", data["orderId"], {
-            "type": "ready_at_pickup_point", "title": "Ready for pickup",
-            "body": "Your parcel is at the pickup point; show the code we sent you.", "orderId": data["orderId"]}))
+        out.append(
+            (
+                "order",
+                data["orderId"],
+                {"type": "redirected", "title": "Your delivery is changed", "body": body, "orderId": data["orderId"]},
+            )
+        )
+    elif (
+        kind == "stop.updated"
+        and data.get("kind") == "delivery"
+        and data.get("pickupPointId")
+        and data.get("status") == "delivered"
+    ):
+        out.append(
+            (
+                "order",
+                data["orderId"],
+                {
+                    "type": "ready_at_pickup_point",
+                    "title": "Ready for pickup",
+                    "body": "Your parcel is at the pickup point; show the code we sent you.",
+                    "orderId": data["orderId"],
+                },
+            )
+        )
     elif kind == "stop.updated" and data.get("kind") == "delivery":
         status, order = data.get("status"), data.get("orderId")
         if status == "delivered":
-            out.append(("order", order, {"type": "delivered", "title": "Delivered",
-                                         "body": "Your parcel has been delivered.", "orderId": order}))
+            out.append(
+                (
+                    "order",
+                    order,
+                    {
+                        "type": "delivered",
+                        "title": "Delivered",
+                        "body": "Your parcel has been delivered.",
+                        "orderId": order,
+                    },
+                )
+            )
         elif status == "failed":
             reason = FAIL_TEXT.get(data.get("failReason") or "other", "we could not deliver")
-            out.append(("order", order, {"type": "failed", "title": "Delivery missed",
-                                         "body": f"Sorry, {reason}. We will tell you what happens next.",
-                                         "orderId": order}))
+            out.append(
+                (
+                    "order",
+                    order,
+                    {
+                        "type": "failed",
+                        "title": "Delivery missed",
+                        "body": f"Sorry, {reason}. We will tell you what happens next.",
+                        "orderId": order,
+                    },
+                )
+            )
     return out

@@ -10,11 +10,9 @@ from backend.db.prepared import Prepared
 from backend.db.tables import OutboxEvent
 
 
-async def emit(kind: str, payload: dict[str, Any], *, courier_id: int | None = None,
-               hub_id: int | None = None) -> None:
+async def emit(kind: str, payload: dict[str, Any], *, courier_id: int | None = None, hub_id: int | None = None) -> None:
     topic = f"courier:{courier_id}" if courier_id is not None else f"hub:{hub_id}"
-    await OutboxEvent.insert(OutboxEvent(topic=topic, kind=kind, courier_id=courier_id, hub_id=hub_id,
-                                         payload=payload))
+    await OutboxEvent.insert(OutboxEvent(topic=topic, kind=kind, courier_id=courier_id, hub_id=hub_id, payload=payload))
 
 
 _LATEST = Prepared(lambda: OutboxEvent.select(OutboxEvent.id).order_by(OutboxEvent.id, ascending=False).first(), 0)
@@ -32,23 +30,25 @@ def _after_query(scope: str, limit: int) -> Prepared:
     prepared = _AFTER.get((scope, limit))
     if prepared is None:
         columns = (OutboxEvent.id, OutboxEvent.kind, OutboxEvent.payload, OutboxEvent.courier_id, OutboxEvent.hub_id)
-        if scope == "courier":
-            def build(after: Any, who: Any) -> Any:
-                return OutboxEvent.select(*columns).where((OutboxEvent.id > after) & (OutboxEvent.courier_id == who))
-        elif scope == "hub":
-            def build(after: Any, who: Any) -> Any:
-                return OutboxEvent.select(*columns).where((OutboxEvent.id > after) & (OutboxEvent.hub_id == who))
-        else:
-            def build(after: Any) -> Any:
-                return OutboxEvent.select(*columns).where(OutboxEvent.id > after)
+
+        def build(after: Any, who: Any = None) -> Any:
+            where: Any = OutboxEvent.id > after
+            if scope == "courier":
+                where &= OutboxEvent.courier_id == who
+            elif scope == "hub":
+                where &= OutboxEvent.hub_id == who
+            return OutboxEvent.select(*columns).where(where)
+
         prepared = _AFTER[(scope, limit)] = Prepared(
             lambda *values: build(*values).order_by(OutboxEvent.id).limit(limit).output(load_json=True),
-            1 if scope == "all" else 2)
+            1 if scope == "all" else 2,
+        )
     return prepared
 
 
-async def events_after(after: int, *, courier_id: int | None = None, hub_id: int | None = None,
-                       limit: int = 1000) -> list[dict[str, Any]]:
+async def events_after(
+    after: int, *, courier_id: int | None = None, hub_id: int | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
     """Events after ``after`` for one courier's or one hub's stream (or all), in order."""
     if courier_id is not None and hub_id is not None:
         raise ValueError("one stream at a time: a courier's or a hub's")

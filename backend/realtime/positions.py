@@ -32,10 +32,26 @@ class PositionStore(Background):
         self._dirty: set[int] = set()
         self._shift_of: dict[int, int] = {}
 
-    def record(self, *, courier_id: int, shift_id: int, hub_id: int, lat: float, lon: float,
-               ts: dt.datetime, accuracy: float | None = None) -> dict[str, Any]:
-        message = {"type": "position", "courierId": courier_id, "hubId": hub_id, "lat": lat, "lon": lon,
-                   "accuracy": accuracy, "ts": ts.isoformat()}
+    def record(
+        self,
+        *,
+        courier_id: int,
+        shift_id: int,
+        hub_id: int,
+        lat: float,
+        lon: float,
+        ts: dt.datetime,
+        accuracy: float | None = None,
+    ) -> dict[str, Any]:
+        message = {
+            "type": "position",
+            "courierId": courier_id,
+            "hubId": hub_id,
+            "lat": lat,
+            "lon": lon,
+            "accuracy": accuracy,
+            "ts": ts.isoformat(),
+        }
         self._last[courier_id] = message
         self._shift_of[courier_id] = shift_id
         trail = self._trails.setdefault(shift_id, collections.deque(maxlen=self.trail_max))
@@ -59,7 +75,7 @@ class PositionStore(Background):
     async def load_trail(self, shift_id: int, stored: list[list[Any]]) -> None:
         """Seed the in-memory trail from the database after a restart."""
         if shift_id not in self._trails and stored:
-            self._trails[shift_id] = collections.deque(stored[-self.trail_max:], maxlen=self.trail_max)
+            self._trails[shift_id] = collections.deque(stored[-self.trail_max :], maxlen=self.trail_max)
 
     async def flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
@@ -81,8 +97,13 @@ class PositionStore(Background):
             last = last_by_shift.get(shift_id)
             values: dict[Any, Any] = {Shift.trail: list(self._trails[shift_id])}
             if last:
-                values.update({Shift.last_lat: last["lat"], Shift.last_lon: last["lon"],
-                               Shift.last_position_at: dt.datetime.fromisoformat(last["ts"])})
+                values.update(
+                    {
+                        Shift.last_lat: last["lat"],
+                        Shift.last_lon: last["lon"],
+                        Shift.last_position_at: dt.datetime.fromisoformat(last["ts"]),
+                    }
+                )
             await Shift.update(values).where(Shift.id == shift_id)
 
     async def stop(self) -> None:

@@ -50,8 +50,14 @@ class PushSender(Background):
 
     task_name = "push-sender"
 
-    def __init__(self, vapid: Vapid, subject: str, ttl_s: int = 3600, maxsize: int = 10_000,
-                 endpoints: PushEndpoints | None = None) -> None:
+    def __init__(
+        self,
+        vapid: Vapid,
+        subject: str,
+        ttl_s: int = 3600,
+        maxsize: int = 10_000,
+        endpoints: PushEndpoints | None = None,
+    ) -> None:
         self.vapid, self.subject, self.ttl_s = vapid, subject, ttl_s
         self.endpoints = endpoints or PushEndpoints()
         self.queue: asyncio.Queue[tuple[dict[str, Any], dict[str, Any]]] = asyncio.Queue(maxsize)
@@ -73,8 +79,10 @@ class PushSender(Background):
 
     async def send(self, subscription: dict[str, Any], message: dict[str, Any]) -> bool:
         """One message; False when the push service says the subscription is gone (then it is deleted)."""
-        info = {"endpoint": subscription["endpoint"],
-                "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]}}
+        info = {
+            "endpoint": subscription["endpoint"],
+            "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]},
+        }
         claims = {"sub": self.subject}  # a fresh dict each call: pywebpush fills in aud and exp
         try:
             await self.endpoints.check(subscription["endpoint"])  # DNS may have changed since it was saved
@@ -83,9 +91,16 @@ class PushSender(Background):
             return False
         try:
             # The endpoints' session connects to public addresses only and follows no redirect.
-            await asyncio.to_thread(webpush, info, json.dumps(message), vapid_private_key=self.vapid,
-                                    vapid_claims=claims, ttl=self.ttl_s, timeout=10,
-                                    requests_session=self.endpoints.http)
+            await asyncio.to_thread(
+                webpush,
+                info,
+                json.dumps(message),
+                vapid_private_key=self.vapid,
+                vapid_claims=claims,
+                ttl=self.ttl_s,
+                timeout=10,
+                requests_session=self.endpoints.http,
+            )
         except WebPushException as exc:
             status = exc.response.status_code if exc.response is not None else None
             if status in GONE:

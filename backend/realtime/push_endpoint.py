@@ -42,8 +42,9 @@ def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
             return False
     if isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED:
         return False
-    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                                 or ip.is_reserved or ip.is_unspecified)
+    return ip.is_global and not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+    )
 
 
 class _PublicPeerOnly:
@@ -118,10 +119,12 @@ class PushEndpoints:
             return
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            raise Invalid(f"The push endpoint's host {host} cannot be found; use your browser's push service.")
+        except (OSError, UnicodeError) as exc:
+            raise Invalid(f"The push endpoint's host {host} cannot be found; use your browser's push service.") from exc
         for info in infos:
             address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
             if not is_public(address):
-                raise Invalid(f"The push endpoint's host {host} is not on the public internet; "
-                              "only public push services are accepted.")
+                raise Invalid(
+                    f"The push endpoint's host {host} is not on the public internet; "
+                    "only public push services are accepted."
+                )

@@ -48,11 +48,7 @@ class PushRelay(Background):
 
     async def step(self) -> int:
         """Claim and send one batch; returns how many events it covered."""
-        cursor = (
-            await RelayCursor.select(RelayCursor.last_id)
-            .where(RelayCursor.name == self.NAME)
-            .first()
-        )
+        cursor = await RelayCursor.select(RelayCursor.last_id).where(RelayCursor.name == self.NAME).first()
         if cursor is None:
             return 0
         events = await events_after(cursor["last_id"], limit=200)
@@ -85,16 +81,12 @@ async def subscriptions_of(
     if couriers:
         users = {
             r["id"]: r["user"]
-            for r in await Courier.select(Courier.id, Courier.user).where(
-                Courier.id.is_in(couriers)
-            )
+            for r in await Courier.select(Courier.id, Courier.user).where(Courier.id.is_in(couriers))
             if r["user"] is not None
         }
         courier_of = {user: cid for cid, user in users.items()}
         if users:
-            for sub in await PushSubscription.select().where(
-                PushSubscription.user_id.is_in(list(users.values()))
-            ):
+            for sub in await PushSubscription.select().where(PushSubscription.user_id.is_in(list(users.values()))):
                 out.setdefault(("courier", courier_of[sub["user_id"]]), []).append(sub)
     if orders:
         for sub in await PushSubscription.select().where(PushSubscription.order_id.is_in(orders)):

@@ -60,10 +60,9 @@ class SessionWatch(Background):
         ids = list(self._open)
         ended = 0
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             rows = await Session.select(Session.token_id).where(
-                Session.token_id.is_in(chunk) & (Session.expires_at > dt.datetime.now())
-                & (Session.user.active == True)  # noqa: E712 - a SQL comparison
+                Session.token_id.is_in(chunk) & (Session.expires_at > dt.datetime.now()) & (Session.user.active == True)  # noqa: E712 - SQL, through the foreign key
             )
             valid = {r["token_id"] for r in rows}
             for token_id in chunk:

@@ -27,8 +27,7 @@ class ProgressTicker(Background):
 
     task_name = "progress-ticker"
 
-    def __init__(self, feed: Feed, every_s: float = 60.0, slices: int = 12,
-                 on_behind: OnBehind | None = None) -> None:
+    def __init__(self, feed: Feed, every_s: float = 60.0, slices: int = 12, on_behind: OnBehind | None = None) -> None:
         self.feed, self.every_s, self.slices, self.on_behind = feed, every_s, slices, on_behind
         self._next = 0
 

@@ -59,14 +59,25 @@ def _day_end(day: dt.date) -> dt.datetime:
 
 def _view(geo: Geo, row: dict[str, Any], replan: dict[str, Any] | None = None) -> ClosureOut:
     edges = geo.closure_edges(row["street"], row["zone"])
-    return ClosureOut(id=row["id"], hub_id=row["hub"], street=row["street"],
-                      zone=[(p[0], p[1]) for p in row["zone"]], start=row["start"], end=row["end"],
-                      reason=row["reason"], streets=geo.streets_of(edges), closed_edges=len(edges),
-                      created_at=row["created_at"], reopened_at=row["reopened_at"], replan=replan)
+    return ClosureOut(
+        id=row["id"],
+        hub_id=row["hub"],
+        street=row["street"],
+        zone=[(p[0], p[1]) for p in row["zone"]],
+        start=row["start"],
+        end=row["end"],
+        reason=row["reason"],
+        streets=geo.streets_of(edges),
+        closed_edges=len(edges),
+        created_at=row["created_at"],
+        reopened_at=row["reopened_at"],
+        replan=replan,
+    )
 
 
-def _zone(geo: Geo, zone: Sequence[Sequence[float]] | None,
-          centre: tuple[float, float, float] | None) -> tuple[Point, ...]:
+def _zone(
+    geo: Geo, zone: Sequence[Sequence[float]] | None, centre: tuple[float, float, float] | None
+) -> tuple[Point, ...]:
     """The closure's polygon ((): none), checked; a circle (lat, lon, radius_m) becomes one."""
     if zone is not None and centre is not None:
         raise Invalid("Give the closed area as a zone or as a circle, not both.")
@@ -90,8 +101,9 @@ def _touches_running_day(start: dt.datetime, end: dt.datetime, now: dt.datetime)
     return start < _day_end(now.date()) and end > now
 
 
-async def _replan_running(ctx: Context, hub_id: int, now: dt.datetime, reason: str,
-                          time_limit_s: float | None) -> dict[str, Any] | None:
+async def _replan_running(
+    ctx: Context, hub_id: int, now: dt.datetime, reason: str, time_limit_s: float | None
+) -> dict[str, Any] | None:
     """Re-plan the hub's running day; None when today has no routes yet (nothing to re-plan)."""
     if not await routes_in_force(hub_id, now.date()):
         return None
@@ -104,11 +116,20 @@ def _what(street: str, zone: Sequence[Point]) -> str:
     return street or "a zone"
 
 
-async def add_closure(ctx: Context, hub_id: int, *, reason: str,
-                      start: dt.datetime, end: dt.datetime, street: str | None = None,
-                      zone: Sequence[Sequence[float]] | None = None,
-                      centre: tuple[float, float, float] | None = None, now: dt.datetime,
-                      time_limit_s: float | None = None, user_id: int | None = None) -> ClosureOut:
+async def add_closure(
+    ctx: Context,
+    hub_id: int,
+    *,
+    reason: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    street: str | None = None,
+    zone: Sequence[Sequence[float]] | None = None,
+    centre: tuple[float, float, float] | None = None,
+    now: dt.datetime,
+    time_limit_s: float | None = None,
+    user_id: int | None = None,
+) -> ClosureOut:
     """Close a street, a zone (polygon, or circle ``centre`` = (lat, lon, radius_m)), or a
     street within a zone, for [start, end); re-plans the running day when it touches it.
 
@@ -121,11 +142,12 @@ async def add_closure(ctx: Context, hub_id: int, *, reason: str,
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
     if start.tzinfo is not None or end.tzinfo is not None:
-        raise Invalid("Give the closure's start and end as local times without a time zone, "
-                      "e.g. 2026-11-23T10:00.")
+        raise Invalid("Give the closure's start and end as local times without a time zone, e.g. 2026-11-23T10:00.")
     if end <= start:
-        raise Invalid(f"The closure ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M}); "
-                      f"swap them or correct the end.")
+        raise Invalid(
+            f"The closure ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M}); "
+            f"swap them or correct the end."
+        )
     if end <= now:
         raise Invalid(f"The closure ended at {end:%Y-%m-%d %H:%M}, before now; there is nothing left to close.")
     if end - start > MAX_SPAN:
@@ -135,8 +157,10 @@ async def add_closure(ctx: Context, hub_id: int, *, reason: str,
         raise Invalid("The street name is empty; give the street's name as on the map, or leave it out.")
     polygon = _zone(geo, zone, centre)
     if not name and not polygon:
-        raise Invalid("Say what is closed: a street (its name), a zone (corners [lat, lon]) or a circle "
-                      "(lat, lon, radiusM), or a street and a zone for a stretch of it.")
+        raise Invalid(
+            "Say what is closed: a street (its name), a zone (corners [lat, lon]) or a circle "
+            "(lat, lon, radiusM), or a street and a zone for a stretch of it."
+        )
     if name:
         name = geo.street(name)[0]  # unknown: 422 with suggestions
     edges = geo.closure_edges(name, polygon)
@@ -145,24 +169,39 @@ async def add_closure(ctx: Context, hub_id: int, *, reason: str,
             raise Invalid(f"{name} does not pass through the zone; draw the zone over the closed stretch.")
         if not any(geo.network.contains(lat, lon) for lat, lon in polygon):
             raise Invalid(f"The zone is outside the map, which covers {_map_bounds(geo)}.")
-        raise Invalid("The zone contains no street that cargo bikes use, so closing it changes nothing; "
-                      "draw it over the closed streets.")
+        raise Invalid(
+            "The zone contains no street that cargo bikes use, so closing it changes nothing; "
+            "draw it over the closed streets."
+        )
     # With the other closures of that time, could bikes still leave and return to the hub?
     others = edges_of(geo, await closures_overlapping(hub_id, start, end))
     (hub_reach,) = geo.network.reach([(hub["lat"], hub["lon"])], np.union1d(others, edges))
     if hub_reach is None:
-        raise Invalid(f"This closure would cut hub {hub['name']} off the streets: no open street within "
-                      f"{SNAP_MAX_M:.0f} m leads away from it and back. Close a smaller zone, or fewer "
-                      f"streets at once.")
+        raise Invalid(
+            f"This closure would cut hub {hub['name']} off the streets: no open street within "
+            f"{SNAP_MAX_M:.0f} m leads away from it and back. Close a smaller zone, or fewer "
+            f"streets at once."
+        )
     async with transaction():
-        closure_id = (await StreetClosure.insert(StreetClosure(
-            hub=hub_id, street=name, zone=[list(p) for p in polygon], start=start, end=end, reason=reason,
-            created_by=user_id)))[0]["id"]
+        closure_id = (
+            await StreetClosure.insert(
+                StreetClosure(
+                    hub=hub_id,
+                    street=name,
+                    zone=[list(p) for p in polygon],
+                    start=start,
+                    end=end,
+                    reason=reason,
+                    created_by=user_id,
+                )
+            )
+        )[0]["id"]
     row = await _read(closure_id)
     replan = None
     if _touches_running_day(start, end, now):
-        replan = await _replan_running(ctx, hub_id, now, f"street closed: {_what(name, polygon)}, {reason}",
-                                       time_limit_s)
+        replan = await _replan_running(
+            ctx, hub_id, now, f"street closed: {_what(name, polygon)}, {reason}", time_limit_s
+        )
     return _view(geo, row, replan)
 
 
@@ -189,8 +228,9 @@ async def hub_of_closure(closure_id: int) -> int:
     return int(row["hub"])
 
 
-async def remove_closure(ctx: Context, closure_id: int, *, now: dt.datetime,
-                         time_limit_s: float | None = None) -> ClosureOut:
+async def remove_closure(
+    ctx: Context, closure_id: int, *, now: dt.datetime, time_limit_s: float | None = None
+) -> ClosureOut:
     """Delete a closure (the streets are open again); re-plans the running day when it touched it."""
     row = await _read(closure_id)
     async with transaction():
@@ -199,23 +239,30 @@ async def remove_closure(ctx: Context, closure_id: int, *, now: dt.datetime,
         raise NotFound(f"There is no closure with id {closure_id}.")
     replan = None
     if _touches_running_day(row["start"], row["end"], now):  # the running day avoids it: reopen
-        replan = await _replan_running(ctx, row["hub"], now,
-                                       f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}",
-                                       time_limit_s)
+        replan = await _replan_running(
+            ctx, row["hub"], now, f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}", time_limit_s
+        )
     return _view(ctx.geo, row, replan)
 
 
-async def reopen_ended(ctx: Context, now: dt.datetime, *, time_limit_s: float | None = None
-                       ) -> dict[int, dict[str, Any]]:
+async def reopen_ended(
+    ctx: Context, now: dt.datetime, *, time_limit_s: float | None = None
+) -> dict[int, dict[str, Any]]:
     """Closures that have ended: each claimed once (by one worker), and each hub whose
     running day they touched re-planned, once. Returns the re-plans by hub id."""
-    ended = await StreetClosure.select().where(
-        (StreetClosure.end <= now) & StreetClosure.reopened_at.is_null()).output(load_json=True)
+    ended = (
+        await StreetClosure.select()
+        .where((StreetClosure.end <= now) & StreetClosure.reopened_at.is_null())
+        .output(load_json=True)
+    )
     by_hub: dict[int, list[dict[str, Any]]] = {}
     for row in ended:
         async with transaction():
-            claimed = await StreetClosure.update({StreetClosure.reopened_at: now}).where(
-                (StreetClosure.id == row["id"]) & StreetClosure.reopened_at.is_null()).returning(StreetClosure.id)
+            claimed = (
+                await StreetClosure.update({StreetClosure.reopened_at: now})
+                .where((StreetClosure.id == row["id"]) & StreetClosure.reopened_at.is_null())
+                .returning(StreetClosure.id)
+            )
         # Ended on an earlier day: no running day avoids it any more.
         if claimed and row["end"] > dt.datetime.combine(now.date(), dt.time()):
             by_hub.setdefault(row["hub"], []).append(row)

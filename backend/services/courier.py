@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-
 from piccolo.query import WhereRaw
 
 from backend.db.engine import reading, transaction
@@ -36,16 +35,41 @@ ETA_NOTICE_S = 120
 # Asked on every connect and every action: built once (see backend/db/prepared.py).
 _COURIER = Prepared(lambda courier_id: Courier.select().where(Courier.id == courier_id).first(), 1)
 _HUB = Prepared(lambda hub_id: Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == hub_id).first(), 1)
-_SHIFT = Prepared(lambda courier_id, start, end: Shift.select().where(
-    (Shift.courier == courier_id) & (Shift.start >= start) & (Shift.start < end)
-).order_by(Shift.start).output(load_json=True).first(), 3)
-_ROUTE = Prepared(lambda courier_id, day: Route.select().where(
-    (Route.courier == courier_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
-).output(load_json=True).first(), 2)
-_STOPS = Prepared(lambda ids: Stop.select(Stop.all_columns(), Stop.order.customer_name, Stop.shop.name).where(
-    Stop.id.is_in(ids)).output(load_json=True), 1)
-_PARCELS = Prepared(lambda orders: Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop).where(
-    Parcel.order.is_in(orders)).order_by(Parcel.id), 1)
+_SHIFT = Prepared(
+    lambda courier_id, start, end: (
+        Shift.select()
+        .where((Shift.courier == courier_id) & (Shift.start >= start) & (Shift.start < end))
+        .order_by(Shift.start)
+        .output(load_json=True)
+        .first()
+    ),
+    3,
+)
+_ROUTE = Prepared(
+    lambda courier_id, day: (
+        Route.select()
+        .where((Route.courier == courier_id) & (Route.plan_date == day) & (Route.current.eq(True)))
+        .output(load_json=True)
+        .first()
+    ),
+    2,
+)
+_STOPS = Prepared(
+    lambda ids: (
+        Stop.select(*Stop.all_columns(), Stop.order.customer_name, Stop.shop.name)
+        .where(Stop.id.is_in(ids))
+        .output(load_json=True)
+    ),
+    1,
+)
+_PARCELS = Prepared(
+    lambda orders: (
+        Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop)
+        .where(Parcel.order.is_in(orders))
+        .order_by(Parcel.id)
+    ),
+    1,
+)
 
 
 async def courier_row(courier_id: int) -> dict[str, Any]:
@@ -65,8 +89,14 @@ async def route_of(courier_id: int, day: dt.date) -> dict[str, Any] | None:
 
 
 def shift_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "start": row["start"].isoformat(), "end": row["end"].isoformat(),
-            "status": row["status"], "startedAt": _iso(row["started_at"]), "endedAt": _iso(row["ended_at"])}
+    return {
+        "id": row["id"],
+        "start": row["start"].isoformat(),
+        "end": row["end"].isoformat(),
+        "status": row["status"],
+        "startedAt": _iso(row["started_at"]),
+        "endedAt": _iso(row["ended_at"]),
+    }
 
 
 def _iso(t: dt.datetime | None) -> str | None:
@@ -99,23 +129,42 @@ def _parcels_of(stop: dict[str, Any], parcels: list[dict[str, Any]]) -> list[dic
 def _stop_view(planned: dict[str, Any], row: dict[str, Any], parcels: list[dict[str, Any]]) -> dict[str, Any]:
     proof = row["proof"] or None
     return {
-        "stopId": row["id"], "orderId": row["order"], "kind": row["kind"], "status": row["status"],
-        "address": row["address"], "lat": row["lat"], "lon": row["lon"],
-        "customerName": row["order.customer_name"], "shopName": row["shop.name"],
+        "stopId": row["id"],
+        "orderId": row["order"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "address": row["address"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "customerName": row["order.customer_name"],
+        "shopName": row["shop.name"],
         "pickupPointId": row["pickup_point"],
-        "eta": planned["eta"], "plannedEta": planned.get("planned_eta", planned["eta"]),
-        "serviceStart": planned["service_start"], "departure": planned["departure"],
-        "windowStart": planned["window_start"], "windowEnd": planned["window_end"],
-        "late": planned.get("late", False), "parcels": parcels,
-        "failReason": row["fail_reason"] or None, "failNote": row["fail_note"] or None, "proof": proof,
+        "eta": planned["eta"],
+        "plannedEta": planned.get("planned_eta", planned["eta"]),
+        "serviceStart": planned["service_start"],
+        "departure": planned["departure"],
+        "windowStart": planned["window_start"],
+        "windowEnd": planned["window_end"],
+        "late": planned.get("late", False),
+        "parcels": parcels,
+        "failReason": row["fail_reason"] or None,
+        "failNote": row["fail_note"] or None,
+        "proof": proof,
     }
 
 
 async def route_view(route: dict[str, Any]) -> dict[str, Any]:
-    return {"id": route["id"], "version": route["version"], "date": route["plan_date"].isoformat(),
-            "courierId": route["courier"], "distanceM": route["distance_m"], "durationS": route["duration_s"],
-            "start": route["start"].isoformat(), "end": route["end"].isoformat(),
-            "stops": await stop_views(route)}
+    return {
+        "id": route["id"],
+        "version": route["version"],
+        "date": route["plan_date"].isoformat(),
+        "courierId": route["courier"],
+        "distanceM": route["distance_m"],
+        "durationS": route["duration_s"],
+        "start": route["start"].isoformat(),
+        "end": route["end"].isoformat(),
+        "stops": await stop_views(route),
+    }
 
 
 def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -127,8 +176,15 @@ def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for p in stop["parcels"]:
             if p["barcode"] in shop_goods:
                 continue
-            out.append({"barcode": p["barcode"], "stopId": stop["stopId"], "orderId": stop["orderId"],
-                        "loadOrder": n, "loaded": p["status"] != "expected"})
+            out.append(
+                {
+                    "barcode": p["barcode"],
+                    "stopId": stop["stopId"],
+                    "orderId": stop["orderId"],
+                    "loadOrder": n,
+                    "loaded": p["status"] != "expected",
+                }
+            )
     return out
 
 
@@ -145,14 +201,18 @@ async def _day_view(courier_id: int, day: dt.date) -> dict[str, Any]:
     route = await route_of(courier_id, day)
     view = await route_view(route) if route else None
     return {
-        "seq": seq, "date": day.isoformat(),
+        "seq": seq,
+        "date": day.isoformat(),
         "courier": {"id": courier["id"], "name": courier["name"], "hubId": courier["hub"]},
-        "hub": hub, "shift": shift_view(shift) if shift else None, "route": view,
+        "hub": hub,
+        "shift": shift_view(shift) if shift else None,
+        "route": view,
         "loading": loading_list(view["stops"]) if view else [],
     }
 
 
 # --- acting -------------------------------------------------------------------
+
 
 async def _locked_route(courier_id: int, day: dt.date) -> dict[str, Any]:
     route = await route_of(courier_id, day)
@@ -161,8 +221,9 @@ async def _locked_route(courier_id: int, day: dt.date) -> dict[str, Any]:
     return route
 
 
-async def _prepare_shift_move(courier_id: int, day: dt.date, now: dt.datetime, expected: str,
-                              target: str) -> tuple[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]]]:
+async def _prepare_shift_move(
+    courier_id: int, day: dt.date, now: dt.datetime, expected: str, target: str
+) -> tuple[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]]]:
     """planned -> started -> ended: checked now, written (conditionally) by the returned step."""
     shift = await shift_of(courier_id, day)
     if shift is None:
@@ -173,8 +234,11 @@ async def _prepare_shift_move(courier_id: int, day: dt.date, now: dt.datetime, e
     moved = {**shift, "status": target, stamp: now}
 
     async def write() -> dict[str, Any]:
-        done = await Shift.update({Shift.status: target, getattr(Shift, stamp): now}).where(
-            (Shift.id == shift["id"]) & (Shift.status == expected)).returning(Shift.id)
+        done = (
+            await Shift.update({Shift.status: target, getattr(Shift, stamp): now})
+            .where((Shift.id == shift["id"]) & (Shift.status == expected))
+            .returning(Shift.id)
+        )
         if not done:
             raise Conflict("Your shift changed in the meantime; reload and try again.")
         await emit("shift.updated", shift_view(moved), courier_id=courier_id, hub_id=shift["hub"])
@@ -209,9 +273,13 @@ async def prepare_end_shift(courier_id: int, day: dt.date, now: dt.datetime) -> 
     route = await route_of(courier_id, day)
     stops = await stop_views(route) if route else []
     count = lambda st: sum(1 for s in stops if s["status"] == st)  # noqa: E731
-    summary = {"delivered": count("delivered"), "failed": count("failed"), "collected": count("collected"),
-               "remaining": sum(1 for s in stops if s["status"] not in DONE),
-               "distanceM": route["distance_m"] if route else 0}
+    summary = {
+        "delivered": count("delivered"),
+        "failed": count("failed"),
+        "collected": count("collected"),
+        "remaining": sum(1 for s in stops if s["status"] not in DONE),
+        "distanceM": route["distance_m"] if route else 0,
+    }
 
     async def write() -> dict[str, Any]:
         return {"shift": await move(), "summary": summary}
@@ -225,23 +293,38 @@ async def scan_for_loading(courier_id: int, day: dt.date, barcode: str) -> dict[
         stops = await stop_views(route)
         item = next((p for p in loading_list(stops) if p["barcode"] == barcode), None)
         if item is None:
-            raise Conflict(f"Parcel {barcode} is not on your route; put it aside and tell the hub.",
-                           code="not_on_route")
+            raise Conflict(
+                f"Parcel {barcode} is not on your route; put it aside and tell the hub.", code="not_on_route"
+            )
         if item["loaded"]:
-            return {"barcode": barcode, "stopId": item["stopId"], "loaded": True,
-                    "warning": f"Parcel {barcode} is already loaded."}
+            return {
+                "barcode": barcode,
+                "stopId": item["stopId"],
+                "loaded": True,
+                "warning": f"Parcel {barcode} is already loaded.",
+            }
         await Parcel.update({Parcel.status: "loaded"}).where(Parcel.barcode == barcode)
-        await emit("parcel.loaded", {"barcode": barcode, "stopId": item["stopId"]},
-                   courier_id=courier_id, hub_id=route["hub"])
+        await emit(
+            "parcel.loaded", {"barcode": barcode, "stopId": item["stopId"]}, courier_id=courier_id, hub_id=route["hub"]
+        )
         return {"barcode": barcode, "stopId": item["stopId"], "loaded": True, "warning": None}
 
 
 ProofBuilder = Callable[[], Awaitable[dict[str, Any]]]
 
 
-async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, action: str, now: dt.datetime,
-                              *, barcodes: list[str] | None = None, proof: ProofBuilder | None = None,
-                              reason: str | None = None, note: str = "") -> Callable[[], Awaitable[dict[str, Any]]]:
+async def prepare_stop_action(
+    courier_id: int,
+    day: dt.date,
+    stop_id: int,
+    action: str,
+    now: dt.datetime,
+    *,
+    barcodes: list[str] | None = None,
+    proof: ProofBuilder | None = None,
+    reason: str | None = None,
+    note: str = "",
+) -> Callable[[], Awaitable[dict[str, Any]]]:
     """Read and check an action on a stop; returns its short write step.
 
     The reads happen outside the writer; the write repeats the state check as
@@ -279,8 +362,9 @@ async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, actio
     async def write() -> dict[str, Any]:
         if action == "deliver":
             fresh["proof"] = changes[Stop.proof] = await proof() if proof else {}
-        done = await Stop.update(changes).where((Stop.id == stop_id) & (Stop.status == view["status"])).returning(
-            Stop.id)
+        done = (
+            await Stop.update(changes).where((Stop.id == stop_id) & (Stop.status == view["status"])).returning(Stop.id)
+        )
         if not done:
             raise Conflict("This stop changed in the meantime; reload your route and try again.")
         if action in ("deliver", "collect"):
@@ -297,8 +381,9 @@ async def prepare_stop_action(courier_id: int, day: dt.date, stop_id: int, actio
         if moved:
             await emit("route.updated", _route_view_of(route, views), courier_id=courier_id, hub_id=route["hub"])
         if status in DONE:  # the next customer: arriving soon
-            await _tell_customers(route, customer_notices(_route_view_of(route, views)["stops"], started=False,
-                                                          done_stop=stop_id))
+            await _tell_customers(
+                route, customer_notices(_route_view_of(route, views)["stops"], started=False, done_stop=stop_id)
+            )
         return fresh
 
     return write
@@ -309,16 +394,27 @@ def _apply_etas(route: dict[str, Any], views: dict[int, dict[str, Any]]) -> None
     by_id = {s["stop_id"]: s for s in route["stops"]}
     for sid, v in views.items():
         planned = by_id[sid]
-        v.update(eta=planned["eta"], serviceStart=planned["service_start"], departure=planned["departure"],
-                 late=planned.get("late", False))
+        v.update(
+            eta=planned["eta"],
+            serviceStart=planned["service_start"],
+            departure=planned["departure"],
+            late=planned.get("late", False),
+        )
 
 
 def _route_view_of(route: dict[str, Any], views: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """route_view without reading again: from the stop views at hand."""
-    return {"id": route["id"], "version": route["version"], "date": route["plan_date"].isoformat(),
-            "courierId": route["courier"], "distanceM": route["distance_m"], "durationS": route["duration_s"],
-            "start": route["start"].isoformat(), "end": route["end"].isoformat(),
-            "stops": [views[s["stop_id"]] for s in route["stops"] if s["stop_id"] in views]}
+    return {
+        "id": route["id"],
+        "version": route["version"],
+        "date": route["plan_date"].isoformat(),
+        "courierId": route["courier"],
+        "distanceM": route["distance_m"],
+        "durationS": route["duration_s"],
+        "start": route["start"].isoformat(),
+        "end": route["end"].isoformat(),
+        "stops": [views[s["stop_id"]] for s in route["stops"] if s["stop_id"] in views],
+    }
 
 
 def _check_barcodes(given: list[str], expected: list[str]) -> None:
@@ -330,15 +426,17 @@ def _check_barcodes(given: list[str], expected: list[str]) -> None:
         raise Invalid(f"Scan every parcel of this stop; missing {', '.join(missing)}.", missing=missing)
 
 
-async def _refresh_etas(route: dict[str, Any], views: dict[int, dict[str, Any]], acted: int, action: str,
-                        day: dt.date, now: dt.datetime) -> bool:
+async def _refresh_etas(
+    route: dict[str, Any], views: dict[int, dict[str, Any]], acted: int, action: str, day: dt.date, now: dt.datetime
+) -> bool:
     status = {sid: v["status"] for sid, v in views.items()}
     status[acted] = "arrived" if action == "arrive" else "done"
     return await reschedule_route(route, status, day, now, at_stop=acted if action == "arrive" else None)
 
 
-async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: dt.date, now: dt.datetime,
-                           at_stop: int | None = None) -> bool:
+async def reschedule_route(
+    route: dict[str, Any], status: dict[int, str], day: dt.date, now: dt.datetime, at_stop: int | None = None
+) -> bool:
     """Recompute the remaining stops' ETAs from now and save them.
 
     True when a phone should hear of it (an ETA moved by minutes or a stop
@@ -347,9 +445,15 @@ async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: d
     remaining = [s for s in route["stops"] if status.get(s["stop_id"]) not in (*DONE, "done")]
     if at_stop is not None:  # the courier stands there now, whatever the planned order
         remaining.sort(key=lambda s: s["stop_id"] != at_stop)
-    legs = [Leg(travel_s=s.get("travel_s", 0), window_start=seconds_of(dt.datetime.fromisoformat(s["window_start"]), day),
-                window_end=seconds_of(dt.datetime.fromisoformat(s["window_end"]), day),
-                service_s=s.get("service_s", 0)) for s in remaining]
+    legs = [
+        Leg(
+            travel_s=s.get("travel_s", 0),
+            window_start=seconds_of(dt.datetime.fromisoformat(s["window_start"]), day),
+            window_end=seconds_of(dt.datetime.fromisoformat(s["window_end"]), day),
+            service_s=s.get("service_s", 0),
+        )
+        for s in remaining
+    ]
     etas = reschedule(seconds_of(now, day), legs, at_stop=at_stop is not None)
     base = dt.datetime.combine(day, dt.time())
     notable = False
@@ -357,8 +461,12 @@ async def reschedule_route(route: dict[str, Any], status: dict[int, str], day: d
         old = dt.datetime.fromisoformat(s["eta"])
         new = base + dt.timedelta(seconds=eta.arrival)
         notable |= abs((new - old).total_seconds()) >= ETA_NOTICE_S or eta.late != s.get("late", False)
-        s.update(eta=new.isoformat(), service_start=(base + dt.timedelta(seconds=eta.service_start)).isoformat(),
-                 departure=(base + dt.timedelta(seconds=eta.departure)).isoformat(), late=eta.late)
+        s.update(
+            eta=new.isoformat(),
+            service_start=(base + dt.timedelta(seconds=eta.service_start)).isoformat(),
+            departure=(base + dt.timedelta(seconds=eta.departure)).isoformat(),
+            late=eta.late,
+        )
     await Route.update({Route.stops: route["stops"]}).where(Route.id == route["id"])
     return notable
 
@@ -369,8 +477,9 @@ class LateRoutes(msgspec.Struct, kw_only=True):
     behind: dict[int, set[int]] = msgspec.field(default_factory=dict)
 
 
-async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25,
-                               part: tuple[int, int] = (0, 1)) -> LateRoutes:
+async def catch_up_late_routes(
+    day: dt.date, now: dt.datetime, chunk: int = 25, part: tuple[int, int] = (0, 1)
+) -> LateRoutes:
     """Couriers on the road who are behind their next ETA: move their remaining
     ETAs on from now and flag stops that will be late.
 
@@ -379,13 +488,16 @@ async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25,
     transactions, so couriers' own actions get the writer in between.
     """
     k, n = part
-    routes = await Route.select(Route.all_columns()).where(
-        (Route.plan_date == day) & (Route.current == True) & (Route.shift.status == "started")  # noqa: E712
-    ).where(WhereRaw(f'"{Route._meta.tablename}"."id" % {{}} = {{}}', n, k)).output(load_json=True)
+    routes = (
+        await Route.select(*Route.all_columns())
+        .where((Route.plan_date == day) & (Route.current.eq(True)) & (Route.shift.status == "started"))
+        .where(WhereRaw(f'"{Route._meta.tablename}"."id" % {{}} = {{}}', n, k))
+        .output(load_json=True)
+    )
     ids = [s["stop_id"] for r in routes for s in r["stops"]]
     status: dict[int, str] = {}
     for i in range(0, len(ids), 5000):
-        rows = await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids[i:i + 5000]))
+        rows = await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids[i : i + 5000]))
         status.update({r["id"]: r["status"] for r in rows})
     behind = []
     for route in routes:
@@ -396,13 +508,14 @@ async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25,
             behind.append((route, nxt["stop_id"]))
     result = LateRoutes()
     for i in range(0, len(behind), chunk):
-        part = behind[i:i + chunk]
-        views = {route["id"]: {v["stopId"]: v for v in await stop_views(route)} for route, _ in part}
+        batch = behind[i : i + chunk]
+        views = {route["id"]: {v["stopId"]: v for v in await stop_views(route)} for route, _ in batch}
         async with transaction():  # the writer is held for one read and the writes
             ids = [sid for mine in views.values() for sid in mine]
-            current = {r["id"]: r["status"] for r in await Stop.select(Stop.id, Stop.status).where(
-                Stop.id.is_in(ids or [-1]))}
-            for route, next_stop in part:
+            current = {
+                r["id"]: r["status"] for r in await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(ids or [-1]))
+            }
+            for route, next_stop in batch:
                 mine = views[route["id"]]
                 if any(current.get(sid) != v["status"] for sid, v in mine.items()):
                     continue  # the courier acted meanwhile, and that action re-timed the route
@@ -410,8 +523,9 @@ async def catch_up_late_routes(day: dt.date, now: dt.datetime, chunk: int = 25,
                 # somewhere before the next stop: assume they are about to arrive there
                 if await reschedule_route(route, status, day, now, at_stop=next_stop):
                     _apply_etas(route, mine)
-                    await emit("route.updated", _route_view_of(route, mine), courier_id=route["courier"],
-                               hub_id=route["hub"])
+                    await emit(
+                        "route.updated", _route_view_of(route, mine), courier_id=route["courier"], hub_id=route["hub"]
+                    )
                     result.changed += 1
                 if any(s.get("late") and s["stop_id"] not in late_before for s in route["stops"]):
                     result.behind.setdefault(route["hub"], set()).add(route["courier"])

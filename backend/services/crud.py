@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from piccolo.columns import ForeignKey
-from piccolo.table import Table
+from piccolo.columns import Column, ForeignKey
 
+from backend.db.tables import Keyed
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.services.context import Context
 from backend.services.hub_scope import require_same_hub
@@ -30,7 +30,7 @@ Prepare = Callable[[dict[str, Any], Context, dict[str, Any] | None], Awaitable[d
 class Resource:
     name: str  # singular, for messages: "hub"
     path: str
-    table: type[Table]
+    table: type[Keyed]
     create: type[msgspec.Struct]
     prepare: Prepare | None = None
     read_roles: tuple[str, ...] = ("dispatcher",)
@@ -43,12 +43,15 @@ class Resource:
         self.update = msgspec.defstruct(
             f"{self.create.__name__}Patch",
             [(f.name, f.type | msgspec.UnsetType, msgspec.UNSET) for f in fields],
-            kw_only=True, rename="camel", forbid_unknown_fields=True,
+            kw_only=True,
+            rename="camel",
+            forbid_unknown_fields=True,
         )
         self.read = msgspec.defstruct(
             f"{self.create.__name__.removesuffix('In')}Out",
             [("id", int), *((f.name, f.type) for f in fields)],
-            kw_only=True, rename="camel",
+            kw_only=True,
+            rename="camel",
         )
         columns = {c._meta.name: c for c in self.table._meta.columns}
         self.fk_fields = {
@@ -91,11 +94,14 @@ async def check_references(res: Resource, values: dict[str, Any]) -> None:
         ref_id = values.get(field)
         if ref_id is None:
             continue
-        target = columns[column]._foreign_key_meta.resolved_references
+        target: Any = cast(ForeignKey[Any], columns[column])._foreign_key_meta.resolved_references
         camel = field.split("_")[0] + "".join(p.title() for p in field.split("_")[1:])
         has_hub = any(c._meta.name == "hub" for c in target._meta.columns)
-        row = await target.select(*([target.id, target.hub] if has_hub else [target.id])).where(
-            target.id == ref_id).first()
+        row = (
+            await target.select(*([target.id, target.hub] if has_hub else [target.id]))
+            .where(target.id == ref_id)
+            .first()
+        )
         if row is None:
             raise Invalid(f"{camel} {ref_id} does not exist.")
         if has_hub and field != "hub_id":
@@ -131,8 +137,9 @@ async def fetch(res: Resource, item_id: int) -> dict[str, Any]:
     return row
 
 
-async def checked_row(res: Resource, data: msgspec.Struct, ctx: Context, user: Principal,
-                      existing: dict[str, Any] | None) -> dict[str, Any]:
+async def checked_row(
+    res: Resource, data: msgspec.Struct, ctx: Context, user: Principal, existing: dict[str, Any] | None
+) -> dict[str, Any]:
     """A full, valid resource as a row to write: prepared, references and hub checked."""
     values = struct_values(data)
     if res.hub_column == "hub" and values.get("hub_id") is None and user.role != "admin" and user.hub_id is not None:
@@ -167,8 +174,9 @@ async def read_item(res: Resource, user: Principal, item_id: int) -> msgspec.Str
     return res.from_row(row)
 
 
-async def update_item(res: Resource, ctx: Context, user: Principal, item_id: int,
-                      data: msgspec.Struct) -> msgspec.Struct:
+async def update_item(
+    res: Resource, ctx: Context, user: Principal, item_id: int, data: msgspec.Struct
+) -> msgspec.Struct:
     """Change the given fields; the whole resource is checked again, as on create."""
     existing = await fetch(res, item_id)
     check_hub_scope(res, user, existing)
@@ -181,7 +189,7 @@ async def update_item(res: Resource, ctx: Context, user: Principal, item_id: int
     except msgspec.ValidationError as exc:
         raise Invalid(str(exc)) from exc
     row = await checked_row(res, full, ctx, user, existing)
-    await res.table.update(row).where(res.table.id == item_id)
+    await res.table.update(cast(dict[Column | str, Any], row)).where(res.table.id == item_id)
     return res.from_row(await fetch(res, item_id))
 
 

@@ -85,8 +85,9 @@ def periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
     return msgspec.convert(raw or [], list[OpeningPeriod])
 
 
-async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None,
-                   pending: Pending | None = None) -> DayInput:
+async def load_day(
+    geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None, pending: Pending | None = None
+) -> DayInput:
     """The hub's day as a Problem; with ``live``, what is left of it from now; with
     ``pending``, as it will be with that change written."""
     hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
@@ -94,7 +95,7 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
         raise NotFound(f"There is no hub with id {hub_id}.")
     day_start = dt.datetime.combine(day, dt.time())
     shifts = await (
-        Shift.select(Shift.all_columns(), Shift.courier.name, Shift.courier.bike, Shift.courier.active)
+        Shift.select(*Shift.all_columns(), Shift.courier.name, Shift.courier.bike, Shift.courier.active)
         .where((Shift.hub == hub_id) & (Shift.start >= day_start) & (Shift.start < day_start + dt.timedelta(days=1)))
         .order_by(Shift.start)
     )
@@ -104,7 +105,8 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
     bikes = {b["id"]: b for b in await Bike.select()}
     states = [*OPEN_STATES, *(live.extra_states if live else ())]
     stops = await (
-        Stop.select().where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(states))
+        Stop.select()
+        .where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(states))
         .order_by(Stop.id)
     )
     if pending is not None:
@@ -117,7 +119,7 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
     hub_hours = windows_on(periods(hub["opening_hours"]), day)
     places = [(hub["lat"], hub["lon"])] + [(s["lat"], s["lon"]) for s in stops]
     start_node: dict[int, int] = {}  # shift id -> node where its bike is now
-    for shift_id, place in (live.positions.items() if live else ()):
+    for shift_id, place in live.positions.items() if live else ():
         start_node[shift_id] = len(places)
         places.append(place)
     t0 = time.perf_counter()
@@ -140,30 +142,45 @@ async def load_day(geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = N
     if live is not None and (live.locks or live.late):
         final = _locked(final, vehicles, live)
     on_duty = {v.id for v in vehicles}
-    pinned = tuple(Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
-                   for shift_id, ids in (live.pins.items() if live else ()) if f"shift-{shift_id}" in on_duty)
+    pinned = tuple(
+        Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
+        for shift_id, ids in (live.pins.items() if live else ())
+        if f"shift-{shift_id}" in on_duty
+    )
     problem = Problem(
         # numpy, not lists: nothing for the garbage collector to walk; the kept day
         # matrices are larger than the day (its locations index them) and are handed
         # to the solver's process by name
-        time_s=time_m, dist_m=dist_m,
-        vehicles=tuple(vehicles), stops=tuple(final), sequences=pinned,
+        time_s=time_m,
+        dist_m=dist_m,
+        vehicles=tuple(vehicles),
+        stops=tuple(final),
+        sequences=pinned,
     )
-    return DayInput(problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops},
-                    pre_unplanned=pre, matrix_s=matrix_s)
+    return DayInput(
+        problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops}, pre_unplanned=pre, matrix_s=matrix_s
+    )
 
 
-def _vehicles(shifts: list[dict[str, Any]], bikes: dict[int, dict[str, Any]], hub_hours: Any, day: dt.date,
-              live: LiveDay | None, loc: np.ndarray, start_node: dict[int, int]
-              ) -> tuple[list[Vehicle], dict[str, dict[str, Any]]]:
+def _vehicles(
+    shifts: list[dict[str, Any]],
+    bikes: dict[int, dict[str, Any]],
+    hub_hours: Any,
+    day: dt.date,
+    live: LiveDay | None,
+    loc: np.ndarray,
+    start_node: dict[int, int],
+) -> tuple[list[Vehicle], dict[str, dict[str, Any]]]:
     """A vehicle per shift that is still on (with ``live``), and the shift rows by vehicle id."""
     vehicles = []
     shift_rows: dict[str, dict[str, Any]] = {}
     for s in shifts:
         bike = bikes.get(s["bike"] or s["courier.bike"])
         if bike is None:
-            raise Invalid(f"Courier {s['courier.name']} has no bike for the shift starting {s['start']}; "
-                          f"give the shift or the courier a bike, then plan.")
+            raise Invalid(
+                f"Courier {s['courier.name']} has no bike for the shift starting {s['start']}; "
+                f"give the shift or the courier a bike, then plan."
+            )
         start, end = seconds_of(s["start"], day), seconds_of(s["end"], day)
         if hub_hours is not None:  # the hub must be open to leave and return
             spans = intersect((Window(start, end),), hub_hours)
@@ -179,25 +196,35 @@ def _vehicles(shifts: list[dict[str, Any]], bikes: dict[int, dict[str, Any]], hu
             start = max(start, live.now_s)
             if start >= end:
                 continue  # nothing left of this shift
-        vehicles.append(Vehicle(
-            id=vid, start_location=int(loc[start_node.get(s["id"], 0)]), end_location=int(loc[0]),
-            shift=Window(start, end),
-            payload_kg=bike["payload_kg"], volume_l=bike["volume_l"],
-            max_distance_m=int(bike["battery_range_km"] * 1000), speed_factor=bike["speed_factor"],
-        ))
+        vehicles.append(
+            Vehicle(
+                id=vid,
+                start_location=int(loc[start_node.get(s["id"], 0)]),
+                end_location=int(loc[0]),
+                shift=Window(start, end),
+                payload_kg=bike["payload_kg"],
+                volume_l=bike["volume_l"],
+                max_distance_m=int(bike["battery_range_km"] * 1000),
+                speed_factor=bike["speed_factor"],
+            )
+        )
     return vehicles, shift_rows
 
 
-def _plan_stops(stops: list[dict[str, Any]], shops: dict[int, dict[str, Any]],
-                points: dict[int, dict[str, Any]], day: dt.date, loc: np.ndarray
-                ) -> tuple[list[PlanStop], list[Unplanned]]:
+def _plan_stops(
+    stops: list[dict[str, Any]],
+    shops: dict[int, dict[str, Any]],
+    points: dict[int, dict[str, Any]],
+    day: dt.date,
+    loc: np.ndarray,
+) -> tuple[list[PlanStop], list[Unplanned]]:
     """The stops to plan, and those that cannot be, with the reason (a closed shop,
     goods that cannot be collected, a pickup whose delivery cannot be planned)."""
     plan_stops: list[PlanStop] = []
     pre: list[Unplanned] = []
     for i, s in enumerate(stops, start=1):
         sid = str(s["id"])
-        window = (Window(seconds_of(s["window_start"], day), seconds_of(s["window_end"], day)),)
+        window: tuple[Window, ...] = (Window(seconds_of(s["window_start"], day), seconds_of(s["window_end"], day)),)
         hours, place = None, None
         if s["kind"] == "pickup" and s["shop"] in shops:
             place = shops[s["shop"]]
@@ -208,14 +235,25 @@ def _plan_stops(stops: list[dict[str, Any]], shops: dict[int, dict[str, Any]],
         if hours is not None:
             window = intersect(window, hours)
         if not window:
-            pre.append(Unplanned(stop_id=sid, reason="window_unreachable",
-                                 detail=f"{place['name'] if place else 'The place'} is closed during the "
-                                        f"window on {day:%A %d %B}."))
+            pre.append(
+                Unplanned(
+                    stop_id=sid,
+                    reason="window_unreachable",
+                    detail=f"{place['name'] if place else 'The place'} is closed during the window on {day:%A %d %B}.",
+                )
+            )
             continue
-        plan_stops.append(PlanStop(
-            id=sid, kind=s["kind"], location=int(loc[i]), windows=window, service_s=s["service_s"],
-            weight_kg=s["weight_kg"], volume_l=s["volume_l"],
-        ))
+        plan_stops.append(
+            PlanStop(
+                id=sid,
+                kind=s["kind"],
+                location=int(loc[i]),
+                windows=window,
+                service_s=s["service_s"],
+                weight_kg=s["weight_kg"],
+                volume_l=s["volume_l"],
+            )
+        )
     # Each order's shop pickups and its delivery, found once (not by scanning per stop).
     order_of = {str(s["id"]): s["order"] for s in stops}
     shop_stops: dict[int, list[dict[str, Any]]] = {}
@@ -228,22 +266,32 @@ def _plan_stops(stops: list[dict[str, Any]], shops: dict[int, dict[str, Any]],
         mine = shop_stops.get(order_of[ps.id], []) if ps.kind == "delivery" else []
         if any(str(p["id"]) in dropped for p in mine):
             # Deliveries wait for the goods collected at shops for the same order.
-            pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
-                                 detail="Goods for this delivery cannot be collected at a shop that day."))
+            pre.append(
+                Unplanned(
+                    stop_id=ps.id,
+                    reason="pickup_unplanned",
+                    detail="Goods for this delivery cannot be collected at a shop that day.",
+                )
+            )
             continue
         if mine:
             # Its own load is what leaves the hub; the shops' goods ride in with their pickups.
             ps = msgspec.structs.replace(
-                ps, pickups=tuple(str(p["id"]) for p in mine),
+                ps,
+                pickups=tuple(str(p["id"]) for p in mine),
                 weight_kg=max(0.0, ps.weight_kg - sum(p["weight_kg"] for p in mine)),
-                volume_l=max(0.0, ps.volume_l - sum(p["volume_l"] for p in mine)))
+                volume_l=max(0.0, ps.volume_l - sum(p["volume_l"] for p in mine)),
+            )
         final.append(ps)
     # A pickup whose delivery was dropped has nowhere to go.
     delivering = {order_of[ps.id] for ps in final if ps.kind == "delivery"}
     for ps in [ps for ps in final if ps.kind == "pickup" and order_of[ps.id] not in delivering]:
         final.remove(ps)
-        pre.append(Unplanned(stop_id=ps.id, reason="pickup_unplanned",
-                             detail="The delivery these goods are for cannot be planned."))
+        pre.append(
+            Unplanned(
+                stop_id=ps.id, reason="pickup_unplanned", detail="The delivery these goods are for cannot be planned."
+            )
+        )
     return final, pre
 
 
@@ -267,8 +315,9 @@ def _late_rather_than_dropped(ps: PlanStop) -> PlanStop:
     if not ps.windows:
         return ps
     last = ps.windows[-1]
-    return msgspec.structs.replace(ps, windows=(*ps.windows[:-1], Window(last.start, max(last.end, DAY_END_S))),
-                                   due_s=last.end)
+    return msgspec.structs.replace(
+        ps, windows=(*ps.windows[:-1], Window(last.start, max(last.end, DAY_END_S))), due_s=last.end
+    )
 
 
 def hub_lock(hub_id: int) -> AbstractAsyncContextManager[None]:
@@ -278,11 +327,13 @@ def hub_lock(hub_id: int) -> AbstractAsyncContextManager[None]:
     return exclusive("replan-hub", hub_id, what=f"re-plan of hub {hub_id}")
 
 
-async def closures_overlapping(hub_id: int, start: dt.datetime, end: dt.datetime,
-                               but: int | None = None) -> list[dict[str, Any]]:
+async def closures_overlapping(
+    hub_id: int, start: dt.datetime, end: dt.datetime, but: int | None = None
+) -> list[dict[str, Any]]:
     """The hub's closure rows overlapping [start, end) (``but``: leave that one out)."""
     query = StreetClosure.select().where(
-        (StreetClosure.hub == hub_id) & (StreetClosure.start < end) & (StreetClosure.end > start))
+        (StreetClosure.hub == hub_id) & (StreetClosure.start < end) & (StreetClosure.end > start)
+    )
     if but is not None:
         query = query.where(StreetClosure.id != but)
     return await query.order_by(StreetClosure.id).output(load_json=True)
@@ -299,22 +350,40 @@ async def closed_edges(geo: Geo, hub_id: int, start: dt.datetime, end: dt.dateti
     return edges_of(geo, await closures_overlapping(hub_id, start, end))
 
 
-async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
-                   positions: dict[int, tuple[float, float]] | None = None,
-                   pending: Pending | None = None) -> tuple[LiveDay, list[dict[str, Any]]]:
+async def live_day(
+    hub_id: int,
+    day: dt.date,
+    now: dt.datetime,
+    positions: dict[int, tuple[float, float]] | None = None,
+    pending: Pending | None = None,
+) -> tuple[LiveDay, list[dict[str, Any]]]:
     """Locks and bike positions of the running day; ``positions``: courier id -> last known place;
     ``pending``: a change planned as if written (its new stops locked like written ones)."""
     routes = await routes_in_force(hub_id, day)
     # Read by hub and day, not by lists of thousands of ids: building such a query
     # cost more than running it.
     ids = {s["stop_id"] for r in routes for s in r["stops"]}
-    stops = {r["id"]: r for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
-        (Stop.hub == hub_id) & (Stop.plan_date == day)) if r["id"] in ids}
+    stops = {
+        r["id"]: r
+        for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
+            (Stop.hub == hub_id) & (Stop.plan_date == day)
+        )
+        if r["id"] in ids
+    }
     orders = {s["order"] for s in stops.values()}
-    on_board = {p["order"] for p in await Parcel.select(Parcel.order).where(
-        Parcel.status.is_in(list(ON_BOARD)) & (Parcel.order.hub == hub_id)) if p["order"] in orders}
-    shifts = {s["id"]: s for s in await Shift.select(Shift.id, Shift.status, Shift.last_lat, Shift.last_lon).where(
-        Shift.id.is_in([r["shift"] for r in routes] or [-1]))}
+    on_board = {
+        p["order"]
+        for p in await Parcel.select(Parcel.order).where(
+            Parcel.status.is_in(list(ON_BOARD)) & (Parcel.order.hub == hub_id)
+        )
+        if p["order"] in orders
+    }
+    shifts = {
+        s["id"]: s
+        for s in await Shift.select(Shift.id, Shift.status, Shift.last_lat, Shift.last_lon).where(
+            Shift.id.is_in([r["shift"] for r in routes] or [-1])
+        )
+    }
     locks: dict[int, int] = {}
     riding: dict[int, int] = {}  # order id -> shift whose bike has its goods
     riding_shifts: set[int] = set()
@@ -323,8 +392,7 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
     for route in routes:
         shift = shifts.get(route["shift"])
         acted = any(stops.get(p["stop_id"], {}).get("status") in (*DONE, "arrived") for p in route["stops"])
-        if shift is None or shift["status"] in ("ended", "interrupted") or (shift["status"] != "started"
-                                                                            and not acted):
+        if shift is None or shift["status"] in ("ended", "interrupted") or (shift["status"] != "started" and not acted):
             continue  # not on the road (yet): all its stops are free to move
         riding_shifts.add(route["shift"])
         for planned in route["stops"]:
@@ -350,15 +418,21 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
                 where[route["shift"]] = known
     # A dispatcher's hand wins over everything else.
     pins: dict[int, list[int]] = {}
-    for lock in await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position).where(
-            (DispatchLock.stop.hub == hub_id) & (DispatchLock.stop.plan_date == day)).order_by(DispatchLock.position):
+    for lock in (
+        await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position)
+        .where((DispatchLock.stop.hub == hub_id) & (DispatchLock.stop.plan_date == day))
+        .order_by(DispatchLock.position)
+    ):
         locks[lock["stop"]] = lock["shift"]
         if lock["position"] is not None:
             pins.setdefault(lock["shift"], []).append(lock["stop"])
     if riding:  # their new stops (a redirect, a retry) ride on the same bike
         for row in await Stop.select(Stop.id, Stop.order).where(
-                (Stop.hub == hub_id) & (Stop.plan_date == day)
-                & Stop.status.is_in(["open", "unplanned", "planned"]) & (Stop.kind == "delivery")):
+            (Stop.hub == hub_id)
+            & (Stop.plan_date == day)
+            & Stop.status.is_in(["open", "unplanned", "planned"])
+            & (Stop.kind == "delivery")
+        ):
             if row["order"] in riding:
                 locks.setdefault(row["id"], riding[row["order"]])
     if pending is not None:
@@ -368,5 +442,11 @@ async def live_day(hub_id: int, day: dt.date, now: dt.datetime,
         for row in pending.added:
             if row["kind"] == "delivery" and row["order"] in riding:
                 locks.setdefault(row["id"], riding[row["order"]])
-    return LiveDay(now_s=seconds_of(now, day), positions=where, locks=locks, pins=pins,
-                   late=frozenset(late - locks.keys()), riding=frozenset(riding_shifts)), routes
+    return LiveDay(
+        now_s=seconds_of(now, day),
+        positions=where,
+        locks=locks,
+        pins=pins,
+        late=frozenset(late - locks.keys()),
+        riding=frozenset(riding_shifts),
+    ), routes

@@ -20,8 +20,26 @@ from backend.services.geo import Geo
 HUB_NAME = "Laadbak Hub Centrum"
 DEMO_PASSWORD = "laadbak-demo"
 ADMIN_PASSWORD = "laadbak-admin"
-SHOP_KINDS = ("bakery", "books", "florist", "clothes", "deli", "gift", "chocolate", "shoes", "wine",
-              "cheese", "coffee", "tea", "toys", "cosmetics", "interior", "pastry", "butcher", "greengrocer")
+SHOP_KINDS = (
+    "bakery",
+    "books",
+    "florist",
+    "clothes",
+    "deli",
+    "gift",
+    "chocolate",
+    "shoes",
+    "wine",
+    "cheese",
+    "coffee",
+    "tea",
+    "toys",
+    "cosmetics",
+    "interior",
+    "pastry",
+    "butcher",
+    "greengrocer",
+)
 DEFAULT_SHOP_HOURS = [OpeningPeriod(days=["mo", "tu", "we", "th", "fr", "sa"], opens="10:00", closes="19:00")]
 
 
@@ -52,51 +70,108 @@ async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int
     rng = random.Random(seed)
     addresses = sorted(geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber))
     addresses = [a for a in addresses if on_network(geo, a.lat, a.lon)]
-    lat0, lon0, lat1, lon1 = (min(a.lat for a in addresses), min(a.lon for a in addresses),
-                              max(a.lat for a in addresses), max(a.lon for a in addresses))
+    lat0, lon0, lat1, lon1 = (
+        min(a.lat for a in addresses),
+        min(a.lon for a in addresses),
+        max(a.lat for a in addresses),
+        max(a.lon for a in addresses),
+    )
     # The hub sits towards the south-west edge of the centre, as micro-hubs do.
     target = (lat0 + 0.25 * (lat1 - lat0), lon0 + 0.2 * (lon1 - lon0))
     hub_addr = min(addresses, key=lambda a: (a.lat - target[0]) ** 2 + ((a.lon - target[1]) * 0.5) ** 2)
 
     async with transaction():
-        hub_id = (await Hub.insert(Hub(
-            name=HUB_NAME, address=f"{hub_addr.street} {hub_addr.housenumber}", lat=hub_addr.lat,
-            lon=hub_addr.lon,
-            opening_hours=_builtins([OpeningPeriod(days=["mo", "tu", "we", "th", "fr", "sa", "su"],
-                                                   opens="06:00", closes="23:00")]),
-        )))[0]["id"]
+        hub_id = (
+            await Hub.insert(
+                Hub(
+                    name=HUB_NAME,
+                    address=f"{hub_addr.street} {hub_addr.housenumber}",
+                    lat=hub_addr.lat,
+                    lon=hub_addr.lon,
+                    opening_hours=_builtins(
+                        [OpeningPeriod(days=["mo", "tu", "we", "th", "fr", "sa", "su"], opens="06:00", closes="23:00")]
+                    ),
+                )
+            )
+        )[0]["id"]
         logins = {"admin": ADMIN_PASSWORD, "dispatcher": DEMO_PASSWORD}
         await User.insert(
-            User(username="admin", password_hash=hash_password(ADMIN_PASSWORD), role="admin",
-                 display_name="Administrator"),
-            User(username="dispatcher", password_hash=hash_password(DEMO_PASSWORD), role="dispatcher",
-                 display_name="Dispatcher", hub_id=hub_id),
+            User(
+                username="admin",
+                password_hash=hash_password(ADMIN_PASSWORD),
+                role="admin",
+                display_name="Administrator",
+            ),
+            User(
+                username="dispatcher",
+                password_hash=hash_password(DEMO_PASSWORD),
+                role="dispatcher",
+                display_name="Dispatcher",
+                hub_id=hub_id,
+            ),
         )
         shop_ids = await _seed_shops(geo, hub_id, day, rng)
         point_ids = await _seed_pickup_points(geo, hub_id, rng, shop_pois={s for s in shop_ids.values()})
         password = hash_password(DEMO_PASSWORD)  # one hash for all demo couriers: seeding stays quick
         for i in range(1, couriers + 1):
             big = i % 2 == 0
-            bike_id = (await Bike.insert(Bike(
-                name=f"Bakfiets {i:02d}", hub=hub_id, payload_kg=250 if big else 180, volume_l=1200 if big else 700,
-                battery_range_km=40 if big else 55, speed_factor=0.9 if big else 1.0,
-            )))[0]["id"]
-            user_id = (await User.insert(User(
-                username=f"courier{i}", password_hash=password, role="courier",
-                display_name=f"Courier {i}", hub_id=hub_id,
-            )))[0]["id"]
+            bike_id = (
+                await Bike.insert(
+                    Bike(
+                        name=f"Bakfiets {i:02d}",
+                        hub=hub_id,
+                        payload_kg=250 if big else 180,
+                        volume_l=1200 if big else 700,
+                        battery_range_km=40 if big else 55,
+                        speed_factor=0.9 if big else 1.0,
+                    )
+                )
+            )[0]["id"]
+            user_id = (
+                await User.insert(
+                    User(
+                        username=f"courier{i}",
+                        password_hash=password,
+                        role="courier",
+                        display_name=f"Courier {i}",
+                        hub_id=hub_id,
+                    )
+                )
+            )[0]["id"]
             logins[f"courier{i}"] = DEMO_PASSWORD
-            courier_id = (await Courier.insert(Courier(
-                name=f"Courier {i}", phone=f"+358 40 000 {i:04d}", user=user_id, bike=bike_id, hub=hub_id,
-            )))[0]["id"]
+            courier_id = (
+                await Courier.insert(
+                    Courier(
+                        name=f"Courier {i}",
+                        phone=f"+358 40 000 {i:04d}",
+                        user=user_id,
+                        bike=bike_id,
+                        hub=hub_id,
+                    )
+                )
+            )[0]["id"]
             # Half the team rides the morning, half covers afternoon and the evening slot.
             start, end = (dt.time(7, 30), dt.time(15, 30)) if i <= couriers // 2 else (dt.time(13, 30), dt.time(22, 0))
-            await Shift.insert(Shift(courier=courier_id, hub=hub_id, bike=bike_id,
-                                     start=dt.datetime.combine(day, start), end=dt.datetime.combine(day, end)))
+            await Shift.insert(
+                Shift(
+                    courier=courier_id,
+                    hub=hub_id,
+                    bike=bike_id,
+                    start=dt.datetime.combine(day, start),
+                    end=dt.datetime.combine(day, end),
+                )
+            )
 
     count = await _seed_orders(geo, hub_id, day, rng, addresses, list(shop_ids), point_ids, orders_count)
-    return DemoCity(hub_id=hub_id, day=day, couriers=couriers, shops=len(shop_ids),
-                    pickup_points=len(point_ids), orders=count, logins=logins)
+    return DemoCity(
+        hub_id=hub_id,
+        day=day,
+        couriers=couriers,
+        shops=len(shop_ids),
+        pickup_points=len(point_ids),
+        orders=count,
+        logins=logins,
+    )
 
 
 def on_network(geo: Geo, lat: float, lon: float) -> bool:
@@ -107,11 +182,10 @@ def on_network(geo: Geo, lat: float, lon: float) -> bool:
         return False
 
 
-
-
 async def _seed_shops(geo: Geo, hub_id: int, day: dt.date, rng: random.Random) -> dict[int, str]:
-    candidates = [p for p in geo.pois if p.kind == "shop" and p.value in SHOP_KINDS and p.street
-                  and on_network(geo, p.lat, p.lon)]
+    candidates = [
+        p for p in geo.pois if p.kind == "shop" and p.value in SHOP_KINDS and p.street and on_network(geo, p.lat, p.lon)
+    ]
     rng.shuffle(candidates)
     chosen, kinds = [], set()
     for poi in sorted(candidates, key=lambda p: _hours(p.opening_hours, day) is None):
@@ -124,44 +198,75 @@ async def _seed_shops(geo: Geo, hub_id: int, day: dt.date, rng: random.Random) -
     ids: dict[int, str] = {}
     for poi in chosen:
         hours = _hours(poi.opening_hours, day) or DEFAULT_SHOP_HOURS
-        row = await Shop.insert(Shop(name=poi.name, address=f"{poi.street} {poi.housenumber or ''}".strip(),
-                                     lat=poi.lat, lon=poi.lon, opening_hours=_builtins(hours), hub=hub_id))
+        row = await Shop.insert(
+            Shop(
+                name=poi.name,
+                address=f"{poi.street} {poi.housenumber or ''}".strip(),
+                lat=poi.lat,
+                lon=poi.lon,
+                opening_hours=_builtins(hours),
+                hub=hub_id,
+            )
+        )
         ids[row[0]["id"]] = poi.source
     return ids
 
 
 async def _seed_pickup_points(geo: Geo, hub_id: int, rng: random.Random, shop_pois: set[str]) -> list[int]:
     lockers = [p for p in geo.pois if p.value == "parcel_locker" and on_network(geo, p.lat, p.lon)]
-    shops = [p for p in geo.pois if p.value in ("kiosk", "convenience", "supermarket") and p.source not in shop_pois
-             and on_network(geo, p.lat, p.lon)]
+    shops = [
+        p
+        for p in geo.pois
+        if p.value in ("kiosk", "convenience", "supermarket")
+        and p.source not in shop_pois
+        and on_network(geo, p.lat, p.lon)
+    ]
     rng.shuffle(lockers)
     rng.shuffle(shops)
-    everyday = _builtins([OpeningPeriod(days=["mo", "tu", "we", "th", "fr", "sa", "su"], opens="07:00", closes="23:00")])
+    everyday = _builtins(
+        [OpeningPeriod(days=["mo", "tu", "we", "th", "fr", "sa", "su"], opens="07:00", closes="23:00")]
+    )
     ids = []
-    for i, poi in enumerate((lockers[:2] + shops)[:4]):
+    for poi in (lockers[:2] + shops)[:4]:
         is_locker = poi.value == "parcel_locker"
-        row = await PickupPoint.insert(PickupPoint(
-            name=poi.name if not is_locker else f"Pakettiautomaatti {poi.name}",
-            kind="locker" if is_locker else "parcel_shop",
-            address=f"{poi.street or ''} {poi.housenumber or ''}".strip(), lat=poi.lat, lon=poi.lon,
-            opening_hours=[] if is_locker else everyday,
-            capacity_parcels=30 if is_locker else 60, max_weight_kg=20 if is_locker else 30,
-            max_volume_l=60 if is_locker else 120, hub=hub_id,
-        ))
+        row = await PickupPoint.insert(
+            PickupPoint(
+                name=poi.name if not is_locker else f"Pakettiautomaatti {poi.name}",
+                kind="locker" if is_locker else "parcel_shop",
+                address=f"{poi.street or ''} {poi.housenumber or ''}".strip(),
+                lat=poi.lat,
+                lon=poi.lon,
+                opening_hours=[] if is_locker else everyday,
+                capacity_parcels=30 if is_locker else 60,
+                max_weight_kg=20 if is_locker else 30,
+                max_volume_l=60 if is_locker else 120,
+                hub=hub_id,
+            )
+        )
         ids.append(row[0]["id"])
     return ids
 
 
-async def _seed_orders(geo: Geo, hub_id: int, day: dt.date, rng: random.Random, addresses: list[Any],
-                       shop_ids: list[int], point_ids: list[int], count: int) -> int:
+async def _seed_orders(
+    geo: Geo,
+    hub_id: int,
+    day: dt.date,
+    rng: random.Random,
+    addresses: list[Any],
+    shop_ids: list[int],
+    point_ids: list[int],
+    count: int,
+) -> int:
     """Orders through the same checks as the API, written in one transaction."""
     prepared = []
     for n in range(1, count + 1):
         addr = rng.choice(addresses)
         roll = rng.random()
         body: dict[str, Any] = {
-            "reference": f"DEMO-{day:%Y%m%d}-{n:04d}", "hubId": hub_id,
-            "customerName": f"Customer {n}", "date": day.isoformat(),
+            "reference": f"DEMO-{day:%Y%m%d}-{n:04d}",
+            "hubId": hub_id,
+            "customerName": f"Customer {n}",
+            "date": day.isoformat(),
             "address": f"{addr.street} {addr.housenumber}",
         }
         if roll < 0.30:
@@ -173,13 +278,20 @@ async def _seed_orders(geo: Geo, hub_id: int, day: dt.date, rng: random.Random, 
         else:  # a two-hour window chosen at checkout
             start = rng.randint(9, 19)
             body["window"] = {"start": f"{start:02d}:00", "end": f"{start + 2:02d}:00"}
-        parcels = [{"weightKg": round(rng.uniform(0.3, 5.0), 1), "volumeL": round(rng.uniform(1, 12), 1)}
-                   for _ in range(rng.choice((1, 1, 1, 2)))]
+        parcels = [
+            {"weightKg": round(rng.uniform(0.3, 5.0), 1), "volumeL": round(rng.uniform(1, 12), 1)}
+            for _ in range(rng.choice((1, 1, 1, 2)))
+        ]
         if shop_ids and rng.random() < 0.15:
             # The collective basket: goods from one or two local shops to one door.
             for shop in rng.sample(shop_ids, k=rng.choice((1, 1, 2))):
-                parcels.append({"weightKg": round(rng.uniform(0.3, 3.0), 1),
-                                "volumeL": round(rng.uniform(1, 8), 1), "shopId": shop})
+                parcels.append(
+                    {
+                        "weightKg": round(rng.uniform(0.3, 3.0), 1),
+                        "volumeL": round(rng.uniform(1, 8), 1),
+                        "shopId": shop,
+                    }
+                )
             # Shops open at ten: a basket goes out in the afternoon or evening slot.
             body.pop("window", None)
             body["slot"] = "evening" if body.get("slot") == "evening" else "afternoon"

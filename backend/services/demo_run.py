@@ -18,8 +18,9 @@ from backend.services.planning import plan_day, read_plan_run
 from backend.settings import Settings
 
 
-async def prepare_demo(settings: Settings, fresh: bool = True, day: dt.date | None = None,
-                       time_limit_s: float | None = None) -> tuple[Geo, DemoCity, dict[str, Any]]:
+async def prepare_demo(
+    settings: Settings, fresh: bool = True, day: dt.date | None = None, time_limit_s: float | None = None
+) -> tuple[Geo, DemoCity, dict[str, Any]]:
     day = day or dt.date.today()
     if fresh and settings.database_url.startswith("sqlite:///"):
         # The embedded demo database starts each demo afresh; a configured server database is never wiped.
@@ -35,10 +36,15 @@ async def prepare_demo(settings: Settings, fresh: bool = True, day: dt.date | No
         if hub is None:
             city = await seed(geo, day)
         else:
-            city = DemoCity(hub_id=hub["id"], day=day, couriers=8, shops=6, pickup_points=4,
-                            orders=await Order.count().where(Order.hub == hub["id"]), logins={
-                                "admin": "laadbak-admin", "dispatcher": "laadbak-demo",
-                                "courier1": "laadbak-demo"})
+            city = DemoCity(
+                hub_id=hub["id"],
+                day=day,
+                couriers=8,
+                shops=6,
+                pickup_points=4,
+                orders=await Order.count().where(Order.hub == hub["id"]),
+                logins={"admin": "laadbak-admin", "dispatcher": "laadbak-demo", "courier1": "laadbak-demo"},
+            )
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
             run_id = await plan_day(Context(geo=geo, settings=settings, pool=pool), city.hub_id, city.day, time_limit_s)
         run = await read_plan_run(run_id)

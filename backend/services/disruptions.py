@@ -7,7 +7,7 @@ re-plans the hub (:func:`backend.services.replanning.replan_hub`).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from backend.db.engine import transaction
 from backend.db.tables import DispatchLock, Parcel, PickupPoint, Shift, Stop
@@ -37,9 +37,9 @@ from backend.services.replanning import announce_if_not_applied, replan_hub
 from backend.services.route_store import routes_in_force
 
 
-async def take_same_day_order(ctx: Context, data: Any, now: dt.datetime, *,
-                              time_limit_s: float | None = None
-                              ) -> tuple[int, dict[str, Any] | None]:
+async def take_same_day_order(
+    ctx: Context, data: Any, now: dt.datetime, *, time_limit_s: float | None = None
+) -> tuple[int, dict[str, Any] | None]:
     """An order for a day already on the road: checked against its cut-off, written,
     and planned into the running routes, or refused with the next possible slot.
 
@@ -50,15 +50,22 @@ async def take_same_day_order(ctx: Context, data: Any, now: dt.datetime, *,
     prepared = await orders.prepare(data, ctx.geo, day)
     end_s = parse_hhmm(prepared.window[1])
     if not same_day_open(end_s, seconds_of(now, day)):
-        raise Conflict(_too_late(f"its window ends at {prepared.window[1]}", now, day), code="same_day_cutoff",
-                       nextSlot=_next_slot_json(now, day))
+        raise Conflict(
+            _too_late(f"its window ends at {prepared.window[1]}", now, day),
+            code="same_day_cutoff",
+            nextSlot=_next_slot_json(now, day),
+        )
     routed = bool(await routes_in_force(data.hub_id, day))
     async with transaction():
         order_id = await orders.write(prepared)
         key = f"same_day_order:{order_id}"
         if routed:  # a crash before this request answers leaves the order to a job: planned in, or withdrawn
-            await jobs.enqueue("same_day_order", key, {"orderId": order_id, "at": now.isoformat()},
-                               run_after=now + dt.timedelta(seconds=jobs.LEASE_S))
+            await jobs.enqueue(
+                "same_day_order",
+                key,
+                {"orderId": order_id, "at": now.isoformat()},
+                run_after=now + dt.timedelta(seconds=jobs.LEASE_S),
+            )
     if not routed:
         return order_id, None
     planned, result, why = await plan_in_same_day_order(ctx, order_id, now, time_limit_s=time_limit_s, job_key=key)
@@ -67,9 +74,9 @@ async def take_same_day_order(ctx: Context, data: Any, now: dt.datetime, *,
     raise Conflict(_too_late(why, now, day, end_s), code="same_day_full", nextSlot=_next_slot_json(now, day, end_s))
 
 
-async def plan_in_same_day_order(ctx: Context, order_id: int, now: dt.datetime, *,
-                                 time_limit_s: float | None = None,
-                                 job_key: str | None = None) -> tuple[bool, dict[str, Any] | None, str]:
+async def plan_in_same_day_order(
+    ctx: Context, order_id: int, now: dt.datetime, *, time_limit_s: float | None = None, job_key: str | None = None
+) -> tuple[bool, dict[str, Any] | None, str]:
     """Re-plan a same-day order into the running routes, or withdraw it whole when it
     does not fit; its ``same_day_order`` job is done with the withdrawal or after the
     re-plan. Returns (planned, the re-plan, why not)."""
@@ -77,16 +84,19 @@ async def plan_in_same_day_order(ctx: Context, order_id: int, now: dt.datetime, 
     if order is None:
         return False, None, "the order was withdrawn"
     day = now.date()
-    result = await replan_hub(ctx, order["hub"], day, now, reason=f"new order {order['reference']}",
-                              time_limit_s=time_limit_s)
+    result = await replan_hub(
+        ctx, order["hub"], day, now, reason=f"new order {order['reference']}", time_limit_s=time_limit_s
+    )
     mine = await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id)
     if all(s["status"] == "planned" for s in mine):
         async with transaction():
             await jobs.settle(job_key)
         return True, result, ""
     # It does not fit today's routes: the order is withdrawn, whole.
-    why = next((u["detail"] for u in result["unplannedStops"] if u["stopId"] in {s["id"] for s in mine}),
-               "no courier can fit it in today")
+    why = next(
+        (u["detail"] for u in result["unplannedStops"] if u["stopId"] in {s["id"] for s in mine}),
+        "no courier can fit it in today",
+    )
     async with transaction():
         await jobs.settle(job_key)
         await OrderRow.delete().where(OrderRow.id == order_id)
@@ -99,8 +109,11 @@ def _next_slot_json(now: dt.datetime, day: dt.date, after_s: int | None = None) 
     now_s = seconds_of(now, day)
     days, name = next_slot(now_s)
     if after_s is not None and days == 0:
-        later = [n for n in ("morning", "afternoon", "evening")
-                 if parse_hhmm(SLOTS[n][0]) >= after_s and same_day_open(parse_hhmm(SLOTS[n][1]), now_s)]
+        later = [
+            n
+            for n in ("morning", "afternoon", "evening")
+            if parse_hhmm(SLOTS[n][0]) >= after_s and same_day_open(parse_hhmm(SLOTS[n][1]), now_s)
+        ]
         days, name = (0, later[0]) if later else (1, "morning")
     start, end = SLOTS[name]
     return {"date": (day + dt.timedelta(days=days)).isoformat(), "slot": name, "start": start, "end": end}
@@ -108,12 +121,15 @@ def _next_slot_json(now: dt.datetime, day: dt.date, after_s: int | None = None) 
 
 def _too_late(why: str, now: dt.datetime, day: dt.date, after_s: int | None = None) -> str:
     slot = _next_slot_json(now, day, after_s)
-    return (f"This order cannot be delivered today: {why}. The next possible slot is {slot['slot']} "
-            f"({slot['start']}-{slot['end']}) on {slot['date']}.")
+    return (
+        f"This order cannot be delivered today: {why}. The next possible slot is {slot['slot']} "
+        f"({slot['start']}-{slot['end']}) on {slot['date']}."
+    )
 
 
-async def courier_out_of_service(ctx: Context, courier_id: int, day: dt.date,
-                                 now: dt.datetime, *, reason: str, time_limit_s: float | None = None) -> dict[str, Any]:
+async def courier_out_of_service(
+    ctx: Context, courier_id: int, day: dt.date, now: dt.datetime, *, reason: str, time_limit_s: float | None = None
+) -> dict[str, Any]:
     """A courier breaks down: their remaining stops go to others; goods on their
     bike become a transfer, collected by another courier where the bike stands."""
     shift = await shift_of(courier_id, day)
@@ -126,12 +142,21 @@ async def courier_out_of_service(ctx: Context, courier_id: int, day: dt.date,
         place = (shift["last_lat"], shift["last_lon"])
     ids = [s["stop_id"] for s in route["stops"]] if route else []
     open_deliveries = await Stop.select().where(
-        Stop.id.is_in(ids or [-1]) & (Stop.kind == "delivery") & Stop.status.is_in(["planned", "arrived"]))
-    on_board = {p["order"]: p for p in await Parcel.select(Parcel.order, Parcel.status).where(
-        Parcel.order.is_in([s["order"] for s in open_deliveries] or [-1])) if p["status"] in ON_BOARD}
+        Stop.id.is_in(ids or [-1]) & (Stop.kind == "delivery") & Stop.status.is_in(["planned", "arrived"])
+    )
+    on_board = {
+        p["order"]: p
+        for p in await Parcel.select(Parcel.order, Parcel.status).where(
+            Parcel.order.is_in([s["order"] for s in open_deliveries] or [-1])
+        )
+        if p["status"] in ON_BOARD
+    }
     async with transaction():
-        done = await Shift.update({Shift.status: "interrupted", Shift.ended_at: now}).where(
-            (Shift.id == shift["id"]) & (Shift.status == "started")).returning(Shift.id)
+        done = (
+            await Shift.update({Shift.status: "interrupted", Shift.ended_at: now})
+            .where((Shift.id == shift["id"]) & (Shift.status == "started"))
+            .returning(Shift.id)
+        )
         if not done:
             raise Conflict("The shift changed in the meantime; reload and try again.")
         transfers = 0
@@ -142,19 +167,34 @@ async def courier_out_of_service(ctx: Context, courier_id: int, day: dt.date,
                 await Stop.update({Stop.status: "unplanned"}).where(Stop.id == stop["id"])
                 continue
             weight = await _on_board(stop["order"])
-            await Stop.insert(Stop(
-                order=stop["order"], hub=stop["hub"], kind="pickup", shop=None, pickup_point=None,
-                address=f"Transfer from courier {courier_id}", lat=place[0], lon=place[1], plan_date=day,
-                window_start=now, window_end=stop["window_end"], service_s=180,
-                weight_kg=weight[0], volume_l=weight[1], status="open"))
+            await Stop.insert(
+                Stop(
+                    order=stop["order"],
+                    hub=stop["hub"],
+                    kind="pickup",
+                    shop=None,
+                    pickup_point=None,
+                    address=f"Transfer from courier {courier_id}",
+                    lat=place[0],
+                    lon=place[1],
+                    plan_date=day,
+                    window_start=now,
+                    window_end=stop["window_end"],
+                    service_s=180,
+                    weight_kg=weight[0],
+                    volume_l=weight[1],
+                    status="open",
+                )
+            )
             await Parcel.update({Parcel.status: "transfer"}).where(
-                (Parcel.order == stop["order"]) & Parcel.status.is_in(list(ON_BOARD)))
+                (Parcel.order == stop["order"]) & Parcel.status.is_in(list(ON_BOARD))
+            )
             transfers += 1
         await Stop.update({Stop.status: "planned"}).where(
-            Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived"))  # the visit under way is abandoned
+            Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived")
+        )  # the visit under way is abandoned
         moved = {**shift, "status": "interrupted", "ended_at": now}
-        await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id,
-                   hub_id=shift["hub"])
+        await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id, hub_id=shift["hub"])
     result = await replan_hub(ctx, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s)
     return {**result, "transfers": transfers}
 
@@ -165,11 +205,17 @@ async def _on_board(order_id: int) -> tuple[float, float]:
     return sum(r["weight_kg"] for r in mine), sum(r["volume_l"] for r in mine)
 
 
-async def after_failed_stop(ctx: Context, stop_id: int, now: dt.datetime, *,
-                            policy: str | None = None, time_limit_s: float | None = None,
-                            replan_later: bool = False) -> dict[str, Any] | None:
-    """A delivery failed: by ``policy`` (the settings' ``fail_policy`` unless given), the parcel goes to a pickup point, gets a
-    later try today, or goes back to the hub; the customer is told, and the day
+async def after_failed_stop(
+    ctx: Context,
+    stop_id: int,
+    now: dt.datetime,
+    *,
+    policy: str | None = None,
+    time_limit_s: float | None = None,
+    replan_later: bool = False,
+) -> dict[str, Any] | None:
+    """A delivery failed: by ``policy`` (the settings' ``fail_policy`` unless given), the parcel
+    goes to a pickup point, gets a later try today, or goes back to the hub; the customer is told, and the day
     re-planned. None when there is nothing to do (not a failed delivery).
 
     Run as the ``failed_stop`` job: the next step commits with the job's done
@@ -180,30 +226,51 @@ async def after_failed_stop(ctx: Context, stop_id: int, now: dt.datetime, *,
     if stop is None or stop["kind"] != "delivery" or stop["status"] != "failed":
         return None
     day = stop["plan_date"]
-    policy = policy or ctx.settings.fail_policy
+    policy = cast(failed_stop.Policy, policy or ctx.settings.fail_policy)
     parcels = await Parcel.select(Parcel.weight_kg, Parcel.volume_l).where(Parcel.order == stop["order"])
-    points = await PickupPoint.select().where(
-        (PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null()).output(load_json=True)
+    points = (
+        await PickupPoint.select()
+        .where((PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null())
+        .output(load_json=True)
+    )
     booked: dict[int, int] = {}
     for p in await Parcel.select(Parcel.order.pickup_point).where(
-            Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1]) & (Parcel.order.delivery_date == day)):
+        Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1]) & (Parcel.order.delivery_date == day)
+    ):
         booked[p["order.pickup_point"]] = booked.get(p["order.pickup_point"], 0) + 1
+
     def hours(p: dict[str, Any]) -> tuple[Window, ...]:
         spans = windows_on(periods(p["opening_hours"]), day)
         return (Window(0, 86400),) if spans is None else tuple(spans)  # no hours given: always open
 
-    candidates = [failed_stop.Point(
-        id=p["id"], lat=p["lat"], lon=p["lon"], room=p["capacity_parcels"] - booked.get(p["id"], 0),
-        open_today=hours(p), max_weight_kg=p["max_weight_kg"], max_volume_l=p["max_volume_l"]) for p in points
-        if p["id"] != stop["pickup_point"]]
-    shifts = await Shift.select(Shift.end).where((Shift.hub == stop["hub"]) & Shift.status.is_in(["planned", "started"])
-                                                  & (Shift.start >= dt.datetime.combine(day, dt.time()))
-                                                  & (Shift.start < dt.datetime.combine(day, dt.time.max)))
+    candidates = [
+        failed_stop.Point(
+            id=p["id"],
+            lat=p["lat"],
+            lon=p["lon"],
+            room=p["capacity_parcels"] - booked.get(p["id"], 0),
+            open_today=hours(p),
+            max_weight_kg=p["max_weight_kg"],
+            max_volume_l=p["max_volume_l"],
+        )
+        for p in points
+        if p["id"] != stop["pickup_point"]
+    ]
+    shifts = await Shift.select(Shift.end).where(
+        (Shift.hub == stop["hub"])
+        & Shift.status.is_in(["planned", "started"])
+        & (Shift.start >= dt.datetime.combine(day, dt.time()))
+        & (Shift.start < dt.datetime.combine(day, dt.time.max))
+    )
     day_end = max((seconds_of(s["end"], day) for s in shifts), default=20 * 3600)
     step = failed_stop.next_step(
-        policy, (stop["lat"], stop["lon"]),  # type: ignore[arg-type]
-        [failed_stop.Parcel(weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels], candidates,
-        seconds_of(now, day), day_end)
+        policy,
+        (stop["lat"], stop["lon"]),  # type: ignore[arg-type]
+        [failed_stop.Parcel(weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels],
+        candidates,
+        seconds_of(now, day),
+        day_end,
+    )
     notice: dict[str, Any] = {"orderId": stop["order"], "stopId": stop_id, "next": step.kind}
     async with transaction():
         if not await jobs.settle():
@@ -214,37 +281,53 @@ async def after_failed_stop(ctx: Context, stop_id: int, now: dt.datetime, *,
             assert step.window is not None
             point = next((p for p in points if p["id"] == step.point_id), None)
             new_stop = {
-                "order": stop["order"], "hub": stop["hub"], "kind": "delivery", "shop": None,
+                "order": stop["order"],
+                "hub": stop["hub"],
+                "kind": "delivery",
+                "shop": None,
                 "pickup_point": point["id"] if point else None,
                 "address": f"{point['name']}, {point['address']}" if point else stop["address"],
-                "lat": point["lat"] if point else stop["lat"], "lon": point["lon"] if point else stop["lon"],
-                "plan_date": day, "window_start": at(day, step.window.start), "window_end": at(day, step.window.end),
-                "service_s": stop["service_s"], "weight_kg": stop["weight_kg"], "volume_l": stop["volume_l"],
-                "status": "open"}
+                "lat": point["lat"] if point else stop["lat"],
+                "lon": point["lon"] if point else stop["lon"],
+                "plan_date": day,
+                "window_start": at(day, step.window.start),
+                "window_end": at(day, step.window.end),
+                "service_s": stop["service_s"],
+                "weight_kg": stop["weight_kg"],
+                "volume_l": stop["volume_l"],
+                "status": "open",
+            }
             notice["newStopId"] = (await Stop.insert(Stop(**new_stop)))[0]["id"]
-            notice.update(windowStart=new_stop["window_start"].isoformat(),
-                          windowEnd=new_stop["window_end"].isoformat())
+            notice.update(
+                windowStart=new_stop["window_start"].isoformat(), windowEnd=new_stop["window_end"].isoformat()
+            )
             changes: dict[Any, Any] = {OrderRow.status: "redirected" if point else "retry"}
             if point:
                 changes[OrderRow.pickup_point] = point["id"]
-                notice.update(pickupPoint={"id": point["id"], "name": point["name"], "address": point["address"]},
-                              pickupCode=pickup_code(ctx.settings.secret_key, stop["order"]))
+                notice.update(
+                    pickupPoint={"id": point["id"], "name": point["name"], "address": point["address"]},
+                    pickupCode=pickup_code(ctx.settings.secret_key, stop["order"]),
+                )
             await OrderRow.update(changes).where(OrderRow.id == stop["order"])
         await emit("order.next_step", notice, hub_id=stop["hub"])
         if replan_later and step.kind != "hub":
-            await jobs.enqueue("replan", f"replan:failed_stop:{stop_id}", {
-                "hubId": stop["hub"], "date": day.isoformat(), "reason": f"stop {stop_id} failed: {step.kind}"})
+            await jobs.enqueue(
+                "replan",
+                f"replan:failed_stop:{stop_id}",
+                {"hubId": stop["hub"], "date": day.isoformat(), "reason": f"stop {stop_id} failed: {step.kind}"},
+            )
     if step.kind == "hub" or replan_later:
         return {"next": notice, "replan": None}
-    result = await replan_hub(ctx, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}",
-                              time_limit_s=time_limit_s)
+    result = await replan_hub(
+        ctx, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}", time_limit_s=time_limit_s
+    )
     await announce_if_not_applied(stop["hub"], day, result)
     return {"next": notice, "replan": result}
 
 
-async def assign_stop(ctx: Context, stop_id: int, courier_id: int, now: dt.datetime, *,
-                      time_limit_s: float | None = None
-                      ) -> dict[str, Any]:
+async def assign_stop(
+    ctx: Context, stop_id: int, courier_id: int, now: dt.datetime, *, time_limit_s: float | None = None
+) -> dict[str, Any]:
     """A dispatcher moves a stop to a courier: kept there in every later re-plan."""
     stop = await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date).where(Stop.id == stop_id).first()
     if stop is None:
@@ -253,20 +336,31 @@ async def assign_stop(ctx: Context, stop_id: int, courier_id: int, now: dt.datet
         raise Conflict(f"Stop {stop_id} is {stop['status']} already; there is nothing left to move.")
     shift = await shift_of(courier_id, stop["plan_date"])
     if shift is None or shift["hub"] != stop["hub"] or shift["status"] in ("ended", "interrupted"):
-        raise Conflict(f"Courier {courier_id} has no shift at this stop's hub on {stop['plan_date']} that is "
-                       f"still on; choose a courier who works that day.")
+        raise Conflict(
+            f"Courier {courier_id} has no shift at this stop's hub on {stop['plan_date']} that is "
+            f"still on; choose a courier who works that day."
+        )
 
     async def write_lock() -> None:  # with the routes it needs, or not at all: a move that does not fit is not kept
         await DispatchLock.delete().where(DispatchLock.stop == stop_id)
         await DispatchLock.insert(DispatchLock(stop=stop_id, shift=shift["id"]))
 
-    result = await replan_hub(ctx, stop["hub"], stop["plan_date"], now,
-                              reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
-                              time_limit_s=time_limit_s,
-                              pending=Pending(locks={stop_id: shift["id"]}), write_pending=write_lock)
+    result = await replan_hub(
+        ctx,
+        stop["hub"],
+        stop["plan_date"],
+        now,
+        reason=f"dispatch moved stop {stop_id} to courier {courier_id}",
+        time_limit_s=time_limit_s,
+        pending=Pending(locks={stop_id: shift["id"]}),
+        write_pending=write_lock,
+    )
     if not result["applied"]:
-        raise Conflict(f"Stop {stop_id} does not fit courier {courier_id}'s route: {_why_not(stop_id, result)} "
-                       f"The move was not kept.", code="move_refused")
+        raise Conflict(
+            f"Stop {stop_id} does not fit courier {courier_id}'s route: {_why_not(stop_id, result)} "
+            f"The move was not kept.",
+            code="move_refused",
+        )
     return result
 
 
@@ -276,12 +370,16 @@ def _why_not(stop_id: int, result: dict[str, Any]) -> str:
     if mine is None:
         return str(result.get("detail", "the re-plan would not keep it."))
     if mine["reason"] == "no_vehicle":
-        return ("its goods are collected at a shop by the courier who has it now; move the order's shop "
-                "pickups to the same courier first.")
+        return (
+            "its goods are collected at a shop by the courier who has it now; move the order's shop "
+            "pickups to the same courier first."
+        )
     if mine["reason"] == "no_capacity":
-        return ("no order of their stops serves it without leaving another stop out (the bike counts it as "
-                "loaded now, on top of what it carries; or their windows are too tight). Choose a courier with "
-                "more room.")
+        return (
+            "no order of their stops serves it without leaving another stop out (the bike counts it as "
+            "loaded now, on top of what it carries; or their windows are too tight). Choose a courier with "
+            "more room."
+        )
     return f"{mine['detail']}."
 
 
@@ -292,9 +390,9 @@ async def release_stop(stop_id: int) -> bool:
     return bool(gone)
 
 
-async def courier_behind(ctx: Context, hub_id: int, couriers: set[int], now: dt.datetime, *,
-                         time_limit_s: float | None = None
-                         ) -> dict[str, Any] | None:
+async def courier_behind(
+    ctx: Context, hub_id: int, couriers: set[int], now: dt.datetime, *, time_limit_s: float | None = None
+) -> dict[str, Any] | None:
     """Couriers whose stops have turned late: the day is re-planned around them.
 
     Their late stops whose goods are not on their bike yet are free to move to
@@ -305,14 +403,16 @@ async def courier_behind(ctx: Context, hub_id: int, couriers: set[int], now: dt.
     if not await routes_in_force(hub_id, day):
         return None
     names = ", ".join(str(c) for c in sorted(couriers))
-    result = await replan_hub(ctx, hub_id, day, now, reason=f"courier {names} behind schedule",
-                              time_limit_s=time_limit_s)
+    result = await replan_hub(
+        ctx, hub_id, day, now, reason=f"courier {names} behind schedule", time_limit_s=time_limit_s
+    )
     await announce_if_not_applied(hub_id, day, result)
     return result
 
 
-async def pin_order(ctx: Context, courier_id: int, stop_ids: list[int], now: dt.datetime, *,
-                    time_limit_s: float | None = None) -> dict[str, Any]:
+async def pin_order(
+    ctx: Context, courier_id: int, stop_ids: list[int], now: dt.datetime, *, time_limit_s: float | None = None
+) -> dict[str, Any]:
     """A dispatcher pins an order of stops on a courier: those stops stay with
     them, in that order (others may come between), in every later re-plan.
     Replaces the courier's earlier pin; an empty list removes it."""
@@ -322,36 +422,47 @@ async def pin_order(ctx: Context, courier_id: int, stop_ids: list[int], now: dt.
     shift = await shift_of(courier_id, day)
     if shift is None or shift["status"] in ("ended", "interrupted"):
         raise Conflict(f"Courier {courier_id} has no shift today that is still on; pin stops on a courier who works.")
-    rows = {r["id"]: r for r in await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date, Stop.kind,
-                                                  Stop.order).where(Stop.id.is_in(stop_ids or [-1]))}
+    rows = {
+        r["id"]: r
+        for r in await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date, Stop.kind, Stop.order).where(
+            Stop.id.is_in(stop_ids or [-1])
+        )
+    }
     unknown = [s for s in stop_ids if s not in rows]
     if unknown:
         raise NotFound(f"There is no stop with id {', '.join(map(str, unknown))}.")
     elsewhere = [s for s in stop_ids if rows[s]["hub"] != shift["hub"] or rows[s]["plan_date"] != day]
     if elsewhere:
-        raise Conflict(f"Stop {', '.join(map(str, elsewhere))} is not on today's plan of this courier's hub; "
-                       f"pin only stops of hub {shift['hub']} for {day}.")
+        raise Conflict(
+            f"Stop {', '.join(map(str, elsewhere))} is not on today's plan of this courier's hub; "
+            f"pin only stops of hub {shift['hub']} for {day}."
+        )
     done = [s for s in stop_ids if rows[s]["status"] in DONE]
     if done:
-        raise Conflict(f"Stop {', '.join(map(str, done))} is {rows[done[0]]['status']} already; leave it out of "
-                       f"the pinned order.")
+        raise Conflict(
+            f"Stop {', '.join(map(str, done))} is {rows[done[0]]['status']} already; leave it out of the pinned order."
+        )
     for i, sid in enumerate(stop_ids):
-        early = [p for p in stop_ids[i + 1:] if rows[p]["order"] == rows[sid]["order"] and rows[p]["kind"] == "pickup"]
+        early = [p for p in stop_ids[i + 1 :] if rows[p]["order"] == rows[sid]["order"] and rows[p]["kind"] == "pickup"]
         if rows[sid]["kind"] == "delivery" and early:
-            raise Invalid(f"Stop {sid} delivers goods collected at stop {early[0]}, which is pinned after it; "
-                          f"pin the collection first.")
+            raise Invalid(
+                f"Stop {sid} delivers goods collected at stop {early[0]}, which is pinned after it; "
+                f"pin the collection first."
+            )
     mine = (DispatchLock.shift == shift["id"]) & DispatchLock.position.is_not_null()
     touched = mine | DispatchLock.stop.is_in(stop_ids or [-1])
     before: list[dict[str, Any]] = []
 
     async def prepare() -> None:
         async with transaction():
-            before.extend(await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position)
-                          .where(touched))
+            before.extend(
+                await DispatchLock.select(DispatchLock.stop, DispatchLock.shift, DispatchLock.position).where(touched)
+            )
             await DispatchLock.delete().where(touched)
             if stop_ids:
-                await DispatchLock.insert(*[DispatchLock(stop=s, shift=shift["id"], position=i)
-                                            for i, s in enumerate(stop_ids)])
+                await DispatchLock.insert(
+                    *[DispatchLock(stop=s, shift=shift["id"], position=i) for i, s in enumerate(stop_ids)]
+                )
 
     async def accept(day_input: DayInput, result: ReplanResult, violations: list[Any]) -> str | None:
         pinned = {str(s) for s in stop_ids}
@@ -362,8 +473,10 @@ async def pin_order(ctx: Context, courier_id: int, stop_ids: list[int], now: dt.
             for ps in route.stops:
                 end = seconds_of(day_input.stops[ps.stop_id]["window_end"], day) if ps.stop_id in pinned else None
                 if end is not None and ps.start_s > end:
-                    return (f"In the pinned order stop {ps.stop_id} would be {(ps.start_s - end + 59) // 60} "
-                            f"min late (its window ends {at(day, end):%H:%M}).")
+                    return (
+                        f"In the pinned order stop {ps.stop_id} would be {(ps.start_s - end + 59) // 60} "
+                        f"min late (its window ends {at(day, end):%H:%M})."
+                    )
         return None
 
     async def undo() -> None:  # the courier's earlier pin and locks come back
@@ -373,9 +486,17 @@ async def pin_order(ctx: Context, courier_id: int, stop_ids: list[int], now: dt.
                 await DispatchLock.insert(*[DispatchLock(**row) for row in before])
 
     what = f"dispatch pinned the order of {len(stop_ids)} stop(s)" if stop_ids else "dispatch removed the pinned order"
-    result = await replan_hub(ctx, shift["hub"], day, now, reason=f"{what} of courier {courier_id}",
-                              time_limit_s=time_limit_s, prepare=prepare, accept=accept,
-                              undo=undo)
+    result = await replan_hub(
+        ctx,
+        shift["hub"],
+        day,
+        now,
+        reason=f"{what} of courier {courier_id}",
+        time_limit_s=time_limit_s,
+        prepare=prepare,
+        accept=accept,
+        undo=undo,
+    )
     if not result["applied"]:
         raise Conflict(f"{result['detail']} The pin was not kept; the routes stay as they are.", code="pin_refused")
     return result

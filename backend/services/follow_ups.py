@@ -34,8 +34,9 @@ async def replan(job: JobContext) -> None:
     p = job.payload
     day = dt.date.fromisoformat(p["date"])
     now = dt.datetime.now()
-    result = await replan_hub(context_of(job.state), p["hubId"], day, max(now, dt.datetime.combine(day, dt.time())),
-                              reason=p["reason"])
+    result = await replan_hub(
+        context_of(job.state), p["hubId"], day, max(now, dt.datetime.combine(day, dt.time())), reason=p["reason"]
+    )
     await announce_if_not_applied(p["hubId"], day, result)
 
 

@@ -25,7 +25,10 @@ def street_index(ways: Iterable[WayRun]) -> dict[int, str]:
 
 class Geo:
     def __init__(
-        self, network: StreetNetwork, geocoder: Geocoder, pois: tuple[PointOfInterest, ...] = (),
+        self,
+        network: StreetNetwork,
+        geocoder: Geocoder,
+        pois: tuple[PointOfInterest, ...] = (),
         street_of_way: Mapping[int, str] | None = None,
     ) -> None:
         self.network = network
@@ -61,8 +64,9 @@ class Geo:
             close = difflib.get_close_matches(key, list(self._street_names), n=5, cutoff=0.7)
             suggestions = [self._street_names[k] for k in close]
             hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
-            raise Invalid(f"There is no street named {name!r} on the map that cargo bikes use.{hint}",
-                          suggestions=suggestions)
+            raise Invalid(
+                f"There is no street named {name!r} on the map that cargo bikes use.{hint}", suggestions=suggestions
+            )
         return self._street_names[key], frozenset(ways)
 
     def closure_edges(self, street: str, zone: Iterable[Iterable[float]]) -> np.ndarray:

@@ -10,8 +10,7 @@ from backend.errors import Invalid, NotFound
 
 def require_same_hub(what: str, item_id: int, item_hub: int | None, hub_id: int | None) -> None:
     if item_hub is not None and hub_id is not None and item_hub != hub_id:
-        raise Invalid(f"{what} {item_id} belongs to hub {item_hub}, not to hub {hub_id}; "
-                      f"choose one of hub {hub_id}.")
+        raise Invalid(f"{what} {item_id} belongs to hub {item_hub}, not to hub {hub_id}; choose one of hub {hub_id}.")
 
 
 async def hub_of_courier(courier_id: int) -> int | None:

@@ -27,8 +27,15 @@ _RECORD = Prepared(lambda scoped: IdempotencyRecord.select().where(IdempotencyRe
 Write = Callable[[], Awaitable[Any]]
 
 
-async def once(user_id: int, key: str, print_: str, status: int, action: Write | None = None, *,
-               prepare: Callable[[], Awaitable[Write]] | None = None) -> Answer:
+async def once(
+    user_id: int,
+    key: str,
+    print_: str,
+    status: int,
+    action: Write | None = None,
+    *,
+    prepare: Callable[[], Awaitable[Write]] | None = None,
+) -> Answer:
     """Apply a request once per key; a replay gets the stored answer.
 
     ``prepare`` (optional) reads and checks outside the writer and returns the
@@ -51,8 +58,9 @@ async def once(user_id: int, key: str, print_: str, status: int, action: Write |
     except LaadbakError as exc:
         if isinstance(exc, Stale) or (isinstance(exc, Invalid) and exc.extra.get("code") == "key_reused"):
             raise  # a stale reading decided nothing: the caller works it out again
-        refused = Answer(exc.status, {"title": exc.title, "status": exc.status, "detail": exc.detail, **exc.extra},
-                         replayed=False)
+        refused = Answer(
+            exc.status, {"title": exc.title, "status": exc.status, "detail": exc.detail, **exc.extra}, replayed=False
+        )
     except Exception:
         # A racing twin with the same key committed first: its answer wins.
         stored = await _stored(scoped, print_)
@@ -71,9 +79,11 @@ async def once(user_id: int, key: str, print_: str, status: int, action: Write |
 
 
 async def _store(scoped: str, print_: str, answer: Answer) -> None:
-    await IdempotencyRecord.insert(IdempotencyRecord(
-        scoped_key=scoped, fingerprint=print_, status_code=answer.status,
-        body=json.dumps(answer.body, default=str)))
+    await IdempotencyRecord.insert(
+        IdempotencyRecord(
+            scoped_key=scoped, fingerprint=print_, status_code=answer.status, body=json.dumps(answer.body, default=str)
+        )
+    )
 
 
 async def _stored(scoped: str, print_: str) -> Answer | None:
@@ -81,6 +91,8 @@ async def _stored(scoped: str, print_: str) -> Answer | None:
     if row is None:
         return None
     if row["fingerprint"] != print_:
-        raise Invalid("This Idempotency-Key was already used for a different request; make a new key per action.",
-                      code="key_reused")
+        raise Invalid(
+            "This Idempotency-Key was already used for a different request; make a new key per action.",
+            code="key_reused",
+        )
     return Answer(row["status_code"], json.loads(row["body"]), replayed=True)

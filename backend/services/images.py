@@ -31,8 +31,10 @@ def checked_image(data: bytes, max_bytes: int) -> str:
                 width, height = image.size
                 limit = MAX_PIXELS_BY_FORMAT.get(image.format or "", MAX_PIXELS)
                 if width * height > limit:
-                    raise TooLarge(f"The {image.format} image is {width}×{height} pixels; send at most "
-                                   f"{limit // 1_000_000} megapixels.")
+                    raise TooLarge(
+                        f"The {image.format} image is {width}×{height} pixels; send at most "
+                        f"{limit // 1_000_000} megapixels."
+                    )
                 image.load()  # the whole picture: a truncated or corrupt file fails here
                 return FORMATS[image.format or ""]
     except (UnidentifiedImageError, KeyError) as exc:

@@ -35,9 +35,12 @@ async def attempt(username: str, address: str, now: dt.datetime) -> list[int]:
         rows = await LoginFailure.insert(LoginFailure(subject=user, at=now), LoginFailure(subject=addr, at=now))
     mine = [r["id"] for r in rows]
     for subject, limit, whom in ((user, PER_USER, "this username"), (addr, PER_ADDRESS, "your address")):
-        earlier = await LoginFailure.select(LoginFailure.at).where(
-            (LoginFailure.subject == subject) & (LoginFailure.at > now - WINDOW) & LoginFailure.id.not_in(mine)
-        ).order_by(LoginFailure.at, ascending=False).limit(limit)
+        earlier = (
+            await LoginFailure.select(LoginFailure.at)
+            .where((LoginFailure.subject == subject) & (LoginFailure.at > now - WINDOW) & LoginFailure.id.not_in(mine))
+            .order_by(LoginFailure.at, ascending=False)
+            .limit(limit)
+        )
         if len(earlier) >= limit:
             await LoginFailure.delete().where(LoginFailure.id.is_in(mine))
             # Free again when the oldest of the last ``limit`` attempts leaves the window.

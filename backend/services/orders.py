@@ -172,26 +172,53 @@ async def write(prepared: Prepared) -> int:
     start = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=parse_hhmm(prepared.window[0]))
     end = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=parse_hhmm(prepared.window[1]))
     order = OrderRow(
-        reference=data.reference, hub=data.hub_id, customer_name=data.customer_name,
-        customer_phone=data.customer_phone, customer_email=data.customer_email,
-        address=prepared.address, lat=prepared.lat, lon=prepared.lon,
-        pickup_point=data.pickup_point_id, delivery_date=day, window_start=start, window_end=end,
-        slot=data.slot or "", service_s=data.service_s, notes=data.notes,
+        reference=data.reference,
+        hub=data.hub_id,
+        customer_name=data.customer_name,
+        customer_phone=data.customer_phone,
+        customer_email=data.customer_email,
+        address=prepared.address,
+        lat=prepared.lat,
+        lon=prepared.lon,
+        pickup_point=data.pickup_point_id,
+        delivery_date=day,
+        window_start=start,
+        window_end=end,
+        slot=data.slot or "",
+        service_s=data.service_s,
+        notes=data.notes,
         tracking_token=secrets.token_urlsafe(18),
     )
     order_id = (await OrderRow.insert(order))[0]["id"]
-    await Parcel.insert(*(
-        Parcel(order=order_id, barcode=p.barcode or new_barcode(), weight_kg=p.weight_kg,
-               volume_l=p.volume_l, shop=p.shop_id)
-        for p in data.parcels
-    ))
-    stops = [Stop(
-        order=order_id, hub=data.hub_id, kind="delivery", pickup_point=data.pickup_point_id,
-        address=prepared.address, lat=prepared.lat, lon=prepared.lon, plan_date=day,
-        window_start=start, window_end=end, service_s=data.service_s,
-        weight_kg=sum(p.weight_kg for p in data.parcels),
-        volume_l=sum(p.volume_l for p in data.parcels),
-    )]
+    await Parcel.insert(
+        *(
+            Parcel(
+                order=order_id,
+                barcode=p.barcode or new_barcode(),
+                weight_kg=p.weight_kg,
+                volume_l=p.volume_l,
+                shop=p.shop_id,
+            )
+            for p in data.parcels
+        )
+    )
+    stops = [
+        Stop(
+            order=order_id,
+            hub=data.hub_id,
+            kind="delivery",
+            pickup_point=data.pickup_point_id,
+            address=prepared.address,
+            lat=prepared.lat,
+            lon=prepared.lon,
+            plan_date=day,
+            window_start=start,
+            window_end=end,
+            service_s=data.service_s,
+            weight_kg=sum(p.weight_kg for p in data.parcels),
+            volume_l=sum(p.volume_l for p in data.parcels),
+        )
+    ]
     by_shop: dict[int, list[ParcelIn]] = {}
     for p in data.parcels:
         if p.shop_id is not None:
@@ -200,15 +227,27 @@ async def write(prepared: Prepared) -> int:
     for shop_id, parcels in by_shop.items():
         shop = shops[shop_id]
         # Goods can be collected any time that day up to the end of the delivery window.
-        stops.append(Stop(
-            order=order_id, hub=data.hub_id, kind="pickup", shop=shop_id, address=shop["address"],
-            lat=shop["lat"], lon=shop["lon"], plan_date=day,
-            window_start=dt.datetime.combine(day, dt.time()), window_end=end, service_s=180,
-            weight_kg=sum(p.weight_kg for p in parcels), volume_l=sum(p.volume_l for p in parcels),
-        ))
+        stops.append(
+            Stop(
+                order=order_id,
+                hub=data.hub_id,
+                kind="pickup",
+                shop=shop_id,
+                address=shop["address"],
+                lat=shop["lat"],
+                lon=shop["lon"],
+                plan_date=day,
+                window_start=dt.datetime.combine(day, dt.time()),
+                window_end=end,
+                service_s=180,
+                weight_kg=sum(p.weight_kg for p in parcels),
+                volume_l=sum(p.volume_l for p in parcels),
+            )
+        )
     await Stop.insert(*stops)
-    await emit("order.created", {"orderId": order_id, "reference": data.reference, "date": day.isoformat()},
-               hub_id=data.hub_id)
+    await emit(
+        "order.created", {"orderId": order_id, "reference": data.reference, "date": day.isoformat()}, hub_id=data.hub_id
+    )
     return order_id
 
 
@@ -255,19 +294,34 @@ async def read_orders(where: Any) -> list[OrderOut]:
     ids = [r["id"] for r in rows] or [-1]
     parcels: dict[int, list[ParcelOut]] = {}
     for p in await Parcel.select().where(Parcel.order.is_in(ids)).order_by(Parcel.id):
-        parcels.setdefault(p["order"], []).append(ParcelOut(
-            id=p["id"], barcode=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"], shop_id=p["shop"]))
+        parcels.setdefault(p["order"], []).append(
+            ParcelOut(
+                id=p["id"], barcode=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"], shop_id=p["shop"]
+            )
+        )
     stops: dict[int, list[int]] = {}
     for st in await Stop.select(Stop.id, Stop.order).where(Stop.order.is_in(ids)).order_by(Stop.id):
         stops.setdefault(st["order"], []).append(st["id"])
-    return [OrderOut(
-        id=row["id"], reference=row["reference"], hub_id=row["hub"], customer_name=row["customer_name"],
-        address=row["address"], lat=row["lat"], lon=row["lon"], pickup_point_id=row["pickup_point"],
-        date=row["delivery_date"],
-        window=WindowIn(start=row["window_start"].strftime("%H:%M"), end=_hhmm_end(row)),
-        slot=row["slot"], status=row["status"], parcels=parcels.get(row["id"], []),
-        stop_ids=stops.get(row["id"], []), tracking_url=f"/track/{row['tracking_token']}",
-    ) for row in rows]
+    return [
+        OrderOut(
+            id=row["id"],
+            reference=row["reference"],
+            hub_id=row["hub"],
+            customer_name=row["customer_name"],
+            address=row["address"],
+            lat=row["lat"],
+            lon=row["lon"],
+            pickup_point_id=row["pickup_point"],
+            date=row["delivery_date"],
+            window=WindowIn(start=row["window_start"].strftime("%H:%M"), end=_hhmm_end(row)),
+            slot=row["slot"],
+            status=row["status"],
+            parcels=parcels.get(row["id"], []),
+            stop_ids=stops.get(row["id"], []),
+            tracking_url=f"/track/{row['tracking_token']}",
+        )
+        for row in rows
+    ]
 
 
 def _hhmm_end(row: dict[str, Any]) -> str:
@@ -278,9 +332,25 @@ def _hhmm_end(row: dict[str, Any]) -> str:
 # --- CSV -------------------------------------------------------------------
 
 CSV_COLUMNS = (
-    "reference", "hub_id", "customer_name", "customer_phone", "customer_email", "address", "lat",
-    "lon", "pickup_point_id", "date", "slot", "window_start", "window_end", "service_s", "parcels",
-    "weight_kg", "volume_l", "shop_ids", "notes",
+    "reference",
+    "hub_id",
+    "customer_name",
+    "customer_phone",
+    "customer_email",
+    "address",
+    "lat",
+    "lon",
+    "pickup_point_id",
+    "date",
+    "slot",
+    "window_start",
+    "window_end",
+    "service_s",
+    "parcels",
+    "weight_kg",
+    "volume_l",
+    "shop_ids",
+    "notes",
 )
 REQUIRED_COLUMNS = ("reference", "hub_id", "customer_name", "date")
 
@@ -296,9 +366,15 @@ def _row_to_order(row: dict[str, str]) -> OrderIn:
     else:
         parcels = [{"weightKg": weight, "volumeL": volume} for _ in range(count)]
     body: dict[str, Any] = {
-        "reference": get("reference"), "hubId": int(get("hub_id")), "customerName": get("customer_name"),
-        "customerPhone": get("customer_phone"), "customerEmail": get("customer_email"),
-        "address": get("address"), "date": get("date"), "parcels": parcels, "notes": get("notes"),
+        "reference": get("reference"),
+        "hubId": int(get("hub_id")),
+        "customerName": get("customer_name"),
+        "customerPhone": get("customer_phone"),
+        "customerEmail": get("customer_email"),
+        "address": get("address"),
+        "date": get("date"),
+        "parcels": parcels,
+        "notes": get("notes"),
     }
     if get("lat") or get("lon"):
         body["lat"], body["lon"] = float(get("lat")), float(get("lon"))
@@ -318,8 +394,10 @@ async def import_csv(text: str, geo: Geo, today: dt.date, hub_scope: int | None 
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if missing := [c for c in REQUIRED_COLUMNS if c not in header]:
-        raise Invalid(f"The CSV lacks the column(s) {', '.join(missing)}; the first line must name the "
-                      f"columns, e.g. {','.join(CSV_COLUMNS)}.")
+        raise Invalid(
+            f"The CSV lacks the column(s) {', '.join(missing)}; the first line must name the "
+            f"columns, e.g. {','.join(CSV_COLUMNS)}."
+        )
     if unknown := [c for c in header if c not in CSV_COLUMNS]:
         raise Invalid(f"Unknown CSV column(s) {', '.join(unknown)}; known: {', '.join(CSV_COLUMNS)}.")
     reports: list[RowReport] = []

@@ -43,8 +43,9 @@ async def plan_day(ctx: Context, hub_id: int, day: dt.date, time_limit_s: float 
         return await save_plan(hub_id, day, limit, day_input, plan, violations, total_s)
 
 
-async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: DayInput, plan: Plan,
-                    violations: int, total_s: float) -> int:
+async def save_plan(
+    hub_id: int, day: dt.date, time_limit_s: float, day_input: DayInput, plan: Plan, violations: int, total_s: float
+) -> int:
     unplanned = [*day_input.pre_unplanned, *plan.unplanned]
     figures = {
         "stops": len(day_input.stops),
@@ -61,39 +62,64 @@ async def save_plan(hub_id: int, day: dt.date, time_limit_s: float, day_input: D
         "engine": plan.engine,
         "violations": violations,
     }
-    inputs = {"stops": len(day_input.problem.stops), "vehicles": len(day_input.problem.vehicles),
-              "shiftIds": [s["id"] for s in day_input.shifts.values()]}
+    inputs = {
+        "stops": len(day_input.problem.stops),
+        "vehicles": len(day_input.problem.vehicles),
+        "shiftIds": [s["id"] for s in day_input.shifts.values()],
+    }
     async with transaction():
         await route_store.guard_routes(hub_id)
-        run_id = await route_store.add_run(hub_id, day, violations=violations, time_limit_s=time_limit_s,
-                                           inputs=inputs, figures=figures,
-                                           unplanned=[_unplanned_json(u, day_input) for u in unplanned])
+        run_id = await route_store.add_run(
+            hub_id,
+            day,
+            violations=violations,
+            time_limit_s=time_limit_s,
+            inputs=inputs,
+            figures=figures,
+            unplanned=[_unplanned_json(u, day_input) for u in unplanned],
+        )
         versions = await route_store.current_versions(hub_id, day)
         await route_store.retire_all(hub_id, day)
-        await route_store.mark_stops([int(ps.stop_id) for r in plan.routes for ps in r.stops],
-                                     [int(u.stop_id) for u in unplanned])
+        await route_store.mark_stops(
+            [int(ps.stop_id) for r in plan.routes for ps in r.stops], [int(u.stop_id) for u in unplanned]
+        )
         for r in plan.routes:
             if not r.stops:
                 continue
             shift = day_input.shifts[r.vehicle_id]
             courier = shift["courier"]
-            written = await route_store.add_version({
-                "plan_run": run_id, "hub": hub_id, "courier": courier, "shift": shift["id"], "plan_date": day,
-                "version": versions.get(courier, 0) + 1, "current": True, "start": at(day, r.start_s),
-                "end": at(day, r.end_s), "distance_m": r.distance_m, "duration_s": r.duration_s,
-                "stops": route_store.stop_records(r, day_input.stops, day),
-            })
+            written = await route_store.add_version(
+                {
+                    "plan_run": run_id,
+                    "hub": hub_id,
+                    "courier": courier,
+                    "shift": shift["id"],
+                    "plan_date": day,
+                    "version": versions.get(courier, 0) + 1,
+                    "current": True,
+                    "start": at(day, r.start_s),
+                    "end": at(day, r.end_s),
+                    "distance_m": r.distance_m,
+                    "duration_s": r.duration_s,
+                    "stops": route_store.stop_records(r, day_input.stops, day),
+                }
+            )
             route_row = await route_store.read_route(written["id"])
+            assert route_row is not None  # written in this transaction
             await emit("route.planned", await route_view(route_row), courier_id=courier, hub_id=hub_id)
-        await emit("plan.finished", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
-                   hub_id=hub_id)
+        await emit("plan.finished", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
     return run_id
 
 
 def _unplanned_json(u: Unplanned, day_input: DayInput) -> dict[str, Any]:
     row = day_input.stops[u.stop_id]
-    return {"stopId": int(u.stop_id), "orderId": row["order"], "kind": row["kind"], "reason": u.reason,
-            "detail": u.detail}
+    return {
+        "stopId": int(u.stop_id),
+        "orderId": row["order"],
+        "kind": row["kind"],
+        "reason": u.reason,
+        "detail": u.detail,
+    }
 
 
 class PlanRunOut(Out):
@@ -128,17 +154,35 @@ async def read_plan_run(run_id: int) -> PlanRunOut:
     if row is None:
         raise NotFound(f"There is no plan run with id {run_id}.")
     routes = await Route.select(Route.id).where(Route.plan_run == run_id).order_by(Route.id)
-    return PlanRunOut(id=row["id"], hub_id=row["hub"], date=row["plan_date"], status=row["status"],
-                      time_limit_s=row["time_limit_s"], figures=row["figures"], unplanned=row["unplanned"],
-                      route_ids=[r["id"] for r in routes])
+    return PlanRunOut(
+        id=row["id"],
+        hub_id=row["hub"],
+        date=row["plan_date"],
+        status=row["status"],
+        time_limit_s=row["time_limit_s"],
+        figures=row["figures"],
+        unplanned=row["unplanned"],
+        route_ids=[r["id"] for r in routes],
+    )
 
 
 async def route_out(row: dict[str, Any]) -> RouteOut:
     """A route with its stops as they stand now (status, parcels, live ETAs)."""
-    return RouteOut(id=row["id"], plan_run_id=row["plan_run"], hub_id=row["hub"], courier_id=row["courier"],
-                    shift_id=row["shift"], date=row["plan_date"], version=row["version"],
-                    current=row["current"], start=row["start"], end=row["end"],
-                    distance_m=row["distance_m"], duration_s=row["duration_s"], stops=await stop_views(row))
+    return RouteOut(
+        id=row["id"],
+        plan_run_id=row["plan_run"],
+        hub_id=row["hub"],
+        courier_id=row["courier"],
+        shift_id=row["shift"],
+        date=row["plan_date"],
+        version=row["version"],
+        current=row["current"],
+        start=row["start"],
+        end=row["end"],
+        distance_m=row["distance_m"],
+        duration_s=row["duration_s"],
+        stops=await stop_views(row),
+    )
 
 
 async def plan_runs(hub_id: int, day: dt.date | None) -> list[PlanRunOut]:
@@ -158,9 +202,12 @@ async def courier_route(courier_id: int | None, day: dt.date) -> RouteOut:
     """A courier's route in force on ``day``; NotFound for a user who is not a courier, or has none."""
     if courier_id is None:
         raise NotFound("You are not a courier, so you have no route.")
-    row = await Route.select().where(
-        (Route.courier == courier_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
-    ).output(load_json=True).first()
+    row = (
+        await Route.select()
+        .where((Route.courier == courier_id) & (Route.plan_date == day) & (Route.current.eq(True)))
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         raise NotFound(f"You have no route on {day} yet.")
     return await route_out(row)

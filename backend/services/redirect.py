@@ -25,14 +25,14 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.crashpoints import crash_point
 from backend.db.engine import transaction
-from backend.db.tables import Order as OrderRow
 from backend.db.tables import DispatchLock, Parcel, PickupPoint, Shift, Stop
+from backend.db.tables import Order as OrderRow
 from backend.dispatch import failed_stop
 from backend.dispatch.calendar import SLOTS, at, format_hhmm, parse_hhmm, same_day_open, seconds_of, windows_on
 from backend.dispatch.model import Window
 from backend.dispatch.replan import ReplanResult
-from backend.crashpoints import crash_point
 from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
@@ -68,11 +68,22 @@ class RedirectIn(Body):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        allowed = {"window": {"window"}, "pickup_point": {"pickupPointId"},
-                   "address": {"address", "lat", "lon", "window"}}[self.kind]
-        given = {name for name, value in (("window", self.window), ("pickupPointId", self.pickup_point_id),
-                                          ("address", self.address), ("lat", self.lat), ("lon", self.lon))
-                 if value is not None}
+        allowed = {
+            "window": {"window"},
+            "pickup_point": {"pickupPointId"},
+            "address": {"address", "lat", "lon", "window"},
+        }[self.kind]
+        given = {
+            name
+            for name, value in (
+                ("window", self.window),
+                ("pickupPointId", self.pickup_point_id),
+                ("address", self.address),
+                ("lat", self.lat),
+                ("lon", self.lon),
+            )
+            if value is not None
+        }
         if extra := sorted(given - allowed):
             raise Invalid(f"a {self.kind} redirect takes {', '.join(sorted(allowed))}, not {', '.join(extra)}")
         if self.kind == "window" and not self.window:
@@ -107,9 +118,12 @@ class _Target(msgspec.Struct, kw_only=True):
 
 async def current_delivery(order_id: int) -> dict[str, Any] | None:
     """The order's live delivery stop: the newest that was not withdrawn."""
-    return await Stop.select().where(
-        (Stop.order == order_id) & (Stop.kind == "delivery") & (Stop.status != CANCELLED)
-    ).order_by(Stop.id, ascending=False).first()
+    return (
+        await Stop.select()
+        .where((Stop.order == order_id) & (Stop.kind == "delivery") & (Stop.status != CANCELLED))
+        .order_by(Stop.id, ascending=False)
+        .first()
+    )
 
 
 async def _load(order: dict[str, Any], now: dt.datetime) -> _Day:
@@ -119,15 +133,24 @@ async def _load(order: dict[str, Any], now: dt.datetime) -> _Day:
     routes = await routes_in_force(order["hub"], day)
     day_start = dt.datetime.combine(day, dt.time())
     shifts = await Shift.select(Shift.id, Shift.start, Shift.end, Shift.status).where(
-        (Shift.hub == order["hub"]) & (Shift.start >= day_start) & (Shift.start < day_start + dt.timedelta(days=1))
-        & Shift.status.is_in(["planned", "started"]))
+        (Shift.hub == order["hub"])
+        & (Shift.start >= day_start)
+        & (Shift.start < day_start + dt.timedelta(days=1))
+        & Shift.status.is_in(["planned", "started"])
+    )
     on_board = any(p["status"] in ON_BOARD for p in parcels)
     holder = next((r["shift"] for r in routes if stop and any(s["stop_id"] == stop["id"] for s in r["stops"])), None)
     if on_board and holder is not None:  # the goods ride on that bike: only its courier can bring them
         shifts = [s for s in shifts if s["id"] == holder] or shifts
-    return _Day(order=order, stop=stop, day=day, now_s=seconds_of(now, day), parcels=parcels,
-                shifts=[(seconds_of(s["start"], day), seconds_of(s["end"], day)) for s in shifts],
-                routed=bool(routes))
+    return _Day(
+        order=order,
+        stop=stop,
+        day=day,
+        now_s=seconds_of(now, day),
+        parcels=parcels,
+        shifts=[(seconds_of(s["start"], day), seconds_of(s["end"], day)) for s in shifts],
+        routed=bool(routes),
+    )
 
 
 def _not_redirectable(d: _Day) -> str | None:
@@ -142,16 +165,20 @@ def _not_redirectable(d: _Day) -> str | None:
     if status == "arrived":
         return "The courier is at your door right now; the delivery can no longer be redirected. Talk to the courier."
     if status == "failed":
-        return ("This delivery did not succeed and the parcel goes back to our hub; we will contact you "
-                "about a new delivery.")
+        return (
+            "This delivery did not succeed and the parcel goes back to our hub; we will contact you "
+            "about a new delivery."
+        )
     if status not in REDIRECTABLE:
         return f"This delivery is {status}; it can no longer be redirected."
     if d.now_s >= 24 * 3600:
         return f"The delivery day {d.day} has passed."
     if d.routed and status == "open":
         # On a day with routes an open stop is being planned in right now (a redirect, a retry).
-        return ("Your delivery is being changed right now (another change arrived at the same moment); "
-                "reload the page in a moment and choose again.")
+        return (
+            "Your delivery is being changed right now (another change arrived at the same moment); "
+            "reload the page in a moment and choose again."
+        )
     return None
 
 
@@ -180,19 +207,21 @@ def _window_options(d: _Day) -> list[dict[str, Any]]:
     for name in SLOT_ORDER:
         start, end = (parse_hhmm(t) for t in SLOTS[name])
         if (start, end) != current and _window_problem(start, end, d) is None:
-            out.append({"kind": "window", "window": name, "slot": name, "start": SLOTS[name][0],
-                        "end": SLOTS[name][1]})
+            out.append({"kind": "window", "window": name, "slot": name, "start": SLOTS[name][0], "end": SLOTS[name][1]})
     return out
 
 
 async def _points(d: _Day) -> tuple[list[dict[str, Any]], dict[int, int]]:
     """The hub's pickup points and how many parcels each has booked that day."""
-    points = await PickupPoint.select().where(
-        (PickupPoint.hub == d.order["hub"]) | PickupPoint.hub.is_null()).output(load_json=True)
+    points = (
+        await PickupPoint.select()
+        .where((PickupPoint.hub == d.order["hub"]) | PickupPoint.hub.is_null())
+        .output(load_json=True)
+    )
     booked: dict[int, int] = {}
     for p in await Parcel.select(Parcel.order.pickup_point).where(
-            Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1])
-            & (Parcel.order.delivery_date == d.day)):
+        Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1]) & (Parcel.order.delivery_date == d.day)
+    ):
         booked[p["order.pickup_point"]] = booked.get(p["order.pickup_point"], 0) + 1
     return points, booked
 
@@ -218,16 +247,19 @@ def _closes(point: dict[str, Any], d: _Day, after: int) -> int:
 def _point_problem(point: dict[str, Any], booked: dict[int, int], d: _Day) -> tuple[str, str] | None:
     """(code, reason) why the parcel cannot go to ``point``; None when it can."""
     n = len(d.parcels)
-    too_big = next((p for p in d.parcels if p["weight_kg"] > point["max_weight_kg"]
-                    or p["volume_l"] > point["max_volume_l"]), None)
+    too_big = next(
+        (p for p in d.parcels if p["weight_kg"] > point["max_weight_kg"] or p["volume_l"] > point["max_volume_l"]), None
+    )
     if too_big is not None:
         return "pickup_point_too_small", (
             f"{point['name']} takes parcels of at most {point['max_weight_kg']:g} kg and "
-            f"{point['max_volume_l']:g} L; yours is {too_big['weight_kg']:g} kg / {too_big['volume_l']:g} L")
+            f"{point['max_volume_l']:g} L; yours is {too_big['weight_kg']:g} kg / {too_big['volume_l']:g} L"
+        )
     room = point["capacity_parcels"] - booked.get(point["id"], 0)
     if room < n:
-        return "pickup_point_full", (f"{point['name']} is full on {d.day:%A %d %B} (room for {max(room, 0)} more "
-                                     f"parcel(s); your order has {n})")
+        return "pickup_point_full", (
+            f"{point['name']} is full on {d.day:%A %d %B} (room for {max(room, 0)} more parcel(s); your order has {n})"
+        )
     if _point_window(point, d) is None:
         return "pickup_point_closed", f"{point['name']} is not open long enough after a courier can get there today"
     return None
@@ -245,10 +277,18 @@ async def _point_options(d: _Day) -> list[dict[str, Any]]:
     out = []
     for p in fitting[:PICKUP_POINTS_SHOWN]:
         start, end = _point_window(p, d)  # type: ignore[misc]  # fitting: it has one
-        out.append({"kind": "pickup_point", "pickupPointId": p["id"], "name": p["name"], "address": p["address"],
-                    "distanceM": round(failed_stop.metres(here, (p["lat"], p["lon"]))),
-                    "start": format_hhmm(start), "end": format_hhmm(end),
-                    "closes": format_hhmm(_closes(p, d, end))})
+        out.append(
+            {
+                "kind": "pickup_point",
+                "pickupPointId": p["id"],
+                "name": p["name"],
+                "address": p["address"],
+                "distanceM": round(failed_stop.metres(here, (p["lat"], p["lon"]))),
+                "start": format_hhmm(start),
+                "end": format_hhmm(end),
+                "closes": format_hhmm(_closes(p, d, end)),
+            }
+        )
     return out
 
 
@@ -291,8 +331,10 @@ def _parse_window(text: str) -> tuple[int, int, str]:
             raise ValueError(text)
         start, end = parse_hhmm(m.group(1).zfill(5)), parse_hhmm(m.group(2).zfill(5))
     except ValueError as exc:
-        raise Invalid(f"The window {text!r} is not one we know: give a slot (morning 08:00-12:00, afternoon "
-                      f"12:00-17:00, evening 18:00-22:00, day 08:00-18:00) or HH:MM-HH:MM, e.g. 18:00-20:00.") from exc
+        raise Invalid(
+            f"The window {text!r} is not one we know: give a slot (morning 08:00-12:00, afternoon "
+            f"12:00-17:00, evening 18:00-22:00, day 08:00-18:00) or HH:MM-HH:MM, e.g. 18:00-20:00."
+        ) from exc
     if end - start < MIN_WINDOW_S:
         raise Invalid(f"The window {text!r} must end at least {MIN_WINDOW_S // 60} minutes after it starts.")
     return start, end, ""
@@ -309,37 +351,65 @@ async def _target(d: _Day, data: RedirectIn, geo: Geo) -> _Target:
         assert data.window is not None
         start, end, slot = _parse_window(data.window)
         if order["pickup_point"]:
-            raise await refuse("Your parcel goes to a pickup point, which keeps it until it closes; to have it "
-                               "brought to a door at a time you choose, redirect it to an address.",
-                               "window_at_pickup_point")
+            raise await refuse(
+                "Your parcel goes to a pickup point, which keeps it until it closes; to have it "
+                "brought to a door at a time you choose, redirect it to an address.",
+                "window_at_pickup_point",
+            )
         if (start, end) == _current_window(d):
             raise Invalid(f"Your delivery window is {format_hhmm(start)}-{format_hhmm(end)} already.")
         if why := _window_problem(start, end, d):
             options = await _options(d, ("window", data.window))
             nxt = next((o for o in options if o["kind"] == "window"), None)
-            tail = (f" The next possible window is {nxt['start']}-{nxt['end']} ({nxt['slot']})." if nxt
-                    else " There is no other window left that day; choose a pickup point or contact the shop.")
-            raise Conflict(f"We cannot deliver in {format_hhmm(start)}-{format_hhmm(end)}: {why}.{tail}",
-                           code="window_unavailable", nextWindow=nxt, redirectOptions=options)
-        return _Target(kind="window", address=d.stop["address"] if d.stop else order["address"],
-                       lat=d.stop["lat"] if d.stop else order["lat"], lon=d.stop["lon"] if d.stop else order["lon"],
-                       pickup_point=None, window=(start, end), slot=slot)
+            tail = (
+                f" The next possible window is {nxt['start']}-{nxt['end']} ({nxt['slot']})."
+                if nxt
+                else " There is no other window left that day; choose a pickup point or contact the shop."
+            )
+            raise Conflict(
+                f"We cannot deliver in {format_hhmm(start)}-{format_hhmm(end)}: {why}.{tail}",
+                code="window_unavailable",
+                nextWindow=nxt,
+                redirectOptions=options,
+            )
+        return _Target(
+            kind="window",
+            address=d.stop["address"] if d.stop else order["address"],
+            lat=d.stop["lat"] if d.stop else order["lat"],
+            lon=d.stop["lon"] if d.stop else order["lon"],
+            pickup_point=None,
+            window=(start, end),
+            slot=slot,
+        )
     if data.kind == "pickup_point":
         points, booked = await _points(d)
         point = next((p for p in points if p["id"] == data.pickup_point_id), None)
         if point is None:
-            raise Invalid(f"pickupPointId {data.pickup_point_id} is not a pickup point we deliver to from your "
-                          f"parcel's hub; choose one of redirectOptions.", redirectOptions=await _options(d))
+            raise Invalid(
+                f"pickupPointId {data.pickup_point_id} is not a pickup point we deliver to from your "
+                f"parcel's hub; choose one of redirectOptions.",
+                redirectOptions=await _options(d),
+            )
         if point["id"] == order["pickup_point"]:
             raise Invalid(f"Your parcel goes to {point['name']} already.")
         if problem := _point_problem(point, booked, d):
             code, why = problem
-            raise await refuse(f"Your parcel cannot go to {point['name']}: {why}. Choose another option.", code,
-                               ("pickup_point", point["id"]))
+            raise await refuse(
+                f"Your parcel cannot go to {point['name']}: {why}. Choose another option.",
+                code,
+                ("pickup_point", point["id"]),
+            )
         window = _point_window(point, d)
         assert window is not None  # checked just above
-        return _Target(kind="pickup_point", address=f"{point['name']}, {point['address']}".strip(", "),
-                       lat=point["lat"], lon=point["lon"], pickup_point=point, window=window, slot="")
+        return _Target(
+            kind="pickup_point",
+            address=f"{point['name']}, {point['address']}".strip(", "),
+            lat=point["lat"],
+            lon=point["lon"],
+            pickup_point=point,
+            window=window,
+            slot="",
+        )
     lat, lon, address = geo.locate(data.lat, data.lon, data.address, what="new delivery address")
     if data.window is not None:
         start, end, slot = _parse_window(data.window)
@@ -347,14 +417,20 @@ async def _target(d: _Day, data: RedirectIn, geo: Geo) -> _Target:
         start, end = _current_window(d)
         slot = order["slot"] if not order["pickup_point"] else ""
     if why := _window_problem(start, end, d):
-        raise await refuse(f"We cannot deliver to {address or 'that place'} in {format_hhmm(start)}-"
-                           f"{format_hhmm(end)}: {why}. Give another window with the address, or choose another "
-                           f"option.", "window_unavailable")
-    if d.stop and not order["pickup_point"] and (lat, lon) == (d.stop["lat"], d.stop["lon"]) \
-            and (start, end) == _current_window(d):
+        raise await refuse(
+            f"We cannot deliver to {address or 'that place'} in {format_hhmm(start)}-"
+            f"{format_hhmm(end)}: {why}. Give another window with the address, or choose another "
+            f"option.",
+            "window_unavailable",
+        )
+    if (
+        d.stop
+        and not order["pickup_point"]
+        and (lat, lon) == (d.stop["lat"], d.stop["lon"])
+        and (start, end) == _current_window(d)
+    ):
         raise Invalid("Your parcel goes to that address in that window already.")
-    return _Target(kind="address", address=address, lat=lat, lon=lon, pickup_point=None, window=(start, end),
-                   slot=slot)
+    return _Target(kind="address", address=address, lat=lat, lon=lon, pickup_point=None, window=(start, end), slot=slot)
 
 
 def _describe(t: _Target) -> str:
@@ -367,8 +443,9 @@ def _describe(t: _Target) -> str:
     return f"to {t.address or 'that place'} in {window}"
 
 
-async def redirect(ctx: Context, order: dict[str, Any], data: RedirectIn, now: dt.datetime, *,
-                   time_limit_s: float | None = None) -> dict[str, Any]:
+async def redirect(
+    ctx: Context, order: dict[str, Any], data: RedirectIn, now: dt.datetime, *, time_limit_s: float | None = None
+) -> dict[str, Any]:
     """Redirect the order's delivery; answers what it became, or raises with the alternatives.
 
     Refusals: Invalid (422) for a choice that makes no sense (unknown pickup
@@ -395,15 +472,25 @@ async def redirect(ctx: Context, order: dict[str, Any], data: RedirectIn, now: d
     raise AssertionError("unreachable")
 
 
-async def redirect_once(ctx: Context, order: dict[str, Any], data: RedirectIn, now: dt.datetime, *,
-                        scoped_key: str, print_: str, time_limit_s: float | None = None) -> Answer:
+async def redirect_once(
+    ctx: Context,
+    order: dict[str, Any],
+    data: RedirectIn,
+    now: dt.datetime,
+    *,
+    scoped_key: str,
+    print_: str,
+    time_limit_s: float | None = None,
+) -> Answer:
     """:func:`redirect` applied once per key: its answer is stored in the same
     transaction as the change (a refusal is stored too), so a replay after a
     crash gets the answer that is true."""
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         async with contextlib.AsyncExitStack() as held:  # the hub's lock, held until the answer is stored
+
             async def prepare() -> Any:
                 return await _prepare(held, ctx, order, data, now, time_limit_s=time_limit_s)
+
             try:
                 return await once(0, scoped_key, print_, 200, prepare=prepare)
             except Stale:
@@ -413,8 +500,11 @@ async def redirect_once(ctx: Context, order: dict[str, Any], data: RedirectIn, n
 
 
 async def _not_now(order: dict[str, Any], now: dt.datetime) -> Conflict:
-    return Conflict("We could not re-plan the day with this change just now; nothing changed. Try again in "
-                    "a moment.", code="not_now", redirectOptions=await _options(await _load(order, now)))
+    return Conflict(
+        "We could not re-plan the day with this change just now; nothing changed. Try again in a moment.",
+        code="not_now",
+        redirectOptions=await _options(await _load(order, now)),
+    )
 
 
 def _changed(d: _Day, seen: str | None) -> Conflict | None:
@@ -423,14 +513,29 @@ def _changed(d: _Day, seen: str | None) -> Conflict | None:
     if seen == d.stop["status"]:
         return None
     if seen in ("delivered", "arrived", "failed"):
-        return Conflict(_not_redirectable(msgspec.structs.replace(d, stop={**d.stop, "status": seen}))
-                        or "This delivery can no longer be redirected.", code="not_redirectable", redirectOptions=[])
-    return Conflict("Your delivery changed in the meantime (another change arrived at the same moment); reload "
-                    "the page and choose again.", code="changed", redirectOptions=[])
+        return Conflict(
+            _not_redirectable(msgspec.structs.replace(d, stop={**d.stop, "status": seen}))
+            or "This delivery can no longer be redirected.",
+            code="not_redirectable",
+            redirectOptions=[],
+        )
+    return Conflict(
+        "Your delivery changed in the meantime (another change arrived at the same moment); reload "
+        "the page and choose again.",
+        code="changed",
+        redirectOptions=[],
+    )
 
 
-async def _prepare(held: contextlib.AsyncExitStack, ctx: Context, order: dict[str, Any], data: RedirectIn,
-                   now: dt.datetime, *, time_limit_s: float | None) -> Callable[[], Awaitable[dict[str, Any]]]:
+async def _prepare(
+    held: contextlib.AsyncExitStack,
+    ctx: Context,
+    order: dict[str, Any],
+    data: RedirectIn,
+    now: dt.datetime,
+    *,
+    time_limit_s: float | None,
+) -> Callable[[], Awaitable[dict[str, Any]]]:
     """Check the redirect and work out its re-plan (nothing written); answers the
     write step, to run in one transaction while ``held`` still holds the hub's lock."""
     d = await _load(order, now)
@@ -443,15 +548,33 @@ async def _prepare(held: contextlib.AsyncExitStack, ctx: Context, order: dict[st
     day = d.day
     point = target.pickup_point
     new_stop: dict[str, Any] = {
-        "order": order["id"], "hub": old["hub"], "kind": "delivery", "shop": None,
-        "pickup_point": point["id"] if point else None, "address": target.address, "lat": target.lat,
-        "lon": target.lon, "plan_date": day, "window_start": at(day, target.window[0]),
-        "window_end": at(day, target.window[1]), "service_s": old["service_s"], "weight_kg": old["weight_kg"],
-        "volume_l": old["volume_l"], "status": "open"}
-    code = pickup_code(ctx.settings.secret_key, order["id"]) if point else None
-    notice = {"orderId": order["id"], "stopId": old["id"], "kind": target.kind, "address": target.address,
-              "windowStart": new_stop["window_start"].isoformat(), "windowEnd": new_stop["window_end"].isoformat(),
-              "pickupPoint": _point_json(point) if point else None, "pickupCode": code}
+        "order": order["id"],
+        "hub": old["hub"],
+        "kind": "delivery",
+        "shop": None,
+        "pickup_point": point["id"] if point else None,
+        "address": target.address,
+        "lat": target.lat,
+        "lon": target.lon,
+        "plan_date": day,
+        "window_start": at(day, target.window[0]),
+        "window_end": at(day, target.window[1]),
+        "service_s": old["service_s"],
+        "weight_kg": old["weight_kg"],
+        "volume_l": old["volume_l"],
+        "status": "open",
+    }
+    point_code = pickup_code(ctx.settings.secret_key, order["id"]) if point else None
+    notice = {
+        "orderId": order["id"],
+        "stopId": old["id"],
+        "kind": target.kind,
+        "address": target.address,
+        "windowStart": new_stop["window_start"].isoformat(),
+        "windowEnd": new_stop["window_end"].isoformat(),
+        "pickupPoint": _point_json(point) if point else None,
+        "pickupCode": point_code,
+    }
 
     await held.enter_async_context(hub_lock(old["hub"]))
     # One winner among racing redirects: the old stop is taken only in the state
@@ -466,55 +589,93 @@ async def _prepare(held: contextlib.AsyncExitStack, ctx: Context, order: dict[st
         sid = str(NEW_STOP)
         planned = next((ps for r in result.plan.routes for ps in r.stops if ps.stop_id == sid), None)
         if planned is None:
-            why = next((u.detail for u in (*day_input.pre_unplanned, *result.plan.unplanned) if u.stop_id == sid),
-                       "no courier can fit it into today's routes")
+            why = next(
+                (u.detail for u in (*day_input.pre_unplanned, *result.plan.unplanned) if u.stop_id == sid),
+                "no courier can fit it into today's routes",
+            )
             return f"We cannot bring your parcel {_describe(target)}: {why.rstrip('.')}."
         # A parcel on a bike is kept there even when late: the customer's new window must still hold.
         if planned.start_s > target.window[1]:
-            return (f"We cannot bring your parcel {_describe(target)}: the courier who carries it would get "
-                    f"there only at {format_hhmm(planned.start_s)}.")
+            return (
+                f"We cannot bring your parcel {_describe(target)}: the courier who carries it would get "
+                f"there only at {format_hhmm(planned.start_s)}."
+            )
         if violations:
             return f"We cannot bring your parcel {_describe(target)} without breaking other deliveries."
         return None
 
     worked: WorkedOut | None = None
     if d.routed:
-        pending = Pending(added=[{**new_stop, "id": NEW_STOP}], withdrawn={old["id"]: {**old, "status": CANCELLED}},
-                          locks={NEW_STOP: pin["shift"]} if pin else {})
-        outcome = await work_out(ctx, old["hub"], day, now, reason=f"customer redirect of order {order['reference']}",
-                                 time_limit_s=time_limit_s, accept=accept, pending=pending)
+        pending = Pending(
+            added=[{**new_stop, "id": NEW_STOP}],
+            withdrawn={old["id"]: {**old, "status": CANCELLED}},
+            locks={NEW_STOP: pin["shift"]} if pin else {},
+        )
+        outcome = await work_out(
+            ctx,
+            old["hub"],
+            day,
+            now,
+            reason=f"customer redirect of order {order['reference']}",
+            time_limit_s=time_limit_s,
+            accept=accept,
+            pending=pending,
+        )
         if isinstance(outcome, dict):
             exclude = (target.kind, data.window if target.kind == "window" else data.pickup_point_id)
             options = await _options(d, exclude)
             if outcome.get("vetoed"):
-                raise Conflict(f"{outcome['detail']} Nothing changed; choose another option.", code="infeasible",
-                               redirectOptions=options)
-            raise Conflict("We could not re-plan the day with this change just now; nothing changed. Try again in "
-                           "a moment.", code="not_now", redirectOptions=options)
+                raise Conflict(
+                    f"{outcome['detail']} Nothing changed; choose another option.",
+                    code="infeasible",
+                    redirectOptions=options,
+                )
+            raise Conflict(
+                "We could not re-plan the day with this change just now; nothing changed. Try again in a moment.",
+                code="not_now",
+                redirectOptions=options,
+            )
         worked = outcome
 
     async def write() -> dict[str, Any]:
         async with transaction():
-            taken = await Stop.update({Stop.status: CANCELLED}).where(
-                (Stop.id == old["id"]) & (Stop.status == old["status"])).returning(Stop.id)
+            taken = (
+                await Stop.update({Stop.status: CANCELLED})
+                .where((Stop.id == old["id"]) & (Stop.status == old["status"]))
+                .returning(Stop.id)
+            )
             if not taken:
                 row = await Stop.select(Stop.status).where(Stop.id == old["id"]).first()
                 raise _changed(d, row["status"] if row else None) or Stale("The delivery changed while writing.")
             new_id = (await Stop.insert(Stop(**new_stop)))[0]["id"]
             if pin is not None:
                 await DispatchLock.insert(DispatchLock(stop=new_id, shift=pin["shift"]))
-            await OrderRow.update({
-                OrderRow.address: target.address, OrderRow.lat: target.lat, OrderRow.lon: target.lon,
-                OrderRow.pickup_point: point["id"] if point else None, OrderRow.window_start: new_stop["window_start"],
-                OrderRow.window_end: new_stop["window_end"], OrderRow.slot: target.slot,
-                OrderRow.status: "redirected"}).where(OrderRow.id == order["id"])
+            await OrderRow.update(
+                {
+                    OrderRow.address: target.address,
+                    OrderRow.lat: target.lat,
+                    OrderRow.lon: target.lon,
+                    OrderRow.pickup_point: point["id"] if point else None,
+                    OrderRow.window_start: new_stop["window_start"],
+                    OrderRow.window_end: new_stop["window_end"],
+                    OrderRow.slot: target.slot,
+                    OrderRow.status: "redirected",
+                }
+            ).where(OrderRow.id == order["id"])
             crash_point("redirect.mid")  # tests: half of it written, none of it committed
             if worked is not None:  # refused (Stale) if the routes in force changed since they were read
                 await worked.renamed({NEW_STOP: new_id}).save()
             await emit("order.redirected", {**notice, "newStopId": new_id}, hub_id=old["hub"])
-        return {"orderId": order["id"], "kind": target.kind, "stopId": new_id, "previousStopId": old["id"],
-                "address": target.address, "window": {"start": format_hhmm(target.window[0]),
-                                                       "end": format_hhmm(target.window[1])},
-                "pickupPoint": _point_json(point) if point else None, "pickupCode": code, "replanned": d.routed}
+        return {
+            "orderId": order["id"],
+            "kind": target.kind,
+            "stopId": new_id,
+            "previousStopId": old["id"],
+            "address": target.address,
+            "window": {"start": format_hhmm(target.window[0]), "end": format_hhmm(target.window[1])},
+            "pickupPoint": _point_json(point) if point else None,
+            "pickupCode": code,
+            "replanned": d.routed,
+        }
 
     return write

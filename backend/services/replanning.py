@@ -50,12 +50,21 @@ MIN_SOLVE_S = 0.25
 SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh read, this often at most
 
 
-async def replan_hub(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
-                     reason: str, time_limit_s: float | None = None, min_gain_s: int = DEFAULT_MIN_GAIN_S,
-                     prepare: Callable[[], Awaitable[None]] | None = None,
-                     accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
-                     undo: Callable[[], Awaitable[None]] | None = None, pending: Pending | None = None,
-                     write_pending: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
+async def replan_hub(
+    ctx: Context,
+    hub_id: int,
+    day: dt.date,
+    now: dt.datetime,
+    *,
+    reason: str,
+    time_limit_s: float | None = None,
+    min_gain_s: int = DEFAULT_MIN_GAIN_S,
+    prepare: Callable[[], Awaitable[None]] | None = None,
+    accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
+    undo: Callable[[], Awaitable[None]] | None = None,
+    pending: Pending | None = None,
+    write_pending: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
     """Re-plan what is left of the hub's day; returns what changed.
 
     A change that stands only with its re-plan (a dispatcher's move) comes as
@@ -76,16 +85,29 @@ async def replan_hub(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, 
         try:
             for attempt in range(1, SAVE_ATTEMPTS + 1):
                 try:
-                    result = await _replan_hub(ctx, hub_id, day, now, reason=reason,
-                                               time_limit_s=time_limit_s, min_gain_s=min_gain_s,
-                                               accept=accept, pending=pending,
-                                               write_pending=write_pending)
+                    result = await _replan_hub(
+                        ctx,
+                        hub_id,
+                        day,
+                        now,
+                        reason=reason,
+                        time_limit_s=time_limit_s,
+                        min_gain_s=min_gain_s,
+                        accept=accept,
+                        pending=pending,
+                        write_pending=write_pending,
+                    )
                     break
                 except Stale:
                     # Someone saved routes of this hub without its lock (a plan of the day):
                     # work it out again from what is in force now.
-                    log.warning("hub %s re-plan (%s): routes changed while solving (try %d of %d)", hub_id,
-                                reason, attempt, SAVE_ATTEMPTS)
+                    log.warning(
+                        "hub %s re-plan (%s): routes changed while solving (try %d of %d)",
+                        hub_id,
+                        reason,
+                        attempt,
+                        SAVE_ATTEMPTS,
+                    )
                     if attempt == SAVE_ATTEMPTS:
                         raise
         except BaseException:
@@ -97,13 +119,30 @@ async def replan_hub(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, 
         return result
 
 
-async def _replan_hub(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
-                      reason: str, time_limit_s: float | None, min_gain_s: int,
-                      accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
-                      pending: Pending | None = None, write_pending: Callable[[], Awaitable[None]] | None = None
-                      ) -> dict[str, Any]:
-    worked = await work_out(ctx, hub_id, day, now, reason=reason, time_limit_s=time_limit_s,
-                            min_gain_s=min_gain_s, accept=accept, pending=pending)
+async def _replan_hub(
+    ctx: Context,
+    hub_id: int,
+    day: dt.date,
+    now: dt.datetime,
+    *,
+    reason: str,
+    time_limit_s: float | None,
+    min_gain_s: int,
+    accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
+    pending: Pending | None = None,
+    write_pending: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    worked = await work_out(
+        ctx,
+        hub_id,
+        day,
+        now,
+        reason=reason,
+        time_limit_s=time_limit_s,
+        min_gain_s=min_gain_s,
+        accept=accept,
+        pending=pending,
+    )
     if isinstance(worked, dict):
         return worked
     async with transaction():
@@ -134,26 +173,53 @@ class WorkedOut(msgspec.Struct, kw_only=True):
 
         plan = self.result.plan
         plan = msgspec.structs.replace(
-            plan, routes=tuple(msgspec.structs.replace(r, stops=tuple(
-                msgspec.structs.replace(ps, stop_id=name(ps.stop_id)) for ps in r.stops)) for r in plan.routes),
-            unplanned=tuple(msgspec.structs.replace(u, stop_id=name(u.stop_id)) for u in plan.unplanned))
-        stops = {name(sid): ({**row, "id": ids[row["id"]]} if row["id"] in ids else row)
-                 for sid, row in self.day_input.stops.items()}
+            plan,
+            routes=tuple(
+                msgspec.structs.replace(
+                    r, stops=tuple(msgspec.structs.replace(ps, stop_id=name(ps.stop_id)) for ps in r.stops)
+                )
+                for r in plan.routes
+            ),
+            unplanned=tuple(msgspec.structs.replace(u, stop_id=name(u.stop_id)) for u in plan.unplanned),
+        )
+        stops = {
+            name(sid): ({**row, "id": ids[row["id"]]} if row["id"] in ids else row)
+            for sid, row in self.day_input.stops.items()
+        }
         pre = [msgspec.structs.replace(u, stop_id=name(u.stop_id)) for u in self.day_input.pre_unplanned]
         return msgspec.structs.replace(
-            self, result=msgspec.structs.replace(self.result, plan=plan),
-            day_input=msgspec.structs.replace(self.day_input, stops=stops, pre_unplanned=pre))
+            self,
+            result=msgspec.structs.replace(self.result, plan=plan),
+            day_input=msgspec.structs.replace(self.day_input, stops=stops, pre_unplanned=pre),
+        )
 
     async def save(self) -> dict[str, Any]:
         """Write it (in the caller's transaction, if any); Stale when the routes in force changed."""
-        return await _save(self.hub_id, self.day, self.reason, self.time_limit_s, self.day_input, self.result,
-                           self.routes, self.violations, time.perf_counter() - self.started)
+        return await _save(
+            self.hub_id,
+            self.day,
+            self.reason,
+            self.time_limit_s,
+            self.day_input,
+            self.result,
+            self.routes,
+            self.violations,
+            time.perf_counter() - self.started,
+        )
 
 
-async def work_out(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
-                   reason: str, time_limit_s: float | None = None, min_gain_s: int = DEFAULT_MIN_GAIN_S,
-                   accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
-                   pending: Pending | None = None) -> WorkedOut | dict[str, Any]:
+async def work_out(
+    ctx: Context,
+    hub_id: int,
+    day: dt.date,
+    now: dt.datetime,
+    *,
+    reason: str,
+    time_limit_s: float | None = None,
+    min_gain_s: int = DEFAULT_MIN_GAIN_S,
+    accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
+    pending: Pending | None = None,
+) -> WorkedOut | dict[str, Any]:
     """Read the day (with ``pending`` as if written), solve it in the pool and check
     it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
     False``) why it is not to be applied. Run it holding :func:`hub_lock`."""
@@ -162,9 +228,11 @@ async def work_out(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
     # Counted before anything is read: reading a day that big is itself the cost.
     size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
     if size > MAX_LIVE_STOPS:
-        raise Invalid(f"Hub {hub_id}'s day has {size} stops; live re-planning takes days of up to "
-                      f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
-                      f"more hubs, or move stops by hand.")
+        raise Invalid(
+            f"Hub {hub_id}'s day has {size} stops; live re-planning takes days of up to "
+            f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
+            f"more hubs, or move stops by hand."
+        )
     phases: dict[str, float] = {}
     live, routes = await live_day(hub_id, day, now, ctx.places(), pending)
     if not routes:
@@ -185,11 +253,12 @@ async def work_out(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
     withdrawn_ids = {row["id"] for row in withdrawn}
     withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stop_id"] in withdrawn_ids for s in r["stops"])}
     in_problem = {s.id for s in day_input.problem.stops}
-    in_force = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
-                for r in routes}
+    in_force = {
+        f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
+        for r in routes
+    }
     solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
-    job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=solve_limit,
-                            min_gain_s=min_gain_s)
+    job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=solve_limit, min_gain_s=min_gain_s)
     t1 = time.perf_counter()
     if ctx.pool is None:
         result, solve_phases = await asyncio.to_thread(job)
@@ -202,10 +271,19 @@ async def work_out(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
     t1 = time.perf_counter()
     violations = feasibility.check(day_input.problem, result.plan)
     phases["check"] = time.perf_counter() - t1
-    log.info("hub %s re-plan (%s): %d stops, %d couriers changed; %s", hub_id, reason,
-             len(day_input.problem.stops), len(result.changed),
-             ", ".join(f"{k.removeprefix('n.')} {v:.0f}" if k.startswith("n.") or k.endswith("unperformed")
-                       else f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
+    log.info(
+        "hub %s re-plan (%s): %d stops, %d couriers changed; %s",
+        hub_id,
+        reason,
+        len(day_input.problem.stops),
+        len(result.changed),
+        ", ".join(
+            f"{k.removeprefix('n.')} {v:.0f}"
+            if k.startswith("n.") or k.endswith("unperformed")
+            else f"{k} {v * 1000:.0f} ms"
+            for k, v in phases.items()
+        ),
+    )
     on_duty = {v.id for v in day_input.problem.vehicles}
     dropped = {u.stop_id for u in result.plan.unplanned}
     lost = sorted(int(sid) for vid, ids in in_force.items() if vid in on_duty for sid in ids if sid in dropped)
@@ -213,26 +291,56 @@ async def work_out(ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *,
         # A re-plan within a second can do worse than the routes in force (when
         # the warm start is refused, it starts cold). Stops that were on a
         # working courier's route are never taken off by it: the routes stay.
-        return {"planRunId": None, "reason": reason, "applied": False, "changedCouriers": [], "keptOrder": 0,
-                "unplanned": len(dropped), "violations": len(violations), "solveS": round(result.plan.solve_s, 3),
-                "totalS": round(time.perf_counter() - t0, 3),
-                "detail": f"The re-plan would take {len(lost)} planned stop(s) off their routes; routes kept.",
-                "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
-                                   for u in result.plan.unplanned]}
+        return {
+            "planRunId": None,
+            "reason": reason,
+            "applied": False,
+            "changedCouriers": [],
+            "keptOrder": 0,
+            "unplanned": len(dropped),
+            "violations": len(violations),
+            "solveS": round(result.plan.solve_s, 3),
+            "totalS": round(time.perf_counter() - t0, 3),
+            "detail": f"The re-plan would take {len(lost)} planned stop(s) off their routes; routes kept.",
+            "unplannedStops": [
+                {"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in result.plan.unplanned
+            ],
+        }
     veto = await accept(day_input, result, violations) if accept is not None else None
     if veto is not None:
-        return {"planRunId": None, "reason": reason, "applied": False, "vetoed": True, "changedCouriers": [],
-                "keptOrder": 0, "unplanned": len(result.plan.unplanned), "violations": len(violations),
-                "solveS": round(result.plan.solve_s, 3), "totalS": round(time.perf_counter() - t0, 3),
-                "detail": veto,
-                "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
-                                   for u in (*day_input.pre_unplanned, *result.plan.unplanned)]}
-    return WorkedOut(hub_id=hub_id, day=day, reason=reason, time_limit_s=time_limit_s, day_input=day_input,
-                     result=result, routes=routes, violations=len(violations), started=t0)
+        return {
+            "planRunId": None,
+            "reason": reason,
+            "applied": False,
+            "vetoed": True,
+            "changedCouriers": [],
+            "keptOrder": 0,
+            "unplanned": len(result.plan.unplanned),
+            "violations": len(violations),
+            "solveS": round(result.plan.solve_s, 3),
+            "totalS": round(time.perf_counter() - t0, 3),
+            "detail": veto,
+            "unplannedStops": [
+                {"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
+                for u in (*day_input.pre_unplanned, *result.plan.unplanned)
+            ],
+        }
+    return WorkedOut(
+        hub_id=hub_id,
+        day=day,
+        reason=reason,
+        time_limit_s=time_limit_s,
+        day_input=day_input,
+        result=result,
+        routes=routes,
+        violations=len(violations),
+        started=t0,
+    )
 
 
-def _timed_replan(problem: Any, in_force: dict[str, list[str]], *, time_limit_s: float,
-                  min_gain_s: int) -> tuple[ReplanResult, dict[str, float]]:
+def _timed_replan(
+    problem: Any, in_force: dict[str, list[str]], *, time_limit_s: float, min_gain_s: int
+) -> tuple[ReplanResult, dict[str, float]]:
     # runs in the solver pool: its phase timings travel back with the result
     timings: dict[str, float] = {}
     result = replan(problem, in_force, time_limit_s=time_limit_s, min_gain_s=min_gain_s, timings=timings)
@@ -243,65 +351,106 @@ def _shift_of_route(route: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"id": route["shift"], "courier": route["courier"]} if route else None
 
 
-async def _save(hub_id: int, day: dt.date, reason: str, time_limit_s: float, day_input: DayInput,
-                result: ReplanResult, routes: list[dict[str, Any]], violations: int, total_s: float
-                ) -> dict[str, Any]:
+async def _save(
+    hub_id: int,
+    day: dt.date,
+    reason: str,
+    time_limit_s: float,
+    day_input: DayInput,
+    result: ReplanResult,
+    routes: list[dict[str, Any]],
+    violations: int,
+    total_s: float,
+) -> dict[str, Any]:
     plan = result.plan
     by_vehicle = {r.vehicle_id: r for r in plan.routes}
     old_by_vehicle = {f"shift-{r['shift']}": r for r in routes}
     changed = set(result.changed)
     unplanned = [*day_input.pre_unplanned, *plan.unplanned]
-    figures = {"reason": reason, "changedCouriers": [], "unplanned": len(unplanned), "violations": violations,
-               "solveS": round(plan.solve_s, 3), "totalS": round(total_s, 3), "keptOrder": len(result.kept_order)}
+    changed_couriers: list[int] = []
+    figures: dict[str, Any] = {
+        "reason": reason,
+        "changedCouriers": changed_couriers,
+        "unplanned": len(unplanned),
+        "violations": violations,
+        "solveS": round(plan.solve_s, 3),
+        "totalS": round(total_s, 3),
+        "keptOrder": len(result.kept_order),
+    }
     # Couriers taken off the road keep their history; their open stops are gone from them.
     on_duty = {v.id for v in day_input.problem.vehicles}
     for vid, old in old_by_vehicle.items():
-        if vid not in on_duty and any(str(s["stop_id"]) in day_input.stops
-                                      and day_input.stops[str(s["stop_id"])]["status"] not in DONE
-                                      for s in old["stops"]):
+        if vid not in on_duty and any(
+            str(s["stop_id"]) in day_input.stops and day_input.stops[str(s["stop_id"])]["status"] not in DONE
+            for s in old["stops"]
+        ):
             changed.add(vid)
     async with transaction():
         await route_store.check_in_force(hub_id, day, routes)
         run_id = await route_store.add_run(
-            hub_id, day, violations=violations, time_limit_s=time_limit_s,
-            inputs={"replan": True, "reason": reason, "stops": len(day_input.problem.stops),
-                    "vehicles": len(day_input.problem.vehicles)},
-            figures=figures, unplanned=[])
-        await route_store.mark_stops([int(ps.stop_id) for r in plan.routes for ps in r.stops],
-                                     [int(u.stop_id) for u in unplanned], only_open=True)
+            hub_id,
+            day,
+            violations=violations,
+            time_limit_s=time_limit_s,
+            inputs={
+                "replan": True,
+                "reason": reason,
+                "stops": len(day_input.problem.stops),
+                "vehicles": len(day_input.problem.vehicles),
+            },
+            figures=figures,
+            unplanned=[],
+        )
+        await route_store.mark_stops(
+            [int(ps.stop_id) for r in plan.routes for ps in r.stops],
+            [int(u.stop_id) for u in unplanned],
+            only_open=True,
+        )
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
                 continue
-            old = old_by_vehicle.get(vid)
-            kept = [s for s in (old["stops"] if old else []) if str(s["stop_id"]) not in day_input.stops
-                    or day_input.stops[str(s["stop_id"])]["status"] in DONE]  # history stays on the route
+            old_route = old_by_vehicle.get(vid)
+            kept = [
+                s
+                for s in (old_route["stops"] if old_route else [])
+                if str(s["stop_id"]) not in day_input.stops or day_input.stops[str(s["stop_id"])]["status"] in DONE
+            ]  # history stays on the route
             new_route = by_vehicle.get(vid)
             planned = route_store.stop_records(new_route, day_input.stops, day) if new_route is not None else []
-            before = {s["stop_id"] for s in (old["stops"] if old else [])}
+            before = {s["stop_id"] for s in (old_route["stops"] if old_route else [])}
             after = {s["stop_id"] for s in planned} | {s["stop_id"] for s in kept}
-            if old is not None:
-                await route_store.retire(old["id"])
-            written = await route_store.add_version({
-                "plan_run": run_id, "hub": hub_id, "courier": shift["courier"], "shift": shift["id"],
-                "plan_date": day, "version": (old["version"] if old else 0) + 1, "current": True,
-                "start": old["start"] if old else at(day, new_route.start_s if new_route else 0),
-                "end": at(day, new_route.end_s) if new_route else (old["end"] if old else at(day, 0)),
-                "distance_m": new_route.distance_m if new_route else 0,
-                "duration_s": new_route.duration_s if new_route else 0,
-                "stops": kept + planned,
-            })
+            if old_route is not None:
+                await route_store.retire(old_route["id"])
+            written = await route_store.add_version(
+                {
+                    "plan_run": run_id,
+                    "hub": hub_id,
+                    "courier": shift["courier"],
+                    "shift": shift["id"],
+                    "plan_date": day,
+                    "version": (old_route["version"] if old_route else 0) + 1,
+                    "current": True,
+                    "start": old_route["start"] if old_route else at(day, new_route.start_s if new_route else 0),
+                    "end": at(day, new_route.end_s) if new_route else (old_route["end"] if old_route else at(day, 0)),
+                    "distance_m": new_route.distance_m if new_route else 0,
+                    "duration_s": new_route.duration_s if new_route else 0,
+                    "stops": kept + planned,
+                }
+            )
             crash_point("replan.mid")  # tests: a route of the re-plan written, none of it committed
             view = await route_view(written)
             view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
-            figures["changedCouriers"].append(shift["courier"])
+            changed_couriers.append(shift["courier"])
         await route_store.set_run_figures(run_id, figures)
-        await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures},
-                   hub_id=hub_id)
-    return {"planRunId": run_id, "applied": True, **figures,
-            "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
-                               for u in unplanned]}
+        await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
+    return {
+        "planRunId": run_id,
+        "applied": True,
+        **figures,
+        "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
+    }
 
 
 async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, Any]) -> None:
@@ -311,6 +460,13 @@ async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, A
     if result.get("applied", True):
         return
     async with transaction():
-        await emit("plan.not_applied", {
-            "date": day.isoformat(), "reason": result["reason"], "detail": result.get("detail", ""),
-            "unplannedStops": result.get("unplannedStops", [])[:50]}, hub_id=hub_id)
+        await emit(
+            "plan.not_applied",
+            {
+                "date": day.isoformat(),
+                "reason": result["reason"],
+                "detail": result.get("detail", ""),
+                "unplannedStops": result.get("unplannedStops", [])[:50],
+            },
+            hub_id=hub_id,
+        )

@@ -80,12 +80,11 @@ class ShiftIn(Body):
 
 
 async def prepare_place(values: dict[str, Any], ctx: Context, existing: dict | None) -> dict[str, Any]:
-    moved = existing is None or any(
-        values.get(k) != existing.get(k) for k in ("lat", "lon", "address")
-    )
+    moved = existing is None or any(values.get(k) != existing.get(k) for k in ("lat", "lon", "address"))
     if moved:
-        lat, lon, address = ctx.geo.locate(values["lat"], values["lon"], values["address"] or None,
-                                           what=values.get("name") or "place")
+        lat, lon, address = ctx.geo.locate(
+            values["lat"], values["lon"], values["address"] or None, what=values.get("name") or "place"
+        )
         values.update(lat=lat, lon=lon, address=address)
     return values
 
@@ -106,9 +105,7 @@ async def prepare_courier(values: dict[str, Any], ctx: Context, existing: dict |
 
 async def prepare_shift(values: dict[str, Any], ctx: Context, existing: dict | None) -> dict[str, Any]:
     overlapping = Shift.exists().where(
-        (Shift.courier == values["courier_id"])
-        & (Shift.start < values["end"])
-        & (Shift.end > values["start"])
+        (Shift.courier == values["courier_id"]) & (Shift.start < values["end"]) & (Shift.end > values["start"])
     )
     if existing is not None:
         overlapping = overlapping.where(Shift.id != existing["id"])

@@ -22,9 +22,12 @@ from backend.errors import Stale
 
 async def routes_in_force(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
     """The hub's current route versions of the day, by courier."""
-    return await Route.select().where(
-        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
-    ).order_by(Route.courier).output(load_json=True)
+    return (
+        await Route.select()
+        .where((Route.hub == hub_id) & (Route.plan_date == day) & (Route.current.eq(True)))
+        .order_by(Route.courier)
+        .output(load_json=True)
+    )
 
 
 async def read_route(route_id: int) -> dict[str, Any] | None:
@@ -36,15 +39,24 @@ def stop_record(ps: PlannedStop, row: dict[str, Any], day: dt.date, previous_dep
     The database keeps its own names (snake_case, as its columns); the API's views of a
     route (backend/services/courier.py, ``stop_views``) carry them in camelCase."""
     return {
-        "stop_id": row["id"], "order_id": row["order"], "kind": row["kind"], "address": row["address"],
-        "lat": row["lat"], "lon": row["lon"],
-        "eta": at(day, ps.arrival_s).isoformat(), "planned_eta": at(day, ps.arrival_s).isoformat(),
-        "service_start": at(day, ps.start_s).isoformat(), "departure": at(day, ps.departure_s).isoformat(),
-        "window_start": row["window_start"].isoformat(), "window_end": row["window_end"].isoformat(),
+        "stop_id": row["id"],
+        "order_id": row["order"],
+        "kind": row["kind"],
+        "address": row["address"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "eta": at(day, ps.arrival_s).isoformat(),
+        "planned_eta": at(day, ps.arrival_s).isoformat(),
+        "service_start": at(day, ps.start_s).isoformat(),
+        "departure": at(day, ps.departure_s).isoformat(),
+        "window_start": row["window_start"].isoformat(),
+        "window_end": row["window_end"].isoformat(),
         # Kept so ETAs can be recomputed from real progress without the matrices.
-        "travel_s": ps.arrival_s - previous_departure, "service_s": ps.departure_s - ps.start_s,
+        "travel_s": ps.arrival_s - previous_departure,
+        "service_s": ps.departure_s - ps.start_s,
         "late": ps.start_s > seconds_of(row["window_end"], day),  # kept late rather than dropped (re-plans)
-        "load_kg": round(ps.load_kg, 2), "distance_m": ps.distance_m,
+        "load_kg": round(ps.load_kg, 2),
+        "distance_m": ps.distance_m,
     }
 
 
@@ -63,21 +75,44 @@ async def check_in_force(hub_id: int, day: dt.date, routes: list[dict[str, Any]]
     """Inside the save's transaction: the routes in force are still the versions
     ``routes`` were read as, else the save is refused (Stale) before it writes."""
     await guard_routes(hub_id)
-    now_in_force = {r["id"] for r in await Route.select(Route.id).where(
-        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True))}  # noqa: E712
+    now_in_force = {
+        r["id"]
+        for r in await Route.select(Route.id).where(
+            (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current.eq(True))
+        )
+    }
     if now_in_force != {r["id"] for r in routes}:
-        raise Stale(f"The routes of hub {hub_id} on {day} changed while this re-plan was worked out; "
-                    f"it is worked out again from the routes in force.")
+        raise Stale(
+            f"The routes of hub {hub_id} on {day} changed while this re-plan was worked out; "
+            f"it is worked out again from the routes in force."
+        )
 
 
-async def add_run(hub_id: int, day: dt.date, *, violations: int, time_limit_s: float, inputs: dict[str, Any],
-                  figures: dict[str, Any], unplanned: list[dict[str, Any]]) -> int:
+async def add_run(
+    hub_id: int,
+    day: dt.date,
+    *,
+    violations: int,
+    time_limit_s: float,
+    inputs: dict[str, Any],
+    figures: dict[str, Any],
+    unplanned: list[dict[str, Any]],
+) -> int:
     """A plan run's record; returns its id."""
-    return (await PlanRun.insert(PlanRun(
-        hub=hub_id, plan_date=day, status="done" if violations == 0 else "infeasible",
-        finished_at=dt.datetime.now(), time_limit_s=time_limit_s, inputs=inputs, figures=figures,
-        unplanned=unplanned,
-    )))[0]["id"]
+    return (
+        await PlanRun.insert(
+            PlanRun(
+                hub=hub_id,
+                plan_date=day,
+                status="done" if violations == 0 else "infeasible",
+                finished_at=dt.datetime.now(),
+                time_limit_s=time_limit_s,
+                inputs=inputs,
+                figures=figures,
+                unplanned=unplanned,
+            )
+        )
+    )[0]["id"]
 
 
 async def set_run_figures(run_id: int, figures: dict[str, Any]) -> None:
@@ -88,8 +123,8 @@ async def mark_stops(planned: list[int], unplanned: list[int], *, only_open: boo
     """The stops take their states from the plan before any route event is written
     (the events carry the route view as read then: a phone must never see a stop
     still "open"). ``only_open``: leave stops under way or done as they are."""
-    planned_where = Stop.id.is_in(planned or [-1])
-    unplanned_where = Stop.id.is_in(unplanned or [-1])
+    planned_where: Any = Stop.id.is_in(planned or [-1])
+    unplanned_where: Any = Stop.id.is_in(unplanned or [-1])
     if only_open:
         planned_where &= Stop.status.is_in(["open", "unplanned"])
         unplanned_where &= Stop.status.is_in(["open", "planned"])
@@ -100,7 +135,7 @@ async def mark_stops(planned: list[int], unplanned: list[int], *, only_open: boo
 async def current_versions(hub_id: int, day: dt.date) -> dict[int, int]:
     """Courier id -> version of their route in force."""
     rows = await Route.select(Route.courier, Route.version).where(
-        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
+        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current.eq(True))
     )
     return {r["courier"]: r["version"] for r in rows}
 

@@ -75,9 +75,18 @@ async def log_in(settings: Settings, username: str, password: str, address: str)
     expires = dt.datetime.now() + dt.timedelta(seconds=settings.token_ttl_s)
     await Session.insert(Session(token_id=token_id, user=user.id, expires_at=expires))
     courier = await Courier.select(Courier.id).where(Courier.user == user.id).first()
-    return LoggedIn(token=sign_token(token_id, settings.secret_key), expires_at=expires, user=CurrentUser(
-        id=user.id, username=user.username, role=user.role, display_name=user.display_name, hub_id=user.hub_id,
-        courier_id=courier["id"] if courier else None))
+    return LoggedIn(
+        token=sign_token(token_id, settings.secret_key),
+        expires_at=expires,
+        user=CurrentUser(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            display_name=user.display_name,
+            hub_id=user.hub_id,
+            courier_id=courier["id"] if courier else None,
+        ),
+    )
 
 
 async def end_session(token_id: str) -> None:
@@ -85,15 +94,22 @@ async def end_session(token_id: str) -> None:
 
 
 # Every request and every socket asks these two: built once (see backend/db/prepared.py).
-_SESSION = Prepared(lambda token_id: Session.select(
-    Session.expires_at,
-    Session.user.id,
-    Session.user.username,
-    Session.user.role,
-    Session.user.display_name,
-    Session.user.active,
-    Session.user.hub_id,
-).where(Session.token_id == token_id).first(), 1)
+_SESSION = Prepared(
+    lambda token_id: (
+        Session.select(
+            Session.expires_at,
+            Session.user.id,
+            Session.user.username,
+            Session.user.role,
+            Session.user.display_name,
+            Session.user.active,
+            Session.user.hub_id,
+        )
+        .where(Session.token_id == token_id)
+        .first()
+    ),
+    1,
+)
 _COURIER_OF_USER = Prepared(lambda user_id: Courier.select(Courier.id).where(Courier.user == user_id).first(), 1)
 
 

@@ -33,14 +33,24 @@ async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None
     # After a redirect or a failed try the order has several delivery stops: the newest live one counts.
     stop = await current_delivery(order["id"])
     view: dict[str, Any] = {
-        "reference": order["reference"], "date": day.isoformat(), "address": order["address"],
+        "reference": order["reference"],
+        "date": day.isoformat(),
+        "address": order["address"],
         "window": {"start": order["window_start"].strftime("%H:%M"), "end": order["window_end"].strftime("%H:%M")},
-        "status": "received", "etaWindow": None, "stopsAway": None, "courierPosition": None,
-        "failReason": None, "pickupPoint": None, "redirectOptions": [],
+        "status": "received",
+        "etaWindow": None,
+        "stopsAway": None,
+        "courierPosition": None,
+        "failReason": None,
+        "pickupPoint": None,
+        "redirectOptions": [],
     }
     if order["pickup_point"]:
-        pp = await PickupPoint.select(PickupPoint.name, PickupPoint.address, PickupPoint.lat, PickupPoint.lon).where(
-            PickupPoint.id == order["pickup_point"]).first()
+        pp = (
+            await PickupPoint.select(PickupPoint.name, PickupPoint.address, PickupPoint.lat, PickupPoint.lon)
+            .where(PickupPoint.id == order["pickup_point"])
+            .first()
+        )
         view["pickupPoint"] = pp
         if secret:  # the link is the key to this order: the same code the customer's message has
             view["pickupCode"] = pickup_code(secret, order["id"])
@@ -74,7 +84,9 @@ async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None
 
 
 async def _route_with(stop_id: int, hub_id: int, day: dt.date) -> dict[str, Any] | None:
-    routes = await Route.select().where(
-        (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)  # noqa: E712
-    ).output(load_json=True)
+    routes = (
+        await Route.select()
+        .where((Route.hub == hub_id) & (Route.plan_date == day) & (Route.current.eq(True)))
+        .output(load_json=True)
+    )
     return next((r for r in routes if any(s["stop_id"] == stop_id for s in r["stops"])), None)

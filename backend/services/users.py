@@ -4,7 +4,9 @@ password ends that user's sessions."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
+
+from piccolo.columns import Column
 
 from backend.db.engine import transaction
 from backend.db.tables import Session, User
@@ -30,8 +32,15 @@ async def create_user(*, username: str, password: str, role: str, display_name: 
     """A new account; Conflict when the username is taken. Returns its id."""
     if await User.exists().where(User.username == username):
         raise Conflict(f"The username {username!r} is taken.")
-    row = await User.insert(User(username=username, password_hash=await asyncio.to_thread(hash_password, password),
-                                 role=role, display_name=display_name, hub_id=hub_id))
+    row = await User.insert(
+        User(
+            username=username,
+            password_hash=await asyncio.to_thread(hash_password, password),
+            role=role,
+            display_name=display_name,
+            hub_id=hub_id,
+        )
+    )
     return int(row[0]["id"])
 
 
@@ -45,6 +54,6 @@ async def change_user(user_id: int, values: dict[str, Any]) -> None:
     if "password" in values:
         values["password_hash"] = await asyncio.to_thread(hash_password, values.pop("password"))
     async with transaction():
-        await User.update(values).where(User.id == user_id)
+        await User.update(cast(dict[Column | str, Any], values)).where(User.id == user_id)
         if values.get("active") is False or "password_hash" in values:
             await Session.delete().where(Session.user == user_id)

@@ -14,8 +14,15 @@ PASSWORD = "correct-horse-1"
 
 
 async def make_user(username: str, role: str, hub_id: int | None = None) -> int:
-    rows = await User.insert(User(username=username, password_hash=hash_password(PASSWORD), role=role,
-                                  display_name=username.title(), hub_id=hub_id))
+    rows = await User.insert(
+        User(
+            username=username,
+            password_hash=hash_password(PASSWORD),
+            role=role,
+            display_name=username.title(),
+            hub_id=hub_id,
+        )
+    )
     return rows[0]["id"]
 
 
@@ -70,9 +77,16 @@ def service_ctx(client, positions: dict[int, tuple[float, float]] | None = None)
 
 # A kept stop's fields as the database names them -> as the API does (the others are one word).
 API_NAMES = {
-    "stop_id": "stopId", "order_id": "orderId", "planned_eta": "plannedEta", "service_start": "serviceStart",
-    "window_start": "windowStart", "window_end": "windowEnd", "travel_s": "travelS", "service_s": "serviceS",
-    "load_kg": "loadKg", "distance_m": "distanceM",
+    "stop_id": "stopId",
+    "order_id": "orderId",
+    "planned_eta": "plannedEta",
+    "service_start": "serviceStart",
+    "window_start": "windowStart",
+    "window_end": "windowEnd",
+    "travel_s": "travelS",
+    "service_s": "serviceS",
+    "load_kg": "loadKg",
+    "distance_m": "distanceM",
 }
 
 

@@ -16,9 +16,9 @@ import msgspec
 
 from backend.db.engine import make_engine, use_database
 from backend.services.context import Context
+from backend.services.disruptions import take_same_day_order
 from backend.services.geo import Geo
 from backend.services.orders import OrderIn
-from backend.services.disruptions import take_same_day_order
 from backend.settings import DEFAULT_MAP, REPO_ROOT, load_settings
 
 
@@ -26,9 +26,18 @@ async def main(url: str, hub: int, day: dt.date, reference: str, address: str, g
     geo = Geo.load(DEFAULT_MAP, REPO_ROOT / "var" / "cache")
     engine = make_engine(url)
     use_database(engine)
-    data = msgspec.convert({"reference": reference, "hubId": hub, "customerName": "Same Day", "date": day.isoformat(),
-                            "address": address, "window": {"start": "13:00", "end": "18:00"},
-                            "parcels": [{"weightKg": 2, "volumeL": 5}]}, OrderIn)
+    data = msgspec.convert(
+        {
+            "reference": reference,
+            "hubId": hub,
+            "customerName": "Same Day",
+            "date": day.isoformat(),
+            "address": address,
+            "window": {"start": "13:00", "end": "18:00"},
+            "parcels": [{"weightKg": 2, "volumeL": 5}],
+        },
+        OrderIn,
+    )
     go.with_name(go.name + f".{reference}.ready").touch()
     while not go.exists():  # both processes start their re-plans at the same moment
         time.sleep(0.005)

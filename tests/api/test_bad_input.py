@@ -77,8 +77,9 @@ def _key() -> dict[str, str]:
 
 async def test_a_multipart_body_without_a_file_part_is_a_400(client) -> None:
     h = await _courier(client)
-    body = problem(await client.post("/courier/photos", files={"file": (None, "just text")}, headers={**h, **_key()}),
-                   400)
+    body = problem(
+        await client.post("/courier/photos", files={"file": (None, "just text")}, headers={**h, **_key()}), 400
+    )
     assert "file" in body["detail"]
     a = await admin(client)
     problem(await client.post("/orders/import", files={"note": (None, "no file here")}, headers=a), 400)
@@ -91,8 +92,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 def _png(width: int, height: int, idat: bytes) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat)
-            + _png_chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 
 def _bomb() -> bytes:
@@ -121,8 +121,7 @@ BAD_IMAGES = [
 async def test_images_are_decoded_safely_before_they_are_stored(client) -> None:
     h = await _courier(client)
     for name, data, status in BAD_IMAGES:
-        r = await client.post("/courier/photos", files={"file": ("p.png", data, "image/png")},
-                              headers={**h, **_key()})
+        r = await client.post("/courier/photos", files={"file": ("p.png", data, "image/png")}, headers={**h, **_key()})
         assert problem(r, status)["detail"], name
     assert await Photo.count() == 0
 
@@ -133,8 +132,9 @@ async def test_real_images_are_stored_and_an_oversized_file_is_a_413(client) -> 
         r = await client.post("/courier/photos", files={"file": ("p", _real(kind), "image/x")}, headers={**h, **_key()})
         assert r.status_code == 201, (kind, r.text)
     big = b"\xff\xd8\xff" + b"0" * 5_100_000
-    problem(await client.post("/courier/photos", files={"file": ("x.jpg", big, "image/jpeg")},
-                              headers={**h, **_key()}), 413)
+    problem(
+        await client.post("/courier/photos", files={"file": ("x.jpg", big, "image/jpeg")}, headers={**h, **_key()}), 413
+    )
     assert await Photo.count() == 3
 
 
@@ -150,21 +150,30 @@ async def test_oversized_text_and_impossible_dates_are_refused(client, geo) -> N
     ):
         # Out of shape (too long) is a 400; a day the document allows but the service does not is a 422.
         status = 422 if field == "date" else 400
-        body = problem(await client.post("/orders", json={**_order(hub, "T-1", _addresses(geo)[20]), field: value},
-                                         headers=h), status)
+        body = problem(
+            await client.post("/orders", json={**_order(hub, "T-1", _addresses(geo)[20]), field: value}, headers=h),
+            status,
+        )
         assert words in body["detail"], field
     assert await Order.count() == 0
 
 
 async def test_impossible_days_in_queries_are_refused(client) -> None:
     courier, desk = await _courier(client), await admin(client)
-    for path, h in (("/courier/today?date=9999-12-31", courier), ("/orders?hubId=1&date=1900-01-01", desk),
-                    ("/routes?hubId=1&date=9999-01-01", desk)):
+    for path, h in (
+        ("/courier/today?date=9999-12-31", courier),
+        ("/orders?hubId=1&date=1900-01-01", desk),
+        ("/routes?hubId=1&date=9999-01-01", desk),
+    ):
         assert "out of range" in problem(await client.get(path, headers=h), 422)["detail"], path
 
 
 async def test_opening_hours_are_bounded(client) -> None:
     h = await admin(client)
-    place = {"name": "Hub", "lat": 60.1699, "lon": 24.9384,
-             "openingHours": [{"days": ["mo"] * 100_000, "opens": "08:00", "closes": "18:00"}]}
+    place = {
+        "name": "Hub",
+        "lat": 60.1699,
+        "lon": 24.9384,
+        "openingHours": [{"days": ["mo"] * 100_000, "opens": "08:00", "closes": "18:00"}],
+    }
     problem(await client.post("/hubs", json=place, headers=h), 400)

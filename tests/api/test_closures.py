@@ -38,11 +38,11 @@ async def _zone_across_a_route(geo, hub: int, routes: list[dict]) -> tuple[tuple
     lon = np.array([p[1] for p in places])
     for r in routes:
         stops = [hub_place] + [(s["lat"], s["lon"]) for s in r["stops"]] + [hub_place]
-        for a, b in zip(stops, stops[1:]):
+        for a, b in zip(stops, stops[1:], strict=False):
             if a == b:
                 continue
             nodes = net.node_path(net.snap(*a).node, net.snap(*b).node)
-            for node in nodes[len(nodes) // 3: 2 * len(nodes) // 3]:
+            for node in nodes[len(nodes) // 3 : 2 * len(nodes) // 3]:
                 here = (float(net.lat[node]), float(net.lon[node]))
                 if haversine_m(here[0], here[1], lat, lon).min() > 150:
                     zone = circle(*here, 40)
@@ -65,8 +65,16 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
 
     monkeypatch.setattr(geo.network, "day_matrices", spy)
     now = _at(9)
-    closure = await add_closure(service_ctx(client), hub, reason="burst water main", start=_at(9), end=_at(13),
-                                zone=[list(p) for p in zone], now=now, time_limit_s=1.0)
+    closure = await add_closure(
+        service_ctx(client),
+        hub,
+        reason="burst water main",
+        start=_at(9),
+        end=_at(13),
+        zone=[list(p) for p in zone],
+        now=now,
+        time_limit_s=1.0,
+    )
     first = list(asked)
 
     assert closure.closed_edges > 0 and closure.streets
@@ -79,13 +87,15 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     assert np.array_equal(closed, closure_edges(geo.network, zone))
     assert len(first) == 1 and np.array_equal(first[0], closed)
     assert geo.network.matrices([a, b], closed)[0][0, 1] > geo.network.matrices([a, b])[0][0, 1]
-    run = await PlanRun.select(PlanRun.inputs).where(PlanRun.id == result["planRunId"]).output(
-        load_json=True).first()
+    run = await PlanRun.select(PlanRun.inputs).where(PlanRun.id == result["planRunId"]).output(load_json=True).first()
     assert run["inputs"]["reason"].startswith("street closed:")
 
     # Only couriers whose routes changed got a new version and a route.updated, with the reason.
-    events = await OutboxEvent.select().where(
-        (OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")).output(load_json=True)
+    events = (
+        await OutboxEvent.select()
+        .where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated"))
+        .output(load_json=True)
+    )
     assert sorted(e["courier_id"] for e in events) == sorted(result["changedCouriers"])
     assert all(e["payload"]["change"]["reason"] == result["reason"] for e in events)
     after = await _current_routes(hub)
@@ -107,12 +117,27 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
 async def test_a_closure_that_ends_during_the_day_reopens_its_streets_once(client, geo) -> None:
     _, hub, routes = await _planned_day(client, geo)
     zone, _, _ = await _zone_across_a_route(geo, hub, routes)
-    closure = await add_closure(service_ctx(client), hub, reason="parade", start=_at(8), end=_at(10),
-                                zone=[list(p) for p in zone], now=_at(8, 30), time_limit_s=1.0)
+    closure = await add_closure(
+        service_ctx(client),
+        hub,
+        reason="parade",
+        start=_at(8),
+        end=_at(10),
+        zone=[list(p) for p in zone],
+        now=_at(8, 30),
+        time_limit_s=1.0,
+    )
     assert closure.replan is not None
     assert await reopen_ended(service_ctx(client), _at(9, 59), time_limit_s=1.0) == {}  # still closed
     seq = await latest_seq()
-    done = await reopen_ended(service_ctx(client), _at(10, 0, ), time_limit_s=1.0)
+    done = await reopen_ended(
+        service_ctx(client),
+        _at(
+            10,
+            0,
+        ),
+        time_limit_s=1.0,
+    )
     assert list(done) == [hub] and done[hub]["reason"] == "street reopened: a zone, parade"
     assert done[hub]["violations"] == 0
     assert await OutboxEvent.count().where((OutboxEvent.id > seq) & (OutboxEvent.kind == "plan.replanned")) == 1
@@ -131,9 +156,16 @@ async def test_planning_a_day_applies_its_closures_and_a_stop_cut_off_is_unplann
     # The delivery farthest from the hub, closed off with everything within 300 m of it.
     far = max(stops, key=lambda s: haversine_m(s["lat"], s["lon"], hub_row["lat"], hub_row["lon"]))
     assert haversine_m(far["lat"], far["lon"], hub_row["lat"], hub_row["lon"]) > 600
-    r = await client.post(f"/hubs/{hub}/closures", headers=h, json={
-        "reason": "street festival", "circle": {"lat": far["lat"], "lon": far["lon"], "radiusM": 300},
-        "start": _iso(6), "end": _iso(22)})
+    r = await client.post(
+        f"/hubs/{hub}/closures",
+        headers=h,
+        json={
+            "reason": "street festival",
+            "circle": {"lat": far["lat"], "lon": far["lon"], "radiusM": 300},
+            "start": _iso(6),
+            "end": _iso(22),
+        },
+    )
     assert r.status_code == 201, r.text
     made = r.json()
     assert made["replan"] is None  # tomorrow is not the running day
@@ -155,8 +187,11 @@ async def test_planning_a_day_applies_its_closures_and_a_stop_cut_off_is_unplann
 
 async def test_closures_are_listed_by_day_and_streets_found_by_name(client, geo) -> None:
     h, hub, _ = await _small_day(client, geo)
-    r = await client.post(f"/hubs/{hub}/closures", headers=h, json={
-        "reason": "Christmas market", "street": "  aleksanterinkatu ", "start": _iso(10), "end": _iso(16)})
+    r = await client.post(
+        f"/hubs/{hub}/closures",
+        headers=h,
+        json={"reason": "Christmas market", "street": "  aleksanterinkatu ", "start": _iso(10), "end": _iso(16)},
+    )
     assert r.status_code == 201, r.text
     street = r.json()
     assert street["street"] == "Aleksanterinkatu" and "Aleksanterinkatu" in street["streets"]
@@ -165,10 +200,18 @@ async def test_closures_are_listed_by_day_and_streets_found_by_name(client, geo)
     on_street = np.flatnonzero(np.isin(geo.network.edge_way_id, list(ways)))
     mid = on_street[len(on_street) // 2]
     centre = (float(geo.network.lat[geo.network.edge_u[mid]]), float(geo.network.lon[geo.network.edge_u[mid]]))
-    stretch = await post_ok(client, f"/hubs/{hub}/closures", {
-        "reason": "crane", "street": "Aleksanterinkatu",
-        "circle": {"lat": centre[0], "lon": centre[1], "radiusM": 60},
-        "start": _iso(7), "end": _iso(9)}, h)
+    stretch = await post_ok(
+        client,
+        f"/hubs/{hub}/closures",
+        {
+            "reason": "crane",
+            "street": "Aleksanterinkatu",
+            "circle": {"lat": centre[0], "lon": centre[1], "radiusM": 60},
+            "start": _iso(7),
+            "end": _iso(9),
+        },
+        h,
+    )
     assert stretch["streets"] == ["Aleksanterinkatu"] and 0 < stretch["closedEdges"] < street["closedEdges"]
 
     listed = (await client.get(f"/hubs/{hub}/closures?date={tomorrow()}", headers=h)).json()
@@ -177,8 +220,14 @@ async def test_closures_are_listed_by_day_and_streets_found_by_name(client, geo)
     assert later == []
     assert len((await client.get(f"/hubs/{hub}/closures", headers=h)).json()) == 2  # not ended yet
 
-    body = problem(await client.post(f"/hubs/{hub}/closures", headers=h, json={
-        "reason": "x", "street": "Aleksanterinktu", "start": _iso(10), "end": _iso(11)}), 422)
+    body = problem(
+        await client.post(
+            f"/hubs/{hub}/closures",
+            headers=h,
+            json={"reason": "x", "street": "Aleksanterinktu", "start": _iso(10), "end": _iso(11)},
+        ),
+        422,
+    )
     assert "Aleksanterinkatu" in body["suggestions"] and "no street named" in body["detail"]
 
 
@@ -194,8 +243,9 @@ async def test_bad_closures_are_refused_with_a_reason(client, geo) -> None:
 
     assert "before it starts" in await refused({"zone": square, "start": _iso(12), "end": _iso(9)})
     yesterday = (dt.datetime.now() - dt.timedelta(days=1)).replace(microsecond=0)
-    assert "before now" in await refused({"zone": square, "start": (yesterday - dt.timedelta(hours=2)).isoformat(),
-                                          "end": yesterday.isoformat()})
+    assert "before now" in await refused(
+        {"zone": square, "start": (yesterday - dt.timedelta(hours=2)).isoformat(), "end": yesterday.isoformat()}
+    )
     assert "at least 3 different corners" in await refused({"zone": square[:2]})
     assert "on one line" in await refused({"zone": [[60.169, 24.95], [60.1695, 24.95], [60.17, 24.95]]})
     assert "crosses itself" in await refused({"zone": [square[0], square[2], square[1], square[3]]})
@@ -217,25 +267,38 @@ async def test_bad_closures_are_refused_with_a_reason(client, geo) -> None:
             break
     assert empty is not None
     assert "contains no street" in await refused({"zone": [list(p) for p in empty]})
-    assert "cut hub Hub off" in await refused({"circle": {"lat": hub_row["lat"], "lon": hub_row["lon"],
-                                                          "radiusM": 2 * SNAP_MAX_M}})
-    assert "does not pass through the zone" in await refused({"street": "Aleksanterinkatu",
-                                                              "zone": [list(p) for p in empty]})
+    assert "cut hub Hub off" in await refused(
+        {"circle": {"lat": hub_row["lat"], "lon": hub_row["lon"], "radiusM": 2 * SNAP_MAX_M}}
+    )
+    assert "does not pass through the zone" in await refused(
+        {"street": "Aleksanterinkatu", "zone": [list(p) for p in empty]}
+    )
     await refused({"zone": [[60.169, 24.95, 1.0]]}, 400)  # malformed: a corner is [lat, lon]
     assert await StreetClosure.count() == 0  # nothing written by any of them
 
     # Roles and hubs.
-    problem(await client.post("/hubs/999/closures", json={"reason": "x", "zone": square, "start": _iso(9),
-                                                           "end": _iso(10)}, headers=h), 404)
+    problem(
+        await client.post(
+            "/hubs/999/closures", json={"reason": "x", "zone": square, "start": _iso(9), "end": _iso(10)}, headers=h
+        ),
+        404,
+    )
     courier = await login(client, "courier0")
-    problem(await client.post(f"/hubs/{hub}/closures", json={"reason": "x", "zone": square, "start": _iso(9),
-                                                             "end": _iso(10)}, headers=courier), 403)
+    problem(
+        await client.post(
+            f"/hubs/{hub}/closures",
+            json={"reason": "x", "zone": square, "start": _iso(9), "end": _iso(10)},
+            headers=courier,
+        ),
+        403,
+    )
     problem(await client.get(f"/hubs/{hub}/closures", headers=courier), 403)
     await make_user("other-dispatcher", "dispatcher", hub_id=hub + 1)
     other = await login(client, "other-dispatcher")
     problem(await client.get(f"/hubs/{hub}/closures", headers=other), 403)
     problem(await client.delete("/closures/12345", headers=h), 404)
-    made = await post_ok(client, f"/hubs/{hub}/closures", {"reason": "x", "zone": square, "start": _iso(9),
-                                                            "end": _iso(10)}, h)
+    made = await post_ok(
+        client, f"/hubs/{hub}/closures", {"reason": "x", "zone": square, "start": _iso(9), "end": _iso(10)}, h
+    )
     problem(await client.delete(f"/closures/{made['id']}", headers=other), 403)
     assert await Route.count() == 0  # no plan: nothing was re-planned

@@ -24,9 +24,11 @@ PROTOCOL_STOP_STATUSES = {"planned", "arrived", "delivered", "failed", "collecte
 
 
 async def _route_events(after: int = 0) -> list[dict]:
-    return await OutboxEvent.select().where(
-        (OutboxEvent.id > after) & OutboxEvent.kind.is_in(["route.planned", "route.updated"])
-    ).output(load_json=True)
+    return (
+        await OutboxEvent.select()
+        .where((OutboxEvent.id > after) & OutboxEvent.kind.is_in(["route.planned", "route.updated"]))
+        .output(load_json=True)
+    )
 
 
 async def test_every_stop_in_a_route_event_has_a_status_the_protocol_lists(client, geo) -> None:
@@ -35,8 +37,9 @@ async def test_every_stop_in_a_route_event_has_a_status_the_protocol_lists(clien
     assert planned and all(e["kind"] == "route.planned" for e in planned)
     seen = max(e["id"] for e in planned)
     now = dt.datetime.combine(tomorrow(), dt.time(10, 0))
-    _, result = await take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-STATUS", ("13:00", "18:00")), now,
-                                          time_limit_s=1.0)
+    _, result = await take_same_day_order(
+        service_ctx(client), _same_day(hub, geo, "SD-STATUS", ("13:00", "18:00")), now, time_limit_s=1.0
+    )
     assert result is not None and result["changedCouriers"]
     updated = await _route_events(seen)
     assert updated and all(e["kind"] == "route.updated" for e in updated)
@@ -45,9 +48,22 @@ async def test_every_stop_in_a_route_event_has_a_status_the_protocol_lists(clien
 
 
 def _start_replan_process(url: str, hub: int, reference: str, address: str, go: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "tests.api.replan_process", url, str(hub),
-                             tomorrow().isoformat(), reference, address, str(go)],
-                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.api.replan_process",
+            url,
+            str(hub),
+            tomorrow().isoformat(),
+            reference,
+            address,
+            str(go),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _one_current_route_per_courier_and_one_holder_per_stop(routes: list[dict]) -> dict[int, list[int]]:
@@ -62,8 +78,10 @@ async def test_two_processes_replanning_one_hub_at_once_lose_no_update(client, g
     _, hub, _ = await _planned_day(client, geo)
     go = tmp_path / "go"
     addresses = _addresses(geo)
-    procs = [_start_replan_process(settings.database_url, hub, ref, addresses[510 + 9 * i], go)
-             for i, ref in enumerate(("PROC-A", "PROC-B"))]
+    procs = [
+        _start_replan_process(settings.database_url, hub, ref, addresses[510 + 9 * i], go)
+        for i, ref in enumerate(("PROC-A", "PROC-B"))
+    ]
     try:
         for ref in ("PROC-A", "PROC-B"):  # both ready (map loaded, database bound), then both at once
             ready = go.with_name(f"go.{ref}.ready")
@@ -80,19 +98,21 @@ async def test_two_processes_replanning_one_hub_at_once_lose_no_update(client, g
             if p.poll() is None:
                 p.kill()
     holders = _one_current_route_per_courier_and_one_holder_per_stop(await _current_routes(hub))
-    new = await Stop.select(Stop.id, Stop.status).where(
-        Stop.order.reference.is_in(["PROC-A", "PROC-B"]))
+    new = await Stop.select(Stop.id, Stop.status).where(Stop.order.reference.is_in(["PROC-A", "PROC-B"]))
     assert len(new) == 2 and all(s["status"] == "planned" for s in new), new
     assert all(s["id"] in holders for s in new)  # the later save kept the earlier one's stop
     # One after the other: every version of a courier's route follows the one before it.
     for courier in {r["courier"] for r in await _current_routes(hub)}:
-        versions = sorted(r["version"] for r in await Route.select(Route.version).where(
-            (Route.hub == hub) & (Route.courier == courier)))
+        versions = sorted(
+            r["version"]
+            for r in await Route.select(Route.version).where((Route.hub == hub) & (Route.courier == courier))
+        )
         assert versions == list(range(1, len(versions) + 1)), versions
 
 
 async def test_a_save_on_routes_that_changed_while_solving_is_refused_and_worked_out_again(
-        client, geo, monkeypatch) -> None:
+    client, geo, monkeypatch
+) -> None:
     _, hub, routes = await _planned_day(client, geo)
     day = tomorrow()
     bumped = routes[0]

@@ -22,11 +22,24 @@ async def _two_hubs(client, geo) -> dict:
         await make_user(f"desk{n}", "dispatcher", hub_id=hub["id"])
         d = await login(client, f"desk{n}")
         out[n] = {
-            "hub": hub["id"], "desk": d,
+            "hub": hub["id"],
+            "desk": d,
             "shop": (await post_ok(client, "/shops", {"name": f"Shop {n}", "address": addr[10 + n]}, d))["id"],
-            "point": (await post_ok(client, "/pickup-points", {
-                "name": f"Point {n}", "address": addr[20 + n], "kind": "parcel_shop", "capacityParcels": 20,
-                "maxWeightKg": 20, "maxVolumeL": 80}, d))["id"],
+            "point": (
+                await post_ok(
+                    client,
+                    "/pickup-points",
+                    {
+                        "name": f"Point {n}",
+                        "address": addr[20 + n],
+                        "kind": "parcel_shop",
+                        "capacityParcels": 20,
+                        "maxWeightKg": 20,
+                        "maxVolumeL": 80,
+                    },
+                    d,
+                )
+            )["id"],
             "bike": (await post_ok(client, "/bikes", {"name": f"Bike {n}", **BIKE}, d))["id"],
             "courier": (await post_ok(client, "/couriers", {"name": f"Courier {n}"}, d))["id"],
         }
@@ -61,8 +74,10 @@ async def test_a_shift_cannot_take_another_hubs_courier_or_bike(client, geo) -> 
     d1 = w[1]["desk"]
     start = dt.datetime.combine(tomorrow(), dt.time(8))
     shift = {"hubId": w[1]["hub"], "start": start.isoformat(), "end": (start + dt.timedelta(hours=8)).isoformat()}
-    for body, words in (({**shift, "courierId": w[2]["courier"]}, "courierId"),
-                        ({**shift, "courierId": w[1]["courier"], "bikeId": w[2]["bike"]}, "bikeId")):
+    for body, words in (
+        ({**shift, "courierId": w[2]["courier"]}, "courierId"),
+        ({**shift, "courierId": w[1]["courier"], "bikeId": w[2]["bike"]}, "bikeId"),
+    ):
         detail = problem(await client.post("/shifts", json=body, headers=d1), 422)["detail"]
         assert f"{words} " in detail and f"belongs to hub {w[2]['hub']}" in detail
     # the admin (no hub) is held to the same rule: the shift's hub decides

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ProcessPoolExecutor
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -12,8 +12,8 @@ from backend.db.engine import make_engine, migrate, use_database
 from backend.db.tables import Order, PickupPoint, Shift, Shop, Stop
 from backend.dispatch import feasibility
 from backend.dispatch.solver import solve_async
-from backend.services.demo import seed
 from backend.services.day import load_day
+from backend.services.demo import seed
 
 
 @pytest.mark.slow

@@ -179,9 +179,7 @@ async def test_positions_go_to_the_hub_streams_batched(feeds: Feeds) -> None:
         reader.subscribe(courier_id=5),
     )
     for courier_id, lat in ((5, 60.1), (6, 60.2), (5, 60.3)):
-        await writer.publish_position(
-            9, {"type": "position", "courierId": courier_id, "lat": lat, "lon": 24.9}
-        )
+        await writer.publish_position(9, {"type": "position", "courierId": courier_id, "lat": lat, "lon": 24.9})
     (batch,) = await take(hub9, 1)
     assert batch["type"] == "positions"
     latest = {p["courierId"]: p["lat"] for p in batch["positions"]}
@@ -198,9 +196,7 @@ async def test_without_redis_answering_the_redis_feed_still_delivers(client) -> 
         await emit("a", {"n": 1}, courier_id=5)
         await feed.poke()
         assert (await take(courier, 1))[0]["data"] == {"n": 1}
-        await feed.publish_position(
-            9, {"type": "position", "courierId": 5, "lat": 60.1, "lon": 24.9}
-        )
+        await feed.publish_position(9, {"type": "position", "courierId": 5, "lat": 60.1, "lon": 24.9})
         assert (await take(hub, 1))[0]["type"] == "positions"
     finally:
         await feed.stop()

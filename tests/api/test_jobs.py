@@ -17,8 +17,8 @@ from backend.db.tables import Job, OutboxEvent, Stop
 from backend.jobs import JobContext, Worker, enqueue, handler, settle
 from backend.realtime.outbox import emit
 from tests.api.helpers import login, service_ctx, tomorrow
-from tests.api.test_planning import _small_day
 from tests.api.redis_check import redis_or_skip
+from tests.api.test_planning import _small_day
 
 _effects: list[str] = []
 
@@ -34,8 +34,7 @@ async def _effect(job: JobContext) -> None:
 
 
 async def _effects_in_db(key: str) -> int:
-    rows = await OutboxEvent.select(OutboxEvent.payload).where(OutboxEvent.kind == "test.effect").output(
-        load_json=True)
+    rows = await OutboxEvent.select(OutboxEvent.payload).where(OutboxEvent.kind == "test.effect").output(load_json=True)
     return sum(1 for r in rows if r["payload"]["key"] == key)
 
 
@@ -88,9 +87,17 @@ async def test_a_job_commits_with_its_change_or_not_at_all_and_once_per_key(clie
 async def test_a_job_left_by_a_dead_process_is_resumed_at_start_and_carried_out_once(client, runner) -> None:
     key = f"k:{uuid.uuid4()}"
     # Claimed by a process of this host that died mid-job, its lease still running.
-    await Job.insert(Job(kind="test_effect", key=key, payload={}, status="running", attempts=1,
-                         claimed_by=f"{socket.gethostname()}:{_dead_pid()}",
-                         lease_until=dt.datetime.now() + dt.timedelta(hours=1)))
+    await Job.insert(
+        Job(
+            kind="test_effect",
+            key=key,
+            payload={},
+            status="running",
+            attempts=1,
+            claimed_by=f"{socket.gethostname()}:{_dead_pid()}",
+            lease_until=dt.datetime.now() + dt.timedelta(hours=1),
+        )
+    )
     assert await _until_done(key, timeout_s=0.5) == "running"  # its lease holds it while the process may live
     await runner.stop()
     await runner.start()  # a start-up finds it orphaned and runs it
@@ -104,8 +111,17 @@ async def test_a_job_left_by_a_dead_process_is_resumed_at_start_and_carried_out_
 
 async def test_a_job_whose_lease_ran_out_is_taken_over(client, runner) -> None:
     key = f"k:{uuid.uuid4()}"
-    await Job.insert(Job(kind="test_effect", key=key, payload={}, status="running", attempts=1,
-                         claimed_by="elsewhere:1", lease_until=dt.datetime.now() - dt.timedelta(seconds=1)))
+    await Job.insert(
+        Job(
+            kind="test_effect",
+            key=key,
+            payload={},
+            status="running",
+            attempts=1,
+            claimed_by="elsewhere:1",
+            lease_until=dt.datetime.now() - dt.timedelta(seconds=1),
+        )
+    )
     assert await runner.release_orphans() == 0  # another host: only its lease frees it
     assert await _until_done(key) == "done"
     assert await _effects_in_db(key) == 1
@@ -143,8 +159,11 @@ async def test_a_failed_stop_writes_its_next_step_as_a_job_and_a_replay_adds_not
     # The app's worker carries it out: one next step, one new stop, then the re-plan.
     assert await _until_done(f"failed_stop:{stop['stopId']}") == "done"
     assert await _until_done(f"replan:failed_stop:{stop['stopId']}") in ("done", "failed")
-    steps = await OutboxEvent.select(OutboxEvent.payload).where(OutboxEvent.kind == "order.next_step").output(
-        load_json=True)
+    steps = (
+        await OutboxEvent.select(OutboxEvent.payload)
+        .where(OutboxEvent.kind == "order.next_step")
+        .output(load_json=True)
+    )
     assert [s["payload"]["stopId"] for s in steps] == [stop["stopId"]]
     assert await Stop.count().where(Stop.order == stop["orderId"]) == 2  # the failed stop and its next one
 
@@ -161,8 +180,9 @@ async def test_a_same_day_order_whose_request_died_is_planned_in_by_its_job(clie
 
     monkeypatch.setattr(disruptions, "plan_in_same_day_order", killed)
     with pytest.raises(RuntimeError):
-        await disruptions.take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-CRASH", ("13:00", "18:00")), now,
-                                             time_limit_s=1.0)
+        await disruptions.take_same_day_order(
+            service_ctx(client), _same_day(hub, geo, "SD-CRASH", ("13:00", "18:00")), now, time_limit_s=1.0
+        )
     monkeypatch.undo()
     (job,) = await Job.select(Job.key, Job.payload).where(Job.kind == "same_day_order").output(load_json=True)
     order_id = job["payload"]["orderId"]

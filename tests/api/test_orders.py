@@ -9,7 +9,9 @@ from tests.api.helpers import admin, post_ok, problem, tomorrow
 
 
 def _addresses(geo) -> list[str]:
-    return [f"{a.street} {a.housenumber}" for a in sorted(geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber))]
+    return [
+        f"{a.street} {a.housenumber}" for a in sorted(geo.geocoder.addresses(), key=lambda a: (a.street, a.housenumber))
+    ]
 
 
 async def _setup(client, geo) -> tuple[dict, int, int]:
@@ -21,14 +23,26 @@ async def _setup(client, geo) -> tuple[dict, int, int]:
 
 
 def _order(hub: int, ref: str, address: str, **extra) -> dict:
-    return {"reference": ref, "hubId": hub, "customerName": "Mia", "date": tomorrow().isoformat(),
-            "address": address, "slot": "evening", "parcels": [{"weightKg": 2.5, "volumeL": 10}], **extra}
+    return {
+        "reference": ref,
+        "hubId": hub,
+        "customerName": "Mia",
+        "date": tomorrow().isoformat(),
+        "address": address,
+        "slot": "evening",
+        "parcels": [{"weightKg": 2.5, "volumeL": 10}],
+        **extra,
+    }
 
 
 async def test_order_with_shop_goods_makes_pickup_and_delivery_stops(client, geo) -> None:
     h, hub, shop = await _setup(client, geo)
-    body = _order(hub, "A-1", _addresses(geo)[20], parcels=[
-        {"weightKg": 2, "volumeL": 10}, {"weightKg": 1, "volumeL": 4, "shopId": shop}])
+    body = _order(
+        hub,
+        "A-1",
+        _addresses(geo)[20],
+        parcels=[{"weightKg": 2, "volumeL": 10}, {"weightKg": 1, "volumeL": 4, "shopId": shop}],
+    )
     order = await post_ok(client, "/orders", body, h)
     assert order["window"] == {"start": "18:00", "end": "22:00"}
     assert len(order["parcels"]) == 2 and all(p["barcode"] for p in order["parcels"])
@@ -68,9 +82,19 @@ async def test_duplicate_reference_is_a_conflict(client, geo) -> None:
 
 async def test_pickup_point_capacity_and_size_limits(client, geo) -> None:
     h, hub, _ = await _setup(client, geo)
-    pp = await post_ok(client, "/pickup-points", {
-        "name": "Kiosk", "kind": "parcel_shop", "address": _addresses(geo)[40], "capacityParcels": 2,
-        "maxWeightKg": 10, "maxVolumeL": 30}, h)
+    pp = await post_ok(
+        client,
+        "/pickup-points",
+        {
+            "name": "Kiosk",
+            "kind": "parcel_shop",
+            "address": _addresses(geo)[40],
+            "capacityParcels": 2,
+            "maxWeightKg": 10,
+            "maxVolumeL": 30,
+        },
+        h,
+    )
     body = _order(hub, "P-1", "", pickupPointId=pp["id"], parcels=[{"weightKg": 2, "volumeL": 5}] * 2)
     order = await post_ok(client, "/orders", body, h)
     assert order["pickupPointId"] == pp["id"] and order["address"].startswith("Kiosk")
@@ -81,16 +105,20 @@ async def test_pickup_point_capacity_and_size_limits(client, geo) -> None:
 
 
 def _csv(rows: list[str]) -> bytes:
-    return ("reference,hub_id,customer_name,address,date,slot,window_start,window_end,parcels,weight_kg,volume_l,shop_ids\n"
-            + "\n".join(rows) + "\n").encode()
+    return (
+        "reference,hub_id,customer_name,address,date,slot,window_start,window_end,parcels,weight_kg,volume_l,shop_ids\n"
+        + "\n".join(rows)
+        + "\n"
+    ).encode()
 
 
 async def test_csv_import_all_rows(client, geo) -> None:
     h, hub, shop = await _setup(client, geo)
     a = _addresses(geo)
     day = tomorrow()
-    data = _csv([f"R-1,{hub},Ann,{a[50]},{day},morning,,,2,1.5,6,",
-                 f"R-2,{hub},Ben,{a[51]},{day},,14:00,16:00,1,3,12,{shop}"])
+    data = _csv(
+        [f"R-1,{hub},Ann,{a[50]},{day},morning,,,2,1.5,6,", f"R-2,{hub},Ben,{a[51]},{day},,14:00,16:00,1,3,12,{shop}"]
+    )
     r = await client.post("/orders/import", files={"file": ("orders.csv", data, "text/csv")}, headers=h)
     assert r.status_code == 201, r.text
     report = r.json()
@@ -103,11 +131,15 @@ async def test_csv_with_a_bad_row_imports_nothing_and_reports_each_row(client, g
     h, hub, _ = await _setup(client, geo)
     a = _addresses(geo)
     day = tomorrow()
-    data = _csv([f"R-1,{hub},Ann,{a[50]},{day},morning,,,1,1,5,",
-                 f"R-2,{hub},Ben,Imaginary Road 7,{day},morning,,,1,1,5,",
-                 f"R-3,{hub},Cy,{a[52]},{day},,19:00,17:00,1,1,5,",
-                 f"R-1,{hub},Dee,{a[53]},{day},evening,,,1,1,5,",
-                 f"R-5,{hub},Eli,{a[54]},{day},evening,,,one,1,5,"])
+    data = _csv(
+        [
+            f"R-1,{hub},Ann,{a[50]},{day},morning,,,1,1,5,",
+            f"R-2,{hub},Ben,Imaginary Road 7,{day},morning,,,1,1,5,",
+            f"R-3,{hub},Cy,{a[52]},{day},,19:00,17:00,1,1,5,",
+            f"R-1,{hub},Dee,{a[53]},{day},evening,,,1,1,5,",
+            f"R-5,{hub},Eli,{a[54]},{day},evening,,,one,1,5,",
+        ]
+    )
     r = await client.post("/orders/import", files={"file": ("orders.csv", data, "text/csv")}, headers=h)
     body = problem(r, 422)
     assert "nothing was imported" in body["detail"]

@@ -29,15 +29,48 @@ async def _day(client, geo) -> dict:
     """Tomorrow planned, with two pickup points: one with room, one already full."""
     h, hub, _ = await _small_day(client, geo)
     a = _addresses(geo)
-    roomy = await post_ok(client, "/pickup-points", {
-        "name": "Kiosk Roomy", "kind": "parcel_shop", "address": a[150], "hubId": hub, "capacityParcels": 10,
-        "maxWeightKg": 20, "maxVolumeL": 60}, h)
-    full = await post_ok(client, "/pickup-points", {
-        "name": "Locker Full", "kind": "locker", "address": a[153], "hubId": hub, "capacityParcels": 1,
-        "maxWeightKg": 20, "maxVolumeL": 60}, h)
-    await post_ok(client, "/orders", {  # takes the full locker's only place
-        "reference": "LOCKER-1", "hubId": hub, "customerName": "Booked", "date": tomorrow().isoformat(),
-        "pickupPointId": full["id"], "slot": "day", "parcels": [{"weightKg": 1, "volumeL": 2}]}, h)
+    roomy = await post_ok(
+        client,
+        "/pickup-points",
+        {
+            "name": "Kiosk Roomy",
+            "kind": "parcel_shop",
+            "address": a[150],
+            "hubId": hub,
+            "capacityParcels": 10,
+            "maxWeightKg": 20,
+            "maxVolumeL": 60,
+        },
+        h,
+    )
+    full = await post_ok(
+        client,
+        "/pickup-points",
+        {
+            "name": "Locker Full",
+            "kind": "locker",
+            "address": a[153],
+            "hubId": hub,
+            "capacityParcels": 1,
+            "maxWeightKg": 20,
+            "maxVolumeL": 60,
+        },
+        h,
+    )
+    await post_ok(
+        client,
+        "/orders",
+        {  # takes the full locker's only place
+            "reference": "LOCKER-1",
+            "hubId": hub,
+            "customerName": "Booked",
+            "date": tomorrow().isoformat(),
+            "pickupPointId": full["id"],
+            "slot": "day",
+            "parcels": [{"weightKg": 1, "volumeL": 2}],
+        },
+        h,
+    )
     r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
     assert r.status_code == 201 and r.json()["figures"]["violations"] == 0, r.text
     return {"h": h, "hub": hub, "roomy": roomy, "full": full, "routes": await _current_routes(hub)}
@@ -54,9 +87,10 @@ def _url(order: dict, what: str = "redirect") -> str:
 async def _snapshot() -> tuple:
     """Everything a refused redirect must leave as it was."""
     stops = await Stop.select(Stop.id, Stop.status, Stop.address, Stop.window_start).order_by(Stop.id)
-    orders = await Order.select(Order.id, Order.address, Order.pickup_point, Order.window_start, Order.window_end,
-                                Order.status).order_by(Order.id)
-    routes = await Route.select(Route.id).where(Route.current == True).order_by(Route.id)  # noqa: E712
+    orders = await Order.select(
+        Order.id, Order.address, Order.pickup_point, Order.window_start, Order.window_end, Order.status
+    ).order_by(Order.id)
+    routes = await Route.select(Route.id).where(Route.current.eq(True)).order_by(Route.id)
     return stops, orders, routes, await latest_seq()
 
 
@@ -76,8 +110,11 @@ async def _assert_only_changed_couriers_told(hub: int, seq: int, before: list[di
     run = await PlanRun.select().order_by(PlanRun.id, ascending=False).output(load_json=True).first()
     assert run["status"] == "done" and run["figures"]["violations"] == 0, run  # the feasibility check passed
     changed = run["figures"]["changedCouriers"]
-    events = await OutboxEvent.select().where(
-        (OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")).output(load_json=True)
+    events = (
+        await OutboxEvent.select()
+        .where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated"))
+        .output(load_json=True)
+    )
     assert sorted(e["courier_id"] for e in events) == sorted(changed)
     assert all(e["payload"]["change"]["reason"].startswith("customer redirect") for e in events)
     versions = {r["courier"]: r["version"] for r in await _current_routes(hub)}
@@ -129,8 +166,13 @@ async def test_a_window_redirect_of_a_parcel_on_a_bike_stays_on_that_bike(client
     seq = await latest_seq()
 
     now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
-    answer = await redirect(service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}), order, RedirectIn(kind="window", window="17:00-19:00"), now,
-                            time_limit_s=1.0)
+    answer = await redirect(
+        service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}),
+        order,
+        RedirectIn(kind="window", window="17:00-19:00"),
+        now,
+        time_limit_s=1.0,
+    )
 
     assert answer["window"] == {"start": "17:00", "end": "19:00"} and answer["replanned"] is True
     holders = await _assert_one_destination_each(hub)
@@ -145,19 +187,35 @@ async def test_a_window_redirect_of_a_parcel_on_a_bike_stays_on_that_bike(client
     assert f"{tomorrow()}T17:00:00" <= planned["serviceStart"] <= f"{tomorrow()}T19:00:00"
     changed = await _assert_only_changed_couriers_told(hub, seq, routes)
     assert changed == [a["courier"]]  # the other courier's route did not change and was not sent
-    update = await OutboxEvent.select().where(
-        (OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")).output(load_json=True).first()
+    update = (
+        await OutboxEvent.select()
+        .where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated"))
+        .output(load_json=True)
+        .first()
+    )
     assert old in update["payload"]["change"]["removed"] and new in update["payload"]["change"]["added"]
     # The customer is told, in words.
-    event = await OutboxEvent.select().where(
-        (OutboxEvent.id > seq) & (OutboxEvent.kind == "order.redirected")).output(load_json=True).first()
-    (message,) = notifications_for({"id": event["id"], "kind": event["kind"], "payload": event["payload"],
-                                    "courier_id": None})
+    event = (
+        await OutboxEvent.select()
+        .where((OutboxEvent.id > seq) & (OutboxEvent.kind == "order.redirected"))
+        .output(load_json=True)
+        .first()
+    )
+    (message,) = notifications_for(
+        {"id": event["id"], "kind": event["kind"], "payload": event["payload"], "courier_id": None}
+    )
     assert message[:2] == ("order", order["id"]) and "17:00 and 19:00" in message[2]["body"]
     again = await Order.select(Order.window_start, Order.status).where(Order.id == order["id"]).first()
     assert again["window_start"].hour == 17 and again["status"] == "redirected"
     # A later re-plan keeps it so: the withdrawn stop does not come back, the new one stays with A.
-    later = await replan_hub(service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}), hub, tomorrow(), now, reason="later", time_limit_s=1.0)
+    later = await replan_hub(
+        service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}),
+        hub,
+        tomorrow(),
+        now,
+        reason="later",
+        time_limit_s=1.0,
+    )
     assert later["violations"] == 0
     holders = await _assert_one_destination_each(hub)
     assert holders[new] == [a["courier"]] and old not in holders
@@ -168,12 +226,16 @@ async def test_a_redirect_to_a_pickup_point_through_the_tracking_page(client, ge
     hub, routes = day["hub"], day["routes"]
     order = await _order("O-2")
     seq = await latest_seq()
-    r = await client.post(_url(order), json={"kind": "pickup_point", "pickupPointId": day["roomy"]["id"]},
-                          headers={"Idempotency-Key": "c0ffee00-0000-4000-8000-000000000001"})
+    r = await client.post(
+        _url(order),
+        json={"kind": "pickup_point", "pickupPointId": day["roomy"]["id"]},
+        headers={"Idempotency-Key": "c0ffee00-0000-4000-8000-000000000001"},
+    )
     assert r.status_code == 200, r.text
     answer = r.json()
-    assert answer["pickupPoint"]["id"] == day["roomy"]["id"] and answer["pickupCode"] == pickup_code(SECRET,
-                                                                                                    order["id"])
+    assert answer["pickupPoint"]["id"] == day["roomy"]["id"] and answer["pickupCode"] == pickup_code(
+        SECRET, order["id"]
+    )
     holders = await _assert_one_destination_each(hub)
     assert len(holders[answer["stopId"]]) == 1 and answer["previousStopId"] not in holders
     await _assert_only_changed_couriers_told(hub, seq, routes)
@@ -192,8 +254,9 @@ async def test_a_redirect_to_another_address_is_geocoded_and_planned(client, geo
     stop = await Stop.select(Stop.id).where((Stop.order == order["id"]) & (Stop.kind == "delivery")).first()
     holder = _holders(routes)[stop["id"]]
     pinned = next(s["courier"] for s in await Shift.select(Shift.courier) if [s["courier"]] != holder)
-    assert (await client.post(f"/stops/{stop['id']}/assign", json={"courierId": pinned}, headers=day["h"])
-            ).status_code in (200, 201)
+    assert (
+        await client.post(f"/stops/{stop['id']}/assign", json={"courierId": pinned}, headers=day["h"])
+    ).status_code in (200, 201)
     routes = await _current_routes(hub)
     seq = await latest_seq()
     target = _addresses(geo)[420]
@@ -224,15 +287,18 @@ async def test_refused_redirects_change_nothing_and_offer_alternatives(client, g
     assert body["nextWindow"] == body["redirectOptions"][0] and body["nextWindow"]["slot"] == "morning"
     assert "The next possible window is 08:00-12:00" in body["detail"]
     # The full locker: refused, with the one that has room among the alternatives.
-    body = problem(await client.post(_url(order), json={"kind": "pickup_point", "pickupPointId": day["full"]["id"]}),
-                   409)
+    body = problem(
+        await client.post(_url(order), json={"kind": "pickup_point", "pickupPointId": day["full"]["id"]}), 409
+    )
     assert body["code"] == "pickup_point_full" and "Locker Full is full" in body["detail"]
     assert day["roomy"]["id"] in [o.get("pickupPointId") for o in body["redirectOptions"]]
     assert day["full"]["id"] not in [o.get("pickupPointId") for o in body["redirectOptions"]]
     # Unknown pickup point, a malformed window, the wrong fields for the kind.
     problem(await client.post(_url(order), json={"kind": "pickup_point", "pickupPointId": 99999}), 422)
-    assert "HH:MM-HH:MM" in problem(await client.post(_url(order), json={"kind": "window", "window": "soon"}),
-                                    422)["detail"]
+    assert (
+        "HH:MM-HH:MM"
+        in problem(await client.post(_url(order), json={"kind": "window", "window": "soon"}), 422)["detail"]
+    )
     problem(await client.post(_url(order), json={"kind": "window", "pickupPointId": 1}), 422)
     problem(await client.post(_url(order), json={"kind": "teleport"}), 400)
     assert await _snapshot() == before
@@ -242,25 +308,39 @@ async def test_a_redirect_the_planner_cannot_fit_is_put_back_whole(client, geo, 
     import backend.services.replanning as replanning
     from backend.dispatch.model import Unplanned
 
-    day = await _day(client, geo)
+    await _day(client, geo)
     order = await _order("O-6")
     real = replanning.replan
 
     def cannot_fit(problem_, in_force, **kw):  # a solver that finds no room for the new stop
         result = real(problem_, in_force, **kw)
         newest = min((s.id for s in problem_.stops), key=int)  # the new stop, not written yet: id below zero
-        routes = tuple(msgspec.structs.replace(r, stops=tuple(s for s in r.stops if s.stop_id != newest))
-                       for r in result.plan.routes)
-        plan = msgspec.structs.replace(result.plan, routes=routes, unplanned=(
-            *result.plan.unplanned, Unplanned(stop_id=newest, reason="window_unreachable",
-                                              detail="No bike can be there within its window.")))
+        routes = tuple(
+            msgspec.structs.replace(r, stops=tuple(s for s in r.stops if s.stop_id != newest))
+            for r in result.plan.routes
+        )
+        plan = msgspec.structs.replace(
+            result.plan,
+            routes=routes,
+            unplanned=(
+                *result.plan.unplanned,
+                Unplanned(
+                    stop_id=newest, reason="window_unreachable", detail="No bike can be there within its window."
+                ),
+            ),
+        )
         return msgspec.structs.replace(result, plan=plan)
 
     monkeypatch.setattr(replanning, "replan", cannot_fit)
     before = await _snapshot()
     with pytest.raises(Conflict) as refused:  # in this process: the patched solver cannot go to the pool
-        await redirect(service_ctx(client), order, RedirectIn(kind="window", window="evening"),
-                       dt.datetime.combine(tomorrow(), dt.time(9, 0)), time_limit_s=1.0)
+        await redirect(
+            service_ctx(client),
+            order,
+            RedirectIn(kind="window", window="evening"),
+            dt.datetime.combine(tomorrow(), dt.time(9, 0)),
+            time_limit_s=1.0,
+        )
     body = {"detail": refused.value.detail, **refused.value.extra}
     assert body["code"] == "infeasible" and "No bike can be there within its window" in body["detail"]
     assert "evening" not in [o.get("window") for o in body["redirectOptions"]]  # the refused choice
@@ -276,19 +356,20 @@ async def test_delivered_at_the_door_unknown_and_too_late(client, geo) -> None:
     await Stop.update({Stop.status: "arrived"}).where(Stop.id == stop["id"])
     body = problem(await client.post(_url(order), json={"kind": "window", "window": "evening"}), 409)
     assert "at your door" in body["detail"] and body["redirectOptions"] == []
-    await Stop.update({Stop.status: "delivered", Stop.completed_at: dt.datetime.combine(tomorrow(), dt.time(10, 42))
-                       }).where(Stop.id == stop["id"])
+    await Stop.update(
+        {Stop.status: "delivered", Stop.completed_at: dt.datetime.combine(tomorrow(), dt.time(10, 42))}
+    ).where(Stop.id == stop["id"])
     body = problem(await client.post(_url(order), json={"kind": "window", "window": "evening"}), 409)
     assert "delivered at 10:42" in body["detail"]
-    body = problem(await client.post("/track/not-a-real-token-at-all/redirect",
-                                     json={"kind": "window", "window": "evening"}), 404)
+    body = problem(
+        await client.post("/track/not-a-real-token-at-all/redirect", json={"kind": "window", "window": "evening"}), 404
+    )
     assert "not valid" in body["detail"]
     # A window already past, on the day itself: refused with the next one still possible.
     other = await _order("O-2")
     now = dt.datetime.combine(tomorrow(), dt.time(15, 0))
     with pytest.raises(Conflict) as refused:
-        await redirect(service_ctx(client), other, RedirectIn(kind="window", window="morning"), now,
-                       time_limit_s=1.0)
+        await redirect(service_ctx(client), other, RedirectIn(kind="window", window="morning"), now, time_limit_s=1.0)
     assert refused.value.extra["code"] == "window_unavailable" and "too soon" in refused.value.detail
     nxt = refused.value.extra["nextWindow"]
     assert nxt["window"] == "afternoon" and "12:00-17:00" in refused.value.detail
@@ -302,16 +383,24 @@ async def test_two_racing_redirects_have_one_winner(client, geo) -> None:
     now = dt.datetime.combine(tomorrow(), dt.time(9, 0))
     # The test client runs requests one after the other: the race is run on the service, in one event loop.
     first, second = await asyncio.gather(
-        redirect(service_ctx(client), order, RedirectIn(kind="window", window="evening"), now,
-                 time_limit_s=1.0),
-        redirect(service_ctx(client), order, RedirectIn(kind="pickup_point", pickup_point_id=day["roomy"]["id"]), now, time_limit_s=1.0), return_exceptions=True)
+        redirect(service_ctx(client), order, RedirectIn(kind="window", window="evening"), now, time_limit_s=1.0),
+        redirect(
+            service_ctx(client),
+            order,
+            RedirectIn(kind="pickup_point", pickup_point_id=day["roomy"]["id"]),
+            now,
+            time_limit_s=1.0,
+        ),
+        return_exceptions=True,
+    )
     outcomes = [first, second]
     winners = [o for o in outcomes if isinstance(o, dict)]
     losers = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(winners) == 1 and len(losers) == 1, outcomes
     assert losers[0].extra["code"] == "changed" and "in the meantime" in losers[0].detail
     live = await Stop.select(Stop.id).where(
-        (Stop.order == order["id"]) & (Stop.kind == "delivery") & (Stop.status != "cancelled"))
+        (Stop.order == order["id"]) & (Stop.kind == "delivery") & (Stop.status != "cancelled")
+    )
     assert [s["id"] for s in live] == [winners[0]["stopId"]]  # one live destination: the winner's
     await _assert_one_destination_each(day["hub"])
     assert await OutboxEvent.count().where(OutboxEvent.kind == "order.redirected") == 1
@@ -345,7 +434,8 @@ async def test_before_the_day_is_planned_a_redirect_is_simply_written(client, ge
     assert r.status_code == 200, r.text
     assert r.json()["replanned"] is False
     live = await Stop.select(Stop.id, Stop.status).where(
-        (Stop.order == order["id"]) & (Stop.kind == "delivery") & (Stop.status != "cancelled"))
+        (Stop.order == order["id"]) & (Stop.kind == "delivery") & (Stop.status != "cancelled")
+    )
     assert live == [{"id": r.json()["stopId"], "status": "open"}]
     events = await OutboxEvent.select(OutboxEvent.kind).where(OutboxEvent.kind == "order.redirected")
     assert len(events) == 1

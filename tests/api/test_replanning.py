@@ -11,9 +11,8 @@ import pytest
 
 from backend.db.tables import Order, OutboxEvent, Parcel, Route, Shift, Stop
 from backend.errors import Conflict, Invalid, NotFound
-from backend.realtime.outbox import latest_seq
-from backend.services.orders import OrderIn
 from backend.realtime.notifications import notifications_for
+from backend.realtime.outbox import latest_seq
 from backend.security import pickup_code
 from backend.services.disruptions import (
     after_failed_stop,
@@ -21,6 +20,7 @@ from backend.services.disruptions import (
     courier_out_of_service,
     take_same_day_order,
 )
+from backend.services.orders import OrderIn
 from backend.services.replanning import replan_hub
 from tests.api.helpers import post_ok, problem, service_ctx, tomorrow, with_api_names
 from tests.api.test_planning import _addresses, _small_day
@@ -28,7 +28,7 @@ from tests.api.test_planning import _addresses, _small_day
 
 async def _current_routes(hub: int) -> list[dict]:
     """The routes in force, their stops under the API's names."""
-    rows = await Route.select().where((Route.hub == hub) & (Route.current == True)).output(load_json=True)  # noqa: E712
+    rows = await Route.select().where((Route.hub == hub) & (Route.current.eq(True))).output(load_json=True)
     return [with_api_names(r) for r in rows]
 
 
@@ -59,15 +59,32 @@ async def test_a_new_order_goes_into_one_running_route_and_locked_stops_stay(cli
     await Stop.update({Stop.status: "delivered"}).where(Stop.id == done["stopId"])
     await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == loaded["orderId"])
 
-    new = await post_ok(client, "/orders", {
-        "reference": "SAME-DAY", "hubId": hub, "customerName": "Late Lunch", "date": day.isoformat(),
-        "address": _addresses(geo)[500], "window": {"start": "13:00", "end": "18:00"},
-        "parcels": [{"weightKg": 2, "volumeL": 5}]}, h)
+    new = await post_ok(
+        client,
+        "/orders",
+        {
+            "reference": "SAME-DAY",
+            "hubId": hub,
+            "customerName": "Late Lunch",
+            "date": day.isoformat(),
+            "address": _addresses(geo)[500],
+            "window": {"start": "13:00", "end": "18:00"},
+            "parcels": [{"weightKg": 2, "volumeL": 5}],
+        },
+        h,
+    )
     new_stop = (await Stop.select(Stop.id).where(Stop.order == new["id"]).first())["id"]
     seq = await latest_seq()
 
     now = dt.datetime.combine(day, dt.time(11, 0))
-    result = await replan_hub(service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}), hub, day, now, reason="new order SAME-DAY", time_limit_s=1.0)
+    result = await replan_hub(
+        service_ctx(client, {a["courier"]: (done["lat"], done["lon"])}),
+        hub,
+        day,
+        now,
+        reason="new order SAME-DAY",
+        time_limit_s=1.0,
+    )
 
     assert result["violations"] == 0 and result["unplanned"] == 0, result
     after = await _current_routes(hub)
@@ -79,8 +96,11 @@ async def test_a_new_order_goes_into_one_running_route_and_locked_stops_stay(cli
     assert (await Stop.select(Stop.status).where(Stop.id == new_stop).first())["status"] == "planned"
 
     # Only changed couriers got a new route version and an event, with the reason.
-    events = await OutboxEvent.select().where(
-        (OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")).output(load_json=True)
+    events = (
+        await OutboxEvent.select()
+        .where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated"))
+        .output(load_json=True)
+    )
     assert sorted(e["courier_id"] for e in events) == sorted(result["changedCouriers"])
     assert holders[new_stop][0] in result["changedCouriers"]
     for e in events:
@@ -111,19 +131,28 @@ async def test_replan_without_a_plan_is_refused_clearly(client, geo) -> None:
 
 
 def _same_day(hub: int, geo, ref: str, window: tuple[str, str], kg: float = 2) -> OrderIn:
-    return msgspec.convert({
-        "reference": ref, "hubId": hub, "customerName": "Same Day", "date": tomorrow().isoformat(),
-        "address": _addresses(geo)[510], "window": {"start": window[0], "end": window[1]},
-        "parcels": [{"weightKg": kg, "volumeL": 5}]}, OrderIn)
+    return msgspec.convert(
+        {
+            "reference": ref,
+            "hubId": hub,
+            "customerName": "Same Day",
+            "date": tomorrow().isoformat(),
+            "address": _addresses(geo)[510],
+            "window": {"start": window[0], "end": window[1]},
+            "parcels": [{"weightKg": kg, "volumeL": 5}],
+        },
+        OrderIn,
+    )
 
 
 async def test_a_same_day_order_before_its_cutoff_is_planned_into_a_running_route(client, geo) -> None:
     _, hub, _ = await _planned_day(client, geo)
     now = dt.datetime.combine(tomorrow(), dt.time(10, 0))  # "today", for this test, is tomorrow
-    order_id, result = await take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-1", ("13:00", "18:00")), now,
-                                                 time_limit_s=1.0)
+    order_id, result = await take_same_day_order(
+        service_ctx(client), _same_day(hub, geo, "SD-1", ("13:00", "18:00")), now, time_limit_s=1.0
+    )
     assert result is not None and result["violations"] == 0
-    stop = (await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id).first())
+    stop = await Stop.select(Stop.id, Stop.status).where(Stop.order == order_id).first()
     assert stop["status"] == "planned"
     assert len(_holders(await _current_routes(hub))[stop["id"]]) == 1
 
@@ -133,10 +162,16 @@ async def test_a_same_day_order_after_its_cutoff_is_refused_with_the_next_slot(c
     orders_before = await Order.count()
     now = dt.datetime.combine(tomorrow(), dt.time(17, 30))
     with pytest.raises(Conflict) as refused:
-        await take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-2", ("13:00", "18:00")), now, time_limit_s=1.0)
+        await take_same_day_order(
+            service_ctx(client), _same_day(hub, geo, "SD-2", ("13:00", "18:00")), now, time_limit_s=1.0
+        )
     assert refused.value.extra["code"] == "same_day_cutoff"
-    assert refused.value.extra["nextSlot"] == {"date": tomorrow().isoformat(), "slot": "evening",
-                                               "start": "18:00", "end": "22:00"}
+    assert refused.value.extra["nextSlot"] == {
+        "date": tomorrow().isoformat(),
+        "slot": "evening",
+        "start": "18:00",
+        "end": "22:00",
+    }
     assert "18:00" in refused.value.detail and "evening" in refused.value.detail
     assert await Order.count() == orders_before  # nothing written
 
@@ -146,13 +181,18 @@ async def test_a_same_day_order_that_fits_no_bike_is_withdrawn_whole(client, geo
     counts = (await Order.count(), await Stop.count(), await Parcel.count())
     now = dt.datetime.combine(tomorrow(), dt.time(10, 0))
     with pytest.raises(Conflict) as refused:
-        await take_same_day_order(service_ctx(client), _same_day(hub, geo, "SD-3", ("13:00", "18:00"), kg=190), now,
-                                  time_limit_s=1.0)
+        await take_same_day_order(
+            service_ctx(client), _same_day(hub, geo, "SD-3", ("13:00", "18:00"), kg=190), now, time_limit_s=1.0
+        )
     assert refused.value.extra["code"] == "same_day_full"
     assert "next possible slot" in refused.value.detail
     # not the same hours again: the first slot after the window that found no room
-    assert refused.value.extra["nextSlot"] == {"date": tomorrow().isoformat(), "slot": "evening",
-                                               "start": "18:00", "end": "22:00"}
+    assert refused.value.extra["nextSlot"] == {
+        "date": tomorrow().isoformat(),
+        "slot": "evening",
+        "start": "18:00",
+        "end": "22:00",
+    }
     assert (await Order.count(), await Stop.count(), await Parcel.count()) == counts
     assert all(len(c) == 1 for c in _holders(await _current_routes(hub)).values())
 
@@ -169,8 +209,9 @@ async def test_a_courier_out_of_service_hands_over_stops_and_goods_become_a_tran
     bike_at = (loaded["lat"] + 0.001, loaded["lon"])
 
     now = dt.datetime.combine(day, dt.time(10, 30))
-    result = await courier_out_of_service(service_ctx(client, {a["courier"]: bike_at}), a["courier"], day, now, reason="flat battery",
-                                          time_limit_s=1.0)
+    result = await courier_out_of_service(
+        service_ctx(client, {a["courier"]: bike_at}), a["courier"], day, now, reason="flat battery", time_limit_s=1.0
+    )
 
     assert result["violations"] == 0 and result["transfers"] == 1, result
     after = await _current_routes(hub)
@@ -186,7 +227,8 @@ async def test_a_courier_out_of_service_hands_over_stops_and_goods_become_a_tran
     order = [s["stopId"] for s in taker["stops"]]
     assert order.index(transfer["id"]) < order.index(loaded["stopId"])
     assert {p["status"] for p in await Parcel.select(Parcel.status).where(Parcel.order == loaded["orderId"])} == {
-        "transfer"}
+        "transfer"
+    }
     events = await OutboxEvent.select(OutboxEvent.courier_id, OutboxEvent.kind).where(OutboxEvent.id > seq)
     assert {"courier_id": a["courier"], "kind": "route.updated"} in events  # the broken courier is told too
     assert all(len(c) == 1 for c in holders.values())
@@ -206,16 +248,40 @@ async def _started_with_loaded_delivery(hub: int, routes: list[dict]) -> tuple[d
 async def test_a_failed_delivery_goes_to_the_nearest_pickup_point_on_the_same_bike(client, geo) -> None:
     h, hub, routes = await _planned_day(client, geo)
     a_ = _addresses(geo)
-    points = [(await post_ok(client, "/pickup-points", {
-        "name": f"Kiosk {i}", "kind": "parcel_shop", "address": a_[150 + 3 * i], "hubId": hub, "capacityParcels": 10,
-        "maxWeightKg": kg, "maxVolumeL": 60}, h)) for i, kg in enumerate((20, 0.5))]  # the second takes no 3 kg
+    points = [
+        (
+            await post_ok(
+                client,
+                "/pickup-points",
+                {
+                    "name": f"Kiosk {i}",
+                    "kind": "parcel_shop",
+                    "address": a_[150 + 3 * i],
+                    "hubId": hub,
+                    "capacityParcels": 10,
+                    "maxWeightKg": kg,
+                    "maxVolumeL": 60,
+                },
+                h,
+            )
+        )
+        for i, kg in enumerate((20, 0.5))
+    ]  # the second takes no 3 kg
     a, failed = await _started_with_loaded_delivery(hub, routes)
     now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
-    done = await after_failed_stop(service_ctx(client, {a["courier"]: (failed["lat"], failed["lon"])}), failed["stopId"], now, policy="pickup_point",
-                                   time_limit_s=1.0)
+    done = await after_failed_stop(
+        service_ctx(client, {a["courier"]: (failed["lat"], failed["lon"])}),
+        failed["stopId"],
+        now,
+        policy="pickup_point",
+        time_limit_s=1.0,
+    )
     step = done["next"]
     assert step["next"] == "pickup_point" and step["pickupPoint"]["id"] == points[0]["id"]
-    assert step["pickupCode"] == pickup_code(service_ctx(client).settings.secret_key, failed["orderId"]) and len(step["pickupCode"]) == 6
+    assert (
+        step["pickupCode"] == pickup_code(service_ctx(client).settings.secret_key, failed["orderId"])
+        and len(step["pickupCode"]) == 6
+    )
     assert done["replan"]["violations"] == 0
     holders = _holders(await _current_routes(hub))
     assert holders[step["newStopId"]] == [a["courier"]]  # the parcel is on A's bike: A brings it there
@@ -231,29 +297,36 @@ async def test_a_failed_delivery_without_a_point_is_retried_later_or_goes_back(c
     _, hub, routes = await _planned_day(client, geo)
     a, failed = await _started_with_loaded_delivery(hub, routes)
     now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
-    done = await after_failed_stop(service_ctx(client), failed["stopId"], now, policy="pickup_point",
-                                   time_limit_s=1.0)
+    done = await after_failed_stop(service_ctx(client), failed["stopId"], now, policy="pickup_point", time_limit_s=1.0)
     assert done["next"]["next"] == "retry" and done["next"]["windowStart"] == f"{tomorrow()}T12:00:00"
     assert _holders(await _current_routes(hub))[done["next"]["newStopId"]] == [a["courier"]]
     # a second failure late in the day: back to the hub, nothing re-planned
     await Stop.update({Stop.status: "failed"}).where(Stop.id == done["next"]["newStopId"])
     late = dt.datetime.combine(tomorrow(), dt.time(19, 30))
-    back = await after_failed_stop(service_ctx(client), done["next"]["newStopId"], late, policy="retry",
-                                   time_limit_s=1.0)
-    assert back == {"next": {"orderId": failed["orderId"], "stopId": done["next"]["newStopId"], "next": "hub"},
-                    "replan": None}
+    back = await after_failed_stop(
+        service_ctx(client), done["next"]["newStopId"], late, policy="retry", time_limit_s=1.0
+    )
+    assert back == {
+        "next": {"orderId": failed["orderId"], "stopId": done["next"]["newStopId"], "next": "hub"},
+        "replan": None,
+    }
     assert (await Order.select(Order.status).where(Order.id == failed["orderId"]).first())["status"] == "returning"
     planned = (await Stop.select(Stop.id).where(Stop.status == "planned").first())["id"]
-    assert await after_failed_stop(service_ctx(client), planned, late, policy="hub",
-                                   time_limit_s=1.0) is None  # not a failed delivery: nothing to do
+    assert (
+        await after_failed_stop(service_ctx(client), planned, late, policy="hub", time_limit_s=1.0) is None
+    )  # not a failed delivery: nothing to do
 
 
 async def test_a_stop_moved_by_dispatch_stays_moved_in_later_replans(client, geo) -> None:
     h, hub, routes = await _planned_day(client, geo)
     giver = max(routes, key=lambda r: len(r["stops"]))
     taker = next(s["courier"] for s in await Shift.select(Shift.courier) if s["courier"] != giver["courier"])
-    stop = next(s for s in giver["stops"] if s["kind"] == "delivery" and not any(
-        p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"]))
+    stop = next(
+        s
+        for s in giver["stops"]
+        if s["kind"] == "delivery"
+        and not any(p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"])
+    )
     now = dt.datetime.combine(tomorrow(), dt.time(7, 0))
     result = await assign_stop(service_ctx(client), stop["stopId"], taker, now, time_limit_s=1.0)
     assert result["violations"] == 0
@@ -269,8 +342,9 @@ async def test_a_stop_moved_by_dispatch_stays_moved_in_later_replans(client, geo
     problem(await client.delete(f"/stops/{stop['stopId']}/assign", headers=h), 404)
 
 
-async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_published(client, geo,
-                                                                                     monkeypatch) -> None:
+async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_published(
+    client, geo, monkeypatch
+) -> None:
     import backend.services.replanning as replanning
     from backend.dispatch.model import Unplanned
 
@@ -282,15 +356,24 @@ async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_pu
         route = next(r for r in result.plan.routes if r.stops)
         victim = route.stops[-1].stop_id
         plan = msgspec.structs.replace(
-            result.plan, routes=tuple(msgspec.structs.replace(r, stops=r.stops[:-1]) if r is route else r
-                                      for r in result.plan.routes),
-            unplanned=(*result.plan.unplanned, Unplanned(stop_id=victim, reason="no_capacity", detail="test")))
+            result.plan,
+            routes=tuple(
+                msgspec.structs.replace(r, stops=r.stops[:-1]) if r is route else r for r in result.plan.routes
+            ),
+            unplanned=(*result.plan.unplanned, Unplanned(stop_id=victim, reason="no_capacity", detail="test")),
+        )
         return msgspec.structs.replace(result, plan=plan, changed=frozenset({route.vehicle_id}))
 
     monkeypatch.setattr(replanning, "replan", worse)
     seq = await latest_seq()
-    result = await replan_hub(service_ctx(client), hub, tomorrow(), dt.datetime.combine(tomorrow(), dt.time(7, 0)),
-                              reason="check", time_limit_s=1.0)
+    result = await replan_hub(
+        service_ctx(client),
+        hub,
+        tomorrow(),
+        dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+        reason="check",
+        time_limit_s=1.0,
+    )
     assert result["applied"] is False and "routes kept" in result["detail"]
     assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
     assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
@@ -308,17 +391,23 @@ async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream
         result = real(problem, in_force, **kw)
         route = next(r for r in result.plan.routes if r.stops)
         plan = msgspec.structs.replace(
-            result.plan, routes=tuple(msgspec.structs.replace(r, stops=r.stops[:-1]) if r is route else r
-                                      for r in result.plan.routes),
-            unplanned=(*result.plan.unplanned,
-                       Unplanned(stop_id=route.stops[-1].stop_id, reason="no_capacity", detail="test")))
+            result.plan,
+            routes=tuple(
+                msgspec.structs.replace(r, stops=r.stops[:-1]) if r is route else r for r in result.plan.routes
+            ),
+            unplanned=(
+                *result.plan.unplanned,
+                Unplanned(stop_id=route.stops[-1].stop_id, reason="no_capacity", detail="test"),
+            ),
+        )
         return msgspec.structs.replace(result, plan=plan)
 
     monkeypatch.setattr(replanning, "replan", worse)
     seq = await latest_seq()
     courier = routes[0]["courier"]
-    result = await courier_behind(service_ctx(client), hub, {courier}, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
-                                  time_limit_s=1.0)
+    result = await courier_behind(
+        service_ctx(client), hub, {courier}, dt.datetime.combine(tomorrow(), dt.time(7, 0)), time_limit_s=1.0
+    )
     assert result is not None and result["applied"] is False
     events = await OutboxEvent.select().where(OutboxEvent.id > seq)
     assert [e["kind"] for e in events] == ["plan.not_applied"]
@@ -349,7 +438,9 @@ async def test_a_courier_behind_hands_late_stops_not_on_the_bike_to_someone_on_t
     seq = await latest_seq()
 
     now = dt.datetime.combine(day, dt.time(8, 30))
-    result = await courier_behind(service_ctx(client, {a["courier"]: (loaded["lat"], loaded["lon"])}), hub, {a["courier"]}, now, time_limit_s=1.0)
+    result = await courier_behind(
+        service_ctx(client, {a["courier"]: (loaded["lat"], loaded["lon"])}), hub, {a["courier"]}, now, time_limit_s=1.0
+    )
     assert result is not None and result["applied"] and result["violations"] == 0, result
     holders = _holders(await _current_routes(hub))
     assert all(len(c) == 1 for c in holders.values()), holders
@@ -357,10 +448,16 @@ async def test_a_courier_behind_hands_late_stops_not_on_the_bike_to_someone_on_t
     moved = [s["stopId"] for s in deliveries[1:] if holders[s["stopId"]] == [b["courier"]]]
     assert moved, "a late stop whose goods are still at the hub should go to the courier who is on time"
     assert result["reason"] == f"courier {a['courier']} behind schedule"
-    events = await OutboxEvent.select().where(
-        (OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")).output(load_json=True)
-    assert sorted(e["courier_id"] for e in events) == sorted(result["changedCouriers"]) == sorted(
-        [a["courier"], b["courier"]])
+    events = (
+        await OutboxEvent.select()
+        .where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated"))
+        .output(load_json=True)
+    )
+    assert (
+        sorted(e["courier_id"] for e in events)
+        == sorted(result["changedCouriers"])
+        == sorted([a["courier"], b["courier"]])
+    )
     assert all("behind schedule" in e["payload"]["change"]["reason"] for e in events)
 
 
@@ -395,8 +492,12 @@ async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None
     day = tomorrow()
     now = dt.datetime.combine(day, dt.time(7, 0))
     giver = max(routes, key=lambda r: len(r["stops"]))
-    singles = [s["stopId"] for s in giver["stops"] if s["kind"] == "delivery" and not any(
-        p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"])]
+    singles = [
+        s["stopId"]
+        for s in giver["stops"]
+        if s["kind"] == "delivery"
+        and not any(p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"])
+    ]
     taker = next(s["courier"] for s in await Shift.select(Shift.courier) if s["courier"] != giver["courier"])
     stops_of = {s["stopId"]: s for s in giver["stops"]}
     afternoons = [s for s in singles if stops_of[s]["windowStart"][11:16] >= "12:00"]
@@ -454,8 +555,14 @@ async def test_a_day_too_big_to_replan_live_is_refused_with_a_reason(client, geo
     monkeypatch.setattr(replanning, "MAX_LIVE_STOPS", 3)
     seq = await latest_seq()
     with pytest.raises(Invalid) as refused:
-        await replan_hub(service_ctx(client), hub, tomorrow(), dt.datetime.combine(tomorrow(), dt.time(7, 0)),
-                         reason="check", time_limit_s=1.0)
+        await replan_hub(
+            service_ctx(client),
+            hub,
+            tomorrow(),
+            dt.datetime.combine(tomorrow(), dt.time(7, 0)),
+            reason="check",
+            time_limit_s=1.0,
+        )
     assert "up to 3" in refused.value.detail
     assert await OutboxEvent.count().where(OutboxEvent.id > seq) == 0
     assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
@@ -469,24 +576,33 @@ async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeyp
     _, hub, routes = await _planned_day(client, geo)
     giver = max(routes, key=lambda r: len(r["stops"]))
     taker = next(s["courier"] for s in await Shift.select(Shift.courier) if s["courier"] != giver["courier"])
-    stop = next(s for s in giver["stops"] if s["kind"] == "delivery" and not any(
-        p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"]))
+    stop = next(
+        s
+        for s in giver["stops"]
+        if s["kind"] == "delivery"
+        and not any(p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"])
+    )
     real = replanning.replan
 
     def cannot(problem, in_force, **kw):  # the planner could not fit the moved stop anywhere
         result = real(problem, in_force, **kw)
         sid = str(stop["stopId"])
         plan = msgspec.structs.replace(
-            result.plan, routes=tuple(msgspec.structs.replace(r, stops=tuple(p for p in r.stops if p.stop_id != sid))
-                                      for r in result.plan.routes),
-            unplanned=(*result.plan.unplanned, Unplanned(stop_id=sid, reason="no_capacity", detail="test")))
+            result.plan,
+            routes=tuple(
+                msgspec.structs.replace(r, stops=tuple(p for p in r.stops if p.stop_id != sid))
+                for r in result.plan.routes
+            ),
+            unplanned=(*result.plan.unplanned, Unplanned(stop_id=sid, reason="no_capacity", detail="test")),
+        )
         return msgspec.structs.replace(result, plan=plan)
 
     monkeypatch.setattr(replanning, "replan", cannot)
     seq = await latest_seq()
     with pytest.raises(Conflict) as refused:
-        await assign_stop(service_ctx(client), stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
-                          time_limit_s=1.0)
+        await assign_stop(
+            service_ctx(client), stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)), time_limit_s=1.0
+        )
     assert refused.value.extra["code"] == "move_refused"
     assert "Choose a courier with more room" in str(refused.value)  # why, and what to do instead
     assert await DispatchLock.count() == 0  # the hand is taken off again: later re-plans are free
@@ -511,7 +627,8 @@ async def test_a_move_whose_save_fails_leaves_no_hand_behind(client, geo, monkey
 
     monkeypatch.setattr(replanning, "_save", stale)
     with pytest.raises(Stale):
-        await assign_stop(service_ctx(client), stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)),
-                          time_limit_s=1.0)
+        await assign_stop(
+            service_ctx(client), stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)), time_limit_s=1.0
+        )
     assert await DispatchLock.count() == 0
     assert _holders(await _current_routes(hub))[stop["stopId"]] == [giver["courier"]]

@@ -13,8 +13,16 @@ def _addr(geo, i: int = 0) -> str:
 
 async def test_hub_by_address_is_geocoded_and_readable(client, geo) -> None:
     h = await admin(client)
-    hub = await post_ok(client, "/hubs", {"name": "Hub A", "address": _addr(geo, 5),
-                                          "openingHours": [{"days": ["mo", "tu"], "opens": "07:00", "closes": "19:00"}]}, h)
+    hub = await post_ok(
+        client,
+        "/hubs",
+        {
+            "name": "Hub A",
+            "address": _addr(geo, 5),
+            "openingHours": [{"days": ["mo", "tu"], "opens": "07:00", "closes": "19:00"}],
+        },
+        h,
+    )
     assert geo.network.contains(hub["lat"], hub["lon"])
     assert hub["openingHours"][0]["opens"] == "07:00"
     r = await client.get(f"/hubs/{hub['id']}", headers=h)
@@ -43,26 +51,42 @@ async def test_malformed_json_and_unknown_fields_get_400(client, geo) -> None:
     h = await admin(client)
     r = await client.post("/hubs", content=b'{"name": "x",', headers={**h, "content-type": "application/json"})
     problem(r, 400)
-    body = problem(await client.post("/hubs", json={"name": "x", "address": _addr(geo), "colour": "red"}, headers=h), 400)
+    body = problem(
+        await client.post("/hubs", json={"name": "x", "address": _addr(geo), "colour": "red"}, headers=h), 400
+    )
     assert "colour" in body["detail"]
-    body = problem(await client.post("/bikes", json={"name": "b", "payloadKg": -5, "volumeL": 100,
-                                                     "batteryRangeKm": 40}, headers=h), 400)
+    body = problem(
+        await client.post(
+            "/bikes", json={"name": "b", "payloadKg": -5, "volumeL": 100, "batteryRangeKm": 40}, headers=h
+        ),
+        400,
+    )
     assert "payloadKg" in body["detail"]
     assert await Hub.count() == 0
 
 
 async def test_opening_hours_that_close_before_they_open_are_refused(client, geo) -> None:
     h = await admin(client)
-    body = problem(await client.post("/hubs", json={
-        "name": "x", "address": _addr(geo),
-        "openingHours": [{"days": ["mo"], "opens": "18:00", "closes": "08:00"}]}, headers=h), 422)  # schema-valid, refused by a rule
+    body = problem(
+        await client.post(
+            "/hubs",
+            json={
+                "name": "x",
+                "address": _addr(geo),
+                "openingHours": [{"days": ["mo"], "opens": "18:00", "closes": "08:00"}],
+            },
+            headers=h,
+        ),
+        422,
+    )  # schema-valid, refused by a rule
     assert "closes" in body["detail"]
 
 
 async def _hub_courier(client, geo, h) -> tuple[int, int, int]:
     hub = await post_ok(client, "/hubs", {"name": "Hub", "address": _addr(geo, 3)}, h)
-    bike = await post_ok(client, "/bikes", {"name": "Bakfiets 1", "payloadKg": 200, "volumeL": 800,
-                                            "batteryRangeKm": 50}, h)
+    bike = await post_ok(
+        client, "/bikes", {"name": "Bakfiets 1", "payloadKg": 200, "volumeL": 800, "batteryRangeKm": 50}, h
+    )
     courier = await post_ok(client, "/couriers", {"name": "Cas", "bikeId": bike["id"], "hubId": hub["id"]}, h)
     return hub["id"], bike["id"], courier["id"]
 
@@ -73,11 +97,15 @@ async def test_shift_rules(client, geo) -> None:
     day = tomorrow().isoformat()
     shift = {"courierId": courier, "hubId": hub, "start": f"{day}T08:00:00", "end": f"{day}T16:00:00"}
     created = await post_ok(client, "/shifts", shift, h)
-    body = problem(await client.post("/shifts", json={**shift, "start": f"{day}T17:00:00",
-                                                     "end": f"{day}T09:00:00"}, headers=h), 422)
+    body = problem(
+        await client.post("/shifts", json={**shift, "start": f"{day}T17:00:00", "end": f"{day}T09:00:00"}, headers=h),
+        422,
+    )
     assert "ends" in body["detail"]
-    problem(await client.post("/shifts", json={**shift, "start": f"{day}T12:00:00",
-                                              "end": f"{day}T20:00:00"}, headers=h), 409)
+    problem(
+        await client.post("/shifts", json={**shift, "start": f"{day}T12:00:00", "end": f"{day}T20:00:00"}, headers=h),
+        409,
+    )
     body = problem(await client.post("/shifts", json={**shift, "courierId": 999}, headers=h), 422)
     assert "courierId 999" in body["detail"]
     assert await Shift.count() == 1
@@ -91,8 +119,9 @@ async def test_delete_refuses_what_is_still_used(client, geo) -> None:
     h = await admin(client)
     hub, bike, courier = await _hub_courier(client, geo, h)
     day = tomorrow().isoformat()
-    await post_ok(client, "/shifts", {"courierId": courier, "hubId": hub, "start": f"{day}T08:00:00",
-                                      "end": f"{day}T16:00:00"}, h)
+    await post_ok(
+        client, "/shifts", {"courierId": courier, "hubId": hub, "start": f"{day}T08:00:00", "end": f"{day}T16:00:00"}, h
+    )
     body = problem(await client.delete(f"/hubs/{hub}", headers=h), 409)
     assert "still used" in body["detail"]
     problem(await client.get("/hubs/9999", headers=h), 404)
@@ -103,8 +132,14 @@ async def test_delete_refuses_what_is_still_used(client, geo) -> None:
 
 async def test_pickup_point_validation(client, geo) -> None:
     h = await admin(client)
-    pp = {"name": "Locker 1", "kind": "locker", "address": _addr(geo, 9), "capacityParcels": 20,
-          "maxWeightKg": 20, "maxVolumeL": 60}
+    pp = {
+        "name": "Locker 1",
+        "kind": "locker",
+        "address": _addr(geo, 9),
+        "capacityParcels": 20,
+        "maxWeightKg": 20,
+        "maxVolumeL": 60,
+    }
     created = await post_ok(client, "/pickup-points", pp, h)
     assert created["kind"] == "locker"
     problem(await client.post("/pickup-points", json={**pp, "kind": "drone"}, headers=h), 400)

@@ -9,8 +9,25 @@ from backend.db.tables import Route
 from tests.api.helpers import tomorrow
 from tests.api.test_planning import _small_day
 
-SNAKE = {"stop_id", "order_id", "kind", "address", "lat", "lon", "eta", "planned_eta", "service_start", "departure",
-         "window_start", "window_end", "travel_s", "service_s", "late", "load_kg", "distance_m"}
+SNAKE = {
+    "stop_id",
+    "order_id",
+    "kind",
+    "address",
+    "lat",
+    "lon",
+    "eta",
+    "planned_eta",
+    "service_start",
+    "departure",
+    "window_start",
+    "window_end",
+    "travel_s",
+    "service_s",
+    "late",
+    "load_kg",
+    "distance_m",
+}
 MIGRATION = importlib.import_module("backend.db.migrations.laadbak_2026_12_04t15_30_00_000000")
 
 
@@ -27,8 +44,7 @@ async def test_routes_keep_snake_case_and_the_api_answers_camel_case(client, geo
     routes = (await client.get(f"/routes?hubId={hub}&date={tomorrow()}", headers=h)).json()
     views = [s for route in routes for s in route["stops"]]
     assert {s["stopId"] for s in views} == {s["stop_id"] for s in stored}
-    assert all({"stopId", "orderId", "plannedEta", "serviceStart", "windowStart", "windowEnd"} <= set(s)
-               for s in views)
+    assert all({"stopId", "orderId", "plannedEta", "serviceStart", "windowStart", "windowEnd"} <= set(s) for s in views)
     assert not any("stop_id" in s or "window_start" in s for s in views)
 
 

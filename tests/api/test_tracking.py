@@ -36,11 +36,12 @@ async def test_tracking_follows_the_order_through_the_day(client, geo) -> None:
 
     # The courier starts and rides: the page shows the courier only a few stops away.
     stop = await Stop.select().where((Stop.order == order["id"]) & (Stop.kind == "delivery")).first()
-    routes = [with_api_names(r) for r in await Route.select().where(Route.current == True).output(load_json=True)]  # noqa: E712
+    routes = [with_api_names(r) for r in await Route.select().where(Route.current.eq(True)).output(load_json=True)]
     route = next(r for r in routes if any(s["stopId"] == stop["id"] for s in r["stops"]))
     await Shift.update({Shift.status: "started"}).where(Shift.id == route["shift"])
-    client.app.state.positions.record(courier_id=route["courier"], shift_id=route["shift"], hub_id=hub,
-                                      lat=60.17, lon=24.94, ts=dt.datetime.now())
+    client.app.state.positions.record(
+        courier_id=route["courier"], shift_id=route["shift"], hub_id=hub, lat=60.17, lon=24.94, ts=dt.datetime.now()
+    )
     position = [s["stopId"] for s in route["stops"]].index(stop["id"])
     view = (await client.get(f"/track/{token}/status")).json()
     assert view["status"] == "out_for_delivery" and view["stopsAway"] == position

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import msgspec
-import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
@@ -30,8 +29,9 @@ async def test_a_cross_site_post_with_only_the_cookie_is_refused(client, geo) ->
     raw = json.dumps(_order(hub, "CSRF-1", _addresses(geo)[20]))
     # What a form on another site can make a browser send: a simple request with the cookie.
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/json"):
-        r = await client.post("/orders", content=raw, headers={"cookie": browser["cookie"],
-                                                                 "content-type": content_type})
+        r = await client.post(
+            "/orders", content=raw, headers={"cookie": browser["cookie"], "content-type": content_type}
+        )
         assert "X-CSRF-Token" in problem(r, 403)["detail"]
     assert await Order.count() == 0
     wrong = {"cookie": browser["cookie"], "content-type": "application/json", "x-csrf-token": "0" * 32}
@@ -65,13 +65,28 @@ async def test_session_cookies_are_secure_when_configured(settings, geo) -> None
             assert "httponly" in session.lower() and "httponly" not in csrf.lower()
 
 
-HEADERS = ("content-security-policy", "x-frame-options", "referrer-policy", "x-content-type-options",
-           "permissions-policy")
+HEADERS = (
+    "content-security-policy",
+    "x-frame-options",
+    "referrer-policy",
+    "x-content-type-options",
+    "permissions-policy",
+)
 
 
 async def test_every_response_carries_the_security_headers(client) -> None:
-    for path in ("/", "/courier/", "/track/no-such-token", "/schema", "/schema/swagger", "/schema/openapi.json",
-                 "/health", "/courier/app.js", "/nope", "/orders"):
+    for path in (
+        "/",
+        "/courier/",
+        "/track/no-such-token",
+        "/schema",
+        "/schema/swagger",
+        "/schema/openapi.json",
+        "/health",
+        "/courier/app.js",
+        "/nope",
+        "/orders",
+    ):
         r = await client.get(path)
         for name in HEADERS:
             assert r.headers.get(name), (path, r.status_code, name)

@@ -25,8 +25,15 @@ from backend.settings import REPO_ROOT
 from tests.browser.seed_day import copy_network_cache, seed_small_day
 
 CHROMIUM = os.environ.get("LAADBAK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -75,9 +82,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     day = asyncio.run(seed_small_day(db_path, dt.date.today()))
     copy_network_cache(var_dir)
     port = _free_port()
-    env = {**os.environ, "LAADBAK_VAR_DIR": str(var_dir), "DATABASE_URL": f"sqlite:///{db_path}",
-           "LAADBAK_PORT": str(port), "LAADBAK_HOST": "127.0.0.1", "LAADBAK_SECRET_KEY": "test",
-           "LAADBAK_SOLVER_WORKERS": "1"}
+    env = {
+        **os.environ,
+        "LAADBAK_VAR_DIR": str(var_dir),
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "LAADBAK_PORT": str(port),
+        "LAADBAK_HOST": "127.0.0.1",
+        "LAADBAK_SECRET_KEY": "test",
+        "LAADBAK_SOLVER_WORKERS": "1",
+    }
     env.pop("REDIS_URL", None)
     log = tmp / "server.log"
     exe = Path(sys.executable).with_name("laadbak")
@@ -118,14 +131,24 @@ def browser_context(server: Server) -> Iterator[Any]:
         try:
             hub = server.day["hub"]
             context = browser.new_context(
-                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
                 geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
-                permissions=["geolocation"], locale="en-GB",
+                permissions=["geolocation"],
+                locale="en-GB",
             )
             # The pages run under a strict Content-Security-Policy: any violation fails the test.
             violations: list[str] = []
-            context.on("console", lambda m: violations.append(m.text)
-                       if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text else None)
+            context.on(
+                "console",
+                lambda m: (
+                    violations.append(m.text)
+                    if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text
+                    else None
+                ),
+            )
             yield context
             context.close()
             assert not violations, violations

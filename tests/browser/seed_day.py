@@ -39,8 +39,11 @@ async def seed_small_day(db_path: Path, day: dt.date, *, orders: int = 16, couri
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         await plan_day(geo, pool, city.hub_id, day, 2.0)
     best: tuple[int, int] | None = None  # (delivery stops, courier id)
-    for route in await Route.select(Route.courier, Route.stops).where(
-            (Route.plan_date == day) & (Route.current == True)).output(load_json=True):
+    for route in (
+        await Route.select(Route.courier, Route.stops)
+        .where((Route.plan_date == day) & (Route.current.eq(True)))
+        .output(load_json=True)
+    ):
         ids = [s["stopId"] for s in route["stops"]]
         deliveries = await Stop.count().where(Stop.id.is_in(ids) & (Stop.kind == "delivery")) if ids else 0
         if best is None or deliveries > best[0]:
@@ -50,9 +53,17 @@ async def seed_small_day(db_path: Path, day: dt.date, *, orders: int = 16, couri
     courier = await Courier.select(Courier.id, Courier.user).where(Courier.id == best[1]).first()
     user = await User.select(User.username).where(User.id == courier["user"]).first()
     hub = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == city.hub_id).first()
-    return {"hubId": city.hub_id, "hub": {"lat": hub["lat"], "lon": hub["lon"]}, "date": day.isoformat(), "courierId": courier["id"],
-            "username": user["username"], "password": DEMO_PASSWORD,
-            "dispatcher": "dispatcher", "dispatcherPassword": DEMO_PASSWORD, "deliveries": best[0]}
+    return {
+        "hubId": city.hub_id,
+        "hub": {"lat": hub["lat"], "lon": hub["lon"]},
+        "date": day.isoformat(),
+        "courierId": courier["id"],
+        "username": user["username"],
+        "password": DEMO_PASSWORD,
+        "dispatcher": "dispatcher",
+        "dispatcherPassword": DEMO_PASSWORD,
+        "deliveries": best[0],
+    }
 
 
 def copy_network_cache(var_dir: Path) -> None:

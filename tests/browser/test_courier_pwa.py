@@ -94,7 +94,7 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     page.click("#tabs a[data-tab=load]")
     if not page.evaluate("'BarcodeDetector' in window"):
         expect(page.locator("#load-scan [data-camera]")).to_be_hidden()  # no camera scanning offered
-    loading = sorted(_view(page)["loading"], key=lambda l: l["loadOrder"])
+    loading = sorted(_view(page)["loading"], key=lambda item: item["loadOrder"])
     assert loading, "the courier has parcels to load"
     first = loading[0]["barcode"]
     _scan(page, "#load-input", first)
@@ -108,14 +108,21 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     # courier whatever a re-plan does (failing B re-plans the hub, and late in the day a re-plan may
     # hand stops whose goods are still at the hub to the other courier).
     hub_goods = {item["barcode"] for item in loading}
-    ours = [s for s in _view(page)["route"]["stops"] if s["kind"] == "delivery" and s["status"] == "planned"
-            and s["parcels"] and all(p["barcode"] in hub_goods for p in s["parcels"])][:4]
+    ours = [
+        s
+        for s in _view(page)["route"]["stops"]
+        if s["kind"] == "delivery"
+        and s["status"] == "planned"
+        and s["parcels"]
+        and all(p["barcode"] in hub_goods for p in s["parcels"])
+    ][:4]
     assert len(ours) == 4, "the courier has four deliveries of hub goods"
     loaded = {first}
     for barcode in (p["barcode"] for s in ours for p in s["parcels"] if p["barcode"] not in loaded):
         _scan(page, "#load-input", barcode)
-        expect(page.locator(f".load-item[data-barcode='{barcode}']")).to_have_class(re.compile(r"\bloaded\b"),
-                                                                                   timeout=5_000)
+        expect(page.locator(f".load-item[data-barcode='{barcode}']")).to_have_class(
+            re.compile(r"\bloaded\b"), timeout=5_000
+        )
         loaded.add(barcode)
 
     # --- the shift ------------------------------------------------------------------------------
@@ -160,12 +167,14 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
     expect(page.locator("#task-confirm")).to_be_enabled()
     page.click("#task-confirm")
     expect(page.locator(f"#stop-list li[data-stop='{a}']")).to_have_class(
-        re.compile(r"\bst-delivered\b"), timeout=5_000)
+        re.compile(r"\bst-delivered\b"), timeout=5_000
+    )
     expect(page.locator("#pending")).to_be_hidden(timeout=5_000)
 
     # --- fail B; its first answer is lost on the way back, the replay must not apply twice ----
     # (The service worker sits between page and network, so the loss is staged in the page's fetch.)
-    page.evaluate("""(path) => {
+    page.evaluate(
+        """(path) => {
         const real = window.fetch;
         window.__calls = [];
         window.fetch = async (input, init) => {
@@ -177,7 +186,9 @@ def test_courier_day_online_offline_and_exactly_once(server: Server, browser_con
             if (window.__calls.length === 1) throw new TypeError("connection reset");  // applied, never heard
             return response;
         };
-    }""", f"/courier/stops/{b}/fail")
+    }""",
+        f"/courier/stops/{b}/fail",
+    )
     _open_task(page, b, "fail")
     page.click("[data-reason=not_home]")
     page.click("#task-confirm")

@@ -30,9 +30,14 @@ def context(server: Server) -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             hub = server.day["hub"]
-            ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                      geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
-                                      permissions=["geolocation"], locale="en-GB")
+            ctx = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                is_mobile=True,
+                has_touch=True,
+                geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+                permissions=["geolocation"],
+                locale="en-GB",
+            )
             yield ctx
             ctx.close()
         finally:

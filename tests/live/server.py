@@ -15,8 +15,8 @@ from pathlib import Path
 from backend.bench.harness import api
 from backend.bench.harness.server import ServerProcess
 from backend.db.engine import make_engine, migrate, use_database
-from backend.services.demo import DEMO_PASSWORD, seed
 from backend.services.context import Context
+from backend.services.demo import DEMO_PASSWORD, seed
 from backend.services.planning import plan_day
 from backend.settings import load_settings
 

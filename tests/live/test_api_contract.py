@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,18 +50,20 @@ POSITIVE_OK = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 def _config(token: str | None) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return schemathesis.Config.from_dict({
-        "seed": 12,
-        "workers": 1,
-        "continue-on-failure": True,
-        "request-timeout": 60,  # a re-plan waits for the one solver process
-        "headers": headers,
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "mode": "all"},
-        # Anonymous requests to guarded routes all end in the same 401: the coverage
-        # phase's boundary values are spent on the roles that get past the guard.
-        "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": token is not None}},
-        "checks": {"enabled": True, "positive_data_acceptance": {"expected-statuses": POSITIVE_OK}},
-    })
+    return schemathesis.Config.from_dict(
+        {
+            "seed": 12,
+            "workers": 1,
+            "continue-on-failure": True,
+            "request-timeout": 60,  # a re-plan waits for the one solver process
+            "headers": headers,
+            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "mode": "all"},
+            # Anonymous requests to guarded routes all end in the same 401: the coverage
+            # phase's boundary values are spent on the roles that get past the guard.
+            "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": token is not None}},
+            "checks": {"enabled": True, "positive_data_acceptance": {"expected-statuses": POSITIVE_OK}},
+        }
+    )
 
 
 @dataclass
@@ -79,8 +82,9 @@ class RunReport:
     findings: list[Finding] = field(default_factory=list)
 
     def summary(self) -> str:
-        lines = [f"Schemathesis: {self.cases} cases "
-                 + "(" + ", ".join(f"{r} {n}" for r, n in self.by_role.items()) + ")"]
+        lines = [
+            f"Schemathesis: {self.cases} cases " + "(" + ", ".join(f"{r} {n}" for r, n in self.by_role.items()) + ")"
+        ]
         by_check = collections.Counter(f.check for f in self.findings)
         lines.append("failures by check: " + (", ".join(f"{c} {n}" for c, n in by_check.most_common()) or "none"))
         for f in self.findings:
@@ -95,7 +99,7 @@ def _known_elsewhere() -> set[tuple[str, str]]:
     if not path:
         return set()
     pairs = set()
-    for line in open(path, encoding="utf-8"):
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             method, path, code = line.split()[:3]
             pairs.add((f"{method} {path}", code))
@@ -105,11 +109,14 @@ def _known_elsewhere() -> set[tuple[str, str]]:
 def short_solves(context: Any, body: Any) -> Any:
     """Plans may ask for up to 300 s of solving; the fuzzer gets 1 s so that one
     solver process keeps up (tests/api/test_planning.py covers real solves)."""
-    if isinstance(body, dict) and isinstance(body.get("timeLimitS"), (int, float)) \
-            and not isinstance(body["timeLimitS"], bool) and body["timeLimitS"] > SOLVE_S:
+    if (
+        isinstance(body, dict)
+        and isinstance(body.get("timeLimitS"), (int, float))
+        and not isinstance(body["timeLimitS"], bool)
+        and body["timeLimitS"] > SOLVE_S
+    ):
         body = {**body, "timeLimitS": SOLVE_S}
     return body
-
 
 
 def run_role(live: LiveServer, role: str, token: str | None, report: RunReport) -> None:

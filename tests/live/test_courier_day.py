@@ -30,10 +30,12 @@ def _open_stops(day: dict[str, Any], kind: str = "delivery") -> list[dict[str, A
     return [s for s in day["route"]["stops"] if s["status"] == "planned" and s["kind"] == kind]
 
 
-def act(live: LiveServer, token: str, stop_id: int, action: str, body: dict[str, Any],
-        key: str | None = None) -> httpx.Response:
-    return httpx.post(f"{live.base}/courier/stops/{stop_id}/{action}", json=body,
-                      headers=_h(token, key or str(uuid.uuid4())))
+def act(
+    live: LiveServer, token: str, stop_id: int, action: str, body: dict[str, Any], key: str | None = None
+) -> httpx.Response:
+    return httpx.post(
+        f"{live.base}/courier/stops/{stop_id}/{action}", json=body, headers=_h(token, key or str(uuid.uuid4()))
+    )
 
 
 def tiny_png() -> bytes:
@@ -72,8 +74,9 @@ def outbox_after(live: LiveServer, courier_id: int, after: int) -> list[tuple[in
     import sqlite3
 
     with sqlite3.connect(f"file:{live.db}?mode=ro", uri=True) as db:
-        return db.execute("SELECT id, kind FROM outbox_event WHERE courier_id = ? AND id > ? ORDER BY id",
-                          (courier_id, after)).fetchall()
+        return db.execute(
+            "SELECT id, kind FROM outbox_event WHERE courier_id = ? AND id > ? ORDER BY id", (courier_id, after)
+        ).fetchall()
 
 
 def jobs_settled(live: LiveServer, timeout: float = 30.0) -> None:
@@ -92,8 +95,9 @@ def jobs_settled(live: LiveServer, timeout: float = 30.0) -> None:
     raise AssertionError(f"follow-up jobs still open after {timeout} s")
 
 
-async def _connect(live: LiveServer, token: str, after: int | None = None, path: str = "/ws/courier",
-                   origin: str | None = None):  # noqa: ANN202
+async def _connect(
+    live: LiveServer, token: str, after: int | None = None, path: str = "/ws/courier", origin: str | None = None
+):  # noqa: ANN202
     query = f"?after={after}" if after is not None else ""
     headers = {"Authorization": f"Bearer {token}", **({"Origin": origin} if origin else {})}
     return await websockets.connect(live.ws_base + path + query, additional_headers=headers)
@@ -201,13 +205,23 @@ def test_illegal_transitions_and_bad_input_change_nothing(live: LiveServer) -> N
     day = today(live, token)
     a, b = _open_stops(day)[:2]
     assert act(live, token, a["stopId"], "fail", fail_body()).status_code == 200
-    r = act(live, token, a["stopId"], "deliver", {"barcodes": [p["barcode"] for p in a["parcels"]],
-                                                  "proof": {"kind": "recipient", "recipientName": "Ann"}})
+    r = act(
+        live,
+        token,
+        a["stopId"],
+        "deliver",
+        {"barcodes": [p["barcode"] for p in a["parcels"]], "proof": {"kind": "recipient", "recipientName": "Ann"}},
+    )
     assert r.status_code == 409 and "already failed" in r.json()["detail"]
     r = act(live, token, b["stopId"], "deliver", {"barcodes": ["LBNOTMINE"], "proof": {"kind": "pickup_point"}})
     assert r.status_code == 422 and "does not belong" in r.json()["detail"]
-    r = act(live, token, b["stopId"], "deliver", {"barcodes": [p["barcode"] for p in b["parcels"]],
-                                                  "proof": {"kind": "recipient", "recipientName": "Bo"}})
+    r = act(
+        live,
+        token,
+        b["stopId"],
+        "deliver",
+        {"barcodes": [p["barcode"] for p in b["parcels"]], "proof": {"kind": "recipient", "recipientName": "Bo"}},
+    )
     assert r.status_code == 200 and r.json()["status"] == "delivered"
     r = act(live, token, b["stopId"], "fail", fail_body())
     assert r.status_code == 409 and "already delivered" in r.json()["detail"]
@@ -223,8 +237,9 @@ def test_illegal_transitions_and_bad_input_change_nothing(live: LiveServer) -> N
     r = httpx.post(live.base + "/courier/photos", files=big, headers=_h(token, str(uuid.uuid4())), timeout=30)
     assert r.status_code == 413 and r.json()["detail"]
     png = tiny_png()
-    r = httpx.post(live.base + "/courier/photos", files={"file": ("p.png", png, "image/png")},
-                   headers=_h(token, str(uuid.uuid4())))
+    r = httpx.post(
+        live.base + "/courier/photos", files={"file": ("p.png", png, "image/png")}, headers=_h(token, str(uuid.uuid4()))
+    )
     assert r.status_code == 201 and r.json()["photoId"]
     after = {s["stopId"]: s["status"] for s in today(live, token)["route"]["stops"]}
     assert after[a["stopId"]] == "failed" and after[b["stopId"]] == "delivered"
@@ -250,7 +265,9 @@ def test_a_courier_cannot_see_or_touch_another_couriers_route(live: LiveServer) 
         heard = await _drain(ws1, quiet=1.5)
         mine = {s["stopId"] for s in day1["route"]["stops"]}
         assert all(m.get("data", {}).get("stopId") != theirs["stopId"] for m in heard), heard
-        assert all(m.get("data", {}).get("courierId", day1["courier"]["id"]) == day1["courier"]["id"] for m in heard), heard
+        assert all(m.get("data", {}).get("courierId", day1["courier"]["id"]) == day1["courier"]["id"] for m in heard), (
+            heard
+        )
         assert theirs["stopId"] not in mine
         # and the hub stream is for dispatchers only: refused before it opens
         try:
@@ -317,7 +334,9 @@ def test_a_courier_falling_behind_gets_new_etas_and_late_flags(live: LiveServer)
     from backend.services.courier import catch_up_late_routes
 
     token = live.login("courier1")
-    assert httpx.post(live.base + "/courier/shift/start", json={}, headers=_h(token, str(uuid.uuid4()))).status_code == 200
+    assert (
+        httpx.post(live.base + "/courier/shift/start", json={}, headers=_h(token, str(uuid.uuid4()))).status_code == 200
+    )
 
     async def scenario() -> None:
         ws = await _connect(live, token)

@@ -19,8 +19,8 @@ import pytest
 
 from backend.db.engine import make_engine, migrate, use_database
 from backend.db.tables import Hub, Order, Shift, Stop
-from backend.services.demo import seed
 from backend.services.context import Context
+from backend.services.demo import seed
 from backend.services.planning import plan_day
 from backend.settings import load_settings
 from tests.live.server import LiveServer, run
@@ -40,7 +40,8 @@ async def _seed_rest_of_today(db: Path, geo) -> int:  # noqa: ANN001
     await Shift.update({Shift.start: now - dt.timedelta(hours=1), Shift.end: late}).where(Shift.hub == city.hub_id)
     await Stop.update({Stop.window_start: now, Stop.window_end: late}).where(Stop.hub == city.hub_id)
     await Order.update({Order.window_start: now, Order.window_end: late, Order.slot: ""}).where(
-        Order.hub == city.hub_id)
+        Order.hub == city.hub_id
+    )
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         ctx = Context(geo=geo, settings=load_settings({"LAADBAK_SECRET_KEY": "live"}), pool=pool)
         await plan_day(ctx, city.hub_id, today, 2.0)
@@ -56,13 +57,20 @@ def _db(live: LiveServer) -> sqlite3.Connection:
 def _redirectable_order(live: LiveServer) -> tuple[dict[str, Any], dict[str, Any]]:
     """An order whose delivery can be redirected now, and the first choice offered for it."""
     with _db(live) as db:
-        orders = [dict(r) for r in db.execute(
-            "SELECT o.id, o.tracking_token FROM customer_order o JOIN stop s ON s.\"order\" = o.id "
-            "WHERE s.kind = 'delivery' AND s.status = 'planned' ORDER BY o.id")]
+        orders = [
+            dict(r)
+            for r in db.execute(
+                'SELECT o.id, o.tracking_token FROM customer_order o JOIN stop s ON s."order" = o.id '
+                "WHERE s.kind = 'delivery' AND s.status = 'planned' ORDER BY o.id"
+            )
+        ]
     for order in orders:
         view = httpx.get(f"{live.base}/track/{order['tracking_token']}/status", timeout=10).json()
-        choices = [{k: o[k] for k in ("kind", "window", "pickupPointId") if k in o}
-                   for o in view["redirectOptions"] if o["kind"] in ("window", "pickup_point")]
+        choices = [
+            {k: o[k] for k in ("kind", "window", "pickupPointId") if k in o}
+            for o in view["redirectOptions"]
+            if o["kind"] in ("window", "pickup_point")
+        ]
         if choices:
             return order, choices[0]
     pytest.skip("no delivery of the seeded day can be redirected at this time of day")
@@ -71,12 +79,23 @@ def _redirectable_order(live: LiveServer) -> tuple[dict[str, Any], dict[str, Any
 def _state(live: LiveServer, order_id: int) -> dict[str, Any]:
     """What a redirect touches, as committed."""
     with _db(live) as db:
-        stops = [tuple(r) for r in db.execute(
-            "SELECT id, status FROM stop WHERE \"order\" = ? AND kind = 'delivery' ORDER BY id", (order_id,))]
-        order = tuple(db.execute("SELECT status, address, window_start, window_end, pickup_point FROM "
-                                 "customer_order WHERE id = ?", (order_id,)).fetchone())
-        events = db.execute("SELECT COUNT(*) FROM outbox_event WHERE kind = 'order.redirected' AND "
-                            "json_extract(payload, '$.orderId') = ?", (order_id,)).fetchone()[0]
+        stops = [
+            tuple(r)
+            for r in db.execute(
+                "SELECT id, status FROM stop WHERE \"order\" = ? AND kind = 'delivery' ORDER BY id", (order_id,)
+            )
+        ]
+        order = tuple(
+            db.execute(
+                "SELECT status, address, window_start, window_end, pickup_point FROM customer_order WHERE id = ?",
+                (order_id,),
+            ).fetchone()
+        )
+        events = db.execute(
+            "SELECT COUNT(*) FROM outbox_event WHERE kind = 'order.redirected' AND "
+            "json_extract(payload, '$.orderId') = ?",
+            (order_id,),
+        ).fetchone()[0]
         routes = [tuple(r) for r in db.execute("SELECT id, version FROM route WHERE current = 1 ORDER BY id")]
         answers = db.execute("SELECT COUNT(*) FROM idempotency_record").fetchone()[0]
     return {"stops": stops, "order": order, "redirected_events": events, "routes": routes, "answers": answers}
@@ -85,28 +104,48 @@ def _state(live: LiveServer, order_id: int) -> dict[str, Any]:
 def _phones_equal_dispatch(live: LiveServer, hub_id: int) -> None:
     dispatcher = {"Authorization": f"Bearer {live.login('dispatcher')}"}
     day = dt.date.today().isoformat()
-    routes = httpx.get(f"{live.base}/routes", params={"hubId": hub_id, "date": day}, headers=dispatcher,
-                       timeout=10).json()
+    routes = httpx.get(
+        f"{live.base}/routes", params={"hubId": hub_id, "date": day}, headers=dispatcher, timeout=10
+    ).json()
     assert routes
     with _db(live) as db:
-        usernames = {r["id"]: r["username"] for r in db.execute(
-            "SELECT c.id, u.username FROM courier c JOIN app_user u ON u.id = c.user")}
+        usernames = {
+            r["id"]: r["username"]
+            for r in db.execute("SELECT c.id, u.username FROM courier c JOIN app_user u ON u.id = c.user")
+        }
     for route in routes:
-        phone = httpx.get(f"{live.base}/courier/today", timeout=10,
-                          headers={"Authorization": f"Bearer {live.login(usernames[route['courierId']])}"}).json()
+        phone = httpx.get(
+            f"{live.base}/courier/today",
+            timeout=10,
+            headers={"Authorization": f"Bearer {live.login(usernames[route['courierId']])}"},
+        ).json()
         assert phone["route"]["id"] == route["id"] and phone["route"]["version"] == route["version"]
-        assert [(s["stopId"], s["status"]) for s in phone["route"]["stops"]] == \
-               [(s["stopId"], s["status"]) for s in route["stops"]]
+        assert [(s["stopId"], s["status"]) for s in phone["route"]["stops"]] == [
+            (s["stopId"], s["status"]) for s in route["stops"]
+        ]
 
 
 def _one_live_destination(live: LiveServer, order_id: int) -> int:
     """The order has one delivery that is not cancelled, on exactly one route in force."""
     with _db(live) as db:
-        live_stops = [r[0] for r in db.execute(
-            "SELECT id FROM stop WHERE \"order\" = ? AND kind = 'delivery' AND status != 'cancelled'", (order_id,))]
-        holders = [r[0] for r in db.execute(
-            "SELECT r.id FROM route r, json_each(r.stops) j WHERE r.current = 1 AND "
-            "json_extract(j.value, '$.stop_id') = ?", (live_stops[0],))] if len(live_stops) == 1 else []
+        live_stops = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM stop WHERE \"order\" = ? AND kind = 'delivery' AND status != 'cancelled'", (order_id,)
+            )
+        ]
+        holders = (
+            [
+                r[0]
+                for r in db.execute(
+                    "SELECT r.id FROM route r, json_each(r.stops) j WHERE r.current = 1 AND "
+                    "json_extract(j.value, '$.stop_id') = ?",
+                    (live_stops[0],),
+                )
+            ]
+            if len(live_stops) == 1
+            else []
+        )
     assert len(live_stops) == 1 and len(holders) == 1, (live_stops, holders)
     return live_stops[0]
 
@@ -168,25 +207,32 @@ def test_a_move_by_hand_killed_midway_leaves_no_hand_behind(tmp_path, geo) -> No
     live.start()
     try:
         dispatcher = {"Authorization": f"Bearer {live.login('dispatcher')}"}
-        routes = httpx.get(f"{live.base}/routes", params={"hubId": hub_id, "date": dt.date.today().isoformat()},
-                           headers=dispatcher, timeout=10).json()
+        routes = httpx.get(
+            f"{live.base}/routes",
+            params={"hubId": hub_id, "date": dt.date.today().isoformat()},
+            headers=dispatcher,
+            timeout=10,
+        ).json()
         giver = max(routes, key=lambda r: len(r["stops"]))
         stop = next(s for s in giver["stops"] if s["kind"] == "delivery" and s["status"] == "planned")
         with _db(live) as db_:
-            taker = db_.execute("SELECT courier FROM shift WHERE hub = ? AND courier != ? ORDER BY id",
-                                (hub_id, giver["courierId"])).fetchone()[0]
+            taker = db_.execute(
+                "SELECT courier FROM shift WHERE hub = ? AND courier != ? ORDER BY id", (hub_id, giver["courierId"])
+            ).fetchone()[0]
             before = [tuple(r) for r in db_.execute("SELECT id, version FROM route WHERE current = 1 ORDER BY id")]
         try:
-            r = httpx.post(f"{live.base}/stops/{stop['stopId']}/assign", json={"courierId": taker},
-                           headers=dispatcher, timeout=30)
+            r = httpx.post(
+                f"{live.base}/stops/{stop['stopId']}/assign", json={"courierId": taker}, headers=dispatcher, timeout=30
+            )
             pytest.fail(f"the server answered {r.status_code} {r.text} instead of dying mid-save")
         except httpx.TransportError:
             pass
         assert live.proc is not None and live.proc.wait(10) == -signal.SIGKILL
         with _db(live) as db_:
             assert db_.execute("SELECT COUNT(*) FROM dispatch_lock").fetchone()[0] == 0
-            assert [tuple(r) for r in db_.execute(
-                "SELECT id, version FROM route WHERE current = 1 ORDER BY id")] == before
+            assert [
+                tuple(r) for r in db_.execute("SELECT id, version FROM route WHERE current = 1 ORDER BY id")
+            ] == before
     finally:
         live.stop()
     again = LiveServer(tmp_path, db)

@@ -61,7 +61,7 @@ def test_a_failed_stop_answered_just_before_a_kill_gets_its_next_step_once(tmp_p
         jobs = _jobs(live)
         assert jobs and all(status == "done" for _, status in jobs), jobs
         (step,) = _next_steps(live, stop["stopId"])  # exactly once
-        order_stops = _query(live, "SELECT id, status FROM stop WHERE \"order\" = ? ORDER BY id", stop["orderId"])
+        order_stops = _query(live, 'SELECT id, status FROM stop WHERE "order" = ? ORDER BY id', stop["orderId"])
         assert [sid for sid, _ in order_stops][0] == stop["stopId"]
         assert len(order_stops) == (1 if step["next"] == "hub" else 2), order_stops
         assert dict(order_stops)[stop["stopId"]] == "failed"  # the answer the courier was given is true
@@ -72,19 +72,24 @@ def test_a_failed_stop_answered_just_before_a_kill_gets_its_next_step_once(tmp_p
         assert replay.json() == answer.json()
         time.sleep(0.5)  # a replay starts nothing (the worker is woken after every write)
         assert _jobs(live) == jobs and len(_next_steps(live, stop["stopId"])) == 1
-        assert len(_query(live, "SELECT id FROM stop WHERE \"order\" = ?", stop["orderId"])) == len(order_stops)
+        assert len(_query(live, 'SELECT id FROM stop WHERE "order" = ?', stop["orderId"])) == len(order_stops)
 
         # Every phone sees what the dispatcher sees.
         dispatcher = live.login("dispatcher")
-        routes = httpx.get(f"{live.base}/routes", params={"hubId": hub_id, "date": dt.date.today().isoformat()},
-                           headers=_h(dispatcher)).json()
+        routes = httpx.get(
+            f"{live.base}/routes", params={"hubId": hub_id, "date": dt.date.today().isoformat()}, headers=_h(dispatcher)
+        ).json()
         assert routes
         for route in routes:
-            ((name,),) = _query(live, 'SELECT u.username FROM courier c JOIN app_user u ON u.id = c.user WHERE c.id = ?',
-                                route["courierId"])
+            ((name,),) = _query(
+                live,
+                "SELECT u.username FROM courier c JOIN app_user u ON u.id = c.user WHERE c.id = ?",
+                route["courierId"],
+            )
             phone = httpx.get(live.base + "/courier/today", headers=_h(live.login(name))).json()
             assert phone["route"]["version"] == route["version"]
             assert [(s["stopId"], s["status"]) for s in phone["route"]["stops"]] == [
-                (s["stopId"], s["status"]) for s in route["stops"]], name
+                (s["stopId"], s["status"]) for s in route["stops"]
+            ], name
     finally:
         live.stop()

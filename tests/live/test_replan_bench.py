@@ -11,10 +11,31 @@ import pytest
 
 from backend.settings import REPO_ROOT
 
-SUMMARY_KEYS = ("disruptions", "p50_ms", "p95_ms", "max_ms", "cost_ratio", "no_change", "errors", "timeouts",
-                "changed", "skipped", "couriers", "stops", "p95_vs_target", "cost_ratio_vs_target", "by_kind",
-                "breakdown", "in_force_cost", "cold_cost", "in_force_unplanned", "cold_unplanned",
-                "objective_ratio", "in_force_late_s", "cold_late_s")
+SUMMARY_KEYS = (
+    "disruptions",
+    "p50_ms",
+    "p95_ms",
+    "max_ms",
+    "cost_ratio",
+    "no_change",
+    "errors",
+    "timeouts",
+    "changed",
+    "skipped",
+    "couriers",
+    "stops",
+    "p95_vs_target",
+    "cost_ratio_vs_target",
+    "by_kind",
+    "breakdown",
+    "in_force_cost",
+    "cold_cost",
+    "in_force_unplanned",
+    "cold_unplanned",
+    "objective_ratio",
+    "in_force_late_s",
+    "cold_late_s",
+)
 
 
 def test_replan_bench_small_run_answers_every_disruption() -> None:
@@ -23,9 +44,32 @@ def test_replan_bench_small_run_answers_every_disruption() -> None:
     # Two-hour shifts: 60 stops need more than one of the four couriers, so there are
     # routes to take over and stops to move.
     done = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "bench", "replan", "--json", "--couriers", "4", "--stops", "60",
-         "--disruptions", "6", "--cold-time-limit", "2", "--plan-time-limit", "5", "--day-hours", "2"],
-        check=False, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=420,
+        [
+            sys.executable,
+            "-m",
+            "backend.cli",
+            "bench",
+            "replan",
+            "--json",
+            "--couriers",
+            "4",
+            "--stops",
+            "60",
+            "--disruptions",
+            "6",
+            "--cold-time-limit",
+            "2",
+            "--plan-time-limit",
+            "5",
+            "--day-hours",
+            "2",
+        ],
+        check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=420,
     )
     if done.returncode == 2 and "time-machine" in done.stderr:
         pytest.skip("too little of today is left for a bench day and time-machine is not installed")
@@ -118,11 +162,28 @@ def test_routes_cost_is_the_solvers_objective() -> None:
     pts = [(0, 0), (3, 4), (6, 8), (0, 5), (5, 0), (9, 9)]
     time_s = [[int(100 * ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5) for b in pts] for a in pts]
     problem = Problem(
-        time_s=time_s, dist_m=time_s,
-        vehicles=(Vehicle(id="a", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=100,
-                          volume_l=100, fixed_cost=50),
-                  Vehicle(id="b", start_location=5, end_location=0, shift=Window(0, 10_000), payload_kg=100,
-                          volume_l=100, speed_factor=0.8)),
+        time_s=time_s,
+        dist_m=time_s,
+        vehicles=(
+            Vehicle(
+                id="a",
+                start_location=0,
+                end_location=0,
+                shift=Window(0, 10_000),
+                payload_kg=100,
+                volume_l=100,
+                fixed_cost=50,
+            ),
+            Vehicle(
+                id="b",
+                start_location=5,
+                end_location=0,
+                shift=Window(0, 10_000),
+                payload_kg=100,
+                volume_l=100,
+                speed_factor=0.8,
+            ),
+        ),
         stops=tuple(Stop(id=str(i), kind="delivery", location=i, service_s=60, weight_kg=1) for i in range(1, 5)),
     )
     plan = solve(problem, 0.5)
@@ -140,11 +201,23 @@ def test_lateness_and_routes_cost_make_the_solvers_whole_objective() -> None:
     time_s = [[int(100 * ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5) for b in pts] for a in pts]
     # due times no route can meet for all four: lateness is part of the plan's cost
     problem = Problem(
-        time_s=time_s, dist_m=time_s,
-        vehicles=(Vehicle(id="a", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=100,
-                          volume_l=100),),
-        stops=tuple(Stop(id=str(i), kind="delivery", location=i, service_s=60, weight_kg=1,
-                         windows=(Window(0, 10_000),), due_s=300) for i in range(1, 5)),
+        time_s=time_s,
+        dist_m=time_s,
+        vehicles=(
+            Vehicle(id="a", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=100, volume_l=100),
+        ),
+        stops=tuple(
+            Stop(
+                id=str(i),
+                kind="delivery",
+                location=i,
+                service_s=60,
+                weight_kg=1,
+                windows=(Window(0, 10_000),),
+                due_s=300,
+            )
+            for i in range(1, 5)
+        ),
     )
     plan = solve(problem, 0.5)
     assert plan.unplanned == ()

@@ -39,15 +39,26 @@ def test_a_simulated_courier_rides_its_route_and_lets_go_on_take_over(live: Live
         async with httpx.AsyncClient(base_url=live.base, timeout=10) as http:
             r = await http.post("/auth/login", json={"username": "dispatcher", "password": DEMO_PASSWORD})
             dispatcher = r.json()["token"]
-            hub_ws = await websockets.connect(f"{live.ws_base}/ws/hub/{live.hub_id}",  # type: ignore[attr-defined]
-                                              additional_headers={"Authorization": f"Bearer {dispatcher}"},
-                                              max_size=None)
+            hub_ws = await websockets.connect(
+                f"{live.ws_base}/ws/hub/{live.hub_id}",  # type: ignore[attr-defined]
+                additional_headers={"Authorization": f"Bearer {dispatcher}"},
+                max_size=None,
+            )
             seen: list[dict[str, Any]] = []
             collector = asyncio.create_task(_collect(hub_ws, seen))
             await _wait_for(lambda: any(m["type"] == "snapshot" for m in seen), 5, "the hub snapshot")
 
-            sim = Simulation(live.base, geo, ["courier1"], DEMO_PASSWORD, speedup=120, position_every_s=0.4,
-                             takeover_poll_s=0.3, seed=3, fail_rate=0.25)
+            sim = Simulation(
+                live.base,
+                geo,
+                ["courier1"],
+                DEMO_PASSWORD,
+                speedup=120,
+                position_every_s=0.4,
+                takeover_poll_s=0.3,
+                seed=3,
+                fail_rate=0.25,
+            )
             task = asyncio.create_task(sim.run())
             courier = sim.couriers["courier1"]
             await _wait_for(lambda: courier.courier_id is not None, 10, "the simulator's login")
@@ -56,15 +67,29 @@ def test_a_simulated_courier_rides_its_route_and_lets_go_on_take_over(live: Live
             mine = {s["stopId"] for s in route["stops"]}
 
             def settled() -> list[dict[str, Any]]:
-                return [m for m in seen if m["type"] == "event" and m["kind"] == "stop.updated"
-                        and m["data"]["stopId"] in mine and m["data"]["status"] in DONE]
+                return [
+                    m
+                    for m in seen
+                    if m["type"] == "event"
+                    and m["kind"] == "stop.updated"
+                    and m["data"]["stopId"] in mine
+                    and m["data"]["status"] in DONE
+                ]
 
             def positions() -> list[dict[str, Any]]:
-                return [p for m in seen if m["type"] == "positions" for p in m["positions"]
-                        if p["courierId"] == courier.courier_id]
+                return [
+                    p
+                    for m in seen
+                    if m["type"] == "positions"
+                    for p in m["positions"]
+                    if p["courierId"] == courier.courier_id
+                ]
 
-            await _wait_for(lambda: len(settled()) >= 3 and len(positions()) >= 5, 20,
-                            "three settled stops and five positions on the hub stream")
+            await _wait_for(
+                lambda: len(settled()) >= 3 and len(positions()) >= 5,
+                20,
+                "three settled stops and five positions on the hub stream",
+            )
             kinds = {m["kind"] for m in seen if m["type"] == "event"}
             assert {"shift.updated", "parcel.loaded", "stop.updated"} <= kinds
 

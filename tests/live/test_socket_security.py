@@ -70,8 +70,11 @@ def test_another_hubs_dispatcher_is_refused_at_the_upgrade(live: LiveServer) -> 
     h = {"Authorization": f"Bearer {admin}"}
     hub = httpx.post(f"{live.base}/hubs", json={"name": "Hub Two", "lat": 60.17, "lon": 24.94}, headers=h)
     assert hub.status_code == 201, hub.text
-    r = httpx.post(f"{live.base}/users", headers=h, json={
-        "username": "other", "password": "other-hub-pass", "role": "dispatcher", "hubId": hub.json()["id"]})
+    r = httpx.post(
+        f"{live.base}/users",
+        headers=h,
+        json={"username": "other", "password": "other-hub-pass", "role": "dispatcher", "hubId": hub.json()["id"]},
+    )
     assert r.status_code == 201, r.text
     other = live.login("other", "other-hub-pass")
 
@@ -90,8 +93,9 @@ def test_resume_ends_with_a_caught_up_marker(live: LiveServer) -> None:
         assert [m["type"] for m in got] == ["snapshot", "caught_up"] and got[1]["seq"] == got[0]["seq"]
         await ws.close()
         # Nothing missed: the marker alone, at the same seq, tells the app it is current.
-        ws = await websockets.connect(f"{live.ws_base}/ws/courier?after={got[0]['seq']}",
-                                      additional_headers=_headers(token))
+        ws = await websockets.connect(
+            f"{live.ws_base}/ws/courier?after={got[0]['seq']}", additional_headers=_headers(token)
+        )
         again = await _messages_until(ws, "caught_up")
         assert again == [{"type": "caught_up", "seq": got[0]["seq"]}]
         await ws.close()

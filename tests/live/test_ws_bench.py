@@ -14,17 +14,48 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
     env = {**os.environ, "LAADBAK_SECRET_KEY": "bench-test"}
     env.pop("DATABASE_URL", None)
     done = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "bench", "ws", "--json", "--couriers", "20", "--duration", "8",
-         "--action-every", "1.5:3"],
-        check=False, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "backend.cli",
+            "bench",
+            "ws",
+            "--json",
+            "--couriers",
+            "20",
+            "--duration",
+            "8",
+            "--action-every",
+            "1.5:3",
+        ],
+        check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert set(result) == {"instances", "summary"}
     summary = result["summary"]
-    for key in ("couriers", "connections_held", "p50_ms", "p95_ms", "p99_ms", "dispatcher_p99_ms", "lost",
-                "duplicated", "server_rss_mb", "actions", "duration_s", "target_p99_ms", "p99_vs_target",
-                "ramp_p99_ms", "whole_run_p99_ms"):
+    for key in (
+        "couriers",
+        "connections_held",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "dispatcher_p99_ms",
+        "lost",
+        "duplicated",
+        "server_rss_mb",
+        "actions",
+        "duration_s",
+        "target_p99_ms",
+        "p99_vs_target",
+        "ramp_p99_ms",
+        "whole_run_p99_ms",
+    ):
         assert key in summary, key
     assert summary["couriers"] == 20
     assert summary["target_p99_ms"] == 250

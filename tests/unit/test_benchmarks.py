@@ -73,9 +73,7 @@ def test_parse_tiny_lilim_and_solve(tmp_path):
 
 def test_bks_reader(tmp_path):
     f = tmp_path / "bks.csv"
-    f.write_text(
-        "instance,vehicles,distance,distance_only_vehicles,distance_only\nR101,19,1650.80,20,1642.88\n"
-    )
+    f.write_text("instance,vehicles,distance,distance_only_vehicles,distance_only\nR101,19,1650.80,20,1642.88\n")
     bk = B.read_bks(f)["R101"]
     assert (bk.vehicles, bk.distance, bk.distance_only_vehicles, bk.distance_only) == (
         19,

@@ -31,13 +31,21 @@ def _grid() -> StreetNetwork:
     u = [a for a, b in pairs] + [b for a, b in pairs]
     v = [b for a, b in pairs] + [a for a, b in pairs]
     length = haversine_m(lat[u], lon[u], lat[v], lon[v])
-    return StreetNetwork({
-        "lat": lat, "lon": lon, "edge_u": np.array(u), "edge_v": np.array(v),
-        "edge_length_m": length, "edge_time_s": length / 4.0,
-        "edge_way_id": np.array([10, 10, 10, 20, 30] * 2), "edge_highway": np.array(["residential"] * 10),
-        "edge_along": np.array([True] * 5 + [False] * 5), "edge_pushed": np.array([False] * 10),
-        "bbox": np.array([59.99, 24.99, 60.02, 25.01]),
-    })
+    return StreetNetwork(
+        {
+            "lat": lat,
+            "lon": lon,
+            "edge_u": np.array(u),
+            "edge_v": np.array(v),
+            "edge_length_m": length,
+            "edge_time_s": length / 4.0,
+            "edge_way_id": np.array([10, 10, 10, 20, 30] * 2),
+            "edge_highway": np.array(["residential"] * 10),
+            "edge_along": np.array([True] * 5 + [False] * 5),
+            "edge_pushed": np.array([False] * 10),
+            "bbox": np.array([59.99, 24.99, 60.02, 25.01]),
+        }
+    )
 
 
 def _edge_pairs(net: StreetNetwork, edges: np.ndarray) -> set[tuple[int, int]]:
@@ -82,8 +90,7 @@ def test_a_zone_is_cleaned_and_checked() -> None:
 def test_nodes_inside_a_concave_zone() -> None:
     net = _grid()
     # An L-shape: the square minus its north-east quarter.
-    ell = ((59.9995, 24.999), (59.9995, 25.001), (60.0, 25.001), (60.0, 25.0), (60.0005, 25.0),
-           (60.0005, 24.999))
+    ell = ((59.9995, 24.999), (59.9995, 25.001), (60.0, 25.001), (60.0, 25.0), (60.0005, 25.0), (60.0005, 24.999))
     assert check_zone(ell) == ell
     inside = zone_nodes(net, SQUARE)
     assert inside.tolist() == [False, True, True, False, False, False, False, False]
@@ -105,11 +112,11 @@ def test_an_edge_is_closed_when_any_part_of_it_is_in_the_zone() -> None:
 
 def test_a_street_or_a_stretch_of_it() -> None:
     net = _grid()
-    assert _edge_pairs(net, np.flatnonzero(street_edges(net, [10]))) == {
-        (0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)}
+    assert _edge_pairs(net, np.flatnonzero(street_edges(net, [10]))) == {(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)}
     # The street within the zone: its stretch there only, not the crossing way 20.
-    stretch = closure_edges(net, zone=((59.9995, 24.996), (59.9995, 24.998), (60.0005, 24.998),
-                                       (60.0005, 24.996)), way_ids=[10])
+    stretch = closure_edges(
+        net, zone=((59.9995, 24.996), (59.9995, 24.998), (60.0005, 24.998), (60.0005, 24.996)), way_ids=[10]
+    )
     assert _edge_pairs(net, stretch) == {(0, 1), (1, 0)}
     assert len(closure_edges(net, zone=SQUARE, way_ids=[30])) == 0  # way 30 is not in the square
     with pytest.raises(ValueError, match="a zone, a street"):

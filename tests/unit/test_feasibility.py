@@ -71,12 +71,8 @@ def simulate(
     v = next(v for v in problem.vehicles if v.id == vehicle_id)
     stops = {s.id: s for s in problem.stops}
     t, loc, dist = depart, v.start_location, 0
-    kg = sum(
-        stops[i].weight_kg for i in ids if stops[i].kind == "delivery" and not stops[i].pickups
-    )
-    litres = sum(
-        stops[i].volume_l for i in ids if stops[i].kind == "delivery" and not stops[i].pickups
-    )
+    kg = sum(stops[i].weight_kg for i in ids if stops[i].kind == "delivery" and not stops[i].pickups)
+    litres = sum(stops[i].volume_l for i in ids if stops[i].kind == "delivery" and not stops[i].pickups)
     out = []
     seen = set()
     for i in ids:
@@ -156,9 +152,7 @@ def _unknown_stop():
 
 def _duplicate_stop():
     p = base_problem()
-    return p, plan_of(
-        *good_plan().routes, unplanned=(Unplanned(stop_id="d1", reason="no_capacity", detail=""),)
-    )
+    return p, plan_of(*good_plan().routes, unplanned=(Unplanned(stop_id="d1", reason="no_capacity", detail=""),))
 
 
 def _missing_stop():
@@ -168,9 +162,7 @@ def _missing_stop():
 
 def _wrong_vehicle():
     p = base_problem()
-    stops = tuple(
-        msgspec.structs.replace(s, vehicles=("b",)) if s.id == "d1" else s for s in p.stops
-    )
+    stops = tuple(msgspec.structs.replace(s, vehicles=("b",)) if s.id == "d1" else s for s in p.stops)
     p = msgspec.structs.replace(p, stops=stops)
     return p, plan_of(simulate(p, "a", GOOD_ORDER, DEPART))
 
@@ -320,9 +312,7 @@ def test_check_route_sees_what_one_route_can_break():
     p = base_problem()
     (route,) = good_plan().routes
     assert check_route(p, route) == []
-    assert {v.rule for v in check_route(p, simulate(p, "a", ["d1", "d2", "p"], 9 * H - 200))} == {
-        "pickup_delivery"
-    }
+    assert {v.rule for v in check_route(p, simulate(p, "a", ["d1", "d2", "p"], 9 * H - 200))} == {"pickup_delivery"}
     pinned = _pinned(Sequence(vehicle="a", stops=("d1", "p")))
     assert {v.rule for v in check_route(pinned, route)} == {"sequence"}
     assert {v.rule for v in check_route(base_problem(payload_kg=12.0), route)} == {"payload"}

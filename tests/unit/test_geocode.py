@@ -51,9 +51,7 @@ def test_extract_has_addresses_from_nodes_ways_and_relations(extract: OsmExtract
     assert any(p.kind == "shop" for p in extract.pois)
 
 
-def test_lookup_real_address_case_accent_whitespace_insensitive(
-    geocoder: Geocoder, extract: OsmExtract
-) -> None:
+def test_lookup_real_address_case_accent_whitespace_insensitive(geocoder: Geocoder, extract: OsmExtract) -> None:
     real = _plain(extract, accented=False)
     found = geocoder.lookup(f"  {real.street.upper()} ", f" {real.housenumber} ")
     assert found.street == real.street
@@ -72,9 +70,7 @@ def test_parse_and_lookup_with_postcode(geocoder: Geocoder, extract: OsmExtract)
     assert found.street == real.street and found.postcode == real.postcode
 
 
-def test_staircase_and_flat_fall_back_to_the_building(
-    geocoder: Geocoder, extract: OsmExtract
-) -> None:
+def test_staircase_and_flat_fall_back_to_the_building(geocoder: Geocoder, extract: OsmExtract) -> None:
     real = _plain(extract, accented=False)
     exact = geocoder.lookup(real.street, real.housenumber)
     # "12 12" is house 12, flat 12 (never house 1212); "12 A 5" is staircase A, flat 5.
@@ -99,9 +95,7 @@ def test_misspelled_street_suggests_the_right_one(geocoder: Geocoder, extract: O
     assert real.street in str(err.value) and "Did you mean" in str(err.value)
 
 
-def test_missing_house_number_suggests_nearest_numbers(
-    geocoder: Geocoder, extract: OsmExtract
-) -> None:
+def test_missing_house_number_suggests_nearest_numbers(geocoder: Geocoder, extract: OsmExtract) -> None:
     real = _plain(extract, accented=False)
     with pytest.raises(AddressNotFound) as err:
         geocoder.lookup(real.street, "9999")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +42,7 @@ def net(cache_dir: Path) -> StreetNetwork:
 
 @pytest.fixture(scope="module")
 def node_at(net: StreetNetwork) -> dict[tuple[float, float], int]:
-    return {(float(a), float(b)): i for i, (a, b) in enumerate(zip(net.lat, net.lon))}
+    return {(float(a), float(b)): i for i, (a, b) in enumerate(zip(net.lat, net.lon, strict=True))}
 
 
 def _point(net: StreetNetwork, node: int) -> tuple[float, float]:
@@ -70,8 +69,7 @@ def _address_points(extract: OsmExtract, n: int, seed: int = 7) -> list[tuple[fl
         ({"highway": "tertiary", "oneway": "yes", "cycleway": "opposite_lane"}, True, True),
         ({"highway": "tertiary", "oneway": "yes", "cycleway:left": "opposite_track"}, True, True),
         (
-            {"highway": "tertiary", "oneway": "yes", "cycleway:left": "lane",
-             "cycleway:left:oneway": "-1"},
+            {"highway": "tertiary", "oneway": "yes", "cycleway:left": "lane", "cycleway:left:oneway": "-1"},
             True,
             True,
         ),
@@ -144,15 +142,11 @@ def test_graph_is_one_strongly_connected_component(net: StreetNetwork) -> None:
     assert not set(net.edge_highway.tolist()) & {"steps", "motorway", "platform", "corridor"}
 
 
-def test_one_way_street_needs_a_detour_against_its_direction(
-    net: StreetNetwork, extract: OsmExtract
-) -> None:
+def test_one_way_street_needs_a_detour_against_its_direction(net: StreetNetwork, extract: OsmExtract) -> None:
     oneway_ways = {
         r.way_id
         for r in extract.ways
-        if r.tags.get("oneway") == "yes"
-        and "oneway:bicycle" not in r.tags
-        and r.tags.get("highway") in CAR_CLASSES
+        if r.tags.get("oneway") == "yes" and "oneway:bicycle" not in r.tags and r.tags.get("highway") in CAR_CLASSES
     }
     candidates = [
         e
@@ -191,8 +185,8 @@ def test_contraflow_exemption_on_real_one_way_street(
     assert exempt, "the extract has one-way streets open to bicycles both ways (Fredrikinkatu)"
     checked = 0
     for run in exempt:
-        nodes = [node_at.get((la, lo)) for la, lo in zip(run.lats, run.lons)]
-        for a, b in zip(nodes, nodes[1:]):
+        nodes = [node_at.get((la, lo)) for la, lo in zip(run.lats, run.lons, strict=True)]
+        for a, b in zip(nodes, nodes[1:], strict=False):
             if a is None or b is None:
                 continue
             assert net.has_edge(a, b) and net.has_edge(b, a)
@@ -210,9 +204,7 @@ def test_contraflow_exemption_on_real_one_way_street(
     assert abs(int(dist_m[0, 1]) - int(dist_m[1, 0])) <= 1
 
 
-def test_matrices_are_finite_zero_diagonal_and_triangle_ish(
-    net: StreetNetwork, extract: OsmExtract
-) -> None:
+def test_matrices_are_finite_zero_diagonal_and_triangle_ish(net: StreetNetwork, extract: OsmExtract) -> None:
     points = _address_points(extract, 60)
     time_s, dist_m = net.matrices(points)
     assert time_s.shape == dist_m.shape == (60, 60)
@@ -304,16 +296,12 @@ def test_edges_geojson(net: StreetNetwork) -> None:
         coords = f["geometry"]["coordinates"]
         assert f["geometry"]["type"] == "LineString" and len(coords) >= 2
         segments[f["properties"]["oneway"]] += len(coords) - 1
-    one_way = sum(
-        not net.has_edge(int(v), int(u)) for u, v in zip(net.edge_u, net.edge_v)
-    )
+    one_way = sum(not net.has_edge(int(v), int(u)) for u, v in zip(net.edge_u, net.edge_v, strict=True))
     assert segments[True] == one_way
     assert segments[False] * 2 == net.edge_count - one_way
 
 
-def test_cache_is_written_and_reused(
-    net: StreetNetwork, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cache_is_written_and_reused(net: StreetNetwork, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = list(cache_dir.glob("*.npz"))
     assert len(files) == 1
 
@@ -345,8 +333,7 @@ def test_dispatch_core_stays_pure() -> None:
 # ---- the matrix cache ---------------------------------------------------------------------
 
 
-def _reference_matrices(net: StreetNetwork, points: list[tuple[float, float]]
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def _reference_matrices(net: StreetNetwork, points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
     """The matrices as computed before the cache: Dijkstra from every snapped node, then
     the access legs; kept here verbatim to compare against."""
     from scipy.sparse.csgraph import dijkstra
@@ -373,12 +360,14 @@ def _street_points(net: StreetNetwork, n: int, seed: int) -> list[tuple[float, f
     e = rng.integers(0, net.edge_count, n)
     f = rng.random(n)
     u, v = net.edge_u[e], net.edge_v[e]
-    return [(float(net.lat[a] * (1 - x) + net.lat[b] * x), float(net.lon[a] * (1 - x) + net.lon[b] * x))
-            for a, b, x in zip(u, v, f)]
+    return [
+        (float(net.lat[a] * (1 - x) + net.lat[b] * x), float(net.lon[a] * (1 - x) + net.lon[b] * x))
+        for a, b, x in zip(u, v, f, strict=True)
+    ]
 
 
 def _same(got: tuple[np.ndarray, np.ndarray], want: tuple[np.ndarray, np.ndarray]) -> bool:
-    return all(g.dtype == w.dtype and np.array_equal(g, w) for g, w in zip(got, want))
+    return all(g.dtype == w.dtype and np.array_equal(g, w) for g, w in zip(got, want, strict=True))
 
 
 @pytest.fixture
@@ -432,9 +421,7 @@ def _through(kept: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> tuple[np
     return np.asarray(time_s)[ix], np.asarray(dist_m)[ix]
 
 
-def test_day_matrices_are_the_matrices_of_the_day_kept_between_calls(
-    fresh: StreetNetwork, extract: OsmExtract
-) -> None:
+def test_day_matrices_are_the_matrices_of_the_day_kept_between_calls(fresh: StreetNetwork, extract: OsmExtract) -> None:
     hub = _street_points(fresh, 1, seed=1)
     day = hub + _street_points(fresh, 200, seed=5) + _address_points(extract, 50, seed=5)
     day += day[1:4]  # the same place more than once
@@ -479,8 +466,9 @@ def test_day_matrices_of_too_many_places_are_not_kept(fresh: StreetNetwork, monk
 # ---- closures -----------------------------------------------------------------------------
 
 
-def _crossing(net: StreetNetwork, extract: OsmExtract) -> tuple[tuple[float, float], tuple[float, float],
-                                                                   tuple[tuple[float, float], ...], np.ndarray]:
+def _crossing(
+    net: StreetNetwork, extract: OsmExtract
+) -> tuple[tuple[float, float], tuple[float, float], tuple[tuple[float, float], ...], np.ndarray]:
     """Two addresses, and a 60 m circle round the middle of the fastest path between them."""
     from backend.dispatch.closures import circle, closure_edges
 
@@ -502,8 +490,10 @@ def test_a_path_through_a_closed_zone_goes_round_it(net: StreetNetwork, extract:
     assert sa is not None and sb is not None
     detour = net.node_path(sa.node, sb.node, closed)
     assert not inside[detour].any()
-    assert not any(net.has_edge(u, v) and _edge_index(net, u, v) in set(closed.tolist())
-                   for u, v in zip(detour, detour[1:]))
+    assert not any(
+        net.has_edge(u, v) and _edge_index(net, u, v) in set(closed.tolist())
+        for u, v in zip(detour, detour[1:], strict=False)
+    )
     geometry = net.path(a, b, closed)
     assert geometry[0] == a and geometry[-1] == b
 

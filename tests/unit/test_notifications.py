@@ -26,15 +26,21 @@ def test_starting_the_shift_tells_every_open_delivery_its_window() -> None:
     assert [p["orderId"] for p in notices] == [12, 13, 14, 15]  # not the pickup, not the delivered one
     # each window holds its ETA, and it is wider for a stop with more stops ahead
     assert all(p["windowStart"] <= p["eta"] <= p["windowEnd"] for p in notices)
-    width = lambda p: int(p["windowEnd"][11:13]) * 60 + int(p["windowEnd"][14:16]) - (  # noqa: E731
-        int(p["windowStart"][11:13]) * 60 + int(p["windowStart"][14:16]))
+
+    def minutes(hhmm: str) -> int:
+        return int(hhmm[11:13]) * 60 + int(hhmm[14:16])
+
+    def width(p: dict) -> int:
+        return minutes(p["windowEnd"]) - minutes(p["windowStart"])
+
     assert width(notices[0]) < width(notices[3])
 
 
 def test_a_done_stop_makes_the_next_open_delivery_arriving_soon() -> None:
     done = [dict(s, status="delivered") if s["stopId"] == 3 else s for s in ROUTE]  # as the write sees it
     assert customer_notices(done, started=False, done_stop=3) == [
-        ("order.arriving_soon", {"orderId": 13, "stopId": 4, "eta": "2026-11-23T10:10:00"})]
+        ("order.arriving_soon", {"orderId": 13, "stopId": 4, "eta": "2026-11-23T10:10:00"})
+    ]
     assert customer_notices([dict(s, status="delivered") for s in ROUTE], started=False, done_stop=4) == []
 
 
@@ -43,6 +49,12 @@ def test_customer_events_become_push_messages_to_the_order() -> None:
     messages = notifications_for({"id": 7, "kind": kind, "payload": payload, "courier_id": None})
     assert [(a, k, m["type"]) for a, k, m in messages] == [("order", o, "out_for_delivery") for o in (12, 13, 14, 15)]
     assert payload["deliveries"][0]["windowStart"][11:16] in messages[0][2]["body"]
-    soon = notifications_for({"id": 8, "kind": "order.arriving_soon", "courier_id": None,
-                              "payload": {"orderId": 12, "stopId": 3, "eta": "2026-11-23T09:40:00"}})
+    soon = notifications_for(
+        {
+            "id": 8,
+            "kind": "order.arriving_soon",
+            "courier_id": None,
+            "payload": {"orderId": 12, "stopId": 3, "eta": "2026-11-23T09:40:00"},
+        }
+    )
     assert soon[0][:2] == ("order", 12) and "09:40" in soon[0][2]["body"]

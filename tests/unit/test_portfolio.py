@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import concurrent.futures
+import math
 
 import msgspec
 import numpy as np
@@ -29,15 +29,11 @@ def _tiny(tmp_path, objective: str = "distance") -> tuple[B.Instance, Problem]:
 
 
 def _bike(**kw) -> Vehicle:
-    base = dict(
-        id="v", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=10, volume_l=100
-    )
+    base = dict(id="v", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=10, volume_l=100)
     return Vehicle(**{**base, **kw})
 
 
-_T = np.array(
-    [[0, 60, 80, 100], [60, 0, 50, 90], [80, 50, 0, 40], [100, 90, 40, 0]], dtype=np.int64
-)
+_T = np.array([[0, 60, 80, 100], [60, 0, 50, 90], [80, 50, 0, 40], [100, 90, 40, 0]], dtype=np.int64)
 
 
 def test_engines_for_keeps_what_only_ortools_models(tmp_path):
@@ -85,10 +81,7 @@ def test_the_checked_plan_with_fewest_stops_left_out_wins_then_the_cheaper(tmp_p
     assert ids == ["1", "2", "3"] and check(problem, good) == [] and check(problem, late)
     assert F.plan_cost(problem, late) < F.plan_cost(problem, good)
     assert F.plan_cost(problem, short) < F.plan_cost(problem, good) and len(short.unplanned) == 1
-    plans = [
-        msgspec.structs.replace(p, engine=e)
-        for p, e in ((late, "a"), (short, "b"), (good, "c"))
-    ]
+    plans = [msgspec.structs.replace(p, engine=e) for p, e in ((late, "a"), (short, "b"), (good, "c"))]
     best, scored = F.choose(problem, plans)
     assert best.engine == "c"
     assert [(s["engine"], s["violations"] > 0, s["unplanned"]) for s in scored] == [
@@ -149,7 +142,10 @@ def test_pyvrp_engine_gives_the_reasons_and_leaves_out_only_what_does_not_fit():
 
 def test_time_objective_and_warm_start_reach_pyvrp(tmp_path):
     by_time = Problem(
-        time_s=_T, dist_m=_T * 3, vehicles=(_bike(),), stops=(Stop(id="a", kind="delivery", location=2),),
+        time_s=_T,
+        dist_m=_T * 3,
+        vehicles=(_bike(),),
+        stops=(Stop(id="a", kind="delivery", location=2),),
         cost="time",
     )
     data, _ = E.to_pyvrp(by_time)

@@ -5,26 +5,32 @@ import pytest
 from backend.dispatch.progress import IllegalTransition, Leg, next_state, reschedule
 
 
-@pytest.mark.parametrize(("kind", "status", "action", "after"), [
-    ("delivery", "planned", "arrive", "arrived"),
-    ("delivery", "planned", "deliver", "delivered"),
-    ("delivery", "arrived", "deliver", "delivered"),
-    ("delivery", "arrived", "fail", "failed"),
-    ("pickup", "planned", "collect", "collected"),
-    ("pickup", "arrived", "fail", "failed"),
-])
+@pytest.mark.parametrize(
+    ("kind", "status", "action", "after"),
+    [
+        ("delivery", "planned", "arrive", "arrived"),
+        ("delivery", "planned", "deliver", "delivered"),
+        ("delivery", "arrived", "deliver", "delivered"),
+        ("delivery", "arrived", "fail", "failed"),
+        ("pickup", "planned", "collect", "collected"),
+        ("pickup", "arrived", "fail", "failed"),
+    ],
+)
 def test_legal_transitions(kind: str, status: str, action: str, after: str) -> None:
     assert next_state(kind, status, action) == after  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("kind", "status", "action", "words"), [
-    ("delivery", "failed", "deliver", "already failed"),
-    ("delivery", "delivered", "fail", "already delivered"),
-    ("delivery", "arrived", "arrive", "already arrived"),
-    ("delivery", "planned", "collect", "cannot be collected"),
-    ("pickup", "planned", "deliver", "cannot be delivered"),
-    ("pickup", "collected", "collect", "already collected"),
-])
+@pytest.mark.parametrize(
+    ("kind", "status", "action", "words"),
+    [
+        ("delivery", "failed", "deliver", "already failed"),
+        ("delivery", "delivered", "fail", "already delivered"),
+        ("delivery", "arrived", "arrive", "already arrived"),
+        ("delivery", "planned", "collect", "cannot be collected"),
+        ("pickup", "planned", "deliver", "cannot be delivered"),
+        ("pickup", "collected", "collect", "already collected"),
+    ],
+)
 def test_illegal_transitions_say_why(kind: str, status: str, action: str, words: str) -> None:
     with pytest.raises(IllegalTransition, match=words):
         next_state(kind, status, action)  # type: ignore[arg-type]

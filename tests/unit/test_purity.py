@@ -17,8 +17,17 @@ import pytest
 
 BACKEND = Path(__file__).resolve().parents[2] / "backend"
 PURE = ["dispatch"]
-FORBIDDEN = ("litestar", "piccolo", "asyncpg", "redis", "uvicorn", "backend.api", "backend.db",
-             "backend.services", "backend.app")
+FORBIDDEN = (
+    "litestar",
+    "piccolo",
+    "asyncpg",
+    "redis",
+    "uvicorn",
+    "backend.api",
+    "backend.db",
+    "backend.services",
+    "backend.app",
+)
 # Controllers reach the database only through services.
 CONTROLLER_FORBIDDEN = ("backend.db", "piccolo")
 # The one module of backend/services that may know Litestar (it keeps the context on the app's state).
@@ -116,24 +125,33 @@ def private_name_uses(root: Path) -> list[str]:
                     if a.asname and _module_of(root, a.name):
                         modules[a.asname] = a.name
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in modules and _is_private(node.attr)):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and _is_private(node.attr)
+            ):
                 bad.append(f"{_where(root, f, node)} uses {node.attr} of {modules[node.value.id]}")
     return sorted(set(bad))
 
 
 def service_import_cycles(root: Path) -> list[str]:
     """Circles among backend/services modules, by their imports (wherever in the module)."""
-    services = {f"{root.name}.services.{f.relative_to(root / 'services').with_suffix('').as_posix().replace('/', '.')}": f
-                for f in _files(root, "services") if f.name != "__init__.py"}
-    graph = {m: {name if name in services else name.rsplit(".", 1)[0] for _, name in _imported(f)} & services.keys()
-             - {m} for m, f in services.items()}
+    services = {
+        f"{root.name}.services.{f.relative_to(root / 'services').with_suffix('').as_posix().replace('/', '.')}": f
+        for f in _files(root, "services")
+        if f.name != "__init__.py"
+    }
+    graph = {
+        m: {name if name in services else name.rsplit(".", 1)[0] for _, name in _imported(f)} & services.keys() - {m}
+        for m, f in services.items()
+    }
     cycles: set[str] = set()
 
     def visit(node: str, path: list[str]) -> None:
         for nxt in sorted(graph[node]):
             if nxt in path:
-                circle = path[path.index(nxt):]
+                circle = path[path.index(nxt) :]
                 start = circle.index(min(circle))
                 cycles.add(" -> ".join([*circle[start:], *circle[:start], min(circle)]))
             elif len(path) < len(graph):
@@ -148,8 +166,12 @@ def service_import_cycles(root: Path) -> list[str]:
 def test_pure_core_imports_nothing_impure(core: str) -> None:
     files = sorted((BACKEND / core).rglob("*.py"))
     assert files, f"no modules found in backend/{core}"
-    bad = [f"{f.relative_to(BACKEND)} imports {name}" for f in files for name in _imports(f)
-           if name == "backend" or any(name == x or name.startswith(x + ".") for x in FORBIDDEN)]
+    bad = [
+        f"{f.relative_to(BACKEND)} imports {name}"
+        for f in files
+        for name in _imports(f)
+        if name == "backend" or any(name == x or name.startswith(x + ".") for x in FORBIDDEN)
+    ]
     assert bad == []
 
 
@@ -178,28 +200,39 @@ def test_the_check_itself_catches_a_forbidden_import(tmp_path: Path) -> None:
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
     backend = root / "backend"
-    for name, text in {"__init__.py": "", "api/__init__.py": "", "services/__init__.py": "",
-                       "db/__init__.py": "", "db/tables.py": "class Stop: ...\n", **files}.items():
+    for name, text in {
+        "__init__.py": "",
+        "api/__init__.py": "",
+        "services/__init__.py": "",
+        "db/__init__.py": "",
+        "db/tables.py": "class Stop: ...\n",
+        **files,
+    }.items():
         (backend / name).parent.mkdir(parents=True, exist_ok=True)
         (backend / name).write_text(text)
     return backend
 
 
 def test_the_checks_catch_each_kind_of_violation_on_a_sample(tmp_path: Path) -> None:
-    backend = _tree(tmp_path, {
-        "api/orders.py": "from backend.db.tables import Stop\n",
-        "api/plans.py": "from backend import db\n",
-        "api/routes.py": "import piccolo.query\n",
-        "api/fine.py": "from backend.services.orders import read_order\n",
-        "services/context.py": "from litestar.datastructures import State\n",
-        "services/orders.py": "from litestar import Request\n\ndef read_order(): ...\ndef _hidden(): ...\n",
-        "services/planning.py": ("from backend.services.orders import _hidden\n"
-                                 "from backend.services import orders\n\n"
-                                 "def f():\n    from backend.services.replanning import g\n"
-                                 "    return orders._hidden()\n"),
-        "services/replanning.py": "from backend.services.planning import f\n\ndef g(): ...\n",
-        "services/clean.py": "import datetime as _dt\nfrom backend.services.orders import read_order\n",
-    })
+    backend = _tree(
+        tmp_path,
+        {
+            "api/orders.py": "from backend.db.tables import Stop\n",
+            "api/plans.py": "from backend import db\n",
+            "api/routes.py": "import piccolo.query\n",
+            "api/fine.py": "from backend.services.orders import read_order\n",
+            "services/context.py": "from litestar.datastructures import State\n",
+            "services/orders.py": "from litestar import Request\n\ndef read_order(): ...\ndef _hidden(): ...\n",
+            "services/planning.py": (
+                "from backend.services.orders import _hidden\n"
+                "from backend.services import orders\n\n"
+                "def f():\n    from backend.services.replanning import g\n"
+                "    return orders._hidden()\n"
+            ),
+            "services/replanning.py": "from backend.services.planning import f\n\ndef g(): ...\n",
+            "services/clean.py": "import datetime as _dt\nfrom backend.services.orders import read_order\n",
+        },
+    )
     assert controller_db_imports(backend) == [
         "backend/api/orders.py:1 imports backend.db.tables",
         "backend/api/plans.py:1 imports backend.db",
@@ -212,15 +245,19 @@ def test_the_checks_catch_each_kind_of_violation_on_a_sample(tmp_path: Path) -> 
     ]
     # an import hidden inside a function still counts: it only dodges the circle at run time
     assert service_import_cycles(backend) == [
-        "backend.services.planning -> backend.services.replanning -> backend.services.planning"]
+        "backend.services.planning -> backend.services.replanning -> backend.services.planning"
+    ]
 
 
 def test_the_checks_pass_a_clean_sample(tmp_path: Path) -> None:
-    backend = _tree(tmp_path, {
-        "api/orders.py": "from backend.services.orders import read_order\n",
-        "services/context.py": "from litestar.datastructures import State\n",
-        "services/orders.py": "from backend.db.tables import Stop\n\ndef read_order(): ...\n",
-    })
+    backend = _tree(
+        tmp_path,
+        {
+            "api/orders.py": "from backend.services.orders import read_order\n",
+            "services/context.py": "from litestar.datastructures import State\n",
+            "services/orders.py": "from backend.db.tables import Stop\n\ndef read_order(): ...\n",
+        },
+    )
     assert controller_db_imports(backend) == []
     assert service_web_imports(backend) == []
     assert private_name_uses(backend) == []

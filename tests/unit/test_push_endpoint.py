@@ -15,10 +15,30 @@ from backend.errors import Invalid
 from backend.realtime.push_endpoint import PushEndpoints, is_public
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-                                     "100.64.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255",
-                                     "::1", "::", "fe80::1", "fc00::1", "ff02::1", "::ffff:127.0.0.1",
-                                     "::ffff:10.0.0.1", "2002:7f00:1::", "64:ff9b::a00:1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "2002:7f00:1::",
+        "64:ff9b::a00:1",
+    ],
+)
 def test_internal_addresses_are_not_public(address: str) -> None:
     assert not is_public(ipaddress.ip_address(address))
 
@@ -28,8 +48,18 @@ def test_internet_addresses_are_public(address: str) -> None:
     assert is_public(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("url", ["http://1.1.1.1/x", "ftp://1.1.1.1/x", "https://u:p@1.1.1.1/x", "https:///x",
-                                 "https://10.0.0.1/x", "https://[fe80::1]/x", "https://[::ffff:192.168.0.1]/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://1.1.1.1/x",
+        "ftp://1.1.1.1/x",
+        "https://u:p@1.1.1.1/x",
+        "https:///x",
+        "https://10.0.0.1/x",
+        "https://[fe80::1]/x",
+        "https://[::ffff:192.168.0.1]/x",
+    ],
+)
 async def test_the_rule_refuses_with_a_reason(url: str) -> None:
     with pytest.raises(Invalid, match="push endpoint"):
         await PushEndpoints().check(url)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from backend.bench import pyvrp_peer as P
-from backend.dispatch import pyvrp_engine as E
 from backend.bench.plan_bench import run_plan_bench
 from backend.dispatch import benchmarks as B
+from backend.dispatch import pyvrp_engine as E
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
 from tests.unit.tiny_instances import SOLOMON_TEXT
@@ -42,15 +42,11 @@ def _instance(tmp_path, text: str, name: str) -> B.Instance:
 
 def _pairs_ok(problem: Problem, plan) -> list[str]:
     """Each delivery's pickups earlier on the same route (independently of the checker)."""
-    where = {
-        ps.stop_id: (ri, pi) for ri, r in enumerate(plan.routes) for pi, ps in enumerate(r.stops)
-    }
+    where = {ps.stop_id: (ri, pi) for ri, r in enumerate(plan.routes) for pi, ps in enumerate(r.stops)}
     bad = []
     for s in problem.stops:
         for p in s.pickups:
-            if s.id in where and (
-                p not in where or where[p][0] != where[s.id][0] or where[p][1] >= where[s.id][1]
-            ):
+            if s.id in where and (p not in where or where[p][0] != where[s.id][0] or where[p][1] >= where[s.id][1]):
                 bad.append(f"{p}->{s.id}")
     return bad
 
@@ -64,9 +60,7 @@ def test_solomon_like_instance_converts_field_by_field(tmp_path):
     vt = data.vehicle_type(0)
     assert vt.capacity == [50] and (vt.tw_early, vt.tw_late) == (0, 1_000_000)
     assert vt.fixed_cost == 0
-    c2 = data.client(
-        mapping.clients.index(1)
-    )  # customer 2: window [50, 200], service 10, demand 20
+    c2 = data.client(mapping.clients.index(1))  # customer 2: window [50, 200], service 10, demand 20
     assert (c2.tw_early, c2.tw_late, c2.service_duration, c2.delivery) == (
         50_000,
         200_000,
@@ -168,15 +162,10 @@ def test_ratio_and_peer_fields_in_the_plan_bench(tmp_path):
     assert row["feasible"] and row["peer_feasible"] and row["peer_status"] == "feasible"
     assert row["peer_distance"] > 0 and row["peer_vehicles"] >= 1
     assert row["ratio_vs_peer"] == pytest.approx(row["distance"] / row["peer_distance"], abs=1e-4)
-    assert row["peer_gap_pct"] == pytest.approx(
-        100 * (row["peer_distance"] - 40.0) / 40.0, abs=1e-3
-    )
+    assert row["peer_gap_pct"] == pytest.approx(100 * (row["peer_distance"] - 40.0) / 40.0, abs=1e-3)
     s = out["summary"]
     assert s["peer"] == "pyvrp" and s["peer_version"].startswith("0.14")
-    assert (
-        s["mean_ratio_vs_peer"] == row["ratio_vs_peer"]
-        and s["peer_mean_gap_pct"] == row["peer_gap_pct"]
-    )
+    assert s["mean_ratio_vs_peer"] == row["ratio_vs_peer"] and s["peer_mean_gap_pct"] == row["peer_gap_pct"]
     assert s["same_vehicles_share"] == (1.0 if row["vehicles"] == 1 else 0.0)
     # ours is the portfolio: every run's plan scored, the winner named
     assert [e["engine"] for e in row["engines"]] == ["ortools", "ortools+pyvrp", "pyvrp"]
@@ -191,9 +180,7 @@ def test_ratio_and_peer_fields_in_the_plan_bench(tmp_path):
 
 def test_what_pyvrp_cannot_model_is_reported_not_approximated():
     T = [[0, 10, 10], [10, 0, 10], [10, 10, 0]]
-    v = Vehicle(
-        id="v", start_location=0, end_location=0, shift=Window(0, 1000), payload_kg=10, volume_l=10
-    )
+    v = Vehicle(id="v", start_location=0, end_location=0, shift=Window(0, 1000), payload_kg=10, volume_l=10)
     two_windows = Problem(
         time_s=T,
         dist_m=T,

@@ -44,13 +44,11 @@ def two_clusters(
     named.update({f"e{i + 1}": 4 + i for i in range(len(east))})
     named.update({sid: 4 + len(east) + i for i, sid in enumerate(extra)})
     stops = tuple(
-        Stop(id=sid, kind="delivery", location=loc, weight_kg=2.0, service_s=60,
-             **stop_kw.get(sid, {}))
+        Stop(id=sid, kind="delivery", location=loc, weight_kg=2.0, service_s=60, **stop_kw.get(sid, {}))
         for sid, loc in named.items()
     )
     bikes = tuple(
-        Vehicle(id=vid, start_location=loc, end_location=loc, shift=DAY, payload_kg=100.0,
-                volume_l=200.0)
+        Vehicle(id=vid, start_location=loc, end_location=loc, shift=DAY, payload_kg=100.0, volume_l=200.0)
         for vid, loc in (("A", 0), ("B", 1))
     )
     return Problem(time_s=time, dist_m=dist, vehicles=bikes, stops=stops)
@@ -144,10 +142,8 @@ def test_warm_start_maps_the_shops_of_one_door_to_their_chain():
         Stop(id="x", kind="delivery", location=5, weight_kg=1.0),
     )
     bikes = (
-        Vehicle(id="A", start_location=0, end_location=0, shift=DAY, payload_kg=100.0,
-                volume_l=200.0),
-        Vehicle(id="B", start_location=1, end_location=1, shift=DAY, payload_kg=100.0,
-                volume_l=200.0),
+        Vehicle(id="A", start_location=0, end_location=0, shift=DAY, payload_kg=100.0, volume_l=200.0),
+        Vehicle(id="B", start_location=1, end_location=1, shift=DAY, payload_kg=100.0, volume_l=200.0),
     )
     p = Problem(time_s=time, dist_m=dist, vehicles=bikes, stops=stops)
     in_force = {"A": ["x", "p1", "p2", "door"]}  # a detour to x first: not the cheapest order
@@ -206,9 +202,7 @@ def test_small_gain_keeps_the_order_in_force():
     # the kept order really is a little worse, and the plan's cost says so
     assert 0 < res.plan.cost - best.cost < 120
     (a,) = [r for r in res.plan.routes if r.vehicle_id == "A"]
-    assert a.duration_s == next(r for r in best.routes if r.vehicle_id == "A").duration_s + (
-        res.plan.cost - best.cost
-    )
+    assert a.duration_s == next(r for r in best.routes if r.vehicle_id == "A").duration_s + (res.plan.cost - best.cost)
 
 
 def test_small_gain_is_taken_below_a_smaller_threshold():
@@ -292,8 +286,7 @@ def test_a_late_stop_goes_first_and_pushes_the_others_back(monkeypatch):
 
     monkeypatch.setattr(search_module, "reorder_broken", lambda p, m, before, after, s: after)
     p = late_courier()
-    first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ODD_B},
-                  search_overrides="solution_limit: 1")
+    first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ODD_B}, search_overrides="solution_limit: 1")
     assert check(p, first) == [] and first.unplanned == ()
     assert route_orders(first) == {"A": ["e3", "e2", "e1"], "B": ODD_B}
 
@@ -313,8 +306,7 @@ def test_routes_or_tools_refuses_start_empty_the_others_stay(monkeypatch):
 
     monkeypatch.setattr(search_module, "repair", lambda m, seqs: seqs)
     p = late_courier()
-    first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ODD_B},
-                  search_overrides="solution_limit: 1")
+    first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ODD_B}, search_overrides="solution_limit: 1")
     assert check(p, first) == []
     assert route_orders(first) == {"B": ODD_B}
     assert sorted(u.stop_id for u in first.unplanned) == ["e1", "e2", "e3"]
@@ -324,8 +316,9 @@ def test_a_new_stop_is_in_the_first_solution():
     # the warm start inserts a stop no route holds where it adds least (here next
     # to w1 and w2), not leaving it to the search
     p = two_clusters(FAR, {"new": (-3000, 50)})
-    first = solve(p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ["w1", "w2"]},
-                  search_overrides="solution_limit: 1")
+    first = solve(
+        p, TL, initial_routes={"A": ["e1", "e2", "e3"], "B": ["w1", "w2"]}, search_overrides="solution_limit: 1"
+    )
     assert check(p, first) == [] and first.unplanned == ()
     assert route_orders(first) == {"A": ["e1", "e2", "e3"], "B": ["w1", "new", "w2"]}
 
@@ -348,9 +341,7 @@ def test_a_late_courier_in_a_busy_day_loses_no_stop():
 def test_the_warm_start_follows_a_new_pin():
     # the dispatcher pins e3 before e1 on A: the routes in force are restored with
     # the pinned stops swapped in their places
-    p = msgspec.structs.replace(
-        two_clusters(FAR), sequences=(Sequence(vehicle="A", stops=("e3", "e1")),)
-    )
+    p = msgspec.structs.replace(two_clusters(FAR), sequences=(Sequence(vehicle="A", stops=("e3", "e1")),))
     first = solve(p, TL, initial_routes=BEST, search_overrides="solution_limit: 1")
     assert check(p, first) == [] and first.unplanned == ()
     assert route_orders(first) == {"A": ["e3", "e2", "e1"], "B": ["w1", "w2"]}
@@ -359,9 +350,7 @@ def test_the_warm_start_follows_a_new_pin():
 def test_a_small_gain_does_not_bring_back_an_order_the_pin_forbids():
     # pinning e2 before e1 costs nothing here (e3, e2, e1 is as short as the order in
     # force), so the "keep the old order" rule would restore e1, e2, e3: the pin wins
-    p = msgspec.structs.replace(
-        two_clusters(NEAR), sequences=(Sequence(vehicle="A", stops=("e2", "e1")),)
-    )
+    p = msgspec.structs.replace(two_clusters(NEAR), sequences=(Sequence(vehicle="A", stops=("e2", "e1")),))
     res = replan(p, BEST, time_limit_s=TL, min_gain_s=3600)
     clean(p, res.plan)
     order = route_orders(res.plan)["A"]

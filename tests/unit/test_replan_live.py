@@ -20,9 +20,8 @@ import math
 import sys
 import time
 
-import numpy as np
-
 import msgspec
+import numpy as np
 
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Sequence, Stop, Vehicle, Window
@@ -77,7 +76,7 @@ def live_day(
     assigned: dict[int, list[int]] = {vi: [] for vi in range(n_all)}
     for k in order:
         assigned[int(sector[k])].append(int(k))
-    overflow = [k for vi in assigned for k in assigned[vi][per + 5:]]
+    overflow = [k for vi in assigned for k in assigned[vi][per + 5 :]]
     for vi in assigned:
         assigned[vi] = assigned[vi][: per + 5]
     for k in overflow:  # to the courier with the fewest stops
@@ -138,8 +137,7 @@ def live_day(
     extra_pts = rng.uniform(-5000, 5000, (n_new, 2))
     if n_new:
         new_d = np.rint(
-            np.hypot(*(extra_pts[:, None, :] - np.vstack([points, extra_pts])[None, :, :])
-                     .transpose(2, 0, 1)) * DETOUR
+            np.hypot(*(extra_pts[:, None, :] - np.vstack([points, extra_pts])[None, :, :]).transpose(2, 0, 1)) * DETOUR
         ).astype(np.int64)
         m = len(points)
         big = np.zeros((m + n_new, m + n_new), dtype=np.int64)
@@ -173,9 +171,7 @@ def live_day(
         )
         for vi in range(n_vehicles)
     )
-    problem = Problem(
-        time_s=tmat.tolist(), dist_m=dist.tolist(), vehicles=vehicles, stops=tuple(stops)
-    )
+    problem = Problem(time_s=tmat.tolist(), dist_m=dist.tolist(), vehicles=vehicles, stops=tuple(stops))
     return problem, in_force
 
 
@@ -185,8 +181,9 @@ TL = 0.5
 SMALL = {"n_vehicles": 12, "n_stops": 480}  # big enough for focus="auto"
 
 
-def _orders_outside(plan_orders: dict[str, list[str]], in_force: dict[str, list[str]],
-                    vehicles: set[str]) -> dict[str, list[str]]:
+def _orders_outside(
+    plan_orders: dict[str, list[str]], in_force: dict[str, list[str]], vehicles: set[str]
+) -> dict[str, list[str]]:
     return {vid: plan_orders.get(vid, []) for vid in in_force if vid not in vehicles}
 
 
@@ -198,9 +195,7 @@ def _arc_total(problem: Problem, plan) -> int:
     for r in plan.routes:
         v = vehicles[r.vehicle_id]
         path = [v.start_location, *(loc[s.stop_id] for s in r.stops), v.end_location]
-        total += sum(
-            travel_time(problem.time_s[a][b], v.speed_factor) for a, b in zip(path, path[1:])
-        )
+        total += sum(travel_time(problem.time_s[a][b], v.speed_factor) for a, b in zip(path, path[1:], strict=False))
         total += v.fixed_cost
     return total
 
@@ -219,9 +214,7 @@ def test_a_new_order_re_plans_only_the_couriers_in_focus():
     assert "n000" in {s.stop_id for r in res.plan.routes if r.vehicle_id in focus for s in r.stops}
     assert res.changed and res.changed <= focus
     orders = route_orders(res.plan)
-    assert _orders_outside(orders, in_force, focus) == {
-        vid: ids for vid, ids in in_force.items() if vid not in focus
-    }
+    assert _orders_outside(orders, in_force, focus) == {vid: ids for vid, ids in in_force.items() if vid not in focus}
     # the plan's cost adds the kept routes to the focused solve's objective
     assert res.plan.cost == _arc_total(problem, res.plan)
 
@@ -256,8 +249,10 @@ def test_a_courier_past_due_times_is_re_ordered_to_make_fewer_customers_wait():
     problem, in_force = live_day(**SMALL, n_new=0, n_redirect=0, n_out_of_service=0)
     route = in_force["v03"]
     last = route[-1]
-    stops = tuple(msgspec.structs.replace(s, windows=(Window(NOW - 3600, END),), due_s=NOW + 600)
-                  if s.id == last else s for s in problem.stops)
+    stops = tuple(
+        msgspec.structs.replace(s, windows=(Window(NOW - 3600, END),), due_s=NOW + 600) if s.id == last else s
+        for s in problem.stops
+    )
     late = msgspec.structs.replace(problem, stops=stops)
     split = focus_split(late, routes_known(late, in_force), 3, 400)
     assert split is not None and [v.id for v in split.problem.vehicles] == ["v03"]
@@ -303,12 +298,9 @@ def test_the_stops_of_a_courier_out_of_service_go_to_neighbours():
 
 def test_a_kept_courier_whose_order_breaks_a_new_pin_is_re_planned():
     problem, in_force = live_day(**SMALL, n_new=0, n_redirect=0, n_out_of_service=0)
-    windowless = [sid for sid in in_force["v03"] if not next(
-        s for s in problem.stops if s.id == sid).windows]
+    windowless = [sid for sid in in_force["v03"] if not next(s for s in problem.stops if s.id == sid).windows]
     first, last = windowless[0], windowless[-1]  # pinned the other way round
-    pinned = msgspec.structs.replace(
-        problem, sequences=(Sequence(vehicle="v03", stops=(last, first)),)
-    )
+    pinned = msgspec.structs.replace(problem, sequences=(Sequence(vehicle="v03", stops=(last, first)),))
     split = focus_split(pinned, routes_known(pinned, in_force), 3)
     assert split is not None and [v.id for v in split.problem.vehicles] == ["v03"]
     res = replan(pinned, in_force, time_limit_s=TL, focus=3)
@@ -350,9 +342,7 @@ def test_a_backlog_of_free_stops_beyond_the_budget_waits_for_a_later_replan():
 
 def test_a_focused_replan_takes_numpy_matrices():
     problem, in_force = live_day(**SMALL, n_new=1, n_redirect=1, n_out_of_service=0)
-    arrays = msgspec.structs.replace(
-        problem, time_s=np.array(problem.time_s), dist_m=np.array(problem.dist_m)
-    )
+    arrays = msgspec.structs.replace(problem, time_s=np.array(problem.time_s), dist_m=np.array(problem.dist_m))
     res = replan(arrays, in_force, time_limit_s=TL, focus=2)
     assert check(problem, res.plan) == [] and res.plan.unplanned == ()
     msgspec.json.encode(res.plan)  # plain ints, no numpy scalars
@@ -395,8 +385,13 @@ def profile(
         problem, in_force = live_day(n_vehicles, n_stops, **kw)  # type: ignore[arg-type]
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        res = replan(problem, in_force, time_limit_s=time_limit_s, timings=timings,
-                     focus=focus if focus in ("auto", "all") else int(focus))
+        res = replan(
+            problem,
+            in_force,
+            time_limit_s=time_limit_s,
+            timings=timings,
+            focus=focus if focus in ("auto", "all") else int(focus),
+        )
         wall = time.perf_counter() - t
         t = time.perf_counter()
         violations = check(problem, res.plan)
@@ -405,13 +400,17 @@ def profile(
         on_duty = {v.id for v in problem.vehicles}
         lost = sum(sid in dropped for vid, ids in in_force.items() if vid in on_duty for sid in ids)
         free = sum(not s.vehicles for s in problem.stops)
-        print(f"{name}: {len(problem.stops)} stops ({free} free), {len(problem.vehicles)} "
-              f"couriers, focus={focus}: wall {wall * 1000:.0f} ms (limit "
-              f"{time_limit_s * 1000:.0f}), check {check_s * 1000:.0f} ms")
+        print(
+            f"{name}: {len(problem.stops)} stops ({free} free), {len(problem.vehicles)} "
+            f"couriers, focus={focus}: wall {wall * 1000:.0f} ms (limit "
+            f"{time_limit_s * 1000:.0f}), check {check_s * 1000:.0f} ms"
+        )
         print("   " + ", ".join(f"{k} {v * 1000:.0f}" for k, v in timings.items()))
-        print(f"   unplanned {len(dropped)}, in force dropped {lost}, changed "
-              f"{len(res.changed)}, kept order {len(res.kept_order)}, violations "
-              f"{len(violations)}, status {res.plan.status}")
+        print(
+            f"   unplanned {len(dropped)}, in force dropped {lost}, changed "
+            f"{len(res.changed)}, kept order {len(res.kept_order)}, violations "
+            f"{len(violations)}, status {res.plan.status}"
+        )
 
 
 if __name__ == "__main__":

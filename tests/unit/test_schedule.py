@@ -30,9 +30,7 @@ def test_it_arrives_as_early_as_the_route_allows_and_waits_only_for_a_window(tmp
     p, v = tiny(tmp_path)
     assert [(s.id, s.location) for s in p.stops[:2]] == [("1", 1), ("2", 2)]
     # stop 1 on arrival, stop 2 reached at 20000 waits for its window (50000)
-    assert schedule(p, v, [0, 1]) == Schedule(
-        0, [(5000, 5000, 15000), (20000, 50000, 60000)], 70000
-    )
+    assert schedule(p, v, [0, 1]) == Schedule(0, [(5000, 5000, 15000), (20000, 50000, 60000)], 70000)
     # given windows are the same thing as the stops' own, merged
     windows = [merge_windows(s.windows) for s in p.stops]
     assert schedule(p, v, [0, 1], windows) == schedule(p, v, [0, 1])
@@ -51,13 +49,9 @@ def test_a_stop_past_its_window_makes_the_order_infeasible_unless_late_is_asked(
 
 def test_the_speed_factor_divides_every_leg_rounding_half_up(tmp_path):
     p, v = tiny(tmp_path, speed_factor=2.0)
-    assert schedule(p, v, [0, 1]) == Schedule(
-        0, [(2500, 2500, 12500), (15000, 50000, 60000)], 65000
-    )
+    assert schedule(p, v, [0, 1]) == Schedule(0, [(2500, 2500, 12500), (15000, 50000, 60000)], 65000)
     p, v = tiny(tmp_path, speed_factor=3.0)  # 5000 / 3 -> 1667, 10000 / 3 -> 3333
-    assert schedule(p, v, [0, 1]) == Schedule(
-        0, [(1667, 1667, 11667), (13334, 50000, 60000)], 63333
-    )
+    assert schedule(p, v, [0, 1]) == Schedule(0, [(1667, 1667, 11667), (13334, 50000, 60000)], 63333)
 
 
 def test_the_tight_schedule_leaves_as_late_as_still_ends_as_early(tmp_path):

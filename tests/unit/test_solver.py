@@ -7,21 +7,18 @@ import concurrent.futures
 import math
 import multiprocessing
 
+import msgspec
 import pytest
 
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Problem, Sequence, Stop, Vehicle, Window
-import msgspec
-
 from backend.dispatch.solver import diagnose, solve, solve_async, solve_in_pool
 
 TL = 0.5  # seconds per solve: these instances are solved in milliseconds
 DAY = Window(8 * 3600, 18 * 3600)
 
 
-def city(
-    points: list[tuple[float, float]], speed_mps: float = 5.0
-) -> tuple[list[list[int]], list[list[int]]]:
+def city(points: list[tuple[float, float]], speed_mps: float = 5.0) -> tuple[list[list[int]], list[list[int]]]:
     """Time and distance matrices of straight-line trips between ``points`` (metres)."""
     dist = [[round(math.dist(a, b)) for b in points] for a in points]
     time = [[round(d / speed_mps) for d in row] for row in dist]
@@ -58,9 +55,7 @@ def assert_clean(p: Problem, plan: Plan) -> None:
 
 def test_small_delivery_round_is_planned_and_checked():
     pts = [(0, 0), (1000, 0), (1000, 1000), (0, 1000)]
-    stops = [
-        Stop(id=f"s{i}", kind="delivery", location=i, weight_kg=5, service_s=60) for i in (1, 2, 3)
-    ]
+    stops = [Stop(id=f"s{i}", kind="delivery", location=i, weight_kg=5, service_s=60) for i in (1, 2, 3)]
     p = problem(pts, [bike("a"), bike("b")], stops)
     plan = solve(p, TL)
     assert_clean(p, plan)
@@ -124,9 +119,7 @@ def test_capacity_with_hub_loaded_deliveries_needs_two_bikes():
 
 def test_volume_is_a_capacity_too():
     pts = [(0, 0), (1000, 0), (1100, 0)]
-    stops = [
-        Stop(id=f"s{i}", kind="delivery", location=i, weight_kg=1, volume_l=120) for i in (1, 2)
-    ]
+    stops = [Stop(id=f"s{i}", kind="delivery", location=i, weight_kg=1, volume_l=120) for i in (1, 2)]
     p = problem(pts, [bike("a"), bike("b")], stops)
     plan = solve(p, TL)
     assert_clean(p, plan)
@@ -233,9 +226,7 @@ def test_empty_route_between_different_hubs_still_rides_home():
 def test_battery_range_chooses_the_long_range_bike():
     pts = [(0, 0), (4000, 0)]
     stops = [Stop(id="far", kind="delivery", location=1)]
-    p = problem(
-        pts, [bike("short", max_distance_m=5000), bike("long", max_distance_m=10000)], stops
-    )
+    p = problem(pts, [bike("short", max_distance_m=5000), bike("long", max_distance_m=10000)], stops)
     plan = solve(p, TL)
     assert_clean(p, plan)
     assert route_of(plan, "far")[0].vehicle_id == "long"
@@ -273,9 +264,7 @@ def test_speed_factor_scales_travel_times():
 def test_distance_cost_and_fixed_costs():
     pts = [(0, 0), (1000, 0), (0, 1000)]
     stops = [Stop(id="a", kind="delivery", location=1), Stop(id="b", kind="delivery", location=2)]
-    p = problem(
-        pts, [bike("a", fixed_cost=10_000), bike("b", fixed_cost=10_000)], stops, cost="distance"
-    )
+    p = problem(pts, [bike("a", fixed_cost=10_000), bike("b", fixed_cost=10_000)], stops, cost="distance")
     plan = solve(p, TL)
     assert_clean(p, plan)
     assert len(plan.routes) == 1  # a second bike costs more than the detour
@@ -326,12 +315,8 @@ def test_unplanned_no_vehicle():
 
 def test_unplanned_window_unreachable():
     pts = [(0, 0), (18000, 0)]  # one hour each way
-    early = Stop(
-        id="early", kind="delivery", location=1, windows=(Window(8 * 3600, 8 * 3600 + 1800),)
-    )
-    late = Stop(
-        id="late", kind="delivery", location=1, windows=(Window(17 * 3600 + 1800, 18 * 3600),)
-    )
+    early = Stop(id="early", kind="delivery", location=1, windows=(Window(8 * 3600, 8 * 3600 + 1800),))
+    late = Stop(id="late", kind="delivery", location=1, windows=(Window(17 * 3600 + 1800, 18 * 3600),))
     p = problem(pts, [bike("a")], [early, late])
     plan = solve(p, TL)
     assert reasons(plan) == {"early": "window_unreachable", "late": "window_unreachable"}
@@ -428,9 +413,7 @@ def test_no_vehicles_and_no_stops():
 def test_solve_async_in_a_process_pool():
     pts = [(0, 0), (1000, 0), (0, 1000)]
     p = problem(pts, [bike("a")], [Stop(id=f"s{i}", kind="delivery", location=i) for i in (1, 2)])
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn")
-    ) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         plan = asyncio.run(solve_async(p, 0.3, executor=pool))
         assert_clean(p, plan)
         again = solve_in_pool(p, 0.3, executor=pool).result(timeout=60)
@@ -517,10 +500,7 @@ def test_mixed_day_with_shop_groups_returns_and_hub_parcels():
         )
     for i in range(3):
         stops.append(Stop(id=f"r{i}", kind="pickup", location=place(), weight_kg=10, service_s=60))
-    vehicles = [
-        bike(f"b{i}", payload_kg=60, max_distance_m=60_000, shift=Window(8 * H, 19 * H))
-        for i in range(3)
-    ]
+    vehicles = [bike(f"b{i}", payload_kg=60, max_distance_m=60_000, shift=Window(8 * H, 19 * H)) for i in range(3)]
     p = problem(pts, vehicles, stops)
     plan = solve(p, 1.5)
     assert_clean(p, plan)
@@ -558,8 +538,7 @@ LINE = [(0, 0), (1000, 0), (2000, 0), (3000, 0), (4000, 0)]
 
 def line_problem(*sequences: Sequence, **stop_kw: dict) -> Problem:
     stops = [
-        Stop(id=f"s{i}", kind="delivery", location=i, **{"service_s": 60, "weight_kg": 5.0,
-                                                          **stop_kw.get(f"s{i}", {})})
+        Stop(id=f"s{i}", kind="delivery", location=i, **{"service_s": 60, "weight_kg": 5.0, **stop_kw.get(f"s{i}", {})})
         for i in (1, 2, 3)
     ]
     bikes = [bike("x", start=0, end=4), bike("y", start=0, end=4)]
@@ -610,9 +589,7 @@ def test_a_pinned_order_holds_at_one_door_without_service_time():
 
 def test_a_dropped_pinned_stop_does_not_free_the_others():
     # s2 is too heavy for any bike; s3 must still come before s1
-    p = line_problem(
-        Sequence(vehicle="y", stops=("s3", "s2", "s1")), s2={"weight_kg": 500.0}
-    )
+    p = line_problem(Sequence(vehicle="y", stops=("s3", "s2", "s1")), s2={"weight_kg": 500.0})
     plan = solve(p, TL)
     assert check(p, plan) == []
     assert reasons(plan) == {"s2": "too_heavy"}
@@ -667,8 +644,7 @@ def test_contradictory_pins_are_a_value_error():
     for sequences in bad:
         with pytest.raises(ValueError):
             solve(problem(pts, [bike("a"), bike("b")], stops, sequences=sequences), TL)
-    ok = problem(pts, [bike("a"), bike("b")], stops,
-                 sequences=(Sequence(vehicle="a", stops=("p1", "p2", "d1", "d2")),))
+    ok = problem(pts, [bike("a"), bike("b")], stops, sequences=(Sequence(vehicle="a", stops=("p1", "p2", "d1", "d2")),))
     assert_clean(ok, solve(ok, TL))
 
 
@@ -682,8 +658,7 @@ def test_pinned_shops_of_one_door_keep_their_order():
     ]
     free = solve(problem(pts, [bike("a")], stops), TL)
     assert order_of(free, "a") == ["shop1", "shop2", "door"]
-    p = problem(pts, [bike("a")], stops,
-                sequences=(Sequence(vehicle="a", stops=("shop2", "shop1")),))
+    p = problem(pts, [bike("a")], stops, sequences=(Sequence(vehicle="a", stops=("shop2", "shop1")),))
     plan = solve(p, TL)
     assert_clean(p, plan)
     assert order_of(plan, "a") == ["shop2", "shop1", "door"]
@@ -698,14 +673,12 @@ def test_a_stop_pinned_between_the_shops_of_one_door():
         Stop(id="door", kind="delivery", location=3, pickups=("shop1", "shop2")),
         Stop(id="x", kind="delivery", location=4),
     ]
-    p = problem(pts, [bike("a")], stops,
-                sequences=(Sequence(vehicle="a", stops=("shop1", "x", "shop2")),))
+    p = problem(pts, [bike("a")], stops, sequences=(Sequence(vehicle="a", stops=("shop1", "x", "shop2")),))
     plan = solve(p, TL)
     assert check(p, plan) == []
     assert reasons(plan) == {"x": "pinned_order"}
     # between the shops and their door is fine
-    p = problem(pts, [bike("a")], stops,
-                sequences=(Sequence(vehicle="a", stops=("shop1", "shop2", "x", "door")),))
+    p = problem(pts, [bike("a")], stops, sequences=(Sequence(vehicle="a", stops=("shop1", "shop2", "x", "door")),))
     plan = solve(p, TL)
     assert_clean(p, plan)
     assert order_of(plan, "a") == ["shop1", "shop2", "x", "door"]
@@ -721,8 +694,7 @@ def test_numpy_matrices_plan_like_lists(dtype: str):
     stops = [
         Stop(id="p", kind="pickup", location=1, weight_kg=3),
         Stop(id="d", kind="delivery", location=2, weight_kg=2, pickups=("p",)),
-        Stop(id="x", kind="delivery", location=3, weight_kg=4,
-             windows=(Window(9 * 3600, 10 * 3600),)),
+        Stop(id="x", kind="delivery", location=3, weight_kg=4, windows=(Window(9 * 3600, 10 * 3600),)),
         Stop(id="y", kind="delivery", location=4, weight_kg=4),
     ]
     bikes = [bike("a", max_distance_m=20_000), bike("b", speed_factor=1.25)]
@@ -747,8 +719,10 @@ def test_a_soft_due_time_is_kept_when_it_can_be_and_broken_rather_than_dropping_
     t = [[0, 300, 600], [300, 0, 400], [600, 500, 0]]
     v = Vehicle(id="v", start_location=0, end_location=0, shift=Window(0, 20_000), payload_kg=100, volume_l=100)
     # b is due first: visiting b before a costs more riding but no lateness.
-    stops = (Stop(id="a", kind="delivery", location=1, windows=(Window(0, 20_000),)),
-             Stop(id="b", kind="delivery", location=2, windows=(Window(0, 20_000),), due_s=600))
+    stops = (
+        Stop(id="a", kind="delivery", location=1, windows=(Window(0, 20_000),)),
+        Stop(id="b", kind="delivery", location=2, windows=(Window(0, 20_000),), due_s=600),
+    )
     plan = solve(Problem(time_s=t, dist_m=t, vehicles=(v,), stops=stops), 1.0)
     assert [s.stop_id for s in plan.routes[0].stops] == ["b", "a"]
     # Without the due time the shorter order (a, then b) wins.
@@ -777,9 +751,9 @@ def test_pool_workers_end_when_their_parent_is_killed(tmp_path) -> None:
         "    print(pool.submit(os.getpid).result(timeout=30), flush=True)\n"
         "    pool.submit(time.sleep, 60)  # a long solve, under way\n"
         "    time.sleep(1)\n"
-        "    os._exit(9)  # killed hard: no shutdown of the pool\n")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
-                         cwd=os.getcwd())
+        "    os._exit(9)  # killed hard: no shutdown of the pool\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=os.getcwd())
     worker = int(out.stdout.strip())
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -796,7 +770,11 @@ def test_pool_workers_end_when_their_parent_is_killed(tmp_path) -> None:
 
 
 def generated_day(
-    n_orders: int, n_bikes: int, *, seed: int = 3, locked_share: float = 0.0,
+    n_orders: int,
+    n_bikes: int,
+    *,
+    seed: int = 3,
+    locked_share: float = 0.0,
     running: bool = False,
 ) -> Problem:
     """A day on a 6 km square around one hub: hub parcels in windows, returns, and
@@ -806,39 +784,79 @@ def generated_day(
     import random
 
     rng = random.Random(seed)
-    pts = [(3000.0, 3000.0)] + [
-        (rng.uniform(0, 6000), rng.uniform(0, 6000)) for _ in range(2 * n_orders)
-    ]
+    pts = [(3000.0, 3000.0)] + [(rng.uniform(0, 6000), rng.uniform(0, 6000)) for _ in range(2 * n_orders)]
     shift = Window(11 * 3600, 20 * 3600) if running else DAY
-    bikes = [bike(f"b{i}", payload_kg=150.0, volume_l=600.0, max_distance_m=60_000, shift=shift)
-             for i in range(n_bikes)]
-    slots = [Window(8 * 3600, 12 * 3600), Window(11 * 3600, 15 * 3600),
-             Window(14 * 3600, 18 * 3600), Window(8 * 3600, 18 * 3600)]
+    bikes = [
+        bike(f"b{i}", payload_kg=150.0, volume_l=600.0, max_distance_m=60_000, shift=shift) for i in range(n_bikes)
+    ]
+    slots = [
+        Window(8 * 3600, 12 * 3600),
+        Window(11 * 3600, 15 * 3600),
+        Window(14 * 3600, 18 * 3600),
+        Window(8 * 3600, 18 * 3600),
+    ]
     stops: list[Stop] = []
     loc = 1
     for i in range(n_orders):
         lock = (f"b{rng.randrange(n_bikes)}",) if rng.random() < locked_share else ()
         r = rng.random()
         if r < 0.1:  # a return, back to the hub
-            stops.append(Stop(id=f"r{i}", kind="pickup", location=loc, service_s=60,
-                              weight_kg=rng.uniform(1, 4), volume_l=10, vehicles=lock,
-                              windows=(rng.choice(slots),)))
+            stops.append(
+                Stop(
+                    id=f"r{i}",
+                    kind="pickup",
+                    location=loc,
+                    service_s=60,
+                    weight_kg=rng.uniform(1, 4),
+                    volume_l=10,
+                    vehicles=lock,
+                    windows=(rng.choice(slots),),
+                )
+            )
             loc += 1
         elif r < 0.22:  # a shop, then its door
-            stops.append(Stop(id=f"s{i}", kind="pickup", location=loc, service_s=120,
-                              weight_kg=rng.uniform(1, 6), volume_l=20, vehicles=lock,
-                              windows=(Window(10 * 3600, 17 * 3600),)))
-            stops.append(Stop(id=f"d{i}", kind="delivery", location=loc + 1, service_s=60,
-                              pickups=(f"s{i}",), vehicles=lock, windows=(slots[3],)))
+            stops.append(
+                Stop(
+                    id=f"s{i}",
+                    kind="pickup",
+                    location=loc,
+                    service_s=120,
+                    weight_kg=rng.uniform(1, 6),
+                    volume_l=20,
+                    vehicles=lock,
+                    windows=(Window(10 * 3600, 17 * 3600),),
+                )
+            )
+            stops.append(
+                Stop(
+                    id=f"d{i}",
+                    kind="delivery",
+                    location=loc + 1,
+                    service_s=60,
+                    pickups=(f"s{i}",),
+                    vehicles=lock,
+                    windows=(slots[3],),
+                )
+            )
             loc += 2
         else:
             slot = rng.choice(slots)
             if running:
                 due = max(slot.end, 12 * 3600)
                 slot = Window(11 * 3600, 20 * 3600)
-            stops.append(Stop(id=f"h{i}", kind="delivery", location=loc, service_s=60,
-                              weight_kg=rng.uniform(1, 5), volume_l=15, vehicles=lock,
-                              windows=(slot,), due_s=due if running else None))
+            stops.append(
+                Stop(
+                    id=f"h{i}",
+                    kind="delivery",
+                    location=loc,
+                    service_s=60,
+                    weight_kg=rng.uniform(1, 5),
+                    volume_l=15,
+                    vehicles=lock,
+                    windows=(slot,),
+                    due_s=due if running else None,
+                )
+            )
             loc += 1
     time, dist = city(pts[:loc])
     return Problem(time_s=time, dist_m=dist, vehicles=tuple(bikes), stops=tuple(stops))

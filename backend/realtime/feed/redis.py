@@ -26,9 +26,7 @@ RECONNECT_S = 1.0
 
 
 class RedisFeed(OutboxFeed):
-    def __init__(
-        self, redis_url: str, *, poll_interval_s: float = 0.5, prefix: str = PREFIX
-    ) -> None:
+    def __init__(self, redis_url: str, *, poll_interval_s: float = 0.5, prefix: str = PREFIX) -> None:
         super().__init__(poll_interval_s=poll_interval_s)
         self.redis_url = redis_url
         # Pub/sub channels are shared by all of a server's databases: a prefix keeps apart
@@ -60,9 +58,7 @@ class RedisFeed(OutboxFeed):
     async def _broadcast_position(self, hub_id: int, message: dict[str, Any]) -> None:
         assert self._redis is not None, "start() the feed first"
         try:
-            await self._redis.publish(
-                self.positions_channel, json.dumps({"hubId": hub_id, "message": message})
-            )
+            await self._redis.publish(self.positions_channel, json.dumps({"hubId": hub_id, "message": message}))
             return  # our own listener delivers it locally too
         except Exception:  # noqa: BLE001
             log.warning("could not publish a position through Redis", exc_info=True)

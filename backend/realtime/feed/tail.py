@@ -91,9 +91,7 @@ class OutboxFeed(abc.ABC):
 
     @property
     def connections(self) -> int:
-        return sum(len(s) for s in self._couriers.values()) + sum(
-            len(s) for s in self._hubs.values()
-        )
+        return sum(len(s) for s in self._couriers.values()) + sum(len(s) for s in self._hubs.values())
 
     # -- events --
     async def poke(self) -> None:
