@@ -45,7 +45,7 @@ class PushController(Controller):
 
     @post("/subscriptions", guards=[authenticated], status_code=201, summary="Subscribe this browser")
     async def subscribe(self, ctx: Ctx, user: User, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
-        await save_subscription(data, ctx.push.endpoints, user_id=user.id)
+        await save_subscription(data, ctx.push_endpoints(), user_id=user.id)
         return {"endpoint": data.endpoint}
 
     @delete("/subscriptions", guards=[authenticated], summary="Unsubscribe a browser")

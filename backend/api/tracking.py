@@ -49,7 +49,7 @@ class TrackingController(Controller):
     @post("/{token:str}/push", status_code=201, summary="Get push messages about this order")
     async def subscribe(self, ctx: Ctx, token: Token, data: JSONBody[SubscriptionIn]) -> dict[str, str]:
         order = await order_by_token(token)
-        await save_subscription(data, ctx.push.endpoints, order_id=order["id"])
+        await save_subscription(data, ctx.push_endpoints(), order_id=order["id"])
         return {"endpoint": data.endpoint}
 
     @post(

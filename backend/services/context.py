@@ -15,12 +15,17 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from litestar.datastructures import State
 
 from backend.services.geo import Geo
 from backend.settings import Settings
+
+if TYPE_CHECKING:  # the realtime layer is built by app.py; services only call it
+    from backend.realtime.feed import Feed
+    from backend.realtime.push import PushSender
+    from backend.realtime.push_endpoint import PushEndpoints
 
 Places = dict[int, tuple[float, float]]  # courier id -> last known (lat, lon)
 
@@ -39,8 +44,8 @@ class Context:
     settings: Settings
     pool: Executor | None = None  # None: solves run in a thread (tests, small tools)
     positions: Positions | None = None  # where the couriers are now; None: nobody known
-    feed: Any = None  # the live feed (backend/realtime/feed.py), when the process has one
-    push: Any = None  # the web push sender (backend/realtime/push.py): its endpoint checks
+    feed: Feed | None = None  # the live feed (backend/realtime/feed), when the process has one
+    push: PushSender | None = None  # the web push sender (backend/realtime/push.py): its endpoint checks
     push_key: str = ""  # the VAPID public key browsers subscribe with
     clock: Callable[[], dt.datetime] = dt.datetime.now
 
@@ -50,6 +55,12 @@ class Context:
     def places(self) -> Places:
         """Courier id -> last known place, as of now."""
         return self.positions.places() if self.positions is not None else {}
+
+    def push_endpoints(self) -> PushEndpoints:
+        """The check every push endpoint passes before it is kept or sent to."""
+        if self.push is None:
+            raise RuntimeError("This process was started without a push sender.")
+        return self.push.endpoints
 
     @property
     def replan_time_limit_s(self) -> float:
