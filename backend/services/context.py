@@ -15,17 +15,15 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from litestar.datastructures import State
 
+from backend.realtime.feed import Feed
+from backend.realtime.push import PushSender
+from backend.realtime.push_endpoint import PushEndpoints
 from backend.services.geo import Geo
 from backend.settings import Settings
-
-if TYPE_CHECKING:  # the realtime layer is built by app.py; services only call it
-    from backend.realtime.feed import Feed
-    from backend.realtime.push import PushSender
-    from backend.realtime.push_endpoint import PushEndpoints
 
 Places = dict[int, tuple[float, float]]  # courier id -> last known (lat, lon)
 
@@ -38,6 +36,8 @@ class Positions(Protocol):
     def last(self, courier_id: int) -> dict[str, Any] | None: ...
 
 
+# Litestar (through msgspec) resolves this class's annotations at run time, so every
+# name in them is imported for real.
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Context:
     geo: Geo

@@ -28,23 +28,26 @@ SHARED_CACHE = REPO_ROOT / "var" / "cache"
 async def seed_small_day(db_path: Path, day: dt.date, *, orders: int = 16, couriers: int = 2) -> dict[str, Any]:
     from backend.db.engine import make_engine, migrate, use_database
     from backend.db.tables import Courier, Hub, Route, Stop, User
+    from backend.services.context import Context
     from backend.services.demo import DEMO_PASSWORD, seed
     from backend.services.geo import Geo
     from backend.services.planning import plan_day
+    from backend.settings import load_settings
 
     use_database(make_engine(f"sqlite:///{db_path}"))
     await migrate()
     geo = await asyncio.to_thread(Geo.load, DEFAULT_MAP, SHARED_CACHE)
     city = await seed(geo, day, orders_count=orders, couriers=couriers)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        await plan_day(geo, pool, city.hub_id, day, 2.0)
+        ctx = Context(geo=geo, settings=load_settings({"LAADBAK_SECRET_KEY": "browser"}), pool=pool)
+        await plan_day(ctx, city.hub_id, day, 2.0)
     best: tuple[int, int] | None = None  # (delivery stops, courier id)
     for route in (
         await Route.select(Route.courier, Route.stops)
         .where((Route.plan_date == day) & (Route.current.eq(True)))
         .output(load_json=True)
     ):
-        ids = [s["stopId"] for s in route["stops"]]
+        ids = [s["stop_id"] for s in route["stops"]]  # as the route keeps them
         deliveries = await Stop.count().where(Stop.id.is_in(ids) & (Stop.kind == "delivery")) if ids else 0
         if best is None or deliveries > best[0]:
             best = (deliveries, route["courier"])
