@@ -674,7 +674,7 @@ async def _prepare(
             "address": target.address,
             "window": {"start": format_hhmm(target.window[0]), "end": format_hhmm(target.window[1])},
             "pickupPoint": _point_json(point) if point else None,
-            "pickupCode": code,
+            "pickupCode": point_code,
             "replanned": d.routed,
         }
 
