@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from backend.dispatch.progress import eta_window
@@ -57,169 +58,149 @@ def customer_notices(
     return out
 
 
-def notifications_for(event: dict[str, Any]) -> list[tuple[str, int, dict[str, Any]]]:
+Notice = tuple[str, int, dict[str, Any]]  # (audience, key, message)
+
+
+def notifications_for(event: dict[str, Any]) -> list[Notice]:
     """(audience, key, message) for one event: audience 'courier' (key: courier id)
     or 'order' (key: order id, the customer's subscriptions)."""
-    kind, data = event["kind"], event["payload"]
-    out: list[tuple[str, int, dict[str, Any]]] = []
-    if kind in ("route.planned", "route.updated") and event.get("courier_id") is not None:
-        stops = data.get("stops", [])
-        left = sum(1 for s in stops if s.get("status") in ("planned", "arrived"))
-        late = sum(1 for s in stops if s.get("late") and s.get("status") in ("planned", "arrived"))
-        body = f"{left} stops to go" + (f", {late} running late" if late else "")
-        out.append(
-            (
-                "courier",
-                event["courier_id"],
-                {
-                    "type": "route.changed",
-                    "title": "Your route changed" if kind == "route.updated" else "Your route is ready",
-                    "body": body,
-                    "url": "/courier/",
-                    "routeId": data.get("id"),
-                    "seq": event["id"],
-                },
-            )
+    build = _BY_KIND.get(event["kind"])
+    return build(event, event["payload"]) if build is not None else []
+
+
+def _route_changed(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    if event.get("courier_id") is None:
+        return []
+    stops = data.get("stops", [])
+    left = sum(1 for s in stops if s.get("status") in ("planned", "arrived"))
+    late = sum(1 for s in stops if s.get("late") and s.get("status") in ("planned", "arrived"))
+    message = {
+        "type": "route.changed",
+        "title": "Your route changed" if event["kind"] == "route.updated" else "Your route is ready",
+        "body": f"{left} stops to go" + (f", {late} running late" if late else ""),
+        "url": "/courier/",
+        "routeId": data.get("id"),
+        "seq": event["id"],
+    }
+    return [("courier", event["courier_id"], message)]
+
+
+def _out_for_delivery(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    return [
+        (
+            "order",
+            d["orderId"],
+            {
+                "type": "out_for_delivery",
+                "title": "Out for delivery",
+                "body": f"Your parcel is on its way today between {_clock(d['windowStart'])} and "
+                f"{_clock(d['windowEnd'])}.",
+                "orderId": d["orderId"],
+                "windowStart": d["windowStart"],
+                "windowEnd": d["windowEnd"],
+            },
         )
-    elif kind == "order.out_for_delivery":
-        for d in data["deliveries"]:
-            out.append(
-                (
-                    "order",
-                    d["orderId"],
-                    {
-                        "type": "out_for_delivery",
-                        "title": "Out for delivery",
-                        "body": f"Your parcel is on its way today between {_clock(d['windowStart'])} and "
-                        f"{_clock(d['windowEnd'])}.",
-                        "orderId": d["orderId"],
-                        "windowStart": d["windowStart"],
-                        "windowEnd": d["windowEnd"],
-                    },
-                )
-            )
-    elif kind == "order.arriving_soon":
-        out.append(
-            (
-                "order",
-                data["orderId"],
-                {
-                    "type": "arriving_soon",
-                    "title": "Arriving soon",
-                    "body": f"Your courier is on the way: next stop is yours, about {_clock(data['eta'])}.",
-                    "orderId": data["orderId"],
-                    "eta": data["eta"],
-                },
-            )
+        for d in data["deliveries"]
+    ]
+
+
+def _arriving_soon(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    message = {
+        "type": "arriving_soon",
+        "title": "Arriving soon",
+        "body": f"Your courier is on the way: next stop is yours, about {_clock(data['eta'])}.",
+        "orderId": data["orderId"],
+        "eta": data["eta"],
+    }
+    return [("order", data["orderId"], message)]
+
+
+def _next_step(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    order = data["orderId"]
+    if data["next"] == "pickup_point":
+        point = data["pickupPoint"]
+        message = {
+            "type": "to_pickup_point",
+            "title": "Your parcel goes to a pickup point",
+            "body": f"Collect it at {point['name']}, {point['address']} from about "
+            f"{_clock(data['windowStart'])} with code {data['pickupCode']}.",
+            "orderId": order,
+            "pickupPoint": point,
+            "pickupCode": data["pickupCode"],
+        }
+    elif data["next"] == "retry":
+        message = {
+            "type": "retry",
+            "title": "We will try again today",
+            "body": f"We come back between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}.",
+            "orderId": order,
+        }
+    else:
+        message = {
+            "type": "back_to_hub",
+            "title": "Your parcel goes back to our hub",
+            "body": "We will contact you for a new delivery.",
+            "orderId": order,
+        }
+    return [("order", order, message)]
+
+
+def _redirected(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    """The customer's own choice on the tracking page, confirmed."""
+    point, when = data.get("pickupPoint"), f"between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}"
+    if point:
+        body = (
+            f"Your parcel goes to {point['name']}, {point['address']}, from about "
+            f"{_clock(data['windowStart'])}; collect it with code {data['pickupCode']}."
         )
-    elif kind == "order.next_step":
-        order = data["orderId"]
-        if data["next"] == "pickup_point":
-            point = data["pickupPoint"]
-            out.append(
-                (
-                    "order",
-                    order,
-                    {
-                        "type": "to_pickup_point",
-                        "title": "Your parcel goes to a pickup point",
-                        "body": f"Collect it at {point['name']}, {point['address']} from about "
-                        f"{_clock(data['windowStart'])} with code {data['pickupCode']}.",
-                        "orderId": order,
-                        "pickupPoint": point,
-                        "pickupCode": data["pickupCode"],
-                    },
-                )
-            )
-        elif data["next"] == "retry":
-            out.append(
-                (
-                    "order",
-                    order,
-                    {
-                        "type": "retry",
-                        "title": "We will try again today",
-                        "body": f"We come back between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}.",
-                        "orderId": order,
-                    },
-                )
-            )
-        else:
-            out.append(
-                (
-                    "order",
-                    order,
-                    {
-                        "type": "back_to_hub",
-                        "title": "Your parcel goes back to our hub",
-                        "body": "We will contact you for a new delivery.",
-                        "orderId": order,
-                    },
-                )
-            )
-    elif kind == "order.redirected":  # the customer's own choice on the tracking page, confirmed
-        point, when = data.get("pickupPoint"), f"between {_clock(data['windowStart'])} and {_clock(data['windowEnd'])}"
-        if point:
-            body = (
-                f"Your parcel goes to {point['name']}, {point['address']}, from about "
-                f"{_clock(data['windowStart'])}; collect it with code {data['pickupCode']}."
-            )
-        elif data["kind"] == "address":
-            body = f"We bring your parcel to {data['address']} {when}."
-        else:
-            body = f"We bring your parcel {when}."
-        out.append(
-            (
-                "order",
-                data["orderId"],
-                {"type": "redirected", "title": "Your delivery is changed", "body": body, "orderId": data["orderId"]},
-            )
-        )
-    elif (
-        kind == "stop.updated"
-        and data.get("kind") == "delivery"
-        and data.get("pickupPointId")
-        and data.get("status") == "delivered"
-    ):
-        out.append(
-            (
-                "order",
-                data["orderId"],
-                {
-                    "type": "ready_at_pickup_point",
-                    "title": "Ready for pickup",
-                    "body": "Your parcel is at the pickup point; show the code we sent you.",
-                    "orderId": data["orderId"],
-                },
-            )
-        )
-    elif kind == "stop.updated" and data.get("kind") == "delivery":
-        status, order = data.get("status"), data.get("orderId")
-        if status == "delivered":
-            out.append(
-                (
-                    "order",
-                    order,
-                    {
-                        "type": "delivered",
-                        "title": "Delivered",
-                        "body": "Your parcel has been delivered.",
-                        "orderId": order,
-                    },
-                )
-            )
-        elif status == "failed":
-            reason = FAIL_TEXT.get(data.get("failReason") or "other", "we could not deliver")
-            out.append(
-                (
-                    "order",
-                    order,
-                    {
-                        "type": "failed",
-                        "title": "Delivery missed",
-                        "body": f"Sorry, {reason}. We will tell you what happens next.",
-                        "orderId": order,
-                    },
-                )
-            )
-    return out
+    elif data["kind"] == "address":
+        body = f"We bring your parcel to {data['address']} {when}."
+    else:
+        body = f"We bring your parcel {when}."
+    message = {"type": "redirected", "title": "Your delivery is changed", "body": body, "orderId": data["orderId"]}
+    return [("order", data["orderId"], message)]
+
+
+def _stop_updated(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    if data.get("kind") != "delivery":
+        return []
+    status, order = data.get("status"), data.get("orderId")
+    if order is None:
+        return []
+    message: dict[str, Any]
+    if data.get("pickupPointId") and status == "delivered":
+        message = {
+            "type": "ready_at_pickup_point",
+            "title": "Ready for pickup",
+            "body": "Your parcel is at the pickup point; show the code we sent you.",
+            "orderId": order,
+        }
+    elif status == "delivered":
+        message = {
+            "type": "delivered",
+            "title": "Delivered",
+            "body": "Your parcel has been delivered.",
+            "orderId": order,
+        }
+    elif status == "failed":
+        reason = FAIL_TEXT.get(data.get("failReason") or "other", "we could not deliver")
+        message = {
+            "type": "failed",
+            "title": "Delivery missed",
+            "body": f"Sorry, {reason}. We will tell you what happens next.",
+            "orderId": order,
+        }
+    else:
+        return []
+    return [("order", order, message)]
+
+
+_BY_KIND: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Notice]]] = {
+    "route.planned": _route_changed,
+    "route.updated": _route_changed,
+    "order.out_for_delivery": _out_for_delivery,
+    "order.arriving_soon": _arriving_soon,
+    "order.next_step": _next_step,
+    "order.redirected": _redirected,
+    "stop.updated": _stop_updated,
+}

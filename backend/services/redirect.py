@@ -527,6 +527,53 @@ def _changed(d: _Day, seen: str | None) -> Conflict | None:
     )
 
 
+def _new_stop(order_id: int, old: dict[str, Any], target: Any, day: dt.date) -> dict[str, Any]:
+    """The delivery stop the redirect puts in place of ``old``."""
+    point = target.pickup_point
+    return {
+        "order": order_id,
+        "hub": old["hub"],
+        "kind": "delivery",
+        "shop": None,
+        "pickup_point": point["id"] if point else None,
+        "address": target.address,
+        "lat": target.lat,
+        "lon": target.lon,
+        "plan_date": day,
+        "window_start": at(day, target.window[0]),
+        "window_end": at(day, target.window[1]),
+        "service_s": old["service_s"],
+        "weight_kg": old["weight_kg"],
+        "volume_l": old["volume_l"],
+        "status": "open",
+    }
+
+
+def _acceptor(target: Any) -> Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]]:
+    """The re-plan's veto: why the customer's choice cannot be kept, or None."""
+
+    async def accept(day_input: DayInput, result: ReplanResult, violations: list[Any]) -> str | None:
+        sid = str(NEW_STOP)
+        planned = next((ps for r in result.plan.routes for ps in r.stops if ps.stop_id == sid), None)
+        if planned is None:
+            why = next(
+                (u.detail for u in (*day_input.pre_unplanned, *result.plan.unplanned) if u.stop_id == sid),
+                "no courier can fit it into today's routes",
+            )
+            return f"We cannot bring your parcel {_describe(target)}: {why.rstrip('.')}."
+        # A parcel on a bike is kept there even when late: the customer's new window must still hold.
+        if planned.start_s > target.window[1]:
+            return (
+                f"We cannot bring your parcel {_describe(target)}: the courier who carries it would get "
+                f"there only at {format_hhmm(planned.start_s)}."
+            )
+        if violations:
+            return f"We cannot bring your parcel {_describe(target)} without breaking other deliveries."
+        return None
+
+    return accept
+
+
 async def _prepare(
     held: contextlib.AsyncExitStack,
     ctx: Context,
@@ -547,23 +594,7 @@ async def _prepare(
     target = await _target(d, data, ctx.geo)
     day = d.day
     point = target.pickup_point
-    new_stop: dict[str, Any] = {
-        "order": order["id"],
-        "hub": old["hub"],
-        "kind": "delivery",
-        "shop": None,
-        "pickup_point": point["id"] if point else None,
-        "address": target.address,
-        "lat": target.lat,
-        "lon": target.lon,
-        "plan_date": day,
-        "window_start": at(day, target.window[0]),
-        "window_end": at(day, target.window[1]),
-        "service_s": old["service_s"],
-        "weight_kg": old["weight_kg"],
-        "volume_l": old["volume_l"],
-        "status": "open",
-    }
+    new_stop = _new_stop(order["id"], old, target, day)
     point_code = pickup_code(ctx.settings.secret_key, order["id"]) if point else None
     notice = {
         "orderId": order["id"],
@@ -585,24 +616,7 @@ async def _prepare(
     # A dispatcher's hand on the delivery stays on it at its new destination.
     pin = await DispatchLock.select(DispatchLock.shift).where(DispatchLock.stop == old["id"]).first()
 
-    async def accept(day_input: DayInput, result: ReplanResult, violations: list[Any]) -> str | None:
-        sid = str(NEW_STOP)
-        planned = next((ps for r in result.plan.routes for ps in r.stops if ps.stop_id == sid), None)
-        if planned is None:
-            why = next(
-                (u.detail for u in (*day_input.pre_unplanned, *result.plan.unplanned) if u.stop_id == sid),
-                "no courier can fit it into today's routes",
-            )
-            return f"We cannot bring your parcel {_describe(target)}: {why.rstrip('.')}."
-        # A parcel on a bike is kept there even when late: the customer's new window must still hold.
-        if planned.start_s > target.window[1]:
-            return (
-                f"We cannot bring your parcel {_describe(target)}: the courier who carries it would get "
-                f"there only at {format_hhmm(planned.start_s)}."
-            )
-        if violations:
-            return f"We cannot bring your parcel {_describe(target)} without breaking other deliveries."
-        return None
+    accept = _acceptor(target)
 
     worked: WorkedOut | None = None
     if d.routed:

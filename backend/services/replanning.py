@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -29,6 +29,7 @@ from backend.dispatch import feasibility
 from backend.dispatch.calendar import (
     at,
 )
+from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Invalid, Stale
@@ -208,6 +209,31 @@ class WorkedOut(msgspec.Struct, kw_only=True):
         )
 
 
+def _not_applied(
+    reason: str,
+    t0: float,
+    result: ReplanResult,
+    violations: int,
+    detail: str,
+    unplanned: Iterable[Unplanned],
+    unplanned_count: int,
+) -> dict[str, Any]:
+    """The answer of a re-plan that is not to be applied, and why."""
+    return {
+        "planRunId": None,
+        "reason": reason,
+        "applied": False,
+        "changedCouriers": [],
+        "keptOrder": 0,
+        "unplanned": unplanned_count,
+        "violations": violations,
+        "solveS": round(result.plan.solve_s, 3),
+        "totalS": round(time.perf_counter() - t0, 3),
+        "detail": detail,
+        "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
+    }
+
+
 async def work_out(
     ctx: Context,
     hub_id: int,
@@ -291,39 +317,14 @@ async def work_out(
         # A re-plan within a second can do worse than the routes in force (when
         # the warm start is refused, it starts cold). Stops that were on a
         # working courier's route are never taken off by it: the routes stay.
-        return {
-            "planRunId": None,
-            "reason": reason,
-            "applied": False,
-            "changedCouriers": [],
-            "keptOrder": 0,
-            "unplanned": len(dropped),
-            "violations": len(violations),
-            "solveS": round(result.plan.solve_s, 3),
-            "totalS": round(time.perf_counter() - t0, 3),
-            "detail": f"The re-plan would take {len(lost)} planned stop(s) off their routes; routes kept.",
-            "unplannedStops": [
-                {"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in result.plan.unplanned
-            ],
-        }
+        detail = f"The re-plan would take {len(lost)} planned stop(s) off their routes; routes kept."
+        return _not_applied(reason, t0, result, len(violations), detail, result.plan.unplanned, len(dropped))
     veto = await accept(day_input, result, violations) if accept is not None else None
     if veto is not None:
+        unplanned = (*day_input.pre_unplanned, *result.plan.unplanned)
         return {
-            "planRunId": None,
-            "reason": reason,
-            "applied": False,
+            **_not_applied(reason, t0, result, len(violations), veto, unplanned, len(result.plan.unplanned)),
             "vetoed": True,
-            "changedCouriers": [],
-            "keptOrder": 0,
-            "unplanned": len(result.plan.unplanned),
-            "violations": len(violations),
-            "solveS": round(result.plan.solve_s, 3),
-            "totalS": round(time.perf_counter() - t0, 3),
-            "detail": veto,
-            "unplannedStops": [
-                {"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail}
-                for u in (*day_input.pre_unplanned, *result.plan.unplanned)
-            ],
         }
     return WorkedOut(
         hub_id=hub_id,
