@@ -55,7 +55,6 @@ import collections
 import datetime as dt
 import functools
 import itertools
-import multiprocessing
 import random
 import shutil
 import tempfile
@@ -97,6 +96,7 @@ from backend.db.tables import PickupPoint, Shift, Shop
 from backend.dispatch.calendar import at, windows_on
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Unplanned
+from backend.dispatch.pool import new_pool
 from backend.dispatch.replan import route_orders
 from backend.dispatch.scheduling import build_route
 from backend.dispatch.solver import LATE_COST_PER_S, solve, travel_time
@@ -464,7 +464,7 @@ async def run_replan_bench(
     tmp = Path(tempfile.mkdtemp(prefix="laadbak-replanbench-"))
     server: ServerProcess | None = None
     bench: ReplanBench | None = None
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    pool = new_pool(1)
     pool.submit(_warm_up)  # the cold solver's process imports the solver now, as the server does
     try:
         with shifted_clock(offset):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from backend.db.engine import make_engine, migrate, use_database
 from backend.db.tables import Hub, Order
+from backend.dispatch.pool import new_pool
 from backend.services.context import Context
 from backend.services.demo import HUB_NAME, DemoCity, seed
 from backend.services.geo import Geo
@@ -45,7 +44,7 @@ async def prepare_demo(
                 orders=await Order.count().where(Order.hub == hub["id"]),
                 logins={"admin": "laadbak-admin", "dispatcher": "laadbak-demo", "courier1": "laadbak-demo"},
             )
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with new_pool(1) as pool:
             run_id = await plan_day(Context(geo=geo, settings=settings, pool=pool), city.hub_id, city.day, time_limit_s)
         run = await read_plan_run(run_id)
     finally:
