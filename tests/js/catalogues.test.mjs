@@ -37,3 +37,25 @@ test("every literal key used in the apps exists", async () => {
   }
   assert.deepEqual(missing, []);
 });
+
+// The desk panels' own catalogues (dispatch/messages/panels-{en,nl}.js, merged by the desk's app.js).
+const panelsCatalogue = async (lang) => (await import(join(STATIC, "dispatch", "messages", `panels-${lang}.js`))).default;
+
+test("dispatch panels: Dutch and English have the same keys, none empty", async () => {
+  const en = await panelsCatalogue("en");
+  const nl = await panelsCatalogue("nl");
+  assert.deepEqual(Object.keys(nl).sort(), Object.keys(en).sort());
+  for (const [k, v] of [...Object.entries(en), ...Object.entries(nl)]) assert.ok(String(v).trim(), k);
+});
+
+test("dispatch panels: every literal key used in panels/*.js exists in English", async () => {
+  const known = new Set([...Object.keys(await panelsCatalogue("en")), ...Object.keys(await catalogue("kit", "en"))]);
+  const dir = join(STATIC, "dispatch", "panels");
+  const missing = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".js"))) {
+    const src = readFileSync(join(dir, file), "utf8");
+    for (const m of src.matchAll(/\bt\("([a-zA-Z0-9_.]+)"/g)) if (!known.has(m[1])) missing.push(`panels/${file}: ${m[1]}`);
+    for (const m of src.matchAll(/"(panel\.[a-zA-Z0-9_.]+)"/g)) if (!known.has(m[1])) missing.push(`panels/${file}: ${m[1]}`);
+  }
+  assert.deepEqual(missing, []);
+});
