@@ -33,6 +33,7 @@ export default {
   "panel.order.reference": "Reference",
   "panel.order.referenceAuto": "Made up when left empty",
   "panel.order.submit": "Take the order",
+  "panel.order.didYouMean": "Addresses on the map",
   "panel.order.taken": "Order {ref} is taken and planned.",
   "panel.order.nextSlot": "Next possible: {date}, {start}–{end}.",
   "panel.order.needName": "Give the customer's name.",

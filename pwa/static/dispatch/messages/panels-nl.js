@@ -33,6 +33,7 @@ export default {
   "panel.order.reference": "Referentie",
   "panel.order.referenceAuto": "Wordt bedacht als je hem leeg laat",
   "panel.order.submit": "Bestelling aannemen",
+  "panel.order.didYouMean": "Adressen op de kaart",
   "panel.order.taken": "Bestelling {ref} is aangenomen en gepland.",
   "panel.order.nextSlot": "Eerst mogelijk: {date}, {start}–{end}.",
   "panel.order.needName": "Geef de naam van de klant.",

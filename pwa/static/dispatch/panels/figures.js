@@ -24,7 +24,7 @@ export function figuresPanel(desk) {
       <button type="button" class="panel-btn" @click=${() => loadFigures(desk)}>${t("panel.fig.refresh")}</button></div>
     ${f.error ? html`<p class="panel-error" role="alert">${f.error}</p>` : nothing}
     ${rows.length ? html`<dl class="panel-figures-grid">${rows.map(([key, value]) => html`<div><dt>${t(key)}</dt>
-      <dd>${value}</dd></div>`)}</dl>` : html`<p class="panel-hint">${t("panel.loading")}</p>`}
+      <dd>${value}</dd></div>`)}</dl>` : f.error ? nothing : html`<p class="panel-hint">${t("panel.loading")}</p>`}
     ${f.data?.co2Source ? html`<p class="panel-hint">${t("panel.fig.co2Source", { source: f.data.co2Source,
       factor: f.data.co2FactorKgPerKm })}</p>` : nothing}
     ${f.at ? html`<p class="panel-hint">${t("panel.fig.at", { at: clock(f.at, desk.lang) })}</p>` : nothing}

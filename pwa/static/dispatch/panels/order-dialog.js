@@ -13,7 +13,7 @@ export function openOrderDialog(desk) {
     reference: "", customerName: "", address: "", picked: null, slot: "afternoon",
     windowStart: "", windowEnd: "", parcels: "1", weightKg: "2", volumeL: "10",
   };
-  const st = { suggestions: [], error: "", next: null, busy: false, seq: 0, timer: null };
+  const st = { suggestions: [], fix: [], error: "", next: null, busy: false, seq: 0, timer: null };
 
   const suggest = (text) => {
     clearTimeout(st.timer);
@@ -51,7 +51,17 @@ export function openOrderDialog(desk) {
     }
     st.error = res.sentence;
     st.next = res.data?.nextSlot || null;
+    st.fix = Array.isArray(res.data?.suggestions) ? res.data.suggestions.slice(0, 6).map(String) : [];
     redraw();
+  };
+
+  const pick = (label) => () => {
+    form.address = label;
+    form.picked = null;
+    st.fix = [];
+    st.error = "";
+    redraw();
+    suggest(label);
   };
 
   const t = desk.t;
@@ -84,6 +94,8 @@ export function openOrderDialog(desk) {
       autocomplete="off" placeholder=${t("panel.order.referenceAuto")} .value=${form.reference}
       @input=${keep(form, "reference")}>`)}
     ${errorLine(st.error)}
+    ${st.fix.length ? html`<div class="panel-chips" role="group" aria-label=${t("panel.order.didYouMean")}>
+      ${st.fix.map((s) => html`<button type="button" class="panel-btn" @click=${pick(s)}>${s}</button>`)}</div>` : nothing}
     ${st.next ? html`<p class="panel-hint">${t("panel.order.nextSlot", {
       date: st.next.date, start: clock(st.next.start, desk.lang), end: clock(st.next.end, desk.lang) })}</p>` : nothing}
     ${actions(t, t("panel.order.submit"), st.busy)}
