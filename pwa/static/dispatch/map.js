@@ -40,6 +40,16 @@ export class DeskMap {
     map.attributionControl.addAttribution(ATTRIBUTION);
     map.setView([52.37, 4.9], 14);
     this.map = map;
+    // The desk's panels change the map's size: keep Leaflet's idea of it right.
+    // Until the dispatcher moves the map, it keeps showing the whole day.
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => {
+        map.invalidateSize();
+        if (!this.userMoved && this.state) this.fit();
+      }).observe(this.container);
+    }
+    map.on("dragstart", () => { this.userMoved = true; });
+    this.container.addEventListener("wheel", () => { this.userMoved = true; }, { passive: true });
     this.canvas = L().canvas({ padding: 0.3 });
     this.placesLayer = L().layerGroup().addTo(map);
     this.routesLayer = L().layerGroup().addTo(map);
@@ -85,6 +95,7 @@ export class DeskMap {
   load(state) {
     this.init();
     if (!this.map) return;
+    this.map.invalidateSize();
     this.state = state;
     this.drawPlaces(state);
     for (const m of this.stopMarkers.values()) this.stopsLayer.removeLayer(m);

@@ -173,7 +173,7 @@ export class Timeline {
     const clock = (v) => (v ? this.i18n.clock(v) : "–");
     const selected = state.selection?.kind === "stop" && state.selection.id === s.stopId;
     const movable = s.status === "planned" || s.status === "arrived";
-    const label = t("chip.label", {
+    const label = t("chip.label", { n: i + 1,
       ref: s.reference || `#${s.stopId}`, address: s.address || "", state: t(`state.${st}`),
       eta: clock(s.eta), from: clock(s.windowStart), to: clock(s.windowEnd),
     });
