@@ -95,17 +95,20 @@ function drawFrame() {
   else deskMap.update(state, change);
   if (change.all || change.lang) timeline.renderAll(state);
   else timeline.update(state, change);
-  drawSide(state);
+  drawSide(state, change);
   drawTop(state);
 }
 
+/** The panels asked to be drawn again (their own data arrived): the side only, next frame. */
 function rerender() {
-  merge({ lang: true, selection: true, unplanned: true });
+  merge({ panels: true });
 }
 
-function drawSide(state) {
-  render(movePanel({ state, moves, t, close: () => store.select(null) }), $("#move"));
-  render(unplannedList({ state, t, i18n, onSelect: (sel) => store.select(sel) }), $("#unplanned"));
+function drawSide(state, change) {
+  if (change.all || change.lang || change.selection || change.stops.size || change.unplanned) {
+    render(movePanel({ state, moves, t, close: () => store.select(null) }), $("#move"));
+    render(unplannedList({ state, t, i18n, onSelect: (sel) => store.select(sel) }), $("#unplanned"));
+  }
   render(toolbar(desk), $("#toolbar"));
   render(detailsPanel(desk), $("#details"));
   render(alertsPanel(desk), $("#alerts"));
@@ -287,7 +290,7 @@ function wire() {
   i18n.onChange(() => {
     translateDom(document, i18n);
     drawToasts();
-    rerender();
+    merge({ lang: true });
   });
   setInterval(() => { if (store.getState().hub) store.tick(hubNow()); }, TICK_MS);
   window.addEventListener("online", () => live.kick());

@@ -121,6 +121,10 @@ export class DeskMap {
       this.refreshRoute(state, cid);
       this.updateCourier(cid);
     }
+    if (change.lang) {
+      this.drawPlaces(state);
+      this.clusterDirty = true;
+    }
     if (change.stops.size) this.clusterDirty = true;
     if (this.clustered && this.clusterDirty) this.drawClusters();
     if (change.selection || change.stops.size) this.drawSelection();
