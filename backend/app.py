@@ -24,6 +24,7 @@ from backend.api.auth import AuthController, provide_user
 from backend.api.body_rules import check_request
 from backend.api.closures import ClosureController
 from backend.api.courier import CourierController
+from backend.api.messages import MessageController
 from backend.api.disruptions import DisruptionController
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.methods import complete_allow
@@ -33,6 +34,7 @@ from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
 from backend.api.security_headers import security_headers
+from backend.api.stop_detail import StopDetailController
 from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
@@ -222,6 +224,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             CourierController,
             PushController,
             TrackingController,
+            StopDetailController,
+            MessageController,
             courier_stream,
             hub_stream,
             streets,

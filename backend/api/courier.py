@@ -19,6 +19,7 @@ from backend.api.errors import PROBLEM_JSON
 from backend.api.schemas import Body, Id, UploadForm
 from backend.errors import Forbidden, Invalid
 from backend.services import courier as service
+from backend.services.context import Positions
 from backend.services.idempotency import fingerprint, once
 from backend.services.photos import is_courier_photo, store_image
 
@@ -149,7 +150,9 @@ class CourierController(Controller):
             request,
             user,
             200,
-            prepare=lambda: service.prepare_stop_action(cid, _today(date), stop_id, "arrive", dt.datetime.now()),
+            prepare=lambda: service.prepare_stop_action(
+                cid, _today(date), stop_id, "arrive", dt.datetime.now(), by_user=user.id
+            ),
         )
 
     @post("/stops/{stop_id:int}/deliver", status_code=200, summary="Deliver with proof (Idempotency-Key required)")
@@ -175,7 +178,8 @@ class CourierController(Controller):
                 "deliver",
                 dt.datetime.now(),
                 barcodes=data.barcodes,
-                proof=lambda: _proof(cid, data.proof, var_dir),
+                proof=lambda: _proof(cid, data.proof, var_dir, ctx.positions),
+                by_user=user.id,
             ),
         )
 
@@ -189,7 +193,14 @@ class CourierController(Controller):
             user,
             200,
             prepare=lambda: service.prepare_stop_action(
-                cid, _today(date), stop_id, "fail", dt.datetime.now(), reason=data.reason, note=data.note
+                cid,
+                _today(date),
+                stop_id,
+                "fail",
+                dt.datetime.now(),
+                reason=data.reason,
+                note=data.note,
+                by_user=user.id,
             ),
         )
 
@@ -204,7 +215,7 @@ class CourierController(Controller):
             user,
             200,
             prepare=lambda: service.prepare_stop_action(
-                cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes
+                cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes, by_user=user.id
             ),
         )
 
@@ -223,7 +234,16 @@ class CourierController(Controller):
         return await idempotent(request, user, 201, action, content=raw)
 
 
-async def _proof(courier_id: int, proof: Proof, var_dir: Any) -> dict[str, Any]:
+async def _proof(courier_id: int, proof: Proof, var_dir: Any, positions: Positions | None = None) -> dict[str, Any]:
+    """The proof as the stop keeps it, with where the courier was when it was made (when known)."""
+    kept = await _proof_of(courier_id, proof, var_dir)
+    last = positions.last(courier_id) if positions is not None else None
+    if last is not None:
+        kept.update(lat=last["lat"], lon=last["lon"])
+    return kept
+
+
+async def _proof_of(courier_id: int, proof: Proof, var_dir: Any) -> dict[str, Any]:
     if isinstance(proof, SignatureProof):
         prefix = "data:image/png;base64,"
         if not proof.signature.startswith(prefix):

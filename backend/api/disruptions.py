@@ -49,7 +49,7 @@ class DisruptionController(Controller):
     ) -> dict[str, Any]:
         await _check_courier(user, courier_id)
         now = ctx.now()
-        return await courier_out_of_service(ctx, courier_id, now.date(), now, reason=data.reason)
+        return await courier_out_of_service(ctx, courier_id, now.date(), now, reason=data.reason, by_user=user.id)
 
     @post(
         "/stops/{stop_id:int}/assign",
@@ -65,7 +65,7 @@ class DisruptionController(Controller):
         data: Annotated[AssignIn, json_body(("Give stop to courier 3", {"courierId": 3}))],
     ) -> dict[str, Any]:
         check_hub(user, await hub_of_stop(stop_id))
-        return await assign_stop(ctx, stop_id, data.courier_id, ctx.now())
+        return await assign_stop(ctx, stop_id, data.courier_id, ctx.now(), by_user=user.id)
 
     @delete(
         "/stops/{stop_id:int}/assign",
@@ -92,4 +92,4 @@ class DisruptionController(Controller):
         data: Annotated[PinIn, json_body(("Visit 12 before 15", {"stopIds": [12, 15]}))],
     ) -> dict[str, Any]:
         await _check_courier(user, courier_id)
-        return await pin_order(ctx, courier_id, data.stop_ids, ctx.now())
+        return await pin_order(ctx, courier_id, data.stop_ids, ctx.now(), by_user=user.id)

@@ -83,6 +83,7 @@ class PlanController(Controller):
             reason=data.reason,
             time_limit_s=data.time_limit_s,
             min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S,
+            by_user=user.id,
         )
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")

@@ -311,6 +311,29 @@ class StreetClosure(Keyed, tablename="street_closure"):
     reopened_at = Timestamp(null=True, default=None)
 
 
+class StopEvent(Keyed, tablename="stop_event"):
+    """One change of a stop's state (planned, moved, arrived, delivered, failed,
+    redirected, unplanned, ...), written in the same transaction as the change
+    (``backend/services/stop_history.py``). ``by_user``: who did it; null for the
+    system (the planner, a re-plan, a customer on the tracking page)."""
+
+    stop = ForeignKey(references=Stop, on_delete=OnDelete.cascade, index=True)
+    at = Timestamp()
+    state = Varchar(length=20)
+    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    detail = Text(default="")
+
+
+class CourierMessage(Keyed, tablename="courier_message"):
+    """A dispatcher's message to a courier (plain text, shown as text, never as HTML)."""
+
+    courier = ForeignKey(references=Courier, on_delete=OnDelete.cascade, index=True)
+    hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
+    text = Text()
+    sent_at = Timestamp(index=True)
+    sent_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+
+
 class LoginFailure(Keyed, tablename="login_failure"):
     """A wrong password, kept for the throttling window (per username and per
     address: a table, so every server process counts the same failures)."""
@@ -342,4 +365,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     DispatchLock,
     StreetClosure,
     LoginFailure,
+    StopEvent,
+    CourierMessage,
 )

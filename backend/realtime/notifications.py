@@ -195,6 +195,23 @@ def _stop_updated(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
     return [("order", order, message)]
 
 
+def _courier_message(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    """A dispatcher's message: to the courier's phones, as text (a notification never renders HTML)."""
+    courier = data.get("courierId") or event.get("courier_id")
+    if courier is None:
+        return []
+    sender = (data.get("sentBy") or {}).get("name") or "Dispatch"
+    message = {
+        "type": "courier.message",
+        "title": f"Message from {sender}",
+        "body": data.get("text", ""),
+        "url": "/courier/",
+        "messageId": data.get("id"),
+        "seq": event["id"],
+    }
+    return [("courier", courier, message)]
+
+
 _BY_KIND: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Notice]]] = {
     "route.planned": _route_changed,
     "route.updated": _route_changed,
@@ -203,4 +220,5 @@ _BY_KIND: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Notice]]] = 
     "order.next_step": _next_step,
     "order.redirected": _redirected,
     "stop.updated": _stop_updated,
+    "courier.message": _courier_message,
 }

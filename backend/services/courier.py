@@ -24,6 +24,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.jobs import queue as jobs
 from backend.realtime.notifications import customer_notices
 from backend.realtime.outbox import emit, latest_seq
+from backend.services import stop_history
 
 FAIL_REASONS = ("not_home", "refused", "address_not_found", "no_access", "damaged", "other")
 # An ETA change smaller than this is not worth a message to the phone.
@@ -324,8 +325,10 @@ async def prepare_stop_action(
     proof: ProofBuilder | None = None,
     reason: str | None = None,
     note: str = "",
+    by_user: int | None = None,
 ) -> Callable[[], Awaitable[dict[str, Any]]]:
     """Read and check an action on a stop; returns its short write step.
+    ``by_user``: the courier's user, named in the stop's history.
 
     The reads happen outside the writer; the write repeats the state check as
     a conditional update, so a change in between is refused, never overwritten.
@@ -367,6 +370,9 @@ async def prepare_stop_action(
         )
         if not done:
             raise Conflict("This stop changed in the meantime; reload your route and try again.")
+        await stop_history.record(
+            [stop_id], status, by_user=by_user, at=now, detail=_history_detail(action, fresh, len(parcels))
+        )
         if action in ("deliver", "collect"):
             await Parcel.update({Parcel.status: fresh["parcels"][0]["status"]}).where(Parcel.barcode.is_in(parcels))
         if action == "deliver":
@@ -387,6 +393,25 @@ async def prepare_stop_action(
         return fresh
 
     return write
+
+
+def _history_detail(action: str, stop: dict[str, Any], parcels: int) -> str:
+    """What the stop's history says about a courier's action."""
+    if action == "fail":
+        return f"{stop['failReason']}: {stop['failNote']}" if stop.get("failNote") else str(stop["failReason"])
+    if action == "collect":
+        return f"{parcels} parcel(s) collected"
+    if action != "deliver":
+        return ""
+    proof = stop.get("proof") or {}
+    kind, name = proof.get("kind"), proof.get("recipientName")
+    if kind == "photo":
+        return "proof: photo"
+    if kind == "signature":
+        return f"proof: signature of {name}" if name else "proof: signature"
+    if kind == "recipient":
+        return f"handed to {name}"
+    return "left at the pickup point" if kind == "pickup_point" else ""
 
 
 def _apply_etas(route: dict[str, Any], views: dict[int, dict[str, Any]]) -> None:

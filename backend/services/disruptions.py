@@ -29,7 +29,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import orders
+from backend.services import orders, stop_history
 from backend.services.context import Context
 from backend.services.courier import shift_of, shift_view
 from backend.services.day import ON_BOARD, DayInput, Pending, periods
@@ -128,7 +128,14 @@ def _too_late(why: str, now: dt.datetime, day: dt.date, after_s: int | None = No
 
 
 async def courier_out_of_service(
-    ctx: Context, courier_id: int, day: dt.date, now: dt.datetime, *, reason: str, time_limit_s: float | None = None
+    ctx: Context,
+    courier_id: int,
+    day: dt.date,
+    now: dt.datetime,
+    *,
+    reason: str,
+    time_limit_s: float | None = None,
+    by_user: int | None = None,
 ) -> dict[str, Any]:
     """A courier breaks down: their remaining stops go to others; goods on their
     bike become a transfer, collected by another courier where the bike stands."""
@@ -160,14 +167,18 @@ async def courier_out_of_service(
         if not done:
             raise Conflict("The shift changed in the meantime; reload and try again.")
         transfers = 0
+        out = f"Courier {courier_id} out of service ({reason})"
         for stop in open_deliveries:
             if stop["order"] not in on_board:
                 continue
             if place is None:  # nowhere to collect from: the goods go back to the hub with the bike
                 await Stop.update({Stop.status: "unplanned"}).where(Stop.id == stop["id"])
+                await stop_history.record(
+                    [stop["id"]], "unplanned", by_user=by_user, at=now, detail=f"{out}: the goods go back to the hub"
+                )
                 continue
             weight = await _on_board(stop["order"])
-            await Stop.insert(
+            transfer = await Stop.insert(
                 Stop(
                     order=stop["order"],
                     hub=stop["hub"],
@@ -186,16 +197,26 @@ async def courier_out_of_service(
                     status="open",
                 )
             )
+            await stop_history.record(
+                [transfer[0]["id"]],
+                "created",
+                by_user=by_user,
+                at=now,
+                detail=f"{out}: transfer of the goods for stop {stop['id']} from their bike",
+            )
             await Parcel.update({Parcel.status: "transfer"}).where(
                 (Parcel.order == stop["order"]) & Parcel.status.is_in(list(ON_BOARD))
             )
             transfers += 1
-        await Stop.update({Stop.status: "planned"}).where(
+        abandoned = await Stop.update({Stop.status: "planned"}).where(
             Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived")
-        )  # the visit under way is abandoned
+        ).returning(Stop.id)  # the visit under way is abandoned
+        await stop_history.record(
+            [r["id"] for r in abandoned], "planned", by_user=by_user, at=now, detail=f"{out}: the visit was abandoned"
+        )
         moved = {**shift, "status": "interrupted", "ended_at": now}
         await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id, hub_id=shift["hub"])
-    result = await replan_hub(ctx, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s)
+    result = await replan_hub(ctx, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s, by_user=by_user)
     return {**result, "transfers": transfers}
 
 
@@ -298,6 +319,13 @@ async def after_failed_stop(
                 "status": "open",
             }
             notice["newStopId"] = (await Stop.insert(Stop(**new_stop)))[0]["id"]
+            await stop_history.record(
+                [notice["newStopId"]],
+                "created",
+                at=now,
+                detail=f"Stop {stop_id} failed: "
+                + (f"to pickup point {point['name']}" if point else "another try today"),
+            )
             notice.update(
                 windowStart=new_stop["window_start"].isoformat(), windowEnd=new_stop["window_end"].isoformat()
             )
@@ -326,7 +354,13 @@ async def after_failed_stop(
 
 
 async def assign_stop(
-    ctx: Context, stop_id: int, courier_id: int, now: dt.datetime, *, time_limit_s: float | None = None
+    ctx: Context,
+    stop_id: int,
+    courier_id: int,
+    now: dt.datetime,
+    *,
+    time_limit_s: float | None = None,
+    by_user: int | None = None,
 ) -> dict[str, Any]:
     """A dispatcher moves a stop to a courier: kept there in every later re-plan."""
     stop = await Stop.select(Stop.id, Stop.hub, Stop.status, Stop.plan_date).where(Stop.id == stop_id).first()
@@ -354,6 +388,7 @@ async def assign_stop(
         time_limit_s=time_limit_s,
         pending=Pending(locks={stop_id: shift["id"]}),
         write_pending=write_lock,
+        by_user=by_user,
     )
     if not result["applied"]:
         raise Conflict(
@@ -411,7 +446,13 @@ async def courier_behind(
 
 
 async def pin_order(
-    ctx: Context, courier_id: int, stop_ids: list[int], now: dt.datetime, *, time_limit_s: float | None = None
+    ctx: Context,
+    courier_id: int,
+    stop_ids: list[int],
+    now: dt.datetime,
+    *,
+    time_limit_s: float | None = None,
+    by_user: int | None = None,
 ) -> dict[str, Any]:
     """A dispatcher pins an order of stops on a courier: those stops stay with
     them, in that order (others may come between), in every later re-plan.
@@ -496,6 +537,7 @@ async def pin_order(
         prepare=prepare,
         accept=accept,
         undo=undo,
+        by_user=by_user,
     )
     if not result["applied"]:
         raise Conflict(f"{result['detail']} The pin was not kept; the routes stay as they are.", code="pin_refused")

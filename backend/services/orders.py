@@ -18,6 +18,7 @@ from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
+from backend.services import stop_history
 from backend.services.geo import Geo
 from backend.services.hub_scope import require_same_hub
 from backend.structs import Body, DbId, Email, Note, Out, Phone, Text200
@@ -244,7 +245,8 @@ async def write(prepared: Prepared) -> int:
                 volume_l=sum(p.volume_l for p in parcels),
             )
         )
-    await Stop.insert(*stops)
+    written = await Stop.insert(*stops)
+    await stop_history.record([r["id"] for r in written], "created", detail=f"Order {data.reference} taken")
     await emit(
         "order.created", {"orderId": order_id, "reference": data.reference, "date": day.isoformat()}, hub_id=data.hub_id
     )

@@ -36,6 +36,7 @@ from backend.dispatch.replan import ReplanResult
 from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
+from backend.services import stop_history
 from backend.services.context import Context
 from backend.services.day import ON_BOARD, DayInput, Pending, hub_lock, periods
 from backend.services.geo import Geo
@@ -574,6 +575,13 @@ def _acceptor(target: Any) -> Callable[[DayInput, ReplanResult, list[Any]], Awai
     return accept
 
 
+async def _record_redirect(old_id: int, new_id: int, target: _Target, now: dt.datetime) -> None:
+    """The history of both stops: the old one withdrawn, the new one taking its place (by the customer)."""
+    where = _describe(target)
+    await stop_history.record([old_id], "redirected", at=now, detail=f"The customer sent it {where}; now stop {new_id}")
+    await stop_history.record([new_id], "created", at=now, detail=f"The customer redirected stop {old_id} here")
+
+
 async def _prepare(
     held: contextlib.AsyncExitStack,
     ctx: Context,
@@ -662,6 +670,7 @@ async def _prepare(
                 row = await Stop.select(Stop.status).where(Stop.id == old["id"]).first()
                 raise _changed(d, row["status"] if row else None) or Stale("The delivery changed while writing.")
             new_id = (await Stop.insert(Stop(**new_stop)))[0]["id"]
+            await _record_redirect(old["id"], new_id, target, now)
             if pin is not None:
                 await DispatchLock.insert(DispatchLock(stop=new_id, shift=pin["shift"]))
             await OrderRow.update(

@@ -34,7 +34,7 @@ from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Invalid, Stale
 from backend.realtime.outbox import emit
-from backend.services import route_store
+from backend.services import route_store, stop_history
 from backend.services.context import Context
 from backend.services.courier import route_view
 from backend.services.day import DayInput, Pending, hub_lock, live_day, load_day
@@ -65,8 +65,12 @@ async def replan_hub(
     undo: Callable[[], Awaitable[None]] | None = None,
     pending: Pending | None = None,
     write_pending: Callable[[], Awaitable[None]] | None = None,
+    by_user: int | None = None,
 ) -> dict[str, Any]:
     """Re-plan what is left of the hub's day; returns what changed.
+
+    ``by_user``: the dispatcher whose action asked for it (None: the system); the
+    stops' history names them for the changes this re-plan makes.
 
     A change that stands only with its re-plan (a dispatcher's move) comes as
     ``pending``, planned as if written, and ``write_pending`` writes it in the
@@ -97,6 +101,7 @@ async def replan_hub(
                         accept=accept,
                         pending=pending,
                         write_pending=write_pending,
+                        by_user=by_user,
                     )
                     break
                 except Stale:
@@ -132,6 +137,7 @@ async def _replan_hub(
     accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
     pending: Pending | None = None,
     write_pending: Callable[[], Awaitable[None]] | None = None,
+    by_user: int | None = None,
 ) -> dict[str, Any]:
     worked = await work_out(
         ctx,
@@ -146,6 +152,8 @@ async def _replan_hub(
     )
     if isinstance(worked, dict):
         return worked
+    by_hand = frozenset(sid for sid in (pending.locks if pending is not None else {}) if sid > 0)
+    worked = msgspec.structs.replace(worked, by_user=by_user, by_hand=by_hand)
     async with transaction():
         if write_pending is not None:
             await write_pending()
@@ -164,6 +172,8 @@ class WorkedOut(msgspec.Struct, kw_only=True):
     routes: list[dict[str, Any]]  # the routes in force it was worked out from
     violations: int
     started: float  # perf_counter at the start
+    by_user: int | None = None  # who asked for it (the stops' history); None: the system
+    by_hand: frozenset[int] = frozenset()  # stops a dispatcher moves with it (their history says "assigned")
 
     def renamed(self, ids: dict[int, int]) -> WorkedOut:
         """With the pending stops' placeholder ids (below zero) replaced by the ids they were written with."""
@@ -206,6 +216,8 @@ class WorkedOut(msgspec.Struct, kw_only=True):
             self.routes,
             self.violations,
             time.perf_counter() - self.started,
+            by_user=self.by_user,
+            by_hand=self.by_hand,
         )
 
 
@@ -362,6 +374,9 @@ async def _save(
     routes: list[dict[str, Any]],
     violations: int,
     total_s: float,
+    *,
+    by_user: int | None = None,
+    by_hand: frozenset[int] = frozenset(),
 ) -> dict[str, Any]:
     plan = result.plan
     by_vehicle = {r.vehicle_id: r for r in plan.routes}
@@ -406,7 +421,11 @@ async def _save(
             [int(ps.stop_id) for r in plan.routes for ps in r.stops],
             [int(u.stop_id) for u in unplanned],
             only_open=True,
+            detail=f"Re-plan ({reason})",
+            details=_routes_of(plan, day_input) | {int(u.stop_id): u.detail for u in unplanned},
+            by_user=by_user,
         )
+        await _record_moves(routes, plan, day_input, reason, by_user, by_hand)
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
@@ -452,6 +471,48 @@ async def _save(
         **figures,
         "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
     }
+
+
+def _courier_name(shift: dict[str, Any]) -> str:
+    return str(shift.get("courier.name") or f"courier {shift['courier']}")
+
+
+def _routes_of(plan: Any, day_input: DayInput) -> dict[int, str]:
+    """Stop id -> "on <courier>'s route", for every stop the plan puts on a route."""
+    return {
+        int(ps.stop_id): f"on {_courier_name(day_input.shifts[r.vehicle_id])}'s route"
+        for r in plan.routes
+        if r.vehicle_id in day_input.shifts
+        for ps in r.stops
+    }
+
+
+async def _record_moves(
+    routes: list[dict[str, Any]],
+    plan: Any,
+    day_input: DayInput,
+    reason: str,
+    by_user: int | None,
+    by_hand: frozenset[int],
+) -> None:
+    """History for the stops this re-plan hands to another courier ("moved"), and for
+    those a dispatcher moved by hand ("assigned"), wherever they end up."""
+    before = {s["stop_id"]: r["courier"] for r in routes for s in r["stops"]}
+    moved: dict[int, str] = {}
+    assigned: dict[int, str] = {}
+    for r in plan.routes:
+        shift = day_input.shifts.get(r.vehicle_id)
+        if shift is None:
+            continue
+        for ps in r.stops:
+            sid = int(ps.stop_id)
+            where = f"to {_courier_name(shift)}'s route"
+            if sid in by_hand:
+                assigned[sid] = f"Moved by hand {where} ({reason})"
+            elif sid in before and before[sid] != shift["courier"]:
+                moved[sid] = f"Re-plan ({reason}): {where}"
+    await stop_history.record(moved, "moved", by_user=by_user, details=moved)
+    await stop_history.record(assigned, "assigned", by_user=by_user, details=assigned)
 
 
 async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from backend.dispatch.calendar import at, seconds_of
 from backend.dispatch.model import PlannedStop
 from backend.dispatch.model import Route as PlanRoute
 from backend.errors import Stale
+from backend.services import stop_history
 
 
 async def routes_in_force(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
@@ -119,17 +120,37 @@ async def set_run_figures(run_id: int, figures: dict[str, Any]) -> None:
     await PlanRun.update({PlanRun.figures: figures}).where(PlanRun.id == run_id)
 
 
-async def mark_stops(planned: list[int], unplanned: list[int], *, only_open: bool = False) -> None:
+async def mark_stops(
+    planned: list[int],
+    unplanned: list[int],
+    *,
+    only_open: bool = False,
+    detail: str = "",
+    details: dict[int, str] | None = None,
+    by_user: int | None = None,
+) -> None:
     """The stops take their states from the plan before any route event is written
     (the events carry the route view as read then: a phone must never see a stop
-    still "open"). ``only_open``: leave stops under way or done as they are."""
+    still "open"). ``only_open``: leave stops under way or done as they are.
+
+    Each stop whose state changes gets its history entry: ``detail`` says which plan,
+    ``details`` adds a sentence per stop (the courier it went to, why it was left off)."""
     planned_where: Any = Stop.id.is_in(planned or [-1])
     unplanned_where: Any = Stop.id.is_in(unplanned or [-1])
     if only_open:
         planned_where &= Stop.status.is_in(["open", "unplanned"])
         unplanned_where &= Stop.status.is_in(["open", "planned"])
+    to_plan = await _ids(planned_where & (Stop.status != "planned"))
+    to_unplan = await _ids(unplanned_where & (Stop.status != "unplanned"))
     await Stop.update({Stop.status: "planned"}).where(planned_where)
     await Stop.update({Stop.status: "unplanned"}).where(unplanned_where)
+    texts = {sid: f"{detail}: {more}" if detail else more for sid, more in (details or {}).items()}
+    await stop_history.record(to_plan, "planned", by_user=by_user, detail=detail, details=texts)
+    await stop_history.record(to_unplan, "unplanned", by_user=by_user, detail=detail, details=texts)
+
+
+async def _ids(where: Any) -> list[int]:
+    return [r["id"] for r in await Stop.select(Stop.id).where(where).order_by(Stop.id)]
 
 
 async def current_versions(hub_id: int, day: dt.date) -> dict[int, int]:
