@@ -20,6 +20,7 @@ from litestar.plugins import InitPlugin
 from litestar.static_files import create_static_files_router
 
 import backend
+from backend.api.alerts import AlertController
 from backend.api.auth import AuthController, provide_user
 from backend.api.body_rules import check_request
 from backend.api.closures import ClosureController
@@ -48,6 +49,7 @@ from backend.realtime.push_relay import PushRelay
 from backend.realtime.sessions import SessionWatch
 from backend.realtime.ticker import ProgressTicker
 from backend.services import follow_ups  # noqa: F401 - registers the job kinds
+from backend.services.alerts import AlertWatch
 from backend.services.closures import ClosureReopener
 from backend.services.context import Context, provide_context
 from backend.services.geo import Geo
@@ -182,6 +184,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.jobs.start()
         reopener = ClosureReopener(ctx)  # re-plans hubs whose closures have just ended
         await reopener.start()
+        alert_watch = AlertWatch(ctx)  # the alert rules, once a minute
+        await alert_watch.start()
         # What start-up built (the street network, caches) lives as long as the
         # process: out of the collector's sight, a full collection no longer
         # walks it, which stalled every socket for a few hundred ms.
@@ -197,6 +201,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         try:
             yield
         finally:
+            await alert_watch.stop()
             await reopener.stop()
             await app.state.jobs.stop()
             await relay.stop()
@@ -220,6 +225,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             PlanController,
             DisruptionController,
             ClosureController,
+            AlertController,
             RouteController,
             CourierController,
             PushController,

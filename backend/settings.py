@@ -36,6 +36,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_origins: tuple[str, ...] = ()
     # Session cookies carry the Secure flag (on by default when a public origin is https).
     secure_cookies: bool = False
+    # Alerts (backend/dispatch/alerts.py): a courier on the road without a position for
+    # longer than this many minutes; standing still (away from any stop) for longer than this.
+    alert_no_position_min: int = 5
+    alert_still_min: int = 10
 
     @property
     def is_postgres(self) -> bool:
@@ -116,7 +120,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             if secure is not None
             else any(o.startswith("https://") for o in origins)
         ),
+        alert_no_position_min=_minutes(env, "LAADBAK_ALERT_NO_POSITION_MIN", 5),
+        alert_still_min=_minutes(env, "LAADBAK_ALERT_STILL_MIN", 10),
     )
+
+
+def _minutes(env: dict[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 24 * 60:
+        raise SettingsError(f"{name} is a number of minutes from 1 to 1440, not {value!r}")
+    return int(value)
 
 
 def _public_origins(value: str | None, host: str, port: int) -> tuple[str, ...]:

@@ -342,6 +342,24 @@ class LoginFailure(Keyed, tablename="login_failure"):
     at = Timestamp(index=True)
 
 
+class Alert(Keyed):
+    """Something a hub's dispatchers should look at (``backend/dispatch/alerts.py``'s rules).
+
+    One per (hub, plan_date, kind, key), a unique index of the migration: raising it
+    again changes nothing. Acknowledged once; the first who and when are kept.
+    """
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    plan_date = Date(index=True)
+    kind = Varchar(length=32)
+    key = Varchar(length=160)
+    detail = Text(default="")
+    data = JSON(default={})
+    raised_at = Timestamp()
+    acknowledged_at = Timestamp(null=True, default=None)
+    acknowledged_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -367,4 +385,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     LoginFailure,
     StopEvent,
     CourierMessage,
+    Alert,
 )

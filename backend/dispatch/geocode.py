@@ -6,6 +6,7 @@ a miss raises ``AddressNotFound`` with suggestions a person can act on.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 import unicodedata
@@ -24,6 +25,14 @@ class Address(msgspec.Struct, frozen=True):
     street: str
     housenumber: str
     postcode: str | None
+    lat: float
+    lon: float
+
+
+class Suggestion(msgspec.Struct, frozen=True):
+    """An address offered while someone types: a label that geocodes back to it, and where it is."""
+
+    label: str
     lat: float
     lon: float
 
@@ -62,6 +71,7 @@ def _number_value(hn: str) -> int | None:
 class Geocoder:
     def __init__(self, addresses: list[Address]) -> None:
         self._addresses = addresses
+        self._by_street: tuple[list[str], dict[str, list[Address]]] | None = None  # built on the first suggest()
         # street key -> number key -> candidates (several postcodes are possible)
         self._index: dict[str, dict[str, list[Address]]] = {}
         self._street_names: dict[str, str] = {}
@@ -173,3 +183,74 @@ class Geocoder:
             return (abs(value - target) if value is not None else 10**9, hn)
 
         return [f"{name} {hn}" for hn in sorted(shown, key=distance)[:MAX_SUGGESTIONS]]
+
+    # ---- suggestions while typing ----------------------------------------------------------
+
+    def _street_lists(self) -> tuple[list[str], dict[str, list[Address]]]:
+        """Street keys in order, and each street's addresses by house number: the one
+        :meth:`lookup` answers for that number (the first given, e.g. the entrance)."""
+        if self._by_street is None:
+            by_street: dict[str, dict[str, Address]] = {}
+            for a in self._addresses:
+                if "," in a.street:
+                    continue  # 'Kaivopiha, Mannerheimintie': a name no typed address can reach
+                by_street.setdefault(normalize_street(a.street), {}).setdefault(normalize_number(a.housenumber), a)
+            lists = {
+                skey: [numbers[n] for n in sorted(numbers, key=lambda n: (_number_value(n) or 0, n))]
+                for skey, numbers in by_street.items()
+            }
+            self._by_street = (sorted(lists), lists)
+        return self._by_street
+
+    def suggest(self, text: str, limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
+        """Addresses matching what was typed so far, best first, at most ``limit``.
+
+        The street is matched by prefix ('manner' finds Mannerheimintie; a street whose
+        later word starts so comes after), case- and accent-insensitively; a house number
+        after it narrows to that number (exactly first, then numbers starting with it,
+        '1' -> 1, 1a, 10, 12...). Without a number, each matching street's first
+        address comes before any street's second. Each label geocodes back to its place
+        with :meth:`parse_and_lookup`.
+        """
+        tokens = text.split(",")[0].split()
+        split = next((i for i, t in enumerate(tokens) if i > 0 and t[0].isdigit()), len(tokens))
+        street = normalize_street(" ".join(tokens[:split]))
+        number = normalize_number(" ".join(tokens[split:]))
+        if not street or limit <= 0:
+            return []
+        keys, lists = self._street_lists()
+        first = bisect.bisect_left(keys, street)
+        prefixed = []
+        for key in keys[first:]:
+            if not key.startswith(street):
+                break
+            prefixed.append(key)
+        # exact name first, then the other prefixes in order, then streets with a later word matching
+        prefixed.sort(key=lambda k: k != street)
+        later = [k for k in keys if not k.startswith(street) and any(w.startswith(street) for w in k.split()[1:])]
+        streets = prefixed + later
+        if number:
+            exact = [a for k in streets for a in lists[k] if normalize_number(a.housenumber) == number]
+            starting = [
+                a
+                for k in streets
+                for a in lists[k]
+                if normalize_number(a.housenumber) != number and normalize_number(a.housenumber).startswith(number)
+            ]
+            chosen = (exact + starting)[:limit]
+        else:
+            chosen = []
+            for rank in range(limit):
+                for k in streets:
+                    if rank < len(lists[k]):
+                        chosen.append(lists[k][rank])
+                        if len(chosen) == limit:
+                            break
+                if len(chosen) == limit or all(rank >= len(lists[k]) for k in streets):
+                    break
+        # Without the postcode: with one, lookup() prefers the candidate that carries it
+        # (often the building's centre), not this one.
+        return [
+            Suggestion(label=f"{self._street_names[normalize_street(a.street)]} {a.housenumber}", lat=a.lat, lon=a.lon)
+            for a in chosen
+        ]

@@ -35,6 +35,7 @@ from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.services import route_store, stop_history
+from backend.services.alerts import alert_replan_not_applied
 from backend.services.context import Context
 from backend.services.courier import route_view
 from backend.services.day import DayInput, Pending, hub_lock, live_day, load_day
@@ -515,10 +516,13 @@ async def _record_moves(
     await stop_history.record(assigned, "assigned", by_user=by_user, details=assigned)
 
 
-async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, Any]) -> None:
+async def announce_if_not_applied(
+    hub_id: int, day: dt.date, result: dict[str, Any], now: dt.datetime | None = None
+) -> None:
     """A re-plan nobody asked for by hand (after a failed stop, a courier behind, a
     closure ending) that was not applied is told on the hub stream: the dispatcher
-    sees that the routes stayed as they were, and why."""
+    sees that the routes stayed as they were, and why, and gets a ``replan_not_applied``
+    alert to acknowledge (``backend/services/alerts.py``)."""
     if result.get("applied", True):
         return
     async with transaction():
@@ -532,3 +536,4 @@ async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, A
             },
             hub_id=hub_id,
         )
+        await alert_replan_not_applied(hub_id, day, result, now or dt.datetime.now())

@@ -1,0 +1,344 @@
+"""Alerts for a hub's dispatchers: raised by the rules of ``backend/dispatch/alerts.py``,
+kept one per (hub, date, kind, key), acknowledged once.
+
+:class:`AlertWatch` checks every hub's day once a minute (started with the other
+background tasks in ``backend/app.py``); a re-plan nobody asked for by hand that
+is not applied raises ``replan_not_applied`` where it is announced
+(:func:`backend.services.replanning.announce_if_not_applied`). Each new alert is
+written with an ``alert.raised`` event on the hub stream, in one transaction; an
+acknowledgement with ``alert.acknowledged``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from backend.db.engine import reading, transaction
+from backend.db.locks import write_guard
+from backend.db.tables import Alert, Hub, Parcel, PickupPoint, Shift, Stop
+from backend.dispatch import alerts as rules
+from backend.errors import NotFound
+from backend.realtime.background import Background
+from backend.realtime.outbox import emit
+from backend.services.context import Context
+from backend.services.route_store import routes_in_force
+from backend.structs import Out
+
+log = logging.getLogger("laadbak.alerts")
+
+CHECK_EVERY_S = 60.0
+
+
+class AlertBy(Out):
+    id: int
+    name: str
+
+
+class AlertOut(Out):
+    id: int
+    hub_id: int
+    date: dt.date
+    kind: str
+    key: str
+    detail: str
+    data: dict[str, Any]
+    raised_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: AlertBy | None
+
+
+_COLUMNS = (
+    *Alert.all_columns(),
+    Alert.acknowledged_by.display_name.as_alias("by_display_name"),
+    Alert.acknowledged_by.username.as_alias("by_username"),
+)
+
+
+def _view(row: dict[str, Any]) -> AlertOut:
+    by = row["acknowledged_by"]
+    return AlertOut(
+        id=row["id"],
+        hub_id=row["hub"],
+        date=row["plan_date"],
+        kind=row["kind"],
+        key=row["key"],
+        detail=row["detail"],
+        data=row["data"] or {},
+        raised_at=row["raised_at"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=None if by is None else AlertBy(id=by, name=row["by_display_name"] or row["by_username"] or ""),
+    )
+
+
+def _payload(view: AlertOut) -> dict[str, Any]:
+    out: dict[str, Any] = msgspec.to_builtins(view)
+    return out
+
+
+# --- raising ------------------------------------------------------------------------
+
+
+async def raise_alerts(hub_id: int, day: dt.date, raised: Sequence[rules.Raised], now: dt.datetime) -> list[AlertOut]:
+    """Write the alerts not raised before (by hub, day, kind and key) with an ``alert.raised``
+    event each; answers the new ones. Joins the caller's transaction, if any."""
+    if not raised:
+        return []
+    async with transaction():
+        await write_guard("alerts", hub_id)  # two processes checking at once raise each alert once
+        known = {
+            (r["kind"], r["key"])
+            for r in await Alert.select(Alert.kind, Alert.key).where(
+                (Alert.hub == hub_id) & (Alert.plan_date == day) & Alert.kind.is_in(sorted({a.kind for a in raised}))
+            )
+        }
+        new: list[AlertOut] = []
+        for a in raised:
+            if (a.kind, a.key) in known:
+                continue
+            known.add((a.kind, a.key))
+            rows = await Alert.insert(
+                Alert(hub=hub_id, plan_date=day, kind=a.kind, key=a.key, detail=a.detail, data=a.data, raised_at=now)
+            )
+            row = await Alert.select(*_COLUMNS).where(Alert.id == rows[0]["id"]).output(load_json=True).first()
+            assert row is not None  # written just now, in this transaction
+            view = _view(row)
+            await emit("alert.raised", _payload(view), hub_id=hub_id)
+            new.append(view)
+    return new
+
+
+def _time(value: Any) -> dt.datetime:
+    t = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone().replace(tzinfo=None)
+
+
+def _trail(points: Sequence[Sequence[Any]]) -> tuple[rules.TrailPoint, ...]:
+    return tuple(rules.TrailPoint(float(p[0]), float(p[1]), _time(p[2])) for p in points if len(p) >= 3)
+
+
+def _where_now(ctx: Context, shift: dict[str, Any]) -> tuple[dt.datetime | None, tuple[rules.TrailPoint, ...]]:
+    """The courier's last position time and trail: the live store's when it knows more than the database."""
+    last_at = shift["last_position_at"]
+    trail = _trail(shift["trail"] or [])
+    live = ctx.positions.last(shift["courier"]) if ctx.positions is not None else None
+    if live is not None and live.get("ts"):
+        ts = _time(live["ts"])
+        if last_at is None or ts > last_at:
+            last_at = ts
+            kept = getattr(ctx.positions, "trail", None)  # the store keeps a trail per shift; test fakes may not
+            live_trail = _trail(kept(shift["id"])) if callable(kept) else ()
+            trail = live_trail or (*trail, rules.TrailPoint(float(live["lat"]), float(live["lon"]), ts))
+    return last_at, trail
+
+
+async def _day_inputs(ctx: Context, hub_id: int, day: dt.date) -> dict[str, Any]:
+    """Everything the rules read about the hub's day, in one snapshot."""
+    async with reading():
+        hub = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub_id).first()
+        routes = await routes_in_force(hub_id, day)
+        ids = [s["stop_id"] for r in routes for s in r["stops"]]
+        stops: dict[int, dict[str, Any]] = {}
+        for i in range(0, len(ids), 5000):
+            rows = await Stop.select(Stop.id, Stop.status, Stop.address, Stop.lat, Stop.lon).where(
+                Stop.id.is_in(ids[i : i + 5000])
+            )
+            stops.update({r["id"]: r for r in rows})
+        start = dt.datetime.combine(day, dt.time())
+        shifts = (
+            await Shift.select(
+                Shift.id,
+                Shift.courier,
+                Shift.courier.name.as_alias("courier_name"),
+                Shift.start,
+                Shift.started_at,
+                Shift.last_position_at,
+                Shift.trail,
+            )
+            .where(
+                (Shift.hub == hub_id)
+                & (Shift.status == "started")
+                & (Shift.start >= start)
+                & (Shift.start < start + dt.timedelta(days=1))
+            )
+            .output(load_json=True)
+        )
+        failed = await Stop.select(Stop.id, Stop.address).where(
+            (Stop.hub == hub_id) & (Stop.plan_date == day) & (Stop.status == "failed")
+        )
+        points = await PickupPoint.select(PickupPoint.id, PickupPoint.name, PickupPoint.capacity_parcels).where(
+            PickupPoint.hub == hub_id
+        )
+        waiting: dict[int, int] = {}
+        for p in await Parcel.select(Parcel.order.pickup_point.as_alias("point")).where(
+            Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1])
+            & (Parcel.order.delivery_date == day)
+            & (Parcel.status == "delivered")
+        ):
+            waiting[p["point"]] = waiting.get(p["point"], 0) + 1
+    return {
+        "hub": hub,
+        "routes": routes,
+        "stops": stops,
+        "shifts": shifts,
+        "failed": failed,
+        "points": points,
+        "waiting": waiting,
+    }
+
+
+def _rules_for(ctx: Context, inputs: dict[str, Any], now: dt.datetime) -> list[rules.Raised]:
+    stops, routes = inputs["stops"], inputs["routes"]
+    on_route: list[rules.StopNow] = []
+    by_courier: dict[int, list[dict[str, Any]]] = {}
+    for route in routes:
+        for s in route["stops"]:
+            row = stops.get(s["stop_id"])
+            if row is None:
+                continue
+            by_courier.setdefault(route["courier"], []).append(row)
+            on_route.append(
+                rules.StopNow(
+                    stop_id=row["id"],
+                    courier_id=route["courier"],
+                    status=row["status"],
+                    address=row["address"],
+                    window_end=_time(s["window_end"]),
+                    eta=_time(s["eta"]),
+                    service_start=_time(s["service_start"]) if s.get("service_start") else None,
+                )
+            )
+    hub = inputs["hub"]
+    couriers = []
+    for shift in inputs["shifts"]:
+        last_at, trail = _where_now(ctx, shift)
+        mine = by_courier.get(shift["courier"], [])
+        couriers.append(
+            rules.CourierNow(
+                courier_id=shift["courier"],
+                name=shift["courier_name"] or f"Courier {shift['courier']}",
+                started_at=shift["started_at"] or shift["start"],
+                last_position_at=last_at,
+                trail=trail,
+                open_stops=tuple(
+                    (r["lat"], r["lon"]) for r in mine if r["status"] not in rules.FINISHED and r["status"] != "arrived"
+                ),
+                at_stop=any(r["status"] == "arrived" for r in mine),
+                hub=(hub["lat"], hub["lon"]) if hub else None,
+            )
+        )
+    settings = ctx.settings
+    return [
+        *rules.late_stops(on_route),
+        *rules.no_position(couriers, now, settings.alert_no_position_min),
+        *rules.standing_still(couriers, now, settings.alert_still_min, fresh_min=settings.alert_no_position_min),
+        *rules.repeated_failures(rules.FailedStop(stop_id=f["id"], address=f["address"]) for f in inputs["failed"]),
+        *rules.pickup_points_full(
+            rules.PointLoad(
+                pickup_point_id=p["id"],
+                name=p["name"],
+                capacity=p["capacity_parcels"],
+                waiting=inputs["waiting"].get(p["id"], 0),
+            )
+            for p in inputs["points"]
+        ),
+    ]
+
+
+async def check_hub_alerts(ctx: Context, hub_id: int, now: dt.datetime) -> list[AlertOut]:
+    """Run every rule on the hub's day (``now``'s date) and raise what is new."""
+    inputs = await _day_inputs(ctx, hub_id, now.date())
+    return await raise_alerts(hub_id, now.date(), _rules_for(ctx, inputs, now), now)
+
+
+async def check_alerts(ctx: Context, now: dt.datetime) -> int:
+    """Every hub's check, one after another; answers how many alerts were raised."""
+    raised = 0
+    for hub in await Hub.select(Hub.id).order_by(Hub.id):
+        try:
+            raised += len(await check_hub_alerts(ctx, hub["id"], now))
+        except Exception:  # noqa: BLE001 - one hub's trouble does not keep the others' alerts back
+            log.exception("checking hub %s's alerts failed", hub["id"])
+        await asyncio.sleep(0)
+    return raised
+
+
+async def alert_replan_not_applied(hub_id: int, day: dt.date, result: dict[str, Any], now: dt.datetime) -> None:
+    """A re-plan answered ``applied: false``: raise ``replan_not_applied`` (in the caller's transaction)."""
+    raised = rules.replan_not_applied(
+        str(result.get("reason", "")), str(result.get("detail", "")), now, int(result.get("unplanned") or 0)
+    )
+    if result.get("planRunId") is not None:
+        raised.data["planRunId"] = result["planRunId"]
+    await raise_alerts(hub_id, day, [raised], now)
+
+
+class AlertWatch(Background):
+    """Checks every hub's alerts once per ``every_s``."""
+
+    task_name = "alert-watch"
+
+    def __init__(self, ctx: Context, every_s: float = CHECK_EVERY_S) -> None:
+        self.ctx, self.every_s = ctx, every_s
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_s)
+            try:
+                if await check_alerts(self.ctx, self.ctx.now()) and self.ctx.feed is not None:
+                    await self.ctx.feed.poke()
+            except Exception:  # noqa: BLE001 - try again next time
+                log.exception("checking alerts failed")
+
+
+# --- reading and acknowledging ------------------------------------------------------
+
+
+async def hub_of_alert(alert_id: int) -> int:
+    """The alert's hub; NotFound when there is no such alert."""
+    row = await Alert.select(Alert.hub).where(Alert.id == alert_id).first()
+    if row is None:
+        raise NotFound(f"There is no alert with id {alert_id}.")
+    return int(row["hub"])
+
+
+async def list_alerts(hub_id: int, day: dt.date, open_only: bool | None = None) -> list[AlertOut]:
+    """The hub's alerts of the day, newest first; ``open_only``: True only those not
+    acknowledged, False only those acknowledged, None all. NotFound for an unknown hub."""
+    if await Hub.count().where(Hub.id == hub_id) == 0:
+        raise NotFound(f"There is no hub with id {hub_id}.")
+    where: Any = (Alert.hub == hub_id) & (Alert.plan_date == day)
+    if open_only is True:
+        where &= Alert.acknowledged_at.is_null()
+    elif open_only is False:
+        where &= Alert.acknowledged_at.is_not_null()
+    rows = (
+        await Alert.select(*_COLUMNS)
+        .where(where)
+        .order_by(Alert.raised_at, Alert.id, ascending=False)
+        .output(load_json=True)
+    )
+    return [_view(r) for r in rows]
+
+
+async def acknowledge(alert_id: int, user_id: int, now: dt.datetime) -> AlertOut:
+    """Mark the alert seen by ``user_id`` at ``now``, with an ``alert.acknowledged`` event.
+    Idempotent: an alert acknowledged before is answered as it is (first who and when kept)."""
+    async with transaction():
+        changed = (
+            await Alert.update({Alert.acknowledged_at: now, Alert.acknowledged_by: user_id})
+            .where((Alert.id == alert_id) & Alert.acknowledged_at.is_null())
+            .returning(Alert.id, Alert.hub)
+        )
+        row = await Alert.select(*_COLUMNS).where(Alert.id == alert_id).output(load_json=True).first()
+        if row is None:
+            raise NotFound(f"There is no alert with id {alert_id}.")
+        view = _view(row)
+        if changed:
+            await emit("alert.acknowledged", _payload(view), hub_id=view.hub_id)
+    return view

@@ -1,0 +1,219 @@
+"""The alert rules (backend/dispatch/alerts.py) on tiny plain inputs: each one that
+must raise, and the near misses that must not."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from backend.dispatch.alerts import (
+    CourierNow,
+    FailedStop,
+    PointLoad,
+    StopNow,
+    TrailPoint,
+    late_stops,
+    no_position,
+    pickup_points_full,
+    repeated_failures,
+    replan_not_applied,
+    standing_still,
+    still_since,
+    street_of,
+)
+
+NOW = dt.datetime(2026, 12, 4, 14, 0)
+HUB = (60.1650, 24.9300)
+HERE = (60.1700, 24.9400)  # about 700 m from the hub
+STOP_FAR = (60.1750, 24.9500)
+
+
+def _t(minutes_ago: float) -> dt.datetime:
+    return NOW - dt.timedelta(minutes=minutes_ago)
+
+
+def _stop(stop_id: int, status: str, eta_min: int, window_end_min: int, service_start_min: int | None = None):
+    base = dt.datetime(2026, 12, 4, 14, 0)
+    return StopNow(
+        stop_id=stop_id,
+        courier_id=7,
+        status=status,
+        address=f"Bulevardi {stop_id}",
+        window_end=base + dt.timedelta(minutes=window_end_min),
+        eta=base + dt.timedelta(minutes=eta_min),
+        service_start=None if service_start_min is None else base + dt.timedelta(minutes=service_start_min),
+    )
+
+
+# --- stop_late ------------------------------------------------------------------------
+
+
+def test_a_stop_expected_after_its_window_is_late_once_per_stop() -> None:
+    raised = late_stops([_stop(1, "planned", eta_min=30, window_end_min=10)])
+    assert [(a.kind, a.key) for a in raised] == [("stop_late", "1")]
+    assert raised[0].data["stopId"] == 1 and raised[0].data["courierId"] == 7
+    assert raised[0].data["minutes"] == 20
+    assert "14:30" in raised[0].detail and "14:10" in raised[0].detail
+
+
+def test_a_service_start_after_the_window_counts_even_when_the_arrival_is_in_time() -> None:
+    # arrives at 14:05 but waits for the door until 14:20; the window ends at 14:10
+    raised = late_stops([_stop(2, "planned", eta_min=5, window_end_min=10, service_start_min=20)])
+    assert [a.key for a in raised] == ["2"]
+
+
+def test_stops_in_time_or_finished_are_not_late() -> None:
+    stops = [
+        _stop(3, "planned", eta_min=10, window_end_min=10),  # exactly at the end: in time
+        _stop(4, "planned", eta_min=0, window_end_min=30, service_start_min=25),
+        _stop(5, "delivered", eta_min=60, window_end_min=10),
+        _stop(6, "failed", eta_min=60, window_end_min=10),
+        _stop(7, "collected", eta_min=60, window_end_min=10),
+        _stop(8, "cancelled", eta_min=60, window_end_min=10),
+    ]
+    assert late_stops(stops) == []
+
+
+def test_a_stop_the_courier_stands_at_is_still_late_if_served_after_its_window() -> None:
+    assert [a.key for a in late_stops([_stop(9, "arrived", eta_min=15, window_end_min=10)])] == ["9"]
+
+
+# --- no_position --------------------------------------------------------------------
+
+
+def _courier(**kw) -> CourierNow:
+    values = {"courier_id": 7, "name": "Anna", "started_at": _t(120), "hub": HUB}
+    values.update(kw)
+    return CourierNow(**values)
+
+
+def test_no_position_for_longer_than_the_limit_is_keyed_by_the_gap_start() -> None:
+    raised = no_position([_courier(last_position_at=_t(6))], NOW, after_min=5)
+    assert [(a.kind, a.key) for a in raised] == [("no_position", f"7@{_t(6).isoformat(timespec='seconds')}")]
+    assert raised[0].data == {"courierId": 7, "since": _t(6).isoformat(), "minutes": 6, "never": False}
+    assert "Anna" in raised[0].detail and "6 min" in raised[0].detail
+
+
+def test_no_position_at_all_counts_from_the_shift_start() -> None:
+    raised = no_position([_courier(started_at=_t(8), last_position_at=None)], NOW, after_min=5)
+    assert len(raised) == 1 and raised[0].data["never"] is True and "shift started" in raised[0].detail
+
+
+def test_a_recent_position_or_a_shift_just_started_raises_nothing() -> None:
+    couriers = [
+        _courier(courier_id=1, last_position_at=_t(4)),
+        _courier(courier_id=2, last_position_at=_t(5)),  # exactly the limit: not more than it
+        _courier(courier_id=3, started_at=_t(3), last_position_at=None),
+    ]
+    assert no_position(couriers, NOW, after_min=5) == []
+
+
+def test_a_second_gap_later_in_the_day_is_a_new_alert() -> None:
+    first = no_position([_courier(last_position_at=_t(200))], _t(190), after_min=5)
+    second = no_position([_courier(last_position_at=_t(10))], NOW, after_min=5)
+    assert first[0].key != second[0].key
+
+
+# --- standing_still -----------------------------------------------------------------
+
+
+def _trail(minutes: int, place: tuple[float, float] = HERE, every: int = 1) -> tuple[TrailPoint, ...]:
+    """Positions every ``every`` minutes for ``minutes`` minutes, jittering a few metres at ``place``."""
+    return tuple(
+        TrailPoint(place[0] + (0.00002 if i % 2 else 0), place[1], _t(minutes - i)) for i in range(0, minutes + 1, every)
+    )
+
+
+def test_a_courier_standing_away_from_any_stop_is_told_once_per_standing() -> None:
+    moving = (TrailPoint(60.1600, 24.9200, _t(20)),)  # 1 km away, before standing
+    c = _courier(trail=moving + _trail(12), open_stops=(STOP_FAR,))
+    raised = standing_still([c], NOW, after_min=10)
+    assert [(a.kind, a.key) for a in raised] == [("standing_still", f"7@{_t(12).isoformat(timespec='seconds')}")]
+    assert raised[0].data["minutes"] == 12 and raised[0].data["stopsLeft"] == 1
+
+
+def test_standing_still_must_not_raise_when() -> None:
+    trail = _trail(15)
+    cases = {
+        "short": _courier(trail=_trail(9), open_stops=(STOP_FAR,)),
+        "no stops left": _courier(trail=trail, open_stops=()),
+        "arrived at a stop": _courier(trail=trail, open_stops=(STOP_FAR,), at_stop=True),
+        "next to an open stop": _courier(trail=trail, open_stops=((HERE[0] + 0.0002, HERE[1]),)),  # 22 m
+        "at the hub": _courier(trail=_trail(15, HUB), open_stops=(STOP_FAR,)),
+        "positions stale": _courier(trail=tuple(p for p in trail if p.at <= _t(7)), open_stops=(STOP_FAR,)),
+        "moving": _courier(
+            trail=tuple(TrailPoint(HERE[0] + 0.001 * i, HERE[1], _t(15 - i)) for i in range(16)),
+            open_stops=(STOP_FAR,),
+        ),
+        "no trail": _courier(trail=(), open_stops=(STOP_FAR,)),
+    }
+    for name, c in cases.items():
+        assert standing_still([c], NOW, after_min=10) == [], name
+
+
+def test_still_since_is_the_first_point_of_the_trailing_cluster() -> None:
+    trail = (TrailPoint(60.1600, 24.9200, _t(30)), TrailPoint(60.1700, 24.9400, _t(20)), *_trail(5))
+    assert still_since(trail) == _t(20)
+    assert still_since(()) is None
+
+
+# --- repeated_failures --------------------------------------------------------------
+
+
+def test_three_failures_in_one_street_raise_once_for_that_street() -> None:
+    failed = [
+        FailedStop(stop_id=1, address="Bulevardi 16 B, 00120"),
+        FailedStop(stop_id=2, address="bulevardi 3"),
+        FailedStop(stop_id=3, address="BULEVARDI  40"),
+        FailedStop(stop_id=4, address="Pitkäsilta 1"),
+        FailedStop(stop_id=5, address="Pitkasilta 2"),
+    ]
+    raised = repeated_failures(failed)
+    assert [(a.kind, a.key) for a in raised] == [("repeated_failures", "bulevardi")]
+    assert raised[0].data == {"street": "Bulevardi", "count": 3, "stopIds": [1, 2, 3]}
+
+
+def test_two_failures_in_a_street_or_three_in_three_streets_raise_nothing() -> None:
+    assert repeated_failures([FailedStop(stop_id=i, address=f"Bulevardi {i}") for i in (1, 2)]) == []
+    assert repeated_failures([FailedStop(stop_id=i, address=f"Street{i} 1") for i in (1, 2, 3)]) == []
+
+
+def test_accented_names_of_one_street_count_together() -> None:
+    failed = [FailedStop(stop_id=i, address=a) for i, a in enumerate(["Pitkäsilta 1", "Pitkasilta 2", "pitkäsilta 3"])]
+    assert [a.key for a in repeated_failures(failed)] == ["pitkasilta"]
+
+
+def test_the_street_of_an_address() -> None:
+    assert street_of("Bulevardi 16 B, 00120 Helsinki") == "Bulevardi"
+    assert street_of("Pohjoinen Makasiinikatu 4") == "Pohjoinen Makasiinikatu"
+    assert street_of("Kamppi locker, Urho Kekkosen katu 1") == "Kamppi locker"
+
+
+# --- pickup_point_full ----------------------------------------------------------------
+
+
+def test_a_pickup_point_at_ninety_percent_is_full() -> None:
+    raised = pickup_points_full([PointLoad(pickup_point_id=4, name="Kamppi", capacity=60, waiting=54)])
+    assert [(a.kind, a.key) for a in raised] == [("pickup_point_full", "4")]
+    assert raised[0].data == {"pickupPointId": 4, "waiting": 54, "capacity": 60}
+    assert "54 of its 60" in raised[0].detail
+
+
+def test_a_pickup_point_below_ninety_percent_is_not_full() -> None:
+    points = [
+        PointLoad(pickup_point_id=1, name="A", capacity=60, waiting=53),
+        PointLoad(pickup_point_id=2, name="B", capacity=0, waiting=0),
+        PointLoad(pickup_point_id=3, name="C", capacity=10, waiting=8),
+    ]
+    assert pickup_points_full(points) == []
+
+
+# --- replan_not_applied -------------------------------------------------------------
+
+
+def test_a_replan_not_applied_is_keyed_by_reason_and_minute() -> None:
+    a = replan_not_applied("courier 5 behind schedule", "The re-plan would take 1 planned stop(s) off.", NOW, 1)
+    b = replan_not_applied("courier 5 behind schedule", "again", NOW + dt.timedelta(seconds=20))
+    c = replan_not_applied("courier 5 behind schedule", "again", NOW + dt.timedelta(minutes=2))
+    assert a.kind == "replan_not_applied" and a.key == b.key != c.key
+    assert a.data == {"planRunId": None, "reason": "courier 5 behind schedule", "unplanned": 1}
+    assert "not applied" in a.detail and "14:00" in a.detail
