@@ -31,6 +31,7 @@ from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
+from backend.api.ridden import RiddenController
 from backend.api.resources import CONTROLLERS
 from backend.api.security_headers import security_headers
 from backend.api.streams import courier_stream, hub_stream, streets
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             CourierController,
             PushController,
             TrackingController,
+            RiddenController,
             courier_stream,
             hub_stream,
             streets,
