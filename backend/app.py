@@ -33,6 +33,7 @@ from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
+from backend.api.ridden import RiddenController
 from backend.api.resources import CONTROLLERS
 from backend.api.security_headers import security_headers
 from backend.api.stop_detail import StopDetailController
@@ -232,6 +233,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             TrackingController,
             StopDetailController,
             MessageController,
+            RiddenController,
             courier_stream,
             hub_stream,
             streets,

@@ -124,6 +124,17 @@ class Shift(Keyed):
     trail = JSON(default=[])
 
 
+class TrailPoint(Keyed, tablename="trail_point"):
+    """The full ridden trail of a shift, thinned (backend/dispatch/day_figures.py,
+    ``keep_point``), appended in batches by the position store's flush."""
+
+    shift = ForeignKey(references=Shift, on_delete=OnDelete.cascade, index=True)
+    at = Timestamp()
+    lat = Float()
+    lon = Float()
+    accuracy = Float(null=True, default=None)
+
+
 class Order(Keyed, tablename="customer_order"):
     reference = Varchar(length=64, unique=True, index=True)
     hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
@@ -369,6 +380,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Bike,
     Courier,
     Shift,
+    TrailPoint,
     Order,
     Stop,
     Parcel,

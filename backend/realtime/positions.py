@@ -1,7 +1,9 @@
 """Where the couriers are: last position and a bounded trail per shift.
 
 Positions arrive every few seconds from every phone; they are kept in memory
-and written to the shift rows in batches, not one database write each.
+and written to the shift rows in batches, not one database write each. The
+full ridden trail goes to ``trail_point`` in the same batches, thinned
+(``backend/dispatch/day_figures.py``, ``keep_point``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import logging
 from typing import Any
 
 from backend.db.engine import transaction
-from backend.db.tables import Shift
+from backend.db.tables import Shift, TrailPoint
+from backend.dispatch.day_figures import Point, keep_point
 from backend.realtime.background import Background
 
 log = logging.getLogger("laadbak.positions")
 FLUSH_CHUNK = 50
+INSERT_CHUNK = 1000
 
 
 class PositionStore(Background):
@@ -31,6 +35,8 @@ class PositionStore(Background):
         self._trails: dict[int, collections.deque[list[Any]]] = {}  # shift id -> trail
         self._dirty: set[int] = set()
         self._shift_of: dict[int, int] = {}
+        self._kept: dict[int, Point] = {}  # shift id -> the last point kept for trail_point
+        self._points: dict[int, list[tuple[Point, float | None]]] = {}  # shift id -> points not written yet
 
     def record(
         self,
@@ -56,6 +62,10 @@ class PositionStore(Background):
         self._shift_of[courier_id] = shift_id
         trail = self._trails.setdefault(shift_id, collections.deque(maxlen=self.trail_max))
         trail.append([round(lat, 6), round(lon, 6), ts.isoformat()])
+        point = (round(lat, 6), round(lon, 6), ts)
+        if keep_point(self._kept.get(shift_id), point):
+            self._kept[shift_id] = point
+            self._points.setdefault(shift_id, []).append((point, accuracy))
         self._dirty.add(shift_id)
         return message
 
@@ -80,6 +90,7 @@ class PositionStore(Background):
     async def flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
         last_by_shift = {self._shift_of[c]: m for c, m in self._last.items() if self._shift_of.get(c) in dirty}
+        points = {sid: self._points.pop(sid) for sid in dirty if sid in self._points}
         pending = sorted(dirty)
         try:
             # In small transactions: a courier's action waits for one chunk, not for all.
@@ -87,9 +98,13 @@ class PositionStore(Background):
                 chunk = set(pending[:FLUSH_CHUNK])
                 async with transaction():
                     await self._write(chunk, last_by_shift)
+                    await _append_trail({sid: points[sid] for sid in chunk if sid in points})
                 del pending[:FLUSH_CHUNK]
         except BaseException:
             self._dirty |= set(pending)  # written next time
+            for sid in pending:  # before what came in meanwhile
+                if sid in points:
+                    self._points[sid] = points[sid] + self._points.get(sid, [])
             raise
 
     async def _write(self, dirty: set[int], last_by_shift: dict[int, dict[str, Any]]) -> None:
@@ -118,3 +133,18 @@ class PositionStore(Background):
                 await self.flush()
             except Exception:  # noqa: BLE001
                 log.exception("could not store positions; will retry")
+
+
+async def _append_trail(points: dict[int, list[tuple[Point, float | None]]]) -> None:
+    """Append the kept points to ``trail_point`` (of shifts that still exist)."""
+    if not points:
+        return
+    alive = {r["id"] for r in await Shift.select(Shift.id).where(Shift.id.is_in(list(points)))}
+    rows = [
+        TrailPoint(shift=sid, at=p[2], lat=p[0], lon=p[1], accuracy=accuracy)
+        for sid, kept in points.items()
+        if sid in alive
+        for p, accuracy in kept
+    ]
+    for i in range(0, len(rows), INSERT_CHUNK):  # within the database's limit of parameters
+        await TrailPoint.insert(*rows[i : i + INSERT_CHUNK])

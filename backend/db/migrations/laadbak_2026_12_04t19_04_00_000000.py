@@ -1,0 +1,151 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import Float
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Timestamp
+from piccolo.columns.defaults.timestamp import TimestampNow
+from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
+
+
+class Shift(Table, tablename="shift", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+ID = "2026-12-04T19:04:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "trail_point: the full ridden trail per shift"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="laadbak", description=DESCRIPTION
+    )
+
+    manager.add_table(
+        class_name="TrailPoint",
+        tablename="trail_point",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="TrailPoint",
+        tablename="trail_point",
+        column_name="shift",
+        db_column_name="shift",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Shift,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TrailPoint",
+        tablename="trail_point",
+        column_name="at",
+        db_column_name="at",
+        column_class_name="Timestamp",
+        column_class=Timestamp,
+        params={
+            "default": TimestampNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TrailPoint",
+        tablename="trail_point",
+        column_name="lat",
+        db_column_name="lat",
+        column_class_name="Float",
+        column_class=Float,
+        params={
+            "default": 0.0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TrailPoint",
+        tablename="trail_point",
+        column_name="lon",
+        db_column_name="lon",
+        column_class_name="Float",
+        column_class=Float,
+        params={
+            "default": 0.0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TrailPoint",
+        tablename="trail_point",
+        column_name="accuracy",
+        db_column_name="accuracy",
+        column_class_name="Float",
+        column_class=Float,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager
