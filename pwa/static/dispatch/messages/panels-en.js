@@ -162,6 +162,7 @@ export default {
   "panel.fig.gpx": "Trail (GPX)",
   "panel.fig.gpxList": "Trails per courier (GPX)",
 
+  "panel.state.created": "created",
   "panel.state.open": "open",
   "panel.state.planned": "planned",
   "panel.state.next": "next",

@@ -162,6 +162,7 @@ export default {
   "panel.fig.gpx": "Spoor (GPX)",
   "panel.fig.gpxList": "Sporen per koerier (GPX)",
 
+  "panel.state.created": "aangemaakt",
   "panel.state.open": "open",
   "panel.state.planned": "gepland",
   "panel.state.next": "volgende",

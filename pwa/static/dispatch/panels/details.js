@@ -153,7 +153,7 @@ function courierDetails(desk, state, courierId) {
       fill=${courier?.colour || "#4d5753"}></circle></svg> ${courier?.name || `#${courierId}`}</h3>
     <dl class="panel-facts">
       ${fact(t("panel.det.bike"), courier?.bikeName)}
-      ${fact(t("panel.det.shift"), courier ? `${clock(courier.shiftStart, lang)}–${clock(courier.shiftEnd, lang)} · ${translated(t, `panel.shift.${courier.shiftStatus}`, courier.shiftStatus)}` : "")}
+      ${fact(t("panel.det.shift"), courier ? shiftText(t, lang, courier) : "")}
       ${fact(t("panel.det.stops"), stops.length ? `${done} / ${stops.length}` : "0")}
       ${fact(t("panel.det.speed"), v?.speed ?? "–")}
       ${fact(t("panel.det.lastPosition"), v?.age ?? "–")}
@@ -176,6 +176,11 @@ function courierDetails(desk, state, courierId) {
       <span>${m.sentBy?.name || ""}</span><div class="panel-message">${m.text}</div></li>`)}</ol>`
       : html`<p class="panel-hint">${t("panel.det.noMessages")}</p>`}
   </div>`;
+}
+
+function shiftText(t, lang, c) {
+  const hours = `${clock(c.shiftStart, lang)}–${clock(c.shiftEnd, lang)}`;
+  return c.shiftStatus ? `${hours} · ${translated(t, `panel.shift.${c.shiftStatus}`, c.shiftStatus)}` : hours;
 }
 
 const fact = (label, value, cls = "") => html`<div class=${cls}><dt>${label}</dt><dd>${value || "–"}</dd></div>`;

@@ -38,7 +38,7 @@ export function openMessageDialog(desk, { courierId = null, onSent } = {}) {
     return html`<form class="panel-form" @submit=${submit} novalidate>
     ${title(t("panel.msg.title"))}
     ${courierSelect(t, "pm-courier", couriers, form)}
-    ${labelled("pm-text", t("panel.msg.text"), html`<textarea id="pm-text" name="text" rows="4"
+    ${labelled("pm-text", t("panel.msg.text"), html`<textarea id="pm-text" name="text" rows="4" ?autofocus=${courierId != null}
       aria-describedby="pm-count" aria-invalid=${c.length > MESSAGE_MAX ? "true" : "false"}
       .value=${form.text} @input=${keep(form, "text")}></textarea>`,
       html`<span id="pm-count" class=${c.left < 0 ? "panel-hint panel-over" : "panel-hint"} aria-live="polite">

@@ -38,7 +38,7 @@ export function openServiceDialog(desk, { courierId = null, onDone } = {}) {
     ${title(t("panel.oos.title"))}
     <p class="panel-hint">${t("panel.oos.intro")}</p>
     ${courierSelect(t, "ps-courier", couriers, form)}
-    ${labelled("ps-reason", t("panel.oos.reason"), html`<input id="ps-reason" name="reason" required maxlength="200"
+    ${labelled("ps-reason", t("panel.oos.reason"), html`<input id="ps-reason" name="reason" required maxlength="200" ?autofocus=${courierId != null}
       autocomplete="off" .value=${form.reason} @input=${keep(form, "reason")}>`)}
     ${errorLine(st.error)}
     ${actions(t, t("panel.oos.submit"), st.busy)}
