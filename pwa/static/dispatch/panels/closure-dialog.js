@@ -3,8 +3,8 @@
 // closure overlaps what is left of it; an unknown street name comes back with suggestions.
 import { html, nothing } from "../../kit/html.js";
 import { closureBody, replanOutcome } from "./model.js";
-import { showDialog, redraw, closeDialog, whileHidden, title, errorLine, actions, keep, labelled } from "./dialog.js";
-import { hubAndDate, send, deskTime } from "./shared.js";
+import { showDialog, redraw, closeDialog, isShown, whileHidden, title, errorLine, actions, keep, labelled } from "./dialog.js";
+import { hubAndDate, send, deskTime, REPLAN_TIMEOUT_MS } from "./shared.js";
 
 export function openClosureDialog(desk, { drawFirst = false } = {}) {
   const form = { reason: "", street: "", start: deskTime(desk), end: deskTime(desk, 120) };
@@ -33,16 +33,17 @@ export function openClosureDialog(desk, { drawFirst = false } = {}) {
     st.error = "";
     st.suggestions = [];
     redraw();
-    const res = await send(desk, "POST", `/hubs/${hubId}/closures`, built.body);
+    const res = await send(desk, "POST", `/hubs/${hubId}/closures`, built.body, { timeout: REPLAN_TIMEOUT_MS });
     st.busy = false;
     if (res.ok) {
-      closeDialog();
+      closeDialog(view);
       const streets = (res.data?.streets || []).slice(0, 5).join(", ");
       const replan = res.data?.replan;
       const out = replan ? replanOutcome(replan) : { key: "panel.closure.noReplan", kind: "info" };
       desk.toast(`${t("panel.closure.done", { streets: streets || form.street || "–" })} ${t(out.key, out.params)}`, out.kind);
       return;
     }
+    if (!isShown(view)) return desk.toast(res.sentence, "error");
     st.error = res.sentence;
     st.suggestions = Array.isArray(res.data?.suggestions) ? res.data.suggestions.slice(0, 6) : [];
     redraw();

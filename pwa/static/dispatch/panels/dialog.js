@@ -44,10 +44,14 @@ export function redraw() {
   if (current && el) render(current.view(), el);
 }
 
-/** Close the open dialog (its onClose runs; focus goes back to its opener). */
-export function closeDialog() {
+/** Close the open dialog (its onClose runs; focus goes back to its opener); with ``view``: only that one. */
+export function closeDialog(view) {
+  if (view && current?.view !== view) return;
   if (el?.open) el.close();
 }
+
+/** Whether the dialog of ``view`` is the one shown (an answer may come after it was dismissed). */
+export const isShown = (view) => Boolean(el?.open && current?.view === view);
 
 /** Hide the dialog for a while (to draw on the map) and show it again with the same view. */
 export async function whileHidden(task) {
@@ -72,7 +76,7 @@ export const errorLine = (text) => (text ? html`<p class="panel-error" role="ale
 
 /** Cancel and submit buttons. */
 export const actions = (t, submitText, busy) => html`<div class="panel-actions">
-  <button type="button" class="panel-btn" @click=${closeDialog}>${t("panel.cancel")}</button>
+  <button type="button" class="panel-btn" @click=${() => closeDialog()}>${t("panel.cancel")}</button>
   <button type="submit" class="panel-btn primary" ?disabled=${busy} aria-busy=${busy ? "true" : "false"}>
     ${busy ? t("panel.sending") : submitText}</button></div>`;
 

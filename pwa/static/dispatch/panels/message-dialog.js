@@ -2,7 +2,7 @@
 // as it is typed; the courier's phone shows it as a banner and gets a push.
 import { html } from "../../kit/html.js";
 import { MESSAGE_MAX, checkMessage, courierChoices } from "./model.js";
-import { showDialog, redraw, closeDialog, title, errorLine, actions, keep, labelled } from "./dialog.js";
+import { showDialog, redraw, closeDialog, isShown, title, errorLine, actions, keep, labelled } from "./dialog.js";
 import { send } from "./shared.js";
 
 export function openMessageDialog(desk, { courierId = null, onSent } = {}) {
@@ -24,11 +24,12 @@ export function openMessageDialog(desk, { courierId = null, onSent } = {}) {
     const res = await send(desk, "POST", `/couriers/${encodeURIComponent(form.courierId)}/messages`, { text: check.text });
     st.busy = false;
     if (res.ok) {
-      closeDialog();
+      closeDialog(view);
       desk.toast(t("panel.msg.sent", { courier: nameOf(couriers, form.courierId) }));
       if (onSent) onSent(res.data);
       return;
     }
+    if (!isShown(view)) return desk.toast(res.sentence, "error");
     st.error = res.sentence;
     redraw();
   };

@@ -3,8 +3,8 @@
 // the server's sentence and the next possible slot.
 import { html, nothing } from "../../kit/html.js";
 import { SLOTS, sameDayOrderBody, clock } from "./model.js";
-import { showDialog, redraw, closeDialog, title, errorLine, actions, keep, labelled } from "./dialog.js";
-import { hubAndDate, send } from "./shared.js";
+import { showDialog, redraw, closeDialog, isShown, title, errorLine, actions, keep, labelled } from "./dialog.js";
+import { hubAndDate, send, REPLAN_TIMEOUT_MS } from "./shared.js";
 
 const SUGGEST_WAIT_MS = 200;
 
@@ -42,13 +42,14 @@ export function openOrderDialog(desk) {
     st.busy = true;
     st.error = "";
     redraw();
-    const res = await send(desk, "POST", "/orders", built.body);
+    const res = await send(desk, "POST", "/orders", built.body, { timeout: REPLAN_TIMEOUT_MS });
     st.busy = false;
     if (res.ok) {
-      closeDialog();
+      closeDialog(view);
       desk.toast(desk.t("panel.order.taken", { ref: res.data?.reference ?? built.body.reference }));
       return;
     }
+    if (!isShown(view)) return desk.toast(res.sentence, "error");
     st.error = res.sentence;
     st.next = res.data?.nextSlot || null;
     st.fix = Array.isArray(res.data?.suggestions) ? res.data.suggestions.slice(0, 6).map(String) : [];

@@ -2,10 +2,10 @@
 // the goods on the bike get a transfer pickup where it stands, the rest goes to others.
 import { html } from "../../kit/html.js";
 import { courierChoices } from "./model.js";
-import { showDialog, redraw, closeDialog, title, errorLine, actions, keep, labelled } from "./dialog.js";
+import { showDialog, redraw, closeDialog, isShown, title, errorLine, actions, keep, labelled } from "./dialog.js";
 import { courierSelect, nameOf } from "./message-dialog.js";
 import { countOf } from "./closure-dialog.js";
-import { send } from "./shared.js";
+import { send, REPLAN_TIMEOUT_MS } from "./shared.js";
 
 export function openServiceDialog(desk, { courierId = null, onDone } = {}) {
   const couriers = courierChoices(desk.store.getState());
@@ -21,15 +21,16 @@ export function openServiceDialog(desk, { courierId = null, onDone } = {}) {
     if (st.error) return redraw();
     st.busy = true;
     redraw();
-    const res = await send(desk, "POST", `/couriers/${encodeURIComponent(form.courierId)}/out-of-service`, { reason });
+    const res = await send(desk, "POST", `/couriers/${encodeURIComponent(form.courierId)}/out-of-service`, { reason }, { timeout: REPLAN_TIMEOUT_MS });
     st.busy = false;
     if (res.ok) {
-      closeDialog();
+      closeDialog(view);
       const changed = countOf(res.data?.changedCouriers);
       desk.toast(t("panel.oos.done", { courier: nameOf(couriers, form.courierId), n: changed }));
       if (onDone) onDone(res.data);
       return;
     }
+    if (!isShown(view)) return desk.toast(res.sentence, "error");
     st.error = res.sentence;
     redraw();
   };

@@ -21,15 +21,20 @@ export function hubAndDate(desk) {
  * Send a request through the desk's api; resolves to {ok, status, data, sentence}: ``sentence`` is the
  * server's refusal as one sentence (kit problemSentence), or the network's, when not ok.
  */
-export async function send(desk, method, path, body) {
+export async function send(desk, method, path, body, { timeout } = {}) {
+  const opts = body === undefined ? {} : { body };
+  if (timeout) opts.timeout = timeout;
   try {
-    const res = await desk.api(method, path, body === undefined ? {} : { body });
+    const res = await desk.api(method, path, opts);
     if (res.ok) return { ...res, sentence: "" };
     return { ...res, sentence: problemSentence(res, desk.t, desk.lang) };
   } catch {
     return { ok: false, status: 0, data: null, sentence: networkSentence(desk.t) };
   }
 }
+
+/** Requests that re-plan the day (a cold solver may take a while) wait this long for the answer. */
+export const REPLAN_TIMEOUT_MS = 90_000;
 
 /** "HH:MM" of the desk's clock (state.now, the server's local time), ``plusMin`` later, on 5 minutes. */
 export function deskTime(desk, plusMin = 0) {

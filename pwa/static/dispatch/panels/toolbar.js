@@ -2,7 +2,7 @@
 // a message to a courier, a courier out of service.
 import { html } from "../../kit/html.js";
 import { replanOutcome } from "./model.js";
-import { ui, hubAndDate, send } from "./shared.js";
+import { ui, hubAndDate, send, REPLAN_TIMEOUT_MS } from "./shared.js";
 import { openOrderDialog } from "./order-dialog.js";
 import { openClosureDialog } from "./closure-dialog.js";
 import { openMessageDialog } from "./message-dialog.js";
@@ -13,7 +13,7 @@ export async function replanNow(desk) {
   const { hubId } = hubAndDate(desk);
   ui.replanBusy = true;
   desk.rerender();
-  const res = await send(desk, "POST", `/hubs/${hubId}/replan`, { reason: "dispatcher: re-plan now" });
+  const res = await send(desk, "POST", `/hubs/${hubId}/replan`, { reason: "dispatcher: re-plan now" }, { timeout: REPLAN_TIMEOUT_MS });
   ui.replanBusy = false;
   desk.rerender();
   if (!res.ok) return desk.toast(res.sentence, "error");
