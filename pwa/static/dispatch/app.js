@@ -161,6 +161,7 @@ function onMessage(msg) {
     case "snapshot":
       syncClock(msg.data?.now);
       store.load({ ...msg.data, seq: msg.seq ?? msg.data?.seq ?? null });
+      if (!msg.data?.couriers) nameCouriers();
       break;
     case "event":
       if (!isNewEvent(store.getState().seq, msg.seq)) return;
@@ -175,6 +176,14 @@ function onMessage(msg) {
     default: // caught_up, ping, pong
       break;
   }
+}
+
+/** An older snapshot without the courier list: their names from GET /couriers. */
+async function nameCouriers() {
+  try {
+    const res = await request("GET", `/couriers?hubId=${hubId}`);
+    if (res.ok && Array.isArray(res.data)) store.nameCouriers(res.data);
+  } catch { /* the ids stay */ }
 }
 
 // ------------------------------------------------------------------ login

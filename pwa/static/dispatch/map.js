@@ -3,6 +3,7 @@
 // state (grid clusters when zoomed out), and one marker per courier that moves alone.
 // Updates are incremental: a position moves one marker, a stop restyles one circle.
 import { request } from "../kit/api.js";
+import { drawArea } from "./map-draw.js";
 
 const ATTRIBUTION = "© OpenStreetMap contributors (ODbL)";
 const CLUSTER_BELOW = 15;   // zoom levels below this show grid clusters
@@ -348,40 +349,7 @@ export class DeskMap {
 
   /** The user clicks corners; Enter or a double click ends (≥ 3 corners), Esc cancels → null. */
   drawArea() {
-    if (!this.map) return Promise.resolve(null);
-    const map = this.map;
-    return new Promise((resolve) => {
-      const pts = [];
-      const line = L().polygon([], { color: "#b3261e", weight: 3, dashArray: "4 4", interactive: false }).addTo(map);
-      const hint = el("div", "map-hint", this.t("map.areaHint"));
-      this.container.parentElement.append(hint);
-      map.doubleClickZoom.disable();
-      this.container.classList.add("drawing");
-      const onClick = (e) => {
-        const p = [e.latlng.lat, e.latlng.lng];
-        const last = pts[pts.length - 1];
-        if (!last || last[0] !== p[0] || last[1] !== p[1]) pts.push(p);
-        line.setLatLngs(pts);
-      };
-      const finish = (result) => {
-        map.off("click", onClick);
-        map.off("dblclick", onDbl);
-        document.removeEventListener("keydown", onKey, true);
-        map.removeLayer(line);
-        hint.remove();
-        this.container.classList.remove("drawing");
-        setTimeout(() => map.doubleClickZoom.enable(), 0);
-        resolve(result);
-      };
-      const onDbl = () => finish(pts.length >= 3 ? pts.slice() : null);
-      const onKey = (e) => {
-        if (e.key === "Enter") { e.preventDefault(); finish(pts.length >= 3 ? pts.slice() : null); }
-        if (e.key === "Escape") { e.preventDefault(); finish(null); }
-      };
-      map.on("click", onClick);
-      map.on("dblclick", onDbl);
-      document.addEventListener("keydown", onKey, true);
-    });
+    return this.map ? drawArea(this.map, this.container, this.t("map.areaHint")) : Promise.resolve(null);
   }
 
   /** The contract's desk.map object. */
