@@ -25,6 +25,7 @@ from backend.api.auth import AuthController, provide_user
 from backend.api.body_rules import check_request
 from backend.api.closures import ClosureController
 from backend.api.courier import CourierController
+from backend.api.desk import DeskController
 from backend.api.messages import MessageController
 from backend.api.disruptions import DisruptionController
 from backend.api.errors import EXCEPTION_HANDLERS
@@ -229,6 +230,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             AlertController,
             RouteController,
             CourierController,
+            DeskController,
             PushController,
             TrackingController,
             StopDetailController,
