@@ -120,7 +120,8 @@ async def test_the_relay_pushes_the_message_to_the_couriers_phone(client, geo, p
     r = await client.post("/push/subscriptions", json=push_service.subscription(), headers=w["rider"])
     assert r.status_code == 201, r.text
     await post_ok(client, f"/couriers/{w['courier']}/messages", {"text": "<i>Kom terug</i> naar de hub"}, w["desk"])
-    await PushRelay(client.app.state.push).step()  # now, rather than at the app's relay's next turn: sent once either way
+    # now, rather than at the app's relay's next turn: sent once either way
+    await PushRelay(client.app.state.push).step()
     for _ in range(50):
         if push_service.received:
             break
