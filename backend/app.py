@@ -26,9 +26,9 @@ from backend.api.body_rules import check_request
 from backend.api.closures import ClosureController
 from backend.api.courier import CourierController
 from backend.api.desk import DeskController
-from backend.api.messages import MessageController
 from backend.api.disruptions import DisruptionController
 from backend.api.errors import EXCEPTION_HANDLERS
+from backend.api.messages import MessageController
 from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController

@@ -59,6 +59,8 @@ class MessageController(Controller):
         guards=[roles("dispatcher")],
         summary="The messages sent to a courier on a day (default today), oldest first",
     )
-    async def listing(self, ctx: Ctx, user: User, courier_id: Id, date: OptionalDateQuery = None) -> list[dict[str, Any]]:
+    async def listing(
+        self, ctx: Ctx, user: User, courier_id: Id, date: OptionalDateQuery = None
+    ) -> list[dict[str, Any]]:
         check_hub(user, await hub_of_courier(courier_id))
         return await messages_of(courier_id, date or ctx.now().date())

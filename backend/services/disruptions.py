@@ -208,9 +208,11 @@ async def courier_out_of_service(
                 (Parcel.order == stop["order"]) & Parcel.status.is_in(list(ON_BOARD))
             )
             transfers += 1
-        abandoned = await Stop.update({Stop.status: "planned"}).where(
-            Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived")
-        ).returning(Stop.id)  # the visit under way is abandoned
+        abandoned = (
+            await Stop.update({Stop.status: "planned"})
+            .where(Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived"))
+            .returning(Stop.id)
+        )  # the visit under way is abandoned
         await stop_history.record(
             [r["id"] for r in abandoned], "planned", by_user=by_user, at=now, detail=f"{out}: the visit was abandoned"
         )

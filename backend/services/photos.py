@@ -56,5 +56,7 @@ async def photo_for(user: Principal, photo_id: str, var_dir: Path) -> tuple[byte
     try:
         data = await asyncio.to_thread(path.read_bytes)
     except FileNotFoundError as exc:
-        raise NotFound(f"Photo {photo_id} is recorded but its file is gone; ask the courier for another proof.") from exc
+        raise NotFound(
+            f"Photo {photo_id} is recorded but its file is gone; ask the courier for another proof."
+        ) from exc
     return data, photo["content_type"]

@@ -118,7 +118,9 @@ def _history_details(plan: Plan, unplanned: list[Unplanned], day_input: DayInput
     """Per stop, what its history says about this plan: whose route, or why none."""
     out = {int(u.stop_id): u.detail for u in unplanned}
     for r in plan.routes:
-        name = day_input.shifts[r.vehicle_id].get("courier.name") or f"courier {day_input.shifts[r.vehicle_id]['courier']}"
+        name = (
+            day_input.shifts[r.vehicle_id].get("courier.name") or f"courier {day_input.shifts[r.vehicle_id]['courier']}"
+        )
         for n, ps in enumerate(r.stops, start=1):
             out[int(ps.stop_id)] = f"stop {n} of {len(r.stops)} on {name}'s route"
     return out

@@ -30,14 +30,21 @@ def photo_url(photo_id: str | None) -> str | None:
 async def stop_detail(stop_id: int) -> dict[str, Any]:
     """The stop's detail; NotFound when there is no such stop."""
     async with reading():
-        stop = await Stop.select(*Stop.all_columns(), Stop.shop.name).where(Stop.id == stop_id).output(load_json=True).first()
+        stop = (
+            await Stop.select(*Stop.all_columns(), Stop.shop.name)
+            .where(Stop.id == stop_id)
+            .output(load_json=True)
+            .first()
+        )
         if stop is None:
             raise NotFound(f"There is no stop with id {stop_id}.")
         order = await Order.select().where(Order.id == stop["order"]).first()
         parcels = await Parcel.select().where(Parcel.order == stop["order"]).order_by(Parcel.id)
-        routes = await Route.select(Route.id, Route.courier, Route.version, Route.stops).where(
-            (Route.hub == stop["hub"]) & (Route.plan_date == stop["plan_date"]) & Route.current.eq(True)
-        ).output(load_json=True)
+        routes = (
+            await Route.select(Route.id, Route.courier, Route.version, Route.stops)
+            .where((Route.hub == stop["hub"]) & (Route.plan_date == stop["plan_date"]) & Route.current.eq(True))
+            .output(load_json=True)
+        )
         history = await (
             StopEvent.select(
                 StopEvent.at,
@@ -83,10 +90,13 @@ async def stop_detail(stop_id: int) -> dict[str, Any]:
 
 def _stop(row: dict[str, Any], routes: list[dict[str, Any]]) -> dict[str, Any]:
     """The stop's own fields, with its place on the route in force (if any)."""
-    route, planned = next(
-        ((r, s) for r in routes for s in r["stops"] if s["stop_id"] == row["id"]),
-        (None, {}),
-    )
+    route: dict[str, Any] | None = None
+    planned: dict[str, Any] = {}
+    for r in routes:
+        planned = next((s for s in r["stops"] if s["stop_id"] == row["id"]), {})
+        if planned:
+            route = r
+            break
     return {
         "stopId": row["id"],
         "orderId": row["order"],

@@ -5,7 +5,7 @@ import { render } from "../kit/html.js";
 import { request } from "../kit/api.js";
 import { translateDom } from "../kit/i18n.js";
 import { mountLangSwitch } from "../kit/lang-switch.js";
-import { state, hooks, queue, i18n, t, $, computeView, loadLocal, saveLocal, notify, dismiss } from "./store.js";
+import { state, hooks, queue, i18n, t, $, computeView, loadLocal, saveLocal, notify, dismiss, dismissInbox } from "./store.js";
 import { parseRoute } from "./model.js";
 import { live, replay, fetchToday } from "./sync.js";
 import { login, logout, showLogin, startSession, checkSession, isCourier } from "./session.js";
@@ -63,6 +63,8 @@ function wire() {
   document.addEventListener("click", (ev) => {
     const dismissBtn = ev.target.closest("[data-dismiss]");
     if (dismissBtn) return dismiss(Number(dismissBtn.dataset.dismiss));
+    const inboxBtn = ev.target.closest("[data-dismiss-message]");
+    if (inboxBtn) return dismissInbox(Number(inboxBtn.dataset.dismissMessage));
     const el = ev.target.closest("[data-action]");
     if (!el) return;
     const action = el.dataset.action;
@@ -111,6 +113,7 @@ async function boot() {
   wire();
   registerServiceWorker();
   loadLocal();
+  renderMessages(); // messages from dispatch not dismissed before the app closed
   try {
     state.pending = await queue.all();
   } catch {

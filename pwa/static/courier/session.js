@@ -95,6 +95,8 @@ async function forgetEverything() {
   state.day = null;
   state.seq = null;
   state.lastSummary = null;
+  state.inbox = [];
+  hooks.renderMessages();
   forgetLocal();
   if ("caches" in window) {
     for (const name of await caches.keys()) if (name.startsWith("laadbak-api")) await caches.delete(name);

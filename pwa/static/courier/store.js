@@ -8,6 +8,7 @@ import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import { computeView as viewOf, localDate } from "./model.js";
+import { addMessage, dismissMessage } from "./inbox.js";
 
 const LS_KEY = "laadbak.courier.v1";
 
@@ -29,6 +30,7 @@ export const state = {
   replaying: false,
   replayBlocked: null, // why the queue is not moving ("network", "server", "login")
   messages: [],      // the notices on screen
+  inbox: [],         // messages from dispatch on screen until dismissed (courier.message)
 };
 
 /** Set by app.js: redraw the current screen. */
@@ -45,12 +47,14 @@ export function loadLocal() {
     state.day = saved.day || null;
     state.seq = saved.seq ?? null;
     state.lastSummary = saved.lastSummary || null;
+    state.inbox = Array.isArray(saved.inbox) ? saved.inbox : [];
     const shiftDate = state.day?.date || state.day?.shift?.start?.slice(0, 10);
     if (shiftDate && shiftDate < localDate()) {
       // Yesterday's day: ask the server for a fresh snapshot.
       state.day = null;
       state.seq = null;
       state.lastSummary = null;
+      state.inbox = [];
     }
   } catch {
     localStorage.removeItem(LS_KEY);
@@ -63,7 +67,7 @@ export function saveLocal() {
   saveTimer = setTimeout(() => {
     try {
       localStorage.setItem(LS_KEY, JSON.stringify({
-        user: state.user, day: state.day, seq: state.seq, lastSummary: state.lastSummary,
+        user: state.user, day: state.day, seq: state.seq, lastSummary: state.lastSummary, inbox: state.inbox,
       }));
     } catch { /* storage full: the server still has everything */ }
   }, 50);
@@ -107,4 +111,20 @@ export function setLoadFeedback(kind, text, fade = false) {
       }
     }, 3000);
   }
+}
+
+/** A message from dispatch arrived (live or on resume): shown until dismissed. */
+export function receiveMessage(message) {
+  const before = state.inbox;
+  state.inbox = addMessage(before, message);
+  if (state.inbox === before) return;
+  saveLocal();
+  hooks.renderMessages();
+  if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+}
+
+export function dismissInbox(id) {
+  state.inbox = dismissMessage(state.inbox, id);
+  saveLocal();
+  hooks.renderMessages();
 }

@@ -5,7 +5,7 @@
 // - API GETs go to the network first and fall back to the last answer.
 // - Anything that is not a GET (actions, login, photo uploads) is never touched.
 
-const VERSION = "v5";  // bump with every change of the shell, so phones take the new one
+const VERSION = "v6";  // bump with every change of the shell, so phones take the new one
 const SHELL_CACHE = `laadbak-courier-shell-${VERSION}`;
 const API_CACHE = "laadbak-api-v1";
 
@@ -15,6 +15,7 @@ const SHELL = [
   "/courier/app.js",
   "/courier/trailing-slash.js",
   "/courier/util.js",
+  "/courier/inbox.js",
   "/courier/model.js",
   "/courier/store.js",
   "/courier/sync.js",
@@ -120,3 +121,25 @@ async function networkFirst(req) {
     throw err;
   }
 }
+
+// Web Push (docs/courier-protocol.md): a message from dispatch, or a route change, while the
+// app is closed. The notification shows the text as text; a tap opens the app.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch { data = { body: event.data?.text() || "" }; }
+  event.waitUntil(self.registration.showNotification(data.title || "Laadbak", {
+    body: data.body || "", tag: data.type === "courier.message" ? `message-${data.messageId}` : data.type,
+    data: { url: data.url || "/courier/" },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = event.notification.data?.url || "/courier/";
+  event.waitUntil((async () => {
+    for (const client of await self.clients.matchAll({ type: "window" })) {
+      if (client.url.includes("/courier/") && "focus" in client) return client.focus();
+    }
+    return self.clients.openWindow(url);
+  })());
+});

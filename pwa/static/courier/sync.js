@@ -3,7 +3,7 @@
 import { request } from "../kit/api.js";
 import { uuid, replayOutcome } from "../kit/queue.js";
 import { LiveStream, afterClose, isNewEvent, isStaleRoute } from "../kit/stream.js";
-import { state, queue, hooks, t, notify, saveLocal, setLoadFeedback, problemText } from "./store.js";
+import { state, queue, hooks, t, notify, saveLocal, setLoadFeedback, problemText, receiveMessage } from "./store.js";
 import { nowLocal, parseRoute, routeChangeText, stopsChanged } from "./model.js";
 import { tracker } from "./devices.js";
 import { sessionEnded, checkSession } from "./session.js";
@@ -253,6 +253,9 @@ function applyEvent(kind, data) {
     case "shift.updated":
       day.shift = data;
       if (data?.status === "started") setTimeout(() => tracker.maybeSend(true), 0);
+      break;
+    case "courier.message": // from dispatch: a banner until dismissed (the text is shown as text)
+      receiveMessage(data);
       break;
     case "parcel.loaded": {
       const entry = (day.loading || []).find((l) => l.barcode === data.barcode);

@@ -4,6 +4,7 @@ import { langSwitch } from "../kit/lang-switch.js";
 import { state, $, t, i18n } from "./store.js";
 import { windowText as windowOf, geoLink, isOpen, reasonText, statusText } from "./util.js";
 import { summaryFigures } from "./dialog.js";
+import { bannerTitle } from "./inbox.js";
 import { wake } from "./devices.js";
 
 /** A server wall-clock time in the locale's clock. */
@@ -38,6 +39,15 @@ export function renderMessages() {
       <span>${m.text}</span>
       <button type="button" class="msg-close" data-dismiss=${m.id} aria-label=${t("msg.dismiss")}>×</button>
     </div>`), $("#messages"));
+  // Messages from dispatch: at the top, until dismissed; their text is a value, so lit-html shows it as text.
+  render(state.inbox.map((m) => html`
+    <div class="msg dispatch" role="alert" data-dispatch-message=${m.id}>
+      <div class="dispatch-body">
+        <strong class="dispatch-title">${bannerTitle(m, t, hhmm)}</strong>
+        <p class="dispatch-text">${m.text}</p>
+      </div>
+      <button type="button" class="msg-close" data-dismiss-message=${m.id} aria-label=${t("dispatch.dismiss")}>×</button>
+    </div>`), $("#inbox"));
 }
 
 const parcelsText = (stop) => t("route.parcels", { n: (stop.parcels || []).length });

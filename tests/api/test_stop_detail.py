@@ -1,0 +1,168 @@
+"""The dispatcher's look at a stop: its order, parcels, history with who did what
+(written in the same transaction as every state change), and the proof of delivery
+with a photo the dispatcher can load; another hub's dispatcher sees nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import uuid
+
+from PIL import Image
+
+from backend.db.tables import Courier, Route, Shift, StopEvent, User
+from tests.api.helpers import login, make_user, post_ok, problem, tomorrow, with_api_names
+from tests.api.test_planning import _addresses, _small_day
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 12), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+async def _planned(client, geo) -> dict:
+    """A hub's planned day (tomorrow), its dispatcher, another hub's dispatcher, and the routes."""
+    h, hub, couriers = await _small_day(client, geo)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    assert r.status_code == 201, r.text
+    desk_uid = await make_user("desk", "dispatcher", hub_id=hub)
+    other_hub = (await post_ok(client, "/hubs", {"name": "Other hub", "address": _addresses(geo)[150]}, h))["id"]
+    await make_user("elsewhere", "dispatcher", hub_id=other_hub)
+    rows = await Route.select().where((Route.hub == hub) & Route.current.eq(True)).output(load_json=True)
+    return {
+        "admin": h,
+        "hub": hub,
+        "couriers": couriers,
+        "desk": await login(client, "desk"),
+        "desk_uid": desk_uid,
+        "elsewhere": await login(client, "elsewhere"),
+        "routes": [with_api_names(r) for r in rows],
+    }
+
+
+async def _courier_login(client, courier_id: int) -> tuple[dict, dict]:
+    courier = await Courier.select(Courier.user).where(Courier.id == courier_id).first()
+    user = await User.select().where(User.id == courier["user"]).first()
+    return await login(client, user["username"]), user
+
+
+def _key(headers: dict) -> dict:
+    return {**headers, "Idempotency-Key": str(uuid.uuid4())}
+
+
+async def _act(client, headers: dict, stop_id: int, action: str, body: dict) -> dict:
+    r = await client.post(f"/courier/stops/{stop_id}/{action}?date={tomorrow()}", json=body, headers=_key(headers))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_history_names_who_did_what_and_the_proof_photo_loads_for_the_hubs_dispatcher(client, geo) -> None:
+    w = await _planned(client, geo)
+    route = next(r for r in w["routes"] if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
+    delivered, failed = [s for s in route["stops"] if s["kind"] == "delivery"][:2]
+    rider, rider_user = await _courier_login(client, route["courier"])
+    today = (await client.get(f"/courier/today?date={tomorrow()}", headers=rider)).json()
+    barcodes = next(s for s in today["route"]["stops"] if s["stopId"] == delivered["stopId"])["parcels"]
+
+    photo = _photo()
+    up = await client.post("/courier/photos", files={"file": ("p.png", photo, "image/png")}, headers=_key(rider))
+    assert up.status_code == 201, up.text
+    photo_id = up.json()["photoId"]
+    shift = await Shift.select(Shift.id).where(Shift.courier == route["courier"]).first()
+    client.app.state.context.positions.record(
+        courier_id=route["courier"], shift_id=shift["id"], hub_id=w["hub"], lat=60.17, lon=24.94, ts=dt.datetime.now()
+    )
+    await _act(client, rider, delivered["stopId"], "arrive", {})
+    await _act(
+        client,
+        rider,
+        delivered["stopId"],
+        "deliver",
+        {"barcodes": [p["barcode"] for p in barcodes], "proof": {"kind": "photo", "photoId": photo_id}},
+    )
+    await _act(client, rider, failed["stopId"], "arrive", {})
+    await _act(client, rider, failed["stopId"], "fail", {"reason": "not_home"})
+
+    r = await client.get(f"/stops/{delivered['stopId']}/detail", headers=w["desk"])
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["stop"]["stopId"] == delivered["stopId"] and d["stop"]["status"] == "delivered"
+    assert d["stop"]["courierId"] == route["courier"] and d["stop"]["routeId"] == route["id"]
+    assert d["stop"]["eta"] and d["stop"]["windowStart"] == delivered["windowStart"]
+    assert d["order"]["id"] == delivered["orderId"] and d["order"]["status"] == "delivered"
+    assert d["order"]["reference"].startswith("O-") and d["order"]["customerName"]
+    assert sorted(p["barcode"] for p in d["parcels"]) == sorted(p["barcode"] for p in barcodes)
+    assert all(p["status"] == "delivered" and p["weightKg"] > 0 for p in d["parcels"])
+    rider_by = {"id": rider_user["id"], "name": rider_user["display_name"], "role": "courier"}
+    assert [(e["state"], e["by"]) for e in d["history"]] == [
+        ("created", None),
+        ("planned", None),
+        ("arrived", rider_by),
+        ("delivered", rider_by),
+    ]
+    assert d["history"][1]["detail"].startswith("Plan of the day") and "route" in d["history"][1]["detail"]
+    assert d["history"][3]["detail"] == "proof: photo"
+    assert [e["at"] for e in d["history"]] == sorted(e["at"] for e in d["history"])
+    proof = d["proof"]
+    assert proof["photoUrl"] == f"/photos/{photo_id}" and proof["signature"] is None and proof["name"] is None
+    assert (proof["lat"], proof["lon"]) == (60.17, 24.94)
+    assert proof["at"] == d["stop"]["completedAt"]
+
+    # the photo: the hub's dispatcher loads it with their session; nobody from another hub does
+    got = await client.get(proof["photoUrl"], headers=w["desk"])
+    assert got.status_code == 200 and got.content == photo
+    assert got.headers["content-type"].startswith("image/png")
+    assert (await client.get(proof["photoUrl"], headers=rider)).content == photo  # the courier who took it
+    problem(await client.get(proof["photoUrl"], headers=w["elsewhere"]), 403)
+    other_rider, _ = await _courier_login(client, next(c for c in w["couriers"] if c != route["courier"]))
+    problem(await client.get(proof["photoUrl"], headers=other_rider), 403)
+    problem(await client.get("/photos/" + "0" * 32, headers=w["desk"]), 404)
+    problem(await client.get("/photos/..%2F..%2Fsecret", headers=w["desk"]), 404)
+
+    f = (await client.get(f"/stops/{failed['stopId']}/detail", headers=w["desk"])).json()
+    assert [(e["state"], e["by"]) for e in f["history"]][-2:] == [("arrived", rider_by), ("failed", rider_by)]
+    assert f["history"][-1]["detail"] == "not_home"
+    assert f["stop"]["failReason"] == "not_home" and f["proof"] is None
+
+
+async def test_another_hubs_dispatcher_and_couriers_see_nothing(client, geo) -> None:
+    w = await _planned(client, geo)
+    stop = w["routes"][0]["stops"][0]["stopId"]
+    body = problem(await client.get(f"/stops/{stop}/detail", headers=w["elsewhere"]), 403)
+    assert "hub" in body["detail"] and "order" not in body and "history" not in body
+    rider, _ = await _courier_login(client, w["routes"][0]["courier"])
+    problem(await client.get(f"/stops/{stop}/detail", headers=rider), 403)
+    problem(await client.get("/stops/99999/detail", headers=w["desk"]), 404)
+    assert (await client.get(f"/stops/{stop}/detail", headers=w["admin"])).status_code == 200
+
+
+async def test_a_stop_moved_by_hand_names_the_dispatcher(client, geo) -> None:
+    w = await _planned(client, geo)
+    giver = max(w["routes"], key=lambda r: len(r["stops"]))
+    taker = next(c for c in w["couriers"] if c != giver["courier"])
+    stop = next(
+        s
+        for s in giver["stops"]
+        if s["kind"] == "delivery"
+        and not any(p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"])
+    )
+    # the desk's clock: tomorrow morning, before anyone rides; solves in a thread
+    ctx = client.app.state.context
+    client.app.state.context = dataclasses.replace(
+        ctx, pool=None, clock=lambda: dt.datetime.combine(tomorrow(), dt.time(7, 0))
+    )
+    r = await client.post(f"/stops/{stop['stopId']}/assign", json={"courierId": taker}, headers=w["desk"])
+    assert r.status_code == 200, r.text
+    history = (await client.get(f"/stops/{stop['stopId']}/detail", headers=w["desk"])).json()["history"]
+    last = history[-1]
+    assert last["state"] == "assigned"
+    assert last["by"] == {"id": w["desk_uid"], "name": "Desk", "role": "dispatcher"}
+    taker_name = (await Courier.select(Courier.name).where(Courier.id == taker).first())["name"]
+    assert f"to {taker_name}'s route" in last["detail"]
+    # written once for this move, with the re-plan that made it
+    assert await StopEvent.count().where((StopEvent.stop == stop["stopId"]) & (StopEvent.state == "assigned")) == 1
+    assert [e["state"] for e in history].count("planned") == 1
+    detail = (await client.get(f"/stops/{stop['stopId']}/detail", headers=w["desk"])).json()
+    assert detail["stop"]["courierId"] == taker
