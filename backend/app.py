@@ -53,7 +53,7 @@ from backend.realtime.ticker import ProgressTicker
 from backend.services import follow_ups  # noqa: F401 - registers the job kinds
 from backend.services.alerts import AlertWatch
 from backend.services.closures import ClosureReopener
-from backend.services.context import Context, provide_context
+from backend.services.context import Context, context_of, provide_context
 from backend.services.geo import Geo
 from backend.settings import REPO_ROOT, Settings, load_settings
 
@@ -142,6 +142,18 @@ class ApplicationCore(InitPlugin):
         return app_config
 
 
+@asynccontextmanager
+async def _alert_watch(app: Litestar) -> AsyncIterator[None]:
+    """The alert rules once a minute (backend/services/alerts.py), on the context the
+    main lifespan built: entered after it, left before it."""
+    watch = AlertWatch(context_of(app.state))
+    await watch.start()
+    try:
+        yield
+    finally:
+        await watch.stop()
+
+
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -186,8 +198,6 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.jobs.start()
         reopener = ClosureReopener(ctx)  # re-plans hubs whose closures have just ended
         await reopener.start()
-        alert_watch = AlertWatch(ctx)  # the alert rules, once a minute
-        await alert_watch.start()
         # What start-up built (the street network, caches) lives as long as the
         # process: out of the collector's sight, a full collection no longer
         # walks it, which stalled every socket for a few hundred ms.
@@ -203,7 +213,6 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         try:
             yield
         finally:
-            await alert_watch.stop()
             await reopener.stop()
             await app.state.jobs.stop()
             await relay.stop()
@@ -258,7 +267,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),
-        lifespan=[lifespan],
+        lifespan=[lifespan, _alert_watch],
         plugins=[ApplicationCore()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(

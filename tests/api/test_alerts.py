@@ -1,0 +1,228 @@
+"""Alerts: raised once by the minute's check (or a re-plan not applied), on the hub
+stream, listed per hub and day, acknowledged once by a dispatcher of that hub."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from backend.db.tables import Alert, Order, Parcel, PickupPoint, Route, Shift, Stop
+from backend.realtime.outbox import events_after, latest_seq
+from backend.services.alerts import check_hub_alerts
+from tests.api.helpers import login, make_user, problem, service_ctx, tomorrow
+from tests.api.test_replanning import _planned_day
+
+
+def _stored(route: dict) -> list[dict]:
+    """A route's stops as the database keeps them (snake_case)."""
+    names = {"stopId": "stop_id", "orderId": "order_id", "windowEnd": "window_end", "serviceStart": "service_start"}
+    return [{names.get(k, k): v for k, v in s.items()} for s in route["stops"]]
+
+
+async def _make_one_stop_late(route: dict) -> dict:
+    """Push the first open stop of ``route`` half an hour past its window; answers it (API names)."""
+    stop = route["stops"][0]
+    end = dt.datetime.fromisoformat(stop["windowEnd"])
+    late = (end + dt.timedelta(minutes=30)).isoformat()
+    stored = (await Route.select(Route.stops).where(Route.id == route["id"]).output(load_json=True).first())["stops"]
+    stored[0] = {**stored[0], "eta": late, "service_start": late}
+    await Route.update({Route.stops: stored}).where(Route.id == route["id"])
+    return stop
+
+
+async def _hub_events(after: int, hub: int, kind: str) -> list[dict]:
+    return [e for e in await events_after(after, hub_id=hub) if e["kind"] == kind]
+
+
+async def test_a_late_stop_raises_one_alert_even_when_the_check_runs_twice(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    route = next(r for r in routes if r["stops"])
+    stop = await _make_one_stop_late(route)
+    seq = await latest_seq()
+    now = dt.datetime.combine(tomorrow(), dt.time(8, 0))  # before anyone rides: only the late stop
+
+    first = await check_hub_alerts(service_ctx(client), hub, now)
+    second = await check_hub_alerts(service_ctx(client), hub, now + dt.timedelta(minutes=1))
+
+    assert [(a.kind, a.key) for a in first] == [("stop_late", str(stop["stopId"]))]
+    assert second == []
+    assert await Alert.count() == 1
+    raised = await _hub_events(seq, hub, "alert.raised")
+    assert len(raised) == 1
+    alert = raised[0]["payload"]
+    assert alert["kind"] == "stop_late" and alert["hubId"] == hub and alert["date"] == tomorrow().isoformat()
+    assert alert["data"]["stopId"] == stop["stopId"] and alert["data"]["courierId"] == route["courier"]
+    assert alert["acknowledgedAt"] is None and alert["acknowledgedBy"] is None
+    assert "after its window ends" in alert["detail"]
+
+    r = await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json() == [alert]  # the list and the event carry the same alert
+    assert set(alert) == {
+        "id",
+        "hubId",
+        "date",
+        "kind",
+        "key",
+        "detail",
+        "data",
+        "raisedAt",
+        "acknowledgedAt",
+        "acknowledgedBy",
+    }
+    r = await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat(), "open": "false"}, headers=h)
+    assert r.json() == []
+    r = await client.get(f"/hubs/{hub}/alerts", headers=h)  # today: nothing
+    assert r.json() == []
+
+
+async def test_a_dispatcher_acknowledges_once_and_the_first_who_and_when_stay(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    await _make_one_stop_late(next(r for r in routes if r["stops"]))
+    (alert,) = await check_hub_alerts(service_ctx(client), hub, dt.datetime.combine(tomorrow(), dt.time(8, 0)))
+    first_id = await make_user("dispatcher-a", "dispatcher", hub_id=hub)
+    await make_user("dispatcher-b", "dispatcher", hub_id=hub)
+    a, b = await login(client, "dispatcher-a"), await login(client, "dispatcher-b")
+    seq = await latest_seq()
+
+    r = await client.post(f"/alerts/{alert.id}/acknowledge", headers=a)
+    assert r.status_code == 200, r.text
+    acked = r.json()
+    assert acked["id"] == alert.id and acked["acknowledgedBy"] == {"id": first_id, "name": "Dispatcher-A"}
+    assert acked["acknowledgedAt"] is not None
+    r = await client.post(f"/alerts/{alert.id}/acknowledge", headers=b)  # a second one changes nothing
+    assert r.status_code == 200, r.text
+    assert r.json() == acked
+
+    events = await _hub_events(seq, hub, "alert.acknowledged")
+    assert [e["payload"] for e in events] == [acked]
+    day = {"date": tomorrow().isoformat()}
+    assert (await client.get(f"/hubs/{hub}/alerts", params={**day, "open": "true"}, headers=a)).json() == []
+    assert (await client.get(f"/hubs/{hub}/alerts", params={**day, "open": "false"}, headers=a)).json() == [acked]
+
+
+async def test_another_hubs_dispatcher_sees_nothing_and_unknown_alerts_are_404(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    await _make_one_stop_late(next(r for r in routes if r["stops"]))
+    (alert,) = await check_hub_alerts(service_ctx(client), hub, dt.datetime.combine(tomorrow(), dt.time(8, 0)))
+    await make_user("elsewhere", "dispatcher", hub_id=hub + 1)
+    other = await login(client, "elsewhere")
+
+    body = problem(await client.post(f"/alerts/{alert.id}/acknowledge", headers=other), 403)
+    assert "hub" in body["detail"] and alert.detail not in body["detail"]
+    body = problem(await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=other), 403)
+    assert "stop_late" not in str(body)
+    assert (await Alert.select(Alert.acknowledged_at).first())["acknowledged_at"] is None
+
+    problem(await client.post("/alerts/999999/acknowledge", headers=h), 404)
+    problem(await client.get("/hubs/999999/alerts", headers=h), 404)
+    problem(await client.get(f"/hubs/{hub}/alerts", params={"open": "maybe"}, headers=h), 400)
+    await make_user("rider", "courier", hub_id=hub)
+    problem(await client.post(f"/alerts/{alert.id}/acknowledge", headers=await login(client, "rider")), 403)
+
+
+async def test_couriers_without_positions_standing_still_failures_in_a_street_and_a_full_point(client, geo) -> None:
+    _, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    now = dt.datetime.combine(day, dt.time(11, 0))
+    b = next(r for r in routes if r["stops"])
+    shifts = await Shift.select(Shift.id, Shift.courier).order_by(Shift.id)
+    a = next({"shift": s["id"], "courier": s["courier"]} for s in shifts if s["id"] != b["shift"])
+    # A: on the road, last heard of 7 minutes ago.
+    await Shift.update(
+        {
+            Shift.status: "started",
+            Shift.started_at: now - dt.timedelta(hours=2),
+            Shift.last_position_at: now - dt.timedelta(minutes=7),
+        }
+    ).where(Shift.id == a["shift"])
+    # B: on the road, positions every minute, but in one place (far from the hub and its stops) for 12 minutes.
+    spot = (60.1590, 24.9560)
+    trail = [[spot[0], spot[1], (now - dt.timedelta(minutes=m)).isoformat()] for m in range(12, -1, -1)]
+    await Shift.update(
+        {
+            Shift.status: "started",
+            Shift.started_at: now - dt.timedelta(hours=2),
+            Shift.last_position_at: now,
+            Shift.trail: trail,
+        }
+    ).where(Shift.id == b["shift"])
+    await Stop.update({Stop.lat: spot[0] + 0.01}).where(Stop.id.is_in([s["stopId"] for s in b["stops"]]))
+    # Three failed stops in one street.
+    failed = [s["stopId"] for r in routes for s in r["stops"]][:3]
+    await Stop.update({Stop.status: "failed", Stop.address: "Bulevardi 5"}).where(Stop.id.is_in(failed))
+    # A pickup point holding as many parcels as it takes, another with plenty of room.
+    orders = [o["id"] for o in await Order.select(Order.id).order_by(Order.id)][:2]
+    parcels = await Parcel.count().where(Parcel.order.is_in(orders))
+    points = []
+    for name, capacity in (("Full locker", parcels), ("Roomy locker", 10 * parcels)):
+        point = PickupPoint(
+            name=name,
+            kind="locker",
+            lat=60.16,
+            lon=24.94,
+            capacity_parcels=capacity,
+            max_weight_kg=20,
+            max_volume_l=50,
+            hub=hub,
+        )
+        points.append((await PickupPoint.insert(point))[0]["id"])
+    full, roomy = points
+    await Order.update({Order.pickup_point: full}).where(Order.id.is_in(orders))
+    await Parcel.update({Parcel.status: "delivered"}).where(Parcel.order.is_in(orders))
+
+    raised = await check_hub_alerts(service_ctx(client), hub, now)
+    by_kind = {x.kind: x for x in raised if x.kind != "stop_late"}
+    # one each: courier B (fresh positions) has none, the roomy locker is not full
+    kinds = sorted(x.kind for x in raised if x.kind != "stop_late")
+    assert kinds == ["no_position", "pickup_point_full", "repeated_failures", "standing_still"]
+    assert by_kind["no_position"].data["courierId"] == a["courier"] and by_kind["no_position"].data["minutes"] == 7
+    assert by_kind["standing_still"].data["courierId"] == b["courier"]
+    assert by_kind["standing_still"].data["minutes"] == 12
+    assert by_kind["repeated_failures"].data["street"] == "Bulevardi"
+    assert by_kind["pickup_point_full"].data == {"pickupPointId": full, "waiting": parcels, "capacity": parcels}
+    assert roomy not in {x.data.get("pickupPointId") for x in raised}
+    # A minute later: the same gap, the same standing, nothing new.
+    again = await check_hub_alerts(service_ctx(client), hub, now + dt.timedelta(minutes=1))
+    assert [x for x in again if x.kind != "stop_late"] == []
+
+
+async def test_a_background_replan_not_applied_raises_an_alert(client, geo, monkeypatch) -> None:
+    import backend.services.replanning as replanning
+    from backend.dispatch.model import Unplanned
+    from backend.services.disruptions import courier_behind
+
+    h, hub, routes = await _planned_day(client, geo)
+    real = replanning.replan
+
+    def worse(problem, in_force, **kw):  # a solver that gave up one planned stop
+        result = real(problem, in_force, **kw)
+        route = next(r for r in result.plan.routes if r.stops)
+        plan = msgspec.structs.replace(
+            result.plan,
+            routes=tuple(
+                msgspec.structs.replace(r, stops=r.stops[:-1]) if r is route else r for r in result.plan.routes
+            ),
+            unplanned=(
+                *result.plan.unplanned,
+                Unplanned(stop_id=route.stops[-1].stop_id, reason="no_capacity", detail="test"),
+            ),
+        )
+        return msgspec.structs.replace(result, plan=plan)
+
+    monkeypatch.setattr(replanning, "replan", worse)
+    seq = await latest_seq()
+    courier = routes[0]["courier"]
+    result = await courier_behind(
+        service_ctx(client), hub, {courier}, dt.datetime.combine(tomorrow(), dt.time(7, 0)), time_limit_s=1.0
+    )
+    assert result is not None and result["applied"] is False
+
+    (event,) = await _hub_events(seq, hub, "alert.raised")
+    alert = event["payload"]
+    assert alert["kind"] == "replan_not_applied" and alert["date"] == tomorrow().isoformat()
+    assert alert["data"]["reason"] == f"courier {courier} behind schedule" and alert["data"]["planRunId"] is None
+    assert "not applied" in alert["detail"] and "routes kept" in alert["detail"]
+    listed = (await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)).json()
+    assert [x["kind"] for x in listed] == ["replan_not_applied"]
