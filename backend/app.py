@@ -34,8 +34,8 @@ from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
-from backend.api.ridden import RiddenController
 from backend.api.resources import CONTROLLERS
+from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
 from backend.api.stop_detail import StopDetailController
 from backend.api.streams import courier_stream, hub_stream, streets

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get
-from litestar.openapi.spec import Example
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 
 from backend.api.auth import check_hub, roles
 from backend.api.deps import Ctx, User

@@ -278,7 +278,7 @@ async def day_csv(hub_id: int, day: dt.date) -> str:
 
 def _utc(t: dt.datetime) -> str:
     """GPX times are UTC: a local wall-clock time (the server's zone, as the clock that stamped it)."""
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def trail_gpx(ctx: Context, courier_id: int, day: dt.date) -> str:
