@@ -105,6 +105,7 @@ export default {
   "panel.det.status": "Status",
   "panel.det.history": "History",
   "panel.det.noHistory": "Nothing has happened yet.",
+  "panel.det.by": "by {who}",
   "panel.det.system": "the system",
   "panel.det.proof": "Proof of delivery",
   "panel.det.proofBy": "Received by {name} at {at}.",

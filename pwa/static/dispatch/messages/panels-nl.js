@@ -105,6 +105,7 @@ export default {
   "panel.det.status": "Status",
   "panel.det.history": "Geschiedenis",
   "panel.det.noHistory": "Er is nog niets gebeurd.",
+  "panel.det.by": "door {who}",
   "panel.det.system": "het systeem",
   "panel.det.proof": "Bewijs van bezorging",
   "panel.det.proofBy": "Ontvangen door {name} om {at}.",

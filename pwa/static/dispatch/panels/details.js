@@ -120,7 +120,7 @@ function stopData(t, lang, data) {
       </table>` : nothing}
     <h4>${t("panel.det.history")}</h4>
     ${rows.length ? html`<ol class="panel-history">${rows.map((r) => html`<li><time>${r.at}</time>
-      <strong>${r.state}</strong> <span>${r.by}</span>${r.detail ? html`<div class="panel-hint">${r.detail}</div>` : nothing}
+      <strong>${r.state}</strong> <span>${t("panel.det.by", { who: r.by })}</span>${r.detail ? html`<div class="panel-hint">${r.detail}</div>` : nothing}
       </li>`)}</ol>` : html`<p class="panel-hint">${t("panel.det.noHistory")}</p>`}
     ${proof ? html`<h4>${t("panel.det.proof")}</h4><div class="panel-proof">
       <p>${t("panel.det.proofBy", { name: proof.name || "–", at: clock(proof.at, lang) })}</p>
