@@ -61,7 +61,8 @@ export function openClosureDialog(desk, { drawFirst = false } = {}) {
     <p class="panel-hint">${t("panel.closure.intro")}</p>
     ${labelled("pc-street", t("panel.closure.street"), html`<input id="pc-street" name="street" maxlength="120"
       autocomplete="off" .value=${form.street} @input=${keep(form, "street")}>`)}
-    ${st.suggestions.length ? html`<div class="panel-chips" role="group" aria-label=${t("panel.closure.didYouMean")}>
+    ${st.suggestions.length ? html`<p class="panel-hint" id="pc-fix">${t("panel.closure.didYouMean")}</p>
+      <div class="panel-chips" role="group" aria-labelledby="pc-fix">
       ${st.suggestions.map((s) => html`<button type="button" class="panel-btn" @click=${pick(String(s))}>${s}</button>`)}
       </div>` : nothing}
     <div class="panel-field">

@@ -95,7 +95,8 @@ export function openOrderDialog(desk) {
       autocomplete="off" placeholder=${t("panel.order.referenceAuto")} .value=${form.reference}
       @input=${keep(form, "reference")}>`)}
     ${errorLine(st.error)}
-    ${st.fix.length ? html`<div class="panel-chips" role="group" aria-label=${t("panel.order.didYouMean")}>
+    ${st.fix.length ? html`<p class="panel-hint" id="po-fix">${t("panel.order.didYouMean")}</p>
+      <div class="panel-chips" role="group" aria-labelledby="po-fix">
       ${st.fix.map((s) => html`<button type="button" class="panel-btn" @click=${pick(s)}>${s}</button>`)}</div>` : nothing}
     ${st.next ? html`<p class="panel-hint">${t("panel.order.nextSlot", {
       date: st.next.date, start: clock(st.next.start, desk.lang), end: clock(st.next.end, desk.lang) })}</p>` : nothing}
