@@ -321,13 +321,7 @@ async def after_failed_stop(
                 "status": "open",
             }
             notice["newStopId"] = (await Stop.insert(Stop(**new_stop)))[0]["id"]
-            await stop_history.record(
-                [notice["newStopId"]],
-                "created",
-                at=now,
-                detail=f"Stop {stop_id} failed: "
-                + (f"to pickup point {point['name']}" if point else "another try today"),
-            )
+            await _record_next_try(notice["newStopId"], stop_id, point, now)
             notice.update(
                 windowStart=new_stop["window_start"].isoformat(), windowEnd=new_stop["window_end"].isoformat()
             )
@@ -353,6 +347,11 @@ async def after_failed_stop(
     )
     await announce_if_not_applied(stop["hub"], day, result)
     return {"next": notice, "replan": result}
+
+
+async def _record_next_try(new_id: int, failed_id: int, point: dict[str, Any] | None, now: dt.datetime) -> None:
+    where = f"to pickup point {point['name']}" if point else "another try today"
+    await stop_history.record([new_id], "created", at=now, detail=f"Stop {failed_id} failed: {where}")
 
 
 async def assign_stop(

@@ -79,13 +79,15 @@ async def save_plan(
             unplanned=[_unplanned_json(u, day_input) for u in unplanned],
         )
         versions = await route_store.current_versions(hub_id, day)
+        before = await route_store.routes_in_force(hub_id, day)
         await route_store.retire_all(hub_id, day)
         await route_store.mark_stops(
             [int(ps.stop_id) for r in plan.routes for ps in r.stops],
             [int(u.stop_id) for u in unplanned],
             detail=f"Plan of the day (run {run_id})",
-            details=_history_details(plan, unplanned, day_input),
+            details=route_store.whose_routes(plan, day_input.shifts) | {int(u.stop_id): u.detail for u in unplanned},
         )
+        await route_store.record_moves(before, plan, day_input.shifts, f"Plan of the day (run {run_id})")
         for r in plan.routes:
             if not r.stops:
                 continue
@@ -112,18 +114,6 @@ async def save_plan(
             await emit("route.planned", await route_view(route_row), courier_id=courier, hub_id=hub_id)
         await emit("plan.finished", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
     return run_id
-
-
-def _history_details(plan: Plan, unplanned: list[Unplanned], day_input: DayInput) -> dict[int, str]:
-    """Per stop, what its history says about this plan: whose route, or why none."""
-    out = {int(u.stop_id): u.detail for u in unplanned}
-    for r in plan.routes:
-        name = (
-            day_input.shifts[r.vehicle_id].get("courier.name") or f"courier {day_input.shifts[r.vehicle_id]['courier']}"
-        )
-        for n, ps in enumerate(r.stops, start=1):
-            out[int(ps.stop_id)] = f"stop {n} of {len(r.stops)} on {name}'s route"
-    return out
 
 
 def _unplanned_json(u: Unplanned, day_input: DayInput) -> dict[str, Any]:

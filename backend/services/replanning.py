@@ -34,7 +34,7 @@ from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.errors import Invalid, Stale
 from backend.realtime.outbox import emit
-from backend.services import route_store, stop_history
+from backend.services import route_store
 from backend.services.alerts import alert_replan_not_applied
 from backend.services.context import Context
 from backend.services.courier import route_view
@@ -424,10 +424,12 @@ async def _save(
             [int(u.stop_id) for u in unplanned],
             only_open=True,
             detail=f"Re-plan ({reason})",
-            details=_routes_of(plan, day_input) | {int(u.stop_id): u.detail for u in unplanned},
+            details=route_store.whose_routes(plan, day_input.shifts) | {int(u.stop_id): u.detail for u in unplanned},
             by_user=by_user,
         )
-        await _record_moves(routes, plan, day_input, reason, by_user, by_hand)
+        await route_store.record_moves(
+            routes, plan, day_input.shifts, f"Re-plan ({reason})", by_user=by_user, by_hand=by_hand
+        )
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
@@ -473,48 +475,6 @@ async def _save(
         **figures,
         "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
     }
-
-
-def _courier_name(shift: dict[str, Any]) -> str:
-    return str(shift.get("courier.name") or f"courier {shift['courier']}")
-
-
-def _routes_of(plan: Any, day_input: DayInput) -> dict[int, str]:
-    """Stop id -> "on <courier>'s route", for every stop the plan puts on a route."""
-    return {
-        int(ps.stop_id): f"on {_courier_name(day_input.shifts[r.vehicle_id])}'s route"
-        for r in plan.routes
-        if r.vehicle_id in day_input.shifts
-        for ps in r.stops
-    }
-
-
-async def _record_moves(
-    routes: list[dict[str, Any]],
-    plan: Any,
-    day_input: DayInput,
-    reason: str,
-    by_user: int | None,
-    by_hand: frozenset[int],
-) -> None:
-    """History for the stops this re-plan hands to another courier ("moved"), and for
-    those a dispatcher moved by hand ("assigned"), wherever they end up."""
-    before = {s["stop_id"]: r["courier"] for r in routes for s in r["stops"]}
-    moved: dict[int, str] = {}
-    assigned: dict[int, str] = {}
-    for r in plan.routes:
-        shift = day_input.shifts.get(r.vehicle_id)
-        if shift is None:
-            continue
-        for ps in r.stops:
-            sid = int(ps.stop_id)
-            where = f"to {_courier_name(shift)}'s route"
-            if sid in by_hand:
-                assigned[sid] = f"Moved by hand {where} ({reason})"
-            elif sid in before and before[sid] != shift["courier"]:
-                moved[sid] = f"Re-plan ({reason}): {where}"
-    await stop_history.record(moved, "moved", by_user=by_user, details=moved)
-    await stop_history.record(assigned, "assigned", by_user=by_user, details=assigned)
 
 
 async def announce_if_not_applied(

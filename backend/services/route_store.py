@@ -174,3 +174,48 @@ async def add_version(row: dict[str, Any]) -> dict[str, Any]:
     """Write a route version (``row``: its columns, ``current`` true); returns the row with its id."""
     route_id = (await Route.insert(Route(**row)))[0]["id"]
     return {**row, "id": route_id}
+
+
+def courier_name(shift: dict[str, Any]) -> str:
+    """A shift row's courier, by name where the row has it."""
+    return str(shift.get("courier.name") or f"courier {shift['courier']}")
+
+
+def whose_routes(plan: Any, shifts: dict[str, dict[str, Any]]) -> dict[int, str]:
+    """Stop id -> "on <courier>'s route", for every stop ``plan`` puts on a route (``shifts``: by vehicle id)."""
+    return {
+        int(ps.stop_id): f"on {courier_name(shifts[r.vehicle_id])}'s route"
+        for r in plan.routes
+        if r.vehicle_id in shifts
+        for ps in r.stops
+    }
+
+
+async def record_moves(
+    before: list[dict[str, Any]],
+    plan: Any,
+    shifts: dict[str, dict[str, Any]],
+    why: str,
+    *,
+    by_user: int | None = None,
+    by_hand: frozenset[int] = frozenset(),
+) -> None:
+    """History for the stops ``plan`` hands to another courier than the routes ``before``
+    had them with ("moved"), and for those a dispatcher moved by hand ("assigned"),
+    wherever they end up. Inside the transaction that saves the plan."""
+    holder = {s["stop_id"]: r["courier"] for r in before for s in r["stops"]}
+    moved: dict[int, str] = {}
+    assigned: dict[int, str] = {}
+    for r in plan.routes:
+        shift = shifts.get(r.vehicle_id)
+        if shift is None:
+            continue
+        where = f"to {courier_name(shift)}'s route"
+        for ps in r.stops:
+            sid = int(ps.stop_id)
+            if sid in by_hand:
+                assigned[sid] = f"Moved by hand {where} ({why})"
+            elif sid in holder and holder[sid] != shift["courier"]:
+                moved[sid] = f"{why}: {where}"
+    await stop_history.record(moved, "moved", by_user=by_user, details=moved)
+    await stop_history.record(assigned, "assigned", by_user=by_user, details=assigned)

@@ -1,0 +1,49 @@
+"""A dispatcher's message reaches the courier app live and shows as a banner: the
+text as text (HTML is not rendered), the chrome in the courier's language,
+kept across a reload until the courier dismisses it."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import Server, require_browser
+
+HTML_TEXT = '<b id="injected">Bel de hub</b>\n<img src=x onerror="window.pwned=1">'
+
+
+def test_a_message_from_dispatch_is_a_dismissable_banner(server: Server, browser_context) -> None:
+    require_browser()
+    from playwright.sync_api import expect
+
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server.base}/courier/")
+    page.fill("#username", server.day["username"])
+    page.fill("#password", server.day["password"])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
+    page.evaluate("window.laadbak.i18n.setLang('nl')")
+
+    desk = server.login(server.day["dispatcher"], server.day["dispatcherPassword"])
+    r = desk.post(f"/couriers/{server.day['courierId']}/messages", json={"text": HTML_TEXT})
+    assert r.status_code == 201, r.text
+    sent = r.json()
+
+    banner = page.locator(f"[data-dispatch-message='{sent['id']}']")
+    expect(banner).to_be_visible(timeout=10_000)
+    expect(banner).to_have_attribute("role", "alert")
+    assert banner.locator(".dispatch-text").inner_text() == HTML_TEXT  # shown as the text it is
+    assert page.locator("#injected").count() == 0 and page.evaluate("window.pwned") is None
+    expect(banner.locator(".dispatch-title")).to_contain_text(f"Bericht van {sent['sentBy']['name']}")
+    close = banner.locator("[data-dismiss-message]")
+    expect(close).to_have_attribute("aria-label", "Bericht van de planning sluiten")
+    box = close.bounding_box()
+    assert box and box["width"] >= 48 and box["height"] >= 48, box
+
+    page.reload()  # not dismissed yet: still there after a reload
+    expect(page.locator(f"[data-dispatch-message='{sent['id']}']")).to_be_visible(timeout=10_000)
+    page.locator(f"[data-dispatch-message='{sent['id']}'] [data-dismiss-message]").click()
+    expect(page.locator("[data-dispatch-message]")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
+    expect(page.locator("[data-dispatch-message]")).to_have_count(0)  # dismissed stays dismissed
+    assert errors == []
