@@ -217,3 +217,58 @@ def test_a_replan_not_applied_is_keyed_by_reason_and_minute() -> None:
     assert a.kind == "replan_not_applied" and a.key == b.key != c.key
     assert a.data == {"planRunId": None, "reason": "courier 5 behind schedule", "unplanned": 1}
     assert "not applied" in a.detail and "14:00" in a.detail
+
+
+# --- the settings and the minute's watch ----------------------------------------------
+
+
+def test_the_two_alert_settings_are_read_and_checked(tmp_path) -> None:
+    import pytest
+
+    from backend.settings import SettingsError, load_settings
+
+    base = {"LAADBAK_VAR_DIR": str(tmp_path), "LAADBAK_SECRET_KEY": "k"}
+    default = load_settings(base)
+    assert (default.alert_no_position_min, default.alert_still_min) == (5, 10)
+    given = load_settings({**base, "LAADBAK_ALERT_NO_POSITION_MIN": "7", "LAADBAK_ALERT_STILL_MIN": "15"})
+    assert (given.alert_no_position_min, given.alert_still_min) == (7, 15)
+    for bad in ("0", "-3", "five", "2000"):
+        with pytest.raises(SettingsError, match="LAADBAK_ALERT_STILL_MIN"):
+            load_settings({**base, "LAADBAK_ALERT_STILL_MIN": bad})
+
+
+async def test_the_watch_checks_every_period_with_the_contexts_clock(monkeypatch) -> None:
+    import asyncio
+
+    import backend.services.alerts as service
+
+    now = dt.datetime(2026, 12, 4, 9, 30)
+    heard: list[dt.datetime] = []
+    pokes: list[int] = []
+
+    async def check(ctx, at):
+        heard.append(at)
+        if len(heard) == 3:
+            raise RuntimeError("a bad minute")  # logged; the next minute checks again
+        return 1
+
+    class Feed:
+        async def poke(self) -> None:
+            pokes.append(1)
+
+    class Ctx:
+        feed = Feed()
+
+        def now(self) -> dt.datetime:
+            return now
+
+    monkeypatch.setattr(service, "check_alerts", check)
+    watch = service.AlertWatch(Ctx(), every_s=0.01)  # type: ignore[arg-type]
+    await watch.start()
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if len(heard) >= 5:
+            break
+    await watch.stop()
+    assert len(heard) >= 5 and set(heard) == {now}
+    assert len(pokes) >= 4  # each minute that raised something delivers it at once
