@@ -34,6 +34,7 @@ from backend.services.route_store import routes_in_force
 # A speed is "now" only while positions keep coming.
 SPEED_STALE_S = 300
 GPX_NS = "http://www.topografix.com/GPX/1/1"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 CSV_COLUMNS = (
     "stopId",
     "orderReference",
@@ -285,7 +286,11 @@ async def trail_gpx(ctx: Context, courier_id: int, day: dt.date) -> str:
     """``GET /couriers/{id}/trail.gpx``: the day's ridden trail as GPX 1.1 (one track, one segment)."""
     courier, shift, points = await _day_trail(ctx, courier_id, day)
     ET.register_namespace("", GPX_NS)
-    root = ET.Element(f"{{{GPX_NS}}}gpx", {"version": "1.1", "creator": "Laadbak"})
+    ET.register_namespace("xsi", XSI_NS)
+    root = ET.Element(
+        f"{{{GPX_NS}}}gpx",
+        {"version": "1.1", "creator": "Laadbak", f"{{{XSI_NS}}}schemaLocation": f"{GPX_NS} {GPX_NS}/gpx.xsd"},
+    )
     meta = ET.SubElement(root, f"{{{GPX_NS}}}metadata")
     ET.SubElement(meta, f"{{{GPX_NS}}}name").text = f"{courier['name']}, {day.isoformat()}"
     if points:

@@ -250,3 +250,33 @@ async def test_another_hub_gets_403_and_unknown_gets_404(client, geo) -> None:
     for path in ("/hubs/99999/figures", "/hubs/99999/day.csv"):
         assert "no hub" in problem(await client.get(path, headers=d["admin"]), 404)["detail"]
     problem(await client.get(f"/hubs/{hub}/figures?date=tomorrow", headers=d["desk"]), 400)
+
+
+async def test_a_failed_flush_keeps_the_points_for_the_next(client, geo, monkeypatch) -> None:
+    import backend.realtime.positions as positions
+
+    d = await _day(client, geo)
+    c0 = d["couriers"][0]
+    shift = d["shifts"][c0]
+    store = client.app.state.positions
+    real = positions._append_trail
+    calls = []
+
+    async def broken(points):
+        calls.append(points)
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(positions, "_append_trail", broken)
+    store.record(courier_id=c0, shift_id=shift, hub_id=d["hub"], lat=60.165, lon=24.94, ts=_at("09:00"))
+    with pytest.raises(RuntimeError):
+        await store.flush()
+    assert calls and await TrailPoint.count() == 0
+    # Another point comes in meanwhile; the next flush writes both, in order, once.
+    store.record(courier_id=c0, shift_id=shift, hub_id=d["hub"], lat=60.166, lon=24.94, ts=_at("09:00:30"))
+    monkeypatch.setattr(positions, "_append_trail", real)
+    await store.flush()
+    await store.flush()
+    rows = (
+        await TrailPoint.select(TrailPoint.lat, TrailPoint.at).where(TrailPoint.shift == shift).order_by(TrailPoint.id)
+    )
+    assert [(r["lat"], r["at"]) for r in rows] == [(60.165, _at("09:00")), (60.166, _at("09:00:30"))]
