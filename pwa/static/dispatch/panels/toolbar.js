@@ -21,6 +21,12 @@ export async function replanNow(desk) {
   desk.toast(desk.t(out.key, out.params), out.kind);
 }
 
+/** The courier selected on the map or the timeline: the one the courier dialogs start with. */
+function selectedCourier(desk) {
+  const sel = desk.store.getState().selection;
+  return sel?.kind === "courier" ? sel.id : null;
+}
+
 export function toolbar(desk) {
   const t = desk.t;
   const busy = ui.replanBusy;
@@ -32,8 +38,8 @@ export function toolbar(desk) {
     <button type="button" class="panel-btn" data-action="closure" aria-haspopup="dialog"
       @click=${() => openClosureDialog(desk)}>${t("panel.closure")}</button>
     <button type="button" class="panel-btn" data-action="message" aria-haspopup="dialog"
-      @click=${() => openMessageDialog(desk)}>${t("panel.message")}</button>
+      @click=${() => openMessageDialog(desk, { courierId: selectedCourier(desk) })}>${t("panel.message")}</button>
     <button type="button" class="panel-btn" data-action="out-of-service" aria-haspopup="dialog"
-      @click=${() => openServiceDialog(desk)}>${t("panel.outOfService")}</button>
+      @click=${() => openServiceDialog(desk, { courierId: selectedCourier(desk) })}>${t("panel.outOfService")}</button>
   </div>`;
 }
