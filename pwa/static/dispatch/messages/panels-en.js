@@ -128,6 +128,8 @@ export default {
   "panel.alerts.title": "Alerts ({n})",
   "panel.alerts.none": "No open alerts.",
   "panel.alerts.acknowledge": "Acknowledge",
+  "panel.alerts.acknowledgeAll": "Acknowledge all ({n})",
+  "panel.alerts.more": "… and {n} older {n|one|ones}.",
   "panel.alerts.acknowledged": "Acknowledged",
   "panel.alerts.showAcknowledged": "Acknowledged ({n})",
   "panel.alerts.ackBy": "Acknowledged by {name} at {at}.",

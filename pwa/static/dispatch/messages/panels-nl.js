@@ -128,6 +128,8 @@ export default {
   "panel.alerts.title": "Meldingen ({n})",
   "panel.alerts.none": "Geen open meldingen.",
   "panel.alerts.acknowledge": "Bevestigen",
+  "panel.alerts.acknowledgeAll": "Alles bevestigen ({n})",
+  "panel.alerts.more": "… en nog {n} oudere.",
   "panel.alerts.acknowledged": "Bevestigd",
   "panel.alerts.showAcknowledged": "Bevestigd ({n})",
   "panel.alerts.ackBy": "Bevestigd door {name} om {at}.",

@@ -4,6 +4,8 @@ import { html, nothing } from "../../kit/html.js";
 import { alertView, sortAlerts, mergeAlerts, namer } from "./model.js";
 import { ui, hubAndDate, send } from "./shared.js";
 
+const SHOWN = 40; // alerts drawn at most per list (newest first); the count says how many more
+
 /** The alerts the desk knows: the store's (alert.raised / alert.acknowledged), else the panel's own. */
 function alertsOf(desk, state) {
   return typeof desk.store.setAlerts === "function" && state.alerts instanceof Map ? state.alerts : ui.alerts.own;
@@ -31,7 +33,7 @@ export async function loadAlerts(desk) {
 
 async function acknowledge(desk, alertId) {
   const a = ui.alerts;
-  if (a.busy.has(alertId)) return;
+  if (a.busy.has(alertId)) return false;
   a.busy.add(alertId);
   desk.rerender();
   const res = await send(desk, "POST", `/alerts/${encodeURIComponent(alertId)}/acknowledge`);
@@ -43,6 +45,12 @@ async function acknowledge(desk, alertId) {
     desk.toast(res.sentence, "error");
   }
   desk.rerender();
+  return res.ok;
+}
+
+/** Acknowledge every open alert shown, one after the other; stops at the first refusal. */
+async function acknowledgeAll(desk, ids) {
+  for (const id of ids) if (!(await acknowledge(desk, id))) return;
 }
 
 function show(desk, state, target) {
@@ -67,10 +75,13 @@ export function alertsPanel(desk) {
       <button type="button" class="panel-btn" aria-pressed=${a.showAcknowledged ? "true" : "false"} @click=${toggle}>
         ${t("panel.alerts.showAcknowledged", { n: acked.length })}</button></div>
     ${a.error ? html`<p class="panel-error" role="alert">${a.error}</p>` : nothing}
-    ${open.length ? html`<ul class="panel-alert-list">${open.map((v) => item(desk, state, v))}</ul>`
+    ${open.length > 1 ? html`<button type="button" class="panel-btn" ?disabled=${a.busy.size > 0}
+      @click=${() => acknowledgeAll(desk, open.map((v) => v.id))}>${t("panel.alerts.acknowledgeAll", { n: open.length })}</button>` : nothing}
+    ${open.length ? html`<ul class="panel-alert-list">${open.slice(0, SHOWN).map((v) => item(desk, state, v))}</ul>`
       : html`<p class="panel-hint">${t("panel.alerts.none")}</p>`}
+    ${open.length > SHOWN ? html`<p class="panel-hint">${t("panel.alerts.more", { n: open.length - SHOWN })}</p>` : nothing}
     ${a.showAcknowledged && acked.length ? html`<h3>${t("panel.alerts.acknowledged")}</h3>
-      <ul class="panel-alert-list acknowledged">${acked.map((v) => item(desk, state, v))}</ul>` : nothing}
+      <ul class="panel-alert-list acknowledged">${acked.slice(0, SHOWN).map((v) => item(desk, state, v))}</ul>` : nothing}
   </section>`;
 }
 
