@@ -23,6 +23,7 @@ export function startPanels(desk) {
   loadAlerts(desk);
   loadFigures(desk);
   const figuresSoon = throttle(() => loadFigures(desk), FIGURES_AFTER_EVENT_MS);
+  const alertsSoon = throttle(() => loadAlerts(desk), FIGURES_AFTER_EVENT_MS);
   let seen = routesSignature(desk.store.getState());
   let day = dayKey(desk.store.getState());
   const unsubscribe = desk.store.subscribe((_, change) => {
@@ -33,6 +34,7 @@ export function startPanels(desk) {
       loadFigures(desk);
       return;
     }
+    if (change?.all) alertsSoon(); // a fresh snapshot (after a gap): alerts raised meanwhile
     const sig = routesSignature(state);
     if (sig !== seen || change?.plan) {
       seen = sig;
