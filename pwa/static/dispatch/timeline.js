@@ -81,6 +81,16 @@ export class Timeline {
     this.renderAxis();
     this.renderNow(state);
     this.selRow = this.selectionRow(state);
+    if (!this.scrolled && state.stops.size) this.scrollToWork();
+  }
+
+  /** Once: scroll the hours so the first chip still to do (else the first chip) is in view. */
+  scrollToWork() {
+    const chips = [...this.body.querySelectorAll(".chip.st-next, .chip.st-late, .chip.st-planned")];
+    const xs = (chips.length ? chips : [...this.body.querySelectorAll(".chip")]).map((c) => Number(c.dataset.x));
+    if (!xs.length) return;
+    this.scrolled = true;
+    this.scroll.scrollLeft = Math.max(0, Math.min(...xs) - 60);
   }
 
   /** Only the rows whose courier changed; everything when the hour range moved. */
