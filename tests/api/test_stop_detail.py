@@ -11,7 +11,7 @@ import uuid
 
 from PIL import Image
 
-from backend.db.tables import Courier, Route, Shift, StopEvent, User
+from backend.db.tables import Courier, Route, Shift, Stop, StopEvent, User
 from tests.api.helpers import login, make_user, post_ok, problem, tomorrow, with_api_names
 from tests.api.test_planning import _addresses, _small_day
 
@@ -129,6 +129,11 @@ async def test_history_names_who_did_what_and_the_proof_photo_loads_for_the_hubs
 
 async def test_another_hubs_dispatcher_and_couriers_see_nothing(client, geo) -> None:
     w = await _planned(client, geo)
+    # every stop of every order (a basket has three) was recorded when it was taken, and planned once
+    stops = await Stop.count()
+    assert stops == 10
+    assert await StopEvent.count().where(StopEvent.state == "created") == stops
+    assert await StopEvent.count().where(StopEvent.state == "planned") == stops
     stop = w["routes"][0]["stops"][0]["stopId"]
     body = problem(await client.get(f"/stops/{stop}/detail", headers=w["elsewhere"]), 403)
     assert "hub" in body["detail"] and "order" not in body and "history" not in body
