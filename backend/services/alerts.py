@@ -97,19 +97,28 @@ async def raise_alerts(hub_id: int, day: dt.date, raised: Sequence[rules.Raised]
                 (Alert.hub == hub_id) & (Alert.plan_date == day) & Alert.kind.is_in(sorted({a.kind for a in raised}))
             )
         }
-        new: list[AlertOut] = []
+        fresh = []
         for a in raised:
-            if (a.kind, a.key) in known:
-                continue
-            known.add((a.kind, a.key))
-            rows = await Alert.insert(
-                Alert(hub=hub_id, plan_date=day, kind=a.kind, key=a.key, detail=a.detail, data=a.data, raised_at=now)
+            if (a.kind, a.key) not in known:
+                known.add((a.kind, a.key))
+                fresh.append(a)
+        if not fresh:
+            return []
+        ids = [
+            r["id"]
+            for r in await Alert.insert(
+                *[
+                    Alert(
+                        hub=hub_id, plan_date=day, kind=a.kind, key=a.key, detail=a.detail, data=a.data, raised_at=now
+                    )
+                    for a in fresh
+                ]
             )
-            row = await Alert.select(*_COLUMNS).where(Alert.id == rows[0]["id"]).output(load_json=True).first()
-            assert row is not None  # written just now, in this transaction
-            view = _view(row)
+        ]
+        rows = await Alert.select(*_COLUMNS).where(Alert.id.is_in(ids)).order_by(Alert.id).output(load_json=True)
+        new = [_view(row) for row in rows]
+        for view in new:
             await emit("alert.raised", _payload(view), hub_id=hub_id)
-            new.append(view)
     return new
 
 

@@ -172,7 +172,10 @@ async def test_couriers_without_positions_standing_still_failures_in_a_street_an
     await Order.update({Order.pickup_point: full}).where(Order.id.is_in(orders))
     await Parcel.update({Parcel.status: "delivered"}).where(Parcel.order.is_in(orders))
 
+    seq = await latest_seq()
     raised = await check_hub_alerts(service_ctx(client), hub, now)
+    events = await _hub_events(seq, hub, "alert.raised")
+    assert [e["payload"] for e in events] == [msgspec.to_builtins(x) for x in raised]  # one event each, in order
     by_kind = {x.kind: x for x in raised if x.kind != "stop_late"}
     # one each: courier B (fresh positions) has none, the roomy locker is not full
     kinds = sorted(x.kind for x in raised if x.kind != "stop_late")

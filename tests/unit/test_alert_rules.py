@@ -119,7 +119,8 @@ def test_a_second_gap_later_in_the_day_is_a_new_alert() -> None:
 def _trail(minutes: int, place: tuple[float, float] = HERE, every: int = 1) -> tuple[TrailPoint, ...]:
     """Positions every ``every`` minutes for ``minutes`` minutes, jittering a few metres at ``place``."""
     return tuple(
-        TrailPoint(place[0] + (0.00002 if i % 2 else 0), place[1], _t(minutes - i)) for i in range(0, minutes + 1, every)
+        TrailPoint(place[0] + (0.00002 if i % 2 else 0), place[1], _t(minutes - i))
+        for i in range(0, minutes + 1, every)
     )
 
 
