@@ -430,3 +430,13 @@ async def test_a_big_day_answers(client, geo, capsys) -> None:
     with capsys.disabled():
         print(f"\nbig day (100 couriers, 4,000 stops; seeded in {seed_s:.1f} s): seconds, bytes = {times}")
     assert await Stop.count() == 4000
+
+
+async def test_the_hub_stream_of_no_hub_is_refused(client, geo) -> None:
+    from litestar.exceptions import WebSocketDisconnect
+
+    h = await admin(client)
+    session = await client.websocket_connect("/ws/hub/99999", headers=h)
+    with pytest.raises(WebSocketDisconnect):  # before it opens (a server answers the upgrade with 403)
+        with session as ws:
+            ws.receive_json(timeout=10)
