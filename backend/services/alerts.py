@@ -124,7 +124,7 @@ async def raise_alerts(hub_id: int, day: dt.date, raised: Sequence[rules.Raised]
 
 def _time(value: Any) -> dt.datetime:
     t = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone().replace(tzinfo=None)
+    return t if t.tzinfo is None else t.astimezone().replace(tzinfo=None)  # local wall-clock time, as stored
 
 
 def _trail(points: Sequence[Sequence[Any]]) -> tuple[rules.TrailPoint, ...]:

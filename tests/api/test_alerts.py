@@ -3,12 +3,14 @@ stream, listed per hub and day, acknowledged once by a dispatcher of that hub.""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import msgspec
 
 from backend.db.tables import Alert, Order, Parcel, PickupPoint, Route, Shift, Stop
 from backend.realtime.outbox import events_after, latest_seq
+from backend.realtime.positions import PositionStore
 from backend.services.alerts import check_hub_alerts
 from tests.api.helpers import login, make_user, problem, service_ctx, tomorrow
 from tests.api.test_replanning import _planned_day
@@ -137,17 +139,28 @@ async def test_couriers_without_positions_standing_still_failures_in_a_street_an
             Shift.last_position_at: now - dt.timedelta(minutes=7),
         }
     ).where(Shift.id == a["shift"])
-    # B: on the road, positions every minute, but in one place (far from the hub and its stops) for 12 minutes.
+    # B: on the road, positions every minute, but in one place (far from the hub and its stops) for 12
+    # minutes. The database has them up to 20 minutes ago (flushed then); the live store has the rest.
     spot = (60.1590, 24.9560)
-    trail = [[spot[0], spot[1], (now - dt.timedelta(minutes=m)).isoformat()] for m in range(12, -1, -1)]
     await Shift.update(
         {
             Shift.status: "started",
             Shift.started_at: now - dt.timedelta(hours=2),
-            Shift.last_position_at: now,
-            Shift.trail: trail,
+            Shift.last_position_at: now - dt.timedelta(minutes=20),
+            Shift.trail: [[60.1500, 24.9300, (now - dt.timedelta(minutes=20)).isoformat()]],
         }
     ).where(Shift.id == b["shift"])
+    live = PositionStore()
+    for m in range(12, -1, -1):
+        live.record(
+            courier_id=b["courier"],
+            shift_id=b["shift"],
+            hub_id=hub,
+            lat=spot[0],
+            lon=spot[1],
+            ts=now - dt.timedelta(minutes=m),
+        )
+    ctx = dataclasses.replace(client.app.state.context, pool=None, positions=live)
     await Stop.update({Stop.lat: spot[0] + 0.01}).where(Stop.id.is_in([s["stopId"] for s in b["stops"]]))
     # Three failed stops in one street.
     failed = [s["stopId"] for r in routes for s in r["stops"]][:3]
@@ -173,7 +186,7 @@ async def test_couriers_without_positions_standing_still_failures_in_a_street_an
     await Parcel.update({Parcel.status: "delivered"}).where(Parcel.order.is_in(orders))
 
     seq = await latest_seq()
-    raised = await check_hub_alerts(service_ctx(client), hub, now)
+    raised = await check_hub_alerts(ctx, hub, now)
     events = await _hub_events(seq, hub, "alert.raised")
     assert [e["payload"] for e in events] == [msgspec.to_builtins(x) for x in raised]  # one event each, in order
     by_kind = {x.kind: x for x in raised if x.kind != "stop_late"}
@@ -187,7 +200,7 @@ async def test_couriers_without_positions_standing_still_failures_in_a_street_an
     assert by_kind["pickup_point_full"].data == {"pickupPointId": full, "waiting": parcels, "capacity": parcels}
     assert roomy not in {x.data.get("pickupPointId") for x in raised}
     # A minute later: the same gap, the same standing, nothing new.
-    again = await check_hub_alerts(service_ctx(client), hub, now + dt.timedelta(minutes=1))
+    again = await check_hub_alerts(ctx, hub, now + dt.timedelta(minutes=1))
     assert [x for x in again if x.kind != "stop_late"] == []
 
 
