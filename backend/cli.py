@@ -70,6 +70,8 @@ def cmd_import_map(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
+    import msgspec
+
     from backend.app import create_app
     from backend.services.demo_run import prepare_demo
 
@@ -113,6 +115,8 @@ Logins: admin / {logins["admin"]}, dispatcher / {logins["dispatcher"]}, courier1
 """,
         flush=True,
     )
+    if not args.no_sim:  # simulated couriers ride faster than life: their trails are no GPS jumps
+        settings = msgspec.structs.replace(settings, trail_max_kmh=settings.trail_max_kmh * speedup)
     app = create_app(settings, geo=geo)
     if args.no_sim:
         _serve(settings, app)

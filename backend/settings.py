@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # longer than this many minutes; standing still (away from any stop) for longer than this.
     alert_no_position_min: int = 5
     alert_still_min: int = 10
+    # A ridden trail's point that needs more than this speed from the last one is a GPS jump
+    # (backend/dispatch/day_figures.py); the demo raises it by its speed-up.
+    trail_max_kmh: float = 45.0
 
     @property
     def is_postgres(self) -> bool:
@@ -82,6 +85,16 @@ def _fail_policy(value: str) -> str:
     return value
 
 
+def _positive(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise SettingsError(f"{name} must be a number above 0, got {value!r}")
+    return number
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     var_dir = Path(env.get("LAADBAK_VAR_DIR", str(REPO_ROOT / "var"))).resolve()
@@ -112,6 +125,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         plan_time_limit_s=float(env.get("LAADBAK_PLAN_TIME_LIMIT", "10")),
         replan_time_limit_s=float(env.get("LAADBAK_REPLAN_TIME_LIMIT", "0.8")),
         fail_policy=_fail_policy(env.get("LAADBAK_FAIL_POLICY", "pickup_point")),
+        trail_max_kmh=_positive("LAADBAK_TRAIL_MAX_KMH", env.get("LAADBAK_TRAIL_MAX_KMH", "45")),
         push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
         public_origins=origins,

@@ -56,7 +56,7 @@ class RiddenController(Controller):
     )
     async def figures(self, ctx: Ctx, user: User, hub_id: Id, date: OptionalDateQuery = None) -> dict[str, Any]:
         check_hub(user, hub_id)
-        return await hub_figures(hub_id, date or ctx.now().date())
+        return await hub_figures(ctx, hub_id, date or ctx.now().date())
 
     @get(
         "/hubs/{hub_id:int}/day.csv",

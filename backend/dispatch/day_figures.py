@@ -118,9 +118,11 @@ def ridden_m(points: Iterable[Point], max_speed_kmh: float = MAX_SPEED_KMH) -> f
     return sum(m for _, m in _walk(points, max_speed_kmh))
 
 
-def recent_speed_kmh(points: Iterable[Point], window_s: float = SPEED_WINDOW_S) -> float | None:
+def recent_speed_kmh(
+    points: Iterable[Point], window_s: float = SPEED_WINDOW_S, max_speed_kmh: float = MAX_SPEED_KMH
+) -> float | None:
     """The speed over the last ``window_s`` of the trail, km/h (None: too little of it)."""
-    walk = _walk(points, MAX_SPEED_KMH)
+    walk = _walk(points, max_speed_kmh)
     if len(walk) < 2:
         return None
     end = walk[-1][0][2]

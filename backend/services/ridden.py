@@ -108,7 +108,8 @@ async def _day_trail(
 async def courier_trail(ctx: Context, courier_id: int, day: dt.date, now: dt.datetime) -> dict[str, Any]:
     """``GET /couriers/{id}/trail``: the ridden trail of the day's shift, km, speed, range left."""
     courier, shift, points = await _day_trail(ctx, courier_id, day)
-    km = round(ridden_m(points) / 1000, 2)
+    fastest = ctx.settings.trail_max_kmh
+    km = round(ridden_m(points, fastest) / 1000, 2)
     last_at = points[-1][2] if points else (shift or {}).get("last_position_at")
     age = max(0, round((now - last_at).total_seconds())) if last_at else None
     range_km = courier["rangeKm"]
@@ -117,7 +118,9 @@ async def courier_trail(ctx: Context, courier_id: int, day: dt.date, now: dt.dat
         "shiftId": shift["id"] if shift else None,
         "points": [[lat, lon, t.isoformat()] for lat, lon, t in points],
         "riddenKm": km,
-        "speedKmh": recent_speed_kmh(points) if age is not None and age <= SPEED_STALE_S else None,
+        "speedKmh": recent_speed_kmh(points, max_speed_kmh=fastest)
+        if age is not None and age <= SPEED_STALE_S
+        else None,
         "lastPositionAt": _iso(last_at),
         "lastPositionAgeS": age,
         "rangeKm": range_km,
@@ -135,7 +138,7 @@ async def _hub_exists(hub_id: int) -> None:
         raise NotFound(f"There is no hub with id {hub_id}.")
 
 
-async def _ridden_km(hub_id: int, day: dt.date) -> float:
+async def _ridden_km(hub_id: int, day: dt.date, max_speed_kmh: float) -> float:
     start, end = _day_bounds(day)
     shifts = [
         r["id"]
@@ -153,10 +156,10 @@ async def _ridden_km(hub_id: int, day: dt.date) -> float:
     )
     for r in rows:
         trails[r["shift"]].append((r["lat"], r["lon"], r["at"]))
-    return sum(ridden_m(points) for points in trails.values()) / 1000
+    return sum(ridden_m(points, max_speed_kmh) for points in trails.values()) / 1000
 
 
-async def hub_figures(hub_id: int, day: dt.date) -> dict[str, Any]:
+async def hub_figures(ctx: Context, hub_id: int, day: dt.date) -> dict[str, Any]:
     """``GET /hubs/{id}/figures``: the day's counts, shares, kilometres and CO2 avoided."""
     async with reading():
         await _hub_exists(hub_id)
@@ -191,7 +194,7 @@ async def hub_figures(hub_id: int, day: dt.date) -> dict[str, Any]:
             if at_points
             else 0
         )
-        km = await _ridden_km(hub_id, day)
+        km = await _ridden_km(hub_id, day, ctx.settings.trail_max_kmh)
     figures = stop_figures(
         StopFacts(
             status=s["status"],

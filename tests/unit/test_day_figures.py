@@ -152,3 +152,13 @@ def test_first_attempt_share() -> None:
     assert first_attempt_share(deliveries, day) == (2, 3)
     assert first_attempt_share(deliveries, before) == (0, 1)
     assert share(2, 3) == 0.6667 and share(0, 0) is None
+
+
+def test_the_jump_limit_is_a_setting() -> None:
+    from backend.settings import SettingsError, load_settings
+
+    assert load_settings({"LAADBAK_SECRET_KEY": "x"}).trail_max_kmh == 45.0
+    assert load_settings({"LAADBAK_SECRET_KEY": "x", "LAADBAK_TRAIL_MAX_KMH": "450"}).trail_max_kmh == 450.0
+    for bad in ("0", "-3", "fast"):
+        with pytest.raises(SettingsError, match="LAADBAK_TRAIL_MAX_KMH"):
+            load_settings({"LAADBAK_SECRET_KEY": "x", "LAADBAK_TRAIL_MAX_KMH": bad})
