@@ -263,8 +263,9 @@ export class DeskMap {
     e.dataset.courierId = String(cid);
     e.dataset.pos = `${fmt(pos.lat)},${fmt(pos.lon)}`;
     const name = this.state.couriers.get(cid)?.name || `#${cid}`;
-    e.setAttribute("aria-label", name);
     const dot = e.firstElementChild;
+    if (dot && dot.textContent !== initials(name)) dot.textContent = initials(name);
+    e.setAttribute("aria-label", `${initials(name)}: ${name}`); // the visible letters first
     if (dot) dot.style.backgroundColor = this.colour(cid);
   }
 
