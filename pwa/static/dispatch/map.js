@@ -212,7 +212,7 @@ export class DeskMap {
         }).on("click", () => this.onSelect({ kind: "stop", id: s.stopId })).addTo(this.clusterLayer);
         continue;
       }
-      const size = c.n >= 100 ? 44 : c.n >= 10 ? 38 : 32;
+      const size = c.n >= 100 ? 56 : 48; // a touch target
       const icon = L().divIcon({
         className: `cluster st-${c.worst}`, html: el("span", null, String(c.n)), iconSize: [size, size], iconAnchor: [size / 2, size / 2],
       });
@@ -243,7 +243,7 @@ export class DeskMap {
     const ll = [pos.lat, pos.lon];
     if (!m) {
       const inner = el("span", "courier-dot", initials(c?.name));
-      const icon = L().divIcon({ className: "courier-pin", html: inner, iconSize: [36, 36], iconAnchor: [18, 18] });
+      const icon = L().divIcon({ className: "courier-pin", html: inner, iconSize: [48, 48], iconAnchor: [24, 24] });
       m = L().marker(ll, { icon, title: c?.name || `#${cid}`, keyboard: true, zIndexOffset: 1000, riseOnHover: true });
       m.on("click", () => this.onSelect({ kind: "courier", id: cid }));
       m.on("keypress", (e) => { if (e.originalEvent?.key === "Enter") this.onSelect({ kind: "courier", id: cid }); });
@@ -263,8 +263,9 @@ export class DeskMap {
     e.dataset.courierId = String(cid);
     e.dataset.pos = `${fmt(pos.lat)},${fmt(pos.lon)}`;
     const name = this.state.couriers.get(cid)?.name || `#${cid}`;
-    e.setAttribute("aria-label", name);
     const dot = e.firstElementChild;
+    if (dot && dot.textContent !== initials(name)) dot.textContent = initials(name);
+    e.setAttribute("aria-label", `${initials(name)}: ${name}`); // the visible letters first
     if (dot) dot.style.backgroundColor = this.colour(cid);
   }
 
@@ -335,6 +336,11 @@ export class DeskMap {
       const b = this.streets.getBounds();
       if (b.isValid()) this.map.fitBounds(b);
     }
+  }
+
+  /** Pan just enough to show a place that is off the map (the zoom stays). */
+  reveal(lat, lon) {
+    if (this.map && lat != null && !this.map.getBounds().pad(-0.05).contains([lat, lon])) this.map.panTo([lat, lon]);
   }
 
   focus(lat, lon) {
