@@ -175,6 +175,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
     started: float  # perf_counter at the start
     by_user: int | None = None  # who asked for it (the stops' history); None: the system
     by_hand: frozenset[int] = frozenset()  # stops a dispatcher moves with it (their history says "assigned")
+    now: dt.datetime | None = None  # the time it is worked out for: its history entries' time
 
     def renamed(self, ids: dict[int, int]) -> WorkedOut:
         """With the pending stops' placeholder ids (below zero) replaced by the ids they were written with."""
@@ -219,6 +220,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
             time.perf_counter() - self.started,
             by_user=self.by_user,
             by_hand=self.by_hand,
+            now=self.now,
         )
 
 
@@ -340,6 +342,7 @@ async def work_out(
             "vetoed": True,
         }
     return WorkedOut(
+        now=now,
         hub_id=hub_id,
         day=day,
         reason=reason,
@@ -378,6 +381,7 @@ async def _save(
     *,
     by_user: int | None = None,
     by_hand: frozenset[int] = frozenset(),
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     plan = result.plan
     by_vehicle = {r.vehicle_id: r for r in plan.routes}
@@ -426,9 +430,10 @@ async def _save(
             detail=f"Re-plan ({reason})",
             details=route_store.whose_routes(plan, day_input.shifts) | {int(u.stop_id): u.detail for u in unplanned},
             by_user=by_user,
+            at=now,
         )
         await route_store.record_moves(
-            routes, plan, day_input.shifts, f"Re-plan ({reason})", by_user=by_user, by_hand=by_hand
+            routes, plan, day_input.shifts, f"Re-plan ({reason})", by_user=by_user, by_hand=by_hand, at=now
         )
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))

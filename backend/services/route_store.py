@@ -128,6 +128,7 @@ async def mark_stops(
     detail: str = "",
     details: dict[int, str] | None = None,
     by_user: int | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
     """The stops take their states from the plan before any route event is written
     (the events carry the route view as read then: a phone must never see a stop
@@ -145,8 +146,8 @@ async def mark_stops(
     await Stop.update({Stop.status: "planned"}).where(planned_where)
     await Stop.update({Stop.status: "unplanned"}).where(unplanned_where)
     texts = {sid: f"{detail}: {more}" if detail else more for sid, more in (details or {}).items()}
-    await stop_history.record(to_plan, "planned", by_user=by_user, detail=detail, details=texts)
-    await stop_history.record(to_unplan, "unplanned", by_user=by_user, detail=detail, details=texts)
+    await stop_history.record(to_plan, "planned", by_user=by_user, detail=detail, details=texts, at=at)
+    await stop_history.record(to_unplan, "unplanned", by_user=by_user, detail=detail, details=texts, at=at)
 
 
 async def _ids(where: Any) -> list[int]:
@@ -199,6 +200,7 @@ async def record_moves(
     *,
     by_user: int | None = None,
     by_hand: frozenset[int] = frozenset(),
+    at: dt.datetime | None = None,
 ) -> None:
     """History for the stops ``plan`` hands to another courier than the routes ``before``
     had them with ("moved"), and for those a dispatcher moved by hand ("assigned"),
@@ -217,5 +219,5 @@ async def record_moves(
                 assigned[sid] = f"Moved by hand {where} ({why})"
             elif sid in holder and holder[sid] != shift["courier"]:
                 moved[sid] = f"{why}: {where}"
-    await stop_history.record(moved, "moved", by_user=by_user, details=moved)
-    await stop_history.record(assigned, "assigned", by_user=by_user, details=assigned)
+    await stop_history.record(moved, "moved", by_user=by_user, details=moved, at=at)
+    await stop_history.record(assigned, "assigned", by_user=by_user, details=assigned, at=at)

@@ -11,8 +11,8 @@ import uuid
 
 from PIL import Image
 
-from backend.db.tables import Courier, Route, Shift, Stop, StopEvent, User
-from tests.api.helpers import login, make_user, post_ok, problem, tomorrow, with_api_names
+from backend.db.tables import Courier, Parcel, Route, Shift, Stop, StopEvent, User
+from tests.api.helpers import FixedPlaces, login, make_user, post_ok, problem, tomorrow, with_api_names
 from tests.api.test_planning import _addresses, _small_day
 
 
@@ -171,3 +171,36 @@ async def test_a_stop_moved_by_hand_names_the_dispatcher(client, geo) -> None:
     assert [e["state"] for e in history].count("planned") == 1
     detail = (await client.get(f"/stops/{stop['stopId']}/detail", headers=w["desk"])).json()
     assert detail["stop"]["courierId"] == taker
+
+
+async def test_a_courier_out_of_service_leaves_history_by_the_dispatcher(client, geo) -> None:
+    w = await _planned(client, geo)
+    a = next(r for r in w["routes"] if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
+    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
+    deliveries = [s for s in a["stops"] if s["kind"] == "delivery"]
+    at_door, loaded = deliveries[0], deliveries[1]
+    await Stop.update({Stop.status: "arrived"}).where(Stop.id == at_door["stopId"])
+    await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == loaded["orderId"])
+    ctx = client.app.state.context
+    client.app.state.context = dataclasses.replace(
+        ctx,
+        pool=None,
+        clock=lambda: dt.datetime.combine(tomorrow(), dt.time(10, 30)),
+        positions=FixedPlaces({a["courier"]: (loaded["lat"] + 0.001, loaded["lon"])}),
+    )
+    r = await client.post(f"/couriers/{a['courier']}/out-of-service", json={"reason": "flat tyre"}, headers=w["desk"])
+    assert r.status_code == 200, r.text
+    desk = {"id": w["desk_uid"], "name": "Desk", "role": "dispatcher"}
+
+    door = (await client.get(f"/stops/{at_door['stopId']}/detail", headers=w["desk"])).json()
+    states = [(e["state"], e["by"]) for e in door["history"]]
+    assert ("planned", desk) in states  # the visit under way, abandoned by the dispatcher's hand
+    abandoned = next(e for e in door["history"] if e["state"] == "planned" and e["by"] == desk)
+    assert abandoned["detail"] == f"Courier {a['courier']} out of service (flat tyre): the visit was abandoned"
+    assert states[-1] in (("moved", desk), ("unplanned", desk))  # then handed on by the re-plan
+    assert door["stop"]["courierId"] != a["courier"]
+
+    transfer = await Stop.select(Stop.id).where((Stop.order == loaded["orderId"]) & (Stop.kind == "pickup")).first()
+    pickup = (await client.get(f"/stops/{transfer['id']}/detail", headers=w["desk"])).json()
+    assert pickup["history"][0]["state"] == "created" and pickup["history"][0]["by"] == desk
+    assert f"transfer of the goods for stop {loaded['stopId']}" in pickup["history"][0]["detail"]
