@@ -233,6 +233,14 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
                 include_in_schema=False,
                 name="courier-app",
             ),
+            # The dispatcher's desk, served the same way (/dispatch/ is its page).
+            create_static_files_router(
+                path="/dispatch",
+                directories=[static / "dispatch"],
+                html_mode=True,
+                include_in_schema=False,
+                name="dispatch-app",
+            ),
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),

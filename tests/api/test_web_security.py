@@ -84,6 +84,8 @@ async def test_every_response_carries_the_security_headers(client) -> None:
         "/schema/openapi.json",
         "/health",
         "/courier/app.js",
+        "/dispatch/",
+        "/dispatch/app.js",
         "/nope",
         "/orders",
     ):

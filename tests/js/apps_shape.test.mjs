@@ -6,7 +6,8 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const STATIC = new URL("../../pwa/static/", import.meta.url).pathname;
-const APPS = ["kit", "kit/messages", "courier", "courier/messages", "track-app", "track-app/messages"];
+const APPS = ["kit", "kit/messages", "courier", "courier/messages", "track-app", "track-app/messages",
+  "dispatch", "dispatch/messages", "dispatch/panels"];
 const files = APPS.flatMap((dir) => readdirSync(join(STATIC, dir)).filter((f) => f.endsWith(".js")).map((f) => join(dir, f)));
 
 test("no JS file of the apps is above 400 lines", () => {

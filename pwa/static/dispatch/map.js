@@ -1,0 +1,388 @@
+// The desk's map: the street network (no tile server), hub, shops and pickup points,
+// each courier's route line in their colour, the stops as canvas circles coloured by
+// state (grid clusters when zoomed out), and one marker per courier that moves alone.
+// Updates are incremental: a position moves one marker, a stop restyles one circle.
+import { request } from "../kit/api.js";
+
+const ATTRIBUTION = "© OpenStreetMap contributors (ODbL)";
+const CLUSTER_BELOW = 15;   // zoom levels below this show grid clusters
+const CELL_PX = 56;         // cluster grid cell
+export const STATE_FILL = {
+  done: "#6b7280", failed: "#b3261e", redirected: "#7c3aed", late: "#c2410c", next: "#1d4f8f", planned: "#ffffff",
+};
+const WORST = ["late", "failed", "next", "planned", "redirected", "done"];
+
+const L = () => window.L;
+const fmt = (n) => Number(n).toFixed(6);
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+};
+const initials = (name) => String(name || "?").split(/\s+/).filter(Boolean).map((w) => w[0]).join("").slice(0, 2).toUpperCase();
+
+export class DeskMap {
+  constructor(container, { t, onSelect }) {
+    Object.assign(this, { container, t, onSelect });
+    this.map = null;
+    this.stopMarkers = new Map();   // stopId → circleMarker (in this.stopsLayer)
+    this.courierMarkers = new Map(); // courierId → marker
+    this.routeLines = new Map();     // courierId → {version, layer}
+    this.clusterDirty = true;
+    this.state = null;
+  }
+
+  init() {
+    if (this.map || typeof window.L === "undefined") return;
+    const map = L().map(this.container, { preferCanvas: true, zoomSnap: 0.5, keyboard: true });
+    map.attributionControl.setPrefix(false);
+    map.attributionControl.addAttribution(ATTRIBUTION);
+    map.setView([52.37, 4.9], 14);
+    this.map = map;
+    this.canvas = L().canvas({ padding: 0.3 });
+    this.placesLayer = L().layerGroup().addTo(map);
+    this.routesLayer = L().layerGroup().addTo(map);
+    this.trailLayer = L().layerGroup().addTo(map);
+    this.stopsLayer = L().layerGroup();
+    this.clusterLayer = L().layerGroup();
+    this.courierLayer = L().layerGroup().addTo(map);
+    this.selRing = null;
+    map.on("zoomend", () => this.syncMode());
+    map.on("moveend", () => { if (this.clustered) this.drawClusters(); });
+    this.loadStreets();
+    this.syncMode();
+  }
+
+  async loadStreets() {
+    try {
+      const res = await fetch("/map/streets.geojson", { credentials: "same-origin" });
+      if (!res.ok) return;
+      const data = await res.json();
+      this.streets = L().geoJSON(data, { interactive: false, renderer: this.canvas, style: streetStyle }).addTo(this.map);
+      this.streets.bringToBack();
+      if (!this.fitted) this.fit();
+    } catch { /* the map works without streets */ }
+  }
+
+  get clustered() {
+    return this.map && this.map.getZoom() < CLUSTER_BELOW;
+  }
+
+  syncMode() {
+    if (!this.map) return;
+    if (this.clustered) {
+      this.map.removeLayer(this.stopsLayer);
+      this.clusterLayer.addTo(this.map);
+      this.drawClusters();
+    } else {
+      this.map.removeLayer(this.clusterLayer);
+      this.stopsLayer.addTo(this.map);
+    }
+  }
+
+  /** A whole new day: places, every route line, every stop and courier. */
+  load(state) {
+    this.init();
+    if (!this.map) return;
+    this.state = state;
+    this.drawPlaces(state);
+    for (const m of this.stopMarkers.values()) this.stopsLayer.removeLayer(m);
+    this.stopMarkers.clear();
+    for (const id of state.stops.keys()) this.updateStop(id);
+    this.routesLayer.clearLayers();
+    this.routeLines.clear();
+    this.loadRoutes(state);
+    for (const id of state.couriers.keys()) this.updateCourier(id);
+    this.clusterDirty = true;
+    if (this.clustered) this.drawClusters();
+    this.drawSelection();
+    if (!this.fitted) this.fit();
+  }
+
+  /** Apply one batch of changes (from the store's subscribers, merged per animation frame). */
+  update(state, change) {
+    if (!this.map) return;
+    this.state = state;
+    for (const id of change.positions) this.updateCourier(id);
+    for (const id of change.stops) this.updateStop(id);
+    for (const cid of change.routes) {
+      this.refreshRoute(state, cid);
+      this.updateCourier(cid);
+    }
+    if (change.stops.size) this.clusterDirty = true;
+    if (this.clustered && this.clusterDirty) this.drawClusters();
+    if (change.selection || change.stops.size) this.drawSelection();
+  }
+
+  drawPlaces(state) {
+    this.placesLayer.clearLayers();
+    const place = (p, cls, label, text) => {
+      if (p?.lat == null) return;
+      const icon = L().divIcon({ className: `place ${cls}`, html: el("span", null, text), iconSize: [30, 30], iconAnchor: [15, 15] });
+      L().marker([p.lat, p.lon], { icon, title: `${label}: ${p.name}`, keyboard: false }).addTo(this.placesLayer);
+    };
+    place(state.hub, "place-hub", this.t("map.hub"), "H");
+    for (const s of state.shops || []) place(s, "place-shop", this.t("map.shop"), "S");
+    for (const p of state.pickupPoints || []) place(p, "place-pp", this.t("map.pickupPoint"), "P");
+  }
+
+  colour(cid) {
+    return this.state?.couriers.get(cid)?.colour || "#4d5753";
+  }
+
+  updateStop(id) {
+    const s = this.state.stops.get(id);
+    let m = this.stopMarkers.get(id);
+    if (!s) {
+      if (m) this.stopsLayer.removeLayer(m);
+      this.stopMarkers.delete(id);
+      return;
+    }
+    const style = {
+      radius: s.state === "next" ? 8 : 6, weight: 3, color: this.colour(s.courierId),
+      fillColor: STATE_FILL[s.state] || "#ffffff", fillOpacity: 1, renderer: this.canvas,
+    };
+    if (!m) {
+      m = L().circleMarker([s.lat, s.lon], style);
+      m.on("click", () => this.onSelect({ kind: "stop", id }));
+      this.stopMarkers.set(id, m);
+      this.stopsLayer.addLayer(m);
+    } else {
+      const ll = m.getLatLng();
+      if (ll.lat !== s.lat || ll.lng !== s.lon) m.setLatLng([s.lat, s.lon]);
+      m.setStyle(style);
+      m.setRadius(style.radius);
+    }
+  }
+
+  drawClusters() {
+    if (!this.map || !this.state) return;
+    this.clusterDirty = false;
+    this.clusterLayer.clearLayers();
+    const zoom = this.map.getZoom();
+    const bounds = this.map.getBounds().pad(0.2);
+    const cells = new Map();
+    for (const s of this.state.stops.values()) {
+      if (!bounds.contains([s.lat, s.lon])) continue;
+      const p = this.map.project([s.lat, s.lon], zoom);
+      const key = `${Math.floor(p.x / CELL_PX)}:${Math.floor(p.y / CELL_PX)}`;
+      let c = cells.get(key);
+      if (!c) cells.set(key, (c = { n: 0, lat: 0, lon: 0, worst: "done", one: s }));
+      c.n += 1;
+      c.lat += s.lat;
+      c.lon += s.lon;
+      if (WORST.indexOf(s.state) < WORST.indexOf(c.worst)) c.worst = s.state;
+    }
+    for (const c of cells.values()) {
+      const ll = [c.lat / c.n, c.lon / c.n];
+      if (c.n === 1) {
+        const s = c.one;
+        L().circleMarker([s.lat, s.lon], {
+          radius: 6, weight: 3, color: this.colour(s.courierId), fillColor: STATE_FILL[s.state], fillOpacity: 1, renderer: this.canvas,
+        }).on("click", () => this.onSelect({ kind: "stop", id: s.stopId })).addTo(this.clusterLayer);
+        continue;
+      }
+      const size = c.n >= 100 ? 44 : c.n >= 10 ? 38 : 32;
+      const icon = L().divIcon({
+        className: `cluster st-${c.worst}`, html: el("span", null, String(c.n)), iconSize: [size, size], iconAnchor: [size / 2, size / 2],
+      });
+      L().marker(ll, { icon, keyboard: false, title: this.t("map.cluster", { n: c.n }) })
+        .on("click", () => this.map.setView(ll, Math.min(CLUSTER_BELOW, zoom + 2)))
+        .addTo(this.clusterLayer);
+    }
+  }
+
+  drawSelection() {
+    const sel = this.state?.selection;
+    const s = sel?.kind === "stop" ? this.state.stops.get(sel.id) || this.state.unplanned.find((u) => u.stopId === sel.id) : null;
+    if (!s) {
+      if (this.selRing) this.map.removeLayer(this.selRing);
+      this.selRing = null;
+      return;
+    }
+    if (!this.selRing) {
+      this.selRing = L().circleMarker([s.lat, s.lon], { radius: 14, weight: 3, color: "#1a1f1d", fill: false, interactive: false, renderer: this.canvas }).addTo(this.map);
+    } else this.selRing.setLatLng([s.lat, s.lon]);
+  }
+
+  updateCourier(cid) {
+    const pos = this.state.positions.get(cid);
+    const c = this.state.couriers.get(cid);
+    let m = this.courierMarkers.get(cid);
+    if (!pos || pos.lat == null) return;
+    const ll = [pos.lat, pos.lon];
+    if (!m) {
+      const inner = el("span", "courier-dot", initials(c?.name));
+      const icon = L().divIcon({ className: "courier-pin", html: inner, iconSize: [36, 36], iconAnchor: [18, 18] });
+      m = L().marker(ll, { icon, title: c?.name || `#${cid}`, keyboard: true, zIndexOffset: 1000, riseOnHover: true });
+      m.on("click", () => this.onSelect({ kind: "courier", id: cid }));
+      m.on("keypress", (e) => { if (e.originalEvent?.key === "Enter") this.onSelect({ kind: "courier", id: cid }); });
+      m.on("add", () => this.decorate(cid, m));
+      this.courierMarkers.set(cid, m);
+      m.addTo(this.courierLayer);
+    } else {
+      m.setLatLng(ll);
+    }
+    this.decorate(cid, m);
+  }
+
+  decorate(cid, m) {
+    const e = m.getElement();
+    const pos = this.state.positions.get(cid);
+    if (!e || !pos) return;
+    e.dataset.courierId = String(cid);
+    e.dataset.pos = `${fmt(pos.lat)},${fmt(pos.lon)}`;
+    const name = this.state.couriers.get(cid)?.name || `#${cid}`;
+    e.setAttribute("aria-label", name);
+    const dot = e.firstElementChild;
+    if (dot) dot.style.backgroundColor = this.colour(cid);
+  }
+
+  // ------------------------------------------------------------ route lines
+
+  async loadRoutes(state) {
+    if (!state.hub || !state.routes.size) return;
+    let res = null;
+    try {
+      res = await request("GET", `/hubs/${state.hub.id}/routes.geojson?date=${encodeURIComponent(state.date || "")}`);
+    } catch { /* fall back to straight lines */ }
+    const features = res?.ok && Array.isArray(res.data?.features) ? res.data.features : null;
+    for (const [cid, route] of state.routes) {
+      const f = features?.find((x) => x.properties?.courierId === cid || x.properties?.routeId === route.id);
+      this.drawRoute(cid, route, f || null);
+    }
+  }
+
+  async refreshRoute(state, cid) {
+    const route = state.routes.get(cid);
+    const held = this.routeLines.get(cid);
+    if (!route) {
+      if (held) this.routesLayer.removeLayer(held.layer);
+      this.routeLines.delete(cid);
+      return;
+    }
+    if (held && held.routeId === route.id && held.version === route.version) return; // new times, same line
+    this.drawRoute(cid, route, null); // straight lines at once, the streets when they come
+    try {
+      const res = await request("GET", `/routes/${route.id}/geometry`);
+      if (res.ok && res.data?.geometry && this.state.routes.get(cid)?.id === route.id) this.drawRoute(cid, route, res.data);
+    } catch { /* keep the straight lines */ }
+  }
+
+  drawRoute(cid, route, feature) {
+    const held = this.routeLines.get(cid);
+    if (held) this.routesLayer.removeLayer(held.layer);
+    const colour = this.colour(cid);
+    let layer;
+    if (feature?.geometry?.coordinates?.length) {
+      layer = L().geoJSON(feature, { interactive: false, renderer: this.canvas, style: () => ({ color: colour, weight: 4, opacity: 0.85 }) });
+    } else {
+      const hub = this.state.hub;
+      const pts = route.stops.map((s) => [s.lat, s.lon]);
+      if (hub) {
+        pts.unshift([hub.lat, hub.lon]);
+        pts.push([hub.lat, hub.lon]);
+      }
+      layer = L().polyline(pts, { interactive: false, renderer: this.canvas, color: colour, weight: 3, opacity: 0.7, dashArray: "6 6" });
+    }
+    layer.addTo(this.routesLayer);
+    this.routeLines.set(cid, { routeId: route.id, version: route.version, layer });
+  }
+
+  // ------------------------------------------------------------ the desk's map API (contract)
+
+  fit() {
+    if (!this.map) return;
+    const pts = [];
+    if (this.state?.hub) pts.push([this.state.hub.lat, this.state.hub.lon]);
+    for (const s of this.state?.stops.values() || []) pts.push([s.lat, s.lon]);
+    if (pts.length > 1) {
+      this.map.fitBounds(L().latLngBounds(pts).pad(0.08), { maxZoom: 16 });
+      this.fitted = true;
+    } else if (pts.length === 1) {
+      this.map.setView(pts[0], 15);
+    } else if (this.streets) {
+      const b = this.streets.getBounds();
+      if (b.isValid()) this.map.fitBounds(b);
+    }
+  }
+
+  focus(lat, lon) {
+    if (this.map && lat != null) this.map.setView([lat, lon], Math.max(this.map.getZoom(), 16));
+  }
+
+  showTrail(courierId, points) {
+    this.clearTrail();
+    if (!this.map || !points?.length) return;
+    L().polyline(points.map((p) => [p[0], p[1]]), {
+      interactive: false, color: this.colour(courierId), weight: 5, opacity: 0.6, dashArray: "2 8", lineCap: "round",
+    }).addTo(this.trailLayer);
+  }
+
+  clearTrail() {
+    this.trailLayer?.clearLayers();
+  }
+
+  flash(lat, lon, text) {
+    if (!this.map || lat == null) return;
+    const tip = L().tooltip({ permanent: true, direction: "top", className: "map-flash", offset: [0, -10] })
+      .setLatLng([lat, lon]).setContent(el("span", null, text)).addTo(this.map);
+    setTimeout(() => this.map.removeLayer(tip), 6000);
+  }
+
+  /** The user clicks corners; Enter or a double click ends (≥ 3 corners), Esc cancels → null. */
+  drawArea() {
+    if (!this.map) return Promise.resolve(null);
+    const map = this.map;
+    return new Promise((resolve) => {
+      const pts = [];
+      const line = L().polygon([], { color: "#b3261e", weight: 3, dashArray: "4 4", interactive: false }).addTo(map);
+      const hint = el("div", "map-hint", this.t("map.areaHint"));
+      this.container.parentElement.append(hint);
+      map.doubleClickZoom.disable();
+      this.container.classList.add("drawing");
+      const onClick = (e) => {
+        const p = [e.latlng.lat, e.latlng.lng];
+        const last = pts[pts.length - 1];
+        if (!last || last[0] !== p[0] || last[1] !== p[1]) pts.push(p);
+        line.setLatLngs(pts);
+      };
+      const finish = (result) => {
+        map.off("click", onClick);
+        map.off("dblclick", onDbl);
+        document.removeEventListener("keydown", onKey, true);
+        map.removeLayer(line);
+        hint.remove();
+        this.container.classList.remove("drawing");
+        setTimeout(() => map.doubleClickZoom.enable(), 0);
+        resolve(result);
+      };
+      const onDbl = () => finish(pts.length >= 3 ? pts.slice() : null);
+      const onKey = (e) => {
+        if (e.key === "Enter") { e.preventDefault(); finish(pts.length >= 3 ? pts.slice() : null); }
+        if (e.key === "Escape") { e.preventDefault(); finish(null); }
+      };
+      map.on("click", onClick);
+      map.on("dblclick", onDbl);
+      document.addEventListener("keydown", onKey, true);
+    });
+  }
+
+  /** The contract's desk.map object. */
+  api() {
+    return {
+      showTrail: (cid, pts) => this.showTrail(cid, pts),
+      clearTrail: () => this.clearTrail(),
+      drawArea: () => this.drawArea(),
+      focus: (lat, lon) => this.focus(lat, lon),
+      flash: (lat, lon, text) => this.flash(lat, lon, text),
+    };
+  }
+}
+
+function streetStyle(feature) {
+  const kind = feature?.properties?.highway || "";
+  const major = /primary|secondary|tertiary|trunk/.test(kind);
+  return { color: feature?.properties?.pushed ? "#a3a3a3" : "#9ca3af", weight: major ? 3 : 1.5, opacity: 0.8 };
+}

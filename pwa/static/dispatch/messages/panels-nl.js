@@ -1,0 +1,4 @@
+// Nederlandse teksten van de panelen (het panelendeel vervangt dit bestand).
+export default {
+  "panels.none": "Niets gekozen.",
+};

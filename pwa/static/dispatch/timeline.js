@@ -1,0 +1,192 @@
+// The timeline: one row per courier over the shift hours, each stop a focusable,
+// draggable chip at its ETA (pushed right so chips never overlap), the customer
+// windows as thin bars under them, and a now-line. Rows render on their own: an
+// event for one courier re-renders that row only.
+import { html, render } from "../kit/html.js";
+import { courierSummary } from "./store.js";
+
+const PX_PER_HOUR = 140;
+const CHIP = 48;        // chips are touch targets: 48 × 48 px
+const GAP = 2;
+
+/** Minutes since midnight of a local ISO time ("2026-12-04T09:28:18" or "09:28"), or null. */
+export function minutes(value) {
+  const m = /(?:^|T)(\d{2}):(\d{2})(?::(\d{2}))?/.exec(String(value ?? ""));
+  return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3] || 0) / 60 : null;
+}
+
+/** The hours the timeline spans: from the earliest shift start to the latest end, whole hours. */
+export function span(state) {
+  let from = Infinity, to = -Infinity;
+  const see = (v) => {
+    const m = minutes(v);
+    if (m === null) return;
+    from = Math.min(from, m);
+    to = Math.max(to, m);
+  };
+  for (const c of state.couriers.values()) { see(c.shiftStart); see(c.shiftEnd); }
+  for (const r of state.routes.values()) { see(r.start); see(r.end); for (const s of r.stops) see(s.eta); }
+  if (!Number.isFinite(from)) { from = 8 * 60; to = 17 * 60; }
+  return { from: Math.floor(from / 60) * 60, to: Math.max(Math.ceil(to / 60) * 60, Math.floor(from / 60) * 60 + 60) };
+}
+
+/** x (px) of each chip: at its ETA, but never over the chip before it. */
+export function chipPositions(stops, from) {
+  const xs = [];
+  let next = 0;
+  for (const s of stops) {
+    const m = minutes(s.eta || s.serviceStart) ?? from;
+    const x = Math.max(next, ((m - from) / 60) * PX_PER_HOUR - CHIP / 2);
+    xs.push(Math.max(0, Math.round(x)));
+    next = xs[xs.length - 1] + CHIP + GAP;
+  }
+  return xs;
+}
+
+export class Timeline {
+  constructor(root, { t, i18n, onSelect }) {
+    Object.assign(this, { root, t, i18n, onSelect });
+    this.rows = new Map(); // courierId → element
+    this.range = null;
+    this.width = 0;
+    root.replaceChildren();
+    this.scroll = document.createElement("div");
+    this.scroll.className = "tl-scroll";
+    this.axis = document.createElement("div");
+    this.axis.className = "tl-axis";
+    this.body = document.createElement("div");
+    this.body.className = "tl-rows";
+    this.nowLine = document.createElement("div");
+    this.nowLine.className = "tl-now";
+    this.nowLine.setAttribute("aria-hidden", "true");
+    this.body.append(this.nowLine);
+    this.scroll.append(this.axis, this.body);
+    this.hint = document.createElement("p");
+    this.hint.className = "tl-hint";
+    root.append(this.hint, this.scroll);
+  }
+
+  /** Everything (a new day, a language switch, the hour range changed). */
+  renderAll(state) {
+    this.state = state;
+    this.range = span(state);
+    this.hint.textContent = this.t(state.couriers.size ? "timeline.hint" : "timeline.empty");
+    const order = [...state.couriers.keys()];
+    for (const [id, row] of this.rows) if (!state.couriers.has(id)) { row.remove(); this.rows.delete(id); }
+    this.width = 0;
+    for (const id of order) this.renderRow(state, id);
+    this.body.append(...order.map((id) => this.rows.get(id)));
+    this.body.append(this.nowLine);
+    this.renderAxis();
+    this.renderNow(state);
+  }
+
+  /** Only the rows whose courier changed; everything when the hour range moved. */
+  update(state, change) {
+    this.state = state;
+    const range = span(state);
+    if (change.all || change.lang || !this.range || range.from !== this.range.from || range.to !== this.range.to
+        || [...change.couriers].some((id) => !this.rows.has(id))) {
+      this.renderAll(state);
+      return;
+    }
+    const rows = new Set(change.couriers);
+    for (const id of change.stops) {
+      const s = state.stops.get(id);
+      if (s) rows.add(s.courierId);
+    }
+    if (change.selection) for (const id of this.rows.keys()) rows.add(id);
+    for (const id of rows) if (state.couriers.has(id)) this.renderRow(state, id);
+    if (change.tick) this.renderNow(state);
+  }
+
+  renderAxis() {
+    const { from, to } = this.range;
+    const hours = [];
+    for (let m = from; m <= to; m += 60) hours.push(m);
+    const total = Math.max(((to - from) / 60) * PX_PER_HOUR, this.width);
+    render(html`<span class="tl-label tl-corner"></span><span class="tl-hours">${hours.map((m) =>
+      html`<span class="tl-hour" data-x=${((m - from) / 60) * PX_PER_HOUR}>${this.i18n.clock(`${String(m / 60).padStart(2, "0")}:00`)}</span>`)}</span>`, this.axis);
+    this.axis.querySelector(".tl-hours").style.width = `${total}px`;
+    place(this.axis);
+  }
+
+  renderNow(state) {
+    const m = minutes(state.now);
+    if (m === null || !this.range || m < this.range.from || m > this.range.to) {
+      this.nowLine.hidden = true;
+      return;
+    }
+    this.nowLine.hidden = false;
+    this.nowLine.style.left = `calc(var(--tl-label) + ${((m - this.range.from) / 60) * PX_PER_HOUR}px)`;
+  }
+
+  renderRow(state, cid) {
+    let row = this.rows.get(cid);
+    if (!row) {
+      row = document.createElement("div");
+      row.className = "tl-row";
+      row.dataset.courierRow = String(cid);
+      this.rows.set(cid, row);
+    }
+    const c = state.couriers.get(cid);
+    const route = state.routes.get(cid);
+    const stops = route?.stops || [];
+    const { from, to } = this.range;
+    const xs = chipPositions(stops, from);
+    const width = Math.max(((to - from) / 60) * PX_PER_HOUR, (xs[xs.length - 1] ?? 0) + CHIP + GAP);
+    this.width = Math.max(this.width, width);
+    const sum = courierSummary(state, cid);
+    const sel = state.selection;
+    const x = (v) => ((minutes(v) ?? from) - from) / 60 * PX_PER_HOUR;
+    const shiftX = x(c.shiftStart || route?.start);
+    const shiftW = Math.max(0, x(c.shiftEnd || route?.end) - shiftX);
+    const t = this.t;
+    render(html`
+      <button type="button" class="tl-label courier-label" data-courier=${cid}
+        aria-pressed=${String(sel?.kind === "courier" && sel.id === cid)}
+        @click=${() => this.onSelect({ kind: "courier", id: cid })}>
+        <span class="swatch" data-colour=${c.colour}></span>
+        <span class="tl-name">${c.name}</span>
+        <span class="tl-sum">${route ? t("timeline.done", { done: sum.done, total: sum.total }) : t("timeline.noRoute")}${sum.late ? html` · <strong class="late-text">${t("timeline.late", { n: sum.late })}</strong>` : ""}</span>
+      </button>
+      <div class="tl-track" data-w=${width}>
+        <span class="tl-shift" data-x=${shiftX} data-w=${shiftW}></span>
+        ${stops.map((s, i) => this.windowBar(s, xs[i], x))}
+        ${stops.map((s, i) => this.chip(state, s, i, xs[i], c))}
+      </div>`, row);
+    place(row);
+    for (const sw of row.querySelectorAll(".swatch")) sw.style.backgroundColor = sw.dataset.colour;
+    return row;
+  }
+
+  windowBar(s, _chipX, x) {
+    if (!s.windowStart || !s.windowEnd) return "";
+    const a = x(s.windowStart);
+    return html`<span class="tl-window" data-x=${a} data-w=${Math.max(2, x(s.windowEnd) - a)}></span>`;
+  }
+
+  chip(state, s, i, cx, courier) {
+    const entry = state.stops.get(s.stopId) || s;
+    const st = entry.state || "planned";
+    const t = this.t;
+    const clock = (v) => (v ? this.i18n.clock(v) : "–");
+    const selected = state.selection?.kind === "stop" && state.selection.id === s.stopId;
+    const movable = s.status === "planned" || s.status === "arrived";
+    const label = t("chip.label", {
+      ref: s.reference || `#${s.stopId}`, address: s.address || "", state: t(`state.${st}`),
+      eta: clock(s.eta), from: clock(s.windowStart), to: clock(s.windowEnd),
+    });
+    return html`<button type="button" class="chip st-${st}${selected ? " selected" : ""}" data-stop-id=${s.stopId}
+      data-x=${cx} data-colour=${courier.colour} draggable=${movable ? "true" : "false"}
+      aria-label=${label} aria-pressed=${String(selected)} title=${label}
+      @click=${() => this.onSelect({ kind: "stop", id: s.stopId })}>${i + 1}</button>`;
+  }
+}
+
+/** Positions and widths from data-x / data-w (CSSOM: the CSP forbids style attributes). */
+function place(root) {
+  for (const e of root.querySelectorAll("[data-x]")) e.style.left = `${e.dataset.x}px`;
+  for (const e of root.querySelectorAll("[data-w]")) e.style.width = `${e.dataset.w}px`;
+  for (const e of root.querySelectorAll(".chip[data-colour]")) e.style.borderColor = e.dataset.colour;
+}
