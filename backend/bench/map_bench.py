@@ -38,6 +38,7 @@ from backend.bench.map_bench_figures import (
     frame_figures,
     latency_figures,
     position_latencies,
+    split,
     summary,
 )
 from backend.bench.map_bench_page import BrowserError, DeskPage, require_playwright
@@ -111,7 +112,8 @@ async def run_map_bench(
         markers = await desk.markers()
         picture = await desk.screenshot(screenshot or artifacts_dir() / "map-bench.png")
         sent = [s for r in riders for s in r.sent]
-        latencies, missed = position_latencies(sent, [tuple(x) for x in probe["seen"]])
+        seen, arrived = [tuple(x) for x in probe["seen"]], [tuple(x) for x in probe["arrived"]]
+        latencies, missed = position_latencies(sent, seen)
         frames = frame_figures(probe["frames"]["stream"])
         return {
             "config": {
@@ -130,7 +132,11 @@ async def run_map_bench(
                 phase: {"count": len(v), "longest_ms": round(max(v), 1) if v else None}
                 for phase, v in probe["long"].items()
             },
-            "position_to_marker": {**latency_figures(latencies, len(sent), missed), "markers_on_map": markers},
+            "position_to_marker": {
+                **latency_figures(latencies, len(sent), missed),
+                **split(sent, arrived, seen),
+                "markers_on_map": markers,
+            },
             "couriers": {**phones, **ride},
             "page": {"load_ms": round(load_ms, 1), "errors": desk.errors[:10], "screenshot": picture},
             "seed": {"seconds": seeded["seconds"]},

@@ -46,6 +46,12 @@ def position_latencies(
 
     ``sent``: ``(courier_id, lat, lon, t_ms)``; ``seen``: ``(courier_id as text, data-pos, t_ms)``.
     """
+    each = first_seen(sent, seen)
+    return [x for x in each if x is not None], sum(1 for x in each if x is None)
+
+
+def first_seen(sent: list[tuple[int, float, float, float]], seen: list[tuple[str, str, float]]) -> list[float | None]:
+    """Per sent position (in order) the ms until it was first seen, None when it never was."""
     shown: dict[tuple[int, tuple[int, int]], list[float]] = {}
     for courier, pos, t in seen:
         key = parse_pos(pos)
@@ -54,26 +60,41 @@ def position_latencies(
         shown.setdefault((int(courier), key), []).append(t)
     for times in shown.values():
         times.sort()
-    latencies: list[float] = []
-    missed = 0
+    out: list[float | None] = []
     for courier_id, lat, lon, t_sent in sent:
         times = shown.get((courier_id, place_key(lat, lon)), [])
         i = bisect.bisect_left(times, t_sent - SKEW_MS)
-        if i == len(times):
-            missed += 1
-            continue
-        latencies.append(max(0.0, times[i] - t_sent))
-    return latencies, missed
+        out.append(max(0.0, times[i] - t_sent) if i < len(times) else None)
+    return out
 
 
-def frame_figures(deltas: list[float]) -> dict[str, Any]:
-    """Mean, longest and p95 of the frame deltas, how many frames, how many longer than 50 ms."""
+def split(
+    sent: list[tuple[int, float, float, float]],
+    arrived: list[tuple[str, str, float]],
+    seen: list[tuple[str, str, float]],
+) -> dict[str, dict[str, float | None]]:
+    """Position to marker in two parts: sent → the hub stream's batch in the page (server,
+    its batching, network), and that batch → the marker (the page's own part)."""
+    to_socket = first_seen(sent, arrived)
+    to_marker = first_seen(sent, seen)
+    server = [x for x in to_socket if x is not None]
+    page = [m - s for s, m in zip(to_socket, to_marker, strict=True) if s is not None and m is not None]
+    return {
+        "sent_to_socket": {"p50_ms": pct(server, 50), "p95_ms": pct(server, 95), "max_ms": top(server)},
+        "socket_to_marker": {"p50_ms": pct(page, 50), "p95_ms": pct(page, 95), "max_ms": top(page)},
+    }
+
+
+def frame_figures(deltas: list[float], vsync_ms: float = 1000 / 60) -> dict[str, Any]:
+    """Mean, longest and p95 of the frame deltas, how many frames, how many longer than 50 ms,
+    and the display refreshes missed (a delta of k refreshes missed k - 1)."""
     return {
         "frames": len(deltas),
         "mean_ms": round(sum(deltas) / len(deltas), 2) if deltas else None,
         "p95_ms": pct(deltas, 95),
         "longest_ms": top(deltas),
         "over_50ms": sum(1 for d in deltas if d > 50),
+        "refreshes_missed": sum(max(0, round(d / vsync_ms) - 1) for d in deltas),
     }
 
 

@@ -7,7 +7,10 @@ strict Content-Security-Policy) records:
   (``idle``: the page open, nothing streaming; ``stream``: positions streaming);
 - every change of a courier marker's place: a MutationObserver on ``[data-courier-id]``
   elements' ``data-pos`` attribute (and such elements added), with the wall-clock ms;
-- long tasks (over 50 ms on the main thread), per phase.
+- long tasks (over 50 ms on the main thread), per phase;
+- every courier position in the hub stream's ``positions`` batches, with the wall-clock ms it
+  arrived in the page (the socket is wrapped; the app's own handler runs after), so the time to
+  the marker splits into server + network and the page's own part.
 
 Playwright drives the system Chromium (``LAADBAK_CHROMIUM``, default /usr/bin/chromium),
 as the browser tests do (tests/browser/conftest.py).
@@ -38,8 +41,27 @@ PROBE = """
 (() => {
   if (window.__mapBench) return;
   const now = () => performance.timeOrigin + performance.now();
-  const probe = { phase: null, frames: { idle: [], stream: [] }, long: { idle: [], stream: [] }, seen: [] };
+  const probe = {
+    phase: null, frames: { idle: [], stream: [] }, long: { idle: [], stream: [] }, seen: [], arrived: [],
+  };
   window.__mapBench = probe;
+  // The hub stream's position batches, timed as they arrive (before the app handles them).
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      if (!String(args[0]).includes("/ws/hub/")) return;
+      this.addEventListener("message", (e) => {
+        if (typeof e.data !== "string" || !e.data.includes('"positions"')) return;
+        const t = now();
+        try {
+          const m = JSON.parse(e.data);
+          if (m.type !== "positions") return;
+          for (const p of m.positions || []) probe.arrived.push([String(p.courierId), `${p.lat},${p.lon}`, t]);
+        } catch (err) { /* not ours to judge */ }
+      });
+    }
+  };
   const record = (el) => {
     const id = el.getAttribute("data-courier-id"), pos = el.getAttribute("data-pos");
     if (id && pos) probe.seen.push([id, pos, now()]);

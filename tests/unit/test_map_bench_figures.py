@@ -9,6 +9,7 @@ from backend.bench.map_bench_figures import (
     latency_figures,
     parse_pos,
     position_latencies,
+    split,
     summary,
 )
 
@@ -42,6 +43,15 @@ def test_a_place_shown_before_it_was_sent_is_not_that_send() -> None:
     assert (latencies, missed) == ([0.0], 0)
 
 
+def test_the_time_to_the_marker_splits_into_server_and_page() -> None:
+    sent = [(7, 52.5, 4.5, 1000.0), (7, 52.6, 4.6, 6000.0), (8, 52.5, 4.5, 1000.0)]
+    arrived = [("7", "52.5,4.5", 1400.0), ("7", "52.6,4.6", 6900.0), ("8", "52.5,4.5", 1950.0)]
+    seen = [("7", "52.500000,4.500000", 1430.0), ("7", "52.600000,4.600000", 6960.0)]
+    parts = split(sent, arrived, seen)
+    assert parts["sent_to_socket"] == {"p50_ms": 900.0, "p95_ms": 950.0, "max_ms": 950.0}
+    assert parts["socket_to_marker"] == {"p50_ms": 30.0, "p95_ms": 60.0, "max_ms": 60.0}
+
+
 def test_six_decimals_compare_as_integers() -> None:
     assert parse_pos("52.370216,4.895168") == (52370216, 4895168)
     assert parse_pos("52.3702160001,4.8951680001") == (52370216, 4895168)
@@ -51,7 +61,14 @@ def test_six_decimals_compare_as_integers() -> None:
 
 def test_frames_summary_and_ratios() -> None:
     frames = frame_figures([16.0, 17.0, 15.0, 120.0])
-    assert frames == {"frames": 4, "mean_ms": 42.0, "p95_ms": 120.0, "longest_ms": 120.0, "over_50ms": 1}
+    assert frames == {
+        "frames": 4,
+        "mean_ms": 42.0,
+        "p95_ms": 120.0,
+        "longest_ms": 120.0,
+        "over_50ms": 1,
+        "refreshes_missed": 6,  # 120 ms is 7 refreshes of 16.7 ms
+    }
     out = summary(frames, [100.0, 200.0, 1000.0])
     assert out["mean_frame_ms"] == {"value": 42.0, "target": 16.0, "ratio": 2.625}
     assert out["longest_frame_ms"] == {"value": 120.0, "target": 100.0, "ratio": 1.2}
