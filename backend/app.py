@@ -24,6 +24,7 @@ from backend.api.auth import AuthController, provide_user
 from backend.api.body_rules import check_request
 from backend.api.closures import ClosureController
 from backend.api.courier import CourierController
+from backend.api.desk import DeskController
 from backend.api.disruptions import DisruptionController
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.methods import complete_allow
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             ClosureController,
             RouteController,
             CourierController,
+            DeskController,
             PushController,
             TrackingController,
             courier_stream,

@@ -30,7 +30,7 @@ from backend.api.socket_guards import own_hub_stream, same_origin
 from backend.errors import Forbidden
 from backend.realtime.feed import Feed, Subscriber
 from backend.services import courier as courier_service
-from backend.services.hub_view import hub_day
+from backend.services.desk import desk_day
 
 HEARTBEAT_S = 15.0
 MAX_MESSAGE_CHARS = 4096  # a position or a ping; nothing a phone sends is longer
@@ -259,12 +259,12 @@ async def courier_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
 
 
 @websocket("/ws/hub/{hub_id:int}", guards=[same_origin, roles("dispatcher"), own_hub_stream], dependencies=SOCKET_USER)
-async def hub_stream(socket: WebSocket, hub_id: Id, user: User) -> None:
+async def hub_stream(socket: WebSocket, ctx: Ctx, hub_id: Id, user: User) -> None:
     state = socket.app.state
-    day = dt.date.today()
+    day = ctx.now().date()
 
     async def snapshot() -> dict[str, Any]:
-        return {**await hub_day(hub_id, day), "positions": state.positions.last_for_hub(hub_id)}
+        return await desk_day(ctx, hub_id, day)  # the desk's day (GET /hubs/{hubId}/desk), the same function
 
     async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
         raise ValueError(f"The hub stream only takes ping, not {message['type']!r}.")

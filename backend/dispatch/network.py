@@ -88,6 +88,11 @@ CONTAINS_MARGIN_M = 50.0
 # by the shorter one), so both matrices come from a single run without walking predecessors.
 _DIST_BITS = 24
 _DIST_SCALE = float(2**_DIST_BITS)
+# ``path_through``'s first search bound for a leg: the straight line, PATH_BOUND_DETOUR times
+# as long, at PATH_BOUND_KMH, plus PATH_BOUND_SLACK_S (most legs are found within it).
+PATH_BOUND_DETOUR = 1.6
+PATH_BOUND_KMH = 12.0
+PATH_BOUND_SLACK_S = 60.0
 
 # A point that no open street reaches (closures, see ``matrices``): longer than any day, so
 # the planner reports its stop as ``window_unreachable``; its distance is the straight line.
@@ -517,6 +522,49 @@ class StreetNetwork:
         coords += [(float(self.lat[i]), float(self.lon[i])) for i in nodes]
         coords.append((float(b[0]), float(b[1])))
         return [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
+
+    def path_through(
+        self, places: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
+    ) -> list[tuple[float, float]]:
+        """(lat, lon) geometry through ``places`` in their order, each leg as :meth:`path`
+        draws it (the same shortest-time path): a route's line in one go.
+
+        Each leg's Dijkstra run stops at a bound from the straight-line distance
+        (PATH_BOUND_*), raised until the end is reached, then unbounded: a short leg
+        explores its neighbourhood, not the city. A leg whose end cannot join the open
+        network (inside a closure, beyond SNAP_MAX_M) or cannot be reached is drawn
+        straight. PointOutsideMap for a place off the map.
+        """
+        pts = [(float(lat), float(lon)) for lat, lon in places]
+        if len(pts) < 2:
+            return pts
+        snaps = self.reach(pts, closed)
+        graph = self._variant(closed).graph
+        coords = [pts[0]]
+        for i in range(len(pts) - 1):
+            sa, sb = snaps[i], snaps[i + 1]
+            nodes = self._bounded_path(graph, sa.node, sb.node) if sa is not None and sb is not None else []
+            coords += [(float(self.lat[n]), float(self.lon[n])) for n in nodes]
+            coords.append(pts[i + 1])
+        return [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
+
+    def _bounded_path(self, graph: Any, a_node: int, b_node: int) -> list[int]:
+        """Nodes of the shortest-time path a -> b ([] when unreachable), searched within a
+        growing bound: a bounded search that reaches b has found its shortest path."""
+        if a_node == b_node:
+            return [a_node]
+        straight_m = float(haversine_m(self.lat[a_node], self.lon[a_node], self.lat[b_node], self.lon[b_node]))
+        bound_s = PATH_BOUND_SLACK_S + PATH_BOUND_DETOUR * straight_m / (PATH_BOUND_KMH / 3.6)
+        for limit in (bound_s, bound_s * 4, np.inf):
+            _, pred = dijkstra(
+                graph, directed=True, indices=a_node, return_predecessors=True, limit=(limit * 10 + 1) * _DIST_SCALE
+            )
+            if pred[b_node] >= 0:
+                nodes = [b_node]
+                while nodes[-1] != a_node:
+                    nodes.append(int(pred[nodes[-1]]))
+                return nodes[::-1]
+        return []
 
     def matrices(
         self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None

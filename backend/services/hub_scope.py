@@ -4,7 +4,7 @@ belongs to no hub (shared), never another hub's."""
 
 from __future__ import annotations
 
-from backend.db.tables import Courier, Stop
+from backend.db.tables import Courier, Route, Stop
 from backend.errors import Invalid, NotFound
 
 
@@ -27,3 +27,11 @@ async def hub_of_stop(stop_id: int) -> int:
     if stop is None:
         raise NotFound(f"There is no stop with id {stop_id}.")
     return int(stop["hub"])
+
+
+async def hub_of_route(route_id: int) -> int:
+    """The route's hub; NotFound when there is no such route (version)."""
+    route = await Route.select(Route.hub).where(Route.id == route_id).first()
+    if route is None:
+        raise NotFound(f"There is no route with id {route_id}.")
+    return int(route["hub"])

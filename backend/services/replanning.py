@@ -400,7 +400,8 @@ async def _save(
                 "vehicles": len(day_input.problem.vehicles),
             },
             figures=figures,
-            unplanned=[],
+            # what the desk shows as the reason a stop is not on a route (backend/services/desk.py)
+            unplanned=[{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
         )
         await route_store.mark_stops(
             [int(ps.stop_id) for r in plan.routes for ps in r.stops],

@@ -64,6 +64,9 @@ test("the old hub snapshot without couriers still gives one courier per route, c
   assert.deepEqual([...s.couriers.keys()], [7, 8]);
   assert.equal(s.couriers.get(7).colour, PALETTE[0]);
   assert.equal(s.couriers.get(8).colour, PALETTE[1]);
+  store.nameCouriers([{ id: 8, name: "Bram" }, { id: 99, name: "Elsewhere" }]);
+  assert.equal(s.couriers.get(8).name, "Bram");
+  assert.equal(s.couriers.has(99), false);
 });
 
 test("stop states: done, failed, redirected, late, next, planned", () => {

@@ -95,17 +95,20 @@ function drawFrame() {
   else deskMap.update(state, change);
   if (change.all || change.lang) timeline.renderAll(state);
   else timeline.update(state, change);
-  drawSide(state);
+  drawSide(state, change);
   drawTop(state);
 }
 
+/** The panels asked to be drawn again (their own data arrived): the side only, next frame. */
 function rerender() {
-  merge({ lang: true, selection: true, unplanned: true });
+  merge({ panels: true });
 }
 
-function drawSide(state) {
-  render(movePanel({ state, moves, t, close: () => store.select(null) }), $("#move"));
-  render(unplannedList({ state, t, i18n, onSelect: (sel) => store.select(sel) }), $("#unplanned"));
+function drawSide(state, change) {
+  if (change.all || change.lang || change.selection || change.stops.size || change.unplanned) {
+    render(movePanel({ state, moves, t, close: () => store.select(null) }), $("#move"));
+    render(unplannedList({ state, t, i18n, onSelect: (sel) => store.select(sel) }), $("#unplanned"));
+  }
   render(toolbar(desk), $("#toolbar"));
   render(detailsPanel(desk), $("#details"));
   render(alertsPanel(desk), $("#alerts"));
@@ -158,6 +161,7 @@ function onMessage(msg) {
     case "snapshot":
       syncClock(msg.data?.now);
       store.load({ ...msg.data, seq: msg.seq ?? msg.data?.seq ?? null });
+      if (!msg.data?.couriers) nameCouriers();
       break;
     case "event":
       if (!isNewEvent(store.getState().seq, msg.seq)) return;
@@ -172,6 +176,14 @@ function onMessage(msg) {
     default: // caught_up, ping, pong
       break;
   }
+}
+
+/** An older snapshot without the courier list: their names from GET /couriers. */
+async function nameCouriers() {
+  try {
+    const res = await request("GET", `/couriers?hubId=${hubId}`);
+    if (res.ok && Array.isArray(res.data)) store.nameCouriers(res.data);
+  } catch { /* the ids stay */ }
 }
 
 // ------------------------------------------------------------------ login
@@ -287,7 +299,7 @@ function wire() {
   i18n.onChange(() => {
     translateDom(document, i18n);
     drawToasts();
-    rerender();
+    merge({ lang: true });
   });
   setInterval(() => { if (store.getState().hub) store.tick(hubNow()); }, TICK_MS);
   window.addEventListener("online", () => live.kick());

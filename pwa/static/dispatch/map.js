@@ -3,6 +3,7 @@
 // state (grid clusters when zoomed out), and one marker per courier that moves alone.
 // Updates are incremental: a position moves one marker, a stop restyles one circle.
 import { request } from "../kit/api.js";
+import { drawArea } from "./map-draw.js";
 
 const ATTRIBUTION = "© OpenStreetMap contributors (ODbL)";
 const CLUSTER_BELOW = 15;   // zoom levels below this show grid clusters
@@ -40,6 +41,16 @@ export class DeskMap {
     map.attributionControl.addAttribution(ATTRIBUTION);
     map.setView([52.37, 4.9], 14);
     this.map = map;
+    // The desk's panels change the map's size: keep Leaflet's idea of it right.
+    // Until the dispatcher moves the map, it keeps showing the whole day.
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => {
+        map.invalidateSize();
+        if (!this.userMoved && this.state) this.fit();
+      }).observe(this.container);
+    }
+    map.on("dragstart", () => { this.userMoved = true; });
+    this.container.addEventListener("wheel", () => { this.userMoved = true; }, { passive: true });
     this.canvas = L().canvas({ padding: 0.3 });
     this.placesLayer = L().layerGroup().addTo(map);
     this.routesLayer = L().layerGroup().addTo(map);
@@ -85,6 +96,7 @@ export class DeskMap {
   load(state) {
     this.init();
     if (!this.map) return;
+    this.map.invalidateSize();
     this.state = state;
     this.drawPlaces(state);
     for (const m of this.stopMarkers.values()) this.stopsLayer.removeLayer(m);
@@ -109,6 +121,10 @@ export class DeskMap {
     for (const cid of change.routes) {
       this.refreshRoute(state, cid);
       this.updateCourier(cid);
+    }
+    if (change.lang) {
+      this.drawPlaces(state);
+      this.clusterDirty = true;
     }
     if (change.stops.size) this.clusterDirty = true;
     if (this.clustered && this.clusterDirty) this.drawClusters();
@@ -333,40 +349,7 @@ export class DeskMap {
 
   /** The user clicks corners; Enter or a double click ends (≥ 3 corners), Esc cancels → null. */
   drawArea() {
-    if (!this.map) return Promise.resolve(null);
-    const map = this.map;
-    return new Promise((resolve) => {
-      const pts = [];
-      const line = L().polygon([], { color: "#b3261e", weight: 3, dashArray: "4 4", interactive: false }).addTo(map);
-      const hint = el("div", "map-hint", this.t("map.areaHint"));
-      this.container.parentElement.append(hint);
-      map.doubleClickZoom.disable();
-      this.container.classList.add("drawing");
-      const onClick = (e) => {
-        const p = [e.latlng.lat, e.latlng.lng];
-        const last = pts[pts.length - 1];
-        if (!last || last[0] !== p[0] || last[1] !== p[1]) pts.push(p);
-        line.setLatLngs(pts);
-      };
-      const finish = (result) => {
-        map.off("click", onClick);
-        map.off("dblclick", onDbl);
-        document.removeEventListener("keydown", onKey, true);
-        map.removeLayer(line);
-        hint.remove();
-        this.container.classList.remove("drawing");
-        setTimeout(() => map.doubleClickZoom.enable(), 0);
-        resolve(result);
-      };
-      const onDbl = () => finish(pts.length >= 3 ? pts.slice() : null);
-      const onKey = (e) => {
-        if (e.key === "Enter") { e.preventDefault(); finish(pts.length >= 3 ? pts.slice() : null); }
-        if (e.key === "Escape") { e.preventDefault(); finish(null); }
-      };
-      map.on("click", onClick);
-      map.on("dblclick", onDbl);
-      document.addEventListener("keydown", onKey, true);
-    });
+    return this.map ? drawArea(this.map, this.container, this.t("map.areaHint")) : Promise.resolve(null);
   }
 
   /** The contract's desk.map object. */

@@ -266,6 +266,19 @@ export function createStore({ now = () => null } = {}) {
     notify({ ...emptyChange(), alerts: true });
   }
 
+  /** Names for couriers known only by id (a day without its courier list): [{id, name}]. */
+  function nameCouriers(list) {
+    let named = false;
+    for (const c of list || []) {
+      const held = state.couriers.get(c.id);
+      if (held && c.name && held.name !== c.name) {
+        held.name = c.name;
+        named = true;
+      }
+    }
+    if (named) notify({ ...emptyChange(), all: true });
+  }
+
   function setConnection(c) {
     if (state.connection === c) return;
     state.connection = c;
@@ -295,7 +308,7 @@ export function createStore({ now = () => null } = {}) {
   return {
     getState: () => state,
     subscribe(fn) { listeners.add(fn); return () => listeners.delete(fn); },
-    load, apply, select, setAlerts, setConnection, tick,
+    load, apply, select, setAlerts, setConnection, tick, nameCouriers,
     colourOf,
   };
 }

@@ -79,6 +79,7 @@ export class Timeline {
     this.body.append(this.nowLine);
     this.renderAxis();
     this.renderNow(state);
+    this.selRow = this.selectionRow(state);
   }
 
   /** Only the rows whose courier changed; everything when the hour range moved. */
@@ -95,9 +96,22 @@ export class Timeline {
       const s = state.stops.get(id);
       if (s) rows.add(s.courierId);
     }
-    if (change.selection) for (const id of this.rows.keys()) rows.add(id);
+    if (change.selection) {
+      // Only the rows of the previous and the new selection change.
+      const now = this.selectionRow(state);
+      if (this.selRow != null) rows.add(this.selRow);
+      if (now != null) rows.add(now);
+      this.selRow = now;
+    }
     for (const id of rows) if (state.couriers.has(id)) this.renderRow(state, id);
     if (change.tick) this.renderNow(state);
+  }
+
+  selectionRow(state) {
+    const sel = state.selection;
+    if (sel?.kind === "courier") return sel.id;
+    if (sel?.kind === "stop") return state.stops.get(sel.id)?.courierId ?? null;
+    return null;
   }
 
   renderAxis() {
@@ -173,7 +187,7 @@ export class Timeline {
     const clock = (v) => (v ? this.i18n.clock(v) : "–");
     const selected = state.selection?.kind === "stop" && state.selection.id === s.stopId;
     const movable = s.status === "planned" || s.status === "arrived";
-    const label = t("chip.label", {
+    const label = t("chip.label", { n: i + 1,
       ref: s.reference || `#${s.stopId}`, address: s.address || "", state: t(`state.${st}`),
       eta: clock(s.eta), from: clock(s.windowStart), to: clock(s.windowEnd),
     });

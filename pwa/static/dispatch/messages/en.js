@@ -35,7 +35,7 @@ export default {
   "timeline.empty": "No couriers work today.",
   "timeline.hint": "Drag a stop to another courier or place, or select it and use Move.",
   "timeline.now": "now",
-  "chip.label": "{ref} {address}, {state}, ETA {eta}, window {from}–{to}",
+  "chip.label": "{n}: {ref} {address}, {state}, ETA {eta}, window {from}–{to}",
   "state.done": "done",
   "state.failed": "failed",
   "state.redirected": "redirected",

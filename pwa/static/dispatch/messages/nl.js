@@ -35,7 +35,7 @@ export default {
   "timeline.empty": "Vandaag werken er geen koeriers.",
   "timeline.hint": "Sleep een stop naar een andere koerier of plek, of kies hem en gebruik Verplaatsen.",
   "timeline.now": "nu",
-  "chip.label": "{ref} {address}, {state}, verwacht {eta}, venster {from}–{to}",
+  "chip.label": "{n}: {ref} {address}, {state}, verwacht {eta}, venster {from}–{to}",
   "state.done": "klaar",
   "state.failed": "mislukt",
   "state.redirected": "omgeleid",
