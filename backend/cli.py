@@ -349,6 +349,8 @@ def cmd_bench_map(args: argparse.Namespace, settings: Settings) -> int:
                 page_timeout_s=args.page_timeout,
                 keep_dir=args.keep,
                 screenshot=Path(args.screenshot) if args.screenshot else None,
+                profile=args.profile,
+                hide=args.hide,
             )
         )
     except BenchError as exc:
@@ -470,6 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--screenshot", help="where to save a picture of the map (default: $LAADBAK_ARTIFACTS/map-bench.png)"
     )
+    p.add_argument("--profile", action="store_true", help="add the page's hottest functions while streaming")
+    p.add_argument("--hide", metavar="SELECTOR", help="experiment: hide these elements of the page before measuring")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_map)

@@ -7,15 +7,18 @@
 3. Every courier logs in, opens ``/ws/courier`` and starts its shift
    (:mod:`backend.bench.map_bench_couriers`).
 4. A headless Chromium logged in as the hub's dispatcher opens ``/dispatch/`` and waits for a
-   timeline row per courier; a probe in the page (:mod:`backend.bench.map_bench_page`) records
-   frames and the courier markers' moves.
+   timeline row per courier, then for the page to settle (a second of frames on time); a probe
+   in the page (:mod:`backend.bench.map_bench_page`) records frames and the markers' moves.
 5. A few idle seconds (the page's frames with nothing streaming, for comparison), then the
    couriers send a position every ``every_s`` for ``seconds``, then a short grace.
 
 Figures (:mod:`backend.bench.map_bench_figures`): the mean and the longest frame
 (``requestAnimationFrame`` deltas) while positions stream; from each position sent to its
 courier's marker showing it (``data-pos``), p50, p95 and the longest; each beside its target
-with the ratio. Progress goes to stderr; the result is one JSON-able dict.
+with the ratio; the time to the marker split into the server's part (to the hub stream's
+position batch arriving in the page) and the page's. With ``profile``, the page's hottest
+functions while streaming (a DevTools CPU profile). Progress goes to stderr; the result is one
+JSON-able dict.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ async def run_map_bench(
     seed: int = 11,
     keep_dir: bool = False,
     screenshot: Path | None = None,
+    profile: bool = False,
+    hide: str | None = None,
 ) -> dict[str, Any]:
     """Run the bench; raises BenchError with a sentence when it cannot."""
     import logging
@@ -99,14 +104,22 @@ async def run_map_bench(
         desk.base = server.base
         load_ms = await desk.open("dispatcher", DISPATCHER_PASSWORD, couriers, page_timeout_s)
         log(f"the desk shows {couriers} courier rows {load_ms / 1000:.1f} s after navigation")
+        settle_ms = await desk.settle(page_timeout_s)
+        log(f"the page settled {settle_ms / 1000:.1f} s later")
+        if hide:
+            log(f"experiment: {await desk.hide(hide)} elements {hide!r} hidden")
+            settle_ms += await desk.settle(page_timeout_s)
         await desk.phase("idle")
         await asyncio.sleep(idle_s)
         await desk.phase("stream")
+        if profile:
+            await desk.start_profile()
         cpu0, t0 = server.cpu_s() or 0.0, time.monotonic()
         log(f"{couriers} couriers send a position every {every_s:g} s for {seconds:g} s")
         ride = await ride_all(riders, seconds, every_s, seed)
         await asyncio.sleep(grace_s)  # the last positions reach the page
         await desk.phase(None)
+        hottest = await desk.stop_profile() if profile else None
         server_cpu = ((server.cpu_s() or 0.0) - cpu0) / (time.monotonic() - t0)
         probe = await desk.collect()
         markers = await desk.markers()
@@ -123,6 +136,7 @@ async def run_map_bench(
                 "every_s": every_s,
                 "viewport": list(viewport),
                 "browser": "chromium (headless)",
+                "hidden": hide,
                 "database": "sqlite",
             },
             "summary": summary(frames, latencies),
@@ -138,7 +152,13 @@ async def run_map_bench(
                 "markers_on_map": markers,
             },
             "couriers": {**phones, **ride},
-            "page": {"load_ms": round(load_ms, 1), "errors": desk.errors[:10], "screenshot": picture},
+            "page": {
+                "load_ms": round(load_ms, 1),
+                "settle_ms": round(settle_ms, 1),
+                "errors": desk.errors[:10],
+                "screenshot": picture,
+                **({"hottest_while_streaming": hottest} if profile else {}),
+            },
             "seed": {"seconds": seeded["seconds"]},
             "server": {
                 "rss_mb": round(server.rss_mb() or 0.0, 1),

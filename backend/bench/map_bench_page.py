@@ -118,6 +118,7 @@ class DeskPage:
         self._pw: Any = None
         self.browser: Any = None
         self.page: Any = None
+        self.cdp: Any = None
 
     async def open(self, username: str, password: str, couriers: int, timeout_s: float) -> float:
         """Log in (the session cookie), open the desk and wait for a timeline row per courier;
@@ -154,6 +155,55 @@ class DeskPage:
             ) from exc
         return (time.monotonic() - t0) * 1000
 
+    async def settle(self, timeout_s: float, quiet_frames: int = 60) -> float:
+        """Wait until ``quiet_frames`` frames in a row came within 2 display refreshes (the page
+        has drawn what it loaded), at most ``timeout_s``; answers the ms it took."""
+        return float(
+            await self.page.evaluate(
+                """([quiet, timeout]) => new Promise((done) => {
+                  const t0 = performance.now();
+                  let last = null, calm = 0;
+                  const tick = (t) => {
+                    calm = last !== null && t - last < 34 ? calm + 1 : 0;
+                    last = t;
+                    if (calm >= quiet || t - t0 > timeout) done(t - t0);
+                    else requestAnimationFrame(tick);
+                  };
+                  requestAnimationFrame(tick);
+                })""",
+                [quiet_frames, timeout_s * 1000],
+            )
+        )
+
+    async def start_profile(self) -> None:
+        """Sample the page's JavaScript (the DevTools protocol's profiler), every 1 ms, and trace
+        the renderer's work (style, layout, paint: what a JavaScript profile calls "(program)")."""
+        await self.browser.start_tracing(page=self.page, categories=["devtools.timeline"])
+        self.cdp = await self.page.context.new_cdp_session(self.page)
+        await self.cdp.send("Profiler.enable")
+        await self.cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+        await self.cdp.send("Profiler.start")
+
+    async def stop_profile(self, top_n: int = 15) -> dict[str, Any]:
+        """The functions the page spent the most time in (self time), and the renderer's main
+        thread's work by kind (inclusive ms: a layout forced by a script counts in both)."""
+        import json
+
+        profile = (await self.cdp.send("Profiler.stop"))["profile"]
+        trace = json.loads(await self.browser.stop_tracing())
+        return {"functions": hottest(profile, top_n), "renderer": renderer_work(trace, top_n)}
+
+    async def hide(self, selector: str) -> int:
+        """An experiment: hide the elements ``selector`` matches (to see what another part of the
+        page costs without them); answers how many were hidden."""
+        return int(
+            await self.page.evaluate(
+                "sel => { const all = document.querySelectorAll(sel);"
+                " all.forEach((e) => { e.style.display = 'none'; }); return all.length; }",
+                selector,
+            )
+        )
+
     async def phase(self, name: str | None) -> None:
         await self.page.evaluate("p => { window.__mapBench.phase = p; }", name)
 
@@ -183,3 +233,34 @@ class DeskPage:
             await self.browser.close()
         if self._pw is not None:
             await self._pw.stop()
+
+
+def hottest(profile: dict[str, Any], top_n: int) -> list[dict[str, Any]]:
+    """Self time per function (name, file:line) of a DevTools CPU profile, most first."""
+    frames = {n["id"]: n["callFrame"] for n in profile["nodes"]}
+    spent: dict[tuple[str, str], float] = {}
+    for node_id, delta in zip(profile.get("samples", []), profile.get("timeDeltas", []), strict=False):
+        f = frames.get(node_id)
+        if f is None or f["functionName"] == "(idle)":
+            continue
+        where = f"{f['url'].rsplit('/', 1)[-1]}:{f['lineNumber'] + 1}" if f["url"] else ""
+        key = (f["functionName"] or "(anonymous)", where)
+        spent[key] = spent.get(key, 0.0) + delta / 1000
+    ranked = sorted(spent.items(), key=lambda kv: -kv[1])[:top_n]
+    return [{"function": name, "at": where, "self_ms": round(ms, 1)} for (name, where), ms in ranked]
+
+
+def renderer_work(trace: Any, top_n: int) -> dict[str, float]:
+    """Total ms per kind of complete event on the renderer's main thread (CrRendererMain)."""
+    events = trace.get("traceEvents", []) if isinstance(trace, dict) else trace
+    main = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    spent: dict[str, float] = {}
+    for e in events:
+        if e.get("ph") == "X" and (e.get("pid"), e.get("tid")) in main:
+            spent[e["name"]] = spent.get(e["name"], 0.0) + e.get("dur", 0) / 1000
+    ranked = sorted(spent.items(), key=lambda kv: -kv[1])[:top_n]
+    return {name: round(ms, 1) for name, ms in ranked}
