@@ -84,7 +84,9 @@ class DeskController(Controller):
         guards=DISPATCH,
         summary="The hub's routes in force along the streets, one GeoJSON Feature per route",
         media_type=GEOJSON,
-        responses={200: ResponseSpec(data_container=RoutesGeoJSON, description="A FeatureCollection", media_type=GEOJSON)},
+        responses={
+            200: ResponseSpec(data_container=RoutesGeoJSON, description="A FeatureCollection", media_type=GEOJSON)
+        },
     )
     async def routes_geojson(self, ctx: Ctx, user: User, hub_id: Id, date: OptionalDateQuery = None) -> bytes:
         check_hub(user, hub_id)

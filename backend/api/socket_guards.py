@@ -8,6 +8,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from backend.api.auth import check_hub, current_user
 from backend.errors import Forbidden
+from backend.services.hub_scope import require_hub
 
 
 async def same_origin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -25,3 +26,4 @@ async def same_origin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 async def own_hub_stream(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     check_hub(await current_user(connection), connection.path_params["hub_id"])
+    await require_hub(connection.path_params["hub_id"])  # an admin asking for no hub: refused, not a broken snapshot

@@ -543,8 +543,9 @@ class StreetNetwork:
         coords = [pts[0]]
         for i in range(len(pts) - 1):
             sa, sb = snaps[i], snaps[i + 1]
-            nodes = self._bounded_path(graph, sa.node, sb.node) if sa is not None and sb is not None else []
-            coords += [(float(self.lat[n]), float(self.lon[n])) for n in nodes]
+            if sa is not None and sb is not None and pts[i] != pts[i + 1]:  # else straight (or nothing)
+                nodes = self._bounded_path(graph, sa.node, sb.node)
+                coords += [(float(self.lat[n]), float(self.lon[n])) for n in nodes]
             coords.append(pts[i + 1])
         return [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
 

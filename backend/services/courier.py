@@ -173,18 +173,16 @@ async def route_views(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     parcels_of: dict[int, list[dict[str, Any]]] = {}
     for i in range(0, len(orders), _CHUNK):
         chunk = orders[i : i + _CHUNK]
-        query = Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop).where(
-            Parcel.order.is_in(chunk)
-        )
+        query = Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop).where(Parcel.order.is_in(chunk))
         for p in await query.order_by(Parcel.id):
             parcels_of.setdefault(p["order"], []).append(p)
     views = []
     for route in routes:
         stops = []
         for planned in route["stops"]:
-            row = rows.get(planned["stop_id"])
-            if row is not None:  # else the order was cancelled after planning
-                stops.append(_stop_view(planned, row, _parcels_of(row, parcels_of.get(row["order"], []))))
+            stop = rows.get(planned["stop_id"])
+            if stop is not None:  # else the order was cancelled after planning
+                stops.append(_stop_view(planned, stop, _parcels_of(stop, parcels_of.get(stop["order"], []))))
         views.append(_route_view(route, stops))
     return views
 

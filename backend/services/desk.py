@@ -88,7 +88,9 @@ async def _couriers(hub_id: int, day: dt.date, routes: list[dict[str, Any]]) -> 
     bike_ids = {s["bike"] or s["courier.bike"] for s in chosen.values()} - {None}
     bikes = {
         b["id"]: b
-        for b in await Bike.select(Bike.id, Bike.name, Bike.battery_range_km).where(Bike.id.is_in(list(bike_ids) or [-1]))
+        for b in await Bike.select(Bike.id, Bike.name, Bike.battery_range_km).where(
+            Bike.id.is_in(list(bike_ids) or [-1])
+        )
     }
     colours = colours_by_rank(list(chosen))
     out = []

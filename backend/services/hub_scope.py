@@ -4,7 +4,7 @@ belongs to no hub (shared), never another hub's."""
 
 from __future__ import annotations
 
-from backend.db.tables import Courier, Route, Stop
+from backend.db.tables import Courier, Hub, Route, Stop
 from backend.errors import Invalid, NotFound
 
 
@@ -35,3 +35,9 @@ async def hub_of_route(route_id: int) -> int:
     if route is None:
         raise NotFound(f"There is no route with id {route_id}.")
     return int(route["hub"])
+
+
+async def require_hub(hub_id: int) -> None:
+    """NotFound when there is no such hub."""
+    if not await Hub.exists().where(Hub.id == hub_id):
+        raise NotFound(f"There is no hub with id {hub_id}.")

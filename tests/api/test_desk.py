@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import random
 import time
 
@@ -103,11 +104,18 @@ async def _planned_day(client, geo, couriers: int = 3) -> dict:
     )
     courier_ids = []
     for i in range(couriers):
-        bike = await post_ok(client, "/bikes", {"name": f"B{i}", "payloadKg": 150, "volumeL": 600, "batteryRangeKm": 40}, h)
+        bike = await post_ok(
+            client, "/bikes", {"name": f"B{i}", "payloadKg": 150, "volumeL": 600, "batteryRangeKm": 40}, h
+        )
         uid = await make_user(f"courier{i}", "courier", hub_id=hub["id"])
-        c = await post_ok(client, "/couriers", {"name": f"C{i}", "bikeId": bike["id"], "hubId": hub["id"], "userId": uid}, h)
+        c = await post_ok(
+            client, "/couriers", {"name": f"C{i}", "bikeId": bike["id"], "hubId": hub["id"], "userId": uid}, h
+        )
         await post_ok(
-            client, "/shifts", {"courierId": c["id"], "hubId": hub["id"], "start": f"{day}T08:00:00", "end": f"{day}T20:00:00"}, h
+            client,
+            "/shifts",
+            {"courierId": c["id"], "hubId": hub["id"], "start": f"{day}T08:00:00", "end": f"{day}T20:00:00"},
+            h,
         )
         courier_ids.append(c["id"])
     for i in range(8):
@@ -188,7 +196,18 @@ async def test_the_desk_shows_the_hubs_day(client, geo) -> None:
     r = await client.get(f"/hubs/{hub['id']}/desk?date={tomorrow()}", headers=desk)
     assert r.status_code == 200, r.text
     day = r.json()
-    assert set(day) == {"seq", "date", "now", "hub", "shops", "pickupPoints", "couriers", "routes", "unplanned", "positions"}
+    assert set(day) == {
+        "seq",
+        "date",
+        "now",
+        "hub",
+        "shops",
+        "pickupPoints",
+        "couriers",
+        "routes",
+        "unplanned",
+        "positions",
+    }
     assert day["date"] == tomorrow().isoformat() and day["seq"] > 0
     dt.datetime.fromisoformat(day["now"])
     assert day["hub"] == {"id": hub["id"], "name": "Desk Hub", "lat": hub["lat"], "lon": hub["lon"]}
@@ -220,7 +239,7 @@ async def test_the_desk_shows_the_hubs_day(client, geo) -> None:
     stops = [s for r in day["routes"] for s in r["stops"]]
     assert len(stops) == 11  # 8 deliveries + 2 shop pickups + the pickup point's delivery
     for s in stops:
-        assert STOP_KEYS <= set(s), STOP_KEYS - set(s)
+        assert set(s) >= STOP_KEYS, STOP_KEYS - set(s)
         assert s["status"] == "planned" and s["orderStatus"] in ("open", "planned")
     assert sorted({s["reference"] for s in stops}) == sorted([f"O-{i}" for i in range(8)] + ["P-1"])
     # Not on a route: the piano (too heavy, from the plan run) and the order that came after.
@@ -249,9 +268,27 @@ def test_the_palette_is_distinct_and_readable_on_white() -> None:
     assert len(PALETTE) >= 12 and len(set(PALETTE)) == len(PALETTE)
     for colour in PALETTE:
         assert 1.05 / (luminance(colour) + 0.05) >= 3.0, colour
-    rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in PALETTE]
-    closest = min(sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5 for a in rgb for b in rgb if a is not b)
-    assert closest > 60
+    # Told apart: every two at least 25 apart in CIELAB (CIE76 delta E; 2.3 is just noticeable).
+    labs = [_lab(c) for c in PALETTE]
+    closest = min(math.dist(a, b) for i, a in enumerate(labs) for b in labs[i + 1 :])
+    assert closest >= 25, closest
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """sRGB hex -> CIELAB (D65)."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5))
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
 
 
 async def test_routes_follow_the_streets(client, geo) -> None:
@@ -393,3 +430,13 @@ async def test_a_big_day_answers(client, geo, capsys) -> None:
     with capsys.disabled():
         print(f"\nbig day (100 couriers, 4,000 stops; seeded in {seed_s:.1f} s): seconds, bytes = {times}")
     assert await Stop.count() == 4000
+
+
+async def test_the_hub_stream_of_no_hub_is_refused(client, geo) -> None:
+    from litestar.exceptions import WebSocketDisconnect
+
+    h = await admin(client)
+    session = await client.websocket_connect("/ws/hub/99999", headers=h)
+    with pytest.raises(WebSocketDisconnect):  # before it opens (a server answers the upgrade with 403)
+        with session as ws:
+            ws.receive_json(timeout=10)

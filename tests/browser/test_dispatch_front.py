@@ -148,3 +148,78 @@ def test_a_keyboard_move_reaches_the_server(server: Server, desk_page: Any) -> N
         assert page.locator(f'[data-courier-row="{source}"] [data-stop-id="{stop_id}"]').count() == 1
     else:
         assert stop_id in _planned_routes(server).get(target, [stop_id])
+
+
+BIG_DAY_JS = """async () => {
+    const desk = window.laadbakDesk;
+    const prof = window.__prof = {};
+    const wrap = (obj, name, label) => { const f = obj[name].bind(obj); obj[name] = (...a) => {
+      const t0 = performance.now(); const r = f(...a);
+      prof[label] = (prof[label] || 0) + performance.now() - t0; return r; }; };
+    wrap(desk.map, "load", "map.load"); wrap(desk.map, "update", "map.update");
+    wrap(desk.timeline, "renderAll", "tl.renderAll"); wrap(desk.timeline, "update", "tl.update");
+    wrap(desk.store, "load", "store.load");
+    const s0 = desk.store.getState();
+    const hub = s0.hub;
+    const pad = (n) => String(n).padStart(2, "0");
+    const at = (min) => `${s0.date}T${pad(Math.floor(min / 60))}:${pad(Math.floor(min % 60))}:00`;
+    const couriers = [], routes = [], positions = [];
+    let id = 100000;
+    for (let c = 0; c < 100; c++) {
+      const cid = 90000 + c;
+      const stops = [];
+      for (let k = 0; k < 40; k++) {
+        id += 1;
+        const eta = 8 * 60 + k * 12;
+        stops.push({ stopId: id, orderId: id, reference: `BIG-${id}`, kind: "delivery", address: `Street ${k}`,
+          lat: hub.lat + (Math.sin(id) * 0.02), lon: hub.lon + (Math.cos(id * 1.3) * 0.03),
+          windowStart: at(eta - 30), windowEnd: at(eta + 90), eta: at(eta), serviceStart: at(eta),
+          departure: at(eta + 3), status: k < 5 ? "delivered" : "planned", orderStatus: "planned" });
+      }
+      couriers.push({ id: cid, name: `Courier ${c}`, colour: null, shiftStart: at(480), shiftEnd: at(1020),
+        shiftStatus: "started", routeId: cid });
+      routes.push({ id: cid, version: 1, date: s0.date, courierId: cid, start: at(480), end: at(1020), stops });
+      positions.push({ courierId: cid, lat: hub.lat + c * 0.0002, lon: hub.lon, ts: at(600), accuracy: 10 });
+    }
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    let t = performance.now();
+    desk.store.load({ ...s0, hub, couriers, routes, positions, unplanned: [], shops: [], pickupPoints: [] });
+    await frame();
+    const loadMs = performance.now() - t;
+    t = performance.now();
+    await frame();
+    prof.idleFrame = performance.now() - t;
+    t = performance.now();
+    desk.store.apply({ kind: "position", data: [positions[0]] });
+    await frame();
+    prof.oneMarker = performance.now() - t;
+    const moves = [];
+    for (let round = 0; round < 10; round++) {
+      t = performance.now();
+      desk.store.apply({ kind: "position", data: positions.map((p) => ({ ...p, lat: p.lat + round * 0.0001 })) });
+      await frame();
+      moves.push(performance.now() - t);
+    }
+    t = performance.now();
+    const r = routes[3];
+    desk.store.apply({ kind: "route.updated", data: { ...r, version: 2, stops: [...r.stops].reverse() } });
+    await frame();
+    const routeMs = performance.now() - t;
+    return { prof, loadMs, moveMs: Math.max(...moves), routeMs,
+      chips: document.querySelectorAll("[data-stop-id]").length,
+      markers: document.querySelectorAll("[data-courier-id][data-pos]").length };
+}"""
+
+
+def test_a_big_day_draws_and_moves(server: Server, desk_page: Any) -> None:
+    """100 couriers and 4,000 stops loaded into the desk: every chip and marker is there; the
+    times to draw the day, a round of 100 positions and one route change are printed (no timed asserts)."""
+    require_browser()
+    page = desk_page("en-GB")
+    _log_in(page, server)
+    figures = page.evaluate(BIG_DAY_JS)
+    print(f"\nbig day in the desk: {figures}")
+    assert figures["chips"] == 4000
+    assert figures["markers"] == 100
+    last = page.locator('[data-courier-id="90099"]').get_attribute("data-pos") or ""
+    assert last.count(",") == 1 and len(last.split(",")[0].split(".")[1]) == 6

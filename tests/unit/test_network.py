@@ -550,3 +550,21 @@ def test_closed_networks_have_their_own_cache(fresh: StreetNetwork, extract: Osm
     assert fresh.matrix_cache_info(np.concatenate([closed[::-1], closed[:3]])) == info
     with pytest.raises(ValueError, match="edge indices"):
         fresh.matrices(points, [fresh.edge_count])
+
+
+def test_a_path_through_places_is_each_legs_path_in_turn(net: StreetNetwork, extract: OsmExtract) -> None:
+    places = _address_points(extract, 12, seed=11)
+    legs: list[tuple[float, float]] = []
+    for a, b in zip(places, places[1:], strict=False):
+        legs += net.path(a, b)
+    want = [c for i, c in enumerate(legs) if i == 0 or c != legs[i - 1]]
+    assert net.path_through(places) == want  # the bounded searches find the same shortest paths
+    assert net.path_through(places[:1]) == places[:1] and net.path_through([]) == []
+    again = [places[0], places[0], places[1]]  # a place twice in a row: no leg between them
+    assert net.path_through(again) == net.path(places[0], places[1])
+
+
+def test_a_path_through_a_closure_goes_round_it(net: StreetNetwork, extract: OsmExtract) -> None:
+    a, b, _, closed = _crossing(net, extract)
+    assert net.path_through([a, b], closed) == net.path(a, b, closed)
+    assert net.path_through([a, b], closed) != net.path_through([a, b])

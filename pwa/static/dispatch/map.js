@@ -51,6 +51,11 @@ export class DeskMap {
     }
     map.on("dragstart", () => { this.userMoved = true; });
     this.container.addEventListener("wheel", () => { this.userMoved = true; }, { passive: true });
+    // Three canvases: the streets never redraw when a stop or a route changes, nor routes for a stop.
+    map.createPane("streets").style.zIndex = "350";
+    map.createPane("routes").style.zIndex = "390";
+    this.streetCanvas = L().canvas({ padding: 0.3, pane: "streets" });
+    this.routeCanvas = L().canvas({ padding: 0.3, pane: "routes" });
     this.canvas = L().canvas({ padding: 0.3 });
     this.placesLayer = L().layerGroup().addTo(map);
     this.routesLayer = L().layerGroup().addTo(map);
@@ -70,8 +75,7 @@ export class DeskMap {
       const res = await fetch("/map/streets.geojson", { credentials: "same-origin" });
       if (!res.ok) return;
       const data = await res.json();
-      this.streets = L().geoJSON(data, { interactive: false, renderer: this.canvas, style: streetStyle }).addTo(this.map);
-      this.streets.bringToBack();
+      this.streets = L().geoJSON(data, { interactive: false, renderer: this.streetCanvas, style: streetStyle }).addTo(this.map);
       if (!this.fitted) this.fit();
     } catch { /* the map works without streets */ }
   }
@@ -127,7 +131,7 @@ export class DeskMap {
       this.clusterDirty = true;
     }
     if (change.stops.size) this.clusterDirty = true;
-    if (this.clustered && this.clusterDirty) this.drawClusters();
+    if (this.clustered && this.clusterDirty) this.clustersSoon();
     if (change.selection || change.stops.size) this.drawSelection();
   }
 
@@ -170,6 +174,15 @@ export class DeskMap {
       m.setStyle(style);
       m.setRadius(style.radius);
     }
+  }
+
+  /** Clusters again within a second (a busy day changes stops many times a second). */
+  clustersSoon() {
+    if (this.clusterTimer) return;
+    this.clusterTimer = setTimeout(() => {
+      this.clusterTimer = null;
+      if (this.clustered && this.clusterDirty) this.drawClusters();
+    }, 800);
   }
 
   drawClusters() {
@@ -250,8 +263,9 @@ export class DeskMap {
     e.dataset.courierId = String(cid);
     e.dataset.pos = `${fmt(pos.lat)},${fmt(pos.lon)}`;
     const name = this.state.couriers.get(cid)?.name || `#${cid}`;
-    e.setAttribute("aria-label", name);
     const dot = e.firstElementChild;
+    if (dot && dot.textContent !== initials(name)) dot.textContent = initials(name);
+    e.setAttribute("aria-label", `${initials(name)}: ${name}`); // the visible letters first
     if (dot) dot.style.backgroundColor = this.colour(cid);
   }
 
@@ -292,7 +306,7 @@ export class DeskMap {
     const colour = this.colour(cid);
     let layer;
     if (feature?.geometry?.coordinates?.length) {
-      layer = L().geoJSON(feature, { interactive: false, renderer: this.canvas, style: () => ({ color: colour, weight: 4, opacity: 0.85 }) });
+      layer = L().geoJSON(feature, { interactive: false, renderer: this.routeCanvas, style: () => ({ color: colour, weight: 4, opacity: 0.85 }) });
     } else {
       const hub = this.state.hub;
       const pts = route.stops.map((s) => [s.lat, s.lon]);
@@ -300,7 +314,7 @@ export class DeskMap {
         pts.unshift([hub.lat, hub.lon]);
         pts.push([hub.lat, hub.lon]);
       }
-      layer = L().polyline(pts, { interactive: false, renderer: this.canvas, color: colour, weight: 3, opacity: 0.7, dashArray: "6 6" });
+      layer = L().polyline(pts, { interactive: false, renderer: this.routeCanvas, color: colour, weight: 3, opacity: 0.7, dashArray: "6 6" });
     }
     layer.addTo(this.routesLayer);
     this.routeLines.set(cid, { routeId: route.id, version: route.version, layer });

@@ -73,13 +73,14 @@ export function createStore({ now = () => null } = {}) {
   }
 
   /** Put a route's stops in the stops map (dropping that courier's stops that left it). */
-  function indexRoute(route, change) {
+  function indexRoute(route, change, held = null) {
     const cid = route.courierId;
     const ids = new Set(route.stops.map((s) => s.stopId));
-    for (const [id, s] of state.stops) {
-      if (s.courierId === cid && !ids.has(id)) {
-        state.stops.delete(id);
-        change.stops.add(id);
+    for (const old of held?.stops || []) {
+      const s = state.stops.get(old.stopId);
+      if (s && s.courierId === cid && !ids.has(old.stopId)) {
+        state.stops.delete(old.stopId);
+        change.stops.add(old.stopId);
       }
     }
     const next = nextIndex(route);
@@ -147,7 +148,7 @@ export function createStore({ now = () => null } = {}) {
     state.routes.set(route.courierId, route);
     const c = state.couriers.get(route.courierId);
     if (c) c.routeId = route.id;
-    indexRoute(route, change);
+    indexRoute(route, change, held);
   }
 
   function applyStop(stop, change) {

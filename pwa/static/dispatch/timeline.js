@@ -47,6 +47,7 @@ export class Timeline {
   constructor(root, { t, i18n, onSelect }) {
     Object.assign(this, { root, t, i18n, onSelect });
     this.rows = new Map(); // courierId → element
+    this.clocks = new Map();
     this.range = null;
     this.width = 0;
     root.replaceChildren();
@@ -80,6 +81,16 @@ export class Timeline {
     this.renderAxis();
     this.renderNow(state);
     this.selRow = this.selectionRow(state);
+    if (!this.scrolled && state.stops.size) this.scrollToWork();
+  }
+
+  /** Once: scroll the hours so the first chip still to do (else the first chip) is in view. */
+  scrollToWork() {
+    const chips = [...this.body.querySelectorAll(".chip.st-next, .chip.st-late, .chip.st-planned")];
+    const xs = (chips.length ? chips : [...this.body.querySelectorAll(".chip")]).map((c) => Number(c.dataset.x));
+    if (!xs.length) return;
+    this.scrolled = true;
+    this.scroll.scrollLeft = Math.max(0, Math.min(...xs) - 60);
   }
 
   /** Only the rows whose courier changed; everything when the hour range moved. */
@@ -107,6 +118,18 @@ export class Timeline {
     if (change.tick) this.renderNow(state);
   }
 
+  /** The i18n clock, remembered per language and minute (Intl formatters are slow to make). */
+  clock(value) {
+    const m = /(?:^|T)(\d{2}:\d{2})/.exec(String(value));
+    const key = `${this.i18n.lang}|${m ? m[1] : value}`;
+    let text = this.clocks.get(key);
+    if (text === undefined) {
+      text = this.i18n.clock(value);
+      this.clocks.set(key, text);
+    }
+    return text;
+  }
+
   selectionRow(state) {
     const sel = state.selection;
     if (sel?.kind === "courier") return sel.id;
@@ -120,7 +143,7 @@ export class Timeline {
     for (let m = from; m <= to; m += 60) hours.push(m);
     const total = Math.max(((to - from) / 60) * PX_PER_HOUR, this.width);
     render(html`<span class="tl-label tl-corner"></span><span class="tl-hours">${hours.map((m) =>
-      html`<span class="tl-hour" data-x=${((m - from) / 60) * PX_PER_HOUR}>${this.i18n.clock(`${String(m / 60).padStart(2, "0")}:00`)}</span>`)}</span>`, this.axis);
+      html`<span class="tl-hour" data-x=${((m - from) / 60) * PX_PER_HOUR}>${this.clock(`${String(m / 60).padStart(2, "0")}:00`)}</span>`)}</span>`, this.axis);
     this.axis.querySelector(".tl-hours").style.width = `${total}px`;
     place(this.axis);
   }
@@ -184,7 +207,7 @@ export class Timeline {
     const entry = state.stops.get(s.stopId) || s;
     const st = entry.state || "planned";
     const t = this.t;
-    const clock = (v) => (v ? this.i18n.clock(v) : "–");
+    const clock = (v) => (v ? this.clock(v) : "–");
     const selected = state.selection?.kind === "stop" && state.selection.id === s.stopId;
     const movable = s.status === "planned" || s.status === "arrived";
     const label = t("chip.label", { n: i + 1,
