@@ -30,7 +30,10 @@ class Phone:
         answer.raise_for_status()
         self.token = answer.json()["token"]
         ws_url = base.replace("http://", "ws://") + "/ws/courier"
-        self.ws = connect(ws_url, additional_headers={"Authorization": f"Bearer {self.token}"}, open_timeout=20)
+        self.stack = contextlib.ExitStack()
+        self.ws = self.stack.enter_context(
+            connect(ws_url, additional_headers={"Authorization": f"Bearer {self.token}"}, open_timeout=20)
+        )
         self.messages: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -89,7 +92,7 @@ class Phone:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.ws.close()
+            self.stack.close()
 
 
 def make_too_heavy(db_path: Path, stop_id: int, keeper_courier: int) -> None:
