@@ -8,10 +8,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Router, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -137,6 +138,13 @@ class ApplicationCore(InitPlugin):
         return app_config
 
 
+def _app_router(static: Path, app: str) -> Router:
+    """One app's pages and modules under /<app>/ (its index.html at /<app>/)."""
+    return create_static_files_router(
+        path=f"/{app}", directories=[static / app], html_mode=True, include_in_schema=False, name=f"{app}-app"
+    )
+
+
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -227,22 +235,10 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             courier_stream,
             hub_stream,
             streets,
-            # The courier app's own router: /courier/... API routes would hide the "/" one.
-            create_static_files_router(
-                path="/courier",
-                directories=[static / "courier"],
-                html_mode=True,
-                include_in_schema=False,
-                name="courier-app",
-            ),
-            # The dispatcher's desk, served the same way (/dispatch/ is its page).
-            create_static_files_router(
-                path="/dispatch",
-                directories=[static / "dispatch"],
-                html_mode=True,
-                include_in_schema=False,
-                name="dispatch-app",
-            ),
+            # The courier app and the dispatcher's desk have their own routers:
+            # /courier/... API routes would hide the "/" one.
+            _app_router(static, "courier"),
+            _app_router(static, "dispatch"),
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),

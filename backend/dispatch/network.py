@@ -93,6 +93,7 @@ _DIST_SCALE = float(2**_DIST_BITS)
 PATH_BOUND_DETOUR = 1.6
 PATH_BOUND_KMH = 12.0
 PATH_BOUND_SLACK_S = 60.0
+PATH_BOUND_STEPS = (1.0, 4.0)  # the bound, then raised by these factors, then none
 
 # A point that no open street reaches (closures, see ``matrices``): longer than any day, so
 # the planner reports its stop as ``window_unreachable``; its distance is the straight line.
@@ -556,7 +557,7 @@ class StreetNetwork:
             return [a_node]
         straight_m = float(haversine_m(self.lat[a_node], self.lon[a_node], self.lat[b_node], self.lon[b_node]))
         bound_s = PATH_BOUND_SLACK_S + PATH_BOUND_DETOUR * straight_m / (PATH_BOUND_KMH / 3.6)
-        for limit in (bound_s, bound_s * 4, np.inf):
+        for limit in (*(bound_s * k for k in PATH_BOUND_STEPS), np.inf):
             _, pred = dijkstra(
                 graph, directed=True, indices=a_node, return_predecessors=True, limit=(limit * 10 + 1) * _DIST_SCALE
             )

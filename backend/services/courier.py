@@ -161,20 +161,34 @@ async def route_view(route: dict[str, Any]) -> dict[str, Any]:
 _CHUNK = 500
 
 
-async def route_views(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``route_view`` of each route, the same views, read with a few queries for all of them."""
-    ids = [s["stop_id"] for r in routes for s in r["stops"]]
+def _parcel_rows(condition: Any) -> Any:
+    """The parcels the views show, where ``condition``."""
+    return Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop).where(condition).order_by(Parcel.id)
+
+
+async def route_views(
+    routes: list[dict[str, Any]], *, hub_id: int | None = None, day: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """``route_view`` of each route, the same views, read with a few queries for all of them.
+    With ``hub_id`` and ``day`` (the routes' own), the stops and parcels are read as the hub's
+    of that day (no long lists of ids to send), and only what that misses by ids."""
+    ids = {s["stop_id"] for r in routes for s in r["stops"]}
     rows: dict[int, dict[str, Any]] = {}
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
-        for row in await Stop.select(*_STOP_COLUMNS).where(Stop.id.is_in(chunk)).output(load_json=True):
-            rows[row["id"]] = row
-    orders = sorted({r["order"] for r in rows.values()})
     parcels_of: dict[int, list[dict[str, Any]]] = {}
+    if hub_id is not None and day is not None and ids:
+        query = Stop.select(*_STOP_COLUMNS).where((Stop.hub == hub_id) & (Stop.plan_date == day))
+        rows = {r["id"]: r for r in await query.output(load_json=True) if r["id"] in ids}
+        for p in await _parcel_rows((Parcel.order.hub == hub_id) & (Parcel.order.delivery_date == day)):
+            parcels_of.setdefault(p["order"], []).append(p)
+    missing = sorted(ids - set(rows))
+    for i in range(0, len(missing), _CHUNK):
+        for row in (
+            await Stop.select(*_STOP_COLUMNS).where(Stop.id.is_in(missing[i : i + _CHUNK])).output(load_json=True)
+        ):
+            rows[row["id"]] = row
+    orders = sorted({r["order"] for r in rows.values()} - set(parcels_of))
     for i in range(0, len(orders), _CHUNK):
-        chunk = orders[i : i + _CHUNK]
-        query = Parcel.select(Parcel.barcode, Parcel.status, Parcel.order, Parcel.shop).where(Parcel.order.is_in(chunk))
-        for p in await query.order_by(Parcel.id):
+        for p in await _parcel_rows(Parcel.order.is_in(orders[i : i + _CHUNK])):
             parcels_of.setdefault(p["order"], []).append(p)
     views = []
     for route in routes:

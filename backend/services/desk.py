@@ -42,7 +42,7 @@ async def desk_day(ctx: Context, hub_id: int, day: dt.date) -> dict[str, Any]:
         if hub is None:
             raise NotFound(f"There is no hub with id {hub_id}.")
         routes = await routes_in_force(hub_id, day)
-        views = await route_views(routes)
+        views = await route_views(routes, hub_id=hub_id, day=day)
         couriers = await _couriers(hub_id, day, routes)
         shops = await _shops(hub_id)
         points = await _pickup_points(hub_id, day)

@@ -114,6 +114,12 @@ def test_the_desk_shows_the_day_without_serious_axe_findings(server: Server, des
     chip.focus()
     page.keyboard.press("Enter")
     expect(page.locator("#move form")).to_be_visible()
+    expect(page.locator("#move select[name=courier]")).to_be_focused()  # the keyboard way to move it
+    page.keyboard.press("Escape")
+    expect(page.locator("#move form")).to_have_count(0)
+    expect(chip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#move form")).to_be_visible()
     page.wait_for_timeout(600)  # the streets and route lines drawn
     findings += _serious(page, f"desk ({lang})")
     if lang == "en":

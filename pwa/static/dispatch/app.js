@@ -30,7 +30,20 @@ let hubId = null;
 let skewMs = 0; // the hub's wall clock minus this browser's (both read as UTC)
 const store = createStore({ now: () => hubNow() });
 const deskMap = new DeskMap($("#map"), { t, onSelect: (sel) => store.select(sel) });
-const timeline = new Timeline($("#timeline"), { t, i18n, onSelect: (sel) => store.select(sel) });
+const timeline = new Timeline($("#timeline"), { t, i18n, onSelect: selectFromTimeline });
+
+/** A chip chosen with the keyboard: its move panel gets the focus (Close gives it back). */
+function selectFromTimeline(sel, { keyboard = false } = {}) {
+  store.select(sel);
+  if (!keyboard || sel.kind !== "stop") return;
+  requestAnimationFrame(() => requestAnimationFrame(() => $("#move select, #move button")?.focus()));
+}
+
+function closeMove() {
+  const sel = store.getState().selection;
+  store.select(null);
+  if (sel?.kind === "stop") requestAnimationFrame(() => requestAnimationFrame(() => $(`[data-stop-id="${sel.id}"]`)?.focus()));
+}
 const problem = (res) => (res ? problemSentence(res, t, i18n.lang) : networkSentence(t));
 
 // ------------------------------------------------------------------ notices
@@ -106,7 +119,7 @@ function rerender() {
 
 function drawSide(state, change) {
   if (change.all || change.lang || change.selection || change.stops.size || change.unplanned) {
-    render(movePanel({ state, moves, t, close: () => store.select(null) }), $("#move"));
+    render(movePanel({ state, moves, t, close: closeMove }), $("#move"));
     render(unplannedList({ state, t, i18n, onSelect: (sel) => store.select(sel) }), $("#unplanned"));
   }
   render(toolbar(desk), $("#toolbar"));

@@ -152,7 +152,8 @@ export function movePanel({ state, moves, t, close }) {
     if (to) moves.assign(s.stopId, to);
   };
   return html`
-    <form class="move-form card" @submit=${onSubmit} aria-labelledby="move-title">
+    <form class="move-form card" @submit=${onSubmit} aria-labelledby="move-title"
+      @keydown=${(ev) => { if (ev.key === "Escape") close(); }}>
       <h2 id="move-title">${t("move.title", { ref })}</h2>
       <p class="move-where">${s.address || ""}${s.state ? html` · ${t(`state.${s.state}`)}` : ""}</p>
       ${open ? html`

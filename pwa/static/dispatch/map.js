@@ -212,7 +212,7 @@ export class DeskMap {
         }).on("click", () => this.onSelect({ kind: "stop", id: s.stopId })).addTo(this.clusterLayer);
         continue;
       }
-      const size = c.n >= 100 ? 44 : c.n >= 10 ? 38 : 32;
+      const size = c.n >= 100 ? 56 : 48; // a touch target
       const icon = L().divIcon({
         className: `cluster st-${c.worst}`, html: el("span", null, String(c.n)), iconSize: [size, size], iconAnchor: [size / 2, size / 2],
       });
@@ -243,7 +243,7 @@ export class DeskMap {
     const ll = [pos.lat, pos.lon];
     if (!m) {
       const inner = el("span", "courier-dot", initials(c?.name));
-      const icon = L().divIcon({ className: "courier-pin", html: inner, iconSize: [36, 36], iconAnchor: [18, 18] });
+      const icon = L().divIcon({ className: "courier-pin", html: inner, iconSize: [48, 48], iconAnchor: [24, 24] });
       m = L().marker(ll, { icon, title: c?.name || `#${cid}`, keyboard: true, zIndexOffset: 1000, riseOnHover: true });
       m.on("click", () => this.onSelect({ kind: "courier", id: cid }));
       m.on("keypress", (e) => { if (e.originalEvent?.key === "Enter") this.onSelect({ kind: "courier", id: cid }); });

@@ -217,7 +217,7 @@ export class Timeline {
     return html`<button type="button" class="chip st-${st}${selected ? " selected" : ""}" data-stop-id=${s.stopId}
       data-x=${cx} data-colour=${courier.colour} draggable=${movable ? "true" : "false"}
       aria-label=${label} aria-pressed=${String(selected)} title=${label}
-      @click=${() => this.onSelect({ kind: "stop", id: s.stopId })}>${i + 1}</button>`;
+      @click=${(ev) => this.onSelect({ kind: "stop", id: s.stopId }, { keyboard: ev.detail === 0 })}>${i + 1}</button>`;
   }
 }
 
