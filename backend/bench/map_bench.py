@@ -35,11 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from backend.bench.harness.server import ServerProcess
+from backend.bench.harness.stats import count as count_kinds
 from backend.bench.map_bench_couriers import Rider, connect_riders, ride_all, stop_riders
 from backend.bench.map_bench_figures import (
     TARGETS,
     frame_figures,
     latency_figures,
+    long_task_figures,
     position_latencies,
     split,
     summary,
@@ -128,6 +130,7 @@ async def run_map_bench(
         seen, arrived = [tuple(x) for x in probe["seen"]], [tuple(x) for x in probe["arrived"]]
         latencies, missed = position_latencies(sent, seen)
         frames = frame_figures(probe["frames"]["stream"])
+        events = [(t, str(kind)) for t, kind in probe["events"]]
         return {
             "config": {
                 "couriers": couriers,
@@ -143,9 +146,9 @@ async def run_map_bench(
             "targets": TARGETS,
             "frames": {"stream": frames, "idle": frame_figures(probe["frames"]["idle"])},
             "long_tasks": {
-                phase: {"count": len(v), "longest_ms": round(max(v), 1) if v else None}
-                for phase, v in probe["long"].items()
+                phase: long_task_figures([(a, b) for a, b in v], events) for phase, v in probe["long"].items()
             },
+            "hub_events_while_streaming": count_kinds(kind for _, kind in events),
             "position_to_marker": {
                 **latency_figures(latencies, len(sent), missed),
                 **split(sent, arrived, seen),

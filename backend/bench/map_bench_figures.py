@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from backend.bench.harness.stats import pct, ratio, top
+from backend.bench.harness.stats import count, pct, ratio, top
 
 TARGETS = {
     "mean_frame_ms": 16.0,
@@ -120,4 +120,23 @@ def latency_figures(latencies: list[float], sent: int, missed: int) -> dict[str,
         "p50_ms": pct(latencies, 50),
         "p95_ms": pct(latencies, 95),
         "max_ms": top(latencies),
+    }
+
+
+def long_task_figures(
+    tasks: list[tuple[float, float]], events: list[tuple[float, str]], before_ms: float = 1000.0, top_n: int = 5
+) -> dict[str, Any]:
+    """How many long tasks, the longest, and the longest few each with the hub events that
+    arrived in the ``before_ms`` before it started (what the page was handling)."""
+    longest = sorted(tasks, key=lambda t: -t[1])[:top_n]
+    return {
+        "count": len(tasks),
+        "longest_ms": round(longest[0][1], 1) if longest else None,
+        "longest": [
+            {
+                "ms": round(duration, 1),
+                "after_events": count(kind for t, kind in events if start - before_ms <= t <= start),
+            }
+            for start, duration in longest
+        ],
     }

@@ -7,7 +7,8 @@ strict Content-Security-Policy) records:
   (``idle``: the page open, nothing streaming; ``stream``: positions streaming);
 - every change of a courier marker's place: a MutationObserver on ``[data-courier-id]``
   elements' ``data-pos`` attribute (and such elements added), with the wall-clock ms;
-- long tasks (over 50 ms on the main thread), per phase;
+- long tasks (over 50 ms on the main thread), per phase, with when they started;
+- the kinds of the hub stream's other events (route.updated, stop.updated, ...) and when they came;
 - every courier position in the hub stream's ``positions`` batches, with the wall-clock ms it
   arrived in the page (the socket is wrapped; the app's own handler runs after), so the time to
   the marker splits into server + network and the page's own part.
@@ -37,12 +38,12 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 
-PROBE = """
+PROBE = r"""
 (() => {
   if (window.__mapBench) return;
   const now = () => performance.timeOrigin + performance.now();
   const probe = {
-    phase: null, frames: { idle: [], stream: [] }, long: { idle: [], stream: [] }, seen: [], arrived: [],
+    phase: null, frames: { idle: [], stream: [] }, long: { idle: [], stream: [] }, seen: [], arrived: [], events: [],
   };
   window.__mapBench = probe;
   // The hub stream's position batches, timed as they arrive (before the app handles them).
@@ -52,8 +53,13 @@ PROBE = """
       super(...args);
       if (!String(args[0]).includes("/ws/hub/")) return;
       this.addEventListener("message", (e) => {
-        if (typeof e.data !== "string" || !e.data.includes('"positions"')) return;
+        if (typeof e.data !== "string") return;
         const t = now();
+        if (!e.data.includes('"positions"')) {
+          const kind = /"kind":\s*"([^"]+)"/.exec(e.data);
+          if (kind && probe.phase) probe.events.push([t, kind[1]]);
+          return;
+        }
         try {
           const m = JSON.parse(e.data);
           if (m.type !== "positions") return;
@@ -87,7 +93,8 @@ PROBE = """
   try {
     new PerformanceObserver((list) => {
       if (!probe.phase) return;
-      for (const e of list.getEntries()) probe.long[probe.phase].push(e.duration);
+      const t0 = performance.timeOrigin;
+      for (const e of list.getEntries()) probe.long[probe.phase].push([t0 + e.startTime, e.duration]);
     }).observe({ type: "longtask", buffered: false });
   } catch (e) { /* no long-task timing in this browser */ }
 })();

@@ -7,6 +7,7 @@ from backend.bench.map_bench_figures import (
     TARGETS,
     frame_figures,
     latency_figures,
+    long_task_figures,
     parse_pos,
     position_latencies,
     split,
@@ -95,3 +96,15 @@ def test_a_rider_moves_along_its_path_and_stays_home_without_one() -> None:
     c = walker.step(222.64 * 3)  # laps the path again
     assert 52.0 <= c[0] <= 52.001
     assert Walker([(52.0, 4.0), (52.0, 4.0)]).step(100) == (52.0, 4.0)
+
+
+def test_the_longest_tasks_come_with_the_events_before_them() -> None:
+    tasks = [(10_000.0, 80.0), (20_000.0, 900.0), (30_000.0, 60.0)]
+    events = [(18_900.0, "route.updated"), (19_900.0, "route.updated"), (19_950.0, "stop.updated"), (25_000.0, "x")]
+    out = long_task_figures(tasks, events, top_n=2)
+    assert out["count"] == 3 and out["longest_ms"] == 900.0
+    assert out["longest"] == [
+        {"ms": 900.0, "after_events": {"route.updated": 1, "stop.updated": 1}},
+        {"ms": 80.0, "after_events": {}},
+    ]
+    assert long_task_figures([], events) == {"count": 0, "longest_ms": None, "longest": []}
