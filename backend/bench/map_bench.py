@@ -114,6 +114,7 @@ async def run_map_bench(
         await desk.phase("idle")
         await asyncio.sleep(idle_s)
         await desk.phase("stream")
+        stream_ms = time.time() * 1000
         if profile:
             await desk.start_profile()
         cpu0, t0 = server.cpu_s() or 0.0, time.monotonic()
@@ -146,7 +147,8 @@ async def run_map_bench(
             "targets": TARGETS,
             "frames": {"stream": frames, "idle": frame_figures(probe["frames"]["idle"])},
             "long_tasks": {
-                phase: long_task_figures([(a, b) for a, b in v], events) for phase, v in probe["long"].items()
+                phase: long_task_figures([(a, b) for a, b in v], events, stream_ms)
+                for phase, v in probe["long"].items()
             },
             "hub_events_while_streaming": count_kinds(kind for _, kind in events),
             "position_to_marker": {

@@ -124,10 +124,14 @@ def latency_figures(latencies: list[float], sent: int, missed: int) -> dict[str,
 
 
 def long_task_figures(
-    tasks: list[tuple[float, float]], events: list[tuple[float, str]], before_ms: float = 1000.0, top_n: int = 5
+    tasks: list[tuple[float, float]],
+    events: list[tuple[float, str]],
+    origin_ms: float = 0.0,
+    before_ms: float = 1000.0,
+    top_n: int = 5,
 ) -> dict[str, Any]:
-    """How many long tasks, the longest, and the longest few each with the hub events that
-    arrived in the ``before_ms`` before it started (what the page was handling)."""
+    """How many long tasks, the longest, and the longest few each with when it started (s after
+    ``origin_ms``) and the hub events that arrived in the ``before_ms`` before it."""
     longest = sorted(tasks, key=lambda t: -t[1])[:top_n]
     return {
         "count": len(tasks),
@@ -135,6 +139,7 @@ def long_task_figures(
         "longest": [
             {
                 "ms": round(duration, 1),
+                "at_s": round((start - origin_ms) / 1000, 1),
                 "after_events": count(kind for t, kind in events if start - before_ms <= t <= start),
             }
             for start, duration in longest

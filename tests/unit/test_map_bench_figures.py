@@ -101,10 +101,10 @@ def test_a_rider_moves_along_its_path_and_stays_home_without_one() -> None:
 def test_the_longest_tasks_come_with_the_events_before_them() -> None:
     tasks = [(10_000.0, 80.0), (20_000.0, 900.0), (30_000.0, 60.0)]
     events = [(18_900.0, "route.updated"), (19_900.0, "route.updated"), (19_950.0, "stop.updated"), (25_000.0, "x")]
-    out = long_task_figures(tasks, events, top_n=2)
+    out = long_task_figures(tasks, events, origin_ms=5_000.0, top_n=2)
     assert out["count"] == 3 and out["longest_ms"] == 900.0
     assert out["longest"] == [
-        {"ms": 900.0, "after_events": {"route.updated": 1, "stop.updated": 1}},
-        {"ms": 80.0, "after_events": {}},
+        {"ms": 900.0, "at_s": 15.0, "after_events": {"route.updated": 1, "stop.updated": 1}},
+        {"ms": 80.0, "at_s": 5.0, "after_events": {}},
     ]
     assert long_task_figures([], events) == {"count": 0, "longest_ms": None, "longest": []}
