@@ -4,8 +4,9 @@
    S stops (S / N per courier), written straight into the database as ``laadbak bench ws``
    does (:func:`backend.bench.ws_day.seed_synthetic_day`: no solver).
 2. A real server process (the harness's :class:`ServerProcess`) on that database.
-3. Every courier logs in, opens ``/ws/courier`` and starts its shift
-   (:mod:`backend.bench.map_bench_couriers`).
+3. Every courier logs in, opens ``/ws/courier``, starts its shift and sends a first position
+   somewhere along its route (:mod:`backend.bench.map_bench_couriers`): the desk opens on
+   couriers already on the road, its markers there from the snapshot.
 4. A headless Chromium logged in as the hub's dispatcher opens ``/dispatch/`` and waits for a
    timeline row per courier, then for the page to settle (a second of frames on time); a probe
    in the page (:mod:`backend.bench.map_bench_page`) records frames and the markers' moves.
@@ -36,7 +37,7 @@ from typing import Any
 
 from backend.bench.harness.server import ServerProcess
 from backend.bench.harness.stats import count as count_kinds
-from backend.bench.map_bench_couriers import Rider, connect_riders, ride_all, stop_riders
+from backend.bench.map_bench_couriers import Rider, connect_riders, first_positions, ride_all, stop_riders
 from backend.bench.map_bench_figures import (
     TARGETS,
     frame_figures,
@@ -103,6 +104,8 @@ async def run_map_bench(
         log(f"server pid {server.pid} on {server.base}")
         riders, phones = await connect_riders(server.base, server.ws_base, seeded["couriers"], PASSWORD)
         log(f"{len(riders)} couriers on their sockets, shifts started, in {phones['seconds']} s")
+        await first_positions(riders, seed)
+        await asyncio.sleep(1.5)  # the server has them (it sends hub streams its batches every second)
         desk.base = server.base
         load_ms = await desk.open("dispatcher", DISPATCHER_PASSWORD, couriers, page_timeout_s)
         log(f"the desk shows {couriers} courier rows {load_ms / 1000:.1f} s after navigation")

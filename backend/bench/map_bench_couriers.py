@@ -33,6 +33,7 @@ class Rider(ResumingSocket):
         self.sent: list[tuple[int, float, float, float]] = []  # courier id, lat, lon, wall ms
         self.refusals: list[str] = []
         self.last_key: tuple[float, float] | None = None
+        self.walker: Walker | None = None
 
     def on_snapshot(self, data: dict[str, Any], now: float) -> None:
         self.snapshot = data
@@ -54,21 +55,26 @@ class Rider(ResumingSocket):
 
     async def ride(self, start_at: float, end_at: float, every_s: float, offset_s: float) -> None:
         """Send a position every ``every_s`` from ``start_at + offset_s`` until ``end_at`` (monotonic)."""
-        walker = Walker(self.path())
         next_at = start_at + offset_s
         while True:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             if time.monotonic() >= end_at:
                 return
-            lat, lon = walker.step(BIKE_MPS * every_s)
-            lat, lon = round(lat, 6), round(lon, 6)
-            if (lat, lon) == self.last_key:  # every sent place differs from the one before
-                lat = round(lat + 1e-6, 6)
-            self.last_key = (lat, lon)
-            t_ms = time.time() * 1000
-            if await self.send_position(lat, lon, 8):
-                self.sent.append((self.courier_id, lat, lon, t_ms))
+            await self.move(BIKE_MPS * every_s)
             next_at += every_s
+
+    async def move(self, metres_on: float, *, keep: bool = True) -> None:
+        """Ride ``metres_on`` further along the path and send where that is (kept in ``sent``)."""
+        if self.walker is None:
+            self.walker = Walker(self.path())
+        lat, lon = self.walker.step(metres_on)
+        lat, lon = round(lat, 6), round(lon, 6)
+        if (lat, lon) == self.last_key:  # every sent place differs from the one before
+            lat = round(lat + 1e-6, 6)
+        self.last_key = (lat, lon)
+        t_ms = time.time() * 1000
+        if await self.send_position(lat, lon, 8) and keep:
+            self.sent.append((self.courier_id, lat, lon, t_ms))
 
 
 class Walker:
@@ -120,6 +126,13 @@ async def connect_riders(
         "seconds": round(time.monotonic() - t0, 2),
         "login_p50_ms": pct(login_ms, 50),
     }
+
+
+async def first_positions(riders: list[Rider], seed: int) -> None:
+    """Each rider somewhere along its route already (the desk opens on couriers on the road:
+    its snapshot has their places, so the markers are there before the measuring starts)."""
+    rng = random.Random(seed)
+    await asyncio.gather(*(r.move(rng.uniform(0, 2000), keep=False) for r in riders))
 
 
 async def ride_all(riders: list[Rider], seconds: float, every_s: float, seed: int) -> dict[str, Any]:
