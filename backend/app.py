@@ -128,6 +128,13 @@ def _job_backend(settings: Settings) -> Any:
     return SaqBackend(settings.redis_url)
 
 
+def _app_router(static: Path, app: str) -> Router:
+    """One app's pages and modules under /<app>/ (its index.html at /<app>/)."""
+    return create_static_files_router(
+        path=f"/{app}", directories=[static / app], html_mode=True, include_in_schema=False, name=f"{app}-app"
+    )
+
+
 class ApplicationCore(InitPlugin):
     """The one place handlers' dependencies are wired (as litestar-fullstack's
     ApplicationCore does): ``ctx``, the service context start-up builds, and
@@ -136,13 +143,6 @@ class ApplicationCore(InitPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.dependencies.update({"ctx": Provide(provide_context), "user": Provide(provide_user)})
         return app_config
-
-
-def _app_router(static: Path, app: str) -> Router:
-    """One app's pages and modules under /<app>/ (its index.html at /<app>/)."""
-    return create_static_files_router(
-        path=f"/{app}", directories=[static / app], html_mode=True, include_in_schema=False, name=f"{app}-app"
-    )
 
 
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:

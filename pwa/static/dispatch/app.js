@@ -29,12 +29,21 @@ let user = null;
 let hubId = null;
 let skewMs = 0; // the hub's wall clock minus this browser's (both read as UTC)
 const store = createStore({ now: () => hubNow() });
-const deskMap = new DeskMap($("#map"), { t, onSelect: (sel) => store.select(sel) });
+const deskMap = new DeskMap($("#map"), { t, onSelect: selectFromMap });
+
+/** A stop chosen on the map: its chip scrolls into view in the timeline. */
+function selectFromMap(sel) {
+  store.select(sel);
+  const chip = sel.kind === "stop" ? document.querySelector(`[data-stop-id="${sel.id}"]`) : null;
+  chip?.scrollIntoView({ block: "nearest", inline: "center" });
+}
 const timeline = new Timeline($("#timeline"), { t, i18n, onSelect: selectFromTimeline });
 
 /** A chip chosen with the keyboard: its move panel gets the focus (Close gives it back). */
 function selectFromTimeline(sel, { keyboard = false } = {}) {
   store.select(sel);
+  const stop = sel.kind === "stop" ? store.getState().stops.get(sel.id) : null;
+  if (stop) deskMap.reveal(stop.lat, stop.lon);
   if (!keyboard || sel.kind !== "stop") return;
   requestAnimationFrame(() => requestAnimationFrame(() => $("#move select, #move button")?.focus()));
 }

@@ -338,6 +338,11 @@ export class DeskMap {
     }
   }
 
+  /** Pan just enough to show a place that is off the map (the zoom stays). */
+  reveal(lat, lon) {
+    if (this.map && lat != null && !this.map.getBounds().pad(-0.05).contains([lat, lon])) this.map.panTo([lat, lon]);
+  }
+
   focus(lat, lon) {
     if (this.map && lat != null) this.map.setView([lat, lon], Math.max(this.map.getZoom(), 16));
   }
