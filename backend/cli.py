@@ -1,4 +1,4 @@
-"""laadbak serve | migrate | import-map FILE | demo | bench plan | ws | replan ..."""
+"""laadbak serve | migrate | import-map FILE | demo | bench plan | ws | replan | map ..."""
 
 from __future__ import annotations
 
@@ -339,6 +339,31 @@ def cmd_bench_replan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_map(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.map_bench import BenchError, run_map_bench
+
+    try:
+        result = asyncio.run(
+            run_map_bench(
+                settings,
+                couriers=args.couriers,
+                stops=args.stops,
+                seconds=args.seconds,
+                every_s=args.every,
+                page_timeout_s=args.page_timeout,
+                keep_dir=args.keep,
+                screenshot=Path(args.screenshot) if args.screenshot else None,
+                profile=args.profile,
+                hide=args.hide,
+            )
+        )
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -440,6 +465,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
     p.set_defaults(func=cmd_bench_replan)
+    p = bench.add_parser(
+        "map", help="the dispatcher's map in a headless Chromium while couriers stream positions: frames, latency"
+    )
+    p.add_argument("--couriers", type=int, default=100, help="couriers sending positions (one websocket each)")
+    p.add_argument("--stops", type=int, default=4000, help="planned stops in the day, spread over the couriers")
+    p.add_argument("--seconds", type=float, default=60.0, help="seconds of positions streaming")
+    p.add_argument("--every", type=float, default=5.0, help="seconds between a courier's positions")
+    p.add_argument("--page-timeout", type=float, default=120.0, help="seconds the desk may take to show its rows")
+    p.add_argument(
+        "--screenshot", help="where to save a picture of the map (default: $LAADBAK_ARTIFACTS/map-bench.png)"
+    )
+    p.add_argument("--profile", action="store_true", help="add the page's hottest functions while streaming")
+    p.add_argument("--hide", metavar="SELECTOR", help="experiment: hide these elements of the page before measuring")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_map)
     return parser
 
 

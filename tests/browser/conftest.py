@@ -74,12 +74,14 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server on a seeded day: ``seed_small_day``, or the test module's ``SEED_DAY(db_path, day)``."""
     require_browser()
     tmp = tmp_path_factory.mktemp("browser")
     db_path = tmp / "db.sqlite"
     var_dir = tmp / "var"
-    day = asyncio.run(seed_small_day(db_path, dt.date.today()))
+    seed_day = getattr(request.module, "SEED_DAY", seed_small_day)
+    day = asyncio.run(seed_day(db_path, dt.date.today()))
     copy_network_cache(var_dir)
     port = _free_port()
     env = {

@@ -25,7 +25,11 @@ from backend.settings import DEFAULT_MAP, REPO_ROOT
 SHARED_CACHE = REPO_ROOT / "var" / "cache"
 
 
-async def seed_small_day(db_path: Path, day: dt.date, *, orders: int = 16, couriers: int = 2) -> dict[str, Any]:
+async def seed_small_day(
+    db_path: Path, day: dt.date, *, orders: int = 16, couriers: int = 2, open_now: bool = False
+) -> dict[str, Any]:
+    """The demo day, planned; with ``open_now`` every window and shift runs from now to the
+    evening (so moves between couriers fit at any hour of the working day)."""
     from backend.db.engine import make_engine, migrate, use_database
     from backend.db.tables import Courier, Hub, Route, Stop, User
     from backend.services.context import Context
@@ -38,6 +42,8 @@ async def seed_small_day(db_path: Path, day: dt.date, *, orders: int = 16, couri
     await migrate()
     geo = await asyncio.to_thread(Geo.load, DEFAULT_MAP, SHARED_CACHE)
     city = await seed(geo, day, orders_count=orders, couriers=couriers)
+    if open_now:
+        await _open_from_now(city.hub_id, day)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         ctx = Context(geo=geo, settings=load_settings({"LAADBAK_SECRET_KEY": "browser"}), pool=pool)
         await plan_day(ctx, city.hub_id, day, 2.0)
@@ -67,6 +73,19 @@ async def seed_small_day(db_path: Path, day: dt.date, *, orders: int = 16, couri
         "dispatcherPassword": DEMO_PASSWORD,
         "deliveries": best[0],
     }
+
+
+async def _open_from_now(hub_id: int, day: dt.date) -> None:
+    """Windows from half an hour ago to 22:30, shifts from a quarter ago to 23:00 (the hub's hours)."""
+    from backend.db.tables import Order, Shift, Stop
+    from backend.dispatch.calendar import at
+
+    now_s = int((dt.datetime.now() - dt.datetime.combine(day, dt.time())).total_seconds())
+    start, end = at(day, max(6 * 3600, now_s - 1800)), at(day, 22 * 3600 + 1800)
+    await Order.update({Order.window_start: start, Order.window_end: end}).where(Order.hub == hub_id)
+    await Stop.update({Stop.window_start: start, Stop.window_end: end}).where(Stop.hub == hub_id)
+    shift_start = at(day, max(6 * 3600, now_s - 900))
+    await Shift.update({Shift.start: shift_start, Shift.end: at(day, 23 * 3600)}).where(Shift.hub == hub_id)
 
 
 def copy_network_cache(var_dir: Path) -> None:
