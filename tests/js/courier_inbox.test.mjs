@@ -1,7 +1,7 @@
 // Messages from dispatch in the courier app (pwa/static/courier/inbox.js): kept once, newest last, dismissable.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addMessage, dismissMessage, bannerTitle, MAX_SHOWN } from "../../pwa/static/courier/inbox.js";
+import { addMessage, dismissMessage, rememberDismissed, bannerTitle, MAX_SHOWN, MAX_DISMISSED } from "../../pwa/static/courier/inbox.js";
 import { createI18n } from "../../pwa/static/kit/i18n.js";
 import en from "../../pwa/static/courier/messages/en.js";
 import nl from "../../pwa/static/courier/messages/nl.js";
@@ -41,4 +41,17 @@ test("the banner says who sent it and when, in English and Dutch", () => {
   assert.equal(bannerTitle(m, tNl, clock), "Bericht van Desk · 10:15");
   assert.equal(bannerTitle({ ...m, sentBy: null, sentAt: null }, tNl, clock), "Bericht van de planning");
   assert.equal(t("dispatch.dismiss"), "Dismiss the message from dispatch");
+});
+
+test("a dismissed message replayed on resume stays dismissed", () => {
+  let list = addMessage([], msg(1));
+  list = dismissMessage(list, 1);
+  const dismissed = rememberDismissed([], 1);
+  assert.deepEqual(addMessage(list, msg(1), dismissed), []);
+  assert.equal(addMessage(list, msg(2), dismissed).length, 1); // another message still comes
+  let many = [];
+  for (let i = 1; i <= MAX_DISMISSED + 3; i++) many = rememberDismissed(many, i);
+  assert.equal(many.length, MAX_DISMISSED);
+  assert.equal(many.at(-1), MAX_DISMISSED + 3);
+  assert.deepEqual(rememberDismissed([1, 2], 1), [2, 1]); // no id twice
 });

@@ -2,11 +2,15 @@
 // until the courier dismisses them. Pure: lists in, lists out (tests/js).
 
 export const MAX_SHOWN = 5;
+export const MAX_DISMISSED = 50;
 
-/** The list with ``message`` added (once per id), newest last, at most MAX_SHOWN. */
-export function addMessage(list, message) {
+/**
+ * The list with ``message`` added (once per id), newest last, at most MAX_SHOWN. A message whose id is in
+ * ``dismissed`` stays away: a resume may replay its event after the courier has closed it.
+ */
+export function addMessage(list, message, dismissed = []) {
   if (!message || message.id == null || typeof message.text !== "string") return list;
-  if (list.some((m) => m.id === message.id)) return list;
+  if (list.some((m) => m.id === message.id) || dismissed.includes(message.id)) return list;
   const next = [...list, { id: message.id, text: message.text, sentAt: message.sentAt || null,
     sentBy: message.sentBy?.name || null }];
   return next.slice(-MAX_SHOWN);
@@ -14,6 +18,9 @@ export function addMessage(list, message) {
 
 /** The list without the message ``id`` (dismissed). */
 export const dismissMessage = (list, id) => list.filter((m) => m.id !== id);
+
+/** The ids closed by the courier, newest last, at most MAX_DISMISSED (older events are not replayed). */
+export const rememberDismissed = (dismissed, id) => [...dismissed.filter((d) => d !== id), id].slice(-MAX_DISMISSED);
 
 /** The banner's heading: who sent it, and when (``clock`` turns an ISO time into the locale's HH:MM). */
 export function bannerTitle(message, t, clock) {

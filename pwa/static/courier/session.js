@@ -96,6 +96,7 @@ async function forgetEverything() {
   state.seq = null;
   state.lastSummary = null;
   state.inbox = [];
+  state.dismissed = [];
   hooks.renderMessages();
   forgetLocal();
   if ("caches" in window) {

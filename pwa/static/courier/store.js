@@ -8,7 +8,7 @@ import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import { computeView as viewOf, localDate } from "./model.js";
-import { addMessage, dismissMessage } from "./inbox.js";
+import { addMessage, dismissMessage, rememberDismissed } from "./inbox.js";
 
 const LS_KEY = "laadbak.courier.v1";
 
@@ -31,6 +31,7 @@ export const state = {
   replayBlocked: null, // why the queue is not moving ("network", "server", "login")
   messages: [],      // the notices on screen
   inbox: [],         // messages from dispatch on screen until dismissed (courier.message)
+  dismissed: [],     // ids of the messages closed, so that a replayed event does not bring one back
 };
 
 /** Set by app.js: redraw the current screen. */
@@ -48,6 +49,7 @@ export function loadLocal() {
     state.seq = saved.seq ?? null;
     state.lastSummary = saved.lastSummary || null;
     state.inbox = Array.isArray(saved.inbox) ? saved.inbox : [];
+    state.dismissed = Array.isArray(saved.dismissed) ? saved.dismissed : [];
     const shiftDate = state.day?.date || state.day?.shift?.start?.slice(0, 10);
     if (shiftDate && shiftDate < localDate()) {
       // Yesterday's day: ask the server for a fresh snapshot.
@@ -55,6 +57,7 @@ export function loadLocal() {
       state.seq = null;
       state.lastSummary = null;
       state.inbox = [];
+      state.dismissed = [];
     }
   } catch {
     localStorage.removeItem(LS_KEY);
@@ -68,6 +71,7 @@ export function saveLocal() {
     try {
       localStorage.setItem(LS_KEY, JSON.stringify({
         user: state.user, day: state.day, seq: state.seq, lastSummary: state.lastSummary, inbox: state.inbox,
+        dismissed: state.dismissed,
       }));
     } catch { /* storage full: the server still has everything */ }
   }, 50);
@@ -116,7 +120,7 @@ export function setLoadFeedback(kind, text, fade = false) {
 /** A message from dispatch arrived (live or on resume): shown until dismissed. */
 export function receiveMessage(message) {
   const before = state.inbox;
-  state.inbox = addMessage(before, message);
+  state.inbox = addMessage(before, message, state.dismissed);
   if (state.inbox === before) return;
   saveLocal();
   hooks.renderMessages();
@@ -125,6 +129,7 @@ export function receiveMessage(message) {
 
 export function dismissInbox(id) {
   state.inbox = dismissMessage(state.inbox, id);
+  state.dismissed = rememberDismissed(state.dismissed, id);
   saveLocal();
   hooks.renderMessages();
 }
