@@ -5,7 +5,7 @@ import { render } from "../kit/html.js";
 import { request } from "../kit/api.js";
 import { translateDom } from "../kit/i18n.js";
 import { mountLangSwitch } from "../kit/lang-switch.js";
-import { state, hooks, queue, i18n, t, $, computeView, loadLocal, saveLocal, notify, dismiss, dismissInbox } from "./store.js";
+import { state, hooks, queue, i18n, t, $, computeView, loadLocal, saveLocal, flushLocal, notify, dismiss, dismissInbox } from "./store.js";
 import { parseRoute } from "./model.js";
 import { live, replay, fetchToday } from "./sync.js";
 import { login, logout, showLogin, startSession, checkSession, isCourier } from "./session.js";
@@ -77,6 +77,7 @@ function wire() {
   $("#map-me").addEventListener("click", () => map.centreOnMe(state.position));
   $("#map-fit").addEventListener("click", () => map.fit());
   window.addEventListener("hashchange", route);
+  window.addEventListener("pagehide", flushLocal); // a batched save still waiting is not lost on a reload
   window.addEventListener("online", () => {
     draw();
     live.kick();

@@ -65,16 +65,27 @@ export function loadLocal() {
 }
 
 let saveTimer = null;
-export function saveLocal() {
+function writeLocal() {
   clearTimeout(saveTimer);
-  saveTimer = setTimeout(() => {
-    try {
-      localStorage.setItem(LS_KEY, JSON.stringify({
-        user: state.user, day: state.day, seq: state.seq, lastSummary: state.lastSummary, inbox: state.inbox,
-        dismissed: state.dismissed,
-      }));
-    } catch { /* storage full: the server still has everything */ }
-  }, 50);
+  saveTimer = null;
+  try {
+    localStorage.setItem(LS_KEY, JSON.stringify({
+      user: state.user, day: state.day, seq: state.seq, lastSummary: state.lastSummary, inbox: state.inbox,
+      dismissed: state.dismissed,
+    }));
+  } catch { /* storage full: the server still has everything */ }
+}
+
+/** Keep the state across reloads, batched; ``now`` for what a person just did (a reload may follow at once). */
+export function saveLocal(now = false) {
+  clearTimeout(saveTimer);
+  if (now) writeLocal();
+  else saveTimer = setTimeout(writeLocal, 50);
+}
+
+/** Write a batched save that is still waiting (the page is going away). */
+export function flushLocal() {
+  if (saveTimer !== null) writeLocal();
 }
 
 export const forgetLocal = () => localStorage.removeItem(LS_KEY);
@@ -130,6 +141,6 @@ export function receiveMessage(message) {
 export function dismissInbox(id) {
   state.inbox = dismissMessage(state.inbox, id);
   state.dismissed = rememberDismissed(state.dismissed, id);
-  saveLocal();
+  saveLocal(true);
   hooks.renderMessages();
 }
