@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import multiprocessing
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from backend.db.engine import make_engine, migrate, use_database
 from backend.services.context import Context
 from backend.services.demo import DEMO_PASSWORD, seed
 from backend.services.planning import plan_day
-from backend.settings import load_settings
+from backend.settings import REPO_ROOT, load_settings
+
+SHARED_CACHE = REPO_ROOT / "var" / "cache"  # where the tests' `geo` fixture keeps the street network
 
 
 async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_no: int = 7) -> int:  # noqa: ANN001
@@ -40,6 +43,13 @@ class LiveServer(ServerProcess):
     def __init__(self, var_dir: Path, db: Path, env: dict[str, str] | None = None) -> None:
         super().__init__(var_dir, f"sqlite:///{db}", secret_key="live-test", env=env, startup_timeout_s=60)
         self.db = db
+        # The street network the tests' `geo` already built (the cache is keyed by the
+        # map's hash): without it every server start builds it again.
+        cache = var_dir / "cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        for built in SHARED_CACHE.glob("street-network-*"):
+            if not (cache / built.name).exists():
+                shutil.copy2(built, cache / built.name)
         self.hub_id: int | None = None
 
     def stop(self, timeout_s: float = 10.0) -> None:
