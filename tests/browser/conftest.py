@@ -8,6 +8,7 @@ tests are skipped with the reason, except with CI=true, where they fail.
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import os
 import socket
@@ -23,6 +24,7 @@ import pytest
 
 from backend.settings import REPO_ROOT
 from tests.browser.seed_day import copy_network_cache, seed_small_day
+from tests.live.server import copy_database
 
 CHROMIUM = os.environ.get("LAADBAK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -73,13 +75,22 @@ class Server:
         return client
 
 
+@pytest.fixture(scope="session")
+def small_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The seeded and planned small day, made once: each module's server gets its own copy."""
+    require_browser()
+    db_path = tmp_path_factory.mktemp("browser-seed") / "db.sqlite"
+    return db_path, asyncio.run(seed_small_day(db_path, dt.date.today()))
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, small_day: tuple[Path, dict[str, Any]]) -> Iterator[Server]:
     require_browser()
     tmp = tmp_path_factory.mktemp("browser")
     db_path = tmp / "db.sqlite"
     var_dir = tmp / "var"
-    day = asyncio.run(seed_small_day(db_path, dt.date.today()))
+    copy_database(small_day[0], db_path)
+    day = copy.deepcopy(small_day[1])
     copy_network_cache(var_dir)
     port = _free_port()
     env = {

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from backend.db.engine import make_engine, use_database
-from tests.live.server import LiveServer, run, seed_day
+from tests.live.server import LiveServer, copy_database, run, seed_day
 
 
 @pytest.fixture(scope="session")
@@ -15,12 +13,6 @@ def seeded_day(tmp_path_factory: pytest.TempPathFactory, geo) -> tuple[Path, int
     """The seeded and planned day, made once: each test gets its own copy of it."""
     db = tmp_path_factory.mktemp("live-seed") / "seed.sqlite"
     return db, run(seed_day(db, geo))
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """A whole, consistent copy of a SQLite database (its WAL included), by SQLite's backup."""
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
 
 
 @pytest.fixture

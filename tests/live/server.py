@@ -10,7 +10,9 @@ import asyncio
 import datetime as dt
 import multiprocessing
 import shutil
+import sqlite3
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 from backend.bench.harness import api
@@ -34,6 +36,13 @@ async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_n
         ctx = Context(geo=geo, settings=load_settings({"LAADBAK_SECRET_KEY": "live"}), pool=pool)
         await plan_day(ctx, city.hub_id, day, 2.0)
     return city.hub_id
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A whole, consistent copy of a SQLite database (its WAL included), by SQLite's backup:
+    a day seeded once, a fresh copy of it for each server."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
 
 
 class LiveServer(ServerProcess):
