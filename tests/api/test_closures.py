@@ -172,7 +172,7 @@ async def test_planning_a_day_applies_its_closures_and_a_stop_cut_off_is_unplann
     assert len(made["zone"]) == 32 and made["street"] == "" and made["closedEdges"] > 0
     assert net.reach([(far["lat"], far["lon"])], closure_edges(net, [tuple(p) for p in made["zone"]])) == [None]
 
-    run = await post_ok(client, f"/hubs/{hub}/plans", {"date": tomorrow().isoformat(), "timeLimitS": 2}, h)
+    run = await post_ok(client, f"/hubs/{hub}/plans", {"date": tomorrow().isoformat(), "timeLimitS": 1}, h)
     unplanned = {u["stopId"]: u for u in run["unplanned"]}
     assert unplanned[far["id"]]["reason"] == "window_unreachable", run["unplanned"]
     assert run["figures"]["violations"] == 0
@@ -181,7 +181,7 @@ async def test_planning_a_day_applies_its_closures_and_a_stop_cut_off_is_unplann
     gone = await client.delete(f"/closures/{made['id']}", headers=h)
     assert gone.status_code == 200 and gone.json()["replan"] is None
     problem(await client.delete(f"/closures/{made['id']}", headers=h), 404)
-    run = await post_ok(client, f"/hubs/{hub}/plans", {"date": tomorrow().isoformat(), "timeLimitS": 2}, h)
+    run = await post_ok(client, f"/hubs/{hub}/plans", {"date": tomorrow().isoformat(), "timeLimitS": 1}, h)
     assert run["unplanned"] == []
 
 

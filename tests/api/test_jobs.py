@@ -142,7 +142,7 @@ async def test_jobs_written_in_one_transaction_each_run_once(client, runner) -> 
 
 async def test_a_failed_stop_writes_its_next_step_as_a_job_and_a_replay_adds_nothing(client, geo, runner) -> None:
     h, hub, couriers = await _small_day(client, geo, basket=False)
-    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201, r.text
     routes = (await client.get(f"/routes?hubId={hub}&date={tomorrow()}", headers=h)).json()
     route = next(r for r in routes if any(s["kind"] == "delivery" for s in r["stops"]))

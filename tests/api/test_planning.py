@@ -73,7 +73,7 @@ async def _small_day(client, geo, couriers: int = 2, basket: bool = True) -> tup
 
 async def test_plan_a_day_and_read_the_routes(client, geo) -> None:
     h, hub, couriers = await _small_day(client, geo)
-    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201, r.text
     run = r.json()
     assert run["status"] == "done" and run["figures"]["violations"] == 0
@@ -103,7 +103,7 @@ async def test_a_day_pyvrp_can_express_goes_to_the_whole_portfolio(client, geo) 
     # one window per stop, no locks, no baskets: both runs of the portfolio may plan it
     day_input = await load_day(geo, hub, tomorrow())
     assert engines_for(day_input.problem) == DEFAULT_ENGINES
-    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201, r.text
     run = r.json()
     assert run["status"] == "done" and run["figures"]["violations"] == 0
@@ -121,7 +121,7 @@ async def test_a_day_pyvrp_can_express_goes_to_the_whole_portfolio(client, geo) 
 async def test_a_courier_reads_only_their_own_route(client, geo) -> None:
     h, hub, couriers = await _small_day(client, geo)
     run = (
-        await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+        await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     ).json()
     routes = {r["courierId"]: r for r in (await client.get(f"/routes?hubId={hub}&date={tomorrow()}", headers=h)).json()}
     c0 = await login(client, "courier0")
@@ -177,7 +177,7 @@ async def test_unplannable_stops_are_reported_with_a_reason(client, geo) -> None
         h,
     )
     run = (
-        await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+        await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     ).json()
     reasons = {u["reason"] for u in run["unplanned"]}
     assert {"too_heavy", "window_unreachable"} <= reasons, run["unplanned"]

@@ -71,7 +71,7 @@ async def _day(client, geo) -> dict:
         },
         h,
     )
-    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201 and r.json()["figures"]["violations"] == 0, r.text
     return {"h": h, "hub": hub, "roomy": roomy, "full": full, "routes": await _current_routes(hub)}
 
@@ -440,7 +440,7 @@ async def test_before_the_day_is_planned_a_redirect_is_simply_written(client, ge
     events = await OutboxEvent.select(OutboxEvent.kind).where(OutboxEvent.kind == "order.redirected")
     assert len(events) == 1
     # The day's plan then takes the new stop and leaves the withdrawn one out.
-    plan = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    plan = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert plan.status_code == 201 and plan.json()["figures"]["violations"] == 0
     holders = _holders(await _current_routes(hub))
     assert r.json()["stopId"] in holders and r.json()["previousStopId"] not in holders

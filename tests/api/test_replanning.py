@@ -34,7 +34,7 @@ async def _current_routes(hub: int) -> list[dict]:
 
 async def _planned_day(client, geo) -> tuple[dict, int, list[dict]]:
     h, hub, _ = await _small_day(client, geo)
-    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201 and r.json()["figures"]["violations"] == 0
     return h, hub, await _current_routes(hub)
 

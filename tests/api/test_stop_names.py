@@ -37,7 +37,7 @@ async def _stored() -> list[dict]:
 
 async def test_routes_keep_snake_case_and_the_api_answers_camel_case(client, geo) -> None:
     h, hub, _ = await _small_day(client, geo)
-    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201, r.text
     stored = [s for row in await _stored() for s in row["stops"]]
     assert stored and all(set(s) == SNAKE for s in stored)
@@ -50,7 +50,7 @@ async def test_routes_keep_snake_case_and_the_api_answers_camel_case(client, geo
 
 async def test_the_migration_rewrites_old_routes_and_back(client, geo) -> None:
     h, hub, _ = await _small_day(client, geo)
-    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201, r.text
     before = await _stored()
     camel = {v: k for k, v in MIGRATION.NAMES.items()}

@@ -29,7 +29,7 @@ async def test_tracking_follows_the_order_through_the_day(client, geo) -> None:
     assert view["status"] == "received" and view["etaWindow"] is None
     assert view["window"] == {"start": "10:00", "end": "12:00"}
 
-    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 2}, headers=h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201
     view = (await client.get(f"/track/{token}/status")).json()
     assert view["status"] == "planned" and view["etaWindow"] and view["courierPosition"] is None

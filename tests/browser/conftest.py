@@ -8,6 +8,7 @@ tests are skipped with the reason, except with CI=true, where they fail.
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import os
 import socket
@@ -21,8 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.db.engine import make_engine, use_database
 from backend.settings import REPO_ROOT
 from tests.browser.seed_day import copy_network_cache, seed_small_day
+from tests.live.server import copy_database
 
 CHROMIUM = os.environ.get("LAADBAK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -73,15 +76,29 @@ class Server:
         return client
 
 
+@pytest.fixture(scope="session")
+def small_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The seeded and planned small day, made once: each module's server gets its own copy."""
+    require_browser()
+    db_path = tmp_path_factory.mktemp("browser-seed") / "db.sqlite"
+    return db_path, asyncio.run(seed_small_day(db_path, dt.date.today()))
+
+
 @pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The server on a seeded day: ``seed_small_day``, or the test module's ``SEED_DAY(db_path, day)``."""
+    """The server on a seeded day: a copy of the shared ``small_day``, or the module's ``SEED_DAY(db_path, day)``."""
     require_browser()
     tmp = tmp_path_factory.mktemp("browser")
     db_path = tmp / "db.sqlite"
     var_dir = tmp / "var"
-    seed_day = getattr(request.module, "SEED_DAY", seed_small_day)
-    day = asyncio.run(seed_day(db_path, dt.date.today()))
+    seed_day = getattr(request.module, "SEED_DAY", None)
+    if seed_day is not None:
+        day = asyncio.run(seed_day(db_path, dt.date.today()))
+    else:
+        shared_path, shared_day = request.getfixturevalue("small_day")
+        copy_database(shared_path, db_path)
+        use_database(make_engine(f"sqlite:///{db_path}"))  # as seeding it here would have left it
+        day = copy.deepcopy(shared_day)
     copy_network_cache(var_dir)
     port = _free_port()
     env = {

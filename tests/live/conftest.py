@@ -1,14 +1,26 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.live.server import LiveServer, run, seed_day
+from backend.db.engine import make_engine, use_database
+from tests.live.server import LiveServer, copy_database, run, seed_day
+
+
+@pytest.fixture(scope="session")
+def seeded_day(tmp_path_factory: pytest.TempPathFactory, geo) -> tuple[Path, int]:
+    """The seeded and planned day, made once: each test gets its own copy of it."""
+    db = tmp_path_factory.mktemp("live-seed") / "seed.sqlite"
+    return db, run(seed_day(db, geo))
 
 
 @pytest.fixture
-def live(tmp_path, geo):
+def live(tmp_path, seeded_day):
+    seed_db, hub_id = seeded_day
     db = tmp_path / "live.sqlite"
-    hub_id = run(seed_day(db, geo))
+    copy_database(seed_db, db)
+    use_database(make_engine(f"sqlite:///{db}"))  # as seeding it here would have left it
     server = LiveServer(tmp_path, db)
     server.hub_id = hub_id
     server.start()

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import multiprocessing
+import shutil
+import sqlite3
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 from backend.bench.harness import api
@@ -18,7 +21,9 @@ from backend.db.engine import make_engine, migrate, use_database
 from backend.services.context import Context
 from backend.services.demo import DEMO_PASSWORD, seed
 from backend.services.planning import plan_day
-from backend.settings import load_settings
+from backend.settings import REPO_ROOT, load_settings
+
+SHARED_CACHE = REPO_ROOT / "var" / "cache"  # where the tests' `geo` fixture keeps the street network
 
 
 async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_no: int = 7) -> int:  # noqa: ANN001
@@ -33,6 +38,13 @@ async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_n
     return city.hub_id
 
 
+def copy_database(source: Path, target: Path) -> None:
+    """A whole, consistent copy of a SQLite database (its WAL included), by SQLite's backup:
+    a day seeded once, a fresh copy of it for each server."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 class LiveServer(ServerProcess):
     """``laadbak serve`` on the SQLite file ``db``; ``env`` e.g. LAADBAK_CRASH_AT for the crash
     tests (it may change between a stop and the next start, on the same database and port)."""
@@ -40,6 +52,13 @@ class LiveServer(ServerProcess):
     def __init__(self, var_dir: Path, db: Path, env: dict[str, str] | None = None) -> None:
         super().__init__(var_dir, f"sqlite:///{db}", secret_key="live-test", env=env, startup_timeout_s=60)
         self.db = db
+        # The street network the tests' `geo` already built (the cache is keyed by the
+        # map's hash): without it every server start builds it again.
+        cache = var_dir / "cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        for built in SHARED_CACHE.glob("street-network-*"):
+            if not (cache / built.name).exists():
+                shutil.copy2(built, cache / built.name)
         self.hub_id: int | None = None
 
     def stop(self, timeout_s: float = 10.0) -> None:
