@@ -12,7 +12,7 @@ import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import panelsEn from "./messages/panels-en.js";
 import panelsNl from "./messages/panels-nl.js";
-import { createStore, STOP_STATES } from "./store.js";
+import { createStore, onlyPositions, STOP_STATES } from "./store.js";
 import { DeskMap, STATE_FILL } from "./map.js";
 import { Timeline } from "./timeline.js";
 import { unplannedList } from "./unplanned.js";
@@ -115,10 +115,17 @@ function drawFrame() {
   const state = store.getState();
   if (change.all) deskMap.load(state);
   else deskMap.update(state, change);
+  if (onlyPositions(change)) {
+    // The timeline and the side show nothing derived from positions, but the selected
+    // courier's details (its "show on map" needs a position): that panel alone, if it moved.
+    const sel = state.selection;
+    if (sel?.kind === "courier" && change.positions.has(sel.id)) render(detailsPanel(desk), $("#details"));
+    return;
+  }
   if (change.all || change.lang) timeline.renderAll(state);
   else timeline.update(state, change);
   drawSide(state, change);
-  drawTop(state);
+  if (change.all || change.lang || change.connection) drawTop(state);
 }
 
 /** The panels asked to be drawn again (their own data arrived): the side only, next frame. */

@@ -51,6 +51,15 @@ function couriersFromRoutes(routes) {
   }));
 }
 
+/**
+ * A change that is a batch of positions and nothing else (the hub stream's `positions`
+ * messages): only those couriers' markers have anything to show.
+ */
+export function onlyPositions(change) {
+  if (!change?.positions?.size || change.couriers?.size || change.stops?.size || change.routes?.size) return false;
+  return !Object.values(change).some((v) => v === true || (typeof v === "string" && v !== ""));
+}
+
 const emptyChange = () => ({ couriers: new Set(), stops: new Set(), positions: new Set(), routes: new Set() });
 
 export function createStore({ now = () => null } = {}) {

@@ -8,6 +8,7 @@ import { courierSummary } from "./store.js";
 const PX_PER_HOUR = 140;
 const CHIP = 48;        // chips are touch targets: 48 × 48 px
 const GAP = 2;
+const ROW_BUDGET_MS = 8; // rows drawn per frame while the day streams
 
 /** Minutes since midnight of a local ISO time ("2026-12-04T09:28:18" or "09:28"), or null. */
 export function minutes(value) {
@@ -15,19 +16,37 @@ export function minutes(value) {
   return m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3] || 0) / 60 : null;
 }
 
-/** The hours the timeline spans: from the earliest shift start to the latest end, whole hours. */
-export function span(state) {
+/** The minutes one courier's row spans (shift, route start/end, every ETA), unrounded: {from, to}. */
+export function rowSpan(courier, route) {
   let from = Infinity, to = -Infinity;
   const see = (v) => {
     const m = minutes(v);
     if (m === null) return;
-    from = Math.min(from, m);
-    to = Math.max(to, m);
+    if (m < from) from = m;
+    if (m > to) to = m;
   };
-  for (const c of state.couriers.values()) { see(c.shiftStart); see(c.shiftEnd); }
-  for (const r of state.routes.values()) { see(r.start); see(r.end); for (const s of r.stops) see(s.eta); }
+  if (courier) { see(courier.shiftStart); see(courier.shiftEnd); }
+  if (route) { see(route.start); see(route.end); for (const s of route.stops) see(s.eta); }
+  return { from, to };
+}
+
+/** Whole hours over row spans (an iterable of {from, to}); 08–17 when nothing is known. */
+export function hoursOf(spans) {
+  let from = Infinity, to = -Infinity;
+  for (const r of spans) {
+    if (r.from < from) from = r.from;
+    if (r.to > to) to = r.to;
+  }
   if (!Number.isFinite(from)) { from = 8 * 60; to = 17 * 60; }
   return { from: Math.floor(from / 60) * 60, to: Math.max(Math.ceil(to / 60) * 60, Math.floor(from / 60) * 60 + 60) };
+}
+
+/** The hours the timeline spans: from the earliest shift start to the latest end, whole hours. */
+export function span(state) {
+  const rows = [];
+  for (const [id, c] of state.couriers) rows.push(rowSpan(c, state.routes.get(id)));
+  for (const [id, r] of state.routes) if (!state.couriers.has(id)) rows.push(rowSpan(null, r));
+  return hoursOf(rows);
 }
 
 /** x (px) of each chip: at its ETA, but never over the chip before it. */
@@ -47,6 +66,8 @@ export class Timeline {
   constructor(root, { t, i18n, onSelect }) {
     Object.assign(this, { root, t, i18n, onSelect });
     this.rows = new Map(); // courierId → element
+    this.dirty = new Set(); // courier ids whose row waits to be drawn (see drain)
+    this.drainFrame = 0;
     this.clocks = new Map();
     this.range = null;
     this.width = 0;
@@ -70,11 +91,14 @@ export class Timeline {
   /** Everything (a new day, a language switch, the hour range changed). */
   renderAll(state) {
     this.state = state;
-    this.range = span(state);
+    this.spans = new Map();
+    for (const [id, c] of state.couriers) this.spans.set(id, rowSpan(c, state.routes.get(id)));
+    this.range = hoursOf(this.spans.values());
     this.hint.textContent = this.t(state.couriers.size ? "timeline.hint" : "timeline.empty");
     const order = [...state.couriers.keys()];
     for (const [id, row] of this.rows) if (!state.couriers.has(id)) { row.remove(); this.rows.delete(id); }
     this.width = 0;
+    this.dirty.clear();
     for (const id of order) this.renderRow(state, id);
     this.body.append(...order.map((id) => this.rows.get(id)));
     this.body.append(this.nowLine);
@@ -93,11 +117,15 @@ export class Timeline {
     this.scroll.scrollLeft = Math.max(0, Math.min(...xs) - 60);
   }
 
-  /** Only the rows whose courier changed; everything when the hour range moved. */
+  /**
+   * Only the rows whose courier changed; everything when the hour range moved. Nothing here
+   * depends on positions: a batch of positions alone touches no row and scans no stop. Each
+   * row's span (its minutes) is computed when that row's route or courier changes, and the hour
+   * range is folded from the rows' spans (one per courier), never from all the stops.
+   */
   update(state, change) {
     this.state = state;
-    const range = span(state);
-    if (change.all || change.lang || !this.range || range.from !== this.range.from || range.to !== this.range.to
+    if (change.all || change.lang || !this.range || !this.spans
         || [...change.couriers].some((id) => !this.rows.has(id))) {
       this.renderAll(state);
       return;
@@ -107,15 +135,54 @@ export class Timeline {
       const s = state.stops.get(id);
       if (s) rows.add(s.courierId);
     }
+    const first = new Set();
     if (change.selection) {
-      // Only the rows of the previous and the new selection change.
+      // Only the rows of the previous and the new selection change (drawn first).
       const now = this.selectionRow(state);
-      if (this.selRow != null) rows.add(this.selRow);
-      if (now != null) rows.add(now);
+      if (this.selRow != null) first.add(this.selRow);
+      if (now != null) first.add(now);
       this.selRow = now;
     }
-    for (const id of rows) if (state.couriers.has(id)) this.renderRow(state, id);
+    if (rows.size) {
+      for (const id of rows) if (state.couriers.has(id)) this.spans.set(id, rowSpan(state.couriers.get(id), state.routes.get(id)));
+      const range = hoursOf(this.spans.values());
+      if (range.from !== this.range.from || range.to !== this.range.to) {
+        // The hours moved while the day streams: every row again, a few per frame.
+        this.range = range;
+        this.renderAxis();
+        this.renderNow(state);
+        for (const id of state.couriers.keys()) rows.add(id);
+      }
+    }
+    for (const id of first) this.dirty.add(id);
+    for (const id of rows) if (!first.has(id)) this.dirty.add(id);
+    this.drain();
     if (change.tick) this.renderNow(state);
+  }
+
+  /**
+   * Draw the rows waiting, at most ROW_BUDGET_MS of them per frame (the first always), the
+   * rest on the next frames: a burst of route changes never makes one long frame.
+   */
+  drain() {
+    if (this.drainFrame) return;
+    const t0 = performance.now();
+    let widened = false;
+    for (const id of this.dirty) {
+      this.dirty.delete(id);
+      if (!this.state.couriers.has(id)) continue;
+      const before = this.width;
+      this.renderRow(this.state, id);
+      widened ||= this.width > before;
+      if (performance.now() - t0 > ROW_BUDGET_MS) break;
+    }
+    if (widened) this.renderAxis();
+    if (this.dirty.size) {
+      this.drainFrame = requestAnimationFrame(() => {
+        this.drainFrame = 0;
+        this.drain();
+      });
+    }
   }
 
   /** The i18n clock, remembered per language and minute (Intl formatters are slow to make). */
@@ -221,9 +288,13 @@ export class Timeline {
   }
 }
 
-/** Positions and widths from data-x / data-w (CSSOM: the CSP forbids style attributes). */
+/** Positions and widths from data-x / data-w (CSSOM: the CSP forbids style attributes); unchanged ones untouched. */
 function place(root) {
-  for (const e of root.querySelectorAll("[data-x]")) e.style.left = `${e.dataset.x}px`;
-  for (const e of root.querySelectorAll("[data-w]")) e.style.width = `${e.dataset.w}px`;
-  for (const e of root.querySelectorAll(".chip[data-colour]")) e.style.borderColor = e.dataset.colour;
+  for (const e of root.querySelectorAll("[data-x]")) setStyle(e, "left", `${e.dataset.x}px`);
+  for (const e of root.querySelectorAll("[data-w]")) setStyle(e, "width", `${e.dataset.w}px`);
+  for (const e of root.querySelectorAll(".chip[data-colour]")) setStyle(e, "borderColor", e.dataset.colour);
+}
+
+function setStyle(e, prop, value) {
+  if (e.style[prop] !== value) e.style[prop] = value;
 }

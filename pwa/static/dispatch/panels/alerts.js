@@ -65,23 +65,27 @@ export function alertsPanel(desk) {
   const t = desk.t;
   const state = desk.store.getState();
   const names = namer(state);
-  const all = sortAlerts(alertsOf(desk, state)).map((a) => alertView(a, { t, lang: desk.lang, names }));
-  const open = all.filter((a) => a.open);
-  const acked = all.filter((a) => !a.open);
+  // Views (translated, clocks formatted) only for the alerts drawn: a busy day raises thousands.
+  const all = sortAlerts(alertsOf(desk, state));
+  const openAll = all.filter((x) => !x.acknowledgedAt);
+  const ackedAll = all.filter((x) => x.acknowledgedAt);
+  const view = (x) => alertView(x, { t, lang: desk.lang, names });
+  const open = openAll.slice(0, SHOWN).map(view);
   const a = ui.alerts;
+  const acked = a.showAcknowledged ? ackedAll.slice(0, SHOWN).map(view) : [];
   const toggle = () => { a.showAcknowledged = !a.showAcknowledged; desk.rerender(); };
   return html`<section class="panel panel-alerts" aria-labelledby="panel-alerts-h" data-panel="alerts">
-    <div class="panel-head"><h2 id="panel-alerts-h">${t("panel.alerts.title", { n: open.length })}</h2>
+    <div class="panel-head"><h2 id="panel-alerts-h">${t("panel.alerts.title", { n: openAll.length })}</h2>
       <button type="button" class="panel-btn" aria-pressed=${a.showAcknowledged ? "true" : "false"} @click=${toggle}>
-        ${t("panel.alerts.showAcknowledged", { n: acked.length })}</button></div>
+        ${t("panel.alerts.showAcknowledged", { n: ackedAll.length })}</button></div>
     ${a.error ? html`<p class="panel-error" role="alert">${a.error}</p>` : nothing}
-    ${open.length > 1 ? html`<button type="button" class="panel-btn" ?disabled=${a.busy.size > 0}
-      @click=${() => acknowledgeAll(desk, open.map((v) => v.id))}>${t("panel.alerts.acknowledgeAll", { n: open.length })}</button>` : nothing}
-    ${open.length ? html`<ul class="panel-alert-list">${open.slice(0, SHOWN).map((v) => item(desk, state, v))}</ul>`
+    ${openAll.length > 1 ? html`<button type="button" class="panel-btn" ?disabled=${a.busy.size > 0}
+      @click=${() => acknowledgeAll(desk, openAll.map((x) => x.id))}>${t("panel.alerts.acknowledgeAll", { n: openAll.length })}</button>` : nothing}
+    ${open.length ? html`<ul class="panel-alert-list">${open.map((v) => item(desk, state, v))}</ul>`
       : html`<p class="panel-hint">${t("panel.alerts.none")}</p>`}
-    ${open.length > SHOWN ? html`<p class="panel-hint">${t("panel.alerts.more", { n: open.length - SHOWN })}</p>` : nothing}
+    ${openAll.length > SHOWN ? html`<p class="panel-hint">${t("panel.alerts.more", { n: openAll.length - SHOWN })}</p>` : nothing}
     ${a.showAcknowledged && acked.length ? html`<h3>${t("panel.alerts.acknowledged")}</h3>
-      <ul class="panel-alert-list acknowledged">${acked.slice(0, SHOWN).map((v) => item(desk, state, v))}</ul>` : nothing}
+      <ul class="panel-alert-list acknowledged">${acked.map((v) => item(desk, state, v))}</ul>` : nothing}
   </section>`;
 }
 

@@ -1,6 +1,7 @@
 // The desk's panels, as app.js uses them: toolbar, details, alerts and figures (each a
 // lit-html template drawn by the app), and startPanels, called once after login.
 import { throttle, routesSignature } from "./model.js";
+import { onlyPositions } from "../store.js";
 import { ui } from "./shared.js";
 import { loadAlerts } from "./alerts.js";
 import { loadFigures } from "./figures.js";
@@ -27,6 +28,7 @@ export function startPanels(desk) {
   let seen = routesSignature(desk.store.getState());
   let day = dayKey(desk.store.getState());
   const unsubscribe = desk.store.subscribe((_, change) => {
+    if (change && onlyPositions(change)) return; // positions change no route, alert or figure here
     const state = desk.store.getState();
     if (dayKey(state) !== day) { // the desk loaded another hub or day: its alerts and figures
       day = dayKey(state);

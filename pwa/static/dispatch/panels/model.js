@@ -12,12 +12,15 @@ const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 // Control characters other than tab, line feed and carriage return (which a message may hold).
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 
+const CLOCKS = new Map(); // lang → formatter (Intl formatters are slow to make; the alerts list draws many clocks)
 /** A server time ("09:28" or "2026-12-04T09:28:18") as HH:MM in the language's 24-hour clock. */
 export function clock(value, lang = "en") {
   const m = /(?:^|T)(\d{2}):(\d{2})/.exec(String(value ?? ""));
   if (!m) return "–";
   const at = Date.UTC(2000, 0, 1, Number(m[1]), Number(m[2]));
-  return new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" }).format(at);
+  let f = CLOCKS.get(lang);
+  if (!f) CLOCKS.set(lang, (f = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" })));
+  return f.format(at);
 }
 
 /** A number in the language's notation, with ``digits`` decimals; "–" when there is none. */
