@@ -5,6 +5,7 @@ kept across a reload until the courier dismisses it."""
 from __future__ import annotations
 
 from tests.browser.conftest import Server, require_browser
+from tests.browser.test_a11y_i18n import AXE, _serious
 
 HTML_TEXT = '<b id="injected">Bel de hub</b>\n<img src=x onerror="window.pwned=1">'
 
@@ -38,6 +39,8 @@ def test_a_message_from_dispatch_is_a_dismissable_banner(server: Server, browser
     expect(close).to_have_attribute("aria-label", "Bericht van de planning sluiten")
     box = close.bounding_box()
     assert box and box["width"] >= 48 and box["height"] >= 48, box
+    page.evaluate(AXE.read_text())  # axe from the test, not the page (the page's CSP allows only its own scripts)
+    assert _serious(page, "courier banner (nl)") == []
 
     page.reload()  # not dismissed yet: still there after a reload
     expect(page.locator(f"[data-dispatch-message='{sent['id']}']")).to_be_visible(timeout=10_000)
