@@ -9,6 +9,7 @@ DevTools protocol), so the pages keep their strict Content-Security-Policy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
+from tests.browser.seed_day import seed_small_day
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+# Windows and shifts open from now on: the tracking page offers a time change at any hour of the evening.
+SEED_DAY = functools.partial(seed_small_day, open_now=True)
 SCREENSHOT = "/tmp/courier-shift-nl.png"  # for a person to look at, like /tmp/courier.png
 
 
