@@ -20,7 +20,7 @@ from types import FrameType
 log = logging.getLogger("laadbak.stalls")
 
 # Frames of these files are how a thread waits, not what it does.
-_WAITING = ("threading.py", "selectors.py", "queue.py", "concurrent/futures/thread.py")
+_WAITING = ("threading.py", "selectors.py", "queue.py", "thread.py", "_connection_worker_thread")
 
 
 def _where(frame: FrameType, depth: int = 3) -> str:
