@@ -291,7 +291,7 @@ def longest_tasks(trace: Any, top_n: int = 3, parts: int = 8) -> list[dict[str, 
     """The longest main-thread tasks while profiling, each with what it spent its time on
     (inclusive ms per kind of nested event; a script's function with where it is)."""
     events = sorted(_main_thread_events(trace), key=lambda e: e.get("ts", 0))
-    tasks = sorted((e for e in events if e["name"] == "RunTask"), key=lambda e: -e.get("dur", 0))[:top_n]
+    tasks = sorted(_tasks(events), key=lambda e: -e.get("dur", 0))[:top_n]
     out = []
     for task in tasks:
         a, b = task["ts"], task["ts"] + task.get("dur", 0)
@@ -311,6 +311,21 @@ def longest_tasks(trace: Any, top_n: int = 3, parts: int = 8) -> list[dict[str, 
     return out
 
 
+# A top-level task of a Chromium thread, by its name in the trace (it changed across versions).
+TASK_EVENTS = ("ThreadControllerImpl::RunTask", "RunTask")
+
+
+def _tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outermost tasks among ``events`` (a task run inside another is part of it)."""
+    out: list[dict[str, Any]] = []
+    end = -1.0
+    for e in sorted((e for e in events if e["name"] in TASK_EVENTS), key=lambda e: e.get("ts", 0)):
+        if e.get("ts", 0) >= end:
+            out.append(e)
+            end = e.get("ts", 0) + e.get("dur", 0)
+    return out
+
+
 def busy_ms(trace: Any) -> float:
-    """How long the renderer's main thread was busy (its top-level tasks, in ms) over the trace."""
-    return sum(e.get("dur", 0) for e in _main_thread_events(trace) if e["name"] == "RunTask") / 1000
+    """How long the renderer's main thread was busy (its outermost tasks, in ms) over the trace."""
+    return sum(e.get("dur", 0) for e in _tasks(_main_thread_events(trace))) / 1000

@@ -131,7 +131,14 @@ def test_the_main_threads_busy_time_and_longest_tasks_come_from_the_trace() -> N
                 "args": {"data": {"url": "http://x/map.js", "functionName": "draw"}},
             },
             {**main, "ph": "X", "name": "Paint", "ts": 4200, "dur": 500},
-            {**main, "ph": "X", "name": "RunTask", "ts": 9000, "dur": 1500},
+            {**main, "ph": "X", "name": "ThreadControllerImpl::RunTask", "ts": 9000, "dur": 1500},
+            {
+                **main,
+                "ph": "X",
+                "name": "ThreadControllerImpl::RunTask",
+                "ts": 9100,
+                "dur": 200,
+            },  # nested: counted once
             {**other, "ph": "X", "name": "RunTask", "ts": 1000, "dur": 90000},  # not the page's thread
         ]
     }
