@@ -7,6 +7,7 @@ the server's sentence in the desk-flash. A screenshot is kept at /tmp/dispatch-d
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,12 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
+from tests.browser.seed_day import seed_small_day
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 SCREENSHOT = "/tmp/dispatch-desk.png"
+# Windows open from now: a move between couriers can fit at any hour of the day.
+SEED_DAY = functools.partial(seed_small_day, open_now=True)
 
 
 @pytest.fixture
