@@ -18,6 +18,7 @@ import { DeskMap, STATE_FILL } from "./map.js";
 import { Timeline } from "./timeline.js";
 import { unplannedList } from "./unplanned.js";
 import { createMoves, bindDrag, movePanel } from "./drag.js";
+import { bindMapDrop } from "./map-drop.js";
 import { toolbar, detailsPanel, alertsPanel, figuresPanel, startPanels } from "./panels/index.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en, ...panelsEn }, nl: { ...kitNl, ...nl, ...panelsNl } });
@@ -294,6 +295,7 @@ function wire() {
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
   bindDrag(document.body, { store, moves });
+  bindMapDrop($("#map"), { store, moves, deskMap, sentence: problem });
   mountLangSwitch($("#top-lang"), i18n, { short: true });
   translateDom(document, i18n);
   i18n.onChange(() => {
