@@ -77,6 +77,7 @@ export function bindMapDrop(container, { store, moves, deskMap, sentence }) {
   container.addEventListener("mousedown", (ev) => {
     const map = deskMap.map;
     if (ev.button !== 0 || !map || deskMap.clustered || ev.target?.tagName !== "CANVAS") return;
+    if (container.classList.contains("drawing")) return; // drawing a closed area: presses are corners
     const box = container.getBoundingClientRect();
     const point = { x: ev.clientX - box.left, y: ev.clientY - box.top };
     const s = stopNear(store.getState().stops.values(), (x) => map.latLngToContainerPoint([x.lat, x.lon]), point);
