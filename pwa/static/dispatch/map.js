@@ -293,11 +293,16 @@ export class DeskMap {
       return;
     }
     if (held && held.routeId === route.id && held.version === route.version) return; // new times, same line
-    this.drawRoute(cid, route, null); // straight lines at once, the streets when they come
+    const sameStops = held?.stops === stopKey(route) && held.line !== null;
+    if (sameStops) Object.assign(held, { routeId: route.id, version: route.version }); // new times: keep the line
+    else this.drawRoute(cid, route, null); // straight lines at once, the streets when they come
     try {
       const res = await request("GET", `/routes/${route.id}/geometry`);
-      if (res.ok && res.data?.geometry && this.state.routes.get(cid)?.id === route.id) this.drawRoute(cid, route, res.data);
-    } catch { /* keep the straight lines */ }
+      if (!res.ok || !res.data?.geometry || this.state.routes.get(cid)?.id !== route.id) return;
+      // Redrawing a line repaints every line it crosses: only when the streets changed (a closure).
+      if (sameStops && lineKey(res.data) === this.routeLines.get(cid)?.line) return;
+      this.drawRoute(cid, route, res.data);
+    } catch { /* keep the lines drawn */ }
   }
 
   drawRoute(cid, route, feature) {
@@ -317,7 +322,8 @@ export class DeskMap {
       layer = L().polyline(pts, { interactive: false, renderer: this.routeCanvas, color: colour, weight: 3, opacity: 0.7, dashArray: "6 6" });
     }
     layer.addTo(this.routesLayer);
-    this.routeLines.set(cid, { routeId: route.id, version: route.version, layer });
+    const line = feature?.geometry?.coordinates?.length ? lineKey(feature) : null;
+    this.routeLines.set(cid, { routeId: route.id, version: route.version, stops: stopKey(route), line, layer });
   }
 
   // ------------------------------------------------------------ the desk's map API (contract)
@@ -387,4 +393,14 @@ function streetStyle(feature) {
   const kind = feature?.properties?.highway || "";
   const major = /primary|secondary|tertiary|trunk/.test(kind);
   return { color: feature?.properties?.pushed ? "#a3a3a3" : "#9ca3af", weight: major ? 3 : 1.5, opacity: 0.8 };
+}
+
+/** A route's stops in riding order: the line through them changes only when this does (or a closure). */
+function stopKey(route) {
+  return (route.stops || []).map((s) => s.stopId).join(",");
+}
+
+/** A drawn line's coordinates as text, to tell a changed line from the same one. */
+function lineKey(feature) {
+  return JSON.stringify(feature.geometry.coordinates);
 }
