@@ -4,9 +4,10 @@ a list of ``Raised(kind, key, detail, data)`` out.
 Each rule looks at the day as it stands now and answers every alert that holds;
 the service (``backend/services/alerts.py``) keeps one alert per (hub, date,
 kind, key), so a rule that answers the same key again raises nothing new. The
-key therefore names the *occurrence*: a stop is late once a day, but a courier
-who loses their position twice (at 10:00 and at 14:00) raises two alerts, one per
-gap, keyed by when the gap began.
+key therefore names the *occurrence*: a courier who loses their position twice
+(at 10:00 and at 14:00) raises two alerts, one per gap, keyed by when the gap began.
+Late stops are grouped per courier route (one alert, not one per stop); that alert is
+*updated* as its set of late stops changes (``UPDATED_BY``, ``nothing_late``).
 
 ``detail`` is an English sentence; ``data`` carries the ids and figures the desk
 translates with (``stopId``, ``courierId``, ``street``, ``pickupPointId``,
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 import msgspec
@@ -43,6 +44,11 @@ STILL_MIN = 10
 STILL_RADIUS_M = 50.0
 FAILURES_PER_STREET = 3
 FULL_SHARE = 0.9
+LATE_SHOWN = 3  # late stops a stop_late alert names; the others are counted
+
+# Kinds whose alert is updated (detail and data, the acknowledgement kept) when the
+# named ``data`` field changes: a route's late stops come and go during the day.
+UPDATED_BY: dict[Kind, str] = {"stop_late": "stopIds"}
 
 Place = tuple[float, float]  # (lat, lon)
 
@@ -105,30 +111,99 @@ def _minutes(span: dt.timedelta) -> int:
     return int(span.total_seconds() // 60)
 
 
-def late_stops(stops: Iterable[StopNow]) -> list[Raised]:
+class LateStop(NamedTuple):
+    stop_id: int
+    courier_id: int | None
+    address: str
+    predicted: dt.datetime  # service start, else arrival
+    window_end: dt.datetime
+    minutes: int  # how late, at least 1
+
+
+def late_stops(stops: Iterable[StopNow]) -> list[LateStop]:
     """A stop not finished whose predicted service start (or arrival) is after its window's end."""
     out = []
     for s in stops:
         predicted = s.service_start or s.eta
         if s.status in FINISHED or predicted <= s.window_end:
             continue
-        late_min = max(1, _minutes(predicted - s.window_end))
+        out.append(
+            LateStop(
+                s.stop_id, s.courier_id, s.address, predicted, s.window_end, max(1, _minutes(predicted - s.window_end))
+            )
+        )
+    return out
+
+
+def late_routes(
+    stops: Iterable[StopNow], names: Mapping[int, str] | None = None, first: int = LATE_SHOWN
+) -> list[Raised]:
+    """One ``stop_late`` per courier route with late stops (a busy day has thousands of late
+    stops, a dispatcher acts per route): the count, every late stop's id, and the first
+    ``first`` of them (earliest predicted first) with times. Keyed by the courier, so the
+    service updates the alert when the set of late stops changes (``UPDATED_BY``)."""
+    by_courier: dict[int | None, list[LateStop]] = {}
+    for late in late_stops(stops):
+        by_courier.setdefault(late.courier_id, []).append(late)
+    out = []
+    for courier_id in sorted(by_courier, key=lambda c: (c is None, c or 0)):
+        lates = sorted(by_courier[courier_id], key=lambda x: (x.predicted, x.stop_id))
+        who = _who(courier_id, names)
+        shown = "; ".join(
+            f"{x.stop_id} ({x.address}) at {_hhmm(x.predicted)}, {x.minutes} min after {_hhmm(x.window_end)}"
+            for x in lates[:first]
+        )
+        more = f"; and {len(lates) - first} more" if len(lates) > first else ""
         out.append(
             Raised(
                 "stop_late",
-                str(s.stop_id),
-                f"Stop {s.stop_id} ({s.address}) is expected at {_hhmm(predicted)}, "
-                f"{late_min} min after its window ends at {_hhmm(s.window_end)}.",
+                f"route-{courier_id if courier_id is not None else 'none'}",
+                f"{who}'s route has {len(lates)} stop(s) expected after their window: {shown}{more}.",
                 {
-                    "stopId": s.stop_id,
-                    "courierId": s.courier_id,
-                    "eta": predicted.isoformat(),
-                    "windowEnd": s.window_end.isoformat(),
-                    "minutes": late_min,
+                    "courierId": courier_id,
+                    "count": len(lates),
+                    "stopIds": sorted(x.stop_id for x in lates),
+                    "first": [
+                        {
+                            "stopId": x.stop_id,
+                            "eta": x.predicted.isoformat(),
+                            "windowEnd": x.window_end.isoformat(),
+                            "minutes": x.minutes,
+                        }
+                        for x in lates[:first]
+                    ],
+                    "minutes": max(x.minutes for x in lates),
                 },
             )
         )
     return out
+
+
+def _who(courier_id: int | None, names: Mapping[int, str] | None) -> str:
+    if courier_id is None:
+        return "No courier"
+    return (names or {}).get(courier_id, f"Courier {courier_id}")
+
+
+def nothing_late(key: str, data: Mapping[str, Any], names: Mapping[int, str] | None = None) -> Raised:
+    """A route's ``stop_late`` once none of its stops is late any more: the count drops to 0."""
+    courier_id = data.get("courierId")
+    who = _who(courier_id, names)
+    return Raised(
+        "stop_late",
+        key,
+        f"{who}'s route has no stop expected after its window any more.",
+        {"courierId": courier_id, "count": 0, "stopIds": [], "first": [], "minutes": 0},
+    )
+
+
+def cleared(kind: Kind, key: str, data: Mapping[str, Any], names: Mapping[int, str] | None = None) -> Raised | None:
+    """What an updated alert (``UPDATED_BY``) becomes when its rule no longer answers its key
+    (None: it stays as it is)."""
+    field = UPDATED_BY.get(kind)
+    if field is None or not data.get(field):
+        return None
+    return nothing_late(key, data, names)
 
 
 def no_position(couriers: Iterable[CourierNow], now: dt.datetime, after_min: int = NO_POSITION_MIN) -> list[Raised]:

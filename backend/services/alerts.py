@@ -5,8 +5,9 @@ kept one per (hub, date, kind, key), acknowledged once.
 background tasks in ``backend/app.py``); a re-plan nobody asked for by hand that
 is not applied raises ``replan_not_applied`` where it is announced
 (:func:`backend.services.replanning.announce_if_not_applied`). Each new alert is
-written with an ``alert.raised`` event on the hub stream, in one transaction; an
-acknowledgement with ``alert.acknowledged``.
+written with an ``alert.raised`` event on the hub stream, in one transaction; a
+route's late stops changing (``stop_late``, one per route) with ``alert.updated``;
+an acknowledgement with ``alert.acknowledged``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -33,6 +34,7 @@ from backend.structs import Out
 log = logging.getLogger("laadbak.alerts")
 
 CHECK_EVERY_S = 60.0
+LATE_ROUTES: tuple[rules.Kind, ...] = ("stop_late",)  # the minute's check answers every late route
 
 
 class AlertBy(Out):
@@ -84,42 +86,91 @@ def _payload(view: AlertOut) -> dict[str, Any]:
 # --- raising ------------------------------------------------------------------------
 
 
-async def raise_alerts(hub_id: int, day: dt.date, raised: Sequence[rules.Raised], now: dt.datetime) -> list[AlertOut]:
+async def raise_alerts(
+    hub_id: int,
+    day: dt.date,
+    raised: Sequence[rules.Raised],
+    now: dt.datetime,
+    *,
+    complete: Collection[rules.Kind] = (),
+    names: Mapping[int, str] | None = None,
+) -> list[AlertOut]:
     """Write the alerts not raised before (by hub, day, kind and key) with an ``alert.raised``
-    event each; answers the new ones. Joins the caller's transaction, if any."""
-    if not raised:
+    event each, and update those of an updated kind (``rules.UPDATED_BY``) whose set changed
+    with an ``alert.updated`` event (the acknowledgement kept). ``complete``: kinds for which
+    ``raised`` is everything that holds now, so a known key of theirs not raised is cleared
+    (``rules.cleared``). Answers the alerts written. Joins the caller's transaction, if any."""
+    kinds = sorted({a.kind for a in raised} | set(complete))
+    if not kinds:
         return []
     async with transaction():
         await write_guard("alerts", hub_id)  # two processes checking at once raise each alert once
         known = {
-            (r["kind"], r["key"])
-            for r in await Alert.select(Alert.kind, Alert.key).where(
-                (Alert.hub == hub_id) & (Alert.plan_date == day) & Alert.kind.is_in(sorted({a.kind for a in raised}))
-            )
+            (r["kind"], r["key"]): r
+            for r in await Alert.select(Alert.id, Alert.kind, Alert.key, Alert.data)
+            .where((Alert.hub == hub_id) & (Alert.plan_date == day) & Alert.kind.is_in(kinds))
+            .output(load_json=True)
         }
-        fresh = []
-        for a in raised:
-            if (a.kind, a.key) not in known:
-                known.add((a.kind, a.key))
-                fresh.append(a)
-        if not fresh:
+        fresh, changed = _sort_out(raised, known, complete, names)
+        ids = []
+        if fresh:
+            ids = [
+                r["id"]
+                for r in await Alert.insert(
+                    *[
+                        Alert(
+                            hub=hub_id,
+                            plan_date=day,
+                            kind=a.kind,
+                            key=a.key,
+                            detail=a.detail,
+                            data=a.data,
+                            raised_at=now,
+                        )
+                        for a in fresh
+                    ]
+                )
+            ]
+        for alert_id, a in changed:
+            await Alert.update({Alert.detail: a.detail, Alert.data: a.data}).where(Alert.id == alert_id)
+        written = [*ids, *(alert_id for alert_id, _ in changed)]
+        if not written:
             return []
-        ids = [
-            r["id"]
-            for r in await Alert.insert(
-                *[
-                    Alert(
-                        hub=hub_id, plan_date=day, kind=a.kind, key=a.key, detail=a.detail, data=a.data, raised_at=now
-                    )
-                    for a in fresh
-                ]
-            )
-        ]
-        rows = await Alert.select(*_COLUMNS).where(Alert.id.is_in(ids)).order_by(Alert.id).output(load_json=True)
-        new = [_view(row) for row in rows]
-        for view in new:
-            await emit("alert.raised", _payload(view), hub_id=hub_id)
-    return new
+        rows = await Alert.select(*_COLUMNS).where(Alert.id.is_in(written)).order_by(Alert.id).output(load_json=True)
+        views = {row["id"]: _view(row) for row in rows}
+        for alert_id in ids:
+            await emit("alert.raised", _payload(views[alert_id]), hub_id=hub_id)
+        for alert_id, _ in changed:
+            await emit("alert.updated", _payload(views[alert_id]), hub_id=hub_id)
+    return [views[i] for i in written]
+
+
+def _sort_out(
+    raised: Sequence[rules.Raised],
+    known: Mapping[tuple[str, str], dict[str, Any]],
+    complete: Collection[rules.Kind],
+    names: Mapping[int, str] | None,
+) -> tuple[list[rules.Raised], list[tuple[int, rules.Raised]]]:
+    """The alerts to insert, and the known ones to update (id, what they become)."""
+    fresh: list[rules.Raised] = []
+    changed: list[tuple[int, rules.Raised]] = []
+    seen: set[tuple[str, str]] = set()
+    for a in raised:
+        if (a.kind, a.key) in seen:
+            continue
+        seen.add((a.kind, a.key))
+        row = known.get((a.kind, a.key))
+        field = rules.UPDATED_BY.get(a.kind)
+        if row is None:
+            fresh.append(a)
+        elif field is not None and (row["data"] or {}).get(field) != a.data.get(field):
+            changed.append((row["id"], a))
+    for (kind, key), row in known.items():
+        if kind in complete and (kind, key) not in seen:
+            gone = rules.cleared(kind, key, row["data"] or {}, names)  # type: ignore[arg-type]
+            if gone is not None:
+                changed.append((row["id"], gone))
+    return fresh, changed
 
 
 def _time(value: Any) -> dt.datetime:
@@ -243,7 +294,7 @@ def _rules_for(ctx: Context, inputs: dict[str, Any], now: dt.datetime) -> list[r
         )
     settings = ctx.settings
     return [
-        *rules.late_stops(on_route),
+        *rules.late_routes(on_route, {c.courier_id: c.name for c in couriers}),
         *rules.no_position(couriers, now, settings.alert_no_position_min),
         *rules.standing_still(couriers, now, settings.alert_still_min, fresh_min=settings.alert_no_position_min),
         *rules.repeated_failures(rules.FailedStop(stop_id=f["id"], address=f["address"]) for f in inputs["failed"]),
@@ -262,11 +313,12 @@ def _rules_for(ctx: Context, inputs: dict[str, Any], now: dt.datetime) -> list[r
 async def check_hub_alerts(ctx: Context, hub_id: int, now: dt.datetime) -> list[AlertOut]:
     """Run every rule on the hub's day (``now``'s date) and raise what is new."""
     inputs = await _day_inputs(ctx, hub_id, now.date())
-    return await raise_alerts(hub_id, now.date(), _rules_for(ctx, inputs, now), now)
+    names = {s["courier"]: s["courier_name"] for s in inputs["shifts"] if s["courier_name"]}
+    return await raise_alerts(hub_id, now.date(), _rules_for(ctx, inputs, now), now, complete=LATE_ROUTES, names=names)
 
 
 async def check_alerts(ctx: Context, now: dt.datetime) -> int:
-    """Every hub's check, one after another; answers how many alerts were raised."""
+    """Every hub's check, one after another; answers how many alerts were raised or updated."""
     raised = 0
     for hub in await Hub.select(Hub.id).order_by(Hub.id):
         try:

@@ -22,13 +22,14 @@ def _stored(route: dict) -> list[dict]:
     return [{names.get(k, k): v for k, v in s.items()} for s in route["stops"]]
 
 
-async def _make_one_stop_late(route: dict) -> dict:
-    """Push the first open stop of ``route`` half an hour past its window; answers it (API names)."""
-    stop = route["stops"][0]
+async def _make_one_stop_late(route: dict, index: int = 0, minutes: int = 30) -> dict:
+    """Push the ``index``-th stop of ``route`` ``minutes`` past its window (0: back in time, at
+    its window's end); answers it (API names)."""
+    stop = route["stops"][index]
     end = dt.datetime.fromisoformat(stop["windowEnd"])
-    late = (end + dt.timedelta(minutes=30)).isoformat()
+    late = (end + dt.timedelta(minutes=minutes)).isoformat()
     stored = (await Route.select(Route.stops).where(Route.id == route["id"]).output(load_json=True).first())["stops"]
-    stored[0] = {**stored[0], "eta": late, "service_start": late}
+    stored[index] = {**stored[index], "eta": late, "service_start": late}
     await Route.update({Route.stops: stored}).where(Route.id == route["id"])
     return stop
 
@@ -47,16 +48,17 @@ async def test_a_late_stop_raises_one_alert_even_when_the_check_runs_twice(clien
     first = await check_hub_alerts(service_ctx(client), hub, now)
     second = await check_hub_alerts(service_ctx(client), hub, now + dt.timedelta(minutes=1))
 
-    assert [(a.kind, a.key) for a in first] == [("stop_late", str(stop["stopId"]))]
+    assert [(a.kind, a.key) for a in first] == [("stop_late", f"route-{route['courier']}")]
     assert second == []
     assert await Alert.count() == 1
     raised = await _hub_events(seq, hub, "alert.raised")
     assert len(raised) == 1
     alert = raised[0]["payload"]
     assert alert["kind"] == "stop_late" and alert["hubId"] == hub and alert["date"] == tomorrow().isoformat()
-    assert alert["data"]["stopId"] == stop["stopId"] and alert["data"]["courierId"] == route["courier"]
+    assert alert["data"]["stopIds"] == [stop["stopId"]] and alert["data"]["courierId"] == route["courier"]
+    assert alert["data"]["count"] == 1 and alert["data"]["first"][0]["stopId"] == stop["stopId"]
     assert alert["acknowledgedAt"] is None and alert["acknowledgedBy"] is None
-    assert "after its window ends" in alert["detail"]
+    assert "route has 1 stop(s) expected after their window" in alert["detail"]
 
     r = await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)
     assert r.status_code == 200, r.text
@@ -242,3 +244,45 @@ async def test_a_background_replan_not_applied_raises_an_alert(client, geo, monk
     assert "not applied" in alert["detail"] and "routes kept" in alert["detail"]
     listed = (await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)).json()
     assert [x["kind"] for x in listed] == ["replan_not_applied"]
+
+
+async def test_late_stops_of_one_route_are_one_alert_updated_as_the_set_changes_acknowledged_once(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    route = max(routes, key=lambda r: len(r["stops"]))
+    assert len(route["stops"]) >= 3
+    ctx, now = service_ctx(client), dt.datetime.combine(tomorrow(), dt.time(8, 0))
+    one = await _make_one_stop_late(route, 0)
+    two = await _make_one_stop_late(route, 1, minutes=45)
+    seq = await latest_seq()
+
+    (alert,) = await check_hub_alerts(ctx, hub, now)  # two late stops: one alert for the route
+    assert alert.key == f"route-{route['courier']}" and alert.data["count"] == 2
+    assert alert.data["stopIds"] == sorted([one["stopId"], two["stopId"]])
+    assert [f["stopId"] for f in alert.data["first"]] == [one["stopId"], two["stopId"]]  # earliest first
+    r = await client.post(f"/alerts/{alert.id}/acknowledge", headers=h)  # acknowledged once, for the route
+    assert r.status_code == 200, r.text
+    acked_at = r.json()["acknowledgedAt"]
+    # The ETAs move but the same stops are late: nothing written.
+    await _make_one_stop_late(route, 1, minutes=50)
+    assert await check_hub_alerts(ctx, hub, now + dt.timedelta(minutes=1)) == []
+
+    three = await _make_one_stop_late(route, 2)  # a third one: the alert is updated, still acknowledged
+    (updated,) = await check_hub_alerts(ctx, hub, now + dt.timedelta(minutes=2))
+    assert updated.id == alert.id and updated.data["count"] == 3 and three["stopId"] in updated.data["stopIds"]
+    assert updated.raised_at == alert.raised_at and updated.acknowledged_at is not None
+    assert updated.acknowledged_at.isoformat() == acked_at.removesuffix("Z")
+    assert "3 stop(s)" in updated.detail
+
+    for i in range(3):  # all back in time: the alert says none is late any more
+        await _make_one_stop_late(route, i, minutes=0)
+    (gone,) = await check_hub_alerts(ctx, hub, now + dt.timedelta(minutes=3))
+    assert gone.id == alert.id and gone.data["count"] == 0 and gone.data["stopIds"] == []
+    assert "no stop expected after its window any more" in gone.detail
+    assert await check_hub_alerts(ctx, hub, now + dt.timedelta(minutes=4)) == []
+    assert await Alert.count() == 1
+
+    assert [e["payload"]["id"] for e in await _hub_events(seq, hub, "alert.raised")] == [alert.id]
+    updates = await _hub_events(seq, hub, "alert.updated")
+    assert [(e["payload"]["id"], e["payload"]["data"]["count"]) for e in updates] == [(alert.id, 3), (alert.id, 0)]
+    listed = (await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)).json()
+    assert listed == [updates[-1]["payload"]]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,14 +112,14 @@ def test_a_position_from_the_courier_moves_the_marker(desk: Any, phones: tuple[P
     assert not [m for m in phone.messages if m["type"] == "error"], phone.messages
 
 
-def test_dragging_a_stop_to_another_courier_updates_both_phones_and_the_map(
-    desk: Any, phones: tuple[Phone, Phone]
-) -> None:
+def move_one_delivery(
+    desk: Any, giver: Phone, taker: Phone, drop: Callable[[int], None]
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """``drop(stop_id)`` one of the giver's deliveries onto the taker (their row, their marker...)
+    until the server keeps one; answers (stop id, the taker's route with it, the giver's without),
+    as both phones heard them."""
     from playwright.sync_api import expect
 
-    giver, taker = phones
-    geometry: list[str] = []
-    desk.on("request", lambda r: geometry.append(r.url) if re.search(r"/routes/\d+/geometry", r.url) else None)
     flash = desk.locator("[role=alert].desk-flash")
     moved = None
     # Late in the day the taker's route may have no room for a given stop (the server says so
@@ -128,7 +128,7 @@ def test_dragging_a_stop_to_another_courier_updates_both_phones_and_the_map(
         sid = stop["stopId"]
         marks = (giver.heard(), taker.heard())
         with desk.expect_response(lambda r: "/assign" in r.url, timeout=90_000) as answer:
-            chip_in(desk, giver.courier_id, sid).drag_to(row(desk, taker.courier_id))
+            drop(sid)
         assert answer.value.url.endswith(f"/stops/{sid}/assign")
         if answer.value.status == 409:
             expect(flash).to_contain_text("does not fit", timeout=5_000)  # refused: the next one
@@ -152,9 +152,22 @@ def test_dragging_a_stop_to_another_courier_updates_both_phones_and_the_map(
     )["data"]
     assert sid in [s["stopId"] for s in taker_route["stops"]]
     assert sid not in [s["stopId"] for s in giver_route["stops"]]
-    # The timeline shows the chip in the taker's row, and the map asks for both new lines.
+    # The timeline shows the chip in the taker's row.
     expect(chip_in(desk, taker.courier_id, sid)).to_have_count(1, timeout=10_000)
     expect(chip_in(desk, giver.courier_id, sid)).to_have_count(0)
+    return sid, taker_route, giver_route
+
+
+def test_dragging_a_stop_to_another_courier_updates_both_phones_and_the_map(
+    desk: Any, phones: tuple[Phone, Phone]
+) -> None:
+    giver, taker = phones
+    geometry: list[str] = []
+    desk.on("request", lambda r: geometry.append(r.url) if re.search(r"/routes/\d+/geometry", r.url) else None)
+    _, taker_route, giver_route = move_one_delivery(
+        desk, giver, taker, lambda sid: chip_in(desk, giver.courier_id, sid).drag_to(row(desk, taker.courier_id))
+    )
+    # The map asks for both new lines.
     wanted = {f"/routes/{taker_route['id']}/geometry", f"/routes/{giver_route['id']}/geometry"}
     for _ in range(75):  # events reach the listener while Playwright waits
         if all(any(w in url for url in geometry) for w in wanted):

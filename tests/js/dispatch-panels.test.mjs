@@ -53,6 +53,21 @@ test("a late stop names the stop and its courier, and points at the stop", () =>
   assert.equal(v.note, "");
 });
 
+test("a route's late stops: one alert naming the first few and counting the others, in EN and NL", () => {
+  const data = { courierId: 7, count: 5, stopIds: [41, 42, 43, 44, 45], first: [{ stopId: 41 }, { stopId: 99 }], minutes: 20 };
+  const v = alertView(alert("stop_late", data), { t: tEn, lang: "en", names });
+  assert.equal(v.text, "5 stops on Anna's route are expected after their window: WEB-41, Kaivokatu 1; #99 and 3 more.");
+  assert.deepEqual(v.target, { kind: "courier", id: 7 });
+  const one = alertView(alert("stop_late", { ...data, count: 1, first: [{ stopId: 41 }] }), { t: tNl, lang: "nl", names });
+  assert.equal(one.text, "1 stop op de route van Anna wordt na het tijdvak verwacht: WEB-41, Kaivokatu 1.");
+  assert.equal(one.title, "Te laat");
+  const none = { ...data, count: 0, first: [], stopIds: [] };
+  assert.equal(alertView(alert("stop_late", none), { t: tEn, names }).text,
+    "No stop on Anna's route is expected after its window any more.");
+  assert.equal(alertView(alert("stop_late", none), { t: tNl, names }).text,
+    "Geen stop op de route van Anna wordt nog na het tijdvak verwacht.");
+});
+
 test("alerts by kind in Dutch: courier, street and pickup point filled in", () => {
   const ctx = { t: tNl, lang: "nl", names };
   assert.equal(alertView(alert("no_position", { courierId: 9 }), ctx).text, "Bas stuurt al een tijd geen positie.");

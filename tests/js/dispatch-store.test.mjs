@@ -141,6 +141,11 @@ test("orders, plans, alerts and messages", () => {
   store.apply({ kind: "alert.raised", data: { id: 5, kind: "stop_late", acknowledgedAt: null } });
   store.apply({ kind: "alert.acknowledged", data: { id: 5, kind: "stop_late", acknowledgedAt: "2026-12-04T10:00:00" } });
   assert.equal(store.getState().alerts.get(5).acknowledgedAt, "2026-12-04T10:00:00");
+  // a route's late stops changed: the same alert, its new count, still acknowledged
+  const updated = { id: 5, kind: "stop_late", data: { count: 4 }, acknowledgedAt: "2026-12-04T10:00:00" };
+  store.apply({ kind: "alert.updated", data: updated });
+  assert.deepEqual(store.getState().alerts.get(5), updated);
+  assert.equal(store.getState().alerts.size, 1);
   store.setAlerts([{ id: 6, kind: "no_position" }]);
   assert.deepEqual([...store.getState().alerts.keys()], [6]);
   store.apply({ kind: "courier.message", data: { id: 1, courierId: 7, text: "<b>hi</b>" } });

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
 from backend.dispatch.alerts import (
+    LATE_SHOWN,
+    UPDATED_BY,
     CourierNow,
     FailedStop,
     PointLoad,
     StopNow,
     TrailPoint,
+    cleared,
+    late_routes,
     late_stops,
     no_position,
     pickup_points_full,
@@ -47,18 +53,22 @@ def _stop(stop_id: int, status: str, eta_min: int, window_end_min: int, service_
 # --- stop_late ------------------------------------------------------------------------
 
 
-def test_a_stop_expected_after_its_window_is_late_once_per_stop() -> None:
-    raised = late_stops([_stop(1, "planned", eta_min=30, window_end_min=10)])
-    assert [(a.kind, a.key) for a in raised] == [("stop_late", "1")]
-    assert raised[0].data["stopId"] == 1 and raised[0].data["courierId"] == 7
-    assert raised[0].data["minutes"] == 20
+def test_a_stop_expected_after_its_window_is_late_and_its_route_raises_one_alert() -> None:
+    raised = late_routes([_stop(1, "planned", eta_min=30, window_end_min=10)], {7: "Anna"})
+    assert [(a.kind, a.key) for a in raised] == [("stop_late", "route-7")]
+    data = raised[0].data
+    assert data["courierId"] == 7 and data["count"] == 1 and data["stopIds"] == [1] and data["minutes"] == 20
+    assert data["first"] == [
+        {"stopId": 1, "eta": "2026-12-04T14:30:00", "windowEnd": "2026-12-04T14:10:00", "minutes": 20}
+    ]
+    assert "Anna's route has 1 stop(s)" in raised[0].detail
     assert "14:30" in raised[0].detail and "14:10" in raised[0].detail
 
 
 def test_a_service_start_after_the_window_counts_even_when_the_arrival_is_in_time() -> None:
     # arrives at 14:05 but waits for the door until 14:20; the window ends at 14:10
     raised = late_stops([_stop(2, "planned", eta_min=5, window_end_min=10, service_start_min=20)])
-    assert [a.key for a in raised] == ["2"]
+    assert [(x.stop_id, x.minutes) for x in raised] == [(2, 10)]
 
 
 def test_stops_in_time_or_finished_are_not_late() -> None:
@@ -71,10 +81,49 @@ def test_stops_in_time_or_finished_are_not_late() -> None:
         _stop(8, "cancelled", eta_min=60, window_end_min=10),
     ]
     assert late_stops(stops) == []
+    assert late_routes(stops) == []
 
 
 def test_a_stop_the_courier_stands_at_is_still_late_if_served_after_its_window() -> None:
-    assert [a.key for a in late_stops([_stop(9, "arrived", eta_min=15, window_end_min=10)])] == ["9"]
+    assert [x.stop_id for x in late_stops([_stop(9, "arrived", eta_min=15, window_end_min=10)])] == [9]
+
+
+def test_many_late_stops_raise_one_alert_per_route_naming_the_first_few() -> None:
+    # 50 late stops on courier 7's route, 2 on courier 8's, 1 in time on courier 9's
+    stops = [_stop(100 + i, "planned", eta_min=60 - i, window_end_min=0) for i in range(50)]
+    stops += [
+        msgspec.structs.replace(_stop(200 + i, "planned", eta_min=30, window_end_min=10), courier_id=8) for i in (0, 1)
+    ]
+    stops.append(msgspec.structs.replace(_stop(300, "planned", eta_min=5, window_end_min=10), courier_id=9))
+    raised = late_routes(stops, {7: "Anna"})
+    assert [(a.key, a.data["count"]) for a in raised] == [("route-7", 50), ("route-8", 2)]
+    seven = raised[0].data
+    assert seven["stopIds"] == list(range(100, 150))
+    # the first few are the earliest predicted (stop 149 at 14:11 first), the others counted
+    assert [f["stopId"] for f in seven["first"]] == [149, 148, 147][:LATE_SHOWN]
+    assert seven["minutes"] == 60
+    assert "and 47 more" in raised[0].detail and "Courier 8's route has 2 stop(s)" in raised[1].detail
+
+
+def test_the_route_alert_is_keyed_by_courier_so_a_changed_set_updates_it() -> None:
+    before = late_routes([_stop(1, "planned", eta_min=30, window_end_min=10)])
+    after = late_routes([_stop(1, "planned", eta_min=35, window_end_min=10), _stop(2, "planned", 40, 10)])
+    assert before[0].key == after[0].key
+    assert UPDATED_BY["stop_late"] == "stopIds"
+    assert before[0].data["stopIds"] != after[0].data["stopIds"]
+    # only the minutes changed: the field that updates the alert stays the same
+    later = late_routes([_stop(1, "planned", eta_min=45, window_end_min=10)])
+    assert later[0].data["stopIds"] == before[0].data["stopIds"]
+
+
+def test_a_route_with_no_late_stop_left_is_cleared_once() -> None:
+    (was,) = late_routes([_stop(1, "planned", eta_min=30, window_end_min=10)])
+    gone = cleared("stop_late", was.key, was.data, {7: "Anna"})
+    assert gone is not None and gone.key == "route-7"
+    assert gone.data == {"courierId": 7, "count": 0, "stopIds": [], "first": [], "minutes": 0}
+    assert gone.detail == "Anna's route has no stop expected after its window any more."
+    assert cleared("stop_late", gone.key, gone.data) is None  # already cleared: nothing to write
+    assert cleared("no_position", "7@x", {"courierId": 7}) is None  # not an updated kind
 
 
 # --- no_position --------------------------------------------------------------------

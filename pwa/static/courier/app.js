@@ -2,13 +2,13 @@
 // stream, offline queue. Plain ES modules on the shared kit (../kit/), no build step.
 // The contract it follows is docs/courier-protocol.md.
 import { render } from "../kit/html.js";
-import { request } from "../kit/api.js";
 import { translateDom } from "../kit/i18n.js";
 import { mountLangSwitch } from "../kit/lang-switch.js";
 import { state, hooks, queue, i18n, t, $, computeView, loadLocal, saveLocal, flushLocal, notify, dismiss, dismissInbox, problemText } from "./store.js";
 import { parseRoute } from "./model.js";
 import { live, replay, fetchToday } from "./sync.js";
 import { login, logout, showLogin, startSession, checkSession, isCourier } from "./session.js";
+import { whoIsIn } from "../kit/session.js";
 import { map, syncDevices } from "./devices.js";
 import { renderTop, renderMessages, routeScreen, renderLoad, stopScreen, shiftScreen } from "./views.js";
 import { buildTask, updateTask, closeTask } from "./task.js";
@@ -141,15 +141,13 @@ async function boot() {
     checkSession();
     return;
   }
-  try {
-    const res = await request("GET", "/auth/me");
-    if (res.ok && isCourier(res.data)) {
-      state.user = res.data;
-      saveLocal();
-      startSession();
-      return;
-    }
-  } catch { /* offline and never logged in */ }
+  const who = await whoIsIn({ allowed: isCourier }); // offline and never logged in: the login screen
+  if (who.status === "user") {
+    state.user = who.user;
+    saveLocal();
+    startSession();
+    return;
+  }
   showLogin(navigator.onLine ? "" : t("login.offline"));
 }
 

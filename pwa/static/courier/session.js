@@ -1,23 +1,22 @@
 // Logging in and out, and noticing that the server ended the session.
-import { request } from "../kit/api.js";
+import { roleIn, submitLogin, showLoginError, checkSession as kitCheckSession, logoutRequest } from "../kit/session.js";
 import { state, queue, $, t, saveLocal, forgetLocal, problemText, hooks } from "./store.js";
 import { live, fetchToday, replay } from "./sync.js";
 import { tracker, wake } from "./devices.js";
 import { ask } from "./dialog.js";
 import { html } from "../kit/html.js";
 
-export const isCourier = (user) => user && (user.role === "courier" || user.role === "admin");
+export const isCourier = roleIn("courier", "admin");
 
 export async function checkSession() {
-  try {
-    const res = await request("GET", "/auth/me");
-    if (res.status === 401) sessionEnded();
-    else if (res.ok && res.data) {
-      state.user = res.data;
+  await kitCheckSession({
+    onEnded: sessionEnded,
+    onUser: (user) => {
+      state.user = user;
       saveLocal();
       hooks.render();
-    }
-  } catch { /* offline */ }
+    },
+  });
 }
 
 export function sessionEnded() {
@@ -30,46 +29,19 @@ export function showLogin(reason) {
   $("#main").hidden = true;
   $("#tabs").hidden = true;
   $("#login").hidden = false;
-  const err = $("#login-error");
-  err.hidden = !reason;
-  err.textContent = reason || "";
+  showLoginError($("#login-error"), reason);
   if (state.user?.username) $("#username").value = state.user.username;
   hooks.render();
 }
 
 export async function login(ev) {
   ev.preventDefault();
-  const form = ev.target;
-  const err = $("#login-error");
-  err.hidden = true;
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  try {
-    const res = await request("POST", "/auth/login", {
-      body: { username: form.username.value.trim(), password: form.password.value },
-    });
-    if (!res.ok) {
-      err.textContent = res.status === 401 ? t("login.wrong") : problemText(res);
-      err.hidden = false;
-      return;
-    }
-    const user = res.data.user;
-    if (!isCourier(user)) {
-      err.textContent = t("login.wrongRole", { role: user.role });
-      err.hidden = false;
-      return;
-    }
-    if (state.user && state.user.id !== user.id) await forgetEverything();
-    state.user = user;
-    form.password.value = "";
-    saveLocal();
-    startSession();
-  } catch {
-    err.textContent = t("login.noConnection");
-    err.hidden = false;
-  } finally {
-    button.disabled = false;
-  }
+  const user = await submitLogin(ev.target, { err: $("#login-error"), allowed: isCourier, t, problem: problemText });
+  if (!user) return;
+  if (state.user && state.user.id !== user.id) await forgetEverything();
+  state.user = user;
+  saveLocal();
+  startSession();
 }
 
 export async function logout() {
@@ -80,7 +52,7 @@ export async function logout() {
     [["cancel", t("logout.stay")], ["ok", n ? t("logout.anyway") : t("logout.ok"), "danger"]],
   );
   if (ok !== "ok") return;
-  try { await request("POST", "/auth/logout", { body: {} }); } catch { /* offline: the cookie expires */ }
+  await logoutRequest();
   await forgetEverything();
   showLogin();
 }

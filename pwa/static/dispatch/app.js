@@ -5,6 +5,7 @@ import { html, render } from "../kit/html.js";
 import { request, problemSentence, networkSentence } from "../kit/api.js";
 import { createI18n, translateDom } from "../kit/i18n.js";
 import { mountLangSwitch } from "../kit/lang-switch.js";
+import { roleIn, submitLogin, showLoginError, whoIsIn, checkSession as kitCheckSession, logoutRequest } from "../kit/session.js";
 import { LiveStream, afterClose, isNewEvent } from "../kit/stream.js";
 import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
@@ -17,6 +18,7 @@ import { DeskMap, STATE_FILL } from "./map.js";
 import { Timeline } from "./timeline.js";
 import { unplannedList } from "./unplanned.js";
 import { createMoves, bindDrag, movePanel } from "./drag.js";
+import { bindMapDrop } from "./map-drop.js";
 import { toolbar, detailsPanel, alertsPanel, figuresPanel, startPanels } from "./panels/index.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en, ...panelsEn }, nl: { ...kitNl, ...nl, ...panelsNl } });
@@ -217,16 +219,14 @@ async function nameCouriers() {
 
 // ------------------------------------------------------------------ login
 
-const isDispatcher = (u) => u && (u.role === "dispatcher" || u.role === "admin");
+const isDispatcher = roleIn("dispatcher", "admin");
 
 function showLogin(reason = "") {
   live.stop();
   $("#desk").hidden = true;
   $("#logout").hidden = true;
   $("#login").hidden = false;
-  const err = $("#login-error");
-  err.hidden = !reason;
-  err.textContent = reason;
+  showLoginError($("#login-error"), reason);
 }
 
 function sessionEnded() {
@@ -234,44 +234,16 @@ function sessionEnded() {
   showLogin(t("login.sessionEnded"));
 }
 
-async function checkSession() {
-  try {
-    const res = await request("GET", "/auth/me");
-    if (res.status === 401) sessionEnded();
-  } catch { /* offline: the stream keeps trying */ }
-}
+const checkSession = () => kitCheckSession({ onEnded: sessionEnded }); // offline: the stream keeps trying
 
 async function login(ev) {
   ev.preventDefault();
-  const form = ev.target;
-  const err = $("#login-error");
-  err.hidden = true;
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  try {
-    const res = await request("POST", "/auth/login", { body: { username: form.username.value.trim(), password: form.password.value } });
-    if (!res.ok) {
-      err.textContent = res.status === 401 ? t("login.wrong") : problem(res);
-      err.hidden = false;
-      return;
-    }
-    if (!isDispatcher(res.data.user)) {
-      err.textContent = t("login.wrongRole", { role: res.data.user.role });
-      err.hidden = false;
-      return;
-    }
-    form.password.value = "";
-    await start(res.data.user);
-  } catch {
-    err.textContent = t("login.noConnection");
-    err.hidden = false;
-  } finally {
-    button.disabled = false;
-  }
+  const u = await submitLogin(ev.target, { err: $("#login-error"), allowed: isDispatcher, t, problem });
+  if (u) await start(u);
 }
 
 async function logout() {
-  try { await request("POST", "/auth/logout", { body: {} }); } catch { /* the cookie expires */ }
+  await logoutRequest();
   user = null;
   showLogin();
 }
@@ -323,6 +295,7 @@ function wire() {
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
   bindDrag(document.body, { store, moves });
+  bindMapDrop($("#map"), { store, moves, deskMap, sentence: problem });
   mountLangSwitch($("#top-lang"), i18n, { short: true });
   translateDom(document, i18n);
   i18n.onChange(() => {
@@ -338,14 +311,9 @@ function wire() {
 
 async function boot() {
   wire();
-  try {
-    const res = await request("GET", "/auth/me");
-    if (res.ok && isDispatcher(res.data)) {
-      await start(res.data);
-      return;
-    }
-  } catch { /* offline */ }
-  showLogin();
+  const who = await whoIsIn({ allowed: isDispatcher });
+  if (who.status === "user") await start(who.user);
+  else showLogin();
 }
 
 // For the browser tests and for debugging from the console.

@@ -16,7 +16,7 @@ const MIME = "text/plain";
 export function createMoves({ store, send, refused, done, t }) {
   const busy = new Set();
 
-  async function run(stopId, method, path, body, okText) {
+  async function run(stopId, method, path, body, okText, onRefused) {
     if (busy.has(stopId)) return false;
     busy.add(stopId);
     markBusy(stopId, true);
@@ -24,12 +24,14 @@ export function createMoves({ store, send, refused, done, t }) {
       const res = await send(method, path, body);
       if (!res.ok) {
         refused(res);
+        onRefused?.(res);
         return false;
       }
       done(okText);
       return true;
     } catch {
       refused(null);
+      onRefused?.(null);
       return false;
     } finally {
       busy.delete(stopId);
@@ -43,9 +45,10 @@ export function createMoves({ store, send, refused, done, t }) {
   };
 
   return {
-    /** Give the stop to ``courierId`` (a stop of another courier or an unplanned one). */
-    assign: (stopId, courierId) => run(stopId, "POST", `/stops/${stopId}/assign`, { courierId },
-      t("move.done", { ref: refOf(stopId) })),
+    /** Give the stop to ``courierId`` (a stop of another courier or an unplanned one);
+     * ``onRefused(res)`` also hears a refusal (the map shows it at the courier's marker). */
+    assign: (stopId, courierId, { onRefused } = {}) => run(stopId, "POST", `/stops/${stopId}/assign`, { courierId },
+      t("move.done", { ref: refOf(stopId) }), onRefused),
     /** Pin ``stopId`` just before ``beforeId`` (null: last) on its own courier's route. */
     reorder(stopId, courierId, beforeId) {
       const route = store.getState().routes.get(courierId);

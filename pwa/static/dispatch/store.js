@@ -280,6 +280,7 @@ export function createStore({ now = () => null } = {}) {
         change.plan = kind;
         break;
       case "alert.raised":
+      case "alert.updated": // a route's late stops changed (one stop_late per route)
       case "alert.acknowledged":
         if (data?.id != null) {
           state.alerts.set(data.id, { ...data });

@@ -148,7 +148,8 @@ export function alertView(alert, { t, lang = "en", names }) {
     street: d.street ?? "", pickupPoint: names.pickupPoint(d.pickupPointId), run: d.planRunId ?? "",
   };
   const known = ALERT_KINDS.includes(alert.kind);
-  const text = known ? t(`panel.alert.${alert.kind}`, params) : String(alert.detail || alert.kind);
+  const text = alert.kind === "stop_late" && d.count != null ? lateRouteText(d, params, t, names)
+    : known ? t(`panel.alert.${alert.kind}`, params) : String(alert.detail || alert.kind);
   let target = null;
   if (d.stopId != null) target = { kind: "stop", id: d.stopId };
   else if (d.courierId != null) target = { kind: "courier", id: d.courierId };
@@ -162,6 +163,16 @@ export function alertView(alert, { t, lang = "en", names }) {
     ackBy: alert.acknowledgedBy?.name || "",
     target,
   };
+}
+
+/** A route's late stops (one stop_late per route): how many, the first few by name, "and n more". */
+function lateRouteText(d, params, t, names) {
+  const count = Number(d.count) || 0;
+  if (!count) return t("panel.alert.stop_late_none", params);
+  const first = (d.first || []).map((f) => names.stop(f.stopId));
+  const more = count - first.length;
+  const stops = first.join("; ") + (more > 0 ? t("panel.alert.andMore", { n: more }) : "");
+  return t("panel.alert.stop_late_route", { ...params, count, stops });
 }
 
 /** Alerts as a list, newest first: open ones, then acknowledged ones. */
