@@ -146,6 +146,9 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         pytest.skip(f"PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
     asyncio.run(_reset_postgres(POSTGRES_URL, first=not _PG_FRESH))
     _PG_FRESH.append(True)
+    # No pool (a connection per query): the app's lifespan runs on the test client's own
+    # event loop, the test body on another, and asyncpg's pool belongs to one loop (tried:
+    # the run crashed). Each test's data is small; the connections are the price.
     return msgspec.structs.replace(base, database_url=POSTGRES_URL, db_pool=False)
 
 

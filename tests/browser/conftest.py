@@ -61,17 +61,18 @@ def require_browser() -> None:
 
 def run_apart(coro: Any) -> Any:
     """``asyncio.run(coro)`` in a thread of its own: between its calls Playwright's sync API
-    marks its event loop as running in this thread (and the shared ``chromium`` lives across
-    modules), so a module's seeding here would be refused."""
+    marks its event loop as running in this thread, so seeding while a ``chromium`` is open
+    (e.g. a module-scoped fixture set up after it) would be refused."""
     with concurrent.futures.ThreadPoolExecutor(1) as apart:
         return apart.submit(asyncio.run, coro).result()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for all browser tests; each test makes contexts of its own
-    (cookies, storage, service workers, permissions apart as in a new browser) and closes them.
-    A launch per test cost a few seconds each."""
+    """One headless Chromium per test module (a launch per test cost a few seconds each); each
+    test makes contexts of its own (cookies, storage, service workers, permissions apart as in
+    a new browser) and closes them. Per module, not per run: Playwright's sync API cannot be
+    entered twice in a thread, so a module that launches its own browser still can."""
     require_browser()
     from playwright.sync_api import sync_playwright
 
