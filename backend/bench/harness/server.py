@@ -110,7 +110,11 @@ class ServerProcess:
                     if poll.get(self.base + "/health").status_code == 200:
                         return
                 time.sleep(0.2)
-        raise RuntimeError(f"the server did not come up: {self.log_tail()}")
+        # Not left running: a test whose server was late fails, and the process that
+        # was still starting would otherwise take CPU from the rest of the run.
+        tail = self.log_tail()
+        self.stop()
+        raise RuntimeError(f"the server did not come up: {tail}")
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """Terminate the process (kill it when it does not end within ``timeout_s``)."""
