@@ -101,6 +101,29 @@ async def _reset_postgres(url: str, first: bool) -> None:
 _PG_FRESH: list[bool] = []
 
 
+async def _migrate_sqlite(path: Path) -> None:
+    from backend.db.engine import make_engine, migrate, use_database
+
+    engine = make_engine(f"sqlite:///{path}")
+    use_database(engine)
+    await migrate()
+    await engine.close_connection_pool()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database with every migration applied, made once: each test gets a
+    copy (its app's migrate() then finds nothing to do). Migrating a new file took ~2 s per
+    test, mostly waiting on fsync of each migration's commit."""
+    from tests.live.server import copy_database
+
+    built = tmp_path_factory.mktemp("sqlite-template") / "migrated.sqlite"
+    asyncio.run(_migrate_sqlite(built))
+    # One file, no WAL beside it: what a copy of it starts from.
+    copy_database(built, built.with_name("template.sqlite"))
+    return built.with_name("template.sqlite")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     base = load_settings(
@@ -112,6 +135,9 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         }
     )
     if request.param == "sqlite":
+        from tests.live.server import copy_database
+
+        copy_database(request.getfixturevalue("migrated_sqlite"), tmp_path / "test.sqlite")
         return msgspec.structs.replace(base, database_url=f"sqlite:///{tmp_path / 'test.sqlite'}")
     reason = postgres_unavailable()
     if reason:
@@ -120,6 +146,9 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         pytest.skip(f"PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
     asyncio.run(_reset_postgres(POSTGRES_URL, first=not _PG_FRESH))
     _PG_FRESH.append(True)
+    # No pool (a connection per query): the app's lifespan runs on the test client's own
+    # event loop, the test body on another, and asyncpg's pool belongs to one loop (tried:
+    # the run crashed). Each test's data is small; the connections are the price.
     return msgspec.structs.replace(base, database_url=POSTGRES_URL, db_pool=False)
 
 

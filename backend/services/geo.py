@@ -3,19 +3,56 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
+import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
+from backend.dispatch import osm_extract
 from backend.dispatch.closures import closure_edges
 from backend.dispatch.geocode import AddressNotFound, Geocoder
 from backend.dispatch.network import PointOutsideMap, StreetNetwork
-from backend.dispatch.osm_extract import PointOfInterest, WayRun, read_extract
+from backend.dispatch.osm_extract import OsmExtract, PointOfInterest, WayRun, read_extract
 from backend.errors import Invalid
 
 log = logging.getLogger("laadbak.geo")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cached_extract(map_path: Path, cache_dir: Path) -> OsmExtract:
+    """``read_extract(map_path)``, kept in ``cache_dir`` beside the street network: parsing
+    the PBF cost ~1 s of CPU at every start (server, worker, test run), decoding this ~30 ms.
+    Keyed by the map's hash and by the reader's own source, so a changed reader reads anew."""
+    reader = _sha256(Path(osm_extract.__file__))[:16]
+    cache_file = Path(cache_dir) / f"extract-{_sha256(Path(map_path))}-r{reader}.msgpack"
+    try:
+        return msgspec.msgpack.decode(cache_file.read_bytes(), type=OsmExtract)
+    except (OSError, msgspec.DecodeError):  # missing, unreadable or of another layout: read the map
+        pass
+    extract = read_extract(map_path)
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename: a process starting beside us never reads half a file.
+    fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".msgpack.tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(msgspec.msgpack.encode(extract))
+        os.replace(tmp, cache_file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return extract
 
 
 def street_index(ways: Iterable[WayRun]) -> dict[int, str]:
@@ -48,7 +85,7 @@ class Geo:
 
     @classmethod
     def load(cls, map_path: Path, cache_dir: Path) -> Geo:
-        extract = read_extract(map_path)
+        extract = cached_extract(map_path, cache_dir)
         network = StreetNetwork.from_pbf(map_path, cache_dir=cache_dir)
         return cls(network, Geocoder.from_extract(extract), extract.pois, street_index(extract.ways))
 

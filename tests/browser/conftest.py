@@ -8,6 +8,7 @@ tests are skipped with the reason, except with CI=true, where they fail.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
 import datetime as dt
 import os
@@ -58,6 +59,31 @@ def require_browser() -> None:
         pytest.skip(reason)
 
 
+def run_apart(coro: Any) -> Any:
+    """``asyncio.run(coro)`` in a thread of its own: between its calls Playwright's sync API
+    marks its event loop as running in this thread, so seeding while a ``chromium`` is open
+    (e.g. a module-scoped fixture set up after it) would be refused."""
+    with concurrent.futures.ThreadPoolExecutor(1) as apart:
+        return apart.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium per test module (a launch per test cost a few seconds each); each
+    test makes contexts of its own (cookies, storage, service workers, permissions apart as in
+    a new browser) and closes them. Per module, not per run: Playwright's sync API cannot be
+    entered twice in a thread, so a module that launches its own browser still can."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -81,7 +107,7 @@ def small_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     """The seeded and planned small day, made once: each module's server gets its own copy."""
     require_browser()
     db_path = tmp_path_factory.mktemp("browser-seed") / "db.sqlite"
-    return db_path, asyncio.run(seed_small_day(db_path, dt.date.today()))
+    return db_path, run_apart(seed_small_day(db_path, dt.date.today()))
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +119,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     var_dir = tmp / "var"
     seed_day = getattr(request.module, "SEED_DAY", None)
     if seed_day is not None:
-        day = asyncio.run(seed_day(db_path, dt.date.today()))
+        day = run_apart(seed_day(db_path, dt.date.today()))
     else:
         shared_path, shared_day = request.getfixturevalue("small_day")
         copy_database(shared_path, db_path)
@@ -119,17 +145,18 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        with httpx.Client(timeout=1) as poll:  # one client: each new one costs ~60 ms of CPU (its SSL context)
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+                try:
+                    if poll.get(f"{base}/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the server did not answer within 60 s:\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
         yield Server(base, db_path, day, log)
     finally:
         proc.terminate()
@@ -141,35 +168,30 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture
-def browser_context(server: Server) -> Iterator[Any]:
+def browser_context(server: Server, chromium: Any) -> Iterator[Any]:
     """A phone-sized Chromium context, allowed to know its position (at the hub)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            hub = server.day["hub"]
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844},
-                device_scale_factor=2,
-                is_mobile=True,
-                has_touch=True,
-                geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
-                permissions=["geolocation"],
-                locale="en-GB",
-            )
-            # The pages run under a strict Content-Security-Policy: any violation fails the test.
-            violations: list[str] = []
-            context.on(
-                "console",
-                lambda m: (
-                    violations.append(m.text)
-                    if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text
-                    else None
-                ),
-            )
-            yield context
-            context.close()
-            assert not violations, violations
-        finally:
-            browser.close()
+    hub = server.day["hub"]
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+        permissions=["geolocation"],
+        locale="en-GB",
+    )
+    # The pages run under a strict Content-Security-Policy: any violation fails the test.
+    violations: list[str] = []
+    context.on(
+        "console",
+        lambda m: (
+            violations.append(m.text)
+            if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text
+            else None
+        ),
+    )
+    try:
+        yield context
+    finally:
+        context.close()
+    assert not violations, violations

@@ -98,10 +98,10 @@ async def _open_from_now(hub_id: int, day: dt.date) -> None:
 
 
 def copy_network_cache(var_dir: Path) -> None:
-    """Give a server with its own var dir the already built street network (saves a rebuild)."""
+    """Give a server with its own var dir the already built street network and extract (saves a rebuild)."""
     target = var_dir / "cache"
     target.mkdir(parents=True, exist_ok=True)
-    for f in SHARED_CACHE.glob("street-network-*"):
+    for f in [*SHARED_CACHE.glob("street-network-*"), *SHARED_CACHE.glob("extract-*.msgpack")]:
         shutil.copy2(f, target / f.name)
 
 

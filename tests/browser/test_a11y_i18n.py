@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
+from tests.browser.conftest import Server, require_browser
 from tests.browser.seed_day import seed_small_day
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -26,37 +26,35 @@ SCREENSHOT = "/tmp/courier-shift-nl.png"  # for a person to look at, like /tmp/c
 
 
 @pytest.fixture
-def new_context(server: Server) -> Iterator[Callable[[str], Any]]:
+def new_context(server: Server, chromium: Any) -> Iterator[Callable[[str], Any]]:
     """Make phone-sized contexts with axe loaded; like every browser test, a CSP violation fails the test."""
-    from playwright.sync_api import sync_playwright
-
     violations: list[str] = []
+    contexts: list[Any] = []
 
     def on_console(message: Any) -> None:
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
             violations.append(message.text)
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    def make(locale: str) -> Any:
+        hub = server.day["hub"]
+        context = chromium.new_context(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+            permissions=["geolocation"],
+            locale=locale,
+        )
+        contexts.append(context)
+        context.add_init_script(path=str(AXE))
+        context.on("console", on_console)
+        return context
 
-        def make(locale: str) -> Any:
-            hub = server.day["hub"]
-            context = chromium.new_context(
-                viewport={"width": 390, "height": 844},
-                is_mobile=True,
-                has_touch=True,
-                geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
-                permissions=["geolocation"],
-                locale=locale,
-            )
-            context.add_init_script(path=str(AXE))
-            context.on("console", on_console)
-            return context
-
-        try:
-            yield make
-        finally:
-            chromium.close()
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
     assert not violations, violations
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
+from tests.browser.conftest import Server, require_browser
 
 REPORT = """
 document.addEventListener("securitypolicyviolation", (e) =>
@@ -21,27 +21,22 @@ document.addEventListener("securitypolicyviolation", (e) =>
 
 
 @pytest.fixture
-def context(server: Server) -> Iterator[Any]:
+def context(server: Server, chromium: Any) -> Iterator[Any]:
     """A context of its own: the canary below trips a violation on purpose, which
     the shared ``browser_context`` fixture would count against its test."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            hub = server.day["hub"]
-            ctx = browser.new_context(
-                viewport={"width": 390, "height": 844},
-                is_mobile=True,
-                has_touch=True,
-                geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
-                permissions=["geolocation"],
-                locale="en-GB",
-            )
-            yield ctx
-            ctx.close()
-        finally:
-            browser.close()
+    hub = server.day["hub"]
+    ctx = chromium.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": hub["lat"], "longitude": hub["lon"], "accuracy": 15},
+        permissions=["geolocation"],
+        locale="en-GB",
+    )
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def _watch(context) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
+from tests.browser.conftest import Server, require_browser
 from tests.browser.desk_phones import Phone, make_too_heavy
 from tests.browser.seed_day import seed_small_day
 from tests.browser.test_a11y_i18n import AXE, _serious
@@ -34,37 +34,34 @@ SEED_DAY = functools.partial(seed_small_day, open_now=True)
 
 
 @pytest.fixture
-def desk(server: Server) -> Iterator[Any]:
+def desk(server: Server, chromium: Any) -> Iterator[Any]:
     """A desktop-sized Chromium page on /dispatch/, logged in as the hub's dispatcher, in English.
     Like every browser test, a Content-Security-Policy violation or a page error fails the test."""
     require_browser()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
-            context.add_init_script(path=str(AXE))
-            context.on(
-                "console",
-                lambda m: (
-                    problems.append(m.text)
-                    if "Content-Security-Policy" in m.text or "Content Security Policy" in m.text
-                    else None
-                ),
-            )
-            page = context.new_page()
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.goto(f"{server.base}/dispatch/")
-            page.fill("#username", server.day["dispatcher"])
-            page.fill("#password", server.day["dispatcherPassword"])
-            page.click("#login-form button[type=submit]")
-            expect(page.locator("[data-courier-row]")).to_have_count(2, timeout=20_000)
-            yield page
-            context.close()
-        finally:
-            browser.close()
+    context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+    try:
+        context.add_init_script(path=str(AXE))
+        context.on(
+            "console",
+            lambda m: (
+                problems.append(m.text)
+                if "Content-Security-Policy" in m.text or "Content Security Policy" in m.text
+                else None
+            ),
+        )
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.goto(f"{server.base}/dispatch/")
+        page.fill("#username", server.day["dispatcher"])
+        page.fill("#password", server.day["dispatcherPassword"])
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("[data-courier-row]")).to_have_count(2, timeout=20_000)
+        yield page
+    finally:
+        context.close()
     assert not problems, problems
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
+from tests.browser.conftest import Server, require_browser
 from tests.browser.seed_day import seed_small_day
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -24,35 +24,29 @@ SEED_DAY = functools.partial(seed_small_day, open_now=True)
 
 
 @pytest.fixture
-def desk_page(server: Server) -> Iterator[Any]:
+def desk_page(server: Server, chromium: Any) -> Iterator[Any]:
     """Make a desktop-sized page with axe loaded; a CSP violation or a page error fails the test."""
-    from playwright.sync_api import sync_playwright
-
     problems: list[str] = []
+    contexts: list[Any] = []
 
     def on_console(message: Any) -> None:
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
             problems.append(message.text)
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        contexts: list[Any] = []
+    def make(locale: str) -> Any:
+        context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
+        contexts.append(context)
+        context.add_init_script(path=str(AXE))
+        context.on("console", on_console)
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        return page
 
-        def make(locale: str) -> Any:
-            context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
-            context.add_init_script(path=str(AXE))
-            context.on("console", on_console)
-            contexts.append(context)
-            page = context.new_page()
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            return page
-
-        try:
-            yield make
-        finally:
-            for c in contexts:
-                c.close()
-            chromium.close()
+    try:
+        yield make
+    finally:
+        for c in contexts:
+            c.close()
     assert not problems, problems
 
 

@@ -15,30 +15,25 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server, require_browser
+from tests.browser.conftest import Server, require_browser
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 SCREENSHOT = "/tmp/dispatch-panels.png"
 
 
 @pytest.fixture
-def page(server: Server) -> Iterator[Any]:
+def page(server: Server, chromium: Any) -> Iterator[Any]:
     """A desktop-sized page with axe loaded; a CSP violation or a page error fails the test."""
-    from playwright.sync_api import sync_playwright
-
     problems: list[str] = []
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+    context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+    try:
         context.add_init_script(path=str(AXE))
         context.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
         page = context.new_page()
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        try:
-            yield page
-        finally:
-            context.close()
-            chromium.close()
+        yield page
+    finally:
+        context.close()
     assert not problems, problems
 
 

@@ -52,11 +52,11 @@ class LiveServer(ServerProcess):
     def __init__(self, var_dir: Path, db: Path, env: dict[str, str] | None = None) -> None:
         super().__init__(var_dir, f"sqlite:///{db}", secret_key="live-test", env=env, startup_timeout_s=60)
         self.db = db
-        # The street network the tests' `geo` already built (the cache is keyed by the
-        # map's hash): without it every server start builds it again.
+        # The street network and the read extract the tests' `geo` already built (the cache is
+        # keyed by the map's hash): without them every server start builds them again.
         cache = var_dir / "cache"
         cache.mkdir(parents=True, exist_ok=True)
-        for built in SHARED_CACHE.glob("street-network-*"):
+        for built in [*SHARED_CACHE.glob("street-network-*"), *SHARED_CACHE.glob("extract-*.msgpack")]:
             if not (cache / built.name).exists():
                 shutil.copy2(built, cache / built.name)
         self.hub_id: int | None = None
