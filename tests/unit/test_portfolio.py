@@ -150,7 +150,12 @@ def test_time_objective_and_warm_start_reach_pyvrp(tmp_path):
     )
     data, _ = E.to_pyvrp(by_time)
     vt = data.vehicle_type(0)
-    assert (vt.unit_distance_cost, vt.unit_duration_cost) == (0, 1)
+    # travel seconds are PyVRP's distances: waiting for a window costs nothing, as in plan_cost
+    assert (vt.unit_distance_cost, vt.unit_duration_cost) == (1, 0)
+    assert np.array_equal(data.distance_matrix(0), np.asarray(_T))
+    ranged = msgspec.structs.replace(by_time, vehicles=(_bike(max_distance_m=3_000),))
+    data, _ = E.to_pyvrp(ranged)
+    assert data.vehicle_type(0).max_distance == 1_000  # 3,000 m at 1/3 s a metre: no route within it rides more
     _, problem = _tiny(tmp_path)
     first = solve(problem, 0.3)
     data, mapping = E.to_pyvrp(problem, optional=True)
