@@ -390,6 +390,19 @@ def cmd_bench_map(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _quality_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reference-factor",
+        type=float,
+        help="city, demo: the reference plans get this many times the planner's limit (default 10; 0: none)",
+    )
+    p.add_argument(
+        "--mixes",
+        help="city, demo: the feature mixes of the quality bench, comma-separated "
+        "(default plain,baskets,windows,multi_trip,locks; also day)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -433,16 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hubs", type=int, help="city: hubs, each with its couriers (default 3)")
     p.add_argument("--returns-share", type=float, help="city: share of orders that are returns (default 0.08)")
     p.add_argument("--seed", type=int, help="city: the generated days' seed (default 7)")
-    p.add_argument(
-        "--reference-factor",
-        type=float,
-        help="city, demo: the reference plans get this many times the planner's limit (default 10; 0: none)",
-    )
-    p.add_argument(
-        "--mixes",
-        help="city, demo: the feature mixes of the quality bench, comma-separated "
-        "(default plain,baskets,windows,multi_trip,locks; also day)",
-    )
+    _quality_arguments(p)
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_plan)
     p = bench.add_parser("ws", help="couriers on websockets against a real server: latency, losses, memory")

@@ -158,7 +158,8 @@ def _locks(problem: Problem, rng: random.Random) -> Problem | str:
         return "no delivery could be locked on a courier who can serve it"
     # pins: the most locked couriers' locked stops, topped up with free stops they can serve,
     # in the order their windows open
-    pins, pinned = [], set()
+    pins: list[Sequence] = []
+    pinned: set[str] = set()
     index = {v.id: i for i, v in enumerate(problem.vehicles)}
     for vid in sorted(taken, key=lambda v: (-len(taken[v]), v))[:PINS]:
         free = [s for s in out if not s.vehicles and s.id not in pinned and _can_serve(problem, index[vid], s)]
