@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from backend.settings import Settings, SettingsError, load_settings
 
@@ -195,6 +196,14 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
         )
         if value is not None
     ]
+    quality_flags = [
+        n for n, v in (("--reference-factor", args.reference_factor), ("--mixes", args.mixes)) if v is not None
+    ]
+    if args.suite not in ("city", "demo") and quality_flags:
+        return fail(f"{', '.join(quality_flags)}: the real-day quality bench runs on --suite city and --suite demo")
+    quality = _quality_options(args, settings)
+    if isinstance(quality, str):
+        return fail(quality)
     if args.suite != "city" and city_only:
         return fail(f"{', '.join(city_only)} only appl{'y' if len(city_only) > 1 else 'ies'} to --suite city")
     if args.peer is not None and args.suite not in ("solomon", "lilim100"):
@@ -224,7 +233,7 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
     if args.suite == "demo":
         from backend.bench.demo_bench import run_demo_bench
 
-        result = asyncio.run(run_demo_bench(settings, time_limit_s=args.time_limit))
+        result = asyncio.run(run_demo_bench(settings, time_limit_s=args.time_limit, quality=quality))
     elif args.suite == "city":
         from backend.bench.city_bench import (
             DEFAULT_HUBS,
@@ -251,6 +260,7 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
                 metaheuristic=args.metaheuristic,
                 map_path=settings.map_path,
                 cache_dir=settings.cache_dir,
+                quality=quality,
             )
         except BenchError as exc:
             return fail(str(exc))
@@ -284,6 +294,22 @@ def cmd_bench_plan(args: argparse.Namespace, settings: Settings) -> int:
             return fail(str(exc))
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
+
+
+def _quality_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any] | str | None:
+    """City and demo: the real-day quality bench's options (None: not run), or what is wrong with them."""
+    from backend.bench.quality_bench import DEFAULT_FACTOR, DEFAULT_MIXES, QualityError, check_factor, parse_mixes
+
+    if args.suite not in ("city", "demo") or args.reference_factor == 0:
+        return None
+    try:
+        factor = check_factor(DEFAULT_FACTOR if args.reference_factor is None else args.reference_factor)
+        mixes = parse_mixes(args.mixes) if args.mixes else DEFAULT_MIXES
+    except QualityError as exc:
+        return str(exc)
+    # the product's limit: the demo's --time-limit, else the planner's (LAADBAK_PLAN_TIME_LIMIT)
+    limit = args.time_limit if args.suite == "demo" and args.time_limit else settings.plan_time_limit_s
+    return {"limit_s": limit, "factor": factor, "mixes": list(mixes)}
 
 
 def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
@@ -364,6 +390,19 @@ def cmd_bench_map(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _quality_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reference-factor",
+        type=float,
+        help="city, demo: the reference plans get this many times the planner's limit (default 10; 0: none)",
+    )
+    p.add_argument(
+        "--mixes",
+        help="city, demo: the feature mixes of the quality bench, comma-separated "
+        "(default plain,baskets,windows,multi_trip,locks; also day)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -407,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hubs", type=int, help="city: hubs, each with its couriers (default 3)")
     p.add_argument("--returns-share", type=float, help="city: share of orders that are returns (default 0.08)")
     p.add_argument("--seed", type=int, help="city: the generated days' seed (default 7)")
+    _quality_arguments(p)
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_plan)
     p = bench.add_parser("ws", help="couriers on websockets against a real server: latency, losses, memory")

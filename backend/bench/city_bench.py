@@ -497,8 +497,13 @@ def run_size(
     geo: Any = None,
     map_path: Path | str | None = None,
     cache_dir: Path | str | None = None,
+    quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build one day and solve it once per time limit, in this process."""
+    """Build one day and solve it once per time limit, in this process.
+
+    ``quality`` (``limit_s``, ``factor``, ``mixes``): also the real-day quality
+    benchmark on this day (:mod:`backend.bench.quality_bench`), in ``out["quality"]``.
+    """
     from backend.dispatch.feasibility import check
     from backend.dispatch.solver import solve
 
@@ -573,6 +578,18 @@ def run_size(
             f" {len(violations)} violations, first solution after"
             f" {'none' if first is None else f'{first:.2f} s'}, {wall:.1f} s in all"
         )
+    if quality:
+        from backend.bench.quality_bench import run_quality
+
+        out["quality"] = run_quality(
+            problem,
+            quality["limit_s"],
+            factor=quality["factor"],
+            mixes=tuple(quality["mixes"]),
+            seed=seed,
+            label=f"city {stops} ",
+        )
+        feasible = feasible and all(r.get("feasible") is not False for r in out["quality"].values())
     out["feasible"] = feasible
     out["peak_rss_mb"] = _rss_mb()
     return out
@@ -594,8 +611,12 @@ def run_city_bench(
     metaheuristic: str | None = None,
     map_path: Path | str | None = None,
     cache_dir: Path | str | None = None,
+    quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every size in its own freshly started Python process, one after the other."""
+    """Every size in its own freshly started Python process, one after the other.
+
+    ``quality``: see :func:`run_size`; the summary's ``quality`` is over every size.
+    """
     sizes = list(sizes)
     time_limits = list(time_limits)
     if not sizes:
@@ -622,9 +643,10 @@ def run_city_bench(
             "metaheuristic": metaheuristic,
             "map_path": None if map_path is None else str(map_path),
             "cache_dir": None if cache_dir is None else str(cache_dir),
+            "quality": quality,
         }
         rows.append(_run_worker(spec))
-    summary = {
+    summary: dict[str, Any] = {
         "suite": "city",
         "sizes": sizes,
         "time_limits_s": time_limits,
@@ -637,6 +659,13 @@ def run_city_bench(
         "wall_s": round(time.perf_counter() - t0, 1),
         "cpu_count": os.cpu_count(),
     }
+    if quality:
+        from backend.bench.quality_bench import summarize
+
+        over = summarize([r.get("quality") or {} for r in rows])
+        over.update(limit_s=quality["limit_s"], reference_factor=quality["factor"])
+        summary["quality"] = over
+        summary["targets"]["ratio_to_reference_le_1.01"] = over["all_meet_target"]
     return {"suite": "city", "sizes": rows, "summary": summary}
 
 
@@ -696,6 +725,7 @@ def _worker_main(spec_json: str) -> int:
         metaheuristic=spec.get("metaheuristic"),
         map_path=spec.get("map_path"),
         cache_dir=spec.get("cache_dir"),
+        quality=spec.get("quality"),
     )
     print(json.dumps(result), flush=True)
     return 0

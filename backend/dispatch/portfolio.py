@@ -11,6 +11,10 @@ search on the problems it can express. A run is one worker's job:
   from OR-Tools' plan for the rest; both plans come back. On a problem PyVRP
   cannot express it is OR-Tools for the whole limit.
 
+A stop with several windows (PyVRP has one per visit) is kept, for PyVRP, to
+the window OR-Tools' plan serves it in, or to its first (:func:`one_window`):
+a restriction, so every plan PyVRP finds is a plan of the day.
+
 For a cold plan of a problem PyVRP can express, the default runs
 (``DEFAULT_ENGINES``) are a warm-started PyVRP beside a cold one: two searches
 from different starts on the two cores. Anything else, and every warm start
@@ -43,14 +47,32 @@ _HOP_S = 0.05
 
 
 def pyvrp_can_plan(problem: Problem) -> bool:
-    """PyVRP is installed and can express ``problem`` (see ``pyvrp_engine.unsupported``)."""
+    """PyVRP is installed and can express ``problem``, or its one-window restriction
+    (:func:`one_window`; see ``pyvrp_engine.unsupported``)."""
     from backend.dispatch import pyvrp_engine
 
     try:
         pyvrp_engine.require_pyvrp()
     except pyvrp_engine.PyVRPUnavailable:
         return False
-    return bool(problem.stops and problem.vehicles) and pyvrp_engine.unsupported(problem) is None
+    return bool(problem.stops and problem.vehicles) and pyvrp_engine.unsupported(one_window(problem)) is None
+
+
+def one_window(problem: Problem, warm: Plan | None = None) -> Problem:
+    """``problem`` with each stop of several windows kept to one: the one ``warm`` serves it
+    in, else its first. A restriction: every plan of it is a plan of ``problem`` (PyVRP has
+    one window per visit, so it searches there; the checker still judges on ``problem``)."""
+    if all(len(s.windows) <= 1 for s in problem.stops):
+        return problem
+    served = {ps.stop_id: ps.start_s for r in (warm.routes if warm else ()) for ps in r.stops}
+    stops = []
+    for s in problem.stops:
+        if len(s.windows) > 1:
+            t = served.get(s.id)
+            w = next((w for w in s.windows if t is not None and w.contains(t)), s.windows[0])
+            s = msgspec.structs.replace(s, windows=(w,))
+        stops.append(s)
+    return msgspec.structs.replace(problem, stops=tuple(stops))
 
 
 def engines_for(problem: Problem, engines: tuple[str, ...] = DEFAULT_ENGINES, *, warm: bool = False) -> tuple[str, ...]:
@@ -133,10 +155,10 @@ def run_engine(
         return [solve(problem, time_limit_s, **kwargs)]
     limit = max(0.01, time_limit_s - _HOP_S)
     if engine == "pyvrp":
-        return [solve_pyvrp(problem, limit, seed=seed, coords=coords)]
+        return [solve_pyvrp(one_window(problem), limit, seed=seed, coords=coords)]
     first = solve(problem, time_limit_s * WARM_SHARE, **kwargs)
     rest = max(0.01, limit - first.solve_s)
-    then = solve_pyvrp(problem, rest, seed=seed, coords=coords, warm=first)
+    then = solve_pyvrp(one_window(problem, first), rest, seed=seed, coords=coords, warm=first)
     # both clocks, end to end
     then = msgspec.structs.replace(then, solve_s=first.solve_s + then.solve_s)
     return [first, then]

@@ -8,8 +8,12 @@ translation:
 * every matrix place is a PyVRP ``Location``; the matrices are handed over as
   they are (distance matrix = distance, time matrix = duration), one routing
   profile per distinct ``speed_factor`` (times divided by it, rounded half up,
-  as the OR-Tools model does). ``cost="distance"`` costs each metre,
-  ``cost="time"`` each second of the route's duration;
+  as the OR-Tools model does). ``cost="distance"`` costs each metre;
+  ``cost="time"`` each second of travel, as OR-Tools and ``plan_cost`` count
+  it (waiting for a window costs nothing): each profile's travel times are
+  PyVRP's distances there, and a battery range in metres becomes a bound in
+  seconds that no route within it exceeds (range x the least seconds per
+  metre of any leg), so a plan PyVRP calls feasible keeps its range;
 * a delivery without pickups is a ``Client`` with a ``delivery`` load (loaded
   at the start depot); a pickup no delivery names (a return) is a ``Client``
   with a ``pickup`` load (brought to the end depot);
@@ -151,6 +155,13 @@ def _travel(time_s: np.ndarray, speed_factor: float) -> np.ndarray:
     return np.floor(time_s / speed_factor + 0.5).astype(np.int64)
 
 
+def _min_ratio(t: np.ndarray, d: np.ndarray) -> float:
+    """The least seconds per metre of any leg: a route of at most ``range * ratio`` seconds
+    rides at most ``range`` metres."""
+    m = d > 0
+    return float((t[m] / d[m]).min()) if m.any() else 1.0
+
+
 def to_pyvrp(
     problem: Problem, coords: list[tuple[float, float]] | None = None, *, optional: bool = False
 ) -> tuple[Any, Mapping]:
@@ -186,7 +197,18 @@ def to_pyvrp(
     distances = [D] * len(factors)
 
     by_time = problem.cost == "time"
-    vehicle_types, type_vehicles = _vehicle_types(pyvrp, problem, units, depot_of, profile_of)
+    range_scale: dict[float, float] | None = None
+    if by_time:
+        # The objective is travel time (what plan_cost and OR-Tools count), not the route's
+        # duration, which would count waiting for windows too: PyVRP gets each profile's
+        # travel times as its distances. A range in metres becomes a bound in seconds that
+        # no route within it can exceed: range x the least seconds per metre of any leg.
+        range_scale = {f: _min_ratio(t, D) for f, t in zip(factors, durations, strict=True)}
+        if any(v.max_distance_m is not None for v in problem.vehicles) and min(range_scale.values()) <= 0:
+            range_scale = None  # a leg of no time but some metres: duration costed instead, range exact
+        else:
+            distances = durations
+    vehicle_types, type_vehicles = _vehicle_types(pyvrp, problem, units, depot_of, profile_of, range_scale)
 
     prize = _prize(problem, durations if by_time else [D]) if optional else 0
     visit: dict[str, Any] = {"required": False, "prize": prize} if optional else {}
@@ -251,6 +273,7 @@ def _vehicle_types(
     units: tuple[int, ...],
     depot_of: dict[int, int],
     profile_of: dict[float, int],
+    range_scale: dict[float, float] | None = None,
 ) -> tuple[list[Any], list[list[Vehicle]]]:
     """PyVRP vehicle types: identical vehicles together, in first-seen order (and those
     vehicles per type)."""
@@ -276,9 +299,12 @@ def _vehicle_types(
     vehicle_types = []
     for vs in type_vehicles:
         v = vs[0]
-        extra: dict[str, Any] = {"unit_distance_cost": 0, "unit_duration_cost": 1} if by_time else {}
+        # by time: travel seconds as PyVRP's distance (range_scale), else the route's duration
+        by_duration = by_time and range_scale is None
+        extra: dict[str, Any] = {"unit_distance_cost": 0, "unit_duration_cost": 1} if by_duration else {}
         if v.max_distance_m is not None:
-            extra["max_distance"] = int(v.max_distance_m)
+            scale = range_scale[v.speed_factor] if range_scale else 1.0
+            extra["max_distance"] = int(v.max_distance_m * scale)
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=len(vs),

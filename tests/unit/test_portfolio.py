@@ -150,7 +150,12 @@ def test_time_objective_and_warm_start_reach_pyvrp(tmp_path):
     )
     data, _ = E.to_pyvrp(by_time)
     vt = data.vehicle_type(0)
-    assert (vt.unit_distance_cost, vt.unit_duration_cost) == (0, 1)
+    # travel seconds are PyVRP's distances: waiting for a window costs nothing, as in plan_cost
+    assert (vt.unit_distance_cost, vt.unit_duration_cost) == (1, 0)
+    assert np.array_equal(data.distance_matrix(0), np.asarray(_T))
+    ranged = msgspec.structs.replace(by_time, vehicles=(_bike(max_distance_m=3_000),))
+    data, _ = E.to_pyvrp(ranged)
+    assert data.vehicle_type(0).max_distance == 1_000  # 3,000 m at 1/3 s a metre: no route within it rides more
     _, problem = _tiny(tmp_path)
     first = solve(problem, 0.3)
     data, mapping = E.to_pyvrp(problem, optional=True)
@@ -179,3 +184,26 @@ def test_pyvrp_keeps_the_battery_range_and_a_pair_on_one_bike():
     assert on["x"][0] != on["d"][0]  # x and the pair together would ride 2,500 m
     assert on["p"][0] == on["d"][0] and on["p"][1] < on["d"][1]
     assert all(r.distance_m <= 2_000 for r in plan.routes)
+
+
+def test_several_windows_go_to_pyvrp_as_one_window_and_its_plan_keeps_the_day():
+    # b may be served in the morning or the evening; PyVRP gets the window OR-Tools served it in
+    problem = Problem(
+        time_s=_T,
+        dist_m=_T * 3,
+        vehicles=(_bike(),),
+        stops=(
+            Stop(id="a", kind="delivery", location=1, windows=(Window(0, 5_000),)),
+            Stop(id="b", kind="delivery", location=2, windows=(Window(0, 100), Window(3_000, 4_000))),
+        ),
+        cost="time",
+    )
+    assert E.unsupported(problem) is not None and F.pyvrp_can_plan(problem)
+    assert F.engines_for(problem) == F.DEFAULT_ENGINES
+    assert F.one_window(problem).stops[1].windows == (Window(0, 100),)
+    first = solve(problem, 0.3)
+    served = next(ps.start_s for r in first.routes for ps in r.stops if ps.stop_id == "b")
+    kept = F.one_window(problem, first).stops[1].windows
+    assert len(kept) == 1 and kept[0].contains(served)
+    for plan in F.run_engine("ortools+pyvrp", problem, 0.5) + F.run_engine("pyvrp", problem, 0.3):
+        assert check(problem, plan) == [] and not plan.unplanned
