@@ -4,6 +4,7 @@
 // Updates are incremental: a position moves one marker, a stop restyles one circle.
 import { request } from "../kit/api.js";
 import { drawArea } from "./map-draw.js";
+import { drawZones } from "./map-zones.js";
 
 const ATTRIBUTION = "© OpenStreetMap contributors (ODbL)";
 const CLUSTER_BELOW = 15;   // zoom levels below this show grid clusters
@@ -60,6 +61,7 @@ export class DeskMap {
     this.placesLayer = L().layerGroup().addTo(map);
     this.routesLayer = L().layerGroup().addTo(map);
     this.trailLayer = L().layerGroup().addTo(map);
+    this.zonesLayer = L().layerGroup().addTo(map);
     this.stopsLayer = L().layerGroup();
     this.clusterLayer = L().layerGroup();
     this.courierLayer = L().layerGroup().addTo(map);
@@ -103,6 +105,7 @@ export class DeskMap {
     this.map.invalidateSize();
     this.state = state;
     this.drawPlaces(state);
+    if (state.hub) drawZones(this.zonesLayer, state.hub.id, this.t);
     for (const m of this.stopMarkers.values()) this.stopsLayer.removeLayer(m);
     this.stopMarkers.clear();
     for (const id of state.stops.keys()) this.updateStop(id);
