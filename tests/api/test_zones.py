@@ -92,7 +92,12 @@ async def test_a_pedestrian_zone_is_walked_in_its_restricted_hours_and_ridden_ou
     ridden = await post_ok(
         client,
         f"/hubs/{hub}/zones",
-        {"name": "Square", "kind": "pedestrian", "polygon": around_hub, "windows": [{"start": "06:00", "end": "21:00"}]},
+        {
+            "name": "Square",
+            "kind": "pedestrian",
+            "polygon": around_hub,
+            "windows": [{"start": "06:00", "end": "21:00"}],
+        },
         h,
     )
     assert ridden["streetSegments"] > 0
@@ -103,7 +108,12 @@ async def test_a_pedestrian_zone_is_walked_in_its_restricted_hours_and_ridden_ou
     await post_ok(
         client,
         f"/hubs/{hub}/zones",
-        {"name": "Square", "kind": "pedestrian", "polygon": around_hub, "windows": [{"start": "06:00", "end": "10:00"}]},
+        {
+            "name": "Square",
+            "kind": "pedestrian",
+            "polygon": around_hub,
+            "windows": [{"start": "06:00", "end": "10:00"}],
+        },
         h,
     )
     walked = from_hub(await load_day(geo, hub, tomorrow()))
@@ -159,9 +169,7 @@ async def test_only_the_hubs_dispatchers_see_and_change_its_zones(client, geo) -
 async def test_the_maps_pedestrian_areas_are_imported_once(client, geo) -> None:
     h, hub, _ = await _small_day(client, geo)
     assert geo.pedestrian_zones  # the Helsinki extract has pedestrian areas
-    first = await post_ok(
-        client, f"/hubs/{hub}/zones/import-osm", {"windows": [{"start": "06:00", "end": "10:00"}]}, h
-    )
+    first = await post_ok(client, f"/hubs/{hub}/zones/import-osm", {"windows": [{"start": "06:00", "end": "10:00"}]}, h)
     assert len(first) == len(geo.pedestrian_zones)
     assert all(z["kind"] == "pedestrian" and z["source"].startswith("osm:w") for z in first)
     assert first[0]["windows"] == [

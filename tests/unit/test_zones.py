@@ -64,7 +64,8 @@ def test_a_stop_in_a_loading_zone_is_served_within_its_window() -> None:
     T = [[0, 120], [120, 0]]
     stop = Stop(id="s", kind="delivery", location=1, windows=(Window(8 * H, 12 * H),), service_s=60)
     kept, _ = restrict_stops([stop], {"s": (60.0, 25.0)}, [_zone("loading", (Window(10 * H, 10 * H + 1800),))])
-    vehicle = Vehicle(id="v", start_location=0, end_location=0, shift=Window(8 * H, 18 * H), payload_kg=100, volume_l=100)
+    shift = Window(8 * H, 18 * H)
+    vehicle = Vehicle(id="v", start_location=0, end_location=0, shift=shift, payload_kg=100, volume_l=100)
     for stops, lo, hi in ((kept, 10 * H, 10 * H + 1800), ([stop], 8 * H, 8 * H + 120)):
         problem = Problem(time_s=T, dist_m=T, vehicles=(vehicle,), stops=tuple(stops))
         plan = solve(problem, time_limit_s=1)
