@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from backend.db.tables import AccessZone, Hub, Stop
+from backend.db.tables import AccessZone, Hub, PlanRun, Stop
 from backend.dispatch.closures import circle
 from backend.dispatch.network import haversine_m
+from backend.dispatch.zones import ZoneWindow
 from backend.services.day import load_day
-from tests.api.helpers import login, make_user, post_ok, problem, tomorrow
+from backend.services.zones import add_zone, remove_zone
+from tests.api.helpers import login, make_user, post_ok, problem, service_ctx, tomorrow
 from tests.api.test_planning import _small_day
+from tests.api.test_replanning import _current_routes
 
 
 def _ring(points) -> list[list[float]]:
@@ -179,3 +182,33 @@ async def test_the_maps_pedestrian_areas_are_imported_once(client, geo) -> None:
     assert again == [] and await AccessZone.count() == len(first)
     run, _ = await _plan(client, hub, h)
     assert run["figures"]["violations"] == 0
+
+
+async def test_a_zone_drawn_on_the_running_day_replans_it_within_the_zones_windows(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo)
+    await _plan(client, hub, h)
+    stop = await _lonely_delivery("10:00")
+    now = dt.datetime.combine(tomorrow(), dt.time(9))  # the planned day, running
+    made = await add_zone(
+        service_ctx(client),
+        hub,
+        name="Afternoon loading",
+        kind="loading",
+        polygon=_ring(circle(stop["lat"], stop["lon"], 30)),
+        windows=[ZoneWindow(start="13:00", end="14:00")],
+        now=now,
+        time_limit_s=1.0,
+    )
+    result = made.replan
+    assert result is not None and result["reason"] == "loading zone added: Afternoon loading"
+    assert result["violations"] == 0 and result["unplanned"] == 1, result
+    run = (
+        await PlanRun.select(PlanRun.unplanned).where(PlanRun.id == result["planRunId"]).output(load_json=True).first()
+    )
+    assert [(u["stopId"], u["reason"]) for u in run["unplanned"]] == [(stop["id"], "zone_window")]
+    assert all(s["stopId"] != stop["id"] for r in await _current_routes(hub) for s in r["stops"]), result
+
+    # Deleted: the next re-plan serves the stop again.
+    gone = await remove_zone(service_ctx(client), made.id, now=now, time_limit_s=1.0)
+    assert gone.replan is not None and gone.replan["unplanned"] == 0
+    assert any(s["stopId"] == stop["id"] for r in await _current_routes(hub) for s in r["stops"])
