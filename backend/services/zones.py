@@ -10,6 +10,7 @@ where OSM tags them (:func:`import_osm_zones`).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +62,8 @@ def check_zone_input(
     clean = " ".join(name.split())
     if not clean:
         raise Invalid("name: give the zone a name people know it by, e.g. 'Esplanadi loading zone'.", field="name")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in clean):
+        raise Invalid("name: the name contains an invisible control character; type it again.", field="name")
     try:
         ring = check_zone(polygon, must_close=True)
     except BadZone as exc:

@@ -147,6 +147,8 @@ async def test_bad_zones_get_a_422_naming_the_field_and_nothing_is_stored(client
     assert "outside the map" in body["detail"]
     body = await refused({"name": "  "})
     assert body["field"] == "name"
+    body = await refused({"name": "Zone\u0000"})
+    assert body["field"] == "name" and "control character" in body["detail"]
     await refused({"kind": "parking"}, 400)  # not a kind of zone
     await refused({"windows": [{"start": "7", "end": "11:00"}]}, 400)  # not HH:MM
     assert await AccessZone.count() == 0
