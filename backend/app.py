@@ -51,6 +51,7 @@ from backend.realtime.positions import PositionStore
 from backend.realtime.push import PushSender, application_server_key, load_vapid
 from backend.realtime.push_relay import PushRelay
 from backend.realtime.sessions import SessionWatch
+from backend.realtime.stall_watch import StallWatch
 from backend.realtime.ticker import ProgressTicker
 from backend.services import follow_ups  # noqa: F401 - registers the job kinds
 from backend.services.alerts import AlertWatch
@@ -163,6 +164,20 @@ async def _alert_watch(app: Litestar) -> AsyncIterator[None]:
         await watch.stop()
 
 
+@asynccontextmanager
+async def _stall_watch(app: Litestar) -> AsyncIterator[None]:
+    """Event-loop stalls logged with what held the loop (LAADBAK_STALL_LOG_MS; off by default)."""
+    ms = app.state.settings.stall_log_ms
+    watch = StallWatch(ms) if ms else None
+    if watch is not None:
+        await watch.start()
+    try:
+        yield
+    finally:
+        if watch is not None:
+            await watch.stop()
+
+
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -265,7 +280,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),
-        lifespan=[lifespan, _alert_watch],
+        lifespan=[lifespan, _alert_watch, _stall_watch],
         plugins=[ApplicationCore()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(

@@ -39,6 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Alerts (backend/dispatch/alerts.py): a courier on the road without a position for
     # longer than this many minutes; standing still (away from any stop) for longer than this.
     alert_no_position_min: int = 5
+    stall_log_ms: int = 0  # log event-loop stalls over this many ms (0: off)
     alert_still_min: int = 10
     # A ridden trail's point that needs more than this speed from the last one is a GPS jump
     # (backend/dispatch/day_figures.py); the demo raises it by its speed-up.
@@ -136,7 +137,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         alert_no_position_min=_minutes(env, "LAADBAK_ALERT_NO_POSITION_MIN", 5),
         alert_still_min=_minutes(env, "LAADBAK_ALERT_STILL_MIN", 10),
+        stall_log_ms=_stall_ms(env.get("LAADBAK_STALL_LOG_MS", "").strip()),
     )
+
+
+def _stall_ms(value: str) -> int:
+    if not value:
+        return 0
+    if not value.isdigit() or not 10 <= int(value) <= 60_000:
+        raise SettingsError(f"LAADBAK_STALL_LOG_MS is a number of ms from 10 to 60000 (or empty: off), not {value!r}")
+    return int(value)
 
 
 def _minutes(env: dict[str, str], name: str, default: int) -> int:

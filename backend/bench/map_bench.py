@@ -47,7 +47,7 @@ from backend.bench.map_bench_figures import (
     split,
     summary,
 )
-from backend.bench.map_bench_page import BrowserError, DeskPage, require_playwright
+from backend.bench.map_bench_page import BrowserError, DeskPage, busy_ms, require_playwright
 from backend.bench.ws_day import DISPATCHER_PASSWORD, PASSWORD, seed_synthetic_day
 
 DEFAULT_ARTIFACTS = "/tmp/laadbak-artifacts"
@@ -118,14 +118,13 @@ async def run_map_bench(
         await asyncio.sleep(idle_s)
         await desk.phase("stream")
         stream_ms = time.time() * 1000
-        if profile:
-            await desk.start_profile()
+        await desk.start_trace(profile)
         cpu0, t0 = server.cpu_s() or 0.0, time.monotonic()
         log(f"{couriers} couriers send a position every {every_s:g} s for {seconds:g} s")
         ride = await ride_all(riders, seconds, every_s, seed)
         await asyncio.sleep(grace_s)  # the last positions reach the page
         await desk.phase(None)
-        hottest = await desk.stop_profile() if profile else None
+        trace, hottest = await desk.stop_trace()
         server_cpu = ((server.cpu_s() or 0.0) - cpu0) / (time.monotonic() - t0)
         probe = await desk.collect()
         markers = await desk.markers()
@@ -133,7 +132,7 @@ async def run_map_bench(
         sent = [s for r in riders for s in r.sent]
         seen, arrived = [tuple(x) for x in probe["seen"]], [tuple(x) for x in probe["arrived"]]
         latencies, missed = position_latencies(sent, seen)
-        frames = frame_figures(probe["frames"]["stream"])
+        frames = frame_figures(probe["frames"]["stream"], busy_ms=busy_ms(trace))
         events = [(t, str(kind)) for t, kind in probe["events"]]
         return {
             "config": {

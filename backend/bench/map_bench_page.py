@@ -182,23 +182,33 @@ class DeskPage:
             )
         )
 
-    async def start_profile(self) -> None:
-        """Sample the page's JavaScript (the DevTools protocol's profiler), every 1 ms, and trace
-        the renderer's work (style, layout, paint: what a JavaScript profile calls "(program)")."""
-        await self.browser.start_tracing(page=self.page, categories=["devtools.timeline"])
-        self.cdp = await self.page.context.new_cdp_session(self.page)
-        await self.cdp.send("Profiler.enable")
-        await self.cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
-        await self.cdp.send("Profiler.start")
+    async def start_trace(self, profile: bool) -> None:
+        """Trace the renderer's main thread (its tasks; with ``profile`` also style, layout and
+        paint, what a JavaScript profile calls "(program)", and a JavaScript CPU profile sampled
+        every 1 ms)."""
+        categories = ["devtools.timeline", "toplevel"] if profile else ["toplevel"]
+        await self.browser.start_tracing(page=self.page, categories=categories)
+        if profile:
+            self.cdp = await self.page.context.new_cdp_session(self.page)
+            await self.cdp.send("Profiler.enable")
+            await self.cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+            await self.cdp.send("Profiler.start")
 
-    async def stop_profile(self, top_n: int = 15) -> dict[str, Any]:
-        """The functions the page spent the most time in (self time), and the renderer's main
-        thread's work by kind (inclusive ms: a layout forced by a script counts in both)."""
+    async def stop_trace(self, top_n: int = 15) -> tuple[Any, dict[str, Any] | None]:
+        """The trace, and with a profile: the functions the page spent the most time in (self
+        time), the renderer's main thread's work by kind (inclusive ms: a layout forced by a
+        script counts in both) and the longest tasks with what they did."""
         import json
 
-        profile = (await self.cdp.send("Profiler.stop"))["profile"]
+        profile = (await self.cdp.send("Profiler.stop"))["profile"] if self.cdp is not None else None
         trace = json.loads(await self.browser.stop_tracing())
-        return {"functions": hottest(profile, top_n), "renderer": renderer_work(trace, top_n)}
+        if profile is None:
+            return trace, None
+        return trace, {
+            "functions": hottest(profile, top_n),
+            "renderer": renderer_work(trace, top_n),
+            "longest_tasks": longest_tasks(trace),
+        }
 
     async def hide(self, selector: str) -> int:
         """An experiment: hide the elements ``selector`` matches (to see what another part of the
@@ -257,17 +267,65 @@ def hottest(profile: dict[str, Any], top_n: int) -> list[dict[str, Any]]:
     return [{"function": name, "at": where, "self_ms": round(ms, 1)} for (name, where), ms in ranked]
 
 
-def renderer_work(trace: Any, top_n: int) -> dict[str, float]:
-    """Total ms per kind of complete event on the renderer's main thread (CrRendererMain)."""
+def _main_thread_events(trace: Any) -> list[dict[str, Any]]:
+    """The complete events of the renderer's main thread (CrRendererMain)."""
     events = trace.get("traceEvents", []) if isinstance(trace, dict) else trace
     main = {
         (e["pid"], e["tid"])
         for e in events
         if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
     }
+    return [e for e in events if e.get("ph") == "X" and (e.get("pid"), e.get("tid")) in main]
+
+
+def renderer_work(trace: Any, top_n: int) -> dict[str, float]:
+    """Total ms per kind of complete event on the renderer's main thread (CrRendererMain)."""
     spent: dict[str, float] = {}
-    for e in events:
-        if e.get("ph") == "X" and (e.get("pid"), e.get("tid")) in main:
-            spent[e["name"]] = spent.get(e["name"], 0.0) + e.get("dur", 0) / 1000
+    for e in _main_thread_events(trace):
+        spent[e["name"]] = spent.get(e["name"], 0.0) + e.get("dur", 0) / 1000
     ranked = sorted(spent.items(), key=lambda kv: -kv[1])[:top_n]
     return {name: round(ms, 1) for name, ms in ranked}
+
+
+def longest_tasks(trace: Any, top_n: int = 3, parts: int = 8) -> list[dict[str, Any]]:
+    """The longest main-thread tasks while profiling, each with what it spent its time on
+    (inclusive ms per kind of nested event; a script's function with where it is)."""
+    events = sorted(_main_thread_events(trace), key=lambda e: e.get("ts", 0))
+    tasks = sorted(_tasks(events), key=lambda e: -e.get("dur", 0))[:top_n]
+    out = []
+    for task in tasks:
+        a, b = task["ts"], task["ts"] + task.get("dur", 0)
+        spent: dict[str, float] = {}
+        for e in events:
+            if e is task or not (a <= e.get("ts", 0) < b):
+                continue
+            data = e.get("args", {}).get("data", {}) or {}
+            where = data.get("url", "").rsplit("/", 1)[-1] or data.get("functionName", "")
+            if e["name"] in ("FunctionCall", "EvaluateScript", "TimerFire", "FireAnimationFrame", "EventDispatch"):
+                key = f"{e['name']} {where} {data.get('functionName', '') or data.get('type', '')}".strip()
+            else:
+                key = e["name"]
+            spent[key] = spent.get(key, 0.0) + e.get("dur", 0) / 1000
+        ranked = sorted(spent.items(), key=lambda kv: -kv[1])[:parts]
+        out.append({"ms": round(task.get("dur", 0) / 1000, 1), "parts": {k: round(v, 1) for k, v in ranked}})
+    return out
+
+
+# A top-level task of a Chromium thread, by its name in the trace (it changed across versions).
+TASK_EVENTS = ("ThreadControllerImpl::RunTask", "RunTask")
+
+
+def _tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outermost tasks among ``events`` (a task run inside another is part of it)."""
+    out: list[dict[str, Any]] = []
+    end = -1.0
+    for e in sorted((e for e in events if e["name"] in TASK_EVENTS), key=lambda e: e.get("ts", 0)):
+        if e.get("ts", 0) >= end:
+            out.append(e)
+            end = e.get("ts", 0) + e.get("dur", 0)
+    return out
+
+
+def busy_ms(trace: Any) -> float:
+    """How long the renderer's main thread was busy (its outermost tasks, in ms) over the trace."""
+    return sum(e.get("dur", 0) for e in _tasks(_main_thread_events(trace))) / 1000

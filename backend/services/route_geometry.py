@@ -3,10 +3,10 @@
 A route's line goes from the hub through its stops in riding order and back to
 the hub, each leg along the street network's shortest-time path
 (:meth:`StreetNetwork.path_through`), avoiding the streets closed during the
-route (the closures it was planned around). A route row is one version and
-never changes, so its line is computed once and kept per route id (with a
-fingerprint of its places and closures, so a kept line is never another
-route's): later asks cost a dictionary look-up. Lines are kept as GeoJSON text.
+route (the closures it was planned around). A line depends only on those places
+and closures, so it is kept per fingerprint of the two, not per route row: the
+new row that an ETA update or a re-plan writes with the same stops in the same
+order gets the kept line with a dictionary look-up. Lines are kept as GeoJSON text.
 """
 
 from __future__ import annotations
@@ -38,24 +38,23 @@ Place = tuple[float, float]
 
 
 class _Lines:
-    """Route id -> (fingerprint, GeoJSON coordinates), the most recently used kept."""
+    """Fingerprint of places and closures -> GeoJSON coordinates, the most recently used kept."""
 
     def __init__(self) -> None:
-        self._lines: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self._lines: OrderedDict[bytes, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, route_id: int, fingerprint: bytes) -> bytes | None:
+    def get(self, fingerprint: bytes) -> bytes | None:
         with self._lock:
-            kept = self._lines.get(route_id)
-            if kept is None or kept[0] != fingerprint:
-                return None
-            self._lines.move_to_end(route_id)
-            return kept[1]
+            line = self._lines.get(fingerprint)
+            if line is not None:
+                self._lines.move_to_end(fingerprint)
+            return line
 
-    def put(self, route_id: int, fingerprint: bytes, line: bytes) -> None:
+    def put(self, fingerprint: bytes, line: bytes) -> None:
         with self._lock:
-            self._lines[route_id] = (fingerprint, line)
-            self._lines.move_to_end(route_id)
+            self._lines[fingerprint] = line
+            self._lines.move_to_end(fingerprint)
             while len(self._lines) > LINES_KEPT:
                 self._lines.popitem(last=False)
 
@@ -106,7 +105,7 @@ async def _lines(
         closed = edges_of(ctx.geo, during)
         places = route_places(hub, route)
         fingerprint = _fingerprint(places, closed)
-        line = kept.get(route["id"], fingerprint)
+        line = kept.get(fingerprint)
         if line is None:
             todo.append((route["id"], fingerprint, places, closed))
         else:
@@ -120,7 +119,7 @@ async def _lines(
 
     if todo:  # Dijkstra runs: off the event loop
         for rid, fp, line in await asyncio.to_thread(compute):
-            kept.put(rid, fp, line)
+            kept.put(fp, line)
             lines[rid] = line
     return lines
 

@@ -76,16 +76,25 @@ async def seed_small_day(
 
 
 async def _open_from_now(hub_id: int, day: dt.date) -> None:
-    """Windows from half an hour ago to 22:30, shifts from a quarter ago to 23:00 (the hub's hours)."""
-    from backend.db.tables import Order, Shift, Stop
+    """Windows from half an hour ago, shifts from a quarter ago, both to the evening, and at
+    least two hours on in the late evening (the hub then open until 23:59): the day cannot
+    cross midnight, so from about 23:00 the windows get short and moves may not fit."""
+    from backend.db.tables import Hub, Order, Shift, Stop
     from backend.dispatch.calendar import at
 
     now_s = int((dt.datetime.now() - dt.datetime.combine(day, dt.time())).total_seconds())
-    start, end = at(day, max(6 * 3600, now_s - 1800)), at(day, 22 * 3600 + 1800)
-    await Order.update({Order.window_start: start, Order.window_end: end}).where(Order.hub == hub_id)
-    await Stop.update({Stop.window_start: start, Stop.window_end: end}).where(Stop.hub == hub_id)
+    last = 23 * 3600 + 59 * 60
+    start = max(6 * 3600, now_s - 1800)
+    end = min(last - 1800, max(22 * 3600 + 1800, now_s + 2 * 3600))
+    shift_end = min(last, max(23 * 3600, now_s + 2 * 3600 + 1800))
+    await Order.update({Order.window_start: at(day, start), Order.window_end: at(day, end)}).where(Order.hub == hub_id)
+    await Stop.update({Stop.window_start: at(day, start), Stop.window_end: at(day, end)}).where(Stop.hub == hub_id)
     shift_start = at(day, max(6 * 3600, now_s - 900))
-    await Shift.update({Shift.start: shift_start, Shift.end: at(day, 23 * 3600)}).where(Shift.hub == hub_id)
+    await Shift.update({Shift.start: shift_start, Shift.end: at(day, shift_end)}).where(Shift.hub == hub_id)
+    if shift_end > 23 * 3600:
+        every_day = ["mo", "tu", "we", "th", "fr", "sa", "su"]
+        hours = [{"days": every_day, "opens": "06:00", "closes": "23:59"}]
+        await Hub.update({Hub.opening_hours: hours}).where(Hub.id == hub_id)
 
 
 def copy_network_cache(var_dir: Path) -> None:

@@ -50,3 +50,52 @@ def test_a_message_from_dispatch_is_a_dismissable_banner(server: Server, browser
     expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
     expect(page.locator("[data-dispatch-message]")).to_have_count(0)  # dismissed stays dismissed
     assert errors == []
+
+
+# The browser's push service cannot be reached here: its subscribe() answers a subscription
+# to a public address (as a real push service's is) without asking one.
+FAKE_PUSH = """
+(() => {
+  if (!window.PushManager) return;
+  let sub = null;
+  PushManager.prototype.getSubscription = async function () { return sub; };
+  PushManager.prototype.subscribe = async function (opts) {
+    window.__pushKeyBytes = new Uint8Array(opts.applicationServerKey).length;
+    sub = { toJSON: () => ({ endpoint: "https://8.8.8.8/laadbak-test/courier", expirationTime: null,
+      keys: { p256dh: "B".repeat(87), auth: "A".repeat(22) } }) };
+    return sub;
+  };
+})();
+"""
+
+
+def test_the_courier_turns_on_notifications_and_the_server_keeps_the_subscription(
+    server: Server, browser_context
+) -> None:
+    require_browser()
+    from playwright.sync_api import expect
+
+    browser_context.grant_permissions(["geolocation", "notifications"])
+    browser_context.add_init_script(script=FAKE_PUSH)
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server.base}/courier/")
+    page.fill("#username", server.day["username"])
+    page.fill("#password", server.day["password"])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
+    page.goto(f"{server.base}/courier/#/shift")
+    card = page.locator(".push-card")
+    expect(card).to_contain_text("Messages from dispatch can show as notifications", timeout=10_000)
+    button = card.locator("[data-action=push-on]")
+    box = button.bounding_box()
+    assert box and box["height"] >= 48, box
+    with page.expect_response(lambda r: r.url.endswith("/push/subscriptions")) as answer:
+        button.click()
+    assert answer.value.status == 201, answer.value.text()
+    expect(card).to_contain_text("On: messages from dispatch also come as notifications")
+    assert page.evaluate("window.__pushKeyBytes") == 65  # the server's VAPID key: an uncompressed P-256 point
+    page.evaluate("window.laadbak.i18n.setLang('nl')")
+    expect(card).to_contain_text("Aan: berichten van de planning komen ook als melding")
+    assert errors == []

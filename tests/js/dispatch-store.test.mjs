@@ -166,3 +166,34 @@ test("reorder: the moved stop goes before the target, done stops are left out", 
   assert.deepEqual(reorder(r, 2, null), [3, 4, 2]);
   assert.deepEqual(reorder(r, 2, 4), [3, 2, 4]);
 });
+
+test("a snapshot of the same day after a reconnect changes only what differs; another day is drawn whole", () => {
+  const store = createStore();
+  const changes = [];
+  store.subscribe((_, c) => changes.push(c));
+  store.load(day());
+  const again = day();
+  again.routes[1] = route(8, 81, 2, [stop(5), stop(4, { status: "delivered" })]); // Bram's route was re-planned
+  again.positions = [{ courierId: 7, lat: 52.2, lon: 4.2, ts: "2026-12-04T09:35:00", accuracy: 10 }];
+  store.load(again);
+  const c = changes.at(-1);
+  assert.equal(c.all, undefined);
+  assert.equal(c.snapshot, true);
+  assert.deepEqual([...c.routes], [8]);
+  assert.deepEqual([...c.couriers], [8]); // Anna unchanged
+  assert.deepEqual([...c.stops].sort(), [4, 5]);
+  assert.deepEqual([...c.positions], [7]);
+  assert.equal(c.unplanned, undefined);
+  assert.equal(store.getState().stops.get(4).state, "done");
+  assert.equal(store.getState().routes.get(8).id, 81);
+  store.load(day()); // the same again: stops 4 and 5 back, nothing else
+  assert.deepEqual([...changes.at(-1).stops].sort(), [4, 5]);
+  const other = day();
+  other.date = "2026-12-05";
+  store.load(other);
+  assert.equal(changes.at(-1).all, true);
+  const more = day();
+  more.couriers.push({ id: 9, name: "Cas", colour: "#15803d", shiftStart: null, shiftEnd: null, routeId: null });
+  store.load(more);
+  assert.equal(changes.at(-1).all, true); // another courier: the rows change, drawn whole
+});

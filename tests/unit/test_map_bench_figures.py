@@ -61,10 +61,11 @@ def test_six_decimals_compare_as_integers() -> None:
 
 
 def test_frames_summary_and_ratios() -> None:
-    frames = frame_figures([16.0, 17.0, 15.0, 120.0])
+    frames = frame_figures([16.0, 17.0, 15.0, 120.0], busy_ms=168.0)
     assert frames == {
         "frames": 4,
         "mean_ms": 42.0,
+        "work_per_frame_ms": 42.0,
         "p95_ms": 120.0,
         "longest_ms": 120.0,
         "over_50ms": 1,
@@ -75,6 +76,8 @@ def test_frames_summary_and_ratios() -> None:
     assert out["longest_frame_ms"] == {"value": 120.0, "target": 100.0, "ratio": 1.2}
     assert out["p95_position_to_marker_ms"] == {"value": 1000.0, "target": 500.0, "ratio": 2.0}
     assert set(out) == set(TARGETS)
+    assert summary(frame_figures([16.7, 16.6], busy_ms=9.0), [])["mean_frame_ms"]["value"] == 4.5
+    assert frame_figures([16.7])["work_per_frame_ms"] is None  # no trace: not made up
     empty = summary(frame_figures([]), [])
     assert all(v["value"] is None and v["ratio"] is None for v in empty.values())
     assert latency_figures([100.0, 300.0], 3, 1) == {
@@ -108,3 +111,37 @@ def test_the_longest_tasks_come_with_the_events_before_them() -> None:
         {"ms": 80.0, "at_s": 5.0, "after_events": {}},
     ]
     assert long_task_figures([], events) == {"count": 0, "longest_ms": None, "longest": []}
+
+
+def test_the_main_threads_busy_time_and_longest_tasks_come_from_the_trace() -> None:
+    from backend.bench.map_bench_page import busy_ms, longest_tasks
+
+    main, other = {"pid": 1, "tid": 7}, {"pid": 1, "tid": 9}
+    trace = {
+        "traceEvents": [
+            {**main, "ph": "M", "name": "thread_name", "args": {"name": "CrRendererMain"}},
+            {**other, "ph": "M", "name": "thread_name", "args": {"name": "Compositor"}},
+            {**main, "ph": "X", "name": "RunTask", "ts": 1000, "dur": 4000},
+            {
+                **main,
+                "ph": "X",
+                "name": "FunctionCall",
+                "ts": 1100,
+                "dur": 3000,
+                "args": {"data": {"url": "http://x/map.js", "functionName": "draw"}},
+            },
+            {**main, "ph": "X", "name": "Paint", "ts": 4200, "dur": 500},
+            {**main, "ph": "X", "name": "ThreadControllerImpl::RunTask", "ts": 9000, "dur": 1500},
+            {
+                **main,
+                "ph": "X",
+                "name": "ThreadControllerImpl::RunTask",
+                "ts": 9100,
+                "dur": 200,
+            },  # nested: counted once
+            {**other, "ph": "X", "name": "RunTask", "ts": 1000, "dur": 90000},  # not the page's thread
+        ]
+    }
+    assert busy_ms(trace) == 5.5
+    tasks = longest_tasks(trace, top_n=1)
+    assert tasks == [{"ms": 4.0, "parts": {"FunctionCall map.js draw": 3.0, "Paint": 0.5}}]

@@ -80,6 +80,8 @@ class ServerProcess:
             "LAADBAK_HOST": "127.0.0.1",
             "LAADBAK_SECRET_KEY": self.secret_key,
             "LAADBAK_SOLVER_WORKERS": "1",
+            # Event-loop stalls named in the log (backend/realtime/stall_watch.py), counted by warnings().
+            "LAADBAK_STALL_LOG_MS": "100",
         }
         if self.map_path is not None:
             env["LAADBAK_MAP"] = str(self.map_path)
@@ -129,21 +131,39 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def warnings(self) -> dict[str, Any]:
-        """The server's warnings and errors, counted by their text without numbers."""
+        """The server's warnings and errors, counted by their text without numbers; the
+        longest write transaction; the event-loop stalls over 100 ms, the longest and where
+        the loop was held (the stall watch's stacks, most frequent first)."""
         counts: dict[str, int] = {}
-        slowest = 0.0
+        slowest = longest_stall = 0.0
+        stalls = 0
+        held_at: dict[str, int] = {}
         for line in self.log_path.read_text(errors="replace").splitlines():
-            if line.startswith(("WARNING", "ERROR", "CRITICAL")):
-                key = re.sub(r"\d+(\.\d+)?", "N", line)[:160]
-                counts[key] = counts.get(key, 0) + 1
-                held = re.search(r"held the writer for (\d+) ms", line)
-                if held:
-                    slowest = max(slowest, float(held.group(1)))
+            if not line.startswith(("WARNING", "ERROR", "CRITICAL")):
+                continue
+            held = re.search(r"held the writer for (\d+) ms", line)
+            if held:
+                slowest = max(slowest, float(held.group(1)))
+            ended = re.search(r"event loop stall ended after about (\d+) ms", line)
+            if ended:
+                stalls += 1
+                longest_stall = max(longest_stall, float(ended.group(1)))
+                continue
+            at = re.search(r"event loop held \d+ ms so far, at: (.*)", line)
+            if at:
+                where = re.sub(r":\d+\)", ")", at.group(1))[:400]
+                held_at[where] = held_at.get(where, 0) + 1
+                continue
+            key = re.sub(r"\d+(\.\d+)?", "N", line)[:160]
+            counts[key] = counts.get(key, 0) + 1
         most = dict(sorted(counts.items(), key=lambda kv: -kv[1])[:10])
         return {
             "warnings": sum(counts.values()),
             "by_text": most,
             "slowest_write_ms": slowest or None,
+            "loop_stalls": stalls,
+            "longest_loop_stall_ms": longest_stall or None,
+            "loop_held_at": dict(sorted(held_at.items(), key=lambda kv: -kv[1])[:8]),
         }
 
     # -- the process's figures, from /proc (None when it is gone) -----------------------

@@ -8,10 +8,11 @@ from typing import Any
 
 # A hub stream gets the couriers' positions as one message per this interval,
 # with each courier's latest: 2,000 phones sending every 5 s would otherwise be
-# 400 messages a second to every dispatcher. A quarter of a second keeps the
-# desk's marker within half a second of the phone (`laadbak bench map`); a
-# whole second made the wait alone up to a second.
-POSITION_BATCH_S = 0.25
+# 400 messages a second to every dispatcher; batched, it is 10 a second, each
+# drawn in one go. The wait in the batch is part of the time from a phone to
+# the desk's marker (`laadbak bench map`, target p95 500 ms): a tenth of a second
+# leaves the rest of that budget to the server and the page.
+POSITION_BATCH_S = 0.1
 
 
 class Subscriber:

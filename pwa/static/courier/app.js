@@ -5,7 +5,7 @@ import { render } from "../kit/html.js";
 import { request } from "../kit/api.js";
 import { translateDom } from "../kit/i18n.js";
 import { mountLangSwitch } from "../kit/lang-switch.js";
-import { state, hooks, queue, i18n, t, $, computeView, loadLocal, saveLocal, flushLocal, notify, dismiss, dismissInbox } from "./store.js";
+import { state, hooks, queue, i18n, t, $, computeView, loadLocal, saveLocal, flushLocal, notify, dismiss, dismissInbox, problemText } from "./store.js";
 import { parseRoute } from "./model.js";
 import { live, replay, fetchToday } from "./sync.js";
 import { login, logout, showLogin, startSession, checkSession, isCourier } from "./session.js";
@@ -14,6 +14,7 @@ import { renderTop, renderMessages, routeScreen, renderLoad, stopScreen, shiftSc
 import { buildTask, updateTask, closeTask } from "./task.js";
 import { startShift, endShift, arrive, onLoadScan } from "./actions.js";
 import { bindScanForm } from "./scanner.js";
+import { enablePush, pushState } from "../kit/push.js";
 
 const REPLAY_EVERY_MS = 15_000;
 const POLL_EVERY_MS = 30_000;
@@ -73,6 +74,7 @@ function wire() {
     else if (action === "arrive") arrive(Number(el.dataset.stop));
     else if (action === "logout") logout();
     else if (action === "replay") { live.kick(); replay(); }
+    else if (action === "push-on") turnOnPush();
   });
   $("#map-me").addEventListener("click", () => map.centreOnMe(state.position));
   $("#map-fit").addEventListener("click", () => map.fit());
@@ -108,6 +110,19 @@ async function registerServiceWorker() {
   try {
     await navigator.serviceWorker.register("/courier/sw.js", { scope: "/courier/" });
   } catch { /* the app works without offline start */ }
+  state.push = await pushState("/courier/").catch(() => "unsupported");
+  draw();
+}
+
+/** Dispatch's messages as notifications when the app is closed: asked on the courier's tap. */
+async function turnOnPush() {
+  state.push = "asking";
+  draw();
+  const out = await enablePush("/courier/").catch(() => ({ state: "unsupported" }));
+  state.push = out.state === "failed" ? "ask" : out.state;
+  if (out.state === "failed") notify("error", problemText(out.res));
+  else if (out.state === "on") notify("ok", t("push.nowOn"));
+  draw();
 }
 
 async function boot() {

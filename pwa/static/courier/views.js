@@ -244,6 +244,10 @@ export function shiftScreen(v) {
         <button class="btn" type="button" data-action="replay">${t("shift.sendNow")}</button>` : nothing}
       <p class="sub">${t("shift.position", { value: position })} · ${t("shift.screenOn", { value: screen })}</p>
     </div>
+    <div class="card push-card"><h2>${t("push.title")}</h2>
+      <p>${t(`push.${state.push || "unsupported"}`)}</p>
+      ${state.push === "ask" || state.push === "asking" ? html`<button class="btn" type="button" data-action="push-on"
+        ?disabled=${state.push === "asking"}>${t("push.turnOn")}</button>` : nothing}</div>
     <div class="card"><h2>${t("shift.language")}</h2>${langSwitch(i18n)}</div>
     <div class="bottom-actions"><button class="btn big ghost" type="button" data-action="logout">${t("shift.logout")}</button></div>`;
 }

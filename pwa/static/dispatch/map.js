@@ -2,9 +2,9 @@
 // each courier's route line in their colour, the stops as canvas circles coloured by
 // state (grid clusters when zoomed out), and one marker per courier that moves alone.
 // Updates are incremental: a position moves one marker, a stop restyles one circle.
-import { request } from "../kit/api.js";
 import { drawArea } from "./map-draw.js";
 import { drawZones } from "./map-zones.js";
+import { RouteLines } from "./map-routes.js";
 
 const ATTRIBUTION = "© OpenStreetMap contributors (ODbL)";
 const CLUSTER_BELOW = 15;   // zoom levels below this show grid clusters
@@ -30,7 +30,6 @@ export class DeskMap {
     this.map = null;
     this.stopMarkers = new Map();   // stopId → circleMarker (in this.stopsLayer)
     this.courierMarkers = new Map(); // courierId → marker
-    this.routeLines = new Map();     // courierId → {version, layer}
     this.clusterDirty = true;
     this.state = null;
   }
@@ -60,6 +59,7 @@ export class DeskMap {
     this.canvas = L().canvas({ padding: 0.3 });
     this.placesLayer = L().layerGroup().addTo(map);
     this.routesLayer = L().layerGroup().addTo(map);
+    this.routes = new RouteLines(this.routesLayer, this.routeCanvas, (cid) => this.colour(cid), () => this.state);
     this.trailLayer = L().layerGroup().addTo(map);
     this.zonesLayer = L().layerGroup().addTo(map);
     this.stopsLayer = L().layerGroup();
@@ -109,9 +109,7 @@ export class DeskMap {
     for (const m of this.stopMarkers.values()) this.stopsLayer.removeLayer(m);
     this.stopMarkers.clear();
     for (const id of state.stops.keys()) this.updateStop(id);
-    this.routesLayer.clearLayers();
-    this.routeLines.clear();
-    this.loadRoutes(state);
+    this.routes.load(state);
     for (const id of state.couriers.keys()) this.updateCourier(id);
     this.clusterDirty = true;
     if (this.clustered) this.drawClusters();
@@ -126,7 +124,7 @@ export class DeskMap {
     for (const id of change.positions) this.updateCourier(id);
     for (const id of change.stops) this.updateStop(id);
     for (const cid of change.routes) {
-      this.refreshRoute(state, cid);
+      this.routes.refresh(state, cid);
       this.updateCourier(cid);
     }
     if (change.lang) {
@@ -272,57 +270,6 @@ export class DeskMap {
     if (dot) dot.style.backgroundColor = this.colour(cid);
   }
 
-  // ------------------------------------------------------------ route lines
-
-  async loadRoutes(state) {
-    if (!state.hub || !state.routes.size) return;
-    let res = null;
-    try {
-      res = await request("GET", `/hubs/${state.hub.id}/routes.geojson?date=${encodeURIComponent(state.date || "")}`);
-    } catch { /* fall back to straight lines */ }
-    const features = res?.ok && Array.isArray(res.data?.features) ? res.data.features : null;
-    for (const [cid, route] of state.routes) {
-      const f = features?.find((x) => x.properties?.courierId === cid || x.properties?.routeId === route.id);
-      this.drawRoute(cid, route, f || null);
-    }
-  }
-
-  async refreshRoute(state, cid) {
-    const route = state.routes.get(cid);
-    const held = this.routeLines.get(cid);
-    if (!route) {
-      if (held) this.routesLayer.removeLayer(held.layer);
-      this.routeLines.delete(cid);
-      return;
-    }
-    if (held && held.routeId === route.id && held.version === route.version) return; // new times, same line
-    this.drawRoute(cid, route, null); // straight lines at once, the streets when they come
-    try {
-      const res = await request("GET", `/routes/${route.id}/geometry`);
-      if (res.ok && res.data?.geometry && this.state.routes.get(cid)?.id === route.id) this.drawRoute(cid, route, res.data);
-    } catch { /* keep the straight lines */ }
-  }
-
-  drawRoute(cid, route, feature) {
-    const held = this.routeLines.get(cid);
-    if (held) this.routesLayer.removeLayer(held.layer);
-    const colour = this.colour(cid);
-    let layer;
-    if (feature?.geometry?.coordinates?.length) {
-      layer = L().geoJSON(feature, { interactive: false, renderer: this.routeCanvas, style: () => ({ color: colour, weight: 4, opacity: 0.85 }) });
-    } else {
-      const hub = this.state.hub;
-      const pts = route.stops.map((s) => [s.lat, s.lon]);
-      if (hub) {
-        pts.unshift([hub.lat, hub.lon]);
-        pts.push([hub.lat, hub.lon]);
-      }
-      layer = L().polyline(pts, { interactive: false, renderer: this.routeCanvas, color: colour, weight: 3, opacity: 0.7, dashArray: "6 6" });
-    }
-    layer.addTo(this.routesLayer);
-    this.routeLines.set(cid, { routeId: route.id, version: route.version, layer });
-  }
-
   // ------------------------------------------------------------ the desk's map API (contract)
 
   fit() {
@@ -391,3 +338,4 @@ function streetStyle(feature) {
   const major = /primary|secondary|tertiary|trunk/.test(kind);
   return { color: feature?.properties?.pushed ? "#a3a3a3" : "#9ca3af", weight: major ? 3 : 1.5, opacity: 0.8 };
 }
+

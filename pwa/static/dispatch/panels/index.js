@@ -36,7 +36,7 @@ export function startPanels(desk) {
       loadFigures(desk);
       return;
     }
-    if (change?.all) alertsSoon(); // a fresh snapshot (after a gap): alerts raised meanwhile
+    if (change?.all || change?.snapshot) alertsSoon(); // a fresh snapshot (after a gap): alerts raised meanwhile
     const sig = routesSignature(state);
     if (sig !== seen || change?.plan) {
       seen = sig;

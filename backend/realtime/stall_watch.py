@@ -1,0 +1,105 @@
+"""A watchdog that names what holds the event loop: every socket waits while it is held.
+
+A thread checks a heartbeat that a task on the loop renews every ``beat_s``. When the
+heartbeat is older than the threshold, the loop is held (a long synchronous step, or
+another thread keeping the GIL); the watchdog logs, once per stall, the loop thread's
+stack and the stacks of other busy threads at that moment, and when the stall ends how
+long it lasted. Off unless LAADBAK_STALL_LOG_MS is set (the benches set it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+import time
+import traceback
+from types import FrameType
+
+log = logging.getLogger("laadbak.stalls")
+
+# Frames of these files are how a thread waits, not what it does.
+_WAITING = ("threading.py", "selectors.py", "queue.py", "thread.py", "_connection_worker_thread")
+
+
+def _where(frame: FrameType, depth: int = 3) -> str:
+    """A stack in one line, innermost first: its ``depth`` innermost frames, then the
+    innermost ``depth`` of the project's own (where the time was asked for)."""
+    frames = traceback.extract_stack(frame)
+    inner = frames[-depth:]
+    ours = [f for f in frames[:-depth] if "/backend/" in f.filename][-depth:]
+    return " < ".join(f"{f.name} ({f.filename.rsplit('/', 2)[-1]}:{f.lineno})" for f in reversed(ours + inner))
+
+
+class StallWatch:
+    """Start on the loop with :meth:`start`; :meth:`stop` logs the longest stall seen."""
+
+    def __init__(self, threshold_ms: float, beat_s: float = 0.02) -> None:
+        self.threshold_s = threshold_ms / 1000
+        self.beat_s = beat_s
+        self.longest_ms = 0.0
+        self.count = 0
+        self._beat = time.monotonic()
+        self._task: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._loop_thread = threading.get_ident()
+
+    async def start(self) -> None:
+        self._loop_thread = threading.get_ident()
+        self._beat = time.monotonic()
+        self._task = asyncio.create_task(self._heart(), name="stall-watch heartbeat")
+        self._thread = threading.Thread(target=self._watch, name="stall-watch", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+        if self.count:
+            log.warning(
+                "event loop stalls over %.0f ms: %d, longest %.0f ms",
+                self.threshold_s * 1000,
+                self.count,
+                self.longest_ms,
+            )
+
+    async def _heart(self) -> None:
+        while True:
+            self._beat = time.monotonic()
+            await asyncio.sleep(self.beat_s)
+
+    def _watch(self) -> None:
+        stalled_since: float | None = None
+        while not self._stop.wait(self.beat_s):
+            beat = self._beat
+            held = time.monotonic() - beat
+            if held > self.threshold_s and stalled_since != beat:
+                stalled_since = beat
+                self._report_start(held)
+            elif stalled_since is not None and beat != stalled_since:
+                ms = (beat - stalled_since) * 1000 + self.beat_s * 1000
+                self.count += 1
+                self.longest_ms = max(self.longest_ms, ms)
+                log.warning("event loop stall ended after about %.0f ms", ms)
+                stalled_since = None
+
+    def _report_start(self, held_s: float) -> None:
+        frames = sys._current_frames()
+        loop_frame = frames.get(self._loop_thread)
+        others = []
+        for ident, frame in frames.items():
+            if ident in (self._loop_thread, threading.get_ident()):
+                continue
+            where = _where(frame, 4)
+            if not any(w in where.split(" < ")[0] for w in _WAITING):
+                others.append(where)
+        log.warning(
+            "event loop held %.0f ms so far, at: %s; other busy threads: %s",
+            held_s * 1000,
+            _where(loop_frame) if loop_frame is not None else "?",
+            " | ".join(others) or "none",
+        )

@@ -1,0 +1,84 @@
+// The desk map's route lines: one per courier in their colour, along the streets
+// (GET /hubs/{id}/routes.geojson when a day loads, GET /routes/{id}/geometry when a route
+// changes), dashed straight hops until the streets come. Redrawing a line repaints every
+// line it crosses on the canvas, so a line is drawn again only when its stops or its streets
+// changed, not for new times.
+import { request } from "../kit/api.js";
+
+const L = () => window.L;
+
+export class RouteLines {
+  /** ``colour(courierId)``; ``current()`` the desk's state now (a fetch may answer after a newer route). */
+  constructor(layer, renderer, colour, current) {
+    Object.assign(this, { layer, renderer, colour, current });
+    this.lines = new Map(); // courierId → {routeId, version, stops, line, layer}
+  }
+
+  /** A whole day: every line, from one request. */
+  async load(state) {
+    this.layer.clearLayers();
+    this.lines.clear();
+    if (!state.hub || !state.routes.size) return;
+    let res = null;
+    try {
+      res = await request("GET", `/hubs/${state.hub.id}/routes.geojson?date=${encodeURIComponent(state.date || "")}`);
+    } catch { /* fall back to straight lines */ }
+    const features = res?.ok && Array.isArray(res.data?.features) ? res.data.features : null;
+    for (const [cid, route] of state.routes) {
+      const f = features?.find((x) => x.properties?.courierId === cid || x.properties?.routeId === route.id);
+      this.draw(cid, route, f || null);
+    }
+  }
+
+  /** The courier's route changed (or went). */
+  async refresh(state, cid) {
+    const route = state.routes.get(cid);
+    const held = this.lines.get(cid);
+    if (!route) {
+      if (held) this.layer.removeLayer(held.layer);
+      this.lines.delete(cid);
+      return;
+    }
+    if (held && held.routeId === route.id && held.version === route.version) return;
+    const sameStops = held?.stops === stopKey(route) && held.line !== null;
+    if (sameStops) Object.assign(held, { routeId: route.id, version: route.version }); // new times: keep the line
+    else this.draw(cid, route, null); // straight lines at once, the streets when they come
+    try {
+      const res = await request("GET", `/routes/${route.id}/geometry`);
+      if (!res.ok || !res.data?.geometry || this.current()?.routes.get(cid)?.id !== route.id) return;
+      if (sameStops && lineKey(res.data) === this.lines.get(cid)?.line) return; // the same streets
+      this.draw(cid, route, res.data);
+    } catch { /* keep the line drawn */ }
+  }
+
+  draw(cid, route, feature) {
+    const held = this.lines.get(cid);
+    if (held) this.layer.removeLayer(held.layer);
+    const colour = this.colour(cid);
+    const streets = feature?.geometry?.coordinates?.length > 0;
+    let layer;
+    if (streets) {
+      layer = L().geoJSON(feature, { interactive: false, renderer: this.renderer, style: () => ({ color: colour, weight: 4, opacity: 0.85 }) });
+    } else {
+      const hub = this.current()?.hub;
+      const pts = route.stops.map((s) => [s.lat, s.lon]);
+      if (hub) {
+        pts.unshift([hub.lat, hub.lon]);
+        pts.push([hub.lat, hub.lon]);
+      }
+      layer = L().polyline(pts, { interactive: false, renderer: this.renderer, color: colour, weight: 3, opacity: 0.7, dashArray: "6 6" });
+    }
+    layer.addTo(this.layer);
+    this.lines.set(cid, { routeId: route.id, version: route.version, stops: stopKey(route), line: streets ? lineKey(feature) : null, layer });
+  }
+}
+
+/** A route's stops in riding order: its line changes only when this does (or a closure). */
+export function stopKey(route) {
+  return (route.stops || []).map((s) => s.stopId).join(",");
+}
+
+/** A line's coordinates as text, to tell a changed line from the same one. */
+export function lineKey(feature) {
+  return JSON.stringify(feature.geometry.coordinates);
+}
