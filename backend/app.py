@@ -42,6 +42,7 @@ from backend.api.stop_detail import StopDetailController
 from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
+from backend.api.zones import ZoneController
 from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool
 from backend.jobs import Worker, enqueue
@@ -259,6 +260,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             PlanController,
             DisruptionController,
             ClosureController,
+            ZoneController,
             AlertController,
             RouteController,
             CourierController,

@@ -322,6 +322,21 @@ class StreetClosure(Keyed, tablename="street_closure"):
     reopened_at = Timestamp(null=True, default=None)
 
 
+class AccessZone(Keyed, tablename="access_zone"):
+    """A restricted zone of a hub's map: a loading zone (venstertijden: stops inside
+    are served only within its windows) or a pedestrian zone (bikes ridden inside
+    only within its windows, walked at other times). See ``backend/dispatch/zones.py``."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=120)
+    kind = Varchar(length=12)  # loading | pedestrian
+    polygon = JSON(default=[])  # [[lat, lon], ...], a simple polygon (the ring without its repeated corner)
+    windows = JSON(default=[])  # [{"days": ["mo", ...], "start": "07:00", "end": "11:00"}, ...]
+    source = Varchar(length=40, default="")  # "": drawn by a dispatcher; "osm:w123": imported from the map
+    created_by = Integer(null=True, default=None)  # user id
+    created_at = Timestamp(default=TimestampNow())
+
+
 class StopEvent(Keyed, tablename="stop_event"):
     """One change of a stop's state (planned, moved, arrived, delivered, failed,
     redirected, unplanned, ...), written in the same transaction as the change
@@ -394,6 +409,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     RelayCursor,
     DispatchLock,
     StreetClosure,
+    AccessZone,
     LoginFailure,
     StopEvent,
     CourierMessage,

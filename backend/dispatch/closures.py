@@ -91,12 +91,19 @@ def _segments_meet(
     return np.asarray(np.where(collinear, overlap, proper))
 
 
-def check_zone(points: Sequence[Sequence[float]]) -> tuple[Point, ...]:
+def check_zone(points: Sequence[Sequence[float]], must_close: bool = False) -> tuple[Point, ...]:
     """The zone as a clean polygon, or BadZone saying what is wrong with it.
 
     A repeated first vertex at the end (a closed ring, as GeoJSON writes it) and
     repeated consecutive vertices are dropped. The outline must not cross itself.
+    With ``must_close``, the ring must end where it starts (a drawn outline that
+    stops short is refused rather than closed by a guess).
     """
+    if must_close and (len(points) < 4 or list(points[0]) != list(points[-1])):
+        raise BadZone(
+            "The zone's outline does not close: give at least 4 corners [lat, lon], "
+            "the last one the same as the first (a closed ring, as GeoJSON writes it)."
+        )
     ring: list[Point] = []
     for i, p in enumerate(points):
         if len(p) != 2:
@@ -147,6 +154,17 @@ def _inside(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.
         x_cross = xi + (xj - xi) * (y - yi) / (yj - yi)
         inside ^= spans & (x < x_cross)
     return inside
+
+
+def points_inside(zone: Sequence[Point], points: Sequence[Point]) -> np.ndarray:
+    """Mask over ``points`` ((lat, lon)): inside the zone (a polygon of (lat, lon))."""
+    if not points:
+        return np.zeros(0, dtype=bool)
+    ring, pts = np.asarray(zone, dtype=np.float64), np.asarray(points, dtype=np.float64)
+    lat0, lon0 = float(ring[:, 0].mean()), float(ring[:, 1].mean())
+    px, py = _local_xy(ring, lat0, lon0)
+    x, y = _local_xy(pts, lat0, lon0)
+    return _inside(x, y, px, py)
 
 
 def zone_nodes(network: StreetNetwork, zone: Sequence[Point]) -> np.ndarray:

@@ -131,6 +131,7 @@ UnplannedReason = Literal[
     "pickup_unplanned",  # a pickup it depends on could not be planned
     "no_capacity",  # feasible alone, but no room left in the plan
     "pinned_order",  # cannot be served in the order pinned on its courier
+    "zone_window",  # in a loading zone whose windows do not meet its own window
 ]
 
 

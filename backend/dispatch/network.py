@@ -451,25 +451,35 @@ class StreetNetwork:
         length_dm = weight - time_ds * _DIST_SCALE
         return time_ds / 10, length_dm / 10
 
-    def _variant(self, closed: Iterable[int] | None) -> Variant:
-        """The network without the ``closed`` edges (indices), built once per set and kept."""
-        edges = np.unique(np.fromiter(() if closed is None else closed, dtype=np.int64))
-        if len(edges) == 0:
+    def _variant(self, closed: Iterable[int] | None, walked: Iterable[int] | None = None) -> Variant:
+        """The network without the ``closed`` edges and with the ``walked`` ones at WALK_KMH
+        (indices; pedestrian zones in their no-ride hours), built once per pair of sets and kept."""
+        edges, slow = (np.unique(np.fromiter(() if e is None else e, dtype=np.int64)) for e in (closed, walked))
+        if len(edges) == 0 and len(slow) == 0:
             return self._open
-        if edges[0] < 0 or edges[-1] >= self.edge_count:
-            raise ValueError(f"closed edges must be edge indices 0..{self.edge_count - 1}")
-        key = edges.tobytes()
+        for e in (edges, slow):
+            if len(e) and (e[0] < 0 or e[-1] >= self.edge_count):
+                raise ValueError(f"closed and walked edges must be edge indices 0..{self.edge_count - 1}")
+        key = edges.tobytes() + b"/" + slow.tobytes()
         with self._variants_lock:
             variant = self._closed_variants.get(key)
             if variant is not None:
                 self._closed_variants.move_to_end(key)
                 return variant
-        variant = Variant(self, edges)  # outside the lock: a few ms, and two builds are harmless
+        variant = Variant(self, edges, slow)  # outside the lock: a few ms, and two builds are harmless
         with self._variants_lock:
             self._closed_variants[key] = variant
             while len(self._closed_variants) > CLOSED_VARIANTS_KEPT:
                 self._closed_variants.popitem(last=False)
         return variant
+
+    def walked_weight(self, walked: np.ndarray) -> np.ndarray:
+        """Edge weights with the ``walked`` edges at walking speed (never faster than before)."""
+        weight: np.ndarray = self._weight.copy()
+        length_dm = np.maximum(1, np.rint(self.edge_length_m[walked] * 10))
+        walk_ds = np.maximum(np.rint(self.edge_length_m[walked] / (WALK_KMH / 3.6) * 10), 1)
+        weight[walked] = np.maximum(walk_ds, np.floor(weight[walked] / _DIST_SCALE)) * _DIST_SCALE + length_dm
+        return weight
 
     def reach(self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None) -> list[Snap | None]:
         """Where each point joins the open network: its nearest node still connected to the
@@ -569,7 +579,10 @@ class StreetNetwork:
         return []
 
     def matrices(
-        self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
+        self,
+        points: Sequence[tuple[float, float]],
+        closed: Iterable[int] | None = None,
+        walked: Iterable[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(time in int s, distance in int m) between all (lat, lon) points, row = from.
 
@@ -579,7 +592,8 @@ class StreetNetwork:
         ``closed``: indices of edges shut by closures. A point whose nearest node is cut
         off joins the open network at the nearest node that is not, on foot (the courier
         leaves the bike at the closure and walks, at most SNAP_MAX_M); a point farther
-        from every open street is UNREACHABLE_S away from every other point.
+        from every open street is UNREACHABLE_S away from every other point. ``walked``:
+        indices of edges the bike is pushed along at WALK_KMH (pedestrian zones).
 
         Node-to-node weights come from a cache kept per set of closed edges: repeated
         calls cost Dijkstra runs for new nodes only, with the same result.
@@ -589,7 +603,7 @@ class StreetNetwork:
         if n == 0:
             empty = np.zeros((0, 0), dtype=np.int64)
             return empty, empty.copy()
-        variant = self._variant(closed)
+        variant = self._variant(closed, walked)
         places = self.places_of(variant, pts)
         time_s, dist_m = self.matrix_block(variant, places, places)
         # Identical points are 0 apart: each point from itself, and repeated points (several
@@ -607,7 +621,10 @@ class StreetNetwork:
         return time_s, dist_m
 
     def day_matrices(
-        self, points: Sequence[tuple[float, float]], closed: Iterable[int] | None = None
+        self,
+        points: Sequence[tuple[float, float]],
+        closed: Iterable[int] | None = None,
+        walked: Iterable[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(time, distance, index): the matrices of :meth:`matrices`, kept between calls.
 
@@ -622,7 +639,7 @@ class StreetNetwork:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         if len(pts) == 0 or len(pts) > DAY_MATRIX_MAX_PLACES:
             return None
-        variant = self._variant(closed)
+        variant = self._variant(closed, walked)
         first = (float(pts[0, 0]), float(pts[0, 1]))
         with variant.days_lock:
             day = variant.days.get(first)
@@ -738,18 +755,22 @@ class StreetNetwork:
 class Variant:
     """The network with some edges closed: its graph, where points join it, its cache."""
 
-    def __init__(self, network: StreetNetwork, closed: np.ndarray) -> None:
+    def __init__(self, network: StreetNetwork, closed: np.ndarray, walked: np.ndarray | None = None) -> None:
         self.closed = closed
         self.days: OrderedDict[tuple[float, float], DayMatrices] = OrderedDict()
         self.days_lock = threading.Lock()  # matrices run in threads (asyncio.to_thread)
-        self.all_open = len(closed) == 0
+        self.all_open = len(closed) == 0  # every street open: points join where they snap
+        walked = np.zeros(0, dtype=np.int64) if walked is None else walked
+        weight = network.walked_weight(walked) if len(walked) else network._weight
+        n = network.node_count
         if self.all_open:
-            self.graph = network._graph
+            self.graph = (
+                csr_matrix((weight, (network.edge_u, network.edge_v)), shape=(n, n)) if len(walked) else network._graph
+            )
         else:
             keep = np.ones(network.edge_count, dtype=bool)
             keep[closed] = False
-            n = network.node_count
-            self.graph = csr_matrix((network._weight[keep], (network.edge_u[keep], network.edge_v[keep])), shape=(n, n))
+            self.graph = csr_matrix((weight[keep], (network.edge_u[keep], network.edge_v[keep])), shape=(n, n))
             # Points join the largest part still strongly connected; the rest is cut off
             # (inside a closed zone, or a dead end behind it).
             _, labels = connected_components(self.graph, directed=True, connection="strong")

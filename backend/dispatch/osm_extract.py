@@ -25,6 +25,7 @@ ROUTING_TAG_KEYS: frozenset[str] = frozenset(
         "vehicle",
         "area",
         "name",
+        "bicycle:conditional",  # ride hours of pedestrian zones (backend/dispatch/zones.py)
     }
 )
 ROUTING_TAG_PREFIXES: tuple[str, ...] = ("cycleway",)  # cycleway, cycleway:left:oneway, ...

@@ -101,7 +101,7 @@ def _touches_running_day(start: dt.datetime, end: dt.datetime, now: dt.datetime)
     return start < _day_end(now.date()) and end > now
 
 
-async def _replan_running(
+async def replan_running(
     ctx: Context, hub_id: int, now: dt.datetime, reason: str, time_limit_s: float | None
 ) -> dict[str, Any] | None:
     """Re-plan the hub's running day; None when today has no routes yet (nothing to re-plan)."""
@@ -199,7 +199,7 @@ async def add_closure(
     row = await _read(closure_id)
     replan = None
     if _touches_running_day(start, end, now):
-        replan = await _replan_running(
+        replan = await replan_running(
             ctx, hub_id, now, f"street closed: {_what(name, polygon)}, {reason}", time_limit_s
         )
     return _view(geo, row, replan)
@@ -239,7 +239,7 @@ async def remove_closure(
         raise NotFound(f"There is no closure with id {closure_id}.")
     replan = None
     if _touches_running_day(row["start"], row["end"], now):  # the running day avoids it: reopen
-        replan = await _replan_running(
+        replan = await replan_running(
             ctx, row["hub"], now, f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}", time_limit_s
         )
     return _view(ctx.geo, row, replan)
@@ -270,7 +270,7 @@ async def reopen_ended(
     for hub_id, rows in by_hub.items():
         what = "; ".join(f"{_what(r['street'], r['zone'])}, {r['reason']}" for r in rows)
         try:
-            result = await _replan_running(ctx, hub_id, now, f"street reopened: {what}", time_limit_s)
+            result = await replan_running(ctx, hub_id, now, f"street reopened: {what}", time_limit_s)
         except Exception:  # noqa: BLE001 - one hub's failure must not keep the others closed
             log.exception("re-plan after closures of hub %s ended failed", hub_id)
             continue

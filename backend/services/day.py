@@ -21,6 +21,7 @@ import numpy as np
 
 from backend.db.locks import exclusive
 from backend.db.tables import (
+    AccessZone,
     Bike,
     DispatchLock,
     Hub,
@@ -35,6 +36,7 @@ from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, 
 from backend.dispatch.model import Problem, Sequence, Unplanned, Vehicle, Window
 from backend.dispatch.model import Stop as PlanStop
 from backend.dispatch.progress import DONE
+from backend.dispatch.zones import DayZone, ZoneWindow, restrict_stops, walked_zones, windows_of
 from backend.errors import Invalid, NotFound
 from backend.services.geo import Geo
 from backend.services.route_store import routes_in_force
@@ -127,20 +129,25 @@ async def load_day(
     # matrices cannot change with the time of day (docs/api.md, "Street and zone closures").
     from_time = at(day, live.now_s) if live is not None else day_start
     closed = await closed_edges(geo, hub_id, from_time, day_start + dt.timedelta(days=1))
+    # Pedestrian zones are walked when their no-ride hours meet the planned span (docs/api.md, "Restricted zones").
+    zones = await zones_on(hub_id, day)
+    walked = edges_of(geo, [{"street": "", "zone": z.polygon} for z in walked_zones(zones, _span(shifts, day, live))])
     # the day's matrices are kept between calls (a running day is re-planned again and
     # again with nearly the same places) and reach the solver's process by name
-    kept = await asyncio.to_thread(geo.network.day_matrices, places, closed)
+    kept = await asyncio.to_thread(geo.network.day_matrices, places, closed, walked)
     if kept is None:  # a day too big to keep
-        time_m, dist_m = await asyncio.to_thread(geo.network.matrices, places, closed)
+        time_m, dist_m = await asyncio.to_thread(geo.network.matrices, places, closed, walked)
         loc = np.arange(len(places))
     else:
         time_m, dist_m, loc = kept
     matrix_s = time.perf_counter() - t0
 
     vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node)
-    final, pre = _plan_stops(stops, shops, points, day, loc)
+    final, pre = _plan_stops(stops, shops, points, day, loc, zones)
     if live is not None and (live.locks or live.late):
-        final = _locked(final, vehicles, live)
+        # A late stop kept rather than dropped is still served within its loading zone's windows only.
+        final, zoned = restrict_stops(_locked(final, vehicles, live), _where(stops), zones)
+        pre += zoned
     on_duty = {v.id for v in vehicles}
     pinned = tuple(
         Sequence(vehicle=f"shift-{shift_id}", stops=tuple(str(s) for s in ids))
@@ -160,6 +167,34 @@ async def load_day(
     return DayInput(
         problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops}, pre_unplanned=pre, matrix_s=matrix_s
     )
+
+
+def _span(shifts: list[dict[str, Any]], day: dt.date, live: LiveDay | None) -> Window:
+    """What a plan covers: the first shift's start (or now) to the last one's end."""
+    start = min(seconds_of(s["start"], day) for s in shifts)
+    end = max(seconds_of(s["end"], day) for s in shifts)
+    if live is not None:
+        start = max(start, live.now_s)
+    return Window(start, max(start, end))
+
+
+def _where(stops: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    return {str(s["id"]): (s["lat"], s["lon"]) for s in stops}
+
+
+async def zones_on(hub_id: int, day: dt.date) -> list[DayZone]:
+    """The hub's restricted zones with their windows on ``day``."""
+    rows = await AccessZone.select().where(AccessZone.hub == hub_id).order_by(AccessZone.id).output(load_json=True)
+    return [
+        DayZone(
+            id=str(r["id"]),
+            name=r["name"],
+            kind=r["kind"],
+            polygon=tuple((p[0], p[1]) for p in r["polygon"]),
+            windows=windows_of(msgspec.convert(r["windows"], list[ZoneWindow]), day),
+        )
+        for r in rows
+    ]
 
 
 def _vehicles(
@@ -217,9 +252,11 @@ def _plan_stops(
     points: dict[int, dict[str, Any]],
     day: dt.date,
     loc: np.ndarray,
+    zones: Seq[DayZone] = (),
 ) -> tuple[list[PlanStop], list[Unplanned]]:
-    """The stops to plan, and those that cannot be, with the reason (a closed shop,
-    goods that cannot be collected, a pickup whose delivery cannot be planned)."""
+    """The stops to plan, and those that cannot be, with the reason (a closed shop, a
+    loading zone's windows, goods that cannot be collected, a pickup whose delivery
+    cannot be planned)."""
     plan_stops: list[PlanStop] = []
     pre: list[Unplanned] = []
     for i, s in enumerate(stops, start=1):
@@ -254,6 +291,8 @@ def _plan_stops(
                 volume_l=s["volume_l"],
             )
         )
+    plan_stops, zoned = restrict_stops(plan_stops, _where(stops), zones)
+    pre += zoned
     # Each order's shop pickups and its delivery, found once (not by scanning per stop).
     order_of = {str(s["id"]): s["order"] for s in stops}
     shop_stops: dict[int, list[dict[str, Any]]] = {}

@@ -18,6 +18,7 @@ from backend.dispatch.closures import closure_edges
 from backend.dispatch.geocode import AddressNotFound, Geocoder
 from backend.dispatch.network import PointOutsideMap, StreetNetwork
 from backend.dispatch.osm_extract import OsmExtract, PointOfInterest, WayRun, read_extract
+from backend.dispatch.zones import OsmZone, osm_pedestrian_zones
 from backend.errors import Invalid
 
 log = logging.getLogger("laadbak.geo")
@@ -67,8 +68,10 @@ class Geo:
         geocoder: Geocoder,
         pois: tuple[PointOfInterest, ...] = (),
         street_of_way: Mapping[int, str] | None = None,
+        pedestrian_zones: tuple[OsmZone, ...] = (),
     ) -> None:
         self.network = network
+        self.pedestrian_zones = pedestrian_zones  # the map's pedestrian areas, to import as zones
         self.geocoder = geocoder
         self.pois = pois  # shops and amenities of the extract, for seeding a demo city
         # Street names by way: the network keeps way ids only (its cache holds no strings
@@ -87,7 +90,13 @@ class Geo:
     def load(cls, map_path: Path, cache_dir: Path) -> Geo:
         extract = cached_extract(map_path, cache_dir)
         network = StreetNetwork.from_pbf(map_path, cache_dir=cache_dir)
-        return cls(network, Geocoder.from_extract(extract), extract.pois, street_index(extract.ways))
+        return cls(
+            network,
+            Geocoder.from_extract(extract),
+            extract.pois,
+            street_index(extract.ways),
+            tuple(osm_pedestrian_zones(extract.ways)),
+        )
 
     def street(self, name: str) -> tuple[str, frozenset[int]]:
         """The street's name as on the map and its ways that cargo bikes use.

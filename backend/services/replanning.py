@@ -292,6 +292,8 @@ async def work_out(
     for row in withdrawn:
         day_input.stops[str(row["id"])] = row
     withdrawn_ids = {row["id"] for row in withdrawn}
+    # So is a stop that can no longer be planned at all (e.g. a loading zone's windows now miss its own).
+    withdrawn_ids |= {int(u.stop_id) for u in day_input.pre_unplanned if int(u.stop_id) > 0}
     withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stop_id"] in withdrawn_ids for s in r["stops"])}
     in_problem = {s.id for s in day_input.problem.stops}
     in_force = {

@@ -59,9 +59,9 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     asked: list[np.ndarray] = []  # what the re-plan's matrices were computed without
     real = geo.network.day_matrices
 
-    def spy(points, closed=None):
+    def spy(points, closed=None, walked=None):
         asked.append(np.asarray(closed if closed is not None else [], dtype=np.int64))
-        return real(points, closed)
+        return real(points, closed, walked)
 
     monkeypatch.setattr(geo.network, "day_matrices", spy)
     now = _at(9)

@@ -3,6 +3,7 @@
 // state (grid clusters when zoomed out), and one marker per courier that moves alone.
 // Updates are incremental: a position moves one marker, a stop restyles one circle.
 import { drawArea } from "./map-draw.js";
+import { drawZones } from "./map-zones.js";
 import { RouteLines } from "./map-routes.js";
 
 const ATTRIBUTION = "© OpenStreetMap contributors (ODbL)";
@@ -60,6 +61,7 @@ export class DeskMap {
     this.routesLayer = L().layerGroup().addTo(map);
     this.routes = new RouteLines(this.routesLayer, this.routeCanvas, (cid) => this.colour(cid), () => this.state);
     this.trailLayer = L().layerGroup().addTo(map);
+    this.zonesLayer = L().layerGroup().addTo(map);
     this.stopsLayer = L().layerGroup();
     this.clusterLayer = L().layerGroup();
     this.courierLayer = L().layerGroup().addTo(map);
@@ -103,6 +105,7 @@ export class DeskMap {
     this.map.invalidateSize();
     this.state = state;
     this.drawPlaces(state);
+    if (state.hub) drawZones(this.zonesLayer, state.hub.id, this.t);
     for (const m of this.stopMarkers.values()) this.stopsLayer.removeLayer(m);
     this.stopMarkers.clear();
     for (const id of state.stops.keys()) this.updateStop(id);

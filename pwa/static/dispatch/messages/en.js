@@ -63,6 +63,9 @@ export default {
   "reason.pickup_unplanned": "Its pickup could not be planned",
   "reason.no_capacity": "No room left in today's routes",
   "reason.pinned_order": "Does not fit the order pinned on its courier",
+  "reason.zone_window": "Outside the loading window of its zone",
   "reason.other": "Not planned",
+  "zone.loading": "loading",
+  "zone.pedestrian": "ridden",
   "toast.dismiss": "Dismiss",
 };

@@ -63,6 +63,9 @@ export default {
   "reason.pickup_unplanned": "De bijbehorende ophaalstop kon niet gepland worden",
   "reason.no_capacity": "Geen ruimte meer in de routes van vandaag",
   "reason.pinned_order": "Past niet in de vastgezette volgorde van de koerier",
+  "reason.zone_window": "Buiten de venstertijden van zijn zone",
   "reason.other": "Niet gepland",
+  "zone.loading": "laden",
+  "zone.pedestrian": "fietsen",
   "toast.dismiss": "Sluiten",
 };
