@@ -174,7 +174,7 @@ def build_route(
     )
 
 
-def earliest_route(problem: Problem, route: Route, by_id: dict[str, Stop] | None = None) -> Route:
+def earliest_route(problem: Problem, route: Route, pos: dict[str, int] | None = None) -> Route:
     """``route`` as it is ridden: the same stops in the same order, timed by :func:`schedule`
     from its vehicle's shift start (in a live problem: now, from where the bike is).
 
@@ -182,11 +182,12 @@ def earliest_route(problem: Problem, route: Route, by_id: dict[str, Stop] | None
     what a courier, a dispatcher or a customer is shown is the earliest schedule
     instead: arrive as early as the route allows, wait only for a window. Loads and
     distances do not depend on time and are kept. A stop that cannot be served in its
-    window any more is served on arrival (the checker judges the route).
+    window any more is served on arrival (the checker judges the route). ``pos``: stop
+    id -> position in ``problem.stops`` (computed when not given).
     """
-    vehicles = {v.id: v for v in problem.vehicles}
-    v = vehicles[route.vehicle_id]
-    pos = {s.id: k for k, s in enumerate(problem.stops)}
+    v = next(v for v in problem.vehicles if v.id == route.vehicle_id)
+    if pos is None:
+        pos = {s.id: k for k, s in enumerate(problem.stops)}
     sched = schedule(problem, v, [pos[ps.stop_id] for ps in route.stops], late=True)
     assert sched is not None  # late=True always answers
     dep, times, end = sched
@@ -214,5 +215,6 @@ def earliest_route(problem: Problem, route: Route, by_id: dict[str, Stop] | None
 
 def earliest_plan(problem: Problem, plan: Plan) -> Plan:
     """``plan`` with every route timed by :func:`earliest_route` (and its duration summed again)."""
-    routes = tuple(earliest_route(problem, r) for r in plan.routes)
+    pos = {s.id: k for k, s in enumerate(problem.stops)}
+    routes = tuple(earliest_route(problem, r, pos) for r in plan.routes)
     return msgspec.structs.replace(plan, routes=routes, duration_s=sum(r.duration_s for r in routes))

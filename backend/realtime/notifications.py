@@ -24,6 +24,11 @@ def _clock(iso: str) -> str:
     return iso[11:16]  # HH:MM of an ISO timestamp
 
 
+def _seconds(iso: str) -> int:
+    """Seconds since midnight of an ISO timestamp (of the same day)."""
+    return int(iso[11:13]) * 3600 + int(iso[14:16]) * 60 + int(iso[17:19] or 0)
+
+
 def customer_notices(
     stops: list[dict[str, Any]], *, started: bool, done_stop: int | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -39,8 +44,13 @@ def customer_notices(
         for ahead, s in enumerate(deliveries):
             eta = s["eta"]
             day = eta[:10]
-            seconds = int(eta[11:13]) * 3600 + int(eta[14:16]) * 60 + int(eta[17:19])
-            lo, hi = eta_window(seconds, ahead)
+            # around the service start, inside the customer's own window (a courier who is early waits)
+            lo, hi = eta_window(
+                _seconds(s.get("serviceStart") or eta),
+                ahead,
+                _seconds(s["windowStart"]) if s.get("windowStart") else None,
+                _seconds(s["windowEnd"]) if s.get("windowEnd") else None,
+            )
             windows.append(
                 {
                     "orderId": s["orderId"],
