@@ -158,14 +158,16 @@ def _stop_view(planned: dict[str, Any], row: dict[str, Any], parcels: list[dict[
 
 def _actual_times(planned: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """When it really happened, beside the plan: ``arrivedAt`` and ``completedAt``
-    (delivered, collected or failed); a done stop's ``eta``/``serviceStart``/``departure``
-    are those actual times, and it was late if its service began after its window."""
+    (delivered, collected or failed). A done stop's ``eta`` is its actual arrival,
+    ``serviceStart`` when service began (on arrival, or when the window opened if the
+    courier came early), ``departure`` when it was done; it was late if service began
+    after its window. The planned times stay in ``plannedEta``/``plannedServiceStart``."""
     arrived, completed = row["arrived_at"], row["completed_at"] if row["status"] in DONE else None
     out: dict[str, Any] = {"arrivedAt": _iso(arrived), "completedAt": _iso(completed)}
     if completed is not None:
-        began = min(arrived, completed) if arrived is not None else completed
+        began = _began(arrived, completed, dt.datetime.fromisoformat(planned["window_start"]))
         out.update(
-            eta=began.isoformat(),
+            eta=(arrived or began).isoformat(),
             serviceStart=began.isoformat(),
             departure=completed.isoformat(),
             late=began > dt.datetime.fromisoformat(planned["window_end"]),
@@ -173,6 +175,14 @@ def _actual_times(planned: dict[str, Any], row: dict[str, Any]) -> dict[str, Any
     elif row["status"] == "arrived" and arrived is not None:
         out["eta"] = arrived.isoformat()
     return out
+
+
+def _began(arrived: dt.datetime | None, completed: dt.datetime, window_start: dt.datetime) -> dt.datetime:
+    """When service began, as far as the phone knows: on arrival, or when the window opened
+    if the courier came early and waited; never after it was done."""
+    if arrived is None:
+        return completed
+    return min(max(arrived, window_start), completed)
 
 
 def mark_actual(route: dict[str, Any], stop_id: int, action: str, now: dt.datetime) -> None:
@@ -183,10 +193,11 @@ def mark_actual(route: dict[str, Any], stop_id: int, action: str, now: dt.dateti
     if action == "arrive":
         record.update(arrived_at=now.isoformat(), eta=now.isoformat())
         return
-    began = min(dt.datetime.fromisoformat(record.get("arrived_at") or now.isoformat()), now)
+    arrived = dt.datetime.fromisoformat(record["arrived_at"]) if record.get("arrived_at") else None
+    began = _began(arrived, now, dt.datetime.fromisoformat(record["window_start"]))
     record.update(
         completed_at=now.isoformat(),
-        eta=began.isoformat(),
+        eta=(arrived or began).isoformat(),
         service_start=began.isoformat(),
         departure=now.isoformat(),
         late=began > dt.datetime.fromisoformat(record["window_end"]),
