@@ -29,6 +29,12 @@ def _seconds(iso: str) -> int:
     return int(iso[11:13]) * 3600 + int(iso[14:16]) * 60 + int(iso[17:19] or 0)
 
 
+def _expected(stop: dict[str, Any]) -> str:
+    """What a customer is told to expect: when service starts (a courier who is early
+    waits for the window), not when the bike arrives."""
+    return str(stop.get("serviceStart") or stop["eta"])
+
+
 def customer_notices(
     stops: list[dict[str, Any]], *, started: bool, done_stop: int | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -42,11 +48,11 @@ def customer_notices(
     if started and deliveries:
         windows = []
         for ahead, s in enumerate(deliveries):
-            eta = s["eta"]
+            eta = _expected(s)
             day = eta[:10]
-            # around the service start, inside the customer's own window (a courier who is early waits)
+            # inside the customer's own window: the promise never starts before it opens
             lo, hi = eta_window(
-                _seconds(s.get("serviceStart") or eta),
+                _seconds(eta),
                 ahead,
                 _seconds(s["windowStart"]) if s.get("windowStart") else None,
                 _seconds(s["windowEnd"]) if s.get("windowEnd") else None,
@@ -64,7 +70,7 @@ def customer_notices(
         out.append(("order.out_for_delivery", {"deliveries": windows}))
     if done_stop is not None and deliveries:
         s = deliveries[0]
-        out.append(("order.arriving_soon", {"orderId": s["orderId"], "stopId": s["stopId"], "eta": s["eta"]}))
+        out.append(("order.arriving_soon", {"orderId": s["orderId"], "stopId": s["stopId"], "eta": _expected(s)}))
     return out
 
 

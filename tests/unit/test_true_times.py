@@ -133,3 +133,25 @@ def test_the_expected_window_never_starts_before_the_customers_window() -> None:
             assert end <= closes  # ... which ends with the window while on time
     # without a window, as before
     assert eta_window(10 * H, 0) == (10 * H - 600, 10 * H + 600)
+
+
+def test_the_out_for_delivery_notice_promises_inside_the_customers_window() -> None:
+    from backend.realtime.notifications import customer_notices
+
+    evening = {
+        "stopId": 1,
+        "orderId": 9,
+        "kind": "delivery",
+        "status": "planned",
+        "eta": "2026-11-23T17:20:00",  # the bike is there early ...
+        "serviceStart": "2026-11-23T18:00:00",  # ... and waits for the window
+        "windowStart": "2026-11-23T18:00:00",
+        "windowEnd": "2026-11-23T22:00:00",
+    }
+    ((kind, payload),) = customer_notices([evening], started=True)
+    (d,) = payload["deliveries"]
+    assert kind == "order.out_for_delivery" and d["eta"] == evening["serviceStart"]
+    assert "2026-11-23T18:00:00" <= d["windowStart"] <= d["eta"] <= d["windowEnd"] <= "2026-11-23T22:00:00"
+    before = {**evening, "stopId": 0, "status": "delivered"}
+    (_, soon), *_ = customer_notices([before, evening], started=False, done_stop=0)
+    assert soon["eta"] == evening["serviceStart"]
