@@ -40,7 +40,7 @@ from backend.dispatch.ortools_search import solve
 from backend.dispatch.pool import get_pool, new_pool, shutdown_pool, solve_async, solve_in_pool
 from backend.dispatch.portfolio import solve_best, solve_best_async
 from backend.dispatch.replan import ReplanResult, replan
-from backend.dispatch.scheduling import Schedule, build_route, schedule
+from backend.dispatch.scheduling import Schedule, build_route, earliest_plan, schedule
 from backend.dispatch.windows import travel_time
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "check",
     "check_route",
     "diagnose",
+    "earliest_plan",
     "get_pool",
     "new_pool",
     "replan",

@@ -14,7 +14,9 @@ import itertools
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from backend.dispatch.model import PlannedStop, Problem, Route, Stop, Vehicle
+import msgspec
+
+from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Vehicle
 from backend.dispatch.windows import (
     Windows,
     earliest_start,
@@ -23,7 +25,7 @@ from backend.dispatch.windows import (
     travel_time,
 )
 
-__all__ = ["Schedule", "build_route", "schedule", "tight_schedule"]
+__all__ = ["Schedule", "build_route", "earliest_plan", "earliest_route", "schedule", "tight_schedule"]
 
 
 class Schedule(NamedTuple):
@@ -82,7 +84,11 @@ def tight_schedule(problem: Problem, v: Vehicle, seq: Sequence[int], windows: Se
     """:func:`schedule` from the shift start, then left as late as still ends as early.
 
     Earliest end from the shift start, then the latest departure that still ends
-    then (no needless waiting at the start). None if the order is infeasible.
+    then (no needless waiting at the start), but never one that serves a stop
+    past its soft due time when the earliest schedule serves it by then (nor
+    later than the earliest schedule when that is already past it): a stop kept
+    "late rather than dropped" has its window stretched to the end of the day,
+    and leaving late must not spend that stretch. None if the order is infeasible.
     """
     first = schedule(problem, v, seq, windows)
     if first is None:
@@ -99,6 +105,9 @@ def tight_schedule(problem: Problem, v: Vehicle, seq: Sequence[int], windows: Se
         ls = latest_start(windows[k], latest - stops[k].service_s)
         if ls is None:
             return first  # keep the earliest schedule
+        due = stops[k].due_s
+        if due is not None:  # in a window: the earliest start is, and so is a due time past it
+            ls = min(ls, max(due, first.times[j][1]))
         latest = ls - legs[j]
     dep = max(v.shift.start, latest)
     second = schedule(problem, v, seq, windows, departure=dep)
@@ -163,3 +172,49 @@ def build_route(
         distance_m=dist,
         duration_s=end - dep,
     )
+
+
+def earliest_route(problem: Problem, route: Route, pos: dict[str, int] | None = None) -> Route:
+    """``route`` as it is ridden: the same stops in the same order, timed by :func:`schedule`
+    from its vehicle's shift start (in a live problem: now, from where the bike is).
+
+    The engines leave the hub as late as still ends as early (:func:`tight_schedule`);
+    what a courier, a dispatcher or a customer is shown is the earliest schedule
+    instead: arrive as early as the route allows, wait only for a window. Loads and
+    distances do not depend on time and are kept. A stop that cannot be served in its
+    window any more is served on arrival (the checker judges the route). ``pos``: stop
+    id -> position in ``problem.stops`` (computed when not given).
+    """
+    v = next(v for v in problem.vehicles if v.id == route.vehicle_id)
+    if pos is None:
+        pos = {s.id: k for k, s in enumerate(problem.stops)}
+    sched = schedule(problem, v, [pos[ps.stop_id] for ps in route.stops], late=True)
+    assert sched is not None  # late=True always answers
+    dep, times, end = sched
+    stops = tuple(
+        PlannedStop(
+            stop_id=ps.stop_id,
+            arrival_s=arr,
+            start_s=st,
+            departure_s=dp,
+            load_kg=ps.load_kg,
+            load_l=ps.load_l,
+            distance_m=ps.distance_m,
+        )
+        for ps, (arr, st, dp) in zip(route.stops, times, strict=True)
+    )
+    return Route(
+        vehicle_id=route.vehicle_id,
+        stops=stops,
+        start_s=dep,
+        end_s=end,
+        distance_m=route.distance_m,
+        duration_s=end - dep,
+    )
+
+
+def earliest_plan(problem: Problem, plan: Plan) -> Plan:
+    """``plan`` with every route timed by :func:`earliest_route` (and its duration summed again)."""
+    pos = {s.id: k for k, s in enumerate(problem.stops)}
+    routes = tuple(earliest_route(problem, r, pos) for r in plan.routes)
+    return msgspec.structs.replace(plan, routes=routes, duration_s=sum(r.duration_s for r in routes))

@@ -24,6 +24,17 @@ def _clock(iso: str) -> str:
     return iso[11:16]  # HH:MM of an ISO timestamp
 
 
+def _seconds(iso: str) -> int:
+    """Seconds since midnight of an ISO timestamp (of the same day)."""
+    return int(iso[11:13]) * 3600 + int(iso[14:16]) * 60 + int(iso[17:19] or 0)
+
+
+def _expected(stop: dict[str, Any]) -> str:
+    """What a customer is told to expect: when service starts (a courier who is early
+    waits for the window), not when the bike arrives."""
+    return str(stop.get("serviceStart") or stop["eta"])
+
+
 def customer_notices(
     stops: list[dict[str, Any]], *, started: bool, done_stop: int | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -37,10 +48,15 @@ def customer_notices(
     if started and deliveries:
         windows = []
         for ahead, s in enumerate(deliveries):
-            eta = s["eta"]
+            eta = _expected(s)
             day = eta[:10]
-            seconds = int(eta[11:13]) * 3600 + int(eta[14:16]) * 60 + int(eta[17:19])
-            lo, hi = eta_window(seconds, ahead)
+            # inside the customer's own window: the promise never starts before it opens
+            lo, hi = eta_window(
+                _seconds(eta),
+                ahead,
+                _seconds(s["windowStart"]) if s.get("windowStart") else None,
+                _seconds(s["windowEnd"]) if s.get("windowEnd") else None,
+            )
             windows.append(
                 {
                     "orderId": s["orderId"],
@@ -54,7 +70,7 @@ def customer_notices(
         out.append(("order.out_for_delivery", {"deliveries": windows}))
     if done_stop is not None and deliveries:
         s = deliveries[0]
-        out.append(("order.arriving_soon", {"orderId": s["orderId"], "stopId": s["stopId"], "eta": s["eta"]}))
+        out.append(("order.arriving_soon", {"orderId": s["orderId"], "stopId": s["stopId"], "eta": _expected(s)}))
     return out
 
 

@@ -151,7 +151,57 @@ def _stop_view(planned: dict[str, Any], row: dict[str, Any], parcels: list[dict[
         "failReason": row["fail_reason"] or None,
         "failNote": row["fail_note"] or None,
         "proof": proof,
+        "plannedServiceStart": planned.get("planned_service_start"),
+        **_actual_times(planned, row),
     }
+
+
+def _actual_times(planned: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """When it really happened, beside the plan: ``arrivedAt`` and ``completedAt``
+    (delivered, collected or failed). A done stop's ``eta`` is its actual arrival,
+    ``serviceStart`` when service began (on arrival, or when the window opened if the
+    courier came early), ``departure`` when it was done; it was late if service began
+    after its window. The planned times stay in ``plannedEta``/``plannedServiceStart``."""
+    arrived, completed = row["arrived_at"], row["completed_at"] if row["status"] in DONE else None
+    out: dict[str, Any] = {"arrivedAt": _iso(arrived), "completedAt": _iso(completed)}
+    if completed is not None:
+        began = _began(arrived, completed, dt.datetime.fromisoformat(planned["window_start"]))
+        out.update(
+            eta=(arrived or began).isoformat(),
+            serviceStart=began.isoformat(),
+            departure=completed.isoformat(),
+            late=began > dt.datetime.fromisoformat(planned["window_end"]),
+        )
+    elif row["status"] == "arrived" and arrived is not None:
+        out["eta"] = arrived.isoformat()
+    return out
+
+
+def _began(arrived: dt.datetime | None, completed: dt.datetime, window_start: dt.datetime) -> dt.datetime:
+    """When service began, as far as the phone knows: on arrival, or when the window opened
+    if the courier came early and waited; never after it was done."""
+    if arrived is None:
+        return completed
+    return min(max(arrived, window_start), completed)
+
+
+def mark_actual(route: dict[str, Any], stop_id: int, action: str, now: dt.datetime) -> None:
+    """The route's record of ``stop_id`` takes what the courier just did, at ``now``: on
+    arriving its arrival, on finishing its actual service (from arrival) and departure."""
+    record = next(s for s in route["stops"] if s["stop_id"] == stop_id)
+    record.setdefault("planned_service_start", record["service_start"])
+    if action == "arrive":
+        record.update(arrived_at=now.isoformat(), eta=now.isoformat())
+        return
+    arrived = dt.datetime.fromisoformat(record["arrived_at"]) if record.get("arrived_at") else None
+    began = _began(arrived, now, dt.datetime.fromisoformat(record["window_start"]))
+    record.update(
+        completed_at=now.isoformat(),
+        eta=(arrived or began).isoformat(),
+        service_start=began.isoformat(),
+        departure=now.isoformat(),
+        late=began > dt.datetime.fromisoformat(record["window_end"]),
+    )
 
 
 async def route_view(route: dict[str, Any]) -> dict[str, Any]:
@@ -425,7 +475,11 @@ async def prepare_stop_action(
             await Parcel.update({Parcel.status: fresh["parcels"][0]["status"]}).where(Parcel.barcode.is_in(parcels))
         if action == "deliver":
             await Order.update({Order.status: "delivered"}).where(Order.id == view["orderId"])
+        mark_actual(route, stop_id, action, now)
         moved = await _refresh_etas(route, views, stop_id, action, day, now)
+        fresh.update(
+            _actual_times(next(s for s in route["stops"] if s["stop_id"] == stop_id), _row_times(fresh, now, action))
+        )
         views[stop_id] = fresh
         _apply_etas(route, views)
         await emit("stop.updated", fresh, courier_id=courier_id, hub_id=route["hub"])
@@ -441,6 +495,14 @@ async def prepare_stop_action(
         return fresh
 
     return write
+
+
+def _row_times(view: dict[str, Any], now: dt.datetime, action: str) -> dict[str, Any]:
+    """The stop row's times just written by ``action`` (for its view without reading it again)."""
+    arrived = dt.datetime.fromisoformat(view["arrivedAt"]) if view.get("arrivedAt") else None
+    if action == "arrive":
+        arrived = now
+    return {"status": view["status"], "arrived_at": arrived, "completed_at": None if action == "arrive" else now}
 
 
 def _history_detail(action: str, stop: dict[str, Any], parcels: int) -> str:

@@ -404,7 +404,7 @@ async def live_day(
     ids = {s["stop_id"] for r in routes for s in r["stops"]}
     stops = {
         r["id"]: r
-        for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon).where(
+        for r in await Stop.select(Stop.id, Stop.status, Stop.order, Stop.lat, Stop.lon, Stop.completed_at).where(
             (Stop.hub == hub_id) & (Stop.plan_date == day)
         )
         if r["id"] in ids
@@ -453,6 +453,12 @@ async def live_day(
             known = (positions or {}).get(route["courier"])
             if known is None and shift["last_lat"] is not None:
                 known = (shift["last_lat"], shift["last_lon"])
+            if known is None:  # no fix: where they last finished a stop (a failed one too), else the hub
+                done = [stops[p["stop_id"]] for p in route["stops"] if p["stop_id"] in stops]
+                done = [r for r in done if r["status"] in DONE and r["completed_at"] is not None]
+                if done:
+                    last = max(done, key=lambda r: r["completed_at"])
+                    known = (last["lat"], last["lon"])
             if known is not None:
                 where[route["shift"]] = known
     # A dispatcher's hand wins over everything else.

@@ -17,6 +17,7 @@ from backend.db.tables import PlanRun, Route
 from backend.dispatch.calendar import at
 from backend.dispatch.model import Plan, Unplanned
 from backend.dispatch.portfolio import solve_best_async
+from backend.dispatch.scheduling import earliest_plan
 from backend.errors import Forbidden, NotFound
 from backend.realtime.outbox import emit
 from backend.services import route_store
@@ -46,6 +47,8 @@ async def plan_day(ctx: Context, hub_id: int, day: dt.date, time_limit_s: float 
 async def save_plan(
     hub_id: int, day: dt.date, time_limit_s: float, day_input: DayInput, plan: Plan, violations: int, total_s: float
 ) -> int:
+    # kept as it will be ridden: from the shift start, as early as the route allows
+    plan = earliest_plan(day_input.problem, plan)
     unplanned = [*day_input.pre_unplanned, *plan.unplanned]
     figures = {
         "stops": len(day_input.stops),

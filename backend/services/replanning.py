@@ -32,6 +32,7 @@ from backend.dispatch.calendar import (
 from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
+from backend.dispatch.scheduling import earliest_plan
 from backend.errors import Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.services import route_store
@@ -312,6 +313,9 @@ async def work_out(
     if withdrawn_from:
         result = msgspec.structs.replace(result, changed=result.changed | withdrawn_from)
     t1 = time.perf_counter()
+    # What the phones, the desk and the customers are shown: the earliest schedule from
+    # now and where each bike is (not the engines' "leave as late as still ends as early").
+    result = msgspec.structs.replace(result, plan=earliest_plan(day_input.problem, result.plan))
     violations = feasibility.check(day_input.problem, result.plan)
     phases["check"] = time.perf_counter() - t1
     log.info(

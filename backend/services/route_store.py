@@ -49,6 +49,7 @@ def stop_record(ps: PlannedStop, row: dict[str, Any], day: dt.date, previous_dep
         "eta": at(day, ps.arrival_s).isoformat(),
         "planned_eta": at(day, ps.arrival_s).isoformat(),
         "service_start": at(day, ps.start_s).isoformat(),
+        "planned_service_start": at(day, ps.start_s).isoformat(),
         "departure": at(day, ps.departure_s).isoformat(),
         "window_start": row["window_start"].isoformat(),
         "window_end": row["window_end"].isoformat(),

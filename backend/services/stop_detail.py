@@ -120,6 +120,7 @@ def _stop(row: dict[str, Any], routes: list[dict[str, Any]]) -> dict[str, Any]:
         "routeVersion": route["version"] if route else None,
         "eta": planned.get("eta"),
         "plannedEta": planned.get("planned_eta"),
+        "plannedServiceStart": planned.get("planned_service_start"),
         "serviceStart": planned.get("service_start"),
         "departure": planned.get("departure"),
         "late": bool(planned.get("late", False)),

@@ -73,8 +73,11 @@ async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None
     on_the_road = shift is not None and shift["status"] == "started"
     view["status"] = "out_for_delivery" if on_the_road else "planned"
     view["stopsAway"] = mine
-    eta = seconds_of(dt.datetime.fromisoformat(remaining[mine]["eta"]), day)
-    start, end = eta_window(eta, mine)
+    # around when service starts (a courier who is early waits for the window), never
+    # before the customer's own window opens
+    planned = remaining[mine]
+    begins = seconds_of(dt.datetime.fromisoformat(planned.get("service_start") or planned["eta"]), day)
+    start, end = eta_window(begins, mine, seconds_of(stop["window_start"], day), seconds_of(stop["window_end"], day))
     view["etaWindow"] = {"start": at(day, start).strftime("%H:%M"), "end": at(day, end).strftime("%H:%M")}
     if on_the_road and mine < SHOW_COURIER_WITHIN_STOPS:
         last = ctx.positions.last(route["courier"]) if ctx.positions is not None else None

@@ -18,6 +18,7 @@ SNAKE = {
     "lon",
     "eta",
     "planned_eta",
+    "planned_service_start",
     "service_start",
     "departure",
     "window_start",

@@ -14,6 +14,8 @@ test("the headline follows the status and the stops before yours", () => {
   assert.deepEqual(headline({ status: "planned" }, t), ["Planned", "Your parcel is on a courier's route for today."]);
   assert.deepEqual(headline({ status: "out_for_delivery", stopsAway: 0 }, t)[1], "You are the next stop.");
   assert.deepEqual(headline({ status: "out_for_delivery", stopsAway: 3 }, tNl)[1], "Nog 3 stops voor jou.");
+  assert.deepEqual(headline({ status: "delivered", completedAt: "2026-11-23T14:07:12" }, t)[1], "Your parcel was delivered at 14:07. Thank you!");
+  assert.deepEqual(headline({ status: "delivered", completedAt: "2026-11-23T14:07:12" }, tNl)[1], "Je pakket is om 14:07 bezorgd. Bedankt!");
   assert.deepEqual(headline({ status: "out_for_delivery", stopsAway: 1 }, t)[1], "1 stop before yours.");
   assert.deepEqual(headline({ status: "weird" }, t), ["weird", ""]);
 });

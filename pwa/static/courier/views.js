@@ -64,8 +64,11 @@ function stopChips(stop, { showPlanned = true } = {}) {
     stop._pending ? html`<span class="chip pending">${t("chip.notSent")}</span>` : nothing}`;
 }
 
+// A done stop shows when it was done (actual), an open one its expected arrival.
+const doneAt = (s) => (!isOpen(s) && s.completedAt ? s.completedAt : null);
+
 const times = (s) => html`<div class="times">
-  <div><span>${t("route.eta")}</span><strong>${hhmm(s.eta)}</strong></div>
+  <div><span>${doneAt(s) ? t("route.doneAt") : t("route.eta")}</span><strong>${hhmm(doneAt(s) || s.eta)}</strong></div>
   <div><span>${t("route.window")}</span><strong>${windowText(s)}</strong></div></div>`;
 
 export function routeScreen(v) {
@@ -137,7 +140,7 @@ function stopRow(s, i, isNext) {
           <span class="sub">${whoText(s)} · ${parcelsText(s)}</span>
           <span class="chips">${stopChips(s, { showPlanned: false })}</span>
         </span>
-        <span class="when"><strong>${hhmm(s.eta)}</strong><small>${windowText(s)}</small></span>
+        <span class="when"><strong>${hhmm(doneAt(s) || s.eta)}</strong><small>${windowText(s)}</small></span>
       </a>
     </li>`;
 }

@@ -9,6 +9,9 @@ export function headline(body, t) {
   if (body.status === "out_for_delivery" && body.stopsAway !== null && body.stopsAway !== undefined) {
     detail = body.stopsAway === 0 ? t("track.nextStop") : t("track.stopsAway", { n: body.stopsAway });
   }
+  if (body.status === "delivered" && body.completedAt) {  // the actual time, not the plan's
+    detail = t("track.status.delivered.at", { time: String(body.completedAt).slice(11, 16) });
+  }
   return [title, detail];
 }
 

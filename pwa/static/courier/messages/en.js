@@ -67,7 +67,7 @@ export default {
   "route.nextStop": "Next stop · {n} of {total}",
   "route.arrivedFlag": " · arrived",
   "route.late": "LATE",
-  "route.eta": "ETA", "route.window": "Window",
+  "route.eta": "ETA", "route.doneAt": "Done at", "route.window": "Window",
   "route.navigate": "Navigate", "route.openStop": "Open stop",
   "route.parcels": "{n} {n|parcel|parcels}",
   "route.pickupAt": "Pick up at {shop}",

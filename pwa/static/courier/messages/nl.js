@@ -67,7 +67,7 @@ export default {
   "route.nextStop": "Volgende stop · {n} van {total}",
   "route.arrivedFlag": " · aangekomen",
   "route.late": "TE LAAT",
-  "route.eta": "Verwacht", "route.window": "Tijdvak",
+  "route.eta": "Verwacht", "route.doneAt": "Afgerond om", "route.window": "Tijdvak",
   "route.navigate": "Navigeren", "route.openStop": "Stop openen",
   "route.parcels": "{n} {n|pakket|pakketten}",
   "route.pickupAt": "Ophalen bij {shop}",

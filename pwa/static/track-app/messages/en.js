@@ -15,6 +15,7 @@ export default {
   "track.status.out_for_delivery.detail": "Your courier is riding the route now.",
   "track.status.delivered": "Delivered",
   "track.status.delivered.detail": "Your parcel has been delivered. Thank you!",
+  "track.status.delivered.at": "Your parcel was delivered at {time}. Thank you!",
   "track.status.failed": "We missed you",
   "track.status.failed.detail": "We could not deliver this time; we will tell you what happens next.",
   "track.nextStop": "You are the next stop.",

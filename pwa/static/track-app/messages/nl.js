@@ -15,6 +15,7 @@ export default {
   "track.status.out_for_delivery.detail": "Je koerier rijdt nu de route.",
   "track.status.delivered": "Bezorgd",
   "track.status.delivered.detail": "Je pakket is bezorgd. Bedankt!",
+  "track.status.delivered.at": "Je pakket is om {time} bezorgd. Bedankt!",
   "track.status.failed": "We hebben je gemist",
   "track.status.failed.detail": "Het bezorgen is deze keer niet gelukt; we laten je weten wat er nu gebeurt.",
   "track.nextStop": "Jij bent de volgende stop.",
