@@ -10,9 +10,11 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from backend.db.engine import reading, transaction
+import msgspec
+
+from backend.db.engine import current_engine, reading, transaction
 from backend.db.tables import BatteryReport, Bike, Courier, Shift, TrailPoint
-from backend.dispatch.battery import RangeLeft, Reading, is_charge, range_left, ridden_since_km
+from backend.dispatch.battery import Odometer, RangeLeft, Reading, is_charge, range_left
 from backend.dispatch.day_figures import MAX_SPEED_KMH, Point
 from backend.errors import Invalid, NotFound
 from backend.services.idempotency import Answer, fingerprint, once
@@ -55,7 +57,8 @@ async def bike_ranges(
     latest: Latest | None = None,
 ) -> dict[int, RangeLeft]:
     """Each bike's range left at ``now``: its latest report of ``day`` (or full at the
-    day's start) less the km ridden since on every shift of the day it is used on."""
+    day's start) less the km ridden since on every shift of the day it is used on
+    (their stored trails, and the latest positions not stored yet)."""
     wanted = sorted(set(bike_ids))
     if not wanted:
         return {}
@@ -73,27 +76,81 @@ async def bike_ranges(
     ):
         readings[r["bike"]] = Reading(at=r["at"], level_pct=r["level_pct"])  # the latest wins
     shifts = [s for s in await _day_shifts(day) if s["on_bike"] in capacity]
-    trails: dict[int, list[Point]] = {s["id"]: [] for s in shifts}
-    if shifts:
-        for p in (
-            await TrailPoint.select(TrailPoint.shift, TrailPoint.lat, TrailPoint.lon, TrailPoint.at)
-            .where(TrailPoint.shift.is_in(list(trails)) & (TrailPoint.at >= start) & (TrailPoint.at <= now))
-            .order_by(TrailPoint.at)
-            .order_by(TrailPoint.id)
-        ):
-            trails[p["shift"]].append((p["lat"], p["lon"], p["at"]))
-    by_bike: dict[int, list[list[Point]]] = {b: [] for b in capacity}
+    odometers = await _odometers([s["id"] for s in shifts], max_speed_kmh)
+    ridden: dict[int, float] = dict.fromkeys(capacity, 0.0)
     for s in shifts:
-        points = trails[s["id"]]
-        if latest is not None and s["status"] == "started":
-            points = [p for p in with_latest(points, latest(s["courier"]), day) if p[2] <= now]
-        by_bike[s["on_bike"]].append(points)
-    out = {}
-    for bike, km in capacity.items():
-        reading_ = readings.get(bike)
-        ridden = ridden_since_km(by_bike[bike], reading_.at if reading_ else None, max_speed_kmh)
-        out[bike] = range_left(km, reading_, ridden)
-    return out
+        odometer, bike = odometers[s["id"]], s["on_bike"]
+        since = readings[bike].at if bike in readings else None
+        last = with_latest([], latest(s["courier"]), day) if latest is not None and s["status"] == "started" else []
+        ridden[bike] += odometer.since_m(since, last[0] if last else None) / 1000
+    return {bike: range_left(km, readings.get(bike), ridden[bike]) for bike, km in capacity.items()}
+
+
+class _Kept(msgspec.Struct, kw_only=True):
+    odometer: Any  # Odometer
+    max_id: int = 0  # the last trail point fed
+    checked: int = 0  # every point of this shift up to this id has been read
+
+
+# Per database engine: shift -> its trail's odometer as read last time, so that a
+# re-plan reads only the points stored since (a day's trails are tens of thousands
+# of points). Points of one shift are appended in order by one process's flush.
+# (The engine is held while its entry is: its id cannot name another engine meanwhile.)
+_KEPT: dict[int, tuple[Any, dict[int, _Kept]]] = {}
+MAX_ENGINES = 4
+MAX_KEPT = 10_000
+# Points another transaction may still commit below the highest id seen: read again.
+SLACK_IDS = 500
+
+
+async def _points(where: Any) -> list[dict[str, Any]]:
+    return await (
+        TrailPoint.select(TrailPoint.id, TrailPoint.shift, TrailPoint.lat, TrailPoint.lon, TrailPoint.at)
+        .where(where)
+        .order_by(TrailPoint.at)
+        .order_by(TrailPoint.id)
+    )
+
+
+def _kept_for(engine: Any) -> dict[int, _Kept]:
+    entry = _KEPT.get(id(engine))
+    if entry is None or entry[0] is not engine:
+        while len(_KEPT) >= MAX_ENGINES:
+            del _KEPT[next(iter(_KEPT))]
+        entry = _KEPT[id(engine)] = (engine, {})
+    return entry[1]
+
+
+async def _odometers(shift_ids: list[int], max_speed_kmh: float) -> dict[int, Odometer]:
+    """Each shift's trail odometer, brought up to date with what is stored."""
+    if not shift_ids:
+        return {}
+    kept = _kept_for(current_engine())
+    if len(kept) > MAX_KEPT:
+        kept.clear()
+    mine = {}
+    for sid in shift_ids:
+        k = kept.get(sid)
+        if k is None or k.odometer.max_speed_kmh != max_speed_kmh:
+            k = kept[sid] = _Kept(odometer=Odometer(max_speed_kmh))
+        mine[sid] = k
+    top = await TrailPoint.select(TrailPoint.id).order_by(TrailPoint.id, ascending=False).first()
+    since = min(max(k.max_id, k.checked) for k in mine.values())
+    fresh: dict[int, list[dict[str, Any]]] = {}
+    for p in await _points(TrailPoint.shift.is_in(shift_ids) & (TrailPoint.id > since)):
+        if p["id"] > mine[p["shift"]].max_id:
+            fresh.setdefault(p["shift"], []).append(p)
+    for sid, rows in fresh.items():
+        k = mine[sid]
+        fed = k.odometer.fed_until
+        if fed is not None and rows[0]["at"] < fed:  # a point older than those fed: read it all again
+            k = kept[sid] = mine[sid] = _Kept(odometer=Odometer(max_speed_kmh))
+            rows = await _points(TrailPoint.shift == sid)
+        k.odometer.feed((r["lat"], r["lon"], r["at"]) for r in rows)
+        k.max_id = max(r["id"] for r in rows)
+    for k in mine.values():
+        k.checked = max(k.checked, (top["id"] if top else 0) - SLACK_IDS)
+    return {sid: k.odometer for sid, k in mine.items()}
 
 
 async def hub_shift_ranges(
