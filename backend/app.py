@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 import backend
 from backend.api.alerts import AlertController
 from backend.api.auth import AuthController, provide_user
+from backend.api.battery import BatteryController
 from backend.api.body_rules import check_request
 from backend.api.closures import ClosureController
 from backend.api.courier import CourierController
@@ -269,6 +270,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             TrackingController,
             StopDetailController,
             MessageController,
+            BatteryController,
             RiddenController,
             courier_stream,
             hub_stream,

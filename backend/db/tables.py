@@ -135,6 +135,18 @@ class TrailPoint(Keyed, tablename="trail_point"):
     accuracy = Float(null=True, default=None)
 
 
+class BatteryReport(Keyed, tablename="battery_report"):
+    """A bike's battery level as a courier or a dispatcher reported it; 100 % is a
+    charge. The range left counts from the latest report of the day
+    (``backend/services/battery.py``); a day starts with a full battery."""
+
+    bike = ForeignKey(references=Bike, on_delete=OnDelete.cascade, index=True)
+    courier = ForeignKey(references=Courier, null=True, on_delete=OnDelete.set_null)
+    level_pct = Float()
+    at = Timestamp(index=True)
+    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+
+
 class Order(Keyed, tablename="customer_order"):
     reference = Varchar(length=64, unique=True, index=True)
     hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
@@ -396,6 +408,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Courier,
     Shift,
     TrailPoint,
+    BatteryReport,
     Order,
     Stop,
     Parcel,

@@ -32,12 +32,15 @@ from backend.db.tables import (
     Stop,
     StreetClosure,
 )
+from backend.dispatch.battery import RangeLeft, over_range, range_left_m
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
+from backend.dispatch.day_figures import MAX_SPEED_KMH
 from backend.dispatch.model import Problem, Sequence, Unplanned, Vehicle, Window
 from backend.dispatch.model import Stop as PlanStop
 from backend.dispatch.progress import DONE
 from backend.dispatch.zones import DayZone, ZoneWindow, restrict_stops, walked_zones, windows_of
 from backend.errors import Invalid, NotFound
+from backend.services.battery import Latest, hub_shift_ranges
 from backend.services.geo import Geo
 from backend.services.route_store import routes_in_force
 
@@ -58,6 +61,14 @@ class LiveDay(msgspec.Struct, kw_only=True):
     late: frozenset[int] = frozenset()
     riding: frozenset[int] = frozenset()  # shift ids of couriers on the road
     extra_states: tuple[str, ...] = ("arrived",)
+    # Battery: shift id -> what its bike has left (backend/dispatch/battery.py); a shift
+    # not here plans with a full battery.
+    ranges: dict[int, RangeLeft] = {}
+    # shift id -> the stops still ahead on its route in force, in order; ``soft``: those of
+    # them held only by being on that route (not under way, no goods on board, not pinned),
+    # freed for the others when the bike's range cannot ride the route.
+    ahead: dict[int, list[int]] = {}
+    soft: frozenset[int] = frozenset()
 
 
 class Pending(msgspec.Struct, kw_only=True):
@@ -144,6 +155,8 @@ async def load_day(
 
     vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node)
     final, pre = _plan_stops(stops, shops, points, day, loc, zones)
+    if live is not None and live.soft:
+        live = _short_of_range(live, vehicles, final, dist_m)
     if live is not None and (live.locks or live.late):
         # A late stop kept rather than dropped is still served within its loading zone's windows only.
         final, zoned = restrict_stops(_locked(final, vehicles, live), _where(stops), zones)
@@ -239,7 +252,10 @@ def _vehicles(
                 shift=Window(start, end),
                 payload_kg=bike["payload_kg"],
                 volume_l=bike["volume_l"],
-                max_distance_m=int(bike["battery_range_km"] * 1000),
+                # a re-plan: what the battery has left (from where the bike is); a plan: full
+                max_distance_m=range_left_m(live.ranges[s["id"]])
+                if live is not None and s["id"] in live.ranges
+                else int(bike["battery_range_km"] * 1000),
                 speed_factor=bike["speed_factor"],
             )
         )
@@ -334,6 +350,22 @@ def _plan_stops(
     return final, pre
 
 
+def _short_of_range(live: LiveDay, vehicles: list[Vehicle], final: list[PlanStop], dist_m: Any) -> LiveDay:
+    """``live`` with the soft locks of every bike that cannot ride its route in force
+    on the range it has left taken off: others may take those stops."""
+    where = {ps.id: ps.location for ps in final}
+    freed: set[int] = set()
+    for v in vehicles:
+        ahead = live.ahead.get(int(v.id.removeprefix("shift-")), [])
+        locations = [where[str(sid)] for sid in ahead if str(sid) in where]
+        if over_range(dist_m, v.start_location, locations, v.end_location, v.max_distance_m):
+            freed.update(sid for sid in ahead if sid in live.soft)
+    if not freed:
+        return live
+    locks = {sid: shift for sid, shift in live.locks.items() if sid not in freed}
+    return msgspec.structs.replace(live, locks=locks, soft=live.soft - freed)
+
+
 def _locked(final: list[PlanStop], vehicles: list[Vehicle], live: LiveDay) -> list[PlanStop]:
     """Stops that stay with their courier, and late ones kept rather than dropped."""
     on_duty = {v.id for v in vehicles}
@@ -395,9 +427,13 @@ async def live_day(
     now: dt.datetime,
     positions: dict[int, tuple[float, float]] | None = None,
     pending: Pending | None = None,
+    *,
+    latest: Latest | None = None,
+    max_speed_kmh: float = MAX_SPEED_KMH,
 ) -> tuple[LiveDay, list[dict[str, Any]]]:
-    """Locks and bike positions of the running day; ``positions``: courier id -> last known place;
-    ``pending``: a change planned as if written (its new stops locked like written ones)."""
+    """Locks, bike positions and batteries of the running day; ``positions``: courier id -> last
+    known place; ``pending``: a change planned as if written (its new stops locked like written
+    ones); ``latest`` and ``max_speed_kmh``: for the km ridden (backend/services/battery.py)."""
     routes = await routes_in_force(hub_id, day)
     # Read by hub and day, not by lists of thousands of ids: building such a query
     # cost more than running it.
@@ -428,6 +464,8 @@ async def live_day(
     riding_shifts: set[int] = set()
     late: set[int] = set()
     where: dict[int, tuple[float, float]] = {}
+    ahead: dict[int, list[int]] = {}
+    soft: set[int] = set()
     for route in routes:
         shift = shifts.get(route["shift"])
         acted = any(stops.get(p["stop_id"], {}).get("status") in (*DONE, "arrived") for p in route["stops"])
@@ -445,6 +483,9 @@ async def live_day(
             # road: it stays with them. Moving stops between riding couriers is
             # churn on two phones for a gain the courier rarely sees.
             locks[row["id"]] = route["shift"]
+            ahead.setdefault(route["shift"], []).append(row["id"])
+            if row["status"] != "arrived" and row["order"] not in on_board:
+                soft.add(row["id"])
             if row["status"] == "arrived":  # the courier stands there
                 where[route["shift"]] = (row["lat"], row["lon"])
         for order in {stops[s["stop_id"]]["order"] for s in route["stops"] if s["stop_id"] in stops} & on_board:
@@ -469,6 +510,7 @@ async def live_day(
         .order_by(DispatchLock.position)
     ):
         locks[lock["stop"]] = lock["shift"]
+        soft.discard(lock["stop"])
         if lock["position"] is not None:
             pins.setdefault(lock["shift"], []).append(lock["stop"])
     if riding:  # their new stops (a redirect, a retry) ride on the same bike
@@ -482,6 +524,7 @@ async def live_day(
                 locks.setdefault(row["id"], riding[row["order"]])
     if pending is not None:
         locks.update(pending.locks)
+        soft -= pending.locks.keys()
         # A stop a pending lock moves leaves any pinned order it had (as its written lock will).
         pins = {shift: [s for s in stops if s not in pending.locks] for shift, stops in pins.items()}
         for row in pending.added:
@@ -494,4 +537,7 @@ async def live_day(
         pins=pins,
         late=frozenset(late - locks.keys()),
         riding=frozenset(riding_shifts),
+        ranges=await hub_shift_ranges(hub_id, day, now, max_speed_kmh=max_speed_kmh, latest=latest),
+        ahead=ahead,
+        soft=frozenset(soft),
     ), routes

@@ -276,7 +276,15 @@ async def work_out(
             f"more hubs, or move stops by hand."
         )
     phases: dict[str, float] = {}
-    live, routes = await live_day(hub_id, day, now, ctx.places(), pending)
+    live, routes = await live_day(
+        hub_id,
+        day,
+        now,
+        ctx.places(),
+        pending,
+        latest=ctx.positions.last if ctx.positions else None,
+        max_speed_kmh=ctx.settings.trail_max_kmh,
+    )
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
     phases["live"] = time.perf_counter() - t0

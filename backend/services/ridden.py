@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from backend.db.engine import reading
-from backend.db.tables import Bike, Courier, Hub, Parcel, Shift, Stop, TrailPoint
+from backend.db.tables import Courier, Hub, Parcel, Shift, Stop, TrailPoint
 from backend.dispatch.day_figures import (
     CO2_FACTOR_KG_PER_KM,
     CO2_SOURCE,
@@ -27,6 +27,7 @@ from backend.dispatch.day_figures import (
     stop_figures,
 )
 from backend.errors import NotFound
+from backend.services.battery import courier_range, range_view, with_latest
 from backend.services.context import Context
 from backend.services.courier import shift_of
 from backend.services.route_store import routes_in_force
@@ -79,16 +80,6 @@ async def _stored_trail(shift_id: int) -> list[Point]:
     return [(r["lat"], r["lon"], r["at"]) for r in rows]
 
 
-def _with_latest(points: list[Point], last: dict[str, Any] | None, day: dt.date) -> list[Point]:
-    """The stored trail and, at its end, the latest position not stored yet (flushes come every 15 s)."""
-    if not last or not isinstance(last.get("ts"), str):
-        return points
-    ts = dt.datetime.fromisoformat(last["ts"])
-    if ts.date() != day or (points and ts <= points[-1][2]):
-        return points
-    return [*points, (round(last["lat"], 6), round(last["lon"], 6), ts)]
-
-
 async def _day_trail(
     ctx: Context, courier_id: int, day: dt.date
 ) -> tuple[dict[str, Any], dict[str, Any] | None, list[Point]]:
@@ -97,11 +88,9 @@ async def _day_trail(
         courier = await _courier(courier_id)
         shift = await shift_of(courier_id, day)
         points = await _stored_trail(shift["id"]) if shift else []
-        bike_id = (shift or {}).get("bike") or courier["bike"]
-        bike = await Bike.select(Bike.battery_range_km).where(Bike.id == bike_id).first() if bike_id else None
-    courier["rangeKm"] = bike["battery_range_km"] if bike else None
+    courier["bikeId"] = (shift or {}).get("bike") or courier["bike"]
     if shift is not None:
-        points = _with_latest(points, ctx.positions.last(courier_id) if ctx.positions else None, day)
+        points = with_latest(points, ctx.positions.last(courier_id) if ctx.positions else None, day)
     return courier, shift, points
 
 
@@ -112,7 +101,9 @@ async def courier_trail(ctx: Context, courier_id: int, day: dt.date, now: dt.dat
     km = round(ridden_m(points, fastest) / 1000, 2)
     last_at = points[-1][2] if points else (shift or {}).get("last_position_at")
     age = max(0, round((now - last_at).total_seconds())) if last_at else None
-    range_km = courier["rangeKm"]
+    latest = ctx.positions.last if ctx.positions else None
+    # The same figure a re-plan gives the planner (backend/services/battery.py).
+    left = await courier_range(courier["bikeId"], day, now, max_speed_kmh=fastest, latest=latest)
     return {
         "courierId": courier_id,
         "shiftId": shift["id"] if shift else None,
@@ -123,8 +114,7 @@ async def courier_trail(ctx: Context, courier_id: int, day: dt.date, now: dt.dat
         else None,
         "lastPositionAt": _iso(last_at),
         "lastPositionAgeS": age,
-        "rangeKm": range_km,
-        "rangeLeftKm": round(max(0.0, range_km - km), 2) if range_km is not None else None,
+        **range_view(left),
     }
 
 

@@ -233,12 +233,14 @@ test("a courier's trail: speed, last position age, range left (low under 20 %)",
     courierId: 7, points: [[60.1, 24.9, "2026-12-04T10:00:00"]], riddenKm: 12.345, speedKmh: 17.6,
     lastPositionAgeS: 130, rangeKm: 60, rangeLeftKm: 10.2,
   }, { t: tEn, lang: "en" });
-  assert.deepEqual(v, { ridden: "12.3 km", speed: "18 km/h", age: "2 min ago", rangeLeft: "10.2 km", range: "60 km", low: true, points: 1 });
+  assert.deepEqual(v, { ridden: "12.3 km", speed: "18 km/h", age: "2 min ago", rangeLeft: "10.2 km", range: "60 km", battery: "", low: true, points: 1 });
   const nlView = trailView({ riddenKm: 1.5, speedKmh: null, lastPositionAgeS: null, rangeKm: 60, rangeLeftKm: 58.5 }, { t: tNl, lang: "nl" });
   assert.equal(nlView.ridden, "1,5 km");
   assert.equal(nlView.speed, "–");
   assert.equal(nlView.age, "–");
   assert.equal(nlView.low, false);
+  // A reported battery level shows beside the range left (which already counts from it).
+  assert.equal(trailView({ riddenKm: 3, rangeKm: 40, rangeLeftKm: 17, batteryPct: 50 }, { t: tNl, lang: "nl" }).battery, "50 %");
   assert.equal(ageText(3725, tEn), "1 h 2 min ago");
   assert.equal(ageText(42, tNl), "42 s geleden");
 });

@@ -119,6 +119,7 @@ export default {
   "panel.det.lastPosition": "Last position",
   "panel.det.ridden": "Ridden",
   "panel.det.rangeLeft": "Range left",
+  "panel.det.batteryReported": "Battery reported",
   "panel.det.messages": "{n} {n|message|messages} sent today",
   "panel.det.noMessages": "No messages sent today.",
   "panel.age.s": "{n} s ago",

@@ -119,6 +119,7 @@ export default {
   "panel.det.lastPosition": "Laatste positie",
   "panel.det.ridden": "Gereden",
   "panel.det.rangeLeft": "Bereik over",
+  "panel.det.batteryReported": "Batterij gemeld",
   "panel.det.messages": "{n} {n|bericht|berichten} vandaag verstuurd",
   "panel.det.noMessages": "Vandaag geen berichten verstuurd.",
   "panel.age.s": "{n} s geleden",

@@ -159,6 +159,7 @@ function courierDetails(desk, state, courierId) {
       ${fact(t("panel.det.lastPosition"), v?.age ?? "–")}
       ${fact(t("panel.det.ridden"), v?.ridden ?? "–")}
       ${fact(t("panel.det.rangeLeft"), v ? `${v.rangeLeft} / ${v.range}` : "–", v?.low ? "panel-warn" : "")}
+      ${v?.battery ? fact(t("panel.det.batteryReported"), v.battery) : nothing}
     </dl>
     ${c.error ? html`<p class="panel-error" role="alert">${c.error}</p>` : nothing}
     ${c.loading && !c.trail ? html`<p class="panel-hint" aria-live="polite">${t("panel.loading")}</p>` : nothing}

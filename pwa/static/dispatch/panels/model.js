@@ -215,7 +215,8 @@ export function ageText(seconds, t) {
   return t("panel.age.h", { h: Math.floor(m / 60), m: m % 60 });
 }
 
-/** The courier's ride: {ridden, speed, age, rangeLeft, range, low} as text (low: under 20 % of the range left). */
+/** The courier's ride: {ridden, speed, age, rangeLeft, range, battery, low} as text (low: under 20 % of the range
+ * left; rangeLeftKm is the figure re-plans give the planner; battery: the last reported level, "" without one). */
 export function trailView(trail, { t, lang = "en" }) {
   if (!trail) return null;
   const left = trail.rangeLeftKm;
@@ -225,6 +226,7 @@ export function trailView(trail, { t, lang = "en" }) {
     age: ageText(trail.lastPositionAgeS, t),
     rangeLeft: left == null ? "–" : `${num(left, lang)} km`,
     range: trail.rangeKm == null ? "–" : `${num(trail.rangeKm, lang, 0)} km`,
+    battery: trail.batteryPct == null ? "" : `${num(trail.batteryPct, lang, 0)} %`,
     low: left != null && trail.rangeKm > 0 && left / trail.rangeKm < 0.2,
     points: (trail.points || []).length,
   };
