@@ -114,11 +114,11 @@ async def run_map_bench(
         if hide:
             log(f"experiment: {await desk.hide(hide)} elements {hide!r} hidden")
             settle_ms += await desk.settle(page_timeout_s)
+        await desk.start_trace(profile)  # before the phases: starting a trace holds the page for a while
         await desk.phase("idle")
         await asyncio.sleep(idle_s)
         await desk.phase("stream")
         stream_ms = time.time() * 1000
-        await desk.start_trace(profile)
         cpu0, t0 = server.cpu_s() or 0.0, time.monotonic()
         log(f"{couriers} couriers send a position every {every_s:g} s for {seconds:g} s")
         ride = await ride_all(riders, seconds, every_s, seed)
@@ -132,7 +132,8 @@ async def run_map_bench(
         sent = [s for r in riders for s in r.sent]
         seen, arrived = [tuple(x) for x in probe["seen"]], [tuple(x) for x in probe["arrived"]]
         latencies, missed = position_latencies(sent, seen)
-        frames = frame_figures(probe["frames"]["stream"], busy_ms=busy_ms(trace))
+        frames = frame_figures(probe["frames"]["stream"], busy_ms=busy_ms(trace, "laadbak:stream", "laadbak:end"))
+        idle = frame_figures(probe["frames"]["idle"], busy_ms=busy_ms(trace, "laadbak:idle", "laadbak:stream"))
         events = [(t, str(kind)) for t, kind in probe["events"]]
         return {
             "config": {
@@ -147,7 +148,7 @@ async def run_map_bench(
             },
             "summary": summary(frames, latencies),
             "targets": TARGETS,
-            "frames": {"stream": frames, "idle": frame_figures(probe["frames"]["idle"])},
+            "frames": {"stream": frames, "idle": idle},
             "long_tasks": {
                 phase: long_task_figures([(a, b) for a, b in v], events, stream_ms)
                 for phase, v in probe["long"].items()

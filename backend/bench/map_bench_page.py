@@ -186,7 +186,9 @@ class DeskPage:
         """Trace the renderer's main thread (its tasks; with ``profile`` also style, layout and
         paint, what a JavaScript profile calls "(program)", and a JavaScript CPU profile sampled
         every 1 ms)."""
+        # blink.user_timing: the phases' marks, which bound what counts (starting a trace is itself a long task).
         categories = ["devtools.timeline", "toplevel"] if profile else ["toplevel"]
+        categories.append("blink.user_timing")
         await self.browser.start_tracing(page=self.page, categories=categories)
         if profile:
             self.cdp = await self.page.context.new_cdp_session(self.page)
@@ -222,7 +224,10 @@ class DeskPage:
         )
 
     async def phase(self, name: str | None) -> None:
-        await self.page.evaluate("p => { window.__mapBench.phase = p; }", name)
+        """Start a phase (None: the end), marked in the trace too (``laadbak:<phase>``)."""
+        await self.page.evaluate(
+            "p => { window.__mapBench.phase = p; performance.mark(`laadbak:${p || 'end'}`); }", name
+        )
 
     async def markers(self) -> int:
         return int(await self.page.evaluate("document.querySelectorAll('[data-courier-id][data-pos]').length"))
@@ -291,7 +296,9 @@ def longest_tasks(trace: Any, top_n: int = 3, parts: int = 8) -> list[dict[str, 
     """The longest main-thread tasks while profiling, each with what it spent its time on
     (inclusive ms per kind of nested event; a script's function with where it is)."""
     events = sorted(_main_thread_events(trace), key=lambda e: e.get("ts", 0))
-    tasks = sorted(_tasks(events), key=lambda e: -e.get("dur", 0))[:top_n]
+    a = mark_ts(trace, "laadbak:stream") or float("-inf")
+    b = mark_ts(trace, "laadbak:end") or float("inf")
+    tasks = sorted((e for e in _tasks(events) if a <= e.get("ts", 0) < b), key=lambda e: -e.get("dur", 0))[:top_n]
     out = []
     for task in tasks:
         a, b = task["ts"], task["ts"] + task.get("dur", 0)
@@ -326,6 +333,15 @@ def _tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def busy_ms(trace: Any) -> float:
-    """How long the renderer's main thread was busy (its outermost tasks, in ms) over the trace."""
-    return sum(e.get("dur", 0) for e in _tasks(_main_thread_events(trace))) / 1000
+def mark_ts(trace: Any, name: str) -> float | None:
+    """When the page's ``performance.mark(name)`` was made, in the trace's clock (µs)."""
+    events = trace.get("traceEvents", []) if isinstance(trace, dict) else trace
+    return next((float(e["ts"]) for e in events if e.get("name") == name and "ts" in e), None)
+
+
+def busy_ms(trace: Any, since: str | None = None, until: str | None = None) -> float:
+    """How long the renderer's main thread was busy (its outermost tasks, in ms), between the
+    page's marks ``since`` and ``until`` when given (else over the whole trace)."""
+    a = (mark_ts(trace, since) if since else None) or float("-inf")
+    b = (mark_ts(trace, until) if until else None) or float("inf")
+    return sum(e.get("dur", 0) for e in _tasks(_main_thread_events(trace)) if a <= e.get("ts", 0) < b) / 1000

@@ -145,3 +145,19 @@ def test_the_main_threads_busy_time_and_longest_tasks_come_from_the_trace() -> N
     assert busy_ms(trace) == 5.5
     tasks = longest_tasks(trace, top_n=1)
     assert tasks == [{"ms": 4.0, "parts": {"FunctionCall map.js draw": 3.0, "Paint": 0.5}}]
+
+
+def test_the_busy_time_counts_only_between_the_pages_marks() -> None:
+    from backend.bench.map_bench_page import busy_ms
+
+    main = {"pid": 1, "tid": 7}
+    trace = [
+        {**main, "ph": "M", "name": "thread_name", "args": {"name": "CrRendererMain"}},
+        {**main, "ph": "X", "name": "RunTask", "ts": 100, "dur": 900_000},  # starting the trace: before the marks
+        {**main, "ph": "R", "name": "laadbak:stream", "ts": 1_000_000},
+        {**main, "ph": "X", "name": "RunTask", "ts": 1_000_100, "dur": 3000},
+        {**main, "ph": "R", "name": "laadbak:end", "ts": 2_000_000},
+        {**main, "ph": "X", "name": "RunTask", "ts": 2_000_100, "dur": 7000},
+    ]
+    assert busy_ms(trace, "laadbak:stream", "laadbak:end") == 3.0
+    assert busy_ms(trace) == 910.0

@@ -78,7 +78,13 @@ export function stopKey(route) {
   return (route.stops || []).map((s) => s.stopId).join(",");
 }
 
-/** A line's coordinates as text, to tell a changed line from the same one. */
+/** A line's fingerprint (its length and a hash of its coordinates): a changed line from the same one, without keeping its text. */
 export function lineKey(feature) {
-  return JSON.stringify(feature.geometry.coordinates);
+  let h = 0x811c9dc5;
+  const coords = feature.geometry.coordinates;
+  for (const [lon, lat] of coords) {
+    h = Math.imul(h ^ Math.round(lon * 1e6), 16777619);
+    h = Math.imul(h ^ Math.round(lat * 1e6), 16777619);
+  }
+  return `${coords.length}:${h >>> 0}`;
 }
