@@ -381,6 +381,7 @@ def cmd_bench_map(args: argparse.Namespace, settings: Settings) -> int:
                 screenshot=Path(args.screenshot) if args.screenshot else None,
                 profile=args.profile,
                 hide=args.hide,
+                trace_path=Path(args.trace) if args.trace else None,
             )
         )
     except BenchError as exc:
@@ -518,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--profile", action="store_true", help="add the page's hottest functions while streaming")
     p.add_argument("--hide", metavar="SELECTOR", help="experiment: hide these elements of the page before measuring")
+    p.add_argument("--trace", metavar="PATH", help="save the page's trace (JSON, for chrome://tracing or Perfetto)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_map)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import random
 import shutil
@@ -82,6 +83,7 @@ async def run_map_bench(
     screenshot: Path | None = None,
     profile: bool = False,
     hide: str | None = None,
+    trace_path: Path | None = None,
 ) -> dict[str, Any]:
     """Run the bench; raises BenchError with a sentence when it cannot."""
     import logging
@@ -125,6 +127,8 @@ async def run_map_bench(
         await asyncio.sleep(grace_s)  # the last positions reach the page
         await desk.phase(None)
         trace, hottest = await desk.stop_trace()
+        if trace_path is not None:
+            trace_path.write_text(json.dumps(trace))
         server_cpu = ((server.cpu_s() or 0.0) - cpu0) / (time.monotonic() - t0)
         probe = await desk.collect()
         markers = await desk.markers()

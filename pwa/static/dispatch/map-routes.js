@@ -6,6 +6,7 @@
 import { request } from "../kit/api.js";
 
 const L = () => window.L;
+const LOAD_BUDGET_MS = 8; // of a frame's 16 for adding lines; the canvas draws them after
 
 export class RouteLines {
   /** ``colour(courierId)``; ``current()`` the desk's state now (a fetch may answer after a newer route). */
@@ -23,10 +24,19 @@ export class RouteLines {
     try {
       res = await request("GET", `/hubs/${state.hub.id}/routes.geojson?date=${encodeURIComponent(state.date || "")}`);
     } catch { /* fall back to straight lines */ }
-    const features = res?.ok && Array.isArray(res.data?.features) ? res.data.features : null;
-    for (const [cid, route] of state.routes) {
-      const f = features?.find((x) => x.properties?.courierId === cid || x.properties?.routeId === route.id);
-      this.draw(cid, route, f || null);
+    const features = res?.ok && Array.isArray(res.data?.features) ? res.data.features : [];
+    const byRoute = new Map(features.map((f) => [f.properties?.routeId, f]));
+    const todo = [...state.routes];
+    const generation = (this.generation = (this.generation || 0) + 1);
+    // A day's lines are thousands of points: a few lines per frame, so the map stays smooth.
+    while (todo.length && generation === this.generation) {
+      const t0 = performance.now();
+      while (todo.length && performance.now() - t0 < LOAD_BUDGET_MS) {
+        const [cid, route] = todo.shift();
+        if (this.current()?.routes.get(cid)?.id !== route.id || this.lines.get(cid)?.routeId === route.id) continue;
+        this.draw(cid, route, byRoute.get(route.id) || null);
+      }
+      if (todo.length) await new Promise((done) => requestAnimationFrame(done));
     }
   }
 
