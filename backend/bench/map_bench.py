@@ -111,6 +111,9 @@ async def run_map_bench(
         desk.base = server.base
         load_ms = await desk.open("dispatcher", DISPATCHER_PASSWORD, couriers, page_timeout_s)
         log(f"the desk shows {couriers} courier rows {load_ms / 1000:.1f} s after navigation")
+        await desk.phase("load")  # the route lines still coming: frames kept apart from the streaming ones
+        lines_ms = await desk.routes_drawn(page_timeout_s)
+        log(f"the route lines were drawn {lines_ms / 1000:.1f} s later")
         settle_ms = await desk.settle(page_timeout_s)
         log(f"the page settled {settle_ms / 1000:.1f} s later")
         if hide:
@@ -152,7 +155,7 @@ async def run_map_bench(
             },
             "summary": summary(frames, latencies),
             "targets": TARGETS,
-            "frames": {"stream": frames, "idle": idle},
+            "frames": {"stream": frames, "idle": idle, "load": frame_figures(probe["frames"]["load"])},
             "long_tasks": {
                 phase: long_task_figures([(a, b) for a, b in v], events, stream_ms)
                 for phase, v in probe["long"].items()
@@ -166,6 +169,7 @@ async def run_map_bench(
             "couriers": {**phones, **ride},
             "page": {
                 "load_ms": round(load_ms, 1),
+                "route_lines_ms": round(lines_ms, 1),
                 "settle_ms": round(settle_ms, 1),
                 "errors": desk.errors[:10],
                 "screenshot": picture,

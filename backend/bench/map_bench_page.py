@@ -43,7 +43,8 @@ PROBE = r"""
   if (window.__mapBench) return;
   const now = () => performance.timeOrigin + performance.now();
   const probe = {
-    phase: null, frames: { idle: [], stream: [] }, long: { idle: [], stream: [] }, seen: [], arrived: [], events: [],
+    phase: null, seen: [], arrived: [], events: [],
+    frames: { load: [], idle: [], stream: [] }, long: { load: [], idle: [], stream: [] },
   };
   window.__mapBench = probe;
   // The hub stream's position batches, timed as they arrive (before the app handles them).
@@ -160,6 +161,14 @@ class DeskPage:
                 f"the desk did not show {couriers} courier rows within {timeout_s:g} s "
                 f"({type(exc).__name__}); the page says: {text!r}; errors: {self.errors[:3]}"
             ) from exc
+        return (time.monotonic() - t0) * 1000
+
+    async def routes_drawn(self, timeout_s: float) -> float:
+        """Wait until the map has drawn the day's route lines (``data-routes-ready``); answers the ms."""
+        import time
+
+        t0 = time.monotonic()
+        await self.page.wait_for_selector("[data-routes-ready]", state="attached", timeout=timeout_s * 1000)
         return (time.monotonic() - t0) * 1000
 
     async def settle(self, timeout_s: float, quiet_frames: int = 60) -> float:

@@ -7,6 +7,9 @@ import { request } from "../kit/api.js";
 
 const L = () => window.L;
 const LOAD_BUDGET_MS = 8; // of a frame's 16 for adding lines; the canvas draws them after
+// Leaflet simplifies a line to this many pixels before drawing: the canvas rasterises far fewer
+// segments (a street line has thousands of points; without a GPU that is most of a frame).
+const SMOOTH = 3;
 
 export class RouteLines {
   /** ``colour(courierId)``; ``current()`` the desk's state now (a fetch may answer after a newer route). */
@@ -19,7 +22,8 @@ export class RouteLines {
   async load(state) {
     this.layer.clearLayers();
     this.lines.clear();
-    if (!state.hub || !state.routes.size) return;
+    this.ready(false);
+    if (!state.hub || !state.routes.size) return this.ready(true);
     let res = null;
     try {
       res = await request("GET", `/hubs/${state.hub.id}/routes.geojson?date=${encodeURIComponent(state.date || "")}`);
@@ -38,6 +42,13 @@ export class RouteLines {
       }
       if (todo.length) await new Promise((done) => requestAnimationFrame(done));
     }
+    if (generation === this.generation) this.ready(true);
+  }
+
+  /** ``data-routes-ready`` on the map's container once a day's lines are all drawn (for tests and the bench). */
+  ready(done) {
+    const box = this.layer._map?.getContainer?.();
+    if (box) box.toggleAttribute("data-routes-ready", done);
   }
 
   /** The courier's route changed (or went). */
@@ -68,7 +79,7 @@ export class RouteLines {
     const streets = feature?.geometry?.coordinates?.length > 0;
     let layer;
     if (streets) {
-      layer = L().geoJSON(feature, { interactive: false, renderer: this.renderer, style: () => ({ color: colour, weight: 4, opacity: 0.85 }) });
+      layer = L().geoJSON(feature, { interactive: false, renderer: this.renderer, style: () => ({ color: colour, weight: 4, opacity: 0.85, smoothFactor: SMOOTH }) });
     } else {
       const hub = this.current()?.hub;
       const pts = route.stops.map((s) => [s.lat, s.lon]);

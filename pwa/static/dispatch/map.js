@@ -54,9 +54,9 @@ export class DeskMap {
     // Three canvases: the streets never redraw when a stop or a route changes, nor routes for a stop.
     map.createPane("streets").style.zIndex = "350";
     map.createPane("routes").style.zIndex = "390";
-    this.streetCanvas = L().canvas({ padding: 0.3, pane: "streets" });
-    this.routeCanvas = L().canvas({ padding: 0.3, pane: "routes" });
-    this.canvas = L().canvas({ padding: 0.3 });
+    this.streetCanvas = L().canvas({ padding: 0.1, pane: "streets" });
+    this.routeCanvas = L().canvas({ padding: 0.1, pane: "routes" });
+    this.canvas = L().canvas({ padding: 0.1 });
     this.placesLayer = L().layerGroup().addTo(map);
     this.routesLayer = L().layerGroup().addTo(map);
     this.routes = new RouteLines(this.routesLayer, this.routeCanvas, (cid) => this.colour(cid), () => this.state);
