@@ -85,7 +85,7 @@ async def _open_from_now(hub_id: int, day: dt.date) -> None:
     now_s = int((dt.datetime.now() - dt.datetime.combine(day, dt.time())).total_seconds())
     last = 23 * 3600 + 59 * 60
     start = max(6 * 3600, now_s - 1800)
-    end = min(last - 1800, max(22 * 3600 + 1800, now_s + 2 * 3600))
+    end = min(last, max(22 * 3600 + 1800, now_s + 2 * 3600))
     shift_end = min(last, max(23 * 3600, now_s + 2 * 3600 + 1800))
     await Order.update({Order.window_start: at(day, start), Order.window_end: at(day, end)}).where(Order.hub == hub_id)
     await Stop.update({Stop.window_start: at(day, start), Stop.window_end: at(day, end)}).where(Stop.hub == hub_id)
