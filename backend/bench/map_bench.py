@@ -143,16 +143,8 @@ async def run_map_bench(
         idle = frame_figures(probe["frames"]["idle"], busy_ms=busy_ms(trace, "laadbak:idle", "laadbak:stream"))
         events = [(t, str(kind)) for t, kind in probe["events"]]
         return {
-            "config": {
-                "couriers": couriers,
-                "stops": seeded["stops"],
-                "seconds": seconds,
-                "every_s": every_s,
-                "viewport": list(viewport),
-                "browser": "chromium (headless)",
-                "hidden": hide,
-                "database": "sqlite",
-            },
+            "config": {"couriers": couriers, "stops": seeded["stops"], "seconds": seconds, "every_s": every_s}
+            | {"viewport": list(viewport), "browser": "chromium (headless)", "hidden": hide, "database": "sqlite"},
             "summary": summary(frames, latencies),
             "targets": TARGETS,
             "frames": {"stream": frames, "idle": idle, "load": frame_figures(probe["frames"]["load"])},
