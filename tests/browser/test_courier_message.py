@@ -98,4 +98,6 @@ def test_the_courier_turns_on_notifications_and_the_server_keeps_the_subscriptio
     assert page.evaluate("window.__pushKeyBytes") == 65  # the server's VAPID key: an uncompressed P-256 point
     page.evaluate("window.laadbak.i18n.setLang('nl')")
     expect(card).to_contain_text("Aan: berichten van de planning komen ook als melding")
+    page.evaluate(AXE.read_text())
+    assert _serious(page, "courier shift screen with notifications on (nl)") == []
     assert errors == []
