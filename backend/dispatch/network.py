@@ -224,7 +224,8 @@ def haversine_m(lat1: Coord, lon1: Coord, lat2: Coord, lon2: Coord) -> np.ndarra
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0))))
 
 
-def _pbf_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file (hex), read in 1 MB pieces: what the caches of a map are keyed by."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -358,7 +359,7 @@ class StreetNetwork:
         path = Path(path)
         if cache_dir is None:
             return cls.from_extract(read_extract(path))
-        cache_file = Path(cache_dir) / f"street-network-{_pbf_sha256(path)}-p{PROFILE_VERSION}.npz"
+        cache_file = Path(cache_dir) / f"street-network-{file_sha256(path)}-p{PROFILE_VERSION}.npz"
         if cache_file.exists():
             try:
                 with np.load(cache_file, allow_pickle=False) as data:

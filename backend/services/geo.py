@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import logging
 import os
 import tempfile
@@ -16,7 +15,7 @@ import numpy as np
 from backend.dispatch import osm_extract
 from backend.dispatch.closures import closure_edges
 from backend.dispatch.geocode import AddressNotFound, Geocoder
-from backend.dispatch.network import PointOutsideMap, StreetNetwork
+from backend.dispatch.network import PointOutsideMap, StreetNetwork, file_sha256
 from backend.dispatch.osm_extract import OsmExtract, PointOfInterest, WayRun, read_extract
 from backend.dispatch.zones import OsmZone, osm_pedestrian_zones
 from backend.errors import Invalid
@@ -24,20 +23,12 @@ from backend.errors import Invalid
 log = logging.getLogger("laadbak.geo")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def cached_extract(map_path: Path, cache_dir: Path) -> OsmExtract:
     """``read_extract(map_path)``, kept in ``cache_dir`` beside the street network: parsing
     the PBF cost ~1 s of CPU at every start (server, worker, test run), decoding this ~30 ms.
     Keyed by the map's hash and by the reader's own source, so a changed reader reads anew."""
-    reader = _sha256(Path(osm_extract.__file__))[:16]
-    cache_file = Path(cache_dir) / f"extract-{_sha256(Path(map_path))}-r{reader}.msgpack"
+    reader = file_sha256(Path(osm_extract.__file__))[:16]
+    cache_file = Path(cache_dir) / f"extract-{file_sha256(Path(map_path))}-r{reader}.msgpack"
     try:
         return msgspec.msgpack.decode(cache_file.read_bytes(), type=OsmExtract)
     except (OSError, msgspec.DecodeError):  # missing, unreadable or of another layout: read the map

@@ -4,10 +4,23 @@ kept across a reload until the courier dismisses it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.browser.conftest import Server, require_browser
 from tests.browser.test_a11y_i18n import AXE, _serious
 
 HTML_TEXT = '<b id="injected">Bel de hub</b>\n<img src=x onerror="window.pwned=1">'
+
+
+def log_in(page: Any, server: Server) -> None:
+    """The test day's courier logged in on the courier app, its live stream open."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.base}/courier/")
+    page.fill("#username", server.day["username"])
+    page.fill("#password", server.day["password"])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
 
 
 def test_a_message_from_dispatch_is_a_dismissable_banner(server: Server, browser_context) -> None:
@@ -17,11 +30,7 @@ def test_a_message_from_dispatch_is_a_dismissable_banner(server: Server, browser
     page = browser_context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server.base}/courier/")
-    page.fill("#username", server.day["username"])
-    page.fill("#password", server.day["password"])
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
+    log_in(page, server)
     page.evaluate("window.laadbak.i18n.setLang('nl')")
 
     desk = server.login(server.day["dispatcher"], server.day["dispatcherPassword"])
@@ -80,11 +89,7 @@ def test_the_courier_turns_on_notifications_and_the_server_keeps_the_subscriptio
     page = browser_context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server.base}/courier/")
-    page.fill("#username", server.day["username"])
-    page.fill("#password", server.day["password"])
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#conn")).to_have_text("online", timeout=10_000)
+    log_in(page, server)
     page.goto(f"{server.base}/courier/#/shift")
     card = page.locator(".push-card")
     expect(card).to_contain_text("Messages from dispatch can show as notifications", timeout=10_000)

@@ -12,9 +12,10 @@ const LOAD_BUDGET_MS = 8; // of a frame's 16 for adding lines; the canvas draws 
 const SMOOTH = 3;
 
 export class RouteLines {
-  /** ``colour(courierId)``; ``current()`` the desk's state now (a fetch may answer after a newer route). */
-  constructor(layer, renderer, colour, current) {
-    Object.assign(this, { layer, renderer, colour, current });
+  /** ``colour(courierId)``; ``current()`` the desk's state now (a fetch may answer after a newer route);
+   *  ``box`` the map's element, marked ``data-routes-ready`` once a day's lines are drawn. */
+  constructor(layer, renderer, colour, current, box) {
+    Object.assign(this, { layer, renderer, colour, current, box });
     this.lines = new Map(); // courierId → {routeId, version, stops, line, layer}
   }
 
@@ -47,8 +48,7 @@ export class RouteLines {
 
   /** ``data-routes-ready`` on the map's container once a day's lines are all drawn (for tests and the bench). */
   ready(done) {
-    const box = this.layer._map?.getContainer?.();
-    if (box) box.toggleAttribute("data-routes-ready", done);
+    this.box?.toggleAttribute("data-routes-ready", done);
   }
 
   /** The courier's route changed (or went). */

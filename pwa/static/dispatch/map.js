@@ -59,7 +59,7 @@ export class DeskMap {
     this.canvas = L().canvas({ padding: 0.1 });
     this.placesLayer = L().layerGroup().addTo(map);
     this.routesLayer = L().layerGroup().addTo(map);
-    this.routes = new RouteLines(this.routesLayer, this.routeCanvas, (cid) => this.colour(cid), () => this.state);
+    this.routes = new RouteLines(this.routesLayer, this.routeCanvas, (cid) => this.colour(cid), () => this.state, this.container);
     this.trailLayer = L().layerGroup().addTo(map);
     this.zonesLayer = L().layerGroup().addTo(map);
     this.stopsLayer = L().layerGroup();
