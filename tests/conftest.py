@@ -1,13 +1,22 @@
-"""Shared fixtures: the map (built once), and a database per backend.
+"""Shared fixtures: the suite's clock, the map (built once), and a database per backend.
 
 Every API test runs on SQLite, and on PostgreSQL wherever it answers. With
 CI=true an unreachable PostgreSQL fails the run instead of skipping.
+
+The whole suite runs on one clock, whatever the hour it is started: the
+Wednesday of this week at 09:30, ticking at real speed (``LAADBAK_TEST_CLOCK``
+takes ``real`` or another ``HH:MM``). The test process, every server and
+solver process it starts (a ``sitecustomize``) and every Chromium context (its
+Playwright clock) share it, so a day seeded "from now" never runs past
+midnight and a late-evening run tests what a morning run does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +27,29 @@ from backend.settings import DEFAULT_MAP, REPO_ROOT, Settings, load_settings
 
 POSTGRES_URL = os.environ.get("LAADBAK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def suite_clock_offset(choice: str, now: dt.datetime) -> float:
+    """Seconds from the real clock to the suite's: ``real``, or ``HH:MM`` on this week's Wednesday
+    (a fixed weekday: shops keep weekday hours, and no run starts on a Sunday)."""
+    if choice == "real":
+        return 0.0
+    try:
+        at = dt.datetime.strptime(choice, "%H:%M").time()
+    except ValueError:
+        raise pytest.UsageError(f"LAADBAK_TEST_CLOCK takes real or HH:MM, not {choice!r}") from None
+    wednesday = now.date() + dt.timedelta(days=2 - now.weekday())
+    return (dt.datetime.combine(wednesday, at) - now).total_seconds()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from backend.shifted_clock import CLOCK_ENV, clock_env, start_shift
+
+    if CLOCK_ENV in os.environ:  # a child of a shifted run (e.g. a bench's server): already moved
+        return
+    offset = suite_clock_offset(os.environ.get("LAADBAK_TEST_CLOCK", "09:30"), dt.datetime.now())
+    os.environ.update(clock_env(offset, Path(tempfile.mkdtemp(prefix="laadbak-clock-"))))
+    start_shift(offset)
 
 
 def _postgres_answers() -> str | None:

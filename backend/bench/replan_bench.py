@@ -76,12 +76,10 @@ from backend.bench.replan_clock import (
     QUARTER,
     BenchError,
     check_time_machine,
-    clock_env,
     hhmm,
     log,
     plan_clock,
     quarter,
-    shifted_clock,
 )
 from backend.bench.replan_disruptions import (
     MIX,
@@ -105,6 +103,7 @@ from backend.services import demo, orders
 from backend.services.day import live_day, load_day, periods
 from backend.services.demo import DEMO_PASSWORD
 from backend.services.geo import Geo
+from backend.shifted_clock import clock_env, shifted_clock
 
 # --- the day ------------------------------------------------------------------------------
 

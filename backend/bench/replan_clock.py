@@ -6,37 +6,20 @@ the current time when that leaves enough of the day (``--clock auto``, between
 07:00 and ``23:00 - day_hours``); otherwise the server process (and this one)
 run on a clock shifted to 09:00 of today with ``time-machine`` (the clock then
 ticks at real speed from there). The server's code is unchanged: a
-``sitecustomize`` on its PYTHONPATH (:func:`clock_env`) starts the shift before
+``sitecustomize`` on its PYTHONPATH (:mod:`backend.shifted_clock`) starts the shift before
 anything else is imported, in the server and in its solver processes alike.
 ``--clock real`` or ``--clock HH:MM`` choose by hand.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-import os
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-CLOCK_ENV = "LAADBAK_BENCH_CLOCK_OFFSET_S"
 HUB_CLOSES_S = 23 * 3600  # the demo hub's hours: 06:00-23:00
 QUARTER = 15 * 60
-SITECUSTOMIZE = """\
-# Written by `laadbak bench replan`: this server process runs on a shifted clock.
-import os as _os
-
-_offset = _os.environ.get("LAADBAK_BENCH_CLOCK_OFFSET_S")
-if _offset:
-    import time as _time
-
-    import time_machine as _time_machine
-
-    _time_machine.travel(_time.time() + float(_offset), tick=True).start()
-"""
 
 
 class BenchError(Exception):
@@ -89,30 +72,3 @@ def check_time_machine(offset_s: float, now: dt.datetime, day_hours: float) -> N
             "time-machine package (.venv/bin/pip install time-machine). Or pass --clock real "
             "to try on the real clock."
         ) from exc
-
-
-def clock_env(offset_s: float, directory: Path) -> dict[str, str]:
-    """The server's settings for a clock ``offset_s`` away: a ``sitecustomize`` written into
-    ``directory``, first on its PYTHONPATH. None needed on the real clock."""
-    if not offset_s:
-        return {}
-    directory.mkdir()
-    (directory / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    path = os.pathsep.join(p for p in (str(directory), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, CLOCK_ENV: str(offset_s)}
-
-
-@contextlib.contextmanager
-def shifted_clock(offset_s: float) -> Iterator[None]:
-    """This process on the bench clock too: seeding and the live Problem use its "now"."""
-    if not offset_s:
-        yield
-        return
-    import time_machine
-
-    traveller = time_machine.travel(time.time() + offset_s, tick=True)
-    traveller.start()
-    try:
-        yield
-    finally:
-        traveller.stop()

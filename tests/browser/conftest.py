@@ -78,6 +78,16 @@ def chromium() -> Iterator[Any]:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        new_context = browser.new_context
+
+        def on_suite_clock(**options: Any) -> Any:
+            # Every page on the suite's clock (tests/conftest.py), as the server is: a page's
+            # "now" (timeline, position ages, queued actions) is the server's.
+            context = new_context(**options)
+            context.clock.install(time=dt.datetime.now())
+            return context
+
+        browser.new_context = on_suite_clock
         try:
             yield browser
         finally:

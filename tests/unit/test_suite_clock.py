@@ -1,0 +1,39 @@
+"""The suite's clock (tests/conftest.py): one moved clock for the test process and its children."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import pytest
+
+from backend.shifted_clock import CLOCK_ENV
+from tests.conftest import suite_clock_offset
+
+
+def test_the_offset_lands_on_this_weeks_wednesday_at_the_chosen_time() -> None:
+    saturday_night = dt.datetime(2026, 12, 5, 0, 49, 10)
+    offset = suite_clock_offset("09:30", saturday_night)
+    assert saturday_night + dt.timedelta(seconds=offset) == dt.datetime(2026, 12, 2, 9, 30)
+    monday = dt.datetime(2026, 11, 30, 23, 55)
+    assert monday + dt.timedelta(seconds=suite_clock_offset("07:15", monday)) == dt.datetime(2026, 12, 2, 7, 15)
+    assert suite_clock_offset("real", monday) == 0.0
+    with pytest.raises(pytest.UsageError, match="real or HH:MM"):
+        suite_clock_offset("half past nine", monday)
+
+
+def test_a_child_process_reads_the_same_clock_as_the_suite() -> None:
+    if CLOCK_ENV not in os.environ:
+        pytest.skip("the suite runs on the real clock (LAADBAK_TEST_CLOCK=real)")
+    here = dt.datetime.now()
+    out = subprocess.run(
+        [sys.executable, "-c", "import datetime; print(datetime.datetime.now().isoformat())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    there = dt.datetime.fromisoformat(out.stdout.strip())
+    assert abs((there - here).total_seconds()) < 30, (here, there)
+    assert here.weekday() == 2  # the suite's Wednesday, whatever day it really is
