@@ -1,0 +1,162 @@
+"""Picking one batch: every scan checked, short picks, skips, replays; every line ends picked once or short."""
+
+import msgspec
+
+from backend.warehouse import picking
+from backend.warehouse.barcodes import parse_scan, with_check_digit
+from backend.warehouse.picking import Answer, Effect, PickState
+from backend.warehouse.products import Catalogue, Product
+from backend.warehouse.waves import PickTask
+
+JAS, SODA, TEA = with_check_digit("871234567890"), with_check_digit("871234567891"), with_check_digit("871234567892")
+CAT = Catalogue(
+    [
+        Product(sku="JAS", name="Jacket", barcodes=(JAS,), weight_g=600, volume_ml=6000),
+        Product(sku="SODA", name="Soda", barcodes=(SODA,), weight_g=400, volume_ml=500),
+        Product(sku="TEA", name="Tea", barcodes=(TEA,), weight_g=100, volume_ml=300),
+    ]
+)
+
+
+def _task(tid: str, bin_: str, sku: str, qty: int, order: int | None, tote: int | None) -> PickTask:
+    return PickTask(id=tid, bin=bin_, sku=sku, quantity=qty, lines=((tid, qty),), order_id=order, tote=tote)
+
+
+# order 1 (tote 1): 2 soda and a tea; order 2 (tote 2): a jacket
+TASKS = [
+    _task("1.1", "A01-01-1", "SODA", 2, 1, 1),
+    _task("2.1", "A01-02-1", "JAS", 1, 2, 2),
+    _task("1.2", "B01-05-2", "TEA", 1, 1, 1),
+]
+
+
+def _sku(gtin: str) -> str | None:
+    p = CAT.find_gtin(gtin)
+    return p.sku if p else None
+
+
+class Picker:
+    """Drives the machine as the scanner would: each scan its own id."""
+
+    def __init__(self, state: PickState) -> None:
+        self.state, self.n = state, 0
+
+    def __call__(self, text: str, quantity: int = 1, scan_id: str | None = None) -> Answer:
+        self.n += 1
+        return picking.scan(self.state, scan_id or f"s{self.n}", parse_scan(text), _sku, quantity)
+
+
+def _ready(tasks: list[PickTask] = TASKS) -> Picker:
+    scan = Picker(picking.start("b1", tasks, in_use={"T-0009": "order 77"}))
+    assert scan("T-0001").ok and scan("T-0002").ok
+    return scan
+
+
+def test_the_happy_path_through_a_batch() -> None:
+    scan = _ready()
+    assert picking.prompt(scan.state) == "Go to bin A01-01-1 and scan it."
+    assert scan("A01-01-1").ok
+    assert scan(SODA, quantity=2).ok
+    done = scan("T-0001")
+    assert done.effects == (
+        Effect(kind="picked", task_id="1.1", bin="A01-01-1", sku="SODA", quantity=2, order_id=1, tote=1),
+    )
+    assert done.message == "2 × SODA in tote 1. Go to bin A01-02-1 and scan it."
+    for text in ("A01-02-1", JAS, "T-0002", "B01-05-2", TEA, "T-0001"):
+        assert scan(text).ok, text
+    assert picking.phase(scan.state) == "done"
+    assert picking.outcomes(scan.state) == {"1.1": (2, 0), "1.2": (1, 0), "2.1": (1, 0)}
+
+
+def test_totes_in_use_elsewhere_or_twice_are_refused() -> None:
+    scan = Picker(picking.start("b1", TASKS, in_use={"T-0009": "order 77"}))
+    assert scan("A01-01-1").code == "scan_totes_first"
+    assert scan("T-0009").message == "Tote T-0009 is already used for order 77; take an empty tote."
+    assert scan("T-0001").ok
+    assert scan("T-0001").message == "Tote T-0001 is already on place 1; take another."
+    assert scan.state.totes == {1: "T-0001"}
+
+
+def test_wrong_scans_are_refused_with_a_sentence_and_change_nothing() -> None:
+    scan = _ready()
+    before = msgspec.json.encode(msgspec.structs.replace(scan.state, answers={}))
+    assert scan(SODA).message == "Scan bin A01-01-1 first."
+    assert scan("A01-02-1").message == "Wrong bin: this is A01-02-1; go to A01-01-1."
+    assert scan("8712345678905").message == "The check digit of 8712345678905 is wrong (expected 6); scan again."
+    assert msgspec.json.encode(msgspec.structs.replace(scan.state, answers={})) == before
+    assert scan("A01-01-1").ok
+    assert scan(JAS).message == "JAS is for order 2, not this line: put it back and take SODA."
+    assert scan(TEA).message == "Wrong product: this is TEA; take SODA from bin A01-01-1."
+    assert scan(with_check_digit("400638133393")).code == "unknown_product"
+    assert scan(SODA, quantity=3).message == "Too many: the line needs 2 more SODA; you scanned 3. Put 1 back."
+    assert scan("T-0001").code == "tote_too_early"
+    assert scan(SODA, quantity=2).ok
+    assert scan("T-0002").message == "Tote T-0002 is for order 2; put it in tote 1 (T-0001)."
+    assert scan("T-0005").message == "Tote T-0005 is not on this cart; put it in tote 1 (T-0001)."
+    assert scan.state.picked["1.1"] == 0 and scan.state.in_hand == 2
+
+
+def test_a_replayed_scan_changes_nothing_twice() -> None:
+    scan = _ready()
+    scan("A01-01-1")
+    first = scan(SODA, scan_id="x1")
+    assert scan(SODA, scan_id="x1") == first
+    assert scan.state.in_hand == 1
+    scan(SODA)
+    put = scan("T-0001", scan_id="x2")
+    again = scan("T-0001", scan_id="x2")
+    assert again == put and scan.state.picked["1.1"] == 2
+    assert picking.current(scan.state) == TASKS[1]
+    # a replayed short pick or skip is one too
+    assert picking.skip(scan.state, "k1") == picking.skip(scan.state, "k1")
+    assert picking.current(scan.state) == TASKS[2]
+
+
+def test_a_skipped_line_comes_back_last() -> None:
+    scan = _ready()
+    assert picking.skip(scan.state, "k1").message.startswith("Line SODA at bin A01-01-1 skipped")
+    assert [picking.current(scan.state).id for _ in range(1)] == ["2.1"]  # type: ignore[union-attr]
+    for text in ("A01-02-1", JAS, "T-0002", "B01-05-2", TEA, "T-0001", "A01-01-1"):
+        assert scan(text).ok, text
+    assert scan(SODA).ok
+    assert picking.skip(scan.state, "k2").code == "hands_full"
+    assert scan(SODA).ok and scan("T-0001").ok
+    assert picking.outcomes(scan.state) == {"1.1": (2, 0), "1.2": (1, 0), "2.1": (1, 0)}
+
+
+def test_a_short_pick_moves_the_line_to_another_bin_and_reports_the_rest() -> None:
+    tasks = [_task("1.1", "A01-01-1", "SODA", 5, 1, 1), _task("2.1", "A01-02-1", "JAS", 1, 2, 2)]
+    scan = _ready(tasks)
+    scan("A01-01-1")
+    scan(SODA, quantity=2)
+    short = picking.report_short(scan.state, "sp1", alternatives=[("C02-03-1", 2)])
+    assert short.ok and short.message.startswith("Short pick recorded; moved to bin C02-03-1, 1 short.")
+    assert short.effects == (Effect(kind="bin_short", task_id="1.1", bin="A01-01-1", sku="SODA", quantity=3),)
+    assert picking.report_short(scan.state, "sp1") == short  # replayed: nothing moves twice
+    # the two in hand go into the tote, then the moved line comes next, before order 2
+    assert scan("T-0001").effects[0].quantity == 2
+    assert picking.current(scan.state).bin == "C02-03-1"  # type: ignore[union-attr]
+    for text in ("C02-03-1", SODA, SODA, "T-0001"):
+        assert scan(text).ok, text
+    # the jacket's bin is empty and no other bin has one: flagged short
+    scan("A01-02-1")
+    assert picking.report_short(scan.state, "sp2").message.startswith(
+        "Short pick recorded; moved to no other bin, 1 short."
+    )
+    assert picking.phase(scan.state) == "done"
+    assert picking.outcomes(scan.state) == {"1.1": (4, 1), "2.1": (0, 1)}
+    for line, (got, missing) in picking.outcomes(scan.state).items():
+        assert got + missing == {"1.1": 5, "2.1": 1}[line]
+
+
+def test_pick_then_sort_lines_have_no_tote_and_a_short_is_shared_over_the_lines() -> None:
+    bulk = PickTask(
+        id="SODA@A", bin="A01-01-1", sku="SODA", quantity=4, lines=(("1.1", 3), ("2.1", 1)), order_id=None, tote=None
+    )
+    scan = Picker(picking.start("b2", [bulk]))
+    assert picking.phase(scan.state) == "bin"
+    scan("A01-01-1")
+    took = scan(SODA, quantity=2)
+    assert took.effects[0].quantity == 2 and took.effects[0].tote is None
+    assert picking.report_short(scan.state, "sp").ok
+    assert picking.outcomes(scan.state) == {"1.1": (2, 1), "2.1": (0, 1)}
