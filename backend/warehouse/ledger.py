@@ -97,7 +97,7 @@ class Ledger:
     @staticmethod
     def _check(m: Movement) -> None:
         sign = _SIGN[m.kind]
-        if m.quantity == 0:
+        if m.quantity == 0 and m.kind != "correction":  # a count that found the ledger right is kept too
             raise StockError(f"A {m.kind} of 0 {m.sku} changes nothing; give a quantity.")
         if sign and m.quantity * sign < 0:
             raise StockError(f"A {m.kind} cannot {'add' if sign < 0 else 'take'} stock; use a correction.")
@@ -126,18 +126,16 @@ class Ledger:
         self.record(Movement(id=id, kind="pick", place=place, sku=sku, quantity=-qty, reason=reason, user=user, at=at))
 
     def count(self, id: str, place: Place, sku: str, counted: int, user: str, at: dt.datetime, reason: str) -> int:
-        """A correction to what was counted; answers the change (0: nothing recorded)."""
+        """A correction to what was counted; answers the change. A count that agrees is recorded
+        as a correction of 0 (it was counted then, and a replay finds it)."""
         if counted < 0:
             raise StockError(f"A count cannot be negative ({counted}).")
         if id in self._by_id:
             return self._by_id[id].quantity
         delta = counted - self.stock(place, sku)
-        if delta:
-            self.record(
-                Movement(
-                    id=id, kind="correction", place=place, sku=sku, quantity=delta, reason=reason, user=user, at=at
-                )
-            )
+        self.record(
+            Movement(id=id, kind="correction", place=place, sku=sku, quantity=delta, reason=reason, user=user, at=at)
+        )
         return delta
 
 

@@ -31,7 +31,10 @@ class Effect(msgspec.Struct, frozen=True, kw_only=True):
     task_id: str
     bin: str
     sku: str
-    quantity: int  # picked: units into the tote; bin_short: units the bin was expected to hold but did not
+    quantity: int  # picked: units into the tote; bin_short: units of the line the bin did not have
+    # bin_short: what the bin holds now by the picker's eye, for the ledger's count: the units in
+    # hand, not yet posted as picked (their "picked" effect follows), so the bin ends at 0
+    counted: int | None = None
     order_id: int | None = None
     tote: int | None = None
 
@@ -304,7 +307,13 @@ def report_short(state: PickState, event_id: str, alternatives: Sequence[tuple[s
             state, event_id, False, "already_moved", "This line was already moved to that bin; report it short."
         )
     effect = Effect(
-        kind="bin_short", task_id=task.id, bin=task.bin, sku=task.sku, quantity=state.target[task.id] - have
+        kind="bin_short",
+        task_id=task.id,
+        bin=task.bin,
+        sku=task.sku,
+        quantity=state.target[task.id] - have,
+        order_id=task.order_id,
+        counted=state.in_hand,
     )
     state.target[task.id] = have
     state.short[task.id] = missing
@@ -334,6 +343,27 @@ def skip(state: PickState, event_id: str) -> Answer:
     state.queue.append(state.queue.pop(0))
     state.at_bin = False
     return _answer(state, event_id, True, "ok", f"Line {task.sku} at bin {task.bin} skipped; it comes back last.")
+
+
+def resequence(state: PickState, path: Callable[[list[str]], list[str]]) -> None:
+    """Put the open lines in walking order again (``path``: bins in walking order, from the
+    routing), e.g. after a short pick moved a line; the line in hand stays first."""
+    keep = 1 if state.queue and (state.at_bin or state.in_hand) else 0
+    rest = state.queue[keep:]
+    rank = {b: i for i, b in enumerate(path(sorted({state.tasks[t].bin for t in rest})))}
+    state.queue[keep:] = sorted(rest, key=lambda t: rank[state.tasks[t].bin])  # stable: ties keep their order
+
+
+def open_units(state: PickState) -> dict[tuple[str, str], int]:
+    """Units per (bin, SKU) this batch still means to take (in hand included): stock the
+    service keeps out of another allocation, e.g. the alternatives of a short pick."""
+    out: dict[tuple[str, str], int] = {}
+    for tid in state.queue:
+        t = state.tasks[tid]
+        n = state.target[tid] - state.picked[tid]
+        if n > 0:
+            out[(t.bin, t.sku)] = out.get((t.bin, t.sku), 0) + n
+    return out
 
 
 def outcomes(state: PickState) -> dict[str, tuple[int, int]]:
