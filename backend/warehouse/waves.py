@@ -285,7 +285,8 @@ def plan_batches(
     orders = batch_orders(allocs, catalogue, cart)
     plans = []
     for number, ids in enumerate(checked_batches(orders, cart, batcher), start=1):
-        mine = [a for a in allocs if a.line.order_id in set(ids)]
+        members = set(ids)
+        mine = [a for a in allocs if a.line.order_id in members]
         if mode == "sort_while_picking":
             tasks, totes = sort_while_picking(mine, ids, catalogue, cart, path)
             plans.append(BatchPlan(number=number, mode=mode, order_ids=tuple(ids), tasks=tuple(tasks), totes=totes))

@@ -1,6 +1,7 @@
 """Picking one batch: every scan checked, short picks, skips, replays; every line ends picked once or short."""
 
 import datetime as dt
+import random
 
 import msgspec
 
@@ -220,3 +221,63 @@ def test_a_wave_from_the_ledger_through_picking_back_to_the_ledger() -> None:
     ledger.pick("collect", shop, "TEA", 1, "courier", at, "order 1, ship-from-store")
     assert ledger.balances() == {(shop, "TEA"): 4}
     assert [m.quantity for m in ledger.movements if m.kind == "correction"] == [-2]
+
+
+def _right_move(state: PickState, rng: random.Random) -> tuple[str, int]:
+    """The scan a careful picker makes next: (text, quantity)."""
+    p, task = picking.phase(state), picking.current(state)
+    if p == "totes":
+        return f"T-{len(state.totes) + 1:04d}", 1
+    assert task is not None
+    if p == "bin":
+        return task.bin, 1
+    if p == "tote":
+        return state.totes[task.tote or 0], 1
+    left = state.target[task.id] - state.picked[task.id] - state.in_hand
+    return {"SODA": SODA, "JAS": JAS, "TEA": TEA}[task.sku], rng.randint(1, left)
+
+
+def test_whatever_the_picker_does_every_line_ends_picked_once_or_short() -> None:
+    """Seeded walks of right scans, wrong scans, replays, skips and short picks: the
+    units picked (the effects) and reported short add up to every line's quantity."""
+    codes = {"SODA": SODA, "JAS": JAS, "TEA": TEA}
+    for seed in range(150):
+        rng = random.Random(seed)
+        tasks = [
+            _task(f"{o}.{i}", f"A{rng.randint(1, 3):02d}-0{i}-1", rng.choice(sorted(codes)), rng.randint(1, 4), o, o)
+            for o in (1, 2)
+            for i in (1, 2)
+        ]
+        state = picking.start("b", tasks)
+        events: list[tuple[str, Answer]] = []
+        for step in range(400):
+            if picking.phase(state) == "done":
+                break
+            roll, eid = rng.random(), f"e{step}"
+            if roll < 0.1 and events:  # a replay: the first answer, nothing changed
+                old_id, old = rng.choice(events)
+                assert picking.scan(state, old_id, parse_scan(SODA), _sku) == old
+                continue
+            if roll < 0.2:
+                wrong = rng.choice([*codes.values(), "A09-09-9", "T-0099", "8712345678905"])
+                answer = picking.scan(state, eid, parse_scan(wrong), _sku, rng.randint(1, 5))
+            elif roll < 0.25 and step < 300:
+                answer = picking.skip(state, eid)
+            elif roll < 0.3:
+                alternatives = [(f"C0{rng.randint(1, 3)}-0{step % 10}-1", rng.randint(0, 3))]
+                answer = picking.report_short(state, eid, alternatives if rng.random() < 0.5 else [])
+            else:
+                text, qty = _right_move(state, rng)
+                answer = picking.scan(state, eid, parse_scan(text), _sku, qty)
+                assert answer.ok, (seed, step, text, answer.message)
+            events.append((eid, answer))
+        assert picking.phase(state) == "done", seed
+        picked: dict[str, int] = {}
+        for _, answer in events:
+            for e in answer.effects:
+                if e.kind == "picked":
+                    task = state.tasks[e.task_id]
+                    picked[task.id] = picked.get(task.id, 0) + e.quantity
+        assert picked == {t: n for t, n in state.picked.items() if n}, seed
+        outcome = picking.outcomes(state)
+        assert {line: got + short for line, (got, short) in outcome.items()} == {t.id: t.quantity for t in tasks}, seed
