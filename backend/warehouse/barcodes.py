@@ -236,7 +236,7 @@ def parse_scan(
     """Tell what a scan is: a product (GTIN, alone or in a GS1 code), a bin location, a tote
     ("T-0042"), a pallet (SSCC), or unknown with the reason. ``location_parser`` gives the
     canonical code of a location, or None when ``text`` is not one."""
-    text = strip_wedge(text, prefix, suffix).lstrip(GS)
+    text = strip_wedge(text, prefix, suffix).strip(GS)  # a leading GS is the start FNC1; a trailing one ends nothing
     if not text:
         return Scan(kind="unknown", error="The scan was empty; scan again.")
     for symbology in OTHER_SYMBOLOGIES:

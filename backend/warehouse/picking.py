@@ -131,7 +131,8 @@ def _complete(state: PickState, task: PickTask) -> Effect:
     state.in_hand = 0
     if state.picked[task.id] >= state.target[task.id]:
         state.queue.pop(0)
-        state.at_bin = False
+        # the next line in the same bin needs no second bin scan
+        state.at_bin = bool(state.queue) and state.tasks[state.queue[0]].bin == task.bin
     return Effect(
         kind="picked", task_id=task.id, bin=task.bin, sku=task.sku, quantity=n, order_id=task.order_id, tote=task.tote
     )

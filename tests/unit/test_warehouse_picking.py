@@ -107,6 +107,16 @@ def test_wrong_scans_are_refused_with_a_sentence_and_change_nothing() -> None:
     assert scan.state.picked["1.1"] == 0 and scan.state.in_hand == 2
 
 
+def test_the_next_line_in_the_same_bin_needs_no_second_bin_scan() -> None:
+    tasks = [_task("1.1", "A01-01-1", "SODA", 1, 1, 1), _task("2.1", "A01-01-1", "SODA", 1, 2, 2)]
+    scan = _ready(tasks)
+    for text in ("A01-01-1", SODA, "T-0001"):
+        assert scan(text).ok
+    assert picking.phase(scan.state) == "product"
+    assert scan(SODA).ok and scan("T-0002").ok
+    assert picking.outcomes(scan.state) == {"1.1": (1, 0), "2.1": (1, 0)}
+
+
 def test_a_replayed_scan_changes_nothing_twice() -> None:
     scan = _ready()
     scan("A01-01-1")
