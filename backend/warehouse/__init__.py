@@ -1,4 +1,3 @@
-"""The hub's warehouse, pure: layout, pick paths, products, barcodes, the stock ledger, waves and picking.
+"""The hub's warehouse: a pure core (no web, no database), like backend/dispatch.
 
-Imports nothing from the web or the database (like ``backend.dispatch``); import the modules explicitly.
-"""
+Import its modules explicitly (backend.warehouse.layout, .routing, .batching, ...)."""

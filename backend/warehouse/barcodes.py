@@ -24,7 +24,9 @@ GS1_SYMBOLOGIES = ("]C1", "]e0", "]d2", "]Q3")
 OTHER_SYMBOLOGIES = ("]E0", "]E1", "]E2", "]E3", "]E4", "]C0", "]A0", "]d1", "]Q1")
 GTIN_LENGTHS = (8, 12, 13, 14)
 
-LOCATION_RE = re.compile(r"^[A-Z]\d{2}-\d{2}-\d$")  # "A03-12-2": aisle, bay, level (layout.py formats them)
+LOCATION_RE = re.compile(
+    r"^[A-Z]{1,2}\d{1,3}-\d{1,3}-\d{1,2}$"
+)  # "A03-12-2": aisle, bay, level (layout.py formats them)
 TOTE_RE = re.compile(r"^T-\d{4}$")
 
 

@@ -83,27 +83,29 @@ def released(waves: Iterable[Wave], now: dt.time, lead: dt.timedelta = dt.timede
 # ---- carts and batches -----------------------------------------------------------------------
 
 
+# Cart and BatchOrder have the fields (and units) of batching.py's Cart and PickOrder, so its
+# batcher takes them as they are.
 class Cart(msgspec.Struct, frozen=True, kw_only=True):
-    totes: int
-    tote_volume_ml: int
-    tote_weight_g: int
+    totes: int = 8
+    tote_volume: float = 40.0  # litres
+    tote_weight: float = 15.0  # kg
 
 
 class BatchOrder(msgspec.Struct, frozen=True, kw_only=True):
     """An order as the batcher sees it: where its picks are and how many totes it fills."""
 
-    order_id: int
+    id: int
     locations: tuple[str, ...]
     totes: int
-    volume_ml: int
-    weight_g: int
+    volume: float  # litres
+    weight: float  # kg
 
 
 Batcher = Callable[[list[BatchOrder], Cart], list[list[int]]]
 
 
 def one_order_per_batch(orders: list[BatchOrder], cart: Cart) -> list[list[int]]:
-    return [[o.order_id] for o in orders]
+    return [[o.id] for o in orders]
 
 
 def _units(allocs: Iterable[Allocation]) -> list[tuple[Allocation, str, int]]:
@@ -114,11 +116,12 @@ def _units(allocs: Iterable[Allocation]) -> list[tuple[Allocation, str, int]]:
 def fill_totes(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -> list[list[tuple[Allocation, str]]]:
     """One order's hub units into totes, first fit by volume and weight, largest first."""
     units = sorted(_units(allocs), key=lambda u: (-catalogue.product(u[0].line.sku).volume_ml, u[0].line.id, u[1]))
+    cap_ml, cap_g = round(cart.tote_volume * 1000), round(cart.tote_weight * 1000)
     totes: list[list[tuple[Allocation, str]]] = []
     room: list[tuple[int, int]] = []
     for a, bin_code, _ in units:
         p = catalogue.product(a.line.sku)
-        if p.volume_ml > cart.tote_volume_ml or p.weight_g > cart.tote_weight_g:
+        if p.volume_ml > cap_ml or p.weight_g > cap_g:
             raise WaveError(f"{p.sku} ({p.volume_ml} ml, {p.weight_g} g) does not fit in a tote; pick it apart.")
         for i, (vol, kg) in enumerate(room):
             if vol >= p.volume_ml and kg >= p.weight_g:
@@ -127,7 +130,7 @@ def fill_totes(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -
                 break
         else:
             totes.append([(a, bin_code)])
-            room.append((cart.tote_volume_ml - p.volume_ml, cart.tote_weight_g - p.weight_g))
+            room.append((cap_ml - p.volume_ml, cap_g - p.weight_g))
     return totes
 
 
@@ -144,11 +147,11 @@ def batch_orders(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart)
         products = [catalogue.product(a.line.sku) for a, _, _ in units]
         out.append(
             BatchOrder(
-                order_id=order_id,
+                id=order_id,
                 locations=tuple(sorted({b for _, b, _ in units})),
                 totes=len(fill_totes(mine, catalogue, cart)),
-                volume_ml=sum(p.volume_ml for p in products),
-                weight_g=sum(p.weight_g for p in products),
+                volume=sum(p.volume_ml for p in products) / 1000,
+                weight=sum(p.weight_g for p in products) / 1000,
             )
         )
     return out
@@ -158,9 +161,9 @@ def checked_batches(orders: list[BatchOrder], cart: Cart, batcher: Batcher) -> l
     """The batcher's answer, refused unless every order is in exactly one batch that fits the cart."""
     batches = batcher(orders, cart)
     seen = [o for b in batches for o in b]
-    if sorted(seen) != sorted(o.order_id for o in orders):
+    if sorted(seen) != sorted(o.id for o in orders):
         raise WaveError("The batcher did not put every order in exactly one batch.")
-    totes = {o.order_id: o.totes for o in orders}
+    totes = {o.id: o.totes for o in orders}
     for b in batches:
         if sum(totes[o] for o in b) > cart.totes and len(b) > 1:
             raise WaveError(f"A batch of orders {b} needs more than the cart's {cart.totes} totes.")

@@ -20,7 +20,7 @@ CAT = Catalogue(
         Product(sku="TEA", name="Tea", barcodes=(TEA,), weight_g=100, volume_ml=300),
     ]
 )
-CART = Cart(totes=4, tote_volume_ml=20_000, tote_weight_g=15_000)
+CART = Cart(totes=4, tote_volume=20, tote_weight=15)
 
 
 def _task(tid: str, bin_: str, sku: str, qty: int, order: int | None, tote: int | None) -> PickTask:

@@ -37,7 +37,7 @@ CAT = Catalogue(
         Product(sku="TEA", name="Tea", weight_g=100, volume_ml=300, barcodes=()),
     ]
 )
-CART = Cart(totes=4, tote_volume_ml=10_000, tote_weight_g=15_000)
+CART = Cart(totes=4, tote_volume=10, tote_weight=15)
 A1, A2, B1 = Place("bin", "A01-01-1"), Place("bin", "A01-02-1"), Place("bin", "B01-05-2")
 
 
@@ -131,7 +131,7 @@ def test_shop_lines_are_pickups_not_picks() -> None:
     tasks, _ = pick_then_sort(allocs)
     assert [t.sku for t in tasks] == ["TEA"]
     assert batch_orders(allocs, CAT, CART) == [
-        BatchOrder(order_id=1, locations=("A01-01-1",), totes=1, volume_ml=300, weight_g=100)
+        BatchOrder(id=1, locations=("A01-01-1",), totes=1, volume=0.3, weight=0.1)
     ]
 
 
@@ -141,7 +141,7 @@ def test_batches_by_the_batcher_each_order_once_within_the_cart() -> None:
     assert [p.order_ids for p in one_each] == [(1,), (2,), (3,)]
 
     def all_together(orders: list[BatchOrder], cart: Cart) -> list[list[int]]:
-        return [[o.order_id for o in orders]]
+        return [[o.id for o in orders]]
 
     (together,) = plan_batches(allocs, CAT, CART, "pick_then_sort", batcher=all_together)
     assert together.order_ids == (1, 2, 3) and [t.quantity for t in together.tasks] == [3]
