@@ -209,15 +209,20 @@ def plain_location(text: str) -> str | None:
     return code if LOCATION_RE.match(code) else None
 
 
+CONTROL_RE = re.compile(r"[\x00-\x1c\x1e\x1f\x7f]")  # every control character but GS
+BLANKS = " \t\r\n\v\f\xa0"
+
+
 def strip_wedge(text: str, prefix: str = "", suffix: str = "") -> str:
-    """The scan without the scanner's configured prefix/suffix and line ends. GS is kept:
-    Python counts it as whitespace, and in GS1 it separates fields."""
-    text = text.strip(" \t\r\n")
+    """The scan without control characters (GS kept: in GS1 it separates fields), blanks at
+    the ends, and the scanner's configured prefix/suffix, as the apps' kit (cleanScan) does.
+    Python's strip() alone would take GS too: it counts it as whitespace."""
+    text = CONTROL_RE.sub("", text).strip(BLANKS)
     if prefix and text.startswith(prefix):
         text = text[len(prefix) :]
     if suffix and text.endswith(suffix):
         text = text[: -len(suffix)]
-    return text.strip(" \t\r\n")
+    return text.strip(BLANKS)
 
 
 def _is_gs1(text: str) -> bool:

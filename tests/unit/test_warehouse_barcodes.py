@@ -97,6 +97,7 @@ def test_parse_scan_strips_the_wedge_prefix_and_suffix_but_not_gs() -> None:
     assert parse_scan("@@T-0007#", prefix="@@", suffix="#").code == "T-0007"
     assert parse_scan(GS + "0108712345678906" + GS).code == "0" + EAN13  # FNC1 first, a stray GS last
     assert parse_scan("]C0T-0042").code == "T-0042"  # a tote label in plain Code 128
+    assert parse_scan("\x02T-0042\x04\r").code == "T-0042"  # STX/EOT framing some scanners add
 
 
 def test_parse_scan_answers_unknown_with_the_reason() -> None:
