@@ -52,8 +52,9 @@ class Wave(msgspec.Struct, frozen=True, kw_only=True):
     orders: tuple[Order, ...]
 
     def release_at(self, lead: dt.timedelta) -> dt.time:
-        start = dt.datetime.combine(dt.date(2000, 1, 2), self.cutoff) - lead
-        return start.time() if start.date() == dt.date(2000, 1, 2) else dt.time(0, 0)
+        """``lead`` before the cut-off, not before midnight (minutes: cut-offs are on the minute)."""
+        minutes = max(0, self.cutoff.hour * 60 + self.cutoff.minute - lead // dt.timedelta(minutes=1))
+        return dt.time(minutes // 60, minutes % 60)
 
 
 def plan_waves(orders: Iterable[Order], cutoffs: Sequence[SlotCutOff]) -> list[Wave]:
@@ -108,9 +109,9 @@ def one_order_per_batch(orders: list[BatchOrder], cart: Cart) -> list[list[int]]
     return [[o.id] for o in orders]
 
 
-def _units(allocs: Iterable[Allocation]) -> list[tuple[Allocation, str, int]]:
-    """(allocation, bin, 1) per unit picked in the hub, largest items are packed first by the caller."""
-    return [(a, t.place.code, 1) for a in allocs for t in a.takes if t.place.kind == "bin" for _ in range(t.quantity)]
+def _units(allocs: Iterable[Allocation]) -> list[tuple[Allocation, str]]:
+    """(allocation, bin) once per unit taken from a bin of the hub."""
+    return [(a, t.place.code) for a in allocs for t in a.takes if t.place.kind == "bin" for _ in range(t.quantity)]
 
 
 def fill_totes(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -> list[list[tuple[Allocation, str]]]:
@@ -119,7 +120,7 @@ def fill_totes(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -
     cap_ml, cap_g = round(cart.tote_volume * 1000), round(cart.tote_weight * 1000)
     totes: list[list[tuple[Allocation, str]]] = []
     room: list[tuple[int, int]] = []
-    for a, bin_code, _ in units:
+    for a, bin_code in units:
         p = catalogue.product(a.line.sku)
         if p.volume_ml > cap_ml or p.weight_g > cap_g:
             raise WaveError(f"{p.sku} ({p.volume_ml} ml, {p.weight_g} g) does not fit in a tote; pick it apart.")
@@ -144,11 +145,11 @@ def batch_orders(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart)
         units = _units(mine)
         if not units:
             continue
-        products = [catalogue.product(a.line.sku) for a, _, _ in units]
+        products = [catalogue.product(a.line.sku) for a, _ in units]
         out.append(
             BatchOrder(
                 id=order_id,
-                locations=tuple(sorted({b for _, b, _ in units})),
+                locations=tuple(sorted({b for _, b in units})),
                 totes=len(fill_totes(mine, catalogue, cart)),
                 volume=sum(p.volume_ml for p in products) / 1000,
                 weight=sum(p.weight_g for p in products) / 1000,
@@ -164,7 +165,7 @@ def checked_batches(orders: list[BatchOrder], cart: Cart, batcher: Batcher) -> l
     if sorted(seen) != sorted(o.id for o in orders):
         raise WaveError("The batcher did not put every order in exactly one batch.")
     totes = {o.id: o.totes for o in orders}
-    for b in batches:
+    for b in batches:  # an order larger than a cart goes alone (and fills its totes as they come)
         if sum(totes[o] for o in b) > cart.totes and len(b) > 1:
             raise WaveError(f"A batch of orders {b} needs more than the cart's {cart.totes} totes.")
     return batches

@@ -66,6 +66,7 @@ def test_orders_fall_into_waves_by_the_cut_off_of_their_slot() -> None:
     assert [w.cutoff for w in released(waves, T(9, 30))] == [T(7), T(11)]
     assert [w.cutoff for w in released(waves, T(13))] == [T(7), T(11), T(15)]
     assert released(waves, T(4, 59)) == []
+    assert waves[0].release_at(dt.timedelta(hours=9)) == T(0, 0)  # not before midnight
     with pytest.raises(WaveError, match=r"Order 9 is for slot 'night', which has no cut-off \(known: afternoon"):
         plan_waves([Order(id=9, slot="night", lines=())], SLOTS)
 
