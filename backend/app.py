@@ -43,6 +43,7 @@ from backend.api.stop_detail import StopDetailController
 from backend.api.streams import courier_stream, hub_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
+from backend.api.warehouse import PickController, WarehouseController
 from backend.api.zones import ZoneController
 from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool
@@ -272,6 +273,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             MessageController,
             BatteryController,
             RiddenController,
+            PickController,
+            WarehouseController,
             courier_stream,
             hub_stream,
             streets,

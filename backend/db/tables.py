@@ -398,6 +398,111 @@ class Alert(Keyed):
     acknowledged_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
 
 
+# --- the hub's warehouse (backend/warehouse is the pure core; backend/services/warehouse*.py) ---
+
+
+class WarehouseBin(Keyed, tablename="warehouse_bin"):
+    """A bin location of a hub's warehouse ("A03-12-2": zone A, aisle 3, bay 12, level 2);
+    x, y in metres on the layout (aisles along y), for walking order."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    code = Varchar(length=16)  # unique per hub: an index of the migration
+    zone = Varchar(length=4, default="A")
+    aisle = Integer()
+    bay = Integer()
+    level = Integer(default=1)
+    x = Float(default=0.0)
+    y = Float(default=0.0)
+
+
+class Product(Keyed):
+    """A product the hub (or a partner shop) stocks; a reconditioned grade is its own SKU."""
+
+    sku = Varchar(length=64, unique=True, index=True)
+    name = Varchar(length=200)
+    gtins = JSON(default=[])  # GTINs as printed (8, 12, 13 or 14 digits)
+    weight_g = Integer(default=0)
+    volume_ml = Integer(default=0)
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)  # the shop that sells it
+    grade = Varchar(length=4, null=True, default=None)
+    base_sku = Varchar(length=64, null=True, default=None)
+
+
+class StockMovement(Keyed, tablename="stock_movement"):
+    """The stock ledger: stock of a (place, SKU) is the sum of its movements, never negative.
+    A place is a bin of the hub (``bin``), a partner shop (``shop``) or the dock."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    place_kind = Varchar(length=8, default="bin")  # bin | shop | dock
+    bin = Varchar(length=16, default="")  # the bin's code ("" for a shop or the dock)
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)
+    sku = Varchar(length=64, index=True)
+    quantity = Integer()  # signed: + into the place, - out of it
+    kind = Varchar(length=12)  # receipt | put_away | pick | correction | return
+    reason = Varchar(length=200)
+    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    at = Timestamp()
+    # Unique: the same movement (a replayed scan, a retried request) is recorded once.
+    key = Varchar(length=160, unique=True, index=True)
+
+
+class OrderLine(Keyed, tablename="order_line"):
+    """What an order holds: ``quantity`` of ``sku``, picked at the hub or collected at a shop."""
+
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    sku = Varchar(length=64)
+    quantity = Integer()
+    # open (not released) | released (in a batch) | shop (ship-from-store) | picked | short
+    status = Varchar(length=12, default="open")
+    source = Varchar(length=8, default="")  # "" until released; hub | shop
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)
+    batch_id = Integer(null=True, default=None, index=True)
+    picked = Integer(default=0)
+    short = Integer(default=0)
+
+
+class PickBatch(Keyed, tablename="pick_batch"):
+    """A batch of a wave, picked by one picker; ``state`` is the core's PickState as JSON."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    plan_date = Date(index=True)
+    cutoff = Varchar(length=5)  # "15:00": the wave
+    number = Integer()
+    mode = Varchar(length=20)  # sort_while_picking | pick_then_sort
+    status = Varchar(length=8, default="open")  # open | taken | done
+    picker = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    order_ids = JSON(default=[])
+    sort_lines = JSON(default=[])
+    state = JSON(default={})
+    version = Integer(default=0)  # +1 per change of state
+    created_at = Timestamp()
+    taken_at = Timestamp(null=True, default=None)
+    done_at = Timestamp(null=True, default=None)
+
+
+class Tote(Keyed):
+    """A tote of a hub; bound to an order while it holds that order's goods (until packing empties it)."""
+
+    code = Varchar(length=16, unique=True, index=True)  # "T-0042"
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
+    order_id = Integer(null=True, default=None)
+    batch_id = Integer(null=True, default=None)
+    bound_at = Timestamp(null=True, default=None)
+
+
+class PickScan(Keyed, tablename="pick_scan"):
+    """A pick event applied (or refused) once: the same scan id again answers this."""
+
+    batch = ForeignKey(references=PickBatch, on_delete=OnDelete.cascade, index=True)
+    scan_key = Varchar(length=120, unique=True, index=True)  # "<batch>:<scan id>"
+    kind = Varchar(length=8)  # scan | tote | short | skip
+    request = Varchar(length=200, default="")  # what was sent (the code, the task), for a replay's check
+    status_code = Integer()
+    body = Text()
+    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    at = Timestamp()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -427,4 +532,11 @@ ALL_TABLES: tuple[type[Table], ...] = (
     StopEvent,
     CourierMessage,
     Alert,
+    WarehouseBin,
+    Product,
+    StockMovement,
+    OrderLine,
+    PickBatch,
+    Tote,
+    PickScan,
 )

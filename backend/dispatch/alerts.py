@@ -27,7 +27,13 @@ from backend.dispatch.failed_stop import metres
 from backend.dispatch.geocode import normalize_street
 
 Kind = Literal[
-    "stop_late", "no_position", "standing_still", "repeated_failures", "pickup_point_full", "replan_not_applied"
+    "stop_late",
+    "no_position",
+    "standing_still",
+    "repeated_failures",
+    "pickup_point_full",
+    "replan_not_applied",
+    "pick_short",  # raised by the warehouse (backend/services/warehouse_*.py), not by a rule here
 ]
 KINDS: tuple[Kind, ...] = (
     "stop_late",
@@ -36,6 +42,7 @@ KINDS: tuple[Kind, ...] = (
     "repeated_failures",
     "pickup_point_full",
     "replan_not_applied",
+    "pick_short",
 )
 # Stop states after which a stop cannot be late any more.
 FINISHED = frozenset({"delivered", "failed", "collected", "cancelled", "unplanned"})

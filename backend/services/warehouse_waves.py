@@ -1,0 +1,442 @@
+"""Releasing a wave: the order lines whose slot's cut-off has come are allocated to the
+hub's bins or a partner shop (``backend/warehouse/ledger.py``), grouped into batches
+with their pick lists in walking order (``backend/warehouse/waves.py``), and written
+as pick batches; a ship-from-store line becomes a shop pickup stop of its order, as a
+basket's goods do. The supervisor's figures per wave come from the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import msgspec
+
+from backend.db.engine import transaction
+from backend.db.tables import Order, OrderLine, Parcel, PickBatch, Shop, Stop
+from backend.dispatch.alerts import Raised
+from backend.dispatch.calendar import SLOTS
+from backend.errors import Invalid
+from backend.realtime.outbox import emit
+from backend.services import stop_history
+from backend.services.alerts import raise_alerts
+from backend.services.hub_scope import require_hub
+from backend.services.orders import new_barcode
+from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for, walking_path
+from backend.warehouse import picking
+from backend.warehouse.ledger import Allocation, Line, Movement, Place, StockError, allocate, fewest_bins_nearest
+from backend.warehouse.products import Catalogue
+from backend.warehouse.waves import BatchOrder, BatchPlan, Cart, Mode, SlotCutOff, WaveError, plan_batches, plan_waves
+from backend.warehouse.waves import Order as WaveOrder
+
+# Everything for a slot is picked by its cut-off; a wave is released LEAD before it.
+CUTOFFS: dict[str, str] = {"morning": "07:00", "afternoon": "11:00", "evening": "15:00", "day": "07:00"}
+WINDOW_CUTOFF = dt.timedelta(minutes=90)  # an order with its own window: picked 90 minutes before it opens
+LEAD = dt.timedelta(hours=2)
+ACTIVE = ("open", "taken")
+
+
+class CartIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    totes: int = 8
+    tote_volume: float = 40.0  # litres
+    tote_weight: float = 15.0  # kg
+
+
+class ReleaseIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    date: dt.date | None = None  # default today
+    cutoff: str | None = None  # "15:00": release this wave now, early or not; default: every wave that is due
+    mode: Literal["sort_while_picking", "pick_then_sort"] = "sort_while_picking"
+    cart: CartIn | None = None
+
+
+def _hhmm(t: dt.time) -> str:
+    return t.strftime("%H:%M")
+
+
+def _slot_of(order: dict[str, Any]) -> tuple[str, SlotCutOff]:
+    """The order's slot and its cut-off: a named slot's, or 90 minutes before its own window."""
+    slot = order["slot"] or ""
+    if slot in CUTOFFS:
+        start, end = SLOTS[slot]
+        return slot, SlotCutOff(
+            slot=slot,
+            start=dt.time.fromisoformat(start),
+            end=dt.time.fromisoformat(end),
+            cutoff=dt.time.fromisoformat(CUTOFFS[slot]),
+        )
+    ws: dt.datetime = order["window_start"]
+    we: dt.datetime = order["window_end"]
+    cut = max(ws - WINDOW_CUTOFF, dt.datetime.combine(ws.date(), dt.time()))
+    name = f"{_hhmm(ws.time())}-{_hhmm(we.time())}"
+    return name, SlotCutOff(slot=name, start=ws.time(), end=we.time(), cutoff=cut.time().replace(second=0))
+
+
+def first_fit_batcher(path: Any):  # type: ignore[no-untyped-def]
+    """Orders in the walking order of their first bin, filled into carts up to the cart's totes.
+    (The seam for ``backend/warehouse/batching.py``'s ``make_batches``.)"""
+
+    def batcher(orders: list[BatchOrder], cart: Cart) -> list[list[int]]:
+        rank = {b: i for i, b in enumerate(path(sorted({loc for o in orders for loc in o.locations})))}
+        batches: list[list[int]] = []
+        room = 0
+        for o in sorted(orders, key=lambda o: (min(rank[loc] for loc in o.locations), o.id)):
+            if batches and o.totes <= room:
+                batches[-1].append(o.id)
+                room -= o.totes
+            else:
+                batches.append([o.id])
+                room = cart.totes - o.totes
+        return batches
+
+    return batcher
+
+
+def load_state(stored: Any) -> picking.PickState:
+    """A batch's kept state (JSON: the totes' places came back as string keys)."""
+    return msgspec.json.decode(msgspec.json.encode(stored), type=picking.PickState)
+
+
+async def active_units(hub_id: int, exclude: int | None = None) -> dict[tuple[str, str], int]:
+    """Units per (bin, SKU) that open and taken batches of the hub (but ``exclude``) still mean to take."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for row in (
+        await PickBatch.select(PickBatch.state)
+        .where((PickBatch.hub == hub_id) & PickBatch.status.is_in(list(ACTIVE)) & (PickBatch.id != (exclude or -1)))
+        .output(load_json=True)
+    ):
+        for key, n in picking.open_units(load_state(row["state"])).items():
+            out[key] += n
+    return out
+
+
+async def _open_lines(hub_id: int, day: dt.date) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    lines = await OrderLine.select(OrderLine.id, OrderLine.order, OrderLine.sku, OrderLine.quantity).where(
+        (OrderLine.status == "open")
+        & (OrderLine.order.hub == hub_id)
+        & (OrderLine.order.delivery_date == day)
+        & (OrderLine.order.status != "cancelled")
+    )
+    ids = sorted({r["order"] for r in lines})
+    orders = {
+        r["id"]: r
+        for r in await Order.select(
+            Order.id, Order.reference, Order.slot, Order.window_start, Order.window_end, Order.lat, Order.lon
+        ).where(Order.id.is_in(ids or [-1]))
+    }
+    return lines, orders
+
+
+async def release_waves(hub_id: int, data: ReleaseIn, user_id: int, now: dt.datetime) -> dict[str, Any]:
+    """Release the waves that are due (or the one of ``data.cutoff``) and answer what was made."""
+    await require_hub(hub_id)
+    day = data.date or now.date()
+    cart = Cart(**msgspec.structs.asdict(data.cart)) if data.cart else Cart()
+    if cart.totes < 1 or cart.tote_volume <= 0 or cart.tote_weight <= 0:
+        raise Invalid("A cart needs at least one tote, and totes a volume and a weight above 0.")
+    async with transaction():
+        await hold_hub(hub_id)
+        lines, orders = await _open_lines(hub_id, day)
+        cutoffs: dict[str, SlotCutOff] = {}
+        wave_orders: dict[int, list[Line]] = defaultdict(list)
+        for r in lines:
+            wave_orders[r["order"]].append(
+                Line(id=str(r["id"]), order_id=r["order"], sku=r["sku"], quantity=r["quantity"])
+            )
+        core_orders = []
+        for oid, mine in sorted(wave_orders.items()):
+            slot, cut = _slot_of(orders[oid])
+            cutoffs[slot] = cut
+            core_orders.append(WaveOrder(id=oid, slot=slot, lines=tuple(mine)))
+        waves = plan_waves(core_orders, list(cutoffs.values()))
+        if data.cutoff is not None:
+            chosen = [w for w in waves if _hhmm(w.cutoff) == data.cutoff]
+            if not chosen:
+                known = ", ".join(_hhmm(w.cutoff) for w in waves) or "none"
+                raise Invalid(
+                    f"There is no wave with cut-off {data.cutoff} on {day} with lines to release (waves: {known})."
+                )
+        elif day < now.date():
+            chosen = waves
+        elif day == now.date():
+            chosen = [w for w in waves if now.time() >= w.release_at(LEAD)]
+        else:
+            chosen = []
+        bins = await bins_of(hub_id)
+        path = walking_path(bins)
+        catalogue = await full_catalogue()
+        made = []
+        for wave in chosen:
+            made.append(
+                await _release(
+                    hub_id,
+                    day,
+                    wave.cutoff,
+                    wave.slots,
+                    wave.orders,
+                    data.mode,
+                    cart,
+                    bins,
+                    path,
+                    catalogue,
+                    orders,
+                    user_id,
+                    now,
+                )
+            )
+    return {"date": day.isoformat(), "released": made}
+
+
+async def _release(
+    hub_id: int,
+    day: dt.date,
+    cutoff: dt.time,
+    slots: Sequence[str],
+    wave_orders: Sequence[WaveOrder],
+    mode: Mode,
+    cart: Cart,
+    bins: dict[str, dict[str, Any]],
+    path: Any,
+    catalogue: Catalogue,
+    orders: dict[int, dict[str, Any]],
+    user_id: int,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    lines = [line for o in wave_orders for line in o.lines]
+    for line in lines:
+        if line.sku not in catalogue.by_sku:
+            raise Invalid(f"Order {line.order_id} asks for {line.sku}, which is not in the catalogue; add it first.")
+    ledger = await ledger_for(hub_id, {line.sku for line in lines})
+    held = await active_units(hub_id)
+
+    def stock(sku: str) -> dict[Place, int]:
+        have = ledger.stock_of(sku)
+        return {p: n - (held.get((p.code, sku), 0) if p.kind == "bin" else 0) for p, n in have.items()}
+
+    def near(p: Place) -> float:
+        b = bins.get(p.code)
+        return (abs(b["x"]) + abs(b["y"])) if b else 0.0
+
+    allocs = allocate(lines, stock, bin_order=fewest_bins_nearest(near))
+    try:
+        plans = plan_batches(allocs, catalogue, cart, mode, batcher=first_fit_batcher(path), path=path)
+    except WaveError as e:
+        raise Invalid(str(e)) from None
+    batch_of: dict[str, int] = {}
+    batch_ids = []
+    for plan in plans:
+        batch_id = await _write_batch(hub_id, day, cutoff, plan, now)
+        batch_ids.append(batch_id)
+        for t in plan.tasks:
+            for task_line, _ in t.lines:
+                batch_of[task_line] = batch_id
+    shop_lines = short_lines = 0
+    raised = []
+    for a in allocs:
+        line_id = int(a.line.id)
+        shop = a.shop
+        if shop is not None:
+            shop_lines += 1
+            await _from_shop(hub_id, day, a, int(shop.code), orders[a.line.order_id], catalogue, ledger, user_id, now)
+            continue
+        status = "released" if a.line.id in batch_of else "short"
+        short_lines += a.short > 0
+        await OrderLine.update(
+            {
+                OrderLine.status: status,
+                OrderLine.source: "hub",
+                OrderLine.batch_id: batch_of.get(a.line.id),
+                OrderLine.short: a.short,
+            }
+        ).where(OrderLine.id == line_id)
+        if a.short:
+            ref = orders[a.line.order_id]["reference"]
+            raised.append(
+                Raised(
+                    "pick_short",
+                    f"line-{line_id}",
+                    f"Order {ref}: {a.short} × {a.line.sku} short, no stock at the hub or a partner shop.",
+                    {"orderId": a.line.order_id, "lineId": line_id, "sku": a.line.sku, "short": a.short},
+                )
+            )
+    if raised:
+        await raise_alerts(hub_id, day, raised, now)
+    summary = {
+        "cutoff": _hhmm(cutoff),
+        "slots": list(slots),
+        "batchIds": batch_ids,
+        "lines": len(allocs),
+        "shopLines": shop_lines,
+        "shortLines": short_lines,
+    }
+    await emit("wave.released", {"date": day.isoformat(), **summary}, hub_id=hub_id)
+    return summary
+
+
+async def _write_batch(hub_id: int, day: dt.date, cutoff: dt.time, plan: BatchPlan, now: dt.datetime) -> int:
+    row = await PickBatch.insert(
+        PickBatch(
+            hub=hub_id,
+            plan_date=day,
+            cutoff=_hhmm(cutoff),
+            number=plan.number,
+            mode=plan.mode,
+            status="open",
+            order_ids=list(plan.order_ids),
+            sort_lines=msgspec.to_builtins(plan.sort_lines),
+            state={},
+            created_at=now,
+        )
+    )
+    batch_id = int(row[0]["id"])
+    state = picking.start(str(batch_id), plan.tasks)
+    await PickBatch.update({PickBatch.state: msgspec.to_builtins(state)}).where(PickBatch.id == batch_id)
+    return batch_id
+
+
+async def _from_shop(
+    hub_id: int,
+    day: dt.date,
+    a: Allocation,
+    shop_id: int,
+    order: dict[str, Any],
+    catalogue: Catalogue,
+    ledger: Any,
+    user_id: int,
+    now: dt.datetime,
+) -> None:
+    """Ship-from-store: the shop's stock is taken for the line, a parcel waits at the shop,
+    and the order gets a pickup stop there (one per shop), as a basket's goods do."""
+    p = catalogue.product(a.line.sku)
+    qty = a.line.quantity
+    move = Movement(
+        id=f"shop:{a.line.id}",
+        kind="pick",
+        place=Place("shop", str(shop_id)),
+        sku=a.line.sku,
+        quantity=-qty,
+        reason=f"ship-from-store for order {order['reference']}",
+        user=str(user_id),
+        at=now,
+    )
+    from backend.services.warehouse_stock import write_movements
+
+    before = len(ledger.movements)
+    try:
+        ledger.record(move)
+    except StockError as e:
+        raise Invalid(str(e)) from None
+    await write_movements(hub_id, ledger.movements[before:], user_id)
+    weight, volume = p.weight_g * qty / 1000, p.volume_ml * qty / 1000
+    await OrderLine.update({OrderLine.status: "shop", OrderLine.source: "shop", OrderLine.shop: shop_id}).where(
+        OrderLine.id == int(a.line.id)
+    )
+    await Parcel.insert(
+        Parcel(order=order["id"], barcode=new_barcode(), weight_kg=weight, volume_l=volume, shop=shop_id)
+    )
+    stop = (
+        await Stop.select(Stop.id, Stop.weight_kg, Stop.volume_l)
+        .where((Stop.order == order["id"]) & (Stop.kind == "pickup") & (Stop.shop == shop_id))
+        .first()
+    )
+    if stop is not None:
+        await Stop.update({Stop.weight_kg: stop["weight_kg"] + weight, Stop.volume_l: stop["volume_l"] + volume}).where(
+            Stop.id == stop["id"]
+        )
+        return
+    shop = await Shop.select().where(Shop.id == shop_id).first()
+    assert shop is not None  # the ledger names shops that exist
+    written = await Stop.insert(
+        Stop(
+            order=order["id"],
+            hub=hub_id,
+            kind="pickup",
+            shop=shop_id,
+            address=shop["address"],
+            lat=shop["lat"],
+            lon=shop["lon"],
+            plan_date=day,
+            window_start=dt.datetime.combine(day, dt.time()),
+            window_end=order["window_end"],
+            service_s=180,
+            weight_kg=weight,
+            volume_l=volume,
+        )
+    )
+    await stop_history.record(
+        [written[0]["id"]],
+        "created",
+        by_user=user_id,
+        detail=f"Ship-from-store: {qty} × {a.line.sku} from {shop['name']}",
+    )
+
+
+# --- the supervisor's figures ------------------------------------------------------------
+
+
+async def wave_progress(hub_id: int, day: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
+    """Per wave (cut-off) of the day: lines picked, short, open, at shops; batches by status;
+    time left to the cut-off."""
+    await require_hub(hub_id)
+    rows = await OrderLine.select(
+        OrderLine.id,
+        OrderLine.status,
+        OrderLine.quantity,
+        OrderLine.picked,
+        OrderLine.short,
+        OrderLine.order.slot,
+        OrderLine.order.window_start,
+        OrderLine.order.window_end,
+    ).where((OrderLine.order.hub == hub_id) & (OrderLine.order.delivery_date == day))
+    batches = await PickBatch.select(PickBatch.cutoff, PickBatch.status).where(
+        (PickBatch.hub == hub_id) & (PickBatch.plan_date == day)
+    )
+    waves: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        _, cut = _slot_of(
+            {"slot": r["order.slot"], "window_start": r["order.window_start"], "window_end": r["order.window_end"]}
+        )
+        key = _hhmm(cut.cutoff)
+        w = waves.setdefault(
+            key,
+            {
+                "cutoff": key,
+                "slots": set(),
+                "lines": 0,
+                "unreleased": 0,
+                "picking": 0,
+                "picked": 0,
+                "short": 0,
+                "atShops": 0,
+                "units": 0,
+                "unitsPicked": 0,
+                "unitsShort": 0,
+                "batches": {"open": 0, "taken": 0, "done": 0},
+            },
+        )
+        w["slots"].add(cut.slot)
+        w["lines"] += 1
+        w["units"] += r["quantity"]
+        w["unitsPicked"] += r["picked"]
+        w["unitsShort"] += r["short"]
+        status = r["status"]
+        if status == "open":
+            w["unreleased"] += 1
+        elif status == "released":
+            w["picking"] += 1
+        elif status == "shop":
+            w["atShops"] += 1
+        elif status == "picked":
+            w["picked"] += 1
+        if r["short"]:
+            w["short"] += 1
+    for b in batches:
+        if b["cutoff"] in waves:
+            waves[b["cutoff"]]["batches"][b["status"]] += 1
+    out = []
+    for key, w in sorted(waves.items()):
+        at = dt.datetime.combine(day, dt.time.fromisoformat(key))
+        w["slots"] = sorted(w["slots"])
+        w["timeLeftS"] = int((at - now).total_seconds())
+        out.append(w)
+    return out
