@@ -111,7 +111,8 @@ Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on r
   Log in       curl -c jar -X POST {base}/auth/login -H 'content-type: application/json' \\
                  -d '{{"username":"dispatcher","password":"{logins["dispatcher"]}"}}'
 
-Logins: admin / {logins["admin"]}, dispatcher / {logins["dispatcher"]}, courier1..courier{city.couriers} / {password}
+Logins: admin / {logins["admin"]}, dispatcher / {logins["dispatcher"]}, courier1..courier{city.couriers} / {password},
+        picker / {logins["picker"]} (the warehouse: release a wave with POST /hubs/{city.hub_id}/waves/release)
 {simulated}
 """,
         flush=True,

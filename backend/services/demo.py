@@ -16,6 +16,7 @@ from backend.dispatch.network import PointOutsideMap
 from backend.security import hash_password
 from backend.services import orders
 from backend.services.geo import Geo
+from backend.services.warehouse_demo import seed_warehouse
 
 HUB_NAME = "Laadbak Hub Centrum"
 DEMO_PASSWORD = "laadbak-demo"
@@ -163,6 +164,9 @@ async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int
             )
 
     count = await _seed_orders(geo, hub_id, day, rng, addresses, list(shop_ids), point_ids, orders_count)
+    async with transaction():  # the warehouse: bins, products, stock, order lines, the picker
+        await seed_warehouse(hub_id, day, list(shop_ids), rng, password, dt.datetime.combine(day, dt.time(6)))
+    logins["picker"] = DEMO_PASSWORD
     return DemoCity(
         hub_id=hub_id,
         day=day,
