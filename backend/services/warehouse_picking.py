@@ -85,7 +85,7 @@ def _progress(state: PickState) -> dict[str, int]:
     return {
         "tasks": tasks,
         "tasksDone": done,
-        "units": sum(state.target[t] + state.short[t] for t in state.tasks if ">" not in t),
+        "units": sum(t.quantity for tid, t in state.tasks.items() if ">" not in tid),  # moved lines: the same units
         "unitsPicked": sum(state.picked.values()),
         "unitsShort": sum(state.short.values()),
     }
@@ -348,7 +348,8 @@ async def _apply(
     await _after(row, state, user_id, now)
     if kind in ("scan", "tote") and state.totes:
         await _bind_totes(hub, batch_id, state, now)
-    view = batch_view({**row, "state": msgspec.to_builtins(state), "version": row["version"] + 1}, {}, {})
+    products = {sku: p.name for sku, p in catalogue.by_sku.items()}
+    view = batch_view({**row, "state": msgspec.to_builtins(state), "version": row["version"] + 1}, {}, products)
     body = {
         "ok": code_out == "ok",
         "code": code_out,
