@@ -349,7 +349,9 @@ async def _apply(
     if kind in ("scan", "tote") and state.totes:
         await _bind_totes(hub, batch_id, state, now)
     products = {sku: p.name for sku, p in catalogue.by_sku.items()}
-    view = batch_view({**row, "state": msgspec.to_builtins(state), "version": row["version"] + 1}, {}, products)
+    status = "done" if picking.phase(state) == "done" else row["status"]
+    fresh = {**row, "state": msgspec.to_builtins(state), "version": row["version"] + 1, "status": status}
+    view = batch_view(fresh, {}, products)
     body = {
         "ok": code_out == "ok",
         "code": code_out,

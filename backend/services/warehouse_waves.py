@@ -283,7 +283,10 @@ async def _write_batch(hub_id: int, day: dt.date, cutoff: dt.time, plan: BatchPl
             mode=plan.mode,
             status="open",
             order_ids=list(plan.order_ids),
-            sort_lines=msgspec.to_builtins(plan.sort_lines),
+            sort_lines=[
+                {"orderId": x.order_id, "lineId": int(x.line_id), "sku": x.sku, "quantity": x.quantity}
+                for x in plan.sort_lines
+            ],
             state={},
             created_at=now,
         )

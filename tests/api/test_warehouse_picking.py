@@ -279,3 +279,26 @@ async def test_a_picker_of_another_hub_sees_no_batch_of_this_one(client) -> None
     problem(await client.post(f"/hubs/{h.hub}/waves/release", json={}, headers={**boss2, **key()}), 403)
     # and a dispatcher is not a picker
     problem(await client.get("/pick/batches", headers=h.dispatcher), 403)
+
+
+async def test_pick_then_sort_picks_equal_items_of_the_batch_together_from_wedge_scans(client) -> None:
+    h = await house(client)
+    await stock_in(client, h, "SODA", 10, "A01-02-1")
+    first = await order(h, [("SODA", 2)])
+    second = await order(h, [("SODA", 3)])
+    (batch_id,) = (await release(client, h, mode="pick_then_sort"))["released"][0]["batchIds"]
+    picker = h.pickers[0]
+    view = await take(client, picker, batch_id)
+    # one line for both orders, no totes to bind; the sort station's list per order line
+    assert view["phase"] == "bin" and view["cart"] == []
+    assert [(t["sku"], t["quantity"], t["orderId"]) for t in view["tasks"]] == [("SODA", 5, None)]
+    assert sorted((s["orderId"], s["quantity"]) for s in view["sortLines"]) == [(first, 2), (second, 3)]
+    # keyboard-wedge input: a symbology identifier, a prefix, CR/LF
+    await ok(await scan(client, picker, batch_id, "A01-02-1\r\n"))
+    body = await ok(await scan(client, picker, batch_id, f"]E0{GTINS['SODA']}\r", quantity=5))
+    assert body["batch"]["status"] == "done" and body["batch"]["phase"] == "done"
+    assert sorted((r["order"], r["picked"], r["status"]) for r in await OrderLine.select()) == [
+        (first, 2, "picked"),
+        (second, 3, "picked"),
+    ]
+    assert (await stock(client, h))[("A01-02-1", "SODA")] == 5
