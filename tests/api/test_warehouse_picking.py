@@ -302,3 +302,31 @@ async def test_pick_then_sort_picks_equal_items_of_the_batch_together_from_wedge
         (second, 3, "picked"),
     ]
     assert (await stock(client, h))[("A01-02-1", "SODA")] == 5
+
+
+async def test_a_replayed_stock_movement_or_release_changes_nothing_twice(client) -> None:
+    h = await house(client)
+    same = key()
+    body = {"kind": "receipt", "sku": "SODA", "quantity": 6, "bin": "A01-02-1"}
+    first = await client.post(f"/hubs/{h.hub}/stock/movements", json=body, headers={**h.dispatcher, **same})
+    again = await client.post(f"/hubs/{h.hub}/stock/movements", json=body, headers={**h.dispatcher, **same})
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert (await stock(client, h))[("A01-02-1", "SODA")] == 6
+    # taking more than a bin holds is refused with the ledger's sentence, nothing written
+    r = await client.post(
+        f"/hubs/{h.hub}/stock/movements",
+        json={"kind": "put_away", "sku": "SODA", "quantity": 7, "bin": "A01-02-1", "toBin": "A02-01-1"},
+        headers={**h.dispatcher, **key()},
+    )
+    assert "would leave -1" in problem(r, 422)["detail"]
+    assert await StockMovement.count() == 1
+    await order(h, [("SODA", 2)])
+    release_key = key()
+    rel = {"date": h.day.isoformat(), "cutoff": "15:00"}
+    one = await client.post(f"/hubs/{h.hub}/waves/release", json=rel, headers={**h.dispatcher, **release_key})
+    two = await client.post(f"/hubs/{h.hub}/waves/release", json=rel, headers={**h.dispatcher, **release_key})
+    assert one.status_code == two.status_code == 201 and one.json() == two.json()
+    assert len(one.json()["released"][0]["batchIds"]) == 1
+    r = await client.get(f"/hubs/{h.hub}/pick-batches", headers=h.dispatcher)
+    assert [b["id"] for b in r.json()] == one.json()["released"][0]["batchIds"]
