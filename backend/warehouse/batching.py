@@ -1,0 +1,238 @@
+"""Orders grouped into batches that fit a cart, chosen to keep the walking short.
+
+Pure: stdlib and msgspec. A cart carries ``totes`` totes; an order needs its own
+totes (sort while picking), enough for its volume and weight. A batch fits when
+its orders' totes fit the cart.
+
+The walk of a batch is estimated per aisle (the cheapest of: through, in and back
+from the front, from the back, from both ends leaving the largest gap) plus twice
+the span of the aisles from the depot: close to the optimal tour and cheap to
+update when one order joins or leaves. Batches are built by seeds: the unbatched
+order whose own walk is longest opens a batch, and the order that adds the least
+walk joins it until the cart is full. A local search then moves single orders between
+batches while that shortens the estimate and the cart has room. Each batch is
+finally routed with :func:`backend.warehouse.routing.route`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import msgspec
+
+from backend.warehouse.layout import Layout, Location, LocationError, aisle_x, bay_y, parse_location
+from backend.warehouse.routing import route
+
+
+class BatchError(ValueError):
+    """Orders that cannot be batched as given: the sentence says which and why."""
+
+
+class Cart(msgspec.Struct, frozen=True, kw_only=True):
+    totes: int = 8
+    tote_volume: float = 40.0  # litres
+    tote_weight: float = 15.0  # kg
+
+
+class PickOrder(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    locations: tuple[str, ...]  # bin codes of its lines
+    totes: int = 1
+    volume: float = 0.0
+    weight: float = 0.0
+
+
+class Batch(msgspec.Struct, frozen=True):
+    orders: tuple[str, ...]
+    # walking order: (order id, index into that order's locations)
+    path: tuple[tuple[str, int], ...]
+    length: float  # metres, depot to depot
+    totes: int
+
+
+def totes_for(cart: Cart, volume: float, weight: float) -> int:
+    """The totes an order of this volume and weight needs (at least one)."""
+    return max(1, math.ceil(volume / cart.tote_volume - 1e-9), math.ceil(weight / cart.tote_weight - 1e-9))
+
+
+def check_order(cart: Cart, order: PickOrder) -> None:
+    if order.totes < 1:
+        raise BatchError(f"order {order.id} needs at least one tote")
+    if order.totes > cart.totes:
+        raise BatchError(f"order {order.id} needs {order.totes} totes, more than a cart's {cart.totes}")
+    if totes_for(cart, order.volume, order.weight) > order.totes:
+        need = totes_for(cart, order.volume, order.weight)
+        raise BatchError(
+            f"order {order.id} ({order.volume:g} l, {order.weight:g} kg) needs {need} totes, not {order.totes}"
+        )
+
+
+class _Walk:
+    """The walking estimate of a set of picks, kept per aisle so that adding or taking
+    one order's picks costs the aisles it touches."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.ys: dict[int, list[float]] = {}
+        self.aisle_cost = 0.0
+
+    @staticmethod
+    def aisle(ys: list[float], length: float) -> float:
+        if not ys:
+            return 0.0
+        gap = max((b - a for a, b in zip(ys, ys[1:], strict=False)), default=0.0)
+        return min(length, 2 * ys[-1], 2 * (length - ys[0]), 2 * (length - gap))
+
+    def span(self, aisles: set[int]) -> float:
+        xs = [aisle_x(self.layout, a) for a in (*aisles, self.layout.depot_aisle)]
+        return 2 * (max(xs) - min(xs))
+
+    def total(self) -> float:
+        return self.aisle_cost + self.span(set(self.ys))
+
+    def delta(self, picks: dict[int, list[float]], sign: int) -> float:
+        """The change of the estimate when ``picks`` (aisle -> ys) join (+1) or leave (-1)."""
+        L = self.layout.length
+        change = 0.0
+        gone = []
+        for a, ys in picks.items():
+            old = self.ys.get(a, [])
+            new = sorted(old + ys) if sign > 0 else _without(old, ys)
+            change += self.aisle(new, L) - self.aisle(old, L)
+            if not new:
+                gone.append(a)
+        if sign > 0:
+            both = [min(self.ys, default=self.layout.depot_aisle), max(self.ys, default=self.layout.depot_aisle)]
+            after = self.span({*both, *picks})
+            return change + after - self.span(set(both))
+        return change + self.span(set(self.ys) - set(gone)) - self.span(set(self.ys))
+
+    def apply(self, picks: dict[int, list[float]], sign: int) -> None:
+        L = self.layout.length
+        for a, ys in picks.items():
+            old = self.ys.get(a, [])
+            new = sorted(old + ys) if sign > 0 else _without(old, ys)
+            self.aisle_cost += self.aisle(new, L) - self.aisle(old, L)
+            if new:
+                self.ys[a] = new
+            else:
+                self.ys.pop(a, None)
+
+
+def _without(ys: list[float], gone: list[float]) -> list[float]:
+    out = list(ys)
+    for y in gone:
+        out.remove(y)
+    return out
+
+
+def _parse(layout: Layout, order: PickOrder) -> list[Location]:
+    try:
+        return [parse_location(layout, code) for code in order.locations]
+    except LocationError as exc:
+        raise BatchError(f"order {order.id}: {exc}") from None
+
+
+def make_batches(layout: Layout, cart: Cart, orders: Sequence[PickOrder], passes: int = 4) -> list[Batch]:
+    """Every order in exactly one batch that fits the cart, each batch routed."""
+    seen: set[str] = set()
+    for o in orders:
+        if o.id in seen:
+            raise BatchError(f"order {o.id} is given twice")
+        seen.add(o.id)
+        check_order(cart, o)
+    locs = {o.id: _parse(layout, o) for o in orders}
+    picks: dict[str, dict[int, list[float]]] = {}
+    for o in orders:
+        per: dict[int, list[float]] = {}
+        for loc in locs[o.id]:
+            per.setdefault(loc.aisle, []).append(bay_y(layout, loc.bay))
+        picks[o.id] = {a: sorted(ys) for a, ys in per.items()}
+    totes = {o.id: o.totes for o in orders}
+    groups = _seed(layout, cart, [o.id for o in orders], picks, totes)
+    groups = _improve(layout, cart, groups, picks, totes, passes)
+    return [_routed(layout, ids, locs, totes) for ids in groups if ids]
+
+
+def _seed(
+    layout: Layout, cart: Cart, ids: list[str], picks: dict[str, dict[int, list[float]]], totes: dict[str, int]
+) -> list[list[str]]:
+    def alone(i: str) -> float:
+        w = _Walk(layout)
+        return w.delta(picks[i], +1)
+
+    left = sorted(ids, key=lambda i: (-alone(i), i))
+    groups: list[list[str]] = []
+    while left:
+        seed = left.pop(0)
+        walk, group, room = _Walk(layout), [seed], cart.totes - totes[seed]
+        walk.apply(picks[seed], +1)
+        while True:
+            fits = [i for i in left if totes[i] <= room]
+            if not fits:
+                break
+            nxt = min(fits, key=lambda i: (walk.delta(picks[i], +1), i))
+            walk.apply(picks[nxt], +1)
+            group.append(nxt)
+            room -= totes[nxt]
+            left.remove(nxt)
+        groups.append(group)
+    return groups
+
+
+def _improve(
+    layout: Layout,
+    cart: Cart,
+    groups: list[list[str]],
+    picks: dict[str, dict[int, list[float]]],
+    totes: dict[str, int],
+    passes: int,
+) -> list[list[str]]:
+    """Move one order to another batch, or swap two, while the summed estimate drops."""
+    walks = []
+    for g in groups:
+        w = _Walk(layout)
+        for i in g:
+            w.apply(picks[i], +1)
+        walks.append(w)
+    load = [sum(totes[i] for i in g) for g in groups]
+    for _ in range(passes):
+        better = False
+        for s, g in enumerate(groups):
+            for i in list(g):
+                out = walks[s].delta(picks[i], -1)
+                for t in range(len(groups)):
+                    if t == s or load[t] + totes[i] > cart.totes:
+                        continue
+                    if out + walks[t].delta(picks[i], +1) < -1e-9:
+                        _move(walks, groups, load, totes, picks, i, s, t)
+                        better = True
+                        break
+        if not better:
+            break
+    return groups
+
+
+def _move(
+    walks: list[_Walk],
+    groups: list[list[str]],
+    load: list[int],
+    totes: dict[str, int],
+    picks: dict[str, dict[int, list[float]]],
+    i: str,
+    s: int,
+    t: int,
+) -> None:
+    walks[s].apply(picks[i], -1)
+    walks[t].apply(picks[i], +1)
+    groups[s].remove(i)
+    groups[t].append(i)
+    load[s] -= totes[i]
+    load[t] += totes[i]
+
+
+def _routed(layout: Layout, ids: list[str], locs: dict[str, list[Location]], totes: dict[str, int]) -> Batch:
+    lines = [(i, k) for i in ids for k in range(len(locs[i]))]
+    r = route(layout, [locs[i][k] for i, k in lines])
+    return Batch(tuple(ids), tuple(lines[n] for n in r.order), r.length, sum(totes[i] for i in ids))
