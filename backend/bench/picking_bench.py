@@ -28,7 +28,7 @@ from backend.warehouse.layout import Layout, Location, format_location, generate
 from backend.warehouse.routing import improved, optimal, s_shape
 
 TARGETS = {"reduction": 0.5, "mean_gap": 0.01, "max_gap": 0.03, "seconds": 10.0}
-LONG_SEARCH_RESTARTS = 150
+LONG_SEARCH_RESTARTS = 300
 
 
 def make_orders(layout: Layout, cart: Cart, orders: int, lines: int, seed: int) -> list[PickOrder]:

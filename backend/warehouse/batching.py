@@ -17,11 +17,11 @@ finally routed with :func:`backend.warehouse.routing.route`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from backend.warehouse.layout import Layout, Location, LocationError, aisle_x, bay_y, parse_location
+from backend.warehouse.layout import Layout, Location, LocationError, bay_y, parse_location
 from backend.warehouse.routing import route
 
 
@@ -73,51 +73,56 @@ class _Walk:
     one order's picks costs the aisles it touches."""
 
     def __init__(self, layout: Layout) -> None:
-        self.layout = layout
+        self.length = layout.length
+        self.pitch = layout.aisle_pitch
+        self.depot = layout.depot_aisle
         self.ys: dict[int, list[float]] = {}
-        self.aisle_cost = 0.0
+        self.cost: dict[int, float] = {}
 
-    @staticmethod
-    def aisle(ys: list[float], length: float) -> float:
+    def aisle(self, ys: list[float]) -> float:
         if not ys:
             return 0.0
-        gap = max((b - a for a, b in zip(ys, ys[1:], strict=False)), default=0.0)
-        return min(length, 2 * ys[-1], 2 * (length - ys[0]), 2 * (length - gap))
+        L, gap = self.length, 0.0
+        for k in range(len(ys) - 1):
+            gap = max(gap, ys[k + 1] - ys[k])
+        return min(L, 2 * ys[-1], 2 * (L - ys[0]), 2 * (L - gap))
 
-    def span(self, aisles: set[int]) -> float:
-        xs = [aisle_x(self.layout, a) for a in (*aisles, self.layout.depot_aisle)]
-        return 2 * (max(xs) - min(xs))
+    def span(self, aisles: Iterable[int]) -> float:
+        lo = hi = self.depot
+        for a in aisles:
+            lo, hi = min(lo, a), max(hi, a)
+        return 2 * self.pitch * (hi - lo)
 
     def total(self) -> float:
-        return self.aisle_cost + self.span(set(self.ys))
+        return sum(self.cost.values()) + self.span(self.ys)
+
+    def aisle_delta(self, picks: dict[int, list[float]], sign: int) -> float:
+        """The change of the aisles' part when ``picks`` (aisle -> ys) join (+1) or leave (-1)."""
+        change = 0.0
+        for a, ys in picks.items():
+            old = self.ys.get(a, [])
+            new = sorted(old + ys) if sign > 0 else _without(old, ys)
+            change += self.aisle(new) - self.cost.get(a, 0.0)
+        return change
+
+    def span_delta(self, picks: dict[int, list[float]], sign: int) -> float:
+        if sign > 0:
+            return self.span([*self.ys, *picks]) - self.span(self.ys)
+        kept = [a for a in self.ys if a not in picks or len(self.ys[a]) > len(picks[a])]
+        return self.span(kept) - self.span(self.ys)
 
     def delta(self, picks: dict[int, list[float]], sign: int) -> float:
-        """The change of the estimate when ``picks`` (aisle -> ys) join (+1) or leave (-1)."""
-        L = self.layout.length
-        change = 0.0
-        gone = []
-        for a, ys in picks.items():
-            old = self.ys.get(a, [])
-            new = sorted(old + ys) if sign > 0 else _without(old, ys)
-            change += self.aisle(new, L) - self.aisle(old, L)
-            if not new:
-                gone.append(a)
-        if sign > 0:
-            both = [min(self.ys, default=self.layout.depot_aisle), max(self.ys, default=self.layout.depot_aisle)]
-            after = self.span({*both, *picks})
-            return change + after - self.span(set(both))
-        return change + self.span(set(self.ys) - set(gone)) - self.span(set(self.ys))
+        return self.aisle_delta(picks, sign) + self.span_delta(picks, sign)
 
     def apply(self, picks: dict[int, list[float]], sign: int) -> None:
-        L = self.layout.length
         for a, ys in picks.items():
             old = self.ys.get(a, [])
             new = sorted(old + ys) if sign > 0 else _without(old, ys)
-            self.aisle_cost += self.aisle(new, L) - self.aisle(old, L)
             if new:
-                self.ys[a] = new
+                self.ys[a], self.cost[a] = new, self.aisle(new)
             else:
                 self.ys.pop(a, None)
+                self.cost.pop(a, None)
 
 
 def _without(ys: list[float], gone: list[float]) -> list[float]:
@@ -158,25 +163,32 @@ def make_batches(layout: Layout, cart: Cart, orders: Sequence[PickOrder], passes
 def _seed(
     layout: Layout, cart: Cart, ids: list[str], picks: dict[str, dict[int, list[float]]], totes: dict[str, int]
 ) -> list[list[str]]:
-    def alone(i: str) -> float:
-        w = _Walk(layout)
-        return w.delta(picks[i], +1)
-
-    left = sorted(ids, key=lambda i: (-alone(i), i))
+    left = sorted(ids, key=lambda i: (-_Walk(layout).delta(picks[i], +1), i))
+    ends = {i: (min(picks[i]), max(picks[i])) for i in ids}
+    pitch2 = 2 * layout.aisle_pitch
     groups: list[list[str]] = []
     while left:
         seed = left.pop(0)
         walk, group, room = _Walk(layout), [seed], cart.totes - totes[seed]
         walk.apply(picks[seed], +1)
+        # the aisles' part of each candidate's delta changes only when an order on its aisles joins
+        part: dict[str, float] = {}
+        lo, hi = min(layout.depot_aisle, *picks[seed]), max(layout.depot_aisle, *picks[seed])
         while True:
             fits = [i for i in left if totes[i] <= room]
             if not fits:
                 break
-            nxt = min(fits, key=lambda i: (walk.delta(picks[i], +1), i))
+            for i in fits:
+                if i not in part:
+                    part[i] = walk.aisle_delta(picks[i], +1)
+            nxt = min(fits, key=lambda i: (part[i] + pitch2 * (max(hi, ends[i][1]) - min(lo, ends[i][0])), i))
+            lo, hi = min(lo, ends[nxt][0]), max(hi, ends[nxt][1])
             walk.apply(picks[nxt], +1)
             group.append(nxt)
             room -= totes[nxt]
             left.remove(nxt)
+            touched = picks[nxt].keys()
+            part = {i: v for i, v in part.items() if i != nxt and not touched & picks[i].keys()}
         groups.append(group)
     return groups
 

@@ -185,6 +185,13 @@ def optimal(layout: Layout, locations: Sequence[Location]) -> Route:
     spots, groups = _unique(layout, locations)
     if not spots:
         return Route((), 0.0)
+    length, order = _ratliff_rosenthal(layout, spots)
+    return Route(_expand(groups, order), length)
+
+
+def _ratliff_rosenthal(layout: Layout, spots: list[Spot]) -> tuple[float, list[int]]:
+    """The shortest tour through the spots over the front and back cross aisles only (middle
+    ones unused): its metres and the spots' order."""
     by_aisle: dict[int, list[int]] = defaultdict(list)
     for s in sorted(range(len(spots)), key=lambda s: spots[s]):
         by_aisle[spots[s][0]].append(s)
@@ -215,8 +222,7 @@ def optimal(layout: Layout, locations: Sequence[Location]) -> Route:
                         best[nxt2] = (total, (trail, ("h", j, ma, mb)))
     ends = [(cost, trail) for state, (cost, trail) in best.items() if _final(state, hi == layout.depot_aisle)]
     length, trail = min(ends, key=lambda e: e[0])
-    order = _euler_order(spots, by_aisle, trail, layout.depot_aisle)
-    return Route(_expand(groups, order), length)
+    return length, _euler_order(spots, by_aisle, trail, layout.depot_aisle)
 
 
 def _euler_order(spots: list[Spot], by_aisle: dict[int, list[int]], trail: tuple, depot: int) -> list[int]:
@@ -282,22 +288,36 @@ def _two_opt(dist: np.ndarray, tour: list[int]) -> bool:
 
 
 def _or_opt(dist: np.ndarray, tour: list[int]) -> bool:
-    """One improving move of a run of 1 to 3 stops elsewhere (either way round)."""
-    n = len(tour)
+    """The best improving move of a run of 1 to 3 stops elsewhere (either way round)."""
+    t = np.array(tour)
+    n = len(t)
+    edge = dist[t[:-1], t[1:]]
+    k = np.arange(n - 1)
+    u, v = t[k], t[k + 1]
+    best: tuple[float, tuple[int, int, int, bool] | None] = (-1e-9, None)
     for size in (1, 2, 3):
-        for i in range(1, n - size):
-            seg = tour[i : i + size]
-            prev, nxt = tour[i - 1], tour[i + size]
-            removed = dist[prev, seg[0]] + dist[seg[-1], nxt] - dist[prev, nxt]
-            rest = tour[:i] + tour[i + size :]
-            for k in range(len(rest) - 1):
-                u, v = rest[k], rest[k + 1]
-                for s in (seg, seg[::-1]):
-                    added = dist[u, s[0]] + dist[s[-1], v] - dist[u, v]
-                    if added < removed - 1e-9:
-                        tour[:] = rest[: k + 1] + s + rest[k + 1 :]
-                        return True
-    return False
+        if n - 1 - size < 1:
+            break
+        i = np.arange(1, n - size)
+        first, last, prev, nxt = t[i], t[i + size - 1], t[i - 1], t[i + size]
+        removed = dist[prev, first] + dist[last, nxt] - dist[prev, nxt]
+        # insertion edge k may be neither a removed edge nor inside the run
+        valid = (k[None, :] < i[:, None] - 1) | (k[None, :] > i[:, None] + size - 1)
+        for flip, (head, tail) in ((False, (first, last)), (True, (last, first))):
+            added = dist[u[None, :], head[:, None]] + dist[tail[:, None], v[None, :]] - edge[None, :]
+            gain = np.where(valid, added - removed[:, None], np.inf)
+            a, b = np.unravel_index(int(np.argmin(gain)), gain.shape)
+            if gain[a, b] < best[0]:
+                best = (float(gain[a, b]), (int(i[a]), size, int(k[b]), flip))
+    if best[1] is None:
+        return False
+    at, size, edge_at, flip = best[1]
+    run = tour[at : at + size][::-1] if flip else tour[at : at + size]
+    if edge_at < at:
+        tour[:] = tour[: edge_at + 1] + run + tour[edge_at + 1 : at] + tour[at + size :]
+    else:
+        tour[:] = tour[:at] + tour[at + size : edge_at + 1] + run + tour[edge_at + 1 :]
+    return True
 
 
 def _local_optimum(dist: np.ndarray, order: list[int]) -> list[int]:
@@ -316,14 +336,16 @@ def _nearest_neighbour(dist: np.ndarray) -> list[int]:
     return order
 
 
-def improved(layout: Layout, locations: Sequence[Location], restarts: int = 4, seed: int = 0) -> Route:
-    """Local search from the S-shape and nearest-neighbour orders, then ``restarts`` perturbed
-    restarts (a double bridge) from the best; more restarts, a longer search."""
+def improved(layout: Layout, locations: Sequence[Location], restarts: int = 20, seed: int = 0) -> Route:
+    """Local search from the S-shape, the nearest-neighbour and the best tour over the front
+    and back cross aisles only, then ``restarts`` perturbed restarts (a double bridge) from
+    the best; more restarts, a longer search."""
     spots, groups = _unique(layout, locations)
     if not spots:
         return Route((), 0.0)
     dist = matrix(layout, spots)
-    starts = [[k + 1 for k in _s_order(spots)], _nearest_neighbour(dist)]
+    _, outer = _ratliff_rosenthal(layout, spots)
+    starts = [[k + 1 for k in outer], [k + 1 for k in _s_order(spots)], _nearest_neighbour(dist)]
     best = min((_local_optimum(dist, o) for o in starts), key=lambda o: tour_length(dist, o))
     rng = random.Random(seed)
     n = len(best)
