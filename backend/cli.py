@@ -1,4 +1,4 @@
-"""laadbak serve | migrate | import-map FILE | demo | bench plan | ws | replan | map ..."""
+"""laadbak serve | migrate | import-map FILE | demo | bench plan | ws | replan | map | picking ..."""
 
 from __future__ import annotations
 
@@ -391,6 +391,20 @@ def cmd_bench_map(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_picking(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.picking_bench import run_picking_bench
+
+    try:
+        result = run_picking_bench(
+            orders=args.orders, lines=args.lines, aisles=args.aisles, cross_aisles=args.cross_aisles, seed=args.seed
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
 def _quality_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference-factor",
@@ -523,6 +537,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_map)
+    p = bench.add_parser("picking", help="warehouse walking per picked line: single orders vs our batches and paths")
+    p.add_argument("--orders", type=int, default=500, help="orders picked (seeded random bins)")
+    p.add_argument("--lines", type=int, default=None, help="order lines in all (default three per order)")
+    p.add_argument("--aisles", type=int, default=20, help="aisles of the generated floor")
+    p.add_argument("--cross-aisles", type=int, default=0, help="middle cross aisles (0: front and back only)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_picking)
     return parser
 
 

@@ -111,10 +111,8 @@ def s_shape(layout: Layout, locations: Sequence[Location]) -> Route:
         return Route((), 0.0)
     aisles = sorted({a for a, _ in spots})
     deep = max(y for a, y in spots if a == aisles[-1])
-    if len(aisles) % 2:
-        vertical = (len(aisles) - 1) * layout.length + 2 * deep
-    else:
-        vertical = len(aisles) * layout.length
+    odd = len(aisles) % 2
+    vertical = (len(aisles) - odd) * layout.length + odd * 2 * deep
     xs = [aisle_x(layout, a) for a in (*aisles, layout.depot_aisle)]
     return Route(_expand(groups, _s_order(spots)), vertical + 2 * (max(xs) - min(xs)))
 
@@ -161,11 +159,9 @@ def _horizontal(state: State, ma: int, mb: int, depot_here: bool) -> State | Non
     fa, fb = _add(da, ma), _add(db, mb)
     if fa == ODD or fb == ODD or (depot_here and fa == NONE):
         return None
-    if da != NONE and db != NONE:
-        ok = (ma or mb) if joined else (ma and mb)
-    else:
-        ok = (da == NONE or ma) and (db == NONE or mb)
-    if not ok:
+    # every component must reach the next aisle: one joined one over either end, else each end over its own
+    both = da != NONE and db != NONE
+    if (both and joined and not (ma or mb)) or (not joined or not both) and ((da and not ma) or (db and not mb)):
         return None
     na, nb = _add(NONE, ma), _add(NONE, mb)
     return (na, nb, bool(ma and mb and joined and da != NONE and db != NONE))
