@@ -418,6 +418,16 @@ def _quality_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _picking_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--orders", type=int, default=500, help="orders picked (seeded random bins)")
+    p.add_argument("--lines", type=int, default=None, help="order lines in all (default three per order)")
+    p.add_argument("--aisles", type=int, default=20, help="aisles of the generated floor")
+    p.add_argument("--cross-aisles", type=int, default=0, help="middle cross aisles (0: front and back only)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_picking)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -537,14 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_map)
-    p = bench.add_parser("picking", help="warehouse walking per picked line: single orders vs our batches and paths")
-    p.add_argument("--orders", type=int, default=500, help="orders picked (seeded random bins)")
-    p.add_argument("--lines", type=int, default=None, help="order lines in all (default three per order)")
-    p.add_argument("--aisles", type=int, default=20, help="aisles of the generated floor")
-    p.add_argument("--cross-aisles", type=int, default=0, help="middle cross aisles (0: front and back only)")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--json", action="store_true", help="one line of JSON")
-    p.set_defaults(func=cmd_bench_picking)
+    _picking_arguments(bench.add_parser("picking", help="warehouse walking per line: single orders vs our batches"))
     return parser
 
 
