@@ -418,6 +418,9 @@ def _quality_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+_MAP_HELP = "the dispatcher's map in a headless Chromium while couriers stream positions: frames, latency"
+
+
 def _picking_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orders", type=int, default=500, help="orders picked (seeded random bins)")
     p.add_argument("--lines", type=int, default=None, help="order lines in all (default three per order)")
@@ -530,9 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
     p.set_defaults(func=cmd_bench_replan)
-    p = bench.add_parser(
-        "map", help="the dispatcher's map in a headless Chromium while couriers stream positions: frames, latency"
-    )
+    p = bench.add_parser("map", help=_MAP_HELP)
     p.add_argument("--couriers", type=int, default=100, help="couriers sending positions (one websocket each)")
     p.add_argument("--stops", type=int, default=4000, help="planned stops in the day, spread over the couriers")
     p.add_argument("--seconds", type=float, default=60.0, help="seconds of positions streaming")
