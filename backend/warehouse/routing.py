@@ -28,6 +28,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -39,6 +40,8 @@ Spot = tuple[int, float]  # (aisle, y): where the picker stands
 NONE, ODD, EVEN = 0, 1, 2
 # (degree class of the aisle's front end, of its back end, whether the two are joined)
 State = tuple[int, int, bool]
+# the programme's choices so far, newest last: (earlier trail, choice), () at the start
+Trail = tuple[Any, ...]
 
 
 class Route(msgspec.Struct, frozen=True):
@@ -67,7 +70,8 @@ def matrix(layout: Layout, spots: Sequence[Spot]) -> np.ndarray:
     cross = np.array(layout.cross_ys)
     via = np.abs(y[:, None, None] - cross) + np.abs(y[None, :, None] - cross)
     apart = np.abs(x[:, None] - x[None, :]) + via.min(axis=2)
-    return np.where(aisle[:, None] == aisle[None, :], np.abs(y[:, None] - y[None, :]), apart)
+    dist: np.ndarray = np.where(aisle[:, None] == aisle[None, :], np.abs(y[:, None] - y[None, :]), apart)
+    return dist
 
 
 def tour_length(dist: np.ndarray, order: Sequence[int]) -> float:
@@ -195,10 +199,10 @@ def _ratliff_rosenthal(layout: Layout, spots: list[Spot]) -> tuple[float, list[i
     hi = max(layout.depot_aisle, *by_aisle)
     L = layout.length
     # best[state] = (metres, back-pointer chain of choices)
-    best: dict[State, tuple[float, tuple]] = {(NONE, NONE, False): (0.0, ())}
+    best: dict[State, tuple[float, Trail]] = {(NONE, NONE, False): (0.0, ())}
     for j in range(lo, hi + 1):
         ys = [spots[s][1] for s in by_aisle.get(j, [])]
-        after: dict[State, tuple[float, tuple]] = {}
+        after: dict[State, tuple[float, Trail]] = {}
         for state, (cost, trail) in best.items():
             for config, metres in _configs(ys, L):
                 nxt = _vertical(state, config)
@@ -221,7 +225,7 @@ def _ratliff_rosenthal(layout: Layout, spots: list[Spot]) -> tuple[float, list[i
     return length, _euler_order(spots, by_aisle, trail, layout.depot_aisle)
 
 
-def _euler_order(spots: list[Spot], by_aisle: dict[int, list[int]], trail: tuple, depot: int) -> list[int]:
+def _euler_order(spots: list[Spot], by_aisle: dict[int, list[int]], trail: Trail, depot: int) -> list[int]:
     """The spots in the order an Euler walk of the chosen graph first meets them."""
     edges: dict[object, list[object]] = defaultdict(list)
 
