@@ -336,16 +336,19 @@ def _nearest_neighbour(dist: np.ndarray) -> list[int]:
     return order
 
 
-def improved(layout: Layout, locations: Sequence[Location], restarts: int = 20, seed: int = 0) -> Route:
-    """Local search from the S-shape, the nearest-neighbour and the best tour over the front
-    and back cross aisles only, then ``restarts`` perturbed restarts (a double bridge) from
-    the best; more restarts, a longer search."""
+def improved(
+    layout: Layout, locations: Sequence[Location], restarts: int = 20, seed: int = 0, outer_start: bool = True
+) -> Route:
+    """Local search from the S-shape, the nearest-neighbour and (``outer_start``) the best tour
+    over the front and back cross aisles only, then ``restarts`` perturbed restarts (a double
+    bridge) from the best; more restarts, a longer search."""
     spots, groups = _unique(layout, locations)
     if not spots:
         return Route((), 0.0)
     dist = matrix(layout, spots)
-    _, outer = _ratliff_rosenthal(layout, spots)
-    starts = [[k + 1 for k in outer], [k + 1 for k in _s_order(spots)], _nearest_neighbour(dist)]
+    starts = [[k + 1 for k in _s_order(spots)], _nearest_neighbour(dist)]
+    if outer_start:
+        starts.append([k + 1 for k in _ratliff_rosenthal(layout, spots)[1]])
     best = min((_local_optimum(dist, o) for o in starts), key=lambda o: tour_length(dist, o))
     rng = random.Random(seed)
     n = len(best)
