@@ -7,27 +7,33 @@ that makes the walk shortest (:func:`distance`). Three ways to route:
 - :func:`s_shape`: every aisle with a pick is walked end to end, left to right;
   an odd last aisle is entered from the front and left the same way. The usual
   baseline (and what a picker does without a list).
-- :func:`optimal`: the shortest tour on a floor with a front and a back cross
-  aisle only, by Ratliff and Rosenthal's (1983) dynamic programme over the aisles.
-  The walk is built as a multigraph on the aisles' ends and the picks, aisle by
+- :func:`optimal`: the shortest tour. On a floor with a front and a back cross
+  aisle only, Ratliff and Rosenthal's (1983) dynamic programme over the aisles:
+  the walk is built as a multigraph on the aisles' ends and the picks, aisle by
   aisle, keeping for the aisle's front and back end their degree (none, odd,
-  even) and whether they are joined: the seven classes of the paper. The tour is
-  read off the cheapest connected even graph by an Euler walk.
-- :func:`improved`: for floors with middle cross aisles, a local search on the
-  picks' distance matrix (2-opt and Or-opt moves from the S-shape and the
-  nearest-neighbour orders, then perturbed restarts). With a long budget it is
-  the bench's reference.
+  even) and whether they are joined — the seven classes of the paper. With
+  middle cross aisles, :func:`optimal_blocks` runs the same programme over
+  columns of cross-aisle ends (Roodbergen and de Koster's extension): exact, but
+  its states grow fast with the blocks. The tour is read off the cheapest
+  connected even graph by an Euler walk.
+- :func:`improved`: a local search on the picks' distance matrix (2-opt and
+  Or-opt moves from the S-shape, the nearest-neighbour and the front/back-only
+  optimal orders, then perturbed restarts). With a long budget it is the
+  bench's reference where the exact programme is too slow.
 
-:func:`route` picks the exact programme when it applies and the search otherwise.
+:func:`route` takes the exact programme up to one middle cross aisle and the
+search beyond.
 A :class:`Route` is the walking order (indices into the bins given, every bin
 once, bins of one spot together) and its length in metres.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -179,9 +185,10 @@ def _final(state: State, depot_here: bool) -> bool:
 
 
 def optimal(layout: Layout, locations: Sequence[Location]) -> Route:
-    """The shortest tour (Ratliff & Rosenthal) on a floor without middle cross aisles."""
+    """The shortest tour: Ratliff & Rosenthal's programme on a floor without middle cross
+    aisles, its extension to blocks (:func:`optimal_blocks`) otherwise."""
     if layout.blocks != 1:
-        raise ValueError("the exact programme covers floors with a front and a back cross aisle only")
+        return optimal_blocks(layout, locations)
     spots, groups = _unique(layout, locations)
     if not spots:
         return Route((), 0.0)
@@ -207,7 +214,7 @@ def _ratliff_rosenthal(layout: Layout, spots: list[Spot]) -> tuple[float, list[i
             for config, metres in _configs(ys, L):
                 nxt = _vertical(state, config)
                 if nxt not in after or cost + metres < after[nxt][0]:
-                    after[nxt] = (cost + metres, (trail, ("v", j, config)))
+                    after[nxt] = (cost + metres, (trail, ("v", j, (config,))))
         if j == hi:
             best = after
             break
@@ -219,14 +226,114 @@ def _ratliff_rosenthal(layout: Layout, spots: list[Spot]) -> tuple[float, list[i
                     nxt2 = _horizontal(state, ma, mb, j == layout.depot_aisle)
                     total = cost + (ma + mb) * pitch
                     if nxt2 is not None and (nxt2 not in best or total < best[nxt2][0]):
-                        best[nxt2] = (total, (trail, ("h", j, ma, mb)))
+                        best[nxt2] = (total, (trail, ("h", j, (ma, mb))))
     ends = [(cost, trail) for state, (cost, trail) in best.items() if _final(state, hi == layout.depot_aisle)]
     length, trail = min(ends, key=lambda e: e[0])
-    return length, _euler_order(spots, by_aisle, trail, layout.depot_aisle)
+    return length, _euler_order(trail, [0, layout.blocks], lambda j: [by_aisle.get(j, [])], layout.depot_aisle)
 
 
-def _euler_order(spots: list[Spot], by_aisle: dict[int, list[int]], trail: Trail, depot: int) -> list[int]:
-    """The spots in the order an Euler walk of the chosen graph first meets them."""
+# ---- Middle cross aisles: the same programme over columns of cross-aisle ends -------------
+
+# A column after an aisle: the degree class of each cross aisle's end at the aisle, and
+# which end belongs to which part of the graph so far (-1: no edges), numbered in order.
+Column = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+def _canonical(deg: Sequence[int], label: Sequence[int]) -> Column:
+    names: dict[int, int] = {}
+    return (
+        tuple(deg),
+        tuple(-1 if d == NONE else names.setdefault(lb, len(names)) for d, lb in zip(deg, label, strict=True)),
+    )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _through(column: Column, combo: tuple[tuple[int, int, bool], ...]) -> Column:
+    """The column after walking each block's stretch of the aisle as ``combo`` says (edges
+    added at its lower and upper end, whether they are joined)."""
+    deg, label = list(column[0]), list(column[1])
+    parent: dict[int, int] = {}
+    fresh = len(deg)
+
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for k, (va, vb, join) in enumerate(combo):
+        for v, added in ((k, va), (k + 1, vb)):
+            if added and deg[v] == NONE:
+                label[v], fresh = fresh, fresh + 1
+            deg[v] = _add(deg[v], added)
+        if join:
+            parent[find(label[k])] = find(label[k + 1])
+    return _canonical(deg, [find(lb) for lb in label])
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _across(column: Column, edges: tuple[int, ...], depot_here: bool) -> Column | None:
+    """The next aisle's column after ``edges`` copies along each cross aisle; None when an end's
+    degree would stay odd, the depot would be left out or a part of the graph left behind."""
+    deg, label = column
+    final = [_add(d, m) for d, m in zip(deg, edges, strict=True)]
+    if ODD in final or (depot_here and final[0] == NONE):
+        return None
+    parts = {lb for lb in label if lb >= 0}
+    if parts - {lb for lb, m in zip(label, edges, strict=True) if m and lb >= 0}:
+        return None
+    new = [lb if lb >= 0 else len(label) + k for k, lb in enumerate(label)]
+    return _canonical([_add(NONE, m) for m in edges], new)
+
+
+def optimal_blocks(layout: Layout, locations: Sequence[Location]) -> Route:
+    """The shortest tour on a floor with any number of blocks (Roodbergen & de Koster's
+    extension of the programme): every block's stretch of an aisle is walked in one of the six
+    ways, and the state is a column of cross-aisle ends instead of a front and a back end."""
+    spots, groups = _unique(layout, locations)
+    if not spots:
+        return Route((), 0.0)
+    B, cross = layout.blocks, layout.cross_ys
+    parts: dict[int, list[list[int]]] = defaultdict(lambda: [[] for _ in range(B)])
+    for s in sorted(range(len(spots)), key=lambda s: spots[s]):
+        a, y = spots[s]
+        parts[a][min(int(y // layout.block_length), B - 1)].append(s)
+    lo = min(layout.depot_aisle, *parts)
+    hi = max(layout.depot_aisle, *parts)
+    moves = list(itertools.product(range(3), repeat=B + 1))
+    best: dict[Column, tuple[float, Trail]] = {_canonical([NONE] * (B + 1), [-1] * (B + 1)): (0.0, ())}
+    for j in range(lo, hi + 1):
+        ways = [_configs([spots[s][1] - cross[k] for s in parts[j][k]], cross[k + 1] - cross[k]) for k in range(B)]
+        after: dict[Column, tuple[float, Trail]] = {}
+        for column, (cost, trail) in best.items():
+            for combo in itertools.product(*ways):
+                nxt = _through(column, tuple(c[:3] for c, _ in combo))
+                total = cost + sum(m for _, m in combo)
+                if nxt not in after or total < after[nxt][0]:
+                    after[nxt] = (total, (trail, ("v", j, tuple(c for c, _ in combo))))
+        if j == hi:
+            best = after
+            break
+        pitch = aisle_x(layout, j + 1) - aisle_x(layout, j)
+        best = {}
+        for column, (cost, trail) in after.items():
+            for edges in moves:
+                nxt2 = _across(column, edges, j == layout.depot_aisle)
+                total = cost + sum(edges) * pitch
+                if nxt2 is not None and (nxt2 not in best or total < best[nxt2][0]):
+                    best[nxt2] = (total, (trail, ("h", j, edges)))
+
+    def done(column: Column) -> bool:
+        deg, label = column
+        return ODD not in deg and max(label) <= 0 and not (hi == layout.depot_aisle and deg[0] == NONE)
+
+    length, trail = min(((c, t) for col, (c, t) in best.items() if done(col)), key=lambda e: e[0])
+    order = _euler_order(trail, list(range(B + 1)), lambda j: parts[j], layout.depot_aisle)
+    return Route(_expand(groups, order), length)
+
+
+def _euler_order(trail: Trail, ends: list[int], parts: Callable[[int], list[list[int]]], depot: int) -> list[int]:
+    """The spots in the order an Euler walk of the chosen graph first meets them. ``ends`` name
+    the cross aisles of a column, ``parts(j)`` the spots of each stretch of aisle j between them."""
     edges: dict[object, list[object]] = defaultdict(list)
 
     def link(u: object, v: object, times: int) -> None:
@@ -235,25 +342,24 @@ def _euler_order(spots: list[Spot], by_aisle: dict[int, list[int]], trail: Trail
             edges[v].append(u)
 
     while trail:
-        trail, step = trail
-        if step[0] == "h":
-            _, j, ma, mb = step
-            link(("a", j), ("a", j + 1), ma)
-            link(("b", j), ("b", j + 1), mb)
+        trail, (step, j, choice) = trail
+        if step == "h":
+            for end, m in zip(ends, choice, strict=True):
+                link(("c", j, end), ("c", j + 1, end), m)
             continue
-        _, j, (_, _, _, kind, gap) = step
-        chain: list[object] = [("a", j), *by_aisle.get(j, []), ("b", j)]
-        segments = list(zip(chain, chain[1:], strict=False))
-        times = {"none": 0, "pass": 1}.get(kind, 2)
-        for k, (u, v) in enumerate(segments):
-            skip = (
-                (kind == "front" and k == len(segments) - 1)
-                or (kind == "back" and k == 0)
-                or (kind == "gap" and k == gap + 1)
-            )
-            link(u, v, 0 if skip else times)
+        for i, (_, _, _, kind, gap) in enumerate(choice):
+            chain: list[object] = [("c", j, ends[i]), *parts(j)[i], ("c", j, ends[i + 1])]
+            segments = list(zip(chain, chain[1:], strict=False))
+            times = {"none": 0, "pass": 1}.get(kind, 2)
+            for k, (u, v) in enumerate(segments):
+                skip = (
+                    (kind == "front" and k == len(segments) - 1)
+                    or (kind == "back" and k == 0)
+                    or (kind == "gap" and k == gap + 1)
+                )
+                link(u, v, 0 if skip else times)
     # Hierholzer, from the depot
-    stack: list[object] = [("a", depot)]
+    stack: list[object] = [("c", depot, 0)]
     walk: list[object] = []
     while stack:
         u = stack[-1]
@@ -263,11 +369,11 @@ def _euler_order(spots: list[Spot], by_aisle: dict[int, list[int]], trail: Trail
             stack.append(v)
         else:
             walk.append(stack.pop())
-    seen: list[int] = []
+    seen: dict[int, None] = {}
     for v in reversed(walk):
-        if isinstance(v, int) and v not in seen:
-            seen.append(v)
-    return seen
+        if isinstance(v, int):
+            seen.setdefault(v, None)
+    return list(seen)
 
 
 # ---- Local search on the distance matrix -------------------------------------------------
@@ -361,9 +467,12 @@ def improved(
     return Route(_expand(groups, [k - 1 for k in best]), tour_length(dist, best))
 
 
+EXACT_BLOCKS = 2  # up to this many blocks the exact programme is quick (its columns grow fast with more)
+
+
 def route(layout: Layout, locations: Sequence[Location]) -> Route:
-    """Our pick path: exact on a floor without middle cross aisles, a local search otherwise."""
-    return optimal(layout, locations) if layout.blocks == 1 else improved(layout, locations)
+    """Our pick path: exact up to EXACT_BLOCKS blocks (one middle cross aisle), a local search beyond."""
+    return optimal(layout, locations) if layout.blocks <= EXACT_BLOCKS else improved(layout, locations)
 
 
 def length_of(layout: Layout, locations: Sequence[Location], order: Sequence[int]) -> float:

@@ -11,11 +11,13 @@ import pytest
 
 from backend.warehouse.layout import Layout, Location, generated
 from backend.warehouse.routing import (
+    Route,
     distance,
     improved,
     length_of,
     matrix,
     optimal,
+    optimal_blocks,
     route,
     s_shape,
     spot,
@@ -95,19 +97,31 @@ def test_the_exact_programme_equals_brute_force_on_random_tiny_floors() -> None:
         assert s_shape(layout, picks).length >= tour.length - 1e-9
 
 
-def test_the_exact_programme_refuses_middle_cross_aisles() -> None:
-    with pytest.raises(ValueError, match="front and a back cross aisle only"):
-        optimal(BLOCKS, [Location(1, 1)])
+def test_the_blocks_programme_equals_brute_force_with_middle_cross_aisles() -> None:
+    rng = random.Random(27)
+    for _ in range(60):
+        blocks = rng.randint(1, 3)
+        layout = generated(aisles=rng.randint(1, 4), bays=2 * blocks * rng.randint(1, 3), cross_aisles=blocks - 1)
+        layout = msgspec.structs.replace(layout, depot_aisle=rng.randint(1, layout.aisles))
+        picks = [Location(rng.randint(1, layout.aisles), rng.randint(1, layout.bays)) for _ in range(rng.randint(1, 6))]
+        tour = optimal_blocks(layout, picks)
+        assert tour.length == pytest.approx(brute_force(layout, picks)), (layout, picks)
+        assert length_of(layout, picks, tour.order) == pytest.approx(tour.length)
+        assert sorted(tour.order) == list(range(len(picks)))
+    # through the middle cross aisle (see below), and on one block the same as Ratliff-Rosenthal
+    assert optimal(BLOCKS, [Location(1, 5), Location(3, 8)]).length == 25.0
+    picks = NAMED["both ends of every aisle"]
+    assert optimal_blocks(TINY, picks) == optimal(TINY, picks)
 
 
 def test_the_local_search_uses_middle_cross_aisles_and_finds_tiny_optima() -> None:
+    assert improved(BLOCKS, []) == Route((), 0.0)
     rng = random.Random(3)
     for _ in range(30):
         picks = [Location(rng.randint(1, 3), rng.randint(1, 12)) for _ in range(rng.randint(1, 6))]
         tour = improved(BLOCKS, picks)
         assert tour.length == pytest.approx(brute_force(BLOCKS, picks)), picks
         assert sorted(tour.order) == list(range(len(picks)))
-        assert route(BLOCKS, picks) == tour
     # either side of the middle cross aisle (y 5) in aisles 1 (y 3.5) and 3 (y 6.5), the depot at aisle 2:
     # 3 + 3.5 out, 1.5 + 6 + 1.5 through the middle, 6.5 + 3 back (32 over the front or back cross aisle)
     picks = [Location(1, 5), Location(3, 8)]
@@ -116,8 +130,9 @@ def test_the_local_search_uses_middle_cross_aisles_and_finds_tiny_optima() -> No
 
 def test_a_larger_floor_orders_every_pick_once_and_beats_s_shape() -> None:
     rng = random.Random(5)
-    for layout in (generated(aisles=12, bays=20), generated(aisles=12, bays=20, cross_aisles=1)):
-        picks = [Location(rng.randint(1, 12), rng.randint(1, 20)) for _ in range(25)]
+    floors = [generated(aisles=12, bays=24, cross_aisles=c) for c in (0, 1, 2)]
+    for layout in floors:
+        picks = [Location(rng.randint(1, 12), rng.randint(1, 24)) for _ in range(25)]
         tour = route(layout, picks)
         assert sorted(tour.order) == list(range(25))
         assert length_of(layout, picks, tour.order) == pytest.approx(tour.length)
