@@ -10,7 +10,9 @@ the span of the aisles from the depot: close to the optimal tour and cheap to
 update when one order joins or leaves. Batches are built by seeds: the unbatched
 order whose own walk is longest opens a batch, and the order that adds the least
 walk joins it until the cart is full. A local search then moves single orders between
-batches while that shortens the estimate and the cart has room. Each batch is
+batches and swaps pairs of orders of two batches while that shortens the
+estimate and the carts have room (``passes`` rounds at most; a swap is screened
+by the sum of its one-order changes, then tried exactly). Each batch is
 finally routed with :func:`backend.warehouse.routing.route`.
 """
 
@@ -57,6 +59,9 @@ def totes_for(cart: Cart, volume: float, weight: float) -> int:
 
 
 def check_order(cart: Cart, order: PickOrder) -> None:
+    """Raise BatchError with a sentence when the order cannot go on a cart as given."""
+    if not order.locations:
+        raise BatchError(f"order {order.id} has no lines to pick")
     if order.totes < 1:
         raise BatchError(f"order {order.id} needs at least one tote")
     if order.totes > cart.totes:
@@ -78,6 +83,8 @@ class _Walk:
         self.depot = layout.depot_aisle
         self.ys: dict[int, list[float]] = {}
         self.cost: dict[int, float] = {}
+        self.lo = self.hi = self.depot  # the aisles walked to, the depot's included
+        self.known: dict[tuple[str, int], float] = {}  # change for an order joining or leaving, until the next apply
 
     def aisle(self, ys: list[float]) -> float:
         if not ys:
@@ -94,7 +101,7 @@ class _Walk:
         return 2 * self.pitch * (hi - lo)
 
     def total(self) -> float:
-        return sum(self.cost.values()) + self.span(self.ys)
+        return sum(self.cost.values()) + 2 * self.pitch * (self.hi - self.lo)
 
     def aisle_delta(self, picks: dict[int, list[float]], sign: int) -> float:
         """The change of the aisles' part when ``picks`` (aisle -> ys) join (+1) or leave (-1)."""
@@ -107,14 +114,23 @@ class _Walk:
 
     def span_delta(self, picks: dict[int, list[float]], sign: int) -> float:
         if sign > 0:
-            return self.span([*self.ys, *picks]) - self.span(self.ys)
+            lo, hi = min(self.lo, min(picks)), max(self.hi, max(picks))
+            return 2 * self.pitch * ((hi - lo) - (self.hi - self.lo))
         kept = [a for a in self.ys if a not in picks or len(self.ys[a]) > len(picks[a])]
-        return self.span(kept) - self.span(self.ys)
+        return self.span(kept) - 2 * self.pitch * (self.hi - self.lo)
 
     def delta(self, picks: dict[int, list[float]], sign: int) -> float:
         return self.aisle_delta(picks, sign) + self.span_delta(picks, sign)
 
+    def change(self, order: str, picks: dict[int, list[float]], sign: int) -> float:
+        """:meth:`delta` for an order, remembered until the batch changes."""
+        key = (order, sign)
+        if key not in self.known:
+            self.known[key] = self.delta(picks, sign)
+        return self.known[key]
+
     def apply(self, picks: dict[int, list[float]], sign: int) -> None:
+        self.known.clear()
         for a, ys in picks.items():
             old = self.ys.get(a, [])
             new = sorted(old + ys) if sign > 0 else _without(old, ys)
@@ -123,6 +139,7 @@ class _Walk:
             else:
                 self.ys.pop(a, None)
                 self.cost.pop(a, None)
+        self.lo, self.hi = min([self.depot, *self.ys]), max([self.depot, *self.ys])
 
 
 def _without(ys: list[float], gone: list[float]) -> list[float]:
@@ -139,7 +156,7 @@ def _parse(layout: Layout, order: PickOrder) -> list[Location]:
         raise BatchError(f"order {order.id}: {exc}") from None
 
 
-def make_batches(layout: Layout, cart: Cart, orders: Sequence[PickOrder], passes: int = 4) -> list[Batch]:
+def make_batches(layout: Layout, cart: Cart, orders: Sequence[PickOrder], passes: int = 3) -> list[Batch]:
     """Every order in exactly one batch that fits the cart, each batch routed."""
     seen: set[str] = set()
     for o in orders:
@@ -213,17 +230,58 @@ def _improve(
         better = False
         for s, g in enumerate(groups):
             for i in list(g):
-                out = walks[s].delta(picks[i], -1)
+                out = walks[s].change(i, picks[i], -1)
                 for t in range(len(groups)):
                     if t == s or load[t] + totes[i] > cart.totes:
                         continue
-                    if out + walks[t].delta(picks[i], +1) < -1e-9:
+                    if out + walks[t].change(i, picks[i], +1) < -1e-9:
                         _move(walks, groups, load, totes, picks, i, s, t)
                         better = True
                         break
+        better = _swaps(cart, groups, walks, load, picks, totes) or better
         if not better:
             break
     return groups
+
+
+def _swaps(
+    cart: Cart,
+    groups: list[list[str]],
+    walks: list[_Walk],
+    load: list[int],
+    picks: dict[str, dict[int, list[float]]],
+    totes: dict[str, int],
+) -> bool:
+    """Swap two orders of two batches where that shortens the summed estimate. Pairs are
+    screened by the sum of the four one-order changes (a pair of batches is skipped when
+    even its best two cannot gain), then tried exactly."""
+    swapped = False
+    for s in range(len(groups)):
+        for t in range(s + 1, len(groups)):
+            if not groups[s] or not groups[t]:
+                continue
+            # i leaving s for t, j leaving t for s
+            gain_i = {i: walks[s].change(i, picks[i], -1) + walks[t].change(i, picks[i], +1) for i in groups[s]}
+            gain_j = {j: walks[t].change(j, picks[j], -1) + walks[s].change(j, picks[j], +1) for j in groups[t]}
+            if min(gain_i.values()) + min(gain_j.values()) >= -1e-9:
+                continue
+            for i, j in sorted(
+                ((i, j) for i in gain_i for j in gain_j if gain_i[i] + gain_j[j] < -1e-9),
+                key=lambda p: (gain_i[p[0]] + gain_j[p[1]], p),
+            ):
+                if i not in groups[s] or j not in groups[t]:
+                    continue
+                if max(load[s] - totes[i] + totes[j], load[t] - totes[j] + totes[i]) > cart.totes:
+                    continue
+                before = walks[s].total() + walks[t].total()
+                _move(walks, groups, load, totes, picks, i, s, t)
+                _move(walks, groups, load, totes, picks, j, t, s)
+                if walks[s].total() + walks[t].total() < before - 1e-9:
+                    swapped = True
+                    break
+                _move(walks, groups, load, totes, picks, i, t, s)
+                _move(walks, groups, load, totes, picks, j, s, t)
+    return swapped
 
 
 def _move(

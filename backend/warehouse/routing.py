@@ -299,26 +299,31 @@ def optimal_blocks(layout: Layout, locations: Sequence[Location]) -> Route:
         parts[a][min(int(y // layout.block_length), B - 1)].append(s)
     lo = min(layout.depot_aisle, *parts)
     hi = max(layout.depot_aisle, *parts)
-    moves = list(itertools.product(range(3), repeat=B + 1))
+    moves = [(edges, sum(edges)) for edges in itertools.product(range(3), repeat=B + 1)]
     best: dict[Column, tuple[float, Trail]] = {_canonical([NONE] * (B + 1), [-1] * (B + 1)): (0.0, ())}
     for j in range(lo, hi + 1):
         ways = [_configs([spots[s][1] - cross[k] for s in parts[j][k]], cross[k + 1] - cross[k]) for k in range(B)]
+        combos = [
+            (tuple(c[:3] for c, _ in combo), sum(m for _, m in combo), tuple(c for c, _ in combo))
+            for combo in itertools.product(*ways)
+        ]
         after: dict[Column, tuple[float, Trail]] = {}
         for column, (cost, trail) in best.items():
-            for combo in itertools.product(*ways):
-                nxt = _through(column, tuple(c[:3] for c, _ in combo))
-                total = cost + sum(m for _, m in combo)
+            for effect, metres, configs in combos:
+                nxt = _through(column, effect)
+                total = cost + metres
                 if nxt not in after or total < after[nxt][0]:
-                    after[nxt] = (total, (trail, ("v", j, tuple(c for c, _ in combo))))
+                    after[nxt] = (total, (trail, ("v", j, configs)))
         if j == hi:
             best = after
             break
         pitch = aisle_x(layout, j + 1) - aisle_x(layout, j)
         best = {}
+        depot_here = j == layout.depot_aisle
         for column, (cost, trail) in after.items():
-            for edges in moves:
-                nxt2 = _across(column, edges, j == layout.depot_aisle)
-                total = cost + sum(edges) * pitch
+            for edges, walked in moves:
+                nxt2 = _across(column, edges, depot_here)
+                total = cost + walked * pitch
                 if nxt2 is not None and (nxt2 not in best or total < best[nxt2][0]):
                     best[nxt2] = (total, (trail, ("h", j, edges)))
 

@@ -70,6 +70,8 @@ def test_an_order_the_cart_cannot_hold_is_refused_with_a_reason() -> None:
         check_order(CART, order("big", "A01-01-1", totes=5))
     with pytest.raises(BatchError, match="needs 2 totes, not 1"):
         check_order(CART, order("heavy", "A01-01-1", weight=20.0))
+    with pytest.raises(BatchError, match="order empty has no lines to pick"):
+        make_batches(FLOOR, CART, [order("empty")])
     with pytest.raises(BatchError, match="at least one tote"):
         check_order(CART, order("none", "A01-01-1", totes=0))
     with pytest.raises(BatchError, match="order o1 is given twice"):
