@@ -22,8 +22,7 @@ that makes the walk shortest (:func:`distance`). Three ways to route:
   bench's reference where the exact programme is too slow.
 
 :func:`route` takes the exact programme up to one middle cross aisle and the
-search beyond.
-A :class:`Route` is the walking order (indices into the bins given, every bin
+search beyond. A :class:`Route` is the walking order (indices into the bins given, every bin
 once, bins of one spot together) and its length in metres.
 """
 
@@ -170,8 +169,8 @@ def _horizontal(state: State, ma: int, mb: int, depot_here: bool) -> State | Non
     if fa == ODD or fb == ODD or (depot_here and fa == NONE):
         return None
     # every component must reach the next aisle: one joined one over either end, else each end over its own
-    both = da != NONE and db != NONE
-    if (both and joined and not (ma or mb)) or (not joined or not both) and ((da and not ma) or (db and not mb)):
+    stranded = not (ma or mb) if joined else (da != NONE and not ma) or (db != NONE and not mb)
+    if stranded:
         return None
     na, nb = _add(NONE, ma), _add(NONE, mb)
     return (na, nb, bool(ma and mb and joined and da != NONE and db != NONE))
