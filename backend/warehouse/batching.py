@@ -19,6 +19,7 @@ finally routed with :func:`backend.warehouse.routing.route`.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 
 import msgspec
@@ -89,9 +90,8 @@ class _Walk:
     def aisle(self, ys: list[float]) -> float:
         if not ys:
             return 0.0
-        L, gap = self.length, 0.0
-        for k in range(len(ys) - 1):
-            gap = max(gap, ys[k + 1] - ys[k])
+        L = self.length
+        gap = max(map(operator.sub, ys[1:], ys), default=0.0)
         return min(L, 2 * ys[-1], 2 * (L - ys[0]), 2 * (L - gap))
 
     def span(self, aisles: Iterable[int]) -> float:
