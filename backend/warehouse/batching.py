@@ -130,7 +130,7 @@ class _Walk:
         return self.known[key]
 
     def apply(self, picks: dict[int, list[float]], sign: int) -> None:
-        self.known.clear()
+        self.known = {}
         for a, ys in picks.items():
             old = self.ys.get(a, [])
             new = sorted(old + ys) if sign > 0 else _without(old, ys)
@@ -274,6 +274,7 @@ def _swaps(
                 if max(load[s] - totes[i] + totes[j], load[t] - totes[j] + totes[i]) > cart.totes:
                     continue
                 before = walks[s].total() + walks[t].total()
+                known = walks[s].known, walks[t].known
                 _move(walks, groups, load, totes, picks, i, s, t)
                 _move(walks, groups, load, totes, picks, j, t, s)
                 if walks[s].total() + walks[t].total() < before - 1e-9:
@@ -281,6 +282,7 @@ def _swaps(
                     break
                 _move(walks, groups, load, totes, picks, i, t, s)
                 _move(walks, groups, load, totes, picks, j, s, t)
+                walks[s].known, walks[t].known = known  # the same batches again: what was known holds
     return swapped
 
 
