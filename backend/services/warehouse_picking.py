@@ -26,14 +26,8 @@ from backend.dispatch.alerts import Raised
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services.alerts import raise_alerts
-from backend.services.warehouse_stock import (
-    bins_of,
-    full_catalogue,
-    hold_hub,
-    ledger_for,
-    walking_path,
-    write_movements,
-)
+from backend.services.warehouse_floor import walking_path
+from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for, write_movements
 from backend.services.warehouse_waves import active_units, load_state
 from backend.warehouse import picking
 from backend.warehouse.barcodes import BarcodeError, parse_scan

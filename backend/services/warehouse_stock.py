@@ -11,6 +11,7 @@ IMMEDIATE transactions) and on PostgreSQL (an advisory lock until commit).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from backend.db.tables import Product, Shop, StockMovement, WarehouseBin
 from backend.errors import Invalid
 from backend.services.hub_scope import require_hub, require_same_hub
 from backend.structs import Out
+from backend.warehouse.layout import Layout, Location, position
 from backend.warehouse.ledger import Ledger, Movement, Place, StockError
 from backend.warehouse.products import Catalogue, ProductError
 from backend.warehouse.products import Product as CoreProduct
@@ -62,23 +64,6 @@ async def bins_of(hub_id: int) -> dict[str, dict[str, Any]]:
     """The hub's bins by code."""
     rows = await WarehouseBin.select().where(WarehouseBin.hub == hub_id)
     return {r["code"]: r for r in rows}
-
-
-def walk_key(b: dict[str, Any]) -> tuple[Any, ...]:
-    """S-shape walking order: aisle after aisle, up the odd aisles and down the even ones.
-    (The seam for ``backend/warehouse/routing.py``'s pick paths.)"""
-    up = b["aisle"] % 2 == 1
-    return (b["zone"], b["aisle"], b["bay"] if up else -b["bay"], b["level"], b["code"])
-
-
-def walking_path(bins: dict[str, dict[str, Any]]):  # type: ignore[no-untyped-def]
-    """A ``Path`` for the core: bin codes in walking order (unknown codes last, by code)."""
-
-    def path(codes: list[str]) -> list[str]:
-        known = sorted((c for c in codes if c in bins), key=lambda c: walk_key(bins[c]))
-        return known + sorted(c for c in codes if c not in bins)
-
-    return path
 
 
 # --- the ledger ------------------------------------------------------------------------
@@ -285,7 +270,9 @@ def bin_code(zone: str, aisle: int, bay: int, level: int) -> str:
 
 
 async def add_bins(hub_id: int, *, zone: str = "A", aisles: int = 4, bays: int = 10, levels: int = 2) -> list[str]:
-    """A block of parallel aisles with bins on each bay and level; answers their codes."""
+    """A block of parallel aisles with bins on each bay and level (odd bays left, even right,
+    as ``backend/warehouse/layout.py`` numbers them); answers their codes."""
+    floor = Layout(aisles=aisles, positions=math.ceil(bays / 2), levels=levels, aisle_pitch=AISLE_M, bay_width=BAY_M)
     rows = [
         WarehouseBin(
             hub=hub_id,
@@ -294,8 +281,8 @@ async def add_bins(hub_id: int, *, zone: str = "A", aisles: int = 4, bays: int =
             aisle=a,
             bay=b,
             level=lv,
-            x=a * AISLE_M,
-            y=b * BAY_M,
+            x=position(floor, Location(a, b, lv))[0],
+            y=position(floor, Location(a, b, lv))[1],
         )
         for a in range(1, aisles + 1)
         for b in range(1, bays + 1)

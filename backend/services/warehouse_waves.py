@@ -23,11 +23,12 @@ from backend.services import stop_history
 from backend.services.alerts import raise_alerts
 from backend.services.hub_scope import require_hub
 from backend.services.orders import new_barcode
-from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for, walking_path
+from backend.services.warehouse_floor import batcher_for, walking_path
+from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for
 from backend.warehouse import picking
 from backend.warehouse.ledger import Allocation, Line, Movement, Place, StockError, allocate, fewest_bins_nearest
 from backend.warehouse.products import Catalogue
-from backend.warehouse.waves import BatchOrder, BatchPlan, Cart, Mode, SlotCutOff, WaveError, plan_batches, plan_waves
+from backend.warehouse.waves import BatchPlan, Cart, Mode, SlotCutOff, WaveError, plan_batches, plan_waves
 from backend.warehouse.waves import Order as WaveOrder
 
 # Everything for a slot is picked by its cut-off; a wave is released LEAD before it.
@@ -70,26 +71,6 @@ def _slot_of(order: dict[str, Any]) -> tuple[str, SlotCutOff]:
     cut = max(ws - WINDOW_CUTOFF, dt.datetime.combine(ws.date(), dt.time()))
     name = f"{_hhmm(ws.time())}-{_hhmm(we.time())}"
     return name, SlotCutOff(slot=name, start=ws.time(), end=we.time(), cutoff=cut.time().replace(second=0))
-
-
-def first_fit_batcher(path: Any):  # type: ignore[no-untyped-def]
-    """Orders in the walking order of their first bin, filled into carts up to the cart's totes.
-    (The seam for ``backend/warehouse/batching.py``'s ``make_batches``.)"""
-
-    def batcher(orders: list[BatchOrder], cart: Cart) -> list[list[int]]:
-        rank = {b: i for i, b in enumerate(path(sorted({loc for o in orders for loc in o.locations})))}
-        batches: list[list[int]] = []
-        room = 0
-        for o in sorted(orders, key=lambda o: (min(rank[loc] for loc in o.locations), o.id)):
-            if batches and o.totes <= room:
-                batches[-1].append(o.id)
-                room -= o.totes
-            else:
-                batches.append([o.id])
-                room = cart.totes - o.totes
-        return batches
-
-    return batcher
 
 
 def load_state(stored: Any) -> picking.PickState:
@@ -219,7 +200,7 @@ async def _release(
 
     allocs = allocate(lines, stock, bin_order=fewest_bins_nearest(near))
     try:
-        plans = plan_batches(allocs, catalogue, cart, mode, batcher=first_fit_batcher(path), path=path)
+        plans = plan_batches(allocs, catalogue, cart, mode, batcher=batcher_for(bins, path), path=path)
     except WaveError as e:
         raise Invalid(str(e)) from None
     batch_of: dict[str, int] = {}
