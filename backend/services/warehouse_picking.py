@@ -282,10 +282,13 @@ async def _apply(
     bins = await bins_of(hub)
     path = walking_path(bins)
     if kind == "tote" and picking.phase(state) != "totes":
+        why = (
+            "Every tote of the cart is bound."
+            if state.slots
+            else "This batch is picked without totes (pick then sort)."
+        )
         return _problem(
-            Answer(ok=False, code="totes_bound", message=f"Every tote of the cart is bound. {picking.prompt(state)}"),
-            batch_id,
-            scan_id,
+            Answer(ok=False, code="totes_bound", message=f"{why} {picking.prompt(state)}"), batch_id, scan_id
         )
     if kind in ("scan", "tote"):
         state.in_use = await _totes_in_use(hub, batch_id)

@@ -308,7 +308,9 @@ async def test_pick_then_sort_picks_equal_items_of_the_batch_together_from_wedge
     assert view["phase"] == "bin" and view["cart"] == []
     assert [(t["sku"], t["quantity"], t["orderId"]) for t in view["tasks"]] == [("SODA", 5, None)]
     assert sorted((s["orderId"], s["quantity"]) for s in view["sortLines"]) == [(first, 2), (second, 3)]
-    # keyboard-wedge input: a symbology identifier, a prefix, CR/LF
+    r = await client.post(f"/pick/batches/{batch_id}/totes", json={"scanId": "t1", "code": "T-0001"}, headers=picker)
+    assert "without totes" in problem(r, 409)["detail"]
+    # keyboard-wedge input: a symbology identifier, CR/LF
     await ok(await scan(client, picker, batch_id, "A01-02-1\r\n"))
     body = await ok(await scan(client, picker, batch_id, f"]E0{GTINS['SODA']}\r", quantity=5))
     assert body["batch"]["status"] == "done" and body["batch"]["phase"] == "done"
