@@ -338,8 +338,8 @@ async def _apply(
         effects_ok = _record_effects(ledger, effects, batch_id, scan_id, user_id, now)
         code_out = "bin_empty"
         message = (
-            f"Bin {empty.bin} has no more {empty.sku}: another picker took it. Put what you hold back. "
-            + answer.message
+            f"Bin {empty.bin} has no more {empty.sku} by the stock ledger (another picker took it, or it was "
+            "counted empty). Put what you hold back. " + answer.message
         )
     await write_movements(hub, effects_ok, user_id)
     if kind in ("short",) or code_out == "bin_empty":
