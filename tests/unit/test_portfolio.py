@@ -42,12 +42,16 @@ def test_engines_for_keeps_what_only_ortools_models(tmp_path):
     assert F.engines_for(problem, ("ortools",)) == ("ortools",)
     # a warm start from the routes in force stays with OR-Tools
     assert F.engines_for(problem, warm=True) == ("ortools",)
-    # a soft due time is beyond PyVRP: one OR-Tools run, whatever was asked
+    # a soft due time is beyond PyVRP: OR-Tools beside PyVRP on the relaxation (no due time)
+    # warm-starting OR-Tools; without a PyVRP run asked, one OR-Tools run
     due = msgspec.structs.replace(
         problem, stops=(msgspec.structs.replace(problem.stops[0], due_s=300), *problem.stops[1:])
     )
-    assert F.engines_for(due) == ("ortools",)
-    assert F.engines_for(due, ("pyvrp", "pyvrp")) == ("ortools",)
+    assert F.engines_for(due) == ("ortools", "relaxed")
+    assert F.engines_for(due, ("pyvrp", "pyvrp")) == ("relaxed", "relaxed")
+    assert F.engines_for(due, ("ortools", "ortools+pyvrp")) == ("ortools",)
+    assert F.engines_for(due, warm=True) == ("ortools",)
+    assert F.engines_for(problem, ("relaxed",)) == ("pyvrp",)  # PyVRP can plan it as it is
     with pytest.raises(ValueError, match="unknown engines gurobi"):
         F.engines_for(problem, ("gurobi",))
 
@@ -107,7 +111,7 @@ def test_solve_best_runs_every_engine_and_returns_a_checked_plan(tmp_path):
     assert B.exact_distance(inst, plan) == pytest.approx(30.0)  # 0-1-2-0 and 0-3-0, or better
 
 
-def test_solve_best_async_in_the_pool_and_ortools_alone_for_locks(tmp_path):
+def test_solve_best_async_in_the_pool_and_ortools_decides_for_locks(tmp_path):
     _, problem = _tiny(tmp_path)
     locked = msgspec.structs.replace(
         problem,
@@ -117,7 +121,8 @@ def test_solve_best_async_in_the_pool_and_ortools_alone_for_locks(tmp_path):
         free = asyncio.run(F.solve_best_async(problem, 0.5, executor=pool))
         kept = asyncio.run(F.solve_best_async(locked, 0.5, executor=pool))
     assert free.engine in ("ortools", "ortools+pyvrp", "pyvrp") and check(problem, free) == []
-    assert kept.engine == "ortools" and check(locked, kept) == []
+    # a lock is relaxed for PyVRP, whose plan only warm-starts OR-Tools: the lock holds
+    assert kept.engine in ("ortools", "pyvrp-relaxed+ortools") and check(locked, kept) == []
     on = {ps.stop_id: r.vehicle_id for r in kept.routes for ps in r.stops}
     assert on["1"] == "v2"
 
