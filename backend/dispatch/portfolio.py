@@ -15,9 +15,12 @@ search on the problems it can express. A run is one worker's job:
   folded routes (:mod:`backend.dispatch.pyvrp_translate`); a ``"pyvrp"`` run
   becomes this run on such a day.
 
-A stop with several windows (PyVRP has one per visit) is kept, for PyVRP, to
-the window OR-Tools' plan serves it in, or to its first (:func:`one_window`):
-a restriction, so every plan PyVRP finds is a plan of the day.
+A delivery with several windows is one PyVRP client per window in a mutually
+exclusive group (exact) for a cold ``"pyvrp"`` run. A stop of a shop pair with
+several windows (a shipment step has one), and for ``"ortools+pyvrp"`` every
+stop of several windows, is kept to the window OR-Tools' plan serves it in, or
+to its first (:func:`one_window`): a restriction, so every plan PyVRP finds is
+a plan of the day.
 
 For a cold plan of a problem PyVRP can express, the default runs
 (``DEFAULT_ENGINES``) are a warm-started PyVRP beside a cold one: two searches
@@ -40,7 +43,7 @@ from typing import Any
 import msgspec
 
 from backend.dispatch.feasibility import check
-from backend.dispatch.model import Plan, Problem
+from backend.dispatch.model import Plan, Problem, Stop
 from backend.dispatch.solver import LATE_COST_PER_S, get_pool, solve, travel_time
 
 ENGINES = ("ortools", "pyvrp", "ortools+pyvrp", "relaxed")
@@ -64,15 +67,24 @@ def pyvrp_can_plan(problem: Problem) -> bool:
 
 
 def one_window(problem: Problem, warm: Plan | None = None) -> Problem:
-    """``problem`` with each stop of several windows kept to one: the one ``warm`` serves it
-    in, else its first. A restriction: every plan of it is a plan of ``problem`` (PyVRP has
-    one window per visit, so it searches there; the checker still judges on ``problem``)."""
-    if all(len(s.windows) <= 1 for s in problem.stops):
+    """``problem`` with stops of several windows kept to one: the one ``warm`` serves it in,
+    else its first. A restriction: every plan of it is a plan of ``problem``.
+
+    Without ``warm`` only the stops of shop pairs (a shipment step has one window in
+    PyVRP); a lone visit keeps its windows, a client group in PyVRP. With ``warm``
+    every such stop: PyVRP then improves on OR-Tools' choice of windows (a second,
+    different search beside the cold one, which chooses among all windows)."""
+    paired = {p for s in problem.stops for p in s.pickups}
+
+    def narrowed(s: Stop) -> bool:
+        return len(s.windows) > 1 and (warm is not None or bool(s.pickups) or s.id in paired)
+
+    if not any(narrowed(s) for s in problem.stops):
         return problem
     served = {ps.stop_id: ps.start_s for r in (warm.routes if warm else ()) for ps in r.stops}
     stops = []
     for s in problem.stops:
-        if len(s.windows) > 1:
+        if narrowed(s):
             t = served.get(s.id)
             w = next((w for w in s.windows if t is not None and w.contains(t)), s.windows[0])
             s = msgspec.structs.replace(s, windows=(w,))

@@ -32,10 +32,15 @@ translation:
   above anything serving it could cost, so a day with too little room still
   gets the best plan of what fits (the bench's peer keeps every visit required).
 
+* a delivery or return of several windows is one ``Client`` per window at its
+  place, in a mutually exclusive ``ClientGroup`` (exactly one served, or at
+  most one when visits are optional): :func:`backend.dispatch.pyvrp_translate.window_groups`.
+
 What PyVRP cannot express is refused, never approximated: several windows on
-one stop, a delivery with several pickups or with a pickup and hub-loaded
+a stop of a shop pair, a delivery with several pickups or with a pickup and hub-loaded
 goods of its own, stops restricted to some vehicles, pinned sequences and soft
-due times.
+due times. The portfolio hands such days to PyVRP as a relaxation whose plan
+warm-starts OR-Tools (:mod:`backend.dispatch.pyvrp_translate`).
 
 The routes come back as stop orders per vehicle and are re-timed on our
 matrices (leaving the hub at the shift start, waiting for windows), into a
@@ -106,9 +111,11 @@ def unsupported(problem: Problem) -> str | None:
     if problem.sequences:
         return "pinned sequences (PyVRP has no precedence between separate visits)"
     by_id = {s.id: s for s in problem.stops}
+    paired = {p for s in problem.stops for p in s.pickups}
     for s in problem.stops:
-        if len(s.windows) > 1:
-            return f"stop {s.id} has {len(s.windows)} windows (PyVRP: one per visit)"
+        if len(s.windows) > 1 and (s.kind == "pickup" and s.id in paired or s.pickups):
+            # a client's windows are a mutually exclusive group (pyvrp_translate.window_groups)
+            return f"stop {s.id} of a shop pair has {len(s.windows)} windows (PyVRP: one per shipment step)"
         if s.vehicles:
             return f"stop {s.id} may be served by some vehicles only"
         if s.due_s is not None:
@@ -264,7 +271,9 @@ def to_pyvrp(
         vehicle_types=[[v.id for v in vs] for vs in type_vehicles],
         load_units=units,
     )
-    return data, mapping
+    from backend.dispatch.pyvrp_translate import window_groups
+
+    return window_groups(data, mapping, problem, optional=optional)
 
 
 def _vehicle_types(
@@ -539,8 +548,13 @@ def initial_solution(data: Any, mapping: Mapping, problem: Problem, plan: Plan) 
     from pyvrp import Activity, ActivityType, Route, Solution
 
     act: dict[str, Any] = {}
+    served = {ps.stop_id: ps.start_s for r in plan.routes for ps in r.stops}
     for ci, k in enumerate(mapping.clients):
-        act[problem.stops[k].id] = Activity(ActivityType.CLIENT, ci)
+        sid = problem.stops[k].id
+        c = data.client(ci)
+        # a stop of several windows: the client of the window the plan serves it in
+        if sid not in act or c.tw_early <= served.get(sid, -1) <= c.tw_late:
+            act[sid] = Activity(ActivityType.CLIENT, ci)
     for si, (p, d) in enumerate(mapping.shipments):
         act[problem.stops[p].id] = Activity(ActivityType.PICKUP, si)
         act[problem.stops[d].id] = Activity(ActivityType.DELIVERY, si)

@@ -161,6 +161,51 @@ def can_relax(problem: Problem) -> bool:
     return unsupported(one_window(relax(problem).problem)) is None
 
 
+def window_groups(data: Any, mapping: Any, problem: Problem, *, optional: bool) -> tuple[Any, Any]:
+    """``data`` (from :func:`backend.dispatch.pyvrp_engine.to_pyvrp`) with each client stop of
+    several windows as one client per window at its place, in a mutually exclusive group.
+
+    Exact: a plan serves such a stop once, in one of its windows. The group is required
+    unless visits are ``optional`` (its clients then keep their prize); its clients are
+    optional, as PyVRP wants of a group's members. The new clients map back to the stop.
+    """
+    import pyvrp
+
+    clients = list(data.clients())
+    stops = list(mapping.clients)
+    groups: list[Any] = []
+    for ci, k in enumerate(mapping.clients):
+        s = problem.stops[k]
+        if len(s.windows) <= 1:
+            continue
+        c = clients[ci]
+        members = []
+        for j, w in enumerate(s.windows):
+            member = pyvrp.Client(
+                location=c.location,
+                delivery=list(c.delivery),
+                pickup=list(c.pickup),
+                service_duration=c.service_duration,
+                tw_early=int(w.start),
+                tw_late=int(w.end),
+                prize=c.prize,
+                required=False,
+                group=len(groups),
+                name=f"{c.name}@{j}",
+            )
+            if j == 0:
+                clients[ci] = member
+                members.append(ci)
+            else:
+                members.append(len(clients))
+                clients.append(member)
+                stops.append(k)
+        groups.append(pyvrp.ClientGroup(members, required=not optional))
+    if not groups:
+        return data, mapping
+    return data.replace(clients=clients, groups=groups), msgspec.structs.replace(mapping, clients=stops)
+
+
 def fold(relaxation: Relaxation, plan: Plan) -> dict[str, list[str]]:
     """The relaxed plan's routes in the day's stop ids: each chain as its shops, in its order."""
     routes: dict[str, list[str]] = {}
