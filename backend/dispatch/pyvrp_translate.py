@@ -82,8 +82,9 @@ def _chain_window(T: np.ndarray, shops: list[Stop]) -> tuple[Window, ...]:
     return (Window(lo, hi),) if lo <= hi else shops[0].windows[:1]
 
 
-def relax(problem: Problem) -> Relaxation:
-    """``problem`` relaxed so that PyVRP can plan it (see the module docstring)."""
+def relax(problem: Problem, *, matrices: bool = True) -> Relaxation:
+    """``problem`` relaxed so that PyVRP can plan it (see the module docstring); without
+    ``matrices`` the chains' rows and columns are not built (to ask what PyVRP can plan)."""
     T = np.asarray(problem.time_s, dtype=np.int64)
     D = np.asarray(problem.dist_m, dtype=np.int64)
     n = len(T)
@@ -131,7 +132,7 @@ def relax(problem: Problem) -> Relaxation:
         # the hub goods ride from the shop(s): the relaxation's one liberty with a basket
         out.append(msgspec.structs.replace(shop, weight_kg=shop.weight_kg + own[0], volume_l=shop.volume_l + own[1]))
         out.append(msgspec.structs.replace(s, pickups=(shop.id,), weight_kg=0.0, volume_l=0.0))
-    time_s, dist_m = (_with_chains(M, places, k) for M, k in ((T, 2), (D, 3)))
+    time_s, dist_m = (_with_chains(M, places, k) for M, k in ((T, 2), (D, 3))) if matrices else (T, D)
     relaxed = msgspec.structs.replace(problem, time_s=time_s, dist_m=dist_m, stops=tuple(out), sequences=())
     return Relaxation(problem=relaxed, chains=chains, exact=exact)
 
@@ -158,7 +159,7 @@ def can_relax(problem: Problem) -> bool:
 
     if not problem.stops or not problem.vehicles or unsupported(one_window(problem)) is None:
         return False
-    return unsupported(one_window(relax(problem).problem)) is None
+    return unsupported(one_window(relax(problem, matrices=False).problem)) is None
 
 
 def window_groups(data: Any, mapping: Any, problem: Problem, *, optional: bool) -> tuple[Any, Any]:

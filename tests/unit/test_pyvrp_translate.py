@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backend.bench.quality_bench import reference_engines
 from backend.dispatch import ortools_search as S
 from backend.dispatch import portfolio as F
 from backend.dispatch import pyvrp_engine as E
@@ -70,6 +71,8 @@ def test_a_basket_of_two_shops_becomes_one_chain_and_a_shipment_pyvrp_can_plan()
     assert X.can_relax(day)
     assert F.engines_for(day) == ("ortools", "relaxed")
     assert F.engines_for(day, warm=True) == ("ortools",)  # a re-plan stays with OR-Tools
+    # the quality bench's reference at 10x runs both searches too
+    assert reference_engines(day) == ("ortools", "relaxed")
 
 
 def test_fold_gives_each_chain_back_as_its_shops_and_whole_tells_a_split_basket():
