@@ -207,6 +207,101 @@ def window_groups(data: Any, mapping: Any, problem: Problem, *, optional: bool) 
     return data.replace(clients=clients, groups=groups), msgspec.structs.replace(mapping, clients=stops)
 
 
+# entering a stop locked on other bikes takes this long (and rides this far): no route can
+_BLOCKED = 10**9
+# matrix cells (distance and duration, every profile) lock_profiles may build: ~200 MB
+MAX_PROFILE_CELLS = 25_000_000
+
+
+def lock_profiles_cells(problem: Problem) -> int:
+    """How many matrix cells :func:`lock_profiles` would build for ``problem``'s locks."""
+    locked = [s for s in problem.stops if s.vehicles]
+    if not locked:
+        return 0
+    kinds = {(v.speed_factor, frozenset(s.id for s in locked if v.id in s.vehicles)) for v in problem.vehicles}
+    places = len(problem.time_s) + len(locked)
+    return 2 * len(kinds) * places * places
+
+
+def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
+    """``data`` (from :func:`backend.dispatch.pyvrp_engine.to_pyvrp`, which sees no locks)
+    with each lone visit locked on some bikes (``Stop.vehicles``) kept to them.
+
+    Exact, by routing profiles: a locked visit gets a place of its own (a copy of its
+    place's row and column), the bikes are split into vehicle types by the locked
+    visits they may serve, and each such type rides a profile of its own in which
+    entering a visit locked on other bikes takes ``_BLOCKED`` seconds and metres, far
+    past any shift: a route through it is never feasible. The plan is still checked.
+    """
+    import pyvrp
+
+    clients = list(data.clients())
+    locked = [ci for ci, k in enumerate(mapping.clients) if problem.stops[k].vehicles]
+    if not locked:
+        return data, mapping
+    n = data.num_locations
+    place = {ci: n + j for j, ci in enumerate(locked)}
+    locations = list(data.locations())
+    for ci in locked:
+        c = clients[ci]
+        locations.append(locations[c.location])
+        clients[ci] = pyvrp.Client(
+            location=place[ci],
+            delivery=list(c.delivery),
+            pickup=list(c.pickup),
+            service_duration=c.service_duration,
+            tw_early=c.tw_early,
+            tw_late=c.tw_late,
+            prize=c.prize,
+            required=c.required,
+            group=c.group,
+            name=c.name,
+        )
+
+    def extended(M: np.ndarray) -> np.ndarray:
+        src = [clients_src[ci] for ci in locked]
+        out = np.zeros((n + len(locked), n + len(locked)), dtype=np.int64)
+        out[:n, :n] = M
+        out[n:, :n] = M[src, :]
+        out[:, n:] = out[:, src]
+        out[n:, n:][np.diag_indices(len(locked))] = 0
+        return out
+
+    clients_src = {ci: data.client(ci).location for ci in locked}
+    dist = [extended(np.asarray(M)) for M in data.distance_matrices()]
+    dur = [extended(np.asarray(M)) for M in data.duration_matrices()]
+    may = {ci: set(problem.stops[mapping.clients[ci]].vehicles) for ci in locked}
+    profiles: dict[tuple[int, frozenset[int]], int] = {}
+    out_dist: list[np.ndarray] = []
+    out_dur: list[np.ndarray] = []
+    vehicle_types = []
+    type_ids: list[list[str]] = []
+    for t, vt in enumerate(data.vehicle_types()):
+        by_sig: dict[frozenset[int], list[str]] = {}
+        for vid in mapping.vehicle_types[t]:
+            by_sig.setdefault(frozenset(ci for ci in locked if vid in may[ci]), []).append(vid)
+        for sig, ids in by_sig.items():
+            key = (vt.profile, sig)
+            if key not in profiles:
+                profiles[key] = len(out_dist)
+                blocked = [place[ci] for ci in locked if ci not in sig]
+                for src, out in ((dist, out_dist), (dur, out_dur)):
+                    M = src[vt.profile].copy()
+                    M[:, blocked] = _BLOCKED
+                    M[blocked, blocked] = 0  # PyVRP wants a zero diagonal
+                    out.append(M)
+            vehicle_types.append(vt.replace(num_available=len(ids), profile=profiles[key]))
+            type_ids.append(ids)
+    data = data.replace(
+        locations=locations,
+        clients=clients,
+        vehicle_types=vehicle_types,
+        distance_matrices=out_dist,
+        duration_matrices=out_dur,
+    )
+    return data, msgspec.structs.replace(mapping, vehicle_types=type_ids)
+
+
 def fold(relaxation: Relaxation, plan: Plan) -> dict[str, list[str]]:
     """The relaxed plan's routes in the day's stop ids: each chain as its shops, in its order."""
     routes: dict[str, list[str]] = {}

@@ -111,7 +111,7 @@ def test_solve_best_runs_every_engine_and_returns_a_checked_plan(tmp_path):
     assert B.exact_distance(inst, plan) == pytest.approx(30.0)  # 0-1-2-0 and 0-3-0, or better
 
 
-def test_solve_best_async_in_the_pool_and_ortools_decides_for_locks(tmp_path):
+def test_solve_best_async_in_the_pool_and_both_engines_for_locks(tmp_path):
     _, problem = _tiny(tmp_path)
     locked = msgspec.structs.replace(
         problem,
@@ -121,8 +121,9 @@ def test_solve_best_async_in_the_pool_and_ortools_decides_for_locks(tmp_path):
         free = asyncio.run(F.solve_best_async(problem, 0.5, executor=pool))
         kept = asyncio.run(F.solve_best_async(locked, 0.5, executor=pool))
     assert free.engine in ("ortools", "ortools+pyvrp", "pyvrp") and check(problem, free) == []
-    # a lock is relaxed for PyVRP, whose plan only warm-starts OR-Tools: the lock holds
-    assert kept.engine in ("ortools", "pyvrp-relaxed+ortools") and check(locked, kept) == []
+    # a lock is a routing profile in PyVRP: both engines plan the day, and the lock holds
+    assert F.engines_for(locked) == F.DEFAULT_ENGINES
+    assert check(locked, kept) == []
     on = {ps.stop_id: r.vehicle_id for r in kept.routes for ps in r.stops}
     assert on["1"] == "v2"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -11,7 +12,7 @@ from backend.dispatch import portfolio as F
 from backend.dispatch import pyvrp_engine as E
 from backend.dispatch import pyvrp_translate as X
 from backend.dispatch.feasibility import check
-from backend.dispatch.model import Problem, Stop, Vehicle, Window
+from backend.dispatch.model import Problem, Sequence, Stop, Vehicle, Window
 from backend.dispatch.solver import solve
 
 pytest.importorskip("pyvrp", reason="PyVRP is not installed")
@@ -118,19 +119,46 @@ def test_a_folded_plan_that_breaks_a_rule_is_never_the_plan():
     assert best is not folded and check(day, best) == [] and scored[0]["violations"] > 0
 
 
-def test_a_locked_day_is_relaxed_but_the_plan_keeps_the_lock():
-    day = _basket_day(_bike("v1"), _bike("v2"))
-    stops = tuple(
-        Stop(id=s.id, kind=s.kind, location=s.location, weight_kg=s.weight_kg, vehicles=("v2",) if s.id == "x" else ())
-        for s in day.stops
-        if s.kind == "delivery" and not s.pickups
+def _locked_day() -> Problem:
+    """x locked on v2; each bike costs 500 to use, so without the lock one bike takes all."""
+    bikes = (_bike("v1", fixed_cost=500), _bike("v2", fixed_cost=500))
+    stops = (
+        Stop(id="y", kind="delivery", location=3, weight_kg=1),
+        Stop(id="x", kind="delivery", location=4, weight_kg=1, vehicles=("v2",)),
+        Stop(id="z", kind="delivery", location=1, weight_kg=1),
     )
-    locked = Problem(time_s=_T, dist_m=_T * 3, vehicles=day.vehicles, stops=stops, cost="time")
-    assert not F.pyvrp_can_plan(locked) and X.can_relax(locked) and not X.relax(locked).exact
-    plans = F.run_engine("relaxed", locked, 0.5)
-    assert [p.engine for p in plans] == ["pyvrp-relaxed+ortools"]  # a relaxed lock is never the plan
-    assert check(locked, plans[0]) == []
-    assert {ps.stop_id: r.vehicle_id for r in plans[0].routes for ps in r.stops}["x"] == "v2"
+    return Problem(time_s=_T, dist_m=_T * 3, vehicles=bikes, stops=stops, cost="time")
+
+
+def test_a_locked_day_is_planned_by_pyvrp_and_the_plan_keeps_the_lock():
+    day = _locked_day()
+    assert E.unsupported(day) is None and F.engines_for(day) == F.DEFAULT_ENGINES
+    data, mapping = E.to_pyvrp(day)
+    # v1 and v2 are no longer one vehicle type: x has a place of its own that v1's profile blocks
+    assert mapping.vehicle_types == [["v1"], ["v2"]]
+    x = next(ci for ci, k in enumerate(mapping.clients) if day.stops[k].id == "x")
+    where = data.client(x).location
+    assert where == len(_T) and data.location(where) == data.location(4)
+    v1, v2 = (data.vehicle_type(t).profile for t in (0, 1))
+    assert data.duration_matrix(v1)[0, where] >= 10**9 and data.duration_matrix(v2)[0, where] == _T[0, 4]
+    assert data.duration_matrix(v2)[where, 3] == _T[4, 3]
+    plans = [E.solve_pyvrp(day, 0.3), *F.run_engine("ortools+pyvrp", day, 0.4)]
+    assert plans[0].engine == "pyvrp"
+    for plan in plans:
+        assert check(day, plan) == [] and plan.unplanned == ()
+        on = {ps.stop_id: r.vehicle_id for r in plan.routes for ps in r.stops}
+        assert on["x"] == "v2" and on["y"] == on["z"] == "v2"  # one bike: the one x is locked on
+
+
+def test_a_pinned_day_is_relaxed_and_only_warm_starts_ortools():
+    day = msgspec.structs.replace(_locked_day(), sequences=(Sequence(vehicle="v2", stops=("z", "y")),))
+    assert not F.pyvrp_can_plan(day) and X.can_relax(day) and not X.relax(day).exact
+    assert F.engines_for(day) == ("ortools", "relaxed")
+    plans = F.run_engine("relaxed", day, 0.5)
+    assert [p.engine for p in plans] == ["pyvrp-relaxed+ortools"]  # a relaxed pin is never the plan
+    assert check(day, plans[0]) == [] and plans[0].unplanned == ()
+    order = [ps.stop_id for r in plans[0].routes if r.vehicle_id == "v2" for ps in r.stops]
+    assert "x" in order and order.index("z") < order.index("y")
 
 
 def test_a_small_cold_day_with_a_mixed_fleet_starts_from_the_best_first_solution(monkeypatch):
@@ -149,3 +177,11 @@ def test_a_small_cold_day_with_a_mixed_fleet_starts_from_the_best_first_solution
     plan = solve(day, 0.5)
     assert tried and tried[0], "the strategies were skipped"
     assert check(day, plan) == [] and plan.unplanned == ()
+
+
+def test_locks_that_need_too_many_profiles_go_to_the_relaxation(monkeypatch):
+    day = _locked_day()
+    assert X.lock_profiles_cells(day) == 2 * 2 * 6 * 6  # v1 and v2 differ: two profiles of 6 places
+    monkeypatch.setattr(X, "MAX_PROFILE_CELLS", 100)
+    assert "too many groups of bikes" in (E.unsupported(day) or "")
+    assert F.engines_for(day) == ("ortools", "relaxed")
