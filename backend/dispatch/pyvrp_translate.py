@@ -45,8 +45,10 @@ import numpy as np
 from backend.dispatch.model import Plan, Problem, Stop, Window
 from backend.dispatch.pyvrp_engine import plan_from_sequences, solve_pyvrp, unsupported
 
-# the share of the limit PyVRP gets on the relaxation before OR-Tools takes over
+# the share of the limit PyVRP gets on the relaxation before OR-Tools takes over, and the
+# least OR-Tools keeps whatever PyVRP overran (the run may then end that much late)
 RELAX_SHARE = 0.5
+ORTOOLS_FLOOR = 0.2
 _CHAIN = "\x1fchain"  # a chain's id is its door's and this: no stop id of ours has it
 
 
@@ -358,7 +360,9 @@ def solve_relaxed(
     if relaxation.exact and whole(problem, routes) and first.status == "feasible":
         folded = folded_plan(problem, routes, time.perf_counter() - t0)
         out.append(msgspec.structs.replace(folded, engine="pyvrp-relaxed"))
-    rest = max(0.05, time_limit_s - (time.perf_counter() - t0))
+    # PyVRP stops between iterations, which on a big relaxed day take a second or more
+    # each: OR-Tools keeps at least ORTOOLS_FLOOR of the limit to repair and insert
+    rest = max(ORTOOLS_FLOOR * time_limit_s, time_limit_s - (time.perf_counter() - t0))
     kwargs = {k: v for k, v in (ortools_kwargs or {}).items() if k != "initial_routes"}
     then = solve(problem, rest, initial_routes=routes, **kwargs)
     out.append(msgspec.structs.replace(then, engine="pyvrp-relaxed+ortools", solve_s=time.perf_counter() - t0))
