@@ -1,4 +1,4 @@
-"""laadbak serve | migrate | import-map FILE | demo | bench plan | ws | replan | map ..."""
+"""laadbak serve | migrate | import-map FILE | demo | bench plan | ws | replan | map | picking ..."""
 
 from __future__ import annotations
 
@@ -391,6 +391,20 @@ def cmd_bench_map(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_picking(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.picking_bench import run_picking_bench
+
+    try:
+        result = run_picking_bench(
+            orders=args.orders, lines=args.lines, aisles=args.aisles, cross_aisles=args.cross_aisles, seed=args.seed
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
 def _quality_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference-factor",
@@ -402,6 +416,19 @@ def _quality_arguments(p: argparse.ArgumentParser) -> None:
         help="city, demo: the feature mixes of the quality bench, comma-separated "
         "(default plain,baskets,windows,multi_trip,locks; also day)",
     )
+
+
+_MAP_HELP = "the dispatcher's map in a headless Chromium while couriers stream positions: frames, latency"
+
+
+def _picking_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--orders", type=int, default=500, help="orders picked (seeded random bins)")
+    p.add_argument("--lines", type=int, default=None, help="order lines in all (default three per order)")
+    p.add_argument("--aisles", type=int, default=20, help="aisles of the generated floor")
+    p.add_argument("--cross-aisles", type=int, default=0, help="middle cross aisles (0: front and back only)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_picking)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -506,9 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
     p.set_defaults(func=cmd_bench_replan)
-    p = bench.add_parser(
-        "map", help="the dispatcher's map in a headless Chromium while couriers stream positions: frames, latency"
-    )
+    p = bench.add_parser("map", help=_MAP_HELP)
     p.add_argument("--couriers", type=int, default=100, help="couriers sending positions (one websocket each)")
     p.add_argument("--stops", type=int, default=4000, help="planned stops in the day, spread over the couriers")
     p.add_argument("--seconds", type=float, default=60.0, help="seconds of positions streaming")
@@ -523,6 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_map)
+    _picking_arguments(bench.add_parser("picking", help="warehouse walking per line: single orders vs our batches"))
     return parser
 
 

@@ -1,0 +1,134 @@
+"""`laadbak bench picking`: walking per picked line, single orders against our batches.
+
+A generated floor (20 aisles by default) and seeded random orders (500 with 1,500
+lines by default, bins drawn uniformly). Figures, all walking metres per picked
+line:
+
+- ``baseline``: every order picked alone on the S-shape route;
+- ``ours``: our batches (backend.warehouse.batching) on our paths (routing.route);
+- ``reference``: the shortest tour of each of our batches (Ratliff-Rosenthal when
+  the floor has no middle cross aisle, its extension to blocks with one or two,
+  else the best of a long local search), and the gap of our paths to it per batch
+  (mean, max);
+- where the reference is exact, also the gap to it of the local search alone
+  (not started from an exact tour): how far the search can be trusted where the
+  paths come from it (floors of more blocks).
+
+``seconds`` is the time to batch and route all orders (the references and the
+baseline are not in it). Targets: at least 50 % less walking than the baseline,
+mean gap at most 1 %, none above 3 %, batched and routed in at most 10 s.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from backend.warehouse.batching import Cart, PickOrder, make_batches, totes_for
+from backend.warehouse.layout import Layout, Location, format_location, generated, parse_location
+from backend.warehouse.routing import improved, optimal, s_shape
+
+TARGETS = {"reduction": 0.5, "mean_gap": 0.01, "max_gap": 0.03, "seconds": 10.0}
+LONG_SEARCH_RESTARTS = 300
+EXACT_REFERENCE_BLOCKS = 3  # beyond, the exact programme takes seconds a batch: the long search instead
+
+
+def make_orders(layout: Layout, cart: Cart, orders: int, lines: int, seed: int) -> list[PickOrder]:
+    """``orders`` orders holding ``lines`` lines in all (at least one each), bins uniform."""
+    if lines < orders:
+        raise ValueError(f"{orders} orders need at least {orders} lines, one each")
+    rng = random.Random(seed)
+    counts = [1] * orders
+    for _ in range(lines - orders):
+        counts[rng.randrange(orders)] += 1
+    out = []
+    for n, count in enumerate(counts):
+        locs = tuple(
+            format_location(layout, Location(rng.randint(1, layout.aisles), rng.randint(1, layout.bays), 1))
+            for _ in range(count)
+        )
+        volume = sum(rng.uniform(0.5, 12.0) for _ in locs)
+        weight = sum(rng.uniform(0.1, 4.0) for _ in locs)
+        needed = min(totes_for(cart, volume, weight), cart.totes)
+        volume, weight = min(volume, needed * cart.tote_volume), min(weight, needed * cart.tote_weight)
+        out.append(PickOrder(id=f"o{n + 1:04d}", locations=locs, totes=needed, volume=volume, weight=weight))
+    return out
+
+
+def _reference_name(layout: Layout) -> str:
+    if layout.blocks == 1:
+        return "ratliff_rosenthal"
+    if layout.blocks <= EXACT_REFERENCE_BLOCKS:
+        return "roodbergen_de_koster"
+    return f"local_search_{LONG_SEARCH_RESTARTS}_restarts"
+
+
+def run_picking_bench(
+    orders: int = 500, lines: int | None = None, aisles: int = 20, cross_aisles: int = 0, seed: int = 7
+) -> dict[str, Any]:
+    lines = 3 * orders if lines is None else lines
+    if orders < 1 or aisles < 1 or cross_aisles < 0:
+        raise ValueError("--orders and --aisles must be at least 1, --cross-aisles at least 0")
+    blocks = cross_aisles + 1
+    # about 40 bays an aisle, as many in every block
+    layout = generated(aisles=aisles, bays=2 * blocks * max(1, round(20 / blocks)), cross_aisles=cross_aisles)
+    cart = Cart()
+    given = make_orders(layout, cart, orders, lines, seed)
+    locs = {o.id: [parse_location(layout, c) for c in o.locations] for o in given}
+
+    baseline = sum(s_shape(layout, locs[o.id]).length for o in given)
+    started = time.perf_counter()
+    batches = make_batches(layout, cart, given)
+    seconds = time.perf_counter() - started
+    ours = sum(b.length for b in batches)
+
+    gaps, search_gaps, reference = [], [], 0.0
+    for b in batches:
+        bins = [locs[i][k] for i, k in b.path]
+        if layout.blocks <= EXACT_REFERENCE_BLOCKS:
+            best = optimal(layout, bins).length
+            # the search alone (not started from the exact tour of a one-block floor)
+            alone = improved(layout, bins, outer_start=layout.blocks > 1).length
+            search_gaps.append(alone / best - 1 if best else 0.0)
+        else:
+            best = min(b.length, improved(layout, bins, restarts=LONG_SEARCH_RESTARTS, seed=1).length)
+        gaps.append(b.length / best - 1 if best else 0.0)
+        reference += best
+
+    batched = [i for b in batches for i in b.orders]
+    reduction = 1 - ours / baseline if baseline else 0.0
+    mean_gap, max_gap = sum(gaps) / len(gaps), max(gaps)
+    result: dict[str, Any] = {
+        "orders": orders,
+        "lines": lines,
+        "aisles": aisles,
+        "cross_aisles": cross_aisles,
+        "seed": seed,
+        "cart": {"totes": cart.totes, "tote_volume_l": cart.tote_volume, "tote_weight_kg": cart.tote_weight},
+        "batches": len(batches),
+        "orders_batched": len(batched),
+        "orders_batched_once": len(set(batched)) == len(batched) == len(given),
+        "reference": _reference_name(layout),
+        "m_per_line": {
+            "baseline_single_order_s_shape": round(baseline / lines, 3),
+            "ours": round(ours / lines, 3),
+            "reference": round(reference / lines, 3),
+        },
+        "reduction_vs_baseline": round(reduction, 4),
+        "gap_to_reference": {"mean": round(mean_gap, 5), "max": round(max_gap, 5)},
+        "seconds_batch_and_route": round(seconds, 3),
+        "targets": TARGETS,
+        "targets_met": {
+            "reduction": reduction >= TARGETS["reduction"],
+            "mean_gap": mean_gap <= TARGETS["mean_gap"],
+            "max_gap": max_gap <= TARGETS["max_gap"],
+            "seconds": seconds <= TARGETS["seconds"],
+        },
+    }
+    if search_gaps:
+        result["local_search_gap_to_exact"] = {
+            "mean": round(sum(search_gaps) / len(search_gaps), 5),
+            "max": round(max(search_gaps), 5),
+        }
+    return result

@@ -1,0 +1,50 @@
+"""`laadbak bench picking` run small: its JSON's fields, and every order batched once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backend.bench.picking_bench import make_orders, run_picking_bench
+from backend.cli import main
+from backend.warehouse.batching import Cart
+from backend.warehouse.layout import generated
+
+REFERENCE = {0: "ratliff_rosenthal", 1: "roodbergen_de_koster", 3: "local_search_300_restarts"}
+
+
+@pytest.mark.parametrize("cross_aisles", list(REFERENCE))
+def test_the_bench_runs_small_and_reports_its_figures(cross_aisles: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["bench", "picking", "--orders", "24", "--aisles", "6", "--cross-aisles", str(cross_aisles), "--json"])
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["orders"] == 24 and out["lines"] == 72 and out["cross_aisles"] == cross_aisles
+    assert out["orders_batched"] == 24 and out["orders_batched_once"] is True
+    per_line = out["m_per_line"]
+    assert per_line["reference"] <= per_line["ours"] < per_line["baseline_single_order_s_shape"]
+    assert out["reduction_vs_baseline"] == pytest.approx(
+        1 - per_line["ours"] / per_line["baseline_single_order_s_shape"], abs=1e-3
+    )
+    assert 0 <= out["gap_to_reference"]["mean"] <= out["gap_to_reference"]["max"]
+    assert set(out["targets_met"]) == {"reduction", "mean_gap", "max_gap", "seconds"}
+    assert out["seconds_batch_and_route"] > 0
+    assert ("local_search_gap_to_exact" in out) == (cross_aisles < 3)
+    assert out["reference"] == REFERENCE[cross_aisles]
+
+
+def test_the_generated_orders_hold_the_lines_asked_for_and_fit_their_totes() -> None:
+    cart = Cart()
+    orders = make_orders(generated(aisles=6, bays=40), cart, orders=30, lines=75, seed=3)
+    assert len(orders) == 30 and sum(len(o.locations) for o in orders) == 75
+    assert len({o.id for o in orders}) == 30
+    assert all(1 <= o.totes <= cart.totes and o.volume <= o.totes * cart.tote_volume for o in orders)
+
+
+def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "picking", "--orders", "10", "--lines", "5"]) == 2
+    assert "10 orders need at least 10 lines" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="at least 1"):
+        run_picking_bench(orders=0)
