@@ -1,0 +1,209 @@
+"""Several loops a shift (multi-trip): PyVRP's reload depots, read back as loops.
+
+A bike whose :class:`~backend.dispatch.model.Vehicle` has a ``reload_s`` may
+ride back to its hub (``reload_place``) between stops, reload there for ``reload_s``
+seconds and ride out on its next loop; its capacity holds per loop. PyVRP 0.14
+models this exactly: a ``VehicleType`` with ``reload_depots`` (and
+``max_reloads``), a trip per loop. The translation is
+:func:`backend.dispatch.pyvrp_engine.to_pyvrp`'s, with, per hub that bikes
+reload at, a depot of its own at the hub's place whose ``service_duration`` is the
+reload time (PyVRP spends a depot's service duration at the start of each trip
+it starts; the first loop leaves from the plain start depot, loaded before the
+shift). Vehicle types are split where bikes reload differently.
+
+The routes come back as stop orders with the trip of each visit and are timed
+on our matrices by :func:`backend.dispatch.scheduling.loop_route` (one
+schedule function); the independent checker judges the plan like any other
+(capacity per loop, reload times). OR-Tools plans one loop per shift: on a day
+PyVRP cannot express, the bikes ride one loop (what does not fit is reported
+unplanned); see docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from backend.dispatch.model import Plan, Problem, Unplanned
+from backend.dispatch.pyvrp_engine import (
+    Mapping,
+    initial_solution,
+    require_pyvrp,
+    to_pyvrp,
+    unsupported,
+)
+from backend.dispatch.scheduling import loop_route
+
+__all__ = ["reloading", "sequences_with_loops", "solve_reloads", "to_pyvrp_reloads"]
+
+
+def reloading(problem: Problem) -> bool:
+    """Some bike of ``problem`` may ride several loops."""
+    return any(v.reload_s is not None for v in problem.vehicles)
+
+
+def to_pyvrp_reloads(
+    problem: Problem, coords: list[tuple[float, float]] | None = None, *, optional: bool = False
+) -> tuple[Any, Mapping]:
+    """``problem`` as PyVRP data with reload depots for the bikes that may reload."""
+    pyvrp = require_pyvrp()
+    data, mapping = to_pyvrp(problem, coords, optional=optional)
+    vehicles = {v.id: v for v in problem.vehicles}
+    depots = list(data.depots())
+    reload_depot: dict[tuple[int, int], int] = {}  # (place, reload seconds) -> depot index
+    types = []
+    type_ids: list[list[str]] = []
+    for vt, ids in zip(data.vehicle_types(), mapping.vehicle_types, strict=True):
+        kinds: dict[tuple[int | None, int | None, int], list[str]] = {}
+        for vid in ids:
+            v = vehicles[vid]
+            kinds.setdefault((v.reload_s, v.max_reloads, v.reload_place), []).append(vid)
+        for (reload_s, max_reloads, place), same in kinds.items():
+            extra: dict[str, Any] = {"num_available": len(same), "name": same[0]}
+            if reload_s is not None:
+                key = (place, int(reload_s))
+                if key not in reload_depot:
+                    reload_depot[key] = len(depots)
+                    depots.append(
+                        pyvrp.Depot(place, service_duration=int(reload_s), name=f"reload@{place}/{reload_s}s")
+                    )
+                extra["reload_depots"] = [reload_depot[key]]
+                if max_reloads is not None:
+                    extra["max_reloads"] = int(max_reloads)
+            types.append(vt.replace(**extra))
+            type_ids.append(same)
+    data = data.replace(depots=depots, vehicle_types=types)
+    return data, msgspec.structs.replace(mapping, vehicle_types=type_ids)
+
+
+def sequences_with_loops(solution: Any, mapping: Mapping) -> dict[str, tuple[list[int], list[int]]]:
+    """Vehicle id -> (stop indices in visiting order, positions that start a new loop)."""
+    from pyvrp import ActivityType
+
+    used = [0] * len(mapping.vehicle_types)
+    out: dict[str, tuple[list[int], list[int]]] = {}
+    for route in solution.routes():
+        seq: list[int] = []
+        trips: list[int] = []
+        for act in route.schedule():
+            if act.type == ActivityType.CLIENT:
+                seq.append(mapping.clients[act.idx])
+            elif act.type == ActivityType.PICKUP:
+                seq.append(mapping.shipments[act.idx][0])
+            elif act.type == ActivityType.DELIVERY:
+                seq.append(mapping.shipments[act.idx][1])
+            else:
+                continue
+            trips.append(int(act.trip))
+        if not seq:
+            continue
+        vt = route.vehicle_type()
+        vid = mapping.vehicle_types[vt][used[vt]]
+        used[vt] += 1
+        out[vid] = (seq, [j for j in range(1, len(seq)) if trips[j] != trips[j - 1]])
+    return out
+
+
+def plan_with_loops(
+    problem: Problem, routes: dict[str, tuple[list[int], list[int]]], *, solve_s: float, status: str
+) -> Plan:
+    """A :class:`Plan` of these loops, timed on ``problem``'s matrices from each shift start;
+    stops on no route are unplanned (``no_capacity``)."""
+    by_id = {s.id: s for s in problem.stops}
+    out = []
+    seen: set[int] = set()
+    for v in problem.vehicles:
+        if v.id not in routes:
+            continue
+        seq, breaks = routes[v.id]
+        seen.update(seq)
+        out.append(loop_route(problem, v, seq, breaks, by_id=by_id))
+    fixed = {v.id: v.fixed_cost for v in problem.vehicles}
+    unplanned = tuple(
+        Unplanned(stop_id=s.id, reason="no_capacity", detail="feasible alone, but no room left in the plan")
+        for i, s in enumerate(problem.stops)
+        if i not in seen
+    )
+    return Plan(
+        routes=tuple(out),
+        unplanned=unplanned,
+        cost=sum(r.distance_m + fixed[r.vehicle_id] for r in out),
+        distance_m=sum(r.distance_m for r in out),
+        duration_s=sum(r.duration_s for r in out),
+        solve_s=round(solve_s, 3),
+        status=status,
+    )
+
+
+def solve_reloads(
+    problem: Problem,
+    time_limit_s: float,
+    *,
+    seed: int = 0,
+    coords: list[tuple[float, float]] | None = None,
+    warm: Plan | None = None,
+) -> Plan:
+    """Plan ``problem`` with PyVRP's reload depots within ``time_limit_s``.
+
+    As :func:`backend.dispatch.pyvrp_engine.solve_pyvrp` (stops no bike could
+    serve alone are diagnosed first; ``warm``'s routes, one loop each, are the
+    first solution), with loops: every visit required for half the time, then,
+    if that leaves no feasible plan, every visit optional from where it got. Raises ValueError for
+    what :func:`~backend.dispatch.pyvrp_engine.unsupported` names.
+    """
+    pyvrp = require_pyvrp()
+    from pyvrp.stop import MaxRuntime
+
+    from backend.dispatch.solver import diagnose
+
+    t0 = time.perf_counter()
+    why = unsupported(problem)
+    if why:
+        raise ValueError(f"PyVRP cannot model this problem: {why}")
+    pre = list(diagnose(problem))
+    gone = {u.stop_id for u in pre}
+    orphans = {s.id for s in problem.stops if s.id not in gone and any(p in gone for p in s.pickups)}
+    orphans |= {p for s in problem.stops if s.id in gone for p in s.pickups} - gone
+    pre += [
+        Unplanned(stop_id=sid, reason="pickup_unplanned", detail="its pair cannot be planned")
+        for sid in sorted(orphans)
+    ]
+    sub = msgspec.structs.replace(problem, stops=tuple(s for s in problem.stops if s.id not in gone | orphans))
+    if not sub.stops or not sub.vehicles:
+        plan = plan_with_loops(sub, {}, solve_s=time.perf_counter() - t0, status="feasible")
+    else:
+        # PyVRP's search adds a reload where a route carries too much, but does not make
+        # one to serve a visit it may leave out: every visit required first (half the
+        # time); if that is infeasible (too little room), optional visits from there.
+        data, mapping = to_pyvrp_reloads(sub, coords, optional=False)
+        initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
+
+        def left(share: float) -> float:
+            return max(0.01, share * (time_limit_s - (time.perf_counter() - t0)))
+
+        kw: dict[str, Any] = {"seed": seed, "collect_stats": False, "display": False}
+        best = pyvrp.solve(data, stop=MaxRuntime(left(0.5)), initial_solution=initial, **kw).best
+        if not best.is_feasible():
+            data, mapping = to_pyvrp_reloads(sub, coords, optional=True)
+            best = pyvrp.solve(data, stop=MaxRuntime(left(1.0)), initial_solution=_same(data, best), **kw).best
+        plan = plan_with_loops(
+            sub,
+            sequences_with_loops(best, mapping),
+            solve_s=time.perf_counter() - t0,
+            status="feasible" if best.is_feasible() else "infeasible",
+        )
+    engine = "pyvrp-reload" if warm is None else f"{warm.engine}+pyvrp-reload"
+    return msgspec.structs.replace(plan, unplanned=(*pre, *plan.unplanned), engine=engine)
+
+
+def _same(data: Any, solution: Any) -> Any:
+    """``solution``'s routes (reloads included) as a solution of ``data`` (same indices)."""
+    from pyvrp import Activity, Route, Solution
+
+    routes = []
+    for r in solution.routes():
+        acts = [Activity(a.type, a.idx) for a in r.schedule()[1:-1]]
+        routes.append(Route(data, acts, r.vehicle_type()))
+    return Solution(data, routes)
