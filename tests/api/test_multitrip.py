@@ -1,0 +1,67 @@
+"""Several loops a shift through the API (issue 15, part 2): a day that does not fit one
+loop is planned in loops with reloads at the hub; the courier's route and the desk show
+the loops and the reloads, the loading list is per loop; a reload time below zero is a
+422 naming the field, and nothing is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from backend.db.tables import Bike, Hub
+from tests.api.helpers import login, post_ok, problem, tomorrow
+from tests.api.test_planning import _small_day
+
+BOX_L = 50.0  # each order is one parcel of 12 L: at most four per loop
+
+
+async def test_the_couriers_route_shows_loops_and_the_loading_list_per_loop(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo, couriers=1, basket=False)  # 8 parcels, 96 L
+    await Bike.update({Bike.volume_l: BOX_L}).where(Bike.name == "B0")
+    run = await post_ok(client, f"/hubs/{hub}/plans", {"date": tomorrow().isoformat(), "timeLimitS": 2}, h)
+    assert run["figures"]["violations"] == 0 and run["unplanned"] == [], run
+
+    headers = await login(client, "courier0")
+    day = (await client.get(f"/courier/today?date={tomorrow()}", headers=headers)).json()
+    route = day["route"]
+    loops = [s["loop"] for s in route["stops"]]
+    assert loops == sorted(loops) and loops[0] == 1 and max(loops) >= 2, loops
+    assert [r["loop"] for r in route["reloads"]] == list(range(2, max(loops) + 1))
+    by_loop: dict[int, list[dict]] = {}
+    for s in route["stops"]:
+        by_loop.setdefault(s["loop"], []).append(s)
+    for r in route["reloads"]:
+        # back at the hub after the previous loop, out again (10 minutes by default) before the next
+        last = by_loop[r["loop"] - 1][-1]
+        first = by_loop[r["loop"]][0]
+        assert dt.datetime.fromisoformat(last["departure"]) <= dt.datetime.fromisoformat(r["arrival"])
+        arrival, departure = dt.datetime.fromisoformat(r["arrival"]), dt.datetime.fromisoformat(r["departure"])
+        assert departure - arrival >= dt.timedelta(minutes=10)
+        assert departure <= dt.datetime.fromisoformat(first["eta"])
+        assert r["loadL"] <= BOX_L
+    # the loading list: per loop, each loop's parcels within the box, its last delivery loaded first
+    loading = day["loading"]
+    assert {p["loop"] for p in loading} == set(by_loop)
+    for loop, stops in by_loop.items():
+        items = [p for p in loading if p["loop"] == loop]
+        assert [p["stopId"] for p in items] == [s["stopId"] for s in reversed(stops)]
+        assert [p["loadOrder"] for p in items] == list(range(1, len(items) + 1))
+        assert 12 * len(items) <= BOX_L
+
+    # the dispatcher's desk shows the same loops and reloads
+    desk = (await client.get(f"/hubs/{hub}/desk?date={tomorrow()}", headers=h)).json()
+    (desk_route,) = desk["routes"]
+    assert [s["loop"] for s in desk_route["stops"]] == loops
+    assert desk_route["reloads"] == route["reloads"]
+
+
+async def test_a_reload_time_below_zero_is_refused_naming_the_field_and_nothing_is_stored(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo, couriers=1, basket=False)
+    before = await Hub.count()
+    r = await client.post("/hubs", json={"name": "Second hub", "lat": 52.0, "lon": 5.0, "reloadMin": -5}, headers=h)
+    assert "reloadMin" in problem(r, 422)["detail"]
+    assert await Hub.count() == before
+    r = await client.patch(f"/hubs/{hub}", json={"reloadMin": -1}, headers=h)
+    assert "reloadMin" in problem(r, 422)["detail"]
+    assert (await Hub.select(Hub.reload_min).where(Hub.id == hub).first())["reload_min"] == 10.0
+    # null: the hub's bikes ride one loop a shift
+    assert (await client.patch(f"/hubs/{hub}", json={"reloadMin": None}, headers=h)).json()["reloadMin"] is None
