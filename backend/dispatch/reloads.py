@@ -22,11 +22,11 @@ unplanned); see docs/architecture.md.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from backend.dispatch.model import Plan, Problem, Unplanned
+from backend.dispatch.model import Plan, Problem, Stop, Unplanned, Window
 from backend.dispatch.pyvrp_engine import (
     Mapping,
     initial_solution,
@@ -35,8 +35,12 @@ from backend.dispatch.pyvrp_engine import (
     unsupported,
 )
 from backend.dispatch.scheduling import loop_route
+from backend.dispatch.windows import travel_time
 
-__all__ = ["reloading", "sequences_with_loops", "solve_reloads", "to_pyvrp_reloads"]
+if TYPE_CHECKING:
+    from backend.dispatch.replan import ReplanResult
+
+__all__ = ["reloading", "replan_in_loops", "replan_loops", "sequences_with_loops", "solve_reloads", "to_pyvrp_reloads"]
 
 
 def reloading(problem: Problem) -> bool:
@@ -207,3 +211,140 @@ def _same(data: Any, solution: Any) -> Any:
         acts = [Activity(a.type, a.idx) for a in r.schedule()[1:-1]]
         routes.append(Route(data, acts, r.vehicle_type()))
     return Solution(data, routes)
+
+
+def replan_loops(
+    problem: Problem,
+    routes_in_force: dict[str, list[str]],
+    *,
+    time_limit_s: float,
+    seed: int = 1,
+    on_board: frozenset[str] | None = None,
+) -> Plan | None:
+    """Re-plan a running day whose bikes ride loops: what is on a bike stays on its loop.
+
+    A stop locked to a bike that reloads (``Stop.vehicles == (its id,)``) whose
+    goods are on board or that is under way (in ``on_board``; every locked stop
+    when None) is on the loop the bike is riding now: the bike serves those first,
+    in the order of its route in force (``routes_in_force``: vehicle id -> stop
+    ids), then rides back to its hub. Other stops locked to a bike that reloads
+    (kept with a courier on the road to spare churn) are free again, in their own
+    windows (a stop kept "late rather than dropped" gets its window back from its
+    soft due time): they are not loaded yet. Everything after that (the later
+    loops) is planned again freely by :func:`solve_reloads`, the bike starting at
+    the hub when it is back there and has reloaded, with the range that is left.
+    The routes are then timed whole from where each bike is now
+    (:func:`~backend.dispatch.scheduling.loop_route`); the caller checks the plan.
+    None when PyVRP cannot express the rest of the day (a stop locked to a bike
+    that rides one loop, pinned orders, a soft due time on a free stop) or when no
+    bike reloads: then the day goes to the usual re-plan.
+    """
+    if not reloading(problem):
+        return None
+    t0 = time.perf_counter()
+    by_id = {s.id: s for s in problem.stops}
+    pos = {s.id: k for k, s in enumerate(problem.stops)}
+    T, D = problem.time_s, problem.dist_m
+    aboard: dict[str, list[str]] = {}
+    sub_vehicles = []
+    reloads = {v.id for v in problem.vehicles if v.reload_s is not None}
+
+    def loaded(s: Stop) -> bool:
+        return on_board is None or s.id in on_board
+
+    freed = {s.id for s in problem.stops if len(s.vehicles) == 1 and s.vehicles[0] in reloads and not loaded(s)}
+    for v in problem.vehicles:
+        mine = [
+            sid
+            for sid in routes_in_force.get(v.id, [])
+            if sid in by_id and by_id[sid].vehicles == (v.id,) and sid not in freed
+        ]
+        mine += sorted(s.id for s in problem.stops if s.vehicles == (v.id,) and s.id not in mine and s.id not in freed)
+        if v.reload_s is None or not mine:
+            sub_vehicles.append(v)
+            continue
+        aboard[v.id] = mine
+        current = loop_route(problem, v, [pos[sid] for sid in mine], [])
+        last = by_id[mine[-1]].location
+        back = current.stops[-1].departure_s + travel_time(T[last][v.reload_place], v.speed_factor)
+        ridden = current.stops[-1].distance_m + int(D[last][v.reload_place])
+        start = back + v.reload_s
+        if start >= v.shift.end:
+            continue  # no time for another loop
+        sub_vehicles.append(
+            msgspec.structs.replace(
+                v,
+                start_location=v.reload_place,
+                shift=msgspec.structs.replace(v.shift, start=start),
+                max_distance_m=None if v.max_distance_m is None else max(0, v.max_distance_m - ridden),
+                max_reloads=None if v.max_reloads is None else max(0, v.max_reloads - 1),
+            )
+        )
+    riding = {sid for ids in aboard.values() for sid in ids}
+    sub = msgspec.structs.replace(
+        problem,
+        vehicles=tuple(sub_vehicles),
+        stops=tuple(_free(s) if s.id in freed else s for s in problem.stops if s.id not in riding),
+    )
+    if sub.stops and unsupported(sub) is not None:
+        return None
+    left = max(0.05, time_limit_s - (time.perf_counter() - t0))
+    rest = solve_reloads(sub, left, seed=seed)
+    later = {r.vehicle_id: r for r in rest.routes}
+    routes = []
+    for v in problem.vehicles:
+        first = aboard.get(v.id, [])
+        r = later.get(v.id)
+        then = [ps.stop_id for ps in r.stops] if r is not None else []
+        if not first and not then:
+            continue
+        cuts = [len(first)] if first and then else []
+        cuts += [
+            len(first) + j for j in range(1, len(then)) if r is not None and r.stops[j].loop != r.stops[j - 1].loop
+        ]
+        routes.append(loop_route(problem, v, [pos[sid] for sid in first + then], cuts, by_id=by_id))
+    fixed = {v.id: v.fixed_cost for v in problem.vehicles}
+    return Plan(
+        routes=tuple(routes),
+        unplanned=rest.unplanned,
+        cost=sum(r.distance_m + fixed[r.vehicle_id] for r in routes),
+        distance_m=sum(r.distance_m for r in routes),
+        duration_s=sum(r.duration_s for r in routes),
+        solve_s=round(time.perf_counter() - t0, 3),
+        status=rest.status,
+        engine="pyvrp-reload",
+    )
+
+
+def _free(s: Stop) -> Stop:
+    """``s`` without its lock, in its own window again (see the re-plan's "late rather than dropped")."""
+    windows = s.windows
+    if s.due_s is not None and windows:
+        windows = (*windows[:-1], Window(windows[-1].start, max(windows[-1].start, s.due_s)))
+    return msgspec.structs.replace(s, vehicles=(), due_s=None, windows=windows)
+
+
+def replan_in_loops(
+    problem: Problem,
+    routes_in_force: dict[str, list[str]],
+    *,
+    time_limit_s: float,
+    seed: int = 1,
+    on_board: frozenset[str] | None = None,
+) -> ReplanResult | None:
+    """:func:`replan_loops` as a re-plan to publish, or None to leave the day to the usual
+    re-plan: PyVRP cannot express it, or its plan breaks a rule of the checker or takes a
+    stop off the routes in force. Every bike whose route has several loops, or whose
+    order changed, is published again (its loops are part of what it rides)."""
+    from backend.dispatch.feasibility import check
+    from backend.dispatch.replan import ReplanResult, changed_vehicles, route_orders
+
+    plan = replan_loops(problem, routes_in_force, time_limit_s=time_limit_s, seed=seed, on_board=on_board)
+    if plan is None or check(problem, plan):
+        return None
+    dropped = {u.stop_id for u in plan.unplanned}
+    if any(sid in dropped for ids in routes_in_force.values() for sid in ids):
+        return None
+    changed = changed_vehicles(routes_in_force, route_orders(plan))
+    changed |= {r.vehicle_id for r in plan.routes if r.reloads}
+    return ReplanResult(plan=plan, changed=frozenset(changed), kept_order=frozenset())

@@ -10,7 +10,7 @@ import pytest
 from backend.dispatch import portfolio as F
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Problem, Reload, Stop, Vehicle, Window
-from backend.dispatch.reloads import solve_reloads
+from backend.dispatch.reloads import replan_loops, solve_reloads
 from backend.dispatch.scheduling import earliest_route, loop_route, schedule
 
 pytest.importorskip("pyvrp")
@@ -163,3 +163,84 @@ def test_an_order_larger_than_any_bike_is_unplanned_with_that_reason():
 def test_reload_visits_are_plain_data():
     rl = Reload(loop=2, arrival_s=1, start_s=1, departure_s=601, load_kg=20.0, load_l=20.0, distance_m=10)
     assert msgspec.json.decode(msgspec.json.encode(rl), type=Reload) == rl
+
+
+def test_a_replan_keeps_loaded_goods_on_their_loop_and_plans_later_loops_freely():
+    problem = two_loops()
+    plan = solve_reloads(problem, 1.0, seed=1)
+    (route,) = plan.routes
+    done, on_board = route.stops[0], route.stops[1]  # loop 1: one delivered, one still on the bike
+    assert (done.loop, on_board.loop) == (1, 1)
+    by_id = {s.id: s for s in problem.stops}
+    bike = problem.vehicles[0]
+    spare = msgspec.structs.replace(bike, id="spare", shift=Window(bike.shift.start, bike.shift.start + 60))
+    # live: the bike is where it delivered, now; its goods on board are locked to it; a new
+    # parcel came in for the north, and a second bike whose shift is nearly over
+    live = msgspec.structs.replace(
+        problem,
+        vehicles=(
+            msgspec.structs.replace(
+                bike,
+                start_location=by_id[done.stop_id].location,
+                shift=Window(done.departure_s, bike.shift.end),
+                reload_location=0,
+            ),
+            spare,
+        ),
+        stops=(
+            *(
+                msgspec.structs.replace(s, vehicles=("bike",)) if s.id == on_board.stop_id else s
+                for s in problem.stops
+                if s.id != done.stop_id
+            ),
+            Stop(id="N1b", kind="delivery", location=3, weight_kg=10.0, volume_l=10.0, service_s=60),
+        ),
+    )
+    in_force = {"bike": [ps.stop_id for ps in route.stops[1:]]}
+    again = replan_loops(live, in_force, time_limit_s=1.0)
+    assert again is not None
+    assert check(live, again) == []
+    assert again.unplanned == ()
+    (new,) = [r for r in again.routes if r.vehicle_id == "bike"]
+    # still on the loop it is on: first, alone on loop 1 (nothing else was loaded)
+    assert (new.stops[0].stop_id, new.stops[0].loop) == (on_board.stop_id, 1)
+    assert [ps.stop_id for ps in new.stops if ps.loop == 1] == [on_board.stop_id]
+    # the rest in later loops of at most two parcels: 3 parcels, so two more loops
+    assert sorted(ps.stop_id for ps in new.stops[1:]) == sorted(
+        {"N1", "N2", "N1b", "E1", "E2"} - {done.stop_id, on_board.stop_id}
+    )
+    assert max(ps.loop for ps in new.stops) == 3 and len(new.reloads) == 2
+    loads_within(again, live)
+
+
+def test_stops_kept_with_a_riding_courier_but_not_loaded_go_to_later_loops():
+    problem = two_loops()
+    plan = solve_reloads(problem, 1.0, seed=1)
+    (route,) = plan.routes
+    on_bike = [ps.stop_id for ps in route.stops if ps.loop == 1]
+    later = [ps.stop_id for ps in route.stops if ps.loop == 2]
+    # every stop locked to the riding courier (as a live day does); a later one kept late
+    # rather than dropped: its window stretched, its own end a soft due time
+    stops = []
+    for s in problem.stops:
+        s = msgspec.structs.replace(s, vehicles=("bike",))
+        if s.id == later[0]:
+            s = msgspec.structs.replace(s, windows=(Window(8 * H, 23 * H),), due_s=11 * H)
+        stops.append(s)
+    live = msgspec.structs.replace(problem, stops=tuple(stops))
+    in_force = {"bike": [ps.stop_id for ps in route.stops]}
+    again = replan_loops(live, in_force, time_limit_s=1.0, on_board=frozenset(on_bike))
+    assert again is not None and check(live, again) == [] and again.unplanned == ()
+    (new,) = again.routes
+    assert [ps.stop_id for ps in new.stops if ps.loop == 1] == on_bike
+    assert {ps.stop_id for ps in new.stops if ps.loop == 2} == set(later)
+    # with nothing said about what is loaded, every locked stop is on the bike: one loop of
+    # 40 kg on a 20 kg bike breaks the checker's rules
+    assert check(live, replan_loops(live, in_force, time_limit_s=0.5)) != []
+
+
+def test_a_replan_with_goods_locked_on_a_bike_of_one_loop_is_left_to_the_usual_replan():
+    problem = two_loops(reload_s=None)
+    locked = msgspec.structs.replace(problem.stops[0], vehicles=("bike",))
+    live = msgspec.structs.replace(problem, stops=(locked, *problem.stops[1:]))
+    assert replan_loops(live, {"bike": ["E1"]}, time_limit_s=0.5) is None
