@@ -153,8 +153,8 @@ def solve_reloads(
 
     As :func:`backend.dispatch.pyvrp_engine.solve_pyvrp` (stops no bike could
     serve alone are diagnosed first; ``warm``'s routes, one loop each, are the
-    first solution), with loops: every visit required for half the time, then,
-    if that leaves no feasible plan, every visit optional from where it got. Raises ValueError for
+    first solution), with loops: every visit required for half the time, then
+    the rest from where it got, every visit optional if that was infeasible. Raises ValueError for
     what :func:`~backend.dispatch.pyvrp_engine.unsupported` names.
     """
     pyvrp = require_pyvrp()
@@ -180,7 +180,8 @@ def solve_reloads(
     else:
         # PyVRP's search adds a reload where a route carries too much, but does not make
         # one to serve a visit it may leave out: every visit required first (half the
-        # time); if that is infeasible (too little room), optional visits from there.
+        # time), then the rest of the time from there, with the visits optional if that
+        # was infeasible (too little room for all).
         data, mapping = to_pyvrp_reloads(sub, coords, optional=False)
         initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
 
@@ -191,7 +192,7 @@ def solve_reloads(
         best = pyvrp.solve(data, stop=MaxRuntime(left(0.5)), initial_solution=initial, **kw).best
         if not best.is_feasible():
             data, mapping = to_pyvrp_reloads(sub, coords, optional=True)
-            best = pyvrp.solve(data, stop=MaxRuntime(left(1.0)), initial_solution=_same(data, best), **kw).best
+        best = pyvrp.solve(data, stop=MaxRuntime(left(1.0)), initial_solution=_same(data, best), **kw).best
         plan = plan_with_loops(
             sub,
             sequences_with_loops(best, mapping),
