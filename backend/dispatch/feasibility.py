@@ -210,6 +210,11 @@ def _check_sequences(
             before, last = sid, pi
 
 
+def _returns(stops: dict[str, Stop]) -> set[str]:
+    """Pickups no delivery names: goods brought back to the hub."""
+    return {sid for sid, s in stops.items() if s.kind == "pickup"} - {p for s in stops.values() for p in s.pickups}
+
+
 def _check_loops(
     v: Vehicle,
     r: Route,
@@ -339,7 +344,8 @@ def _check_route(
 
     # loads, per loop: a loop's hub-loaded deliveries are on board when it starts; a
     # return is unloaded at the next hub visit; goods picked up for a later loop stay on
-    returns = {sid for sid, s in stops.items() if s.kind == "pickup"} - {p for s in stops.values() for p in s.pickups}
+    # (only a route with reloads unloads returns on the way: not worth a pass over a big day's stops otherwise)
+    returns = _returns(stops) if r.reloads else set()
     for rule, attr, cap in (
         ("payload", "weight_kg", v.payload_kg),
         ("volume", "volume_l", v.volume_l),

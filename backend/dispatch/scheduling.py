@@ -231,7 +231,9 @@ def loop_route(
     for li in range(len(bounds) - 1):
         for j in range(bounds[li], bounds[li + 1]):
             loop_of[j] = li + 1
-    returns = {s.id for s in stops if s.kind == "pickup"} - {p for s in stops for p in s.pickups}
+    on_route = [stops[k] for k in seq]
+    named = {p for s in on_route for p in s.pickups}  # a pair shares its route: its delivery is here too
+    returns = {s.id for s in on_route if s.kind == "pickup" and s.id not in named}
 
     def hub_goods(loop: int) -> tuple[float, float]:
         ks = [seq[j] for j in range(len(seq)) if loop_of[j] == loop and stops[seq[j]].kind == "delivery"]

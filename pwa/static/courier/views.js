@@ -84,7 +84,9 @@ export function routeScreen(v) {
   const closed = rows.filter(([s]) => !isOpen(s));
   // before the shift: the first loop's parcels (later loops are loaded when the bike is back)
   const toLoad = toLoadFor(v.loading, 1);
-  const reload = started ? reloadAhead(v.route, v.loading) : null;
+  // back to the hub first: until the next loop's parcels are loaded, then its first stop
+  const ahead = started ? reloadAhead(v.route, v.loading) : null;
+  const reload = ahead && ahead.items.some((l) => !l.loaded) ? ahead : null;
   return html`
     ${v.shift?.status === "planned" ? html`
       <div class="card shift-card">
