@@ -342,6 +342,20 @@ def _check_route(
     if v.max_distance_m is not None and dist > v.max_distance_m:
         add("range", vid, None, f"route is {dist} m, range {v.max_distance_m} m")
 
+    _check_loads(v, r, known, stops, reload_at, add, tol_load)
+    return dist, r.duration_s
+
+
+def _check_loads(
+    v: Vehicle,
+    r: Route,
+    known: list[PlannedStop],
+    stops: dict[str, Stop],
+    reload_at: dict[str, Reload],
+    add: Callable[[str, str | None, str | None, str], None],
+    tol_load: float,
+) -> None:
+    vid = v.id
     # loads, per loop: a loop's hub-loaded deliveries are on board when it starts; a
     # return is unloaded at the next hub visit; goods picked up for a later loop stay on
     # (only a route with reloads unloads returns on the way: not worth a pass over a big day's stops otherwise)
@@ -394,4 +408,3 @@ def _check_route(
             reported = ps.load_kg if rule == "payload" else ps.load_l
             if abs(reported - load) > max(tol_load, 1e-6 * abs(load)):
                 add(rule, vid, s.id, f"reported load {reported:g} {unit}, simulated {load:g} {unit}")
-    return dist, r.duration_s

@@ -314,11 +314,8 @@ async def work_out(
         for r in routes
     }
     solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
-    # goods on a bike, or a stop under way: on the loop the bike rides now (a day in loops)
-    on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft)
-    job = functools.partial(
-        _timed_replan, day_input.problem, in_force, time_limit_s=solve_limit, min_gain_s=min_gain_s, on_board=on_board
-    )
+    on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft)  # stays on its loop
+    job = functools.partial(_timed_replan, day_input.problem, in_force, solve_limit, min_gain_s, on_board)
     t1 = time.perf_counter()
     if ctx.pool is None:
         result, solve_phases = await asyncio.to_thread(job)
@@ -380,7 +377,6 @@ async def work_out(
 def _timed_replan(
     problem: Any,
     in_force: dict[str, list[str]],
-    *,
     time_limit_s: float,
     min_gain_s: int,
     on_board: frozenset[str] = frozenset(),
