@@ -314,7 +314,9 @@ async def work_out(
         for r in routes
     }
     solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
-    on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft)  # stays on its loop
+    # a day ridden in loops: what is on a bike (or under way) stays on its loop; else None
+    looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
+    on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
     job = functools.partial(_timed_replan, day_input.problem, in_force, solve_limit, min_gain_s, on_board)
     t1 = time.perf_counter()
     if ctx.pool is None:
@@ -379,12 +381,12 @@ def _timed_replan(
     in_force: dict[str, list[str]],
     time_limit_s: float,
     min_gain_s: int,
-    on_board: frozenset[str] = frozenset(),
+    on_board: frozenset[str] | None = None,
 ) -> tuple[ReplanResult, dict[str, float]]:
     # runs in the solver pool: its phase timings travel back with the result
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    if reloading(problem):  # bikes ride loops: what is on a bike stays on its loop
+    if on_board is not None and reloading(problem):  # bikes ride loops: what is on a bike stays on its loop
         looped = replan_in_loops(problem, in_force, time_limit_s=LOOPS_SHARE * time_limit_s, on_board=on_board)
         timings["loops"] = time.perf_counter() - t0
         if looped is not None:
