@@ -54,6 +54,11 @@ async def test_the_couriers_route_shows_loops_and_the_loading_list_per_loop(clie
     (desk_route,) = desk["routes"]
     assert [s["loop"] for s in desk_route["stops"]] == loops
     assert desk_route["reloads"] == route["reloads"]
+    # and the route's line on the map rides back through the hub between loops
+    lines = (await client.get(f"/hubs/{hub}/routes.geojson?date={tomorrow()}", headers=h)).json()
+    (line,) = lines["features"]
+    coords = line["geometry"]["coordinates"]
+    assert coords[0] in coords[1:-1]
 
 
 async def test_a_reload_time_below_zero_is_refused_naming_the_field_and_nothing_is_stored(client, geo) -> None:
