@@ -73,7 +73,7 @@ class Empty(Body):
     pass
 
 
-async def provide_courier_id(user: Principal) -> int:
+async def provide_courier_id(user: User) -> int:
     """Dependency ``cid``: the courier behind the request (Forbidden for other users)."""
     if user.courier_id is None:
         raise Forbidden("Only couriers use these endpoints.")

@@ -22,8 +22,10 @@ derives one problem per feature mix, on the same places and couriers:
 :func:`run_mix` plans each one as the product does (:func:`solve_best`, its
 default runs, at the normal limit), then gives the engines ``factor`` times
 that limit on the same problem (OR-Tools alone for the whole time, and, where
-PyVRP can express the problem, OR-Tools then PyVRP from its plan), one run
-per core. :func:`judge` puts every plan through the independent checker
+PyVRP can express the problem, OR-Tools then PyVRP from its plan; where it
+can only relax it, PyVRP on the relaxation then OR-Tools from its plan,
+:mod:`backend.dispatch.pyvrp_translate`), one run per core. :func:`judge`
+puts every plan through the independent checker
 (:func:`backend.dispatch.feasibility.check`) and names the reference: the best
 of all those plans *and the product's own* (fewest stops left out among the
 plans without violations, then the lowest cost by the problem's objective,
@@ -49,7 +51,15 @@ import msgspec
 from backend.dispatch.calendar import SLOTS, parse_hhmm
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Problem, Sequence, Stop, Window
-from backend.dispatch.portfolio import DEFAULT_ENGINES, choose, plan_cost, pyvrp_can_plan, run_engine, solve_best
+from backend.dispatch.portfolio import (
+    DEFAULT_ENGINES,
+    choose,
+    engines_for,
+    plan_cost,
+    pyvrp_can_plan,
+    run_engine,
+    solve_best,
+)
 
 MIXES = ("plain", "baskets", "windows", "multi_trip", "locks", "day")
 DEFAULT_MIXES = ("plain", "baskets", "windows", "multi_trip", "locks")
@@ -270,8 +280,11 @@ def judge(problem: Problem, product: Plan, reference_plans: list[Plan]) -> dict[
 
 
 def reference_engines(problem: Problem) -> tuple[str, ...]:
-    """OR-Tools alone, and OR-Tools then PyVRP from its plan where PyVRP can express the problem."""
-    return ("ortools", "ortools+pyvrp") if pyvrp_can_plan(problem) else ("ortools",)
+    """OR-Tools alone, and OR-Tools then PyVRP from its plan where PyVRP can express the problem
+    (where it can only relax it: PyVRP on the relaxation, then OR-Tools from its plan)."""
+    if pyvrp_can_plan(problem):
+        return ("ortools", "ortools+pyvrp")
+    return engines_for(problem, ("ortools", "relaxed"))
 
 
 def run_mix(
