@@ -15,6 +15,10 @@ search on the problems it can express. A run is one worker's job:
   folded routes (:mod:`backend.dispatch.pyvrp_translate`); a ``"pyvrp"`` run
   becomes this run on such a day.
 
+On a day with bikes that may reload at their hub (``Vehicle.reload_s``), the
+PyVRP runs plan several loops a shift (:mod:`backend.dispatch.reloads`);
+OR-Tools plans one loop, so its plan loses wherever loops serve more.
+
 A delivery with several windows is one PyVRP client per window in a mutually
 exclusive group (exact) for a cold ``"pyvrp"`` run. A stop of a shop pair with
 several windows (a shipment step has one), and for ``"ortools+pyvrp"`` every
@@ -126,7 +130,8 @@ def _can_relax(problem: Problem) -> bool:
 def plan_cost(problem: Problem, plan: Plan) -> int:
     """What ``plan`` costs by ``problem``'s objective, whichever engine made it.
 
-    Riding (metres or seconds at the bike's speed, as ``problem.cost`` says),
+    Riding (metres or seconds at the bike's speed, as ``problem.cost`` says; the rides
+    back to the hub to reload included),
     each used bike's fixed cost, and ``LATE_COST_PER_S`` per second a stop's
     service starts past its soft due time.
     """
@@ -141,7 +146,12 @@ def plan_cost(problem: Problem, plan: Plan) -> int:
             continue
         v = vehicles[r.vehicle_id]
         total += int(v.fixed_cost)
-        path = [v.start_location, *(place[ps.stop_id] for ps in r.stops), v.end_location]
+        path = [v.start_location]
+        for j, ps in enumerate(r.stops):
+            if j and ps.loop != r.stops[j - 1].loop:
+                path.append(v.reload_place)  # back to the hub to reload
+            path.append(place[ps.stop_id])
+        path.append(v.end_location)
         for a, b in zip(path, path[1:], strict=False):
             total += travel_time(int(T[a][b]), v.speed_factor) if by_time else int(D[a][b])
         total += sum(LATE_COST_PER_S * max(0, ps.start_s - due[ps.stop_id]) for ps in r.stops if ps.stop_id in due)
@@ -181,20 +191,23 @@ def run_engine(
 ) -> list[Plan]:
     """One run (see the module docstring) within ``time_limit_s``: its plans, in the order made."""
     from backend.dispatch.pyvrp_engine import solve_pyvrp
+    from backend.dispatch.reloads import reloading, solve_reloads
 
+    # bikes that may ride several loops: PyVRP's runs plan loops (OR-Tools rides one)
+    pyvrp_run = solve_reloads if reloading(problem) else solve_pyvrp
     kwargs = ortools_kwargs or {}
     if engine == "ortools":
         return [solve(problem, time_limit_s, **kwargs)]
     limit = max(0.01, time_limit_s - _HOP_S)
     if engine == "pyvrp":
-        return [solve_pyvrp(one_window(problem), limit, seed=seed, coords=coords)]
+        return [pyvrp_run(one_window(problem), limit, seed=seed, coords=coords)]
     if engine == "relaxed":
         from backend.dispatch.pyvrp_translate import solve_relaxed
 
         return solve_relaxed(problem, limit, seed=seed, coords=coords, ortools_kwargs=kwargs)
     first = solve(problem, time_limit_s * WARM_SHARE, **kwargs)
     rest = max(0.01, limit - first.solve_s)
-    then = solve_pyvrp(one_window(problem, first), rest, seed=seed, coords=coords, warm=first)
+    then = pyvrp_run(one_window(problem, first), rest, seed=seed, coords=coords, warm=first)
     # both clocks, end to end
     then = msgspec.structs.replace(then, solve_s=first.solve_s + then.solve_s)
     return [first, then]
