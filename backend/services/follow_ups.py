@@ -8,8 +8,6 @@
   answered: planned into the running routes, or withdrawn (the request itself
   does this and settles the job; the job waits a lease long for it).
 - ``courier_behind`` {hubId, couriers}: re-plan a hub whose couriers fell behind.
-- ``route_lines`` {hubId, date}: draw and keep the lines of the hub's routes in force
-  for the desk's map; written with every plan and re-plan that is saved.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from backend.jobs import JobContext, handler
 from backend.services.context import context_of
 from backend.services.disruptions import after_failed_stop, courier_behind, plan_in_same_day_order
 from backend.services.replanning import announce_if_not_applied, replan_hub
-from backend.services.route_geometry import warm_route_lines
 
 
 @handler("failed_stop")
@@ -53,9 +50,3 @@ async def behind(job: JobContext) -> None:
 async def same_day_order(job: JobContext) -> None:
     now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
     await plan_in_same_day_order(context_of(job.state), job.payload["orderId"], now)
-
-
-@handler("route_lines")
-async def route_lines(job: JobContext) -> None:
-    p = job.payload
-    await warm_route_lines(context_of(job.state), p["hubId"], dt.date.fromisoformat(p["date"]))

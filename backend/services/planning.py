@@ -24,7 +24,6 @@ from backend.services import route_store
 from backend.services.context import Context
 from backend.services.courier import route_view, stop_views
 from backend.services.day import DayInput, hub_lock, load_day
-from backend.services.route_geometry import draw_lines_later
 from backend.structs import Out
 
 # Names backend/bench still imports from here (ws_bench, replan_bench); they belong to
@@ -117,7 +116,6 @@ async def save_plan(
             assert route_row is not None  # written in this transaction
             await emit("route.planned", await route_view(route_row), courier_id=courier, hub_id=hub_id)
         await emit("plan.finished", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
-        await draw_lines_later(hub_id, day, run_id)  # the desk's map finds the lines drawn
     return run_id
 
 

@@ -40,7 +40,6 @@ from backend.services.alerts import alert_replan_not_applied
 from backend.services.context import Context
 from backend.services.courier import route_view
 from backend.services.day import DayInput, Pending, hub_lock, live_day, load_day
-from backend.services.route_geometry import draw_lines_later
 
 log = logging.getLogger("laadbak.replan")
 # A live re-plan builds the matrices of every stop left: 4,000 places are about
@@ -489,8 +488,6 @@ async def _save(
             changed_couriers.append(shift["courier"])
         await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
-        if changed_couriers:
-            await draw_lines_later(hub_id, day, run_id)  # the desk's map finds the new lines drawn
     return {
         "planRunId": run_id,
         "applied": True,

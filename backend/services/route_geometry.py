@@ -7,13 +7,6 @@ route (the closures it was planned around). A line depends only on those places
 and closures, so it is kept per fingerprint of the two, not per route row: the
 new row that an ETA update or a re-plan writes with the same stops in the same
 order gets the kept line with a dictionary look-up. Lines are kept as GeoJSON text.
-
-A plan or re-plan that is saved writes a durable ``route_lines`` follow-up job
-(``backend/services/follow_ups.py``) in its own transaction: the worker draws the
-day's new lines (:func:`warm_route_lines`) right after, so the desk's first
-``routes.geojson`` of the day finds them kept instead of spending seconds of CPU.
-The lines are kept in the process's memory: with several server processes, the one
-whose worker ran the job has them, the others draw theirs on first request.
 """
 
 from __future__ import annotations
@@ -33,7 +26,6 @@ from backend.db.engine import reading
 from backend.db.tables import Hub
 from backend.dispatch.network import StreetNetwork
 from backend.errors import NotFound
-from backend.jobs import queue as jobs
 from backend.services.context import Context
 from backend.services.courier_colours import hub_colours
 from backend.services.day import closures_overlapping, edges_of
@@ -100,11 +92,6 @@ def _fingerprint(places: list[Place], closed: np.ndarray) -> bytes:
     return digest.digest()
 
 
-def _closed_during(ctx: Context, route: dict[str, Any], closures: list[dict[str, Any]]) -> np.ndarray:
-    """The edges shut by the closures during the route (those it was planned around)."""
-    return edges_of(ctx.geo, [c for c in closures if c["start"] < route["end"] and c["end"] > route["start"]])
-
-
 async def _lines(
     ctx: Context, hub: dict[str, Any], routes: list[dict[str, Any]], closures: list[dict[str, Any]]
 ) -> dict[int, bytes]:
@@ -114,7 +101,9 @@ async def _lines(
     lines: dict[int, bytes] = {}
     todo: list[tuple[int, bytes, list[Place], np.ndarray]] = []
     for route in routes:
-        places, closed = route_places(hub, route), _closed_during(ctx, route, closures)
+        during = [c for c in closures if c["start"] < route["end"] and c["end"] > route["start"]]
+        closed = edges_of(ctx.geo, during)
+        places = route_places(hub, route)
         fingerprint = _fingerprint(places, closed)
         line = kept.get(fingerprint)
         if line is None:
@@ -162,44 +151,14 @@ def _span(routes: list[dict[str, Any]], day: dt.date) -> tuple[dt.datetime, dt.d
     return min(r["start"] for r in routes), max(r["end"] for r in routes)
 
 
-async def _day(hub_id: int, day: dt.date) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The hub, its routes in force on ``day`` and the closures during them."""
-    async with reading():
-        hub = await _hub_row(hub_id)
-        routes = await routes_in_force(hub_id, day)
-        closures = await closures_overlapping(hub_id, *_span(routes, day)) if routes else []
-    return hub, routes, closures
-
-
-async def draw_lines_later(hub_id: int, day: dt.date, plan_run_id: int) -> None:
-    """Write the ``route_lines`` job of a saved plan or re-plan, in its transaction."""
-    await jobs.enqueue("route_lines", f"route_lines:{plan_run_id}", {"hubId": hub_id, "date": day.isoformat()})
-
-
-async def warm_route_lines(ctx: Context, hub_id: int, day: dt.date) -> int:
-    """Draw and keep the lines of the hub's routes in force on ``day`` that are not kept
-    yet (after a plan or re-plan is saved); returns how many routes the day has."""
-    hub, routes, closures = await _day(hub_id, day)
-    return len(await _lines(ctx, hub, routes, closures))
-
-
-async def kept_route_ids(ctx: Context, hub_id: int, day: dt.date) -> list[int]:
-    """The ids of the hub's routes in force on ``day`` whose line is kept (drawn nothing)."""
-    hub, routes, closures = await _day(hub_id, day)
-    kept = _kept(ctx.geo.network)
-    ids = []
-    for route in routes:
-        if kept.get(_fingerprint(route_places(hub, route), _closed_during(ctx, route, closures))) is not None:
-            ids.append(route["id"])
-    return ids
-
-
 async def hub_routes_geojson(ctx: Context, hub_id: int, day: dt.date) -> bytes:
     """The hub's routes in force on ``day`` as a GeoJSON FeatureCollection (text), one
     Feature per route: its line along the streets and ``{routeId, version, courierId, colour}``."""
-    hub, routes, closures = await _day(hub_id, day)
     async with reading():
+        hub = await _hub_row(hub_id)
+        routes = await routes_in_force(hub_id, day)
         colours = await hub_colours(hub_id, day)
+        closures = await closures_overlapping(hub_id, *_span(routes, day)) if routes else []
     lines = await _lines(ctx, hub, routes, closures)
     features = b",".join(_feature(r, colours.get(r["courier"], "#000000"), lines[r["id"]]) for r in routes)
     return b'{"type":"FeatureCollection","features":[' + features + b"]}"

@@ -13,14 +13,9 @@ import time
 import anyio
 import pytest
 
-from backend.db.tables import Job, Parcel, PlanRun, Route, Stop
-from backend.dispatch.closures import circle
-from backend.dispatch.zones import ZoneWindow
-from backend.services import route_geometry
+from backend.db.tables import Parcel, PlanRun, Route, Stop
 from backend.services.courier_colours import PALETTE
-from backend.services.route_store import routes_in_force
-from backend.services.zones import add_zone
-from tests.api.helpers import admin, login, make_user, post_ok, problem, service_ctx, tomorrow
+from tests.api.helpers import admin, login, make_user, post_ok, problem, tomorrow
 
 EVERY_DAY = [{"days": ["mo", "tu", "we", "th", "fr", "sa", "su"], "opens": "08:00", "closes": "20:00"}]
 STOP_KEYS = {
@@ -480,48 +475,3 @@ async def test_a_replan_keeps_its_reasons_for_the_desk(client, geo) -> None:
     assert unplanned["HEAVY"]["reason"] == "too_heavy"
     on_routes = {s["reference"] for r in day["routes"] for s in r["stops"]}
     assert "LATE-2" in on_routes or unplanned["LATE-2"]["reason"] != "not_planned_yet"
-
-
-async def _job_done(key: str, timeout_s: float = 60.0) -> str:
-    """The status of the job ``key`` once the app's worker has run it (or the timeout passed)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        row = await Job.select(Job.status).where(Job.key == key).first()
-        if (row and row["status"] in ("done", "failed")) or time.monotonic() > deadline:
-            return row["status"] if row else "missing"
-        await anyio.sleep(0.05)
-
-
-async def test_saving_a_plan_or_a_replan_draws_the_route_lines_before_the_desk_asks(client, geo) -> None:
-    ctx = service_ctx(client)
-    route_geometry._KEPT.pop(ctx.geo.network, None)  # no line of an earlier test's day
-    jobs_before = await Job.count()
-    w = await _planned_day(client, geo)
-    hub = w["hub"]["id"]
-    run = await PlanRun.select(PlanRun.id).where(PlanRun.hub == hub).order_by(PlanRun.id, ascending=False).first()
-    assert await _job_done(f"route_lines:{run['id']}") == "done"
-    assert await Job.count() == jobs_before + 1
-    routes = sorted(r["id"] for r in await routes_in_force(hub, tomorrow()))
-    assert routes and sorted(await route_geometry.kept_route_ids(ctx, hub, tomorrow())) == routes
-    # Without the job's work nothing is kept: the look-up above draws nothing itself.
-    route_geometry._KEPT.pop(ctx.geo.network, None)
-    assert await route_geometry.kept_route_ids(ctx, hub, tomorrow()) == []
-
-    # A re-plan that changes routes (a stop of the running day shut out by a loading zone) draws the new ones.
-    stop = next(s for r in await routes_in_force(hub, tomorrow()) for s in r["stops"] if s["kind"] == "delivery")
-    made = await add_zone(
-        ctx,
-        hub,
-        name="Early loading",
-        kind="loading",
-        polygon=[list(p) for p in (*circle(stop["lat"], stop["lon"], 30), circle(stop["lat"], stop["lon"], 30)[0])],
-        windows=[ZoneWindow(start="05:00", end="05:30")],
-        now=dt.datetime.combine(tomorrow(), dt.time(9)),
-        time_limit_s=1.0,
-    )
-    assert made.replan is not None and made.replan["applied"] and made.replan["changedCouriers"], made.replan
-    assert await _job_done(f"route_lines:{made.replan['planRunId']}") == "done"
-    routes = sorted(r["id"] for r in await routes_in_force(hub, tomorrow()))
-    kept = await route_geometry.kept_route_ids(ctx, hub, tomorrow())
-    # The changed couriers' new routes are drawn (those unchanged keep their row, drawn again too).
-    assert sorted(kept) == routes

@@ -32,8 +32,7 @@ def _next_steps(live: LiveServer, stop_id: int) -> list[dict[str, Any]]:
 
 
 def _jobs(live: LiveServer) -> list[tuple[str, str]]:
-    """The failed stop's follow-ups (route_lines jobs, written with every saved plan, draw lines only)."""
-    return _query(live, "SELECT key, status FROM job WHERE kind != 'route_lines' ORDER BY id")
+    return _query(live, "SELECT key, status FROM job ORDER BY id")
 
 
 def test_a_failed_stop_answered_just_before_a_kill_gets_its_next_step_once(tmp_path, geo) -> None:
