@@ -4,7 +4,7 @@ from piccolo.columns.column_types import Varchar
 from piccolo.columns.indexes import IndexMethod
 
 
-ID = "2026-12-05T01:00:00:000000"
+ID = "2026-12-05T02:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Vehicle kinds: bike.kind, access_zone.exempt"
 
