@@ -3,17 +3,18 @@ the running day is re-planned around it, and again when it reopens."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 
+from backend.api.answers import optional_key, respond
 from backend.api.auth import check_hub, roles
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, Id, OptionalDateQuery, json_body
 from backend.services.closures import (
     ClosureOut,
-    add_closure,
+    add_closure_once,
     hub_of_closure,
     list_closures,
     remove_closure,
@@ -75,14 +76,21 @@ class ClosureController(Controller):
         "/hubs/{hub_id:int}/closures",
         guards=[roles("dispatcher")],
         status_code=201,
-        summary="Close a street or an area for a time span; the running day is re-planned around it",
+        summary="Close a street or an area for a time span; the running day is re-planned around it "
+        "(an Idempotency-Key is optional: a retry with the same key closes and re-plans once)",
     )
     async def create(
-        self, ctx: Ctx, user: User, hub_id: Id, data: Annotated[ClosureIn, json_body(*CLOSURE_EXAMPLES)]
-    ) -> ClosureOut:
+        self,
+        request: Request,
+        ctx: Ctx,
+        user: User,
+        hub_id: Id,
+        data: Annotated[ClosureIn, json_body(*CLOSURE_EXAMPLES)],
+    ) -> Response[Any]:
         check_hub(user, hub_id)
         centre = (data.circle.lat, data.circle.lon, data.circle.radius_m) if data.circle else None
-        return await add_closure(
+        key = optional_key(request)
+        answer = await add_closure_once(
             ctx,
             hub_id,
             reason=data.reason,
@@ -93,7 +101,10 @@ class ClosureController(Controller):
             centre=centre,
             now=ctx.now(),
             user_id=user.id,
+            key=key,
+            body=await request.body(),
         )
+        return respond(request, answer)
 
     @get(
         "/hubs/{hub_id:int}/closures",

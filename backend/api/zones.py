@@ -3,16 +3,17 @@ drawn by its dispatchers or imported from the map; planning keeps to them."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 
+from backend.api.answers import optional_key, respond
 from backend.api.auth import check_hub, roles
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, Id, json_body
 from backend.dispatch.zones import ZoneKind, ZoneWindow
-from backend.services.zones import ZoneOut, add_zone, hub_of_zone, import_osm_zones, list_zones, remove_zone
+from backend.services.zones import ZoneOut, add_zone_once, hub_of_zone, import_osm_zones, list_zones, remove_zone
 
 ZONE_EXAMPLES = (
     (
@@ -31,6 +32,24 @@ ZONE_EXAMPLES = (
         },
     ),
     (
+        "A loading zone with windows per vehicle kind: vans 07:00-10:00, every other kind 07:00-18:00",
+        {
+            "name": "Kamppi loading zone",
+            "kind": "loading",
+            "polygon": [
+                [60.1687, 24.9300],
+                [60.1687, 24.9360],
+                [60.1672, 24.9360],
+                [60.1672, 24.9300],
+                [60.1687, 24.9300],
+            ],
+            "windows": [
+                {"start": "07:00", "end": "10:00", "kinds": ["van"]},
+                {"start": "07:00", "end": "18:00"},
+            ],
+        },
+    ),
+    (
         "A pedestrian zone: ridden before 10:00 and after 20:00, walked in between",
         {
             "name": "Aleksanterinkatu",
@@ -43,6 +62,7 @@ ZONE_EXAMPLES = (
                 [60.1695, 24.9440],
             ],
             "windows": [{"start": "05:00", "end": "10:00"}, {"start": "20:00", "end": "24:00"}],
+            "exempt": ["walker"],
         },
     ),
 )
@@ -54,8 +74,12 @@ class ZoneIn(Body):
     # A closed ring of [lat, lon] corners: the last repeats the first.
     polygon: Annotated[list[tuple[float, float]], msgspec.Meta(max_length=1000)]
     # Loading zone: when stops inside may be served. Pedestrian zone: when bikes may be
-    # ridden inside (walked at other times; none: always walked).
+    # ridden inside (walked at other times; none: always walked). A window may name the
+    # vehicle kinds it is for (``kinds``); a kind no window names keeps to the others.
     windows: Annotated[list[ZoneWindow], msgspec.Meta(max_length=20)] = []
+    # Vehicle kinds the zone does not restrict at all (e.g. "walker" in a pedestrian zone).
+    # Vehicle kinds are checked by the service, with a sentence naming the field (422).
+    exempt: Annotated[list[str], msgspec.Meta(max_length=4)] = []
 
 
 class OsmImportIn(Body):
@@ -70,22 +94,33 @@ class ZoneController(Controller):
         "/hubs/{hub_id:int}/zones",
         guards=[roles("dispatcher")],
         status_code=201,
-        summary="Draw a restricted zone (loading windows or a pedestrian zone); the running day is re-planned",
+        summary="Draw a restricted zone (loading windows or a pedestrian zone); the running day is re-planned "
+        "(an Idempotency-Key is optional: a retry with the same key stores it and re-plans once)",
     )
     async def create(
-        self, ctx: Ctx, user: User, hub_id: Id, data: Annotated[ZoneIn, json_body(*ZONE_EXAMPLES)]
-    ) -> ZoneOut:
+        self,
+        request: Request,
+        ctx: Ctx,
+        user: User,
+        hub_id: Id,
+        data: Annotated[ZoneIn, json_body(*ZONE_EXAMPLES)],
+    ) -> Response[Any]:
         check_hub(user, hub_id)
-        return await add_zone(
+        key = optional_key(request)
+        answer = await add_zone_once(
             ctx,
             hub_id,
             name=data.name,
             kind=data.kind,
             polygon=data.polygon,
             windows=data.windows,
+            exempt=data.exempt,
             now=ctx.now(),
             user_id=user.id,
+            key=key,
+            body=await request.body(),
         )
+        return respond(request, answer)
 
     @post(
         "/hubs/{hub_id:int}/zones/import-osm",

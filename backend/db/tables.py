@@ -100,6 +100,8 @@ class Bike(Keyed):
     volume_l = Float()
     battery_range_km = Float()
     speed_factor = Float(default=1.0)
+    # cargo_bike | e_bike | walker | van: restricted zones' windows may differ per kind
+    kind = Varchar(length=16, default="cargo_bike")
 
 
 class Courier(Keyed):
@@ -348,7 +350,10 @@ class AccessZone(Keyed, tablename="access_zone"):
     name = Varchar(length=120)
     kind = Varchar(length=12)  # loading | pedestrian
     polygon = JSON(default=[])  # [[lat, lon], ...], a simple polygon (the ring without its repeated corner)
-    windows = JSON(default=[])  # [{"days": ["mo", ...], "start": "07:00", "end": "11:00"}, ...]
+    # [{"days": ["mo", ...], "start": "07:00", "end": "11:00", "kinds": ["van"]}, ...]; kinds [] or
+    # absent: every vehicle kind no window names
+    windows = JSON(default=[])
+    exempt = JSON(default=[])  # vehicle kinds the zone does not restrict, e.g. ["walker"]
     source = Varchar(length=40, default="")  # "": drawn by a dispatcher; "osm:w123": imported from the map
     created_by = Integer(null=True, default=None)  # user id
     created_at = Timestamp(default=TimestampNow())

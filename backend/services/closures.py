@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from backend.db.engine import transaction
@@ -28,6 +29,7 @@ from backend.realtime.background import Background
 from backend.services.context import Context
 from backend.services.day import closures_overlapping, edges_of
 from backend.services.geo import Geo
+from backend.services.idempotency import Answer, Write, amend, fingerprint, once
 from backend.services.replanning import announce_if_not_applied, replan_hub
 from backend.services.route_store import routes_in_force
 from backend.structs import Out
@@ -137,7 +139,78 @@ async def add_closure(
     has ended, a bad polygon, an unknown street, a zone with no street of the map in
     it, and a closure that would cut the hub off the streets.
     """
-    geo = ctx.geo
+    row = await _checked(ctx.geo, hub_id, reason, start, end, street, zone, centre, now, user_id)
+    async with transaction():
+        closure_id = (await StreetClosure.insert(row))[0]["id"]
+    return await _replanned(ctx, await _read(closure_id), now, time_limit_s)
+
+
+async def add_closure_once(
+    ctx: Context,
+    hub_id: int,
+    *,
+    reason: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    street: str | None = None,
+    zone: Sequence[Sequence[float]] | None = None,
+    centre: tuple[float, float, float] | None = None,
+    now: dt.datetime,
+    user_id: int,
+    key: str | None,
+    body: bytes,
+) -> Answer:
+    """:func:`add_closure` once per Idempotency-Key when one is given: a replay answers
+    what the first request answered (its re-plan included) and closes and re-plans
+    nothing again; the same key with another body is refused (422, ``key_reused``)."""
+    if key is None:
+        out = await add_closure(
+            ctx,
+            hub_id,
+            reason=reason,
+            start=start,
+            end=end,
+            street=street,
+            zone=zone,
+            centre=centre,
+            now=now,
+            user_id=user_id,
+        )
+        return Answer(201, msgspec.to_builtins(out), replayed=False)
+
+    async def prepare() -> Write:
+        row = await _checked(ctx.geo, hub_id, reason, start, end, street, zone, centre, now, user_id)
+
+        async def write() -> dict[str, Any]:
+            closure_id = (await StreetClosure.insert(row))[0]["id"]
+            return {"id": closure_id}
+
+        return write
+
+    print_ = fingerprint("POST", f"/hubs/{hub_id}/closures", body)
+    answer = await once(user_id, key, print_, 201, prepare=prepare)
+    if answer.replayed or answer.status >= 400:
+        return answer
+    # The closure is committed with the key's record; its re-plan follows, and the stored
+    # answer becomes the whole one, so a replay reads the same.
+    out = msgspec.to_builtins(await _replanned(ctx, await _read(answer.body["id"]), now, None))
+    await amend(user_id, key, out)
+    return Answer(201, out, replayed=False)
+
+
+async def _checked(
+    geo: Geo,
+    hub_id: int,
+    reason: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    street: str | None,
+    zone: Sequence[Sequence[float]] | None,
+    centre: tuple[float, float, float] | None,
+    now: dt.datetime,
+    user_id: int | None,
+) -> StreetClosure:
+    """The closure's row to insert, checked (see :func:`add_closure`); nothing is written."""
     hub = await Hub.select(Hub.id, Hub.name, Hub.lat, Hub.lon).where(Hub.id == hub_id).first()
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
@@ -182,27 +255,26 @@ async def add_closure(
             f"{SNAP_MAX_M:.0f} m leads away from it and back. Close a smaller zone, or fewer "
             f"streets at once."
         )
-    async with transaction():
-        closure_id = (
-            await StreetClosure.insert(
-                StreetClosure(
-                    hub=hub_id,
-                    street=name,
-                    zone=[list(p) for p in polygon],
-                    start=start,
-                    end=end,
-                    reason=reason,
-                    created_by=user_id,
-                )
-            )
-        )[0]["id"]
-    row = await _read(closure_id)
+    return StreetClosure(
+        hub=hub_id,
+        street=name,
+        zone=[list(p) for p in polygon],
+        start=start,
+        end=end,
+        reason=reason,
+        created_by=user_id,
+    )
+
+
+async def _replanned(ctx: Context, row: dict[str, Any], now: dt.datetime, time_limit_s: float | None) -> ClosureOut:
+    """The stored closure, with the re-plan of the running day when it touches it."""
     replan = None
-    if _touches_running_day(start, end, now):
+    if _touches_running_day(row["start"], row["end"], now):
+        polygon = [(p[0], p[1]) for p in row["zone"]]
         replan = await replan_running(
-            ctx, hub_id, now, f"street closed: {_what(name, polygon)}, {reason}", time_limit_s
+            ctx, row["hub"], now, f"street closed: {_what(row['street'], polygon)}, {row['reason']}", time_limit_s
         )
-    return _view(geo, row, replan)
+    return _view(ctx.geo, row, replan)
 
 
 async def _read(closure_id: int) -> dict[str, Any]:

@@ -38,7 +38,15 @@ from backend.dispatch.day_figures import MAX_SPEED_KMH
 from backend.dispatch.model import Problem, Sequence, Unplanned, Vehicle, Window
 from backend.dispatch.model import Stop as PlanStop
 from backend.dispatch.progress import DONE
-from backend.dispatch.zones import DayZone, ZoneWindow, restrict_stops, walked_zones, windows_of
+from backend.dispatch.zones import (
+    DEFAULT_KIND,
+    DayZone,
+    ZoneWindow,
+    kind_windows_of,
+    restrict_stops,
+    walked_zones,
+    windows_of,
+)
 from backend.errors import Invalid, NotFound
 from backend.services.battery import Latest, hub_shift_ranges
 from backend.services.geo import Geo
@@ -142,7 +150,9 @@ async def load_day(
     closed = await closed_edges(geo, hub_id, from_time, day_start + dt.timedelta(days=1))
     # Pedestrian zones are walked when their no-ride hours meet the planned span (docs/api.md, "Restricted zones").
     zones = await zones_on(hub_id, day)
-    walked = edges_of(geo, [{"street": "", "zone": z.polygon} for z in walked_zones(zones, _span(shifts, day, live))])
+    day_kinds = {_kind(bikes, s) for s in shifts}
+    span = _span(shifts, day, live)
+    walked = edges_of(geo, [{"street": "", "zone": z.polygon} for z in walked_zones(zones, span, day_kinds)])
     # the day's matrices are kept between calls (a running day is re-planned again and
     # again with nearly the same places) and reach the solver's process by name
     kept = await asyncio.to_thread(geo.network.day_matrices, places, closed, walked)
@@ -155,12 +165,14 @@ async def load_day(
 
     reload_s = None if hub.get("reload_min") is None else round(float(hub["reload_min"]) * 60)
     vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node, reload_s)
-    final, pre = _plan_stops(stops, shops, points, day, loc, zones)
+    # vehicle id -> the kind of its bike: a loading zone's windows may differ per kind
+    kinds = {v.id: _kind(bikes, shift_rows[v.id]) for v in vehicles}
+    final, pre = _plan_stops(stops, shops, points, day, loc, zones, kinds)
     if live is not None and live.soft:
         live = _short_of_range(live, vehicles, final, dist_m)
     if live is not None and (live.locks or live.late):
         # A late stop kept rather than dropped is still served within its loading zone's windows only.
-        final, zoned = restrict_stops(_locked(final, vehicles, live), _where(stops), zones)
+        final, zoned = restrict_stops(_locked(final, vehicles, live), _where(stops), zones, kinds)
         pre += zoned
     on_duty = {v.id for v in vehicles}
     pinned = tuple(
@@ -192,6 +204,12 @@ def _span(shifts: list[dict[str, Any]], day: dt.date, live: LiveDay | None) -> W
     return Window(start, max(start, end))
 
 
+def _kind(bikes: dict[int, dict[str, Any]], shift: dict[str, Any]) -> str:
+    """The vehicle kind of a shift's bike (the default kind when it has none yet)."""
+    bike = bikes.get(shift["bike"] or shift["courier.bike"]) or {}
+    return str(bike.get("kind") or DEFAULT_KIND)
+
+
 def _where(stops: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
     return {str(s["id"]): (s["lat"], s["lon"]) for s in stops}
 
@@ -199,16 +217,21 @@ def _where(stops: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
 async def zones_on(hub_id: int, day: dt.date) -> list[DayZone]:
     """The hub's restricted zones with their windows on ``day``."""
     rows = await AccessZone.select().where(AccessZone.hub == hub_id).order_by(AccessZone.id).output(load_json=True)
-    return [
-        DayZone(
-            id=str(r["id"]),
-            name=r["name"],
-            kind=r["kind"],
-            polygon=tuple((p[0], p[1]) for p in r["polygon"]),
-            windows=windows_of(msgspec.convert(r["windows"], list[ZoneWindow]), day),
+    zones = []
+    for r in rows:
+        rules = msgspec.convert(r["windows"], list[ZoneWindow])
+        zones.append(
+            DayZone(
+                id=str(r["id"]),
+                name=r["name"],
+                kind=r["kind"],
+                polygon=tuple((p[0], p[1]) for p in r["polygon"]),
+                windows=windows_of([w for w in rules if not w.kinds], day),
+                by_kind=kind_windows_of(rules, day),
+                exempt=frozenset(r.get("exempt") or ()),
+            )
         )
-        for r in rows
-    ]
+    return zones
 
 
 def _vehicles(
@@ -274,6 +297,7 @@ def _plan_stops(
     day: dt.date,
     loc: np.ndarray,
     zones: Seq[DayZone] = (),
+    kinds: dict[str, str] | None = None,
 ) -> tuple[list[PlanStop], list[Unplanned]]:
     """The stops to plan, and those that cannot be, with the reason (a closed shop, a
     loading zone's windows, goods that cannot be collected, a pickup whose delivery
@@ -312,7 +336,7 @@ def _plan_stops(
                 volume_l=s["volume_l"],
             )
         )
-    plan_stops, zoned = restrict_stops(plan_stops, _where(stops), zones)
+    plan_stops, zoned = restrict_stops(plan_stops, _where(stops), zones, kinds)
     pre += zoned
     # Each order's shop pickups and its delivery, found once (not by scanning per stop).
     order_of = {str(s["id"]): s["order"] for s in stops}

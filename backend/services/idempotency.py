@@ -78,6 +78,16 @@ async def once(
     return refused
 
 
+async def amend(user_id: int, key: str, body: Any) -> None:
+    """Replace the stored answer of a request applied under ``key`` with its final
+    ``body``: for a write whose follow-up (a re-plan) runs after its own commit, so
+    that a replay gets the answer the first request got."""
+    async with transaction():
+        await IdempotencyRecord.update({IdempotencyRecord.body: json.dumps(body, default=str)}).where(
+            IdempotencyRecord.scoped_key == f"{user_id}:{key}"
+        )
+
+
 async def _store(scoped: str, print_: str, answer: Answer) -> None:
     await IdempotencyRecord.insert(
         IdempotencyRecord(

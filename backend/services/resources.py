@@ -10,6 +10,7 @@ import msgspec
 
 from backend.db.tables import Bike, Courier, Hub, PickupPoint, Shift, Shop, User
 from backend.dispatch.calendar import OpeningPeriod
+from backend.dispatch.zones import VehicleKind
 from backend.errors import Conflict, Invalid
 from backend.services.context import Context
 from backend.services.crud import Resource
@@ -53,6 +54,8 @@ class BikeIn(Body):
     battery_range_km: Annotated[float, msgspec.Meta(gt=0, le=500)]
     speed_factor: Annotated[float, msgspec.Meta(ge=0.3, le=2.0)] = 1.0
     hub_id: DbId | None = None
+    # What it is, for restricted zones whose windows differ per kind (backend/dispatch/zones.py).
+    kind: VehicleKind = "cargo_bike"
 
 
 class CourierIn(Body):

@@ -14,14 +14,17 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from backend.db.engine import transaction
 from backend.db.tables import AccessZone, Hub
 from backend.dispatch.closures import BadZone, check_zone
-from backend.dispatch.zones import ZoneKind, ZoneWindow, window_problem
+from backend.dispatch.zones import ZoneKind, ZoneWindow, kinds_problem, window_problem
 from backend.errors import Invalid, NotFound
 from backend.services.closures import replan_running
 from backend.services.context import Context
 from backend.services.geo import Geo
+from backend.services.idempotency import Answer, Write, amend, fingerprint, once
 from backend.structs import Out
 
 
@@ -32,6 +35,7 @@ class ZoneOut(Out):
     kind: ZoneKind
     polygon: list[tuple[float, float]]  # a closed ring: the last corner repeats the first
     windows: list[ZoneWindow]
+    exempt: list[str]  # vehicle kinds the zone does not restrict
     source: str  # "": drawn by a dispatcher; "osm:w123": imported from the map
     street_segments: int  # street segments (each direction) partly inside
     created_at: dt.datetime
@@ -48,6 +52,7 @@ def _view(geo: Geo, row: dict[str, Any], replan: dict[str, Any] | None = None) -
         kind=row["kind"],
         polygon=[*ring, ring[0]],
         windows=[ZoneWindow(**w) for w in row["windows"]],
+        exempt=list(row.get("exempt") or []),
         source=row["source"],
         street_segments=len(geo.closure_edges("", ring)),
         created_at=row["created_at"],
@@ -55,8 +60,21 @@ def _view(geo: Geo, row: dict[str, Any], replan: dict[str, Any] | None = None) -
     )
 
 
+def stored_window(w: ZoneWindow) -> dict[str, Any]:
+    """A window as the zone's row keeps it (``kinds`` only when it names some)."""
+    row: dict[str, Any] = {"days": list(w.days), "start": w.start, "end": w.end}
+    if w.kinds:
+        row["kinds"] = sorted(set(w.kinds))
+    return row
+
+
 def check_zone_input(
-    geo: Geo, name: str, kind: ZoneKind, polygon: Sequence[Sequence[float]], windows: Sequence[ZoneWindow]
+    geo: Geo,
+    name: str,
+    kind: ZoneKind,
+    polygon: Sequence[Sequence[float]],
+    windows: Sequence[ZoneWindow],
+    exempt: Sequence[str] = (),
 ) -> tuple[str, list[list[float]], list[dict[str, Any]]]:
     """(name, ring, windows) as stored, or Invalid (422) naming the field to correct."""
     clean = " ".join(name.split())
@@ -75,16 +93,29 @@ def check_zone_input(
             f"and longitude {lon0:.5f}..{lon1:.5f}.",
             field="polygon",
         )
+    wrong = kinds_problem(exempt)
+    if wrong:
+        raise Invalid(f"exempt: {wrong}.", field="exempt")
     for i, w in enumerate(windows):
+        kinds_wrong = kinds_problem(w.kinds)
+        if kinds_wrong:
+            raise Invalid(f"windows[{i}].kinds: {kinds_wrong}.", field=f"windows[{i}].kinds")
         wrong = window_problem(w)
         if wrong:
             raise Invalid(f"windows[{i}]: {wrong}.", field=f"windows[{i}]")
+        both = sorted(set(w.kinds) & set(exempt))
+        if both:
+            raise Invalid(
+                f"windows[{i}].kinds: {', '.join(both)} is exempt from the zone (exempt), so a window "
+                f"for it would never apply; drop it from one of the two.",
+                field=f"windows[{i}].kinds",
+            )
     if kind == "loading" and not windows:
         raise Invalid(
             "windows: a loading zone needs at least one window during which stops inside may be served.",
             field="windows",
         )
-    stored = [{"days": list(w.days), "start": w.start, "end": w.end} for w in windows]
+    stored = [stored_window(w) for w in windows]
     return clean, [list(p) for p in ring], stored
 
 
@@ -104,6 +135,7 @@ async def add_zone(
     polygon: Sequence[Sequence[float]],
     windows: Sequence[ZoneWindow],
     now: dt.datetime,
+    exempt: Sequence[str] = (),
     user_id: int | None = None,
     time_limit_s: float | None = None,
 ) -> ZoneOut:
@@ -111,18 +143,80 @@ async def add_zone(
 
     Raises Invalid (422) naming the field for: an outline that does not close or
     crosses itself, a window that ends before it starts, a loading zone without
-    windows, a zone off the map; nothing is stored then.
+    windows, a zone off the map, a window for an exempt kind; nothing is stored then.
     """
-    await _hub_name(hub_id)
-    clean, ring, stored = check_zone_input(ctx.geo, name, kind, polygon, windows)
+    row = await _checked(ctx.geo, hub_id, name, kind, polygon, windows, exempt, user_id)
     async with transaction():
-        zone_id = (
-            await AccessZone.insert(
-                AccessZone(hub=hub_id, name=clean, kind=kind, polygon=ring, windows=stored, created_by=user_id)
-            )
-        )[0]["id"]
-    row = await _read(zone_id)
-    replan = await replan_running(ctx, hub_id, now, f"{kind} zone added: {clean}", time_limit_s)
+        zone_id = (await AccessZone.insert(row))[0]["id"]
+    return await _replanned(ctx, await _read(zone_id), now, time_limit_s)
+
+
+async def add_zone_once(
+    ctx: Context,
+    hub_id: int,
+    *,
+    name: str,
+    kind: ZoneKind,
+    polygon: Sequence[Sequence[float]],
+    windows: Sequence[ZoneWindow],
+    exempt: Sequence[str],
+    now: dt.datetime,
+    user_id: int,
+    key: str | None,
+    body: bytes,
+) -> Answer:
+    """:func:`add_zone` once per Idempotency-Key when one is given: a replay answers what
+    the first request answered (its re-plan included) and stores and re-plans nothing
+    again; the same key with another body is refused (422, ``key_reused``)."""
+    if key is None:
+        out = await add_zone(
+            ctx, hub_id, name=name, kind=kind, polygon=polygon, windows=windows, exempt=exempt, now=now, user_id=user_id
+        )
+        return Answer(201, msgspec.to_builtins(out), replayed=False)
+
+    async def prepare() -> Write:
+        row = await _checked(ctx.geo, hub_id, name, kind, polygon, windows, exempt, user_id)
+
+        async def write() -> dict[str, Any]:
+            return {"id": (await AccessZone.insert(row))[0]["id"]}
+
+        return write
+
+    answer = await once(user_id, key, fingerprint("POST", f"/hubs/{hub_id}/zones", body), 201, prepare=prepare)
+    if answer.replayed or answer.status >= 400:
+        return answer
+    # Stored with the key's record; the re-plan follows and completes the stored answer.
+    out = msgspec.to_builtins(await _replanned(ctx, await _read(answer.body["id"]), now, None))
+    await amend(user_id, key, out)
+    return Answer(201, out, replayed=False)
+
+
+async def _checked(
+    geo: Geo,
+    hub_id: int,
+    name: str,
+    kind: ZoneKind,
+    polygon: Sequence[Sequence[float]],
+    windows: Sequence[ZoneWindow],
+    exempt: Sequence[str],
+    user_id: int | None,
+) -> AccessZone:
+    """The zone's row to insert, checked (see :func:`add_zone`); nothing is written."""
+    await _hub_name(hub_id)
+    clean, ring, stored = check_zone_input(geo, name, kind, polygon, windows, exempt)
+    return AccessZone(
+        hub=hub_id,
+        name=clean,
+        kind=kind,
+        polygon=ring,
+        windows=stored,
+        exempt=sorted(set(exempt)),
+        created_by=user_id,
+    )
+
+
+async def _replanned(ctx: Context, row: dict[str, Any], now: dt.datetime, time_limit_s: float | None) -> ZoneOut:
+    replan = await replan_running(ctx, row["hub"], now, f"{row['kind']} zone added: {row['name']}", time_limit_s)
     return _view(ctx.geo, row, replan)
 
 
@@ -185,7 +279,7 @@ async def import_osm_zones(
                 name=z.name[:120],
                 kind="pedestrian",
                 polygon=[list(p) for p in z.polygon],
-                windows=[{"days": list(w.days), "start": w.start, "end": w.end} for w in ride],
+                windows=[stored_window(w) for w in ride],
                 source=z.source,
                 created_by=user_id,
             )

@@ -3,6 +3,7 @@ around them and again when they end; bad input gets a clear 422."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -302,3 +303,34 @@ async def test_bad_closures_are_refused_with_a_reason(client, geo) -> None:
     )
     problem(await client.delete(f"/closures/{made['id']}", headers=other), 403)
     assert await Route.count() == 0  # no plan: nothing was re-planned
+
+
+async def test_a_closure_posted_twice_with_one_key_closes_and_replans_once(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    zone, _, _ = await _zone_across_a_route(geo, hub, routes)
+    # The planned day is running: a closure of it re-plans it.
+    client.app.state.context = dataclasses.replace(client.app.state.context, clock=lambda: _at(9))
+    body = {"reason": "burst water main", "zone": [list(p) for p in zone], "start": _iso(9), "end": _iso(13)}
+    keyed = {**h, "Idempotency-Key": "closure-1"}
+    runs = await PlanRun.count()
+    first = await client.post(f"/hubs/{hub}/closures", json=body, headers=keyed)
+    assert first.status_code == 201, first.text
+    assert first.json()["replan"] is not None and first.json()["replan"]["reason"].startswith("street closed:")
+    assert await PlanRun.count() == runs + 1
+    again = await client.post(f"/hubs/{hub}/closures", json=body, headers=keyed)
+    assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    assert await StreetClosure.count() == 1 and await PlanRun.count() == runs + 1
+    # The same key with another body: refused with a sentence, nothing closed.
+    other = problem(await client.post(f"/hubs/{hub}/closures", json={**body, "reason": "x"}, headers=keyed), 422)
+    assert "already used for a different request" in other["detail"]
+    # A refused closure is refused the same way on a replay; nothing is written.
+    late = {**body, "start": _iso(13), "end": _iso(9)}
+    for _ in range(2):
+        r = await client.post(f"/hubs/{hub}/closures", json=late, headers={**h, "Idempotency-Key": "closure-2"})
+        assert "before it starts" in problem(r, 422)["detail"]
+    assert await StreetClosure.count() == 1
+    # Without a key every request closes (as before).
+    plain = await client.post(f"/hubs/{hub}/closures", json={**body, "end": _iso(12)}, headers=h)
+    assert plain.status_code == 201 and "idempotent-replayed" not in plain.headers
+    assert await StreetClosure.count() == 2

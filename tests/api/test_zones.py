@@ -5,9 +5,10 @@ the field and store nothing; only the hub's dispatchers may see or change its zo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
-from backend.db.tables import AccessZone, Hub, PlanRun, Stop
+from backend.db.tables import AccessZone, Bike, Courier, Hub, IdempotencyRecord, PlanRun, Stop
 from backend.dispatch.closures import circle
 from backend.dispatch.network import haversine_m
 from backend.dispatch.zones import ZoneWindow
@@ -150,6 +151,15 @@ async def test_bad_zones_get_a_422_naming_the_field_and_nothing_is_stored(client
     body = await refused({"name": "Zone\u0000"})
     assert body["field"] == "name" and "control character" in body["detail"]
     await refused({"kind": "parking"}, 400)  # not a kind of zone
+    # Not a vehicle kind: a 422 naming the field and the kinds there are.
+    body = await refused({"exempt": ["bus"]})
+    assert (
+        body["field"] == "exempt" and "'bus' is not a vehicle kind" in body["detail"] and "cargo_bike" in body["detail"]
+    )
+    body = await refused({"windows": [{"start": "07:00", "end": "11:00", "kinds": ["walker", "bus"]}]})
+    assert body["field"] == "windows[0].kinds" and "'bus'" in body["detail"]
+    body = await refused({"windows": [{"start": "07:00", "end": "11:00", "kinds": ["van"]}], "exempt": ["van"]})
+    assert body["field"] == "windows[0].kinds" and "exempt" in body["detail"]
     await refused({"windows": [{"start": "7", "end": "11:00"}]}, 400)  # not HH:MM
     assert await AccessZone.count() == 0
 
@@ -178,7 +188,7 @@ async def test_the_maps_pedestrian_areas_are_imported_once(client, geo) -> None:
     assert len(first) == len(geo.pedestrian_zones)
     assert all(z["kind"] == "pedestrian" and z["source"].startswith("osm:w") for z in first)
     assert first[0]["windows"] == [
-        {"start": "06:00", "end": "10:00", "days": ["mo", "tu", "we", "th", "fr", "sa", "su"]}
+        {"start": "06:00", "end": "10:00", "days": ["mo", "tu", "we", "th", "fr", "sa", "su"], "kinds": []}
     ]
     again = await post_ok(client, f"/hubs/{hub}/zones/import-osm", {}, h)
     assert again == [] and await AccessZone.count() == len(first)
@@ -214,3 +224,97 @@ async def test_a_zone_drawn_on_the_running_day_replans_it_within_the_zones_windo
     gone = await remove_zone(service_ctx(client), made.id, now=now, time_limit_s=1.0)
     assert gone.replan is not None and gone.replan["unplanned"] == 0
     assert any(s["stopId"] == stop["id"] for r in await _current_routes(hub) for s in r["stops"])
+
+
+async def _courier_of_stop(client, hub: int, h: dict, stop_id: int) -> int:
+    routes = (await client.get(f"/routes?hubId={hub}&date={tomorrow()}", headers=h)).json()
+    (courier,) = [r["courierId"] for r in routes if any(s["stopId"] == stop_id for s in r["stops"])]
+    return courier
+
+
+async def test_a_loading_zone_keeps_each_vehicle_kind_to_its_own_windows(client, geo) -> None:
+    h, hub, couriers = await _small_day(client, geo)
+    van_courier, bike_courier = couriers
+    van = (await Courier.select(Courier.bike).where(Courier.id == van_courier).first())["bike"]
+    assert (await client.patch(f"/bikes/{van}", json={"kind": "van"}, headers=h)).json()["kind"] == "van"
+    problem(await client.patch(f"/bikes/{van}", json={"kind": "bus"}, headers=h), 400)
+    stop = await _lonely_delivery("10:00")  # its own window: 10:00-12:00
+    zone = await post_ok(
+        client,
+        f"/hubs/{hub}/zones",
+        {
+            "name": "Kamppi",
+            "kind": "loading",
+            "polygon": _ring(circle(stop["lat"], stop["lon"], 30)),
+            # Vans 11:30-11:45 only; every other kind 10:00-11:00.
+            "windows": [{"start": "11:30", "end": "11:45", "kinds": ["van"]}, {"start": "10:00", "end": "11:00"}],
+        },
+        h,
+    )
+    shown = (await client.get(f"/hubs/{hub}/zones", headers=h)).json()
+    assert [w["kinds"] for w in shown[0]["windows"]] == [["van"], []] and shown[0]["exempt"] == []
+    run, planned = await _plan(client, hub, h)
+    assert run["unplanned"] == [] and run["figures"]["violations"] == 0
+    served = dt.datetime.fromisoformat(planned[stop["id"]]["serviceStart"]).time()
+    # The wider window is the cargo bike's: the stop rides with it, within 10:00-11:00.
+    assert dt.time(10) <= served <= dt.time(11), planned[stop["id"]]
+    assert await _courier_of_stop(client, hub, h, stop["id"]) == bike_courier
+
+    # Windows no kind on the day can keep: unplanned, naming each kind's windows.
+    await client.delete(f"/zones/{zone['id']}", headers=h)
+    evening = {
+        "name": "Evening loading",
+        "kind": "loading",
+        "polygon": _ring(circle(stop["lat"], stop["lon"], 30)),
+        "windows": [{"start": "18:00", "end": "20:00", "kinds": ["cargo_bike"]}, {"start": "06:00", "end": "07:00"}],
+    }
+    made = await post_ok(client, f"/hubs/{hub}/zones", evening, h)
+    run, planned = await _plan(client, hub, h)
+    (unplanned,) = run["unplanned"]
+    assert unplanned["stopId"] == stop["id"] and unplanned["reason"] == "zone_window"
+    assert "cargo_bike 18:00–20:00" in unplanned["detail"] and "van 06:00–07:00" in unplanned["detail"]
+
+    # The same zone exempting vans: the van serves it in the stop's own window.
+    await client.delete(f"/zones/{made['id']}", headers=h)
+    exempt = await post_ok(client, f"/hubs/{hub}/zones", {**evening, "exempt": ["van"]}, h)
+    assert exempt["exempt"] == ["van"]
+    run, planned = await _plan(client, hub, h)
+    assert run["unplanned"] == [] and run["figures"]["violations"] == 0
+    assert await _courier_of_stop(client, hub, h, stop["id"]) == van_courier
+    assert await Bike.count() == 2
+
+
+async def test_a_zone_posted_twice_with_one_key_is_stored_and_replanned_once(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo)
+    await _plan(client, hub, h)
+    stop = await _lonely_delivery("10:00")
+    # The planned day is running: adding a zone re-plans it.
+    client.app.state.context = dataclasses.replace(
+        client.app.state.context, clock=lambda: dt.datetime.combine(tomorrow(), dt.time(9))
+    )
+    body = {
+        "name": "Afternoon loading",
+        "kind": "loading",
+        "polygon": _ring(circle(stop["lat"], stop["lon"], 30)),
+        "windows": [{"start": "13:00", "end": "14:00"}],
+    }
+    keyed = {**h, "Idempotency-Key": "zone-1"}
+    runs = await PlanRun.count()
+    first = await client.post(f"/hubs/{hub}/zones", json=body, headers=keyed)
+    assert first.status_code == 201, first.text
+    assert first.json()["replan"] is not None and first.json()["replan"]["unplanned"] == 1
+    assert await PlanRun.count() == runs + 1
+    again = await client.post(f"/hubs/{hub}/zones", json=body, headers=keyed)
+    assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    assert await AccessZone.count() == 1 and await PlanRun.count() == runs + 1
+    # The same key with another body: refused with a sentence, nothing stored.
+    other = problem(await client.post(f"/hubs/{hub}/zones", json={**body, "name": "Other"}, headers=keyed), 422)
+    assert "already used for a different request" in other["detail"]
+    assert await AccessZone.count() == 1
+    # A refused request is refused the same way on a replay, and stores nothing.
+    bad = {**body, "windows": []}
+    for _ in range(2):
+        r = await client.post(f"/hubs/{hub}/zones", json=bad, headers={**h, "Idempotency-Key": "zone-2"})
+        assert problem(r, 422)["field"] == "windows"
+    assert await AccessZone.count() == 1 and await IdempotencyRecord.count() == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -16,6 +17,7 @@ from backend.dispatch.osm_extract import WayRun
 from backend.dispatch.zones import (
     DayZone,
     ZoneWindow,
+    kind_windows_of,
     osm_pedestrian_zones,
     restrict_stops,
     walked_edges,
@@ -82,6 +84,99 @@ def test_a_pedestrian_zone_is_walked_when_its_no_ride_hours_meet_the_planned_spa
     assert walked_zones([ride_mornings], Window(6 * H, 11 * H)) == [ride_mornings]
     assert walked_zones([ride_mornings], Window(14 * H, 18 * H)) == [ride_mornings]
     assert walked_zones([always_walked], Window(6 * H, 7 * H)) == [always_walked]
+
+
+def test_a_loading_zone_serves_each_stop_within_the_windows_of_the_kind_of_its_bike() -> None:
+    # Vans 07:00-09:00, every other kind 07:00-18:00; walkers are exempt.
+    rules = [
+        ZoneWindow(start="07:00", end="09:00", kinds=["van"]),
+        ZoneWindow(start="07:00", end="18:00"),
+    ]
+    monday = dt.date(2026, 11, 23)
+    assert kind_windows_of(rules, monday) == {"van": (Window(7 * H, 9 * H),)}
+    zone = DayZone(
+        id="K",
+        name="Kamppi",
+        kind="loading",
+        polygon=SQUARE,
+        windows=windows_of([r for r in rules if not r.kinds], monday),
+        by_kind=kind_windows_of(rules, monday),
+        exempt=frozenset({"walker"}),
+    )
+    assert zone.windows_for("van") == (Window(7 * H, 9 * H),)
+    assert zone.windows_for("cargo_bike") == (Window(7 * H, 18 * H),)
+    assert zone.windows_for("walker") is None
+    where = {"noon": (60.0, 25.0), "early": (60.0001, 25.0), "evening": (60.0002, 25.0)}
+    stops = [
+        Stop(id="noon", kind="delivery", location=1, windows=(Window(12 * H, 14 * H),)),
+        Stop(id="early", kind="delivery", location=2, windows=(Window(8 * H, 10 * H),)),
+        Stop(id="evening", kind="delivery", location=3, windows=(Window(19 * H, 21 * H),)),
+    ]
+    # Only vans on the day: the noon stop cannot be served; the early one within 08:00-09:00.
+    kept, dropped = restrict_stops(stops, where, [zone], {"v1": "van"})
+    assert [s.id for s in kept] == ["early"] and kept[0].windows == (Window(8 * H, 9 * H),)
+    assert kept[0].vehicles == ()  # every bike of the day may serve it
+    assert sorted((u.stop_id, u.reason) for u in dropped) == [("evening", "zone_window"), ("noon", "zone_window")]
+    # A van and a cargo bike: the noon stop goes to the cargo bike only; the early one keeps
+    # the cargo bike's wider window (08:00-10:00), so it too is the cargo bike's.
+    kept, dropped = restrict_stops(stops, where, [zone], {"v1": "van", "c1": "cargo_bike"})
+    by_id = {s.id: s for s in kept}
+    assert by_id["noon"].windows == (Window(12 * H, 14 * H),) and by_id["noon"].vehicles == ("c1",)
+    assert by_id["early"].windows == (Window(8 * H, 10 * H),) and by_id["early"].vehicles == ("c1",)
+    assert [u.stop_id for u in dropped] == ["evening"]
+    assert "Kamppi" in dropped[0].detail and "van 07:00–09:00" in dropped[0].detail
+    # A walker is exempt: it serves the evening stop in its own window.
+    kept, dropped = restrict_stops(stops, where, [zone], {"v1": "van", "w1": "walker"})
+    by_id = {s.id: s for s in kept}
+    assert by_id["evening"].windows == (Window(19 * H, 21 * H),) and by_id["evening"].vehicles == ("w1",)
+    assert dropped == []
+    # A stop locked on the van stays within the van's window.
+    locked = msgspec.structs.replace(stops[1], vehicles=("v1",))
+    kept, _ = restrict_stops([locked], where, [zone], {"v1": "van", "c1": "cargo_bike"})
+    assert kept[0].windows == (Window(8 * H, 9 * H),) and kept[0].vehicles == ("v1",)
+
+
+def test_kind_windows_are_kept_by_the_planner_for_the_bike_that_serves() -> None:
+    # The van would serve at 08:02 (two minutes from the hub) but its kind may load only
+    # from 10:00; the cargo bike's kind only at 08:00-08:30. The stop goes to the cargo bike.
+    T = [[0, 120], [120, 0]]
+    zone = DayZone(
+        id="Z",
+        name="Z",
+        kind="loading",
+        polygon=SQUARE,
+        windows=(Window(8 * H, 8 * H + 1800),),
+        by_kind={"van": (Window(10 * H, 10 * H + 600),)},
+    )
+    stop = Stop(id="s", kind="delivery", location=1, windows=(Window(8 * H, 12 * H),), service_s=60)
+    kept, _ = restrict_stops([stop], {"s": (60.0, 25.0)}, [zone], {"van": "van", "bike": "cargo_bike"})
+    shift = Window(8 * H, 18 * H)
+    vehicles = tuple(
+        Vehicle(id=v, start_location=0, end_location=0, shift=shift, payload_kg=100, volume_l=100, fixed_cost=c)
+        for v, c in (("van", 0), ("bike", 10_000))  # the van is the cheaper one
+    )
+    problem = Problem(time_s=T, dist_m=T, vehicles=vehicles, stops=tuple(kept))
+    plan = solve(problem, time_limit_s=1)
+    assert check(problem, plan) == []
+    (route,) = [r for r in plan.routes if r.stops]
+    assert route.vehicle_id == "bike" and 8 * H <= route.stops[0].start_s <= 8 * H + 1800
+
+
+def test_a_pedestrian_zone_is_walked_only_when_a_kind_on_the_day_may_not_ride_it() -> None:
+    zone = DayZone(
+        id="P",
+        name="P",
+        kind="pedestrian",
+        polygon=SQUARE,
+        windows=(Window(5 * H, 10 * H),),
+        by_kind={"e_bike": (Window(5 * H, 20 * H),)},
+        exempt=frozenset({"walker"}),
+    )
+    span = Window(8 * H, 18 * H)
+    assert walked_zones([zone], span, {"walker"}) == []
+    assert walked_zones([zone], span, {"walker", "e_bike"}) == []
+    assert walked_zones([zone], span, {"walker", "cargo_bike"}) == [zone]
+    assert walked_zones([zone], span) == [zone]  # the default kind: a cargo bike
 
 
 def _line() -> StreetNetwork:

@@ -1,7 +1,7 @@
 // The courier's actions outside the stop forms: start and end the shift,
-// arrive at a stop, scan a parcel into the bike.
+// arrive at a stop, scan a parcel into the bike, report the battery.
 import { html } from "../kit/html.js";
-import { t, computeView, notify, setLoadFeedback } from "./store.js";
+import { state, t, computeView, notify, setLoadFeedback } from "./store.js";
 import { isOpen, normBarcode, matchBarcode } from "./util.js";
 import { enqueue } from "./sync.js";
 import { ask } from "./dialog.js";
@@ -64,4 +64,16 @@ export function onLoadScan(raw) {
   if (navigator.vibrate) navigator.vibrate(40);
   setLoadFeedback("ok", t("load.asNumber", { barcode, n: entry.loadOrder }), true);
   enqueue("scan", { path: "/courier/loading/scan", body: { barcode }, label: t("label.scan", { barcode }) });
+}
+
+/** Report the bike's battery: a level in % or ``"charged"``; queued like every action
+ * (sent once, with its idempotency key, when the phone is online). */
+export async function reportBattery(level) {
+  const courierId = state.user?.courierId;
+  if (courierId == null) return;
+  const charged = level === "charged";
+  const body = charged ? { charged: true } : { levelPct: Number(level) };
+  const label = charged ? t("label.batteryCharged") : t("label.battery", { pct: Number(level) });
+  await enqueue("battery", { path: `/couriers/${courierId}/battery`, body, label });
+  if (!navigator.onLine) notify("info", t("battery.saved"));
 }

@@ -12,7 +12,7 @@ import { whoIsIn } from "../kit/session.js";
 import { map, syncDevices } from "./devices.js";
 import { renderTop, renderMessages, routeScreen, renderLoad, stopScreen, shiftScreen } from "./views.js";
 import { buildTask, updateTask, closeTask } from "./task.js";
-import { startShift, endShift, arrive, onLoadScan } from "./actions.js";
+import { startShift, endShift, arrive, onLoadScan, reportBattery } from "./actions.js";
 import { bindScanForm } from "./scanner.js";
 import { enablePush, pushState } from "../kit/push.js";
 
@@ -75,6 +75,8 @@ function wire() {
     else if (action === "logout") logout();
     else if (action === "replay") { live.kick(); replay(); }
     else if (action === "push-on") turnOnPush();
+    else if (action === "battery") reportBattery(Number(el.dataset.level));
+    else if (action === "battery-charged") reportBattery("charged");
   });
   $("#map-me").addEventListener("click", () => map.centreOnMe(state.position));
   $("#map-fit").addEventListener("click", () => map.fit());

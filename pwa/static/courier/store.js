@@ -24,6 +24,7 @@ export const state = {
   pending: [],       // queued actions, oldest first (mirror of IndexedDB)
   wsState: "closed", // open | connecting | closed
   lastSummary: null, // answer of the last shift end
+  battery: null,     // answer of the last battery report (levelPct, charged, rangeLeftKm, reportedAt)
   position: null,
   positionError: null,
   loadFeedback: null,

@@ -138,6 +138,10 @@ function applyResult(item, data) {
       if (state.day && data.id != null) state.day.shift = data;
       setTimeout(() => tracker.maybeSend(true), 0); // the server takes positions from now on
       break;
+    case "battery":
+      state.battery = data;
+      notify("ok", data.charged ? t("battery.sentCharged") : t("battery.sent", { pct: data.levelPct }));
+      break;
     case "shift_end":
       if (state.day && data.shift) state.day.shift = data.shift;
       if (data.summary) {

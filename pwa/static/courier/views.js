@@ -278,10 +278,29 @@ export function shiftScreen(v) {
         <button class="btn" type="button" data-action="replay">${t("shift.sendNow")}</button>` : nothing}
       <p class="sub">${t("shift.position", { value: position })} · ${t("shift.screenOn", { value: screen })}</p>
     </div>
+    ${batteryCard()}
     <div class="card push-card"><h2>${t("push.title")}</h2>
       <p>${t(`push.${state.push || "unsupported"}`)}</p>
       ${state.push === "ask" || state.push === "asking" ? html`<button class="btn" type="button" data-action="push-on"
         ?disabled=${state.push === "asking"}>${t("push.turnOn")}</button>` : nothing}</div>
     <div class="card"><h2>${t("shift.language")}</h2>${langSwitch(i18n)}</div>
     <div class="bottom-actions"><button class="btn big ghost" type="button" data-action="logout">${t("shift.logout")}</button></div>`;
+}
+
+/** The levels a courier can report, in 10 % steps (big buttons). */
+export const BATTERY_LEVELS = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+
+function batteryCard() {
+  const b = state.battery;
+  const last = b ? (b.charged ? t("battery.lastCharged", { time: hhmm(b.reportedAt) })
+    : t("battery.last", { pct: i18n.number(b.levelPct), time: hhmm(b.reportedAt) })) : t("battery.hint");
+  return html`<section class="card battery-card" aria-labelledby="battery-title">
+    <h2 id="battery-title">${t("battery.title")}</h2>
+    <p id="battery-last">${last}${b?.rangeLeftKm != null ? ` ${t("battery.range", { km: i18n.number(Math.round(b.rangeLeftKm)) })}` : ""}</p>
+    <div class="battery-levels" role="group" aria-label=${t("battery.choose")}>
+      ${BATTERY_LEVELS.map((pct) => html`<button class="btn" type="button" data-action="battery" data-level=${pct}
+        aria-label=${t("battery.level", { pct: i18n.number(pct) })}>${i18n.number(pct)} %</button>`)}
+    </div>
+    <button class="btn big primary" type="button" data-action="battery-charged">${t("battery.charged")}</button>
+  </section>`;
 }

@@ -1,0 +1,29 @@
+"""An optional Idempotency-Key, and the answer of a request applied once
+(``backend/services/idempotency.py``) as a response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+
+from backend.api.errors import PROBLEM_JSON
+from backend.errors import Invalid
+from backend.services.idempotency import Answer
+
+
+def optional_key(request: Request[Any, Any, Any]) -> str | None:
+    """The request's Idempotency-Key; None when it sends none."""
+    key = request.headers.get("idempotency-key", "").strip()
+    if len(key) > 80:
+        raise Invalid("The Idempotency-Key is too long; send a UUID (at most 80 characters).")
+    return key or None
+
+
+def respond(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
+    """The stored or fresh answer; a replay says so (Idempotent-Replayed)."""
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    if answer.status >= 400:
+        problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
+        return Response(problem, status_code=answer.status, media_type=PROBLEM_JSON, headers=headers)
+    return Response(answer.body, status_code=answer.status, headers=headers)
