@@ -31,6 +31,7 @@ const state = {
   alert: "", // the last error sentence (role="alert")
   note: "", // the last good answer, for screen readers
   unsent: null, // the last event that got no answer: {path, body, scanId}
+  answered: 0, // events done (answered or not), for the browser test to wait on
 };
 
 const sentence = (res) => problemSentence(res, t, i18n.lang);
@@ -222,18 +223,28 @@ async function send(path, fields) {
   focusScan();
 }
 
+/** ``send`` and count it done, whatever came of it. */
+async function sendCounted(path, fields) {
+  try {
+    await send(path, fields);
+  } finally {
+    state.answered += 1;
+    document.body.dataset.answered = String(state.answered);
+  }
+}
+
 function onScan(code) {
   if (!state.batch) return;
   enqueue(() => {
     const step = stepOf(state.batch);
     if (step.phase === "done") return undefined;
     const fields = step.phase === "product" ? { code, quantity: clampQuantity(state.quantity, step.left) } : { code };
-    return send(scanEndpoint(state.batch.id, step.phase), fields);
+    return sendCounted(scanEndpoint(state.batch.id, step.phase), fields);
   });
 }
 
-const shortPick = () => enqueue(() => send(`/pick/batches/${state.batch.id}/short`, { taskId: state.batch.current?.id ?? "" }));
-const skipLine = () => enqueue(() => send(`/pick/batches/${state.batch.id}/skip`, {}));
+const shortPick = () => enqueue(() => sendCounted(`/pick/batches/${state.batch.id}/short`, { taskId: state.batch.current?.id ?? "" }));
+const skipLine = () => enqueue(() => sendCounted(`/pick/batches/${state.batch.id}/skip`, {}));
 
 // --- logging in ----------------------------------------------------------------------------
 
