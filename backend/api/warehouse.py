@@ -242,3 +242,6 @@ class WarehouseController(Controller):
         check_hub(user, hub_id)
         await require_hub(hub_id)
         return await picking_service.hub_batches(hub_id, date or ctx.now().date())
+
+
+WAREHOUSE_CONTROLLERS = (PickController, WarehouseController)

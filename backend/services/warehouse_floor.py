@@ -64,14 +64,14 @@ def s_shape_key(b: dict[str, Any]) -> tuple[Any, ...]:
 def walking_path(bins: dict[str, dict[str, Any]]) -> Path:
     """Bin codes in walking order from the pack station and back (unknown codes last, by code)."""
     layout = hub_layout(bins)
+    walk = routing.walking_order(layout) if layout is not None else None
 
     def path(codes: list[str]) -> list[str]:
         known = sorted({c for c in codes if c in bins})
         rest = sorted({c for c in codes if c not in bins})
-        if layout is None or not known:
+        if walk is None or not known:
             return sorted(known, key=lambda c: s_shape_key(bins[c])) + rest
-        tour = routing.route(layout, [parse_location(layout, c) for c in known])
-        return [known[i] for i in tour.order] + rest
+        return walk(known) + rest
 
     return path
 
@@ -80,22 +80,18 @@ def batcher_for(bins: dict[str, dict[str, Any]], path: Path) -> Batcher:
     """The batcher ``plan_batches`` calls: ``make_batches`` on the hub's floor (an order
     larger than a cart goes alone); without a floor, carts filled first-fit in walking order."""
     layout = hub_layout(bins)
+    batch = batching.batcher(layout) if layout is not None else None
 
     def batcher(orders: list[BatchOrder], cart: Cart) -> list[list[int]]:
-        if layout is None:
+        if batch is None:
             return first_fit(path)(orders, cart)
         alone = [[o.id] for o in orders if o.totes > cart.totes]
-        rest = [
-            batching.PickOrder(id=str(o.id), locations=o.locations, totes=o.totes, volume=o.volume, weight=o.weight)
-            for o in orders
-            if o.totes <= cart.totes
-        ]
-        floor_cart = batching.Cart(totes=cart.totes, tote_volume=cart.tote_volume, tote_weight=cart.tote_weight)
+        rest = [o for o in orders if o.totes <= cart.totes]
         try:
-            made = batching.make_batches(layout, floor_cart, rest) if rest else []
+            made = batch(rest, cart) if rest else []
         except batching.BatchError as e:
             raise WaveError(f"The orders cannot be batched: {e}.") from None
-        return alone + [[int(i) for i in b.orders] for b in made]
+        return alone + [[int(str(i)) for i in b] for b in made]
 
     return batcher
 

@@ -282,10 +282,13 @@ async def _apply(
     bins = await bins_of(hub)
     path = walking_path(bins)
     if kind == "tote" and picking.phase(state) != "totes":
+        why = (
+            "Every tote of the cart is bound."
+            if state.slots
+            else "This batch is picked without totes (pick then sort)."
+        )
         return _problem(
-            Answer(ok=False, code="totes_bound", message=f"Every tote of the cart is bound. {picking.prompt(state)}"),
-            batch_id,
-            scan_id,
+            Answer(ok=False, code="totes_bound", message=f"{why} {picking.prompt(state)}"), batch_id, scan_id
         )
     if kind in ("scan", "tote"):
         state.in_use = await _totes_in_use(hub, batch_id)
@@ -327,14 +330,16 @@ async def _apply(
         state.in_hand = 0
         alternatives = await _alternatives(hub, state, path)
         answer = picking.report_short(state, scan_id, alternatives)
+        if not answer.ok:
+            return _problem(answer, batch_id, scan_id)
         effects = tuple(
             msgspec.structs.replace(e, counted=empty.available) if e.kind == "bin_short" else e for e in answer.effects
         )
         effects_ok = _record_effects(ledger, effects, batch_id, scan_id, user_id, now)
         code_out = "bin_empty"
         message = (
-            f"Bin {empty.bin} has no more {empty.sku}: another picker took it. Put what you hold back. "
-            + answer.message
+            f"Bin {empty.bin} has no more {empty.sku} by the stock ledger (another picker took it, or it was "
+            "counted empty). Put what you hold back. " + answer.message
         )
     await write_movements(hub, effects_ok, user_id)
     if kind in ("short",) or code_out == "bin_empty":
@@ -380,22 +385,25 @@ def _record_effects(
     ledger: Ledger, effects: tuple[Effect, ...], batch_id: int, scan_id: str, user_id: int, now: dt.datetime
 ) -> list[Any]:
     """The effects as ledger movements (checked, not written): a pick, or a count of a bin found short."""
+    wanted: dict[tuple[str, str], int] = {}
+    for e in effects:  # every pick checked before any is recorded: all or none
+        if e.kind == "picked":
+            wanted[(e.bin, e.sku)] = wanted.get((e.bin, e.sku), 0) + e.quantity
+    for (bin_code, sku), n in wanted.items():
+        available = ledger.stock(Place("bin", bin_code), sku)
+        if available < n:
+            raise _BinEmpty(bin_code, sku, available)
     before = len(ledger.movements)
     user = str(user_id)
-    for i, e in enumerate(effects):
-        place = Place("bin", e.bin)
-        key = f"pick:{batch_id}:{scan_id}:{i}"
-        if e.kind == "picked":
-            available = ledger.stock(place, e.sku)
-            if available < e.quantity:
-                del ledger.movements[before:]  # nothing of this event is written
-                raise _BinEmpty(e.bin, e.sku, available)
-            try:
+    try:
+        for i, e in enumerate(effects):
+            place, key = Place("bin", e.bin), f"pick:{batch_id}:{scan_id}:{i}"
+            if e.kind == "picked":
                 ledger.pick(key, place, e.sku, e.quantity, user, now, f"batch {batch_id}, order {e.order_id}")
-            except StockError as err:  # pragma: no cover - checked just above
-                raise Invalid(str(err)) from None
-        else:
-            ledger.count(key, place, e.sku, e.counted or 0, user, now, f"short pick, batch {batch_id}")
+            else:
+                ledger.count(key, place, e.sku, e.counted or 0, user, now, f"short pick, batch {batch_id}")
+    except StockError as err:  # the transaction is rolled back: nothing of it is written
+        raise Invalid(str(err), code="stock") from None
     return ledger.movements[before:]
 
 

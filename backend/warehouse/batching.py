@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Protocol
 
 import msgspec
 
@@ -302,6 +303,48 @@ def _move(
     groups[t].append(i)
     load[s] -= totes[i]
     load[t] += totes[i]
+
+
+class OrderFields(Protocol):
+    """Any order with PickOrder's fields (waves.BatchOrder has them, with an int id)."""
+
+    @property
+    def id(self) -> Hashable: ...
+    @property
+    def locations(self) -> tuple[str, ...]: ...
+    @property
+    def totes(self) -> int: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def weight(self) -> float: ...
+
+
+class CartFields(Protocol):
+    @property
+    def totes(self) -> int: ...
+    @property
+    def tote_volume(self) -> float: ...
+    @property
+    def tote_weight(self) -> float: ...
+
+
+def batcher(layout: Layout, passes: int = 3) -> Callable[[Sequence[OrderFields], CartFields], list[list[Hashable]]]:
+    """:func:`make_batches` as ``waves.plan_batches`` calls a batcher: orders and a cart with
+    these fields in, the orders' ids per batch out."""
+
+    def batch(orders: Sequence[OrderFields], cart: CartFields) -> list[list[Hashable]]:
+        ids = {str(o.id): o.id for o in orders}
+        if len(ids) != len(orders):
+            raise BatchError("two orders have the same id")
+        mine = [
+            PickOrder(id=str(o.id), locations=o.locations, totes=o.totes, volume=o.volume, weight=o.weight)
+            for o in orders
+        ]
+        limits = Cart(totes=cart.totes, tote_volume=cart.tote_volume, tote_weight=cart.tote_weight)
+        return [[ids[i] for i in b.orders] for b in make_batches(layout, limits, mine, passes)]
+
+    return batch
 
 
 def _routed(layout: Layout, ids: list[str], locs: dict[str, list[Location]], totes: dict[str, int]) -> Batch:

@@ -38,7 +38,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from backend.warehouse.layout import Layout, Location, aisle_x, bay_y
+from backend.warehouse.layout import Layout, Location, aisle_x, bay_y, parse_location
 
 Spot = tuple[int, float]  # (aisle, y): where the picker stands
 
@@ -483,3 +483,14 @@ def length_of(layout: Layout, locations: Sequence[Location], order: Sequence[int
     """Walking metres of the bins in ``order`` (indices into ``locations``) from and to the depot."""
     spots = [spot(layout, locations[i]) for i in order]
     return tour_length(matrix(layout, spots), range(1, len(spots) + 1))
+
+
+def walking_order(layout: Layout) -> Callable[[list[str]], list[str]]:
+    """:func:`route` as ``waves.plan_batches`` takes a path: bin codes in, the same codes in
+    walking order out."""
+
+    def order(codes: list[str]) -> list[str]:
+        walk = route(layout, [parse_location(layout, c) for c in codes])
+        return [codes[i] for i in walk.order]
+
+    return order

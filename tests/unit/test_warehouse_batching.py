@@ -6,9 +6,13 @@ import random
 
 import pytest
 
-from backend.warehouse.batching import BatchError, Cart, PickOrder, check_order, make_batches, totes_for
+from backend.warehouse.batching import BatchError, Cart, PickOrder, batcher, check_order, make_batches, totes_for
 from backend.warehouse.layout import Layout, Location, format_location, generated, parse_location
-from backend.warehouse.routing import length_of, s_shape
+from backend.warehouse.ledger import Allocation, Line, Place, Take
+from backend.warehouse.products import Catalogue, Product
+from backend.warehouse.routing import length_of, s_shape, walking_order
+from backend.warehouse.waves import Cart as WaveCart
+from backend.warehouse.waves import plan_batches
 
 FLOOR = generated(aisles=8, bays=20)
 CART = Cart(totes=4, tote_volume=40.0, tote_weight=15.0)
@@ -82,3 +86,30 @@ def test_an_order_the_cart_cannot_hold_is_refused_with_a_reason() -> None:
 
 def test_no_orders_no_batches() -> None:
     assert make_batches(FLOOR, CART, []) == []
+
+
+def test_the_waves_take_our_batcher_and_walking_order() -> None:
+    catalogue = Catalogue([Product(sku="SODA", name="Soda", weight_g=400, volume_ml=500, barcodes=())])
+    # six orders, one line each: three at the front of aisles 1 to 3, three at the back of aisles 6 to 8
+    bins = {1: "A01-01-1", 2: "A06-20-1", 3: "A02-02-1", 4: "A07-19-1", 5: "A03-01-1", 6: "A08-20-1"}
+    allocs = [
+        Allocation(line=Line(id=f"{o}.1", order_id=o, sku="SODA", quantity=1), takes=(Take(Place("bin", b), 1),))
+        for o, b in bins.items()
+    ]
+    plans = plan_batches(
+        allocs,
+        catalogue,
+        WaveCart(totes=3, tote_volume=10, tote_weight=15),
+        "sort_while_picking",
+        batcher=batcher(FLOOR),
+        path=walking_order(FLOOR),
+    )
+    assert sorted(sorted(p.order_ids) for p in plans) == [[1, 3, 5], [2, 4, 6]]
+    walk = walking_order(FLOOR)
+    for p in plans:
+        visited = [t.bin for t in p.tasks]
+        assert visited == walk(sorted(visited))
+    assert walk(["A03-01-1", "A01-01-1", "A02-02-1"]) in (
+        ["A01-01-1", "A02-02-1", "A03-01-1"],
+        ["A03-01-1", "A02-02-1", "A01-01-1"],
+    )
