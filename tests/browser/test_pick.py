@@ -131,13 +131,21 @@ def test_a_picker_picks_a_batch_with_wedge_scans(server: Server, released: int, 
     assert shorted["version"] > view["version"]
     assert all(t["id"] != view["current"]["id"] for t in shorted["tasks"] if t["state"] == "open")
 
-    steps, stepped = 0, False
+    steps, stepped, offline_tried = 0, False, False
     while (view := batch(page))["phase"] != "done":
         steps += 1
         assert steps < MAX_STEPS, view["prompt"]
         line = view["current"]
         if view["phase"] == "bin":
             expect(page.locator("#big-code")).to_have_text(line["bin"])
+            if not offline_tried:  # once: no connection says "scan again" and keeps the step
+                offline_tried = True
+                handheld.set_offline(True)
+                wedge(page, line["bin"])
+                expect(page.locator("#alert")).to_contain_text("No connection")
+                assert batch(page)["version"] == view["version"]
+                expect(page.locator("#big-code")).to_have_text(line["bin"])
+                handheld.set_offline(False)
             wedge(page, line["bin"])
         elif view["phase"] == "product":
             left = line["target"] - line["picked"] - view["inHand"]
@@ -161,6 +169,7 @@ def test_a_picker_picks_a_batch_with_wedge_scans(server: Server, released: int, 
     done = batch(page)
     assert done["progress"]["tasksDone"] == done["progress"]["tasks"]
     assert done["progress"]["unitsShort"] + done["progress"]["unitsPicked"] == done["progress"]["units"]
+    assert offline_tried, "no bin step after the short pick: the offline scan was not tried"
     assert stepped, "no line of the batch wanted more than one unit: the stepper was not tried"
     page.get_by_role("button", name="Back to the batches").click()
     expect(page.locator("[data-batch]")).to_have_count(released - 1)
