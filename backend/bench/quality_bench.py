@@ -10,8 +10,10 @@ derives one problem per feature mix, on the same places and couriers:
 * ``windows``: the plain deliveries, a share (``SEVERAL_WINDOWS_SHARE``) of
   them with a second window (the customer may take it in the morning or the
   evening);
-* ``multi_trip``: not available: a bike has one loop per shift until several
-  loops are built (issue #15 part 2); reported with that reason, never faked;
+* ``multi_trip`` (also spelt ``multitrip``): the plain deliveries on bikes
+  that reload at their hub (``Vehicle.reload_s`` = ``MULTI_TRIP_RELOAD_S``)
+  and whose box holds about 1 / ``MULTI_TRIP_LOOPS`` of their share of the
+  day's goods (never less than the largest parcel), so the day needs loops;
 * ``locks``: the plain deliveries, a share (``LOCKED_SHARE``) of them locked
   on one courier (``Stop.vehicles``, as a re-plan keeps stops under way) and a
   few dispatcher's pins (``Problem.sequences``);
@@ -20,8 +22,10 @@ derives one problem per feature mix, on the same places and couriers:
 :func:`run_mix` plans each one as the product does (:func:`solve_best`, its
 default runs, at the normal limit), then gives the engines ``factor`` times
 that limit on the same problem (OR-Tools alone for the whole time, and, where
-PyVRP can express the problem, OR-Tools then PyVRP from its plan), one run
-per core. :func:`judge` puts every plan through the independent checker
+PyVRP can express the problem, OR-Tools then PyVRP from its plan; where it
+can only relax it, PyVRP on the relaxation then OR-Tools from its plan,
+:mod:`backend.dispatch.pyvrp_translate`), one run per core. :func:`judge`
+puts every plan through the independent checker
 (:func:`backend.dispatch.feasibility.check`) and names the reference: the best
 of all those plans *and the product's own* (fewest stops left out among the
 plans without violations, then the lowest cost by the problem's objective,
@@ -47,7 +51,15 @@ import msgspec
 from backend.dispatch.calendar import SLOTS, parse_hhmm
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Problem, Sequence, Stop, Window
-from backend.dispatch.portfolio import DEFAULT_ENGINES, choose, plan_cost, pyvrp_can_plan, run_engine, solve_best
+from backend.dispatch.portfolio import (
+    DEFAULT_ENGINES,
+    choose,
+    engines_for,
+    plan_cost,
+    pyvrp_can_plan,
+    run_engine,
+    solve_best,
+)
 
 MIXES = ("plain", "baskets", "windows", "multi_trip", "locks", "day")
 DEFAULT_MIXES = ("plain", "baskets", "windows", "multi_trip", "locks")
@@ -57,10 +69,8 @@ SEVERAL_WINDOWS_SHARE = 0.3
 LOCKED_SHARE = 0.1
 PINS = 3  # pinned sequences in the locks mix, of PIN_LENGTH stops each
 PIN_LENGTH = 3
-MULTI_TRIP_REASON = (
-    "several loops per shift (reloading at the hub) are not built yet (issue #15 part 2):"
-    " a bike has one loop per shift, so there is no multi-trip day to plan"
-)
+MULTI_TRIP_LOOPS = 3  # loops a bike needs, about, for its share of the multi_trip mix
+MULTI_TRIP_RELOAD_S = 600
 
 
 class QualityError(ValueError):
@@ -69,7 +79,7 @@ class QualityError(ValueError):
 
 def parse_mixes(text: str) -> tuple[str, ...]:
     """``"plain,locks"`` -> ("plain", "locks"); QualityError naming what is unknown."""
-    mixes = tuple(m.strip() for m in str(text).split(",") if m.strip())
+    mixes = tuple({"multitrip": "multi_trip"}.get(m.strip(), m.strip()) for m in str(text).split(",") if m.strip())
     unknown = [m for m in mixes if m not in MIXES]
     if unknown or not mixes:
         raise QualityError(f"--mixes takes some of {', '.join(MIXES)}; got {text!r}")
@@ -132,6 +142,29 @@ def _windows(problem: Problem, rng: random.Random) -> Problem | str:
     return _with(problem, out) if n else "no delivery could take a second window"
 
 
+def _multi_trip(problem: Problem) -> Problem | str:
+    stops = _plain(problem)
+    if not stops or not problem.vehicles:
+        return "the day has no plain deliveries or no couriers"
+    n = len(problem.vehicles) * MULTI_TRIP_LOOPS
+
+    def box(values: list[float]) -> float:
+        return max(max(values), sum(values) / n)
+
+    kg, litres = box([s.weight_kg for s in stops]), box([s.volume_l for s in stops])
+    vehicles = tuple(
+        msgspec.structs.replace(
+            v,
+            payload_kg=min(v.payload_kg, kg),
+            volume_l=min(v.volume_l, litres),
+            reload_s=MULTI_TRIP_RELOAD_S,
+            reload_location=v.start_location,
+        )
+        for v in problem.vehicles
+    )
+    return msgspec.structs.replace(_with(problem, stops), vehicles=vehicles)
+
+
 def _can_serve(problem: Problem, v_idx: int, s: Stop) -> bool:
     """The courier can reach ``s`` within its first window and be back within the shift."""
     v = problem.vehicles[v_idx]
@@ -184,7 +217,7 @@ def feature_mixes(problem: Problem, mixes: tuple[str, ...] = DEFAULT_MIXES, seed
         elif name == "windows":
             out[name] = _windows(problem, rng)
         elif name == "multi_trip":
-            out[name] = MULTI_TRIP_REASON
+            out[name] = _multi_trip(problem)
         elif name == "locks":
             out[name] = _locks(problem, rng)
         elif name == "day":
@@ -233,6 +266,7 @@ def judge(problem: Problem, product: Plan, reference_plans: list[Plan]) -> dict[
         "violations": ours["violations"],
         "violation_rules": ours["violation_rules"],
         "engine": ours["engine"],
+        "reloads": sum(len(r.reloads) for r in product.routes),  # rides back to the hub between loops
         "reference_cost": ref["cost"],
         "reference_unplanned": ref["unplanned"],
         "reference_violations": ref["violations"],
@@ -246,8 +280,11 @@ def judge(problem: Problem, product: Plan, reference_plans: list[Plan]) -> dict[
 
 
 def reference_engines(problem: Problem) -> tuple[str, ...]:
-    """OR-Tools alone, and OR-Tools then PyVRP from its plan where PyVRP can express the problem."""
-    return ("ortools", "ortools+pyvrp") if pyvrp_can_plan(problem) else ("ortools",)
+    """OR-Tools alone, and OR-Tools then PyVRP from its plan where PyVRP can express the problem
+    (where it can only relax it: PyVRP on the relaxation, then OR-Tools from its plan)."""
+    if pyvrp_can_plan(problem):
+        return ("ortools", "ortools+pyvrp")
+    return engines_for(problem, ("ortools", "relaxed"))
 
 
 def run_mix(

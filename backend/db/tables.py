@@ -65,6 +65,9 @@ class Hub(Keyed):
     lat = Float()
     lon = Float()
     opening_hours = JSON(default=[])
+    # Minutes a bike takes to reload at the hub between two loops of a shift (null: the
+    # hub's bikes ride one loop a shift).
+    reload_min = Float(null=True, default=10.0)
 
 
 class Shop(Keyed):
@@ -231,8 +234,10 @@ class Route(Keyed):
     distance_m = Integer()
     duration_s = Integer()
     # Ordered stops with ETAs, in the database's names: [{"stop_id", "eta", "service_start",
-    # "departure", ...}] (backend/services/route_store.py writes them; the API shows them camelCase)
+    # "departure", "loop", ...}] (backend/services/route_store.py writes them; the API shows them camelCase)
     stops = JSON(default=[])
+    # Visits of the hub between loops: [{"loop", "arrival", "departure", "load_kg", "load_l", "distance_m"}]
+    reloads = JSON(default=[])
 
 
 class OutboxEvent(Keyed, tablename="outbox_event"):

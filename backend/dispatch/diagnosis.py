@@ -213,8 +213,9 @@ _REASON_ORDER: tuple[UnplannedReason, ...] = (
     "window_unreachable",
 )
 _REASON_WORDS = {
-    "too_heavy": "heavier than the payload",
-    "too_big": "more volume than the box",
+    # one stop's goods ride in one loop: no split into loops carries them either
+    "too_heavy": "larger than any bike (heavier than the payload of one loop)",
+    "too_big": "larger than any bike (more volume than the box holds in one loop)",
     "beyond_range": "round trip beyond the battery range",
     "window_unreachable": "cannot be served within its window and the shift",
 }

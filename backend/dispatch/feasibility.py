@@ -16,7 +16,11 @@ compared with that simulation. The rules are the ``Violation.rule`` values:
   end hub after it.
 * ``payload`` / ``volume``: over capacity (or negative) at some point,
   counting the hub-loaded start load, or a reported load that is wrong.
-* ``range``: a route longer than the bike's battery range.
+* ``range``: a route longer than the bike's battery range (reload rides included).
+* ``reload``: a reload on a bike that rides one loop (``Vehicle.reload_s`` None)
+  or more than its ``max_reloads``, loops not numbered 1, 2, ... in visiting
+  order with one reload before each new loop, or a reload shorter than the
+  bike's ``reload_s``. Capacity holds per loop (``payload``/``volume``).
 * ``timing``: reported arrival, departure, distances or totals that do not
   match the simulation (service time not respected, speed factor ignored...).
 * ``sequence``: a stop of a pinned sequence (``Problem.sequences``) planned
@@ -36,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from backend.dispatch.model import Plan, Problem, Route, Stop, Vehicle, Violation
+from backend.dispatch.model import Plan, PlannedStop, Problem, Reload, Route, Stop, Vehicle, Violation
 
 __all__ = ["check", "check_route"]
 
@@ -206,6 +210,45 @@ def _check_sequences(
             before, last = sid, pi
 
 
+def _returns(stops: dict[str, Stop]) -> set[str]:
+    """Pickups no delivery names: goods brought back to the hub."""
+    return {sid for sid, s in stops.items() if s.kind == "pickup"} - {p for s in stops.values() for p in s.pickups}
+
+
+def _check_loops(
+    v: Vehicle,
+    r: Route,
+    known: list[PlannedStop],
+    add: Callable[[str, str | None, str | None, str], None],
+) -> dict[str, Reload]:
+    """Loops numbered 1, 2, ... in visiting order, one reload before each new loop, and
+    only on a bike that may reload: the reload before each stop that starts a loop."""
+    vid = v.id
+    if r.reloads and v.reload_s is None:
+        add("reload", vid, None, f"reloads {len(r.reloads)} times, but this bike rides one loop")
+    if v.max_reloads is not None and len(r.reloads) > v.max_reloads:
+        add("reload", vid, None, f"reloads {len(r.reloads)} times, at most {v.max_reloads}")
+    by_loop = {rl.loop: rl for rl in r.reloads}
+    if len(by_loop) != len(r.reloads):
+        add("reload", vid, None, "two reloads start the same loop")
+    out: dict[str, Reload] = {}
+    loop = 1
+    for j, ps in enumerate(known):
+        if j == 0 and ps.loop != 1:
+            add("reload", vid, ps.stop_id, f"the first stop is on loop {ps.loop}, not 1")
+        elif j > 0 and ps.loop != loop:
+            if ps.loop != loop + 1:
+                add("reload", vid, ps.stop_id, f"on loop {ps.loop} after a stop on loop {loop}")
+            elif ps.loop not in by_loop:
+                add("reload", vid, ps.stop_id, f"starts loop {ps.loop} without a reload at the hub")
+            else:
+                out[ps.stop_id] = by_loop[ps.loop]
+        loop = ps.loop
+    if len(out) != len(r.reloads):
+        add("reload", vid, None, f"{len(r.reloads)} reloads for {len(out)} new loops")
+    return out
+
+
 def _check_route(
     problem: Problem,
     v: Vehicle,
@@ -226,8 +269,28 @@ def _check_route(
     prev_loc = v.start_location
     prev_dep = float(r.start_s)
     dist = 0
+    reload_at = _check_loops(v, r, known, add)
     for ps in known:
         s = stops[ps.stop_id]
+        rl = reload_at.get(ps.stop_id)
+        if rl is not None:  # back at the hub, reload, out again
+            hub = v.reload_place
+            leg = T[prev_loc][hub] / v.speed_factor
+            if rl.arrival_s < prev_dep + leg - tol_s:
+                add("timing", vid, None, f"back for loop {rl.loop} at {rl.arrival_s}, not before {prev_dep + leg:.0f}")
+            if rl.start_s < rl.arrival_s or rl.departure_s < rl.start_s + (v.reload_s or 0) - tol_s:
+                add(
+                    "reload",
+                    vid,
+                    None,
+                    f"reload for loop {rl.loop} from {rl.start_s} to {rl.departure_s}: "
+                    f"it takes {v.reload_s or 0} s from arrival {rl.arrival_s}",
+                )
+            dist += D[prev_loc][hub]
+            if abs(rl.distance_m - dist) > tol_m:
+                add("timing", vid, None, f"reported distance {rl.distance_m} at reload {rl.loop}, simulated {dist}")
+            prev_loc = hub
+            prev_dep = float(max(rl.departure_s, rl.arrival_s + (v.reload_s or 0)))
         if s.vehicles and vid not in s.vehicles:
             add("wrong_vehicle", vid, s.id, f"only {', '.join(s.vehicles)} may serve it")
         leg = T[prev_loc][s.location] / v.speed_factor
@@ -279,25 +342,62 @@ def _check_route(
     if v.max_distance_m is not None and dist > v.max_distance_m:
         add("range", vid, None, f"route is {dist} m, range {v.max_distance_m} m")
 
-    # loads: hub-loaded deliveries are on board from the start
+    _check_loads(v, r, known, stops, reload_at, add, tol_load)
+    return dist, r.duration_s
+
+
+def _check_loads(
+    v: Vehicle,
+    r: Route,
+    known: list[PlannedStop],
+    stops: dict[str, Stop],
+    reload_at: dict[str, Reload],
+    add: Callable[[str, str | None, str | None, str], None],
+    tol_load: float,
+) -> None:
+    vid = v.id
+    # loads, per loop: a loop's hub-loaded deliveries are on board when it starts; a
+    # return is unloaded at the next hub visit; goods picked up for a later loop stay on
+    # (only a route with reloads unloads returns on the way: not worth a pass over a big day's stops otherwise)
+    returns = _returns(stops) if r.reloads else set()
     for rule, attr, cap in (
         ("payload", "weight_kg", v.payload_kg),
         ("volume", "volume_l", v.volume_l),
     ):
-        load = sum(getattr(stops[ps.stop_id], attr) for ps in known if stops[ps.stop_id].kind == "delivery")
         unit = "kg" if rule == "payload" else "L"
-        if load > cap + tol_load:
-            add(rule, vid, None, f"starts with {load:g} {unit}, capacity {cap:g} {unit}")
-        aboard: set[str] = set()
+        hub_goods: dict[int, float] = {}
+        for ps in known:
+            if stops[ps.stop_id].kind == "delivery":
+                hub_goods[ps.loop] = hub_goods.get(ps.loop, 0.0) + getattr(stops[ps.stop_id], attr)
+        aboard: dict[str, float] = {}
+        load = 0.0
+        loop = None
         for ps in known:
             s = stops[ps.stop_id]
+            if ps.loop != loop:
+                aboard = {sid: x for sid, x in aboard.items() if sid not in returns}
+                load = hub_goods.get(ps.loop, 0.0) + sum(aboard.values())
+                where = "starts" if loop is None else f"starts loop {ps.loop}"
+                loop = ps.loop
+                if load > cap + tol_load:
+                    add(rule, vid, None, f"{where} with {load:g} {unit}, capacity {cap:g} {unit}")
+                rl = reload_at.get(ps.stop_id)
+                if rl is not None:
+                    reported = rl.load_kg if rule == "payload" else rl.load_l
+                    if abs(reported - load) > max(tol_load, 1e-6 * abs(load)):
+                        add(
+                            rule,
+                            vid,
+                            None,
+                            f"reported load {reported:g} {unit} at reload {rl.loop}, simulated {load:g}",
+                        )
             if s.kind == "pickup":
                 load += getattr(s, attr)
-                aboard.add(s.id)
+                aboard[s.id] = getattr(s, attr)
             elif s.pickups:
                 # hands over what its pickups collected; one not collected yet on this
                 # route is a pickup_delivery break, not a negative load
-                load -= sum(getattr(stops[p], attr) for p in s.pickups if p in aboard)
+                load -= sum(aboard.pop(p) for p in s.pickups if p in aboard)
                 load -= getattr(s, attr)  # and its own hub-loaded part
             else:
                 load -= getattr(s, attr)
@@ -308,4 +408,3 @@ def _check_route(
             reported = ps.load_kg if rule == "payload" else ps.load_l
             if abs(reported - load) > max(tol_load, 1e-6 * abs(load)):
                 add(rule, vid, s.id, f"reported load {reported:g} {unit}, simulated {load:g} {unit}")
-    return dist, r.duration_s

@@ -73,6 +73,18 @@ class Vehicle(msgspec.Struct, frozen=True, kw_only=True):
     max_distance_m: int | None = None
     speed_factor: float = 1.0
     fixed_cost: int = 0
+    # Several loops a shift: None, one loop (everything loaded at the start); else the
+    # bike may come back to its hub between stops to reload, which takes this many
+    # seconds there (unload returns, load the next loop). Capacity holds per loop.
+    reload_s: int | None = None
+    max_reloads: int | None = None  # None: as many reloads as the shift allows
+    # where it reloads: its hub (None: ``start_location``; a live re-plan starts the
+    # bike where it is, so the hub is named)
+    reload_location: int | None = None
+
+    @property
+    def reload_place(self) -> int:
+        return self.start_location if self.reload_location is None else self.reload_location
 
 
 class Sequence(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +123,24 @@ class PlannedStop(msgspec.Struct, frozen=True, kw_only=True):
     load_kg: float  # on board after this stop
     load_l: float
     distance_m: int  # from the start of the route up to this stop
+    loop: int = 1  # which loop of the route (1 = loaded at the start; 2 after the first reload...)
+
+
+class Reload(msgspec.Struct, frozen=True, kw_only=True):
+    """A visit of the bike's hub (``Vehicle.reload_place``) between two loops: back, reload, out again.
+
+    It starts loop ``loop`` (2 for the first reload): it comes after the last stop
+    of loop ``loop - 1`` and before the first of loop ``loop``. The load on board
+    when it leaves is what loop ``loop`` hands over.
+    """
+
+    loop: int
+    arrival_s: int  # back at the hub
+    start_s: int  # reloading starts (on arrival)
+    departure_s: int  # out again: start_s + the vehicle's reload_s at least
+    load_kg: float  # on board when it leaves
+    load_l: float
+    distance_m: int  # from the start of the route up to the hub
 
 
 class Route(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,11 +150,13 @@ class Route(msgspec.Struct, frozen=True, kw_only=True):
     end_s: int
     distance_m: int
     duration_s: int
+    # the visits of the hub between loops, in order (empty: a single loop)
+    reloads: tuple[Reload, ...] = ()
 
 
 UnplannedReason = Literal[
-    "too_heavy",  # heavier than any bike that may carry it
-    "too_big",  # more volume than any bike that may carry it
+    "too_heavy",  # larger than any bike: heavier than any bike that may carry it (in one loop)
+    "too_big",  # larger than any bike: more volume than any bike that may carry it (in one loop)
     "window_unreachable",  # no bike can be there within its window and get back in its shift
     "beyond_range",  # a round trip exceeds the battery range of every bike
     "no_vehicle",  # no vehicle is allowed to serve it
@@ -168,6 +200,7 @@ class Violation(msgspec.Struct, frozen=True, kw_only=True):
         "range",
         "timing",
         "sequence",
+        "reload",
     ]
     vehicle_id: str | None
     stop_id: str | None

@@ -191,8 +191,12 @@ def solve_problem(
         t1 = time.perf_counter()
         start = _routes_first(problem, m, params, initial_routes, time_limit_s, t0, reorder)
         if start.sol is not None:
-            if initial_routes is not None or m.n_stop_nodes > _COLD_INSERTION_NODES or not (start.dropped):
+            if initial_routes is not None or m.n_stop_nodes > _COLD_INSERTION_NODES:
                 strategies = []  # start from these routes, not from a heuristic
+            # A small cold day (locks, pins, or a mixed fleet: some bikes cannot serve
+            # some stops) tries the strategies too and starts from the best first
+            # solution: from insertion alone GLS stayed ~24 % above them on the demo
+            # day with baskets (issue #15).
             timings["first_solution"] = time.perf_counter() - t0
         timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
     t1 = time.perf_counter()
@@ -302,7 +306,17 @@ def _routes_first(
     close.time_limit.FromMilliseconds(int(max(1.0, time_limit_s) * 1000))
     m.routing.CloseModelWithParameters(close)
     sol = restore(m, node_seqs)
-    return _Start(sol=sol, dropped=None if sol is None else _dropped_nodes(m, sol))
+    if sol is None:
+        return _Start()
+    return _Start(sol=sol, obj=_objective(m, sol), dropped=_dropped_nodes(m, sol))
+
+
+def _objective(m: Model, sol: Any) -> int | None:
+    """What a restored assignment costs by the model's objective (None if it does not say)."""
+    try:
+        return int(sol.ObjectiveValue())
+    except Exception:  # noqa: BLE001 - an assignment without the objective bound
+        return None
 
 
 def _strategies_first(

@@ -9,16 +9,28 @@ search on the problems it can express. A run is one worker's job:
 * ``"pyvrp"``: PyVRP for the whole limit, each such run with a seed of its own;
 * ``"ortools+pyvrp"``: OR-Tools for ``WARM_SHARE`` of the limit, then PyVRP
   from OR-Tools' plan for the rest; both plans come back. On a problem PyVRP
-  cannot express it is OR-Tools for the whole limit.
+  cannot express it is OR-Tools for the whole limit;
+* ``"relaxed"``: for a day PyVRP can only relax (shop baskets, locks, pins,
+  soft due times): PyVRP on the relaxation, then OR-Tools on the day from its
+  folded routes (:mod:`backend.dispatch.pyvrp_translate`); a ``"pyvrp"`` run
+  becomes this run on such a day.
 
-A stop with several windows (PyVRP has one per visit) is kept, for PyVRP, to
-the window OR-Tools' plan serves it in, or to its first (:func:`one_window`):
-a restriction, so every plan PyVRP finds is a plan of the day.
+On a day with bikes that may reload at their hub (``Vehicle.reload_s``), the
+PyVRP runs plan several loops a shift (:mod:`backend.dispatch.reloads`);
+OR-Tools plans one loop, so its plan loses wherever loops serve more.
+
+A delivery with several windows is one PyVRP client per window in a mutually
+exclusive group (exact) for a cold ``"pyvrp"`` run. A stop of a shop pair with
+several windows (a shipment step has one), and for ``"ortools+pyvrp"`` every
+stop of several windows, is kept to the window OR-Tools' plan serves it in, or
+to its first (:func:`one_window`): a restriction, so every plan PyVRP finds is
+a plan of the day.
 
 For a cold plan of a problem PyVRP can express, the default runs
 (``DEFAULT_ENGINES``) are a warm-started PyVRP beside a cold one: two searches
-from different starts on the two cores. Anything else, and every warm start
-from the routes in force, goes to OR-Tools alone. Every plan is judged by the
+from different starts on the two cores. A cold plan of a day PyVRP can only
+relax runs OR-Tools beside ``"relaxed"`` (two different starts again). Every
+warm start from the routes in force goes to OR-Tools alone. Every plan is judged by the
 independent checker (:func:`backend.dispatch.feasibility.check`) before it may
 win; among the plans without violations the one with fewer stops left out
 wins, then the one costing less by the problem's own objective
@@ -35,10 +47,10 @@ from typing import Any
 import msgspec
 
 from backend.dispatch.feasibility import check
-from backend.dispatch.model import Plan, Problem
+from backend.dispatch.model import Plan, Problem, Stop
 from backend.dispatch.solver import LATE_COST_PER_S, get_pool, solve, travel_time
 
-ENGINES = ("ortools", "pyvrp", "ortools+pyvrp")
+ENGINES = ("ortools", "pyvrp", "ortools+pyvrp", "relaxed")
 DEFAULT_ENGINES = ("ortools+pyvrp", "pyvrp")
 # the share of the limit "ortools+pyvrp" gives OR-Tools before PyVRP takes over
 WARM_SHARE = 0.2
@@ -59,15 +71,24 @@ def pyvrp_can_plan(problem: Problem) -> bool:
 
 
 def one_window(problem: Problem, warm: Plan | None = None) -> Problem:
-    """``problem`` with each stop of several windows kept to one: the one ``warm`` serves it
-    in, else its first. A restriction: every plan of it is a plan of ``problem`` (PyVRP has
-    one window per visit, so it searches there; the checker still judges on ``problem``)."""
-    if all(len(s.windows) <= 1 for s in problem.stops):
+    """``problem`` with stops of several windows kept to one: the one ``warm`` serves it in,
+    else its first. A restriction: every plan of it is a plan of ``problem``.
+
+    Without ``warm`` only the stops of shop pairs (a shipment step has one window in
+    PyVRP); a lone visit keeps its windows, a client group in PyVRP. With ``warm``
+    every such stop: PyVRP then improves on OR-Tools' choice of windows (a second,
+    different search beside the cold one, which chooses among all windows)."""
+    paired = {p for s in problem.stops for p in s.pickups}
+
+    def narrowed(s: Stop) -> bool:
+        return len(s.windows) > 1 and (warm is not None or bool(s.pickups) or s.id in paired)
+
+    if not any(narrowed(s) for s in problem.stops):
         return problem
     served = {ps.stop_id: ps.start_s for r in (warm.routes if warm else ()) for ps in r.stops}
     stops = []
     for s in problem.stops:
-        if len(s.windows) > 1:
+        if narrowed(s):
             t = served.get(s.id)
             w = next((w for w in s.windows if t is not None and w.contains(t)), s.windows[0])
             s = msgspec.structs.replace(s, windows=(w,))
@@ -80,21 +101,37 @@ def engines_for(problem: Problem, engines: tuple[str, ...] = DEFAULT_ENGINES, *,
 
     Without PyVRP (not installed, a problem it cannot express, or a warm start
     from the routes in force) a ``"pyvrp"`` run is dropped and ``"ortools+pyvrp"``
-    is OR-Tools alone; at least one OR-Tools run is always left.
+    is OR-Tools alone; at least one OR-Tools run is always left. On a cold plan
+    of a day PyVRP can only relax, a ``"pyvrp"`` run is a ``"relaxed"`` one.
+    A ``"relaxed"`` run on a day PyVRP can express is a ``"pyvrp"`` one.
     """
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
         raise ValueError(f"unknown engines {', '.join(unknown) or repr(engines)} (choose from {', '.join(ENGINES)})")
     if not warm and pyvrp_can_plan(problem):
-        return tuple(engines)
-    out = tuple("ortools" for e in engines if e != "pyvrp")
+        return tuple("pyvrp" if e == "relaxed" else e for e in engines)
+    if not warm and any(e in ("pyvrp", "relaxed") for e in engines) and _can_relax(problem):
+        return tuple("relaxed" if e in ("pyvrp", "relaxed") else "ortools" for e in engines)
+    out = tuple("ortools" for e in engines if e not in ("pyvrp", "relaxed"))
     return out[:1] or ("ortools",)
+
+
+def _can_relax(problem: Problem) -> bool:
+    from backend.dispatch import pyvrp_engine
+    from backend.dispatch.pyvrp_translate import can_relax
+
+    try:
+        pyvrp_engine.require_pyvrp()
+    except pyvrp_engine.PyVRPUnavailable:
+        return False
+    return can_relax(problem)
 
 
 def plan_cost(problem: Problem, plan: Plan) -> int:
     """What ``plan`` costs by ``problem``'s objective, whichever engine made it.
 
-    Riding (metres or seconds at the bike's speed, as ``problem.cost`` says),
+    Riding (metres or seconds at the bike's speed, as ``problem.cost`` says; the rides
+    back to the hub to reload included),
     each used bike's fixed cost, and ``LATE_COST_PER_S`` per second a stop's
     service starts past its soft due time.
     """
@@ -109,7 +146,12 @@ def plan_cost(problem: Problem, plan: Plan) -> int:
             continue
         v = vehicles[r.vehicle_id]
         total += int(v.fixed_cost)
-        path = [v.start_location, *(place[ps.stop_id] for ps in r.stops), v.end_location]
+        path = [v.start_location]
+        for j, ps in enumerate(r.stops):
+            if j and ps.loop != r.stops[j - 1].loop:
+                path.append(v.reload_place)  # back to the hub to reload
+            path.append(place[ps.stop_id])
+        path.append(v.end_location)
         for a, b in zip(path, path[1:], strict=False):
             total += travel_time(int(T[a][b]), v.speed_factor) if by_time else int(D[a][b])
         total += sum(LATE_COST_PER_S * max(0, ps.start_s - due[ps.stop_id]) for ps in r.stops if ps.stop_id in due)
@@ -149,16 +191,23 @@ def run_engine(
 ) -> list[Plan]:
     """One run (see the module docstring) within ``time_limit_s``: its plans, in the order made."""
     from backend.dispatch.pyvrp_engine import solve_pyvrp
+    from backend.dispatch.reloads import reloading, solve_reloads
 
+    # bikes that may ride several loops: PyVRP's runs plan loops (OR-Tools rides one)
+    pyvrp_run = solve_reloads if reloading(problem) else solve_pyvrp
     kwargs = ortools_kwargs or {}
     if engine == "ortools":
         return [solve(problem, time_limit_s, **kwargs)]
     limit = max(0.01, time_limit_s - _HOP_S)
     if engine == "pyvrp":
-        return [solve_pyvrp(one_window(problem), limit, seed=seed, coords=coords)]
+        return [pyvrp_run(one_window(problem), limit, seed=seed, coords=coords)]
+    if engine == "relaxed":
+        from backend.dispatch.pyvrp_translate import solve_relaxed
+
+        return solve_relaxed(problem, limit, seed=seed, coords=coords, ortools_kwargs=kwargs)
     first = solve(problem, time_limit_s * WARM_SHARE, **kwargs)
     rest = max(0.01, limit - first.solve_s)
-    then = solve_pyvrp(one_window(problem, first), rest, seed=seed, coords=coords, warm=first)
+    then = pyvrp_run(one_window(problem, first), rest, seed=seed, coords=coords, warm=first)
     # both clocks, end to end
     then = msgspec.structs.replace(then, solve_s=first.solve_s + then.solve_s)
     return [first, then]

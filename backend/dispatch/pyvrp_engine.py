@@ -30,12 +30,20 @@ translation:
   and decilitres;
 * with ``optional=True`` every client and shipment may be left out at a prize
   above anything serving it could cost, so a day with too little room still
-  gets the best plan of what fits (the bench's peer keeps every visit required).
+  gets the best plan of what fits (the bench's peer keeps every visit required);
+* a delivery or return locked on some bikes gets a place of its own that the
+  other bikes' routing profiles block
+  (:func:`backend.dispatch.pyvrp_translate.lock_profiles`);
+* a delivery or return of several windows is one ``Client`` per window at its
+  place, in a mutually exclusive ``ClientGroup`` (exactly one served, or at
+  most one when visits are optional):
+  :func:`backend.dispatch.pyvrp_translate.window_groups`.
 
-What PyVRP cannot express is refused, never approximated: several windows on
-one stop, a delivery with several pickups or with a pickup and hub-loaded
-goods of its own, stops restricted to some vehicles, pinned sequences and soft
-due times.
+What PyVRP cannot express is refused, never approximated: several windows or
+locks on a stop of a shop pair, a delivery with several pickups or with a
+pickup and hub-loaded goods of its own, pinned sequences and soft due times.
+The portfolio hands such days to PyVRP as a relaxation whose plan warm-starts
+OR-Tools (:mod:`backend.dispatch.pyvrp_translate`).
 
 The routes come back as stop orders per vehicle and are re-timed on our
 matrices (leaving the hub at the shift start, waiting for windows), into a
@@ -106,11 +114,14 @@ def unsupported(problem: Problem) -> str | None:
     if problem.sequences:
         return "pinned sequences (PyVRP has no precedence between separate visits)"
     by_id = {s.id: s for s in problem.stops}
+    paired = {p for s in problem.stops for p in s.pickups}
     for s in problem.stops:
-        if len(s.windows) > 1:
-            return f"stop {s.id} has {len(s.windows)} windows (PyVRP: one per visit)"
-        if s.vehicles:
-            return f"stop {s.id} may be served by some vehicles only"
+        if len(s.windows) > 1 and (s.kind == "pickup" and s.id in paired or s.pickups):
+            # a client's windows are a mutually exclusive group (pyvrp_translate.window_groups)
+            return f"stop {s.id} of a shop pair has {len(s.windows)} windows (PyVRP: one per shipment step)"
+        if s.vehicles and (s.kind == "pickup" and s.id in paired or s.pickups):
+            # a lone visit's lock is a routing profile (pyvrp_translate.lock_profiles)
+            return f"stop {s.id} of a shop pair may be served by some vehicles only"
         if s.due_s is not None:
             return f"stop {s.id} has a soft due time (PyVRP windows are hard)"
         if s.kind == "delivery" and len(s.pickups) > 1:
@@ -120,6 +131,10 @@ def unsupported(problem: Problem) -> str | None:
         for p in s.pickups:
             if p not in by_id or by_id[p].kind != "pickup":
                 return f"delivery {s.id} names {p}, which is not a pickup of the problem"
+    from backend.dispatch.pyvrp_translate import MAX_PROFILE_CELLS, lock_profiles_cells
+
+    if lock_profiles_cells(problem) > MAX_PROFILE_CELLS:
+        return "locks on too many groups of bikes for a day this size (a routing profile each)"
     return None
 
 
@@ -264,7 +279,10 @@ def to_pyvrp(
         vehicle_types=[[v.id for v in vs] for vs in type_vehicles],
         load_units=units,
     )
-    return data, mapping
+    from backend.dispatch.pyvrp_translate import lock_profiles, window_groups
+
+    data, mapping = window_groups(data, mapping, problem, optional=optional)
+    return lock_profiles(data, mapping, problem)
 
 
 def _vehicle_types(
@@ -539,8 +557,13 @@ def initial_solution(data: Any, mapping: Mapping, problem: Problem, plan: Plan) 
     from pyvrp import Activity, ActivityType, Route, Solution
 
     act: dict[str, Any] = {}
+    served = {ps.stop_id: ps.start_s for r in plan.routes for ps in r.stops}
     for ci, k in enumerate(mapping.clients):
-        act[problem.stops[k].id] = Activity(ActivityType.CLIENT, ci)
+        sid = problem.stops[k].id
+        c = data.client(ci)
+        # a stop of several windows: the client of the window the plan serves it in
+        if sid not in act or c.tw_early <= served.get(sid, -1) <= c.tw_late:
+            act[sid] = Activity(ActivityType.CLIENT, ci)
     for si, (p, d) in enumerate(mapping.shipments):
         act[problem.stops[p].id] = Activity(ActivityType.PICKUP, si)
         act[problem.stops[d].id] = Activity(ActivityType.DELIVERY, si)

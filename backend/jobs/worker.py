@@ -6,13 +6,13 @@ lease, in this process or through a backend (SAQ over Redis, see
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
 import socket
 from typing import Any, Protocol
 
+from backend.aio import cancel_and_wait, wait_set
 from backend.db.engine import transaction
 from backend.db.tables import Job
 from backend.errors import Invalid
@@ -62,11 +62,8 @@ class Worker:
         self._task = asyncio.create_task(self._run(), name="jobs-worker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None
         if self.backend is not None:
             await self.backend.stop()
 
@@ -102,8 +99,7 @@ class Worker:
                         pass
             except Exception:  # noqa: BLE001 - the worker goes on; the job is retried by its lease
                 log.exception("the job worker failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            await wait_set(self._wake, self.poll_s)
             self._wake.clear()
 
     async def due(self, limit: int = 100) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+
+from backend.aio import cancel_and_wait
 
 
 class Background:
@@ -19,8 +20,5 @@ class Background:
         self._task = asyncio.create_task(self._run(), name=self.task_name)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None

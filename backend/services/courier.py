@@ -152,6 +152,7 @@ def _stop_view(planned: dict[str, Any], row: dict[str, Any], parcels: list[dict[
         "failNote": row["fail_note"] or None,
         "proof": proof,
         "plannedServiceStart": planned.get("planned_service_start"),
+        "loop": planned.get("loop", 1),
         **_actual_times(planned, row),
     }
 
@@ -263,27 +264,47 @@ def _route_view(route: dict[str, Any], stops: list[dict[str, Any]]) -> dict[str,
         "start": route["start"].isoformat(),
         "end": route["end"].isoformat(),
         "stops": stops,
+        "reloads": reload_views(route),
     }
 
 
+def reload_views(route: dict[str, Any]) -> list[dict[str, Any]]:
+    """The route's visits of the hub between loops: back, reload, out on loop ``loop``."""
+    return [
+        {
+            "loop": r["loop"],
+            "arrival": r["arrival"],
+            "departure": r["departure"],
+            "loadKg": r["load_kg"],
+            "loadL": r["load_l"],
+            "distanceM": r["distance_m"],
+        }
+        for r in route.get("reloads") or []
+    ]
+
+
 def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Hub parcels to load, last delivery first (it goes in deepest)."""
+    """Hub parcels to load, per loop (``loop``, from 1), and in a loop its last delivery
+    first (it goes in deepest): ``loadOrder`` counts from 1 in each loop."""
     out = []
-    deliveries = [s for s in stops if s["kind"] == "delivery"]
     shop_goods = {p["barcode"] for s in stops if s["kind"] == "pickup" for p in s["parcels"]}
-    for n, stop in enumerate(reversed(deliveries), start=1):
-        for p in stop["parcels"]:
-            if p["barcode"] in shop_goods:
-                continue
-            out.append(
-                {
-                    "barcode": p["barcode"],
-                    "stopId": stop["stopId"],
-                    "orderId": stop["orderId"],
-                    "loadOrder": n,
-                    "loaded": p["status"] != "expected",
-                }
-            )
+    loops = sorted({s.get("loop", 1) for s in stops})
+    for loop in loops:
+        deliveries = [s for s in stops if s["kind"] == "delivery" and s.get("loop", 1) == loop]
+        for n, stop in enumerate(reversed(deliveries), start=1):
+            for p in stop["parcels"]:
+                if p["barcode"] in shop_goods:
+                    continue
+                out.append(
+                    {
+                        "barcode": p["barcode"],
+                        "stopId": stop["stopId"],
+                        "orderId": stop["orderId"],
+                        "loop": loop,
+                        "loadOrder": n,
+                        "loaded": p["status"] != "expected",
+                    }
+                )
     return out
 
 

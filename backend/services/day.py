@@ -153,7 +153,8 @@ async def load_day(
         time_m, dist_m, loc = kept
     matrix_s = time.perf_counter() - t0
 
-    vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node)
+    reload_s = None if hub.get("reload_min") is None else round(float(hub["reload_min"]) * 60)
+    vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node, reload_s)
     final, pre = _plan_stops(stops, shops, points, day, loc, zones)
     if live is not None and live.soft:
         live = _short_of_range(live, vehicles, final, dist_m)
@@ -218,8 +219,10 @@ def _vehicles(
     live: LiveDay | None,
     loc: np.ndarray,
     start_node: dict[int, int],
+    reload_s: int | None = None,
 ) -> tuple[list[Vehicle], dict[str, dict[str, Any]]]:
-    """A vehicle per shift that is still on (with ``live``), and the shift rows by vehicle id."""
+    """A vehicle per shift that is still on (with ``live``), and the shift rows by vehicle id.
+    ``reload_s``: the hub's reload time between loops (None: one loop a shift)."""
     vehicles = []
     shift_rows: dict[str, dict[str, Any]] = {}
     for s in shifts:
@@ -257,6 +260,8 @@ def _vehicles(
                 if live is not None and s["id"] in live.ranges
                 else int(bike["battery_range_km"] * 1000),
                 speed_factor=bike["speed_factor"],
+                reload_s=reload_s,
+                reload_location=int(loc[0]),  # the hub (a re-plan starts the bike where it is)
             )
         )
     return vehicles, shift_rows

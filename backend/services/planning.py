@@ -22,7 +22,7 @@ from backend.errors import Forbidden, NotFound
 from backend.realtime.outbox import emit
 from backend.services import route_store
 from backend.services.context import Context
-from backend.services.courier import route_view, stop_views
+from backend.services.courier import reload_views, route_view, stop_views
 from backend.services.day import DayInput, hub_lock, load_day
 from backend.structs import Out
 
@@ -110,6 +110,7 @@ async def save_plan(
                     "distance_m": r.distance_m,
                     "duration_s": r.duration_s,
                     "stops": route_store.stop_records(r, day_input.stops, day),
+                    "reloads": route_store.reload_records(r, day),
                 }
             )
             route_row = await route_store.read_route(written["id"])
@@ -155,6 +156,7 @@ class RouteOut(Out):
     distance_m: int
     duration_s: int
     stops: list[dict[str, Any]]
+    reloads: list[dict[str, Any]] = []
 
 
 async def read_plan_run(run_id: int) -> PlanRunOut:
@@ -190,6 +192,7 @@ async def route_out(row: dict[str, Any]) -> RouteOut:
         distance_m=row["distance_m"],
         duration_s=row["duration_s"],
         stops=await stop_views(row),
+        reloads=reload_views(row),
     )
 
 

@@ -31,6 +31,7 @@ from backend.dispatch.calendar import (
 )
 from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
+from backend.dispatch.reloads import reloading, replan_in_loops
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.dispatch.scheduling import earliest_plan
 from backend.errors import Invalid, Stale
@@ -50,6 +51,9 @@ MAX_LIVE_STOPS = 4000
 # and at least MIN_SOLVE_S (a warm start of the focused couriers needs that).
 SAVE_RESERVE_S = 0.12
 MIN_SOLVE_S = 0.25
+# of a re-plan's limit, for the re-plan in loops on a day whose bikes reload; the usual
+# re-plan gets the rest when that one cannot be used
+LOOPS_SHARE = 0.6
 SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh read, this often at most
 
 
@@ -310,7 +314,10 @@ async def work_out(
         for r in routes
     }
     solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
-    job = functools.partial(_timed_replan, day_input.problem, in_force, time_limit_s=solve_limit, min_gain_s=min_gain_s)
+    # a day ridden in loops: what is on a bike (or under way) stays on its loop; else None
+    looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
+    on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
+    job = functools.partial(_timed_replan, day_input.problem, in_force, solve_limit, min_gain_s, on_board)
     t1 = time.perf_counter()
     if ctx.pool is None:
         result, solve_phases = await asyncio.to_thread(job)
@@ -370,11 +377,22 @@ async def work_out(
 
 
 def _timed_replan(
-    problem: Any, in_force: dict[str, list[str]], *, time_limit_s: float, min_gain_s: int
+    problem: Any,
+    in_force: dict[str, list[str]],
+    time_limit_s: float,
+    min_gain_s: int,
+    on_board: frozenset[str] | None = None,
 ) -> tuple[ReplanResult, dict[str, float]]:
     # runs in the solver pool: its phase timings travel back with the result
     timings: dict[str, float] = {}
-    result = replan(problem, in_force, time_limit_s=time_limit_s, min_gain_s=min_gain_s, timings=timings)
+    t0 = time.perf_counter()
+    if on_board is not None and reloading(problem):  # bikes ride loops: what is on a bike stays on its loop
+        looped = replan_in_loops(problem, in_force, time_limit_s=LOOPS_SHARE * time_limit_s, on_board=on_board)
+        timings["loops"] = time.perf_counter() - t0
+        if looped is not None:
+            return looped, timings
+    left = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0))
+    result = replan(problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings)
     return result, timings
 
 
@@ -460,7 +478,8 @@ async def _save(
                 if str(s["stop_id"]) not in day_input.stops or day_input.stops[str(s["stop_id"])]["status"] in DONE
             ]  # history stays on the route
             new_route = by_vehicle.get(vid)
-            planned = route_store.stop_records(new_route, day_input.stops, day) if new_route is not None else []
+            offset = _loop_offset(old_route, new_route, kept)
+            planned = route_store.stop_records(new_route, day_input.stops, day, offset) if new_route else []
             before = {s["stop_id"] for s in (old_route["stops"] if old_route else [])}
             after = {s["stop_id"] for s in planned} | {s["stop_id"] for s in kept}
             if old_route is not None:
@@ -479,6 +498,7 @@ async def _save(
                     "distance_m": new_route.distance_m if new_route else 0,
                     "duration_s": new_route.duration_s if new_route else 0,
                     "stops": kept + planned,
+                    "reloads": route_store.reload_records(new_route, day, offset) if new_route else [],
                 }
             )
             crash_point("replan.mid")  # tests: a route of the re-plan written, none of it committed
@@ -494,6 +514,19 @@ async def _save(
         **figures,
         "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
     }
+
+
+def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[dict[str, Any]]) -> int:
+    """Loops the courier rode before the new route's first: its first stop keeps the loop it
+    had (goods on the bike stay on their loop); a route starting with a stop new to the
+    courier starts the loop after the last one ridden."""
+    if old_route is None or new_route is None or not new_route.stops:
+        return 0
+    before = {str(s["stop_id"]): s.get("loop", 1) for s in old_route["stops"]}
+    first = new_route.stops[0].stop_id
+    if first in before:
+        return int(before[first]) - 1
+    return max((int(s.get("loop", 1)) for s in kept), default=0)
 
 
 async def announce_if_not_applied(

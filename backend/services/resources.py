@@ -29,7 +29,9 @@ class PlaceIn(Body):
 
 
 class HubIn(PlaceIn):
-    pass
+    # Minutes a bike takes to reload here between two loops of a shift; null: one loop a
+    # shift. 0-240 is checked by prepare_hub, with a sentence naming the field (422).
+    reload_min: float | None = 10.0
 
 
 class ShopIn(PlaceIn):
@@ -89,6 +91,20 @@ async def prepare_place(values: dict[str, Any], ctx: Context, existing: dict | N
     return values
 
 
+MAX_RELOAD_MIN = 240.0
+
+
+async def prepare_hub(values: dict[str, Any], ctx: Context, existing: dict | None) -> dict[str, Any]:
+    reload_min = values.get("reload_min")
+    if reload_min is not None and not 0 <= reload_min <= MAX_RELOAD_MIN:
+        raise Invalid(
+            f"reloadMin must be from 0 to {MAX_RELOAD_MIN:g} minutes (the time a bike takes to reload at the "
+            f"hub between two loops), or null for one loop a shift; got {reload_min:g}.",
+            field="reloadMin",
+        )
+    return await prepare_place(values, ctx, existing)
+
+
 async def prepare_courier(values: dict[str, Any], ctx: Context, existing: dict | None) -> dict[str, Any]:
     user_id = values.get("user_id")
     if user_id is not None:
@@ -115,7 +131,7 @@ async def prepare_shift(values: dict[str, Any], ctx: Context, existing: dict | N
 
 
 RESOURCES = (
-    Resource("hub", "/hubs", Hub, HubIn, prepare_place, write_roles=("admin",)),
+    Resource("hub", "/hubs", Hub, HubIn, prepare_hub, write_roles=("admin",)),
     Resource("shop", "/shops", Shop, ShopIn, prepare_place),
     Resource("pickup point", "/pickup-points", PickupPoint, PickupPointIn, prepare_place),
     Resource("bike", "/bikes", Bike, BikeIn),

@@ -70,9 +70,17 @@ def _kept(network: StreetNetwork) -> _Lines:
 
 
 def route_places(hub: dict[str, Any], route: dict[str, Any]) -> list[Place]:
-    """Hub -> the route's stops in riding order -> hub (as the route row keeps them)."""
+    """Hub -> the route's stops in riding order -> hub (as the route row keeps them), back
+    through the hub between two loops (a reload)."""
     home = (float(hub["lat"]), float(hub["lon"]))
-    return [home, *((float(s["lat"]), float(s["lon"])) for s in route["stops"]), home]
+    places = [home]
+    loop = None
+    for s in route["stops"]:
+        if loop is not None and s.get("loop", 1) != loop:
+            places.append(home)
+        loop = s.get("loop", 1)
+        places.append((float(s["lat"]), float(s["lon"])))
+    return [*places, home]
 
 
 def line_coordinates(network: StreetNetwork, places: list[Place], closed: np.ndarray) -> list[list[float]]:

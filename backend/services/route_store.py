@@ -59,13 +59,35 @@ def stop_record(ps: PlannedStop, row: dict[str, Any], day: dt.date, previous_dep
         "late": ps.start_s > seconds_of(row["window_end"], day),  # kept late rather than dropped (re-plans)
         "load_kg": round(ps.load_kg, 2),
         "distance_m": ps.distance_m,
+        "loop": ps.loop,
     }
 
 
-def stop_records(route: PlanRoute, rows: dict[str, dict[str, Any]], day: dt.date) -> list[dict[str, Any]]:
-    """The stops of a solved route as the route keeps them (``rows``: stop rows by id)."""
+def stop_records(
+    route: PlanRoute, rows: dict[str, dict[str, Any]], day: dt.date, loop_offset: int = 0
+) -> list[dict[str, Any]]:
+    """The stops of a solved route as the route keeps them (``rows``: stop rows by id).
+    ``loop_offset``: loops the courier rode before this route's first (a re-plan)."""
     departures = [route.start_s, *(ps.departure_s for ps in route.stops)]
-    return [stop_record(ps, rows[ps.stop_id], day, departures[i]) for i, ps in enumerate(route.stops)]
+    out = [stop_record(ps, rows[ps.stop_id], day, departures[i]) for i, ps in enumerate(route.stops)]
+    for record in out:
+        record["loop"] += loop_offset
+    return out
+
+
+def reload_records(route: PlanRoute, day: dt.date, loop_offset: int = 0) -> list[dict[str, Any]]:
+    """The visits of the hub between a solved route's loops, as the route keeps them."""
+    return [
+        {
+            "loop": rl.loop + loop_offset,
+            "arrival": at(day, rl.arrival_s).isoformat(),
+            "departure": at(day, rl.departure_s).isoformat(),
+            "load_kg": round(rl.load_kg, 2),
+            "load_l": round(rl.load_l, 2),
+            "distance_m": rl.distance_m,
+        }
+        for rl in route.reloads
+    ]
 
 
 async def guard_routes(hub_id: int) -> None:

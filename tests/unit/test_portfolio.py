@@ -42,12 +42,16 @@ def test_engines_for_keeps_what_only_ortools_models(tmp_path):
     assert F.engines_for(problem, ("ortools",)) == ("ortools",)
     # a warm start from the routes in force stays with OR-Tools
     assert F.engines_for(problem, warm=True) == ("ortools",)
-    # a soft due time is beyond PyVRP: one OR-Tools run, whatever was asked
+    # a soft due time is beyond PyVRP: OR-Tools beside PyVRP on the relaxation (no due time)
+    # warm-starting OR-Tools; without a PyVRP run asked, one OR-Tools run
     due = msgspec.structs.replace(
         problem, stops=(msgspec.structs.replace(problem.stops[0], due_s=300), *problem.stops[1:])
     )
-    assert F.engines_for(due) == ("ortools",)
-    assert F.engines_for(due, ("pyvrp", "pyvrp")) == ("ortools",)
+    assert F.engines_for(due) == ("ortools", "relaxed")
+    assert F.engines_for(due, ("pyvrp", "pyvrp")) == ("relaxed", "relaxed")
+    assert F.engines_for(due, ("ortools", "ortools+pyvrp")) == ("ortools",)
+    assert F.engines_for(due, warm=True) == ("ortools",)
+    assert F.engines_for(problem, ("relaxed",)) == ("pyvrp",)  # PyVRP can plan it as it is
     with pytest.raises(ValueError, match="unknown engines gurobi"):
         F.engines_for(problem, ("gurobi",))
 
@@ -107,7 +111,7 @@ def test_solve_best_runs_every_engine_and_returns_a_checked_plan(tmp_path):
     assert B.exact_distance(inst, plan) == pytest.approx(30.0)  # 0-1-2-0 and 0-3-0, or better
 
 
-def test_solve_best_async_in_the_pool_and_ortools_alone_for_locks(tmp_path):
+def test_solve_best_async_in_the_pool_and_both_engines_for_locks(tmp_path):
     _, problem = _tiny(tmp_path)
     locked = msgspec.structs.replace(
         problem,
@@ -117,7 +121,9 @@ def test_solve_best_async_in_the_pool_and_ortools_alone_for_locks(tmp_path):
         free = asyncio.run(F.solve_best_async(problem, 0.5, executor=pool))
         kept = asyncio.run(F.solve_best_async(locked, 0.5, executor=pool))
     assert free.engine in ("ortools", "ortools+pyvrp", "pyvrp") and check(problem, free) == []
-    assert kept.engine == "ortools" and check(locked, kept) == []
+    # a lock is a routing profile in PyVRP: both engines plan the day, and the lock holds
+    assert F.engines_for(locked) == F.DEFAULT_ENGINES
+    assert check(locked, kept) == []
     on = {ps.stop_id: r.vehicle_id for r in kept.routes for ps in r.stops}
     assert on["1"] == "v2"
 
@@ -186,24 +192,47 @@ def test_pyvrp_keeps_the_battery_range_and_a_pair_on_one_bike():
     assert all(r.distance_m <= 2_000 for r in plan.routes)
 
 
-def test_several_windows_go_to_pyvrp_as_one_window_and_its_plan_keeps_the_day():
-    # b may be served in the morning or the evening; PyVRP gets the window OR-Tools served it in
+def test_several_windows_are_a_client_group_in_pyvrp_and_it_serves_one():
+    # b's morning window closes before any bike can be there (80 s from the hub): only its
+    # second window can serve it, which one window per visit (its first) would have lost
     problem = Problem(
         time_s=_T,
         dist_m=_T * 3,
         vehicles=(_bike(),),
         stops=(
             Stop(id="a", kind="delivery", location=1, windows=(Window(0, 5_000),)),
-            Stop(id="b", kind="delivery", location=2, windows=(Window(0, 100), Window(3_000, 4_000))),
+            Stop(id="b", kind="delivery", location=2, windows=(Window(0, 50), Window(3_000, 4_000))),
+        ),
+        cost="time",
+    )
+    assert E.unsupported(problem) is None and F.engines_for(problem) == F.DEFAULT_ENGINES
+    assert F.one_window(problem) is problem  # a lone visit keeps its windows
+    data, mapping = E.to_pyvrp(problem)
+    assert data.num_groups == 1 and list(data.group(0)) == [1, 2] and data.group(0).required
+    assert [(data.client(c).tw_early, data.client(c).tw_late) for c in (1, 2)] == [(0, 50), (3_000, 4_000)]
+    assert [problem.stops[k].id for k in mapping.clients] == ["a", "b", "b"]
+    for plan in [E.solve_pyvrp(problem, 0.3), *F.run_engine("ortools+pyvrp", problem, 0.5)]:
+        assert check(problem, plan) == [] and not plan.unplanned
+        start = next(ps.start_s for r in plan.routes for ps in r.stops if ps.stop_id == "b")
+        assert 3_000 <= start <= 4_000
+
+
+def test_a_shop_pair_stop_of_several_windows_goes_to_pyvrp_with_one():
+    problem = Problem(
+        time_s=_T,
+        dist_m=_T * 3,
+        vehicles=(_bike(),),
+        stops=(
+            Stop(id="p", kind="pickup", location=1, windows=(Window(0, 100), Window(3_000, 4_000))),
+            Stop(id="d", kind="delivery", location=2, pickups=("p",)),
         ),
         cost="time",
     )
     assert E.unsupported(problem) is not None and F.pyvrp_can_plan(problem)
-    assert F.engines_for(problem) == F.DEFAULT_ENGINES
-    assert F.one_window(problem).stops[1].windows == (Window(0, 100),)
+    assert F.one_window(problem).stops[0].windows == (Window(0, 100),)
     first = solve(problem, 0.3)
-    served = next(ps.start_s for r in first.routes for ps in r.stops if ps.stop_id == "b")
-    kept = F.one_window(problem, first).stops[1].windows
+    served = next(ps.start_s for r in first.routes for ps in r.stops if ps.stop_id == "p")
+    kept = F.one_window(problem, first).stops[0].windows
     assert len(kept) == 1 and kept[0].contains(served)
     for plan in F.run_engine("ortools+pyvrp", problem, 0.5) + F.run_engine("pyvrp", problem, 0.3):
         assert check(problem, plan) == [] and not plan.unplanned

@@ -187,7 +187,21 @@ def test_what_pyvrp_cannot_model_is_reported_not_approximated():
         vehicles=(v,),
         stops=(Stop(id="a", kind="delivery", location=1, windows=(Window(0, 10), Window(50, 60))),),
     )
+    # a delivery's two windows are a client group: the peer plans it, in one of them
     res = P.solve_peer(two_windows, 0.1)
+    assert res.status == "feasible" and res.plan is not None and check(two_windows, res.plan) == []
+    assert any(w.contains(res.plan.routes[0].stops[0].start_s) for w in two_windows.stops[0].windows)
+    # a shipment step has one window: a shop of two windows is refused, not narrowed
+    shop = Problem(
+        time_s=T,
+        dist_m=T,
+        vehicles=(v,),
+        stops=(
+            Stop(id="p", kind="pickup", location=1, windows=(Window(0, 10), Window(50, 60))),
+            Stop(id="d", kind="delivery", location=2, pickups=("p",)),
+        ),
+    )
+    res = P.solve_peer(shop, 0.1)
     assert res.status == "unavailable" and res.plan is None and "windows" in res.reason
     baskets = Problem(
         time_s=T,

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
 
+from backend.aio import cancel_and_wait, wait_set
 from backend.realtime import outbox
 from backend.realtime.feed.subscriber import Subscriber
 
@@ -28,6 +28,9 @@ log = logging.getLogger("laadbak.feed")
 # How long a hole in the ids (a transaction that took an id but has not
 # committed yet, on PostgreSQL) holds back later events before it is passed.
 GAP_GRACE_S = 1.0
+# How soon the tail looks again while a hole holds events back (not at once: that spun
+# on the database, and without a yield at all when a read answered from memory).
+GAP_RETRY_S = 0.02
 BATCH = 500
 
 
@@ -65,11 +68,7 @@ class OutboxFeed(abc.ABC):
         await self._open()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         await self._close()
 
@@ -112,32 +111,36 @@ class OutboxFeed(abc.ABC):
         return await outbox.latest_seq()
 
     async def _tail(self) -> None:
+        held = False
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+            if held:
+                await asyncio.sleep(GAP_RETRY_S)
+            else:
+                await wait_set(self._wake, self.poll_interval_s)
             self._wake.clear()
             try:
-                await self._drain()
+                held = await self._drain()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the feed
                 log.exception("outbox tail failed; retrying")
+                held = False
                 await asyncio.sleep(self.poll_interval_s)
 
-    async def _drain(self) -> None:
+    async def _drain(self) -> bool:
+        """Hand on what has committed, in order; True when a hole in the ids holds the rest back."""
         while True:
             rows = await outbox.events_after(self.last_seq, limit=BATCH)
             if not rows:
-                return
+                return False
             expected = self.last_seq + 1
             for row in rows:
                 if row["id"] != expected and not self._gap_passed():
-                    self._wake.set()  # look again soon
-                    return
+                    return True
                 self._gap_since = None
                 self._dispatch(row)
                 self.last_seq = expected = row["id"]
                 expected += 1
             if len(rows) < BATCH:
-                return
+                return False
 
     def _gap_passed(self) -> bool:
         now = time.monotonic()

@@ -5,11 +5,12 @@ import { t, computeView, notify, setLoadFeedback } from "./store.js";
 import { isOpen, normBarcode, matchBarcode } from "./util.js";
 import { enqueue } from "./sync.js";
 import { ask } from "./dialog.js";
+import { toLoadFor } from "./loops.js";
 
 export async function startShift() {
   const v = computeView();
   if (!v?.shift || v.shift.status !== "planned") return;
-  const toLoad = (v.loading || []).filter((l) => !l.loaded).length;
+  const toLoad = toLoadFor(v.loading, 1); // the first loop; later loops are loaded when the bike is back
   if (toLoad) {
     const ok = await ask(html`<p><strong>${t("shift.notLoaded", { n: toLoad })}</strong></p><p>${t("shift.startAnyway")}</p>`,
       [["cancel", t("shift.backToLoading")], ["ok", t("shift.startBtn"), "primary"]]);

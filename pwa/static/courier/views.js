@@ -6,6 +6,7 @@ import { windowText as windowOf, geoLink, isOpen, reasonText, statusText } from 
 import { summaryFigures } from "./dialog.js";
 import { bannerTitle } from "./inbox.js";
 import { wake } from "./devices.js";
+import { reloadAhead, toLoadFor, byLoop } from "./loops.js";
 
 /** A server wall-clock time in the locale's clock. */
 const hhmm = (ts) => (ts ? i18n.clock(ts) : "–");
@@ -81,7 +82,11 @@ export function routeScreen(v) {
   const rows = stops.map((s, i) => [s, i]);
   const open = rows.filter(([s]) => isOpen(s));
   const closed = rows.filter(([s]) => !isOpen(s));
-  const toLoad = (v.loading || []).filter((l) => !l.loaded).length;
+  // before the shift: the first loop's parcels (later loops are loaded when the bike is back)
+  const toLoad = toLoadFor(v.loading, 1);
+  // back to the hub first: until the next loop's parcels are loaded, then its first stop
+  const ahead = started ? reloadAhead(v.route, v.loading) : null;
+  const reload = ahead && ahead.items.some((l) => !l.loaded) ? ahead : null;
   return html`
     ${v.shift?.status === "planned" ? html`
       <div class="card shift-card">
@@ -94,6 +99,7 @@ export function routeScreen(v) {
       </div>` : nothing}
     ${!v.shift && !v.route ? html`<div class="card empty">${t("route.noShift")}</div>`
       : !v.route ? html`<div class="card empty">${t("route.noRoute")}</div>`
+      : reload ? reloadCard(reload, hub)
       : next ? nextStopCard(next, stops.indexOf(next), stops.length)
       : stops.length ? html`
         <div class="card all-done">
@@ -108,6 +114,23 @@ export function routeScreen(v) {
         ${closed.map(([s, i]) => stopRow(s, i, false))}</ol>` : nothing}
     ${started && next ? html`<div class="bottom-actions">
       <button class="btn big ghost" type="button" data-action="shift-end">${t("shift.end")}</button></div>` : nothing}`;
+}
+
+/** The next thing is riding back to the hub: load the next loop (its parcels, in load order). */
+function reloadCard(r, hub) {
+  const left = r.items.filter((l) => !l.loaded).length;
+  return html`
+    <article class="card next-stop reload" id="reload-card" data-loop=${r.loop}>
+      <h2>${t("route.reloadTitle", { n: r.loop })}</h2>
+      ${r.reload ? html`<p class="sub">${t("route.reloadWhen", {
+        hub, arrival: hhmm(r.reload.arrival), departure: hhmm(r.reload.departure), count: r.items.length, n: r.loop })}</p>` : nothing}
+      <ol class="list reload-items">${r.items.map((l) => html`
+        <li class="load-item${l.loaded ? " loaded" : ""}" data-barcode=${l.barcode}>
+          <span class="num">${l.loadOrder}</span><span class="main"><span class="barcode">${l.barcode}</span></span>
+          <span class="tick" role="img" aria-label=${l.loaded ? t("load.loaded") : t("load.notLoaded")}>${l.loaded ? "✓" : ""}</span>
+        </li>`)}</ol>
+      ${left ? html`<div class="row"><a class="btn big primary" href="#/load">${t("route.reloadLoad", { n: r.loop })}</a></div>` : nothing}
+    </article>`;
 }
 
 function nextStopCard(s, i, total) {
@@ -146,29 +169,37 @@ function stopRow(s, i, isNext) {
 }
 
 export function renderLoad(v) {
-  const list = [...(v?.loading || [])].sort((a, b) => a.loadOrder - b.loadOrder);
+  // per loop; the loop to load now (the first with parcels not loaded) first
+  const loops = byLoop(v?.loading);
+  const now = loops.find((g) => g.items.some((l) => !l.loaded))?.loop;
+  const list = now === undefined ? loops.flatMap((g) => g.items) : loops.find((g) => g.loop === now).items;
   const loaded = list.filter((l) => l.loaded).length;
   render(list.length ? t("load.progress", { loaded, total: list.length }) : t("load.nothing"), $("#load-progress"));
   const stops = v?.route?.stops || [];
   const nextToLoad = list.find((l) => !l.loaded);
-  render(list.map((l) => {
-    const i = stops.findIndex((s) => s.stopId === l.stopId);
-    const stop = stops[i];
-    return html`
-      <li class="load-item${l.loaded ? " loaded" : ""}${l === nextToLoad ? " is-next" : ""}" data-barcode=${l.barcode}>
-        <span class="num">${l.loadOrder}</span>
-        <span class="main">
-          <span class="barcode">${l.barcode}</span>
-          <span class="sub">${stop ? t("load.stop", { n: i + 1, address: stop.address }) : t("load.stopId", { id: l.stopId })}</span>
-        </span>
-        <span class="tick" role="img" aria-label=${l.loaded ? t("load.loaded") : t("load.notLoaded")}>${l.loaded ? "✓" : ""}${
-          l._pending ? html`<small>${t("load.notSent")}</small>` : nothing}</span>
-      </li>`;
-  }), $("#load-list"));
+  const several = loops.length > 1;
+  render(loops.filter((g) => now === undefined || g.loop >= now).map((g) => html`${several ? html`
+    <li class="list-sep" data-loop=${g.loop}>${g.loop === now ? t("load.loopNow", { n: g.loop }) : t("load.loop", { n: g.loop })}</li>` : nothing}${
+    g.items.map((l) => loadItem(l, stops, l === nextToLoad))}`), $("#load-list"));
   const f = state.loadFeedback;
   const el = $("#load-feedback");
   el.className = `feedback${f ? ` ${f.kind}` : ""}`;
   el.textContent = f ? f.text : "";
+}
+
+function loadItem(l, stops, isNext) {
+  const i = stops.findIndex((s) => s.stopId === l.stopId);
+  const stop = stops[i];
+  return html`
+    <li class="load-item${l.loaded ? " loaded" : ""}${isNext ? " is-next" : ""}" data-barcode=${l.barcode} data-loop=${l.loop || 1}>
+      <span class="num">${l.loadOrder}</span>
+      <span class="main">
+        <span class="barcode">${l.barcode}</span>
+        <span class="sub">${stop ? t("load.stop", { n: i + 1, address: stop.address }) : t("load.stopId", { id: l.stopId })}</span>
+      </span>
+      <span class="tick" role="img" aria-label=${l.loaded ? t("load.loaded") : t("load.notLoaded")}>${l.loaded ? "✓" : ""}${
+        l._pending ? html`<small>${t("load.notSent")}</small>` : nothing}</span>
+    </li>`;
 }
 
 export function stopScreen(v, stopId) {

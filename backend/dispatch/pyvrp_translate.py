@@ -1,0 +1,369 @@
+"""PyVRP on days it can only relax: its plan as a plan or a first solution (issue #15 part 5).
+
+:func:`backend.dispatch.pyvrp_engine.unsupported` names what PyVRP 0.14 cannot
+express exactly. For such a day :func:`relax` makes a *relaxation* PyVRP can
+plan, on the same bikes:
+
+* the shops of a basket of several shops become one *chain*, as in the
+  OR-Tools model (:mod:`backend.dispatch.nodes`): a new matrix place entered
+  at the first shop and left at the last (its row is the last shop's row plus
+  the ride through the shops, its column the first shop's column), visited in
+  the shortest order, with the shops' services summed and the window of
+  start times that suits every shop when the bike does not wait inside. The
+  chain and its door are one PyVRP ``Shipment``: the basket stays whole, on
+  one bike, the shops before the door;
+* a basket's hub-loaded goods ride, in the relaxation, from its (chain of)
+  shop(s) to the door, not from the hub: PyVRP 0.14 has no visit that both
+  hands over hub goods and shop goods, and no same-vehicle groups. This is
+  the one thing relaxed about baskets: the load between the hub and the shops
+  is under-counted;
+* locks (``Stop.vehicles``), pinned orders and soft due times are left out.
+
+PyVRP's routes are folded back onto the day (:func:`fold`: each chain becomes
+its shops, in its order) and go two ways:
+
+* as a plan of their own (``"pyvrp-relaxed"``) when no lock, pin or due time
+  was relaxed: the portfolio's independent checker
+  (:func:`backend.dispatch.feasibility.check`) judges it like any plan, so a
+  folded plan whose hub goods overload a bike, or whose shops miss a window,
+  never wins;
+* as the first solution of an OR-Tools search on the real day for the rest of
+  the limit (``"pyvrp-relaxed+ortools"``, through ``initial_routes``: the warm
+  start keeps what fits, repairs a route that breaks a rule and inserts the
+  stops that are left).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from backend.dispatch.model import Plan, Problem, Stop, Window
+from backend.dispatch.pyvrp_engine import plan_from_sequences, solve_pyvrp, unsupported
+
+# the share of the limit PyVRP gets on the relaxation before OR-Tools takes over, and the
+# least OR-Tools keeps whatever PyVRP overran (the run may then end that much late)
+RELAX_SHARE = 0.5
+ORTOOLS_FLOOR = 0.2
+_CHAIN = "\x1fchain"  # a chain's id is its door's and this: no stop id of ours has it
+
+
+class Relaxation(msgspec.Struct, frozen=True, kw_only=True):
+    """A relaxed day and the way back to the real one."""
+
+    problem: Problem
+    chains: dict[str, tuple[str, ...]]  # chain stop id -> its shops' ids, in visiting order
+    exact: bool  # no lock, pin or due time relaxed: a folded plan may be a plan of the day
+
+
+def _order(T: np.ndarray, shops: list[Stop]) -> list[Stop]:
+    """The shops in the order of least riding between them (every order up to 4 shops)."""
+
+    def ride(order: tuple[Stop, ...]) -> int:
+        return sum(int(T[a.location][b.location]) for a, b in itertools.pairwise(order))
+
+    orders: list[tuple[Stop, ...]] = list(itertools.permutations(shops)) if len(shops) <= 4 else [tuple(shops)]
+    return list(orders[min(range(len(orders)), key=lambda i: ride(orders[i]))])
+
+
+def _chain_window(T: np.ndarray, shops: list[Stop]) -> tuple[Window, ...]:
+    """Start times at the first shop that suit every shop's (first) window without waiting."""
+    lo, hi, offset = None, None, 0
+    for k, s in enumerate(shops):
+        if k:
+            offset += shops[k - 1].service_s + int(T[shops[k - 1].location][s.location])
+        if s.windows:
+            a, b = s.windows[0].start - offset, s.windows[0].end - offset
+            lo, hi = (a, b) if lo is None or hi is None else (max(lo, a), min(hi, b))
+    if lo is None or hi is None:
+        return ()
+    return (Window(lo, hi),) if lo <= hi else shops[0].windows[:1]
+
+
+def relax(problem: Problem, *, matrices: bool = True) -> Relaxation:
+    """``problem`` relaxed so that PyVRP can plan it (see the module docstring); without
+    ``matrices`` the chains' rows and columns are not built (to ask what PyVRP can plan)."""
+    T = np.asarray(problem.time_s, dtype=np.int64)
+    D = np.asarray(problem.dist_m, dtype=np.int64)
+    n = len(T)
+    by_id = {s.id: s for s in problem.stops}
+    collected = {p for s in problem.stops for p in s.pickups}
+    exact = not problem.sequences
+    out: list[Stop] = []
+    chains: dict[str, tuple[str, ...]] = {}
+    # per new chain place: (first shop's place, last shop's place, inner ride s, inner ride m)
+    places: list[tuple[int, int, int, int]] = []
+    for s in problem.stops:
+        if s.vehicles or s.due_s is not None:
+            exact = False
+            s = msgspec.structs.replace(s, vehicles=(), due_s=None)
+        if s.id in collected:
+            continue  # with its door, below
+        if s.kind != "delivery" or not s.pickups:
+            out.append(s)
+            continue
+        shops = [msgspec.structs.replace(by_id[p], vehicles=(), due_s=None) for p in s.pickups]
+        own = (s.weight_kg, s.volume_l)
+        if len(shops) == 1:
+            shop = shops[0]
+        else:
+            shops = _order(T, shops)
+            pairs = list(itertools.pairwise(shops))
+            places.append(
+                (
+                    shops[0].location,
+                    shops[-1].location,
+                    sum(int(T[a.location][b.location]) for a, b in pairs),
+                    sum(int(D[a.location][b.location]) for a, b in pairs),
+                )
+            )
+            shop = Stop(
+                id=s.id + _CHAIN,
+                kind="pickup",
+                location=n + len(places) - 1,
+                windows=_chain_window(T, shops),
+                service_s=sum(x.service_s for x in shops),
+                weight_kg=sum(x.weight_kg for x in shops),
+                volume_l=sum(x.volume_l for x in shops),
+            )
+            chains[shop.id] = tuple(x.id for x in shops)
+        # the hub goods ride from the shop(s): the relaxation's one liberty with a basket
+        out.append(msgspec.structs.replace(shop, weight_kg=shop.weight_kg + own[0], volume_l=shop.volume_l + own[1]))
+        out.append(msgspec.structs.replace(s, pickups=(shop.id,), weight_kg=0.0, volume_l=0.0))
+    time_s, dist_m = (_with_chains(M, places, k) for M, k in ((T, 2), (D, 3))) if matrices else (T, D)
+    relaxed = msgspec.structs.replace(problem, time_s=time_s, dist_m=dist_m, stops=tuple(out), sequences=())
+    return Relaxation(problem=relaxed, chains=chains, exact=exact)
+
+
+def _with_chains(M: np.ndarray, places: list[tuple[int, int, int, int]], inner: int) -> np.ndarray:
+    """``M`` with a row and column per chain: out of its last shop (after the ride through
+    the shops), into its first."""
+    if not places:
+        return M
+    n, m = len(M), len(places)
+    out = np.zeros((n + m, n + m), dtype=np.int64)
+    out[:n, :n] = M
+    for j, place in enumerate(places):
+        out[n + j, :n] = place[inner] + M[place[1], :n]
+    for j, place in enumerate(places):
+        out[:, n + j] = out[:, place[0]]
+        out[n + j, n + j] = 0
+    return out
+
+
+def can_relax(problem: Problem) -> bool:
+    """PyVRP cannot plan ``problem`` as it is (one window per stop) but can plan its relaxation."""
+    from backend.dispatch.portfolio import one_window
+
+    if not problem.stops or not problem.vehicles or unsupported(one_window(problem)) is None:
+        return False
+    return unsupported(one_window(relax(problem, matrices=False).problem)) is None
+
+
+def window_groups(data: Any, mapping: Any, problem: Problem, *, optional: bool) -> tuple[Any, Any]:
+    """``data`` (from :func:`backend.dispatch.pyvrp_engine.to_pyvrp`) with each client stop of
+    several windows as one client per window at its place, in a mutually exclusive group.
+
+    Exact: a plan serves such a stop once, in one of its windows. The group is required
+    unless visits are ``optional`` (its clients then keep their prize); its clients are
+    optional, as PyVRP wants of a group's members. The new clients map back to the stop.
+    """
+    import pyvrp
+
+    clients = list(data.clients())
+    stops = list(mapping.clients)
+    groups: list[Any] = []
+    for ci, k in enumerate(mapping.clients):
+        s = problem.stops[k]
+        if len(s.windows) <= 1:
+            continue
+        c = clients[ci]
+        members = []
+        for j, w in enumerate(s.windows):
+            member = pyvrp.Client(
+                location=c.location,
+                delivery=list(c.delivery),
+                pickup=list(c.pickup),
+                service_duration=c.service_duration,
+                tw_early=int(w.start),
+                tw_late=int(w.end),
+                prize=c.prize,
+                required=False,
+                group=len(groups),
+                name=f"{c.name}@{j}",
+            )
+            if j == 0:
+                clients[ci] = member
+                members.append(ci)
+            else:
+                members.append(len(clients))
+                clients.append(member)
+                stops.append(k)
+        groups.append(pyvrp.ClientGroup(members, required=not optional))
+    if not groups:
+        return data, mapping
+    return data.replace(clients=clients, groups=groups), msgspec.structs.replace(mapping, clients=stops)
+
+
+# entering a stop locked on other bikes takes this long (and rides this far): no route can
+_BLOCKED = 10**9
+# matrix cells (distance and duration, every profile) lock_profiles may build: ~200 MB
+MAX_PROFILE_CELLS = 25_000_000
+
+
+def lock_profiles_cells(problem: Problem) -> int:
+    """How many matrix cells :func:`lock_profiles` would build for ``problem``'s locks."""
+    locked = [s for s in problem.stops if s.vehicles]
+    if not locked:
+        return 0
+    kinds = {(v.speed_factor, frozenset(s.id for s in locked if v.id in s.vehicles)) for v in problem.vehicles}
+    places = len(problem.time_s) + len(locked)
+    return 2 * len(kinds) * places * places
+
+
+def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
+    """``data`` (from :func:`backend.dispatch.pyvrp_engine.to_pyvrp`, which sees no locks)
+    with each lone visit locked on some bikes (``Stop.vehicles``) kept to them.
+
+    Exact, by routing profiles: a locked visit gets a place of its own (a copy of its
+    place's row and column), the bikes are split into vehicle types by the locked
+    visits they may serve, and each such type rides a profile of its own in which
+    entering a visit locked on other bikes takes ``_BLOCKED`` seconds and metres, far
+    past any shift: a route through it is never feasible. The plan is still checked.
+    """
+    import pyvrp
+
+    clients = list(data.clients())
+    locked = [ci for ci, k in enumerate(mapping.clients) if problem.stops[k].vehicles]
+    if not locked:
+        return data, mapping
+    n = data.num_locations
+    place = {ci: n + j for j, ci in enumerate(locked)}
+    locations = list(data.locations())
+    for ci in locked:
+        c = clients[ci]
+        locations.append(locations[c.location])
+        clients[ci] = pyvrp.Client(
+            location=place[ci],
+            delivery=list(c.delivery),
+            pickup=list(c.pickup),
+            service_duration=c.service_duration,
+            tw_early=c.tw_early,
+            tw_late=c.tw_late,
+            prize=c.prize,
+            required=c.required,
+            group=c.group,
+            name=c.name,
+        )
+
+    def extended(M: np.ndarray) -> np.ndarray:
+        src = [clients_src[ci] for ci in locked]
+        out = np.zeros((n + len(locked), n + len(locked)), dtype=np.int64)
+        out[:n, :n] = M
+        out[n:, :n] = M[src, :]
+        out[:, n:] = out[:, src]
+        out[n:, n:][np.diag_indices(len(locked))] = 0
+        return out
+
+    clients_src = {ci: data.client(ci).location for ci in locked}
+    dist = [extended(np.asarray(M)) for M in data.distance_matrices()]
+    dur = [extended(np.asarray(M)) for M in data.duration_matrices()]
+    may = {ci: set(problem.stops[mapping.clients[ci]].vehicles) for ci in locked}
+    profiles: dict[tuple[int, frozenset[int]], int] = {}
+    out_dist: list[np.ndarray] = []
+    out_dur: list[np.ndarray] = []
+    vehicle_types = []
+    type_ids: list[list[str]] = []
+    for t, vt in enumerate(data.vehicle_types()):
+        by_sig: dict[frozenset[int], list[str]] = {}
+        for vid in mapping.vehicle_types[t]:
+            by_sig.setdefault(frozenset(ci for ci in locked if vid in may[ci]), []).append(vid)
+        for sig, ids in by_sig.items():
+            key = (vt.profile, sig)
+            if key not in profiles:
+                profiles[key] = len(out_dist)
+                blocked = [place[ci] for ci in locked if ci not in sig]
+                for src, out in ((dist, out_dist), (dur, out_dur)):
+                    M = src[vt.profile].copy()
+                    M[:, blocked] = _BLOCKED
+                    M[blocked, blocked] = 0  # PyVRP wants a zero diagonal
+                    out.append(M)
+            vehicle_types.append(vt.replace(num_available=len(ids), profile=profiles[key]))
+            type_ids.append(ids)
+    data = data.replace(
+        locations=locations,
+        clients=clients,
+        vehicle_types=vehicle_types,
+        distance_matrices=out_dist,
+        duration_matrices=out_dur,
+    )
+    return data, msgspec.structs.replace(mapping, vehicle_types=type_ids)
+
+
+def fold(relaxation: Relaxation, plan: Plan) -> dict[str, list[str]]:
+    """The relaxed plan's routes in the day's stop ids: each chain as its shops, in its order."""
+    routes: dict[str, list[str]] = {}
+    for r in plan.routes:
+        ids = [sid for ps in r.stops for sid in relaxation.chains.get(ps.stop_id, (ps.stop_id,))]
+        if ids:
+            routes[r.vehicle_id] = ids
+    return routes
+
+
+def whole(problem: Problem, routes: dict[str, list[str]]) -> bool:
+    """Every basket of ``routes`` has all its shops before its door on one bike, and every
+    planned shop's door is planned."""
+    where = {sid: (vid, j) for vid, ids in routes.items() for j, sid in enumerate(ids)}
+    for s in problem.stops:
+        d = where.get(s.id)
+        for p in s.pickups:
+            at = where.get(p)
+            if (d is None) != (at is None):
+                return False
+            if d is not None and at is not None and (at[0] != d[0] or at[1] > d[1]):
+                return False
+    return True
+
+
+def folded_plan(problem: Problem, routes: dict[str, list[str]], solve_s: float = 0.0) -> Plan:
+    """``routes`` timed on ``problem`` as a plan (unchecked: the portfolio's checker judges it)."""
+    index = {s.id: k for k, s in enumerate(problem.stops)}
+    seqs = {vid: [index[sid] for sid in ids] for vid, ids in routes.items()}
+    return plan_from_sequences(problem, seqs, solve_s=solve_s)
+
+
+def solve_relaxed(
+    problem: Problem,
+    time_limit_s: float,
+    *,
+    seed: int = 1,
+    coords: list[tuple[float, float]] | None = None,
+    ortools_kwargs: dict[str, Any] | None = None,
+) -> list[Plan]:
+    """PyVRP on :func:`relax` of ``problem`` for ``RELAX_SHARE`` of the limit, then OR-Tools
+    on ``problem`` from its folded routes for the rest: the folded plan when nothing but
+    baskets was relaxed (see the module docstring), and OR-Tools' plan."""
+    from backend.dispatch.portfolio import one_window
+    from backend.dispatch.solver import solve
+
+    t0 = time.perf_counter()
+    relaxation = relax(problem)
+    # a benchmark's coordinates name the day's places, not the chains' new ones
+    xy = coords if not relaxation.chains else None
+    first = solve_pyvrp(one_window(relaxation.problem), time_limit_s * RELAX_SHARE, seed=seed, coords=xy)
+    routes = fold(relaxation, first)
+    out: list[Plan] = []
+    if relaxation.exact and whole(problem, routes) and first.status == "feasible":
+        folded = folded_plan(problem, routes, time.perf_counter() - t0)
+        out.append(msgspec.structs.replace(folded, engine="pyvrp-relaxed"))
+    # PyVRP stops between iterations, which on a big relaxed day take a second or more
+    # each: OR-Tools keeps at least ORTOOLS_FLOOR of the limit to repair and insert
+    rest = max(ORTOOLS_FLOOR * time_limit_s, time_limit_s - (time.perf_counter() - t0))
+    kwargs = {k: v for k, v in (ortools_kwargs or {}).items() if k != "initial_routes"}
+    then = solve(problem, rest, initial_routes=routes, **kwargs)
+    out.append(msgspec.structs.replace(then, engine="pyvrp-relaxed+ortools", solve_s=time.perf_counter() - t0))
+    return out

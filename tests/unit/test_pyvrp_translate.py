@@ -1,0 +1,187 @@
+"""PyVRP on days it can only relax (shop baskets, locks): relaxation, fold, checked plans."""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+import pytest
+
+from backend.bench.quality_bench import reference_engines
+from backend.dispatch import ortools_search as S
+from backend.dispatch import portfolio as F
+from backend.dispatch import pyvrp_engine as E
+from backend.dispatch import pyvrp_translate as X
+from backend.dispatch.feasibility import check
+from backend.dispatch.model import Problem, Sequence, Stop, Vehicle, Window
+from backend.dispatch.solver import solve
+
+pytest.importorskip("pyvrp", reason="PyVRP is not installed")
+
+# hub 0, shops 1 and 2, doors 3 and 4
+_T = np.array(
+    [
+        [0, 60, 80, 100, 90],
+        [60, 0, 50, 90, 70],
+        [80, 50, 0, 40, 60],
+        [100, 90, 40, 0, 30],
+        [90, 70, 60, 30, 0],
+    ],
+    dtype=np.int64,
+)
+
+
+def _bike(vid: str = "v", **kw) -> Vehicle:
+    base = dict(id=vid, start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=20, volume_l=100)
+    return Vehicle(**{**base, **kw})
+
+
+def _basket_day(*vehicles: Vehicle) -> Problem:
+    """Door d collects at shops a and b and brings 2 kg from the hub: PyVRP cannot express it."""
+    return Problem(
+        time_s=_T,
+        dist_m=_T * 3,
+        vehicles=vehicles or (_bike(),),
+        stops=(
+            Stop(id="a", kind="pickup", location=1, weight_kg=3, service_s=20),
+            Stop(id="b", kind="pickup", location=2, weight_kg=4, service_s=20),
+            Stop(id="d", kind="delivery", location=3, pickups=("a", "b"), weight_kg=2, service_s=60),
+            Stop(id="x", kind="delivery", location=4, weight_kg=1, windows=(Window(0, 5_000),)),
+        ),
+        cost="time",
+    )
+
+
+def test_a_basket_of_two_shops_becomes_one_chain_and_a_shipment_pyvrp_can_plan():
+    day = _basket_day()
+    assert E.unsupported(day) is not None and not F.pyvrp_can_plan(day)
+    relaxation = X.relax(day)
+    [(chain_id, shops)] = relaxation.chains.items()
+    stops = {s.id: s for s in relaxation.problem.stops}
+    chain, door = stops[chain_id], stops["d"]
+    # shop b then a rides 50 s, a then b too: the first order of least riding is kept
+    assert shops in (("a", "b"), ("b", "a")) and "a" not in stops and "b" not in stops
+    assert door.pickups == (chain_id,) and door.weight_kg == 0
+    # the chain carries the shops' goods and, in the relaxation, the door's 2 hub kg
+    assert chain.weight_kg == 3 + 4 + 2 and chain.service_s == 40
+    # its place: into the first shop, out of the last after the ride between them
+    T = np.asarray(relaxation.problem.time_s)
+    first, last = (1, 2) if shops == ("a", "b") else (2, 1)
+    assert chain.location == len(_T) and T.shape == (len(_T) + 1, len(_T) + 1)
+    assert T[0, chain.location] == _T[0, first] and T[chain.location, 3] == 50 + _T[last, 3]
+    assert relaxation.exact and E.unsupported(relaxation.problem) is None
+    assert X.can_relax(day)
+    assert F.engines_for(day) == ("ortools", "relaxed")
+    assert F.engines_for(day, warm=True) == ("ortools",)  # a re-plan stays with OR-Tools
+    # the quality bench's reference at 10x runs both searches too
+    assert reference_engines(day) == ("ortools", "relaxed")
+
+
+def test_fold_gives_each_chain_back_as_its_shops_and_whole_tells_a_split_basket():
+    day = _basket_day(_bike("v1"), _bike("v2"))
+    relaxation = X.relax(day)
+    [(chain_id, shops)] = relaxation.chains.items()
+    relaxed = E.plan_from_sequences(
+        relaxation.problem,
+        {"v1": [k for k, s in enumerate(relaxation.problem.stops) if s.id in (chain_id, "d", "x")]},
+    )
+    together = X.fold(relaxation, relaxed)
+    assert together == {"v1": [*shops, "d", "x"]} and X.whole(day, together)
+    assert not X.whole(day, {"v1": [shops[0], "d"], "v2": [shops[1]]})
+    assert not X.whole(day, {"v1": ["d", *shops]})
+
+
+def test_a_basket_day_is_planned_through_pyvrp_and_every_plan_passes_the_checker():
+    day = _basket_day(_bike(payload_kg=40))
+    plans = X.solve_relaxed(day, 0.6)
+    # room for the hub goods too: PyVRP's folded plan is a plan of the day
+    assert [p.engine for p in plans] == ["pyvrp-relaxed", "pyvrp-relaxed+ortools"]
+    for plan in plans:
+        assert check(day, plan) == [] and plan.unplanned == ()
+        order = [ps.stop_id for r in plan.routes for ps in r.stops]
+        assert order.index("a") < order.index("d") and order.index("b") < order.index("d")
+    best = F.solve_best(day, 0.6, engines=("relaxed",))
+    assert best.engine.startswith("pyvrp-relaxed") and check(day, best) == []
+
+
+def test_a_folded_plan_that_breaks_a_rule_is_never_the_plan():
+    # 9 kg bike: 2 hub kg, then 3 + 4 kg of shop goods is 9; x's 1 kg from the hub makes 10 if
+    # x comes after the basket. The relaxation counts the 2 hub kg from the shops only, so a
+    # PyVRP route "shops, d, x" overloads; OR-Tools' plan from it must be checked clean.
+    day = _basket_day(_bike(payload_kg=9))
+    relaxation = X.relax(day)
+    [(chain_id, _)] = relaxation.chains.items()
+    order = {s.id: k for k, s in enumerate(relaxation.problem.stops)}
+    overloaded = E.plan_from_sequences(relaxation.problem, {"v": [order[chain_id], order["d"], order["x"]]})
+    folded = X.folded_plan(day, X.fold(relaxation, overloaded))
+    assert any(v.rule == "payload" for v in check(day, folded))
+    plans = [folded, *F.run_engine("ortools", day, 0.3)]
+    best, scored = F.choose(day, plans)
+    assert best is not folded and check(day, best) == [] and scored[0]["violations"] > 0
+
+
+def _locked_day() -> Problem:
+    """x locked on v2; each bike costs 500 to use, so without the lock one bike takes all."""
+    bikes = (_bike("v1", fixed_cost=500), _bike("v2", fixed_cost=500))
+    stops = (
+        Stop(id="y", kind="delivery", location=3, weight_kg=1),
+        Stop(id="x", kind="delivery", location=4, weight_kg=1, vehicles=("v2",)),
+        Stop(id="z", kind="delivery", location=1, weight_kg=1),
+    )
+    return Problem(time_s=_T, dist_m=_T * 3, vehicles=bikes, stops=stops, cost="time")
+
+
+def test_a_locked_day_is_planned_by_pyvrp_and_the_plan_keeps_the_lock():
+    day = _locked_day()
+    assert E.unsupported(day) is None and F.engines_for(day) == F.DEFAULT_ENGINES
+    data, mapping = E.to_pyvrp(day)
+    # v1 and v2 are no longer one vehicle type: x has a place of its own that v1's profile blocks
+    assert mapping.vehicle_types == [["v1"], ["v2"]]
+    x = next(ci for ci, k in enumerate(mapping.clients) if day.stops[k].id == "x")
+    where = data.client(x).location
+    assert where == len(_T) and data.location(where) == data.location(4)
+    v1, v2 = (data.vehicle_type(t).profile for t in (0, 1))
+    assert data.duration_matrix(v1)[0, where] >= 10**9 and data.duration_matrix(v2)[0, where] == _T[0, 4]
+    assert data.duration_matrix(v2)[where, 3] == _T[4, 3]
+    plans = [E.solve_pyvrp(day, 0.3), *F.run_engine("ortools+pyvrp", day, 0.4)]
+    assert plans[0].engine == "pyvrp"
+    for plan in plans:
+        assert check(day, plan) == [] and plan.unplanned == ()
+        on = {ps.stop_id: r.vehicle_id for r in plan.routes for ps in r.stops}
+        assert on["x"] == "v2" and on["y"] == on["z"] == "v2"  # one bike: the one x is locked on
+
+
+def test_a_pinned_day_is_relaxed_and_only_warm_starts_ortools():
+    day = msgspec.structs.replace(_locked_day(), sequences=(Sequence(vehicle="v2", stops=("z", "y")),))
+    assert not F.pyvrp_can_plan(day) and X.can_relax(day) and not X.relax(day).exact
+    assert F.engines_for(day) == ("ortools", "relaxed")
+    plans = F.run_engine("relaxed", day, 0.5)
+    assert [p.engine for p in plans] == ["pyvrp-relaxed+ortools"]  # a relaxed pin is never the plan
+    assert check(day, plans[0]) == [] and plans[0].unplanned == ()
+    order = [ps.stop_id for r in plans[0].routes if r.vehicle_id == "v2" for ps in r.stops]
+    assert "x" in order and order.index("z") < order.index("y")
+
+
+def test_a_small_cold_day_with_a_mixed_fleet_starts_from_the_best_first_solution(monkeypatch):
+    # one bike too small for d: the day counts as locked and starts from insertion, but the
+    # strategies must still be tried (from insertion alone GLS stayed ~24 % worse on the demo day)
+    day = _basket_day(_bike("big"), _bike("small", payload_kg=5))
+    tried: list[list[str]] = []
+    real = S._strategies_first
+
+    def spy(m, params, strategies, start, *rest):  # noqa: ANN001, ANN202
+        tried.append(list(strategies))
+        assert start.sol is not None and start.obj is not None  # insertion's start, with its cost
+        return real(m, params, strategies, start, *rest)
+
+    monkeypatch.setattr(S, "_strategies_first", spy)
+    plan = solve(day, 0.5)
+    assert tried and tried[0], "the strategies were skipped"
+    assert check(day, plan) == [] and plan.unplanned == ()
+
+
+def test_locks_that_need_too_many_profiles_go_to_the_relaxation(monkeypatch):
+    day = _locked_day()
+    assert X.lock_profiles_cells(day) == 2 * 2 * 6 * 6  # v1 and v2 differ: two profiles of 6 places
+    monkeypatch.setattr(X, "MAX_PROFILE_CELLS", 100)
+    assert "too many groups of bikes" in (E.unsupported(day) or "")
+    assert F.engines_for(day) == ("ortools", "relaxed")
