@@ -3,7 +3,7 @@
 // retry after no answer, and what an answer means for the screen.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { stepOf, progressOf, clampQuantity, scanEndpoint, scanIdFor, outcomeOf, sortBatches } from "../../pwa/static/pick/model.js";
+import { stepOf, progressOf, clampQuantity, scanEndpoint, scanIdFor, outcomeOf, sortBatches, pickSentence } from "../../pwa/static/pick/model.js";
 
 const line = (over = {}) => ({
   id: "1@A03-12-2#1", bin: "A03-12-2", sku: "SODA", name: "Soda 33 cl", quantity: 3, target: 3, picked: 0,
@@ -80,13 +80,14 @@ test("a scan that got no answer keeps its id when it is scanned again; another s
 });
 
 test("answers: good, refused with the server's sentence, a bin emptied meanwhile, a batch gone", () => {
-  const sentence = (res) => `S:${res.data.detail}`;
+  const sentence = (res) => `S:${res.data.detail ?? res.data.message}`;
   assert.deepEqual(outcomeOf({ status: 200, data: { ok: true, message: "Bin A03-12-2." } }, sentence),
     { kind: "ok", message: "Bin A03-12-2.", code: "ok" });
   const wrong = outcomeOf({ status: 422, data: { code: "wrong_bin", detail: "Wrong bin." } }, sentence);
   assert.deepEqual(wrong, { kind: "error", message: "S:Wrong bin.", code: "wrong_bin" });
   const emptied = outcomeOf({ status: 200, data: { ok: false, code: "bin_empty", message: "Bin empty." } }, sentence);
   assert.equal(emptied.kind, "error");
+  assert.equal(emptied.message, "S:Bin empty.");
   assert.equal(emptied.moved, true);
   assert.equal(outcomeOf({ status: 404, data: { detail: "No batch 7." } }, sentence).kind, "stale");
 });
@@ -99,4 +100,15 @@ test("my taken batches first, then the open ones by cut-off and number", () => {
   ];
   assert.deepEqual(sortBatches(list, 9).map((b) => b.id), [3, 2, 1]);
   assert.deepEqual(sortBatches(list, 4).map((b) => b.id), [2, 1, 3]);
+});
+
+test("a refusal in Dutch: the code's sentence, the server's detail in brackets; in English the server's own", () => {
+  const nl = { "code.wrong_bin": "Verkeerde locatie" };
+  const t = (key) => nl[key] ?? key;
+  const fallback = () => "FALLBACK";
+  const res = { status: 422, data: { code: "wrong_bin", detail: "Wrong bin: this is A01-01-1; go to A03-12-2." } };
+  assert.equal(pickSentence(res, t, "nl", fallback), "Verkeerde locatie (Wrong bin: this is A01-01-1; go to A03-12-2).");
+  assert.equal(pickSentence(res, t, "en", fallback), "Wrong bin: this is A01-01-1; go to A03-12-2.");
+  assert.equal(pickSentence({ status: 422, data: { code: "new_code", detail: "X." } }, t, "nl", fallback), "FALLBACK");
+  assert.equal(pickSentence({ status: 500, data: null }, t, "en", fallback), "FALLBACK");
 });

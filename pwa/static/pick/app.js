@@ -14,7 +14,7 @@ import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
-import { stepOf, progressOf, clampQuantity, scanEndpoint, scanIdFor, outcomeOf, sortBatches } from "./model.js";
+import { stepOf, progressOf, clampQuantity, scanEndpoint, scanIdFor, outcomeOf, sortBatches, pickSentence } from "./model.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const t = i18n.t;
@@ -34,7 +34,9 @@ const state = {
   answered: 0, // events done (answered or not), for the browser test to wait on
 };
 
-const sentence = (res) => problemSentence(res, t, i18n.lang);
+const general = (res) => problemSentence(res, t, i18n.lang);
+/** A refusal as one sentence: the pick codes in the picker's language (model.js pickSentence). */
+const sentence = (res) => pickSentence(res, t, i18n.lang, general);
 
 // --- screens -------------------------------------------------------------------------------
 

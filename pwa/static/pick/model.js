@@ -59,14 +59,15 @@ export function scanIdFor(unsent, event, uuid) {
   return uuid();
 }
 
-/** What an answer {status, data} to a pick event means for the screen:
+/** What an answer {status, data} to a pick event means for the screen (``sentence(res)``
+ *  words a refusal):
  *  {kind: "ok" | "error" | "stale", message, code}. A 200 with ``ok: false`` (the bin
  *  emptied by another picker: a short pick was recorded) is an error to hear, with the
  *  state moved on. */
 export function outcomeOf(res, sentence) {
   const data = res?.data ?? {};
   if (res.status === 200 && data.ok) return { kind: "ok", message: data.message ?? "", code: "ok" };
-  if (res.status === 200) return { kind: "error", message: data.message ?? "", code: data.code ?? "error", moved: true };
+  if (res.status === 200) return { kind: "error", message: sentence(res), code: data.code ?? "error", moved: true };
   if (res.status === 404) return { kind: "stale", message: sentence(res), code: data.code ?? "not_found" };
   return { kind: "error", message: sentence(res), code: data.code ?? String(res.status) };
 }
@@ -75,4 +76,15 @@ export function outcomeOf(res, sentence) {
 export function sortBatches(list, userId) {
   const mine = (b) => (b.status === "taken" && b.picker?.id === userId ? 0 : 1);
   return [...(list ?? [])].sort((a, b) => mine(a) - mine(b) || String(a.cutoff).localeCompare(String(b.cutoff)) || a.number - b.number || a.id - b.id);
+}
+
+/** A refused pick event's sentence: in English the server's own; in another language the
+ *  code's short sentence from the catalogue (``code.<code>``) with the server's detail in
+ *  brackets (it names the bin, product or tote), else ``fallback(res)``. */
+export function pickSentence(res, t, lang, fallback) {
+  const data = res?.data ?? {};
+  const detail = String(data.detail ?? data.message ?? "").trim();
+  const key = `code.${data.code}`;
+  if (lang === "en" || !data.code || t(key) === key) return detail && lang === "en" ? detail : fallback(res);
+  return detail ? `${t(key)} (${detail.replace(/\.$/, "")}).` : `${t(key)}.`;
 }
