@@ -280,10 +280,11 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             courier_stream,
             hub_stream,
             streets,
-            # The courier app and the dispatcher's desk have their own routers:
+            # The courier app, the dispatcher's desk and the picker app have their own routers:
             # /courier/... API routes would hide the "/" one.
             _app_router(static, "courier"),
             _app_router(static, "dispatch"),
+            _app_router(static, "pick"),  # /pick/batches... is the picker API
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),

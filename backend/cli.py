@@ -107,6 +107,7 @@ Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on r
   API docs     {base}/schema
   Health       {base}/health
   Courier app  {base}/courier/
+  Picker app   {base}/pick/
   Routes       {base}/routes?hubId={city.hub_id}&date={city.day}   (log in first)
   Log in       curl -c jar -X POST {base}/auth/login -H 'content-type: application/json' \\
                  -d '{{"username":"dispatcher","password":"{logins["dispatcher"]}"}}'

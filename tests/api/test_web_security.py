@@ -86,6 +86,8 @@ async def test_every_response_carries_the_security_headers(client) -> None:
         "/courier/app.js",
         "/dispatch/",
         "/dispatch/app.js",
+        "/pick/",
+        "/pick/app.js",
         "/nope",
         "/orders",
     ):
