@@ -68,6 +68,15 @@ test("a route's late stops: one alert naming the first few and counting the othe
     "Geen stop op de route van Anna wordt nog na het tijdvak verwacht.");
 });
 
+test("a short pick names what, where and for which order; without a bin it says no stock was found", () => {
+  const atBin = alertView(alert("pick_short", { sku: "JAS-42", bin: "A03-12-2", orderId: 17, short: 2 }), { t: tEn, names });
+  assert.equal(atBin.title, "Short pick");
+  assert.equal(atBin.text, "2 × JAS-42 short at bin A03-12-2 (order 17).");
+  const none = alertView(alert("pick_short", { sku: "JAS-42", orderId: 17, short: 1 }), { t: tNl, names });
+  assert.equal(none.title, "Tekort bij picken");
+  assert.equal(none.text, "1 × JAS-42 tekort voor order 17: geen voorraad in de hub of bij een partnerwinkel.");
+});
+
 test("alerts by kind in Dutch: courier, street and pickup point filled in", () => {
   const ctx = { t: tNl, lang: "nl", names };
   assert.equal(alertView(alert("no_position", { courierId: 9 }), ctx).text, "Bas stuurt al een tijd geen positie.");

@@ -140,6 +140,7 @@ export default {
   "panel.alertKind.standing_still": "Standing still",
   "panel.alertKind.repeated_failures": "Repeated failures",
   "panel.alertKind.pickup_point_full": "Pickup point full",
+  "panel.alertKind.pick_short": "Short pick",
   "panel.alertKind.replan_not_applied": "Re-plan not applied",
   "panel.alertKind.other": "Alert",
   "panel.alert.stop_late": "Stop {stop} ({courier}) is expected after its window.",
@@ -150,6 +151,8 @@ export default {
   "panel.alert.standing_still": "{courier} has not moved for a while, away from any stop.",
   "panel.alert.repeated_failures": "Three or more deliveries failed in {street} today.",
   "panel.alert.pickup_point_full": "Pickup point {pickupPoint} is (nearly) full.",
+  "panel.alert.pick_short": "{short} × {sku} short at bin {bin} (order {order}).",
+  "panel.alert.pick_short_unstocked": "{short} × {sku} short for order {order}: no stock at the hub or a partner shop.",
   "panel.alert.replan_not_applied": "A re-plan was not applied; the routes stayed as they were.",
 
   "panel.fig.title": "Today's figures",

@@ -140,6 +140,7 @@ export default {
   "panel.alertKind.standing_still": "Staat stil",
   "panel.alertKind.repeated_failures": "Herhaald mislukt",
   "panel.alertKind.pickup_point_full": "Afhaalpunt vol",
+  "panel.alertKind.pick_short": "Tekort bij picken",
   "panel.alertKind.replan_not_applied": "Herplanning niet toegepast",
   "panel.alertKind.other": "Melding",
   "panel.alert.stop_late": "Stop {stop} ({courier}) wordt na het tijdvak verwacht.",
@@ -150,6 +151,8 @@ export default {
   "panel.alert.standing_still": "{courier} staat al een tijd stil, niet bij een stop.",
   "panel.alert.repeated_failures": "Vandaag zijn drie of meer bezorgingen mislukt in {street}.",
   "panel.alert.pickup_point_full": "Afhaalpunt {pickupPoint} is (bijna) vol.",
+  "panel.alert.pick_short": "{short} × {sku} tekort in vak {bin} (order {order}).",
+  "panel.alert.pick_short_unstocked": "{short} × {sku} tekort voor order {order}: geen voorraad in de hub of bij een partnerwinkel.",
   "panel.alert.replan_not_applied": "Een herplanning is niet toegepast; de routes bleven zoals ze waren.",
 
   "panel.fig.title": "Cijfers van vandaag",

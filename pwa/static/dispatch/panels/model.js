@@ -3,7 +3,7 @@
 
 export const MESSAGE_MAX = 500;
 export const ALERT_KINDS = [
-  "stop_late", "no_position", "standing_still", "repeated_failures", "pickup_point_full", "replan_not_applied",
+  "stop_late", "no_position", "standing_still", "repeated_failures", "pickup_point_full", "replan_not_applied", "pick_short",
 ];
 export const SLOTS = ["morning", "afternoon", "evening", "day"];
 export const ZONE_MAX_CORNERS = 200;
@@ -146,9 +146,11 @@ export function alertView(alert, { t, lang = "en", names }) {
   const params = {
     courier: names.courier(d.courierId), stop: names.stop(d.stopId),
     street: d.street ?? "", pickupPoint: names.pickupPoint(d.pickupPointId), run: d.planRunId ?? "",
+    sku: d.sku ?? "", short: d.short ?? "", bin: d.bin ?? "", order: d.orderId ?? "",
   };
   const known = ALERT_KINDS.includes(alert.kind);
   const text = alert.kind === "stop_late" && d.count != null ? lateRouteText(d, params, t, names)
+    : alert.kind === "pick_short" && !d.bin ? t("panel.alert.pick_short_unstocked", params)
     : known ? t(`panel.alert.${alert.kind}`, params) : String(alert.detail || alert.kind);
   let target = null;
   if (d.stopId != null) target = { kind: "stop", id: d.stopId };
