@@ -28,6 +28,7 @@ SNAKE = {
     "late",
     "load_kg",
     "distance_m",
+    "loop",
 }
 MIGRATION = importlib.import_module("backend.db.migrations.laadbak_2026_12_04t15_30_00_000000")
 
