@@ -137,6 +137,10 @@ def _job_backend(settings: Settings) -> Any:
     return SaqBackend(settings.redis_url)
 
 
+# The worker apps served at /<name>/ (the picker's API lives under /pick/batches... too).
+WORKER_APPS = ("courier", "dispatch", "pick")
+
+
 def _app_router(static: Path, app: str) -> Router:
     """One app's pages and modules under /<app>/ (its index.html at /<app>/)."""
     return create_static_files_router(
@@ -282,9 +286,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             streets,
             # The courier app, the dispatcher's desk and the picker app have their own routers:
             # /courier/... API routes would hide the "/" one.
-            _app_router(static, "courier"),
-            _app_router(static, "dispatch"),
-            _app_router(static, "pick"),  # /pick/batches... is the picker API
+            *(_app_router(static, app) for app in WORKER_APPS),
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),
