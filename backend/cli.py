@@ -113,7 +113,7 @@ Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on r
                  -d '{{"username":"dispatcher","password":"{logins["dispatcher"]}"}}'
 
 Logins: admin / {logins["admin"]}, dispatcher / {logins["dispatcher"]}, courier1..courier{city.couriers} / {password},
-        picker / {logins["picker"]} (the warehouse: release a wave with POST /hubs/{city.hub_id}/waves/release)
+        picker / {logins["picker"]} (the first wave is released; the next: POST /hubs/{city.hub_id}/waves/release)
 {simulated}
 """,
         flush=True,

@@ -8,13 +8,28 @@ from pathlib import Path
 from typing import Any
 
 from backend.db.engine import make_engine, migrate, use_database
-from backend.db.tables import Hub, Order
+from backend.db.tables import Hub, Order, User
 from backend.dispatch.pool import new_pool
 from backend.services.context import Context
 from backend.services.demo import HUB_NAME, DemoCity, seed
 from backend.services.geo import Geo
 from backend.services.planning import plan_day, read_plan_run
+from backend.services.warehouse_waves import ReleaseIn, release_waves, wave_progress
 from backend.settings import Settings
+
+
+async def release_first_wave(city: DemoCity) -> list[int]:
+    """The demo's picker has work at once: the day's first wave is released as its dispatcher
+    would (POST /hubs/{id}/waves/release), before the plan, so its shop pickups are planned.
+    Answers the batches made."""
+    now = dt.datetime.now()
+    waves = await wave_progress(city.hub_id, city.day, now)
+    dispatcher = await User.select(User.id).where(User.username == "dispatcher").first()
+    if not waves or dispatcher is None:
+        return []
+    data = ReleaseIn(date=city.day, cutoff=waves[0]["cutoff"])
+    answer = await release_waves(city.hub_id, data, dispatcher["id"], now)
+    return [b for wave in answer["released"] for b in wave["batchIds"]]
 
 
 async def prepare_demo(
@@ -34,6 +49,7 @@ async def prepare_demo(
         hub = await Hub.select(Hub.id).where(Hub.name == HUB_NAME).first()
         if hub is None:
             city = await seed(geo, day)
+            await release_first_wave(city)
         else:
             city = DemoCity(
                 hub_id=hub["id"],

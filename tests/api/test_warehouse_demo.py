@@ -32,3 +32,15 @@ async def test_the_demo_picker_picks_a_batch_of_the_demo_day(client, geo) -> Non
     await bind_totes(client, picker, batch_id, 1)
     view = await pick_through(client, picker, batch_id, {p.sku: p.barcodes[0] for p in catalogue()})
     assert view["status"] == "done" and view["progress"]["unitsShort"] == 0
+
+
+async def test_the_demo_releases_its_first_wave_so_the_picker_has_work_at_once(client, geo) -> None:
+    from backend.services.demo_run import release_first_wave
+
+    day = client.app.state.context.now().date()
+    city = await seed(geo, day, orders_count=60, couriers=2)
+    batch_ids = await release_first_wave(city)
+    assert batch_ids
+    picker = await login(client, "picker", DEMO_PASSWORD)
+    listed = (await client.get("/pick/batches", headers=picker)).json()
+    assert {b["id"] for b in listed} >= set(batch_ids)
