@@ -75,6 +75,22 @@ def _picker_hub(user: Principal) -> int:
     return user.hub_id
 
 
+async def _pick_event(
+    request: Request,
+    ctx: Any,
+    user: Principal,
+    batch_id: int,
+    kind: picking_service.EventKind,
+    scan_id: str,
+    **fields: Any,
+) -> Response[Any]:
+    """One pick event of the picker's batch, answered as the service decided."""
+    out = await picking_service.pick_event(
+        batch_id, kind, scan_id, user_id=user.id, role=user.role, hub_id=user.hub_id, now=ctx.now(), **fields
+    )
+    return _answer(request, out)
+
+
 def _answer(request: Request, outcome: picking_service.Outcome) -> Response[Any]:
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     if outcome.status >= 400:
@@ -115,17 +131,7 @@ class PickController(Controller):
     async def tote(
         self, request: Request, ctx: Ctx, user: User, batch_id: Id, data: Annotated[ToteIn, json_body()]
     ) -> Response[Any]:
-        out = await picking_service.pick_event(
-            batch_id,
-            "tote",
-            data.scan_id,
-            user_id=user.id,
-            role=user.role,
-            hub_id=user.hub_id,
-            now=ctx.now(),
-            code=data.code,
-        )
-        return _answer(request, out)
+        return await _pick_event(request, ctx, user, batch_id, "tote", data.scan_id, code=data.code)
 
     @post(
         "/batches/{batch_id:int}/scans",
@@ -135,18 +141,8 @@ class PickController(Controller):
     async def scan(
         self, request: Request, ctx: Ctx, user: User, batch_id: Id, data: Annotated[ScanIn, json_body(*SCAN_EXAMPLES)]
     ) -> Response[Any]:
-        out = await picking_service.pick_event(
-            batch_id,
-            "scan",
-            data.scan_id,
-            user_id=user.id,
-            role=user.role,
-            hub_id=user.hub_id,
-            now=ctx.now(),
-            code=data.code,
-            quantity=data.quantity,
-        )
-        return _answer(request, out)
+        fields = {"code": data.code, "quantity": data.quantity}
+        return await _pick_event(request, ctx, user, batch_id, "scan", data.scan_id, **fields)
 
     @post(
         "/batches/{batch_id:int}/short",
@@ -156,26 +152,13 @@ class PickController(Controller):
     async def short(
         self, request: Request, ctx: Ctx, user: User, batch_id: Id, data: Annotated[ShortIn, json_body()]
     ) -> Response[Any]:
-        out = await picking_service.pick_event(
-            batch_id,
-            "short",
-            data.scan_id,
-            user_id=user.id,
-            role=user.role,
-            hub_id=user.hub_id,
-            now=ctx.now(),
-            task_id=data.task_id,
-        )
-        return _answer(request, out)
+        return await _pick_event(request, ctx, user, batch_id, "short", data.scan_id, task_id=data.task_id)
 
     @post("/batches/{batch_id:int}/skip", status_code=200, summary="Skip the line at hand; it comes back last")
     async def skip(
         self, request: Request, ctx: Ctx, user: User, batch_id: Id, data: Annotated[SkipIn, json_body()]
     ) -> Response[Any]:
-        out = await picking_service.pick_event(
-            batch_id, "skip", data.scan_id, user_id=user.id, role=user.role, hub_id=user.hub_id, now=ctx.now()
-        )
-        return _answer(request, out)
+        return await _pick_event(request, ctx, user, batch_id, "skip", data.scan_id)
 
 
 class WarehouseController(Controller):
