@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request, Response
 
 from backend.api.errors import PROBLEM_JSON
 from backend.errors import Invalid
-from backend.services.idempotency import Answer
+
+
+class Answered(Protocol):
+    """A request's answer as applied once: the stored answer (services/idempotency.py) or a
+    pick event's outcome (services/warehouse_picking.py)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> dict[str, Any]: ...
+    @property
+    def replayed(self) -> bool: ...
 
 
 def optional_key(request: Request[Any, Any, Any]) -> str | None:
@@ -20,7 +31,7 @@ def optional_key(request: Request[Any, Any, Any]) -> str | None:
     return key or None
 
 
-def respond(request: Request[Any, Any, Any], answer: Answer) -> Response[Any]:
+def respond(request: Request[Any, Any, Any], answer: Answered) -> Response[Any]:
     """The stored or fresh answer; a replay says so (Idempotent-Replayed)."""
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     if answer.status >= 400:

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
 
+from backend.api.answers import optional_key, respond
 from backend.api.auth import check_hub, roles
 from backend.api.deps import Ctx, User
-from backend.api.errors import PROBLEM_JSON
 from backend.api.schemas import Body, Id, json_body
-from backend.errors import Forbidden, Invalid
+from backend.errors import Forbidden
 from backend.services.battery import report_battery_once
 from backend.services.hub_scope import hub_of_courier
 
@@ -49,21 +49,15 @@ class BatteryController(Controller):
                 raise Forbidden("A courier reports the battery of their own bike only.")
         else:
             check_hub(user, hub)
-        key = request.headers.get("idempotency-key", "").strip()
-        if len(key) > 80:
-            raise Invalid("The Idempotency-Key is too long; send a UUID (at most 80 characters).")
+        key = optional_key(request)
         answer = await report_battery_once(
             courier_id,
             data.level_pct,
             data.charged,
             by_user=user.id,
             now=ctx.now(),
-            key=key or None,
+            key=key,
             body=await request.body(),
             max_speed_kmh=ctx.settings.trail_max_kmh,
         )
-        headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
-        if answer.status >= 400:
-            problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
-            return Response(problem, status_code=answer.status, media_type=PROBLEM_JSON, headers=headers)
-        return Response(answer.body, status_code=answer.status, headers=headers)
+        return respond(request, answer)

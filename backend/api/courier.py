@@ -13,9 +13,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import JSONBody, QueryParameter
 
+from backend.api.answers import respond
 from backend.api.auth import Principal, authenticated
 from backend.api.deps import Ctx, User
-from backend.api.errors import PROBLEM_JSON
 from backend.api.schemas import Body, Id, UploadForm
 from backend.errors import Forbidden, Invalid
 from backend.services import courier as service
@@ -99,11 +99,7 @@ async def idempotent(
     answer = await once(
         user.id, key, fingerprint(request.method, request.url.path, body), status, action, prepare=prepare
     )
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
-    if answer.status >= 400:
-        problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
-        return Response(problem, status_code=answer.status, media_type=PROBLEM_JSON, headers=headers)
-    return Response(answer.body, status_code=answer.status, headers=headers)
+    return respond(request, answer)
 
 
 def _today(date: dt.date | None) -> dt.date:

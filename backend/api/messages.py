@@ -7,11 +7,10 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
+from backend.api.answers import optional_key, respond
 from backend.api.auth import check_hub, roles
 from backend.api.deps import Ctx, User
-from backend.api.errors import PROBLEM_JSON
 from backend.api.schemas import Body, Id, OptionalDateQuery, json_body
-from backend.errors import Invalid
 from backend.services.courier_messages import messages_of, send_message_once
 from backend.services.hub_scope import hub_of_courier
 
@@ -42,17 +41,11 @@ class MessageController(Controller):
         data: Annotated[MessageIn, json_body(MESSAGE_EXAMPLE)],
     ) -> Response[Any]:
         check_hub(user, await hub_of_courier(courier_id))
-        key = request.headers.get("idempotency-key", "").strip()
-        if len(key) > 80:
-            raise Invalid("The Idempotency-Key is too long; send a UUID (at most 80 characters).")
+        key = optional_key(request)
         answer = await send_message_once(
-            courier_id, data.text, sent_by=user.id, now=ctx.now(), key=key or None, body=await request.body()
+            courier_id, data.text, sent_by=user.id, now=ctx.now(), key=key, body=await request.body()
         )
-        headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
-        if answer.status >= 400:
-            problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
-            return Response(problem, status_code=answer.status, media_type=PROBLEM_JSON, headers=headers)
-        return Response(answer.body, status_code=answer.status, headers=headers)
+        return respond(request, answer)
 
     @get(
         "/couriers/{courier_id:int}/messages",

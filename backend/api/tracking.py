@@ -10,8 +10,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, PathParameter
 from litestar.response import File
 
+from backend.api.answers import respond
 from backend.api.deps import Ctx
-from backend.api.errors import PROBLEM_JSON
 from backend.api.push import SubscriptionIn, save_subscription
 from backend.api.schemas import json_body
 from backend.errors import Invalid
@@ -84,8 +84,4 @@ class TrackingController(Controller):
                 scoped_key=scoped,
                 print_=fingerprint(request.method, request.url.path, await request.body()),
             )
-        headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
-        if answer.status >= 400:
-            problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
-            return Response(problem, status_code=answer.status, media_type=PROBLEM_JSON, headers=headers)
-        return Response(answer.body, status_code=answer.status, headers=headers)
+        return respond(request, answer)

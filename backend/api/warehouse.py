@@ -15,10 +15,10 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, QueryParameter
 
+from backend.api.answers import respond
 from backend.api.auth import check_hub, roles
 from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
-from backend.api.errors import PROBLEM_JSON
 from backend.api.schemas import Body, Id, json_body
 from backend.errors import Forbidden
 from backend.services import warehouse_picking as picking_service
@@ -88,15 +88,7 @@ async def _pick_event(
     out = await picking_service.pick_event(
         batch_id, kind, scan_id, user_id=user.id, role=user.role, hub_id=user.hub_id, now=ctx.now(), **fields
     )
-    return _answer(request, out)
-
-
-def _answer(request: Request, outcome: picking_service.Outcome) -> Response[Any]:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    if outcome.status >= 400:
-        body = {"type": "about:blank", "instance": request.url.path, **outcome.body}
-        return Response(body, status_code=outcome.status, media_type=PROBLEM_JSON, headers=headers)
-    return Response(outcome.body, status_code=outcome.status, headers=headers)
+    return respond(request, out)
 
 
 class PickController(Controller):
