@@ -434,6 +434,7 @@ class Product(Keyed):
     weight_g = Integer(default=0)
     volume_ml = Integer(default=0)
     shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)  # the shop that sells it
+    category = Varchar(length=32, default="general")  # clothing, electronics, furniture, ...: returns go by it
     grade = Varchar(length=4, null=True, default=None)
     base_sku = Varchar(length=64, null=True, default=None)
 

@@ -13,21 +13,21 @@ from backend.warehouse.barcodes import with_check_digit
 from backend.warehouse.ledger import Place
 from backend.warehouse.products import Product, graded
 
-# (SKU, name, weight g, volume ml): things a city's micro-hub sends out
+# (SKU, name, weight g, volume ml, category): things a city's micro-hub sends out
 ITEMS = (
-    ("COF-250", "Coffee beans 250 g", 260, 600),
-    ("TEA-20", "Green tea, 20 bags", 60, 300),
-    ("CHOC-100", "Dark chocolate 100 g", 110, 150),
-    ("SOAP-BAR", "Olive soap bar", 120, 150),
-    ("CANDLE-M", "Candle, medium", 400, 500),
-    ("BOOK-PB", "Paperback novel", 300, 450),
-    ("SOCKS-W", "Wool socks", 90, 400),
-    ("MUG-STON", "Stoneware mug", 380, 900),
-    ("HONEY-450", "Honey 450 g", 560, 400),
-    ("JAM-ST", "Strawberry jam", 420, 350),
-    ("LAMP-DESK", "Desk lamp", 1400, 6000),
+    ("COF-250", "Coffee beans 250 g", 260, 600, "food"),
+    ("TEA-20", "Green tea, 20 bags", 60, 300, "food"),
+    ("CHOC-100", "Dark chocolate 100 g", 110, 150, "food"),
+    ("SOAP-BAR", "Olive soap bar", 120, 150, "general"),
+    ("CANDLE-M", "Candle, medium", 400, 500, "home"),
+    ("BOOK-PB", "Paperback novel", 300, 450, "books"),
+    ("SOCKS-W", "Wool socks", 90, 400, "clothing"),
+    ("MUG-STON", "Stoneware mug", 380, 900, "home"),
+    ("HONEY-450", "Honey 450 g", 560, 400, "food"),
+    ("JAM-ST", "Strawberry jam", 420, 350, "food"),
+    ("LAMP-DESK", "Desk lamp", 1400, 6000, "electronics"),
 )
-SHOP_ITEM = ("VASE-HAND", "Hand-thrown vase", 900, 3000)  # sold by a partner shop, not stocked at the hub
+SHOP_ITEM = ("VASE-HAND", "Hand-thrown vase", 900, 3000, "home")  # sold by a partner shop, not stocked at the hub
 LINE_SHARE = 0.4  # of the hub-fulfilled orders of the demo day
 
 
@@ -37,8 +37,8 @@ def _gtin(n: int) -> str:
 
 def catalogue() -> list[Product]:
     products = [
-        Product(sku=sku, name=name, barcodes=(_gtin(i + 1),), weight_g=w, volume_ml=v)
-        for i, (sku, name, w, v) in enumerate((*ITEMS, SHOP_ITEM))
+        Product(sku=sku, name=name, barcodes=(_gtin(i + 1),), weight_g=w, volume_ml=v, category=c)
+        for i, (sku, name, w, v, c) in enumerate((*ITEMS, SHOP_ITEM))
     ]
     # a reconditioned lamp: its own variant with its own label
     lamp = next(p for p in products if p.sku == "LAMP-DESK")

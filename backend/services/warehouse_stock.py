@@ -51,6 +51,7 @@ async def full_catalogue() -> Catalogue:
                 barcodes=tuple(r["gtins"] or ()),
                 weight_g=r["weight_g"],
                 volume_ml=r["volume_ml"],
+                category=r["category"],
                 grade=r["grade"],
                 base_sku=r["base_sku"],
             )
@@ -307,6 +308,7 @@ async def add_products(products: Sequence[CoreProduct], shops: dict[str, int] | 
                 weight_g=p.weight_g,
                 volume_ml=p.volume_ml,
                 shop=(shops or {}).get(p.sku),
+                category=p.category,
                 grade=p.grade,
                 base_sku=p.base_sku,
             )

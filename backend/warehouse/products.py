@@ -29,6 +29,7 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
     barcodes: tuple[str, ...] = ()  # GTINs as printed (8, 12, 13 or 14 digits)
     weight_g: int
     volume_ml: int
+    category: str = "general"  # what kind of thing it is: inspection checklists and returns go by it
     grade: str | None = None  # reconditioned grade; None for a new item
     base_sku: str | None = None  # the new item's SKU when this is a graded variant
 
@@ -55,6 +56,7 @@ def graded(product: Product, grade: str, *, barcodes: Iterable[str] = (), weight
         barcodes=tuple(barcodes),
         weight_g=product.weight_g if weight_g is None else weight_g,
         volume_ml=product.volume_ml,
+        category=product.category,
         grade=grade,
         base_sku=product.sku,
     )
