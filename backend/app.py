@@ -40,7 +40,7 @@ from backend.api.resources import CONTROLLERS
 from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
 from backend.api.stop_detail import StopDetailController
-from backend.api.streams import courier_stream, hub_stream, streets
+from backend.api.streams import courier_stream, hub_stream, pick_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.api.warehouse import WAREHOUSE_CONTROLLERS
@@ -283,6 +283,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             RiddenController,
             courier_stream,
             hub_stream,
+            pick_stream,
             streets,
             # The courier app, the dispatcher's desk and the picker app have their own routers:
             # /courier/... API routes would hide the "/" one.
