@@ -15,6 +15,7 @@ import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import { stepOf, progressOf, clampQuantity, scanEndpoint, scanIdFor, outcomeOf, sortBatches, pickSentence } from "./model.js";
+import { createPickLive } from "./live.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const t = i18n.t;
@@ -248,10 +249,37 @@ function onScan(code) {
 const shortPick = () => enqueue(() => sendCounted(`/pick/batches/${state.batch.id}/short`, { taskId: state.batch.current?.id ?? "" }));
 const skipLine = () => enqueue(() => sendCounted(`/pick/batches/${state.batch.id}/skip`, {}));
 
+// --- the live stream: other devices' changes without a scan (live.js) ------------------------
+
+const live = createPickLive({
+  state,
+  changed(changed, before) {
+    const b = state.batch;
+    if (changed.batch && b) {
+      const moved = b.current?.id !== before?.current?.id;
+      if (moved || b.phase !== "product") state.quantity = stepOf(b).left;
+      if (moved) state.confirmShort = false;
+      if (changed.resequenced) state.note = t("live.resequenced", { bin: b.current?.bin ?? "" });
+    }
+    draw();
+    focusScan();
+  },
+  reloadList: () => loadBatches(),
+  connection(s) {
+    const pill = $("#conn");
+    pill.hidden = !state.user;
+    pill.className = `pill conn ${s}`;
+    pill.textContent = t(`conn.${s}`);
+    document.body.dataset.live = s;
+  },
+  sessionEnded: () => showLogin(t("login.sessionEnded")),
+});
+
 // --- logging in ----------------------------------------------------------------------------
 
 function showLogin(reason = "") {
   state.user = null;
+  live.stop();
   state.batch = null;
   $("#main").hidden = true;
   $("#login").hidden = false;
@@ -263,6 +291,7 @@ async function startSession(user) {
   state.user = user;
   $("#login").hidden = true;
   $("#main").hidden = false;
+  live.start();
   let saved = null;
   try { saved = localStorage.getItem(BATCH_KEY); } catch { /* none */ }
   if (saved) {
@@ -298,7 +327,9 @@ function wire() {
     if (!el || el === document.body) focusScan();
   }, 0));
   translateDom(document, i18n);
-  i18n.onChange(() => { translateDom(document, i18n); draw(); });
+  i18n.onChange(() => { translateDom(document, i18n); live.relabel(); draw(); });
+  window.addEventListener("online", () => live.kick());
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") live.kick(); });
 }
 
 async function boot() {
@@ -310,6 +341,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n };
+window.laadbak = { state, i18n, live };
 
 boot();

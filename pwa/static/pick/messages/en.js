@@ -59,4 +59,8 @@ export default {
   "code.batch_taken": "Batch taken by someone else",
   "code.hands_full": "Put what you hold in the tote first",
   "conn.title": "Connection",
+  "conn.live": "live",
+  "conn.reconnecting": "reconnecting",
+  "conn.offline": "offline",
+  "live.resequenced": "The list has changed: the next bin is {bin}.",
 };

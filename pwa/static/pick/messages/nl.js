@@ -59,4 +59,8 @@ export default {
   "code.batch_taken": "Batch al gepakt door iemand anders",
   "code.hands_full": "Leg eerst wat je vasthoudt in de bak",
   "conn.title": "Verbinding",
+  "conn.live": "live",
+  "conn.reconnecting": "opnieuw verbinden",
+  "conn.offline": "offline",
+  "live.resequenced": "De lijst is veranderd: de volgende locatie is {bin}.",
 };
