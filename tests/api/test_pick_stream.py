@@ -5,6 +5,7 @@ refused at the upgrade. On SQLite and PostgreSQL (the ``client`` fixture)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import anyio
@@ -159,3 +160,22 @@ async def test_a_foreign_page_a_dispatcher_and_no_login_are_refused_at_the_upgra
     session = await client.websocket_connect("/ws/pick", headers=h.pickers[0])  # no Origin: a native client
     with session as ws:
         assert (await _receive(ws))["type"] == "snapshot"
+
+
+async def test_the_waves_name_the_pickers_on_them_and_the_lines_left(client) -> None:
+    h = await house(client)
+    batch_id = await _two_bin_batch(client, h)
+
+    async def wave() -> dict[str, Any]:
+        r = await client.get(f"/hubs/{h.hub}/waves", params={"date": h.day.isoformat()}, headers=h.dispatcher)
+        (only,) = r.json()
+        return dict(only)
+
+    assert ((w := await wave())["pickers"], w["left"]) == ([], 2)
+    await take(client, h.pickers[1], batch_id)
+    assert ((w := await wave())["pickers"], w["left"]) == ([f"Picker{h.hub}-2"], 2)  # the display name
+    await bind_totes(client, h.pickers[1], batch_id, 1)
+    while (await _short_current(client, h.pickers[1], batch_id, f"s-{uuid.uuid4().hex}"))["batch"]["phase"] != "done":
+        pass
+    w = await wave()
+    assert (w["pickers"], w["left"], w["picked"] + w["short"], w["batches"]["done"]) == ([], 0, 2, 1)
