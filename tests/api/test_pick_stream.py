@@ -5,6 +5,7 @@ refused at the upgrade. On SQLite and PostgreSQL (the ``client`` fixture)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -12,8 +13,12 @@ import anyio
 import pytest
 from litestar.exceptions import WebSocketDisconnect
 
+from backend.realtime.feed import Feed
+from backend.realtime.feed.memory import MemoryFeed
+from backend.realtime.feed.redis import RedisFeed
 from backend.realtime.outbox import emit
 from tests.api.helpers import login, make_user
+from tests.api.redis_check import redis_or_skip
 from tests.api.warehouse_setup import bind_totes, house, order, release, stock_in, take
 
 WAIT_S = 30  # a bound, not a measurement: the poke delivers within a moment
@@ -179,3 +184,47 @@ async def test_the_waves_name_the_pickers_on_them_and_the_lines_left(client) -> 
         pass
     w = await wave()
     assert (w["pickers"], w["left"], w["picked"] + w["short"], w["batches"]["done"]) == ([], 0, 2, 1)
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_topics_subscribers_get_its_events_once_from_any_process(client, kind: str) -> None:
+    """The feed under the picker stream: a topic is one more key of the same fan-out and history.
+    With Redis the event is written and poked by another feed (another process)."""
+    redis_url = await redis_or_skip() if kind == "redis" else None
+    prefix = f"test-topic-{uuid.uuid4()}"
+
+    def make() -> Feed:
+        if redis_url:
+            return RedisFeed(redis_url, poll_interval_s=30.0, prefix=prefix)
+        return MemoryFeed(poll_interval_s=30.0)
+
+    reader = make()
+    writer = make() if redis_url else reader
+    for feed in {id(reader): reader, id(writer): writer}.values():
+        await feed.start()
+    try:
+        pickers, desk, elsewhere = (
+            reader.subscribe(topic="warehouse:1"),
+            reader.subscribe(hub_id=1),
+            reader.subscribe(topic="warehouse:2"),
+        )
+        await emit("route.updated", {"n": 1}, hub_id=1)
+        await emit("pick.batch.changed", {"n": 2}, hub_id=1, topic="warehouse:1")
+        await emit("pick.batch.changed", {"n": 3}, hub_id=2, topic="warehouse:2")
+        await writer.poke()
+
+        async def got(sub: Any, n: int) -> list[int]:
+            return [(await asyncio.wait_for(sub.queue.get(), 5.0))["data"]["n"] for _ in range(n)]
+
+        assert await got(pickers, 1) == [2]
+        assert await got(desk, 2) == [1, 2]
+        assert await got(elsewhere, 1) == [3]
+        await asyncio.sleep(0.2)
+        assert pickers.queue.empty() and desk.queue.empty() and elsewhere.queue.empty()  # once each
+        history = await reader.history(0, topic="warehouse:1")
+        assert [row["payload"]["n"] for row in history] == [2]
+        reader.unsubscribe(pickers)
+        assert reader.connections == 2
+    finally:
+        for feed in {id(reader): reader, id(writer): writer}.values():
+            await feed.stop()
