@@ -1,7 +1,8 @@
 """Live picking in a real Chromium: the picker's handheld follows /ws/pick, so a short
 pick reported by another device moves the list on without a scan; the dispatcher's desk
 shows each wave's progress in its Picking panel, updated from the hub stream while a
-picker works; axe finds nothing serious on either, and the panel speaks Dutch."""
+picker works; axe finds nothing serious on either, and the panel speaks Dutch. Screenshots
+of both are kept in /tmp."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.browser.test_a11y_i18n import _serious
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 HANDHELD = {"width": 412, "height": 915}
+SCREENSHOTS = ("/tmp/pick-live-handheld.png", "/tmp/pick-live-panel.png")  # kept for a look
 WAIT_S = 15.0  # a bound for the page to catch up, not a measurement
 
 
@@ -121,6 +123,7 @@ def test_the_pickers_list_changes_without_a_scan(server: Server, released: list[
         expect(page.locator("#big-code")).to_have_text(now["current"]["bin"])
         expect(page.locator("#status")).to_contain_text("The list has changed")
     assert page.evaluate("window.laadbak.state.answered") == scans  # not one scan from this handheld
+    page.screenshot(path=SCREENSHOTS[0])
     assert _serious(page, "picker, live") == []
 
 
@@ -161,6 +164,7 @@ def test_the_supervisor_sees_the_waves_progress_live(server: Server, released: l
     expect(wave.locator("[data-left]")).not_to_have_text(str(left_before), timeout=10_000)
     assert int(wave.locator("[data-short]").inner_text()) > short_before
     assert int(wave.locator("[data-left]").inner_text()) < left_before
+    panel.screenshot(path=SCREENSHOTS[1])
 
     page.click("#top-lang [data-lang=nl]")
     expect(panel.locator("h2")).to_have_text("Picken")

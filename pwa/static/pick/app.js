@@ -269,7 +269,7 @@ const live = createPickLive({
     const pill = $("#conn");
     pill.hidden = !state.user;
     pill.className = `pill conn ${s}`;
-    pill.textContent = t(`conn.${s}`);
+    pill.querySelector(".conn-text").textContent = t(`conn.${s}`);
     document.body.dataset.live = s;
   },
   sessionEnded: () => showLogin(t("login.sessionEnded")),

@@ -212,7 +212,7 @@ export default {
   "panel.pick.left": "{h} h {m} min left",
   "panel.pick.past": "{h} h {m} min past the cut-off",
   "panel.pick.noTime": "cut-off unknown",
-  "panel.pick.allDone": "all picked",
+  "panel.pick.allDone": "nothing left to pick",
   "panel.pick.progress": "{done} of {lines} lines done",
   "panel.pick.picked": "Picked",
   "panel.pick.short": "Short",

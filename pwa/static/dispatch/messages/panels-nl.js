@@ -212,7 +212,7 @@ export default {
   "panel.pick.left": "nog {h} u {m} min",
   "panel.pick.past": "{h} u {m} min over de sluitingstijd",
   "panel.pick.noTime": "sluitingstijd onbekend",
-  "panel.pick.allDone": "alles gepickt",
+  "panel.pick.allDone": "niets meer te picken",
   "panel.pick.progress": "{done} van {lines} regels klaar",
   "panel.pick.picked": "Gepickt",
   "panel.pick.short": "Tekort",
