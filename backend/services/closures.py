@@ -29,7 +29,7 @@ from backend.realtime.background import Background
 from backend.services.context import Context
 from backend.services.day import closures_overlapping, edges_of
 from backend.services.geo import Geo
-from backend.services.idempotency import Answer, Write, amend, fingerprint, once
+from backend.services.idempotency import Answer, Write, fingerprint, once_then
 from backend.services.replanning import announce_if_not_applied, replan_hub
 from backend.services.route_store import routes_in_force
 from backend.structs import Out
@@ -187,15 +187,12 @@ async def add_closure_once(
 
         return write
 
-    print_ = fingerprint("POST", f"/hubs/{hub_id}/closures", body)
-    answer = await once(user_id, key, print_, 201, prepare=prepare)
-    if answer.replayed or answer.status >= 400:
-        return answer
-    # The closure is committed with the key's record; its re-plan follows, and the stored
-    # answer becomes the whole one, so a replay reads the same.
-    out = msgspec.to_builtins(await _replanned(ctx, await _read(answer.body["id"]), now, None))
-    await amend(user_id, key, out)
-    return Answer(201, out, replayed=False)
+    async def then(first: dict[str, Any]) -> Any:
+        return msgspec.to_builtins(await _replanned(ctx, await _read(first["id"]), now, None))
+
+    return await once_then(
+        user_id, key, fingerprint("POST", f"/hubs/{hub_id}/closures", body), 201, prepare=prepare, then=then
+    )
 
 
 async def _checked(

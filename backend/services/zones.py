@@ -24,7 +24,7 @@ from backend.errors import Invalid, NotFound
 from backend.services.closures import replan_running
 from backend.services.context import Context
 from backend.services.geo import Geo
-from backend.services.idempotency import Answer, Write, amend, fingerprint, once
+from backend.services.idempotency import Answer, Write, fingerprint, once_then
 from backend.structs import Out
 
 
@@ -182,13 +182,12 @@ async def add_zone_once(
 
         return write
 
-    answer = await once(user_id, key, fingerprint("POST", f"/hubs/{hub_id}/zones", body), 201, prepare=prepare)
-    if answer.replayed or answer.status >= 400:
-        return answer
-    # Stored with the key's record; the re-plan follows and completes the stored answer.
-    out = msgspec.to_builtins(await _replanned(ctx, await _read(answer.body["id"]), now, None))
-    await amend(user_id, key, out)
-    return Answer(201, out, replayed=False)
+    async def then(first: dict[str, Any]) -> Any:
+        return msgspec.to_builtins(await _replanned(ctx, await _read(first["id"]), now, None))
+
+    return await once_then(
+        user_id, key, fingerprint("POST", f"/hubs/{hub_id}/zones", body), 201, prepare=prepare, then=then
+    )
 
 
 async def _checked(
