@@ -60,26 +60,26 @@ _DEVICE = (_S.UNPACK, _S.CLEAN, _S.TEST, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE
 _AS_NEW = (_S.UNPACK, _S.REPACKAGE, _S.RELABEL)
 _BACK = (_S.REPACKAGE, _S.RELABEL)  # to the supplier
 
-# (category, disposition) -> steps. A category without its own template uses the general one;
+# "<category>/<disposition>" -> steps. A category without its own template uses the general one;
 # a disposition without any (recycle) needs no reconditioning.
-TEMPLATES: dict[tuple[str, Disposition], tuple[StepKind, ...]] = {
-    ("clothing", Disposition.RESTOCK): _AS_NEW,
-    ("clothing", Disposition.OUTLET): _GARMENT,
-    ("clothing", Disposition.SECOND_HAND): _GARMENT,
-    ("clothing", Disposition.REPAIR): (_S.UNPACK, _S.REPAIR, *_GARMENT[1:]),
-    ("electronics", Disposition.RESTOCK): (_S.UNPACK, _S.TEST, _S.REPACKAGE, _S.RELABEL),
-    ("electronics", Disposition.OUTLET): _DEVICE,
-    ("electronics", Disposition.SECOND_HAND): _DEVICE,
-    ("electronics", Disposition.REPAIR): (_S.UNPACK, _S.TEST, _S.REPLACE_PART, *_DEVICE[1:]),
-    ("furniture", Disposition.OUTLET): (_S.UNPACK, _S.CLEAN, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE),
-    ("furniture", Disposition.REPAIR): (_S.UNPACK, _S.REPLACE_PART, _S.REPAIR, _S.CLEAN, _S.PHOTOGRAPH, _S.RELABEL),
-    (GENERAL, Disposition.RESTOCK): _AS_NEW,
-    (GENERAL, Disposition.OUTLET): _DEVICE,
-    (GENERAL, Disposition.SECOND_HAND): _DEVICE,
-    (GENERAL, Disposition.REPAIR): (_S.UNPACK, _S.REPAIR, _S.TEST, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE),
-    (GENERAL, Disposition.SUPPLIER): _BACK,
+TEMPLATES: dict[str, tuple[StepKind, ...]] = {
+    "clothing/restock": _AS_NEW,
+    "clothing/outlet": _GARMENT,
+    "clothing/second_hand": _GARMENT,
+    "clothing/repair": (_S.UNPACK, _S.REPAIR, *_GARMENT[1:]),
+    "electronics/restock": (_S.UNPACK, _S.TEST, _S.REPACKAGE, _S.RELABEL),
+    "electronics/outlet": _DEVICE,
+    "electronics/second_hand": _DEVICE,
+    "electronics/repair": (_S.UNPACK, _S.TEST, _S.REPLACE_PART, *_DEVICE[1:]),
+    "furniture/outlet": (_S.UNPACK, _S.CLEAN, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE),
+    "furniture/repair": (_S.UNPACK, _S.REPLACE_PART, _S.REPAIR, _S.CLEAN, _S.PHOTOGRAPH, _S.RELABEL),
+    "general/restock": _AS_NEW,
+    "general/outlet": _DEVICE,
+    "general/second_hand": _DEVICE,
+    "general/repair": (_S.UNPACK, _S.REPAIR, _S.TEST, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE),
+    "general/supplier": _BACK,
 }
-Templates = Mapping[tuple[str, Disposition], Sequence[StepKind]]
+Templates = Mapping[str, Sequence[StepKind]]
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,10 +105,10 @@ def template_for(
     category: str, disposition: Disposition, templates: Templates = TEMPLATES
 ) -> tuple[str, tuple[StepKind, ...]] | None:
     """The template's name and steps; None when the disposition needs no reconditioning."""
-    for cat in (category, GENERAL):
-        steps = templates.get((cat, disposition))
+    for name in (f"{category}/{disposition.value}", f"{GENERAL}/{disposition.value}"):
+        steps = templates.get(name)
         if steps:
-            return f"{cat}/{disposition.value}", tuple(steps)
+            return name, tuple(steps)
     return None
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
+from backend.returns.checklists import CHECKLISTS, Checklist
+from backend.returns.dispositions import DISPOSITIONS, DispositionTable
+from backend.returns.refunds import REFUNDS, RefundTable
 from backend.returns.tasks import Event, EventKind, State, Work, apply, begin, final_check, labour_minutes, step_times
 from backend.returns.templates import (
     TEMPLATES,
@@ -63,7 +67,7 @@ def test_templates_per_category_and_disposition_with_pictograms_and_text_keys() 
 
 
 def test_changing_the_template_data_changes_the_list() -> None:
-    quick = {**TEMPLATES, ("clothing", Disposition.OUTLET): (StepKind.UNPACK, StepKind.RELABEL)}
+    quick = {**TEMPLATES, "clothing/outlet": (StepKind.UNPACK, StepKind.RELABEL)}
     t = generate("r1", "JAS-42", "clothing", Grade.B, Disposition.OUTLET, quick)
     assert t is not None and [s.kind for s in t.steps] == [StepKind.UNPACK, StepKind.RELABEL]
 
@@ -170,3 +174,13 @@ def test_the_final_check_comes_after_the_last_step_once() -> None:
 def assigned_to(t: TaskList, worker: str) -> TaskList:
     (batch,) = assign(group([t]), [worker])
     return batch.lists[0]
+
+
+def test_the_data_and_the_work_can_be_stored_as_json() -> None:
+    for value, kind in ((DISPOSITIONS, DispositionTable), (REFUNDS, RefundTable), (CHECKLISTS["clothing"], Checklist)):
+        assert msgspec.json.decode(msgspec.json.encode(value), type=kind) == value
+    templates = msgspec.json.decode(msgspec.json.encode(TEMPLATES), type=dict[str, tuple[StepKind, ...]])
+    assert templates == TEMPLATES
+    w = begin(shirt())
+    w = apply(w, ev(w, 1, "start", 0))
+    assert msgspec.json.decode(msgspec.json.encode(w), type=Work) == w
