@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.returns.refunds import REFUNDS, Line, RefundError, RefundLedger, RefundTable, compute, euro
-from backend.returns.vocabulary import Grade, Outcome, Reason, ReturnPolicy
+from backend.returns.vocabulary import SELLERS_FAULT, Grade, Outcome, Reason, ReturnPolicy
 
 AT = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
 POLICY = ReturnPolicy(changed_mind_fee_cents=395, other_fee_cents=195, exchange_bonus_cents=500)
@@ -112,3 +114,24 @@ def test_a_refund_is_recorded_once() -> None:
 
 def test_euro_reads_as_money() -> None:
     assert (euro(4305), euro(5), euro(-1999)) == ("€43.05", "€0.05", "-€19.99")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    price=st.integers(0, 100_000),
+    reason=st.sampled_from(list(Reason)),
+    outcome=st.sampled_from(list(Outcome)),
+    grade=st.sampled_from(list(Grade)),
+    found=st.lists(st.sampled_from(["accessories_complete", "parts_complete", "worn", "complete"]), max_size=4),
+    fee=st.integers(0, 2000),
+    bonus=st.integers(0, 2000),
+)
+def test_any_refund_adds_up_and_stays_between_zero_and_price_plus_bonus(
+    price: int, reason: Reason, outcome: Outcome, grade: Grade, found: list[str], fee: int, bonus: int
+) -> None:
+    policy = ReturnPolicy(changed_mind_fee_cents=fee, other_fee_cents=fee, exchange_bonus_cents=bonus)
+    r = compute("r", price_cents=price, reason=reason, outcome=outcome, grade=grade, findings=found, policy=policy)
+    assert r.total_cents == sum(line.cents for line in r.lines)
+    assert 0 <= r.total_cents <= price + (bonus if outcome is Outcome.EXCHANGE else 0)
+    if reason in SELLERS_FAULT:
+        assert r.total_cents == price + (bonus if outcome is Outcome.EXCHANGE else 0)

@@ -11,7 +11,18 @@ import pytest
 from backend.returns.checklists import CHECKLISTS, Checklist
 from backend.returns.dispositions import DISPOSITIONS, DispositionTable
 from backend.returns.refunds import REFUNDS, RefundTable
-from backend.returns.tasks import Event, EventKind, State, Work, apply, begin, final_check, labour_minutes, step_times
+from backend.returns.tasks import (
+    MOVES,
+    Event,
+    EventKind,
+    State,
+    Work,
+    apply,
+    begin,
+    final_check,
+    labour_minutes,
+    step_times,
+)
 from backend.returns.templates import (
     TEMPLATES,
     StepKind,
@@ -184,3 +195,24 @@ def test_the_data_and_the_work_can_be_stored_as_json() -> None:
     w = begin(shirt())
     w = apply(w, ev(w, 1, "start", 0))
     assert msgspec.json.decode(msgspec.json.encode(w), type=Work) == w
+
+
+def test_every_move_outside_the_table_is_refused() -> None:
+    kinds: tuple[EventKind, ...] = ("start", "problem", "help", "resume", "done")
+    paths: dict[State, tuple[EventKind, ...]] = {
+        State.PENDING: (),
+        State.ACTIVE: ("start",),
+        State.PROBLEM: ("start", "problem"),
+        State.HELP: ("start", "help"),
+    }
+    for state, path in paths.items():
+        for kind in kinds:
+            w = begin(shirt())
+            for k, step in enumerate(path):
+                w = apply(w, ev(w, 1, step, k))
+            assert w.states[0] is state
+            if (state, kind) in MOVES:
+                assert apply(w, ev(w, 1, kind, 9)).states[0] is MOVES[(state, kind)]
+            else:
+                with pytest.raises(TaskError, match=f"cannot take '{kind}' now"):
+                    apply(w, ev(w, 1, kind, 9))
