@@ -74,7 +74,7 @@ def finish(
         movement = Movement(
             id=movement_id, kind="return", place=place, sku=stocked.sku, quantity=1, reason=reason, user=by, at=at
         )
-    history = (*_history(grading, decision, work), _end_entry(decision.end, stocked, place, by, at))
+    history = (*_history(grading, decision, work), _end_entry(decision, stocked, place, by, at))
     return Finished(
         item_id=item,
         end=decision.end,
@@ -133,7 +133,7 @@ def _history(grading: Grading, decision: Decision, work: Work | None) -> list[En
     return out
 
 
-def _end_entry(end: End, stocked: Product | None, place: Place | None, by: str, at: dt.datetime) -> Entry:
+def _end_entry(decision: Decision, stocked: Product | None, place: Place | None, by: str, at: dt.datetime) -> Entry:
     if stocked is not None:
         return Entry(at=at, by=by, what="stock", detail=f"1 x {stocked.sku} into {place}")
-    return Entry(at=at, by=by, what="supplier" if end == "supplier" else "recycled")
+    return Entry(at=at, by=by, what=decision.end, detail=decision.disposition.value)  # e.g. recycled: e_waste

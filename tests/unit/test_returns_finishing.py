@@ -76,6 +76,7 @@ def test_supplier_and_e_waste_leave_no_stock() -> None:
     assert (back.end, back.movement, back.history[-1].what) == ("supplier", None, "supplier")
     scrap = end(Grade.SCRAP, place=None)
     assert (scrap.end, scrap.disposition) == ("recycled", Disposition.E_WASTE)
+    assert (scrap.history[-1].what, scrap.history[-1].detail) == ("recycled", "e_waste")
 
 
 def test_an_item_ends_only_when_its_work_is_through_and_passed() -> None:
