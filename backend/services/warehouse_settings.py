@@ -4,7 +4,7 @@ them unless it says otherwise. A hub nobody has set picks with the defaults."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -61,7 +61,7 @@ async def read(hub_id: int) -> SettingsOut:
 async def write(hub_id: int, data: SettingsIn) -> SettingsOut:
     """Set the hub's picking settings (all of them: what is left out takes its default)."""
     await require_hub(hub_id)
-    values = {
+    values: dict[Any, Any] = {
         PickingSettings.mode: data.mode,
         PickingSettings.totes: data.cart.totes,
         PickingSettings.tote_volume: data.cart.tote_volume,
