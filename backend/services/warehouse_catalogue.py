@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import msgspec
 
 from backend.db.engine import transaction
+from backend.db.locks import write_guard
 from backend.db.tables import Product, Shop
 from backend.errors import Conflict, Invalid, NotFound
 from backend.services.hub_scope import require_hub, require_same_hub
@@ -129,6 +130,7 @@ async def create(hub_id: int, data: ProductIn) -> ProductOut:
         category=data.category,
     )
     async with transaction():
+        await write_guard("catalogue", 0)  # one writer of the catalogue at a time: checked, then written
         catalogue = await full_catalogue()
         if data.sku in catalogue.by_sku:
             raise Conflict(f"There is a product {data.sku} already; change it, or choose another SKU.")
@@ -157,6 +159,7 @@ async def update(hub_id: int, product_id: int, data: ProductFields) -> ProductOu
     await _check_shop(hub_id, data.shop_id)
     gtins = _gtins(data.gtins)
     async with transaction():
+        await write_guard("catalogue", 0)
         row = await _row(hub_id, product_id)
         catalogue = await full_catalogue()
         core = msgspec.structs.replace(
@@ -186,6 +189,7 @@ async def add_grade(hub_id: int, product_id: int, data: GradeIn) -> ProductOut:
     await require_hub(hub_id)
     gtins = _gtins(data.gtins)
     async with transaction():
+        await write_guard("catalogue", 0)
         row = await _row(hub_id, product_id)
         catalogue = await full_catalogue()
         try:
