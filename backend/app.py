@@ -44,6 +44,7 @@ from backend.api.streams import courier_stream, hub_stream, pick_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.api.warehouse import WAREHOUSE_CONTROLLERS
+from backend.api.warehouse_admin import WAREHOUSE_ADMIN_CONTROLLERS
 from backend.api.zones import ZoneController
 from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool
@@ -185,7 +186,7 @@ async def _stall_watch(app: Litestar) -> AsyncIterator[None]:
 
 
 # The generic resources' controllers and the warehouse's (create_app stays under 120 lines).
-RESOURCE_AND_WAREHOUSE_CONTROLLERS = (*CONTROLLERS, *WAREHOUSE_CONTROLLERS)
+RESOURCE_AND_WAREHOUSE_CONTROLLERS = (*CONTROLLERS, *WAREHOUSE_CONTROLLERS, *WAREHOUSE_ADMIN_CONTROLLERS)
 
 
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:

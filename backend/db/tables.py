@@ -514,6 +514,16 @@ class PickScan(Keyed, tablename="pick_scan"):
     at = Timestamp()
 
 
+class PickingSettings(Keyed, tablename="picking_settings"):
+    """How a hub picks unless a wave release says otherwise: the way of working and the cart."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, unique=True, index=True)
+    mode = Varchar(length=20, default="sort_while_picking")  # sort_while_picking | pick_then_sort
+    totes = Integer(default=8)
+    tote_volume = Float(default=40.0)  # litres
+    tote_weight = Float(default=15.0)  # kg
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -550,4 +560,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     PickBatch,
     Tote,
     PickScan,
+    PickingSettings,
 )

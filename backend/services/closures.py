@@ -29,9 +29,9 @@ from backend.realtime.background import Background
 from backend.services.context import Context
 from backend.services.day import closures_overlapping, edges_of
 from backend.services.geo import Geo
-from backend.services.idempotency import Answer, Write, amend, fingerprint, once
-from backend.services.replanning import announce_if_not_applied, replan_hub
-from backend.services.route_store import routes_in_force
+from backend.services.idempotency import Answer, Write, fingerprint, once_then
+from backend.services.replan_after import promise_replan, replan_running
+from backend.services.replanning import announce_if_not_applied
 from backend.structs import Out
 
 log = logging.getLogger("laadbak.closures")
@@ -103,15 +103,6 @@ def _touches_running_day(start: dt.datetime, end: dt.datetime, now: dt.datetime)
     return start < _day_end(now.date()) and end > now
 
 
-async def replan_running(
-    ctx: Context, hub_id: int, now: dt.datetime, reason: str, time_limit_s: float | None
-) -> dict[str, Any] | None:
-    """Re-plan the hub's running day; None when today has no routes yet (nothing to re-plan)."""
-    if not await routes_in_force(hub_id, now.date()):
-        return None
-    return await replan_hub(ctx, hub_id, now.date(), now, reason=reason, time_limit_s=time_limit_s)
-
-
 def _what(street: str, zone: Sequence[Point]) -> str:
     if street and zone:
         return f"{street} (a stretch)"
@@ -141,7 +132,7 @@ async def add_closure(
     """
     row = await _checked(ctx.geo, hub_id, reason, start, end, street, zone, centre, now, user_id)
     async with transaction():
-        closure_id = (await StreetClosure.insert(row))[0]["id"]
+        closure_id = await _insert(row, now)
     return await _replanned(ctx, await _read(closure_id), now, time_limit_s)
 
 
@@ -182,20 +173,16 @@ async def add_closure_once(
         row = await _checked(ctx.geo, hub_id, reason, start, end, street, zone, centre, now, user_id)
 
         async def write() -> dict[str, Any]:
-            closure_id = (await StreetClosure.insert(row))[0]["id"]
-            return {"id": closure_id}
+            return {"id": await _insert(row, now)}
 
         return write
 
-    print_ = fingerprint("POST", f"/hubs/{hub_id}/closures", body)
-    answer = await once(user_id, key, print_, 201, prepare=prepare)
-    if answer.replayed or answer.status >= 400:
-        return answer
-    # The closure is committed with the key's record; its re-plan follows, and the stored
-    # answer becomes the whole one, so a replay reads the same.
-    out = msgspec.to_builtins(await _replanned(ctx, await _read(answer.body["id"]), now, None))
-    await amend(user_id, key, out)
-    return Answer(201, out, replayed=False)
+    async def then(first: dict[str, Any]) -> Any:
+        return msgspec.to_builtins(await _replanned(ctx, await _read(first["id"]), now, None))
+
+    return await once_then(
+        user_id, key, fingerprint("POST", f"/hubs/{hub_id}/closures", body), 201, prepare=prepare, then=then
+    )
 
 
 async def _checked(
@@ -270,11 +257,22 @@ async def _replanned(ctx: Context, row: dict[str, Any], now: dt.datetime, time_l
     """The stored closure, with the re-plan of the running day when it touches it."""
     replan = None
     if _touches_running_day(row["start"], row["end"], now):
-        polygon = [(p[0], p[1]) for p in row["zone"]]
-        replan = await replan_running(
-            ctx, row["hub"], now, f"street closed: {_what(row['street'], polygon)}, {row['reason']}", time_limit_s
-        )
+        key = f"closure:{row['id']}:closed"
+        replan = await replan_running(ctx, row["hub"], now, _closed_reason(row), time_limit_s, keys=[key])
     return _view(ctx.geo, row, replan)
+
+
+async def _insert(row: StreetClosure, now: dt.datetime) -> int:
+    """Inside the caller's transaction: the closure, and the re-plan it owes the running day."""
+    closure_id = int((await StreetClosure.insert(row))[0]["id"])
+    if _touches_running_day(row.start, row.end, now):
+        reason = _closed_reason({"street": row.street, "zone": row.zone, "reason": row.reason})
+        await promise_replan(row.hub, now, reason, f"closure:{closure_id}:closed")
+    return closure_id
+
+
+def _closed_reason(row: dict[str, Any]) -> str:
+    return f"street closed: {_what(row['street'], row['zone'])}, {row['reason']}"
 
 
 async def _read(closure_id: int) -> dict[str, Any]:
@@ -305,15 +303,16 @@ async def remove_closure(
 ) -> ClosureOut:
     """Delete a closure (the streets are open again); re-plans the running day when it touched it."""
     row = await _read(closure_id)
+    touches = _touches_running_day(row["start"], row["end"], now)  # the running day avoids it: reopen
+    reason = f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}"
+    key = f"closure:{closure_id}:removed"
     async with transaction():
         gone = await StreetClosure.delete().where(StreetClosure.id == closure_id).returning(StreetClosure.id)
+        if gone and touches:
+            await promise_replan(row["hub"], now, reason, key)
     if not gone:
         raise NotFound(f"There is no closure with id {closure_id}.")
-    replan = None
-    if _touches_running_day(row["start"], row["end"], now):  # the running day avoids it: reopen
-        replan = await replan_running(
-            ctx, row["hub"], now, f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}", time_limit_s
-        )
+    replan = await replan_running(ctx, row["hub"], now, reason, time_limit_s, keys=[key]) if touches else None
     return _view(ctx.geo, row, replan)
 
 
@@ -329,20 +328,25 @@ async def reopen_ended(
     )
     by_hub: dict[int, list[dict[str, Any]]] = {}
     for row in ended:
+        # Ended on an earlier day: no running day avoids it any more.
+        today = row["end"] > dt.datetime.combine(now.date(), dt.time())
         async with transaction():
             claimed = (
                 await StreetClosure.update({StreetClosure.reopened_at: now})
                 .where((StreetClosure.id == row["id"]) & StreetClosure.reopened_at.is_null())
                 .returning(StreetClosure.id)
             )
-        # Ended on an earlier day: no running day avoids it any more.
-        if claimed and row["end"] > dt.datetime.combine(now.date(), dt.time()):
+            if claimed and today:
+                reason = f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}"
+                await promise_replan(row["hub"], now, reason, f"closure:{row['id']}:reopened")
+        if claimed and today:
             by_hub.setdefault(row["hub"], []).append(row)
     results: dict[int, dict[str, Any]] = {}
     for hub_id, rows in by_hub.items():
         what = "; ".join(f"{_what(r['street'], r['zone'])}, {r['reason']}" for r in rows)
         try:
-            result = await replan_running(ctx, hub_id, now, f"street reopened: {what}", time_limit_s)
+            keys = [f"closure:{r['id']}:reopened" for r in rows]
+            result = await replan_running(ctx, hub_id, now, f"street reopened: {what}", time_limit_s, keys=keys)
         except Exception:  # noqa: BLE001 - one hub's failure must not keep the others closed
             log.exception("re-plan after closures of hub %s ended failed", hub_id)
             continue

@@ -88,6 +88,26 @@ async def amend(user_id: int, key: str, body: Any) -> None:
         )
 
 
+async def once_then(
+    user_id: int,
+    key: str,
+    print_: str,
+    status: int,
+    *,
+    prepare: Callable[[], Awaitable[Write]],
+    then: Callable[[Any], Awaitable[Any]],
+) -> Answer:
+    """:func:`once` for a write whose follow-up (a re-plan) runs after its own commit:
+    ``then`` gets the write's answer and gives the whole one, which replaces the stored
+    answer, so that a replay reads what the first request got."""
+    answer = await once(user_id, key, print_, status, prepare=prepare)
+    if answer.replayed or answer.status >= 400:
+        return answer
+    out = await then(answer.body)
+    await amend(user_id, key, out)
+    return Answer(status, out, replayed=False)
+
+
 async def _store(scoped: str, print_: str, answer: Answer) -> None:
     await IdempotencyRecord.insert(
         IdempotencyRecord(

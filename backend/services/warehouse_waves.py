@@ -24,6 +24,7 @@ from backend.services.hub_scope import require_hub
 from backend.services.orders import new_barcode
 from backend.services.warehouse_events import emit_warehouse
 from backend.services.warehouse_floor import batcher_for, walking_path
+from backend.services.warehouse_settings import settings_of
 from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for
 from backend.warehouse import picking
 from backend.warehouse.ledger import Allocation, Line, Movement, Place, StockError, allocate, fewest_bins_nearest
@@ -47,7 +48,8 @@ class CartIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields
 class ReleaseIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
     date: dt.date | None = None  # default today
     cutoff: str | None = None  # "15:00": release this wave now, early or not; default: every wave that is due
-    mode: Literal["sort_while_picking", "pick_then_sort"] = "sort_while_picking"
+    # None: the hub's picking settings (services/warehouse_settings.py)
+    mode: Literal["sort_while_picking", "pick_then_sort"] | None = None
     cart: CartIn | None = None
 
 
@@ -112,7 +114,9 @@ async def release_waves(hub_id: int, data: ReleaseIn, user_id: int, now: dt.date
     """Release the waves that are due (or the one of ``data.cutoff``) and answer what was made."""
     await require_hub(hub_id)
     day = data.date or now.date()
-    cart = Cart(**msgspec.structs.asdict(data.cart)) if data.cart else Cart()
+    mode, cart = await settings_of(hub_id)
+    mode = data.mode or mode
+    cart = Cart(**msgspec.structs.asdict(data.cart)) if data.cart else cart
     if cart.totes < 1 or cart.tote_volume <= 0 or cart.tote_weight <= 0:
         raise Invalid("A cart needs at least one tote, and totes a volume and a weight above 0.")
     async with transaction():
@@ -155,7 +159,7 @@ async def release_waves(hub_id: int, data: ReleaseIn, user_id: int, now: dt.date
                     wave.cutoff,
                     wave.slots,
                     wave.orders,
-                    data.mode,
+                    mode,
                     cart,
                     bins,
                     path,

@@ -21,10 +21,10 @@ from backend.db.tables import AccessZone, Hub
 from backend.dispatch.closures import BadZone, check_zone
 from backend.dispatch.zones import ZoneKind, ZoneWindow, kinds_problem, window_problem
 from backend.errors import Invalid, NotFound
-from backend.services.closures import replan_running
 from backend.services.context import Context
 from backend.services.geo import Geo
-from backend.services.idempotency import Answer, Write, amend, fingerprint, once
+from backend.services.idempotency import Answer, Write, fingerprint, once_then
+from backend.services.replan_after import promise_replan, replan_running
 from backend.structs import Out
 
 
@@ -147,7 +147,7 @@ async def add_zone(
     """
     row = await _checked(ctx.geo, hub_id, name, kind, polygon, windows, exempt, user_id)
     async with transaction():
-        zone_id = (await AccessZone.insert(row))[0]["id"]
+        zone_id = await _insert(row, now)
     return await _replanned(ctx, await _read(zone_id), now, time_limit_s)
 
 
@@ -178,17 +178,16 @@ async def add_zone_once(
         row = await _checked(ctx.geo, hub_id, name, kind, polygon, windows, exempt, user_id)
 
         async def write() -> dict[str, Any]:
-            return {"id": (await AccessZone.insert(row))[0]["id"]}
+            return {"id": await _insert(row, now)}
 
         return write
 
-    answer = await once(user_id, key, fingerprint("POST", f"/hubs/{hub_id}/zones", body), 201, prepare=prepare)
-    if answer.replayed or answer.status >= 400:
-        return answer
-    # Stored with the key's record; the re-plan follows and completes the stored answer.
-    out = msgspec.to_builtins(await _replanned(ctx, await _read(answer.body["id"]), now, None))
-    await amend(user_id, key, out)
-    return Answer(201, out, replayed=False)
+    async def then(first: dict[str, Any]) -> Any:
+        return msgspec.to_builtins(await _replanned(ctx, await _read(first["id"]), now, None))
+
+    return await once_then(
+        user_id, key, fingerprint("POST", f"/hubs/{hub_id}/zones", body), 201, prepare=prepare, then=then
+    )
 
 
 async def _checked(
@@ -215,8 +214,16 @@ async def _checked(
     )
 
 
+async def _insert(row: AccessZone, now: dt.datetime) -> int:
+    """Inside the caller's transaction: the zone, and the re-plan it owes the running day."""
+    zone_id = int((await AccessZone.insert(row))[0]["id"])
+    await promise_replan(row.hub, now, f"{row.kind} zone added: {row.name}", f"zone:{zone_id}:added")
+    return zone_id
+
+
 async def _replanned(ctx: Context, row: dict[str, Any], now: dt.datetime, time_limit_s: float | None) -> ZoneOut:
-    replan = await replan_running(ctx, row["hub"], now, f"{row['kind']} zone added: {row['name']}", time_limit_s)
+    reason, key = f"{row['kind']} zone added: {row['name']}", f"zone:{row['id']}:added"
+    replan = await replan_running(ctx, row["hub"], now, reason, time_limit_s, keys=[key])
     return _view(ctx.geo, row, replan)
 
 
@@ -243,11 +250,14 @@ async def hub_of_zone(zone_id: int) -> int:
 async def remove_zone(ctx: Context, zone_id: int, *, now: dt.datetime, time_limit_s: float | None = None) -> ZoneOut:
     """Delete a zone; the running day is re-planned without it."""
     row = await _read(zone_id)
+    reason, key = f"{row['kind']} zone removed: {row['name']}", f"zone:{zone_id}:removed"
     async with transaction():
         gone = await AccessZone.delete().where(AccessZone.id == zone_id).returning(AccessZone.id)
+        if gone:
+            await promise_replan(row["hub"], now, reason, key)
     if not gone:
         raise NotFound(f"There is no zone with id {zone_id}.")
-    replan = await replan_running(ctx, row["hub"], now, f"{row['kind']} zone removed: {row['name']}", time_limit_s)
+    replan = await replan_running(ctx, row["hub"], now, reason, time_limit_s, keys=[key])
     return _view(ctx.geo, row, replan)
 
 
@@ -284,8 +294,11 @@ async def import_osm_zones(
                 created_by=user_id,
             )
             ids.append((await AccessZone.insert(row))[0]["id"])
+        reason, key = f"{len(ids)} pedestrian zones imported", f"zone:{min(ids, default=0)}:imported"
+        if ids:
+            await promise_replan(hub_id, now, reason, key)
     rows = [await _read(i) for i in ids]
     replan = None
     if ids:
-        replan = await replan_running(ctx, hub_id, now, f"{len(ids)} pedestrian zones imported", time_limit_s)
+        replan = await replan_running(ctx, hub_id, now, reason, time_limit_s, keys=[key])
     return [_view(ctx.geo, r, replan) for r in rows]

@@ -334,3 +334,79 @@ async def test_a_closure_posted_twice_with_one_key_closes_and_replans_once(clien
     plain = await client.post(f"/hubs/{hub}/closures", json={**body, "end": _iso(12)}, headers=h)
     assert plain.status_code == 201 and "idempotent-replayed" not in plain.headers
     assert await StreetClosure.count() == 2
+
+
+async def test_a_closure_whose_request_dies_before_its_replan_is_replanned_by_a_job(client, geo, monkeypatch) -> None:
+    import backend.services.replan_after as replan_after
+    from backend.db.tables import Job
+    from backend.jobs import JobContext
+    from backend.jobs.queue import LEASE_S
+
+    _, hub, routes = await _planned_day(client, geo)
+    zone, _, _ = await _zone_across_a_route(geo, hub, routes)
+    real = replan_after.replan_hub
+
+    async def dies(*args, **kwargs):
+        raise RuntimeError("the process died after the closure committed")
+
+    monkeypatch.setattr(replan_after, "replan_hub", dies)
+    now = _at(9)
+    args = {"reason": "gas leak", "start": _at(9), "end": _at(13), "zone": [list(p) for p in zone], "now": now}
+    try:
+        await add_closure(service_ctx(client), hub, **args, time_limit_s=1.0)
+        raise AssertionError("the re-plan should have died")
+    except RuntimeError:
+        pass
+    closure = await StreetClosure.select().first()
+    job = await Job.select().where(Job.key == f"closure:{closure['id']}:closed").output(load_json=True).first()
+    # Written with the closure, due a lease later: the request had that long to re-plan and settle it.
+    assert job is not None and job["status"] == "pending" and job["kind"] == "replan"
+    assert job["payload"] == {"hubId": hub, "date": now.date().isoformat(), "reason": "street closed: a zone, gas leak"}
+    assert job["run_after"] == now + dt.timedelta(seconds=LEASE_S)
+    before = await PlanRun.count()
+
+    monkeypatch.setattr(replan_after, "replan_hub", real)
+    ctx = JobContext(job["id"], "replan", job["key"], job["payload"], 1, client.app.state)
+    await client.app.state.jobs.run(ctx)
+    assert (await Job.select(Job.status).where(Job.id == job["id"]).first())["status"] == "done"
+    runs = await PlanRun.select(PlanRun.inputs).where(PlanRun.id > 0).output(load_json=True)
+    assert await PlanRun.count() == before + 1
+    assert runs[-1]["inputs"]["reason"] == "street closed: a zone, gas leak"
+
+
+async def test_a_closure_and_a_zone_settle_the_replan_they_promised(client, geo) -> None:
+    from backend.db.tables import Job
+    from backend.services.zones import add_zone, remove_zone
+
+    _, hub, routes = await _planned_day(client, geo)
+    zone, _, _ = await _zone_across_a_route(geo, hub, routes)
+    closure = await add_closure(
+        service_ctx(client),
+        hub,
+        reason="works",
+        start=_at(9),
+        end=_at(13),
+        zone=[list(p) for p in zone],
+        now=_at(9),
+        time_limit_s=1.0,
+    )
+    await remove_closure(service_ctx(client), closure.id, now=_at(9, 30), time_limit_s=1.0)
+    ring = [*(list(p) for p in zone), list(zone[0])]  # a closed ring
+    added = await add_zone(
+        service_ctx(client),
+        hub,
+        name="Markt",
+        kind="pedestrian",
+        polygon=ring,
+        windows=[],
+        now=_at(10),
+        time_limit_s=1.0,
+    )
+    await remove_zone(service_ctx(client), added.id, now=_at(10, 30), time_limit_s=1.0)
+    jobs = {r["key"]: r["status"] for r in await Job.select(Job.key, Job.status).where(Job.kind == "replan")}
+    assert jobs == {
+        f"closure:{closure.id}:closed": "done",
+        f"closure:{closure.id}:removed": "done",
+        f"zone:{added.id}:added": "done",
+        f"zone:{added.id}:removed": "done",
+    }

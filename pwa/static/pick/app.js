@@ -8,7 +8,7 @@ import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
 import { uuid } from "../kit/queue.js";
-import { attachScanner } from "../kit/scanner.js";
+import { attachScanner, cameraScanSupported, scanWithCamera } from "../kit/scanner.js";
 import { signal } from "../kit/feedback.js";
 import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
@@ -33,6 +33,7 @@ const state = {
   note: "", // the last good answer, for screen readers
   unsent: null, // the last event that got no answer: {path, body, scanId}
   answered: 0, // events done (answered or not), for the browser test to wait on
+  camera: null, // an AbortController while the camera looks for a code
 };
 
 const general = (res) => problemSentence(res, t, i18n.lang);
@@ -128,6 +129,8 @@ function actionsView(step) {
     </div>`;
   }
   return html`<div class="actions">
+    ${cameraScanSupported() ? html`<button class="btn big" type="button" id="camera-scan" @click=${toggleCamera}>
+      ${t(state.camera ? "camera.stop" : "camera.button")}</button>` : ""}
     ${step.canShort ? html`<button class="btn big" type="button" id="short" @click=${() => { state.confirmShort = true; draw(); }}>${t("short.button")}</button>` : ""}
     ${step.canSkip ? html`<button class="btn big" type="button" id="skip" @click=${skipLine}>${t("skip.button")}</button>` : ""}
   </div>`;
@@ -184,6 +187,7 @@ function openBatch(batch) {
 }
 
 function backToList() {
+  state.camera?.abort();
   state.batch = null;
   state.confirmShort = false;
   try { localStorage.removeItem(BATCH_KEY); } catch { /* fine */ }
@@ -274,6 +278,26 @@ const live = createPickLive({
   },
   sessionEnded: () => showLogin(t("login.sessionEnded")),
 });
+
+/** One code from the camera (where the browser has BarcodeDetector), sent as a scan; a second tap stops it. */
+async function toggleCamera() {
+  if (state.camera) { state.camera.abort(); return; }
+  const video = $("#camera");
+  state.camera = new AbortController();
+  video.hidden = false;
+  draw();
+  try {
+    const code = await scanWithCamera(video, { signal: state.camera.signal });
+    if (code) onScan(code);
+  } catch {
+    say("error", t("camera.failed"));
+  } finally {
+    state.camera = null;
+    video.hidden = true;
+    draw();
+    focusScan();
+  }
+}
 
 // --- logging in ----------------------------------------------------------------------------
 
