@@ -516,7 +516,6 @@ class PickScan(Keyed, tablename="pick_scan"):
     at = Timestamp()
 
 
-
 # --- returns (backend/returns is the pure core; backend/services/returns_*.py) ---
 
 

@@ -90,7 +90,10 @@ def window_open(delivered_on: dt.date | None, today: dt.date, policy: ReturnPoli
 
 
 def returnable(
-    lines: tuple[OrderedLine, ...] | list[OrderedLine], delivered_on: dt.date | None, today: dt.date, policy: ReturnPolicy
+    lines: tuple[OrderedLine, ...] | list[OrderedLine],
+    delivered_on: dt.date | None,
+    today: dt.date,
+    policy: ReturnPolicy,
 ) -> list[Returnable]:
     """Every line with how many may still go back and, for the others, why not."""
     if delivered_on is None:
@@ -107,7 +110,9 @@ def returnable(
         left = x.quantity - x.returned
         if not policy.returnable(x.sku, x.category):
             out.append(
-                Returnable(line=x, returnable=0, why_not="This item cannot be returned (shop policy).", code="not_returnable")
+                Returnable(
+                    line=x, returnable=0, why_not="This item cannot be returned (shop policy).", code="not_returnable"
+                )
             )
         elif left <= 0:
             why = "This item is already in a return."
@@ -138,7 +143,9 @@ def decide(
             raise Refused("unknown_line", f"Item {c.line_id} is not part of this order.")
         name = r.line.name or r.line.sku
         if r.code:
-            raise Refused(r.code, f"{name}: {r.why_not}" if r.code in ("not_returnable", "already_returned") else r.why_not)
+            raise Refused(
+                r.code, f"{name}: {r.why_not}" if r.code in ("not_returnable", "already_returned") else r.why_not
+            )
         if c.quantity < 1:
             raise Refused("bad_quantity", f"{name}: return at least 1.")
         if c.quantity > r.returnable:
