@@ -97,12 +97,19 @@ function findCard() {
     </section>`;
 }
 
+/** Why an item cannot go back, in the page's language (the server's sentence for a reason it has no words for). */
+function whyNot(it) {
+  const key = `ret.why.${it.code}`;
+  const text = t(key, { date: state.found.lastDay ? date(state.found.lastDay) : "" });
+  return text === key ? it.whyNot : text;
+}
+
 function itemRow(it, fees) {
   const p = pick(it.lineId);
   const id = `item-${it.lineId}`;
   if (!it.returnable) {
     return html`<div class="item"><label class="choice"><input type="checkbox" disabled>
-      <span>${it.name} × ${it.quantity}</span></label><p class="why">${it.whyNot}</p></div>`;
+      <span>${it.name} × ${it.quantity}</span></label><p class="why">${whyNot(it)}</p></div>`;
   }
   return html`<div class="item">
     <label class="choice"><input id=${id} type="checkbox" .checked=${p.on}
