@@ -178,6 +178,16 @@ async def test_a_courier_slot_becomes_a_pickup_stop_in_the_route(client, geo) ->
     assert stop_id in planned
     stop = await Stop.select().where(Stop.id == stop_id).first()
     assert stop["kind"] == "pickup" and stop["shop"] is None and stop["plan_date"] == day
+    # the courier's app shows it as a pickup of the return, its code the parcel to scan
+    shown = []
+    for name in ("courier0", "courier1"):
+        mine = await client.get(f"/routes/mine?date={day}", headers=await login(client, name))
+        shown += [
+            s for s in (mine.json().get("stops", []) if mine.status_code == 200 else []) if s["stopId"] == stop_id
+        ]
+    assert len(shown) == 1 and shown[0]["kind"] == "pickup", shown
+    assert shown[0]["returnCode"] == made.json()["code"]
+    assert shown[0]["parcels"] == [{"barcode": made.json()["code"], "status": "expected"}]
 
 
 async def test_no_routes_yet_leaves_the_stop_to_the_days_plan(client) -> None:
