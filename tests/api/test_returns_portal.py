@@ -224,3 +224,18 @@ async def test_receiving_with_an_unexpected_item_and_another_hubs_user_refused(c
 async def login_picker(client, hub: int) -> dict[str, str]:
     await make_user(f"picker-{hub}", "picker", hub)
     return await login(client, f"picker-{hub}")
+
+
+async def test_the_demo_has_returns_to_receive_and_an_order_to_return(client, geo) -> None:
+    from backend.services.demo import DEMO_PASSWORD, seed
+
+    await seed(geo, _now(client).date(), orders_count=10, couriers=2)
+    desk = await login(client, "returns", DEMO_PASSWORD)
+    waiting = (await client.get("/receiving/returns/", headers=desk)).json()
+    assert [w["orderNumber"] for w in waiting] == ["DEMO-R2", "DEMO-R3"]
+    found = await client.post("/portal/returns/find", json={"orderNumber": "DEMO-R1", "postcode": "00100"})
+    items = {i["sku"]: i for i in found.json()["items"]}
+    assert items["HONEY-450"]["code"] == "not_returnable" and items["SOCKS-W"]["returnable"] == 2
+    assert found.json()["fees"]["changed_mind"] == 395 and found.json()["exchangeBonusCents"] == 500
+    late = await client.post("/portal/returns/find", json={"orderNumber": "DEMO-R4", "postcode": "00100"})
+    assert {i["code"] for i in late.json()["items"]} == {"window_closed"}
