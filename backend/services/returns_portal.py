@@ -17,6 +17,7 @@ import msgspec
 import segno
 
 from backend.db.engine import transaction
+from backend.db.locks import write_guard
 from backend.db.tables import (
     LoginFailure,
     Order,
@@ -296,7 +297,8 @@ async def create_return(data: ReturnIn, address: str, now: dt.datetime, key: str
         point, day, slot = await _hand_in(data, order, now)
 
         async def write() -> dict[str, Any]:
-            # Decided inside the write, so two requests at once cannot both return the last item.
+            # Decided inside the write, serialised per order: two requests at once cannot both return the last item.
+            await write_guard("returns", order["id"])
             lines, shop_id = await _lines(order["id"])
             ask = Ask(
                 items=tuple(

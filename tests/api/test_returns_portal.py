@@ -239,3 +239,15 @@ async def test_the_demo_has_returns_to_receive_and_an_order_to_return(client, ge
     assert found.json()["fees"]["changed_mind"] == 395 and found.json()["exchangeBonusCents"] == 500
     late = await client.post("/portal/returns/find", json={"orderNumber": "DEMO-R4", "postcode": "00100"})
     assert {i["code"] for i in late.json()["items"]} == {"window_closed"}
+
+
+async def test_two_requests_at_once_for_the_last_item_register_it_once(client) -> None:
+    import asyncio
+
+    order, lines = await delivered_order(client)
+    body = _body(order, lines["sjaal"], items=[{"lineId": lines["sjaal"], "quantity": 1, "reason": "defective"}])
+    answers = await asyncio.gather(
+        *(client.post("/portal/returns/", json=body, headers={"Idempotency-Key": f"k{i}"}) for i in range(2))
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+    assert await ReturnEvent.count() == 1
