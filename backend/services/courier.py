@@ -17,7 +17,7 @@ from piccolo.query import WhereRaw
 
 from backend.db.engine import reading, transaction
 from backend.db.prepared import Prepared
-from backend.db.tables import Courier, Hub, Order, Parcel, ReturnRequest, Route, Shift, Stop
+from backend.db.tables import Courier, Hub, Order, Parcel, ReturnEvent, ReturnRequest, Route, Shift, Stop
 from backend.dispatch.calendar import seconds_of
 from backend.dispatch.progress import DONE, IllegalTransition, Leg, next_state, reschedule
 from backend.errors import Conflict, Invalid, NotFound
@@ -506,6 +506,8 @@ async def prepare_stop_action(
             await Parcel.update({Parcel.status: fresh["parcels"][0]["status"]}).where(Parcel.barcode.is_in(parcels))
         if action == "deliver":
             await Order.update({Order.status: "delivered"}).where(Order.id == view["orderId"])
+        if action == "collect" and view.get("returnCode"):
+            await _return_collected(stop_id, by_user, now)
         mark_actual(route, stop_id, action, now)
         moved = await _refresh_etas(route, views, stop_id, action, day, now)
         fresh.update(
@@ -526,6 +528,16 @@ async def prepare_stop_action(
         return fresh
 
     return write
+
+
+async def _return_collected(stop_id: int, by_user: int | None, now: dt.datetime) -> None:
+    """A customer's return picked up at the door: its history says so (received at the hub later)."""
+    for r in await ReturnRequest.select(ReturnRequest.id).where(ReturnRequest.stop == stop_id):
+        await ReturnEvent.insert(
+            ReturnEvent(
+                request=r["id"], at=now, state="collected", by_user=by_user, detail="by the courier, to the hub"
+            )
+        )
 
 
 def _row_times(view: dict[str, Any], now: dt.datetime, action: str) -> dict[str, Any]:

@@ -179,15 +179,24 @@ async def test_a_courier_slot_becomes_a_pickup_stop_in_the_route(client, geo) ->
     stop = await Stop.select().where(Stop.id == stop_id).first()
     assert stop["kind"] == "pickup" and stop["shop"] is None and stop["plan_date"] == day
     # the courier's app shows it as a pickup of the return, its code the parcel to scan
-    shown = []
+    shown, who = [], {}
     for name in ("courier0", "courier1"):
         mine = await client.get(f"/routes/mine?date={day}", headers=await login(client, name))
-        shown += [
-            s for s in (mine.json().get("stops", []) if mine.status_code == 200 else []) if s["stopId"] == stop_id
-        ]
+        stops = mine.json().get("stops", []) if mine.status_code == 200 else []
+        who[name] = [s for s in stops if s["stopId"] == stop_id]
+        shown += who[name]
     assert len(shown) == 1 and shown[0]["kind"] == "pickup", shown
     assert shown[0]["returnCode"] == made.json()["code"]
     assert shown[0]["parcels"] == [{"barcode": made.json()["code"], "status": "expected"}]
+    # collected with its code scanned: the return's history says so
+    courier = await login(client, next(n for n, got in who.items() if got))
+    url = f"/courier/stops/{stop_id}/collect?date={day}"
+    r = await client.post(url, json={"barcodes": [made.json()["code"]]}, headers={**courier, "Idempotency-Key": "c1"})
+    assert r.status_code == 200, r.text
+    assert [e["state"] for e in await ReturnEvent.select(ReturnEvent.state).order_by(ReturnEvent.id)] == [
+        "registered",
+        "collected",
+    ]
 
 
 async def test_no_routes_yet_leaves_the_stop_to_the_days_plan(client) -> None:
