@@ -191,7 +191,15 @@ async def portal_view(reference: str, postcode: str, address: str, now: dt.datet
         "exchangeBonusCents": policy.exchange_bonus_cents,
         "pickupPoints": [{"id": p["id"], "name": p["name"], "address": p["address"]} for p in points],
         "courierSlots": courier_slots(now),
+        # the order's returns so far: a customer who lost the code finds it here again
+        "returns": [await return_view(r["id"]) for r in await _returns_of(order["id"])],
     }
+
+
+async def _returns_of(order_id: int) -> list[dict[str, Any]]:
+    return (
+        await ReturnRequest.select(ReturnRequest.id).where(ReturnRequest.order == order_id).order_by(ReturnRequest.id)
+    )
 
 
 def qr_svg(code: str) -> str:

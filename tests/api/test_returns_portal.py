@@ -141,6 +141,8 @@ async def test_create_replay_and_already_returned(client) -> None:
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
     assert again.json()["code"] == made["code"]
     assert await ReturnEvent.count() == 1  # registered once
+    found = await client.post("/portal/returns/find", json={"orderNumber": order["ref"], "postcode": "00100"})
+    assert [r["code"] for r in found.json()["returns"]] == [made["code"]]
     twice = await client.post("/portal/returns/", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
     assert problem(twice, 409)["code"] == "already_returned"
     other = _body(order, lines["sjaal"], items=[{"lineId": lines["sjaal"], "reason": "other", "text": " "}])

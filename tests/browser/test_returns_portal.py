@@ -74,6 +74,9 @@ def test_a_customer_registers_a_return_at_a_pickup_point(server: Server, phone: 
     assert _serious(page, "done") == []
     page.click("#again")
     expect(page.locator("#find")).to_be_visible()
+    page.click("#find-send")  # the order again: the return is listed with its code
+    expect(page.locator("#earlier")).to_contain_text(code)
+    assert _serious(page, "earlier") == []
 
 
 def test_the_portal_in_dutch(server: Server, phone: Any) -> None:

@@ -144,6 +144,11 @@ function requestCard() {
   return html`
     <form id="request" class="card" @submit=${send}>
       <p class="muted">${f.orderNumber}${f.lastDay ? html` · ${t("ret.window", { date: date(f.lastDay) })}` : nothing}</p>
+      ${f.returns.length ? html`<section id="earlier" aria-labelledby="earlier-title">
+        <h2 id="earlier-title">${t("ret.earlier.title")}</h2>
+        ${f.returns.map((r) => html`<p class="earlier"><strong>${r.code}</strong> · ${t(`ret.status.${r.status}`)}
+          · ${r.items.map((i) => `${i.quantity} × ${i.sku}`).join(", ")}</p>`)}
+      </section>` : nothing}
       <fieldset><legend>${t("ret.items.legend")}</legend>${f.items.map((it) => itemRow(it, f.fees))}</fieldset>
       <fieldset><legend>${t("ret.outcome.legend")}</legend>
         ${radio("outcome", "refund", state.outcome, t("ret.outcome.refund"), (v) => { state.outcome = v; })}
