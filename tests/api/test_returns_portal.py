@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from backend.db.tables import Hub, Job, Order, OrderLine, PickupPoint, Product, ReturnEvent, Route, Stop
+from backend.db.tables import Hub, Job, Order, OrderLine, Parcel, PickupPoint, Product, ReturnEvent, Route, Stop
 from backend.services.returns_portal import NOT_FOUND, plan_in_return_pickup
 from tests.api.helpers import login, make_user, problem, service_ctx, tomorrow
 from tests.api.test_planning import _small_day
@@ -78,7 +78,9 @@ async def delivered_order(
         OrderLine(order=oid, sku="SJAAL", quantity=1, status="picked"),
     )
     point = (await PickupPoint.insert(_point(hub)))[0]["id"]
-    order = {"id": oid, "ref": ref, "hub": hub, "point": point}
+    label = f"LB{uuid.uuid4().hex[:10].upper()}"
+    await Parcel.insert(Parcel(order=oid, barcode=label, weight_kg=2, volume_l=8, status="delivered"))
+    order = {"id": oid, "ref": ref, "hub": hub, "point": point, "label": label}
     return order, {"jas": lines[0]["id"], "sjaal": lines[1]["id"]}
 
 
@@ -218,6 +220,9 @@ async def test_receiving_with_an_unexpected_item_and_another_hubs_user_refused(c
     seen = await client.get(f"/receiving/returns/scan/{made['code'].lower()}", headers=mine)
     assert seen.status_code == 200 and seen.json()["items"][0]["sku"] == "JAS-42"
     assert [w["code"] for w in (await client.get("/receiving/returns/", headers=mine)).json()] == [made["code"]]
+    by_label = await client.get(f"/receiving/returns/scan/{order['label']}", headers=mine)  # the parcel's own label
+    assert by_label.status_code == 200 and by_label.json()["code"] == made["code"]
+    problem(await client.get("/receiving/returns/scan/R-NOTHING1", headers=mine), 404)
     body = {"items": [{"code": "JAS-42"}, {"code": "SJAAL"}]}
     url = f"/receiving/returns/{made['id']}/receive"
     refused = await client.post(url, json=body, headers={**theirs, "Idempotency-Key": "x1"})
