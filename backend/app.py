@@ -37,6 +37,7 @@ from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
+from backend.api.returns import RETURN_CONTROLLERS
 from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
 from backend.api.stop_detail import StopDetailController
@@ -278,6 +279,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             DeskController,
             PushController,
             TrackingController,
+            *RETURN_CONTROLLERS,
             StopDetailController,
             MessageController,
             BatteryController,
@@ -288,7 +290,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             streets,
             # The courier app, the dispatcher's desk and the picker app have their own routers:
             # /courier/... API routes would hide the "/" one.
-            *(_app_router(static, app) for app in WORKER_APPS),
+            *(_app_router(static, app) for app in (*WORKER_APPS, "returns")),
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),

@@ -110,6 +110,8 @@ def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[
         statuses |= {413, 415}
     if path == "/auth/login":
         statuses |= {401, 429}
+    if path.startswith("/portal/returns"):
+        statuses.add(429)  # wrong pairs of order number and postcode are throttled like logins
     return statuses
 
 

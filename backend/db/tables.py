@@ -173,6 +173,8 @@ class Order(Keyed, tablename="customer_order"):
     # The customer's link to /track/<token>: unguessable, one per order.
     tracking_token = Varchar(length=40, null=True, default=None)  # unique index in the migration
     created_at = Timestamp(default=TimestampNow())
+    # The delivery address's postcode: with the reference, the customer's key to the return portal.
+    postcode = Varchar(length=16, default="")
 
 
 class Stop(Keyed):
@@ -524,6 +526,59 @@ class PickingSettings(Keyed, tablename="picking_settings"):
     tote_weight = Float(default=15.0)  # kg
 
 
+# --- returns (backend/returns is the pure core; backend/services/returns_*.py) ---
+
+
+class ShopReturnPolicy(Keyed, tablename="shop_return_policy"):
+    """A shop's return policy: ``backend.returns.vocabulary.ReturnPolicy`` as JSON (absent: the default)."""
+
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, unique=True)
+    policy = JSON(default={})
+
+
+class ReturnRequest(Keyed, tablename="return_request"):
+    """A customer's return of (part of) an order; ``code`` is the public key shown as a QR."""
+
+    code = Varchar(length=16, unique=True, index=True)  # "R-7KQ2MXPA"
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)  # whose policy applied
+    outcome = Varchar(length=12)  # refund | exchange
+    hand_in = Varchar(length=16)  # pickup_point | courier
+    pickup_point = ForeignKey(references=PickupPoint, null=True, on_delete=OnDelete.set_null)
+    collect_date = Date(null=True, default=None)  # courier: the day and slot chosen
+    slot = Varchar(length=16, default="")
+    stop = ForeignKey(references=Stop, null=True, on_delete=OnDelete.set_null)  # courier: the pickup stop
+    status = Varchar(length=16, default="registered")  # registered | received
+    fee_cents = Integer(default=0)
+    bonus_cents = Integer(default=0)
+    created_at = Timestamp()
+    received_at = Timestamp(null=True, default=None)
+
+
+class ReturnItem(Keyed, tablename="return_item"):
+    """An item of a return: expected (from the request) or unexpected (found at receiving)."""
+
+    request = ForeignKey(references=ReturnRequest, on_delete=OnDelete.cascade, index=True)
+    order_line = ForeignKey(references=OrderLine, null=True, on_delete=OnDelete.set_null)
+    sku = Varchar(length=64)
+    quantity = Integer()  # expected (0 for an unexpected item)
+    received = Integer(default=0)
+    reason = Varchar(length=24, default="")
+    text = Text(default="")
+    status = Varchar(length=12, default="expected")  # expected | received | missing | unexpected
+
+
+class ReturnEvent(Keyed, tablename="return_event"):
+    """The history of a return: what happened, when, and who (null: the customer or the system)."""
+
+    request = ForeignKey(references=ReturnRequest, on_delete=OnDelete.cascade, index=True)
+    at = Timestamp()
+    state = Varchar(length=24)
+    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    detail = Text(default="")
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -561,4 +616,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Tote,
     PickScan,
     PickingSettings,
+    ShopReturnPolicy,
+    ReturnRequest,
+    ReturnItem,
+    ReturnEvent,
 )

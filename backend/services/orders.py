@@ -61,6 +61,7 @@ class OrderIn(Body):
     customer_phone: Phone = ""
     customer_email: Email = ""
     address: Text200 = ""
+    postcode: Annotated[str, msgspec.Meta(max_length=16)] = ""  # with the reference, the key to the return portal
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
     lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
     pickup_point_id: DbId | None = None
@@ -217,6 +218,7 @@ async def write(prepared: Prepared) -> int:
         customer_phone=data.customer_phone,
         customer_email=data.customer_email,
         address=prepared.address,
+        postcode=data.postcode.strip(),
         lat=prepared.lat,
         lon=prepared.lon,
         pickup_point=data.pickup_point_id,

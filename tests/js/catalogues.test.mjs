@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const STATIC = new URL("../../pwa/static/", import.meta.url).pathname;
-const apps = ["kit", "courier", "track-app", "dispatch", "pick"];
+const apps = ["kit", "courier", "track-app", "dispatch", "pick", "returns"];
 
 async function catalogue(app, lang) {
   return (await import(join(STATIC, app, "messages", `${lang}.js`))).default;
@@ -40,7 +40,7 @@ test("every literal key used in the apps exists", async () => {
       for (const m of src.matchAll(/\bt\("([a-zA-Z_.]+)"/g)) if (!known.has(m[1])) missing.push(`${app}/${file}: ${m[1]}`);
     }
   }
-  for (const page of ["courier/index.html", "track/index.html", "dispatch/index.html", "pick/index.html"]) {
+  for (const page of ["courier/index.html", "track/index.html", "dispatch/index.html", "pick/index.html", "returns/index.html"]) {
     const src = readFileSync(join(STATIC, page), "utf8");
     for (const m of src.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)) if (!known.has(m[1])) missing.push(`${page}: ${m[1]}`);
   }
