@@ -19,6 +19,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins import InitPlugin
 from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 
 import backend
 from backend.api.alerts import AlertController
@@ -186,8 +187,35 @@ async def _stall_watch(app: Litestar) -> AsyncIterator[None]:
             await watch.stop()
 
 
-# The generic resources' controllers and the warehouse's (create_app stays under 120 lines).
-RESOURCE_AND_WAREHOUSE_CONTROLLERS = (*CONTROLLERS, *WAREHOUSE_CONTROLLERS, *WAREHOUSE_ADMIN_CONTROLLERS)
+# Every API controller and socket (the apps' pages are routed in create_app).
+API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
+    health,
+    AuthController,
+    UserController,
+    *CONTROLLERS,
+    *WAREHOUSE_CONTROLLERS,
+    *WAREHOUSE_ADMIN_CONTROLLERS,
+    OrderController,
+    PlanController,
+    DisruptionController,
+    ClosureController,
+    ZoneController,
+    AlertController,
+    RouteController,
+    CourierController,
+    DeskController,
+    PushController,
+    TrackingController,
+    *RETURN_CONTROLLERS,
+    StopDetailController,
+    MessageController,
+    BatteryController,
+    RiddenController,
+    courier_stream,
+    hub_stream,
+    pick_stream,
+    streets,
+)
 
 
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
@@ -264,30 +292,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
     static = REPO_ROOT / "pwa" / "static"
     return Litestar(
         route_handlers=[
-            health,
-            AuthController,
-            UserController,
-            *RESOURCE_AND_WAREHOUSE_CONTROLLERS,
-            OrderController,
-            PlanController,
-            DisruptionController,
-            ClosureController,
-            ZoneController,
-            AlertController,
-            RouteController,
-            CourierController,
-            DeskController,
-            PushController,
-            TrackingController,
-            *RETURN_CONTROLLERS,
-            StopDetailController,
-            MessageController,
-            BatteryController,
-            RiddenController,
-            courier_stream,
-            hub_stream,
-            pick_stream,
-            streets,
+            *API_HANDLERS,
             # The courier app, the dispatcher's desk and the picker app have their own routers:
             # /courier/... API routes would hide the "/" one.
             *(_app_router(static, app) for app in (*WORKER_APPS, "returns")),
