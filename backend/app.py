@@ -34,6 +34,7 @@ from backend.api.messages import MessageController
 from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
+from backend.api.packing import PACKING_CONTROLLERS
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
@@ -186,7 +187,12 @@ async def _stall_watch(app: Litestar) -> AsyncIterator[None]:
 
 
 # The generic resources' controllers and the warehouse's (create_app stays under 120 lines).
-RESOURCE_AND_WAREHOUSE_CONTROLLERS = (*CONTROLLERS, *WAREHOUSE_CONTROLLERS, *WAREHOUSE_ADMIN_CONTROLLERS)
+RESOURCE_AND_WAREHOUSE_CONTROLLERS = (
+    *CONTROLLERS,
+    *WAREHOUSE_CONTROLLERS,
+    *WAREHOUSE_ADMIN_CONTROLLERS,
+    *PACKING_CONTROLLERS,
+)
 
 
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
