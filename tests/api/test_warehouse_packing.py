@@ -15,8 +15,8 @@ from tests.api.code128_reader import read_code128
 from tests.api.helpers import problem
 from tests.api.warehouse_setup import (
     CHIPS,
-    SODA,
     SOAP,
+    SODA,
     UNKNOWN_GTIN,
     VASE,
     House,
@@ -178,3 +178,67 @@ async def test_packing_is_refused_across_hubs_and_before_the_picking_ends(client
     await release(client, g)
     body = problem(await _post(client, g.pickers[0], "/pack/start", {"code": f"T-8{g.hub:03d}"}), 422)
     assert body["code"] == "nothing_to_pack"
+
+
+async def test_a_packed_parcel_lands_on_a_running_route_and_the_loading_list_follows(client, geo) -> None:
+    from backend.db.tables import OrderLine
+    from backend.db.tables import Product as ProductRow
+    from backend.jobs import JobContext
+    from backend.jobs.queue import handler_for
+    from backend.services.warehouse_stock import add_products
+    from tests.api.helpers import login, make_user, post_ok, tomorrow
+    from tests.api.test_planning import _addresses
+    from tests.api.test_replanning import _current_routes, _holders, _planned_day
+
+    admin, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    if not await ProductRow.exists().where(ProductRow.sku == "SODA"):
+        await add_products([SODA, CHIPS, SOAP, VASE])
+    await make_user(f"packer{hub}", "picker", hub)
+    packer = await login(client, f"packer{hub}")
+    # A routed order whose goods still wait in the warehouse: on the loading list, not ready.
+    route = next(r for r in routes if any(s["kind"] == "delivery" for s in r["stops"]))
+    waiting = next(s for s in route["stops"] if s["kind"] == "delivery")
+    await OrderLine.insert(OrderLine(order=waiting["orderId"], sku="SOAP", quantity=1, status="released"))
+    courier = await login(client, f"courier{[r['courier'] for r in routes].index(route['courier'])}")
+    r = await client.get("/courier/today", params={"date": day.isoformat()}, headers=courier)
+    ready = {i["orderId"]: i["ready"] for i in r.json()["loading"]}
+    assert ready[waiting["orderId"]] is False and list(ready.values()).count(False) == 1
+
+    # A new order, picked after the day was planned: packing it plans it into the running routes.
+    new = await post_ok(
+        client,
+        "/orders",
+        {
+            "reference": "PACKED-1",
+            "hubId": hub,
+            "customerName": "Late Packer",
+            "date": day.isoformat(),
+            "address": _addresses(geo)[500],
+            "window": {"start": "13:00", "end": "18:00"},
+            "parcels": [{"weightKg": 1, "volumeL": 5}],
+        },
+        admin,
+    )
+    await OrderLine.insert(OrderLine(order=new["id"], sku="SODA", quantity=2, status="picked", source="hub", picked=2))
+    await Tote.insert(Tote(code="T-0500", hub=hub, order_id=new["id"]))
+    job = await _ok(await _post(client, packer, "/pack/start", {"code": "T-0500"}))
+    for _ in range(2):
+        await _ok(await _item(client, packer, job["id"], GTINS["SODA"]))
+    done = await _ok(await _post(client, packer, f"/pack/jobs/{job['id']}/close", {}))
+    assert done["dispatch"] == "replan" and done["box"] == "S"
+    assert done["parcel"]["barcode"] == new["parcels"][0]["barcode"]  # the order's parcel, now weighed
+    assert done["parcel"]["weightKg"] == (2 * 350 + 150) / 1000
+    (row,) = await Job.select().where(Job.key == f"packed:{new['id']}").output(load_json=True)
+    assert row["kind"] == "replan" and row["payload"]["hubId"] == hub and row["status"] == "pending"
+
+    # The durable job re-plans the running day: the packed order's stop lands on one route.
+    await handler_for("replan")(JobContext(row["id"], "replan", row["key"], row["payload"], 1, client.app.state))
+    stop = await Stop.select(Stop.id, Stop.status, Stop.weight_kg).where(Stop.order == new["id"]).first()
+    assert stop["status"] == "planned" and stop["weight_kg"] == done["parcel"]["weightKg"]
+    holder = _holders(await _current_routes(hub))[stop["id"]]
+    assert len(holder) == 1
+    courier = await login(client, f"courier{[r['courier'] for r in routes].index(holder[0])}")
+    r = await client.get("/courier/today", params={"date": day.isoformat()}, headers=courier)
+    item = next(i for i in r.json()["loading"] if i["orderId"] == new["id"])
+    assert item["ready"] is True and item["barcode"] == done["parcel"]["barcode"]

@@ -2,7 +2,7 @@
 // opens on a handheld with a weak connection; served from the cache and refreshed in the
 // background. API requests are never touched: the pick state is the server's.
 
-const VERSION = "v1"; // bump with every change of the shell
+const VERSION = "v2"; // bump with every change of the shell
 const SHELL_CACHE = `laadbak-pick-shell-${VERSION}`;
 
 const SHELL = [
@@ -10,6 +10,9 @@ const SHELL = [
   "/pick/app.css",
   "/pick/app.js",
   "/pick/model.js",
+  "/pick/pack.js",
+  "/pick/messages/pack-en.js",
+  "/pick/messages/pack-nl.js",
   "/pick/trailing-slash.js",
   "/pick/messages/en.js",
   "/pick/messages/nl.js",
