@@ -56,6 +56,8 @@ def render(facts: dict[str, Any]) -> bytes:
 
 async def _facts(parcel: dict[str, Any]) -> dict[str, Any]:
     order = await Order.select().where(Order.id == parcel["order"]).first()
+    if order is None:
+        raise NotFound(f"The order of parcel {parcel['id']} is gone.")
     hub = await Hub.select(Hub.name).where(Hub.id == order["hub"]).first()
     stop = (
         await Stop.select(Stop.id, Stop.address).where((Stop.order == order["id"]) & (Stop.kind == "delivery")).first()

@@ -349,6 +349,8 @@ async def _into_the_day(hub: int, order_id: int, now: dt.datetime) -> str:
     already on a route (``on_route``), or by a durable re-plan of the running day
     (``replan``: the ``replan`` job, written in this transaction)."""
     order = await Order.select(Order.reference, Order.delivery_date).where(Order.id == order_id).first()
+    if order is None:
+        raise NotFound(f"Order {order_id} is gone; nothing to dispatch.")
     day = order["delivery_date"]
     routes = await routes_in_force(hub, day)
     if not routes:

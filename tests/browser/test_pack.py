@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 
 from backend.services.warehouse_demo import catalogue
 from tests.browser.conftest import Server, require_browser
