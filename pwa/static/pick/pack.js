@@ -4,83 +4,15 @@
 // API: docs/api.md "Packing"; flow: docs/warehouse.md "Packing". app.js owns the screen
 // switch, the alert line and the scanner; this module the packing state and its view.
 import { html } from "../kit/html.js";
-import { request } from "../kit/api.js";
-import { uuid } from "../kit/queue.js";
+import { createPackFlow, packPhase } from "./pack-model.js";
 
-/** Which step the packing is at: "tote" (none open), "items", "box" (all scanned), "done". */
-export function packPhase(job) {
-  if (!job) return "tote";
-  if (job.status === "closed") return "done";
-  return job.complete ? "box" : "items";
-}
+export { packPhase };
 
-/** The key and scan id of a request: a retry of the unanswered one (same path and code)
- *  sends the same again, so a first try that did arrive is applied once. */
-export function retryIds(unsent, path, code) {
-  if (unsent && unsent.path === path && unsent.code === code) return unsent;
-  return { path, code, key: uuid(), scanId: uuid() };
-}
-
-export function createPacking({ t, say, sentence, redraw, focusScan, onLogin }) {
-  const ps = { job: null, box: "", applied: new Set(), unsent: null, busy: false };
-
-  function reset() {
-    ps.job = null;
-    ps.box = "";
-    ps.applied = new Set();
-    ps.unsent = null;
-  }
-
-  async function post(path, body, code) {
-    const ids = retryIds(ps.unsent, path, code);
-    let res;
-    try {
-      res = await request("POST", path, { body: code === undefined ? body : { ...body, scanId: ids.scanId }, key: ids.key });
-    } catch {
-      ps.unsent = ids;
-      say("error", t("net.scanAgain"));
-      return null;
-    }
-    ps.unsent = null;
-    if (res.status === 401) { onLogin(); return null; }
-    if (!res.ok) { say("error", sentence(res)); return null; }
-    return res.data;
-  }
-
-  function take(job, message) {
-    const first = !ps.job || ps.job.id !== job.id;
-    ps.job = job;
-    if (first || !ps.box) ps.box = job.box || job.suggestedBox?.code || "";
-    say("ok", message);
-  }
-
-  async function onScan(code) {
-    const phase = packPhase(ps.job);
-    if (phase === "tote" || phase === "done") {
-      const job = await post("/pack/start", { code }, undefined);
-      if (job) { ps.box = ""; ps.applied = new Set(); take(job, t("pack.started", { order: job.order?.reference ?? "" })); }
-    } else {
-      const job = await post(`/pack/jobs/${ps.job.id}/items`, { code }, code);
-      if (job) take(job, t("pack.counted"));
-    }
-    redraw();
-    focusScan();
-  }
-
-  async function close() {
-    const options = [...ps.applied].sort();
-    const job = await post(`/pack/jobs/${ps.job.id}/close`, { box: ps.box, options }, undefined);
-    if (job) take(job, t("pack.closed"));
-    redraw();
-  }
-
-  const pick = (box) => { ps.box = box; redraw(); focusScan(); };
-  const toggle = (step) => {
-    if (ps.applied.has(step)) ps.applied.delete(step); else ps.applied.add(step);
-    redraw();
-    focusScan();
-  };
-  const next = () => { reset(); say("ok", ""); redraw(); focusScan(); };
+export function createPacking(options) {
+  const { t } = options;
+  const flow = createPackFlow(options);
+  const ps = flow.state;
+  const { pick, toggle, next, close, reset } = flow;
 
   function itemsView(job) {
     return html`<ul class="pack-items">
@@ -141,5 +73,5 @@ export function createPacking({ t, say, sentence, redraw, focusScan, onLogin }) 
       </div>`;
   }
 
-  return { onScan, view, reset, state: ps };
+  return { onScan: flow.onScan, view, reset, state: ps };
 }

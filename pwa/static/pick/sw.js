@@ -11,6 +11,7 @@ const SHELL = [
   "/pick/app.js",
   "/pick/model.js",
   "/pick/pack.js",
+  "/pick/pack-model.js",
   "/pick/messages/pack-en.js",
   "/pick/messages/pack-nl.js",
   "/pick/trailing-slash.js",
