@@ -242,3 +242,26 @@ async def test_a_packed_parcel_lands_on_a_running_route_and_the_loading_list_fol
     r = await client.get("/courier/today", params={"date": day.isoformat()}, headers=courier)
     item = next(i for i in r.json()["loading"] if i["orderId"] == new["id"])
     assert item["ready"] is True and item["barcode"] == done["parcel"]["barcode"]
+
+
+async def test_two_packers_scanning_the_last_unit_at_once_count_it_once(client) -> None:
+    import asyncio
+
+    h = await house(client)
+    ((oid, tote),) = (await _picked(client, h, [("SODA", 2)])).items()
+    job = await _ok(await _post(client, h.pickers[0], "/pack/start", {"code": tote}))
+    await _ok(await _item(client, h.pickers[0], job["id"], GTINS["SODA"]))
+    a, b = await asyncio.gather(
+        _item(client, h.pickers[0], job["id"], GTINS["SODA"]), _item(client, h.pickers[1], job["id"], GTINS["SODA"])
+    )
+    assert sorted([a.status_code, b.status_code]) == [200, 422]
+    assert problem(a if a.status_code == 422 else b, 422)["code"] == "extra"
+    row = await PackJob.select(PackJob.scans).where(PackJob.order_id == oid).output(load_json=True).first()
+    assert len(row["scans"]) == 2
+    # Two closes at once: one parcel, the other told it is closed.
+    c, d = await asyncio.gather(
+        _post(client, h.pickers[0], f"/pack/jobs/{job['id']}/close", {}),
+        _post(client, h.pickers[1], f"/pack/jobs/{job['id']}/close", {}),
+    )
+    assert sorted([c.status_code, d.status_code]) == [200, 409]
+    assert await Parcel.count().where(Parcel.order == oid) == 1
