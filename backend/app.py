@@ -35,6 +35,7 @@ from backend.api.messages import MessageController
 from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
+from backend.api.packing import PACKING_CONTROLLERS
 from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
@@ -195,6 +196,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     *CONTROLLERS,
     *WAREHOUSE_CONTROLLERS,
     *WAREHOUSE_ADMIN_CONTROLLERS,
+    *PACKING_CONTROLLERS,
     OrderController,
     PlanController,
     DisruptionController,

@@ -77,6 +77,8 @@ class Shop(Keyed):
     lon = Float()
     opening_hours = JSON(default=[])
     hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
+    # How the hub packs this shop's goods (backend/warehouse/packing.py PackingOptions, camelCase).
+    packing = JSON(default={})
 
 
 class PickupPoint(Keyed, tablename="pickup_point"):
@@ -439,6 +441,7 @@ class Product(Keyed):
     category = Varchar(length=32, default="general")  # clothing, electronics, furniture, ...: returns go by it
     grade = Varchar(length=4, null=True, default=None)
     base_sku = Varchar(length=64, null=True, default=None)
+    longest_mm = Integer(default=0)  # the longest side (0: unknown); packing chooses a box it fits
 
 
 class StockMovement(Keyed, tablename="stock_movement"):
@@ -579,6 +582,23 @@ class ReturnEvent(Keyed, tablename="return_event"):
     detail = Text(default="")
 
 
+class PackJob(Keyed, tablename="pack_job"):
+    """Packing one order at the pack station: the totes scanned, the items verified by scan
+    (``scans``: scan id -> SKU), the box, the shop's options applied; closed into the parcel."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    order_id = Integer(unique=True, index=True)  # one packing per order
+    status = Varchar(length=8, default="open")  # open | closed
+    totes = JSON(default=[])
+    scans = JSON(default={})
+    box = Varchar(length=8, default="")
+    options = JSON(default=[])  # the options applied (branded_box, card, gift_wrap)
+    parcel_id = Integer(null=True, default=None)
+    packer = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    started_at = Timestamp()
+    closed_at = Timestamp(null=True, default=None)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -620,4 +640,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ReturnRequest,
     ReturnItem,
     ReturnEvent,
+    PackJob,
 )

@@ -25,6 +25,7 @@ from backend.jobs import queue as jobs
 from backend.realtime.notifications import customer_notices
 from backend.realtime.outbox import emit, latest_seq
 from backend.services import stop_history
+from backend.services.warehouse_packing import unpacked_orders
 
 FAIL_REASONS = ("not_home", "refused", "address_not_found", "no_access", "damaged", "other")
 # An ETA change smaller than this is not worth a message to the phone.
@@ -293,9 +294,10 @@ def reload_views(route: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def loading_list(stops: list[dict[str, Any]], unpacked: set[int] | None = None) -> list[dict[str, Any]]:
     """Hub parcels to load, per loop (``loop``, from 1), and in a loop its last delivery
-    first (it goes in deepest): ``loadOrder`` counts from 1 in each loop."""
+    first (it goes in deepest): ``loadOrder`` counts from 1 in each loop. ``ready`` is
+    false while the order's goods wait to be packed (``unpacked``: those orders)."""
     out = []
     shop_goods = {p["barcode"] for s in stops if s["kind"] == "pickup" for p in s["parcels"]}
     loops = sorted({s.get("loop", 1) for s in stops})
@@ -313,6 +315,7 @@ def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "loop": loop,
                         "loadOrder": n,
                         "loaded": p["status"] != "expected",
+                        "ready": stop["orderId"] not in (unpacked or set()),
                     }
                 )
     return out
@@ -337,7 +340,9 @@ async def _day_view(courier_id: int, day: dt.date) -> dict[str, Any]:
         "hub": hub,
         "shift": shift_view(shift) if shift else None,
         "route": view,
-        "loading": loading_list(view["stops"]) if view else [],
+        "loading": loading_list(view["stops"], await unpacked_orders([s["orderId"] for s in view["stops"]]))
+        if view
+        else [],
     }
 
 

@@ -14,10 +14,13 @@ import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
+import packEn from "./messages/pack-en.js";
+import packNl from "./messages/pack-nl.js";
+import { createPacking } from "./pack.js";
 import { stepOf, progressOf, clampQuantity, scanEndpoint, scanIdFor, outcomeOf, sortBatches, pickSentence } from "./model.js";
 import { createPickLive } from "./live.js";
 
-const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
+const i18n = createI18n({ en: { ...kitEn, ...en, ...packEn }, nl: { ...kitNl, ...nl, ...packNl } });
 const t = i18n.t;
 const $ = (sel) => document.querySelector(sel);
 const isPicker = roleIn("picker", "admin");
@@ -25,6 +28,7 @@ const BATCH_KEY = "laadbak.pick.batch";
 
 const state = {
   user: null,
+  mode: "pick", // or "pack": the packing screen (pack.js)
   batches: null, // the list, or null before it came
   batch: null, // the batch at hand (GET /pick/batches/{id})
   quantity: 1, // the stepper's value for the line at hand
@@ -49,6 +53,16 @@ function draw() {
   $("#alert").textContent = state.alert;
   $("#status").textContent = state.note;
   if (!state.user) return;
+  const packingNow = state.mode === "pack";
+  $("#screen-pack").hidden = !packingNow;
+  if (packingNow) {
+    $("#screen-list").hidden = $("#screen-batch").hidden = true;
+    render(packing.view(() => { state.mode = "pick"; loadBatches(); }), $("#pack-view"));
+    // The scanner types into the scan field: back to it after the language switch or a redraw.
+    const el = document.activeElement;
+    if (!el || el === document.body || el.closest("#top-lang")) focusScan();
+    return;
+  }
   const inBatch = Boolean(state.batch);
   $("#screen-list").hidden = inBatch;
   $("#screen-batch").hidden = !inBatch;
@@ -62,6 +76,7 @@ function listView() {
     <div class="screen-head">
       <h1>${t("list.title")}</h1>
       <button class="btn" type="button" @click=${loadBatches}>${t("list.refresh")}</button>
+      <button id="to-pack" class="btn primary" type="button" @click=${openPacking}>${t("pack.tab")}</button>
     </div>
     ${state.batches === null ? "" : list.length === 0 ? html`<p class="empty">${t("list.empty")}</p>` : html`
       <ul class="batches">
@@ -137,6 +152,7 @@ function actionsView(step) {
 }
 
 function focusScan() {
+  if (state.mode === "pack") { const f = $("#pack-scan"); if (document.activeElement !== f) f.focus({ preventScroll: true }); return; }
   const field = $("#scan");
   if (state.batch && !field.hidden && document.activeElement !== field) field.focus({ preventScroll: true });
 }
@@ -240,7 +256,25 @@ async function sendCounted(path, fields) {
   }
 }
 
+const packing = createPacking({
+  t, say, sentence, redraw: draw, focusScan, onLogin: () => showLogin(t("login.sessionEnded")),
+});
+
+function openPacking() {
+  state.mode = "pack";
+  state.alert = "";
+  draw();
+  focusScan();
+}
+
 function onScan(code) {
+  if (state.mode === "pack") {
+    enqueue(() => packing.onScan(code).finally(() => {
+      state.answered += 1;
+      document.body.dataset.answered = String(state.answered);
+    }));
+    return;
+  }
   if (!state.batch) return;
   enqueue(() => {
     const step = stepOf(state.batch);
@@ -365,6 +399,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n, live };
+window.laadbak = { state, i18n, live, packing: packing.state };
 
 boot();
