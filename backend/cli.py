@@ -360,6 +360,7 @@ def cmd_bench_replan(args: argparse.Namespace, settings: Settings) -> int:
                 seed=args.seed,
                 kinds=[k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None,
                 keep_dir=args.keep,
+                multi_trip=args.multi_trip,
             )
         )
     except BenchError as exc:
@@ -422,6 +423,7 @@ def _quality_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+_MULTI_TRIP_HELP = "share of the bikes too small for their day in one loop: they reload at the hub (0: none)"
 _MAP_HELP = "the dispatcher's map in a headless Chromium while couriers stream positions: frames, latency"
 
 
@@ -534,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these disruptions, e.g. failed_stop,new_order (also assign, replan, "
         "out_of_service, redirect, closure)",
     )
+    p.add_argument("--multi-trip", type=float, default=0.25, help=_MULTI_TRIP_HELP)
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
     p.set_defaults(func=cmd_bench_replan)
