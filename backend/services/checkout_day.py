@@ -1,0 +1,164 @@
+"""A hub's days as the check-out core sees them: lanes, pending stops and holds, points.
+
+Reads only. Each day: a lane per courier shift with the stops of its route in force
+(a running day from now, without what is done), the stops not on a route yet and the
+holds still live (``pending``: they take room first), and the nearest pickup points
+with their hours and the parcels they can still take.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from backend.db.tables import Bike, CheckoutHold, CheckoutSlot, Hub, Parcel, PickupPoint, Shift, Stop
+from backend.dispatch.calendar import parse_hhmm, seconds_of, windows_on
+from backend.dispatch.checkout import DEFAULT_SLOTS, DayState, Lane, PointState, SlotRule, Visit, distance_m
+from backend.services.day import periods
+from backend.services.route_store import routes_in_force
+
+ON_ROUTE = ("planned", "arrived", "open")  # a route's stops still to serve
+NEAREST_POINTS = 3
+
+
+async def slot_rules(hub_id: int) -> tuple[SlotRule, ...]:
+    """The hub's own slots, or the core's defaults when it has none."""
+    rows = await CheckoutSlot.select().where(CheckoutSlot.hub == hub_id).order_by(CheckoutSlot.id)
+    if not rows:
+        return DEFAULT_SLOTS
+    return tuple(
+        SlotRule(
+            name=r["name"],
+            start_s=parse_hhmm(r["start"]),
+            end_s=parse_hhmm(r["end"]),
+            price_cents=r["price_cents"],
+            lead_s=r["lead_min"] * 60,
+        )
+        for r in rows
+    )
+
+
+def _visit(row: dict[str, Any], day: dt.date, loop: int = 1) -> Visit:
+    return Visit(
+        lat=row["lat"],
+        lon=row["lon"],
+        start_s=seconds_of(row["window_start"], day),
+        end_s=seconds_of(row["window_end"], day),
+        service_s=row["service_s"],
+        weight_kg=row["weight_kg"],
+        volume_l=row["volume_l"],
+        loop=loop,
+    )
+
+
+def hold_visit(h: dict[str, Any], day: dt.date, service_s: int = 120) -> Visit:
+    return Visit(
+        lat=h["lat"],
+        lon=h["lon"],
+        start_s=seconds_of(h["window_start"], day),
+        end_s=seconds_of(h["window_end"], day),
+        service_s=service_s,
+        weight_kg=sum(p[0] for p in h["parcels"]) / 1000,
+        volume_l=sum(p[1] for p in h["parcels"]) / 1000,
+    )
+
+
+async def live_holds(hub_id: int, day: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
+    """Holds of the hub's day that still count: not expired, not an order yet."""
+    return (
+        await CheckoutHold.select()
+        .where(
+            (CheckoutHold.hub == hub_id)
+            & (CheckoutHold.delivery_date == day)
+            & (CheckoutHold.expires_at > now)
+            & CheckoutHold.order_id.is_null()
+        )
+        .order_by(CheckoutHold.id)
+        .output(load_json=True)
+    )
+
+
+async def day_state(hub: dict[str, Any], day: dt.date, now: dt.datetime, near: tuple[float, float]) -> DayState:
+    day_start = dt.datetime.combine(day, dt.time())
+    shifts = await (
+        Shift.select(*Shift.all_columns(), Shift.courier.active, Shift.courier.bike)
+        .where(
+            (Shift.hub == hub["id"])
+            & (Shift.start >= day_start)
+            & (Shift.start < day_start + dt.timedelta(days=1))
+            & Shift.status.not_in(["ended", "interrupted"])
+        )
+        .order_by(Shift.id)
+    )
+    bikes = {b["id"]: b for b in await Bike.select()}
+    routes = {r["shift"]: r for r in await routes_in_force(hub["id"], day)}
+    stops = {
+        s["id"]: s
+        for s in await Stop.select().where(
+            (Stop.hub == hub["id"]) & (Stop.plan_date == day) & Stop.status.is_in([*ON_ROUTE, "unplanned"])
+        )
+    }
+    now_s = seconds_of(now, day)
+    reload_s = 0 if hub.get("reload_min") is None else round(float(hub["reload_min"]) * 60)
+    lanes: list[Lane] = []
+    routed: set[int] = set()
+    for s in shifts:
+        bike = bikes.get(s["bike"] or s["courier.bike"])
+        if not s["courier.active"] or bike is None:
+            continue
+        start, end = max(seconds_of(s["start"], day), now_s), seconds_of(s["end"], day)
+        if start >= end:
+            continue
+        ahead = [r for r in (routes.get(s["id"]) or {}).get("stops", []) if r["stop_id"] in stops]
+        routed.update(r["stop_id"] for r in ahead)
+        lanes.append(
+            Lane(
+                id=f"shift-{s['id']}",
+                hub_lat=hub["lat"],
+                hub_lon=hub["lon"],
+                start_s=start,
+                end_s=end,
+                payload_kg=bike["payload_kg"],
+                volume_l=bike["volume_l"],
+                speed_factor=bike["speed_factor"],
+                reload_s=reload_s,
+                stops=tuple(_visit(stops[r["stop_id"]], day, r.get("loop", 1)) for r in ahead),
+            )
+        )
+    # Not through the planner yet (the planner's own refusals, "unplanned", take no room).
+    pending = [_visit(s, day) for sid, s in sorted(stops.items()) if sid not in routed and s["status"] == "open"]
+    holds = await live_holds(hub["id"], day, now)
+    pending += [hold_visit(h, day) for h in holds]
+    points = await _points(hub["id"], day, near, holds)
+    return DayState(day=day, lanes=tuple(lanes), pending=tuple(pending), points=points)
+
+
+async def _points(
+    hub_id: int, day: dt.date, near: tuple[float, float], holds: list[dict[str, Any]]
+) -> tuple[PointState, ...]:
+    rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).output(load_json=True)
+    rows = sorted(rows, key=lambda p: (distance_m(near[0], near[1], p["lat"], p["lon"]), p["id"]))[:NEAREST_POINTS]
+    out = []
+    for p in rows:
+        booked = await Parcel.count().where(
+            (Parcel.order.pickup_point == p["id"]) & (Parcel.order.delivery_date == day)
+        )
+        held = sum(len(h["parcels"]) for h in holds if h["pickup_point"] == p["id"])
+        out.append(
+            PointState(
+                id=p["id"],
+                name=p["name"],
+                kind=p["kind"],
+                lat=p["lat"],
+                lon=p["lon"],
+                windows=windows_on(periods(p["opening_hours"]), day),
+                room_left=p["capacity_parcels"] - booked - held,
+                max_weight_kg=p["max_weight_kg"],
+                max_volume_l=p["max_volume_l"],
+            )
+        )
+    return tuple(out)
+
+
+async def hub_row(hub_id: int) -> dict[str, Any] | None:
+    return await Hub.select().where(Hub.id == hub_id).first()
