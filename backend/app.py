@@ -25,7 +25,7 @@ from backend.api.alerts import AlertController
 from backend.api.auth import AuthController, provide_user
 from backend.api.battery import BatteryController
 from backend.api.body_rules import check_request
-from backend.api.checkout import CheckoutController, ShopKeyController
+from backend.api.checkout import CHECKOUT_CONTROLLERS
 from backend.api.closures import ClosureController
 from backend.api.courier import CourierController
 from backend.api.desk import DeskController
@@ -282,8 +282,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             MessageController,
             BatteryController,
             RiddenController,
-            CheckoutController,
-            ShopKeyController,
+            *CHECKOUT_CONTROLLERS,
             courier_stream,
             hub_stream,
             streets,

@@ -83,3 +83,6 @@ class ShopKeyController(Controller):
     async def create(self, user: User, shop_id: Id, data: Annotated[KeyIn, json_body(KEY_EXAMPLE)]) -> dict[str, Any]:
         check_hub(user, await hub_of_shop(shop_id))
         return await service.new_api_key(shop_id, data.label)
+
+
+CHECKOUT_CONTROLLERS = (CheckoutController, ShopKeyController)

@@ -202,3 +202,11 @@ async def test_bad_input_is_answered_with_a_sentence(client, geo) -> None:
     found = r.json()["options"]
     assert {o["reason"] for o in found if o["kind"] == "door"} == {"outside_area"}
     assert any(o["kind"] == "carrier" and o["available"] and not o["byBike"] for o in found)
+
+
+async def test_the_document_says_the_shop_key_is_the_credential(client) -> None:
+    doc = (await client.get("/schema/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["shopKey"]["name"] == "X-Api-Key"
+    op = doc["paths"]["/checkout/holds/{hold_id}/order"]["post"]
+    assert op["security"] == [{"shopKey": []}] and "401" in op["responses"]
+    assert doc["paths"]["/shops/{shop_id}/api-keys"]["post"]["security"]
