@@ -132,6 +132,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         fail_policy=_fail_policy(env.get("LAADBAK_FAIL_POLICY", "pickup_point")),
         trail_max_kmh=_positive("LAADBAK_TRAIL_MAX_KMH", env.get("LAADBAK_TRAIL_MAX_KMH", "45")),
         checkout_hold_min=_positive("LAADBAK_CHECKOUT_HOLD_MIN", env.get("LAADBAK_CHECKOUT_HOLD_MIN", "10")),
+        checkout_area_km=_positive("LAADBAK_CHECKOUT_AREA_KM", env.get("LAADBAK_CHECKOUT_AREA_KM", "8")),
         push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
         public_origins=origins,
