@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from backend.db.tables import CheckoutHold, Route, Stop
@@ -210,3 +211,13 @@ async def test_the_document_says_the_shop_key_is_the_credential(client) -> None:
     op = doc["paths"]["/checkout/holds/{hold_id}/order"]["post"]
     assert op["security"] == [{"shopKey": []}] and "401" in op["responses"]
     assert doc["paths"]["/shops/{shop_id}/api-keys"]["post"]["security"]
+
+
+async def test_two_shops_after_the_last_room_at_once_get_one_hold(client, geo) -> None:
+    _h, _hub_id, (shop_a, shop_b), a = await _hub(client, geo)
+    ids = [_option(await _options(client, k, a[300 + i]), "evening")["id"] for i, k in enumerate((shop_a, shop_b))]
+    answers = await asyncio.gather(
+        *(client.post("/checkout/holds", json={"optionId": i}, headers=k) for i, k in zip(ids, (shop_a, shop_b)))
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+    assert await CheckoutHold.count() == 1
