@@ -60,6 +60,7 @@ async def run_checkout_bench(
         ctx = Context(geo=geo, settings=bench_settings, clock=lambda: order_time)
         shop = await Shop.select(Shop.id).where(Shop.hub == city.hub_id).first()
         hub = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == city.hub_id).first()
+        assert shop is not None and hub is not None, "the demo seeds its hub with shops"
         rng = random.Random(seed)
         hub_place = (hub["lat"], hub["lon"])
         asks = _asks(ctx, hub_place, 400, rng)

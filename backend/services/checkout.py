@@ -24,10 +24,10 @@ from backend.db.engine import transaction
 from backend.db.locks import exclusive
 from backend.db.tables import CheckoutHold, Shop, ShopApiKey
 from backend.dispatch.calendar import at, format_hhmm
-from backend.dispatch.checkout import DayState, Option, ParcelSize, Question, options
+from backend.dispatch.checkout import Option, ParcelSize, Question, options
 from backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from backend.services import orders
-from backend.services.checkout_day import day_state, hub_row, slot_rules
+from backend.services.checkout_day import day_states, hub_row, slot_rules
 from backend.services.context import Context
 from backend.services.disruptions import take_same_day_order
 from backend.services.idempotency import Answer, fingerprint, once
@@ -192,7 +192,7 @@ async def question(
     now: dt.datetime,
     days: list[dt.date],
 ) -> Question:
-    states: list[DayState] = [await day_state(hub, d, now, place) for d in days]
+    states = await day_states(hub, days, now, place)
     return Question(
         now=now,
         lat=place[0],

@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from backend.db.tables import Bike, CheckoutHold, CheckoutSlot, Hub, Parcel, PickupPoint, Shift, Stop
+from backend.db.tables import Bike, CheckoutHold, CheckoutSlot, Hub, Parcel, PickupPoint, Route, Shift, Stop
 from backend.dispatch.calendar import parse_hhmm, seconds_of, windows_on
 from backend.dispatch.checkout import DEFAULT_SLOTS, DayState, Lane, PointState, SlotRule, Visit, distance_m
 from backend.services.day import periods
-from backend.services.route_store import routes_in_force
 
 ON_ROUTE = ("planned", "arrived", "open")  # a route's stops still to serve
 NEAREST_POINTS = 3
@@ -63,13 +62,13 @@ def hold_visit(h: dict[str, Any], day: dt.date, service_s: int = 120) -> Visit:
     )
 
 
-async def live_holds(hub_id: int, day: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
-    """Holds of the hub's day that still count: not expired, not an order yet."""
+async def live_holds(hub_id: int, days: list[dt.date], now: dt.datetime) -> list[dict[str, Any]]:
+    """Holds of the hub's days that still count: not expired, not an order yet."""
     return (
         await CheckoutHold.select()
         .where(
             (CheckoutHold.hub == hub_id)
-            & (CheckoutHold.delivery_date == day)
+            & CheckoutHold.delivery_date.is_in(days)
             & (CheckoutHold.expires_at > now)
             & CheckoutHold.order_id.is_null()
         )
@@ -78,26 +77,62 @@ async def live_holds(hub_id: int, day: dt.date, now: dt.datetime) -> list[dict[s
     )
 
 
-async def day_state(hub: dict[str, Any], day: dt.date, now: dt.datetime, near: tuple[float, float]) -> DayState:
-    day_start = dt.datetime.combine(day, dt.time())
+async def day_states(
+    hub: dict[str, Any], days: list[dt.date], now: dt.datetime, near: tuple[float, float]
+) -> list[DayState]:
+    """The hub's ``days`` as the core sees them; one query per table for all of them."""
+    first = dt.datetime.combine(min(days), dt.time())
+    last = dt.datetime.combine(max(days), dt.time()) + dt.timedelta(days=1)
     shifts = await (
         Shift.select(*Shift.all_columns(), Shift.courier.active, Shift.courier.bike)
         .where(
             (Shift.hub == hub["id"])
-            & (Shift.start >= day_start)
-            & (Shift.start < day_start + dt.timedelta(days=1))
+            & (Shift.start >= first)
+            & (Shift.start < last)
             & Shift.status.not_in(["ended", "interrupted"])
         )
         .order_by(Shift.id)
     )
     bikes = {b["id"]: b for b in await Bike.select()}
-    routes = {r["shift"]: r for r in await routes_in_force(hub["id"], day)}
-    stops = {
-        s["id"]: s
-        for s in await Stop.select().where(
-            (Stop.hub == hub["id"]) & (Stop.plan_date == day) & Stop.status.is_in([*ON_ROUTE, "unplanned"])
+    routes = await (
+        Route.select(Route.shift, Route.plan_date, Route.stops)
+        .where((Route.hub == hub["id"]) & Route.plan_date.is_in(days) & Route.current.eq(True))
+        .output(load_json=True)
+    )
+    stops = await Stop.select().where(
+        (Stop.hub == hub["id"]) & Stop.plan_date.is_in(days) & Stop.status.is_in(list(ON_ROUTE))
+    )
+    holds = await live_holds(hub["id"], days, now)
+    points = await _points(hub["id"], days, near, holds)
+    out = []
+    for day in days:
+        out.append(
+            _day(
+                hub,
+                day,
+                now,
+                [s for s in shifts if s["start"].date() == day],
+                bikes,
+                {r["shift"]: r for r in routes if r["plan_date"] == day},
+                {s["id"]: s for s in stops if s["plan_date"] == day},
+                [h for h in holds if h["delivery_date"] == day],
+                points[day],
+            )
         )
-    }
+    return out
+
+
+def _day(
+    hub: dict[str, Any],
+    day: dt.date,
+    now: dt.datetime,
+    shifts: list[dict[str, Any]],
+    bikes: dict[int, dict[str, Any]],
+    routes: dict[int, dict[str, Any]],
+    stops: dict[int, dict[str, Any]],
+    holds: list[dict[str, Any]],
+    points: tuple[PointState, ...],
+) -> DayState:
     now_s = seconds_of(now, day)
     reload_s = 0 if hub.get("reload_min") is None else round(float(hub["reload_min"]) * 60)
     lanes: list[Lane] = []
@@ -127,24 +162,26 @@ async def day_state(hub: dict[str, Any], day: dt.date, now: dt.datetime, near: t
         )
     # Not through the planner yet (the planner's own refusals, "unplanned", take no room).
     pending = [_visit(s, day) for sid, s in sorted(stops.items()) if sid not in routed and s["status"] == "open"]
-    holds = await live_holds(hub["id"], day, now)
     pending += [hold_visit(h, day) for h in holds]
-    points = await _points(hub["id"], day, near, holds)
     return DayState(day=day, lanes=tuple(lanes), pending=tuple(pending), points=points)
 
 
 async def _points(
-    hub_id: int, day: dt.date, near: tuple[float, float], holds: list[dict[str, Any]]
-) -> tuple[PointState, ...]:
+    hub_id: int, days: list[dt.date], near: tuple[float, float], holds: list[dict[str, Any]]
+) -> dict[dt.date, tuple[PointState, ...]]:
+    """The nearest points of the hub, per day with their hours and the parcels they can still take."""
     rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).output(load_json=True)
     rows = sorted(rows, key=lambda p: (distance_m(near[0], near[1], p["lat"], p["lon"]), p["id"]))[:NEAREST_POINTS]
-    out = []
-    for p in rows:
-        booked = await Parcel.count().where(
-            (Parcel.order.pickup_point == p["id"]) & (Parcel.order.delivery_date == day)
-        )
-        held = sum(len(h["parcels"]) for h in holds if h["pickup_point"] == p["id"])
-        out.append(
+    booked: dict[tuple[int, dt.date], int] = {}
+    if rows:
+        for r in await Parcel.select(Parcel.order.pickup_point, Parcel.order.delivery_date).where(
+            Parcel.order.pickup_point.is_in([p["id"] for p in rows]) & Parcel.order.delivery_date.is_in(days)
+        ):
+            k = (r["order.pickup_point"], r["order.delivery_date"])
+            booked[k] = booked.get(k, 0) + 1
+    out: dict[dt.date, tuple[PointState, ...]] = {}
+    for day in days:
+        out[day] = tuple(
             PointState(
                 id=p["id"],
                 name=p["name"],
@@ -152,12 +189,15 @@ async def _points(
                 lat=p["lat"],
                 lon=p["lon"],
                 windows=windows_on(periods(p["opening_hours"]), day),
-                room_left=p["capacity_parcels"] - booked - held,
+                room_left=p["capacity_parcels"]
+                - booked.get((p["id"], day), 0)
+                - sum(len(h["parcels"]) for h in holds if h["pickup_point"] == p["id"] and h["delivery_date"] == day),
                 max_weight_kg=p["max_weight_kg"],
                 max_volume_l=p["max_volume_l"],
             )
+            for p in rows
         )
-    return tuple(out)
+    return out
 
 
 async def hub_row(hub_id: int) -> dict[str, Any] | None:

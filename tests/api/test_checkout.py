@@ -217,7 +217,10 @@ async def test_two_shops_after_the_last_room_at_once_get_one_hold(client, geo) -
     _h, _hub_id, (shop_a, shop_b), a = await _hub(client, geo)
     ids = [_option(await _options(client, k, a[300 + i]), "evening")["id"] for i, k in enumerate((shop_a, shop_b))]
     answers = await asyncio.gather(
-        *(client.post("/checkout/holds", json={"optionId": i}, headers=k) for i, k in zip(ids, (shop_a, shop_b)))
+        *(
+            client.post("/checkout/holds", json={"optionId": i}, headers=k)
+            for i, k in zip(ids, (shop_a, shop_b), strict=True)
+        )
     )
     assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
     assert await CheckoutHold.count() == 1
