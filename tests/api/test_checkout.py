@@ -224,3 +224,22 @@ async def test_two_shops_after_the_last_room_at_once_get_one_hold(client, geo) -
     )
     assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
     assert await CheckoutHold.count() == 1
+
+
+async def test_the_planned_routes_decide_the_room(client, geo) -> None:
+    h, hub, (shop_a, _), a = await _hub(client, geo)
+    order = {
+        "reference": "O-1",
+        "hubId": hub,
+        "customerName": "N",
+        "date": tomorrow().isoformat(),
+        "address": a[320],
+        "slot": "afternoon",
+        "parcels": [{"weightKg": 6, "volumeL": 10}],
+    }
+    await post_ok(client, "/orders", order, h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
+    assert r.status_code == 201 and r.json()["figures"]["planned"] == 1, r.text
+    # the planned 6 kg leave 4 kg on the 10 kg bike: 6 kg more is refused, 3 kg is offered
+    assert _option(await _options(client, shop_a, a[300], 6000), "evening")["reason"] == "slot_full"
+    assert _option(await _options(client, shop_a, a[300], 3000), "evening")["available"]
