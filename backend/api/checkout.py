@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 
 from backend.api.answers import optional_key, respond
 from backend.api.auth import check_hub, roles
@@ -20,6 +20,15 @@ OPTIONS_EXAMPLE = (
     {"address": "Fredrikinkatu 20", "parcels": [{"weightG": 2500, "volumeMl": 12000, "longestCm": 45}]},
 )
 HOLD_EXAMPLE = ("An option's id from the options", {"optionId": "lZYBAatyMDI2LTEyLTA5...."})
+SLOTS_EXAMPLE = (
+    "An evening and a morning",
+    {
+        "slots": [
+            {"name": "evening", "start": "18:00", "end": "22:00", "priceCents": 595, "leadMin": 360},
+            {"name": "morning", "start": "08:00", "end": "12:00", "priceCents": 495, "leadMin": 180},
+        ]
+    },
+)
 KEY_EXAMPLE = ("A label", {"label": "check-out of the web shop"})
 ORDER_EXAMPLE = ("The customer", {"reference": "WEB-1001", "customerName": "Mia", "customerPhone": "+358401234567"})
 
@@ -85,4 +94,21 @@ class ShopKeyController(Controller):
         return await service.new_api_key(shop_id, data.label)
 
 
-CHECKOUT_CONTROLLERS = (CheckoutController, ShopKeyController)
+class HubSlotController(Controller):
+    path = "/hubs/{hub_id:int}/checkout-slots"
+    tags = ["checkout"]
+
+    @get("/", guards=[roles("dispatcher")], summary="The delivery slots the hub sells at check-out")
+    async def read(self, user: User, hub_id: Id) -> list[service.SlotOut]:
+        check_hub(user, hub_id)
+        return await service.hub_slots(hub_id)
+
+    @put("/", guards=[roles("dispatcher")], summary="Replace the hub's check-out slots ([]: the defaults)")
+    async def replace(
+        self, user: User, hub_id: Id, data: Annotated[service.SlotsIn, json_body(SLOTS_EXAMPLE)]
+    ) -> list[service.SlotOut]:
+        check_hub(user, hub_id)
+        return await service.set_hub_slots(hub_id, data)
+
+
+CHECKOUT_CONTROLLERS = (CheckoutController, ShopKeyController, HubSlotController)

@@ -292,6 +292,12 @@ def _hhmm(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
+def _cutoff(day: dt.date, rule: SlotRule) -> str:
+    """When orders for ``rule`` on ``day`` close: "12:00", or "2026-12-08 18:00" for a day before."""
+    t = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=rule.start_s - rule.lead_s)
+    return t.strftime("%H:%M") if t.date() == day else t.strftime("%Y-%m-%d %H:%M")
+
+
 def _seconds_of(t: dt.datetime, day: dt.date) -> int:
     return int((t - dt.datetime.combine(day, dt.time())).total_seconds())
 
@@ -347,8 +353,7 @@ def _door(
     if not bike_fits:
         return _no(base, "too_large_for_bike", "The parcels are too large or heavy for any of our bikes.")
     if now_s > rule.start_s - rule.lead_s:
-        cutoff = _hhmm(rule.start_s - rule.lead_s) if rule.start_s >= rule.lead_s else "the day before"
-        return _no(base, "past_cutoff", f"Orders for {span} close at {cutoff}; this one comes too late.")
+        return _no(base, "past_cutoff", f"Orders for {span} close at {_cutoff(day, rule)}; this one comes too late.")
     lane = room.fits(v) if room is not None else None
     if lane is None:
         return _no(base, "slot_full", f"The bikes of {span} are full; choose another slot or day.")
@@ -393,7 +398,7 @@ def _point(
     if not open_:
         return _no(base, "point_closed", f"{p.name} is not open for deliveries on {day}.")
     if now_s > rule.start_s - rule.lead_s:
-        return _no(base, "past_cutoff", f"Orders for {p.name} on {day} close at {_hhmm(rule.start_s - rule.lead_s)}.")
+        return _no(base, "past_cutoff", f"Orders for {p.name} on {day} close at {_cutoff(day, rule)}.")
     if p.room_left < len(q.parcels):
         return _no(base, "point_full", f"{p.name} has room for {max(0, p.room_left)} more parcel(s) on {day}.")
     visit = Visit(

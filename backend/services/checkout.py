@@ -22,14 +22,15 @@ import msgspec
 
 from backend.db.engine import transaction
 from backend.db.locks import exclusive
-from backend.db.tables import CheckoutHold, Shop, ShopApiKey
-from backend.dispatch.calendar import at, format_hhmm
+from backend.db.tables import CheckoutHold, CheckoutSlot, Shop, ShopApiKey
+from backend.dispatch.calendar import HHMM, at, format_hhmm, parse_hhmm
 from backend.dispatch.checkout import Option, ParcelSize, Question, options
 from backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from backend.services import orders
 from backend.services.checkout_day import day_states, hub_row, slot_rules
 from backend.services.context import Context
 from backend.services.disruptions import take_same_day_order
+from backend.services.hub_scope import require_hub
 from backend.services.idempotency import Answer, fingerprint, once
 from backend.structs import Body, Email, Note, Out, Phone, Text200
 
@@ -102,6 +103,39 @@ class HoldOrderIn(Body):
     notes: Note = ""
 
 
+class SlotIn(Body):
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9\-]{0,31}$")]
+    start: HHMM
+    end: HHMM
+    price_cents: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    lead_min: Annotated[int, msgspec.Meta(ge=0, le=2880)]  # up to two days before the slot starts
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if parse_hhmm(self.end) <= parse_hhmm(self.start):
+            raise Invalid(f"Slot {self.name!r} ends ({self.end}) before it starts ({self.start}).")
+
+
+class SlotsIn(Body):
+    slots: Annotated[list[SlotIn], msgspec.Meta(max_length=20)]  # []: the default slots again
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        names = [x.name for x in self.slots]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise Invalid(f"Slot name {dupes[0]!r} is given twice; each slot needs its own name.")
+        if any(n == "carrier" or n.startswith("point-") for n in names):
+            raise Invalid("Slot names 'carrier' and 'point-...' are taken by the other options; choose another name.")
+
+
+class SlotOut(Out):
+    name: str
+    start: str
+    end: str
+    price_cents: int
+    lead_min: int
+
+
 class Asked(msgspec.Struct, array_like=True):
     """What an option id carries (signed)."""
 
@@ -142,6 +176,45 @@ async def shop_of_key(key: str | None) -> int:
     if row is None or row["revoked_at"] is not None:
         raise Unauthorized("This X-Api-Key is not valid (wrong or revoked); ask the hub for a new one.")
     return int(row["shop"])
+
+
+# --- a hub's slots ------------------------------------------------------------------
+
+
+async def hub_slots(hub_id: int) -> list[SlotOut]:
+    """The slots the hub sells (its own, or the defaults)."""
+    return [
+        SlotOut(
+            name=r.name,
+            start=format_hhmm(r.start_s),
+            end=format_hhmm(r.end_s),
+            price_cents=r.price_cents,
+            lead_min=r.lead_s // 60,
+        )
+        for r in await slot_rules(hub_id)
+    ]
+
+
+async def set_hub_slots(hub_id: int, data: SlotsIn) -> list[SlotOut]:
+    """Replace the hub's slots (an empty list: the defaults again); holds already made keep theirs."""
+    await require_hub(hub_id)
+    async with transaction():
+        await CheckoutSlot.delete().where(CheckoutSlot.hub == hub_id)
+        if data.slots:
+            await CheckoutSlot.insert(
+                *(
+                    CheckoutSlot(
+                        hub=hub_id,
+                        name=x.name,
+                        start=x.start,
+                        end=x.end,
+                        price_cents=x.price_cents,
+                        lead_min=x.lead_min,
+                    )
+                    for x in data.slots
+                )
+            )
+    return await hub_slots(hub_id)
 
 
 # --- option ids ---------------------------------------------------------------------

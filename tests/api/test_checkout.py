@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 from backend.db.tables import CheckoutHold, Route, Stop
-from tests.api.helpers import admin, make_user, post_ok, problem, tomorrow
+from tests.api.helpers import admin, login, make_user, post_ok, problem, tomorrow
 
 
 def _addresses(geo) -> list[str]:
@@ -243,3 +243,24 @@ async def test_the_planned_routes_decide_the_room(client, geo) -> None:
     # the planned 6 kg leave 4 kg on the 10 kg bike: 6 kg more is refused, 3 kg is offered
     assert _option(await _options(client, shop_a, a[300], 6000), "evening")["reason"] == "slot_full"
     assert _option(await _options(client, shop_a, a[300], 3000), "evening")["available"]
+
+
+async def test_a_hub_sells_its_own_slots(client, geo) -> None:
+    h, hub, (shop_a, _), a = await _hub(client, geo)
+    defaults = (await client.get(f"/hubs/{hub}/checkout-slots", headers=h)).json()
+    assert {s["name"] for s in defaults} >= {"morning", "evening", "18-20"}
+    slots = [{"name": "late", "start": "19:00", "end": "21:00", "priceCents": 1295, "leadMin": 600}]
+    r = await client.put(f"/hubs/{hub}/checkout-slots", json={"slots": slots}, headers=h)
+    assert r.status_code == 200, r.text
+    doors = [o for o in (await _options(client, shop_a, a[300]))["options"] if o["kind"] == "door"]
+    assert {o["key"] for o in doors} == {"late"} and doors[0]["priceCents"] == 1295
+    bad = [{**slots[0], "end": "18:00"}]
+    body = problem(await client.put(f"/hubs/{hub}/checkout-slots", json={"slots": bad}, headers=h), 422)
+    assert "before it starts" in body["detail"]
+    problem(await client.put(f"/hubs/{hub}/checkout-slots", json={"slots": slots * 2}, headers=h), 422)
+    # nothing half-written: the slots are the ones stored before
+    assert [s["name"] for s in (await client.get(f"/hubs/{hub}/checkout-slots", headers=h)).json()] == ["late"]
+    uid = await make_user("other", "dispatcher", hub_id=hub + 1)
+    other = await login(client, "other")
+    problem(await client.put(f"/hubs/{hub}/checkout-slots", json={"slots": []}, headers=other), 403)
+    assert uid

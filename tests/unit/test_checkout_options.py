@@ -13,6 +13,7 @@ from backend.dispatch.checkout import (
     ParcelSize,
     PointState,
     Question,
+    SlotRule,
     Visit,
     _LaneTimes,
     options,
@@ -153,3 +154,12 @@ def test_slack_keeps_later_windows() -> None:
 def test_deterministic() -> None:
     q = question(points=(point(3),))
     assert options(q) == options(q)
+
+
+def test_a_cutoff_the_day_before_is_named_with_its_date() -> None:
+    early = (SlotRule(name="early", start_s=7 * 3600, end_s=9 * 3600, price_cents=900, lead_s=12 * 3600),)
+    q = msgspec.structs.replace(question(now=dt.datetime(2026, 12, 8, 20, 0)), slots=early)
+    (found,) = [o for o in options(q) if o.key == "early"]
+    assert found.reason == "past_cutoff" and "2026-12-08 19:00" in found.detail
+    q = msgspec.structs.replace(q, now=dt.datetime(2026, 12, 8, 18, 0))
+    assert [o for o in options(q) if o.key == "early"][0].available
