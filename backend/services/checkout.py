@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend import jobs
 from backend.db.engine import transaction
 from backend.db.locks import exclusive
 from backend.db.tables import CheckoutHold, CheckoutSlot, Shop, ShopApiKey
@@ -35,6 +36,7 @@ from backend.services.idempotency import Answer, fingerprint, once
 from backend.structs import Body, Email, Note, Out, Phone, Text200
 
 DAYS_AHEAD = 3  # today and the next two days
+CLEANUP_PERIOD_S = 600  # one clean-up job per hub and ten minutes of expiries
 
 Grams = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]  # up to 1 t: beyond is a typo
 Millilitres = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]  # up to 10 m3
@@ -356,7 +358,27 @@ async def hold_option(ctx: Context, shop_id: int, data: HoldIn) -> HoldOut:
         )
         async with transaction():
             hold_id = (await CheckoutHold.insert(row))[0]["id"]
+            # Expired holds only stop counting; a job per hub and period removes them later.
+            period = int(row.expires_at.timestamp()) // CLEANUP_PERIOD_S
+            await jobs.enqueue(
+                "checkout_holds_expired",
+                f"checkout_holds_expired:{asked.hub}:{period}",
+                {"hubId": asked.hub},
+                run_after=dt.datetime.fromtimestamp((period + 1) * CLEANUP_PERIOD_S),
+            )
     return await read_hold(shop_id, hold_id, data.option_id)
+
+
+async def drop_expired_holds(hub_id: int, now: dt.datetime) -> int:
+    """Remove the hub's holds that expired without an order (they no longer count anyway)."""
+    async with transaction():
+        await jobs.settle()
+        gone = (
+            await CheckoutHold.delete()
+            .where((CheckoutHold.hub == hub_id) & (CheckoutHold.expires_at <= now) & CheckoutHold.order_id.is_null())
+            .returning(CheckoutHold.id)
+        )
+    return len(gone)
 
 
 async def _hold(shop_id: int, hold_id: int) -> dict[str, Any]:

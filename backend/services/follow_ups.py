@@ -8,6 +8,8 @@
   answered: planned into the running routes, or withdrawn (the request itself
   does this and settles the job; the job waits a lease long for it).
 - ``courier_behind`` {hubId, couriers}: re-plan a hub whose couriers fell behind.
+- ``checkout_holds_expired`` {hubId}: remove the hub's check-out holds that expired
+  without an order (they stopped counting when they expired; this only tidies).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import datetime as dt
 
 from backend.crashpoints import crash_point
 from backend.jobs import JobContext, handler
+from backend.services.checkout import drop_expired_holds
 from backend.services.context import context_of
 from backend.services.disruptions import after_failed_stop, courier_behind, plan_in_same_day_order
 from backend.services.replanning import announce_if_not_applied, replan_hub
@@ -50,3 +53,8 @@ async def behind(job: JobContext) -> None:
 async def same_day_order(job: JobContext) -> None:
     now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
     await plan_in_same_day_order(context_of(job.state), job.payload["orderId"], now)
+
+
+@handler("checkout_holds_expired")
+async def checkout_holds_expired(job: JobContext) -> None:
+    await drop_expired_holds(job.payload["hubId"], dt.datetime.now())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from backend.db.tables import CheckoutHold, Route, Stop
+from backend.db.tables import CheckoutHold, Job, Route, Stop
+from backend.services.checkout import drop_expired_holds
 from tests.api.helpers import admin, login, make_user, post_ok, problem, tomorrow
 
 
@@ -130,6 +131,11 @@ async def test_an_expired_hold_frees_the_room(client, geo) -> None:
         409,
     )
     assert "expired" in body["detail"]
+    # the durable clean-up, written with the hold, removes it (it stopped counting already)
+    job = await Job.select().where(Job.kind == "checkout_holds_expired").first()
+    assert job is not None and job["payload"]
+    assert await drop_expired_holds(_hub_id, dt.datetime.now()) == 1
+    assert await CheckoutHold.count() == 0
 
 
 async def test_a_full_point_is_not_offered(client, geo) -> None:
