@@ -146,6 +146,9 @@ class Question(msgspec.Struct, frozen=True, kw_only=True):
     slots: tuple[SlotRule, ...] = DEFAULT_SLOTS
     point_rule: SlotRule = POINT_RULE
     service_s: int = 120
+    # The hub's largest bike (payload kg, volume l, longest cm): a parcel beyond it goes by
+    # carrier; None: the largest of the days' lanes.
+    bike_limits: tuple[float, float, int] | None = None
 
 
 class Option(msgspec.Struct, frozen=True, kw_only=True):
@@ -307,10 +310,10 @@ def options(q: Question) -> list[Option]:
     weight_kg = sum(p.weight_g for p in q.parcels) / 1000
     volume_l = sum(p.volume_ml for p in q.parcels) / 1000
     longest = max((p.longest_cm for p in q.parcels), default=0)
-    lanes = [lane for d in q.days for lane in d.lanes]
-    bike_fits = any(
-        weight_kg <= lane.payload_kg and volume_l <= lane.volume_l and longest <= lane.longest_cm for lane in lanes
-    )
+    limits = [(lane.payload_kg, lane.volume_l, lane.longest_cm) for d in q.days for lane in d.lanes]
+    if q.bike_limits is not None:
+        limits = [q.bike_limits]
+    bike_fits = any(weight_kg <= kg and volume_l <= litres and longest <= cm for kg, litres, cm in limits)
     in_area = distance_m(q.hub_lat, q.hub_lon, q.lat, q.lon) <= q.area_m
     out: list[Option] = []
     for state in q.days:

@@ -28,7 +28,7 @@ from backend.dispatch.calendar import HHMM, at, format_hhmm, parse_hhmm
 from backend.dispatch.checkout import Option, ParcelSize, Question, options
 from backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from backend.services import orders
-from backend.services.checkout_day import day_states, hub_row, slot_rules
+from backend.services.checkout_day import bike_limits, day_states, hub_row, slot_rules
 from backend.services.context import Context
 from backend.services.disruptions import take_same_day_order
 from backend.services.hub_scope import require_hub
@@ -278,6 +278,7 @@ async def question(
         parcels=tuple(ParcelSize(*p) for p in parcels),
         days=tuple(states),
         slots=await slot_rules(hub["id"]),
+        bike_limits=await bike_limits(hub["id"]),
     )
 
 

@@ -13,7 +13,16 @@ from typing import Any
 
 from backend.db.tables import Bike, CheckoutHold, CheckoutSlot, Hub, Parcel, PickupPoint, Route, Shift, Stop
 from backend.dispatch.calendar import parse_hhmm, seconds_of, windows_on
-from backend.dispatch.checkout import DEFAULT_SLOTS, DayState, Lane, PointState, SlotRule, Visit, distance_m
+from backend.dispatch.checkout import (
+    BIKE_LONGEST_CM,
+    DEFAULT_SLOTS,
+    DayState,
+    Lane,
+    PointState,
+    SlotRule,
+    Visit,
+    distance_m,
+)
 from backend.services.day import periods
 
 ON_ROUTE = ("planned", "arrived", "open")  # a route's stops still to serve
@@ -198,6 +207,16 @@ async def _points(
             for p in rows
         )
     return out
+
+
+async def bike_limits(hub_id: int) -> tuple[float, float, int]:
+    """The largest load any bike of the hub (or a shared one) takes: what goes by carrier beyond it."""
+    bikes = await Bike.select(Bike.payload_kg, Bike.volume_l).where((Bike.hub == hub_id) | Bike.hub.is_null())
+    return (
+        max((b["payload_kg"] for b in bikes), default=0.0),
+        max((b["volume_l"] for b in bikes), default=0.0),
+        BIKE_LONGEST_CM if bikes else 0,
+    )
 
 
 async def hub_row(hub_id: int) -> dict[str, Any] | None:

@@ -163,3 +163,10 @@ def test_a_cutoff_the_day_before_is_named_with_its_date() -> None:
     assert found.reason == "past_cutoff" and "2026-12-08 19:00" in found.detail
     q = msgspec.structs.replace(q, now=dt.datetime(2026, 12, 8, 18, 0))
     assert [o for o in options(q) if o.key == "early"][0].available
+
+
+def test_a_day_without_shifts_is_full_not_too_large() -> None:
+    q = msgspec.structs.replace(question(), days=(DayState(day=DAY, lanes=()),), bike_limits=(20.0, 200.0, 120))
+    found = by_key(options(q))
+    assert found["evening"].reason == "slot_full" and found["evening"].by_bike
+    assert "carrier" not in found
