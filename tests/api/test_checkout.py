@@ -270,3 +270,28 @@ async def test_a_hub_sells_its_own_slots(client, geo) -> None:
     other = await login(client, "other")
     problem(await client.put(f"/hubs/{hub}/checkout-slots", json={"slots": []}, headers=other), 403)
     assert uid
+
+
+async def test_a_hold_for_this_evening_goes_into_the_running_routes(client, geo) -> None:
+    h, hub, (shop_a, _), a = await _hub(client, geo, payload_kg=100)
+    today = dt.date.today().isoformat()
+    c = (await client.get("/couriers", headers=h)).json()[0]["id"]
+    await post_ok(
+        client, "/shifts", {"courierId": c, "hubId": hub, "start": f"{today}T08:00:00", "end": f"{today}T22:00:00"}, h
+    )
+    order = {"reference": "O-T", "hubId": hub, "customerName": "N", "date": today, "address": a[320], "slot": "evening"}
+    await post_ok(client, "/orders", {**order, "parcels": [{"weightKg": 2, "volumeL": 5}]}, h)
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": today, "timeLimitS": 1}, headers=h)
+    assert r.status_code == 201, r.text
+    # the suite's clock: 09:30, before the evening's 12:00 cut-off
+    evening = _option(await _options(client, shop_a, a[300], 2000), "evening", dt.date.today())
+    assert evening["available"], evening
+    hold = (await client.post("/checkout/holds", json={"optionId": evening["id"]}, headers=shop_a)).json()
+    path = f"/checkout/holds/{hold['id']}/order"
+    body = {"reference": "WEB-T", "customerName": "Mia"}
+    made = await client.post(path, json=body, headers={**shop_a, "Idempotency-Key": "t-1"})
+    assert made.status_code == 201, made.text
+    (stop,) = await Stop.select(Stop.status).where(Stop.order == made.json()["id"])
+    assert stop["status"] == "planned"  # re-planned into today's routes
+    again = await client.post(path, json=body, headers={**shop_a, "Idempotency-Key": "t-1"})
+    assert again.json()["id"] == made.json()["id"]
