@@ -230,13 +230,23 @@ class _LaneTimes:
         for s in lane.stops:
             self.load_kg[s.loop] = self.load_kg.get(s.loop, 0.0) + s.weight_kg
             self.load_l[s.loop] = self.load_l.get(s.loop, 0.0) + s.volume_l
+        self._rides: dict[tuple[float, float], list[int]] = {}
+
+    def rides(self, lat: float, lon: float) -> list[int]:
+        """The ride between each node and a place (the estimate is symmetric), kept per place:
+        the slots of one address ask for the same place."""
+        found = self._rides.get((lat, lon))
+        if found is None:
+            f = self.lane.speed_factor
+            found = self._rides[(lat, lon)] = [ride_s(a, b, lat, lon, f) for a, b in self.places]
+        return found
 
     def best_place(self, v: Visit, first: bool = False) -> tuple[int, int] | None:
         """(added time, gap index) of the cheapest place ``v`` fits; with ``first``, the first one."""
         lane = self.lane
         if v.weight_kg > lane.payload_kg or v.volume_l > lane.volume_l:
             return None
-        f = lane.speed_factor
+        rides = self.rides(v.lat, v.lon)
         best: tuple[int, int] | None = None
         for g in range(len(self.places) - 1):
             loop = self.loops[g] if self.visits[g] is not None or g == 0 else self.loops[g + 1]
@@ -244,11 +254,11 @@ class _LaneTimes:
                 continue
             if self.load_l.get(loop, 0.0) + v.volume_l > lane.volume_l + 1e-9:
                 continue
-            arrive = self.dep[g] + ride_s(*self.places[g], v.lat, v.lon, f)
+            arrive = self.dep[g] + rides[g]
             start = max(arrive, v.start_s)
             if start > v.end_s:
                 continue
-            back = start + v.service_s + ride_s(v.lat, v.lon, *self.places[g + 1], f)
+            back = start + v.service_s + rides[g + 1]
             delay = back - self.arr[g + 1]
             if delay > self.slack[g + 1]:
                 continue
