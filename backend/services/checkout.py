@@ -33,7 +33,7 @@ from backend.services.context import Context
 from backend.services.disruptions import take_same_day_order
 from backend.services.hub_scope import require_hub
 from backend.services.idempotency import Answer, fingerprint, once
-from backend.structs import Body, Email, Note, Out, Phone, Text200
+from backend.structs import Body, Email, LocalDateTime, Note, Out, Phone, Text200
 
 DAYS_AHEAD = 3  # today and the next two days
 CLEANUP_PERIOD_S = 600  # one clean-up job per hub and ten minutes of expiries
@@ -54,7 +54,7 @@ class OptionsIn(Body):
     address: Text200 = ""
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
     lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
-    order_time: dt.datetime | None = None
+    order_time: LocalDateTime | None = None
 
 
 class OptionOut(Out):
