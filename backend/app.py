@@ -26,6 +26,7 @@ from backend.api.alerts import AlertController
 from backend.api.auth import AuthController, provide_user
 from backend.api.battery import BatteryController
 from backend.api.body_rules import check_request
+from backend.api.checkout import CHECKOUT_CONTROLLERS
 from backend.api.closures import ClosureController
 from backend.api.courier import CourierController
 from backend.api.desk import DeskController
@@ -213,6 +214,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     MessageController,
     BatteryController,
     RiddenController,
+    *CHECKOUT_CONTROLLERS,
     courier_stream,
     hub_stream,
     pick_stream,

@@ -410,6 +410,25 @@ def cmd_bench_picking(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_checkout(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.checkout_bench import run_checkout_bench
+
+    result = asyncio.run(
+        run_checkout_bench(settings, seconds=args.seconds, take=args.take, time_limit_s=args.time_limit, seed=args.seed)
+    )
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def _checkout_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds of options calls, one after the other")
+    p.add_argument("--take", type=int, default=15, help="offered options held, ordered and planned afterwards")
+    p.add_argument("--time-limit", type=float, default=5.0, help="the planner's limit for the demo day (s)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_checkout)
+
+
 def _quality_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference-factor",
@@ -556,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_map)
     _picking_arguments(bench.add_parser("picking", help="warehouse walking per line: single orders vs our batches"))
+    _checkout_arguments(bench.add_parser("checkout", help="check-out options calls on the demo day vs its plan"))
     return parser
 
 

@@ -599,6 +599,53 @@ class PackJob(Keyed, tablename="pack_job"):
     closed_at = Timestamp(null=True, default=None)
 
 
+# --- the webshop's check-out (backend/dispatch/checkout.py is the pure core; backend/services/checkout.py) ---
+
+
+class ShopApiKey(Keyed, tablename="shop_api_key"):
+    """A webshop's key for the check-out API, sent in the X-Api-Key header; only its
+    SHA-256 is kept (the key is 256 random bits, shown once when it is made)."""
+
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, index=True)
+    key_hash = Varchar(length=64, unique=True, index=True)
+    label = Varchar(length=80, default="")
+    created_at = Timestamp(default=TimestampNow())
+    revoked_at = Timestamp(null=True, default=None)
+
+
+class CheckoutSlot(Keyed, tablename="checkout_slot"):
+    """A delivery slot a hub sells at check-out (a hub without any sells the core's defaults)."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=32)
+    start = Varchar(length=5)  # "18:00"
+    end = Varchar(length=5)
+    price_cents = Integer()
+    lead_min = Integer()  # the order must be in this many minutes before the slot starts
+
+
+class CheckoutHold(Keyed, tablename="checkout_hold"):
+    """A check-out option held for a few minutes: its room counts as used for everyone
+    else until ``expires_at`` (no timer needed: an expired hold simply stops counting)
+    or until it became ``order_id``."""
+
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, index=True)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    option_key = Varchar(length=40)  # the slot's name, "point-<id>"
+    delivery_date = Date(index=True)
+    window_start = Timestamp()
+    window_end = Timestamp()
+    pickup_point = ForeignKey(references=PickupPoint, null=True, on_delete=OnDelete.set_null)
+    lat = Float()
+    lon = Float()
+    address = Varchar(length=200, default="")
+    parcels = JSON(default=[])  # [[weight_g, volume_ml, longest_cm], ...]
+    price_cents = Integer()
+    expires_at = Timestamp(index=True)
+    order_id = Integer(null=True, default=None)
+    created_at = Timestamp(default=TimestampNow())
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -641,4 +688,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ReturnItem,
     ReturnEvent,
     PackJob,
+    ShopApiKey,
+    CheckoutSlot,
+    CheckoutHold,
 )
