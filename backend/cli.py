@@ -446,6 +446,48 @@ _MULTI_TRIP_HELP = "share of the bikes too small for their day in one loop: they
 _MAP_HELP = "the dispatcher's map in a headless Chromium while couriers stream positions: frames, latency"
 
 
+def _replan_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--couriers", type=int, default=60, help="couriers on the road (one websocket each)")
+    p.add_argument("--stops", type=int, default=2100, help="about this many stops in the day")
+    p.add_argument("--disruptions", type=int, default=200, help="disruptions sent, one at a time")
+    p.add_argument(
+        "--cold-time-limit",
+        type=float,
+        default=60.0,
+        help="seconds of the cold solve the remaining day is compared with",
+    )
+    p.add_argument(
+        "--replan-time-limit",
+        type=float,
+        default=None,
+        help="the server's re-plan limit (default: LAADBAK_REPLAN_TIME_LIMIT)",
+    )
+    p.add_argument("--plan-time-limit", type=float, default=60.0, help="seconds for planning the day first")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a disruption's effect")
+    p.add_argument(
+        "--cost-samples",
+        type=int,
+        default=1,
+        help="cost comparisons: 1 at the end, N spread over the run (each a cold solve)",
+    )
+    p.add_argument(
+        "--clock",
+        default="auto",
+        help="auto (real clock if enough of the day is left, else 09:00 via time-machine), real, or HH:MM",
+    )
+    p.add_argument("--day-hours", type=float, default=8.0, help="length of the couriers' shifts from now")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--kinds",
+        help="only these disruptions, e.g. failed_stop,new_order (also assign, replan, "
+        "out_of_service, redirect, closure)",
+    )
+    p.add_argument("--multi-trip", type=float, default=0.25, help=_MULTI_TRIP_HELP)
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
+    p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
+    p.set_defaults(func=cmd_bench_replan)
+
+
 def _picking_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orders", type=int, default=500, help="orders picked (seeded random bins)")
     p.add_argument("--lines", type=int, default=None, help="order lines in all (default three per order)")
@@ -517,48 +559,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_ws)
-    p = bench.add_parser(
-        "replan", help="disruptions against a running day: latency to the phones, cost vs a cold solve"
+    _replan_arguments(
+        bench.add_parser(
+            "replan", help="disruptions against a running day: latency to the phones, cost vs a cold solve"
+        )
     )
-    p.add_argument("--couriers", type=int, default=60, help="couriers on the road (one websocket each)")
-    p.add_argument("--stops", type=int, default=2100, help="about this many stops in the day")
-    p.add_argument("--disruptions", type=int, default=200, help="disruptions sent, one at a time")
-    p.add_argument(
-        "--cold-time-limit",
-        type=float,
-        default=60.0,
-        help="seconds of the cold solve the remaining day is compared with",
-    )
-    p.add_argument(
-        "--replan-time-limit",
-        type=float,
-        default=None,
-        help="the server's re-plan limit (default: LAADBAK_REPLAN_TIME_LIMIT)",
-    )
-    p.add_argument("--plan-time-limit", type=float, default=60.0, help="seconds for planning the day first")
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a disruption's effect")
-    p.add_argument(
-        "--cost-samples",
-        type=int,
-        default=1,
-        help="cost comparisons: 1 at the end, N spread over the run (each a cold solve)",
-    )
-    p.add_argument(
-        "--clock",
-        default="auto",
-        help="auto (real clock if enough of the day is left, else 09:00 via time-machine), real, or HH:MM",
-    )
-    p.add_argument("--day-hours", type=float, default=8.0, help="length of the couriers' shifts from now")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument(
-        "--kinds",
-        help="only these disruptions, e.g. failed_stop,new_order (also assign, replan, "
-        "out_of_service, redirect, closure)",
-    )
-    p.add_argument("--multi-trip", type=float, default=0.25, help=_MULTI_TRIP_HELP)
-    p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
-    p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
-    p.set_defaults(func=cmd_bench_replan)
     p = bench.add_parser("map", help=_MAP_HELP)
     p.add_argument("--couriers", type=int, default=100, help="couriers sending positions (one websocket each)")
     p.add_argument("--stops", type=int, default=4000, help="planned stops in the day, spread over the couriers")
