@@ -19,13 +19,29 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import pytest
 
 from backend.settings import DEFAULT_MAP, REPO_ROOT, Settings, load_settings
 
-POSTGRES_URL = os.environ.get("LAADBAK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+# Under pytest-xdist (``make test`` runs ``-n 2``) each worker ("gw0", "gw1", ...) is a process
+# of its own; None in a plain run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def worker_database_url(url: str, worker: str | None) -> str:
+    """The database a worker empties and fills: ``test`` becomes ``test_gw0`` (made on first
+    use), as two workers on one database would empty each other's tables mid-test."""
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/') or '/postgres'}_{worker}"))
+
+
+BASE_POSTGRES_URL = os.environ.get("LAADBAK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = worker_database_url(BASE_POSTGRES_URL, WORKER)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -52,12 +68,39 @@ def pytest_configure(config: pytest.Config) -> None:
     start_shift(offset)
 
 
+# The order files are handed to the workers in: those that start servers and browsers (and
+# the contract fuzzer, the longest file) first, the many short ones last to even out the end.
+# A plain run keeps the collection order.
+_HEAVY_FIRST = ("tests/live/test_api_contract.py", "tests/live/", "tests/browser/", "tests/api/")
+
+
+def _heaviness(item: pytest.Item) -> int:
+    path = item.nodeid
+    return next((rank for rank, prefix in enumerate(_HEAVY_FIRST) if path.startswith(prefix)), len(_HEAVY_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if WORKER:
+        items.sort(key=_heaviness)  # stable: a file's tests stay together and in order
+
+
 def _postgres_answers() -> str | None:
     """None when PostgreSQL answers, else the reason."""
     import asyncpg
 
     async def probe() -> None:
-        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        try:
+            conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        except asyncpg.InvalidCatalogNameError:
+            if POSTGRES_URL == BASE_POSTGRES_URL:
+                raise
+            # A worker's own database, made beside the one the run was given.
+            base = await asyncpg.connect(BASE_POSTGRES_URL, timeout=3)
+            try:
+                await base.execute(f'CREATE DATABASE "{urlsplit(POSTGRES_URL).path.lstrip("/")}"')
+            finally:
+                await base.close()
+            conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
         await conn.close()
 
     try:
