@@ -14,17 +14,23 @@ midnight and a late-evening run tests what a morning run does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import fcntl
+import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import pytest
 
 from backend.settings import DEFAULT_MAP, REPO_ROOT, Settings, load_settings
+
+T = TypeVar("T")
 
 # Under pytest-xdist (``make test`` runs ``-n 2``) each worker ("gw0", "gw1", ...) is a process
 # of its own; None in a plain run.
@@ -84,6 +90,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         items.sort(key=_heaviness)  # stable: a file's tests stay together and in order
 
 
+@contextlib.contextmanager
+def run_lock(factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
+    """One worker at a time in the block, across the run's workers (a no-op in a plain run);
+    the lock file lies in the folder that holds the workers' temporary folders."""
+    if not WORKER:
+        yield
+        return
+    with (factory.getbasetemp().parent / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], T]) -> T:
+    """``make(folder)`` once per run however many workers ask: under pytest-xdist the first
+    makes it in a folder beside the workers' own and leaves its JSON answer there; the others
+    wait for it and read that. Seeding and planning a day costs a worker seconds of CPU."""
+    if not WORKER:
+        return make(factory.mktemp(name))
+    folder = factory.getbasetemp().parent / f"made-once-{name}"
+    with run_lock(factory, name):
+        answer = folder / "answer.json"
+        if answer.exists():
+            return json.loads(answer.read_text())
+        folder.mkdir(exist_ok=True)
+        made = make(folder)
+        answer.write_text(json.dumps(made))
+        return made
+
+
 def _postgres_answers() -> str | None:
     """None when PostgreSQL answers, else the reason."""
     import asyncpg
@@ -120,11 +155,13 @@ def postgres_unavailable() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def geo():
+def geo(tmp_path_factory: pytest.TempPathFactory):
     from backend.services.geo import Geo
 
-    # The repo's own cache dir: built once per checkout, keyed by the map's hash.
-    return Geo.load(DEFAULT_MAP, REPO_ROOT / "var" / "cache")
+    # The repo's own cache dir: built once per checkout, keyed by the map's hash (by one
+    # worker of a fresh checkout; the other waits and reads it).
+    with run_lock(tmp_path_factory, "geo-cache"):
+        return Geo.load(DEFAULT_MAP, REPO_ROOT / "var" / "cache")
 
 
 # What ``TRUNCATE <tables> RESTART IDENTITY CASCADE`` empties: the tables, those that
@@ -192,11 +229,14 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     test, mostly waiting on fsync of each migration's commit."""
     from tests.live.server import copy_database
 
-    built = tmp_path_factory.mktemp("sqlite-template") / "migrated.sqlite"
-    asyncio.run(_migrate_sqlite(built))
-    # One file, no WAL beside it: what a copy of it starts from.
-    copy_database(built, built.with_name("template.sqlite"))
-    return built.with_name("template.sqlite")
+    def make(folder: Path) -> str:
+        built = folder / "migrated.sqlite"
+        asyncio.run(_migrate_sqlite(built))
+        # One file, no WAL beside it: what a copy of it starts from.
+        copy_database(built, folder / "template.sqlite")
+        return str(folder / "template.sqlite")
+
+    return Path(made_once(tmp_path_factory, "sqlite-template", make))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
