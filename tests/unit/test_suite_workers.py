@@ -34,3 +34,20 @@ def test_servers_and_browsers_go_first_and_a_files_tests_stay_together_in_order(
         "tests/api/test_orders.py::a[postgres]",
         "tests/unit/test_solver.py::b",
     ]
+
+
+def test_what_one_worker_made_the_others_read_instead_of_making_it_again(tmp_path, monkeypatch) -> None:
+    import tests.conftest as suite
+
+    monkeypatch.setattr(suite, "WORKER", "gw0")
+    made: list[str] = []
+
+    def make(folder):  # noqa: ANN001, ANN202
+        made.append(str(folder))
+        (folder / "day.sqlite").write_text("seeded")
+        return [str(folder / "day.sqlite"), 7]
+
+    workers = [SimpleNamespace(getbasetemp=lambda w=w: tmp_path / w) for w in ("popen-gw0", "popen-gw1")]
+    answers = [suite.made_once(w, "day", make) for w in workers]  # type: ignore[arg-type]
+    assert len(made) == 1 and answers[0] == answers[1] == [str(tmp_path / "made-once-day" / "day.sqlite"), 7]
+    assert (tmp_path / "made-once-day" / "day.sqlite").read_text() == "seeded"
