@@ -29,8 +29,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check backend tests
 	$(BIN)/mypy
 
+# Two workers (the machine's 2 cores; much of the suite waits on servers, browsers and disks),
+# a whole file per worker at a time (a module's server and browser start once), heaviest files
+# first (tests/conftest.py) rather than pytest-xdist's "most tests first". TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 serve: $(STAMP)
 	$(BIN)/laadbak serve

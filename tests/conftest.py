@@ -14,18 +14,40 @@ midnight and a late-evening run tests what a morning run does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import fcntl
+import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import pytest
 
 from backend.settings import DEFAULT_MAP, REPO_ROOT, Settings, load_settings
 
-POSTGRES_URL = os.environ.get("LAADBAK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+T = TypeVar("T")
+
+# Under pytest-xdist (``make test`` runs ``-n 2``) each worker ("gw0", "gw1", ...) is a process
+# of its own; None in a plain run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def worker_database_url(url: str, worker: str | None) -> str:
+    """The database a worker empties and fills: ``test`` becomes ``test_gw0`` (made on first
+    use), as two workers on one database would empty each other's tables mid-test."""
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/') or '/postgres'}_{worker}"))
+
+
+BASE_POSTGRES_URL = os.environ.get("LAADBAK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = worker_database_url(BASE_POSTGRES_URL, WORKER)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -52,12 +74,68 @@ def pytest_configure(config: pytest.Config) -> None:
     start_shift(offset)
 
 
+# The order files are handed to the workers in: those that start servers and browsers (and
+# the contract fuzzer, the longest file) first, the many short ones last to even out the end.
+# A plain run keeps the collection order.
+_HEAVY_FIRST = ("tests/live/test_api_contract.py", "tests/live/", "tests/browser/", "tests/api/")
+
+
+def _heaviness(item: pytest.Item) -> int:
+    path = item.nodeid
+    return next((rank for rank, prefix in enumerate(_HEAVY_FIRST) if path.startswith(prefix)), len(_HEAVY_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if WORKER:
+        items.sort(key=_heaviness)  # stable: a file's tests stay together and in order
+
+
+@contextlib.contextmanager
+def run_lock(factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
+    """One worker at a time in the block, across the run's workers (a no-op in a plain run);
+    the lock file lies in the folder that holds the workers' temporary folders."""
+    if not WORKER:
+        yield
+        return
+    with (factory.getbasetemp().parent / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], T]) -> T:
+    """``make(folder)`` once per run however many workers ask: under pytest-xdist the first
+    makes it in a folder beside the workers' own and leaves its JSON answer there; the others
+    wait for it and read that. Seeding and planning a day costs a worker seconds of CPU."""
+    if not WORKER:
+        return make(factory.mktemp(name))
+    folder = factory.getbasetemp().parent / f"made-once-{name}"
+    with run_lock(factory, name):
+        answer = folder / "answer.json"
+        if answer.exists():
+            return json.loads(answer.read_text())
+        folder.mkdir(exist_ok=True)
+        made = make(folder)
+        answer.write_text(json.dumps(made))
+        return made
+
+
 def _postgres_answers() -> str | None:
     """None when PostgreSQL answers, else the reason."""
     import asyncpg
 
     async def probe() -> None:
-        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        try:
+            conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        except asyncpg.InvalidCatalogNameError:
+            if POSTGRES_URL == BASE_POSTGRES_URL:
+                raise
+            # A worker's own database, made beside the one the run was given.
+            base = await asyncpg.connect(BASE_POSTGRES_URL, timeout=3)
+            try:
+                await base.execute(f'CREATE DATABASE "{urlsplit(POSTGRES_URL).path.lstrip("/")}"')
+            finally:
+                await base.close()
+            conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
         await conn.close()
 
     try:
@@ -77,11 +155,13 @@ def postgres_unavailable() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def geo():
+def geo(tmp_path_factory: pytest.TempPathFactory):
     from backend.services.geo import Geo
 
-    # The repo's own cache dir: built once per checkout, keyed by the map's hash.
-    return Geo.load(DEFAULT_MAP, REPO_ROOT / "var" / "cache")
+    # The repo's own cache dir: built once per checkout, keyed by the map's hash (by one
+    # worker of a fresh checkout; the other waits and reads it).
+    with run_lock(tmp_path_factory, "geo-cache"):
+        return Geo.load(DEFAULT_MAP, REPO_ROOT / "var" / "cache")
 
 
 # What ``TRUNCATE <tables> RESTART IDENTITY CASCADE`` empties: the tables, those that
@@ -149,11 +229,14 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     test, mostly waiting on fsync of each migration's commit."""
     from tests.live.server import copy_database
 
-    built = tmp_path_factory.mktemp("sqlite-template") / "migrated.sqlite"
-    asyncio.run(_migrate_sqlite(built))
-    # One file, no WAL beside it: what a copy of it starts from.
-    copy_database(built, built.with_name("template.sqlite"))
-    return built.with_name("template.sqlite")
+    def make(folder: Path) -> str:
+        built = folder / "migrated.sqlite"
+        asyncio.run(_migrate_sqlite(built))
+        # One file, no WAL beside it: what a copy of it starts from.
+        copy_database(built, folder / "template.sqlite")
+        return str(folder / "template.sqlite")
+
+    return Path(made_once(tmp_path_factory, "sqlite-template", make))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -26,6 +26,7 @@ import pytest
 from backend.db.engine import make_engine, use_database
 from backend.settings import REPO_ROOT
 from tests.browser.seed_day import copy_network_cache, seed_small_day
+from tests.conftest import made_once
 from tests.live.server import copy_database
 
 CHROMIUM = os.environ.get("LAADBAK_CHROMIUM", "/usr/bin/chromium")
@@ -114,10 +115,14 @@ class Server:
 
 @pytest.fixture(scope="session")
 def small_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """The seeded and planned small day, made once: each module's server gets its own copy."""
+    """The seeded and planned small day, made once a run: each module's server gets its own copy."""
     require_browser()
-    db_path = tmp_path_factory.mktemp("browser-seed") / "db.sqlite"
-    return db_path, run_apart(seed_small_day(db_path, dt.date.today()))
+
+    def make(folder: Path) -> tuple[str, dict[str, Any]]:
+        return str(folder / "db.sqlite"), run_apart(seed_small_day(folder / "db.sqlite", dt.date.today()))
+
+    db_path, day = made_once(tmp_path_factory, "browser-seed", make)
+    return Path(db_path), day
 
 
 @pytest.fixture(scope="module")

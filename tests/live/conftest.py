@@ -5,14 +5,19 @@ from pathlib import Path
 import pytest
 
 from backend.db.engine import make_engine, use_database
+from tests.conftest import made_once
 from tests.live.server import LiveServer, copy_database, run, seed_day
 
 
 @pytest.fixture(scope="session")
 def seeded_day(tmp_path_factory: pytest.TempPathFactory, geo) -> tuple[Path, int]:
-    """The seeded and planned day, made once: each test gets its own copy of it."""
-    db = tmp_path_factory.mktemp("live-seed") / "seed.sqlite"
-    return db, run(seed_day(db, geo))
+    """The seeded and planned day, made once a run: each test gets its own copy of it."""
+
+    def make(folder: Path) -> tuple[str, int]:
+        return str(folder / "seed.sqlite"), run(seed_day(folder / "seed.sqlite", geo))
+
+    db, hub_id = made_once(tmp_path_factory, "live-seed", make)
+    return Path(db), hub_id
 
 
 @pytest.fixture
