@@ -35,6 +35,7 @@ from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.plans import PlanController, RouteController
+from backend.api.point import PointController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
 from backend.api.ridden import RiddenController
@@ -138,7 +139,7 @@ def _job_backend(settings: Settings) -> Any:
 
 
 # The worker apps served at /<name>/ (the picker's API lives under /pick/batches... too).
-WORKER_APPS = ("courier", "dispatch", "pick")
+WORKER_APPS = ("courier", "dispatch", "pick", "point")
 
 
 def _app_router(static: Path, app: str) -> Router:
@@ -185,7 +186,7 @@ async def _stall_watch(app: Litestar) -> AsyncIterator[None]:
 
 
 # The generic resources' controllers and the warehouse's (create_app stays under 120 lines).
-RESOURCE_AND_WAREHOUSE_CONTROLLERS = (*CONTROLLERS, *WAREHOUSE_CONTROLLERS)
+RESOURCE_AND_WAREHOUSE_CONTROLLERS = (*CONTROLLERS, *WAREHOUSE_CONTROLLERS, PointController)
 
 
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
