@@ -66,13 +66,22 @@ function draw() {
   $("#status").textContent = state.note;
   if (!state.user) return;
   const s = summary(state.day);
-  const counts = { scanIn: s?.inPoint, handOut: s?.inPoint, toReturn: s?.toReturn };
+  const counts = { scanIn: s?.announcedToday, handOut: s?.inPoint, toReturn: s?.toReturn };
   render(html`<div role="group" aria-label=${t("tabs.label")} class="tabs-group">${TABS.map((tab) => html`
     <button class="btn" type="button" data-tab=${tab} aria-current=${tab === state.tab ? "page" : "false"}
       @click=${() => showTab(tab)}>${t(`tab.${tab}`)}${counts[tab] ? html`<span class="count">${counts[tab]}</span>` : ""}</button>`)}
     </div>`, $("#tabs"));
   const views = { today: todayView, scanIn: scanInView, handOut: handOutView, toReturn: toReturnView };
   render(views[state.tab](s), $("#screen"));
+  if (state.tab === "handOut") syncHandForm();
+}
+
+/** The hand-out form shows state.hand: set here, as lit-html leaves a property alone that
+ *  the person changed when the value it last set has not changed. */
+function syncHandForm() {
+  $("#code").value = state.hand.code;
+  $("#id-check").checked = state.hand.idChecked;
+  $("#id-note").value = state.hand.idNote;
 }
 
 function todayView(s) {
@@ -124,7 +133,7 @@ function scanInView() {
 
 function handOutView() {
   const h = state.hand;
-  const set = (field) => (ev) => { h[field] = ev.target.type === "checkbox" ? ev.target.checked : ev.target.value; };
+  const set = (field) => (ev) => { state.hand[field] = ev.target.type === "checkbox" ? ev.target.checked : ev.target.value; };
   return html`
     <h1>${t("hand.title")}</h1>
     <p class="sub">${t("hand.hint")}</p>
@@ -133,12 +142,12 @@ function handOutView() {
       <p><strong>${t("hand.parcel")}:</strong>
         ${h.barcode ? html`<span class="big-code" id="hand-barcode">${h.barcode}</span>` : html`<span class="sub">${t("hand.parcelNone")}</span>`}</p>
       <label><span>${t("hand.code")}</span>
-        <input id="code" class="code-input" inputmode="numeric" autocomplete="off" maxlength="12" .value=${h.code}
+        <input id="code" class="code-input" inputmode="numeric" autocomplete="off" maxlength="12"
           @input=${set("code")}></label>
-      <label class="tick"><input type="checkbox" id="id-check" .checked=${h.idChecked} @change=${set("idChecked")}>
+      <label class="tick"><input type="checkbox" id="id-check" @change=${set("idChecked")}>
         <span>${t("hand.id")}</span></label>
       <label><span>${t("hand.idNote")}</span>
-        <input id="id-note" maxlength="200" .value=${h.idNote} @input=${set("idNote")}></label>
+        <input id="id-note" maxlength="200" @input=${set("idNote")}></label>
       <button class="btn primary big" type="submit" id="hand-out" ?disabled=${!h.barcode}>${t("hand.submit")}</button>
     </form>`;
 }
