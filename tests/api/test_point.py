@@ -268,3 +268,21 @@ async def test_the_failed_stop_policy_skips_a_point_full_of_held_parcels(client,
         time_limit_s=1.0,
     )
     assert done["next"]["next"] == "pickup_point" and done["next"]["pickupPoint"]["id"] == far
+
+
+async def test_the_demo_login_point_works_at_a_point_with_parcels_announced(tmp_path, geo) -> None:
+    from backend.db.engine import make_engine, migrate, use_database
+    from backend.db.tables import User
+    from backend.services.demo import seed
+
+    use_database(make_engine(f"sqlite:///{tmp_path / 'demo.sqlite'}"))
+    await migrate()
+    city = await seed(geo, dt.date.today(), orders_count=60, couriers=2)
+    assert city.logins["point"] == "laadbak-demo"
+    user = await User.select(User.id, User.role).where(User.username == "point").first()
+    link = await PointOperator.select(PointOperator.point).where(PointOperator.user == user["id"]).first()
+    assert user["role"] == "point" and link is not None
+    announced = await Parcel.count().where(
+        (Parcel.order.pickup_point == link["point"]) & (Parcel.order.delivery_date == dt.date.today())
+    )
+    assert announced > 0

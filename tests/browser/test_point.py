@@ -29,7 +29,9 @@ async def seed_point_day(db_path: Path, day: dt.date) -> dict[str, Any]:
 
     out = await seed_small_day(db_path, day)
     user = await User.select(User.id).where(User.username == "point").first()
-    point_id = (await PointOperator.select(PointOperator.point).where(PointOperator.user == user["id"]).first())["point"]
+    point_id = (await PointOperator.select(PointOperator.point).where(PointOperator.user == user["id"]).first())[
+        "point"
+    ]
     point = await PickupPoint.select().where(PickupPoint.id == point_id).first()
     orders = {}
     for ref, when, barcodes in (("PT-A", day, ["PT-1", "PT-2"]), ("PT-OLD", day - dt.timedelta(days=9), ["PT-OLD"])):
@@ -72,7 +74,9 @@ SEED_DAY = seed_point_day
 @pytest.fixture
 def phone(chromium: Any) -> Any:
     violations: list[str] = []
-    context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-GB")
+    context = chromium.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-GB"
+    )
     context.add_init_script(path=str(AXE))
     context.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     try:
