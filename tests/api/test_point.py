@@ -5,21 +5,35 @@ point refused by order intake and by the failed-stop policy."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
 
+import pytest
+
 from backend.db.tables import Alert, Order, OutboxEvent, Parcel, PointOperator, PointParcel
 from backend.realtime.notifications import notifications_for
+from backend.realtime.push_endpoint import PushEndpoints
+from backend.realtime.push_relay import PushRelay
 from backend.security import pickup_code
 from backend.services.disruptions import after_failed_stop
 from backend.services.point_room import room_left
 from tests.api.helpers import admin, login, make_user, post_ok, problem, service_ctx, tomorrow
 from tests.api.test_planning import _addresses
+from tests.api.test_push import FakePushService
 from tests.api.test_replanning import _planned_day, _started_with_loaded_delivery
 
 SECRET = "test-key"  # the settings fixture's LAADBAK_SECRET_KEY
 EVERY_DAY = [{"days": ["mo", "tu", "we", "th", "fr", "sa", "su"], "opens": "07:00", "closes": "23:00"}]
+
+
+@pytest.fixture
+def push_service():
+    """The tests' local push service (tests/api/test_push.py)."""
+    service = FakePushService()
+    yield service
+    service.close()
 
 
 def key() -> dict[str, str]:
@@ -286,3 +300,25 @@ async def test_the_demo_login_point_works_at_a_point_with_parcels_announced(tmp_
         (Parcel.order.pickup_point == link["point"]) & (Parcel.order.delivery_date == dt.date.today())
     )
     assert announced > 0
+
+
+async def test_the_customers_push_arrives_with_the_code(client, geo, push_service) -> None:
+    """Through the tests' local push service: the customer follows the order on its tracking
+    page, the point scans the parcel in, the relay pushes "ready for pickup" with the code."""
+    d = await _desk(client, geo)
+    client.app.state.push.endpoints = PushEndpoints(allow_local=True)  # the fake service is on loopback
+    token = (await Order.select(Order.tracking_token).where(Order.id == d["orders"]["A1"]).first())["tracking_token"]
+    r = await client.post(f"/track/{token}/push", json=push_service.subscription("customer"))
+    assert r.status_code == 201, r.text
+    relay = PushRelay(client.app.state.push)
+    assert (await _scan(client, d["a"], "PA-1")).status_code == 200
+    assert await relay.step() >= 1
+    for _ in range(50):
+        if push_service.received:
+            break
+        await asyncio.sleep(0.1)
+    (got,) = push_service.received
+    code = pickup_code(SECRET, d["orders"]["A1"])
+    assert got["message"]["type"] == "ready_for_pickup" and got["message"]["code"] == code
+    assert got["message"]["title"] == "Ready for pickup at Kiosk Alpha" and code in got["message"]["body"]
+    assert got["message"]["qr"] == f"LBP:PA-1:{code}"
