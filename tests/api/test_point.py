@@ -40,8 +40,9 @@ def key() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid.uuid4())}
 
 
-async def _point(client, h: dict, hub: int, name: str, address: str, capacity: int) -> int:
+async def _point(client, h: dict, hub: int, name: str, address: str, capacity: int, **more) -> int:
     body = {
+        **more,
         "name": name,
         "kind": "parcel_shop",
         "address": address,
@@ -74,7 +75,7 @@ async def _desk(client, geo) -> dict:
     a = _addresses(geo)
     hub = (await post_ok(client, "/hubs", {"name": "Hub", "address": a[100]}, h))["id"]
     pa = await _point(client, h, hub, "Kiosk Alpha", a[150], 5)
-    pb = await _point(client, h, hub, "Kiosk Beta", a[153], 5)
+    pb = await _point(client, h, hub, "Kiosk Beta", a[153], 5, holdingDays=3)
     today = dt.date.today()
     orders = {
         "A1": await _order(client, h, hub, "A1", pa, ["PA-1"], today),
@@ -177,7 +178,9 @@ async def test_another_points_parcel_answers_not_found_and_roles_are_kept(client
     problem(await _hand(client, d["a"], "PB-1", code), 404)  # even with the right code
     problem(await client.post("/point/send-back", json={"barcode": "PB-1"}, headers={**d["a"], **key()}), 404)
     problem(await _hand(client, d["a"], "PA-1", "123456"), 404)  # announced but not scanned in yet
-    assert (await PointParcel.select(PointParcel.status).first())["status"] == "in"
+    held = await PointParcel.select(PointParcel.status, PointParcel.hold_until).first()
+    assert held["status"] == "in"
+    assert held["hold_until"].date() == dt.date.today() + dt.timedelta(days=3)  # Kiosk Beta's holding days
     # A dispatcher is no point operator; a point user linked to no point is told so.
     await make_user("disp", "dispatcher", hub_id=d["hub"])
     problem(await client.get("/point/today", headers=await login(client, "disp")), 403)
