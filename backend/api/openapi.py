@@ -94,6 +94,10 @@ def _guarded(app: Litestar) -> set[tuple[str, str]]:
     return out
 
 
+# Operations that slow down repeated wrong tries (a password, a pickup code) answer 429 too.
+THROTTLED: dict[str, set[int]] = {"/auth/login": {401, 429}, "/point/hand-out": {429}}
+
+
 def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[int]:
     has_body = "requestBody" in op
     params = op.get("parameters", [])
@@ -108,9 +112,7 @@ def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[
         statuses.add(409)
     if has_body:
         statuses |= {413, 415}
-    if path == "/auth/login":
-        statuses |= {401, 429}
-    return statuses
+    return statuses | THROTTLED.get(path, set())
 
 
 def _local_times(node: Any) -> Any:

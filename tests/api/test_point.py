@@ -203,8 +203,11 @@ async def test_too_many_wrong_codes_lock_the_parcel_for_a_while(client, geo) -> 
     # Arabic-Indic digits among them: another wrong code, not a server error.
     for left, wrong in zip((4, 3, 2, 1), (bad, "١٢٣٤٥٦", bad, bad), strict=True):
         assert f"{left} tries left" in problem(await _hand(client, d["a"], "PA-2", wrong), 422)["detail"]
-    locked = problem(await _hand(client, d["a"], "PA-2", bad), 429)
-    assert "locked until" in locked["detail"]
+    locked_answer = await _hand(client, d["a"], "PA-2", bad)
+    locked = problem(locked_answer, 429)
+    assert "locked until" in locked["detail"] and int(locked_answer.headers["retry-after"]) == 15 * 60
+    doc = (await client.get("/schema/openapi.json")).json()
+    assert "429" in doc["paths"]["/point/hand-out"]["post"]["responses"]  # the contract says so
     k = key()
     problem(await _hand(client, d["a"], "PA-2", code, k), 429)  # the right code waits too: no guessing
     row = await PointParcel.select().first()
