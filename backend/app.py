@@ -19,12 +19,14 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins import InitPlugin
 from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 
 import backend
 from backend.api.alerts import AlertController
 from backend.api.auth import AuthController, provide_user
 from backend.api.battery import BatteryController
 from backend.api.body_rules import check_request
+from backend.api.checkout import CHECKOUT_CONTROLLERS
 from backend.api.closures import ClosureController
 from backend.api.courier import CourierController
 from backend.api.desk import DeskController
@@ -34,17 +36,20 @@ from backend.api.messages import MessageController
 from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
+from backend.api.packing import PACKING_CONTROLLERS
 from backend.api.plans import PlanController, RouteController
 from backend.api.point import PointController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
+from backend.api.returns import RETURN_CONTROLLERS
 from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
 from backend.api.stop_detail import StopDetailController
-from backend.api.streams import courier_stream, hub_stream, streets
+from backend.api.streams import courier_stream, hub_stream, pick_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.api.warehouse import WAREHOUSE_CONTROLLERS
+from backend.api.warehouse_admin import WAREHOUSE_ADMIN_CONTROLLERS
 from backend.api.zones import ZoneController
 from backend.db.engine import make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool
@@ -185,8 +190,38 @@ async def _stall_watch(app: Litestar) -> AsyncIterator[None]:
             await watch.stop()
 
 
-# The generic resources' controllers and the warehouse's (create_app stays under 120 lines).
-RESOURCE_AND_WAREHOUSE_CONTROLLERS = (*CONTROLLERS, *WAREHOUSE_CONTROLLERS, PointController)
+# Every API controller and socket (the apps' pages are routed in create_app).
+API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
+    health,
+    AuthController,
+    UserController,
+    *CONTROLLERS,
+    *WAREHOUSE_CONTROLLERS,
+    *WAREHOUSE_ADMIN_CONTROLLERS,
+    *PACKING_CONTROLLERS,
+    OrderController,
+    PlanController,
+    DisruptionController,
+    ClosureController,
+    ZoneController,
+    AlertController,
+    RouteController,
+    CourierController,
+    DeskController,
+    PushController,
+    TrackingController,
+    *RETURN_CONTROLLERS,
+    StopDetailController,
+    MessageController,
+    BatteryController,
+    RiddenController,
+    *CHECKOUT_CONTROLLERS,
+    PointController,
+    courier_stream,
+    hub_stream,
+    pick_stream,
+    streets,
+)
 
 
 def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> Litestar:
@@ -263,31 +298,10 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
     static = REPO_ROOT / "pwa" / "static"
     return Litestar(
         route_handlers=[
-            health,
-            AuthController,
-            UserController,
-            *RESOURCE_AND_WAREHOUSE_CONTROLLERS,
-            OrderController,
-            PlanController,
-            DisruptionController,
-            ClosureController,
-            ZoneController,
-            AlertController,
-            RouteController,
-            CourierController,
-            DeskController,
-            PushController,
-            TrackingController,
-            StopDetailController,
-            MessageController,
-            BatteryController,
-            RiddenController,
-            courier_stream,
-            hub_stream,
-            streets,
+            *API_HANDLERS,
             # The courier app, the dispatcher's desk and the picker app have their own routers:
             # /courier/... API routes would hide the "/" one.
-            *(_app_router(static, app) for app in WORKER_APPS),
+            *(_app_router(static, app) for app in (*WORKER_APPS, "returns")),
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),

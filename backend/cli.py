@@ -108,6 +108,7 @@ Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on r
   Health       {base}/health
   Courier app  {base}/courier/
   Picker app   {base}/pick/
+  Returns      {base}/returns/   (order DEMO-R1, postcode 00100)
   Point app    {base}/point/   (a pickup point's desk)
   Routes       {base}/routes?hubId={city.hub_id}&date={city.day}   (log in first)
   Log in       curl -c jar -X POST {base}/auth/login -H 'content-type: application/json' \\
@@ -115,6 +116,7 @@ Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on r
 
 Logins: admin / {logins["admin"]}, dispatcher / {logins["dispatcher"]}, courier1..courier{city.couriers} / {password},
         picker / {logins["picker"]} (the first wave is released; the next: POST /hubs/{city.hub_id}/waves/release),
+        returns / {logins["returns"]} (two returns wait: GET /receiving/returns/)
         point / {logins["point"]} (the desk of the demo pickup point with the most parcels announced)
 {simulated}
 """,
@@ -360,6 +362,7 @@ def cmd_bench_replan(args: argparse.Namespace, settings: Settings) -> int:
                 seed=args.seed,
                 kinds=[k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None,
                 keep_dir=args.keep,
+                multi_trip=args.multi_trip,
             )
         )
     except BenchError as exc:
@@ -409,6 +412,25 @@ def cmd_bench_picking(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_checkout(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.checkout_bench import run_checkout_bench
+
+    result = asyncio.run(
+        run_checkout_bench(settings, seconds=args.seconds, take=args.take, time_limit_s=args.time_limit, seed=args.seed)
+    )
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def _checkout_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds of options calls, one after the other")
+    p.add_argument("--take", type=int, default=15, help="offered options held, ordered and planned afterwards")
+    p.add_argument("--time-limit", type=float, default=5.0, help="the planner's limit for the demo day (s)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_checkout)
+
+
 def _quality_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference-factor",
@@ -422,7 +444,50 @@ def _quality_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+_MULTI_TRIP_HELP = "share of the bikes too small for their day in one loop: they reload at the hub (0: none)"
 _MAP_HELP = "the dispatcher's map in a headless Chromium while couriers stream positions: frames, latency"
+
+
+def _replan_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--couriers", type=int, default=60, help="couriers on the road (one websocket each)")
+    p.add_argument("--stops", type=int, default=2100, help="about this many stops in the day")
+    p.add_argument("--disruptions", type=int, default=200, help="disruptions sent, one at a time")
+    p.add_argument(
+        "--cold-time-limit",
+        type=float,
+        default=60.0,
+        help="seconds of the cold solve the remaining day is compared with",
+    )
+    p.add_argument(
+        "--replan-time-limit",
+        type=float,
+        default=None,
+        help="the server's re-plan limit (default: LAADBAK_REPLAN_TIME_LIMIT)",
+    )
+    p.add_argument("--plan-time-limit", type=float, default=60.0, help="seconds for planning the day first")
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a disruption's effect")
+    p.add_argument(
+        "--cost-samples",
+        type=int,
+        default=1,
+        help="cost comparisons: 1 at the end, N spread over the run (each a cold solve)",
+    )
+    p.add_argument(
+        "--clock",
+        default="auto",
+        help="auto (real clock if enough of the day is left, else 09:00 via time-machine), real, or HH:MM",
+    )
+    p.add_argument("--day-hours", type=float, default=8.0, help="length of the couriers' shifts from now")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--kinds",
+        help="only these disruptions, e.g. failed_stop,new_order (also assign, replan, "
+        "out_of_service, redirect, closure)",
+    )
+    p.add_argument("--multi-trip", type=float, default=0.25, help=_MULTI_TRIP_HELP)
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
+    p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
+    p.set_defaults(func=cmd_bench_replan)
 
 
 def _picking_arguments(p: argparse.ArgumentParser) -> None:
@@ -496,47 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_ws)
-    p = bench.add_parser(
-        "replan", help="disruptions against a running day: latency to the phones, cost vs a cold solve"
+    _replan_arguments(
+        bench.add_parser(
+            "replan", help="disruptions against a running day: latency to the phones, cost vs a cold solve"
+        )
     )
-    p.add_argument("--couriers", type=int, default=60, help="couriers on the road (one websocket each)")
-    p.add_argument("--stops", type=int, default=2100, help="about this many stops in the day")
-    p.add_argument("--disruptions", type=int, default=200, help="disruptions sent, one at a time")
-    p.add_argument(
-        "--cold-time-limit",
-        type=float,
-        default=60.0,
-        help="seconds of the cold solve the remaining day is compared with",
-    )
-    p.add_argument(
-        "--replan-time-limit",
-        type=float,
-        default=None,
-        help="the server's re-plan limit (default: LAADBAK_REPLAN_TIME_LIMIT)",
-    )
-    p.add_argument("--plan-time-limit", type=float, default=60.0, help="seconds for planning the day first")
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for a disruption's effect")
-    p.add_argument(
-        "--cost-samples",
-        type=int,
-        default=1,
-        help="cost comparisons: 1 at the end, N spread over the run (each a cold solve)",
-    )
-    p.add_argument(
-        "--clock",
-        default="auto",
-        help="auto (real clock if enough of the day is left, else 09:00 via time-machine), real, or HH:MM",
-    )
-    p.add_argument("--day-hours", type=float, default=8.0, help="length of the couriers' shifts from now")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument(
-        "--kinds",
-        help="only these disruptions, e.g. failed_stop,new_order (also assign, replan, "
-        "out_of_service, redirect, closure)",
-    )
-    p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
-    p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
-    p.set_defaults(func=cmd_bench_replan)
     p = bench.add_parser("map", help=_MAP_HELP)
     p.add_argument("--couriers", type=int, default=100, help="couriers sending positions (one websocket each)")
     p.add_argument("--stops", type=int, default=4000, help="planned stops in the day, spread over the couriers")
@@ -553,6 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_map)
     _picking_arguments(bench.add_parser("picking", help="warehouse walking per line: single orders vs our batches"))
+    _checkout_arguments(bench.add_parser("checkout", help="check-out options calls on the demo day vs its plan"))
     return parser
 
 

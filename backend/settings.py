@@ -44,6 +44,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A ridden trail's point that needs more than this speed from the last one is a GPS jump
     # (backend/dispatch/day_figures.py); the demo raises it by its speed-up.
     trail_max_kmh: float = 45.0
+    # Check-out (backend/services/checkout.py): how long a held option keeps its room, and
+    # how far from its hub a hub's bikes deliver (beyond: the carrier).
+    checkout_hold_min: float = 10.0
+    checkout_area_km: float = 8.0
 
     @property
     def is_postgres(self) -> bool:
@@ -127,6 +131,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         replan_time_limit_s=float(env.get("LAADBAK_REPLAN_TIME_LIMIT", "0.8")),
         fail_policy=_fail_policy(env.get("LAADBAK_FAIL_POLICY", "pickup_point")),
         trail_max_kmh=_positive("LAADBAK_TRAIL_MAX_KMH", env.get("LAADBAK_TRAIL_MAX_KMH", "45")),
+        checkout_hold_min=_positive("LAADBAK_CHECKOUT_HOLD_MIN", env.get("LAADBAK_CHECKOUT_HOLD_MIN", "10")),
+        checkout_area_km=_positive("LAADBAK_CHECKOUT_AREA_KM", env.get("LAADBAK_CHECKOUT_AREA_KM", "8")),
         push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
         public_origins=origins,

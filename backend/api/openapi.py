@@ -78,7 +78,14 @@ SECURITY_SCHEMES = {
         "name": "laadbak_session",
         "description": "The cookie POST /auth/login sets.",
     },
+    "shopKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "A webshop's check-out key (POST /shops/{shopId}/api-keys); /checkout only.",
+    },
 }
+SHOP_KEY_PREFIX = "/checkout/"  # these operations take the shop's key instead of a login
 
 
 def _guarded(app: Litestar) -> set[tuple[str, str]]:
@@ -112,6 +119,10 @@ def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[
         statuses.add(409)
     if has_body:
         statuses |= {413, 415}
+    if path.startswith("/portal/returns"):
+        statuses.add(429)  # wrong pairs of order number and postcode are throttled like logins
+    if path.startswith(SHOP_KEY_PREFIX):
+        statuses.add(401)  # no key, a wrong or a revoked one
     return statuses | THROTTLED.get(path, set())
 
 
@@ -196,6 +207,8 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
                 continue
             needs_login = (method, path) in guarded
             op["security"] = [{"bearer": []}, {"session": []}] if needs_login else []
+            if path.startswith(SHOP_KEY_PREFIX):
+                op["security"] = [{"shopKey": []}]
             responses = op.setdefault("responses", {})
             for status in sorted(_statuses(method, op, needs_login, path)):
                 responses[str(status)] = {

@@ -1,4 +1,4 @@
-"""Websockets: one per courier, one per hub. See docs/courier-protocol.md.
+"""Websockets: one per courier, one per hub, one per picker. See docs/courier-protocol.md.
 
 On connect: a snapshot, or the events after the client's ``after`` read from
 the database; then live events from the feed, never one twice (by seq).
@@ -31,6 +31,8 @@ from backend.errors import Forbidden
 from backend.realtime.feed import Feed, Subscriber
 from backend.services import courier as courier_service
 from backend.services.desk import desk_day
+from backend.services.warehouse_events import warehouse_topic
+from backend.services.warehouse_live import picker_day
 
 HEARTBEAT_S = 15.0
 MAX_MESSAGE_CHARS = 4096  # a position or a ping; nothing a phone sends is longer
@@ -276,6 +278,34 @@ async def hub_stream(socket: WebSocket, ctx: Ctx, hub_id: Id, user: User) -> Non
         sub,
         backlog=lambda after: state.feed.history(after, hub_id=hub_id, limit=MAX_BACKLOG + 1),
         snapshot=snapshot,
+        on_message=on_message,
+    )
+    await stream.run(socket.query_params.get("after"), user.token_id)
+
+
+async def _picker_with_hub(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if (await current_user(connection)).hub_id is None:
+        raise Forbidden("Your account belongs to no hub, so there are no batches to follow; ask a dispatcher.")
+
+
+@websocket("/ws/pick", guards=[same_origin, roles("picker"), _picker_with_hub], dependencies=SOCKET_USER)
+async def pick_stream(socket: WebSocket, user: User) -> None:
+    """The picker's handheld: the events of the hub's warehouse (batches released, taken,
+    picked, re-sequenced, done), with the same resume rule as the couriers'."""
+    state = socket.app.state
+    assert user.hub_id is not None  # _picker_with_hub
+    hub_id, topic = user.hub_id, warehouse_topic(user.hub_id)
+
+    async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
+        raise ValueError(f"The picker stream only takes ping, not {message['type']!r}.")
+
+    sub = state.feed.subscribe(topic=topic)
+    stream = Stream(
+        socket,
+        state.feed,
+        sub,
+        backlog=lambda after: state.feed.history(after, topic=topic, limit=MAX_BACKLOG + 1),
+        snapshot=lambda: picker_day(hub_id, user.id),
         on_message=on_message,
     )
     await stream.run(socket.query_params.get("after"), user.token_id)

@@ -90,13 +90,13 @@ from backend.bench.replan_disruptions import (
 )
 from backend.bench.replan_report import summary
 from backend.db.engine import make_engine, migrate, transaction, use_database
-from backend.db.tables import PickupPoint, Shift, Shop
+from backend.db.tables import Bike, Hub, PickupPoint, Route, Shift, Shop
 from backend.dispatch.calendar import at, windows_on
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Unplanned
 from backend.dispatch.pool import new_pool
 from backend.dispatch.replan import route_orders
-from backend.dispatch.scheduling import build_route
+from backend.dispatch.scheduling import build_route, loop_route
 from backend.dispatch.solver import LATE_COST_PER_S, solve, travel_time
 from backend.dispatch.windows import merge_windows
 from backend.services import demo, orders
@@ -108,13 +108,29 @@ from backend.shifted_clock import clock_env, shifted_clock
 # --- the day ------------------------------------------------------------------------------
 
 
+# A multi-trip bike: an e-bike with a crate, too small to carry its share of the day in one
+# loop, so the planner sends it back to the hub to reload (the hub's reloadMin).
+SMALL_BIKE = {"payload_kg": 30.0, "volume_l": 80.0, "kind": "e_bike"}  # columns of Bike
+RELOAD_MIN = 6.0
+
+
 async def seed_bench_day(
-    geo: Any, day: dt.date, start_s: int, *, couriers: int, stops: int, day_hours: float, seed: int
+    geo: Any,
+    day: dt.date,
+    start_s: int,
+    *,
+    couriers: int,
+    stops: int,
+    day_hours: float,
+    seed: int,
+    multi_trip: float = 0.0,
 ) -> dict[str, Any]:
-    """The demo city with N couriers whose shifts start now, and orders for about ``stops`` stops."""
+    """The demo city with N couriers whose shifts start now, and orders for about ``stops`` stops;
+    a ``multi_trip`` share of the bikes small (:data:`SMALL_BIKE`), reloading at the hub."""
     rng = random.Random(seed)
     await migrate()
     city = await demo.seed(geo, day, orders_count=0, couriers=couriers, seed=seed)
+    small = await _small_bikes(city.hub_id, round(couriers * multi_trip))
     end_s = min(int(start_s + day_hours * 3600), HUB_CLOSES_S)
     # Everybody rides from now on: a day on the road, not one that starts in the afternoon.
     await Shift.update({Shift.start: at(day, start_s - QUARTER), Shift.end: at(day, end_s)}).where(
@@ -214,23 +230,43 @@ async def seed_bench_day(
         "start": hhmm(start_s),
         "end": hhmm(end_s),
         "addresses": len(addresses),
+        "multi_trip_bikes": small,
     }
+
+
+async def _small_bikes(hub_id: int, n: int) -> int:
+    """``n`` of the hub's bikes (every other one first) are small, and the hub reloads in RELOAD_MIN minutes."""
+    if not n:
+        return 0
+    await Hub.update({Hub.reload_min: RELOAD_MIN}).where(Hub.id == hub_id)
+    bikes = [b["id"] for b in await Bike.select(Bike.id).where(Bike.hub == hub_id).order_by(Bike.id)]
+    chosen = (bikes[::2] + bikes[1::2])[:n]
+    if chosen:
+        await Bike.update({getattr(Bike, k): v for k, v in SMALL_BIKE.items()}).where(Bike.id.is_in(chosen))
+    return len(chosen)
 
 
 # --- the cost of the remaining day ---------------------------------------------------------
 
 
-def routes_cost(problem: Any, orders: dict[str, list[str]]) -> int:
+def routes_cost(problem: Any, orders: dict[str, list[str]], breaks: dict[str, list[int]] | None = None) -> int:
     """The solver's objective for these visiting orders (backend/dispatch/solver.py, "arc costs"):
     per bike the matrix time of each leg at the bike's speed (``travel_time``; distance when the
     problem's cost is distance) from where it is, through its stops, to its end hub, plus the fixed
     cost of a used bike. Unplanned stops are not charged here. Every bike counts its ride home, used
-    or not, on both sides of a comparison alike."""
+    or not, on both sides of a comparison alike. ``breaks``: per bike the positions of its stops
+    that start a new loop, each after a ride back to its hub (``reload_place``)."""
     loc = {s.id: s.location for s in problem.stops}
     total = 0
     for v in problem.vehicles:
         ids = orders.get(v.id, [])
-        path = [v.start_location, *(loc[s] for s in ids), v.end_location]
+        cuts = set((breaks or {}).get(v.id, ()))
+        path = [v.start_location]
+        for j, sid in enumerate(ids):
+            if j in cuts:
+                path.append(v.reload_place)
+            path.append(loc[sid])
+        path.append(v.end_location)
         for a, b in itertools.pairwise(path):
             total += (
                 problem.dist_m[a][b]
@@ -263,18 +299,43 @@ def in_force_orders(problem: Any, routes: list[dict[str, Any]]) -> dict[str, lis
     return out
 
 
-def plan_of(problem: Any, orders: dict[str, list[str]]) -> Any:
-    """The routes in force as a Plan, scheduled the solver's way, for the feasibility checker.
+def in_force_breaks(routes: list[dict[str, Any]], orders: dict[str, list[str]]) -> dict[str, list[int]]:
+    """Per vehicle, the positions in ``orders`` (from :func:`in_force_orders`) whose stop rides
+    another loop than the stop before it (the route rows' ``loop``): a reload at the hub before it."""
+    loop = {str(p["stop_id"]): int(p.get("loop", 1)) for r in routes for p in r["stops"]}
+    return {
+        vid: cuts
+        for vid, ids in orders.items()
+        if (cuts := [j for j in range(1, len(ids)) if loop.get(ids[j], 1) != loop.get(ids[j - 1], 1)])
+    }
+
+
+def plan_breaks(plan: Any) -> dict[str, list[int]]:
+    """Per vehicle of ``plan``, the positions of its stops that start a new loop."""
+    return {
+        r.vehicle_id: cuts
+        for r in plan.routes
+        if (cuts := [j for j in range(1, len(r.stops)) if r.stops[j].loop != r.stops[j - 1].loop])
+    }
+
+
+def plan_of(problem: Any, orders: dict[str, list[str]], breaks: dict[str, list[int]] | None = None) -> Any:
+    """The routes in force as a Plan, scheduled the solver's way, for the feasibility checker;
+    a route with ``breaks`` in loops (:func:`backend.dispatch.scheduling.loop_route`).
 
     Uses the solver's own scheduling (private helpers, as backend/dispatch/replan.py does)."""
     pos = {s.id: k for k, s in enumerate(problem.stops)}
     windows = [merge_windows(s.windows) for s in problem.stops]
     vehicles = {v.id: v for v in problem.vehicles}
-    routes = tuple(
-        build_route(problem, vehicles[vid], [pos[s] for s in ids], windows, vehicles[vid].shift.start)
-        for vid, ids in orders.items()
-        if ids
-    )
+    by_id = {s.id: s for s in problem.stops}
+
+    def route(vid: str, ids: list[str]) -> Any:
+        seq, cuts = [pos[s] for s in ids], (breaks or {}).get(vid)
+        if cuts:
+            return loop_route(problem, vehicles[vid], seq, cuts, by_id=by_id)
+        return build_route(problem, vehicles[vid], seq, windows, vehicles[vid].shift.start)
+
+    routes = tuple(route(vid, ids) for vid, ids in orders.items() if ids)
     planned = {s for ids in orders.values() for s in ids}
     unplanned = tuple(
         Unplanned(stop_id=s.id, reason="no_capacity", detail="on no route in force")
@@ -284,7 +345,7 @@ def plan_of(problem: Any, orders: dict[str, list[str]]) -> Any:
     return Plan(
         routes=routes,
         unplanned=unplanned,
-        cost=routes_cost(problem, orders),
+        cost=routes_cost(problem, orders, breaks),
         distance_m=sum(r.distance_m for r in routes),
         duration_s=sum(r.duration_s for r in routes),
         solve_s=0.0,
@@ -322,15 +383,16 @@ async def evaluate_remaining_day(
     load_s = time.perf_counter() - t0
     problem = day_input.problem
     in_force = in_force_orders(problem, routes)
-    in_cost = routes_cost(problem, in_force)
+    in_breaks = in_force_breaks(routes, in_force)
+    in_cost = routes_cost(problem, in_force, in_breaks)
     try:
-        violations = check(problem, plan_of(problem, in_force))
+        violations = check(problem, plan_of(problem, in_force, in_breaks))
     except (ImportError, TypeError) as exc:  # the solver's private scheduling changed: say so, go on
         violations = None
         log(f"could not check the routes in force: {exc!r}")
     in_planned = {s for ids in in_force.values() for s in ids}
     loop = asyncio.get_running_loop()
-    cold = await loop.run_in_executor(pool, functools.partial(solve, problem, cold_time_limit))
+    cold = await loop.run_in_executor(pool, functools.partial(cold_solve, problem, cold_time_limit))
     cold_orders = route_orders(cold)
     cold_planned = {s for ids in cold_orders.values() for s in ids}
     result: dict[str, Any] = {
@@ -359,7 +421,11 @@ async def evaluate_remaining_day(
         else dict(collections.Counter(v.rule for v in violations)),
         "in_force_violation_examples": [v.detail for v in (violations or [])[:3]],
         "cold_time_limit_s": cold_time_limit,
-        "cold_cost": routes_cost(problem, cold_orders),
+        "cold_cost": routes_cost(problem, cold_orders, plan_breaks(cold)),
+        # several loops a shift: the routes in force and the cold plan's that ride more than one
+        "in_force_multi_loop_routes": len(in_breaks),
+        "in_force_reloads": sum(len(c) for c in in_breaks.values()),
+        "cold_multi_loop_routes": len(plan_breaks(cold)),
         "cold_solver_objective": cold.cost,
         "cold_solve_s": round(cold.solve_s, 1),
         "cold_planned": len(cold_planned),
@@ -369,16 +435,16 @@ async def evaluate_remaining_day(
         "in_force_only": len(in_planned - cold_planned),
         "cold_only": len(cold_planned - in_planned),
     }
-    in_late = lateness_s(problem, plan_of(problem, in_force))
+    in_late = lateness_s(problem, plan_of(problem, in_force, in_breaks))
     result.update(in_force_late_s=in_late, cold_late_s=lateness_s(problem, cold))
     basis_cost, basis = result["cold_cost"], "same stops planned"
     basis_late = result["cold_late_s"]
     if cold_planned != in_planned and in_planned:
         # A cost over other stops is no comparison: solve cold again on what the routes in force serve.
         sub = restricted(problem, in_planned)
-        again = await loop.run_in_executor(pool, functools.partial(solve, sub, cold_time_limit))
+        again = await loop.run_in_executor(pool, functools.partial(cold_solve, sub, cold_time_limit))
         again_planned = {s for ids in route_orders(again).values() for s in ids}
-        basis_cost = routes_cost(sub, route_orders(again))
+        basis_cost = routes_cost(sub, route_orders(again), plan_breaks(again))
         basis_late = lateness_s(sub, again)
         basis = (
             "cold solve restricted to the stops planned in force"
@@ -403,6 +469,19 @@ async def evaluate_remaining_day(
         round(whole_in / whole_cold, 4) if whole_cold and not basis.startswith("unequal") else None
     )
     return result
+
+
+def cold_solve(problem: Any, time_limit_s: float) -> Any:
+    """The cold plan the routes in force are compared with: OR-Tools (the solver's objective,
+    as before); on a day with bikes that reload, OR-Tools then PyVRP's loops from its plan
+    where PyVRP can express the day (OR-Tools rides one loop a shift), the better checked plan."""
+    from backend.dispatch.portfolio import choose, engines_for, run_engine
+    from backend.dispatch.reloads import reloading
+
+    if not reloading(problem):
+        return solve(problem, time_limit_s)
+    (engine,) = engines_for(problem, ("ortools+pyvrp",))
+    return choose(problem, run_engine(engine, problem, time_limit_s))[0]
 
 
 def lateness_s(problem: Any, plan: Any) -> int:
@@ -446,12 +525,16 @@ async def run_replan_bench(
     seed: int = 7,
     kinds: list[str] | None = None,
     keep_dir: bool = False,
+    multi_trip: float = 0.25,
 ) -> dict[str, Any]:
-    """Run the bench; returns ``{"instances": [...], "summary": {...}}`` (progress goes to stderr)."""
+    """Run the bench; returns ``{"instances": [...], "summary": {...}}`` (progress goes to stderr).
+    ``multi_trip``: the share of small bikes that must ride several loops (0: none)."""
     import logging
 
     if couriers < 2 or stops < couriers or disruptions < 1 or cost_samples < 1:
         raise BenchError("need at least 2 couriers, a stop per courier, 1 disruption and 1 cost sample")
+    if not 0 <= multi_trip <= 1:
+        raise BenchError(f"--multi-trip is a share of the bikes, from 0 to 1, not {multi_trip:g}")
     known = {*MIX, "out_of_service", *OPTIONAL_KINDS}
     if kinds and (unknown := sorted(set(kinds) - known)):
         raise BenchError(f"unknown disruption kind(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
@@ -469,7 +552,14 @@ async def run_replan_bench(
         with shifted_clock(offset):
             # 1-2. the day
             geo, day, seeded, seed_row = await _seed(
-                settings, tmp, couriers=couriers, stops=stops, day_hours=day_hours, seed=seed, clock_words=clock_words
+                settings,
+                tmp,
+                couriers=couriers,
+                stops=stops,
+                day_hours=day_hours,
+                seed=seed,
+                clock_words=clock_words,
+                multi_trip=multi_trip,
             )
             instances: list[dict[str, Any]] = [seed_row]
             # 3. the server, the plan, the phones
@@ -491,6 +581,7 @@ async def run_replan_bench(
             )
             bench.addresses = [a for a in geo.geocoder.addresses() if on_network(geo, a.lat, a.lon)]
             instances.append(await _plan_day(bench, plan_time_limit))
+            instances[-1].update(await _loops_planned(seeded["hub_id"], day))
             instances.append(await bench.connect([f"courier{i}" for i in range(1, couriers + 1)]))
             log(f"{couriers} couriers on the road, bikes loaded ({instances[-1]['parcels_loaded']} parcels)")
             # 4. the disruptions (and 5. cost samples along the way)
@@ -512,6 +603,11 @@ async def run_replan_bench(
                 server_cpu_s=run.server_cpu_s,
                 clock=clock_words,
                 kinds_skipped=sorted(set(OPTIONAL_KINDS) - set(run.extra_kinds)),
+                loops={
+                    "multi_trip_bikes": seeded["multi_trip_bikes"],
+                    "planned_multi_loop_routes": instances[1]["multi_loop_routes"],
+                    "in_force_multi_loop_routes": costs[-1].get("in_force_multi_loop_routes"),
+                },
             )
             return {"instances": instances, "summary": figures}
     finally:
@@ -527,7 +623,15 @@ async def run_replan_bench(
 
 
 async def _seed(
-    settings: Any, tmp: Path, *, couriers: int, stops: int, day_hours: float, seed: int, clock_words: str
+    settings: Any,
+    tmp: Path,
+    *,
+    couriers: int,
+    stops: int,
+    day_hours: float,
+    seed: int,
+    clock_words: str,
+    multi_trip: float,
 ) -> tuple[Any, dt.date, dict[str, Any], dict[str, Any]]:
     """The map, today, and the day written into ``tmp/bench.sqlite`` (on the bench clock)."""
     t0 = time.monotonic()
@@ -537,7 +641,9 @@ async def _seed(
     now = dt.datetime.now()
     day = now.date()
     start_s = now.hour * 3600 + now.minute * 60
-    seeded = await seed_bench_day(geo, day, start_s, couriers=couriers, stops=stops, day_hours=day_hours, seed=seed)
+    seeded = await seed_bench_day(
+        geo, day, start_s, couriers=couriers, stops=stops, day_hours=day_hours, seed=seed, multi_trip=multi_trip
+    )
     log(
         f"seeded {seeded['orders']} orders ({seeded['stops']} stops) for {couriers} couriers, "
         f"{seeded['start']}-{seeded['end']}, clock {clock_words} ({tmp})"
@@ -550,6 +656,22 @@ async def _seed(
         "seconds": round(time.monotonic() - t0, 1),
     }
     return geo, day, seeded, row
+
+
+async def _loops_planned(hub_id: int, day: dt.date) -> dict[str, int]:
+    """How many of the day's routes in force ride several loops, and their reloads in all."""
+
+    async def read() -> list[dict[str, Any]]:
+        query = Route.select(Route.reloads).where(
+            (Route.hub == hub_id) & (Route.plan_date == day) & Route.current.eq(True)
+        )
+        return await query.output(load_json=True)
+
+    rows = await _retry_locked(read)
+    return {
+        "multi_loop_routes": sum(1 for r in rows if r["reloads"]),
+        "reloads": sum(len(r["reloads"] or []) for r in rows),
+    }
 
 
 async def _plan_day(bench: ReplanBench, plan_time_limit: float) -> dict[str, Any]:

@@ -141,7 +141,7 @@ class ReplanBench:
         raise BenchError(f"{username} cannot log in: {status} {problem_text(body)}")
 
     async def connect(self, usernames: list[str]) -> dict[str, Any]:
-        """Couriers log in, connect, start the shift and load the bike; the dispatcher connects."""
+        """Couriers log in, connect, start the shift and load the bike (its first loop); the dispatcher connects."""
         t0 = time.monotonic()
         sem = asyncio.Semaphore(4)
 
@@ -175,7 +175,8 @@ class ReplanBench:
                 return
             phone.shift_status = "started"
             for item in phone.loading:
-                if item["loaded"]:
+                # the first loop's parcels: a later loop's are loaded when the bike is back to reload
+                if item["loaded"] or item.get("loop", 1) > 1:
                     continue
                 async with sem:
                     status, body = await phone.http.send(

@@ -23,6 +23,7 @@ def summary(
     server_cpu_s: float,
     clock: str,
     kinds_skipped: list[str],
+    loops: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rows = [d.as_json() for d in records]
     changed = [r for r in rows if r["outcome"] == "changed"]
@@ -98,6 +99,9 @@ def summary(
         "remaining_stops": cost.get("stops"),
         "couriers": couriers,
         "stops": stops,
+        # several loops a shift: small bikes in the day, routes riding more than one loop
+        # when the day was planned and at the end (the cost row's routes in force)
+        **(loops or {}),
         "replan_time_limit_s": replan_limit,
         "cold_time_limit_s": cold_time_limit,
         "run_s": round(run_s, 1),
@@ -120,6 +124,8 @@ def format_report(result: dict[str, Any]) -> str:
     lines = [
         f"laadbak bench replan: {s['couriers']} couriers, {s['stops']} stops, clock {s['clock']}, "
         f"re-plan limit {s['replan_time_limit_s']:g} s",
+        f"multi-trip: {s.get('multi_trip_bikes', 0)} small bikes; routes in loops: "
+        f"{s.get('planned_multi_loop_routes')} planned, {s.get('in_force_multi_loop_routes')} at the end",
         f"{s['disruptions']} disruptions: {s['changed']} changed routes, "
         f"{s['no_change']} no change, {s['errors']} errors, {s['timeouts']} timeouts, "
         f"{s['skipped']} skipped",

@@ -77,6 +77,8 @@ class Shop(Keyed):
     lon = Float()
     opening_hours = JSON(default=[])
     hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
+    # How the hub packs this shop's goods (backend/warehouse/packing.py PackingOptions, camelCase).
+    packing = JSON(default={})
 
 
 class PickupPoint(Keyed, tablename="pickup_point"):
@@ -175,6 +177,8 @@ class Order(Keyed, tablename="customer_order"):
     # The customer's link to /track/<token>: unguessable, one per order.
     tracking_token = Varchar(length=40, null=True, default=None)  # unique index in the migration
     created_at = Timestamp(default=TimestampNow())
+    # The delivery address's postcode: with the reference, the customer's key to the return portal.
+    postcode = Varchar(length=16, default="")
 
 
 class Stop(Keyed):
@@ -439,6 +443,7 @@ class Product(Keyed):
     category = Varchar(length=32, default="general")  # clothing, electronics, furniture, ...: returns go by it
     grade = Varchar(length=4, null=True, default=None)
     base_sku = Varchar(length=64, null=True, default=None)
+    longest_mm = Integer(default=0)  # the longest side (0: unknown); packing chooses a box it fits
 
 
 class StockMovement(Keyed, tablename="stock_movement"):
@@ -516,6 +521,133 @@ class PickScan(Keyed, tablename="pick_scan"):
     at = Timestamp()
 
 
+class PickingSettings(Keyed, tablename="picking_settings"):
+    """How a hub picks unless a wave release says otherwise: the way of working and the cart."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, unique=True, index=True)
+    mode = Varchar(length=20, default="sort_while_picking")  # sort_while_picking | pick_then_sort
+    totes = Integer(default=8)
+    tote_volume = Float(default=40.0)  # litres
+    tote_weight = Float(default=15.0)  # kg
+
+
+# --- returns (backend/returns is the pure core; backend/services/returns_*.py) ---
+
+
+class ShopReturnPolicy(Keyed, tablename="shop_return_policy"):
+    """A shop's return policy: ``backend.returns.vocabulary.ReturnPolicy`` as JSON (absent: the default)."""
+
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, unique=True)
+    policy = JSON(default={})
+
+
+class ReturnRequest(Keyed, tablename="return_request"):
+    """A customer's return of (part of) an order; ``code`` is the public key shown as a QR."""
+
+    code = Varchar(length=16, unique=True, index=True)  # "R-7KQ2MXPA"
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)  # whose policy applied
+    outcome = Varchar(length=12)  # refund | exchange
+    hand_in = Varchar(length=16)  # pickup_point | courier
+    pickup_point = ForeignKey(references=PickupPoint, null=True, on_delete=OnDelete.set_null)
+    collect_date = Date(null=True, default=None)  # courier: the day and slot chosen
+    slot = Varchar(length=16, default="")
+    stop = ForeignKey(references=Stop, null=True, on_delete=OnDelete.set_null)  # courier: the pickup stop
+    status = Varchar(length=16, default="registered")  # registered | received
+    fee_cents = Integer(default=0)
+    bonus_cents = Integer(default=0)
+    created_at = Timestamp()
+    received_at = Timestamp(null=True, default=None)
+
+
+class ReturnItem(Keyed, tablename="return_item"):
+    """An item of a return: expected (from the request) or unexpected (found at receiving)."""
+
+    request = ForeignKey(references=ReturnRequest, on_delete=OnDelete.cascade, index=True)
+    order_line = ForeignKey(references=OrderLine, null=True, on_delete=OnDelete.set_null)
+    sku = Varchar(length=64)
+    quantity = Integer()  # expected (0 for an unexpected item)
+    received = Integer(default=0)
+    reason = Varchar(length=24, default="")
+    text = Text(default="")
+    status = Varchar(length=12, default="expected")  # expected | received | missing | unexpected
+
+
+class ReturnEvent(Keyed, tablename="return_event"):
+    """The history of a return: what happened, when, and who (null: the customer or the system)."""
+
+    request = ForeignKey(references=ReturnRequest, on_delete=OnDelete.cascade, index=True)
+    at = Timestamp()
+    state = Varchar(length=24)
+    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    detail = Text(default="")
+
+
+class PackJob(Keyed, tablename="pack_job"):
+    """Packing one order at the pack station: the totes scanned, the items verified by scan
+    (``scans``: scan id -> SKU), the box, the shop's options applied; closed into the parcel."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    order_id = Integer(unique=True, index=True)  # one packing per order
+    status = Varchar(length=8, default="open")  # open | closed
+    totes = JSON(default=[])
+    scans = JSON(default={})
+    box = Varchar(length=8, default="")
+    options = JSON(default=[])  # the options applied (branded_box, card, gift_wrap)
+    parcel_id = Integer(null=True, default=None)
+    packer = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    started_at = Timestamp()
+    closed_at = Timestamp(null=True, default=None)
+
+
+# --- the webshop's check-out (backend/dispatch/checkout.py is the pure core; backend/services/checkout.py) ---
+
+
+class ShopApiKey(Keyed, tablename="shop_api_key"):
+    """A webshop's key for the check-out API, sent in the X-Api-Key header; only its
+    SHA-256 is kept (the key is 256 random bits, shown once when it is made)."""
+
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, index=True)
+    key_hash = Varchar(length=64, unique=True, index=True)
+    label = Varchar(length=80, default="")
+    created_at = Timestamp(default=TimestampNow())
+    revoked_at = Timestamp(null=True, default=None)
+
+
+class CheckoutSlot(Keyed, tablename="checkout_slot"):
+    """A delivery slot a hub sells at check-out (a hub without any sells the core's defaults)."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=32)
+    start = Varchar(length=5)  # "18:00"
+    end = Varchar(length=5)
+    price_cents = Integer()
+    lead_min = Integer()  # the order must be in this many minutes before the slot starts
+
+
+class CheckoutHold(Keyed, tablename="checkout_hold"):
+    """A check-out option held for a few minutes: its room counts as used for everyone
+    else until ``expires_at`` (no timer needed: an expired hold simply stops counting)
+    or until it became ``order_id``."""
+
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, index=True)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    option_key = Varchar(length=40)  # the slot's name, "point-<id>"
+    delivery_date = Date(index=True)
+    window_start = Timestamp()
+    window_end = Timestamp()
+    pickup_point = ForeignKey(references=PickupPoint, null=True, on_delete=OnDelete.set_null)
+    lat = Float()
+    lon = Float()
+    address = Varchar(length=200, default="")
+    parcels = JSON(default=[])  # [[weight_g, volume_ml, longest_cm], ...]
+    price_cents = Integer()
+    expires_at = Timestamp(index=True)
+    order_id = Integer(null=True, default=None)
+    created_at = Timestamp(default=TimestampNow())
+
+
 # --- the pickup point's desk (backend/services/point_desk.py, point_room.py) ---
 
 
@@ -583,6 +715,15 @@ ALL_TABLES: tuple[type[Table], ...] = (
     PickBatch,
     Tote,
     PickScan,
+    PickingSettings,
+    ShopReturnPolicy,
+    ReturnRequest,
+    ReturnItem,
+    ReturnEvent,
+    PackJob,
+    ShopApiKey,
+    CheckoutSlot,
+    CheckoutHold,
     PointOperator,
     PointParcel,
 )

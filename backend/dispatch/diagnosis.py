@@ -30,6 +30,7 @@ from backend.dispatch.windows import (
     earliest_start,
     merge_windows,
     scaled,
+    scaled_capacity,
     travel_time,
 )
 
@@ -141,9 +142,9 @@ def _vehicle_check(
 ) -> list[str]:
     """Why vehicle ``v`` cannot serve the group alone (empty list: it can)."""
     fails: list[str] = []
-    if peak_g > scaled(v.payload_kg, GRAMS_PER_KG):
+    if peak_g > scaled_capacity(v.payload_kg, GRAMS_PER_KG):
         fails.append("too_heavy")
-    if peak_dl > scaled(v.volume_l, DL_PER_L):
+    if peak_dl > scaled_capacity(v.volume_l, DL_PER_L):
         fails.append("too_big")
     D = problem.dist_m
     range_any = time_any = both = False
@@ -199,7 +200,7 @@ def _alone_ok(problem: Problem, stops: list[Stop], windows: list[list[tuple[int,
     ok = one & (arr <= b) & (st + service + ride(col(T, v.end_location)) <= v.shift.end)
     if v.max_distance_m is not None:
         ok &= row(D, v.start_location) + col(D, v.end_location) <= v.max_distance_m
-    cap_g, cap_dl = scaled(v.payload_kg, GRAMS_PER_KG), scaled(v.volume_l, DL_PER_L)
+    cap_g, cap_dl = scaled_capacity(v.payload_kg, GRAMS_PER_KG), scaled_capacity(v.volume_l, DL_PER_L)
     ok &= np.array(
         [scaled(s.weight_kg, GRAMS_PER_KG) <= cap_g and scaled(s.volume_l, DL_PER_L) <= cap_dl for s in stops]
     )

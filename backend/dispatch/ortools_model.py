@@ -15,7 +15,7 @@ from backend.dispatch.model import (
     Vehicle,
 )
 from backend.dispatch.nodes import Node
-from backend.dispatch.windows import BIG, DL_PER_L, GRAMS_PER_KG, Windows, scaled, travel_time
+from backend.dispatch.windows import BIG, DL_PER_L, GRAMS_PER_KG, Windows, scaled_capacity, travel_time
 
 # A second past a stop's ``due_s`` weighs like four seconds of riding: the
 # customer waits, but a route that is late anyway should not zigzag for it.
@@ -263,7 +263,7 @@ def _load_dimensions(
         if not any(dem):
             continue
         unit = GRAMS_PER_KG if name == "Payload" else DL_PER_L
-        caps = [min(scaled(getattr(v, cap_attr), unit), BIG) for v in vehicles]
+        caps = [min(scaled_capacity(getattr(v, cap_attr), unit), BIG) for v in vehicles]
         loads.append(
             (
                 np.array(dem, dtype=np.int64),

@@ -229,10 +229,12 @@ def replan_loops(
     when None) is on the loop the bike is riding now: the bike serves those first,
     in the order of its route in force (``routes_in_force``: vehicle id -> stop
     ids), then rides back to its hub. Other stops locked to a bike that reloads
-    (kept with a courier on the road to spare churn) are free again, in their own
+    (kept with a courier on the road to spare churn) are off that loop, in their own
     windows (a stop kept "late rather than dropped" gets its window back from its
-    soft due time): they are not loaded yet. Everything after that (the later
-    loops) is planned again freely by :func:`solve_reloads`, the bike starting at
+    soft due time): they are not loaded yet. They stay with their courier (as the
+    usual re-plan and the checker keep them; freed, they went to other bikes and the
+    checker refused the plan), on a later loop. Everything after that (the later
+    loops) is planned again by :func:`solve_reloads`, the bike starting at
     the hub when it is back there and has reloaded, with the range that is left.
     The routes are then timed whole from where each bike is now
     (:func:`~backend.dispatch.scheduling.loop_route`); the caller checks the plan.
@@ -318,11 +320,13 @@ def replan_loops(
 
 
 def _free(s: Stop) -> Stop:
-    """``s`` without its lock, in its own window again (see the re-plan's "late rather than dropped")."""
+    """``s`` off the loop it was on, in its own window again (see the re-plan's "late rather than
+    dropped"), still with its courier: kept with a courier on the road to spare churn, as the
+    usual re-plan keeps it (and as the checker holds it), on a later loop of that bike."""
     windows = s.windows
     if s.due_s is not None and windows:
         windows = (*windows[:-1], Window(windows[-1].start, max(windows[-1].start, s.due_s)))
-    return msgspec.structs.replace(s, vehicles=(), due_s=None, windows=windows)
+    return msgspec.structs.replace(s, due_s=None, windows=windows)
 
 
 def replan_in_loops(

@@ -58,6 +58,14 @@ def scaled(value: float, unit: int) -> int:
     return round(value * unit)
 
 
+def scaled_capacity(value: float, unit: int) -> int:
+    """A capacity in whole ``unit``s, rounded down: a bike of 74.5667 L holds 745 dL, not the
+    746 that rounding gives (a 74.6 L load would pass the model and break the checker's rule)."""
+    if math.isinf(value) or value * unit >= BIG:
+        return BIG
+    return math.floor(value * unit + 1e-9)
+
+
 def merge_windows(windows: tuple[Window, ...]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for w in sorted(windows, key=lambda w: (w.start, w.end)):

@@ -10,8 +10,18 @@ from backend.db.prepared import Prepared
 from backend.db.tables import OutboxEvent
 
 
-async def emit(kind: str, payload: dict[str, Any], *, courier_id: int | None = None, hub_id: int | None = None) -> None:
-    topic = f"courier:{courier_id}" if courier_id is not None else f"hub:{hub_id}"
+async def emit(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    courier_id: int | None = None,
+    hub_id: int | None = None,
+    topic: str | None = None,
+) -> None:
+    """``topic`` names a narrower stream as well (e.g. ``warehouse:3``: the hub's pickers);
+    the event still reaches its courier's and hub's streams."""
+    if topic is None:
+        topic = f"courier:{courier_id}" if courier_id is not None else f"hub:{hub_id}"
     await OutboxEvent.insert(OutboxEvent(topic=topic, kind=kind, courier_id=courier_id, hub_id=hub_id, payload=payload))
 
 
@@ -29,7 +39,14 @@ _AFTER: dict[tuple[str, int], Prepared] = {}
 def _after_query(scope: str, limit: int) -> Prepared:
     prepared = _AFTER.get((scope, limit))
     if prepared is None:
-        columns = (OutboxEvent.id, OutboxEvent.kind, OutboxEvent.payload, OutboxEvent.courier_id, OutboxEvent.hub_id)
+        columns = (
+            OutboxEvent.id,
+            OutboxEvent.kind,
+            OutboxEvent.payload,
+            OutboxEvent.courier_id,
+            OutboxEvent.hub_id,
+            OutboxEvent.topic,
+        )
 
         def build(after: Any, who: Any = None) -> Any:
             where: Any = OutboxEvent.id > after
@@ -37,6 +54,8 @@ def _after_query(scope: str, limit: int) -> Prepared:
                 where &= OutboxEvent.courier_id == who
             elif scope == "hub":
                 where &= OutboxEvent.hub_id == who
+            elif scope == "topic":
+                where &= OutboxEvent.topic == who
             return OutboxEvent.select(*columns).where(where)
 
         prepared = _AFTER[(scope, limit)] = Prepared(
@@ -47,11 +66,18 @@ def _after_query(scope: str, limit: int) -> Prepared:
 
 
 async def events_after(
-    after: int, *, courier_id: int | None = None, hub_id: int | None = None, limit: int = 1000
+    after: int,
+    *,
+    courier_id: int | None = None,
+    hub_id: int | None = None,
+    topic: str | None = None,
+    limit: int = 1000,
 ) -> list[dict[str, Any]]:
-    """Events after ``after`` for one courier's or one hub's stream (or all), in order."""
-    if courier_id is not None and hub_id is not None:
-        raise ValueError("one stream at a time: a courier's or a hub's")
+    """Events after ``after`` for one courier's, one hub's or one topic's stream (or all), in order."""
+    if sum(x is not None for x in (courier_id, hub_id, topic)) > 1:
+        raise ValueError("one stream at a time: a courier's, a hub's or a topic's")
+    if topic is not None:
+        return await _after_query("topic", limit)(after, topic)
     if courier_id is not None:
         return await _after_query("courier", limit)(after, courier_id)
     if hub_id is not None:

@@ -17,7 +17,7 @@ from piccolo.query import WhereRaw
 
 from backend.db.engine import reading, transaction
 from backend.db.prepared import Prepared
-from backend.db.tables import Courier, Hub, Order, Parcel, Route, Shift, Stop
+from backend.db.tables import Courier, Hub, Order, Parcel, ReturnEvent, ReturnRequest, Route, Shift, Stop
 from backend.dispatch.calendar import seconds_of
 from backend.dispatch.progress import DONE, IllegalTransition, Leg, next_state, reschedule
 from backend.errors import Conflict, Invalid, NotFound
@@ -25,6 +25,7 @@ from backend.jobs import queue as jobs
 from backend.realtime.notifications import customer_notices
 from backend.realtime.outbox import emit, latest_seq
 from backend.services import stop_history
+from backend.services.warehouse_packing import unpacked_orders
 
 FAIL_REASONS = ("not_home", "refused", "address_not_found", "no_access", "damaged", "other")
 # An ETA change smaller than this is not worth a message to the phone.
@@ -60,6 +61,9 @@ _STOP_COLUMNS = (*Stop.all_columns(), Stop.order.customer_name, Stop.order.refer
 _STOPS = Prepared(
     lambda ids: Stop.select(*_STOP_COLUMNS).where(Stop.id.is_in(ids)).output(load_json=True),
     1,
+)
+_RETURNS = Prepared(
+    lambda ids: ReturnRequest.select(ReturnRequest.stop, ReturnRequest.code).where(ReturnRequest.stop.is_in(ids)), 1
 )
 _PARCELS = Prepared(
     lambda orders: (
@@ -109,12 +113,19 @@ async def stop_views(route: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     rows = {r["id"]: r for r in await _STOPS(ids)}
     parcels = await _PARCELS(sorted({r["order"] for r in rows.values()}))
+    # A customer's return collected at the door: its one parcel is the return, labelled with its code.
+    returns = {r["stop"]: r["code"] for r in await _RETURNS(ids)}
     views = []
     for planned in route["stops"]:
         row = rows.get(planned["stop_id"])
         if row is None:
             continue  # the order was cancelled after planning
-        views.append(_stop_view(planned, row, _parcels_of(row, parcels)))
+        code = returns.get(row["id"])
+        if code is None:
+            views.append(_stop_view(planned, row, _parcels_of(row, parcels)))
+        else:
+            status = "collected" if row["status"] == "collected" else "expected"
+            views.append({**_stop_view(planned, row, [{"barcode": code, "status": status}]), "returnCode": code})
     return views
 
 
@@ -283,9 +294,10 @@ def reload_views(route: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def loading_list(stops: list[dict[str, Any]], unpacked: set[int] | None = None) -> list[dict[str, Any]]:
     """Hub parcels to load, per loop (``loop``, from 1), and in a loop its last delivery
-    first (it goes in deepest): ``loadOrder`` counts from 1 in each loop."""
+    first (it goes in deepest): ``loadOrder`` counts from 1 in each loop. ``ready`` is
+    false while the order's goods wait to be packed (``unpacked``: those orders)."""
     out = []
     shop_goods = {p["barcode"] for s in stops if s["kind"] == "pickup" for p in s["parcels"]}
     loops = sorted({s.get("loop", 1) for s in stops})
@@ -303,6 +315,7 @@ def loading_list(stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "loop": loop,
                         "loadOrder": n,
                         "loaded": p["status"] != "expected",
+                        "ready": stop["orderId"] not in (unpacked or set()),
                     }
                 )
     return out
@@ -327,7 +340,9 @@ async def _day_view(courier_id: int, day: dt.date) -> dict[str, Any]:
         "hub": hub,
         "shift": shift_view(shift) if shift else None,
         "route": view,
-        "loading": loading_list(view["stops"]) if view else [],
+        "loading": loading_list(view["stops"], await unpacked_orders([s["orderId"] for s in view["stops"]]))
+        if view
+        else [],
     }
 
 
@@ -496,6 +511,8 @@ async def prepare_stop_action(
             await Parcel.update({Parcel.status: fresh["parcels"][0]["status"]}).where(Parcel.barcode.is_in(parcels))
         if action == "deliver":
             await Order.update({Order.status: "delivered"}).where(Order.id == view["orderId"])
+        if action == "collect" and view.get("returnCode"):
+            await _return_collected(stop_id, by_user, now)
         mark_actual(route, stop_id, action, now)
         moved = await _refresh_etas(route, views, stop_id, action, day, now)
         fresh.update(
@@ -516,6 +533,16 @@ async def prepare_stop_action(
         return fresh
 
     return write
+
+
+async def _return_collected(stop_id: int, by_user: int | None, now: dt.datetime) -> None:
+    """A customer's return picked up at the door: its history says so (received at the hub later)."""
+    for r in await ReturnRequest.select(ReturnRequest.id).where(ReturnRequest.stop == stop_id):
+        await ReturnEvent.insert(
+            ReturnEvent(
+                request=r["id"], at=now, state="collected", by_user=by_user, detail="by the courier, to the hub"
+            )
+        )
 
 
 def _row_times(view: dict[str, Any], now: dt.datetime, action: str) -> dict[str, Any]:

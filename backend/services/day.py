@@ -367,9 +367,11 @@ def _plan_stops(
                 volume_l=max(0.0, ps.volume_l - sum(p["volume_l"] for p in mine)),
             )
         final.append(ps)
-    # A pickup whose delivery was dropped has nowhere to go.
+    # A pickup whose delivery was dropped has nowhere to go. A pickup of an order with no
+    # delivery that day at all is a return: brought back to the hub (the core's "return").
     delivering = {order_of[ps.id] for ps in final if ps.kind == "delivery"}
-    for ps in [ps for ps in final if ps.kind == "pickup" and order_of[ps.id] not in delivering]:
+    ordered = {s["order"] for s in stops if s["kind"] == "delivery"}
+    for ps in [ps for ps in final if ps.kind == "pickup" and order_of[ps.id] in ordered - delivering]:
         final.remove(ps)
         pre.append(
             Unplanned(

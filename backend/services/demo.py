@@ -10,12 +10,13 @@ from typing import Any
 import msgspec
 
 from backend.db.engine import transaction
-from backend.db.tables import Bike, Courier, Hub, Parcel, PickupPoint, PointOperator, Shift, Shop, User
+from backend.db.tables import Bike, Courier, Hub, Parcel, PickupPoint, PointOperator, Product, Shift, Shop, User
 from backend.dispatch.calendar import OpeningPeriod, parse_osm_opening_hours, windows_on
 from backend.dispatch.network import PointOutsideMap
 from backend.security import hash_password
 from backend.services import orders
 from backend.services.geo import Geo
+from backend.services.returns_demo import seed_returns
 from backend.services.warehouse_demo import seed_warehouse
 
 HUB_NAME = "Laadbak Hub Centrum"
@@ -167,6 +168,12 @@ async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int
     async with transaction():  # the warehouse: bins, products, stock, order lines, the picker
         await seed_warehouse(hub_id, day, list(shop_ids), rng, password, dt.datetime.combine(day, dt.time(6)))
     logins["picker"] = DEMO_PASSWORD
+    async with transaction():  # orders delivered earlier, returns waiting at the hub, the returns login
+        places = [(a.lat, a.lon, f"{a.street} {a.housenumber}") for a in addresses[5:9]]
+        vase = await Product.select(Product.shop).where(Product.sku == "VASE-HAND").first()
+        shop = None if vase is None else vase["shop"]
+        await seed_returns(hub_id, day, places, shop, point_ids[0] if point_ids else None, password)
+    logins["returns"] = DEMO_PASSWORD
     async with transaction():
         await _seed_point_operator(point_ids, password)
     logins["point"] = DEMO_PASSWORD

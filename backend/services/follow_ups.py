@@ -8,6 +8,10 @@
   answered: planned into the running routes, or withdrawn (the request itself
   does this and settles the job; the job waits a lease long for it).
 - ``courier_behind`` {hubId, couriers}: re-plan a hub whose couriers fell behind.
+- ``return_pickup`` {hubId, date}: a return's pickup stop at the customer's door; the
+  day is re-planned when it has routes (else the day's plan takes the stop).
+- ``checkout_holds_expired`` {hubId}: remove the hub's check-out holds that expired
+  without an order (they stopped counting when they expired; this only tidies).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import datetime as dt
 
 from backend.crashpoints import crash_point
 from backend.jobs import JobContext, handler
+from backend.services.checkout import drop_expired_holds
 from backend.services.context import context_of
 from backend.services.disruptions import after_failed_stop, courier_behind, plan_in_same_day_order
 from backend.services.replanning import announce_if_not_applied, replan_hub
+from backend.services.returns_portal import plan_in_return_pickup
 
 
 @handler("failed_stop")
@@ -50,3 +56,14 @@ async def behind(job: JobContext) -> None:
 async def same_day_order(job: JobContext) -> None:
     now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
     await plan_in_same_day_order(context_of(job.state), job.payload["orderId"], now)
+
+
+@handler("return_pickup")
+async def return_pickup(job: JobContext) -> None:
+    p = job.payload
+    await plan_in_return_pickup(context_of(job.state), p["hubId"], dt.date.fromisoformat(p["date"]), dt.datetime.now())
+
+
+@handler("checkout_holds_expired")
+async def checkout_holds_expired(job: JobContext) -> None:
+    await drop_expired_holds(job.payload["hubId"], dt.datetime.now())

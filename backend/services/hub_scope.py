@@ -4,7 +4,7 @@ belongs to no hub (shared), never another hub's."""
 
 from __future__ import annotations
 
-from backend.db.tables import Courier, Hub, Route, Stop
+from backend.db.tables import Courier, Hub, Route, Shop, Stop
 from backend.errors import Invalid, NotFound
 
 
@@ -19,6 +19,14 @@ async def hub_of_courier(courier_id: int) -> int | None:
     if courier is None:
         raise NotFound(f"There is no courier with id {courier_id}.")
     return courier["hub"]
+
+
+async def hub_of_shop(shop_id: int) -> int | None:
+    """The shop's hub (None: shared); NotFound when there is no such shop."""
+    shop = await Shop.select(Shop.hub).where(Shop.id == shop_id).first()
+    if shop is None:
+        raise NotFound(f"There is no shop with id {shop_id}.")
+    return shop["hub"]
 
 
 async def hub_of_stop(stop_id: int) -> int:

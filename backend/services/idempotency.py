@@ -28,7 +28,7 @@ Write = Callable[[], Awaitable[Any]]
 
 
 async def once(
-    user_id: int,
+    user_id: int | str,  # a user, or another scope (a public page: "return-<order id>")
     key: str,
     print_: str,
     status: int,

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.db.engine import transaction
-from backend.db.tables import Hub, Parcel, PickupPoint, Shop, Stop
+from backend.db.tables import Hub, OrderLine, Parcel, PickupPoint, Product, Shop, Stop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
 from backend.errors import Conflict, Invalid, NotFound
@@ -45,6 +45,13 @@ class ParcelIn(Body):
     shop_id: DbId | None = None
 
 
+class LineIn(Body):
+    """What the order holds from the hub's stock: picked in the wave of its slot."""
+
+    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    quantity: Annotated[int, msgspec.Meta(le=10_000)]  # >= 1, checked with a sentence (naming the line)
+
+
 class OrderIn(Body):
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     hub_id: DbId
@@ -54,6 +61,7 @@ class OrderIn(Body):
     customer_phone: Phone = ""
     customer_email: Email = ""
     address: Text200 = ""
+    postcode: Annotated[str, msgspec.Meta(max_length=16)] = ""  # with the reference, the key to the return portal
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
     lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
     pickup_point_id: DbId | None = None
@@ -61,6 +69,7 @@ class OrderIn(Body):
     slot: SlotName | None = None
     service_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 120
     notes: Note = ""
+    lines: Annotated[list[LineIn], msgspec.Meta(max_length=200)] = []
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -74,6 +83,15 @@ class ParcelOut(Out):
     weight_kg: float
     volume_l: float
     shop_id: int | None
+
+
+class LineOut(Out):
+    id: int
+    sku: str
+    quantity: int
+    status: str  # open (not released) | released | shop | picked | short
+    picked: int
+    short: int
 
 
 class OrderOut(Out):
@@ -92,6 +110,7 @@ class OrderOut(Out):
     parcels: list[ParcelOut]
     stop_ids: list[int]
     tracking_url: str
+    lines: list[LineOut] = []
 
 
 class RowReport(Out):
@@ -134,6 +153,7 @@ async def prepare(data: OrderIn, geo: Geo, today: dt.date) -> Prepared:
         raise Invalid(f"Barcode {dupes[0]} is given twice in this order.")
     if barcodes and (taken := await Parcel.select(Parcel.barcode).where(Parcel.barcode.is_in(barcodes))):
         raise Conflict(f"Barcode {taken[0]['barcode']} is already used by another parcel.")
+    await _check_lines(data.lines)
     if await OrderRow.exists().where(OrderRow.reference == data.reference):
         raise Conflict(f"An order with reference {data.reference!r} already exists.")
     if data.pickup_point_id is not None:
@@ -142,6 +162,25 @@ async def prepare(data: OrderIn, geo: Geo, today: dt.date) -> Prepared:
         lat, lon, address = geo.locate(data.lat, data.lon, data.address or None, what="delivery address")
     window = (data.window.start, data.window.end) if data.window else SLOTS[data.slot or "day"]
     return Prepared(data=data, lat=lat, lon=lon, address=address, window=window)
+
+
+async def _check_lines(lines: list[LineIn]) -> None:
+    """Every line a product of the catalogue, at least one of it; the first wrong one named."""
+    known = {
+        r["sku"]
+        for r in await Product.select(Product.sku).where(Product.sku.is_in(sorted({x.sku for x in lines}) or [""]))
+    }
+    for i, line in enumerate(lines):
+        if line.quantity < 1:
+            raise Invalid(
+                f"lines[{i}].quantity: order at least 1 of {line.sku}, not {line.quantity}.",
+                field=f"lines[{i}].quantity",
+            )
+        if line.sku not in known:
+            raise Invalid(
+                f"lines[{i}].sku: there is no product {line.sku!r} in the catalogue; check the SKU or add the product.",
+                field=f"lines[{i}].sku",
+            )
 
 
 async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
@@ -177,6 +216,7 @@ async def write(prepared: Prepared) -> int:
         customer_phone=data.customer_phone,
         customer_email=data.customer_email,
         address=prepared.address,
+        postcode=data.postcode.strip(),
         lat=prepared.lat,
         lon=prepared.lon,
         pickup_point=data.pickup_point_id,
@@ -244,6 +284,8 @@ async def write(prepared: Prepared) -> int:
             )
         )
     written = await Stop.insert(*stops)
+    if data.lines:  # open until the wave of the order's slot is released
+        await OrderLine.insert(*(OrderLine(order=order_id, sku=x.sku, quantity=x.quantity) for x in data.lines))
     await stop_history.record([r["id"] for r in written], "created", detail=f"Order {data.reference} taken")
     await emit(
         "order.created", {"orderId": order_id, "reference": data.reference, "date": day.isoformat()}, hub_id=data.hub_id
@@ -302,6 +344,18 @@ async def read_orders(where: Any) -> list[OrderOut]:
     stops: dict[int, list[int]] = {}
     for st in await Stop.select(Stop.id, Stop.order).where(Stop.order.is_in(ids)).order_by(Stop.id):
         stops.setdefault(st["order"], []).append(st["id"])
+    lines: dict[int, list[LineOut]] = {}
+    for x in await OrderLine.select().where(OrderLine.order.is_in(ids)).order_by(OrderLine.id):
+        lines.setdefault(x["order"], []).append(
+            LineOut(
+                id=x["id"],
+                sku=x["sku"],
+                quantity=x["quantity"],
+                status=x["status"],
+                picked=x["picked"],
+                short=x["short"],
+            )
+        )
     return [
         OrderOut(
             id=row["id"],
@@ -319,6 +373,7 @@ async def read_orders(where: Any) -> list[OrderOut]:
             parcels=parcels.get(row["id"], []),
             stop_ids=stops.get(row["id"], []),
             tracking_url=f"/track/{row['tracking_token']}",
+            lines=lines.get(row["id"], []),
         )
         for row in rows
     ]

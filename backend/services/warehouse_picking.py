@@ -24,8 +24,8 @@ from backend.db.engine import transaction
 from backend.db.tables import OrderLine, PickBatch, PickScan, Tote, User
 from backend.dispatch.alerts import Raised
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
-from backend.realtime.outbox import emit
 from backend.services.alerts import raise_alerts
+from backend.services.warehouse_events import emit_warehouse
 from backend.services.warehouse_floor import walking_path
 from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for, write_movements
 from backend.services.warehouse_waves import active_units, load_state
@@ -163,12 +163,21 @@ async def list_batches(hub_id: int, user_id: int, day: dt.date | None) -> list[d
     return [batch_summary(r, names) for r in rows]
 
 
+async def _product_names() -> dict[str, str]:
+    catalogue = await full_catalogue()
+    return {sku: p.name for sku, p in catalogue.by_sku.items()}
+
+
 async def view(batch_id: int, role: str, hub_id: int | None) -> dict[str, Any]:
     row = await _batch(batch_id)
     check_hub_of(role, hub_id, row)
+    return await full_view(row)
+
+
+async def full_view(row: dict[str, Any], products: dict[str, str] | None = None) -> dict[str, Any]:
+    """The batch as GET /pick/batches/{id} answers it (also the live events' ``batch``)."""
     names = await _names({row["picker"]} if row["picker"] else set())
-    catalogue = await full_catalogue()
-    return batch_view(row, names, {sku: p.name for sku, p in catalogue.by_sku.items()})
+    return batch_view(row, names, products if products is not None else await _product_names())
 
 
 # --- taking a batch ----------------------------------------------------------------------------
@@ -190,7 +199,9 @@ async def take(batch_id: int, user_id: int, role: str, hub_id: int | None, now: 
             await PickBatch.update(
                 {PickBatch.status: "taken", PickBatch.picker: user_id, PickBatch.taken_at: now}
             ).where(PickBatch.id == batch_id)
-            await emit("pick.batch.taken", {"batchId": batch_id, "pickerId": user_id}, hub_id=row["hub"])
+            fresh = await full_view(await _batch(batch_id))
+            payload = {"batchId": batch_id, "pickerId": user_id, "version": row["version"], "batch": fresh}
+            await emit_warehouse("pick.batch.taken", payload, row["hub"])
     return await view(batch_id, role, hub_id)
 
 
@@ -344,13 +355,13 @@ async def _apply(
     await write_movements(hub, effects_ok, user_id)
     if kind in ("short",) or code_out == "bin_empty":
         picking.resequence(state, path)
-    await _after(row, state, user_id, now)
+    await _after(row, state, now)
     if kind in ("scan", "tote") and state.totes:
         await _bind_totes(hub, batch_id, state, now)
     products = {sku: p.name for sku, p in catalogue.by_sku.items()}
     status = "done" if picking.phase(state) == "done" else row["status"]
     fresh = {**row, "state": msgspec.to_builtins(state), "version": row["version"] + 1, "status": status}
-    view = batch_view(fresh, {}, products)
+    view = await full_view(fresh, products)
     body = {
         "ok": code_out == "ok",
         "code": code_out,
@@ -358,9 +369,13 @@ async def _apply(
         "scanId": scan_id,
         "batch": {k: view[k] for k in ("id", "status", "phase", "prompt", "current", "cart", "progress", "version")},
     }
-    if code_out == "bin_empty" or kind == "short":
+    resequenced = code_out == "bin_empty" or kind == "short"
+    if resequenced:
         await _alert_short(row, state, now)
-        await emit("pick.batch.resequenced", {"batchId": batch_id, "version": row["version"] + 1}, hub_id=hub)
+    # One event per change, for the pickers' devices and the supervisor: the batch as it now is.
+    event = "pick.batch.done" if status == "done" else "pick.batch.resequenced" if resequenced else "pick.batch.changed"
+    payload = {"batchId": batch_id, "pickerId": user_id, "version": view["version"], "batch": view}
+    await emit_warehouse(event, payload, hub)
     return Outcome(status=200, body=body)
 
 
@@ -447,7 +462,7 @@ async def _bind_totes(hub: int, batch_id: int, state: PickState, now: dt.datetim
             ).where(Tote.id == existing["id"])
 
 
-async def _after(row: dict[str, Any], state: PickState, user_id: int, now: dt.datetime) -> None:
+async def _after(row: dict[str, Any], state: PickState, now: dt.datetime) -> None:
     """Write the state; the order lines' picked and short; the batch done at the end."""
     batch_id = int(row["id"])
     done = picking.phase(state) == "done"
@@ -476,8 +491,6 @@ async def _after(row: dict[str, Any], state: PickState, user_id: int, now: dt.da
             await OrderLine.update(
                 {OrderLine.picked: picked, OrderLine.short: total_short, OrderLine.status: status}
             ).where(OrderLine.id == line["id"])
-    if done:
-        await emit("pick.batch.done", {"batchId": batch_id, "pickerId": user_id}, hub_id=row["hub"])
 
 
 async def _alert_short(row: dict[str, Any], state: PickState, now: dt.datetime) -> None:

@@ -14,7 +14,7 @@ import datetime as dt
 import math
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -239,6 +239,25 @@ async def post_movement(hub_id: int, data: MovementIn, user_id: int, now: dt.dat
         ],
         "stock": balances,
     }
+
+
+class FloorMovementIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """What a picker (or a dispatcher) posts on the floor: goods received into a bin, or a
+    bin counted (a correction, with the reason it was off)."""
+
+    kind: Literal["receipt", "correction"]
+    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    quantity: Annotated[int, msgspec.Meta(ge=0, le=100_000)]  # receipt: units in (>= 1); correction: counted
+    bin: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+    reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+
+async def post_floor_movement(hub_id: int, data: FloorMovementIn, user_id: int, now: dt.datetime) -> dict[str, Any]:
+    """A receipt into a bin or a count of a bin, through the same ledger as every movement."""
+    if data.kind == "correction" and not data.reason.strip():
+        raise Invalid("A correction needs a reason: say why the bin was off (e.g. 'damaged', 'found').", field="reason")
+    movement = MovementIn(kind=data.kind, sku=data.sku, quantity=data.quantity, bin=data.bin, reason=data.reason)
+    return await post_movement(hub_id, movement, user_id, now)
 
 
 async def stock_of_hub(hub_id: int, sku: str | None = None) -> list[StockLine]:

@@ -18,12 +18,13 @@ from backend.db.tables import Order, OrderLine, Parcel, PickBatch, Shop, Stop
 from backend.dispatch.alerts import Raised
 from backend.dispatch.calendar import SLOTS
 from backend.errors import Invalid
-from backend.realtime.outbox import emit
 from backend.services import stop_history
 from backend.services.alerts import raise_alerts
 from backend.services.hub_scope import require_hub
 from backend.services.orders import new_barcode
+from backend.services.warehouse_events import emit_warehouse
 from backend.services.warehouse_floor import batcher_for, walking_path
+from backend.services.warehouse_settings import settings_of
 from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for
 from backend.warehouse import picking
 from backend.warehouse.ledger import Allocation, Line, Movement, Place, StockError, allocate, fewest_bins_nearest
@@ -47,7 +48,8 @@ class CartIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields
 class ReleaseIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
     date: dt.date | None = None  # default today
     cutoff: str | None = None  # "15:00": release this wave now, early or not; default: every wave that is due
-    mode: Literal["sort_while_picking", "pick_then_sort"] = "sort_while_picking"
+    # None: the hub's picking settings (services/warehouse_settings.py)
+    mode: Literal["sort_while_picking", "pick_then_sort"] | None = None
     cart: CartIn | None = None
 
 
@@ -112,7 +114,9 @@ async def release_waves(hub_id: int, data: ReleaseIn, user_id: int, now: dt.date
     """Release the waves that are due (or the one of ``data.cutoff``) and answer what was made."""
     await require_hub(hub_id)
     day = data.date or now.date()
-    cart = Cart(**msgspec.structs.asdict(data.cart)) if data.cart else Cart()
+    mode, cart = await settings_of(hub_id)
+    mode = data.mode or mode
+    cart = Cart(**msgspec.structs.asdict(data.cart)) if data.cart else cart
     if cart.totes < 1 or cart.tote_volume <= 0 or cart.tote_weight <= 0:
         raise Invalid("A cart needs at least one tote, and totes a volume and a weight above 0.")
     async with transaction():
@@ -155,7 +159,7 @@ async def release_waves(hub_id: int, data: ReleaseIn, user_id: int, now: dt.date
                     wave.cutoff,
                     wave.slots,
                     wave.orders,
-                    data.mode,
+                    mode,
                     cart,
                     bins,
                     path,
@@ -250,7 +254,7 @@ async def _release(
         "shopLines": shop_lines,
         "shortLines": short_lines,
     }
-    await emit("wave.released", {"date": day.isoformat(), **summary}, hub_id=hub_id)
+    await emit_warehouse("wave.released", {"date": day.isoformat(), **summary}, hub_id)
     return summary
 
 
@@ -372,9 +376,9 @@ async def wave_progress(hub_id: int, day: dt.date, now: dt.datetime) -> list[dic
         OrderLine.order.window_start,
         OrderLine.order.window_end,
     ).where((OrderLine.order.hub == hub_id) & (OrderLine.order.delivery_date == day))
-    batches = await PickBatch.select(PickBatch.cutoff, PickBatch.status).where(
-        (PickBatch.hub == hub_id) & (PickBatch.plan_date == day)
-    )
+    batches = await PickBatch.select(
+        PickBatch.cutoff, PickBatch.status, PickBatch.picker.display_name, PickBatch.picker.username
+    ).where((PickBatch.hub == hub_id) & (PickBatch.plan_date == day))
     waves: dict[str, dict[str, Any]] = {}
     for r in rows:
         _, cut = _slot_of(
@@ -396,6 +400,7 @@ async def wave_progress(hub_id: int, day: dt.date, now: dt.datetime) -> list[dic
                 "unitsPicked": 0,
                 "unitsShort": 0,
                 "batches": {"open": 0, "taken": 0, "done": 0},
+                "pickers": set(),
             },
         )
         w["slots"].add(cut.slot)
@@ -417,10 +422,14 @@ async def wave_progress(hub_id: int, day: dt.date, now: dt.datetime) -> list[dic
     for b in batches:
         if b["cutoff"] in waves:
             waves[b["cutoff"]]["batches"][b["status"]] += 1
+            if b["status"] == "taken":  # on it now: a batch taken and not done
+                waves[b["cutoff"]]["pickers"].add(b["picker.display_name"] or b["picker.username"])
     out = []
     for key, w in sorted(waves.items()):
         at = dt.datetime.combine(day, dt.time.fromisoformat(key))
         w["slots"] = sorted(w["slots"])
+        w["pickers"] = sorted(w["pickers"])
+        w["left"] = w["unreleased"] + w["picking"]
         w["timeLeftS"] = int((at - now).total_seconds())
         out.append(w)
     return out

@@ -293,17 +293,17 @@ def report_short(state: PickState, event_id: str, alternatives: Sequence[tuple[s
             state, event_id, False, "nothing_to_short", f"There is no line to report short now. {prompt(state)}"
         )
     have = state.picked[task.id] + state.in_hand
-    missing = state.target[task.id] - have
-    _, moving = _split(task.lines, have)
-    moved: list[PickTask] = []
-    for bin_code, available in alternatives:
-        n = min(missing, available)
-        if n <= 0 or bin_code == task.bin:
-            continue
-        portion, moving = _split(moving, n)
-        moved.append(msgspec.structs.replace(task, id=f"{task.id}>{bin_code}", bin=bin_code, quantity=n, lines=portion))
-        missing -= n
-    if any(t.id in state.tasks for t in moved):
+    free = {b: n for b, n in alternatives if b != task.bin}
+    moved, missing = _moved(task, have, state.target[task.id] - have, free)
+    # The bin is counted empty: the batch's other open lines at it move too, now rather than
+    # when the picker gets there (to what the alternatives still have after this line).
+    others = [
+        state.tasks[tid]
+        for tid in state.queue[1:]
+        if state.tasks[tid].bin == task.bin and state.tasks[tid].sku == task.sku
+    ]
+    moved_others = [(t, *_moved(t, state.picked[t.id], state.target[t.id] - state.picked[t.id], free)) for t in others]
+    if any(t.id in state.tasks for t in [*moved, *(m for _, ms, _ in moved_others for m in ms)]):
         return _answer(
             state, event_id, False, "already_moved", "This line was already moved to that bin; report it short."
         )
@@ -318,8 +318,13 @@ def report_short(state: PickState, event_id: str, alternatives: Sequence[tuple[s
     )
     state.target[task.id] = have
     state.short[task.id] = missing
-    for t in moved:
+    for t in [*moved, *(m for _, ms, _ in moved_others for m in ms)]:
         state.tasks[t.id], state.target[t.id], state.picked[t.id], state.short[t.id] = t, t.quantity, 0, 0
+    for other, ms, left in moved_others:  # in the queue where the line was: resequence() walks them
+        at = state.queue.index(other.id)
+        state.queue[at : at + 1] = [m.id for m in ms]
+        state.target[other.id] = state.picked[other.id]
+        state.short[other.id] = left
     if state.in_hand == 0:  # nothing to put away: the line is over here
         state.queue.pop(0)
         state.at_bin = False
@@ -327,7 +332,25 @@ def report_short(state: PickState, event_id: str, alternatives: Sequence[tuple[s
     else:  # the picker puts what is in hand into the tote first, then goes on to the moved lines
         state.queue[1:1] = [t.id for t in moved]
     where = ", ".join(f"bin {t.bin}" for t in moved) or "no other bin"
-    return _answer(state, event_id, True, "ok", f"Short pick recorded; moved to {where}, {missing} short.", [effect])
+    also = f" {len(others)} more line(s) at bin {task.bin} moved too." if others else ""
+    message = f"Short pick recorded; moved to {where}, {missing} short.{also}"
+    return _answer(state, event_id, True, "ok", message, [effect])
+
+
+def _moved(task: PickTask, have: int, missing: int, free: dict[str, int]) -> tuple[list[PickTask], int]:
+    """The ``missing`` units of ``task`` (after its first ``have``) as new tasks at the bins of
+    ``free`` (bin -> units available, in visiting order; taken from it), and what none covers."""
+    _, moving = _split(task.lines, have)
+    moved: list[PickTask] = []
+    for bin_code, available in free.items():
+        n = min(missing, available)
+        if n <= 0:
+            continue
+        portion, moving = _split(moving, n)
+        moved.append(msgspec.structs.replace(task, id=f"{task.id}>{bin_code}", bin=bin_code, quantity=n, lines=portion))
+        free[bin_code] -= n
+        missing -= n
+    return moved, missing
 
 
 def skip(state: PickState, event_id: str) -> Answer:

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const STATIC = new URL("../../pwa/static/", import.meta.url).pathname;
-const apps = ["kit", "courier", "track-app", "dispatch", "pick", "point"];
+const apps = ["kit", "courier", "track-app", "dispatch", "pick", "returns", "point"];
 
 async function catalogue(app, lang) {
   return (await import(join(STATIC, app, "messages", `${lang}.js`))).default;
@@ -29,10 +29,19 @@ test("dispatch panels: Dutch and English have the same keys, none empty", async 
   for (const [k, v] of [...Object.entries(en), ...Object.entries(nl)]) assert.ok(String(v).trim(), k);
 });
 
+// The picker app's packing screen brings its own catalogue too (merged by pick/app.js).
+test("pick packing: Dutch and English have the same keys, none empty", async () => {
+  const en = await catalogue("pick", "pack-en");
+  const nl = await catalogue("pick", "pack-nl");
+  assert.deepEqual(Object.keys(nl).sort(), Object.keys(en).sort());
+  for (const [k, v] of [...Object.entries(en), ...Object.entries(nl)]) assert.ok(String(v).trim(), k);
+});
+
 test("every literal key used in the apps exists", async () => {
   const known = new Set();
   for (const app of apps) for (const k of Object.keys(await catalogue(app, "en"))) known.add(k);
   for (const k of Object.keys(await catalogue("dispatch", "panels-en"))) known.add(k);
+  for (const k of Object.keys(await catalogue("pick", "pack-en"))) known.add(k);
   const missing = [];
   for (const app of apps) {
     for (const file of readdirSync(join(STATIC, app)).filter((f) => f.endsWith(".js") || f.endsWith(".html"))) {
@@ -40,7 +49,7 @@ test("every literal key used in the apps exists", async () => {
       for (const m of src.matchAll(/\bt\("([a-zA-Z_.]+)"/g)) if (!known.has(m[1])) missing.push(`${app}/${file}: ${m[1]}`);
     }
   }
-  for (const page of ["courier/index.html", "track/index.html", "dispatch/index.html", "pick/index.html"]) {
+  for (const page of ["courier/index.html", "track/index.html", "dispatch/index.html", "pick/index.html", "returns/index.html"]) {
     const src = readFileSync(join(STATIC, page), "utf8");
     for (const m of src.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)) if (!known.has(m[1])) missing.push(`${page}: ${m[1]}`);
   }

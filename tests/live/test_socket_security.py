@@ -40,16 +40,18 @@ async def _messages_until(ws, kind: str, timeout: float = 5.0) -> list[dict]:  #
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1"])
 def test_a_foreign_origin_is_refused_at_the_upgrade(live: LiveServer, origin: str) -> None:
-    courier, dispatcher = live.login("courier1"), live.login("dispatcher")
+    courier, dispatcher, picker = live.login("courier1"), live.login("dispatcher"), live.login("picker")
 
     async def scenario() -> None:
         assert await _refused(f"{live.ws_base}/ws/courier", _headers(courier, origin)) == 403
         assert await _refused(f"{live.ws_base}/ws/hub/{live.hub_id}", _headers(dispatcher, origin)) == 403  # type: ignore[attr-defined]
+        assert await _refused(f"{live.ws_base}/ws/pick", _headers(picker, origin)) == 403
         # The service's own page's origin, and no Origin at all (a native client), are fine.
         for good in (live.base, None):
-            ws = await websockets.connect(f"{live.ws_base}/ws/courier", additional_headers=_headers(courier, good))
-            assert (await _messages_until(ws, "snapshot"))[-1]["type"] == "snapshot"
-            await ws.close()
+            for path, token in (("/ws/courier", courier), ("/ws/pick", picker)):
+                ws = await websockets.connect(f"{live.ws_base}{path}", additional_headers=_headers(token, good))
+                assert (await _messages_until(ws, "snapshot"))[-1]["type"] == "snapshot"
+                await ws.close()
 
     asyncio.run(scenario())
 

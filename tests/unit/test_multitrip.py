@@ -244,3 +244,23 @@ def test_a_replan_with_goods_locked_on_a_bike_of_one_loop_is_left_to_the_usual_r
     locked = msgspec.structs.replace(problem.stops[0], vehicles=("bike",))
     live = msgspec.structs.replace(problem, stops=(locked, *problem.stops[1:]))
     assert replan_loops(live, {"bike": ["E1"]}, time_limit_s=0.5) is None
+
+
+def test_stops_kept_with_a_riding_courier_stay_with_that_courier_on_a_later_loop():
+    # a second bike, idle at the hub: the stops locked to the riding bike but not loaded
+    # could go to it, but a re-plan keeps them with their courier (as the usual re-plan and
+    # the checker do): the plan passes the checker on the live day with its locks
+    problem = two_loops()
+    plan = solve_reloads(problem, 1.0, seed=1)
+    (route,) = plan.routes
+    on_bike = [ps.stop_id for ps in route.stops if ps.loop == 1]
+    spare = msgspec.structs.replace(problem.vehicles[0], id="spare")
+    stops = tuple(msgspec.structs.replace(s, vehicles=("bike",)) for s in problem.stops)
+    live = msgspec.structs.replace(problem, vehicles=(*problem.vehicles, spare), stops=stops)
+    in_force = {"bike": [ps.stop_id for ps in route.stops]}
+    again = replan_loops(live, in_force, time_limit_s=1.0, on_board=frozenset(on_bike))
+    assert again is not None and check(live, again) == [] and again.unplanned == ()
+    assert {r.vehicle_id for r in again.routes if r.stops} == {"bike"}
+    (new,) = again.routes
+    assert [ps.stop_id for ps in new.stops if ps.loop == 1] == on_bike
+    assert max(ps.loop for ps in new.stops) == 2

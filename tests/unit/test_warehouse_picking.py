@@ -172,6 +172,39 @@ def test_a_short_pick_moves_the_line_to_another_bin_and_reports_the_rest() -> No
         assert got + missing == {"1.1": 5, "2.1": 1}[line]
 
 
+def test_a_bin_counted_empty_moves_the_batchs_other_lines_at_it_too() -> None:
+    # orders 1, 2 and 3 all want SODA from A01-01-1; order 2 also wants a tea from B01-05-2
+    tasks = [
+        _task("1.1", "A01-01-1", "SODA", 2, 1, 1),
+        _task("2.1", "A01-01-1", "SODA", 2, 2, 2),
+        _task("3.1", "A01-01-1", "SODA", 1, 3, 3),
+        _task("2.2", "B01-05-2", "TEA", 1, 2, 2),
+    ]
+    scan = Picker(picking.start("b1", tasks))
+    for code in ("T-0001", "T-0002", "T-0003", "A01-01-1"):
+        assert scan(code).ok
+    # three units left elsewhere: the current line takes 2, the next 1, the last none
+    short = picking.report_short(scan.state, "sp1", alternatives=[("C02-03-1", 1), ("C02-04-1", 2)])
+    assert short.ok and "2 more line(s) at bin A01-01-1 moved too" in short.message, short.message
+    assert [e.kind for e in short.effects] == ["bin_short"]  # the bin is counted once
+    state = scan.state
+    assert all(state.tasks[t].bin != "A01-01-1" for t in state.queue)  # nobody walks to the empty bin
+    moved = {tid: (state.tasks[tid].bin, state.tasks[tid].quantity) for tid in state.queue if ">" in tid}
+    assert moved == {"1.1>C02-03-1": ("C02-03-1", 1), "1.1>C02-04-1": ("C02-04-1", 1), "2.1>C02-04-1": ("C02-04-1", 1)}
+    assert state.short == {**state.short, "1.1": 0, "2.1": 1, "3.1": 1}
+    outcomes = picking.outcomes(state)
+    assert outcomes["3.1"] == (0, 1) and outcomes["2.1"][1] == 1  # reported short at once
+    # the picker works on through the moved lines; every line ends picked or short
+    while picking.phase(state) != "done":
+        cur = picking.current(state)
+        assert cur is not None
+        gtin = {"SODA": SODA, "TEA": TEA}[cur.sku]
+        for text in (cur.bin, gtin, f"T-000{cur.tote}"):
+            if picking.phase(state) == "bin" or text != cur.bin:
+                assert scan(text).ok, (text, state.queue)
+    assert picking.outcomes(state) == {"1.1": (2, 0), "2.1": (1, 1), "2.2": (1, 0), "3.1": (0, 1)}
+
+
 def test_pick_then_sort_lines_have_no_tote_and_a_short_is_shared_over_the_lines() -> None:
     bulk = PickTask(
         id="SODA@A", bin="A01-01-1", sku="SODA", quantity=4, lines=(("1.1", 3), ("2.1", 1)), order_id=None, tote=None

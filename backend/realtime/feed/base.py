@@ -26,8 +26,10 @@ class Feed(Protocol):
 
     async def stop(self) -> None: ...
 
-    def subscribe(self, *, courier_id: int | None = None, hub_id: int | None = None) -> Subscriber:
-        """A courier's or a hub's live events (and, for a hub, its couriers' positions)."""
+    def subscribe(
+        self, *, courier_id: int | None = None, hub_id: int | None = None, topic: str | None = None
+    ) -> Subscriber:
+        """A courier's, a hub's or a topic's live events (and, for a hub, its couriers' positions)."""
         ...
 
     def unsubscribe(self, sub: Subscriber) -> None: ...
@@ -46,9 +48,10 @@ class Feed(Protocol):
         *,
         courier_id: int | None = None,
         hub_id: int | None = None,
+        topic: str | None = None,
         limit: int = 1000,
     ) -> list[dict[str, Any]]:
-        """Events after ``after`` of one courier's or one hub's stream, in order."""
+        """Events after ``after`` of one courier's, one hub's or one topic's stream, in order."""
         ...
 
     async def latest_seq(self) -> int:

@@ -19,9 +19,17 @@ class Subscriber:
     """What a feed hands a stream: read ``queue``; when ``overflowed`` is set
     the stream fell behind and re-reads from the feed's history."""
 
-    def __init__(self, *, courier_id: int | None = None, hub_id: int | None = None, maxsize: int = 2000) -> None:
+    def __init__(
+        self,
+        *,
+        courier_id: int | None = None,
+        hub_id: int | None = None,
+        topic: str | None = None,
+        maxsize: int = 2000,
+    ) -> None:
         self.courier_id = courier_id
         self.hub_id = hub_id
+        self.topic = topic
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize)
         self.overflowed = False
         self._positions: dict[Any, dict[str, Any]] = {}

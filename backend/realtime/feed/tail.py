@@ -40,6 +40,7 @@ class OutboxFeed(abc.ABC):
         self.last_seq = 0
         self._couriers: dict[int, set[Subscriber]] = {}
         self._hubs: dict[int, set[Subscriber]] = {}
+        self._topics: dict[str, set[Subscriber]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._gap_since: float | None = None
@@ -73,16 +74,25 @@ class OutboxFeed(abc.ABC):
         await self._close()
 
     # -- subscribers --
-    def subscribe(self, *, courier_id: int | None = None, hub_id: int | None = None) -> Subscriber:
-        sub = Subscriber(courier_id=courier_id, hub_id=hub_id)
+    def subscribe(
+        self, *, courier_id: int | None = None, hub_id: int | None = None, topic: str | None = None
+    ) -> Subscriber:
+        sub = Subscriber(courier_id=courier_id, hub_id=hub_id, topic=topic)
         if courier_id is not None:
             self._couriers.setdefault(courier_id, set()).add(sub)
         if hub_id is not None:
             self._hubs.setdefault(hub_id, set()).add(sub)
+        if topic is not None:
+            self._topics.setdefault(topic, set()).add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
-        for table, key in ((self._couriers, sub.courier_id), (self._hubs, sub.hub_id)):
+        tables: tuple[tuple[dict[Any, set[Subscriber]], Any], ...] = (
+            (self._couriers, sub.courier_id),
+            (self._hubs, sub.hub_id),
+            (self._topics, sub.topic),
+        )
+        for table, key in tables:
             if key is not None and key in table:
                 table[key].discard(sub)
                 if not table[key]:
@@ -90,7 +100,8 @@ class OutboxFeed(abc.ABC):
 
     @property
     def connections(self) -> int:
-        return sum(len(s) for s in self._couriers.values()) + sum(len(s) for s in self._hubs.values())
+        tables = (self._couriers, self._hubs, self._topics)
+        return len({sub for table in tables for subs in table.values() for sub in subs})
 
     # -- events --
     async def poke(self) -> None:
@@ -103,9 +114,10 @@ class OutboxFeed(abc.ABC):
         *,
         courier_id: int | None = None,
         hub_id: int | None = None,
+        topic: str | None = None,
         limit: int = 1000,
     ) -> list[dict[str, Any]]:
-        return await outbox.events_after(after, courier_id=courier_id, hub_id=hub_id, limit=limit)
+        return await outbox.events_after(after, courier_id=courier_id, hub_id=hub_id, topic=topic, limit=limit)
 
     async def latest_seq(self) -> int:
         return await outbox.latest_seq()
@@ -150,15 +162,17 @@ class OutboxFeed(abc.ABC):
 
     def _dispatch(self, row: dict[str, Any]) -> None:
         message = {"type": "event", "seq": row["id"], "kind": row["kind"], "data": row["payload"]}
-        courier_id, hub_id = row["courier_id"], row["hub_id"]
+        courier_id, hub_id, topic = row["courier_id"], row["hub_id"], row.get("topic")
+        # A subscriber of several of them (a courier and its hub) gets the event once.
+        to: set[Subscriber] = set()
         if courier_id is not None:
-            for sub in self._couriers.get(courier_id, ()):
-                sub.offer(message)
+            to.update(self._couriers.get(courier_id, ()))
         if hub_id is not None:
-            for sub in self._hubs.get(hub_id, ()):
-                # A subscriber of both the courier and the hub has it already.
-                if courier_id is None or sub.courier_id != courier_id:
-                    sub.offer(message)
+            to.update(self._hubs.get(hub_id, ()))
+        if topic is not None:
+            to.update(self._topics.get(topic, ()))
+        for sub in to:
+            sub.offer(message)
 
     # -- positions: state, not events --
     async def publish_position(self, hub_id: int, message: dict[str, Any]) -> None:

@@ -54,6 +54,7 @@ export function renderMessages() {
 const parcelsText = (stop) => t("route.parcels", { n: (stop.parcels || []).length });
 
 export function whoText(stop) {
+  if (stop.returnCode) return t("route.returnFrom", { name: stop.customerName || stop.address, code: stop.returnCode });
   if (stop.kind === "pickup") return t("route.pickupAt", { shop: stop.shopName || t("route.shop") });
   return stop.customerName || "";
 }

@@ -10,6 +10,9 @@ const LOAD_BUDGET_MS = 8; // of a frame's 16 for adding lines; the canvas draws 
 // Leaflet simplifies a line to this many pixels before drawing: the canvas rasterises far fewer
 // segments (a street line has thousands of points; without a GPU that is most of a frame).
 const SMOOTH = 3;
+// Several loops a shift: each loop's line in the courier's colour with its own dashes (loop 1
+// solid, loop 2 dashed, ...); the chips on the timeline name their loop the same way.
+const LOOP_DASHES = [null, "12 8", "2 8", "16 6 2 6"];
 
 export class RouteLines {
   /** ``colour(courierId)``; ``current()`` the desk's state now (a fetch may answer after a newer route);
@@ -77,26 +80,64 @@ export class RouteLines {
     if (held) this.layer.removeLayer(held.layer);
     const colour = this.colour(cid);
     const streets = feature?.geometry?.coordinates?.length > 0;
-    let layer;
+    const hub = this.current()?.hub;
+    let pts;
     if (streets) {
-      layer = L().geoJSON(feature, { interactive: false, renderer: this.renderer, style: () => ({ color: colour, weight: 4, opacity: 0.85, smoothFactor: SMOOTH }) });
+      pts = feature.geometry.coordinates.map(([lon, lat]) => [lat, lon]);
     } else {
-      const hub = this.current()?.hub;
-      const pts = route.stops.map((s) => [s.lat, s.lon]);
+      pts = [];
+      let loop = null;
+      for (const s of route.stops) { // through the hub between two loops, as the streets' line goes
+        if (hub && loop !== null && (s.loop ?? 1) !== loop) pts.push([hub.lat, hub.lon]);
+        loop = s.loop ?? 1;
+        pts.push([s.lat, s.lon]);
+      }
       if (hub) {
         pts.unshift([hub.lat, hub.lon]);
         pts.push([hub.lat, hub.lon]);
       }
-      layer = L().polyline(pts, { interactive: false, renderer: this.renderer, color: colour, weight: 3, opacity: 0.7, dashArray: "6 6" });
     }
+    const parts = loopLines(pts, hub, loopCount(route)) || [pts];
+    const layer = L().layerGroup(parts.map((part, k) => {
+      const dash = parts.length > 1 ? LOOP_DASHES[k % LOOP_DASHES.length] : null;
+      return streets
+        ? L().polyline(part, { interactive: false, renderer: this.renderer, color: colour, weight: 4, opacity: 0.85, smoothFactor: SMOOTH, dashArray: dash })
+        : L().polyline(part, { interactive: false, renderer: this.renderer, color: colour, weight: 3, opacity: 0.7, dashArray: dash || "6 6" });
+    }));
     layer.addTo(this.layer);
-    this.lines.set(cid, { routeId: route.id, version: route.version, stops: stopKey(route), line: streets ? lineKey(feature) : null, layer });
+    this.lines.set(cid, { routeId: route.id, version: route.version, stops: stopKey(route), line: streets ? lineKey(feature) : null, layer, loops: parts.length });
   }
 }
 
-/** A route's stops in riding order: its line changes only when this does (or a closure). */
+/** How many loops a route rides: 1, or its last stop's loop when it has reloads. */
+export function loopCount(route) {
+  if (!route?.reloads?.length) return 1;
+  return Math.max(1, ...(route.stops || []).map((s) => s.loop ?? 1));
+}
+
+/**
+ * A route's line ([lat, lon] points from the hub back to the hub) cut into its loops at the
+ * hub visits between them (the line passes through the hub's own point there), each part
+ * starting and ending at the hub; null when the line has not exactly ``loops - 1`` such visits.
+ */
+export function loopLines(points, hub, loops) {
+  if (!hub || loops < 2 || points.length < 3) return null;
+  const at = (p) => Math.abs(p[0] - hub.lat) < 5e-7 && Math.abs(p[1] - hub.lon) < 5e-7;
+  const cuts = [];
+  for (let i = 1; i < points.length - 1; i += 1) if (at(points[i])) cuts.push(i);
+  if (cuts.length !== loops - 1) return null;
+  const parts = [];
+  let from = 0;
+  for (const c of [...cuts, points.length - 1]) {
+    parts.push(points.slice(from, c + 1));
+    from = c;
+  }
+  return parts;
+}
+
+/** A route's stops in riding order, with their loops: its line changes only when this does (or a closure). */
 export function stopKey(route) {
-  return (route.stops || []).map((s) => s.stopId).join(",");
+  return (route.stops || []).map((s) => `${s.stopId}/${s.loop ?? 1}`).join(",");
 }
 
 /** A line's fingerprint (its length and a hash of its coordinates): a changed line from the same one, without keeping its text. */

@@ -8,6 +8,8 @@
 // Subscribers get (state, change): change = {all?, couriers: Set, stops: Set, positions: Set,
 // routes: Set (courierIds whose route changed), alerts?, unplanned?, selection?}.
 
+import { isPickingEvent } from "./panels/picking-model.js";
+
 // Distinguishable colours with a contrast of at least 3:1 on white, by courier order.
 export const PALETTE = [
   "#1f6fd1", "#c2410c", "#15803d", "#9333ea", "#b91c1c", "#0e7490",
@@ -295,6 +297,10 @@ export function createStore({ now = () => null } = {}) {
         }
         break;
       default:
+        if (isPickingEvent(kind)) {
+          change.picking = true; // the warehouse's events: the Picking panel reads its figures again
+          break;
+        }
         if (!kind?.startsWith("order.")) return change; // unknown kinds: nothing
         change.orders = true;
         break;

@@ -49,17 +49,36 @@ export function span(state) {
   return hoursOf(rows);
 }
 
-/** x (px) of each chip: at its ETA, but never over the chip before it. */
+/** x (px) of each chip: at its ETA, but never over the chip before it (a reload's at its arrival). */
 export function chipPositions(stops, from) {
   const xs = [];
   let next = 0;
   for (const s of stops) {
-    const m = minutes(s.eta || s.serviceStart) ?? from;
+    const m = minutes(s.eta || s.serviceStart || s.arrival) ?? from;
     const x = Math.max(next, ((m - from) / 60) * PX_PER_HOUR - CHIP / 2);
     xs.push(Math.max(0, Math.round(x)));
     next = xs[xs.length - 1] + CHIP + GAP;
   }
   return xs;
+}
+
+/**
+ * A route's track in riding order: its stops (``{stop, n}``, n counting stops from 1) with each
+ * reload (``{reload}``, a hub visit between two loops) before the first stop of the loop it
+ * starts; ``loops`` is how many loops the route rides (1 when it has no reloads).
+ */
+export function trackItems(route) {
+  const stops = route?.stops || [];
+  const reloads = new Map((route?.reloads || []).map((r) => [r.loop, r]));
+  const items = [];
+  let loop = null;
+  stops.forEach((s, i) => {
+    const l = s.loop ?? 1;
+    if (l !== loop && reloads.has(l)) items.push({ reload: reloads.get(l) });
+    loop = l;
+    items.push({ stop: s, n: i + 1 });
+  });
+  return { items, loops: reloads.size ? Math.max(1, ...stops.map((s) => s.loop ?? 1)) : 1 };
 }
 
 export class Timeline {
@@ -236,8 +255,9 @@ export class Timeline {
     const c = state.couriers.get(cid);
     const route = state.routes.get(cid);
     const stops = route?.stops || [];
+    const { items, loops } = trackItems(route);
     const { from, to } = this.range;
-    const xs = chipPositions(stops, from);
+    const xs = chipPositions(items.map((it) => it.stop || it.reload), from);
     const width = Math.max(((to - from) / 60) * PX_PER_HOUR, (xs[xs.length - 1] ?? 0) + CHIP + GAP);
     this.width = Math.max(this.width, width);
     const sum = courierSummary(state, cid);
@@ -256,8 +276,8 @@ export class Timeline {
       </button>
       <div class="tl-track" data-w=${width}>
         <span class="tl-shift" data-x=${shiftX} data-w=${shiftW}></span>
-        ${stops.map((s, i) => this.windowBar(s, xs[i], x))}
-        ${stops.map((s, i) => this.chip(state, s, i, xs[i], c))}
+        ${items.map((it, k) => (it.stop ? this.windowBar(it.stop, xs[k], x) : ""))}
+        ${items.map((it, k) => (it.stop ? this.chip(state, it.stop, it.n - 1, xs[k], c, loops) : this.reloadMark(it.reload, xs[k])))}
       </div>`, row);
     place(row);
     for (const sw of row.querySelectorAll(".swatch")) sw.style.backgroundColor = sw.dataset.colour;
@@ -270,21 +290,36 @@ export class Timeline {
     return html`<span class="tl-window" data-x=${a} data-w=${Math.max(2, x(s.windowEnd) - a)}></span>`;
   }
 
-  chip(state, s, i, cx, courier) {
+  /** A hub visit between loops: back, reload, out on the next loop with its load. */
+  reloadMark(r, cx) {
+    const clock = (v) => (v ? this.clock(v) : "–");
+    const label = this.t("reload.label", { n: r.loop, from: clock(r.arrival), to: clock(r.departure),
+      kg: Math.round(r.loadKg ?? 0), l: Math.round(r.loadL ?? 0) });
+    return html`<span class="tl-reload" data-reload-loop=${r.loop} data-x=${cx} title=${label}>
+      <span aria-hidden="true">${this.t("reload.short")}</span><span class="visually-hidden">${label}</span></span>`;
+  }
+
+  chip(state, s, i, cx, courier, loops = 1) {
     const entry = state.stops.get(s.stopId) || s;
     const st = entry.state || "planned";
     const t = this.t;
     const clock = (v) => (v ? this.clock(v) : "–");
     const selected = state.selection?.kind === "stop" && state.selection.id === s.stopId;
     const movable = s.status === "planned" || s.status === "arrived";
-    const label = t("chip.label", { n: i + 1,
+    const loop = s.loop ?? 1;
+    const short = loops > 1 ? t("chip.loopShort", { n: loop }) : "";
+    let label = t("chip.label", { n: short ? `${i + 1} ${short}` : i + 1, // the visible text first
       ref: s.reference || `#${s.stopId}`, address: s.address || "", state: t(`state.${st}`),
       eta: clock(s.eta), from: clock(s.windowStart), to: clock(s.windowEnd),
     });
-    return html`<button type="button" class="chip st-${st}${selected ? " selected" : ""}" data-stop-id=${s.stopId}
+    if (loops > 1) label = `${label}, ${t("chip.loop", { n: loop })}`;
+    // Several loops: each chip names its loop, and even loops are drawn dashed (as on the map).
+    return html`<button type="button" class="chip st-${st}${selected ? " selected" : ""}${loops > 1 && loop % 2 === 0 ? " loop-even" : ""}"
+      data-stop-id=${s.stopId} data-loop=${loop}
       data-x=${cx} data-colour=${courier.colour} draggable=${movable ? "true" : "false"}
       aria-label=${label} aria-pressed=${String(selected)} title=${label}
-      @click=${(ev) => this.onSelect({ kind: "stop", id: s.stopId }, { keyboard: ev.detail === 0 })}>${i + 1}</button>`;
+      @click=${(ev) => this.onSelect({ kind: "stop", id: s.stopId }, { keyboard: ev.detail === 0 })}>${i + 1}${short
+        ? html` <span class="chip-loop">${short}</span>` : ""}</button>`;
   }
 }
 

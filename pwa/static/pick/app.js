@@ -8,15 +8,19 @@ import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
 import { uuid } from "../kit/queue.js";
-import { attachScanner } from "../kit/scanner.js";
+import { attachScanner, cameraScanSupported, scanWithCamera } from "../kit/scanner.js";
 import { signal } from "../kit/feedback.js";
 import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
+import packEn from "./messages/pack-en.js";
+import packNl from "./messages/pack-nl.js";
+import { createPacking } from "./pack.js";
 import { stepOf, progressOf, clampQuantity, scanEndpoint, scanIdFor, outcomeOf, sortBatches, pickSentence } from "./model.js";
+import { createPickLive } from "./live.js";
 
-const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
+const i18n = createI18n({ en: { ...kitEn, ...en, ...packEn }, nl: { ...kitNl, ...nl, ...packNl } });
 const t = i18n.t;
 const $ = (sel) => document.querySelector(sel);
 const isPicker = roleIn("picker", "admin");
@@ -24,6 +28,7 @@ const BATCH_KEY = "laadbak.pick.batch";
 
 const state = {
   user: null,
+  mode: "pick", // or "pack": the packing screen (pack.js)
   batches: null, // the list, or null before it came
   batch: null, // the batch at hand (GET /pick/batches/{id})
   quantity: 1, // the stepper's value for the line at hand
@@ -32,6 +37,7 @@ const state = {
   note: "", // the last good answer, for screen readers
   unsent: null, // the last event that got no answer: {path, body, scanId}
   answered: 0, // events done (answered or not), for the browser test to wait on
+  camera: null, // an AbortController while the camera looks for a code
 };
 
 const general = (res) => problemSentence(res, t, i18n.lang);
@@ -47,6 +53,16 @@ function draw() {
   $("#alert").textContent = state.alert;
   $("#status").textContent = state.note;
   if (!state.user) return;
+  const packingNow = state.mode === "pack";
+  $("#screen-pack").hidden = !packingNow;
+  if (packingNow) {
+    $("#screen-list").hidden = $("#screen-batch").hidden = true;
+    render(packing.view(() => { state.mode = "pick"; loadBatches(); }), $("#pack-view"));
+    // The scanner types into the scan field: back to it after the language switch or a redraw.
+    const el = document.activeElement;
+    if (!el || el === document.body || el.closest("#top-lang")) focusScan();
+    return;
+  }
   const inBatch = Boolean(state.batch);
   $("#screen-list").hidden = inBatch;
   $("#screen-batch").hidden = !inBatch;
@@ -60,6 +76,7 @@ function listView() {
     <div class="screen-head">
       <h1>${t("list.title")}</h1>
       <button class="btn" type="button" @click=${loadBatches}>${t("list.refresh")}</button>
+      <button id="to-pack" class="btn primary" type="button" @click=${openPacking}>${t("pack.tab")}</button>
     </div>
     ${state.batches === null ? "" : list.length === 0 ? html`<p class="empty">${t("list.empty")}</p>` : html`
       <ul class="batches">
@@ -127,12 +144,15 @@ function actionsView(step) {
     </div>`;
   }
   return html`<div class="actions">
+    ${cameraScanSupported() ? html`<button class="btn big" type="button" id="camera-scan" @click=${toggleCamera}>
+      ${t(state.camera ? "camera.stop" : "camera.button")}</button>` : ""}
     ${step.canShort ? html`<button class="btn big" type="button" id="short" @click=${() => { state.confirmShort = true; draw(); }}>${t("short.button")}</button>` : ""}
     ${step.canSkip ? html`<button class="btn big" type="button" id="skip" @click=${skipLine}>${t("skip.button")}</button>` : ""}
   </div>`;
 }
 
 function focusScan() {
+  if (state.mode === "pack") { const f = $("#pack-scan"); if (document.activeElement !== f) f.focus({ preventScroll: true }); return; }
   const field = $("#scan");
   if (state.batch && !field.hidden && document.activeElement !== field) field.focus({ preventScroll: true });
 }
@@ -183,6 +203,7 @@ function openBatch(batch) {
 }
 
 function backToList() {
+  state.camera?.abort();
   state.batch = null;
   state.confirmShort = false;
   try { localStorage.removeItem(BATCH_KEY); } catch { /* fine */ }
@@ -235,7 +256,25 @@ async function sendCounted(path, fields) {
   }
 }
 
+const packing = createPacking({
+  t, say, sentence, redraw: draw, focusScan, onLogin: () => showLogin(t("login.sessionEnded")),
+});
+
+function openPacking() {
+  state.mode = "pack";
+  state.alert = "";
+  draw();
+  focusScan();
+}
+
 function onScan(code) {
+  if (state.mode === "pack") {
+    enqueue(() => packing.onScan(code).finally(() => {
+      state.answered += 1;
+      document.body.dataset.answered = String(state.answered);
+    }));
+    return;
+  }
   if (!state.batch) return;
   enqueue(() => {
     const step = stepOf(state.batch);
@@ -248,10 +287,57 @@ function onScan(code) {
 const shortPick = () => enqueue(() => sendCounted(`/pick/batches/${state.batch.id}/short`, { taskId: state.batch.current?.id ?? "" }));
 const skipLine = () => enqueue(() => sendCounted(`/pick/batches/${state.batch.id}/skip`, {}));
 
+// --- the live stream: other devices' changes without a scan (live.js) ------------------------
+
+const live = createPickLive({
+  state,
+  changed(changed, before) {
+    const b = state.batch;
+    if (changed.batch && b) {
+      const moved = b.current?.id !== before?.current?.id;
+      if (moved || b.phase !== "product") state.quantity = stepOf(b).left;
+      if (moved) state.confirmShort = false;
+      if (changed.resequenced) state.note = t("live.resequenced", { bin: b.current?.bin ?? "" });
+    }
+    draw();
+    focusScan();
+  },
+  reloadList: () => loadBatches(),
+  connection(s) {
+    const pill = $("#conn");
+    pill.hidden = !state.user;
+    pill.className = `pill conn ${s}`;
+    pill.querySelector(".conn-text").textContent = t(`conn.${s}`);
+    document.body.dataset.live = s;
+  },
+  sessionEnded: () => showLogin(t("login.sessionEnded")),
+});
+
+/** One code from the camera (where the browser has BarcodeDetector), sent as a scan; a second tap stops it. */
+async function toggleCamera() {
+  if (state.camera) { state.camera.abort(); return; }
+  const video = $("#camera");
+  state.camera = new AbortController();
+  video.hidden = false;
+  draw();
+  try {
+    const code = await scanWithCamera(video, { signal: state.camera.signal });
+    if (code) onScan(code);
+  } catch {
+    say("error", t("camera.failed"));
+  } finally {
+    state.camera = null;
+    video.hidden = true;
+    draw();
+    focusScan();
+  }
+}
+
 // --- logging in ----------------------------------------------------------------------------
 
 function showLogin(reason = "") {
   state.user = null;
+  live.stop();
   state.batch = null;
   $("#main").hidden = true;
   $("#login").hidden = false;
@@ -263,6 +349,7 @@ async function startSession(user) {
   state.user = user;
   $("#login").hidden = true;
   $("#main").hidden = false;
+  live.start();
   let saved = null;
   try { saved = localStorage.getItem(BATCH_KEY); } catch { /* none */ }
   if (saved) {
@@ -298,7 +385,9 @@ function wire() {
     if (!el || el === document.body) focusScan();
   }, 0));
   translateDom(document, i18n);
-  i18n.onChange(() => { translateDom(document, i18n); draw(); });
+  i18n.onChange(() => { translateDom(document, i18n); live.relabel(); draw(); });
+  window.addEventListener("online", () => live.kick());
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") live.kick(); });
 }
 
 async function boot() {
@@ -310,6 +399,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n };
+window.laadbak = { state, i18n, live, packing: packing.state };
 
 boot();

@@ -2,7 +2,7 @@
 // opens on a handheld with a weak connection; served from the cache and refreshed in the
 // background. API requests are never touched: the pick state is the server's.
 
-const VERSION = "v1"; // bump with every change of the shell
+const VERSION = "v3"; // bump with every change of the shell
 const SHELL_CACHE = `laadbak-pick-shell-${VERSION}`;
 
 const SHELL = [
@@ -10,6 +10,12 @@ const SHELL = [
   "/pick/app.css",
   "/pick/app.js",
   "/pick/model.js",
+  "/pick/live.js",
+  "/pick/live-model.js",
+  "/pick/pack.js",
+  "/pick/pack-model.js",
+  "/pick/messages/pack-en.js",
+  "/pick/messages/pack-nl.js",
   "/pick/trailing-slash.js",
   "/pick/messages/en.js",
   "/pick/messages/nl.js",
@@ -22,6 +28,7 @@ const SHELL = [
   "/kit/i18n.js",
   "/kit/lang-switch.js",
   "/kit/scanner.js",
+  "/kit/stream.js",
   "/kit/feedback.js",
   "/kit/tokens.css",
   "/kit/messages/en.js",

@@ -76,6 +76,7 @@ export default {
   "route.eta": "ETA", "route.doneAt": "Done at", "route.window": "Window",
   "route.navigate": "Navigate", "route.openStop": "Open stop",
   "route.parcels": "{n} {n|parcel|parcels}",
+  "route.returnFrom": "Collect return {code} from {name}",
   "route.pickupAt": "Pick up at {shop}",
   "route.shop": "shop",
   "route.planned": "Your route is planned.",

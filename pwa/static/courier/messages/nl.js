@@ -76,6 +76,7 @@ export default {
   "route.eta": "Verwacht", "route.doneAt": "Afgerond om", "route.window": "Tijdvak",
   "route.navigate": "Navigeren", "route.openStop": "Stop openen",
   "route.parcels": "{n} {n|pakket|pakketten}",
+  "route.returnFrom": "Retour {code} ophalen bij {name}",
   "route.pickupAt": "Ophalen bij {shop}",
   "route.shop": "de winkel",
   "route.planned": "Je route is gepland.",

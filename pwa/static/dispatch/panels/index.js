@@ -1,4 +1,4 @@
-// The desk's panels, as app.js uses them: toolbar, details, alerts and figures (each a
+// The desk's panels, as app.js uses them: toolbar, details, alerts, figures and picking (each a
 // lit-html template drawn by the app), and startPanels, called once after login.
 import { throttle, routesSignature } from "./model.js";
 import { onlyPositions } from "../store.js";
@@ -6,11 +6,13 @@ import { ui } from "./shared.js";
 import { loadAlerts } from "./alerts.js";
 import { loadFigures } from "./figures.js";
 import { loadCourier } from "./details.js";
+import { loadPicking } from "./picking.js";
 
 export { toolbar } from "./toolbar.js";
 export { detailsPanel } from "./details.js";
 export { alertsPanel } from "./alerts.js";
 export { figuresPanel } from "./figures.js";
+export { pickingPanel } from "./picking.js";
 
 const FIGURES_EVERY_MS = 60_000;
 const FIGURES_AFTER_EVENT_MS = 10_000;
@@ -23,6 +25,7 @@ export function startPanels(desk) {
   addStylesheet();
   loadAlerts(desk);
   loadFigures(desk);
+  loadPicking(desk);
   const figuresSoon = throttle(() => loadFigures(desk), FIGURES_AFTER_EVENT_MS);
   const alertsSoon = throttle(() => loadAlerts(desk), FIGURES_AFTER_EVENT_MS);
   let seen = routesSignature(desk.store.getState());
@@ -34,9 +37,11 @@ export function startPanels(desk) {
       day = dayKey(state);
       loadAlerts(desk);
       loadFigures(desk);
+      loadPicking(desk);
       return;
     }
     if (change?.all || change?.snapshot) alertsSoon(); // a fresh snapshot (after a gap): alerts raised meanwhile
+    if (change?.all || change?.snapshot || change?.picking) loadPicking(desk); // the warehouse moved: live
     const sig = routesSignature(state);
     if (sig !== seen || change?.plan) {
       seen = sig;

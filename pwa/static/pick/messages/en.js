@@ -58,5 +58,12 @@ export default {
   "code.bin_empty": "Bin empty",
   "code.batch_taken": "Batch taken by someone else",
   "code.hands_full": "Put what you hold in the tote first",
+  "camera.button": "Scan with camera",
+  "camera.stop": "Stop camera",
+  "camera.failed": "The camera did not start: allow it, or scan with the scanner",
   "conn.title": "Connection",
+  "conn.live": "live",
+  "conn.reconnecting": "reconnecting",
+  "conn.offline": "offline",
+  "live.resequenced": "The list has changed: the next bin is {bin}.",
 };

@@ -58,5 +58,12 @@ export default {
   "code.bin_empty": "Locatie leeg",
   "code.batch_taken": "Batch al gepakt door iemand anders",
   "code.hands_full": "Leg eerst wat je vasthoudt in de bak",
+  "camera.button": "Scan met camera",
+  "camera.stop": "Camera stoppen",
+  "camera.failed": "De camera start niet: sta hem toe, of scan met de scanner",
   "conn.title": "Verbinding",
+  "conn.live": "live",
+  "conn.reconnecting": "opnieuw verbinden",
+  "conn.offline": "offline",
+  "live.resequenced": "De lijst is veranderd: de volgende locatie is {bin}.",
 };

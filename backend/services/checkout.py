@@ -1,0 +1,469 @@
+"""The webshop's check-out: the options for an address and its parcels, a hold on one,
+and the order made from that hold, once.
+
+An option's id carries what it was asked for (shop, hub, day, option, place, parcels),
+signed with the service's secret: options are only read, nothing is stored for them,
+and a shop cannot hold an option it was not offered nor another shop's. A hold is
+checked again under the hub's check-out lock, so two shops cannot both take the last
+room; it keeps that room until it expires (an expired hold simply stops counting, no
+timer needed) or becomes an order.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from backend import jobs
+from backend.db.engine import transaction
+from backend.db.locks import exclusive
+from backend.db.tables import CheckoutHold, CheckoutSlot, Shop, ShopApiKey
+from backend.dispatch.calendar import HHMM, at, format_hhmm, parse_hhmm
+from backend.dispatch.checkout import Option, ParcelSize, Question, options
+from backend.errors import Conflict, Invalid, NotFound, Unauthorized
+from backend.services import orders
+from backend.services.checkout_day import bike_limits, day_states, hub_row, slot_rules
+from backend.services.context import Context
+from backend.services.disruptions import take_same_day_order
+from backend.services.hub_scope import require_hub
+from backend.services.idempotency import Answer, fingerprint, once
+from backend.structs import Body, Email, LocalDateTime, Note, Out, Phone, Text200
+
+DAYS_AHEAD = 3  # today and the next two days
+CLEANUP_PERIOD_S = 600  # one clean-up job per hub and ten minutes of expiries
+
+Grams = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]  # up to 1 t: beyond is a typo
+Millilitres = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]  # up to 10 m3
+Centimetres = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+
+
+class ParcelQ(Body):
+    weight_g: Grams
+    volume_ml: Millilitres
+    longest_cm: Centimetres
+
+
+class OptionsIn(Body):
+    parcels: Annotated[list[ParcelQ], msgspec.Meta(min_length=1, max_length=20)]
+    address: Text200 = ""
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
+    order_time: LocalDateTime | None = None
+
+
+class OptionOut(Out):
+    id: str
+    kind: Literal["door", "point", "carrier"]
+    key: str
+    date: dt.date
+    start: str
+    end: str
+    price_cents: int
+    by_bike: bool
+    available: bool
+    reason: str
+    detail: str
+    point_id: int | None = None
+    point_name: str | None = None
+
+
+class OptionsOut(Out):
+    hub_id: int
+    address: str
+    lat: float
+    lon: float
+    options: list[OptionOut]
+
+
+class HoldIn(Body):
+    option_id: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class HoldOut(Out):
+    id: int
+    option_id: str
+    date: dt.date
+    start: str
+    end: str
+    price_cents: int
+    point_id: int | None
+    expires_at: dt.datetime
+    order_id: int | None
+
+
+class HoldOrderIn(Body):
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    customer_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    customer_phone: Phone = ""
+    customer_email: Email = ""
+    notes: Note = ""
+
+
+class SlotIn(Body):
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9\-]{0,31}$")]
+    start: HHMM
+    end: HHMM
+    price_cents: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    lead_min: Annotated[int, msgspec.Meta(ge=0, le=2880)]  # up to two days before the slot starts
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if parse_hhmm(self.end) <= parse_hhmm(self.start):
+            raise Invalid(f"Slot {self.name!r} ends ({self.end}) before it starts ({self.start}).")
+
+
+class SlotsIn(Body):
+    slots: Annotated[list[SlotIn], msgspec.Meta(max_length=20)]  # []: the default slots again
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        names = [x.name for x in self.slots]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise Invalid(f"Slot name {dupes[0]!r} is given twice; each slot needs its own name.")
+        if any(n == "carrier" or n.startswith("point-") for n in names):
+            raise Invalid("Slot names 'carrier' and 'point-...' are taken by the other options; choose another name.")
+
+
+class SlotOut(Out):
+    name: str
+    start: str
+    end: str
+    price_cents: int
+    lead_min: int
+
+
+class Asked(msgspec.Struct, array_like=True):
+    """What an option id carries (signed)."""
+
+    shop: int
+    hub: int
+    day: dt.date
+    key: str
+    lat: float
+    lon: float
+    address: str
+    parcels: list[tuple[int, int, int]]
+
+
+# --- the shops' keys ----------------------------------------------------------------
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def new_api_key(shop_id: int, label: str) -> dict[str, Any]:
+    """A new key for the shop; the key itself is in this answer only."""
+    key = "lbk_" + secrets.token_urlsafe(32)
+    async with transaction():
+        row = (await ShopApiKey.insert(ShopApiKey(shop=shop_id, key_hash=key_hash(key), label=label)))[0]
+    return {"id": row["id"], "shopId": shop_id, "label": label, "key": key}
+
+
+async def shop_of_key(key: str | None) -> int:
+    """The shop a check-out key belongs to; Unauthorized for none, a wrong or a revoked one."""
+    if not key:
+        raise Unauthorized("Send the shop's check-out API key in the X-Api-Key header.")
+    row = (
+        await ShopApiKey.select(ShopApiKey.shop, ShopApiKey.revoked_at)
+        .where(ShopApiKey.key_hash == key_hash(key.strip()))
+        .first()
+    )
+    if row is None or row["revoked_at"] is not None:
+        raise Unauthorized("This X-Api-Key is not valid (wrong or revoked); ask the hub for a new one.")
+    return int(row["shop"])
+
+
+# --- a hub's slots ------------------------------------------------------------------
+
+
+async def hub_slots(hub_id: int) -> list[SlotOut]:
+    """The slots the hub sells (its own, or the defaults)."""
+    return [
+        SlotOut(
+            name=r.name,
+            start=format_hhmm(r.start_s),
+            end=format_hhmm(r.end_s),
+            price_cents=r.price_cents,
+            lead_min=r.lead_s // 60,
+        )
+        for r in await slot_rules(hub_id)
+    ]
+
+
+async def set_hub_slots(hub_id: int, data: SlotsIn) -> list[SlotOut]:
+    """Replace the hub's slots (an empty list: the defaults again); holds already made keep theirs."""
+    await require_hub(hub_id)
+    async with transaction():
+        await CheckoutSlot.delete().where(CheckoutSlot.hub == hub_id)
+        if data.slots:
+            await CheckoutSlot.insert(
+                *(
+                    CheckoutSlot(
+                        hub=hub_id,
+                        name=x.name,
+                        start=x.start,
+                        end=x.end,
+                        price_cents=x.price_cents,
+                        lead_min=x.lead_min,
+                    )
+                    for x in data.slots
+                )
+            )
+    return await hub_slots(hub_id)
+
+
+# --- option ids ---------------------------------------------------------------------
+
+
+def _sign(secret: str, payload: bytes) -> str:
+    mac = hmac.new(secret.encode(), b"checkout:" + payload, hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(mac).decode()
+
+
+def option_id(secret: str, asked: Asked) -> str:
+    payload = msgspec.msgpack.encode(asked)
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(secret, payload)
+
+
+def read_option_id(secret: str, shop_id: int, text: str) -> Asked:
+    """The option an id names; NotFound for a forged or another shop's id (nothing to tell apart)."""
+    missing = NotFound("There is no such option for this shop; ask for the options again (optionId).")
+    body, _, mac = text.partition(".")
+    try:
+        payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError:
+        raise missing from None
+    if not hmac.compare_digest(mac, _sign(secret, payload)):
+        raise missing
+    asked = msgspec.msgpack.decode(payload, type=Asked)
+    if asked.shop != shop_id:
+        raise missing
+    return asked
+
+
+# --- options ------------------------------------------------------------------------
+
+
+async def _shop_hub(shop_id: int) -> dict[str, Any]:
+    shop = await Shop.select(Shop.hub).where(Shop.id == shop_id).first()
+    hub = await hub_row(shop["hub"]) if shop and shop["hub"] is not None else None
+    if hub is None:
+        raise Conflict("This shop is not served by a hub yet; ask the hub to link the shop first.")
+    return hub
+
+
+async def question(
+    ctx: Context,
+    hub: dict[str, Any],
+    place: tuple[float, float],
+    parcels: list[tuple[int, int, int]],
+    now: dt.datetime,
+    days: list[dt.date],
+) -> Question:
+    states = await day_states(hub, days, now, place)
+    return Question(
+        now=now,
+        lat=place[0],
+        lon=place[1],
+        hub_lat=hub["lat"],
+        hub_lon=hub["lon"],
+        area_m=ctx.settings.checkout_area_km * 1000,
+        parcels=tuple(ParcelSize(*p) for p in parcels),
+        days=tuple(states),
+        slots=await slot_rules(hub["id"]),
+        bike_limits=await bike_limits(hub["id"]),
+    )
+
+
+def _locate(ctx: Context, data: OptionsIn) -> tuple[float, float, str]:
+    if data.lat is not None and data.lon is not None and not data.address:
+        return data.lat, data.lon, ""  # a point off the map is outside the area, not an error
+    return ctx.geo.locate(data.lat, data.lon, data.address or None, what="delivery address")
+
+
+async def checkout_options(ctx: Context, shop_id: int, data: OptionsIn) -> OptionsOut:
+    hub = await _shop_hub(shop_id)
+    lat, lon, address = _locate(ctx, data)
+    now = data.order_time or ctx.now()
+    parcels = [(p.weight_g, p.volume_ml, p.longest_cm) for p in data.parcels]
+    days = [now.date() + dt.timedelta(days=i) for i in range(DAYS_AHEAD)]
+    q = await question(ctx, hub, (lat, lon), parcels, now, days)
+    names = {p.id: p.name for d in q.days for p in d.points}
+    out = []
+    for o in options(q):
+        asked = Asked(shop_id, hub["id"], o.date, o.key, lat, lon, address, parcels)
+        out.append(_option_out(o, option_id(ctx.settings.secret_key, asked), names))
+    return OptionsOut(hub_id=hub["id"], address=address, lat=lat, lon=lon, options=out)
+
+
+def _option_out(o: Option, oid: str, names: dict[int, str]) -> OptionOut:
+    return OptionOut(
+        id=oid,
+        kind=o.kind,
+        key=o.key,
+        date=o.date,
+        start=format_hhmm(o.start_s),
+        end=format_hhmm(o.end_s),
+        price_cents=o.price_cents,
+        by_bike=o.by_bike,
+        available=o.available,
+        reason=o.reason,
+        detail=o.detail,
+        point_id=o.point_id,
+        point_name=names.get(o.point_id) if o.point_id is not None else None,
+    )
+
+
+# --- holds --------------------------------------------------------------------------
+
+
+async def hold_option(ctx: Context, shop_id: int, data: HoldIn) -> HoldOut:
+    """Hold an option for ``checkout_hold_min`` minutes, if it is still available now."""
+    asked = read_option_id(ctx.settings.secret_key, shop_id, data.option_id)
+    if asked.key == "carrier":
+        raise Conflict("The carrier's delivery needs no hold; it is booked with the order (part of the hand-over).")
+    now = ctx.now()
+    hub = await hub_row(asked.hub)
+    if hub is None:
+        raise NotFound("There is no such option for this shop; ask for the options again (optionId).")
+    async with exclusive("checkout", asked.hub, what="a check-out hold"):
+        q = await question(ctx, hub, (asked.lat, asked.lon), asked.parcels, now, [asked.day])
+        found = next((o for o in options(q) if o.key == asked.key), None)
+        if found is None:
+            raise NotFound("That option is no longer sold (the hub changed its slots); ask for the options again.")
+        if not found.available:
+            raise Conflict(f"This option can no longer be held: {found.detail}", reason=found.reason)
+        point = next((p for d in q.days for p in d.points if p.id == found.point_id), None)
+        place = (point.lat, point.lon) if point is not None else (asked.lat, asked.lon)
+        row = CheckoutHold(
+            shop=shop_id,
+            hub=asked.hub,
+            option_key=asked.key,
+            delivery_date=asked.day,
+            window_start=at(asked.day, found.start_s),
+            window_end=at(asked.day, found.end_s),
+            pickup_point=found.point_id,
+            lat=place[0],
+            lon=place[1],
+            address=asked.address,
+            parcels=[list(p) for p in asked.parcels],
+            price_cents=found.price_cents,
+            expires_at=now + dt.timedelta(minutes=ctx.settings.checkout_hold_min),
+        )
+        async with transaction():
+            hold_id = (await CheckoutHold.insert(row))[0]["id"]
+            # Expired holds only stop counting; a job per hub and period removes them later.
+            period = int(row.expires_at.timestamp()) // CLEANUP_PERIOD_S
+            await jobs.enqueue(
+                "checkout_holds_expired",
+                f"checkout_holds_expired:{asked.hub}:{period}",
+                {"hubId": asked.hub},
+                run_after=dt.datetime.fromtimestamp((period + 1) * CLEANUP_PERIOD_S),
+            )
+    return await read_hold(shop_id, hold_id, data.option_id)
+
+
+async def drop_expired_holds(hub_id: int, now: dt.datetime) -> int:
+    """Remove the hub's holds that expired without an order (they no longer count anyway)."""
+    async with transaction():
+        await jobs.settle()
+        gone = (
+            await CheckoutHold.delete()
+            .where((CheckoutHold.hub == hub_id) & (CheckoutHold.expires_at <= now) & CheckoutHold.order_id.is_null())
+            .returning(CheckoutHold.id)
+        )
+    return len(gone)
+
+
+async def _hold(shop_id: int, hold_id: int) -> dict[str, Any]:
+    row = await CheckoutHold.select().where(CheckoutHold.id == hold_id).output(load_json=True).first()
+    if row is None or row["shop"] != shop_id:  # another shop's hold is no business of this one
+        raise NotFound(f"There is no hold {hold_id} for this shop.")
+    return row
+
+
+async def read_hold(shop_id: int, hold_id: int, option: str = "") -> HoldOut:
+    row = await _hold(shop_id, hold_id)
+    return HoldOut(
+        id=row["id"],
+        option_id=option,
+        date=row["delivery_date"],
+        start=row["window_start"].strftime("%H:%M"),
+        end=row["window_end"].strftime("%H:%M"),
+        price_cents=row["price_cents"],
+        point_id=row["pickup_point"],
+        expires_at=row["expires_at"],
+        order_id=row["order_id"],
+    )
+
+
+# --- the order ----------------------------------------------------------------------
+
+
+async def order_from_hold(ctx: Context, shop_id: int, hold_id: int, data: HoldOrderIn) -> orders.OrderOut:
+    """The order of a hold, made once: a second call answers the same order."""
+    async with exclusive("checkout-hold", hold_id, what="an order from a hold"):
+        hold = await _hold(shop_id, hold_id)
+        if hold["order_id"] is not None:
+            return await orders.order_for(hold["order_id"])
+        now = ctx.now()
+        if hold["expires_at"] <= now:
+            raise Conflict(
+                f"Hold {hold_id} expired at {hold['expires_at']:%H:%M}; its room may be taken. "
+                "Ask for the options again and hold one.",
+                code="hold_expired",
+            )
+        order_in = _order_in(hold, data)
+        if hold["delivery_date"] == now.date():  # the day may be on the road: into the running routes
+            order_id, _ = await take_same_day_order(ctx, order_in, now)
+            async with transaction():
+                await CheckoutHold.update({CheckoutHold.order_id: order_id}).where(CheckoutHold.id == hold_id)
+        else:
+            prepared = await orders.prepare(order_in, ctx.geo, now.date())
+            async with transaction():
+                order_id = await orders.write(prepared)
+                await CheckoutHold.update({CheckoutHold.order_id: order_id}).where(CheckoutHold.id == hold_id)
+    return await orders.order_for(order_id)
+
+
+def _order_in(hold: dict[str, Any], data: HoldOrderIn) -> orders.OrderIn:
+    point = hold["pickup_point"]
+    body: dict[str, Any] = {
+        "reference": data.reference,
+        "hubId": hold["hub"],
+        "customerName": data.customer_name,
+        "customerPhone": data.customer_phone,
+        "customerEmail": data.customer_email,
+        "notes": data.notes,
+        "date": hold["delivery_date"].isoformat(),
+        "window": {"start": hold["window_start"].strftime("%H:%M"), "end": hold["window_end"].strftime("%H:%M")},
+        "parcels": [{"weightKg": p[0] / 1000, "volumeL": max(p[1] / 1000, 0.001)} for p in hold["parcels"]],
+    }
+    if point is not None:
+        body["pickupPointId"] = point
+    else:
+        body.update(lat=hold["lat"], lon=hold["lon"], address=hold["address"])
+    try:
+        return msgspec.convert(body, orders.OrderIn)
+    except msgspec.ValidationError as exc:
+        raise Invalid(f"The hold cannot become an order: {exc}") from exc
+
+
+async def order_from_hold_once(
+    ctx: Context, shop_id: int, hold_id: int, data: HoldOrderIn, *, key: str | None, body: bytes
+) -> Answer:
+    """:func:`order_from_hold` once per Idempotency-Key (a shop's keys are its own: scoped by -shop id)."""
+
+    async def action() -> dict[str, Any]:
+        return msgspec.to_builtins(await order_from_hold(ctx, shop_id, hold_id, data))
+
+    if key is None:
+        return Answer(201, await action(), replayed=False)
+    return await once(-shop_id, key, fingerprint("POST", f"/checkout/holds/{hold_id}/order", body), 201, action)
