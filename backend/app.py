@@ -38,6 +38,7 @@ from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.packing import PACKING_CONTROLLERS
 from backend.api.plans import PlanController, RouteController
+from backend.api.point import PointController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
 from backend.api.returns import RETURN_CONTROLLERS
@@ -143,7 +144,7 @@ def _job_backend(settings: Settings) -> Any:
 
 
 # The worker apps served at /<name>/ (the picker's API lives under /pick/batches... too).
-WORKER_APPS = ("courier", "dispatch", "pick")
+WORKER_APPS = ("courier", "dispatch", "pick", "point")
 
 
 def _app_router(static: Path, app: str) -> Router:
@@ -215,6 +216,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     BatteryController,
     RiddenController,
     *CHECKOUT_CONTROLLERS,
+    PointController,
     courier_stream,
     hub_stream,
     pick_stream,

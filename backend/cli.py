@@ -109,6 +109,7 @@ Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on r
   Courier app  {base}/courier/
   Picker app   {base}/pick/
   Returns      {base}/returns/   (order DEMO-R1, postcode 00100)
+  Point app    {base}/point/   (a pickup point's desk)
   Routes       {base}/routes?hubId={city.hub_id}&date={city.day}   (log in first)
   Log in       curl -c jar -X POST {base}/auth/login -H 'content-type: application/json' \\
                  -d '{{"username":"dispatcher","password":"{logins["dispatcher"]}"}}'
@@ -116,6 +117,7 @@ Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on r
 Logins: admin / {logins["admin"]}, dispatcher / {logins["dispatcher"]}, courier1..courier{city.couriers} / {password},
         picker / {logins["picker"]} (the first wave is released; the next: POST /hubs/{city.hub_id}/waves/release),
         returns / {logins["returns"]} (two returns wait: GET /receiving/returns/)
+        point / {logins["point"]} (the desk of the demo pickup point with the most parcels announced)
 {simulated}
 """,
         flush=True,

@@ -34,6 +34,8 @@ def optional_key(request: Request[Any, Any, Any]) -> str | None:
 def respond(request: Request[Any, Any, Any], answer: Answered) -> Response[Any]:
     """The stored or fresh answer; a replay says so (Idempotent-Replayed)."""
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    if answer.status == 429 and "retryAfterS" in answer.body:  # TooManyRequests' header, kept in its body
+        headers["Retry-After"] = str(answer.body["retryAfterS"])
     if answer.status >= 400:
         problem = {"type": "about:blank", "instance": request.url.path, **answer.body}
         return Response(problem, status_code=answer.status, media_type=PROBLEM_JSON, headers=headers)

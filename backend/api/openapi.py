@@ -101,6 +101,10 @@ def _guarded(app: Litestar) -> set[tuple[str, str]]:
     return out
 
 
+# Operations that slow down repeated wrong tries (a password, a pickup code) answer 429 too.
+THROTTLED: dict[str, set[int]] = {"/auth/login": {401, 429}, "/point/hand-out": {429}}
+
+
 def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[int]:
     has_body = "requestBody" in op
     params = op.get("parameters", [])
@@ -115,13 +119,11 @@ def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[
         statuses.add(409)
     if has_body:
         statuses |= {413, 415}
-    if path == "/auth/login":
-        statuses |= {401, 429}
     if path.startswith("/portal/returns"):
         statuses.add(429)  # wrong pairs of order number and postcode are throttled like logins
     if path.startswith(SHOP_KEY_PREFIX):
         statuses.add(401)  # no key, a wrong or a revoked one
-    return statuses
+    return statuses | THROTTLED.get(path, set())
 
 
 def _local_times(node: Any) -> Any:

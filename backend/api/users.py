@@ -12,7 +12,7 @@ from backend.api.auth import roles
 from backend.api.schemas import Body, DbId, Id, Out
 from backend.services import users as service
 
-Role = Literal["admin", "dispatcher", "courier", "picker", "returns"]
+Role = Literal["admin", "dispatcher", "courier", "picker", "returns", "point"]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
 
 

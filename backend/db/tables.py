@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 else:
     Keyed = Table
 
-ROLES = ("admin", "dispatcher", "courier", "picker", "returns")
+ROLES = ("admin", "dispatcher", "courier", "picker", "returns", "point")
 
 
 class User(Keyed, tablename="app_user"):
@@ -92,6 +92,8 @@ class PickupPoint(Keyed, tablename="pickup_point"):
     max_weight_kg = Float()
     max_volume_l = Float()
     hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
+    # Days a parcel waits at the point for its customer before it goes back to the hub.
+    holding_days = Integer(default=7)
 
 
 class Bike(Keyed):
@@ -646,6 +648,37 @@ class CheckoutHold(Keyed, tablename="checkout_hold"):
     created_at = Timestamp(default=TimestampNow())
 
 
+# --- the pickup point's desk (backend/services/point_desk.py, point_room.py) ---
+
+
+class PointOperator(Keyed, tablename="point_operator"):
+    """A user of role ``point`` works at this one pickup point (object-level scope, as a
+    dispatcher's hub)."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True, index=True)
+    point = ForeignKey(references=PickupPoint, on_delete=OnDelete.cascade)
+
+
+class PointParcel(Keyed, tablename="point_parcel"):
+    """A parcel scanned in at a pickup point, until it is handed out or goes back to the hub.
+    One per parcel (unique): a scan-in again finds it and changes nothing."""
+
+    parcel = ForeignKey(references=Parcel, on_delete=OnDelete.cascade, unique=True, index=True)
+    point = ForeignKey(references=PickupPoint, on_delete=OnDelete.cascade, index=True)
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade)
+    status = Varchar(length=12, default="in")  # in | handed_out | returned
+    scanned_in_at = Timestamp()
+    hold_until = Timestamp()
+    scanned_in_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    wrong_tries = Integer(default=0)
+    locked_until = Timestamp(null=True, default=None)
+    handed_out_at = Timestamp(null=True, default=None)
+    handed_out_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    id_checked = Boolean(default=False)
+    id_note = Varchar(length=200, default="")
+    returned_at = Timestamp(null=True, default=None)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -691,4 +724,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ShopApiKey,
     CheckoutSlot,
     CheckoutHold,
+    PointOperator,
+    PointParcel,
 )

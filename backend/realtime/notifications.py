@@ -228,6 +228,21 @@ def _courier_message(event: dict[str, Any], data: dict[str, Any]) -> list[Notice
     return [("courier", courier, message)]
 
 
+def _ready_at_point(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    """Scanned in at a pickup point: the code and the hours, so the customer needs nothing else."""
+    point = data["pickupPoint"]
+    message = {
+        "type": "ready_for_pickup",
+        "title": f"Ready for pickup at {point['name']}",
+        "body": f"Pickup code {data['code']}. {point['address']}, {point['hours']}; until {data['holdUntil'][:10]}.",
+        "orderId": data["orderId"],
+        "code": data["code"],
+        "qr": data["qr"],
+        "holdUntil": data["holdUntil"],
+    }
+    return [("order", data["orderId"], message)]
+
+
 _BY_KIND: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Notice]]] = {
     "route.planned": _route_changed,
     "route.updated": _route_changed,
@@ -237,4 +252,5 @@ _BY_KIND: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Notice]]] = 
     "order.redirected": _redirected,
     "stop.updated": _stop_updated,
     "courier.message": _courier_message,
+    "point.ready": _ready_at_point,
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from backend.db.tables import Bike, CheckoutHold, CheckoutSlot, Hub, Parcel, PickupPoint, Route, Shift, Stop
+from backend.db.tables import Bike, CheckoutHold, CheckoutSlot, Hub, PickupPoint, Route, Shift, Stop
 from backend.dispatch.calendar import parse_hhmm, seconds_of, windows_on
 from backend.dispatch.checkout import (
     BIKE_LONGEST_CM,
@@ -23,6 +23,7 @@ from backend.dispatch.checkout import (
     Visit,
     distance_m,
 )
+from backend.services import point_room
 from backend.services.day import periods
 
 ON_ROUTE = ("planned", "arrived", "open")  # a route's stops still to serve
@@ -181,15 +182,10 @@ async def _points(
     """The nearest points of the hub, per day with their hours and the parcels they can still take."""
     rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).output(load_json=True)
     rows = sorted(rows, key=lambda p: (distance_m(near[0], near[1], p["lat"], p["lon"]), p["id"]))[:NEAREST_POINTS]
-    booked: dict[tuple[int, dt.date], int] = {}
-    if rows:
-        for r in await Parcel.select(Parcel.order.pickup_point, Parcel.order.delivery_date).where(
-            Parcel.order.pickup_point.is_in([p["id"] for p in rows]) & Parcel.order.delivery_date.is_in(days)
-        ):
-            k = (r["order.pickup_point"], r["order.delivery_date"])
-            booked[k] = booked.get(k, 0) + 1
     out: dict[dt.date, tuple[PointState, ...]] = {}
     for day in days:
+        # The room counted where every service counts it (shelves now, announced that day), less live holds.
+        rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in rows], day) if rows else {}
         out[day] = tuple(
             PointState(
                 id=p["id"],
@@ -198,8 +194,7 @@ async def _points(
                 lat=p["lat"],
                 lon=p["lon"],
                 windows=windows_on(periods(p["opening_hours"]), day),
-                room_left=p["capacity_parcels"]
-                - booked.get((p["id"], day), 0)
+                room_left=rooms[p["id"]]
                 - sum(len(h["parcels"]) for h in holds if h["pickup_point"] == p["id"] and h["delivery_date"] == day),
                 max_weight_kg=p["max_weight_kg"],
                 max_volume_l=p["max_volume_l"],

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from backend.db.engine import transaction
-from backend.db.tables import Bike, Courier, Hub, PickupPoint, Product, Shift, Shop, User
+from backend.db.tables import Bike, Courier, Hub, Parcel, PickupPoint, PointOperator, Product, Shift, Shop, User
 from backend.dispatch.calendar import OpeningPeriod, parse_osm_opening_hours, windows_on
 from backend.dispatch.network import PointOutsideMap
 from backend.security import hash_password
@@ -174,6 +174,9 @@ async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int
         shop = None if vase is None else vase["shop"]
         await seed_returns(hub_id, day, places, shop, point_ids[0] if point_ids else None, password)
     logins["returns"] = DEMO_PASSWORD
+    async with transaction():
+        await _seed_point_operator(point_ids, password)
+    logins["point"] = DEMO_PASSWORD
     return DemoCity(
         hub_id=hub_id,
         day=day,
@@ -256,6 +259,20 @@ async def _seed_pickup_points(geo: Geo, hub_id: int, rng: random.Random, shop_po
         )
         ids.append(row[0]["id"])
     return ids
+
+
+async def _seed_point_operator(point_ids: list[int], password: str) -> None:
+    """The demo login ``point`` works at the demo point with the most parcels announced today."""
+    if not point_ids:
+        return
+    counts = {p: 0 for p in point_ids}
+    for row in await Parcel.select(Parcel.order.pickup_point).where(Parcel.order.pickup_point.is_in(point_ids)):
+        counts[row["order.pickup_point"]] += 1
+    point_id = max(point_ids, key=lambda p: (counts[p], -p))
+    user_id = (
+        await User.insert(User(username="point", password_hash=password, role="point", display_name="Pickup point"))
+    )[0]["id"]
+    await PointOperator.insert(PointOperator(user=user_id, point=point_id))
 
 
 async def _seed_orders(

@@ -17,6 +17,7 @@ from backend.db.engine import reading
 from backend.db.tables import Bike, Hub, Parcel, PickupPoint, PlanRun, Shift, Shop, Stop
 from backend.errors import NotFound
 from backend.realtime.outbox import latest_seq
+from backend.services import point_room
 from backend.services.context import Context
 from backend.services.courier import route_views
 from backend.services.courier_colours import colours_by_rank
@@ -127,7 +128,8 @@ async def _shops(hub_id: int) -> list[dict[str, Any]]:
 
 async def _pickup_points(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
     """The hub's pickup points and the shared ones, with the parcels of the day's
-    orders delivered there and waiting for their customers."""
+    orders delivered there and waiting for their customers, and the room left that day
+    (backend/services/point_room.py)."""
     rows = (
         await PickupPoint.select(
             PickupPoint.id, PickupPoint.name, PickupPoint.lat, PickupPoint.lon, PickupPoint.capacity_parcels
@@ -142,6 +144,7 @@ async def _pickup_points(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
         & (Parcel.status == "delivered")
     ):
         waiting[p["order.pickup_point"]] = waiting.get(p["order.pickup_point"], 0) + 1
+    rooms = await point_room.rooms_left([(r["id"], r["capacity_parcels"]) for r in rows], day)
     return [
         {
             "id": r["id"],
@@ -150,6 +153,7 @@ async def _pickup_points(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
             "lon": r["lon"],
             "capacity": r["capacity_parcels"],
             "parcelsWaiting": waiting.get(r["id"], 0),
+            "roomLeft": rooms[r["id"]],
         }
         for r in rows
     ]

@@ -29,7 +29,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import orders, stop_history
+from backend.services import orders, point_room, stop_history
 from backend.services.context import Context
 from backend.services.courier import shift_of, shift_view
 from backend.services.day import ON_BOARD, DayInput, Pending, periods
@@ -256,11 +256,7 @@ async def after_failed_stop(
         .where((PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null())
         .output(load_json=True)
     )
-    booked: dict[int, int] = {}
-    for p in await Parcel.select(Parcel.order.pickup_point).where(
-        Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1]) & (Parcel.order.delivery_date == day)
-    ):
-        booked[p["order.pickup_point"]] = booked.get(p["order.pickup_point"], 0) + 1
+    rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in points], day)
 
     def hours(p: dict[str, Any]) -> tuple[Window, ...]:
         spans = windows_on(periods(p["opening_hours"]), day)
@@ -271,7 +267,7 @@ async def after_failed_stop(
             id=p["id"],
             lat=p["lat"],
             lon=p["lon"],
-            room=p["capacity_parcels"] - booked.get(p["id"], 0),
+            room=rooms[p["id"]],
             open_today=hours(p),
             max_weight_kg=p["max_weight_kg"],
             max_volume_l=p["max_volume_l"],

@@ -18,7 +18,7 @@ from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
-from backend.services import stop_history
+from backend.services import point_room, stop_history
 from backend.services.geo import Geo
 from backend.services.hub_scope import require_same_hub
 from backend.structs import Body, DbId, Email, Note, Out, Phone, Text200
@@ -194,12 +194,10 @@ async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
                 f"A parcel of {p.weight_kg} kg / {p.volume_l} L does not fit {pp.name} "
                 f"(at most {pp.max_weight_kg} kg and {pp.max_volume_l} L per parcel)."
             )
-    booked = await Parcel.count().where(
-        (Parcel.order.pickup_point == pp.id) & (Parcel.order.delivery_date == data.date)
-    )
-    if booked + len(data.parcels) > pp.capacity_parcels:
+    room = await point_room.room_left(pp.id, data.date)
+    if len(data.parcels) > room:
         raise Conflict(
-            f"{pp.name} has room for {pp.capacity_parcels - booked} more parcel(s) on {data.date}; "
+            f"{pp.name} has room for {room} more parcel(s) on {data.date}; "
             f"this order has {len(data.parcels)}. Choose another pickup point or day."
         )
     return pp.lat, pp.lon, f"{pp.name}, {pp.address}".strip(", ")

@@ -36,7 +36,7 @@ from backend.dispatch.replan import ReplanResult
 from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import stop_history
+from backend.services import point_room, stop_history
 from backend.services.context import Context
 from backend.services.day import ON_BOARD, DayInput, Pending, hub_lock, periods
 from backend.services.geo import Geo
@@ -213,18 +213,13 @@ def _window_options(d: _Day) -> list[dict[str, Any]]:
 
 
 async def _points(d: _Day) -> tuple[list[dict[str, Any]], dict[int, int]]:
-    """The hub's pickup points and how many parcels each has booked that day."""
+    """The hub's pickup points and the room each has left that day."""
     points = (
         await PickupPoint.select()
         .where((PickupPoint.hub == d.order["hub"]) | PickupPoint.hub.is_null())
         .output(load_json=True)
     )
-    booked: dict[int, int] = {}
-    for p in await Parcel.select(Parcel.order.pickup_point).where(
-        Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1]) & (Parcel.order.delivery_date == d.day)
-    ):
-        booked[p["order.pickup_point"]] = booked.get(p["order.pickup_point"], 0) + 1
-    return points, booked
+    return points, await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in points], d.day)
 
 
 def _point_window(point: dict[str, Any], d: _Day) -> tuple[int, int] | None:
@@ -245,7 +240,7 @@ def _closes(point: dict[str, Any], d: _Day, after: int) -> int:
     return next((w.end for w in spans if w.end >= after), after) if spans is not None else 24 * 3600
 
 
-def _point_problem(point: dict[str, Any], booked: dict[int, int], d: _Day) -> tuple[str, str] | None:
+def _point_problem(point: dict[str, Any], rooms: dict[int, int], d: _Day) -> tuple[str, str] | None:
     """(code, reason) why the parcel cannot go to ``point``; None when it can."""
     n = len(d.parcels)
     too_big = next(
@@ -256,7 +251,7 @@ def _point_problem(point: dict[str, Any], booked: dict[int, int], d: _Day) -> tu
             f"{point['name']} takes parcels of at most {point['max_weight_kg']:g} kg and "
             f"{point['max_volume_l']:g} L; yours is {too_big['weight_kg']:g} kg / {too_big['volume_l']:g} L"
         )
-    room = point["capacity_parcels"] - booked.get(point["id"], 0)
+    room = rooms.get(point["id"], 0)
     if room < n:
         return "pickup_point_full", (
             f"{point['name']} is full on {d.day:%A %d %B} (room for {max(room, 0)} more parcel(s); your order has {n})"
@@ -271,9 +266,9 @@ def _point_json(point: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _point_options(d: _Day) -> list[dict[str, Any]]:
-    points, booked = await _points(d)
+    points, rooms = await _points(d)
     here = (d.stop["lat"], d.stop["lon"]) if d.stop else (d.order["lat"], d.order["lon"])
-    fitting = [p for p in points if p["id"] != d.order["pickup_point"] and _point_problem(p, booked, d) is None]
+    fitting = [p for p in points if p["id"] != d.order["pickup_point"] and _point_problem(p, rooms, d) is None]
     fitting.sort(key=lambda p: failed_stop.metres(here, (p["lat"], p["lon"])))
     out = []
     for p in fitting[:PICKUP_POINTS_SHOWN]:
@@ -383,7 +378,7 @@ async def _target(d: _Day, data: RedirectIn, geo: Geo) -> _Target:
             slot=slot,
         )
     if data.kind == "pickup_point":
-        points, booked = await _points(d)
+        points, rooms = await _points(d)
         point = next((p for p in points if p["id"] == data.pickup_point_id), None)
         if point is None:
             raise Invalid(
@@ -393,7 +388,7 @@ async def _target(d: _Day, data: RedirectIn, geo: Geo) -> _Target:
             )
         if point["id"] == order["pickup_point"]:
             raise Invalid(f"Your parcel goes to {point['name']} already.")
-        if problem := _point_problem(point, booked, d):
+        if problem := _point_problem(point, rooms, d):
             code, why = problem
             raise await refuse(
                 f"Your parcel cannot go to {point['name']}: {why}. Choose another option.",

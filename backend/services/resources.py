@@ -45,6 +45,8 @@ class PickupPointIn(PlaceIn, kw_only=True):
     max_weight_kg: Positive
     max_volume_l: Positive
     hub_id: DbId | None = None
+    # Days a parcel waits at the point for its customer before it goes back to the hub.
+    holding_days: Annotated[int, msgspec.Meta(ge=1, le=60)] = 7
 
 
 class BikeIn(Body):

@@ -214,6 +214,9 @@ async def test_the_desk_shows_the_hubs_day(client, geo) -> None:
     assert sorted(s["id"] for s in day["shops"]) == sorted(w["shops"])
     assert all(set(s) == {"id", "name", "lat", "lon"} for s in day["shops"])
     assert len(day["pickupPoints"]) == 1, day
+    announced = await Parcel.count().where(
+        (Parcel.order.pickup_point == w["point"]) & (Parcel.order.delivery_date == tomorrow())
+    )
     assert day["pickupPoints"] == [
         {
             "id": w["point"],
@@ -222,6 +225,7 @@ async def test_the_desk_shows_the_hubs_day(client, geo) -> None:
             "lon": day["pickupPoints"][0]["lon"],
             "capacity": 10,
             "parcelsWaiting": 1,
+            "roomLeft": 10 - announced,
         }
     ]
     # Couriers: by id, each with their shift, bike, range, colour and route.

@@ -88,6 +88,8 @@ async def test_every_response_carries_the_security_headers(client) -> None:
         "/dispatch/app.js",
         "/pick/",
         "/pick/app.js",
+        "/point/",
+        "/point/app.js",
         "/nope",
         "/orders",
     ):

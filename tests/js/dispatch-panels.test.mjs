@@ -324,3 +324,9 @@ test("panels: small files, markup only through escaping templates, every dialog 
     assert.match(index, new RegExp(`export (\\{ ${name} \\}|function ${name})`), name);
   }
 });
+
+test("a parcel scanned in at the wrong pickup point names the point and the parcel", () => {
+  const v = alertView(alert("point_mismatch", { pickupPointId: 3, barcode: "LB-00000042" }), { t: tEn, lang: "en", names });
+  assert.match(v.text, /was handed parcel LB-00000042, which is not announced there/);
+  assert.equal(v.title, "Parcel at the wrong point");
+});

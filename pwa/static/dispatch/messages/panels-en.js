@@ -142,6 +142,7 @@ export default {
   "panel.alertKind.pickup_point_full": "Pickup point full",
   "panel.alertKind.pick_short": "Short pick",
   "panel.alertKind.replan_not_applied": "Re-plan not applied",
+  "panel.alertKind.point_mismatch": "Parcel at the wrong point",
   "panel.alertKind.other": "Alert",
   "panel.alert.stop_late": "Stop {stop} ({courier}) is expected after its window.",
   "panel.alert.stop_late_route": "{count} {count|stop|stops} on {courier}'s route {count|is|are} expected after {count|its|their} window: {stops}.",
@@ -154,6 +155,7 @@ export default {
   "panel.alert.pick_short": "{short} × {sku} short at bin {bin} (order {order}).",
   "panel.alert.pick_short_unstocked": "{short} × {sku} short for order {order}: no stock at the hub or a partner shop.",
   "panel.alert.replan_not_applied": "A re-plan was not applied; the routes stayed as they were.",
+  "panel.alert.point_mismatch": "{pickupPoint} was handed parcel {barcode}, which is not announced there; the point keeps it apart for the courier.",
 
   "panel.fig.title": "Today's figures",
   "panel.fig.refresh": "Refresh",

@@ -142,6 +142,7 @@ export default {
   "panel.alertKind.pickup_point_full": "Afhaalpunt vol",
   "panel.alertKind.pick_short": "Tekort bij picken",
   "panel.alertKind.replan_not_applied": "Herplanning niet toegepast",
+  "panel.alertKind.point_mismatch": "Pakket bij verkeerd afhaalpunt",
   "panel.alertKind.other": "Melding",
   "panel.alert.stop_late": "Stop {stop} ({courier}) wordt na het tijdvak verwacht.",
   "panel.alert.stop_late_route": "{count} {count|stop|stops} op de route van {courier} {count|wordt|worden} na het tijdvak verwacht: {stops}.",
@@ -154,6 +155,7 @@ export default {
   "panel.alert.pick_short": "{short} × {sku} tekort in vak {bin} (order {order}).",
   "panel.alert.pick_short_unstocked": "{short} × {sku} tekort voor order {order}: geen voorraad in de hub of bij een partnerwinkel.",
   "panel.alert.replan_not_applied": "Een herplanning is niet toegepast; de routes bleven zoals ze waren.",
+  "panel.alert.point_mismatch": "{pickupPoint} kreeg pakket {barcode}, dat daar niet aangekondigd is; het punt houdt het apart voor de koerier.",
 
   "panel.fig.title": "Cijfers van vandaag",
   "panel.fig.refresh": "Vernieuwen",
