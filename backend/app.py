@@ -40,6 +40,7 @@ from backend.api.plans import PlanController, RouteController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
 from backend.api.returns import RETURN_CONTROLLERS
+from backend.api.returns_desk import RETURNS_DESK_CONTROLLERS
 from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
 from backend.api.stop_detail import StopDetailController
@@ -209,6 +210,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     PushController,
     TrackingController,
     *RETURN_CONTROLLERS,
+    *RETURNS_DESK_CONTROLLERS,
     StopDetailController,
     MessageController,
     BatteryController,

@@ -34,6 +34,7 @@ Kind = Literal[
     "pickup_point_full",
     "replan_not_applied",
     "pick_short",  # raised by the warehouse (backend/services/warehouse_*.py), not by a rule here
+    "returns_help",  # a reconditioning worker asks for help (backend/services/returns_tasks.py)
 ]
 KINDS: tuple[Kind, ...] = (
     "stop_late",
@@ -43,6 +44,7 @@ KINDS: tuple[Kind, ...] = (
     "pickup_point_full",
     "replan_not_applied",
     "pick_short",
+    "returns_help",
 )
 # Stop states after which a stop cannot be late any more.
 FINISHED = frozenset({"delivered", "failed", "collected", "cancelled", "unplanned"})
