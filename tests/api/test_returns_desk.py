@@ -9,9 +9,11 @@ import uuid
 
 from PIL import Image
 
-from backend.db.tables import Alert, Hub, OrderLine, ReturnEvent, ReturnRefund, StockMovement
+from backend.db.tables import Alert, Hub, OrderLine, ReturnEvent, ReturnRefund, StockMovement, Stop
+from backend.services.returns_portal import plan_in_return_pickup
 from backend.services.warehouse_stock import add_bins
-from tests.api.helpers import login, make_user, problem
+from tests.api.helpers import login, make_user, problem, service_ctx, tomorrow
+from tests.api.test_planning import _small_day
 from tests.api.test_returns_portal import _body, delivered_order
 
 JACKET_CENTS = 8000
@@ -190,3 +192,50 @@ async def test_worked_through_in_stock_as_grade_b_with_its_history(client) -> No
     states = [e["state"] for e in await ReturnEvent.select(ReturnEvent.state).order_by(ReturnEvent.id)]
     assert states[:4] == ["registered", "received", "inspected", "refund"]
     assert states[-2:] == ["checked", "finished"] and states.count("step") == 12
+
+
+async def test_end_to_end_portal_courier_pickup_inspection_b_tasks_stock_and_refund_once(client, geo) -> None:
+    """Portal request → courier pickup stop planned and collected → received at the hub → inspected
+    as grade B → task list worked through → in stock as grade B with its history → refund once."""
+    h, hub, _ = await _small_day(client, geo, basket=False)
+    day = tomorrow()
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": day.isoformat(), "timeLimitS": 1}, headers=h)
+    assert r.status_code == 201, r.text
+    near = await Stop.select(Stop.lat, Stop.lon).where(Stop.hub == hub).first()
+    order, lines = await delivered_order(client, hub, place=(near["lat"], near["lon"]))
+    await OrderLine.update({OrderLine.price_cents: JACKET_CENTS}).where(OrderLine.id == lines["jas"])
+    body = _body(order, lines["jas"], handIn="courier", date=day.isoformat(), slot="afternoon")
+    del body["pickupPointId"]
+    made = (await client.post("/portal/returns/", json=body, headers=key())).json()
+    planned = await plan_in_return_pickup(service_ctx(client), hub, day, client.app.state.context.now())
+    assert planned is not None and planned["applied"], planned
+    for name in ("courier0", "courier1"):  # whoever has the stop collects it with the return's code
+        courier = await login(client, name)
+        url = f"/courier/stops/{made['stopId']}/collect?date={day}"
+        r = await client.post(url, json={"barcodes": [made["code"]]}, headers={**courier, **key()})
+        if r.status_code == 200:
+            break
+    assert r.status_code == 200, r.text
+    await make_user("ret-e2e", "returns", hub)
+    desk = await login(client, "ret-e2e")
+    scanned = (await client.get(f"/receiving/returns/scan/{made['code']}", headers=desk)).json()
+    url = f"/receiving/returns/{scanned['id']}/receive"
+    got = await client.post(url, json={"items": [{"code": "JAS-42"}]}, headers={**desk, **key()})
+    item = got.json()["items"][0]["id"]
+    inspected = await inspect_b(client, desk, item)
+    assert inspected["grade"] == "B"
+    await work_through(client, desk, item)
+    await add_bins(hub, zone="R", aisles=1, bays=1, levels=1)
+    done = await client.post(f"/returns-desk/items/{item}/finish", json={"bin": "R01-01-1"}, headers={**desk, **key()})
+    assert done.status_code == 200, done.text
+    assert done.json()["sku"] == "JAS-42/B"
+    stock = (await client.get(f"/receiving/returns/{made['id']}", headers=desk)).json()
+    states = [e["state"] for e in stock["history"]]
+    assert states[:5] == ["registered", "collected", "received", "inspected", "refund"]
+    assert states[-1] == "finished" and "stock" in stock["history"][-1]["detail"]
+    for _ in range(2):
+        refund = await client.post(f"/returns-desk/items/{item}/refund", headers={**desk, **key()})
+        assert refund.json()["totalCents"] == 7200
+    assert await ReturnRefund.count() == 1
+    moves = await StockMovement.select().where((StockMovement.sku == "JAS-42/B") & (StockMovement.kind == "return"))
+    assert [(m["quantity"], m["bin"], m["hub"]) for m in moves] == [(1, "R01-01-1", hub)]
