@@ -143,7 +143,7 @@ def _job_backend(settings: Settings) -> Any:
 
 
 # The worker apps served at /<name>/ (the picker's API lives under /pick/batches... too).
-WORKER_APPS = ("courier", "dispatch", "pick")
+WORKER_APPS = ("courier", "dispatch", "pick", "returns-desk")
 
 
 def _app_router(static: Path, app: str) -> Router:
