@@ -94,7 +94,7 @@ def test_the_task_screen_step_by_step_with_problem_and_help(server: Server, cont
     expect(page.get_by_text("Photos (1 of at least 1)")).to_be_visible(timeout=10_000)
     assert _serious(page, "returns desk: inspection") == [] and _small_buttons(page) == []
     page.click("#save-inspection")
-    expect(page.locator("#insp-result")).to_contain_text("Grade A · restock · refund €", timeout=10_000)
+    expect(page.locator("#insp-result")).to_contain_text("Grade A · restock · refund €14.50", timeout=10_000)
     page.get_by_role("button", name="Go to the tasks").click()
 
     # one step at a time: a large pictogram, its word, a timer, big buttons
