@@ -239,3 +239,36 @@ async def test_end_to_end_portal_courier_pickup_inspection_b_tasks_stock_and_ref
     assert await ReturnRefund.count() == 1
     moves = await StockMovement.select().where((StockMovement.sku == "JAS-42/B") & (StockMovement.kind == "return"))
     assert [(m["quantity"], m["bin"], m["hub"]) for m in moves] == [(1, "R01-01-1", hub)]
+
+
+async def test_two_taps_of_done_at_once_do_the_step_once_and_a_failed_check_ends_the_list(client) -> None:
+    import asyncio
+
+    order, desk, item = await received_jacket(client)
+    await inspect_b(client, desk, item)
+    url = f"/returns-desk/items/{item}/steps/1"
+    await client.post(url, json={"kind": "start"}, headers={**desk, **key()})
+    answers = await asyncio.gather(
+        *(client.post(url, json={"kind": "done"}, headers={**desk, **key()}) for _ in range(2))
+    )
+    assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+    assert await ReturnEvent.count().where(ReturnEvent.state == "step") == 2
+    view = (await client.get(f"/returns-desk/items/{item}/tasks", headers=desk)).json()
+    for step in view["steps"][1:]:
+        for kind in ("start", "done"):
+            r = await client.post(
+                f"/returns-desk/items/{item}/steps/{step['n']}", json={"kind": kind}, headers={**desk, **key()}
+            )
+            assert r.status_code == 200, r.text
+    check = f"/returns-desk/items/{item}/check"
+    problem(await client.post(check, json={"passed": False}, headers={**desk, **key()}), 409)  # say what is wrong
+    r = await client.post(check, json={"passed": False, "note": "stain stays"}, headers={**desk, **key()})
+    assert r.status_code == 200 and r.json()["status"] == "failed"
+    assert (
+        "failed its final check"
+        in problem(
+            await client.post(f"/returns-desk/items/{item}/finish", json={}, headers={**desk, **key()}),
+            409,
+        )["detail"]
+    )
+    assert await StockMovement.count().where(StockMovement.kind == "return") == 0
