@@ -26,8 +26,8 @@ def contexts(chromium: Any) -> Any:
     violations: list[str] = []
     made: list[Any] = []
 
-    def make(**options: Any) -> Any:
-        context = chromium.new_context(locale="en-GB", **options)
+    def make(locale: str = "en-GB", **options: Any) -> Any:
+        context = chromium.new_context(locale=locale, **options)
         context.add_init_script(path=str(AXE))  # as an init script: the CSP allows only the page's own scripts
         context.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         made.append(context)
@@ -129,3 +129,35 @@ def test_the_task_screen_step_by_step_with_problem_and_help(server: Server, cont
     page.click("#finish")
     expect(page.locator("#finished")).to_contain_text("Done: stock_new MUG-STON", timeout=10_000)
     assert errors == []
+
+
+def test_the_task_screen_in_dutch_reads_the_step_aloud(server: Server, contexts: Any) -> None:
+    """The lamp of the second demo return, in Dutch: the words, the pictogram's text and what is read aloud."""
+    require_browser()
+    from playwright.sync_api import expect
+
+    page = contexts("nl-NL", viewport=HANDHELD, device_scale_factor=2, is_mobile=True, has_touch=True).new_page()
+    page.goto(f"{server.base}/returns-desk/")
+    page.fill("#username", "returns")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#code")).to_be_visible(timeout=10_000)
+    page.fill("#code", "R-DEMO0002")
+    page.keyboard.press("Enter")
+    page.locator("#receive").click()
+    page.locator("[data-inspect]").first.click()
+    expect(page.get_by_text("Gaat het aan?")).to_be_visible(timeout=10_000)
+    for q in page.evaluate("window.laadbak.state.checklist.questions"):
+        page.click(f'[data-q="{q["id"]}"][data-v="{str(q["good"]).lower()}"]')
+    page.set_input_files("#photo", files=[{"name": "lamp.png", "mimeType": "image/png", "buffer": _png()}])
+    expect(page.get_by_text("Foto's (1 van minstens 1)")).to_be_visible(timeout=10_000)
+    page.click("#save-inspection")
+    expect(page.locator("#insp-result")).to_contain_text("Klasse A", timeout=10_000)
+    page.get_by_role("button", name="Naar de taken").click()
+    expect(page.locator("#step-word")).to_have_text("Uitpakken", timeout=10_000)
+    expect(page.get_by_role("img", name="Uitpakken")).to_be_visible()
+    page.click("[data-action=start]")
+    expect(page.get_by_role("button", name="Hulp nodig")).to_be_visible(timeout=10_000)
+    page.click("#read-aloud")
+    assert page.evaluate("window.laadbak.spoken") == ["Uitpakken"]
+    assert _serious(page, "taakscherm") == [] and _small_buttons(page) == []

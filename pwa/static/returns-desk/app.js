@@ -140,7 +140,7 @@ function inspectView() {
     <div class="grades" role="group" aria-labelledby="grade-label">
       ${["", ...GRADES].map((g) => html`<button class="btn" type="button" data-grade=${g}
         aria-pressed=${String(state.grade === g)} @click=${() => { state.grade = g; draw(); }}>
-        ${g || t("insp.gradeAuto")}</button>`)}
+        ${g === "scrap" ? t("insp.scrap") : g || t("insp.gradeAuto")}</button>`)}
     </div>
     <label><span>${t("insp.note")}</span>
       <textarea id="note" .value=${state.note} @input=${(e) => { state.note = e.target.value; }}></textarea></label>

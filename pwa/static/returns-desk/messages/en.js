@@ -26,6 +26,7 @@ export default {
   "insp.addPhoto": "Add a photo",
   "insp.grade": "Grade",
   "insp.gradeAuto": "As the checklist says",
+  "insp.scrap": "Scrap",
   "insp.note": "Note",
   "insp.submit": "Save inspection",
   "insp.result": "Grade {grade} · {disposition} · refund {refund}",

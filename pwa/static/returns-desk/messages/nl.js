@@ -25,6 +25,7 @@ export default {
   "insp.addPhoto": "Foto toevoegen",
   "insp.grade": "Klasse",
   "insp.gradeAuto": "Zoals de checklist zegt",
+  "insp.scrap": "Afval",
   "insp.note": "Notitie",
   "insp.submit": "Keuring opslaan",
   "insp.result": "Klasse {grade} · {disposition} · terugbetaling {refund}",
