@@ -272,3 +272,18 @@ async def test_two_taps_of_done_at_once_do_the_step_once_and_a_failed_check_ends
         )["detail"]
     )
     assert await StockMovement.count().where(StockMovement.kind == "return") == 0
+
+
+async def test_scrap_is_recycled_without_a_task_list_and_without_stock(client) -> None:
+    order, desk, item = await received_jacket(client)
+    pid = await photo(client, desk)
+    body = {"answers": {**WORN, "damage": True}, "photoIds": [pid, await photo(client, desk)], "grade": "scrap"}
+    r = await client.post(f"/returns-desk/items/{item}/inspection", json=body, headers={**desk, **key()})
+    assert r.status_code == 201, r.text
+    assert (r.json()["disposition"], r.json()["ends"], r.json()["steps"]) == ("recycle", "recycled", 0)
+    assert r.json()["refund"]["totalCents"] == 0  # too small, and scrap: nothing back (the floor keeps it at 0)
+    assert (await client.get("/returns-desk/tasks", headers=desk)).json() == []
+    done = await client.post(f"/returns-desk/items/{item}/finish", json={}, headers={**desk, **key()})
+    assert done.status_code == 200, done.text
+    assert (done.json()["end"], done.json()["sku"]) == ("recycled", None)
+    assert await StockMovement.count().where(StockMovement.kind == "return") == 0
