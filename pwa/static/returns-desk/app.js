@@ -334,6 +334,9 @@ function wire() {
 
 async function boot() {
   wire();
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/returns-desk/sw.js", { scope: "/returns-desk/" }).catch(() => {});
+  }
   const who = await whoIsIn({ allowed });
   if (who.status === "user") startSession(who.user);
   else showLogin(navigator.onLine ? "" : t("login.noConnection"));
