@@ -42,6 +42,7 @@ from backend.api.point import PointController
 from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
 from backend.api.returns import RETURN_CONTROLLERS
+from backend.api.returns_desk import RETURNS_DESK_CONTROLLERS
 from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
 from backend.api.stop_detail import StopDetailController
@@ -144,7 +145,7 @@ def _job_backend(settings: Settings) -> Any:
 
 
 # The worker apps served at /<name>/ (the picker's API lives under /pick/batches... too).
-WORKER_APPS = ("courier", "dispatch", "pick", "point")
+WORKER_APPS = ("courier", "dispatch", "pick", "point", "returns-desk")
 
 
 def _app_router(static: Path, app: str) -> Router:
@@ -211,6 +212,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     PushController,
     TrackingController,
     *RETURN_CONTROLLERS,
+    *RETURNS_DESK_CONTROLLERS,
     StopDetailController,
     MessageController,
     BatteryController,

@@ -477,6 +477,7 @@ class OrderLine(Keyed, tablename="order_line"):
     batch_id = Integer(null=True, default=None, index=True)
     picked = Integer(default=0)
     short = Integer(default=0)
+    price_cents = Integer(default=0)  # what the customer paid per unit: a return's refund starts from it
 
 
 class PickBatch(Keyed, tablename="pick_batch"):
@@ -679,6 +680,47 @@ class PointParcel(Keyed, tablename="point_parcel"):
     returned_at = Timestamp(null=True, default=None)
 
 
+class ReturnInspection(Keyed, tablename="return_inspection"):
+    """A returned item inspected once: answers, photos, grade, disposition, then its task list
+    worked through (``task``, ``events``, ``checked`` as the core's values) and its end."""
+
+    item = ForeignKey(references=ReturnItem, unique=True, on_delete=OnDelete.cascade)  # once per item
+    request = ForeignKey(references=ReturnRequest, on_delete=OnDelete.cascade, index=True)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    sku = Varchar(length=64)
+    category = Varchar(length=32, default="general")
+    answers = JSON(default={})
+    findings = JSON(default=[])
+    photos = JSON(default=[])  # [{name, contentType, sizeBytes}]
+    suggested = Varchar(length=8)
+    grade = Varchar(length=8)
+    disposition = Varchar(length=16)
+    note = Text(default="")
+    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    at = Timestamp()
+    task = JSON(default={})  # the core's TaskList ({} when the disposition needs none)
+    worker = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)  # who took the list
+    events = JSON(default=[])  # the core's step events
+    checked = JSON(default={})  # the final check ({} until done)
+    status = Varchar(length=12, default="tasks")  # tasks | checked | failed | finished
+    ends_as = Varchar(length=16, default="")  # stock_new | stock_graded | supplier | recycled
+    stocked_sku = Varchar(length=64, default="")
+    finished_at = Timestamp(null=True, default=None)
+
+
+class ReturnRefund(Keyed, tablename="return_refund"):
+    """The refund of one returned item, recorded once (the unique item): asked again, the same record."""
+
+    item = ForeignKey(references=ReturnItem, unique=True, on_delete=OnDelete.cascade)
+    request = ForeignKey(references=ReturnRequest, on_delete=OnDelete.cascade, index=True)
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    outcome = Varchar(length=12)
+    total_cents = Integer()
+    lines = JSON(default=[])  # the core's itemised lines: {code, cents, note}
+    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    at = Timestamp()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -726,4 +768,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CheckoutHold,
     PointOperator,
     PointParcel,
+    ReturnInspection,
+    ReturnRefund,
 )

@@ -35,6 +35,7 @@ Kind = Literal[
     "replan_not_applied",
     "pick_short",  # raised by the warehouse (backend/services/warehouse_*.py), not by a rule here
     "point_mismatch",  # raised by a pickup point's scan-in (backend/services/point_desk.py)
+    "returns_help",  # a reconditioning worker asks for help (backend/services/returns_tasks.py)
 ]
 KINDS: tuple[Kind, ...] = (
     "stop_late",
@@ -45,6 +46,7 @@ KINDS: tuple[Kind, ...] = (
     "replan_not_applied",
     "pick_short",
     "point_mismatch",
+    "returns_help",
 )
 # Stop states after which a stop cannot be late any more.
 FINISHED = frozenset({"delivered", "failed", "collected", "cancelled", "unplanned"})

@@ -33,6 +33,8 @@ ORDERS: tuple[tuple[str, int, tuple[tuple[str, int], ...], tuple[tuple[str, int,
     ("DEMO-R3", 1, (("LAMP-DESK", 1), ("SOCKS-W", 1)), (("LAMP-DESK", 1, "defective"),)),
     ("DEMO-R4", 30, (("SOCKS-W", 1),), ()),  # after the window
 )
+# What the demo's customers paid per unit (cents): the returns desk's refunds start from it.
+PRICES = {"SOCKS-W": 1295, "LAMP-DESK": 4950, "HONEY-450": 895, "VASE-HAND": 3900, "MUG-STON": 1450, "BOOK-PB": 1999}
 
 
 async def seed_returns(
@@ -54,7 +56,10 @@ async def seed_returns(
         when = dt.datetime.combine(day - dt.timedelta(days=days_ago), dt.time(11))
         oid = await _delivered(hub_id, ref, lat, lon, address, when)
         ids = await OrderLine.insert(
-            *(OrderLine(order=oid, sku=sku, quantity=q, status="picked", picked=q) for sku, q in lines)
+            *(
+                OrderLine(order=oid, sku=sku, quantity=q, status="picked", picked=q, price_cents=PRICES.get(sku, 0))
+                for sku, q in lines
+            )
         )
         by_sku = {sku: row["id"] for (sku, _), row in zip(lines, ids, strict=True)}
         if waiting:

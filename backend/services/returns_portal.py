@@ -230,6 +230,7 @@ async def return_view(request_id: int) -> dict[str, Any]:
         "bonusCents": r["bonus_cents"],
         "items": [
             {
+                "id": i["id"],  # the item the returns desk inspects
                 "lineId": i["order_line"],
                 "sku": i["sku"],
                 "quantity": i["quantity"],

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const STATIC = new URL("../../pwa/static/", import.meta.url).pathname;
-const apps = ["kit", "courier", "track-app", "dispatch", "pick", "returns", "point"];
+const apps = ["kit", "courier", "track-app", "dispatch", "pick", "returns", "point", "returns-desk"];
 
 async function catalogue(app, lang) {
   return (await import(join(STATIC, app, "messages", `${lang}.js`))).default;

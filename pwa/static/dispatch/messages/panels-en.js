@@ -141,6 +141,7 @@ export default {
   "panel.alertKind.repeated_failures": "Repeated failures",
   "panel.alertKind.pickup_point_full": "Pickup point full",
   "panel.alertKind.pick_short": "Short pick",
+  "panel.alertKind.returns_help": "Help at returns",
   "panel.alertKind.replan_not_applied": "Re-plan not applied",
   "panel.alertKind.point_mismatch": "Parcel at the wrong point",
   "panel.alertKind.other": "Alert",
@@ -154,6 +155,7 @@ export default {
   "panel.alert.pickup_point_full": "Pickup point {pickupPoint} is (nearly) full.",
   "panel.alert.pick_short": "{short} × {sku} short at bin {bin} (order {order}).",
   "panel.alert.pick_short_unstocked": "{short} × {sku} short for order {order}: no stock at the hub or a partner shop.",
+  "panel.alert.returns_help": "{worker} needs help with step {step} of return item {item} ({sku}).",
   "panel.alert.replan_not_applied": "A re-plan was not applied; the routes stayed as they were.",
   "panel.alert.point_mismatch": "{pickupPoint} was handed parcel {barcode}, which is not announced there; the point keeps it apart for the courier.",
 

@@ -141,6 +141,7 @@ export default {
   "panel.alertKind.repeated_failures": "Herhaald mislukt",
   "panel.alertKind.pickup_point_full": "Afhaalpunt vol",
   "panel.alertKind.pick_short": "Tekort bij picken",
+  "panel.alertKind.returns_help": "Hulp bij retouren",
   "panel.alertKind.replan_not_applied": "Herplanning niet toegepast",
   "panel.alertKind.point_mismatch": "Pakket bij verkeerd afhaalpunt",
   "panel.alertKind.other": "Melding",
@@ -154,6 +155,7 @@ export default {
   "panel.alert.pickup_point_full": "Afhaalpunt {pickupPoint} is (bijna) vol.",
   "panel.alert.pick_short": "{short} × {sku} tekort in vak {bin} (order {order}).",
   "panel.alert.pick_short_unstocked": "{short} × {sku} tekort voor order {order}: geen voorraad in de hub of bij een partnerwinkel.",
+  "panel.alert.returns_help": "{worker} heeft hulp nodig bij stap {step} van retourartikel {item} ({sku}).",
   "panel.alert.replan_not_applied": "Een herplanning is niet toegepast; de routes bleven zoals ze waren.",
   "panel.alert.point_mismatch": "{pickupPoint} kreeg pakket {barcode}, dat daar niet aangekondigd is; het punt houdt het apart voor de koerier.",
 

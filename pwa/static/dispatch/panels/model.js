@@ -5,6 +5,7 @@ export const MESSAGE_MAX = 500;
 export const ALERT_KINDS = [
   "stop_late", "no_position", "standing_still", "repeated_failures", "pickup_point_full", "replan_not_applied", "pick_short",
   "point_mismatch",
+  "returns_help",
 ];
 export const SLOTS = ["morning", "afternoon", "evening", "day"];
 export const ZONE_MAX_CORNERS = 200;
@@ -148,6 +149,7 @@ export function alertView(alert, { t, lang = "en", names }) {
     courier: names.courier(d.courierId), stop: names.stop(d.stopId),
     street: d.street ?? "", pickupPoint: names.pickupPoint(d.pickupPointId), run: d.planRunId ?? "",
     sku: d.sku ?? "", short: d.short ?? "", bin: d.bin ?? "", order: d.orderId ?? "", barcode: d.barcode ?? "",
+    worker: d.worker ?? "", step: d.step ?? "", item: d.itemId ?? "",
   };
   const known = ALERT_KINDS.includes(alert.kind);
   const text = alert.kind === "stop_late" && d.count != null ? lateRouteText(d, params, t, names)
