@@ -37,6 +37,7 @@ from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.packing import PACKING_CONTROLLERS
+from backend.api.sorting import SORTING_CONTROLLERS
 from backend.api.plans import PlanController, RouteController
 from backend.api.point import PointController
 from backend.api.push import PushController
@@ -199,6 +200,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     *WAREHOUSE_CONTROLLERS,
     *WAREHOUSE_ADMIN_CONTROLLERS,
     *PACKING_CONTROLLERS,
+    *SORTING_CONTROLLERS,
     OrderController,
     PlanController,
     DisruptionController,

@@ -734,6 +734,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ReturnItem,
     ReturnEvent,
     PackJob,
+    SortJob,
     ShopApiKey,
     CheckoutSlot,
     CheckoutHold,
