@@ -37,7 +37,6 @@ from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
 from backend.api.orders import OrderController
 from backend.api.packing import PACKING_CONTROLLERS
-from backend.api.sorting import SORTING_CONTROLLERS
 from backend.api.plans import PlanController, RouteController
 from backend.api.point import PointController
 from backend.api.push import PushController
@@ -45,6 +44,7 @@ from backend.api.resources import CONTROLLERS
 from backend.api.returns import RETURN_CONTROLLERS
 from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
+from backend.api.sorting import SORTING_CONTROLLERS
 from backend.api.stop_detail import StopDetailController
 from backend.api.streams import courier_stream, hub_stream, pick_stream, streets
 from backend.api.tracking import TrackingController
