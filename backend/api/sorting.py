@@ -54,6 +54,10 @@ class SortController(Controller):
 
         return await idempotent(request, user, 200, action)
 
+    @get("/batches", summary="Your hub's picked pick-then-sort batches not sorted yet, oldest first")
+    async def batches(self, user: User) -> list[dict[str, Any]]:
+        return await service.to_sort(user.role, user.hub_id)
+
     @get("/{job_id:int}", summary="A sorting: per order its tote, lines and units left")
     async def job(self, user: User, job_id: Id) -> dict[str, Any]:
         return await service.view(job_id, user.role, user.hub_id)

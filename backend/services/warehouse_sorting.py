@@ -85,6 +85,40 @@ async def view(job_id: int, role: str, hub_id: int | None) -> dict[str, Any]:
     return await _view(await _job(job_id, packer_hub(role, hub_id)))
 
 
+async def to_sort(role: str, hub_id: int | None) -> list[dict[str, Any]]:
+    """The hub's picked pick-then-sort batches whose sorting is not done, oldest first."""
+    hub = packer_hub(role, hub_id)
+    query = PickBatch.select(
+        PickBatch.id, PickBatch.number, PickBatch.plan_date, PickBatch.cutoff, PickBatch.order_ids
+    ).where((PickBatch.mode == "pick_then_sort") & (PickBatch.status == "done"))
+    if hub is not None:
+        query = query.where(PickBatch.hub == hub)
+    rows = (
+        await query.order_by(PickBatch.plan_date)
+        .order_by(PickBatch.cutoff)
+        .order_by(PickBatch.id)
+        .output(load_json=True)
+    )
+    jobs = {
+        j["batch_id"]: j
+        for j in await SortJob.select(SortJob.id, SortJob.batch_id, SortJob.status).where(
+            SortJob.batch_id.is_in([r["id"] for r in rows] or [-1])
+        )
+    }
+    return [
+        {
+            "batchId": r["id"],
+            "number": r["number"],
+            "date": r["plan_date"].isoformat(),
+            "cutoff": r["cutoff"],
+            "orders": len(r["order_ids"]),
+            "sortId": jobs[r["id"]]["id"] if r["id"] in jobs else None,
+        }
+        for r in rows
+        if jobs.get(r["id"], {}).get("status") != "done"
+    ]
+
+
 async def _lines(batch: dict[str, Any]) -> list[ToSort]:
     """The batch's order lines in its order, each expecting the units picked for it."""
     ids = [int(s["lineId"]) for s in batch["sort_lines"]]
@@ -115,7 +149,7 @@ async def start(batch_id: int, user_id: int, role: str, hub_id: int | None, now:
         await hold_hub(batch["hub"])
         batch = await PickBatch.select().where(PickBatch.id == batch_id).output(load_json=True).first()
         if batch is None or batch["status"] != "done":
-            raise Conflict(f"Batch {batch_id} is still being picked; sort it when it is done.", code="not_picked")
+            raise Conflict(f"Batch {batch_id} is still being picked; sort it when it is done.", code="batch_not_picked")
         existing = await SortJob.select(SortJob.id).where(SortJob.batch_id == batch_id).first()
         if existing is not None:
             job_id = existing["id"]

@@ -61,6 +61,10 @@ async def test_a_pick_then_sort_batch_is_sorted_to_totes_then_packed(client) -> 
     h = await house(client)
     batch_id, first, second = await _picked_batch(client, h)
     picker = h.pickers[1]  # sorting is not tied to who picked
+    listed = (await client.get("/sort/batches", headers=picker)).json()
+    assert [(b["batchId"], b["orders"], b["sortId"]) for b in listed] == [(batch_id, 2, None)]
+    other = await house(client, pickers=1)
+    assert (await client.get("/sort/batches", headers=other.pickers[0])).json() == []
 
     problem(await client.post("/sort/start", json={"batchId": batch_id}, headers=picker), 422)  # no key
     idem = key()
@@ -115,6 +119,7 @@ async def test_a_pick_then_sort_batch_is_sorted_to_totes_then_packed(client) -> 
     assert last["left"] == 0 and last["job"]["status"] == "done" and last["job"]["left"] == 0
     assert problem(await _item(client, picker, jid, GTINS["CHIPS"]), 409)["code"] == "sorted"
     assert problem(await _post(client, picker, totes, {"orderId": first, "code": "T-0101"}), 409)["code"] == "sorted"
+    assert (await client.get("/sort/batches", headers=picker)).json() == []
 
     # The complete order's tote opens its packing, the existing flow.
     pack = await _ok(await _post(client, picker, "/pack/start", {"code": "T-0101"}))
@@ -128,7 +133,7 @@ async def test_only_a_picked_pick_then_sort_batch_of_your_hub_is_sorted(client) 
     await order(h, [("SODA", 2)])
     (batch_id,) = (await release(client, h, mode="pick_then_sort"))["released"][0]["batchIds"]
     picker = h.pickers[0]
-    assert problem(await _post(client, picker, "/sort/start", {"batchId": batch_id}), 409)["code"] == "not_picked"
+    assert problem(await _post(client, picker, "/sort/start", {"batchId": batch_id}), 409)["code"] == "batch_not_picked"
     problem(await _post(client, picker, "/sort/start", {"batchId": 999999}), 404)
     other = await house(client)
     problem(await _post(client, other.pickers[0], "/sort/start", {"batchId": batch_id}), 404)
