@@ -45,6 +45,7 @@ from backend.api.returns import RETURN_CONTROLLERS
 from backend.api.returns_desk import RETURNS_DESK_CONTROLLERS
 from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
+from backend.api.sorting import SORTING_CONTROLLERS
 from backend.api.stop_detail import StopDetailController
 from backend.api.streams import courier_stream, hub_stream, pick_stream, streets
 from backend.api.tracking import TrackingController
@@ -200,6 +201,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     *WAREHOUSE_CONTROLLERS,
     *WAREHOUSE_ADMIN_CONTROLLERS,
     *PACKING_CONTROLLERS,
+    *SORTING_CONTROLLERS,
     OrderController,
     PlanController,
     DisruptionController,

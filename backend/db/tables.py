@@ -602,6 +602,19 @@ class PackJob(Keyed, tablename="pack_job"):
     closed_at = Timestamp(null=True, default=None)
 
 
+class SortJob(Keyed, tablename="sort_job"):
+    """Sorting a picked pick-then-sort batch to its orders at the sort station; ``state`` is
+    the core's SortState (backend/warehouse/sorting.py) as JSON."""
+
+    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, index=True)
+    batch_id = Integer(unique=True, index=True)  # one sorting per batch
+    status = Varchar(length=8, default="open")  # open | done
+    state = JSON(default={})
+    sorter = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    started_at = Timestamp()
+    done_at = Timestamp(null=True, default=None)
+
+
 # --- the webshop's check-out (backend/dispatch/checkout.py is the pure core; backend/services/checkout.py) ---
 
 
@@ -763,6 +776,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ReturnItem,
     ReturnEvent,
     PackJob,
+    SortJob,
     ShopApiKey,
     CheckoutSlot,
     CheckoutHold,

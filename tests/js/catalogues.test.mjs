@@ -37,11 +37,19 @@ test("pick packing: Dutch and English have the same keys, none empty", async () 
   for (const [k, v] of [...Object.entries(en), ...Object.entries(nl)]) assert.ok(String(v).trim(), k);
 });
 
+test("pick sorting: Dutch and English have the same keys, none empty", async () => {
+  const en = await catalogue("pick", "sort-en");
+  const nl = await catalogue("pick", "sort-nl");
+  assert.deepEqual(Object.keys(nl).sort(), Object.keys(en).sort());
+  for (const [k, v] of [...Object.entries(en), ...Object.entries(nl)]) assert.ok(String(v).trim(), k);
+});
+
 test("every literal key used in the apps exists", async () => {
   const known = new Set();
   for (const app of apps) for (const k of Object.keys(await catalogue(app, "en"))) known.add(k);
   for (const k of Object.keys(await catalogue("dispatch", "panels-en"))) known.add(k);
   for (const k of Object.keys(await catalogue("pick", "pack-en"))) known.add(k);
+  for (const k of Object.keys(await catalogue("pick", "sort-en"))) known.add(k);
   const missing = [];
   for (const app of apps) {
     for (const file of readdirSync(join(STATIC, app)).filter((f) => f.endsWith(".js") || f.endsWith(".html"))) {

@@ -17,10 +17,13 @@ import nl from "./messages/nl.js";
 import packEn from "./messages/pack-en.js";
 import packNl from "./messages/pack-nl.js";
 import { createPacking } from "./pack.js";
+import sortEn from "./messages/sort-en.js";
+import sortNl from "./messages/sort-nl.js";
+import { createSorting } from "./sort.js";
 import { stepOf, progressOf, clampQuantity, scanEndpoint, scanIdFor, outcomeOf, sortBatches, pickSentence } from "./model.js";
 import { createPickLive } from "./live.js";
 
-const i18n = createI18n({ en: { ...kitEn, ...en, ...packEn }, nl: { ...kitNl, ...nl, ...packNl } });
+const i18n = createI18n({ en: { ...kitEn, ...en, ...packEn, ...sortEn }, nl: { ...kitNl, ...nl, ...packNl, ...sortNl } });
 const t = i18n.t;
 const $ = (sel) => document.querySelector(sel);
 const isPicker = roleIn("picker", "admin");
@@ -28,7 +31,7 @@ const BATCH_KEY = "laadbak.pick.batch";
 
 const state = {
   user: null,
-  mode: "pick", // or "pack": the packing screen (pack.js)
+  mode: "pick", // or "pack": the packing screen (pack.js); "sort": the sort station (sort.js)
   batches: null, // the list, or null before it came
   batch: null, // the batch at hand (GET /pick/batches/{id})
   quantity: 1, // the stepper's value for the line at hand
@@ -53,11 +56,12 @@ function draw() {
   $("#alert").textContent = state.alert;
   $("#status").textContent = state.note;
   if (!state.user) return;
-  const packingNow = state.mode === "pack";
+  const packingNow = state.mode === "pack" || state.mode === "sort";
   $("#screen-pack").hidden = !packingNow;
   if (packingNow) {
     $("#screen-list").hidden = $("#screen-batch").hidden = true;
-    render(packing.view(() => { state.mode = "pick"; loadBatches(); }), $("#pack-view"));
+    const screen = state.mode === "sort" ? sorting : packing;
+    render(screen.view(() => { state.mode = "pick"; loadBatches(); }), $("#pack-view"));
     // The scanner types into the scan field: back to it after the language switch or a redraw.
     const el = document.activeElement;
     if (!el || el === document.body || el.closest("#top-lang")) focusScan();
@@ -76,6 +80,7 @@ function listView() {
     <div class="screen-head">
       <h1>${t("list.title")}</h1>
       <button class="btn" type="button" @click=${loadBatches}>${t("list.refresh")}</button>
+      <button id="to-sort" class="btn primary" type="button" @click=${openSorting}>${t("sort.tab")}</button>
       <button id="to-pack" class="btn primary" type="button" @click=${openPacking}>${t("pack.tab")}</button>
     </div>
     ${state.batches === null ? "" : list.length === 0 ? html`<p class="empty">${t("list.empty")}</p>` : html`
@@ -152,7 +157,7 @@ function actionsView(step) {
 }
 
 function focusScan() {
-  if (state.mode === "pack") { const f = $("#pack-scan"); if (document.activeElement !== f) f.focus({ preventScroll: true }); return; }
+  if (state.mode === "pack" || state.mode === "sort") { const f = $("#pack-scan"); if (document.activeElement !== f) f.focus({ preventScroll: true }); return; }
   const field = $("#scan");
   if (state.batch && !field.hidden && document.activeElement !== field) field.focus({ preventScroll: true });
 }
@@ -260,6 +265,19 @@ const packing = createPacking({
   t, say, sentence, redraw: draw, focusScan, onLogin: () => showLogin(t("login.sessionEnded")),
 });
 
+const sorting = createSorting({
+  t, say, sentence, redraw: draw, focusScan, onLogin: () => showLogin(t("login.sessionEnded")),
+});
+
+function openSorting() {
+  state.mode = "sort";
+  state.alert = "";
+  sorting.reset();
+  draw();
+  focusScan();
+  sorting.load();
+}
+
 function openPacking() {
   state.mode = "pack";
   state.alert = "";
@@ -268,8 +286,9 @@ function openPacking() {
 }
 
 function onScan(code) {
-  if (state.mode === "pack") {
-    enqueue(() => packing.onScan(code).finally(() => {
+  if (state.mode === "pack" || state.mode === "sort") {
+    const screen = state.mode === "sort" ? sorting : packing;
+    enqueue(() => screen.onScan(code).finally(() => {
       state.answered += 1;
       document.body.dataset.answered = String(state.answered);
     }));
@@ -399,6 +418,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n, live, packing: packing.state };
+window.laadbak = { state, i18n, live, packing: packing.state, sorting: sorting.state };
 
 boot();

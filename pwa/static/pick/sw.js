@@ -2,7 +2,7 @@
 // opens on a handheld with a weak connection; served from the cache and refreshed in the
 // background. API requests are never touched: the pick state is the server's.
 
-const VERSION = "v3"; // bump with every change of the shell
+const VERSION = "v4"; // bump with every change of the shell
 const SHELL_CACHE = `laadbak-pick-shell-${VERSION}`;
 
 const SHELL = [
@@ -16,6 +16,10 @@ const SHELL = [
   "/pick/pack-model.js",
   "/pick/messages/pack-en.js",
   "/pick/messages/pack-nl.js",
+  "/pick/sort.js",
+  "/pick/sort-model.js",
+  "/pick/messages/sort-en.js",
+  "/pick/messages/sort-nl.js",
   "/pick/trailing-slash.js",
   "/pick/messages/en.js",
   "/pick/messages/nl.js",
