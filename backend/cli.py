@@ -107,8 +107,10 @@ Day {city.day} planned in {figures["totalS"]} s: {figures["planned"]} stops on r
   API docs     {base}/schema
   Health       {base}/health
   Courier app  {base}/courier/
+  Desk         {base}/dispatch/   (the dispatcher's live map)
   Picker app   {base}/pick/
   Returns      {base}/returns/   (order DEMO-R1, postcode 00100)
+  Returns desk {base}/returns-desk/   (receiving, inspection, reconditioning)
   Point app    {base}/point/   (a pickup point's desk)
   Routes       {base}/routes?hubId={city.hub_id}&date={city.day}   (log in first)
   Log in       curl -c jar -X POST {base}/auth/login -H 'content-type: application/json' \\

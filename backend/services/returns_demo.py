@@ -63,7 +63,8 @@ async def seed_returns(
         )
         by_sku = {sku: row["id"] for (sku, _), row in zip(lines, ids, strict=True)}
         if waiting:
-            await _waiting(hub_id, oid, n, point_id, by_sku, waiting, when + dt.timedelta(days=1))
+            # registered the evening it was delivered: in the past for every demo order
+            await _waiting(hub_id, oid, n, point_id, by_sku, waiting, when + dt.timedelta(hours=7))
     return [o[0] for o in ORDERS]
 
 
