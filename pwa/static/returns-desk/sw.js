@@ -2,68 +2,32 @@
 // app opens with a weak connection (its writes wait in the kit's offline queue); served from the
 // cache and refreshed in the background. API requests are never touched.
 
-const VERSION = "v1"; // bump with every change of the shell
-const SHELL_CACHE = `laadbak-returns-desk-shell-${VERSION}`;
+importScripts("/kit/sw-shell.js");
 
-const SHELL = [
-  "/returns-desk/",
-  "/returns-desk/app.css",
-  "/returns-desk/app.js",
-  "/returns-desk/model.js",
-  "/returns-desk/trailing-slash.js",
-  "/returns-desk/messages/en.js",
-  "/returns-desk/messages/nl.js",
-  "/returns-desk/manifest.webmanifest",
-  "/courier/icons/icon-192.png",
-  "/kit/html.js",
-  "/kit/api.js",
-  "/kit/session.js",
-  "/kit/queue.js",
-  "/kit/i18n.js",
-  "/kit/lang-switch.js",
-  "/kit/scanner.js",
-  "/kit/tokens.css",
-  "/kit/messages/en.js",
-  "/kit/messages/nl.js",
-  "/vendor/lit-html/lit-html.js",
-];
-
-self.addEventListener("install", (event) => {
-  event.waitUntil((async () => {
-    const cache = await caches.open(SHELL_CACHE);
-    await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" })));
-    await self.skipWaiting();
-  })());
+// bump the version with every change of the shell
+laadbakShell({
+  app: "returns-desk",
+  version: "v2",
+  shell: [
+    "/returns-desk/",
+    "/returns-desk/app.css",
+    "/returns-desk/app.js",
+    "/returns-desk/model.js",
+    "/returns-desk/trailing-slash.js",
+    "/returns-desk/messages/en.js",
+    "/returns-desk/messages/nl.js",
+    "/returns-desk/manifest.webmanifest",
+    "/courier/icons/icon-192.png",
+    "/kit/html.js",
+    "/kit/api.js",
+    "/kit/session.js",
+    "/kit/queue.js",
+    "/kit/i18n.js",
+    "/kit/lang-switch.js",
+    "/kit/scanner.js",
+    "/kit/tokens.css",
+    "/kit/messages/en.js",
+    "/kit/messages/nl.js",
+    "/vendor/lit-html/lit-html.js",
+  ],
 });
-
-self.addEventListener("activate", (event) => {
-  event.waitUntil((async () => {
-    for (const name of await caches.keys()) {
-      if (name.startsWith("laadbak-returns-desk-shell-") && name !== SHELL_CACHE) await caches.delete(name);
-    }
-    await self.clients.claim();
-  })());
-});
-
-self.addEventListener("fetch", (event) => {
-  const req = event.request;
-  if (req.method !== "GET") return;
-  const url = new URL(req.url);
-  if (url.origin !== self.location.origin || url.search) return;
-  if (req.mode === "navigate" && url.pathname.startsWith("/returns-desk/")) event.respondWith(shell("/returns-desk/", event));
-  else if (SHELL.includes(url.pathname)) event.respondWith(shell(url.pathname, event));
-});
-
-async function shell(path, event) {
-  const cache = await caches.open(SHELL_CACHE);
-  const cached = await cache.match(path);
-  const refresh = fetch(path, { cache: "no-cache" }).then(async (res) => {
-    if (res.ok) await cache.put(path, res.clone());
-    return res;
-  });
-  if (cached) {
-    event.waitUntil(refresh.catch(() => {}));
-    return cached;
-  }
-  return refresh;
-}
