@@ -27,7 +27,7 @@ from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.services.orders import new_barcode
 from backend.services.route_store import routes_in_force
-from backend.services.warehouse_stock import full_catalogue, hold_hub
+from backend.services.warehouse_stock import hold_hub, scanned_product
 from backend.warehouse import packing
 from backend.warehouse.barcodes import parse_scan
 from backend.warehouse.packing import BOXES, Item, PackError, PackingOptions, PackState
@@ -232,17 +232,7 @@ async def _other_orders(hub: int, order_id: int) -> dict[str, int]:
 async def scan_item(job_id: int, scan_id: str, code: str, role: str, hub_id: int | None) -> dict[str, Any]:
     """One unit scanned into the parcel: counted once per scan id; a wrong one refused."""
     hub = packer_hub(role, hub_id)
-    catalogue = await full_catalogue()
-    scan = parse_scan(code)
-    if scan.kind == "unknown":
-        raise Invalid(scan.error or f"{code!r} cannot be read; scan again.", code="unreadable")
-    if scan.kind != "product":
-        raise Invalid(f"{scan.code} is not a product; scan the item's barcode.", code="not_a_product")
-    product = catalogue.find_gtin(scan.code)
-    if product is None:
-        raise Invalid(
-            f"No product has barcode {scan.text}; put the item aside for the hub lead.", code="unknown_product"
-        )
+    product = await scanned_product(code)
     async with transaction():
         row = await _job(job_id, hub)
         await hold_hub(row["hub"])

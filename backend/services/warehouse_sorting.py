@@ -22,7 +22,7 @@ from backend.db.tables import OrderLine, PickBatch, SortJob, Tote
 from backend.errors import Conflict, Invalid, NotFound
 from backend.services.warehouse_packing import packer_hub
 from backend.services.warehouse_picking import check_hub_of
-from backend.services.warehouse_stock import full_catalogue, hold_hub
+from backend.services.warehouse_stock import full_catalogue, hold_hub, scanned_product
 from backend.warehouse import sorting
 from backend.warehouse.barcodes import parse_scan
 from backend.warehouse.sorting import SortError, SortState, ToSort
@@ -215,17 +215,7 @@ async def scan_item(
 ) -> dict[str, Any]:
     """One unit scanned: the order (and tote) it goes to; a complete order's tote is bound to it."""
     hub = packer_hub(role, hub_id)
-    catalogue = await full_catalogue()
-    scan = parse_scan(code)
-    if scan.kind == "unknown":
-        raise Invalid(scan.error or f"{code!r} cannot be read; scan again.", code="unreadable")
-    if scan.kind != "product":
-        raise Invalid(f"{scan.code} is not a product; scan the item's barcode.", code="not_a_product")
-    product = catalogue.find_gtin(scan.code)
-    if product is None:
-        raise Invalid(
-            f"No product has barcode {scan.text}; put the item aside for the hub lead.", code="unknown_product"
-        )
+    product = await scanned_product(code)
     async with transaction():
         row = await _job(job_id, hub)
         await hold_hub(row["hub"])

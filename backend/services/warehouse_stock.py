@@ -24,6 +24,7 @@ from backend.db.tables import Product, Shop, StockMovement, WarehouseBin
 from backend.errors import Invalid
 from backend.services.hub_scope import require_hub, require_same_hub
 from backend.structs import Out
+from backend.warehouse.barcodes import parse_scan
 from backend.warehouse.layout import Layout, Location, position
 from backend.warehouse.ledger import Ledger, Movement, Place, StockError
 from backend.warehouse.products import Catalogue, ProductError
@@ -59,6 +60,22 @@ async def full_catalogue() -> Catalogue:
         )
     except ProductError as e:
         raise Invalid(str(e)) from None
+
+
+async def scanned_product(code: str) -> CoreProduct:
+    """The product a packer or sorter scanned: its GTIN (or GS1-128) read and looked up, or
+    refused with a sentence (``unreadable``, ``not_a_product``, ``unknown_product``)."""
+    scan = parse_scan(code)
+    if scan.kind == "unknown":
+        raise Invalid(scan.error or f"{code!r} cannot be read; scan again.", code="unreadable")
+    if scan.kind != "product":
+        raise Invalid(f"{scan.code} is not a product; scan the item's barcode.", code="not_a_product")
+    product = (await full_catalogue()).find_gtin(scan.code)
+    if product is None:
+        raise Invalid(
+            f"No product has barcode {scan.text}; put the item aside for the hub lead.", code="unknown_product"
+        )
+    return product
 
 
 async def bins_of(hub_id: int) -> dict[str, dict[str, Any]]:
