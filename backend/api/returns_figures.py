@@ -11,12 +11,12 @@ from litestar.params import QueryParameter
 
 from backend.api.auth import check_hub, roles
 from backend.api.deps import User
-from backend.api.ridden import CSV, _file
 from backend.api.schemas import Id
 from backend.errors import Forbidden
 from backend.services import returns_figures as service
 
 FromWeek = Annotated[str, QueryParameter(name="from", description="The first ISO week, e.g. 2026-W45")]
+CSV = "text/csv; charset=utf-8"
 ToWeek = Annotated[str, QueryParameter(name="to", description="The last ISO week (at most 53 weeks on)")]
 TableQuery = Annotated[
     Literal["rates", "reasons", "costs"], QueryParameter(description="rates, reasons (per week and key) or costs")
@@ -61,4 +61,5 @@ class ReturnFiguresController(Controller):
     ) -> Response[str]:
         _own_hub(user, hub_id)
         body = await service.figures_csv(hub_id, week_from, week_to, table, by)
-        return _file(body, CSV, f"laadbak-hub-{hub_id}-returns-{table}-{week_from}-{week_to}.csv")
+        name = f"laadbak-hub-{hub_id}-returns-{table}-{week_from}-{week_to}.csv"  # the weeks are checked by now
+        return Response(body, media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'})

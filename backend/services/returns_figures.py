@@ -14,7 +14,7 @@ from backend.errors import Invalid
 from backend.returns import figures as core
 from backend.returns import tasks
 from backend.returns.vocabulary import Reason
-from backend.services.returns_tasks import _work
+from backend.services.returns_tasks import work_of
 
 MAX_WEEKS = 53
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -106,7 +106,7 @@ async def _load(hub_id: int, first: dt.date, last: dt.date) -> tuple[list[core.S
 
 
 def _minutes(row: dict[str, Any]) -> float:
-    work = _work(row)
+    work = work_of(row)
     return tasks.labour_minutes(work) if work else 0.0
 
 
