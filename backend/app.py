@@ -43,6 +43,7 @@ from backend.api.push import PushController
 from backend.api.resources import CONTROLLERS
 from backend.api.returns import RETURN_CONTROLLERS
 from backend.api.returns_desk import RETURNS_DESK_CONTROLLERS
+from backend.api.returns_figures import ReturnFiguresController
 from backend.api.ridden import RiddenController
 from backend.api.security_headers import security_headers
 from backend.api.sorting import SORTING_CONTROLLERS
@@ -215,6 +216,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     TrackingController,
     *RETURN_CONTROLLERS,
     *RETURNS_DESK_CONTROLLERS,
+    ReturnFiguresController,
     StopDetailController,
     MessageController,
     BatteryController,

@@ -55,7 +55,7 @@ async def _row(item_id: int, user: Principal) -> dict[str, Any]:
     return row
 
 
-def _work(row: dict[str, Any]) -> tasks.Work | None:
+def work_of(row: dict[str, Any]) -> tasks.Work | None:
     """The core's Work, rebuilt by replaying the stored events (the states follow from them)."""
     if not row["task"]:
         return None
@@ -81,7 +81,7 @@ def _step(step: templates.Step) -> dict[str, Any]:
 
 def work_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """One item's list as the task screen shows it: the current step, its state and when it started."""
-    work = _work(row)
+    work = work_of(row)
     out: dict[str, Any] = {"itemId": row["item"], "sku": row["sku"], "grade": row["grade"], "status": row["status"]}
     out.update(disposition=row["disposition"], now=now.isoformat())
     if work is None:
@@ -143,7 +143,7 @@ async def step_event(
     async with transaction():
         await write_guard("return_item", item_id)
         row = await _row(item_id, user)
-        work = _work(row)
+        work = work_of(row)
         if work is None:
             raise Conflict(f"Item {item_id} needs no reconditioning; finish it.")
         by = user.user.username
@@ -187,7 +187,7 @@ async def check(item_id: int, data: CheckIn, user: Principal, now: dt.datetime) 
     async with transaction():
         await write_guard("return_item", item_id)
         row = await _row(item_id, user)
-        work = _work(row)
+        work = work_of(row)
         if work is None:
             raise Conflict(f"Item {item_id} has no task list to check; finish it.")
         try:
@@ -245,7 +245,7 @@ async def finish(item_id: int, data: FinishIn, user: Principal, now: dt.datetime
                 grading=g,
                 decision=d,
                 product=product,
-                work=_work(row),
+                work=work_of(row),
                 place=place,
                 movement_id=f"return:{item_id}",
                 by=user.user.username,

@@ -19,7 +19,7 @@ import { Timeline } from "./timeline.js";
 import { unplannedList } from "./unplanned.js";
 import { createMoves, bindDrag, movePanel } from "./drag.js";
 import { bindMapDrop } from "./map-drop.js";
-import { toolbar, detailsPanel, alertsPanel, figuresPanel, pickingPanel, startPanels } from "./panels/index.js";
+import { toolbar, detailsPanel, alertsPanel, figuresPanel, pickingPanel, returnsPanel, startPanels } from "./panels/index.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en, ...panelsEn }, nl: { ...kitNl, ...nl, ...panelsNl } });
 const t = i18n.t;
@@ -145,6 +145,7 @@ function drawSide(state, change) {
   render(alertsPanel(desk), $("#alerts"));
   render(figuresPanel(desk), $("#figures"));
   render(pickingPanel(desk), $("#picking"));
+  render(returnsPanel(desk), $("#returns"));
 }
 
 function drawTop(state) {

@@ -1,4 +1,4 @@
-// The desk's panels, as app.js uses them: toolbar, details, alerts, figures and picking (each a
+// The desk's panels, as app.js uses them: toolbar, details, alerts, figures, picking and returns (each a
 // lit-html template drawn by the app), and startPanels, called once after login.
 import { throttle, routesSignature } from "./model.js";
 import { onlyPositions } from "../store.js";
@@ -7,12 +7,14 @@ import { loadAlerts } from "./alerts.js";
 import { loadFigures } from "./figures.js";
 import { loadCourier } from "./details.js";
 import { loadPicking } from "./picking.js";
+import { loadReturns } from "./returns.js";
 
 export { toolbar } from "./toolbar.js";
 export { detailsPanel } from "./details.js";
 export { alertsPanel } from "./alerts.js";
 export { figuresPanel } from "./figures.js";
 export { pickingPanel } from "./picking.js";
+export { returnsPanel } from "./returns.js";
 
 const FIGURES_EVERY_MS = 60_000;
 const FIGURES_AFTER_EVENT_MS = 10_000;
@@ -26,6 +28,7 @@ export function startPanels(desk) {
   loadAlerts(desk);
   loadFigures(desk);
   loadPicking(desk);
+  loadReturns(desk);
   const figuresSoon = throttle(() => loadFigures(desk), FIGURES_AFTER_EVENT_MS);
   const alertsSoon = throttle(() => loadAlerts(desk), FIGURES_AFTER_EVENT_MS);
   let seen = routesSignature(desk.store.getState());
@@ -38,6 +41,7 @@ export function startPanels(desk) {
       loadAlerts(desk);
       loadFigures(desk);
       loadPicking(desk);
+      loadReturns(desk);
       return;
     }
     if (change?.all || change?.snapshot) alertsSoon(); // a fresh snapshot (after a gap): alerts raised meanwhile
