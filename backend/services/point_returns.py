@@ -59,7 +59,7 @@ async def _cart_stop(point: dict[str, Any], r: dict[str, Any], now: dt.datetime)
         .first()
     )
     if stop is not None:
-        grown = {Stop.weight_kg: stop["weight_kg"] + CART_KG, Stop.volume_l: stop["volume_l"] + CART_L}
+        grown: dict[Any, Any] = {Stop.weight_kg: stop["weight_kg"] + CART_KG, Stop.volume_l: stop["volume_l"] + CART_L}
         await Stop.update(grown).where(Stop.id == stop["id"])  # under the cart's write guard
         return int(stop["id"])
     end = max(dt.datetime.combine(day, dt.time(22)), now + dt.timedelta(hours=1))
