@@ -2,7 +2,7 @@
 // a typed code, the Today figures, and what a queued scan's answer means.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseQr, cleanCode, summary, scanOutcome, TABS } from "../../pwa/static/point/model.js";
+import { parseQr, cleanCode, summary, scanOutcome, TABS, returnCode } from "../../pwa/static/point/model.js";
 
 test("the customer's QR names the parcel and the code; a parcel label is no QR", () => {
   assert.deepEqual(parseQr("LBP:PA-1:012345"), { barcode: "PA-1", code: "012345" });
@@ -36,7 +36,7 @@ test("Today's figures from the day", () => {
     inPoint: 2, handedOut: 1, toReturn: 1, roomToday: 50, roomTomorrow: 55, capacity: 60, locked: ["B"],
   });
   assert.equal(summary(null), null);
-  assert.deepEqual(TABS, ["today", "scanIn", "handOut", "toReturn"]);
+  assert.deepEqual(TABS, ["today", "scanIn", "handOut", "returns", "toReturn"]);
 });
 
 test("a queued scan's answer: on the shelf, already there, kept for later, or refused", () => {
@@ -45,4 +45,10 @@ test("a queued scan's answer: on the shelf, already there, kept for later, or re
   assert.equal(scanOutcome(503, {}).kind, "keep");
   assert.equal(scanOutcome(401, {}).kind, "keep");
   assert.equal(scanOutcome(409, { detail: "not announced" }).kind, "error");
+});
+
+test("a return code is read in capitals; a parcel label is no return code", () => {
+  assert.equal(returnCode(" r-7kq2mxpa "), "R-7KQ2MXPA");
+  assert.equal(returnCode("PA-1"), null);
+  assert.equal(returnCode(""), null);
 });

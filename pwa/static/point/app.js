@@ -3,7 +3,8 @@
 // the room left. Scan in: the courier's parcels with a wedge scanner or the camera; scans wait
 // in an offline queue (IndexedDB, one Idempotency-Key each) until the server answers. Hand
 // out: the customer's QR code, or the parcel label and the typed code, with the ID check
-// ticked. To return: parcels past their holding time, given to the courier.
+// ticked. Returns: a customer's return (its R-code scanned or typed) accepted into the point's
+// cart for the courier. To return: parcels past their holding time, given to the courier.
 // Plain ES modules on the shared kit, no build step. API: docs/api.md "Pickup point".
 //
 // Live updates are a short poll (POLL_MS) rather than the kit's stream: the feed's streams are
@@ -21,7 +22,7 @@ import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
-import { TABS, parseQr, cleanCode, summary, scanOutcome } from "./model.js";
+import { TABS, parseQr, cleanCode, summary, scanOutcome, returnCode } from "./model.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const t = i18n.t;
@@ -38,6 +39,7 @@ const state = {
   scans: [], // the latest scans, newest first: {barcode, kind: ok | error | kept, text}
   pending: 0, // scans in the offline queue
   hand: { barcode: "", code: "", idChecked: false, idNote: "" },
+  ret: null, // the return shown on the Returns tab (GET /point/returns/{code})
   camera: null, // an AbortController while the camera reads
   alert: "",
   note: "",
@@ -66,12 +68,12 @@ function draw() {
   $("#status").textContent = state.note;
   if (!state.user) return;
   const s = summary(state.day);
-  const counts = { scanIn: s?.announcedToday, handOut: s?.inPoint, toReturn: s?.toReturn };
+  const counts = { scanIn: s?.announcedToday, handOut: s?.inPoint, returns: s?.returnsCart, toReturn: s?.toReturn };
   render(html`<div role="group" aria-label=${t("tabs.label")} class="tabs-group">${TABS.map((tab) => html`
     <button class="btn" type="button" data-tab=${tab} aria-current=${tab === state.tab ? "page" : "false"}
       @click=${() => showTab(tab)}>${t(`tab.${tab}`)}${counts[tab] ? html`<span class="count">${counts[tab]}</span>` : ""}</button>`)}
     </div>`, $("#tabs"));
-  const views = { today: todayView, scanIn: scanInView, handOut: handOutView, toReturn: toReturnView };
+  const views = { today: todayView, scanIn: scanInView, handOut: handOutView, returns: returnsView, toReturn: toReturnView };
   render(views[state.tab](s), $("#screen"));
   if (state.tab === "handOut") syncHandForm();
 }
@@ -111,6 +113,7 @@ function todayView(s) {
         <p class="figure">${t("today.roomOf", { room: s.roomToday, capacity: s.capacity })}</p>
         <p class="sub">${t("today.roomTomorrow", { room: s.roomTomorrow })}</p></div>
       <div class="card" id="to-return"><h2>${t("today.toReturn")}</h2><p class="figure">${s.toReturn}</p></div>
+      <div class="card" id="returns-cart"><h2>${t("today.returnsCart")}</h2><p class="figure">${s.returnsCart}</p></div>
     </div>`;
 }
 
@@ -152,6 +155,29 @@ function handOutView() {
     </form>`;
 }
 
+function returnsView() {
+  const r = state.ret;
+  const cart = state.day?.returnsCart ?? [];
+  return html`
+    <h1>${t("ret.title")}</h1>
+    <p class="sub">${t("ret.hint")}</p>
+    ${scanField()}
+    <form class="card" id="ret-form" @submit=${(ev) => { ev.preventDefault(); showReturn(ev.target.elements.code.value); }}>
+      <label><span>${t("ret.code")}</span>
+        <input name="code" id="ret-code" autocomplete="off" autocapitalize="characters" maxlength="16"></label>
+      <button class="btn big" type="submit">${t("ret.show")}</button>
+    </form>
+    ${r ? html`<div class="card" id="ret-shown"><p class="big-code">${r.code}</p>
+      <h2>${t("ret.items")}</h2>
+      <ul>${r.items.map((i) => html`<li>${i.quantity} × ${i.sku}</li>`)}</ul>
+      <button class="btn primary big" type="button" id="ret-accept" @click=${() => acceptReturn(r.code)}>
+        ${t("ret.accept", { code: r.code })}</button></div>` : ""}
+    <h2>${t("ret.cart")}</h2>
+    ${cart.length === 0 ? html`<p class="empty">${t("ret.cartNone")}</p>` : html`
+      <ul class="parcels" id="ret-cart">${cart.map((c) => html`<li><span class="big-code">${c.code}</span>
+        <span class="sub">${c.orderNumber}</span></li>`)}</ul>`}`;
+}
+
 function toReturnView() {
   const list = state.day?.toReturn ?? [];
   return html`
@@ -170,7 +196,7 @@ function showTab(tab) {
   state.alert = "";
   draw();
   focusScan();
-  if (tab === "today" || tab === "toReturn") loadDay();
+  if (tab === "today" || tab === "toReturn" || tab === "returns") loadDay();
 }
 
 function focusScan() {
@@ -282,10 +308,41 @@ async function sendBack(barcode) {
   return undefined;
 }
 
+async function showReturn(text) {
+  const code = returnCode(text);
+  if (!code) return finish("error", t("ret.notCode", { code: String(text).trim() }));
+  try {
+    const res = await request("GET", `/point/returns/${encodeURIComponent(code)}`);
+    if (res.status === 401) return showLogin(t("login.sessionEnded"));
+    state.ret = res.ok ? res.data : null;
+    return finish(res.ok ? "ok" : "error", res.ok ? "" : sentence(res));
+  } catch {
+    return finish("error", t("net.offline"));
+  }
+}
+
+/** Accepting needs the server (the return is checked against this point), one key per tap. */
+async function acceptReturn(code) {
+  let res;
+  try {
+    res = await request("POST", "/point/returns/hand-in", { body: { code }, key: uuid() });
+  } catch {
+    return finish("error", t("net.offline"));
+  }
+  if (res.status === 401) return showLogin(t("login.sessionEnded"));
+  if (res.ok) state.ret = null;
+  await loadDay();
+  return finish(res.ok ? "ok" : "error", res.ok ? t("ret.done", { code }) : sentence(res));
+}
+
 function onScan(code) {
   if (!state.user) return;
   if (state.tab === "scanIn") {
     scanIn(code).finally(done);
+    return;
+  }
+  if (state.tab === "returns") {
+    showReturn(code);
     return;
   }
   if (state.tab !== "handOut") return;
