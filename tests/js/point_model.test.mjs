@@ -29,11 +29,12 @@ test("Today's figures from the day", () => {
     inPoint: [{ barcode: "A", lockedUntil: null }, { barcode: "B", lockedUntil: "2026-12-02T10:00:00" }],
     handedOut: [{ barcode: "C" }],
     toReturn: [{ barcode: "A" }],
+    returnsCart: [{ code: "R-7KQ2MXPA" }, { code: "R-8KQ2MXPA" }],
   };
   const s = summary(day);
   assert.deepEqual(s, {
     announcedToday: 3, announcedTomorrow: 1, courierToday: "10:40", courierTomorrow: "",
-    inPoint: 2, handedOut: 1, toReturn: 1, roomToday: 50, roomTomorrow: 55, capacity: 60, locked: ["B"],
+    inPoint: 2, handedOut: 1, toReturn: 1, returnsCart: 2, roomToday: 50, roomTomorrow: 55, capacity: 60, locked: ["B"],
   });
   assert.equal(summary(null), null);
   assert.deepEqual(TABS, ["today", "scanIn", "handOut", "returns", "toReturn"]);
