@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from backend.db.tables import Job, ReturnEvent, ReturnItem, ReturnRequest, Stop
+from backend.db.engine import transaction
+from backend.db.tables import Job, PickupPoint, PointOperator, ReturnEvent, ReturnItem, ReturnRequest, Stop
 from backend.services.courier import _return_collected
+from backend.services.point_returns import prepare_hand_in
+from backend.services.returns_portal import plan_in_return_pickup
 from backend.services.returns_receiving import find
+from tests.api.helpers import login, make_user, service_ctx, tomorrow
+from tests.api.test_planning import _small_day
 from tests.api.test_point import _desk, key
 
 
@@ -84,3 +89,63 @@ async def test_two_returns_one_cart_stop_collected_then_received(client, geo) ->
     assert {r["status"] for r in await ReturnRequest.select(ReturnRequest.status)} == {"collected"}
     assert (await client.get("/point/today", headers=d["a"])).json()["returnsCart"] == []
     assert (await find("R-AAAA2222", "admin", None))["status"] == "collected"  # the hub receives it as any
+
+
+async def test_the_cart_is_planned_collected_with_both_codes_and_received_at_the_hub(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo, basket=False)
+    day = tomorrow()  # the small day's shifts; the returns are handed in that morning
+    at = dt.datetime.combine(day, dt.time(10))
+    r = await client.post(f"/hubs/{hub}/plans", json={"date": day.isoformat(), "timeLimitS": 1}, headers=h)
+    assert r.status_code == 201, r.text
+    near = await Stop.select(Stop.lat, Stop.lon, Stop.address, Stop.order).where(Stop.hub == hub).first()
+    point = (
+        await PickupPoint.insert(
+            PickupPoint(
+                name="Kiosk Cart",
+                kind="parcel_shop",
+                address=near["address"],
+                lat=near["lat"],
+                lon=near["lon"],
+                hub=hub,
+            )
+        )
+    )[0]["id"]
+    uid = await make_user("pointc", "point")
+    await PointOperator.insert(PointOperator(user=uid, point=point))
+    d = {"orders": {"X": near["order"]}, "hub": hub, "pc": point}
+    codes = ["R-CART0001", "R-CART0002"]
+    for code in codes:
+        await _return(d, "X", code, point="pc")
+        async with transaction():
+            await (await prepare_hand_in(uid, code, at))()
+    (cart,) = await Stop.select(Stop.id).where((Stop.pickup_point == point) & (Stop.kind == "pickup"))
+
+    # The durable job's work: the running day is re-planned with the cart's one stop.
+    result = await plan_in_return_pickup(service_ctx(client), hub, day, at)
+    assert result is not None and result["applied"], result
+    for name in ("courier0", "courier1"):  # whoever has the stop sees both codes and collects them
+        courier = await login(client, name)
+        mine = await client.get(f"/routes/mine?date={day}", headers=courier)
+        shown = (
+            [s for s in mine.json().get("stops", []) if s["stopId"] == cart["id"]] if mine.status_code == 200 else []
+        )
+        if shown:
+            break
+    assert [p["barcode"] for p in shown[0]["parcels"]] == codes, shown
+    url = f"/courier/stops/{cart['id']}/collect?date={day}"
+    half = await client.post(url, json={"barcodes": codes[:1]}, headers={**courier, **key()})
+    assert half.status_code == 422 and codes[1] in half.json()["detail"]  # every return in the cart scanned
+    done = await client.post(url, json={"barcodes": codes}, headers={**courier, **key()})
+    assert done.status_code == 200, done.text
+    assert {r["status"] for r in await ReturnRequest.select(ReturnRequest.status)} == {"collected"}
+
+    await make_user("ret-cart", "returns", hub)
+    desk = await login(client, "ret-cart")
+    scanned = (await client.get(f"/receiving/returns/scan/{codes[0]}", headers=desk)).json()
+    assert scanned["status"] == "collected"  # received at the hub as any return (here: the item missing)
+    got = await client.post(
+        f"/receiving/returns/{scanned['id']}/receive",
+        json={"items": [], "note": "empty box"},
+        headers={**desk, **key()},
+    )
+    assert got.status_code == 200 and got.json()["status"] == "received", got.text
