@@ -129,7 +129,10 @@ async def stop_views(route: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             status = "collected" if row["status"] == "collected" else "expected"
             boxes = [{"barcode": c, "status": status} for c in sorted(codes)]
-            views.append({**_stop_view(planned, row, boxes), "returnCode": codes[0]})
+            view = {**_stop_view(planned, row, boxes), "returnCode": ", ".join(sorted(codes))}
+            if row["pickup_point"] is not None:
+                view["customerName"] = None  # a point's cart: many customers' returns, named by the address
+            views.append(view)
     return views
 
 

@@ -132,6 +132,7 @@ async def test_the_cart_is_planned_collected_with_both_codes_and_received_at_the
         if shown:
             break
     assert [p["barcode"] for p in shown[0]["parcels"]] == codes, shown
+    assert shown[0]["returnCode"] == ", ".join(codes) and shown[0]["customerName"] is None
     url = f"/courier/stops/{cart['id']}/collect?date={day}"
     half = await client.post(url, json={"barcodes": codes[:1]}, headers={**courier, **key()})
     assert half.status_code == 422 and codes[1] in half.json()["detail"]  # every return in the cart scanned
