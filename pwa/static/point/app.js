@@ -22,7 +22,8 @@ import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
-import { TABS, parseQr, cleanCode, summary, scanOutcome, returnCode } from "./model.js";
+import { TABS, parseQr, cleanCode, summary, scanOutcome } from "./model.js";
+import { returnsTab } from "./returns.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const t = i18n.t;
@@ -73,7 +74,7 @@ function draw() {
     <button class="btn" type="button" data-tab=${tab} aria-current=${tab === state.tab ? "page" : "false"}
       @click=${() => showTab(tab)}>${t(`tab.${tab}`)}${counts[tab] ? html`<span class="count">${counts[tab]}</span>` : ""}</button>`)}
     </div>`, $("#tabs"));
-  const views = { today: todayView, scanIn: scanInView, handOut: handOutView, returns: returnsView, toReturn: toReturnView };
+  const views = { today: todayView, scanIn: scanInView, handOut: handOutView, returns: returns.view, toReturn: toReturnView };
   render(views[state.tab](s), $("#screen"));
   if (state.tab === "handOut") syncHandForm();
 }
@@ -155,28 +156,7 @@ function handOutView() {
     </form>`;
 }
 
-function returnsView() {
-  const r = state.ret;
-  const cart = state.day?.returnsCart ?? [];
-  return html`
-    <h1>${t("ret.title")}</h1>
-    <p class="sub">${t("ret.hint")}</p>
-    ${scanField()}
-    <form class="card" id="ret-form" @submit=${(ev) => { ev.preventDefault(); showReturn(ev.target.elements.code.value); }}>
-      <label><span>${t("ret.code")}</span>
-        <input name="code" id="ret-code" autocomplete="off" autocapitalize="characters" maxlength="16"></label>
-      <button class="btn big" type="submit">${t("ret.show")}</button>
-    </form>
-    ${r ? html`<div class="card" id="ret-shown"><p class="big-code">${r.code}</p>
-      <h2>${t("ret.items")}</h2>
-      <ul>${r.items.map((i) => html`<li>${i.quantity} × ${i.sku}</li>`)}</ul>
-      <button class="btn primary big" type="button" id="ret-accept" @click=${() => acceptReturn(r.code)}>
-        ${t("ret.accept", { code: r.code })}</button></div>` : ""}
-    <h2>${t("ret.cart")}</h2>
-    ${cart.length === 0 ? html`<p class="empty">${t("ret.cartNone")}</p>` : html`
-      <ul class="parcels" id="ret-cart">${cart.map((c) => html`<li><span class="big-code">${c.code}</span>
-        <span class="sub">${c.orderNumber}</span></li>`)}</ul>`}`;
-}
+const returns = returnsTab({ state, t, sentence, finish, loadDay: () => loadDay(), showLogin: (why) => showLogin(why), scanField });
 
 function toReturnView() {
   const list = state.day?.toReturn ?? [];
@@ -308,33 +288,6 @@ async function sendBack(barcode) {
   return undefined;
 }
 
-async function showReturn(text) {
-  const code = returnCode(text);
-  if (!code) return finish("error", t("ret.notCode", { code: String(text).trim() }));
-  try {
-    const res = await request("GET", `/point/returns/${encodeURIComponent(code)}`);
-    if (res.status === 401) return showLogin(t("login.sessionEnded"));
-    state.ret = res.ok ? res.data : null;
-    return finish(res.ok ? "ok" : "error", res.ok ? "" : sentence(res));
-  } catch {
-    return finish("error", t("net.offline"));
-  }
-}
-
-/** Accepting needs the server (the return is checked against this point), one key per tap. */
-async function acceptReturn(code) {
-  let res;
-  try {
-    res = await request("POST", "/point/returns/hand-in", { body: { code }, key: uuid() });
-  } catch {
-    return finish("error", t("net.offline"));
-  }
-  if (res.status === 401) return showLogin(t("login.sessionEnded"));
-  if (res.ok) state.ret = null;
-  await loadDay();
-  return finish(res.ok ? "ok" : "error", res.ok ? t("ret.done", { code }) : sentence(res));
-}
-
 function onScan(code) {
   if (!state.user) return;
   if (state.tab === "scanIn") {
@@ -342,7 +295,7 @@ function onScan(code) {
     return;
   }
   if (state.tab === "returns") {
-    showReturn(code);
+    returns.show(code);
     return;
   }
   if (state.tab !== "handOut") return;

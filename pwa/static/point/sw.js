@@ -3,7 +3,7 @@
 // background. API requests are never touched: the point's parcels are the server's; scans
 // made offline wait in the app's queue (IndexedDB) with their Idempotency-Key.
 
-const VERSION = "v1"; // bump with every change of the shell
+const VERSION = "v2"; // bump with every change of the shell
 const SHELL_CACHE = `laadbak-point-shell-${VERSION}`;
 
 const SHELL = [
@@ -11,6 +11,7 @@ const SHELL = [
   "/point/app.css",
   "/point/app.js",
   "/point/model.js",
+  "/point/returns.js",
   "/point/trailing-slash.js",
   "/point/messages/en.js",
   "/point/messages/nl.js",
