@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, PathParameter
 
 from backend.api.auth import roles
 from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body
-from backend.services import point_desk
+from backend.services import point_desk, point_returns
 
 Barcode = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -32,6 +32,14 @@ class HandOutIn(Body):
 
 class SendBackIn(Body):
     barcode: Barcode
+
+
+ReturnCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+PathCode = Annotated[str, PathParameter(min_length=1, max_length=16)]
+
+
+class ReturnHandInIn(Body):
+    code: ReturnCode  # the customer's return code (R-...), scanned from the QR or typed
 
 
 class PointController(Controller):
@@ -81,5 +89,22 @@ class PointController(Controller):
                 return out
 
             return write
+
+        return await idempotent(request, user, 200, prepare=prepare)
+
+    @get("/returns/{code:str}", summary="A return handed in here: its expected items (409: another point's)")
+    async def show_return(self, user: User, code: PathCode) -> dict[str, Any]:
+        return await point_returns.show(user.id, code)
+
+    @post(
+        "/returns/hand-in",
+        status_code=200,
+        summary="Accept a customer's return into the point's cart (one pickup stop per point and day)",
+    )
+    async def hand_in_return(
+        self, request: Request, ctx: Ctx, user: User, data: JSONBody[ReturnHandInIn]
+    ) -> Response[Any]:
+        async def prepare() -> Any:
+            return await point_returns.prepare_hand_in(user.id, data.code, ctx.now())
 
         return await idempotent(request, user, 200, prepare=prepare)

@@ -555,7 +555,7 @@ class ReturnRequest(Keyed, tablename="return_request"):
     collect_date = Date(null=True, default=None)  # courier: the day and slot chosen
     slot = Varchar(length=16, default="")
     stop = ForeignKey(references=Stop, null=True, on_delete=OnDelete.set_null)  # courier: the pickup stop
-    status = Varchar(length=16, default="registered")  # registered | received
+    status = Varchar(length=16, default="registered")  # registered | at_point | collected | received
     fee_cents = Integer(default=0)
     bonus_cents = Integer(default=0)
     created_at = Timestamp()

@@ -114,18 +114,25 @@ async def stop_views(route: dict[str, Any]) -> list[dict[str, Any]]:
     rows = {r["id"]: r for r in await _STOPS(ids)}
     parcels = await _PARCELS(sorted({r["order"] for r in rows.values()}))
     # A customer's return collected at the door: its one parcel is the return, labelled with its code.
-    returns = {r["stop"]: r["code"] for r in await _RETURNS(ids)}
+    # A pickup point's returns cart: one stop, the returns in it are its parcels.
+    returns: dict[int, list[str]] = {}
+    for r in await _RETURNS(ids):
+        returns.setdefault(r["stop"], []).append(r["code"])
     views = []
     for planned in route["stops"]:
         row = rows.get(planned["stop_id"])
         if row is None:
             continue  # the order was cancelled after planning
-        code = returns.get(row["id"])
-        if code is None:
+        codes = returns.get(row["id"])
+        if codes is None:
             views.append(_stop_view(planned, row, _parcels_of(row, parcels)))
         else:
             status = "collected" if row["status"] == "collected" else "expected"
-            views.append({**_stop_view(planned, row, [{"barcode": code, "status": status}]), "returnCode": code})
+            boxes = [{"barcode": c, "status": status} for c in sorted(codes)]
+            view = {**_stop_view(planned, row, boxes), "returnCode": ", ".join(sorted(codes))}
+            if row["pickup_point"] is not None:
+                view["customerName"] = None  # a point's cart: many customers' returns, named by the address
+            views.append(view)
     return views
 
 
@@ -536,7 +543,11 @@ async def prepare_stop_action(
 
 
 async def _return_collected(stop_id: int, by_user: int | None, now: dt.datetime) -> None:
-    """A customer's return picked up at the door: its history says so (received at the hub later)."""
+    """A customer's return picked up at the door or a point's returns cart: each return's
+    history says so (received at the hub later); a cart's returns leave the point."""
+    await ReturnRequest.update({ReturnRequest.status: "collected"}).where(
+        (ReturnRequest.stop == stop_id) & (ReturnRequest.status == "at_point")
+    )
     for r in await ReturnRequest.select(ReturnRequest.id).where(ReturnRequest.stop == stop_id):
         await ReturnEvent.insert(
             ReturnEvent(

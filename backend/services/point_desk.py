@@ -16,7 +16,7 @@ import secrets
 from typing import Any
 
 from backend.db.engine import transaction
-from backend.db.tables import Order, Parcel, PickupPoint, PointOperator, PointParcel, Stop
+from backend.db.tables import Order, Parcel, PickupPoint, PointOperator, PointParcel, ReturnRequest, Stop
 from backend.dispatch.alerts import Raised
 from backend.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from backend.realtime.outbox import emit
@@ -145,6 +145,16 @@ async def _announced(point: dict[str, Any], day: dt.date) -> dict[str, Any]:
     }
 
 
+async def _returns_cart(point_id: int) -> list[dict[str, Any]]:
+    """The customers' returns handed in here and waiting for the courier (point_returns.py)."""
+    rows = (
+        await ReturnRequest.select(ReturnRequest.code, ReturnRequest.stop, ReturnRequest.order.reference)
+        .where((ReturnRequest.pickup_point == point_id) & (ReturnRequest.status == "at_point"))
+        .order_by(ReturnRequest.id)
+    )
+    return [{"code": r["code"], "orderNumber": r["order.reference"], "stopId": r["stop"]} for r in rows]
+
+
 async def today(user_id: int, now: dt.datetime) -> dict[str, Any]:
     """The point's day: pre-advice for today and tomorrow, what is on the shelves, what
     was handed out today, what goes back to the hub, and the room left."""
@@ -166,6 +176,7 @@ async def today(user_id: int, now: dt.datetime) -> dict[str, Any]:
         "inPoint": [v for v in views if v["status"] == "in"],
         "handedOut": [v for v in views if v["status"] == "handed_out"],
         "toReturn": [v for v in views if v["overdue"]],
+        "returnsCart": await _returns_cart(point["id"]),
     }
 
 

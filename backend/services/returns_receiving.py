@@ -20,6 +20,9 @@ from backend.services.warehouse_stock import full_catalogue
 from backend.structs import Body
 from backend.warehouse.barcodes import BarcodeError
 
+# Not received yet: registered, handed in at a pickup point, collected by the courier.
+ON_THE_WAY = ("registered", "at_point", "collected")
+
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
 
 
@@ -47,7 +50,7 @@ async def find(code: str, role: str, user_hub: int | None) -> dict[str, Any]:
         if parcel is not None:
             row = await (
                 ReturnRequest.select(ReturnRequest.id, ReturnRequest.hub)
-                .where((ReturnRequest.order == parcel["order"]) & (ReturnRequest.status == "registered"))
+                .where((ReturnRequest.order == parcel["order"]) & ReturnRequest.status.is_in(list(ON_THE_WAY)))
                 .order_by(ReturnRequest.id)
                 .first()
             )
@@ -83,7 +86,7 @@ async def receive(
         if r is None:
             raise NotFound(f"There is no return {request_id}.")
         _check_hub(role, user_hub, r["hub"])
-        if r["status"] != "registered":
+        if r["status"] not in ON_THE_WAY:
             raise Conflict(f"Return {r['code']} was received already; scan the next parcel.")
         left = dict(found)
         missing, unexpected = [], []
@@ -155,7 +158,7 @@ async def waiting(hub_id: int) -> list[dict[str, Any]]:
             ReturnRequest.created_at,
             ReturnRequest.order.reference,
         )
-        .where((ReturnRequest.hub == hub_id) & (ReturnRequest.status == "registered"))
+        .where((ReturnRequest.hub == hub_id) & ReturnRequest.status.is_in(list(ON_THE_WAY)))
         .order_by(ReturnRequest.id)
     )
     return [

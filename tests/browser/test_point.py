@@ -2,7 +2,8 @@
 sees what is announced, scans in the courier's parcels with keyboard-wedge input (one scanned
 twice, one not announced here, one while offline that is sent when the connection is back),
 hands one out by the customer's QR code and one by the typed code after a wrong one (the ID
-check ticked), and gives the parcel past its holding time back to the courier; axe finds
+check ticked), gives the parcel past its holding time back to the courier, and accepts a
+customer's return into the point's cart; axe finds
 nothing serious; the Dutch strings once."""
 
 from __future__ import annotations
@@ -19,13 +20,23 @@ from tests.browser.seed_day import seed_small_day
 from tests.browser.test_a11y_i18n import AXE, _serious
 
 PHONE = {"width": 412, "height": 915}
+RETURN_CODE = "R-PT7RET01"
 SECRET = "test"  # the browser server's LAADBAK_SECRET_KEY (tests/browser/conftest.py)
 
 
 async def seed_point_day(db_path: Path, day: dt.date) -> dict[str, Any]:
     """The small day, and at the demo operator's point: an order of two parcels announced
     today and a parcel scanned in nine days ago, past its holding time."""
-    from backend.db.tables import Order, Parcel, PickupPoint, PointOperator, PointParcel, User
+    from backend.db.tables import (
+        Order,
+        Parcel,
+        PickupPoint,
+        PointOperator,
+        PointParcel,
+        ReturnItem,
+        ReturnRequest,
+        User,
+    )
 
     out = await seed_small_day(db_path, day)
     user = await User.select(User.id).where(User.username == "point").first()
@@ -65,6 +76,21 @@ async def seed_point_day(db_path: Path, day: dt.date) -> dict[str, Any]:
             hold_until=scanned + dt.timedelta(days=7),
         )
     )
+    # A customer's return of order PT-A, to be handed in at this point.
+    rid = (
+        await ReturnRequest.insert(
+            ReturnRequest(
+                code=RETURN_CODE,
+                order=orders["PT-A"],
+                hub=out["hubId"],
+                outcome="refund",
+                hand_in="pickup_point",
+                pickup_point=point_id,
+                created_at=dt.datetime.combine(day, dt.time(8)),
+            )
+        )
+    )[0]["id"]
+    await ReturnItem.insert(ReturnItem(request=rid, sku="JACKET-M", quantity=1, reason="too_small"))
     return {**out, "pointOrders": orders, "pointName": point["name"]}
 
 
@@ -178,7 +204,21 @@ def test_a_point_scans_in_hands_out_and_sends_back(server: Server, phone: Any) -
     expect(page.locator("[data-return]")).to_have_count(0)
     assert _serious(page, "point, to return") == []
 
+    # Returns: the customer's return code scanned, its items shown, accepted into the cart.
+    page.click("[data-tab=returns]")
+    wedge(page, RETURN_CODE.lower())
+    expect(page.locator("#ret-shown")).to_contain_text("1 × JACKET-M")
+    before = page.evaluate("window.laadbak.state.answered")
+    page.click("#ret-accept")
+    answered(page, before)
+    expect(page.locator("#status")).to_have_text(f"{RETURN_CODE} is in the returns cart")
+    expect(page.locator("#ret-cart li")).to_have_count(1)
+    assert _serious(page, "point, returns") == []
+    page.click("[data-tab=today]")
+    expect(page.locator("#returns-cart .figure")).to_have_text("1")
+
     day = server.login("point", server.day["password"]).get("/point/today").json()
     assert {p["barcode"] for p in day["handedOut"]} == {"PT-1", "PT-2"}
+    assert [c["code"] for c in day["returnsCart"]] == [RETURN_CODE]
     assert day["toReturn"] == [] and all(p["barcode"] not in ("PT-1", "PT-2") for p in day["inPoint"])
     assert errors == []

@@ -2,7 +2,7 @@
 // a typed code, the Today figures, and what a queued scan's answer means.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseQr, cleanCode, summary, scanOutcome, TABS } from "../../pwa/static/point/model.js";
+import { parseQr, cleanCode, summary, scanOutcome, TABS, returnCode } from "../../pwa/static/point/model.js";
 
 test("the customer's QR names the parcel and the code; a parcel label is no QR", () => {
   assert.deepEqual(parseQr("LBP:PA-1:012345"), { barcode: "PA-1", code: "012345" });
@@ -29,14 +29,15 @@ test("Today's figures from the day", () => {
     inPoint: [{ barcode: "A", lockedUntil: null }, { barcode: "B", lockedUntil: "2026-12-02T10:00:00" }],
     handedOut: [{ barcode: "C" }],
     toReturn: [{ barcode: "A" }],
+    returnsCart: [{ code: "R-7KQ2MXPA" }, { code: "R-8KQ2MXPA" }],
   };
   const s = summary(day);
   assert.deepEqual(s, {
     announcedToday: 3, announcedTomorrow: 1, courierToday: "10:40", courierTomorrow: "",
-    inPoint: 2, handedOut: 1, toReturn: 1, roomToday: 50, roomTomorrow: 55, capacity: 60, locked: ["B"],
+    inPoint: 2, handedOut: 1, toReturn: 1, returnsCart: 2, roomToday: 50, roomTomorrow: 55, capacity: 60, locked: ["B"],
   });
   assert.equal(summary(null), null);
-  assert.deepEqual(TABS, ["today", "scanIn", "handOut", "toReturn"]);
+  assert.deepEqual(TABS, ["today", "scanIn", "handOut", "returns", "toReturn"]);
 });
 
 test("a queued scan's answer: on the shelf, already there, kept for later, or refused", () => {
@@ -45,4 +46,10 @@ test("a queued scan's answer: on the shelf, already there, kept for later, or re
   assert.equal(scanOutcome(503, {}).kind, "keep");
   assert.equal(scanOutcome(401, {}).kind, "keep");
   assert.equal(scanOutcome(409, { detail: "not announced" }).kind, "error");
+});
+
+test("a return code is read in capitals; a parcel label is no return code", () => {
+  assert.equal(returnCode(" r-7kq2mxpa "), "R-7KQ2MXPA");
+  assert.equal(returnCode("PA-1"), null);
+  assert.equal(returnCode(""), null);
 });

@@ -3,7 +3,8 @@
 // the room left. Scan in: the courier's parcels with a wedge scanner or the camera; scans wait
 // in an offline queue (IndexedDB, one Idempotency-Key each) until the server answers. Hand
 // out: the customer's QR code, or the parcel label and the typed code, with the ID check
-// ticked. To return: parcels past their holding time, given to the courier.
+// ticked. Returns: a customer's return (its R-code scanned or typed) accepted into the point's
+// cart for the courier. To return: parcels past their holding time, given to the courier.
 // Plain ES modules on the shared kit, no build step. API: docs/api.md "Pickup point".
 //
 // Live updates are a short poll (POLL_MS) rather than the kit's stream: the feed's streams are
@@ -22,6 +23,7 @@ import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import { TABS, parseQr, cleanCode, summary, scanOutcome } from "./model.js";
+import { returnsTab } from "./returns.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const t = i18n.t;
@@ -38,6 +40,7 @@ const state = {
   scans: [], // the latest scans, newest first: {barcode, kind: ok | error | kept, text}
   pending: 0, // scans in the offline queue
   hand: { barcode: "", code: "", idChecked: false, idNote: "" },
+  ret: null, // the return shown on the Returns tab (GET /point/returns/{code})
   camera: null, // an AbortController while the camera reads
   alert: "",
   note: "",
@@ -66,12 +69,12 @@ function draw() {
   $("#status").textContent = state.note;
   if (!state.user) return;
   const s = summary(state.day);
-  const counts = { scanIn: s?.announcedToday, handOut: s?.inPoint, toReturn: s?.toReturn };
+  const counts = { scanIn: s?.announcedToday, handOut: s?.inPoint, returns: s?.returnsCart, toReturn: s?.toReturn };
   render(html`<div role="group" aria-label=${t("tabs.label")} class="tabs-group">${TABS.map((tab) => html`
     <button class="btn" type="button" data-tab=${tab} aria-current=${tab === state.tab ? "page" : "false"}
       @click=${() => showTab(tab)}>${t(`tab.${tab}`)}${counts[tab] ? html`<span class="count">${counts[tab]}</span>` : ""}</button>`)}
     </div>`, $("#tabs"));
-  const views = { today: todayView, scanIn: scanInView, handOut: handOutView, toReturn: toReturnView };
+  const views = { today: todayView, scanIn: scanInView, handOut: handOutView, returns: returns.view, toReturn: toReturnView };
   render(views[state.tab](s), $("#screen"));
   if (state.tab === "handOut") syncHandForm();
 }
@@ -111,6 +114,7 @@ function todayView(s) {
         <p class="figure">${t("today.roomOf", { room: s.roomToday, capacity: s.capacity })}</p>
         <p class="sub">${t("today.roomTomorrow", { room: s.roomTomorrow })}</p></div>
       <div class="card" id="to-return"><h2>${t("today.toReturn")}</h2><p class="figure">${s.toReturn}</p></div>
+      <div class="card" id="returns-cart"><h2>${t("today.returnsCart")}</h2><p class="figure">${s.returnsCart}</p></div>
     </div>`;
 }
 
@@ -152,6 +156,8 @@ function handOutView() {
     </form>`;
 }
 
+const returns = returnsTab({ state, t, sentence, finish, loadDay: () => loadDay(), showLogin: (why) => showLogin(why), scanField });
+
 function toReturnView() {
   const list = state.day?.toReturn ?? [];
   return html`
@@ -170,7 +176,7 @@ function showTab(tab) {
   state.alert = "";
   draw();
   focusScan();
-  if (tab === "today" || tab === "toReturn") loadDay();
+  if (tab === "today" || tab === "toReturn" || tab === "returns") loadDay();
 }
 
 function focusScan() {
@@ -286,6 +292,10 @@ function onScan(code) {
   if (!state.user) return;
   if (state.tab === "scanIn") {
     scanIn(code).finally(done);
+    return;
+  }
+  if (state.tab === "returns") {
+    returns.show(code);
     return;
   }
   if (state.tab !== "handOut") return;

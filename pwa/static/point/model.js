@@ -1,7 +1,7 @@
 // The pickup-point app's pure view model: what a scan means, which tab shows what, and
 // how the day is summed up. No DOM, no fetch: tested with node --test (tests/js/point_model.test.mjs).
 
-export const TABS = ["today", "scanIn", "handOut", "toReturn"];
+export const TABS = ["today", "scanIn", "handOut", "returns", "toReturn"];
 
 /** The customer's QR code (the "ready for pickup" message's ``qr``: "LBP:<barcode>:<code>")
  *  as {barcode, code}; null for anything else (a parcel label). */
@@ -27,6 +27,7 @@ export function summary(day) {
     inPoint: (day.inPoint ?? []).length,
     handedOut: (day.handedOut ?? []).length,
     toReturn: (day.toReturn ?? []).length,
+    returnsCart: (day.returnsCart ?? []).length,
     roomToday: today?.room ?? 0,
     roomTomorrow: tomorrow?.room ?? 0,
     capacity: day.point?.capacity ?? 0,
@@ -40,4 +41,10 @@ export function scanOutcome(status, data) {
   if (status === 200) return { kind: "ok", key: "scan.in" };
   if (status === 401 || status === 429 || status >= 500) return { kind: "keep", key: "scan.kept" };
   return { kind: "error", key: "" };
+}
+
+/** A customer's return code (R-XXXXXXXX) as scanned or typed; null for anything else. */
+export function returnCode(text) {
+  const code = String(text ?? "").trim().toUpperCase();
+  return /^R-[0-9A-Z]{4,14}$/.test(code) ? code : null;
 }

@@ -8,12 +8,13 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "point",
-  version: "v2",
+  version: "v3",
   shell: [
     "/point/",
     "/point/app.css",
     "/point/app.js",
     "/point/model.js",
+    "/point/returns.js",
     "/point/trailing-slash.js",
     "/point/messages/en.js",
     "/point/messages/nl.js",
