@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.params import PathParameter
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import JSONBody, PathParameter
 
 from backend.api.answers import optional_key, respond
 from backend.api.auth import roles
 from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Id, json_body
+from backend.services import returns_policy as policies
 from backend.services import returns_portal as portal
 from backend.services import returns_receiving as receiving
 from backend.services.idempotency import fingerprint
@@ -126,4 +127,22 @@ class ReturnReceivingController(Controller):
         return await idempotent(request, user, 200, action)
 
 
-RETURN_CONTROLLERS = (ReturnPortalController, ReturnReceivingController)
+class ShopReturnPolicyController(Controller):
+    path = "/shops/{shop_id:int}/return-policy"
+    tags = ["returns"]
+    guards = [roles("dispatcher")]
+
+    @get("", summary="A shop's return policy (the default when the shop has set none)")
+    async def read(self, user: User, shop_id: Id) -> dict[str, Any]:
+        return await policies.shop_policy(shop_id, user.role, user.hub_id)
+
+    @put(
+        "",
+        summary="Set a shop's return policy whole: the window in days, SKUs and categories that cannot go back, "
+        "the reasons that are free, the fees and the exchange bonus (cents)",
+    )
+    async def write(self, user: User, shop_id: Id, data: JSONBody[policies.PolicyIn]) -> dict[str, Any]:
+        return await policies.set_shop_policy(shop_id, data, user.role, user.hub_id)
+
+
+RETURN_CONTROLLERS = (ReturnPortalController, ReturnReceivingController, ShopReturnPolicyController)
