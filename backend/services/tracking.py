@@ -11,6 +11,7 @@ from backend.dispatch.progress import DONE, eta_window
 from backend.errors import NotFound
 from backend.security import pickup_code
 from backend.services.context import Context
+from backend.services.missed import missed_view
 from backend.services.redirect import current_delivery, redirect_options
 
 # The courier's position is shown only this close, for the courier's privacy.
@@ -44,6 +45,7 @@ async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None
         "failReason": None,
         "pickupPoint": None,
         "redirectOptions": [],
+        "missed": None,
     }
     if order["pickup_point"]:
         pp = (
@@ -56,6 +58,7 @@ async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None
             view["pickupCode"] = pickup_code(secret, order["id"])
     if stop is None:
         return view
+    view["missed"] = await missed_view(order, stop, secret, (now or dt.datetime.now()).date())
     view["redirectOptions"] = await redirect_options(order, now or dt.datetime.now())
     if stop["status"] in ("delivered", "failed"):
         view["status"] = stop["status"]
