@@ -86,7 +86,12 @@ async def _at_point(order: dict[str, Any], stop: dict[str, Any], secret: str, to
 
 
 async def _at_hub(hub_id: int, today: dt.date) -> dict[str, Any]:
-    hub = await Hub.select(Hub.name, Hub.address, Hub.opening_hours).where(Hub.id == hub_id).output(load_json=True).first()
+    hub = (
+        await Hub.select(Hub.name, Hub.address, Hub.opening_hours)
+        .where(Hub.id == hub_id)
+        .output(load_json=True)
+        .first()
+    )
     assert hub is not None  # a foreign key
     return {
         "kind": "hub",

@@ -12,6 +12,7 @@ from tests.api.test_planning import _addresses
 from tests.api.test_replanning import _planned_day, _started_with_loaded_delivery
 
 ELEVEN = dt.time(11, 0)
+EVERY_DAY = ["mo", "tu", "we", "th", "fr", "sa", "su"]
 
 
 async def _view(client, order_id: int) -> dict:
@@ -37,7 +38,9 @@ async def _fail(client, geo, *, point: bool) -> tuple[dict, int, dict, dict]:
                 "maxWeightKg": 20,
                 "maxVolumeL": 60,
                 "holdingDays": 5,
-                "openingHours": [{"days": ["mo", "tu", "we", "th", "fr", "sa", "su"], "opens": "08:00", "closes": "21:00"}],
+                "openingHours": [
+                    {"days": ["mo", "tu", "we", "th", "fr", "sa", "su"], "opens": "08:00", "closes": "21:00"}
+                ],
             },
             h,
         )
@@ -75,9 +78,7 @@ async def test_a_missed_delivery_that_goes_to_a_pickup_point_says_where_until_wh
     first = await Parcel.select(Parcel.id).where(Parcel.order == failed["orderId"]).first()
     shelf = dt.datetime.combine(tomorrow() + dt.timedelta(days=6), dt.time(23, 59))
     await PointParcel.insert(
-        PointParcel(
-            parcel=first["id"], point=kiosk["id"], order=failed["orderId"], scanned_in_at=now, hold_until=shelf
-        )
+        PointParcel(parcel=first["id"], point=kiosk["id"], order=failed["orderId"], scanned_in_at=now, hold_until=shelf)
     )
     assert (await _view(client, failed["orderId"]))["missed"]["now"]["until"] == shelf.isoformat()
     # delivered in the end: nothing missed to show any more
