@@ -42,3 +42,23 @@ test("the answers as sentences", () => {
   assert.equal(doneText({ kind: "window", window: win }, tNl), "Geregeld: we brengen je pakket tussen 14:00 en 16:00.");
   assert.equal(refusedText({ suggestions: ["Kade 1", "Kade 10"] }, t), "That did not work; please try again. Did you mean: Kade 1; Kade 10?");
 });
+
+test("a missed delivery in plain words: where, until when, the code", async () => {
+  const { missedText, dayText } = await import("../../pwa/static/track-app/view.js");
+  const point = { kind: "pickup_point", pointName: "Kiosk", address: "Kade 1", hours: [{ opens: "08:00", closes: "21:00" }],
+    until: "2026-12-11T23:59:00", code: "123456", window: null };
+  const m = missedText({ at: "2026-12-06T10:40:00", reason: "not_home", now: point }, t, (x) => String(x).slice(-8, -3) || x,
+    (iso) => dayText(iso, "en"));
+  assert.equal(m.why, "We came by at 10:40. Nobody was home.");
+  assert.equal(m.where, "Your parcel is waiting for you at Kiosk.");
+  assert.equal(m.until, "Collect it by Friday, December 11");
+  assert.equal(m.code, "123456");
+  const nlText = missedText({ at: null, reason: "refused", now: { ...point, hours: [] } }, tNl, (x) => x, (iso) => dayText(iso, "nl"));
+  assert.equal(nlText.why, "Het pakket werd geweigerd.");
+  assert.equal(nlText.hours, "Die dag gesloten");
+  assert.equal(nlText.until, "Ophalen uiterlijk vrijdag 11 december");
+  const retry = missedText({ reason: "x", now: { kind: "retry", window: { start: "12:00", end: "20:00" }, address: "Kade 1" } }, t);
+  assert.deepEqual([retry.why, retry.where, retry.code], ["", "We will try again today between 12:00 and 20:00.", ""]);
+  assert.equal(missedText({ now: { kind: "hub", pointName: "Hub Centrum", hours: null } }, tNl).code, "");
+  assert.equal(missedText({ now: null }, t).where, "We are deciding what happens next; this page updates by itself.");
+});

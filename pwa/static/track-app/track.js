@@ -7,7 +7,7 @@ import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
-import { headline, whereText, span, choiceLabel, redirectBody, doneText, refusedText } from "./view.js";
+import { headline, whereText, span, choiceLabel, redirectBody, doneText, refusedText, missedText, dayText } from "./view.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const { t } = i18n;
@@ -30,7 +30,8 @@ let map = null, marker = null;
 function page() {
   const b = state.body;
   if (state.error) return html`<p id="error" class="error">${state.error}</p>`;
-  const [title, detail] = b ? headline(b, t) : [t("track.loading"), ""];
+  const missed = b?.missed ? missedText(b.missed, t, i18n.clock, (iso) => dayText(iso, i18n.lang)) : null;
+  const [title, detail] = missed ? [t("track.missed.title"), missed.why] : b ? headline(b, t) : [t("track.loading"), ""];
   const canPush = "serviceWorker" in navigator && "PushManager" in window;
   const chosen = state.options[state.choice];
   return html`
@@ -38,6 +39,7 @@ function page() {
       <p class="muted">${b ? t("track.order", { reference: b.reference }) : ""}</p>
       <h1 id="headline">${title}</h1>
       <p id="detail" class="detail">${detail}</p>
+      ${missed ? missedBlock(missed) : nothing}
       <div class="times">
         <div><span class="label">${t("track.expected")}</span><strong id="eta">${span(b?.etaWindow, i18n.clock)}</strong></div>
         <div><span class="label">${t("track.window")}</span><strong id="window">${span(b?.window, i18n.clock)}</strong></div>
@@ -67,6 +69,19 @@ function page() {
       </section>` : nothing}
     ${state.result ? html`<p id="redirect-result" class=${state.result.bad ? "result bad" : "result"} role="status"
       aria-live="polite">${state.result.text}</p>` : nothing}`;
+}
+
+// Where the parcel is after a missed delivery, until when, and the code to collect it (big).
+function missedBlock(m) {
+  return html`<div id="missed" class="missed">
+    <p id="missed-where" class="missed-where">${m.where}</p>
+    ${m.address ? html`<p id="missed-address">${m.address}</p>` : nothing}
+    ${m.hours ? html`<p id="missed-hours" class="muted">${m.hours}</p>` : nothing}
+    ${m.until ? html`<p id="missed-until"><strong>${m.until}</strong></p>` : nothing}
+    ${m.code ? html`<p class="code-label">${t("track.missed.code")}</p>
+      <p id="missed-code" class="code">${m.code}</p>` : nothing}
+    ${state.options.length ? html`<p class="muted">${t("track.missed.again")}</p>` : nothing}
+  </div>`;
 }
 
 function choiceRow(o, i) {

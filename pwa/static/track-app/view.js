@@ -61,3 +61,39 @@ export function refusedText(answer, t) {
   if (answer.suggestions?.length) text += ` ${t("track.change.didYouMean", { list: answer.suggestions.slice(0, 3).join("; ") })}`;
   return text;
 }
+
+/** "ma 11 december" of the date part of a server timestamp, in the page's language. */
+export function dayText(iso, lang) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso ?? ""));
+  if (!m) return String(iso ?? "");
+  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return new Intl.DateTimeFormat(lang, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(at);
+}
+
+/**
+ * A missed delivery in plain words: {why, where, address, hours, until, code} (texts, empty when
+ * unknown). ``clock`` formats a time, ``day`` a date, both for the page's language.
+ */
+export function missedText(missed, t, clock = (x) => x, day = (x) => x) {
+  const reasons = ["not_home", "refused", "address_not_found", "no_access", "damaged", "other"];
+  const why = [missed.at ? t("track.missed.at", { time: clock(missed.at) }) : "",
+    reasons.includes(missed.reason) ? t(`track.missed.reason.${missed.reason}`) : ""].filter(Boolean).join(" ");
+  const now = missed.now;
+  const out = { why, where: t("track.missed.now.pending"), address: "", hours: "", until: "", code: "" };
+  if (!now) return out;
+  if (now.kind === "retry") {
+    out.where = t("track.missed.now.retry", { start: clock(now.window?.start), end: clock(now.window?.end) });
+    out.address = now.address || "";
+    return out;
+  }
+  out.where = t(`track.missed.now.${now.kind === "hub" ? "hub" : "pickup_point"}`, { name: now.pointName || "" });
+  out.address = now.address || "";
+  if (Array.isArray(now.hours)) {
+    const spans = now.hours.map((h) => (h.opens === "00:00" && h.closes === "24:00" ? t("track.change.openAllDay")
+      : `${clock(h.opens)}–${h.closes === "24:00" ? "24:00" : clock(h.closes)}`));
+    out.hours = spans.length ? t("track.missed.hours", { spans: spans.join(", ") }) : t("track.missed.closed");
+  }
+  if (now.until) out.until = t("track.missed.until", { date: day(now.until) });
+  out.code = now.code || "";
+  return out;
+}
