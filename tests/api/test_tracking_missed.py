@@ -115,4 +115,6 @@ async def test_a_missed_delivery_going_back_to_the_hub_says_so_without_a_code(cl
     view = await _view(client, failed["orderId"])
     now_ = view["missed"]["now"]
     assert now_["kind"] == "hub" and now_["code"] is None and now_["until"] is None and now_["pointName"]
-    assert view["missed"]["reason"] == "not_home"
+    assert view["missed"]["reason"] == "not_home" and view["redirectOptions"] == []  # nothing left to choose
+    other = await Order.select(Order.id).where(Order.id != failed["orderId"]).first()
+    assert (await _view(client, other["id"]))["missed"] is None  # never missed: nothing said
