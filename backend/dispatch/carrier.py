@@ -47,7 +47,7 @@ class Shipment(msgspec.Struct, frozen=True, kw_only=True):
     volume_l: float
     longest_side_cm: float = 0.0  # 0: unknown, not checked
     postcode: str = ""
-    country: str = "NL"
+    country: str = ""  # "": the hub's own country
     service: str = ""  # "": the standard same-day or next-day delivery
 
 
@@ -81,7 +81,7 @@ def _norm(postcode: str) -> str:
 
 def decide(rules: CarrierRules, bikes: Iterable[BikeSize], s: Shipment) -> Decision:
     """Bike or carrier for one shipment, with the first rule that sends it to a carrier."""
-    abroad = s.country.upper() != rules.home_country
+    abroad = bool(s.country) and s.country.upper() != rules.home_country
     duties: Duties | None = None
     if abroad:
         duties = "DDP" if s.country.upper() in rules.ddp_countries else "DAP"
