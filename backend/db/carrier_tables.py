@@ -11,7 +11,11 @@ from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 if TYPE_CHECKING:
+    from backend.db.tables import Hub as HubT
     from backend.db.tables import Keyed
+    from backend.db.tables import Order as OrderT
+    from backend.db.tables import Parcel as ParcelT
+    from backend.db.tables import User as UserT
 else:
     Keyed = Table
 
@@ -21,21 +25,21 @@ def _ref(name: str) -> LazyTableReference:
     return LazyTableReference(table_class_name=name, module_path="backend.db.tables")
 
 
-Hub, Order, Parcel, User = _ref("Hub"), _ref("Order"), _ref("Parcel"), _ref("User")
+HUB, ORDER, PARCEL, USER = _ref("Hub"), _ref("Order"), _ref("Parcel"), _ref("User")
 
 
 class CarrierRule(Keyed, tablename="carrier_rule"):
     """A hub's rules (backend/dispatch/carrier.py CarrierRules, camelCase); one row a hub."""
 
-    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade, unique=True)
+    hub: ForeignKey[HubT] = ForeignKey(references=HUB, on_delete=OnDelete.cascade, unique=True)
     rules = JSON(default={})
 
 
 class CarrierOrder(Keyed, tablename="carrier_order"):
     """An order the rules sent to a carrier: its stops stay out of the planner's day."""
 
-    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, unique=True)
-    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
+    order: ForeignKey[OrderT] = ForeignKey(references=ORDER, on_delete=OnDelete.cascade, unique=True)
+    hub: ForeignKey[HubT] = ForeignKey(references=HUB, on_delete=OnDelete.cascade)
     plan_date = Date(index=True)
     carrier = Varchar(length=40)
     reason = Varchar(length=16)
@@ -47,8 +51,8 @@ class CarrierOrder(Keyed, tablename="carrier_order"):
 class HandoverScan(Keyed, tablename="handover_scan"):
     """A parcel scanned when the carrier's driver takes it; one a parcel."""
 
-    parcel = ForeignKey(references=Parcel, on_delete=OnDelete.cascade, unique=True)
-    hub = ForeignKey(references=Hub, on_delete=OnDelete.cascade)
+    parcel: ForeignKey[ParcelT] = ForeignKey(references=PARCEL, on_delete=OnDelete.cascade, unique=True)
+    hub: ForeignKey[HubT] = ForeignKey(references=HUB, on_delete=OnDelete.cascade)
     carrier = Varchar(length=40)
-    by_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    by_user: ForeignKey[UserT] = ForeignKey(references=USER, null=True, on_delete=OnDelete.set_null)
     at = Timestamp()
