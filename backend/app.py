@@ -32,6 +32,7 @@ from backend.api.courier import CourierController
 from backend.api.desk import DeskController
 from backend.api.disruptions import DisruptionController
 from backend.api.errors import EXCEPTION_HANDLERS
+from backend.api.handover import HANDOVER_CONTROLLERS
 from backend.api.messages import MessageController
 from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
@@ -202,6 +203,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     *WAREHOUSE_CONTROLLERS,
     *WAREHOUSE_ADMIN_CONTROLLERS,
     *PACKING_CONTROLLERS,
+    *HANDOVER_CONTROLLERS,
     *SORTING_CONTROLLERS,
     OrderController,
     PlanController,

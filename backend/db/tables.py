@@ -734,6 +734,8 @@ class ReturnRefund(Keyed, tablename="return_refund"):
     at = Timestamp()
 
 
+from backend.db.carrier_tables import CarrierOrder, CarrierRule, HandoverScan  # noqa: E402 (they reference the above)
+
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
     Session,
@@ -784,4 +786,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     PointParcel,
     ReturnInspection,
     ReturnRefund,
+    CarrierRule,
+    CarrierOrder,
+    HandoverScan,
 )

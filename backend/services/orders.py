@@ -16,9 +16,10 @@ from backend.db.engine import transaction
 from backend.db.tables import Hub, OrderLine, Parcel, PickupPoint, Product, Shop, Stop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
+from backend.dispatch.carrier import Shipment
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
-from backend.services import point_room, stop_history
+from backend.services import carrier, point_room, stop_history
 from backend.services.geo import Geo
 from backend.services.hub_scope import require_same_hub
 from backend.structs import Body, DbId, Email, Note, Out, Phone, Text200
@@ -43,6 +44,7 @@ class ParcelIn(Body):
     barcode: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9\-]{4,64}$")] | None = None
     # Collected at this shop on the way; without it the parcel waits at the hub.
     shop_id: DbId | None = None
+    longest_side_cm: Annotated[float, msgspec.Meta(gt=0, le=1000)] | None = None  # for the hub's carrier rules
 
 
 class LineIn(Body):
@@ -70,6 +72,9 @@ class OrderIn(Body):
     service_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 120
     notes: Note = ""
     lines: Annotated[list[LineIn], msgspec.Meta(max_length=200)] = []
+    # For the hub's carrier rules (docs/checkout.md "Bike or carrier"): None is the hub's country.
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] | None = None
+    service: Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[a-z0-9_]*$")] = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -287,10 +292,22 @@ async def write(prepared: Prepared) -> int:
     if data.lines:  # open until the wave of the order's slot is released
         await OrderLine.insert(*(OrderLine(order=order_id, sku=x.sku, quantity=x.quantity) for x in data.lines))
     await stop_history.record([r["id"] for r in written], "created", detail=f"Order {data.reference} taken")
+    await carrier.route_order(order_id, data.hub_id, day, _shipment(data))
     await emit(
         "order.created", {"orderId": order_id, "reference": data.reference, "date": day.isoformat()}, hub_id=data.hub_id
     )
     return order_id
+
+
+def _shipment(data: OrderIn) -> Shipment:
+    return Shipment(
+        weight_kg=sum(p.weight_kg for p in data.parcels),
+        volume_l=sum(p.volume_l for p in data.parcels),
+        longest_side_cm=max(p.longest_side_cm or 0.0 for p in data.parcels),
+        postcode=data.postcode,
+        country=data.country or "",
+        service=data.service,
+    )
 
 
 def new_barcode() -> str:
@@ -323,7 +340,9 @@ async def order_for(order_id: int) -> OrderOut:
 
 async def cancel_order(order: OrderOut) -> None:
     """Withdraw an order not on a route yet (Conflict when it is planned already)."""
-    if await Stop.exists().where((Stop.order == order.id) & (Stop.status.not_in(["open", "unplanned"]))):
+    if await Stop.exists().where(
+        (Stop.order == order.id) & (Stop.status.not_in(["open", "unplanned", carrier.CARRIER_STATUS]))
+    ):
         raise Conflict("This order is already planned on a route; re-plan or move it first.")
     async with transaction():
         await OrderRow.delete().where(OrderRow.id == order.id)
