@@ -56,7 +56,12 @@ async def write_rules(hub_id: int, rules: CarrierRules) -> dict[str, Any]:
 
 
 async def route_order(order_id: int, hub_id: int, day: dt.date, shipment: Shipment) -> Decision:
-    """Decide bike or carrier for a new order; call inside the order's transaction."""
+    """Decide bike or carrier for a new order; call inside the order's transaction.
+
+    A hub whose dispatcher has set no rules has no carrier to hand over to: its bikes
+    take every order, and one no bike can carry is unplanned with its reason, as before."""
+    if not await CarrierRule.exists().where(CarrierRule.hub == hub_id):
+        return Decision(mode="bike", reason="no_carrier", detail="The hub hands nothing to a carrier.")
     decision = decide(await rules_of(hub_id), await bikes_of(hub_id), shipment)
     if decision.carrier is None:
         return decision
