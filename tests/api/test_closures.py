@@ -369,7 +369,7 @@ async def test_a_closure_whose_request_dies_before_its_replan_is_replanned_by_a_
     ctx = JobContext(job["id"], "replan", job["key"], job["payload"], 1, client.app.state)
     await client.app.state.jobs.run(ctx)
     assert (await Job.select(Job.status).where(Job.id == job["id"]).first())["status"] == "done"
-    runs = await PlanRun.select(PlanRun.inputs).where(PlanRun.id > 0).output(load_json=True)
+    runs = await PlanRun.select(PlanRun.inputs).order_by(PlanRun.id).output(load_json=True)
     assert await PlanRun.count() == before + 1
     assert runs[-1]["inputs"]["reason"] == "street closed: a zone, gas leak"
 
