@@ -61,6 +61,7 @@ from backend.jobs import Worker, enqueue
 from backend.realtime.feed import make_feed
 from backend.realtime.positions import PositionStore
 from backend.realtime.push import PushSender, application_server_key, load_vapid
+from backend.realtime.push_endpoint import PushEndpoints
 from backend.realtime.push_relay import PushRelay
 from backend.realtime.sessions import SessionWatch
 from backend.realtime.stall_watch import StallWatch
@@ -257,7 +258,9 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await ticker.start()
         vapid = load_vapid(settings.var_dir)
         app.state.push_key = application_server_key(vapid)
-        app.state.push = PushSender(vapid, subject=settings.push_subject)
+        app.state.push = PushSender(
+            vapid, subject=settings.push_subject, endpoints=PushEndpoints(allowed_origins=settings.push_allowed_origins)
+        )
         relay = PushRelay(app.state.push)
         await app.state.push.start()
         await relay.start()

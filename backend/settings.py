@@ -29,6 +29,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_ttl_s: int = 12 * 3600
     # The contact push services see in the VAPID claims.
     push_subject: str = "mailto:ops@laadbak.invalid"
+    # Push endpoint origins allowed although not public (LAADBAK_PUSH_ALLOWED_ORIGINS, exact
+    # scheme://host:port each; e.g. the tests' local push service). Empty: public ones only.
+    push_allowed_origins: tuple[str, ...] = ()
     # PostgreSQL connection pool; off in tests, whose helpers query from another event loop.
     db_pool: bool = True
     # The origins browsers reach the service at (scheme://host[:port]); websocket
@@ -134,6 +137,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         checkout_hold_min=_positive("LAADBAK_CHECKOUT_HOLD_MIN", env.get("LAADBAK_CHECKOUT_HOLD_MIN", "10")),
         checkout_area_km=_positive("LAADBAK_CHECKOUT_AREA_KM", env.get("LAADBAK_CHECKOUT_AREA_KM", "8")),
         push_subject=env.get("LAADBAK_PUSH_SUBJECT", "mailto:ops@laadbak.invalid"),
+        push_allowed_origins=_push_origins(env.get("LAADBAK_PUSH_ALLOWED_ORIGINS", "")),
         solver_workers=int(env.get("LAADBAK_SOLVER_WORKERS", str(min(2, os.cpu_count() or 1)))),
         public_origins=origins,
         secure_cookies=(
@@ -145,6 +149,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         alert_still_min=_minutes(env, "LAADBAK_ALERT_STILL_MIN", 10),
         stall_log_ms=_stall_ms(env.get("LAADBAK_STALL_LOG_MS", "").strip()),
     )
+
+
+def _push_origins(value: str) -> tuple[str, ...]:
+    from backend.realtime.push_endpoint import parse_allowed_origins
+
+    try:
+        return parse_allowed_origins(value)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
 
 
 def _stall_ms(value: str) -> int:

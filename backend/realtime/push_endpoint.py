@@ -7,6 +7,12 @@ registered and again before every send, because what a name resolves to can
 change in between; and the HTTP session that sends refuses, at connect time,
 a socket whose peer is not public (a name that changes between our check and
 the connection), and never follows a redirect.
+
+The one exception is explicit: ``LAADBAK_PUSH_ALLOWED_ORIGINS`` lists endpoint
+origins (``scheme://host:port``) the server may POST to although they are not
+public, e.g. the tests' local push service on ``http://127.0.0.1:PORT``. Only those
+exact origins are let through; loopback and private addresses in general stay refused.
+Off (empty) by default.
 """
 
 from __future__ import annotations
@@ -87,27 +93,72 @@ class _NoRedirects(requests.Session):
         return super().request(*args, **kwargs)
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host:port`` of an http(s) URL, lower case with the port spelled out; None
+    when the URL has no such origin (another scheme, no host, a bad port, a user or password)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if scheme not in _DEFAULT_PORTS or not host or parts.username is not None or parts.password is not None:
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port or _DEFAULT_PORTS[scheme]}"
+
+
+def parse_allowed_origins(text: str) -> tuple[str, ...]:
+    """``LAADBAK_PUSH_ALLOWED_ORIGINS``: comma-separated origins, each ``http(s)://host[:port]`` and nothing else."""
+    out: list[str] = []
+    for item in (x.strip().rstrip("/") for x in text.split(",")):
+        if not item:
+            continue
+        origin = origin_of(item)
+        if origin is None or urlsplit(item).path or urlsplit(item).query or "*" in item:
+            raise ValueError(
+                f"LAADBAK_PUSH_ALLOWED_ORIGINS takes exact origins like http://127.0.0.1:8765, not {item!r}"
+            )
+        out.append(origin)
+    return tuple(dict.fromkeys(out))
+
+
 @dataclass(frozen=True)
 class PushEndpoints:
     """The rule, and ``http``: the session to send with, which enforces it.
 
-    ``allow_local`` exists for tests with a push service on loopback and is set
-    only in code (no setting or request reaches it)."""
+    ``allowed_origins`` (normalised by :func:`origin_of`) are the listed exceptions of
+    ``LAADBAK_PUSH_ALLOWED_ORIGINS``: endpoints on exactly those origins are accepted and
+    connected to although they are not public; nothing else is."""
 
-    allow_local: bool = False
+    allowed_origins: tuple[str, ...] = ()
     http: requests.Session = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         session = _NoRedirects()
-        if not self.allow_local:
-            for prefix in ("https://", "http://"):
-                session.mount(prefix, _PublicOnlyAdapter())
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, _PublicOnlyAdapter())
+        for origin in self.allowed_origins:
+            # requests picks the longest matching prefix: these exact origins connect anywhere.
+            scheme, _, rest = origin.partition("://")
+            host, _, port = rest.rpartition(":")
+            session.mount(f"{origin}/", HTTPAdapter())
+            if int(port) == _DEFAULT_PORTS[scheme]:
+                session.mount(f"{scheme}://{host}/", HTTPAdapter())
         object.__setattr__(self, "http", session)
+
+    def listed(self, url: str) -> bool:
+        """True when ``url`` is on one of the explicitly allowed origins."""
+        return bool(self.allowed_origins) and origin_of(url) in self.allowed_origins
 
     async def check(self, url: str) -> None:
         """Raise Invalid with the reason unless ``url`` is an endpoint we may POST to."""
         parts = urlsplit(url)
-        if parts.scheme != "https" and not (self.allow_local and parts.scheme == "http"):
+        listed = self.listed(url)
+        if parts.scheme != "https" and not listed:
             raise Invalid("The push endpoint must be an https:// URL of a push service.")
         try:
             host, port = parts.hostname, parts.port
@@ -115,8 +166,8 @@ class PushEndpoints:
             host = port = None
         if not host or parts.username is not None or parts.password is not None:
             raise Invalid("The push endpoint must name a push service's host, without a user or password.")
-        if self.allow_local:
-            return
+        if listed:
+            return  # an origin the operator listed (LAADBAK_PUSH_ALLOWED_ORIGINS)
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:

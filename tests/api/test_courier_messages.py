@@ -10,7 +10,6 @@ import uuid
 from backend.db.tables import CourierMessage, OutboxEvent
 from backend.realtime.feed.memory import MemoryFeed
 from backend.realtime.notifications import notifications_for
-from backend.realtime.push_endpoint import PushEndpoints
 from backend.realtime.push_relay import PushRelay
 from tests.api.helpers import admin, login, make_user, post_ok, problem
 from tests.api.test_orders import _addresses
@@ -116,7 +115,7 @@ async def test_a_retry_with_the_same_key_sends_once(client, geo) -> None:
 
 async def test_the_relay_pushes_the_message_to_the_couriers_phone(client, geo, push_service) -> None:  # noqa: F811
     w = await _desk(client, geo)
-    client.app.state.push.endpoints = PushEndpoints(allow_local=True)  # the fake service listens on loopback
+    client.app.state.push.endpoints = push_service.endpoints()  # the fake service listens on loopback
     r = await client.post("/push/subscriptions", json=push_service.subscription(), headers=w["rider"])
     assert r.status_code == 201, r.text
     await post_ok(client, f"/couriers/{w['courier']}/messages", {"text": "<i>Kom terug</i> naar de hub"}, w["desk"])

@@ -14,7 +14,6 @@ import pytest
 
 from backend.db.tables import Alert, Order, OutboxEvent, Parcel, PointOperator, PointParcel
 from backend.realtime.notifications import notifications_for
-from backend.realtime.push_endpoint import PushEndpoints
 from backend.realtime.push_relay import PushRelay
 from backend.security import pickup_code
 from backend.services.disruptions import after_failed_stop
@@ -313,7 +312,7 @@ async def test_the_customers_push_arrives_with_the_code(client, geo, push_servic
     """Through the tests' local push service: the customer follows the order on its tracking
     page, the point scans the parcel in, the relay pushes "ready for pickup" with the code."""
     d = await _desk(client, geo)
-    client.app.state.push.endpoints = PushEndpoints(allow_local=True)  # the fake service is on loopback
+    client.app.state.push.endpoints = push_service.endpoints()  # the fake service is on loopback
     token = (await Order.select(Order.tracking_token).where(Order.id == d["orders"]["A1"]).first())["tracking_token"]
     r = await client.post(f"/track/{token}/push", json=push_service.subscription("customer"))
     assert r.status_code == 201, r.text

@@ -63,6 +63,14 @@ class FakePushService:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def endpoints(self) -> PushEndpoints:
+        """The rule with this service's origin listed, as LAADBAK_PUSH_ALLOWED_ORIGINS lists it."""
+        return PushEndpoints(allowed_origins=(self.origin,))
+
     def subscription(self, name: str = "phone") -> dict[str, Any]:
         public = self.private.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
@@ -86,7 +94,7 @@ def push_service():
 
 async def _subscribed_courier(client, push_service) -> tuple[int, dict[str, Any]]:
     # The fake push service listens on loopback, which the real rule refuses.
-    client.app.state.push.endpoints = PushEndpoints(allow_local=True)
+    client.app.state.push.endpoints = push_service.endpoints()
     uid = await make_user("rider", "courier")
     courier_id = (await Courier.insert(Courier(name="Rider", user=uid)))[0]["id"]
     headers = await login(client, "rider")
@@ -220,6 +228,9 @@ async def test_redirects_from_a_push_service_are_not_followed(client, push_servi
         await _subscribed_courier(client, push_service)
         row = dict(await PushSubscription.select().first())
         row["endpoint"] = f"http://127.0.0.1:{server.server_address[1]}/push/x"
+        client.app.state.push.endpoints = PushEndpoints(
+            allowed_origins=(f"http://127.0.0.1:{server.server_address[1]}",)
+        )
         with pytest.raises(WebPushException):  # the 307 is an answer, not a hop
             await client.app.state.push.send(row, {"title": "x"})
         assert hits == ["/push/x"]  # the redirect's target was never requested

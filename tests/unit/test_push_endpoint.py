@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from backend.errors import Invalid
-from backend.realtime.push_endpoint import PushEndpoints, is_public
+from backend.realtime.push_endpoint import PushEndpoints, is_public, parse_allowed_origins
 
 
 @pytest.mark.parametrize(
@@ -90,8 +90,60 @@ def test_the_sending_session_connects_to_no_internal_peer() -> None:
             with pytest.raises(requests.ConnectionError, match="not a public address"):
                 PushEndpoints().http.post(url, data=b"x", timeout=5)
         assert received == []
-        # The same session without the rule (tests' fake push services) does reach it.
-        assert PushEndpoints(allow_local=True).http.post(f"http://127.0.0.1:{port}/x", timeout=5).status_code == 201
+        # With exactly this origin listed (LAADBAK_PUSH_ALLOWED_ORIGINS) the session reaches it ...
+        listed = PushEndpoints(allowed_origins=(f"http://127.0.0.1:{port}",))
+        assert listed.http.post(f"http://127.0.0.1:{port}/x", timeout=5).status_code == 201
+        assert received == ["/x"]
+        # ... and nothing else on loopback: another port, another name for the host.
+        other = PushEndpoints(allowed_origins=(f"http://127.0.0.1:{port + 1 if port < 65535 else port - 1}",))
+        with pytest.raises(requests.ConnectionError, match="not a public address"):
+            other.http.post(f"http://127.0.0.1:{port}/x", data=b"x", timeout=5)
+        with pytest.raises(requests.ConnectionError, match="not a public address"):
+            listed.http.post(f"http://localhost:{port}/x", data=b"x", timeout=5)
         assert received == ["/x"]
     finally:
         server.shutdown()
+
+
+async def test_only_the_listed_origins_pass_the_check() -> None:
+    """LAADBAK_PUSH_ALLOWED_ORIGINS lets exactly its origins through; loopback in general stays refused."""
+    listed = PushEndpoints(allowed_origins=parse_allowed_origins("http://127.0.0.1:8765"))
+    await listed.check("http://127.0.0.1:8765/push/customer")
+    await listed.check("HTTP://127.0.0.1:8765/other")
+    for url in (
+        "http://127.0.0.1:8766/push/customer",  # another port
+        "https://127.0.0.1:8765/push/customer",  # another scheme
+        "http://localhost:8765/push/customer",  # another name
+        "http://127.0.0.2:8765/push/customer",
+        "http://u:p@127.0.0.1:8765/push/customer",
+    ):
+        with pytest.raises(Invalid):
+            await listed.check(url)
+    with pytest.raises(Invalid, match="https://"):  # without the setting: refused as before
+        await PushEndpoints().check("http://127.0.0.1:8765/push/customer")
+    with pytest.raises(Invalid, match="public internet"):
+        await PushEndpoints().check("https://127.0.0.1:8765/push/customer")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "127.0.0.1:8765",
+        "http://127.0.0.1:8765/push",
+        "http://*:8765",
+        "ftp://127.0.0.1:21",
+        "http://u@h:1",
+        "http://h:x",
+    ],
+)
+def test_allowed_origins_must_be_exact_origins(text: str) -> None:
+    with pytest.raises(ValueError, match="LAADBAK_PUSH_ALLOWED_ORIGINS"):
+        parse_allowed_origins(text)
+
+
+def test_allowed_origins_are_normalised() -> None:
+    assert parse_allowed_origins(" http://127.0.0.1:8765/ , HTTPS://Push.Example ,") == (
+        "http://127.0.0.1:8765",
+        "https://push.example:443",
+    )
+    assert parse_allowed_origins("") == ()
