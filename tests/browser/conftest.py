@@ -126,7 +126,16 @@ def small_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 
 @pytest.fixture(scope="module")
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server_env() -> dict[str, str]:
+    """More environment for the module's server (a module overrides this fixture), e.g. the
+    tests' push service origin in LAADBAK_PUSH_ALLOWED_ORIGINS."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]
+) -> Iterator[Server]:
     """The server on a seeded day: a copy of the shared ``small_day``, or the module's ``SEED_DAY(db_path, day)``."""
     require_browser()
     tmp = tmp_path_factory.mktemp("browser")
@@ -150,6 +159,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "LAADBAK_HOST": "127.0.0.1",
         "LAADBAK_SECRET_KEY": "test",
         "LAADBAK_SOLVER_WORKERS": "1",
+        **server_env,
     }
     env.pop("REDIS_URL", None)
     log = tmp / "server.log"

@@ -4,17 +4,27 @@ twice, one not announced here, one while offline that is sent when the connectio
 hands one out by the customer's QR code and one by the typed code after a wrong one (the ID
 check ticked), gives the parcel past its holding time back to the courier, and accepts a
 customer's return into the point's cart; axe finds
-nothing serious; the Dutch strings once."""
+nothing serious; the Dutch strings once.
+
+The customer follows the order on its tracking page and turns on notifications: the
+browser's subscription is one of the tests' local push service (tests/api/test_push.py),
+whose origin the server lists in LAADBAK_PUSH_ALLOWED_ORIGINS. At scan-in the server's
+relay pushes "ready for pickup" there, encrypted; the service decrypts it, and the QR
+content in it is what the point then scans to hand the parcel out."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from backend.security import pickup_code
+from tests.api.test_push import FakePushService
 from tests.browser.conftest import Server, require_browser
 from tests.browser.seed_day import seed_small_day
 from tests.browser.test_a11y_i18n import AXE, _serious
@@ -22,6 +32,7 @@ from tests.browser.test_a11y_i18n import AXE, _serious
 PHONE = {"width": 412, "height": 915}
 RETURN_CODE = "R-PT7RET01"
 SECRET = "test"  # the browser server's LAADBAK_SECRET_KEY (tests/browser/conftest.py)
+TRACKING_TOKEN = "pt-a-customer-tracking-0001"
 
 
 async def seed_point_day(db_path: Path, day: dt.date) -> dict[str, Any]:
@@ -59,6 +70,7 @@ async def seed_point_day(db_path: Path, day: dt.date) -> dict[str, Any]:
                     delivery_date=when,
                     window_start=start,
                     window_end=start + dt.timedelta(hours=9),
+                    tracking_token=TRACKING_TOKEN if ref == "PT-A" else None,
                 )
             )
         )[0]["id"]
@@ -97,6 +109,66 @@ async def seed_point_day(db_path: Path, day: dt.date) -> dict[str, Any]:
 SEED_DAY = seed_point_day
 
 
+@pytest.fixture(scope="module")
+def push_service() -> Iterator[FakePushService]:
+    """The tests' push service on 127.0.0.1, for the whole module (the server is started knowing it)."""
+    service = FakePushService()
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def server_env(push_service: FakePushService) -> dict[str, str]:
+    """The server may push to exactly the tests' push service (off by default: docs/security.md)."""
+    return {"LAADBAK_PUSH_ALLOWED_ORIGINS": push_service.origin}
+
+
+# Headless Chromium has no push service of its own: subscribe() answers the subscription of
+# the tests' push service (its endpoint and the keys it decrypts with), as a browser answers
+# the one its vendor's push service gave it.
+FAKE_SUBSCRIBE = """
+(() => {
+  if (!window.PushManager) return;
+  const sub = %s;
+  PushManager.prototype.getSubscription = async function () { return null; };
+  PushManager.prototype.subscribe = async function () { return { toJSON: () => sub }; };
+})();
+"""
+
+
+def customer_follows(chromium: Any, server: Server, push_service: FakePushService) -> Any:
+    """The customer's tracking page of order PT-A with notifications turned on; its context."""
+    import json
+
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-GB")
+    context.add_init_script(path=str(AXE))
+    context.add_init_script(script=FAKE_SUBSCRIBE % json.dumps(push_service.subscription("customer")))
+    page = context.new_page()
+    page.goto(f"{server.base}/track/{TRACKING_TOKEN}")
+    button = page.locator("#notify")
+    expect(button).to_be_visible(timeout=10_000)
+    with page.expect_response(lambda r: r.url.endswith(f"/track/{TRACKING_TOKEN}/push")) as answer:
+        button.click()
+    assert answer.value.status == 201, answer.value.text()
+    expect(button).not_to_have_text("")
+    assert _serious(page, "tracking page, notifications on") == []
+    return context
+
+
+def pushed(push_service: FakePushService, barcode: str, path: str, timeout_s: float = 15.0) -> dict[str, Any]:
+    """The "ready for pickup" message for ``barcode`` to the subscription at ``path``, as the push
+    service received and decrypted it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for got in list(push_service.received):
+            if got["path"] == path and str(got["message"].get("qr", "")).startswith(f"LBP:{barcode}:"):
+                return got
+        time.sleep(0.1)
+    raise AssertionError(f"no push for {barcode} within {timeout_s} s: {push_service.received}")
+
+
 @pytest.fixture
 def phone(chromium: Any) -> Any:
     violations: list[str] = []
@@ -128,9 +200,26 @@ def wedge(page: Any, code: str) -> None:
     answered(page, before)
 
 
-def test_a_point_scans_in_hands_out_and_sends_back(server: Server, phone: Any) -> None:
+def test_a_local_push_endpoint_is_refused_unless_listed(server: Server, push_service: FakePushService) -> None:
+    """The real server process: another port on loopback is refused (422), the listed origin is not."""
+    require_browser()
+    sub = push_service.subscription("other")
+    other_port = push_service.server.server_address[1] + 1
+    with httpx.Client(base_url=server.base, timeout=10) as client:
+        for endpoint in (f"http://127.0.0.1:{other_port}/push/x", f"http://localhost:{other_port - 1}/push/x"):
+            r = client.post(f"/track/{TRACKING_TOKEN}/push", json={**sub, "endpoint": endpoint})
+            assert r.status_code == 422, (endpoint, r.text)
+            assert "push" in r.json()["detail"]
+        assert client.post(f"/track/{TRACKING_TOKEN}/push", json=sub).status_code == 201
+
+
+def test_a_point_scans_in_hands_out_and_sends_back(
+    server: Server, phone: Any, chromium: Any, push_service: FakePushService
+) -> None:
     require_browser()
     from playwright.sync_api import expect
+
+    customer = customer_follows(chromium, server, push_service)
 
     page = phone.new_page()
     errors: list[str] = []
@@ -159,6 +248,15 @@ def test_a_point_scans_in_hands_out_and_sends_back(server: Server, phone: Any) -
     assert page.locator("#scan").get_attribute("inputmode") == "none"
     wedge(page, "PT-1")
     expect(page.locator("#scans li").first).to_have_text("PT-1: on the shelf, customer told")
+    # The customer's push, through the tests' push service: decrypted with the browser's keys.
+    code = pickup_code(SECRET, server.day["pointOrders"]["PT-A"])
+    got = pushed(push_service, "PT-1", "/push/customer")
+    assert got["headers"]["content-encoding"] == "aes128gcm"
+    message = got["message"]
+    assert message["type"] == "ready_for_pickup" and message["code"] == code
+    assert message["title"] == f"Ready for pickup at {server.day['pointName']}" and code in message["body"]
+    assert message["qr"] == f"LBP:PT-1:{code}"
+    customer.close()
     wedge(page, "PT-1")
     expect(page.locator("#scans li").first).to_have_text("PT-1: already on the shelf")
     wedge(page, "NOT-HERE-9")
@@ -171,11 +269,10 @@ def test_a_point_scans_in_hands_out_and_sends_back(server: Server, phone: Any) -
     expect(page.locator("#pending")).to_have_count(0)
     assert _serious(page, "point, scan in") == []
 
-    # Hand out: the customer's QR (parcel and code) with the ID check ticked.
-    code = pickup_code(SECRET, server.day["pointOrders"]["PT-A"])
+    # Hand out: the customer's QR (the pushed message's, scanned) with the ID check ticked.
     page.click("[data-tab=handOut]")
     page.check("#id-check")
-    wedge(page, f"LBP:PT-1:{code}")
+    wedge(page, message["qr"])
     expect(page.locator("#status")).to_have_text("PT-1 handed out")
     expect(page.locator("#alert")).to_be_empty()
     # By the label and a typed code: a wrong one first (its sentence), then the right one.

@@ -186,9 +186,12 @@ function focusScan() {
 
 // --- the server ----------------------------------------------------------------------------
 
+let dayAsked = 0; // loads of the day asked for; only the newest one's answer is shown
 async function loadDay() {
+  const mine = ++dayAsked;
   try {
     const res = await request("GET", "/point/today");
+    if (mine !== dayAsked) return; // a later load (after an action) is newer than this answer
     if (res.status === 401) return showLogin(t("login.sessionEnded"));
     if (res.ok) state.day = res.data;
     else state.alert = sentence(res);
