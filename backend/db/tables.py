@@ -656,6 +656,7 @@ class CheckoutHold(Keyed, tablename="checkout_hold"):
     lon = Float()
     address = Varchar(length=200, default="")
     parcels = JSON(default=[])  # [[weight_g, volume_ml, longest_cm], ...]
+    route = JSON(default={})  # the carrier rules' other inputs, for the order: postcode, country, service
     price_cents = Integer()
     expires_at = Timestamp(index=True)
     order_id = Integer(null=True, default=None)

@@ -26,6 +26,7 @@ from typing import Literal
 
 import msgspec
 
+from backend.dispatch.carrier import Decision
 from backend.dispatch.model import Window
 
 # The ride estimate: longer than the streets usually are, so that a slot offered here
@@ -44,7 +45,17 @@ Reason = Literal[
     "too_large_for_point",
     "too_large_for_bike",
     "outside_area",
+    "service_by_carrier",
 ]
+# The carrier rules' reasons (backend/dispatch/carrier.py) as the check-out names them.
+CARRIER_REASONS: dict[str, Reason] = {
+    "weight": "too_large_for_bike",
+    "volume": "too_large_for_bike",
+    "length": "too_large_for_bike",
+    "postcode": "outside_area",
+    "abroad": "outside_area",
+    "service": "service_by_carrier",
+}
 OptionKind = Literal["door", "point", "carrier"]
 
 
@@ -149,6 +160,10 @@ class Question(msgspec.Struct, frozen=True, kw_only=True):
     # The hub's largest bike (payload kg, volume l, longest cm): a parcel beyond it goes by
     # carrier; None: the largest of the days' lanes.
     bike_limits: tuple[float, float, int] | None = None
+    # The hub's carrier rules' decision for these parcels and this address, the one order
+    # intake makes (backend/dispatch/carrier.py): when set, it alone says bike or carrier
+    # (area and bike limits above are not used); None: the hub has no rules.
+    route: Decision | None = None
 
 
 class Option(msgspec.Struct, frozen=True, kw_only=True):
@@ -164,6 +179,8 @@ class Option(msgspec.Struct, frozen=True, kw_only=True):
     detail: str = ""
     point_id: int | None = None
     lane: str | None = None  # a lane it fits (for the record; the planner decides)
+    carrier: str | None = None  # the carrier option's carrier, when the hub's rules name it
+    duties: str | None = None  # DDP or DAP for a parcel abroad
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -320,14 +337,10 @@ def options(q: Question) -> list[Option]:
     weight_kg = sum(p.weight_g for p in q.parcels) / 1000
     volume_l = sum(p.volume_ml for p in q.parcels) / 1000
     longest = max((p.longest_cm for p in q.parcels), default=0)
-    limits = [(lane.payload_kg, lane.volume_l, lane.longest_cm) for d in q.days for lane in d.lanes]
-    if q.bike_limits is not None:
-        limits = [q.bike_limits]
-    bike_fits = any(weight_kg <= kg and volume_l <= litres and longest <= cm for kg, litres, cm in limits)
-    in_area = distance_m(q.hub_lat, q.hub_lon, q.lat, q.lon) <= q.area_m
+    no_bike = _no_bike(q, weight_kg, volume_l, longest)
     out: list[Option] = []
     for state in q.days:
-        room = DayRoom(state) if bike_fits and in_area else None
+        room = DayRoom(state) if no_bike is None else None
         now_s = _seconds_of(q.now, state.day)
         for rule in q.slots:
             v = Visit(
@@ -339,17 +352,35 @@ def options(q: Question) -> list[Option]:
                 weight_kg=weight_kg,
                 volume_l=volume_l,
             )
-            out.append(_door(rule, state.day, now_s, v, room, in_area, bike_fits))
+            out.append(_door(rule, state.day, now_s, v, room, no_bike))
         for point in state.points:
-            out.append(_point(q, point, state.day, now_s, room, weight_kg, volume_l, bike_fits))
-    if not (bike_fits and in_area):
-        out.append(_carrier(q, in_area))
+            out.append(_point(q, point, state.day, now_s, room, weight_kg, volume_l, no_bike))
+    if no_bike is not None:
+        out.append(_carrier(q, no_bike))
     return out
 
 
-def _door(
-    rule: SlotRule, day: dt.date, now_s: int, v: Visit, room: DayRoom | None, in_area: bool, bike_fits: bool
-) -> Option:
+NoBike = tuple[Reason, str]  # why no bike of the hub takes this order: the reason and a sentence
+
+
+def _no_bike(q: Question, weight_kg: float, volume_l: float, longest: int) -> NoBike | None:
+    """None when the hub's bikes take the order; else why not. The hub's carrier rules decide
+    when it has them (the decision intake makes), else the area and the largest bike."""
+    if q.route is not None:
+        if q.route.carrier is None:
+            return None
+        return CARRIER_REASONS.get(q.route.reason, "too_large_for_bike"), q.route.detail
+    if distance_m(q.hub_lat, q.hub_lon, q.lat, q.lon) > q.area_m:
+        return "outside_area", "The address is outside the area our bikes deliver to; take the carrier."
+    limits = [(lane.payload_kg, lane.volume_l, lane.longest_cm) for d in q.days for lane in d.lanes]
+    if q.bike_limits is not None:
+        limits = [q.bike_limits]
+    if not any(weight_kg <= kg and volume_l <= litres and longest <= cm for kg, litres, cm in limits):
+        return "too_large_for_bike", "The parcels are too large or heavy for any of our bikes."
+    return None
+
+
+def _door(rule: SlotRule, day: dt.date, now_s: int, v: Visit, room: DayRoom | None, no_bike: NoBike | None) -> Option:
     base = Option(
         key=rule.name,
         kind="door",
@@ -357,14 +388,12 @@ def _door(
         start_s=rule.start_s,
         end_s=rule.end_s,
         price_cents=rule.price_cents,
-        by_bike=in_area and bike_fits,
+        by_bike=no_bike is None,
         available=False,
     )
     span = f"{day} {_hhmm(rule.start_s)}-{_hhmm(rule.end_s)}"
-    if not in_area:
-        return _no(base, "outside_area", "The address is outside the area our bikes deliver to; take the carrier.")
-    if not bike_fits:
-        return _no(base, "too_large_for_bike", "The parcels are too large or heavy for any of our bikes.")
+    if no_bike is not None:
+        return _no(base, *no_bike)
     if now_s > rule.start_s - rule.lead_s:
         return _no(base, "past_cutoff", f"Orders for {span} close at {_cutoff(day, rule)}; this one comes too late.")
     lane = room.fits(v) if room is not None else None
@@ -381,7 +410,7 @@ def _point(
     room: DayRoom | None,
     weight_kg: float,
     volume_l: float,
-    bike_fits: bool,
+    no_bike: NoBike | None,
 ) -> Option:
     rule = q.point_rule
     hours = (Window(rule.start_s, rule.end_s),) if p.windows is None else p.windows
@@ -395,7 +424,7 @@ def _point(
         start_s=start,
         end_s=end,
         price_cents=rule.price_cents,
-        by_bike=bike_fits,
+        by_bike=no_bike is None,
         available=False,
         point_id=p.id,
     )
@@ -406,8 +435,8 @@ def _point(
             "too_large_for_point",
             f"A parcel is larger than {p.name} takes ({p.max_weight_kg} kg, {p.max_volume_l} L a parcel).",
         )
-    if not bike_fits:
-        return _no(base, "too_large_for_bike", "The parcels are too large or heavy for any of our bikes.")
+    if no_bike is not None:
+        return _no(base, *no_bike)
     if not open_:
         return _no(base, "point_closed", f"{p.name} is not open for deliveries on {day}.")
     if now_s > rule.start_s - rule.lead_s:
@@ -429,10 +458,18 @@ def _point(
     return msgspec.structs.replace(base, available=True, lane=lane)
 
 
-def _carrier(q: Question, in_area: bool) -> Option:
-    """An external carrier's next-day delivery: for what no bike takes (no room is checked here)."""
+def _carrier(q: Question, no_bike: NoBike) -> Option:
+    """An external carrier's next-day delivery: for what no bike takes (no room is checked here);
+    with the hub's rules, their carrier and the duties term, and their sentence."""
     day = q.now.date() + dt.timedelta(days=1)
-    why = "outside the bikes' area" if not in_area else "too large for a bike"
+    route = q.route
+    if route is not None and route.carrier is not None:
+        detail = f"Delivered by {route.carrier}: {route.detail}"
+        if route.duties:
+            detail += f" Duties: {route.duties}."
+    else:
+        why = "outside the bikes' area" if no_bike[0] == "outside_area" else "too large for a bike"
+        detail = f"Delivered by an external carrier ({why})."
     return Option(
         key="carrier",
         kind="carrier",
@@ -442,7 +479,9 @@ def _carrier(q: Question, in_area: bool) -> Option:
         price_cents=CARRIER_PRICE_CENTS,
         by_bike=False,
         available=True,
-        detail=f"Delivered by an external carrier ({why}).",
+        detail=detail,
+        carrier=route.carrier if route is not None else None,
+        duties=route.duties if route is not None else None,
     )
 
 

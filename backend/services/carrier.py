@@ -55,14 +55,22 @@ async def write_rules(hub_id: int, rules: CarrierRules) -> dict[str, Any]:
     return await _out(hub_id, rules)
 
 
+async def decision_for(hub_id: int, shipment: Shipment) -> Decision | None:
+    """Bike or carrier by the hub's rules; None when its dispatcher has set none. The one
+    decision both order intake (:func:`route_order`) and the check-out's options ask for."""
+    if not await CarrierRule.exists().where(CarrierRule.hub == hub_id):
+        return None
+    return decide(await rules_of(hub_id), await bikes_of(hub_id), shipment)
+
+
 async def route_order(order_id: int, hub_id: int, day: dt.date, shipment: Shipment) -> Decision:
     """Decide bike or carrier for a new order; call inside the order's transaction.
 
     A hub whose dispatcher has set no rules has no carrier to hand over to: its bikes
     take every order, and one no bike can carry is unplanned with its reason, as before."""
-    if not await CarrierRule.exists().where(CarrierRule.hub == hub_id):
+    decision = await decision_for(hub_id, shipment)
+    if decision is None:
         return Decision(mode="bike", reason="no_carrier", detail="The hub hands nothing to a carrier.")
-    decision = decide(await rules_of(hub_id), await bikes_of(hub_id), shipment)
     if decision.carrier is None:
         return decision
     await CarrierOrder.insert(

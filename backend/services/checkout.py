@@ -25,9 +25,10 @@ from backend.db.engine import transaction
 from backend.db.locks import exclusive
 from backend.db.tables import CheckoutHold, CheckoutSlot, Shop, ShopApiKey
 from backend.dispatch.calendar import HHMM, at, format_hhmm, parse_hhmm
+from backend.dispatch.carrier import Shipment
 from backend.dispatch.checkout import Option, ParcelSize, Question, options
 from backend.errors import Conflict, Invalid, NotFound, Unauthorized
-from backend.services import orders
+from backend.services import carrier, orders
 from backend.services.checkout_day import bike_limits, day_states, hub_row, slot_rules
 from backend.services.context import Context
 from backend.services.disruptions import take_same_day_order
@@ -49,12 +50,21 @@ class ParcelQ(Body):
     longest_cm: Centimetres
 
 
+Postcode = Annotated[str, msgspec.Meta(max_length=16)]
+Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+Service = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[a-z0-9_]*$")]
+
+
 class OptionsIn(Body):
     parcels: Annotated[list[ParcelQ], msgspec.Meta(min_length=1, max_length=20)]
     address: Text200 = ""
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
     lon: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
     order_time: LocalDateTime | None = None
+    # For the hub's carrier rules, as on an order (docs/checkout.md "Bike or carrier").
+    postcode: Postcode = ""
+    country: Country | None = None  # None: the hub's own country
+    service: Service = ""
 
 
 class OptionOut(Out):
@@ -71,6 +81,8 @@ class OptionOut(Out):
     detail: str
     point_id: int | None = None
     point_name: str | None = None
+    carrier: str | None = None  # the carrier's name, when the hub's rules send the order to one
+    duties: str | None = None  # DDP or DAP, for a parcel abroad
 
 
 class OptionsOut(Out):
@@ -149,6 +161,25 @@ class Asked(msgspec.Struct, array_like=True):
     lon: float
     address: str
     parcels: list[tuple[int, int, int]]
+    # What the hub's carrier rules look at besides the parcels (the order made from it gets them).
+    postcode: str = ""
+    country: str = ""
+    service: str = ""
+
+    def shipment(self) -> Shipment:
+        return shipment_of(self.parcels, self.postcode, self.country, self.service)
+
+
+def shipment_of(parcels: list[tuple[int, int, int]], postcode: str, country: str, service: str) -> Shipment:
+    """The order-to-be as the carrier rules see it: the same values intake gives them (orders._shipment)."""
+    return Shipment(
+        weight_kg=sum(p[0] / 1000 for p in parcels),
+        volume_l=sum(max(p[1] / 1000, 0.001) for p in parcels),
+        longest_side_cm=float(max((p[2] for p in parcels), default=0)),
+        postcode=postcode,
+        country=country,
+        service=service,
+    )
 
 
 # --- the shops' keys ----------------------------------------------------------------
@@ -266,8 +297,10 @@ async def question(
     parcels: list[tuple[int, int, int]],
     now: dt.datetime,
     days: list[dt.date],
+    shipment: Shipment | None = None,
 ) -> Question:
     states = await day_states(hub, days, now, place)
+    shipment = shipment or shipment_of(parcels, "", "", "")
     return Question(
         now=now,
         lat=place[0],
@@ -279,6 +312,7 @@ async def question(
         days=tuple(states),
         slots=await slot_rules(hub["id"]),
         bike_limits=await bike_limits(hub["id"]),
+        route=await carrier.decision_for(hub["id"], shipment),
     )
 
 
@@ -294,11 +328,12 @@ async def checkout_options(ctx: Context, shop_id: int, data: OptionsIn) -> Optio
     now = data.order_time or ctx.now()
     parcels = [(p.weight_g, p.volume_ml, p.longest_cm) for p in data.parcels]
     days = [now.date() + dt.timedelta(days=i) for i in range(DAYS_AHEAD)]
-    q = await question(ctx, hub, (lat, lon), parcels, now, days)
+    extra = (data.postcode.strip(), data.country or "", data.service)
+    q = await question(ctx, hub, (lat, lon), parcels, now, days, shipment_of(parcels, *extra))
     names = {p.id: p.name for d in q.days for p in d.points}
     out = []
     for o in options(q):
-        asked = Asked(shop_id, hub["id"], o.date, o.key, lat, lon, address, parcels)
+        asked = Asked(shop_id, hub["id"], o.date, o.key, lat, lon, address, parcels, *extra)
         out.append(_option_out(o, option_id(ctx.settings.secret_key, asked), names))
     return OptionsOut(hub_id=hub["id"], address=address, lat=lat, lon=lon, options=out)
 
@@ -318,6 +353,8 @@ def _option_out(o: Option, oid: str, names: dict[int, str]) -> OptionOut:
         detail=o.detail,
         point_id=o.point_id,
         point_name=names.get(o.point_id) if o.point_id is not None else None,
+        carrier=o.carrier,
+        duties=o.duties,
     )
 
 
@@ -334,7 +371,7 @@ async def hold_option(ctx: Context, shop_id: int, data: HoldIn) -> HoldOut:
     if hub is None:
         raise NotFound("There is no such option for this shop; ask for the options again (optionId).")
     async with exclusive("checkout", asked.hub, what="a check-out hold"):
-        q = await question(ctx, hub, (asked.lat, asked.lon), asked.parcels, now, [asked.day])
+        q = await question(ctx, hub, (asked.lat, asked.lon), asked.parcels, now, [asked.day], asked.shipment())
         found = next((o for o in options(q) if o.key == asked.key), None)
         if found is None:
             raise NotFound("That option is no longer sold (the hub changed its slots); ask for the options again.")
@@ -354,6 +391,7 @@ async def hold_option(ctx: Context, shop_id: int, data: HoldIn) -> HoldOut:
             lon=place[1],
             address=asked.address,
             parcels=[list(p) for p in asked.parcels],
+            route={"postcode": asked.postcode, "country": asked.country, "service": asked.service},
             price_cents=found.price_cents,
             expires_at=now + dt.timedelta(minutes=ctx.settings.checkout_hold_min),
         )
@@ -444,8 +482,19 @@ def _order_in(hold: dict[str, Any], data: HoldOrderIn) -> orders.OrderIn:
         "notes": data.notes,
         "date": hold["delivery_date"].isoformat(),
         "window": {"start": hold["window_start"].strftime("%H:%M"), "end": hold["window_end"].strftime("%H:%M")},
-        "parcels": [{"weightKg": p[0] / 1000, "volumeL": max(p[1] / 1000, 0.001)} for p in hold["parcels"]],
+        "parcels": [
+            {"weightKg": p[0] / 1000, "volumeL": max(p[1] / 1000, 0.001), "longestSideCm": p[2]}
+            for p in hold["parcels"]
+        ],
     }
+    # What the check-out's carrier decision looked at, so that intake decides the same.
+    route = hold.get("route") or {}
+    if route.get("postcode"):
+        body["postcode"] = route["postcode"]
+    if route.get("country"):
+        body["country"] = route["country"]
+    if route.get("service"):
+        body["service"] = route["service"]
     if point is not None:
         body["pickupPointId"] = point
     else:

@@ -1,0 +1,116 @@
+"""The check-out's bike-or-carrier answer is the hub's carrier rules' (backend/dispatch/carrier.py),
+the decision order intake makes: what a shop is offered is what the order then gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backend.db.carrier_tables import CarrierOrder
+from backend.db.tables import Order, Stop
+from tests.api.helpers import post_ok, tomorrow
+from tests.api.test_checkout import _hub, _option
+
+RULES = {
+    "carrier": "postnl",
+    "maxWeightKg": 8,
+    "postcodesOutside": ["02"],
+    "services": {"next_day_abroad": "dhl"},
+    "abroadCarrier": "ups",
+    "ddpCountries": ["BE"],
+}
+
+# (what the shop asks besides the address, the carrier the rules pick or None, the door options' reason)
+CASES: list[tuple[dict[str, Any], str | None, str]] = [
+    ({"postcode": "0100"}, None, ""),
+    ({"weightG": 9000}, "postnl", "too_large_for_bike"),
+    ({"longestCm": 130}, "postnl", "too_large_for_bike"),
+    ({"postcode": "02 150"}, "postnl", "outside_area"),
+    ({"country": "BE"}, "ups", "outside_area"),
+    ({"service": "next_day_abroad"}, "dhl", "service_by_carrier"),
+]
+
+
+def _ask(address: str, case: dict[str, Any]) -> dict[str, Any]:
+    parcel = {"weightG": case.get("weightG", 3000), "volumeMl": 20000, "longestCm": case.get("longestCm", 50)}
+    extra = {k: v for k, v in case.items() if k in ("postcode", "country", "service")}
+    return {"address": address, "parcels": [parcel], **extra}
+
+
+def _order(hub: int, address: str, i: int, case: dict[str, Any]) -> dict[str, Any]:
+    """The same order, taken through POST /orders (intake)."""
+    ask = _ask(address, case)
+    p = ask["parcels"][0]
+    return {
+        "reference": f"SAME-{i}",
+        "hubId": hub,
+        "customerName": "Same",
+        "date": tomorrow().isoformat(),
+        "address": address,
+        "window": {"start": "18:00", "end": "22:00"},
+        "parcels": [
+            {"weightKg": p["weightG"] / 1000, "volumeL": p["volumeMl"] / 1000, "longestSideCm": p["longestCm"]}
+        ],
+        **{k: v for k, v in ask.items() if k in ("postcode", "country", "service")},
+    }
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+async def test_the_options_follow_the_hubs_carrier_rules_as_intake_does(client, geo, i: int) -> None:
+    case, carrier, reason = CASES[i]
+    h, hub, (shop, _other), a = await _hub(client, geo)
+    r = await client.put(f"/hubs/{hub}/carrier-rules", json=RULES, headers=h)
+    assert r.status_code == 200, r.text
+    r = await client.post("/checkout/options", json=_ask(a[300], case), headers=shop)
+    assert r.status_code == 200, r.text
+    found = r.json()["options"]
+    offered = [o for o in found if o["kind"] == "carrier"]
+    evening = _option(r.json(), "evening")
+    if carrier is None:
+        assert offered == [] and evening["available"] and evening["byBike"]
+    else:
+        assert [(o["carrier"], o["available"], o["byBike"]) for o in offered] == [(carrier, True, False)]
+        assert not any(o["available"] for o in found if o["kind"] != "carrier")
+        assert {o["reason"] for o in found if o["kind"] == "door"} == {reason}
+        assert offered[0]["duties"] == ("DDP" if case.get("country") == "BE" else None)
+    # Intake decides the same for the same order.
+    made = await post_ok(client, "/orders", _order(hub, a[300], i, case), h)
+    row = await CarrierOrder.select(CarrierOrder.carrier).where(CarrierOrder.order == made["id"]).first()
+    assert (row["carrier"] if row else None) == carrier
+
+
+async def test_without_rules_the_checkout_keeps_its_own_size_check(client, geo) -> None:
+    """A hub with no rules hands nothing to a carrier at intake; the check-out's own limits still answer."""
+    _h, _hub_id, (shop, _other), a = await _hub(client, geo)
+    r = await client.post("/checkout/options", json=_ask(a[300], {"longestCm": 130}), headers=shop)
+    found = r.json()["options"]
+    assert _option(r.json(), "evening")["reason"] == "too_large_for_bike"
+    assert [o["carrier"] for o in found if o["kind"] == "carrier"] == [None]
+
+
+async def test_an_order_from_a_held_option_gets_what_was_offered(client, geo) -> None:
+    """The hold carries the postcode, country, service and longest side to the order: intake
+    sends it to the bikes as the options did, and a parcel the rules send away is not held."""
+    h, hub, (shop, _other), a = await _hub(client, geo)
+    await client.put(f"/hubs/{hub}/carrier-rules", json={**RULES, "maxSideCm": 100}, headers=h)
+    case = {"postcode": "0100", "longestCm": 95}
+    r = await client.post("/checkout/options", json=_ask(a[300], case), headers=shop)
+    evening = _option(r.json(), "evening")
+    assert evening["available"], evening
+    hold = await client.post("/checkout/holds", json={"optionId": evening["id"]}, headers=shop)
+    assert hold.status_code == 201, hold.text
+    made = await client.post(
+        f"/checkout/holds/{hold.json()['id']}/order", json={"reference": "W-1", "customerName": "Mia"}, headers=shop
+    )
+    assert made.status_code == 201, made.text
+    order_id = made.json()["id"]
+    assert await CarrierOrder.count().where(CarrierOrder.order == order_id) == 0
+    assert {s["status"] for s in await Stop.select(Stop.status).where(Stop.order == order_id)} == {"open"}
+    assert (await Order.select(Order.postcode).where(Order.id == order_id).first())["postcode"] == "0100"
+    # 105 cm: over the hub's 100 cm, so by carrier; the bike slots are not offered to hold.
+    r = await client.post("/checkout/options", json=_ask(a[300], {"longestCm": 105}), headers=shop)
+    evening = _option(r.json(), "evening")
+    assert evening["reason"] == "too_large_for_bike" and "100 cm" in evening["detail"]
+    refused = await client.post("/checkout/holds", json={"optionId": evening["id"]}, headers=shop)
+    assert refused.status_code == 409, refused.text
