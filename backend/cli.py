@@ -416,16 +416,52 @@ def cmd_bench_picking(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bench_checkout(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.checkout_bench import run_checkout_bench
+    from backend.bench.checkout_load import run_checkout_load
 
-    result = asyncio.run(
-        run_checkout_bench(settings, seconds=args.seconds, take=args.take, time_limit_s=args.time_limit, seed=args.seed)
-    )
-    print(json.dumps(result, indent=None if args.json else 2))
+    result: dict[str, Any] = {}
+    if args.mode in ("load", "both"):
+        try:
+            result["load"] = asyncio.run(
+                run_checkout_load(
+                    settings,
+                    stops=args.stops,
+                    couriers=args.couriers,
+                    clients=args.clients,
+                    seconds=args.load_seconds,
+                    actors=args.actors,
+                    take=args.take,
+                    clock=args.clock,
+                    seed=args.seed,
+                )
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if args.mode in ("demo", "both"):
+        result["demo"] = asyncio.run(
+            run_checkout_bench(
+                settings, seconds=args.seconds, take=args.take, time_limit_s=args.time_limit, seed=args.seed
+            )
+        )
+    out = result if args.mode == "both" else result[args.mode]
+    print(json.dumps(out, indent=None if args.json else 2))
     return 0
 
 
 def _checkout_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seconds", type=float, default=10.0, help="seconds of options calls, one after the other")
+    p.add_argument(
+        "--mode",
+        choices=("demo", "load", "both"),
+        default="both",
+        help="demo: calls one after the other on the planned demo day; load: concurrent calls on a running day",
+    )
+    p.add_argument("--stops", type=int, default=2000, help="load: the running day's stops")
+    p.add_argument("--couriers", type=int, default=80, help="load: its couriers (routes in force)")
+    p.add_argument("--clients", type=int, default=200, help="load: concurrent shops asking for options")
+    p.add_argument("--load-seconds", type=float, default=20.0, help="load: seconds of concurrent calls")
+    p.add_argument("--actors", type=int, default=20, help="load: couriers delivering (and failing) meanwhile")
+    p.add_argument("--clock", default="09:30", help="load: the server's time of day (HH:MM), or real")
+    p.add_argument("--seconds", type=float, default=10.0, help="demo: seconds of options calls, one after the other")
     p.add_argument("--take", type=int, default=15, help="offered options held, ordered and planned afterwards")
     p.add_argument("--time-limit", type=float, default=5.0, help="the planner's limit for the demo day (s)")
     p.add_argument("--seed", type=int, default=7)
