@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Literal
 
 import msgspec
@@ -35,6 +36,7 @@ DETOUR = 1.5
 RIDE_KMH = 13.0
 RIDE_FIXED_S = 30  # locking the bike, finding the door
 BIKE_LONGEST_CM = 120  # the longest parcel a cargo bike's box takes
+RIDES_KEPT = 256  # places whose rides a lane keeps
 
 Reason = Literal[
     "",
@@ -254,6 +256,8 @@ class _LaneTimes:
         the slots of one address ask for the same place."""
         found = self._rides.get((lat, lon))
         if found is None:
+            if len(self._rides) >= RIDES_KEPT:  # a lane kept between calls meets many addresses
+                self._rides.clear()
             f = self.lane.speed_factor
             found = self._rides[(lat, lon)] = [ride_s(a, b, lat, lon, f) for a, b in self.places]
         return found
@@ -332,15 +336,20 @@ def _seconds_of(t: dt.datetime, day: dt.date) -> int:
     return int((t - dt.datetime.combine(day, dt.time())).total_seconds())
 
 
-def options(q: Question) -> list[Option]:
-    """Every option of every day in ``q``, available or not (with why), in a stable order."""
+def options(q: Question, rooms: Mapping[dt.date, DayRoom] | None = None) -> list[Option]:
+    """Every option of every day in ``q``, available or not (with why), in a stable order.
+
+    ``rooms``: the days' :class:`DayRoom` made before from the same lanes and pending
+    stops (kept between calls by the service); a day not in it is made from ``q``."""
     weight_kg = sum(p.weight_g for p in q.parcels) / 1000
     volume_l = sum(p.volume_ml for p in q.parcels) / 1000
     longest = max((p.longest_cm for p in q.parcels), default=0)
     no_bike = _no_bike(q, weight_kg, volume_l, longest)
     out: list[Option] = []
     for state in q.days:
-        room = DayRoom(state) if no_bike is None else None
+        room = None
+        if no_bike is None:
+            room = rooms[state.day] if rooms is not None and state.day in rooms else DayRoom(state)
         now_s = _seconds_of(q.now, state.day)
         for rule in q.slots:
             v = Visit(

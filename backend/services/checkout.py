@@ -26,10 +26,11 @@ from backend.db.locks import exclusive
 from backend.db.tables import CheckoutHold, CheckoutSlot, Shop, ShopApiKey
 from backend.dispatch.calendar import HHMM, at, format_hhmm, parse_hhmm
 from backend.dispatch.carrier import Shipment
-from backend.dispatch.checkout import Option, ParcelSize, Question, options
+from backend.dispatch.checkout import DayState, Option, ParcelSize, Question, options
 from backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from backend.services import carrier, orders
-from backend.services.checkout_day import bike_limits, day_states, hub_row, slot_rules
+from backend.services.checkout_day import bike_limits, day_states, hub_row, near_points, slot_rules
+from backend.services.checkout_kept import kept_days
 from backend.services.context import Context
 from backend.services.disruptions import take_same_day_order
 from backend.services.hub_scope import require_hub
@@ -298,8 +299,11 @@ async def question(
     now: dt.datetime,
     days: list[dt.date],
     shipment: Shipment | None = None,
+    states: list[DayState] | None = None,
 ) -> Question:
-    states = await day_states(hub, days, now, place)
+    """The core's question; ``states``: the days already read (else read now)."""
+    if states is None:
+        states = await day_states(hub, days, now, place)
     shipment = shipment or shipment_of(parcels, "", "", "")
     return Question(
         now=now,
@@ -329,10 +333,14 @@ async def checkout_options(ctx: Context, shop_id: int, data: OptionsIn) -> Optio
     parcels = [(p.weight_g, p.volume_ml, p.longest_cm) for p in data.parcels]
     days = [now.date() + dt.timedelta(days=i) for i in range(DAYS_AHEAD)]
     extra = (data.postcode.strip(), data.country or "", data.service)
-    q = await question(ctx, hub, (lat, lon), parcels, now, days, shipment_of(parcels, *extra))
+    # The lanes as kept between calls (services/checkout_kept.py); the points near this address.
+    lanes, rooms, holds = await kept_days(hub, days, now)
+    points = await near_points(hub["id"], days, (lat, lon), holds)
+    states = [msgspec.structs.replace(d, points=points[d.day]) for d in lanes]
+    q = await question(ctx, hub, (lat, lon), parcels, now, days, shipment_of(parcels, *extra), states)
     names = {p.id: p.name for d in q.days for p in d.points}
     out = []
-    for o in options(q):
+    for o in options(q, rooms):
         asked = Asked(shop_id, hub["id"], o.date, o.key, lat, lon, address, parcels, *extra)
         out.append(_option_out(o, option_id(ctx.settings.secret_key, asked), names))
     return OptionsOut(hub_id=hub["id"], address=address, lat=lat, lon=lon, options=out)

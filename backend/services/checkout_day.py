@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
+
 from backend.db.tables import Bike, CheckoutHold, CheckoutSlot, Hub, PickupPoint, Route, Shift, Stop
 from backend.dispatch.calendar import parse_hhmm, seconds_of, windows_on
 from backend.dispatch.checkout import (
@@ -91,6 +93,16 @@ async def day_states(
     hub: dict[str, Any], days: list[dt.date], now: dt.datetime, near: tuple[float, float]
 ) -> list[DayState]:
     """The hub's ``days`` as the core sees them; one query per table for all of them."""
+    holds = await live_holds(hub["id"], days, now)
+    states = await day_lanes(hub, days, now, holds)
+    points = await near_points(hub["id"], days, near, holds)
+    return [msgspec.structs.replace(d, points=points[d.day]) for d in states]
+
+
+async def day_lanes(
+    hub: dict[str, Any], days: list[dt.date], now: dt.datetime, holds: list[dict[str, Any]]
+) -> list[DayState]:
+    """The ``days``' lanes and pending stops (with ``holds``, the live ones), without points."""
     first = dt.datetime.combine(min(days), dt.time())
     last = dt.datetime.combine(max(days), dt.time()) + dt.timedelta(days=1)
     shifts = await (
@@ -112,8 +124,6 @@ async def day_states(
     stops = await Stop.select().where(
         (Stop.hub == hub["id"]) & Stop.plan_date.is_in(days) & Stop.status.is_in(list(ON_ROUTE))
     )
-    holds = await live_holds(hub["id"], days, now)
-    points = await _points(hub["id"], days, near, holds)
     out = []
     for day in days:
         out.append(
@@ -126,7 +136,6 @@ async def day_states(
                 {r["shift"]: r for r in routes if r["plan_date"] == day},
                 {s["id"]: s for s in stops if s["plan_date"] == day},
                 [h for h in holds if h["delivery_date"] == day],
-                points[day],
             )
         )
     return out
@@ -141,7 +150,6 @@ def _day(
     routes: dict[int, dict[str, Any]],
     stops: dict[int, dict[str, Any]],
     holds: list[dict[str, Any]],
-    points: tuple[PointState, ...],
 ) -> DayState:
     now_s = seconds_of(now, day)
     reload_s = 0 if hub.get("reload_min") is None else round(float(hub["reload_min"]) * 60)
@@ -173,10 +181,10 @@ def _day(
     # Not through the planner yet (the planner's own refusals, "unplanned", take no room).
     pending = [_visit(s, day) for sid, s in sorted(stops.items()) if sid not in routed and s["status"] == "open"]
     pending += [hold_visit(h, day) for h in holds]
-    return DayState(day=day, lanes=tuple(lanes), pending=tuple(pending), points=points)
+    return DayState(day=day, lanes=tuple(lanes), pending=tuple(pending))
 
 
-async def _points(
+async def near_points(
     hub_id: int, days: list[dt.date], near: tuple[float, float], holds: list[dict[str, Any]]
 ) -> dict[dt.date, tuple[PointState, ...]]:
     """The nearest points of the hub, per day with their hours and the parcels they can still take."""

@@ -147,3 +147,14 @@ def test_allowed_origins_are_normalised() -> None:
         "https://push.example:443",
     )
     assert parse_allowed_origins("") == ()
+
+
+def test_the_setting_is_off_by_default_and_checked(tmp_path) -> None:
+    from backend.settings import SettingsError, load_settings
+
+    env = {"LAADBAK_SECRET_KEY": "x", "LAADBAK_VAR_DIR": str(tmp_path)}
+    assert load_settings(env).push_allowed_origins == ()
+    listed = load_settings({**env, "LAADBAK_PUSH_ALLOWED_ORIGINS": "http://127.0.0.1:8765"})
+    assert listed.push_allowed_origins == ("http://127.0.0.1:8765",)
+    with pytest.raises(SettingsError, match="exact origins"):
+        load_settings({**env, "LAADBAK_PUSH_ALLOWED_ORIGINS": "http://127.0.0.1:8765/push"})
