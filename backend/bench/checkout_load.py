@@ -293,6 +293,8 @@ async def run_checkout_load(
         "p50_ms": round(statistics.median(lat_ms), 1),
         "p95_ms": round(p95 or 0.0, 1),
         "p99_ms": round(pct(lat_ms, 99) or 0.0, 1),
+        # Little's law: with ``clients`` always waiting, a call waits clients / throughput on average
+        "queue_floor_ms": round(1000 * clients * wall / max(1, len(lat_ms)), 1),
         "target_p95_ms": TARGET_P95_MS,
         "p95_vs_target": ratio(p95, TARGET_P95_MS, 2),
         # the peer: the same calls one at a time before the load

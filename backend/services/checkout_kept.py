@@ -3,10 +3,12 @@ holds inserted (the core's :class:`DayRoom`), read and simulated once, not per c
 
 Reading a running day of thousands of stops and simulating its lanes is most of an options
 call; every shop's call between two changes of the day would redo the same. What is kept
-is used while nothing it was made from changed, as far as cheap reads tell: the newest
-outbox event (every planning, re-plan, stop event and order writes one), the hub's newest
-stop, route and shift, and the live holds (their ids: a new hold, an order from one, an
-expiry each change them). The day is made from "now" rounded up to the next minute (a
+is used while nothing it was made from changed in a way that could take room, as far as cheap
+reads tell: the hub's newest stop (a new order), route (a plan or re-plan writes new
+versions) and shift, and the live holds (their ids: a new hold, an order from one, an
+expiry each change them). A courier's stop events are not looked at: a stop delivered,
+arrived at or failed only frees room until the re-plan it may cause writes new routes,
+so a kept day that still counts it offers less, never more. The day is made from "now" rounded up to the next minute (a
 lane may start up to a minute later than it could: never more room than there is), and
 is made again after :data:`KEPT_S` seconds at most, for changes that write no event.
 
@@ -23,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from backend.db.tables import OutboxEvent, Route, Shift, Stop
+from backend.db.tables import Route, Shift, Stop
 from backend.dispatch.checkout import DayRoom, DayState
 from backend.services.checkout_day import day_lanes, live_holds
 
@@ -49,9 +51,8 @@ def _ceil_minute(now: dt.datetime) -> dt.datetime:
 
 
 async def _newest(hub_id: int) -> tuple[Any, ...]:
-    """The newest outbox event, and the hub's newest stop, route and shift (ids)."""
+    """The hub's newest stop, route and shift (ids)."""
     reads = await asyncio.gather(
-        OutboxEvent.select(OutboxEvent.id).order_by(OutboxEvent.id, ascending=False).first(),
         Stop.select(Stop.id).where(Stop.hub == hub_id).order_by(Stop.id, ascending=False).first(),
         Route.select(Route.id).where(Route.hub == hub_id).order_by(Route.id, ascending=False).first(),
         Shift.select(Shift.id).where(Shift.hub == hub_id).order_by(Shift.id, ascending=False).first(),
