@@ -432,6 +432,7 @@ def cmd_bench_checkout(args: argparse.Namespace, settings: Settings) -> int:
                     take=args.take,
                     clock=args.clock,
                     seed=args.seed,
+                    replan_limit_s=args.replan_limit,
                 )
             )
         except ValueError as exc:
@@ -461,6 +462,7 @@ def _checkout_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--load-seconds", type=float, default=20.0, help="load: seconds of concurrent calls")
     p.add_argument("--actors", type=int, default=20, help="load: couriers delivering (and failing) meanwhile")
     p.add_argument("--clock", default="09:30", help="load: the server's time of day (HH:MM), or real")
+    p.add_argument("--replan-limit", type=float, help="load: the server's re-plan limit (s; default: its own)")
     p.add_argument("--seconds", type=float, default=10.0, help="demo: seconds of options calls, one after the other")
     p.add_argument("--take", type=int, default=15, help="offered options held, ordered and planned afterwards")
     p.add_argument("--time-limit", type=float, default=5.0, help="the planner's limit for the demo day (s)")

@@ -39,7 +39,7 @@ from typing import Any
 from backend.bench.harness.api import ApiClient
 from backend.bench.harness.server import ServerProcess
 from backend.bench.harness.stats import pct, ratio
-from backend.shifted_clock import clock_env, start_shift
+from backend.shifted_clock import CLOCK_ENV, clock_env, start_shift
 
 TARGET_P95_MS = 150.0
 SHOP_KEY_HEADER = "X-Api-Key"
@@ -58,6 +58,13 @@ def clock_offset(mode: str, now: dt.datetime) -> float:
     except ValueError as exc:
         raise ValueError(f"--clock takes real or HH:MM, not {mode!r}") from exc
     return (dt.datetime.combine(now.date(), target) - now).total_seconds()
+
+
+def _inherited_offset() -> float:
+    try:
+        return float(os.environ.get(CLOCK_ENV) or 0.0)
+    except ValueError:
+        return 0.0
 
 
 async def _seed(settings: Any, tmp: Path, couriers: int, stops: int, rng: random.Random) -> dict[str, Any]:
@@ -143,7 +150,8 @@ async def _ride(base: str, username: str, password: str, end_at: float, rng: ran
         return done
     await api.send("/courier/shift/start", {}, idempotent=True, retries=2)
     status, today = await api.get("/courier/today")
-    stops = [s for s in (today or {}).get("route", {}).get("stops", []) if s.get("status") in ("planned", "arrived")]
+    route = (today or {}).get("route") or {} if status == 200 else {}
+    stops = [s for s in route.get("stops") or [] if s.get("status") in ("planned", "arrived")]
     for s in stops:
         verbs: list[tuple[str, dict[str, Any]]] = [("arrive", {})]
         if rng.random() < 0.1:
@@ -231,6 +239,7 @@ async def run_checkout_load(
     alone_calls: int = 30,
     clock: str = "09:30",
     seed: int = 7,
+    replan_limit_s: float | None = None,
 ) -> dict[str, Any]:
     from backend.bench.ws_day import PASSWORD
 
@@ -243,6 +252,8 @@ async def run_checkout_load(
             var = tmp / "var"
             var.mkdir()
             (var / "cache").symlink_to(settings.cache_dir.resolve(), target_is_directory=True)
+            # The same-day re-plan that takes an order from a hold for today: the server's own limit, or this.
+            replan_env = {"LAADBAK_REPLAN_TIME_LIMIT": str(replan_limit_s)} if replan_limit_s else {}
             t0 = time.monotonic()
             day = await _seed(settings, tmp, couriers, stops, rng)
             log(f"seeded {couriers} couriers, {stops} stops in {time.monotonic() - t0:.1f} s")
@@ -250,7 +261,8 @@ async def run_checkout_load(
                 var,
                 f"sqlite:///{tmp / 'bench.sqlite'}",
                 map_path=settings.map_path,
-                env=clock_env(offset, tmp / "clock"),
+                # On top of a shift this process already runs on (the test suite's clock), if any.
+                env={**clock_env(_inherited_offset() + offset if offset else 0.0, tmp / "clock"), **replan_env},
             )
             server.start()
             try:
@@ -287,6 +299,7 @@ async def run_checkout_load(
         "clients": clients,
         "seconds": seconds,
         "clock": clock,
+        "replan_limit_s": replan_limit_s or settings.replan_time_limit_s,
         "calls": len(lat_ms),
         "calls_per_s": round(len(lat_ms) / wall, 1),
         "errors": shops.errors,
