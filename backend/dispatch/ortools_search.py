@@ -19,8 +19,9 @@ from backend.dispatch.model import (
 )
 from backend.dispatch.nodes import make_nodes, pinned_node_sequences
 from backend.dispatch.ortools_model import Model, build_model
+from backend.dispatch.ortools_reloads import loop_breaks
 from backend.dispatch.restore import restore
-from backend.dispatch.scheduling import build_route
+from backend.dispatch.scheduling import build_route, loop_route
 from backend.dispatch.warm_start import initial_node_sequences, repair
 from backend.dispatch.windows import Windows, merge_windows, without_gc
 
@@ -404,9 +405,13 @@ def _read_plan(
     planned: set[int] = set()
     for vi, v in enumerate(vehicles):
         seq: list[int] = []
+        at_reloads: list[int] = []  # stops seen when the bike is back at its hub to reload
         i = solution.Value(routing.NextVar(routing.Start(vi)))
         while not routing.IsEnd(i):
-            seq.extend(nodes[manager.IndexToNode(i)].members)
+            node = manager.IndexToNode(i)
+            if node in m.reload_of:
+                at_reloads.append(len(seq))
+            seq.extend(nodes[node].members)
             i = solution.Value(routing.NextVar(i))
         if not seq and v.start_location == v.end_location:
             continue
@@ -414,7 +419,12 @@ def _read_plan(
             continue
         planned.update(seq)
         dep = solution.Value(time_dim.CumulVar(routing.Start(vi)))
-        routes.append(build_route(problem, v, seq, windows, dep, by_id))
+        breaks = loop_breaks(at_reloads, len(seq))
+        if breaks:
+            # from the shift start, as early as the loops allow (the solver leaves as late as it may)
+            routes.append(loop_route(problem, v, seq, breaks, by_id=by_id))
+        else:
+            routes.append(build_route(problem, v, seq, windows, dep, by_id))
 
     pinned_to = {k: problem.sequences[q].vehicle for k, (q, _r) in pin.items()}
     for g in modelled:
