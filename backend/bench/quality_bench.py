@@ -284,8 +284,7 @@ def reference_engines(problem: Problem) -> tuple[str, ...]:
     (where it can only relax it: PyVRP on the relaxation, then OR-Tools from its plan)."""
     if pyvrp_can_plan(problem):
         return ("ortools", "ortools+pyvrp")
-    # OR-Tools alone beside the relaxed run, also where the product runs two relaxed ones
-    return ("ortools", "relaxed") if engines_for(problem, ("relaxed",)) == ("relaxed",) else ("ortools",)
+    return engines_for(problem, ("ortools", "relaxed"))
 
 
 def run_mix(

@@ -19,7 +19,7 @@ from backend.dispatch.ortools_reloads import (
     add_reload_nodes,
     constrain_reloads,
     only_reloads_slack,
-    reset_transits,
+    reload_slack,
 )
 from backend.dispatch.windows import BIG, DL_PER_L, GRAMS_PER_KG, Windows, scaled_capacity, travel_time
 
@@ -284,9 +284,8 @@ def _load_dimensions(
                 caps,
             )
         )
-        transits, slack = reset_transits(dem, caps, reload_of)
-        cb = routing.RegisterUnaryTransitVector(transits)
-        routing.AddDimensionWithVehicleCapacity(cb, slack, caps, False, name)
+        cb = routing.RegisterUnaryTransitVector(dem)
+        routing.AddDimensionWithVehicleCapacity(cb, reload_slack(caps, reload_of), caps, False, name)
         dim = routing.GetDimensionOrDie(name)
         if reload_of:
             only_reloads_slack(routing, manager, dim, reload_of)
@@ -294,14 +293,11 @@ def _load_dimensions(
         rdem = [d if nd.kind == "return" else 0 for nd, d in zip(nodes, dem, strict=True)]
         if hub_loaded and any(rdem):
             # load(end) >= returns(end)  <=>  load(start) >= the route's hub-loaded goods
-            # (per loop: the returns restart at each reload, where the load must cover them)
-            rtransits, rslack = reset_transits(rdem, caps, reload_of)
-            rcb = routing.RegisterUnaryTransitVector(rtransits)
-            routing.AddDimensionWithVehicleCapacity(rcb, rslack, caps, True, name + "Returns")
+            # (and at each reload: what was loaded so far covers the hub goods handed over)
+            rcb = routing.RegisterUnaryTransitVector(rdem)
+            routing.AddDimensionWithVehicleCapacity(rcb, 0, caps, True, name + "Returns")
             rdim = routing.GetDimensionOrDie(name + "Returns")
             ends = [routing.End(vi) for vi in range(len(vehicles))]
-            if reload_of:
-                only_reloads_slack(routing, manager, rdim, reload_of)
             for i in ends + [manager.NodeToIndex(n) for n in reload_of]:
                 solver.Add(dim.CumulVar(i) >= rdim.CumulVar(i))
     return loads

@@ -8,16 +8,17 @@ node's time at the place, like a stop's service). So a day OR-Tools plans alone
 (locks on shop pairs, pins, soft due times: what PyVRP cannot express) rides loops
 too, and the engines compete on the same days.
 
-At a reload node the loads are reset:
+At a reload node the bike loads again:
 
-* payload and volume: the node's transit is minus the largest capacity and its
-  slack may be up to twice that, while every other node's slack is zero; so the
-  load leaving the hub is free in [0, capacity] (what the next loop hands over),
-  whatever came back (the returns are unloaded there);
+* payload and volume: a reload node's slack may be up to the largest capacity,
+  every other node's is zero; so the load leaving the hub is what came back
+  plus what the next loop hands over (loads stay within capacity everywhere).
+  What came back (returns, goods not handed over) is counted as still on board:
+  conservative, never a loop over capacity (a dimension's slack is never
+  negative, and no transit is negative but a delivery's);
 * the returns dimension (``load(end) >= returns(end)``, see
-  :mod:`backend.dispatch.solver`) restarts the same way, and at each reload node
-  the load must cover the returns of the loop that ends there: each loop leaves
-  with at least its own hub goods;
+  :mod:`backend.dispatch.solver`) holds at each reload node too: what was loaded
+  up to there covers the hub goods handed over up to there;
 * a "Loop" dimension counts the reloads (at most the bike's ``max_reloads``), and
   a shop and its door are on the same loop (what a shop hands over is not left
   at the hub between loops).
@@ -81,15 +82,9 @@ def add_reload_nodes(
     return reload_of
 
 
-def reset_transits(dem: list[int], caps: list[int], reload_of: dict[int, int]) -> tuple[list[int], int]:
-    """A load dimension's transits with the reload nodes' reset, and its slack bound."""
-    if not reload_of:
-        return dem, 0
-    cap = max(caps)
-    out = list(dem)
-    for n in reload_of:
-        out[n] = -cap
-    return out, 2 * cap
+def reload_slack(caps: list[int], reload_of: dict[int, int]) -> int:
+    """A load dimension's slack bound: what a bike may load at a reload (0 without reloads)."""
+    return max(caps) if reload_of else 0
 
 
 def only_reloads_slack(routing: Any, manager: Any, dim: Any, reload_of: dict[int, int]) -> None:

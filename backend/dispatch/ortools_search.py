@@ -30,6 +30,8 @@ GLS_LAMBDA = 0.3
 # tried in this order when no first_solution is given, until one plans every stop
 FALLBACK_FIRST_SOLUTIONS = (DEFAULT_FIRST_SOLUTION, "PARALLEL_CHEAPEST_INSERTION", "SAVINGS")
 DEFAULT_METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
+# also tried on a cold day whose bikes may reload (see solve_problem)
+RELOAD_FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
 
 _STATUS_WORDS = {
     0: "not solved",
@@ -126,6 +128,8 @@ _SAVINGS_MAX_NODES = 1000
 _SAVINGS_MAX_MEMORY = 1_000_000_000
 # a stop this close to its due time counts as late for the delay an insertion hands on
 _LS_NEIGHBORS = 40
+# up to this many stop nodes the local search looks at every node as a neighbour
+_FULL_NEIGHBOURS_MAX_NODES = 1000
 
 
 def solve_problem(
@@ -200,6 +204,12 @@ def solve_problem(
             # day with baskets (issue #15).
             timings["first_solution"] = time.perf_counter() - t0
         timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
+    if m.reload_of and initial_routes is None and first_solution is None:
+        # Our insertion plans one loop per bike and the local search does not add a reload
+        # to serve a stop (two moves): a cold day in loops also tries OR-Tools' own insertion,
+        # which places reload nodes like stops (city 500 multi_trip, 10 s: 229 stops left
+        # out from our insertion, 1 from it), and starts from the better.
+        strategies = [RELOAD_FIRST_SOLUTION, *(x for x in strategies if x != RELOAD_FIRST_SOLUTION)]
     t1 = time.perf_counter()
     _strategies_first(m, params, strategies, start, time_limit_s, t0, timings)
     solution = _search(m, params, strategies, start, time_limit_s, t0, timings)
@@ -207,6 +217,10 @@ def solve_problem(
     if solution is not None and solution is start.sol and status not in ("feasible", "optimal"):
         status = "feasible"  # the first solution, not improved in the time left
     timings["search"] = time.perf_counter() - t1
+    if start.obj is not None and solution is not None:
+        # the objective of the first solution the search started from, and of its answer
+        timings["first_objective"] = float(start.obj)
+        timings["objective"] = float(_objective(m, solution) or start.obj)
 
     modelled = [g for g in plannable if g.reason is None]
     if solution is None:
@@ -254,9 +268,12 @@ def _search_parameters(
     # 1.7% at 0.2, 1.2% at 0.3, 1.5% at 0.5
     params.guided_local_search_lambda_coefficient = GLS_LAMBDA
     params.log_search = log_search
-    if n_stop_nodes > _COLD_INSERTION_NODES:
+    if n_stop_nodes > _FULL_NEIGHBOURS_MAX_NODES:
         # Operators over all nodes as neighbours are quadratic: on a big day the
         # search then hangs in its first neighbourhood, far past its time limit.
+        # (With fewer neighbours, OR-Tools 9.15 filters out every move on our days:
+        # "filtered neighbors = 0" in its log; on city 500 its plan stayed its first
+        # solution for 10 s and for 100 s. Below this size all nodes are neighbours.)
         ratio = min(1.0, _LS_NEIGHBORS / n_stop_nodes)
         params.ls_operator_neighbors_ratio = ratio
         params.ls_operator_min_neighbors = _LS_NEIGHBORS

@@ -16,8 +16,9 @@ search on the problems it can express. A run is one worker's job:
   becomes this run on such a day.
 
 On a day with bikes that may reload at their hub (``Vehicle.reload_s``), the
-PyVRP runs plan several loops a shift (:mod:`backend.dispatch.reloads`);
-OR-Tools plans one loop, so its plan loses wherever loops serve more.
+PyVRP runs plan several loops a shift (:mod:`backend.dispatch.reloads`: reload
+depots), and so does OR-Tools (:mod:`backend.dispatch.ortools_reloads`: reload
+nodes), also on the days PyVRP cannot express.
 
 A delivery with several windows is one PyVRP client per window in a mutually
 exclusive group (exact) for a cold ``"pyvrp"`` run. A stop of a shop pair with
@@ -111,10 +112,6 @@ def engines_for(problem: Problem, engines: tuple[str, ...] = DEFAULT_ENGINES, *,
     if not warm and pyvrp_can_plan(problem):
         return tuple("pyvrp" if e == "relaxed" else e for e in engines)
     if not warm and any(e in ("pyvrp", "relaxed") for e in engines) and _can_relax(problem):
-        if _only_baskets_relaxed(problem):
-            # OR-Tools alone stays far above the relaxed runs on such a day (city 500 baskets:
-            # 7 % at 10 s and at 100 s); its plan is one of each relaxed run's anyway
-            return tuple("relaxed" for _ in engines)
         return tuple("relaxed" if e in ("pyvrp", "relaxed") else "ortools" for e in engines)
     out = tuple("ortools" for e in engines if e not in ("pyvrp", "relaxed"))
     return out[:1] or ("ortools",)
@@ -129,13 +126,6 @@ def _can_relax(problem: Problem) -> bool:
     except pyvrp_engine.PyVRPUnavailable:
         return False
     return can_relax(problem)
-
-
-def _only_baskets_relaxed(problem: Problem) -> bool:
-    """The relaxation of ``problem`` relaxes nothing but its baskets (no lock, pin or due time)."""
-    from backend.dispatch.pyvrp_translate import relax
-
-    return relax(problem, matrices=False).exact
 
 
 def plan_cost(problem: Problem, plan: Plan) -> int:
