@@ -104,7 +104,9 @@ def solve(
     ``read``), ``first_solution``: seconds from the call until the first solution
     (possibly with unperformed stops) was at hand, and
     ``first_solution_unperformed``: how many modelled stops that first solution
-    left off the routes (stops diagnosed unplannable before the solve not counted).
+    left off the routes (stops diagnosed unplannable before the solve not counted);
+    ``first_objective`` and ``objective``: the model's objective of the first solution the
+    search started from and of its answer (when the start was a restored assignment).
     """
     return solve_problem(
         problem,
