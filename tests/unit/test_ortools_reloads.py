@@ -124,3 +124,17 @@ def test_max_reloads_bounds_the_loops(reloads: int):
     (route,) = plan.routes
     assert len(route.reloads) <= reloads
     assert len(plan.unplanned) == 2 * (2 - len(route.reloads))
+
+
+def test_pyvrp_starts_from_ortools_loops_with_its_reload_depot():
+    from backend.dispatch.pyvrp_engine import initial_solution
+    from backend.dispatch.reloads import to_pyvrp_reloads
+
+    problem = two_loops()
+    plan = solve(problem, 0.5)
+    assert plan.routes[0].reloads  # OR-Tools rode two loops
+    data, mapping = to_pyvrp_reloads(problem)
+    start = initial_solution(data, mapping, problem, plan)
+    (route,) = start.routes()
+    # the loops are kept: two trips, neither over the box (one trip of four parcels would be)
+    assert route.num_trips() == 2 and not route.has_excess_load() and start.is_feasible()
