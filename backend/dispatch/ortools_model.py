@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
@@ -15,6 +15,12 @@ from backend.dispatch.model import (
     Vehicle,
 )
 from backend.dispatch.nodes import Node
+from backend.dispatch.ortools_reloads import (
+    add_reload_nodes,
+    constrain_reloads,
+    only_reloads_slack,
+    reload_slack,
+)
 from backend.dispatch.windows import BIG, DL_PER_L, GRAMS_PER_KG, Windows, scaled_capacity, travel_time
 
 # A second past a stop's ``due_s`` weighs like four seconds of riding: the
@@ -46,6 +52,8 @@ class Model:
     node_penalties: list[int]  # per stop node: what leaving it out costs
     due: np.ndarray | None = None  # per stop node: soft due time of its start (BIG: none)
     time: np.ndarray | None = None  # node to node matrix time (before the speed factors)
+    # reload node -> its bike's index (several loops a shift, :mod:`ortools_reloads`)
+    reload_of: dict[int, int] = field(default_factory=dict)
 
 
 def _node_matrix(
@@ -83,6 +91,7 @@ def build_model(
     hub_node = {loc: n_stop_nodes + i for i, loc in enumerate(hub_locs)}
     for loc in hub_locs:
         nodes.append(Node(members=[], entry=loc, exit=loc, inner_t={f: 0 for f in factors}))
+    reload_of = add_reload_nodes(vehicles, nodes, n_stop_nodes, factors)
     n_nodes = len(nodes)
     entry = [nd.entry for nd in nodes]
     exit_ = [nd.exit for nd in nodes]
@@ -120,7 +129,7 @@ def build_model(
     horizon, time_dim, node_windows, due_of = _time_dimension(
         problem, routing, manager, vehicles, nodes, n_stop_nodes, windows, time_cb
     )
-    loads = _load_dimensions(routing, vehicles, nodes)
+    loads = _load_dimensions(routing, manager, vehicles, nodes, reload_of)
     # ---- battery range
     if any(v.max_distance_m is not None for v in vehicles):
         caps = [BIG if v.max_distance_m is None else int(v.max_distance_m) for v in vehicles]
@@ -138,6 +147,7 @@ def build_model(
         max_arc,
         max_fixed,
     )
+    constrain_reloads(routing, manager, vehicles, n_nodes, reload_of, pair_nodes)
     _pinned_orders(routing, manager, seq_nodes, n_nodes)
     _empty_routes_ride_home(problem, routing, vehicles)
 
@@ -160,6 +170,7 @@ def build_model(
         node_penalties=node_penalties,
         due=due_of,
         time=T,
+        reload_of=reload_of,
     )
 
 
@@ -231,18 +242,19 @@ def _time_dimension(
     for node in range(n_stop_nodes):
         w = [(max(0, a), min(horizon, b)) for a, b in nodes[node].windows]
         w = [(a, b) for a, b in w if a <= b]
+        due = problem.stops[nodes[node].members[0]].due_s if len(nodes[node].members) == 1 else None
         if not nodes[node].windows:
             node_windows.append([])
-            continue
-        cumul = time_dim.CumulVar(manager.NodeToIndex(node))
-        if not w:  # cannot happen after the diagnosis; keep the model valid
-            w = [(horizon, horizon)]
-        node_windows.append(w)
-        cumul.SetRange(w[0][0], w[-1][1])
-        for (_, b), (a, _) in itertools.pairwise(w):
-            if b + 1 <= a - 1:
-                cumul.RemoveInterval(b + 1, a - 1)
-        due = problem.stops[nodes[node].members[0]].due_s if len(nodes[node].members) == 1 else None
+            w = [(0, horizon)]  # a due time binds a stop of any time too
+        else:
+            cumul = time_dim.CumulVar(manager.NodeToIndex(node))
+            if not w:  # cannot happen after the diagnosis; keep the model valid
+                w = [(horizon, horizon)]
+            node_windows.append(w)
+            cumul.SetRange(w[0][0], w[-1][1])
+            for (_, b), (a, _) in itertools.pairwise(w):
+                if b + 1 <= a - 1:
+                    cumul.RemoveInterval(b + 1, a - 1)
         if due is not None and due < w[-1][1]:
             time_dim.SetCumulVarSoftUpperBound(manager.NodeToIndex(node), max(0, due), LATE_COST_PER_S)
             due_of[node] = max(0, due)
@@ -250,9 +262,10 @@ def _time_dimension(
 
 
 def _load_dimensions(
-    routing: Any, vehicles: list[Vehicle], nodes: list[Node]
+    routing: Any, manager: Any, vehicles: list[Vehicle], nodes: list[Node], reload_of: dict[int, int]
 ) -> list[tuple[np.ndarray, np.ndarray, list[int]]]:
-    """Payload (g) and volume (dL) dimensions: (demand, hub-loaded part, capacities) each."""
+    """Payload (g) and volume (dL) dimensions: (demand, hub-loaded part, capacities) each;
+    loads reset at the reload nodes (:mod:`backend.dispatch.ortools_reloads`)."""
     solver = routing.solver()
     loads: list[tuple[np.ndarray, np.ndarray, list[int]]] = []
     for name, cap_attr, dem_attr, hub_attr in (
@@ -272,18 +285,21 @@ def _load_dimensions(
             )
         )
         cb = routing.RegisterUnaryTransitVector(dem)
-        routing.AddDimensionWithVehicleCapacity(cb, 0, caps, False, name)
+        routing.AddDimensionWithVehicleCapacity(cb, reload_slack(caps, reload_of), caps, False, name)
         dim = routing.GetDimensionOrDie(name)
+        if reload_of:
+            only_reloads_slack(routing, manager, dim, reload_of)
         hub_loaded = any(nd.kind in ("hub_delivery", "pickup_delivery") and d for nd, d in zip(nodes, dem, strict=True))
         rdem = [d if nd.kind == "return" else 0 for nd, d in zip(nodes, dem, strict=True)]
         if hub_loaded and any(rdem):
             # load(end) >= returns(end)  <=>  load(start) >= the route's hub-loaded goods
+            # (and at each reload: what was loaded so far covers the hub goods handed over)
             rcb = routing.RegisterUnaryTransitVector(rdem)
             routing.AddDimensionWithVehicleCapacity(rcb, 0, caps, True, name + "Returns")
             rdim = routing.GetDimensionOrDie(name + "Returns")
-            for vi in range(len(vehicles)):
-                end = routing.End(vi)
-                solver.Add(dim.CumulVar(end) >= rdim.CumulVar(end))
+            ends = [routing.End(vi) for vi in range(len(vehicles))]
+            for i in ends + [manager.NodeToIndex(n) for n in reload_of]:
+                solver.Add(dim.CumulVar(i) >= rdim.CumulVar(i))
     return loads
 
 

@@ -19,8 +19,9 @@ from backend.dispatch.model import (
 )
 from backend.dispatch.nodes import make_nodes, pinned_node_sequences
 from backend.dispatch.ortools_model import Model, build_model
+from backend.dispatch.ortools_reloads import loop_breaks
 from backend.dispatch.restore import restore
-from backend.dispatch.scheduling import build_route
+from backend.dispatch.scheduling import build_route, loop_route
 from backend.dispatch.warm_start import initial_node_sequences, repair
 from backend.dispatch.windows import Windows, merge_windows, without_gc
 
@@ -29,6 +30,8 @@ GLS_LAMBDA = 0.3
 # tried in this order when no first_solution is given, until one plans every stop
 FALLBACK_FIRST_SOLUTIONS = (DEFAULT_FIRST_SOLUTION, "PARALLEL_CHEAPEST_INSERTION", "SAVINGS")
 DEFAULT_METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
+# also tried on a cold day whose bikes may reload (see solve_problem)
+RELOAD_FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
 
 _STATUS_WORDS = {
     0: "not solved",
@@ -101,7 +104,9 @@ def solve(
     ``read``), ``first_solution``: seconds from the call until the first solution
     (possibly with unperformed stops) was at hand, and
     ``first_solution_unperformed``: how many modelled stops that first solution
-    left off the routes (stops diagnosed unplannable before the solve not counted).
+    left off the routes (stops diagnosed unplannable before the solve not counted);
+    ``first_objective`` and ``objective``: the model's objective of the first solution the
+    search started from and of its answer (when the start was a restored assignment).
     """
     return solve_problem(
         problem,
@@ -125,6 +130,8 @@ _SAVINGS_MAX_NODES = 1000
 _SAVINGS_MAX_MEMORY = 1_000_000_000
 # a stop this close to its due time counts as late for the delay an insertion hands on
 _LS_NEIGHBORS = 40
+# up to this many stop nodes the local search looks at every node as a neighbour
+_FULL_NEIGHBOURS_MAX_NODES = 1000
 
 
 def solve_problem(
@@ -199,6 +206,12 @@ def solve_problem(
             # day with baskets (issue #15).
             timings["first_solution"] = time.perf_counter() - t0
         timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
+    if m.reload_of and initial_routes is None and first_solution is None:
+        # Our insertion plans one loop per bike and the local search does not add a reload
+        # to serve a stop (two moves): a cold day in loops also tries OR-Tools' own insertion,
+        # which places reload nodes like stops (city 500 multi_trip, 10 s: 229 stops left
+        # out from our insertion, 1 from it), and starts from the better.
+        strategies = [RELOAD_FIRST_SOLUTION, *(x for x in strategies if x != RELOAD_FIRST_SOLUTION)]
     t1 = time.perf_counter()
     _strategies_first(m, params, strategies, start, time_limit_s, t0, timings)
     solution = _search(m, params, strategies, start, time_limit_s, t0, timings)
@@ -206,6 +219,10 @@ def solve_problem(
     if solution is not None and solution is start.sol and status not in ("feasible", "optimal"):
         status = "feasible"  # the first solution, not improved in the time left
     timings["search"] = time.perf_counter() - t1
+    if start.obj is not None and solution is not None:
+        # the objective of the first solution the search started from, and of its answer
+        timings["first_objective"] = float(start.obj)
+        timings["objective"] = float(_objective(m, solution) or start.obj)
 
     modelled = [g for g in plannable if g.reason is None]
     if solution is None:
@@ -253,9 +270,12 @@ def _search_parameters(
     # 1.7% at 0.2, 1.2% at 0.3, 1.5% at 0.5
     params.guided_local_search_lambda_coefficient = GLS_LAMBDA
     params.log_search = log_search
-    if n_stop_nodes > _COLD_INSERTION_NODES:
+    if n_stop_nodes > _FULL_NEIGHBOURS_MAX_NODES:
         # Operators over all nodes as neighbours are quadratic: on a big day the
         # search then hangs in its first neighbourhood, far past its time limit.
+        # (With fewer neighbours, OR-Tools 9.15 filters out every move on our days:
+        # "filtered neighbors = 0" in its log; on city 500 its plan stayed its first
+        # solution for 10 s and for 100 s. Below this size all nodes are neighbours.)
         ratio = min(1.0, _LS_NEIGHBORS / n_stop_nodes)
         params.ls_operator_neighbors_ratio = ratio
         params.ls_operator_min_neighbors = _LS_NEIGHBORS
@@ -404,9 +424,13 @@ def _read_plan(
     planned: set[int] = set()
     for vi, v in enumerate(vehicles):
         seq: list[int] = []
+        at_reloads: list[int] = []  # stops seen when the bike is back at its hub to reload
         i = solution.Value(routing.NextVar(routing.Start(vi)))
         while not routing.IsEnd(i):
-            seq.extend(nodes[manager.IndexToNode(i)].members)
+            node = manager.IndexToNode(i)
+            if node in m.reload_of:
+                at_reloads.append(len(seq))
+            seq.extend(nodes[node].members)
             i = solution.Value(routing.NextVar(i))
         if not seq and v.start_location == v.end_location:
             continue
@@ -414,7 +438,12 @@ def _read_plan(
             continue
         planned.update(seq)
         dep = solution.Value(time_dim.CumulVar(routing.Start(vi)))
-        routes.append(build_route(problem, v, seq, windows, dep, by_id))
+        breaks = loop_breaks(at_reloads, len(seq))
+        if breaks:
+            # from the shift start, as early as the loops allow (the solver leaves as late as it may)
+            routes.append(loop_route(problem, v, seq, breaks, by_id=by_id))
+        else:
+            routes.append(build_route(problem, v, seq, windows, dep, by_id))
 
     pinned_to = {k: problem.sequences[q].vehicle for k, (q, _r) in pin.items()}
     for g in modelled:

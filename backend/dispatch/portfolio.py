@@ -16,8 +16,9 @@ search on the problems it can express. A run is one worker's job:
   becomes this run on such a day.
 
 On a day with bikes that may reload at their hub (``Vehicle.reload_s``), the
-PyVRP runs plan several loops a shift (:mod:`backend.dispatch.reloads`);
-OR-Tools plans one loop, so its plan loses wherever loops serve more.
+PyVRP runs plan several loops a shift (:mod:`backend.dispatch.reloads`: reload
+depots), and so does OR-Tools (:mod:`backend.dispatch.ortools_reloads`: reload
+nodes), also on the days PyVRP cannot express.
 
 A delivery with several windows is one PyVRP client per window in a mutually
 exclusive group (exact) for a cold ``"pyvrp"`` run. A stop of a shop pair with

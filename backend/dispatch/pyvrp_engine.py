@@ -570,7 +570,19 @@ def initial_solution(data: Any, mapping: Mapping, problem: Problem, plan: Plan) 
     type_of = {vid: t for t, ids in enumerate(mapping.vehicle_types) for vid in ids}
     routes = []
     for r in plan.routes:
-        visits = [act[ps.stop_id] for ps in r.stops if ps.stop_id in act]
-        if visits and r.vehicle_id in type_of:
+        if r.vehicle_id not in type_of:
+            continue
+        # a plan in loops (OR-Tools' reload nodes) keeps them where the type has a reload depot
+        reload_depots = list(data.vehicle_type(type_of[r.vehicle_id]).reload_depots)
+        visits = []
+        loop = None
+        for ps in r.stops:
+            if ps.stop_id not in act:
+                continue
+            if reload_depots and loop is not None and ps.loop != loop:
+                visits.append(Activity(ActivityType.DEPOT, reload_depots[0]))
+            visits.append(act[ps.stop_id])
+            loop = ps.loop
+        if visits:
             routes.append(Route(data, visits, type_of[r.vehicle_id]))
     return Solution(data, routes)

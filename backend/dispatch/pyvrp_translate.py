@@ -12,11 +12,16 @@ plan, on the same bikes:
   start times that suits every shop when the bike does not wait inside. The
   chain and its door are one PyVRP ``Shipment``: the basket stays whole, on
   one bike, the shops before the door;
-* a basket's hub-loaded goods ride, in the relaxation, from its (chain of)
-  shop(s) to the door, not from the hub: PyVRP 0.14 has no visit that both
-  hands over hub goods and shop goods, and no same-vehicle groups. This is
-  the one thing relaxed about baskets: the load between the hub and the shops
-  is under-counted;
+* a basket's hub-loaded goods are a visit of their own at the door (a plain
+  delivery from the hub, no service time, the door's windows): PyVRP 0.14 has
+  no visit that both hands over hub goods and shop goods, and no same-vehicle
+  groups. The load is exact when both visits ride on one bike, which costs
+  nothing extra (the same place), so the search keeps them together; folding
+  drops the hub-goods visit (the door hands the goods over). This is the one
+  thing relaxed about baskets: the two visits may ride on two bikes, and then
+  the shipment's bike carries the hub goods uncounted. (It was the shops to
+  the door before: the load between the hub and the shops was under-counted
+  on every basket, so most folded plans broke a payload.);
 * locks (``Stop.vehicles``), pinned orders and soft due times are left out.
 
 PyVRP's routes are folded back onto the day (:func:`fold`: each chain becomes
@@ -50,13 +55,15 @@ from backend.dispatch.pyvrp_engine import plan_from_sequences, solve_pyvrp, unsu
 RELAX_SHARE = 0.5
 ORTOOLS_FLOOR = 0.2
 _CHAIN = "\x1fchain"  # a chain's id is its door's and this: no stop id of ours has it
+_HUB_GOODS = "\x1fhub"  # a basket's hub goods' visit: its door's id and this
 
 
 class Relaxation(msgspec.Struct, frozen=True, kw_only=True):
     """A relaxed day and the way back to the real one."""
 
     problem: Problem
-    chains: dict[str, tuple[str, ...]]  # chain stop id -> its shops' ids, in visiting order
+    # chain stop id -> its shops' ids, in visiting order; a hub goods' visit -> () (folds to nothing)
+    chains: dict[str, tuple[str, ...]]
     exact: bool  # no lock, pin or due time relaxed: a folded plan may be a plan of the day
 
 
@@ -131,9 +138,12 @@ def relax(problem: Problem, *, matrices: bool = True) -> Relaxation:
                 volume_l=sum(x.volume_l for x in shops),
             )
             chains[shop.id] = tuple(x.id for x in shops)
-        # the hub goods ride from the shop(s): the relaxation's one liberty with a basket
-        out.append(msgspec.structs.replace(shop, weight_kg=shop.weight_kg + own[0], volume_l=shop.volume_l + own[1]))
+        out.append(shop)
         out.append(msgspec.structs.replace(s, pickups=(shop.id,), weight_kg=0.0, volume_l=0.0))
+        if own[0] > 0 or own[1] > 0:  # the hub goods: a visit of their own at the door
+            goods = msgspec.structs.replace(s, id=s.id + _HUB_GOODS, pickups=(), service_s=0)
+            out.append(goods)
+            chains[goods.id] = ()
     time_s, dist_m = (_with_chains(M, places, k) for M, k in ((T, 2), (D, 3))) if matrices else (T, D)
     relaxed = msgspec.structs.replace(problem, time_s=time_s, dist_m=dist_m, stops=tuple(out), sequences=())
     return Relaxation(problem=relaxed, chains=chains, exact=exact)
@@ -353,7 +363,7 @@ def solve_relaxed(
     t0 = time.perf_counter()
     relaxation = relax(problem)
     # a benchmark's coordinates name the day's places, not the chains' new ones
-    xy = coords if not relaxation.chains else None
+    xy = coords if not any(relaxation.chains.values()) else None
     first = solve_pyvrp(one_window(relaxation.problem), time_limit_s * RELAX_SHARE, seed=seed, coords=xy)
     routes = fold(relaxation, first)
     out: list[Plan] = []

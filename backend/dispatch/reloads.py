@@ -14,9 +14,9 @@ shift). Vehicle types are split where bikes reload differently.
 The routes come back as stop orders with the trip of each visit and are timed
 on our matrices by :func:`backend.dispatch.scheduling.loop_route` (one
 schedule function); the independent checker judges the plan like any other
-(capacity per loop, reload times). OR-Tools plans one loop per shift: on a day
-PyVRP cannot express, the bikes ride one loop (what does not fit is reported
-unplanned); see docs/architecture.md.
+(capacity per loop, reload times). OR-Tools plans loops with reload nodes
+(:mod:`backend.dispatch.ortools_reloads`), also on a day PyVRP cannot express;
+see docs/architecture.md.
 """
 
 from __future__ import annotations

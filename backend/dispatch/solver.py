@@ -84,6 +84,11 @@ Model in short
   stop in the middle must not free the others; time cumuls cannot order two
   stops at one door without service time). Pinned stops that no plan could
   serve in their place are diagnosed (``pinned_order``).
+* Several loops a shift: a bike that may reload (``Vehicle.reload_s``) gets a
+  few optional, free copies of its hub that only it may visit, taking
+  ``reload_s`` there; loads and returns reset there (slack), a "Loop" dimension
+  counts them and keeps a shop and its door on one loop
+  (:mod:`~backend.dispatch.ortools_reloads`). The plan is read in loops.
 * Every stop is optional (disjunction with a large penalty, ``PROMISED_WEIGHT``
   times larger for a stop on a route in force: a re-plan drops a new stop
   rather than one a customer was promised); stops that no

@@ -1,0 +1,140 @@
+"""OR-Tools reload nodes: days PyVRP cannot express (locks, pins, soft due times) ride loops too.
+
+The tiny day is ``two_loops`` of test_multitrip: four 10 kg parcels, two east and
+two north of the hub, one bike of 20 kg that may reload for 10 minutes.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from backend.dispatch import portfolio as F
+from backend.dispatch.feasibility import check
+from backend.dispatch.model import Problem, Sequence, Stop
+from backend.dispatch.solver import solve
+from tests.unit.test_multitrip import RELOAD_S, H, loads_within, two_loops
+
+
+def _with(problem: Problem, **changes: dict[str, object]) -> Problem:
+    """``problem`` with some stops changed: stop id -> fields."""
+    stops = tuple(msgspec.structs.replace(s, **changes[s.id]) if s.id in changes else s for s in problem.stops)
+    return msgspec.structs.replace(problem, stops=stops)
+
+
+def _loops(plan) -> dict[str, int]:
+    return {ps.stop_id: ps.loop for r in plan.routes for ps in r.stops}
+
+
+def test_a_locked_day_that_needs_two_loops_is_planned_by_ortools_with_a_reload():
+    problem = _with(two_loops(), E1={"vehicles": ("bike",)}, N1={"vehicles": ("bike",)})
+    plan = solve(problem, 1.0)
+    assert plan.unplanned == ()
+    assert check(problem, plan) == []
+    (route,) = plan.routes
+    (rl,) = route.reloads
+    assert rl.loop == 2 and rl.departure_s - rl.arrival_s >= RELOAD_S
+    assert [ps.loop for ps in route.stops] == [1, 1, 2, 2]
+    first = {ps.stop_id for ps in route.stops if ps.loop == 1}
+    assert first in ({"E1", "E2"}, {"N1", "N2"})  # one loop east, the other north
+    loads_within(plan, problem)
+    assert rl.load_kg == 20.0
+    assert F.plan_cost(problem, plan) == route.distance_m == 8000
+
+
+def test_a_pinned_day_pyvrp_cannot_express_is_planned_in_loops_by_the_portfolio():
+    # a dispatcher's pin: PyVRP can only relax it, so OR-Tools' plan must carry the loops
+    problem = msgspec.structs.replace(two_loops(), sequences=(Sequence(vehicle="bike", stops=("N2", "E2")),))
+    assert not F.pyvrp_can_plan(problem)
+    report: list[dict] = []
+    plan = F.solve_best(problem, 1.0, report=report)
+    assert plan.unplanned == () and check(problem, plan) == []
+    (route,) = plan.routes
+    order = [ps.stop_id for ps in route.stops]
+    assert order.index("N2") < order.index("E2")
+    assert len(route.reloads) == 1
+    ortools = next(s for s in report if s["engine"] == "ortools")
+    assert ortools["unplanned"] == 0 and ortools["violations"] == 0
+
+
+def test_a_soft_due_time_rides_its_loop_first():
+    # N2 should be served by 08:30: the north loop goes first and nobody is late
+    problem = _with(two_loops(), N2={"due_s": 8 * H + 30 * 60})
+    plan = solve(problem, 1.0)
+    assert plan.unplanned == () and check(problem, plan) == []
+    loops = _loops(plan)
+    assert loops["N1"] == loops["N2"] == 1 and loops["E1"] == loops["E2"] == 2
+    assert F.plan_cost(problem, plan) == 8000  # no lateness: 8 km only
+
+
+def test_a_shop_and_its_door_ride_one_loop_and_every_load_fits():
+    # a shop at E1 hands 10 kg over at the door at E2; the north parcels are hub goods
+    base = two_loops()
+    stops = [s for s in base.stops if s.id in ("N1", "N2")]
+    stops += [
+        Stop(id="shop", kind="pickup", location=1, weight_kg=10.0, volume_l=10.0, service_s=60),
+        Stop(id="door", kind="delivery", location=2, pickups=("shop",), service_s=60),
+        Stop(id="parcel", kind="delivery", location=2, weight_kg=10.0, volume_l=10.0, service_s=60),
+    ]
+    problem = msgspec.structs.replace(base, stops=tuple(stops))
+    plan = solve(problem, 1.0)
+    assert plan.unplanned == () and check(problem, plan) == []
+    loops = _loops(plan)
+    assert loops["shop"] == loops["door"]
+    assert max(loops.values()) >= 2
+    loads_within(plan, problem)
+
+
+def test_returns_are_unloaded_at_each_reload():
+    # a return collected at E2 (10 kg) and three parcels: the returns restart per loop
+    base = two_loops()
+    stops = [s for s in base.stops if s.id != "E2"]
+    stops.append(Stop(id="return", kind="pickup", location=2, weight_kg=10.0, volume_l=10.0, service_s=60))
+    problem = msgspec.structs.replace(base, stops=tuple(stops))
+    plan = solve(problem, 1.0)
+    assert plan.unplanned == () and check(problem, plan) == []
+    loads_within(plan, problem)
+    (route,) = plan.routes
+    assert route.reloads
+
+
+def test_no_reload_nodes_for_a_bike_that_rides_one_loop_or_may_not_reload():
+    one = two_loops(reload_s=None)
+    plan = solve(one, 1.0)
+    assert check(one, plan) == [] and len(plan.unplanned) == 2 and not plan.routes[0].reloads
+    capped = msgspec.structs.replace(
+        two_loops(), vehicles=(msgspec.structs.replace(two_loops().vehicles[0], max_reloads=0),)
+    )
+    plan = solve(capped, 1.0)
+    assert check(capped, plan) == [] and len(plan.unplanned) == 2
+    assert {u.reason for u in plan.unplanned} == {"no_capacity"}
+
+
+@pytest.mark.parametrize("reloads", [1, 2])
+def test_max_reloads_bounds_the_loops(reloads: int):
+    # six parcels of 10 kg on a 20 kg bike: three loops, two reloads
+    base = two_loops()
+    extra = tuple(
+        Stop(id=f"X{j}", kind="delivery", location=1 + j, weight_kg=10.0, volume_l=10.0, service_s=60) for j in (0, 2)
+    )
+    bike = msgspec.structs.replace(base.vehicles[0], max_reloads=reloads)
+    problem = msgspec.structs.replace(base, stops=base.stops + extra, vehicles=(bike,))
+    plan = solve(problem, 1.0)
+    assert check(problem, plan) == []
+    (route,) = plan.routes
+    assert len(route.reloads) <= reloads
+    assert len(plan.unplanned) == 2 * (2 - len(route.reloads))
+
+
+def test_pyvrp_starts_from_ortools_loops_with_its_reload_depot():
+    from backend.dispatch.pyvrp_engine import initial_solution
+    from backend.dispatch.reloads import to_pyvrp_reloads
+
+    problem = two_loops()
+    plan = solve(problem, 0.5)
+    assert plan.routes[0].reloads  # OR-Tools rode two loops
+    data, mapping = to_pyvrp_reloads(problem)
+    start = initial_solution(data, mapping, problem, plan)
+    (route,) = start.routes()
+    # the loops are kept: two trips, neither over the box (one trip of four parcels would be)
+    assert route.num_trips() == 2 and not route.has_excess_load() and start.is_feasible()
