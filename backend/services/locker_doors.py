@@ -183,7 +183,11 @@ def _opened(point: dict[str, Any], r: dict[str, Any], customer: bool, now: dt.da
 async def _picked_up(point: dict[str, Any], r: dict[str, Any], now: dt.datetime, by_user: int | None) -> dict[str, Any]:
     emptied = (
         await LockerCompartment.update({LockerCompartment.filled: False})
-        .where((LockerCompartment.id == r["id"]) & (LockerCompartment.parcel == r["parcel"]) & LockerCompartment.filled)
+        .where(
+            (LockerCompartment.id == r["id"])
+            & (LockerCompartment.parcel == r["parcel"])
+            & LockerCompartment.filled.eq(True)
+        )
         .returning(LockerCompartment.id)
     )
     if not emptied:

@@ -33,7 +33,7 @@ from backend.services.route_store import routes_in_force
 from backend.structs import Body, DbId, Email, Name, Note, Phone, Text200
 
 CUTOFF = dt.time(12, 0)  # ordered before noon: delivered that evening
-SLOT = "evening"
+SLOT: orders.SlotName = "evening"
 
 
 class DropParcelIn(Body):

@@ -145,11 +145,20 @@ async def replace_compartments(point_id: int, items: Sequence[dict[str, Any]]) -
     if gone:
         await LockerCompartment.delete().where(LockerCompartment.id.is_in(gone))
     for label, item in wanted.items():
-        values = {k: float(item[k]) for k in sizes}
+        values: dict[str | Any, Any] = {k: float(item[k]) for k in sizes}
         if label in current:
             await LockerCompartment.update(values).where(LockerCompartment.id == current[label]["id"])
         else:
-            await LockerCompartment.insert(LockerCompartment(point=point_id, label=label, **values))
+            await LockerCompartment.insert(
+                LockerCompartment(
+                    point=point_id,
+                    label=label,
+                    width_cm=values["width_cm"],
+                    height_cm=values["height_cm"],
+                    depth_cm=values["depth_cm"],
+                    max_weight_kg=values["max_weight_kg"],
+                )
+            )
     return await compartments(point_id)
 
 
@@ -258,9 +267,9 @@ async def log(
 
 async def history(point_id: int, barcode: str | None = None) -> list[dict[str, Any]]:
     """The doors' log of a locker (of one parcel), in order."""
-    where = LockerEvent.point == point_id
+    where: Any = LockerEvent.point == point_id
     if barcode is not None:
-        where &= LockerEvent.barcode == barcode
+        where = where & (LockerEvent.barcode == barcode)
     rows = await LockerEvent.select().where(where).order_by(LockerEvent.id)
     return [
         {
