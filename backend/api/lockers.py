@@ -112,7 +112,7 @@ class LockerController(Controller):
         data: Annotated[locker_drops.DropIn, json_body(DROP_EXAMPLE)],
     ) -> dict[str, Any]:
         shop = await checkout.shop_of_key(_shop_key(request))
-        return await locker_drops.register(ctx, point_id, shop, data, ctx.now())
+        return await locker_drops.register(ctx.geo, point_id, shop, data, ctx.now())
 
     @post("/shop-drops/scan", status_code=200, summary="The shop scans its drop into the compartment (X-Api-Key)")
     async def shop_scan(
@@ -133,7 +133,7 @@ class LockerController(Controller):
         await _may_act(user, point_id)
 
         async def action() -> Any:
-            return await locker_drops.register(ctx, point_id, data.shop_id, data, ctx.now(), by_user=user.id)
+            return await locker_drops.register(ctx.geo, point_id, data.shop_id, data, ctx.now(), by_user=user.id)
 
         return await idempotent(request, user, 201, action)
 

@@ -27,7 +27,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.jobs import enqueue
 from backend.realtime.outbox import emit
 from backend.services import locker_doors, lockers, orders, stop_history
-from backend.services.context import Context
+from backend.services.geo import Geo
 from backend.services.hub_scope import require_same_hub
 from backend.services.route_store import routes_in_force
 from backend.structs import Body, DbId, Email, Name, Note, Phone, Text200
@@ -94,7 +94,7 @@ async def _existing(point: dict[str, Any], shop: dict[str, Any], reference: str)
 
 
 async def register(
-    ctx: Context, point_id: int, shop_id: int | None, data: DropIn, now: dt.datetime, by_user: int | None = None
+    geo: Geo, point_id: int, shop_id: int | None, data: DropIn, now: dt.datetime, by_user: int | None = None
 ) -> dict[str, Any]:
     """A shop's drop at a locker: the order to the customer in the evening slot, the pickup at
     the locker, a compartment for each parcel (the shop's code opens it). Registered again with
@@ -127,7 +127,7 @@ async def register(
         slot=SLOT,
         notes=data.notes or f"Shop drop of {shop['name']} at {point['name']}",
     )
-    prepared = await orders.prepare(order_in, ctx.geo, now.date())
+    prepared = await orders.prepare(order_in, geo, now.date())
     boxes = [
         Box(
             key=p.barcode or f"parcels[{i}]",
