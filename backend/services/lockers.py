@@ -8,6 +8,7 @@ courier. A locker's room is its free compartments (backend/services/point_room.p
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 from collections.abc import Sequence
@@ -300,3 +301,28 @@ async def tracking_compartments(order_id: int, point_id: int) -> dict[str, Any] 
     if not rows:
         return None
     return {"compartments": [r["label"] for r in rows], "ready": all(r["filled"] for r in rows)}
+
+
+async def follow_order(order_id: int, point_id: int | None, now: dt.datetime) -> None:
+    """The order's delivery moved (a redirect, a failed try's next step): the compartments it
+    kept elsewhere and not filled yet are freed; at a locker bank it gets one for each parcel
+    that one is free for (a parcel none fits waits without one: the point's desk takes it)."""
+    stale = await LockerCompartment.select(LockerCompartment.id, LockerCompartment.point).where(
+        (LockerCompartment.order == order_id)
+        & (LockerCompartment.purpose == "delivery")
+        & LockerCompartment.filled.eq(False)
+    )
+    gone = [r["id"] for r in stale if r["point"] != point_id]
+    if gone:
+        await LockerCompartment.update(
+            {
+                LockerCompartment.parcel: None,
+                LockerCompartment.order: None,
+                LockerCompartment.purpose: "",
+                LockerCompartment.drop_code: "",
+                LockerCompartment.since: None,
+            }
+        ).where(LockerCompartment.id.is_in(gone))
+    if point_id is not None:
+        with contextlib.suppress(Conflict):  # full for one of its parcels: on the point's list without one
+            await assign(order_id, point_id, "delivery", now)

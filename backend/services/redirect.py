@@ -36,7 +36,7 @@ from backend.dispatch.replan import ReplanResult
 from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import point_room, stop_history
+from backend.services import lockers, point_room, stop_history
 from backend.services.context import Context
 from backend.services.day import ON_BOARD, DayInput, Pending, hub_lock, periods
 from backend.services.geo import Geo
@@ -680,6 +680,7 @@ async def _prepare(
                     OrderRow.status: "redirected",
                 }
             ).where(OrderRow.id == order["id"])
+            await lockers.follow_order(order["id"], point["id"] if point else None, now)
             crash_point("redirect.mid")  # tests: half of it written, none of it committed
             if worked is not None:  # refused (Stale) if the routes in force changed since they were read
                 await worked.renamed({NEW_STOP: new_id}).save()

@@ -11,11 +11,11 @@ import uuid
 import time_machine
 
 from backend.db.locker_tables import LockerCompartment
-from backend.db.tables import OutboxEvent, PointOperator, PointParcel, Stop, StopEvent
+from backend.db.tables import Order, OutboxEvent, Parcel, PointOperator, PointParcel, Stop, StopEvent
 from backend.security import pickup_code
 from backend.services.point_room import room_left
-from tests.api.helpers import admin, login, make_user, post_ok, problem
-from tests.api.test_planning import _addresses
+from tests.api.helpers import admin, login, make_user, post_ok, problem, tomorrow
+from tests.api.test_planning import _addresses, _small_day
 
 SECRET = "test-key"  # the settings fixture's LAADBAK_SECRET_KEY
 SIZES = [  # label, width, height, depth (cm), kg: S 24 L, M 48 L, L 96 L
@@ -330,3 +330,32 @@ async def test_bad_input_is_refused_with_the_field_and_nothing_changes(client, g
     # Removing a compartment in use is refused.
     in_use = problem(await client.put(url, json=compartments_body(SIZES[1:]), headers=b["disp"]), 409)
     assert "Compartment A1 is in use" in in_use["detail"]
+
+
+async def test_a_redirect_to_a_locker_keeps_a_compartment_and_one_away_frees_it(client, geo) -> None:
+    h, hub, _ = await _small_day(client, geo)
+    a = _addresses(geo)
+    body = {
+        "name": "Locker Station",
+        "kind": "locker",
+        "address": a[151],
+        "hubId": hub,
+        "capacityParcels": 4,
+        "maxWeightKg": 25,
+        "maxVolumeL": 100,
+    }
+    point = (await post_ok(client, "/pickup-points", body, h))["id"]
+    assert (
+        await client.put(f"/pickup-points/{point}/compartments", json=compartments_body(), headers=h)
+    ).status_code == 200
+    order = await Order.select().where(Order.reference == "O-1").first()
+    url = f"/track/{order['tracking_token']}/redirect"
+    r = await client.post(url, json={"kind": "pickup_point", "pickupPointId": point})
+    assert r.status_code == 200, r.text
+    kept = await LockerCompartment.select().where(LockerCompartment.order == order["id"])
+    assert len(kept) == await Parcel.count().where(Parcel.order == order["id"]) and kept[0]["purpose"] == "delivery"
+    assert await room_left(point, tomorrow()) == 4 - len(kept)
+    away = await client.post(url, json={"kind": "address", "address": a[300]})
+    assert away.status_code == 200, away.text
+    assert await LockerCompartment.count().where(LockerCompartment.order == order["id"]) == 0
+    assert await room_left(point, tomorrow()) == 4
