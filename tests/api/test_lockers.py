@@ -12,6 +12,7 @@ import time_machine
 
 from backend.db.locker_tables import LockerCompartment
 from backend.db.tables import Order, OutboxEvent, Parcel, PointOperator, PointParcel, Stop, StopEvent
+from backend.realtime.notifications import notifications_for
 from backend.security import pickup_code
 from backend.services.point_room import room_left
 from tests.api.helpers import admin, login, make_user, post_ok, problem, tomorrow
@@ -251,6 +252,8 @@ async def test_parcels_to_a_locker_get_the_smallest_fitting_compartment_drop_cod
     code = pickup_code(SECRET, made["L-SMALL"])
     assert ready["payload"]["code"] == code and ready["payload"]["compartments"] == ["A1"]
     assert "compartment A1 of Locker Boutique" in ready["payload"]["email"]["text"]
+    ((audience, _, push),) = notifications_for(ready)
+    assert audience == "order" and push["body"].startswith(f"Compartment A1, code {code}.")
     assert code != door["code"]
     token = (await client.get(f"/orders/{made['L-SMALL']}", headers=b["h"])).json()["trackingUrl"].split("/")[-1]
     tracked = (await client.get(f"/track/{token}/status")).json()
