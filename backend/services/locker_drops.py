@@ -20,7 +20,7 @@ import msgspec
 
 from backend.db.engine import transaction
 from backend.db.locker_tables import LockerCompartment, LockerEvent
-from backend.db.tables import Order, Shop, Stop
+from backend.db.tables import Order, Parcel, Shop, Stop
 from backend.dispatch.calendar import SLOTS, parse_hhmm
 from backend.dispatch.lockers import Box
 from backend.errors import Conflict, Invalid, NotFound
@@ -88,7 +88,14 @@ async def _existing(point: dict[str, Any], shop: dict[str, Any], reference: str)
     mine = await Stop.exists().where(
         (Stop.order == order["id"]) & (Stop.kind == "pickup") & (Stop.pickup_point == point["id"])
     )
-    if not mine:
+    barcodes = [p["barcode"] for p in await Parcel.select(Parcel.barcode).where(Parcel.order == order["id"])]
+    by_this_shop = await LockerEvent.exists().where(
+        (LockerEvent.point == point["id"])
+        & (LockerEvent.kind == "assigned")
+        & (LockerEvent.by_shop == str(shop["id"]))
+        & LockerEvent.barcode.is_in(barcodes or [""])
+    )
+    if not mine or not by_this_shop:
         raise Conflict(f"An order with reference {reference!r} already exists; give the drop its own reference.")
     return await drop_view(point, order["id"], shop, "already_registered")
 

@@ -362,3 +362,27 @@ async def test_a_redirect_to_a_locker_keeps_a_compartment_and_one_away_frees_it(
     assert away.status_code == 200, away.text
     assert await LockerCompartment.count().where(LockerCompartment.order == order["id"]) == 0
     assert await room_left(point, tomorrow()) == 4
+
+
+async def test_the_point_registers_a_drop_for_a_shop_and_another_shop_cannot_reuse_it(client, geo) -> None:
+    b = await _bank(client, geo)
+    other = await post_ok(client, "/shops", {"name": "Bakery", "address": b["a"][160], "hubId": b["hub"]}, b["h"])
+    other_key = {"X-Api-Key": (await post_ok(client, f"/shops/{other['id']}/api-keys", {}, b["disp"]))["key"]}
+    url = f"/lockers/{b['point']}"
+    with time_machine.travel(at("09:45"), tick=True):
+        body = drop_body("P-1", b["a"], "P-1-A")
+        no_shop = problem(await client.post(f"{url}/drops", json=body, headers={**b["terminal"], **key()}), 422)
+        assert "shopId" in no_shop["detail"]
+        k = key()
+        made = await client.post(f"{url}/drops", json={**body, "shopId": b["shop"]}, headers={**b["terminal"], **k})
+        assert made.status_code == 201 and made.json()["date"] == dt.date.today().isoformat(), made.text
+        replay = await client.post(f"{url}/drops", json={**body, "shopId": b["shop"]}, headers={**b["terminal"], **k})
+        assert replay.headers.get("Idempotent-Replayed") == "true" and replay.json() == made.json()
+        # Another shop's key neither sees this drop's codes nor scans it in.
+        taken = problem(await client.post(f"{url}/shop-drops", json=body, headers=other_key), 409)
+        assert "already exists" in taken["detail"]
+        problem(await client.post(f"{url}/shop-drops/scan", json={"barcode": "P-1-A"}, headers=other_key), 404)
+        scan = await client.post(f"{url}/drops/scan", json={"barcode": "P-1-A"}, headers={**b["terminal"], **key()})
+        assert scan.status_code == 200 and scan.json()["result"] == "filled", scan.text
+    log = (await client.get(f"{url}/history?barcode=P-1-A", headers=b["terminal"])).json()
+    assert [e["kind"] for e in log] == ["assigned", "filled"] and log[0]["byShop"] == b["shop"]
