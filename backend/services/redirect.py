@@ -461,7 +461,10 @@ async def redirect(
             write = await _prepare(held, ctx, order, data, now, time_limit_s=time_limit_s)
             try:
                 async with transaction():
-                    return await write()
+                    done = await write()
+                    # At a locker bank: a compartment for each parcel; doors kept elsewhere are freed.
+                    await lockers.follow_order(order["id"], (done["pickupPoint"] or {}).get("id"), now)
+                    return done
             except Stale:
                 if attempt == SAVE_ATTEMPTS:
                     raise await _not_now(order, now) from None
@@ -680,7 +683,6 @@ async def _prepare(
                     OrderRow.status: "redirected",
                 }
             ).where(OrderRow.id == order["id"])
-            await lockers.follow_order(order["id"], point["id"] if point else None, now)
             crash_point("redirect.mid")  # tests: half of it written, none of it committed
             if worked is not None:  # refused (Stale) if the routes in force changed since they were read
                 await worked.renamed({NEW_STOP: new_id}).save()
