@@ -13,6 +13,8 @@ from tests.browser.seed_day import seed_small_day
 from tests.browser.test_a11y_i18n import AXE, _serious
 from tests.browser.test_courier_message import log_in
 
+SCREENSHOT = "/tmp/courier-locker.png"
+
 
 async def SEED_DAY(db_path: Path, day: dt.date) -> dict[str, Any]:  # noqa: N802 (the server fixture's hook)
     """The small demo day, logged in as the courier whose route collects the demo's shop drop."""
@@ -53,6 +55,7 @@ def test_the_stop_at_a_locker_shows_the_compartment_and_the_code(server: Server,
     expect(locker).to_contain_text("take the shop's parcel out")
     size = row.locator(".code").bounding_box()
     assert size and size["height"] >= 24, size  # readable at the keypad
+    page.screenshot(path=SCREENSHOT)  # for a person to look at
     page.evaluate(AXE.read_text())  # axe from the test, not the page (its CSP allows only its own scripts)
     assert _serious(page, "courier stop at a locker (en)") == []
 
