@@ -386,3 +386,11 @@ async def test_the_point_registers_a_drop_for_a_shop_and_another_shop_cannot_reu
         assert scan.status_code == 200 and scan.json()["result"] == "filled", scan.text
     log = (await client.get(f"{url}/history?barcode=P-1-A", headers=b["terminal"])).json()
     assert [e["kind"] for e in log] == ["assigned", "filled"] and log[0]["byShop"] == b["shop"]
+
+
+async def test_the_contract_names_the_shops_key_and_the_keypads_throttle(client) -> None:
+    doc = (await client.get("/schema/openapi.json")).json()
+    for path in ("/lockers/{point_id}/shop-drops", "/lockers/{point_id}/shop-drops/scan"):
+        op = doc["paths"][path]["post"]
+        assert op["security"] == [{"shopKey": []}] and "401" in op["responses"]
+    assert "429" in doc["paths"]["/lockers/{point_id}/open"]["post"]["responses"]
