@@ -53,6 +53,7 @@ def test_the_stop_at_a_locker_shows_the_compartment_and_the_code(server: Server,
     expect(row.locator(".code")).to_have_text(door["code"])
     expect(row).to_contain_text(door["barcode"])
     expect(locker).to_contain_text("take the shop's parcel out")
+    expect(page.locator("#stop-detail .sub").first).to_contain_text("Pick up a shop's drop at the locker")
     size = row.locator(".code").bounding_box()
     assert size and size["height"] >= 24, size  # readable at the keypad
     page.screenshot(path=SCREENSHOT)  # for a person to look at

@@ -56,6 +56,7 @@ const parcelsText = (stop) => t("route.parcels", { n: (stop.parcels || []).lengt
 
 export function whoText(stop) {
   if (stop.returnCode) return t("route.returnFrom", { name: stop.customerName || stop.address, code: stop.returnCode });
+  if (stop.kind === "pickup" && stop.compartments?.length) return t("locker.pickupAt");
   if (stop.kind === "pickup") return t("route.pickupAt", { shop: stop.shopName || t("route.shop") });
   return stop.customerName || "";
 }

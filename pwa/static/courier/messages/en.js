@@ -196,6 +196,7 @@ export default {
   "task.delivered": "Stop {n} delivered.", "task.collected": "Collected at stop {n}.",
   "task.failedAs": "Stop {n} marked failed: {reason}.",
   "task.savedOffline": "{text} Saved, sent when online.",
+  "locker.pickupAt": "Pick up a shop's drop at the locker",
   "locker.title": "Locker",
   "locker.door": "Compartment",
   "locker.code": "Code",

@@ -196,6 +196,7 @@ export default {
   "task.delivered": "Stop {n} bezorgd.", "task.collected": "Opgehaald bij stop {n}.",
   "task.failedAs": "Stop {n} als mislukt gemeld: {reason}.",
   "task.savedOffline": "{text} Bewaard, wordt verstuurd zodra je online bent.",
+  "locker.pickupAt": "Ophalen uit de pakketautomaat (van een winkel)",
   "locker.title": "Pakketautomaat",
   "locker.door": "Vak",
   "locker.code": "Code",
