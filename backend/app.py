@@ -33,6 +33,7 @@ from backend.api.desk import DeskController
 from backend.api.disruptions import DisruptionController
 from backend.api.errors import EXCEPTION_HANDLERS
 from backend.api.handover import HANDOVER_CONTROLLERS
+from backend.api.lockers import CompartmentController, LockerController
 from backend.api.messages import MessageController
 from backend.api.methods import complete_allow
 from backend.api.openapi import render_plugins
@@ -226,6 +227,8 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     RiddenController,
     *CHECKOUT_CONTROLLERS,
     PointController,
+    CompartmentController,
+    LockerController,
     courier_stream,
     hub_stream,
     pick_stream,

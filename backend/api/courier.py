@@ -176,6 +176,7 @@ class CourierController(Controller):
                 barcodes=data.barcodes,
                 proof=lambda: _proof(cid, data.proof, var_dir, ctx.positions),
                 by_user=user.id,
+                secret=ctx.settings.secret_key,
             ),
         )
 

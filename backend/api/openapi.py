@@ -82,10 +82,15 @@ SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "header",
         "name": "X-Api-Key",
-        "description": "A webshop's check-out key (POST /shops/{shopId}/api-keys); /checkout only.",
+        "description": "A shop's key (POST /shops/{shopId}/api-keys): /checkout, and a shop's drops at a locker.",
     },
 }
 SHOP_KEY_PREFIX = "/checkout/"  # these operations take the shop's key instead of a login
+SHOP_KEY_PATHS = ("/lockers/{point_id}/shop-drops", "/lockers/{point_id}/shop-drops/scan")  # and these
+
+
+def takes_shop_key(path: str) -> bool:
+    return path.startswith(SHOP_KEY_PREFIX) or path in SHOP_KEY_PATHS
 
 
 def _guarded(app: Litestar) -> set[tuple[str, str]]:
@@ -102,7 +107,11 @@ def _guarded(app: Litestar) -> set[tuple[str, str]]:
 
 
 # Operations that slow down repeated wrong tries (a password, a pickup code) answer 429 too.
-THROTTLED: dict[str, set[int]] = {"/auth/login": {401, 429}, "/point/hand-out": {429}}
+THROTTLED: dict[str, set[int]] = {
+    "/auth/login": {401, 429},
+    "/point/hand-out": {429},
+    "/lockers/{point_id}/open": {429},
+}
 
 
 def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[int]:
@@ -121,7 +130,7 @@ def _statuses(method: str, op: dict[str, Any], guarded: bool, path: str) -> set[
         statuses |= {413, 415}
     if path.startswith("/portal/returns"):
         statuses.add(429)  # wrong pairs of order number and postcode are throttled like logins
-    if path.startswith(SHOP_KEY_PREFIX):
+    if takes_shop_key(path):
         statuses.add(401)  # no key, a wrong or a revoked one
     return statuses | THROTTLED.get(path, set())
 
@@ -207,7 +216,7 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
                 continue
             needs_login = (method, path) in guarded
             op["security"] = [{"bearer": []}, {"session": []}] if needs_login else []
-            if path.startswith(SHOP_KEY_PREFIX):
+            if takes_shop_key(path):
                 op["security"] = [{"shopKey": []}]
             responses = op.setdefault("responses", {})
             for status in sorted(_statuses(method, op, needs_login, path)):

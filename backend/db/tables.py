@@ -736,6 +736,7 @@ class ReturnRefund(Keyed, tablename="return_refund"):
 
 
 from backend.db.carrier_tables import CarrierOrder, CarrierRule, HandoverScan  # noqa: E402 (they reference the above)
+from backend.db.locker_tables import LockerCompartment, LockerEvent  # noqa: E402
 
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
@@ -790,4 +791,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CarrierRule,
     CarrierOrder,
     HandoverScan,
+    LockerCompartment,
+    LockerEvent,
 )

@@ -234,7 +234,10 @@ def _ready_at_point(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]
     message = {
         "type": "ready_for_pickup",
         "title": f"Ready for pickup at {point['name']}",
-        "body": f"Pickup code {data['code']}. {point['address']}, {point['hours']}; until {data['holdUntil'][:10]}.",
+        "body": (
+            (f"Compartment {', '.join(data['compartments'])}, code " if data.get("compartments") else "Pickup code ")
+            + f"{data['code']}. {point['address']}, {point['hours']}; until {data['holdUntil'][:10]}."
+        ),
         "orderId": data["orderId"],
         "code": data["code"],
         "qr": data["qr"],

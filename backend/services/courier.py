@@ -24,7 +24,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.jobs import queue as jobs
 from backend.realtime.notifications import customer_notices
 from backend.realtime.outbox import emit, latest_seq
-from backend.services import stop_history
+from backend.services import locker_doors, stop_history
 from backend.services.warehouse_packing import unpacked_orders
 
 FAIL_REASONS = ("not_home", "refused", "address_not_found", "no_access", "damaged", "other")
@@ -118,6 +118,7 @@ async def stop_views(route: dict[str, Any]) -> list[dict[str, Any]]:
     returns: dict[int, list[str]] = {}
     for r in await _RETURNS(ids):
         returns.setdefault(r["stop"], []).append(r["code"])
+    at_lockers = await locker_doors.stop_compartments(list(rows.values()))
     views = []
     for planned in route["stops"]:
         row = rows.get(planned["stop_id"])
@@ -126,6 +127,8 @@ async def stop_views(route: dict[str, Any]) -> list[dict[str, Any]]:
         codes = returns.get(row["id"])
         if codes is None:
             views.append(_stop_view(planned, row, _parcels_of(row, parcels)))
+            if row["id"] in at_lockers:  # which compartment, and the code that opens it
+                views[-1]["compartments"] = at_lockers[row["id"]]
         else:
             status = "collected" if row["status"] == "collected" else "expected"
             boxes = [{"barcode": c, "status": status} for c in sorted(codes)]
@@ -467,9 +470,11 @@ async def prepare_stop_action(
     reason: str | None = None,
     note: str = "",
     by_user: int | None = None,
+    secret: str = "",
 ) -> Callable[[], Awaitable[dict[str, Any]]]:
     """Read and check an action on a stop; returns its short write step.
-    ``by_user``: the courier's user, named in the stop's history.
+    ``by_user``: the courier's user, named in the stop's history; ``secret``: the service's
+    key, for the customer's pickup code when a drop at a locker tells them.
 
     The reads happen outside the writer; the write repeats the state check as
     a conditional update, so a change in between is refused, never overwritten.
@@ -518,6 +523,7 @@ async def prepare_stop_action(
             await Parcel.update({Parcel.status: fresh["parcels"][0]["status"]}).where(Parcel.barcode.is_in(parcels))
         if action == "deliver":
             await Order.update({Order.status: "delivered"}).where(Order.id == view["orderId"])
+        await locker_doors.after_courier_scan(view, action, parcels, by_user, secret, now)
         if action == "collect" and view.get("returnCode"):
             await _return_collected(stop_id, by_user, now)
         mark_actual(route, stop_id, action, now)

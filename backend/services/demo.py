@@ -10,11 +10,12 @@ from typing import Any
 import msgspec
 
 from backend.db.engine import transaction
+from backend.db.locker_tables import LockerCompartment
 from backend.db.tables import Bike, Courier, Hub, Parcel, PickupPoint, PointOperator, Product, Shift, Shop, User
 from backend.dispatch.calendar import OpeningPeriod, parse_osm_opening_hours, windows_on
 from backend.dispatch.network import PointOutsideMap
 from backend.security import hash_password
-from backend.services import orders
+from backend.services import locker_doors, locker_drops, lockers, orders
 from backend.services.geo import Geo
 from backend.services.returns_demo import seed_returns
 from backend.services.warehouse_demo import seed_warehouse
@@ -165,6 +166,7 @@ async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int
             )
 
     count = await _seed_orders(geo, hub_id, day, rng, addresses, list(shop_ids), point_ids, orders_count)
+    await _seed_locker_bank(geo, hub_id, day, min(shop_ids), addresses[len(addresses) // 2])
     async with transaction():  # the warehouse: bins, products, stock, order lines, the picker
         await seed_warehouse(hub_id, day, list(shop_ids), rng, password, dt.datetime.combine(day, dt.time(6)))
     logins["picker"] = DEMO_PASSWORD
@@ -182,7 +184,7 @@ async def seed(geo: Geo, day: dt.date, *, orders_count: int = 250, couriers: int
         day=day,
         couriers=couriers,
         shops=len(shop_ids),
-        pickup_points=len(point_ids),
+        pickup_points=len(point_ids) + 1,
         orders=count,
         logins=logins,
     )
@@ -258,7 +260,58 @@ async def _seed_pickup_points(geo: Geo, hub_id: int, rng: random.Random, shop_po
             )
         )
         ids.append(row[0]["id"])
+        if is_locker:  # a locker bank's doors: 12 small, 10 medium, 8 large (docs/lockers.md)
+            await LockerCompartment.insert(*_demo_compartments(row[0]["id"]))
     return ids
+
+
+async def _seed_locker_bank(geo: Geo, hub_id: int, day: dt.date, shop_id: int, customer: Any) -> int:
+    """A locker bank at the door of the first demo shop (30 doors), with one shop drop waiting
+    in it for the evening round: sold at 10:30, delivered that evening (docs/lockers.md)."""
+    shop = await Shop.select().where(Shop.id == shop_id).first()
+    assert shop is not None
+    async with transaction():
+        point_id = (
+            await PickupPoint.insert(
+                PickupPoint(
+                    name=f"Lockers {shop['name']}",
+                    kind="locker",
+                    address=shop["address"],
+                    lat=shop["lat"],
+                    lon=shop["lon"],
+                    opening_hours=[],
+                    capacity_parcels=30,
+                    max_weight_kg=20,
+                    max_volume_l=96,
+                    hub=hub_id,
+                )
+            )
+        )[0]["id"]
+        await LockerCompartment.insert(*_demo_compartments(point_id))
+    sold = dt.datetime.combine(day, dt.time(10, 30))
+    drop = locker_drops.DropIn(
+        reference=f"DEMO-{day:%Y%m%d}-DROP1",
+        customer_name="Customer of the shop",
+        parcels=[locker_drops.DropParcelIn(weight_kg=1.2, volume_l=6.0, barcode=f"DROP{day:%Y%m%d}1")],
+        address=f"{customer.street} {customer.housenumber}",
+    )
+    made = await locker_drops.register(geo, point_id, shop_id, drop, sold)
+    async with transaction():
+        point = await lockers.locker_row(point_id)
+        await locker_doors.fill_by_shop(point, drop.parcels[0].barcode or "", None, shop_id, None, sold)
+    assert made["compartments"]
+    return point_id
+
+
+def _demo_compartments(point_id: int) -> list[LockerCompartment]:
+    sizes = (("A", 12, 10.0, 10.0), ("B", 10, 20.0, 15.0), ("C", 8, 40.0, 20.0))  # row, doors, height cm, kg
+    return [
+        LockerCompartment(
+            point=point_id, label=f"{row}{n}", width_cm=40.0, height_cm=h, depth_cm=60.0, max_weight_kg=kg
+        )
+        for row, doors, h, kg in sizes
+        for n in range(1, doors + 1)
+    ]
 
 
 async def _seed_point_operator(point_ids: list[int], password: str) -> None:

@@ -29,7 +29,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import orders, point_room, stop_history
+from backend.services import lockers, orders, point_room, stop_history
 from backend.services.context import Context
 from backend.services.courier import shift_of, shift_view
 from backend.services.day import ON_BOARD, DayInput, Pending, periods
@@ -329,6 +329,8 @@ async def after_failed_stop(
                     pickupCode=pickup_code(ctx.settings.secret_key, stop["order"]),
                 )
             await OrderRow.update(changes).where(OrderRow.id == stop["order"])
+            if point:  # at a locker bank: a compartment for each parcel
+                await lockers.follow_order(stop["order"], point["id"], now)
         await emit("order.next_step", notice, hub_id=stop["hub"])
         if replan_later and step.kind != "hub":
             await jobs.enqueue(

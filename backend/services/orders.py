@@ -17,9 +17,10 @@ from backend.db.tables import Hub, OrderLine, Parcel, PickupPoint, Product, Shop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
 from backend.dispatch.carrier import Shipment
+from backend.dispatch.lockers import Box
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
-from backend.services import carrier, point_room, stop_history
+from backend.services import carrier, lockers, point_room, stop_history
 from backend.services.geo import Geo
 from backend.services.hub_scope import require_same_hub
 from backend.structs import Body, DbId, Email, Note, Out, Phone, Text200
@@ -199,6 +200,17 @@ async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
                 f"A parcel of {p.weight_kg} kg / {p.volume_l} L does not fit {pp.name} "
                 f"(at most {pp.max_weight_kg} kg and {pp.max_volume_l} L per parcel)."
             )
+    if pp.kind == "locker":  # a compartment for each parcel: too large (422) or full (409)
+        boxes = [
+            Box(
+                key=p.barcode or f"parcels[{i}]",
+                weight_kg=p.weight_kg,
+                volume_l=p.volume_l,
+                longest_side_cm=p.longest_side_cm,
+            )
+            for i, p in enumerate(data.parcels)
+        ]
+        await lockers.check_fit({"id": pp.id, "name": pp.name}, boxes)
     room = await point_room.room_left(pp.id, data.date)
     if len(data.parcels) > room:
         raise Conflict(
@@ -246,6 +258,8 @@ async def write(prepared: Prepared) -> int:
             for p in data.parcels
         )
     )
+    if data.pickup_point_id is not None:  # a locker bank: a compartment for each parcel, kept through re-plans
+        await lockers.assign(order_id, data.pickup_point_id, "delivery", dt.datetime.now())
     stops = [
         Stop(
             order=order_id,

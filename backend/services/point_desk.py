@@ -233,13 +233,13 @@ async def scan_in(user_id: int, barcode: str, secret: str, now: dt.datetime) -> 
                 scanned_in_by=user_id,
             )
         )
-        await emit("point.ready", _ready_message(point, order, barcode, code, hold_until), hub_id=order["hub"])
+        await emit("point.ready", ready_message(point, order, barcode, code, hold_until), hub_id=order["hub"])
     row = await PointParcel.select(*_HELD_COLUMNS).where(PointParcel.parcel == parcel["id"]).first()
     assert row is not None
     return {"result": "scanned_in", "parcel": _held_view(row, now)}
 
 
-def _ready_message(
+def ready_message(
     point: dict[str, Any], order: dict[str, Any], barcode: str, code: str, hold_until: dt.datetime
 ) -> dict[str, Any]:
     """The customer's "ready for pickup": pushed where subscribed (``point.ready``'s push in

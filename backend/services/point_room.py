@@ -1,7 +1,9 @@
 """A pickup point's room: shelf places left on a day, counted live from what is in it
 and what is announced for it. The one place that counts it: order intake, the
 failed-stop policy, redirects from the tracking page, the point's desk and the
-webshop's check-out options all ask here, so a full point is full everywhere."""
+webshop's check-out options all ask here, so a full point is full everywhere. A locker
+bank with compartments has no more room than free compartments (backend/services/lockers.py):
+a parcel planned to it keeps one from then on."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Collection
 
 from backend.db.tables import Parcel, PickupPoint, PointParcel
 from backend.errors import NotFound
+from backend.services.lockers import free_compartments
 
 
 async def rooms_left(points: Collection[tuple[int, int]], day: dt.date) -> dict[int, int]:
@@ -36,7 +39,8 @@ async def rooms_left(points: Collection[tuple[int, int]], day: dt.date) -> dict[
         # Announced and not scanned in yet; one handed out or sent back already takes no room.
         if row["id"] not in in_point and row["id"] not in scanned:
             used[row["order.pickup_point"]] += 1
-    return {p: max(capacity - used.get(p, 0), 0) for p, capacity in points}
+    free = await free_compartments(ids)
+    return {p: max(min(capacity - used.get(p, 0), free.get(p, capacity)), 0) for p, capacity in points}
 
 
 async def room_left(point_id: int, day: dt.date) -> int:

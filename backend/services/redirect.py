@@ -36,7 +36,7 @@ from backend.dispatch.replan import ReplanResult
 from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import point_room, stop_history
+from backend.services import lockers, point_room, stop_history
 from backend.services.context import Context
 from backend.services.day import ON_BOARD, DayInput, Pending, hub_lock, periods
 from backend.services.geo import Geo
@@ -461,7 +461,10 @@ async def redirect(
             write = await _prepare(held, ctx, order, data, now, time_limit_s=time_limit_s)
             try:
                 async with transaction():
-                    return await write()
+                    done = await write()
+                    # At a locker bank: a compartment for each parcel; doors kept elsewhere are freed.
+                    await lockers.follow_order(order["id"], (done["pickupPoint"] or {}).get("id"), now)
+                    return done
             except Stale:
                 if attempt == SAVE_ATTEMPTS:
                     raise await _not_now(order, now) from None

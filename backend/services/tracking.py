@@ -10,6 +10,7 @@ from backend.dispatch.calendar import at, seconds_of
 from backend.dispatch.progress import DONE, eta_window
 from backend.errors import NotFound
 from backend.security import pickup_code
+from backend.services import lockers
 from backend.services.context import Context
 from backend.services.missed import missed_view
 from backend.services.redirect import current_delivery, redirect_options
@@ -54,6 +55,7 @@ async def tracking_view(ctx: Context, token: str, now: dt.datetime | None = None
             .first()
         )
         view["pickupPoint"] = pp
+        view["locker"] = await lockers.tracking_compartments(order["id"], order["pickup_point"])
         if secret:  # the link is the key to this order: the same code the customer's message has
             view["pickupCode"] = pickup_code(secret, order["id"])
     if stop is None:

@@ -23,6 +23,10 @@ test("the headline follows the status and the stops before yours", () => {
 test("where the parcel goes", () => {
   assert.equal(whereText({ address: "Kade 1" }, t), "Kade 1");
   assert.equal(whereText({ pickupPoint: { name: "Shop" }, pickupCode: "1234" }, tNl), "Afhaalpunt: Shop · afhaalcode 1234");
+  const locker = { pickupPoint: { name: "Lockers" }, pickupCode: "1234", locker: { compartments: ["A1"], ready: true } };
+  assert.equal(whereText(locker, t), "Pickup point: Lockers · in compartment A1 · pickup code 1234");
+  assert.equal(whereText({ ...locker, locker: { compartments: ["B2"], ready: false } }, tNl),
+    "Afhaalpunt: Lockers · vak B2 is ervoor gereserveerd · afhaalcode 1234");
 });
 
 test("choices and the request they make", () => {

@@ -5,7 +5,7 @@
 // - API GETs go to the network first and fall back to the last answer.
 // - Anything that is not a GET (actions, login, photo uploads) is never touched.
 
-const VERSION = "v11";  // bump with every change of the shell, so phones take the new one
+const VERSION = "v12";  // bump with every change of the shell, so phones take the new one
 const SHELL_CACHE = `laadbak-courier-shell-${VERSION}`;
 const API_CACHE = "laadbak-api-v1";
 
@@ -17,6 +17,7 @@ const SHELL = [
   "/courier/util.js",
   "/courier/inbox.js",
   "/courier/loops.js",
+  "/courier/locker.js",
   "/courier/model.js",
   "/courier/store.js",
   "/courier/sync.js",

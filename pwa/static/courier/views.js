@@ -7,6 +7,7 @@ import { summaryFigures } from "./dialog.js";
 import { bannerTitle } from "./inbox.js";
 import { wake } from "./devices.js";
 import { reloadAhead, toLoadFor, byLoop } from "./loops.js";
+import { lockerDoors } from "./locker.js";
 
 /** A server wall-clock time in the locale's clock. */
 const hhmm = (ts) => (ts ? i18n.clock(ts) : "–");
@@ -55,6 +56,7 @@ const parcelsText = (stop) => t("route.parcels", { n: (stop.parcels || []).lengt
 
 export function whoText(stop) {
   if (stop.returnCode) return t("route.returnFrom", { name: stop.customerName || stop.address, code: stop.returnCode });
+  if (stop.kind === "pickup" && stop.compartments?.length) return t("locker.pickupAt");
   if (stop.kind === "pickup") return t("route.pickupAt", { shop: stop.shopName || t("route.shop") });
   return stop.customerName || "";
 }
@@ -147,6 +149,7 @@ function nextStopCard(s, i, total) {
         </div>
       </div>
       ${times(s)}
+      ${lockerDoors(s, t)}
       <div class="row">
         <a class="btn big nav" href=${geoLink(s.lat, s.lon, s.address)}>${t("route.navigate")}</a>
         <a class="btn big primary" href="#/stop/${s.stopId}">${t("route.openStop")}</a>
@@ -226,6 +229,7 @@ export function stopScreen(v, stopId) {
       <div class="chips">${stopChips(s)}</div>
       ${times(s)}
       ${s.failReason ? html`<p class="fail-reason">${t("stop.failed", { reason: reasonText(s.failReason, t) })}</p>` : nothing}
+      ${lockerDoors(s, t)}
       <h2 class="list-title">${parcelsText(s)}</h2>
       <ul class="parcels">${(s.parcels || []).map((p) => html`
         <li><span class="barcode">${p.barcode}</span><span class="chip">${t(`parcel.${p.status}`).startsWith("parcel.") ? p.status : t(`parcel.${p.status}`)}</span></li>`)}

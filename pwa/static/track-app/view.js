@@ -18,7 +18,10 @@ export function headline(body, t) {
 export function whereText(body, t) {
   if (!body.pickupPoint) return body.address || "";
   const code = body.pickupCode ? ` · ${t("track.pickupCode", { code: body.pickupCode })}` : "";
-  return `${t("track.pickupPoint", { name: body.pickupPoint.name })}${code}`;
+  // A locker bank: the compartment the parcel is (or will be) in; the code opens it.
+  const doors = body.locker?.compartments?.length ? ` · ${t(body.locker.ready ? "track.lockerIn" : "track.lockerFor",
+    { doors: body.locker.compartments.join(", ") })}` : "";
+  return `${t("track.pickupPoint", { name: body.pickupPoint.name })}${doors}${code}`;
 }
 
 /** "09:00–11:00" of a window {start, end}; ``clock`` formats each time for the locale. */

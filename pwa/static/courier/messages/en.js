@@ -196,4 +196,12 @@ export default {
   "task.delivered": "Stop {n} delivered.", "task.collected": "Collected at stop {n}.",
   "task.failedAs": "Stop {n} marked failed: {reason}.",
   "task.savedOffline": "{text} Saved, sent when online.",
+  "locker.pickupAt": "Pick up a shop's drop at the locker",
+  "locker.title": "Locker",
+  "locker.door": "Compartment",
+  "locker.code": "Code",
+  "locker.dropHint": "Type the code at the locker, put the parcel in the compartment and scan it: the customer gets their own code.",
+  "locker.takeHint": "Type the code at the locker, take the shop's parcel out of the compartment and scan it.",
+  "locker.inside": "in the compartment",
+  "locker.waiting": "waiting inside",
 };

@@ -196,4 +196,12 @@ export default {
   "task.delivered": "Stop {n} bezorgd.", "task.collected": "Opgehaald bij stop {n}.",
   "task.failedAs": "Stop {n} als mislukt gemeld: {reason}.",
   "task.savedOffline": "{text} Bewaard, wordt verstuurd zodra je online bent.",
+  "locker.pickupAt": "Ophalen uit de pakketautomaat (van een winkel)",
+  "locker.title": "Pakketautomaat",
+  "locker.door": "Vak",
+  "locker.code": "Code",
+  "locker.dropHint": "Typ de code bij de automaat, leg het pakket in het vak en scan het: de klant krijgt een eigen code.",
+  "locker.takeHint": "Typ de code bij de automaat, haal het pakket van de winkel uit het vak en scan het.",
+  "locker.inside": "in het vak",
+  "locker.waiting": "ligt klaar",
 };

@@ -21,6 +21,8 @@ export default {
   "track.nextStop": "You are the next stop.",
   "track.stopsAway": "{n} {n|stop|stops} before yours.",
   "track.pickupPoint": "Pickup point: {name}",
+  "track.lockerIn": "in compartment {doors}",
+  "track.lockerFor": "compartment {doors} is kept for it",
   "track.pickupCode": "pickup code {code}",
   "track.map": "Map with your courier's position",
   "track.notify": "Notify me on this device",

@@ -21,6 +21,8 @@ export default {
   "track.nextStop": "Jij bent de volgende stop.",
   "track.stopsAway": "Nog {n} {n|stop|stops} voor jou.",
   "track.pickupPoint": "Afhaalpunt: {name}",
+  "track.lockerIn": "in vak {doors}",
+  "track.lockerFor": "vak {doors} is ervoor gereserveerd",
   "track.pickupCode": "afhaalcode {code}",
   "track.map": "Kaart met de positie van je koerier",
   "track.notify": "Stuur me een melding op dit apparaat",

@@ -1,0 +1,328 @@
+"""Locker banks (pickup points of kind ``locker``): their compartments as data, a
+compartment for each parcel planned to the locker (the pure core backend/dispatch/lockers.py
+decides), the codes that open them, and what the doors tell: the courier's drop fills a
+compartment, the customer's code empties it, a shop's drop waits in one for the evening
+courier. A locker's room is its free compartments (backend/services/point_room.py asks
+``free_compartments``), so a full locker is full for order intake, check-out and redirects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from backend.db.locker_tables import LockerCompartment, LockerEvent
+from backend.db.tables import Parcel, PickupPoint
+from backend.dispatch.lockers import Box, Compartment, choose, place_all
+from backend.errors import Conflict, Invalid, NotFound
+
+MIN_CM, MAX_CM = 1.0, 300.0
+MAX_KG = 200.0
+MAX_COMPARTMENTS = 500
+
+
+def new_code() -> str:
+    """Six digits that open one door once it is someone's turn (stored with the compartment)."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+async def locker_row(point_id: int) -> dict[str, Any]:
+    """The pickup point, which must be a locker bank (NotFound, Invalid otherwise)."""
+    point = await PickupPoint.select().where(PickupPoint.id == point_id).output(load_json=True).first()
+    if point is None:
+        raise NotFound(f"There is no pickup point with id {point_id}.")
+    if point["kind"] != "locker":
+        raise Invalid(
+            f"{point['name']} is a {point['kind'].replace('_', ' ')}, not a locker bank; compartments belong to "
+            "a pickup point of kind locker.",
+            field="kind",
+        )
+    return point
+
+
+def _core(row: dict[str, Any]) -> Compartment:
+    return Compartment(
+        id=row["id"],
+        label=row["label"],
+        width_cm=row["width_cm"],
+        height_cm=row["height_cm"],
+        depth_cm=row["depth_cm"],
+        max_weight_kg=row["max_weight_kg"],
+        free=row["parcel"] is None,
+    )
+
+
+async def _rows(point_id: int) -> list[dict[str, Any]]:
+    return list(
+        await LockerCompartment.select(
+            *LockerCompartment.all_columns(), LockerCompartment.parcel.barcode, LockerCompartment.order.reference
+        )
+        .where(LockerCompartment.point == point_id)
+        .order_by(LockerCompartment.label)
+    )
+
+
+def compartment_view(row: dict[str, Any]) -> dict[str, Any]:
+    state = "free" if row["parcel"] is None else ("filled" if row["filled"] else "reserved")
+    return {
+        "id": row["id"],
+        "label": row["label"],
+        "widthCm": row["width_cm"],
+        "heightCm": row["height_cm"],
+        "depthCm": row["depth_cm"],
+        "maxWeightKg": row["max_weight_kg"],
+        "volumeL": round(row["width_cm"] * row["height_cm"] * row["depth_cm"] / 1000, 1),
+        "state": state,
+        "purpose": row["purpose"] or None,
+        "barcode": row.get("parcel.barcode"),
+        "orderReference": row.get("order.reference"),
+    }
+
+
+async def compartments(point_id: int) -> dict[str, Any]:
+    point = await locker_row(point_id)
+    views = [compartment_view(r) for r in await _rows(point_id)]
+    return {
+        "pointId": point_id,
+        "name": point["name"],
+        "free": sum(1 for v in views if v["state"] == "free"),
+        "compartments": views,
+    }
+
+
+def _check_items(items: Sequence[dict[str, Any]]) -> None:
+    """Each compartment's label and sizes, the first wrong one named (Invalid, 422)."""
+    if len(items) > MAX_COMPARTMENTS:
+        raise Invalid(
+            f"compartments: at most {MAX_COMPARTMENTS} a locker bank, not {len(items)}.", field="compartments"
+        )
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        label = str(item["label"]).strip()
+        if not label or len(label) > 16:
+            raise Invalid(
+                f"compartments[{i}].label: give 1 to 16 characters, as on the door.", field=f"compartments[{i}].label"
+            )
+        if label in seen:
+            raise Invalid(
+                f"compartments[{i}].label: {label!r} is given twice; each door has its own label.",
+                field=f"compartments[{i}].label",
+            )
+        seen.add(label)
+        for key, name in (("width_cm", "widthCm"), ("height_cm", "heightCm"), ("depth_cm", "depthCm")):
+            if not MIN_CM <= item[key] <= MAX_CM:
+                raise Invalid(
+                    f"compartments[{i}].{name}: an inner size from {MIN_CM:g} to {MAX_CM:g} cm, not {item[key]:g}.",
+                    field=f"compartments[{i}].{name}",
+                )
+        if not 0 < item["max_weight_kg"] <= MAX_KG:
+            raise Invalid(
+                f"compartments[{i}].maxWeightKg: more than 0 and at most {MAX_KG:g} kg, not {item['max_weight_kg']:g}.",
+                field=f"compartments[{i}].maxWeightKg",
+            )
+
+
+async def replace_compartments(point_id: int, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The bank's compartments become ``items`` (label, width_cm, height_cm, depth_cm,
+    max_weight_kg): new labels are added, missing ones removed, known ones resized. A
+    compartment kept for a parcel or holding one is neither removed nor resized (409)."""
+    await locker_row(point_id)
+    _check_items(items)
+    current = {r["label"]: r for r in await _rows(point_id)}
+    wanted = {str(i["label"]).strip(): i for i in items}
+    sizes = ("width_cm", "height_cm", "depth_cm", "max_weight_kg")
+    for label, row in current.items():
+        if row["parcel"] is None:
+            continue
+        if label not in wanted or any(float(wanted[label][k]) != row[k] for k in sizes):
+            raise Conflict(
+                f"Compartment {label} is in use (parcel {row['parcel.barcode']}); empty it before removing or "
+                "resizing it."
+            )
+    gone = [r["id"] for label, r in current.items() if label not in wanted]
+    if gone:
+        await LockerCompartment.delete().where(LockerCompartment.id.is_in(gone))
+    for label, item in wanted.items():
+        values: dict[str | Any, Any] = {k: float(item[k]) for k in sizes}
+        if label in current:
+            await LockerCompartment.update(values).where(LockerCompartment.id == current[label]["id"])
+        else:
+            await LockerCompartment.insert(
+                LockerCompartment(
+                    point=point_id,
+                    label=label,
+                    width_cm=values["width_cm"],
+                    height_cm=values["height_cm"],
+                    depth_cm=values["depth_cm"],
+                    max_weight_kg=values["max_weight_kg"],
+                )
+            )
+    return await compartments(point_id)
+
+
+async def free_compartments(point_ids: Sequence[int]) -> dict[int, int]:
+    """Free compartments per locker bank that has any compartments (others left out)."""
+    counts: dict[int, int] = {}
+    for r in await LockerCompartment.select(LockerCompartment.point, LockerCompartment.parcel).where(
+        LockerCompartment.point.is_in(list(point_ids) or [-1])
+    ):
+        counts[r["point"]] = counts.get(r["point"], 0) + (r["parcel"] is None)
+    return counts
+
+
+async def has_compartments(point_id: int) -> bool:
+    return bool(await LockerCompartment.exists().where(LockerCompartment.point == point_id))
+
+
+async def check_fit(point: dict[str, Any], boxes: Sequence[Box]) -> None:
+    """Before an order for a locker is written: each parcel fits a compartment (else Invalid,
+    422, with the largest size) and the bank has a free one for each (else Conflict, 409)."""
+    rows = await _rows(point["id"])
+    if not rows:
+        return  # a locker with no compartments given: its capacity counts, as a point's
+    for p in place_all([_core(r) for r in rows], boxes):
+        if p.refusal == "too_large":
+            raise Invalid(f"{p.detail} Choose another pickup point or delivery to the door.", field="parcels")
+        if p.refusal == "full":
+            raise Conflict(
+                f"{point['name']} is full: {p.detail} Choose another pickup point or day.", code="point_full"
+            )
+
+
+async def assign(
+    order_id: int, point_id: int, purpose: str, now: dt.datetime, *, by_shop: int | None = None
+) -> list[dict[str, Any]]:
+    """A compartment for each parcel of the order without one (in the caller's transaction).
+    Idempotent: a parcel keeps the compartment it has, through re-plans. A compartment taken
+    meanwhile is taken over by the next free one that fits; none left: Conflict."""
+    point = await PickupPoint.select(PickupPoint.id, PickupPoint.name).where(PickupPoint.id == point_id).first()
+    if point is None or not await has_compartments(point_id):
+        return []
+    parcels = await Parcel.select(Parcel.id, Parcel.barcode, Parcel.weight_kg, Parcel.volume_l).where(
+        Parcel.order == order_id
+    )
+    kept = {
+        r["parcel"]
+        for r in await LockerCompartment.select(LockerCompartment.parcel).where(
+            LockerCompartment.parcel.is_in([p["id"] for p in parcels] or [-1])
+        )
+    }
+    todo = sorted((p for p in parcels if p["id"] not in kept), key=lambda p: (-p["volume_l"], p["barcode"]))
+    done = []
+    for p in todo:
+        box = Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"])
+        for _ in range(5):  # another order may take the chosen one between the read and the write
+            choice = choose([_core(r) for r in await _rows(point_id)], box)
+            if choice.compartment_id is None:
+                raise Conflict(f"{point['name']} is full: {choice.detail}", code="point_full")
+            values: dict[Any, Any] = {
+                LockerCompartment.parcel: p["id"],
+                LockerCompartment.order: order_id,
+                LockerCompartment.purpose: purpose,
+                LockerCompartment.filled: False,
+                LockerCompartment.drop_code: new_code(),
+                LockerCompartment.collect_code: new_code() if purpose == "shop_drop" else "",
+                LockerCompartment.since: now,
+            }
+            taken = (
+                await LockerCompartment.update(values)
+                .where((LockerCompartment.id == choice.compartment_id) & LockerCompartment.parcel.is_null())
+                .returning(LockerCompartment.id)
+            )
+            if taken:
+                await log(point_id, choice.label, p["barcode"], "assigned", now, by_shop=by_shop, detail=purpose)
+                done.append({"barcode": p["barcode"], "compartment": choice.label})
+                break
+        else:
+            raise Conflict(f"{point['name']} is busy; try again.")
+    return done
+
+
+async def log(
+    point_id: int,
+    label: str,
+    barcode: str,
+    kind: str,
+    now: dt.datetime,
+    *,
+    by_user: int | None = None,
+    by_shop: int | None = None,
+    detail: str = "",
+) -> None:
+    await LockerEvent.insert(
+        LockerEvent(
+            point=point_id,
+            compartment=label,
+            barcode=barcode,
+            kind=kind,
+            by_user=by_user,
+            by_shop=str(by_shop or ""),
+            at=now,
+            detail=detail,
+        )
+    )
+
+
+async def history(point_id: int, barcode: str | None = None) -> list[dict[str, Any]]:
+    """The doors' log of a locker (of one parcel), in order."""
+    where: Any = LockerEvent.point == point_id
+    if barcode is not None:
+        where = where & (LockerEvent.barcode == barcode)
+    rows = await LockerEvent.select().where(where).order_by(LockerEvent.id)
+    return [
+        {
+            "at": r["at"].isoformat(),
+            "compartment": r["compartment"],
+            "barcode": r["barcode"],
+            "kind": r["kind"],
+            "byUser": r["by_user"],
+            "byShop": int(r["by_shop"]) if r["by_shop"] else None,
+            "detail": r["detail"],
+        }
+        for r in rows
+    ]
+
+
+async def tracking_compartments(order_id: int, point_id: int) -> dict[str, Any] | None:
+    """For the tracking page: the order's compartments at its locker and whether the parcels
+    are in them yet (None: not a locker order). The code is the order's pickup code."""
+    rows = (
+        await LockerCompartment.select(LockerCompartment.label, LockerCompartment.filled)
+        .where(
+            (LockerCompartment.order == order_id)
+            & (LockerCompartment.point == point_id)
+            & (LockerCompartment.purpose == "delivery")
+        )
+        .order_by(LockerCompartment.label)
+    )
+    if not rows:
+        return None
+    return {"compartments": [r["label"] for r in rows], "ready": all(r["filled"] for r in rows)}
+
+
+async def follow_order(order_id: int, point_id: int | None, now: dt.datetime) -> None:
+    """The order's delivery moved (a redirect, a failed try's next step): the compartments it
+    kept elsewhere and not filled yet are freed; at a locker bank it gets one for each parcel
+    that one is free for (a parcel none fits waits without one: the point's desk takes it)."""
+    stale = await LockerCompartment.select(LockerCompartment.id, LockerCompartment.point).where(
+        (LockerCompartment.order == order_id)
+        & (LockerCompartment.purpose == "delivery")
+        & LockerCompartment.filled.eq(False)
+    )
+    gone = [r["id"] for r in stale if r["point"] != point_id]
+    if gone:
+        await LockerCompartment.update(
+            {
+                LockerCompartment.parcel: None,
+                LockerCompartment.order: None,
+                LockerCompartment.purpose: "",
+                LockerCompartment.drop_code: "",
+                LockerCompartment.since: None,
+            }
+        ).where(LockerCompartment.id.is_in(gone))
+    if point_id is not None:
+        with contextlib.suppress(Conflict):  # full for one of its parcels: on the point's list without one
+            await assign(order_id, point_id, "delivery", now)
