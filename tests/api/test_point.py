@@ -352,7 +352,7 @@ async def test_the_customers_push_arrives_with_the_code(client, geo, push_servic
     assert r.status_code == 201, r.text
     relay = PushRelay(client.app.state.push)
     assert (await _scan(client, d["a"], "PA-1")).status_code == 200
-    assert await relay.step() >= 1
+    await relay.step()  # or the app's own relay (started with the app) sends it first: either way, once
     for _ in range(50):
         if push_service.received:
             break
