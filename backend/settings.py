@@ -29,7 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_ttl_s: int = 12 * 3600
     # The contact push services see in the VAPID claims.
     push_subject: str = "mailto:ops@laadbak.invalid"
-    # PostgreSQL connection pool; off in tests, whose helpers query from another event loop.
+    # PostgreSQL connection pool (asyncpg's); off: a connection per query.
     db_pool: bool = True
     # The origins browsers reach the service at (scheme://host[:port]); websocket
     # upgrades and cookie-carrying writes from any other origin are refused.
