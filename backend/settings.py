@@ -32,7 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Push endpoint origins allowed although not public (LAADBAK_PUSH_ALLOWED_ORIGINS, exact
     # scheme://host:port each; e.g. the tests' local push service). Empty: public ones only.
     push_allowed_origins: tuple[str, ...] = ()
-    # PostgreSQL connection pool; off in tests, whose helpers query from another event loop.
+    # PostgreSQL connection pool (asyncpg's); off: a connection per query.
     db_pool: bool = True
     # The origins browsers reach the service at (scheme://host[:port]); websocket
     # upgrades and cookie-carrying writes from any other origin are refused.

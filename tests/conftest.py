@@ -261,10 +261,12 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         pytest.skip(f"PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
     asyncio.run(_reset_postgres(POSTGRES_URL, first=not _PG_FRESH))
     _PG_FRESH.append(True)
-    # No pool (a connection per query): the app's lifespan runs on the test client's own
-    # event loop, the test body on another, and asyncpg's pool belongs to one loop (tried:
-    # the run crashed). Each test's data is small; the connections are the price.
-    return msgspec.structs.replace(base, database_url=POSTGRES_URL, db_pool=False)
+    # The app pools its connections as a server does. Its lifespan and requests run on the test
+    # client's event loop, the test body on another; asyncpg's pool belongs to one loop, so the
+    # engine lends it only to the loop that started it (backend/db/engine.py LoopPostgresEngine)
+    # and the test body's queries open connections of their own. Each xdist worker has a
+    # database of its own (POSTGRES_URL), so no two workers' pools share one.
+    return msgspec.structs.replace(base, database_url=POSTGRES_URL)
 
 
 @pytest.fixture

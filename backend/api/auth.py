@@ -78,6 +78,13 @@ def check_hub(user: Principal, hub_id: int | None) -> None:
         raise Forbidden(f"You dispatch for hub {user.hub_id}, not hub {hub_id}.")
 
 
+def own_hub(user: Principal) -> int:
+    """The hub the user works at (pickers on the floor); Forbidden for an account of no hub."""
+    if user.hub_id is None:
+        raise Forbidden("Your account belongs to no hub; ask a dispatcher to set your hub.")
+    return user.hub_id
+
+
 async def provide_user(request: Request) -> Principal:
     """Litestar dependency ``user``: who is asking (Unauthorized when nobody is logged in)."""
     return await current_user(request)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -13,14 +12,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import JSONBody, QueryParameter
 
-from backend.api.answers import respond
-from backend.api.auth import Principal, authenticated
+from backend.api.answers import idempotent
+from backend.api.auth import authenticated
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, Id, UploadForm
 from backend.errors import Forbidden, Invalid
 from backend.services import courier as service
 from backend.services.context import Positions
-from backend.services.idempotency import fingerprint, once
 from backend.services.photos import is_courier_photo, store_image
 
 MAX_PHOTO_BYTES = 5_000_000
@@ -78,28 +76,6 @@ async def provide_courier_id(user: User) -> int:
     if user.courier_id is None:
         raise Forbidden("Only couriers use these endpoints.")
     return user.courier_id
-
-
-async def idempotent(
-    request: Request,
-    user: Principal,
-    status: int,
-    action: Callable[[], Awaitable[Any]] | None = None,
-    content: bytes | None = None,
-    prepare: Callable[[], Awaitable[Callable[[], Awaitable[Any]]]] | None = None,
-) -> Response[Any]:
-    """Apply the request once per Idempotency-Key; a replay gets the stored answer.
-
-    ``content`` stands in for the body where it was consumed by form parsing.
-    """
-    key = request.headers.get("idempotency-key", "").strip()
-    if not key or len(key) > 80:
-        raise Invalid("Send an Idempotency-Key header (a new UUID per action, the same one on a retry).")
-    body = content if content is not None else await request.body()
-    answer = await once(
-        user.id, key, fingerprint(request.method, request.url.path, body), status, action, prepare=prepare
-    )
-    return respond(request, answer)
 
 
 def _today(date: dt.date | None) -> dt.date:

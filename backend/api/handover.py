@@ -12,8 +12,8 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import QueryParameter
 
+from backend.api.answers import idempotent
 from backend.api.auth import check_hub, roles
-from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, DateQuery, Id, json_body
 from backend.dispatch.carrier import CarrierRules, Name

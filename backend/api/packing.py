@@ -14,24 +14,17 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import JSONBody
 
+from backend.api.answers import idempotent
 from backend.api.auth import roles
-from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
-from backend.api.schemas import Body, Id, json_body
+from backend.api.schemas import ITEM_SCAN_EXAMPLE, Body, CodeScan, Id, ScanCode, json_body
 from backend.services import parcel_label
 from backend.services import warehouse_packing as service
 from backend.warehouse.packing import PackingOptions
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-
 
 class StartIn(Body):
-    code: Code  # the tote's label as scanned
-
-
-class ItemIn(Body):
-    scan_id: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
-    code: Code  # the item's barcode as scanned
+    code: ScanCode  # the tote's label as scanned
 
 
 class CloseIn(Body):
@@ -56,10 +49,9 @@ class PackController(Controller):
         user: User,
         data: Annotated[StartIn, json_body(("A tote", {"code": "T-0042"}))],
     ) -> Response[Any]:
-        async def action() -> dict[str, Any]:
-            return await service.start(data.code, user.id, user.role, user.hub_id, ctx.now())
-
-        return await idempotent(request, user, 200, action)
+        return await idempotent(
+            request, user, 200, lambda: service.start(data.code, user.id, user.role, user.hub_id, ctx.now())
+        )
 
     @get("/jobs/{job_id:int}", summary="A packing: items and what was scanned, the suggested box, the shop's options")
     async def job(self, user: User, job_id: Id) -> dict[str, Any]:
@@ -76,12 +68,11 @@ class PackController(Controller):
         request: Request,
         user: User,
         job_id: Id,
-        data: Annotated[ItemIn, json_body(("An item", {"scanId": "5b0c…-1", "code": "8712345000014"}))],
+        data: Annotated[CodeScan, json_body(ITEM_SCAN_EXAMPLE)],
     ) -> Response[Any]:
-        async def action() -> dict[str, Any]:
-            return await service.scan_item(job_id, data.scan_id, data.code, user.role, user.hub_id)
-
-        return await idempotent(request, user, 200, action)
+        return await idempotent(
+            request, user, 200, lambda: service.scan_item(job_id, data.scan_id, data.code, user.role, user.hub_id)
+        )
 
     @post(
         "/jobs/{job_id:int}/close",
@@ -99,10 +90,9 @@ class PackController(Controller):
     ) -> Response[Any]:
         body = service.CloseIn(box=data.box, options=list(data.options))
 
-        async def action() -> dict[str, Any]:
-            return await service.close(job_id, body, user.id, user.role, user.hub_id, ctx.now())
-
-        return await idempotent(request, user, 200, action)
+        return await idempotent(
+            request, user, 200, lambda: service.close(job_id, body, user.id, user.role, user.hub_id, ctx.now())
+        )
 
     @get(
         "/parcels/{parcel_id:int}/label.pdf",

@@ -10,8 +10,8 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, PathParameter
 
+from backend.api.answers import idempotent
 from backend.api.auth import roles
-from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body
 from backend.services import point_desk, point_returns

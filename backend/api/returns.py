@@ -9,9 +9,8 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import JSONBody, PathParameter
 
-from backend.api.answers import optional_key, respond
+from backend.api.answers import idempotent, optional_key, respond
 from backend.api.auth import roles
-from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Id, json_body
 from backend.services import returns_policy as policies

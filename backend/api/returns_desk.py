@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import PathParameter
 
+from backend.api.answers import idempotent
 from backend.api.auth import roles
-from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Id, UploadForm, json_body
 from backend.errors import Invalid

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
+import msgspec
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import Example
@@ -15,6 +16,7 @@ from backend.structs import MAX_ID, Body, DbId, Email, Name, Note, Out, Phone, T
 
 __all__ = [
     "Body",
+    "CodeScan",
     "DateQuery",
     "DbId",
     "Email",
@@ -25,6 +27,8 @@ __all__ = [
     "OptionalDateQuery",
     "Out",
     "Phone",
+    "ScanCode",
+    "ScanId",
     "Text200",
     "json_body",
 ]
@@ -35,6 +39,21 @@ HubIdQuery = Annotated[int, QueryParameter(name="hubId", description="The hub's 
 DateQuery = Annotated[dt.date, QueryParameter(name="date", description="The day, e.g. 2026-11-23")]
 OptionalDateQuery = Annotated[dt.date | None, QueryParameter(name="date", description="The day")]
 Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+
+# A handheld's scan: its own id (a retry sends the same; the unit counts once) and the code as
+# the scanner typed it (prefix/suffix, symbology identifier and GS1 FNC1 are understood).
+ScanId = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+ScanCode = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class CodeScan(Body):
+    """One scanned code (an item, a tote) with the scan's id."""
+
+    scan_id: ScanId
+    code: ScanCode
+
+
+ITEM_SCAN_EXAMPLE = ("An item", {"scanId": "5b0c…-1", "code": "8712345000014"})
 
 
 @dataclasses.dataclass

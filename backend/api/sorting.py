@@ -13,13 +13,11 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
+from backend.api.answers import idempotent
 from backend.api.auth import roles
-from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
-from backend.api.schemas import Body, Id, json_body
+from backend.api.schemas import ITEM_SCAN_EXAMPLE, Body, CodeScan, Id, ScanCode, json_body
 from backend.services import warehouse_sorting as service
-
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class StartIn(Body):
@@ -28,12 +26,7 @@ class StartIn(Body):
 
 class ToteIn(Body):
     order_id: Annotated[int, msgspec.Meta(ge=1)]
-    code: Code  # the tote's label as scanned
-
-
-class ItemIn(Body):
-    scan_id: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
-    code: Code  # the item's barcode as scanned
+    code: ScanCode  # the tote's label as scanned
 
 
 class SortController(Controller):
@@ -49,10 +42,9 @@ class SortController(Controller):
     async def start(
         self, request: Request, ctx: Ctx, user: User, data: Annotated[StartIn, json_body(("A batch", {"batchId": 12}))]
     ) -> Response[Any]:
-        async def action() -> dict[str, Any]:
-            return await service.start(data.batch_id, user.id, user.role, user.hub_id, ctx.now())
-
-        return await idempotent(request, user, 200, action)
+        return await idempotent(
+            request, user, 200, lambda: service.start(data.batch_id, user.id, user.role, user.hub_id, ctx.now())
+        )
 
     @get("/batches", summary="Your hub's picked pick-then-sort batches not sorted yet, oldest first")
     async def batches(self, user: User) -> list[dict[str, Any]]:
@@ -74,10 +66,9 @@ class SortController(Controller):
         job_id: Id,
         data: Annotated[ToteIn, json_body(("A tote for order 7", {"orderId": 7, "code": "T-0042"}))],
     ) -> Response[Any]:
-        async def action() -> dict[str, Any]:
-            return await service.bind_tote(job_id, data.order_id, data.code, user.role, user.hub_id)
-
-        return await idempotent(request, user, 200, action)
+        return await idempotent(
+            request, user, 200, lambda: service.bind_tote(job_id, data.order_id, data.code, user.role, user.hub_id)
+        )
 
     @post(
         "/{job_id:int}/items",
@@ -90,12 +81,14 @@ class SortController(Controller):
         ctx: Ctx,
         user: User,
         job_id: Id,
-        data: Annotated[ItemIn, json_body(("An item", {"scanId": "5b0c…-1", "code": "8712345000014"}))],
+        data: Annotated[CodeScan, json_body(ITEM_SCAN_EXAMPLE)],
     ) -> Response[Any]:
-        async def action() -> dict[str, Any]:
-            return await service.scan_item(job_id, data.scan_id, data.code, user.role, user.hub_id, ctx.now())
-
-        return await idempotent(request, user, 200, action)
+        return await idempotent(
+            request,
+            user,
+            200,
+            lambda: service.scan_item(job_id, data.scan_id, data.code, user.role, user.hub_id, ctx.now()),
+        )
 
 
 SORTING_CONTROLLERS = (SortController,)

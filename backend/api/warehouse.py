@@ -15,12 +15,10 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, QueryParameter
 
-from backend.api.answers import respond
-from backend.api.auth import check_hub, roles
-from backend.api.courier import idempotent
+from backend.api.answers import hub_write, idempotent, respond
+from backend.api.auth import check_hub, own_hub, roles
 from backend.api.deps import Ctx, User
-from backend.api.schemas import Body, Id, json_body
-from backend.errors import Forbidden
+from backend.api.schemas import Body, CodeScan, Id, ScanId, json_body
 from backend.services import warehouse_picking as picking_service
 from backend.services import warehouse_stock as stock_service
 from backend.services import warehouse_waves as waves_service
@@ -28,19 +26,10 @@ from backend.services.hub_scope import require_hub
 from backend.services.sessions import Principal
 
 OptionalDate = Annotated[dt.date | None, QueryParameter(name="date", description="The day; default today")]
-ScanId = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class ScanIn(Body):
-    scan_id: ScanId
-    code: Code  # as the scanner typed it (prefix/suffix, symbology identifier and GS1 FNC1 are understood)
+class ScanIn(CodeScan):
     quantity: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
-
-
-class ToteIn(Body):
-    scan_id: ScanId
-    code: Code
 
 
 class ShortIn(Body):
@@ -69,12 +58,6 @@ MOVEMENT_EXAMPLES = (
 RELEASE_EXAMPLE = ("Release the evening wave now", {"cutoff": "15:00"})
 
 
-def _picker_hub(user: Principal) -> int:
-    if user.hub_id is None:
-        raise Forbidden("Your account belongs to no hub; ask a dispatcher to set your hub.")
-    return user.hub_id
-
-
 async def _pick_event(
     request: Request,
     ctx: Any,
@@ -98,7 +81,7 @@ class PickController(Controller):
 
     @get("/batches", summary="The batches of the picker's hub to work: open ones and the picker's own taken ones")
     async def batches(self, user: User, date: OptionalDate = None) -> list[dict[str, Any]]:
-        return await picking_service.list_batches(_picker_hub(user), user.id, date)
+        return await picking_service.list_batches(own_hub(user), user.id, date)
 
     @get("/batches/{batch_id:int}", summary="A batch: the next step, its lines in walking order, the cart's totes")
     async def batch(self, user: User, batch_id: Id) -> dict[str, Any]:
@@ -110,10 +93,9 @@ class PickController(Controller):
         summary="Take a batch (409 when another picker has it; Idempotency-Key required)",
     )
     async def take(self, request: Request, ctx: Ctx, user: User, batch_id: Id, data: JSONBody[Empty]) -> Response[Any]:
-        async def action() -> dict[str, Any]:
-            return await picking_service.take(batch_id, user.id, user.role, user.hub_id, ctx.now())
-
-        return await idempotent(request, user, 200, action)
+        return await idempotent(
+            request, user, 200, lambda: picking_service.take(batch_id, user.id, user.role, user.hub_id, ctx.now())
+        )
 
     @post(
         "/batches/{batch_id:int}/totes",
@@ -121,7 +103,7 @@ class PickController(Controller):
         summary="Bind a tote to the next place on the cart (a tote of another order: 422)",
     )
     async def tote(
-        self, request: Request, ctx: Ctx, user: User, batch_id: Id, data: Annotated[ToteIn, json_body()]
+        self, request: Request, ctx: Ctx, user: User, batch_id: Id, data: Annotated[CodeScan, json_body()]
     ) -> Response[Any]:
         return await _pick_event(request, ctx, user, batch_id, "tote", data.scan_id, code=data.code)
 
@@ -178,12 +160,9 @@ class WarehouseController(Controller):
         hub_id: Id,
         data: Annotated[stock_service.MovementIn, json_body(*MOVEMENT_EXAMPLES)],
     ) -> Response[Any]:
-        check_hub(user, hub_id)
-
-        async def action() -> dict[str, Any]:
-            return await stock_service.post_movement(hub_id, data, user.id, ctx.now())
-
-        return await idempotent(request, user, 201, action)
+        return await hub_write(
+            request, user, hub_id, 201, lambda: stock_service.post_movement(hub_id, data, user.id, ctx.now())
+        )
 
     @post(
         "/waves/release",
@@ -199,12 +178,9 @@ class WarehouseController(Controller):
         hub_id: Id,
         data: Annotated[waves_service.ReleaseIn, json_body(RELEASE_EXAMPLE)],
     ) -> Response[Any]:
-        check_hub(user, hub_id)
-
-        async def action() -> dict[str, Any]:
-            return await waves_service.release_waves(hub_id, data, user.id, ctx.now())
-
-        return await idempotent(request, user, 201, action)
+        return await hub_write(
+            request, user, hub_id, 201, lambda: waves_service.release_waves(hub_id, data, user.id, ctx.now())
+        )
 
     @get("/waves", summary="The day's waves: lines picked, short, at shops, batches, time left to the cut-off")
     async def waves(self, ctx: Ctx, user: User, hub_id: Id, date: OptionalDate = None) -> list[dict[str, Any]]:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import QueryParameter
 
-from backend.api.auth import check_hub, roles
-from backend.api.courier import idempotent
+from backend.api.answers import hub_write
+from backend.api.auth import check_hub, own_hub, roles
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Id, json_body
-from backend.errors import Forbidden
 from backend.services import warehouse_bins as bins_service
 from backend.services import warehouse_catalogue as catalogue_service
 from backend.services import warehouse_settings as settings_service
@@ -63,12 +61,7 @@ class WarehouseAdminController(Controller):
     async def add_bins(
         self, request: Request, user: User, hub_id: Id, data: Annotated[bins_service.BinRangeIn, json_body(BIN_EXAMPLE)]
     ) -> Response[Any]:
-        check_hub(user, hub_id)
-
-        async def action() -> dict[str, Any]:
-            return await bins_service.add_range(hub_id, data)
-
-        return await idempotent(request, user, 201, action)
+        return await hub_write(request, user, hub_id, 201, lambda: bins_service.add_range(hub_id, data))
 
     @delete(
         "/bins/{code:str}",
@@ -76,12 +69,7 @@ class WarehouseAdminController(Controller):
         summary="Retire an empty bin (409 while it holds stock or an open batch picks there; Idempotency-Key required)",
     )
     async def retire_bin(self, request: Request, user: User, hub_id: Id, code: str) -> Response[Any]:
-        check_hub(user, hub_id)
-
-        async def action() -> dict[str, Any]:
-            return await bins_service.retire(hub_id, code)
-
-        return await idempotent(request, user, 200, action)
+        return await hub_write(request, user, hub_id, 200, lambda: bins_service.retire(hub_id, code))
 
     @get("/products", summary="The catalogue: search by part of a SKU or name, or by a whole GTIN")
     async def products(
@@ -103,12 +91,7 @@ class WarehouseAdminController(Controller):
         hub_id: Id,
         data: Annotated[catalogue_service.ProductIn, json_body(PRODUCT_EXAMPLE)],
     ) -> Response[Any]:
-        check_hub(user, hub_id)
-
-        async def action() -> Any:
-            return msgspec.to_builtins(await catalogue_service.create(hub_id, data))
-
-        return await idempotent(request, user, 201, action)
+        return await hub_write(request, user, hub_id, 201, lambda: catalogue_service.create(hub_id, data))
 
     @put(
         "/products/{product_id:int}",
@@ -123,12 +106,7 @@ class WarehouseAdminController(Controller):
         product_id: Id,
         data: Annotated[catalogue_service.ProductFields, json_body()],
     ) -> Response[Any]:
-        check_hub(user, hub_id)
-
-        async def action() -> Any:
-            return msgspec.to_builtins(await catalogue_service.update(hub_id, product_id, data))
-
-        return await idempotent(request, user, 200, action)
+        return await hub_write(request, user, hub_id, 200, lambda: catalogue_service.update(hub_id, product_id, data))
 
     @post(
         "/products/{product_id:int}/grades",
@@ -143,12 +121,9 @@ class WarehouseAdminController(Controller):
         product_id: Id,
         data: Annotated[catalogue_service.GradeIn, json_body(GRADE_EXAMPLE)],
     ) -> Response[Any]:
-        check_hub(user, hub_id)
-
-        async def action() -> Any:
-            return msgspec.to_builtins(await catalogue_service.add_grade(hub_id, product_id, data))
-
-        return await idempotent(request, user, 201, action)
+        return await hub_write(
+            request, user, hub_id, 201, lambda: catalogue_service.add_grade(hub_id, product_id, data)
+        )
 
     @get("/picking-settings", summary="How the hub picks: the way of working and the cart")
     async def picking_settings(self, user: User, hub_id: Id) -> settings_service.SettingsOut:
@@ -167,12 +142,7 @@ class WarehouseAdminController(Controller):
         hub_id: Id,
         data: Annotated[settings_service.SettingsIn, json_body(SETTINGS_EXAMPLE)],
     ) -> Response[Any]:
-        check_hub(user, hub_id)
-
-        async def action() -> Any:
-            return msgspec.to_builtins(await settings_service.write(hub_id, data))
-
-        return await idempotent(request, user, 200, action)
+        return await hub_write(request, user, hub_id, 200, lambda: settings_service.write(hub_id, data))
 
 
 class FloorStockController(Controller):
@@ -192,14 +162,10 @@ class FloorStockController(Controller):
         user: User,
         data: Annotated[stock_service.FloorMovementIn, json_body(*FLOOR_EXAMPLES)],
     ) -> Response[Any]:
-        if user.hub_id is None:
-            raise Forbidden("Your account belongs to no hub; ask a dispatcher to set your hub.")
-        hub_id = user.hub_id
-
-        async def action() -> dict[str, Any]:
-            return await stock_service.post_floor_movement(hub_id, data, user.id, ctx.now())
-
-        return await idempotent(request, user, 201, action)
+        hub_id = own_hub(user)
+        return await hub_write(
+            request, user, hub_id, 201, lambda: stock_service.post_floor_movement(hub_id, data, user.id, ctx.now())
+        )
 
 
 WAREHOUSE_ADMIN_CONTROLLERS = (WarehouseAdminController, FloorStockController)

@@ -37,8 +37,37 @@ def make_engine(database_url: str) -> Engine:
         return PooledSQLiteEngine(path=str(path), timeout=30)
     parts = urlsplit(database_url)
     if parts.scheme in ("postgres", "postgresql"):
-        return PostgresEngine(config={"dsn": database_url.replace("postgresql://", "postgres://", 1)})
+        return LoopPostgresEngine(config={"dsn": database_url.replace("postgresql://", "postgres://", 1)})
     raise ValueError(f"unsupported DATABASE_URL {database_url!r}")
+
+
+class LoopPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine whose connection pool serves the event loop that started it.
+
+    asyncpg's pool and its connections belong to one event loop. A server has one loop, so
+    there this changes nothing. The API tests have two: the app (its lifespan and requests)
+    runs on the test client's loop, the test body on its own; a query or transaction of the
+    test body's opens a connection of its own, as without a pool, instead of taking one of the
+    app's loop's pooled connections (which fails: "attached to a different loop")."""
+
+    _own_pool: Any = None
+    _pool_loop: asyncio.AbstractEventLoop | None = None
+
+    @property  # type: ignore[override]
+    def pool(self) -> Any:
+        if self._own_pool is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return self._own_pool if loop is self._pool_loop else None
+
+    @pool.setter
+    def pool(self, value: Any) -> None:
+        # Piccolo sets it: None in __init__, the new pool in start_connection_pool (on its loop).
+        self._own_pool = value
+        self._pool_loop = asyncio.get_running_loop() if value is not None else None
 
 
 def current_engine() -> Engine:

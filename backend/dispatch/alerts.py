@@ -111,7 +111,8 @@ class PointLoad(msgspec.Struct, frozen=True, kw_only=True):
     pickup_point_id: int
     name: str
     capacity: int
-    waiting: int  # parcels there now
+    waiting: int  # parcels on its shelves now
+    room_left: int  # shelf places still free today: capacity less those on the shelves and those announced
 
 
 def _hhmm(t: dt.datetime) -> str:
@@ -338,18 +339,26 @@ def repeated_failures(failed: Iterable[FailedStop], at_least: int = FAILURES_PER
 
 
 def pickup_points_full(points: Iterable[PointLoad], share: float = FULL_SHARE) -> list[Raised]:
-    """A pickup point holding at least ``share`` of its capacity in parcels waiting there."""
+    """A pickup point with at least ``share`` of its shelf places taken today: by the parcels
+    on them and those announced for it (its room left, backend/services/point_room.py)."""
     out = []
     for p in points:
-        if p.capacity <= 0 or p.waiting < share * p.capacity:
+        taken = p.capacity - p.room_left
+        if p.capacity <= 0 or taken < share * p.capacity:
             continue
         out.append(
             Raised(
                 "pickup_point_full",
                 str(p.pickup_point_id),
-                f"{p.name} holds {p.waiting} of its {p.capacity} parcels ({round(100 * p.waiting / p.capacity)} %); "
+                f"{p.name} has {p.room_left} of its {p.capacity} places left today "
+                f"({round(100 * taken / p.capacity)} % taken, {p.waiting} parcels on its shelves); "
                 f"send further parcels to another point.",
-                {"pickupPointId": p.pickup_point_id, "waiting": p.waiting, "capacity": p.capacity},
+                {
+                    "pickupPointId": p.pickup_point_id,
+                    "waiting": p.waiting,
+                    "capacity": p.capacity,
+                    "roomLeft": p.room_left,
+                },
             )
         )
     return out

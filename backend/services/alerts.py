@@ -22,11 +22,12 @@ import msgspec
 
 from backend.db.engine import reading, transaction
 from backend.db.locks import write_guard
-from backend.db.tables import Alert, Hub, Parcel, PickupPoint, Shift, Stop
+from backend.db.tables import Alert, Hub, PickupPoint, Shift, Stop
 from backend.dispatch import alerts as rules
 from backend.errors import NotFound
 from backend.realtime.background import Background
 from backend.realtime.outbox import emit
+from backend.services import point_room
 from backend.services.context import Context
 from backend.services.route_store import routes_in_force
 from backend.structs import Out
@@ -234,13 +235,7 @@ async def _day_inputs(ctx: Context, hub_id: int, day: dt.date) -> dict[str, Any]
         points = await PickupPoint.select(PickupPoint.id, PickupPoint.name, PickupPoint.capacity_parcels).where(
             PickupPoint.hub == hub_id
         )
-        waiting: dict[int, int] = {}
-        for p in await Parcel.select(Parcel.order.pickup_point.as_alias("point")).where(
-            Parcel.order.pickup_point.is_in([p["id"] for p in points] or [-1])
-            & (Parcel.order.delivery_date == day)
-            & (Parcel.status == "delivered")
-        ):
-            waiting[p["point"]] = waiting.get(p["point"], 0) + 1
+        rooms = await point_room.rooms([(p["id"], p["capacity_parcels"]) for p in points], day)
     return {
         "hub": hub,
         "routes": routes,
@@ -248,7 +243,7 @@ async def _day_inputs(ctx: Context, hub_id: int, day: dt.date) -> dict[str, Any]
         "shifts": shifts,
         "failed": failed,
         "points": points,
-        "waiting": waiting,
+        "rooms": rooms,
     }
 
 
@@ -303,7 +298,8 @@ def _rules_for(ctx: Context, inputs: dict[str, Any], now: dt.datetime) -> list[r
                 pickup_point_id=p["id"],
                 name=p["name"],
                 capacity=p["capacity_parcels"],
-                waiting=inputs["waiting"].get(p["id"], 0),
+                waiting=inputs["rooms"][p["id"]].on_shelves,
+                room_left=inputs["rooms"][p["id"]].left,
             )
             for p in inputs["points"]
         ),

@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from backend.db.engine import reading
-from backend.db.tables import Bike, Hub, Parcel, PickupPoint, PlanRun, Shift, Shop, Stop
+from backend.db.tables import Bike, Hub, PickupPoint, PlanRun, Shift, Shop, Stop
 from backend.errors import NotFound
 from backend.realtime.outbox import latest_seq
 from backend.services import point_room
@@ -127,9 +127,8 @@ async def _shops(hub_id: int) -> list[dict[str, Any]]:
 
 
 async def _pickup_points(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
-    """The hub's pickup points and the shared ones, with the parcels of the day's
-    orders delivered there and waiting for their customers, and the room left that day
-    (backend/services/point_room.py)."""
+    """The hub's pickup points and the shared ones, with the parcels on their shelves now
+    and the room left that day (both from backend/services/point_room.py)."""
     rows = (
         await PickupPoint.select(
             PickupPoint.id, PickupPoint.name, PickupPoint.lat, PickupPoint.lon, PickupPoint.capacity_parcels
@@ -137,14 +136,7 @@ async def _pickup_points(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
         .where((PickupPoint.hub == hub_id) | PickupPoint.hub.is_null())
         .order_by(PickupPoint.id)
     )
-    waiting: dict[int, int] = {}
-    for p in await Parcel.select(Parcel.order.pickup_point).where(
-        Parcel.order.pickup_point.is_in([r["id"] for r in rows] or [-1])
-        & (Parcel.order.delivery_date == day)
-        & (Parcel.status == "delivered")
-    ):
-        waiting[p["order.pickup_point"]] = waiting.get(p["order.pickup_point"], 0) + 1
-    rooms = await point_room.rooms_left([(r["id"], r["capacity_parcels"]) for r in rows], day)
+    rooms = await point_room.rooms([(r["id"], r["capacity_parcels"]) for r in rows], day)
     return [
         {
             "id": r["id"],
@@ -152,8 +144,8 @@ async def _pickup_points(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
             "lat": r["lat"],
             "lon": r["lon"],
             "capacity": r["capacity_parcels"],
-            "parcelsWaiting": waiting.get(r["id"], 0),
-            "roomLeft": rooms[r["id"]],
+            "parcelsWaiting": rooms[r["id"]].on_shelves,
+            "roomLeft": rooms[r["id"]].left,
         }
         for r in rows
     ]

@@ -1,31 +1,51 @@
 """A pickup point's room: shelf places left on a day, counted live from what is in it
 and what is announced for it. The one place that counts it: order intake, the
 failed-stop policy, redirects from the tracking page, the point's desk and the
-webshop's check-out options all ask here, so a full point is full everywhere. A locker
-bank with compartments has no more room than free compartments (backend/services/lockers.py):
-a parcel planned to it keeps one from then on."""
+webshop's check-out options, the dispatcher's desk and the ``pickup_point_full`` alert all
+ask here, so a full point is full everywhere. A locker bank with compartments has no more
+room than free compartments (backend/services/lockers.py): a parcel planned to it keeps one
+from then on."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from typing import NamedTuple
 
 from backend.db.tables import Parcel, PickupPoint, PointParcel
 from backend.errors import NotFound
 from backend.services.lockers import free_compartments
 
 
-async def rooms_left(points: Collection[tuple[int, int]], day: dt.date) -> dict[int, int]:
-    """Room left on ``day`` per point, for (point id, capacity) pairs: the capacity less
-    the parcels on its shelves now (scanned in, not handed out or sent back) and the
-    parcels announced for it on ``day`` that are not on its shelves yet. Never below 0."""
+class Room(NamedTuple):
+    """A point's shelves on a day."""
+
+    capacity: int
+    on_shelves: int  # parcels scanned in and not handed out or sent back (of any day's orders)
+    announced: int  # parcels of the day's orders to the point, not scanned in there yet
+    free_compartments: int | None = None  # a locker bank's compartments not taken; None: shelves only
+
+    @property
+    def left(self) -> int:
+        """Places still free that day; never below 0."""
+        shelves = self.capacity - self.on_shelves - self.announced
+        if self.free_compartments is not None:
+            shelves = min(shelves, self.free_compartments)
+        return max(shelves, 0)
+
+
+async def rooms(points: Collection[tuple[int, int]], day: dt.date) -> dict[int, Room]:
+    """Each point's shelves on ``day``, for (point id, capacity) pairs: the parcels on them
+    now and the parcels announced for it on ``day`` that are not on its shelves yet (one
+    handed out or sent back already takes no room)."""
     ids = [p for p, _ in points] or [-1]
-    used: dict[int, int] = dict.fromkeys(ids, 0)
+    held_by: dict[int, int] = dict.fromkeys(ids, 0)
+    announced: dict[int, int] = dict.fromkeys(ids, 0)
     held = await PointParcel.select(PointParcel.point, PointParcel.parcel).where(
         PointParcel.point.is_in(ids) & (PointParcel.status == "in")
     )
     for row in held:
-        used[row["point"]] += 1
+        held_by[row["point"]] += 1
     in_point = {row["parcel"] for row in held}
     scanned = {
         r["parcel"]
@@ -36,11 +56,15 @@ async def rooms_left(points: Collection[tuple[int, int]], day: dt.date) -> dict[
     for row in await Parcel.select(Parcel.id, Parcel.order.pickup_point).where(
         Parcel.order.pickup_point.is_in(ids) & (Parcel.order.delivery_date == day)
     ):
-        # Announced and not scanned in yet; one handed out or sent back already takes no room.
         if row["id"] not in in_point and row["id"] not in scanned:
-            used[row["order.pickup_point"]] += 1
+            announced[row["order.pickup_point"]] += 1
     free = await free_compartments(ids)
-    return {p: max(min(capacity - used.get(p, 0), free.get(p, capacity)), 0) for p, capacity in points}
+    return {p: Room(capacity, held_by.get(p, 0), announced.get(p, 0), free.get(p)) for p, capacity in points}
+
+
+async def rooms_left(points: Collection[tuple[int, int]], day: dt.date) -> dict[int, int]:
+    """Room left on ``day`` per point, for (point id, capacity) pairs (``Room.left``)."""
+    return {p: room.left for p, room in (await rooms(points, day)).items()}
 
 
 async def room_left(point_id: int, day: dt.date) -> int:

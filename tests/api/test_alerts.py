@@ -167,7 +167,7 @@ async def test_couriers_without_positions_standing_still_failures_in_a_street_an
     # Three failed stops in one street.
     failed = [s["stopId"] for r in routes for s in r["stops"]][:3]
     await Stop.update({Stop.status: "failed", Stop.address: "Bulevardi 5"}).where(Stop.id.is_in(failed))
-    # A pickup point holding as many parcels as it takes, another with plenty of room.
+    # A pickup point with as many parcels announced as it takes, another with plenty of room.
     orders = [o["id"] for o in await Order.select(Order.id).order_by(Order.id)][:2]
     parcels = await Parcel.count().where(Parcel.order.is_in(orders))
     points = []
@@ -199,7 +199,13 @@ async def test_couriers_without_positions_standing_still_failures_in_a_street_an
     assert by_kind["standing_still"].data["courierId"] == b["courier"]
     assert by_kind["standing_still"].data["minutes"] == 12
     assert by_kind["repeated_failures"].data["street"] == "Bulevardi"
-    assert by_kind["pickup_point_full"].data == {"pickupPointId": full, "waiting": parcels, "capacity": parcels}
+    # Its parcels are announced for the day, none scanned in yet: no room left, nothing on the shelves.
+    assert by_kind["pickup_point_full"].data == {
+        "pickupPointId": full,
+        "waiting": 0,
+        "capacity": parcels,
+        "roomLeft": 0,
+    }
     assert roomy not in {x.data.get("pickupPointId") for x in raised}
     # A minute later: the same gap, the same standing, nothing new.
     again = await check_hub_alerts(ctx, hub, now + dt.timedelta(minutes=1))

@@ -5,7 +5,6 @@ and the packed parcel in the courier's loading list and on a running route."""
 from __future__ import annotations
 
 import io
-import uuid
 from typing import Any
 
 from pypdf import PdfReader
@@ -15,59 +14,38 @@ from tests.api.code128_reader import read_code128
 from tests.api.helpers import problem
 from tests.api.warehouse_setup import (
     CHIPS,
+    GTINS,
     SOAP,
     SODA,
     UNKNOWN_GTIN,
     VASE,
     House,
+    answered,
     bad_check_digit,
-    bind_totes,
-    gtin,
     house,
     key,
     order,
-    pick_through,
+    picked,
+    post,
     release,
+    scan_item,
     stock_in,
-    take,
 )
-
-GTINS = {p.sku: gtin(p) for p in (SODA, CHIPS, SOAP, VASE)}
 
 
 async def _picked(client, h: House, *orders: list[tuple[str, int]]) -> dict[int, str]:
     """Orders picked through one batch; order id -> a tote holding its goods."""
-    await stock_in(client, h, "SODA", 10, "A01-02-1")
-    await stock_in(client, h, "CHIPS", 10, "A02-03-1")
-    await stock_in(client, h, "VASE", 5, "A01-04-1")
-    ids = [await order(h, lines) for lines in orders]
-    (batch_id,) = (await release(client, h))["released"][0]["batchIds"]
-    await take(client, h.pickers[0], batch_id)
-    await bind_totes(client, h.pickers[0], batch_id, h.hub * 10)
-    view = await pick_through(client, h.pickers[0], batch_id, GTINS)
-    assert view["status"] == "done"
+    _, ids = await picked(client, h, *orders)
     totes = {t["order_id"]: t["code"] for t in await Tote.select().where(Tote.hub == h.hub)}
     return {oid: totes[oid] for oid in ids}
 
 
-async def _post(client, who: dict[str, str], path: str, body: dict[str, Any], idem: dict[str, str] | None = None):
-    return await client.post(path, json=body, headers={**who, **(idem or key())})
-
-
-async def _ok(r) -> dict[str, Any]:
-    assert r.status_code == 200, r.text
-    out: dict[str, Any] = r.json()
-    return out
-
-
 async def _item(client, who, job: int, code: str, scan_id: str | None = None, idem: dict[str, str] | None = None):
-    return await _post(
-        client, who, f"/pack/jobs/{job}/items", {"scanId": scan_id or uuid.uuid4().hex, "code": code}, idem
-    )
+    return await scan_item(client, who, f"/pack/jobs/{job}/items", code, scan_id, idem)
 
 
 async def _job(client, who, job: int) -> dict[str, Any]:
-    return await _ok(await client.get(f"/pack/jobs/{job}", headers=who))
+    return await answered(await client.get(f"/pack/jobs/{job}", headers=who))
 
 
 async def test_an_order_is_packed_from_its_tote_with_every_bad_input_refused(client) -> None:
@@ -83,10 +61,10 @@ async def test_an_order_is_packed_from_its_tote_with_every_bad_input_refused(cli
     picker = h.pickers[1]  # packing is not tied to who picked
 
     # Starting: not a tote, a tote we do not know, no Idempotency-Key.
-    assert problem(await _post(client, picker, "/pack/start", {"code": "A01-02-1"}), 422)["code"] == "not_a_tote"
-    assert problem(await _post(client, picker, "/pack/start", {"code": "T-9999"}), 422)["code"] == "unknown_tote"
+    assert problem(await post(client, picker, "/pack/start", {"code": "A01-02-1"}), 422)["code"] == "not_a_tote"
+    assert problem(await post(client, picker, "/pack/start", {"code": "T-9999"}), 422)["code"] == "unknown_tote"
     problem(await client.post("/pack/start", json={"code": mine[1]}, headers=picker), 422)
-    job = await _ok(await _post(client, picker, "/pack/start", {"code": mine[1]}))
+    job = await answered(await post(client, picker, "/pack/start", {"code": mine[1]}))
     jid = job["id"]
     assert job["order"]["id"] == mine[0] and job["status"] == "open"
     assert {i["sku"]: i["quantity"] for i in job["items"]} == {"SODA": 2, "VASE": 1}
@@ -99,9 +77,9 @@ async def test_an_order_is_packed_from_its_tote_with_every_bad_input_refused(cli
     first = await _item(client, picker, jid, GTINS["SODA"], "s1", idem)
     again = await _item(client, picker, jid, GTINS["SODA"], "s1", idem)
     assert again.headers.get("idempotent-replayed") == "true" and again.json() == first.json()
-    await _ok(await _item(client, picker, jid, GTINS["SODA"], "s1"))
+    await answered(await _item(client, picker, jid, GTINS["SODA"], "s1"))
     assert (await _job(client, picker, jid))["missing"] == {"SODA": 1, "VASE": 1}
-    await _ok(await _item(client, picker, jid, GTINS["SODA"]))
+    await answered(await _item(client, picker, jid, GTINS["SODA"]))
     before = await _job(client, picker, jid)
     for code, expect in (
         (bad_check_digit(GTINS["VASE"]), "unreadable"),
@@ -118,31 +96,31 @@ async def test_an_order_is_packed_from_its_tote_with_every_bad_input_refused(cli
 
     # Closing: not before every item is scanned, not in a box too small, not without the shop's steps.
     close = f"/pack/jobs/{jid}/close"
-    body = problem(await _post(client, picker, close, {"options": ["card", "gift_wrap"]}), 422)
+    body = problem(await post(client, picker, close, {"options": ["card", "gift_wrap"]}), 422)
     assert body["code"] == "missing" and body["missing"] == {"VASE": 1}
-    await _ok(await _item(client, picker, jid, GTINS["VASE"]))
-    assert problem(await _post(client, picker, close, {"box": "S", "options": ["card", "gift_wrap"]}), 422)["code"] == (
+    await answered(await _item(client, picker, jid, GTINS["VASE"]))
+    assert problem(await post(client, picker, close, {"box": "S", "options": ["card", "gift_wrap"]}), 422)["code"] == (
         "box_too_small"
     )
-    assert problem(await _post(client, picker, close, {"box": "Q"}), 422)["code"] == "unknown_box"
-    body = problem(await _post(client, picker, close, {"options": ["card"]}), 422)
+    assert problem(await post(client, picker, close, {"box": "Q"}), 422)["code"] == "unknown_box"
+    body = problem(await post(client, picker, close, {"options": ["card"]}), 422)
     assert body["code"] == "options_missing" and body["missing"] == ["gift_wrap"]
     assert await PackJob.select(PackJob.status).where(PackJob.id == jid).first() == {"status": "open"}
     assert not await Parcel.exists().where(Parcel.order == mine[0])
 
     idem = key()
-    done = await _ok(await _post(client, picker, close, {"box": "L", "options": ["gift_wrap", "card"]}, idem))
+    done = await answered(await post(client, picker, close, {"box": "L", "options": ["gift_wrap", "card"]}, idem))
     assert done["status"] == "closed" and done["box"] == "L" and done["dispatch"] == "with_the_plan"
-    replay = await _post(client, picker, close, {"box": "L", "options": ["gift_wrap", "card"]}, idem)
+    replay = await post(client, picker, close, {"box": "L", "options": ["gift_wrap", "card"]}, idem)
     assert replay.headers.get("idempotent-replayed") == "true" and replay.json() == done
-    assert problem(await _post(client, picker, close, {}), 409)["code"] == "closed"
+    assert problem(await post(client, picker, close, {}), 409)["code"] == "closed"
     parcel = await Parcel.select().where(Parcel.order == mine[0]).first()
     assert parcel["id"] == done["parcel"]["id"]
     assert parcel["weight_kg"] == (2 * 350 + 900 + 400) / 1000 and parcel["volume_l"] == 39.38  # box L
     stop = await Stop.select(Stop.weight_kg, Stop.volume_l).where(Stop.order == mine[0]).first()
     assert stop == {"weight_kg": parcel["weight_kg"], "volume_l": parcel["volume_l"]}
     assert (await Tote.select(Tote.order_id).where(Tote.code == mine[1]).first())["order_id"] is None
-    assert problem(await _post(client, picker, "/pack/start", {"code": mine[1]}), 422)["code"] == "tote_empty"
+    assert problem(await post(client, picker, "/pack/start", {"code": mine[1]}), 422)["code"] == "tote_empty"
 
     # The label: a PDF whose Code 128 is the parcel's barcode, with the address and the hub.
     r = await client.get(done["parcel"]["labelUrl"], headers=picker)
@@ -158,12 +136,12 @@ async def test_packing_is_refused_across_hubs_and_before_the_picking_ends(client
     g = await house(client, pickers=1)
     (mine,) = (await _picked(client, h, [("SODA", 1)])).items()
     # Another hub's picker: the tote is not theirs, nor the packing, nor the label.
-    assert problem(await _post(client, g.pickers[0], "/pack/start", {"code": mine[1]}), 422)["code"] == "unknown_tote"
-    job = await _ok(await _post(client, h.pickers[0], "/pack/start", {"code": mine[1]}))
+    assert problem(await post(client, g.pickers[0], "/pack/start", {"code": mine[1]}), 422)["code"] == "unknown_tote"
+    job = await answered(await post(client, h.pickers[0], "/pack/start", {"code": mine[1]}))
     problem(await client.get(f"/pack/jobs/{job['id']}", headers=g.pickers[0]), 404)
     problem(await _item(client, g.pickers[0], job["id"], GTINS["SODA"]), 404)
-    await _ok(await _item(client, h.pickers[0], job["id"], GTINS["SODA"]))
-    done = await _ok(await _post(client, h.pickers[0], f"/pack/jobs/{job['id']}/close", {}))
+    await answered(await _item(client, h.pickers[0], job["id"], GTINS["SODA"]))
+    done = await answered(await post(client, h.pickers[0], f"/pack/jobs/{job['id']}/close", {}))
     problem(await client.get(done["parcel"]["labelUrl"], headers=g.pickers[0]), 404)
     problem(await client.get(done["parcel"]["labelUrl"], headers=g.dispatcher), 403)  # not a picker
     problem(await client.put(f"/shops/{h.shop}/packing", json={"giftWrap": True}, headers=g.dispatcher), 404)
@@ -171,12 +149,12 @@ async def test_packing_is_refused_across_hubs_and_before_the_picking_ends(client
     await Tote.insert(Tote(code=f"T-9{g.hub:03d}", hub=g.hub, order_id=await order(g, [("SODA", 1)])))
     await stock_in(client, g, "SODA", 1, "A01-02-1")
     await release(client, g)
-    body = problem(await _post(client, g.pickers[0], "/pack/start", {"code": f"T-9{g.hub:03d}"}), 409)
+    body = problem(await post(client, g.pickers[0], "/pack/start", {"code": f"T-9{g.hub:03d}"}), 409)
     assert body["code"] == "not_picked" and "being picked" in body["detail"]
     # An order whose every line was short at release: nothing to pack.
     await Tote.insert(Tote(code=f"T-8{g.hub:03d}", hub=g.hub, order_id=await order(g, [("CHIPS", 1)])))
     await release(client, g)
-    body = problem(await _post(client, g.pickers[0], "/pack/start", {"code": f"T-8{g.hub:03d}"}), 422)
+    body = problem(await post(client, g.pickers[0], "/pack/start", {"code": f"T-8{g.hub:03d}"}), 422)
     assert body["code"] == "nothing_to_pack"
 
 
@@ -222,10 +200,10 @@ async def test_a_packed_parcel_lands_on_a_running_route_and_the_loading_list_fol
     )
     await OrderLine.insert(OrderLine(order=new["id"], sku="SODA", quantity=2, status="picked", source="hub", picked=2))
     await Tote.insert(Tote(code="T-0500", hub=hub, order_id=new["id"]))
-    job = await _ok(await _post(client, packer, "/pack/start", {"code": "T-0500"}))
+    job = await answered(await post(client, packer, "/pack/start", {"code": "T-0500"}))
     for _ in range(2):
-        await _ok(await _item(client, packer, job["id"], GTINS["SODA"]))
-    done = await _ok(await _post(client, packer, f"/pack/jobs/{job['id']}/close", {}))
+        await answered(await _item(client, packer, job["id"], GTINS["SODA"]))
+    done = await answered(await post(client, packer, f"/pack/jobs/{job['id']}/close", {}))
     assert done["dispatch"] == "replan" and done["box"] == "S"
     assert done["parcel"]["barcode"] == new["parcels"][0]["barcode"]  # the order's parcel, now weighed
     assert done["parcel"]["weightKg"] == (2 * 350 + 150) / 1000
@@ -249,8 +227,8 @@ async def test_two_packers_scanning_the_last_unit_at_once_count_it_once(client) 
 
     h = await house(client)
     ((oid, tote),) = (await _picked(client, h, [("SODA", 2)])).items()
-    job = await _ok(await _post(client, h.pickers[0], "/pack/start", {"code": tote}))
-    await _ok(await _item(client, h.pickers[0], job["id"], GTINS["SODA"]))
+    job = await answered(await post(client, h.pickers[0], "/pack/start", {"code": tote}))
+    await answered(await _item(client, h.pickers[0], job["id"], GTINS["SODA"]))
     a, b = await asyncio.gather(
         _item(client, h.pickers[0], job["id"], GTINS["SODA"]), _item(client, h.pickers[1], job["id"], GTINS["SODA"])
     )
@@ -260,8 +238,8 @@ async def test_two_packers_scanning_the_last_unit_at_once_count_it_once(client) 
     assert len(row["scans"]) == 2
     # Two closes at once: one parcel, the other told it is closed.
     c, d = await asyncio.gather(
-        _post(client, h.pickers[0], f"/pack/jobs/{job['id']}/close", {}),
-        _post(client, h.pickers[1], f"/pack/jobs/{job['id']}/close", {}),
+        post(client, h.pickers[0], f"/pack/jobs/{job['id']}/close", {}),
+        post(client, h.pickers[1], f"/pack/jobs/{job['id']}/close", {}),
     )
     assert sorted([c.status_code, d.status_code]) == [200, 409]
     assert await Parcel.count().where(Parcel.order == oid) == 1

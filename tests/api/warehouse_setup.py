@@ -189,3 +189,39 @@ async def pick_through(client, who: dict[str, str], batch_id: int, gtins: dict[s
         assert body["batch"]["phase"] is not None
         view = await batch(client, who, batch_id)
     raise AssertionError("the batch did not end")
+
+
+GTINS = {p.sku: gtin(p) for p in (SODA, CHIPS, SOAP, VASE)}
+SHELVES = (("SODA", 10, "A01-02-1"), ("CHIPS", 10, "A02-03-1"), ("VASE", 5, "A01-04-1"))
+
+
+async def picked(client, h: House, *orders: list[tuple[str, int]], mode: str = "") -> tuple[int, list[int]]:
+    """The packing and sorting tests' start: SHELVES stocked, ``orders`` placed, released in one
+    batch (``mode``: the hub's way of picking unless given) and picked through by the house's
+    first picker (pick and pack: totes bound first). Answers (the batch, the orders' ids)."""
+    for sku, qty, bin_code in SHELVES:
+        await stock_in(client, h, sku, qty, bin_code)
+    ids = [await order(h, lines) for lines in orders]
+    (batch_id,) = (await release(client, h, **({"mode": mode} if mode else {})))["released"][0]["batchIds"]
+    await take(client, h.pickers[0], batch_id)
+    if mode != "pick_then_sort":
+        await bind_totes(client, h.pickers[0], batch_id, h.hub * 10)
+    assert (await pick_through(client, h.pickers[0], batch_id, GTINS))["status"] == "done"
+    return batch_id, ids
+
+
+async def post(client, who: dict[str, str], path: str, body: dict[str, Any], idem: dict[str, str] | None = None):
+    """A POST with a fresh Idempotency-Key, or ``idem``'s."""
+    return await client.post(path, json=body, headers={**who, **(idem or key())})
+
+
+async def answered(r) -> dict[str, Any]:
+    """The body of a 200."""
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+async def scan_item(client, who, path: str, code: str, scan_id: str | None = None, idem: dict[str, str] | None = None):
+    """An item scanned at a packing or sorting station (``path``: its items endpoint)."""
+    return await post(client, who, path, {"scanId": scan_id or uuid.uuid4().hex, "code": code}, idem)

@@ -175,3 +175,29 @@ def test_a_picker_picks_a_batch_with_wedge_scans(server: Server, released: int, 
     page.get_by_role("button", name="Back to the batches").click()
     expect(page.locator("[data-batch]")).to_have_count(released - 1)
     assert errors == []
+
+
+def test_the_pickers_name_shows_whole_in_the_top_bar_of_a_handheld(server: Server, handheld: Any) -> None:
+    """412 px wide, in English and in Dutch (a longer "log out"): the name in the top bar is
+    visible and not cut to nothing, inside the screen, and the bar's buttons keep 48 px."""
+    require_browser()
+    from playwright.sync_api import expect
+
+    page = handheld.new_page()
+    page.goto(f"{server.base}/pick/")
+    page.fill("#username", "picker")
+    page.fill("#password", server.day["password"])
+    page.click("#login-form button[type=submit]")
+    who = page.locator("#who")
+    expect(who).to_have_text("Picker", timeout=10_000)
+    for lang in ("en", "nl"):
+        page.click(f"#top-lang [data-lang={lang}]")
+        expect(page.locator("#logout")).to_have_text("Log out" if lang == "en" else "Uitloggen")
+        expect(who).to_be_visible()
+        size = who.evaluate("el => ({shown: el.clientWidth, needed: el.scrollWidth})")
+        assert 0 < size["needed"] <= size["shown"], (lang, size)  # the whole name, no ellipsis
+        box = who.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= HANDHELD["width"], (lang, box)
+        for button in page.locator(".topbar button:visible").all():
+            b = button.bounding_box()
+            assert b and b["width"] >= 48 and b["height"] >= 48 and b["x"] + b["width"] <= HANDHELD["width"], (lang, b)

@@ -32,6 +32,10 @@ for (const app of ["pick", "point", "returns-desk"]) {
       for (const m of read(url).matchAll(/from\s+"([^"]+)"/g)) todo.push(posix.normalize(posix.join(posix.dirname(url), m[1])));
     }
     assert.deepEqual([...seen].filter((u) => !cached.has(u)), []);
+    // and every file the page itself loads (kit/worker.css, kit/trailing-slash.js, its manifest, ...)
+    const page = [...read(`/${app}/index.html`).matchAll(/(?:href|src)="(\/[^"]+)"/g)].map((m) => m[1]);
+    assert.ok(page.includes("/kit/worker.css"), "the page links the kit's base stylesheet");
+    assert.deepEqual(page.filter((u) => !cached.has(u)), []);
     assert.deepEqual(shell.filter((u) => !u.endsWith("/") && !existsSync(STATIC + u)), []);
   });
 }

@@ -242,19 +242,27 @@ def test_the_street_of_an_address() -> None:
 
 
 def test_a_pickup_point_at_ninety_percent_is_full() -> None:
-    raised = pickup_points_full([PointLoad(pickup_point_id=4, name="Kamppi", capacity=60, waiting=54)])
+    raised = pickup_points_full([PointLoad(pickup_point_id=4, name="Kamppi", capacity=60, waiting=20, room_left=6)])
     assert [(a.kind, a.key) for a in raised] == [("pickup_point_full", "4")]
-    assert raised[0].data == {"pickupPointId": 4, "waiting": 54, "capacity": 60}
-    assert "54 of its 60" in raised[0].detail
+    assert raised[0].data == {"pickupPointId": 4, "waiting": 20, "capacity": 60, "roomLeft": 6}
+    assert "6 of its 60 places left" in raised[0].detail and "90 % taken" in raised[0].detail
 
 
 def test_a_pickup_point_below_ninety_percent_is_not_full() -> None:
     points = [
-        PointLoad(pickup_point_id=1, name="A", capacity=60, waiting=53),
-        PointLoad(pickup_point_id=2, name="B", capacity=0, waiting=0),
-        PointLoad(pickup_point_id=3, name="C", capacity=10, waiting=8),
+        PointLoad(pickup_point_id=1, name="A", capacity=60, waiting=53, room_left=7),
+        PointLoad(pickup_point_id=2, name="B", capacity=0, waiting=0, room_left=0),
+        PointLoad(pickup_point_id=3, name="C", capacity=10, waiting=8, room_left=2),
     ]
     assert pickup_points_full(points) == []
+
+
+def test_a_pickup_point_is_full_by_its_room_left_not_by_what_waits_on_its_shelves() -> None:
+    # Few parcels on the shelves but the day's announced ones take the rest: full.
+    announced = PointLoad(pickup_point_id=5, name="D", capacity=10, waiting=1, room_left=0)
+    # Eight parcels on its shelves, two places left: 80 %, not full.
+    roomy = PointLoad(pickup_point_id=6, name="E", capacity=10, waiting=8, room_left=2)
+    assert [a.key for a in pickup_points_full([announced, roomy])] == ["5"]
 
 
 # --- replan_not_applied -------------------------------------------------------------

@@ -7,7 +7,7 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "pick",
-  version: "v5",
+  version: "v7",
   shell: [
     "/pick/",
     "/pick/app.css",
@@ -23,7 +23,7 @@ laadbakShell({
     "/pick/sort-model.js",
     "/pick/messages/sort-en.js",
     "/pick/messages/sort-nl.js",
-    "/pick/trailing-slash.js",
+    "/kit/trailing-slash.js",
     "/pick/messages/en.js",
     "/pick/messages/nl.js",
     "/pick/manifest.webmanifest",
@@ -38,6 +38,7 @@ laadbakShell({
     "/kit/stream.js",
     "/kit/feedback.js",
     "/kit/tokens.css",
+    "/kit/worker.css",
     "/kit/messages/en.js",
     "/kit/messages/nl.js",
     "/vendor/lit-html/lit-html.js",

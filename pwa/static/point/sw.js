@@ -8,14 +8,14 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "point",
-  version: "v4",
+  version: "v5",
   shell: [
     "/point/",
     "/point/app.css",
     "/point/app.js",
     "/point/model.js",
     "/point/returns.js",
-    "/point/trailing-slash.js",
+    "/kit/trailing-slash.js",
     "/point/messages/en.js",
     "/point/messages/nl.js",
     "/point/manifest.webmanifest",
@@ -29,6 +29,7 @@ laadbakShell({
     "/kit/scanner.js",
     "/kit/feedback.js",
     "/kit/tokens.css",
+    "/kit/worker.css",
     "/kit/messages/en.js",
     "/kit/messages/nl.js",
     "/vendor/lit-html/lit-html.js",

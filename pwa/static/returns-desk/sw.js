@@ -7,13 +7,13 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "returns-desk",
-  version: "v2",
+  version: "v4",
   shell: [
     "/returns-desk/",
     "/returns-desk/app.css",
     "/returns-desk/app.js",
     "/returns-desk/model.js",
-    "/returns-desk/trailing-slash.js",
+    "/kit/trailing-slash.js",
     "/returns-desk/messages/en.js",
     "/returns-desk/messages/nl.js",
     "/returns-desk/manifest.webmanifest",
@@ -26,6 +26,7 @@ laadbakShell({
     "/kit/lang-switch.js",
     "/kit/scanner.js",
     "/kit/tokens.css",
+    "/kit/worker.css",
     "/kit/messages/en.js",
     "/kit/messages/nl.js",
     "/vendor/lit-html/lit-html.js",
