@@ -18,6 +18,7 @@ import abc
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from backend.aio import cancel_and_wait, wait_set
@@ -44,6 +45,7 @@ class OutboxFeed(abc.ABC):
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._gap_since: float | None = None
+        self._position_listeners: list[Callable[[int, dict[str, Any]], None]] = []
 
     # -- what an implementation adds --
     @abc.abstractmethod
@@ -178,6 +180,11 @@ class OutboxFeed(abc.ABC):
     async def publish_position(self, hub_id: int, message: dict[str, Any]) -> None:
         await self._broadcast_position(hub_id, message)
 
+    def watch_positions(self, listener: Callable[[int, dict[str, Any]], None]) -> None:
+        self._position_listeners.append(listener)
+
     def _deliver_position(self, hub_id: int, message: dict[str, Any]) -> None:
+        for listener in self._position_listeners:
+            listener(hub_id, message)
         for sub in self._hubs.get(hub_id, ()):
             sub.offer_position(message)
