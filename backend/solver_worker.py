@@ -25,7 +25,7 @@ from typing import Any
 from litestar.datastructures import State
 
 from backend.db.engine import make_engine, migrate, use_database
-from backend.dispatch.pool import new_pool
+from backend.dispatch.pool import new_pool, warm_up
 from backend.jobs import Worker
 from backend.jobs.redis_saq import SaqBackend
 from backend.realtime.feed import make_feed
@@ -74,6 +74,8 @@ async def run_worker(settings: Settings, *, ready: Callable[[str], None] = print
     await migrate()
     geo = await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
     executor = new_pool(settings.solver_workers)
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(executor, warm_up) for _ in range(settings.solver_workers)))
     feed = make_feed(settings.redis_url)
     await feed.start()
     positions = HeardPositions()
@@ -88,7 +90,6 @@ async def run_worker(settings: Settings, *, ready: Callable[[str], None] = print
     )
     jobs = Worker(state, backend=backend)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:

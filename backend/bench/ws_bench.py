@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.bench.harness.api import ApiClient
+from backend.bench.harness.databases import create_pg_database, drop_pg_database
 from backend.bench.harness.server import ServerProcess, raise_nofile
 from backend.bench.harness.stats import add_counts, count, machine_busy_s, pct, ratio, top
 from backend.bench.ws_clients import Dispatcher, client_process, log
@@ -223,7 +224,7 @@ async def run_ws_bench(
             server.stop()
         if pg_db is not None and postgres_url:
             with contextlib.suppress(Exception):
-                await _drop_pg_database(postgres_url, pg_db)
+                await drop_pg_database(postgres_url, pg_db)
         if keep_dir:
             log(f"kept {tmp}")
         else:
@@ -252,7 +253,7 @@ async def _seed(
     db = tmp / "bench.sqlite"
     database_url = f"sqlite:///{db}"
     if postgres_url and pg_db:
-        database_url = await _create_pg_database(postgres_url, pg_db)
+        database_url = await create_pg_database(postgres_url, pg_db)
     use_database(make_engine(database_url))
     seeded = await seed_synthetic_day(geo, couriers, stops_per_courier, dt.date.today(), random.Random(seed))
     if wal and not postgres_url:  # an experiment: the journal mode the server does not set (yet) itself
@@ -542,27 +543,3 @@ def _summary(
         "target_p99_ms": TARGET_P99_MS,
         "p99_vs_target": ratio(p99, TARGET_P99_MS, 3),
     }
-
-
-async def _create_pg_database(url: str, name: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-async def _drop_pg_database(url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()

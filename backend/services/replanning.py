@@ -322,7 +322,9 @@ async def work_out(
     if ctx.pool is None:
         result, solve_phases = await asyncio.to_thread(job)
     else:
-        result, solve_phases = await asyncio.get_running_loop().run_in_executor(ctx.pool, job)
+        solving = asyncio.get_running_loop().run_in_executor(ctx.pool, job)  # submitted: the solver runs
+        crash_point("replan.solving")  # tests: the process dies while its solver works
+        result, solve_phases = await solving
     phases["solve"] = time.perf_counter() - t1
     phases.update(solve_phases)
     if withdrawn_from:
