@@ -360,6 +360,20 @@ def _quality_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
 def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.ws_bench import run_ws_bench
 
+    postgres, redis_url = args.postgres, args.redis or settings.redis_url
+    if args.processes < 1:
+        print(f"error: --processes is a number of serving processes, 1 or more, not {args.processes}", file=sys.stderr)
+        return 2
+    if args.processes > 1:
+        postgres = postgres or (settings.database_url if settings.is_postgres else None)
+        if not postgres or not redis_url:
+            print(
+                f"error: --processes {args.processes} shares the day through PostgreSQL and Redis: give --postgres URL "
+                "(or a PostgreSQL DATABASE_URL) and --redis URL (or REDIS_URL); the bench makes a throw-away database",
+                file=sys.stderr,
+            )
+            return 2
+
     lo, _, hi = args.action_every.partition(":")
     result = asyncio.run(
         run_ws_bench(
@@ -373,7 +387,9 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
             compression=not args.no_compression,
             keep_dir=args.keep,
             wal=args.wal,
-            postgres_url=args.postgres,
+            postgres_url=postgres,
+            processes=args.processes,
+            redis_url=redis_url if args.processes > 1 else None,
         )
     )
     print(json.dumps(result, indent=None if args.json else 2))
@@ -608,6 +624,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--postgres", metavar="URL", help="experiment: run on a throw-away PostgreSQL database created on this server"
     )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="serving processes (and one solver worker) on PostgreSQL and Redis; the couriers spread over them",
+    )
+    p.add_argument("--redis", metavar="URL", help="--processes: the Redis they share (default REDIS_URL)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_ws)
     _replan_arguments(

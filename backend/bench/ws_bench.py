@@ -42,6 +42,7 @@ from backend.bench.harness.server import ServerProcess, raise_nofile
 from backend.bench.harness.stats import add_counts, count, machine_busy_s, pct, ratio, top
 from backend.bench.ws_clients import Dispatcher, client_process, log
 from backend.bench.ws_day import DISPATCHER_PASSWORD, seed_synthetic_day
+from backend.bench.ws_processes import ServerGroup, cross_process
 
 TARGET_P99_MS = 250.0
 
@@ -131,9 +132,15 @@ async def run_ws_bench(
     keep_dir: bool = False,
     wal: bool = False,
     postgres_url: str | None = None,
+    processes: int = 1,
+    redis_url: str | None = None,
 ) -> dict[str, Any]:
     """Run the bench; with ``postgres_url`` (an experiment) on a throw-away PostgreSQL database
-    created next to the one that URL names, instead of SQLite."""
+    created next to the one that URL names, instead of SQLite. ``processes`` above 1 (with
+    ``postgres_url`` and ``redis_url``): that many serving processes and a solver worker
+    (:mod:`backend.bench.ws_processes`)."""
+    if processes > 1 and not (postgres_url and redis_url):
+        raise ValueError("several serving processes share the day through PostgreSQL and Redis: give both")
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -156,10 +163,18 @@ async def run_ws_bench(
             postgres_url=postgres_url,
             pg_db=pg_db,
         )
-        # 2. the server
-        server = ServerProcess(tmp, database_url, map_path=settings.map_path)
+        # 2. the server (or the servers and the solver worker)
+        if processes > 1:
+            assert redis_url is not None
+            server = ServerGroup(
+                tmp, database_url, processes=processes, redis_url=redis_url, map_path=settings.map_path
+            )
+        else:
+            server = ServerProcess(tmp, database_url, map_path=settings.map_path)
         await asyncio.to_thread(server.start)
         log(f"server pid {server.pid} on {server.base}, open files limit {server.nofile()}")
+        if isinstance(server, ServerGroup):
+            instances.append(server.describe())
         instances.append(
             {
                 "phase": "server",
@@ -172,12 +187,14 @@ async def run_ws_bench(
         sampler.start()
         # 3. the clients log in
         names = seeded["usernames"]
+        clients = max(clients, processes)  # client k talks to serving process k mod N
         share = [names[k::clients] for k in range(clients)]
+        bases = server.bases() if isinstance(server, ServerGroup) else [(server.base, server.ws_base)]
         procs = ClientProcesses(
             [
                 {
-                    "base": server.base,
-                    "ws_base": server.ws_base,
+                    "base": bases[k % len(bases)][0],
+                    "ws_base": bases[k % len(bases)][1],
                     "usernames": share[k],
                     "seed": seed * 100 + k,
                     "ramp_per_s": ramp_per_s / clients,
@@ -216,6 +233,9 @@ async def run_ws_bench(
             ramp_per_s=ramp_per_s,
             duration_s=duration_s,
         )
+        if isinstance(server, ServerGroup):
+            instances.append(server.describe("processes_end"))
+            summary["cross_process"] = cross_process(ride["results"], dispatcher.order, processes)
         return {"instances": instances, "summary": summary}
     finally:
         if procs is not None:
