@@ -42,7 +42,7 @@ from backend.bench.harness.server import ServerProcess, raise_nofile
 from backend.bench.harness.stats import add_counts, count, machine_busy_s, pct, ratio, top
 from backend.bench.ws_clients import Dispatcher, client_process, log
 from backend.bench.ws_day import DISPATCHER_PASSWORD, seed_synthetic_day
-from backend.bench.ws_processes import ServerGroup, cross_process
+from backend.bench.ws_processes import ServerGroup, bases_of
 
 TARGET_P99_MS = 250.0
 
@@ -136,11 +136,7 @@ async def run_ws_bench(
     redis_url: str | None = None,
 ) -> dict[str, Any]:
     """Run the bench; with ``postgres_url`` (an experiment) on a throw-away PostgreSQL database
-    created next to the one that URL names, instead of SQLite. ``processes`` above 1 (with
-    ``postgres_url`` and ``redis_url``): that many serving processes and a solver worker
-    (:mod:`backend.bench.ws_processes`)."""
-    if processes > 1 and not (postgres_url and redis_url):
-        raise ValueError("several serving processes share the day through PostgreSQL and Redis: give both")
+    created next to the one that URL names, instead of SQLite; ``processes`` > 1: bench/ws_processes.py."""
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -164,17 +160,9 @@ async def run_ws_bench(
             pg_db=pg_db,
         )
         # 2. the server (or the servers and the solver worker)
-        if processes > 1:
-            assert redis_url is not None
-            server = ServerGroup(
-                tmp, database_url, processes=processes, redis_url=redis_url, map_path=settings.map_path
-            )
-        else:
-            server = ServerProcess(tmp, database_url, map_path=settings.map_path)
+        server = _server(settings, tmp, database_url, processes, redis_url)
         await asyncio.to_thread(server.start)
         log(f"server pid {server.pid} on {server.base}, open files limit {server.nofile()}")
-        if isinstance(server, ServerGroup):
-            instances.append(server.describe())
         instances.append(
             {
                 "phase": "server",
@@ -189,12 +177,10 @@ async def run_ws_bench(
         names = seeded["usernames"]
         clients = max(clients, processes)  # client k talks to serving process k mod N
         share = [names[k::clients] for k in range(clients)]
-        bases = server.bases() if isinstance(server, ServerGroup) else [(server.base, server.ws_base)]
         procs = ClientProcesses(
             [
                 {
-                    "base": bases[k % len(bases)][0],
-                    "ws_base": bases[k % len(bases)][1],
+                    **bases_of(server)[k % processes],  # its serving process: base, ws_base
                     "usernames": share[k],
                     "seed": seed * 100 + k,
                     "ramp_per_s": ramp_per_s / clients,
@@ -234,8 +220,7 @@ async def run_ws_bench(
             duration_s=duration_s,
         )
         if isinstance(server, ServerGroup):
-            instances.append(server.describe("processes_end"))
-            summary["cross_process"] = cross_process(ride["results"], dispatcher.order, processes)
+            summary["cross_process"] = server.figures(instances, ride["results"], dispatcher.order)
         return {"instances": instances, "summary": summary}
     finally:
         if procs is not None:
@@ -249,6 +234,15 @@ async def run_ws_bench(
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _server(settings: Any, tmp: Path, database_url: str, processes: int, redis_url: str | None) -> ServerProcess:
+    """One serving process, or (``processes`` > 1) the group of them and the solver worker."""
+    if processes > 1:
+        if not (redis_url and database_url.startswith(("postgres://", "postgresql://"))):
+            raise ValueError("several serving processes share the day through PostgreSQL and Redis: give both")
+        return ServerGroup(tmp, database_url, processes=processes, redis_url=redis_url, map_path=settings.map_path)
+    return ServerProcess(tmp, database_url, map_path=settings.map_path)
 
 
 async def _seed(

@@ -52,16 +52,18 @@ class ServerGroup(ServerProcess):
         self.var_dir, self.database_url, self.map_path = var_dir, database_url, map_path
         self.port, self.base, self.ws_base, self.log_path = first.port, first.base, first.ws_base, first.log_path
         self.proc = None
+        self.started: dict[str, Any] = {}
 
-    def bases(self) -> list[tuple[str, str]]:
-        """(http base, ws base) of each serving process."""
-        return [(s.base, s.ws_base) for s in self.servers]
+    def bases(self) -> list[dict[str, str]]:
+        """The http and ws base of each serving process."""
+        return [{"base": s.base, "ws_base": s.ws_base} for s in self.servers]
 
     def start(self) -> None:
         with concurrent.futures.ThreadPoolExecutor(len(self.servers) + len(self.workers)) as starting:
             for done in [starting.submit(p.start) for p in (*self.servers, *self.workers)]:
                 done.result()
         self.proc = self.servers[0].proc
+        self.started = self.describe()
 
     def stop(self, timeout_s: float = 15.0) -> None:
         for p in (*self.servers, *self.workers):
@@ -80,6 +82,13 @@ class ServerGroup(ServerProcess):
             "solver_workers": [one(w) for w in self.workers],
             "dispatcher_on": 0,
         }
+
+    def figures(
+        self, instances: list[dict[str, Any]], results: list[dict[str, Any]], dispatcher_order: list[Any]
+    ) -> dict[str, Any]:
+        """After the run: each process's figures (a row of ``instances``) and the order check."""
+        instances.extend([self.started, self.describe("processes_end")])
+        return cross_process(results, dispatcher_order, len(self.servers))
 
     @property
     def pid(self) -> int:
@@ -122,6 +131,11 @@ class ServerGroup(ServerProcess):
             "loop_held_at": dict(sorted(held_at.items(), key=lambda kv: -kv[1])[:8]),
             "worker_warnings": sum(w.warnings()["warnings"] for w in self.workers),
         }
+
+
+def bases_of(server: ServerProcess) -> list[dict[str, str]]:
+    """The http and ws base of each serving process: client k talks to the k-th mod N."""
+    return server.bases() if isinstance(server, ServerGroup) else [{"base": server.base, "ws_base": server.ws_base}]
 
 
 def _round(value: float | None) -> float | None:
