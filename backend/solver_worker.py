@@ -25,7 +25,7 @@ from typing import Any
 from litestar.datastructures import State
 
 from backend.db.engine import make_engine, migrate, use_database
-from backend.dispatch.pool import new_pool, warm_up
+from backend.dispatch.pool import new_pool
 from backend.jobs import Worker
 from backend.jobs.redis_saq import SaqBackend
 from backend.realtime.feed import make_feed
@@ -53,6 +53,13 @@ class HeardPositions:
 
     def last(self, courier_id: int) -> dict[str, Any] | None:
         return self._last.get(courier_id)
+
+
+def warm_up() -> None:
+    """Run in each solver process at start: what a re-plan's call unpickles there (the
+    services' modules, ~2 s of CPU) is imported before the first phone waits on it."""
+    import backend.dispatch.portfolio
+    import backend.services.replanning  # noqa: F401
 
 
 def refusal(settings: Settings) -> str | None:

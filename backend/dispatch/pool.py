@@ -54,12 +54,6 @@ def new_pool(max_workers: int | None = None) -> concurrent.futures.ProcessPoolEx
     )
 
 
-def warm_up() -> None:
-    """Run in each worker of a new pool: the engines are imported before the first solve waits on them."""
-    import backend.dispatch.portfolio
-    import backend.dispatch.replan  # noqa: F401
-
-
 def get_pool(max_workers: int | None = None) -> concurrent.futures.ProcessPoolExecutor:
     """The module's solver pool (spawn context), created on first use."""
     global _POOL
