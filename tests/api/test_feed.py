@@ -227,8 +227,12 @@ async def test_a_hole_in_the_ids_holds_later_events_back_for_a_while(
     async def latest_seq() -> int:
         return 0
 
+    async def cannot_say() -> None:  # as SQLite: the time rule
+        return None
+
     monkeypatch.setattr(outbox, "events_after", events_after)
     monkeypatch.setattr(outbox, "latest_seq", latest_seq)
+    monkeypatch.setattr(outbox, "running_transactions", cannot_say)
     monkeypatch.setattr(tail, "GAP_GRACE_S", 1.0)
     feed = await feeds(poll_interval_s=0.05)
     sub = feed.subscribe(courier_id=5)
@@ -240,6 +244,42 @@ async def test_a_hole_in_the_ids_holds_later_events_back_for_a_while(
     else:
         assert [m["seq"] for m in await take(sub, 1)] == [3]
         committed.append(_row(2))  # too late: the stream re-reads it from history on resume
+    await nothing_more(sub, wait_s=0.3)
+
+
+@pytest.mark.parametrize("commits", [True, False])
+async def test_a_hole_holds_later_events_while_its_writer_runs_however_long(
+    feeds: Feeds, monkeypatch: pytest.MonkeyPatch, commits: bool
+) -> None:
+    """Where the database names its running transactions (PostgreSQL), event 3 waits for 2
+    as long as a transaction that ran when the hole was seen still runs (several processes
+    under load: seconds), not a fixed grace; once they have ended, 2 is there or never comes."""
+    committed = [_row(1), _row(3)]
+    running = {41, 42}
+
+    async def events_after(after: int, *, limit: int = 1000, **_: Any) -> list[dict[str, Any]]:
+        return [r for r in sorted(committed, key=lambda r: r["id"]) if r["id"] > after][:limit]
+
+    async def latest_seq() -> int:
+        return 0
+
+    async def running_transactions() -> frozenset[int]:
+        return frozenset(running)
+
+    monkeypatch.setattr(outbox, "events_after", events_after)
+    monkeypatch.setattr(outbox, "latest_seq", latest_seq)
+    monkeypatch.setattr(outbox, "running_transactions", running_transactions)
+    monkeypatch.setattr(tail, "GAP_GRACE_S", 0.1)  # the writer rule does not use it
+    feed = await feeds(poll_interval_s=0.05)
+    sub = feed.subscribe(courier_id=5)
+    assert [m["seq"] for m in await take(sub, 1)] == [1]
+    running.discard(41)
+    running.add(50)  # began after the hole was seen: not its writer
+    await nothing_more(sub, wait_s=0.6)  # 42, running since before, may be 2's writer: 3 waits
+    if commits:
+        committed.append(_row(2))
+    running.discard(42)
+    assert [m["seq"] for m in await take(sub, 2 if commits else 1)] == ([2, 3] if commits else [3])
     await nothing_more(sub, wait_s=0.3)
 
 
