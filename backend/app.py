@@ -269,6 +269,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.sessions.start()
         app.state.positions = PositionStore()
         await app.state.positions.start()
+        app.state.feed.watch_positions(app.state.positions.hear)  # phones on other processes too
         ticker = ProgressTicker(app.state.feed, on_behind=_behind_replanner(app.state))
         await ticker.start()
         vapid = load_vapid(settings.var_dir)

@@ -20,7 +20,6 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from typing import Any
 
 from litestar.datastructures import State
 
@@ -29,30 +28,13 @@ from backend.dispatch.pool import new_pool
 from backend.jobs import Worker
 from backend.jobs.redis_saq import SaqBackend
 from backend.realtime.feed import make_feed
+from backend.realtime.positions import PositionStore
 from backend.services import follow_ups  # noqa: F401 - registers the job kinds
 from backend.services.context import Context
 from backend.services.geo import Geo
 from backend.settings import Settings
 
 log = logging.getLogger("laadbak.worker")
-
-
-class HeardPositions:
-    """Where the couriers are, as heard on the feed (the serving processes record them)."""
-
-    def __init__(self) -> None:
-        self._last: dict[int, dict[str, Any]] = {}
-
-    def hear(self, hub_id: int, message: dict[str, Any]) -> None:
-        courier = message.get("courierId")
-        if isinstance(courier, int):
-            self._last[courier] = message
-
-    def places(self) -> dict[int, tuple[float, float]]:
-        return {cid: (m["lat"], m["lon"]) for cid, m in self._last.items()}
-
-    def last(self, courier_id: int) -> dict[str, Any] | None:
-        return self._last.get(courier_id)
 
 
 def warm_up() -> None:
@@ -85,7 +67,7 @@ async def run_worker(settings: Settings, *, ready: Callable[[str], None] = print
     await asyncio.gather(*(loop.run_in_executor(executor, warm_up) for _ in range(settings.solver_workers)))
     feed = make_feed(settings.redis_url)
     await feed.start()
-    positions = HeardPositions()
+    positions = PositionStore()  # only heard here: the serving processes record and flush them
     feed.watch_positions(positions.hear)
     state = State({"settings": settings, "geo": geo, "executor": executor, "feed": feed, "positions": positions})
     state.context = Context(geo=geo, settings=settings, pool=executor, positions=positions, feed=feed)

@@ -11,8 +11,9 @@ import pytest
 from backend.cli import main
 from backend.dispatch.shared_matrix import Block
 from backend.jobs.solve_queue import seal, unseal
+from backend.realtime.positions import PositionStore
 from backend.settings import SettingsError, load_settings
-from backend.solver_worker import HeardPositions, refusal
+from backend.solver_worker import refusal
 
 PG = "postgresql://postgres@127.0.0.1:5432/laadbak"
 
@@ -70,8 +71,8 @@ def test_serve_with_several_workers_and_a_worker_refuse_sqlite(monkeypatch, caps
     assert "--postgres" in capsys.readouterr().err
 
 
-def test_a_worker_hears_where_the_couriers_are() -> None:
-    heard = HeardPositions()
+def test_a_process_hears_where_the_couriers_of_other_processes_are() -> None:
+    heard = PositionStore()  # a solver worker's, or a serving process's for phones on another
     heard.hear(1, {"type": "position", "courierId": 7, "hubId": 1, "lat": 60.1, "lon": 24.9})
     heard.hear(1, {"type": "position", "courierId": 7, "hubId": 1, "lat": 60.2, "lon": 24.8})
     heard.hear(1, {"type": "position", "hubId": 1, "lat": 0.0, "lon": 0.0})  # no courier: not kept
