@@ -209,6 +209,22 @@ def test_make_feed_picks_the_implementation_from_the_setting() -> None:
     assert isinstance(redis_feed, RedisFeed) and redis_feed.poll_interval_s == 2
 
 
+async def test_every_feed_of_the_deployment_hears_every_position(feeds: Feeds) -> None:
+    """A position published by one process reaches ``watch_positions`` of every feed (on Redis,
+    the other processes' too: their re-plans and desks know where that courier is)."""
+    here, there = await feeds(), await feeds()
+    heard: dict[str, list[tuple[int, int]]] = {"here": [], "there": []}
+    here.watch_positions(lambda hub, m: heard["here"].append((hub, m["courierId"])))
+    there.watch_positions(lambda hub, m: heard["there"].append((hub, m["courierId"])))
+    await here.publish_position(9, {"type": "position", "courierId": 5, "lat": 60.1, "lon": 24.9})
+    for _ in range(100):
+        if heard["here"] and (heard["there"] or feeds.redis_url is None):
+            break
+        await asyncio.sleep(0.02)
+    assert heard["here"] == [(9, 5)]
+    assert heard["there"] == ([(9, 5)] if feeds.redis_url else [])  # memory feeds are one process each
+
+
 def _row(seq: int) -> dict[str, Any]:
     return {"id": seq, "kind": "k", "payload": {"n": seq}, "courier_id": 5, "hub_id": None}
 
