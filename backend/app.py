@@ -7,6 +7,7 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -141,12 +142,25 @@ _writes: set[asyncio.Task[None]] = set()
 
 
 def _job_backend(settings: Settings) -> Any:
-    """SAQ over Redis where REDIS_URL is set (several processes share the work); else the table alone."""
+    """SAQ over Redis where REDIS_URL is set (several processes share the work); else the table alone.
+    With LAADBAK_SOLVER_QUEUE this process only hands jobs over: `laadbak worker` processes run them."""
     if not settings.redis_url:
         return None
     from backend.jobs.redis_saq import SaqBackend
 
-    return SaqBackend(settings.redis_url)
+    return SaqBackend(
+        settings.redis_url, name=settings.jobs_queue, run=not settings.solver_queue, secret=settings.secret_key
+    )
+
+
+def _solver_pool(settings: Settings, jobs: Any) -> Executor:
+    """Where this process's solves run: its own solver processes, or (LAADBAK_SOLVER_QUEUE) the
+    `laadbak worker` processes, through the job queue (backend/jobs/solve_queue.py)."""
+    if not settings.solver_queue:
+        return new_pool(settings.solver_workers)
+    from backend.jobs.solve_queue import QueueExecutor
+
+    return QueueExecutor(jobs.queue, settings.secret_key, timeout_s=2 * settings.plan_time_limit_s + 30)
 
 
 # The worker apps served at /<name>/ (the picker's API lives under /pick/batches... too).
@@ -248,8 +262,10 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             await engine.start_connection_pool()
         await migrate()
         app.state.geo = geo or await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
-        # OR-Tools holds the GIL while solving: solves run in worker processes.
-        executor = new_pool(settings.solver_workers)
+        # OR-Tools holds the GIL while solving: solves run in worker processes (this process's
+        # own, or the solver workers' behind the job queue).
+        jobs_backend = _job_backend(settings)
+        executor = _solver_pool(settings, jobs_backend)
         app.state.executor = executor
         app.state.feed = make_feed(settings.redis_url)
         await app.state.feed.start()
@@ -257,6 +273,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.sessions.start()
         app.state.positions = PositionStore()
         await app.state.positions.start()
+        app.state.feed.watch_positions(app.state.positions.hear)  # phones on other processes too
         ticker = ProgressTicker(app.state.feed, on_behind=_behind_replanner(app.state))
         await ticker.start()
         vapid = load_vapid(settings.var_dir)
@@ -278,7 +295,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             push_key=app.state.push_key,
         )
         # Follow-up jobs: those left unfinished by a process that stopped run again now.
-        app.state.jobs = Worker(app.state, backend=_job_backend(settings))
+        app.state.jobs = Worker(app.state, backend=jobs_backend)
         await app.state.jobs.start()
         reopener = ClosureReopener(ctx)  # re-plans hubs whose closures have just ended
         await reopener.start()

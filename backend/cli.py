@@ -1,4 +1,4 @@
-"""laadbak serve | migrate | import-map FILE | demo | bench plan | ws | replan | map | picking ..."""
+"""laadbak serve [--workers N] | worker | migrate | import-map FILE | demo | bench plan | ws | replan ..."""
 
 from __future__ import annotations
 
@@ -25,7 +25,44 @@ def _serve(settings: Settings, app=None) -> None:  # noqa: ANN001
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    _serve(settings)
+    if args.workers < 1:
+        print(f"error: --workers is a number of serving processes, 1 or more, not {args.workers}", file=sys.stderr)
+        return 2
+    if args.workers == 1:
+        _serve(settings)
+        return 0
+    if not settings.is_postgres or not settings.redis_url:
+        print(
+            f"error: --workers {args.workers} runs {args.workers} serving processes that share the live day through "
+            "PostgreSQL and Redis: set DATABASE_URL=postgresql://... and REDIS_URL=redis://... "
+            "(the SQLite demo runs in one process: leave out --workers)",
+            file=sys.stderr,
+        )
+        return 2
+    import uvicorn
+
+    cmd_migrate(args, settings)  # once, before the processes start
+    # Every process builds its app from the environment (backend.app.create_app) and shares the socket.
+    uvicorn.run(
+        "backend.app:create_app",
+        factory=True,
+        workers=args.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws="websockets-sansio",
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.solver_worker import refusal, run_worker
+
+    reason = refusal(settings)
+    if reason:
+        print(f"error: {reason}", file=sys.stderr)
+        return 2
+    asyncio.run(run_worker(settings, ready=lambda line: print(line, flush=True)))
     return 0
 
 
@@ -323,6 +360,20 @@ def _quality_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
 def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.ws_bench import run_ws_bench
 
+    postgres, redis_url = args.postgres, args.redis or settings.redis_url
+    if args.processes < 1:
+        print(f"error: --processes is a number of serving processes, 1 or more, not {args.processes}", file=sys.stderr)
+        return 2
+    if args.processes > 1:
+        postgres = postgres or (settings.database_url if settings.is_postgres else None)
+        if not postgres or not redis_url:
+            print(
+                f"error: --processes {args.processes} shares the day through PostgreSQL and Redis: give --postgres URL "
+                "(or a PostgreSQL DATABASE_URL) and --redis URL (or REDIS_URL); the bench makes a throw-away database",
+                file=sys.stderr,
+            )
+            return 2
+
     lo, _, hi = args.action_every.partition(":")
     result = asyncio.run(
         run_ws_bench(
@@ -336,7 +387,9 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
             compression=not args.no_compression,
             keep_dir=args.keep,
             wal=args.wal,
-            postgres_url=args.postgres,
+            postgres_url=postgres,
+            processes=args.processes,
+            redis_url=redis_url if args.processes > 1 else None,
         )
     )
     print(json.dumps(result, indent=None if args.json else 2))
@@ -543,7 +596,17 @@ def _picking_arguments(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the API server").set_defaults(func=cmd_serve)
+    p = sub.add_parser("serve", help="run the API server")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="serving processes on the one port (more than 1: PostgreSQL and REDIS_URL; default 1)",
+    )
+    p.set_defaults(func=cmd_serve)
+    sub.add_parser(
+        "worker", help="a solver worker: runs follow-up jobs and solves from the Redis job queue"
+    ).set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="create or update the database schema").set_defaults(func=cmd_migrate)
     p = sub.add_parser("import-map", help="build the street network and geocoder of an .osm.pbf")
     p.add_argument("file")
@@ -599,6 +662,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--postgres", metavar="URL", help="experiment: run on a throw-away PostgreSQL database created on this server"
     )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="serving processes (and one solver worker) on PostgreSQL and Redis; the couriers spread over them",
+    )
+    p.add_argument("--redis", metavar="URL", help="--processes: the Redis they share (default REDIS_URL)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_ws)
     _replan_arguments(

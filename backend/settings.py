@@ -51,6 +51,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # how far from its hub a hub's bikes deliver (beyond: the carrier).
     checkout_hold_min: float = 10.0
     checkout_area_km: float = 8.0
+    # Several processes (docs/jobs.md, "Several processes"): solves and follow-up jobs go to
+    # `laadbak worker` processes through the Redis job queue; this process only serves.
+    solver_queue: bool = False
+    jobs_queue: str = "laadbak-jobs"  # the SAQ queue's name in Redis (one per deployment)
 
     @property
     def is_postgres(self) -> bool:
@@ -148,6 +152,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         alert_no_position_min=_minutes(env, "LAADBAK_ALERT_NO_POSITION_MIN", 5),
         alert_still_min=_minutes(env, "LAADBAK_ALERT_STILL_MIN", 10),
         stall_log_ms=_stall_ms(env.get("LAADBAK_STALL_LOG_MS", "").strip()),
+        solver_queue=_solver_queue(env, database_url),
+        jobs_queue=env.get("LAADBAK_JOBS_QUEUE", "").strip() or "laadbak-jobs",
     )
 
 
@@ -158,6 +164,20 @@ def _push_origins(value: str) -> tuple[str, ...]:
         return parse_allowed_origins(value)
     except ValueError as exc:
         raise SettingsError(str(exc)) from exc
+
+
+def _solver_queue(env: dict[str, str], database_url: str) -> bool:
+    """LAADBAK_SOLVER_QUEUE: solves and jobs run in `laadbak worker` processes, which share
+    the day through PostgreSQL and hear of the work through Redis."""
+    value = env.get("LAADBAK_SOLVER_QUEUE", "").strip()
+    if not value or not _flag("LAADBAK_SOLVER_QUEUE", value):
+        return False
+    if not env.get("REDIS_URL") or not database_url.startswith(("postgres://", "postgresql://")):
+        raise SettingsError(
+            "LAADBAK_SOLVER_QUEUE=1 hands solving to `laadbak worker` processes: set REDIS_URL and a PostgreSQL "
+            "DATABASE_URL too (a SQLite day stays in one process; leave LAADBAK_SOLVER_QUEUE unset for it)"
+        )
+    return True
 
 
 def _stall_ms(value: str) -> int:

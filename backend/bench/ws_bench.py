@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from backend.bench.harness.api import ApiClient
+from backend.bench.harness.databases import create_pg_database, drop_pg_database
 from backend.bench.harness.server import ServerProcess, raise_nofile
 from backend.bench.harness.stats import add_counts, count, machine_busy_s, pct, ratio, top
 from backend.bench.ws_clients import Dispatcher, client_process, log
 from backend.bench.ws_day import DISPATCHER_PASSWORD, seed_synthetic_day
+from backend.bench.ws_processes import ServerGroup, bases_of
 
 TARGET_P99_MS = 250.0
 
@@ -130,9 +132,11 @@ async def run_ws_bench(
     keep_dir: bool = False,
     wal: bool = False,
     postgres_url: str | None = None,
+    processes: int = 1,
+    redis_url: str | None = None,
 ) -> dict[str, Any]:
     """Run the bench; with ``postgres_url`` (an experiment) on a throw-away PostgreSQL database
-    created next to the one that URL names, instead of SQLite."""
+    created next to the one that URL names, instead of SQLite; ``processes`` > 1: bench/ws_processes.py."""
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -155,8 +159,8 @@ async def run_ws_bench(
             postgres_url=postgres_url,
             pg_db=pg_db,
         )
-        # 2. the server
-        server = ServerProcess(tmp, database_url, map_path=settings.map_path)
+        # 2. the server (or the servers and the solver worker)
+        server = _server(settings, tmp, database_url, processes, redis_url)
         await asyncio.to_thread(server.start)
         log(f"server pid {server.pid} on {server.base}, open files limit {server.nofile()}")
         instances.append(
@@ -171,12 +175,12 @@ async def run_ws_bench(
         sampler.start()
         # 3. the clients log in
         names = seeded["usernames"]
+        clients = max(clients, processes)  # client k talks to serving process k mod N
         share = [names[k::clients] for k in range(clients)]
         procs = ClientProcesses(
             [
                 {
-                    "base": server.base,
-                    "ws_base": server.ws_base,
+                    **bases_of(server)[k % processes],  # its serving process: base, ws_base
                     "usernames": share[k],
                     "seed": seed * 100 + k,
                     "ramp_per_s": ramp_per_s / clients,
@@ -215,6 +219,8 @@ async def run_ws_bench(
             ramp_per_s=ramp_per_s,
             duration_s=duration_s,
         )
+        if isinstance(server, ServerGroup):
+            summary["cross_process"] = server.figures(instances, ride["results"], dispatcher.order)
         return {"instances": instances, "summary": summary}
     finally:
         if procs is not None:
@@ -223,11 +229,20 @@ async def run_ws_bench(
             server.stop()
         if pg_db is not None and postgres_url:
             with contextlib.suppress(Exception):
-                await _drop_pg_database(postgres_url, pg_db)
+                await drop_pg_database(postgres_url, pg_db)
         if keep_dir:
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _server(settings: Any, tmp: Path, database_url: str, processes: int, redis_url: str | None) -> ServerProcess:
+    """One serving process, or (``processes`` > 1) the group of them and the solver worker."""
+    if processes > 1:
+        if not (redis_url and database_url.startswith(("postgres://", "postgresql://"))):
+            raise ValueError("several serving processes share the day through PostgreSQL and Redis: give both")
+        return ServerGroup(tmp, database_url, processes=processes, redis_url=redis_url, map_path=settings.map_path)
+    return ServerProcess(tmp, database_url, map_path=settings.map_path)
 
 
 async def _seed(
@@ -252,7 +267,7 @@ async def _seed(
     db = tmp / "bench.sqlite"
     database_url = f"sqlite:///{db}"
     if postgres_url and pg_db:
-        database_url = await _create_pg_database(postgres_url, pg_db)
+        database_url = await create_pg_database(postgres_url, pg_db)
     use_database(make_engine(database_url))
     seeded = await seed_synthetic_day(geo, couriers, stops_per_courier, dt.date.today(), random.Random(seed))
     if wal and not postgres_url:  # an experiment: the journal mode the server does not set (yet) itself
@@ -542,27 +557,3 @@ def _summary(
         "target_p99_ms": TARGET_P99_MS,
         "p99_vs_target": ratio(p99, TARGET_P99_MS, 3),
     }
-
-
-async def _create_pg_database(url: str, name: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-async def _drop_pg_database(url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()

@@ -109,12 +109,14 @@ class SimCourier(ResumingSocket):
         self.actions: list[Action] = []
         self.open_at_end = False
         self.positions = 0
+        self.order: list[tuple[int, str]] = []  # the stop events heard, in order
 
     def on_snapshot(self, data: dict[str, Any], now: float) -> None:
         self.snapshot = data
 
     def on_event(self, kind: str, data: dict[str, Any], now: float) -> None:
         if kind == "stop.updated":
+            self.order.append((data["stopId"], data["status"]))  # compared with the dispatcher's order
             action = self.pending.pop((data["stopId"], data["status"]), None)
             if action is not None:
                 action.t_courier = now
@@ -288,6 +290,7 @@ class Client:
             "loop_lag_p99_ms": pct(self.lags, 99),
             "loop_lag_max_ms": top(self.lags),
             "cpu_s": round(cpu.user + cpu.system - self.cpu0, 1),
+            "orders": {c.username: c.order for c in self.couriers if c.order},
         }
 
 
@@ -297,6 +300,7 @@ class Dispatcher(ResumingSocket):
     def __init__(self, ws_base: str, hub_id: int, token: str, compression: bool) -> None:
         super().__init__(hub_stream_url(ws_base, hub_id), token, compression=compression)
         self.seen: dict[tuple[int, str], float] = {}
+        self.order: list[tuple[int, str]] = []  # the stop events, in the order heard
         self.positions = 0
 
     @property
@@ -307,8 +311,9 @@ class Dispatcher(ResumingSocket):
         self.positions += len(positions)
 
     def on_event(self, kind: str, data: dict[str, Any], now: float) -> None:
-        if kind == "stop.updated":
-            self.seen.setdefault((data["stopId"], data["status"]), now)
+        if kind == "stop.updated" and (data["stopId"], data["status"]) not in self.seen:
+            self.seen[(data["stopId"], data["status"])] = now
+            self.order.append((data["stopId"], data["status"]))
 
     def dropped(self, exc: Exception) -> None:
         log(f"dispatcher socket dropped: {exc!r}")

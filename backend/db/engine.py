@@ -85,10 +85,17 @@ def use_database(engine: Engine) -> None:
 
 
 async def migrate(quiet: bool = True) -> None:
-    """Apply every pending migration; raises when one fails."""
+    """Apply every pending migration; raises when one fails.
+
+    One process at a time (a lock on the database): several processes started
+    together on one database (``serve --workers N``, ``laadbak worker``) would
+    otherwise run the same migration at once."""
+    from backend.db.locks import exclusive
+
     out = io.StringIO()
-    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
-        result = await run_forwards(app_name="laadbak")
+    async with exclusive("migrate", 0, what="migration", timeout_s=600):
+        with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+            result = await run_forwards(app_name="laadbak")
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}\n{out.getvalue()}")
 

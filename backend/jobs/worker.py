@@ -105,7 +105,7 @@ class Worker:
     async def due(self, limit: int = 100) -> list[dict[str, Any]]:
         """Jobs due now: pending ones, and claimed ones whose lease ran out."""
         now = dt.datetime.now()
-        return await Job.select(Job.id, Job.key).where(_due(now)).order_by(Job.id).limit(limit)
+        return await Job.select(Job.id, Job.key, Job.attempts).where(_due(now)).order_by(Job.id).limit(limit)
 
     async def claim(self, job_id: int | None = None) -> JobContext | None:
         """Take a due job (the first, or ``job_id``) under a lease; None when none is due;

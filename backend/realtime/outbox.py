@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from piccolo.engine.postgres import PostgresEngine
+
 from backend.db.prepared import Prepared
 from backend.db.tables import OutboxEvent
 
@@ -83,3 +85,17 @@ async def events_after(
     if hub_id is not None:
         return await _after_query("hub", limit)(after, hub_id)
     return await _after_query("all", limit)(after)
+
+
+async def running_transactions() -> frozenset[int] | None:
+    """The ids of the database's transactions in progress now; None where the database does
+    not say (SQLite: its one writer at a time leaves no hole that a later commit fills).
+
+    A hole in the outbox ids is an id taken by a transaction not committed yet (or rolled
+    back); the feed holds later events back while a transaction that was running when it
+    saw the hole still runs (``backend.realtime.feed.tail``)."""
+    if not isinstance(OutboxEvent._meta.db, PostgresEngine):
+        return None
+    rows = await OutboxEvent.raw("SELECT txid_current_snapshot()::text AS snapshot")
+    _, _, running = rows[0]["snapshot"].split(":")
+    return frozenset(int(x) for x in running.split(",") if x)

@@ -69,6 +69,14 @@ class PositionStore(Background):
         self._dirty.add(shift_id)
         return message
 
+    def hear(self, hub_id: int, message: dict[str, Any]) -> None:
+        """A position as the feed hands it on, from any process (``Feed.watch_positions``): where
+        the courier is, for this process's re-plans and desks when the phone is connected to
+        another process. Its trail and its flush stay with the process that recorded it."""
+        courier = message.get("courierId")
+        if isinstance(courier, int):
+            self._last[courier] = message
+
     def last(self, courier_id: int) -> dict[str, Any] | None:
         return self._last.get(courier_id)
 

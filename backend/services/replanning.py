@@ -254,6 +254,15 @@ def _not_applied(
     }
 
 
+async def _solve_apart(ctx: Context, job: Callable[[], Any]) -> Any:
+    """``job`` in the solver pool (a thread when the context has none), off the event loop."""
+    if ctx.pool is None:
+        return await asyncio.to_thread(job)
+    solving = asyncio.get_running_loop().run_in_executor(ctx.pool, job)  # submitted: the solver runs
+    crash_point("replan.solving")  # tests: the process dies while its solver works
+    return await solving
+
+
 async def work_out(
     ctx: Context,
     hub_id: int,
@@ -319,10 +328,7 @@ async def work_out(
     on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
     job = functools.partial(_timed_replan, day_input.problem, in_force, solve_limit, min_gain_s, on_board)
     t1 = time.perf_counter()
-    if ctx.pool is None:
-        result, solve_phases = await asyncio.to_thread(job)
-    else:
-        result, solve_phases = await asyncio.get_running_loop().run_in_executor(ctx.pool, job)
+    result, solve_phases = await _solve_apart(ctx, job)
     phases["solve"] = time.perf_counter() - t1
     phases.update(solve_phases)
     if withdrawn_from:

@@ -209,6 +209,22 @@ def test_make_feed_picks_the_implementation_from_the_setting() -> None:
     assert isinstance(redis_feed, RedisFeed) and redis_feed.poll_interval_s == 2
 
 
+async def test_every_feed_of_the_deployment_hears_every_position(feeds: Feeds) -> None:
+    """A position published by one process reaches ``watch_positions`` of every feed (on Redis,
+    the other processes' too: their re-plans and desks know where that courier is)."""
+    here, there = await feeds(), await feeds()
+    heard: dict[str, list[tuple[int, int]]] = {"here": [], "there": []}
+    here.watch_positions(lambda hub, m: heard["here"].append((hub, m["courierId"])))
+    there.watch_positions(lambda hub, m: heard["there"].append((hub, m["courierId"])))
+    await here.publish_position(9, {"type": "position", "courierId": 5, "lat": 60.1, "lon": 24.9})
+    for _ in range(100):
+        if heard["here"] and (heard["there"] or feeds.redis_url is None):
+            break
+        await asyncio.sleep(0.02)
+    assert heard["here"] == [(9, 5)]
+    assert heard["there"] == ([(9, 5)] if feeds.redis_url else [])  # memory feeds are one process each
+
+
 def _row(seq: int) -> dict[str, Any]:
     return {"id": seq, "kind": "k", "payload": {"n": seq}, "courier_id": 5, "hub_id": None}
 
@@ -227,8 +243,12 @@ async def test_a_hole_in_the_ids_holds_later_events_back_for_a_while(
     async def latest_seq() -> int:
         return 0
 
+    async def cannot_say() -> None:  # as SQLite: the time rule
+        return None
+
     monkeypatch.setattr(outbox, "events_after", events_after)
     monkeypatch.setattr(outbox, "latest_seq", latest_seq)
+    monkeypatch.setattr(outbox, "running_transactions", cannot_say)
     monkeypatch.setattr(tail, "GAP_GRACE_S", 1.0)
     feed = await feeds(poll_interval_s=0.05)
     sub = feed.subscribe(courier_id=5)
@@ -240,6 +260,42 @@ async def test_a_hole_in_the_ids_holds_later_events_back_for_a_while(
     else:
         assert [m["seq"] for m in await take(sub, 1)] == [3]
         committed.append(_row(2))  # too late: the stream re-reads it from history on resume
+    await nothing_more(sub, wait_s=0.3)
+
+
+@pytest.mark.parametrize("commits", [True, False])
+async def test_a_hole_holds_later_events_while_its_writer_runs_however_long(
+    feeds: Feeds, monkeypatch: pytest.MonkeyPatch, commits: bool
+) -> None:
+    """Where the database names its running transactions (PostgreSQL), event 3 waits for 2
+    as long as a transaction that ran when the hole was seen still runs (several processes
+    under load: seconds), not a fixed grace; once they have ended, 2 is there or never comes."""
+    committed = [_row(1), _row(3)]
+    running = {41, 42}
+
+    async def events_after(after: int, *, limit: int = 1000, **_: Any) -> list[dict[str, Any]]:
+        return [r for r in sorted(committed, key=lambda r: r["id"]) if r["id"] > after][:limit]
+
+    async def latest_seq() -> int:
+        return 0
+
+    async def running_transactions() -> frozenset[int]:
+        return frozenset(running)
+
+    monkeypatch.setattr(outbox, "events_after", events_after)
+    monkeypatch.setattr(outbox, "latest_seq", latest_seq)
+    monkeypatch.setattr(outbox, "running_transactions", running_transactions)
+    monkeypatch.setattr(tail, "GAP_GRACE_S", 0.1)  # the writer rule does not use it
+    feed = await feeds(poll_interval_s=0.05)
+    sub = feed.subscribe(courier_id=5)
+    assert [m["seq"] for m in await take(sub, 1)] == [1]
+    running.discard(41)
+    running.add(50)  # began after the hole was seen: not its writer
+    await nothing_more(sub, wait_s=0.6)  # 42, running since before, may be 2's writer: 3 waits
+    if commits:
+        committed.append(_row(2))
+    running.discard(42)
+    assert [m["seq"] for m in await take(sub, 2 if commits else 1)] == ([2, 3] if commits else [3])
     await nothing_more(sub, wait_s=0.3)
 
 

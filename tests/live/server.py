@@ -26,9 +26,9 @@ from backend.settings import REPO_ROOT, load_settings
 SHARED_CACHE = REPO_ROOT / "var" / "cache"  # where the tests' `geo` fixture keeps the street network
 
 
-async def seed_day(db: Path, geo, *, orders: int = 24, couriers: int = 2, seed_no: int = 7) -> int:  # noqa: ANN001
-    """Seed and plan today; returns the hub id."""
-    use_database(make_engine(f"sqlite:///{db}"))
+async def seed_day(db: Path | str, geo, *, orders: int = 24, couriers: int = 2, seed_no: int = 7) -> int:  # noqa: ANN001
+    """Seed and plan today in the SQLite file ``db`` (or the database URL ``db``); returns the hub id."""
+    use_database(make_engine(db if isinstance(db, str) else f"sqlite:///{db}"))
     await migrate()
     day = dt.date.today()
     city = await seed(geo, day, orders_count=orders, couriers=couriers, seed=seed_no)

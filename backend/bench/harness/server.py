@@ -59,6 +59,7 @@ class ServerProcess:
         secret_key: str | None = None,
         env: dict[str, str] | None = None,
         startup_timeout_s: float = 120.0,
+        log_name: str = "server.log",
     ) -> None:
         self.var_dir, self.database_url, self.map_path = var_dir, database_url, map_path
         self.secret_key = secret_key or secrets.token_urlsafe(32)
@@ -67,7 +68,7 @@ class ServerProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
-        self.log_path = var_dir / "server.log"
+        self.log_path = var_dir / log_name  # several processes on one folder: a log each
         self.proc: subprocess.Popen[bytes] | None = None
 
     def environment(self) -> dict[str, str]:
@@ -217,3 +218,36 @@ class ServerProcess:
             return len(os.listdir(f"/proc/{self.pid}/fd"))
         except OSError:
             return None
+
+
+class WorkerProcess(ServerProcess):
+    """``python -m backend.cli worker`` (a solver worker, no HTTP) with a server's settings:
+    started, it is ready once its log says so; ``kill()`` ends it at once (SIGKILL)."""
+
+    READY = "laadbak worker ready"
+
+    def start(self) -> None:
+        raise_nofile()
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "worker"],
+            env=self.environment(),
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the worker exited: {self.log_tail()}")
+            if self.READY in self.log_path.read_text(errors="replace")[offset:]:
+                return
+            time.sleep(0.2)
+        tail = self.log_tail()
+        self.stop()
+        raise RuntimeError(f"the worker did not come up: {tail}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a machine that dies: nothing is finished or handed back."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

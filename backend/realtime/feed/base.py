@@ -14,6 +14,7 @@ and are not kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from backend.realtime.feed.subscriber import Subscriber
@@ -40,6 +41,11 @@ class Feed(Protocol):
 
     async def publish_position(self, hub_id: int, message: dict[str, Any]) -> None:
         """A courier's position, for the hub's streams in every process."""
+        ...
+
+    def watch_positions(self, listener: Callable[[int, dict[str, Any]], None]) -> None:
+        """Call ``listener(hub_id, message)`` with every position heard, from any process
+        (a solver worker's picture of where the couriers are)."""
         ...
 
     async def history(

@@ -18,6 +18,7 @@ import abc
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from backend.aio import cancel_and_wait, wait_set
@@ -25,9 +26,17 @@ from backend.realtime import outbox
 from backend.realtime.feed.subscriber import Subscriber
 
 log = logging.getLogger("laadbak.feed")
-# How long a hole in the ids (a transaction that took an id but has not
-# committed yet, on PostgreSQL) holds back later events before it is passed.
+# A hole in the ids is an id taken by a transaction that has not committed yet
+# (PostgreSQL) or never will (rolled back). Later events wait while any
+# transaction that was running when the hole was seen still runs: the hole's
+# writer is one of them (the id was taken before the read that saw the hole).
+# Several processes write at once, and under load a writer may take seconds
+# from its id to its commit: a fixed wait passed such holes and lost their
+# events for every live stream. Where the database cannot name its running
+# transactions (SQLite) a hole waits GAP_GRACE_S; none waits beyond GAP_MAX_S
+# (a transaction left open must not stop every stream), which is logged.
 GAP_GRACE_S = 1.0
+GAP_MAX_S = 30.0
 # How soon the tail looks again while a hole holds events back (not at once: that spun
 # on the database, and without a yield at all when a read answered from memory).
 GAP_RETRY_S = 0.02
@@ -44,6 +53,9 @@ class OutboxFeed(abc.ABC):
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._gap_since: float | None = None
+        self._gap_writers: frozenset[int] | None = None  # transactions running when the hole was seen
+        self._gap_settled = False  # they have all ended: one more read, then the hole stays a hole
+        self._position_listeners: list[Callable[[int, dict[str, Any]], None]] = []
 
     # -- what an implementation adds --
     @abc.abstractmethod
@@ -145,7 +157,7 @@ class OutboxFeed(abc.ABC):
                 return False
             expected = self.last_seq + 1
             for row in rows:
-                if row["id"] != expected and not self._gap_passed():
+                if row["id"] != expected and not await self._gap_passed(expected):
                     return True
                 self._gap_since = None
                 self._dispatch(row)
@@ -154,11 +166,23 @@ class OutboxFeed(abc.ABC):
             if len(rows) < BATCH:
                 return False
 
-    def _gap_passed(self) -> bool:
+    async def _gap_passed(self, missing: int) -> bool:
         now = time.monotonic()
         if self._gap_since is None:
-            self._gap_since = now
-        return now - self._gap_since >= GAP_GRACE_S
+            self._gap_since, self._gap_settled = now, False
+            self._gap_writers = await outbox.running_transactions()
+            return False
+        waited = now - self._gap_since
+        if self._gap_writers is None:
+            return waited >= GAP_GRACE_S
+        if self._gap_settled:
+            return True
+        if waited >= GAP_MAX_S:
+            log.warning("event %d was passed after %.0f s: its transaction is still open", missing, waited)
+            return True
+        running = await outbox.running_transactions()
+        self._gap_settled = running is None or not (self._gap_writers & running)
+        return False
 
     def _dispatch(self, row: dict[str, Any]) -> None:
         message = {"type": "event", "seq": row["id"], "kind": row["kind"], "data": row["payload"]}
@@ -178,6 +202,11 @@ class OutboxFeed(abc.ABC):
     async def publish_position(self, hub_id: int, message: dict[str, Any]) -> None:
         await self._broadcast_position(hub_id, message)
 
+    def watch_positions(self, listener: Callable[[int, dict[str, Any]], None]) -> None:
+        self._position_listeners.append(listener)
+
     def _deliver_position(self, hub_id: int, message: dict[str, Any]) -> None:
+        for listener in self._position_listeners:
+            listener(hub_id, message)
         for sub in self._hubs.get(hub_id, ()):
             sub.offer_position(message)
