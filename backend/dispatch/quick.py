@@ -12,7 +12,8 @@ loads per loop, range, pins). No solver runs; a better plan, if there is one, is
 the solver's to find afterwards (``services/replanning.py``: ``replan_better``).
 
 None when a quick answer is not the right one: nothing to insert or move (a
-re-plan asked for by hand, a street closed: the solver re-orders), a stop that
+re-plan asked for by hand, a street closed: the solver re-orders), a stop in an
+order pinned by a dispatcher, a stop that
 fits none of the ``k`` routes (the solver decides what stays unplanned), or a
 group of stops partly on a route.
 """
@@ -187,7 +188,7 @@ def quick_replan(
     r = _Routes(problem, in_force, loops)
     groups, allowed = allowed_groups(problem)
     where = {sid: vid for vid, ids in r.seq.items() for sid in ids}
-    moved = False
+    moved_ids: set[str] = set()
     for members, ok in zip(groups, allowed, strict=True):
         ids = [problem.stops[m].id for m in members]
         on = {where[sid] for sid in ids if sid in where}
@@ -195,7 +196,8 @@ def quick_replan(
             for sid in ids:
                 if sid in where:
                     r.remove(where.pop(sid), sid)
-            moved = True
+            moved_ids.update(ids)
+    moved = bool(moved_ids)
     free = []
     for members, ok in zip(groups, allowed, strict=True):
         ids = [problem.stops[m].id for m in members]
@@ -206,6 +208,9 @@ def quick_replan(
             return None  # a basket half on a route: the solver's
     if not free and not moved:
         return None
+    pinned = {sid for q in problem.sequences for sid in q.stops}
+    if pinned & ({sid for ids, _ in free for sid in ids} | moved_ids):
+        return None  # an order pinned by a dispatcher: the solver keeps it whole
     windows = {s.id: merge_windows(s.windows) for s in problem.stops}
 
     def urgency(group: tuple[list[str], set[str]]) -> tuple[int, int]:
