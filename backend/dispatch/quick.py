@@ -21,6 +21,7 @@ group of stops partly on a route.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,10 +39,11 @@ from backend.dispatch.replan import (
 from backend.dispatch.scheduling import loop_route
 from backend.dispatch.windows import merge_windows, travel_time
 
-__all__ = ["QUICK_K", "orders_cost", "quick_replan"]
+__all__ = ["QUICK_BUDGET_S", "QUICK_K", "orders_cost", "quick_replan"]
 
 QUICK_K = 4  # couriers tried per stop, cheapest detour first
 _PLACES = 10  # places tried per courier, cheapest detour first
+QUICK_BUDGET_S = 0.25  # past this, a quick answer is no longer quick: the solver's turn
 
 
 def orders_cost(problem: Problem, orders: dict[str, list[str]], loops: dict[str, list[int]] | None = None) -> int:
@@ -175,11 +177,13 @@ def quick_replan(
     *,
     on_board: frozenset[str] = frozenset(),
     k: int = QUICK_K,
+    budget_s: float = QUICK_BUDGET_S,
 ) -> ReplanResult | None:
     """The routes in force with the stops no route holds inserted (see the module docstring);
     ``loops_in_force``: per vehicle the loop of each stop of its route in force (1 when
     absent); ``on_board``: stops whose goods are on a bike already (on a bike riding loops
-    they go on the loop it rides now). None when a quick answer is not the right one."""
+    they go on the loop it rides now). None when a quick answer is not the right one, or
+    not found within ``budget_s`` (a whole route to hand out: the solver's work)."""
     in_force = routes_known(problem, routes_in_force)
     loops: dict[str, list[int]] = {}
     for vid, ids in in_force.items():
@@ -217,8 +221,9 @@ def quick_replan(
         w = windows[group[0][-1]]
         return (len(group[1]), w[-1][1] if w else 1 << 40)
 
+    stop_at = time.perf_counter() + budget_s
     for ids, ok in sorted(free, key=urgency):
-        if not ok or not _insert(r, ids, ok, k, ids[-1] in on_board):
+        if not ok or time.perf_counter() > stop_at or not _insert(r, ids, ok, k, ids[-1] in on_board):
             return None
     return _result(problem, in_force, r)
 
