@@ -16,7 +16,10 @@
    courier logs in, connects ``/ws/courier``, starts the shift and scans the
    loading list; the dispatcher connects ``/ws/hub/{id}``
    (:mod:`backend.bench.replan_phones`).
-4. Disruptions (:mod:`backend.bench.replan_disruptions`), one at a time (the next waits for the effect of the last, or
+4. The couriers ride their routes meanwhile (:mod:`backend.bench.replan_riders`): a stop
+   each ``pace_s`` real seconds, positions on the way, arrive, deliver, collect, now and
+   then fail, and back to the hub to load a later loop.
+   Disruptions (:mod:`backend.bench.replan_disruptions`), one at a time (the next waits for the effect of the last, or
    ``timeout_s``): a failed stop (the courier's next delivery, after collecting
    the shop goods ahead of it: position there, arrive, fail; the server
    re-plans in the background by its failed-stop policy), a new same-day order
