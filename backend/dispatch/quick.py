@@ -24,6 +24,7 @@ import itertools
 import time
 from collections.abc import Sequence
 
+import msgspec
 import numpy as np
 
 from backend.dispatch.feasibility import check_route
@@ -31,15 +32,13 @@ from backend.dispatch.model import Plan, Problem, Route
 from backend.dispatch.replan import (
     ReplanResult,
     allowed_groups,
-    changed_vehicles,
     insertion_costs,
-    route_orders,
     routes_known,
 )
 from backend.dispatch.scheduling import loop_route
 from backend.dispatch.windows import merge_windows, travel_time
 
-__all__ = ["QUICK_BUDGET_S", "QUICK_K", "orders_cost", "quick_replan"]
+__all__ = ["QUICK_BUDGET_S", "QUICK_K", "orders_cost", "published_part", "quick_replan"]
 
 QUICK_K = 4  # couriers tried per stop, cheapest detour first
 _PLACES = 10  # places tried per courier, cheapest detour first
@@ -229,14 +228,11 @@ def quick_replan(
 
 
 def _result(problem: Problem, in_force: dict[str, list[str]], r: _Routes) -> ReplanResult:
-    routes: list[Route] = []
-    for v in problem.vehicles:
-        ids = r.seq[v.id]
-        if v.id in r.built:
-            routes.append(r.built[v.id])
-        elif ids or v.start_location != v.end_location:
-            routes.append(r.route(v.id, ids, r.loop[v.id]))
-    routes = [x for x in routes if x.stops or x.vehicle_id in in_force and in_force[x.vehicle_id]]
+    """The plan of the routes that changed (the others stay in force as they are: nothing of
+    them is published), with the objective of all of them."""
+    changed = {vid for vid, ids in r.seq.items() if ids != in_force.get(vid, [])}
+    routes = [r.built.get(vid) or r.route(vid, r.seq[vid], r.loop[vid]) for vid in sorted(changed)]
+    routes = [x for x in routes if x.stops or in_force.get(x.vehicle_id)]
     plan = Plan(
         routes=tuple(routes),
         unplanned=(),
@@ -246,5 +242,18 @@ def _result(problem: Problem, in_force: dict[str, list[str]], r: _Routes) -> Rep
         solve_s=0.0,
         status="quick",
     )
-    changed = changed_vehicles(in_force, route_orders(plan))
     return ReplanResult(plan=plan, changed=frozenset(changed), kept_order=frozenset())
+
+
+def published_part(problem: Problem, plan: Plan) -> Problem:
+    """``problem`` cut down to what a quick plan publishes: its routes' bikes and stops (and
+    the orders pinned to those bikes), so that the checker judges the routes that change
+    as a whole plan (:func:`~backend.dispatch.feasibility.check`)."""
+    vids = {x.vehicle_id for x in plan.routes}
+    sids = {ps.stop_id for x in plan.routes for ps in x.stops}
+    return msgspec.structs.replace(
+        problem,
+        vehicles=tuple(v for v in problem.vehicles if v.id in vids),
+        stops=tuple(s for s in problem.stops if s.id in sids),
+        sequences=tuple(q for q in problem.sequences if q.vehicle in vids),
+    )

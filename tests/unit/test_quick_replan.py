@@ -7,7 +7,7 @@ import math
 
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
-from backend.dispatch.quick import orders_cost, quick_replan
+from backend.dispatch.quick import orders_cost, published_part, quick_replan
 from backend.dispatch.replan import route_orders
 
 H = 3600
@@ -52,11 +52,11 @@ def test_a_new_stop_goes_between_the_near_stops_of_the_near_courier_and_nothing_
     p = problem(extra=(new(),))
     result = quick_replan(p, IN_FORCE)
     assert result is not None
-    assert route_orders(result.plan)["A"] == ["e1", "new", "e2"]
-    assert route_orders(result.plan)["B"] == ["w1"]
+    # only the route that changes is in the plan (the others stay in force as they are)
+    assert route_orders(result.plan) == {"A": ["e1", "new", "e2"]}
     assert result.changed == {"A"}
-    assert check(p, result.plan) == []
-    assert result.plan.cost == orders_cost(p, route_orders(result.plan))
+    assert check(published_part(p, result.plan), result.plan) == []
+    assert result.plan.cost == orders_cost(p, {"A": ["e1", "new", "e2"], "B": ["w1"]})
 
 
 def test_a_stop_that_does_not_fit_the_cheapest_courier_goes_to_the_next() -> None:
@@ -64,8 +64,8 @@ def test_a_stop_that_does_not_fit_the_cheapest_courier_goes_to_the_next() -> Non
     p = problem(extra=(new(),), payload_a=5.0)
     result = quick_replan(p, IN_FORCE)
     assert result is not None
-    assert "new" in route_orders(result.plan)["B"]
-    assert check(p, result.plan) == []
+    assert "new" in route_orders(result.plan)["B"] and "A" not in route_orders(result.plan)
+    assert check(published_part(p, result.plan), result.plan) == []
 
 
 def test_a_stop_moved_to_another_courier_leaves_its_route_for_theirs() -> None:
@@ -83,7 +83,7 @@ def test_a_stop_moved_to_another_courier_leaves_its_route_for_theirs() -> None:
     orders = route_orders(result.plan)
     assert orders["A"] == ["e1"] and "e2" in orders["B"]
     assert result.changed == {"A", "B"}
-    assert check(p, result.plan) == []
+    assert check(p, result.plan) == []  # both routes change: the whole plan
 
 
 def test_no_quick_answer_when_nothing_is_to_insert_or_when_a_stop_fits_nowhere() -> None:
@@ -103,7 +103,7 @@ def test_on_a_bike_riding_loops_goods_from_the_hub_go_on_a_later_loop() -> None:
     assert placed["e1"] == 1 and placed["e2"] == 2
     assert placed["new"] == 2  # loaded at the reload, not on the loop already out
     assert len(route.reloads) == 1
-    assert check(p, result.plan) == []
+    assert check(published_part(p, result.plan), result.plan) == []
     # goods already on the bike may go on the loop it rides now
     on_board = quick_replan(p, IN_FORCE, loops, on_board=frozenset({"new"}))
     assert on_board is not None
@@ -118,3 +118,24 @@ def test_orders_cost_counts_the_ride_back_to_the_hub_between_loops() -> None:
     two = orders_cost(p, {"A": ["e1", "e2"]}, {"A": [1, 2]})
     back = TIME[2][0] + TIME[0][3] - TIME[2][3]
     assert two - one == back > 0
+
+
+def test_the_published_part_is_judged_as_a_plan_of_its_own() -> None:
+    p = problem(extra=(new(),), payload_a=3.0)
+    # put "new" on A, beyond its 3 kg: the checker must refuse the published part
+    from backend.dispatch.model import Plan
+    from backend.dispatch.scheduling import loop_route
+
+    route = loop_route(p, p.vehicles[0], [0, 3, 1], [])
+    bad = Plan(
+        routes=(route,),
+        unplanned=(),
+        cost=0,
+        distance_m=route.distance_m,
+        duration_s=route.duration_s,
+        solve_s=0.0,
+        status="quick",
+    )
+    part = published_part(p, bad)
+    assert {v.id for v in part.vehicles} == {"A"} and {s.id for s in part.stops} == {"e1", "e2", "new"}
+    assert any(v.rule == "payload" for v in check(part, bad))
