@@ -27,8 +27,8 @@ from collections.abc import Sequence
 import msgspec
 import numpy as np
 
-from backend.dispatch.feasibility import check_route
-from backend.dispatch.model import Plan, Problem, Route
+from backend.dispatch.feasibility import check, check_route
+from backend.dispatch.model import Plan, Problem, Route, Unplanned, Violation
 from backend.dispatch.replan import (
     ReplanResult,
     allowed_groups,
@@ -38,10 +38,11 @@ from backend.dispatch.replan import (
 from backend.dispatch.scheduling import loop_route
 from backend.dispatch.windows import merge_windows, travel_time
 
-__all__ = ["QUICK_BUDGET_S", "QUICK_K", "orders_cost", "published_part", "quick_replan"]
+__all__ = ["QUICK_BUDGET_S", "QUICK_K", "check_published", "orders_cost", "published_part", "quick_replan"]
 
 QUICK_K = 4  # couriers tried per stop, cheapest detour first
 _PLACES = 10  # places tried per courier, cheapest detour first
+WAITING = "not planned yet: more stops wait for a courier than one live re-plan takes; a later re-plan tries again"
 QUICK_BUDGET_S = 0.25  # past this, a quick answer is no longer quick: the solver's turn
 
 
@@ -177,12 +178,15 @@ def quick_replan(
     on_board: frozenset[str] = frozenset(),
     k: int = QUICK_K,
     budget_s: float = QUICK_BUDGET_S,
+    waiting: frozenset[str] = frozenset(),
 ) -> ReplanResult | None:
     """The routes in force with the stops no route holds inserted (see the module docstring);
     ``loops_in_force``: per vehicle the loop of each stop of its route in force (1 when
     absent); ``on_board``: stops whose goods are on a bike already (on a bike riding loops
     they go on the loop it rides now). None when a quick answer is not the right one, or
-    not found within ``budget_s`` (a whole route to hand out: the solver's work)."""
+    not found within ``budget_s`` (a whole route to hand out: the solver's work).
+    ``waiting``: stops an earlier re-plan left waiting for a courier; they are put in after
+    the others as far as they fit within the budget, and stay unplanned otherwise."""
     in_force = routes_known(problem, routes_in_force)
     loops: dict[str, list[int]] = {}
     for vid, ids in in_force.items():
@@ -221,13 +225,20 @@ def quick_replan(
         return (len(group[1]), w[-1][1] if w else 1 << 40)
 
     stop_at = time.perf_counter() + budget_s
-    for ids, ok in sorted(free, key=urgency):
-        if not ok or time.perf_counter() > stop_at or not _insert(r, ids, ok, k, ids[-1] in on_board):
+    left: list[str] = []
+    # the stops of this change first (they must fit); those already waiting for a courier
+    # (left unplanned by an earlier re-plan) after them, as far as they fit and time allows
+    for ids, ok in sorted(free, key=lambda g: (g[0][-1] in waiting, *urgency(g))):
+        late = time.perf_counter() > stop_at
+        if ids[-1] in waiting:
+            if late or not ok or not _insert(r, ids, ok, k, ids[-1] in on_board):
+                left.extend(ids)
+        elif late or not ok or not _insert(r, ids, ok, k, ids[-1] in on_board):
             return None
-    return _result(problem, in_force, r)
+    return _result(problem, in_force, r, left)
 
 
-def _result(problem: Problem, in_force: dict[str, list[str]], r: _Routes) -> ReplanResult:
+def _result(problem: Problem, in_force: dict[str, list[str]], r: _Routes, left: list[str]) -> ReplanResult:
     """The plan of the routes that changed (the others stay in force as they are: nothing of
     them is published), with the objective of all of them."""
     changed = {vid for vid, ids in r.seq.items() if ids != in_force.get(vid, [])}
@@ -235,7 +246,7 @@ def _result(problem: Problem, in_force: dict[str, list[str]], r: _Routes) -> Rep
     routes = [x for x in routes if x.stops or in_force.get(x.vehicle_id)]
     plan = Plan(
         routes=tuple(routes),
-        unplanned=(),
+        unplanned=tuple(Unplanned(stop_id=sid, reason="no_capacity", detail=WAITING) for sid in left),
         cost=orders_cost(problem, r.seq, r.loop),
         distance_m=sum(x.distance_m for x in routes),
         duration_s=sum(x.duration_s for x in routes),
@@ -257,3 +268,9 @@ def published_part(problem: Problem, plan: Plan) -> Problem:
         stops=tuple(s for s in problem.stops if s.id in sids),
         sequences=tuple(q for q in problem.sequences if q.vehicle in vids),
     )
+
+
+def check_published(problem: Problem, plan: Plan) -> list[Violation]:
+    """The checker's verdict on what a quick plan publishes: its routes as a plan of their own
+    (:func:`published_part`); the stops it leaves waiting are not published."""
+    return check(published_part(problem, plan), msgspec.structs.replace(plan, unplanned=()))

@@ -31,7 +31,7 @@ from backend.dispatch.calendar import (
 )
 from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
-from backend.dispatch.quick import orders_cost, published_part, quick_replan
+from backend.dispatch.quick import check_published, orders_cost, quick_replan
 from backend.dispatch.reloads import reloading, replan_in_loops
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.dispatch.scheduling import earliest_plan
@@ -342,7 +342,10 @@ async def work_out(
     if quick:  # the routes in force with the free stops inserted, no solver: see backend/dispatch/quick.py
         loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
         raw = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"]] for r in routes}
-        quick_job = functools.partial(quick_replan, day_input.problem, raw, loops, on_board=on_board or frozenset())
+        waiting = frozenset(sid for sid, row in day_input.stops.items() if row.get("status") == "unplanned")
+        quick_job = functools.partial(
+            quick_replan, day_input.problem, raw, loops, on_board=on_board or frozenset(), waiting=waiting
+        )
     result, violations = await _solve_and_check(ctx, day_input.problem, quick_job, solve, withdrawn_from, phases)
     log.info(
         "hub %s re-plan (%s): %d stops, %d couriers changed; %s",
@@ -418,7 +421,7 @@ async def _solve_and_check(
             result = msgspec.structs.replace(result, changed=result.changed | withdrawn_from)
         t1 = time.perf_counter()
         if mode == "quick":  # timed from now already; only the routes that change are published
-            violations = feasibility.check(published_part(problem, result.plan), result.plan)
+            violations = check_published(problem, result.plan)
         else:
             # What the phones, the desk and the customers are shown: the earliest schedule from
             # now and where each bike is (not the engines' "leave as late as still ends as early").

@@ -7,7 +7,7 @@ import math
 
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
-from backend.dispatch.quick import orders_cost, published_part, quick_replan
+from backend.dispatch.quick import check_published, orders_cost, published_part, quick_replan
 from backend.dispatch.replan import route_orders
 
 H = 3600
@@ -139,3 +139,17 @@ def test_the_published_part_is_judged_as_a_plan_of_its_own() -> None:
     part = published_part(p, bad)
     assert {v.id for v in part.vehicles} == {"A"} and {s.id for s in part.stops} == {"e1", "e2", "new"}
     assert any(v.rule == "payload" for v in check(part, bad))
+
+
+def test_stops_already_waiting_for_a_courier_come_after_the_change_and_may_stay_waiting() -> None:
+    # "far" waits since an earlier re-plan and cannot be reached in its window; "new" is the change
+    late = new("far", windows=(Window(8 * H, 8 * H + 60),))
+    p = problem(extra=(new(), late))
+    result = quick_replan(p, IN_FORCE, waiting=frozenset({"far"}))
+    assert result is not None
+    assert route_orders(result.plan) == {"A": ["e1", "new", "e2"]}
+    ((left),) = result.plan.unplanned
+    assert left.stop_id == "far" and "later re-plan" in left.detail
+    assert check_published(p, result.plan) == []
+    # the change itself must fit: when "new" is the one that cannot, there is no quick answer
+    assert quick_replan(p, IN_FORCE, waiting=frozenset({"new"})) is None
