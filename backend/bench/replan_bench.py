@@ -451,8 +451,7 @@ async def run_replan_bench(
             instances.append(await bench.connect([f"courier{i}" for i in range(1, couriers + 1)]))
             log(f"{couriers} couriers on the road, bikes loaded ({instances[-1]['parcels_loaded']} parcels)")
             # 4. the disruptions (and 5. cost samples along the way)
-            run = Run(geo, server, bench, pool, cold_time_limit)
-            run.riding = {"pace_s": pace_s, "position_every_s": position_every_s, "fail_rate": ride_fail_rate}
+            run = Run(geo, server, bench, pool, cold_time_limit, riding=(pace_s, position_every_s, ride_fail_rate))
             records, costs = await run.disrupt_all(
                 disruptions, cost_samples, couriers=couriers, seed=seed, only=set(kinds) if kinds else None
             )
@@ -583,13 +582,20 @@ class Run:
     """The disruptions, one after the other, with cost samples along the way."""
 
     def __init__(
-        self, geo: Any, server: ServerProcess, bench: ReplanBench, pool: ProcessPoolExecutor, cold_time_limit: float
+        self,
+        geo: Any,
+        server: ServerProcess,
+        bench: ReplanBench,
+        pool: ProcessPoolExecutor,
+        cold_time_limit: float,
+        riding: tuple[float, float, float] = (0.0, 1.0, 0.0),
     ) -> None:
         self.geo, self.server, self.bench, self.pool = geo, server, bench, pool
         self.cold_time_limit = cold_time_limit
         self.extra_kinds: dict[str, str] = {}
         self.run_s = self.server_cpu_s = 0.0
-        self.riding: dict[str, float] = {}  # Riders' settings (pace_s 0: the couriers stand still)
+        # Riders' settings: pace_s (0: the couriers stand still), position_every_s, fail_rate
+        self.riding = dict(zip(("pace_s", "position_every_s", "fail_rate"), riding, strict=True))
         self.riding_row: dict[str, Any] = {}
 
     async def disrupt_all(

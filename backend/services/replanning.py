@@ -569,18 +569,23 @@ async def _save(
         await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
         if plan.status == "quick":  # the solver may find better after the answer
-            await jobs.enqueue(
-                "replan_better",
-                f"replan_better:{run_id}",
-                {"hubId": hub_id, "date": day.isoformat(), "reason": reason, "planRunId": run_id},
-                run_after=dt.datetime.now() + dt.timedelta(seconds=BETTER_AFTER_S),
-            )
+            await _search_after(hub_id, day, reason, run_id)
     return {
         "planRunId": run_id,
         "applied": True,
         **figures,
         "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
     }
+
+
+async def _search_after(hub_id: int, day: dt.date, reason: str, run_id: int) -> None:
+    """Inside the quick answer's save: the ``replan_better`` job (:func:`improve_hub`)."""
+    await jobs.enqueue(
+        "replan_better",
+        f"replan_better:{run_id}",
+        {"hubId": hub_id, "date": day.isoformat(), "reason": reason, "planRunId": run_id},
+        run_after=dt.datetime.now() + dt.timedelta(seconds=BETTER_AFTER_S),
+    )
 
 
 def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[dict[str, Any]]) -> int:

@@ -98,7 +98,9 @@ def _line() -> Problem:
     pts = [0, 1000, 2000, 3000]
     time = [[abs(a - b) // 5 for b in pts] for a in pts]
     stops = tuple(PStop(id=str(i), kind="delivery", location=i, weight_kg=1.0) for i in (1, 2, 3))
-    bike = Vehicle(id="shift-1", start_location=0, end_location=0, shift=Window(0, 86400), payload_kg=50.0, volume_l=100.0)
+    bike = Vehicle(
+        id="shift-1", start_location=0, end_location=0, shift=Window(0, 86400), payload_kg=50.0, volume_l=100.0
+    )
     return Problem(time_s=time, dist_m=time, vehicles=(bike,), stops=stops)
 
 
