@@ -24,7 +24,7 @@ import msgspec
 
 from backend.crashpoints import crash_point
 from backend.db.engine import transaction
-from backend.db.tables import PlanRun, Stop
+from backend.db.tables import Job, PlanRun, Stop
 from backend.dispatch import feasibility
 from backend.dispatch.calendar import (
     at,
@@ -631,7 +631,9 @@ async def improve_hub(
     out without holding the hub's lock (the answers to other changes do not wait for it)
     and published, as ``"<reason>: a better plan"``, only when it saves at least
     :data:`BETTER_MIN_GAIN` of the objective and nothing changed meanwhile (routes or stop
-    states; a later change has its own answer and its own search). None when not published."""
+    states; a later change has its own answer and its own search), and not while other
+    follow-up jobs are due (they are answers; this is only an improvement). None when not
+    published."""
     newest = (
         await PlanRun.select(PlanRun.id)
         .where((PlanRun.hub == hub_id) & (PlanRun.plan_date == day))
@@ -640,6 +642,8 @@ async def improve_hub(
     )
     if newest is None or newest["id"] != after_run:
         return None  # a newer re-plan: its own search, or the solver's plan already
+    if await _other_jobs_due():
+        return None  # follow-ups of changes come first; the next quick answer brings its own search
     done = await _done_count(hub_id, day)
     worked = await work_out(ctx, hub_id, day, now, reason=f"{reason}: a better plan")
     if isinstance(worked, dict) or not worked.result.changed:
@@ -658,6 +662,14 @@ async def improve_hub(
             return None
     log.info("hub %s: a better plan after %s published (gain %d)", hub_id, reason, gain)
     return result
+
+
+async def _other_jobs_due() -> bool:
+    """Follow-up jobs other than searches for better plans due now (the worker runs one at a time)."""
+    now = dt.datetime.now()
+    return bool(
+        await Job.exists().where((Job.status == "pending") & (Job.run_after <= now) & (Job.kind != "replan_better"))
+    )
 
 
 async def _done_count(hub_id: int, day: dt.date) -> int:

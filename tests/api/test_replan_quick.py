@@ -38,7 +38,11 @@ async def _runs(hub: int) -> list[int]:
     return [r["id"] for r in await PlanRun.select(PlanRun.id).where(PlanRun.hub == hub).order_by(PlanRun.id)]
 
 
-async def test_a_new_order_is_answered_by_insertion_and_the_solvers_search_follows_as_a_job(client, geo) -> None:
+async def test_a_new_order_is_answered_by_insertion_and_the_solvers_search_follows_as_a_job(
+    client, geo, monkeypatch
+) -> None:
+    import backend.services.replanning as replanning
+
     h, hub, routes = await _planned_day(client, geo)
     day = tomorrow()
     before = {r["courier"]: [s["stopId"] for s in r["stops"]] for r in routes}
@@ -71,6 +75,19 @@ async def test_a_new_order_is_answered_by_insertion_and_the_solvers_search_follo
     runs = await _runs(hub)
     assert await improve_hub(service_ctx(client), hub, day, now, reason="old", after_run=runs[0]) is None
     assert await _runs(hub) == runs
+    # Nor while a follow-up of a change is due: the worker runs one job at a time, answers first.
+    await Job.insert(
+        Job(kind="replan", key="other", payload={}, status="pending", run_after=dt.datetime.now() - dt.timedelta(1))
+    )
+    real = replanning.work_out
+
+    async def no_search(*args, **kw):  # the search must not even start
+        raise AssertionError("searched while a follow-up was due")
+
+    monkeypatch.setattr(replanning, "work_out", no_search)
+    assert await improve_hub(service_ctx(client), hub, day, now, reason="x", after_run=runs[-1]) is None
+    monkeypatch.setattr(replanning, "work_out", real)
+    await Job.delete().where(Job.key == "other")
     # The search for this answer publishes only a better plan, checked, with every stop still planned.
     better = await improve_hub(service_ctx(client), hub, day, now, reason="new order QUICK-1", after_run=runs[-1])
     if better is None:
