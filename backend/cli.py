@@ -418,6 +418,9 @@ def cmd_bench_replan(args: argparse.Namespace, settings: Settings) -> int:
                 kinds=[k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None,
                 keep_dir=args.keep,
                 multi_trip=args.multi_trip,
+                pace_s=args.pace,
+                position_every_s=args.position_every,
+                ride_fail_rate=args.ride_fail_rate,
             )
         )
     except BenchError as exc:
@@ -578,6 +581,15 @@ def _replan_arguments(p: argparse.ArgumentParser) -> None:
         "out_of_service, redirect, closure)",
     )
     p.add_argument("--multi-trip", type=float, default=0.25, help=_MULTI_TRIP_HELP)
+    p.add_argument(
+        "--pace",
+        type=float,
+        default=20.0,
+        help="real seconds each courier takes per stop (ride, arrive, deliver) while the disruptions come; "
+        "0: they stand still",
+    )
+    p.add_argument("--position-every", type=float, default=4.0, help="seconds between a riding courier's positions")
+    p.add_argument("--ride-fail-rate", type=float, default=0.05, help="share of the stops a riding courier fails")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     p.add_argument("--json", action="store_true", help="one line of JSON (default: a report for people)")
     p.set_defaults(func=cmd_bench_replan)

@@ -84,6 +84,7 @@ class PlanController(Controller):
             time_limit_s=data.time_limit_s,
             min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S,
             by_user=user.id,
+            quick=False,  # asked for by hand: the solver's plan
         )
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")

@@ -16,7 +16,10 @@
    courier logs in, connects ``/ws/courier``, starts the shift and scans the
    loading list; the dispatcher connects ``/ws/hub/{id}``
    (:mod:`backend.bench.replan_phones`).
-4. Disruptions (:mod:`backend.bench.replan_disruptions`), one at a time (the next waits for the effect of the last, or
+4. The couriers ride their routes meanwhile (:mod:`backend.bench.replan_riders`): a stop
+   each ``pace_s`` real seconds, positions on the way, arrive, deliver, collect, now and
+   then fail, and back to the hub to load a later loop.
+   Disruptions (:mod:`backend.bench.replan_disruptions`), one at a time (the next waits for the effect of the last, or
    ``timeout_s``): a failed stop (the courier's next delivery, after collecting
    the shop goods ahead of it: position there, arrive, fail; the server
    re-plans in the background by its failed-stop policy), a new same-day order
@@ -72,15 +75,12 @@ from backend.bench.harness.api import ApiClient, problem_text
 from backend.bench.harness.geometry import on_network
 from backend.bench.harness.server import ServerProcess, raise_nofile
 from backend.bench.replan_clock import (
-    HUB_CLOSES_S,
-    QUARTER,
     BenchError,
     check_time_machine,
-    hhmm,
     log,
     plan_clock,
-    quarter,
 )
+from backend.bench.replan_day import seed_bench_day
 from backend.bench.replan_disruptions import (
     MIX,
     OPTIONAL_KINDS,
@@ -89,9 +89,9 @@ from backend.bench.replan_disruptions import (
     disruption_plan,
 )
 from backend.bench.replan_report import summary
-from backend.db.engine import make_engine, migrate, transaction, use_database
-from backend.db.tables import Bike, Hub, PickupPoint, Route, Shift, Shop
-from backend.dispatch.calendar import at, windows_on
+from backend.bench.replan_riders import FAIL_RATE, PACE_S, POSITION_EVERY_S, Riders
+from backend.db.engine import make_engine, use_database
+from backend.db.tables import Route
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Unplanned
 from backend.dispatch.pool import new_pool
@@ -99,152 +99,10 @@ from backend.dispatch.replan import route_orders
 from backend.dispatch.scheduling import build_route, loop_route
 from backend.dispatch.solver import LATE_COST_PER_S, solve, travel_time
 from backend.dispatch.windows import merge_windows
-from backend.services import demo, orders
-from backend.services.day import live_day, load_day, periods
+from backend.services.day import live_day, load_day
 from backend.services.demo import DEMO_PASSWORD
 from backend.services.geo import Geo
 from backend.shifted_clock import clock_env, shifted_clock
-
-# --- the day ------------------------------------------------------------------------------
-
-
-# A multi-trip bike: an e-bike with a crate, too small to carry its share of the day in one
-# loop, so the planner sends it back to the hub to reload (the hub's reloadMin).
-SMALL_BIKE = {"payload_kg": 30.0, "volume_l": 80.0, "kind": "e_bike"}  # columns of Bike
-RELOAD_MIN = 6.0
-
-
-async def seed_bench_day(
-    geo: Any,
-    day: dt.date,
-    start_s: int,
-    *,
-    couriers: int,
-    stops: int,
-    day_hours: float,
-    seed: int,
-    multi_trip: float = 0.0,
-) -> dict[str, Any]:
-    """The demo city with N couriers whose shifts start now, and orders for about ``stops`` stops;
-    a ``multi_trip`` share of the bikes small (:data:`SMALL_BIKE`), reloading at the hub."""
-    rng = random.Random(seed)
-    await migrate()
-    city = await demo.seed(geo, day, orders_count=0, couriers=couriers, seed=seed)
-    small = await _small_bikes(city.hub_id, round(couriers * multi_trip))
-    end_s = min(int(start_s + day_hours * 3600), HUB_CLOSES_S)
-    # Everybody rides from now on: a day on the road, not one that starts in the afternoon.
-    await Shift.update({Shift.start: at(day, start_s - QUARTER), Shift.end: at(day, end_s)}).where(
-        Shift.hub == city.hub_id
-    )
-    shops = await Shop.select().where(Shop.hub == city.hub_id).output(load_json=True)
-    shop_open: dict[int, tuple[int, int]] = {}
-    for s in shops:
-        spans = windows_on(periods(s["opening_hours"]), day)
-        if spans is None:
-            shop_open[s["id"]] = (0, 24 * 3600)
-        elif spans:
-            shop_open[s["id"]] = (spans[0].start, spans[-1].end)
-    room = {
-        p["id"]: p["capacity_parcels"] // 2 for p in await PickupPoint.select().where(PickupPoint.hub == city.hub_id)
-    }  # half: failed deliveries go there during the run
-    addresses = [a for a in geo.geocoder.addresses() if on_network(geo, a.lat, a.lon)]
-    net = geo.network
-    first = quarter(start_s + QUARTER)
-    prepared, total, n = [], 0, 0
-    mix = {"two_hours": 0, "four_hours": 0, "whole_day": 0, "basket": 0, "pickup_point": 0}
-    while total < stops:
-        n += 1
-        body: dict[str, Any] = {
-            "reference": f"RB-{day:%Y%m%d}-{n:05d}",
-            "hubId": city.hub_id,
-            "customerName": f"Customer {n}",
-            "date": day.isoformat(),
-        }
-        if rng.random() < 0.5:  # a door at an address (by its point: some names do not parse), or a street
-            a = rng.choice(addresses)
-            body.update(lat=a.lat, lon=a.lon, address=f"{a.street} {a.housenumber}")
-        else:
-            i = rng.randrange(net.node_count)
-            body.update(lat=float(net.lat[i]), lon=float(net.lon[i]), address=f"Street door {n}")
-        parcels = [
-            {"weightKg": round(rng.uniform(0.3, 5.0), 1), "volumeL": round(rng.uniform(1, 12), 1)}
-            for _ in range(rng.choice((1, 1, 1, 2)))
-        ]
-        roll = rng.random()
-        kind = (
-            "basket"
-            if roll < 0.15 and shop_open
-            else "pickup_point"
-            if roll < 0.17 and room
-            else "two_hours"
-            if roll < 0.60
-            else "four_hours"
-            if roll < 0.85
-            else "whole_day"
-        )
-        window: tuple[int, int] | None = None
-        if kind == "basket":
-            chosen = rng.sample(sorted(shop_open), k=min(len(shop_open), rng.choice((1, 1, 2))))
-            opens = max(shop_open[s][0] for s in chosen)
-            closes = min(shop_open[s][1] for s in chosen)
-            lo, hi = max(first + 3600, quarter(opens + 1800)), min(end_s, closes + 3600) - 3 * 3600
-            if lo <= hi:  # the goods can be collected before the door's window closes
-                w0 = lo + rng.randrange(0, hi - lo + 1, QUARTER) if hi > lo else lo
-                window = (w0, w0 + 3 * 3600)
-                parcels += [
-                    {"weightKg": round(rng.uniform(0.3, 3.0), 1), "volumeL": round(rng.uniform(1, 8), 1), "shopId": s}
-                    for s in chosen
-                ]
-            else:
-                kind = "two_hours"
-        if kind == "pickup_point":
-            point = rng.choice(sorted(room))
-            room[point] -= len(parcels)
-            if room[point] <= 0:
-                del room[point]
-            body.pop("lat", None), body.pop("lon", None), body.pop("address", None)
-            body["pickupPointId"] = point
-            window = (first, end_s)
-        if kind == "whole_day":
-            window = (first, end_s)
-        elif kind in ("two_hours", "four_hours"):
-            length = 2 * 3600 if kind == "two_hours" else 4 * 3600
-            latest = max(first, end_s - length)
-            w0 = first + rng.randrange(0, latest - first + 1, QUARTER) if latest > first else first
-            window = (w0, min(end_s, w0 + length))
-        assert window is not None
-        body["window"] = {"start": hhmm(window[0]), "end": hhmm(window[1])}
-        body["parcels"] = parcels
-        prepared.append(await orders.prepare(msgspec.convert(body, orders.OrderIn), geo, day))
-        mix[kind] += 1
-        total += 1 + len({p.get("shopId") for p in parcels if p.get("shopId")})
-    async with transaction():
-        for p in prepared:
-            await orders.write(p)
-    return {
-        "hub_id": city.hub_id,
-        "couriers": couriers,
-        "orders": len(prepared),
-        "stops": total,
-        "mix": mix,
-        "start": hhmm(start_s),
-        "end": hhmm(end_s),
-        "addresses": len(addresses),
-        "multi_trip_bikes": small,
-    }
-
-
-async def _small_bikes(hub_id: int, n: int) -> int:
-    """``n`` of the hub's bikes (every other one first) are small, and the hub reloads in RELOAD_MIN minutes."""
-    if not n:
-        return 0
-    await Hub.update({Hub.reload_min: RELOAD_MIN}).where(Hub.id == hub_id)
-    bikes = [b["id"] for b in await Bike.select(Bike.id).where(Bike.hub == hub_id).order_by(Bike.id)]
-    chosen = (bikes[::2] + bikes[1::2])[:n]
-    if chosen:
-        await Bike.update({getattr(Bike, k): v for k, v in SMALL_BIKE.items()}).where(Bike.id.is_in(chosen))
-    return len(chosen)
-
 
 # --- the cost of the remaining day ---------------------------------------------------------
 
@@ -526,15 +384,23 @@ async def run_replan_bench(
     kinds: list[str] | None = None,
     keep_dir: bool = False,
     multi_trip: float = 0.25,
+    pace_s: float = PACE_S,
+    position_every_s: float = POSITION_EVERY_S,
+    ride_fail_rate: float = FAIL_RATE,
 ) -> dict[str, Any]:
     """Run the bench; returns ``{"instances": [...], "summary": {...}}`` (progress goes to stderr).
-    ``multi_trip``: the share of small bikes that must ride several loops (0: none)."""
+    ``multi_trip``: the share of small bikes that must ride several loops (0: none). ``pace_s``:
+    real seconds each courier takes per stop while the disruptions come (0: they stand still),
+    a position every ``position_every_s``, a stop failed at ``ride_fail_rate``
+    (:mod:`backend.bench.replan_riders`)."""
     import logging
 
     if couriers < 2 or stops < couriers or disruptions < 1 or cost_samples < 1:
         raise BenchError("need at least 2 couriers, a stop per courier, 1 disruption and 1 cost sample")
     if not 0 <= multi_trip <= 1:
         raise BenchError(f"--multi-trip is a share of the bikes, from 0 to 1, not {multi_trip:g}")
+    if pace_s < 0 or position_every_s <= 0 or not 0 <= ride_fail_rate <= 1:
+        raise BenchError("--pace is 0 or more seconds, --position-every above 0 and --ride-fail-rate from 0 to 1")
     known = {*MIX, "out_of_service", *OPTIONAL_KINDS}
     if kinds and (unknown := sorted(set(kinds) - known)):
         raise BenchError(f"unknown disruption kind(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
@@ -585,7 +451,7 @@ async def run_replan_bench(
             instances.append(await bench.connect([f"courier{i}" for i in range(1, couriers + 1)]))
             log(f"{couriers} couriers on the road, bikes loaded ({instances[-1]['parcels_loaded']} parcels)")
             # 4. the disruptions (and 5. cost samples along the way)
-            run = Run(geo, server, bench, pool, cold_time_limit)
+            run = Run(geo, server, bench, pool, cold_time_limit, riding=(pace_s, position_every_s, ride_fail_rate))
             records, costs = await run.disrupt_all(
                 disruptions, cost_samples, couriers=couriers, seed=seed, only=set(kinds) if kinds else None
             )
@@ -603,6 +469,7 @@ async def run_replan_bench(
                 server_cpu_s=run.server_cpu_s,
                 clock=clock_words,
                 kinds_skipped=sorted(set(OPTIONAL_KINDS) - set(run.extra_kinds)),
+                riding=run.riding_row,
                 loops={
                     "multi_trip_bikes": seeded["multi_trip_bikes"],
                     "planned_multi_loop_routes": instances[1]["multi_loop_routes"],
@@ -715,12 +582,21 @@ class Run:
     """The disruptions, one after the other, with cost samples along the way."""
 
     def __init__(
-        self, geo: Any, server: ServerProcess, bench: ReplanBench, pool: ProcessPoolExecutor, cold_time_limit: float
+        self,
+        geo: Any,
+        server: ServerProcess,
+        bench: ReplanBench,
+        pool: ProcessPoolExecutor,
+        cold_time_limit: float,
+        riding: tuple[float, float, float] = (0.0, 1.0, 0.0),
     ) -> None:
         self.geo, self.server, self.bench, self.pool = geo, server, bench, pool
         self.cold_time_limit = cold_time_limit
         self.extra_kinds: dict[str, str] = {}
         self.run_s = self.server_cpu_s = 0.0
+        # Riders' settings: pace_s (0: the couriers stand still), position_every_s, fail_rate
+        self.riding = dict(zip(("pace_s", "position_every_s", "fail_rate"), riding, strict=True))
+        self.riding_row: dict[str, Any] = {}
 
     async def disrupt_all(
         self, disruptions: int, cost_samples: int, *, couriers: int, seed: int, only: set[str] | None
@@ -736,6 +612,27 @@ class Run:
         costs: list[dict[str, Any]] = []
         cpu0 = self.server.cpu_s() or 0.0
         t_run = time.monotonic()
+        riders = Riders(list(bench.phones.values()), random.Random(seed + 3), **self.riding)
+        riders.start()
+        try:
+            await self._one_by_one(kinds, records, costs, sample_at)
+        finally:
+            await riders.stop()
+            self.riding_row = riders.figures()
+        log(
+            f"riding: {self.riding_row['stops_done']} stops done ({self.riding_row['failed']} failed), "
+            f"{self.riding_row['positions']} positions, {self.riding_row['reloads']} reloads"
+        )
+        self.run_s = time.monotonic() - t_run
+        self.server_cpu_s = (self.server.cpu_s() or 0.0) - cpu0
+        await asyncio.sleep(1.0)
+        costs.append(await self.cost_sample(len(kinds)))
+        return records, costs
+
+    async def _one_by_one(
+        self, kinds: list[str], records: list[Disruption], costs: list[dict[str, Any]], sample_at: set[int]
+    ) -> None:
+        bench = self.bench
         for n, kind in enumerate(kinds, start=1):
             d = Disruption(n, kind)
             await bench.disrupt(d, self.extra_kinds)
@@ -749,11 +646,6 @@ class Run:
             if n in sample_at:
                 costs.append(await self.cost_sample(n))
             await asyncio.sleep(0.3)  # the server settles (ETA refreshes) before the next one
-        self.run_s = time.monotonic() - t_run
-        self.server_cpu_s = (self.server.cpu_s() or 0.0) - cpu0
-        await asyncio.sleep(1.0)
-        costs.append(await self.cost_sample(len(kinds)))
-        return records, costs
 
     async def cost_sample(self, after: int) -> dict[str, Any]:
         log(f"cost after {after} disruptions: a {self.cold_time_limit:g} s cold solve of the remaining day")
@@ -781,7 +673,7 @@ class Run:
         server_log["follow_up_failures"] = self.server.log_path.read_text(errors="replace").count(
             "a follow-up job failed"
         )
-        return [sockets, {"phase": "server_log", **server_log}]
+        return [sockets, self.riding_row, {"phase": "server_log", **server_log}]
 
 
 async def _optional_kinds(dispatcher: ApiClient) -> dict[str, str]:

@@ -280,6 +280,14 @@ class ReplanBench:
             d.outcome, d.detail = "skipped", "no courier on the road has a delivery left"
             return None
         phone = self.rng.choice(choices)
+        async with phone.lock:  # the courier's own ride waits (backend/bench/replan_riders.py)
+            if not any(s["kind"] == "delivery" for s in phone.open_stops()):
+                d.outcome, d.detail = "skipped", "the courier's last delivery was done meanwhile"
+                return None
+            return await self._fail_next(d, phone)
+
+    async def _fail_next(self, d: Disruption, phone: Phone) -> Callable[[str], bool] | None:
+        """The courier rides on to the next delivery and fails it."""
         # The courier rides on along the route: shop goods ahead of the door are collected
         # first (a delivery cannot fail before its goods are on the bike).
         collected = 0
@@ -376,7 +384,12 @@ class ReplanBench:
             d.outcome, d.detail = "skipped", "no stop to move"
             return None
         giver = self.rng.choice(givers)
-        stop = self.rng.choice(giver.plain_deliveries()[1:])
+        # not the one the courier is riding to (a dispatcher moves what is still ahead)
+        ahead = [s for s in giver.plain_deliveries()[1:] if s["stopId"] != giver.target]
+        if not ahead:
+            d.outcome, d.detail = "skipped", "no stop to move"
+            return None
+        stop = self.rng.choice(ahead)
 
         def closeness(p: Phone) -> float:  # a dispatcher gives it to whoever rides nearest
             places = [(s["lat"], s["lon"]) for s in p.open_stops()] or [p.place]
@@ -414,6 +427,13 @@ class ReplanBench:
             d.outcome, d.detail = "skipped", "no courier left to take over a route"
             return None
         phone = self.rng.choice(choices)
+        async with phone.lock:  # the courier stops riding
+            if not phone.open_stops():
+                d.outcome, d.detail = "skipped", "the courier's route was done meanwhile"
+                return None
+            return await self._take_off(d, phone)
+
+    async def _take_off(self, d: Disruption, phone: Phone) -> Callable[[str], bool] | None:
         here = phone.open_stops()[0]
         await phone.move_to(here["lat"], here["lon"])  # where the bike stands: goods on it are collected there
         await asyncio.sleep(0.2)  # the position reaches the server before the dispatcher's call
@@ -434,7 +454,9 @@ class ReplanBench:
         if not choices:
             d.outcome, d.detail = "skipped", "no delivery left to redirect"
             return None
-        stop = self.rng.choice(self.rng.choice(choices).plain_deliveries())
+        phone = self.rng.choice(choices)
+        ahead = [s for s in phone.plain_deliveries() if s["stopId"] != phone.target] or phone.plain_deliveries()
+        stop = self.rng.choice(ahead)
         assert self.dispatcher is not None
         status, order = await self.dispatcher.get(f"/orders/{stop['orderId']}")
         if status != 200:

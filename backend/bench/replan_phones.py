@@ -60,6 +60,11 @@ class Phone(ResumingSocket):
         self.shift_status = "planned"
         self.position: tuple[float, float] | None = None
         self.hub_place: tuple[float, float] = (0.0, 0.0)
+        # riding (backend/bench/replan_riders.py): held by whoever acts on the route, the
+        # stop the courier rides to, and the last loop whose parcels are on the bike
+        self.lock = asyncio.Lock()
+        self.target: int | None = None
+        self.loaded_loop = 1
 
     def on_snapshot(self, data: dict[str, Any], now: float) -> None:
         self.courier_id = data["courier"]["id"]

@@ -24,6 +24,7 @@ def summary(
     clock: str,
     kinds_skipped: list[str],
     loops: dict[str, Any] | None = None,
+    riding: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rows = [d.as_json() for d in records]
     changed = [r for r in rows if r["outcome"] == "changed"]
@@ -111,6 +112,8 @@ def summary(
         "errors_by": errors,
         "breakdown": breakdown,
         "kinds_not_available": kinds_skipped,
+        # what the couriers did while the disruptions came (backend/bench/replan_riders.py)
+        "riding": {k: v for k, v in (riding or {}).items() if k != "phase"},
         "target_p95_ms": TARGET_P95_MS,
         "target_cost_ratio": TARGET_COST_RATIO,
         "p95_vs_target": ratio(p95, TARGET_P95_MS, 3),
@@ -126,6 +129,7 @@ def format_report(result: dict[str, Any]) -> str:
         f"re-plan limit {s['replan_time_limit_s']:g} s",
         f"multi-trip: {s.get('multi_trip_bikes', 0)} small bikes; routes in loops: "
         f"{s.get('planned_multi_loop_routes')} planned, {s.get('in_force_multi_loop_routes')} at the end",
+        _riding_line(s.get("riding") or {}),
         f"{s['disruptions']} disruptions: {s['changed']} changed routes, "
         f"{s['no_change']} no change, {s['errors']} errors, {s['timeouts']} timeouts, "
         f"{s['skipped']} skipped",
@@ -157,3 +161,13 @@ def format_report(result: dict[str, Any]) -> str:
     for text, count in s["errors_by"].items():
         lines.append(f"error x{count}: {text}")
     return "\n".join(lines)
+
+
+def _riding_line(r: dict[str, Any]) -> str:
+    if not r.get("seconds"):
+        return "couriers stood still while the disruptions came (--pace 0)"
+    return (
+        f"couriers rode meanwhile: a stop each {r['pace_s']:g} s, {r['stops_done']} stops done "
+        f"({r['failed']} failed, {r['stops_per_s']}/s), {r['positions_per_s']} positions/s, "
+        f"{r['reloads']} reloads; their actions p50 {r['action_p50_ms']} ms, p95 {r['action_p95_ms']} ms"
+    )

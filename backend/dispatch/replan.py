@@ -176,7 +176,7 @@ class Split:
     deferred: list[str] = field(default_factory=list)
 
 
-def _allowed(problem: Problem) -> tuple[list[list[int]], list[set[str]]]:
+def allowed_groups(problem: Problem) -> tuple[list[list[int]], list[set[str]]]:
     """Groups of stop positions (pickups with their delivery) and the vehicles allowed for each.
 
     As the solver sees them: the intersection of the members' ``vehicles``
@@ -205,7 +205,7 @@ def _allowed(problem: Problem) -> tuple[list[list[int]], list[set[str]]]:
     return groups, allowed
 
 
-def _insertion_costs(problem: Problem, paths: list[list[int]], targets: list[int]) -> np.ndarray:
+def insertion_costs(problem: Problem, paths: list[list[int]], targets: list[int]) -> np.ndarray:
     """Cheapest detour (matrix time) to visit each of ``targets`` on each path of locations.
 
     Shape (len(targets), len(paths)). Only the matrix rows and columns needed
@@ -294,7 +294,7 @@ def _rank_couriers(
             [v.start_location, *(stops[pos[sid]].location for sid in in_force.get(v.id, [])), v.end_location]
             for v in vehicles
         ]
-        cost = _insertion_costs(problem, paths, targets).astype(np.float64)
+        cost = insertion_costs(problem, paths, targets).astype(np.float64)
         cost /= np.array([v.speed_factor for v in vehicles])[None, :]
         row = {loc: r for r, loc in enumerate(targets)}
         for gi in free:
@@ -381,7 +381,7 @@ def focus_split(problem: Problem, in_force: dict[str, list[str]], k: int, max_st
     pos = {s.id: i for i, s in enumerate(stops)}
     by_id = {s.id: s for s in stops}
     windows = [merge_windows(s.windows) for s in stops]
-    groups, allowed = _allowed(problem)
+    groups, allowed = allowed_groups(problem)
     locked_to, free = _locked_and_free(groups, allowed)
     vindex = {v.id: i for i, v in enumerate(vehicles)}
     focus: set[str] = set()

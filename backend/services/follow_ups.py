@@ -7,6 +7,8 @@
 - ``same_day_order`` {orderId}: a same-day order whose request died before it
   answered: planned into the running routes, or withdrawn (the request itself
   does this and settles the job; the job waits a lease long for it).
+- ``replan_better`` {hubId, date, reason, planRunId}: after a quick re-plan's answer, the
+  solver's re-plan, published only when it gains enough and nothing changed meanwhile.
 - ``courier_behind`` {hubId, couriers}: re-plan a hub whose couriers fell behind.
 - ``return_pickup`` {hubId, date}: a return's pickup stop at the customer's door; the
   day is re-planned when it has routes (else the day's plan takes the stop).
@@ -23,7 +25,7 @@ from backend.jobs import JobContext, handler
 from backend.services.checkout import drop_expired_holds
 from backend.services.context import context_of
 from backend.services.disruptions import after_failed_stop, courier_behind, plan_in_same_day_order
-from backend.services.replanning import announce_if_not_applied, replan_hub
+from backend.services.replanning import announce_if_not_applied, improve_hub, replan_hub
 from backend.services.returns_portal import plan_in_return_pickup
 
 
@@ -44,6 +46,14 @@ async def replan(job: JobContext) -> None:
         context_of(job.state), p["hubId"], day, max(now, dt.datetime.combine(day, dt.time())), reason=p["reason"]
     )
     await announce_if_not_applied(p["hubId"], day, result)
+
+
+@handler("replan_better")
+async def replan_better(job: JobContext) -> None:
+    p = job.payload
+    day = dt.date.fromisoformat(p["date"])
+    now = max(dt.datetime.now(), dt.datetime.combine(day, dt.time()))
+    await improve_hub(context_of(job.state), p["hubId"], day, now, reason=p["reason"], after_run=p["planRunId"])
 
 
 @handler("courier_behind")

@@ -24,17 +24,19 @@ import msgspec
 
 from backend.crashpoints import crash_point
 from backend.db.engine import transaction
-from backend.db.tables import Stop
+from backend.db.tables import Job, PlanRun, Stop
 from backend.dispatch import feasibility
 from backend.dispatch.calendar import (
     at,
 )
 from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
+from backend.dispatch.quick import check_published, orders_cost, quick_replan
 from backend.dispatch.reloads import reloading, replan_in_loops
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.dispatch.scheduling import earliest_plan
 from backend.errors import Invalid, Stale
+from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.services import route_store
 from backend.services.alerts import alert_replan_not_applied
@@ -54,6 +56,10 @@ MIN_SOLVE_S = 0.25
 # of a re-plan's limit, for the re-plan in loops on a day whose bikes reload; the usual
 # re-plan gets the rest when that one cannot be used
 LOOPS_SHARE = 0.6
+# a quick answer's better plan: looked for this long after it (a burst of changes makes
+# one search), published when it saves this many seconds of riding (or metres) in all
+BETTER_AFTER_S = 1.5
+BETTER_MIN_GAIN = 120
 SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh read, this often at most
 
 
@@ -72,8 +78,14 @@ async def replan_hub(
     pending: Pending | None = None,
     write_pending: Callable[[], Awaitable[None]] | None = None,
     by_user: int | None = None,
+    quick: bool = True,
 ) -> dict[str, Any]:
     """Re-plan what is left of the hub's day; returns what changed.
+
+    ``quick`` (the default): a quick answer first when the change is stops to insert or
+    move (:func:`work_out`); a ``replan_better`` job then lets the solver look for a
+    better plan after the answer, published only when it gains enough
+    (:func:`improve_hub`).
 
     ``by_user``: the dispatcher whose action asked for it (None: the system); the
     stops' history names them for the changes this re-plan makes.
@@ -108,6 +120,7 @@ async def replan_hub(
                         pending=pending,
                         write_pending=write_pending,
                         by_user=by_user,
+                        quick=quick,
                     )
                     break
                 except Stale:
@@ -144,6 +157,7 @@ async def _replan_hub(
     pending: Pending | None = None,
     write_pending: Callable[[], Awaitable[None]] | None = None,
     by_user: int | None = None,
+    quick: bool = False,
 ) -> dict[str, Any]:
     worked = await work_out(
         ctx,
@@ -155,6 +169,7 @@ async def _replan_hub(
         min_gain_s=min_gain_s,
         accept=accept,
         pending=pending,
+        quick=quick,
     )
     if isinstance(worked, dict):
         return worked
@@ -274,10 +289,15 @@ async def work_out(
     min_gain_s: int = DEFAULT_MIN_GAIN_S,
     accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
     pending: Pending | None = None,
+    quick: bool = False,
 ) -> WorkedOut | dict[str, Any]:
     """Read the day (with ``pending`` as if written), solve it in the pool and check
     it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
-    False``) why it is not to be applied. Run it holding :func:`hub_lock`."""
+    False``) why it is not to be applied. Run it holding :func:`hub_lock`.
+
+    ``quick``: the quick answer first (the stops no route holds inserted where they add
+    least, :func:`backend.dispatch.quick.quick_replan`); the solver runs only when there
+    is none (nothing to insert, a stop that fits nowhere) or the checker refuses it."""
     t0 = time.perf_counter()
     time_limit_s = time_limit_s or ctx.replan_time_limit_s
     # Counted before anything is read: reading a day that big is itself the cost.
@@ -326,19 +346,16 @@ async def work_out(
     # a day ridden in loops: what is on a bike (or under way) stays on its loop; else None
     looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
     on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
-    job = functools.partial(_timed_replan, day_input.problem, in_force, solve_limit, min_gain_s, on_board)
-    t1 = time.perf_counter()
-    result, solve_phases = await _solve_apart(ctx, job)
-    phases["solve"] = time.perf_counter() - t1
-    phases.update(solve_phases)
-    if withdrawn_from:
-        result = msgspec.structs.replace(result, changed=result.changed | withdrawn_from)
-    t1 = time.perf_counter()
-    # What the phones, the desk and the customers are shown: the earliest schedule from
-    # now and where each bike is (not the engines' "leave as late as still ends as early").
-    result = msgspec.structs.replace(result, plan=earliest_plan(day_input.problem, result.plan))
-    violations = feasibility.check(day_input.problem, result.plan)
-    phases["check"] = time.perf_counter() - t1
+    solve = functools.partial(_timed_replan, day_input.problem, in_force, solve_limit, min_gain_s, on_board)
+    quick_job = None
+    if quick:  # the routes in force with the free stops inserted, no solver: see backend/dispatch/quick.py
+        loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
+        raw = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"]] for r in routes}
+        waiting = frozenset(sid for sid, row in day_input.stops.items() if row.get("status") == "unplanned")
+        quick_job = functools.partial(
+            quick_replan, day_input.problem, raw, loops, on_board=on_board or frozenset(), waiting=waiting
+        )
+    result, violations = await _solve_and_check(ctx, day_input.problem, quick_job, solve, withdrawn_from, phases)
     log.info(
         "hub %s re-plan (%s): %d stops, %d couriers changed; %s",
         hub_id,
@@ -380,6 +397,48 @@ async def work_out(
         violations=len(violations),
         started=t0,
     )
+
+
+async def _solve_and_check(
+    ctx: Context,
+    problem: Any,
+    quick_job: Callable[[], ReplanResult | None] | None,
+    solve: Callable[[], tuple[ReplanResult, dict[str, float]]],
+    withdrawn_from: set[str],
+    phases: dict[str, float],
+) -> tuple[ReplanResult, list[Any]]:
+    """The quick answer when there is one and the checker passes it, else the solver's
+    (in the pool); either re-timed from now and checked."""
+    for mode in ("quick", "solve") if quick_job is not None else ("solve",):
+        t1 = time.perf_counter()
+        if mode == "quick":
+            assert quick_job is not None
+            found = await asyncio.to_thread(quick_job)  # numpy and a few routes: not the pool's work
+            phases["quick"] = time.perf_counter() - t1
+            if found is None:
+                continue
+            result = found
+        else:
+            result, solve_phases = await _solve_apart(ctx, solve)
+            phases.update(solve_phases)
+        if mode == "solve":
+            phases["solve"] = time.perf_counter() - t1
+        if withdrawn_from:
+            result = msgspec.structs.replace(result, changed=result.changed | withdrawn_from)
+        t1 = time.perf_counter()
+        if mode == "quick":  # timed from now already; only the routes that change are published
+            violations = check_published(problem, result.plan)
+        else:
+            # What the phones, the desk and the customers are shown: the earliest schedule from
+            # now and where each bike is (not the engines' "leave as late as still ends as early").
+            result = msgspec.structs.replace(result, plan=earliest_plan(problem, result.plan))
+            violations = feasibility.check(problem, result.plan)
+        phases["check" if mode == "solve" else "quick_check"] = time.perf_counter() - t1
+        if mode == "quick" and violations:
+            log.warning("quick re-plan refused by the checker (%s); the solver re-plans", violations[0].detail)
+            continue
+        return result, violations
+    raise AssertionError("unreachable: the solver always answers")
 
 
 def _timed_replan(
@@ -435,6 +494,7 @@ async def _save(
         "solveS": round(plan.solve_s, 3),
         "totalS": round(total_s, 3),
         "keptOrder": len(result.kept_order),
+        "quick": plan.status == "quick",
     }
     # Couriers taken off the road keep their history; their open stops are gone from them.
     on_duty = {v.id for v in day_input.problem.vehicles}
@@ -514,12 +574,24 @@ async def _save(
             changed_couriers.append(shift["courier"])
         await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
+        if plan.status == "quick":  # the solver may find better after the answer
+            await _search_after(hub_id, day, reason, run_id)
     return {
         "planRunId": run_id,
         "applied": True,
         **figures,
         "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
     }
+
+
+async def _search_after(hub_id: int, day: dt.date, reason: str, run_id: int) -> None:
+    """Inside the quick answer's save: the ``replan_better`` job (:func:`improve_hub`)."""
+    await jobs.enqueue(
+        "replan_better",
+        f"replan_better:{run_id}",
+        {"hubId": hub_id, "date": day.isoformat(), "reason": reason, "planRunId": run_id},
+        run_after=dt.datetime.now() + dt.timedelta(seconds=BETTER_AFTER_S),
+    )
 
 
 def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[dict[str, Any]]) -> int:
@@ -556,3 +628,72 @@ async def announce_if_not_applied(
             hub_id=hub_id,
         )
         await alert_replan_not_applied(hub_id, day, result, now or dt.datetime.now())
+
+
+async def improve_hub(
+    ctx: Context, hub_id: int, day: dt.date, now: dt.datetime, *, reason: str, after_run: int
+) -> dict[str, Any] | None:
+    """After a quick answer (plan run ``after_run``): the solver's re-plan of the day, worked
+    out without holding the hub's lock (the answers to other changes do not wait for it)
+    and published, as ``"<reason>: a better plan"``, only when it saves at least
+    :data:`BETTER_MIN_GAIN` of the objective and nothing changed meanwhile (routes or stop
+    states; a later change has its own answer and its own search), and not while other
+    follow-up jobs are due (they are answers; this is only an improvement). None when not
+    published."""
+    newest = (
+        await PlanRun.select(PlanRun.id)
+        .where((PlanRun.hub == hub_id) & (PlanRun.plan_date == day))
+        .order_by(PlanRun.id, ascending=False)
+        .first()
+    )
+    if newest is None or newest["id"] != after_run:
+        return None  # a newer re-plan: its own search, or the solver's plan already
+    if await _other_jobs_due():
+        return None  # follow-ups of changes come first; the next quick answer brings its own search
+    done = await _done_count(hub_id, day)
+    worked = await work_out(ctx, hub_id, day, now, reason=f"{reason}: a better plan")
+    if isinstance(worked, dict) or not worked.result.changed:
+        return None
+    gain = plan_gain(worked.day_input.problem, worked.routes, worked.result.plan)
+    if gain < BETTER_MIN_GAIN:
+        log.info("hub %s: no better plan worth publishing after %s (gain %d)", hub_id, reason, gain)
+        return None
+    async with hub_lock(hub_id):
+        if await _done_count(hub_id, day) != done:
+            return None
+        try:
+            async with transaction():
+                result = await worked.save()
+        except Stale:
+            return None
+    log.info("hub %s: a better plan after %s published (gain %d)", hub_id, reason, gain)
+    return result
+
+
+async def _other_jobs_due() -> bool:
+    """Follow-up jobs other than searches for better plans due now (the worker runs one at a time)."""
+    now = dt.datetime.now()
+    return bool(
+        await Job.exists().where((Job.status == "pending") & (Job.run_after <= now) & (Job.kind != "replan_better"))
+    )
+
+
+async def _done_count(hub_id: int, day: dt.date) -> int:
+    return int(await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day) & Stop.status.is_in(list(DONE))))
+
+
+def plan_gain(problem: Any, routes: list[dict[str, Any]], plan: Any) -> int:
+    """What ``plan`` saves of the objective against the routes in force it was worked out from
+    (rides, loops and used bikes; :func:`backend.dispatch.quick.orders_cost`)."""
+    known = {s.id for s in problem.stops}
+    before: dict[str, list[str]] = {}
+    before_loops: dict[str, list[int]] = {}
+    for r in routes:
+        kept = [(str(s["stop_id"]), int(s.get("loop", 1))) for s in r["stops"] if str(s["stop_id"]) in known]
+        before[f"shift-{r['shift']}"] = [sid for sid, _ in kept]
+        before_loops[f"shift-{r['shift']}"] = [lp for _, lp in kept]
+    after = {x.vehicle_id: [ps.stop_id for ps in x.stops] for x in plan.routes}
+    if not {sid for ids in before.values() for sid in ids} <= {sid for ids in after.values() for sid in ids}:
+        return -1  # cheaper by leaving stops out is no better plan
+    after_loops = {x.vehicle_id: [ps.loop for ps in x.stops] for x in plan.routes}
+    return orders_cost(problem, before, before_loops) - orders_cost(problem, after, after_loops)

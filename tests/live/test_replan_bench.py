@@ -40,6 +40,7 @@ SUMMARY_KEYS = (
     "multi_trip_bikes",
     "planned_multi_loop_routes",
     "in_force_multi_loop_routes",
+    "riding",
 )
 
 
@@ -89,7 +90,8 @@ def _bench(*extra: str) -> dict[str, Any]:
 
 
 def test_replan_bench_small_run_answers_every_disruption() -> None:
-    result = _bench("--multi-trip", "0")
+    # the couriers ride meanwhile: a stop every 2 s, positions every half second
+    result = _bench("--multi-trip", "0", "--pace", "2", "--position-every", "0.5")
     summary = result["summary"]
     assert (summary["couriers"], summary["disruptions"]) == (4, 6)
     assert summary["stops"] >= 60
@@ -130,6 +132,12 @@ def test_replan_bench_small_run_answers_every_disruption() -> None:
     assert sockets["duplicates"] == 0 and sockets["drops"] == 0
     log = next(i for i in result["instances"] if i["phase"] == "server_log")
     assert log["follow_up_failures"] == 0
+    # the couriers rode their routes while the disruptions came, and the server took their actions
+    riding = next(i for i in result["instances"] if i["phase"] == "riding")
+    assert riding["pace_s"] == 2 and riding["positions"] >= 1 and riding["stops_done"] >= 1, riding
+    assert riding["stops_done"] == riding["delivered"] + riding["collected"] + riding["failed"]
+    assert riding["action_p50_ms"] > 0
+    assert summary["riding"]["stops_done"] == riding["stops_done"]
 
 
 def test_replan_bench_multi_trip_day_rides_loops_through_the_checker() -> None:

@@ -1,0 +1,276 @@
+"""A quick re-plan: the routes in force, each stop no route holds put in where it adds least.
+
+Pure, like the rest of :mod:`backend.dispatch`. What a live re-plan must answer
+within a second is mostly "where does this stop go": a same-day order, a failed
+delivery's next try, a stop a dispatcher moves, the stops of a courier taken off
+the road. :func:`quick_replan` keeps every route in force in its order (and its
+loops), takes a stop off a route that may no longer serve it (moved to another
+courier), and inserts each stop on no route (with its shop pickups, in order)
+into the route of one of the ``k`` couriers with the cheapest detour, at the
+cheapest place the route stays feasible at (:func:`check_route`: windows, shift,
+loads per loop, range, pins). No solver runs; a better plan, if there is one, is
+the solver's to find afterwards (``services/replanning.py``: ``replan_better``).
+
+None when a quick answer is not the right one: nothing to insert or move (a
+re-plan asked for by hand, a street closed: the solver re-orders), a stop in an
+order pinned by a dispatcher, a stop that
+fits none of the ``k`` routes (the solver decides what stays unplanned), or a
+group of stops partly on a route.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+
+import msgspec
+import numpy as np
+
+from backend.dispatch.feasibility import check, check_route
+from backend.dispatch.model import Plan, Problem, Route, Unplanned, Violation
+from backend.dispatch.replan import (
+    ReplanResult,
+    allowed_groups,
+    insertion_costs,
+    routes_known,
+)
+from backend.dispatch.scheduling import loop_route
+from backend.dispatch.windows import merge_windows, travel_time
+
+__all__ = ["QUICK_BUDGET_S", "QUICK_K", "check_published", "orders_cost", "published_part", "quick_replan"]
+
+QUICK_K = 4  # couriers tried per stop, cheapest detour first
+_PLACES = 10  # places tried per courier, cheapest detour first
+WAITING = "not planned yet: more stops wait for a courier than one live re-plan takes; a later re-plan tries again"
+QUICK_BUDGET_S = 0.25  # past this, a quick answer is no longer quick: the solver's turn
+
+
+def orders_cost(problem: Problem, orders: dict[str, list[str]], loops: dict[str, list[int]] | None = None) -> int:
+    """The solver's objective of these visiting orders: per bike the matrix time (distance when
+    the problem's cost is distance) from where it is through its stops to its end hub, with
+    the rides back to the hub before each stop that starts a new loop (``loops``: per bike
+    the loop of each stop), and the fixed cost of a used bike."""
+    loc = {s.id: s.location for s in problem.stops}
+    total = 0
+    for v in problem.vehicles:
+        ids = orders.get(v.id, [])
+        mine = (loops or {}).get(v.id) or [1] * len(ids)
+        path = [v.start_location]
+        for j, sid in enumerate(ids):
+            if j and mine[j] != mine[j - 1]:
+                path.append(v.reload_place)
+            path.append(loc[sid])
+        path.append(v.end_location)
+        for a, b in itertools.pairwise(path):
+            total += (
+                int(problem.dist_m[a][b])
+                if problem.cost == "distance"
+                else travel_time(problem.time_s[a][b], v.speed_factor)
+            )
+        total += v.fixed_cost if ids else 0
+    return total
+
+
+class _Routes:
+    """The routes being built: per vehicle its stop ids and the loop of each."""
+
+    def __init__(self, problem: Problem, in_force: dict[str, list[str]], loops: dict[str, list[int]]) -> None:
+        self.problem = problem
+        self.pos = {s.id: k for k, s in enumerate(problem.stops)}
+        self.by_id = {s.id: s for s in problem.stops}
+        self.vehicles = {v.id: v for v in problem.vehicles}
+        self.seq = {v.id: list(in_force.get(v.id, [])) for v in problem.vehicles}
+        self.loop = {
+            vid: list((loops.get(vid) or [])[: len(ids)]) + [1] * max(0, len(ids) - len(loops.get(vid) or []))
+            for vid, ids in self.seq.items()
+        }
+        self.built: dict[str, Route] = {}
+
+    def remove(self, vid: str, sid: str) -> None:
+        j = self.seq[vid].index(sid)
+        del self.seq[vid][j]
+        del self.loop[vid][j]
+
+    def route(self, vid: str, ids: Sequence[str], loops: Sequence[int]) -> Route:
+        breaks = [j for j in range(1, len(ids)) if loops[j] != loops[j - 1]]
+        return loop_route(self.problem, self.vehicles[vid], [self.pos[s] for s in ids], breaks, by_id=self.by_id)
+
+    def path(self, vid: str) -> list[int]:
+        v = self.vehicles[vid]
+        return [v.start_location, *(self.by_id[s].location for s in self.seq[vid]), v.end_location]
+
+
+def _first_hub_loop(r: _Routes, vid: str) -> int:
+    """The first place a delivery with goods from the hub may go: on a bike riding loops,
+    after the loop it is on now (its goods are loaded at the next reload)."""
+    loops = r.loop[vid]
+    if not loops or r.vehicles[vid].reload_s is None or max(loops) == loops[0]:
+        return 0
+    return next(j for j, lp in enumerate(loops) if lp != loops[0])
+
+
+def _candidates(r: _Routes, vid: str, members: list[str], aboard: bool) -> list[tuple[list[str], list[int]]]:
+    """Ways to put the group (pickups first, its delivery last) into ``vid``'s route: each
+    pickup at its cheapest place, the delivery at its ``_PLACES`` cheapest places after them.
+    A stop joins the loop of the stop before it; a delivery of goods from the hub (not
+    ``aboard``, no pickups) the loop of the stop after it, one after the loop ridden now."""
+    T = r.problem.time_s
+    ids, loops = list(r.seq[vid]), list(r.loop[vid])
+    v = r.vehicles[vid]
+
+    def places(loc: int, lo: int) -> list[int]:
+        path = [v.start_location, *(r.by_id[s].location for s in ids), v.end_location]
+        cost = [
+            int(T[path[j]][loc]) + int(T[loc][path[j + 1]]) - int(T[path[j]][path[j + 1]])
+            for j in range(lo, len(ids) + 1)
+        ]
+        return [lo + int(j) for j in np.argsort(cost, kind="stable")]
+
+    *pickups, delivery = members
+    lo = 0
+    for p in pickups:
+        j = places(r.by_id[p].location, lo)[0]
+        ids.insert(j, p)
+        loops.insert(j, loops[j - 1] if j else (loops[0] if loops else 1))
+        lo = j + 1
+    hub_goods = not pickups and not aboard and r.by_id[delivery].kind == "delivery"
+    if hub_goods:
+        lo = max(lo, _first_hub_loop(r, vid))
+    out = []
+    for j in places(r.by_id[delivery].location, lo)[:_PLACES]:
+        after = hub_goods and j < len(loops)  # with the stop after it: loaded at that loop's reload
+        loop = loops[j] if after else loops[j - 1] if j else loops[0] if loops else 1
+        out.append(([*ids[:j], delivery, *ids[j:]], [*loops[:j], loop, *loops[j:]]))
+    return out
+
+
+def _insert(r: _Routes, members: list[str], allowed: set[str], k: int, aboard: bool) -> bool:
+    """Put the group into the cheapest feasible place among ``k`` couriers; False if none."""
+    target = r.by_id[members[-1]].location
+    vids = sorted(allowed)
+    cost = insertion_costs(r.problem, [r.path(vid) for vid in vids], [target])[0]
+    cost = cost / np.array([r.vehicles[vid].speed_factor for vid in vids])
+    best: tuple[int, str, list[str], list[int], Route] | None = None
+    for i in np.argsort(cost, kind="stable")[:k].tolist():
+        vid = vids[i]
+        before = orders_cost(r.problem, {vid: r.seq[vid]}, {vid: r.loop[vid]})
+        for ids, loops in _candidates(r, vid, members, aboard):
+            route = r.route(vid, ids, loops)
+            if check_route(r.problem, route, stops_by_id=r.by_id):
+                continue
+            delta = orders_cost(r.problem, {vid: ids}, {vid: loops}) - before
+            if best is None or delta < best[0]:
+                best = (delta, vid, ids, loops, route)
+            break  # the cheapest feasible place of this courier
+    if best is None:
+        return False
+    _d, vid, ids, loops, route = best
+    r.seq[vid], r.loop[vid], r.built[vid] = ids, loops, route
+    return True
+
+
+def quick_replan(
+    problem: Problem,
+    routes_in_force: dict[str, list[str]],
+    loops_in_force: dict[str, list[int]] | None = None,
+    *,
+    on_board: frozenset[str] = frozenset(),
+    k: int = QUICK_K,
+    budget_s: float = QUICK_BUDGET_S,
+    waiting: frozenset[str] = frozenset(),
+) -> ReplanResult | None:
+    """The routes in force with the stops no route holds inserted (see the module docstring);
+    ``loops_in_force``: per vehicle the loop of each stop of its route in force (1 when
+    absent); ``on_board``: stops whose goods are on a bike already (on a bike riding loops
+    they go on the loop it rides now). None when a quick answer is not the right one, or
+    not found within ``budget_s`` (a whole route to hand out: the solver's work).
+    ``waiting``: stops an earlier re-plan left waiting for a courier; they are put in after
+    the others as far as they fit within the budget, and stay unplanned otherwise."""
+    in_force = routes_known(problem, routes_in_force)
+    loops: dict[str, list[int]] = {}
+    for vid, ids in in_force.items():
+        of = dict(zip(routes_in_force[vid], (loops_in_force or {}).get(vid, []), strict=False))
+        loops[vid] = [of.get(sid, 1) for sid in ids]
+    r = _Routes(problem, in_force, loops)
+    groups, allowed = allowed_groups(problem)
+    where = {sid: vid for vid, ids in r.seq.items() for sid in ids}
+    moved_ids: set[str] = set()
+    for members, ok in zip(groups, allowed, strict=True):
+        ids = [problem.stops[m].id for m in members]
+        on = {where[sid] for sid in ids if sid in where}
+        if on and not on <= ok:  # on a route that may no longer serve it (moved to another courier)
+            for sid in ids:
+                if sid in where:
+                    r.remove(where.pop(sid), sid)
+            moved_ids.update(ids)
+    moved = bool(moved_ids)
+    free = []
+    for members, ok in zip(groups, allowed, strict=True):
+        ids = [problem.stops[m].id for m in members]
+        placed = sum(sid in where for sid in ids)
+        if placed == 0:
+            free.append((ids, ok))
+        elif placed < len(ids):
+            return None  # a basket half on a route: the solver's
+    if not free and not moved:
+        return None
+    pinned = {sid for q in problem.sequences for sid in q.stops}
+    if pinned & ({sid for ids, _ in free for sid in ids} | moved_ids):
+        return None  # an order pinned by a dispatcher: the solver keeps it whole
+    windows = {s.id: merge_windows(s.windows) for s in problem.stops}
+
+    def urgency(group: tuple[list[str], set[str]]) -> tuple[int, int]:
+        w = windows[group[0][-1]]
+        return (len(group[1]), w[-1][1] if w else 1 << 40)
+
+    stop_at = time.perf_counter() + budget_s
+    left: list[str] = []
+    # the stops of this change first (they must fit); those already waiting for a courier
+    # (left unplanned by an earlier re-plan) after them, as far as they fit and time allows
+    for ids, ok in sorted(free, key=lambda g: (g[0][-1] in waiting, *urgency(g))):
+        late = time.perf_counter() > stop_at
+        if ids[-1] in waiting:
+            if late or not ok or not _insert(r, ids, ok, k, ids[-1] in on_board):
+                left.extend(ids)
+        elif late or not ok or not _insert(r, ids, ok, k, ids[-1] in on_board):
+            return None
+    return _result(problem, in_force, r, left)
+
+
+def _result(problem: Problem, in_force: dict[str, list[str]], r: _Routes, left: list[str]) -> ReplanResult:
+    """The plan of the routes that changed (the others stay in force as they are: nothing of
+    them is published), with the objective of all of them."""
+    changed = {vid for vid, ids in r.seq.items() if ids != in_force.get(vid, [])}
+    routes = [r.built.get(vid) or r.route(vid, r.seq[vid], r.loop[vid]) for vid in sorted(changed)]
+    routes = [x for x in routes if x.stops or in_force.get(x.vehicle_id)]
+    plan = Plan(
+        routes=tuple(routes),
+        unplanned=tuple(Unplanned(stop_id=sid, reason="no_capacity", detail=WAITING) for sid in left),
+        cost=orders_cost(problem, r.seq, r.loop),
+        distance_m=sum(x.distance_m for x in routes),
+        duration_s=sum(x.duration_s for x in routes),
+        solve_s=0.0,
+        status="quick",
+    )
+    return ReplanResult(plan=plan, changed=frozenset(changed), kept_order=frozenset())
+
+
+def published_part(problem: Problem, plan: Plan) -> Problem:
+    """``problem`` cut down to what a quick plan publishes: its routes' bikes and stops (and
+    the orders pinned to those bikes), so that the checker judges the routes that change
+    as a whole plan (:func:`~backend.dispatch.feasibility.check`)."""
+    vids = {x.vehicle_id for x in plan.routes}
+    sids = {ps.stop_id for x in plan.routes for ps in x.stops}
+    return msgspec.structs.replace(
+        problem,
+        vehicles=tuple(v for v in problem.vehicles if v.id in vids),
+        stops=tuple(s for s in problem.stops if s.id in sids),
+        sequences=tuple(q for q in problem.sequences if q.vehicle in vids),
+    )
+
+
+def check_published(problem: Problem, plan: Plan) -> list[Violation]:
+    """The checker's verdict on what a quick plan publishes: its routes as a plan of their own
+    (:func:`published_part`); the stops it leaves waiting are not published."""
+    return check(published_part(problem, plan), msgspec.structs.replace(plan, unplanned=()))

@@ -1,0 +1,155 @@
+"""The quick re-plan: the routes in force kept, the stops no route holds inserted where they
+add least and fit (backend/dispatch/quick.py), on tiny named instances."""
+
+from __future__ import annotations
+
+import math
+
+from backend.dispatch.feasibility import check
+from backend.dispatch.model import Problem, Stop, Vehicle, Window
+from backend.dispatch.quick import check_published, orders_cost, published_part, quick_replan
+from backend.dispatch.replan import route_orders
+
+H = 3600
+DAY = Window(8 * H, 18 * H)
+# hubs A (2000, 0) and B (-2000, 0); e* east of A, w* west of B; "new" near A's stops
+PTS = {
+    "hubA": (2000, 0),
+    "hubB": (-2000, 0),
+    "e1": (3000, 0),
+    "e2": (3000, 1000),
+    "w1": (-3000, 0),
+    "new": (3000, 500),
+    "far": (-3000, 500),
+}
+NAMES = list(PTS)
+DIST = [[round(math.dist(PTS[a], PTS[b])) for b in NAMES] for a in NAMES]
+TIME = [[d // 5 for d in row] for row in DIST]
+
+
+def problem(*, extra: tuple[Stop, ...] = (), payload_a: float = 100.0, reload_a: int | None = None) -> Problem:
+    stops = tuple(
+        Stop(id=sid, kind="delivery", location=NAMES.index(sid), weight_kg=2.0, service_s=60)
+        for sid in ("e1", "e2", "w1")
+    )
+    bikes = (
+        Vehicle(
+            id="A", start_location=0, end_location=0, shift=DAY, payload_kg=payload_a, volume_l=200.0, reload_s=reload_a
+        ),
+        Vehicle(id="B", start_location=1, end_location=1, shift=DAY, payload_kg=100.0, volume_l=200.0),
+    )
+    return Problem(time_s=TIME, dist_m=DIST, vehicles=bikes, stops=stops + extra)
+
+
+IN_FORCE = {"A": ["e1", "e2"], "B": ["w1"]}
+
+
+def new(sid: str = "new", **kw: object) -> Stop:
+    return Stop(id=sid, kind="delivery", location=NAMES.index(sid), weight_kg=2.0, service_s=60, **kw)  # type: ignore[arg-type]
+
+
+def test_a_new_stop_goes_between_the_near_stops_of_the_near_courier_and_nothing_else_moves() -> None:
+    p = problem(extra=(new(),))
+    result = quick_replan(p, IN_FORCE)
+    assert result is not None
+    # only the route that changes is in the plan (the others stay in force as they are)
+    assert route_orders(result.plan) == {"A": ["e1", "new", "e2"]}
+    assert result.changed == {"A"}
+    assert check(published_part(p, result.plan), result.plan) == []
+    assert result.plan.cost == orders_cost(p, {"A": ["e1", "new", "e2"], "B": ["w1"]})
+
+
+def test_a_stop_that_does_not_fit_the_cheapest_courier_goes_to_the_next() -> None:
+    # A's bike is full (2 x 2 kg of 5 kg): the 2 kg stop near A goes to B, the next cheapest
+    p = problem(extra=(new(),), payload_a=5.0)
+    result = quick_replan(p, IN_FORCE)
+    assert result is not None
+    assert "new" in route_orders(result.plan)["B"] and "A" not in route_orders(result.plan)
+    assert check(published_part(p, result.plan), result.plan) == []
+
+
+def test_a_stop_moved_to_another_courier_leaves_its_route_for_theirs() -> None:
+    # a dispatcher gives e2 to B (the stop is now locked to B)
+    p = problem()
+    locked = tuple(
+        Stop(id=s.id, kind=s.kind, location=s.location, weight_kg=2.0, service_s=60, vehicles=("B",))
+        if s.id == "e2"
+        else s
+        for s in p.stops
+    )
+    p = Problem(time_s=TIME, dist_m=DIST, vehicles=p.vehicles, stops=locked)
+    result = quick_replan(p, IN_FORCE)
+    assert result is not None
+    orders = route_orders(result.plan)
+    assert orders["A"] == ["e1"] and "e2" in orders["B"]
+    assert result.changed == {"A", "B"}
+    assert check(p, result.plan) == []  # both routes change: the whole plan
+
+
+def test_no_quick_answer_when_nothing_is_to_insert_or_when_a_stop_fits_nowhere() -> None:
+    assert quick_replan(problem(), IN_FORCE) is None  # a re-plan by hand: the solver's
+    # a window that closed before either bike can get there: the solver decides it is unplanned
+    late = new("far", windows=(Window(8 * H, 8 * H + 60),))
+    assert quick_replan(problem(extra=(late,)), IN_FORCE) is None
+
+
+def test_on_a_bike_riding_loops_goods_from_the_hub_go_on_a_later_loop() -> None:
+    p = problem(extra=(new(),), reload_a=600)
+    loops = {"A": [1, 2], "B": [1]}
+    result = quick_replan(p, IN_FORCE, loops)
+    assert result is not None
+    (route,) = [r for r in result.plan.routes if r.vehicle_id == "A"]
+    placed = {ps.stop_id: ps.loop for ps in route.stops}
+    assert placed["e1"] == 1 and placed["e2"] == 2
+    assert placed["new"] == 2  # loaded at the reload, not on the loop already out
+    assert len(route.reloads) == 1
+    assert check(published_part(p, result.plan), result.plan) == []
+    # goods already on the bike may go on the loop it rides now
+    on_board = quick_replan(p, IN_FORCE, loops, on_board=frozenset({"new"}))
+    assert on_board is not None
+    (route,) = [r for r in on_board.plan.routes if r.vehicle_id == "A"]
+    assert [ps.stop_id for ps in route.stops] == ["e1", "new", "e2"]
+    assert {ps.stop_id: ps.loop for ps in route.stops}["new"] == 1
+
+
+def test_orders_cost_counts_the_ride_back_to_the_hub_between_loops() -> None:
+    p = problem(reload_a=600)
+    one = orders_cost(p, {"A": ["e1", "e2"]})
+    two = orders_cost(p, {"A": ["e1", "e2"]}, {"A": [1, 2]})
+    back = TIME[2][0] + TIME[0][3] - TIME[2][3]
+    assert two - one == back > 0
+
+
+def test_the_published_part_is_judged_as_a_plan_of_its_own() -> None:
+    p = problem(extra=(new(),), payload_a=3.0)
+    # put "new" on A, beyond its 3 kg: the checker must refuse the published part
+    from backend.dispatch.model import Plan
+    from backend.dispatch.scheduling import loop_route
+
+    route = loop_route(p, p.vehicles[0], [0, 3, 1], [])
+    bad = Plan(
+        routes=(route,),
+        unplanned=(),
+        cost=0,
+        distance_m=route.distance_m,
+        duration_s=route.duration_s,
+        solve_s=0.0,
+        status="quick",
+    )
+    part = published_part(p, bad)
+    assert {v.id for v in part.vehicles} == {"A"} and {s.id for s in part.stops} == {"e1", "e2", "new"}
+    assert any(v.rule == "payload" for v in check(part, bad))
+
+
+def test_stops_already_waiting_for_a_courier_come_after_the_change_and_may_stay_waiting() -> None:
+    # "far" waits since an earlier re-plan and cannot be reached in its window; "new" is the change
+    late = new("far", windows=(Window(8 * H, 8 * H + 60),))
+    p = problem(extra=(new(), late))
+    result = quick_replan(p, IN_FORCE, waiting=frozenset({"far"}))
+    assert result is not None
+    assert route_orders(result.plan) == {"A": ["e1", "new", "e2"]}
+    ((left),) = result.plan.unplanned
+    assert left.stop_id == "far" and "later re-plan" in left.detail
+    assert check_published(p, result.plan) == []
+    # the change itself must fit: when "new" is the one that cannot, there is no quick answer
+    assert quick_replan(p, IN_FORCE, waiting=frozenset({"new"})) is None
