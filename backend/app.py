@@ -55,7 +55,7 @@ from backend.api.users import UserController
 from backend.api.warehouse import WAREHOUSE_CONTROLLERS
 from backend.api.warehouse_admin import WAREHOUSE_ADMIN_CONTROLLERS
 from backend.api.zones import ZoneController
-from backend.db.engine import make_engine, migrate, transaction, use_database
+from backend.db.engine import WRITER_FIGURES, make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool
 from backend.jobs import Worker, enqueue
 from backend.realtime.feed import make_feed
@@ -192,6 +192,8 @@ async def _stall_watch(app: Litestar) -> AsyncIterator[None]:
     finally:
         if watch is not None:
             await watch.stop()
+            if not app.state.settings.is_postgres:  # PostgreSQL has no single writer to wait for
+                logging.getLogger("laadbak.db").info("writer figures: %s", WRITER_FIGURES.text())
 
 
 # Every API controller and socket (the apps' pages are routed in create_app).

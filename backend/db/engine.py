@@ -10,7 +10,7 @@ import sqlite3
 import sys
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -83,6 +83,34 @@ def _caller() -> str:
         frame = frame.f_back
     return f"{frame.f_code.co_name} ({Path(frame.f_code.co_filename).name}:{frame.f_lineno})" if frame else "?"
 
+
+class WriterFigures:
+    """How long this process's write transactions held the writer (SQLite): the longest
+    hold and who held it, how many holds, how many over ``SLOW_WRITE_S``, the longest wait."""
+
+    def __init__(self) -> None:
+        self.holds = 0
+        self.slow = 0
+        self.longest_ms = 0.0
+        self.longest_in = ""
+        self.longest_wait_ms = 0.0
+
+    def record(self, held_s: float, waited_s: float, caller: Callable[[], str]) -> None:
+        self.holds += 1
+        self.longest_wait_ms = max(self.longest_wait_ms, waited_s * 1000)
+        if held_s > SLOW_WRITE_S:
+            self.slow += 1
+        if held_s * 1000 > self.longest_ms:
+            self.longest_ms, self.longest_in = held_s * 1000, caller()
+
+    def text(self) -> str:
+        return (
+            f"holds={self.holds} slow={self.slow} longest_hold_ms={self.longest_ms:.1f} "
+            f"longest_wait_ms={self.longest_wait_ms:.1f} longest_in={self.longest_in or '-'}"
+        )
+
+
+WRITER_FIGURES = WriterFigures()
 
 _WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -293,6 +321,7 @@ async def transaction() -> AsyncIterator[None]:
                 yield
         finally:
             held = time.monotonic() - t1
+            WRITER_FIGURES.record(held, t1 - t0, _caller)
             if held > SLOW_WRITE_S:  # every other writer of this process waited that long
                 log.warning(
                     "a write transaction held the writer for %.0f ms (waited %.0f ms) in %s",
