@@ -11,10 +11,10 @@ INFO = "INFO - 2026-12-05 07:50:00,000 - "
 LOG = "\n".join(
     [
         INFO + "piccolo.engine.base - base - Running Sqlite version 3.4",
-        WARN + "laadbak.db - engine - a write transaction held the writer for 120 ms (waited 0 ms) in attempt (a.py:33)",
+        WARN + "laadbak.db - engine - a write transaction held the writer for 120 ms (waited 0 ms) in f (a.py:33)",
         WARN + "laadbak.stalls - stall_watch - event loop held 349 ms so far, at: raw_decode (d.py:353); other: none",
         WARN + "laadbak.stalls - stall_watch - event loop stall ended after about 830 ms",
-        WARN + "laadbak.stalls - stall_watch - garbage collection of generation 2 held the loop 140 ms (12 objects freed)",
+        WARN + "laadbak.stalls - stall_watch - garbage collection of generation 2 held the loop 140 ms",
         INFO + "laadbak.stalls - stall_watch - loop figures: longest_lag_ms=831.5 stalls=1 longest_stall_ms=830.0 "
         "longest_gc_ms=140.2 longest_gc_generation=2 gc_over_threshold=1 gc_collections=77",
         INFO + "laadbak.db - app - writer figures: holds=1500 slow=1 longest_hold_ms=120.4 longest_wait_ms=35.0 "
