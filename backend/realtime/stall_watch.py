@@ -149,8 +149,8 @@ class GcTimer:
         self.longest_generation = -1
         self.collections = 0
         self.over = 0
-        self._t0 = 0.0
-        self._pending: collections.deque[tuple[int, float, int]] = collections.deque(maxlen=100)
+        self._t0 = self._cpu0 = 0.0
+        self._pending: collections.deque[tuple[int, float, float, int]] = collections.deque(maxlen=100)
 
     def start(self) -> None:
         if self._callback not in gc.callbacks:
@@ -162,7 +162,7 @@ class GcTimer:
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._t0 = time.perf_counter()
+            self._t0, self._cpu0 = time.perf_counter(), time.thread_time()
             return
         ms = (time.perf_counter() - self._t0) * 1000
         self.collections += 1
@@ -170,14 +170,16 @@ class GcTimer:
             self.longest_ms, self.longest_generation = ms, info.get("generation", -1)
         if ms > self.threshold_ms:
             self.over += 1
-            self._pending.append((info.get("generation", -1), ms, info.get("collected", 0)))
+            cpu_ms = (time.thread_time() - self._cpu0) * 1000  # the rest of the pause: waiting for a core
+            self._pending.append((info.get("generation", -1), ms, cpu_ms, info.get("collected", 0)))
 
     def log_pending(self) -> None:
         while self._pending:
-            generation, ms, collected = self._pending.popleft()
+            generation, ms, cpu_ms, collected = self._pending.popleft()
             log.warning(
-                "garbage collection of generation %d held the loop %.0f ms (%d objects freed)",
+                "garbage collection of generation %d held the loop %.0f ms (%.0f ms of CPU; %d objects freed)",
                 generation,
                 ms,
+                cpu_ms,
                 collected,
             )
