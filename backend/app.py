@@ -103,7 +103,7 @@ async def _poke_feed(request: Request) -> None:
             request.app.state.jobs.wake()
 
 
-GC_THRESHOLDS = (50_000, 20, 100)
+GC_THRESHOLDS = (10_000, 20, 100)
 # Falling behind is gradual: one re-plan of a hub every two minutes follows it.
 BEHIND_EVERY_S = 120.0
 
@@ -287,8 +287,11 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         # objects of every request in flight are promoted to the old
         # generation, which then fills up and is walked every few seconds:
         # a pause of 0.3-1 s across 2,000 sockets (measured with `bench ws`).
-        # Young collections every 50,000 allocations let request garbage die
+        # Young collections every 10,000 allocations let request garbage die
         # young, so full collections come only when the long-lived set grows.
+        # (At 50,000 each young collection itself took 16-120 ms of CPU under
+        # `bench ws`, one of the middle generation 1.5 s: the stall watch times
+        # them, docs/performance.md.)
         gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
