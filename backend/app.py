@@ -57,7 +57,7 @@ from backend.api.users import UserController
 from backend.api.warehouse import WAREHOUSE_CONTROLLERS
 from backend.api.warehouse_admin import WAREHOUSE_ADMIN_CONTROLLERS
 from backend.api.zones import ZoneController
-from backend.db.engine import make_engine, migrate, transaction, use_database
+from backend.db.engine import WRITER_FIGURES, make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool
 from backend.jobs import Worker, enqueue
 from backend.realtime.feed import make_feed
@@ -106,7 +106,7 @@ async def _poke_feed(request: Request) -> None:
             request.app.state.jobs.wake()
 
 
-GC_THRESHOLDS = (50_000, 20, 100)
+GC_THRESHOLDS = (10_000, 20, 100)
 # Falling behind is gradual: one re-plan of a hub every two minutes follows it.
 BEHIND_EVERY_S = 120.0
 
@@ -208,6 +208,8 @@ async def _stall_watch(app: Litestar) -> AsyncIterator[None]:
     finally:
         if watch is not None:
             await watch.stop()
+            if not app.state.settings.is_postgres:  # PostgreSQL has no single writer to wait for
+                logging.getLogger("laadbak.db").info("writer figures: %s", WRITER_FIGURES.text())
 
 
 # Every API controller and socket (the apps' pages are routed in create_app).
@@ -308,8 +310,11 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         # objects of every request in flight are promoted to the old
         # generation, which then fills up and is walked every few seconds:
         # a pause of 0.3-1 s across 2,000 sockets (measured with `bench ws`).
-        # Young collections every 50,000 allocations let request garbage die
+        # Young collections every 10,000 allocations let request garbage die
         # young, so full collections come only when the long-lived set grows.
+        # (At 50,000 each young collection itself took 16-120 ms of CPU under
+        # `bench ws`, one of the middle generation 1.5 s: the stall watch times
+        # them, docs/performance.md.)
         gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
 import hmac
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# scrypt lets go of the GIL, but a crowd of logins hashing on every core at once (the
+# default executor runs up to cores + 4) left the event loop no core: stalls of 100-400 ms
+# for every open socket through a morning's logins (`laadbak bench ws`). Hashing runs on
+# all cores but one; logins queue for it, the sockets do not.
+HASHING_THREADS = max(1, (os.cpu_count() or 2) - 1)
+_HASHING = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="password-hash")
 
 
 def hash_password(password: str) -> str:
@@ -33,6 +42,16 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     candidate = hashlib.scrypt(password.encode(), salt=_unb64(salt), dklen=32, **_SCRYPT)
     return hmac.compare_digest(candidate, _unb64(digest))
+
+
+async def hash_password_apart(password: str) -> str:
+    """:func:`hash_password` in the hashing threads, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, hash_password, password)
+
+
+async def verify_password_apart(password: str, stored: str) -> bool:
+    """:func:`verify_password` in the hashing threads, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, verify_password, password, stored)
 
 
 def new_token_id() -> str:

@@ -207,6 +207,9 @@ async def run_ws_bench(
             grace_s=grace_s,
         )
         await sampler.stop()
+        # Stopped before the figures: on its way out the server logs its own (the longest
+        # event-loop stall and garbage collection, the longest hold of the writer).
+        await asyncio.to_thread(server.stop)
         # the figures
         summary = _figures(
             instances,
@@ -485,7 +488,8 @@ def _figures(
             "buckets": _timeline(ok, sampler.cpu, start_at, end_at),
         }
     )
-    instances.append({"phase": "server_log", **server.warnings()})
+    server_log = server.warnings()
+    instances.append({"phase": "server_log", **server_log})
     for k, res in enumerate(results):
         instances.append(
             {
@@ -502,6 +506,7 @@ def _figures(
         ride,
         sampler,
         dispatcher,
+        server_log,
         couriers=couriers,
         ramp_per_s=ramp_per_s,
         duration_s=duration_s,
@@ -513,12 +518,14 @@ def _summary(
     ride: dict[str, Any],
     sampler: Sampler,
     dispatcher: Dispatcher,
+    server_log: dict[str, Any],
     *,
     couriers: int,
     ramp_per_s: float,
     duration_s: float,
 ) -> dict[str, Any]:
-    """The headline figures, of the actions answered 200 (``ok``)."""
+    """The headline figures, of the actions answered 200 (``ok``), with the server's
+    longest event-loop stall, garbage collection and writer hold beside them."""
     results, start_at, ramp_s, seen = (
         ride["results"],
         ride["start_at"],
@@ -537,6 +544,7 @@ def _summary(
     ramp_lat = [(a[5] - a[2]) * 1000 for a in ok if a[5] and a[2] < start_at + ramp_s]
     p99 = pct(ride_lat, 99)
     held = sum(res["held"] for res in results)
+    loop, writer = server_log.get("loop") or {}, server_log.get("writer") or {}
     return {
         "couriers": couriers,
         "connections_held": held + (1 if ride["dispatcher_held"] else 0),
@@ -556,4 +564,11 @@ def _summary(
         "duration_s": duration_s,
         "target_p99_ms": TARGET_P99_MS,
         "p99_vs_target": ratio(p99, TARGET_P99_MS, 3),
+        # the whole run's (login and ramp too): what held every socket at once
+        "longest_loop_stall_ms": loop.get("longest_lag_ms"),
+        "loop_stalls_over_100_ms": loop.get("stalls"),
+        "longest_gc_ms": loop.get("longest_gc_ms"),
+        "longest_writer_hold_ms": writer.get("longest_hold_ms"),
+        "longest_writer_hold_in": writer.get("longest_in"),
+        "longest_writer_wait_ms": writer.get("longest_wait_ms"),
     }

@@ -21,7 +21,7 @@ from backend.dispatch.day_figures import Point, keep_point
 from backend.realtime.background import Background
 
 log = logging.getLogger("laadbak.positions")
-FLUSH_CHUNK = 50
+FLUSH_CHUNK = 10
 INSERT_CHUNK = 1000
 
 

@@ -5,11 +5,19 @@ heartbeat is older than the threshold, the loop is held (a long synchronous step
 another thread keeping the GIL); the watchdog logs, once per stall, the loop thread's
 stack and the stacks of other busy threads at that moment, and when the stall ends how
 long it lasted. Off unless LAADBAK_STALL_LOG_MS is set (the benches set it).
+
+A stall the collector causes shows the loop at whatever line happened to allocate: so
+the watch also times every garbage collection (``gc.callbacks``) and logs those over
+the threshold with their generation, and it keeps the longest heartbeat delay of any
+size. On stop it logs one line of figures (``loop figures: ...``) that the benches read:
+the longest delay, the stalls over the threshold, the longest collection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import gc
 import logging
 import sys
 import threading
@@ -40,6 +48,8 @@ class StallWatch:
         self.beat_s = beat_s
         self.longest_ms = 0.0
         self.count = 0
+        self.longest_lag_ms = 0.0  # the heartbeat's longest delay, whatever its size
+        self.gc = GcTimer(threshold_ms)
         self._beat = time.monotonic()
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
@@ -52,6 +62,7 @@ class StallWatch:
         self._task = asyncio.create_task(self._heart(), name="stall-watch heartbeat")
         self._thread = threading.Thread(target=self._watch, name="stall-watch", daemon=True)
         self._thread.start()
+        self.gc.start()
 
     async def stop(self) -> None:
         self._stop.set()
@@ -59,6 +70,8 @@ class StallWatch:
             self._task.cancel()
         if self._thread is not None:
             self._thread.join(timeout=1)
+        self.gc.stop()
+        self.gc.log_pending()
         if self.count:
             log.warning(
                 "event loop stalls over %.0f ms: %d, longest %.0f ms",
@@ -66,15 +79,35 @@ class StallWatch:
                 self.count,
                 self.longest_ms,
             )
+        log.info("loop figures: %s", self.figures_text())
+
+    def figures(self) -> dict[str, float | int]:
+        """What the watch saw: the longest heartbeat delay, the stalls over the threshold,
+        the collector's longest pause and how many were over the threshold."""
+        return {
+            "longest_lag_ms": round(self.longest_lag_ms, 1),
+            "stalls": self.count,
+            "longest_stall_ms": round(self.longest_ms, 1),
+            "longest_gc_ms": round(self.gc.longest_ms, 1),
+            "longest_gc_generation": self.gc.longest_generation,
+            "gc_over_threshold": self.gc.over,
+            "gc_collections": self.gc.collections,
+        }
+
+    def figures_text(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.figures().items())
 
     async def _heart(self) -> None:
         while True:
-            self._beat = time.monotonic()
+            now = time.monotonic()
+            self.longest_lag_ms = max(self.longest_lag_ms, (now - self._beat - self.beat_s) * 1000)
+            self._beat = now
             await asyncio.sleep(self.beat_s)
 
     def _watch(self) -> None:
         stalled_since: float | None = None
         while not self._stop.wait(self.beat_s):
+            self.gc.log_pending()
             beat = self._beat
             held = time.monotonic() - beat
             if held > self.threshold_s and stalled_since != beat:
@@ -103,3 +136,50 @@ class StallWatch:
             _where(loop_frame) if loop_frame is not None else "?",
             " | ".join(others) or "none",
         )
+
+
+class GcTimer:
+    """Times every garbage collection through ``gc.callbacks``: the longest pause (and its
+    generation), how many; a pause over ``threshold_ms`` is queued and logged by
+    :meth:`log_pending` (not from inside the collector)."""
+
+    def __init__(self, threshold_ms: float) -> None:
+        self.threshold_ms = threshold_ms
+        self.longest_ms = 0.0
+        self.longest_generation = -1
+        self.collections = 0
+        self.over = 0
+        self._t0 = self._cpu0 = 0.0
+        self._pending: collections.deque[tuple[int, float, float, int]] = collections.deque(maxlen=100)
+
+    def start(self) -> None:
+        if self._callback not in gc.callbacks:
+            gc.callbacks.append(self._callback)
+
+    def stop(self) -> None:
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0, self._cpu0 = time.perf_counter(), time.thread_time()
+            return
+        ms = (time.perf_counter() - self._t0) * 1000
+        self.collections += 1
+        if ms > self.longest_ms:
+            self.longest_ms, self.longest_generation = ms, info.get("generation", -1)
+        if ms > self.threshold_ms:
+            self.over += 1
+            cpu_ms = (time.thread_time() - self._cpu0) * 1000  # the rest of the pause: waiting for a core
+            self._pending.append((info.get("generation", -1), ms, cpu_ms, info.get("collected", 0)))
+
+    def log_pending(self) -> None:
+        while self._pending:
+            generation, ms, cpu_ms, collected = self._pending.popleft()
+            log.warning(
+                "garbage collection of generation %d held the loop %.0f ms (%.0f ms of CPU; %d objects freed)",
+                generation,
+                ms,
+                cpu_ms,
+                collected,
+            )

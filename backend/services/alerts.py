@@ -22,14 +22,14 @@ import msgspec
 
 from backend.db.engine import reading, transaction
 from backend.db.locks import write_guard
-from backend.db.tables import Alert, Hub, PickupPoint, Shift, Stop
+from backend.db.tables import Alert, Hub, PickupPoint, Route, Shift, Stop
 from backend.dispatch import alerts as rules
 from backend.errors import NotFound
 from backend.realtime.background import Background
 from backend.realtime.outbox import emit
 from backend.services import point_room
 from backend.services.context import Context
-from backend.services.route_store import routes_in_force
+from backend.settings import Settings
 from backend.structs import Out
 
 log = logging.getLogger("laadbak.alerts")
@@ -183,51 +183,85 @@ def _trail(points: Sequence[Sequence[Any]]) -> tuple[rules.TrailPoint, ...]:
     return tuple(rules.TrailPoint(float(p[0]), float(p[1]), _time(p[2])) for p in points if len(p) >= 3)
 
 
-def _where_now(ctx: Context, shift: dict[str, Any]) -> tuple[dt.datetime | None, tuple[rules.TrailPoint, ...]]:
+Live = dict[int, tuple[dict[str, Any], list[list[Any]]]]  # shift id -> the live store's last position and trail
+
+
+def _live(ctx: Context, shifts: Sequence[dict[str, Any]]) -> Live:
+    """Per started shift, the live store's last position and trail where it knows more than the
+    database: copied on the loop (the store changes there), read off it by :func:`_where_now`."""
+    out: Live = {}
+    if ctx.positions is None:
+        return out
+    kept = getattr(ctx.positions, "trail", None)  # the store keeps a trail per shift; test fakes may not
+    for shift in shifts:
+        live = ctx.positions.last(shift["courier"])
+        if live is None or not live.get("ts"):
+            continue
+        last_at = shift["last_position_at"]
+        if last_at is None or _time(live["ts"]) > last_at:
+            out[shift["id"]] = (live, kept(shift["id"]) if callable(kept) else [])
+    return out
+
+
+def _where_now(shift: dict[str, Any], live: Live) -> tuple[dt.datetime | None, tuple[rules.TrailPoint, ...]]:
     """The courier's last position time and trail: the live store's when it knows more than the database."""
-    last_at = shift["last_position_at"]
-    trail = _trail(shift["trail"] or [])
-    live = ctx.positions.last(shift["courier"]) if ctx.positions is not None else None
-    if live is not None and live.get("ts"):
-        ts = _time(live["ts"])
-        if last_at is None or ts > last_at:
-            last_at = ts
-            kept = getattr(ctx.positions, "trail", None)  # the store keeps a trail per shift; test fakes may not
-            live_trail = _trail(kept(shift["id"])) if callable(kept) else ()
-            trail = live_trail or (*trail, rules.TrailPoint(float(live["lat"]), float(live["lon"]), ts))
-    return last_at, trail
+    now = live.get(shift["id"])
+    if now is None:
+        return shift["last_position_at"], _trail(shift["trail"] or [])
+    message, kept = now
+    ts = _time(message["ts"])
+    live_trail = _trail(kept)
+    if live_trail:
+        return ts, live_trail
+    return ts, (*_trail(shift["trail"] or []), rules.TrailPoint(float(message["lat"]), float(message["lon"]), ts))
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as read without ``load_json`` (text), decoded; None stays None."""
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def _decode_routes(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for route in routes:
+        route["stops"] = _json(route["stops"]) or []
+    return routes
 
 
 async def _day_inputs(ctx: Context, hub_id: int, day: dt.date) -> dict[str, Any]:
-    """Everything the rules read about the hub's day, in one snapshot."""
+    """Everything the rules read about the hub's day, in one snapshot.
+
+    A big hub's day is thousands of routes, stops and trails: their JSON is read as text
+    and decoded in a worker thread (as the rules run, :func:`check_hub_alerts`), and the
+    stops are read by hub and day rather than by thousands of ids, so that the minute's
+    check does not hold the event loop (and every socket) for most of a second."""
     async with reading():
         hub = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub_id).first()
-        routes = await routes_in_force(hub_id, day)
-        ids = [s["stop_id"] for r in routes for s in r["stops"]]
-        stops: dict[int, dict[str, Any]] = {}
-        for i in range(0, len(ids), 5000):
-            rows = await Stop.select(Stop.id, Stop.status, Stop.address, Stop.lat, Stop.lon).where(
-                Stop.id.is_in(ids[i : i + 5000])
-            )
+        routes = await asyncio.to_thread(
+            _decode_routes,
+            await Route.select(Route.courier, Route.stops)
+            .where((Route.hub == hub_id) & (Route.plan_date == day) & (Route.current.eq(True)))
+            .order_by(Route.courier),
+        )
+        columns = (Stop.id, Stop.status, Stop.address, Stop.lat, Stop.lon)
+        stops = {r["id"]: r for r in await Stop.select(*columns).where((Stop.hub == hub_id) & (Stop.plan_date == day))}
+        missing = [s["stop_id"] for r in routes for s in r["stops"] if s["stop_id"] not in stops]
+        for i in range(0, len(missing), 5000):  # a stop of another day on a route: rare
+            rows = await Stop.select(*columns).where(Stop.id.is_in(missing[i : i + 5000]))
             stops.update({r["id"]: r for r in rows})
         start = dt.datetime.combine(day, dt.time())
-        shifts = (
-            await Shift.select(
-                Shift.id,
-                Shift.courier,
-                Shift.courier.name.as_alias("courier_name"),
-                Shift.start,
-                Shift.started_at,
-                Shift.last_position_at,
-                Shift.trail,
-            )
-            .where(
-                (Shift.hub == hub_id)
-                & (Shift.status == "started")
-                & (Shift.start >= start)
-                & (Shift.start < start + dt.timedelta(days=1))
-            )
-            .output(load_json=True)
+        shifts = await Shift.select(
+            Shift.id,
+            Shift.courier,
+            Shift.courier.name.as_alias("courier_name"),
+            Shift.start,
+            Shift.started_at,
+            Shift.last_position_at,
+            Shift.trail,  # text: decoded off the loop
+        ).where(
+            (Shift.hub == hub_id)
+            & (Shift.status == "started")
+            & (Shift.start >= start)
+            & (Shift.start < start + dt.timedelta(days=1))
         )
         failed = await Stop.select(Stop.id, Stop.address).where(
             (Stop.hub == hub_id) & (Stop.plan_date == day) & (Stop.status == "failed")
@@ -241,13 +275,16 @@ async def _day_inputs(ctx: Context, hub_id: int, day: dt.date) -> dict[str, Any]
         "routes": routes,
         "stops": stops,
         "shifts": shifts,
+        "live": _live(ctx, shifts),
         "failed": failed,
         "points": points,
         "rooms": rooms,
     }
 
 
-def _rules_for(ctx: Context, inputs: dict[str, Any], now: dt.datetime) -> list[rules.Raised]:
+def _rules_for(settings: Settings, inputs: dict[str, Any], now: dt.datetime) -> list[rules.Raised]:
+    """Every rule on the day's inputs: no I/O and nothing the loop changes, so it runs in a
+    worker thread (the trails' JSON is decoded here too)."""
     stops, routes = inputs["stops"], inputs["routes"]
     on_route: list[rules.StopNow] = []
     by_courier: dict[int, list[dict[str, Any]]] = {}
@@ -271,7 +308,8 @@ def _rules_for(ctx: Context, inputs: dict[str, Any], now: dt.datetime) -> list[r
     hub = inputs["hub"]
     couriers = []
     for shift in inputs["shifts"]:
-        last_at, trail = _where_now(ctx, shift)
+        shift["trail"] = _json(shift["trail"])
+        last_at, trail = _where_now(shift, inputs["live"])
         mine = by_courier.get(shift["courier"], [])
         couriers.append(
             rules.CourierNow(
@@ -287,7 +325,6 @@ def _rules_for(ctx: Context, inputs: dict[str, Any], now: dt.datetime) -> list[r
                 hub=(hub["lat"], hub["lon"]) if hub else None,
             )
         )
-    settings = ctx.settings
     return [
         *rules.late_routes(on_route, {c.courier_id: c.name for c in couriers}),
         *rules.no_position(couriers, now, settings.alert_no_position_min),
@@ -310,7 +347,8 @@ async def check_hub_alerts(ctx: Context, hub_id: int, now: dt.datetime) -> list[
     """Run every rule on the hub's day (``now``'s date) and raise what is new."""
     inputs = await _day_inputs(ctx, hub_id, now.date())
     names = {s["courier"]: s["courier_name"] for s in inputs["shifts"] if s["courier_name"]}
-    return await raise_alerts(hub_id, now.date(), _rules_for(ctx, inputs, now), now, complete=LATE_ROUTES, names=names)
+    raised = await asyncio.to_thread(_rules_for, ctx.settings, inputs, now)
+    return await raise_alerts(hub_id, now.date(), raised, now, complete=LATE_ROUTES, names=names)
 
 
 async def check_alerts(ctx: Context, now: dt.datetime) -> int:

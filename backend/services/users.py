@@ -3,7 +3,6 @@ password ends that user's sessions."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, cast
 
 from piccolo.columns import Column
@@ -11,7 +10,7 @@ from piccolo.columns import Column
 from backend.db.engine import transaction
 from backend.db.tables import Session, User
 from backend.errors import Conflict, Invalid, NotFound
-from backend.security import hash_password
+from backend.security import hash_password_apart
 
 COLUMNS = (User.id, User.username, User.role, User.display_name, User.hub_id, User.active)
 
@@ -35,7 +34,7 @@ async def create_user(*, username: str, password: str, role: str, display_name: 
     row = await User.insert(
         User(
             username=username,
-            password_hash=await asyncio.to_thread(hash_password, password),
+            password_hash=await hash_password_apart(password),
             role=role,
             display_name=display_name,
             hub_id=hub_id,
@@ -52,7 +51,7 @@ async def change_user(user_id: int, values: dict[str, Any]) -> None:
         raise Invalid("Nothing to change: give at least one of password, role, displayName, hubId, active.")
     values = dict(values)
     if "password" in values:
-        values["password_hash"] = await asyncio.to_thread(hash_password, values.pop("password"))
+        values["password_hash"] = await hash_password_apart(values.pop("password"))
     async with transaction():
         await User.update(cast(dict[Column | str, Any], values)).where(User.id == user_id)
         if values.get("active") is False or "password_hash" in values:

@@ -55,8 +55,17 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
         "p99_vs_target",
         "ramp_p99_ms",
         "whole_run_p99_ms",
+        "longest_loop_stall_ms",
+        "longest_gc_ms",
+        "longest_writer_hold_ms",
+        "longest_writer_hold_in",
     ):
         assert key in summary, key
+    # The server's own figures, logged as it stopped: what held the loop and the writer longest.
+    assert summary["longest_loop_stall_ms"] is not None and summary["longest_loop_stall_ms"] >= 0
+    assert summary["longest_gc_ms"] is not None
+    assert summary["longest_writer_hold_ms"] is not None and summary["longest_writer_hold_ms"] > 0
+    assert summary["longest_writer_hold_in"]
     assert summary["couriers"] == 20
     assert summary["target_p99_ms"] == 250
     assert summary["actions"] > 0

@@ -141,12 +141,20 @@ class ServerProcess:
     def warnings(self) -> dict[str, Any]:
         """The server's warnings and errors, counted by their text without numbers; the
         longest write transaction; the event-loop stalls over 100 ms, the longest and where
-        the loop was held (the stall watch's stacks, most frequent first)."""
+        the loop was held (the stall watch's stacks, most frequent first); and, once the
+        server has stopped, the figures it logged on its way out (``loop``: the longest
+        heartbeat delay of any size and the longest garbage collection; ``writer``: the
+        longest hold of the SQLite writer and where), None before."""
         counts: dict[str, int] = {}
         slowest = longest_stall = 0.0
         stalls = 0
         held_at: dict[str, int] = {}
+        figures: dict[str, Any] = {}
         for line in self.log_path.read_text(errors="replace").splitlines():
+            said = re.search(r"laadbak\.\w+ .*(loop|writer) figures: (.*)", line)
+            if said:  # the stall watch's and the writer's figures (INFO), logged as the server stops
+                figures[said.group(1)] = _key_values(said.group(2))
+                continue
             if not line.startswith(("WARNING", "ERROR", "CRITICAL")):
                 continue
             held = re.search(r"held the writer for (\d+) ms", line)
@@ -172,6 +180,8 @@ class ServerProcess:
             "loop_stalls": stalls,
             "longest_loop_stall_ms": longest_stall or None,
             "loop_held_at": dict(sorted(held_at.items(), key=lambda kv: -kv[1])[:8]),
+            "loop": figures.get("loop"),
+            "writer": figures.get("writer"),
         }
 
     # -- the process's figures, from /proc (None when it is gone) -----------------------
@@ -251,3 +261,15 @@ class WorkerProcess(ServerProcess):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def _key_values(text: str) -> dict[str, Any]:
+    """``a=1.5 b=x c=-`` as ``{"a": 1.5, "b": "x", "c": None}`` (the last key takes the rest of the line)."""
+    out: dict[str, Any] = {}
+    pairs = re.findall(r"(\w+)=(.*?)(?= \w+=|$)", text)
+    for key, value in pairs:
+        try:
+            out[key] = float(value) if "." in value else int(value)
+        except ValueError:
+            out[key] = None if value == "-" else value
+    return out
