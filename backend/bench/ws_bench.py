@@ -82,6 +82,7 @@ class ClientProcesses:
         ctx = multiprocessing.get_context("spawn")
         self.procs: list[Any] = []
         self.pipes: list[Any] = []
+        self.shares: list[list[str]] = [cfg["usernames"] for cfg in cfgs]  # each client's couriers
         for cfg in cfgs:
             parent_end, child_end = ctx.Pipe()
             p = ctx.Process(target=client_process, args=(cfg, child_end), daemon=True)
@@ -174,26 +175,20 @@ async def run_ws_bench(
         sampler = Sampler(server)
         sampler.start()
         # 3. the clients log in
-        names = seeded["usernames"]
-        clients = max(clients, processes)  # client k talks to serving process k mod N
-        share = [names[k::clients] for k in range(clients)]
-        procs = ClientProcesses(
-            [
-                {
-                    **bases_of(server)[k % processes],  # its serving process: base, ws_base
-                    "usernames": share[k],
-                    "seed": seed * 100 + k,
-                    "ramp_per_s": ramp_per_s / clients,
-                    "action_every": action_every,
-                    "position_every_s": position_every_s,
-                    "fail_rate": fail_rate,
-                    "grace_s": grace_s,
-                    "compression": compression,
-                    "login_concurrency": max(2, 8 // clients),
-                }
-                for k in range(clients)
-            ]
+        procs = _clients(
+            server,
+            seeded["usernames"],
+            processes=processes,
+            clients=clients,
+            seed=seed,
+            ramp_per_s=ramp_per_s,
+            action_every=action_every,
+            position_every_s=position_every_s,
+            fail_rate=fail_rate,
+            grace_s=grace_s,
+            compression=compression,
         )
+        share = procs.shares
         instances.append(await _logins(server, procs, couriers))
         # 4. the dispatcher, the ramp, the ride
         dispatcher = await _dispatcher(server, seeded["hub_id"], compression, couriers)
@@ -237,6 +232,43 @@ async def run_ws_bench(
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clients(
+    server: ServerProcess,
+    names: list[str],
+    *,
+    processes: int,
+    clients: int,
+    seed: int,
+    ramp_per_s: float,
+    action_every: tuple[float, float],
+    position_every_s: float,
+    fail_rate: float,
+    grace_s: float,
+    compression: bool,
+) -> ClientProcesses:
+    """The client processes, each with its share of the couriers; client k talks to serving
+    process k mod N."""
+    clients = max(clients, processes)
+    share = [names[k::clients] for k in range(clients)]
+    return ClientProcesses(
+        [
+            {
+                **bases_of(server)[k % processes],  # its serving process: base, ws_base
+                "usernames": share[k],
+                "seed": seed * 100 + k,
+                "ramp_per_s": ramp_per_s / clients,
+                "action_every": action_every,
+                "position_every_s": position_every_s,
+                "fail_rate": fail_rate,
+                "grace_s": grace_s,
+                "compression": compression,
+                "login_concurrency": max(2, 8 // clients),
+            }
+            for k in range(clients)
+        ]
+    )
 
 
 def _server(settings: Any, tmp: Path, database_url: str, processes: int, redis_url: str | None) -> ServerProcess:
