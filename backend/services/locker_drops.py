@@ -22,7 +22,6 @@ from backend.db.engine import transaction
 from backend.db.locker_tables import LockerCompartment, LockerEvent
 from backend.db.tables import Order, Parcel, Shop, Stop
 from backend.dispatch.calendar import SLOTS, parse_hhmm
-from backend.dispatch.lockers import Box
 from backend.errors import Conflict, Invalid, NotFound
 from backend.jobs import enqueue
 from backend.realtime.outbox import emit
@@ -135,16 +134,7 @@ async def register(
         notes=data.notes or f"Shop drop of {shop['name']} at {point['name']}",
     )
     prepared = await orders.prepare(order_in, geo, now.date())
-    boxes = [
-        Box(
-            key=p.barcode or f"parcels[{i}]",
-            weight_kg=p.weight_kg,
-            volume_l=p.volume_l,
-            longest_side_cm=p.longest_side_cm,
-        )
-        for i, p in enumerate(data.parcels)
-    ]
-    await lockers.check_fit(point, boxes)
+    await lockers.check_fit(point, data.parcels)
     routed = bool(await routes_in_force(hub, day))
     async with transaction():
         order_id = await orders.write(prepared)

@@ -177,9 +177,24 @@ async def has_compartments(point_id: int) -> bool:
     return bool(await LockerCompartment.exists().where(LockerCompartment.point == point_id))
 
 
-async def check_fit(point: dict[str, Any], boxes: Sequence[Box]) -> None:
+def boxes_of(parcels: Sequence[Any]) -> list[Box]:
+    """An order's parcels (``weight_kg``, ``volume_l``, ``longest_side_cm``, ``barcode``) as
+    the core's boxes, each named by its barcode or its place in the order."""
+    return [
+        Box(
+            key=p.barcode or f"parcels[{i}]",
+            weight_kg=p.weight_kg,
+            volume_l=p.volume_l,
+            longest_side_cm=p.longest_side_cm,
+        )
+        for i, p in enumerate(parcels)
+    ]
+
+
+async def check_fit(point: dict[str, Any], parcels: Sequence[Any]) -> None:
     """Before an order for a locker is written: each parcel fits a compartment (else Invalid,
     422, with the largest size) and the bank has a free one for each (else Conflict, 409)."""
+    boxes = boxes_of(parcels)
     rows = await _rows(point["id"])
     if not rows:
         return  # a locker with no compartments given: its capacity counts, as a point's

@@ -17,7 +17,6 @@ from backend.db.tables import Hub, OrderLine, Parcel, PickupPoint, Product, Shop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
 from backend.dispatch.carrier import Shipment
-from backend.dispatch.lockers import Box
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services import carrier, lockers, point_room, stop_history
@@ -201,16 +200,7 @@ async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
                 f"(at most {pp.max_weight_kg} kg and {pp.max_volume_l} L per parcel)."
             )
     if pp.kind == "locker":  # a compartment for each parcel: too large (422) or full (409)
-        boxes = [
-            Box(
-                key=p.barcode or f"parcels[{i}]",
-                weight_kg=p.weight_kg,
-                volume_l=p.volume_l,
-                longest_side_cm=p.longest_side_cm,
-            )
-            for i, p in enumerate(data.parcels)
-        ]
-        await lockers.check_fit({"id": pp.id, "name": pp.name}, boxes)
+        await lockers.check_fit({"id": pp.id, "name": pp.name}, data.parcels)
     room = await point_room.room_left(pp.id, data.date)
     if len(data.parcels) > room:
         raise Conflict(
