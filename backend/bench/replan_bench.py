@@ -615,6 +615,7 @@ class Run:
         riders = Riders(list(bench.phones.values()), random.Random(seed + 3), **self.riding)
         riders.start()
         try:
+            await riders.under_way()  # the disruptions come to a day whose couriers are out and acting
             await self._one_by_one(kinds, records, costs, sample_at)
         finally:
             await riders.stop()

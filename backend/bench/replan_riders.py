@@ -105,6 +105,15 @@ class Riders:
         self.started = time.monotonic()
         self.tasks = [asyncio.create_task(self._ride(p)) for p in self.phones]
 
+    async def under_way(self, timeout_s: float = 60.0) -> None:
+        """Until the first stop is done (or ``timeout_s``): the day is under way when the
+        disruptions start, also on a slow machine where the first ride takes longer."""
+        if not self.tasks:
+            return
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not any(self.counts[k] for k in ("delivered", "collected", "failed")):
+            await asyncio.sleep(0.1)
+
     async def stop(self) -> None:
         for t in self.tasks:
             t.cancel()
