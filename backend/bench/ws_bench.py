@@ -44,7 +44,9 @@ from backend.bench.ws_clients import Dispatcher, client_process, log
 from backend.bench.ws_day import DISPATCHER_PASSWORD, seed_synthetic_day
 from backend.bench.ws_processes import ServerGroup, bases_of
 
-TARGET_P99_MS = 250.0
+# Issue #19's targets: 2,000 couriers on one process, 6,000 on three.
+TARGET_P99_MS = 50.0
+TARGET_P99_MS_SEVERAL = 250.0
 
 
 class Sampler:
@@ -542,6 +544,7 @@ def _figures(
         couriers=couriers,
         ramp_per_s=ramp_per_s,
         duration_s=duration_s,
+        target=TARGET_P99_MS_SEVERAL if isinstance(server, ServerGroup) else TARGET_P99_MS,
     )
 
 
@@ -555,6 +558,7 @@ def _summary(
     couriers: int,
     ramp_per_s: float,
     duration_s: float,
+    target: float,
 ) -> dict[str, Any]:
     """The headline figures, of the actions answered 200 (``ok``), with the server's
     longest event-loop stall, garbage collection and writer hold beside them."""
@@ -594,8 +598,8 @@ def _summary(
         "actions": len(riding),
         "actions_whole_run": len(ok),
         "duration_s": duration_s,
-        "target_p99_ms": TARGET_P99_MS,
-        "p99_vs_target": ratio(p99, TARGET_P99_MS, 3),
+        "target_p99_ms": target,
+        "p99_vs_target": ratio(p99, target, 3),
         # the whole run's (login and ramp too): what held every socket at once
         "longest_loop_stall_ms": loop.get("longest_lag_ms"),
         "loop_stalls_over_100_ms": loop.get("stalls"),
