@@ -63,7 +63,7 @@ async def test_a_new_order_is_answered_by_insertion_and_the_solvers_search_follo
         assert [sid for sid in ids if sid != new_stop] == before.get(r["courier"], []), r["courier"]
 
     job = await Job.select().where(Job.key == f"replan_better:{result['planRunId']}").first().output(load_json=True)
-    assert job is not None and job["kind"] == "replan_better" and job["status"] == "pending"
+    assert job is not None and job["kind"] == "replan_better"  # its status: the worker may have woken
     assert job["payload"] == {
         "hubId": hub,
         "date": day.isoformat(),

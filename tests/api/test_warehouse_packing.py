@@ -161,8 +161,6 @@ async def test_packing_is_refused_across_hubs_and_before_the_picking_ends(client
 async def test_a_packed_parcel_lands_on_a_running_route_and_the_loading_list_follows(client, geo) -> None:
     from backend.db.tables import OrderLine
     from backend.db.tables import Product as ProductRow
-    from backend.jobs import JobContext
-    from backend.jobs.queue import handler_for
     from backend.services.warehouse_stock import add_products
     from tests.api.helpers import login, make_user, post_ok, tomorrow
     from tests.api.test_planning import _addresses
@@ -208,10 +206,10 @@ async def test_a_packed_parcel_lands_on_a_running_route_and_the_loading_list_fol
     assert done["parcel"]["barcode"] == new["parcels"][0]["barcode"]  # the order's parcel, now weighed
     assert done["parcel"]["weightKg"] == (2 * 350 + 150) / 1000
     (row,) = await Job.select().where(Job.key == f"packed:{new['id']}").output(load_json=True)
-    assert row["kind"] == "replan" and row["payload"]["hubId"] == hub and row["status"] == "pending"
+    assert row["kind"] == "replan" and row["payload"]["hubId"] == hub and row["status"] in ("pending", "running")
 
     # The durable job re-plans the running day: the packed order's stop lands on one route.
-    await handler_for("replan")(JobContext(row["id"], "replan", row["key"], row["payload"], 1, client.app.state))
+    await _done_by_the_worker(row["id"])
     stop = await Stop.select(Stop.id, Stop.status, Stop.weight_kg).where(Stop.order == new["id"]).first()
     assert stop["status"] == "planned" and stop["weight_kg"] == done["parcel"]["weightKg"]
     holder = _holders(await _current_routes(hub))[stop["id"]]
@@ -220,6 +218,17 @@ async def test_a_packed_parcel_lands_on_a_running_route_and_the_loading_list_fol
     r = await client.get("/courier/today", params={"date": day.isoformat()}, headers=courier)
     item = next(i for i in r.json()["loading"] if i["orderId"] == new["id"])
     assert item["ready"] is True and item["barcode"] == done["parcel"]["barcode"]
+
+
+async def _done_by_the_worker(job_id: int) -> None:
+    """The app's own worker runs the job: woken as the answer is sent, else at its next poll."""
+    import asyncio
+
+    for _ in range(1200):
+        if (await Job.select(Job.status).where(Job.id == job_id).first())["status"] == "done":
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} was not done within two minutes")
 
 
 async def test_two_packers_scanning_the_last_unit_at_once_count_it_once(client) -> None:
