@@ -18,14 +18,16 @@ export function openSettingsDialog(desk) {
   const shops = shopChoices(state);
   const st = { picking: part(), scanner: part(), packing: { ...part(), shopId: String(shops[0]?.id ?? "") } };
 
-  const load = async (what, path, toForm) => {
+  const load = async (what, path, toForm, wanted = () => true) => {
     const res = await send(desk, "GET", path);
+    if (!wanted()) return; // another shop was chosen meanwhile: its answer decides
     Object.assign(st[what], res.ok ? { form: toForm(res.data), error: "" } : { error: res.sentence });
     redraw();
   };
   const loadPacking = () => {
+    const id = st.packing.shopId;
     st.packing.form = null;
-    if (st.packing.shopId) load("packing", `/shops/${encodeURIComponent(st.packing.shopId)}/packing`, packingForm);
+    if (id) load("packing", `/shops/${encodeURIComponent(id)}/packing`, packingForm, () => st.packing.shopId === id);
   };
 
   /** Save one form: its PUT, then its answer as the form again, or the server's sentence. */
@@ -76,15 +78,15 @@ export function openSettingsDialog(desk) {
     const s = st.picking;
     if (!s.form) return loading(s);
     const f = s.form;
-    const num = (id, key, label, step) => labelled(id, label, html`<input id=${id} name=${key} inputmode="decimal"
-      autocomplete="off" step=${step} aria-invalid=${invalid(s, key)} .value=${f[key]} @input=${edit(s, key)}>`);
+    const num = (id, key, label) => labelled(id, label, html`<input id=${id} name=${key} inputmode="decimal"
+      autocomplete="off" aria-invalid=${invalid(s, key)} .value=${f[key]} @input=${edit(s, key)}>`);
     return html`<form class="panel-form" data-settings="picking" aria-labelledby="st-picking-h" @submit=${submitPicking} novalidate>
       ${labelled("st-mode", t("panel.settings.mode"), html`<select id="st-mode" name="mode" @change=${edit(s, "mode")}>
         ${MODES.map((m) => html`<option value=${m} ?selected=${f.mode === m}>${t(`panel.settings.mode.${m}`)}</option>`)}</select>`)}
       <div class="panel-row">
-        ${num("st-totes", "totes", t("panel.settings.totes"), "1")}
-        ${num("st-volume", "toteVolume", t("panel.settings.toteVolume"), "any")}
-        ${num("st-weight", "toteWeight", t("panel.settings.toteWeight"), "any")}
+        ${num("st-totes", "totes", t("panel.settings.totes"))}
+        ${num("st-volume", "toteVolume", t("panel.settings.toteVolume"))}
+        ${num("st-weight", "toteWeight", t("panel.settings.toteWeight"))}
       </div>
       <p class="panel-hint">${t("panel.settings.lead", { h: WAVE_LEAD_HOURS })}</p>
       ${outcome(s)}${saveButton(s)}
