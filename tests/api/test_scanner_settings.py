@@ -4,9 +4,24 @@ warehouse reads a code sent with them. Bad input is a 422 naming the field, noth
 
 from __future__ import annotations
 
-from backend.db.tables import PickupPoint, PointOperator
+from backend.db.tables import PickupPoint, PointOperator, Tote
 from tests.api.helpers import login, make_user, problem
-from tests.api.warehouse_setup import SODA, batch, bind_totes, gtin, house, ok, release, scan, stock_in, take
+from tests.api.warehouse_setup import (
+    SODA,
+    answered,
+    batch,
+    bind_totes,
+    gtin,
+    house,
+    ok,
+    picked,
+    post,
+    release,
+    scan,
+    scan_item,
+    stock_in,
+    take,
+)
 from tests.api.warehouse_setup import order as seed_order
 
 
@@ -42,6 +57,12 @@ async def test_the_dispatcher_sets_the_hubs_scanner_and_its_workers_read_it(clie
     await PointOperator.insert(PointOperator(user=user, point=point))
     at_point = await client.get("/scanner", headers=await login(client, f"point{h.hub}"))
     assert at_point.json() == {"hubId": h.hub, "prefix": "]X9", "suffix": "#"}
+    # the returns desk of the hub too; a courier has no scanner to set up
+    await make_user(f"returns{h.hub}", "returns", h.hub)
+    desk = await client.get("/scanner", headers=await login(client, f"returns{h.hub}"))
+    assert desk.json() == {"hubId": h.hub, "prefix": "]X9", "suffix": "#"}
+    await make_user(f"rider{h.hub}", "courier", h.hub)
+    problem(await client.get("/scanner", headers=await login(client, f"rider{h.hub}")), 403)
     # a PUT leaving one out sets it to none
     r = await client.put(url, json={"prefix": "$"}, headers=hd)
     assert r.json() == {"hubId": h.hub, "prefix": "$", "suffix": ""}
@@ -94,3 +115,17 @@ async def test_a_code_sent_with_the_hubs_prefix_and_suffix_is_read_by_the_pickin
     body = await ok(await scan(client, picker, batch_id, "$" + gtin(SODA) + "*\r"))
     assert body["batch"]["phase"] == "tote"
     assert (await batch(client, picker, batch_id))["inHand"] == 1
+
+
+async def test_a_packer_scans_a_tote_and_an_item_with_the_hubs_prefix_and_suffix(client) -> None:
+    h = await house(client, pickers=1)
+    _, (order_id,) = await picked(client, h, [("SODA", 1)])
+    tote = (await Tote.select(Tote.code).where(Tote.order_id == order_id).first())["code"]
+    picker = h.pickers[0]
+    # before the setting the prefix is part of the code: not a tote
+    assert problem(await post(client, picker, "/pack/start", {"code": f"${tote}*"}), 422)["code"] == "not_a_tote"
+    await client.put(f"/hubs/{h.hub}/scanner", json={"prefix": "$", "suffix": "*"}, headers=h.dispatcher)
+    job = await answered(await post(client, picker, "/pack/start", {"code": f"${tote}*"}))
+    assert job["order"]["id"] == order_id
+    await answered(await scan_item(client, picker, f"/pack/jobs/{job['id']}/items", f"${gtin(SODA)}*"))
+    assert (await answered(await client.get(f"/pack/jobs/{job['id']}", headers=picker)))["missing"] == {}
