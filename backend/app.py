@@ -48,6 +48,7 @@ from backend.api.returns import RETURN_CONTROLLERS
 from backend.api.returns_desk import RETURNS_DESK_CONTROLLERS
 from backend.api.returns_figures import ReturnFiguresController
 from backend.api.ridden import RiddenController
+from backend.api.scanner import SCANNER_CONTROLLERS
 from backend.api.security_headers import security_headers
 from backend.api.sorting import SORTING_CONTROLLERS
 from backend.api.stop_detail import StopDetailController
@@ -220,6 +221,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     *CONTROLLERS,
     *WAREHOUSE_CONTROLLERS,
     *WAREHOUSE_ADMIN_CONTROLLERS,
+    *SCANNER_CONTROLLERS,
     *PACKING_CONTROLLERS,
     *HANDOVER_CONTROLLERS,
     *SORTING_CONTROLLERS,

@@ -16,7 +16,7 @@ import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
 import { openQueue, newAction, replayOutcome, uuid } from "../kit/queue.js";
-import { attachScanner, cameraScanSupported, scanWithCamera } from "../kit/scanner.js";
+import { createScanner, loadScannerOptions, cameraScanSupported, scanWithCamera } from "../kit/scanner.js";
 import { signal } from "../kit/feedback.js";
 import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
@@ -349,6 +349,8 @@ function showLogin(reason = "") {
 
 async function startSession(user) {
   state.user = user;
+  // The hub's scanners may send a prefix/suffix around each code (set on the dispatcher's desk).
+  loadScannerOptions({ request }).then((opts) => scanner.configure(opts));
   $("#login").hidden = true;
   $("#main").hidden = false;
   draw();
@@ -368,10 +370,12 @@ async function logout() {
 
 // --- start ---------------------------------------------------------------------------------
 
+let scanner = null; // createScanner, in wire()
+
 function wire() {
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
-  attachScanner(document, onScan);
+  scanner = createScanner(document, onScan);
   window.addEventListener("online", () => { if (state.user) flush(); });
   setInterval(() => { if (state.user && document.visibilityState === "visible") flush(); }, POLL_MS);
   translateDom(document, i18n);
@@ -387,6 +391,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n };
+window.laadbak = { state, i18n, scanner: () => scanner.options };
 
 boot();

@@ -9,7 +9,7 @@ import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
 import { openQueue, replayOutcome, uuid } from "../kit/queue.js";
-import { attachScanner } from "../kit/scanner.js";
+import { createScanner, loadScannerOptions } from "../kit/scanner.js";
 import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
@@ -309,8 +309,12 @@ function showLogin(reason = "") {
   draw();
 }
 
+let scanner = null; // createScanner, in wire()
+
 function startSession(user) {
   state.user = user;
+  // The hub's scanners may send a prefix/suffix around each code (set on the dispatcher's desk).
+  loadScannerOptions({ request }).then((opts) => scanner.configure(opts));
   $("#login").hidden = true;
   $("#main").hidden = false;
   go("home");
@@ -324,7 +328,7 @@ function wire() {
     if (user) startSession(user);
   });
   $("#logout").addEventListener("click", async () => { await logoutRequest(); showLogin(); });
-  attachScanner(document, onScan);
+  scanner = createScanner(document, onScan);
   translateDom(document, i18n);
   i18n.onChange(() => { translateDom(document, i18n); draw(); });
   window.addEventListener("online", () => flush());
@@ -343,6 +347,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n, spoken: [] };
+window.laadbak = { state, i18n, spoken: [], scanner: () => scanner.options };
 
 boot();
