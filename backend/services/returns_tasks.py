@@ -89,7 +89,9 @@ def work_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """One item's list as the task screen shows it: the current step, its state and when it started."""
     work = work_of(row)
     out: dict[str, Any] = {"itemId": row["item"], "sku": row["sku"], "grade": row["grade"], "status": row["status"]}
-    out.update(disposition=row["disposition"], now=now.isoformat())
+    ends = dispositions.DISPOSITIONS.ends.get(Disposition(row["disposition"]))
+    out.update(disposition=row["disposition"], ends=ends, regrade=row["disposition"] == Disposition.REPAIR.value)
+    out.update(now=now.isoformat())
     if work is None:
         return {**out, "steps": [], "current": None}
     out["template"] = work.task.template

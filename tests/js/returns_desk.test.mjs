@@ -39,3 +39,42 @@ test("the inspection body leaves the grade to the checklist unless one was chose
   assert.deepEqual(inspectionBody({ worn: true }, ["p1"], "", ""), { answers: { worn: true }, photoIds: ["p1"], note: "" });
   assert.equal(inspectionBody({}, [], "B", "x").grade, "B");
 });
+
+test("a D item's dispositions come from the checklist; the body carries the one chosen", async () => {
+  const { dispositionsFor } = await import("../../pwa/static/returns-desk/model.js");
+  const checklist = { grades: [{ grade: "B", dispositions: ["outlet"] }, { grade: "D", dispositions: ["repair", "supplier"] }] };
+  assert.deepEqual(dispositionsFor(checklist, "D"), ["repair", "supplier"]);
+  assert.deepEqual(dispositionsFor(checklist, ""), []);
+  assert.equal(inspectionBody({}, [], "D", "", "supplier").disposition, "supplier");
+  assert.equal(inspectionBody({}, [], "", "", "supplier").disposition, undefined);  // no grade: the table's default
+});
+
+test("a batch is worked step-major: step 1 of each item, then step 2 of each, then checks, then put away", async () => {
+  const { batchScreen, withList } = await import("../../pwa/static/returns-desk/model.js");
+  const list = (itemId, extra = {}) => ({
+    itemId, status: "tasks", check: null, ends: "supplier", regrade: false,
+    steps: [1, 2].map((n) => ({ id: `${itemId}/${n}`, n, state: "pending" })), ...extra,
+  });
+  let batch = { items: [list(7), list(9)], order: ["7/1", "9/1", "7/2", "9/2"] };
+  const seen = [];
+  for (let guard = 0; guard < 10; guard++) {
+    const s = batchScreen(batch);
+    if (s.phase !== "step") break;
+    seen.push(`${s.list.itemId}/${s.n} (${s.index + 1} of ${s.total})`);
+    const steps = s.list.steps.map((st) => (st.id === s.step.id ? { ...st, state: "done" } : st));
+    batch = withList(batch, { ...s.list, steps });
+  }
+  assert.deepEqual(seen, ["7/1 (1 of 2)", "9/1 (2 of 2)", "7/2 (1 of 2)", "9/2 (2 of 2)"]);
+  let s = batchScreen(batch);
+  assert.equal(s.phase, "check");
+  assert.equal(s.list.itemId, 7);
+  batch = withList(batch, { ...s.list, status: "checked", check: { passed: true } });
+  assert.equal(batchScreen(batch).list.itemId, 9);
+  batch = withList(batch, { ...batchScreen(batch).list, status: "failed", check: { passed: false } });
+  s = batchScreen(batch);
+  assert.deepEqual([s.phase, s.list.itemId, s.bin, s.regrade], ["finish", 7, false, false]);
+  batch = withList(batch, { ...s.list, status: "finished" });
+  assert.equal(batchScreen(batch).phase, "finished");
+  const repaired = batchScreen({ items: [list(3, { status: "checked", ends: "stock_graded", regrade: true })], order: [] });
+  assert.deepEqual([repaired.bin, repaired.regrade], [true, true]);
+});
