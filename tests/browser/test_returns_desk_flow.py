@@ -185,3 +185,36 @@ def test_a_batch_of_two_is_worked_step_major_with_the_item_shown_each_time(serve
     )
     listed = desk.get("/returns-desk/supplier").json()
     assert sorted(s["sku"] for s in listed) == ["LAMP-DESK", "VASE-HAND"]
+
+
+def test_the_dispatcher_hands_a_list_to_another_worker_who_is_on(server: Server, contexts: Any) -> None:  # noqa: F811
+    """The supervisor's view: the Returns panel lists who has which task list; handed over to a
+    second returns worker (logged in, so on), the list is theirs."""
+    require_browser()
+    import sqlite3
+
+    from playwright.sync_api import expect
+
+    desk, _, (item,) = _returned(server, ("SOCKS-W",))
+    _inspect_d_supplier(desk, item)
+    with sqlite3.connect(server.db_path) as db:  # a second returns worker, with the demo's password
+        db.execute(
+            "INSERT INTO app_user (username, password_hash, role, display_name, active, hub_id, created_at) "
+            "SELECT 'returns2', password_hash, role, 'Returns Two', active, hub_id, created_at "
+            "FROM app_user WHERE username = 'returns'"
+        )
+    second = server.login("returns2", DEMO_PASSWORD)
+    page = contexts(viewport={"width": 1440, "height": 900}).new_page()
+    page.goto(f"{server.base}/dispatch/")
+    page.fill("#username", server.day["dispatcher"])
+    page.fill("#password", server.day["dispatcherPassword"])
+    page.click("#login-form button[type=submit]")
+    lists = page.locator("[data-panel=returns] [data-return-lists]")
+    row = lists.locator("li", has_text="returns: SOCKS-W")
+    expect(row).to_be_visible(timeout=15_000)
+    row.locator("select").select_option("returns2")
+    row.locator("[data-hand-over]").click()
+    expect(lists.locator("li", has_text="returns2: SOCKS-W")).to_be_visible(timeout=10_000)
+    assert _serious(page, "desk: returns task lists") == []
+    mine = second.get("/returns-desk/tasks").json()
+    assert [(b["worker"], b["mine"], [i["itemId"] for i in b["items"]]) for b in mine][0] == ("returns2", True, [item])
