@@ -189,7 +189,8 @@ def test_a_batch_of_two_is_worked_step_major_with_the_item_shown_each_time(serve
 
 def test_the_dispatcher_hands_a_list_to_another_worker_who_is_on(server: Server, contexts: Any) -> None:  # noqa: F811
     """The supervisor's view: the Returns panel lists who has which task list; handed over to a
-    second returns worker (logged in, so on), the list is theirs."""
+    second returns worker (logged in, so on), the list is theirs — until the first worker takes
+    it over again, explicitly, on the handheld."""
     require_browser()
     import sqlite3
 
@@ -218,3 +219,13 @@ def test_the_dispatcher_hands_a_list_to_another_worker_who_is_on(server: Server,
     assert _serious(page, "desk: returns task lists") == []
     mine = second.get("/returns-desk/tasks").json()
     assert [(b["worker"], b["mine"], [i["itemId"] for i in b["items"]]) for b in mine][0] == ("returns2", True, [item])
+    # the first worker sees it as returns2's now, and takes it back explicitly on the handheld
+    handheld = _handheld(server, contexts)
+    handheld.click("#to-tasks")
+    theirs = handheld.locator(".items li", has_text="returns2's list")
+    expect(theirs).to_be_visible(timeout=10_000)
+    assert _serious(handheld, "my tasks: another's list") == [] and _small_buttons(handheld) == []
+    theirs.locator("[data-take]").click()
+    expect(handheld.locator(".items li", has_text="My lists").locator("[data-batch]")).to_contain_text(
+        "SOCKS-W", timeout=10_000
+    )
