@@ -1,7 +1,7 @@
 // The returns desk's pure parts (pwa/static/returns-desk/model.js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PICTOGRAMS, actionsFor, clock, elapsed, inspectionBody, pictogram, screenOf, spoken } from "../../pwa/static/returns-desk/model.js";
+import { PICTOGRAMS, actionsFor, batchOf, batchScreen, clock, elapsed, inspectionBody, pictogram, spoken } from "../../pwa/static/returns-desk/model.js";
 
 test("every step state offers its buttons; done offers none", () => {
   assert.deepEqual(actionsFor("pending"), ["start"]);
@@ -24,13 +24,19 @@ test("the timer runs from the server's start with the server's clock", () => {
   assert.equal(clock(3725), "1:02:05");
 });
 
-test("the screen: a step, then the final check, then finishing", () => {
-  const step = { n: 2, state: "active", pictogram: "iron", text: { en: "Iron", nl: "Strijken" } };
-  const list = { status: "tasks", steps: [{}, {}, {}], current: step, check: null };
-  assert.deepEqual(screenOf(list), { phase: "step", step, n: 2, total: 3, actions: ["done", "problem", "help"] });
-  assert.equal(screenOf({ ...list, current: null }).phase, "check");
-  assert.equal(screenOf({ ...list, current: null, check: { passed: true } }).phase, "finish");
-  assert.equal(screenOf({ ...list, status: "finished" }).phase, "finished");
+test("one item on its own: a step, then the final check, then finishing", () => {
+  const step = { id: "5/2", n: 2, state: "active", pictogram: "iron", text: { en: "Iron", nl: "Strijken" } };
+  const steps = [{ id: "5/1", n: 1, state: "done" }, step, { id: "5/3", n: 3, state: "pending" }];
+  const list = { itemId: 5, status: "tasks", steps, check: null, ends: "stock_graded" };
+  const s = batchScreen(batchOf(list));
+  assert.deepEqual([s.phase, s.step, s.n, s.steps, s.index, s.total], ["step", step, 2, 3, 0, 1]);
+  assert.deepEqual(s.actions, ["done", "problem", "help"]);
+  const allDone = steps.map((x) => ({ ...x, state: "done" }));
+  assert.equal(batchScreen(batchOf({ ...list, steps: allDone })).phase, "check");
+  const put = batchScreen(batchOf({ ...list, steps: allDone, status: "checked", check: { passed: true } }));
+  assert.deepEqual([put.phase, put.bin, put.regrade], ["finish", true, false]);
+  assert.equal(batchScreen(batchOf({ ...list, status: "finished" })).phase, "finished");
+  assert.equal(batchScreen(batchOf({ itemId: 6, status: "checked", steps: [], ends: "recycled" })).bin, false);
   assert.equal(spoken(step, "nl"), "Strijken");
   assert.equal(spoken(step, "fr"), "Iron");
 });

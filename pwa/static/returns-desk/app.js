@@ -1,7 +1,8 @@
 // Laadbak returns desk (/returns-desk/): scan a return (keyboard wedge), receive it, inspect each
-// item (a checklist of big yes/no buttons, photos, a grade), then the task screen: ONE step at a
-// time with a large pictogram, very few words, read aloud on a tap, big done / problem / need help
-// buttons and a timer. Writes go through the kit's offline queue with an Idempotency-Key each.
+// item (a checklist of big yes/no buttons, photos, a grade and, for D, repair or supplier), then
+// the task screen (task-views.js): a batch worked step-major, ONE step at a time with a large
+// pictogram and the item shown big, very few words, read aloud on a tap, big done / problem /
+// need help buttons and a timer. Writes go through the kit's offline queue with an Idempotency-Key each.
 // The API is docs/api.md "Returns desk"; the flow docs/returns.md.
 import { html, render } from "../kit/html.js";
 import { request, problemSentence } from "../kit/api.js";

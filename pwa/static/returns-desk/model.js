@@ -1,4 +1,4 @@
-// The returns desk's pure parts: pictograms, the step screen's view, the timer, the
+// The returns desk's pure parts: pictograms, where a batch stands (step-major), the timer, the
 // buttons a step state allows. No DOM, no fetch: node-tested in tests/js/returns_desk.test.mjs.
 
 // The core's pictogram names (backend/returns/templates.py) as large emoji; the step's
@@ -33,19 +33,6 @@ export function clock(seconds) {
   const m = Math.floor((seconds % 3600) / 60);
   const s = String(seconds % 60).padStart(2, "0");
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
-
-/** What the task screen shows for an item's list: a step, the final check, the finish, or done. */
-export function screenOf(list) {
-  if (!list) return { phase: "none" };
-  if (list.status === "finished") return { phase: "finished" };
-  if (list.status === "failed") return { phase: "failed" };
-  if (list.current) {
-    const total = list.steps.length;
-    return { phase: "step", step: list.current, n: list.current.n, total, actions: actionsFor(list.current.state) };
-  }
-  if (!list.check && list.steps.length) return { phase: "check" };
-  return { phase: "finish" };
 }
 
 /** The words read aloud: the step's text in the language shown, else English. */

@@ -33,7 +33,6 @@ export default {
   "insp.toTasks": "Go to the tasks",
   "tasks.title": "My tasks",
   "tasks.empty": "No tasks now.",
-  "tasks.open": "{sku} · step {n} of {total}",
   "step.of": "Step {n} of {total}",
   "step.readAloud": "Read aloud",
   "step.start": "Start",

@@ -32,7 +32,6 @@ export default {
   "insp.toTasks": "Naar de taken",
   "tasks.title": "Mijn taken",
   "tasks.empty": "Nu geen taken.",
-  "tasks.open": "{sku} · stap {n} van {total}",
   "step.of": "Stap {n} van {total}",
   "step.readAloud": "Voorlezen",
   "step.start": "Begin",
