@@ -25,6 +25,7 @@ from backend.returns import checklists, dispositions, grading, refunds, template
 from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade, Outcome, Reason
 from backend.services.images import checked_image
+from backend.services.returns_assign import assign_new
 from backend.services.returns_portal import policy_of
 from backend.services.sessions import Principal
 from backend.structs import Body
@@ -185,6 +186,9 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
             raise Conflict(f"Item {item_id} has not been received; receive the parcel first.")
         if await ReturnInspection.exists().where(ReturnInspection.item == item_id):
             raise Conflict(f"Item {item_id} is inspected already; go on with its task list.")
+        worker_id = None
+        if task is not None:
+            task, worker_id = await assign_new(hub, task, now)
         await ReturnInspection.insert(
             ReturnInspection(
                 item=item_id,
@@ -202,12 +206,14 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
                 by_user=user.id,
                 at=now,
                 task=msgspec.to_builtins(task) if task else {},
+                worker=worker_id,
                 status="tasks" if task else "checked",
             )
         )
         detail = (
             f"item {item_id} ({item['sku']}): grade {graded.grade.value} (suggested {graded.suggested.value}; "
             f"findings: {', '.join(found) or 'none'}), {decision.disposition.value}"
+            + (f"; task list for {task.worker}" if task and task.worker else "")
         )
         await ReturnEvent.insert(
             ReturnEvent(request=item["request"], at=now, state="inspected", by_user=user.id, detail=detail)
@@ -223,6 +229,7 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
         "ends": decision.end,
         "refund": record,
         "steps": len(task.steps) if task else 0,
+        "worker": task.worker if task else None,
     }
 
 

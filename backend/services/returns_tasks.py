@@ -55,14 +55,20 @@ async def _row(item_id: int, user: Principal) -> dict[str, Any]:
     return row
 
 
+row_of = _row  # for the hand-over (returns_handover.py)
+
+
 def work_of(row: dict[str, Any]) -> tasks.Work | None:
     """The core's Work, rebuilt by replaying the stored events (the states follow from them)."""
     if not row["task"]:
         return None
     task = msgspec.convert(row["task"], templates.TaskList)
-    work = tasks.begin(task)
+    # Replayed without the worker: each event was allowed when it was made, whoever had the
+    # list then (a list handed over keeps the steps its first worker did).
+    work = tasks.begin(msgspec.structs.replace(task, worker=None))
     for e in msgspec.convert(row["events"], list[tasks.Event]):
         work = tasks.apply(work, e)
+    work = msgspec.structs.replace(work, task=task)
     if row["checked"]:
         work = msgspec.structs.replace(work, check=msgspec.convert(row["checked"], tasks.Check))
     return work
@@ -83,7 +89,9 @@ def work_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """One item's list as the task screen shows it: the current step, its state and when it started."""
     work = work_of(row)
     out: dict[str, Any] = {"itemId": row["item"], "sku": row["sku"], "grade": row["grade"], "status": row["status"]}
-    out.update(disposition=row["disposition"], now=now.isoformat())
+    ends = dispositions.DISPOSITIONS.ends.get(Disposition(row["disposition"]))
+    out.update(disposition=row["disposition"], ends=ends, regrade=row["disposition"] == Disposition.REPAIR.value)
+    out.update(now=now.isoformat())
     if work is None:
         return {**out, "steps": [], "current": None}
     out["template"] = work.task.template
@@ -103,8 +111,9 @@ def work_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
 
 
 async def queue(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
-    """The open lists of the worker's hub (theirs and those nobody took), in batches by template;
-    each batch's steps step-major, so the same step comes in a row."""
+    """The open lists of the user's hub in batches by worker and template: the user's own first,
+    then those nobody has, then the others' (to take over); each batch's steps step-major, so
+    the same step comes in a row."""
     hub = user.user.hub_id
     if hub is None:
         raise Invalid("Your account belongs to no hub; ask a dispatcher to set your hub.")
@@ -114,17 +123,23 @@ async def queue(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
         .order_by(ReturnInspection.id)
         .output(load_json=True)
     )
-    mine = [r for r in rows if r["task"] and (r["task"].get("worker") in (None, user.user.username))]
-    lists = {r["item"]: r for r in mine}
-    batches = templates.group(msgspec.convert(r["task"], templates.TaskList) for r in mine)
-    return [
-        {
-            "template": b.template,
-            "items": [work_view(lists[int(t.item_id)], now) for t in b.lists],
-            "order": [s.id for s in templates.work_order(b)],
-        }
-        for b in batches
-    ]
+    me = user.user.username
+    with_list = [r for r in rows if r["task"]]
+    owners = {r["task"].get("worker") for r in with_list}
+    out = []
+    for who in sorted(owners, key=lambda w: (0 if w == me else 1 if w is None else 2, w or "")):
+        theirs = {r["item"]: r for r in with_list if r["task"].get("worker") == who}
+        for b in templates.group(msgspec.convert(r["task"], templates.TaskList) for r in theirs.values()):
+            out.append(
+                {
+                    "template": b.template,
+                    "worker": who,
+                    "mine": who == me,
+                    "items": [work_view(theirs[int(t.item_id)], now) for t in b.lists],
+                    "order": [s.id for s in templates.work_order(b)],
+                }
+            )
+    return out
 
 
 async def one(item_id: int, user: Principal, now: dt.datetime) -> dict[str, Any]:
@@ -252,6 +267,8 @@ async def finish(item_id: int, data: FinishIn, user: Principal, now: dt.datetime
                 at=now,
                 regrade=data.regrade,
             )
+        except finishing.FinishInputError as e:
+            raise Invalid(str(e)) from None
         except ValueError as e:
             raise Conflict(str(e)) from None
         if done.product is not None and done.product.sku not in catalogue.by_sku:

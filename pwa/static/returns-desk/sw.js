@@ -13,6 +13,7 @@ laadbakShell({
     "/returns-desk/app.css",
     "/returns-desk/app.js",
     "/returns-desk/model.js",
+    "/returns-desk/task-views.js",
     "/kit/trailing-slash.js",
     "/returns-desk/messages/en.js",
     "/returns-desk/messages/nl.js",

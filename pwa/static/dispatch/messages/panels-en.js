@@ -251,6 +251,14 @@ export default {
   "panel.pick.pickers": "On it: {names}.",
   "panel.pick.noPickers": "Nobody is picking this wave.",
   "panel.pick.unreleased": "{n} {n|line|lines} not released yet.",
+  // The returns desk's task lists (panels/returns-lists.js).
+  "panel.retl.title": "Task lists at the returns desk",
+  "panel.retl.none": "No open task lists.",
+  "panel.retl.noneOn": "No returns worker is logged in; a new list waits for whoever starts it.",
+  "panel.retl.nobody": "nobody yet",
+  "panel.retl.to": "Hand over to",
+  "panel.retl.worker": "{name} ({n} steps open)",
+  "panel.retl.go": "Hand over",
   // The Returns panel (panels/returns.js).
   "panel.ret.title": "Returns",
   "panel.ret.range": "Weeks of sale {from} to {to}; a recent week still grows while its return window is open.",

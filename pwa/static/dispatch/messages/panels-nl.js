@@ -251,6 +251,14 @@ export default {
   "panel.pick.pickers": "Bezig: {names}.",
   "panel.pick.noPickers": "Niemand pickt deze golf.",
   "panel.pick.unreleased": "{n} {n|regel|regels} nog niet vrijgegeven.",
+  // De taaklijsten van de retourbalie (panels/returns-lists.js).
+  "panel.retl.title": "Taaklijsten bij de retourbalie",
+  "panel.retl.none": "Geen open taaklijsten.",
+  "panel.retl.noneOn": "Er is geen retourmedewerker ingelogd; een nieuwe lijst wacht op wie eraan begint.",
+  "panel.retl.nobody": "nog niemand",
+  "panel.retl.to": "Overdragen aan",
+  "panel.retl.worker": "{name} ({n} stappen open)",
+  "panel.retl.go": "Overdragen",
   // The Returns panel (panels/returns.js).
   "panel.ret.title": "Retouren",
   "panel.ret.range": "Verkoopweken {from} t/m {to}; een recente week groeit nog zolang de retourtermijn loopt.",
