@@ -381,15 +381,42 @@ def _euler_order(trail: Trail, ends: list[int], parts: Callable[[int], list[list
 
 
 # ---- Local search on the distance matrix -------------------------------------------------
+# The moves are scored on the tour's own matrix (row k: the k-th stop of the tour), gathered
+# once per move; the index arrays and masks depend only on the tour's length and are kept.
+
+
+@functools.lru_cache(maxsize=256)
+def _upper(m: int) -> np.ndarray:
+    """Pairs of edges (i, j) with i < j of a tour of ``m`` stops."""
+    upper: np.ndarray = np.triu(np.ones((m - 1, m - 1), dtype=bool), k=1)
+    return upper
+
+
+@functools.lru_cache(maxsize=256)
+def _runs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every Or-opt move of a tour of ``n`` stops, as arrays over (size 1-3, reversed or not,
+    start of the run, edge to put it into): the run's start, its head and tail (the stops
+    joined to the edge's two ends), and whether the move is one (the edge neither removed nor
+    inside the run; sizes too long for the tour are padding, never valid)."""
+    rows, k = max(n - 2, 1), np.arange(n - 1)
+    size = np.array([1, 2, 3])[:, None, None]
+    start = np.broadcast_to(np.arange(1, rows + 1), (3, 2, rows))
+    last = np.minimum(start + size - 1, n - 2)
+    head = np.where(np.array([False, True])[None, :, None], last, start)
+    tail = np.where(np.array([False, True])[None, :, None], start, last)
+    i = start[..., None]
+    valid = (i + size[..., None] <= n - 1) & ((k < i - 1) | (k > i + size[..., None] - 1))
+    return start, head, tail, valid
 
 
 def _two_opt(dist: np.ndarray, tour: list[int]) -> bool:
     """One improving reversal of tour[i..j] (tour starts and ends with the depot, 0)."""
     t = np.array(tour)
-    a, b = t[:-1], t[1:]
+    d = dist.take(t, axis=0).take(t, axis=1)
+    edge = np.diagonal(d, 1)
     # gain of reversing tour[i..j]: d(a_i-1, a_i) + d(a_j, a_j+1) - d(a_i-1, a_j) - d(a_i, a_j+1)
-    gain = dist[a, b][:, None] + dist[a, b][None, :] - dist[a[:, None], a[None, :]] - dist[b[:, None], b[None, :]]
-    gain = np.triu(gain, k=1)
+    gain = edge[:, None] + edge[None, :] - d[:-1, :-1] - d[1:, 1:]
+    gain = np.where(_upper(len(t)), gain, 0.0)
     i, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
     if gain[i, j] <= 1e-9:
         return False
@@ -398,30 +425,24 @@ def _two_opt(dist: np.ndarray, tour: list[int]) -> bool:
 
 
 def _or_opt(dist: np.ndarray, tour: list[int]) -> bool:
-    """The best improving move of a run of 1 to 3 stops elsewhere (either way round)."""
+    """The best improving move of a run of 1 to 3 stops elsewhere (either way round); of equal
+    gains the shortest run, then not reversed, then the earliest start and edge."""
     t = np.array(tour)
     n = len(t)
-    edge = dist[t[:-1], t[1:]]
-    k = np.arange(n - 1)
-    u, v = t[k], t[k + 1]
-    best: tuple[float, tuple[int, int, int, bool] | None] = (-1e-9, None)
-    for size in (1, 2, 3):
-        if n - 1 - size < 1:
-            break
-        i = np.arange(1, n - size)
-        first, last, prev, nxt = t[i], t[i + size - 1], t[i - 1], t[i + size]
-        removed = dist[prev, first] + dist[last, nxt] - dist[prev, nxt]
-        # insertion edge k may be neither a removed edge nor inside the run
-        valid = (k[None, :] < i[:, None] - 1) | (k[None, :] > i[:, None] + size - 1)
-        for flip, (head, tail) in ((False, (first, last)), (True, (last, first))):
-            added = dist[u[None, :], head[:, None]] + dist[tail[:, None], v[None, :]] - edge[None, :]
-            gain = np.where(valid, added - removed[:, None], np.inf)
-            a, b = np.unravel_index(int(np.argmin(gain)), gain.shape)
-            if gain[a, b] < best[0]:
-                best = (float(gain[a, b]), (int(i[a]), size, int(k[b]), flip))
-    if best[1] is None:
+    if n < 4:
         return False
-    at, size, edge_at, flip = best[1]
+    d = dist.take(t, axis=0).take(t, axis=1)
+    edge = np.diagonal(d, 1)
+    start, head, tail, valid = _runs(n)
+    end = np.minimum(start + np.array([1, 2, 3])[:, None, None], n - 1)
+    removed = d[start - 1, start] + d[end - 1, end] - d[start - 1, end]
+    # put between stops k and k+1: d(k, head) + d(tail, k+1) - d(k, k+1)
+    added = np.moveaxis(d[:-1, head], 0, -1) + d[tail, 1:] - edge
+    gain = np.where(valid, added - removed[..., None], np.inf)
+    size, flip, a, b = np.unravel_index(int(np.argmin(gain)), gain.shape)
+    if gain[size, flip, a, b] >= -1e-9:
+        return False
+    at, size, edge_at = int(start[size, flip, a]), int(size) + 1, int(b)
     run = tour[at : at + size][::-1] if flip else tour[at : at + size]
     if edge_at < at:
         tour[:] = tour[: edge_at + 1] + run + tour[edge_at + 1 : at] + tour[at + size :]
