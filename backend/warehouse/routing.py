@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -246,7 +247,6 @@ def _canonical(deg: Sequence[int], label: Sequence[int]) -> Column:
     )
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _through(column: Column, combo: tuple[tuple[int, int, bool], ...]) -> Column:
     """The column after walking each block's stretch of the aisle as ``combo`` says (edges
     added at its lower and upper end, whether they are joined)."""
@@ -269,7 +269,6 @@ def _through(column: Column, combo: tuple[tuple[int, int, bool], ...]) -> Column
     return _canonical(deg, [find(lb) for lb in label])
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _across(column: Column, edges: tuple[int, ...], depot_here: bool) -> Column | None:
     """The next aisle's column after ``edges`` copies along each cross aisle; None when an end's
     degree would stay odd, the depot would be left out or a part of the graph left behind."""
@@ -282,6 +281,86 @@ def _across(column: Column, edges: tuple[int, ...], depot_here: bool) -> Column 
         return None
     new = [lb if lb >= 0 else len(label) + k for k, lb in enumerate(label)]
     return _canonical([_add(NONE, m) for m in edges], new)
+
+
+class _Numbered:
+    """Columns and the programme's steps between them, numbered once for the process. A tour
+    looks transitions up tens of thousands of times, and a number hashes for nothing where a
+    column of nested tuples is hashed anew each time. It grows only by the columns and steps
+    the floors routed reach (a few thousand with two middle cross aisles)."""
+
+    def __init__(self) -> None:
+        self.columns: list[Column] = []
+        self.ids: dict[object, int] = {}  # a column's number
+        self.steps: dict[object, int] = {}  # a step's number
+        self.rows: list[dict[int, int]] = []  # per column: step number -> the next column's (-1: none)
+        self.lock = threading.Lock()  # routes may be planned on several threads at once
+
+    def _number(self, numbers: dict[object, int], key: object, column: bool) -> int:
+        found = numbers.get(key)
+        if found is None:
+            with self.lock:
+                found = numbers.get(key)
+                if found is None:
+                    found = len(numbers)
+                    if column:
+                        self.columns.append(key)  # type: ignore[arg-type]
+                        self.rows.append({})
+                    numbers[key] = found
+        return found
+
+    def column(self, column: Column | None) -> int:
+        return -1 if column is None else self._number(self.ids, column, True)
+
+    def step(self, key: object) -> int:
+        return self._number(self.steps, key, False)
+
+
+_NUMBERED = _Numbered()
+Best = dict[int, tuple[float, Trail]]  # column number -> (metres, the choices that reach it)
+
+
+def _down(
+    best: Best, j: int, combos: list[tuple[tuple[tuple[int, int, bool], ...], float, tuple[Config, ...]]]
+) -> Best:
+    """The columns after walking aisle ``j``'s stretches in each of the ways ``combos`` gives."""
+    table = _NUMBERED
+    numbered = [(table.step(("v", effect)), effect, metres, configs) for effect, metres, configs in combos]
+    after: Best = {}
+    for cid, (cost, trail) in best.items():
+        row, column = table.rows[cid], table.columns[cid]
+        for sid, effect, metres, configs in numbered:
+            nxt = row.get(sid)
+            if nxt is None:
+                nxt = row[sid] = table.column(_through(column, effect))
+            total = cost + metres
+            held = after.get(nxt)
+            if held is None or total < held[0]:
+                after[nxt] = (total, (trail, ("v", j, configs)))
+    return after
+
+
+def _over(after: Best, j: int, blocks: int, pitch: float, depot_here: bool) -> Best:
+    """The columns at aisle ``j + 1`` after 0, 1 or 2 edges along each cross aisle."""
+    table = _NUMBERED
+    moves = [
+        (table.step(("h", edges, depot_here)), edges, sum(edges) * pitch)
+        for edges in itertools.product(range(3), repeat=blocks + 1)
+    ]
+    best: Best = {}
+    for cid, (cost, trail) in after.items():
+        row, column = table.rows[cid], table.columns[cid]
+        for sid, edges, metres in moves:
+            nxt = row.get(sid)
+            if nxt is None:
+                nxt = row[sid] = table.column(_across(column, edges, depot_here))
+            if nxt < 0:
+                continue
+            total = cost + metres
+            held = best.get(nxt)
+            if held is None or total < held[0]:
+                best[nxt] = (total, (trail, ("h", j, edges)))
+    return best
 
 
 def optimal_blocks(layout: Layout, locations: Sequence[Location]) -> Route:
@@ -298,39 +377,22 @@ def optimal_blocks(layout: Layout, locations: Sequence[Location]) -> Route:
         parts[a][min(int(y // layout.block_length), B - 1)].append(s)
     lo = min(layout.depot_aisle, *parts)
     hi = max(layout.depot_aisle, *parts)
-    moves = [(edges, sum(edges)) for edges in itertools.product(range(3), repeat=B + 1)]
-    best: dict[Column, tuple[float, Trail]] = {_canonical([NONE] * (B + 1), [-1] * (B + 1)): (0.0, ())}
+    best: Best = {_NUMBERED.column(_canonical([NONE] * (B + 1), [-1] * (B + 1))): (0.0, ())}
     for j in range(lo, hi + 1):
         ways = [_configs([spots[s][1] - cross[k] for s in parts[j][k]], cross[k + 1] - cross[k]) for k in range(B)]
         combos = [
             (tuple(c[:3] for c, _ in combo), sum(m for _, m in combo), tuple(c for c, _ in combo))
             for combo in itertools.product(*ways)
         ]
-        after: dict[Column, tuple[float, Trail]] = {}
-        for column, (cost, trail) in best.items():
-            for effect, metres, configs in combos:
-                nxt = _through(column, effect)
-                total = cost + metres
-                if nxt not in after or total < after[nxt][0]:
-                    after[nxt] = (total, (trail, ("v", j, configs)))
-        if j == hi:
-            best = after
-            break
-        pitch = aisle_x(layout, j + 1) - aisle_x(layout, j)
-        best = {}
-        depot_here = j == layout.depot_aisle
-        for column, (cost, trail) in after.items():
-            for edges, walked in moves:
-                nxt2 = _across(column, edges, depot_here)
-                total = cost + walked * pitch
-                if nxt2 is not None and (nxt2 not in best or total < best[nxt2][0]):
-                    best[nxt2] = (total, (trail, ("h", j, edges)))
+        best = _down(best, j, combos)
+        if j < hi:
+            best = _over(best, j, B, aisle_x(layout, j + 1) - aisle_x(layout, j), j == layout.depot_aisle)
 
     def done(column: Column) -> bool:
         deg, label = column
         return ODD not in deg and max(label) <= 0 and not (hi == layout.depot_aisle and deg[0] == NONE)
 
-    length, trail = min(((c, t) for col, (c, t) in best.items() if done(col)), key=lambda e: e[0])
+    length, trail = min(((c, t) for cid, (c, t) in best.items() if done(_NUMBERED.columns[cid])), key=lambda e: e[0])
     order = _euler_order(trail, list(range(B + 1)), lambda j: parts[j], layout.depot_aisle)
     return Route(_expand(groups, order), length)
 
