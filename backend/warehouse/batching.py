@@ -127,10 +127,13 @@ class _Walk:
 
     def aisle_delta(self, picks: Picks, sign: int) -> float:
         """The change of the aisles' part when ``picks`` join (+1) or leave (-1)."""
-        cost, masks, change = self.floor.cost, self.masks, 0.0
+        floor, costs, masks, change = self.floor, self.floor.costs, self.masks, 0.0
         for a, mine in picks.items():
             old = masks.get(a, 0)
-            change += cost(old | mine[0] if sign > 0 else self._left(a, mine)) - cost(old)
+            new = old | mine[0] if sign > 0 else self._left(a, mine)
+            if new != old:  # an aisle walked to the same spots costs the same
+                metres = costs.get(new)
+                change += (floor.cost(new) if metres is None else metres) - costs[old]
         return change
 
     def span_delta(self, picks: Picks, sign: int) -> float:
@@ -147,9 +150,10 @@ class _Walk:
     def change(self, order: str, picks: Picks, sign: int) -> float:
         """:meth:`delta` for an order, remembered until the batch changes."""
         key = (order, sign)
-        if key not in self.known:
-            self.known[key] = self.delta(picks, sign)
-        return self.known[key]
+        known = self.known.get(key)
+        if known is None:
+            known = self.known[key] = self.delta(picks, sign)
+        return known
 
     def apply(self, picks: Picks, sign: int) -> None:
         self.known = {}
@@ -162,6 +166,7 @@ class _Walk:
                     del held[p]
             if held:
                 self.masks[a] = self.masks.get(a, 0) | mask if sign > 0 else self.mask_of(held)
+                self.floor.cost(self.masks[a])  # in the table from now on: the deltas read it directly
             else:
                 self.masks.pop(a, None)
                 del self.held[a]
