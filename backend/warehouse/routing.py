@@ -564,15 +564,17 @@ def improved(
     if outer_start:
         starts.append([k + 1 for k in _ratliff_rosenthal(layout, spots)[1]])
     best = min((_local_optimum(dist, o) for o in starts), key=lambda o: tour_length(dist, o))
+    best_length = tour_length(dist, best)
     rng = random.Random(seed)
     n = len(best)
     for _ in range(restarts if n >= 8 else 0):
         p, q, r = sorted(rng.sample(range(1, n), 3))
         kicked = best[:p] + best[q:r] + best[p:q] + best[r:]
         tried = _local_optimum(dist, kicked)
-        if tour_length(dist, tried) < tour_length(dist, best) - 1e-9:
-            best = tried
-    return Route(_expand(groups, [k - 1 for k in best]), tour_length(dist, best))
+        tried_length = tour_length(dist, tried)
+        if tried_length < best_length - 1e-9:
+            best, best_length = tried, tried_length
+    return Route(_expand(groups, [k - 1 for k in best]), best_length)
 
 
 EXACT_BLOCKS = 2  # up to this many blocks the exact programme is quick (its columns grow fast with more)
