@@ -7,7 +7,8 @@ its orders' totes fit the cart.
 The walk of a batch is estimated per aisle (the cheapest of: through, in and back
 from the front, from the back, from both ends leaving the largest gap) plus twice
 the span of the aisles from the depot: close to the optimal tour and cheap to
-update when one order joins or leaves. Batches are built by seeds: the unbatched
+update when one order joins or leaves (an aisle's picks are a bitmask of bay
+positions, and the metres of a mask are looked up in a table kept for the run). Batches are built by seeds: the unbatched
 order whose own walk is longest opens a batch, and the order that adds the least
 walk joins it until the cart is full. A local search then moves single orders between
 batches and swaps pairs of orders of two batches while that shortens the
