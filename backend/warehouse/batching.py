@@ -8,13 +8,14 @@ The walk of a batch is estimated per aisle (the cheapest of: through, in and bac
 from the front, from the back, from both ends leaving the largest gap) plus twice
 the span of the aisles from the depot: close to the optimal tour and cheap to
 update when one order joins or leaves (an aisle's picks are a bitmask of bay
-positions, and the metres of a mask are looked up in a table kept for the run). Batches are built by seeds: the unbatched
-order whose own walk is longest opens a batch, and the order that adds the least
-walk joins it until the cart is full. A local search then moves single orders between
-batches and swaps pairs of orders of two batches while that shortens the
-estimate and the carts have room (``passes`` rounds at most; a swap is screened
-by the sum of its one-order changes, then tried exactly). Each batch is
-finally routed with :func:`backend.warehouse.routing.route`.
+positions, and the metres of a mask are looked up in a table kept for the run).
+Batches are built by seeds: the unbatched order whose own walk is longest opens a
+batch, and the order that adds the least walk joins it until the cart is full. A
+local search then moves single orders between batches and swaps pairs of orders
+of two batches while that shortens the estimate and the carts have room
+(``passes`` rounds at most; a swap is screened by the sum of its one-order
+changes, then tried exactly). Each batch is finally routed with
+:func:`backend.warehouse.routing.route`.
 """
 
 from __future__ import annotations
@@ -214,6 +215,10 @@ def make_batches(layout: Layout, cart: Cart, orders: Sequence[PickOrder], passes
 def _seed(floor: _Floor, cart: Cart, ids: list[str], picks: dict[str, Picks], totes: dict[str, int]) -> list[list[str]]:
     left = sorted(ids, key=lambda i: (-_Walk(floor).delta(picks[i], +1), i))
     ends = {i: (min(picks[i]), max(picks[i])) for i in ids}
+    on_aisle: dict[int, list[str]] = {}
+    for i in ids:
+        for a in picks[i]:
+            on_aisle.setdefault(a, []).append(i)
     pitch2 = 2 * floor.pitch
     groups: list[list[str]] = []
     while left:
@@ -224,20 +229,29 @@ def _seed(floor: _Floor, cart: Cart, ids: list[str], picks: dict[str, Picks], to
         part: dict[str, float] = {}
         lo, hi = min(floor.depot, *picks[seed]), max(floor.depot, *picks[seed])
         while True:
-            fits = [i for i in left if totes[i] <= room]
-            if not fits:
+            # the order that fits and adds the least (of equal ones the first id); one pass, no key tuples
+            nxt: str | None = None
+            least = 0.0
+            for i in left:
+                if totes[i] > room:
+                    continue
+                aisles = part.get(i)
+                if aisles is None:
+                    aisles = part[i] = walk.aisle_delta(picks[i], +1)
+                e0, e1 = ends[i]
+                added = aisles + pitch2 * ((e1 if e1 > hi else hi) - (e0 if e0 < lo else lo))
+                if nxt is None or added < least or (added == least and i < nxt):
+                    nxt, least = i, added
+            if nxt is None:
                 break
-            for i in fits:
-                if i not in part:
-                    part[i] = walk.aisle_delta(picks[i], +1)
-            nxt = min(fits, key=lambda i: (part[i] + pitch2 * (max(hi, ends[i][1]) - min(lo, ends[i][0])), i))
             lo, hi = min(lo, ends[nxt][0]), max(hi, ends[nxt][1])
             walk.apply(picks[nxt], +1)
             group.append(nxt)
             room -= totes[nxt]
             left.remove(nxt)
-            touched = picks[nxt].keys()
-            part = {i: v for i, v in part.items() if i != nxt and not touched & picks[i].keys()}
+            for a in picks[nxt]:
+                for i in on_aisle[a]:
+                    part.pop(i, None)
         groups.append(group)
     return groups
 
