@@ -522,11 +522,11 @@ def _or_opt(dist: np.ndarray, tour: list[int]) -> bool:
     # put between stops k and k+1: d(k, head) + d(tail, k+1) - d(k, k+1)
     added = np.moveaxis(d[:-1, head], 0, -1) + d[tail, 1:] - edge
     gain = np.where(valid, added - removed[..., None], np.inf)
-    size, flip, a, b = np.unravel_index(int(np.argmin(gain)), gain.shape)
-    if gain[size, flip, a, b] >= -1e-9:
+    s, f, a, b = np.unravel_index(int(np.argmin(gain)), gain.shape)
+    if gain[s, f, a, b] >= -1e-9:
         return False
-    at, size, edge_at = int(start[size, flip, a]), int(size) + 1, int(b)
-    run = tour[at : at + size][::-1] if flip else tour[at : at + size]
+    at, size, edge_at = int(start[s, f, a]), int(s) + 1, int(b)
+    run = tour[at : at + size][::-1] if f else tour[at : at + size]
     if edge_at < at:
         tour[:] = tour[: edge_at + 1] + run + tour[edge_at + 1 : at] + tour[at + size :]
     else:
