@@ -291,29 +291,31 @@ class _Numbered:
 
     def __init__(self) -> None:
         self.columns: list[Column] = []
-        self.ids: dict[object, int] = {}  # a column's number
+        self.ids: dict[Column, int] = {}  # a column's number
         self.steps: dict[object, int] = {}  # a step's number
         self.rows: list[dict[int, int]] = []  # per column: step number -> the next column's (-1: none)
         self.lock = threading.Lock()  # routes may be planned on several threads at once
 
-    def _number(self, numbers: dict[object, int], key: object, column: bool) -> int:
-        found = numbers.get(key)
+    def column(self, column: Column | None) -> int:
+        if column is None:
+            return -1
+        found = self.ids.get(column)
         if found is None:
             with self.lock:
-                found = numbers.get(key)
+                found = self.ids.get(column)
                 if found is None:
-                    found = len(numbers)
-                    if column:
-                        self.columns.append(key)  # type: ignore[arg-type]
-                        self.rows.append({})
-                    numbers[key] = found
+                    found = len(self.columns)
+                    self.columns.append(column)
+                    self.rows.append({})
+                    self.ids[column] = found  # last: a number is read only once its row exists
         return found
 
-    def column(self, column: Column | None) -> int:
-        return -1 if column is None else self._number(self.ids, column, True)
-
     def step(self, key: object) -> int:
-        return self._number(self.steps, key, False)
+        found = self.steps.get(key)
+        if found is None:
+            with self.lock:
+                found = self.steps.setdefault(key, len(self.steps))
+        return found
 
 
 _NUMBERED = _Numbered()
