@@ -26,6 +26,7 @@ from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade, Outcome, Reason
 from backend.services.images import checked_image
 from backend.services.returns_portal import policy_of
+from backend.services.returns_settings import settings_of
 from backend.services.sessions import Principal
 from backend.structs import Body
 
@@ -100,7 +101,8 @@ def _texts(key: str) -> dict[str, str]:
 async def checklist_of(item_id: int, user: Principal) -> dict[str, Any]:
     """What the inspector answers for this item, with the grades and where each goes."""
     item = await item_of(item_id, user)
-    cl = checklists.checklist_for(item["category"])
+    hub = await settings_of(item["request.hub"])
+    cl = checklists.checklist_for(item["category"], hub.checklists)
     return {
         "itemId": item_id,
         "sku": item["sku"],
@@ -110,7 +112,7 @@ async def checklist_of(item_id: int, user: Principal) -> dict[str, Any]:
             {
                 "id": q.id,
                 "textKey": q.text_key,
-                "text": _texts(q.text_key),
+                "text": dict(q.text) or _texts(q.text_key),
                 "good": q.good,
                 "photoIfBad": q.photo_if_bad,
             }
@@ -121,7 +123,7 @@ async def checklist_of(item_id: int, user: Principal) -> dict[str, Any]:
         "grades": [
             {
                 "grade": g.value,
-                "dispositions": [d.value for d in dispositions.DISPOSITIONS.allowed(g, item["category"])],
+                "dispositions": [d.value for d in hub.dispositions.allowed(g, item["category"])],
             }
             for g in grading.ORDER
         ],
@@ -147,13 +149,21 @@ async def _price(item: dict[str, Any]) -> int:
     return int(line["price_cents"]) if line else 0
 
 
-async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path, now: dt.datetime) -> dict[str, Any]:
-    """Record the inspection once: findings, grade, disposition, the refund and the task list."""
-    item = await item_of(item_id, user)
-    hub = item["request.hub"]
-    cat = item["category"]
-    cl = checklists.checklist_for(cat)
-    by = user.user.username
+class _Decided(msgspec.Struct, frozen=True, kw_only=True):
+    """What the core made of one inspection, before any row is written."""
+
+    photos: tuple[checklists.Photo, ...]
+    found: tuple[str, ...]
+    graded: grading.Grading
+    decision: dispositions.Decision
+    refund: refunds.Refund
+    task: templates.TaskList | None
+
+
+async def _decide(item: dict[str, Any], data: InspectIn, by: str, var_dir: Path, now: dt.datetime) -> _Decided:
+    """The core's decisions with the hub's own tables (read in the caller's transaction)."""
+    item_id, hub, cat = item["id"], item["request.hub"], item["category"]
+    tables = await settings_of(hub)
     try:
         core = checklists.Inspection(
             item_id=str(item_id),
@@ -163,9 +173,11 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
             inspector=by,
             note=data.note,
         )
-        found = checklists.validate(core, cl)
+        found = checklists.validate(core, checklists.checklist_for(cat, tables.checklists))
         graded = grading.decide(str(item_id), cat, found, data.grade, by, now, data.note)
-        decision = dispositions.decide(str(item_id), graded.grade, cat, by, now, data.disposition)
+        decision = dispositions.decide(
+            str(item_id), graded.grade, cat, by, now, data.disposition, table=tables.dispositions
+        )
         refund = refunds.compute(
             str(item_id),
             price_cents=await _price(item),
@@ -174,10 +186,19 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
             grade=graded.grade,
             findings=found,
             policy=await policy_of((item["product"] or {}).get("shop")),
+            table=tables.refunds,
         )
     except ValueError as e:  # the core's sentence
         raise Invalid(str(e)) from None
-    task = templates.generate(str(item_id), item["sku"], cat, graded.grade, decision.disposition)
+    task = templates.generate(str(item_id), item["sku"], cat, graded.grade, decision.disposition, tables.templates)
+    return _Decided(photos=core.photos, found=found, graded=graded, decision=decision, refund=refund, task=task)
+
+
+async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path, now: dt.datetime) -> dict[str, Any]:
+    """Record the inspection once: findings, grade, disposition, the refund and the task list,
+    decided with the hub's tables as they are in this transaction."""
+    item = await item_of(item_id, user)
+    hub = item["request.hub"]
     async with transaction():
         await write_guard("return_item", item_id)
         now_item = await ReturnItem.select(ReturnItem.status).where(ReturnItem.id == item_id).first()
@@ -185,44 +206,45 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
             raise Conflict(f"Item {item_id} has not been received; receive the parcel first.")
         if await ReturnInspection.exists().where(ReturnInspection.item == item_id):
             raise Conflict(f"Item {item_id} is inspected already; go on with its task list.")
+        d = await _decide(item, data, user.user.username, var_dir, now)
         await ReturnInspection.insert(
             ReturnInspection(
                 item=item_id,
                 request=item["request"],
                 hub=hub,
                 sku=item["sku"],
-                category=cat,
+                category=item["category"],
                 answers=dict(data.answers),
-                findings=list(found),
-                photos=[msgspec.to_builtins(p) for p in core.photos],
-                suggested=graded.suggested.value,
-                grade=graded.grade.value,
-                disposition=decision.disposition.value,
+                findings=list(d.found),
+                photos=[msgspec.to_builtins(p) for p in d.photos],
+                suggested=d.graded.suggested.value,
+                grade=d.graded.grade.value,
+                disposition=d.decision.disposition.value,
                 note=data.note,
                 by_user=user.id,
                 at=now,
-                task=msgspec.to_builtins(task) if task else {},
-                status="tasks" if task else "checked",
+                task=msgspec.to_builtins(d.task) if d.task else {},
+                status="tasks" if d.task else "checked",
             )
         )
         detail = (
-            f"item {item_id} ({item['sku']}): grade {graded.grade.value} (suggested {graded.suggested.value}; "
-            f"findings: {', '.join(found) or 'none'}), {decision.disposition.value}"
+            f"item {item_id} ({item['sku']}): grade {d.graded.grade.value} (suggested {d.graded.suggested.value}; "
+            f"findings: {', '.join(d.found) or 'none'}), {d.decision.disposition.value}"
         )
         await ReturnEvent.insert(
             ReturnEvent(request=item["request"], at=now, state="inspected", by_user=user.id, detail=detail)
         )
-        record = await record_refund(item, refund, user, now)
-        await emit("return.inspected", {"itemId": item_id, "grade": graded.grade.value}, hub_id=hub)
+        record = await record_refund(item, d.refund, user, now)
+        await emit("return.inspected", {"itemId": item_id, "grade": d.graded.grade.value}, hub_id=hub)
     return {
         "itemId": item_id,
-        "findings": list(found),
-        "suggested": graded.suggested.value,
-        "grade": graded.grade.value,
-        "disposition": decision.disposition.value,
-        "ends": decision.end,
+        "findings": list(d.found),
+        "suggested": d.graded.suggested.value,
+        "grade": d.graded.grade.value,
+        "disposition": d.decision.disposition.value,
+        "ends": d.decision.end,
         "refund": record,
-        "steps": len(task.steps) if task else 0,
+        "steps": len(d.task.steps) if d.task else 0,
     }
 
 

@@ -8,6 +8,7 @@ recycling — each written to the return's history."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -23,6 +24,7 @@ from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade
 from backend.services.alerts import raise_alerts
 from backend.services.returns_inspection import check_hub
+from backend.services.returns_settings import settings_of
 from backend.services.sessions import Principal
 from backend.services.warehouse_stock import bins_of, full_catalogue, ledger_for, record
 from backend.structs import Body
@@ -205,7 +207,11 @@ async def check(item_id: int, data: CheckIn, user: Principal, now: dt.datetime) 
     return work_view(row, now)
 
 
-def _core_grading(row: dict[str, Any]) -> tuple[grading.Grading, dispositions.Decision]:
+def _core_grading(
+    row: dict[str, Any], ends: Mapping[Disposition, dispositions.End]
+) -> tuple[grading.Grading, dispositions.Decision]:
+    """The grade and disposition the inspection gave: a table changed since does not undo them;
+    where the disposition ends is the hub's table's word now (the built-in one if it dropped it)."""
     by = str(row["by_user"])
     g = grading.Grading(
         item_id=str(row["item"]),
@@ -216,7 +222,11 @@ def _core_grading(row: dict[str, Any]) -> tuple[grading.Grading, dispositions.De
         at=row["at"],
         note=row["note"],
     )
-    d = dispositions.decide(str(row["item"]), g.grade, row["category"], by, row["at"], Disposition(row["disposition"]))
+    disposition = Disposition(row["disposition"])
+    end = ends.get(disposition) or dispositions.ENDS[disposition]
+    d = dispositions.Decision(
+        item_id=str(row["item"]), grade=g.grade, disposition=disposition, end=end, by=by, at=row["at"]
+    )
     return g, d
 
 
@@ -239,7 +249,7 @@ async def finish(item_id: int, data: FinishIn, user: Principal, now: dt.datetime
             if code not in await bins_of(hub):
                 raise Invalid(f"Hub {hub} has no bin {data.bin!r}; scan a bin of this warehouse (e.g. A01-01-1).")
             place = Place("bin", code)
-        g, d = _core_grading(row)
+        g, d = _core_grading(row, (await settings_of(hub)).dispositions.ends)
         try:
             done = finishing.finish(
                 grading=g,
