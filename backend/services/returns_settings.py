@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import msgspec
 
 from backend.db.engine import transaction
+from backend.db.locks import write_guard
 from backend.db.returns_settings_tables import HubReturnsSettings
 from backend.errors import Invalid
 from backend.returns import settings as core
@@ -230,15 +231,15 @@ def to_body(s: core.Settings) -> SettingsIn:
 DEFAULT_IN: SettingsIn = to_body(core.DEFAULTS)
 
 
+async def _stored(hub_id: int) -> tuple[dict[str, Any] | None, core.Settings]:
+    """The hub's row (None: it has set nothing) and its settings, from one read."""
+    row = await HubReturnsSettings.select().where(HubReturnsSettings.hub == hub_id).output(load_json=True).first()
+    return row, core.DEFAULTS if row is None else to_core(msgspec.convert(row["settings"], SettingsIn))
+
+
 async def settings_of(hub_id: int) -> core.Settings:
     """The hub's settings (the defaults when it has set none); in the caller's transaction."""
-    row = await (
-        HubReturnsSettings.select(HubReturnsSettings.settings)
-        .where(HubReturnsSettings.hub == hub_id)
-        .output(load_json=True)
-        .first()
-    )
-    return core.DEFAULTS if row is None else to_core(msgspec.convert(row["settings"], SettingsIn))
+    return (await _stored(hub_id))[1]
 
 
 def _view(hub_id: int, s: core.Settings, row: dict[str, Any] | None) -> dict[str, Any]:
@@ -253,8 +254,8 @@ def _view(hub_id: int, s: core.Settings, row: dict[str, Any] | None) -> dict[str
 
 async def read(hub_id: int) -> dict[str, Any]:
     await require_hub(hub_id)
-    row = await HubReturnsSettings.select().where(HubReturnsSettings.hub == hub_id).first()
-    return _view(hub_id, await settings_of(hub_id), row)
+    row, value = await _stored(hub_id)
+    return _view(hub_id, value, row)
 
 
 async def write(hub_id: int, data: SettingsIn, user_id: int, now: dt.datetime) -> dict[str, Any]:
@@ -264,7 +265,8 @@ async def write(hub_id: int, data: SettingsIn, user_id: int, now: dt.datetime) -
     value = to_core(data)
     stored = msgspec.to_builtins(to_body(value))
     async with transaction():
+        await write_guard("hub_returns_settings", hub_id)  # two PUTs at once: one after the other
         await HubReturnsSettings.delete().where(HubReturnsSettings.hub == hub_id)
         await HubReturnsSettings.insert(HubReturnsSettings(hub=hub_id, settings=stored, by_user=user_id, at=now))
-        row = await HubReturnsSettings.select().where(HubReturnsSettings.hub == hub_id).first()
+        row, _ = await _stored(hub_id)
     return _view(hub_id, value, row)

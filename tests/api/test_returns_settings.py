@@ -216,3 +216,20 @@ async def test_another_hubs_dispatcher_or_desk_is_refused(client) -> None:
     problem(await client.put(f"/hubs/{hub}/returns/settings", json={"labourCentsPerHour": 1}, headers=stranger), 403)
     problem(await client.get(f"/hubs/{other}/returns/settings", headers=desk), 403)
     assert (await _settings(client, hub, desk))["isDefault"] is True
+
+
+async def test_two_puts_at_once_leave_one_of_them_whole(client) -> None:
+    import asyncio
+
+    from backend.db.returns_settings_tables import HubReturnsSettings
+
+    order, desk, _ = await received_jacket(client)
+    hub = order["hub"]
+    lead = await _lead(client, hub)
+    url = f"/hubs/{hub}/returns/settings"
+    answers = await asyncio.gather(
+        *(client.put(url, json={"labourCentsPerHour": rate}, headers=lead) for rate in (1000, 2000))
+    )
+    assert [r.status_code for r in answers] == [200, 200], [r.text for r in answers]
+    assert await HubReturnsSettings.count().where(HubReturnsSettings.hub == hub) == 1
+    assert (await _settings(client, hub, desk))["settings"]["labourCentsPerHour"] in (1000, 2000)
