@@ -254,6 +254,9 @@ async def test_the_demo_has_returns_to_receive_and_an_order_to_return(client, ge
     assert found.json()["fees"]["changed_mind"] == 395 and found.json()["exchangeBonusCents"] == 500
     late = await client.post("/portal/returns/find", json={"orderNumber": "DEMO-R4", "postcode": "00100"})
     assert {i["code"] for i in late.json()["items"]} == {"window_closed"}
+    hub = (await Order.select(Order.hub).where(Order.reference == "DEMO-R1").first())["hub"]
+    settings = (await client.get(f"/hubs/{hub}/returns/settings", headers=desk)).json()
+    assert settings["isDefault"] is False and settings["settings"]["labourCentsPerHour"] == 2400
 
 
 async def test_two_requests_at_once_for_the_last_item_register_it_once(client) -> None:
