@@ -1,9 +1,11 @@
 """Inspecting a received return item at the hub (role ``returns``, own hub): the checklist of
 its product's category, photos (decoded and size-checked before they are kept), the grade, the
-disposition from the table, and the refund computed by the core and recorded once per item
+disposition, and the refund computed by the core and recorded once per item
 (``return_refund.item`` is unique: asked again, the same record). The task list follows from
-the disposition (returns_tasks.py works it through). Everything the core decides is the core's
-(backend/returns/); this module holds the rows and the transaction."""
+the disposition (returns_tasks.py works it through). The checklist, the dispositions, the
+deductions and the templates are the hub's own tables (returns_settings.py), read in the
+inspection's transaction. Everything the core decides is the core's (backend/returns/); this
+module holds the rows and the transaction."""
 
 from __future__ import annotations
 
@@ -101,8 +103,8 @@ def _texts(key: str) -> dict[str, str]:
 async def checklist_of(item_id: int, user: Principal) -> dict[str, Any]:
     """What the inspector answers for this item, with the grades and where each goes."""
     item = await item_of(item_id, user)
-    hub = await settings_of(item["request.hub"])
-    cl = checklists.checklist_for(item["category"], hub.checklists)
+    tables = await settings_of(item["request.hub"])
+    cl = checklists.checklist_for(item["category"], tables.checklists)
     return {
         "itemId": item_id,
         "sku": item["sku"],
@@ -123,7 +125,7 @@ async def checklist_of(item_id: int, user: Principal) -> dict[str, Any]:
         "grades": [
             {
                 "grade": g.value,
-                "dispositions": [d.value for d in hub.dispositions.allowed(g, item["category"])],
+                "dispositions": [d.value for d in tables.dispositions.allowed(g, item["category"])],
             }
             for g in grading.ORDER
         ],
