@@ -1,11 +1,11 @@
 """A hub's returns settings as one value: the disposition table, the refund deductions, the
-checklists per category, the reconditioning templates and the labour rate. Each table is data
+checklists per category with their grading caps, the reconditioning templates and the labour rate. Each table is data
 the hub may change; a hub that changed nothing works with the built-in defaults (``DEFAULTS``).
 
 ``problems`` holds the checks that span the tables, which a single table's shape cannot say:
 every grade goes somewhere, every disposition ends somewhere, a disposition that ends in the
-graded stock has a reconditioning template, a refund deduction names a question a checklist
-asks, a new question has its Dutch and English. Each problem names the entry it is about.
+graded stock has a reconditioning template, a grade cap or a refund deduction names a question
+a checklist asks, a new question has its Dutch and English. Each problem names the entry it is about.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from backend.returns.checklists import CHECKLISTS, GENERAL, Checklist
+from backend.returns.checklists import CHECKLISTS, GENERAL, Checklist, InspectionError, checklist_for
 from backend.returns.dispositions import DISPOSITIONS, DispositionTable
-from backend.returns.grading import ORDER
+from backend.returns.grading import GRADING, ORDER, GradingTable
 from backend.returns.refunds import REFUNDS, RefundTable
 from backend.returns.templates import TEMPLATES, StepKind
 from backend.returns.texts import TEXTS
@@ -29,11 +29,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dispositions: DispositionTable
     refunds: RefundTable
     checklists: Mapping[str, Checklist]
+    grading: GradingTable  # category -> finding -> the best grade it still allows
     templates: Mapping[str, Sequence[StepKind]]  # "<category>/<disposition>" -> steps
     labour_cents_per_hour: int = 0  # what an hour of reconditioning costs the hub (the figures)
 
 
-DEFAULTS = Settings(dispositions=DISPOSITIONS, refunds=REFUNDS, checklists=CHECKLISTS, templates=TEMPLATES)
+DEFAULTS = Settings(
+    dispositions=DISPOSITIONS, refunds=REFUNDS, checklists=CHECKLISTS, grading=GRADING, templates=TEMPLATES
+)
 
 
 class Problem(msgspec.Struct, frozen=True):
@@ -43,7 +46,7 @@ class Problem(msgspec.Struct, frozen=True):
 
 def problems(s: Settings) -> list[Problem]:
     """What makes these settings unusable, entry by entry; none: they can be stored."""
-    return _disposition_problems(s) + _checklist_problems(s) + _refund_problems(s)
+    return _disposition_problems(s) + _checklist_problems(s) + _grading_problems(s) + _refund_problems(s)
 
 
 def _disposition_problems(s: Settings) -> list[Problem]:
@@ -101,6 +104,21 @@ def _checklist_problems(s: Settings) -> list[Problem]:
                     f"The {cat} checklist asks at least {cl.min_photos} photos but allows at most {cl.max_photos}.",
                 )
             )
+    return out
+
+
+def _grading_problems(s: Settings) -> list[Problem]:
+    out = []
+    for cat, caps in s.grading.items():
+        try:
+            asked = {q.id for q in checklist_for(cat, s.checklists).questions}
+        except InspectionError:
+            asked = set()  # no general checklist either: said above
+        out += [
+            Problem(f"grading.{cat}.{f}", f"The checklist of {cat} does not ask {f}; a grade cap names its question.")
+            for f in caps
+            if f not in asked
+        ]
     return out
 
 

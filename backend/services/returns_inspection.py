@@ -176,7 +176,7 @@ async def _decide(item: dict[str, Any], data: InspectIn, by: str, var_dir: Path,
             note=data.note,
         )
         found = checklists.validate(core, checklists.checklist_for(cat, tables.checklists))
-        graded = grading.decide(str(item_id), cat, found, data.grade, by, now, data.note)
+        graded = grading.decide(str(item_id), cat, found, data.grade, by, now, data.note, tables.grading)
         decision = dispositions.decide(
             str(item_id), graded.grade, cat, by, now, data.disposition, table=tables.dispositions
         )

@@ -1,6 +1,6 @@
 """A hub's returns settings, read by its dispatchers and returns desk and set by its dispatchers:
-the disposition table, the refund deductions, the checklists per category, the reconditioning
-templates and the labour rate (backend/returns/settings.py holds the value and its checks).
+the disposition table, the refund deductions, the checklists per category and their grading
+caps, the reconditioning templates and the labour rate (backend/returns/settings.py holds the value and its checks).
 
 The body is a list of rows per table, so that msgspec's message names the row of a bad entry
 ("- at `$.refunds.grades[1].pct`"); the checks that span tables name theirs too. Stored as the
@@ -84,6 +84,14 @@ class ChecklistIn(Body):
     max_photos: Annotated[int, msgspec.Meta(ge=1, le=20)] = 6
 
 
+class GradeCap(Body):
+    """A finding (a question answered the way that is not fine) caps the suggested grade."""
+
+    category: Word
+    finding: QuestionId
+    at_best: Grade
+
+
 class TemplateIn(Body):
     category: Word
     disposition: Disposition
@@ -103,6 +111,9 @@ class SettingsIn(Body):
     refunds: RefundsIn = msgspec.field(default_factory=lambda: DEFAULT_IN.refunds)
     checklists: Annotated[list[ChecklistIn], msgspec.Meta(min_length=1, max_length=100)] = msgspec.field(
         default_factory=lambda: list(DEFAULT_IN.checklists)
+    )
+    grading: Annotated[list[GradeCap], msgspec.Meta(max_length=400)] = msgspec.field(
+        default_factory=lambda: list(DEFAULT_IN.grading)
     )
     templates: Annotated[list[TemplateIn], msgspec.Meta(max_length=400)] = msgspec.field(
         default_factory=lambda: list(DEFAULT_IN.templates)
@@ -127,6 +138,7 @@ def _twice(data: SettingsIn) -> list[core.Problem]:
         + _once("refunds.grades", data.refunds.grades, lambda r: r.grade.value)
         + _once("refunds.findings", data.refunds.findings, lambda r: r.finding)
         + _once("checklists", data.checklists, lambda r: r.category)
+        + _once("grading", data.grading, lambda r: f"{r.category}/{r.finding}")
         + _once("templates", data.templates, lambda r: f"{r.category}/{r.disposition.value}")
     )
 
@@ -151,6 +163,9 @@ def to_core(data: SettingsIn) -> core.Settings:
         by_category=by_category,
         ends={r.disposition: r.end for r in data.ends},
     )
+    caps: dict[str, dict[str, Grade]] = {}
+    for c in data.grading:
+        caps.setdefault(c.category, {})[c.finding] = c.at_best
     value = core.Settings(
         dispositions=table,
         refunds=RefundTable(
@@ -167,6 +182,7 @@ def to_core(data: SettingsIn) -> core.Settings:
             )
             for c in data.checklists
         },
+        grading=caps,
         templates={f"{t.category}/{t.disposition.value}": tuple(t.steps) for t in data.templates},
         labour_cents_per_hour=data.labour_cents_per_hour,
     )
@@ -221,6 +237,7 @@ def to_body(s: core.Settings) -> SettingsIn:
             )
             for c in s.checklists.values()
         ],
+        grading=[GradeCap(category=c, finding=f, at_best=g) for c, caps in s.grading.items() for f, g in caps.items()],
         templates=[
             TemplateIn(category=name.split("/")[0], disposition=Disposition(name.split("/")[1]), steps=list(steps))
             for name, steps in s.templates.items()

@@ -164,6 +164,14 @@ async def test_each_bad_entry_is_a_422_naming_it_and_nothing_is_stored(client) -
             {"checklists": [*good["checklists"], {"category": "toys", "questions": [worn]}]},
             "checklists.toys.fit",
         ),
+        "a grade cap on a question not asked": (
+            {"grading": [{"category": "clothing", "finding": "sparkles", "atBest": "B"}]},
+            "grading.clothing.sparkles",
+        ),
+        "an unknown grade cap": (
+            {"grading": [{"category": "clothing", "finding": "worn", "atBest": "Z"}]},
+            "grading[0].atBest",
+        ),
         "no general checklist": (
             {"checklists": [c for c in good["checklists"] if c["category"] != "general"]},
             "checklists",
@@ -185,7 +193,7 @@ async def test_each_bad_entry_is_a_422_naming_it_and_nothing_is_stored(client) -
     )
 
 
-async def test_a_new_category_with_its_words_is_asked_at_the_desk(client) -> None:
+async def test_a_new_question_with_its_words_and_grade_cap_is_asked_at_the_desk(client) -> None:
     order, desk, item = await received_jacket(client)
     hub = order["hub"]
     lead = await _lead(client, hub)
@@ -196,15 +204,21 @@ async def test_a_new_category_with_its_words_is_asked_at_the_desk(client) -> Non
         "minPhotos": 0,
     }
     others = [c for c in good["checklists"] if c["category"] != "clothing"]
-    r = await client.put(f"/hubs/{hub}/returns/settings", json={"checklists": [*others, mine]}, headers=lead)
+    body = {"checklists": [*others, mine]}
+    # the clothing grade caps name the questions no longer asked: refused, naming the first
+    refused = problem(await client.put(f"/hubs/{hub}/returns/settings", json=body, headers=lead), 422)
+    assert refused["field"] == "grading.clothing.tags_on"
+    caps = [c for c in good["grading"] if c["category"] != "clothing"]
+    body["grading"] = [*caps, {"category": "clothing", "finding": "buttons_ok", "atBest": "C"}]
+    r = await client.put(f"/hubs/{hub}/returns/settings", json=body, headers=lead)
     assert r.status_code == 200, r.text
     shown = (await client.get(f"/returns-desk/items/{item}/checklist", headers=desk)).json()
     assert [q["id"] for q in shown["questions"]] == ["buttons_ok"]
     assert shown["questions"][0]["text"] == {"en": "Buttons all there?", "nl": "Alle knopen erbij?"}
-    body = {"answers": {"buttons_ok": True}, "photoIds": []}
+    body = {"answers": {"buttons_ok": False}, "photoIds": []}
     r = await client.post(f"/returns-desk/items/{item}/inspection", json=body, headers={**desk, **key()})
     assert r.status_code == 201, r.text
-    assert (r.json()["grade"], r.json()["findings"]) == ("A", [])
+    assert (r.json()["suggested"], r.json()["grade"], r.json()["findings"]) == ("C", "C", ["buttons_ok"])
 
 
 async def test_another_hubs_dispatcher_or_desk_is_refused(client) -> None:

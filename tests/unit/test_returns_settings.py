@@ -50,3 +50,11 @@ def test_checklists_need_a_general_one_words_for_new_questions_and_deductions_th
     assert problems(msgspec.structs.replace(DEFAULTS, checklists={**CHECKLISTS, "toys": ok})) == []
     refunds = msgspec.structs.replace(DEFAULTS.refunds, finding_pct={"sparkles": 5})
     assert _fields(msgspec.structs.replace(DEFAULTS, refunds=refunds)) == ["refunds.findings.sparkles"]
+
+
+def test_a_grade_cap_names_a_question_of_its_category_or_the_general_checklist() -> None:
+    caps = {**DEFAULTS.grading, "clothing": {**DEFAULTS.grading["clothing"], "sparkles": Grade.C}}
+    assert _fields(msgspec.structs.replace(DEFAULTS, grading=caps)) == ["grading.clothing.sparkles"]
+    # a category without its own checklist is asked the general questions
+    toys = {**DEFAULTS.grading, "toys": {"complete": Grade.C, "worn": Grade.B}}
+    assert _fields(msgspec.structs.replace(DEFAULTS, grading=toys)) == ["grading.toys.worn"]
