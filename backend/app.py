@@ -47,6 +47,7 @@ from backend.api.resources import CONTROLLERS
 from backend.api.returns import RETURN_CONTROLLERS
 from backend.api.returns_desk import RETURNS_DESK_CONTROLLERS
 from backend.api.returns_figures import ReturnFiguresController
+from backend.api.returns_settings import ReturnSettingsController
 from backend.api.ridden import RiddenController
 from backend.api.scanner import SCANNER_CONTROLLERS
 from backend.api.security_headers import security_headers
@@ -239,6 +240,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     *RETURN_CONTROLLERS,
     *RETURNS_DESK_CONTROLLERS,
     ReturnFiguresController,
+    ReturnSettingsController,
     StopDetailController,
     MessageController,
     BatteryController,

@@ -17,7 +17,7 @@ from backend.errors import Conflict, Forbidden, Invalid
 from backend.realtime.outbox import emit
 from backend.returns import templates
 from backend.services.returns_assign import OPEN, loads, on_duty
-from backend.services.returns_tasks import row_of, work_view
+from backend.services.returns_tasks import row_of, view_of
 from backend.services.sessions import Principal
 from backend.structs import Body
 
@@ -79,7 +79,7 @@ async def hand_over(item_id: int, data: HandOverIn, user: Principal, now: dt.dat
             )
             await emit("return.assigned", {"itemId": item_id, "worker": to["username"]}, hub_id=row["hub"])
         row = await row_of(item_id, user)
-    return work_view(row, now)
+    return await view_of(row, now)
 
 
 async def supplier_list(user: Principal) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ recycling — each written to the return's history."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -23,6 +24,7 @@ from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade
 from backend.services.alerts import raise_alerts
 from backend.services.returns_inspection import check_hub
+from backend.services.returns_settings import settings_of
 from backend.services.sessions import Principal
 from backend.services.warehouse_stock import bins_of, full_catalogue, ledger_for, record
 from backend.structs import Body
@@ -85,11 +87,12 @@ def _step(step: templates.Step) -> dict[str, Any]:
     }
 
 
-def work_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """One item's list as the task screen shows it: the current step, its state and when it started."""
+def work_view(row: dict[str, Any], now: dt.datetime, table_ends: Mapping[Disposition, str]) -> dict[str, Any]:
+    """One item's list as the task screen shows it: the current step, its state and when it started
+    (``table_ends``: where each disposition ends, from the hub's disposition table)."""
     work = work_of(row)
     out: dict[str, Any] = {"itemId": row["item"], "sku": row["sku"], "grade": row["grade"], "status": row["status"]}
-    ends = dispositions.DISPOSITIONS.ends.get(Disposition(row["disposition"]))
+    ends = table_ends.get(Disposition(row["disposition"]))
     out.update(disposition=row["disposition"], ends=ends, regrade=row["disposition"] == Disposition.REPAIR.value)
     out.update(now=now.isoformat())
     if work is None:
@@ -124,6 +127,7 @@ async def queue(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
         .output(load_json=True)
     )
     me = user.user.username
+    table_ends = (await settings_of(hub)).dispositions.ends
     with_list = [r for r in rows if r["task"]]
     owners = {r["task"].get("worker") for r in with_list}
     out = []
@@ -135,7 +139,7 @@ async def queue(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
                     "template": b.template,
                     "worker": who,
                     "mine": who == me,
-                    "items": [work_view(theirs[int(t.item_id)], now) for t in b.lists],
+                    "items": [work_view(theirs[int(t.item_id)], now, table_ends) for t in b.lists],
                     "order": [s.id for s in templates.work_order(b)],
                 }
             )
@@ -143,7 +147,11 @@ async def queue(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
 
 
 async def one(item_id: int, user: Principal, now: dt.datetime) -> dict[str, Any]:
-    return work_view(await _row(item_id, user), now)
+    return await view_of(await _row(item_id, user), now)
+
+
+async def view_of(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return work_view(row, now, (await settings_of(row["hub"])).dispositions.ends)
 
 
 async def _history(row: dict[str, Any], state: str, user: Principal, now: dt.datetime, detail: str) -> None:
@@ -186,7 +194,7 @@ async def step_event(
                 await _call_help(row, step, user, now, event_id)
             await emit("return.step", {"itemId": item_id, "step": n, "kind": data.kind}, hub_id=row["hub"])
         row = await _row(item_id, user)
-    return work_view(row, now)
+    return await view_of(row, now)
 
 
 async def _call_help(row: dict[str, Any], step: templates.Step, user: Principal, now: dt.datetime, eid: str) -> None:
@@ -217,10 +225,14 @@ async def check(item_id: int, data: CheckIn, user: Principal, now: dt.datetime) 
             detail = f"item {item_id}: " + ("passed" if data.passed else f"failed: {data.note}")
             await _history(row, "checked", user, now, detail)
         row = await _row(item_id, user)
-    return work_view(row, now)
+    return await view_of(row, now)
 
 
-def _core_grading(row: dict[str, Any]) -> tuple[grading.Grading, dispositions.Decision]:
+def _core_grading(
+    row: dict[str, Any], ends: Mapping[Disposition, dispositions.End]
+) -> tuple[grading.Grading, dispositions.Decision]:
+    """The grade and disposition the inspection gave: a table changed since does not undo them;
+    where the disposition ends is the hub's table's word now (the built-in one if it dropped it)."""
     by = str(row["by_user"])
     g = grading.Grading(
         item_id=str(row["item"]),
@@ -231,7 +243,11 @@ def _core_grading(row: dict[str, Any]) -> tuple[grading.Grading, dispositions.De
         at=row["at"],
         note=row["note"],
     )
-    d = dispositions.decide(str(row["item"]), g.grade, row["category"], by, row["at"], Disposition(row["disposition"]))
+    disposition = Disposition(row["disposition"])
+    end = ends.get(disposition) or dispositions.ENDS[disposition]
+    d = dispositions.Decision(
+        item_id=str(row["item"]), grade=g.grade, disposition=disposition, end=end, by=by, at=row["at"]
+    )
     return g, d
 
 
@@ -254,7 +270,7 @@ async def finish(item_id: int, data: FinishIn, user: Principal, now: dt.datetime
             if code not in await bins_of(hub):
                 raise Invalid(f"Hub {hub} has no bin {data.bin!r}; scan a bin of this warehouse (e.g. A01-01-1).")
             place = Place("bin", code)
-        g, d = _core_grading(row)
+        g, d = _core_grading(row, (await settings_of(hub)).dispositions.ends)
         try:
             done = finishing.finish(
                 grading=g,
