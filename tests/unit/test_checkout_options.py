@@ -6,6 +6,7 @@ import datetime as dt
 
 import msgspec
 
+from backend.dispatch.carrier import Decision
 from backend.dispatch.checkout import (
     DayState,
     Lane,
@@ -19,7 +20,6 @@ from backend.dispatch.checkout import (
     options,
     ride_s,
 )
-from backend.dispatch.carrier import Decision
 from backend.dispatch.model import Window
 
 DAY = dt.date(2026, 12, 9)
