@@ -16,6 +16,7 @@ import secrets
 from typing import Any
 
 from backend.db.engine import transaction
+from backend.db.locker_tables import LockerCompartment
 from backend.db.tables import Order, Parcel, PickupPoint, PointOperator, PointParcel, ReturnRequest, Stop
 from backend.dispatch.alerts import Raised
 from backend.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
@@ -124,6 +125,13 @@ async def _announced(point: dict[str, Any], day: dt.date) -> dict[str, Any]:
         )
     }
     coming = [r for r in rows if r["id"] not in scanned]
+    # At a locker bank: the door each parcel is kept (None: it waits for one, docs/lockers.md).
+    doors = {
+        r["parcel"]: r["label"]
+        for r in await LockerCompartment.select(LockerCompartment.parcel, LockerCompartment.label).where(
+            LockerCompartment.parcel.is_in([r["id"] for r in coming] or [-1])
+        )
+    }
     return {
         "date": day.isoformat(),
         "count": len(coming),
@@ -139,6 +147,7 @@ async def _announced(point: dict[str, Any], day: dt.date) -> dict[str, Any]:
                 "customer": r["order.customer_name"],
                 "weightKg": r["weight_kg"],
                 "volumeL": r["volume_l"],
+                "compartment": doors.get(r["id"]),
             }
             for r in coming
         ],

@@ -8,7 +8,7 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "point",
-  version: "v5",
+  version: "v6",
   shell: [
     "/point/",
     "/point/app.css",
