@@ -10,8 +10,9 @@ import datetime as dt
 import time_machine
 
 from backend.db.locker_tables import LockerCompartment, LockerEvent
-from backend.db.tables import Order, Stop
+from backend.db.tables import Job, Order, Stop
 from backend.services.disruptions import after_failed_stop
+from backend.services.locker_retry import retry_next_evening
 from backend.services.point_room import room_left
 from tests.api.helpers import login, post_ok, problem, service_ctx, tomorrow
 from tests.api.test_lockers import _bank, _locker_order, _stop_of, at, compartments_body, drop_body, key
@@ -150,3 +151,45 @@ async def test_a_failed_try_passes_a_locker_without_a_door_for_the_parcels(clien
         kiosk["id"]
     )
     assert await LockerCompartment.count().where(LockerCompartment.order == failed["orderId"]) == 0
+
+
+async def test_a_drop_not_collected_goes_again_the_next_evening_through_the_durable_job(client, geo) -> None:
+    b = await _bank(client, geo)
+    today, day = dt.date.today(), tomorrow()
+    lockers = f"/lockers/{b['point']}"
+    with time_machine.travel(at("10:00"), tick=True):
+        drop = (
+            await client.post(
+                f"{lockers}/shop-drops", json=drop_body("DROP-F", b["a"], "DROP-F-A"), headers=b["shop_key"]
+            )
+        ).json()
+        plan = await client.post(
+            f"/hubs/{b['hub']}/plans", json={"date": today.isoformat(), "timeLimitS": 1}, headers=b["h"]
+        )
+        assert plan.status_code == 201, plan.text
+    stops = {s["kind"]: s for s in await Stop.select().where(Stop.order == drop["orderId"])}
+    with time_machine.travel(at("18:05"), tick=True):
+        courier = await login(client, "evening")
+        await client.post(f"/courier/shift/start?date={today}", json={}, headers={**courier, **key()})
+        base = f"/courier/stops/{stops['pickup']['id']}"
+        for action, body in (("arrive", {}), ("fail", {"reason": "no_access"})):
+            r = await client.post(f"{base}/{action}?date={today}", json=body, headers={**courier, **key()})
+            assert r.status_code == 200, r.text
+        # The next step is a job written with the failed stop (the app's worker may run it at once).
+        (job,) = await Job.select(Job.key).where(Job.kind == "locker_drop_retry")
+        assert job["key"] == f"locker_drop_retry:{stops['pickup']['id']}"
+        await retry_next_evening(stops["pickup"]["id"], at("18:06"))
+        assert await retry_next_evening(stops["pickup"]["id"], at("18:07")) is None  # nothing twice
+
+    now = {(s["kind"], s["plan_date"]): s for s in await Stop.select().where(Stop.order == drop["orderId"])}
+    assert now[("pickup", today)]["status"] == "failed" and now[("delivery", today)]["status"] == "cancelled"
+    again = now[("pickup", day)]
+    assert again["status"] == "open" and again["pickup_point"] == b["point"]
+    assert (again["window_start"], again["window_end"]) == (at("18:00", day), at("22:00", day))
+    assert now[("delivery", day)]["status"] == "open" and len(now) == 4
+    order = await Order.select(Order.delivery_date, Order.window_start).where(Order.id == drop["orderId"]).first()
+    assert order == {"delivery_date": day, "window_start": at("18:00", day)}
+    # The goods wait in their door, taken until that evening; the day after, it is free.
+    (door,) = await LockerCompartment.select().where(LockerCompartment.order == drop["orderId"])
+    assert door["purpose"] == "shop_drop" and door["label"] == "A1"
+    assert await room_left(b["point"], day) == 3 and await room_left(b["point"], day + dt.timedelta(days=1)) == 4
