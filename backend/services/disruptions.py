@@ -259,28 +259,7 @@ async def after_failed_stop(
         .where((PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null())
         .output(load_json=True)
     )
-    rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in points], day)
-    # A locker bank with no door for these parcels that day is full for them (the policy passes it by).
-    boxes = [Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels]
-    no_door = await locker_days.refusals(points, boxes, day)
-
-    def hours(p: dict[str, Any]) -> tuple[Window, ...]:
-        spans = windows_on(periods(p["opening_hours"]), day)
-        return (Window(0, 86400),) if spans is None else tuple(spans)  # no hours given: always open
-
-    candidates = [
-        failed_stop.Point(
-            id=p["id"],
-            lat=p["lat"],
-            lon=p["lon"],
-            room=0 if p["id"] in no_door else rooms[p["id"]],
-            open_today=hours(p),
-            max_weight_kg=p["max_weight_kg"],
-            max_volume_l=p["max_volume_l"],
-        )
-        for p in points
-        if p["id"] != stop["pickup_point"]
-    ]
+    candidates = await _policy_points(points, parcels, day, stop["pickup_point"])
     shifts = await Shift.select(Shift.end).where(
         (Shift.hub == stop["hub"])
         & Shift.status.is_in(["planned", "started"])
@@ -351,6 +330,34 @@ async def after_failed_stop(
     )
     await announce_if_not_applied(stop["hub"], day, result)
     return {"next": notice, "replan": result}
+
+
+async def _policy_points(
+    points: list[dict[str, Any]], parcels: list[dict[str, Any]], day: dt.date, current: int | None
+) -> list[failed_stop.Point]:
+    """The pickup points as the failed-stop policy sees them that day (the current one left out)."""
+    rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in points], day)
+    # A locker bank with no door for these parcels that day is full for them (the policy passes it by).
+    boxes = [Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels]
+    no_door = await locker_days.refusals(points, boxes, day)
+
+    def hours(p: dict[str, Any]) -> tuple[Window, ...]:
+        spans = windows_on(periods(p["opening_hours"]), day)
+        return (Window(0, 86400),) if spans is None else tuple(spans)  # no hours given: always open
+
+    return [
+        failed_stop.Point(
+            id=p["id"],
+            lat=p["lat"],
+            lon=p["lon"],
+            room=0 if p["id"] in no_door else rooms[p["id"]],
+            open_today=hours(p),
+            max_weight_kg=p["max_weight_kg"],
+            max_volume_l=p["max_volume_l"],
+        )
+        for p in points
+        if p["id"] != current
+    ]
 
 
 async def _record_next_try(new_id: int, failed_id: int, point: dict[str, Any] | None, now: dt.datetime) -> None:

@@ -22,7 +22,8 @@ import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
-import { TABS, parseQr, cleanCode, summary, scanOutcome, announcedRows } from "./model.js";
+import { TABS, parseQr, cleanCode, summary, scanOutcome } from "./model.js";
+import { announcedList } from "./announced.js";
 import { returnsTab } from "./returns.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
@@ -116,24 +117,7 @@ function todayView(s) {
       <div class="card" id="to-return"><h2>${t("today.toReturn")}</h2><p class="figure">${s.toReturn}</p></div>
       <div class="card" id="returns-cart"><h2>${t("today.returnsCart")}</h2><p class="figure">${s.returnsCart}</p></div>
     </div>
-    ${announcedList(day)}`;
-}
-
-// The announced parcels one by one; at a locker bank with the door each is kept in (or "waits").
-function announcedList(day) {
-  const rows = announcedRows(day);
-  if (!rows.length) return "";
-  const locker = day.point.kind === "locker";
-  return html`
-    <h2 class="list-head">${t("announced.title")}</h2>
-    <table class="announced" id="announced-list">
-      <thead><tr><th scope="col">${t("announced.parcel")}</th><th scope="col">${t("announced.customer")}</th>
-        <th scope="col">${t("announced.day")}</th>
-        ${locker ? html`<th scope="col">${t("announced.compartment")}</th>` : ""}</tr></thead>
-      <tbody>${rows.map((r) => html`<tr data-parcel=${r.barcode}><td>${r.barcode}</td><td>${r.customer}</td>
-        <td>${t(r.today ? "announced.today" : "announced.tomorrow")}</td>
-        ${locker ? html`<td class="door">${r.compartment ?? t("announced.waits")}</td>` : ""}</tr>`)}</tbody>
-    </table>`;
+    ${announcedList(day, t)}`;
 }
 
 const scanField = () => html`
