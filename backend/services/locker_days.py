@@ -59,6 +59,8 @@ async def doors(point_ids: Sequence[int], day: dt.date) -> dict[int, list[Compar
 
 async def waiting(point_ids: Sequence[int]) -> dict[int, list[Box]]:
     """Parcels of live orders to these banks that have no door yet (nor a place on the desk)."""
+    if not point_ids:
+        return {}  # no bank among the points asked about: the common case, no query
     rows = await Parcel.select(
         Parcel.id, Parcel.barcode, Parcel.weight_kg, Parcel.volume_l, Parcel.order.pickup_point
     ).where(Parcel.order.pickup_point.is_in(list(point_ids) or [-1]) & Parcel.order.status.not_in(list(DONE_ORDERS)))
