@@ -2,8 +2,9 @@
 
 The rule (docs/lockers.md "Free on which day"): a door is free on day D when nobody has it
 now, or when what it holds leaves before D: a shop drop is collected by the evening courier
-on its order's day, so its door is free for the days after that. A door kept for or holding
-a delivery stays taken until the customer empties it (no day is known for that). Parcels
+on its order's day, so its door is free for the days after that; a delivery in its door goes
+back to the hub once its holding time is over, so its door is free for the days after that.
+A door kept for a delivery not in it yet stays taken (no day is known for its pick-up). Parcels
 planned to the bank that wait for a door (one only a drop's evening frees, see
 :func:`backend.services.lockers.assign`) take doors first, whatever their day, so that the
 door a waiting parcel is promised is not promised twice.
@@ -39,21 +40,37 @@ def core(row: dict[str, Any], free: bool) -> Compartment:
     )
 
 
-def free_on(row: dict[str, Any], day: dt.date) -> bool:
-    """Whether the door ``row`` (with ``order.delivery_date``) is free on ``day``."""
+def free_on(row: dict[str, Any], day: dt.date, hold_until: dt.datetime | None = None) -> bool:
+    """Whether the door ``row`` (with ``order.delivery_date``) is free on ``day``;
+    ``hold_until``: the holding time of the parcel in it, when it is on the point's list."""
     if row["parcel"] is None:
         return True
-    drop_day = row.get("order.delivery_date")
-    return row["purpose"] == "shop_drop" and drop_day is not None and drop_day < day
+    if row["purpose"] == "shop_drop":
+        drop_day = row.get("order.delivery_date")
+        return drop_day is not None and drop_day < day
+    # A delivery in its door past its holding time goes back to the hub ("to return").
+    return bool(row["filled"]) and hold_until is not None and hold_until.date() < day
 
 
 async def doors(point_ids: Sequence[int], day: dt.date) -> dict[int, list[Compartment]]:
     """Each locker bank's doors (banks without any left out), free as on ``day``."""
-    out: dict[int, list[Compartment]] = {}
-    for r in await LockerCompartment.select(
+    rows = await LockerCompartment.select(
         *LockerCompartment.all_columns(), LockerCompartment.order.delivery_date
-    ).where(LockerCompartment.point.is_in(list(point_ids) or [-1])):
-        out.setdefault(r["point"], []).append(core(r, free_on(r, day)))
+    ).where(LockerCompartment.point.is_in(list(point_ids) or [-1]))
+    in_doors = [r["parcel"] for r in rows if r["parcel"] is not None and r["filled"]]
+    holds = (
+        {
+            r["parcel"]: r["hold_until"]
+            for r in await PointParcel.select(PointParcel.parcel, PointParcel.hold_until).where(
+                PointParcel.parcel.is_in(in_doors) & (PointParcel.status == "in")
+            )
+        }
+        if in_doors
+        else {}
+    )
+    out: dict[int, list[Compartment]] = {}
+    for r in rows:
+        out.setdefault(r["point"], []).append(core(r, free_on(r, day, holds.get(r["parcel"]))))
     return out
 
 

@@ -277,6 +277,33 @@ async def assign_waiting(point_id: int, now: dt.datetime) -> None:
             await assign(order_id, point_id, "delivery", now, wait=False)
 
 
+async def empty_door_of(parcel_id: int, kind: str, now: dt.datetime, *, by_user: int | None = None) -> None:
+    """The parcel left its locker door another way than the door's own code (handed out at
+    the point's desk, sent back to the hub): the door is free; a parcel waiting takes it. In
+    the caller's transaction; nothing for a parcel in no door."""
+    row = (
+        await LockerCompartment.select(LockerCompartment.id, LockerCompartment.point, LockerCompartment.label)
+        .where(LockerCompartment.parcel == parcel_id)
+        .first()
+    )
+    if row is None:
+        return
+    barcode = (await Parcel.select(Parcel.barcode).where(Parcel.id == parcel_id).first() or {}).get("barcode", "")
+    await LockerCompartment.update(
+        {
+            LockerCompartment.parcel: None,
+            LockerCompartment.order: None,
+            LockerCompartment.purpose: "",
+            LockerCompartment.filled: False,
+            LockerCompartment.drop_code: "",
+            LockerCompartment.collect_code: "",
+            LockerCompartment.since: None,
+        }
+    ).where(LockerCompartment.id == row["id"])
+    await log(row["point"], row["label"], barcode, kind, now, by_user=by_user)
+    await assign_waiting(row["point"], now)
+
+
 async def log(
     point_id: int,
     label: str,

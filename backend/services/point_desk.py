@@ -22,7 +22,7 @@ from backend.dispatch.alerts import Raised
 from backend.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import point_room
+from backend.services import lockers, point_room
 from backend.services.alerts import raise_alerts
 from backend.services.route_store import routes_in_force
 
@@ -275,7 +275,7 @@ def ready_message(
 
 async def _held(point: dict[str, Any], barcode: str) -> dict[str, Any]:
     row = (
-        await PointParcel.select(PointParcel.id, PointParcel.order, *_HELD_COLUMNS)
+        await PointParcel.select(PointParcel.id, PointParcel.order, PointParcel.parcel, *_HELD_COLUMNS)
         .where((PointParcel.point == point["id"]) & (PointParcel.parcel.barcode == barcode.strip()))
         .first()
     )
@@ -333,6 +333,8 @@ async def prepare_hand_out(
         )
         if not done:
             raise Conflict(f"Parcel {row['parcel.barcode']} was handed out meanwhile.")
+        # At a locker bank the door is empty now (a parcel may wait for it).
+        await lockers.empty_door_of(row["parcel"], "picked_up", now, by_user=user_id)
         await emit(
             "point.handed_out",
             {"orderId": row["order"], "barcode": row["parcel.barcode"], "pickupPointId": point["id"]},
@@ -358,6 +360,7 @@ async def send_back(user_id: int, barcode: str, now: dt.datetime) -> dict[str, A
         await PointParcel.update({PointParcel.status: "returned", PointParcel.returned_at: now}).where(
             PointParcel.id == row["id"]
         )
+        await lockers.empty_door_of(row["parcel"], "returned", now, by_user=user_id)
         await emit(
             "point.returned",
             {"orderId": row["order"], "barcode": row["parcel.barcode"], "pickupPointId": point["id"]},

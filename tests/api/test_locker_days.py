@@ -10,12 +10,13 @@ import datetime as dt
 import time_machine
 
 from backend.db.locker_tables import LockerCompartment, LockerEvent
-from backend.db.tables import Job, Order, Stop
+from backend.db.tables import Job, Order, PointParcel, Stop
+from backend.security import pickup_code
 from backend.services.disruptions import after_failed_stop
 from backend.services.locker_retry import retry_next_evening
 from backend.services.point_room import room_left
 from tests.api.helpers import login, post_ok, problem, service_ctx, tomorrow
-from tests.api.test_lockers import _bank, _locker_order, _stop_of, at, compartments_body, drop_body, key
+from tests.api.test_lockers import SECRET, _bank, _locker_order, _stop_of, at, compartments_body, drop_body, key
 from tests.api.test_planning import _addresses, _small_day
 from tests.api.test_replanning import _planned_day, _started_with_loaded_delivery
 
@@ -193,3 +194,56 @@ async def test_a_drop_not_collected_goes_again_the_next_evening_through_the_dura
     (door,) = await LockerCompartment.select().where(LockerCompartment.order == drop["orderId"])
     assert door["purpose"] == "shop_drop" and door["label"] == "A1"
     assert await room_left(b["point"], day) == 3 and await room_left(b["point"], day + dt.timedelta(days=1)) == 4
+
+
+async def test_a_door_whose_parcel_goes_back_after_its_holding_time_is_free_the_day_after(client, geo) -> None:
+    b = await _bank(client, geo)
+    today, day = dt.date.today(), tomorrow()
+    made = {}
+    for ref, litres in (("H-OLD", 5), ("H-2", 5), ("H-3", 30), ("H-4", 30)):  # A1, A2, B1, C1
+        r = await _locker_order(client, b, ref, litres, today)
+        assert r.status_code == 201, r.text
+        made[ref] = r.json()["id"]
+    # H-OLD has lain in A1 for its holding time; it ends tonight (the courier's drop, as the app writes it).
+    (a1,) = await LockerCompartment.select().where(LockerCompartment.order == made["H-OLD"])
+    await LockerCompartment.update({LockerCompartment.filled: True}).where(LockerCompartment.id == a1["id"])
+    await PointParcel.insert(
+        PointParcel(
+            parcel=a1["parcel"],
+            point=b["point"],
+            order=made["H-OLD"],
+            scanned_in_at=at("09:00", today - dt.timedelta(days=7)),
+            hold_until=at("23:59", today),
+        )
+    )
+    assert (await room_left(b["point"], today), await room_left(b["point"], day)) == (0, 1)
+    waits = await _locker_order(client, b, "H-NEW", 5, day)
+    assert waits.status_code == 201, waits.text
+    assert await LockerCompartment.count().where(LockerCompartment.order == waits.json()["id"]) == 0
+
+    with time_machine.travel(at("08:00", day), tick=True):  # past its holding time: sent back with the courier
+        terminal = await login(client, "terminal")  # a new day's session
+        r = await client.post("/point/send-back", json={"barcode": "H-OLD-1"}, headers={**terminal, **key()})
+        assert r.status_code == 200, r.text
+    (door,) = await LockerCompartment.select().where(LockerCompartment.order == waits.json()["id"])
+    assert door["label"] == "A1" and not door["filled"]
+    log = (await client.get(f"/lockers/{b['point']}/history?barcode=H-OLD-1", headers=b["disp"])).json()
+    assert [e["kind"] for e in log] == ["assigned", "returned"]
+
+    # A parcel handed out at the point's desk (not by the locker's keypad) frees its door too.
+    (a2,) = await LockerCompartment.select().where(LockerCompartment.order == made["H-2"])
+    await LockerCompartment.update({LockerCompartment.filled: True}).where(LockerCompartment.id == a2["id"])
+    await PointParcel.insert(
+        PointParcel(
+            parcel=a2["parcel"],
+            point=b["point"],
+            order=made["H-2"],
+            scanned_in_at=at("09:00"),
+            hold_until=at("23:59", day),
+        )
+    )
+    code = pickup_code(SECRET, made["H-2"])
+    body = {"barcode": "H-2-1", "code": code, "idChecked": True, "idNote": ""}
+    r = await client.post("/point/hand-out", json=body, headers={**b["terminal"], **key()})
+    assert r.status_code == 200, r.text
+    assert (await LockerCompartment.select().where(LockerCompartment.id == a2["id"]).first())["parcel"] is None
