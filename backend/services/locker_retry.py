@@ -76,7 +76,8 @@ async def retry_next_evening(stop_id: int, now: dt.datetime) -> dict[str, Any] |
         bool(await routes_in_force(failed["hub"], later)),
     )
     async with transaction():
-        if not await jobs.settle():
+        # By its key: run by the worker or called directly, the retry is made once.
+        if not await jobs.settle(f"locker_drop_retry:{stop_id}"):
             raise jobs.AlreadyDone(f"locker_drop_retry:{stop_id}")
         pickup_id = (await Stop.insert(Stop(**_next_evening(failed, later))))[0]["id"]
         new_ids = [pickup_id]
@@ -90,8 +91,8 @@ async def retry_next_evening(stop_id: int, now: dt.datetime) -> dict[str, Any] |
         await Order.update(
             {
                 Order.delivery_date: later,
-                Order.window_start: order["window_start"] + dt.timedelta(days=1),
-                Order.window_end: order["window_end"] + dt.timedelta(days=1),
+                Order.window_start: dt.datetime.combine(later, order["window_start"].time()),
+                Order.window_end: dt.datetime.combine(later, order["window_end"].time()),
                 Order.status: "retry",
             }
         ).where(Order.id == failed["order"])

@@ -5,12 +5,14 @@ for them (docs/lockers.md "Free on which day")."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import time_machine
 
 from backend.db.locker_tables import LockerCompartment, LockerEvent
 from backend.db.tables import Job, Order, PointParcel, Stop
+from backend.jobs.queue import AlreadyDone
 from backend.security import pickup_code
 from backend.services.disruptions import after_failed_stop
 from backend.services.locker_retry import retry_next_evening
@@ -179,7 +181,8 @@ async def test_a_drop_not_collected_goes_again_the_next_evening_through_the_dura
         # The next step is a job written with the failed stop (the app's worker may run it at once).
         (job,) = await Job.select(Job.key).where(Job.kind == "locker_drop_retry")
         assert job["key"] == f"locker_drop_retry:{stops['pickup']['id']}"
-        await retry_next_evening(stops["pickup"]["id"], at("18:06"))
+        with contextlib.suppress(AlreadyDone):  # the worker may have made it first: once either way
+            await retry_next_evening(stops["pickup"]["id"], at("18:06"))
         assert await retry_next_evening(stops["pickup"]["id"], at("18:07")) is None  # nothing twice
 
     now = {(s["kind"], s["plan_date"]): s for s in await Stop.select().where(Stop.order == drop["orderId"])}
