@@ -303,7 +303,7 @@ async def question(
 ) -> Question:
     """The core's question; ``states``: the days already read (else read now)."""
     if states is None:
-        states = await day_states(hub, days, now, place)
+        states = await day_states(hub, days, now, place, parcels)
     shipment = shipment or shipment_of(parcels, "", "", "")
     return Question(
         now=now,
@@ -335,7 +335,7 @@ async def checkout_options(ctx: Context, shop_id: int, data: OptionsIn) -> Optio
     extra = (data.postcode.strip(), data.country or "", data.service)
     # The lanes as kept between calls (services/checkout_kept.py); the points near this address.
     lanes, rooms, holds = await kept_days(hub, days, now)
-    points = await near_points(hub["id"], days, (lat, lon), holds)
+    points = await near_points(hub["id"], days, (lat, lon), holds, parcels)
     states = [msgspec.structs.replace(d, points=points[d.day]) for d in lanes]
     q = await question(ctx, hub, (lat, lon), parcels, now, days, shipment_of(parcels, *extra), states)
     names = {p.id: p.name for d in q.days for p in d.points}

@@ -25,7 +25,8 @@ from backend.dispatch.checkout import (
     Visit,
     distance_m,
 )
-from backend.services import point_room
+from backend.dispatch.lockers import Box
+from backend.services import locker_days, point_room
 from backend.services.day import periods
 
 ON_ROUTE = ("planned", "arrived", "open")  # a route's stops still to serve
@@ -90,12 +91,16 @@ async def live_holds(hub_id: int, days: list[dt.date], now: dt.datetime) -> list
 
 
 async def day_states(
-    hub: dict[str, Any], days: list[dt.date], now: dt.datetime, near: tuple[float, float]
+    hub: dict[str, Any],
+    days: list[dt.date],
+    now: dt.datetime,
+    near: tuple[float, float],
+    parcels: list[tuple[int, int, int]] | None = None,
 ) -> list[DayState]:
     """The hub's ``days`` as the core sees them; one query per table for all of them."""
     holds = await live_holds(hub["id"], days, now)
     states = await day_lanes(hub, days, now, holds)
-    points = await near_points(hub["id"], days, near, holds)
+    points = await near_points(hub["id"], days, near, holds, parcels)
     return [msgspec.structs.replace(d, points=points[d.day]) for d in states]
 
 
@@ -185,15 +190,27 @@ def _day(
 
 
 async def near_points(
-    hub_id: int, days: list[dt.date], near: tuple[float, float], holds: list[dict[str, Any]]
+    hub_id: int,
+    days: list[dt.date],
+    near: tuple[float, float],
+    holds: list[dict[str, Any]],
+    parcels: list[tuple[int, int, int]] | None = None,
 ) -> dict[dt.date, tuple[PointState, ...]]:
-    """The nearest points of the hub, per day with their hours and the parcels they can still take."""
+    """The nearest points of the hub, per day with their hours and the parcels they can still
+    take; with ``parcels``, a locker bank that has no door for them that day says why."""
     rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).output(load_json=True)
     rows = sorted(rows, key=lambda p: (distance_m(near[0], near[1], p["lat"], p["lon"]), p["id"]))[:NEAREST_POINTS]
+    # The live holds for a bank take its doors before the parcels asked about.
+    held = {
+        p["id"]: [b for h in holds if h["pickup_point"] == p["id"] for b in hold_boxes(h)]
+        for p in rows
+        if p["kind"] == "locker"
+    }
     out: dict[dt.date, tuple[PointState, ...]] = {}
     for day in days:
         # The room counted where every service counts it (shelves now, announced that day), less live holds.
         rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in rows], day) if rows else {}
+        no_door = await locker_days.refusals(rows, locker_days.asked_boxes(parcels), day, held) if parcels else {}
         out[day] = tuple(
             PointState(
                 id=p["id"],
@@ -206,10 +223,19 @@ async def near_points(
                 - sum(len(h["parcels"]) for h in holds if h["pickup_point"] == p["id"] and h["delivery_date"] == day),
                 max_weight_kg=p["max_weight_kg"],
                 max_volume_l=p["max_volume_l"],
+                no_door=no_door[p["id"]].refusal if p["id"] in no_door else "",
+                no_door_detail=locker_days.refusal_sentence(p["name"], no_door[p["id"]]) if p["id"] in no_door else "",
             )
             for p in rows
         )
     return out
+
+
+def hold_boxes(h: dict[str, Any]) -> list[Box]:
+    return [
+        Box(key=f"hold-{h['id']}-{i}", weight_kg=w / 1000, volume_l=v / 1000, longest_side_cm=float(cm))
+        for i, (w, v, cm) in enumerate(h["parcels"])
+    ]
 
 
 async def bike_limits(hub_id: int) -> tuple[float, float, int]:

@@ -23,6 +23,7 @@ import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import { TABS, parseQr, cleanCode, summary, scanOutcome } from "./model.js";
+import { announcedList } from "./announced.js";
 import { returnsTab } from "./returns.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
@@ -115,7 +116,8 @@ function todayView(s) {
         <p class="sub">${t("today.roomTomorrow", { room: s.roomTomorrow })}</p></div>
       <div class="card" id="to-return"><h2>${t("today.toReturn")}</h2><p class="figure">${s.toReturn}</p></div>
       <div class="card" id="returns-cart"><h2>${t("today.returnsCart")}</h2><p class="figure">${s.returnsCart}</p></div>
-    </div>`;
+    </div>
+    ${announcedList(day, t)}`;
 }
 
 const scanField = () => html`

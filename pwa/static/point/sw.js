@@ -15,6 +15,7 @@ laadbakShell({
     "/point/app.js",
     "/point/model.js",
     "/point/returns.js",
+    "/point/announced.js",
     "/kit/trailing-slash.js",
     "/point/messages/en.js",
     "/point/messages/nl.js",
