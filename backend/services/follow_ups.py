@@ -12,6 +12,9 @@
 - ``courier_behind`` {hubId, couriers}: re-plan a hub whose couriers fell behind.
 - ``return_pickup`` {hubId, date}: a return's pickup stop at the customer's door; the
   day is re-planned when it has routes (else the day's plan takes the stop).
+- ``wave_release`` {hubId, date, cutoff}: a wave whose release time has come, released
+  by nobody (written by services/wave_release.py's WaveReleaser); nothing when it was
+  released meanwhile.
 - ``checkout_holds_expired`` {hubId}: remove the hub's check-out holds that expired
   without an order (they stopped counting when they expired; this only tidies).
 """
@@ -27,6 +30,7 @@ from backend.services.context import context_of
 from backend.services.disruptions import after_failed_stop, courier_behind, plan_in_same_day_order
 from backend.services.replanning import announce_if_not_applied, improve_hub, replan_hub
 from backend.services.returns_portal import plan_in_return_pickup
+from backend.services.wave_release import release_job
 
 
 @handler("failed_stop")
@@ -77,3 +81,11 @@ async def return_pickup(job: JobContext) -> None:
 @handler("checkout_holds_expired")
 async def checkout_holds_expired(job: JobContext) -> None:
     await drop_expired_holds(job.payload["hubId"], dt.datetime.now())
+
+
+@handler("wave_release")
+async def wave_release(job: JobContext) -> None:
+    p = job.payload
+    # The hub's clock (the context's): the wave's batches and movements are stamped with it.
+    now = context_of(job.state).now()
+    await release_job(p["hubId"], dt.date.fromisoformat(p["date"]), p["cutoff"], now)
