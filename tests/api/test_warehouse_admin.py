@@ -271,7 +271,13 @@ async def test_the_hubs_picking_settings_are_used_by_a_release_that_says_nothing
     want = {"mode": "pick_then_sort", "cart": {"totes": 2, "toteVolume": 30, "toteWeight": 10}, "leadMinutes": 90}
     r = await client.put(f"/hubs/{h.hub}/picking-settings", json=want, headers={**hd, **key()})
     assert r.status_code == 200 and r.json()["mode"] == "pick_then_sort", r.text
-    for wrong in ({"mode": "zigzag"}, {"cart": {"totes": 0}}, {"cart": {"toteVolume": -1}}, {"speed": 3}, {"leadMinutes": -5}):
+    for wrong in (
+        {"mode": "zigzag"},
+        {"cart": {"totes": 0}},
+        {"cart": {"toteVolume": -1}},
+        {"speed": 3},
+        {"leadMinutes": -5},
+    ):
         problem(await client.put(f"/hubs/{h.hub}/picking-settings", json=wrong, headers={**hd, **key()}), 400)
     problem(await client.put(f"/hubs/{h.hub}/picking-settings", json=want, headers=hd), 422)  # no key
     other = await _other_dispatcher(client)

@@ -225,6 +225,10 @@ export default {
   "panel.pick.pickers": "On it: {names}.",
   "panel.pick.noPickers": "Nobody is picking this wave.",
   "panel.pick.unreleased": "{n} {n|line|lines} not released yet.",
+  "panel.pick.releaseNow": "Release wave now",
+  "panel.pick.releasing": "Releasing…",
+  "panel.pick.released": "Wave {cutoff} released: {lines} {lines|line|lines} in {batches} {batches|batch|batches}.",
+  "panel.pick.releasedShort": "Wave {cutoff} released: {lines} {lines|line|lines} in {batches} {batches|batch|batches}, {short} short.",
   // The Returns panel (panels/returns.js).
   "panel.ret.title": "Returns",
   "panel.ret.range": "Weeks of sale {from} to {to}; a recent week still grows while its return window is open.",

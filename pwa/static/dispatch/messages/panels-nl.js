@@ -225,6 +225,10 @@ export default {
   "panel.pick.pickers": "Bezig: {names}.",
   "panel.pick.noPickers": "Niemand pickt deze golf.",
   "panel.pick.unreleased": "{n} {n|regel|regels} nog niet vrijgegeven.",
+  "panel.pick.releaseNow": "Golf nu vrijgeven",
+  "panel.pick.releasing": "Bezig met vrijgeven…",
+  "panel.pick.released": "Golf {cutoff} vrijgegeven: {lines} {lines|regel|regels} in {batches} {batches|batch|batches}.",
+  "panel.pick.releasedShort": "Golf {cutoff} vrijgegeven: {lines} {lines|regel|regels} in {batches} {batches|batch|batches}, {short} tekort.",
   // The Returns panel (panels/returns.js).
   "panel.ret.title": "Retouren",
   "panel.ret.range": "Verkoopweken {from} t/m {to}; een recente week groeit nog zolang de retourtermijn loopt.",
