@@ -295,7 +295,6 @@ def test_the_two_alert_settings_are_read_and_checked(tmp_path) -> None:
             load_settings({**base, "LAADBAK_ALERT_STILL_MIN": bad})
 
 
-
 def test_the_wave_release_period_is_read_and_checked(tmp_path) -> None:
     import pytest
 
