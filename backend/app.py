@@ -75,6 +75,7 @@ from backend.services.alerts import AlertWatch
 from backend.services.closures import ClosureReopener
 from backend.services.context import Context, context_of, provide_context
 from backend.services.geo import Geo
+from backend.services.wave_release import WaveReleaser
 from backend.settings import REPO_ROOT, Settings, load_settings
 
 log = logging.getLogger("laadbak")
@@ -305,6 +306,12 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         await app.state.jobs.start()
         reopener = ClosureReopener(ctx)  # re-plans hubs whose closures have just ended
         await reopener.start()
+        # Waves released at their release time, on the hub's clock (a test may move it).
+        releaser = app.state.wave_releaser = WaveReleaser(
+            lambda: context_of(app.state).now(), app.state.jobs.wake, every_s=settings.wave_release_every_s
+        )
+        if settings.wave_release_every_s > 0:
+            await releaser.start()
         # What start-up built (the street network, caches) lives as long as the
         # process: out of the collector's sight, a full collection no longer
         # walks it, which stalled every socket for a few hundred ms.
@@ -323,6 +330,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         try:
             yield
         finally:
+            await releaser.stop()
             await reopener.stop()
             await app.state.jobs.stop()
             await relay.stop()

@@ -55,6 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # `laadbak worker` processes through the Redis job queue; this process only serves.
     solver_queue: bool = False
     jobs_queue: str = "laadbak-jobs"  # the SAQ queue's name in Redis (one per deployment)
+    # How often each process looks for waves whose release time has come (services/wave_release.py);
+    # 0: never, the waves wait for a dispatcher (the test suite, which releases them by hand).
+    wave_release_every_s: float = 30.0
 
     @property
     def is_postgres(self) -> bool:
@@ -154,7 +157,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         stall_log_ms=_stall_ms(env.get("LAADBAK_STALL_LOG_MS", "").strip()),
         solver_queue=_solver_queue(env, database_url),
         jobs_queue=env.get("LAADBAK_JOBS_QUEUE", "").strip() or "laadbak-jobs",
+        wave_release_every_s=_every_s("LAADBAK_WAVE_RELEASE_EVERY_S", env.get("LAADBAK_WAVE_RELEASE_EVERY_S", "30")),
     )
+
+
+def _every_s(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number >= 0:
+        raise SettingsError(f"{name} must be a number of seconds, 0 or more (0: off), got {value!r}")
+    return number
 
 
 def _push_origins(value: str) -> tuple[str, ...]:

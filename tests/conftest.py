@@ -72,6 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
     offset = suite_clock_offset(os.environ.get("LAADBAK_TEST_CLOCK", "09:30"), dt.datetime.now())
     os.environ.update(clock_env(offset, Path(tempfile.mkdtemp(prefix="laadbak-clock-"))))
     start_shift(offset)
+    # Servers the tests start release no wave on their own: their tests release waves by hand
+    # (tests/api/test_wave_release.py ticks the releaser itself).
+    os.environ.setdefault("LAADBAK_WAVE_RELEASE_EVERY_S", "0")
 
 
 # The order files are handed to the workers in: those that start servers and browsers (and
@@ -248,6 +251,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
             "LAADBAK_SECRET_KEY": "test-key",
             "LAADBAK_PLAN_TIME_LIMIT": "2",
             "LAADBAK_SOLVER_WORKERS": "1",
+            "LAADBAK_WAVE_RELEASE_EVERY_S": "0",  # tests release waves themselves (or tick the releaser)
         }
     )
     if request.param == "sqlite":

@@ -30,8 +30,8 @@ PRODUCT_EXAMPLE = (
 )
 GRADE_EXAMPLE = ("Grade B, with its own label", {"grade": "B", "gtins": ["2001234500006"]})
 SETTINGS_EXAMPLE = (
-    "Pick then sort, a cart of 6 totes",
-    {"mode": "pick_then_sort", "cart": {"totes": 6, "toteVolume": 40, "toteWeight": 15}},
+    "Pick then sort, a cart of 6 totes, waves released 90 minutes before their cut-off",
+    {"mode": "pick_then_sort", "cart": {"totes": 6, "toteVolume": 40, "toteWeight": 15}, "leadMinutes": 90},
 )
 FLOOR_EXAMPLES = (
     ("Goods received into a bin", {"kind": "receipt", "sku": "SODA-33", "quantity": 24, "bin": "A01-02-1"}),
@@ -125,7 +125,7 @@ class WarehouseAdminController(Controller):
             request, user, hub_id, 201, lambda: catalogue_service.add_grade(hub_id, product_id, data)
         )
 
-    @get("/picking-settings", summary="How the hub picks: the way of working and the cart")
+    @get("/picking-settings", summary="How the hub picks: the way of working, the cart and the waves' lead time")
     async def picking_settings(self, user: User, hub_id: Id) -> settings_service.SettingsOut:
         check_hub(user, hub_id)
         return await settings_service.read(hub_id)

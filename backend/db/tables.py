@@ -530,6 +530,7 @@ class PickingSettings(Keyed, tablename="picking_settings"):
     totes = Integer(default=8)
     tote_volume = Float(default=40.0)  # litres
     tote_weight = Float(default=15.0)  # kg
+    lead_minutes = Integer(default=120)  # a wave is released this long before its slot's cut-off
 
 
 # --- returns (backend/returns is the pure core; backend/services/returns_*.py) ---

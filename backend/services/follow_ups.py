@@ -14,6 +14,9 @@
   day is re-planned when it has routes (else the day's plan takes the stop).
 - ``locker_drop_retry`` {stopId}: a shop drop's pickup stop at a locker failed: the drop is
   collected and delivered the next evening (services/locker_retry.py).
+- ``wave_release`` {hubId, date, cutoff}: a wave whose release time has come, released
+  by nobody (written by services/wave_release.py's WaveReleaser); nothing when it was
+  released meanwhile.
 - ``checkout_holds_expired`` {hubId}: remove the hub's check-out holds that expired
   without an order (they stopped counting when they expired; this only tidies).
 """
@@ -30,6 +33,7 @@ from backend.services.disruptions import after_failed_stop, courier_behind, plan
 from backend.services.locker_retry import retry_next_evening
 from backend.services.replanning import announce_if_not_applied, improve_hub, replan_hub
 from backend.services.returns_portal import plan_in_return_pickup
+from backend.services.wave_release import release_job
 
 
 @handler("failed_stop")
@@ -85,3 +89,11 @@ async def checkout_holds_expired(job: JobContext) -> None:
 @handler("locker_drop_retry")
 async def locker_drop_retry(job: JobContext) -> None:
     await retry_next_evening(job.payload["stopId"], dt.datetime.now())
+
+
+@handler("wave_release")
+async def wave_release(job: JobContext) -> None:
+    p = job.payload
+    # The hub's clock (the context's): the wave's batches and movements are stamped with it.
+    now = context_of(job.state).now()
+    await release_job(p["hubId"], dt.date.fromisoformat(p["date"]), p["cutoff"], now)

@@ -1,9 +1,13 @@
-"""How a hub picks: the way of working (sort while picking, or pick then sort) and its cart
-(totes, tote volume and weight). Kept per hub, set by its dispatcher; a wave release uses
-them unless it says otherwise. A hub nobody has set picks with the defaults."""
+"""How a hub picks: the way of working (sort while picking, or pick then sort), its cart
+(totes, tote volume and weight) and its lead time (how long before a slot's cut-off its
+wave is released, by hand or on its own: services/wave_release.py). Kept per hub, set by
+its dispatcher; a wave release uses them unless it says otherwise. A hub nobody has set
+picks with the defaults."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -16,6 +20,7 @@ from backend.warehouse.waves import Cart, Mode
 
 ModeName = Literal["sort_while_picking", "pick_then_sort"]
 DEFAULT_MODE: ModeName = "sort_while_picking"
+DEFAULT_LEAD_MINUTES = 120  # two hours: time to pick and pack a wave before its slot's cut-off
 
 
 class CartIn(Body):
@@ -27,12 +32,15 @@ class CartIn(Body):
 class SettingsIn(Body):
     mode: ModeName = DEFAULT_MODE
     cart: CartIn = msgspec.field(default_factory=CartIn)
+    # Up to 12 hours: a wave released before the day's first orders are in helps nobody.
+    lead_minutes: Annotated[int, msgspec.Meta(ge=0, le=720)] = DEFAULT_LEAD_MINUTES
 
 
 class SettingsOut(Out):
     hub_id: int
     mode: str
     cart: dict[str, float]
+    lead_minutes: int
 
 
 async def settings_of(hub_id: int) -> tuple[Mode, Cart]:
@@ -44,18 +52,29 @@ async def settings_of(hub_id: int) -> tuple[Mode, Cart]:
     return mode, Cart(totes=row["totes"], tote_volume=row["tote_volume"], tote_weight=row["tote_weight"])
 
 
-def _out(hub_id: int, mode: str, cart: Cart) -> SettingsOut:
+async def leads_of(hub_ids: Iterable[int]) -> dict[int, dt.timedelta]:
+    """Each hub's lead time: how long before a slot's cut-off its wave is released."""
+    ids = sorted(set(hub_ids))
+    rows = await PickingSettings.select(PickingSettings.hub, PickingSettings.lead_minutes).where(
+        PickingSettings.hub.is_in(ids or [-1])
+    )
+    kept = {r["hub"]: r["lead_minutes"] for r in rows}
+    return {h: dt.timedelta(minutes=kept.get(h, DEFAULT_LEAD_MINUTES)) for h in ids}
+
+
+def _out(hub_id: int, mode: str, cart: Cart, lead: dt.timedelta) -> SettingsOut:
     return SettingsOut(
         hub_id=hub_id,
         mode=mode,
         cart={"totes": cart.totes, "toteVolume": cart.tote_volume, "toteWeight": cart.tote_weight},
+        lead_minutes=lead // dt.timedelta(minutes=1),
     )
 
 
 async def read(hub_id: int) -> SettingsOut:
     await require_hub(hub_id)
     mode, cart = await settings_of(hub_id)
-    return _out(hub_id, mode, cart)
+    return _out(hub_id, mode, cart, (await leads_of([hub_id]))[hub_id])
 
 
 async def write(hub_id: int, data: SettingsIn) -> SettingsOut:
@@ -66,6 +85,7 @@ async def write(hub_id: int, data: SettingsIn) -> SettingsOut:
         PickingSettings.totes: data.cart.totes,
         PickingSettings.tote_volume: data.cart.tote_volume,
         PickingSettings.tote_weight: data.cart.tote_weight,
+        PickingSettings.lead_minutes: data.lead_minutes,
     }
     async with transaction():
         if await PickingSettings.exists().where(PickingSettings.hub == hub_id):
@@ -78,7 +98,8 @@ async def write(hub_id: int, data: SettingsIn) -> SettingsOut:
                     totes=data.cart.totes,
                     tote_volume=data.cart.tote_volume,
                     tote_weight=data.cart.tote_weight,
+                    lead_minutes=data.lead_minutes,
                 )
             )
     cart = Cart(totes=data.cart.totes, tote_volume=data.cart.tote_volume, tote_weight=data.cart.tote_weight)
-    return _out(hub_id, data.mode, cart)
+    return _out(hub_id, data.mode, cart, dt.timedelta(minutes=data.lead_minutes))

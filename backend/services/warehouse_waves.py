@@ -2,13 +2,16 @@
 hub's bins or a partner shop (``backend/warehouse/ledger.py``), grouped into batches
 with their pick lists in walking order (``backend/warehouse/waves.py``), and written
 as pick batches; a ship-from-store line becomes a shop pickup stop of its order, as a
-basket's goods do. The supervisor's figures per wave come from the same rows."""
+basket's goods do, and a day already on routes is re-planned to take it (a durable
+``replan`` job). A dispatcher releases a wave (early or not) through the API; at its
+release time it is released on its own (services/wave_release.py). The supervisor's
+figures per wave come from the same rows."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -18,24 +21,26 @@ from backend.db.tables import Order, OrderLine, Parcel, PickBatch, Shop, Stop
 from backend.dispatch.alerts import Raised
 from backend.dispatch.calendar import SLOTS
 from backend.errors import Invalid
+from backend.jobs import queue as jobs
 from backend.services import stop_history
 from backend.services.alerts import raise_alerts
 from backend.services.hub_scope import require_hub
 from backend.services.orders import new_barcode
+from backend.services.route_store import routes_in_force
 from backend.services.warehouse_events import emit_warehouse
 from backend.services.warehouse_floor import batcher_for, walking_path
-from backend.services.warehouse_settings import settings_of
+from backend.services.warehouse_settings import leads_of, settings_of
 from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for
 from backend.warehouse import picking
 from backend.warehouse.ledger import Allocation, Line, Movement, Place, StockError, allocate, fewest_bins_nearest
 from backend.warehouse.products import Catalogue
-from backend.warehouse.waves import BatchPlan, Cart, Mode, SlotCutOff, WaveError, plan_batches, plan_waves
+from backend.warehouse.waves import BatchPlan, Cart, Mode, SlotCutOff, Wave, WaveError, plan_batches, plan_waves
 from backend.warehouse.waves import Order as WaveOrder
 
-# Everything for a slot is picked by its cut-off; a wave is released LEAD before it.
+# Everything for a slot is picked by its cut-off; a wave is released the hub's lead time
+# before it (picking settings, two hours unless set).
 CUTOFFS: dict[str, str] = {"morning": "07:00", "afternoon": "11:00", "evening": "15:00", "day": "07:00"}
 WINDOW_CUTOFF = dt.timedelta(minutes=90)  # an order with its own window: picked 90 minutes before it opens
-LEAD = dt.timedelta(hours=2)
 ACTIVE = ("open", "taken")
 
 
@@ -57,7 +62,7 @@ def _hhmm(t: dt.time) -> str:
     return t.strftime("%H:%M")
 
 
-def _slot_of(order: dict[str, Any]) -> tuple[str, SlotCutOff]:
+def slot_of(order: dict[str, Any]) -> tuple[str, SlotCutOff]:
     """The order's slot and its cut-off: a named slot's, or 90 minutes before its own window."""
     slot = order["slot"] or ""
     if slot in CUTOFFS:
@@ -110,16 +115,54 @@ async def _open_lines(hub_id: int, day: dt.date) -> tuple[list[dict[str, Any]], 
     return lines, orders
 
 
-async def release_waves(hub_id: int, data: ReleaseIn, user_id: int, now: dt.datetime) -> dict[str, Any]:
+async def release_waves(hub_id: int, data: ReleaseIn, user_id: int | None, now: dt.datetime) -> dict[str, Any]:
     """Release the waves that are due (or the one of ``data.cutoff``) and answer what was made."""
-    await require_hub(hub_id)
     day = data.date or now.date()
+
+    def choose(waves: list[Wave], lead: dt.timedelta) -> list[Wave]:
+        if data.cutoff is not None:
+            chosen = [w for w in waves if _hhmm(w.cutoff) == data.cutoff]
+            if not chosen:
+                known = ", ".join(_hhmm(w.cutoff) for w in waves) or "none"
+                raise Invalid(
+                    f"There is no wave with cut-off {data.cutoff} on {day} with lines to release (waves: {known})."
+                )
+            return chosen
+        if day < now.date():
+            return waves
+        if day == now.date():
+            return [w for w in waves if now.time() >= w.release_at(lead)]
+        return []
+
+    return await _release_chosen(hub_id, day, data, choose, user_id, now)
+
+
+async def release_wave_on_time(hub_id: int, day: dt.date, cutoff: str, now: dt.datetime) -> dict[str, Any]:
+    """The automatic release (services/wave_release.py): the wave of ``cutoff`` on ``day``, by
+    nobody; what is left of it when a dispatcher released it meanwhile (often nothing)."""
+
+    def choose(waves: list[Wave], lead: dt.timedelta) -> list[Wave]:
+        return [w for w in waves if _hhmm(w.cutoff) == cutoff]
+
+    return await _release_chosen(hub_id, day, ReleaseIn(date=day), choose, None, now)
+
+
+Choose = Callable[[list[Wave], dt.timedelta], list[Wave]]
+
+
+async def _release_chosen(
+    hub_id: int, day: dt.date, data: ReleaseIn, choose: Choose, user_id: int | None, now: dt.datetime
+) -> dict[str, Any]:
+    await require_hub(hub_id)
     mode, cart = await settings_of(hub_id)
+    lead = (await leads_of([hub_id]))[hub_id]
     mode = data.mode or mode
     cart = Cart(**msgspec.structs.asdict(data.cart)) if data.cart else cart
     if cart.totes < 1 or cart.tote_volume <= 0 or cart.tote_weight <= 0:
         raise Invalid("A cart needs at least one tote, and totes a volume and a weight above 0.")
     async with transaction():
+        # Under the hub's warehouse lock the open lines are read afresh: a release that
+        # waited for another (the button and the clock at once) finds them taken.
         await hold_hub(hub_id)
         lines, orders = await _open_lines(hub_id, day)
         cutoffs: dict[str, SlotCutOff] = {}
@@ -130,23 +173,10 @@ async def release_waves(hub_id: int, data: ReleaseIn, user_id: int, now: dt.date
             )
         core_orders = []
         for oid, mine in sorted(wave_orders.items()):
-            slot, cut = _slot_of(orders[oid])
+            slot, cut = slot_of(orders[oid])
             cutoffs[slot] = cut
             core_orders.append(WaveOrder(id=oid, slot=slot, lines=tuple(mine)))
-        waves = plan_waves(core_orders, list(cutoffs.values()))
-        if data.cutoff is not None:
-            chosen = [w for w in waves if _hhmm(w.cutoff) == data.cutoff]
-            if not chosen:
-                known = ", ".join(_hhmm(w.cutoff) for w in waves) or "none"
-                raise Invalid(
-                    f"There is no wave with cut-off {data.cutoff} on {day} with lines to release (waves: {known})."
-                )
-        elif day < now.date():
-            chosen = waves
-        elif day == now.date():
-            chosen = [w for w in waves if now.time() >= w.release_at(LEAD)]
-        else:
-            chosen = []
+        chosen = choose(plan_waves(core_orders, list(cutoffs.values())), lead)
         bins = await bins_of(hub_id)
         path = walking_path(bins)
         catalogue = await full_catalogue()
@@ -184,7 +214,7 @@ async def _release(
     path: Any,
     catalogue: Catalogue,
     orders: dict[int, dict[str, Any]],
-    user_id: int,
+    user_id: int | None,
     now: dt.datetime,
 ) -> dict[str, Any]:
     lines = [line for o in wave_orders for line in o.lines]
@@ -216,12 +246,14 @@ async def _release(
             for task_line, _ in t.lines:
                 batch_of[task_line] = batch_id
     shop_lines = short_lines = 0
+    first_shop_line: int | None = None
     raised = []
     for a in allocs:
         line_id = int(a.line.id)
         shop = a.shop
         if shop is not None:
             shop_lines += 1
+            first_shop_line = first_shop_line or line_id
             await _from_shop(hub_id, day, a, int(shop.code), orders[a.line.order_id], catalogue, ledger, user_id, now)
             continue
         status = "released" if a.line.id in batch_of else "short"
@@ -246,6 +278,7 @@ async def _release(
             )
     if raised:
         await raise_alerts(hub_id, day, raised, now)
+    replan = first_shop_line is not None and await _pickups_into_routes(hub_id, day, first_shop_line, now)
     summary = {
         "cutoff": _hhmm(cutoff),
         "slots": list(slots),
@@ -253,9 +286,25 @@ async def _release(
         "lines": len(allocs),
         "shopLines": shop_lines,
         "shortLines": short_lines,
+        "shopReplan": replan,
     }
     await emit_warehouse("wave.released", {"date": day.isoformat(), **summary}, hub_id)
     return summary
+
+
+async def _pickups_into_routes(hub_id: int, day: dt.date, line_id: int, now: dt.datetime) -> bool:
+    """A day already on routes takes the wave's new shop pickup stops by the durable ``replan``
+    job (backend/services/follow_ups.py), written in the release's transaction as a packed
+    parcel's is; a day not yet planned takes them with its planning. Keyed by the wave's first
+    shop line: a line is released once, so the key is never reused."""
+    if not await routes_in_force(hub_id, day):
+        return False
+    await jobs.enqueue(
+        "replan",
+        f"ship_from_store:{line_id}",
+        {"hubId": hub_id, "date": day.isoformat(), "reason": "ship-from-store pickups of a released wave"},
+    )
+    return True
 
 
 async def _write_batch(hub_id: int, day: dt.date, cutoff: dt.time, plan: BatchPlan, now: dt.datetime) -> int:
@@ -290,7 +339,7 @@ async def _from_shop(
     order: dict[str, Any],
     catalogue: Catalogue,
     ledger: Any,
-    user_id: int,
+    user_id: int | None,
     now: dt.datetime,
 ) -> None:
     """Ship-from-store: the shop's stock is taken for the line, a parcel waits at the shop,
@@ -304,7 +353,7 @@ async def _from_shop(
         sku=a.line.sku,
         quantity=-qty,
         reason=f"ship-from-store for order {order['reference']}",
-        user=str(user_id),
+        user=str(user_id) if user_id is not None else "wave release",
         at=now,
     )
     from backend.services.warehouse_stock import write_movements
@@ -381,7 +430,7 @@ async def wave_progress(hub_id: int, day: dt.date, now: dt.datetime) -> list[dic
     ).where((PickBatch.hub == hub_id) & (PickBatch.plan_date == day))
     waves: dict[str, dict[str, Any]] = {}
     for r in rows:
-        _, cut = _slot_of(
+        _, cut = slot_of(
             {"slot": r["order.slot"], "window_start": r["order.window_start"], "window_end": r["order.window_end"]}
         )
         key = _hhmm(cut.cutoff)

@@ -52,9 +52,13 @@ class Wave(msgspec.Struct, frozen=True, kw_only=True):
     orders: tuple[Order, ...]
 
     def release_at(self, lead: dt.timedelta) -> dt.time:
-        """``lead`` before the cut-off, not before midnight (minutes: cut-offs are on the minute)."""
-        minutes = max(0, self.cutoff.hour * 60 + self.cutoff.minute - lead // dt.timedelta(minutes=1))
-        return dt.time(minutes // 60, minutes % 60)
+        return release_time(self.cutoff, lead)
+
+
+def release_time(cutoff: dt.time, lead: dt.timedelta) -> dt.time:
+    """``lead`` before the cut-off, not before midnight (minutes: cut-offs are on the minute)."""
+    minutes = max(0, cutoff.hour * 60 + cutoff.minute - lead // dt.timedelta(minutes=1))
+    return dt.time(minutes // 60, minutes % 60)
 
 
 def plan_waves(orders: Iterable[Order], cutoffs: Sequence[SlotCutOff]) -> list[Wave]:

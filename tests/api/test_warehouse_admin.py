@@ -266,16 +266,24 @@ async def test_the_hubs_picking_settings_are_used_by_a_release_that_says_nothing
         "hubId": h.hub,
         "mode": "sort_while_picking",
         "cart": {"totes": 8, "toteVolume": 40.0, "toteWeight": 15.0},
+        "leadMinutes": 120,
     }
-    want = {"mode": "pick_then_sort", "cart": {"totes": 2, "toteVolume": 30, "toteWeight": 10}}
+    want = {"mode": "pick_then_sort", "cart": {"totes": 2, "toteVolume": 30, "toteWeight": 10}, "leadMinutes": 90}
     r = await client.put(f"/hubs/{h.hub}/picking-settings", json=want, headers={**hd, **key()})
     assert r.status_code == 200 and r.json()["mode"] == "pick_then_sort", r.text
-    for wrong in ({"mode": "zigzag"}, {"cart": {"totes": 0}}, {"cart": {"toteVolume": -1}}, {"speed": 3}):
+    for wrong in (
+        {"mode": "zigzag"},
+        {"cart": {"totes": 0}},
+        {"cart": {"toteVolume": -1}},
+        {"speed": 3},
+        {"leadMinutes": -5},
+    ):
         problem(await client.put(f"/hubs/{h.hub}/picking-settings", json=wrong, headers={**hd, **key()}), 400)
     problem(await client.put(f"/hubs/{h.hub}/picking-settings", json=want, headers=hd), 422)  # no key
     other = await _other_dispatcher(client)
     problem(await client.put(f"/hubs/{h.hub}/picking-settings", json=want, headers={**other, **key()}), 403)
-    assert (await client.get(f"/hubs/{h.hub}/picking-settings", headers=hd)).json()["cart"]["totes"] == 2
+    kept = (await client.get(f"/hubs/{h.hub}/picking-settings", headers=hd)).json()
+    assert (kept["cart"]["totes"], kept["leadMinutes"]) == (2, 90)
     await stock_in(client, h, "SODA", 10, "A01-02-1")
     for _ in range(3):
         await seed_order(h, [("SODA", 1)])

@@ -149,3 +149,43 @@ def test_an_alert_is_shown_by_kind_and_acknowledged(server: Server, page: Any) -
     assert mine and mine[0]["acknowledgedBy"]["name"], listed
     expect(page.locator("[data-panel=figures] a[href*='day.csv']")).to_have_count(1)
     page.screenshot(path=SCREENSHOT)
+
+
+def test_a_wave_is_released_from_the_picking_panel_and_a_refusal_is_the_servers_sentence(
+    server: Server, page: Any
+) -> None:
+    require_browser()
+    from playwright.sync_api import expect
+
+    _log_in(page, server)
+    panel = page.locator("[data-panel=picking]")
+    first = panel.locator("[data-action=release-wave]").first
+    expect(first).to_be_visible(timeout=15_000)  # the seeded day's waves are not released yet
+    cutoff = first.locator("xpath=ancestor::li[1]").get_attribute("data-cutoff")
+    wave = panel.locator(f"li[data-cutoff='{cutoff}']")
+    button = wave.locator("[data-action=release-wave]")
+    box = button.bounding_box()
+    assert box and box["height"] >= 48 and box["width"] >= 48, box
+    expect(button).to_have_text("Release wave now")
+    page.click("#top-lang [data-lang=nl]")
+    expect(button).to_have_text("Golf nu vrijgeven")
+    page.click("#top-lang [data-lang=en]")
+    assert _serious(page) == []
+
+    # A refusal, from the server itself: the press asks for a cut-off with no wave (as a press
+    # after the wave went out would); the server's sentence shows under the wave.
+    body = json.dumps({"date": server.day["date"], "cutoff": "03:00"})
+    page.route("**/waves/release", lambda route: route.continue_(post_data=body))
+    button.click()
+    error = wave.locator("[data-release-error]")
+    expect(error).to_contain_text("There is no wave with cut-off 03:00")
+    assert error.get_attribute("role") == "alert"
+    expect(button).to_be_enabled()
+    assert _serious(page) == []
+    page.unroute("**/waves/release")
+
+    button.click()
+    expect(page.locator(".toast", has_text=f"Wave {cutoff} released")).to_be_visible(timeout=15_000)
+    expect(wave.locator("[data-action=release-wave]")).to_have_count(0, timeout=10_000)  # nothing left to release
+    expect(error).to_have_count(0)
+    expect(wave.locator("[data-pickers]")).not_to_contain_text("not released yet")

@@ -295,6 +295,19 @@ def test_the_two_alert_settings_are_read_and_checked(tmp_path) -> None:
             load_settings({**base, "LAADBAK_ALERT_STILL_MIN": bad})
 
 
+def test_the_wave_release_period_is_read_and_checked(tmp_path) -> None:
+    import pytest
+
+    from backend.settings import SettingsError, load_settings
+
+    base = {"LAADBAK_VAR_DIR": str(tmp_path), "LAADBAK_SECRET_KEY": "k"}
+    assert load_settings(base).wave_release_every_s == 30.0
+    assert load_settings({**base, "LAADBAK_WAVE_RELEASE_EVERY_S": "0"}).wave_release_every_s == 0.0  # off
+    for bad in ("-1", "soon", "nan"):
+        with pytest.raises(SettingsError, match="LAADBAK_WAVE_RELEASE_EVERY_S"):
+            load_settings({**base, "LAADBAK_WAVE_RELEASE_EVERY_S": bad})
+
+
 async def test_the_watch_checks_every_period_with_the_contexts_clock(monkeypatch) -> None:
     import asyncio
 

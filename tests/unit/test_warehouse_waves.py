@@ -18,6 +18,7 @@ from backend.warehouse.waves import (
     pick_then_sort,
     plan_batches,
     plan_waves,
+    release_time,
     released,
     shop_pickups,
     sort_while_picking,
@@ -67,6 +68,9 @@ def test_orders_fall_into_waves_by_the_cut_off_of_their_slot() -> None:
     assert [w.cutoff for w in released(waves, T(13))] == [T(7), T(11), T(15)]
     assert released(waves, T(4, 59)) == []
     assert waves[0].release_at(dt.timedelta(hours=9)) == T(0, 0)  # not before midnight
+    # a hub's own lead time (its picking settings) moves the release
+    assert release_time(T(15), dt.timedelta(minutes=30)) == T(14, 30)
+    assert release_time(T(16, 30), dt.timedelta(minutes=0)) == T(16, 30)
     with pytest.raises(WaveError, match=r"Order 9 is for slot 'night', which has no cut-off \(known: afternoon"):
         plan_waves([Order(id=9, slot="night", lines=())], SLOTS)
 

@@ -83,6 +83,9 @@ class ServerProcess:
             "LAADBAK_SOLVER_WORKERS": "1",
             # Event-loop stalls named in the log (backend/realtime/stall_watch.py), counted by warnings().
             "LAADBAK_STALL_LOG_MS": os.environ.get("LAADBAK_BENCH_STALL_LOG_MS", "100"),
+            # No wave released by the clock mid-run: a wave with shop pickups re-plans the running
+            # day, work the bench did not ask for and would count (a bench may set it in ``env``).
+            "LAADBAK_WAVE_RELEASE_EVERY_S": "0",
         }
         if self.map_path is not None:
             env["LAADBAK_MAP"] = str(self.map_path)

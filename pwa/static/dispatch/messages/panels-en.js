@@ -259,6 +259,10 @@ export default {
   "panel.retl.to": "Hand over to",
   "panel.retl.worker": "{name} ({n} steps open)",
   "panel.retl.go": "Hand over",
+  "panel.pick.releaseNow": "Release wave now",
+  "panel.pick.releasing": "Releasing…",
+  "panel.pick.released": "Wave {cutoff} released: {lines} {lines|line|lines} in {batches} {batches|batch|batches}.",
+  "panel.pick.releasedShort": "Wave {cutoff} released: {lines} {lines|line|lines} in {batches} {batches|batch|batches}, {short} short.",
   // The Returns panel (panels/returns.js).
   "panel.ret.title": "Returns",
   "panel.ret.range": "Weeks of sale {from} to {to}; a recent week still grows while its return window is open.",

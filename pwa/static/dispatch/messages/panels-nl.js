@@ -259,6 +259,10 @@ export default {
   "panel.retl.to": "Overdragen aan",
   "panel.retl.worker": "{name} ({n} stappen open)",
   "panel.retl.go": "Overdragen",
+  "panel.pick.releaseNow": "Golf nu vrijgeven",
+  "panel.pick.releasing": "Bezig met vrijgeven…",
+  "panel.pick.released": "Golf {cutoff} vrijgegeven: {lines} {lines|regel|regels} in {batches} {batches|batch|batches}.",
+  "panel.pick.releasedShort": "Golf {cutoff} vrijgegeven: {lines} {lines|regel|regels} in {batches} {batches|batch|batches}, {short} tekort.",
   // The Returns panel (panels/returns.js).
   "panel.ret.title": "Retouren",
   "panel.ret.range": "Verkoopweken {from} t/m {to}; een recente week groeit nog zolang de retourtermijn loopt.",

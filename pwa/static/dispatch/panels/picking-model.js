@@ -48,3 +48,17 @@ export function pickingRows(waves, { date, now } = {}) {
       };
     });
 }
+
+/** Whether a wave row offers "Release wave now": it has lines not released yet. */
+export function canRelease(row) {
+  return Boolean(row && row.unreleased > 0);
+}
+
+/** The answer of POST /hubs/{id}/waves/release as a message key and its parameters. */
+export function releasedOutcome(answer, cutoff) {
+  const waves = Array.isArray(answer?.released) ? answer.released : [];
+  const batches = waves.reduce((n, w) => n + (Array.isArray(w.batchIds) ? w.batchIds.length : 0), 0);
+  const lines = waves.reduce((n, w) => n + (Number(w.lines) || 0), 0);
+  const short = waves.reduce((n, w) => n + (Number(w.shortLines) || 0), 0);
+  return { key: short ? "panel.pick.releasedShort" : "panel.pick.released", params: { cutoff, batches, lines, short } };
+}

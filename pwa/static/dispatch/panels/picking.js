@@ -2,11 +2,14 @@
 // the day (GET /hubs/{id}/waves): lines picked, short, left, the pickers on it and the time
 // left to its cut-off. Live: every warehouse event on the hub stream (wave.released,
 // pick.batch.*) reads the figures again, one request at a time (events during a request
-// read once more after it); the time left follows the desk's clock.
+// read once more after it); the time left follows the desk's clock. A wave with lines not
+// released yet has "Release wave now" (picking-release.js); waves are also released on their
+// own at their release time (docs/warehouse.md, "Waves on time").
 import { html, nothing } from "../../kit/html.js";
 import { clock } from "./model.js";
 import { hubAndDate, send } from "./shared.js";
-import { pickingRows } from "./picking-model.js";
+import { canRelease, pickingRows } from "./picking-model.js";
+import { releasing, releaseWaveNow } from "./picking-release.js";
 
 const picking = { data: null, error: "", busy: false, again: false };
 
@@ -53,6 +56,17 @@ export function pickingPanel(desk) {
         </dl>
         <p class="panel-hint" data-pickers>${w.pickers.length ? t("panel.pick.pickers", { names: w.pickers.join(", ") })
           : w.left ? t("panel.pick.noPickers") : ""}${w.unreleased ? ` ${t("panel.pick.unreleased", { n: w.unreleased })}` : ""}</p>
+        ${canRelease(w) ? releaseButton(desk, w.cutoff) : nothing}
+        ${releasing.error && releasing.cutoff === w.cutoff
+          ? html`<p class="panel-error" role="alert" data-release-error>${releasing.error}</p>` : nothing}
       </li>`)}</ul>`}
   </section>`;
+}
+
+function releaseButton(desk, cutoff) {
+  const t = desk.t;
+  const busy = releasing.busy === cutoff;
+  return html`<button type="button" class="panel-btn" data-action="release-wave" ?disabled=${Boolean(releasing.busy)}
+    aria-busy=${busy ? "true" : "false"} @click=${() => releaseWaveNow(desk, cutoff, { after: loadPicking })}>
+    ${busy ? t("panel.pick.releasing") : t("panel.pick.releaseNow")}</button>`;
 }
