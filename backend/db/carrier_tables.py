@@ -56,3 +56,7 @@ class HandoverScan(Keyed, tablename="handover_scan"):
     carrier = Varchar(length=40)
     by_user: ForeignKey[UserT] = ForeignKey(references=USER, null=True, on_delete=OnDelete.set_null)
     at = Timestamp()
+
+
+# Appended to ``backend.db.tables.ALL_TABLES`` (after the tables they refer to).
+TABLES: tuple[type[Table], ...] = (CarrierRule, CarrierOrder, HandoverScan)

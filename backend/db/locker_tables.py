@@ -62,3 +62,7 @@ class LockerEvent(Keyed, tablename="locker_event"):
     by_shop = Varchar(length=16, default="")  # the shop's id, when a shop's key did it
     at = Timestamp()
     detail = Text(default="")
+
+
+# Appended to ``backend.db.tables.ALL_TABLES`` (after the tables they refer to).
+TABLES: tuple[type[Table], ...] = (LockerCompartment, LockerEvent)

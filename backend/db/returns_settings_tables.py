@@ -31,3 +31,7 @@ class HubReturnsSettings(Keyed, tablename="hub_returns_settings"):
     settings = JSON(default={})
     by_user: ForeignKey[UserT] = ForeignKey(references=_ref("User"), null=True, on_delete=OnDelete.set_null)
     at = Timestamp(null=True, default=None)
+
+
+# Appended to ``backend.db.tables.ALL_TABLES`` (after the tables they refer to).
+TABLES: tuple[type[Table], ...] = (HubReturnsSettings,)

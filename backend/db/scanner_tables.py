@@ -26,3 +26,7 @@ class ScannerSetting(Keyed, tablename="scanner_setting"):
     hub: ForeignKey[HubT] = ForeignKey(references=HUB, on_delete=OnDelete.cascade, unique=True)
     prefix = Varchar(length=8, default="")
     suffix = Varchar(length=8, default="")
+
+
+# Appended to ``backend.db.tables.ALL_TABLES`` (after the tables they refer to).
+TABLES: tuple[type[Table], ...] = (ScannerSetting,)

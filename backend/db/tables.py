@@ -736,10 +736,8 @@ class ReturnRefund(Keyed, tablename="return_refund"):
     at = Timestamp()
 
 
-from backend.db.carrier_tables import CarrierOrder, CarrierRule, HandoverScan  # noqa: E402 (they reference the above)
-from backend.db.locker_tables import LockerCompartment, LockerEvent  # noqa: E402
-from backend.db.returns_settings_tables import HubReturnsSettings  # noqa: E402
-from backend.db.scanner_tables import ScannerSetting  # noqa: E402
+# The side modules' tables refer to the above, so they are imported after them.
+from backend.db import carrier_tables, locker_tables, returns_settings_tables, scanner_tables  # noqa: E402
 
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
@@ -791,11 +789,4 @@ ALL_TABLES: tuple[type[Table], ...] = (
     PointParcel,
     ReturnInspection,
     ReturnRefund,
-    CarrierRule,
-    CarrierOrder,
-    HandoverScan,
-    LockerCompartment,
-    LockerEvent,
-    ScannerSetting,
-    HubReturnsSettings,
-)
+) + (carrier_tables.TABLES + locker_tables.TABLES + returns_settings_tables.TABLES + scanner_tables.TABLES)
