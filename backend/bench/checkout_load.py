@@ -73,7 +73,7 @@ async def _seed(settings: Any, tmp: Path, couriers: int, stops: int, rng: random
     from backend.db.engine import make_engine, use_database
     from backend.db.tables import Shop, ShopApiKey
     from backend.dispatch.checkout import distance_m
-    from backend.services.checkout import key_hash
+    from backend.services.checkout_keys import key_hash
     from backend.services.geo import Geo
 
     geo = await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
@@ -227,6 +227,16 @@ async def _on_routes(order_ids: list[int]) -> set[int]:
     return out
 
 
+def _profile(pid: int, seconds: float, folder: Path) -> Any:
+    """py-spy on the server for the load (a tool of the developer's, not installed by default)."""
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"server-{pid}.txt"
+    cmd = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds)), "--format", "raw", "-o", str(out)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def run_checkout_load(
     settings: Any,
     *,
@@ -271,6 +281,9 @@ async def run_checkout_load(
                 log(f"alone: p50 {1000 * statistics.median(alone):.0f} ms; now {clients} shops for {seconds:g} s")
                 end_at = time.monotonic() + seconds
                 load0 = os.getloadavg()
+                cpu0, mine0 = server.cpu_s() or 0.0, time.process_time()
+                folder = os.environ.get("LAADBAK_BENCH_PROFILE")  # py-spy on the server during the load
+                spy = _profile(server.pid, seconds, Path(folder)) if folder else None
                 riders = [
                     _ride(server.base, u, PASSWORD, end_at, random.Random(seed + i))
                     for i, u in enumerate(day["usernames"][:actors])
@@ -280,6 +293,9 @@ async def run_checkout_load(
                 rides = list(await asyncio.gather(*riders))
                 await asking
                 wall = time.monotonic() - t_load
+                server_cpu, client_cpu = (server.cpu_s() or 0.0) - cpu0, time.process_time() - mine0
+                if spy is not None:
+                    spy.wait()
                 load1 = os.getloadavg()
                 log(f"{len(shops.latencies)} calls in {wall:.1f} s; taking {take} options")
                 taken = await _take(server.base, day["key"], shops.offered, take, rng)
@@ -323,6 +339,11 @@ async def run_checkout_load(
         "order_refusals": taken["order_refusals"],
         # held then refused, or ordered but not on a route in force
         "promises_broken": taken["refused_at_order"] + len(taken["ordered"]) - len(on_routes),
+        "server_cpu_s": round(server_cpu, 2),
+        # the server's CPU per call, riders and all (what one process can carry: 1000 / this calls a second)
+        "server_cpu_ms_per_call": round(1000 * server_cpu / max(1, len(lat_ms)), 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "client_cpu_ms_per_call": round(1000 * client_cpu / max(1, len(lat_ms)), 2),
         "load_avg_1m": [round(load0[0], 2), round(load1[0], 2)],
         "cpus": os.cpu_count(),
     }

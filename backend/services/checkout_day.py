@@ -189,7 +189,30 @@ async def near_points(
 ) -> dict[dt.date, tuple[PointState, ...]]:
     """The nearest points of the hub, per day with their hours and the parcels they can still take."""
     rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).output(load_json=True)
-    rows = sorted(rows, key=lambda p: (distance_m(near[0], near[1], p["lat"], p["lon"]), p["id"]))[:NEAREST_POINTS]
+    return await _point_states(nearest(rows, near), days, holds)
+
+
+async def hub_points(
+    hub_id: int, days: list[dt.date], holds: list[dict[str, Any]]
+) -> dict[dt.date, tuple[PointState, ...]]:
+    """Every point of the hub, per day (the check-out's kept days choose the nearest per call)."""
+    rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).order_by(PickupPoint.id).output(load_json=True)
+    return await _point_states(rows, days, holds)
+
+
+def nearest(rows: list[Any], near: tuple[float, float], n: int = NEAREST_POINTS) -> list[Any]:
+    """The ``n`` points (rows or :class:`PointState`) nearest to ``near``, ties by id."""
+
+    def far(p: Any) -> tuple[float, int]:
+        lat, lon, pid = (p["lat"], p["lon"], p["id"]) if isinstance(p, dict) else (p.lat, p.lon, p.id)
+        return distance_m(near[0], near[1], lat, lon), pid
+
+    return sorted(rows, key=far)[:n]
+
+
+async def _point_states(
+    rows: list[dict[str, Any]], days: list[dt.date], holds: list[dict[str, Any]]
+) -> dict[dt.date, tuple[PointState, ...]]:
     out: dict[dt.date, tuple[PointState, ...]] = {}
     for day in days:
         # The room counted where every service counts it (shelves now, announced that day), less live holds.
