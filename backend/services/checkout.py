@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -238,9 +239,16 @@ async def set_hub_slots(hub_id: int, data: SlotsIn) -> list[SlotOut]:
 # --- option ids ---------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
+def _keyed(secret: str) -> hmac.HMAC:
+    """The MAC keyed once (an options answer signs some thirty ids): copied per id."""
+    return hmac.new(secret.encode(), b"checkout:", hashlib.sha256)
+
+
 def _sign(secret: str, payload: bytes) -> str:
-    mac = hmac.new(secret.encode(), b"checkout:" + payload, hashlib.sha256).digest()[:18]
-    return base64.urlsafe_b64encode(mac).decode()
+    mac = _keyed(secret).copy()
+    mac.update(payload)
+    return base64.urlsafe_b64encode(mac.digest()[:18]).decode()
 
 
 def option_id(secret: str, asked: Asked) -> str:

@@ -73,18 +73,22 @@ class _Kept:
     made: float
     view: HubView
 
-    def good(self, engine: Any, count: tuple[int, int], at: dt.datetime, now: dt.datetime) -> bool:
-        return (
-            self.engine is engine
-            and self.count == count
-            and self.at == at
-            and (self.until is None or now < self.until)
-            and time.monotonic() - self.made < KEPT_S
-        )
+    def usable(self, engine: Any, count: tuple[int, int], at: dt.datetime, now: dt.datetime) -> bool:
+        """Nothing that may take room changed since, and no hold expired in it."""
+        return self.engine is engine and self.count == count and (self.until is None or now < self.until)
+
+    def fresh(self, at: dt.datetime) -> bool:
+        """Of this minute, and younger than :data:`KEPT_S`; a usable view that is not is used
+        while it is made again (by one call, in the background), up to twice that long."""
+        return self.at == at and time.monotonic() - self.made < KEPT_S
+
+    def stale_ok(self, at: dt.datetime) -> bool:
+        return dt.timedelta() <= at - self.at <= dt.timedelta(minutes=1) and time.monotonic() - self.made < 2 * KEPT_S
 
 
-_kept: dict[tuple[int, int, tuple[dt.date, ...]], _Kept] = {}
-_making: dict[tuple[int, int, tuple[dt.date, ...]], asyncio.Future[_Kept]] = {}
+Where = tuple[int, int, tuple[dt.date, ...]]
+_kept: dict[Where, _Kept] = {}
+_making: dict[Where, asyncio.Future[_Kept]] = {}
 
 
 def forget() -> None:
@@ -99,34 +103,56 @@ def _ceil_minute(now: dt.datetime) -> dt.datetime:
 
 async def hub_view(hub_id: int, days: list[dt.date], now: dt.datetime) -> HubView | None:
     """The hub's view for ``days`` as of ``now``; None when there is no such hub."""
-    engine, count, at = current_engine(), checkout_changes.count(hub_id), _ceil_minute(now)
+    engine, at = current_engine(), _ceil_minute(now)
     # Per event loop: the tests run apps on several loops in one process.
     where = (id(asyncio.get_running_loop()), hub_id, tuple(days))
-    kept = _kept.get(where)
-    if kept is not None and kept.good(engine, count, at, now):
-        return kept.view
-    making = _making.get(where)
-    if making is not None and not making.done():  # another call is making it: wait for that one
-        kept = await asyncio.shield(making)
-        if kept.engine is engine and kept.count == count and kept.at == at:
-            return kept.view
+    while True:
+        count = checkout_changes.count(hub_id)
+        kept = _kept.get(where)
+        making = _making.get(where)
+        if kept is not None and kept.usable(engine, count, at, now):
+            if kept.fresh(at):
+                return kept.view
+            if kept.stale_ok(at):
+                if making is None:
+                    _start(where, hub_id, days, now, at, engine, count)
+                return kept.view
+        if making is None:
+            making = _start(where, hub_id, days, now, at, engine, count)
+        # One call makes it, the others wait for that one (then look again: a change may have come meanwhile).
+        made = await asyncio.shield(making)
+        if made.engine is engine and made.count == checkout_changes.count(hub_id) and made.at == at:
+            return made.view if made.view.hub else None
+
+
+def _start(
+    where: Where, hub_id: int, days: list[dt.date], now: dt.datetime, at: dt.datetime, engine: Any, count: Any
+) -> asyncio.Future[_Kept]:
+    """Make the view in a task of its own (kept once made); the future answers it."""
     future: asyncio.Future[_Kept] = asyncio.get_running_loop().create_future()
     _making[where] = future
-    try:
-        kept = await _make(hub_id, days, now, at, engine, count)
-        future.set_result(kept)
-    except BaseException as exc:
-        future.set_exception(exc)
-        future.exception()  # retrieved: no "never retrieved" warning when nobody waited
-        raise
-    finally:
-        if _making.get(where) is future:
-            del _making[where]
-    if kept.view.hub:
-        _kept[where] = kept
-    while len(_kept) > KEPT_MAX:
-        del _kept[min(_kept, key=lambda w: _kept[w].made)]
-    return kept.view if kept.view.hub else None
+
+    async def make() -> None:
+        try:
+            kept = await _make(hub_id, days, now, at, engine, count)
+            if kept.view.hub:
+                _kept[where] = kept
+                while len(_kept) > KEPT_MAX:
+                    del _kept[min(_kept, key=lambda w: _kept[w].made)]
+            future.set_result(kept)
+        except BaseException as exc:  # noqa: BLE001 - handed to the callers that wait
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+        finally:
+            if _making.get(where) is future:
+                del _making[where]
+
+    _tasks.add(task := asyncio.get_running_loop().create_task(make()))
+    task.add_done_callback(_tasks.discard)
+    return future
+
+
+_tasks: set[asyncio.Task[None]] = set()  # the makings under way (a task needs a reference)
 
 
 async def _make(
