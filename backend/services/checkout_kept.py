@@ -164,10 +164,14 @@ async def _make(
         return _Kept(engine, count, at, None, made, HubView({}, [], {}, [], {}, (), (0.0, 0.0, 0), None))
     holds = await live_holds(hub_id, days, now)
     states = await day_lanes(hub, days, at, holds)
+    rooms = {}
+    for d in states:  # a day's simulation at a time: the calls answered meanwhile wait for one day, not three
+        rooms[d.day] = DayRoom(d)
+        await asyncio.sleep(0)
     view = HubView(
         hub=hub,
         states=states,
-        rooms={d.day: DayRoom(d) for d in states},
+        rooms=rooms,
         holds=holds,
         points=await hub_points(hub_id, days, holds),
         slots=await slot_rules(hub_id),

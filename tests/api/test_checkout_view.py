@@ -9,7 +9,7 @@ import types
 
 from backend.db.engine import current_engine
 from backend.db.tables import CheckoutHold, Hub, ShopApiKey
-from backend.services import checkout_keys, checkout_kept
+from backend.services import checkout_kept, checkout_keys
 from tests.api.helpers import problem, tomorrow
 from tests.api.test_checkout import _hub, _option, _options
 
