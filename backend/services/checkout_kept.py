@@ -119,9 +119,10 @@ async def hub_view(hub_id: int, days: list[dt.date], now: dt.datetime) -> HubVie
                 return kept.view
         if making is None:
             making = _start(where, hub_id, days, now, at, engine, count)
-        # One call makes it, the others wait for that one (then look again: a change may have come meanwhile).
+        # One call makes it, the others wait for that one. One begun before a change this call
+        # knows of is not enough: then look again (and make it, at most once more).
         made = await asyncio.shield(making)
-        if made.engine is engine and made.count == checkout_changes.count(hub_id) and made.at == at:
+        if made.engine is engine and made.count == count and made.at == at:
             return made.view if made.view.hub else None
 
 

@@ -4,12 +4,13 @@ the documented staleness; a hold still refuses what no longer fits."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import types
 
 from backend.db.engine import current_engine
 from backend.db.tables import CheckoutHold, Hub, ShopApiKey
-from backend.services import checkout_kept, checkout_keys
+from backend.services import checkout_changes, checkout_kept, checkout_keys
 from tests.api.helpers import problem, tomorrow
 from tests.api.test_checkout import _hub, _option, _options
 
@@ -115,3 +116,26 @@ async def test_a_revoked_key_is_refused_within_the_keys_staleness(client, geo, m
         401,
     )
     assert "revoked" in body["detail"]
+
+
+async def test_calls_at_once_make_one_view_and_a_change_meanwhile_is_not_missed(client, geo, monkeypatch) -> None:
+    _h, hub_id, _keys, _a = await _hub(client, geo)
+    made: list[object] = []
+    real = checkout_kept._make
+
+    async def counted(*args):
+        made.append(args)
+        return await real(*args)
+
+    monkeypatch.setattr(checkout_kept, "_make", counted)
+    days, now = [tomorrow()], dt.datetime.combine(tomorrow() - dt.timedelta(days=1), dt.time(15, 0, 5))
+    views = await asyncio.gather(*(checkout_kept.hub_view(hub_id, days, now) for _ in range(20)))
+    assert len(made) == 1 and all(v is views[0] for v in views)
+    # A change comes while a view is being made: a call after it does not take that view.
+    checkout_changes.changed(hub_id)
+    during = asyncio.ensure_future(checkout_kept.hub_view(hub_id, days, now))
+    await asyncio.sleep(0)  # its making has begun
+    checkout_changes.changed(hub_id)
+    after = await checkout_kept.hub_view(hub_id, days, now)
+    assert (await during) is not after and len(made) == 3
+    assert await checkout_kept.hub_view(hub_id, days, now) is after
