@@ -47,7 +47,9 @@ from backend.api.resources import CONTROLLERS
 from backend.api.returns import RETURN_CONTROLLERS
 from backend.api.returns_desk import RETURNS_DESK_CONTROLLERS
 from backend.api.returns_figures import ReturnFiguresController
+from backend.api.returns_settings import ReturnSettingsController
 from backend.api.ridden import RiddenController
+from backend.api.scanner import SCANNER_CONTROLLERS
 from backend.api.security_headers import security_headers
 from backend.api.sorting import SORTING_CONTROLLERS
 from backend.api.stop_detail import StopDetailController
@@ -233,6 +235,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     *CONTROLLERS,
     *WAREHOUSE_CONTROLLERS,
     *WAREHOUSE_ADMIN_CONTROLLERS,
+    *SCANNER_CONTROLLERS,
     *PACKING_CONTROLLERS,
     *HANDOVER_CONTROLLERS,
     *SORTING_CONTROLLERS,
@@ -250,6 +253,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     *RETURN_CONTROLLERS,
     *RETURNS_DESK_CONTROLLERS,
     ReturnFiguresController,
+    ReturnSettingsController,
     StopDetailController,
     MessageController,
     BatteryController,

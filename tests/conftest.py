@@ -202,8 +202,9 @@ async def _reset_postgres(url: str, first: bool) -> None:
             async with conn.transaction():
                 await conn.execute("SET LOCAL session_replication_role = replica")
                 tables = [r[0] for r in await conn.fetch(_DOOMED_TABLES, names)]
-                await conn.execute(";".join(f"DELETE FROM {t}" for t in tables))
-                await conn.execute(_RESTART_OWNED_SEQUENCES, tables)  # as RESTART IDENTITY: from their start
+                if tables:  # none yet (the schema was just made anew): asyncpg fails on an empty query
+                    await conn.execute(";".join(f"DELETE FROM {t}" for t in tables))
+                    await conn.execute(_RESTART_OWNED_SEQUENCES, tables)  # as RESTART IDENTITY: from their start
         except asyncpg.InsufficientPrivilegeError:  # the replica role needs a superuser
             await conn.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
     finally:

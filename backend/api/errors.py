@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from http import HTTPStatus
 from typing import Any
@@ -49,7 +50,7 @@ def _as_spelled(request: Request, key: str) -> str:
     return key
 
 
-def on_validation_error(request: Request, exc: ValidationException) -> Response:
+def _validation(request: Request, exc: ValidationException) -> tuple[str, list[Any]]:
     errors = exc.extra if isinstance(exc.extra, list) else []
     errors = [
         {**e, "key": _as_spelled(request, e["key"])} if isinstance(e, dict) and e.get("key") else e for e in errors
@@ -62,8 +63,31 @@ def on_validation_error(request: Request, exc: ValidationException) -> Response:
         for e in errors
         if isinstance(e, dict)
     ]
-    detail = "; ".join(m for m in messages if m) or str(exc.detail)
+    return "; ".join(m for m in messages if m) or str(exc.detail), errors
+
+
+def on_validation_error(request: Request, exc: ValidationException) -> Response:
+    detail, errors = _validation(request, exc)
     return problem(request, 400, "Invalid request", detail, errors=errors)
+
+
+_AT = re.compile(r"at `\$\.([^`]+)`")
+
+
+def on_bad_table_entry(request: Request, exc: ValidationException | msgspec.ValidationError) -> Response:
+    """For bodies that are tables of data (a hub's returns settings): an entry the schema
+    refuses (a grade that does not exist, a percentage above 100) is a 422 naming its ``field``;
+    a body that is not JSON at all stays a 400."""
+    detail, errors = _validation(request, exc) if isinstance(exc, ValidationException) else (str(exc), [])
+    if detail.startswith("JSON is malformed"):
+        return (
+            on_validation_error(request, exc)
+            if isinstance(exc, ValidationException)
+            else on_msgspec_error(request, exc)
+        )
+    found = _AT.search(detail)
+    field: dict[str, Any] = {"field": found.group(1)} if found else {}
+    return problem(request, 422, "Invalid input", f"Nothing was stored. {detail}", errors=errors, **field)
 
 
 # Litestar's own wording ("Error", "Method Not Allowed", "Request Entity Too

@@ -14,6 +14,7 @@ from backend.api.auth import roles
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Id, UploadForm, json_body
 from backend.errors import Invalid
+from backend.services import returns_handover as handover
 from backend.services import returns_inspection as inspection
 from backend.services import returns_tasks as worklists
 
@@ -141,4 +142,39 @@ class ReturnsDeskController(Controller):
         return await idempotent(request, user, 200, action)
 
 
-RETURNS_DESK_CONTROLLERS = (ReturnsDeskController,)
+class ReturnsHandOverController(Controller):
+    """Who works which list: the workers themselves take a list over; a supervisor hands one on."""
+
+    path = "/returns-desk"
+    tags = ["returns"]
+    guards = [roles("returns", "dispatcher")]
+
+    @get("/lists", summary="The hub's open task lists by worker and template (own first, then nobody's)")
+    async def lists(self, ctx: Ctx, user: User) -> list[dict[str, Any]]:
+        return await worklists.queue(user, ctx.now())
+
+    @get("/workers", summary="The hub's returns workers who are on (a live session), with their open steps")
+    async def workers(self, ctx: Ctx, user: User) -> list[dict[str, Any]]:
+        return await handover.workers(user, ctx.now())
+
+    @post(
+        "/items/{item_id:int}/worker",
+        status_code=200,
+        summary="Hand the item's task list to a worker: yourself (take it over), or anyone (a supervisor)",
+        description="Idempotency-Key required. A worker may only name themselves: 403. Not a returns worker of "
+        "the hub: 422. A list that is through: 409. The answer is the list.",
+    )
+    async def worker(
+        self, request: Request, ctx: Ctx, user: User, item_id: Id, data: Annotated[handover.HandOverIn, json_body()]
+    ) -> Response[Any]:
+        async def action() -> dict[str, Any]:
+            return await handover.hand_over(item_id, data, user, ctx.now())
+
+        return await idempotent(request, user, 200, action)
+
+    @get("/supplier", summary="The items going back to their supplier (disposition 'supplier', finished)")
+    async def supplier(self, user: User) -> list[dict[str, Any]]:
+        return await handover.supplier_list(user)
+
+
+RETURNS_DESK_CONTROLLERS = (ReturnsDeskController, ReturnsHandOverController)

@@ -29,6 +29,8 @@ from backend.api.schemas import Id
 from backend.api.socket_guards import own_hub_stream, same_origin
 from backend.errors import Forbidden
 from backend.realtime.feed import Feed, Subscriber
+from backend.realtime.feed.subscriber import NUDGE
+from backend.realtime.heartbeats import Heartbeats
 from backend.services import courier as courier_service
 from backend.services.desk import desk_day
 from backend.services.warehouse_events import warehouse_topic
@@ -37,6 +39,14 @@ from backend.services.warehouse_live import picker_day
 HEARTBEAT_S = 15.0
 MAX_MESSAGE_CHARS = 4096  # a position or a ping; nothing a phone sends is longer
 MAX_BACKLOG = 500
+
+
+def _heartbeats(state: Any) -> Heartbeats:
+    """The app's one heartbeat ticker (made on first use)."""
+    beats = getattr(state, "stream_heartbeats", None)
+    if beats is None:
+        beats = state.stream_heartbeats = Heartbeats(HEARTBEAT_S)
+    return beats
 
 
 class Stream:
@@ -54,6 +64,7 @@ class Stream:
         self.socket, self.feed, self.sub = socket, feed, sub
         self.backlog, self.snapshot, self.on_message = backlog, snapshot, on_message
         self.last = 0
+        self.last_sent = time.monotonic()  # read by the heartbeat ticker
         self._send_lock = asyncio.Lock()
         self._ended: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
 
@@ -61,10 +72,16 @@ class Stream:
         """Close from outside (e.g. the session ended): the loop stops and the socket closes with ``code``."""
         if not self._ended.done():
             self._ended.set_result((code, reason))
+            self.sub.nudge()
+
+    def nudge(self) -> None:
+        """The heartbeat ticker: nothing sent for a while (the writer sends a ping)."""
+        self.sub.nudge()
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._send_lock:
             await self.socket.send_text(json.dumps(message, default=str))
+            self.last_sent = time.monotonic()
 
     async def error(self, code: str, message: str) -> None:
         await self.send({"type": "error", "code": code, "message": message})
@@ -96,8 +113,11 @@ class Stream:
 
     async def run(self, after_text: str | None, token_id: str) -> None:
         await self.socket.accept()
-        sessions = self.socket.app.state.sessions
+        state = self.socket.app.state
+        sessions = state.sessions
         sessions.watch(token_id, self)
+        heartbeats = _heartbeats(state)
+        heartbeats.add(self)
         try:
             await self._start(after_text)
             await self.caught_up()
@@ -114,6 +134,7 @@ class Stream:
         except (WebSocketDisconnect, ConnectionError):
             pass
         finally:
+            heartbeats.remove(self)
             sessions.unwatch(token_id, self)
             self.feed.unsubscribe(self.sub)
 
@@ -142,6 +163,9 @@ class Stream:
         await self.catch_up(after)
 
     async def _write(self, reader: asyncio.Task[None]) -> None:
+        # One wait on the queue, nothing else per message: the reader's end, end()
+        # and the heartbeat ticker wake it with a nudge (backend/realtime/heartbeats.py).
+        reader.add_done_callback(lambda _: self.sub.nudge())
         while not reader.done() and not self._ended.done():
             if self.sub.overflowed:  # fell behind: re-read from the database
                 self.sub.overflowed = False
@@ -149,16 +173,11 @@ class Stream:
                     self.sub.queue.get_nowait()
                 await self.catch_up(self.last)
                 await self.caught_up()
-            getter = asyncio.ensure_future(self.sub.queue.get())
-            waiting: set[asyncio.Future[Any]] = {getter, reader, self._ended}
-            done, _ = await asyncio.wait(waiting, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                if not done:
+            message = await self.sub.queue.get()
+            if message is NUDGE:
+                if not reader.done() and not self._ended.done() and time.monotonic() - self.last_sent >= HEARTBEAT_S:
                     await self.send({"type": "ping", "ts": dt.datetime.now().isoformat()})
-                continue
-            message = getter.result()
-            if message.get("type") == "event":
+            elif message.get("type") == "event":
                 await self.send_event(message["seq"], message["kind"], message["data"])
             else:
                 await self.send(message)

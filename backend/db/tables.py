@@ -737,6 +737,8 @@ class ReturnRefund(Keyed, tablename="return_refund"):
 
 from backend.db.carrier_tables import CarrierOrder, CarrierRule, HandoverScan  # noqa: E402 (they reference the above)
 from backend.db.locker_tables import LockerCompartment, LockerEvent  # noqa: E402
+from backend.db.returns_settings_tables import HubReturnsSettings  # noqa: E402
+from backend.db.scanner_tables import ScannerSetting  # noqa: E402
 
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
@@ -793,4 +795,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     HandoverScan,
     LockerCompartment,
     LockerEvent,
+    ScannerSetting,
+    HubReturnsSettings,
 )

@@ -47,9 +47,11 @@ Reason = Literal[
     "point_full",
     "point_closed",
     "too_large_for_point",
+    "no_compartment_fits",
     "too_large_for_bike",
     "outside_area",
     "service_by_carrier",
+    "no_carrier",
 ]
 # The carrier rules' reasons (backend/dispatch/carrier.py) as the check-out names them.
 CARRIER_REASONS: dict[str, Reason] = {
@@ -140,6 +142,10 @@ class PointState(msgspec.Struct, frozen=True, kw_only=True):
     room_left: int  # parcels it can still take that day
     max_weight_kg: float
     max_volume_l: float
+    # A locker bank with no door for the parcels asked about that day: "too_large" (no door
+    # fits them) or "full" (the doors that fit are taken), with the sentence; "": it has.
+    no_door: str = ""
+    no_door_detail: str = ""
 
 
 class DayState(msgspec.Struct, frozen=True, kw_only=True):
@@ -448,6 +454,8 @@ def _point(
             "too_large_for_point",
             f"A parcel is larger than {p.name} takes ({p.max_weight_kg} kg, {p.max_volume_l} L a parcel).",
         )
+    if p.no_door == "too_large":
+        return _no(base, "no_compartment_fits", p.no_door_detail)
     if no_bike is not None:
         return _no(base, *no_bike)
     if not open_:
@@ -456,6 +464,8 @@ def _point(
         return _no(base, "past_cutoff", f"Orders for {p.name} on {day} close at {_cutoff(day, rule)}.")
     if p.room_left < len(q.parcels):
         return _no(base, "point_full", f"{p.name} has room for {max(0, p.room_left)} more parcel(s) on {day}.")
+    if p.no_door:
+        return _no(base, "point_full", f"{p.no_door_detail} Choose another point or day.")
     visit = Visit(
         lat=p.lat,
         lon=p.lon,
@@ -473,29 +483,27 @@ def _point(
 
 def _carrier(q: Question, no_bike: NoBike) -> Option:
     """An external carrier's next-day delivery: for what no bike takes (no room is checked here);
-    with the hub's rules, their carrier and the duties term, and their sentence."""
-    day = q.now.date() + dt.timedelta(days=1)
-    route = q.route
-    if route is not None and route.carrier is not None:
-        detail = f"Delivered by {route.carrier}: {route.detail}"
-        if route.duties:
-            detail += f" Duties: {route.duties}."
-    else:
-        why = "outside the bikes' area" if no_bike[0] == "outside_area" else "too large for a bike"
-        detail = f"Delivered by an external carrier ({why})."
-    return Option(
+    with the hub's rules, their carrier and the duties term, and their sentence. Without rules
+    the hub hands nothing to a carrier at intake (services/carrier.py ``route_order``): the
+    option is answered unavailable (``no_carrier``), so the shop sees why there is none."""
+    base = Option(
         key="carrier",
         kind="carrier",
-        date=day,
+        date=q.now.date() + dt.timedelta(days=1),
         start_s=8 * 3600,
         end_s=18 * 3600,
         price_cents=CARRIER_PRICE_CENTS,
         by_bike=False,
-        available=True,
-        detail=detail,
-        carrier=route.carrier if route is not None else None,
-        duties=route.duties if route is not None else None,
+        available=False,
     )
+    route = q.route
+    if route is None or route.carrier is None:
+        why = "outside the bikes' area" if no_bike[0] == "outside_area" else "too large for a bike"
+        return _no(base, "no_carrier", f"This hub hands no parcels to a carrier, and this order is {why}.")
+    detail = f"Delivered by {route.carrier}: {route.detail}"
+    if route.duties:
+        detail += f" Duties: {route.duties}."
+    return msgspec.structs.replace(base, available=True, detail=detail, carrier=route.carrier, duties=route.duties)
 
 
 def _no(o: Option, reason: Reason, detail: str) -> Option:

@@ -150,7 +150,7 @@ class GcTimer:
         self.collections = 0
         self.over = 0
         self._t0 = self._cpu0 = 0.0
-        self._pending: collections.deque[tuple[int, float, float, int]] = collections.deque(maxlen=100)
+        self._pending: collections.deque[tuple[int, float, float, int, tuple[int, int]]] = collections.deque(maxlen=100)
 
     def start(self) -> None:
         if self._callback not in gc.callbacks:
@@ -171,15 +171,21 @@ class GcTimer:
         if ms > self.threshold_ms:
             self.over += 1
             cpu_ms = (time.thread_time() - self._cpu0) * 1000  # the rest of the pause: waiting for a core
-            self._pending.append((info.get("generation", -1), ms, cpu_ms, info.get("collected", 0)))
+            # What the collector will walk next time (young, middle): a large middle
+            # generation of live objects is what makes young collections long.
+            sizes = (len(gc.get_objects(generation=0)), len(gc.get_objects(generation=1)))
+            self._pending.append((info.get("generation", -1), ms, cpu_ms, info.get("collected", 0), sizes))
 
     def log_pending(self) -> None:
         while self._pending:
-            generation, ms, cpu_ms, collected = self._pending.popleft()
+            generation, ms, cpu_ms, collected, (young, middle) = self._pending.popleft()
             log.warning(
-                "garbage collection of generation %d held the loop %.0f ms (%.0f ms of CPU; %d objects freed)",
+                "garbage collection of generation %d held the loop %.0f ms (%.0f ms of CPU; %d objects freed; "
+                "%d young and %d middle-generation objects after it)",
                 generation,
                 ms,
                 cpu_ms,
                 collected,
+                young,
+                middle,
             )

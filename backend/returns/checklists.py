@@ -25,6 +25,8 @@ class Question(msgspec.Struct, frozen=True, kw_only=True):
     text_key: str  # e.g. "returns.check.tagsOn"
     good: bool = True  # the answer that is fine
     photo_if_bad: bool = False  # a finding on this question needs a photo to show it
+    # Dutch and English of a question a hub added as data; the built-in ones are in texts.py
+    text: Mapping[str, str] = {}
 
 
 class Checklist(msgspec.Struct, frozen=True, kw_only=True):

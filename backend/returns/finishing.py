@@ -26,7 +26,12 @@ NOT_STOCKED = frozenset({Grade.D, Grade.SCRAP})  # defective or scrap is never s
 
 
 class FinishError(ValueError):
-    """An item that cannot end as asked; the message is a sentence."""
+    """An item that cannot end as asked yet (its list, its check, already ended); the message is a sentence."""
+
+
+class FinishInputError(FinishError):
+    """What was asked is wrong in itself (no bin, no grade after a repair, a grade that is not
+    stocked): the caller answers it as bad input, not as a conflict with the item's state."""
 
 
 class Entry(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,12 +69,12 @@ def finish(
     if decision.item_id != item or (work is not None and work.task.item_id != item):
         raise FinishError(f"The grading, disposition and task list are not all of item {item}.")
     _check_work(item, product.category, decision.disposition, work, templates)
-    grade = regrade or decision.grade
+    grade = _grade_after(item, decision, regrade)
     stocked, movement = None, None
     if decision.end in ("stock_new", "stock_graded"):
         stocked = _stock_product(product, grade, decision.end)
         if place is None or place.kind != "bin":
-            raise FinishError(f"Say which bin item {item} goes into.")
+            raise FinishInputError(f"Say which bin item {item} goes into.")
         reason = f"return {item}: grade {grade.value}, {decision.disposition.value}"
         movement = Movement(
             id=movement_id, kind="return", place=place, sku=stocked.sku, quantity=1, reason=reason, user=by, at=at
@@ -97,15 +102,33 @@ def _check_work(item: str, category: str, disposition: Disposition, work: Work |
         raise FinishError(f"Item {item} failed its final check ({work.check.note}); grade it again.")
 
 
+def _grade_after(item: str, decision: Decision, regrade: Grade | None) -> Grade:
+    """A repaired item is graded again as it leaves (the repair changed it); nothing else is."""
+    repaired = decision.disposition is Disposition.REPAIR
+    if repaired and regrade is None:
+        raise FinishInputError(
+            f"Item {item} was repaired: give its grade after the repair (A, B or C); "
+            f"a grade {decision.grade.value} item is not stocked as it is."
+        )
+    if not repaired and regrade is not None:
+        raise FinishInputError(
+            f"Only a repaired item is graded again as it leaves; item {item} goes to "
+            f"{decision.disposition.value}: finish it without a new grade."
+        )
+    return regrade or decision.grade
+
+
 def _stock_product(product: Product, grade: Grade, end: End) -> Product:
     if grade in NOT_STOCKED:
-        raise FinishError(f"A grade {grade.value} item is not stocked as it is; after a repair, give its grade now.")
+        raise FinishInputError(
+            f"A grade {grade.value} item is not stocked as it is; a repaired item goes into stock as A, B or C."
+        )
     if end == "stock_new":
         return product
     try:
         return graded(product, grade.value)
     except ProductError as e:
-        raise FinishError(str(e)) from None
+        raise FinishInputError(str(e)) from None
 
 
 def _history(grading: Grading, decision: Decision, work: Work | None) -> list[Entry]:

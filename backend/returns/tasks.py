@@ -121,7 +121,9 @@ def _check_who_and_when(work: Work, event: Event) -> None:
     if not event.by.strip():
         raise TaskError("Say who did the step.")
     if work.task.worker and event.kind in _BY_WORKER and event.by != work.task.worker:
-        raise TaskError(f"This task list is {work.task.worker}'s; ask a supervisor to hand it over.")
+        raise TaskError(
+            f"This task list is {work.task.worker}'s; take it over first, or ask a supervisor to hand it over."
+        )
     if work.events and event.at < work.events[-1].at:
         raise TaskError("This event is older than the last one on the list; check the device's clock.")
 

@@ -292,7 +292,7 @@ async def question(
         place,
         parcels,
         now,
-        await day_states(hub, days, now, place),
+        await day_states(hub, days, now, place, parcels),
         await slot_rules(hub["id"]),
         await bike_limits(hub["id"]),
         await carrier.decision_for(hub["id"], shipment),
@@ -343,7 +343,7 @@ async def checkout_options(ctx: Context, shop_id: int, data: OptionsIn) -> Optio
     lat, lon, address = _locate(ctx, data)
     parcels = [(p.weight_g, p.volume_ml, p.longest_cm) for p in data.parcels]
     extra = (data.postcode.strip(), data.country or "", data.service)
-    near = view.near((lat, lon))
+    near = view.near((lat, lon), parcels)
     states = [msgspec.structs.replace(d, points=near.get(d.day, ())) for d in view.states]
     route = decide(*view.carrier, shipment_of(parcels, *extra)) if view.carrier is not None else None
     q = _question(ctx, view.hub, (lat, lon), parcels, now, states, view.slots, view.bike_limits, route)

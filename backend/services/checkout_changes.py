@@ -13,8 +13,17 @@ from __future__ import annotations
 
 from backend.realtime.outbox import LISTENERS
 
-# The outbox events of changes that may take room: a new stop, new routes, a shift moved.
-TAKES_ROOM = ("order.created", "order.redirected", "plan.finished", "plan.replanned", "shift.updated")
+# The outbox events of changes that may take room: a new stop, new routes, a shift moved,
+# a locker door taken by a shop's drop or filled.
+TAKES_ROOM = (
+    "order.created",
+    "order.redirected",
+    "plan.finished",
+    "plan.replanned",
+    "shift.updated",
+    "locker.drop",
+    "locker.filled",
+)
 
 _counts: dict[int, int] = {}
 _every = 0  # moved for every hub at once

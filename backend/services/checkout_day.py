@@ -25,7 +25,8 @@ from backend.dispatch.checkout import (
     Visit,
     distance_m,
 )
-from backend.services import point_room
+from backend.dispatch.lockers import Box, Compartment
+from backend.services import locker_days, point_room
 from backend.services.day import periods
 
 ON_ROUTE = ("planned", "arrived", "open")  # a route's stops still to serve
@@ -90,12 +91,16 @@ async def live_holds(hub_id: int, days: list[dt.date], now: dt.datetime) -> list
 
 
 async def day_states(
-    hub: dict[str, Any], days: list[dt.date], now: dt.datetime, near: tuple[float, float]
+    hub: dict[str, Any],
+    days: list[dt.date],
+    now: dt.datetime,
+    near: tuple[float, float],
+    parcels: list[tuple[int, int, int]] | None = None,
 ) -> list[DayState]:
     """The hub's ``days`` as the core sees them; one query per table for all of them."""
     holds = await live_holds(hub["id"], days, now)
     states = await day_lanes(hub, days, now, holds)
-    points = await near_points(hub["id"], days, near, holds)
+    points = await near_points(hub["id"], days, near, holds, parcels)
     return [msgspec.structs.replace(d, points=points[d.day]) for d in states]
 
 
@@ -185,19 +190,30 @@ def _day(
 
 
 async def near_points(
-    hub_id: int, days: list[dt.date], near: tuple[float, float], holds: list[dict[str, Any]]
+    hub_id: int,
+    days: list[dt.date],
+    near: tuple[float, float],
+    holds: list[dict[str, Any]],
+    parcels: list[tuple[int, int, int]] | None = None,
 ) -> dict[dt.date, tuple[PointState, ...]]:
-    """The nearest points of the hub, per day with their hours and the parcels they can still take."""
+    """The nearest points of the hub, per day with their hours and the parcels they can still
+    take; with ``parcels``, a locker bank that has no door for them that day says why."""
     rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).output(load_json=True)
-    return await _point_states(nearest(rows, near), days, holds)
+    rows = nearest(rows, near)
+    states = await _point_states(rows, days, holds)
+    if not parcels:
+        return states
+    left = await doors_left(rows, days, holds)
+    return {day: with_doors(states[day], left.get(day, {}), parcels) for day in days}
 
 
 async def hub_points(
     hub_id: int, days: list[dt.date], holds: list[dict[str, Any]]
-) -> dict[dt.date, tuple[PointState, ...]]:
-    """Every point of the hub, per day (the check-out's kept days choose the nearest per call)."""
+) -> tuple[dict[dt.date, tuple[PointState, ...]], dict[dt.date, dict[int, list[Compartment]]]]:
+    """Every point of the hub per day, and its locker banks' doors left per day (the
+    check-out's kept view chooses the nearest points and fits the parcels per call)."""
     rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).order_by(PickupPoint.id).output(load_json=True)
-    return await _point_states(rows, days, holds)
+    return await _point_states(rows, days, holds), await doors_left(rows, days, holds)
 
 
 def nearest(rows: list[Any], near: tuple[float, float], n: int = NEAREST_POINTS) -> list[Any]:
@@ -208,6 +224,35 @@ def nearest(rows: list[Any], near: tuple[float, float], n: int = NEAREST_POINTS)
         return distance_m(near[0], near[1], lat, lon), pid
 
     return sorted(rows, key=far)[:n]
+
+
+async def doors_left(
+    rows: list[dict[str, Any]], days: list[dt.date], holds: list[dict[str, Any]]
+) -> dict[dt.date, dict[int, list[Compartment]]]:
+    """Per day, the doors of the locker banks among ``rows`` after their waiting parcels and
+    the live holds for them took theirs (banks without doors left out)."""
+    banks = [p["id"] for p in rows if p["kind"] == "locker"]
+    if not banks:
+        return {}
+    # The live holds for a bank take its doors before the parcels asked about.
+    held = {b: [box for h in holds if h["pickup_point"] == b for box in hold_boxes(h)] for b in banks}
+    return {day: await locker_days.doors_left(banks, day, held) for day in days}
+
+
+def with_doors(
+    points: tuple[PointState, ...], left: dict[int, list[Compartment]], parcels: list[tuple[int, int, int]]
+) -> tuple[PointState, ...]:
+    """``points`` with a locker bank that has no door for ``parcels`` saying why."""
+    boxes = locker_days.asked_boxes(parcels)
+    out = []
+    for p in points:
+        placed = locker_days.refused(left[p.id], boxes) if p.id in left else None
+        if placed is not None:
+            p = msgspec.structs.replace(
+                p, no_door=placed.refusal, no_door_detail=locker_days.refusal_sentence(p.name, placed)
+            )
+        out.append(p)
+    return tuple(out)
 
 
 async def _point_states(
@@ -233,6 +278,13 @@ async def _point_states(
             for p in rows
         )
     return out
+
+
+def hold_boxes(h: dict[str, Any]) -> list[Box]:
+    return [
+        Box(key=f"hold-{h['id']}-{i}", weight_kg=w / 1000, volume_l=v / 1000, longest_side_cm=float(cm))
+        for i, (w, v, cm) in enumerate(h["parcels"])
+    ]
 
 
 async def bike_limits(hub_id: int) -> tuple[float, float, int]:

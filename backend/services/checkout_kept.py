@@ -3,7 +3,8 @@ read and simulated once, so that a call is arithmetic and a nearest-point lookup
 
 Kept per hub and day range: the hub, its slots, bike limits and carrier rules; each day's
 lanes with their pending stops and live holds inserted (the core's :class:`DayRoom`); every
-pickup point of the hub with its hours and room left per day. Reading a running day of
+pickup point of the hub with its hours and room left per day, and its locker banks' doors left
+once their waiting parcels and live holds took theirs (the asked parcels are fitted per call). Reading a running day of
 thousands of stops and simulating its lanes is most of the work; every shop's call between
 two changes of the day would redo it, and even asking the database whether anything
 changed (a dozen small queries) cost more than the answer.
@@ -35,8 +36,18 @@ from typing import Any
 from backend.db.engine import current_engine
 from backend.dispatch.carrier import BikeSize, CarrierRules
 from backend.dispatch.checkout import DayRoom, DayState, PointState, SlotRule
+from backend.dispatch.lockers import Compartment
 from backend.services import carrier, checkout_changes
-from backend.services.checkout_day import bike_limits, day_lanes, hub_points, hub_row, live_holds, nearest, slot_rules
+from backend.services.checkout_day import (
+    bike_limits,
+    day_lanes,
+    hub_points,
+    hub_row,
+    live_holds,
+    nearest,
+    slot_rules,
+    with_doors,
+)
 
 KEPT_S = 2.0  # the longest a view is used (what another process wrote, changes that write no event)
 KEPT_MAX = 32  # hubs x day ranges kept
@@ -51,17 +62,25 @@ class HubView:
     rooms: dict[dt.date, DayRoom]
     holds: list[dict[str, Any]]
     points: dict[dt.date, tuple[PointState, ...]]  # every point of the hub, per day
+    doors: dict[dt.date, dict[int, list[Compartment]]]  # its locker banks' doors left, per day
     slots: tuple[SlotRule, ...]
     bike_limits: tuple[float, float, int]
     carrier: tuple[CarrierRules, list[BikeSize]] | None  # None: the hub has no carrier rules
 
-    def near(self, place: tuple[float, float]) -> dict[dt.date, tuple[PointState, ...]]:
-        """Per day, the points nearest to ``place`` (the same points every day)."""
+    def near(
+        self, place: tuple[float, float], parcels: list[tuple[int, int, int]]
+    ) -> dict[dt.date, tuple[PointState, ...]]:
+        """Per day, the points nearest to ``place`` (the same points every day), a locker
+        bank without a door for ``parcels`` that day saying why."""
         if not self.points:
             return {}
         first = next(iter(self.points.values()))
         ids = [p.id for p in nearest(list(first), place)]
-        return {day: tuple(p for i in ids for p in points if p.id == i) for day, points in self.points.items()}
+        out = {}
+        for day, points in self.points.items():
+            near = tuple(p for i in ids for p in points if p.id == i)
+            out[day] = with_doors(near, self.doors[day], parcels) if self.doors.get(day) else near
+        return out
 
 
 @dataclass
@@ -162,19 +181,21 @@ async def _make(
     made = time.monotonic()  # before the reads: its age counts from what it saw
     hub = await hub_row(hub_id)
     if hub is None:
-        return _Kept(engine, count, at, None, made, HubView({}, [], {}, [], {}, (), (0.0, 0.0, 0), None))
+        return _Kept(engine, count, at, None, made, HubView({}, [], {}, [], {}, {}, (), (0.0, 0.0, 0), None))
     holds = await live_holds(hub_id, days, now)
     states = await day_lanes(hub, days, at, holds)
     rooms = {}
     for d in states:  # a day's simulation at a time: the calls answered meanwhile wait for one day, not three
         rooms[d.day] = DayRoom(d)
         await asyncio.sleep(0)
+    points, doors = await hub_points(hub_id, days, holds)
     view = HubView(
         hub=hub,
         states=states,
         rooms=rooms,
         holds=holds,
-        points=await hub_points(hub_id, days, holds),
+        points=points,
+        doors=doors,
         slots=await slot_rules(hub_id),
         bike_limits=await bike_limits(hub_id),
         carrier=await carrier.decision_inputs(hub_id),

@@ -537,6 +537,9 @@ async def prepare_stop_action(
         if action == "fail" and view["kind"] == "delivery":
             # The parcel's next step, durable: committed with this change and its stored answer.
             await jobs.enqueue("failed_stop", f"failed_stop:{stop_id}", {"stopId": stop_id, "at": now.isoformat()})
+        elif action == "fail" and view.get("compartments") and view["kind"] == "pickup":
+            # A shop drop not collected from its locker: the next evening, durable (services/locker_retry.py).
+            await jobs.enqueue("locker_drop_retry", f"locker_drop_retry:{stop_id}", {"stopId": stop_id})
         if moved:
             await emit("route.updated", _route_view_of(route, views), courier_id=courier_id, hub_id=route["hub"])
         if status in DONE:  # the next customer: arriving soon

@@ -22,6 +22,7 @@ from backend.dispatch.calendar import (
     seconds_of,
     windows_on,
 )
+from backend.dispatch.lockers import Box
 from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import ReplanResult
@@ -29,7 +30,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import lockers, orders, point_room, stop_history
+from backend.services import locker_days, lockers, orders, point_room, stop_history
 from backend.services.context import Context
 from backend.services.courier import shift_of, shift_view
 from backend.services.day import ON_BOARD, DayInput, Pending, periods
@@ -250,31 +251,15 @@ async def after_failed_stop(
         return None
     day = stop["plan_date"]
     policy = cast(failed_stop.Policy, policy or ctx.settings.fail_policy)
-    parcels = await Parcel.select(Parcel.weight_kg, Parcel.volume_l).where(Parcel.order == stop["order"])
+    parcels = await Parcel.select(Parcel.barcode, Parcel.weight_kg, Parcel.volume_l).where(
+        Parcel.order == stop["order"]
+    )
     points = (
         await PickupPoint.select()
         .where((PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null())
         .output(load_json=True)
     )
-    rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in points], day)
-
-    def hours(p: dict[str, Any]) -> tuple[Window, ...]:
-        spans = windows_on(periods(p["opening_hours"]), day)
-        return (Window(0, 86400),) if spans is None else tuple(spans)  # no hours given: always open
-
-    candidates = [
-        failed_stop.Point(
-            id=p["id"],
-            lat=p["lat"],
-            lon=p["lon"],
-            room=rooms[p["id"]],
-            open_today=hours(p),
-            max_weight_kg=p["max_weight_kg"],
-            max_volume_l=p["max_volume_l"],
-        )
-        for p in points
-        if p["id"] != stop["pickup_point"]
-    ]
+    candidates = await _policy_points(points, parcels, day, stop["pickup_point"])
     shifts = await Shift.select(Shift.end).where(
         (Shift.hub == stop["hub"])
         & Shift.status.is_in(["planned", "started"])
@@ -345,6 +330,34 @@ async def after_failed_stop(
     )
     await announce_if_not_applied(stop["hub"], day, result)
     return {"next": notice, "replan": result}
+
+
+async def _policy_points(
+    points: list[dict[str, Any]], parcels: list[dict[str, Any]], day: dt.date, current: int | None
+) -> list[failed_stop.Point]:
+    """The pickup points as the failed-stop policy sees them that day (the current one left out)."""
+    rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in points], day)
+    # A locker bank with no door for these parcels that day is full for them (the policy passes it by).
+    boxes = [Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels]
+    no_door = await locker_days.refusals(points, boxes, day)
+
+    def hours(p: dict[str, Any]) -> tuple[Window, ...]:
+        spans = windows_on(periods(p["opening_hours"]), day)
+        return (Window(0, 86400),) if spans is None else tuple(spans)  # no hours given: always open
+
+    return [
+        failed_stop.Point(
+            id=p["id"],
+            lat=p["lat"],
+            lon=p["lon"],
+            room=0 if p["id"] in no_door else rooms[p["id"]],
+            open_today=hours(p),
+            max_weight_kg=p["max_weight_kg"],
+            max_volume_l=p["max_volume_l"],
+        )
+        for p in points
+        if p["id"] != current
+    ]
 
 
 async def _record_next_try(new_id: int, failed_id: int, point: dict[str, Any] | None, now: dt.datetime) -> None:

@@ -12,6 +12,8 @@
 - ``courier_behind`` {hubId, couriers}: re-plan a hub whose couriers fell behind.
 - ``return_pickup`` {hubId, date}: a return's pickup stop at the customer's door; the
   day is re-planned when it has routes (else the day's plan takes the stop).
+- ``locker_drop_retry`` {stopId}: a shop drop's pickup stop at a locker failed: the drop is
+  collected and delivered the next evening (services/locker_retry.py).
 - ``checkout_holds_expired`` {hubId}: remove the hub's check-out holds that expired
   without an order (they stopped counting when they expired; this only tidies).
 """
@@ -25,6 +27,7 @@ from backend.jobs import JobContext, handler
 from backend.services.checkout import drop_expired_holds
 from backend.services.context import context_of
 from backend.services.disruptions import after_failed_stop, courier_behind, plan_in_same_day_order
+from backend.services.locker_retry import retry_next_evening
 from backend.services.replanning import announce_if_not_applied, improve_hub, replan_hub
 from backend.services.returns_portal import plan_in_return_pickup
 
@@ -77,3 +80,8 @@ async def return_pickup(job: JobContext) -> None:
 @handler("checkout_holds_expired")
 async def checkout_holds_expired(job: JobContext) -> None:
     await drop_expired_holds(job.payload["hubId"], dt.datetime.now())
+
+
+@handler("locker_drop_retry")
+async def locker_drop_retry(job: JobContext) -> None:
+    await retry_next_evening(job.payload["stopId"], dt.datetime.now())

@@ -82,6 +82,7 @@ async def after_courier_scan(
         for r in [r for r in rows if r["purpose"] == "shop_drop" and r["parcel.barcode"] in barcodes]:
             await _empty(r["id"])
             await lockers.log(point["id"], r["label"], r["parcel.barcode"], "collected", now, by_user=by_user)
+        await lockers.assign_waiting(point["id"], now)  # a door a drop left: a parcel may wait for it
 
 
 async def _empty(compartment_id: int) -> None:
@@ -197,6 +198,7 @@ async def _picked_up(point: dict[str, Any], r: dict[str, Any], now: dt.datetime,
         {PointParcel.status: "handed_out", PointParcel.handed_out_at: now, PointParcel.handed_out_by: by_user}
     ).where((PointParcel.parcel == r["parcel"]) & (PointParcel.status == "in"))
     await lockers.log(point["id"], r["label"], r["parcel.barcode"], "picked_up", now, by_user=by_user)
+    await lockers.assign_waiting(point["id"], now)
     await emit(
         "point.handed_out",
         {"orderId": r["order"], "barcode": r["parcel.barcode"], "pickupPointId": point["id"]},

@@ -2,8 +2,8 @@
 compartment for each parcel planned to the locker (the pure core backend/dispatch/lockers.py
 decides), the codes that open them, and what the doors tell: the courier's drop fills a
 compartment, the customer's code empties it, a shop's drop waits in one for the evening
-courier. A locker's room is its free compartments (backend/services/point_room.py asks
-``free_compartments``), so a full locker is full for order intake, check-out and redirects.
+courier. A locker's room is its free compartments on the day (backend/services/point_room.py
+asks backend/services/locker_days.py), so a full locker is full for order intake, check-out and redirects.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from backend.db.locker_tables import LockerCompartment, LockerEvent
-from backend.db.tables import Parcel, PickupPoint
+from backend.db.tables import Order, Parcel, PickupPoint
 from backend.dispatch.lockers import Box, Compartment, choose, place_all
 from backend.errors import Conflict, Invalid, NotFound
+from backend.services import locker_days
 
 MIN_CM, MAX_CM = 1.0, 300.0
 MAX_KG = 200.0
@@ -163,16 +164,6 @@ async def replace_compartments(point_id: int, items: Sequence[dict[str, Any]]) -
     return await compartments(point_id)
 
 
-async def free_compartments(point_ids: Sequence[int]) -> dict[int, int]:
-    """Free compartments per locker bank that has any compartments (others left out)."""
-    counts: dict[int, int] = {}
-    for r in await LockerCompartment.select(LockerCompartment.point, LockerCompartment.parcel).where(
-        LockerCompartment.point.is_in(list(point_ids) or [-1])
-    ):
-        counts[r["point"]] = counts.get(r["point"], 0) + (r["parcel"] is None)
-    return counts
-
-
 async def has_compartments(point_id: int) -> bool:
     return bool(await LockerCompartment.exists().where(LockerCompartment.point == point_id))
 
@@ -191,28 +182,40 @@ def boxes_of(parcels: Sequence[Any]) -> list[Box]:
     ]
 
 
-async def check_fit(point: dict[str, Any], parcels: Sequence[Any]) -> None:
+async def check_fit(point: dict[str, Any], parcels: Sequence[Any], day: dt.date | None = None) -> None:
     """Before an order for a locker is written: each parcel fits a compartment (else Invalid,
-    422, with the largest size) and the bank has a free one for each (else Conflict, 409)."""
+    422, with the largest size) and the bank has a free one for each (else Conflict, 409):
+    free now, or with ``day`` free on that day (backend/services/locker_days.py)."""
     boxes = boxes_of(parcels)
-    rows = await _rows(point["id"])
-    if not rows:
-        return  # a locker with no compartments given: its capacity counts, as a point's
-    for p in place_all([_core(r) for r in rows], boxes):
-        if p.refusal == "too_large":
-            raise Invalid(f"{p.detail} Choose another pickup point or delivery to the door.", field="parcels")
-        if p.refusal == "full":
-            raise Conflict(
-                f"{point['name']} is full: {p.detail} Choose another pickup point or day.", code="point_full"
-            )
+    if day is None:
+        rows = await _rows(point["id"])
+        refused = next((p for p in place_all([_core(r) for r in rows], boxes) if p.refusal), None)
+    else:
+        found = await locker_days.fit_on([point["id"]], boxes, day)
+        if point["id"] not in found:
+            return  # a locker with no compartments given: its capacity counts, as a point's
+        refused = found[point["id"]]
+    if refused is None:
+        return
+    if refused.refusal == "too_large":
+        raise Invalid(f"{refused.detail} Choose another pickup point or delivery to the door.", field="parcels")
+    raise Conflict(f"{point['name']} is full: {refused.detail} Choose another pickup point or day.", code="point_full")
 
 
 async def assign(
-    order_id: int, point_id: int, purpose: str, now: dt.datetime, *, by_shop: int | None = None
+    order_id: int,
+    point_id: int,
+    purpose: str,
+    now: dt.datetime,
+    *,
+    by_shop: int | None = None,
+    wait: bool = True,
 ) -> list[dict[str, Any]]:
     """A compartment for each parcel of the order without one (in the caller's transaction).
     Idempotent: a parcel keeps the compartment it has, through re-plans. A compartment taken
-    meanwhile is taken over by the next free one that fits; none left: Conflict."""
+    meanwhile is taken over by the next free one that fits; none left: Conflict. A delivery
+    whose parcel only fits a door a shop drop leaves before its day waits for that door
+    (``wait``; :func:`assign_waiting` gives it when the door empties)."""
     point = await PickupPoint.select(PickupPoint.id, PickupPoint.name).where(PickupPoint.id == point_id).first()
     if point is None or not await has_compartments(point_id):
         return []
@@ -226,11 +229,16 @@ async def assign(
         )
     }
     todo = sorted((p for p in parcels if p["id"] not in kept), key=lambda p: (-p["volume_l"], p["barcode"]))
+    day = await _delivery_day(order_id) if purpose == "delivery" and wait else None
     done = []
     for p in todo:
         box = Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"])
         for _ in range(5):  # another order may take the chosen one between the read and the write
             choice = choose([_core(r) for r in await _rows(point_id)], box)
+            if choice.compartment_id is None and day is not None and await locker_days.door_by(point_id, box.key, day):
+                # Only a door a shop drop leaves before the parcel's day fits: it waits for that one.
+                await log(point_id, "", p["barcode"], "waiting", now, by_shop=by_shop, detail=f"for {day}")
+                break
             if choice.compartment_id is None:
                 raise Conflict(f"{point['name']} is full: {choice.detail}", code="point_full")
             values: dict[Any, Any] = {
@@ -254,6 +262,46 @@ async def assign(
         else:
             raise Conflict(f"{point['name']} is busy; try again.")
     return done
+
+
+async def _delivery_day(order_id: int) -> dt.date | None:
+    row = await Order.select(Order.delivery_date).where(Order.id == order_id).first()
+    return row["delivery_date"] if row else None
+
+
+async def assign_waiting(point_id: int, now: dt.datetime) -> None:
+    """A door of the bank emptied: the parcels waiting for one take it, earliest day first
+    (in the caller's transaction); one that still finds none waits on."""
+    for order_id in await locker_days.waiting_orders(point_id):
+        with contextlib.suppress(Conflict):
+            await assign(order_id, point_id, "delivery", now, wait=False)
+
+
+async def empty_door_of(parcel_id: int, kind: str, now: dt.datetime, *, by_user: int | None = None) -> None:
+    """The parcel left its locker door another way than the door's own code (handed out at
+    the point's desk, sent back to the hub): the door is free; a parcel waiting takes it. In
+    the caller's transaction; nothing for a parcel in no door."""
+    row = (
+        await LockerCompartment.select(LockerCompartment.id, LockerCompartment.point, LockerCompartment.label)
+        .where(LockerCompartment.parcel == parcel_id)
+        .first()
+    )
+    if row is None:
+        return
+    barcode = (await Parcel.select(Parcel.barcode).where(Parcel.id == parcel_id).first() or {}).get("barcode", "")
+    await LockerCompartment.update(
+        {
+            LockerCompartment.parcel: None,
+            LockerCompartment.order: None,
+            LockerCompartment.purpose: "",
+            LockerCompartment.filled: False,
+            LockerCompartment.drop_code: "",
+            LockerCompartment.collect_code: "",
+            LockerCompartment.since: None,
+        }
+    ).where(LockerCompartment.id == row["id"])
+    await log(row["point"], row["label"], barcode, kind, now, by_user=by_user)
+    await assign_waiting(row["point"], now)
 
 
 async def log(
@@ -320,8 +368,9 @@ async def tracking_compartments(order_id: int, point_id: int) -> dict[str, Any] 
 
 async def follow_order(order_id: int, point_id: int | None, now: dt.datetime) -> None:
     """The order's delivery moved (a redirect, a failed try's next step): the compartments it
-    kept elsewhere and not filled yet are freed; at a locker bank it gets one for each parcel
-    that one is free for (a parcel none fits waits without one: the point's desk takes it)."""
+    kept elsewhere and not filled yet are freed; at a locker bank it gets one for each parcel.
+    The callers chose the bank by its doors on the day (locker_days.refusals); one taken
+    meanwhile is a Conflict that rolls the move back whole."""
     stale = await LockerCompartment.select(LockerCompartment.id, LockerCompartment.point).where(
         (LockerCompartment.order == order_id)
         & (LockerCompartment.purpose == "delivery")
@@ -339,5 +388,4 @@ async def follow_order(order_id: int, point_id: int | None, now: dt.datetime) ->
             }
         ).where(LockerCompartment.id.is_in(gone))
     if point_id is not None:
-        with contextlib.suppress(Conflict):  # full for one of its parcels: on the point's list without one
-            await assign(order_id, point_id, "delivery", now)
+        await assign(order_id, point_id, "delivery", now)

@@ -200,7 +200,7 @@ async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
                 f"(at most {pp.max_weight_kg} kg and {pp.max_volume_l} L per parcel)."
             )
     if pp.kind == "locker":  # a compartment for each parcel: too large (422) or full (409)
-        await lockers.check_fit({"id": pp.id, "name": pp.name}, data.parcels)
+        await lockers.check_fit({"id": pp.id, "name": pp.name}, data.parcels, data.date)
     room = await point_room.room_left(pp.id, data.date)
     if len(data.parcels) > room:
         raise Conflict(

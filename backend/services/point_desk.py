@@ -16,12 +16,13 @@ import secrets
 from typing import Any
 
 from backend.db.engine import transaction
+from backend.db.locker_tables import LockerCompartment
 from backend.db.tables import Order, Parcel, PickupPoint, PointOperator, PointParcel, ReturnRequest, Stop
 from backend.dispatch.alerts import Raised
 from backend.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import point_room
+from backend.services import lockers, point_room
 from backend.services.alerts import raise_alerts
 from backend.services.route_store import routes_in_force
 
@@ -124,6 +125,13 @@ async def _announced(point: dict[str, Any], day: dt.date) -> dict[str, Any]:
         )
     }
     coming = [r for r in rows if r["id"] not in scanned]
+    # At a locker bank: the door each parcel is kept (None: it waits for one, docs/lockers.md).
+    doors = {
+        r["parcel"]: r["label"]
+        for r in await LockerCompartment.select(LockerCompartment.parcel, LockerCompartment.label).where(
+            LockerCompartment.parcel.is_in([r["id"] for r in coming] or [-1])
+        )
+    }
     return {
         "date": day.isoformat(),
         "count": len(coming),
@@ -139,6 +147,7 @@ async def _announced(point: dict[str, Any], day: dt.date) -> dict[str, Any]:
                 "customer": r["order.customer_name"],
                 "weightKg": r["weight_kg"],
                 "volumeL": r["volume_l"],
+                "compartment": doors.get(r["id"]),
             }
             for r in coming
         ],
@@ -266,7 +275,7 @@ def ready_message(
 
 async def _held(point: dict[str, Any], barcode: str) -> dict[str, Any]:
     row = (
-        await PointParcel.select(PointParcel.id, PointParcel.order, *_HELD_COLUMNS)
+        await PointParcel.select(PointParcel.id, PointParcel.order, PointParcel.parcel, *_HELD_COLUMNS)
         .where((PointParcel.point == point["id"]) & (PointParcel.parcel.barcode == barcode.strip()))
         .first()
     )
@@ -324,6 +333,8 @@ async def prepare_hand_out(
         )
         if not done:
             raise Conflict(f"Parcel {row['parcel.barcode']} was handed out meanwhile.")
+        # At a locker bank the door is empty now (a parcel may wait for it).
+        await lockers.empty_door_of(row["parcel"], "picked_up", now, by_user=user_id)
         await emit(
             "point.handed_out",
             {"orderId": row["order"], "barcode": row["parcel.barcode"], "pickupPointId": point["id"]},
@@ -349,6 +360,7 @@ async def send_back(user_id: int, barcode: str, now: dt.datetime) -> dict[str, A
         await PointParcel.update({PointParcel.status: "returned", PointParcel.returned_at: now}).where(
             PointParcel.id == row["id"]
         )
+        await lockers.empty_door_of(row["parcel"], "returned", now, by_user=user_id)
         await emit(
             "point.returned",
             {"orderId": row["order"], "barcode": row["parcel.barcode"], "pickupPointId": point["id"]},

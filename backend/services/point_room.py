@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from backend.db.tables import Parcel, PickupPoint, PointParcel
 from backend.errors import NotFound
-from backend.services.lockers import free_compartments
+from backend.services import locker_days
 
 
 class Room(NamedTuple):
@@ -23,7 +23,7 @@ class Room(NamedTuple):
     capacity: int
     on_shelves: int  # parcels scanned in and not handed out or sent back (of any day's orders)
     announced: int  # parcels of the day's orders to the point, not scanned in there yet
-    free_compartments: int | None = None  # a locker bank's compartments not taken; None: shelves only
+    free_compartments: int | None = None  # a locker bank's doors free that day; None: shelves only
 
     @property
     def left(self) -> int:
@@ -58,7 +58,7 @@ async def rooms(points: Collection[tuple[int, int]], day: dt.date) -> dict[int, 
     ):
         if row["id"] not in in_point and row["id"] not in scanned:
             announced[row["order.pickup_point"]] += 1
-    free = await free_compartments(ids)
+    free = await locker_days.free_counts(ids, day)
     return {p: Room(capacity, held_by.get(p, 0), announced.get(p, 0), free.get(p)) for p, capacity in points}
 
 

@@ -31,12 +31,13 @@ from backend.db.tables import DispatchLock, Parcel, PickupPoint, Shift, Stop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch import failed_stop
 from backend.dispatch.calendar import SLOTS, at, format_hhmm, parse_hhmm, same_day_open, seconds_of, windows_on
+from backend.dispatch.lockers import Box
 from backend.dispatch.model import Window
 from backend.dispatch.replan import ReplanResult
 from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
 from backend.security import pickup_code
-from backend.services import lockers, point_room, stop_history
+from backend.services import locker_days, lockers, point_room, stop_history
 from backend.services.context import Context
 from backend.services.day import ON_BOARD, DayInput, Pending, hub_lock, periods
 from backend.services.geo import Geo
@@ -130,7 +131,9 @@ async def current_delivery(order_id: int) -> dict[str, Any] | None:
 async def _load(order: dict[str, Any], now: dt.datetime) -> _Day:
     day = order["delivery_date"]
     stop = await current_delivery(order["id"])
-    parcels = await Parcel.select(Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(Parcel.order == order["id"])
+    parcels = await Parcel.select(Parcel.barcode, Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(
+        Parcel.order == order["id"]
+    )
     routes = await routes_in_force(order["hub"], day)
     day_start = dt.datetime.combine(day, dt.time())
     shifts = await Shift.select(Shift.id, Shift.start, Shift.end, Shift.status).where(
@@ -219,6 +222,10 @@ async def _points(d: _Day) -> tuple[list[dict[str, Any]], dict[int, int]]:
         .where((PickupPoint.hub == d.order["hub"]) | PickupPoint.hub.is_null())
         .output(load_json=True)
     )
+    boxes = [Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in d.parcels]
+    for point_id, placed in (await locker_days.refusals(points, boxes, d.day)).items():
+        # A locker bank with no door for these parcels that day: refused, as a full or small point is.
+        next(p for p in points if p["id"] == point_id)["no_door"] = placed
     return points, await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in points], d.day)
 
 
@@ -251,6 +258,9 @@ def _point_problem(point: dict[str, Any], rooms: dict[int, int], d: _Day) -> tup
             f"{point['name']} takes parcels of at most {point['max_weight_kg']:g} kg and "
             f"{point['max_volume_l']:g} L; yours is {too_big['weight_kg']:g} kg / {too_big['volume_l']:g} L"
         )
+    if (placed := point.get("no_door")) is not None:
+        code = "pickup_point_too_small" if placed.refusal == "too_large" else "pickup_point_full"
+        return code, locker_days.lower_first(placed.detail).rstrip(".")
     room = rooms.get(point["id"], 0)
     if room < n:
         return "pickup_point_full", (

@@ -1,6 +1,7 @@
 """The demo's returns: orders delivered in the past days (a customer can return from them
 in the portal with their order number and postcode), two returns waiting at the hub to be
-received, a partner shop's return policy, and the ``returns`` login."""
+received, a partner shop's return policy, the hub's returns settings (its labour rate), and the
+``returns`` login."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from backend.db.returns_settings_tables import HubReturnsSettings
 from backend.db.tables import (
     Order,
     OrderLine,
@@ -19,13 +21,18 @@ from backend.db.tables import (
     Stop,
     User,
 )
+from backend.returns.settings import DEFAULTS
 from backend.returns.vocabulary import ReturnPolicy
+from backend.services.returns_settings import to_body
 
 POSTCODE = "00100"
 # The partner shop's policy (the vase's seller): 14 days, food not returnable, a fee for changed my mind.
 SHOP_POLICY = ReturnPolicy(
     not_returnable_categories=frozenset({"food"}), changed_mind_fee_cents=395, exchange_bonus_cents=500
 )
+# The demo hub's returns settings: the built-in tables, and what an hour of reconditioning costs
+# it (so the figures' labour has a price).
+HUB_SETTINGS = msgspec.structs.replace(DEFAULTS, labour_cents_per_hour=2400)
 # reference, days since delivery, lines (SKU, quantity), the return waiting at the hub [(SKU, qty, reason)]
 ORDERS: tuple[tuple[str, int, tuple[tuple[str, int], ...], tuple[tuple[str, int, str], ...]], ...] = (
     ("DEMO-R1", 2, (("SOCKS-W", 2), ("LAMP-DESK", 1), ("HONEY-450", 1), ("VASE-HAND", 1)), ()),
@@ -49,6 +56,7 @@ async def seed_returns(
     await User.insert(
         User(username="returns", password_hash=password_hash, role="returns", display_name="Returns", hub_id=hub_id)
     )
+    await HubReturnsSettings.insert(HubReturnsSettings(hub=hub_id, settings=msgspec.to_builtins(to_body(HUB_SETTINGS))))
     if shop_id is not None:
         await ShopReturnPolicy.insert(ShopReturnPolicy(shop=shop_id, policy=msgspec.to_builtins(SHOP_POLICY)))
     for n, (ref, days_ago, lines, waiting) in enumerate(ORDERS):

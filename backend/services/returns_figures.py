@@ -14,6 +14,7 @@ from backend.errors import Invalid
 from backend.returns import figures as core
 from backend.returns import tasks
 from backend.returns.vocabulary import Reason
+from backend.services.returns_settings import settings_of
 from backend.services.returns_tasks import work_of
 
 MAX_WEEKS = 53
@@ -126,7 +127,8 @@ async def figures(hub_id: int, start: str, end: str) -> dict[str, Any]:
     first, last = week_range(start, end)
     sold, returned = await _load(hub_id, first, last)
     by_cat = core.rates(sold, returned, by="category")
-    costs = {c.week: c for c in core.costs(returned)}
+    rate = (await settings_of(hub_id)).labour_cents_per_hour
+    costs = {c.week: c for c in core.costs(returned, rate)}
     n_sold: Counter[str] = Counter()
     n_back: Counter[str] = Counter()
     for r in by_cat:
@@ -144,6 +146,7 @@ async def figures(hub_id: int, start: str, end: str) -> dict[str, Any]:
                 "feesCents": c.fees_cents if c else 0,
                 "refundsCents": c.refunds_cents if c else 0,
                 "labourMinutes": c.labour_minutes if c else 0.0,
+                "labourCents": c.labour_cents if c else 0,
                 "netCents": c.net_cents if c else 0,
             }
         )
@@ -151,6 +154,7 @@ async def figures(hub_id: int, start: str, end: str) -> dict[str, Any]:
         "hubId": hub_id,
         "from": core.iso_week(first),
         "to": core.iso_week(last),
+        "labourCentsPerHour": rate,
         "weeks": weeks,
         "topReasons": [{"reason": str(r), "count": n} for r, n in core.top_reasons(returned, 5)],
         "byCategory": [
@@ -174,5 +178,5 @@ async def figures_csv(hub_id: int, start: str, end: str, table: Table, by: core.
     elif table == "reasons":
         rows, kind = core.reasons(returned, by=by), core.ReasonCount
     else:
-        rows, kind = core.costs(returned), core.Cost
+        rows, kind = core.costs(returned, (await settings_of(hub_id)).labour_cents_per_hour), core.Cost
     return core.to_csv(rows) or ",".join(kind.__struct_fields__) + "\n"  # no rows: the header alone

@@ -1,9 +1,11 @@
 """Inspecting a received return item at the hub (role ``returns``, own hub): the checklist of
 its product's category, photos (decoded and size-checked before they are kept), the grade, the
-disposition from the table, and the refund computed by the core and recorded once per item
+disposition, and the refund computed by the core and recorded once per item
 (``return_refund.item`` is unique: asked again, the same record). The task list follows from
-the disposition (returns_tasks.py works it through). Everything the core decides is the core's
-(backend/returns/); this module holds the rows and the transaction."""
+the disposition (returns_tasks.py works it through). The checklist, the dispositions, the
+deductions and the templates are the hub's own tables (returns_settings.py), read in the
+inspection's transaction. Everything the core decides is the core's (backend/returns/); this
+module holds the rows and the transaction."""
 
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ from backend.returns import checklists, dispositions, grading, refunds, template
 from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade, Outcome, Reason
 from backend.services.images import checked_image
+from backend.services.returns_assign import assign_new
 from backend.services.returns_portal import policy_of
+from backend.services.returns_settings import settings_of
 from backend.services.sessions import Principal
 from backend.structs import Body
 
@@ -100,7 +104,8 @@ def _texts(key: str) -> dict[str, str]:
 async def checklist_of(item_id: int, user: Principal) -> dict[str, Any]:
     """What the inspector answers for this item, with the grades and where each goes."""
     item = await item_of(item_id, user)
-    cl = checklists.checklist_for(item["category"])
+    tables = await settings_of(item["request.hub"])
+    cl = checklists.checklist_for(item["category"], tables.checklists)
     return {
         "itemId": item_id,
         "sku": item["sku"],
@@ -110,7 +115,7 @@ async def checklist_of(item_id: int, user: Principal) -> dict[str, Any]:
             {
                 "id": q.id,
                 "textKey": q.text_key,
-                "text": _texts(q.text_key),
+                "text": dict(q.text) or _texts(q.text_key),
                 "good": q.good,
                 "photoIfBad": q.photo_if_bad,
             }
@@ -121,7 +126,7 @@ async def checklist_of(item_id: int, user: Principal) -> dict[str, Any]:
         "grades": [
             {
                 "grade": g.value,
-                "dispositions": [d.value for d in dispositions.DISPOSITIONS.allowed(g, item["category"])],
+                "dispositions": [d.value for d in tables.dispositions.allowed(g, item["category"])],
             }
             for g in grading.ORDER
         ],
@@ -147,13 +152,21 @@ async def _price(item: dict[str, Any]) -> int:
     return int(line["price_cents"]) if line else 0
 
 
-async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path, now: dt.datetime) -> dict[str, Any]:
-    """Record the inspection once: findings, grade, disposition, the refund and the task list."""
-    item = await item_of(item_id, user)
-    hub = item["request.hub"]
-    cat = item["category"]
-    cl = checklists.checklist_for(cat)
-    by = user.user.username
+class _Decided(msgspec.Struct, frozen=True, kw_only=True):
+    """What the core made of one inspection, before any row is written."""
+
+    photos: tuple[checklists.Photo, ...]
+    found: tuple[str, ...]
+    graded: grading.Grading
+    decision: dispositions.Decision
+    refund: refunds.Refund
+    task: templates.TaskList | None
+
+
+async def _decide(item: dict[str, Any], data: InspectIn, by: str, var_dir: Path, now: dt.datetime) -> _Decided:
+    """The core's decisions with the hub's own tables (read in the caller's transaction)."""
+    item_id, hub, cat = item["id"], item["request.hub"], item["category"]
+    tables = await settings_of(hub)
     try:
         core = checklists.Inspection(
             item_id=str(item_id),
@@ -163,9 +176,11 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
             inspector=by,
             note=data.note,
         )
-        found = checklists.validate(core, cl)
-        graded = grading.decide(str(item_id), cat, found, data.grade, by, now, data.note)
-        decision = dispositions.decide(str(item_id), graded.grade, cat, by, now, data.disposition)
+        found = checklists.validate(core, checklists.checklist_for(cat, tables.checklists))
+        graded = grading.decide(str(item_id), cat, found, data.grade, by, now, data.note, tables.grading)
+        decision = dispositions.decide(
+            str(item_id), graded.grade, cat, by, now, data.disposition, table=tables.dispositions
+        )
         refund = refunds.compute(
             str(item_id),
             price_cents=await _price(item),
@@ -174,10 +189,19 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
             grade=graded.grade,
             findings=found,
             policy=await policy_of((item["product"] or {}).get("shop")),
+            table=tables.refunds,
         )
     except ValueError as e:  # the core's sentence
         raise Invalid(str(e)) from None
-    task = templates.generate(str(item_id), item["sku"], cat, graded.grade, decision.disposition)
+    task = templates.generate(str(item_id), item["sku"], cat, graded.grade, decision.disposition, tables.templates)
+    return _Decided(photos=core.photos, found=found, graded=graded, decision=decision, refund=refund, task=task)
+
+
+async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path, now: dt.datetime) -> dict[str, Any]:
+    """Record the inspection once: findings, grade, disposition, the refund and the task list,
+    decided with the hub's tables as they are in this transaction."""
+    item = await item_of(item_id, user)
+    hub = item["request.hub"]
     async with transaction():
         await write_guard("return_item", item_id)
         now_item = await ReturnItem.select(ReturnItem.status).where(ReturnItem.id == item_id).first()
@@ -185,44 +209,51 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
             raise Conflict(f"Item {item_id} has not been received; receive the parcel first.")
         if await ReturnInspection.exists().where(ReturnInspection.item == item_id):
             raise Conflict(f"Item {item_id} is inspected already; go on with its task list.")
+        d = await _decide(item, data, user.user.username, var_dir, now)
+        task, worker_id = d.task, None
+        if task is not None:
+            task, worker_id = await assign_new(hub, task, now)
         await ReturnInspection.insert(
             ReturnInspection(
                 item=item_id,
                 request=item["request"],
                 hub=hub,
                 sku=item["sku"],
-                category=cat,
+                category=item["category"],
                 answers=dict(data.answers),
-                findings=list(found),
-                photos=[msgspec.to_builtins(p) for p in core.photos],
-                suggested=graded.suggested.value,
-                grade=graded.grade.value,
-                disposition=decision.disposition.value,
+                findings=list(d.found),
+                photos=[msgspec.to_builtins(p) for p in d.photos],
+                suggested=d.graded.suggested.value,
+                grade=d.graded.grade.value,
+                disposition=d.decision.disposition.value,
                 note=data.note,
                 by_user=user.id,
                 at=now,
                 task=msgspec.to_builtins(task) if task else {},
+                worker=worker_id,
                 status="tasks" if task else "checked",
             )
         )
         detail = (
-            f"item {item_id} ({item['sku']}): grade {graded.grade.value} (suggested {graded.suggested.value}; "
-            f"findings: {', '.join(found) or 'none'}), {decision.disposition.value}"
+            f"item {item_id} ({item['sku']}): grade {d.graded.grade.value} (suggested {d.graded.suggested.value}; "
+            f"findings: {', '.join(d.found) or 'none'}), {d.decision.disposition.value}"
+            + (f"; task list for {task.worker}" if task and task.worker else "")
         )
         await ReturnEvent.insert(
             ReturnEvent(request=item["request"], at=now, state="inspected", by_user=user.id, detail=detail)
         )
-        record = await record_refund(item, refund, user, now)
-        await emit("return.inspected", {"itemId": item_id, "grade": graded.grade.value}, hub_id=hub)
+        record = await record_refund(item, d.refund, user, now)
+        await emit("return.inspected", {"itemId": item_id, "grade": d.graded.grade.value}, hub_id=hub)
     return {
         "itemId": item_id,
-        "findings": list(found),
-        "suggested": graded.suggested.value,
-        "grade": graded.grade.value,
-        "disposition": decision.disposition.value,
-        "ends": decision.end,
+        "findings": list(d.found),
+        "suggested": d.graded.suggested.value,
+        "grade": d.graded.grade.value,
+        "disposition": d.decision.disposition.value,
+        "ends": d.decision.end,
         "refund": record,
         "steps": len(task.steps) if task else 0,
+        "worker": task.worker if task else None,
     }
 
 

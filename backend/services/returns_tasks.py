@@ -8,6 +8,7 @@ recycling — each written to the return's history."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -23,6 +24,7 @@ from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade
 from backend.services.alerts import raise_alerts
 from backend.services.returns_inspection import check_hub
+from backend.services.returns_settings import settings_of
 from backend.services.sessions import Principal
 from backend.services.warehouse_stock import bins_of, full_catalogue, ledger_for, record
 from backend.structs import Body
@@ -55,14 +57,20 @@ async def _row(item_id: int, user: Principal) -> dict[str, Any]:
     return row
 
 
+row_of = _row  # for the hand-over (returns_handover.py)
+
+
 def work_of(row: dict[str, Any]) -> tasks.Work | None:
     """The core's Work, rebuilt by replaying the stored events (the states follow from them)."""
     if not row["task"]:
         return None
     task = msgspec.convert(row["task"], templates.TaskList)
-    work = tasks.begin(task)
+    # Replayed without the worker: each event was allowed when it was made, whoever had the
+    # list then (a list handed over keeps the steps its first worker did).
+    work = tasks.begin(msgspec.structs.replace(task, worker=None))
     for e in msgspec.convert(row["events"], list[tasks.Event]):
         work = tasks.apply(work, e)
+    work = msgspec.structs.replace(work, task=task)
     if row["checked"]:
         work = msgspec.structs.replace(work, check=msgspec.convert(row["checked"], tasks.Check))
     return work
@@ -79,11 +87,14 @@ def _step(step: templates.Step) -> dict[str, Any]:
     }
 
 
-def work_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """One item's list as the task screen shows it: the current step, its state and when it started."""
+def work_view(row: dict[str, Any], now: dt.datetime, table_ends: Mapping[Disposition, str]) -> dict[str, Any]:
+    """One item's list as the task screen shows it: the current step, its state and when it started
+    (``table_ends``: where each disposition ends, from the hub's disposition table)."""
     work = work_of(row)
     out: dict[str, Any] = {"itemId": row["item"], "sku": row["sku"], "grade": row["grade"], "status": row["status"]}
-    out.update(disposition=row["disposition"], now=now.isoformat())
+    ends = table_ends.get(Disposition(row["disposition"]))
+    out.update(disposition=row["disposition"], ends=ends, regrade=row["disposition"] == Disposition.REPAIR.value)
+    out.update(now=now.isoformat())
     if work is None:
         return {**out, "steps": [], "current": None}
     out["template"] = work.task.template
@@ -103,8 +114,9 @@ def work_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
 
 
 async def queue(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
-    """The open lists of the worker's hub (theirs and those nobody took), in batches by template;
-    each batch's steps step-major, so the same step comes in a row."""
+    """The open lists of the user's hub in batches by worker and template: the user's own first,
+    then those nobody has, then the others' (to take over); each batch's steps step-major, so
+    the same step comes in a row."""
     hub = user.user.hub_id
     if hub is None:
         raise Invalid("Your account belongs to no hub; ask a dispatcher to set your hub.")
@@ -114,21 +126,32 @@ async def queue(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
         .order_by(ReturnInspection.id)
         .output(load_json=True)
     )
-    mine = [r for r in rows if r["task"] and (r["task"].get("worker") in (None, user.user.username))]
-    lists = {r["item"]: r for r in mine}
-    batches = templates.group(msgspec.convert(r["task"], templates.TaskList) for r in mine)
-    return [
-        {
-            "template": b.template,
-            "items": [work_view(lists[int(t.item_id)], now) for t in b.lists],
-            "order": [s.id for s in templates.work_order(b)],
-        }
-        for b in batches
-    ]
+    me = user.user.username
+    table_ends = (await settings_of(hub)).dispositions.ends
+    with_list = [r for r in rows if r["task"]]
+    owners = {r["task"].get("worker") for r in with_list}
+    out = []
+    for who in sorted(owners, key=lambda w: (0 if w == me else 1 if w is None else 2, w or "")):
+        theirs = {r["item"]: r for r in with_list if r["task"].get("worker") == who}
+        for b in templates.group(msgspec.convert(r["task"], templates.TaskList) for r in theirs.values()):
+            out.append(
+                {
+                    "template": b.template,
+                    "worker": who,
+                    "mine": who == me,
+                    "items": [work_view(theirs[int(t.item_id)], now, table_ends) for t in b.lists],
+                    "order": [s.id for s in templates.work_order(b)],
+                }
+            )
+    return out
 
 
 async def one(item_id: int, user: Principal, now: dt.datetime) -> dict[str, Any]:
-    return work_view(await _row(item_id, user), now)
+    return await view_of(await _row(item_id, user), now)
+
+
+async def view_of(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return work_view(row, now, (await settings_of(row["hub"])).dispositions.ends)
 
 
 async def _history(row: dict[str, Any], state: str, user: Principal, now: dt.datetime, detail: str) -> None:
@@ -171,7 +194,7 @@ async def step_event(
                 await _call_help(row, step, user, now, event_id)
             await emit("return.step", {"itemId": item_id, "step": n, "kind": data.kind}, hub_id=row["hub"])
         row = await _row(item_id, user)
-    return work_view(row, now)
+    return await view_of(row, now)
 
 
 async def _call_help(row: dict[str, Any], step: templates.Step, user: Principal, now: dt.datetime, eid: str) -> None:
@@ -202,10 +225,14 @@ async def check(item_id: int, data: CheckIn, user: Principal, now: dt.datetime) 
             detail = f"item {item_id}: " + ("passed" if data.passed else f"failed: {data.note}")
             await _history(row, "checked", user, now, detail)
         row = await _row(item_id, user)
-    return work_view(row, now)
+    return await view_of(row, now)
 
 
-def _core_grading(row: dict[str, Any]) -> tuple[grading.Grading, dispositions.Decision]:
+def _core_grading(
+    row: dict[str, Any], ends: Mapping[Disposition, dispositions.End]
+) -> tuple[grading.Grading, dispositions.Decision]:
+    """The grade and disposition the inspection gave: a table changed since does not undo them;
+    where the disposition ends is the hub's table's word now (the built-in one if it dropped it)."""
     by = str(row["by_user"])
     g = grading.Grading(
         item_id=str(row["item"]),
@@ -216,7 +243,11 @@ def _core_grading(row: dict[str, Any]) -> tuple[grading.Grading, dispositions.De
         at=row["at"],
         note=row["note"],
     )
-    d = dispositions.decide(str(row["item"]), g.grade, row["category"], by, row["at"], Disposition(row["disposition"]))
+    disposition = Disposition(row["disposition"])
+    end = ends.get(disposition) or dispositions.ENDS[disposition]
+    d = dispositions.Decision(
+        item_id=str(row["item"]), grade=g.grade, disposition=disposition, end=end, by=by, at=row["at"]
+    )
     return g, d
 
 
@@ -239,7 +270,7 @@ async def finish(item_id: int, data: FinishIn, user: Principal, now: dt.datetime
             if code not in await bins_of(hub):
                 raise Invalid(f"Hub {hub} has no bin {data.bin!r}; scan a bin of this warehouse (e.g. A01-01-1).")
             place = Place("bin", code)
-        g, d = _core_grading(row)
+        g, d = _core_grading(row, (await settings_of(hub)).dispositions.ends)
         try:
             done = finishing.finish(
                 grading=g,
@@ -252,6 +283,8 @@ async def finish(item_id: int, data: FinishIn, user: Principal, now: dt.datetime
                 at=now,
                 regrade=data.regrade,
             )
+        except finishing.FinishInputError as e:
+            raise Invalid(str(e)) from None
         except ValueError as e:
             raise Conflict(str(e)) from None
         if done.product is not None and done.product.sku not in catalogue.by_sku:

@@ -27,6 +27,7 @@ from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.services.orders import new_barcode
 from backend.services.route_store import routes_in_force
+from backend.services.scanner_settings import wedge_of
 from backend.services.warehouse_stock import hold_hub, scanned_product
 from backend.warehouse import packing
 from backend.warehouse.barcodes import parse_scan
@@ -176,7 +177,8 @@ async def view(job_id: int, role: str, hub_id: int | None) -> dict[str, Any]:
 async def start(code: str, user_id: int, role: str, hub_id: int | None, now: dt.datetime) -> dict[str, Any]:
     """Open (or resume) the packing of the order the scanned tote holds."""
     hub = packer_hub(role, hub_id)
-    scan = parse_scan(code)
+    wedge = await wedge_of(hub_id)
+    scan = parse_scan(code, prefix=wedge.prefix, suffix=wedge.suffix)
     if scan.kind != "tote":
         raise Invalid(f"{scan.text or code!r} is not a tote; scan the label of a tote (T-0042).", code="not_a_tote")
     async with transaction():
@@ -232,7 +234,7 @@ async def _other_orders(hub: int, order_id: int) -> dict[str, int]:
 async def scan_item(job_id: int, scan_id: str, code: str, role: str, hub_id: int | None) -> dict[str, Any]:
     """One unit scanned into the parcel: counted once per scan id; a wrong one refused."""
     hub = packer_hub(role, hub_id)
-    product = await scanned_product(code)
+    product = await scanned_product(code, hub_id)
     async with transaction():
         row = await _job(job_id, hub)
         await hold_hub(row["hub"])

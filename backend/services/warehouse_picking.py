@@ -25,6 +25,7 @@ from backend.db.tables import OrderLine, PickBatch, PickScan, Tote, User
 from backend.dispatch.alerts import Raised
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.services.alerts import raise_alerts
+from backend.services.scanner_settings import wedge_of
 from backend.services.warehouse_events import emit_warehouse
 from backend.services.warehouse_floor import walking_path
 from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, ledger_for, write_movements
@@ -303,7 +304,13 @@ async def _apply(
         )
     if kind in ("scan", "tote"):
         state.in_use = await _totes_in_use(hub, batch_id)
-        what = parse_scan(code, location_parser=lambda t: t.upper() if t.upper() in bins else None)
+        wedge = await wedge_of(hub)
+        what = parse_scan(
+            code,
+            prefix=wedge.prefix,
+            suffix=wedge.suffix,
+            location_parser=lambda t: t.upper() if t.upper() in bins else None,
+        )
         if kind == "tote" and what.kind not in ("tote", "unknown"):
             return _problem(
                 Answer(ok=False, code="not_a_tote", message=f"{code!r} is not a tote code (T-0042); scan a tote."),

@@ -20,6 +20,7 @@ import msgspec
 from backend.db.engine import transaction
 from backend.db.tables import OrderLine, PickBatch, SortJob, Tote
 from backend.errors import Conflict, Invalid, NotFound
+from backend.services.scanner_settings import wedge_of
 from backend.services.warehouse_packing import packer_hub
 from backend.services.warehouse_picking import check_hub_of
 from backend.services.warehouse_stock import full_catalogue, hold_hub, scanned_product
@@ -197,7 +198,8 @@ async def _totes_in_use(job_id: int) -> dict[str, int]:
 async def bind_tote(job_id: int, order_id: int, code: str, role: str, hub_id: int | None) -> dict[str, Any]:
     """The order's units go into this tote (one tote per order; never another order's)."""
     hub = packer_hub(role, hub_id)
-    scan = parse_scan(code)
+    wedge = await wedge_of(hub_id)
+    scan = parse_scan(code, prefix=wedge.prefix, suffix=wedge.suffix)
     if scan.kind != "tote":
         raise Invalid(f"{scan.text or code!r} is not a tote; scan the label of a tote (T-0042).", code="not_a_tote")
     async with transaction():
@@ -215,7 +217,7 @@ async def scan_item(
 ) -> dict[str, Any]:
     """One unit scanned: the order (and tote) it goes to; a complete order's tote is bound to it."""
     hub = packer_hub(role, hub_id)
-    product = await scanned_product(code)
+    product = await scanned_product(code, hub_id)
     async with transaction():
         row = await _job(job_id, hub)
         await hold_hub(row["hub"])

@@ -23,6 +23,7 @@ from backend.db.locks import write_guard
 from backend.db.tables import Product, Shop, StockMovement, WarehouseBin
 from backend.errors import Invalid
 from backend.services.hub_scope import require_hub, require_same_hub
+from backend.services.scanner_settings import wedge_of
 from backend.structs import Out
 from backend.warehouse.barcodes import parse_scan
 from backend.warehouse.layout import Layout, Location, position
@@ -62,10 +63,12 @@ async def full_catalogue() -> Catalogue:
         raise Invalid(str(e)) from None
 
 
-async def scanned_product(code: str) -> CoreProduct:
-    """The product a packer or sorter scanned: its GTIN (or GS1-128) read and looked up, or
-    refused with a sentence (``unreadable``, ``not_a_product``, ``unknown_product``)."""
-    scan = parse_scan(code)
+async def scanned_product(code: str, hub_id: int | None = None) -> CoreProduct:
+    """The product a packer or sorter at ``hub_id`` scanned (that hub's scanner prefix and
+    suffix taken off): its GTIN (or GS1-128) read and looked up, or refused with a sentence
+    (``unreadable``, ``not_a_product``, ``unknown_product``)."""
+    wedge = await wedge_of(hub_id)
+    scan = parse_scan(code, prefix=wedge.prefix, suffix=wedge.suffix)
     if scan.kind == "unknown":
         raise Invalid(scan.error or f"{code!r} cannot be read; scan again.", code="unreadable")
     if scan.kind != "product":

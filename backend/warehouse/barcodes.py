@@ -233,6 +233,25 @@ def _is_gs1(text: str) -> bool:
     return text[:2] in ("01", "02") and len(text) > 16 and text[2:16].isdigit()
 
 
+AFFIX_MAX = 8  # a scanner's prefix or suffix is a few characters; longer is a typo or a code
+
+
+def affix_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a scanner's prefix or suffix (a sentence), or None when it can.
+    Empty is allowed (none). The scan is trimmed and its control characters dropped before
+    the prefix is taken off, so blanks at its ends or control characters would never match;
+    digits alone could not be told from the code's own digits."""
+    if len(text) > AFFIX_MAX:
+        return f"{text!r} is longer than {AFFIX_MAX} characters; a scanner's prefix or suffix is a few signs."
+    if not text.isprintable():
+        return f"{text!r} holds a control character; use printable signs such as $, # or ]."
+    if text != text.strip(BLANKS):
+        return f"{text!r} starts or ends with a space; a scan is trimmed before the prefix is taken off."
+    if text.isdigit():
+        return f"{text!r} is only digits, which a barcode's own digits could be; add a sign such as $ or #."
+    return None
+
+
 def parse_scan(
     text: str,
     *,
@@ -242,8 +261,20 @@ def parse_scan(
 ) -> Scan:
     """Tell what a scan is: a product (GTIN, alone or in a GS1 code), a bin location, a tote
     ("T-0042"), a pallet (SSCC), or unknown with the reason. ``location_parser`` gives the
-    canonical code of a location, or None when ``text`` is not one."""
-    text = strip_wedge(text, prefix, suffix).strip(GS)  # a leading GS is the start FNC1; a trailing one ends nothing
+    canonical code of a location, or None when ``text`` is not one. ``prefix``/``suffix``:
+    the hub's scanner's, taken off when there."""
+    scan = _read(strip_wedge(text, prefix, suffix), location_parser)
+    if scan.kind == "unknown" and (prefix or suffix):
+        # The apps' kit takes them off before sending: a code that begins with the prefix
+        # itself (prefix "A", bin "A01-02-1") lost it once already and reads as sent.
+        as_sent = _read(strip_wedge(text), location_parser)
+        if as_sent.kind != "unknown":
+            return as_sent
+    return scan
+
+
+def _read(text: str, location_parser: Callable[[str], str | None]) -> Scan:
+    text = text.strip(GS)  # a leading GS is the start FNC1; a trailing one ends nothing
     if not text:
         return Scan(kind="unknown", error="The scan was empty; scan again.")
     for symbology in OTHER_SYMBOLOGIES:

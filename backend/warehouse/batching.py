@@ -7,20 +7,22 @@ its orders' totes fit the cart.
 The walk of a batch is estimated per aisle (the cheapest of: through, in and back
 from the front, from the back, from both ends leaving the largest gap) plus twice
 the span of the aisles from the depot: close to the optimal tour and cheap to
-update when one order joins or leaves. Batches are built by seeds: the unbatched
-order whose own walk is longest opens a batch, and the order that adds the least
-walk joins it until the cart is full. A local search then moves single orders between
-batches and swaps pairs of orders of two batches while that shortens the
-estimate and the carts have room (``passes`` rounds at most; a swap is screened
-by the sum of its one-order changes, then tried exactly). Each batch is
-finally routed with :func:`backend.warehouse.routing.route`.
+update when one order joins or leaves (an aisle's picks are a bitmask of bay
+positions, and the metres of a mask are looked up in a table kept for the run).
+Batches are built by seeds: the unbatched order whose own walk is longest opens a
+batch, and the order that adds the least walk joins it until the cart is full. A
+local search then moves single orders between batches and swaps pairs of orders
+of two batches while that shortens the estimate and the carts have room
+(``passes`` rounds at most; a swap is screened by the sum of its one-order
+changes, then tried exactly). Each batch is finally routed with
+:func:`backend.warehouse.routing.route`.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -75,79 +77,109 @@ def check_order(cart: Cart, order: PickOrder) -> None:
         )
 
 
-class _Walk:
-    """The walking estimate of a set of picks, kept per aisle so that adding or taking
-    one order's picks costs the aisles it touches."""
+# An order's picks: aisle -> (bitmask of the bay positions it stands at, picks per position)
+Picks = dict[int, tuple[int, dict[int, int]]]
+
+
+class _Floor:
+    """What the estimate needs of the floor, and the metres of an aisle walked to a set of
+    positions, kept by the set's bitmask: the batches of a run meet the same sets again and
+    again, so most estimates are dictionary look-ups."""
 
     def __init__(self, layout: Layout) -> None:
         self.length = layout.length
         self.pitch = layout.aisle_pitch
         self.depot = layout.depot_aisle
-        self.ys: dict[int, list[float]] = {}
-        self.cost: dict[int, float] = {}
-        self.lo = self.hi = self.depot  # the aisles walked to, the depot's included
+        self.ys = [bay_y(layout, 2 * p + 1) for p in range(layout.positions * layout.blocks)]
+        self.costs: dict[int, float] = {0: 0.0}
+
+    def cost(self, mask: int) -> float:
+        metres = self.costs.get(mask)
+        if metres is None:
+            ys = [y for p, y in enumerate(self.ys) if mask >> p & 1]
+            L = self.length
+            gap = max(map(operator.sub, ys[1:], ys), default=0.0)
+            metres = self.costs[mask] = min(L, 2 * ys[-1], 2 * (L - ys[0]), 2 * (L - gap))
+        return metres
+
+
+class _Walk:
+    """The walking estimate of a set of picks, kept per aisle so that adding or taking
+    one order's picks costs the aisles it touches."""
+
+    def __init__(self, floor: _Floor) -> None:
+        self.floor = floor
+        self.masks: dict[int, int] = {}  # aisle -> positions walked to
+        self.held: dict[int, dict[int, int]] = {}  # aisle -> picks per position
+        self.lo = self.hi = floor.depot  # the aisles walked to, the depot's included
         self.known: dict[tuple[str, int], float] = {}  # change for an order joining or leaving, until the next apply
+        self.version = 0  # counts the changes: a pair of batches found settled stays so while neither changes
 
-    def aisle(self, ys: list[float]) -> float:
-        if not ys:
-            return 0.0
-        L = self.length
-        gap = max(map(operator.sub, ys[1:], ys), default=0.0)
-        return min(L, 2 * ys[-1], 2 * (L - ys[0]), 2 * (L - gap))
-
-    def span(self, aisles: Iterable[int]) -> float:
-        lo = hi = self.depot
-        for a in aisles:
-            lo, hi = min(lo, a), max(hi, a)
-        return 2 * self.pitch * (hi - lo)
+    def _left(self, a: int, picks: tuple[int, dict[int, int]]) -> int:
+        """The positions of aisle ``a`` still walked to once ``picks`` leave."""
+        mask, held = self.masks[a], self.held[a]
+        for p, k in picks[1].items():
+            if held[p] == k:
+                mask &= ~(1 << p)
+        return mask
 
     def total(self) -> float:
-        return sum(self.cost.values()) + 2 * self.pitch * (self.hi - self.lo)
+        cost = self.floor.cost
+        return sum(cost(m) for m in self.masks.values()) + 2 * self.floor.pitch * (self.hi - self.lo)
 
-    def aisle_delta(self, picks: dict[int, list[float]], sign: int) -> float:
-        """The change of the aisles' part when ``picks`` (aisle -> ys) join (+1) or leave (-1)."""
-        change = 0.0
-        for a, ys in picks.items():
-            old = self.ys.get(a, [])
-            new = sorted(old + ys) if sign > 0 else _without(old, ys)
-            change += self.aisle(new) - self.cost.get(a, 0.0)
+    def aisle_delta(self, picks: Picks, sign: int) -> float:
+        """The change of the aisles' part when ``picks`` join (+1) or leave (-1)."""
+        floor, costs, masks, change = self.floor, self.floor.costs, self.masks, 0.0
+        for a, mine in picks.items():
+            old = masks.get(a, 0)
+            new = old | mine[0] if sign > 0 else self._left(a, mine)
+            if new != old:  # an aisle walked to the same spots costs the same
+                metres = costs.get(new)
+                change += (floor.cost(new) if metres is None else metres) - costs[old]
         return change
 
-    def span_delta(self, picks: dict[int, list[float]], sign: int) -> float:
+    def span_delta(self, picks: Picks, sign: int) -> float:
         if sign > 0:
             lo, hi = min(self.lo, min(picks)), max(self.hi, max(picks))
-            return 2 * self.pitch * ((hi - lo) - (self.hi - self.lo))
-        kept = [a for a in self.ys if a not in picks or len(self.ys[a]) > len(picks[a])]
-        return self.span(kept) - 2 * self.pitch * (self.hi - self.lo)
+        else:
+            kept = [a for a in self.masks if a not in picks or self._left(a, picks[a])]
+            lo, hi = min([self.floor.depot, *kept]), max([self.floor.depot, *kept])
+        return 2 * self.floor.pitch * ((hi - lo) - (self.hi - self.lo))
 
-    def delta(self, picks: dict[int, list[float]], sign: int) -> float:
+    def delta(self, picks: Picks, sign: int) -> float:
         return self.aisle_delta(picks, sign) + self.span_delta(picks, sign)
 
-    def change(self, order: str, picks: dict[int, list[float]], sign: int) -> float:
+    def change(self, order: str, picks: Picks, sign: int) -> float:
         """:meth:`delta` for an order, remembered until the batch changes."""
         key = (order, sign)
-        if key not in self.known:
-            self.known[key] = self.delta(picks, sign)
-        return self.known[key]
+        known = self.known.get(key)
+        if known is None:
+            known = self.known[key] = self.delta(picks, sign)
+        return known
 
-    def apply(self, picks: dict[int, list[float]], sign: int) -> None:
+    def apply(self, picks: Picks, sign: int) -> None:
         self.known = {}
-        for a, ys in picks.items():
-            old = self.ys.get(a, [])
-            new = sorted(old + ys) if sign > 0 else _without(old, ys)
-            if new:
-                self.ys[a], self.cost[a] = new, self.aisle(new)
+        self.version += 1
+        for a, (mask, counts) in picks.items():
+            held = self.held.setdefault(a, {})
+            for p, k in counts.items():
+                held[p] = held.get(p, 0) + sign * k
+                if not held[p]:
+                    del held[p]
+            if held:
+                self.masks[a] = self.masks.get(a, 0) | mask if sign > 0 else self.mask_of(held)
+                self.floor.cost(self.masks[a])  # in the table from now on: the deltas read it directly
             else:
-                self.ys.pop(a, None)
-                self.cost.pop(a, None)
-        self.lo, self.hi = min([self.depot, *self.ys]), max([self.depot, *self.ys])
+                self.masks.pop(a, None)
+                del self.held[a]
+        self.lo, self.hi = min([self.floor.depot, *self.masks]), max([self.floor.depot, *self.masks])
 
-
-def _without(ys: list[float], gone: list[float]) -> list[float]:
-    out = list(ys)
-    for y in gone:
-        out.remove(y)
-    return out
+    @staticmethod
+    def mask_of(held: dict[int, int]) -> int:
+        mask = 0
+        for p in held:
+            mask |= 1 << p
+        return mask
 
 
 def _parse(layout: Layout, order: PickOrder) -> list[Location]:
@@ -166,67 +198,81 @@ def make_batches(layout: Layout, cart: Cart, orders: Sequence[PickOrder], passes
         seen.add(o.id)
         check_order(cart, o)
     locs = {o.id: _parse(layout, o) for o in orders}
-    picks: dict[str, dict[int, list[float]]] = {}
+    picks: dict[str, Picks] = {}
     for o in orders:
-        per: dict[int, list[float]] = {}
+        per: dict[int, dict[int, int]] = {}
         for loc in locs[o.id]:
-            per.setdefault(loc.aisle, []).append(bay_y(layout, loc.bay))
-        picks[o.id] = {a: sorted(ys) for a, ys in per.items()}
+            at = per.setdefault(loc.aisle, {})
+            at[(loc.bay - 1) // 2] = at.get((loc.bay - 1) // 2, 0) + 1
+        picks[o.id] = {a: (_Walk.mask_of(at), at) for a, at in per.items()}
     totes = {o.id: o.totes for o in orders}
-    groups = _seed(layout, cart, [o.id for o in orders], picks, totes)
-    groups = _improve(layout, cart, groups, picks, totes, passes)
+    floor = _Floor(layout)
+    groups = _seed(floor, cart, [o.id for o in orders], picks, totes)
+    groups = _improve(floor, cart, groups, picks, totes, passes)
     return [_routed(layout, ids, locs, totes) for ids in groups if ids]
 
 
-def _seed(
-    layout: Layout, cart: Cart, ids: list[str], picks: dict[str, dict[int, list[float]]], totes: dict[str, int]
-) -> list[list[str]]:
-    left = sorted(ids, key=lambda i: (-_Walk(layout).delta(picks[i], +1), i))
+def _seed(floor: _Floor, cart: Cart, ids: list[str], picks: dict[str, Picks], totes: dict[str, int]) -> list[list[str]]:
+    left = sorted(ids, key=lambda i: (-_Walk(floor).delta(picks[i], +1), i))
     ends = {i: (min(picks[i]), max(picks[i])) for i in ids}
-    pitch2 = 2 * layout.aisle_pitch
+    on_aisle: dict[int, list[str]] = {}
+    for i in ids:
+        for a in picks[i]:
+            on_aisle.setdefault(a, []).append(i)
+    pitch2 = 2 * floor.pitch
     groups: list[list[str]] = []
     while left:
         seed = left.pop(0)
-        walk, group, room = _Walk(layout), [seed], cart.totes - totes[seed]
+        walk, group, room = _Walk(floor), [seed], cart.totes - totes[seed]
         walk.apply(picks[seed], +1)
         # the aisles' part of each candidate's delta changes only when an order on its aisles joins
         part: dict[str, float] = {}
-        lo, hi = min(layout.depot_aisle, *picks[seed]), max(layout.depot_aisle, *picks[seed])
+        lo, hi = min(floor.depot, *picks[seed]), max(floor.depot, *picks[seed])
         while True:
-            fits = [i for i in left if totes[i] <= room]
-            if not fits:
+            # the order that fits and adds the least (of equal ones the first id); one pass, no key tuples
+            nxt: str | None = None
+            least = 0.0
+            for i in left:
+                if totes[i] > room:
+                    continue
+                aisles = part.get(i)
+                if aisles is None:
+                    aisles = part[i] = walk.aisle_delta(picks[i], +1)
+                e0, e1 = ends[i]
+                added = aisles + pitch2 * ((e1 if e1 > hi else hi) - (e0 if e0 < lo else lo))
+                if nxt is None or added < least or (added == least and i < nxt):
+                    nxt, least = i, added
+            if nxt is None:
                 break
-            for i in fits:
-                if i not in part:
-                    part[i] = walk.aisle_delta(picks[i], +1)
-            nxt = min(fits, key=lambda i: (part[i] + pitch2 * (max(hi, ends[i][1]) - min(lo, ends[i][0])), i))
             lo, hi = min(lo, ends[nxt][0]), max(hi, ends[nxt][1])
             walk.apply(picks[nxt], +1)
             group.append(nxt)
             room -= totes[nxt]
             left.remove(nxt)
-            touched = picks[nxt].keys()
-            part = {i: v for i, v in part.items() if i != nxt and not touched & picks[i].keys()}
+            for a in picks[nxt]:
+                for i in on_aisle[a]:
+                    part.pop(i, None)
         groups.append(group)
     return groups
 
 
 def _improve(
-    layout: Layout,
+    floor: _Floor,
     cart: Cart,
     groups: list[list[str]],
-    picks: dict[str, dict[int, list[float]]],
+    picks: dict[str, Picks],
     totes: dict[str, int],
     passes: int,
 ) -> list[list[str]]:
     """Move one order to another batch, or swap two, while the summed estimate drops."""
     walks = []
     for g in groups:
-        w = _Walk(layout)
+        w = _Walk(floor)
         for i in g:
             w.apply(picks[i], +1)
         walks.append(w)
     load = [sum(totes[i] for i in g) for g in groups]
+    settled: dict[tuple[int, int], tuple[int, int]] = {}
     for _ in range(passes):
         better = False
         for s, g in enumerate(groups):
@@ -239,7 +285,7 @@ def _improve(
                         _move(walks, groups, load, totes, picks, i, s, t)
                         better = True
                         break
-        better = _swaps(cart, groups, walks, load, picks, totes) or better
+        better = _swaps(cart, groups, walks, load, picks, totes, settled) or better
         if not better:
             break
     return groups
@@ -250,17 +296,20 @@ def _swaps(
     groups: list[list[str]],
     walks: list[_Walk],
     load: list[int],
-    picks: dict[str, dict[int, list[float]]],
+    picks: dict[str, Picks],
     totes: dict[str, int],
+    settled: dict[tuple[int, int], tuple[int, int]],
 ) -> bool:
     """Swap two orders of two batches where that shortens the summed estimate. Pairs are
     screened by the sum of the four one-order changes (a pair of batches is skipped when
-    even its best two cannot gain), then tried exactly."""
+    even its best two cannot gain), then tried exactly. ``settled`` keeps the pairs where no
+    swap gained, at their batches' versions: unchanged since, they are not looked at again."""
     swapped = False
     for s in range(len(groups)):
         for t in range(s + 1, len(groups)):
-            if not groups[s] or not groups[t]:
+            if not groups[s] or not groups[t] or settled.get((s, t)) == (walks[s].version, walks[t].version):
                 continue
+            settled[s, t] = (walks[s].version, walks[t].version)
             # i leaving s for t, j leaving t for s
             gain_i = {i: walks[s].change(i, picks[i], -1) + walks[t].change(i, picks[i], +1) for i in groups[s]}
             gain_j = {j: walks[t].change(j, picks[j], -1) + walks[s].change(j, picks[j], +1) for j in groups[t]}
@@ -276,6 +325,7 @@ def _swaps(
                     continue
                 before = walks[s].total() + walks[t].total()
                 known = walks[s].known, walks[t].known
+                versions = walks[s].version, walks[t].version
                 _move(walks, groups, load, totes, picks, i, s, t)
                 _move(walks, groups, load, totes, picks, j, t, s)
                 if walks[s].total() + walks[t].total() < before - 1e-9:
@@ -283,7 +333,9 @@ def _swaps(
                     break
                 _move(walks, groups, load, totes, picks, i, t, s)
                 _move(walks, groups, load, totes, picks, j, s, t)
-                walks[s].known, walks[t].known = known  # the same batches again: what was known holds
+                # the same batches again: what was known holds
+                walks[s].known, walks[t].known = known
+                walks[s].version, walks[t].version = versions
     return swapped
 
 
@@ -292,7 +344,7 @@ def _move(
     groups: list[list[str]],
     load: list[int],
     totes: dict[str, int],
-    picks: dict[str, dict[int, list[float]]],
+    picks: dict[str, Picks],
     i: str,
     s: int,
     t: int,

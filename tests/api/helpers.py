@@ -101,3 +101,21 @@ API_NAMES = {
 def with_api_names(route: dict[str, Any]) -> dict[str, Any]:
     """A stored route row with its stops under the API's names, as the tests read them."""
     return {**route, "stops": [{API_NAMES.get(k, k): v for k, v in s.items()} for s in route["stops"]]}
+
+
+async def done_by_the_worker(key: str, timeout_s: float = 120.0) -> dict[str, Any]:
+    """The job row of ``key`` once the app's own worker has run it: woken as the answer that
+    wrote it was sent, else at its next poll. Reading it at once would race that worker, so
+    this waits for ``done``; an error (a failed run) fails the test with the job's message."""
+    import asyncio
+
+    from backend.db.tables import Job
+
+    for _ in range(int(timeout_s * 10)):
+        row = await Job.select().where(Job.key == key).output(load_json=True).first()
+        assert row is not None, f"no job {key} was written"
+        if row["status"] == "done":
+            return dict(row)
+        assert not row["last_error"], f"job {key} failed: {row['last_error']}"
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {key} was not done within {timeout_s:g} s")

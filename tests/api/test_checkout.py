@@ -209,12 +209,13 @@ async def test_bad_input_is_answered_with_a_sentence(client, geo) -> None:
     assert "weightG" in body["detail"]
     problem(await client.post("/checkout/holds", json={"optionId": "forged.abc"}, headers=shop_a), 404)
     problem(await client.get("/checkout/holds/999", headers=shop_a), 404)
-    # far outside the bikes' area: not by bike, and the carrier
+    # far outside the bikes' area: not by bike; the carrier option says this hub (no carrier
+    # rules) hands nothing to a carrier, with rules it names theirs (test_checkout_carrier.py)
     r = await client.post("/checkout/options", json={"lat": 60.5, "lon": 25.5, "parcels": parcels}, headers=shop_a)
     assert r.status_code == 200, r.text
     found = r.json()["options"]
     assert {o["reason"] for o in found if o["kind"] == "door"} == {"outside_area"}
-    assert any(o["kind"] == "carrier" and o["available"] and not o["byBike"] for o in found)
+    assert [(o["reason"], o["byBike"]) for o in found if o["kind"] == "carrier"] == [("no_carrier", False)]
 
 
 async def test_the_document_says_the_shop_key_is_the_credential(client) -> None:

@@ -80,13 +80,20 @@ async def test_the_options_follow_the_hubs_carrier_rules_as_intake_does(client, 
     assert (row["carrier"] if row else None) == carrier
 
 
-async def test_without_rules_the_checkout_keeps_its_own_size_check(client, geo) -> None:
-    """A hub with no rules hands nothing to a carrier at intake; the check-out's own limits still answer."""
-    _h, _hub_id, (shop, _other), a = await _hub(client, geo)
+async def test_without_rules_no_carrier_is_offered_as_intake_gives_none(client, geo) -> None:
+    """A hub with no rules hands nothing to a carrier at intake; the check-out's own limits still
+    answer, and the carrier option says it is not there (unavailable, ``no_carrier``)."""
+    h, hub, (shop, _other), a = await _hub(client, geo)
     r = await client.post("/checkout/options", json=_ask(a[300], {"longestCm": 130}), headers=shop)
     found = r.json()["options"]
     assert _option(r.json(), "evening")["reason"] == "too_large_for_bike"
-    assert [o["carrier"] for o in found if o["kind"] == "carrier"] == [None]
+    (carrier,) = [o for o in found if o["kind"] == "carrier"]
+    assert (carrier["available"], carrier["reason"], carrier["carrier"]) == (False, "no_carrier", None)
+    assert "no parcels to a carrier" in carrier["detail"] and "too large for a bike" in carrier["detail"]
+    assert not any(o["available"] for o in found)  # nothing offered that intake would not keep
+    # Intake indeed gives the same order to no carrier.
+    made = await post_ok(client, "/orders", _order(hub, a[300], 0, {"longestCm": 130}), h)
+    assert await CarrierOrder.count().where(CarrierOrder.order == made["id"]) == 0
 
 
 async def test_an_order_from_a_held_option_gets_what_was_offered(client, geo) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from backend.db.tables import Hub, Job, Order, OrderLine, Parcel, PickupPoint, Product, ReturnEvent, Route, Stop
+from backend.db.tables import Hub, Order, OrderLine, Parcel, PickupPoint, Product, ReturnEvent, Route, Stop
 from backend.services.returns_portal import NOT_FOUND, plan_in_return_pickup
-from tests.api.helpers import login, make_user, problem, service_ctx, tomorrow
+from tests.api.helpers import done_by_the_worker, login, make_user, problem, service_ctx, tomorrow
 from tests.api.test_planning import _small_day
 
 
@@ -173,10 +173,9 @@ async def test_a_courier_slot_becomes_a_pickup_stop_in_the_route(client, geo) ->
     assert made.status_code == 201, made.text
     stop_id = made.json()["stopId"]
     assert made.json()["collect"] == {"date": day.isoformat(), "slot": "afternoon"}
-    assert await Job.exists().where((Job.kind == "return_pickup") & (Job.key == f"return_pickup:{stop_id}"))
-    # the job's work: the day has routes, so it is re-planned with the new stop
-    result = await plan_in_return_pickup(service_ctx(client), hub, day, _now(client))
-    assert result is not None and result["applied"], result
+    # the durable job, run by the app's own worker: the day has routes, so it is re-planned with the new stop
+    job = await done_by_the_worker(f"return_pickup:{stop_id}")
+    assert job["kind"] == "return_pickup" and job["payload"] == {"hubId": hub, "date": day.isoformat()}
     routes = await Route.select(Route.stops).where((Route.hub == hub) & (Route.current == True)).output(load_json=True)  # noqa: E712
     planned = [s["stop_id"] for r in routes for s in r["stops"]]
     assert stop_id in planned
@@ -255,6 +254,9 @@ async def test_the_demo_has_returns_to_receive_and_an_order_to_return(client, ge
     assert found.json()["fees"]["changed_mind"] == 395 and found.json()["exchangeBonusCents"] == 500
     late = await client.post("/portal/returns/find", json={"orderNumber": "DEMO-R4", "postcode": "00100"})
     assert {i["code"] for i in late.json()["items"]} == {"window_closed"}
+    hub = (await Order.select(Order.hub).where(Order.reference == "DEMO-R1").first())["hub"]
+    settings = (await client.get(f"/hubs/{hub}/returns/settings", headers=desk)).json()
+    assert settings["isDefault"] is False and settings["settings"]["labourCentsPerHour"] == 2400
 
 
 async def test_two_requests_at_once_for_the_last_item_register_it_once(client) -> None:

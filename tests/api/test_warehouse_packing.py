@@ -129,6 +129,10 @@ async def test_an_order_is_packed_from_its_tote_with_every_bad_input_refused(cli
     assert read_code128(page.get_contents().get_data()) == parcel["barcode"]
     text = page.extract_text()
     assert "Customer 1" in text and "Hub " in text and "Vase shop" in text and "evening 18:00-22:00" in text
+    # the stop's address, a part per line (not the coordinates the label falls back to)
+    lines = [line.strip() for line in text.splitlines()]
+    assert "Fixture street 1" in lines and "00100 Helsinki" in lines, lines
+    assert "60.18000" not in text
 
 
 async def test_packing_is_refused_across_hubs_and_before_the_picking_ends(client) -> None:

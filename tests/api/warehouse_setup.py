@@ -68,8 +68,9 @@ async def house(client, pickers: int = 2) -> House:
 
 
 async def order(h: House, lines: list[tuple[str, int]], slot: str = "evening") -> int:
-    """An evening order of the house's hub with a delivery stop, and its lines."""
+    """An evening order of the house's hub with a delivery stop at an address, and its lines."""
     n = len(h.orders) + 1
+    address = f"Fixture street {n}, 00100 Helsinki"  # the label prints it a part per line
     start = dt.datetime.combine(h.day, dt.time(18))
     end = dt.datetime.combine(h.day, dt.time(22))
     oid = (
@@ -78,6 +79,7 @@ async def order(h: House, lines: list[tuple[str, int]], slot: str = "evening") -
                 reference=f"W-{h.hub}-{n}",
                 hub=h.hub,
                 customer_name=f"Customer {n}",
+                address=address,
                 lat=60.18,
                 lon=24.95,
                 delivery_date=h.day,
@@ -92,6 +94,7 @@ async def order(h: House, lines: list[tuple[str, int]], slot: str = "evening") -
             order=oid,
             hub=h.hub,
             kind="delivery",
+            address=address,
             lat=60.18,
             lon=24.95,
             plan_date=h.day,

@@ -1,7 +1,9 @@
 // The kit's scanning (pwa/static/kit/scanner.js) and scan feedback (feedback.js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attachScanner, cleanScan, createScanBuffer, cameraScanSupported } from "../../pwa/static/kit/scanner.js";
+import {
+  attachScanner, cleanScan, createScanBuffer, cameraScanSupported, createScanner, loadScannerOptions, scannerOptions,
+} from "../../pwa/static/kit/scanner.js";
 import { signal } from "../../pwa/static/kit/feedback.js";
 
 function burst(buffer, text, start = 1000, gap = 8, end = "Enter") {
@@ -84,6 +86,51 @@ test("a burst on the page is a scan; typing into another form field is left alon
   assert.deepEqual(scans, [["T-0042", "wedge"]]);
   detach();
   assert.equal(doc.listening, 0);
+});
+
+test("attachScanner with the hub's prefix and suffix takes them off field and wedge scans", () => {
+  const doc = fakeDoc();
+  const scans = [];
+  attachScanner(doc, (code, how) => scans.push([code, how]), { prefix: "]X9", suffix: "#" });
+  const field = { value: "]X9A01-02-1#\r", closest: (sel) => (sel === "[data-scan-field]" ? field : null) };
+  doc.press("Enter", field, 0);
+  const body = element([]);
+  [..."]X98712345678906#"].forEach((k, i) => doc.press(k, body, 100 + i * 6));
+  doc.press("Enter", body, 100 + 17 * 6);
+  // typed by hand without them (a label read out loud): taken as it is
+  field.value = "T-0042";
+  doc.press("Enter", field, 5000);
+  assert.deepEqual(scans, [["A01-02-1", "field"], ["8712345678906", "wedge"], ["T-0042", "field"]]);
+});
+
+test("createScanner takes the setting that comes after login, from the next scan on", () => {
+  const doc = fakeDoc();
+  const scans = [];
+  const scanner = createScanner(doc, (code) => scans.push(code));
+  const field = { value: "$T-0042*", closest: (sel) => (sel === "[data-scan-field]" ? field : null) };
+  doc.press("Enter", field, 0);
+  scanner.configure({ prefix: "$", suffix: "*" });
+  assert.equal(doc.listening, 1); // one listener, not two: a scan is not sent twice
+  field.value = "$T-0042*";
+  doc.press("Enter", field, 10);
+  assert.deepEqual(scans, ["$T-0042*", "T-0042"]);
+  assert.deepEqual(scanner.options, { prefix: "$", suffix: "*" });
+  scanner.detach();
+  assert.equal(doc.listening, 0);
+});
+
+test("loadScannerOptions: the hub's answer, kept for offline; none when nothing is known", async () => {
+  const kept = new Map();
+  const storage = { getItem: (k) => kept.get(k) ?? null, setItem: (k, v) => kept.set(k, v) };
+  const asked = [];
+  const answer = (res) => async (method, path) => { asked.push(`${method} ${path}`); return res; };
+  const ok = { status: 200, ok: true, data: { hubId: 1, prefix: "$", suffix: "*" } };
+  assert.deepEqual(await loadScannerOptions({ request: answer(ok), storage }), { prefix: "$", suffix: "*" });
+  assert.deepEqual(asked, ["GET /scanner"]);
+  const offline = async () => { throw new TypeError("Failed to fetch"); };
+  assert.deepEqual(await loadScannerOptions({ request: offline, storage }), { prefix: "$", suffix: "*" });
+  assert.deepEqual(await loadScannerOptions({ request: offline, storage: { getItem: () => null } }), { prefix: "", suffix: "" });
+  assert.deepEqual(scannerOptions({ prefix: 5, suffix: null }), { prefix: "", suffix: "" });
 });
 
 test("the camera is offered only where the browser can read barcodes", () => {

@@ -2,7 +2,7 @@
 // a typed code, the Today figures, and what a queued scan's answer means.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseQr, cleanCode, summary, scanOutcome, TABS, returnCode } from "../../pwa/static/point/model.js";
+import { parseQr, cleanCode, summary, scanOutcome, TABS, returnCode, announcedRows } from "../../pwa/static/point/model.js";
 
 test("the customer's QR names the parcel and the code; a parcel label is no QR", () => {
   assert.deepEqual(parseQr("LBP:PA-1:012345"), { barcode: "PA-1", code: "012345" });
@@ -52,4 +52,19 @@ test("a return code is read in capitals; a parcel label is no return code", () =
   assert.equal(returnCode(" r-7kq2mxpa "), "R-7KQ2MXPA");
   assert.equal(returnCode("PA-1"), null);
   assert.equal(returnCode(""), null);
+});
+
+test("the announced parcels are listed one by one with their locker door, or none while one waits", () => {
+  const day = {
+    announced: [
+      { parcels: [{ barcode: "LK-1", customer: "Mia", compartment: "A1" }, { barcode: "LK-2", customer: "Sam" }] },
+      { parcels: [{ barcode: "LK-3", customer: "Ada", compartment: null }] },
+    ],
+  };
+  assert.deepEqual(announcedRows(day), [
+    { barcode: "LK-1", customer: "Mia", today: true, compartment: "A1" },
+    { barcode: "LK-2", customer: "Sam", today: true, compartment: null },
+    { barcode: "LK-3", customer: "Ada", today: false, compartment: null },
+  ]);
+  assert.deepEqual(announcedRows(null), []);
 });

@@ -1,7 +1,7 @@
 // The returns desk's pure parts (pwa/static/returns-desk/model.js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PICTOGRAMS, actionsFor, clock, elapsed, inspectionBody, pictogram, screenOf, spoken } from "../../pwa/static/returns-desk/model.js";
+import { PICTOGRAMS, actionsFor, batchOf, batchScreen, clock, elapsed, inspectionBody, pictogram, spoken } from "../../pwa/static/returns-desk/model.js";
 
 test("every step state offers its buttons; done offers none", () => {
   assert.deepEqual(actionsFor("pending"), ["start"]);
@@ -24,13 +24,19 @@ test("the timer runs from the server's start with the server's clock", () => {
   assert.equal(clock(3725), "1:02:05");
 });
 
-test("the screen: a step, then the final check, then finishing", () => {
-  const step = { n: 2, state: "active", pictogram: "iron", text: { en: "Iron", nl: "Strijken" } };
-  const list = { status: "tasks", steps: [{}, {}, {}], current: step, check: null };
-  assert.deepEqual(screenOf(list), { phase: "step", step, n: 2, total: 3, actions: ["done", "problem", "help"] });
-  assert.equal(screenOf({ ...list, current: null }).phase, "check");
-  assert.equal(screenOf({ ...list, current: null, check: { passed: true } }).phase, "finish");
-  assert.equal(screenOf({ ...list, status: "finished" }).phase, "finished");
+test("one item on its own: a step, then the final check, then finishing", () => {
+  const step = { id: "5/2", n: 2, state: "active", pictogram: "iron", text: { en: "Iron", nl: "Strijken" } };
+  const steps = [{ id: "5/1", n: 1, state: "done" }, step, { id: "5/3", n: 3, state: "pending" }];
+  const list = { itemId: 5, status: "tasks", steps, check: null, ends: "stock_graded" };
+  const s = batchScreen(batchOf(list));
+  assert.deepEqual([s.phase, s.step, s.n, s.steps, s.index, s.total], ["step", step, 2, 3, 0, 1]);
+  assert.deepEqual(s.actions, ["done", "problem", "help"]);
+  const allDone = steps.map((x) => ({ ...x, state: "done" }));
+  assert.equal(batchScreen(batchOf({ ...list, steps: allDone })).phase, "check");
+  const put = batchScreen(batchOf({ ...list, steps: allDone, status: "checked", check: { passed: true } }));
+  assert.deepEqual([put.phase, put.bin, put.regrade], ["finish", true, false]);
+  assert.equal(batchScreen(batchOf({ ...list, status: "finished" })).phase, "finished");
+  assert.equal(batchScreen(batchOf({ itemId: 6, status: "checked", steps: [], ends: "recycled" })).bin, false);
   assert.equal(spoken(step, "nl"), "Strijken");
   assert.equal(spoken(step, "fr"), "Iron");
 });
@@ -38,4 +44,43 @@ test("the screen: a step, then the final check, then finishing", () => {
 test("the inspection body leaves the grade to the checklist unless one was chosen", () => {
   assert.deepEqual(inspectionBody({ worn: true }, ["p1"], "", ""), { answers: { worn: true }, photoIds: ["p1"], note: "" });
   assert.equal(inspectionBody({}, [], "B", "x").grade, "B");
+});
+
+test("a D item's dispositions come from the checklist; the body carries the one chosen", async () => {
+  const { dispositionsFor } = await import("../../pwa/static/returns-desk/model.js");
+  const checklist = { grades: [{ grade: "B", dispositions: ["outlet"] }, { grade: "D", dispositions: ["repair", "supplier"] }] };
+  assert.deepEqual(dispositionsFor(checklist, "D"), ["repair", "supplier"]);
+  assert.deepEqual(dispositionsFor(checklist, ""), []);
+  assert.equal(inspectionBody({}, [], "D", "", "supplier").disposition, "supplier");
+  assert.equal(inspectionBody({}, [], "", "", "supplier").disposition, undefined);  // no grade: the table's default
+});
+
+test("a batch is worked step-major: step 1 of each item, then step 2 of each, then checks, then put away", async () => {
+  const { batchScreen, withList } = await import("../../pwa/static/returns-desk/model.js");
+  const list = (itemId, extra = {}) => ({
+    itemId, status: "tasks", check: null, ends: "supplier", regrade: false,
+    steps: [1, 2].map((n) => ({ id: `${itemId}/${n}`, n, state: "pending" })), ...extra,
+  });
+  let batch = { items: [list(7), list(9)], order: ["7/1", "9/1", "7/2", "9/2"] };
+  const seen = [];
+  for (let guard = 0; guard < 10; guard++) {
+    const s = batchScreen(batch);
+    if (s.phase !== "step") break;
+    seen.push(`${s.list.itemId}/${s.n} (${s.index + 1} of ${s.total})`);
+    const steps = s.list.steps.map((st) => (st.id === s.step.id ? { ...st, state: "done" } : st));
+    batch = withList(batch, { ...s.list, steps });
+  }
+  assert.deepEqual(seen, ["7/1 (1 of 2)", "9/1 (2 of 2)", "7/2 (1 of 2)", "9/2 (2 of 2)"]);
+  let s = batchScreen(batch);
+  assert.equal(s.phase, "check");
+  assert.equal(s.list.itemId, 7);
+  batch = withList(batch, { ...s.list, status: "checked", check: { passed: true } });
+  assert.equal(batchScreen(batch).list.itemId, 9);
+  batch = withList(batch, { ...batchScreen(batch).list, status: "failed", check: { passed: false } });
+  s = batchScreen(batch);
+  assert.deepEqual([s.phase, s.list.itemId, s.bin, s.regrade], ["finish", 7, false, false]);
+  batch = withList(batch, { ...s.list, status: "finished" });
+  assert.equal(batchScreen(batch).phase, "finished");
+  const repaired = batchScreen({ items: [list(3, { status: "checked", ends: "stock_graded", regrade: true })], order: [] });
+  assert.deepEqual([repaired.bin, repaired.regrade], [true, true]);
 });

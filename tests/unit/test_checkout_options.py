@@ -6,6 +6,7 @@ import datetime as dt
 
 import msgspec
 
+from backend.dispatch.carrier import Decision
 from backend.dispatch.checkout import (
     DayState,
     Lane,
@@ -46,6 +47,7 @@ def question(
     parcels: tuple[ParcelSize, ...] = (ParcelSize(2000, 10_000, 40),),
     now: dt.datetime = dt.datetime(2026, 12, 8, 15, 0),
     where: tuple[float, float] = HOME,
+    route: Decision | None = None,
 ) -> Question:
     return Question(
         now=now,
@@ -56,6 +58,7 @@ def question(
         area_m=8000,
         parcels=parcels,
         days=(DayState(day=DAY, lanes=lanes or (lane(),), pending=pending, points=points),),
+        route=route,
     )
 
 
@@ -93,15 +96,20 @@ def test_a_pending_hold_takes_the_room() -> None:
 
 
 def test_a_parcel_too_big_for_a_bike_goes_by_carrier() -> None:
-    found = by_key(options(question(parcels=(ParcelSize(2000, 10_000, 180),))))
+    by_rules = Decision(mode="carrier:postnl", reason="length", detail="Longer than 120 cm.")
+    found = by_key(options(question(parcels=(ParcelSize(2000, 10_000, 180),), route=by_rules)))
     assert found["evening"].reason == "too_large_for_bike" and not found["evening"].by_bike
-    assert found["carrier"].available and not found["carrier"].by_bike
+    assert found["carrier"].available and not found["carrier"].by_bike and found["carrier"].carrier == "postnl"
 
 
-def test_outside_the_area_goes_by_carrier() -> None:
+def test_outside_the_area_without_carrier_rules_no_carrier_is_offered() -> None:
+    """A hub without carrier rules gives nothing to a carrier at intake: the option says so."""
     found = by_key(options(question(where=(60.40, 25.40))))
     assert found["evening"].reason == "outside_area"
-    assert found["carrier"].available
+    assert not found["carrier"].available and found["carrier"].reason == "no_carrier"
+    assert "outside the bikes' area" in found["carrier"].detail
+    too_big = by_key(options(question(parcels=(ParcelSize(2000, 10_000, 180),))))["carrier"]
+    assert (too_big.available, too_big.reason) == (False, "no_carrier")
 
 
 def test_past_the_cutoff() -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from backend.returns import dispositions, grading
-from backend.returns.finishing import Finished, FinishError, finish
+from backend.returns.finishing import Finished, FinishError, FinishInputError, finish
 from backend.returns.tasks import Event, EventKind, Work, apply, begin, final_check
 from backend.returns.templates import generate
 from backend.returns.vocabulary import Disposition, Grade
@@ -65,10 +65,24 @@ def test_grade_a_goes_back_as_the_new_item() -> None:
 
 def test_a_repaired_item_is_stocked_with_the_grade_it_has_after_the_repair() -> None:
     work = worked(Grade.D, Disposition.REPAIR)
-    with pytest.raises(FinishError, match="A grade D item is not stocked as it is"):
+    with pytest.raises(FinishInputError, match="was repaired: give its grade after the repair"):
         end(Grade.D, work=work)
+    with pytest.raises(FinishInputError, match="A grade D item is not stocked as it is"):
+        end(Grade.D, work=work, regrade=Grade.D)
     done = end(Grade.D, work=work, regrade=Grade.C)
     assert done.movement is not None and (done.movement.sku, done.grade) == ("LAMP-1/C", Grade.C)
+
+
+def test_only_a_repaired_item_is_graded_again_and_state_comes_before_input() -> None:
+    with pytest.raises(FinishInputError, match="Only a repaired item is graded again"):
+        end(Grade.B, work=worked(Grade.B, Disposition.OUTLET), regrade=Grade.A)
+    back = worked(Grade.D, Disposition.SUPPLIER)
+    with pytest.raises(FinishInputError, match="goes to supplier: finish it without a new grade"):
+        end(Grade.D, Disposition.SUPPLIER, work=back, place=None, regrade=Grade.B)
+    # an unfinished list is a conflict with the item's state, whatever was asked
+    with pytest.raises(FinishError) as unfinished:
+        end(Grade.D, Disposition.REPAIR)
+    assert not isinstance(unfinished.value, FinishInputError)
 
 
 def test_supplier_and_e_waste_leave_no_stock() -> None:

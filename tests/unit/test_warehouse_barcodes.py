@@ -8,6 +8,7 @@ from backend.warehouse.barcodes import (
     GS,
     BarcodeError,
     Scan,
+    affix_problem,
     check_digit,
     parse_gs1,
     parse_scan,
@@ -98,6 +99,38 @@ def test_parse_scan_strips_the_wedge_prefix_and_suffix_but_not_gs() -> None:
     assert parse_scan(GS + "0108712345678906" + GS).code == "0" + EAN13  # FNC1 first, a stray GS last
     assert parse_scan("]C0T-0042").code == "T-0042"  # a tote label in plain Code 128
     assert parse_scan("\x02T-0042\x04\r").code == "T-0042"  # STX/EOT framing some scanners add
+
+
+def test_parse_scan_with_the_hubs_configured_prefix_and_suffix() -> None:
+    # A scanner set to send "$" before and "*" after each code, as a native client sends it.
+    product = parse_scan("$" + EAN13 + "*\r", prefix="$", suffix="*")
+    assert (product.kind, product.code, product.text) == ("product", "0" + EAN13, EAN13)
+    assert parse_scan("$A01-02-1*", prefix="$", suffix="*").code == "A01-02-1"
+    assert parse_scan("]X9T-0042", prefix="]X9").code == "T-0042"
+    # Without the setting the same scan is not read: the prefix is part of the text.
+    assert parse_scan("$" + EAN13 + "*").kind == "unknown"
+    # The app's kit took them off already; codes without them read as they are.
+    assert parse_scan(EAN13, prefix="$", suffix="*").code == "0" + EAN13
+    # A bin that starts with the prefix lost it in the app once: it reads as sent, not twice stripped.
+    assert parse_scan("A01-02-1", prefix="A").code == "A01-02-1"
+    assert parse_scan("AA01-02-1", prefix="A").code == "A01-02-1"
+    # A wrong check digit behind the prefix is still refused with its reason.
+    wrong = parse_scan("$8712345678905*", prefix="$", suffix="*")
+    assert wrong.kind == "unknown" and wrong.error is not None and "check digit" in wrong.error
+
+
+def test_a_scanner_prefix_or_suffix_is_a_few_printable_signs() -> None:
+    for fine in ("", "$", "]C1", "SCAN:", "~~#"):
+        assert affix_problem(fine) is None, fine
+    for bad, why in (
+        ("123456789", "longer than 8"),
+        ("\x02", "control character"),
+        (" $", "space"),
+        ("$ ", "space"),
+        ("42", "only digits"),
+    ):
+        problem = affix_problem(bad)
+        assert problem is not None and why in problem, (bad, problem)
 
 
 def test_parse_scan_answers_unknown_with_the_reason() -> None:

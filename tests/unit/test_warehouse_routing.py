@@ -114,6 +114,23 @@ def test_the_blocks_programme_equals_brute_force_with_middle_cross_aisles() -> N
     assert optimal_blocks(TINY, picks) == optimal(TINY, picks)
 
 
+def test_a_bound_prunes_the_blocks_programme_without_changing_its_answer() -> None:
+    rng = random.Random(11)
+    for cross_aisles in (1, 2):
+        layout = generated(aisles=10, bays=2 * (cross_aisles + 1) * 6, cross_aisles=cross_aisles)
+        for _ in range(8):
+            picks = [Location(rng.randint(1, 10), rng.randint(1, layout.bays)) for _ in range(rng.randint(1, 18))]
+            exact = optimal_blocks(layout, picks)
+            searched = improved(layout, picks, restarts=0).length
+            for bound in (searched, exact.length):
+                tour = optimal_blocks(layout, picks, bound=bound)
+                assert tour.length == pytest.approx(exact.length), (layout, picks, bound)
+                assert length_of(layout, picks, tour.order) == pytest.approx(exact.length)
+                assert sorted(tour.order) == list(range(len(picks)))
+            with pytest.raises(ValueError, match="must be the length of a tour"):
+                optimal_blocks(layout, picks, bound=exact.length - 1.0)
+
+
 def test_the_local_search_uses_middle_cross_aisles_and_finds_tiny_optima() -> None:
     assert improved(BLOCKS, []) == Route((), 0.0)
     rng = random.Random(3)

@@ -82,7 +82,7 @@ class ServerProcess:
             "LAADBAK_SECRET_KEY": self.secret_key,
             "LAADBAK_SOLVER_WORKERS": "1",
             # Event-loop stalls named in the log (backend/realtime/stall_watch.py), counted by warnings().
-            "LAADBAK_STALL_LOG_MS": "100",
+            "LAADBAK_STALL_LOG_MS": os.environ.get("LAADBAK_BENCH_STALL_LOG_MS", "100"),
         }
         if self.map_path is not None:
             env["LAADBAK_MAP"] = str(self.map_path)

@@ -14,6 +14,9 @@ from typing import Any
 # leaves the rest of that budget to the server and the page.
 POSITION_BATCH_S = 0.1
 
+# Put in the queue to wake the stream's writer (an end, a heartbeat due); never sent.
+NUDGE: dict[str, Any] = {"type": "_nudge"}
+
 
 class Subscriber:
     """What a feed hands a stream: read ``queue``; when ``overflowed`` is set
@@ -39,6 +42,11 @@ class Subscriber:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
             self.overflowed = True  # the stream re-reads from the database
+
+    def nudge(self) -> None:
+        """Wake the reader of ``queue`` (a queue with messages wakes it anyway)."""
+        if self.queue.empty():
+            self.queue.put_nowait(NUDGE)
 
     def offer_position(self, message: dict[str, Any]) -> None:
         if not self._positions:

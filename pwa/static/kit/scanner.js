@@ -81,6 +81,49 @@ export function attachScanner(doc, onScan, options = {}) {
   return () => doc.removeEventListener("keydown", onKey, true);
 }
 
+/**
+ * ``attachScanner`` whose prefix and suffix can change while it listens: the hub's setting
+ * arrives after login (``loadScannerOptions``), long after the app started listening.
+ * ``configure({prefix, suffix})`` applies from the next key; ``detach()`` stops.
+ */
+export function createScanner(doc, onScan, options = {}) {
+  let opts = { ...options };
+  let detach = attachScanner(doc, onScan, opts);
+  return {
+    configure(next) {
+      detach();
+      opts = { ...opts, ...next };
+      detach = attachScanner(doc, onScan, opts);
+    },
+    get options() { return { ...opts }; },
+    detach: () => detach(),
+  };
+}
+
+const SCANNER_KEY = "laadbak.scanner";
+
+/** The ``{prefix, suffix}`` of an answer of GET /scanner (or what was kept of one); strings only. */
+export function scannerOptions(data) {
+  const text = (v) => (typeof v === "string" ? v : "");
+  return { prefix: text(data?.prefix), suffix: text(data?.suffix) };
+}
+
+/**
+ * The prefix and suffix the hub's scanners send (GET /scanner, docs/api.md "Scanner"), kept
+ * in ``storage`` so the app offline still takes them off; none when neither is known.
+ */
+export async function loadScannerOptions({ request, storage = globalThis.localStorage } = {}) {
+  try {
+    const res = await request("GET", "/scanner");
+    if (res.ok) {
+      const opts = scannerOptions(res.data);
+      try { storage?.setItem(SCANNER_KEY, JSON.stringify(opts)); } catch { /* not kept */ }
+      return opts;
+    }
+  } catch { /* offline: what was kept */ }
+  try { return scannerOptions(JSON.parse(storage?.getItem(SCANNER_KEY) ?? "null")); } catch { return scannerOptions(null); }
+}
+
 /** Whether this browser can read barcodes from the camera (the Barcode Detection API). */
 export function cameraScanSupported(win = globalThis) {
   return typeof win.BarcodeDetector === "function" && Boolean(win.navigator?.mediaDevices?.getUserMedia);

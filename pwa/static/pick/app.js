@@ -8,7 +8,7 @@ import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
 import { uuid } from "../kit/queue.js";
-import { attachScanner, cameraScanSupported, scanWithCamera } from "../kit/scanner.js";
+import { createScanner, loadScannerOptions, cameraScanSupported, scanWithCamera } from "../kit/scanner.js";
 import { signal } from "../kit/feedback.js";
 import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
@@ -366,6 +366,8 @@ function showLogin(reason = "") {
 
 async function startSession(user) {
   state.user = user;
+  // The hub's scanners may send a prefix/suffix around each code (set on the dispatcher's desk).
+  loadScannerOptions({ request }).then((opts) => scanner.configure(opts));
   $("#login").hidden = true;
   $("#main").hidden = false;
   live.start();
@@ -394,10 +396,12 @@ async function logout() {
 
 // --- start ---------------------------------------------------------------------------------
 
+let scanner = null; // createScanner, in wire()
+
 function wire() {
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
-  attachScanner(document, onScan);
+  scanner = createScanner(document, onScan);
   // The scan field keeps focus: a tap elsewhere (not on another control) gives it back.
   $("#scan").addEventListener("blur", () => setTimeout(() => {
     const el = document.activeElement;
@@ -418,6 +422,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n, live, packing: packing.state, sorting: sorting.state };
+window.laadbak = { state, i18n, live, packing: packing.state, sorting: sorting.state, scanner: () => scanner.options };
 
 boot();

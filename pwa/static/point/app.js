@@ -16,13 +16,14 @@ import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
 import { openQueue, newAction, replayOutcome, uuid } from "../kit/queue.js";
-import { attachScanner, cameraScanSupported, scanWithCamera } from "../kit/scanner.js";
+import { createScanner, loadScannerOptions, cameraScanSupported, scanWithCamera } from "../kit/scanner.js";
 import { signal } from "../kit/feedback.js";
 import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import { TABS, parseQr, cleanCode, summary, scanOutcome } from "./model.js";
+import { announcedList } from "./announced.js";
 import { returnsTab } from "./returns.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
@@ -115,7 +116,8 @@ function todayView(s) {
         <p class="sub">${t("today.roomTomorrow", { room: s.roomTomorrow })}</p></div>
       <div class="card" id="to-return"><h2>${t("today.toReturn")}</h2><p class="figure">${s.toReturn}</p></div>
       <div class="card" id="returns-cart"><h2>${t("today.returnsCart")}</h2><p class="figure">${s.returnsCart}</p></div>
-    </div>`;
+    </div>
+    ${announcedList(day, t)}`;
 }
 
 const scanField = () => html`
@@ -349,6 +351,8 @@ function showLogin(reason = "") {
 
 async function startSession(user) {
   state.user = user;
+  // The hub's scanners may send a prefix/suffix around each code (set on the dispatcher's desk).
+  loadScannerOptions({ request }).then((opts) => scanner.configure(opts));
   $("#login").hidden = true;
   $("#main").hidden = false;
   draw();
@@ -368,10 +372,12 @@ async function logout() {
 
 // --- start ---------------------------------------------------------------------------------
 
+let scanner = null; // createScanner, in wire()
+
 function wire() {
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
-  attachScanner(document, onScan);
+  scanner = createScanner(document, onScan);
   window.addEventListener("online", () => { if (state.user) flush(); });
   setInterval(() => { if (state.user && document.visibilityState === "visible") flush(); }, POLL_MS);
   translateDom(document, i18n);
@@ -387,6 +393,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n };
+window.laadbak = { state, i18n, scanner: () => scanner.options };
 
 boot();

@@ -48,3 +48,17 @@ export function returnCode(text) {
   const code = String(text ?? "").trim().toUpperCase();
   return /^R-[0-9A-Z]{4,14}$/.test(code) ? code : null;
 }
+
+/** The announced parcels of today and tomorrow from GET /point/today, one row each:
+ *  {barcode, customer, today, compartment} (compartment: the locker door, null when it waits). */
+export function announcedRows(day) {
+  const [today, tomorrow] = day?.announced ?? [];
+  const rows = (a, isToday) =>
+    (a?.parcels ?? []).map((p) => ({
+      barcode: p.barcode,
+      customer: p.customer,
+      today: isToday,
+      compartment: p.compartment ?? null,
+    }));
+  return [...rows(today, true), ...rows(tomorrow, false)];
+}

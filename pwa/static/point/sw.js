@@ -8,13 +8,14 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "point",
-  version: "v5",
+  version: "v6",
   shell: [
     "/point/",
     "/point/app.css",
     "/point/app.js",
     "/point/model.js",
     "/point/returns.js",
+    "/point/announced.js",
     "/kit/trailing-slash.js",
     "/point/messages/en.js",
     "/point/messages/nl.js",

@@ -1,7 +1,8 @@
 // Laadbak returns desk (/returns-desk/): scan a return (keyboard wedge), receive it, inspect each
-// item (a checklist of big yes/no buttons, photos, a grade), then the task screen: ONE step at a
-// time with a large pictogram, very few words, read aloud on a tap, big done / problem / need help
-// buttons and a timer. Writes go through the kit's offline queue with an Idempotency-Key each.
+// item (a checklist of big yes/no buttons, photos, a grade and, for D, repair or supplier), then
+// the task screen (task-views.js): a batch worked step-major, ONE step at a time with a large
+// pictogram and the item shown big, very few words, read aloud on a tap, big done / problem /
+// need help buttons and a timer. Writes go through the kit's offline queue with an Idempotency-Key each.
 // The API is docs/api.md "Returns desk"; the flow docs/returns.md.
 import { html, render } from "../kit/html.js";
 import { request, problemSentence } from "../kit/api.js";
@@ -9,12 +10,13 @@ import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
 import { openQueue, replayOutcome, uuid } from "../kit/queue.js";
-import { attachScanner } from "../kit/scanner.js";
+import { createScanner, loadScannerOptions } from "../kit/scanner.js";
 import kitEn from "../kit/messages/en.js";
 import kitNl from "../kit/messages/nl.js";
 import en from "./messages/en.js";
 import nl from "./messages/nl.js";
-import { GRADES, clock, elapsed, inspectionBody, pictogram, screenOf, spoken } from "./model.js";
+import { GRADES, batchOf, dispositionsFor, inspectionBody, withList } from "./model.js";
+import { taskViews } from "./task-views.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const t = i18n.t;
@@ -26,9 +28,10 @@ const state = {
   user: null,
   screen: "home", // home | return | inspect | tasks | task
   ret: null, // the return scanned (GET /receiving/returns/scan/{code})
-  checklist: null, answers: {}, photos: [], grade: "", note: "", result: null,
-  queue: [], // the task batches (GET /returns-desk/tasks)
-  list: null, fetchedAt: 0, // one item's task list and when it came (for the timer)
+  checklist: null, answers: {}, photos: [], grade: "", disposition: "", note: "", result: null,
+  queue: [], // the task batches (GET /returns-desk/tasks): own first, then nobody's, then others'
+  batch: null, fetchedAt: 0, // the batch worked on (step-major) and when its lists came (for the timer)
+  regrade: "", finished: [], // the grade after a repair; what the batch's items ended as
   alert: "", note2: "",
   sent: 0, // writes answered, for the browser test to wait on
 };
@@ -80,6 +83,9 @@ function draw() {
   $("#alert").textContent = state.alert;
   $("#status").textContent = state.note2;
   if (!state.user) return;
+  const { tasksView, taskView } = taskViews({ state, i18n, back, act: {
+    openBatch, takeOver, stepEvent, finalCheck, finish, readAloud, draw,
+  } });
   const views = { home: homeView, return: returnView, inspect: inspectView, tasks: tasksView, task: taskView };
   render(views[state.screen](), $("#main"));
 }
@@ -139,60 +145,26 @@ function inspectView() {
     <p class="question" id="grade-label">${t("insp.grade")}</p>
     <div class="grades" role="group" aria-labelledby="grade-label">
       ${["", ...GRADES].map((g) => html`<button class="btn" type="button" data-grade=${g}
-        aria-pressed=${String(state.grade === g)} @click=${() => { state.grade = g; draw(); }}>
+        aria-pressed=${String(state.grade === g)} @click=${() => { state.grade = g; state.disposition = dispositionsFor(c, g)[0] || ""; draw(); }}>
         ${g === "scrap" ? t("insp.scrap") : g || t("insp.gradeAuto")}</button>`)}
     </div>
+    ${dispositionChoice(c)}
     <label><span>${t("insp.note")}</span>
       <textarea id="note" .value=${state.note} @input=${(e) => { state.note = e.target.value; }}></textarea></label>
     <p><button id="save-inspection" class="btn primary big" type="button" @click=${saveInspection}>
       ${t("insp.submit")}</button></p>`;
 }
 
-function tasksView() {
-  const items = state.queue.flatMap((b) => b.items);
-  return html`${back("home")}<h1>${t("tasks.title")}</h1>
-    ${items.length === 0 ? html`<p class="empty">${t("tasks.empty")}</p>` : html`<ul class="items">
-      ${items.map((i) => html`<li><button class="btn big" type="button" data-item=${i.itemId}
-        @click=${() => openTask(i.itemId)}>${i.current ? pictogram(i.current.pictogram) : "✅"}
-        ${t("tasks.open", { sku: i.sku, n: i.current?.n ?? i.steps.length, total: i.steps.length })}</button></li>`)}
-    </ul>`}`;
-}
-
-function taskView() {
-  const list = state.list;
-  const s = screenOf(list);
-  if (s.phase === "step") {
-    const word = spoken(s.step, i18n.lang);
-    const secs = s.step.state === "pending" ? 0 : elapsed(list.startedAt, list.now, Date.now() - state.fetchedAt);
-    return html`<div class="task">
-      <p class="step-count">${t("step.of", { n: s.n, total: s.total })}</p>
-      <p class="pictogram" role="img" aria-label=${word}>${pictogram(s.step.pictogram)}</p>
-      <p id="step-word" class="step-word">${word}</p>
-      <p class="timer" aria-label=${t("step.timer")}><span id="timer">${clock(secs)}</span></p>
-      <button id="read-aloud" class="btn" type="button" @click=${() => readAloud(word)}>🔊 ${t("step.readAloud")}</button>
-      ${s.step.state === "help" ? html`<p class="question">${t("step.helpCalled")}</p>` : ""}
-      <div class="task-actions">${s.actions.map((a) => html`<button class=${`btn ${a}`} type="button"
-        data-action=${a} @click=${() => stepEvent(s.n, a)}>${t(`step.${a}`)}</button>`)}</div>
-      ${back("tasks")}</div>`;
-  }
-  if (s.phase === "check") {
-    const word = list.qualityCheck.text[i18n.lang] || list.qualityCheck.text.en;
-    return html`<div class="task"><p class="pictogram" role="img" aria-label=${word}>${pictogram("check-badge")}</p>
-      <p class="step-word">${t("check.title")}</p>
-      <button id="read-aloud" class="btn" type="button" @click=${() => readAloud(word)}>🔊 ${t("step.readAloud")}</button>
-      <div class="task-actions">
-        <button class="btn done" type="button" data-action="pass" @click=${() => finalCheck(true)}>${t("check.pass")}</button>
-        <button class="btn problem" type="button" data-action="fail" @click=${() => finalCheck(false)}>${t("check.fail")}</button>
-      </div></div>`;
-  }
-  if (s.phase === "finish") {
-    return html`<div class="task"><p class="pictogram" role="img" aria-label=${t("finish.title")}>${pictogram("box")}</p>
-      <p class="step-word">${t("finish.title")}</p>
-      <label><span>${t("finish.bin")}</span><input id="bin" data-scan-field autocomplete="off" autocapitalize="characters"></label>
-      <button id="finish" class="btn done" type="button" @click=${finish}>${t("finish.go")}</button></div>`;
-  }
-  return html`<div class="task"><p class="pictogram" role="img" aria-label=${t("sent")}>✅</p>
-    <p id="finished" class="step-word">${state.finished ? t("finish.done", state.finished) : ""}</p>${back("tasks")}</div>`;
+/** Where a grade with more than one way goes (D: repair, or back to the supplier): big buttons. */
+function dispositionChoice(c) {
+  const ways = dispositionsFor(c, state.grade);
+  if (ways.length < 2) return "";
+  return html`<p class="question" id="disposition-label">${t("insp.disposition")}</p>
+    <div class="grades" role="group" aria-labelledby="disposition-label">
+      ${ways.map((d) => html`<button class="btn big" type="button" data-disposition=${d}
+        aria-pressed=${String(state.disposition === d)} @click=${() => { state.disposition = d; draw(); }}>
+        ${t(`disp.${d}`)}</button>`)}
+    </div>`;
 }
 
 // --- actions ------------------------------------------------------------------------------------
@@ -216,7 +188,7 @@ async function receive() {
 async function openInspection(itemId) {
   const res = await request("GET", `/returns-desk/items/${itemId}/checklist`);
   if (!res.ok) return say(sentence(res));
-  Object.assign(state, { checklist: res.data, answers: {}, photos: [], grade: "", note: "", result: null });
+  Object.assign(state, { checklist: res.data, answers: {}, photos: [], grade: "", disposition: "", note: "", result: null });
   go("inspect");
 }
 
@@ -239,7 +211,7 @@ async function uploadPhoto(input) {
 
 async function saveInspection() {
   const c = state.checklist;
-  const body = inspectionBody(state.answers, state.photos, state.grade, state.note);
+  const body = inspectionBody(state.answers, state.photos, state.grade, state.note, state.disposition);
   const data = await send(`/returns-desk/items/${c.itemId}/inspection`, body);
   if (data) { state.result = data; draw(); }
 }
@@ -249,37 +221,61 @@ async function loadTasks() {
   if (res?.ok) { state.queue = res.data; draw(); }
 }
 
+/** The batch the item is in (the same template, step-major); an item without one on its own. */
 async function openTask(itemId) {
-  const res = await request("GET", `/returns-desk/items/${itemId}/tasks`);
-  if (!res.ok) return say(sentence(res));
-  showList(res.data);
+  const res = await request("GET", "/returns-desk/tasks").catch(() => null);
+  const batch = res?.ok ? res.data.find((b) => b.items.some((l) => l.itemId === itemId)) : null;
+  if (batch) return openBatch(batch);
+  const one = await request("GET", `/returns-desk/items/${itemId}/tasks`);
+  if (!one.ok) return say(sentence(one));
+  openBatch(batchOf(one.data));
+}
+
+function openBatch(batch) {
+  Object.assign(state, { batch, fetchedAt: Date.now(), finished: [], regrade: "" });
   go("task");
 }
 
 function showList(list) {
-  state.list = list;
+  state.batch = withList(state.batch, list);
   state.fetchedAt = Date.now();
   draw();
 }
 
-async function stepEvent(n, kind) {
-  const data = await send(`/returns-desk/items/${state.list.itemId}/steps/${n}`, { kind });
+async function stepEvent(itemId, n, kind) {
+  const data = await send(`/returns-desk/items/${itemId}/steps/${n}`, { kind });
   if (data) showList(data);
 }
 
-async function finalCheck(passed) {
+/** Take the lists over from whoever has them: asked for explicitly, never by a step's tap. */
+async function takeOver(lists) {
+  for (const l of lists) {
+    const data = await send(`/returns-desk/items/${l.itemId}/worker`, { worker: state.user.username });
+    if (data && state.screen === "task") showList(data);
+  }
+  if (state.screen === "tasks") loadTasks();
+}
+
+async function finalCheck(list, passed) {
   const note = passed ? "" : (window.prompt(t("check.failNote")) || "").trim();
   if (!passed && !note) return;
-  const data = await send(`/returns-desk/items/${state.list.itemId}/check`, { passed, note });
+  const data = await send(`/returns-desk/items/${list.itemId}/check`, { passed, note });
   if (data) showList(data);
 }
 
-async function finish() {
-  const bin = $("#bin").value.trim();
-  const data = await send(`/returns-desk/items/${state.list.itemId}/finish`, bin ? { bin } : {});
+async function finish(s) {
+  const body = {};
+  const bin = s.bin ? $("#bin").value.trim() : "";
+  if (bin) body.bin = bin;
+  if (s.regrade) {
+    if (!state.regrade) return say(t("finish.regradeFirst"));
+    body.regrade = state.regrade;
+  }
+  const data = await send(`/returns-desk/items/${s.list.itemId}/finish`, body);
   if (data) {
-    state.finished = { end: data.end, sku: data.sku || "" };
-    showList({ ...state.list, status: "finished" });
+    state.finished.push({ end: data.end, sku: data.sku || s.list.sku });
+    state.regrade = "";
+    showList({ ...s.list, status: "finished" });
   }
 }
 
@@ -309,8 +305,12 @@ function showLogin(reason = "") {
   draw();
 }
 
+let scanner = null; // createScanner, in wire()
+
 function startSession(user) {
   state.user = user;
+  // The hub's scanners may send a prefix/suffix around each code (set on the dispatcher's desk).
+  loadScannerOptions({ request }).then((opts) => scanner.configure(opts));
   $("#login").hidden = true;
   $("#main").hidden = false;
   go("home");
@@ -324,7 +324,7 @@ function wire() {
     if (user) startSession(user);
   });
   $("#logout").addEventListener("click", async () => { await logoutRequest(); showLogin(); });
-  attachScanner(document, onScan);
+  scanner = createScanner(document, onScan);
   translateDom(document, i18n);
   i18n.onChange(() => { translateDom(document, i18n); draw(); });
   window.addEventListener("online", () => flush());
@@ -343,6 +343,6 @@ async function boot() {
 }
 
 // For the browser test and for debugging from the console.
-window.laadbak = { state, i18n, spoken: [] };
+window.laadbak = { state, i18n, spoken: [], scanner: () => scanner.options };
 
 boot();

@@ -1,4 +1,4 @@
-// The returns desk's pure parts: pictograms, the step screen's view, the timer, the
+// The returns desk's pure parts: pictograms, where a batch stands (step-major), the timer, the
 // buttons a step state allows. No DOM, no fetch: node-tested in tests/js/returns_desk.test.mjs.
 
 // The core's pictogram names (backend/returns/templates.py) as large emoji; the step's
@@ -35,28 +35,69 @@ export function clock(seconds) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
-/** What the task screen shows for an item's list: a step, the final check, the finish, or done. */
-export function screenOf(list) {
-  if (!list) return { phase: "none" };
-  if (list.status === "finished") return { phase: "finished" };
-  if (list.status === "failed") return { phase: "failed" };
-  if (list.current) {
-    const total = list.steps.length;
-    return { phase: "step", step: list.current, n: list.current.n, total, actions: actionsFor(list.current.state) };
-  }
-  if (!list.check && list.steps.length) return { phase: "check" };
-  return { phase: "finish" };
-}
-
 /** The words read aloud: the step's text in the language shown, else English. */
 export function spoken(step, lang) {
   const text = step?.text || {};
   return text[lang] || text.en || "";
 }
 
-/** The inspection body from the answers given, the uploaded photos, a chosen grade and note. */
-export function inspectionBody(answers, photoIds, grade, note) {
+/** The inspection body from the answers given, the uploaded photos, a chosen grade, note and
+ * disposition (where the grade allows more than one, e.g. D: repair or back to the supplier). */
+export function inspectionBody(answers, photoIds, grade, note, disposition = "") {
   const body = { answers: { ...answers }, photoIds: [...photoIds], note: note || "" };
   if (grade) body.grade = grade;
+  if (grade && disposition) body.disposition = disposition;
   return body;
+}
+
+/** The dispositions a grade may go to (the checklist's table); more than one: the inspector picks. */
+export function dispositionsFor(checklist, grade) {
+  return (checklist?.grades || []).find((g) => g.grade === grade)?.dispositions || [];
+}
+
+// Where an item ends in stock: the finish asks for a bin.
+const STOCKED = new Set(["stock_new", "stock_graded"]);
+// A repaired item leaves with the grade it has after the repair (backend/returns/finishing.py).
+export const REGRADES = ["A", "B", "C"];
+
+const isDone = (list) => list.steps.length > 0 && list.steps.every((s) => s.state === "done");
+
+/** Where a batch stands. The steps come step-major, as the server's ``order`` says: step 1 of
+ * every item, then step 2 of every item, … (the same step in a row); the first step in that
+ * order not done yet is the one to show, with its item (``index``: 0-based, of ``total``).
+ * Then each item's final check, then each item put away, then done. */
+export function batchScreen(batch) {
+  const items = batch?.items || [];
+  if (!items.length) return { phase: "none" };
+  const total = items.length;
+  const order = batch.order || [];
+  for (let k = 0; k < order.length; k++) {
+    const index = items.findIndex((l) => l.status === "tasks" && l.steps.some((s) => s.id === order[k]));
+    if (index < 0) continue;
+    const list = items[index];
+    const step = list.steps.find((s) => s.id === order[k]);
+    if (step.state === "done") continue;
+    return {
+      phase: "step", list, index, total, step, n: step.n, steps: list.steps.length,
+      actions: actionsFor(step.state), position: k + 1, of: order.length,
+    };
+  }
+  const checking = items.findIndex((l) => l.status === "tasks" && !l.check && isDone(l));
+  if (checking >= 0) return { phase: "check", list: items[checking], index: checking, total };
+  const finishing = items.findIndex((l) => l.status === "checked");
+  if (finishing >= 0) {
+    const list = items[finishing];
+    return { phase: "finish", list, index: finishing, total, bin: STOCKED.has(list.ends), regrade: Boolean(list.regrade) };
+  }
+  return { phase: "finished", total };
+}
+
+/** A batch of one item's list (opened on its own): its steps in their order. */
+export function batchOf(list) {
+  return { template: list.template || "", worker: list.worker ?? null, items: [list], order: list.steps.map((s) => s.id) };
+}
+
+/** The batch with one item's list replaced by the server's newer answer. */
+export function withList(batch, list) {
+  return { ...batch, items: batch.items.map((l) => (l.itemId === list.itemId ? list : l)) };
 }

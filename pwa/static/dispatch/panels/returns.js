@@ -5,6 +5,7 @@
 import { html, svg, nothing } from "../../kit/html.js";
 import { hubAndDate, send } from "./shared.js";
 import { weekRange, bars, figuresCsvUrl, shortWeek } from "./returns-model.js";
+import { loadReturnLists, returnListsSection } from "./returns-lists.js";
 
 const returns = { data: null, error: "", key: "" };
 const CHART = { width: 280, height: 64 };
@@ -13,6 +14,7 @@ export async function loadReturns(desk) {
   const { hubId, date } = hubAndDate(desk);
   const range = weekRange(date);
   if (hubId == null || !range) return;
+  loadReturnLists(desk);
   const key = `${hubId}/${range.from}/${range.to}`;
   const q = `from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}`;
   const res = await send(desk, "GET", `/hubs/${hubId}/returns/figures?${q}`);
@@ -61,6 +63,7 @@ export function returnsPanel(desk) {
       <h3 class="returns-sub">${t("panel.ret.topReasons")}</h3>
       ${d.topReasons.length ? html`<ol class="returns-reasons" data-reasons>${d.topReasons.map((r) => html`<li>
         ${t(`panel.ret.reason.${r.reason}`)}: ${r.count}</li>`)}</ol>` : html`<p class="panel-hint">${t("panel.ret.none")}</p>`}`}
+    ${returnListsSection(desk)}
     <div class="panel-row">
       ${hubId != null && range ? html`<a class="panel-btn" data-returns-csv href=${figuresCsvUrl(hubId, range)} download>
         ${t("panel.ret.csv")}</a>` : nothing}

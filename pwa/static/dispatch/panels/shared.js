@@ -18,12 +18,13 @@ export function hubAndDate(desk) {
 }
 
 /**
- * Send a request through the desk's api; resolves to {ok, status, data, sentence}: ``sentence`` is the
+ * Send a request through the desk's api (``key``: its Idempotency-Key); resolves to {ok, status, data, sentence}: ``sentence`` is the
  * server's refusal as one sentence (kit problemSentence), or the network's, when not ok.
  */
-export async function send(desk, method, path, body, { timeout } = {}) {
+export async function send(desk, method, path, body, { timeout, key } = {}) {
   const opts = body === undefined ? {} : { body };
   if (timeout) opts.timeout = timeout;
+  if (key) opts.key = key; // an Idempotency-Key, for the writes that want one
   try {
     const res = await desk.api(method, path, opts);
     if (res.ok) return { ...res, sentence: "" };

@@ -1,5 +1,5 @@
 // The desk's toolbar: re-plan now, a same-day order, close a street or an area,
-// a message to a courier, a courier out of service.
+// a message to a courier, a courier out of service, the hub's settings.
 import { html } from "../../kit/html.js";
 import { replanOutcome } from "./model.js";
 import { ui, hubAndDate, send, REPLAN_TIMEOUT_MS } from "./shared.js";
@@ -7,6 +7,7 @@ import { openOrderDialog } from "./order-dialog.js";
 import { openClosureDialog } from "./closure-dialog.js";
 import { openMessageDialog } from "./message-dialog.js";
 import { openServiceDialog } from "./service-dialog.js";
+import { openSettingsDialog } from "./settings-dialog.js";
 
 export async function replanNow(desk) {
   if (ui.replanBusy) return;
@@ -41,5 +42,7 @@ export function toolbar(desk) {
       @click=${() => openMessageDialog(desk, { courierId: selectedCourier(desk) })}>${t("panel.message")}</button>
     <button type="button" class="panel-btn" data-action="out-of-service" aria-haspopup="dialog"
       @click=${() => openServiceDialog(desk, { courierId: selectedCourier(desk) })}>${t("panel.outOfService")}</button>
+    <button type="button" class="panel-btn" data-action="settings" aria-haspopup="dialog"
+      @click=${() => openSettingsDialog(desk)}>${t("panel.settings")}</button>
   </div>`;
 }
