@@ -81,6 +81,19 @@ from backend.settings import REPO_ROOT, Settings, load_settings
 log = logging.getLogger("laadbak")
 
 
+def _quiet_options(record: logging.LogRecord) -> bool:
+    """The access log without the check-out's answered options calls: a webshop asks at
+    every check-out page, hundreds a second at peak, and a line each cost more CPU than
+    the answer (refusals and errors are still logged)."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 5 and args[2] == "/checkout/options" and args[1] == "POST":
+        return not isinstance(args[4], int) or args[4] >= 400
+    return True
+
+
+logging.getLogger("uvicorn.access").addFilter(_quiet_options)
+
+
 class Health(msgspec.Struct, rename="camel"):
     status: str
     version: str

@@ -13,6 +13,7 @@ from backend.api.auth import check_hub, roles
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, Id, json_body
 from backend.services import checkout as service
+from backend.services.checkout_keys import shop_of_key
 from backend.services.hub_scope import hub_of_shop
 
 OPTIONS_EXAMPLE = (
@@ -51,19 +52,19 @@ class CheckoutController(Controller):
     async def options(
         self, ctx: Ctx, request: Request[Any, Any, Any], data: Annotated[service.OptionsIn, json_body(OPTIONS_EXAMPLE)]
     ) -> service.OptionsOut:
-        shop = await service.shop_of_key(_shop_key(request))
+        shop = await shop_of_key(_shop_key(request))
         return await service.checkout_options(ctx, shop, data)
 
     @post("/holds", status_code=201, summary="Hold an option for a few minutes: its room is kept for this shop")
     async def hold(
         self, ctx: Ctx, request: Request[Any, Any, Any], data: Annotated[service.HoldIn, json_body(HOLD_EXAMPLE)]
     ) -> service.HoldOut:
-        shop = await service.shop_of_key(_shop_key(request))
+        shop = await shop_of_key(_shop_key(request))
         return await service.hold_option(ctx, shop, data)
 
     @get("/holds/{hold_id:int}", summary="A hold of this shop: its expiry and its order once made")
     async def read_hold(self, request: Request[Any, Any, Any], hold_id: Id) -> service.HoldOut:
-        shop = await service.shop_of_key(_shop_key(request))
+        shop = await shop_of_key(_shop_key(request))
         return await service.read_hold(shop, hold_id)
 
     @post(
@@ -78,7 +79,7 @@ class CheckoutController(Controller):
         hold_id: Id,
         data: Annotated[service.HoldOrderIn, json_body(ORDER_EXAMPLE)],
     ) -> Response[Any]:
-        shop = await service.shop_of_key(_shop_key(request))
+        shop = await shop_of_key(_shop_key(request))
         key = optional_key(request)
         answer = await service.order_from_hold_once(ctx, shop, hold_id, data, key=key, body=await request.body())
         return respond(request, answer)

@@ -16,7 +16,7 @@ from backend.api.courier import idempotent
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, Id, json_body
 from backend.errors import Forbidden
-from backend.services import checkout, locker_doors, locker_drops, lockers, point_desk
+from backend.services import checkout_keys, locker_doors, locker_drops, lockers, point_desk
 from backend.services.sessions import Principal
 
 Size = Annotated[float, msgspec.Meta(description="cm, inner")]
@@ -111,14 +111,14 @@ class LockerController(Controller):
         point_id: Id,
         data: Annotated[locker_drops.DropIn, json_body(DROP_EXAMPLE)],
     ) -> dict[str, Any]:
-        shop = await checkout.shop_of_key(_shop_key(request))
+        shop = await checkout_keys.shop_of_key(_shop_key(request))
         return await locker_drops.register(ctx.geo, point_id, shop, data, ctx.now())
 
     @post("/shop-drops/scan", status_code=200, summary="The shop scans its drop into the compartment (X-Api-Key)")
     async def shop_scan(
         self, ctx: Ctx, request: Request[Any, Any, Any], point_id: Id, data: JSONBody[locker_drops.DropScanIn]
     ) -> dict[str, Any]:
-        shop = await checkout.shop_of_key(_shop_key(request))
+        shop = await checkout_keys.shop_of_key(_shop_key(request))
         return await locker_drops.scan(point_id, shop, data, ctx.now())
 
     @post(

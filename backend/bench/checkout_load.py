@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import random
 import secrets
@@ -36,12 +37,27 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from backend.bench.harness.api import ApiClient
 from backend.bench.harness.server import ServerProcess
 from backend.bench.harness.stats import pct, ratio
 from backend.shifted_clock import CLOCK_ENV, clock_env, start_shift
 
 TARGET_P95_MS = 150.0
+
+
+class _Offered(msgspec.Struct, rename="camel"):
+    id: str
+    kind: str
+    available: bool
+
+
+class _Answer(msgspec.Struct):
+    options: list[_Offered]
+
+
+_OPTIONS = msgspec.json.Decoder(_Answer)  # only what the bench looks at: cheap for the client
 SHOP_KEY_HEADER = "X-Api-Key"
 
 
@@ -73,7 +89,7 @@ async def _seed(settings: Any, tmp: Path, couriers: int, stops: int, rng: random
     from backend.db.engine import make_engine, use_database
     from backend.db.tables import Shop, ShopApiKey
     from backend.dispatch.checkout import distance_m
-    from backend.services.checkout import key_hash
+    from backend.services.checkout_keys import key_hash
     from backend.services.geo import Geo
 
     geo = await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
@@ -99,6 +115,49 @@ def _ask(places: list[tuple[float, float]], rng: random.Random) -> dict[str, Any
     return {"lat": lat, "lon": lon, "parcels": parcels}
 
 
+class KeptClient:
+    """One shop's connection, kept open between its calls (HTTP/1.1 keep-alive), as a
+    webshop's back end keeps one to the API: no connection to set up per call on either
+    side, and the answer read by its Content-Length. A connection the server closed is
+    opened again for the next call."""
+
+    def __init__(self, base: str, headers: dict[str, str]) -> None:
+        self.host, _, port = base.removeprefix("http://").partition(":")
+        self.port = int(port or 80)
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.head = f"Host: {self.host}:{self.port}\r\nContent-Type: application/json\r\n{extra}"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None or self.reader is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.reader, self.writer
+        try:
+            writer.write(f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            lower = head.lower()
+            at = lower.find(b"content-length:")
+            if at < 0:  # not what this client reads: take the rest and start again
+                payload = await reader.read()
+                self.close()
+                return status, payload
+            size = int(lower[at + 15 : lower.index(b"\r\n", at)])
+            payload = await reader.readexactly(size)
+            if b"connection: close" in lower:
+                self.close()
+            return status, payload
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 class Shops:
     """The concurrent shops: each asks for options, one call after the other, until the end."""
 
@@ -107,35 +166,38 @@ class Shops:
         self.rng = random.Random(seed)
         self.latencies: list[float] = []
         self.errors: dict[str, int] = {}
-        self.offered: list[dict[str, Any]] = []
+        self.offered: list[str] = []  # the ids of the options offered (available)
         self.options = self.available = 0
 
-    async def call(self, client: ApiClient) -> None:
+    async def call(self, client: KeptClient) -> None:
+        ask = json.dumps(_ask(self.places, self.rng)).encode()
         t0 = time.perf_counter()
         try:
-            status, body = await client.post(
-                "/checkout/options", _ask(self.places, self.rng), {SHOP_KEY_HEADER: self.key}
-            )
-        except Exception as exc:  # noqa: BLE001 - a transport failure is counted, not fatal
-            status, body = 0, {"detail": type(exc).__name__}
+            status, raw = await asyncio.wait_for(client.post("/checkout/options", ask), 120)
+        except Exception:  # noqa: BLE001 - a transport failure is counted, not fatal
+            status, raw = 0, b""
         self.latencies.append(time.perf_counter() - t0)
         if status != 200:
             name = f"{status}"
             self.errors[name] = self.errors.get(name, 0) + 1
             return
-        for o in body["options"]:
-            if o["kind"] == "carrier":
+        # Read for its options, outside the time of the call.
+        for o in _OPTIONS.decode(raw).options:
+            if o.kind == "carrier":
                 continue
             self.options += 1
-            if o["available"]:
+            if o.available:
                 self.available += 1
-                self.offered.append(o)
+                self.offered.append(o.id)
 
     async def run(self, clients: int, end_at: float) -> None:
         async def one() -> None:
-            client = ApiClient(self.base, timeout=120)
-            while time.monotonic() < end_at:
-                await self.call(client)
+            client = KeptClient(self.base, {SHOP_KEY_HEADER: self.key})
+            try:
+                while time.monotonic() < end_at:
+                    await self.call(client)
+            finally:
+                client.close()
 
         await asyncio.gather(*(one() for _ in range(clients)))
 
@@ -171,10 +233,11 @@ async def _ride(base: str, username: str, password: str, end_at: float, rng: ran
 
 async def _alone(shops: Shops, calls: int) -> list[float]:
     """The peer: the same calls one at a time, nothing else running."""
-    client = ApiClient(shops.base, timeout=120)
+    client = KeptClient(shops.base, {SHOP_KEY_HEADER: shops.key})
     start = len(shops.latencies)
     for _ in range(calls):
         await shops.call(client)
+    client.close()
     alone = shops.latencies[start:]
     del shops.latencies[start:]
     shops.offered.clear()
@@ -182,7 +245,7 @@ async def _alone(shops: Shops, calls: int) -> list[float]:
     return alone
 
 
-async def _take(base: str, key: str, offered: list[dict[str, Any]], take: int, rng: random.Random) -> dict[str, Any]:
+async def _take(base: str, key: str, offered: list[str], take: int, rng: random.Random) -> dict[str, Any]:
     """Hold and order ``take`` offered options: answers the order ids and what was refused."""
     api = ApiClient(base, timeout=300)
     head = {SHOP_KEY_HEADER: key}
@@ -191,7 +254,7 @@ async def _take(base: str, key: str, offered: list[dict[str, Any]], take: int, r
     reasons: dict[str, int] = {}
     # One option per address and day: two options of one ask share its room.
     for n, option in enumerate(rng.sample(offered, min(take, len(offered)))):
-        status, hold = await api.post("/checkout/holds", {"optionId": option["id"]}, head)
+        status, hold = await api.post("/checkout/holds", {"optionId": option}, head)
         if status != 201:  # taken by one before it: refused, not broken
             refused_at_hold += 1
             continue
@@ -225,6 +288,17 @@ async def _on_routes(order_ids: list[int]) -> set[int]:
         if s["id"] not in routed:
             out.discard(s["order"])
     return out
+
+
+def _profile(pid: int, seconds: float, folder: Path) -> Any:
+    """py-spy on the server for the load (a tool of the developer's, not installed by default)."""
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"server-{pid}.txt"
+    cmd = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds)), "--gil", "--format", "raw", "-o"]
+    cmd.append(str(out))
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def run_checkout_load(
@@ -271,6 +345,9 @@ async def run_checkout_load(
                 log(f"alone: p50 {1000 * statistics.median(alone):.0f} ms; now {clients} shops for {seconds:g} s")
                 end_at = time.monotonic() + seconds
                 load0 = os.getloadavg()
+                cpu0, mine0 = server.cpu_s() or 0.0, time.process_time()
+                folder = os.environ.get("LAADBAK_BENCH_PROFILE")  # py-spy on the server during the load
+                spy = _profile(server.pid, seconds, Path(folder)) if folder else None
                 riders = [
                     _ride(server.base, u, PASSWORD, end_at, random.Random(seed + i))
                     for i, u in enumerate(day["usernames"][:actors])
@@ -280,12 +357,16 @@ async def run_checkout_load(
                 rides = list(await asyncio.gather(*riders))
                 await asking
                 wall = time.monotonic() - t_load
+                server_cpu, client_cpu = (server.cpu_s() or 0.0) - cpu0, time.process_time() - mine0
+                if spy is not None:
+                    spy.wait()
                 load1 = os.getloadavg()
                 log(f"{len(shops.latencies)} calls in {wall:.1f} s; taking {take} options")
                 taken = await _take(server.base, day["key"], shops.offered, take, rng)
                 on_routes = await _on_routes(taken["ordered"])
             finally:
                 server.stop()
+                warned = server.warnings()
     finally:
         if traveller is not None:
             traveller.stop()  # type: ignore[attr-defined]
@@ -323,6 +404,14 @@ async def run_checkout_load(
         "order_refusals": taken["order_refusals"],
         # held then refused, or ordered but not on a route in force
         "promises_broken": taken["refused_at_order"] + len(taken["ordered"]) - len(on_routes),
+        "server_cpu_s": round(server_cpu, 2),
+        # the server's CPU per call, riders and all (what one process can carry: 1000 / this calls a second)
+        "server_cpu_ms_per_call": round(1000 * server_cpu / max(1, len(lat_ms)), 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "client_cpu_ms_per_call": round(1000 * client_cpu / max(1, len(lat_ms)), 2),
+        # the server's event loop held over 100 ms (a view made again, a re-plan's reads), as it logged them
+        "loop_stalls": warned["loop_stalls"],
+        "longest_loop_stall_ms": warned["longest_loop_stall_ms"],
         "load_avg_1m": [round(load0[0], 2), round(load1[0], 2)],
         "cpus": os.cpu_count(),
     }

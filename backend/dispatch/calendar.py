@@ -8,6 +8,7 @@ lets the demo city use the shops' real hours.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Annotated, Literal
 
@@ -61,6 +62,7 @@ def parse_hhmm(text: str) -> int:
     return seconds
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred times in each check-out answer
 def format_hhmm(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 

@@ -21,12 +21,14 @@ window meets full (the day is already over its room there).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping
 from typing import Literal
 
 import msgspec
 
+from backend.dispatch.calendar import format_hhmm
 from backend.dispatch.carrier import Decision
 from backend.dispatch.model import Window
 
@@ -328,10 +330,10 @@ class DayRoom:
         return None
 
 
-def _hhmm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+_hhmm = format_hhmm
 
 
+@functools.lru_cache(maxsize=1024)  # the same few sentences in every answer of a day
 def _cutoff(day: dt.date, rule: SlotRule) -> str:
     """When orders for ``rule`` on ``day`` close: "12:00", or "2026-12-08 18:00" for a day before."""
     t = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=rule.start_s - rule.lead_s)
@@ -387,9 +389,10 @@ def _no_bike(q: Question, weight_kg: float, volume_l: float, longest: int) -> No
         return CARRIER_REASONS.get(q.route.reason, "too_large_for_bike"), q.route.detail
     if distance_m(q.hub_lat, q.hub_lon, q.lat, q.lon) > q.area_m:
         return "outside_area", "The address is outside the area our bikes deliver to; take the carrier."
-    limits = [(lane.payload_kg, lane.volume_l, lane.longest_cm) for d in q.days for lane in d.lanes]
     if q.bike_limits is not None:
         limits = [q.bike_limits]
+    else:
+        limits = [(lane.payload_kg, lane.volume_l, lane.longest_cm) for d in q.days for lane in d.lanes]
     if not any(weight_kg <= kg and volume_l <= litres and longest <= cm for kg, litres, cm in limits):
         return "too_large_for_bike", "The parcels are too large or heavy for any of our bikes."
     return None
@@ -406,13 +409,14 @@ def _door(rule: SlotRule, day: dt.date, now_s: int, v: Visit, room: DayRoom | No
         by_bike=no_bike is None,
         available=False,
     )
-    span = f"{day} {_hhmm(rule.start_s)}-{_hhmm(rule.end_s)}"
     if no_bike is not None:
         return _no(base, *no_bike)
     if now_s > rule.start_s - rule.lead_s:
+        span = f"{day} {_hhmm(rule.start_s)}-{_hhmm(rule.end_s)}"
         return _no(base, "past_cutoff", f"Orders for {span} close at {_cutoff(day, rule)}; this one comes too late.")
     lane = room.fits(v) if room is not None else None
     if lane is None:
+        span = f"{day} {_hhmm(rule.start_s)}-{_hhmm(rule.end_s)}"
         return _no(base, "slot_full", f"The bikes of {span} are full; choose another slot or day.")
     return msgspec.structs.replace(base, available=True, lane=lane)
 

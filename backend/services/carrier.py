@@ -12,6 +12,7 @@ import msgspec
 from backend.db.carrier_tables import CarrierOrder, CarrierRule
 from backend.db.tables import Bike, Stop
 from backend.dispatch.carrier import BikeSize, CarrierRules, Decision, Shipment, biggest_bike, decide
+from backend.services import checkout_changes
 from backend.services.hub_scope import require_hub
 
 CARRIER_STATUS = "carrier"  # a stop's status when a carrier, not a bike, delivers it
@@ -52,15 +53,22 @@ async def write_rules(hub_id: int, rules: CarrierRules) -> dict[str, Any]:
         await CarrierRule.update({CarrierRule.rules: value}).where(CarrierRule.hub == hub_id)
     else:
         await CarrierRule.insert(CarrierRule(hub=hub_id, rules=value))
+    checkout_changes.changed(hub_id)  # the check-out's options follow them from the next call
     return await _out(hub_id, rules)
 
 
 async def decision_for(hub_id: int, shipment: Shipment) -> Decision | None:
     """Bike or carrier by the hub's rules; None when its dispatcher has set none. The one
     decision both order intake (:func:`route_order`) and the check-out's options ask for."""
+    inputs = await decision_inputs(hub_id)
+    return None if inputs is None else decide(*inputs, shipment)
+
+
+async def decision_inputs(hub_id: int) -> tuple[CarrierRules, list[BikeSize]] | None:
+    """What :func:`decide` takes for the hub: its rules and bikes; None when it has no rules."""
     if not await CarrierRule.exists().where(CarrierRule.hub == hub_id):
         return None
-    return decide(await rules_of(hub_id), await bikes_of(hub_id), shipment)
+    return await rules_of(hub_id), await bikes_of(hub_id)
 
 
 async def route_order(order_id: int, hub_id: int, day: dt.date, shipment: Shipment) -> Decision:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -23,14 +24,15 @@ import msgspec
 from backend import jobs
 from backend.db.engine import transaction
 from backend.db.locks import exclusive
-from backend.db.tables import CheckoutHold, CheckoutSlot, Shop, ShopApiKey
+from backend.db.tables import CheckoutHold, CheckoutSlot, ShopApiKey
 from backend.dispatch.calendar import HHMM, at, format_hhmm, parse_hhmm
-from backend.dispatch.carrier import Shipment
-from backend.dispatch.checkout import DayState, Option, ParcelSize, Question, options
-from backend.errors import Conflict, Invalid, NotFound, Unauthorized
-from backend.services import carrier, orders
-from backend.services.checkout_day import bike_limits, day_states, hub_row, near_points, slot_rules
-from backend.services.checkout_kept import kept_days
+from backend.dispatch.carrier import Decision, Shipment, decide
+from backend.dispatch.checkout import DayState, Option, ParcelSize, Question, SlotRule, options
+from backend.errors import Conflict, Invalid, NotFound
+from backend.services import carrier, checkout_changes, orders
+from backend.services.checkout_day import bike_limits, day_states, hub_row, slot_rules
+from backend.services.checkout_kept import hub_view
+from backend.services.checkout_keys import hub_of_shop, key_hash
 from backend.services.context import Context
 from backend.services.disruptions import take_same_day_order
 from backend.services.hub_scope import require_hub
@@ -186,30 +188,12 @@ def shipment_of(parcels: list[tuple[int, int, int]], postcode: str, country: str
 # --- the shops' keys ----------------------------------------------------------------
 
 
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 async def new_api_key(shop_id: int, label: str) -> dict[str, Any]:
     """A new key for the shop; the key itself is in this answer only."""
     key = "lbk_" + secrets.token_urlsafe(32)
     async with transaction():
         row = (await ShopApiKey.insert(ShopApiKey(shop=shop_id, key_hash=key_hash(key), label=label)))[0]
     return {"id": row["id"], "shopId": shop_id, "label": label, "key": key}
-
-
-async def shop_of_key(key: str | None) -> int:
-    """The shop a check-out key belongs to; Unauthorized for none, a wrong or a revoked one."""
-    if not key:
-        raise Unauthorized("Send the shop's check-out API key in the X-Api-Key header.")
-    row = (
-        await ShopApiKey.select(ShopApiKey.shop, ShopApiKey.revoked_at)
-        .where(ShopApiKey.key_hash == key_hash(key.strip()))
-        .first()
-    )
-    if row is None or row["revoked_at"] is not None:
-        raise Unauthorized("This X-Api-Key is not valid (wrong or revoked); ask the hub for a new one.")
-    return int(row["shop"])
 
 
 # --- a hub's slots ------------------------------------------------------------------
@@ -248,15 +232,23 @@ async def set_hub_slots(hub_id: int, data: SlotsIn) -> list[SlotOut]:
                     for x in data.slots
                 )
             )
+    checkout_changes.changed(hub_id)
     return await hub_slots(hub_id)
 
 
 # --- option ids ---------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
+def _keyed(secret: str) -> hmac.HMAC:
+    """The MAC keyed once (an options answer signs some thirty ids): copied per id."""
+    return hmac.new(secret.encode(), b"checkout:", hashlib.sha256)
+
+
 def _sign(secret: str, payload: bytes) -> str:
-    mac = hmac.new(secret.encode(), b"checkout:" + payload, hashlib.sha256).digest()[:18]
-    return base64.urlsafe_b64encode(mac).decode()
+    mac = _keyed(secret).copy()
+    mac.update(payload)
+    return base64.urlsafe_b64encode(mac.digest()[:18]).decode()
 
 
 def option_id(secret: str, asked: Asked) -> str:
@@ -283,14 +275,6 @@ def read_option_id(secret: str, shop_id: int, text: str) -> Asked:
 # --- options ------------------------------------------------------------------------
 
 
-async def _shop_hub(shop_id: int) -> dict[str, Any]:
-    shop = await Shop.select(Shop.hub).where(Shop.id == shop_id).first()
-    hub = await hub_row(shop["hub"]) if shop and shop["hub"] is not None else None
-    if hub is None:
-        raise Conflict("This shop is not served by a hub yet; ask the hub to link the shop first.")
-    return hub
-
-
 async def question(
     ctx: Context,
     hub: dict[str, Any],
@@ -299,12 +283,33 @@ async def question(
     now: dt.datetime,
     days: list[dt.date],
     shipment: Shipment | None = None,
-    states: list[DayState] | None = None,
 ) -> Question:
-    """The core's question; ``states``: the days already read (else read now)."""
-    if states is None:
-        states = await day_states(hub, days, now, place, parcels)
+    """The core's question with the days read now (a hold's: nothing kept)."""
     shipment = shipment or shipment_of(parcels, "", "", "")
+    return _question(
+        ctx,
+        hub,
+        place,
+        parcels,
+        now,
+        await day_states(hub, days, now, place, parcels),
+        await slot_rules(hub["id"]),
+        await bike_limits(hub["id"]),
+        await carrier.decision_for(hub["id"], shipment),
+    )
+
+
+def _question(
+    ctx: Context,
+    hub: dict[str, Any],
+    place: tuple[float, float],
+    parcels: list[tuple[int, int, int]],
+    now: dt.datetime,
+    states: list[DayState],
+    slots: tuple[SlotRule, ...],
+    limits: tuple[float, float, int],
+    route: Decision | None,
+) -> Question:
     return Question(
         now=now,
         lat=place[0],
@@ -314,9 +319,9 @@ async def question(
         area_m=ctx.settings.checkout_area_km * 1000,
         parcels=tuple(ParcelSize(*p) for p in parcels),
         days=tuple(states),
-        slots=await slot_rules(hub["id"]),
-        bike_limits=await bike_limits(hub["id"]),
-        route=await carrier.decision_for(hub["id"], shipment),
+        slots=slots,
+        bike_limits=limits,
+        route=route,
     )
 
 
@@ -327,23 +332,27 @@ def _locate(ctx: Context, data: OptionsIn) -> tuple[float, float, str]:
 
 
 async def checkout_options(ctx: Context, shop_id: int, data: OptionsIn) -> OptionsOut:
-    hub = await _shop_hub(shop_id)
-    lat, lon, address = _locate(ctx, data)
+    """The options, from the hub's view kept between calls (services/checkout_kept.py): no
+    query while nothing changed; a hold checks again against the day read fresh."""
+    hub_id = await hub_of_shop(shop_id)
     now = data.order_time or ctx.now()
-    parcels = [(p.weight_g, p.volume_ml, p.longest_cm) for p in data.parcels]
     days = [now.date() + dt.timedelta(days=i) for i in range(DAYS_AHEAD)]
+    view = await hub_view(hub_id, days, now)
+    if view is None:
+        raise Conflict("This shop is not served by a hub yet; ask the hub to link the shop first.")
+    lat, lon, address = _locate(ctx, data)
+    parcels = [(p.weight_g, p.volume_ml, p.longest_cm) for p in data.parcels]
     extra = (data.postcode.strip(), data.country or "", data.service)
-    # The lanes as kept between calls (services/checkout_kept.py); the points near this address.
-    lanes, rooms, holds = await kept_days(hub, days, now)
-    points = await near_points(hub["id"], days, (lat, lon), holds, parcels)
-    states = [msgspec.structs.replace(d, points=points[d.day]) for d in lanes]
-    q = await question(ctx, hub, (lat, lon), parcels, now, days, shipment_of(parcels, *extra), states)
+    near = view.near((lat, lon), parcels)
+    states = [msgspec.structs.replace(d, points=near.get(d.day, ())) for d in view.states]
+    route = decide(*view.carrier, shipment_of(parcels, *extra)) if view.carrier is not None else None
+    q = _question(ctx, view.hub, (lat, lon), parcels, now, states, view.slots, view.bike_limits, route)
     names = {p.id: p.name for d in q.days for p in d.points}
     out = []
-    for o in options(q, rooms):
-        asked = Asked(shop_id, hub["id"], o.date, o.key, lat, lon, address, parcels, *extra)
+    for o in options(q, view.rooms):
+        asked = Asked(shop_id, hub_id, o.date, o.key, lat, lon, address, parcels, *extra)
         out.append(_option_out(o, option_id(ctx.settings.secret_key, asked), names))
-    return OptionsOut(hub_id=hub["id"], address=address, lat=lat, lon=lon, options=out)
+    return OptionsOut(hub_id=hub_id, address=address, lat=lat, lon=lon, options=out)
 
 
 def _option_out(o: Option, oid: str, names: dict[int, str]) -> OptionOut:
@@ -413,6 +422,7 @@ async def hold_option(ctx: Context, shop_id: int, data: HoldIn) -> HoldOut:
                 {"hubId": asked.hub},
                 run_after=dt.datetime.fromtimestamp((period + 1) * CLEANUP_PERIOD_S),
             )
+    checkout_changes.changed(asked.hub)  # its room is taken from the next options call on
     return await read_hold(shop_id, hold_id, data.option_id)
 
 
@@ -476,6 +486,7 @@ async def order_from_hold(ctx: Context, shop_id: int, hold_id: int, data: HoldOr
             async with transaction():
                 order_id = await orders.write(prepared)
                 await CheckoutHold.update({CheckoutHold.order_id: order_id}).where(CheckoutHold.id == hold_id)
+        checkout_changes.changed(hold["hub"])  # the hold's room is now its order's
     return await orders.order_for(order_id)
 
 

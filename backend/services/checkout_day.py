@@ -25,7 +25,7 @@ from backend.dispatch.checkout import (
     Visit,
     distance_m,
 )
-from backend.dispatch.lockers import Box
+from backend.dispatch.lockers import Box, Compartment
 from backend.services import locker_days, point_room
 from backend.services.day import periods
 
@@ -199,18 +199,69 @@ async def near_points(
     """The nearest points of the hub, per day with their hours and the parcels they can still
     take; with ``parcels``, a locker bank that has no door for them that day says why."""
     rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).output(load_json=True)
-    rows = sorted(rows, key=lambda p: (distance_m(near[0], near[1], p["lat"], p["lon"]), p["id"]))[:NEAREST_POINTS]
+    rows = nearest(rows, near)
+    states = await _point_states(rows, days, holds)
+    if not parcels:
+        return states
+    left = await doors_left(rows, days, holds)
+    return {day: with_doors(states[day], left.get(day, {}), parcels) for day in days}
+
+
+async def hub_points(
+    hub_id: int, days: list[dt.date], holds: list[dict[str, Any]]
+) -> tuple[dict[dt.date, tuple[PointState, ...]], dict[dt.date, dict[int, list[Compartment]]]]:
+    """Every point of the hub per day, and its locker banks' doors left per day (the
+    check-out's kept view chooses the nearest points and fits the parcels per call)."""
+    rows = await PickupPoint.select().where(PickupPoint.hub == hub_id).order_by(PickupPoint.id).output(load_json=True)
+    return await _point_states(rows, days, holds), await doors_left(rows, days, holds)
+
+
+def nearest(rows: list[Any], near: tuple[float, float], n: int = NEAREST_POINTS) -> list[Any]:
+    """The ``n`` points (rows or :class:`PointState`) nearest to ``near``, ties by id."""
+
+    def far(p: Any) -> tuple[float, int]:
+        lat, lon, pid = (p["lat"], p["lon"], p["id"]) if isinstance(p, dict) else (p.lat, p.lon, p.id)
+        return distance_m(near[0], near[1], lat, lon), pid
+
+    return sorted(rows, key=far)[:n]
+
+
+async def doors_left(
+    rows: list[dict[str, Any]], days: list[dt.date], holds: list[dict[str, Any]]
+) -> dict[dt.date, dict[int, list[Compartment]]]:
+    """Per day, the doors of the locker banks among ``rows`` after their waiting parcels and
+    the live holds for them took theirs (banks without doors left out)."""
+    banks = [p["id"] for p in rows if p["kind"] == "locker"]
+    if not banks:
+        return {}
     # The live holds for a bank take its doors before the parcels asked about.
-    held = {
-        p["id"]: [b for h in holds if h["pickup_point"] == p["id"] for b in hold_boxes(h)]
-        for p in rows
-        if p["kind"] == "locker"
-    }
+    held = {b: [box for h in holds if h["pickup_point"] == b for box in hold_boxes(h)] for b in banks}
+    return {day: await locker_days.doors_left(banks, day, held) for day in days}
+
+
+def with_doors(
+    points: tuple[PointState, ...], left: dict[int, list[Compartment]], parcels: list[tuple[int, int, int]]
+) -> tuple[PointState, ...]:
+    """``points`` with a locker bank that has no door for ``parcels`` saying why."""
+    boxes = locker_days.asked_boxes(parcels)
+    out = []
+    for p in points:
+        placed = locker_days.refused(left[p.id], boxes) if p.id in left else None
+        if placed is not None:
+            p = msgspec.structs.replace(
+                p, no_door=placed.refusal, no_door_detail=locker_days.refusal_sentence(p.name, placed)
+            )
+        out.append(p)
+    return tuple(out)
+
+
+async def _point_states(
+    rows: list[dict[str, Any]], days: list[dt.date], holds: list[dict[str, Any]]
+) -> dict[dt.date, tuple[PointState, ...]]:
     out: dict[dt.date, tuple[PointState, ...]] = {}
     for day in days:
         # The room counted where every service counts it (shelves now, announced that day), less live holds.
         rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in rows], day) if rows else {}
-        no_door = await locker_days.refusals(rows, locker_days.asked_boxes(parcels), day, held) if parcels else {}
         out[day] = tuple(
             PointState(
                 id=p["id"],
@@ -223,8 +274,6 @@ async def near_points(
                 - sum(len(h["parcels"]) for h in holds if h["pickup_point"] == p["id"] and h["delivery_date"] == day),
                 max_weight_kg=p["max_weight_kg"],
                 max_volume_l=p["max_volume_l"],
-                no_door=no_door[p["id"]].refusal if p["id"] in no_door else "",
-                no_door_detail=locker_days.refusal_sentence(p["name"], no_door[p["id"]]) if p["id"] in no_door else "",
             )
             for p in rows
         )

@@ -111,20 +111,31 @@ async def free_counts(point_ids: Sequence[int], day: dt.date) -> dict[int, int]:
     return out
 
 
+async def doors_left(
+    point_ids: Sequence[int], day: dt.date, before: dict[int, list[Box]] | None = None
+) -> dict[int, list[Compartment]]:
+    """Per bank with doors: its doors on ``day`` once the waiting parcels, then the bank's
+    ``before`` (a check-out's live holds), took theirs (the check-out keeps these)."""
+    banks = await doors(point_ids, day)
+    wait = await waiting(list(banks))
+    return {
+        point: _after(place_all(comps, wait.get(point, []) + (before or {}).get(point, [])), comps)
+        for point, comps in banks.items()
+    }
+
+
+def refused(left: Sequence[Compartment], boxes: Sequence[Box]) -> Placement | None:
+    """The first of ``boxes`` that has no door among ``left`` (why: ``too_large`` or ``full``), or None."""
+    return next((p for p in place_all(left, boxes) if p.compartment_id is None), None)
+
+
 async def fit_on(
     point_ids: Sequence[int], boxes: Sequence[Box], day: dt.date, before: dict[int, list[Box]] | None = None
 ) -> dict[int, Placement | None]:
     """Per bank with doors: the first of ``boxes`` that has no door on ``day`` (its placement
     says why: ``too_large`` for every door, or ``full``), or None when each has one. The
     waiting parcels are placed first, then the bank's ``before`` (a check-out's live holds)."""
-    banks = await doors(point_ids, day)
-    wait = await waiting(list(banks))
-    out: dict[int, Placement | None] = {}
-    for point, comps in banks.items():
-        first = wait.get(point, []) + (before or {}).get(point, [])
-        left = _after(place_all(comps, first), comps)
-        out[point] = next((p for p in place_all(left, boxes) if p.compartment_id is None), None)
-    return out
+    return {point: refused(left, boxes) for point, left in (await doors_left(point_ids, day, before)).items()}
 
 
 async def refusals(

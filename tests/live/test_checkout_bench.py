@@ -59,6 +59,9 @@ def test_the_load_mode_asks_concurrently_on_a_running_day_and_breaks_no_promise(
     assert result["calls"] >= 10 and result["errors"] == {}
     for key in ("p50_ms", "p95_ms", "p95_vs_target", "alone_p50_ms", "p50_vs_alone", "load_avg_1m"):
         assert result[key] is not None, key
+    # the CPU of each side, per call: what one process carries, and what the bench's own client costs
+    assert result["server_cpu_s"] > 0 and result["server_cpu_ms_per_call"] > 0
+    assert result["client_cpu_s"] > 0 and result["client_cpu_ms_per_call"] > 0
     assert result["available_share"] > 0  # the running day's evening is still sold at 09:30
     assert result["taken"] + result["refused_at_hold"] >= 1
     assert result["promises_broken"] == 0
