@@ -70,7 +70,11 @@ from backend.realtime.push_relay import PushRelay
 from backend.realtime.sessions import SessionWatch
 from backend.realtime.stall_watch import StallWatch
 from backend.realtime.ticker import ProgressTicker
-from backend.services import follow_ups  # noqa: F401 - registers the job kinds
+from backend.services import (
+    checkout_kept,
+    checkout_keys,
+    follow_ups,  # noqa: F401 - registers the job kinds
+)
 from backend.services.alerts import AlertWatch
 from backend.services.closures import ClosureReopener
 from backend.services.context import Context, context_of, provide_context
@@ -281,6 +285,10 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         if pooled:
             await engine.start_connection_pool()
         await migrate()
+        # The check-out's kept views and keys are per process: another app in this process
+        # (tests) has another database, whose hubs and keys have the same ids.
+        checkout_kept.forget()
+        checkout_keys.forget()
         app.state.geo = geo or await asyncio.to_thread(Geo.load, settings.map_path, settings.cache_dir)
         # OR-Tools holds the GIL while solving: solves run in worker processes (this process's
         # own, or the solver workers' behind the job queue).
