@@ -22,7 +22,7 @@ from backend.services.day import periods
 
 # A multi-trip bike: an e-bike with a crate, too small to carry its share of the day in one
 # loop, so the planner sends it back to the hub to reload (the hub's reloadMin).
-SMALL_BIKE = {"payload_kg": 30.0, "volume_l": 80.0, "kind": "e_bike"}  # columns of Bike
+SMALL_BIKE = {"payload_kg": 15.0, "volume_l": 40.0, "kind": "e_bike"}  # columns of Bike
 RELOAD_MIN = 6.0
 
 

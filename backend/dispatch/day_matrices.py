@@ -63,6 +63,39 @@ class MatrixCache:
         weights: np.ndarray = dijkstra(self.graph, directed=True, indices=nodes)
         return weights
 
+    def reverse_graph(self) -> csr_matrix:
+        """The graph with every edge turned: a run on it from t gives the weights to t."""
+        if self._reverse is None:
+            self._reverse = self.graph.T.tocsr()
+        return self._reverse
+
+    def run_forward(self, nodes: np.ndarray) -> np.ndarray:
+        """Weights from each of ``nodes`` to every node of the graph (rows), nothing kept."""
+        return self._forward(nodes)
+
+    def run_reverse(self, nodes: np.ndarray) -> np.ndarray:
+        """Weights from every node of the graph to each of ``nodes`` (one row per node), nothing kept."""
+        self.reverse_runs += len(nodes)
+        weights: np.ndarray = dijkstra(self.reverse_graph(), directed=True, indices=nodes)
+        return weights
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the known nodes, the weights between them): a copy, row = from."""
+        with self._lock:
+            slots = np.flatnonzero(self._node >= 0)
+            return self._node[slots].copy(), self._w[np.ix_(slots, slots)]
+
+    def install(self, nodes: np.ndarray, w: np.ndarray) -> None:
+        """Start from these known weights (``w[i, j]``: from ``nodes[i]`` to ``nodes[j]``)."""
+        nodes = nodes[: self.capacity]
+        size = min(self.capacity, max(len(nodes) + len(nodes) // 4 + 16, 256))
+        with self._lock:
+            self._w = np.zeros((size, size))
+            self._w[: len(nodes), : len(nodes)] = w[: len(nodes), : len(nodes)]
+            self._node = np.concatenate([nodes, np.full(size - len(nodes), -1, dtype=np.int64)])
+            self._used = np.zeros(size, dtype=np.int64)
+            self.slot_of = {int(n): i for i, n in enumerate(nodes.tolist())}
+
     def weights(self, nodes: np.ndarray, to: np.ndarray | None = None) -> np.ndarray:
         """The weights from these (distinct) nodes to ``to`` (distinct; default: the same),
         row = from."""
@@ -109,11 +142,9 @@ class MatrixCache:
             self._w[np.ix_(all_slots, all_slots)] = self._forward(all_nodes)[:, all_nodes]
             return
         self._w[np.ix_(new_slots, all_slots)] = self._forward(new)[:, all_nodes]
-        if self._reverse is None:
-            self._reverse = self.graph.T.tocsr()
         self.reverse_runs += len(new)
         # On the reversed graph, from node t: the weight from every node to t.
-        to_new = dijkstra(self._reverse, directed=True, indices=new)
+        to_new = dijkstra(self.reverse_graph(), directed=True, indices=new)
         self._w[np.ix_(old_slots, new_slots)] = to_new[:, self._node[old_slots]].T
 
 

@@ -196,6 +196,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
     by_user: int | None = None  # who asked for it (the stops' history); None: the system
     by_hand: frozenset[int] = frozenset()  # stops a dispatcher moves with it (their history says "assigned")
     now: dt.datetime | None = None  # the time it is worked out for: its history entries' time
+    phases: dict[str, float] = {}  # seconds per phase of working it out (the plan run's figures keep them)
 
     def renamed(self, ids: dict[int, int]) -> WorkedOut:
         """With the pending stops' placeholder ids (below zero) replaced by the ids they were written with."""
@@ -241,6 +242,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
             by_user=self.by_user,
             by_hand=self.by_hand,
             now=self.now,
+            phases=self.phases,
         )
 
 
@@ -385,6 +387,7 @@ async def work_out(
             **_not_applied(reason, t0, result, len(violations), veto, unplanned, len(result.plan.unplanned)),
             "vetoed": True,
         }
+    phases["worked_out"] = time.perf_counter() - t0
     return WorkedOut(
         now=now,
         hub_id=hub_id,
@@ -396,6 +399,7 @@ async def work_out(
         routes=routes,
         violations=len(violations),
         started=t0,
+        phases=phases,
     )
 
 
@@ -479,7 +483,9 @@ async def _save(
     by_user: int | None = None,
     by_hand: frozenset[int] = frozenset(),
     now: dt.datetime | None = None,
+    phases: dict[str, float] | None = None,
 ) -> dict[str, Any]:
+    saving = time.perf_counter()
     plan = result.plan
     by_vehicle = {r.vehicle_id: r for r in plan.routes}
     old_by_vehicle = {f"shift-{r['shift']}": r for r in routes}
@@ -572,6 +578,8 @@ async def _save(
             view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
             changed_couriers.append(shift["courier"])
+        # where the time went (docs/performance.md, "Re-planning"): the save up to here included
+        figures["phases"] = {k: round(v, 3) for k, v in {**(phases or {}), "save": time.perf_counter() - saving}.items()}
         await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
         if plan.status == "quick":  # the solver may find better after the answer
