@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from backend.bench.harness.stats import median, pct, ratio, top
@@ -184,4 +185,4 @@ def _phases_p50(rows: list[dict[str, Any]]) -> dict[str, float]:
         for k, v in (r.get("server_phases") or {}).items():
             if not k.startswith("n.") and isinstance(v, int | float):
                 seen.setdefault(k, []).append(float(v))
-    return {k: round(float(median(v)), 3) for k, v in sorted(seen.items())}
+    return {k: round(statistics.median(v), 3) for k, v in sorted(seen.items())}

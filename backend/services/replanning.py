@@ -43,16 +43,14 @@ from backend.services.alerts import alert_replan_not_applied
 from backend.services.context import Context
 from backend.services.courier import route_view
 from backend.services.day import DayInput, Pending, hub_lock, live_day, load_day
+from backend.services.replan_budget import BUDGET, MIN_SOLVE_S
 
 log = logging.getLogger("laadbak.replan")
 # A live re-plan builds the matrices of every stop left: 4,000 places are about
 # 250 MB and a second of searching; a bigger hub's day is re-planned by hand.
 MAX_LIVE_STOPS = 4000
-# The time limit covers the whole re-plan, reading to saving: the solve gets what
-# the reading left, less this for handing the result back, checking and saving it,
-# and at least MIN_SOLVE_S (a warm start of the focused couriers needs that).
-SAVE_RESERVE_S = 0.12
-MIN_SOLVE_S = 0.25
+# The time limit covers the whole re-plan, reading to saving: the solver gets what is
+# left when it starts, less a reserve learnt from recent re-plans (backend/services/replan_budget.py).
 # of a re-plan's limit, for the re-plan in loops on a day whose bikes reload; the usual
 # re-plan gets the rest when that one cannot be used
 LOOPS_SHARE = 0.6
@@ -178,7 +176,10 @@ async def _replan_hub(
     async with transaction():
         if write_pending is not None:
             await write_pending()
-        return await worked.save()
+        saved = await worked.save()
+    if worked.solved_at is not None:  # what the next solver must leave time for
+        BUDGET.learn(time.perf_counter() - worked.solved_at)
+    return saved
 
 
 class WorkedOut(msgspec.Struct, kw_only=True):
@@ -197,6 +198,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
     by_hand: frozenset[int] = frozenset()  # stops a dispatcher moves with it (their history says "assigned")
     now: dt.datetime | None = None  # the time it is worked out for: its history entries' time
     phases: dict[str, float] = {}  # seconds per phase of working it out (the plan run's figures keep them)
+    solved_at: float | None = None  # perf_counter when the solver answered (None: a quick answer)
 
     def renamed(self, ids: dict[int, int]) -> WorkedOut:
         """With the pending stops' placeholder ids (below zero) replaced by the ids they were written with."""
@@ -344,11 +346,10 @@ async def work_out(
         f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
         for r in routes
     }
-    solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
     # a day ridden in loops: what is on a bike (or under way) stays on its loop; else None
     looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
     on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
-    solve = functools.partial(_timed_replan, day_input.problem, in_force, solve_limit, min_gain_s, on_board)
+    solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, on_board=on_board)
     quick_job = None
     if quick:  # the routes in force with the free stops inserted, no solver: see backend/dispatch/quick.py
         loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
@@ -357,7 +358,10 @@ async def work_out(
         quick_job = functools.partial(
             quick_replan, day_input.problem, raw, loops, on_board=on_board or frozenset(), waiting=waiting
         )
-    result, violations = await _solve_and_check(ctx, day_input.problem, quick_job, solve, withdrawn_from, phases)
+    budget = (t0, time_limit_s)
+    result, violations, solved_at = await _solve_and_check(
+        ctx, day_input.problem, quick_job, solve, withdrawn_from, phases, budget
+    )
     log.info(
         "hub %s re-plan (%s): %d stops, %d couriers changed; %s",
         hub_id,
@@ -400,6 +404,7 @@ async def work_out(
         violations=len(violations),
         started=t0,
         phases=phases,
+        solved_at=solved_at,
     )
 
 
@@ -407,12 +412,15 @@ async def _solve_and_check(
     ctx: Context,
     problem: Any,
     quick_job: Callable[[], ReplanResult | None] | None,
-    solve: Callable[[], tuple[ReplanResult, dict[str, float]]],
+    solve: Callable[[float], tuple[ReplanResult, dict[str, float]]],
     withdrawn_from: set[str],
     phases: dict[str, float],
-) -> tuple[ReplanResult, list[Any]]:
+    budget: tuple[float, float],
+) -> tuple[ReplanResult, list[Any], float | None]:
     """The quick answer when there is one and the checker passes it, else the solver's
-    (in the pool); either re-timed from now and checked."""
+    (in the pool, for what is left of the re-plan's limit: ``budget``, its start and
+    limit); either re-timed from now and checked, and when the solver answered (None: quick)."""
+    solved_at = None
     for mode in ("quick", "solve") if quick_job is not None else ("solve",):
         t1 = time.perf_counter()
         if mode == "quick":
@@ -423,7 +431,9 @@ async def _solve_and_check(
                 continue
             result = found
         else:
-            result, solve_phases = await _solve_apart(ctx, solve)
+            phases["solve_limit"] = limit = BUDGET.solve_limit(*budget)
+            result, solve_phases = await _solve_apart(ctx, functools.partial(solve, limit))
+            solved_at = time.perf_counter()
             phases.update(solve_phases)
         if mode == "solve":
             phases["solve"] = time.perf_counter() - t1
@@ -441,7 +451,7 @@ async def _solve_and_check(
         if mode == "quick" and violations:
             log.warning("quick re-plan refused by the checker (%s); the solver re-plans", violations[0].detail)
             continue
-        return result, violations
+        return result, violations, solved_at
     raise AssertionError("unreachable: the solver always answers")
 
 
@@ -449,6 +459,7 @@ def _timed_replan(
     problem: Any,
     in_force: dict[str, list[str]],
     time_limit_s: float,
+    *,
     min_gain_s: int,
     on_board: frozenset[str] | None = None,
 ) -> tuple[ReplanResult, dict[str, float]]:
@@ -579,7 +590,9 @@ async def _save(
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
             changed_couriers.append(shift["courier"])
         # where the time went (docs/performance.md, "Re-planning"): the save up to here included
-        figures["phases"] = {k: round(v, 3) for k, v in {**(phases or {}), "save": time.perf_counter() - saving}.items()}
+        figures["phases"] = {
+            k: round(v, 3) for k, v in {**(phases or {}), "save": time.perf_counter() - saving}.items()
+        }
         await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
         if plan.status == "quick":  # the solver may find better after the answer
