@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -49,6 +50,10 @@ class MatrixCache:
         self._lock = threading.Lock()  # matrices run in threads (asyncio.to_thread)
         self.forward_runs = 0
         self.reverse_runs = 0
+        # run once before the first weights are read: fills the cache from a related one
+        # (backend/dispatch/closed_matrix.py)
+        self.seed: Callable[[], object] | None = None
+        self._seed_lock = threading.Lock()
 
     def _grow(self, size: int) -> None:
         old = len(self._node)
@@ -100,6 +105,11 @@ class MatrixCache:
         """The weights from these (distinct) nodes to ``to`` (distinct; default: the same),
         row = from."""
         to = nodes if to is None else to
+        if self.seed is not None:
+            with self._seed_lock:
+                seed, self.seed = self.seed, None
+                if seed is not None:
+                    seed()
         both = np.union1d(nodes, to)
         if len(both) > self.capacity:  # more than it may keep: computed, not kept
             return self._forward(nodes)[:, to]

@@ -7,6 +7,7 @@ and cached on disk as a plain ``.npz`` keyed by the PBF's SHA-256 and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -471,8 +472,9 @@ class StreetNetwork:
         variant = Variant(self, edges, slow)  # outside the lock: a few ms, and two builds are harmless
         with self._variants_lock:
             kept = [self._open, *self._closed_variants.values()]
-        # a closure in the running day: only the paths through it run again
-        seed_closed(variant, kept, self.edge_u, self.edge_v)
+        # A closure in the running day: only the paths through it run again, at the first
+        # weights asked for (in a matrix thread: a variant is also made on the event loop).
+        variant.cache.seed = functools.partial(seed_closed, variant, kept, self.edge_u, self.edge_v)
         with self._variants_lock:
             self._closed_variants[key] = variant
             while len(self._closed_variants) > CLOSED_VARIANTS_KEPT:

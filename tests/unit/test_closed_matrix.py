@@ -66,3 +66,18 @@ def test_a_closure_off_the_days_paths_runs_few_rows_again(cache_dir: Path) -> No
     info = net.matrix_cache_info(closed)
     assert info["forward_runs"] + info["reverse_runs"] < known // 2  # not every row again
     assert _same(got, _network(cache_dir).matrices(day, closed))
+
+
+def test_making_the_closed_network_runs_nothing_until_weights_are_asked_for(cache_dir: Path) -> None:
+    # A closure is checked on the event loop (where its points join the network): the
+    # seeding runs with the first matrices, which run in a thread.
+    net = _network(cache_dir)
+    day = _day(net, 100)
+    net.matrices(day)
+    busiest = int(np.argmax(np.bincount(net.edge_u, minlength=net.node_count)))
+    closed = _closure_at(net, busiest)
+    net.reach(day[:5], closed)
+    info = net.matrix_cache_info(closed)
+    assert info["forward_runs"] == info["reverse_runs"] == info["nodes"] == 0
+    net.matrices(day, closed)
+    assert net.matrix_cache_info(closed)["nodes"] >= 90
