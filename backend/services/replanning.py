@@ -304,14 +304,7 @@ async def work_out(
     is none (nothing to insert, a stop that fits nowhere) or the checker refuses it."""
     t0 = time.perf_counter()
     time_limit_s = time_limit_s or ctx.replan_time_limit_s
-    # Counted before anything is read: reading a day that big is itself the cost.
-    size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
-    if size > MAX_LIVE_STOPS:
-        raise Invalid(
-            f"Hub {hub_id}'s day has {size} stops; live re-planning takes days of up to "
-            f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
-            f"more hubs, or move stops by hand."
-        )
+    await _not_too_big(hub_id, day)
     phases: dict[str, float] = {}
     live, routes = await live_day(
         hub_id,
@@ -406,6 +399,18 @@ async def work_out(
         phases=phases,
         solved_at=solved_at,
     )
+
+
+async def _not_too_big(hub_id: int, day: dt.date) -> None:
+    """Invalid when the hub's day is too big to re-plan live: counted before anything is
+    read, as reading a day that big is itself the cost."""
+    size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
+    if size > MAX_LIVE_STOPS:
+        raise Invalid(
+            f"Hub {hub_id}'s day has {size} stops; live re-planning takes days of up to "
+            f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
+            f"more hubs, or move stops by hand."
+        )
 
 
 async def _solve_and_check(
@@ -503,16 +508,7 @@ async def _save(
     changed = set(result.changed)
     unplanned = [*day_input.pre_unplanned, *plan.unplanned]
     changed_couriers: list[int] = []
-    figures: dict[str, Any] = {
-        "reason": reason,
-        "changedCouriers": changed_couriers,
-        "unplanned": len(unplanned),
-        "violations": violations,
-        "solveS": round(plan.solve_s, 3),
-        "totalS": round(total_s, 3),
-        "keptOrder": len(result.kept_order),
-        "quick": plan.status == "quick",
-    }
+    figures = _figures(reason, result, len(unplanned), violations, total_s, changed_couriers)
     # Couriers taken off the road keep their history; their open stops are gone from them.
     on_duty = {v.id for v in day_input.problem.vehicles}
     for vid, old in old_by_vehicle.items():
@@ -613,6 +609,22 @@ async def _search_after(hub_id: int, day: dt.date, reason: str, run_id: int) -> 
         {"hubId": hub_id, "date": day.isoformat(), "reason": reason, "planRunId": run_id},
         run_after=dt.datetime.now() + dt.timedelta(seconds=BETTER_AFTER_S),
     )
+
+
+def _figures(
+    reason: str, result: ReplanResult, unplanned: int, violations: int, total_s: float, changed_couriers: list[int]
+) -> dict[str, Any]:
+    """The plan run's figures of a re-plan (``changed_couriers`` filled in as the routes are written)."""
+    return {
+        "reason": reason,
+        "changedCouriers": changed_couriers,
+        "unplanned": unplanned,
+        "violations": violations,
+        "solveS": round(result.plan.solve_s, 3),
+        "totalS": round(total_s, 3),
+        "keptOrder": len(result.kept_order),
+        "quick": result.plan.status == "quick",
+    }
 
 
 def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[dict[str, Any]]) -> int:
