@@ -106,10 +106,12 @@ class MatrixCache:
         row = from."""
         to = nodes if to is None else to
         if self.seed is not None:
-            with self._seed_lock:
-                seed, self.seed = self.seed, None
-                if seed is not None:
-                    seed()
+            with self._seed_lock:  # a second caller waits for the seeded cache, not an empty one
+                if self.seed is not None:
+                    try:
+                        self.seed()
+                    finally:
+                        self.seed = None
         both = np.union1d(nodes, to)
         if len(both) > self.capacity:  # more than it may keep: computed, not kept
             return self._forward(nodes)[:, to]
