@@ -100,7 +100,9 @@ async def replan_hub(
     ``vetoed: True`` and that sentence as ``detail``). When the re-plan is not
     applied for any reason, or fails, ``undo`` runs, still inside the lock.
     """
+    asked = time.perf_counter()
     async with hub_lock(hub_id):
+        waited_s = time.perf_counter() - asked  # another re-plan of the hub held it: the phone waits too
         if prepare is not None:
             await prepare()  # its own refusal (e.g. a lost race) leaves nothing to undo
         try:
@@ -119,6 +121,7 @@ async def replan_hub(
                         write_pending=write_pending,
                         by_user=by_user,
                         quick=quick,
+                        waited_s=waited_s,
                     )
                     break
                 except Stale:
@@ -156,6 +159,7 @@ async def _replan_hub(
     write_pending: Callable[[], Awaitable[None]] | None = None,
     by_user: int | None = None,
     quick: bool = False,
+    waited_s: float = 0.0,
 ) -> dict[str, Any]:
     worked = await work_out(
         ctx,
@@ -168,6 +172,7 @@ async def _replan_hub(
         accept=accept,
         pending=pending,
         quick=quick,
+        waited_s=waited_s,
     )
     if isinstance(worked, dict):
         return worked
@@ -294,6 +299,7 @@ async def work_out(
     accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
     pending: Pending | None = None,
     quick: bool = False,
+    waited_s: float = 0.0,
 ) -> WorkedOut | dict[str, Any]:
     """Read the day (with ``pending`` as if written), solve it in the pool and check
     it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
@@ -301,11 +307,13 @@ async def work_out(
 
     ``quick``: the quick answer first (the stops no route holds inserted where they add
     least, :func:`backend.dispatch.quick.quick_replan`); the solver runs only when there
-    is none (nothing to insert, a stop that fits nowhere) or the checker refuses it."""
+    is none (nothing to insert, a stop that fits nowhere) or the checker refuses it.
+    ``waited_s``: how long the caller waited for the hub's lock; kept with the phases,
+    and counted in the limit (the phone waited for it too)."""
     t0 = time.perf_counter()
     time_limit_s = time_limit_s or ctx.replan_time_limit_s
     await _not_too_big(hub_id, day)
-    phases: dict[str, float] = {}
+    phases: dict[str, float] = {"lock_wait": waited_s} if waited_s else {}
     live, routes = await live_day(
         hub_id,
         day,
@@ -351,7 +359,7 @@ async def work_out(
         quick_job = functools.partial(
             quick_replan, day_input.problem, raw, loops, on_board=on_board or frozenset(), waiting=waiting
         )
-    budget = (t0, time_limit_s)
+    budget = (t0 - waited_s, time_limit_s)
     result, violations, solved_at = await _solve_and_check(
         ctx, day_input.problem, quick_job, solve, withdrawn_from, phases, budget
     )
