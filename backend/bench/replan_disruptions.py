@@ -104,6 +104,7 @@ class Disruption:
             "detail": self.detail,
             "server_total_s": self.figures.get("totalS"),
             "server_solve_s": self.figures.get("solveS"),
+            "server_phases": self.figures.get("phases"),
             "applied": self.figures.get("applied", True if self.figures else None),
             "unplanned": self.figures.get("unplanned"),
             "kept_order": self.figures.get("keptOrder"),

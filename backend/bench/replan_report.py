@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from backend.bench.harness.stats import median, pct, ratio, top
@@ -45,6 +46,9 @@ def summary(
             "max_ms": top(ms),
             "server_total_p50_s": median([r["server_total_s"] for r in mine]),
             "server_solve_p50_s": median([r["server_solve_s"] for r in mine]),
+            # the server's re-plan phase by phase (backend/services/replanning.py, work_out):
+            # CPU-bound work in seconds, less shaken by a busy machine than the latencies
+            "server_phases_p50_s": _phases_p50(mine),
             # from the end of the server's re-plan to the phone: the request's own work, saving,
             # the outbox relay (a poll when nothing pokes it), the socket
             "after_replan_p50_ms": median(
@@ -171,3 +175,14 @@ def _riding_line(r: dict[str, Any]) -> str:
         f"({r['failed']} failed, {r['stops_per_s']}/s), {r['positions_per_s']} positions/s, "
         f"{r['reloads']} reloads; their actions p50 {r['action_p50_ms']} ms, p95 {r['action_p95_ms']} ms"
     )
+
+
+def _phases_p50(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per phase of the server's re-plans (live, load, matrices, quick, solve, check, save...),
+    the median seconds over the re-plans that had it."""
+    seen: dict[str, list[float]] = {}
+    for r in rows:
+        for k, v in (r.get("server_phases") or {}).items():
+            if not k.startswith("n.") and isinstance(v, int | float):
+                seen.setdefault(k, []).append(float(v))
+    return {k: round(statistics.median(v), 3) for k, v in sorted(seen.items())}

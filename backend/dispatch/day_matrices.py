@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -49,6 +50,10 @@ class MatrixCache:
         self._lock = threading.Lock()  # matrices run in threads (asyncio.to_thread)
         self.forward_runs = 0
         self.reverse_runs = 0
+        # run once before the first weights are read: fills the cache from a related one
+        # (backend/dispatch/closed_matrix.py)
+        self.seed: Callable[[], object] | None = None
+        self._seed_lock = threading.Lock()
 
     def _grow(self, size: int) -> None:
         old = len(self._node)
@@ -63,10 +68,50 @@ class MatrixCache:
         weights: np.ndarray = dijkstra(self.graph, directed=True, indices=nodes)
         return weights
 
+    def reverse_graph(self) -> csr_matrix:
+        """The graph with every edge turned: a run on it from t gives the weights to t."""
+        if self._reverse is None:
+            self._reverse = self.graph.T.tocsr()
+        return self._reverse
+
+    def run_forward(self, nodes: np.ndarray) -> np.ndarray:
+        """Weights from each of ``nodes`` to every node of the graph (rows), nothing kept."""
+        return self._forward(nodes)
+
+    def run_reverse(self, nodes: np.ndarray) -> np.ndarray:
+        """Weights from every node of the graph to each of ``nodes`` (one row per node), nothing kept."""
+        self.reverse_runs += len(nodes)
+        weights: np.ndarray = dijkstra(self.reverse_graph(), directed=True, indices=nodes)
+        return weights
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the known nodes, the weights between them): a copy, row = from."""
+        with self._lock:
+            slots = np.flatnonzero(self._node >= 0)
+            return self._node[slots].copy(), self._w[np.ix_(slots, slots)]
+
+    def install(self, nodes: np.ndarray, w: np.ndarray) -> None:
+        """Start from these known weights (``w[i, j]``: from ``nodes[i]`` to ``nodes[j]``)."""
+        nodes = nodes[: self.capacity]
+        size = min(self.capacity, max(len(nodes) + len(nodes) // 4 + 16, 256))
+        with self._lock:
+            self._w = np.zeros((size, size))
+            self._w[: len(nodes), : len(nodes)] = w[: len(nodes), : len(nodes)]
+            self._node = np.concatenate([nodes, np.full(size - len(nodes), -1, dtype=np.int64)])
+            self._used = np.zeros(size, dtype=np.int64)
+            self.slot_of = {int(n): i for i, n in enumerate(nodes.tolist())}
+
     def weights(self, nodes: np.ndarray, to: np.ndarray | None = None) -> np.ndarray:
         """The weights from these (distinct) nodes to ``to`` (distinct; default: the same),
         row = from."""
         to = nodes if to is None else to
+        if self.seed is not None:
+            with self._seed_lock:  # a second caller waits for the seeded cache, not an empty one
+                if self.seed is not None:
+                    try:
+                        self.seed()
+                    finally:
+                        self.seed = None
         both = np.union1d(nodes, to)
         if len(both) > self.capacity:  # more than it may keep: computed, not kept
             return self._forward(nodes)[:, to]
@@ -109,11 +154,9 @@ class MatrixCache:
             self._w[np.ix_(all_slots, all_slots)] = self._forward(all_nodes)[:, all_nodes]
             return
         self._w[np.ix_(new_slots, all_slots)] = self._forward(new)[:, all_nodes]
-        if self._reverse is None:
-            self._reverse = self.graph.T.tocsr()
         self.reverse_runs += len(new)
         # On the reversed graph, from node t: the weight from every node to t.
-        to_new = dijkstra(self._reverse, directed=True, indices=new)
+        to_new = dijkstra(self.reverse_graph(), directed=True, indices=new)
         self._w[np.ix_(old_slots, new_slots)] = to_new[:, self._node[old_slots]].T
 
 

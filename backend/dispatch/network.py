@@ -7,6 +7,7 @@ and cached on disk as a plain ``.npz`` keyed by the PBF's SHA-256 and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -24,6 +25,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from backend.dispatch.closed_matrix import seed_closed
 from backend.dispatch.day_matrices import DAY_MATRIX_MAX_PLACES, DayMatrices, MatrixCache, Places
 from backend.dispatch.osm_extract import BBox, OsmExtract, read_extract
 
@@ -469,6 +471,11 @@ class StreetNetwork:
                 return variant
         variant = Variant(self, edges, slow)  # outside the lock: a few ms, and two builds are harmless
         with self._variants_lock:
+            kept = [self._open, *self._closed_variants.values()]
+        # A closure in the running day: only the paths through it run again, at the first
+        # weights asked for (in a matrix thread: a variant is also made on the event loop).
+        variant.cache.seed = functools.partial(seed_closed, variant, kept, self.edge_u, self.edge_v)
+        with self._variants_lock:
             self._closed_variants[key] = variant
             while len(self._closed_variants) > CLOSED_VARIANTS_KEPT:
                 self._closed_variants.popitem(last=False)
@@ -762,7 +769,9 @@ class Variant:
         self.days_lock = threading.Lock()  # matrices run in threads (asyncio.to_thread)
         self.all_open = len(closed) == 0  # every street open: points join where they snap
         walked = np.zeros(0, dtype=np.int64) if walked is None else walked
+        self.walked = walked
         weight = network.walked_weight(walked) if len(walked) else network._weight
+        self.weight = weight
         n = network.node_count
         if self.all_open:
             self.graph = (

@@ -43,16 +43,14 @@ from backend.services.alerts import alert_replan_not_applied
 from backend.services.context import Context
 from backend.services.courier import route_view
 from backend.services.day import DayInput, Pending, hub_lock, live_day, load_day
+from backend.services.replan_budget import BUDGET, MIN_SOLVE_S
 
 log = logging.getLogger("laadbak.replan")
 # A live re-plan builds the matrices of every stop left: 4,000 places are about
 # 250 MB and a second of searching; a bigger hub's day is re-planned by hand.
 MAX_LIVE_STOPS = 4000
-# The time limit covers the whole re-plan, reading to saving: the solve gets what
-# the reading left, less this for handing the result back, checking and saving it,
-# and at least MIN_SOLVE_S (a warm start of the focused couriers needs that).
-SAVE_RESERVE_S = 0.12
-MIN_SOLVE_S = 0.25
+# The time limit covers the whole re-plan, reading to saving: the solver gets what is
+# left when it starts, less a reserve learnt from recent re-plans (backend/services/replan_budget.py).
 # of a re-plan's limit, for the re-plan in loops on a day whose bikes reload; the usual
 # re-plan gets the rest when that one cannot be used
 LOOPS_SHARE = 0.6
@@ -102,7 +100,9 @@ async def replan_hub(
     ``vetoed: True`` and that sentence as ``detail``). When the re-plan is not
     applied for any reason, or fails, ``undo`` runs, still inside the lock.
     """
+    asked = time.perf_counter()
     async with hub_lock(hub_id):
+        waited_s = time.perf_counter() - asked  # another re-plan of the hub held it: the phone waits too
         if prepare is not None:
             await prepare()  # its own refusal (e.g. a lost race) leaves nothing to undo
         try:
@@ -121,6 +121,7 @@ async def replan_hub(
                         write_pending=write_pending,
                         by_user=by_user,
                         quick=quick,
+                        waited_s=waited_s,
                     )
                     break
                 except Stale:
@@ -158,6 +159,7 @@ async def _replan_hub(
     write_pending: Callable[[], Awaitable[None]] | None = None,
     by_user: int | None = None,
     quick: bool = False,
+    waited_s: float = 0.0,
 ) -> dict[str, Any]:
     worked = await work_out(
         ctx,
@@ -170,6 +172,7 @@ async def _replan_hub(
         accept=accept,
         pending=pending,
         quick=quick,
+        waited_s=waited_s,
     )
     if isinstance(worked, dict):
         return worked
@@ -178,7 +181,10 @@ async def _replan_hub(
     async with transaction():
         if write_pending is not None:
             await write_pending()
-        return await worked.save()
+        saved = await worked.save()
+    if worked.solved_at is not None:  # what the next solver must leave time for
+        BUDGET.learn(time.perf_counter() - worked.solved_at)
+    return saved
 
 
 class WorkedOut(msgspec.Struct, kw_only=True):
@@ -196,6 +202,8 @@ class WorkedOut(msgspec.Struct, kw_only=True):
     by_user: int | None = None  # who asked for it (the stops' history); None: the system
     by_hand: frozenset[int] = frozenset()  # stops a dispatcher moves with it (their history says "assigned")
     now: dt.datetime | None = None  # the time it is worked out for: its history entries' time
+    phases: dict[str, float] = {}  # seconds per phase of working it out (the plan run's figures keep them)
+    solved_at: float | None = None  # perf_counter when the solver answered (None: a quick answer)
 
     def renamed(self, ids: dict[int, int]) -> WorkedOut:
         """With the pending stops' placeholder ids (below zero) replaced by the ids they were written with."""
@@ -241,6 +249,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
             by_user=self.by_user,
             by_hand=self.by_hand,
             now=self.now,
+            phases=self.phases,
         )
 
 
@@ -290,6 +299,7 @@ async def work_out(
     accept: Callable[[DayInput, ReplanResult, list[Any]], Awaitable[str | None]] | None = None,
     pending: Pending | None = None,
     quick: bool = False,
+    waited_s: float = 0.0,
 ) -> WorkedOut | dict[str, Any]:
     """Read the day (with ``pending`` as if written), solve it in the pool and check
     it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
@@ -297,18 +307,13 @@ async def work_out(
 
     ``quick``: the quick answer first (the stops no route holds inserted where they add
     least, :func:`backend.dispatch.quick.quick_replan`); the solver runs only when there
-    is none (nothing to insert, a stop that fits nowhere) or the checker refuses it."""
+    is none (nothing to insert, a stop that fits nowhere) or the checker refuses it.
+    ``waited_s``: how long the caller waited for the hub's lock; kept with the phases,
+    and counted in the limit (the phone waited for it too)."""
     t0 = time.perf_counter()
     time_limit_s = time_limit_s or ctx.replan_time_limit_s
-    # Counted before anything is read: reading a day that big is itself the cost.
-    size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
-    if size > MAX_LIVE_STOPS:
-        raise Invalid(
-            f"Hub {hub_id}'s day has {size} stops; live re-planning takes days of up to "
-            f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
-            f"more hubs, or move stops by hand."
-        )
-    phases: dict[str, float] = {}
+    await _not_too_big(hub_id, day)
+    phases: dict[str, float] = {"lock_wait": waited_s} if waited_s else {}
     live, routes = await live_day(
         hub_id,
         day,
@@ -342,11 +347,10 @@ async def work_out(
         f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
         for r in routes
     }
-    solve_limit = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0) - SAVE_RESERVE_S)
     # a day ridden in loops: what is on a bike (or under way) stays on its loop; else None
     looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
     on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
-    solve = functools.partial(_timed_replan, day_input.problem, in_force, solve_limit, min_gain_s, on_board)
+    solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, on_board=on_board)
     quick_job = None
     if quick:  # the routes in force with the free stops inserted, no solver: see backend/dispatch/quick.py
         loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
@@ -355,7 +359,10 @@ async def work_out(
         quick_job = functools.partial(
             quick_replan, day_input.problem, raw, loops, on_board=on_board or frozenset(), waiting=waiting
         )
-    result, violations = await _solve_and_check(ctx, day_input.problem, quick_job, solve, withdrawn_from, phases)
+    budget = (t0 - waited_s, time_limit_s)
+    result, violations, solved_at = await _solve_and_check(
+        ctx, day_input.problem, quick_job, solve, withdrawn_from, phases, budget
+    )
     log.info(
         "hub %s re-plan (%s): %d stops, %d couriers changed; %s",
         hub_id,
@@ -385,6 +392,7 @@ async def work_out(
             **_not_applied(reason, t0, result, len(violations), veto, unplanned, len(result.plan.unplanned)),
             "vetoed": True,
         }
+    phases["worked_out"] = time.perf_counter() - t0
     return WorkedOut(
         now=now,
         hub_id=hub_id,
@@ -396,19 +404,36 @@ async def work_out(
         routes=routes,
         violations=len(violations),
         started=t0,
+        phases=phases,
+        solved_at=solved_at,
     )
+
+
+async def _not_too_big(hub_id: int, day: dt.date) -> None:
+    """Invalid when the hub's day is too big to re-plan live: counted before anything is
+    read, as reading a day that big is itself the cost."""
+    size = await Stop.count().where((Stop.hub == hub_id) & (Stop.plan_date == day))
+    if size > MAX_LIVE_STOPS:
+        raise Invalid(
+            f"Hub {hub_id}'s day has {size} stops; live re-planning takes days of up to "
+            f"{MAX_LIVE_STOPS} (its matrices would not fit a second). Split the hub's couriers over "
+            f"more hubs, or move stops by hand."
+        )
 
 
 async def _solve_and_check(
     ctx: Context,
     problem: Any,
     quick_job: Callable[[], ReplanResult | None] | None,
-    solve: Callable[[], tuple[ReplanResult, dict[str, float]]],
+    solve: Callable[[float], tuple[ReplanResult, dict[str, float]]],
     withdrawn_from: set[str],
     phases: dict[str, float],
-) -> tuple[ReplanResult, list[Any]]:
+    budget: tuple[float, float],
+) -> tuple[ReplanResult, list[Any], float | None]:
     """The quick answer when there is one and the checker passes it, else the solver's
-    (in the pool); either re-timed from now and checked."""
+    (in the pool, for what is left of the re-plan's limit: ``budget``, its start and
+    limit); either re-timed from now and checked, and when the solver answered (None: quick)."""
+    solved_at = None
     for mode in ("quick", "solve") if quick_job is not None else ("solve",):
         t1 = time.perf_counter()
         if mode == "quick":
@@ -419,7 +444,9 @@ async def _solve_and_check(
                 continue
             result = found
         else:
-            result, solve_phases = await _solve_apart(ctx, solve)
+            phases["solve_limit"] = limit = BUDGET.solve_limit(*budget)
+            result, solve_phases = await _solve_apart(ctx, functools.partial(solve, limit))
+            solved_at = time.perf_counter()
             phases.update(solve_phases)
         if mode == "solve":
             phases["solve"] = time.perf_counter() - t1
@@ -437,7 +464,7 @@ async def _solve_and_check(
         if mode == "quick" and violations:
             log.warning("quick re-plan refused by the checker (%s); the solver re-plans", violations[0].detail)
             continue
-        return result, violations
+        return result, violations, solved_at
     raise AssertionError("unreachable: the solver always answers")
 
 
@@ -445,6 +472,7 @@ def _timed_replan(
     problem: Any,
     in_force: dict[str, list[str]],
     time_limit_s: float,
+    *,
     min_gain_s: int,
     on_board: frozenset[str] | None = None,
 ) -> tuple[ReplanResult, dict[str, float]]:
@@ -479,23 +507,16 @@ async def _save(
     by_user: int | None = None,
     by_hand: frozenset[int] = frozenset(),
     now: dt.datetime | None = None,
+    phases: dict[str, float] | None = None,
 ) -> dict[str, Any]:
+    saving = time.perf_counter()
     plan = result.plan
     by_vehicle = {r.vehicle_id: r for r in plan.routes}
     old_by_vehicle = {f"shift-{r['shift']}": r for r in routes}
     changed = set(result.changed)
     unplanned = [*day_input.pre_unplanned, *plan.unplanned]
     changed_couriers: list[int] = []
-    figures: dict[str, Any] = {
-        "reason": reason,
-        "changedCouriers": changed_couriers,
-        "unplanned": len(unplanned),
-        "violations": violations,
-        "solveS": round(plan.solve_s, 3),
-        "totalS": round(total_s, 3),
-        "keptOrder": len(result.kept_order),
-        "quick": plan.status == "quick",
-    }
+    figures = _figures(reason, result, len(unplanned), violations, total_s, changed_couriers)
     # Couriers taken off the road keep their history; their open stops are gone from them.
     on_duty = {v.id for v in day_input.problem.vehicles}
     for vid, old in old_by_vehicle.items():
@@ -572,6 +593,10 @@ async def _save(
             view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
             await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
             changed_couriers.append(shift["courier"])
+        # where the time went (docs/performance.md, "Re-planning"): the save up to here included
+        figures["phases"] = {
+            k: round(v, 3) for k, v in {**(phases or {}), "save": time.perf_counter() - saving}.items()
+        }
         await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
         if plan.status == "quick":  # the solver may find better after the answer
@@ -592,6 +617,22 @@ async def _search_after(hub_id: int, day: dt.date, reason: str, run_id: int) -> 
         {"hubId": hub_id, "date": day.isoformat(), "reason": reason, "planRunId": run_id},
         run_after=dt.datetime.now() + dt.timedelta(seconds=BETTER_AFTER_S),
     )
+
+
+def _figures(
+    reason: str, result: ReplanResult, unplanned: int, violations: int, total_s: float, changed_couriers: list[int]
+) -> dict[str, Any]:
+    """The plan run's figures of a re-plan (``changed_couriers`` filled in as the routes are written)."""
+    return {
+        "reason": reason,
+        "changedCouriers": changed_couriers,
+        "unplanned": unplanned,
+        "violations": violations,
+        "solveS": round(result.plan.solve_s, 3),
+        "totalS": round(total_s, 3),
+        "keptOrder": len(result.kept_order),
+        "quick": result.plan.status == "quick",
+    }
 
 
 def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[dict[str, Any]]) -> int:
