@@ -636,16 +636,19 @@ def _figures(
 
 
 def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[dict[str, Any]]) -> int:
-    """Loops the courier rode before the new route's first: its first stop keeps the loop it
-    had (goods on the bike stay on their loop); a route starting with a stop new to the
-    courier starts the loop after the last one ridden."""
+    """Loops the courier rode before the new route's first. A stop the courier had keeps its
+    loop (goods on the bike stay on their loop): the first such stop sets the offset. A route
+    of new stops only goes on with the loop being ridden; its own reloads, if any, count from
+    there. (It used to start the loop after the last one ridden, so a day of one loop showed
+    "loop 2" with no reload behind it.)"""
     if old_route is None or new_route is None or not new_route.stops:
         return 0
-    before = {str(s["stop_id"]): s.get("loop", 1) for s in old_route["stops"]}
-    first = new_route.stops[0].stop_id
-    if first in before:
-        return int(before[first]) - 1
-    return max((int(s.get("loop", 1)) for s in kept), default=0)
+    before = {str(s["stop_id"]): int(s.get("loop", 1)) for s in old_route["stops"]}
+    for stop in new_route.stops:
+        if stop.stop_id in before:
+            return max(0, before[stop.stop_id] - stop.loop)
+    ridden = max((int(s.get("loop", 1)) for s in kept), default=1)
+    return max(0, ridden - 1)
 
 
 async def announce_if_not_applied(
