@@ -54,6 +54,7 @@ def test_the_dispatcher_changes_the_hubs_settings_on_the_desk(server: Server, pa
     page.select_option("#st-mode", "pick_then_sort")
     page.fill("#st-totes", "6")
     page.fill("#st-weight", "12,5")
+    page.fill("#st-lead", "90")
     picking.get_by_role("button", name="Save").click()
     expect(picking.get_by_role("status")).to_have_text("Saved.")
     expect(picking.get_by_role("alert")).to_have_count(0)
@@ -61,6 +62,7 @@ def test_the_dispatcher_changes_the_hubs_settings_on_the_desk(server: Server, pa
         "hubId": hub,
         "mode": "pick_then_sort",
         "cart": {"totes": 6, "toteVolume": 40.0, "toteWeight": 12.5},
+        "leadMinutes": 90,
     }
 
     # Scanner: a suffix of digits alone is refused with the server's sentence, the field marked.

@@ -8,9 +8,13 @@ import {
 
 test("the picking settings round trip through the form, numbers typed with a comma too", () => {
   const form = pickingForm({ hubId: 1, mode: "pick_then_sort", cart: { totes: 6, toteVolume: 40, toteWeight: 12.5 } });
-  assert.deepEqual(form, { mode: "pick_then_sort", totes: "6", toteVolume: "40", toteWeight: "12.5" });
+  assert.deepEqual(form, { mode: "pick_then_sort", totes: "6", toteVolume: "40", toteWeight: "12.5", leadMinutes: "120" });
   form.toteWeight = "13,5";
-  assert.deepEqual(pickingBody(form), { body: { mode: "pick_then_sort", cart: { totes: 6, toteVolume: 40, toteWeight: 13.5 } } });
+  form.leadMinutes = "90";
+  assert.deepEqual(pickingBody(form), {
+    body: { mode: "pick_then_sort", cart: { totes: 6, toteVolume: 40, toteWeight: 13.5 }, leadMinutes: 90 },
+  });
+  assert.deepEqual(pickingBody({ ...form, leadMinutes: "1,5" }), { error: "panel.settings.wholeNumber", field: "leadMinutes" });
   assert.equal(pickingForm({ mode: "zigzag" }).mode, "sort_while_picking"); // an unknown mode: the default shown
 });
 
@@ -19,7 +23,7 @@ test("a number that is none is named before anything is sent; ranges are the ser
     { error: "panel.settings.wholeNumber", field: "totes" });
   assert.deepEqual(pickingBody({ mode: "sort_while_picking", totes: "8", toteVolume: "veel", toteWeight: "15" }),
     { error: "panel.settings.number", field: "toteVolume" });
-  assert.deepEqual(pickingBody({ mode: "sort_while_picking", totes: "0", toteVolume: "40", toteWeight: "-1" }).body.cart,
+  assert.deepEqual(pickingBody({ mode: "sort_while_picking", totes: "0", toteVolume: "40", toteWeight: "-1", leadMinutes: "60" }).body.cart,
     { totes: 0, toteVolume: 40, toteWeight: -1 }); // the server answers 0 totes with its sentence
   assert.equal(numberOf(" "), null);
   assert.equal(numberOf("1e3"), null);

@@ -101,7 +101,7 @@ export default {
   "panel.settings.totes": "Totes on a cart",
   "panel.settings.toteVolume": "Tote volume (litres)",
   "panel.settings.toteWeight": "Tote weight (kg)",
-  "panel.settings.lead": "A wave is released {h} hours before its cut-off; this is fixed.",
+  "panel.settings.lead": "Release a wave this many minutes before its cut-off",
   "panel.settings.number": "Give a number, such as 40 or 12.5.",
   "panel.settings.wholeNumber": "Give the number of totes as a whole number, such as 8.",
   "panel.settings.scanner": "Hand scanners",

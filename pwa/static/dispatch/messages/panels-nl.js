@@ -101,7 +101,7 @@ export default {
   "panel.settings.totes": "Bakken op een kar",
   "panel.settings.toteVolume": "Inhoud van een bak (liter)",
   "panel.settings.toteWeight": "Gewicht per bak (kg)",
-  "panel.settings.lead": "Een golf wordt {h} uur voor zijn sluitingstijd vrijgegeven; dat ligt vast.",
+  "panel.settings.lead": "Een golf zoveel minuten voor de sluitingstijd vrijgeven",
   "panel.settings.number": "Geef een getal, zoals 40 of 12,5.",
   "panel.settings.wholeNumber": "Geef het aantal bakken als heel getal, zoals 8.",
   "panel.settings.scanner": "Handscanners",

@@ -7,7 +7,7 @@ import { uuid } from "../../kit/queue.js";
 import { showDialog, redraw, closeDialog, title, errorLine, labelled } from "./dialog.js";
 import { hubAndDate, send } from "./shared.js";
 import {
-  MODES, WAVE_LEAD_HOURS, pickingForm, pickingBody, scannerForm, scannerBody, packingForm, packingBody, shopChoices,
+  MODES, pickingForm, pickingBody, scannerForm, scannerBody, packingForm, packingBody, shopChoices,
 } from "./settings-model.js";
 
 const part = () => ({ form: null, error: "", saved: "", busy: false, field: "" });
@@ -88,7 +88,7 @@ export function openSettingsDialog(desk) {
         ${num("st-volume", "toteVolume", t("panel.settings.toteVolume"))}
         ${num("st-weight", "toteWeight", t("panel.settings.toteWeight"))}
       </div>
-      <p class="panel-hint">${t("panel.settings.lead", { h: WAVE_LEAD_HOURS })}</p>
+      ${num("st-lead", "leadMinutes", t("panel.settings.lead"))}
       ${outcome(s)}${saveButton(s)}
     </form>`;
   };

@@ -5,9 +5,6 @@
 /** The ways of working a hub may pick with (docs/warehouse.md). */
 export const MODES = ["sort_while_picking", "pick_then_sort"];
 
-/** A wave is released this long before its cut-off: fixed in the service, shown for reference. */
-export const WAVE_LEAD_HOURS = 2;
-
 const text = (v, fallback = "") => (v === null || v === undefined ? fallback : String(v));
 
 /** GET /hubs/{id}/picking-settings as the form's fields (numbers as typed text). */
@@ -18,6 +15,7 @@ export function pickingForm(data) {
     totes: text(cart.totes, "8"),
     toteVolume: text(cart.toteVolume, "40"),
     toteWeight: text(cart.toteWeight, "15"),
+    leadMinutes: text(data?.leadMinutes, "120"),
   };
 }
 
@@ -41,7 +39,10 @@ export function pickingBody(form) {
     }
     cart[field] = n;
   }
-  return { body: { mode: form.mode, cart } };
+  // Sent every time: a PUT replaces the settings whole, and a missing lead time is the default.
+  const lead = numberOf(form.leadMinutes);
+  if (lead === null || !Number.isInteger(lead)) return { error: "panel.settings.wholeNumber", field: "leadMinutes" };
+  return { body: { mode: form.mode, cart, leadMinutes: lead } };
 }
 
 /** GET /hubs/{id}/scanner as the form's fields. */
