@@ -10,6 +10,8 @@ from typing import Any
 import msgspec
 
 from backend.db.carrier_tables import CarrierOrder, CarrierRule
+from backend.db.engine import transaction
+from backend.db.locks import write_guard
 from backend.db.tables import Bike, Stop
 from backend.dispatch.carrier import BikeSize, CarrierRules, Decision, Shipment, biggest_bike, decide
 from backend.services import checkout_changes
@@ -49,10 +51,14 @@ async def write_rules(hub_id: int, rules: CarrierRules) -> dict[str, Any]:
     """Set the hub's rules (all of them); orders taken from now on follow them."""
     await require_hub(hub_id)
     value = msgspec.to_builtins(rules)
-    if await CarrierRule.exists().where(CarrierRule.hub == hub_id):
-        await CarrierRule.update({CarrierRule.rules: value}).where(CarrierRule.hub == hub_id)
-    else:
-        await CarrierRule.insert(CarrierRule(hub=hub_id, rules=value))
+    async with transaction():
+        # Two first PUTs at once: the second waits here and then finds the first's row
+        # (without the guard, both saw none and one insert failed as a 409).
+        await write_guard("carrier_rules", hub_id)
+        if await CarrierRule.exists().where(CarrierRule.hub == hub_id):
+            await CarrierRule.update({CarrierRule.rules: value}).where(CarrierRule.hub == hub_id)
+        else:
+            await CarrierRule.insert(CarrierRule(hub=hub_id, rules=value))
     checkout_changes.changed(hub_id)  # the check-out's options follow them from the next call
     return await _out(hub_id, rules)
 
