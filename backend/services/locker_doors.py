@@ -80,22 +80,9 @@ async def after_courier_scan(
         await _dropped(point, [r for r in rows if r["purpose"] == "delivery"], by_user, secret, now)
     else:
         for r in [r for r in rows if r["purpose"] == "shop_drop" and r["parcel.barcode"] in barcodes]:
-            await _empty(r["id"])
+            await lockers.empty_compartment(r["id"])
             await lockers.log(point["id"], r["label"], r["parcel.barcode"], "collected", now, by_user=by_user)
         await lockers.assign_waiting(point["id"], now)  # a door a drop left: a parcel may wait for it
-
-
-async def _empty(compartment_id: int) -> None:
-    values: dict[Any, Any] = {
-        LockerCompartment.parcel: None,
-        LockerCompartment.order: None,
-        LockerCompartment.purpose: "",
-        LockerCompartment.filled: False,
-        LockerCompartment.drop_code: "",
-        LockerCompartment.collect_code: "",
-        LockerCompartment.since: None,
-    }
-    await LockerCompartment.update(values).where(LockerCompartment.id == compartment_id)
 
 
 async def _dropped(
@@ -193,7 +180,7 @@ async def _picked_up(point: dict[str, Any], r: dict[str, Any], now: dt.datetime,
     )
     if not emptied:
         raise Conflict(f"Compartment {r['label']} was emptied meanwhile.")
-    await _empty(r["id"])
+    await lockers.empty_compartment(r["id"])
     await PointParcel.update(
         {PointParcel.status: "handed_out", PointParcel.handed_out_at: now, PointParcel.handed_out_by: by_user}
     ).where((PointParcel.parcel == r["parcel"]) & (PointParcel.status == "in"))
@@ -267,7 +254,7 @@ async def _move(
         LockerCompartment.collect_code: row["collect_code"],
         LockerCompartment.since: now,
     }
-    await _empty(row["id"])
+    await lockers.empty_compartment(row["id"])
     await LockerCompartment.update(values).where(LockerCompartment.id == other["id"])
     await lockers.log(
         point["id"], label, row["parcel.barcode"], "moved", now, by_user=by_user, by_shop=shop_id, detail=row["label"]

@@ -45,15 +45,7 @@ async def locker_row(point_id: int) -> dict[str, Any]:
 
 
 def _core(row: dict[str, Any]) -> Compartment:
-    return Compartment(
-        id=row["id"],
-        label=row["label"],
-        width_cm=row["width_cm"],
-        height_cm=row["height_cm"],
-        depth_cm=row["depth_cm"],
-        max_weight_kg=row["max_weight_kg"],
-        free=row["parcel"] is None,
-    )
+    return locker_days.core(row, free=row["parcel"] is None)
 
 
 async def _rows(point_id: int) -> list[dict[str, Any]]:
@@ -277,6 +269,20 @@ async def assign_waiting(point_id: int, now: dt.datetime) -> None:
             await assign(order_id, point_id, "delivery", now, wait=False)
 
 
+async def empty_compartment(compartment_id: int) -> None:
+    """The door holds nothing and keeps no code (in the caller's transaction)."""
+    values: dict[Any, Any] = {
+        LockerCompartment.parcel: None,
+        LockerCompartment.order: None,
+        LockerCompartment.purpose: "",
+        LockerCompartment.filled: False,
+        LockerCompartment.drop_code: "",
+        LockerCompartment.collect_code: "",
+        LockerCompartment.since: None,
+    }
+    await LockerCompartment.update(values).where(LockerCompartment.id == compartment_id)
+
+
 async def empty_door_of(parcel_id: int, kind: str, now: dt.datetime, *, by_user: int | None = None) -> None:
     """The parcel left its locker door another way than the door's own code (handed out at
     the point's desk, sent back to the hub): the door is free; a parcel waiting takes it. In
@@ -289,17 +295,7 @@ async def empty_door_of(parcel_id: int, kind: str, now: dt.datetime, *, by_user:
     if row is None:
         return
     barcode = (await Parcel.select(Parcel.barcode).where(Parcel.id == parcel_id).first() or {}).get("barcode", "")
-    await LockerCompartment.update(
-        {
-            LockerCompartment.parcel: None,
-            LockerCompartment.order: None,
-            LockerCompartment.purpose: "",
-            LockerCompartment.filled: False,
-            LockerCompartment.drop_code: "",
-            LockerCompartment.collect_code: "",
-            LockerCompartment.since: None,
-        }
-    ).where(LockerCompartment.id == row["id"])
+    await empty_compartment(row["id"])
     await log(row["point"], row["label"], barcode, kind, now, by_user=by_user)
     await assign_waiting(row["point"], now)
 
