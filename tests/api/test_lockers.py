@@ -180,7 +180,11 @@ async def test_the_evening_locker_round_shop_drop_at_11_collected_and_delivered_
     ]
     assert log[2]["byShop"] == b["shop"] and log[4]["byUser"] is not None
     assert at("11:00") <= dt.datetime.fromisoformat(log[2]["at"]) < at("12:00")
-    history = await StopEvent.select(StopEvent.state, StopEvent.detail).where(StopEvent.stop == delivery["stopId"])
+    history = await (
+        StopEvent.select(StopEvent.state, StopEvent.detail)
+        .where(StopEvent.stop == delivery["stopId"])
+        .order_by(StopEvent.id)  # PostgreSQL returns rows in no set order
+    )
     assert [e["state"] for e in history][-1] == "delivered"
 
 
