@@ -254,8 +254,14 @@ class PooledSQLiteEngine(SQLiteEngine):
     def __init__(self, path: str, **kwargs: Any) -> None:
         super().__init__(path=path, **kwargs)
         self._idle: list[aiosqlite.Connection] = []
-        self._writer: aiosqlite.Connection | None = None
-        self._writer_autocheckpoint = 1000
+        # One writer connection per event loop: the writer lock is an asyncio lock of one
+        # loop, so a second loop (the test body's, beside the app's) writing on the same
+        # connection would interleave statements with the first ("cannot commit transaction
+        # - SQL statements in progress"). Across connections SQLite's own lock serialises.
+        self._writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiosqlite.Connection] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._autocheckpoint: dict[int, int] = {}
         self._checkpointer: asyncio.Task[None] | None = None
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
@@ -310,13 +316,15 @@ class PooledSQLiteEngine(SQLiteEngine):
         # Writers have a connection of their own: one that queued behind a
         # crowd of readers for a pooled one would hold the writer lock all
         # that time, and every other writer with it.
-        if self._writer is None:
-            self._writer = await self._open()
+        loop = asyncio.get_running_loop()
+        writer = self._writers.get(loop)
+        if writer is None:
+            writer = self._writers[loop] = await self._open()
         autocheckpoint = 0 if self._checkpointer is not None else 1000
-        if self._writer_autocheckpoint != autocheckpoint:
-            await self._writer.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")
-            self._writer_autocheckpoint = autocheckpoint
-        return _WriterConnection(self, self._writer)
+        if self._autocheckpoint.get(id(writer), 1000) != autocheckpoint:
+            await writer.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")
+            self._autocheckpoint[id(writer)] = autocheckpoint
+        return _WriterConnection(self, writer)
 
     def transaction(
         self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
@@ -356,9 +364,9 @@ class PooledSQLiteEngine(SQLiteEngine):
                 await self._checkpointer
             self._checkpointer = None
         idle, self._idle = self._idle, []
-        if self._writer is not None:
-            idle.append(self._writer)
-            self._writer, self._writer_autocheckpoint = None, 1000
+        idle.extend(self._writers.values())
+        self._writers.clear()
+        self._autocheckpoint.clear()
         for connection in idle:
             with contextlib.suppress(Exception):
                 await connection.close()
