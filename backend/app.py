@@ -60,7 +60,7 @@ from backend.api.warehouse import WAREHOUSE_CONTROLLERS
 from backend.api.warehouse_admin import WAREHOUSE_ADMIN_CONTROLLERS
 from backend.api.zones import ZoneController
 from backend.db.engine import WRITER_FIGURES, make_engine, migrate, transaction, use_database
-from backend.dispatch.pool import new_pool
+from backend.dispatch.pool import new_pool, warm_pool
 from backend.jobs import Worker, enqueue
 from backend.realtime.feed import make_feed
 from backend.realtime.positions import PositionStore
@@ -177,7 +177,10 @@ def _solver_pool(settings: Settings, jobs: Any) -> Executor:
     """Where this process's solves run: its own solver processes, or (LAADBAK_SOLVER_QUEUE) the
     `laadbak worker` processes, through the job queue (backend/jobs/solve_queue.py)."""
     if not settings.solver_queue:
-        return new_pool(settings.solver_workers)
+        pool = new_pool(settings.solver_workers)
+        if settings.warm_solvers:
+            warm_pool(pool, settings.solver_workers)  # in the background: start-up does not wait
+        return pool
     from backend.jobs.solve_queue import QueueExecutor
 
     return QueueExecutor(jobs.queue, settings.secret_key, timeout_s=2 * settings.plan_time_limit_s + 30)

@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How often each process looks for waves whose release time has come (services/wave_release.py);
     # 0: never, the waves wait for a dispatcher (the test suite, which releases them by hand).
     wave_release_every_s: float = 30.0
+    # Start the solver processes at start-up rather than on the first solve (off in the tests,
+    # whose hundreds of apps mostly never solve).
+    warm_solvers: bool = True
 
     @property
     def is_postgres(self) -> bool:
@@ -158,6 +161,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         solver_queue=_solver_queue(env, database_url),
         jobs_queue=env.get("LAADBAK_JOBS_QUEUE", "").strip() or "laadbak-jobs",
         wave_release_every_s=_every_s("LAADBAK_WAVE_RELEASE_EVERY_S", env.get("LAADBAK_WAVE_RELEASE_EVERY_S", "30")),
+        warm_solvers=_flag("LAADBAK_WARM_SOLVERS", env.get("LAADBAK_WARM_SOLVERS", "1")),
     )
 
 

@@ -75,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Servers the tests start release no wave on their own: their tests release waves by hand
     # (tests/api/test_wave_release.py ticks the releaser itself).
     os.environ.setdefault("LAADBAK_WAVE_RELEASE_EVERY_S", "0")
+    os.environ.setdefault("LAADBAK_WARM_SOLVERS", "0")
 
 
 # The order files are handed to the workers in: those that start servers and browsers (and
@@ -252,6 +253,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
             "LAADBAK_PLAN_TIME_LIMIT": "2",
             "LAADBAK_SOLVER_WORKERS": "1",
             "LAADBAK_WAVE_RELEASE_EVERY_S": "0",  # tests release waves themselves (or tick the releaser)
+            "LAADBAK_WARM_SOLVERS": "0",  # most test apps never solve
         }
     )
     if request.param == "sqlite":

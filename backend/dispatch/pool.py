@@ -26,8 +26,18 @@ from backend.dispatch.ortools_search import solve
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 
 
+def start_worker(parent_pid: int) -> None:
+    """Pool initializer: load the solvers (PyVRP is otherwise imported at the first solve that
+    uses it) and end with the parent."""
+    import importlib
+
+    for name in ("backend.dispatch.portfolio", "backend.dispatch.pyvrp_translate", "pyvrp", "pyvrp.stop"):
+        importlib.import_module(name)
+    die_with_parent(parent_pid)
+
+
 def die_with_parent(parent_pid: int) -> None:
-    """Pool initializer: end this worker when the process that started it is gone.
+    """End this worker when the process that started it is gone.
 
     A server killed hard leaves its workers to finish whatever solve they hold,
     gigabytes and a core each, with nobody waiting for the answer.
@@ -49,9 +59,21 @@ def new_pool(max_workers: int | None = None) -> concurrent.futures.ProcessPoolEx
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=max_workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=die_with_parent,
+        initializer=start_worker,
         initargs=(os.getpid(),),
     )
+
+
+def _started() -> int:
+    return os.getpid()
+
+
+def warm_pool(pool: concurrent.futures.ProcessPoolExecutor, workers: int) -> list[concurrent.futures.Future[int]]:
+    """Start ``workers`` solver processes now rather than at the first solve: spawning one and
+    importing OR-Tools and PyVRP (:func:`start_worker`) takes 1-2 s, which the first re-plan of
+    the day (a phone waiting) would otherwise pay. The pool starts a process per task while
+    none is idle."""
+    return [pool.submit(_started) for _ in range(workers)]
 
 
 def get_pool(max_workers: int | None = None) -> concurrent.futures.ProcessPoolExecutor:
