@@ -16,6 +16,7 @@ from backend.api.schemas import Id, UploadForm, json_body
 from backend.errors import Invalid
 from backend.services import returns_handover as handover
 from backend.services import returns_inspection as inspection
+from backend.services import returns_supplier as to_supplier
 from backend.services import returns_tasks as worklists
 
 StepN = Annotated[int, PathParameter(ge=1, le=100)]
@@ -172,9 +173,36 @@ class ReturnsHandOverController(Controller):
 
         return await idempotent(request, user, 200, action)
 
-    @get("/supplier", summary="The items going back to their supplier (disposition 'supplier', finished)")
-    async def supplier(self, user: User) -> list[dict[str, Any]]:
-        return await handover.supplier_list(user)
+    @get(
+        "/supplier",
+        summary="The items going back to their supplier (finished, end 'supplier'): to send, or sent",
+        description="Newest first, each with the shop that sold it. ``shipped=true``: those sent, each with "
+        "its parcel (supplier, reference, when).",
+    )
+    async def supplier(self, user: User, shipped: bool = False) -> list[dict[str, Any]]:
+        return await to_supplier.supplier_list(user, shipped)
+
+    @post(
+        "/supplier/shipments",
+        status_code=201,
+        summary="Send items back to their supplier in one parcel, under its reference (once per item)",
+        description="Idempotency-Key required. Every item finished with the end 'supplier', all of one supplier "
+        "(422 naming them otherwise), none sent before (409 naming it). Written to each return's history.",
+    )
+    async def ship(
+        self,
+        request: Request,
+        ctx: Ctx,
+        user: User,
+        data: Annotated[
+            to_supplier.ShipmentIn,
+            json_body(("Two items to their shop", {"items": [12, 15], "reference": "3SABCD1234567"})),
+        ],
+    ) -> Response[Any]:
+        async def action() -> dict[str, Any]:
+            return await to_supplier.ship(data, user, ctx.now())
+
+        return await idempotent(request, user, 201, action)
 
 
 RETURNS_DESK_CONTROLLERS = (ReturnsDeskController, ReturnsHandOverController)

@@ -737,7 +737,7 @@ class ReturnRefund(Keyed, tablename="return_refund"):
 
 
 # The side modules' tables refer to the above, so they are imported after them.
-from backend.db import carrier_tables, locker_tables, returns_settings_tables, scanner_tables  # noqa: E402
+from backend.db.side_tables import SIDE_TABLES  # noqa: E402
 
 ALL_TABLES: tuple[type[Table], ...] = (
     User,
@@ -789,4 +789,4 @@ ALL_TABLES: tuple[type[Table], ...] = (
     PointParcel,
     ReturnInspection,
     ReturnRefund,
-) + (carrier_tables.TABLES + locker_tables.TABLES + returns_settings_tables.TABLES + scanner_tables.TABLES)
+) + SIDE_TABLES

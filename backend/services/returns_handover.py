@@ -12,7 +12,7 @@ import msgspec
 
 from backend.db.engine import transaction
 from backend.db.locks import write_guard
-from backend.db.tables import Product, ReturnEvent, ReturnInspection, User
+from backend.db.tables import ReturnEvent, ReturnInspection, User
 from backend.errors import Conflict, Forbidden, Invalid
 from backend.realtime.outbox import emit
 from backend.returns import templates
@@ -80,46 +80,3 @@ async def hand_over(item_id: int, data: HandOverIn, user: Principal, now: dt.dat
             await emit("return.assigned", {"itemId": item_id, "worker": to["username"]}, hub_id=row["hub"])
         row = await row_of(item_id, user)
     return await view_of(row, now)
-
-
-async def supplier_list(user: Principal) -> list[dict[str, Any]]:
-    """What goes back to the supplier: the hub's items that ended so, newest first, with the
-    shop that sold them (the supplier to send them to)."""
-    hub = user.user.hub_id
-    if hub is None:
-        raise Invalid("Your account belongs to no hub; ask an administrator to set your hub.")
-    rows = await (
-        ReturnInspection.select(
-            ReturnInspection.item,
-            ReturnInspection.sku,
-            ReturnInspection.grade,
-            ReturnInspection.note,
-            ReturnInspection.findings,
-            ReturnInspection.finished_at,
-            ReturnInspection.request.code,
-        )
-        .where((ReturnInspection.hub == hub) & (ReturnInspection.ends_as == "supplier"))
-        .order_by(ReturnInspection.finished_at, ascending=False)
-        .output(load_json=True)
-    )
-    shops = await _shops_of([r["sku"] for r in rows])
-    return [
-        {
-            "itemId": r["item"],
-            "returnCode": r["request.code"],
-            "sku": r["sku"],
-            "shop": shops.get(r["sku"]),
-            "grade": r["grade"],
-            "findings": r["findings"],
-            "note": r["note"],
-            "finishedAt": r["finished_at"].isoformat() if r["finished_at"] else None,
-        }
-        for r in rows
-    ]
-
-
-async def _shops_of(skus: list[str]) -> dict[str, str | None]:
-    if not skus:
-        return {}
-    rows = await Product.select(Product.sku, Product.shop.name).where(Product.sku.is_in(sorted(set(skus))))
-    return {r["sku"]: r["shop.name"] for r in rows}

@@ -229,3 +229,46 @@ def test_the_dispatcher_hands_a_list_to_another_worker_who_is_on(server: Server,
     expect(handheld.locator(".items li", has_text="My lists").locator("[data-batch]")).to_contain_text(
         "SOCKS-W", timeout=10_000
     )
+
+
+def _worked_through(desk: httpx.Client, item: int) -> None:
+    """The item's task list done, checked and finished by ``desk`` (the API, as the screens do)."""
+    view = desk.get(f"/returns-desk/items/{item}/tasks").json()
+    for step in view["steps"]:
+        for kind in ("start", "done"):
+            r = desk.post(
+                f"/returns-desk/items/{item}/steps/{step['n']}",
+                json={"kind": kind},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            )
+            assert r.status_code == 200, r.text
+    for path, body in (("check", {"passed": True, "note": ""}), ("finish", {})):
+        r = desk.post(f"/returns-desk/items/{item}/{path}", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert r.status_code == 200, r.text
+
+
+def test_finished_items_go_back_to_their_supplier_one_parcel_per_shop(server: Server, contexts: Any) -> None:  # noqa: F811
+    """The supplier screen: a parcel (card) per shop with its items; the reference scanned from
+    the carrier's label with the wedge, then "Sent": the items leave the list, once."""
+    require_browser()
+    from playwright.sync_api import expect
+
+    desk, _, (lamp,) = _returned(server, ("LAMP-DESK",))
+    _inspect_d_supplier(desk, lamp)
+    _worked_through(desk, lamp)
+    page = _handheld(server, contexts)
+    page.click("#to-supplier")
+    card = page.locator("[data-parcel]", has=page.locator(f'[data-item="{lamp}"]'))
+    expect(card).to_be_visible(timeout=10_000)
+    expect(card.locator(f'[data-item="{lamp}"]')).to_contain_text("LAMP-DESK")
+    assert _serious(page, "back to the supplier") == [] and _small_buttons(page) == []
+    page.click("#main h1")  # nothing focused: the wedge's code goes to the first parcel without one
+    page.keyboard.type("3SLAMP0001\n", delay=5)
+    scanned = page.evaluate("[...document.querySelectorAll('[data-parcel] input[name=reference]')].map((f) => f.value)")
+    assert scanned[0] == "3SLAMP0001", scanned
+    card.locator("input[name=reference]").fill("3SLAMP0001")  # another test's parcel may come first
+    card.get_by_role("button", name="Sent").click()
+    expect(page.locator("#status")).to_contain_text("Sent to", timeout=10_000)
+    expect(page.locator(f'[data-item="{lamp}"]')).to_have_count(0, timeout=10_000)
+    gone = desk.get("/returns-desk/supplier", params={"shipped": "true"}).json()
+    assert [s["shipment"]["reference"] for s in gone if s["itemId"] == lamp] == ["3SLAMP0001"]

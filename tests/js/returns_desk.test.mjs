@@ -84,3 +84,14 @@ test("a batch is worked step-major: step 1 of each item, then step 2 of each, th
   const repaired = batchScreen({ items: [list(3, { status: "checked", ends: "stock_graded", regrade: true })], order: [] });
   assert.deepEqual([repaired.bin, repaired.regrade], [true, true]);
 });
+
+test("the supplier list becomes one parcel per shop, the items of no known shop last", async () => {
+  const { bySupplier } = await import("../../pwa/static/returns-desk/model.js");
+  const items = [
+    { itemId: 3, shop: "Zeeman" }, { itemId: 4, shop: null }, { itemId: 5, shop: "Modehuis" }, { itemId: 6, shop: "Zeeman" },
+  ];
+  assert.deepEqual(bySupplier(items).map((p) => [p.shop, p.items.map((i) => i.itemId)]), [
+    ["Modehuis", [5]], ["Zeeman", [3, 6]], ["", [4]],
+  ]);
+  assert.deepEqual(bySupplier([]), []);
+});

@@ -17,6 +17,7 @@ import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import { GRADES, batchOf, dispositionsFor, inspectionBody, withList } from "./model.js";
 import { taskViews } from "./task-views.js";
+import { supplierView } from "./supplier-view.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const t = i18n.t;
@@ -26,12 +27,13 @@ const queue = openQueue("laadbak-returns-desk");
 
 const state = {
   user: null,
-  screen: "home", // home | return | inspect | tasks | task
+  screen: "home", // home | return | inspect | tasks | task | supplier
   ret: null, // the return scanned (GET /receiving/returns/scan/{code})
   checklist: null, answers: {}, photos: [], grade: "", disposition: "", note: "", result: null,
   queue: [], // the task batches (GET /returns-desk/tasks): own first, then nobody's, then others'
   batch: null, fetchedAt: 0, // the batch worked on (step-major) and when its lists came (for the timer)
   regrade: "", finished: [], // the grade after a repair; what the batch's items ended as
+  supplier: [], // the items to send back to their supplier (GET /returns-desk/supplier)
   alert: "", note2: "",
   sent: 0, // writes answered, for the browser test to wait on
 };
@@ -86,7 +88,8 @@ function draw() {
   const { tasksView, taskView } = taskViews({ state, i18n, back, act: {
     openBatch, takeOver, stepEvent, finalCheck, finish, readAloud, draw,
   } });
-  const views = { home: homeView, return: returnView, inspect: inspectView, tasks: tasksView, task: taskView };
+  const supplier = () => supplierView({ state, t, back, ship });
+  const views = { home: homeView, return: returnView, inspect: inspectView, tasks: tasksView, task: taskView, supplier };
   render(views[state.screen](), $("#main"));
 }
 
@@ -96,6 +99,7 @@ function go(screen) {
   state.screen = screen;
   state.alert = "";
   if (screen === "tasks") loadTasks();
+  if (screen === "supplier") loadSupplier();
   draw();
 }
 
@@ -107,7 +111,8 @@ function homeView() {
           spellcheck="false" aria-label=${t("home.scanLabel")}></label>
       <button class="btn primary big" type="submit">${t("home.find")}</button>
     </form>
-    <p><button id="to-tasks" class="btn big" type="button" @click=${() => go("tasks")}>${t("home.tasks")}</button></p>`;
+    <p><button id="to-tasks" class="btn big" type="button" @click=${() => go("tasks")}>${t("home.tasks")}</button></p>
+    <p><button id="to-supplier" class="btn big" type="button" @click=${() => go("supplier")}>${t("home.supplier")}</button></p>`;
 }
 
 function returnView() {
@@ -221,6 +226,22 @@ async function loadTasks() {
   if (res?.ok) { state.queue = res.data; draw(); }
 }
 
+async function loadSupplier() {
+  const res = await request("GET", "/returns-desk/supplier").catch(() => null);
+  if (res?.ok) { state.supplier = res.data; draw(); }
+}
+
+/** One parcel to its supplier: its items under the reference typed or scanned. */
+async function ship(parcel, reference) {
+  const ref = String(reference || "").trim();
+  if (!ref) return say(t("sup.reference"));
+  const data = await send("/returns-desk/supplier/shipments", { items: parcel.items.map((i) => i.itemId), reference: ref });
+  if (data) {
+    say("", t("sup.done", { shop: parcel.shop || t("sup.noShop"), n: data.items.length }));
+    loadSupplier();
+  }
+}
+
 /** The batch the item is in (the same template, step-major); an item without one on its own. */
 async function openTask(itemId) {
   const res = await request("GET", "/returns-desk/tasks").catch(() => null);
@@ -293,6 +314,12 @@ function readAloud(text) {
 function onScan(code) {
   if (state.screen === "home") findReturn(code);
   else if (state.screen === "task" && $("#bin")) $("#bin").value = code;
+  else if (state.screen === "supplier") {
+    // Into the parcel's field that has the focus, else the first one still empty.
+    const fields = [...document.querySelectorAll("[data-parcel] input[name=reference]")];
+    const field = fields.find((f) => f === document.activeElement) || fields.find((f) => !f.value);
+    if (field) field.value = code;
+  }
 }
 
 // --- session ------------------------------------------------------------------------------------

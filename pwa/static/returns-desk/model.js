@@ -101,3 +101,17 @@ export function batchOf(list) {
 export function withList(batch, list) {
   return { ...batch, items: batch.items.map((l) => (l.itemId === list.itemId ? list : l)) };
 }
+
+/** The supplier list (GET /returns-desk/supplier) as parcels: one per shop that sold the items
+ * (an item of no known shop in a group of its own, last), shops by name, items as listed. */
+export function bySupplier(items) {
+  const groups = new Map();
+  for (const item of items) {
+    const shop = item.shop || "";
+    if (!groups.has(shop)) groups.set(shop, []);
+    groups.get(shop).push(item);
+  }
+  return [...groups.entries()]
+    .map(([shop, list]) => ({ shop, items: list }))
+    .sort((a, b) => (a.shop === "") - (b.shop === "") || a.shop.localeCompare(b.shop));
+}

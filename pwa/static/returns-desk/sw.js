@@ -7,13 +7,14 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "returns-desk",
-  version: "v5",
+  version: "v6",
   shell: [
     "/returns-desk/",
     "/returns-desk/app.css",
     "/returns-desk/app.js",
     "/returns-desk/model.js",
     "/returns-desk/task-views.js",
+    "/returns-desk/supplier-view.js",
     "/kit/trailing-slash.js",
     "/returns-desk/messages/en.js",
     "/returns-desk/messages/nl.js",
