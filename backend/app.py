@@ -53,7 +53,7 @@ from backend.api.scanner import SCANNER_CONTROLLERS
 from backend.api.security_headers import security_headers
 from backend.api.sorting import SORTING_CONTROLLERS
 from backend.api.stop_detail import StopDetailController
-from backend.api.streams import courier_stream, hub_stream, pick_stream, streets
+from backend.api.streams import courier_stream, hub_stream, pick_stream, returns_stream, streets
 from backend.api.tracking import TrackingController
 from backend.api.users import UserController
 from backend.api.warehouse import WAREHOUSE_CONTROLLERS
@@ -273,6 +273,7 @@ API_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     courier_stream,
     hub_stream,
     pick_stream,
+    returns_stream,
     streets,
 )
 

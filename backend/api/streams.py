@@ -33,6 +33,8 @@ from backend.realtime.feed.subscriber import NUDGE
 from backend.realtime.heartbeats import Heartbeats
 from backend.services import courier as courier_service
 from backend.services.desk import desk_day
+from backend.services.returns_events import returns_topic
+from backend.services.returns_live import desk_day as returns_day
 from backend.services.warehouse_events import warehouse_topic
 from backend.services.warehouse_live import picker_day
 
@@ -325,6 +327,34 @@ async def pick_stream(socket: WebSocket, user: User) -> None:
         sub,
         backlog=lambda after: state.feed.history(after, topic=topic, limit=MAX_BACKLOG + 1),
         snapshot=lambda: picker_day(hub_id, user.id),
+        on_message=on_message,
+    )
+    await stream.run(socket.query_params.get("after"), user.token_id)
+
+
+async def _worker_with_hub(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if (await current_user(connection)).hub_id is None:
+        raise Forbidden("Your account belongs to no hub, so there is no returns desk to follow; ask a dispatcher.")
+
+
+@websocket("/ws/returns", guards=[same_origin, roles("returns"), _worker_with_hub], dependencies=SOCKET_USER)
+async def returns_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
+    """The returns desk: the events of the hub's returns (lists made, handed over, steps,
+    finished, sent to the supplier), with the same resume rule as the couriers'."""
+    state = socket.app.state
+    assert user.hub_id is not None  # _worker_with_hub
+    topic = returns_topic(user.hub_id)
+
+    async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
+        raise ValueError(f"The returns stream only takes ping, not {message['type']!r}.")
+
+    sub = state.feed.subscribe(topic=topic)
+    stream = Stream(
+        socket,
+        state.feed,
+        sub,
+        backlog=lambda after: state.feed.history(after, topic=topic, limit=MAX_BACKLOG + 1),
+        snapshot=lambda: returns_day(user, ctx.now()),
         on_message=on_message,
     )
     await stream.run(socket.query_params.get("after"), user.token_id)

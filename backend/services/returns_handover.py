@@ -14,9 +14,9 @@ from backend.db.engine import transaction
 from backend.db.locks import write_guard
 from backend.db.tables import ReturnEvent, ReturnInspection, User
 from backend.errors import Conflict, Forbidden, Invalid
-from backend.realtime.outbox import emit
 from backend.returns import templates
 from backend.services.returns_assign import OPEN, loads, on_duty
+from backend.services.returns_events import emit_returns
 from backend.services.returns_tasks import row_of, view_of
 from backend.services.sessions import Principal
 from backend.structs import Body
@@ -77,6 +77,6 @@ async def hand_over(item_id: int, data: HandOverIn, user: Principal, now: dt.dat
             await ReturnEvent.insert(
                 ReturnEvent(request=row["request"], at=now, state="assigned", by_user=user.id, detail=detail)
             )
-            await emit("return.assigned", {"itemId": item_id, "worker": to["username"]}, hub_id=row["hub"])
+            await emit_returns("return.assigned", {"itemId": item_id, "worker": to["username"]}, hub_id=row["hub"])
         row = await row_of(item_id, user)
     return await view_of(row, now)

@@ -22,12 +22,12 @@ from backend.db.engine import transaction
 from backend.db.locks import write_guard
 from backend.db.tables import OrderLine, Product, ReturnEvent, ReturnInspection, ReturnItem, ReturnRefund
 from backend.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from backend.realtime.outbox import emit
 from backend.returns import checklists, dispositions, grading, refunds, templates
 from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade, Outcome, Reason
 from backend.services.images import checked_image
 from backend.services.returns_assign import assign_new
+from backend.services.returns_events import emit_returns
 from backend.services.returns_portal import policy_of
 from backend.services.returns_settings import settings_of
 from backend.services.sessions import Principal
@@ -243,7 +243,7 @@ async def inspect(item_id: int, data: InspectIn, user: Principal, var_dir: Path,
             ReturnEvent(request=item["request"], at=now, state="inspected", by_user=user.id, detail=detail)
         )
         record = await record_refund(item, d.refund, user, now)
-        await emit("return.inspected", {"itemId": item_id, "grade": d.graded.grade.value}, hub_id=hub)
+        await emit_returns("return.inspected", {"itemId": item_id, "grade": d.graded.grade.value}, hub_id=hub)
     return {
         "itemId": item_id,
         "findings": list(d.found),

@@ -34,7 +34,6 @@ from backend.db.tables import (
 from backend.dispatch.calendar import SLOTS, parse_hhmm
 from backend.errors import Conflict, Invalid, NotFound, TooManyRequests
 from backend.jobs import enqueue
-from backend.realtime.outbox import emit
 from backend.returns.requests import Ask, Choice, Decision, OrderedLine, Refused, decide, last_day, returnable
 from backend.returns.vocabulary import DEFAULT_POLICY, HandIn, Outcome, Reason, ReturnPolicy
 from backend.services import stop_history
@@ -42,6 +41,7 @@ from backend.services.context import Context
 from backend.services.idempotency import Answer, once
 from backend.services.login_throttle import WINDOW
 from backend.services.replanning import announce_if_not_applied, replan_hub
+from backend.services.returns_events import emit_returns
 from backend.structs import Body, DbId
 
 NOT_FOUND = "We cannot find an order with this order number and postcode; check both on your confirmation email."
@@ -358,7 +358,7 @@ async def create_return(data: ReturnIn, address: str, now: dt.datetime, key: str
             await ReturnEvent.insert(
                 ReturnEvent(request=rid, at=now, state="registered", detail=f"by the customer, {where}")
             )
-            await emit(
+            await emit_returns(
                 "return.registered", {"returnId": rid, "code": code, "orderId": order["id"]}, hub_id=order["hub"]
             )
             return await return_view(rid)

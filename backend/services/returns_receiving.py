@@ -14,7 +14,7 @@ import msgspec
 from backend.db.engine import transaction
 from backend.db.tables import Parcel, ReturnEvent, ReturnItem, ReturnRequest
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
-from backend.realtime.outbox import emit
+from backend.services.returns_events import emit_returns
 from backend.services.returns_portal import return_view
 from backend.services.warehouse_stock import full_catalogue
 from backend.structs import Body
@@ -117,7 +117,7 @@ async def receive(
             detail = "not in the return: " + ", ".join(unexpected)
             events.append(ReturnEvent(request=request_id, at=now, state="exception", by_user=user_id, detail=detail))
         await ReturnEvent.insert(*events)
-        await emit(
+        await emit_returns(
             "return.received",
             {"returnId": request_id, "code": r["code"], "missing": missing, "unexpected": unexpected},
             hub_id=r["hub"],

@@ -14,7 +14,7 @@ from backend.db.locks import write_guard
 from backend.db.returns_supplier_tables import ReturnShipment
 from backend.db.tables import Product, ReturnEvent, ReturnInspection
 from backend.errors import Conflict, Invalid
-from backend.realtime.outbox import emit
+from backend.services.returns_events import emit_returns
 from backend.services.returns_inspection import check_hub
 from backend.services.sessions import Principal
 from backend.structs import Body
@@ -136,7 +136,7 @@ async def ship(data: ShipmentIn, user: Principal, now: dt.datetime) -> dict[str,
                 for i in items
             )
         )
-        await emit("return.shipped", {"items": items, "supplier": supplier, "reference": reference}, hub_id=hub)
+        await emit_returns("return.shipped", {"items": items, "supplier": supplier, "reference": reference}, hub_id=hub)
     return {"items": items, "supplier": supplier, "reference": reference, "at": now.isoformat()}
 
 

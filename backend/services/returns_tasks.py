@@ -18,11 +18,11 @@ from backend.db.locks import write_guard
 from backend.db.tables import Product, ReturnEvent, ReturnInspection
 from backend.dispatch.alerts import Raised
 from backend.errors import Conflict, Invalid, NotFound
-from backend.realtime.outbox import emit
 from backend.returns import dispositions, finishing, grading, tasks, templates
 from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade
 from backend.services.alerts import raise_alerts
+from backend.services.returns_events import emit_returns
 from backend.services.returns_inspection import check_hub
 from backend.services.returns_settings import settings_of
 from backend.services.sessions import Principal
@@ -192,7 +192,7 @@ async def step_event(
             await _history(row, "step", user, now, detail)
             if data.kind == "help":
                 await _call_help(row, step, user, now, event_id)
-            await emit("return.step", {"itemId": item_id, "step": n, "kind": data.kind}, hub_id=row["hub"])
+            await emit_returns("return.step", {"itemId": item_id, "step": n, "kind": data.kind}, hub_id=row["hub"])
         row = await _row(item_id, user)
     return await view_of(row, now)
 
@@ -301,7 +301,7 @@ async def finish(item_id: int, data: FinishIn, user: Principal, now: dt.datetime
         ).where(ReturnInspection.id == row["id"])
         last = done.history[-1]
         await _history(row, "finished", user, now, f"item {item_id}: {last.what} {last.detail}")
-        await emit("return.finished", {"itemId": item_id, "end": done.end}, hub_id=hub)
+        await emit_returns("return.finished", {"itemId": item_id, "end": done.end}, hub_id=hub)
     return {
         "itemId": item_id,
         "end": done.end,

@@ -17,14 +17,14 @@ from tests.browser.test_a11y_i18n import _serious
 from tests.browser.test_returns_desk import HANDHELD, _png, _small_buttons, contexts  # noqa: F401 (a fixture)
 
 
-def _returned(server: Server, skus: tuple[str, ...]) -> tuple[httpx.Client, str, list[int]]:
-    """DEMO-R1's ``skus`` returned as defective through the portal and received at the hub by the
+def _returned(server: Server, skus: tuple[str, ...], order: str = "DEMO-R1") -> tuple[httpx.Client, str, list[int]]:
+    """The demo order's (DEMO-R1's) ``skus`` returned as defective through the portal and received at the hub by the
     demo's ``returns`` login: that login's client, the return's code and the items' ids (as ``skus``)."""
     with httpx.Client(base_url=server.base, timeout=10) as portal:
-        found = portal.post("/portal/returns/find", json={"orderNumber": "DEMO-R1", "postcode": "00100"}).json()
+        found = portal.post("/portal/returns/find", json={"orderNumber": order, "postcode": "00100"}).json()
         lines = {i["sku"]: i["lineId"] for i in found["items"]}
         body = {
-            "orderNumber": "DEMO-R1",
+            "orderNumber": order,
             "postcode": "00100",
             "items": [{"lineId": lines[s], "quantity": 1, "reason": "defective"} for s in skus],
             "outcome": "refund",
@@ -189,8 +189,9 @@ def test_a_batch_of_two_is_worked_step_major_with_the_item_shown_each_time(serve
 
 def test_the_dispatcher_hands_a_list_to_another_worker_who_is_on(server: Server, contexts: Any) -> None:  # noqa: F811
     """The supervisor's view: the Returns panel lists who has which task list; handed over to a
-    second returns worker (logged in, so on), the list is theirs — until the first worker takes
-    it over again, explicitly, on the handheld."""
+    second returns worker (logged in, so on), the list is theirs — the first worker's handheld,
+    open on its tasks, shows so at once (the returns stream) — until the first worker takes it
+    over again, explicitly, on the handheld."""
     require_browser()
     import sqlite3
 
@@ -205,6 +206,12 @@ def test_the_dispatcher_hands_a_list_to_another_worker_who_is_on(server: Server,
             "FROM app_user WHERE username = 'returns'"
         )
     second = server.login("returns2", DEMO_PASSWORD)
+    handheld = _handheld(server, contexts)
+    handheld.click("#to-tasks")
+    expect(handheld.locator(".items li", has_text="My lists").locator("[data-batch]")).to_contain_text(
+        "SOCKS-W", timeout=10_000
+    )
+    expect(handheld.locator("body")).to_have_attribute("data-live", "live", timeout=10_000)
     page = contexts(viewport={"width": 1440, "height": 900}).new_page()
     page.goto(f"{server.base}/dispatch/")
     page.fill("#username", server.day["dispatcher"])
@@ -219,9 +226,7 @@ def test_the_dispatcher_hands_a_list_to_another_worker_who_is_on(server: Server,
     assert _serious(page, "desk: returns task lists") == []
     mine = second.get("/returns-desk/tasks").json()
     assert [(b["worker"], b["mine"], [i["itemId"] for i in b["items"]]) for b in mine][0] == ("returns2", True, [item])
-    # the first worker sees it as returns2's now, and takes it back explicitly on the handheld
-    handheld = _handheld(server, contexts)
-    handheld.click("#to-tasks")
+    # the first worker's handheld shows it as returns2's now, unasked, and takes it back explicitly
     theirs = handheld.locator(".items li", has_text="returns2's list")
     expect(theirs).to_be_visible(timeout=10_000)
     assert _serious(handheld, "my tasks: another's list") == [] and _small_buttons(handheld) == []
@@ -232,7 +237,12 @@ def test_the_dispatcher_hands_a_list_to_another_worker_who_is_on(server: Server,
 
 
 def _worked_through(desk: httpx.Client, item: int) -> None:
-    """The item's task list done, checked and finished by ``desk`` (the API, as the screens do)."""
+    """The item's task list taken over (it may have gone to another worker who is on), done,
+    checked and finished by ``desk``, the demo's ``returns`` (the API, as the screens do)."""
+    r = desk.post(
+        f"/returns-desk/items/{item}/worker", json={"worker": "returns"}, headers={"Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert r.status_code == 200, r.text
     view = desk.get(f"/returns-desk/items/{item}/tasks").json()
     for step in view["steps"]:
         for kind in ("start", "done"):
@@ -253,22 +263,22 @@ def test_finished_items_go_back_to_their_supplier_one_parcel_per_shop(server: Se
     require_browser()
     from playwright.sync_api import expect
 
-    desk, _, (lamp,) = _returned(server, ("LAMP-DESK",))
-    _inspect_d_supplier(desk, lamp)
-    _worked_through(desk, lamp)
+    desk, _, (book,) = _returned(server, ("BOOK-PB",), order="DEMO-R2")
+    _inspect_d_supplier(desk, book)
+    _worked_through(desk, book)
     page = _handheld(server, contexts)
     page.click("#to-supplier")
-    card = page.locator("[data-parcel]", has=page.locator(f'[data-item="{lamp}"]'))
+    card = page.locator("[data-parcel]", has=page.locator(f'[data-item="{book}"]'))
     expect(card).to_be_visible(timeout=10_000)
-    expect(card.locator(f'[data-item="{lamp}"]')).to_contain_text("LAMP-DESK")
+    expect(card.locator(f'[data-item="{book}"]')).to_contain_text("BOOK-PB")
     assert _serious(page, "back to the supplier") == [] and _small_buttons(page) == []
     page.click("#main h1")  # nothing focused: the wedge's code goes to the first parcel without one
-    page.keyboard.type("3SLAMP0001\n", delay=5)
+    page.keyboard.type("3SBOOK0001\n", delay=5)
     scanned = page.evaluate("[...document.querySelectorAll('[data-parcel] input[name=reference]')].map((f) => f.value)")
-    assert scanned[0] == "3SLAMP0001", scanned
-    card.locator("input[name=reference]").fill("3SLAMP0001")  # another test's parcel may come first
+    assert scanned[0] == "3SBOOK0001", scanned
+    card.locator("input[name=reference]").fill("3SBOOK0001")  # another test's parcel may come first
     card.get_by_role("button", name="Sent").click()
     expect(page.locator("#status")).to_contain_text("Sent to", timeout=10_000)
-    expect(page.locator(f'[data-item="{lamp}"]')).to_have_count(0, timeout=10_000)
+    expect(page.locator(f'[data-item="{book}"]')).to_have_count(0, timeout=10_000)
     gone = desk.get("/returns-desk/supplier", params={"shipped": "true"}).json()
-    assert [s["shipment"]["reference"] for s in gone if s["itemId"] == lamp] == ["3SLAMP0001"]
+    assert [s["shipment"]["reference"] for s in gone if s["itemId"] == book] == ["3SBOOK0001"]

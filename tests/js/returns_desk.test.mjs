@@ -95,3 +95,16 @@ test("the supplier list becomes one parcel per shop, the items of no known shop 
   ]);
   assert.deepEqual(bySupplier([]), []);
 });
+
+test("a list handed over is read again where it shows; repeats and other news are not", async () => {
+  const { reloadsFor } = await import("../../pwa/static/returns-desk/model.js");
+  const given = { type: "event", seq: 8, kind: "return.assigned", data: { itemId: 5, worker: "bo" } };
+  const batch = { items: [{ itemId: 5 }, { itemId: 6 }] };
+  assert.deepEqual(reloadsFor(given, 7, "tasks", null), { tasks: true, item: null, supplier: false });
+  assert.deepEqual(reloadsFor(given, 7, "task", batch), { tasks: false, item: 5, supplier: false });
+  assert.deepEqual(reloadsFor(given, 7, "task", { items: [{ itemId: 9 }] }), { tasks: false, item: null, supplier: false });
+  assert.deepEqual(reloadsFor(given, 8, "tasks", null), { tasks: false, item: null, supplier: false }); // a repeat
+  const shipped = { type: "event", seq: 9, kind: "return.shipped", data: { items: [5] } };
+  assert.deepEqual(reloadsFor(shipped, 8, "supplier", null), { tasks: false, item: null, supplier: true });
+  assert.deepEqual(reloadsFor({ type: "snapshot", seq: 9, data: {} }, null, "tasks", null), { tasks: false, item: null, supplier: false });
+});

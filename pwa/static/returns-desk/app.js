@@ -17,7 +17,8 @@ import en from "./messages/en.js";
 import nl from "./messages/nl.js";
 import { GRADES, batchOf, dispositionsFor, inspectionBody, withList } from "./model.js";
 import { taskViews } from "./task-views.js";
-import { supplierView } from "./supplier-view.js";
+import { createSupplier } from "./supplier.js";
+import { createReturnsLive } from "./live.js";
 
 const i18n = createI18n({ en: { ...kitEn, ...en }, nl: { ...kitNl, ...nl } });
 const t = i18n.t;
@@ -88,10 +89,11 @@ function draw() {
   const { tasksView, taskView } = taskViews({ state, i18n, back, act: {
     openBatch, takeOver, stepEvent, finalCheck, finish, readAloud, draw,
   } });
-  const supplier = () => supplierView({ state, t, back, ship });
-  const views = { home: homeView, return: returnView, inspect: inspectView, tasks: tasksView, task: taskView, supplier };
+  const views = { home: homeView, return: returnView, inspect: inspectView, tasks: tasksView, task: taskView, supplier: supplier.view };
   render(views[state.screen](), $("#main"));
 }
+
+const supplier = createSupplier({ state, t, back: (screen) => back(screen), request, send, say, draw: () => draw() });
 
 const back = (screen) => html`<button class="btn ghost" type="button" @click=${() => go(screen)}>${t("back")}</button>`;
 
@@ -99,7 +101,7 @@ function go(screen) {
   state.screen = screen;
   state.alert = "";
   if (screen === "tasks") loadTasks();
-  if (screen === "supplier") loadSupplier();
+  if (screen === "supplier") supplier.load();
   draw();
 }
 
@@ -226,22 +228,6 @@ async function loadTasks() {
   if (res?.ok) { state.queue = res.data; draw(); }
 }
 
-async function loadSupplier() {
-  const res = await request("GET", "/returns-desk/supplier").catch(() => null);
-  if (res?.ok) { state.supplier = res.data; draw(); }
-}
-
-/** One parcel to its supplier: its items under the reference typed or scanned. */
-async function ship(parcel, reference) {
-  const ref = String(reference || "").trim();
-  if (!ref) return say(t("sup.reference"));
-  const data = await send("/returns-desk/supplier/shipments", { items: parcel.items.map((i) => i.itemId), reference: ref });
-  if (data) {
-    say("", t("sup.done", { shop: parcel.shop || t("sup.noShop"), n: data.items.length }));
-    loadSupplier();
-  }
-}
-
 /** The batch the item is in (the same template, step-major); an item without one on its own. */
 async function openTask(itemId) {
   const res = await request("GET", "/returns-desk/tasks").catch(() => null);
@@ -314,18 +300,35 @@ function readAloud(text) {
 function onScan(code) {
   if (state.screen === "home") findReturn(code);
   else if (state.screen === "task" && $("#bin")) $("#bin").value = code;
-  else if (state.screen === "supplier") {
-    // Into the parcel's field that has the focus, else the first one still empty.
-    const fields = [...document.querySelectorAll("[data-parcel] input[name=reference]")];
-    const field = fields.find((f) => f === document.activeElement) || fields.find((f) => !f.value);
-    if (field) field.value = code;
-  }
+  else if (state.screen === "supplier") supplier.onScan(code);
 }
+
+// --- the live stream: other devices' changes without a reload (live.js) -----------------------
+
+/** The list of ``itemId`` read again, into the batch at hand (e.g. handed to someone else). */
+async function reloadItem(itemId) {
+  const res = await request("GET", `/returns-desk/items/${itemId}/tasks`).catch(() => null);
+  if (res?.ok && state.screen === "task") showList(res.data);
+}
+
+const live = createReturnsLive({
+  state,
+  reload: { tasks: loadTasks, item: reloadItem, supplier: () => supplier.load(), draw: () => draw() },
+  connection(s) {
+    const pill = $("#conn");
+    pill.hidden = !state.user;
+    pill.className = `pill conn ${s}`;
+    pill.querySelector(".conn-text").textContent = t(`conn.${s}`);
+    document.body.dataset.live = s;
+  },
+  sessionEnded: () => showLogin(t("login.sessionEnded")),
+});
 
 // --- session ------------------------------------------------------------------------------------
 
 function showLogin(reason = "") {
   state.user = null;
+  live.stop();
   $("#main").hidden = true;
   $("#login").hidden = false;
   showLoginError($("#login-error"), reason);
@@ -342,6 +345,7 @@ function startSession(user) {
   $("#main").hidden = false;
   go("home");
   flush();
+  live.start();
 }
 
 function wire() {
@@ -353,8 +357,9 @@ function wire() {
   $("#logout").addEventListener("click", async () => { await logoutRequest(); showLogin(); });
   scanner = createScanner(document, onScan);
   translateDom(document, i18n);
-  i18n.onChange(() => { translateDom(document, i18n); draw(); });
-  window.addEventListener("online", () => flush());
+  i18n.onChange(() => { translateDom(document, i18n); live.relabel(); draw(); });
+  window.addEventListener("online", () => { flush(); live.kick(); });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") live.kick(); });
   // The timer: redrawn every second while a step runs.
   setInterval(() => { if (state.screen === "task" && $("#timer")) draw(); }, 1000);
 }

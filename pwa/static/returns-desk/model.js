@@ -115,3 +115,23 @@ export function bySupplier(items) {
     .map(([shop, list]) => ({ shop, items: list }))
     .sort((a, b) => (a.shop === "") - (b.shop === "") || a.shop.localeCompare(b.shop));
 }
+
+/**
+ * What a message of the returns stream (/ws/returns) makes the desk read again, on the
+ * ``screen`` shown with the batch at hand: ``tasks`` (the list of batches), ``item`` (an
+ * item of the batch at hand whose list changed, e.g. handed to someone else), ``supplier``
+ * (the supplier list). A snapshot or an event at or below ``seq`` (a repeat after a resume)
+ * reloads nothing: the snapshot brings the batches itself.
+ */
+export function reloadsFor(msg, seq, screen, batch) {
+  const none = { tasks: false, item: null, supplier: false };
+  if (msg?.type !== "event" || (seq !== null && seq !== undefined && !(msg.seq > seq))) return none;
+  const kind = String(msg.kind ?? "");
+  const item = msg.data?.itemId;
+  const held = (batch?.items ?? []).some((l) => l.itemId === item);
+  return {
+    tasks: screen === "tasks" && ["return.assigned", "return.inspected", "return.finished"].includes(kind),
+    item: screen === "task" && held && kind === "return.assigned" ? item : null,
+    supplier: screen === "supplier" && ["return.finished", "return.shipped"].includes(kind),
+  };
+}
