@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from backend.db.locks import write_guard
 from backend.db.tables import ReturnInspection, Session, User
 from backend.returns import templates
 
@@ -55,7 +56,12 @@ async def loads(hub: int) -> dict[str, int]:
 
 
 async def assign_new(hub: int, task: templates.TaskList, now: dt.datetime) -> tuple[templates.TaskList, int | None]:
-    """The new list with its worker (and that worker's user id); unchanged when nobody is on."""
+    """The new list with its worker (and that worker's user id); unchanged when nobody is on.
+
+    Under the hub's guard until the inspection commits: two inspections at once (PostgreSQL)
+    would otherwise both read the loads without the other's new list, and give both lists to
+    the same worker."""
+    await write_guard("returns_assign", hub)
     workers = await on_duty(hub, now)
     if not workers:
         return task, None
