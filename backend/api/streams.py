@@ -313,23 +313,9 @@ async def _picker_with_hub(connection: ASGIConnection, _: BaseRouteHandler) -> N
 async def pick_stream(socket: WebSocket, user: User) -> None:
     """The picker's handheld: the events of the hub's warehouse (batches released, taken,
     picked, re-sequenced, done), with the same resume rule as the couriers'."""
-    state = socket.app.state
     assert user.hub_id is not None  # _picker_with_hub
-    hub_id, topic = user.hub_id, warehouse_topic(user.hub_id)
-
-    async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
-        raise ValueError(f"The picker stream only takes ping, not {message['type']!r}.")
-
-    sub = state.feed.subscribe(topic=topic)
-    stream = Stream(
-        socket,
-        state.feed,
-        sub,
-        backlog=lambda after: state.feed.history(after, topic=topic, limit=MAX_BACKLOG + 1),
-        snapshot=lambda: picker_day(hub_id, user.id),
-        on_message=on_message,
-    )
-    await stream.run(socket.query_params.get("after"), user.token_id)
+    hub_id = user.hub_id
+    await _topic_stream(socket, user, warehouse_topic(hub_id), lambda: picker_day(hub_id, user.id), "picker")
 
 
 async def _worker_with_hub(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -341,20 +327,25 @@ async def _worker_with_hub(connection: ASGIConnection, _: BaseRouteHandler) -> N
 async def returns_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
     """The returns desk: the events of the hub's returns (lists made, handed over, steps,
     finished, sent to the supplier), with the same resume rule as the couriers'."""
-    state = socket.app.state
     assert user.hub_id is not None  # _worker_with_hub
-    topic = returns_topic(user.hub_id)
+    await _topic_stream(socket, user, returns_topic(user.hub_id), lambda: returns_day(user, ctx.now()), "returns")
+
+
+async def _topic_stream(
+    socket: WebSocket, user: Principal, topic: str, snapshot: Callable[[], Awaitable[dict[str, Any]]], name: str
+) -> None:
+    """A worker app's stream of one outbox topic of its hub: listen-only (pings aside)."""
+    state = socket.app.state
 
     async def on_message(message: dict[str, Any]) -> dict[str, Any] | None:
-        raise ValueError(f"The returns stream only takes ping, not {message['type']!r}.")
+        raise ValueError(f"The {name} stream only takes ping, not {message['type']!r}.")
 
-    sub = state.feed.subscribe(topic=topic)
     stream = Stream(
         socket,
         state.feed,
-        sub,
+        state.feed.subscribe(topic=topic),
         backlog=lambda after: state.feed.history(after, topic=topic, limit=MAX_BACKLOG + 1),
-        snapshot=lambda: returns_day(user, ctx.now()),
+        snapshot=snapshot,
         on_message=on_message,
     )
     await stream.run(socket.query_params.get("after"), user.token_id)

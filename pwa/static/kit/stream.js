@@ -168,3 +168,43 @@ export class LiveStream {
     this.timer = setTimeout(() => this.connect(), delay);
   }
 }
+
+/**
+ * A worker app's stream: a LiveStream whose state is shown as "live", "reconnecting" or
+ * "offline" (``paintConnection`` on the app's #conn pill) and which sends the app back to its
+ * login when the server ended the session. ``onMessage(msg, seq)`` answers the seq processed.
+ * @param {object} opts
+ * @param {string} opts.path  e.g. "/ws/pick"
+ * @param {(msg: object, seq: number|null) => number|null} opts.onMessage
+ * @param {(state: string) => void} opts.connection
+ * @param {() => void} opts.sessionEnded
+ */
+export function createWorkerStream({ path, onMessage, connection, sessionEnded }) {
+  let seq = null;
+  let shown = "offline";
+  const show = (s) => { shown = s; connection(s); };
+  const stream = new LiveStream({
+    path,
+    lastSeq: () => seq,
+    onMessage(msg) { seq = onMessage(msg, seq); },
+    onState(s, info) {
+      show(s === "open" ? "live" : s === "connecting" || navigator.onLine ? "reconnecting" : "offline");
+      if (s === "closed" && info && afterClose(info, navigator.onLine) === "login") sessionEnded();
+    },
+  });
+  return {
+    start() { stream.start(); },
+    stop() { seq = null; stream.stop(); },
+    kick() { stream.kick(); },
+    relabel() { connection(shown); }, // the language changed
+    get seq() { return seq; },
+  };
+}
+
+/** The stream's state on a top bar's #conn pill (hidden when nobody is logged in). */
+export function paintConnection(pill, s, t, loggedIn) {
+  pill.hidden = !loggedIn;
+  pill.className = `pill conn ${s}`;
+  pill.querySelector(".conn-text").textContent = t(`conn.${s}`);
+  document.body.dataset.live = s;
+}

@@ -4,6 +4,7 @@
 // The API is docs/api.md "Picking (the handheld)"; the flow docs/warehouse.md.
 import { html, render } from "../kit/html.js";
 import { request, problemSentence } from "../kit/api.js";
+import { paintConnection } from "../kit/stream.js";
 import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
@@ -322,13 +323,7 @@ const live = createPickLive({
     focusScan();
   },
   reloadList: () => loadBatches(),
-  connection(s) {
-    const pill = $("#conn");
-    pill.hidden = !state.user;
-    pill.className = `pill conn ${s}`;
-    pill.querySelector(".conn-text").textContent = t(`conn.${s}`);
-    document.body.dataset.live = s;
-  },
+  connection: (s) => paintConnection($("#conn"), s, t, Boolean(state.user)),
   sessionEnded: () => showLogin(t("login.sessionEnded")),
 });
 

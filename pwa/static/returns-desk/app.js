@@ -6,6 +6,7 @@
 // The API is docs/api.md "Returns desk"; the flow docs/returns.md.
 import { html, render } from "../kit/html.js";
 import { request, problemSentence } from "../kit/api.js";
+import { paintConnection } from "../kit/stream.js";
 import { createI18n, translateDom } from "../kit/i18n.js";
 import { langSwitch } from "../kit/lang-switch.js";
 import { roleIn, submitLogin, showLoginError, whoIsIn, logoutRequest } from "../kit/session.js";
@@ -314,13 +315,7 @@ async function reloadItem(itemId) {
 const live = createReturnsLive({
   state,
   reload: { tasks: loadTasks, item: reloadItem, supplier: () => supplier.load(), draw: () => draw() },
-  connection(s) {
-    const pill = $("#conn");
-    pill.hidden = !state.user;
-    pill.className = `pill conn ${s}`;
-    pill.querySelector(".conn-text").textContent = t(`conn.${s}`);
-    document.body.dataset.live = s;
-  },
+  connection: (s) => paintConnection($("#conn"), s, t, Boolean(state.user)),
   sessionEnded: () => showLogin(t("login.sessionEnded")),
 });
 

@@ -1,8 +1,8 @@
-// The returns desk's live stream: /ws/returns through the kit's LiveStream (resume after the
-// last seq, reconnect with backoff). Lists made, handed over and finished, and parcels sent
+// The returns desk's live stream: /ws/returns through the kit's worker stream (resume after
+// the last seq, reconnect with backoff). Lists made, handed over and finished, and parcels sent
 // to a supplier on other devices reach the screen shown without a reload; what each message
 // reads again is model.js's ``reloadsFor``. Writes still go over HTTP through the queue.
-import { LiveStream, afterClose } from "../kit/stream.js";
+import { createWorkerStream } from "../kit/stream.js";
 import { reloadsFor } from "./model.js";
 
 /**
@@ -13,36 +13,23 @@ import { reloadsFor } from "./model.js";
  * @param {() => void} app.sessionEnded
  */
 export function createReturnsLive(app) {
-  let seq = null;
-  let shown = "offline";
-  const show = (s) => { shown = s; app.connection(s); };
-  const stream = new LiveStream({
+  return createWorkerStream({
     path: "/ws/returns",
-    lastSeq: () => seq,
-    onMessage(msg) {
+    onMessage(msg, seq) {
       const st = app.state;
-      if (!st.user) return;
+      if (!st.user) return seq;
       if (msg?.type === "snapshot") {
-        seq = msg.seq ?? msg.data?.seq ?? null;
         st.queue = msg.data?.tasks ?? [];
         if (st.screen === "tasks") app.reload.draw();
-        return;
+        return msg.seq ?? msg.data?.seq ?? null;
       }
       const todo = reloadsFor(msg, seq, st.screen, st.batch);
-      if (msg?.type === "event" && (seq === null || msg.seq > seq)) seq = msg.seq;
       if (todo.tasks) app.reload.tasks();
       if (todo.item !== null) app.reload.item(todo.item);
       if (todo.supplier) app.reload.supplier();
+      return msg?.type === "event" && (seq === null || msg.seq > seq) ? msg.seq : seq;
     },
-    onState(s, info) {
-      show(s === "open" ? "live" : s === "connecting" || navigator.onLine ? "reconnecting" : "offline");
-      if (s === "closed" && info && afterClose(info, navigator.onLine) === "login") app.sessionEnded();
-    },
+    connection: app.connection,
+    sessionEnded: app.sessionEnded,
   });
-  return {
-    start() { stream.start(); },
-    stop() { seq = null; stream.stop(); },
-    kick() { stream.kick(); },
-    relabel() { app.connection(shown); }, // the language changed
-  };
 }
