@@ -16,7 +16,7 @@ from backend.db.tables import Parcel, ReturnEvent, ReturnItem, ReturnRequest
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services.returns_portal import return_view
-from backend.services.scanner_settings import is_label_or_return, read_scan
+from backend.services.scanner_settings import is_label_or_return, read_scan, wedge_of
 from backend.services.warehouse_stock import full_catalogue
 from backend.structs import Body
 from backend.warehouse.barcodes import BarcodeError
@@ -72,8 +72,9 @@ async def _skus(items: list[ReceivedIn], hub: int | None) -> dict[str, int]:
             return False
 
     out: dict[str, int] = {}
+    wedge = await wedge_of(hub)
     for item in items:
-        code = await read_scan(item.code, hub, known)
+        code = await read_scan(item.code, hub, known, wedge=wedge)
         product = catalogue.by_sku.get(code)
         if product is None:
             try:

@@ -52,13 +52,16 @@ async def wedge_of(hub_id: int | None) -> Wedge:
     return Wedge() if row is None else Wedge(row["prefix"], row["suffix"])
 
 
-async def read_scan(raw: str, hub_id: int | None, known: Callable[[str], Awaitable[bool]]) -> str:
+async def read_scan(
+    raw: str, hub_id: int | None, known: Callable[[str], Awaitable[bool]], *, wedge: Wedge | None = None
+) -> str:
     """The code in a scan from a scanner of ``hub_id``: control characters, blanks and the hub's
     prefix/suffix taken off (``strip_wedge``, as ``parse_scan`` and the apps' kit do). The apps
     take them off before sending, so a code that itself begins with the prefix (prefix "LB",
     label "LB0001") lost it once already: when only the scan as sent is a ``known`` code, that
-    is the one. Neither known: the stripped code, for the caller's "not found" sentence."""
-    wedge = await wedge_of(hub_id)
+    is the one. Neither known: the stripped code, for the caller's "not found" sentence.
+    ``wedge``: the hub's, read once by a caller reading many scans."""
+    wedge = wedge if wedge is not None else await wedge_of(hub_id)
     as_sent = strip_wedge(raw)
     code = strip_wedge(raw, wedge.prefix, wedge.suffix)
     if code == as_sent or await known(code) or not await known(as_sent):
