@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import io
 import logging
 import sqlite3
@@ -391,11 +392,53 @@ class PooledSQLiteEngine(SQLiteEngine):
         return await connection.execute_fetchall(query, args or [])
 
 
+# What waits for the outermost transaction() in progress to commit (None: in none).
+_AFTER_COMMIT: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "after_commit", default=None
+)
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Call ``fn`` once the transaction() in progress commits, never when it rolls back; at
+    once outside one (a lone statement commits as it runs). For what must not see a change
+    before others can read it (the outbox's listeners). ``fn`` should not raise: if it does,
+    it is logged, the commit stands and the others still run."""
+    pending = _AFTER_COMMIT.get()
+    if pending is None:
+        _call(fn)
+    else:
+        pending.append(fn)
+
+
+def _call(fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - the change is committed; a listener's fault cannot undo it
+        log.exception("an after-commit call failed")
+
+
 @contextlib.asynccontextmanager
 async def transaction() -> AsyncIterator[None]:
-    """A write transaction; nested calls join the outer one.
+    """A write transaction; nested calls join the outer one. What ``after_commit`` was
+    given inside runs when the outermost one has committed (dropped on a rollback)."""
+    if _AFTER_COMMIT.get() is not None:
+        async with _transaction():
+            yield
+        return
+    pending: list[Callable[[], None]] = []
+    token = _AFTER_COMMIT.set(pending)
+    try:
+        async with _transaction():
+            yield
+    finally:
+        _AFTER_COMMIT.reset(token)
+    for fn in pending:  # reached only when the block ended without an exception: committed
+        _call(fn)
 
-    On SQLite it is taken IMMEDIATE, so read-then-write cannot interleave, and
+
+@contextlib.asynccontextmanager
+async def _transaction() -> AsyncIterator[None]:
+    """On SQLite it is taken IMMEDIATE, so read-then-write cannot interleave, and
     writers of this process queue on an asyncio lock first: SQLite has one
     writer at a time, and waiting in its busy handler while holding the event
     loop's attention makes a convoy of "database is locked" errors.

@@ -36,6 +36,7 @@ Kind = Literal[
     "pick_short",  # raised by the warehouse (backend/services/warehouse_*.py), not by a rule here
     "point_mismatch",  # raised by a pickup point's scan-in (backend/services/point_desk.py)
     "returns_help",  # a reconditioning worker asks for help (backend/services/returns_tasks.py)
+    "wave_not_released",  # a wave's automatic release was refused (backend/services/wave_release.py)
 ]
 KINDS: tuple[Kind, ...] = (
     "stop_late",
@@ -47,6 +48,7 @@ KINDS: tuple[Kind, ...] = (
     "pick_short",
     "point_mismatch",
     "returns_help",
+    "wave_not_released",
 )
 # Stop states after which a stop cannot be late any more.
 FINISHED = frozenset({"delivered", "failed", "collected", "cancelled", "unplanned"})
@@ -59,7 +61,8 @@ LATE_SHOWN = 3  # late stops a stop_late alert names; the others are counted
 
 # Kinds whose alert is updated (detail and data, the acknowledgement kept) when the
 # named ``data`` field changes: a route's late stops come and go during the day.
-UPDATED_BY: dict[Kind, str] = {"stop_late": "stopIds"}
+# A wave refused again for another reason (its next line's job) says the newest reason.
+UPDATED_BY: dict[Kind, str] = {"stop_late": "stopIds", "wave_not_released": "reason"}
 
 Place = tuple[float, float]  # (lat, lon)
 
@@ -373,4 +376,17 @@ def replan_not_applied(reason: str, detail: str, at: dt.datetime, unplanned: int
         f"{reason[:120]}@{at.isoformat(timespec='minutes')}",
         f"The re-plan at {_hhmm(at)} ({reason}) was not applied; the routes stay as they were: {why}",
         {"planRunId": None, "reason": reason, "unplanned": unplanned},
+    )
+
+
+def wave_not_released(cutoff: str, refusal: str) -> Raised:
+    """A wave whose automatic release was refused (an SKU not in the catalogue, a cart no
+    tote fits): its lines stay open until the dispatcher fixes the reason and releases it.
+    Keyed by the wave (its cut-off): one alert per wave and day, however often it is tried."""
+    why = refusal.strip() or "no reason given"
+    return Raised(
+        "wave_not_released",
+        f"wave-{cutoff}",
+        f"The {cutoff} wave was not released on its own; its lines stay open until it is released by hand: {why}",
+        {"cutoff": cutoff, "reason": why},
     )

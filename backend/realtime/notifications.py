@@ -246,6 +246,35 @@ def _ready_at_point(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]
     return [("order", data["orderId"], message)]
 
 
+def _drop_retry(event: dict[str, Any], data: dict[str, Any]) -> list[Notice]:
+    """A shop drop the evening courier could not collect goes the next evening: the day and
+    window of the new delivery, in English (``title``/``body``, as every message) and Dutch
+    (``nl``; the tracking page's service worker shows it to a Dutch browser)."""
+    if not data.get("windowStart") or not data.get("windowEnd"):
+        return []  # nothing is delivered again
+    day = f"{data['windowStart'][8:10]}-{data['windowStart'][5:7]}"
+    start, end = _clock(data["windowStart"]), _clock(data["windowEnd"])
+    message = {
+        "type": "delivery_moved",
+        "title": "Your delivery moves to the next evening",
+        "body": (
+            f"We could not collect your parcel at the locker tonight; we bring it on {day} between {start} and {end}."
+        ),
+        "nl": {
+            "title": "Je bezorging schuift naar de volgende avond",
+            "body": (
+                "We konden je pakket vanavond niet ophalen bij de kluis; "
+                f"we bezorgen het op {day} tussen {start} en {end}."
+            ),
+        },
+        "orderId": data["orderId"],
+        "date": data["date"],
+        "windowStart": data["windowStart"],
+        "windowEnd": data["windowEnd"],
+    }
+    return [("order", data["orderId"], message)]
+
+
 _BY_KIND: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Notice]]] = {
     "route.planned": _route_changed,
     "route.updated": _route_changed,
@@ -256,4 +285,5 @@ _BY_KIND: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Notice]]] = 
     "stop.updated": _stop_updated,
     "courier.message": _courier_message,
     "point.ready": _ready_at_point,
+    "locker.drop_retry": _drop_retry,
 }

@@ -4,16 +4,20 @@ device sees."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
+from backend.db.engine import after_commit
 from backend.db.prepared import Prepared
 from backend.db.tables import OutboxEvent
 
-# Told of each event as it is written (its kind and hub), in this process: caches of
-# what the events change (backend/services/checkout_changes.py). Cheap and never raising.
+# Told of each event once it is committed (its kind and hub; nothing on a rollback), in
+# this process: caches of what the events change (backend/services/checkout_changes.py),
+# which a listener told before the commit would make again from the old rows and keep.
+# Cheap and never raising.
 LISTENERS: list[Callable[[str, int | None], None]] = []
 
 
@@ -31,7 +35,7 @@ async def emit(
         topic = f"courier:{courier_id}" if courier_id is not None else f"hub:{hub_id}"
     await OutboxEvent.insert(OutboxEvent(topic=topic, kind=kind, courier_id=courier_id, hub_id=hub_id, payload=payload))
     for listener in LISTENERS:
-        listener(kind, hub_id)
+        after_commit(functools.partial(listener, kind, hub_id))
 
 
 _LATEST = Prepared(lambda: OutboxEvent.select(OutboxEvent.id).order_by(OutboxEvent.id, ascending=False).first(), 0)

@@ -19,6 +19,7 @@ from backend.db.tables import Order, Parcel
 from backend.errors import Invalid
 from backend.services.hub_scope import require_hub
 from backend.services.parcel_label import barcode_of
+from backend.services.scanner_settings import is_label, read_scan
 
 CSV_COLUMNS = ("barcode", "reference", "customer", "address", "postcode", "country", "weightKg", "duties", "scanned")
 
@@ -116,7 +117,7 @@ def manifest_pdf(m: dict[str, Any]) -> bytes:
 async def scan(hub_id: int, carrier: str, code: str, user_id: int, now: dt.datetime) -> dict[str, Any]:
     """Scan a parcel into the carrier's hands; a second scan of it answers the first."""
     await require_hub(hub_id)
-    code = code.strip()
+    code = await read_scan(code, hub_id, is_label)
     parcel = await Parcel.select(Parcel.id, Parcel.order, Parcel.barcode).where(Parcel.barcode == code).first()
     listed = None
     if parcel is not None:

@@ -29,6 +29,7 @@ from backend.services import locker_doors, lockers, orders, stop_history
 from backend.services.geo import Geo
 from backend.services.hub_scope import require_same_hub
 from backend.services.route_store import routes_in_force
+from backend.services.scanner_settings import is_label, read_scan
 from backend.structs import Body, DbId, Email, Name, Note, Phone, Text200
 
 CUTOFF = dt.time(12, 0)  # ordered before noon: delivered that evening
@@ -216,7 +217,8 @@ async def scan(
     """The drop scanned into its compartment. A shop's key scans its own drops only (another
     shop's parcel is not found); the point and the hub's dispatchers scan any."""
     point = await lockers.locker_row(point_id)
-    barcode = data.barcode.strip()
+    # The point's and the hub's people scan with the hub's scanners; a shop with its own.
+    barcode = await read_scan(data.barcode, None if shop_id is not None else point["hub"], is_label)
     if shop_id is not None and not await LockerEvent.exists().where(
         (LockerEvent.point == point_id)
         & (LockerEvent.barcode == barcode)

@@ -4,7 +4,10 @@ stop's state change (backend/services/courier.py), moves the order to the next d
 slot with a new pickup stop at the locker and a new delivery stop, cancels that evening's
 delivery (nothing to deliver), and brings the stops into the routes (a re-plan where routes
 are in force; else the day's plan takes them). The goods stay in their door: the door is
-counted taken until the new evening (backend/services/locker_days.py).
+counted taken until the new evening (backend/services/locker_days.py). The customer hears of
+the new evening once: ``locker.drop_retry`` is written with the retry, in its transaction,
+and carries the new delivery's window, which the push relay sends to the order's
+subscriptions (backend/realtime/notifications.py, Dutch and English).
 """
 
 from __future__ import annotations
@@ -81,10 +84,13 @@ async def retry_next_evening(stop_id: int, now: dt.datetime) -> dict[str, Any] |
             raise jobs.AlreadyDone(f"locker_drop_retry:{stop_id}")
         pickup_id = (await Stop.insert(Stop(**_next_evening(failed, later))))[0]["id"]
         new_ids = [pickup_id]
+        window: dict[str, str] = {}
         if delivery is not None and delivery["status"] not in DONE:
             await Stop.update({Stop.status: "cancelled"}).where(Stop.id == delivery["id"])
             await stop_history.record([delivery["id"]], "cancelled", at=now, detail=f"Pickup stop {stop_id} failed")
-            new_ids.append((await Stop.insert(Stop(**_next_evening(delivery, later))))[0]["id"])
+            again = _next_evening(delivery, later)
+            new_ids.append((await Stop.insert(Stop(**again)))[0]["id"])
+            window = {"windowStart": again["window_start"].isoformat(), "windowEnd": again["window_end"].isoformat()}
         await stop_history.record(new_ids, "created", at=now, detail=f"Shop drop not collected (stop {stop_id})")
         order = await Order.select(Order.window_start, Order.window_end).where(Order.id == failed["order"]).first()
         assert order is not None  # the stop's order: a foreign key
@@ -103,6 +109,13 @@ async def retry_next_evening(stop_id: int, now: dt.datetime) -> dict[str, Any] |
                     f"replan:locker_drop_retry:{stop_id}:{when}",
                     {"hubId": failed["hub"], "date": when.isoformat(), "reason": f"shop drop stop {stop_id} failed"},
                 )
-        notice = {"orderId": failed["order"], "stopId": stop_id, "newStopIds": new_ids, "date": later.isoformat()}
+        # The new delivery's window: the customer's message (none when nothing is delivered again).
+        notice = {
+            "orderId": failed["order"],
+            "stopId": stop_id,
+            "newStopIds": new_ids,
+            "date": later.isoformat(),
+            **window,
+        }
         await emit("locker.drop_retry", notice, hub_id=failed["hub"])
     return notice

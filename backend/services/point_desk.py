@@ -25,6 +25,7 @@ from backend.security import pickup_code
 from backend.services import lockers, point_room
 from backend.services.alerts import raise_alerts
 from backend.services.route_store import routes_in_force
+from backend.services.scanner_settings import is_label, read_scan
 
 MAX_TRIES = 5  # wrong codes per parcel before it is locked
 LOCK_MIN = 15  # minutes a locked parcel waits before the next try
@@ -210,7 +211,7 @@ async def scan_in(user_id: int, barcode: str, secret: str, now: dt.datetime) -> 
     e-mail-ready message with the pickup code and the hours). A parcel scanned in before
     answers as it is; one not announced here is refused and flagged to dispatch."""
     point = await operator_point(user_id)
-    barcode = barcode.strip()
+    barcode = await read_scan(barcode, point["hub"], is_label)
     parcel = (
         await Parcel.select(Parcel.id, Parcel.order, Parcel.order.pickup_point).where(Parcel.barcode == barcode).first()
     )
@@ -273,14 +274,15 @@ def ready_message(
 # --- hand out and send back ----------------------------------------------------------
 
 
-async def _held(point: dict[str, Any], barcode: str) -> dict[str, Any]:
+async def _held(point: dict[str, Any], scanned: str) -> dict[str, Any]:
+    barcode = await read_scan(scanned, point["hub"], is_label)
     row = (
         await PointParcel.select(PointParcel.id, PointParcel.order, PointParcel.parcel, *_HELD_COLUMNS)
-        .where((PointParcel.point == point["id"]) & (PointParcel.parcel.barcode == barcode.strip()))
+        .where((PointParcel.point == point["id"]) & (PointParcel.parcel.barcode == barcode))
         .first()
     )
     if row is None:
-        raise NotFound(f"There is no parcel {barcode.strip()} at {point['name']}; scan it in first.")
+        raise NotFound(f"There is no parcel {barcode} at {point['name']}; scan it in first.")
     return row
 
 

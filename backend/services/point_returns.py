@@ -19,6 +19,7 @@ from backend.jobs import enqueue
 from backend.realtime.outbox import emit
 from backend.services import point_desk, stop_history
 from backend.services.returns_portal import return_view
+from backend.services.scanner_settings import is_label_or_return, read_scan
 
 CART_KG = 1.0  # room a returned parcel takes in the cart (the items' products are often unknown)
 CART_L = 5.0
@@ -26,7 +27,7 @@ CART_L = 5.0
 
 async def _mine(point: dict[str, Any], code: str) -> dict[str, Any]:
     """The return of this code if it is handed in here (another point's: refused)."""
-    code = code.strip().upper()
+    code = (await read_scan(code, point["hub"], is_label_or_return)).upper()
     r = await ReturnRequest.select().where(ReturnRequest.code == code).first()
     if r is None:
         raise NotFound(f"No return has code {code}; ask the customer for the message with the R-code.")

@@ -16,6 +16,7 @@ from backend.db.tables import Parcel, ReturnEvent, ReturnItem, ReturnRequest
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.services.returns_events import emit_returns
 from backend.services.returns_portal import return_view
+from backend.services.scanner_settings import is_label_or_return, read_scan, wedge_of
 from backend.services.warehouse_stock import full_catalogue
 from backend.structs import Body
 from backend.warehouse.barcodes import BarcodeError
@@ -43,7 +44,7 @@ def _check_hub(role: str, user_hub: int | None, hub: int) -> None:
 
 async def find(code: str, role: str, user_hub: int | None) -> dict[str, Any]:
     """The return of a scanned code: its own code (the QR) or the label of the order's parcel."""
-    code = code.strip().upper()
+    code = (await read_scan(code, user_hub, is_label_or_return)).upper()
     row = await ReturnRequest.select(ReturnRequest.id, ReturnRequest.hub).where(ReturnRequest.code == code).first()
     if row is None:
         parcel = await Parcel.select(Parcel.order).where(Parcel.barcode == code).first()
@@ -60,18 +61,27 @@ async def find(code: str, role: str, user_hub: int | None) -> dict[str, Any]:
     return await return_view(row["id"])
 
 
-async def _skus(items: list[ReceivedIn]) -> dict[str, int]:
+async def _skus(items: list[ReceivedIn], hub: int | None) -> dict[str, int]:
     """The scanned codes as SKUs with their quantities (an unknown code is refused with its sentence)."""
     catalogue = await full_catalogue()
+
+    async def known(code: str) -> bool:
+        try:
+            return code in catalogue.by_sku or catalogue.find_gtin(code) is not None
+        except BarcodeError:
+            return False
+
     out: dict[str, int] = {}
+    wedge = await wedge_of(hub)
     for item in items:
-        product = catalogue.by_sku.get(item.code.strip())
+        code = await read_scan(item.code, hub, known, wedge=wedge)
+        product = catalogue.by_sku.get(code)
         if product is None:
             try:
-                product = catalogue.find_gtin(item.code.strip())
+                product = catalogue.find_gtin(code)
             except BarcodeError as e:
                 raise Invalid(str(e)) from None
-        sku = product.sku if product is not None else item.code.strip()  # unknown: kept as scanned
+        sku = product.sku if product is not None else code  # unknown: kept as scanned
         out[sku] = out.get(sku, 0) + item.quantity
     return out
 
@@ -80,7 +90,7 @@ async def receive(
     request_id: int, data: ReceiveIn, user_id: int, role: str, user_hub: int | None, now: dt.datetime
 ) -> dict[str, Any]:
     """Receive the parcel's contents once: expected items received or missing, the rest unexpected."""
-    found = await _skus(data.items)
+    found = await _skus(data.items, user_hub)
     async with transaction():
         r = await ReturnRequest.select().where(ReturnRequest.id == request_id).first()
         if r is None:

@@ -25,6 +25,7 @@ from backend.services.alerts import raise_alerts
 from backend.services.returns_events import emit_returns
 from backend.services.returns_inspection import check_hub
 from backend.services.returns_settings import settings_of
+from backend.services.scanner_settings import read_scan
 from backend.services.sessions import Principal
 from backend.services.warehouse_stock import bins_of, full_catalogue, ledger_for, record
 from backend.structs import Body
@@ -266,8 +267,13 @@ async def finish(item_id: int, data: FinishIn, user: Principal, now: dt.datetime
             raise Invalid(f"{row['sku']} is not in the catalogue; add the product before stocking it.")
         place = None
         if data.bin:
-            code = data.bin.strip().upper()
-            if code not in await bins_of(hub):
+            bins = await bins_of(hub)
+
+            async def known(text: str) -> bool:
+                return text.upper() in bins
+
+            code = (await read_scan(data.bin, hub, known)).upper()
+            if code not in bins:
                 raise Invalid(f"Hub {hub} has no bin {data.bin!r}; scan a bin of this warehouse (e.g. A01-01-1).")
             place = Place("bin", code)
         g, d = _core_grading(row, (await settings_of(hub)).dispositions.ends)

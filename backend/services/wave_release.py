@@ -12,6 +12,9 @@ Durable and once, across crashes and serving processes:
 - the job releases under the hub's warehouse lock, reading the open lines afresh, and
   settles in the same transaction: a wave released meanwhile (by the button, or the job's
   run by another process) leaves nothing to release twice.
+- a release refused (``Invalid``: an SKU not in the catalogue, ...) fails its job, and the
+  hub's dispatchers get a ``wave_not_released`` alert with the refusal's sentence, one per
+  wave and day (the releaser's next looks find the failed job's key and write nothing).
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ import msgspec
 from backend.db.engine import transaction
 from backend.db.locks import write_guard
 from backend.db.tables import OrderLine
+from backend.dispatch.alerts import wave_not_released
+from backend.errors import Invalid
 from backend.jobs import queue as jobs
 from backend.realtime.background import Background
+from backend.services.alerts import raise_alerts
 from backend.services.warehouse_settings import leads_of
 from backend.services.warehouse_waves import release_wave_on_time, slot_of
 from backend.warehouse.waves import release_time
@@ -89,11 +95,17 @@ async def enqueue_due(now: dt.datetime) -> list[str]:
 
 
 async def release_job(hub_id: int, day: dt.date, cutoff: str, now: dt.datetime) -> dict[str, Any]:
-    """The job's work: the wave released and the job settled in one transaction."""
-    async with transaction():
-        out = await release_wave_on_time(hub_id, day, cutoff, now)
-        if not await jobs.settle():
-            raise jobs.AlreadyDone  # another process's run committed first: roll this one back
+    """The job's work: the wave released and the job settled in one transaction. Refused: the
+    dispatchers are told (in a transaction of its own, the release's rolled back) and the
+    refusal goes on to fail the job."""
+    try:
+        async with transaction():
+            out = await release_wave_on_time(hub_id, day, cutoff, now)
+            if not await jobs.settle():
+                raise jobs.AlreadyDone  # another process's run committed first: roll this one back
+    except Invalid as refused:
+        await raise_alerts(hub_id, day, [wave_not_released(cutoff, refused.detail)], now)
+        raise
     return out
 
 

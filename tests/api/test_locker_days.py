@@ -13,8 +13,9 @@ from typing import Any
 import time_machine
 
 from backend.db.locker_tables import LockerCompartment, LockerEvent
-from backend.db.tables import Job, Order, PointParcel, Stop
+from backend.db.tables import Job, Order, OutboxEvent, PointParcel, Stop
 from backend.jobs.queue import AlreadyDone
+from backend.realtime.notifications import notifications_for
 from backend.security import pickup_code
 from backend.services.disruptions import after_failed_stop
 from backend.services.locker_retry import retry_next_evening
@@ -205,6 +206,14 @@ async def test_a_drop_not_collected_goes_again_the_next_evening_through_the_dura
     (door,) = await LockerCompartment.select().where(LockerCompartment.order == drop["orderId"])
     assert door["purpose"] == "shop_drop" and door["label"] == "A1"
     assert await room_left(b["point"], day) == 3 and await room_left(b["point"], day + dt.timedelta(days=1)) == 4
+    # The customer is told of the new evening once (the retry ran twice), in English and Dutch.
+    (event,) = await OutboxEvent.select().where(OutboxEvent.kind == "locker.drop_retry").output(load_json=True)
+    ((audience, order_id, push),) = notifications_for(event)
+    assert (audience, order_id, push["type"]) == ("order", drop["orderId"], "delivery_moved")
+    when = f"{day:%d-%m}"
+    assert push["body"].endswith(f"we bring it on {when} between 18:00 and 22:00."), push
+    assert push["nl"]["body"].endswith(f"we bezorgen het op {when} tussen 18:00 en 22:00."), push
+    assert push["nl"]["title"] == "Je bezorging schuift naar de volgende avond"
 
 
 async def test_a_door_whose_parcel_goes_back_after_its_holding_time_is_free_the_day_after(client, geo) -> None:

@@ -8,7 +8,9 @@ import asyncio
 import dataclasses
 import datetime as dt
 
-from backend.db.tables import Job, OrderLine, PickBatch, Stop
+import pytest
+
+from backend.db.tables import Alert, Job, OrderLine, PickBatch, Stop
 from tests.api.warehouse_setup import House, house, key, order, release, stock_in
 
 
@@ -169,3 +171,31 @@ async def test_a_ship_from_store_line_released_on_a_planned_day_goes_into_the_ru
     (route,) = [r for r in await _current_routes(hub) if any(s["stopId"] == pickup["id"] for s in r["stops"])]
     order_of = [s["stopId"] for s in route["stops"]]
     assert door["id"] in order_of and order_of.index(pickup["id"]) < order_of.index(door["id"])
+
+
+async def test_a_refused_release_fails_its_job_and_tells_the_dispatcher_once(client) -> None:
+    h = await house(client)
+    await stock_in(client, h, "SODA", 10, "A01-02-1")
+    await order(h, [("SODA", 1), ("NOPE", 2)])  # NOPE is in no catalogue
+    at = _clock(client, h, "13:00")
+    await _tick(client)
+    (job,) = await _wave_jobs(h.hub)
+    done = await _done_by_the_worker(job["id"])
+    assert done["status"] == "failed" and "NOPE, which is not in the catalogue" in done["last_error"]
+    # The releaser's next looks and the job's work run again (another process) raise nothing new.
+    _clock(client, h, "13:01")
+    await _tick(client)
+    from backend.errors import Invalid
+    from backend.services.wave_release import release_job
+
+    with pytest.raises(Invalid):
+        await asyncio.to_thread(client.blocking_portal.call, release_job, h.hub, h.day, "15:00", at)
+    assert len(await _wave_jobs(h.hub)) == 1
+    mine = (Alert.hub == h.hub) & (Alert.kind == "wave_not_released")
+    (alert,) = await Alert.select().where(mine).output(load_json=True)
+    assert (alert["kind"], alert["key"], alert["plan_date"]) == ("wave_not_released", "wave-15:00", h.day)
+    assert alert["detail"].startswith("The 15:00 wave was not released on its own")
+    assert alert["detail"].endswith(done["last_error"]) and alert["data"]["reason"] == done["last_error"]
+    listed = await client.get(f"/hubs/{h.hub}/alerts", params={"date": h.day.isoformat()}, headers=h.dispatcher)
+    assert [a["id"] for a in listed.json() if a["kind"] == "wave_not_released"] == [alert["id"]], listed.text
+    assert {r["status"] for r in await OrderLine.select(OrderLine.status)} == {"open"}

@@ -96,6 +96,18 @@ test("a re-plan not applied keeps the server's reason as a note; an unknown kind
   assert.equal(u.title, "Alert");
 });
 
+test("a wave not released names its cut-off in the desk's language and keeps the refusal as a note", () => {
+  const refusal = "Order 12 asks for NOPE, which is not in the catalogue; add it first.";
+  const w = alert("wave_not_released", { cutoff: "15:00", reason: refusal }, { detail: `The 15:00 wave ...: ${refusal}` });
+  const en_ = alertView(w, { t: tEn, names });
+  assert.equal(en_.title, "Wave not released");
+  assert.match(en_.text, /^The 15:00 wave was not released on its own/);
+  assert.ok(en_.note.endsWith(refusal));
+  const nl_ = alertView(w, { t: tNl, lang: "nl", names });
+  assert.equal(nl_.title, "Golf niet vrijgegeven");
+  assert.match(nl_.text, /^De golf van 15:00 is niet vanzelf vrijgegeven/);
+});
+
 test("an acknowledged alert tells who and when; lists sort open first, newest first", () => {
   const acked = alert("no_position", { courierId: 7 }, {
     id: 2, acknowledgedAt: "2026-12-04T10:20:00", acknowledgedBy: { id: 4, name: "Dora" },

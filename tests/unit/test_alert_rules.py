@@ -25,6 +25,7 @@ from backend.dispatch.alerts import (
     standing_still,
     still_since,
     street_of,
+    wave_not_released,
 )
 
 NOW = dt.datetime(2026, 12, 4, 14, 0)
@@ -275,6 +276,21 @@ def test_a_replan_not_applied_is_keyed_by_reason_and_minute() -> None:
     assert a.kind == "replan_not_applied" and a.key == b.key != c.key
     assert a.data == {"planRunId": None, "reason": "courier 5 behind schedule", "unplanned": 1}
     assert "not applied" in a.detail and "14:00" in a.detail
+
+
+# --- wave_not_released --------------------------------------------------------------
+
+
+def test_a_wave_not_released_is_keyed_by_its_wave_and_says_the_refusal() -> None:
+    why = "Order 12 asks for NOPE, which is not in the catalogue; add it first."
+    a = wave_not_released("15:00", why)
+    again = wave_not_released("15:00", "Order 13 asks for GONE, which is not in the catalogue; add it first.")
+    other = wave_not_released("11:00", why)
+    assert a.kind == "wave_not_released" and a.key == again.key == "wave-15:00" != other.key
+    assert a.detail.startswith("The 15:00 wave was not released on its own") and a.detail.endswith(why)
+    assert a.data == {"cutoff": "15:00", "reason": why}
+    assert UPDATED_BY["wave_not_released"] == "reason" and a.data["reason"] != again.data["reason"]
+    assert wave_not_released("15:00", "  ").data["reason"] == "no reason given"
 
 
 # --- the settings and the minute's watch ----------------------------------------------

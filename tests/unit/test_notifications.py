@@ -58,3 +58,14 @@ def test_customer_events_become_push_messages_to_the_order() -> None:
         }
     )
     assert soon[0][:2] == ("order", 12) and "09:40" in soon[0][2]["body"]
+
+
+def test_a_drop_retried_tells_the_customer_the_new_evening_in_english_and_dutch() -> None:
+    payload = {"orderId": 9, "stopId": 4, "newStopIds": [5, 6], "date": "2026-12-06"}
+    window = {"windowStart": "2026-12-06T18:00:00", "windowEnd": "2026-12-06T22:00:00"}
+    ((audience, order, push),) = notifications_for({"kind": "locker.drop_retry", "payload": {**payload, **window}})
+    assert (audience, order, push["type"], push["date"]) == ("order", 9, "delivery_moved", "2026-12-06")
+    assert "on 06-12 between 18:00 and 22:00" in push["body"]
+    assert "op 06-12 tussen 18:00 en 22:00" in push["nl"]["body"] and push["nl"]["title"] != push["title"]
+    # nothing delivered again (the delivery was done or gone): no message
+    assert notifications_for({"kind": "locker.drop_retry", "payload": payload}) == []

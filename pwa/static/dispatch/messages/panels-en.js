@@ -170,6 +170,7 @@ export default {
   "panel.alertKind.returns_help": "Help at returns",
   "panel.alertKind.replan_not_applied": "Re-plan not applied",
   "panel.alertKind.point_mismatch": "Parcel at the wrong point",
+  "panel.alertKind.wave_not_released": "Wave not released",
   "panel.alertKind.other": "Alert",
   "panel.alert.stop_late": "Stop {stop} ({courier}) is expected after its window.",
   "panel.alert.stop_late_route": "{count} {count|stop|stops} on {courier}'s route {count|is|are} expected after {count|its|their} window: {stops}.",
@@ -184,6 +185,7 @@ export default {
   "panel.alert.returns_help": "{worker} needs help with step {step} of return item {item} ({sku}).",
   "panel.alert.replan_not_applied": "A re-plan was not applied; the routes stayed as they were.",
   "panel.alert.point_mismatch": "{pickupPoint} was handed parcel {barcode}, which is not announced there; the point keeps it apart for the courier.",
+  "panel.alert.wave_not_released": "The {cutoff} wave was not released on its own; its lines stay open until you fix the reason and release it.",
 
   "panel.fig.title": "Today's figures",
   "panel.fig.refresh": "Refresh",

@@ -170,6 +170,7 @@ export default {
   "panel.alertKind.returns_help": "Hulp bij retouren",
   "panel.alertKind.replan_not_applied": "Herplanning niet toegepast",
   "panel.alertKind.point_mismatch": "Pakket bij verkeerd afhaalpunt",
+  "panel.alertKind.wave_not_released": "Golf niet vrijgegeven",
   "panel.alertKind.other": "Melding",
   "panel.alert.stop_late": "Stop {stop} ({courier}) wordt na het tijdvak verwacht.",
   "panel.alert.stop_late_route": "{count} {count|stop|stops} op de route van {courier} {count|wordt|worden} na het tijdvak verwacht: {stops}.",
@@ -184,6 +185,7 @@ export default {
   "panel.alert.returns_help": "{worker} heeft hulp nodig bij stap {step} van retourartikel {item} ({sku}).",
   "panel.alert.replan_not_applied": "Een herplanning is niet toegepast; de routes bleven zoals ze waren.",
   "panel.alert.point_mismatch": "{pickupPoint} kreeg pakket {barcode}, dat daar niet aangekondigd is; het punt houdt het apart voor de koerier.",
+  "panel.alert.wave_not_released": "De golf van {cutoff} is niet vanzelf vrijgegeven; de regels blijven open tot je de reden oplost en hem vrijgeeft.",
 
   "panel.fig.title": "Cijfers van vandaag",
   "panel.fig.refresh": "Vernieuwen",

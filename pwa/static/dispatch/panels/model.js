@@ -6,6 +6,7 @@ export const ALERT_KINDS = [
   "stop_late", "no_position", "standing_still", "repeated_failures", "pickup_point_full", "replan_not_applied", "pick_short",
   "point_mismatch",
   "returns_help",
+  "wave_not_released",
 ];
 export const SLOTS = ["morning", "afternoon", "evening", "day"];
 export const ZONE_MAX_CORNERS = 200;
@@ -143,13 +144,15 @@ function mapGet(m, id) {
  * {id, kind, text, note, raisedAt, open, ackBy, ackAt, target: {kind, id}|null}.
  * An unknown kind shows the server's sentence.
  */
+const WITH_NOTE = new Set(["replan_not_applied", "wave_not_released"]);
+
 export function alertView(alert, { t, lang = "en", names }) {
   const d = alert.data || {};
   const params = {
     courier: names.courier(d.courierId), stop: names.stop(d.stopId),
     street: d.street ?? "", pickupPoint: names.pickupPoint(d.pickupPointId), run: d.planRunId ?? "",
     sku: d.sku ?? "", short: d.short ?? "", bin: d.bin ?? "", order: d.orderId ?? "", barcode: d.barcode ?? "",
-    worker: d.worker ?? "", step: d.step ?? "", item: d.itemId ?? "",
+    worker: d.worker ?? "", step: d.step ?? "", item: d.itemId ?? "", cutoff: d.cutoff ?? "",
   };
   const known = ALERT_KINDS.includes(alert.kind);
   const text = alert.kind === "stop_late" && d.count != null ? lateRouteText(d, params, t, names)
@@ -161,7 +164,8 @@ export function alertView(alert, { t, lang = "en", names }) {
   return {
     id: alert.id, kind: alert.kind, text,
     title: known ? t(`panel.alertKind.${alert.kind}`) : t("panel.alertKind.other"),
-    note: alert.kind === "replan_not_applied" && alert.detail ? String(alert.detail) : "",
+    // The server's sentence says why (in English): the re-plan's reason, the wave's refusal.
+    note: WITH_NOTE.has(alert.kind) && alert.detail ? String(alert.detail) : "",
     raisedAt: clock(alert.raisedAt, lang),
     open: !alert.acknowledgedAt,
     ackAt: alert.acknowledgedAt ? clock(alert.acknowledgedAt, lang) : "",
