@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, post, put
+from litestar import Controller, Request, Response, delete, post, put
 
+from backend.api.answers import idempotent, optional_key
 from backend.api.auth import Principal, check_hub, roles
 from backend.api.deps import Ctx, User
 from backend.api.schemas import Body, DbId, Id, json_body
@@ -83,13 +84,21 @@ class DisruptionController(Controller):
         guards=[roles("dispatcher")],
         status_code=200,
         summary="Pin an order of stops on a courier (others may come between); an empty list removes the pin",
+        description="An Idempotency-Key is optional: a retry with the same key re-plans once and gets the same answer.",
     )
     async def pin(
         self,
+        request: Request,
         ctx: Ctx,
         user: User,
         courier_id: Id,
         data: Annotated[PinIn, json_body(("Visit 12 before 15", {"stopIds": [12, 15]}))],
-    ) -> dict[str, Any]:
+    ) -> Response[Any]:
         await _check_courier(user, courier_id)
-        return await pin_order(ctx, courier_id, data.stop_ids, ctx.now(), by_user=user.id)
+
+        async def action() -> dict[str, Any]:
+            return await pin_order(ctx, courier_id, data.stop_ids, ctx.now(), by_user=user.id)
+
+        if optional_key(request) is None:
+            return Response(await action())
+        return await idempotent(request, user, 200, action)  # a retry re-plans once, answers the same

@@ -3,8 +3,10 @@ routes that changed get a new version and a ``route.updated`` event."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import uuid
 
 import msgspec
 import pytest
@@ -541,6 +543,18 @@ async def test_a_pinned_order_is_kept_in_every_later_replan(client, geo) -> None
     live, _ = await live_day(hub, day, now)
     assert live.pins == {(await shift_of(taker, day))["id"]: pin}
     assert order_on_a(await _current_routes(hub)) == pin
+    # Through the API with an Idempotency-Key: a retry re-plans once and answers the same.
+    client.app.state.context = dataclasses.replace(client.app.state.context, clock=lambda: now)
+    again_key = {**h, "Idempotency-Key": f"pin-{uuid.uuid4()}"}
+    events = await OutboxEvent.count()
+    first = await client.put(f"/couriers/{taker}/pinned-order", json={"stopIds": pin}, headers=again_key)
+    assert first.status_code == 200, first.text
+    after_first = await OutboxEvent.count()
+    assert after_first > events  # the pin's re-plan told the devices
+    replayed = await client.put(f"/couriers/{taker}/pinned-order", json={"stopIds": pin}, headers=again_key)
+    assert (replayed.status_code, replayed.json()) == (200, first.json())
+    assert replayed.headers.get("idempotent-replayed") == "true" and not first.headers.get("idempotent-replayed")
+    assert await OutboxEvent.count() == after_first  # the retry re-planned nothing
     # An empty list lifts the pin.
     lifted = await pin_order(service_ctx(client), taker, [], now, time_limit_s=1.0)
     assert lifted["violations"] == 0
