@@ -360,26 +360,7 @@ async def work_out(
     looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
     on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
     solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, on_board=on_board)
-    quick_job = None
-    if quick:  # the routes in force with the free stops inserted, no solver: see backend/dispatch/quick.py
-        loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
-        raw = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"]] for r in routes}
-        waiting = frozenset(sid for sid, row in day_input.stops.items() if row.get("status") == "unplanned")
-        # published re-timed: routes a stop was withdrawn from, and those a closure re-times
-        retime = frozenset(withdrawn_from)
-        if day_input.baseline is not None:
-            loop_of = {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]}
-            aligned = {vid: [loop_of.get(sid, 1) for sid in ids] for vid, ids in in_force.items()}
-            retime |= legs_changed(day_input.problem, in_force, aligned, *day_input.baseline)
-        quick_job = functools.partial(
-            quick_replan,
-            day_input.problem,
-            raw,
-            loops,
-            on_board=on_board or frozenset(),
-            waiting=waiting,
-            retime=retime,
-        )
+    quick_job = _quick_job(day_input, routes, in_force, on_board, withdrawn_from) if quick else None
     budget = (t0 - waited_s, time_limit_s)
     result, violations, solved_at = await _solve_and_check(
         ctx, day_input.problem, quick_job, solve, withdrawn_from, phases, budget
@@ -427,6 +408,35 @@ async def work_out(
         started=t0,
         phases=phases,
         solved_at=solved_at,
+    )
+
+
+def _quick_job(
+    day_input: DayInput,
+    routes: list[dict[str, Any]],
+    in_force: dict[str, list[str]],
+    on_board: frozenset[str] | None,
+    withdrawn_from: set[str],
+) -> Callable[[], ReplanResult | None]:
+    """The quick answer to work out (see backend/dispatch/quick.py): the routes in force with
+    the free stops inserted, and re-timed where a stop was withdrawn from them or a closure
+    (or its lifting) changed a leg of theirs; no solver."""
+    loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
+    raw = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"]] for r in routes}
+    waiting = frozenset(sid for sid, row in day_input.stops.items() if row.get("status") == "unplanned")
+    retime = frozenset(withdrawn_from)
+    if day_input.baseline is not None:
+        loop_of = {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]}
+        aligned = {vid: [loop_of.get(sid, 1) for sid in ids] for vid, ids in in_force.items()}
+        retime |= legs_changed(day_input.problem, in_force, aligned, *day_input.baseline)
+    return functools.partial(
+        quick_replan,
+        day_input.problem,
+        raw,
+        loops,
+        on_board=on_board or frozenset(),
+        waiting=waiting,
+        retime=retime,
     )
 
 
