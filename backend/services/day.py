@@ -186,6 +186,12 @@ async def load_day(
             baseline = (kept_before[0], base_of)
     matrix_s = time.perf_counter() - t0
     cut = _cut_off(geo, stops, closures, time_m, loc) if len(closed) else {}
+    if len(closed):
+        # A bike standing where no open street reaches (inside a closure, over SNAP_MAX_M from
+        # an open street) is a week from everything: its route could never be re-timed. It
+        # is pushed out to the streets; it is planned from the hub, as a bike with no position.
+        hub_node = int(loc[0])
+        start_node = {s: n for s, n in start_node.items() if time_m[int(loc[n]), hub_node] < UNREACHABLE_S}
 
     reload_s = None if hub.get("reload_min") is None else round(float(hub["reload_min"]) * 60)
     vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node, reload_s)
