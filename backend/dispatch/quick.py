@@ -56,6 +56,7 @@ QUICK_K = 4  # couriers tried per stop, cheapest detour first
 _PLACES = 10  # places tried per courier, cheapest detour first
 WAITING = "not planned yet: more stops wait for a courier than one live re-plan takes; a later re-plan tries again"
 QUICK_BUDGET_S = 0.25  # past this, a quick answer is no longer quick: the solver's turn
+RETIME_MIN_S = 60  # a route a closure re-times by less than this (all its legs) is not published
 
 
 def orders_cost(problem: Problem, orders: dict[str, list[str]], loops: dict[str, list[int]] | None = None) -> int:
@@ -90,10 +91,15 @@ def legs_changed(
     loops: dict[str, list[int]],
     base_time: np.ndarray,
     base_of: np.ndarray,
+    min_s: int | None = None,
 ) -> frozenset[str]:
-    """The bikes whose routes in force ride a leg whose time differs from the ``base_time``
-    matrix's (``base_of``: per location of the problem its index there, -1: not compared):
-    those a closure made or reopened re-times."""
+    """The bikes whose routes in force ride legs whose times differ from the ``base_time``
+    matrix's by ``min_s`` or more in all (``base_of``: per location of the problem its index
+    there, -1: not compared): those a closure made or lifted re-times. A smaller change is
+    left to the ETA updates as the courier rides (a new route version on every phone
+    whose leg a closure grazes cost more to save than it told the courier). ``min_s``:
+    None for :data:`RETIME_MIN_S`."""
+    least = RETIME_MIN_S if min_s is None else min_s
     loc = {s.id: s.location for s in problem.stops}
     out = set()
     for v in problem.vehicles:
@@ -110,7 +116,8 @@ def legs_changed(
         a, b = np.asarray(path[:-1]), np.asarray(path[1:])
         ba, bb = base_of[a], base_of[b]
         known = (ba >= 0) & (bb >= 0)
-        if np.any(np.asarray(problem.time_s)[a[known], b[known]] != base_time[ba[known], bb[known]]):
+        diff = np.asarray(problem.time_s)[a[known], b[known]] - base_time[ba[known], bb[known]]
+        if int(np.abs(diff).sum()) >= least:
             out.add(v.id)
     return frozenset(out)
 

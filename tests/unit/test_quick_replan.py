@@ -170,6 +170,10 @@ def test_a_closure_retimes_the_routes_whose_legs_it_lengthens_and_only_those() -
     unknown = same.copy()
     unknown[e2] = -1
     assert legs_changed(p, IN_FORCE, {}, base, unknown) == frozenset()
+    # a detour of less than a minute in all is left to the ETA updates
+    grazed = base.copy()
+    grazed[e1, e2] += 30
+    assert legs_changed(msgspec.structs.replace(p, time_s=grazed), IN_FORCE, {}, base, same) == frozenset()
 
     result = quick_replan(p, IN_FORCE, retime=frozenset({"A"}))
     assert result is not None and result.changed == {"A"}
