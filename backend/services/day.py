@@ -166,6 +166,14 @@ async def load_day(
     day_kinds = {_kind(bikes, s) for s in shifts}
     span = _span(shifts, day, live)
     walked = edges_of(geo, [{"street": "", "zone": z.polygon} for z in walked_zones(zones, span, day_kinds)])
+    kept_before = None
+    if baseline_closed is not None:
+        # Hub and stops only: the bikes' positions move between re-plans, and each new
+        # place would cost Dijkstra runs on the path to the phone. Read before the closed
+        # network's: the networks of recent closures are kept by last use, and the one
+        # before this change must stay kept (built again, it cost a second full matrix).
+        known = places[: len(stops) + 1]
+        kept_before = await asyncio.to_thread(geo.network.day_matrices, known, baseline_closed, walked)
     # the day's matrices are kept between calls (a running day is re-planned again and
     # again with nearly the same places) and reach the solver's process by name
     kept = await asyncio.to_thread(geo.network.day_matrices, places, closed, walked)
@@ -175,15 +183,10 @@ async def load_day(
     else:
         time_m, dist_m, loc = kept
     baseline = None
-    if baseline_closed is not None:
-        # Hub and stops only: the bikes' positions move between re-plans, and each new
-        # place would cost Dijkstra runs on the path to the phone.
-        known = places[: len(stops) + 1]
-        kept_before = await asyncio.to_thread(geo.network.day_matrices, known, baseline_closed, walked)
-        if kept_before is not None:
-            base_of = np.full(len(time_m), -1, dtype=np.int64)
-            base_of[loc[: len(stops) + 1]] = kept_before[2]
-            baseline = (kept_before[0], base_of)
+    if kept_before is not None:
+        base_of = np.full(len(time_m), -1, dtype=np.int64)
+        base_of[loc[: len(stops) + 1]] = kept_before[2]
+        baseline = (kept_before[0], base_of)
     matrix_s = time.perf_counter() - t0
     cut = _cut_off(geo, stops, closures, time_m, loc) if len(closed) else {}
     if len(closed):

@@ -96,8 +96,8 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     # The re-plan rode on the network without the zone: the leg across it got longer.
     closed = await closed_edges(geo, hub, now, _at(23, 59))
     assert np.array_equal(closed, closure_edges(geo.network, zone))
-    # the day's matrices on the closed network, then the legs as they were before it (open)
-    assert len(first) == 2 and np.array_equal(first[0], closed) and len(first[1]) == 0
+    # the legs as they were before it (open streets), then the day's matrices on the closed network
+    assert len(first) == 2 and len(first[0]) == 0 and np.array_equal(first[1], closed)
     # The quick answer: the routes in force re-timed round it, the one riding the leg among them.
     assert result["quick"] is True, result
     h_row = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub).first()
@@ -126,7 +126,7 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     reopened = await remove_closure(service_ctx(client), closure.id, now=_at(10), time_limit_s=1.0)
     assert reopened.replan is not None and reopened.replan["reason"].startswith("street reopened: a zone")
     assert reopened.replan["violations"] == 0
-    assert len(asked) == 2 and len(asked[0]) == 0 and np.array_equal(asked[1], closed)
+    assert len(asked) == 2 and np.array_equal(asked[0], closed) and len(asked[1]) == 0
     assert len(await closed_edges(geo, hub, _at(10), _at(23, 59))) == 0
     assert await StreetClosure.count() == 0
 
