@@ -218,3 +218,21 @@ def closure_edges(
     if way_ids is not None:
         mask &= street_edges(network, way_ids)
     return np.flatnonzero(mask)
+
+
+def closures_near(network: StreetNetwork, point: Point, edge_sets: Sequence[np.ndarray], radius_m: float) -> list[int]:
+    """Which of the closures (each given by the edges it shuts) shut a street within
+    ``radius_m`` of ``point``: those that cut a place off its nearby streets. Empty when
+    none does (the place is cut off by a closure farther away, or by several at once)."""
+    near = []
+    for i, edges in enumerate(edge_sets):
+        if len(edges) == 0:
+            continue
+        ends = np.union1d(network.edge_u[edges], network.edge_v[edges])
+        lat, lon = network.lat[ends], network.lon[ends]
+        k = math.pi / 180 * EARTH_RADIUS_M
+        dx = (lon - point[1]) * k * math.cos(math.radians(point[0]))
+        dy = (lat - point[0]) * k
+        if float(np.min(np.hypot(dx, dy))) <= radius_m:
+            near.append(i)
+    return near

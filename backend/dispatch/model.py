@@ -164,6 +164,7 @@ UnplannedReason = Literal[
     "no_capacity",  # feasible alone, but no room left in the plan
     "pinned_order",  # cannot be served in the order pinned on its courier
     "zone_window",  # in a loading zone whose windows do not meet its own window
+    "street_closed",  # street closures leave no open street within reach of it
 ]
 
 

@@ -11,8 +11,12 @@ cheapest place the route stays feasible at (:func:`check_route`: windows, shift,
 loads per loop, range, pins). No solver runs; a better plan, if there is one, is
 the solver's to find afterwards (``services/replanning.py``: ``replan_better``).
 
-None when a quick answer is not the right one: nothing to insert or move (a
-re-plan asked for by hand, a street closed: the solver re-orders), a stop in an
+A street closed or reopened re-times the routes in force whose legs it changes
+(``retime``, :func:`legs_changed`): published as they are, once the checker passes
+them; the solver's re-ordering comes after, as for the others.
+
+None when a quick answer is not the right one: nothing to insert, move or re-time
+(a re-plan asked for by hand: the solver re-orders), a stop in an
 order pinned by a dispatcher, a stop that
 fits none of the ``k`` routes (the solver decides what stays unplanned), or a
 group of stops partly on a route.
@@ -38,12 +42,21 @@ from backend.dispatch.replan import (
 from backend.dispatch.scheduling import loop_route
 from backend.dispatch.windows import merge_windows, travel_time
 
-__all__ = ["QUICK_BUDGET_S", "QUICK_K", "check_published", "orders_cost", "published_part", "quick_replan"]
+__all__ = [
+    "QUICK_BUDGET_S",
+    "QUICK_K",
+    "check_published",
+    "legs_changed",
+    "orders_cost",
+    "published_part",
+    "quick_replan",
+]
 
 QUICK_K = 4  # couriers tried per stop, cheapest detour first
 _PLACES = 10  # places tried per courier, cheapest detour first
 WAITING = "not planned yet: more stops wait for a courier than one live re-plan takes; a later re-plan tries again"
 QUICK_BUDGET_S = 0.25  # past this, a quick answer is no longer quick: the solver's turn
+RETIME_MIN_S = 60  # a route a closure re-times by less than this (all its legs) is not published
 
 
 def orders_cost(problem: Problem, orders: dict[str, list[str]], loops: dict[str, list[int]] | None = None) -> int:
@@ -70,6 +83,43 @@ def orders_cost(problem: Problem, orders: dict[str, list[str]], loops: dict[str,
             )
         total += v.fixed_cost if ids else 0
     return total
+
+
+def legs_changed(
+    problem: Problem,
+    in_force: dict[str, list[str]],
+    loops: dict[str, list[int]],
+    base_time: np.ndarray,
+    base_of: np.ndarray,
+    min_s: int | None = None,
+) -> frozenset[str]:
+    """The bikes whose routes in force ride legs whose times differ from the ``base_time``
+    matrix's by ``min_s`` or more in all (``base_of``: per location of the problem its index
+    there, -1: not compared): those a closure made or lifted re-times. A smaller change is
+    left to the ETA updates as the courier rides (a new route version on every phone
+    whose leg a closure grazes cost more to save than it told the courier). ``min_s``:
+    None for :data:`RETIME_MIN_S`."""
+    least = RETIME_MIN_S if min_s is None else min_s
+    loc = {s.id: s.location for s in problem.stops}
+    out = set()
+    for v in problem.vehicles:
+        ids = [sid for sid in in_force.get(v.id, []) if sid in loc]
+        if not ids:
+            continue
+        mine = loops.get(v.id) or [1] * len(ids)
+        path = [v.start_location]
+        for j, sid in enumerate(ids):
+            if j and j < len(mine) and mine[j] != mine[j - 1]:
+                path.append(v.reload_place)
+            path.append(loc[sid])
+        path.append(v.end_location)
+        a, b = np.asarray(path[:-1]), np.asarray(path[1:])
+        ba, bb = base_of[a], base_of[b]
+        known = (ba >= 0) & (bb >= 0)
+        diff = np.asarray(problem.time_s)[a[known], b[known]] - base_time[ba[known], bb[known]]
+        if int(np.abs(diff).sum()) >= least:
+            out.add(v.id)
+    return frozenset(out)
 
 
 class _Routes:
@@ -179,6 +229,7 @@ def quick_replan(
     k: int = QUICK_K,
     budget_s: float = QUICK_BUDGET_S,
     waiting: frozenset[str] = frozenset(),
+    retime: frozenset[str] = frozenset(),
 ) -> ReplanResult | None:
     """The routes in force with the stops no route holds inserted (see the module docstring);
     ``loops_in_force``: per vehicle the loop of each stop of its route in force (1 when
@@ -186,7 +237,10 @@ def quick_replan(
     they go on the loop it rides now). None when a quick answer is not the right one, or
     not found within ``budget_s`` (a whole route to hand out: the solver's work).
     ``waiting``: stops an earlier re-plan left waiting for a courier; they are put in after
-    the others as far as they fit within the budget, and stay unplanned otherwise."""
+    the others as far as they fit within the budget, and stay unplanned otherwise.
+    ``retime``: bikes whose routes are published re-timed even when their order stays (a
+    closure lengthened a leg, a stop was withdrawn from them): with these, a quick answer
+    needs nothing to insert."""
     in_force = routes_known(problem, routes_in_force)
     loops: dict[str, list[int]] = {}
     for vid, ids in in_force.items():
@@ -213,7 +267,7 @@ def quick_replan(
             free.append((ids, ok))
         elif placed < len(ids):
             return None  # a basket half on a route: the solver's
-    if not free and not moved:
+    if not free and not moved and not retime:
         return None
     pinned = {sid for q in problem.sequences for sid in q.stops}
     if pinned & ({sid for ids, _ in free for sid in ids} | moved_ids):
@@ -235,13 +289,15 @@ def quick_replan(
                 left.extend(ids)
         elif late or not ok or not _insert(r, ids, ok, k, ids[-1] in on_board):
             return None
-    return _result(problem, in_force, r, left)
+    return _result(problem, in_force, r, left, retime)
 
 
-def _result(problem: Problem, in_force: dict[str, list[str]], r: _Routes, left: list[str]) -> ReplanResult:
-    """The plan of the routes that changed (the others stay in force as they are: nothing of
-    them is published), with the objective of all of them."""
-    changed = {vid for vid, ids in r.seq.items() if ids != in_force.get(vid, [])}
+def _result(
+    problem: Problem, in_force: dict[str, list[str]], r: _Routes, left: list[str], retime: frozenset[str]
+) -> ReplanResult:
+    """The plan of the routes that changed or are ``retime``d (the others stay in force as
+    they are: nothing of them is published), with the objective of all of them."""
+    changed = {vid for vid, ids in r.seq.items() if ids != in_force.get(vid, []) or vid in retime}
     routes = [r.built.get(vid) or r.route(vid, r.seq[vid], r.loop[vid]) for vid in sorted(changed)]
     routes = [x for x in routes if x.stops or in_force.get(x.vehicle_id)]
     plan = Plan(

@@ -27,7 +27,7 @@ from backend.dispatch.network import SNAP_MAX_M
 from backend.errors import Invalid, NotFound
 from backend.realtime.background import Background
 from backend.services.context import Context
-from backend.services.day import closures_overlapping, edges_of
+from backend.services.day import closure_what, closures_overlapping, edges_of
 from backend.services.geo import Geo
 from backend.services.idempotency import Answer, Write, fingerprint, once_then
 from backend.services.replan_after import promise_replan, replan_running
@@ -101,12 +101,6 @@ def _map_bounds(geo: Geo) -> str:
 def _touches_running_day(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> bool:
     """Whether [start, end) overlaps what is left of today, [now, midnight)."""
     return start < _day_end(now.date()) and end > now
-
-
-def _what(street: str, zone: Sequence[Point]) -> str:
-    if street and zone:
-        return f"{street} (a stretch)"
-    return street or "a zone"
 
 
 async def add_closure(
@@ -258,7 +252,10 @@ async def _replanned(ctx: Context, row: dict[str, Any], now: dt.datetime, time_l
     replan = None
     if _touches_running_day(row["start"], row["end"], now):
         key = f"closure:{row['id']}:closed"
-        replan = await replan_running(ctx, row["hub"], now, _closed_reason(row), time_limit_s, keys=[key])
+        before = await _closed_but(ctx.geo, row["hub"], now, but=row["id"])
+        replan = await replan_running(
+            ctx, row["hub"], now, _closed_reason(row), time_limit_s, keys=[key], baseline_closed=before
+        )
     return _view(ctx.geo, row, replan)
 
 
@@ -271,8 +268,18 @@ async def _insert(row: StreetClosure, now: dt.datetime) -> int:
     return closure_id
 
 
+async def _closed_but(
+    geo: Geo, hub_id: int, now: dt.datetime, *, but: int | None = None, also: Sequence[dict[str, Any]] = ()
+) -> np.ndarray:
+    """The edges closed for what is left of today as they were before a change: without
+    the closure ``but`` (just made), with those ``also`` (just lifted). The routes whose
+    legs differ from theirs are the ones the change re-times."""
+    rows = await closures_overlapping(hub_id, now, _day_end(now.date()), but=but)
+    return edges_of(geo, [*rows, *also])
+
+
 def _closed_reason(row: dict[str, Any]) -> str:
-    return f"street closed: {_what(row['street'], row['zone'])}, {row['reason']}"
+    return f"street closed: {closure_what(row)}"
 
 
 async def _read(closure_id: int) -> dict[str, Any]:
@@ -304,7 +311,7 @@ async def remove_closure(
     """Delete a closure (the streets are open again); re-plans the running day when it touched it."""
     row = await _read(closure_id)
     touches = _touches_running_day(row["start"], row["end"], now)  # the running day avoids it: reopen
-    reason = f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}"
+    reason = f"street reopened: {closure_what(row)}"
     key = f"closure:{closure_id}:removed"
     async with transaction():
         gone = await StreetClosure.delete().where(StreetClosure.id == closure_id).returning(StreetClosure.id)
@@ -312,7 +319,10 @@ async def remove_closure(
             await promise_replan(row["hub"], now, reason, key)
     if not gone:
         raise NotFound(f"There is no closure with id {closure_id}.")
-    replan = await replan_running(ctx, row["hub"], now, reason, time_limit_s, keys=[key]) if touches else None
+    replan = None
+    if touches:
+        before = await _closed_but(ctx.geo, row["hub"], now, also=[row])
+        replan = await replan_running(ctx, row["hub"], now, reason, time_limit_s, keys=[key], baseline_closed=before)
     return _view(ctx.geo, row, replan)
 
 
@@ -337,16 +347,19 @@ async def reopen_ended(
                 .returning(StreetClosure.id)
             )
             if claimed and today:
-                reason = f"street reopened: {_what(row['street'], row['zone'])}, {row['reason']}"
+                reason = f"street reopened: {closure_what(row)}"
                 await promise_replan(row["hub"], now, reason, f"closure:{row['id']}:reopened")
         if claimed and today:
             by_hub.setdefault(row["hub"], []).append(row)
     results: dict[int, dict[str, Any]] = {}
     for hub_id, rows in by_hub.items():
-        what = "; ".join(f"{_what(r['street'], r['zone'])}, {r['reason']}" for r in rows)
+        what = "; ".join(closure_what(r) for r in rows)
         try:
             keys = [f"closure:{r['id']}:reopened" for r in rows]
-            result = await replan_running(ctx, hub_id, now, f"street reopened: {what}", time_limit_s, keys=keys)
+            before = await _closed_but(ctx.geo, hub_id, now, also=rows)
+            result = await replan_running(
+                ctx, hub_id, now, f"street reopened: {what}", time_limit_s, keys=keys, baseline_closed=before
+            )
         except Exception:  # noqa: BLE001 - one hub's failure must not keep the others closed
             log.exception("re-plan after closures of hub %s ended failed", hub_id)
             continue

@@ -34,9 +34,11 @@ from backend.db.tables import (
 )
 from backend.dispatch.battery import RangeLeft, over_range, range_left_m
 from backend.dispatch.calendar import OpeningPeriod, at, intersect, seconds_of, windows_on
+from backend.dispatch.closures import closures_near
 from backend.dispatch.day_figures import MAX_SPEED_KMH
 from backend.dispatch.model import Problem, Sequence, Unplanned, Vehicle, Window
 from backend.dispatch.model import Stop as PlanStop
+from backend.dispatch.network import SNAP_MAX_M, UNREACHABLE_S
 from backend.dispatch.progress import DONE
 from backend.dispatch.zones import (
     DEFAULT_KIND,
@@ -100,6 +102,9 @@ class DayInput(msgspec.Struct, kw_only=True):
     stops: dict[str, dict[str, Any]]  # stop id -> stop row
     pre_unplanned: list[Unplanned]
     matrix_s: float
+    # With a baseline set of closed edges asked for: (its time matrix, per location of the
+    # problem its index there, -1 where not compared): what the legs took before a closure.
+    baseline: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
@@ -107,10 +112,17 @@ def periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
 
 
 async def load_day(
-    geo: Geo, hub_id: int, day: dt.date, live: LiveDay | None = None, pending: Pending | None = None
+    geo: Geo,
+    hub_id: int,
+    day: dt.date,
+    live: LiveDay | None = None,
+    pending: Pending | None = None,
+    baseline_closed: np.ndarray | None = None,
 ) -> DayInput:
     """The hub's day as a Problem; with ``live``, what is left of it from now; with
-    ``pending``, as it will be with that change written."""
+    ``pending``, as it will be with that change written. ``baseline_closed``: the edges
+    closed before a closure changed (the hub's and stops' legs are compared with them,
+    :attr:`DayInput.baseline`)."""
     hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
@@ -147,12 +159,21 @@ async def load_day(
     # Closures overlapping what is left of the day shut their streets for all of it: the
     # matrices cannot change with the time of day (docs/api.md, "Street and zone closures").
     from_time = at(day, live.now_s) if live is not None else day_start
-    closed = await closed_edges(geo, hub_id, from_time, day_start + dt.timedelta(days=1))
+    closures = await closures_overlapping(hub_id, from_time, day_start + dt.timedelta(days=1))
+    closed = edges_of(geo, closures)
     # Pedestrian zones are walked when their no-ride hours meet the planned span (docs/api.md, "Restricted zones").
     zones = await zones_on(hub_id, day)
     day_kinds = {_kind(bikes, s) for s in shifts}
     span = _span(shifts, day, live)
     walked = edges_of(geo, [{"street": "", "zone": z.polygon} for z in walked_zones(zones, span, day_kinds)])
+    kept_before = None
+    if baseline_closed is not None:
+        # Hub and stops only: the bikes' positions move between re-plans, and each new
+        # place would cost Dijkstra runs on the path to the phone. Read before the closed
+        # network's: the networks of recent closures are kept by last use, and the one
+        # before this change must stay kept (built again, it cost a second full matrix).
+        known = places[: len(stops) + 1]
+        kept_before = await asyncio.to_thread(geo.network.day_matrices, known, baseline_closed, walked)
     # the day's matrices are kept between calls (a running day is re-planned again and
     # again with nearly the same places) and reach the solver's process by name
     kept = await asyncio.to_thread(geo.network.day_matrices, places, closed, walked)
@@ -161,13 +182,25 @@ async def load_day(
         loc = np.arange(len(places))
     else:
         time_m, dist_m, loc = kept
+    baseline = None
+    if kept_before is not None:
+        base_of = np.full(len(time_m), -1, dtype=np.int64)
+        base_of[loc[: len(stops) + 1]] = kept_before[2]
+        baseline = (kept_before[0], base_of)
     matrix_s = time.perf_counter() - t0
+    cut = _cut_off(geo, stops, closures, time_m, loc) if len(closed) else {}
+    if len(closed):
+        # A bike standing where no open street reaches (inside a closure, over SNAP_MAX_M from
+        # an open street) is a week from everything: its route could never be re-timed. It
+        # is pushed out to the streets; it is planned from the hub, as a bike with no position.
+        hub_node = int(loc[0])
+        start_node = {s: n for s, n in start_node.items() if time_m[int(loc[n]), hub_node] < UNREACHABLE_S}
 
     reload_s = None if hub.get("reload_min") is None else round(float(hub["reload_min"]) * 60)
     vehicles, shift_rows = _vehicles(shifts, bikes, hub_hours, day, live, loc, start_node, reload_s)
     # vehicle id -> the kind of its bike: a loading zone's windows may differ per kind
     kinds = {v.id: _kind(bikes, shift_rows[v.id]) for v in vehicles}
-    final, pre = _plan_stops(stops, shops, points, day, loc, zones, kinds)
+    final, pre = _plan_stops(stops, shops, points, day, loc, zones, kinds, cut)
     if live is not None and live.soft:
         live = _short_of_range(live, vehicles, final, dist_m)
     if live is not None and (live.locks or live.late):
@@ -191,8 +224,44 @@ async def load_day(
         sequences=pinned,
     )
     return DayInput(
-        problem=problem, shifts=shift_rows, stops={str(s["id"]): s for s in stops}, pre_unplanned=pre, matrix_s=matrix_s
+        problem=problem,
+        shifts=shift_rows,
+        stops={str(s["id"]): s for s in stops},
+        pre_unplanned=pre,
+        matrix_s=matrix_s,
+        baseline=baseline,
     )
+
+
+def closure_what(row: dict[str, Any]) -> str:
+    """A closure in words for people: what it shuts and why."""
+    what = f"{row['street']} (a stretch)" if row["street"] and row["zone"] else row["street"] or "a zone"
+    return f"{what}, {row['reason']}"
+
+
+def _cut_off(
+    geo: Geo, stops: list[dict[str, Any]], closures: list[dict[str, Any]], time_m: np.ndarray, loc: np.ndarray
+) -> dict[str, str]:
+    """Stop id -> why it cannot be planned: no open street leads to it (the hub's own
+    reach is checked when a closure is made). A stop the courier stands at stays."""
+    hub = int(loc[0])
+    idx = [i for i, s in enumerate(stops, start=1) if s.get("status") != "arrived"]
+    if not idx:
+        return {}
+    far = np.asarray(time_m[hub, loc[idx]]) >= UNREACHABLE_S
+    cut = [(i, stops[i - 1]) for i, f in zip(idx, far.tolist(), strict=True) if f]
+    if not cut:
+        return {}
+    edge_sets = [geo.closure_edges(r["street"], r["zone"]) for r in closures]
+    out = {}
+    for _i, s in cut:
+        near = closures_near(geo.network, (s["lat"], s["lon"]), edge_sets, SNAP_MAX_M) or range(len(closures))
+        named = "; ".join(closure_what(closures[k]) for k in near)
+        out[str(s["id"])] = (
+            f"Cut off by the street closure {named}: no open street within {SNAP_MAX_M:.0f} m; "
+            f"it is planned again when the closure is lifted."
+        )
+    return out
 
 
 def _span(shifts: list[dict[str, Any]], day: dt.date, live: LiveDay | None) -> Window:
@@ -298,14 +367,18 @@ def _plan_stops(
     loc: np.ndarray,
     zones: Seq[DayZone] = (),
     kinds: dict[str, str] | None = None,
+    cut: dict[str, str] | None = None,
 ) -> tuple[list[PlanStop], list[Unplanned]]:
     """The stops to plan, and those that cannot be, with the reason (a closed shop, a
-    loading zone's windows, goods that cannot be collected, a pickup whose delivery
-    cannot be planned)."""
+    loading zone's windows, streets closed around it (``cut``: stop id -> why), goods
+    that cannot be collected, a pickup whose delivery cannot be planned)."""
     plan_stops: list[PlanStop] = []
     pre: list[Unplanned] = []
     for i, s in enumerate(stops, start=1):
         sid = str(s["id"])
+        if cut and sid in cut:
+            pre.append(Unplanned(stop_id=sid, reason="street_closed", detail=cut[sid]))
+            continue
         window: tuple[Window, ...] = (Window(seconds_of(s["window_start"], day), seconds_of(s["window_end"], day)),)
         hours, place = None, None
         if s["kind"] == "pickup" and s["shop"] in shops:

@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from backend.db.engine import transaction
 from backend.jobs import queue as jobs
 from backend.services.context import Context
@@ -33,13 +35,28 @@ async def promise_replan(hub_id: int, now: dt.datetime, reason: str, key: str) -
 
 
 async def replan_running(
-    ctx: Context, hub_id: int, now: dt.datetime, reason: str, time_limit_s: float | None, keys: Iterable[str] = ()
+    ctx: Context,
+    hub_id: int,
+    now: dt.datetime,
+    reason: str,
+    time_limit_s: float | None,
+    keys: Iterable[str] = (),
+    baseline_closed: np.ndarray | None = None,
 ) -> dict[str, Any] | None:
     """Re-plan the hub's running day and settle the promises ``keys``; None when today
-    has no routes yet (nothing to re-plan)."""
+    has no routes yet (nothing to re-plan). ``baseline_closed``: the edges closed before
+    the change (a street closed or reopened: the routes it re-times are the quick answer)."""
     result = None
     if await routes_in_force(hub_id, now.date()):
-        result = await replan_hub(ctx, hub_id, now.date(), now, reason=reason, time_limit_s=time_limit_s)
+        result = await replan_hub(
+            ctx,
+            hub_id,
+            now.date(),
+            now,
+            reason=reason,
+            time_limit_s=time_limit_s,
+            baseline_closed=baseline_closed,
+        )
     for key in keys:
         async with transaction():
             await jobs.settle(key)

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from backend.crashpoints import crash_point
 from backend.db.engine import transaction
@@ -31,7 +32,7 @@ from backend.dispatch.calendar import (
 )
 from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
-from backend.dispatch.quick import check_published, orders_cost, quick_replan
+from backend.dispatch.quick import check_published, legs_changed, orders_cost, quick_replan
 from backend.dispatch.reloads import reloading, replan_in_loops
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
 from backend.dispatch.scheduling import earliest_plan
@@ -77,13 +78,16 @@ async def replan_hub(
     write_pending: Callable[[], Awaitable[None]] | None = None,
     by_user: int | None = None,
     quick: bool = True,
+    baseline_closed: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Re-plan what is left of the hub's day; returns what changed.
 
     ``quick`` (the default): a quick answer first when the change is stops to insert or
     move (:func:`work_out`); a ``replan_better`` job then lets the solver look for a
     better plan after the answer, published only when it gains enough
-    (:func:`improve_hub`).
+    (:func:`improve_hub`). ``baseline_closed``: after a street closed or reopened, the
+    edges closed before it; the routes whose legs it changed are the quick answer,
+    re-timed.
 
     ``by_user``: the dispatcher whose action asked for it (None: the system); the
     stops' history names them for the changes this re-plan makes.
@@ -122,6 +126,7 @@ async def replan_hub(
                         by_user=by_user,
                         quick=quick,
                         waited_s=waited_s,
+                        baseline_closed=baseline_closed,
                     )
                     break
                 except Stale:
@@ -160,6 +165,7 @@ async def _replan_hub(
     by_user: int | None = None,
     quick: bool = False,
     waited_s: float = 0.0,
+    baseline_closed: np.ndarray | None = None,
 ) -> dict[str, Any]:
     worked = await work_out(
         ctx,
@@ -173,6 +179,7 @@ async def _replan_hub(
         pending=pending,
         quick=quick,
         waited_s=waited_s,
+        baseline_closed=baseline_closed,
     )
     if isinstance(worked, dict):
         return worked
@@ -300,6 +307,7 @@ async def work_out(
     pending: Pending | None = None,
     quick: bool = False,
     waited_s: float = 0.0,
+    baseline_closed: np.ndarray | None = None,
 ) -> WorkedOut | dict[str, Any]:
     """Read the day (with ``pending`` as if written), solve it in the pool and check
     it; nothing is written. Answers the re-plan to save, or (a dict with ``applied:
@@ -309,7 +317,8 @@ async def work_out(
     least, :func:`backend.dispatch.quick.quick_replan`); the solver runs only when there
     is none (nothing to insert, a stop that fits nowhere) or the checker refuses it.
     ``waited_s``: how long the caller waited for the hub's lock; kept with the phases,
-    and counted in the limit (the phone waited for it too)."""
+    and counted in the limit (the phone waited for it too). ``baseline_closed``: see
+    :func:`replan_hub`."""
     t0 = time.perf_counter()
     time_limit_s = time_limit_s or ctx.replan_time_limit_s
     await _not_too_big(hub_id, day)
@@ -326,7 +335,7 @@ async def work_out(
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
     phases["live"] = time.perf_counter() - t0
-    day_input = await load_day(ctx.geo, hub_id, day, live, pending)
+    day_input = await load_day(ctx.geo, hub_id, day, live, pending, baseline_closed)
     phases["load"] = time.perf_counter() - t0 - phases["live"]
     phases["matrices"] = day_input.matrix_s
     # A stop withdrawn since its route was made (a redirect cancels the old
@@ -351,14 +360,7 @@ async def work_out(
     looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
     on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
     solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, on_board=on_board)
-    quick_job = None
-    if quick:  # the routes in force with the free stops inserted, no solver: see backend/dispatch/quick.py
-        loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
-        raw = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"]] for r in routes}
-        waiting = frozenset(sid for sid, row in day_input.stops.items() if row.get("status") == "unplanned")
-        quick_job = functools.partial(
-            quick_replan, day_input.problem, raw, loops, on_board=on_board or frozenset(), waiting=waiting
-        )
+    quick_job = _quick_job(day_input, routes, in_force, on_board, withdrawn_from) if quick else None
     budget = (t0 - waited_s, time_limit_s)
     result, violations, solved_at = await _solve_and_check(
         ctx, day_input.problem, quick_job, solve, withdrawn_from, phases, budget
@@ -406,6 +408,35 @@ async def work_out(
         started=t0,
         phases=phases,
         solved_at=solved_at,
+    )
+
+
+def _quick_job(
+    day_input: DayInput,
+    routes: list[dict[str, Any]],
+    in_force: dict[str, list[str]],
+    on_board: frozenset[str] | None,
+    withdrawn_from: set[str],
+) -> Callable[[], ReplanResult | None]:
+    """The quick answer to work out (see backend/dispatch/quick.py): the routes in force with
+    the free stops inserted, and re-timed where a stop was withdrawn from them or a closure
+    (or its lifting) changed a leg of theirs; no solver."""
+    loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
+    raw = {f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"]] for r in routes}
+    waiting = frozenset(sid for sid, row in day_input.stops.items() if row.get("status") == "unplanned")
+    retime = frozenset(withdrawn_from)
+    if day_input.baseline is not None:
+        loop_of = {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]}
+        aligned = {vid: [loop_of.get(sid, 1) for sid in ids] for vid, ids in in_force.items()}
+        retime |= legs_changed(day_input.problem, in_force, aligned, *day_input.baseline)
+    return functools.partial(
+        quick_replan,
+        day_input.problem,
+        raw,
+        loops,
+        on_board=on_board or frozenset(),
+        waiting=waiting,
+        retime=retime,
     )
 
 

@@ -3,8 +3,10 @@ around them and again when they end; bad input gets a clear 422."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import functools
 
 import numpy as np
 
@@ -28,9 +30,9 @@ def _iso(hour: int) -> str:
     return _at(hour).isoformat()
 
 
-async def _zone_across_a_route(geo, hub: int, routes: list[dict]) -> tuple[tuple, tuple, tuple]:
-    """A 40 m circle on a leg of a planned route, away from the hub and every stop:
-    returns (zone, leg start, leg end)."""
+async def _zone_across_a_route(geo, hub: int, routes: list[dict], detour_s: int = 1) -> tuple[tuple, tuple, tuple]:
+    """A 40 m circle on a leg of a planned route, away from the hub and every stop, that
+    lengthens the leg by ``detour_s`` or more: returns (zone, leg start, leg end)."""
     net = geo.network
     h = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub).first()
     hub_place = (h["lat"], h["lon"])
@@ -48,14 +50,22 @@ async def _zone_across_a_route(geo, hub: int, routes: list[dict]) -> tuple[tuple
                 if haversine_m(here[0], here[1], lat, lon).min() > 150:
                     zone = circle(*here, 40)
                     closed = closure_edges(net, zone)
-                    if net.matrices([a, b], closed)[0][0, 1] > net.matrices([a, b])[0][0, 1]:
+                    if net.matrices([a, b], closed)[0][0, 1] >= net.matrices([a, b])[0][0, 1] + detour_s:
                         return zone, a, b
     raise AssertionError("no leg of the planned routes runs 150 m clear of every stop")
+
+
+def _rides_leg(route: dict, a: tuple, b: tuple, hub: tuple) -> bool:
+    """Whether the route rides from place ``a`` to place ``b`` (from and back to ``hub``)."""
+    places = [hub, *((s["lat"], s["lon"]) for s in route["stops"]), hub]
+    return any(p == a and q == b for p, q in zip(places, places[1:], strict=False))
 
 
 async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, geo, monkeypatch) -> None:
     h, hub, routes = await _planned_day(client, geo)
     zone, a, b = await _zone_across_a_route(geo, hub, routes)
+    # this small day's detours are under RETIME_MIN_S: every route the closure re-times is published
+    monkeypatch.setattr("backend.dispatch.quick.RETIME_MIN_S", 1)
     seq = await latest_seq()
     asked: list[np.ndarray] = []  # what the re-plan's matrices were computed without
     real = geo.network.day_matrices
@@ -86,7 +96,13 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     # The re-plan rode on the network without the zone: the leg across it got longer.
     closed = await closed_edges(geo, hub, now, _at(23, 59))
     assert np.array_equal(closed, closure_edges(geo.network, zone))
-    assert len(first) == 1 and np.array_equal(first[0], closed)
+    # the legs as they were before it (open streets), then the day's matrices on the closed network
+    assert len(first) == 2 and len(first[0]) == 0 and np.array_equal(first[1], closed)
+    # The quick answer: the routes in force re-timed round it, the one riding the leg among them.
+    assert result["quick"] is True, result
+    h_row = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub).first()
+    crossing = next(r["courier"] for r in routes if _rides_leg(r, a, b, (h_row["lat"], h_row["lon"])))
+    assert crossing in result["changedCouriers"], result
     assert geo.network.matrices([a, b], closed)[0][0, 1] > geo.network.matrices([a, b])[0][0, 1]
     run = await PlanRun.select(PlanRun.inputs).where(PlanRun.id == result["planRunId"]).output(load_json=True).first()
     assert run["inputs"]["reason"].startswith("street closed:")
@@ -110,9 +126,78 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     reopened = await remove_closure(service_ctx(client), closure.id, now=_at(10), time_limit_s=1.0)
     assert reopened.replan is not None and reopened.replan["reason"].startswith("street reopened: a zone")
     assert reopened.replan["violations"] == 0
-    assert len(asked) == 1 and len(asked[0]) == 0
+    assert len(asked) == 2 and np.array_equal(asked[0], closed) and len(asked[1]) == 0
     assert len(await closed_edges(geo, hub, _at(10), _at(23, 59))) == 0
     assert await StreetClosure.count() == 0
+
+
+async def test_a_closure_boxing_in_a_stop_takes_it_off_its_route_and_lifting_it_plans_it_again(client, geo) -> None:
+    _, hub, routes = await _planned_day(client, geo)
+    net = geo.network
+    h = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub).first()
+    on_routes = [s for r in routes for s in r["stops"]]
+    # The delivery farthest from the hub, boxed in with every street within 300 m of it.
+    far = max(
+        (s for s in on_routes if s["kind"] == "delivery"),
+        key=lambda s: float(haversine_m(s["lat"], s["lon"], h["lat"], h["lon"])),
+    )
+    zone = circle(far["lat"], far["lon"], 300)
+    shut = closure_edges(net, zone)
+    reach = net.reach([(s["lat"], s["lon"]) for s in on_routes], shut)
+    cut = {s["stopId"] for s, r in zip(on_routes, reach, strict=True) if r is None}
+    assert far["stopId"] in cut and len(cut) < len(on_routes)
+    # a shop pickup cut off takes its delivery with it (and the other way round): same order
+    orders = {s["orderId"] for s in on_routes if s["stopId"] in cut}
+    gone = {s["stopId"] for s in on_routes if s["orderId"] in orders}
+    courier = {s["stopId"]: r["courier"] for r in routes for s in r["stops"]}
+    seq = await latest_seq()
+
+    adding = functools.partial(
+        add_closure,
+        service_ctx(client),
+        hub,
+        reason="gas leak",
+        start=_at(9),
+        end=_at(13),
+        zone=[list(p) for p in zone],
+        now=_at(9),
+        time_limit_s=1.0,
+    )
+    closure = await asyncio.to_thread(client.blocking_portal.call, adding)
+    result = closure.replan
+    assert result is not None and result["applied"] is True, result
+    assert result["violations"] == 0, result
+    reasons = {u["stopId"]: u for u in result["unplannedStops"]}
+    assert set(reasons) == gone, result
+    for sid in cut:  # named: the closure, and why
+        assert reasons[sid]["reason"] == "street_closed"
+        assert "a zone, gas leak" in reasons[sid]["detail"] and "no open street" in reasons[sid]["detail"]
+    rows = await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(sorted(gone)))
+    assert {r["status"] for r in rows} == {"unplanned"}
+    # Nothing else is lost: every other stop is on exactly one route, as before.
+    after = await _current_routes(hub)
+    holders = _holders(after)
+    assert set(holders) == {s["stopId"] for s in on_routes} - gone
+    assert all(len(c) == 1 for c in holders.values())
+    # The couriers who had them were told, with the closure as the reason.
+    events = (
+        await OutboxEvent.select()
+        .where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated"))
+        .output(load_json=True)
+    )
+    removed = {sid: e["courier_id"] for e in events for sid in e["payload"]["change"]["removed"]}
+    assert {sid: removed.get(sid) for sid in gone} == {sid: courier[sid] for sid in gone}
+    assert all(e["payload"]["change"]["reason"] == "street closed: a zone, gas leak" for e in events)
+    assert any(e["kind"] == "plan.replanned" for e in await OutboxEvent.select().where(OutboxEvent.id > seq))
+
+    # Lifted: the next re-plan plans them again.
+    lifting = functools.partial(remove_closure, service_ctx(client), closure.id, now=_at(10), time_limit_s=1.0)
+    reopened = await asyncio.to_thread(client.blocking_portal.call, lifting)
+    assert reopened.replan is not None and reopened.replan["applied"] is True, reopened.replan
+    holders = _holders(await _current_routes(hub))
+    assert gone <= set(holders), reopened.replan
+    rows = await Stop.select(Stop.id, Stop.status).where(Stop.id.is_in(sorted(gone)))
+    assert {r["status"] for r in rows} == {"planned"}
 
 
 async def test_a_closure_that_ends_during_the_day_reopens_its_streets_once(client, geo) -> None:
@@ -175,7 +260,8 @@ async def test_planning_a_day_applies_its_closures_and_a_stop_cut_off_is_unplann
 
     run = await post_ok(client, f"/hubs/{hub}/plans", {"date": tomorrow().isoformat(), "timeLimitS": 1}, h)
     unplanned = {u["stopId"]: u for u in run["unplanned"]}
-    assert unplanned[far["id"]]["reason"] == "window_unreachable", run["unplanned"]
+    assert unplanned[far["id"]]["reason"] == "street_closed", run["unplanned"]
+    assert "street festival" in unplanned[far["id"]]["detail"]
     assert run["figures"]["violations"] == 0
 
     # Without the closure the same day plans every stop.

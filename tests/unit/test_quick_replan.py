@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import math
 
+import msgspec
+import numpy as np
+
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
-from backend.dispatch.quick import check_published, orders_cost, published_part, quick_replan
+from backend.dispatch.quick import check_published, legs_changed, orders_cost, published_part, quick_replan
 from backend.dispatch.replan import route_orders
 
 H = 3600
@@ -153,3 +156,30 @@ def test_stops_already_waiting_for_a_courier_come_after_the_change_and_may_stay_
     assert check_published(p, result.plan) == []
     # the change itself must fit: when "new" is the one that cannot, there is no quick answer
     assert quick_replan(p, IN_FORCE, waiting=frozenset({"new"})) is None
+
+
+def test_a_closure_retimes_the_routes_whose_legs_it_lengthens_and_only_those() -> None:
+    base = np.array(TIME, dtype=np.int64)
+    closed = base.copy()
+    e1, e2 = NAMES.index("e1"), NAMES.index("e2")
+    closed[e1, e2] += 400  # the street between e1 and e2 is shut: a detour
+    p = msgspec.structs.replace(problem(), time_s=closed)
+    same = np.arange(len(NAMES))  # the baseline's places: the same indices
+    assert legs_changed(p, IN_FORCE, {}, base, same) == {"A"}
+    # a place the baseline does not know (a bike's position) is not compared
+    unknown = same.copy()
+    unknown[e2] = -1
+    assert legs_changed(p, IN_FORCE, {}, base, unknown) == frozenset()
+    # a detour of less than a minute in all is left to the ETA updates
+    grazed = base.copy()
+    grazed[e1, e2] += 30
+    assert legs_changed(msgspec.structs.replace(p, time_s=grazed), IN_FORCE, {}, base, same) == frozenset()
+
+    result = quick_replan(p, IN_FORCE, retime=frozenset({"A"}))
+    assert result is not None and result.changed == {"A"}
+    assert route_orders(result.plan) == {"A": ["e1", "e2"]}  # its order stays, its times change
+    arrive = {ps.stop_id: ps.arrival_s for ps in result.plan.routes[0].stops}
+    before = quick_replan(problem(), IN_FORCE, retime=frozenset({"A"}))
+    assert before is not None
+    assert arrive["e2"] - {ps.stop_id: ps.arrival_s for ps in before.plan.routes[0].stops}["e2"] == 400
+    assert check_published(p, result.plan) == []

@@ -4,7 +4,7 @@ import { html } from "../kit/html.js";
 
 const REASONS = new Set([
   "too_heavy", "too_big", "window_unreachable", "beyond_range", "no_vehicle", "pickup_unplanned", "no_capacity", "pinned_order",
-  "zone_window",
+  "zone_window", "street_closed",
 ]);
 
 /** The translated reason of an unplanned stop. */

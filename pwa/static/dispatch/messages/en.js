@@ -68,6 +68,7 @@ export default {
   "reason.no_capacity": "No room left in today's routes",
   "reason.pinned_order": "Does not fit the order pinned on its courier",
   "reason.zone_window": "Outside the loading window of its zone",
+  "reason.street_closed": "Cut off by a street closure",
   "reason.other": "Not planned",
   "zone.loading": "loading",
   "zone.pedestrian": "ridden",

@@ -68,6 +68,7 @@ export default {
   "reason.no_capacity": "Geen ruimte meer in de routes van vandaag",
   "reason.pinned_order": "Past niet in de vastgezette volgorde van de koerier",
   "reason.zone_window": "Buiten de venstertijden van zijn zone",
+  "reason.street_closed": "Afgesloten door een wegafsluiting",
   "reason.other": "Niet gepland",
   "zone.loading": "laden",
   "zone.pedestrian": "fietsen",
