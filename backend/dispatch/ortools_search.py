@@ -318,7 +318,10 @@ def _routes_first(
         # is what the search needs; leave it time and the restore its share
         left = time_limit_s - (time.perf_counter() - t0) - 2e-4 * n_stop_nodes
         share = 0.7
-    insert_unperformed(m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left * share))
+    # cold: bikes that may reload ride more loops while stops are left out
+    insert_unperformed(
+        m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left * share), loops=initial_routes is None
+    )
     # Restoring is a small search of its own under the model's limits: it must
     # not inherit a nearly spent time limit (it then fails and the solve starts cold).
     close = pywrapcp.DefaultRoutingSearchParameters()
