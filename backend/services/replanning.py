@@ -350,7 +350,11 @@ async def work_out(
     # a day ridden in loops: what is on a bike (or under way) stays on its loop; else None
     looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
     on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
-    solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, on_board=on_board)
+    # the loops in force, for the solver's warm start (else one loop a bike: what does not fit is dropped)
+    loop_of = {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]} if looped else None
+    solve = functools.partial(
+        _timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, on_board=on_board, loops=loop_of
+    )
     quick_job = None
     if quick:  # the routes in force with the free stops inserted, no solver: see backend/dispatch/quick.py
         loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
@@ -475,6 +479,7 @@ def _timed_replan(
     *,
     min_gain_s: int,
     on_board: frozenset[str] | None = None,
+    loops: dict[str, int] | None = None,
 ) -> tuple[ReplanResult, dict[str, float]]:
     # runs in the solver pool: its phase timings travel back with the result
     timings: dict[str, float] = {}
@@ -485,7 +490,7 @@ def _timed_replan(
         if looped is not None:
             return looped, timings
     left = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0))
-    result = replan(problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings)
+    result = replan(problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings, loops=loops)
     return result, timings
 
 

@@ -208,3 +208,23 @@ def test_our_cold_insertion_keeps_a_return_on_board_through_the_later_loops(inse
     (route,) = plan.routes
     assert route.reloads
     loads_within(plan, problem)
+
+
+@pytest.mark.parametrize("problem", [two_loops(), _baskets_on_a_small_bike()], ids=["parcels", "baskets"])
+def test_a_warm_start_from_routes_in_loops_keeps_its_loops(monkeypatch: pytest.MonkeyPatch, problem: Problem):
+    # a re-plan starts from the routes in force: in loops, not one loop a bike (whose repair
+    # dropped what did not fit in one loop, and the search did not ride a loop to take it back)
+    from backend.dispatch import ortools_search
+
+    plan = solve(problem, 1.0)
+    (route,) = plan.routes
+    assert route.reloads
+    in_force = {"bike": [ps.stop_id for ps in route.stops]}
+    loops = {ps.stop_id: ps.loop for ps in route.stops}
+    monkeypatch.setattr(ortools_search, "_search", lambda m, params, strategies, start, *a: start.sol)
+    one_loop = solve(problem, 1.0, initial_routes=in_force)
+    assert one_loop.unplanned  # the start without the loops
+    again = solve(problem, 1.0, initial_routes=in_force, initial_loops=loops)
+    assert again.unplanned == () and check(problem, again) == []
+    assert [ps.stop_id for ps in again.routes[0].stops] == in_force["bike"]
+    assert _loops(again) == loops
