@@ -102,9 +102,11 @@ def constrain_reloads(
     n_nodes: int,
     reload_of: dict[int, int],
     pair_nodes: list[tuple[int, int]],
+    first_loop: frozenset[int] = frozenset(),
 ) -> None:
     """Reload nodes: free to leave out, each on its own bike only; at most ``max_reloads``
-    a bike; a shop and its door on one loop."""
+    a bike; a shop and its door on one loop; the ``first_loop`` stop nodes (goods on the bike
+    now, in a re-plan) before its first reload: on the loop it rides."""
     if not reload_of:
         return
     solver = routing.solver()
@@ -119,6 +121,8 @@ def constrain_reloads(
     loop = routing.GetDimensionOrDie("Loop")
     for p, d in pair_nodes:
         solver.Add(loop.CumulVar(manager.NodeToIndex(p)) == loop.CumulVar(manager.NodeToIndex(d)))
+    for n in sorted(first_loop):
+        loop.CumulVar(manager.NodeToIndex(n)).SetValue(0)
 
 
 def loop_breaks(seq_len_at_reloads: list[int], n_stops: int) -> list[int]:

@@ -76,6 +76,7 @@ def solve(
     initial_routes: dict[str, list[str]] | None = None,
     timings: dict[str, float] | None = None,
     initial_loops: dict[str, int] | None = None,
+    on_board: frozenset[str] | None = None,
 ) -> Plan:
     """Plan ``problem`` within about ``time_limit_s`` seconds (wall clock, model build included).
 
@@ -99,7 +100,8 @@ def solve(
     and the search may insert them. If OR-Tools still rejects some routes,
     those vehicles start empty; only if that fails too does the solve start
     cold. ``initial_loops`` (stop id -> its loop in force) keeps the routes' loops in
-    the warm start: a reload at the hub between stops of different loops.
+    the warm start: a reload at the hub between stops of different loops; the stops of
+    ``on_board`` (goods on the bike now) stay on the loop it rides, before any reload.
 
     ``timings``, if given, receives the seconds spent per phase (``build``,
     ``warm_start`` or ``construction`` (a cold start by insertion), ``search``,
@@ -119,6 +121,7 @@ def solve(
         log_search=log_search,
         initial_routes=initial_routes,
         initial_loops=initial_loops,
+        on_board=on_board,
         timings=timings,
         reorder=True,
     )
@@ -149,6 +152,7 @@ def solve_problem(
     timings: dict[str, float] | None,
     reorder: bool,
     initial_loops: dict[str, int] | None = None,
+    on_board: frozenset[str] | None = None,
 ) -> Plan:
     """:func:`solve`; ``reorder`` False: routes in force are not re-ordered by solves of
     their own (what such a solve itself uses)."""
@@ -178,7 +182,10 @@ def solve_problem(
     seq_nodes = pinned_node_sequences(problem, nodes, pin) if pin else []
     in_force = {sid for ids in (initial_routes or {}).values() for sid in ids}
     promised = frozenset(k for k, st in enumerate(stops) if st.id in in_force)
-    m = build_model(problem, nodes, pair_nodes, seq_nodes, windows, factors, promised)
+    aboard = frozenset(
+        node for node in range(len(nodes)) if any(stops[k].id in (on_board or ()) for k in nodes[node].members)
+    )
+    m = build_model(problem, nodes, pair_nodes, seq_nodes, windows, factors, promised, aboard)
     timings["build"] = time.perf_counter() - t0
 
     # ---- search: cheap first solutions from one or more strategies, then the

@@ -490,7 +490,9 @@ def _timed_replan(
         if looped is not None:
             return looped, timings
     left = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0))
-    result = replan(problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings, loops=loops)
+    result = replan(
+        problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings, loops=loops, on_board=on_board
+    )
     return result, timings
 
 

@@ -228,3 +228,17 @@ def test_a_warm_start_from_routes_in_loops_keeps_its_loops(monkeypatch: pytest.M
     assert again.unplanned == () and check(problem, again) == []
     assert [ps.stop_id for ps in again.routes[0].stops] == in_force["bike"]
     assert _loops(again) == loops
+
+
+def test_goods_on_board_stay_on_the_loop_the_bike_rides():
+    # in force: east first, then north; a re-plan learns that N1's parcel is on the bike
+    # already (loaded by mistake): it is served before the next reload, on this loop
+    problem = _with(two_loops(), N1={"vehicles": ("bike",)})
+    in_force = {"bike": ["E1", "E2", "N1", "N2"]}
+    loops = {"E1": 1, "E2": 1, "N1": 2, "N2": 2}
+    plan = solve(problem, 1.0, initial_routes=in_force, initial_loops=loops)
+    assert _loops(plan)["N1"] == 2  # nothing to gain from a new order: the loops in force
+    plan = solve(problem, 1.0, initial_routes=in_force, initial_loops=loops, on_board=frozenset({"N1"}))
+    assert plan.unplanned == () and check(problem, plan) == []
+    assert _loops(plan)["N1"] == 1
+    loads_within(plan, problem)
