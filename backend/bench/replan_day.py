@@ -48,7 +48,6 @@ async def seed_bench_day(
     await migrate()
     city = await demo.seed(geo, day, orders_count=0, couriers=couriers, seed=seed)
     small = await _small_bikes(city.hub_id, round(couriers * multi_trip))
-    goods = [0.0, 0.0]  # kg, litres of every parcel of the day
     end_s = min(int(start_s + day_hours * 3600), HUB_CLOSES_S)
     # Everybody rides from now on: a day on the road, not one that starts in the afternoon.
     await Shift.update({Shift.start: at(day, start_s - QUARTER), Shift.end: at(day, end_s)}).where(
@@ -68,7 +67,7 @@ async def seed_bench_day(
     addresses = [a for a in geo.geocoder.addresses() if on_network(geo, a.lat, a.lon)]
     net = geo.network
     first = quarter(start_s + QUARTER)
-    prepared, total, n = [], 0, 0
+    prepared, total, n, every_parcel = [], 0, 0, []
     mix = {"two_hours": 0, "four_hours": 0, "whole_day": 0, "basket": 0, "pickup_point": 0}
     while total < stops:
         n += 1
@@ -133,16 +132,14 @@ async def seed_bench_day(
         assert window is not None
         body["window"] = {"start": hhmm(window[0]), "end": hhmm(window[1])}
         body["parcels"] = parcels
-        goods[0] += sum(p["weightKg"] for p in parcels)
-        goods[1] += sum(p["volumeL"] for p in parcels)
+        every_parcel += parcels
         prepared.append(await orders.prepare(msgspec.convert(body, orders.OrderIn), geo, day))
         mix[kind] += 1
         total += 1 + len({p.get("shopId") for p in parcels if p.get("shopId")})
     async with transaction():
         for p in prepared:
             await orders.write(p)
-    if small:
-        await _loads_per_loop(city.hub_id, small, goods[0] / couriers, goods[1] / couriers)
+    await _loads_per_loop(city.hub_id, small, every_parcel, couriers)
     return {
         "hub_id": city.hub_id,
         "couriers": couriers,
@@ -168,10 +165,14 @@ async def _small_bikes(hub_id: int, n: int) -> list[int]:
     return chosen
 
 
-async def _loads_per_loop(hub_id: int, small: list[int], share_kg: float, share_l: float) -> None:
-    """Every bike of the hub carries at most one fair share of the day per loop (``share_kg``,
-    ``share_l``: the day's goods over the couriers), a small one :data:`SMALL_SHARE` of it
+async def _loads_per_loop(hub_id: int, small: list[int], parcels: list[dict[str, Any]], couriers: int) -> None:
+    """Every bike of the hub carries at most one fair share of the day per loop (every parcel of
+    the day over the couriers), a small one :data:`SMALL_SHARE` of it
     (never under 5 kg and 15 L: the largest parcel fits)."""
+    if not small:
+        return  # no multi-trip bikes: the bikes as they are
+    share_kg = sum(p["weightKg"] for p in parcels) / couriers
+    share_l = sum(p["volumeL"] for p in parcels) / couriers
     for b in await Bike.select().where(Bike.hub == hub_id).order_by(Bike.id):
         part = SMALL_SHARE if b["id"] in small else 1.0
         await Bike.update(

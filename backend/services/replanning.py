@@ -347,14 +347,9 @@ async def work_out(
         f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
         for r in routes
     }
-    # a day ridden in loops: what is on a bike (or under way) stays on its loop; else None
-    looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
-    on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
-    # the loops in force, for the solver's warm start (else one loop a bike: what does not fit is dropped)
-    loop_of = {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]} if looped else None
-    solve = functools.partial(
-        _timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, on_board=on_board, loops=loop_of
-    )
+    in_loops = _in_loops(routes, live)
+    on_board = in_loops["on_board"]
+    solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, **in_loops)
     quick_job = None
     if quick:  # the routes in force with the free stops inserted, no solver: see backend/dispatch/quick.py
         loops = {f"shift-{r['shift']}": [int(s.get("loop", 1)) for s in r["stops"]] for r in routes}
@@ -470,6 +465,18 @@ async def _solve_and_check(
             continue
         return result, violations, solved_at
     raise AssertionError("unreachable: the solver always answers")
+
+
+def _in_loops(routes: list[dict[str, Any]], live: Any) -> dict[str, Any]:
+    """On a day ridden in loops, the re-plan's ``on_board`` (what is on a bike, or under way: it
+    stays on its loop) and ``loops`` (stop id -> its loop in force, for the solver's warm start:
+    else one loop a bike, and what does not fit is dropped); both None on a day of one loop."""
+    if not any(s.get("loop", 1) > 1 for r in routes for s in r["stops"]):
+        return {"on_board": None, "loops": None}
+    return {
+        "on_board": frozenset(str(sid) for sid in live.locks if sid not in live.soft),
+        "loops": {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]},
+    }
 
 
 def _timed_replan(
