@@ -28,6 +28,58 @@ def _pin_order_ok(seq: list[int], pinned: dict[int, tuple[int, int]]) -> bool:
     return True
 
 
+def _loop_rows(
+    seq: list[int], dem: list[int], hubv: list[int], reload_of: dict[int, int], cap: int
+) -> tuple[list[int], ...]:
+    """One load dimension's rows over the places ``0..len(seq)`` of a route in loops.
+
+    A reload node (:mod:`backend.dispatch.ortools_reloads`) starts a new loop: the bike
+    loads again there, so the loads of a place are those of its loop only. Per place:
+    the load prefix ``P`` (a loop starts from what came back on board, ``carry``), its
+    lowest and highest values in the loop up to the place and after it, the hub-loaded
+    goods of the loop, and the room the later loops leave for goods that stay on board
+    (``spare``: a return collected here rides on through them). Loads are then ``x + P``
+    with ``x`` what is loaded at the loop's start: at least ``-min P`` and the loop's hub
+    goods, as the model's slack and returns constraint have it. Without reload nodes
+    this is one loop from 0: the rows of the whole route.
+    """
+    n = len(seq)
+    P, pre_lo, pre_hi = [0] * (n + 1), [0] * (n + 1), [0] * (n + 1)
+    suf_lo, suf_hi, hub, spare = [BIG] * (n + 1), [-BIG] * (n + 1), [0] * (n + 1), [BIG] * (n + 1)
+    loops: list[tuple[int, int, int]] = []  # (first place, last place, room left at its fullest)
+    a, carry = 0, 0
+    while True:
+        b = a
+        while b < n and seq[b] not in reload_of:
+            b += 1
+        # places a..b: after path[a] (the start hub or a reload) up to before the next reload
+        P[a] = carry
+        for j in range(a + 1, b + 1):
+            P[j] = P[j - 1] + dem[j - 1]
+        goods = sum(hubv[a:b])
+        lo, hi = min(P[a : b + 1]), max(P[a : b + 1])
+        run_lo = run_hi = P[a]
+        for j in range(a, b + 1):
+            run_lo, run_hi = min(run_lo, P[j]), max(run_hi, P[j])
+            pre_lo[j], pre_hi[j], hub[j] = run_lo, run_hi, goods
+        run_lo, run_hi = BIG, -BIG
+        for j in range(b, a - 1, -1):
+            suf_lo[j], suf_hi[j] = run_lo, run_hi
+            run_lo, run_hi = min(run_lo, P[j]), max(run_hi, P[j])
+        x = max(-lo, goods, 0)
+        loops.append((a, b, cap - (x + hi)))
+        if b >= n:
+            break
+        carry = x + P[b]  # back at the hub: what is still on board
+        a = b + 1
+    room = BIG
+    for a, b, left in reversed(loops):
+        for j in range(a, b + 1):
+            spare[j] = room
+        room = min(room, left)
+    return P, pre_lo, pre_hi, suf_lo, suf_hi, hub, spare
+
+
 class RouteState:
     """Arrays over every insertion place of every route, for :func:`insert_unperformed`.
 
@@ -57,6 +109,8 @@ class RouteState:
     pre_hi: list[np.ndarray]
     suf_lo: list[np.ndarray]
     suf_hi: list[np.ndarray]
+    hub: list[np.ndarray]
+    spare: list[np.ndarray]
 
     def __init__(self, m: Model, seqs: list[list[int]]) -> None:
         self.m = m
@@ -79,9 +133,12 @@ class RouteState:
         self.speed = np.array([v.speed_factor for v in m.vehicles], dtype=np.float64)
         self.caps = [np.array(caps, dtype=np.int64) for _dem, _hub, caps in m.loads]
         self.win = [w or [(0, m.horizon)] for w in m.node_windows]
+        self.win += [[(0, m.horizon)]] * (len(m.nodes) - len(self.win))  # hubs, reload nodes: any time
         self.fixed = np.array([int(v.fixed_cost) for v in m.vehicles], dtype=np.int64)
         self.has_range = any(v.max_distance_m is not None for v in m.vehicles)
         self.has_due = m.due is not None and bool((m.due < BIG).any())
+        # per node (reload nodes too: they have no due time)
+        self.due = None if m.due is None else np.concatenate([m.due, np.full(len(m.nodes) - len(m.due), BIG)])
         self.width = 0
         self._alloc(max(8, max((len(s) for s in seqs), default=0) + 8))
         for vi in range(nv):
@@ -110,9 +167,11 @@ class RouteState:
         self.pre_hi = [grow(None if first else self.pre_hi[i], 0) for i in range(nl)]
         self.suf_lo = [grow(None if first else self.suf_lo[i], 0) for i in range(nl)]
         self.suf_hi = [grow(None if first else self.suf_hi[i], 0) for i in range(nl)]
+        # per place: the hub-loaded goods of its loop, and the room the later loops leave
+        self.hub = [grow(None if first else self.hub[i], 0) for i in range(nl)]
+        self.spare = [grow(None if first else self.spare[i], BIG) for i in range(nl)]
         if first:
             self.dist = np.zeros(nv, dtype=np.int64)
-            self.hub = [np.zeros(nv, dtype=np.int64) for _ in range(nl)]
             self.size = np.zeros(nv, dtype=np.int64)
 
     def update(self, vi: int) -> None:
@@ -128,7 +187,7 @@ class RouteState:
         dep = [int(self.lo[vi])]
         t = dep[0]
         dist = 0
-        due = m.due if self.has_due else None
+        due = self.due if self.has_due else None
         late: list[int] = []
         for a, b in itertools.pairwise(path[:-1]):
             st = earliest_start(self.win[b], t + tr.item(a, b))
@@ -155,16 +214,11 @@ class RouteState:
             self.late[vi, : n + 1] = [*itertools.accumulate(late[::-1])][::-1] + [0]
         self.dist[vi] = dist
         self.size[vi] = n
-        for i, (dem, hubv, _caps) in enumerate(m.loads):
-            P = [0, *itertools.accumulate(dem[seq].tolist())] if n else [0]
-            self.P[i][vi, : n + 1] = P
-            self.pre_lo[i][vi, : n + 1] = list(itertools.accumulate(P, min))
-            self.pre_hi[i][vi, : n + 1] = list(itertools.accumulate(P, max))
-            # lowest / highest prefix after the place (none after the last one)
-            rest = P[:0:-1]  # P[n], ..., P[1]
-            self.suf_lo[i][vi, : n + 1] = [*itertools.accumulate(rest, min)][::-1] + [BIG]
-            self.suf_hi[i][vi, : n + 1] = [*itertools.accumulate(rest, max)][::-1] + [-BIG]
-            self.hub[i][vi] = int(hubv[seq].sum()) if n else 0
+        for i, (dem, hubv, caps) in enumerate(m.loads):
+            rows = _loop_rows(seq, dem[seq].tolist(), hubv[seq].tolist(), m.reload_of, int(caps[vi]))
+            arrays = (self.P, self.pre_lo, self.pre_hi, self.suf_lo, self.suf_hi, self.hub, self.spare)
+            for arr, row in zip(arrays, rows, strict=True):
+                arr[i][vi, : n + 1] = row
 
     def _matrix(self, rows: np.ndarray, a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
         """Travel times ``a`` -> ``b`` at the speed of the vehicles of ``rows`` (one per row)."""
@@ -213,16 +267,18 @@ class RouteState:
             if loads_after:
                 lo = np.minimum(lo, self.suf_lo[i][rows] + q)
                 hi = np.maximum(hi, self.suf_hi[i][rows] + q)
-            need = np.maximum(-lo, (self.hub[i][rows] + hubv.item(n))[:, None])
+            need = np.maximum(-lo, self.hub[i][rows] + hubv.item(n))
             ok &= need + hi <= self.caps[i][rows][:, None]
+            if q > 0 and loads_after:  # what it leaves on board rides on through the later loops
+                ok &= q <= self.spare[i][rows]
         if cost == "distance":
             D = m.dist
             c = D[pred, n] + D[n, succ] - D[pred, succ]
         else:
             c = arr - self.dep[rows] + tr_ns - self._matrix(rows, pred, succ)
         if self.has_due:
-            if m.due.item(n) < BIG:  # type: ignore[union-attr]
-                c = c + LATE_COST_PER_S * np.maximum(0, st - m.due.item(n))  # type: ignore[union-attr]
+            if self.due.item(n) < BIG:  # type: ignore[union-attr]
+                c = c + LATE_COST_PER_S * np.maximum(0, st - self.due.item(n))  # type: ignore[union-attr]
             # the delay handed on to the stops after it that are (nearly) late
             push = np.maximum(0, leave + tr_ns - self.dep[rows] - self._matrix(rows, pred, succ))
             c = c + LATE_COST_PER_S * push * self.late[rows]
@@ -243,7 +299,7 @@ class RouteState:
                 (
                     dem.item(p),
                     dem.item(d),
-                    int(self.hub[i][vi]) + hubv.item(p) + hubv.item(d),
+                    (self.hub[i][vi, : n_ + 1] + hubv.item(p) + hubv.item(d)).tolist(),
                     int(self.caps[i][vi]),
                     self.P[i][vi, : n_ + 1].tolist(),
                     self.pre_lo[i][vi, : n_ + 1].tolist(),
@@ -278,7 +334,7 @@ class RouteState:
             return None
         order = flat[np.argsort(c.ravel()[flat], kind="stable")[:tries]]
         D = m.dist
-        due_d = m.due.item(d) if m.due is not None else BIG
+        due_d = self.due.item(d) if self.due is not None else BIG
         win_d = self.win[d]
         best: tuple[float, int, int, int] | None = None
         cache: dict[int, tuple[Any, ...]] = {}
@@ -314,6 +370,8 @@ class RouteState:
                 if k > j:
                     # walk on to path[k] with the pickup in (the delivery not yet)
                     x = path[k]
+                    if x in m.reload_of:
+                        break  # a shop and its door ride one loop
                     st = earliest_start(self.win[x], t + tr.item(prev, x))
                     if st is None or st > lat[k - 1]:
                         break
@@ -350,7 +408,7 @@ class RouteState:
                     at_d = P[k] + qp + qd
                     lo = min(plo[j], at_p, mid_lo[i], at_d, slo[k] + qp + qd)
                     hi = max(phi[j], at_p, mid_hi[i], at_d, shi[k] + qp + qd)
-                    if max(-lo, h) + hi > cap:
+                    if max(-lo, h[j]) + hi > cap:
                         fits = False
                         break
                 if not fits:
@@ -363,7 +421,7 @@ class RouteState:
         return best
 
 
-def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: float) -> None:
+def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: float, *, loops: bool = False) -> None:
     """Insert the stop nodes no route holds, each where it adds least, if that stays feasible.
 
     A warm start leaves new and repaired-away stops unperformed; a cold start of
@@ -376,7 +434,9 @@ def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: flo
     delivery at the best place after it. Pinned orders are kept. A stop only
     one vehicle may serve that fits nowhere may push others later
     (:func:`_insert_ejecting`). Stops when the clock passes ``deadline``; what
-    is left starts unperformed for the search. Changes ``seqs`` in place.
+    is left starts unperformed for the search. With ``loops``, bikes that may reload
+    ride another loop (:func:`_open_loops`) while stops are left out, and those go in
+    again. Changes ``seqs`` in place.
     """
     where = {n for seq in seqs for n in seq}
     partner: dict[int, int] = {}
@@ -406,12 +466,13 @@ def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: flo
     rs = RouteState(m, seqs)
     all_rows = np.arange(len(m.vehicles))
     rows_of: dict[tuple[int, ...], np.ndarray] = {}
-    for n in todo:
+
+    def place(n: int) -> bool:
+        """Insert ``n`` (and its delivery) where it adds least; False if it fits nowhere."""
+        nonlocal ejecting_s
         g = m.nodes[n].group
         if g is None:
-            continue
-        if time.perf_counter() > deadline:
-            break
+            return True
         key = tuple(g.feasible)
         rows = rows_of.get(key)
         if rows is None:
@@ -429,11 +490,13 @@ def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: flo
                 seqs[vi].insert(j, n)
                 rs.update(vi)
                 where.add(n)
-            elif len(g.feasible) == 1 and ejecting_s < eject_budget:
+                return True
+            vi = g.feasible[0]
+            if len(g.feasible) == 1 and ejecting_s < eject_budget and not any(x in m.reload_of for x in seqs[vi]):
                 # a stop that fits nowhere on a full bike stays out however it is pushed:
                 # at most a quarter of the time goes to pushing, the rest to stops that fit
+                # (not on a route in loops: the simulation there counts one loop)
                 t_eject = time.perf_counter()
-                vi = g.feasible[0]
                 places = _cheapest_places(m, rs, vi, n, cost)[:24]
                 new = _insert_ejecting(
                     m,
@@ -450,14 +513,33 @@ def insert_unperformed(m: Model, seqs: list[list[int]], cost: str, deadline: flo
                     seqs[vi][:] = new
                     rs.update(vi)
                     where.add(n)
-            continue
+                    return True
+            return False
         best = rs.pair(n, d, rows, cost, pinned)
-        if best is not None:
-            _c, vi, j, k = best
-            seq = seqs[vi]
-            seqs[vi][:] = [*seq[:j], n, *seq[j:k], d, *seq[k:]]
-            rs.update(vi)
-            where.update((n, d))
+        if best is None:
+            return False
+        _c, vi, j, k = best
+        seq = seqs[vi]
+        seqs[vi][:] = [*seq[:j], n, *seq[j:k], d, *seq[k:]]
+        rs.update(vi)
+        where.update((n, d))
+        return True
+
+    def place_all(nodes: list[int]) -> list[int]:
+        """Insert ``nodes`` in order until the deadline; those left out."""
+        out: list[int] = []
+        for k, n in enumerate(nodes):
+            if time.perf_counter() > deadline:
+                return out + nodes[k:]
+            if not place(n):
+                out.append(n)
+        return out
+
+    left = place_all(todo)
+    # A bike that may reload and still has goods to carry: a new loop, then the stops left
+    # out go in again (OR-Tools' local search does not add a reload to serve a stop: two moves).
+    while loops and left and time.perf_counter() < deadline and _open_loops(m, rs, cost):
+        left = place_all(left)
 
 
 def _cheapest_places(m: Model, rs: RouteState, vi: int, n: int, cost: str) -> list[int]:
@@ -536,3 +618,61 @@ def _insert_ejecting(
         else:
             return kept
     return None
+
+
+def _open_loops(m: Model, rs: RouteState, cost: str) -> bool:
+    """One more loop on each used bike with a reload node to spare: its reload where it
+    splits its fullest loop in two about equal halves at the least detour, else at the
+    end of its route (a loop of its own). False if no bike got one."""
+    used = {n for seq in rs.seqs for n in seq}
+    spare: dict[int, int] = {}
+    for n, vi in m.reload_of.items():
+        if n not in used:
+            spare.setdefault(vi, n)
+    added = False
+    for vi, r in sorted(spare.items()):
+        seq = rs.seqs[vi]
+        if not seq:
+            continue
+        c, _st, _leave = rs.single(r, np.array([vi]), cost)
+        row = c[0, : len(seq) + 1]
+        j = _split_place(m, seq, row)
+        if j is None:
+            continue
+        seq.insert(j, r)
+        rs.update(vi)
+        added = True
+    return added
+
+
+def _split_place(m: Model, seq: list[int], cost: np.ndarray) -> int | None:
+    """The place of a new reload in ``seq``: the cheapest (``cost`` per place, inf where it
+    does not fit) that leaves between a quarter and three quarters of its loop's hub goods
+    (the first load dimension) on each side, in the loop with the most; else the end."""
+    best: tuple[float, int] | None = None
+    if m.loads:
+        hubv = m.loads[0][1]
+        pickups, deliveries = {p for p, _d in m.pair_nodes}, {d for _p, d in m.pair_nodes}
+        loops: list[list[tuple[int, int]]] = [[]]  # (place, stops before it) per loop, interior ones only
+        goods: list[list[int]] = [[]]
+        open_pairs = 0  # a shop's goods on board: no reload before its door
+        for j, n in enumerate(seq):
+            if n in m.reload_of:
+                loops.append([])
+                goods.append([])
+                continue
+            if len(goods[-1]) and not open_pairs:
+                loops[-1].append((j, len(goods[-1])))  # between this loop's previous stop and this one
+            goods[-1].append(int(hubv.item(n)))
+            open_pairs += (n in pickups) - (n in deliveries)
+        k = max(range(len(goods)), key=lambda i: sum(goods[i]))
+        total = sum(goods[k])
+        if total > 0:
+            before = list(itertools.accumulate(goods[k]))
+            for j, p in loops[k]:
+                balanced = total / 4 <= before[p - 1] <= 3 * total / 4
+                if balanced and np.isfinite(cost[j]) and (best is None or cost[j] < best[0]):
+                    best = (float(cost[j]), j)
+    if best is not None:
+        return best[1]
+    return len(seq) if np.isfinite(cost[len(seq)]) else None

@@ -84,6 +84,7 @@ def build_model(
     windows: list[list[tuple[int, int]]],
     factors: list[float],
     promised: frozenset[int] = frozenset(),
+    first_loop: frozenset[int] = frozenset(),
 ) -> Model:
     vehicles = list(problem.vehicles)
     n_stop_nodes = len(nodes)
@@ -147,7 +148,7 @@ def build_model(
         max_arc,
         max_fixed,
     )
-    constrain_reloads(routing, manager, vehicles, n_nodes, reload_of, pair_nodes)
+    constrain_reloads(routing, manager, vehicles, n_nodes, reload_of, pair_nodes, first_loop)
     _pinned_orders(routing, manager, seq_nodes, n_nodes)
     _empty_routes_ride_home(problem, routing, vehicles)
 

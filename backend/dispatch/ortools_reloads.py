@@ -102,9 +102,11 @@ def constrain_reloads(
     n_nodes: int,
     reload_of: dict[int, int],
     pair_nodes: list[tuple[int, int]],
+    first_loop: frozenset[int] = frozenset(),
 ) -> None:
     """Reload nodes: free to leave out, each on its own bike only; at most ``max_reloads``
-    a bike; a shop and its door on one loop."""
+    a bike; a shop and its door on one loop; the ``first_loop`` stop nodes (goods on the bike
+    now, in a re-plan) before its first reload: on the loop it rides."""
     if not reload_of:
         return
     solver = routing.solver()
@@ -119,9 +121,37 @@ def constrain_reloads(
     loop = routing.GetDimensionOrDie("Loop")
     for p, d in pair_nodes:
         solver.Add(loop.CumulVar(manager.NodeToIndex(p)) == loop.CumulVar(manager.NodeToIndex(d)))
+    for n in sorted(first_loop):
+        loop.CumulVar(manager.NodeToIndex(n)).SetValue(0)
 
 
 def loop_breaks(seq_len_at_reloads: list[int], n_stops: int) -> list[int]:
     """Positions where a new loop starts, from the stop counts seen at each reload visit:
     a reload before the first stop or after the last (or twice in a row) is no loop."""
     return sorted({b for b in seq_len_at_reloads if 0 < b < n_stops})
+
+
+def keep_loops(
+    seqs: list[list[int]], nodes: list[Node], stop_ids: list[str], reload_of: dict[int, int], loops: dict[str, int]
+) -> list[list[int]]:
+    """The node sequences of routes in force with their loops: a reload node of the bike
+    between two nodes whose stops ride different loops (``loops``: stop id -> its loop in
+    force), as long as the bike has reload nodes left. A warm start without them is one
+    loop a bike: the repair then drops what does not fit in one loop (issue #15)."""
+    spare: dict[int, list[int]] = {}
+    for n, vi in sorted(reload_of.items()):
+        spare.setdefault(vi, []).append(n)
+    out = []
+    for vi, seq in enumerate(seqs):
+        mine = spare.get(vi, [])
+        new: list[int] = []
+        last: int | None = None
+        for node in seq:
+            members = nodes[node].members
+            loop = max((loops.get(stop_ids[k], 1) for k in members), default=1)
+            if last is not None and loop != last and mine and new:
+                new.append(mine.pop(0))
+            last = loop
+            new.append(node)
+        out.append(new)
+    return out

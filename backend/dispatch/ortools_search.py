@@ -19,7 +19,7 @@ from backend.dispatch.model import (
 )
 from backend.dispatch.nodes import make_nodes, pinned_node_sequences
 from backend.dispatch.ortools_model import Model, build_model
-from backend.dispatch.ortools_reloads import loop_breaks
+from backend.dispatch.ortools_reloads import keep_loops, loop_breaks
 from backend.dispatch.restore import restore
 from backend.dispatch.scheduling import build_route, loop_route
 from backend.dispatch.warm_start import initial_node_sequences, repair
@@ -75,6 +75,8 @@ def solve(
     log_search: bool = False,
     initial_routes: dict[str, list[str]] | None = None,
     timings: dict[str, float] | None = None,
+    initial_loops: dict[str, int] | None = None,
+    on_board: frozenset[str] | None = None,
 ) -> Plan:
     """Plan ``problem`` within about ``time_limit_s`` seconds (wall clock, model build included).
 
@@ -97,7 +99,9 @@ def solve(
     inserted where they add least and still fit; the rest start unperformed
     and the search may insert them. If OR-Tools still rejects some routes,
     those vehicles start empty; only if that fails too does the solve start
-    cold.
+    cold. ``initial_loops`` (stop id -> its loop in force) keeps the routes' loops in
+    the warm start: a reload at the hub between stops of different loops; the stops of
+    ``on_board`` (goods on the bike now) stay on the loop it rides, before any reload.
 
     ``timings``, if given, receives the seconds spent per phase (``build``,
     ``warm_start`` or ``construction`` (a cold start by insertion), ``search``,
@@ -116,6 +120,8 @@ def solve(
         search_overrides=search_overrides,
         log_search=log_search,
         initial_routes=initial_routes,
+        initial_loops=initial_loops,
+        on_board=on_board,
         timings=timings,
         reorder=True,
     )
@@ -145,6 +151,8 @@ def solve_problem(
     initial_routes: dict[str, list[str]] | None,
     timings: dict[str, float] | None,
     reorder: bool,
+    initial_loops: dict[str, int] | None = None,
+    on_board: frozenset[str] | None = None,
 ) -> Plan:
     """:func:`solve`; ``reorder`` False: routes in force are not re-ordered by solves of
     their own (what such a solve itself uses)."""
@@ -174,7 +182,10 @@ def solve_problem(
     seq_nodes = pinned_node_sequences(problem, nodes, pin) if pin else []
     in_force = {sid for ids in (initial_routes or {}).values() for sid in ids}
     promised = frozenset(k for k, st in enumerate(stops) if st.id in in_force)
-    m = build_model(problem, nodes, pair_nodes, seq_nodes, windows, factors, promised)
+    aboard = frozenset(
+        node for node in range(len(nodes)) if any(stops[k].id in (on_board or ()) for k in nodes[node].members)
+    )
+    m = build_model(problem, nodes, pair_nodes, seq_nodes, windows, factors, promised, aboard)
     timings["build"] = time.perf_counter() - t0
 
     # ---- search: cheap first solutions from one or more strategies, then the
@@ -196,7 +207,7 @@ def solve_problem(
     )
     if initial_routes is not None or construct:
         t1 = time.perf_counter()
-        start = _routes_first(problem, m, params, initial_routes, time_limit_s, t0, reorder)
+        start = _routes_first(problem, m, params, initial_routes, time_limit_s, t0, reorder, initial_loops)
         if start.sol is not None:
             if initial_routes is not None or m.n_stop_nodes > _COLD_INSERTION_NODES:
                 strategies = []  # start from these routes, not from a heuristic
@@ -298,6 +309,7 @@ def _routes_first(
     time_limit_s: float,
     t0: float,
     reorder: bool,
+    initial_loops: dict[str, int] | None = None,
 ) -> _Start:
     """A first solution from routes: those in force (repaired) or, cold, empty ones,
     filled by insertion and restored into the model (which this closes)."""
@@ -305,6 +317,8 @@ def _routes_first(
     if initial_routes is not None:
         stop_node = {stops[k].id: node for node in range(n_stop_nodes) for k in nodes[node].members}
         node_seqs = initial_node_sequences(m.vehicles, nodes, stop_node, m.pair_nodes, initial_routes, m.seq_nodes)
+        if initial_loops and m.reload_of:  # the loops in force, not one loop a bike
+            node_seqs = keep_loops(node_seqs, nodes, [s.id for s in stops], m.reload_of, initial_loops)
         repaired = repair(m, node_seqs)
         if reorder:
             budget = min(0.08, max(0.02, 0.1 * time_limit_s))
@@ -318,7 +332,10 @@ def _routes_first(
         # is what the search needs; leave it time and the restore its share
         left = time_limit_s - (time.perf_counter() - t0) - 2e-4 * n_stop_nodes
         share = 0.7
-    insert_unperformed(m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left * share))
+    # cold: bikes that may reload ride more loops while stops are left out
+    insert_unperformed(
+        m, node_seqs, problem.cost, time.perf_counter() + max(0.02, left * share), loops=initial_routes is None
+    )
     # Restoring is a small search of its own under the model's limits: it must
     # not inherit a nearly spent time limit (it then fails and the solve starts cold).
     close = pywrapcp.DefaultRoutingSearchParameters()

@@ -527,8 +527,12 @@ def replan(
     min_gain_s: int = DEFAULT_MIN_GAIN_S,
     focus: int | Literal["auto", "all"] = "auto",
     timings: dict[str, float] | None = None,
+    loops: dict[str, int] | None = None,
+    on_board: frozenset[str] | None = None,
 ) -> ReplanResult:
-    """Re-plan ``problem`` from ``routes_in_force`` (vehicle id -> stop ids in order).
+    """Re-plan ``problem`` from ``routes_in_force`` (vehicle id -> stop ids in order;
+    ``loops``: stop id -> the loop it rides in force, on a day in loops; ``on_board``: stops
+    whose goods are on a bike, kept on the loop it rides).
 
     The solver is warm-started from the routes in force. Then, for each
     vehicle whose new route has exactly the stops it had but in another order,
@@ -573,12 +577,21 @@ def replan(
     left = max(0.05, time_limit_s - (time.perf_counter() - t0) - reserve)
     solve_timings: dict[str, float] = {}
     if split is not None:
-        sub_plan = solve(split.problem, left, initial_routes=split.in_force, timings=solve_timings)
+        sub_plan = solve(
+            split.problem,
+            left,
+            initial_routes=split.in_force,
+            timings=solve_timings,
+            initial_loops=loops,
+            on_board=on_board,
+        )
         t1 = time.perf_counter()
         plan = _merge(problem, split, sub_plan, t0)
         timings["merge"] = time.perf_counter() - t1
     else:
-        plan = solve(problem, left, initial_routes=in_force, timings=solve_timings)
+        plan = solve(
+            problem, left, initial_routes=in_force, timings=solve_timings, initial_loops=loops, on_board=on_board
+        )
     timings.update({f"solve.{name}": s for name, s in solve_timings.items()})
 
     t1 = time.perf_counter()

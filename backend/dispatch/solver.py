@@ -88,7 +88,11 @@ Model in short
   few optional, free copies of its hub that only it may visit, taking
   ``reload_s`` there; loads and returns reset there (slack), a "Loop" dimension
   counts them and keeps a shop and its door on one loop
-  (:mod:`~backend.dispatch.ortools_reloads`). The plan is read in loops.
+  (:mod:`~backend.dispatch.ortools_reloads`). The insertion that starts a big
+  day plans loops too (a reload where it halves a bike's fullest loop, while
+  stops are left out); a warm start keeps the loops in force (``initial_loops``)
+  and what is on a bike before its first reload (``on_board``). The plan is
+  read in loops.
 * Every stop is optional (disjunction with a large penalty, ``PROMISED_WEIGHT``
   times larger for a stop on a route in force: a re-plan drops a new stop
   rather than one a customer was promised); stops that no

@@ -67,8 +67,9 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
     end and the range (a node is kept only if the bike can still ride home
     from it in time and within range, so the last one kept closes the route),
     and the loads: with the start load free, a route fits when the hub-loaded
-    goods plus the highest rise of the load fit the capacity. A node that
-    breaks a rule is skipped; the next ones are tried from the last kept one.
+    goods plus the highest rise of the load fit the capacity, per loop (a reload node
+    starts one). A node that breaks a rule is skipped; the next ones are tried from the
+    last kept one.
     """
     v = m.vehicles[vi]
     f = v.speed_factor
@@ -84,7 +85,8 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
     state = [(0, 0, 0, 0) for _ in m.loads]
     kept: list[int] = []
     for node in seq:
-        st = earliest_start(m.node_windows[node] or any_time, t + tr.item(prev, node))
+        windows = m.node_windows[node] if node < len(m.node_windows) else []
+        st = earliest_start(windows or any_time, t + tr.item(prev, node))
         if st is None:
             continue
         leave = st + inner.item(node)
@@ -92,6 +94,12 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
             continue
         d = dist + D.item(prev, node)
         if max_d is not None and d + D.item(node, end) > max_d:
+            continue
+        if node in m.reload_of:
+            # a new loop: it starts with what came back on board (see insertion._loop_rows)
+            kept.append(node)
+            t, prev, dist = leave, node, d
+            state = [(c, c, c, 0) for c in (max(-low, h, 0) + p for p, low, _high, h in state)]
             continue
         new_state = []
         for (dem, hub, caps), (p, low, high, h) in zip(m.loads, state, strict=True):

@@ -356,10 +356,9 @@ async def work_out(
         f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
         for r in routes
     }
-    # a day ridden in loops: what is on a bike (or under way) stays on its loop; else None
-    looped = any(s.get("loop", 1) > 1 for r in routes for s in r["stops"])
-    on_board = frozenset(str(sid) for sid in live.locks if sid not in live.soft) if looped else None
-    solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, on_board=on_board)
+    in_loops = _in_loops(routes, live)
+    on_board = in_loops["on_board"]
+    solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, **in_loops)
     quick_job = _quick_job(day_input, routes, in_force, on_board, withdrawn_from) if quick else None
     budget = (t0 - waited_s, time_limit_s)
     result, violations, solved_at = await _solve_and_check(
@@ -499,6 +498,18 @@ async def _solve_and_check(
     raise AssertionError("unreachable: the solver always answers")
 
 
+def _in_loops(routes: list[dict[str, Any]], live: Any) -> dict[str, Any]:
+    """On a day ridden in loops, the re-plan's ``on_board`` (what is on a bike, or under way: it
+    stays on its loop) and ``loops`` (stop id -> its loop in force, for the solver's warm start:
+    else one loop a bike, and what does not fit is dropped); both None on a day of one loop."""
+    if not any(s.get("loop", 1) > 1 for r in routes for s in r["stops"]):
+        return {"on_board": None, "loops": None}
+    return {
+        "on_board": frozenset(str(sid) for sid in live.locks if sid not in live.soft),
+        "loops": {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]},
+    }
+
+
 def _timed_replan(
     problem: Any,
     in_force: dict[str, list[str]],
@@ -506,6 +517,7 @@ def _timed_replan(
     *,
     min_gain_s: int,
     on_board: frozenset[str] | None = None,
+    loops: dict[str, int] | None = None,
 ) -> tuple[ReplanResult, dict[str, float]]:
     # runs in the solver pool: its phase timings travel back with the result
     timings: dict[str, float] = {}
@@ -516,7 +528,9 @@ def _timed_replan(
         if looped is not None:
             return looped, timings
     left = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0))
-    result = replan(problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings)
+    result = replan(
+        problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings, loops=loops, on_board=on_board
+    )
     return result, timings
 
 

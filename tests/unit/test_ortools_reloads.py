@@ -138,3 +138,107 @@ def test_pyvrp_starts_from_ortools_loops_with_its_reload_depot():
     (route,) = start.routes()
     # the loops are kept: two trips, neither over the box (one trip of four parcels would be)
     assert route.num_trips() == 2 and not route.has_excess_load() and start.is_feasible()
+
+
+def _baskets_on_a_small_bike() -> Problem:
+    """``two_loops``' places: a shop at E1 (10 kg) for a door at E2 with 8 kg of hub goods, the
+    same north (N1, N2). Whichever shop comes first, 16 kg of hub goods ride there too: over the
+    20 kg box in one loop; one basket a loop fits (18 kg)."""
+    stops = []
+    for side, shop, door in (("E", 1, 2), ("N", 3, 4)):
+        stops.append(Stop(id=f"shop{side}", kind="pickup", location=shop, weight_kg=10.0, volume_l=10.0, service_s=60))
+        stops.append(
+            Stop(
+                id=f"door{side}",
+                kind="delivery",
+                location=door,
+                pickups=(f"shop{side}",),
+                weight_kg=8.0,
+                volume_l=8.0,
+                service_s=60,
+            )
+        )
+    return msgspec.structs.replace(two_loops(), stops=tuple(stops))
+
+
+@pytest.fixture
+def insertion_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``solve`` plans by our cold insertion alone, as a big day starts (over
+    ``_COLD_INSERTION_NODES`` stop nodes; OR-Tools' own strategies time out there)."""
+    from backend.dispatch import ortools_search
+
+    monkeypatch.setattr(ortools_search, "_COLD_INSERTION_NODES", 0)
+    monkeypatch.setattr(ortools_search, "_strategies_first", lambda *a, **k: None)
+    # no search after it either: the plan is the insertion's
+    monkeypatch.setattr(ortools_search, "_search", lambda m, params, strategies, start, *a: start.sol)
+
+
+def test_our_cold_insertion_plans_a_basket_day_in_loops(insertion_only: None):
+    # issue #15: the replan bench's multi-trip day (baskets, 2,000 stops) left stops out
+    # instead of riding loops: the insertion planned one loop a bike
+    problem = _baskets_on_a_small_bike()
+    plan = solve(problem, 1.0)
+    assert plan.unplanned == () and check(problem, plan) == []
+    (route,) = plan.routes
+    assert len(route.reloads) == 1
+    loops = _loops(plan)
+    assert loops["shopE"] == loops["doorE"] != loops["shopN"] == loops["doorN"]  # goods picked ride their loop
+    loads_within(plan, problem)
+    assert max(ps.load_kg for ps in route.stops) == 18.0
+
+
+def test_the_portfolio_plans_a_basket_day_in_loops():
+    problem = _baskets_on_a_small_bike()
+    plan = F.solve_best(problem, 1.0)
+    assert plan.unplanned == () and check(problem, plan) == []
+    (route,) = plan.routes
+    assert len(route.reloads) == 1
+    loads_within(plan, problem)
+
+
+def test_our_cold_insertion_keeps_a_return_on_board_through_the_later_loops(insertion_only: None):
+    # three parcels of 10 kg and a return of 10 kg at N2 on a 20 kg bike: two loops, and the
+    # return (on board to the end) only where the loops after it have room for it
+    base = two_loops()
+    stops = [s for s in base.stops if s.id != "N2"]
+    stops.append(Stop(id="return", kind="pickup", location=4, weight_kg=10.0, volume_l=10.0, service_s=60))
+    problem = msgspec.structs.replace(base, stops=tuple(stops))
+    plan = solve(problem, 1.0)
+    assert plan.unplanned == () and check(problem, plan) == []
+    (route,) = plan.routes
+    assert route.reloads
+    loads_within(plan, problem)
+
+
+@pytest.mark.parametrize("problem", [two_loops(), _baskets_on_a_small_bike()], ids=["parcels", "baskets"])
+def test_a_warm_start_from_routes_in_loops_keeps_its_loops(monkeypatch: pytest.MonkeyPatch, problem: Problem):
+    # a re-plan starts from the routes in force: in loops, not one loop a bike (whose repair
+    # dropped what did not fit in one loop, and the search did not ride a loop to take it back)
+    from backend.dispatch import ortools_search
+
+    plan = solve(problem, 1.0)
+    (route,) = plan.routes
+    assert route.reloads
+    in_force = {"bike": [ps.stop_id for ps in route.stops]}
+    loops = {ps.stop_id: ps.loop for ps in route.stops}
+    monkeypatch.setattr(ortools_search, "_search", lambda m, params, strategies, start, *a: start.sol)
+    one_loop = solve(problem, 1.0, initial_routes=in_force)
+    assert one_loop.unplanned  # the start without the loops
+    again = solve(problem, 1.0, initial_routes=in_force, initial_loops=loops)
+    assert again.unplanned == () and check(problem, again) == []
+    assert [ps.stop_id for ps in again.routes[0].stops] == in_force["bike"]
+    assert _loops(again) == loops
+
+
+def test_goods_on_board_stay_on_the_loop_the_bike_rides():
+    # in force: east first, then north; a re-plan learns that N1's parcel is on the bike
+    # already (loaded by mistake): it is served before the next reload, on this loop
+    problem = _with(two_loops(), N1={"vehicles": ("bike",)})
+    in_force = {"bike": ["E1", "E2", "N1", "N2"]}
+    loops = {"E1": 1, "E2": 1, "N1": 2, "N2": 2}
+    plan = solve(problem, 1.0, initial_routes=in_force, initial_loops=loops)
+    assert _loops(plan)["N1"] == 2  # nothing to gain from a new order: the loops in force
+    plan = solve(problem, 1.0, initial_routes=in_force, initial_loops=loops, on_board=frozenset({"N1"}))
+    assert plan.unplanned == () and check(problem, plan) == []
+    assert _loops(plan)["N1"] == 1
+    loads_within(plan, problem)
