@@ -58,10 +58,10 @@ def _inspect_d_supplier(desk: httpx.Client, item: int) -> None:
     assert r.status_code == 201, r.text
 
 
-def _handheld(server: Server, contexts: Any) -> Any:  # noqa: F811
+def _handheld(server: Server, contexts: Any, locale: str = "en-GB") -> Any:  # noqa: F811
     from playwright.sync_api import expect
 
-    page = contexts(viewport=HANDHELD, device_scale_factor=2, is_mobile=True, has_touch=True).new_page()
+    page = contexts(locale, viewport=HANDHELD, device_scale_factor=2, is_mobile=True, has_touch=True).new_page()
     page.goto(f"{server.base}/returns-desk/")
     page.fill("#username", "returns")
     page.fill("#password", DEMO_PASSWORD)
@@ -266,6 +266,13 @@ def test_finished_items_go_back_to_their_supplier_one_parcel_per_shop(server: Se
     desk, _, (book,) = _returned(server, ("BOOK-PB",), order="DEMO-R2")
     _inspect_d_supplier(desk, book)
     _worked_through(desk, book)
+    dutch = _handheld(server, contexts, locale="nl-NL")  # the same screen in Dutch
+    dutch.click("#to-supplier")
+    expect(dutch.locator("#main h1")).to_have_text("Terug naar de leverancier", timeout=10_000)
+    expect(
+        dutch.locator("[data-parcel]", has=dutch.locator(f'[data-item="{book}"]')).get_by_role("button")
+    ).to_have_text("Verstuurd")
+    assert _serious(dutch, "terug naar de leverancier") == [] and _small_buttons(dutch) == []
     page = _handheld(server, contexts)
     page.click("#to-supplier")
     card = page.locator("[data-parcel]", has=page.locator(f'[data-item="{book}"]'))
