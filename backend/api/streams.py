@@ -304,30 +304,32 @@ async def hub_stream(socket: WebSocket, ctx: Ctx, hub_id: Id, user: User) -> Non
     await stream.run(socket.query_params.get("after"), user.token_id)
 
 
-async def _picker_with_hub(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if (await current_user(connection)).hub_id is None:
-        raise Forbidden("Your account belongs to no hub, so there are no batches to follow; ask a dispatcher.")
+def _with_hub(what: str) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
+    """A guard: the user's account belongs to a hub (a worker app's stream is of its hub)."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if (await current_user(connection)).hub_id is None:
+            raise Forbidden(f"Your account belongs to no hub, so there {what} to follow; ask a dispatcher.")
+
+    return guard
 
 
-@websocket("/ws/pick", guards=[same_origin, roles("picker"), _picker_with_hub], dependencies=SOCKET_USER)
+@websocket("/ws/pick", guards=[same_origin, roles("picker"), _with_hub("are no batches")], dependencies=SOCKET_USER)
 async def pick_stream(socket: WebSocket, user: User) -> None:
     """The picker's handheld: the events of the hub's warehouse (batches released, taken,
     picked, re-sequenced, done), with the same resume rule as the couriers'."""
-    assert user.hub_id is not None  # _picker_with_hub
+    assert user.hub_id is not None  # _with_hub
     hub_id = user.hub_id
     await _topic_stream(socket, user, warehouse_topic(hub_id), lambda: picker_day(hub_id, user.id), "picker")
 
 
-async def _worker_with_hub(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if (await current_user(connection)).hub_id is None:
-        raise Forbidden("Your account belongs to no hub, so there is no returns desk to follow; ask a dispatcher.")
-
-
-@websocket("/ws/returns", guards=[same_origin, roles("returns"), _worker_with_hub], dependencies=SOCKET_USER)
+@websocket(
+    "/ws/returns", guards=[same_origin, roles("returns"), _with_hub("is no returns desk")], dependencies=SOCKET_USER
+)
 async def returns_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
     """The returns desk: the events of the hub's returns (lists made, handed over, steps,
     finished, sent to the supplier), with the same resume rule as the couriers'."""
-    assert user.hub_id is not None  # _worker_with_hub
+    assert user.hub_id is not None  # _with_hub
     await _topic_stream(socket, user, returns_topic(user.hub_id), lambda: returns_day(user, ctx.now()), "returns")
 
 

@@ -17,6 +17,7 @@ from backend.errors import Conflict, Forbidden, Invalid
 from backend.returns import templates
 from backend.services.returns_assign import OPEN, loads, on_duty
 from backend.services.returns_events import emit_returns
+from backend.services.returns_inspection import desk_hub
 from backend.services.returns_tasks import row_of, view_of
 from backend.services.sessions import Principal
 from backend.structs import Body
@@ -30,9 +31,7 @@ class HandOverIn(Body, kw_only=True):
 
 async def workers(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
     """The hub's returns workers who are on, with the steps still on their hands."""
-    hub = user.user.hub_id
-    if hub is None:
-        raise Invalid("Your account belongs to no hub; ask an administrator to set your hub.")
+    hub = desk_hub(user)
     load = await loads(hub)
     return [
         {"username": w["username"], "displayName": w["display_name"], "openSteps": load.get(w["username"], 0)}

@@ -45,6 +45,14 @@ class InspectIn(Body, kw_only=True):
     note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
+def desk_hub(user: Principal) -> int:
+    """The hub whose returns the user works on; an account of no hub cannot use the desk."""
+    hub = user.user.hub_id
+    if hub is None:
+        raise Invalid("Your account belongs to no hub; ask an administrator to set your hub.")
+    return hub
+
+
 def check_hub(user: Principal, hub: int) -> None:
     """The desk works on its own hub's returns only (an admin on any)."""
     if user.role != "admin" and user.user.hub_id != hub:

@@ -15,7 +15,7 @@ from backend.db.returns_supplier_tables import ReturnShipment
 from backend.db.tables import Product, ReturnEvent, ReturnInspection
 from backend.errors import Conflict, Invalid
 from backend.services.returns_events import emit_returns
-from backend.services.returns_inspection import check_hub
+from backend.services.returns_inspection import check_hub, desk_hub
 from backend.services.sessions import Principal
 from backend.structs import Body
 
@@ -27,17 +27,10 @@ class ShipmentIn(Body, kw_only=True):
     reference: Annotated[str, msgspec.Meta(max_length=80)]
 
 
-def _hub(user: Principal) -> int:
-    hub = user.user.hub_id
-    if hub is None:
-        raise Invalid("Your account belongs to no hub; ask an administrator to set your hub.")
-    return hub
-
-
 async def supplier_list(user: Principal, shipped: bool = False) -> list[dict[str, Any]]:
     """The hub's items that end with their supplier, newest first, with the shop that sold them:
     those still to send (``shipped`` False) or those sent, with their parcel."""
-    hub = _hub(user)
+    hub = desk_hub(user)
     rows = await (
         ReturnInspection.select(
             ReturnInspection.item,
@@ -83,7 +76,7 @@ async def ship(data: ShipmentIn, user: Principal, now: dt.datetime) -> dict[str,
     if not reference:
         raise Invalid("Give the parcel's reference: its track-and-trace number, or a note on how it went.")
     items = sorted(set(data.items))  # a code scanned twice is one item
-    hub = _hub(user)
+    hub = desk_hub(user)
     async with transaction():
         await write_guard("return_supplier", hub)
         rows = {

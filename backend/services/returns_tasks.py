@@ -23,7 +23,7 @@ from backend.returns.texts import TEXTS
 from backend.returns.vocabulary import Disposition, Grade
 from backend.services.alerts import raise_alerts
 from backend.services.returns_events import emit_returns
-from backend.services.returns_inspection import check_hub
+from backend.services.returns_inspection import check_hub, desk_hub
 from backend.services.returns_settings import settings_of
 from backend.services.scanner_settings import read_scan
 from backend.services.sessions import Principal
@@ -118,9 +118,7 @@ async def queue(user: Principal, now: dt.datetime) -> list[dict[str, Any]]:
     """The open lists of the user's hub in batches by worker and template: the user's own first,
     then those nobody has, then the others' (to take over); each batch's steps step-major, so
     the same step comes in a row."""
-    hub = user.user.hub_id
-    if hub is None:
-        raise Invalid("Your account belongs to no hub; ask a dispatcher to set your hub.")
+    hub = desk_hub(user)
     rows = await (
         ReturnInspection.select()
         .where((ReturnInspection.hub == hub) & (ReturnInspection.status == OPEN))
