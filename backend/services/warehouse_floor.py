@@ -77,21 +77,20 @@ def walking_path(bins: dict[str, dict[str, Any]]) -> Path:
 
 
 def batcher_for(bins: dict[str, dict[str, Any]], path: Path) -> Batcher:
-    """The batcher ``plan_batches`` calls: ``make_batches`` on the hub's floor (an order
-    larger than a cart goes alone); without a floor, carts filled first-fit in walking order."""
+    """The batcher ``plan_batches`` calls: ``make_batches`` on the hub's floor; without a
+    floor, carts filled first-fit in walking order. (An order larger than a cart never comes
+    here: ``plan_batches`` sends it alone, in trips that each fit the cart.)"""
     layout = hub_layout(bins)
     batch = batching.batcher(layout) if layout is not None else None
 
     def batcher(orders: list[BatchOrder], cart: Cart) -> list[list[int]]:
         if batch is None:
             return first_fit(path)(orders, cart)
-        alone = [[o.id] for o in orders if o.totes > cart.totes]
-        rest = [o for o in orders if o.totes <= cart.totes]
         try:
-            made = batch(rest, cart) if rest else []
+            made = batch(orders, cart) if orders else []
         except batching.BatchError as e:
             raise WaveError(f"The orders cannot be batched: {e}.") from None
-        return alone + [[int(str(i)) for i in b] for b in made]
+        return [[int(str(i)) for i in b] for b in made]
 
     return batcher
 

@@ -34,7 +34,17 @@ from backend.services.warehouse_stock import bins_of, full_catalogue, hold_hub, 
 from backend.warehouse import picking
 from backend.warehouse.ledger import Allocation, Line, Movement, Place, StockError, allocate, fewest_bins_nearest
 from backend.warehouse.products import Catalogue
-from backend.warehouse.waves import BatchPlan, Cart, Mode, SlotCutOff, Wave, WaveError, plan_batches, plan_waves
+from backend.warehouse.waves import (
+    BatchPlan,
+    Cart,
+    Mode,
+    SlotCutOff,
+    Wave,
+    WaveError,
+    apart,
+    plan_batches,
+    plan_waves,
+)
 from backend.warehouse.waves import Order as WaveOrder
 
 # Everything for a slot is picked by its cut-off; a wave is released the hub's lead time
@@ -233,8 +243,18 @@ async def _release(
         return (abs(b["x"]) + abs(b["y"])) if b else 0.0
 
     allocs = allocate(lines, stock, bin_order=fewest_bins_nearest(near))
+    # A line the cart cannot take (a unit larger or heavier than a tote, or more totes than a
+    # cart) is flagged short below; the rest of the wave is released without it.
+    unfit = apart(allocs, catalogue, cart)
     try:
-        plans = plan_batches(allocs, catalogue, cart, mode, batcher=batcher_for(bins, path), path=path)
+        plans = plan_batches(
+            [a for a in allocs if a.line.id not in unfit],
+            catalogue,
+            cart,
+            mode,
+            batcher=batcher_for(bins, path),
+            path=path,
+        )
     except WaveError as e:
         raise Invalid(str(e)) from None
     batch_of: dict[str, int] = {}
@@ -248,6 +268,7 @@ async def _release(
     shop_lines = short_lines = 0
     first_shop_line: int | None = None
     raised = []
+    not_pickable: list[dict[str, Any]] = []  # the lines ``apart`` took out, for the release's answer
     for a in allocs:
         line_id = int(a.line.id)
         shop = a.shop
@@ -256,25 +277,27 @@ async def _release(
             first_shop_line = first_shop_line or line_id
             await _from_shop(hub_id, day, a, int(shop.code), orders[a.line.order_id], catalogue, ledger, user_id, now)
             continue
+        short = a.line.quantity if a.line.id in unfit else a.short
         status = "released" if a.line.id in batch_of else "short"
-        short_lines += a.short > 0
+        short_lines += short > 0
         await OrderLine.update(
             {
                 OrderLine.status: status,
                 OrderLine.source: "hub",
                 OrderLine.batch_id: batch_of.get(a.line.id),
-                OrderLine.short: a.short,
+                OrderLine.short: short,
             }
         ).where(OrderLine.id == line_id)
-        if a.short:
+        if short:
             ref = orders[a.line.order_id]["reference"]
+            data = {"orderId": a.line.order_id, "lineId": line_id, "sku": a.line.sku, "short": short}
+            why = "no stock at the hub or a partner shop"
+            if a.line.id in unfit:
+                why = f"{unfit[a.line.id]}, so no pick list has it and it counts as short: send it on its own or change the order"
+                data["reason"] = "no_tote"
+                not_pickable.append({**data, "quantity": a.line.quantity, "detail": f"Order {ref}: {why}."})
             raised.append(
-                Raised(
-                    "pick_short",
-                    f"line-{line_id}",
-                    f"Order {ref}: {a.short} × {a.line.sku} short, no stock at the hub or a partner shop.",
-                    {"orderId": a.line.order_id, "lineId": line_id, "sku": a.line.sku, "short": a.short},
-                )
+                Raised("pick_short", f"line-{line_id}", f"Order {ref}: {short} × {a.line.sku} short, {why}.", data)
             )
     if raised:
         await raise_alerts(hub_id, day, raised, now)
@@ -286,6 +309,7 @@ async def _release(
         "lines": len(allocs),
         "shopLines": shop_lines,
         "shortLines": short_lines,
+        "notPickable": not_pickable,
         "shopReplan": replan,
     }
     await emit_warehouse("wave.released", {"date": day.isoformat(), **summary}, hub_id)

@@ -24,7 +24,7 @@ from typing import Literal
 import msgspec
 
 from backend.warehouse.ledger import Allocation, Line
-from backend.warehouse.products import Catalogue
+from backend.warehouse.products import Catalogue, Product
 
 Mode = Literal["sort_while_picking", "pick_then_sort"]
 
@@ -118,6 +118,16 @@ def _units(allocs: Iterable[Allocation]) -> list[tuple[Allocation, str]]:
     return [(a, t.place.code) for a in allocs for t in a.takes if t.place.kind == "bin" for _ in range(t.quantity)]
 
 
+def tote_problem(product: Product, cart: Cart) -> str | None:
+    """Why one unit of ``product`` cannot go into a tote of ``cart``, or None when it can."""
+    if product.volume_ml > round(cart.tote_volume * 1000) or product.weight_g > round(cart.tote_weight * 1000):
+        return (
+            f"{product.sku} ({product.volume_ml / 1000:g} l, {product.weight_g / 1000:g} kg) does not fit in a tote "
+            f"({cart.tote_volume:g} l, {cart.tote_weight:g} kg)"
+        )
+    return None
+
+
 def fill_totes(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -> list[list[tuple[Allocation, str]]]:
     """One order's hub units into totes, first fit by volume and weight, largest first."""
     units = sorted(_units(allocs), key=lambda u: (-catalogue.product(u[0].line.sku).volume_ml, u[0].line.id, u[1]))
@@ -126,8 +136,8 @@ def fill_totes(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -
     room: list[tuple[int, int]] = []
     for a, bin_code in units:
         p = catalogue.product(a.line.sku)
-        if p.volume_ml > cap_ml or p.weight_g > cap_g:
-            raise WaveError(f"{p.sku} ({p.volume_ml} ml, {p.weight_g} g) does not fit in a tote; pick it apart.")
+        if (problem := tote_problem(p, cart)) is not None:
+            raise WaveError(f"{problem}; pick it apart.")
         for i, (vol, kg) in enumerate(room):
             if vol >= p.volume_ml and kg >= p.weight_g:
                 totes[i].append((a, bin_code))
@@ -137,6 +147,38 @@ def fill_totes(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -
             totes.append([(a, bin_code)])
             room.append((cap_ml - p.volume_ml, cap_g - p.weight_g))
     return totes
+
+
+def apart(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -> dict[str, str]:
+    """Line id -> why the cart cannot take the line's hub units: a unit larger or heavier than a
+    tote, or the line alone needing more totes than the cart has. Such a line is not picked with
+    the wave (the service flags it short, with the sentence); ``plan_batches`` takes the rest."""
+    out = {}
+    for a in allocs:
+        if not _units([a]):
+            continue
+        problem = tote_problem(catalogue.product(a.line.sku), cart)
+        if problem is None and (n := len(fill_totes([a], catalogue, cart))) > cart.totes:
+            problem = f"{a.line.quantity} × {a.line.sku} need {n} totes and a cart has {cart.totes}"
+        if problem is not None:
+            out[a.line.id] = problem
+    return out
+
+
+def trips(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -> list[list[Allocation]]:
+    """One order that needs more totes than the cart, as trips of whole lines that each fit the
+    cart (a picker expects a cart they can push, and a line never split over two batches):
+    the lines largest first, each into the first trip it still fits."""
+    out: list[list[Allocation]] = []
+    volume = {a.line.id: sum(t.quantity for t in a.takes) * catalogue.product(a.line.sku).volume_ml for a in allocs}
+    for a in sorted(allocs, key=lambda a: (-volume[a.line.id], a.line.id)):
+        for trip in out:
+            if len(fill_totes([*trip, a], catalogue, cart)) <= cart.totes:
+                trip.append(a)
+                break
+        else:
+            out.append([a])  # fits a cart alone: ``apart`` took out the lines that do not
+    return out
 
 
 def batch_orders(allocs: Sequence[Allocation], catalogue: Catalogue, cart: Cart) -> list[BatchOrder]:
@@ -169,8 +211,8 @@ def checked_batches(orders: list[BatchOrder], cart: Cart, batcher: Batcher) -> l
     if sorted(seen) != sorted(o.id for o in orders):
         raise WaveError("The batcher did not put every order in exactly one batch.")
     totes = {o.id: o.totes for o in orders}
-    for b in batches:  # an order larger than a cart goes alone (and fills its totes as they come)
-        if sum(totes[o] for o in b) > cart.totes and len(b) > 1:
+    for b in batches:
+        if sum(totes[o] for o in b) > cart.totes:
             raise WaveError(f"A batch of orders {b} needs more than the cart's {cart.totes} totes.")
     return batches
 
@@ -213,7 +255,7 @@ def sort_while_picking(
             totes_of[order_id].append(slot)
             for a, bin_code in content:
                 grouped[(bin_code, a.line.sku, a.line.id, slot)] += 1
-    if slot > cart.totes and len(order_ids) > 1:
+    if slot > cart.totes:
         raise WaveError(f"The batch needs {slot} totes; the cart has {cart.totes}.")
     rank = {b: i for i, b in enumerate(path(sorted({k[0] for k in grouped})))}
     orders = {a.line.id: a.line.order_id for a in allocs}
@@ -289,12 +331,21 @@ def plan_batches(
     batcher: Batcher = one_order_per_batch,
     path: Path = sorted,
 ) -> list[BatchPlan]:
-    """A wave's allocations into batches and their pick lists, in the hub's way of working."""
+    """A wave's allocations into batches and their pick lists, in the hub's way of working.
+    Every batch fits the cart: an order that needs more totes goes alone, in ``trips``; the
+    lines ``apart`` names must be taken out first (their units fit no tote or no cart)."""
     orders = batch_orders(allocs, catalogue, cart)
+    big = {o.id for o in orders if o.totes > cart.totes}
+    groups = [
+        (ids, [a for a in allocs if a.line.order_id in set(ids)])
+        for ids in checked_batches([o for o in orders if o.id not in big], cart, batcher)
+    ]
+    for order_id in sorted(big):
+        groups += [
+            ([order_id], trip) for trip in trips([a for a in allocs if a.line.order_id == order_id], catalogue, cart)
+        ]
     plans = []
-    for number, ids in enumerate(checked_batches(orders, cart, batcher), start=1):
-        members = set(ids)
-        mine = [a for a in allocs if a.line.order_id in members]
+    for number, (ids, mine) in enumerate(groups, start=1):
         if mode == "sort_while_picking":
             tasks, totes = sort_while_picking(mine, ids, catalogue, cart, path)
             plans.append(BatchPlan(number=number, mode=mode, order_ids=tuple(ids), tasks=tuple(tasks), totes=totes))

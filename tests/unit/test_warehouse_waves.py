@@ -14,6 +14,7 @@ from backend.warehouse.waves import (
     SlotCutOff,
     SortLine,
     WaveError,
+    apart,
     batch_orders,
     pick_then_sort,
     plan_batches,
@@ -22,6 +23,7 @@ from backend.warehouse.waves import (
     released,
     shop_pickups,
     sort_while_picking,
+    trips,
 )
 
 T = dt.time
@@ -157,3 +159,28 @@ def test_batches_by_the_batcher_each_order_once_within_the_cart() -> None:
     five = [_alloc(_line(o, "SODA", 1), (A1, 1)) for o in range(1, 6)]
     with pytest.raises(WaveError, match=r"needs more than the cart's 4 totes"):
         plan_batches(five, CAT, CART, "sort_while_picking", batcher=all_together)
+
+
+def test_lines_no_cart_can_take_are_apart_and_a_larger_order_goes_in_trips() -> None:
+    # A cart of 2 totes of 10 l: a jacket is 6 l, so one a tote.
+    cart = Cart(totes=2, tote_volume=10, tote_weight=15)
+    small = Cart(totes=2, tote_volume=5, tote_weight=15)
+    jackets = _alloc(_line(1, "JAS", 3), (A1, 3))  # three totes alone
+    assert apart([jackets], CAT, cart) == {"1.1": "3 × JAS need 3 totes and a cart has 2"}
+    assert apart([jackets], CAT, small) == {"1.1": "JAS (6 l, 0.6 kg) does not fit in a tote (5 l, 15 kg)"}
+    with pytest.raises(WaveError, match="does not fit in a tote"):
+        plan_batches([jackets], CAT, small, "sort_while_picking")
+    # Order 2 needs three totes (two jackets, then soda and tea): two trips of whole lines.
+    allocs = [
+        _alloc(_line(2, "JAS", 1, 1), (A1, 1)),
+        _alloc(_line(2, "JAS", 1, 2), (A2, 1)),
+        _alloc(_line(2, "SODA", 20, 3), (B1, 20)),
+        _alloc(_line(3, "TEA", 1), (B1, 1)),
+    ]
+    assert apart(allocs, CAT, cart) == {}
+    assert [[a.line.id for a in t] for t in trips(allocs[:3], CAT, cart)] == [["2.3", "2.1"], ["2.2"]]
+    plans = plan_batches(allocs, CAT, cart, "sort_while_picking")
+    assert [p.order_ids for p in plans] == [(3,), (2,), (2,)]
+    for p in plans:
+        assert len({t.tote for t in p.tasks}) <= cart.totes
+    assert sorted({line for p in plans for t in p.tasks for line, _ in t.lines}) == ["2.1", "2.2", "2.3", "3.1"]
