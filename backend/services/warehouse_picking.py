@@ -501,21 +501,35 @@ async def _after(row: dict[str, Any], state: PickState, now: dt.datetime) -> Non
 
 
 async def _alert_short(row: dict[str, Any], state: PickState, now: dt.datetime) -> None:
-    """Dispatch sees every unit reported short: one alert per short task of the batch."""
+    """Dispatch sees every short pick: one alert per short task of the batch (units no bin
+    had), and one per line moved to another bin (``severity`` info in its data: nothing is
+    missing, but the bin was counted empty and the picker walks elsewhere). Keys name the
+    task, so a later short pick of the batch raises only what is new."""
     raised = []
-    for tid, n in state.short.items():
-        if n <= 0:
-            continue
-        t = state.tasks[tid]
+    for tid, t in state.tasks.items():
         whose = f"order {t.order_id}" if t.order_id is not None else "several orders"
-        raised.append(
-            Raised(
-                "pick_short",
-                f"batch-{row['id']}-{tid}"[:160],
-                f"{n} × {t.sku} short at bin {t.bin} ({whose}, batch {row['id']}).",
-                {"batchId": row["id"], "taskId": tid, "orderId": t.order_id, "sku": t.sku, "bin": t.bin, "short": n},
+        base = {"batchId": row["id"], "taskId": tid, "orderId": t.order_id, "sku": t.sku}
+        n = state.short.get(tid, 0)
+        if n > 0:
+            raised.append(
+                Raised(
+                    "pick_short",
+                    f"batch-{row['id']}-{tid}"[:160],
+                    f"{n} × {t.sku} short at bin {t.bin} ({whose}, batch {row['id']}).",
+                    {**base, "bin": t.bin, "short": n},
+                )
             )
-        )
+        if ">" in tid:  # a task moved by a short pick: "<task>><bin>", from the bin of <task>
+            came_from = state.tasks[tid.rsplit(">", 1)[0]].bin
+            raised.append(
+                Raised(
+                    "pick_short",
+                    f"batch-{row['id']}-moved-{tid}"[:160],
+                    f"Bin {came_from} ran out: {t.quantity} × {t.sku} moved to bin {t.bin} "
+                    f"({whose}, batch {row['id']}).",
+                    {**base, "bin": came_from, "movedTo": t.bin, "moved": t.quantity, "short": 0, "severity": "info"},
+                )
+            )
     if raised:
         await raise_alerts(int(row["hub"]), row["plan_date"], raised, now)
 

@@ -221,6 +221,10 @@ async def test_a_short_pick_moves_the_line_to_another_bin_or_flags_it_and_dispat
     )
     body = await ok(r)
     assert "A02-05-1" in body["message"]
+    # Dispatch sees the move too: an info alert naming both bins, nothing short.
+    (moved,) = await Alert.select().where((Alert.hub == h.hub) & (Alert.kind == "pick_short")).output(load_json=True)
+    assert moved["detail"].startswith("Bin A01-01-1 ran out: 3 × SODA moved to bin A02-05-1"), moved["detail"]
+    assert (moved["data"]["movedTo"], moved["data"]["short"], moved["data"]["severity"]) == ("A02-05-1", 0, "info")
     view = await batch(client, picker, batch_id)
     # The moved SODA line is on the list, re-sequenced in walking order with the SOAP line.
     assert sorted((t["bin"], t["sku"]) for t in view["tasks"] if t["state"] == "open") == [
@@ -237,7 +241,7 @@ async def test_a_short_pick_moves_the_line_to_another_bin_or_flags_it_and_dispat
     await client.post(
         f"/pick/batches/{batch_id}/short", json={"scanId": "s3", "taskId": view["current"]["id"]}, headers=picker
     )
-    alerts = await Alert.select().where((Alert.hub == h.hub) & (Alert.kind == "pick_short"))
+    alerts = await Alert.select().where((Alert.hub == h.hub) & (Alert.kind == "pick_short") & (Alert.id != moved["id"]))
     assert len(alerts) == 1 and "SOAP" in alerts[0]["detail"] and "A01-03-1" in alerts[0]["detail"]
     r = await client.get(f"/hubs/{h.hub}/alerts", headers=h.dispatcher)
     assert r.status_code == 200 and any(a["kind"] == "pick_short" for a in r.json()), r.text

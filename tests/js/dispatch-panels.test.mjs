@@ -77,6 +77,20 @@ test("a short pick names what, where and for which order; without a bin it says 
   assert.equal(none.text, "1 × JAS-42 tekort voor order 17: geen voorraad in de hub of bij een partnerwinkel.");
 });
 
+test("a line moved to another bin and a line no tote takes each have their own sentence", () => {
+  const data = { sku: "JAS-42", bin: "A03-12-2", movedTo: "A05-02-1", moved: 2, orderId: 17, short: 0, severity: "info" };
+  const en = alertView(alert("pick_short", data), { t: tEn, names });
+  assert.equal(en.title, "Line moved to another bin");
+  assert.equal(en.text, "Bin A03-12-2 ran out: 2 × JAS-42 for order 17 moved to bin A05-02-1.");
+  const nl = alertView(alert("pick_short", data), { t: tNl, names });
+  assert.equal(nl.title, "Regel naar ander vak");
+  assert.equal(nl.text, "Vak A03-12-2 was leeg: 2 × JAS-42 voor order 17 verplaatst naar vak A05-02-1.");
+  const big = { sku: "SOFA", orderId: 9, short: 1, reason: "no_tote" };
+  assert.equal(alertView(alert("pick_short", big), { t: tEn, names }).text,
+    "1 × SOFA for order 9 does not fit on the cart (larger than a tote, or more totes than a cart): on no pick list, counted short.");
+  assert.match(alertView(alert("pick_short", big), { t: tNl, names }).text, /^1 × SOFA voor order 9 past niet op de kar/);
+});
+
 test("alerts by kind in Dutch: courier, street and pickup point filled in", () => {
   const ctx = { t: tNl, lang: "nl", names };
   assert.equal(alertView(alert("no_position", { courierId: 9 }), ctx).text, "Bas stuurt al een tijd geen positie.");

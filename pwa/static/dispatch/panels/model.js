@@ -153,17 +153,19 @@ export function alertView(alert, { t, lang = "en", names }) {
     street: d.street ?? "", pickupPoint: names.pickupPoint(d.pickupPointId), run: d.planRunId ?? "",
     sku: d.sku ?? "", short: d.short ?? "", bin: d.bin ?? "", order: d.orderId ?? "", barcode: d.barcode ?? "",
     worker: d.worker ?? "", step: d.step ?? "", item: d.itemId ?? "", cutoff: d.cutoff ?? "",
+    movedTo: d.movedTo ?? "", moved: d.moved ?? "",
   };
   const known = ALERT_KINDS.includes(alert.kind);
   const text = alert.kind === "stop_late" && d.count != null ? lateRouteText(d, params, t, names)
-    : alert.kind === "pick_short" && !d.bin ? t("panel.alert.pick_short_unstocked", params)
+    : alert.kind === "pick_short" ? t(`panel.alert.${pickShortKey(d)}`, params)
     : known ? t(`panel.alert.${alert.kind}`, params) : String(alert.detail || alert.kind);
   let target = null;
   if (d.stopId != null) target = { kind: "stop", id: d.stopId };
   else if (d.courierId != null) target = { kind: "courier", id: d.courierId };
   return {
     id: alert.id, kind: alert.kind, text,
-    title: known ? t(`panel.alertKind.${alert.kind}`) : t("panel.alertKind.other"),
+    title: alert.kind === "pick_short" && d.movedTo ? t("panel.alertKind.pick_moved")
+      : known ? t(`panel.alertKind.${alert.kind}`) : t("panel.alertKind.other"),
     // The server's sentence says why (in English): the re-plan's reason, the wave's refusal.
     note: WITH_NOTE.has(alert.kind) && alert.detail ? String(alert.detail) : "",
     raisedAt: clock(alert.raisedAt, lang),
@@ -172,6 +174,14 @@ export function alertView(alert, { t, lang = "en", names }) {
     ackBy: alert.acknowledgedBy?.name || "",
     target,
   };
+}
+
+/** Which sentence a pick_short alert takes: a line moved to another bin (info: nothing is
+ * missing), a line no tote or cart takes, no stock at the release, or units short at a bin. */
+function pickShortKey(d) {
+  if (d.movedTo) return "pick_moved";
+  if (d.reason === "no_tote") return "pick_short_no_tote";
+  return d.bin ? "pick_short" : "pick_short_unstocked";
 }
 
 /** A route's late stops (one stop_late per route): how many, the first few by name, "and n more". */
