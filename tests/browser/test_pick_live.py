@@ -1,7 +1,7 @@
 """Live picking in a real Chromium: the picker's handheld follows /ws/pick, so a short
 pick reported by another device moves the list on without a scan; the dispatcher's desk
-shows each wave's progress in its Picking panel, updated from the hub stream while a
-picker works; axe finds nothing serious on either, and the panel speaks Dutch. Screenshots
+shows each wave's progress in its Picking panel (lines picked, short, left), updated from
+the hub stream while a picker works; axe finds nothing serious on either, and the panel speaks Dutch. Screenshots
 of both are kept in /tmp."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from backend.services.warehouse_demo import catalogue
 from tests.browser.conftest import Server, require_browser
 from tests.browser.test_a11y_i18n import _serious
 
@@ -90,6 +91,30 @@ def _work(api: Any, batch_id: int, shorts: int | None = None) -> dict[str, Any]:
     return answer
 
 
+def _pick_a_line(api: Any, batch_id: int) -> bool:
+    """As another device: bin, product (all that is left), tote, line after line, until one
+    line is picked whole (True); a bin another test counted empty makes its line short instead."""
+    barcodes = {p.sku: p.barcodes[0] for p in catalogue()}
+    for _ in range(60):
+        view = api.get(f"/pick/batches/{batch_id}").json()
+        if view["phase"] == "done":
+            return False
+        cur = view["current"]
+        code, quantity = {
+            "bin": (cur["bin"], 1),
+            "product": (barcodes[cur["sku"]], cur["target"] - cur["picked"] - view["inHand"]),
+            "tote": (cur["toteCode"], 1),
+        }[view["phase"]]
+        body = {"scanId": uuid.uuid4().hex, "code": code, "quantity": quantity}
+        r = api.post(f"/pick/batches/{batch_id}/scans", json=body)
+        assert r.status_code == 200, r.text
+        if view["phase"] == "tote" and r.json()["code"] == "ok":
+            tasks = api.get(f"/pick/batches/{batch_id}").json()["tasks"]
+            if [t["state"] for t in tasks if t["id"] == cur["id"]] == ["picked"]:
+                return True
+    raise AssertionError("the batch did not end")
+
+
 def test_the_pickers_list_changes_without_a_scan(server: Server, released: list[int], context: Any) -> None:
     require_browser()
     from playwright.sync_api import expect
@@ -160,7 +185,12 @@ def test_the_supervisor_sees_the_waves_progress_live(server: Server, released: l
     r = api.post(f"/pick/batches/{target['id']}/take", json={}, headers={"Idempotency-Key": uuid.uuid4().hex})
     assert r.status_code == 200, r.text
     expect(wave.locator("[data-pickers]")).to_contain_text("On it: Picker", timeout=10_000)
-    _work(api, target["id"])  # every line of the batch reported short, one after the other
+    # A line picked on another device: "picked" goes up on the panel without a reload.
+    picked_before = int(wave.locator("[data-picked]").inner_text().split("/")[0])
+    _work(api, target["id"], shorts=0)  # the cart's totes
+    assert _pick_a_line(api, target["id"]), "no line of the batch could be picked"
+    expect(wave.locator("[data-picked]")).to_have_text(f"{picked_before + 1} / {figures['lines']}", timeout=10_000)
+    _work(api, target["id"])  # every line left reported short, one after the other
     expect(wave.locator("[data-left]")).not_to_have_text(str(left_before), timeout=10_000)
     assert int(wave.locator("[data-short]").inner_text()) > short_before
     assert int(wave.locator("[data-left]").inner_text()) < left_before
