@@ -293,7 +293,10 @@ async def _release(
             data = {"orderId": a.line.order_id, "lineId": line_id, "sku": a.line.sku, "short": short}
             why = "no stock at the hub or a partner shop"
             if a.line.id in unfit:
-                why = f"{unfit[a.line.id]}, so no pick list has it and it counts as short: send it on its own or change the order"
+                why = (
+                    f"{unfit[a.line.id]}, so no pick list has it and it counts as short: "
+                    "send it on its own or change the order"
+                )
                 data["reason"] = "no_tote"
                 not_pickable.append({**data, "quantity": a.line.quantity, "detail": f"Order {ref}: {why}."})
             raised.append(
