@@ -52,7 +52,7 @@ async def _load(hub_id: int, first: dt.date, last: dt.date) -> tuple[list[core.S
         OrderLine.order.is_in(list(sold_on) or [0])
     )
     requests = await ReturnRequest.select(
-        ReturnRequest.id, ReturnRequest.fee_cents, ReturnRequest.order.delivery_date.as_alias("sold_on")
+        ReturnRequest.id, ReturnRequest.order.delivery_date.as_alias("sold_on")
     ).where(
         (ReturnRequest.hub == hub_id)
         & (ReturnRequest.order.delivery_date >= first)
@@ -83,12 +83,11 @@ async def _load(hub_id: int, first: dt.date, last: dt.date) -> tuple[list[core.S
         for ln in lines
         if ln["quantity"] > ln["short"]
     ]
-    fee_paid: set[int] = set()  # a request's fee counts once, with its first item
     returned = []
     for i in sorted(items, key=lambda i: i["id"]):
+        # a row is one unit (a row of several is from before units had rows of their own: its units count)
         units = i["received"] if i["status"] in ("received", "unexpected") else i["quantity"]
-        fee = 0 if i["request"] in fee_paid else req[i["request"]]["fee_cents"]
-        fee_paid.add(i["request"])
+        fee = i["fee_cents"]  # the unit's share of the request's fee, as agreed
         for n in range(max(units, 1)):
             first_unit = n == 0
             returned.append(

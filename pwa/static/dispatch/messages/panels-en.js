@@ -269,7 +269,7 @@ export default {
   "panel.ret.title": "Returns",
   "panel.ret.range": "Weeks of sale {from} to {to}; a recent week still grows while its return window is open.",
   "panel.ret.rateChart": "Return rate per week",
-  "panel.ret.costChart": "Net cost of returns per week (refunds + labour − fees)",
+  "panel.ret.costChart": "Net cost of returns per week (refunds after fees + labour)",
   "panel.ret.tableCaption": "Returns per week of sale",
   "panel.ret.week": "Week",
   "panel.ret.sold": "Sold",

@@ -269,7 +269,7 @@ export default {
   "panel.ret.title": "Retouren",
   "panel.ret.range": "Verkoopweken {from} t/m {to}; een recente week groeit nog zolang de retourtermijn loopt.",
   "panel.ret.rateChart": "Retourpercentage per week",
-  "panel.ret.costChart": "Nettokosten van retouren per week (terugbetalingen + arbeid − kosten klant)",
+  "panel.ret.costChart": "Nettokosten van retouren per week (terugbetalingen na retourkosten + arbeid)",
   "panel.ret.tableCaption": "Retouren per verkoopweek",
   "panel.ret.week": "Week",
   "panel.ret.sold": "Verkocht",
