@@ -121,8 +121,35 @@ def _weeks(first: dt.date, last: dt.date) -> list[str]:
     return [core.iso_week(first + dt.timedelta(weeks=n)) for n in range((last - first).days // 7 + 1)]
 
 
+async def _by_product(sold: list[core.Sold], returned: list[core.Returned]) -> list[dict[str, Any]]:
+    """Per week of sale and product: sold, returned, the rate and the reasons given (most first)."""
+    given: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for c in core.reasons(returned, by="sku"):
+        given.setdefault((c.week, c.key), []).append({"reason": str(c.reason), "count": c.count})
+    rates = core.rates(sold, returned, by="sku")
+    skus = sorted({r.key for r in rates}) or [""]
+    names = {
+        p["sku"]: p
+        for p in await Product.select(Product.sku, Product.name, Product.category).where(Product.sku.is_in(skus))
+    }
+    return [
+        {
+            "week": r.week,
+            "sku": r.key,
+            "name": names.get(r.key, {}).get("name") or r.key,
+            "category": names.get(r.key, {}).get("category") or "general",
+            "sold": r.sold,
+            "returned": r.returned,
+            "rate": r.rate,
+            "reasons": sorted(given.get((r.week, r.key), []), key=lambda g: -g["count"]),
+        }
+        for r in rates
+    ]
+
+
 async def figures(hub_id: int, start: str, end: str) -> dict[str, Any]:
-    """Per week of sale: sold, returned, rate and cost; the top reasons; rates and reasons by category."""
+    """Per week of sale: sold, returned, rate and cost; the top reasons; rates and reasons by
+    category and by product."""
     first, last = week_range(start, end)
     sold, returned = await _load(hub_id, first, last)
     by_cat = core.rates(sold, returned, by="category")
@@ -159,6 +186,7 @@ async def figures(hub_id: int, start: str, end: str) -> dict[str, Any]:
         "byCategory": [
             {"week": r.week, "category": r.key, "sold": r.sold, "returned": r.returned, "rate": r.rate} for r in by_cat
         ],
+        "byProduct": await _by_product(sold, returned),
         "reasonsByCategory": [
             {"week": r.week, "category": r.key, "reason": str(r.reason), "count": r.count}
             for r in core.reasons(returned, by="category")
