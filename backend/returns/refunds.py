@@ -3,10 +3,11 @@
 The amount follows from the price, the reason, the grade, the findings, what the customer asked
 for, and the fee and exchange bonus the return request agreed under the shop's ReturnPolicy of
 that day (a policy changed since does not change them); the deductions are data
-(``RefundTable``): a percentage of the price per grade and per finding (missing parts, missing accessories), applied only for reasons
-that are the customer's doing (never for a defect, damage on arrival or a wrong item). Every
-amount is a line with a code and a sentence, so a refund can be audited line by line. Money is
-in euro cents; a percentage is rounded down, in the customer's favour; the total is never below 0.
+(``RefundTable``): a percentage of the price per grade and per finding (missing parts, missing
+accessories), applied only for reasons that are the customer's doing (never for a defect, damage
+on arrival or a wrong item). Every amount is a line with a code and a sentence, so a refund can
+be audited line by line. Money is in euro cents; a percentage is rounded down, in the
+customer's favour; the total is never below 0.
 
 ``RefundLedger`` records a refund once per item: asking again with the same breakdown answers the
 same record (a replay), asking with another amount is refused — never a second payment.

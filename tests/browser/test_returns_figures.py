@@ -67,6 +67,7 @@ def test_the_desk_shows_the_return_figures_as_a_chart_a_table_and_a_csv(server: 
     page.click("#top-lang [data-lang=nl]")
     expect(panel.locator("h2")).to_have_text("Retouren")
     expect(link).to_have_text("CSV downloaden")
-    expect(panel.locator("[data-returns-products] caption")).to_have_text("Geretourneerde producten, per week van verkoop")
+    caption = panel.locator("[data-returns-products] caption")
+    expect(caption).to_have_text("Geretourneerde producten, per week van verkoop")
     expect(lamp.locator(".returns-why")).to_contain_text("Defect")
     page.click("#top-lang [data-lang=en]")
