@@ -226,6 +226,10 @@ async def return_view(request_id: int) -> dict[str, Any]:
     if r is None:
         raise NotFound(f"There is no return {request_id}.")
     items = await ReturnItem.select().where(ReturnItem.request == request_id).order_by(ReturnItem.id)
+    chosen: dict[tuple[int | None, str], int] = {}  # the units counted back into the lines the customer chose
+    for i in items:
+        if i["quantity"]:
+            chosen[(i["order_line"], i["sku"])] = chosen.get((i["order_line"], i["sku"]), 0) + i["quantity"]
     return {
         "id": r["id"],
         "code": r["code"],
@@ -238,6 +242,7 @@ async def return_view(request_id: int) -> dict[str, Any]:
         "stopId": r["stop"],
         "feeCents": r["fee_cents"],
         "bonusCents": r["bonus_cents"],
+        "lines": [{"lineId": line, "sku": sku, "quantity": n} for (line, sku), n in chosen.items()],
         "items": [
             {
                 "id": i["id"],  # the item the returns desk inspects

@@ -48,6 +48,7 @@ async def test_two_units_are_graded_refunded_and_stocked_each_on_their_own(clien
     order, desk, made = await two_jackets(client)
     # the portal keeps a unit a row; the line counts as returned in full
     assert [(i["sku"], i["quantity"], i["status"]) for i in made["items"]] == [("JAS-42", 1, "expected")] * 2
+    assert [(line["sku"], line["quantity"]) for line in made["lines"]] == [("JAS-42", 2)]  # as the customer chose
     found = await client.post("/portal/returns/find", json={"orderNumber": order["ref"], "postcode": "00100"})
     jas = next(i for i in found.json()["items"] if i["sku"] == "JAS-42")
     assert (jas["returnable"], jas["code"]) == (0, "already_returned")

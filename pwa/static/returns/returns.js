@@ -138,13 +138,6 @@ function radio(name, value, current, label, onPick) {
     @change=${() => { onPick(value); draw(); }}><span>${label}</span></label>`;
 }
 
-/** A return's items as "2 × JAS-42": a row per unit, counted by SKU (an unexpected one is not the customer's). */
-function units(items) {
-  const n = new Map();
-  for (const i of items) if (i.quantity > 0) n.set(i.sku, (n.get(i.sku) ?? 0) + i.quantity);
-  return [...n].map(([sku, q]) => `${q} × ${sku}`).join(", ");
-}
-
 function requestCard() {
   const f = state.found;
   const bonus = f.exchangeBonusCents;
@@ -154,7 +147,7 @@ function requestCard() {
       ${f.returns.length ? html`<section id="earlier" aria-labelledby="earlier-title">
         <h2 id="earlier-title">${t("ret.earlier.title")}</h2>
         ${f.returns.map((r) => html`<p class="earlier"><strong>${r.code}</strong> · ${t(`ret.status.${r.status}`)}
-          · ${units(r.items)}</p>`)}
+          · ${r.lines.map((l) => `${l.quantity} × ${l.sku}`).join(", ")}</p>`)}
       </section>` : nothing}
       <fieldset><legend>${t("ret.items.legend")}</legend>${f.items.map((it) => itemRow(it, f.fees))}</fieldset>
       <fieldset><legend>${t("ret.outcome.legend")}</legend>
