@@ -4,7 +4,7 @@ refund follows the fee and bonus the request agreed, not the shop's policy at in
 
 from __future__ import annotations
 
-from backend.db.tables import OrderLine, ReturnRefund, Shop, StockMovement
+from backend.db.tables import OrderLine, Product, ReturnRefund, Shop, StockMovement
 from backend.services.warehouse_stock import add_bins
 from tests.api.helpers import login, make_user, problem
 from tests.api.test_returns_desk import JACKET_CENTS, key, photo, work_through
@@ -100,6 +100,11 @@ async def test_the_refund_follows_the_request_when_the_policy_changed_since(clie
     # the shop changes its policy before the parcel is inspected
     cheaper = {"changedMindFeeCents": 0, "exchangeBonusCents": 0}
     assert (await client.put(f"/shops/{shop}/return-policy", json=cheaper, headers=lead)).status_code == 200
+    # and the jacket is a product of another shop now (the line was shipped from a store): still the request's
+    other = (await Shop.insert(Shop(name="Winkel", address="Street 2", lat=60.17, lon=24.94, hub=hub)))[0]["id"]
+    dear = {"changedMindFeeCents": 999, "exchangeBonusCents": 0}
+    assert (await client.put(f"/shops/{other}/return-policy", json=dear, headers=lead)).status_code == 200
+    await Product.update({Product.shop: other}).where(Product.sku == "JAS-42")
     items = await receive(client, desk, made, 2)
     refunds = [(await inspect(client, desk, i["id"], GOOD, "A"))["refund"] for i in items]
     lines = [{line["code"]: line["cents"] for line in r["lines"]} for r in refunds]
