@@ -569,8 +569,10 @@ class ReturnItem(Keyed, tablename="return_item"):
     request = ForeignKey(references=ReturnRequest, on_delete=OnDelete.cascade, index=True)
     order_line = ForeignKey(references=OrderLine, null=True, on_delete=OnDelete.set_null)
     sku = Varchar(length=64)
-    quantity = Integer()  # expected (0 for an unexpected item)
+    quantity = Integer()  # 1: one row per unit, each graded and refunded on its own (0: unexpected)
     received = Integer(default=0)
+    fee_cents = Integer(default=0)  # this unit's share of the request's fee, decided with the request
+    bonus_cents = Integer(default=0)  # this unit's share of the request's exchange bonus
     reason = Varchar(length=24, default="")
     text = Text(default="")
     status = Varchar(length=12, default="expected")  # expected | received | missing | unexpected

@@ -35,8 +35,8 @@ class Returned(msgspec.Struct, frozen=True, kw_only=True):
     category: str
     reason: Reason
     sold_on: dt.date
-    fee_cents: int = 0  # paid by the customer
-    refund_cents: int = 0  # paid back (or credited)
+    fee_cents: int = 0  # the return fee kept (shown apart; already taken off refund_cents)
+    refund_cents: int = 0  # paid back (or credited), the fee already taken off
     labour_minutes: float = 0.0  # tasks.labour_minutes of its task list
 
 
@@ -62,7 +62,7 @@ class Cost(msgspec.Struct, frozen=True, kw_only=True):
     refunds_cents: int
     labour_minutes: float
     labour_cents: int  # labour_minutes at the given hourly cost
-    net_cents: int  # refunds + labour - fees
+    net_cents: int  # refunds + labour: the fees are already off the refunds (their "fee" line)
 
 
 def iso_week(d: dt.date) -> str:
@@ -123,7 +123,7 @@ def costs(returned: Iterable[Returned], labour_cents_per_hour: int = 0) -> list[
                 refunds_cents=refunds,
                 labour_minutes=round(minutes, 2),
                 labour_cents=labour,
-                net_cents=refunds + labour - fees,
+                net_cents=refunds + labour,
             )
         )
     return out

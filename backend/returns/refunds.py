@@ -1,11 +1,13 @@
 """The refund for one returned item, as an itemised breakdown, and recording it once.
 
 The amount follows from the price, the reason, the grade, the findings, what the customer asked
-for and the shop's ReturnPolicy; the deductions are data (``RefundTable``): a percentage of the
-price per grade and per finding (missing parts, missing accessories), applied only for reasons
-that are the customer's doing (never for a defect, damage on arrival or a wrong item). Every
-amount is a line with a code and a sentence, so a refund can be audited line by line. Money is
-in euro cents; a percentage is rounded down, in the customer's favour; the total is never below 0.
+for, and the fee and exchange bonus the return request agreed under the shop's ReturnPolicy of
+that day (a policy changed since does not change them); the deductions are data
+(``RefundTable``): a percentage of the price per grade and per finding (missing parts, missing
+accessories), applied only for reasons that are the customer's doing (never for a defect, damage
+on arrival or a wrong item). Every amount is a line with a code and a sentence, so a refund can
+be audited line by line. Money is in euro cents; a percentage is rounded down, in the
+customer's favour; the total is never below 0.
 
 ``RefundLedger`` records a refund once per item: asking again with the same breakdown answers the
 same record (a replay), asking with another amount is refused — never a second payment.
@@ -18,7 +20,7 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from backend.returns.vocabulary import SELLERS_FAULT, Grade, Outcome, Reason, ReturnPolicy
+from backend.returns.vocabulary import SELLERS_FAULT, Grade, Outcome, Reason
 
 
 class RefundError(ValueError):
@@ -63,21 +65,25 @@ def compute(
     outcome: Outcome,
     grade: Grade,
     findings: Iterable[str] = (),
-    policy: ReturnPolicy,
+    fee_cents: int = 0,
+    bonus_cents: int = 0,
     table: RefundTable = REFUNDS,
 ) -> Refund:
-    """The itemised refund of one item."""
+    """The itemised refund of one item. ``fee_cents`` and ``bonus_cents`` are the item's share of
+    what the request agreed with the customer (requests.units), not the shop's policy of today."""
     if price_cents < 0:
         raise RefundError(f"Item {item_id} has a negative price ({price_cents} cents); check the order.")
     lines = [Line(code="price", cents=price_cents, note=f"Paid for the item: {euro(price_cents)}.")]
     if reason in table.deduct_for:
         lines += _deductions(price_cents, grade, findings, table)
-    fee = policy.fee_cents(reason)
-    if fee:
-        lines.append(Line(code="fee", cents=-fee, note=f"Return fee for the reason {reason.value}: {euro(fee)}."))
-    if outcome is Outcome.EXCHANGE and policy.exchange_bonus_cents:
-        bonus = policy.exchange_bonus_cents
-        lines.append(Line(code="exchange_bonus", cents=bonus, note=f"Bonus credit for an exchange: {euro(bonus)}."))
+    if fee_cents < 0 or bonus_cents < 0:
+        raise RefundError(f"Item {item_id} has a negative fee or bonus; check the return request.")
+    if fee_cents:
+        note = f"Return fee for the reason {reason.value}, as agreed with the return: {euro(fee_cents)}."
+        lines.append(Line(code="fee", cents=-fee_cents, note=note))
+    if outcome is Outcome.EXCHANGE and bonus_cents:
+        note = f"Bonus credit for an exchange, as agreed with the return: {euro(bonus_cents)}."
+        lines.append(Line(code="exchange_bonus", cents=bonus_cents, note=note))
     total = sum(line.cents for line in lines)
     if total < 0:
         lines.append(Line(code="floor", cents=-total, note="Deductions and fees never exceed what was paid."))

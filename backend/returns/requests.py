@@ -170,3 +170,31 @@ def decide(
         fee_cents=sum(a.fee_cents for a in accepted),
         bonus_cents=bonus,
     )
+
+
+class Unit(msgspec.Struct, frozen=True, kw_only=True):
+    """One unit of an accepted line: each is received, graded, refunded and stocked on its own."""
+
+    line_id: int
+    sku: str
+    reason: Reason
+    text: str
+    fee_cents: int  # its share of the line's fee
+    bonus_cents: int  # its share of the request's exchange bonus
+
+
+def shares(total: int, n: int) -> list[int]:
+    """``total`` cents over ``n`` parts, the first parts a cent more where it does not divide."""
+    return [total // n + (1 if k < total % n else 0) for k in range(n)] if n else []
+
+
+def units(decision: Decision) -> list[Unit]:
+    """The decision one unit at a time; the fees and the bonus add up to the decision's, exactly once."""
+    out = []
+    for a in decision.lines:
+        out += [
+            Unit(line_id=a.line_id, sku=a.sku, reason=a.reason, text=a.text, fee_cents=fee, bonus_cents=0)
+            for fee in shares(a.fee_cents, a.quantity)
+        ]
+    bonus = shares(decision.bonus_cents, len(out))
+    return [msgspec.structs.replace(u, bonus_cents=b) for u, b in zip(out, bonus, strict=True)]

@@ -57,6 +57,7 @@ QUALITY_CHECK = StepLook("check-badge", "returns.step.qualityCheck")  # the fina
 _S = StepKind
 _GARMENT = (_S.UNPACK, _S.WASH, _S.IRON, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE)
 _DEVICE = (_S.UNPACK, _S.CLEAN, _S.TEST, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE)
+_FURNITURE = (_S.UNPACK, _S.CLEAN, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE)
 _AS_NEW = (_S.UNPACK, _S.REPACKAGE, _S.RELABEL)
 _BACK = (_S.REPACKAGE, _S.RELABEL)  # to the supplier
 
@@ -71,8 +72,12 @@ TEMPLATES: dict[str, tuple[StepKind, ...]] = {
     "electronics/outlet": _DEVICE,
     "electronics/second_hand": _DEVICE,
     "electronics/repair": (_S.UNPACK, _S.TEST, _S.REPLACE_PART, *_DEVICE[1:]),
-    "furniture/outlet": (_S.UNPACK, _S.CLEAN, _S.PHOTOGRAPH, _S.RELABEL, _S.REPACKAGE),
+    # furniture has every disposition of its own: the general lists test a device (a plug), not a sofa
+    "furniture/restock": _AS_NEW,
+    "furniture/outlet": _FURNITURE,
+    "furniture/second_hand": _FURNITURE,
     "furniture/repair": (_S.UNPACK, _S.REPLACE_PART, _S.REPAIR, _S.CLEAN, _S.PHOTOGRAPH, _S.RELABEL),
+    "furniture/supplier": _BACK,
     "general/restock": _AS_NEW,
     "general/outlet": _DEVICE,
     "general/second_hand": _DEVICE,

@@ -137,8 +137,9 @@ async def _waiting(
     )[0]
     await ReturnItem.insert(
         *(
-            ReturnItem(request=row["id"], order_line=by_sku[sku], sku=sku, quantity=q, reason=reason)
+            ReturnItem(request=row["id"], order_line=by_sku[sku], sku=sku, quantity=1, reason=reason)
             for sku, q, reason in items
+            for _ in range(q)  # a row per unit, as the portal writes them
         )
     )
     await ReturnEvent.insert(ReturnEvent(request=row["id"], at=at, state="registered", detail="demo"))

@@ -52,7 +52,7 @@ async def _load(hub_id: int, first: dt.date, last: dt.date) -> tuple[list[core.S
         OrderLine.order.is_in(list(sold_on) or [0])
     )
     requests = await ReturnRequest.select(
-        ReturnRequest.id, ReturnRequest.fee_cents, ReturnRequest.order.delivery_date.as_alias("sold_on")
+        ReturnRequest.id, ReturnRequest.order.delivery_date.as_alias("sold_on")
     ).where(
         (ReturnRequest.hub == hub_id)
         & (ReturnRequest.order.delivery_date >= first)
@@ -83,12 +83,11 @@ async def _load(hub_id: int, first: dt.date, last: dt.date) -> tuple[list[core.S
         for ln in lines
         if ln["quantity"] > ln["short"]
     ]
-    fee_paid: set[int] = set()  # a request's fee counts once, with its first item
     returned = []
     for i in sorted(items, key=lambda i: i["id"]):
+        # a row is one unit (a row of several is from before units had rows of their own: its units count)
         units = i["received"] if i["status"] in ("received", "unexpected") else i["quantity"]
-        fee = 0 if i["request"] in fee_paid else req[i["request"]]["fee_cents"]
-        fee_paid.add(i["request"])
+        fee = i["fee_cents"]  # the unit's share of the request's fee, as agreed
         for n in range(max(units, 1)):
             first_unit = n == 0
             returned.append(
@@ -122,8 +121,35 @@ def _weeks(first: dt.date, last: dt.date) -> list[str]:
     return [core.iso_week(first + dt.timedelta(weeks=n)) for n in range((last - first).days // 7 + 1)]
 
 
+async def _by_product(sold: list[core.Sold], returned: list[core.Returned]) -> list[dict[str, Any]]:
+    """Per week of sale and product: sold, returned, the rate and the reasons given (most first)."""
+    given: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for c in core.reasons(returned, by="sku"):
+        given.setdefault((c.week, c.key), []).append({"reason": str(c.reason), "count": c.count})
+    rates = core.rates(sold, returned, by="sku")
+    skus = sorted({r.key for r in rates}) or [""]
+    names = {
+        p["sku"]: p
+        for p in await Product.select(Product.sku, Product.name, Product.category).where(Product.sku.is_in(skus))
+    }
+    return [
+        {
+            "week": r.week,
+            "sku": r.key,
+            "name": names.get(r.key, {}).get("name") or r.key,
+            "category": names.get(r.key, {}).get("category") or "general",
+            "sold": r.sold,
+            "returned": r.returned,
+            "rate": r.rate,
+            "reasons": sorted(given.get((r.week, r.key), []), key=lambda g: -g["count"]),
+        }
+        for r in rates
+    ]
+
+
 async def figures(hub_id: int, start: str, end: str) -> dict[str, Any]:
-    """Per week of sale: sold, returned, rate and cost; the top reasons; rates and reasons by category."""
+    """Per week of sale: sold, returned, rate and cost; the top reasons; rates and reasons by
+    category and by product."""
     first, last = week_range(start, end)
     sold, returned = await _load(hub_id, first, last)
     by_cat = core.rates(sold, returned, by="category")
@@ -160,6 +186,7 @@ async def figures(hub_id: int, start: str, end: str) -> dict[str, Any]:
         "byCategory": [
             {"week": r.week, "category": r.key, "sold": r.sold, "returned": r.returned, "rate": r.rate} for r in by_cat
         ],
+        "byProduct": await _by_product(sold, returned),
         "reasonsByCategory": [
             {"week": r.week, "category": r.key, "reason": str(r.reason), "count": r.count}
             for r in core.reasons(returned, by="category")

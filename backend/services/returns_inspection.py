@@ -28,7 +28,6 @@ from backend.returns.vocabulary import Disposition, Grade, Outcome, Reason
 from backend.services.images import checked_image
 from backend.services.returns_assign import assign_new
 from backend.services.returns_events import emit_returns
-from backend.services.returns_portal import policy_of
 from backend.services.returns_settings import settings_of
 from backend.services.sessions import Principal
 from backend.structs import Body
@@ -196,7 +195,8 @@ async def _decide(item: dict[str, Any], data: InspectIn, by: str, var_dir: Path,
             outcome=Outcome(item["request.outcome"]),
             grade=graded.grade,
             findings=found,
-            policy=await policy_of((item["product"] or {}).get("shop")),
+            fee_cents=item["fee_cents"],  # the unit's share of what the request agreed, not today's policy
+            bonus_cents=item["bonus_cents"],
             table=tables.refunds,
         )
     except ValueError as e:  # the core's sentence

@@ -34,7 +34,17 @@ from backend.db.tables import (
 from backend.dispatch.calendar import SLOTS, parse_hhmm
 from backend.errors import Conflict, Invalid, NotFound, TooManyRequests
 from backend.jobs import enqueue
-from backend.returns.requests import Ask, Choice, Decision, OrderedLine, Refused, decide, last_day, returnable
+from backend.returns.requests import (
+    Ask,
+    Choice,
+    Decision,
+    OrderedLine,
+    Refused,
+    decide,
+    last_day,
+    returnable,
+    units,
+)
 from backend.returns.vocabulary import DEFAULT_POLICY, HandIn, Outcome, Reason, ReturnPolicy
 from backend.services import stop_history
 from backend.services.context import Context
@@ -216,6 +226,10 @@ async def return_view(request_id: int) -> dict[str, Any]:
     if r is None:
         raise NotFound(f"There is no return {request_id}.")
     items = await ReturnItem.select().where(ReturnItem.request == request_id).order_by(ReturnItem.id)
+    chosen: dict[tuple[int | None, str], int] = {}  # the units counted back into the lines the customer chose
+    for i in items:
+        if i["quantity"]:
+            chosen[(i["order_line"], i["sku"])] = chosen.get((i["order_line"], i["sku"]), 0) + i["quantity"]
     return {
         "id": r["id"],
         "code": r["code"],
@@ -228,6 +242,7 @@ async def return_view(request_id: int) -> dict[str, Any]:
         "stopId": r["stop"],
         "feeCents": r["fee_cents"],
         "bonusCents": r["bonus_cents"],
+        "lines": [{"lineId": line, "sku": sku, "quantity": n} for (line, sku), n in chosen.items()],
         "items": [
             {
                 "id": i["id"],  # the item the returns desk inspects
@@ -235,6 +250,8 @@ async def return_view(request_id: int) -> dict[str, Any]:
                 "sku": i["sku"],
                 "quantity": i["quantity"],
                 "received": i["received"],
+                "feeCents": i["fee_cents"],
+                "bonusCents": i["bonus_cents"],
                 "reason": i["reason"],
                 "text": i["text"],
                 "status": i["status"],
@@ -341,17 +358,20 @@ async def create_return(data: ReturnIn, address: str, now: dt.datetime, key: str
                     )
                 )
             )[0]["id"]
+            # One row per unit: each unit is received, graded, refunded and stocked on its own.
             await ReturnItem.insert(
                 *(
                     ReturnItem(
                         request=rid,
-                        order_line=a.line_id,
-                        sku=a.sku,
-                        quantity=a.quantity,
-                        reason=a.reason.value,
-                        text=a.text,
+                        order_line=u.line_id,
+                        sku=u.sku,
+                        quantity=1,
+                        reason=u.reason.value,
+                        text=u.text,
+                        fee_cents=u.fee_cents,
+                        bonus_cents=u.bonus_cents,
                     )
-                    for a in decision.lines
+                    for u in units(decision)
                 )
             )
             where = f"courier {day} {slot}" if day else f"pickup point {point}"

@@ -1,5 +1,6 @@
 """Receiving returns at the hub (role ``returns``, hub-scoped): scan the return's code
-or the parcel's label to see the expected items, then receive what is in the parcel.
+or the parcel's label to see the expected items (one per unit), then receive what is in the parcel:
+each unit that arrived is received and can be inspected, even when others of its line did not.
 What is expected and not there is recorded as missing; what is there and was not
 expected is recorded as an exception (an unexpected item), both in the return's history.
 """
@@ -24,6 +25,7 @@ from backend.warehouse.barcodes import BarcodeError
 # Not received yet: registered, handed in at a pickup point, collected by the courier.
 ON_THE_WAY = ("registered", "at_point", "collected")
 
+MAX_UNITS = 500  # per parcel: every unit becomes a row of its own
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
 
 
@@ -71,6 +73,11 @@ async def _skus(items: list[ReceivedIn], hub: int | None) -> dict[str, int]:
         except BarcodeError:
             return False
 
+    total = sum(i.quantity for i in items)
+    if total > MAX_UNITS:
+        raise Invalid(
+            f"{total} units scanned; a return parcel holds at most {MAX_UNITS}: check the quantities and receive again."
+        )
     out: dict[str, int] = {}
     wedge = await wedge_of(hub)
     for item in items:
@@ -110,10 +117,13 @@ async def receive(
                 ReturnItem.id == item["id"]
             )
         for sku, n in left.items():
-            if n > 0:
+            if n > 0:  # one row per unit, as the expected ones: each is inspected on its own
                 unexpected.append(f"{n} × {sku}")
                 await ReturnItem.insert(
-                    ReturnItem(request=request_id, sku=sku, quantity=0, received=n, status="unexpected")
+                    *(
+                        ReturnItem(request=request_id, sku=sku, quantity=0, received=1, status="unexpected")
+                        for _ in range(n)
+                    )
                 )
         await ReturnRequest.update({ReturnRequest.status: "received", ReturnRequest.received_at: now}).where(
             ReturnRequest.id == request_id

@@ -5,9 +5,10 @@ a bad week or too long a range 422 naming the parameter; another hub 403."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
-from backend.db.tables import Hub
+from backend.db.tables import Hub, ReturnInspection
 from backend.returns.figures import iso_week
 from tests.api.helpers import login, make_user, problem
 from tests.api.test_returns_desk import JACKET_CENTS, inspect_b, received_jacket, work_through
@@ -18,6 +19,7 @@ async def test_a_returned_jacket_shows_in_its_week_of_sale_with_reason_refund_an
     order, desk, item = await received_jacket(client)
     done = await inspect_b(client, desk, item)
     await work_through(client, desk, item)
+    steps = await three_minutes_a_step(item)
     week = iso_week(_now(client).date() - dt.timedelta(days=2))
     url = f"/hubs/{order['hub']}/returns/figures?from={week}&to={week}"
     name = f"disp-{uuid.uuid4().hex[:6]}"
@@ -31,7 +33,31 @@ async def test_a_returned_jacket_shows_in_its_week_of_sale_with_reason_refund_an
     # sold: 2 jackets and the scarf; back: the jacket the portal returned
     assert w["sold"] >= 2 and w["returned"] == 1 and w["rate"] == round(1 / w["sold"], 4)
     assert w["refundsCents"] == done["refund"]["totalCents"] == JACKET_CENTS - JACKET_CENTS // 10
-    assert w["labourMinutes"] >= 0
+    assert (steps, w["labourMinutes"], w["labourCents"]) == (6, 18.0, 0)  # no hourly cost set
+    # the fee is already off the refund: the net cost is the refund (and the labour's cost)
+    assert (w["feesCents"], w["netCents"]) == (0, w["refundsCents"])
+    assert got["byProduct"] == [
+        {
+            "week": week,
+            "sku": "JAS-42",
+            "name": "Jas",
+            "category": "clothing",
+            "sold": 2,
+            "returned": 1,
+            "rate": 0.5,
+            "reasons": [{"reason": "too_small", "count": 1}],
+        },
+        {
+            "week": week,
+            "sku": "SJAAL",
+            "name": "Sjaal",
+            "category": "clothing",
+            "sold": 1,
+            "returned": 0,
+            "rate": 0.0,
+            "reasons": [],
+        },
+    ]
     assert got["topReasons"] == [{"reason": "too_small", "count": 1}]
     assert {"week": week, "category": "clothing", "reason": "too_small", "count": 1} in got["reasonsByCategory"]
     csv = await client.get(url.replace("/figures?", "/figures.csv?") + "&table=costs", headers=desk)
@@ -40,8 +66,30 @@ async def test_a_returned_jacket_shows_in_its_week_of_sale_with_reason_refund_an
     header, row = csv.text.splitlines()
     assert header == "week,returns,fees_cents,refunds_cents,labour_minutes,labour_cents,net_cents"
     assert row.startswith(f"{week},1,0,{JACKET_CENTS - JACKET_CENTS // 10},")
+    assert row == f"{week},1,0,{JACKET_CENTS - JACKET_CENTS // 10},18,0,{JACKET_CENTS - JACKET_CENTS // 10}"
     rates = (await client.get(url.replace("/figures?", "/figures.csv?"), headers=desk)).text.splitlines()
     assert rates[0] == "week,key,sold,returned,rate" and any(r.startswith(f"{week},clothing,") for r in rates[1:])
+    csv_url = url.replace("/figures?", "/figures.csv?") + "&by=sku&table="
+    by_sku = await client.get(csv_url + "rates", headers=desk)
+    assert by_sku.status_code == 200 and by_sku.headers["content-type"].startswith("text/csv")
+    assert by_sku.text.splitlines() == ["week,key,sold,returned,rate", f"{week},JAS-42,2,1,0.5", f"{week},SJAAL,1,0,0"]
+    reasons = (await client.get(csv_url + "reasons", headers=desk)).text.splitlines()
+    assert reasons == ["week,key,reason,count", f"{week},JAS-42,too_small,1"]
+    problem(await client.get(csv_url + "rates&by=colour", headers=desk), 400)
+
+
+async def three_minutes_a_step(item: int) -> int:
+    """The item's step timers rewritten so each step took three minutes: labour with an exact value."""
+    row = await ReturnInspection.select(ReturnInspection.events).where(ReturnInspection.item == item).first()
+    assert row is not None
+    events = json.loads(row["events"]) if isinstance(row["events"], str) else row["events"]
+    base = dt.datetime(2026, 12, 2, 10, 0)
+    order = {step: n for n, step in enumerate(dict.fromkeys(e["step_id"] for e in events))}
+    for e in events:
+        at = base + dt.timedelta(minutes=10 * order[e["step_id"]] + (3 if e["kind"] == "done" else 0))
+        e["at"] = at.isoformat()
+    await ReturnInspection.update({ReturnInspection.events: events}).where(ReturnInspection.item == item)
+    return len(order)
 
 
 async def test_a_bad_week_or_too_long_a_range_is_422_naming_the_parameter(client) -> None:

@@ -1,5 +1,6 @@
 """The Returns panel on the dispatcher's desk, in a real Chromium: after the demo's returns it
-draws the weekly chart (inline SVG) with its table, the top reasons and the CSV link (which
+draws the weekly chart (inline SVG) with its table, the products returned with their reasons,
+the top reasons and the CSV link (which
 answers CSV); axe finds nothing serious or critical; the panel speaks Dutch."""
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def test_the_desk_shows_the_return_figures_as_a_chart_a_table_and_a_csv(server: 
     returned = sum(int(rows.nth(i).locator("td").nth(1).inner_text()) for i in range(8))
     assert returned > 0, "the demo's returns show in their weeks of sale"
     expect(panel.locator("[data-reasons] li").first).to_be_visible()
+    # per product: the demo's desk lamp came back defective
+    lamp = panel.locator("[data-returns-products] tr[data-sku='LAMP-DESK']")
+    expect(lamp.locator("th")).to_have_text("Desk lamp")
+    expect(lamp.locator(".returns-why")).to_contain_text("Defective")
     assert panel.locator("[data-chart=rate] rect[height]:not([height='0'])").count() >= 1
     link = panel.locator("[data-returns-csv]")
     expect(link).to_have_text("Download CSV")
@@ -62,4 +67,7 @@ def test_the_desk_shows_the_return_figures_as_a_chart_a_table_and_a_csv(server: 
     page.click("#top-lang [data-lang=nl]")
     expect(panel.locator("h2")).to_have_text("Retouren")
     expect(link).to_have_text("CSV downloaden")
+    caption = panel.locator("[data-returns-products] caption")
+    expect(caption).to_have_text("Geretourneerde producten, per week van verkoop")
+    expect(lamp.locator(".returns-why")).to_contain_text("Defect")
     page.click("#top-lang [data-lang=en]")

@@ -64,6 +64,8 @@ def test_a_customer_registers_a_return_at_a_pickup_point(server: Server, phone: 
     socks.locator("textarea").fill("The colour is not as shown")
     page.locator("label.choice", has_text="Exchange").click()
     expect(page.locator("label.choice", has_text="Exchange")).to_contain_text("€5.00")
+    # an exchange is said plainly to be credit for a new order, not a replacement sent
+    expect(page.locator("#exchange-hint")).to_contain_text("We do not send a replacement")
     assert _serious(page, "request") == [] and _small_targets(page) == []
     page.click("#send")
     expect(page.locator("#done")).to_be_visible()
@@ -71,6 +73,7 @@ def test_a_customer_registers_a_return_at_a_pickup_point(server: Server, phone: 
     assert code.startswith("R-") and len(code) == 10
     assert page.locator("img.qr").get_attribute("src").startswith("data:image/svg+xml")
     expect(page.locator("#done")).to_contain_text("€5.00")  # the exchange bonus
+    expect(page.locator("#exchange-done")).to_contain_text("credit for a new order")
     assert _serious(page, "done") == []
     page.click("#again")
     expect(page.locator("#find")).to_be_visible()
@@ -93,6 +96,7 @@ def test_the_portal_in_dutch(server: Server, phone: Any) -> None:
     expect(page.locator("#request legend").first).to_have_text("1. Wat stuur je terug?")
     # DEMO-R3's lamp waits at the hub already: it says so, in Dutch
     expect(page.locator(".item", has_text="Desk lamp")).to_contain_text("zit al in een retour")
+    expect(page.locator("#exchange-hint")).to_contain_text("We sturen niet vanzelf een vervangend artikel")
     page.locator(".item", has_text="Wool socks").locator("input[type=checkbox]").check()
     page.locator("label.choice", has_text="Een koerier").click()
     expect(page.locator("#slot")).to_be_visible()

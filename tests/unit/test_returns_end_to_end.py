@@ -110,16 +110,19 @@ def test_a_jacket_returned_too_small_ends_in_stock_as_grade_b_and_is_refunded_on
 
     refunds = RefundLedger()
     refund = compute(
-        "R7-1", price_cents=8995, reason=Reason.TOO_SMALL, outcome=Outcome.REFUND, grade=done.grade, policy=POLICY
+        "R7-1",
+        price_cents=8995,
+        reason=Reason.TOO_SMALL,
+        outcome=Outcome.REFUND,
+        grade=done.grade,
+        fee_cents=POLICY.fee_cents(Reason.TOO_SMALL),
     )
     assert [(line.code, line.cents) for line in refund.lines] == [("price", 8995), ("grade", -899), ("fee", -195)]
     first = refunds.record(refund, "kim", at(102))
     assert refunds.record(refund, "kim", at(150)) is first and refunds.paid_cents() == 7901
     with pytest.raises(RefundError, match="a refund is paid once"):
         refunds.record(
-            compute(
-                "R7-1", price_cents=8995, reason=Reason.DEFECTIVE, outcome=Outcome.REFUND, grade=Grade.B, policy=POLICY
-            ),
+            compute("R7-1", price_cents=8995, reason=Reason.DEFECTIVE, outcome=Outcome.REFUND, grade=Grade.B),
             "kim",
             at(103),
         )
@@ -139,9 +142,12 @@ def test_a_jacket_returned_too_small_ends_in_stock_as_grade_b_and_is_refunded_on
                 refund_cents=first.refund.total_cents,
                 labour_minutes=minutes,
             )
-        ]
+        ],
+        labour_cents_per_hour=2400,
     )
-    assert (week.refunds_cents, week.fees_cents, week.labour_minutes) == (7901, 195, 92.0)
+    # the fee is already off the refund (its "fee" line): the cost is what was paid back plus the labour
+    assert (week.refunds_cents, week.fees_cents, week.labour_minutes, week.labour_cents) == (7901, 195, 92.0, 3680)
+    assert week.net_cents == 7901 + 3680
 
 
 def test_the_disposition_and_refund_data_drive_the_outcome() -> None:
@@ -167,7 +173,7 @@ def test_the_disposition_and_refund_data_drive_the_outcome() -> None:
             reason=Reason.TOO_SMALL,
             outcome=Outcome.REFUND,
             grade=Grade.B,
-            policy=POLICY,
+            fee_cents=POLICY.fee_cents(Reason.TOO_SMALL),
             table=table,
         ).total_cents
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from backend.returns.requests import Ask, Choice, OrderedLine, Refused, decide, returnable
+from backend.returns.requests import Ask, Choice, OrderedLine, Refused, decide, returnable, shares, units
 from backend.returns.vocabulary import HandIn, Outcome, Reason, ReturnPolicy
 
 DELIVERED = dt.date(2026, 12, 1)
@@ -42,6 +42,21 @@ def test_accepted_with_fee_for_changed_mind_and_bonus_for_exchange() -> None:
     )
     assert d.fee_cents == 0 and d.bonus_cents == 500
     assert d.lines[0].sku == "JAS-42" and d.lines[0].quantity == 1
+
+
+def test_a_decision_one_unit_at_a_time_keeps_its_fees_and_bonus_once() -> None:
+    lines = (*LINES[:2], OrderedLine(line_id=4, sku="SJAAL", category="clothing", quantity=1))
+    two = Choice(line_id=1, quantity=2, reason=Reason.CHANGED_MIND)
+    one = Choice(line_id=4, quantity=1, reason=Reason.DEFECTIVE)
+    d = decide(lines, DELIVERED, TODAY, POLICY, ask(two, one, outcome=Outcome.EXCHANGE))
+    got = [(u.line_id, u.sku, u.reason, u.fee_cents, u.bonus_cents) for u in units(d)]
+    assert got == [
+        (1, "JAS-42", Reason.CHANGED_MIND, 395, 167),
+        (1, "JAS-42", Reason.CHANGED_MIND, 395, 167),
+        (4, "SJAAL", Reason.DEFECTIVE, 0, 166),
+    ]
+    assert sum(u.fee_cents for u in units(d)) == d.fee_cents and sum(u.bonus_cents for u in units(d)) == 500
+    assert (shares(5, 3), shares(0, 2), shares(7, 0)) == ([2, 2, 1], [0, 0], [])
 
 
 def test_last_day_of_the_window_is_still_open_and_the_day_after_is_refused() -> None:

@@ -77,6 +77,27 @@ def test_templates_per_category_and_disposition_with_pictograms_and_text_keys() 
     )
 
 
+def test_furniture_has_a_list_of_its_own_for_every_disposition_and_none_tests_a_plug() -> None:
+    for d in (
+        Disposition.RESTOCK,
+        Disposition.OUTLET,
+        Disposition.SECOND_HAND,
+        Disposition.REPAIR,
+        Disposition.SUPPLIER,
+    ):
+        found = template_for("furniture", d)
+        assert found is not None and found[0] == f"furniture/{d.value}", d
+        assert StepKind.TEST not in found[1] and StepKind.WASH not in found[1], d
+    sofa = generate("s1", "SOFA-3", "furniture", Grade.C, Disposition.SECOND_HAND)
+    assert sofa is not None and [s.kind for s in sofa.steps] == [
+        StepKind.UNPACK,
+        StepKind.CLEAN,
+        StepKind.PHOTOGRAPH,
+        StepKind.RELABEL,
+        StepKind.REPACKAGE,
+    ]
+
+
 def test_changing_the_template_data_changes_the_list() -> None:
     quick = {**TEMPLATES, "clothing/outlet": (StepKind.UNPACK, StepKind.RELABEL)}
     t = generate("r1", "JAS-42", "clothing", Grade.B, Disposition.OUTLET, quick)

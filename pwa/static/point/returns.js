@@ -23,7 +23,7 @@ export function returnsTab({ state, t, sentence, finish, loadDay, showLogin, sca
       </form>
       ${r ? html`<div class="card" id="ret-shown"><p class="big-code">${r.code}</p>
         <h2>${t("ret.items")}</h2>
-        <ul>${r.items.map((i) => html`<li>${i.quantity} × ${i.sku}</li>`)}</ul>
+        <ul>${r.lines.map((l) => html`<li>${l.quantity} × ${l.sku}</li>`)}</ul>
         <button class="btn primary big" type="button" id="ret-accept" @click=${() => accept(r.code)}>
           ${t("ret.accept", { code: r.code })}</button></div>` : ""}
       <h2>${t("ret.cart")}</h2>

@@ -188,7 +188,7 @@ async function findReturn(code) {
 
 async function receive() {
   const r = state.ret;
-  const items = r.items.filter((i) => i.quantity > 0).map((i) => ({ code: i.sku, quantity: i.quantity }));
+  const items = r.lines.map((l) => ({ code: l.sku, quantity: l.quantity })); // the units counted per line
   const data = await send(`/receiving/returns/${r.id}/receive`, { items });
   if (data) { state.ret = data; draw(); }
 }

@@ -147,13 +147,14 @@ function requestCard() {
       ${f.returns.length ? html`<section id="earlier" aria-labelledby="earlier-title">
         <h2 id="earlier-title">${t("ret.earlier.title")}</h2>
         ${f.returns.map((r) => html`<p class="earlier"><strong>${r.code}</strong> · ${t(`ret.status.${r.status}`)}
-          · ${r.items.map((i) => `${i.quantity} × ${i.sku}`).join(", ")}</p>`)}
+          · ${r.lines.map((l) => `${l.quantity} × ${l.sku}`).join(", ")}</p>`)}
       </section>` : nothing}
       <fieldset><legend>${t("ret.items.legend")}</legend>${f.items.map((it) => itemRow(it, f.fees))}</fieldset>
       <fieldset><legend>${t("ret.outcome.legend")}</legend>
         ${radio("outcome", "refund", state.outcome, t("ret.outcome.refund"), (v) => { state.outcome = v; })}
         ${radio("outcome", "exchange", state.outcome,
           bonus ? t("ret.outcome.bonus", { bonus: money(bonus) }) : t("ret.outcome.exchange"), (v) => { state.outcome = v; })}
+        <p id="exchange-hint" class="muted">${t("ret.outcome.exchangeHint")}</p>
       </fieldset>
       <fieldset><legend>${t("ret.handin.legend")}</legend>
         ${radio("hand-in", "pickup_point", state.handIn, t("ret.handin.pickup_point"), (v) => { state.handIn = v; })}
@@ -185,6 +186,7 @@ function doneCard() {
       <img class="qr" src=${d.qr} alt=${t("ret.done.qr", { code: d.code })}>
       <p id="where">${where}</p>
       ${d.feeCents ? html`<p>${t("ret.done.fee", { fee: money(d.feeCents) })}</p>` : nothing}
+      ${d.outcome === "exchange" ? html`<p id="exchange-done">${t("ret.done.exchange")}</p>` : nothing}
       ${d.bonusCents ? html`<p>${t("ret.done.bonus", { bonus: money(d.bonusCents) })}</p>` : nothing}
       <button id="again" type="button" @click=${again}>${t("ret.done.another")}</button>
     </section>`;

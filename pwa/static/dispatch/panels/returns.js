@@ -1,7 +1,8 @@
 // The Returns panel: the return figures of the desk's week and the weeks before it
 // (GET /hubs/{id}/returns/figures): per week of sale the return rate and the net cost as small
 // bar charts drawn here (inline SVG, hidden from screen readers: the table under them says the
-// same), the top reasons, and the CSV. Read when the desk opens a hub or day, and on Refresh.
+// same), per product the rate and the reasons, the top reasons, and the CSV. Read when the
+// desk opens a hub or day, and on Refresh.
 import { html, svg, nothing } from "../../kit/html.js";
 import { hubAndDate, send } from "./shared.js";
 import { weekRange, bars, figuresCsvUrl, shortWeek } from "./returns-model.js";
@@ -37,6 +38,22 @@ function chart(weeks, value, label, kind) {
     </svg></figure>`;
 }
 
+/** Per week of sale and product: the products that came back, their rate and the reasons given. */
+function productTable(rows, t, lang) {
+  const back = rows.filter((r) => r.returned > 0);
+  if (!back.length) return nothing;
+  const reasons = (r) => r.reasons.map((g) => `${t(`panel.ret.reason.${g.reason}`)} ${g.count}`).join(", ");
+  return html`<table class="returns-table" data-returns-products>
+    <caption>${t("panel.ret.productCaption")}</caption>
+    <thead><tr><th scope="col">${t("panel.ret.week")}</th><th scope="col">${t("panel.ret.product")}</th>
+      <th scope="col">${t("panel.ret.returnedOf")}</th><th scope="col">${t("panel.ret.rate")}</th>
+      <th scope="col">${t("panel.ret.reasons")}</th></tr></thead>
+    <tbody>${back.map((r) => html`<tr data-sku=${r.sku}><td title=${r.week}>${shortWeek(r.week)}</td>
+      <th scope="row">${r.name}</th><td>${t("panel.ret.nOf", { n: r.returned, of: r.sold })}</td>
+      <td>${percent(r.rate, lang)}</td><td class="returns-why">${reasons(r)}</td></tr>`)}</tbody>
+  </table>`;
+}
+
 export function returnsPanel(desk) {
   const t = desk.t;
   const lang = desk.lang;
@@ -60,6 +77,7 @@ export function returnsPanel(desk) {
         <tbody>${weeks.map((w) => html`<tr data-week=${w.week}><th scope="row">${w.week}</th><td>${w.sold}</td>
           <td>${w.returned}</td><td>${percent(w.rate, lang)}</td><td>${euros(w.netCents, lang)}</td></tr>`)}</tbody>
       </table>
+      ${productTable(d.byProduct ?? [], t, lang)}
       <h3 class="returns-sub">${t("panel.ret.topReasons")}</h3>
       ${d.topReasons.length ? html`<ol class="returns-reasons" data-reasons>${d.topReasons.map((r) => html`<li>
         ${t(`panel.ret.reason.${r.reason}`)}: ${r.count}</li>`)}</ol>` : html`<p class="panel-hint">${t("panel.ret.none")}</p>`}`}
