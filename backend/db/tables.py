@@ -213,6 +213,7 @@ class Parcel(Keyed):
     volume_l = Float()
     # Where the goods are collected; null: they wait at the hub.
     shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)
+    longest_side_cm = Float(null=True, default=None)  # as the order gave it (a locker door's depth); null: not given
     status = Varchar(length=20, default="expected")
 
 

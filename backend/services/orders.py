@@ -244,6 +244,7 @@ async def write(prepared: Prepared) -> int:
                 weight_kg=p.weight_kg,
                 volume_l=p.volume_l,
                 shop=p.shop_id,
+                longest_side_cm=p.longest_side_cm,
             )
             for p in data.parcels
         )

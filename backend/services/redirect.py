@@ -31,7 +31,6 @@ from backend.db.tables import DispatchLock, Parcel, PickupPoint, Shift, Stop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch import failed_stop
 from backend.dispatch.calendar import SLOTS, at, format_hhmm, parse_hhmm, same_day_open, seconds_of, windows_on
-from backend.dispatch.lockers import Box
 from backend.dispatch.model import Window
 from backend.dispatch.replan import ReplanResult
 from backend.errors import Conflict, Invalid, Stale
@@ -131,9 +130,7 @@ async def current_delivery(order_id: int) -> dict[str, Any] | None:
 async def _load(order: dict[str, Any], now: dt.datetime) -> _Day:
     day = order["delivery_date"]
     stop = await current_delivery(order["id"])
-    parcels = await Parcel.select(Parcel.barcode, Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(
-        Parcel.order == order["id"]
-    )
+    parcels = await Parcel.select(*locker_days.BOX_COLUMNS, Parcel.status).where(Parcel.order == order["id"])
     routes = await routes_in_force(order["hub"], day)
     day_start = dt.datetime.combine(day, dt.time())
     shifts = await Shift.select(Shift.id, Shift.start, Shift.end, Shift.status).where(
@@ -222,7 +219,7 @@ async def _points(d: _Day) -> tuple[list[dict[str, Any]], dict[int, int]]:
         .where((PickupPoint.hub == d.order["hub"]) | PickupPoint.hub.is_null())
         .output(load_json=True)
     )
-    boxes = [Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in d.parcels]
+    boxes = [locker_days.parcel_box(p) for p in d.parcels]
     for point_id, placed in (await locker_days.refusals(points, boxes, d.day)).items():
         # A locker bank with no door for these parcels that day: refused, as a full or small point is.
         next(p for p in points if p["id"] == point_id)["no_door"] = placed
