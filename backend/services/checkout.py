@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend import jobs
+from backend.db.carrier_tables import CarrierOrder
 from backend.db.engine import transaction
 from backend.db.locks import exclusive
 from backend.db.tables import CheckoutHold, CheckoutSlot, ShopApiKey
@@ -504,6 +505,14 @@ async def order_from_hold(ctx: Context, shop_id: int, hold_id: int, data: HoldOr
             prepared = await orders.prepare(order_in, ctx.geo, now.date())
             async with transaction():
                 order_id = await orders.write(prepared)
+                if hold["option_key"] == "carrier" and not await CarrierOrder.exists().where(
+                    CarrierOrder.order == order_id
+                ):  # no bike's room was checked for it: written only as the carrier's
+                    raise Conflict(
+                        "The hub's carrier rules changed since this hold: the order would no longer go by carrier. "
+                        "Ask for the options again and hold one.",
+                        code="carrier_rules_changed",
+                    )
                 await CheckoutHold.update({CheckoutHold.order_id: order_id}).where(CheckoutHold.id == hold_id)
         checkout_changes.changed(hold["hub"])  # the hold's room is now its order's
     return await orders.order_for(order_id)

@@ -161,6 +161,16 @@ async def test_the_carrier_option_is_held_and_ordered_onto_the_handover_list(cli
     assert twice.status_code == 201 and twice.json()["id"] == order_id
     assert await CarrierOrder.count().where(CarrierOrder.order == order_id) == 1
     assert await Order.count().where(Order.reference == "W-CARRIER") == 1
+    # Held again, then the rules let a bike take 9 kg: no bike's room was checked, so no order.
+    r = await client.post("/checkout/options", json=_ask(a[300], {"weightG": 9000}), headers=shop)
+    (offered,) = [o for o in r.json()["options"] if o["kind"] == "carrier"]
+    second = await post_ok(client, "/checkout/holds", {"optionId": offered["id"]}, shop)
+    await client.put(f"/hubs/{hub}/carrier-rules", json={**RULES, "maxWeightKg": 20}, headers=h)
+    refused = await client.post(
+        f"/checkout/holds/{second['id']}/order", json={**body, "reference": "W-CARRIER-2"}, headers=shop
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "carrier_rules_changed", refused.text
+    assert await Order.count().where(Order.reference == "W-CARRIER-2") == 0
 
 
 async def test_a_hub_without_carrier_rules_holds_no_carrier_option(client, geo) -> None:
