@@ -280,6 +280,7 @@ async def _point_states(
                 ),
                 max_weight_kg=p["max_weight_kg"],
                 max_volume_l=p["max_volume_l"],
+                max_side_cm=p["max_side_cm"],
             )
             for p in rows
         )

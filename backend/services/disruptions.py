@@ -267,7 +267,10 @@ async def after_failed_stop(
     step = failed_stop.next_step(
         policy,
         (stop["lat"], stop["lon"]),  # type: ignore[arg-type]
-        [failed_stop.Parcel(weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels],
+        [
+            failed_stop.Parcel(weight_kg=p["weight_kg"], volume_l=p["volume_l"], longest_cm=p["longest_side_cm"])
+            for p in parcels
+        ],
         candidates,
         seconds_of(now, day),
         day_end,
@@ -351,6 +354,7 @@ async def _policy_points(
             open_today=hours(p),
             max_weight_kg=p["max_weight_kg"],
             max_volume_l=p["max_volume_l"],
+            max_side_cm=p["max_side_cm"],
         )
         for p in points
         if p["id"] != current

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from backend.db.tables import Order
 from backend.services.point_room import room_left
-from tests.api.helpers import post_ok, tomorrow
+from tests.api.helpers import post_ok, problem, tomorrow
 from tests.api.test_checkout import _hub, _option
 
 EVERY_DAY = ["mo", "tu", "we", "th", "fr", "sa", "su"]
@@ -100,3 +101,30 @@ async def test_an_order_time_before_now_is_answered_as_of_now(client, geo) -> No
     assert _option(past, "evening", tomorrow())["available"]
     later = await _ask(client, shop, a[300], dt.datetime.combine(tomorrow(), dt.time(7, 0)))
     assert _option(later, "morning", tomorrow())["reason"] == "past_cutoff"
+
+
+async def test_a_point_takes_no_parcel_longer_than_its_side_limit(client, geo) -> None:
+    """``maxSideCm``: the check-out does not offer the point, and intake refuses it, for a longer parcel."""
+    h, hub, (shop, _other), a = await _hub(client, geo, payload_kg=100)
+    # Set before the first options call (the check-out's kept view sees a point changed by hand within 2 s).
+    (kiosk_id,) = [p["id"] for p in (await client.get("/pickup-points", headers=h)).json() if p["name"] == "Kiosk"]
+    r = await client.patch(f"/pickup-points/{kiosk_id}", json={"maxSideCm": 40}, headers=h)
+    assert r.status_code == 200 and r.json()["maxSideCm"] == 40, r.text
+    body = {"address": a[300], "parcels": [{"weightG": 1000, "volumeMl": 5000, "longestCm": 50}]}
+    answer = (await client.post("/checkout/options", json=body, headers=shop)).json()
+    long = _points(answer, tomorrow())["Kiosk"]
+    assert (long["available"], long["reason"]) == (False, "too_large_for_point")
+    assert "20 kg, 100 L and 40 cm long" in long["detail"]
+    assert _points(await _ask(client, shop, a[300]), tomorrow())["Kiosk"]["available"]  # 30 cm: taken
+    order = {
+        "reference": "LONG-K",
+        "hubId": hub,
+        "customerName": "Noor",
+        "date": tomorrow().isoformat(),
+        "pickupPointId": kiosk_id,
+        "slot": "day",
+        "parcels": [{"weightKg": 1, "volumeL": 5, "longestSideCm": 50}],
+    }
+    refused = problem(await client.post("/orders", json=order, headers=h), 422)
+    assert "1 kg / 5 L / 50 cm does not fit Kiosk" in refused["detail"] and "40 cm long" in refused["detail"]
+    assert await Order.count().where(Order.reference == "LONG-K") == 0

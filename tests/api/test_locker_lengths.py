@@ -62,6 +62,16 @@ async def test_a_redirect_does_not_send_a_long_parcel_to_shallow_doors(client, g
     refused = problem(await client.post(url, json={"kind": "pickup_point", "pickupPointId": point}), 409)
     assert refused.get("code") == "pickup_point_too_small" and "fits no compartment" in refused["detail"], refused
     assert await LockerCompartment.count().where(LockerCompartment.order == order["id"]) == 0
+    # A parcel shop whose shelves take 60 cm at most refuses it as well (its own limit, no doors).
+    shop = await post_ok(
+        client,
+        "/pickup-points",
+        {"name": "Shelf Shop", "kind": "parcel_shop", "address": _addresses(geo)[152], "hubId": hub}
+        | {"capacityParcels": 10, "maxWeightKg": 25, "maxVolumeL": 100, "maxSideCm": 60},
+        h,
+    )
+    short = problem(await client.post(url, json={"kind": "pickup_point", "pickupPointId": shop["id"]}), 409)
+    assert short.get("code") == "pickup_point_too_small" and "60 cm long" in short["detail"], short
     # 50 cm goes in a 60 cm door: the same redirect is taken.
     await Parcel.update({Parcel.longest_side_cm: 50}).where(Parcel.order == order["id"])
     r = await client.post(url, json={"kind": "pickup_point", "pickupPointId": point})
