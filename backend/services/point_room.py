@@ -71,16 +71,19 @@ async def rooms(points: Collection[tuple[int, int]], day: dt.date) -> dict[int, 
             & (PointParcel.order.delivery_date <= day)
         )
     }
+    free = await locker_days.free_counts(ids, day)
     for row in await Parcel.select(Parcel.id, Parcel.order.pickup_point, Parcel.order.delivery_date).where(
         Parcel.order.pickup_point.is_in(ids)
         & (Parcel.order.delivery_date >= since)
         & (Parcel.order.delivery_date <= day)
         & Parcel.order.status.not_in(list(NOT_COMING))
     ):
-        point = row["order.pickup_point"]
-        if row["id"] not in scanned and covers(row["order.delivery_date"], hold.get(point, 0), day):
+        point, came = row["order.pickup_point"], row["order.delivery_date"]
+        # A locker bank's doors count an earlier day's parcel already (its door stays kept
+        # until the parcel leaves: locker_days.free_on); its shelves count that day's only.
+        held = covers(came, hold.get(point, 0), day) if free.get(point) is None else came == day
+        if row["id"] not in scanned and held:
             announced[point] += 1
-    free = await locker_days.free_counts(ids, day)
     return {p: Room(capacity, held_by.get(p, 0), announced.get(p, 0), free.get(p)) for p, capacity in points}
 
 
