@@ -7,6 +7,7 @@ import datetime as dt
 
 from backend.db.locker_tables import LockerCompartment
 from backend.db.tables import Order, Parcel, Stop
+from backend.services import locker_days
 from backend.services.disruptions import after_failed_stop
 from tests.api.helpers import post_ok, problem, service_ctx, tomorrow
 from tests.api.test_lockers import SIZES, compartments_body
@@ -51,6 +52,12 @@ async def test_an_order_keeps_its_longest_side_and_gets_a_door_that_deep(client,
     }
     (door,) = await LockerCompartment.select(LockerCompartment.label).where(LockerCompartment.order == made["id"])
     assert door["label"] == "D1"  # by volume alone A1 (24 L, 60 cm deep) was the smallest that fit
+    # Without its door (as a parcel waiting for one), the count of the bank's doors gives it D1 too.
+    await LockerCompartment.update({LockerCompartment.parcel: None, LockerCompartment.order: None}).where(
+        LockerCompartment.order == made["id"]
+    )
+    left = (await locker_days.doors_left([point], tomorrow()))[point]
+    assert sorted(c.label for c in left if not c.free) == ["D1"]
 
 
 async def test_a_redirect_does_not_send_a_long_parcel_to_shallow_doors(client, geo) -> None:
