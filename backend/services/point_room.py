@@ -81,8 +81,8 @@ async def rooms(points: Collection[tuple[int, int]], day: dt.date) -> dict[int, 
         point, came = row["order.pickup_point"], row["order.delivery_date"]
         # A locker bank's doors count an earlier day's parcel already (its door stays kept
         # until the parcel leaves: locker_days.free_on); its shelves count that day's only.
-        held = covers(came, hold.get(point, 0), day) if free.get(point) is None else came == day
-        if row["id"] not in scanned and held:
+        still_there = covers(came, hold.get(point, 0), day) if free.get(point) is None else came == day
+        if row["id"] not in scanned and still_there:
             announced[point] += 1
     return {p: Room(capacity, held_by.get(p, 0), announced.get(p, 0), free.get(p)) for p, capacity in points}
 
