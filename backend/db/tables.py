@@ -91,6 +91,7 @@ class PickupPoint(Keyed, tablename="pickup_point"):
     capacity_parcels = Integer()
     max_weight_kg = Float()
     max_volume_l = Float()
+    max_side_cm = Float(null=True, default=None)  # the longest parcel it takes; null: any length
     hub = ForeignKey(references=Hub, null=True, on_delete=OnDelete.set_null)
     # Days a parcel waits at the point for its customer before it goes back to the hub.
     holding_days = Integer(default=7)
@@ -213,6 +214,7 @@ class Parcel(Keyed):
     volume_l = Float()
     # Where the goods are collected; null: they wait at the hub.
     shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)
+    longest_side_cm = Float(null=True, default=None)  # as the order gave it (a locker door's depth); null: not given
     status = Varchar(length=20, default="expected")
 
 

@@ -31,6 +31,7 @@ import msgspec
 from backend.dispatch.calendar import format_hhmm
 from backend.dispatch.carrier import Decision
 from backend.dispatch.model import Window
+from backend.dispatch.point_limits import limits_text, takes
 
 # The ride estimate: longer than the streets usually are, so that a slot offered here
 # is one the planner (on the real street network) can still fit.
@@ -142,6 +143,7 @@ class PointState(msgspec.Struct, frozen=True, kw_only=True):
     room_left: int  # parcels it can still take that day
     max_weight_kg: float
     max_volume_l: float
+    max_side_cm: float | None = None  # the longest parcel it takes; None: any length
     # A locker bank with no door for the parcels asked about that day: "too_large" (no door
     # fits them) or "full" (the doors that fit are taken), with the sentence; "": it has.
     no_door: str = ""
@@ -447,12 +449,12 @@ def _point(
         available=False,
         point_id=p.id,
     )
-    too_big = any(x.weight_g / 1000 > p.max_weight_kg or x.volume_ml / 1000 > p.max_volume_l for x in q.parcels)
-    if too_big:
+    limits = (p.max_weight_kg, p.max_volume_l, p.max_side_cm)
+    if not all(takes(*limits, x.weight_g / 1000, x.volume_ml / 1000, x.longest_cm) for x in q.parcels):
         return _no(
             base,
             "too_large_for_point",
-            f"A parcel is larger than {p.name} takes ({p.max_weight_kg} kg, {p.max_volume_l} L a parcel).",
+            f"A parcel is larger than {p.name} takes (at most {limits_text(*limits)} a parcel).",
         )
     if p.no_door == "too_large":
         return _no(base, "no_compartment_fits", p.no_door_detail)

@@ -14,6 +14,7 @@ from typing import Literal
 import msgspec
 
 from backend.dispatch.model import Window
+from backend.dispatch.point_limits import takes
 
 Policy = Literal["pickup_point", "retry", "hub"]
 POLICIES: tuple[str, ...] = ("pickup_point", "retry", "hub")
@@ -29,11 +30,13 @@ class Point(msgspec.Struct, frozen=True, kw_only=True):
     room: int  # parcels it can still take today
     max_weight_kg: float
     max_volume_l: float
+    max_side_cm: float | None = None  # None: any length
 
 
 class Parcel(msgspec.Struct, frozen=True, kw_only=True):
     weight_kg: float
     volume_l: float
+    longest_cm: float | None = None  # None: not given
 
 
 class NextStep(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,7 +59,10 @@ def next_step(
             p
             for p in points
             if p.room >= len(parcels)
-            and all(x.weight_kg <= p.max_weight_kg and x.volume_l <= p.max_volume_l for x in parcels)
+            and all(
+                takes(p.max_weight_kg, p.max_volume_l, p.max_side_cm, x.weight_kg, x.volume_l, x.longest_cm)
+                for x in parcels
+            )
         ]
         for p in sorted(fitting, key=lambda p: metres(at, (p.lat, p.lon))):
             window = next(

@@ -22,12 +22,14 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend import jobs
+from backend.db.carrier_tables import CarrierOrder
 from backend.db.engine import transaction
 from backend.db.locks import exclusive
 from backend.db.tables import CheckoutHold, CheckoutSlot, ShopApiKey
 from backend.dispatch.calendar import HHMM, at, format_hhmm, parse_hhmm
 from backend.dispatch.carrier import Decision, Shipment, decide
-from backend.dispatch.checkout import DayState, Option, ParcelSize, Question, SlotRule, options
+from backend.dispatch.checkout import DayState, Option, ParcelSize, PointState, Question, SlotRule, options
+from backend.dispatch.model import Window
 from backend.errors import Conflict, Invalid, NotFound
 from backend.services import carrier, checkout_changes, orders
 from backend.services.checkout_day import bike_limits, day_states, hub_row, slot_rules
@@ -84,6 +86,11 @@ class OptionOut(Out):
     detail: str
     point_id: int | None = None
     point_name: str | None = None
+    # A point option's point as it stands that day: parcel_shop or locker, its opening hours
+    # ("HH:MM-HH:MM"; always open: "00:00-24:00"; closed: none) and the parcels it can still take.
+    point_kind: Literal["parcel_shop", "locker"] | None = None
+    hours: list[str] | None = None
+    room_left: int | None = None
     carrier: str | None = None  # the carrier's name, when the hub's rules send the order to one
     duties: str | None = None  # DDP or DAP, for a parcel abroad
 
@@ -335,7 +342,9 @@ async def checkout_options(ctx: Context, shop_id: int, data: OptionsIn) -> Optio
     """The options, from the hub's view kept between calls (services/checkout_kept.py): no
     query while nothing changed; a hold checks again against the day read fresh."""
     hub_id = await hub_of_shop(shop_id)
-    now = data.order_time or ctx.now()
+    # A later order time shapes the answer; an earlier one than now would offer slots whose
+    # cut-off has passed (a hold would refuse them), so it counts from now.
+    now = max(data.order_time or ctx.now(), ctx.now())
     days = [now.date() + dt.timedelta(days=i) for i in range(DAYS_AHEAD)]
     view = await hub_view(hub_id, days, now)
     if view is None:
@@ -347,15 +356,22 @@ async def checkout_options(ctx: Context, shop_id: int, data: OptionsIn) -> Optio
     states = [msgspec.structs.replace(d, points=near.get(d.day, ())) for d in view.states]
     route = decide(*view.carrier, shipment_of(parcels, *extra)) if view.carrier is not None else None
     q = _question(ctx, view.hub, (lat, lon), parcels, now, states, view.slots, view.bike_limits, route)
-    names = {p.id: p.name for d in q.days for p in d.points}
+    points = {(d.day, p.id): p for d in q.days for p in d.points}
     out = []
     for o in options(q, view.rooms):
         asked = Asked(shop_id, hub_id, o.date, o.key, lat, lon, address, parcels, *extra)
-        out.append(_option_out(o, option_id(ctx.settings.secret_key, asked), names))
+        point = points.get((o.date, o.point_id)) if o.point_id is not None else None
+        out.append(_option_out(o, option_id(ctx.settings.secret_key, asked), point))
     return OptionsOut(hub_id=hub_id, address=address, lat=lat, lon=lon, options=out)
 
 
-def _option_out(o: Option, oid: str, names: dict[int, str]) -> OptionOut:
+def _hours(point: PointState) -> list[str]:
+    """The point's opening hours that day, as the shop shows them (its delivery window is narrower)."""
+    windows = (Window(0, 86_400),) if point.windows is None else point.windows
+    return [f"{format_hhmm(w.start)}-{format_hhmm(w.end)}" for w in windows]
+
+
+def _option_out(o: Option, oid: str, point: PointState | None) -> OptionOut:
     return OptionOut(
         id=oid,
         kind=o.kind,
@@ -369,7 +385,10 @@ def _option_out(o: Option, oid: str, names: dict[int, str]) -> OptionOut:
         reason=o.reason,
         detail=o.detail,
         point_id=o.point_id,
-        point_name=names.get(o.point_id) if o.point_id is not None else None,
+        point_name=point.name if point else None,
+        point_kind="locker" if point and point.kind == "locker" else "parcel_shop" if point else None,
+        hours=_hours(point) if point else None,
+        room_left=max(point.room_left, 0) if point else None,
         carrier=o.carrier,
         duties=o.duties,
     )
@@ -381,8 +400,6 @@ def _option_out(o: Option, oid: str, names: dict[int, str]) -> OptionOut:
 async def hold_option(ctx: Context, shop_id: int, data: HoldIn) -> HoldOut:
     """Hold an option for ``checkout_hold_min`` minutes, if it is still available now."""
     asked = read_option_id(ctx.settings.secret_key, shop_id, data.option_id)
-    if asked.key == "carrier":
-        raise Conflict("The carrier's delivery needs no hold; it is booked with the order (part of the hand-over).")
     now = ctx.now()
     hub = await hub_row(asked.hub)
     if hub is None:
@@ -396,13 +413,14 @@ async def hold_option(ctx: Context, shop_id: int, data: HoldIn) -> HoldOut:
             raise Conflict(f"This option can no longer be held: {found.detail}", reason=found.reason)
         point = next((p for d in q.days for p in d.points if p.id == found.point_id), None)
         place = (point.lat, point.lon) if point is not None else (asked.lat, asked.lon)
+        # The carrier's day is the one after now (a door's or point's is the day asked).
         row = CheckoutHold(
             shop=shop_id,
             hub=asked.hub,
             option_key=asked.key,
-            delivery_date=asked.day,
-            window_start=at(asked.day, found.start_s),
-            window_end=at(asked.day, found.end_s),
+            delivery_date=found.date,
+            window_start=at(found.date, found.start_s),
+            window_end=at(found.date, found.end_s),
             pickup_point=found.point_id,
             lat=place[0],
             lon=place[1],
@@ -477,7 +495,9 @@ async def order_from_hold(ctx: Context, shop_id: int, hold_id: int, data: HoldOr
                 code="hold_expired",
             )
         order_in = _order_in(hold, data)
-        if hold["delivery_date"] == now.date():  # the day may be on the road: into the running routes
+        # A bike's order for today goes into the running routes; the carrier's is handed over
+        # by intake (the hub's rules write its carrier_order, on that day's handover list).
+        if hold["delivery_date"] == now.date() and hold["option_key"] != "carrier":
             order_id, _ = await take_same_day_order(ctx, order_in, now)
             async with transaction():
                 await CheckoutHold.update({CheckoutHold.order_id: order_id}).where(CheckoutHold.id == hold_id)
@@ -485,6 +505,14 @@ async def order_from_hold(ctx: Context, shop_id: int, hold_id: int, data: HoldOr
             prepared = await orders.prepare(order_in, ctx.geo, now.date())
             async with transaction():
                 order_id = await orders.write(prepared)
+                if hold["option_key"] == "carrier" and not await CarrierOrder.exists().where(
+                    CarrierOrder.order == order_id
+                ):  # no bike's room was checked for it: written only as the carrier's
+                    raise Conflict(
+                        "The hub's carrier rules changed since this hold: the order would no longer go by carrier. "
+                        "Ask for the options again and hold one.",
+                        code="carrier_rules_changed",
+                    )
                 await CheckoutHold.update({CheckoutHold.order_id: order_id}).where(CheckoutHold.id == hold_id)
         checkout_changes.changed(hold["hub"])  # the hold's room is now its order's
     return await orders.order_for(order_id)

@@ -76,7 +76,7 @@ def hold_visit(h: dict[str, Any], day: dt.date, service_s: int = 120) -> Visit:
 
 
 async def live_holds(hub_id: int, days: list[dt.date], now: dt.datetime) -> list[dict[str, Any]]:
-    """Holds of the hub's days that still count: not expired, not an order yet."""
+    """Holds of the hub's days that still take room: not expired, not an order yet, not the carrier's."""
     return (
         await CheckoutHold.select()
         .where(
@@ -84,6 +84,7 @@ async def live_holds(hub_id: int, days: list[dt.date], now: dt.datetime) -> list
             & CheckoutHold.delivery_date.is_in(days)
             & (CheckoutHold.expires_at > now)
             & CheckoutHold.order_id.is_null()
+            & (CheckoutHold.option_key != "carrier")  # a carrier's hold takes no bike's or point's room
         )
         .order_by(CheckoutHold.id)
         .output(load_json=True)
@@ -260,7 +261,8 @@ async def _point_states(
 ) -> dict[dt.date, tuple[PointState, ...]]:
     out: dict[dt.date, tuple[PointState, ...]] = {}
     for day in days:
-        # The room counted where every service counts it (shelves now, announced that day), less live holds.
+        # The room counted where every service counts it (shelves now, announced parcels still
+        # there that day), less the live holds whose parcels would be too.
         rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in rows], day) if rows else {}
         out[day] = tuple(
             PointState(
@@ -271,9 +273,14 @@ async def _point_states(
                 lon=p["lon"],
                 windows=windows_on(periods(p["opening_hours"]), day),
                 room_left=rooms[p["id"]]
-                - sum(len(h["parcels"]) for h in holds if h["pickup_point"] == p["id"] and h["delivery_date"] == day),
+                - sum(
+                    len(h["parcels"])
+                    for h in holds
+                    if h["pickup_point"] == p["id"] and point_room.covers(h["delivery_date"], p["holding_days"], day)
+                ),
                 max_weight_kg=p["max_weight_kg"],
                 max_volume_l=p["max_volume_l"],
+                max_side_cm=p["max_side_cm"],
             )
             for p in rows
         )

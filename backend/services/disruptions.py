@@ -22,7 +22,6 @@ from backend.dispatch.calendar import (
     seconds_of,
     windows_on,
 )
-from backend.dispatch.lockers import Box
 from backend.dispatch.model import Window
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import ReplanResult
@@ -251,9 +250,7 @@ async def after_failed_stop(
         return None
     day = stop["plan_date"]
     policy = cast(failed_stop.Policy, policy or ctx.settings.fail_policy)
-    parcels = await Parcel.select(Parcel.barcode, Parcel.weight_kg, Parcel.volume_l).where(
-        Parcel.order == stop["order"]
-    )
+    parcels = await Parcel.select(*locker_days.BOX_COLUMNS).where(Parcel.order == stop["order"])
     points = (
         await PickupPoint.select()
         .where((PickupPoint.hub == stop["hub"]) | PickupPoint.hub.is_null())
@@ -270,7 +267,10 @@ async def after_failed_stop(
     step = failed_stop.next_step(
         policy,
         (stop["lat"], stop["lon"]),  # type: ignore[arg-type]
-        [failed_stop.Parcel(weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels],
+        [
+            failed_stop.Parcel(weight_kg=p["weight_kg"], volume_l=p["volume_l"], longest_cm=p["longest_side_cm"])
+            for p in parcels
+        ],
         candidates,
         seconds_of(now, day),
         day_end,
@@ -338,7 +338,7 @@ async def _policy_points(
     """The pickup points as the failed-stop policy sees them that day (the current one left out)."""
     rooms = await point_room.rooms_left([(p["id"], p["capacity_parcels"]) for p in points], day)
     # A locker bank with no door for these parcels that day is full for them (the policy passes it by).
-    boxes = [Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in parcels]
+    boxes = [locker_days.parcel_box(p) for p in parcels]
     no_door = await locker_days.refusals(points, boxes, day)
 
     def hours(p: dict[str, Any]) -> tuple[Window, ...]:
@@ -354,6 +354,7 @@ async def _policy_points(
             open_today=hours(p),
             max_weight_kg=p["max_weight_kg"],
             max_volume_l=p["max_volume_l"],
+            max_side_cm=p["max_side_cm"],
         )
         for p in points
         if p["id"] != current

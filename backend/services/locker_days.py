@@ -78,9 +78,9 @@ async def waiting(point_ids: Sequence[int]) -> dict[int, list[Box]]:
     """Parcels of live orders to these banks that have no door yet (nor a place on the desk)."""
     if not point_ids:
         return {}  # no bank among the points asked about: the common case, no query
-    rows = await Parcel.select(
-        Parcel.id, Parcel.barcode, Parcel.weight_kg, Parcel.volume_l, Parcel.order.pickup_point
-    ).where(Parcel.order.pickup_point.is_in(list(point_ids) or [-1]) & Parcel.order.status.not_in(list(DONE_ORDERS)))
+    rows = await Parcel.select(Parcel.id, *BOX_COLUMNS, Parcel.order.pickup_point).where(
+        Parcel.order.pickup_point.is_in(list(point_ids) or [-1]) & Parcel.order.status.not_in(list(DONE_ORDERS))
+    )
     ids = [r["id"] for r in rows] or [-1]
     kept = {
         r["parcel"]
@@ -90,8 +90,7 @@ async def waiting(point_ids: Sequence[int]) -> dict[int, list[Box]]:
     out: dict[int, list[Box]] = {}
     for r in rows:
         if r["id"] not in kept and r["id"] not in desk:
-            box = Box(key=r["barcode"], weight_kg=r["weight_kg"], volume_l=r["volume_l"])
-            out.setdefault(r["order.pickup_point"], []).append(box)
+            out.setdefault(r["order.pickup_point"], []).append(parcel_box(r))
     return out
 
 
@@ -174,6 +173,21 @@ async def waiting_orders(point_id: int) -> list[int]:
     )
     days = {r["order"]: r["order.delivery_date"] for r in rows}
     return sorted(days, key=lambda o: (days[o], o))
+
+
+def parcel_box(row: dict[str, Any]) -> Box:
+    """A parcel row (``barcode``, ``weight_kg``, ``volume_l``, ``longest_side_cm``) as the core's
+    box: every place that fits stored parcels to doors builds it here, so none leaves out the
+    longest side (a long thin parcel fits a door's volume but not its depth)."""
+    return Box(
+        key=row["barcode"],
+        weight_kg=row["weight_kg"],
+        volume_l=row["volume_l"],
+        longest_side_cm=row.get("longest_side_cm"),
+    )
+
+
+BOX_COLUMNS = (Parcel.barcode, Parcel.weight_kg, Parcel.volume_l, Parcel.longest_side_cm)  # what parcel_box reads
 
 
 def asked_boxes(parcels: Sequence[tuple[int, int, int]]) -> list[Box]:

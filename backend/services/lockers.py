@@ -211,9 +211,7 @@ async def assign(
     point = await PickupPoint.select(PickupPoint.id, PickupPoint.name).where(PickupPoint.id == point_id).first()
     if point is None or not await has_compartments(point_id):
         return []
-    parcels = await Parcel.select(Parcel.id, Parcel.barcode, Parcel.weight_kg, Parcel.volume_l).where(
-        Parcel.order == order_id
-    )
+    parcels = await Parcel.select(Parcel.id, *locker_days.BOX_COLUMNS).where(Parcel.order == order_id)
     kept = {
         r["parcel"]
         for r in await LockerCompartment.select(LockerCompartment.parcel).where(
@@ -224,7 +222,7 @@ async def assign(
     day = await _delivery_day(order_id) if purpose == "delivery" and wait else None
     done = []
     for p in todo:
-        box = Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"])
+        box = locker_days.parcel_box(p)
         for _ in range(5):  # another order may take the chosen one between the read and the write
             choice = choose([_core(r) for r in await _rows(point_id)], box)
             if choice.compartment_id is None and day is not None and await locker_days.door_by(point_id, box.key, day):

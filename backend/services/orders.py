@@ -17,6 +17,7 @@ from backend.db.tables import Hub, OrderLine, Parcel, PickupPoint, Product, Shop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch.calendar import HHMM, SLOTS, format_hhmm, parse_hhmm
 from backend.dispatch.carrier import Shipment
+from backend.dispatch.point_limits import limits_text, takes
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.outbox import emit
 from backend.services import carrier, lockers, point_room, stop_history
@@ -193,11 +194,13 @@ async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
     if pp is None:
         raise Invalid(f"pickupPointId {data.pickup_point_id} does not exist.")
     require_same_hub("pickupPointId", pp.id, pp.hub, data.hub_id)
+    limits = (pp.max_weight_kg, pp.max_volume_l, pp.max_side_cm)
     for p in data.parcels:
-        if p.weight_kg > pp.max_weight_kg or p.volume_l > pp.max_volume_l:
+        if not takes(*limits, p.weight_kg, p.volume_l, p.longest_side_cm):
+            side = f" / {p.longest_side_cm:g} cm" if p.longest_side_cm is not None else ""
             raise Invalid(
-                f"A parcel of {p.weight_kg} kg / {p.volume_l} L does not fit {pp.name} "
-                f"(at most {pp.max_weight_kg} kg and {pp.max_volume_l} L per parcel)."
+                f"A parcel of {p.weight_kg:g} kg / {p.volume_l:g} L{side} does not fit {pp.name} "
+                f"(at most {limits_text(*limits)} per parcel)."
             )
     if pp.kind == "locker":  # a compartment for each parcel: too large (422) or full (409)
         await lockers.check_fit({"id": pp.id, "name": pp.name}, data.parcels, data.date)
@@ -244,6 +247,7 @@ async def write(prepared: Prepared) -> int:
                 weight_kg=p.weight_kg,
                 volume_l=p.volume_l,
                 shop=p.shop_id,
+                longest_side_cm=p.longest_side_cm,
             )
             for p in data.parcels
         )

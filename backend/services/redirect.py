@@ -31,8 +31,8 @@ from backend.db.tables import DispatchLock, Parcel, PickupPoint, Shift, Stop
 from backend.db.tables import Order as OrderRow
 from backend.dispatch import failed_stop
 from backend.dispatch.calendar import SLOTS, at, format_hhmm, parse_hhmm, same_day_open, seconds_of, windows_on
-from backend.dispatch.lockers import Box
 from backend.dispatch.model import Window
+from backend.dispatch.point_limits import limits_text, takes
 from backend.dispatch.replan import ReplanResult
 from backend.errors import Conflict, Invalid, Stale
 from backend.realtime.outbox import emit
@@ -131,9 +131,7 @@ async def current_delivery(order_id: int) -> dict[str, Any] | None:
 async def _load(order: dict[str, Any], now: dt.datetime) -> _Day:
     day = order["delivery_date"]
     stop = await current_delivery(order["id"])
-    parcels = await Parcel.select(Parcel.barcode, Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(
-        Parcel.order == order["id"]
-    )
+    parcels = await Parcel.select(*locker_days.BOX_COLUMNS, Parcel.status).where(Parcel.order == order["id"])
     routes = await routes_in_force(order["hub"], day)
     day_start = dt.datetime.combine(day, dt.time())
     shifts = await Shift.select(Shift.id, Shift.start, Shift.end, Shift.status).where(
@@ -222,7 +220,7 @@ async def _points(d: _Day) -> tuple[list[dict[str, Any]], dict[int, int]]:
         .where((PickupPoint.hub == d.order["hub"]) | PickupPoint.hub.is_null())
         .output(load_json=True)
     )
-    boxes = [Box(key=p["barcode"], weight_kg=p["weight_kg"], volume_l=p["volume_l"]) for p in d.parcels]
+    boxes = [locker_days.parcel_box(p) for p in d.parcels]
     for point_id, placed in (await locker_days.refusals(points, boxes, d.day)).items():
         # A locker bank with no door for these parcels that day: refused, as a full or small point is.
         next(p for p in points if p["id"] == point_id)["no_door"] = placed
@@ -250,13 +248,15 @@ def _closes(point: dict[str, Any], d: _Day, after: int) -> int:
 def _point_problem(point: dict[str, Any], rooms: dict[int, int], d: _Day) -> tuple[str, str] | None:
     """(code, reason) why the parcel cannot go to ``point``; None when it can."""
     n = len(d.parcels)
+    limits = (point["max_weight_kg"], point["max_volume_l"], point["max_side_cm"])
     too_big = next(
-        (p for p in d.parcels if p["weight_kg"] > point["max_weight_kg"] or p["volume_l"] > point["max_volume_l"]), None
+        (p for p in d.parcels if not takes(*limits, p["weight_kg"], p["volume_l"], p["longest_side_cm"])), None
     )
     if too_big is not None:
+        side = f" / {too_big['longest_side_cm']:g} cm" if too_big["longest_side_cm"] is not None else ""
         return "pickup_point_too_small", (
-            f"{point['name']} takes parcels of at most {point['max_weight_kg']:g} kg and "
-            f"{point['max_volume_l']:g} L; yours is {too_big['weight_kg']:g} kg / {too_big['volume_l']:g} L"
+            f"{point['name']} takes parcels of at most {limits_text(*limits)}; "
+            f"yours is {too_big['weight_kg']:g} kg / {too_big['volume_l']:g} L{side}"
         )
     if (placed := point.get("no_door")) is not None:
         code = "pickup_point_too_small" if placed.refusal == "too_large" else "pickup_point_full"

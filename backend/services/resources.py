@@ -44,6 +44,8 @@ class PickupPointIn(PlaceIn, kw_only=True):
     capacity_parcels: Annotated[int, msgspec.Meta(gt=0)]
     max_weight_kg: Positive
     max_volume_l: Positive
+    # The longest side a parcel may have (its shelves, a locker's depth); left out: any length.
+    max_side_cm: Annotated[float, msgspec.Meta(gt=0, le=1000)] | None = None
     hub_id: DbId | None = None
     # Days a parcel waits at the point for its customer before it goes back to the hub.
     holding_days: Annotated[int, msgspec.Meta(ge=1, le=60)] = 7

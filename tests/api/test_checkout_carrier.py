@@ -121,3 +121,62 @@ async def test_an_order_from_a_held_option_gets_what_was_offered(client, geo) ->
     assert evening["reason"] == "too_large_for_bike" and "100 cm" in evening["detail"]
     refused = await client.post("/checkout/holds", json={"optionId": evening["id"]}, headers=shop)
     assert refused.status_code == 409, refused.text
+
+
+async def test_the_carrier_option_is_held_and_ordered_onto_the_handover_list(client, geo) -> None:
+    """The carrier option is booked as the others are: a hold, then one order from it, which
+    intake hands to the rules' carrier (a carrier_order row, on that day's handover list)."""
+    h, hub, (shop, other), a = await _hub(client, geo)
+    await client.put(f"/hubs/{hub}/carrier-rules", json=RULES, headers=h)
+    r = await client.post("/checkout/options", json=_ask(a[300], {"weightG": 9000}), headers=shop)
+    (offered,) = [o for o in r.json()["options"] if o["kind"] == "carrier"]
+    assert offered["available"] and offered["carrier"] == "postnl"
+    held = await client.post("/checkout/holds", json={"optionId": offered["id"]}, headers=shop)
+    assert held.status_code == 201, held.text
+    hold = held.json()
+    assert (hold["date"], hold["start"], hold["end"]) == (tomorrow().isoformat(), "08:00", "18:00")
+    # A carrier's hold takes no bike's room: the heaviest load a bike may still take is offered.
+    light = await client.post("/checkout/options", json=_ask(a[305], {"weightG": 8000}), headers=other)
+    assert _option(light.json(), "evening")["available"]
+
+    path = f"/checkout/holds/{hold['id']}/order"
+    body = {"reference": "W-CARRIER", "customerName": "Mia"}
+    made = await client.post(path, json=body, headers={**shop, "Idempotency-Key": "c-1"})
+    assert made.status_code == 201, made.text
+    order_id = made.json()["id"]
+    assert made.json()["date"] == tomorrow().isoformat()
+    row = await CarrierOrder.select().where(CarrierOrder.order == order_id).first()
+    assert (row["carrier"], row["reason"], row["plan_date"]) == ("postnl", "weight", tomorrow())
+    assert {s["status"] for s in await Stop.select(Stop.status).where(Stop.order == order_id)} == {"carrier"}
+    manifest = await client.get(
+        f"/hubs/{hub}/handover", params={"date": tomorrow().isoformat(), "carrier": "postnl"}, headers=h
+    )
+    assert manifest.status_code == 200, manifest.text
+    assert [p["reference"] for p in manifest.json()["parcels"]] == ["W-CARRIER"]
+    # Replayed (same key) or called again (no key): the same order, nothing written twice.
+    again = await client.post(path, json=body, headers={**shop, "Idempotency-Key": "c-1"})
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["id"] == order_id
+    twice = await client.post(path, json=body, headers=shop)
+    assert twice.status_code == 201 and twice.json()["id"] == order_id
+    assert await CarrierOrder.count().where(CarrierOrder.order == order_id) == 1
+    assert await Order.count().where(Order.reference == "W-CARRIER") == 1
+    # Held again, then the rules let a bike take 9 kg: no bike's room was checked, so no order.
+    r = await client.post("/checkout/options", json=_ask(a[300], {"weightG": 9000}), headers=shop)
+    (offered,) = [o for o in r.json()["options"] if o["kind"] == "carrier"]
+    second = await post_ok(client, "/checkout/holds", {"optionId": offered["id"]}, shop)
+    await client.put(f"/hubs/{hub}/carrier-rules", json={**RULES, "maxWeightKg": 20}, headers=h)
+    refused = await client.post(
+        f"/checkout/holds/{second['id']}/order", json={**body, "reference": "W-CARRIER-2"}, headers=shop
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "carrier_rules_changed", refused.text
+    assert await Order.count().where(Order.reference == "W-CARRIER-2") == 0
+
+
+async def test_a_hub_without_carrier_rules_holds_no_carrier_option(client, geo) -> None:
+    _h, _hub_id, (shop, _other), a = await _hub(client, geo)
+    r = await client.post("/checkout/options", json=_ask(a[300], {"longestCm": 130}), headers=shop)
+    (carrier,) = [o for o in r.json()["options"] if o["kind"] == "carrier"]
+    refused = await client.post("/checkout/holds", json={"optionId": carrier["id"]}, headers=shop)
+    assert refused.status_code == 409 and refused.json()["reason"] == "no_carrier", refused.text
+    assert "no parcels to a carrier" in refused.json()["detail"]

@@ -147,6 +147,17 @@ def test_a_closed_point_and_a_parcel_too_big_for_it() -> None:
     assert by_key(options(question(points=(point(5),), parcels=big)))["point-7"].reason == "too_large_for_point"
 
 
+def test_a_parcel_longer_than_the_points_side_limit() -> None:
+    """The point's own longest side (``max_side_cm``): 40 cm parcels pass a 40 cm point, 41 cm do not;
+    a point without one takes any length (its weight and volume still count)."""
+    short = msgspec.structs.replace(point(5), max_side_cm=40)
+    assert by_key(options(question(points=(short,))))["point-7"].available  # the parcel is 40 cm
+    longer = (ParcelSize(2000, 10_000, 41),)
+    found = by_key(options(question(points=(short,), parcels=longer)))["point-7"]
+    assert found.reason == "too_large_for_point" and "10 kg, 50 L and 40 cm long" in found.detail
+    assert by_key(options(question(points=(point(5),), parcels=(ParcelSize(2000, 10_000, 100),))))["point-7"].available
+
+
 def test_slack_keeps_later_windows() -> None:
     # A stop at 10:00 sharp (window 10:00-10:05): a new stop before it must not push it past 10:05.
     tight = Visit(lat=HOME[0], lon=HOME[1], start_s=10 * 3600, end_s=10 * 3600 + 300)

@@ -1,5 +1,7 @@
 """After a failed delivery: pickup point, a later try, or back to the hub."""
 
+import msgspec
+
 from backend.dispatch.failed_stop import NextStep, Parcel, Point, next_step
 from backend.dispatch.model import Window
 
@@ -41,3 +43,13 @@ def test_no_point_fits_then_a_later_try_then_the_hub() -> None:
     assert next_step("pickup_point", HERE, SMALL, full, now_s=20 * H, day_end_s=21 * H) == NextStep(kind="hub")
     assert next_step("retry", HERE, SMALL, [_point(1, 0.001)], now_s=14 * H, day_end_s=21 * H).kind == "retry"
     assert next_step("hub", HERE, SMALL, [_point(1, 0.001)], now_s=14 * H, day_end_s=21 * H).kind == "hub"
+
+
+def test_a_point_too_short_for_the_parcel_is_passed_by() -> None:
+    near = msgspec.structs.replace(_point(1, 0.001), max_side_cm=60)
+    far = _point(2, 0.005)  # no side limit
+    long = [Parcel(weight_kg=2, volume_l=5, longest_cm=80)]
+    step = next_step("pickup_point", HERE, long, [near, far], now_s=14 * H, day_end_s=21 * H)
+    assert step.point_id == 2
+    # Its length not given: the nearest takes it.
+    assert next_step("pickup_point", HERE, SMALL, [near, far], now_s=14 * H, day_end_s=21 * H).point_id == 1
