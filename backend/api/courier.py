@@ -78,8 +78,8 @@ async def provide_courier_id(user: User) -> int:
     return user.courier_id
 
 
-def _today(date: dt.date | None) -> dt.date:
-    return date or dt.date.today()
+def _today(ctx: Ctx, date: dt.date | None) -> dt.date:
+    return date or ctx.now().date()  # the app's clock, as every other action's time
 
 
 class CourierController(Controller):
@@ -89,41 +89,50 @@ class CourierController(Controller):
     dependencies = {"cid": Provide(provide_courier_id)}
 
     @get("/today", summary="The courier's day: shift, route with live stop states, loading list, seq")
-    async def today(self, cid: int, date: OptionalDate = None) -> dict[str, Any]:
-        return await service.day_view(cid, _today(date))
+    async def today(self, ctx: Ctx, cid: int, date: OptionalDate = None) -> dict[str, Any]:
+        return await service.day_view(cid, _today(ctx, date))
 
     @post("/shift/start", status_code=200, summary="Start the shift (Idempotency-Key required)")
     async def start_shift(
-        self, request: Request, user: User, cid: int, data: JSONBody[Empty], date: OptionalDate = None
+        self, request: Request, ctx: Ctx, user: User, cid: int, data: JSONBody[Empty], date: OptionalDate = None
     ) -> Response[Any]:
         return await idempotent(
-            request, user, 200, prepare=lambda: service.prepare_start_shift(cid, _today(date), dt.datetime.now())
+            request, user, 200, prepare=lambda: service.prepare_start_shift(cid, _today(ctx, date), ctx.now())
         )
 
     @post("/shift/end", status_code=200, summary="End the shift; answers a summary (Idempotency-Key required)")
     async def end_shift(
-        self, request: Request, user: User, cid: int, data: JSONBody[Empty], date: OptionalDate = None
+        self, request: Request, ctx: Ctx, user: User, cid: int, data: JSONBody[Empty], date: OptionalDate = None
     ) -> Response[Any]:
         return await idempotent(
-            request, user, 200, prepare=lambda: service.prepare_end_shift(cid, _today(date), dt.datetime.now())
+            request, user, 200, prepare=lambda: service.prepare_end_shift(cid, _today(ctx, date), ctx.now())
         )
 
     @post("/loading/scan", status_code=200, summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
     async def scan(
-        self, request: Request, user: User, cid: int, data: JSONBody[ScanIn], date: OptionalDate = None
+        self, request: Request, ctx: Ctx, user: User, cid: int, data: JSONBody[ScanIn], date: OptionalDate = None
     ) -> Response[Any]:
-        return await idempotent(request, user, 200, lambda: service.scan_for_loading(cid, _today(date), data.barcode))
+        return await idempotent(
+            request, user, 200, lambda: service.scan_for_loading(cid, _today(ctx, date), data.barcode)
+        )
 
     @post("/stops/{stop_id:int}/arrive", status_code=200, summary="Arrived at a stop (Idempotency-Key required)")
     async def arrive(
-        self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[Empty], date: OptionalDate = None
+        self,
+        request: Request,
+        ctx: Ctx,
+        user: User,
+        cid: int,
+        stop_id: Id,
+        data: JSONBody[Empty],
+        date: OptionalDate = None,
     ) -> Response[Any]:
         return await idempotent(
             request,
             user,
             200,
             prepare=lambda: service.prepare_stop_action(
-                cid, _today(date), stop_id, "arrive", dt.datetime.now(), by_user=user.id
+                cid, _today(ctx, date), stop_id, "arrive", ctx.now(), by_user=user.id
             ),
         )
 
@@ -145,10 +154,10 @@ class CourierController(Controller):
             200,
             prepare=lambda: service.prepare_stop_action(
                 cid,
-                _today(date),
+                _today(ctx, date),
                 stop_id,
                 "deliver",
-                dt.datetime.now(),
+                ctx.now(),
                 barcodes=data.barcodes,
                 proof=lambda: _proof(cid, data.proof, var_dir, ctx.positions),
                 by_user=user.id,
@@ -158,7 +167,14 @@ class CourierController(Controller):
 
     @post("/stops/{stop_id:int}/fail", status_code=200, summary="Fail a stop with a reason (Idempotency-Key required)")
     async def fail(
-        self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[FailIn], date: OptionalDate = None
+        self,
+        request: Request,
+        ctx: Ctx,
+        user: User,
+        cid: int,
+        stop_id: Id,
+        data: JSONBody[FailIn],
+        date: OptionalDate = None,
     ) -> Response[Any]:
         # The parcel's next step is a job written with the failure (backend/services/follow_ups.py).
         return await idempotent(
@@ -167,10 +183,10 @@ class CourierController(Controller):
             200,
             prepare=lambda: service.prepare_stop_action(
                 cid,
-                _today(date),
+                _today(ctx, date),
                 stop_id,
                 "fail",
-                dt.datetime.now(),
+                ctx.now(),
                 reason=data.reason,
                 note=data.note,
                 by_user=user.id,
@@ -181,14 +197,21 @@ class CourierController(Controller):
         "/stops/{stop_id:int}/collect", status_code=200, summary="Collect parcels at a shop (Idempotency-Key required)"
     )
     async def collect(
-        self, request: Request, user: User, cid: int, stop_id: Id, data: JSONBody[CollectIn], date: OptionalDate = None
+        self,
+        request: Request,
+        ctx: Ctx,
+        user: User,
+        cid: int,
+        stop_id: Id,
+        data: JSONBody[CollectIn],
+        date: OptionalDate = None,
     ) -> Response[Any]:
         return await idempotent(
             request,
             user,
             200,
             prepare=lambda: service.prepare_stop_action(
-                cid, _today(date), stop_id, "collect", dt.datetime.now(), barcodes=data.barcodes, by_user=user.id
+                cid, _today(ctx, date), stop_id, "collect", ctx.now(), barcodes=data.barcodes, by_user=user.id
             ),
         )
 

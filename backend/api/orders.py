@@ -37,7 +37,7 @@ class OrderController(Controller):
         if data.date == now.date():  # the day may be on the road: into the running routes, or refused
             order_id, _ = await take_same_day_order(ctx, data, now)
         else:
-            order_id = await service.create_order(data, ctx.geo, now.date())
+            order_id = await service.create_order(data, ctx.geo, now)
         return await service.order_for(order_id)
 
     @post(
@@ -61,7 +61,7 @@ class OrderController(Controller):
         except UnicodeDecodeError as exc:
             raise Invalid("The file is not UTF-8 text; save the CSV as UTF-8 and upload again.") from exc
         scope = None if user.role == "admin" else user.hub_id
-        return await service.import_csv(text, ctx.geo, ctx.now().date(), hub_scope=scope)
+        return await service.import_csv(text, ctx.geo, ctx.now(), hub_scope=scope)
 
     @get("/", guards=DISPATCH, summary="List orders of a hub and day")
     async def list_orders(self, user: User, hub_id: HubIdQuery, date: DateQuery) -> list[service.OrderOut]:

@@ -234,7 +234,7 @@ async def courier_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
     state = socket.app.state
     assert user.courier_id is not None  # _courier_only
     cid = user.courier_id
-    day = dt.date.today()
+    day = ctx.now().date()  # the app's clock, as the courier's actions
 
     # Positions come every few seconds: the shift is looked up once, and again
     # only while it is not started yet (at most every few seconds).
@@ -263,7 +263,7 @@ async def courier_stream(socket: WebSocket, ctx: Ctx, user: User) -> None:
             hub_id=shift["hub"],
             lat=lat,
             lon=lon,
-            ts=dt.datetime.now(),
+            ts=ctx.now(),
             accuracy=float(accuracy) if isinstance(accuracy, int | float) else None,
         )
         await state.feed.publish_position(shift["hub"], msg)

@@ -138,7 +138,7 @@ async def seed_bench_day(
         total += 1 + len({p.get("shopId") for p in parcels if p.get("shopId")})
     async with transaction():
         for p in prepared:
-            await orders.write(p)
+            await orders.write(p, dt.datetime.now())
     await _loads_per_loop(city.hub_id, small, every_parcel, couriers)
     return {
         "hub_id": city.hub_id,

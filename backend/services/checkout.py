@@ -504,7 +504,7 @@ async def order_from_hold(ctx: Context, shop_id: int, hold_id: int, data: HoldOr
         else:
             prepared = await orders.prepare(order_in, ctx.geo, now.date())
             async with transaction():
-                order_id = await orders.write(prepared)
+                order_id = await orders.write(prepared, now)
                 if hold["option_key"] == "carrier" and not await CarrierOrder.exists().where(
                     CarrierOrder.order == order_id
                 ):  # no bike's room was checked for it: written only as the carrier's

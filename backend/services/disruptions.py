@@ -57,7 +57,7 @@ async def take_same_day_order(
         )
     routed = bool(await routes_in_force(data.hub_id, day))
     async with transaction():
-        order_id = await orders.write(prepared)
+        order_id = await orders.write(prepared, now)
         key = f"same_day_order:{order_id}"
         if routed:  # a crash before this request answers leaves the order to a job: planned in, or withdrawn
             await jobs.enqueue(

@@ -36,11 +36,16 @@ from backend.services.returns_portal import plan_in_return_pickup
 from backend.services.wave_release import release_job
 
 
+def _now(job: JobContext) -> dt.datetime:
+    """The app's clock (the context's), as the requests that wrote the job read it."""
+    return context_of(job.state).now()
+
+
 @handler("failed_stop")
 async def failed_stop(job: JobContext) -> None:
     crash_point("fail.answered")  # tests: the answer went out, the next step had not started
     # Planned from now, not from when it failed: resumed after a restart, the earlier hours are gone.
-    now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
+    now = max(_now(job), dt.datetime.fromisoformat(job.payload["at"]))
     await after_failed_stop(context_of(job.state), job.payload["stopId"], now, replan_later=True)
 
 
@@ -48,10 +53,8 @@ async def failed_stop(job: JobContext) -> None:
 async def replan(job: JobContext) -> None:
     p = job.payload
     day = dt.date.fromisoformat(p["date"])
-    now = dt.datetime.now()
-    result = await replan_hub(
-        context_of(job.state), p["hubId"], day, max(now, dt.datetime.combine(day, dt.time())), reason=p["reason"]
-    )
+    now = max(_now(job), dt.datetime.combine(day, dt.time()))
+    result = await replan_hub(context_of(job.state), p["hubId"], day, now, reason=p["reason"])
     await announce_if_not_applied(p["hubId"], day, result)
 
 
@@ -59,41 +62,40 @@ async def replan(job: JobContext) -> None:
 async def replan_better(job: JobContext) -> None:
     p = job.payload
     day = dt.date.fromisoformat(p["date"])
-    now = max(dt.datetime.now(), dt.datetime.combine(day, dt.time()))
+    now = max(_now(job), dt.datetime.combine(day, dt.time()))
     await improve_hub(context_of(job.state), p["hubId"], day, now, reason=p["reason"], after_run=p["planRunId"])
 
 
 @handler("courier_behind")
 async def behind(job: JobContext) -> None:
     p = job.payload
-    await courier_behind(context_of(job.state), p["hubId"], set(p["couriers"]), dt.datetime.now())
+    await courier_behind(context_of(job.state), p["hubId"], set(p["couriers"]), _now(job))
 
 
 @handler("same_day_order")
 async def same_day_order(job: JobContext) -> None:
-    now = max(dt.datetime.now(), dt.datetime.fromisoformat(job.payload["at"]))
+    now = max(_now(job), dt.datetime.fromisoformat(job.payload["at"]))
     await plan_in_same_day_order(context_of(job.state), job.payload["orderId"], now)
 
 
 @handler("return_pickup")
 async def return_pickup(job: JobContext) -> None:
     p = job.payload
-    await plan_in_return_pickup(context_of(job.state), p["hubId"], dt.date.fromisoformat(p["date"]), dt.datetime.now())
+    await plan_in_return_pickup(context_of(job.state), p["hubId"], dt.date.fromisoformat(p["date"]), _now(job))
 
 
 @handler("checkout_holds_expired")
 async def checkout_holds_expired(job: JobContext) -> None:
-    await drop_expired_holds(job.payload["hubId"], dt.datetime.now())
+    await drop_expired_holds(job.payload["hubId"], _now(job))
 
 
 @handler("locker_drop_retry")
 async def locker_drop_retry(job: JobContext) -> None:
-    await retry_next_evening(job.payload["stopId"], dt.datetime.now())
+    await retry_next_evening(job.payload["stopId"], _now(job))
 
 
 @handler("wave_release")
 async def wave_release(job: JobContext) -> None:
     p = job.payload
     # The hub's clock (the context's): the wave's batches and movements are stamped with it.
-    now = context_of(job.state).now()
-    await release_job(p["hubId"], dt.date.fromisoformat(p["date"]), p["cutoff"], now)
+    await release_job(p["hubId"], dt.date.fromisoformat(p["date"]), p["cutoff"], _now(job))

@@ -138,8 +138,8 @@ async def register(
     await lockers.check_fit(point, data.parcels)
     routed = bool(await routes_in_force(hub, day))
     async with transaction():
-        order_id = await orders.write(prepared)
-        stop_id = await _pickup_stop(point, order_id, hub, day, data)
+        order_id = await orders.write(prepared, now)
+        stop_id = await _pickup_stop(point, order_id, hub, day, data, now)
         await lockers.assign(order_id, point_id, "shop_drop", now, by_shop=shop["id"])
         if routed:  # the running day takes the two stops in a re-plan, durable
             await enqueue(
@@ -155,7 +155,9 @@ async def register(
     return await drop_view(point, order_id, shop, "registered")
 
 
-async def _pickup_stop(point: dict[str, Any], order_id: int, hub: int, day: dt.date, data: DropIn) -> int:
+async def _pickup_stop(
+    point: dict[str, Any], order_id: int, hub: int, day: dt.date, data: DropIn, now: dt.datetime
+) -> int:
     start, end = (dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=parse_hhmm(t)) for t in SLOTS[SLOT])
     row = await Stop.insert(
         Stop(
@@ -176,7 +178,7 @@ async def _pickup_stop(point: dict[str, Any], order_id: int, hub: int, day: dt.d
         )
     )
     stop_id = int(row[0]["id"])
-    await stop_history.record([stop_id], "created", detail=f"Shop drop at {point['name']}")
+    await stop_history.record([stop_id], "created", detail=f"Shop drop at {point['name']}", at=now)
     return stop_id
 
 

@@ -213,8 +213,9 @@ async def _pickup_point_place(data: OrderIn) -> tuple[float, float, str]:
     return pp.lat, pp.lon, f"{pp.name}, {pp.address}".strip(", ")
 
 
-async def write(prepared: Prepared) -> int:
-    """Insert one prepared order with its parcels and stops; call inside a transaction."""
+async def write(prepared: Prepared, now: dt.datetime) -> int:
+    """Insert one prepared order with its parcels and stops; call inside a transaction.
+    ``now`` (the caller's clock) stamps the compartments' assignment and the stops' history."""
     data = prepared.data
     day = data.date
     start = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=parse_hhmm(prepared.window[0]))
@@ -253,7 +254,7 @@ async def write(prepared: Prepared) -> int:
         )
     )
     if data.pickup_point_id is not None:  # a locker bank: a compartment for each parcel, kept through re-plans
-        await lockers.assign(order_id, data.pickup_point_id, "delivery", dt.datetime.now())
+        await lockers.assign(order_id, data.pickup_point_id, "delivery", now)
     stops = [
         Stop(
             order=order_id,
@@ -299,7 +300,7 @@ async def write(prepared: Prepared) -> int:
     written = await Stop.insert(*stops)
     if data.lines:  # open until the wave of the order's slot is released
         await OrderLine.insert(*(OrderLine(order=order_id, sku=x.sku, quantity=x.quantity) for x in data.lines))
-    await stop_history.record([r["id"] for r in written], "created", detail=f"Order {data.reference} taken")
+    await stop_history.record([r["id"] for r in written], "created", detail=f"Order {data.reference} taken", at=now)
     await carrier.route_order(order_id, data.hub_id, day, _shipment(data))
     await emit(
         "order.created", {"orderId": order_id, "reference": data.reference, "date": day.isoformat()}, hub_id=data.hub_id
@@ -322,10 +323,10 @@ def new_barcode() -> str:
     return "LB" + secrets.token_hex(6).upper()
 
 
-async def create_order(data: OrderIn, geo: Geo, today: dt.date) -> int:
-    prepared = await prepare(data, geo, today)
+async def create_order(data: OrderIn, geo: Geo, now: dt.datetime) -> int:
+    prepared = await prepare(data, geo, now.date())
     async with transaction():
-        return await write(prepared)
+        return await write(prepared, now)
 
 
 async def read_order(order_id: int) -> OrderOut | None:
@@ -471,7 +472,7 @@ def _row_to_order(row: dict[str, str]) -> OrderIn:
     return msgspec.convert(body, OrderIn)
 
 
-async def import_csv(text: str, geo: Geo, today: dt.date, hub_scope: int | None = None) -> ImportReport:
+async def import_csv(text: str, geo: Geo, now: dt.datetime, hub_scope: int | None = None) -> ImportReport:
     """Validate every row; import all of them in one transaction, or none."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -495,7 +496,7 @@ async def import_csv(text: str, geo: Geo, today: dt.date, hub_scope: int | None 
             if ref in seen:
                 raise Invalid(f"reference {ref!r} appears again (first on line {seen[ref]}).")
             seen[ref] = line
-            prepared.append(await prepare(order, geo, today))
+            prepared.append(await prepare(order, geo, now.date()))
             reports.append(RowReport(row=line, reference=ref, ok=True))
         except (ValueError, msgspec.ValidationError, Invalid, Conflict) as exc:
             reports.append(RowReport(row=line, reference=ref, ok=False, errors=[_message(exc)]))
@@ -508,7 +509,7 @@ async def import_csv(text: str, geo: Geo, today: dt.date, hub_scope: int | None 
             rows=msgspec.to_builtins(reports),
         )
     async with transaction():
-        ids = [await write(p) for p in prepared]
+        ids = [await write(p, now) for p in prepared]
     rows = [msgspec.structs.replace(r, order_id=i) for r, i in zip(reports, ids, strict=True)]
     return ImportReport(imported=len(ids), rows=rows)
 

@@ -83,7 +83,7 @@ async def _cart_stop(point: dict[str, Any], r: dict[str, Any], now: dt.datetime)
         )
     )
     stop_id = int(row[0]["id"])
-    await stop_history.record([stop_id], "created", detail=f"Returns cart at {point['name']}")
+    await stop_history.record([stop_id], "created", detail=f"Returns cart at {point['name']}", at=now)
     await enqueue("return_pickup", f"return_pickup:{stop_id}", {"hubId": r["hub"], "date": day.isoformat()})
     return stop_id
 

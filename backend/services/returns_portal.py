@@ -282,7 +282,9 @@ async def _hand_in(data: ReturnIn, order: dict[str, Any], now: dt.datetime) -> t
     return None, data.date, data.slot
 
 
-async def _courier_stop(order: dict[str, Any], day: dt.date, slot: str, decision: Decision, code: str) -> int:
+async def _courier_stop(
+    order: dict[str, Any], day: dt.date, slot: str, decision: Decision, code: str, now: dt.datetime
+) -> int:
     """The return as a pickup stop at the customer's door, brought back to the hub."""
     skus = [a.sku for a in decision.lines]
     products = {p["sku"]: p for p in await Product.select().where(Product.sku.is_in(skus))}
@@ -309,7 +311,7 @@ async def _courier_stop(order: dict[str, Any], day: dt.date, slot: str, decision
         )
     )
     stop_id = int(row[0]["id"])
-    await stop_history.record([stop_id], "created", detail=f"Return {code} collected at the door")
+    await stop_history.record([stop_id], "created", detail=f"Return {code} collected at the door", at=now)
     # Into the day's routes the usual way: a re-plan when routes are in force, else the day's plan takes it.
     await enqueue("return_pickup", f"return_pickup:{stop_id}", {"hubId": order["hub"], "date": day.isoformat()})
     return stop_id
@@ -338,7 +340,7 @@ async def create_return(data: ReturnIn, address: str, now: dt.datetime, key: str
             except Refused as e:
                 raise (Conflict if e.code == "already_returned" else Invalid)(e.sentence, code=e.code) from None
             code = _new_code()
-            stop_id = await _courier_stop(order, day, slot, decision, code) if day is not None else None
+            stop_id = await _courier_stop(order, day, slot, decision, code, now) if day is not None else None
             rid = (
                 await ReturnRequest.insert(
                     ReturnRequest(

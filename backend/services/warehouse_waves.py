@@ -432,6 +432,7 @@ async def _from_shop(
         "created",
         by_user=user_id,
         detail=f"Ship-from-store: {qty} × {a.line.sku} from {shop['name']}",
+        at=now,
     )
 
 

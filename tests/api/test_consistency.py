@@ -150,4 +150,4 @@ async def orders_write(client, hub: int, geo) -> None:
 
     prepared = await orders.prepare(_same_day(hub, geo, "STALE-1", ("13:00", "18:00")), geo, tomorrow())
     async with transaction():
-        await orders.write(prepared)
+        await orders.write(prepared, dt.datetime.now())

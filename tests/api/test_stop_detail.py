@@ -204,3 +204,69 @@ async def test_a_courier_out_of_service_leaves_history_by_the_dispatcher(client,
     pickup = (await client.get(f"/stops/{transfer['id']}/detail", headers=w["desk"])).json()
     assert pickup["history"][0]["state"] == "created" and pickup["history"][0]["by"] == desk
     assert f"transfer of the goods for stop {loaded['stopId']}" in pickup["history"][0]["detail"]
+
+
+async def test_the_couriers_actions_read_the_apps_clock_as_the_rest_of_the_day_does(client, geo) -> None:
+    """The courier's day, shift and stop actions are timed by the service context's clock (the
+    one the desk, re-plans and jobs read), not the process's: moved to tomorrow at 10:15, the
+    app's day is tomorrow without a ``date`` and every stamp says 10:15."""
+    w = await _planned(client, geo)
+    route = next(r for r in w["routes"] if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
+    delivered, failed = [s for s in route["stops"] if s["kind"] == "delivery"][:2]
+    rider, _ = await _courier_login(client, route["courier"])
+    at = dt.datetime.combine(tomorrow(), dt.time(10, 15))
+    client.app.state.context = dataclasses.replace(client.app.state.context, pool=None, clock=lambda: at)
+
+    def act(stop_id: int, action: str, body: dict):  # no ?date=: the app's day
+        return client.post(f"/courier/stops/{stop_id}/{action}", json=body, headers=_key(rider))
+
+    day = (await client.get("/courier/today", headers=rider)).json()
+    assert day["route"] is not None and day["route"]["id"] == route["id"], day
+    r = await client.post("/courier/shift/start", json={}, headers=_key(rider))
+    assert r.status_code == 200, r.text
+    barcodes = next(s for s in day["route"]["stops"] if s["stopId"] == delivered["stopId"])["parcels"]
+    for stop_id, action, body in [
+        (delivered["stopId"], "arrive", {}),
+        (
+            delivered["stopId"],
+            "deliver",
+            {"barcodes": [p["barcode"] for p in barcodes], "proof": {"kind": "pickup_point"}},
+        ),
+        (failed["stopId"], "arrive", {}),
+        (failed["stopId"], "fail", {"reason": "not_home"}),
+    ]:
+        r = await act(stop_id, action, body)
+        assert r.status_code == 200, r.text
+    shift = await Shift.select().where(Shift.id == route["shift"]).first()
+    assert (shift["status"], shift["started_at"]) == ("started", at)
+    for stop in (delivered, failed):
+        row = await Stop.select(Stop.arrived_at, Stop.completed_at).where(Stop.id == stop["stopId"]).first()
+        assert row == {"arrived_at": at, "completed_at": at}
+        mine = await StopEvent.select(StopEvent.state, StopEvent.at).where(
+            (StopEvent.stop == stop["stopId"]) & StopEvent.state.is_in(["arrived", "delivered", "failed"])
+        )
+        assert len(mine) == 2 and {e["at"] for e in mine} == {at}, mine
+    r = await client.post("/courier/shift/end", json={}, headers=_key(rider))
+    assert r.status_code == 200, r.text
+    assert (await Shift.select(Shift.ended_at).where(Shift.id == route["shift"]).first())["ended_at"] == at
+
+
+async def test_an_order_taken_on_a_moved_clock_records_its_stops_at_that_time(client, geo) -> None:
+    """orders.write stamps the stops' "created" history with the caller's clock, not the wall's."""
+    w = await _planned(client, geo)
+    at = dt.datetime.combine(tomorrow(), dt.time(6, 40))
+    client.app.state.context = dataclasses.replace(client.app.state.context, pool=None, clock=lambda: at)
+    body = {
+        "reference": "CLOCK-1",
+        "hubId": w["hub"],
+        "customerName": "Clock Customer",
+        "date": (tomorrow() + dt.timedelta(days=1)).isoformat(),
+        "lat": 60.172,
+        "lon": 24.944,
+        "slot": "evening",
+        "parcels": [{"weightKg": 1, "volumeL": 1}],
+    }
+    order = await post_ok(client, "/orders", body, w["desk"])
+    (stop,) = await Stop.select(Stop.id).where(Stop.order == order["id"])
+    (event,) = await StopEvent.select(StopEvent.state, StopEvent.at).where(StopEvent.stop == stop["id"])
+    assert event == {"state": "created", "at": at}
