@@ -379,14 +379,17 @@ def replan_not_applied(reason: str, detail: str, at: dt.datetime, unplanned: int
     )
 
 
-def wave_not_released(cutoff: str, refusal: str) -> Raised:
+def wave_not_released(cutoff: str, refusal: str, day: dt.date | None = None) -> Raised:
     """A wave whose automatic release was refused (an SKU not in the catalogue, a cart no
-    tote fits): its lines stay open until the dispatcher fixes the reason and releases it.
-    Keyed by the wave (its cut-off): one alert per wave and day, however often it is tried."""
+    tote fits), or, with ``day``, a wave of that earlier day still open (only the day's own
+    waves are released on their own): its lines stay open until the dispatcher fixes the
+    reason and releases it. Keyed by the wave (its cut-off, and its day when earlier): one
+    alert per wave and day, however often it is tried."""
     why = refusal.strip() or "no reason given"
+    wave = f"{cutoff} wave" if day is None else f"{cutoff} wave of {day.isoformat()}"
     return Raised(
         "wave_not_released",
-        f"wave-{cutoff}",
-        f"The {cutoff} wave was not released on its own; its lines stay open until it is released by hand: {why}",
-        {"cutoff": cutoff, "reason": why},
+        f"wave-{cutoff}" if day is None else f"wave-{day.isoformat()}-{cutoff}",
+        f"The {wave} was not released on its own; its lines stay open until it is released by hand: {why}",
+        {"cutoff": cutoff, "reason": why} | ({} if day is None else {"date": day.isoformat()}),
     )

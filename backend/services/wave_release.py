@@ -15,6 +15,11 @@ Durable and once, across crashes and serving processes:
 - a release refused (``Invalid``: an SKU not in the catalogue, ...) fails its job, and the
   hub's dispatchers get a ``wave_not_released`` alert with the refusal's sentence, one per
   wave and day (the releaser's next looks find the failed job's key and write nothing).
+- only the day's own waves are released on their own. A wave of an earlier day still open
+  (the releaser was off at its time, a line came after the day) is not: its orders' day has
+  passed, and picked now nothing would take them out. The releaser raises a
+  ``wave_not_released`` alert for it on today's desk instead, once a day, and the dispatcher
+  decides (docs/warehouse.md "Waves on time").
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import msgspec
 from backend.db.engine import transaction
 from backend.db.locks import write_guard
 from backend.db.tables import OrderLine
-from backend.dispatch.alerts import wave_not_released
+from backend.dispatch.alerts import Raised, wave_not_released
 from backend.errors import Invalid
 from backend.jobs import queue as jobs
 from backend.realtime.background import Background
@@ -42,6 +47,7 @@ from backend.warehouse.waves import release_time
 log = logging.getLogger("laadbak.waves")
 
 KIND = "wave_release"
+OpenWaves = dict[tuple[int, dt.date, dt.time], list[int]]  # (hub, day, cut-off) -> its open line ids
 
 
 class DueWave(msgspec.Struct, frozen=True):
@@ -55,36 +61,64 @@ class DueWave(msgspec.Struct, frozen=True):
         return f"wave:{self.hub_id}:{self.day.isoformat()}:{self.cutoff}:{self.newest_line}"
 
 
-async def due_waves(now: dt.datetime) -> list[DueWave]:
-    """Today's waves, of every hub, whose release time has come and that still have open lines."""
-    day = now.date()
+async def open_waves(now: dt.datetime) -> OpenWaves:
+    """The waves, of every hub, of today and earlier days that still have open lines:
+    (hub, day, cut-off) -> their open line ids."""
     rows = await OrderLine.select(
         OrderLine.id,
         OrderLine.order.hub,
+        OrderLine.order.delivery_date,
         OrderLine.order.slot,
         OrderLine.order.window_start,
         OrderLine.order.window_end,
     ).where(
-        (OrderLine.status == "open") & (OrderLine.order.delivery_date == day) & (OrderLine.order.status != "cancelled")
+        (OrderLine.status == "open")
+        & (OrderLine.order.delivery_date <= now.date())
+        & (OrderLine.order.status != "cancelled")
     )
-    newest: dict[tuple[int, dt.time], int] = {}
+    lines: OpenWaves = {}
     for r in rows:
         order = {"slot": r["order.slot"], "window_start": r["order.window_start"], "window_end": r["order.window_end"]}
         _, cut = slot_of(order)
-        at = (r["order.hub"], cut.cutoff)
-        newest[at] = max(newest.get(at, 0), r["id"])
-    leads = await leads_of(hub for hub, _ in newest)
+        lines.setdefault((r["order.hub"], r["order.delivery_date"], cut.cutoff), []).append(r["id"])
+    return lines
+
+
+async def due_waves(now: dt.datetime, waves: OpenWaves | None = None) -> list[DueWave]:
+    """Today's waves, of every hub, whose release time has come and that still have open lines
+    (``waves``: :func:`open_waves`, when the caller read them already)."""
+    day = now.date()
+    today = {at: ids for at, ids in (await open_waves(now) if waves is None else waves).items() if at[1] == day}
+    leads = await leads_of(hub for hub, _, _ in today)
     return [
-        DueWave(hub, day, cutoff.strftime("%H:%M"), line)
-        for (hub, cutoff), line in sorted(newest.items())
+        DueWave(hub, day, cutoff.strftime("%H:%M"), max(ids))
+        for (hub, _, cutoff), ids in sorted(today.items())
         if now.time() >= release_time(cutoff, leads[hub])
     ]
 
 
-async def enqueue_due(now: dt.datetime) -> list[str]:
+async def alert_earlier_waves(now: dt.datetime, waves: OpenWaves) -> int:
+    """The waves of earlier days still open are not released on their own (their orders'
+    day has passed: picked now, nothing would take them out): the hub's dispatchers get a
+    ``wave_not_released`` alert on today's desk for each, once a day, and decide (release
+    it by hand, move the orders to another day, or cancel them). Answers the waves found."""
+    by_hub: dict[int, list[Raised]] = {}
+    for (hub, day, cutoff), ids in sorted(waves.items()):
+        if day < now.date():
+            why = (
+                f"its day has passed with {len(ids)} line(s) still open; move its orders to another day "
+                f"or cancel them, or release it from the desk's Picking panel of {day.isoformat()}."
+            )
+            by_hub.setdefault(hub, []).append(wave_not_released(cutoff.strftime("%H:%M"), why, day))
+    for hub, raised in by_hub.items():
+        await raise_alerts(hub, now.date(), raised, now)  # raised once per wave and day (its key)
+    return sum(len(r) for r in by_hub.values())
+
+
+async def enqueue_due(now: dt.datetime, waves: OpenWaves | None = None) -> list[str]:
     """A ``wave_release`` job for each wave due (one per key, whoever else looks); the keys written."""
     written = []
-    for wave in await due_waves(now):
+    for wave in await due_waves(now, waves):
         async with transaction():
             await write_guard(KIND, wave.hub_id)  # two processes looking at once write one job
             payload = {"hubId": wave.hub_id, "date": wave.day.isoformat(), "cutoff": wave.cutoff}
@@ -118,7 +152,10 @@ class WaveReleaser(Background):
         self.clock, self.wake, self.every_s = clock, wake, every_s
 
     async def tick(self) -> list[str]:
-        written = await enqueue_due(self.clock())
+        now = self.clock()
+        waves = await open_waves(now)
+        written = await enqueue_due(now, waves)
+        await alert_earlier_waves(now, waves)
         if written:
             log.info("waves due: %s", ", ".join(written))
             self.wake()

@@ -199,3 +199,37 @@ async def test_a_refused_release_fails_its_job_and_tells_the_dispatcher_once(cli
     listed = await client.get(f"/hubs/{h.hub}/alerts", params={"date": h.day.isoformat()}, headers=h.dispatcher)
     assert [a["id"] for a in listed.json() if a["kind"] == "wave_not_released"] == [alert["id"]], listed.text
     assert {r["status"] for r in await OrderLine.select(OrderLine.status)} == {"open"}
+
+
+async def test_a_wave_of_an_earlier_day_still_open_is_not_released_but_told_on_todays_desk_once(client) -> None:
+    """Only the day's own waves are released on their own: a wave whose day has passed with its
+    lines still open (the releaser was off at its time) waits for a dispatcher, who gets a
+    ``wave_not_released`` alert for it on today's desk, once however often it is looked at."""
+    h = await house(client)
+    await stock_in(client, h, "SODA", 10, "A01-02-1")
+    late = await order(h, [("SODA", 2)])
+    next_day = h.day + dt.timedelta(days=1)
+    at = dt.datetime.combine(next_day, dt.time(8, 0))
+    client.app.state.context = dataclasses.replace(client.app.state.context, clock=lambda: at)
+    assert await _tick(client) == []
+    await _tick(client)  # looked at again: still one alert
+    assert await _wave_jobs(h.hub) == []
+    assert await PickBatch.count().where(PickBatch.hub == h.hub) == 0
+    (line,) = await OrderLine.select().where(OrderLine.order == late)
+    assert line["status"] == "open"
+    mine = (Alert.hub == h.hub) & (Alert.kind == "wave_not_released")
+    (alert,) = await Alert.select().where(mine).output(load_json=True)
+    assert (alert["key"], alert["plan_date"], alert["raised_at"]) == (f"wave-{h.day}-15:00", next_day, at)
+    assert alert["detail"].startswith(f"The 15:00 wave of {h.day} was not released on its own")
+    assert "1 line(s) still open" in alert["detail"]
+    assert alert["data"] == {"cutoff": "15:00", "reason": alert["data"]["reason"], "date": h.day.isoformat()}
+    listed = await client.get(f"/hubs/{h.hub}/alerts", params={"date": next_day.isoformat()}, headers=h.dispatcher)
+    assert [a["id"] for a in listed.json() if a["kind"] == "wave_not_released"] == [alert["id"]], listed.text
+    # The dispatcher releases it by hand (a past day's waves all go); the next look finds nothing.
+    r = await client.post(
+        f"/hubs/{h.hub}/waves/release", json={"date": h.day.isoformat()}, headers={**h.dispatcher, **key()}
+    )
+    assert r.status_code == 201, r.text
+    assert (await OrderLine.select(OrderLine.status).where(OrderLine.order == late).first())["status"] == "released"
+    await _tick(client)
+    assert await Alert.count().where(mine) == 1 and await _wave_jobs(h.hub) == []

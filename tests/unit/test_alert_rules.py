@@ -293,6 +293,15 @@ def test_a_wave_not_released_is_keyed_by_its_wave_and_says_the_refusal() -> None
     assert wave_not_released("15:00", "  ").data["reason"] == "no reason given"
 
 
+def test_a_wave_of_an_earlier_day_is_keyed_by_its_day_apart_from_todays_wave() -> None:
+    day = dt.date(2026, 12, 4)
+    a = wave_not_released("15:00", "its day has passed", day)
+    assert a.key == "wave-2026-12-04-15:00" != wave_not_released("15:00", "x").key
+    assert a.key != wave_not_released("15:00", "x", day + dt.timedelta(days=1)).key
+    assert a.detail.startswith("The 15:00 wave of 2026-12-04 was not released on its own")
+    assert a.data == {"cutoff": "15:00", "reason": "its day has passed", "date": "2026-12-04"}
+
+
 # --- the settings and the minute's watch ----------------------------------------------
 
 
