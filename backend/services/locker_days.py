@@ -7,7 +7,8 @@ back to the hub once its holding time is over, so its door is free for the days 
 A door kept for a delivery not in it yet stays taken (no day is known for its pick-up). Parcels
 planned to the bank that wait for a door (one only a drop's evening frees, see
 :func:`backend.services.lockers.assign`) take doors first, whatever their day, so that the
-door a waiting parcel is promised is not promised twice.
+door a waiting parcel is promised is not promised twice; but only up to their day plus the
+bank's holding time (:func:`still_kept`): a parcel that never came is not waited for forever.
 
 The one place the room count (backend/services/point_room.py), the check-out options, order
 intake, redirects and the failed-stop policy ask.
@@ -22,10 +23,17 @@ from typing import Any
 import msgspec
 
 from backend.db.locker_tables import LockerCompartment
-from backend.db.tables import Parcel, PointParcel
+from backend.db.tables import Parcel, PickupPoint, PointParcel
 from backend.dispatch.lockers import Box, Compartment, Placement, place_all
 
 DONE_ORDERS = ("delivered", "cancelled", "returning", "returned")
+MAX_HOLDING_DAYS = 60  # the most a point keeps a parcel (services/resources.py): a bound for the query
+
+
+def still_kept(delivery: dt.date, holding_days: int, day: dt.date) -> bool:
+    """Whether a parcel of an order for ``delivery`` would still be at its bank on ``day``
+    (or is still to come): kept ``holding_days`` after its day, as the point keeps it."""
+    return day <= delivery + dt.timedelta(days=holding_days)
 
 
 def core(row: dict[str, Any], free: bool) -> Compartment:
@@ -74,13 +82,25 @@ async def doors(point_ids: Sequence[int], day: dt.date) -> dict[int, list[Compar
     return out
 
 
-async def waiting(point_ids: Sequence[int]) -> dict[int, list[Box]]:
-    """Parcels of live orders to these banks that have no door yet (nor a place on the desk)."""
+async def waiting(point_ids: Sequence[int], day: dt.date) -> dict[int, list[Box]]:
+    """Parcels of live orders to these banks that have no door yet (nor a place on the desk)
+    and would still be kept on ``day``: an order of an earlier day counts only within the
+    bank's holding time after its day. One that never arrived and was never closed is no
+    longer kept by then (it would have gone back to the hub), so it stops taking a door."""
     if not point_ids:
         return {}  # no bank among the points asked about: the common case, no query
-    rows = await Parcel.select(Parcel.id, *BOX_COLUMNS, Parcel.order.pickup_point).where(
-        Parcel.order.pickup_point.is_in(list(point_ids) or [-1]) & Parcel.order.status.not_in(list(DONE_ORDERS))
+    holding = {
+        r["id"]: r["holding_days"]
+        for r in await PickupPoint.select(PickupPoint.id, PickupPoint.holding_days).where(
+            PickupPoint.id.is_in(list(point_ids))
+        )
+    }
+    rows = await Parcel.select(Parcel.id, *BOX_COLUMNS, Parcel.order.pickup_point, Parcel.order.delivery_date).where(
+        Parcel.order.pickup_point.is_in(list(point_ids) or [-1])
+        & Parcel.order.status.not_in(list(DONE_ORDERS))
+        & (Parcel.order.delivery_date >= day - dt.timedelta(days=MAX_HOLDING_DAYS))
     )
+    rows = [r for r in rows if still_kept(r["order.delivery_date"], holding[r["order.pickup_point"]], day)]
     ids = [r["id"] for r in rows] or [-1]
     kept = {
         r["parcel"]
@@ -102,7 +122,7 @@ def _after(placements: Sequence[Placement], compartments: Sequence[Compartment])
 async def free_counts(point_ids: Sequence[int], day: dt.date) -> dict[int, int]:
     """Doors free on ``day`` per bank with doors, less the ones the waiting parcels take."""
     banks = await doors(point_ids, day)
-    wait = await waiting(list(banks))
+    wait = await waiting(list(banks), day)
     out = {}
     for point, comps in banks.items():
         left = _after(place_all(comps, wait.get(point, [])), comps)
@@ -116,7 +136,7 @@ async def doors_left(
     """Per bank with doors: its doors on ``day`` once the waiting parcels, then the bank's
     ``before`` (a check-out's live holds), took theirs (the check-out keeps these)."""
     banks = await doors(point_ids, day)
-    wait = await waiting(list(banks))
+    wait = await waiting(list(banks), day)
     return {
         point: _after(place_all(comps, wait.get(point, []) + (before or {}).get(point, [])), comps)
         for point, comps in banks.items()
@@ -161,13 +181,13 @@ async def door_by(point_id: int, barcode: str, day: dt.date) -> bool:
     """Whether the waiting parcel ``barcode`` has a door at the bank on ``day`` (the waiting
     parcels placed together, as :func:`free_counts` does)."""
     comps = (await doors([point_id], day)).get(point_id, [])
-    placed = place_all(comps, (await waiting([point_id])).get(point_id, []))
+    placed = place_all(comps, (await waiting([point_id], day)).get(point_id, []))
     return any(p.key == barcode and p.compartment_id is not None for p in placed)
 
 
-async def waiting_orders(point_id: int) -> list[int]:
-    """The orders with parcels waiting for a door at the bank, earliest day first."""
-    boxes = {b.key for b in (await waiting([point_id])).get(point_id, [])}
+async def waiting_orders(point_id: int, today: dt.date) -> list[int]:
+    """The orders with parcels waiting for a door at the bank (still kept ``today``), earliest day first."""
+    boxes = {b.key for b in (await waiting([point_id], today)).get(point_id, [])}
     rows = await Parcel.select(Parcel.barcode, Parcel.order, Parcel.order.delivery_date).where(
         Parcel.barcode.is_in(sorted(boxes) or [""])
     )

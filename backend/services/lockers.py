@@ -262,7 +262,7 @@ async def _delivery_day(order_id: int) -> dt.date | None:
 async def assign_waiting(point_id: int, now: dt.datetime) -> None:
     """A door of the bank emptied: the parcels waiting for one take it, earliest day first
     (in the caller's transaction); one that still finds none waits on."""
-    for order_id in await locker_days.waiting_orders(point_id):
+    for order_id in await locker_days.waiting_orders(point_id, now.date()):
         with contextlib.suppress(Conflict):
             await assign(order_id, point_id, "delivery", now, wait=False)
 

@@ -267,3 +267,36 @@ async def test_a_door_whose_parcel_goes_back_after_its_holding_time_is_free_the_
     r = await client.post("/point/hand-out", json=body, headers={**b["terminal"], **key()})
     assert r.status_code == 200, r.text
     assert (await LockerCompartment.select().where(LockerCompartment.id == a2["id"]).first())["parcel"] is None
+
+
+async def test_a_parcel_that_never_reached_the_bank_stops_waiting_for_a_door_after_its_holding_time(
+    client, geo
+) -> None:
+    """A parcel waiting for a door whose order never reached the bank and was never closed
+    counts as waiting only up to its day plus the bank's holding time (by then it would have
+    gone back to the hub): the door it was promised is free again for the days after."""
+    from backend.db.tables import PickupPoint
+    from backend.services import locker_days
+
+    b = await _bank(client, geo)
+    today, day = dt.date.today(), tomorrow()
+    with time_machine.travel(at("10:00"), tick=True):
+        r = await client.post(
+            f"/lockers/{b['point']}/shop-drops", json=drop_body("DROP-1", b["a"], "DROP-1-A"), headers=b["shop_key"]
+        )
+        assert r.status_code in (200, 201) and r.json()["compartments"][0]["compartment"] == "A1", r.text
+        for ref, litres in (("T-S", 5), ("T-M", 30), ("T-L", 30)):  # A2, B1, C1: every door taken now
+            assert (await _locker_order(client, b, ref, litres, day)).status_code == 201
+        waits = await _locker_order(client, b, "T-W", 5, day)  # waits for A1, free from tomorrow
+        assert waits.status_code == 201, waits.text
+        assert await LockerCompartment.count().where(LockerCompartment.order == waits.json()["id"]) == 0
+    holding = (await PickupPoint.select(PickupPoint.holding_days).where(PickupPoint.id == b["point"]).first())[
+        "holding_days"
+    ]
+    last, after = day + dt.timedelta(days=holding), day + dt.timedelta(days=holding + 1)
+    # Up to the end of its holding time the parcel may still come: A1 stays promised to it.
+    assert (await room_left(b["point"], day), await room_left(b["point"], last)) == (0, 0)
+    assert await locker_days.waiting_orders(b["point"], last) == [waits.json()["id"]]
+    # After it, a parcel that never came no longer holds A1 (the other doors' deliveries keep theirs).
+    assert await room_left(b["point"], after) == 1
+    assert await locker_days.waiting_orders(b["point"], after) == []
