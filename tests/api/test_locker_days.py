@@ -13,10 +13,11 @@ from typing import Any
 import time_machine
 
 from backend.db.locker_tables import LockerCompartment, LockerEvent
-from backend.db.tables import Job, Order, OutboxEvent, PointParcel, Stop
+from backend.db.tables import Job, Order, OutboxEvent, PickupPoint, PointParcel, Stop
 from backend.jobs.queue import AlreadyDone
 from backend.realtime.notifications import notifications_for
 from backend.security import pickup_code
+from backend.services import locker_days
 from backend.services.disruptions import after_failed_stop
 from backend.services.locker_retry import retry_next_evening
 from backend.services.point_room import room_left
@@ -275,11 +276,8 @@ async def test_a_parcel_that_never_reached_the_bank_stops_waiting_for_a_door_aft
     """A parcel waiting for a door whose order never reached the bank and was never closed
     counts as waiting only up to its day plus the bank's holding time (by then it would have
     gone back to the hub): the door it was promised is free again for the days after."""
-    from backend.db.tables import PickupPoint
-    from backend.services import locker_days
-
     b = await _bank(client, geo)
-    today, day = dt.date.today(), tomorrow()
+    day = tomorrow()
     with time_machine.travel(at("10:00"), tick=True):
         r = await client.post(
             f"/lockers/{b['point']}/shop-drops", json=drop_body("DROP-1", b["a"], "DROP-1-A"), headers=b["shop_key"]
