@@ -37,3 +37,18 @@ def test_a_child_process_reads_the_same_clock_as_the_suite() -> None:
     there = dt.datetime.fromisoformat(out.stdout.strip())
     assert abs((there - here).total_seconds()) < 30, (here, there)
     assert here.weekday() == 2  # the suite's Wednesday, whatever day it really is
+
+
+def test_the_service_contexts_default_clock_follows_a_moved_process_clock() -> None:
+    """``Context.clock`` defaults to ``datetime.now`` bound at import; time-machine moves that
+    bound function too, so a server on the suite's (or a live test's) moved clock has its
+    context, and every action timed by ``ctx.now()``, on the same clock."""
+    import time_machine
+
+    from backend.services.context import Context
+
+    ctx = Context(geo=None, settings=None)  # type: ignore[arg-type]  # only the clock is read
+    moved = dt.datetime(2026, 12, 2, 11, 45)
+    with time_machine.travel(moved, tick=False):
+        assert ctx.now() == moved == dt.datetime.now()
+    assert ctx.now() != moved
