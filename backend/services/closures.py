@@ -364,7 +364,7 @@ async def reopen_ended(
             log.exception("re-plan after closures of hub %s ended failed", hub_id)
             continue
         if result is not None:
-            await announce_if_not_applied(hub_id, now.date(), result)
+            await announce_if_not_applied(hub_id, now.date(), result, now)
             results[hub_id] = result
     return results
 

@@ -328,7 +328,7 @@ async def after_failed_stop(
     result = await replan_hub(
         ctx, stop["hub"], day, now, reason=f"stop {stop_id} failed: {step.kind}", time_limit_s=time_limit_s
     )
-    await announce_if_not_applied(stop["hub"], day, result)
+    await announce_if_not_applied(stop["hub"], day, result, now)
     return {"next": notice, "replan": result}
 
 
@@ -454,7 +454,7 @@ async def courier_behind(
     result = await replan_hub(
         ctx, hub_id, day, now, reason=f"courier {names} behind schedule", time_limit_s=time_limit_s
     )
-    await announce_if_not_applied(hub_id, day, result)
+    await announce_if_not_applied(hub_id, day, result, now)
     return result
 
 

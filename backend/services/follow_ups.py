@@ -55,7 +55,7 @@ async def replan(job: JobContext) -> None:
     day = dt.date.fromisoformat(p["date"])
     now = max(_now(job), dt.datetime.combine(day, dt.time()))
     result = await replan_hub(context_of(job.state), p["hubId"], day, now, reason=p["reason"])
-    await announce_if_not_applied(p["hubId"], day, result)
+    await announce_if_not_applied(p["hubId"], day, result, now)
 
 
 @handler("replan_better")

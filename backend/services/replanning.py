@@ -696,9 +696,7 @@ def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[di
     return max(0, ridden - 1)
 
 
-async def announce_if_not_applied(
-    hub_id: int, day: dt.date, result: dict[str, Any], now: dt.datetime | None = None
-) -> None:
+async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, Any], now: dt.datetime) -> None:
     """A re-plan nobody asked for by hand (after a failed stop, a courier behind, a
     closure ending) that was not applied is told on the hub stream: the dispatcher
     sees that the routes stayed as they were, and why, and gets a ``replan_not_applied``
@@ -716,7 +714,7 @@ async def announce_if_not_applied(
             },
             hub_id=hub_id,
         )
-        await alert_replan_not_applied(hub_id, day, result, now or dt.datetime.now())
+        await alert_replan_not_applied(hub_id, day, result, now)
 
 
 async def improve_hub(

@@ -400,5 +400,5 @@ async def plan_in_return_pickup(ctx: Context, hub_id: int, day: dt.date, now: dt
     if not await Route.exists().where((Route.hub == hub_id) & (Route.plan_date == day) & (Route.current == True)):  # noqa: E712
         return None
     result = await replan_hub(ctx, hub_id, day, max(now, dt.datetime.combine(day, dt.time())), reason="return pickup")
-    await announce_if_not_applied(hub_id, day, result)
+    await announce_if_not_applied(hub_id, day, result, now)
     return result
