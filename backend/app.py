@@ -306,6 +306,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         app.state.positions = PositionStore()
         await app.state.positions.start()
         app.state.feed.watch_positions(app.state.positions.hear)  # phones on other processes too
+        ticker = ProgressTicker(app.state.feed, on_behind=_behind_replanner(app.state))
+        await ticker.start()
         vapid = load_vapid(settings.var_dir)
         app.state.push_key = application_server_key(vapid)
         app.state.push = PushSender(
@@ -324,10 +326,6 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             push=app.state.push,
             push_key=app.state.push_key,
         )
-        ticker = ProgressTicker(
-            app.state.feed, on_behind=_behind_replanner(app.state), clock=lambda: context_of(app.state).now()
-        )
-        await ticker.start()
         # Follow-up jobs: those left unfinished by a process that stopped run again now.
         app.state.jobs = Worker(app.state, backend=jobs_backend)
         await app.state.jobs.start()

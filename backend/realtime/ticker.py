@@ -27,20 +27,12 @@ class ProgressTicker(Background):
 
     task_name = "progress-ticker"
 
-    def __init__(
-        self,
-        feed: Feed,
-        every_s: float = 60.0,
-        slices: int = 12,
-        on_behind: OnBehind | None = None,
-        clock: Callable[[], dt.datetime] = dt.datetime.now,
-    ) -> None:
+    def __init__(self, feed: Feed, every_s: float = 60.0, slices: int = 12, on_behind: OnBehind | None = None) -> None:
         self.feed, self.every_s, self.slices, self.on_behind = feed, every_s, slices, on_behind
-        self.clock = clock  # the app's (the service context's): stops turn late on the clock their times were set by
         self._next = 0
 
     async def tick(self, part: tuple[int, int] = (0, 1)) -> LateRoutes:
-        now = self.clock()
+        now = dt.datetime.now()
         result = await catch_up_late_routes(now.date(), now, part=part)
         if result.changed:
             await self.feed.poke()
