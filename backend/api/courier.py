@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable
+from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -20,6 +21,7 @@ from backend.errors import Forbidden, Invalid
 from backend.services import courier as service
 from backend.services.context import Positions
 from backend.services.photos import is_courier_photo, store_image
+from backend.services.sessions import Principal
 
 MAX_PHOTO_BYTES = 5_000_000
 MAX_SIGNATURE_BYTES = 500_000
@@ -78,142 +80,84 @@ async def provide_courier_id(user: User) -> int:
     return user.courier_id
 
 
-def _today(ctx: Ctx, date: dt.date | None) -> dt.date:
-    return date or ctx.now().date()  # the app's clock, as every other action's time
+class When(NamedTuple):
+    """Dependency ``when``: the courier's day (``?date=``, else the app's today) and the
+    moment of the action, both on the app's clock (``ctx.now()``), as the rest of the day is."""
+
+    day: dt.date
+    now: dt.datetime
+
+
+async def provide_when(ctx: Ctx, date: OptionalDate = None) -> When:
+    now = ctx.now()
+    return When(date or now.date(), now)
 
 
 class CourierController(Controller):
     path = "/courier"
     tags = ["courier"]
     guards = [authenticated]
-    dependencies = {"cid": Provide(provide_courier_id)}
+    dependencies = {"cid": Provide(provide_courier_id), "when": Provide(provide_when)}
 
     @get("/today", summary="The courier's day: shift, route with live stop states, loading list, seq")
-    async def today(self, ctx: Ctx, cid: int, date: OptionalDate = None) -> dict[str, Any]:
-        return await service.day_view(cid, _today(ctx, date))
+    async def today(self, cid: int, when: When) -> dict[str, Any]:
+        return await service.day_view(cid, when.day)
 
     @post("/shift/start", status_code=200, summary="Start the shift (Idempotency-Key required)")
     async def start_shift(
-        self, request: Request, ctx: Ctx, user: User, cid: int, data: JSONBody[Empty], date: OptionalDate = None
+        self, request: Request, user: User, cid: int, when: When, data: JSONBody[Empty]
     ) -> Response[Any]:
         return await idempotent(
-            request, user, 200, prepare=lambda: service.prepare_start_shift(cid, _today(ctx, date), ctx.now())
+            request, user, 200, prepare=lambda: service.prepare_start_shift(cid, when.day, when.now)
         )
 
     @post("/shift/end", status_code=200, summary="End the shift; answers a summary (Idempotency-Key required)")
     async def end_shift(
-        self, request: Request, ctx: Ctx, user: User, cid: int, data: JSONBody[Empty], date: OptionalDate = None
+        self, request: Request, user: User, cid: int, when: When, data: JSONBody[Empty]
     ) -> Response[Any]:
-        return await idempotent(
-            request, user, 200, prepare=lambda: service.prepare_end_shift(cid, _today(ctx, date), ctx.now())
-        )
+        return await idempotent(request, user, 200, prepare=lambda: service.prepare_end_shift(cid, when.day, when.now))
 
     @post("/loading/scan", status_code=200, summary="Scan a parcel into the bike at the hub (Idempotency-Key required)")
-    async def scan(
-        self, request: Request, ctx: Ctx, user: User, cid: int, data: JSONBody[ScanIn], date: OptionalDate = None
-    ) -> Response[Any]:
-        return await idempotent(
-            request, user, 200, lambda: service.scan_for_loading(cid, _today(ctx, date), data.barcode)
-        )
+    async def scan(self, request: Request, user: User, cid: int, when: When, data: JSONBody[ScanIn]) -> Response[Any]:
+        return await idempotent(request, user, 200, lambda: service.scan_for_loading(cid, when.day, data.barcode))
 
     @post("/stops/{stop_id:int}/arrive", status_code=200, summary="Arrived at a stop (Idempotency-Key required)")
     async def arrive(
-        self,
-        request: Request,
-        ctx: Ctx,
-        user: User,
-        cid: int,
-        stop_id: Id,
-        data: JSONBody[Empty],
-        date: OptionalDate = None,
+        self, request: Request, user: User, cid: int, when: When, stop_id: Id, data: JSONBody[Empty]
     ) -> Response[Any]:
-        return await idempotent(
-            request,
-            user,
-            200,
-            prepare=lambda: service.prepare_stop_action(
-                cid, _today(ctx, date), stop_id, "arrive", ctx.now(), by_user=user.id
-            ),
-        )
+        return await _stop_action(request, user, cid, when, stop_id, "arrive")
 
     @post("/stops/{stop_id:int}/deliver", status_code=200, summary="Deliver with proof (Idempotency-Key required)")
     async def deliver(
-        self,
-        request: Request,
-        ctx: Ctx,
-        user: User,
-        cid: int,
-        stop_id: Id,
-        data: JSONBody[DeliverIn],
-        date: OptionalDate = None,
+        self, request: Request, ctx: Ctx, user: User, cid: int, when: When, stop_id: Id, data: JSONBody[DeliverIn]
     ) -> Response[Any]:
         var_dir = ctx.settings.var_dir
-        return await idempotent(
+        return await _stop_action(
             request,
             user,
-            200,
-            prepare=lambda: service.prepare_stop_action(
-                cid,
-                _today(ctx, date),
-                stop_id,
-                "deliver",
-                ctx.now(),
-                barcodes=data.barcodes,
-                proof=lambda: _proof(cid, data.proof, var_dir, ctx.positions),
-                by_user=user.id,
-                secret=ctx.settings.secret_key,
-            ),
+            cid,
+            when,
+            stop_id,
+            "deliver",
+            barcodes=data.barcodes,
+            proof=lambda: _proof(cid, data.proof, var_dir, ctx.positions),
+            secret=ctx.settings.secret_key,
         )
 
     @post("/stops/{stop_id:int}/fail", status_code=200, summary="Fail a stop with a reason (Idempotency-Key required)")
     async def fail(
-        self,
-        request: Request,
-        ctx: Ctx,
-        user: User,
-        cid: int,
-        stop_id: Id,
-        data: JSONBody[FailIn],
-        date: OptionalDate = None,
+        self, request: Request, user: User, cid: int, when: When, stop_id: Id, data: JSONBody[FailIn]
     ) -> Response[Any]:
         # The parcel's next step is a job written with the failure (backend/services/follow_ups.py).
-        return await idempotent(
-            request,
-            user,
-            200,
-            prepare=lambda: service.prepare_stop_action(
-                cid,
-                _today(ctx, date),
-                stop_id,
-                "fail",
-                ctx.now(),
-                reason=data.reason,
-                note=data.note,
-                by_user=user.id,
-            ),
-        )
+        return await _stop_action(request, user, cid, when, stop_id, "fail", reason=data.reason, note=data.note)
 
     @post(
         "/stops/{stop_id:int}/collect", status_code=200, summary="Collect parcels at a shop (Idempotency-Key required)"
     )
     async def collect(
-        self,
-        request: Request,
-        ctx: Ctx,
-        user: User,
-        cid: int,
-        stop_id: Id,
-        data: JSONBody[CollectIn],
-        date: OptionalDate = None,
+        self, request: Request, user: User, cid: int, when: When, stop_id: Id, data: JSONBody[CollectIn]
     ) -> Response[Any]:
-        return await idempotent(
-            request,
-            user,
-            200,
-            prepare=lambda: service.prepare_stop_action(
-                cid, _today(ctx, date), stop_id, "collect", ctx.now(), barcodes=data.barcodes, by_user=user.id
-            ),
-        )
+        return await _stop_action(request, user, cid, when, stop_id, "collect", barcodes=data.barcodes)
 
     @post(
         "/photos",
@@ -228,6 +172,18 @@ class CourierController(Controller):
             return {"photoId": await store_image(cid, raw, var_dir, MAX_PHOTO_BYTES)}
 
         return await idempotent(request, user, 201, action, content=raw)
+
+
+def _stop_action(
+    request: Request, user: Principal, cid: int, when: When, stop_id: int, action: str, **extra: Any
+) -> Awaitable[Response[Any]]:
+    """A courier's action at a stop, once per Idempotency-Key, on the day and at the moment of ``when``."""
+    return idempotent(
+        request,
+        user,
+        200,
+        prepare=lambda: service.prepare_stop_action(cid, when.day, stop_id, action, when.now, by_user=user.id, **extra),
+    )
 
 
 async def _proof(courier_id: int, proof: Proof, var_dir: Any, positions: Positions | None = None) -> dict[str, Any]:

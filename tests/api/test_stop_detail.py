@@ -221,6 +221,8 @@ async def test_the_couriers_actions_read_the_apps_clock_as_the_rest_of_the_day_d
         return client.post(f"/courier/stops/{stop_id}/{action}", json=body, headers=_key(rider))
 
     day = (await client.get("/courier/today", headers=rider)).json()
+    bad = problem(await client.get("/courier/today?date=tomorrow", headers=rider), 400)
+    assert "date" in bad["detail"], bad
     assert day["route"] is not None and day["route"]["id"] == route["id"], day
     r = await client.post("/courier/shift/start", json={}, headers=_key(rider))
     assert r.status_code == 200, r.text
