@@ -5,6 +5,7 @@ the courier's drop and the customer's code, a full or too small locker, and bad 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -196,6 +197,22 @@ async def test_ordered_after_noon_goes_the_next_evening(client, geo) -> None:
         )
     assert r.status_code == 201, r.text
     assert r.json()["date"] == (dt.date.today() + dt.timedelta(days=1)).isoformat()
+
+
+async def test_a_shop_drop_after_noon_on_the_apps_clock_is_recorded_at_that_time(client, geo) -> None:
+    """The drop's day and its stops' history follow the app's clock (the service context's),
+    not the process's: at 12:30 on it, the drop goes tomorrow, and both stops were created at 12:30."""
+    b = await _bank(client, geo)
+    moment = at("12:30")
+    client.app.state.context = dataclasses.replace(client.app.state.context, clock=lambda: moment)
+    r = await client.post(
+        f"/lockers/{b['point']}/shop-drops", json=drop_body("LATE-2", b["a"], "LATE-2-A"), headers=b["shop_key"]
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["date"] == (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    stops = [s["id"] for s in await Stop.select(Stop.id).where(Stop.order == r.json()["orderId"])]
+    created = await StopEvent.select(StopEvent.at).where(StopEvent.stop.is_in(stops) & (StopEvent.state == "created"))
+    assert len(stops) == 2 and [e["at"] for e in created] == [moment, moment]
 
 
 async def _locker_order(client, b: dict, ref: str, litres: float, day: dt.date | None = None):

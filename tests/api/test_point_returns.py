@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 
 from backend.db.engine import transaction
-from backend.db.tables import Job, PickupPoint, PointOperator, ReturnEvent, ReturnItem, ReturnRequest, Stop
+from backend.db.tables import (
+    Job,
+    PickupPoint,
+    PointOperator,
+    ReturnEvent,
+    ReturnItem,
+    ReturnRequest,
+    Stop,
+    StopEvent,
+)
 from backend.services.courier import _return_collected
 from backend.services.point_returns import prepare_hand_in
 from backend.services.returns_receiving import find
@@ -118,6 +127,10 @@ async def test_the_cart_is_planned_collected_with_both_codes_and_received_at_the
         async with transaction():
             await (await prepare_hand_in(uid, code, at))()
     (cart,) = await Stop.select(Stop.id).where((Stop.pickup_point == point) & (Stop.kind == "pickup"))
+    created = await StopEvent.select(StopEvent.at).where(
+        (StopEvent.stop == cart["id"]) & (StopEvent.state == "created")
+    )
+    assert [e["at"] for e in created] == [at]  # the hand-in's time, not the process's clock
 
     # The durable job, run by the app's own worker: the running day is re-planned with the cart's one stop.
     await done_by_the_worker(f"return_pickup:{cart['id']}")

@@ -3,10 +3,11 @@ a courier slot that becomes a pickup stop in a route, receiving with an unexpect
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
-from backend.db.tables import Hub, Order, OrderLine, Parcel, PickupPoint, Product, ReturnEvent, Route, Stop
+from backend.db.tables import Hub, Order, OrderLine, Parcel, PickupPoint, Product, ReturnEvent, Route, Stop, StopEvent
 from backend.services.returns_portal import NOT_FOUND, plan_in_return_pickup
 from tests.api.helpers import done_by_the_worker, login, make_user, problem, service_ctx, tomorrow
 from tests.api.test_planning import _small_day
@@ -169,9 +170,13 @@ async def test_a_courier_slot_becomes_a_pickup_stop_in_the_route(client, geo) ->
     order, lines = await delivered_order(client, hub, place=(near["lat"], near["lon"]))
     body = _body(order, lines["jas"], handIn="courier", date=day.isoformat(), slot="afternoon")
     del body["pickupPointId"]
+    at = dt.datetime.now().replace(microsecond=0) - dt.timedelta(minutes=5)  # the app's clock, behind the process's
+    client.app.state.context = dataclasses.replace(client.app.state.context, clock=lambda: at)
     made = await client.post("/portal/returns/", json=body, headers={"Idempotency-Key": "k1"})
     assert made.status_code == 201, made.text
     stop_id = made.json()["stopId"]
+    created = await StopEvent.select(StopEvent.at).where((StopEvent.stop == stop_id) & (StopEvent.state == "created"))
+    assert [e["at"] for e in created] == [at]  # the registration's time, not the process's clock
     assert made.json()["collect"] == {"date": day.isoformat(), "slot": "afternoon"}
     # the durable job, run by the app's own worker: the day has routes, so it is re-planned with the new stop
     job = await done_by_the_worker(f"return_pickup:{stop_id}")
