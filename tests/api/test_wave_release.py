@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from backend.db.tables import Alert, Job, OrderLine, PickBatch, Stop
+from backend.db.tables import Alert, Job, OrderLine, PickBatch, Stop, StopEvent
 from tests.api.warehouse_setup import House, house, key, order, release, stock_in
 
 
@@ -159,6 +159,8 @@ async def test_a_ship_from_store_line_released_on_a_planned_day_goes_into_the_ru
         admin,
     )
     await OrderLine.insert(OrderLine(order=new["id"], sku="VASE", quantity=1))
+    at = dt.datetime.now().replace(microsecond=0) - dt.timedelta(minutes=5)  # the app's clock, behind the process's
+    client.app.state.context = dataclasses.replace(client.app.state.context, clock=lambda: at)
     (wave,) = (await release(client, h, cutoff="11:30"))["released"]  # 90 minutes before its window
     assert wave["shopLines"] == 1 and wave["shopReplan"] is True
     vase = await OrderLine.select(OrderLine.id).where(OrderLine.order == new["id"]).first()
@@ -168,6 +170,10 @@ async def test_a_ship_from_store_line_released_on_a_planned_day_goes_into_the_ru
     stops = {s["kind"]: s for s in await Stop.select().where(Stop.order == new["id"])}
     pickup, door = stops["pickup"], stops["delivery"]
     assert pickup["shop"] == shop["id"]
+    created = await StopEvent.select(StopEvent.at).where(
+        (StopEvent.stop == pickup["id"]) & (StopEvent.state == "created")
+    )
+    assert [e["at"] for e in created] == [at]  # the release's time, not the process's clock
     (route,) = [r for r in await _current_routes(hub) if any(s["stopId"] == pickup["id"] for s in r["stops"])]
     order_of = [s["stopId"] for s in route["stops"]]
     assert door["id"] in order_of and order_of.index(pickup["id"]) < order_of.index(door["id"])
