@@ -47,6 +47,7 @@ from backend.warehouse.waves import release_time
 log = logging.getLogger("laadbak.waves")
 
 KIND = "wave_release"
+ENDED_ORDERS = frozenset({"delivered", "returning", "returned"})
 OpenWaves = dict[tuple[int, dt.date, dt.time], list[int]]  # (hub, day, cut-off) -> its open line ids
 
 
@@ -63,11 +64,13 @@ class DueWave(msgspec.Struct, frozen=True):
 
 async def open_waves(now: dt.datetime) -> OpenWaves:
     """The waves, of every hub, of today and earlier days that still have open lines:
-    (hub, day, cut-off) -> their open line ids."""
+    (hub, day, cut-off) -> their open line ids. An earlier day's order that ended without
+    them (delivered, returned) leaves nothing to pick."""
     rows = await OrderLine.select(
         OrderLine.id,
         OrderLine.order.hub,
         OrderLine.order.delivery_date,
+        OrderLine.order.status,
         OrderLine.order.slot,
         OrderLine.order.window_start,
         OrderLine.order.window_end,
@@ -78,6 +81,8 @@ async def open_waves(now: dt.datetime) -> OpenWaves:
     )
     lines: OpenWaves = {}
     for r in rows:
+        if r["order.delivery_date"] < now.date() and r["order.status"] in ENDED_ORDERS:
+            continue
         order = {"slot": r["order.slot"], "window_start": r["order.window_start"], "window_end": r["order.window_end"]}
         _, cut = slot_of(order)
         lines.setdefault((r["order.hub"], r["order.delivery_date"], cut.cutoff), []).append(r["id"])

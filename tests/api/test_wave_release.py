@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from backend.db.tables import Alert, Job, OrderLine, PickBatch, Stop, StopEvent
+from backend.db.tables import Alert, Job, Order, OrderLine, PickBatch, Stop, StopEvent
 from tests.api.warehouse_setup import House, house, key, order, release, stock_in
 
 
@@ -214,6 +214,8 @@ async def test_a_wave_of_an_earlier_day_still_open_is_not_released_but_told_on_t
     h = await house(client)
     await stock_in(client, h, "SODA", 10, "A01-02-1")
     late = await order(h, [("SODA", 2)])
+    ended = await order(h, [("SODA", 1)])  # delivered without its line: nothing left to pick
+    await Order.update({Order.status: "delivered"}).where(Order.id == ended)
     next_day = h.day + dt.timedelta(days=1)
     at = dt.datetime.combine(next_day, dt.time(8, 0))
     client.app.state.context = dataclasses.replace(client.app.state.context, clock=lambda: at)
