@@ -68,8 +68,9 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
     from it in time and within range, so the last one kept closes the route),
     and the loads: with the start load free, a route fits when the hub-loaded
     goods plus the highest rise of the load fit the capacity, per loop (a reload node
-    starts one). A node that breaks a rule is skipped; the next ones are tried from the
-    last kept one.
+    starts one); goods on the bike now (``m.first_loop``) before its first reload. A node
+    that breaks a rule is skipped; the next ones are tried from the last kept one. (OR-Tools
+    refuses a whole route that breaks one: its stops then all started unperformed.)
     """
     v = m.vehicles[vi]
     f = v.speed_factor
@@ -84,7 +85,10 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
     # per load dimension: (prefix, lowest prefix, highest prefix, hub-loaded so far)
     state = [(0, 0, 0, 0) for _ in m.loads]
     kept: list[int] = []
+    reloaded = False
     for node in seq:
+        if reloaded and node in m.first_loop:
+            continue
         windows = m.node_windows[node] if node < len(m.node_windows) else []
         st = earliest_start(windows or any_time, t + tr.item(prev, node))
         if st is None:
@@ -98,7 +102,7 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
         if node in m.reload_of:
             # a new loop: it starts with what came back on board (see insertion._loop_rows)
             kept.append(node)
-            t, prev, dist = leave, node, d
+            t, prev, dist, reloaded = leave, node, d, True
             state = [(c, c, c, 0) for c in (max(-low, h, 0) + p for p, low, _high, h in state)]
             continue
         new_state = []

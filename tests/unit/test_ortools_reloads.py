@@ -242,3 +242,36 @@ def test_goods_on_board_stay_on_the_loop_the_bike_rides():
     assert plan.unplanned == () and check(problem, plan) == []
     assert _loops(plan)["N1"] == 1
     loads_within(plan, problem)
+
+
+@pytest.mark.parametrize(
+    "in_force",
+    [
+        {"E1": 1, "E2": 1, "N1": 2, "N2": 2},  # a quick answer put the goods on board on the next loop
+        {"E1": 1, "E2": 1, "N2": 2},  # the goods on board are new to the route: our insertion places them
+    ],
+    ids=["in-force-on-a-later-loop", "inserted"],
+)
+def test_goods_on_board_are_started_on_the_loop_ridden_not_the_whole_route_refused(
+    monkeypatch: pytest.MonkeyPatch, in_force: dict[str, int]
+):
+    # OR-Tools holds goods on board before the first reload (Loop cumul 0) and refuses a whole
+    # route that breaks it: every stop of the bike then started unperformed, the re-plan would
+    # have taken them all off their route and was not applied (bench replan --multi-trip: 13
+    # timeouts, new orders refused). The warm start's repair and insertion keep that rule too:
+    # N1 (5 kg, on the bike) goes on the loop ridden now, where it fits (10 + 5 + 5 kg of 20).
+    from backend.dispatch import ortools_search
+
+    problem = _with(two_loops(), E2={"weight_kg": 5.0}, N1={"weight_kg": 5.0, "vehicles": ("bike",)})
+    monkeypatch.setattr(ortools_search, "_search", lambda m, params, strategies, start, *a: start.sol)
+    plan = solve(
+        problem,
+        1.0,
+        initial_routes={"bike": list(in_force)},
+        initial_loops=in_force,
+        on_board=frozenset({"N1"}),
+    )
+    assert plan.unplanned == () and check(problem, plan) == []
+    loops = _loops(plan)
+    assert loops["N1"] == 1 and loops["N2"] == 2 and loops["E1"] == 1
+    loads_within(plan, problem)
