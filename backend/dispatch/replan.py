@@ -64,7 +64,7 @@ import numpy as np
 from backend.dispatch.feasibility import check_route
 from backend.dispatch.model import Plan, Problem, Route, Stop, Unplanned, Vehicle
 from backend.dispatch.ortools_search import solve
-from backend.dispatch.scheduling import build_route, tight_schedule
+from backend.dispatch.scheduling import build_route, loop_route, tight_schedule
 from backend.dispatch.windows import merge_windows, travel_time, without_gc
 
 __all__ = [
@@ -258,6 +258,24 @@ def _kept_route(
     return route, not check_route(problem, route, stops_by_id=by_id)
 
 
+def _kept_loops(
+    problem: Problem, v: Vehicle, seq: list[int], breaks: list[int], by_id: dict[str, Stop]
+) -> tuple[Route, bool]:
+    """The route in force of a bike riding loops, with its reloads, and if it is feasible.
+    (Scheduled as one loop, such a route breaks its capacity: every bike riding loops was in
+    focus, 21 couriers and ~650 stops on the bench day for a single new order.)"""
+    route = loop_route(problem, v, seq, breaks, by_id=by_id)
+    return route, not check_route(problem, route, stops_by_id=by_id)
+
+
+def _breaks(ids: list[str], loops: dict[str, int] | None) -> list[int]:
+    """The positions of ``ids`` that start another loop than the stop before (``loops``: stop
+    id -> its loop in force)."""
+    if not loops:
+        return []
+    return [j for j in range(1, len(ids)) if loops.get(ids[j], 1) != loops.get(ids[j - 1], 1)]
+
+
 def _locked_and_free(groups: list[list[int]], allowed: list[set[str]]) -> tuple[dict[int, str], list[int]]:
     """Stop position -> the one courier that may serve it, and the groups not locked so."""
     locked_to: dict[int, str] = {}
@@ -370,11 +388,19 @@ def _choose_focus(
     return focus
 
 
-def focus_split(problem: Problem, in_force: dict[str, list[str]], k: int, max_stops: int | None = None) -> Split | None:
+def focus_split(
+    problem: Problem,
+    in_force: dict[str, list[str]],
+    k: int,
+    max_stops: int | None = None,
+    loops: dict[str, int] | None = None,
+) -> Split | None:
     """The couriers to solve again (see the module docstring); None: solve the whole problem.
 
     With ``max_stops``, ``k`` is lowered (down to 2) while the cut-down problem
     would have more stops than that: its model must build within the time limit.
+    ``loops`` (stop id -> its loop in force): a bike riding loops keeps its route with its
+    reloads when it is not in focus.
     """
     stops = problem.stops
     vehicles = problem.vehicles
@@ -404,7 +430,10 @@ def focus_split(problem: Problem, in_force: dict[str, list[str]], k: int, max_st
         if v.id in focus or any(locked_to.get(m) != v.id for m in seq):
             focus.add(v.id)  # holds a free stop (or one locked elsewhere)
             continue
-        route, ok = _kept_route(problem, v, seq, windows, by_id)
+        breaks = _breaks(ids, loops) if v.reload_s is not None else []
+        route, ok = (
+            _kept_loops(problem, v, seq, breaks, by_id) if breaks else _kept_route(problem, v, seq, windows, by_id)
+        )
         if not ok:
             focus.add(v.id)  # the solver must re-order (or drop from) it
             continue
@@ -566,7 +595,7 @@ def replan(
     split = None
     if k is not None and problem.vehicles:
         max_stops = max(100, int(_FOCUS_STOPS_PER_S * time_limit_s))
-        split = focus_split(problem, in_force, k, max_stops)
+        split = focus_split(problem, in_force, k, max_stops, loops)
     timings["focus"] = time.perf_counter() - t0
     if split is not None:  # counts, for the log
         timings["n.focus_couriers"] = len(split.problem.vehicles)

@@ -275,3 +275,22 @@ def test_goods_on_board_are_started_on_the_loop_ridden_not_the_whole_route_refus
     loops = _loops(plan)
     assert loops["N1"] == 1 and loops["N2"] == 2 and loops["E1"] == 1
     loads_within(plan, problem)
+
+
+def test_a_focused_replan_keeps_a_bike_riding_loops_as_it_is_when_nothing_of_it_changes():
+    # every stop is the bike's (goods on board, or kept with a riding courier); nothing is free.
+    # Scheduled as one loop its route in force carries 40 kg on a 20 kg bike: it was "not
+    # feasible on its own", so every bike riding loops was solved again in every re-plan (21
+    # couriers and ~650 stops on the bench day for one new order, or the whole day).
+    from backend.dispatch.feasibility import check_route
+    from backend.dispatch.replan import focus_split
+
+    problem = _with(two_loops(), **{sid: {"vehicles": ("bike",)} for sid in ("E1", "E2", "N1", "N2")})
+    in_force = {"bike": ["E1", "E2", "N1", "N2"]}
+    loops = {"E1": 1, "E2": 1, "N1": 2, "N2": 2}
+    split = focus_split(problem, in_force, 3, loops=loops)
+    assert split is not None and split.problem.vehicles == () and split.deferred == []
+    kept = split.kept["bike"]
+    assert kept is not None and [ps.stop_id for ps in kept.stops] == in_force["bike"]
+    assert len(kept.reloads) == 1 and check_route(problem, kept) == []
+    assert focus_split(problem, in_force, 3) is None  # as one loop: the whole day again
