@@ -217,11 +217,13 @@ def solve_problem(
             # day with baskets (issue #15).
             timings["first_solution"] = time.perf_counter() - t0
         timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
-    if m.reload_of and initial_routes is None and first_solution is None:
-        # Our insertion plans one loop per bike and the local search does not add a reload
-        # to serve a stop (two moves): a cold day in loops also tries OR-Tools' own insertion,
-        # which places reload nodes like stops (city 500 multi_trip, 10 s: 229 stops left
-        # out from our insertion, 1 from it), and starts from the better.
+    if m.reload_of and initial_routes is None and first_solution is None and m.n_stop_nodes <= _COLD_INSERTION_NODES:
+        # The local search does not add a reload to serve a stop (two moves): a small cold day
+        # in loops also tries OR-Tools' own insertion, which places reload nodes like stops,
+        # and starts from the better. Not on a big day: our insertion plans its loops
+        # (``insert_unperformed(loops=True)``), and OR-Tools' took ~1 s there and timed out
+        # dropping every stop (city 800 with baskets; before our insertion rode loops, city
+        # 500 multi_trip at 10 s left 229 stops out from ours, 1 from it).
         strategies = [RELOAD_FIRST_SOLUTION, *(x for x in strategies if x != RELOAD_FIRST_SOLUTION)]
     t1 = time.perf_counter()
     _strategies_first(m, params, strategies, start, time_limit_s, t0, timings)

@@ -294,3 +294,26 @@ def test_a_focused_replan_keeps_a_bike_riding_loops_as_it_is_when_nothing_of_it_
     assert kept is not None and [ps.stop_id for ps in kept.stops] == in_force["bike"]
     assert len(kept.reloads) == 1 and check_route(problem, kept) == []
     assert focus_split(problem, in_force, 3) is None  # as one loop: the whole day again
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small-day", "big-day"])
+def test_ortools_own_insertion_is_tried_on_a_small_cold_day_in_loops_only(monkeypatch: pytest.MonkeyPatch, big: bool):
+    # on a big day our insertion plans the loops; OR-Tools' LOCAL_CHEAPEST_INSERTION took ~1 s
+    # of the limit there and was never the start (it timed out dropping every stop)
+    from backend.dispatch import ortools_search
+
+    tried: list[list[str]] = []
+    strategies_first = ortools_search._strategies_first
+
+    def record(m, params, strategies, *a, **k):  # noqa: ANN001, ANN202
+        tried.append(list(strategies))
+        return strategies_first(m, params, strategies, *a, **k)
+
+    monkeypatch.setattr(ortools_search, "_strategies_first", record)
+    if big:  # what a day over this many stop nodes does, on the tiny day
+        monkeypatch.setattr(ortools_search, "_COLD_INSERTION_NODES", 0)
+    problem = two_loops()
+    plan = solve(problem, 1.0)
+    assert plan.unplanned == () and check(problem, plan) == [] and plan.routes[0].reloads
+    (strategies,) = tried
+    assert (ortools_search.RELOAD_FIRST_SOLUTION in strategies) is not big
