@@ -264,13 +264,16 @@ def test_goods_on_board_are_started_on_the_loop_ridden_not_the_whole_route_refus
 
     problem = _with(two_loops(), E2={"weight_kg": 5.0}, N1={"weight_kg": 5.0, "vehicles": ("bike",)})
     monkeypatch.setattr(ortools_search, "_search", lambda m, params, strategies, start, *a: start.sol)
+    timings: dict[str, float] = {}
     plan = solve(
         problem,
         1.0,
         initial_routes={"bike": list(in_force)},
         initial_loops=in_force,
         on_board=frozenset({"N1"}),
+        timings=timings,
     )
+    assert "routes_refused" not in timings
     assert plan.unplanned == () and check(problem, plan) == []
     loops = _loops(plan)
     assert loops["N1"] == 1 and loops["N2"] == 2 and loops["E1"] == 1
