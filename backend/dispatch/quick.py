@@ -164,10 +164,11 @@ def _first_hub_loop(r: _Routes, vid: str, loops: Sequence[int] | None = None) ->
 def _candidates(r: _Routes, vid: str, members: list[str], aboard: bool) -> list[tuple[list[str], list[int]]]:
     """Ways to put the group (pickups first, its delivery last) into ``vid``'s route: each
     pickup at its cheapest place, the delivery at its ``_PLACES`` cheapest places after them.
-    A stop joins the loop of the stop before it; a delivery of goods from the hub (not
-    ``aboard``, no pickups) the loop of the stop after it, one after the loop ridden now;
-    goods on the bike (``aboard``) the loop ridden now, before the next reload (a re-plan
-    keeps them there: OR-Tools refuses a route with them on a later loop)."""
+    A stop joins the loop of the stop before it, and a delivery the loop of its pickups; a
+    delivery of goods from the hub (not ``aboard``, no pickups) the loop of the stop after
+    it, one after the loop ridden now; goods on the bike (``aboard``) the loop ridden now,
+    before the next reload. (The solver's model holds both rules, and its warm start
+    refused a whole route in force that broke one.)"""
     T = r.problem.time_s
     ids, loops = list(r.seq[vid]), list(r.loop[vid])
     v = r.vehicles[vid]
@@ -181,19 +182,20 @@ def _candidates(r: _Routes, vid: str, members: list[str], aboard: bool) -> list[
         return [lo + int(j) for j in np.argsort(cost, kind="stable")]
 
     *pickups, delivery = members
-    lo = 0
+    lo, hi = 0, None
     for p in pickups:
-        j = places(r.by_id[p].location, lo)[0]
+        j = places(r.by_id[p].location, lo, hi)[0]
         ids.insert(j, p)
         loops.insert(j, loops[j - 1] if j else (loops[0] if loops else 1))
-        lo = j + 1
+        # a shop and its door ride one loop (the solver's model: its warm start refused a
+        # route with a reload between them)
+        lo, hi = j + 1, next((k for k in range(j + 1, len(loops)) if loops[k] != loops[j]), len(loops))
     hub_goods = not pickups and not aboard and r.by_id[delivery].kind == "delivery"
-    hi = None
     if hub_goods:
         lo = max(lo, _first_hub_loop(r, vid))
-    elif aboard:
-        hi = _first_hub_loop(r, vid, loops) or None  # up to the reload that ends the loop ridden now
-        if hi is not None and lo > hi:
+    elif aboard and (ridden := _first_hub_loop(r, vid, loops)):
+        hi = ridden if hi is None else min(hi, ridden)  # up to the reload that ends the loop ridden now
+        if lo > hi:
             return []  # its pickups went on a later loop
     out = []
     for j in places(r.by_id[delivery].location, lo, hi)[:_PLACES]:

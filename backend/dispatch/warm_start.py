@@ -123,8 +123,10 @@ def repair(m: Model, seqs: list[list[int]]) -> list[list[int]]:
 
     OR-Tools refuses a whole warm start when one route breaks a rule; here each
     route keeps what it can serve in its order (:func:`feasible_subsequence`),
-    and a pickup or delivery left out takes its partner with it (then the
-    route is simulated again: removing a pickup can change the loads).
+    and a pickup or delivery left out takes its partner with it, as does a pair
+    whose pickup and delivery ride different loops (a shop and its door ride one
+    loop in the model; the insertion puts such a pair in again); then the route
+    is simulated again (removing a pickup can change the loads).
     """
     partner: dict[int, int] = {}
     for p, d in m.pair_nodes:
@@ -133,9 +135,23 @@ def repair(m: Model, seqs: list[list[int]]) -> list[list[int]]:
     while True:
         kept = {n for seq in out for n in seq}
         orphans = {n for n in kept if n in partner and partner[n] not in kept}
+        if m.reload_of:
+            orphans |= {n for seq in out for n in _straddling(m, seq, partner)}
         if not orphans:
             return out
         out = [
             feasible_subsequence(m, vi, [n for n in seq if n not in orphans]) if orphans.intersection(seq) else seq
             for vi, seq in enumerate(out)
         ]
+
+
+def _straddling(m: Model, seq: list[int], partner: dict[int, int]) -> set[int]:
+    """The nodes of ``seq`` whose pair partner rides another loop of it (a reload between)."""
+    loop_of: dict[int, int] = {}
+    loop = 0
+    for n in seq:
+        if n in m.reload_of:
+            loop += 1
+        else:
+            loop_of[n] = loop
+    return {n for n, lp in loop_of.items() if n in partner and loop_of.get(partner[n], lp) != lp}

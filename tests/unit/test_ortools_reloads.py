@@ -320,3 +320,24 @@ def test_ortools_own_insertion_is_tried_on_a_small_cold_day_in_loops_only(monkey
     assert plan.unplanned == () and check(problem, plan) == [] and plan.routes[0].reloads
     (strategies,) = tried
     assert (ortools_search.RELOAD_FIRST_SOLUTION in strategies) is not big
+
+
+def test_a_basket_across_a_reload_in_force_is_started_on_one_loop_not_the_whole_route_refused(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # in force: the north shop on loop 1, its door on loop 2 (the checker lets picked goods ride
+    # on; OR-Tools holds a shop and its door on one loop and refused the whole route: every stop
+    # of the bike started unperformed). The repair takes the pair out, the insertion puts it
+    # back on one loop (loop 2: on loop 1 the east basket leaves no room).
+    from backend.dispatch import ortools_search
+
+    problem = _baskets_on_a_small_bike()
+    in_force = {"shopE": 1, "doorE": 1, "shopN": 1, "doorN": 2}
+    monkeypatch.setattr(ortools_search, "_search", lambda m, params, strategies, start, *a: start.sol)
+    timings: dict[str, float] = {}
+    plan = solve(problem, 1.0, initial_routes={"bike": list(in_force)}, initial_loops=in_force, timings=timings)
+    assert "routes_refused" not in timings
+    assert plan.unplanned == () and check(problem, plan) == []
+    loops = _loops(plan)
+    assert loops["shopE"] == loops["doorE"] == 1 and loops["shopN"] == loops["doorN"] == 2
+    loads_within(plan, problem)
