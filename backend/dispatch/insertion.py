@@ -301,11 +301,12 @@ class RouteState:
         """Where ``n`` may go for the loops: goods on board before the route's first reload,
         a reload after them (the model holds both: the whole route is refused otherwise)."""
         m = self.m
+        ok: np.ndarray | bool = True
         if n in m.first_loop:
-            return self.places[None, :] <= self.first_reload[rows][:, None]
-        if n in m.reload_of:
-            return self.places[None, :] >= self.after_aboard[rows][:, None]
-        return True
+            ok = self.places[None, :] <= self.first_reload[rows][:, None]
+        elif n in m.reload_of:
+            ok = self.places[None, :] >= self.after_aboard[rows][:, None]
+        return ok
 
     def _row_lists(self, vi: int, p: int, d: int) -> tuple[Any, ...]:
         """Vehicle ``vi``'s path, latest starts and, per load dimension, the pair's

@@ -221,14 +221,8 @@ def solve_problem(
         timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
         if start.refused:
             timings["routes_refused"] = start.refused
-    if m.reload_of and initial_routes is None and first_solution is None and m.n_stop_nodes <= _COLD_INSERTION_NODES:
-        # The local search does not add a reload to serve a stop (two moves): a small cold day
-        # in loops also tries OR-Tools' own insertion, which places reload nodes like stops,
-        # and starts from the better. Not on a big day: our insertion plans its loops
-        # (``insert_unperformed(loops=True)``), and OR-Tools' took ~1 s there and timed out
-        # dropping every stop (city 800 with baskets; before our insertion rode loops, city
-        # 500 multi_trip at 10 s left 229 stops out from ours, 1 from it).
-        strategies = [RELOAD_FIRST_SOLUTION, *(x for x in strategies if x != RELOAD_FIRST_SOLUTION)]
+    if m.reload_of and initial_routes is None and first_solution is None:
+        strategies = _in_loops_cold(m, strategies)
     t1 = time.perf_counter()
     _strategies_first(m, params, strategies, start, time_limit_s, t0, timings)
     solution = _search(m, params, strategies, start, time_limit_s, t0, timings)
@@ -275,6 +269,18 @@ class _Start:
     obj: int | None = None
     dropped: int | None = None  # stop nodes it leaves unperformed
     refused: int = 0  # routes OR-Tools refused to restore (their vehicles start empty)
+
+
+def _in_loops_cold(m: Model, strategies: list[str]) -> list[str]:
+    """The first-solution strategies of a cold day whose bikes may reload. The local search
+    does not add a reload to serve a stop (two moves): a small day also tries OR-Tools' own
+    insertion first, which places reload nodes like stops, and starts from the better. Not a
+    big day: our insertion plans its loops (``insert_unperformed(loops=True)``), and OR-Tools'
+    took ~1 s there and timed out dropping every stop (city 800 with baskets; before our
+    insertion rode loops, city 500 multi_trip at 10 s left 229 stops out from ours, 1 from it)."""
+    if m.n_stop_nodes > _COLD_INSERTION_NODES:
+        return strategies
+    return [RELOAD_FIRST_SOLUTION, *(x for x in strategies if x != RELOAD_FIRST_SOLUTION)]
 
 
 def _search_parameters(

@@ -238,12 +238,19 @@ def _kept_route(
     seq: list[int],
     windows: list[list[tuple[int, int]]],
     by_id: dict[str, Stop],
+    breaks: list[int] | None = None,
 ) -> tuple[Route | None, bool]:
     """The route in force of ``v`` scheduled from now as the solver would, and if it is feasible.
 
     An empty route is None unless the bike has to ride between two hubs (as
-    in the solver's plans).
+    in the solver's plans). ``breaks``: the positions that start a loop, on a bike riding
+    loops; its route is kept with its reloads (scheduled as one loop it broke its capacity,
+    so every bike riding loops was in focus: 21 couriers and ~650 stops on the bench's day
+    for a single new order).
     """
+    if breaks:
+        route = loop_route(problem, v, seq, breaks, by_id=by_id)
+        return route, not check_route(problem, route, stops_by_id=by_id)
     if not seq:
         if v.start_location == v.end_location:
             return None, True
@@ -258,20 +265,10 @@ def _kept_route(
     return route, not check_route(problem, route, stops_by_id=by_id)
 
 
-def _kept_loops(
-    problem: Problem, v: Vehicle, seq: list[int], breaks: list[int], by_id: dict[str, Stop]
-) -> tuple[Route, bool]:
-    """The route in force of a bike riding loops, with its reloads, and if it is feasible.
-    (Scheduled as one loop, such a route breaks its capacity: every bike riding loops was in
-    focus, 21 couriers and ~650 stops on the bench day for a single new order.)"""
-    route = loop_route(problem, v, seq, breaks, by_id=by_id)
-    return route, not check_route(problem, route, stops_by_id=by_id)
-
-
-def _breaks(ids: list[str], loops: dict[str, int] | None) -> list[int]:
-    """The positions of ``ids`` that start another loop than the stop before (``loops``: stop
-    id -> its loop in force)."""
-    if not loops:
+def _breaks(v: Vehicle, ids: list[str], loops: dict[str, int] | None) -> list[int]:
+    """The positions of ``ids`` that start another loop than the stop before on bike ``v``
+    (``loops``: stop id -> its loop in force)."""
+    if not loops or v.reload_s is None:
         return []
     return [j for j in range(1, len(ids)) if loops.get(ids[j], 1) != loops.get(ids[j - 1], 1)]
 
@@ -399,8 +396,7 @@ def focus_split(
 
     With ``max_stops``, ``k`` is lowered (down to 2) while the cut-down problem
     would have more stops than that: its model must build within the time limit.
-    ``loops`` (stop id -> its loop in force): a bike riding loops keeps its route with its
-    reloads when it is not in focus.
+    ``loops``: stop id -> its loop in force (a route kept keeps its reloads).
     """
     stops = problem.stops
     vehicles = problem.vehicles
@@ -430,10 +426,7 @@ def focus_split(
         if v.id in focus or any(locked_to.get(m) != v.id for m in seq):
             focus.add(v.id)  # holds a free stop (or one locked elsewhere)
             continue
-        breaks = _breaks(ids, loops) if v.reload_s is not None else []
-        route, ok = (
-            _kept_loops(problem, v, seq, breaks, by_id) if breaks else _kept_route(problem, v, seq, windows, by_id)
-        )
+        route, ok = _kept_route(problem, v, seq, windows, by_id, _breaks(v, ids, loops))
         if not ok:
             focus.add(v.id)  # the solver must re-order (or drop from) it
             continue
