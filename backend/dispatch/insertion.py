@@ -94,7 +94,8 @@ class RouteState:
     at a place iff its own window, the latest start after it, the range and
     the loads allow it: the same rules as :func:`feasible_subsequence`
     (without its "can still ride home" check at each prefix, which the model
-    does not need), in O(1) per place, so all places are checked at once.
+    does not need), in O(1) per place, so all places are checked at once. Goods on
+    a bike now (``m.first_loop``) go before its first reload and a reload after them.
     """
 
     # per place (rows: vehicles), see above
@@ -170,9 +171,14 @@ class RouteState:
         # per place: the hub-loaded goods of its loop, and the room the later loops leave
         self.hub = [grow(None if first else self.hub[i], 0) for i in range(nl)]
         self.spare = [grow(None if first else self.spare[i], BIG) for i in range(nl)]
+        self.places = np.arange(width)
         if first:
             self.dist = np.zeros(nv, dtype=np.int64)
             self.size = np.zeros(nv, dtype=np.int64)
+            # per route: the place of its first reload node (its length: none), and the
+            # place after its last node of goods on board (0: none)
+            self.first_reload = np.zeros(nv, dtype=np.int64)
+            self.after_aboard = np.zeros(nv, dtype=np.int64)
 
     def update(self, vi: int) -> None:
         """Recompute vehicle ``vi``'s row from ``seqs[vi]``."""
@@ -214,6 +220,9 @@ class RouteState:
             self.late[vi, : n + 1] = [*itertools.accumulate(late[::-1])][::-1] + [0]
         self.dist[vi] = dist
         self.size[vi] = n
+        if m.reload_of:
+            self.first_reload[vi] = next((j for j, x in enumerate(seq) if x in m.reload_of), n)
+            self.after_aboard[vi] = max((j + 1 for j, x in enumerate(seq) if x in m.first_loop), default=0)
         for i, (dem, hubv, caps) in enumerate(m.loads):
             rows = _loop_rows(seq, dem[seq].tolist(), hubv[seq].tolist(), m.reload_of, int(caps[vi]))
             arrays = (self.P, self.pre_lo, self.pre_hi, self.suf_lo, self.suf_hi, self.hub, self.spare)
@@ -285,7 +294,19 @@ class RouteState:
         fixed = self.fixed[rows]
         if fixed.any():
             c = c + np.where(self.size[rows] == 0, fixed, 0)[:, None]
+        ok &= self.loop_ok(n, rows)
         return np.where(ok, c.astype(np.float64), np.inf), st, leave
+
+    def loop_ok(self, n: int, rows: np.ndarray) -> np.ndarray | bool:
+        """Where ``n`` may go for the loops: goods on board before the route's first reload,
+        a reload after them (the model holds both: the whole route is refused otherwise)."""
+        m = self.m
+        ok: np.ndarray | bool = True
+        if n in m.first_loop:
+            ok = self.places[None, :] <= self.first_reload[rows][:, None]
+        elif n in m.reload_of:
+            ok = self.places[None, :] >= self.after_aboard[rows][:, None]
+        return ok
 
     def _row_lists(self, vi: int, p: int, d: int) -> tuple[Any, ...]:
         """Vehicle ``vi``'s path, latest starts and, per load dimension, the pair's
@@ -329,6 +350,8 @@ class RouteState:
         in to find the delivery's best place after it."""
         m = self.m
         c, _st, leave = self.single(p, rows, cost, loads_after=False)
+        if d in m.first_loop:  # its pickup too: a shop and its door ride one loop
+            c = np.where(self.loop_ok(d, rows), c, np.inf)
         flat = np.flatnonzero(np.isfinite(c))
         if not len(flat):
             return None

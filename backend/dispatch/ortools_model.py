@@ -54,6 +54,8 @@ class Model:
     time: np.ndarray | None = None  # node to node matrix time (before the speed factors)
     # reload node -> its bike's index (several loops a shift, :mod:`ortools_reloads`)
     reload_of: dict[int, int] = field(default_factory=dict)
+    # stop nodes whose goods are on a bike now: before its first reload (the loop it rides)
+    first_loop: frozenset[int] = frozenset()
 
 
 def _node_matrix(
@@ -172,6 +174,7 @@ def build_model(
         due=due_of,
         time=T,
         reload_of=reload_of,
+        first_loop=first_loop if reload_of else frozenset(),
     )
 
 

@@ -110,7 +110,9 @@ def solve(
     ``first_solution_unperformed``: how many modelled stops that first solution
     left off the routes (stops diagnosed unplannable before the solve not counted);
     ``first_objective`` and ``objective``: the model's objective of the first solution the
-    search started from and of its answer (when the start was a restored assignment).
+    search started from and of its answer (when the start was a restored assignment);
+    ``routes_refused`` (when any): routes OR-Tools refused to restore, their stops started
+    unperformed.
     """
     return solve_problem(
         problem,
@@ -217,12 +219,10 @@ def solve_problem(
             # day with baskets (issue #15).
             timings["first_solution"] = time.perf_counter() - t0
         timings["construction" if construct else "warm_start"] = time.perf_counter() - t1
+        if start.refused:
+            timings["routes_refused"] = start.refused
     if m.reload_of and initial_routes is None and first_solution is None:
-        # Our insertion plans one loop per bike and the local search does not add a reload
-        # to serve a stop (two moves): a cold day in loops also tries OR-Tools' own insertion,
-        # which places reload nodes like stops (city 500 multi_trip, 10 s: 229 stops left
-        # out from our insertion, 1 from it), and starts from the better.
-        strategies = [RELOAD_FIRST_SOLUTION, *(x for x in strategies if x != RELOAD_FIRST_SOLUTION)]
+        strategies = _in_loops_cold(m, strategies)
     t1 = time.perf_counter()
     _strategies_first(m, params, strategies, start, time_limit_s, t0, timings)
     solution = _search(m, params, strategies, start, time_limit_s, t0, timings)
@@ -268,6 +268,19 @@ class _Start:
     sol: Any = None
     obj: int | None = None
     dropped: int | None = None  # stop nodes it leaves unperformed
+    refused: int = 0  # routes OR-Tools refused to restore (their vehicles start empty)
+
+
+def _in_loops_cold(m: Model, strategies: list[str]) -> list[str]:
+    """The first-solution strategies of a cold day whose bikes may reload. The local search
+    does not add a reload to serve a stop (two moves): a small day also tries OR-Tools' own
+    insertion first, which places reload nodes like stops, and starts from the better. Not a
+    big day: our insertion plans its loops (``insert_unperformed(loops=True)``), and OR-Tools'
+    took ~1 s there and timed out dropping every stop (city 800 with baskets; before our
+    insertion rode loops, city 500 multi_trip at 10 s left 229 stops out from ours, 1 from it)."""
+    if m.n_stop_nodes > _COLD_INSERTION_NODES:
+        return strategies
+    return [RELOAD_FIRST_SOLUTION, *(x for x in strategies if x != RELOAD_FIRST_SOLUTION)]
 
 
 def _search_parameters(
@@ -342,10 +355,10 @@ def _routes_first(
     close.CopyFrom(params)
     close.time_limit.FromMilliseconds(int(max(1.0, time_limit_s) * 1000))
     m.routing.CloseModelWithParameters(close)
-    sol = restore(m, node_seqs)
+    sol, refused = restore(m, node_seqs)
     if sol is None:
-        return _Start()
-    return _Start(sol=sol, obj=_objective(m, sol), dropped=_dropped_nodes(m, sol))
+        return _Start(refused=len(refused))
+    return _Start(sol=sol, obj=_objective(m, sol), dropped=_dropped_nodes(m, sol), refused=len(refused))
 
 
 def _objective(m: Model, sol: Any) -> int | None:

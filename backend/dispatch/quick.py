@@ -151,10 +151,11 @@ class _Routes:
         return [v.start_location, *(self.by_id[s].location for s in self.seq[vid]), v.end_location]
 
 
-def _first_hub_loop(r: _Routes, vid: str) -> int:
+def _first_hub_loop(r: _Routes, vid: str, loops: Sequence[int] | None = None) -> int:
     """The first place a delivery with goods from the hub may go: on a bike riding loops,
-    after the loop it is on now (its goods are loaded at the next reload)."""
-    loops = r.loop[vid]
+    after the loop it is on now (its goods are loaded at the next reload); 0 when the bike
+    rides no later loop. ``loops``: those of the route being built (default: in force)."""
+    loops = r.loop[vid] if loops is None else loops
     if not loops or r.vehicles[vid].reload_s is None or max(loops) == loops[0]:
         return 0
     return next(j for j, lp in enumerate(loops) if lp != loops[0])
@@ -163,32 +164,41 @@ def _first_hub_loop(r: _Routes, vid: str) -> int:
 def _candidates(r: _Routes, vid: str, members: list[str], aboard: bool) -> list[tuple[list[str], list[int]]]:
     """Ways to put the group (pickups first, its delivery last) into ``vid``'s route: each
     pickup at its cheapest place, the delivery at its ``_PLACES`` cheapest places after them.
-    A stop joins the loop of the stop before it; a delivery of goods from the hub (not
-    ``aboard``, no pickups) the loop of the stop after it, one after the loop ridden now."""
+    A stop joins the loop of the stop before it, and a delivery the loop of its pickups; a
+    delivery of goods from the hub (not ``aboard``, no pickups) the loop of the stop after
+    it, one after the loop ridden now; goods on the bike (``aboard``) the loop ridden now,
+    before the next reload. (The solver's model holds both rules, and its warm start
+    refused a whole route in force that broke one.)"""
     T = r.problem.time_s
     ids, loops = list(r.seq[vid]), list(r.loop[vid])
     v = r.vehicles[vid]
 
-    def places(loc: int, lo: int) -> list[int]:
+    def places(loc: int, lo: int, hi: int | None = None) -> list[int]:
         path = [v.start_location, *(r.by_id[s].location for s in ids), v.end_location]
         cost = [
             int(T[path[j]][loc]) + int(T[loc][path[j + 1]]) - int(T[path[j]][path[j + 1]])
-            for j in range(lo, len(ids) + 1)
+            for j in range(lo, (len(ids) if hi is None else hi) + 1)
         ]
         return [lo + int(j) for j in np.argsort(cost, kind="stable")]
 
     *pickups, delivery = members
-    lo = 0
+    lo, hi = 0, None
     for p in pickups:
-        j = places(r.by_id[p].location, lo)[0]
+        j = places(r.by_id[p].location, lo, hi)[0]
         ids.insert(j, p)
         loops.insert(j, loops[j - 1] if j else (loops[0] if loops else 1))
-        lo = j + 1
+        # a shop and its door ride one loop (the solver's model: its warm start refused a
+        # route with a reload between them)
+        lo, hi = j + 1, next((k for k in range(j + 1, len(loops)) if loops[k] != loops[j]), len(loops))
     hub_goods = not pickups and not aboard and r.by_id[delivery].kind == "delivery"
     if hub_goods:
         lo = max(lo, _first_hub_loop(r, vid))
+    elif aboard and (ridden := _first_hub_loop(r, vid, loops)):
+        hi = ridden if hi is None else min(hi, ridden)  # up to the reload that ends the loop ridden now
+        if lo > hi:
+            return []  # its pickups went on a later loop
     out = []
-    for j in places(r.by_id[delivery].location, lo)[:_PLACES]:
+    for j in places(r.by_id[delivery].location, lo, hi)[:_PLACES]:
         after = hub_goods and j < len(loops)  # with the stop after it: loaded at that loop's reload
         loop = loops[j] if after else loops[j - 1] if j else loops[0] if loops else 1
         out.append(([*ids[:j], delivery, *ids[j:]], [*loops[:j], loop, *loops[j:]]))

@@ -64,7 +64,7 @@ import numpy as np
 from backend.dispatch.feasibility import check_route
 from backend.dispatch.model import Plan, Problem, Route, Stop, Unplanned, Vehicle
 from backend.dispatch.ortools_search import solve
-from backend.dispatch.scheduling import build_route, tight_schedule
+from backend.dispatch.scheduling import build_route, loop_route, tight_schedule
 from backend.dispatch.windows import merge_windows, travel_time, without_gc
 
 __all__ = [
@@ -238,12 +238,19 @@ def _kept_route(
     seq: list[int],
     windows: list[list[tuple[int, int]]],
     by_id: dict[str, Stop],
+    breaks: list[int] | None = None,
 ) -> tuple[Route | None, bool]:
     """The route in force of ``v`` scheduled from now as the solver would, and if it is feasible.
 
     An empty route is None unless the bike has to ride between two hubs (as
-    in the solver's plans).
+    in the solver's plans). ``breaks``: the positions that start a loop, on a bike riding
+    loops; its route is kept with its reloads (scheduled as one loop it broke its capacity,
+    so every bike riding loops was in focus: 21 couriers and ~650 stops on the bench's day
+    for a single new order).
     """
+    if breaks:
+        route = loop_route(problem, v, seq, breaks, by_id=by_id)
+        return route, not check_route(problem, route, stops_by_id=by_id)
     if not seq:
         if v.start_location == v.end_location:
             return None, True
@@ -256,6 +263,14 @@ def _kept_route(
         return None, False
     route = build_route(problem, v, seq, windows, v.shift.start, by_id)
     return route, not check_route(problem, route, stops_by_id=by_id)
+
+
+def _breaks(v: Vehicle, ids: list[str], loops: dict[str, int] | None) -> list[int]:
+    """The positions of ``ids`` that start another loop than the stop before on bike ``v``
+    (``loops``: stop id -> its loop in force)."""
+    if not loops or v.reload_s is None:
+        return []
+    return [j for j in range(1, len(ids)) if loops.get(ids[j], 1) != loops.get(ids[j - 1], 1)]
 
 
 def _locked_and_free(groups: list[list[int]], allowed: list[set[str]]) -> tuple[dict[int, str], list[int]]:
@@ -370,11 +385,18 @@ def _choose_focus(
     return focus
 
 
-def focus_split(problem: Problem, in_force: dict[str, list[str]], k: int, max_stops: int | None = None) -> Split | None:
+def focus_split(
+    problem: Problem,
+    in_force: dict[str, list[str]],
+    k: int,
+    max_stops: int | None = None,
+    loops: dict[str, int] | None = None,
+) -> Split | None:
     """The couriers to solve again (see the module docstring); None: solve the whole problem.
 
     With ``max_stops``, ``k`` is lowered (down to 2) while the cut-down problem
     would have more stops than that: its model must build within the time limit.
+    ``loops``: stop id -> its loop in force (a route kept keeps its reloads).
     """
     stops = problem.stops
     vehicles = problem.vehicles
@@ -404,7 +426,7 @@ def focus_split(problem: Problem, in_force: dict[str, list[str]], k: int, max_st
         if v.id in focus or any(locked_to.get(m) != v.id for m in seq):
             focus.add(v.id)  # holds a free stop (or one locked elsewhere)
             continue
-        route, ok = _kept_route(problem, v, seq, windows, by_id)
+        route, ok = _kept_route(problem, v, seq, windows, by_id, _breaks(v, ids, loops))
         if not ok:
             focus.add(v.id)  # the solver must re-order (or drop from) it
             continue
@@ -566,7 +588,7 @@ def replan(
     split = None
     if k is not None and problem.vehicles:
         max_stops = max(100, int(_FOCUS_STOPS_PER_S * time_limit_s))
-        split = focus_split(problem, in_force, k, max_stops)
+        split = focus_split(problem, in_force, k, max_stops, loops)
     timings["focus"] = time.perf_counter() - t0
     if split is not None:  # counts, for the log
         timings["n.focus_couriers"] = len(split.problem.vehicles)

@@ -68,8 +68,9 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
     from it in time and within range, so the last one kept closes the route),
     and the loads: with the start load free, a route fits when the hub-loaded
     goods plus the highest rise of the load fit the capacity, per loop (a reload node
-    starts one). A node that breaks a rule is skipped; the next ones are tried from the
-    last kept one.
+    starts one); goods on the bike now (``m.first_loop``) before its first reload. A node
+    that breaks a rule is skipped; the next ones are tried from the last kept one. (OR-Tools
+    refuses a whole route that breaks one: its stops then all started unperformed.)
     """
     v = m.vehicles[vi]
     f = v.speed_factor
@@ -84,7 +85,10 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
     # per load dimension: (prefix, lowest prefix, highest prefix, hub-loaded so far)
     state = [(0, 0, 0, 0) for _ in m.loads]
     kept: list[int] = []
+    reloaded = False
     for node in seq:
+        if reloaded and node in m.first_loop:
+            continue
         windows = m.node_windows[node] if node < len(m.node_windows) else []
         st = earliest_start(windows or any_time, t + tr.item(prev, node))
         if st is None:
@@ -98,7 +102,7 @@ def feasible_subsequence(m: Model, vi: int, seq: list[int]) -> list[int]:
         if node in m.reload_of:
             # a new loop: it starts with what came back on board (see insertion._loop_rows)
             kept.append(node)
-            t, prev, dist = leave, node, d
+            t, prev, dist, reloaded = leave, node, d, True
             state = [(c, c, c, 0) for c in (max(-low, h, 0) + p for p, low, _high, h in state)]
             continue
         new_state = []
@@ -119,8 +123,10 @@ def repair(m: Model, seqs: list[list[int]]) -> list[list[int]]:
 
     OR-Tools refuses a whole warm start when one route breaks a rule; here each
     route keeps what it can serve in its order (:func:`feasible_subsequence`),
-    and a pickup or delivery left out takes its partner with it (then the
-    route is simulated again: removing a pickup can change the loads).
+    and a pickup or delivery left out takes its partner with it, as does a pair
+    whose pickup and delivery ride different loops (a shop and its door ride one
+    loop in the model; the insertion puts such a pair in again); then the route
+    is simulated again (removing a pickup can change the loads).
     """
     partner: dict[int, int] = {}
     for p, d in m.pair_nodes:
@@ -129,9 +135,23 @@ def repair(m: Model, seqs: list[list[int]]) -> list[list[int]]:
     while True:
         kept = {n for seq in out for n in seq}
         orphans = {n for n in kept if n in partner and partner[n] not in kept}
+        if m.reload_of:
+            orphans |= {n for seq in out for n in _straddling(m, seq, partner)}
         if not orphans:
             return out
         out = [
             feasible_subsequence(m, vi, [n for n in seq if n not in orphans]) if orphans.intersection(seq) else seq
             for vi, seq in enumerate(out)
         ]
+
+
+def _straddling(m: Model, seq: list[int], partner: dict[int, int]) -> set[int]:
+    """The nodes of ``seq`` whose pair partner rides another loop of it (a reload between)."""
+    loop_of: dict[int, int] = {}
+    loop = 0
+    for n in seq:
+        if n in m.reload_of:
+            loop += 1
+        else:
+            loop_of[n] = loop
+    return {n for n, lp in loop_of.items() if n in partner and loop_of.get(partner[n], lp) != lp}

@@ -372,7 +372,7 @@ async def work_out(
         len(result.changed),
         ", ".join(
             f"{k.removeprefix('n.')} {v:.0f}"
-            if k.startswith("n.") or k.endswith(("unperformed", "objective"))
+            if k.startswith("n.") or k.endswith(("unperformed", "objective", "refused"))
             else f"{k} {v * 1000:.0f} ms"
             for k, v in phases.items()
         ),

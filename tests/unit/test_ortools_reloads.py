@@ -242,3 +242,102 @@ def test_goods_on_board_stay_on_the_loop_the_bike_rides():
     assert plan.unplanned == () and check(problem, plan) == []
     assert _loops(plan)["N1"] == 1
     loads_within(plan, problem)
+
+
+@pytest.mark.parametrize(
+    "in_force",
+    [
+        {"E1": 1, "E2": 1, "N1": 2, "N2": 2},  # a quick answer put the goods on board on the next loop
+        {"E1": 1, "E2": 1, "N2": 2},  # the goods on board are new to the route: our insertion places them
+    ],
+    ids=["in-force-on-a-later-loop", "inserted"],
+)
+def test_goods_on_board_are_started_on_the_loop_ridden_not_the_whole_route_refused(
+    monkeypatch: pytest.MonkeyPatch, in_force: dict[str, int]
+):
+    # OR-Tools holds goods on board before the first reload (Loop cumul 0) and refuses a whole
+    # route that breaks it: every stop of the bike then started unperformed, the re-plan would
+    # have taken them all off their route and was not applied (bench replan --multi-trip: 13
+    # timeouts, new orders refused). The warm start's repair and insertion keep that rule too:
+    # N1 (5 kg, on the bike) goes on the loop ridden now, where it fits (10 + 5 + 5 kg of 20).
+    from backend.dispatch import ortools_search
+
+    problem = _with(two_loops(), E2={"weight_kg": 5.0}, N1={"weight_kg": 5.0, "vehicles": ("bike",)})
+    monkeypatch.setattr(ortools_search, "_search", lambda m, params, strategies, start, *a: start.sol)
+    timings: dict[str, float] = {}
+    plan = solve(
+        problem,
+        1.0,
+        initial_routes={"bike": list(in_force)},
+        initial_loops=in_force,
+        on_board=frozenset({"N1"}),
+        timings=timings,
+    )
+    assert "routes_refused" not in timings
+    assert plan.unplanned == () and check(problem, plan) == []
+    loops = _loops(plan)
+    assert loops["N1"] == 1 and loops["N2"] == 2 and loops["E1"] == 1
+    loads_within(plan, problem)
+
+
+def test_a_focused_replan_keeps_a_bike_riding_loops_as_it_is_when_nothing_of_it_changes():
+    # every stop is the bike's (goods on board, or kept with a riding courier); nothing is free.
+    # Scheduled as one loop its route in force carries 40 kg on a 20 kg bike: it was "not
+    # feasible on its own", so every bike riding loops was solved again in every re-plan (21
+    # couriers and ~650 stops on the bench day for one new order, or the whole day).
+    from backend.dispatch.feasibility import check_route
+    from backend.dispatch.replan import focus_split
+
+    problem = _with(two_loops(), **{sid: {"vehicles": ("bike",)} for sid in ("E1", "E2", "N1", "N2")})
+    in_force = {"bike": ["E1", "E2", "N1", "N2"]}
+    loops = {"E1": 1, "E2": 1, "N1": 2, "N2": 2}
+    split = focus_split(problem, in_force, 3, loops=loops)
+    assert split is not None and split.problem.vehicles == () and split.deferred == []
+    kept = split.kept["bike"]
+    assert kept is not None and [ps.stop_id for ps in kept.stops] == in_force["bike"]
+    assert len(kept.reloads) == 1 and check_route(problem, kept) == []
+    assert focus_split(problem, in_force, 3) is None  # as one loop: the whole day again
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small-day", "big-day"])
+def test_ortools_own_insertion_is_tried_on_a_small_cold_day_in_loops_only(monkeypatch: pytest.MonkeyPatch, big: bool):
+    # on a big day our insertion plans the loops; OR-Tools' LOCAL_CHEAPEST_INSERTION took ~1 s
+    # of the limit there and was never the start (it timed out dropping every stop)
+    from backend.dispatch import ortools_search
+
+    tried: list[list[str]] = []
+    strategies_first = ortools_search._strategies_first
+
+    def record(m, params, strategies, *a, **k):  # noqa: ANN001, ANN202
+        tried.append(list(strategies))
+        return strategies_first(m, params, strategies, *a, **k)
+
+    monkeypatch.setattr(ortools_search, "_strategies_first", record)
+    if big:  # what a day over this many stop nodes does, on the tiny day
+        monkeypatch.setattr(ortools_search, "_COLD_INSERTION_NODES", 0)
+    problem = two_loops()
+    plan = solve(problem, 1.0)
+    assert plan.unplanned == () and check(problem, plan) == [] and plan.routes[0].reloads
+    (strategies,) = tried
+    assert (ortools_search.RELOAD_FIRST_SOLUTION in strategies) is not big
+
+
+def test_a_basket_across_a_reload_in_force_is_started_on_one_loop_not_the_whole_route_refused(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # in force: the north shop on loop 1, its door on loop 2 (the checker lets picked goods ride
+    # on; OR-Tools holds a shop and its door on one loop and refused the whole route: every stop
+    # of the bike started unperformed). The repair takes the pair out, the insertion puts it
+    # back on one loop (loop 2: on loop 1 the east basket leaves no room).
+    from backend.dispatch import ortools_search
+
+    problem = _baskets_on_a_small_bike()
+    in_force = {"shopE": 1, "doorE": 1, "shopN": 1, "doorN": 2}
+    monkeypatch.setattr(ortools_search, "_search", lambda m, params, strategies, start, *a: start.sol)
+    timings: dict[str, float] = {}
+    plan = solve(problem, 1.0, initial_routes={"bike": list(in_force)}, initial_loops=in_force, timings=timings)
+    assert "routes_refused" not in timings
+    assert plan.unplanned == () and check(problem, plan) == []
+    loops = _loops(plan)
+    assert loops["shopE"] == loops["doorE"] == 1 and loops["shopN"] == loops["doorN"] == 2
+    loads_within(plan, problem)

@@ -15,7 +15,8 @@ from backend.dispatch.replan import route_orders
 
 H = 3600
 DAY = Window(8 * H, 18 * H)
-# hubs A (2000, 0) and B (-2000, 0); e* east of A, w* west of B; "new" near A's stops
+# hubs A (2000, 0) and B (-2000, 0); e* east of A, w* west of B; "new" near A's stops,
+# "beyond" past e2
 PTS = {
     "hubA": (2000, 0),
     "hubB": (-2000, 0),
@@ -24,6 +25,7 @@ PTS = {
     "w1": (-3000, 0),
     "new": (3000, 500),
     "far": (-3000, 500),
+    "beyond": (3000, 2000),
 }
 NAMES = list(PTS)
 DIST = [[round(math.dist(PTS[a], PTS[b])) for b in NAMES] for a in NAMES]
@@ -183,3 +185,36 @@ def test_a_closure_retimes_the_routes_whose_legs_it_lengthens_and_only_those() -
     assert before is not None
     assert arrive["e2"] - {ps.stop_id: ps.arrival_s for ps in before.plan.routes[0].stops}["e2"] == 400
     assert check_published(p, result.plan) == []
+
+
+def test_on_a_bike_riding_loops_goods_on_board_stay_on_the_loop_ridden_even_where_a_later_one_is_cheaper() -> None:
+    # a parcel already on A's bike for a door past e2: after e2 (loop 2) is the cheapest place,
+    # but goods on the bike ride the loop it rides now. On loop 2 the solver's warm start
+    # refused A's whole route (goods on board go before the first reload), and every later
+    # re-plan with A in it would have taken A's stops off their route (bench replan --multi-trip)
+    p = problem(extra=(new("beyond"),), reload_a=600)
+    loops = {"A": [1, 2], "B": [1]}
+    result = quick_replan(p, IN_FORCE, loops, on_board=frozenset({"beyond"}))
+    assert result is not None
+    (route,) = [r for r in result.plan.routes if r.vehicle_id == "A"]
+    assert {ps.stop_id: ps.loop for ps in route.stops} == {"e1": 1, "beyond": 1, "e2": 2}
+    assert check(published_part(p, result.plan), result.plan) == []
+    # goods from the hub for that door go on loop 2, after e2
+    hub = quick_replan(p, IN_FORCE, loops)
+    assert hub is not None
+    (route,) = [r for r in hub.plan.routes if r.vehicle_id == "A"]
+    assert [(ps.stop_id, ps.loop) for ps in route.stops] == [("e1", 1), ("e2", 2), ("beyond", 2)]
+
+
+def test_on_a_bike_riding_loops_a_shop_and_its_door_go_on_one_loop() -> None:
+    # a basket: the shop at "new" fits best on loop 1 (between e1 and e2), its door "beyond"
+    # best after e2, on loop 2; a reload between them broke the solver's rule (a shop and its
+    # door ride one loop), and its warm start refused A's whole route
+    shop = Stop(id="shop", kind="pickup", location=NAMES.index("new"), weight_kg=2.0, service_s=60)
+    door = new("beyond", pickups=("shop",))
+    p = problem(extra=(shop, door), reload_a=600)
+    result = quick_replan(p, IN_FORCE, {"A": [1, 2], "B": [1]})
+    assert result is not None
+    (route,) = [r for r in result.plan.routes if r.vehicle_id == "A"]
+    assert [(ps.stop_id, ps.loop) for ps in route.stops] == [("e1", 1), ("shop", 1), ("beyond", 1), ("e2", 2)]
+    assert check(published_part(p, result.plan), result.plan) == []
