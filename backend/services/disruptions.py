@@ -219,6 +219,9 @@ async def courier_out_of_service(
         moved = {**shift, "status": "interrupted", "ended_at": now}
         await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id, hub_id=shift["hub"])
     result = await replan_hub(ctx, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s, by_user=by_user)
+    # The shift is already interrupted: a re-plan not applied leaves its stops on a route
+    # nobody rides, so the desk keeps an alert, not only this answer.
+    await announce_if_not_applied(shift["hub"], day, result, now)
     return {**result, "transfers": transfers}
 
 

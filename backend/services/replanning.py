@@ -698,7 +698,8 @@ def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[di
 
 async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, Any], now: dt.datetime) -> None:
     """A re-plan nobody asked for by hand (after a failed stop, a courier behind, a
-    closure ending) that was not applied is told on the hub stream: the dispatcher
+    closure ending), or a courier's out of service (their stops left on a route nobody
+    rides), that was not applied is told on the hub stream: the dispatcher
     sees that the routes stayed as they were, and why, and gets a ``replan_not_applied``
     alert to acknowledge (``backend/services/alerts.py``)."""
     if result.get("applied", True):

@@ -212,15 +212,14 @@ async def test_couriers_without_positions_standing_still_failures_in_a_street_an
     assert [x for x in again if x.kind != "stop_late"] == []
 
 
-async def test_a_background_replan_not_applied_raises_an_alert(client, geo, monkeypatch) -> None:
+def _solver_giving_up_a_stop(monkeypatch) -> None:
+    """Re-plans whose solver gave up one planned stop: not applied (the routes are kept)."""
     import backend.services.replanning as replanning
     from backend.dispatch.model import Unplanned
-    from backend.services.disruptions import courier_behind
 
-    h, hub, routes = await _planned_day(client, geo)
     real = replanning.replan
 
-    def worse(problem, in_force, **kw):  # a solver that gave up one planned stop
+    def worse(problem, in_force, **kw):
         result = real(problem, in_force, **kw)
         route = next(r for r in result.plan.routes if r.stops)
         plan = msgspec.structs.replace(
@@ -236,6 +235,13 @@ async def test_a_background_replan_not_applied_raises_an_alert(client, geo, monk
         return msgspec.structs.replace(result, plan=plan)
 
     monkeypatch.setattr(replanning, "replan", worse)
+
+
+async def test_a_background_replan_not_applied_raises_an_alert(client, geo, monkeypatch) -> None:
+    from backend.services.disruptions import courier_behind
+
+    h, hub, routes = await _planned_day(client, geo)
+    _solver_giving_up_a_stop(monkeypatch)
     seq = await latest_seq()
     courier = routes[0]["courier"]
     result = await courier_behind(
@@ -248,6 +254,35 @@ async def test_a_background_replan_not_applied_raises_an_alert(client, geo, monk
     assert alert["kind"] == "replan_not_applied" and alert["date"] == tomorrow().isoformat()
     assert alert["data"]["reason"] == f"courier {courier} behind schedule" and alert["data"]["planRunId"] is None
     assert "not applied" in alert["detail"] and "routes kept" in alert["detail"]
+    listed = (await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)).json()
+    assert [x["kind"] for x in listed] == ["replan_not_applied"]
+
+
+async def test_an_out_of_service_replan_not_applied_raises_an_alert(client, geo, monkeypatch) -> None:
+    """The courier's shift is interrupted whatever the re-plan does: one not applied leaves
+    their stops on a route nobody rides, and the desk keeps an alert for it."""
+    from backend.services.disruptions import courier_out_of_service
+
+    h, hub, routes = await _planned_day(client, geo)
+    import backend.services.disruptions as disruptions
+
+    a = next(r for r in routes if r["stops"])
+    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
+
+    async def not_applied(ctx, hub_id, day, now, *, reason, **kw):  # the re-plan's answer when it gives stops up
+        return {"applied": False, "reason": reason, "detail": "would take 3 planned stops off their routes"}
+
+    monkeypatch.setattr(disruptions, "replan_hub", not_applied)
+    seq = await latest_seq()
+    now = dt.datetime.combine(tomorrow(), dt.time(10, 30))
+    result = await courier_out_of_service(
+        service_ctx(client), a["courier"], tomorrow(), now, reason="flat battery", time_limit_s=1.0
+    )
+    assert result["applied"] is False
+
+    (event,) = await _hub_events(seq, hub, "alert.raised")
+    alert = event["payload"]
+    assert alert["kind"] == "replan_not_applied" and alert["data"]["reason"] == "flat battery"
     listed = (await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)).json()
     assert [x["kind"] for x in listed] == ["replan_not_applied"]
 
