@@ -122,6 +122,12 @@ test("a wave not released names its cut-off in the desk's language and keeps the
   assert.match(nl_.text, /^De golf van 15:00 is niet vanzelf vrijgegeven/);
 });
 
+test("an earlier day's wave still open names its day in the desk's language", () => {
+  const w = alert("wave_not_released", { cutoff: "15:00", date: "2026-12-04", reason: "r" }, { detail: "d" });
+  assert.match(alertView(w, { t: tEn, names }).text, /^The 15:00 wave of 2026-12-04 is still open/);
+  assert.match(alertView(w, { t: tNl, lang: "nl", names }).text, /^De golf van 15:00 op 2026-12-04 staat nog open/);
+});
+
 test("an acknowledged alert tells who and when; lists sort open first, newest first", () => {
   const acked = alert("no_position", { courierId: 7 }, {
     id: 2, acknowledgedAt: "2026-12-04T10:20:00", acknowledgedBy: { id: 4, name: "Dora" },

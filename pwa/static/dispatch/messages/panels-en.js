@@ -188,6 +188,7 @@ export default {
   "panel.alert.returns_help": "{worker} needs help with step {step} of return item {item} ({sku}).",
   "panel.alert.replan_not_applied": "A re-plan was not applied; the routes stayed as they were.",
   "panel.alert.point_mismatch": "{pickupPoint} was handed parcel {barcode}, which is not announced there; the point keeps it apart for the courier.",
+  "panel.alert.wave_not_released_day": "The {cutoff} wave of {date} is still open: earlier days' waves are not released on their own. Release it by hand or close its orders.",
   "panel.alert.wave_not_released": "The {cutoff} wave was not released on its own; its lines stay open until you fix the reason and release it.",
 
   "panel.fig.title": "Today's figures",

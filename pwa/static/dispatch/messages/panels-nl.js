@@ -188,6 +188,7 @@ export default {
   "panel.alert.returns_help": "{worker} heeft hulp nodig bij stap {step} van retourartikel {item} ({sku}).",
   "panel.alert.replan_not_applied": "Een herplanning is niet toegepast; de routes bleven zoals ze waren.",
   "panel.alert.point_mismatch": "{pickupPoint} kreeg pakket {barcode}, dat daar niet aangekondigd is; het punt houdt het apart voor de koerier.",
+  "panel.alert.wave_not_released_day": "De golf van {cutoff} op {date} staat nog open: golven van eerdere dagen worden niet vanzelf vrijgegeven. Geef hem met de hand vrij of sluit de orders.",
   "panel.alert.wave_not_released": "De golf van {cutoff} is niet vanzelf vrijgegeven; de regels blijven open tot je de reden oplost en hem vrijgeeft.",
 
   "panel.fig.title": "Cijfers van vandaag",

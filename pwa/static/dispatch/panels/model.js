@@ -153,11 +153,12 @@ export function alertView(alert, { t, lang = "en", names }) {
     street: d.street ?? "", pickupPoint: names.pickupPoint(d.pickupPointId), run: d.planRunId ?? "",
     sku: d.sku ?? "", short: d.short ?? "", bin: d.bin ?? "", order: d.orderId ?? "", barcode: d.barcode ?? "",
     worker: d.worker ?? "", step: d.step ?? "", item: d.itemId ?? "", cutoff: d.cutoff ?? "",
-    movedTo: d.movedTo ?? "", moved: d.moved ?? "",
+    movedTo: d.movedTo ?? "", moved: d.moved ?? "", date: d.date ?? "",
   };
   const known = ALERT_KINDS.includes(alert.kind);
   const text = alert.kind === "stop_late" && d.count != null ? lateRouteText(d, params, t, names)
     : alert.kind === "pick_short" ? t(`panel.alert.${pickShortKey(d)}`, params)
+    : alert.kind === "wave_not_released" && d.date ? t("panel.alert.wave_not_released_day", params)
     : known ? t(`panel.alert.${alert.kind}`, params) : String(alert.detail || alert.kind);
   let target = null;
   if (d.stopId != null) target = { kind: "stop", id: d.stopId };
