@@ -453,13 +453,20 @@ def focus_split(
     order = sorted(range(len(free)), key=lambda i: (not any(m in on_route for m in groups[free[i]]), best[i]))
     budget = max_stops if max_stops is not None else len(stops)
     n_free = 0
+    n_off_route = 0  # free stops on no route: they alone wait when there are too many
     chosen: list[int] = []
     deferred: list[int] = []
     for i in order:
         size = len(groups[free[i]])
-        if any(m in on_route for m in groups[free[i]]) or n_free + size <= budget // 2:
+        if any(m in on_route for m in groups[free[i]]):
+            chosen.append(i)  # on a route in force: it stays in the model whatever the budget
+            n_free += size
+        elif n_off_route + size <= budget // 2:
+            # counted apart from those on routes: on a day not loaded yet they are most of
+            # the budget, and a redirect behind them would wait for a later re-plan
             chosen.append(i)
             n_free += size
+            n_off_route += size
         else:
             deferred.append(i)
     required = set(focus)

@@ -650,6 +650,7 @@ async def _prepare(
             time_limit_s=time_limit_s,
             accept=accept,
             pending=pending,
+            quick=True,  # the new stop inserted where it adds least; the solver's better plan follows
         )
         if isinstance(outcome, dict):
             exclude = (target.kind, data.window if target.kind == "window" else data.pickup_point_id)

@@ -11,7 +11,7 @@ from collections import Counter
 import msgspec
 import pytest
 
-from backend.db.tables import DispatchLock, Order, OutboxEvent, Parcel, PlanRun, Route, Shift, Stop
+from backend.db.tables import DispatchLock, Job, Order, OutboxEvent, Parcel, PlanRun, Route, Shift, Stop
 from backend.errors import Conflict
 from backend.realtime.notifications import notifications_for
 from backend.realtime.outbox import latest_seq
@@ -270,6 +270,12 @@ async def test_a_redirect_to_another_address_is_geocoded_and_planned(client, geo
     await _assert_only_changed_couriers_told(hub, seq, routes)
     row = await Order.select(Order.address, Order.lat).where(Order.id == order["id"]).first()
     assert row["address"] == answer["address"] and row["lat"] != order["lat"]
+    # The customer waited for the quick answer (the new stop inserted), not for the solver,
+    # whose better plan follows as a job.
+    run = await PlanRun.select(PlanRun.id, PlanRun.figures).order_by(PlanRun.id, ascending=False).first()
+    figures = run["figures"] if isinstance(run["figures"], dict) else msgspec.json.decode(run["figures"])
+    assert figures["quick"] is True and "redirect" in figures["reason"]
+    assert await Job.exists().where((Job.kind == "replan_better") & (Job.key == f"replan_better:{run['id']}"))
     # An address the map does not know: 422 with suggestions, nothing changed.
     before = await _snapshot()
     body = problem(await client.post(_url(order), json={"kind": "address", "address": "Nowherestreet 999"}), 422)
@@ -332,6 +338,8 @@ async def test_a_redirect_the_planner_cannot_fit_is_put_back_whole(client, geo, 
         return msgspec.structs.replace(result, plan=plan)
 
     monkeypatch.setattr(replanning, "replan", cannot_fit)
+    # and no quick answer: a stop that fits nowhere has none
+    monkeypatch.setattr(replanning, "quick_replan", lambda *a, **kw: None)
     before = await _snapshot()
     with pytest.raises(Conflict) as refused:  # in this process: the patched solver cannot go to the pool
         await redirect(

@@ -416,3 +416,21 @@ def profile(
 if __name__ == "__main__":
     args = sys.argv[1:]
     profile(*(int(a) for a in args[:2]), *(float(a) for a in args[2:3]), *args[3:4])
+
+
+def test_a_new_stop_is_not_deferred_behind_free_stops_already_on_routes():
+    # Before loading, a route's stops are free (no goods on board): they fill the focus as
+    # their couriers' routes, and must not use up the room for stops on no route. A redirect
+    # or a new order behind them waited "for a later re-plan" and the customer was refused.
+    problem, in_force = live_day(**SMALL, n_new=1, n_redirect=0, n_out_of_service=0)
+    unloaded = {sid for vid in ("v01", "v02", "v03") for sid in in_force[vid]}
+    free = msgspec.structs.replace(
+        problem,
+        stops=tuple(msgspec.structs.replace(s, vehicles=()) if s.id in unloaded else s for s in problem.stops),
+    )
+    new = [s.id for s in free.stops if s.id.startswith("n")]
+    budget = 2 * len(unloaded) - 10  # half of it is less than the free stops on routes
+    split = focus_split(free, routes_known(free, in_force), 2, budget)
+    assert split is not None and len(unloaded) > budget // 2
+    assert split.deferred == []
+    assert set(new) <= {s.id for s in split.problem.stops}
