@@ -146,8 +146,15 @@ async def load_day(
         stops = [*pending.added, *(s for s in stops if s["id"] not in pending.withdrawn)]
     if not stops:
         raise Invalid(f"There are no open orders for hub {hub['name']} on {day}; add orders first, then plan.")
-    shops = {s["id"]: s for s in await Shop.select().output(load_json=True)}
-    points = {p["id"]: p for p in await PickupPoint.select().output(load_json=True)}
+    # only what planning reads: a shop's other JSON (its packing rules) decoded for every
+    # shop cost a re-plan tens of milliseconds
+    shops = {s["id"]: s for s in await Shop.select(Shop.id, Shop.name, Shop.opening_hours).output(load_json=True)}
+    points = {
+        p["id"]: p
+        for p in await PickupPoint.select(PickupPoint.id, PickupPoint.name, PickupPoint.opening_hours).output(
+            load_json=True
+        )
+    }
 
     hub_hours = windows_on(periods(hub["opening_hours"]), day)
     places = [(hub["lat"], hub["lon"])] + [(s["lat"], s["lon"]) for s in stops]
@@ -374,19 +381,24 @@ def _plan_stops(
     that cannot be collected, a pickup whose delivery cannot be planned)."""
     plan_stops: list[PlanStop] = []
     pre: list[Unplanned] = []
+    midnight = dt.datetime.combine(day, dt.time())
+    hours_of: dict[tuple[str, int], tuple[Window, ...] | None] = {}  # a place's hours, once per re-plan
     for i, s in enumerate(stops, start=1):
         sid = str(s["id"])
         if cut and sid in cut:
             pre.append(Unplanned(stop_id=sid, reason="street_closed", detail=cut[sid]))
             continue
-        window: tuple[Window, ...] = (Window(seconds_of(s["window_start"], day), seconds_of(s["window_end"], day)),)
-        hours, place = None, None
+        start = int((s["window_start"] - midnight).total_seconds())
+        window: tuple[Window, ...] = (Window(start, int((s["window_end"] - midnight).total_seconds())),)
+        hours, place, key = None, None, None
         if s["kind"] == "pickup" and s["shop"] in shops:
-            place = shops[s["shop"]]
+            place, key = shops[s["shop"]], ("shop", s["shop"])
         elif s["pickup_point"] in points:
-            place = points[s["pickup_point"]]
-        if place is not None:
-            hours = windows_on(periods(place["opening_hours"]), day)
+            place, key = points[s["pickup_point"]], ("point", s["pickup_point"])
+        if place is not None and key is not None:
+            if key not in hours_of:
+                hours_of[key] = windows_on(periods(place["opening_hours"]), day)
+            hours = hours_of[key]
         if hours is not None:
             window = intersect(window, hours)
         if not window:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
+from piccolo.columns import JSON, JSONB
+
 from backend.db.locks import write_guard
 from backend.db.tables import PlanRun, Route, Stop
 from backend.dispatch.calendar import at, seconds_of
@@ -23,12 +26,21 @@ from backend.services import stop_history
 
 async def routes_in_force(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
     """The hub's current route versions of the day, by courier."""
-    return (
+    rows = (
         await Route.select()
         .where((Route.hub == hub_id) & (Route.plan_date == day) & (Route.current.eq(True)))
         .order_by(Route.courier)
-        .output(load_json=True)
     )
+    # decoded by msgspec, not Piccolo's json.loads: every re-plan reads the whole day's stops
+    # (a fifth of its reading time at 2,000 stops)
+    for row in rows:
+        for name in _ROUTE_JSON:
+            if isinstance(row[name], str | bytes):
+                row[name] = msgspec.json.decode(row[name])
+    return rows
+
+
+_ROUTE_JSON = tuple(c._meta.name for c in Route._meta.columns if isinstance(c, JSON | JSONB))
 
 
 async def read_route(route_id: int) -> dict[str, Any] | None:
