@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backend.dispatch.model import Plan, PlannedStop, Problem, Reload, Route, Stop, Vehicle, Violation
+from backend.dispatch.windows import cell
 
 __all__ = ["check", "check_route"]
 
@@ -259,7 +260,7 @@ def _check_route(
     tol_m: int,
     tol_load: float,
 ) -> tuple[int, int]:
-    T, D = problem.time_s, problem.dist_m
+    T, D = cell(problem.time_s), cell(problem.dist_m)
     vid = v.id
     known = [ps for ps in r.stops if ps.stop_id in stops]
 
@@ -275,7 +276,7 @@ def _check_route(
         rl = reload_at.get(ps.stop_id)
         if rl is not None:  # back at the hub, reload, out again
             hub = v.reload_place
-            leg = T[prev_loc][hub] / v.speed_factor
+            leg = T(prev_loc, hub) / v.speed_factor
             if rl.arrival_s < prev_dep + leg - tol_s:
                 add("timing", vid, None, f"back for loop {rl.loop} at {rl.arrival_s}, not before {prev_dep + leg:.0f}")
             if rl.start_s < rl.arrival_s or rl.departure_s < rl.start_s + (v.reload_s or 0) - tol_s:
@@ -286,14 +287,14 @@ def _check_route(
                     f"reload for loop {rl.loop} from {rl.start_s} to {rl.departure_s}: "
                     f"it takes {v.reload_s or 0} s from arrival {rl.arrival_s}",
                 )
-            dist += D[prev_loc][hub]
+            dist += D(prev_loc, hub)
             if abs(rl.distance_m - dist) > tol_m:
                 add("timing", vid, None, f"reported distance {rl.distance_m} at reload {rl.loop}, simulated {dist}")
             prev_loc = hub
             prev_dep = float(max(rl.departure_s, rl.arrival_s + (v.reload_s or 0)))
         if s.vehicles and vid not in s.vehicles:
             add("wrong_vehicle", vid, s.id, f"only {', '.join(s.vehicles)} may serve it")
-        leg = T[prev_loc][s.location] / v.speed_factor
+        leg = T(prev_loc, s.location) / v.speed_factor
         if ps.arrival_s < prev_dep + leg - tol_s:
             add(
                 "timing",
@@ -318,12 +319,12 @@ def _check_route(
                 s.id,
                 f"departs at {ps.departure_s}, before service ends at {ps.start_s + s.service_s}",
             )
-        dist += D[prev_loc][s.location]
+        dist += D(prev_loc, s.location)
         if abs(ps.distance_m - dist) > tol_m:
             add("timing", vid, s.id, f"reported distance {ps.distance_m}, simulated {dist}")
         prev_loc = s.location
         prev_dep = float(max(ps.departure_s, ps.start_s + s.service_s))
-    leg = T[prev_loc][v.end_location] / v.speed_factor
+    leg = T(prev_loc, v.end_location) / v.speed_factor
     if r.end_s < prev_dep + leg - tol_s:
         add("timing", vid, None, f"back at {r.end_s}, but cannot be before {prev_dep + leg:.0f}")
     back = max(float(r.end_s), prev_dep + leg)
@@ -334,7 +335,7 @@ def _check_route(
             None,
             f"back at the end hub at {back:.0f}, after the shift ends at {v.shift.end}",
         )
-    dist += D[prev_loc][v.end_location]
+    dist += D(prev_loc, v.end_location)
     if abs(r.distance_m - dist) > tol_m:
         add("timing", vid, None, f"route distance {r.distance_m}, simulated {dist}")
     if r.duration_s != r.end_s - r.start_s:

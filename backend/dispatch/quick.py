@@ -205,7 +205,7 @@ def _candidates(r: _Routes, vid: str, members: list[str], aboard: bool) -> list[
     return out
 
 
-def _insert(r: _Routes, members: list[str], allowed: set[str], k: int, aboard: bool) -> bool:
+def _insert(r: _Routes, members: list[str], allowed: frozenset[str], k: int, aboard: bool) -> bool:
     """Put the group into the cheapest feasible place among ``k`` couriers; False if none."""
     target = r.by_id[members[-1]].location
     vids = sorted(allowed)
@@ -284,7 +284,7 @@ def quick_replan(
         return None  # an order pinned by a dispatcher: the solver keeps it whole
     windows = {s.id: merge_windows(s.windows) for s in problem.stops}
 
-    def urgency(group: tuple[list[str], set[str]]) -> tuple[int, int]:
+    def urgency(group: tuple[list[str], frozenset[str]]) -> tuple[int, int]:
         w = windows[group[0][-1]]
         return (len(group[1]), w[-1][1] if w else 1 << 40)
 

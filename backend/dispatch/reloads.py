@@ -256,13 +256,18 @@ def replan_loops(
         return on_board is None or s.id in on_board
 
     freed = {s.id for s in problem.stops if len(s.vehicles) == 1 and s.vehicles[0] in reloads and not loaded(s)}
+    locked: dict[str, list[str]] = {}  # bike -> the stops locked to it alone, not freed (one pass, not one a bike)
+    for s in problem.stops:
+        if len(s.vehicles) == 1 and s.id not in freed:
+            locked.setdefault(s.vehicles[0], []).append(s.id)
     for v in problem.vehicles:
         mine = [
             sid
             for sid in routes_in_force.get(v.id, [])
             if sid in by_id and by_id[sid].vehicles == (v.id,) and sid not in freed
         ]
-        mine += sorted(s.id for s in problem.stops if s.vehicles == (v.id,) and s.id not in mine and s.id not in freed)
+        in_order = set(mine)
+        mine += sorted(sid for sid in locked.get(v.id, ()) if sid not in in_order)
         if v.reload_s is None or not mine:
             sub_vehicles.append(v)
             continue

@@ -176,30 +176,31 @@ class Split:
     deferred: list[str] = field(default_factory=list)
 
 
-def allowed_groups(problem: Problem) -> tuple[list[list[int]], list[set[str]]]:
+def allowed_groups(problem: Problem) -> tuple[list[list[int]], list[frozenset[str]]]:
     """Groups of stop positions (pickups with their delivery) and the vehicles allowed for each.
 
     As the solver sees them: the intersection of the members' ``vehicles``
     (within the problem) and of the courier they are pinned to.
     """
-    pos = {s.id: i for i, s in enumerate(problem.stops)}
-    vids = {v.id for v in problem.vehicles}
+    stops = problem.stops
+    pos = {s.id: i for i, s in enumerate(stops)}
+    vids = frozenset(v.id for v in problem.vehicles)
     pinned = {sid: q.vehicle for q in problem.sequences for sid in q.stops}
-    named = {p for s in problem.stops for p in s.pickups}
+    named = {p for s in stops for p in s.pickups}
     groups: list[list[int]] = []
-    allowed: list[set[str]] = []
-    for i, s in enumerate(problem.stops):
+    allowed: list[frozenset[str]] = []
+    for i, s in enumerate(stops):
         if s.kind == "pickup" and s.id in named:
             continue  # goes with its delivery
-        members = [pos[p] for p in s.pickups if p in pos and problem.stops[pos[p]].kind == "pickup"]
+        members = [pos[p] for p in s.pickups if p in pos and stops[pos[p]].kind == "pickup"] if s.pickups else []
         members.append(i)
-        ok = set(vids)
+        ok = vids  # shared, never changed: a new set only where members restrict it
         for k in members:
-            st = problem.stops[k]
+            st = stops[k]
             if st.vehicles:
-                ok &= set(st.vehicles)
+                ok = ok.intersection(st.vehicles)
             if st.id in pinned:
-                ok &= {pinned[st.id]}
+                ok = ok & {pinned[st.id]}
         groups.append(members)
         allowed.append(ok)
     return groups, allowed
@@ -273,7 +274,7 @@ def _breaks(v: Vehicle, ids: list[str], loops: dict[str, int] | None) -> list[in
     return [j for j in range(1, len(ids)) if loops.get(ids[j], 1) != loops.get(ids[j - 1], 1)]
 
 
-def _locked_and_free(groups: list[list[int]], allowed: list[set[str]]) -> tuple[dict[int, str], list[int]]:
+def _locked_and_free(groups: list[list[int]], allowed: list[frozenset[str]]) -> tuple[dict[int, str], list[int]]:
     """Stop position -> the one courier that may serve it, and the groups not locked so."""
     locked_to: dict[int, str] = {}
     free: list[int] = []
@@ -291,7 +292,7 @@ def _rank_couriers(
     problem: Problem,
     in_force: dict[str, list[str]],
     groups: list[list[int]],
-    allowed: list[set[str]],
+    allowed: list[frozenset[str]],
     free: list[int],
 ) -> tuple[list[list[str]], list[float]]:
     """Per free group: the couriers allowed, cheapest first by the detour into their

@@ -19,6 +19,7 @@ import msgspec
 from backend.dispatch.model import Plan, PlannedStop, Problem, Reload, Route, Stop, Vehicle
 from backend.dispatch.windows import (
     Windows,
+    cell,
     earliest_start,
     latest_start,
     merge_windows,
@@ -74,7 +75,7 @@ def schedule(
     (``vehicle.reload_place``) to reload (several loops a shift): it arrives, reloads for the vehicle's
     ``reload_s`` and rides out to the stop at that position.
     """
-    T = problem.time_s
+    T = cell(problem.time_s)
     stops = problem.stops
     f = vehicle.speed_factor
     t = vehicle.shift.start if departure is None else departure
@@ -86,11 +87,11 @@ def schedule(
         s = stops[k]
         if j in at_hub:
             hub = vehicle.reload_place
-            arr = t + travel_time(T[prev][hub], f)
+            arr = t + travel_time(T(prev, hub), f)
             t = arr + (vehicle.reload_s or 0)
             reloads.append((arr, arr, t))
             prev = hub
-        arr = t + travel_time(T[prev][s.location], f)
+        arr = t + travel_time(T(prev, s.location), f)
         st = earliest_start(merge_windows(s.windows) if windows is None else windows[k], arr)
         if st is None:
             if not late:
@@ -100,7 +101,7 @@ def schedule(
         times.append((arr, st, t))
         prev = s.location
     dep = vehicle.shift.start if departure is None else departure
-    return Schedule(dep, times, t + travel_time(T[prev][vehicle.end_location], f), reloads)
+    return Schedule(dep, times, t + travel_time(T(prev, vehicle.end_location), f), reloads)
 
 
 def tight_schedule(problem: Problem, v: Vehicle, seq: Sequence[int], windows: Sequence[Windows]) -> Schedule | None:
@@ -118,9 +119,9 @@ def tight_schedule(problem: Problem, v: Vehicle, seq: Sequence[int], windows: Se
         return None
     end = first.end
     stops = problem.stops
-    T = problem.time_s
+    T = cell(problem.time_s)
     locs = [v.start_location] + [stops[k].location for k in seq] + [v.end_location]
-    legs = [travel_time(T[a][b], v.speed_factor) for a, b in itertools.pairwise(locs)]
+    legs = [travel_time(T(a, b), v.speed_factor) for a, b in itertools.pairwise(locs)]
     # backward: latest service starts that still reach the end hub by ``end``
     latest = end - legs[-1]
     for j in range(len(seq) - 1, -1, -1):

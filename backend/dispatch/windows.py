@@ -8,6 +8,8 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
+
 from backend.dispatch.model import (
     Window,
 )
@@ -43,6 +45,15 @@ def without_gc(fn: _F) -> _F:
             gc.enable()
 
     return wrapper  # type: ignore[return-value]
+
+
+def cell(matrix: Any) -> Callable[[int, int], int]:
+    """``matrix[a][b]`` as a Python int, fast: a numpy matrix's ``item`` (``m[a][b]`` made a row
+    view of the shared matrix and a numpy scalar per leg, most of a re-plan's scheduling time);
+    a list of lists indexed as it is."""
+    if isinstance(matrix, np.ndarray):
+        return matrix.item
+    return lambda a, b: matrix[a][b]
 
 
 def travel_time(time_s: int, speed_factor: float) -> int:
