@@ -386,6 +386,31 @@ def _choose_focus(
     return focus
 
 
+def _free_taken(
+    order: list[int], members: list[list[int]], on_route: set[int], room: int
+) -> tuple[list[int], list[int], int]:
+    """(free groups taken into the re-plan, those left waiting, stops taken), in ``order``.
+
+    A group on a route in force is always taken; those on no route as far as ``room``
+    stops, counted apart: on a day not loaded yet the free stops on routes are most of the
+    budget, and a redirect behind them would wait for a later re-plan."""
+    chosen: list[int] = []
+    deferred: list[int] = []
+    n_free = n_off_route = 0
+    for i in order:
+        size = len(members[i])
+        if any(m in on_route for m in members[i]):
+            chosen.append(i)
+            n_free += size
+        elif n_off_route + size <= room:
+            chosen.append(i)
+            n_free += size
+            n_off_route += size
+        else:
+            deferred.append(i)
+    return chosen, deferred, n_free
+
+
 def focus_split(
     problem: Problem,
     in_force: dict[str, list[str]],
@@ -453,23 +478,7 @@ def focus_split(
     on_route = {pos[sid] for ids in in_force.values() for sid in ids}
     order = sorted(range(len(free)), key=lambda i: (not any(m in on_route for m in groups[free[i]]), best[i]))
     budget = max_stops if max_stops is not None else len(stops)
-    n_free = 0
-    n_off_route = 0  # free stops on no route: they alone wait when there are too many
-    chosen: list[int] = []
-    deferred: list[int] = []
-    for i in order:
-        size = len(groups[free[i]])
-        if any(m in on_route for m in groups[free[i]]):
-            chosen.append(i)  # on a route in force: it stays in the model whatever the budget
-            n_free += size
-        elif n_off_route + size <= budget // 2:
-            # counted apart from those on routes: on a day not loaded yet they are most of
-            # the budget, and a redirect behind them would wait for a later re-plan
-            chosen.append(i)
-            n_free += size
-            n_off_route += size
-        else:
-            deferred.append(i)
+    chosen, deferred, n_free = _free_taken(order, [groups[g] for g in free], on_route, budget // 2)
     required = set(focus)
     # Couriers running late (stops past their due time, kept rather than dropped) are
     # re-ordered too, the latest first, within half the budget: another order of

@@ -146,15 +146,7 @@ async def load_day(
         stops = [*pending.added, *(s for s in stops if s["id"] not in pending.withdrawn)]
     if not stops:
         raise Invalid(f"There are no open orders for hub {hub['name']} on {day}; add orders first, then plan.")
-    # only what planning reads: a shop's other JSON (its packing rules) decoded for every
-    # shop cost a re-plan tens of milliseconds
-    shops = {s["id"]: s for s in await Shop.select(Shop.id, Shop.name, Shop.opening_hours).output(load_json=True)}
-    points = {
-        p["id"]: p
-        for p in await PickupPoint.select(PickupPoint.id, PickupPoint.name, PickupPoint.opening_hours).output(
-            load_json=True
-        )
-    }
+    shops, points = await _places_with_hours()
 
     hub_hours = windows_on(periods(hub["opening_hours"]), day)
     places = [(hub["lat"], hub["lon"])] + [(s["lat"], s["lon"]) for s in stops]
@@ -238,6 +230,16 @@ async def load_day(
         matrix_s=matrix_s,
         baseline=baseline,
     )
+
+
+async def _places_with_hours() -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Shops and pickup points by id, with only what planning reads: a shop's other JSON
+    (its packing rules) decoded for every shop cost a re-plan tens of milliseconds."""
+    shops = await Shop.select(Shop.id, Shop.name, Shop.opening_hours).output(load_json=True)
+    points = await PickupPoint.select(PickupPoint.id, PickupPoint.name, PickupPoint.opening_hours).output(
+        load_json=True
+    )
+    return {s["id"]: s for s in shops}, {p["id"]: p for p in points}
 
 
 def closure_what(row: dict[str, Any]) -> str:

@@ -633,7 +633,6 @@ async def _prepare(
     pin = await DispatchLock.select(DispatchLock.shift).where(DispatchLock.stop == old["id"]).first()
 
     accept = _acceptor(target)
-
     worked: WorkedOut | None = None
     if d.routed:
         pending = Pending(
