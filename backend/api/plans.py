@@ -43,6 +43,10 @@ class PlanIn(Body):
 REPLAN_EXAMPLE = ("A street closed at the market", {"reason": "Kauppatori closed 10:00-14:00", "timeLimitS": 1})
 
 
+# of the re-plan's limit, for the answer to a re-plan asked for by hand without a limit
+BY_HAND_SHARE = 0.6
+
+
 class ReplanIn(Body):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "dispatcher"
     time_limit_s: Annotated[float, msgspec.Meta(ge=0.2, le=60)] | None = None
@@ -75,16 +79,21 @@ class PlanController(Controller):
     ) -> dict[str, Any]:
         check_hub(user, hub_id)
         now = ctx.now()
+        # Asked for by hand: the solver's plan. Without a limit of its own, an answer in
+        # part of the re-plan's limit (the phones wait for it) and a longer search after
+        # it, published when it gains enough, as after every quick answer.
+        short = data.time_limit_s is None
         return await replan_hub(
             ctx,
             hub_id,
             now.date(),
             now,
             reason=data.reason,
-            time_limit_s=data.time_limit_s,
+            time_limit_s=BY_HAND_SHARE * ctx.replan_time_limit_s if short else data.time_limit_s,
             min_gain_s=data.min_gain_s if data.min_gain_s is not None else DEFAULT_MIN_GAIN_S,
             by_user=user.id,
-            quick=False,  # asked for by hand: the solver's plan
+            quick=False,
+            search_after=short,
         )
 
     @get("/plan-runs", guards=DISPATCH, summary="Plan runs of a hub, newest first")

@@ -79,6 +79,7 @@ async def replan_hub(
     by_user: int | None = None,
     quick: bool = True,
     baseline_closed: np.ndarray | None = None,
+    search_after: bool = False,
 ) -> dict[str, Any]:
     """Re-plan what is left of the hub's day; returns what changed.
 
@@ -87,7 +88,8 @@ async def replan_hub(
     better plan after the answer, published only when it gains enough
     (:func:`improve_hub`). ``baseline_closed``: after a street closed or reopened, the
     edges closed before it; the routes whose legs it changed are the quick answer,
-    re-timed.
+    re-timed. ``search_after``: the solver's answer too is followed by a ``replan_better``
+    job (an answer in a short limit, e.g. a dispatcher's re-plan by hand).
 
     ``by_user``: the dispatcher whose action asked for it (None: the system); the
     stops' history names them for the changes this re-plan makes.
@@ -127,6 +129,7 @@ async def replan_hub(
                         quick=quick,
                         waited_s=waited_s,
                         baseline_closed=baseline_closed,
+                        search_after=search_after,
                     )
                     break
                 except Stale:
@@ -166,6 +169,7 @@ async def _replan_hub(
     quick: bool = False,
     waited_s: float = 0.0,
     baseline_closed: np.ndarray | None = None,
+    search_after: bool = False,
 ) -> dict[str, Any]:
     worked = await work_out(
         ctx,
@@ -184,7 +188,7 @@ async def _replan_hub(
     if isinstance(worked, dict):
         return worked
     by_hand = frozenset(sid for sid in (pending.locks if pending is not None else {}) if sid > 0)
-    worked = msgspec.structs.replace(worked, by_user=by_user, by_hand=by_hand)
+    worked = msgspec.structs.replace(worked, by_user=by_user, by_hand=by_hand, search_after=search_after)
     async with transaction():
         if write_pending is not None:
             await write_pending()
@@ -208,6 +212,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
     started: float  # perf_counter at the start
     by_user: int | None = None  # who asked for it (the stops' history); None: the system
     by_hand: frozenset[int] = frozenset()  # stops a dispatcher moves with it (their history says "assigned")
+    search_after: bool = False  # a solver's answer in a short limit: a better plan is looked for after it
     now: dt.datetime | None = None  # the time it is worked out for: its history entries' time
     phases: dict[str, float] = {}  # seconds per phase of working it out (the plan run's figures keep them)
     solved_at: float | None = None  # perf_counter when the solver answered (None: a quick answer)
@@ -257,6 +262,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
             by_hand=self.by_hand,
             now=self.now,
             phases=self.phases,
+            search_after=self.search_after,
         )
 
 
@@ -553,6 +559,7 @@ async def _save(
     by_hand: frozenset[int] = frozenset(),
     now: dt.datetime | None = None,
     phases: dict[str, float] | None = None,
+    search_after: bool = False,
 ) -> dict[str, Any]:
     saving = time.perf_counter()
     plan = result.plan
@@ -644,7 +651,7 @@ async def _save(
         }
         await route_store.set_run_figures(run_id, figures)
         await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
-        if plan.status == "quick":  # the solver may find better after the answer
+        if plan.status == "quick" or search_after:  # the solver may find better after the answer
             await _search_after(hub_id, day, reason, run_id)
     return {
         "planRunId": run_id,

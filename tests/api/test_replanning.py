@@ -11,7 +11,8 @@ import uuid
 import msgspec
 import pytest
 
-from backend.db.tables import Order, OutboxEvent, Parcel, Route, Shift, Stop
+from backend.api.plans import BY_HAND_SHARE
+from backend.db.tables import Job, Order, OutboxEvent, Parcel, PlanRun, Route, Shift, Stop
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.notifications import notifications_for
 from backend.realtime.outbox import latest_seq
@@ -123,6 +124,27 @@ async def test_nothing_changed_publishes_nothing(client, geo) -> None:
     assert result["changedCouriers"] == []
     assert await OutboxEvent.count().where((OutboxEvent.id > seq) & (OutboxEvent.kind == "route.updated")) == 0
     assert {r["id"] for r in await _current_routes(hub)} == {r["id"] for r in routes}
+
+
+async def test_a_replan_by_hand_answers_in_part_of_the_limit_and_searches_on_after(client, geo) -> None:
+    # The phones wait for the answer: without a limit of its own, the dispatcher's re-plan
+    # answers in part of the re-plan's limit, and the solver looks on for a better plan after it.
+    h, hub, _ = await _planned_day(client, geo)
+    now = dt.datetime.combine(tomorrow(), dt.time(7, 0))
+    client.app.state.context = dataclasses.replace(client.app.state.context, clock=lambda: now)
+    limit = client.app.state.context.replan_time_limit_s
+
+    async def by_hand(body: dict) -> tuple[float, bool]:
+        r = await client.post(f"/hubs/{hub}/replan", json=body, headers=h)
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        run = await PlanRun.select(PlanRun.time_limit_s).where(PlanRun.id == answer["planRunId"]).first()
+        search = await Job.exists().where(Job.key == f"replan_better:{answer['planRunId']}")
+        return run["time_limit_s"], search
+
+    assert await by_hand({"reason": "by hand"}) == (pytest.approx(BY_HAND_SHARE * limit), True)
+    # with a limit of its own: all of it, and nothing after
+    assert await by_hand({"reason": "by hand", "timeLimitS": 1}) == (1.0, False)
 
 
 async def test_replan_without_a_plan_is_refused_clearly(client, geo) -> None:
