@@ -532,11 +532,14 @@ def _timed_replan(
         looped = replan_in_loops(problem, in_force, time_limit_s=LOOPS_SHARE * time_limit_s, on_board=on_board)
         timings["loops"] = time.perf_counter() - t0
         if looped is not None:
+            timings["in_worker"] = time.perf_counter() - t0
             return looped, timings
     left = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0))
     result = replan(
         problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings, loops=loops, on_board=on_board
     )
+    # all of it in the solver's process: "solve" less this is the hop there and back (and a wait for a free worker)
+    timings["in_worker"] = time.perf_counter() - t0
     return result, timings
 
 
