@@ -30,11 +30,11 @@ from backend.dispatch import feasibility
 from backend.dispatch.calendar import (
     at,
 )
+from backend.dispatch.live_replan import timed_replan
 from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
 from backend.dispatch.quick import check_published, legs_changed, orders_cost, quick_replan
-from backend.dispatch.reloads import reloading, replan_in_loops
-from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult, replan
+from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult
 from backend.dispatch.scheduling import earliest_plan
 from backend.errors import Invalid, Stale
 from backend.jobs import queue as jobs
@@ -52,9 +52,6 @@ log = logging.getLogger("laadbak.replan")
 MAX_LIVE_STOPS = 4000
 # The time limit covers the whole re-plan, reading to saving: the solver gets what is
 # left when it starts, less a reserve learnt from recent re-plans (backend/services/replan_budget.py).
-# of a re-plan's limit, for the re-plan in loops on a day whose bikes reload; the usual
-# re-plan gets the rest when that one cannot be used
-LOOPS_SHARE = 0.6
 # a quick answer's better plan: looked for this long after it (a burst of changes makes
 # one search), published when it saves this many seconds of riding (or metres) in all
 BETTER_AFTER_S = 1.5
@@ -364,7 +361,9 @@ async def work_out(
     }
     in_loops = _in_loops(routes, live)
     on_board = in_loops["on_board"]
-    solve = functools.partial(_timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, **in_loops)
+    solve = functools.partial(
+        timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, min_solve_s=MIN_SOLVE_S, **in_loops
+    )
     quick_job = _quick_job(day_input, routes, in_force, on_board, withdrawn_from) if quick else None
     budget = (t0 - waited_s, time_limit_s)
     result, violations, solved_at = await _solve_and_check(
@@ -514,33 +513,6 @@ def _in_loops(routes: list[dict[str, Any]], live: Any) -> dict[str, Any]:
         "on_board": frozenset(str(sid) for sid in live.locks if sid not in live.soft),
         "loops": {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]},
     }
-
-
-def _timed_replan(
-    problem: Any,
-    in_force: dict[str, list[str]],
-    time_limit_s: float,
-    *,
-    min_gain_s: int,
-    on_board: frozenset[str] | None = None,
-    loops: dict[str, int] | None = None,
-) -> tuple[ReplanResult, dict[str, float]]:
-    # runs in the solver pool: its phase timings travel back with the result
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    if on_board is not None and reloading(problem):  # bikes ride loops: what is on a bike stays on its loop
-        looped = replan_in_loops(problem, in_force, time_limit_s=LOOPS_SHARE * time_limit_s, on_board=on_board)
-        timings["loops"] = time.perf_counter() - t0
-        if looped is not None:
-            timings["in_worker"] = time.perf_counter() - t0
-            return looped, timings
-    left = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - t0))
-    result = replan(
-        problem, in_force, time_limit_s=left, min_gain_s=min_gain_s, timings=timings, loops=loops, on_board=on_board
-    )
-    # all of it in the solver's process: "solve" less this is the hop there and back (and a wait for a free worker)
-    timings["in_worker"] = time.perf_counter() - t0
-    return result, timings
 
 
 def _shift_of_route(route: dict[str, Any] | None) -> dict[str, Any] | None:

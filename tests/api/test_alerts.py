@@ -214,10 +214,10 @@ async def test_couriers_without_positions_standing_still_failures_in_a_street_an
 
 def _solver_giving_up_a_stop(monkeypatch) -> None:
     """Re-plans whose solver gave up one planned stop: not applied (the routes are kept)."""
-    import backend.services.replanning as replanning
+    import backend.dispatch.live_replan as live_replan
     from backend.dispatch.model import Unplanned
 
-    real = replanning.replan
+    real = live_replan.replan
 
     def worse(problem, in_force, **kw):
         result = real(problem, in_force, **kw)
@@ -234,7 +234,7 @@ def _solver_giving_up_a_stop(monkeypatch) -> None:
         )
         return msgspec.structs.replace(result, plan=plan)
 
-    monkeypatch.setattr(replanning, "replan", worse)
+    monkeypatch.setattr(live_replan, "replan", worse)
 
 
 async def test_a_background_replan_not_applied_raises_an_alert(client, geo, monkeypatch) -> None:

@@ -311,12 +311,13 @@ async def test_refused_redirects_change_nothing_and_offer_alternatives(client, g
 
 
 async def test_a_redirect_the_planner_cannot_fit_is_put_back_whole(client, geo, monkeypatch) -> None:
+    import backend.dispatch.live_replan as live_replan
     import backend.services.replanning as replanning
     from backend.dispatch.model import Unplanned
 
     await _day(client, geo)
     order = await _order("O-6")
-    real = replanning.replan
+    real = live_replan.replan
 
     def cannot_fit(problem_, in_force, **kw):  # a solver that finds no room for the new stop
         result = real(problem_, in_force, **kw)
@@ -337,7 +338,7 @@ async def test_a_redirect_the_planner_cannot_fit_is_put_back_whole(client, geo, 
         )
         return msgspec.structs.replace(result, plan=plan)
 
-    monkeypatch.setattr(replanning, "replan", cannot_fit)
+    monkeypatch.setattr(live_replan, "replan", cannot_fit)
     # and no quick answer: a stop that fits nowhere has none
     monkeypatch.setattr(replanning, "quick_replan", lambda *a, **kw: None)
     before = await _snapshot()

@@ -369,11 +369,11 @@ async def test_a_stop_moved_by_dispatch_stays_moved_in_later_replans(client, geo
 async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_published(
     client, geo, monkeypatch
 ) -> None:
-    import backend.services.replanning as replanning
+    import backend.dispatch.live_replan as live_replan
     from backend.dispatch.model import Unplanned
 
     _, hub, routes = await _planned_day(client, geo)
-    real = replanning.replan
+    real = live_replan.replan
 
     def worse(problem, in_force, **kw):  # a solver that gave up one planned stop
         result = real(problem, in_force, **kw)
@@ -388,7 +388,7 @@ async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_pu
         )
         return msgspec.structs.replace(result, plan=plan, changed=frozenset({route.vehicle_id}))
 
-    monkeypatch.setattr(replanning, "replan", worse)
+    monkeypatch.setattr(live_replan, "replan", worse)
     seq = await latest_seq()
     result = await replan_hub(
         service_ctx(client),
@@ -404,12 +404,12 @@ async def test_a_replan_that_would_take_planned_stops_off_their_routes_is_not_pu
 
 
 async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream(client, geo, monkeypatch) -> None:
-    import backend.services.replanning as replanning
+    import backend.dispatch.live_replan as live_replan
     from backend.dispatch.model import Unplanned
     from backend.services.disruptions import courier_behind
 
     _, hub, routes = await _planned_day(client, geo)
-    real = replanning.replan
+    real = live_replan.replan
 
     def worse(problem, in_force, **kw):  # a solver that gave up one planned stop
         result = real(problem, in_force, **kw)
@@ -426,7 +426,7 @@ async def test_a_background_replan_that_is_not_applied_is_told_on_the_hub_stream
         )
         return msgspec.structs.replace(result, plan=plan)
 
-    monkeypatch.setattr(replanning, "replan", worse)
+    monkeypatch.setattr(live_replan, "replan", worse)
     seq = await latest_seq()
     courier = routes[0]["courier"]
     result = await courier_behind(
@@ -605,6 +605,7 @@ async def test_a_day_too_big_to_replan_live_is_refused_with_a_reason(client, geo
 
 
 async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeypatch) -> None:
+    import backend.dispatch.live_replan as live_replan
     import backend.services.replanning as replanning
     from backend.db.tables import DispatchLock
     from backend.dispatch.model import Unplanned
@@ -618,7 +619,7 @@ async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeyp
         if s["kind"] == "delivery"
         and not any(p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"])
     )
-    real = replanning.replan
+    real = live_replan.replan
 
     def cannot(problem, in_force, **kw):  # the planner could not fit the moved stop anywhere
         result = real(problem, in_force, **kw)
@@ -633,7 +634,7 @@ async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeyp
         )
         return msgspec.structs.replace(result, plan=plan)
 
-    monkeypatch.setattr(replanning, "replan", cannot)
+    monkeypatch.setattr(live_replan, "replan", cannot)
     monkeypatch.setattr(replanning, "quick_replan", lambda *a, **kw: None)  # no quick place for it either
     seq = await latest_seq()
     with pytest.raises(Conflict) as refused:
