@@ -52,7 +52,7 @@ from backend.dispatch.zones import (
 from backend.errors import Invalid, NotFound
 from backend.services.battery import Latest, hub_shift_ranges
 from backend.services.geo import Geo
-from backend.services.legs_first import day_matrices, fill_ahead, fill_routes
+from backend.services.legs_first import day_matrices, fill_ahead, fill_routes, needs_insertion
 from backend.services.route_store import routes_in_force
 
 ON_BOARD = ("loaded", "collected")  # parcel states: the goods are on a bike
@@ -175,7 +175,8 @@ async def load_day(
     day_kinds = {_kind(bikes, s) for s in shifts}
     span = _span(shifts, day, live)
     walked = edges_of(geo, [{"street": "", "zone": z.polygon} for z in walked_zones(zones, span, day_kinds)])
-    mats = await day_matrices(geo, places, len(stops) + 1, closed, walked, baseline_closed, legs_of is not None)
+    legs_first = legs_of is not None and not needs_insertion(stops, legs_of)
+    mats = await day_matrices(geo, places, len(stops) + 1, closed, walked, baseline_closed, legs_first)
     time_m, dist_m, loc, baseline = mats.time, mats.dist, mats.loc, mats.baseline
     matrix_s = time.perf_counter() - t0
     cut = _cut_off(geo, stops, closures, time_m, loc) if len(closed) else {}

@@ -29,7 +29,16 @@ from backend.dispatch.model import Problem, Vehicle
 from backend.dispatch.model import Stop as PlanStop
 from backend.services.geo import Geo
 
-__all__ = ["POISON", "DayMats", "complete_later", "completed", "day_matrices", "fill_ahead", "fill_routes"]
+__all__ = [
+    "POISON",
+    "DayMats",
+    "complete_later",
+    "completed",
+    "day_matrices",
+    "fill_ahead",
+    "fill_routes",
+    "needs_insertion",
+]
 
 log = logging.getLogger("laadbak.replan")
 # The whole matrices start this long after the answer is saved: the phones' messages go out first
@@ -89,6 +98,14 @@ async def day_matrices(
         base_of[loc[:n_known]] = kept_before[2]
         baseline = (kept_before[0], base_of)
     return DayMats(time_m, dist_m, loc, baseline, legs, complete)
+
+
+def needs_insertion(stops: list[dict[str, Any]], routes: list[dict[str, Any]]) -> bool:
+    """Whether the day has a stop on no route in force that is not waiting from an earlier
+    re-plan (a new order, a failed stop's next try): the quick answer inserts it, reading
+    more than the legs, so the day is read with the whole matrices at once."""
+    on_routes = {s["stop_id"] for r in routes for s in r["stops"]}
+    return any(s["id"] not in on_routes and s["status"] != "unplanned" for s in stops)
 
 
 def _hub_lines(net: Any, places: list[tuple[float, float]], closed: np.ndarray, walked: np.ndarray) -> DayLegs | None:

@@ -12,6 +12,7 @@ from backend.dispatch import closed_matrix
 from backend.dispatch.closed_legs import POISON
 from backend.dispatch.closures import circle, closure_edges
 from backend.dispatch.network import UNREACHABLE_S, StreetNetwork, default_map_path
+from backend.services.legs_first import needs_insertion
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +170,11 @@ def test_closures_piling_up_start_from_the_closest_network_known(cache_dir: Path
         legs.fill_lines(0)
         assert np.array_equal(legs.time[0], cold.matrices(day, closed)[0][0])
         assert _same(net.matrices(day, closed), cold.matrices(day, closed))
+
+
+def test_a_day_with_a_stop_to_insert_reads_the_whole_matrices_at_once() -> None:
+    # the quick answer would insert it, reading more than the legs: no legs first to throw away
+    routes = [{"stops": [{"stop_id": 1}, {"stop_id": 2}]}]
+    waiting = {"id": 3, "status": "unplanned"}  # left by an earlier re-plan: it stays waiting
+    assert not needs_insertion([{"id": 1, "status": "planned"}, waiting], routes)
+    assert needs_insertion([{"id": 1, "status": "planned"}, waiting, {"id": 4, "status": "open"}], routes)
