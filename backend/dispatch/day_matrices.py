@@ -19,7 +19,8 @@ from scipy.sparse.csgraph import dijkstra
 from backend.dispatch.shared_matrix import Block
 
 if TYPE_CHECKING:
-    from backend.dispatch.network import StreetNetwork, Variant
+    from backend.dispatch.network import StreetNetwork
+    from backend.dispatch.variant import Variant
 
 # Day matrices are kept for days of up to DAY_MATRIX_MAX_PLACES places: 2 x size**2 x 8
 # bytes of shared memory each, where size is at most 1.5 times the places (110 MB at
@@ -89,6 +90,17 @@ class MatrixCache:
         with self._lock:
             slots = np.flatnonzero(self._node >= 0)
             return self._node[slots].copy(), self._w[np.ix_(slots, slots)]
+
+    def peek(self, us: np.ndarray, vs: np.ndarray) -> np.ndarray:
+        """The known weight from ``us[k]`` to ``vs[k]`` for each k, NaN where either node is
+        not known; nothing is computed or counted as used."""
+        with self._lock:
+            su = np.fromiter((self.slot_of.get(n, -1) for n in us.tolist()), dtype=np.int64, count=len(us))
+            sv = np.fromiter((self.slot_of.get(n, -1) for n in vs.tolist()), dtype=np.int64, count=len(vs))
+            known = (su >= 0) & (sv >= 0)
+            out = np.full(len(us), np.nan)
+            out[known] = self._w[su[known], sv[known]]
+            return out
 
     def install(self, nodes: np.ndarray, w: np.ndarray) -> None:
         """Start from these known weights (``w[i, j]``: from ``nodes[i]`` to ``nodes[j]``)."""

@@ -25,9 +25,11 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from backend.dispatch.closed_matrix import seed_closed
-from backend.dispatch.day_matrices import DAY_MATRIX_MAX_PLACES, DayMatrices, MatrixCache, Places
+from backend.dispatch.closed_legs import DayLegs
+from backend.dispatch.closed_matrix import ClosedPairs, seed_closed
+from backend.dispatch.day_matrices import DAY_MATRIX_MAX_PLACES, DayMatrices, Places
 from backend.dispatch.osm_extract import BBox, OsmExtract, read_extract
+from backend.dispatch.variant import Variant
 
 # Bump whenever the profile or the cached array layout changes: old caches are then ignored.
 PROFILE_VERSION = 1
@@ -448,6 +450,11 @@ class StreetNetwork:
     # ---- travel -------------------------------------------------------------------------
 
     @staticmethod
+    def split_weights(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dijkstra weights -> (time in s, distance in m)."""
+        return StreetNetwork._split(weight)
+
+    @staticmethod
     def _split(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dijkstra weights -> (time in s, distance in m)."""
         time_ds = np.floor(weight / _DIST_SCALE)
@@ -658,6 +665,23 @@ class StreetNetwork:
                 variant.days.popitem(last=False)[1].release()
         return day.lookup(pts)
 
+    def day_legs(
+        self, points: Sequence[tuple[float, float]], closed: Iterable[int], walked: Iterable[int] | None = None
+    ) -> DayLegs | None:
+        """While the weights of this set of closures are not known yet (a closure just made):
+        the matrices of :meth:`matrices` filled only where asked for (:class:`DayLegs`, from
+        the weights known without the closure). None when they are known, or cannot be started
+        from: ask :meth:`day_matrices`."""
+        variant = self._variant(closed, walked)
+        if variant.cache.seed is None:
+            return None
+        with self._variants_lock:
+            kept = [self._open, *self._closed_variants.values()]
+        pairs = ClosedPairs(variant, kept, self.edge_u, self.edge_v)
+        if not pairs.tested:  # no network known to start from: the whole matrices
+            return None
+        return DayLegs(self, variant, pairs, np.asarray(points, dtype=np.float64).reshape(-1, 2))
+
     def places_of(self, variant: Variant, pts: np.ndarray) -> Places:
         """Where each point joins the network (off the map: PointOutsideMap, closures or not)."""
         snaps = self.snap_many(pts)
@@ -758,42 +782,3 @@ class StreetNetwork:
             current["geometry"]["coordinates"].append([float(self.lon[v]), float(self.lat[v])])
             last_v = v
         return {"type": "FeatureCollection", "features": features}
-
-
-class Variant:
-    """The network with some edges closed: its graph, where points join it, its cache."""
-
-    def __init__(self, network: StreetNetwork, closed: np.ndarray, walked: np.ndarray | None = None) -> None:
-        self.closed = closed
-        self.days: OrderedDict[tuple[float, float], DayMatrices] = OrderedDict()
-        self.days_lock = threading.Lock()  # matrices run in threads (asyncio.to_thread)
-        self.all_open = len(closed) == 0  # every street open: points join where they snap
-        walked = np.zeros(0, dtype=np.int64) if walked is None else walked
-        self.walked = walked
-        weight = network.walked_weight(walked) if len(walked) else network._weight
-        self.weight = weight
-        n = network.node_count
-        if self.all_open:
-            self.graph = (
-                csr_matrix((weight, (network.edge_u, network.edge_v)), shape=(n, n)) if len(walked) else network._graph
-            )
-        else:
-            keep = np.ones(network.edge_count, dtype=bool)
-            keep[closed] = False
-            self.graph = csr_matrix((weight[keep], (network.edge_u[keep], network.edge_v[keep])), shape=(n, n))
-            # Points join the largest part still strongly connected; the rest is cut off
-            # (inside a closed zone, or a dead end behind it).
-            _, labels = connected_components(self.graph, directed=True, connection="strong")
-            self.open_nodes = np.flatnonzero(labels == np.bincount(labels).argmax())
-            self._network = network
-            self._tree = cKDTree(
-                np.column_stack(network.project(network.lat[self.open_nodes], network.lon[self.open_nodes]))
-            )
-        self.cache = MatrixCache(self.graph, network.matrix_cache_nodes)
-
-    def snap(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(distance in m, node) of each point's nearest node in the open part."""
-        net = self._network
-        _, idx = self._tree.query(np.column_stack(net.project(pts[:, 0], pts[:, 1])))
-        nodes = self.open_nodes[np.atleast_1d(idx)]
-        return haversine_m(pts[:, 0], pts[:, 1], net.lat[nodes], net.lon[nodes]), nodes

@@ -9,9 +9,9 @@ a hub at a time). Nothing here writes.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
+from collections.abc import Callable
 from collections.abc import Sequence as Seq
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -52,6 +52,7 @@ from backend.dispatch.zones import (
 from backend.errors import Invalid, NotFound
 from backend.services.battery import Latest, hub_shift_ranges
 from backend.services.geo import Geo
+from backend.services.legs_first import day_matrices, fill_ahead, fill_routes, needs_insertion
 from backend.services.route_store import routes_in_force
 
 ON_BOARD = ("loaded", "collected")  # parcel states: the goods are on a bike
@@ -105,6 +106,11 @@ class DayInput(msgspec.Struct, kw_only=True):
     # With a baseline set of closed edges asked for: (its time matrix, per location of the
     # problem its index there, -1 where not compared): what the legs took before a closure.
     baseline: tuple[np.ndarray, np.ndarray] | None = None
+    # The matrices are exact only at the legs of the routes in force and the hub's row and
+    # column (backend/services/legs_first.py): for the quick answer and its checker only.
+    legs_only: bool = False
+    complete: Callable[[], object] | None = None  # then: the whole matrices, computed after the answer
+    legs_runs: int | None = None  # then: the Dijkstra runs its legs took
 
 
 def periods(raw: list[dict[str, Any]] | None) -> list[OpeningPeriod]:
@@ -118,11 +124,14 @@ async def load_day(
     live: LiveDay | None = None,
     pending: Pending | None = None,
     baseline_closed: np.ndarray | None = None,
+    legs_of: list[dict[str, Any]] | None = None,
 ) -> DayInput:
     """The hub's day as a Problem; with ``live``, what is left of it from now; with
     ``pending``, as it will be with that change written. ``baseline_closed``: the edges
     closed before a closure changed (the hub's and stops' legs are compared with them,
-    :attr:`DayInput.baseline`)."""
+    :attr:`DayInput.baseline`); with it, ``legs_of`` (the routes in force): while the
+    closed network's weights are not known, its matrices only at these routes' legs and
+    the hub's row and column (:attr:`DayInput.legs_only`, backend/services/legs_first.py)."""
     hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
@@ -165,27 +174,9 @@ async def load_day(
     day_kinds = {_kind(bikes, s) for s in shifts}
     span = _span(shifts, day, live)
     walked = edges_of(geo, [{"street": "", "zone": z.polygon} for z in walked_zones(zones, span, day_kinds)])
-    kept_before = None
-    if baseline_closed is not None:
-        # Hub and stops only: the bikes' positions move between re-plans, and each new
-        # place would cost Dijkstra runs on the path to the phone. Read before the closed
-        # network's: the networks of recent closures are kept by last use, and the one
-        # before this change must stay kept (built again, it cost a second full matrix).
-        known = places[: len(stops) + 1]
-        kept_before = await asyncio.to_thread(geo.network.day_matrices, known, baseline_closed, walked)
-    # the day's matrices are kept between calls (a running day is re-planned again and
-    # again with nearly the same places) and reach the solver's process by name
-    kept = await asyncio.to_thread(geo.network.day_matrices, places, closed, walked)
-    if kept is None:  # a day too big to keep
-        time_m, dist_m = await asyncio.to_thread(geo.network.matrices, places, closed, walked)
-        loc = np.arange(len(places))
-    else:
-        time_m, dist_m, loc = kept
-    baseline = None
-    if kept_before is not None:
-        base_of = np.full(len(time_m), -1, dtype=np.int64)
-        base_of[loc[: len(stops) + 1]] = kept_before[2]
-        baseline = (kept_before[0], base_of)
+    legs_first = legs_of is not None and not needs_insertion(stops, legs_of)
+    mats = await day_matrices(geo, places, len(stops) + 1, closed, walked, baseline_closed, legs_first)
+    time_m, dist_m, loc, baseline = mats.time, mats.dist, mats.loc, mats.baseline
     matrix_s = time.perf_counter() - t0
     cut = _cut_off(geo, stops, closures, time_m, loc) if len(closed) else {}
     if len(closed):
@@ -201,6 +192,8 @@ async def load_day(
     kinds = {v.id: _kind(bikes, shift_rows[v.id]) for v in vehicles}
     final, pre = _plan_stops(stops, shops, points, day, loc, zones, kinds, cut)
     if live is not None and live.soft:
+        if mats.legs is not None:
+            await fill_ahead(mats.legs, live.ahead, vehicles, final)
         live = _short_of_range(live, vehicles, final, dist_m)
     if live is not None and (live.locks or live.late):
         # A late stop kept rather than dropped is still served within its loading zone's windows only.
@@ -222,6 +215,8 @@ async def load_day(
         stops=tuple(final),
         sequences=pinned,
     )
+    if mats.legs is not None and legs_of is not None:
+        await fill_routes(mats.legs, problem, legs_of)
     return DayInput(
         problem=problem,
         shifts=shift_rows,
@@ -229,6 +224,9 @@ async def load_day(
         pre_unplanned=pre,
         matrix_s=matrix_s,
         baseline=baseline,
+        legs_only=mats.legs is not None,
+        complete=mats.complete,
+        legs_runs=None if mats.legs is None else mats.legs.pairs.runs,
     )
 
 

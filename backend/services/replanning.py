@@ -27,9 +27,6 @@ from backend.crashpoints import crash_point
 from backend.db.engine import transaction
 from backend.db.tables import Job, PlanRun, Stop
 from backend.dispatch import feasibility
-from backend.dispatch.calendar import (
-    at,
-)
 from backend.dispatch.live_replan import timed_replan
 from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
@@ -37,14 +34,13 @@ from backend.dispatch.quick import check_published, legs_changed, orders_cost, q
 from backend.dispatch.replan import DEFAULT_MIN_GAIN_S, ReplanResult
 from backend.dispatch.scheduling import earliest_plan
 from backend.errors import Invalid, Stale
-from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
-from backend.services import route_store
 from backend.services.alerts import alert_replan_not_applied
 from backend.services.context import Context
-from backend.services.courier import route_view
-from backend.services.day import DayInput, Pending, hub_lock, live_day, load_day
+from backend.services.day import DayInput, LiveDay, Pending, hub_lock, live_day, load_day
+from backend.services.legs_first import complete_later
 from backend.services.replan_budget import BUDGET, MIN_SOLVE_S
+from backend.services.replan_save import save_replan
 
 log = logging.getLogger("laadbak.replan")
 # A live re-plan builds the matrices of every stop left: 4,000 places are about
@@ -52,9 +48,8 @@ log = logging.getLogger("laadbak.replan")
 MAX_LIVE_STOPS = 4000
 # The time limit covers the whole re-plan, reading to saving: the solver gets what is
 # left when it starts, less a reserve learnt from recent re-plans (backend/services/replan_budget.py).
-# a quick answer's better plan: looked for this long after it (a burst of changes makes
-# one search), published when it saves this many seconds of riding (or metres) in all
-BETTER_AFTER_S = 1.5
+# a quick answer's better plan (looked for BETTER_AFTER_S after it, backend/services/replan_save.py)
+# is published when it saves this many seconds of riding (or metres) in all
 BETTER_MIN_GAIN = 120
 SAVE_ATTEMPTS = 3  # a save refused as stale is worked out again from a fresh read, this often at most
 
@@ -190,6 +185,7 @@ async def _replan_hub(
         if write_pending is not None:
             await write_pending()
         saved = await worked.save()
+    complete_later(worked.day_input.complete)  # legs first: the whole matrices now, for the next re-plans
     if worked.solved_at is not None:  # what the next solver must leave time for
         BUDGET.learn(time.perf_counter() - worked.solved_at)
     return saved
@@ -245,7 +241,7 @@ class WorkedOut(msgspec.Struct, kw_only=True):
 
     async def save(self) -> dict[str, Any]:
         """Write it (in the caller's transaction, if any); Stale when the routes in force changed."""
-        return await _save(
+        return await save_replan(
             self.hub_id,
             self.day,
             self.reason,
@@ -338,37 +334,21 @@ async def work_out(
     if not routes:
         raise Invalid(f"Hub {hub_id} has no routes on {day} to re-plan; plan the day first.")
     phases["live"] = time.perf_counter() - t0
-    day_input = await load_day(ctx.geo, hub_id, day, live, pending, baseline_closed)
-    phases["load"] = time.perf_counter() - t0 - phases["live"]
-    phases["matrices"] = day_input.matrix_s
-    # A stop withdrawn since its route was made (a redirect cancels the old
-    # destination) is not history: its route is rewritten without it. Known to
-    # the save as a row, it is neither kept on the route nor planned again.
-    off_plan = {s["stop_id"] for r in routes for s in r["stops"] if str(s["stop_id"]) not in day_input.stops}
-    withdrawn = await Stop.select().where(Stop.id.is_in(sorted(off_plan) or [-1]) & (Stop.status == "cancelled"))
-    if pending is not None:
-        withdrawn += [row for sid, row in pending.withdrawn.items() if sid in off_plan]
-    for row in withdrawn:
-        day_input.stops[str(row["id"])] = row
-    withdrawn_ids = {row["id"] for row in withdrawn}
-    # So is a stop that can no longer be planned at all (e.g. a loading zone's windows now miss its own).
-    withdrawn_ids |= {int(u.stop_id) for u in day_input.pre_unplanned if int(u.stop_id) > 0}
-    withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stop_id"] in withdrawn_ids for s in r["stops"])}
-    in_problem = {s.id for s in day_input.problem.stops}
-    in_force = {
-        f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
-        for r in routes
-    }
-    in_loops = _in_loops(routes, live)
-    on_board = in_loops["on_board"]
-    solve = functools.partial(
-        timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, min_solve_s=MIN_SOLVE_S, **in_loops
+    answer_day = functools.partial(
+        _answer,
+        *(ctx, hub_id, day, live, routes, pending, baseline_closed),
+        phases=phases,
+        min_gain_s=min_gain_s,
+        quick=quick,
+        budget=(t0 - waited_s, time_limit_s),
     )
-    quick_job = _quick_job(day_input, routes, in_force, on_board, withdrawn_from) if quick else None
-    budget = (t0 - waited_s, time_limit_s)
-    result, violations, solved_at = await _solve_and_check(
-        ctx, day_input.problem, quick_job, solve, withdrawn_from, phases, budget
-    )
+    # a closure: the quick answer from the routes' legs alone, while its network's weights are not known
+    answer = await answer_day(legs_first=quick and accept is None and baseline_closed is not None)
+    if answer is None:  # not the right answer there (a stop to insert or move, the checker refused)
+        phases["legs_first"] = time.perf_counter() - t0 - phases["live"]
+        answer = await answer_day(legs_first=False)
+    assert answer is not None  # the solver always answers
+    day_input, in_force, result, violations, solved_at = answer
     log.info(
         "hub %s re-plan (%s): %d stops, %d couriers changed; %s",
         hub_id,
@@ -415,6 +395,62 @@ async def work_out(
     )
 
 
+async def _answer(
+    ctx: Context,
+    hub_id: int,
+    day: dt.date,
+    live: LiveDay,
+    routes: list[dict[str, Any]],
+    pending: Pending | None,
+    baseline_closed: np.ndarray | None,
+    *,
+    phases: dict[str, float],
+    min_gain_s: int,
+    quick: bool,
+    budget: tuple[float, float],
+    legs_first: bool,
+) -> tuple[DayInput, dict[str, list[str]], ReplanResult, list[Any], float | None] | None:
+    """Read the day and answer it (see :func:`work_out`): (the day, the routes in force, the
+    result, its violations, when the solver answered). ``legs_first``: while a closure's
+    network is not known, the quick answer from the matrices at the routes' legs alone
+    (backend/services/legs_first.py); None when that is not the right answer."""
+    t1 = time.perf_counter()
+    day_input = await load_day(ctx.geo, hub_id, day, live, pending, baseline_closed, routes if legs_first else None)
+    phases["load"] = time.perf_counter() - t1
+    phases["matrices"] = day_input.matrix_s
+    if day_input.legs_runs is not None:
+        phases["n.legs_runs"] = day_input.legs_runs
+    # A stop withdrawn since its route was made (a redirect cancels the old
+    # destination) is not history: its route is rewritten without it. Known to
+    # the save as a row, it is neither kept on the route nor planned again.
+    off_plan = {s["stop_id"] for r in routes for s in r["stops"] if str(s["stop_id"]) not in day_input.stops}
+    withdrawn = await Stop.select().where(Stop.id.is_in(sorted(off_plan) or [-1]) & (Stop.status == "cancelled"))
+    if pending is not None:
+        withdrawn += [row for sid, row in pending.withdrawn.items() if sid in off_plan]
+    for row in withdrawn:
+        day_input.stops[str(row["id"])] = row
+    withdrawn_ids = {row["id"] for row in withdrawn}
+    # So is a stop that can no longer be planned at all (e.g. a loading zone's windows now miss its own).
+    withdrawn_ids |= {int(u.stop_id) for u in day_input.pre_unplanned if int(u.stop_id) > 0}
+    withdrawn_from = {f"shift-{r['shift']}" for r in routes if any(s["stop_id"] in withdrawn_ids for s in r["stops"])}
+    in_problem = {s.id for s in day_input.problem.stops}
+    in_force = {
+        f"shift-{r['shift']}": [str(s["stop_id"]) for s in r["stops"] if str(s["stop_id"]) in in_problem]
+        for r in routes
+    }
+    in_loops = _in_loops(routes, live)
+    on_board = in_loops["on_board"]
+    solve = functools.partial(
+        timed_replan, day_input.problem, in_force, min_gain_s=min_gain_s, min_solve_s=MIN_SOLVE_S, **in_loops
+    )
+    quick_job = _quick_job(day_input, routes, in_force, on_board, withdrawn_from) if quick else None
+    # matrices filled at the routes' legs only are for the quick answer and its checker: never the solver's
+    answered = await _solve_and_check(
+        ctx, day_input.problem, quick_job, None if day_input.legs_only else solve, withdrawn_from, phases, budget
+    )
+    return None if answered is None else (day_input, in_force, *answered)
+
+
 def _quick_job(
     day_input: DayInput,
     routes: list[dict[str, Any]],
@@ -441,6 +477,7 @@ def _quick_job(
         on_board=on_board or frozenset(),
         waiting=waiting,
         retime=retime,
+        insert=not day_input.legs_only,
     )
 
 
@@ -460,16 +497,18 @@ async def _solve_and_check(
     ctx: Context,
     problem: Any,
     quick_job: Callable[[], ReplanResult | None] | None,
-    solve: Callable[[float], tuple[ReplanResult, dict[str, float]]],
+    solve: Callable[[float], tuple[ReplanResult, dict[str, float]]] | None,
     withdrawn_from: set[str],
     phases: dict[str, float],
     budget: tuple[float, float],
-) -> tuple[ReplanResult, list[Any], float | None]:
+) -> tuple[ReplanResult, list[Any], float | None] | None:
     """The quick answer when there is one and the checker passes it, else the solver's
     (in the pool, for what is left of the re-plan's limit: ``budget``, its start and
-    limit); either re-timed from now and checked, and when the solver answered (None: quick)."""
+    limit); either re-timed from now and checked, and when the solver answered (None: quick).
+    None when there is no quick answer and no ``solve``."""
     solved_at = None
-    for mode in ("quick", "solve") if quick_job is not None else ("solve",):
+    modes = ("quick", "solve") if quick_job is not None else ("solve",)
+    for mode in modes if solve is not None else ("quick",):
         t1 = time.perf_counter()
         if mode == "quick":
             assert quick_job is not None
@@ -480,6 +519,7 @@ async def _solve_and_check(
             result = found
         else:
             phases["solve_limit"] = limit = BUDGET.solve_limit(*budget)
+            assert solve is not None
             result, solve_phases = await _solve_apart(ctx, functools.partial(solve, limit))
             solved_at = time.perf_counter()
             phases.update(solve_phases)
@@ -500,7 +540,7 @@ async def _solve_and_check(
             log.warning("quick re-plan refused by the checker (%s); the solver re-plans", violations[0].detail)
             continue
         return result, violations, solved_at
-    raise AssertionError("unreachable: the solver always answers")
+    return None  # no quick answer, and no solver asked for
 
 
 def _in_loops(routes: list[dict[str, Any]], live: Any) -> dict[str, Any]:
@@ -513,169 +553,6 @@ def _in_loops(routes: list[dict[str, Any]], live: Any) -> dict[str, Any]:
         "on_board": frozenset(str(sid) for sid in live.locks if sid not in live.soft),
         "loops": {str(s["stop_id"]): int(s.get("loop", 1)) for r in routes for s in r["stops"]},
     }
-
-
-def _shift_of_route(route: dict[str, Any] | None) -> dict[str, Any] | None:
-    return {"id": route["shift"], "courier": route["courier"]} if route else None
-
-
-async def _save(
-    hub_id: int,
-    day: dt.date,
-    reason: str,
-    time_limit_s: float,
-    day_input: DayInput,
-    result: ReplanResult,
-    routes: list[dict[str, Any]],
-    violations: int,
-    total_s: float,
-    *,
-    by_user: int | None = None,
-    by_hand: frozenset[int] = frozenset(),
-    now: dt.datetime | None = None,
-    phases: dict[str, float] | None = None,
-    search_after: bool = False,
-) -> dict[str, Any]:
-    saving = time.perf_counter()
-    plan = result.plan
-    by_vehicle = {r.vehicle_id: r for r in plan.routes}
-    old_by_vehicle = {f"shift-{r['shift']}": r for r in routes}
-    changed = set(result.changed)
-    unplanned = [*day_input.pre_unplanned, *plan.unplanned]
-    changed_couriers: list[int] = []
-    figures = _figures(reason, result, len(unplanned), violations, total_s, changed_couriers)
-    # Couriers taken off the road keep their history; their open stops are gone from them.
-    on_duty = {v.id for v in day_input.problem.vehicles}
-    for vid, old in old_by_vehicle.items():
-        if vid not in on_duty and any(
-            str(s["stop_id"]) in day_input.stops and day_input.stops[str(s["stop_id"])]["status"] not in DONE
-            for s in old["stops"]
-        ):
-            changed.add(vid)
-    async with transaction():
-        await route_store.check_in_force(hub_id, day, routes)
-        run_id = await route_store.add_run(
-            hub_id,
-            day,
-            violations=violations,
-            time_limit_s=time_limit_s,
-            inputs={
-                "replan": True,
-                "reason": reason,
-                "stops": len(day_input.problem.stops),
-                "vehicles": len(day_input.problem.vehicles),
-            },
-            figures=figures,
-            # what the desk shows as the reason a stop is not on a route (backend/services/desk.py)
-            unplanned=[{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
-        )
-        await route_store.mark_stops(
-            [int(ps.stop_id) for r in plan.routes for ps in r.stops],
-            [int(u.stop_id) for u in unplanned],
-            only_open=True,
-            detail=f"Re-plan ({reason})",
-            details=route_store.whose_routes(plan, day_input.shifts) | {int(u.stop_id): u.detail for u in unplanned},
-            by_user=by_user,
-            at=now,
-        )
-        await route_store.record_moves(
-            routes, plan, day_input.shifts, f"Re-plan ({reason})", by_user=by_user, by_hand=by_hand, at=now
-        )
-        for vid in sorted(changed):
-            shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
-            if shift is None:
-                continue
-            old_route = old_by_vehicle.get(vid)
-            kept = [
-                s
-                for s in (old_route["stops"] if old_route else [])
-                if str(s["stop_id"]) not in day_input.stops or day_input.stops[str(s["stop_id"])]["status"] in DONE
-            ]  # history stays on the route
-            new_route = by_vehicle.get(vid)
-            offset = _loop_offset(old_route, new_route, kept)
-            planned = route_store.stop_records(new_route, day_input.stops, day, offset) if new_route else []
-            before = {s["stop_id"] for s in (old_route["stops"] if old_route else [])}
-            after = {s["stop_id"] for s in planned} | {s["stop_id"] for s in kept}
-            if old_route is not None:
-                await route_store.retire(old_route["id"])
-            written = await route_store.add_version(
-                {
-                    "plan_run": run_id,
-                    "hub": hub_id,
-                    "courier": shift["courier"],
-                    "shift": shift["id"],
-                    "plan_date": day,
-                    "version": (old_route["version"] if old_route else 0) + 1,
-                    "current": True,
-                    "start": old_route["start"] if old_route else at(day, new_route.start_s if new_route else 0),
-                    "end": at(day, new_route.end_s) if new_route else (old_route["end"] if old_route else at(day, 0)),
-                    "distance_m": new_route.distance_m if new_route else 0,
-                    "duration_s": new_route.duration_s if new_route else 0,
-                    "stops": kept + planned,
-                    "reloads": route_store.reload_records(new_route, day, offset) if new_route else [],
-                }
-            )
-            crash_point("replan.mid")  # tests: a route of the re-plan written, none of it committed
-            view = await route_view(written)
-            view["change"] = {"reason": reason, "added": sorted(after - before), "removed": sorted(before - after)}
-            await emit("route.updated", view, courier_id=shift["courier"], hub_id=hub_id)
-            changed_couriers.append(shift["courier"])
-        # where the time went (docs/performance.md, "Re-planning"): the save up to here included
-        figures["phases"] = {
-            k: round(v, 3) for k, v in {**(phases or {}), "save": time.perf_counter() - saving}.items()
-        }
-        await route_store.set_run_figures(run_id, figures)
-        await emit("plan.replanned", {"planRunId": run_id, "date": day.isoformat(), "figures": figures}, hub_id=hub_id)
-        if plan.status == "quick" or search_after:  # the solver may find better after the answer
-            await _search_after(hub_id, day, reason, run_id)
-    return {
-        "planRunId": run_id,
-        "applied": True,
-        **figures,
-        "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
-    }
-
-
-async def _search_after(hub_id: int, day: dt.date, reason: str, run_id: int) -> None:
-    """Inside the quick answer's save: the ``replan_better`` job (:func:`improve_hub`)."""
-    await jobs.enqueue(
-        "replan_better",
-        f"replan_better:{run_id}",
-        {"hubId": hub_id, "date": day.isoformat(), "reason": reason, "planRunId": run_id},
-        run_after=dt.datetime.now() + dt.timedelta(seconds=BETTER_AFTER_S),
-    )
-
-
-def _figures(
-    reason: str, result: ReplanResult, unplanned: int, violations: int, total_s: float, changed_couriers: list[int]
-) -> dict[str, Any]:
-    """The plan run's figures of a re-plan (``changed_couriers`` filled in as the routes are written)."""
-    return {
-        "reason": reason,
-        "changedCouriers": changed_couriers,
-        "unplanned": unplanned,
-        "violations": violations,
-        "solveS": round(result.plan.solve_s, 3),
-        "totalS": round(total_s, 3),
-        "keptOrder": len(result.kept_order),
-        "quick": result.plan.status == "quick",
-    }
-
-
-def _loop_offset(old_route: dict[str, Any] | None, new_route: Any, kept: list[dict[str, Any]]) -> int:
-    """Loops the courier rode before the new route's first. A stop the courier had keeps its
-    loop (goods on the bike stay on their loop): the first such stop sets the offset. A route
-    of new stops only goes on with the loop being ridden; its own reloads, if any, count from
-    there. (It used to start the loop after the last one ridden, so a day of one loop showed
-    "loop 2" with no reload behind it.)"""
-    if old_route is None or new_route is None or not new_route.stops:
-        return 0
-    before = {str(s["stop_id"]): int(s.get("loop", 1)) for s in old_route["stops"]}
-    for stop in new_route.stops:
-        if stop.stop_id in before:
-            return max(0, before[stop.stop_id] - stop.loop)
-    ridden = max((int(s.get("loop", 1)) for s in kept), default=1)
-    return max(0, ridden - 1)
 
 
 async def announce_if_not_applied(hub_id: int, day: dt.date, result: dict[str, Any], now: dt.datetime) -> None:

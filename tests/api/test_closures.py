@@ -9,11 +9,13 @@ import datetime as dt
 import functools
 
 import numpy as np
+import pytest
 
 from backend.db.tables import Hub, OutboxEvent, PlanRun, Route, Stop, StreetClosure
 from backend.dispatch.closures import circle, closure_edges
 from backend.dispatch.network import SNAP_MAX_M, haversine_m
 from backend.realtime.outbox import latest_seq
+from backend.services import legs_first as legs_first_module
 from backend.services.closures import add_closure, remove_closure, reopen_ended
 from backend.services.day import closed_edges
 from tests.api.helpers import login, make_user, post_ok, problem, service_ctx, tomorrow
@@ -61,9 +63,12 @@ def _rides_leg(route: dict, a: tuple, b: tuple, hub: tuple) -> bool:
     return any(p == a and q == b for p, q in zip(places, places[1:], strict=False))
 
 
-async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, geo, monkeypatch) -> None:
+@pytest.mark.parametrize("legs_first", [True, False], ids=["legs-first", "known"])
+async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, geo, monkeypatch, legs_first) -> None:
     h, hub, routes = await _planned_day(client, geo)
     zone, a, b = await _zone_across_a_route(geo, hub, routes)
+    if legs_first:  # the closed network as new as a closure just made: its weights not known yet
+        geo.network._closed_variants.clear()
     # this small day's detours are under RETIME_MIN_S: every route the closure re-times is published
     monkeypatch.setattr("backend.dispatch.quick.RETIME_MIN_S", 1)
     seq = await latest_seq()
@@ -96,8 +101,16 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     # The re-plan rode on the network without the zone: the leg across it got longer.
     closed = await closed_edges(geo, hub, now, _at(23, 59))
     assert np.array_equal(closed, closure_edges(geo.network, zone))
-    # the legs as they were before it (open streets), then the day's matrices on the closed network
-    assert len(first) == 2 and len(first[0]) == 0 and np.array_equal(first[1], closed)
+    # the legs as they were before it (open streets), then the day's matrices on the closed network;
+    # legs first, the quick answer read it at the routes' legs only, and the whole came after
+    assert len(first[0]) == 0
+    if legs_first:
+        assert len(first) == 1 and result["phases"]["n.legs_runs"] >= 1, result
+        await legs_first_module.completed()
+        assert len(asked) == 2 and np.array_equal(asked[1], closed)
+        assert geo.network.day_legs([a, b], closed) is None  # known now
+    else:
+        assert len(first) == 2 and np.array_equal(first[1], closed) and "n.legs_runs" not in result["phases"]
     # The quick answer: the routes in force re-timed round it, the one riding the leg among them.
     assert result["quick"] is True, result
     h_row = await Hub.select(Hub.lat, Hub.lon).where(Hub.id == hub).first()

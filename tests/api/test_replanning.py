@@ -663,7 +663,7 @@ async def test_a_move_whose_save_fails_leaves_no_hand_behind(client, geo, monkey
     async def stale(*args, **kwargs):
         raise Stale("the routes in force changed while solving")
 
-    monkeypatch.setattr(replanning, "_save", stale)
+    monkeypatch.setattr(replanning, "save_replan", stale)
     with pytest.raises(Stale):
         await assign_stop(
             service_ctx(client), stop["stopId"], taker, dt.datetime.combine(tomorrow(), dt.time(7, 0)), time_limit_s=1.0

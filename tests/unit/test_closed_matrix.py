@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.dispatch import closed_matrix
+from backend.dispatch.closed_legs import POISON
 from backend.dispatch.closures import circle, closure_edges
-from backend.dispatch.network import StreetNetwork, default_map_path
+from backend.dispatch.network import UNREACHABLE_S, StreetNetwork, default_map_path
+from backend.services.legs_first import needs_insertion
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +84,97 @@ def test_making_the_closed_network_runs_nothing_until_weights_are_asked_for(cach
     assert info["forward_runs"] == info["reverse_runs"] == info["nodes"] == 0
     net.matrices(day, closed)
     assert net.matrix_cache_info(closed)["nodes"] >= 90
+
+
+def _routes(n: int, rng: np.random.Generator) -> list[list[int]]:
+    """Paths of places as a day's routes ride them: from the hub (place 0) through a few
+    stops, now and then back to the hub (a reload), to the hub."""
+    order = rng.permutation(np.arange(1, n))
+    paths = []
+    for part in np.array_split(order, 12):
+        path = [0, *part.tolist(), 0]
+        path.insert(len(path) // 2, 0)
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("radius_m", [60, 400])
+def test_the_legs_of_a_closure_equal_a_fresh_computation_with_far_fewer_runs(
+    cache_dir: Path, radius_m: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the wide closure shuts more edges than the whole matrices are seeded past by default
+    monkeypatch.setattr(closed_matrix, "MAX_SEED_EDGES", 10_000)
+    warm, cold = _network(cache_dir), _network(cache_dir)
+    day = _day(warm)
+    busiest = int(np.argmax(np.bincount(warm.edge_u, minlength=warm.node_count)))
+    inside = (float(warm.lat[busiest]), float(warm.lon[busiest]))
+    day = [day[0], inside, *day[1:], day[5]]  # a stop inside the closure, and two at one address
+    warm.matrices(day)  # the day planned on the open streets
+    closed = _closure_at(warm, busiest, radius_m)
+    legs = warm.day_legs(day, closed)
+    assert legs is not None
+    legs.fill_lines(0)
+    paths = _routes(len(day), np.random.default_rng(5))
+    legs.fill_paths(paths)
+    asked = np.zeros((len(day), len(day)), dtype=bool)
+    asked[0, :] = asked[:, 0] = True
+    for path in paths:
+        asked[path[:-1], path[1:]] = True
+
+    want_t, want_d = cold.matrices(day, closed)
+    assert np.array_equal(legs.time[asked], want_t[asked])
+    assert np.array_equal(legs.dist[asked], want_d[asked])
+    assert (legs.time[~asked] == POISON).all() and (legs.dist[~asked] == POISON).all()
+    if radius_m > 250:  # the stop inside is farther than SNAP_MAX_M from every open street
+        assert legs.time[0, 1] == UNREACHABLE_S
+    else:
+        assert legs.time[0, 1] < UNREACHABLE_S and legs.time[0, 1] > warm.matrices(day)[0][0, 1]
+    assert (want_t[asked] > warm.matrices(day)[0][asked]).any()  # the closure lengthened some legs
+
+    # nothing of the closed network's cache was filled: the whole matrices come after, and
+    # run far more rows than the legs did
+    assert warm.matrix_cache_info(closed)["nodes"] == 0
+    runs = legs.pairs.runs
+    assert runs > 0
+    before = warm.matrix_cache_info(closed)
+    assert _same(warm.matrices(day, closed), (want_t, want_d))
+    after = warm.matrix_cache_info(closed)
+    whole = after["forward_runs"] + after["reverse_runs"] - before["forward_runs"] - before["reverse_runs"]
+    if radius_m < 250:  # on the centre's busiest streets
+        assert runs * 5 < whole
+    assert warm.day_legs(day, closed) is None  # known now: the day's matrices as before
+
+
+def test_a_closure_with_no_weights_known_to_start_from_gets_the_whole_matrices(cache_dir: Path) -> None:
+    net = _network(cache_dir)
+    day = _day(net, 50)
+    closed = _closure_at(net, int(np.argmax(np.bincount(net.edge_u, minlength=net.node_count))))
+    assert net.day_legs(day, closed) is None
+
+
+def test_closures_piling_up_start_from_the_closest_network_known(cache_dir: Path) -> None:
+    # closures made one after the other: each starts from the network with the ones before
+    # it (newly closed: its own edges), not from the open one (all of them newly closed)
+    net, cold = _network(cache_dir), _network(cache_dir)
+    day = _day(net, 120)
+    net.matrices(day)
+    rng = np.random.default_rng(11)
+    closed = np.zeros(0, dtype=np.int64)
+    for node in rng.choice(net.node_count, 4, replace=False).tolist():
+        before = closed
+        closed = np.union1d(closed, _closure_at(net, int(node)))
+        legs = net.day_legs(day, closed)
+        assert legs is not None
+        if len(before):
+            assert legs.pairs.parent is not None and np.array_equal(legs.pairs.parent.closed, before)
+        legs.fill_lines(0)
+        assert np.array_equal(legs.time[0], cold.matrices(day, closed)[0][0])
+        assert _same(net.matrices(day, closed), cold.matrices(day, closed))
+
+
+def test_a_day_with_a_stop_to_insert_reads_the_whole_matrices_at_once() -> None:
+    # the quick answer would insert it, reading more than the legs: no legs first to throw away
+    routes = [{"stops": [{"stop_id": 1}, {"stop_id": 2}]}]
+    waiting = {"id": 3, "status": "unplanned"}  # left by an earlier re-plan: it stays waiting
+    assert not needs_insertion([{"id": 1, "status": "planned"}, waiting], routes)
+    assert needs_insertion([{"id": 1, "status": "planned"}, waiting, {"id": 4, "status": "open"}], routes)

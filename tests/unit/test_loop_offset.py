@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from backend.dispatch.model import PlannedStop
-from backend.services.replanning import _loop_offset
+from backend.services.replan_save import _loop_offset
 
 
 def _planned(stop_id: str, loop: int = 1) -> PlannedStop:

@@ -8,6 +8,7 @@ import math
 import msgspec
 import numpy as np
 
+from backend.dispatch.closed_legs import POISON, route_paths
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
 from backend.dispatch.quick import check_published, legs_changed, orders_cost, published_part, quick_replan
@@ -218,3 +219,36 @@ def test_on_a_bike_riding_loops_a_shop_and_its_door_go_on_one_loop() -> None:
     (route,) = [r for r in result.plan.routes if r.vehicle_id == "A"]
     assert [(ps.stop_id, ps.loop) for ps in route.stops] == [("e1", 1), ("shop", 1), ("beyond", 1), ("e2", 2)]
     assert check(published_part(p, result.plan), result.plan) == []
+
+
+def test_a_closure_answered_from_the_legs_alone_equals_the_answer_from_the_whole_matrices() -> None:
+    # the matrices filled at the routes' legs and the hubs' rows and columns only (a closure's
+    # legs first, backend/dispatch/closed_legs.py), POISON elsewhere: the same re-timed routes
+    closed = np.array(TIME, dtype=np.int64)
+    closed[NAMES.index("e1"), NAMES.index("e2")] += 400
+    whole = msgspec.structs.replace(problem(), time_s=closed, dist_m=np.array(DIST, dtype=np.int64))
+    legs_t = np.full_like(closed, POISON)
+    legs_d = np.full_like(closed, POISON)
+    for path in route_paths(whole, IN_FORCE):
+        for a, b in zip(path, path[1:], strict=False):
+            legs_t[a, b], legs_d[a, b] = closed[a, b], DIST[a][b]
+    legs = msgspec.structs.replace(whole, time_s=legs_t, dist_m=legs_d)
+    retime = frozenset({"A"})
+    want = quick_replan(whole, IN_FORCE, retime=retime)
+    got = quick_replan(legs, IN_FORCE, retime=retime, insert=False)
+    assert want is not None and got is not None
+    assert got.plan.routes == want.plan.routes and got.changed == want.changed
+    assert check_published(legs, got.plan) == []
+    # a stop to insert reads more than the legs: no answer from them (the whole matrices' turn)
+    extra = msgspec.structs.replace(legs, stops=(*legs.stops, new()))
+    assert quick_replan(extra, IN_FORCE, retime=retime, insert=False) is None
+    # a stop waiting from an earlier re-plan stays waiting
+    waits = quick_replan(extra, IN_FORCE, retime=retime, insert=False, waiting=frozenset({"new"}))
+    assert waits is not None and [u.stop_id for u in waits.plan.unplanned] == ["new"]
+    assert route_orders(waits.plan) == {"A": ["e1", "e2"]}
+    # a route that would read an entry not filled cannot pass the checker
+    unfilled = legs_t.copy()
+    unfilled[NAMES.index("e1"), NAMES.index("e2")] = POISON
+    poisoned = msgspec.structs.replace(legs, time_s=unfilled)
+    bad = quick_replan(poisoned, IN_FORCE, retime=retime, insert=False)
+    assert bad is not None and check_published(poisoned, bad.plan) != []
