@@ -327,7 +327,8 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             push_key=app.state.push_key,
         )
         # Follow-up jobs: those left unfinished by a process that stopped run again now.
-        app.state.jobs = Worker(app.state, backend=jobs_backend)
+        # Searches for a better plan run beside the other jobs, never in front of them.
+        app.state.jobs = Worker(app.state, backend=jobs_backend, apart=frozenset({"replan_better"}))
         await app.state.jobs.start()
         reopener = ClosureReopener(ctx)  # re-plans hubs whose closures have just ended
         await reopener.start()

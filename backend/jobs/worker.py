@@ -40,7 +40,11 @@ def me() -> str:
 
 class Worker:
     """Finds due jobs of the table: runs them one at a time in this process
-    (the table backend), or hands them to ``backend`` to run."""
+    (the table backend), or hands them to ``backend`` to run.
+
+    ``apart``: kinds run one at a time in a lane of their own (the table backend), so
+    that the other jobs never queue behind them: a search for a better plan takes a
+    second or more, and a failed stop's re-plan behind it made a phone wait for both."""
 
     def __init__(
         self,
@@ -49,26 +53,32 @@ class Worker:
         backend: Backend | None = None,
         poll_s: float = POLL_S,
         lease_s: float = LEASE_S,
+        apart: frozenset[str] = frozenset(),
     ) -> None:
         self.state, self.backend, self.poll_s, self.lease_s = state, backend, poll_s, lease_s
         self.name = me()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.apart = apart
+        lanes: list[frozenset[str] | None] = [None, apart] if apart and backend is None else [None]
+        self._lanes = {lane: asyncio.Event() for lane in lanes}  # lane (its kinds; None: the rest) -> its wake
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.release_orphans()
         if self.backend is not None:
             await self.backend.start(self)
-        self._task = asyncio.create_task(self._run(), name="jobs-worker")
+        self._tasks = [
+            asyncio.create_task(self._run(lane), name=f"jobs-worker-{i}") for i, lane in enumerate(self._lanes)
+        ]
 
     async def stop(self) -> None:
-        await cancel_and_wait([self._task])
-        self._task = None
+        await cancel_and_wait(self._tasks)
+        self._tasks = []
         if self.backend is not None:
             await self.backend.stop()
 
     def wake(self) -> None:
-        self._wake.set()
+        for event in self._lanes.values():
+            event.set()
 
     async def release_orphans(self) -> int:
         """At start-up: jobs claimed by a process of this host that is gone are due again now
@@ -89,29 +99,33 @@ class Worker:
             log.info("resuming %d job(s) left unfinished by a process that stopped", len(dead))
         return len(dead)
 
-    async def _run(self) -> None:
+    async def _run(self, lane: frozenset[str] | None) -> None:
+        wake = self._lanes[lane]
         while True:
             try:
                 if self.backend is not None:
                     await self.backend.dispatch(self)
                 else:
-                    while await self.run_one():
+                    while await self.run_one(lane):
                         pass
             except Exception:  # noqa: BLE001 - the worker goes on; the job is retried by its lease
                 log.exception("the job worker failed")
-            await wait_set(self._wake, self.poll_s)
-            self._wake.clear()
+            await wait_set(wake, self.poll_s)
+            wake.clear()
 
     async def due(self, limit: int = 100) -> list[dict[str, Any]]:
         """Jobs due now: pending ones, and claimed ones whose lease ran out."""
         now = dt.datetime.now()
         return await Job.select(Job.id, Job.key, Job.attempts).where(_due(now)).order_by(Job.id).limit(limit)
 
-    async def claim(self, job_id: int | None = None) -> JobContext | None:
-        """Take a due job (the first, or ``job_id``) under a lease; None when none is due;
-        a context with id 0 when another runner took it first."""
+    async def claim(self, job_id: int | None = None, lane: frozenset[str] | None = None) -> JobContext | None:
+        """Take a due job (the first, or ``job_id``; of ``lane``'s kinds, or of none apart when
+        None) under a lease; None when none is due; a context with id 0 when another runner
+        took it first."""
         now = dt.datetime.now()
         query = Job.select().where(_due(now) if job_id is None else (Job.id == job_id) & _due(now))
+        if job_id is None and self.backend is None and self.apart:
+            query = query.where(Job.kind.is_in(list(lane)) if lane else Job.kind.not_in(list(self.apart)))
         row = await query.order_by(Job.id).first().output(load_json=True)
         if row is None:
             return None
@@ -132,9 +146,9 @@ class Worker:
             return JobContext(0, "", "", {}, 0, self.state)  # lost a race: look again
         return JobContext(row["id"], row["kind"], row["key"], row["payload"], row["attempts"] + 1, self.state)
 
-    async def run_one(self) -> bool:
-        """Claim and run one due job; False when none is due."""
-        job = await self.claim()
+    async def run_one(self, lane: frozenset[str] | None = None) -> bool:
+        """Claim and run one due job (of ``lane``, see :meth:`claim`); False when none is due."""
+        job = await self.claim(lane=lane)
         if job is None:
             return False
         if not job.id:

@@ -140,6 +140,45 @@ async def test_jobs_written_in_one_transaction_each_run_once(client, runner) -> 
     assert await Job.count().where(Job.key.is_in(keys)) == 5
 
 
+_held: list[asyncio.Event] = []  # the running test's gate (an event belongs to its loop)
+_holding: list[str] = []
+
+
+@handler("test_long_search")
+async def _long_search(job: JobContext) -> None:
+    _holding.append(job.key)
+    await _held[-1].wait()  # a search for a better plan that takes long
+    async with transaction():
+        await settle()
+
+
+async def test_a_job_kind_apart_never_holds_up_the_others(client) -> None:
+    # A search for a better plan (run apart, as the app runs replan_better) holds its lane; a
+    # failed stop's re-plan written after it is still carried out at once in the other.
+    state = client.app.state
+    await state.jobs.stop()
+    worker = state.jobs = Worker(state, poll_s=0.2, apart=frozenset({"test_long_search"}))
+    await worker.start()
+    gate = asyncio.Event()
+    _held.append(gate)
+    _holding.clear()
+    try:
+        search, effect, another = (f"{k}:{uuid.uuid4()}" for k in ("search", "effect", "search"))
+        async with transaction():
+            await enqueue("test_long_search", search, {})
+            await enqueue("test_long_search", another, {})
+            await enqueue("test_effect", effect, {})
+        worker.wake()
+        assert await _until_done(effect) == "done"
+        assert await Job.select(Job.status).where(Job.key == search).first() == {"status": "running"}
+        assert _holding == [search]  # its lane runs one at a time: the second search waits
+        gate.set()
+        assert await _until_done(search) == "done" and await _until_done(another) == "done"
+    finally:
+        gate.set()
+        await worker.stop()
+
+
 async def test_a_failed_stop_writes_its_next_step_as_a_job_and_a_replay_adds_nothing(client, geo, runner) -> None:
     h, hub, couriers = await _small_day(client, geo, basket=False)
     r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
