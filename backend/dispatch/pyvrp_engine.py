@@ -62,7 +62,7 @@ import msgspec
 import numpy as np
 
 from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
-from backend.dispatch.pyvrp_search import search_required_first
+from backend.dispatch.pyvrp_search import search_required_first, solve_params
 from backend.dispatch.scheduling import schedule
 
 PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
@@ -541,7 +541,13 @@ def solve_pyvrp(
             initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
             left = max(0.01, time_limit_s - (time.perf_counter() - t0))
             result = pyvrp.solve(
-                data, stop=MaxRuntime(left), seed=seed, collect_stats=False, display=False, initial_solution=initial
+                data,
+                stop=MaxRuntime(left),
+                seed=seed,
+                collect_stats=False,
+                display=False,
+                initial_solution=initial,
+                params=solve_params(left),
             )
             stats["iterations"] = float(result.num_iterations)
             best = result.best

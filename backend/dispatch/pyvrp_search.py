@@ -17,8 +17,27 @@ from collections.abc import Callable
 from typing import Any
 
 # a required-visits search without a plan of every visit at this share of the limit gives up
+# (at half, a run short of CPU on the demo baskets relaxation, 1.3 s of a 5 s limit, had none
+# yet where the day fits, and its optional rest ended at 30181 against 26388-27367)
 REQUIRED_SHARE = 0.8
 _INFEASIBLE = (1 << 63) - 1  # what PyVRP's CostEvaluator.cost gives an infeasible solution
+# the late-acceptance history of PyVRP's local search: this many iterations a second of the
+# limit, within these bounds (PyVRP's default, 300, suits runs of minutes). A run of a few
+# seconds makes a few hundred iterations, and with 300 it accepted almost any candidate for
+# most of them: demo multi_trip, 5 s, seeds 1-3: 25842, 26079, 25702 with 300; 25091, 24924,
+# 24788 with 30; 24301, 24866, 24831 with 5; baskets relaxation, 4 s: 27794, 27087, 29266
+# with 300; 25945, 25142, 25618 with 10. At 20 s (multi_trip), 10 and 40 were alike.
+HISTORY_PER_S = 2.0
+HISTORY_BOUNDS = (5, 300)
+
+
+def solve_params(limit_s: float) -> Any:
+    """PyVRP's search parameters for a run of ``limit_s`` seconds: its history (``HISTORY_PER_S``)."""
+    import pyvrp
+
+    lo, hi = HISTORY_BOUNDS
+    history = min(hi, max(lo, round(HISTORY_PER_S * limit_s)))
+    return pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(history_length=history))
 
 
 class RequiredFirstStop:
@@ -59,13 +78,15 @@ def search_required_first(
     first = initial(data, mapping) if initial is not None else None
     now = time.perf_counter()
     stop = RequiredFirstStop(deadline, now + REQUIRED_SHARE * max(0.0, deadline - now))
-    result = pyvrp.solve(data, stop=stop, initial_solution=first, **kw)
+    result = pyvrp.solve(data, stop=stop, initial_solution=first, params=solve_params(deadline - now), **kw)
     best, iterations = result.best, result.num_iterations
     required = best.is_feasible()
     if not required:
         data, mapping = build(True)
         left = max(0.01, deadline - time.perf_counter())
-        result = pyvrp.solve(data, stop=MaxRuntime(left), initial_solution=same_solution(data, best), **kw)
+        result = pyvrp.solve(
+            data, stop=MaxRuntime(left), initial_solution=same_solution(data, best), params=solve_params(left), **kw
+        )
         best, iterations = result.best, iterations + result.num_iterations
     if stats is not None:
         stats["iterations"] = float(iterations)

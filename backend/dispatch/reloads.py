@@ -155,7 +155,7 @@ def solve_reloads(
     As :func:`backend.dispatch.pyvrp_engine.solve_pyvrp` (stops no bike could
     serve alone are diagnosed first; ``warm``'s routes, one loop each, are the
     first solution), with loops: every visit required, optional only when that finds
-    no plan by half the limit (:mod:`backend.dispatch.pyvrp_search`). Raises ValueError for
+    no plan by ``REQUIRED_SHARE`` of the limit (:mod:`backend.dispatch.pyvrp_search`). Raises ValueError for
     what :func:`~backend.dispatch.pyvrp_engine.unsupported` names.
     """
     require_pyvrp()
@@ -179,7 +179,7 @@ def solve_reloads(
     else:
         # PyVRP's search adds a reload where a route carries too much, but does not make
         # one to serve a visit it may leave out: every visit required first, optional
-        # only when that finds no plan by half the limit (too little room for all)
+        # only when that finds no plan by REQUIRED_SHARE of the limit (too little room for all)
         best, mapping = search_required_first(
             lambda optional: to_pyvrp_reloads(sub, coords, optional=optional),
             t0 + time_limit_s,

@@ -53,3 +53,10 @@ def test_every_visit_required_when_they_fit_and_optional_when_they_do_not():
     plan = E.solve_pyvrp(full, 0.3, timings=stats)
     assert stats["required"] == 0.0 and [u.reason for u in plan.unplanned] == ["no_capacity"]
     assert check(full, plan) == [] and sum(len(r.stops) for r in plan.routes) == 2
+
+
+def test_a_short_run_keeps_a_short_late_acceptance_history():
+    lo, hi = P.HISTORY_BOUNDS
+    assert P.solve_params(0.5).ils.history_length == lo
+    assert P.solve_params(10).ils.history_length == round(10 * P.HISTORY_PER_S) < 300  # PyVRP's default
+    assert P.solve_params(3600).ils.history_length == hi
