@@ -165,7 +165,8 @@ def _locks(problem: Problem, collected: set[str]) -> dict[str, tuple[str, ...]]:
     exactly, :func:`lock_profiles`), or the bike of the pin it is in (the pin's order is
     what is relaxed). A shop or a door of a basket is free there (a shipment step cannot
     be locked in PyVRP 0.14)."""
-    pinned = {sid: q.vehicle for q in problem.sequences for sid in q.stops}
+    bikes = {v.id for v in problem.vehicles}
+    pinned = {sid: q.vehicle for q in problem.sequences if q.vehicle in bikes for sid in q.stops}
     out: dict[str, tuple[str, ...]] = {}
     for s in problem.stops:
         if s.id in collected or s.pickups:
