@@ -26,8 +26,11 @@ _INFEASIBLE = (1 << 63) - 1  # what PyVRP's CostEvaluator.cost gives an infeasib
 # seconds makes a few hundred iterations, and with 300 it accepted almost any candidate for
 # most of them: demo multi_trip, 5 s, seeds 1-3: 25842, 26079, 25702 with 300; 25091, 24924,
 # 24788 with 30; 24301, 24866, 24831 with 5; baskets relaxation, 4 s: 27794, 27087, 29266
-# with 300; 25945, 25142, 25618 with 10. At 20 s (multi_trip), 10 and 40 were alike.
-HISTORY_PER_S = 2.0
+# with 300; 25945, 25142, 25618 with 10. Per second of a 10 s run (seeds 1, 2; baskets: the
+# relaxed run, seeds 1-3): 5 a second was the best of 2, 5 and 30: plain 17348, 17272 (2:
+# 17423, 17782; 30: 17380, 17341), multi_trip 24240, 24238 (2: 24720, 24040), baskets
+# 23897, 24321, 24043 (2: 24822, 24884, 24459).
+HISTORY_PER_S = 5.0
 HISTORY_BOUNDS = (5, 300)
 
 
