@@ -62,6 +62,7 @@ import msgspec
 import numpy as np
 
 from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
+from backend.dispatch.pyvrp_search import search_required_first, solve_params
 from backend.dispatch.scheduling import schedule
 
 PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
@@ -486,7 +487,7 @@ def solve_pyvrp(
     *,
     seed: int = 0,
     coords: list[tuple[float, float]] | None = None,
-    optional: bool = True,
+    optional: bool | None = None,
     warm: Plan | None = None,
     timings: dict[str, float] | None = None,
 ) -> Plan:
@@ -494,8 +495,11 @@ def solve_pyvrp(
 
     Stops no bike could serve even alone are left out first, with the reasons
     :func:`backend.dispatch.solver.diagnose` gives (as the OR-Tools engine does);
-    the rest go to PyVRP's search (``MaxRuntime`` of what is left of the limit),
-    starting from ``warm``'s routes when given (e.g. OR-Tools' plan).
+    the rest go to PyVRP's search for what is left of the limit, starting from
+    ``warm``'s routes when given (e.g. OR-Tools' plan): with ``optional`` None every
+    visit required first, optional only when that finds no plan
+    (:mod:`backend.dispatch.pyvrp_search`); True or False, visits optional or
+    required for the whole limit.
     A plan PyVRP itself finds infeasible comes back with ``status="infeasible"``
     for the checker to judge. Raises ValueError for what :func:`unsupported` names
     and :class:`PyVRPUnavailable` when PyVRP is not installed.
@@ -524,21 +528,30 @@ def solve_pyvrp(
     if not sub.stops or not problem.vehicles:
         plan = plan_from_sequences(sub, {}, solve_s=time.perf_counter() - t0)
     else:
-        data, mapping = to_pyvrp(sub, coords, optional=optional)
-        stats["build"] = time.perf_counter() - t0
-        left = max(0.01, time_limit_s - (time.perf_counter() - t0))
-        initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
-        result = pyvrp.solve(
-            data,
-            stop=MaxRuntime(left),
-            seed=seed,
-            collect_stats=False,
-            display=False,
-            initial_solution=initial,
-        )
-        stats["search"] = time.perf_counter() - t0 - stats["build"]
-        stats["iterations"] = float(result.num_iterations)
-        best = result.best
+        if optional is None:  # every visit required first, optional if that finds no plan
+            best, mapping = search_required_first(
+                lambda opt: to_pyvrp(sub, coords, optional=opt),
+                t0 + time_limit_s,
+                seed=seed,
+                initial=None if warm is None else lambda d, m: initial_solution(d, m, sub, warm),
+                stats=stats,
+            )
+        else:
+            data, mapping = to_pyvrp(sub, coords, optional=optional)
+            initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
+            left = max(0.01, time_limit_s - (time.perf_counter() - t0))
+            result = pyvrp.solve(
+                data,
+                stop=MaxRuntime(left),
+                seed=seed,
+                collect_stats=False,
+                display=False,
+                initial_solution=initial,
+                params=solve_params(left),
+            )
+            stats["iterations"] = float(result.num_iterations)
+            best = result.best
+        stats["search"] = time.perf_counter() - t0
         plan = plan_from_sequences(
             sub,
             sequences_from_solution(best, mapping),

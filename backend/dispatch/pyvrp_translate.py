@@ -22,16 +22,21 @@ plan, on the same bikes:
   the shipment's bike carries the hub goods uncounted. (It was the shops to
   the door before: the load between the hub and the shops was under-counted
   on every basket, so most folded plans broke a payload.);
-* locks (``Stop.vehicles``), pinned orders and soft due times are left out.
+* a lone visit keeps its lock (``Stop.vehicles``, exact in PyVRP:
+  :func:`lock_profiles`), and a pinned one is locked on its pin's bike: only
+  the pin's order is left out (a folded route that breaks it is repaired by
+  OR-Tools' warm start), as are a basket's locks and soft due times (and every
+  lock, when their routing profiles would not fit, ``MAX_PROFILE_CELLS``).
 
 PyVRP's routes are folded back onto the day (:func:`fold`: each chain becomes
 its shops, in its order) and go two ways:
 
-* as a plan of their own (``"pyvrp-relaxed"``) when no lock, pin or due time
-  was relaxed: the portfolio's independent checker
-  (:func:`backend.dispatch.feasibility.check`) judges it like any plan, so a
-  folded plan whose hub goods overload a bike, or whose shops miss a window,
-  never wins;
+* as a plan of their own (``"pyvrp-relaxed"``) when what was relaxed holds
+  anyway: it passes the independent checker
+  (:func:`backend.dispatch.feasibility.check`; a folded plan whose hub goods
+  overload a bike, or whose shops miss a window, or a pin's stops, put in
+  order, miss one, is dropped) and the portfolio judges it like any plan (a
+  due time left out costs what it costs, ``plan_cost``);
 * as the first solution of an OR-Tools search on the real day for the rest of
   the limit (``"pyvrp-relaxed+ortools"``, through ``initial_routes``: the warm
   start keeps what fits, repairs a route that breaks a rule and inserts the
@@ -100,14 +105,15 @@ def relax(problem: Problem, *, matrices: bool = True) -> Relaxation:
     by_id = {s.id: s for s in problem.stops}
     collected = {p for s in problem.stops for p in s.pickups}
     exact = not problem.sequences
+    locks = _locks(problem, collected)
     out: list[Stop] = []
     chains: dict[str, tuple[str, ...]] = {}
     # per new chain place: (first shop's place, last shop's place, inner ride s, inner ride m)
     places: list[tuple[int, int, int, int]] = []
     for s in problem.stops:
-        if s.vehicles or s.due_s is not None:
-            exact = False
-            s = msgspec.structs.replace(s, vehicles=(), due_s=None)
+        if s.vehicles != locks.get(s.id, ()) or s.due_s is not None:
+            exact = False  # a lock dropped (a basket's) or narrowed to a pin's bike, or a due time
+            s = msgspec.structs.replace(s, vehicles=locks.get(s.id, ()), due_s=None)
         if s.id in collected:
             continue  # with its door, below
         if s.kind != "delivery" or not s.pickups:
@@ -144,9 +150,33 @@ def relax(problem: Problem, *, matrices: bool = True) -> Relaxation:
             goods = msgspec.structs.replace(s, id=s.id + _HUB_GOODS, pickups=(), service_s=0)
             out.append(goods)
             chains[goods.id] = ()
+    if locks and lock_profiles_cells(msgspec.structs.replace(problem, stops=tuple(out)), n + len(places)) > (
+        MAX_PROFILE_CELLS
+    ):  # a routing profile per group of bikes would not fit: the locks are relaxed too
+        exact = exact and not any(s.vehicles for s in out)
+        out = [msgspec.structs.replace(s, vehicles=()) for s in out]
     time_s, dist_m = (_with_chains(M, places, k) for M, k in ((T, 2), (D, 3))) if matrices else (T, D)
     relaxed = msgspec.structs.replace(problem, time_s=time_s, dist_m=dist_m, stops=tuple(out), sequences=())
     return Relaxation(problem=relaxed, chains=chains, exact=exact)
+
+
+def _locks(problem: Problem, collected: set[str]) -> dict[str, tuple[str, ...]]:
+    """The bikes each lone visit stays on in the relaxation: its lock (PyVRP keeps it
+    exactly, :func:`lock_profiles`), or the bike of the pin it is in (the pin's order is
+    what is relaxed). A shop or a door of a basket is free there (a shipment step cannot
+    be locked in PyVRP 0.14)."""
+    bikes = {v.id for v in problem.vehicles}
+    pinned = {sid: q.vehicle for q in problem.sequences if q.vehicle in bikes for sid in q.stops}
+    out: dict[str, tuple[str, ...]] = {}
+    for s in problem.stops:
+        if s.id in collected or s.pickups:
+            continue
+        lock = s.vehicles
+        if s.id in pinned and (not lock or pinned[s.id] in lock):
+            lock = (pinned[s.id],)
+        if lock:
+            out[s.id] = lock
+    return out
 
 
 def _with_chains(M: np.ndarray, places: list[tuple[int, int, int, int]], inner: int) -> np.ndarray:
@@ -225,14 +255,15 @@ _BLOCKED = 10**9
 MAX_PROFILE_CELLS = 25_000_000
 
 
-def lock_profiles_cells(problem: Problem) -> int:
-    """How many matrix cells :func:`lock_profiles` would build for ``problem``'s locks."""
+def lock_profiles_cells(problem: Problem, places: int | None = None) -> int:
+    """How many matrix cells :func:`lock_profiles` would build for ``problem``'s locks
+    (on ``places`` matrix places: the problem's own when None)."""
     locked = [s for s in problem.stops if s.vehicles]
     if not locked:
         return 0
     kinds = {(v.speed_factor, frozenset(s.id for s in locked if v.id in s.vehicles)) for v in problem.vehicles}
-    places = len(problem.time_s) + len(locked)
-    return 2 * len(kinds) * places * places
+    size = (len(problem.time_s) if places is None else places) + len(locked)
+    return 2 * len(kinds) * size * size
 
 
 def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
@@ -324,6 +355,35 @@ def fold(relaxation: Relaxation, plan: Plan) -> dict[str, list[str]]:
     return routes
 
 
+def pin_order(problem: Problem, routes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``routes`` with each pin's stops on its bike in the pin's order (the relaxation keeps
+    them on that bike, not in order): a pin out of order is taken out and its stops go back
+    in its order, each where it adds the least riding after the one before (windows are
+    for the checker and OR-Tools' warm start to judge)."""
+    T = problem.time_s
+    place = {s.id: s.location for s in problem.stops}
+    vehicles = {v.id: v for v in problem.vehicles}
+    out = {vid: list(ids) for vid, ids in routes.items()}
+    for q in problem.sequences:
+        ids, v = out.get(q.vehicle), vehicles.get(q.vehicle)
+        pinned = [sid for sid in q.stops if ids is not None and sid in ids]
+        if ids is None or v is None or [sid for sid in ids if sid in pinned] == pinned:
+            continue
+        rest = [sid for sid in ids if sid not in pinned]
+        after = 0  # the first position the next pinned stop may take
+        for sid in pinned:
+            path = [v.start_location, *(place[x] for x in rest), v.end_location]
+            c = place[sid]
+            j = min(
+                range(after, len(rest) + 1),
+                key=lambda j: int(T[path[j]][c]) + int(T[c][path[j + 1]]) - int(T[path[j]][path[j + 1]]),
+            )
+            rest.insert(j, sid)
+            after = j + 1
+        out[q.vehicle] = rest
+    return out
+
+
 def whole(problem: Problem, routes: dict[str, list[str]]) -> bool:
     """Every basket of ``routes`` has all its shops before its door on one bike, and every
     planned shop's door is planned."""
@@ -355,8 +415,9 @@ def solve_relaxed(
     ortools_kwargs: dict[str, Any] | None = None,
 ) -> list[Plan]:
     """PyVRP on :func:`relax` of ``problem`` for ``RELAX_SHARE`` of the limit, then OR-Tools
-    on ``problem`` from its folded routes for the rest: the folded plan when nothing but
-    baskets was relaxed (see the module docstring), and OR-Tools' plan."""
+    on ``problem`` from its folded routes (pins in order, :func:`pin_order`) for the rest:
+    the folded plan when it passes the checker (see the module docstring), and OR-Tools' plan."""
+    from backend.dispatch.feasibility import check
     from backend.dispatch.portfolio import one_window
     from backend.dispatch.solver import solve
 
@@ -365,11 +426,13 @@ def solve_relaxed(
     # a benchmark's coordinates name the day's places, not the chains' new ones
     xy = coords if not any(relaxation.chains.values()) else None
     first = solve_pyvrp(one_window(relaxation.problem), time_limit_s * RELAX_SHARE, seed=seed, coords=xy)
-    routes = fold(relaxation, first)
+    routes = pin_order(problem, fold(relaxation, first))
     out: list[Plan] = []
-    if relaxation.exact and whole(problem, routes) and first.status == "feasible":
+    if whole(problem, routes) and first.status == "feasible":
+        # a plan of the day when what was relaxed holds anyway: the checker says
         folded = folded_plan(problem, routes, time.perf_counter() - t0)
-        out.append(msgspec.structs.replace(folded, engine="pyvrp-relaxed"))
+        if not check(problem, folded):
+            out.append(msgspec.structs.replace(folded, engine="pyvrp-relaxed"))
     # PyVRP stops between iterations, which on a big relaxed day take a second or more
     # each: OR-Tools keeps at least ORTOOLS_FLOOR of the limit to repair and insert
     rest = max(ORTOOLS_FLOOR * time_limit_s, time_limit_s - (time.perf_counter() - t0))

@@ -34,6 +34,7 @@ from backend.dispatch.pyvrp_engine import (
     to_pyvrp,
     unsupported,
 )
+from backend.dispatch.pyvrp_search import search_required_first
 from backend.dispatch.scheduling import loop_route
 from backend.dispatch.windows import travel_time
 
@@ -153,13 +154,11 @@ def solve_reloads(
 
     As :func:`backend.dispatch.pyvrp_engine.solve_pyvrp` (stops no bike could
     serve alone are diagnosed first; ``warm``'s routes, one loop each, are the
-    first solution), with loops: every visit required for half the time, then
-    the rest from where it got, every visit optional if that was infeasible. Raises ValueError for
+    first solution), with loops: every visit required, optional only when that finds
+    no plan by ``REQUIRED_SHARE`` of the limit (:mod:`backend.dispatch.pyvrp_search`). Raises ValueError for
     what :func:`~backend.dispatch.pyvrp_engine.unsupported` names.
     """
-    pyvrp = require_pyvrp()
-    from pyvrp.stop import MaxRuntime
-
+    require_pyvrp()
     from backend.dispatch.solver import diagnose
 
     t0 = time.perf_counter()
@@ -179,20 +178,14 @@ def solve_reloads(
         plan = plan_with_loops(sub, {}, solve_s=time.perf_counter() - t0, status="feasible")
     else:
         # PyVRP's search adds a reload where a route carries too much, but does not make
-        # one to serve a visit it may leave out: every visit required first (half the
-        # time), then the rest of the time from there, with the visits optional if that
-        # was infeasible (too little room for all).
-        data, mapping = to_pyvrp_reloads(sub, coords, optional=False)
-        initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
-
-        def left(share: float) -> float:
-            return max(0.01, share * (time_limit_s - (time.perf_counter() - t0)))
-
-        kw: dict[str, Any] = {"seed": seed, "collect_stats": False, "display": False}
-        best = pyvrp.solve(data, stop=MaxRuntime(left(0.5)), initial_solution=initial, **kw).best
-        if not best.is_feasible():
-            data, mapping = to_pyvrp_reloads(sub, coords, optional=True)
-        best = pyvrp.solve(data, stop=MaxRuntime(left(1.0)), initial_solution=_same(data, best), **kw).best
+        # one to serve a visit it may leave out: every visit required first, optional
+        # only when that finds no plan by REQUIRED_SHARE of the limit (too little room for all)
+        best, mapping = search_required_first(
+            lambda optional: to_pyvrp_reloads(sub, coords, optional=optional),
+            t0 + time_limit_s,
+            seed=seed,
+            initial=None if warm is None else lambda data, mapping: initial_solution(data, mapping, sub, warm),
+        )
         plan = plan_with_loops(
             sub,
             sequences_with_loops(best, mapping),
@@ -201,17 +194,6 @@ def solve_reloads(
         )
     engine = "pyvrp-reload" if warm is None else f"{warm.engine}+pyvrp-reload"
     return msgspec.structs.replace(plan, unplanned=(*pre, *plan.unplanned), engine=engine)
-
-
-def _same(data: Any, solution: Any) -> Any:
-    """``solution``'s routes (reloads included) as a solution of ``data`` (same indices)."""
-    from pyvrp import Activity, Route, Solution
-
-    routes = []
-    for r in solution.routes():
-        acts = [Activity(a.type, a.idx) for a in r.schedule()[1:-1]]
-        routes.append(Route(data, acts, r.vehicle_type()))
-    return Solution(data, routes)
 
 
 def replan_loops(

@@ -46,6 +46,11 @@ def test_a_pinned_day_pyvrp_cannot_express_is_planned_in_loops_by_the_portfolio(
     # a dispatcher's pin: PyVRP can only relax it, so OR-Tools' plan must carry the loops
     problem = msgspec.structs.replace(two_loops(), sequences=(Sequence(vehicle="bike", stops=("N2", "E2")),))
     assert not F.pyvrp_can_plan(problem)
+    # 40 kg on a 20 kg bike: the day needs loops, which the relaxed run's PyVRP does not ride,
+    # so OR-Tools cold stays beside it; with room for every parcel in one loop, two relaxed runs
+    assert F.engines_for(problem) == ("ortools", "relaxed")
+    roomy = msgspec.structs.replace(problem, vehicles=(msgspec.structs.replace(problem.vehicles[0], payload_kg=60.0),))
+    assert F.engines_for(roomy) == ("relaxed", "relaxed")
     report: list[dict] = []
     plan = F.solve_best(problem, 1.0, report=report)
     assert plan.unplanned == () and check(problem, plan) == []

@@ -36,17 +36,20 @@ def _bike(**kw) -> Vehicle:
 _T = np.array([[0, 60, 80, 100], [60, 0, 50, 90], [80, 50, 0, 40], [100, 90, 40, 0]], dtype=np.int64)
 
 
-def test_engines_for_keeps_what_only_ortools_models(tmp_path):
+def test_engines_for_keeps_what_only_ortools_models(tmp_path, monkeypatch):
     _, problem = _tiny(tmp_path)
     assert F.engines_for(problem) == F.DEFAULT_ENGINES == ("ortools+pyvrp", "pyvrp")
     assert F.engines_for(problem, ("ortools",)) == ("ortools",)
     # a warm start from the routes in force stays with OR-Tools
     assert F.engines_for(problem, warm=True) == ("ortools",)
-    # a soft due time is beyond PyVRP: OR-Tools beside PyVRP on the relaxation (no due time)
-    # warm-starting OR-Tools; without a PyVRP run asked, one OR-Tools run
+    # a soft due time is beyond PyVRP: PyVRP on the relaxation (no due time) warm-starting
+    # OR-Tools, twice (two seeds) on a small day, beside OR-Tools cold on a big one; without a
+    # PyVRP run asked, one OR-Tools run
     due = msgspec.structs.replace(
         problem, stops=(msgspec.structs.replace(problem.stops[0], due_s=300), *problem.stops[1:])
     )
+    assert len(due.stops) <= F.RELAXED_ONLY_MAX_STOPS and F.engines_for(due) == ("relaxed", "relaxed")
+    monkeypatch.setattr(F, "RELAXED_ONLY_MAX_STOPS", len(due.stops) - 1)
     assert F.engines_for(due) == ("ortools", "relaxed")
     assert F.engines_for(due, ("pyvrp", "pyvrp")) == ("relaxed", "relaxed")
     assert F.engines_for(due, ("ortools", "ortools+pyvrp")) == ("ortools",)

@@ -74,7 +74,7 @@ def test_a_basket_of_two_shops_becomes_one_chain_and_a_shipment_pyvrp_can_plan()
     assert T[0, chain.location] == _T[0, first] and T[chain.location, 3] == 50 + _T[last, 3]
     assert relaxation.exact and E.unsupported(relaxation.problem) is None
     assert X.can_relax(day)
-    assert F.engines_for(day) == ("ortools", "relaxed")
+    assert F.engines_for(day) == ("relaxed", "relaxed")  # a small day: two seeds, no OR-Tools cold
     assert F.engines_for(day, warm=True) == ("ortools",)  # a re-plan stays with OR-Tools
     # the quality bench's reference at 10x runs both searches too
     assert reference_engines(day) == ("ortools", "relaxed")
@@ -154,15 +154,31 @@ def test_a_locked_day_is_planned_by_pyvrp_and_the_plan_keeps_the_lock():
         assert on["x"] == "v2" and on["y"] == on["z"] == "v2"  # one bike: the one x is locked on
 
 
-def test_a_pinned_day_is_relaxed_and_only_warm_starts_ortools():
+def test_a_pinned_day_keeps_its_locks_and_the_pins_bike_in_the_relaxation():
     day = msgspec.structs.replace(_locked_day(), sequences=(Sequence(vehicle="v2", stops=("z", "y")),))
-    assert not F.pyvrp_can_plan(day) and X.can_relax(day) and not X.relax(day).exact
-    assert F.engines_for(day) == ("ortools", "relaxed")
+    assert not F.pyvrp_can_plan(day) and X.can_relax(day)
+    relaxation = X.relax(day)
+    # x's lock is exact in PyVRP, and the pinned z and y stay on v2: only the pin's order is relaxed
+    assert {s.id: s.vehicles for s in relaxation.problem.stops} == {"x": ("v2",), "y": ("v2",), "z": ("v2",)}
+    assert not relaxation.exact and not relaxation.problem.sequences
+    assert F.engines_for(day) == ("relaxed", "relaxed")
     plans = F.run_engine("relaxed", day, 0.5)
-    assert [p.engine for p in plans] == ["pyvrp-relaxed+ortools"]  # a relaxed pin is never the plan
-    assert check(day, plans[0]) == [] and plans[0].unplanned == ()
-    order = [ps.stop_id for r in plans[0].routes if r.vehicle_id == "v2" for ps in r.stops]
-    assert "x" in order and order.index("z") < order.index("y")
+    assert plans[-1].engine == "pyvrp-relaxed+ortools"
+    for plan in plans:  # the folded plan too, when it comes: the pin put in order, checked
+        assert check(day, plan) == [] and plan.unplanned == ()
+        order = [ps.stop_id for r in plan.routes if r.vehicle_id == "v2" for ps in r.stops]
+        assert "x" in order and order.index("z") < order.index("y")
+
+
+def test_pin_order_puts_a_pins_stops_in_order_where_they_ride_least():
+    day = msgspec.structs.replace(_locked_day(), sequences=(Sequence(vehicle="v2", stops=("z", "y")),))
+    # y (place 3) before z (place 1): z goes in first, then y after it
+    out = X.pin_order(day, {"v2": ["y", "x", "z"], "v1": ["z"]})
+    assert out["v2"].index("z") < out["v2"].index("y") and sorted(out["v2"]) == ["x", "y", "z"]
+    # hub 0 -> z (1) -> x (4) -> y (3) -> hub: 60 + 70 + 30 + 100, the cheapest with z before y
+    assert out["v2"] == ["z", "x", "y"] and out["v1"] == ["z"]
+    in_order = {"v2": ["x", "z", "y"]}
+    assert X.pin_order(day, in_order) == in_order  # a pin in order is left as it is
 
 
 def test_a_small_cold_day_with_a_mixed_fleet_starts_from_the_best_first_solution(monkeypatch):
@@ -188,4 +204,6 @@ def test_locks_that_need_too_many_profiles_go_to_the_relaxation(monkeypatch):
     assert X.lock_profiles_cells(day) == 2 * 2 * 6 * 6  # v1 and v2 differ: two profiles of 6 places
     monkeypatch.setattr(X, "MAX_PROFILE_CELLS", 100)
     assert "too many groups of bikes" in (E.unsupported(day) or "")
-    assert F.engines_for(day) == ("ortools", "relaxed")
+    assert F.engines_for(day) == ("relaxed", "relaxed")
+    relaxation = X.relax(day)  # the locks are relaxed too: their profiles would not fit
+    assert not relaxation.exact and not any(s.vehicles for s in relaxation.problem.stops)

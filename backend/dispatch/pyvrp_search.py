@@ -1,0 +1,108 @@
+"""PyVRP's search with every visit required, optional only when that finds no plan.
+
+With every visit optional (at a prize above anything serving it could cost)
+PyVRP's search lands far worse on a day where every visit fits: on the demo
+day's baskets relaxation (303 stops), 4 s, 29473 and 30477 (seeds 1, 2) against
+27054 and 25850 with every visit required (issue #15). So the search starts
+with every visit required and runs the whole limit so when it has a plan of
+every visit by ``REQUIRED_SHARE`` of the limit; else it stops there and the rest
+of the limit goes to a search with every visit optional, from its best (a day
+with too little room: the best plan of what fits).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+# a required-visits search without a plan of every visit at this share of the limit gives up
+# (at half, a run short of CPU on the demo baskets relaxation, 1.3 s of a 5 s limit, had none
+# yet where the day fits, and its optional rest ended at 30181 against 26388-27367)
+REQUIRED_SHARE = 0.8
+_INFEASIBLE = (1 << 63) - 1  # what PyVRP's CostEvaluator.cost gives an infeasible solution
+# the late-acceptance history of PyVRP's local search: this many iterations a second of the
+# limit, within these bounds (PyVRP's default, 300, suits runs of minutes). A run of a few
+# seconds makes a few hundred iterations, and with 300 it accepted almost any candidate for
+# most of them: demo multi_trip, 5 s, seeds 1-3: 25842, 26079, 25702 with 300; 25091, 24924,
+# 24788 with 30; 24301, 24866, 24831 with 5; baskets relaxation, 4 s: 27794, 27087, 29266
+# with 300; 25945, 25142, 25618 with 10. Per second of a 10 s run (seeds 1, 2; baskets: the
+# relaxed run, seeds 1-3): 5 a second was the best of 2, 5 and 30: plain 17348, 17272 (2:
+# 17423, 17782; 30: 17380, 17341), multi_trip 24240, 24238 (2: 24720, 24040), baskets
+# 23897, 24321, 24043 (2: 24822, 24884, 24459).
+HISTORY_PER_S = 5.0
+HISTORY_BOUNDS = (5, 300)
+
+
+def solve_params(limit_s: float) -> Any:
+    """PyVRP's search parameters for a run of ``limit_s`` seconds: its history (``HISTORY_PER_S``)."""
+    import pyvrp
+
+    lo, hi = HISTORY_BOUNDS
+    history = min(hi, max(lo, round(HISTORY_PER_S * limit_s)))
+    return pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(history_length=history))
+
+
+class RequiredFirstStop:
+    """A PyVRP stopping criterion: at ``deadline`` (perf_counter seconds), or at ``give_up``
+    while the best solution is still infeasible."""
+
+    def __init__(self, deadline: float, give_up: float) -> None:
+        self.deadline = deadline
+        self.give_up = give_up
+        self.gave_up = False
+
+    def __call__(self, best_cost: int) -> bool:
+        now = time.perf_counter()
+        if now >= self.deadline:
+            return True
+        self.gave_up = now >= self.give_up and best_cost >= _INFEASIBLE
+        return self.gave_up
+
+
+def search_required_first(
+    build: Callable[[bool], tuple[Any, Any]],
+    deadline: float,
+    *,
+    seed: int,
+    initial: Callable[[Any, Any], Any] | None = None,
+    stats: dict[str, float] | None = None,
+) -> tuple[Any, Any]:
+    """PyVRP's best solution by ``deadline`` (perf_counter seconds), and the mapping of its data.
+
+    ``build(optional)`` makes the PyVRP data and mapping (visits optional or required);
+    ``initial(data, mapping)``, if given, the first solution of the required search.
+    """
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    kw: dict[str, Any] = {"seed": seed, "collect_stats": False, "display": False}
+    data, mapping = build(False)
+    first = initial(data, mapping) if initial is not None else None
+    now = time.perf_counter()
+    stop = RequiredFirstStop(deadline, now + REQUIRED_SHARE * max(0.0, deadline - now))
+    result = pyvrp.solve(data, stop=stop, initial_solution=first, params=solve_params(deadline - now), **kw)
+    best, iterations = result.best, result.num_iterations
+    required = best.is_feasible()
+    if not required:
+        data, mapping = build(True)
+        left = max(0.01, deadline - time.perf_counter())
+        result = pyvrp.solve(
+            data, stop=MaxRuntime(left), initial_solution=same_solution(data, best), params=solve_params(left), **kw
+        )
+        best, iterations = result.best, iterations + result.num_iterations
+    if stats is not None:
+        stats["iterations"] = float(iterations)
+        stats["required"] = float(required)  # 1.0: a plan of every visit
+    return best, mapping
+
+
+def same_solution(data: Any, solution: Any) -> Any:
+    """``solution``'s routes (reloads included) as a solution of ``data`` (same indices)."""
+    from pyvrp import Activity, Route, Solution
+
+    routes = []
+    for r in solution.routes():
+        acts = [Activity(a.type, a.idx) for a in r.schedule()[1:-1]]
+        routes.append(Route(data, acts, r.vehicle_type()))
+    return Solution(data, routes)

@@ -1,0 +1,62 @@
+"""PyVRP's search with every visit required first, optional only when that finds no plan."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from backend.dispatch import pyvrp_engine as E
+from backend.dispatch import pyvrp_search as P
+from backend.dispatch.feasibility import check
+from backend.dispatch.model import Problem, Stop, Vehicle, Window
+
+pytest.importorskip("pyvrp", reason="PyVRP is not installed")
+
+_T = np.array([[0, 60, 80, 100], [60, 0, 50, 90], [80, 50, 0, 40], [100, 90, 40, 0]], dtype=np.int64)
+
+
+def _day(kg: float) -> Problem:
+    """Three parcels of ``kg`` on one 10 kg bike."""
+    bike = Vehicle(id="v", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=10, volume_l=100)
+    stops = tuple(Stop(id=f"s{k}", kind="delivery", location=k, weight_kg=kg) for k in (1, 2, 3))
+    return Problem(time_s=_T, dist_m=_T, vehicles=(bike,), stops=stops, cost="time")
+
+
+def test_the_stop_gives_up_only_on_an_infeasible_best_past_its_share():
+    now = time.perf_counter()
+    infeasible = P._INFEASIBLE
+    assert not P.RequiredFirstStop(now + 100, now + 50)(infeasible)  # before giving up
+    late = P.RequiredFirstStop(now + 100, now - 1)
+    assert not late(1234) and not late.gave_up  # a plan of every visit: on to the deadline
+    assert late(infeasible) and late.gave_up
+    done = P.RequiredFirstStop(now - 1, now - 2)
+    assert done(1234) and not done.gave_up  # the deadline, whatever the best
+
+
+def test_every_visit_required_when_they_fit_and_optional_when_they_do_not():
+    stats: dict[str, float] = {}
+    fits = _day(3)  # 9 kg
+    plan = E.solve_pyvrp(fits, 0.3, timings=stats)
+    assert stats["required"] == 1.0 and plan.unplanned == () and check(fits, plan) == []
+    built: list[bool] = []
+
+    def build(optional: bool):  # noqa: ANN202
+        built.append(optional)
+        return E.to_pyvrp(fits, optional=optional)
+
+    best, _ = P.search_required_first(build, time.perf_counter() + 0.2, seed=1)
+    assert best.is_feasible() and built == [False]  # the optional data was never needed
+    stats = {}
+    full = _day(4)  # 12 kg: one parcel waits
+    plan = E.solve_pyvrp(full, 0.3, timings=stats)
+    assert stats["required"] == 0.0 and [u.reason for u in plan.unplanned] == ["no_capacity"]
+    assert check(full, plan) == [] and sum(len(r.stops) for r in plan.routes) == 2
+
+
+def test_a_short_run_keeps_a_short_late_acceptance_history():
+    lo, hi = P.HISTORY_BOUNDS
+    assert P.solve_params(0.5).ils.history_length == lo
+    assert P.solve_params(10).ils.history_length == round(10 * P.HISTORY_PER_S) < 300  # PyVRP's default
+    assert P.solve_params(3600).ils.history_length == hi
