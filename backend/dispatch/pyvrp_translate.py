@@ -400,10 +400,18 @@ def whole(problem: Problem, routes: dict[str, list[str]]) -> bool:
 
 
 def folded_plan(problem: Problem, routes: dict[str, list[str]], solve_s: float = 0.0) -> Plan:
-    """``routes`` timed on ``problem`` as a plan (unchecked: the portfolio's checker judges it)."""
+    """``routes`` timed on ``problem`` as a plan (unchecked: the portfolio's checker judges it).
+    A stop no bike could serve even alone keeps the reason the diagnosis gives (``too_heavy``...),
+    as in OR-Tools' plan, not the folded plan's "no room"."""
+    from backend.dispatch.solver import diagnose
+
     index = {s.id: k for k, s in enumerate(problem.stops)}
     seqs = {vid: [index[sid] for sid in ids] for vid, ids in routes.items()}
-    return plan_from_sequences(problem, seqs, solve_s=solve_s)
+    plan = plan_from_sequences(problem, seqs, solve_s=solve_s)
+    if plan.unplanned:
+        why = {u.stop_id: u for u in diagnose(problem)}
+        plan = msgspec.structs.replace(plan, unplanned=tuple(why.get(u.stop_id, u) for u in plan.unplanned))
+    return plan
 
 
 def solve_relaxed(
