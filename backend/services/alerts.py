@@ -26,7 +26,7 @@ from backend.db.tables import Alert, Hub, PickupPoint, Route, Shift, Stop
 from backend.dispatch import alerts as rules
 from backend.errors import NotFound
 from backend.realtime.background import Background
-from backend.realtime.outbox import emit
+from backend.realtime.outbox import emit, emit_all
 from backend.services import point_room
 from backend.services.context import Context
 from backend.settings import Settings
@@ -35,6 +35,7 @@ from backend.structs import Out
 log = logging.getLogger("laadbak.alerts")
 
 CHECK_EVERY_S = 60.0
+CHUNK = 200  # alerts written per transaction
 LATE_ROUTES: tuple[rules.Kind, ...] = ("stop_late",)  # the minute's check answers every late route
 
 
@@ -100,77 +101,121 @@ async def raise_alerts(
     event each, and update those of an updated kind (``rules.UPDATED_BY``) whose set changed
     with an ``alert.updated`` event (the acknowledgement kept). ``complete``: kinds for which
     ``raised`` is everything that holds now, so a known key of theirs not raised is cleared
-    (``rules.cleared``). Answers the alerts written. Joins the caller's transaction, if any."""
+    (``rules.cleared``). Answers the alerts written. Joins the caller's transaction, if any.
+
+    Written ``CHUNK`` keys to a transaction, each alert with its event: a big hub's minute
+    (thousands of late routes) must not hold the one writer, and every courier's action
+    behind it, for most of a second."""
     kinds = sorted({a.kind for a in raised} | set(complete))
     if not kinds:
         return []
+    first: dict[tuple[str, str], rules.Raised] = {}
+    for a in raised:
+        first.setdefault((a.kind, a.key), a)
+    unique = list(first.values())
+    written: list[AlertOut] = []
+    for i in range(0, len(unique), CHUNK):
+        written += await _write_chunk(hub_id, day, unique[i : i + CHUNK], now)
+        await asyncio.sleep(0)
+    if complete:
+        written += await _clear_gone(hub_id, day, {(a.kind, a.key) for a in unique}, complete, now, names)
+    return written
+
+
+async def _write_chunk(hub_id: int, day: dt.date, chunk: Sequence[rules.Raised], now: dt.datetime) -> list[AlertOut]:
+    kinds = sorted({a.kind for a in chunk})
     async with transaction():
         await write_guard("alerts", hub_id)  # two processes checking at once raise each alert once
         known = {
             (r["kind"], r["key"]): r
             for r in await Alert.select(Alert.id, Alert.kind, Alert.key, Alert.data)
-            .where((Alert.hub == hub_id) & (Alert.plan_date == day) & Alert.kind.is_in(kinds))
+            .where(
+                (Alert.hub == hub_id)
+                & (Alert.plan_date == day)
+                & Alert.kind.is_in(kinds)
+                & Alert.key.is_in(sorted({a.key for a in chunk}))
+            )
             .output(load_json=True)
         }
-        fresh, changed = _sort_out(raised, known, complete, names)
-        ids = []
-        if fresh:
-            ids = [
-                r["id"]
-                for r in await Alert.insert(
-                    *[
-                        Alert(
-                            hub=hub_id,
-                            plan_date=day,
-                            kind=a.kind,
-                            key=a.key,
-                            detail=a.detail,
-                            data=a.data,
-                            raised_at=now,
-                        )
-                        for a in fresh
-                    ]
-                )
-            ]
-        for alert_id, a in changed:
-            await Alert.update({Alert.detail: a.detail, Alert.data: a.data}).where(Alert.id == alert_id)
-        written = [*ids, *(alert_id for alert_id, _ in changed)]
-        if not written:
-            return []
-        rows = await Alert.select(*_COLUMNS).where(Alert.id.is_in(written)).order_by(Alert.id).output(load_json=True)
-        views = {row["id"]: _view(row) for row in rows}
-        for alert_id in ids:
-            await emit("alert.raised", _payload(views[alert_id]), hub_id=hub_id)
-        for alert_id, _ in changed:
-            await emit("alert.updated", _payload(views[alert_id]), hub_id=hub_id)
+        fresh, changed = _sort_out(chunk, known)
+        return await _write(hub_id, day, fresh, changed, now)
+
+
+async def _clear_gone(
+    hub_id: int,
+    day: dt.date,
+    seen: set[tuple[str, str]],
+    complete: Collection[rules.Kind],
+    now: dt.datetime,
+    names: Mapping[int, str] | None,
+) -> list[AlertOut]:
+    """Clear the known keys of the ``complete`` kinds that were not raised, ``CHUNK`` at a time."""
+    rows = (
+        await Alert.select(Alert.id, Alert.kind, Alert.key, Alert.data)
+        .where((Alert.hub == hub_id) & (Alert.plan_date == day) & Alert.kind.is_in(sorted(complete)))
+        .output(load_json=True)
+    )
+    gone = [
+        (r["id"], cleared)
+        for r in rows
+        if (r["kind"], r["key"]) not in seen
+        and (cleared := rules.cleared(r["kind"], r["key"], r["data"] or {}, names)) is not None
+    ]
+    written: list[AlertOut] = []
+    for i in range(0, len(gone), CHUNK):
+        async with transaction():
+            await write_guard("alerts", hub_id)
+            written += await _write(hub_id, day, [], gone[i : i + CHUNK], now)
+        await asyncio.sleep(0)
+    return written
+
+
+async def _write(
+    hub_id: int,
+    day: dt.date,
+    fresh: Sequence[rules.Raised],
+    changed: Sequence[tuple[int, rules.Raised]],
+    now: dt.datetime,
+) -> list[AlertOut]:
+    """Insert ``fresh``, update ``changed`` (id, what it becomes), and emit an event for each
+    (in the caller's transaction)."""
+    ids = []
+    if fresh:
+        new = [
+            Alert(hub=hub_id, plan_date=day, kind=a.kind, key=a.key, detail=a.detail, data=a.data, raised_at=now)
+            for a in fresh
+        ]
+        ids = [r["id"] for r in await Alert.insert(*new)]
+    for alert_id, a in changed:
+        await Alert.update({Alert.detail: a.detail, Alert.data: a.data}).where(Alert.id == alert_id)
+    written = [*ids, *(alert_id for alert_id, _ in changed)]
+    if not written:
+        return []
+    rows = await Alert.select(*_COLUMNS).where(Alert.id.is_in(written)).order_by(Alert.id).output(load_json=True)
+    views = {row["id"]: _view(row) for row in rows}
+    await emit_all(
+        [
+            *(("alert.raised", _payload(views[i])) for i in ids),
+            *(("alert.updated", _payload(views[i])) for i, _ in changed),
+        ],
+        hub_id=hub_id,
+    )
     return [views[i] for i in written]
 
 
 def _sort_out(
-    raised: Sequence[rules.Raised],
-    known: Mapping[tuple[str, str], dict[str, Any]],
-    complete: Collection[rules.Kind],
-    names: Mapping[int, str] | None,
+    raised: Sequence[rules.Raised], known: Mapping[tuple[str, str], dict[str, Any]]
 ) -> tuple[list[rules.Raised], list[tuple[int, rules.Raised]]]:
     """The alerts to insert, and the known ones to update (id, what they become)."""
     fresh: list[rules.Raised] = []
     changed: list[tuple[int, rules.Raised]] = []
-    seen: set[tuple[str, str]] = set()
     for a in raised:
-        if (a.kind, a.key) in seen:
-            continue
-        seen.add((a.kind, a.key))
         row = known.get((a.kind, a.key))
         field = rules.UPDATED_BY.get(a.kind)
         if row is None:
             fresh.append(a)
         elif field is not None and (row["data"] or {}).get(field) != a.data.get(field):
             changed.append((row["id"], a))
-    for (kind, key), row in known.items():
-        if kind in complete and (kind, key) not in seen:
-            gone = rules.cleared(kind, key, row["data"] or {}, names)  # type: ignore[arg-type]
-            if gone is not None:
-                changed.append((row["id"], gone))
     return fresh, changed
 
 

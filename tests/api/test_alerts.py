@@ -11,7 +11,9 @@ import msgspec
 from backend.db.tables import Alert, Order, Parcel, PickupPoint, Route, Shift, Stop
 from backend.realtime.outbox import events_after, latest_seq
 from backend.realtime.positions import PositionStore
-from backend.services.alerts import check_hub_alerts
+from backend.dispatch import alerts as rules
+from backend.services import alerts
+from backend.services.alerts import check_hub_alerts, raise_alerts
 from tests.api.helpers import login, make_user, problem, service_ctx, tomorrow
 from tests.api.test_replanning import _planned_day
 
@@ -327,3 +329,41 @@ async def test_late_stops_of_one_route_are_one_alert_updated_as_the_set_changes_
     assert [(e["payload"]["id"], e["payload"]["data"]["count"]) for e in updates] == [(alert.id, 3), (alert.id, 0)]
     listed = (await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)).json()
     assert listed == [updates[-1]["payload"]]
+
+
+async def test_a_big_check_writes_a_few_alerts_per_transaction_each_once_with_its_event(client, geo, monkeypatch) -> None:
+    # A hub with thousands of late routes: one transaction for all of them held the one
+    # writer (every courier's action) for most of a second in bench ws.
+    _, hub, _ = await _planned_day(client, geo)
+    day, now = tomorrow(), dt.datetime.combine(tomorrow(), dt.time(9, 0))
+    monkeypatch.setattr(alerts, "CHUNK", 2)
+    turns: list[int] = []
+    write = alerts._write
+
+    async def counted(hub_id, day, fresh, changed, now):  # type: ignore[no-untyped-def]
+        turns.append(len(fresh) + len(changed))
+        return await write(hub_id, day, fresh, changed, now)
+
+    monkeypatch.setattr(alerts, "_write", counted)
+    late = [rules.Raised("stop_late", f"route-{i}", "late", {"courierId": i, "stopIds": [100 + i]}) for i in range(5)]
+    seq = await latest_seq()
+
+    raised = await raise_alerts(hub, day, [*late, late[0]], now, complete=("stop_late",))
+
+    assert [a.key for a in raised] == [f"route-{i}" for i in range(5)]
+    assert max(turns) == 2 and sum(turns) == 5
+    events = await _hub_events(seq, hub, "alert.raised")
+    assert [e["payload"]["key"] for e in events] == [f"route-{i}" for i in range(5)]
+    assert [e["payload"]["id"] for e in events] == [a.id for a in raised]
+
+    turns.clear()
+    assert await raise_alerts(hub, day, late, now, complete=("stop_late",)) == []  # again: nothing
+    assert sum(turns) == 0
+
+    seq, turns[:] = await latest_seq(), []
+    cleared = await raise_alerts(hub, day, late[:2], now, complete=("stop_late",))
+    assert sorted(a.key for a in cleared) == ["route-2", "route-3", "route-4"]
+    assert all(a.data["stopIds"] == [] and a.data["count"] == 0 for a in cleared)
+    assert max(turns) == 2 and sum(turns) == 3
+    assert len(await _hub_events(seq, hub, "alert.updated")) == 3
+    assert await Alert.count() == 5
