@@ -34,7 +34,7 @@ from backend.services.context import Context
 from backend.services.courier import shift_of, shift_view
 from backend.services.day import ON_BOARD, DayInput, Pending, periods
 from backend.services.replanning import announce_if_not_applied, replan_hub
-from backend.services.route_store import routes_in_force
+from backend.services.route_store import any_in_force, routes_in_force
 
 
 async def take_same_day_order(
@@ -55,7 +55,7 @@ async def take_same_day_order(
             code="same_day_cutoff",
             nextSlot=_next_slot_json(now, day),
         )
-    routed = bool(await routes_in_force(data.hub_id, day))
+    routed = await any_in_force(data.hub_id, day)
     async with transaction():
         order_id = await orders.write(prepared, now)
         key = f"same_day_order:{order_id}"
@@ -143,7 +143,7 @@ async def courier_out_of_service(
     if shift is None or shift["status"] != "started":
         status = shift["status"] if shift else "not planned"
         raise Conflict(f"Courier {courier_id} is not on the road (their shift is {status}); nothing to take over.")
-    route = next((r for r in await routes_in_force(shift["hub"], day) if r["courier"] == courier_id), None)
+    route = next(iter(await routes_in_force(shift["hub"], day, courier_id)), None)
     place = ctx.places().get(courier_id)
     if place is None and shift["last_lat"] is not None:
         place = (shift["last_lat"], shift["last_lon"])
@@ -451,7 +451,7 @@ async def courier_behind(
     their route is re-ordered. None when the day has no routes any more.
     """
     day = now.date()
-    if not await routes_in_force(hub_id, day):
+    if not await any_in_force(hub_id, day):
         return None
     names = ", ".join(str(c) for c in sorted(couriers))
     result = await replan_hub(

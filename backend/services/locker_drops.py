@@ -28,7 +28,7 @@ from backend.realtime.outbox import emit
 from backend.services import locker_doors, lockers, orders, stop_history
 from backend.services.geo import Geo
 from backend.services.hub_scope import require_same_hub
-from backend.services.route_store import routes_in_force
+from backend.services.route_store import any_in_force
 from backend.services.scanner_settings import is_label, read_scan
 from backend.structs import Body, DbId, Email, Name, Note, Phone, Text200
 
@@ -136,7 +136,7 @@ async def register(
     )
     prepared = await orders.prepare(order_in, geo, now.date())
     await lockers.check_fit(point, data.parcels)
-    routed = bool(await routes_in_force(hub, day))
+    routed = await any_in_force(hub, day)
     async with transaction():
         order_id = await orders.write(prepared, now)
         stop_id = await _pickup_stop(point, order_id, hub, day, data, now)

@@ -21,7 +21,7 @@ from backend.db.tables import Order, Stop
 from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.services import stop_history
-from backend.services.route_store import routes_in_force
+from backend.services.route_store import any_in_force
 
 DONE = ("delivered", "collected", "cancelled")
 _COPIED = (
@@ -75,8 +75,8 @@ async def retry_next_evening(stop_id: int, now: dt.datetime) -> dict[str, Any] |
         .first()
     )
     routed_today, routed_later = (
-        bool(await routes_in_force(failed["hub"], day)),
-        bool(await routes_in_force(failed["hub"], later)),
+        await any_in_force(failed["hub"], day),
+        await any_in_force(failed["hub"], later),
     )
     async with transaction():
         # By its key: run by the worker or called directly, the retry is made once.

@@ -19,12 +19,12 @@ from backend.db.engine import transaction
 from backend.jobs import queue as jobs
 from backend.services.context import Context
 from backend.services.replanning import replan_hub
-from backend.services.route_store import routes_in_force
+from backend.services.route_store import any_in_force
 
 
 async def promise_replan(hub_id: int, now: dt.datetime, reason: str, key: str) -> None:
     """Inside the change's transaction: the re-plan it owes, kept durable under ``key``."""
-    if not await routes_in_force(hub_id, now.date()):
+    if not await any_in_force(hub_id, now.date()):
         return  # nothing on the road yet: the day's planning will see the change
     await jobs.enqueue(
         "replan",
@@ -47,7 +47,7 @@ async def replan_running(
     has no routes yet (nothing to re-plan). ``baseline_closed``: the edges closed before
     the change (a street closed or reopened: the routes it re-times are the quick answer)."""
     result = None
-    if await routes_in_force(hub_id, now.date()):
+    if await any_in_force(hub_id, now.date()):
         result = await replan_hub(
             ctx,
             hub_id,

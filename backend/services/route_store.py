@@ -24,13 +24,22 @@ from backend.errors import Stale
 from backend.services import stop_history
 
 
-async def routes_in_force(hub_id: int, day: dt.date) -> list[dict[str, Any]]:
-    """The hub's current route versions of the day, by courier."""
-    rows = (
-        await Route.select()
-        .where((Route.hub == hub_id) & (Route.plan_date == day) & (Route.current.eq(True)))
-        .order_by(Route.courier)
-    )
+def _in_force(hub_id: int, day: dt.date) -> Any:
+    return (Route.hub == hub_id) & (Route.plan_date == day) & (Route.current.eq(True))
+
+
+async def any_in_force(hub_id: int, day: dt.date) -> bool:
+    """Whether the hub's day has routes: asked where reading them all (thousands of routes'
+    stops on a big hub) would be the whole cost."""
+    return bool(await Route.exists().where(_in_force(hub_id, day)))
+
+
+async def routes_in_force(hub_id: int, day: dt.date, courier_id: int | None = None) -> list[dict[str, Any]]:
+    """The hub's current route versions of the day, by courier (``courier_id``: theirs only)."""
+    where = _in_force(hub_id, day)
+    if courier_id is not None:
+        where &= Route.courier == courier_id
+    rows = await Route.select().where(where).order_by(Route.courier)
     # decoded by msgspec, not Piccolo's json.loads: every re-plan reads the whole day's stops
     # (a fifth of its reading time at 2,000 stops)
     for row in rows:

@@ -26,7 +26,7 @@ from backend.services import stop_history
 from backend.services.alerts import raise_alerts
 from backend.services.hub_scope import require_hub
 from backend.services.orders import new_barcode
-from backend.services.route_store import routes_in_force
+from backend.services.route_store import any_in_force
 from backend.services.warehouse_events import emit_warehouse
 from backend.services.warehouse_floor import batcher_for, walking_path
 from backend.services.warehouse_settings import leads_of, settings_of
@@ -324,7 +324,7 @@ async def _pickups_into_routes(hub_id: int, day: dt.date, line_id: int, now: dt.
     job (backend/services/follow_ups.py), written in the release's transaction as a packed
     parcel's is; a day not yet planned takes them with its planning. Keyed by the wave's first
     shop line: a line is released once, so the key is never reused."""
-    if not await routes_in_force(hub_id, day):
+    if not await any_in_force(hub_id, day):
         return False
     await jobs.enqueue(
         "replan",
