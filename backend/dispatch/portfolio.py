@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -255,6 +256,16 @@ def _runs(
     return [(e, seed + k) for k, e in enumerate(use)]
 
 
+def run_limit(executor: concurrent.futures.Executor, runs: int, time_limit_s: float) -> float:
+    """Each run's limit: all of ``time_limit_s`` when the pool runs every run at once; with
+    fewer workers than runs they take turns, each for its share, so that the plan still
+    comes within the limit (two runs on one worker took twice the limit: 121 s at 60 s)."""
+    workers = getattr(executor, "_max_workers", None)  # the standard pools'; any other: at once
+    if not isinstance(workers, int) or workers < 1 or workers >= runs:
+        return time_limit_s
+    return time_limit_s / math.ceil(runs / workers)
+
+
 def solve_best(
     problem: Problem,
     time_limit_s: float = 10.0,
@@ -279,7 +290,8 @@ def solve_best(
         plans = run_engine(runs[0][0], problem, time_limit_s, runs[0][1], coords, ortools_kwargs)
     else:
         pool = executor or get_pool()
-        futures = [pool.submit(run_engine, e, problem, time_limit_s, s, coords, ortools_kwargs) for e, s in runs]
+        limit = run_limit(pool, len(runs), time_limit_s)
+        futures = [pool.submit(run_engine, e, problem, limit, s, coords, ortools_kwargs) for e, s in runs]
         plans = [p for f in futures for p in f.result()]
     best, scored = choose(problem, plans)
     if report is not None:
@@ -302,8 +314,9 @@ async def solve_best_async(
     loop = asyncio.get_running_loop()
     pool = executor or get_pool()
     call: Callable[..., list[Plan]] = run_engine
+    limit = run_limit(pool, len(runs), time_limit_s)
     results = await asyncio.gather(
-        *(loop.run_in_executor(pool, call, e, problem, time_limit_s, s, None, ortools_kwargs) for e, s in runs)
+        *(loop.run_in_executor(pool, call, e, problem, limit, s, None, ortools_kwargs) for e, s in runs)
     )
     # checked once, here, also a lone plan: the caller reads its violations from the report
     best, scored = await asyncio.to_thread(choose, problem, [p for ps in results for p in ps])

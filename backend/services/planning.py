@@ -41,11 +41,29 @@ async def plan_day(ctx: Context, hub_id: int, day: dt.date, time_limit_s: float 
         plan = await solve_best_async(day_input.problem, limit, executor=ctx.pool, report=scores)
         violations = next(s["violations"] for s in scores if s["won"])
         total_s = time.perf_counter() - t0
-        return await save_plan(hub_id, day, limit, day_input, plan, violations, total_s)
+        engines = [
+            {
+                "engine": s["engine"],
+                "cost": s["cost"],
+                "unplanned": s["unplanned"],
+                "violations": s["violations"],
+                "solveS": s["solve_s"],
+                "won": s["won"],
+            }
+            for s in scores
+        ]
+        return await save_plan(hub_id, day, limit, day_input, plan, violations, total_s, engines)
 
 
 async def save_plan(
-    hub_id: int, day: dt.date, time_limit_s: float, day_input: DayInput, plan: Plan, violations: int, total_s: float
+    hub_id: int,
+    day: dt.date,
+    time_limit_s: float,
+    day_input: DayInput,
+    plan: Plan,
+    violations: int,
+    total_s: float,
+    engines: list[dict[str, Any]] | None = None,
 ) -> int:
     # kept as it will be ridden: from the shift start, as early as the route allows
     plan = earliest_plan(day_input.problem, plan)
@@ -64,6 +82,7 @@ async def save_plan(
         "solverStatus": plan.status,
         "engine": plan.engine,
         "violations": violations,
+        "engines": engines or [],  # every run's plan: what each engine found in the limit
     }
     inputs = {
         "stops": len(day_input.problem.stops),

@@ -109,6 +109,10 @@ async def test_a_day_pyvrp_can_express_goes_to_the_whole_portfolio(client, geo) 
     assert run["status"] == "done" and run["figures"]["violations"] == 0
     assert run["figures"]["planned"] == 8 and run["unplanned"] == []
     assert run["figures"]["engine"] in ("ortools", "ortools+pyvrp", "pyvrp")
+    engines = run["figures"]["engines"]  # every run's plan, the winner marked
+    assert len(engines) == 3 and engines[0]["engine"] == "ortools"  # OR-Tools, its plan warmed by PyVRP, PyVRP
+    assert [e["engine"] for e in engines if e["won"]] == [run["figures"]["engine"]]
+    assert all(e["violations"] == 0 and e["cost"] > 0 and e["solveS"] > 0 for e in engines)
     routes = (await client.get(f"/routes?hubId={hub}&date={tomorrow()}", headers=h)).json()
     stops = [s for r in routes for s in r["stops"]]
     assert len(stops) == 8

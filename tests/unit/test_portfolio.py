@@ -114,6 +114,27 @@ def test_solve_best_runs_every_engine_and_returns_a_checked_plan(tmp_path):
     assert B.exact_distance(inst, plan) == pytest.approx(30.0)  # 0-1-2-0 and 0-3-0, or better
 
 
+def test_runs_that_take_turns_on_too_few_workers_share_the_limit(tmp_path, monkeypatch):
+    # two runs on one solver worker ran one after the other, each for the whole limit
+    _, problem = _tiny(tmp_path)
+    limits: list[float] = []
+
+    def run(engine, problem, time_limit_s, *args):  # type: ignore[no-untyped-def]
+        limits.append(time_limit_s)
+        return [solve(problem, 0.2)]
+
+    monkeypatch.setattr(F, "run_engine", run)
+    assert len(F.engines_for(problem)) == 2
+    with concurrent.futures.ThreadPoolExecutor(1) as one:
+        asyncio.run(F.solve_best_async(problem, 6.0, executor=one))
+        F.solve_best(problem, 6.0, executor=one)
+    with concurrent.futures.ThreadPoolExecutor(2) as two:
+        F.solve_best(problem, 6.0, executor=two)
+        asyncio.run(F.solve_best_async(problem, 6.0, executor=two))
+    assert limits == [3.0] * 4 + [6.0] * 4
+    assert F.run_limit(concurrent.futures.ThreadPoolExecutor(2), 5, 6.0) == 2.0  # three turns
+
+
 def test_solve_best_async_in_the_pool_and_both_engines_for_locks(tmp_path):
     _, problem = _tiny(tmp_path)
     locked = msgspec.structs.replace(
