@@ -37,6 +37,7 @@ Kind = Literal[
     "point_mismatch",  # raised by a pickup point's scan-in (backend/services/point_desk.py)
     "returns_help",  # a reconditioning worker asks for help (backend/services/returns_tasks.py)
     "wave_not_released",  # a wave's automatic release was refused (backend/services/wave_release.py)
+    "stops_unplanned",  # a re-plan nobody asked for left stops off every route (backend/services/replan_save.py)
 ]
 KINDS: tuple[Kind, ...] = (
     "stop_late",
@@ -49,6 +50,7 @@ KINDS: tuple[Kind, ...] = (
     "point_mismatch",
     "returns_help",
     "wave_not_released",
+    "stops_unplanned",
 )
 # Stop states after which a stop cannot be late any more.
 FINISHED = frozenset({"delivered", "failed", "collected", "cancelled", "unplanned"})
@@ -376,6 +378,32 @@ def replan_not_applied(reason: str, detail: str, at: dt.datetime, unplanned: int
         f"{reason[:120]}@{at.isoformat(timespec='minutes')}",
         f"The re-plan at {_hhmm(at)} ({reason}) was not applied; the routes stay as they were: {why}",
         {"planRunId": None, "reason": reason, "unplanned": unplanned},
+    )
+
+
+def stops_unplanned(run_id: int, reason: str, left: Sequence[tuple[int, str]], first: int = LATE_SHOWN) -> Raised:
+    """A re-plan nobody asked for by hand (a failed stop, a courier behind or out of service, a
+    closure) that took stops off every route: ``left`` (stop id, why), those that were on a
+    route or waiting for one before it. Keyed by the plan run: one alert per re-plan."""
+    ids = [sid for sid, _ in left]
+    whys: dict[str, int] = {}
+    for _, why in left:
+        whys[why] = whys.get(why, 0) + 1
+    named = ", ".join(str(sid) for sid in ids[:first]) + (f" and {len(ids) - first} more" if len(ids) > first else "")
+    return Raised(
+        "stops_unplanned",
+        f"run-{run_id}",
+        f"The re-plan ({reason}) left {len(ids)} stop(s) off every route: {named}. "
+        "Assign them by hand or move them to another day.",
+        {
+            "planRunId": run_id,
+            "reason": reason,
+            "count": len(ids),
+            "stopIds": ids,
+            "first": [{"stopId": sid, "reason": why} for sid, why in left[:first]],
+            "reasons": whys,
+            **({"stopId": ids[0]} if len(ids) == 1 else {}),
+        },
     )
 
 

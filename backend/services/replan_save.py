@@ -14,12 +14,15 @@ from typing import Any
 
 from backend.crashpoints import crash_point
 from backend.db.engine import transaction
+from backend.dispatch import alerts as alert_rules
 from backend.dispatch.calendar import at
+from backend.dispatch.model import Unplanned
 from backend.dispatch.progress import DONE
 from backend.dispatch.replan import ReplanResult
 from backend.jobs import queue as jobs
 from backend.realtime.outbox import emit
 from backend.services import route_store
+from backend.services.alerts import raise_alerts
 from backend.services.courier import route_view
 from backend.services.day import DayInput
 
@@ -93,6 +96,8 @@ async def save_replan(
         await route_store.record_moves(
             routes, plan, day_input.shifts, f"Re-plan ({reason})", by_user=by_user, by_hand=by_hand, at=now
         )
+        if by_user is None:  # a person who changed the day sees what their answer left out
+            await _alert_left_off(hub_id, day, run_id, reason, day_input, unplanned, now)
         for vid in sorted(changed):
             shift = day_input.shifts.get(vid) or _shift_of_route(old_by_vehicle.get(vid))
             if shift is None:
@@ -146,6 +151,28 @@ async def save_replan(
         **figures,
         "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
     }
+
+
+async def _alert_left_off(
+    hub_id: int,
+    day: dt.date,
+    run_id: int,
+    reason: str,
+    day_input: DayInput,
+    unplanned: list[Unplanned],
+    now: dt.datetime | None,
+) -> None:
+    """A ``stops_unplanned`` alert for the stops this re-plan took off every route (those that
+    were not unplanned before it), in its transaction: the desk lists them, but nobody is
+    told otherwise, and a customer's parcel would wait for a dispatcher who happened to look."""
+    left = [
+        (int(u.stop_id), u.reason)
+        for u in unplanned
+        if (day_input.stops.get(u.stop_id) or {}).get("status", "unplanned") != "unplanned"
+    ]
+    if left:
+        raised_at = now or dt.datetime.now()
+        await raise_alerts(hub_id, day, [alert_rules.stops_unplanned(run_id, reason, left)], raised_at)
 
 
 async def _search_after(hub_id: int, day: dt.date, reason: str, run_id: int) -> None:

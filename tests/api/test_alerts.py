@@ -9,9 +9,9 @@ import datetime as dt
 import msgspec
 
 from backend.db.tables import Alert, Order, Parcel, PickupPoint, Route, Shift, Stop
+from backend.dispatch import alerts as rules
 from backend.realtime.outbox import events_after, latest_seq
 from backend.realtime.positions import PositionStore
-from backend.dispatch import alerts as rules
 from backend.services import alerts
 from backend.services.alerts import check_hub_alerts, raise_alerts
 from tests.api.helpers import login, make_user, problem, service_ctx, tomorrow
@@ -331,7 +331,9 @@ async def test_late_stops_of_one_route_are_one_alert_updated_as_the_set_changes_
     assert listed == [updates[-1]["payload"]]
 
 
-async def test_a_big_check_writes_a_few_alerts_per_transaction_each_once_with_its_event(client, geo, monkeypatch) -> None:
+async def test_a_big_check_writes_a_few_alerts_per_transaction_each_once_with_an_event(
+    client, geo, monkeypatch
+) -> None:
     # A hub with thousands of late routes: one transaction for all of them held the one
     # writer (every courier's action) for most of a second in bench ws.
     _, hub, _ = await _planned_day(client, geo)
@@ -367,3 +369,53 @@ async def test_a_big_check_writes_a_few_alerts_per_transaction_each_once_with_it
     assert max(turns) == 2 and sum(turns) == 3
     assert len(await _hub_events(seq, hub, "alert.updated")) == 3
     assert await Alert.count() == 5
+
+
+async def test_a_background_replan_that_leaves_stops_off_every_route_raises_one_alert(client, geo, monkeypatch) -> None:
+    # A courier's shift was interrupted and the re-plan then was not applied: their stops wait
+    # on a route nobody rides. The next re-plan nobody asked for finds no room for one of them:
+    # applied (no working courier loses a stop), and the desk must hear of the stop left out.
+    import backend.dispatch.live_replan as live_replan
+    from backend.dispatch.model import Unplanned
+    from backend.services import replanning
+    from backend.services.replan_after import replan_running
+
+    h, hub, routes = await _planned_day(client, geo)
+    a = next(r for r in routes if r["stops"])
+    await Shift.update({Shift.status: "interrupted"}).where(Shift.id == a["shift"])
+    left_out = str(a["stops"][0]["stopId"])
+    real = live_replan.replan
+
+    def no_room(problem, in_force, **kw):  # type: ignore[no-untyped-def]
+        result = real(problem, in_force, **kw)
+        plan = msgspec.structs.replace(
+            result.plan,
+            routes=tuple(
+                msgspec.structs.replace(r, stops=tuple(s for s in r.stops if s.stop_id != left_out))
+                for r in result.plan.routes
+            ),
+            unplanned=(*result.plan.unplanned, Unplanned(stop_id=left_out, reason="no_capacity", detail="test")),
+        )
+        return msgspec.structs.replace(result, plan=plan)
+
+    monkeypatch.setattr(live_replan, "replan", no_room)
+    monkeypatch.setattr(replanning, "quick_replan", lambda *a, **kw: None)  # the solver answers
+    seq = await latest_seq()
+    now = dt.datetime.combine(tomorrow(), dt.time(7, 0))
+    result = await replan_running(service_ctx(client), hub, now, "a street reopened", 1.0)
+    assert result is not None and result["applied"] is True, result
+
+    (event,) = await _hub_events(seq, hub, "alert.raised")
+    alert = event["payload"]
+    assert alert["kind"] == "stops_unplanned" and alert["key"] == f"run-{result['planRunId']}"
+    assert alert["data"]["stopIds"] == [int(left_out)] and alert["data"]["stopId"] == int(left_out)
+    assert alert["data"]["count"] == 1 and alert["data"]["reasons"] == {"no_capacity": 1}
+    assert "left 1 stop(s) off every route" in alert["detail"] and left_out in alert["detail"]
+
+    # the stop stays unplanned in the next re-plan: nothing new to tell
+    seq = await latest_seq()
+    again = await replan_running(service_ctx(client), hub, now, "a street reopened", 1.0)
+    assert again is not None and again["applied"] is True
+    assert await _hub_events(seq, hub, "alert.raised") == []
+    listed = (await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)).json()
+    assert [x["kind"] for x in listed] == ["stops_unplanned"]

@@ -53,6 +53,18 @@ test("a late stop names the stop and its courier, and points at the stop", () =>
   assert.equal(v.note, "");
 });
 
+test("stops a re-plan left off every route: counted, the first few named, the lone stop pointed at", () => {
+  const many = { planRunId: 9, count: 5, stopIds: [41, 42, 43, 44, 45], first: [{ stopId: 41, reason: "no_capacity" }, { stopId: 99 }] };
+  const v = alertView(alert("stops_unplanned", many), { t: tEn, lang: "en", names });
+  assert.equal(v.text, "A re-plan left 5 stops off every route: WEB-41, Kaivokatu 1; #99 and 3 more. Assign them by hand or move them to another day.");
+  assert.equal(v.title, "Stops off every route");
+  assert.equal(v.target, null);
+  const one = { planRunId: 9, count: 1, stopIds: [41], stopId: 41, first: [{ stopId: 41, reason: "no_capacity" }] };
+  const w = alertView(alert("stops_unplanned", one), { t: tNl, lang: "nl", names });
+  assert.equal(w.text, "Een herplanning liet 1 stop zonder route: WEB-41, Kaivokatu 1. Wijs hem met de hand toe of verplaats hem naar een andere dag.");
+  assert.deepEqual(w.target, { kind: "stop", id: 41 });
+});
+
 test("a route's late stops: one alert naming the first few and counting the others, in EN and NL", () => {
   const data = { courierId: 7, count: 5, stopIds: [41, 42, 43, 44, 45], first: [{ stopId: 41 }, { stopId: 99 }], minutes: 20 };
   const v = alertView(alert("stop_late", data), { t: tEn, lang: "en", names });

@@ -172,6 +172,7 @@ export default {
   "panel.alertKind.replan_not_applied": "Re-plan not applied",
   "panel.alertKind.point_mismatch": "Parcel at the wrong point",
   "panel.alertKind.wave_not_released": "Wave not released",
+  "panel.alertKind.stops_unplanned": "Stops off every route",
   "panel.alertKind.other": "Alert",
   "panel.alert.stop_late": "Stop {stop} ({courier}) is expected after its window.",
   "panel.alert.stop_late_route": "{count} {count|stop|stops} on {courier}'s route {count|is|are} expected after {count|its|their} window: {stops}.",
@@ -190,6 +191,7 @@ export default {
   "panel.alert.point_mismatch": "{pickupPoint} was handed parcel {barcode}, which is not announced there; the point keeps it apart for the courier.",
   "panel.alert.wave_not_released_day": "The {cutoff} wave of {date} is still open: earlier days' waves are not released on their own. Release it by hand or close its orders.",
   "panel.alert.wave_not_released": "The {cutoff} wave was not released on its own; its lines stay open until you fix the reason and release it.",
+  "panel.alert.stops_unplanned": "A re-plan left {count} {count|stop|stops} off every route: {stops}. Assign {count|it|them} by hand or move {count|it|them} to another day.",
 
   "panel.fig.title": "Today's figures",
   "panel.fig.refresh": "Refresh",

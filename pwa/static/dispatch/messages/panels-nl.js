@@ -172,6 +172,7 @@ export default {
   "panel.alertKind.replan_not_applied": "Herplanning niet toegepast",
   "panel.alertKind.point_mismatch": "Pakket bij verkeerd afhaalpunt",
   "panel.alertKind.wave_not_released": "Golf niet vrijgegeven",
+  "panel.alertKind.stops_unplanned": "Stops zonder route",
   "panel.alertKind.other": "Melding",
   "panel.alert.stop_late": "Stop {stop} ({courier}) wordt na het tijdvak verwacht.",
   "panel.alert.stop_late_route": "{count} {count|stop|stops} op de route van {courier} {count|wordt|worden} na het tijdvak verwacht: {stops}.",
@@ -190,6 +191,7 @@ export default {
   "panel.alert.point_mismatch": "{pickupPoint} kreeg pakket {barcode}, dat daar niet aangekondigd is; het punt houdt het apart voor de koerier.",
   "panel.alert.wave_not_released_day": "De golf van {cutoff} op {date} staat nog open: golven van eerdere dagen worden niet vanzelf vrijgegeven. Geef hem met de hand vrij of sluit de orders.",
   "panel.alert.wave_not_released": "De golf van {cutoff} is niet vanzelf vrijgegeven; de regels blijven open tot je de reden oplost en hem vrijgeeft.",
+  "panel.alert.stops_unplanned": "Een herplanning liet {count} {count|stop|stops} zonder route: {stops}. Wijs {count|hem|ze} met de hand toe of verplaats {count|hem|ze} naar een andere dag.",
 
   "panel.fig.title": "Cijfers van vandaag",
   "panel.fig.refresh": "Vernieuwen",

@@ -7,6 +7,7 @@ export const ALERT_KINDS = [
   "point_mismatch",
   "returns_help",
   "wave_not_released",
+  "stops_unplanned",
 ];
 export const SLOTS = ["morning", "afternoon", "evening", "day"];
 export const ZONE_MAX_CORNERS = 200;
@@ -157,6 +158,7 @@ export function alertView(alert, { t, lang = "en", names }) {
   };
   const known = ALERT_KINDS.includes(alert.kind);
   const text = alert.kind === "stop_late" && d.count != null ? lateRouteText(d, params, t, names)
+    : alert.kind === "stops_unplanned" ? leftOffText(d, params, t, names)
     : alert.kind === "pick_short" ? t(`panel.alert.${pickShortKey(d)}`, params)
     : alert.kind === "wave_not_released" && d.date ? t("panel.alert.wave_not_released_day", params)
     : known ? t(`panel.alert.${alert.kind}`, params) : String(alert.detail || alert.kind);
@@ -193,6 +195,15 @@ function lateRouteText(d, params, t, names) {
   const more = count - first.length;
   const stops = first.join("; ") + (more > 0 ? t("panel.alert.andMore", { n: more }) : "");
   return t("panel.alert.stop_late_route", { ...params, count, stops });
+}
+
+/** Stops a re-plan left off every route: how many, the first few by name, "and n more". */
+function leftOffText(d, params, t, names) {
+  const count = Number(d.count) || 0;
+  const first = (d.first || []).map((f) => names.stop(f.stopId));
+  const more = count - first.length;
+  const stops = first.join("; ") + (more > 0 ? t("panel.alert.andMore", { n: more }) : "");
+  return t("panel.alert.stops_unplanned", { ...params, count, stops });
 }
 
 /** Alerts as a list, newest first: open ones, then acknowledged ones. */
