@@ -60,7 +60,7 @@ async def prepare_demo(
                 orders=await Order.count().where(Order.hub == hub["id"]),
                 logins={"admin": "laadbak-admin", "dispatcher": "laadbak-demo", "courier1": "laadbak-demo"},
             )
-        with new_pool(1) as pool:
+        with new_pool(settings.solver_workers) as pool:  # the portfolio's runs at once, as the server's
             run_id = await plan_day(Context(geo=geo, settings=settings, pool=pool), city.hub_id, city.day, time_limit_s)
         run = await read_plan_run(run_id)
     finally:
