@@ -119,3 +119,30 @@ async def done_by_the_worker(key: str, timeout_s: float = 120.0) -> dict[str, An
         assert not row["last_error"], f"job {key} failed: {row['last_error']}"
         await asyncio.sleep(0.1)
     raise AssertionError(f"job {key} was not done within {timeout_s:g} s")
+
+
+def no_room_for(monkeypatch, stop_id: int | str) -> None:
+    """Re-plans find no place for ``stop_id``: the solver leaves it out (``no_capacity``)
+    and there is no quick answer, so the solver's plan is the answer."""
+    import msgspec
+
+    import backend.dispatch.live_replan as live_replan
+    import backend.services.replanning as replanning
+    from backend.dispatch.model import Unplanned
+
+    real, sid = live_replan.replan, str(stop_id)
+
+    def without(problem, in_force, **kw):  # type: ignore[no-untyped-def]
+        result = real(problem, in_force, **kw)
+        plan = msgspec.structs.replace(
+            result.plan,
+            routes=tuple(
+                msgspec.structs.replace(r, stops=tuple(p for p in r.stops if p.stop_id != sid))
+                for r in result.plan.routes
+            ),
+            unplanned=(*result.plan.unplanned, Unplanned(stop_id=sid, reason="no_capacity", detail="test")),
+        )
+        return msgspec.structs.replace(result, plan=plan)
+
+    monkeypatch.setattr(live_replan, "replan", without)
+    monkeypatch.setattr(replanning, "quick_replan", lambda *a, **kw: None)

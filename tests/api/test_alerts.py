@@ -14,7 +14,7 @@ from backend.realtime.outbox import events_after, latest_seq
 from backend.realtime.positions import PositionStore
 from backend.services import alerts
 from backend.services.alerts import check_hub_alerts, raise_alerts
-from tests.api.helpers import login, make_user, problem, service_ctx, tomorrow
+from tests.api.helpers import login, make_user, no_room_for, problem, service_ctx, tomorrow
 from tests.api.test_replanning import _planned_day
 
 
@@ -375,31 +375,13 @@ async def test_a_background_replan_that_leaves_stops_off_every_route_raises_one_
     # A courier's shift was interrupted and the re-plan then was not applied: their stops wait
     # on a route nobody rides. The next re-plan nobody asked for finds no room for one of them:
     # applied (no working courier loses a stop), and the desk must hear of the stop left out.
-    import backend.dispatch.live_replan as live_replan
-    from backend.dispatch.model import Unplanned
-    from backend.services import replanning
     from backend.services.replan_after import replan_running
 
     h, hub, routes = await _planned_day(client, geo)
     a = next(r for r in routes if r["stops"])
     await Shift.update({Shift.status: "interrupted"}).where(Shift.id == a["shift"])
     left_out = str(a["stops"][0]["stopId"])
-    real = live_replan.replan
-
-    def no_room(problem, in_force, **kw):  # type: ignore[no-untyped-def]
-        result = real(problem, in_force, **kw)
-        plan = msgspec.structs.replace(
-            result.plan,
-            routes=tuple(
-                msgspec.structs.replace(r, stops=tuple(s for s in r.stops if s.stop_id != left_out))
-                for r in result.plan.routes
-            ),
-            unplanned=(*result.plan.unplanned, Unplanned(stop_id=left_out, reason="no_capacity", detail="test")),
-        )
-        return msgspec.structs.replace(result, plan=plan)
-
-    monkeypatch.setattr(live_replan, "replan", no_room)
-    monkeypatch.setattr(replanning, "quick_replan", lambda *a, **kw: None)  # the solver answers
+    no_room_for(monkeypatch, left_out)
     seq = await latest_seq()
     now = dt.datetime.combine(tomorrow(), dt.time(7, 0))
     result = await replan_running(service_ctx(client), hub, now, "a street reopened", 1.0)

@@ -25,7 +25,7 @@ from backend.services.disruptions import (
 )
 from backend.services.orders import OrderIn
 from backend.services.replanning import replan_hub
-from tests.api.helpers import post_ok, problem, service_ctx, tomorrow, with_api_names
+from tests.api.helpers import no_room_for, post_ok, problem, service_ctx, tomorrow, with_api_names
 from tests.api.test_planning import _addresses, _small_day
 
 
@@ -605,10 +605,7 @@ async def test_a_day_too_big_to_replan_live_is_refused_with_a_reason(client, geo
 
 
 async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeypatch) -> None:
-    import backend.dispatch.live_replan as live_replan
-    import backend.services.replanning as replanning
     from backend.db.tables import DispatchLock
-    from backend.dispatch.model import Unplanned
 
     _, hub, routes = await _planned_day(client, geo)
     giver = max(routes, key=lambda r: len(r["stops"]))
@@ -619,23 +616,7 @@ async def test_a_move_by_hand_that_does_not_fit_is_not_kept(client, geo, monkeyp
         if s["kind"] == "delivery"
         and not any(p["orderId"] == s["orderId"] and p["kind"] == "pickup" for p in giver["stops"])
     )
-    real = live_replan.replan
-
-    def cannot(problem, in_force, **kw):  # the planner could not fit the moved stop anywhere
-        result = real(problem, in_force, **kw)
-        sid = str(stop["stopId"])
-        plan = msgspec.structs.replace(
-            result.plan,
-            routes=tuple(
-                msgspec.structs.replace(r, stops=tuple(p for p in r.stops if p.stop_id != sid))
-                for r in result.plan.routes
-            ),
-            unplanned=(*result.plan.unplanned, Unplanned(stop_id=sid, reason="no_capacity", detail="test")),
-        )
-        return msgspec.structs.replace(result, plan=plan)
-
-    monkeypatch.setattr(live_replan, "replan", cannot)
-    monkeypatch.setattr(replanning, "quick_replan", lambda *a, **kw: None)  # no quick place for it either
+    no_room_for(monkeypatch, stop["stopId"])  # the planner could not fit the moved stop anywhere
     seq = await latest_seq()
     with pytest.raises(Conflict) as refused:
         await assign_stop(
