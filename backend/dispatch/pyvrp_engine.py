@@ -62,7 +62,7 @@ import msgspec
 import numpy as np
 
 from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
-from backend.dispatch.pyvrp_search import search_required_first, solve_params
+from backend.dispatch.pyvrp_search import first_solution, search_required_first, solve_params
 from backend.dispatch.scheduling import schedule
 
 PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
@@ -538,7 +538,11 @@ def solve_pyvrp(
             )
         else:
             data, mapping = to_pyvrp(sub, coords, optional=optional)
-            initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
+            params = solve_params(max(0.01, time_limit_s - (time.perf_counter() - t0)))
+            if warm is not None:
+                initial = initial_solution(data, mapping, sub, warm)
+            else:
+                initial = first_solution(data, params, seed)
             left = max(0.01, time_limit_s - (time.perf_counter() - t0))
             result = pyvrp.solve(
                 data,
@@ -547,7 +551,7 @@ def solve_pyvrp(
                 collect_stats=False,
                 display=False,
                 initial_solution=initial,
-                params=solve_params(left),
+                params=params,
             )
             stats["iterations"] = float(result.num_iterations)
             best = result.best

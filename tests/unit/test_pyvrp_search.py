@@ -60,3 +60,20 @@ def test_a_short_run_keeps_a_short_late_acceptance_history():
     assert P.solve_params(0.5).ils.history_length == lo
     assert P.solve_params(10).ils.history_length == round(10 * P.HISTORY_PER_S) < 300  # PyVRP's default
     assert P.solve_params(3600).ils.history_length == hi
+
+
+def test_the_first_solution_serves_every_visit_from_an_empty_start():
+    # one stop of two windows: PyVRP's client group, of which one client must be served
+    bike = Vehicle(id="v", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=50, volume_l=100)
+    stops = (
+        Stop(id="s1", kind="delivery", location=1, weight_kg=1),
+        Stop(id="s2", kind="delivery", location=2, weight_kg=1, windows=(Window(0, 30), Window(500, 900))),
+        Stop(id="s3", kind="delivery", location=3, weight_kg=1),
+    )
+    day = Problem(time_s=_T, dist_m=_T, vehicles=(bike,), stops=stops, cost="time")
+    data, mapping = E.to_pyvrp(day)
+    first = P.first_solution(data, P.solve_params(1.0), seed=1)
+    assert first.is_feasible() and first.is_complete()
+    plan = E.plan_from_sequences(day, E.sequences_from_solution(first, mapping))
+    assert sorted(ps.stop_id for r in plan.routes for ps in r.stops) == ["s1", "s2", "s3"]
+    assert check(day, plan) == []
