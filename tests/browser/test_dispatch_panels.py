@@ -151,6 +151,51 @@ def test_an_alert_is_shown_by_kind_and_acknowledged(server: Server, page: Any) -
     page.screenshot(path=SCREENSHOT)
 
 
+def test_stops_a_replan_left_off_every_route_are_named_in_both_languages(server: Server, page: Any) -> None:
+    require_browser()
+    from playwright.sync_api import expect
+
+    from backend.dispatch import alerts as alert_rules
+
+    with sqlite3.connect(server.db_path) as db:  # an alert as a background re-plan would raise it
+        ids = [
+            row[0]
+            for row in db.execute(
+                "SELECT id FROM stop WHERE hub = ? AND plan_date = ? ORDER BY id LIMIT 4",
+                (server.day["hubId"], server.day["date"]),
+            )
+        ]
+        assert len(ids) == 4, ids
+        raised = alert_rules.stops_unplanned(99, "failed_stop", [(sid, "no_capacity") for sid in ids])
+        address = db.execute("SELECT address FROM stop WHERE id = ?", (ids[0],)).fetchone()[0]
+        cur = db.execute(
+            "INSERT INTO alert (hub, plan_date, kind, key, detail, data, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                server.day["hubId"],
+                server.day["date"],
+                raised.kind,
+                f"panels-test-{raised.key}",
+                raised.detail,
+                json.dumps(raised.data),
+                f"{server.day['date']} 09:05:00",
+            ),
+        )
+        alert_id = cur.lastrowid
+    _log_in(page, server)
+    item = page.locator(f'[data-alert-id="{alert_id}"]')
+    expect(item).to_contain_text("A re-plan left 4 stops off every route:", timeout=10_000)
+    expect(item).to_contain_text(" and 1 more. Assign them by hand or move them to another day.")
+    expect(item).to_contain_text(address)  # the first stops by name, not by number
+    assert _serious(page) == []
+    page.click("#top-lang [data-lang=nl]")
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    expect(item).to_contain_text("Een herplanning liet 4 stops zonder route:")
+    expect(item).to_contain_text(" en nog 1. Wijs ze met de hand toe of verplaats ze naar een andere dag.")
+    assert _serious(page) == []
+    item.screenshot(path="/tmp/dispatch-alert-left-off-nl.png")  # for a person to look at
+    page.click("#top-lang [data-lang=en]")
+
+
 def test_a_wave_is_released_from_the_picking_panel_and_a_refusal_is_the_servers_sentence(
     server: Server, page: Any
 ) -> None:
