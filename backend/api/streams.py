@@ -41,6 +41,10 @@ from backend.services.warehouse_live import picker_day
 HEARTBEAT_S = 15.0
 MAX_MESSAGE_CHARS = 4096  # a position or a ping; nothing a phone sends is longer
 MAX_BACKLOG = 500
+# A message longer than this goes in parts (a "parts" header, then the text in pieces of this
+# size), the loop free between them: the desk's snapshot of a hub of 2,000 couriers compressed
+# in one piece held every socket 100-147 ms (`bench ws`, docs/performance.md).
+PART_CHARS = 256 * 1024
 
 
 def _heartbeats(state: Any) -> Heartbeats:
@@ -95,8 +99,15 @@ class Stream:
 
     async def send(self, message: dict[str, Any]) -> None:
         text = _encode(message)
-        async with self._send_lock:
-            await self.socket.send_text(text)
+        async with self._send_lock:  # held over every part: nothing comes between them
+            if len(text) <= PART_CHARS:
+                await self.socket.send_text(text)
+            else:
+                pieces = [text[k : k + PART_CHARS] for k in range(0, len(text), PART_CHARS)]
+                await self.socket.send_text(_encode({"type": "parts", "count": len(pieces)}))
+                for piece in pieces:
+                    await asyncio.sleep(0)
+                    await self.socket.send_text(piece)
             self.last_sent = time.monotonic()
 
     async def error(self, code: str, message: str) -> None:

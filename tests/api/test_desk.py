@@ -404,6 +404,29 @@ async def test_the_hub_stream_snapshot_is_the_desk(client, geo) -> None:
     assert message["data"] == day
 
 
+async def test_a_long_snapshot_comes_in_parts_with_nothing_between_them(client, geo, monkeypatch) -> None:
+    from backend.api import streams
+    from backend.bench.harness.stream import MessageReader
+
+    _at_nine(client)
+    w = await _planned_day(client, geo, couriers=2)
+    hub, desk = w["hub"]["id"], w["desk"]
+    day = (await client.get(f"/hubs/{hub}/desk", headers=desk)).json()
+    monkeypatch.setattr(streams, "PART_CHARS", 1000)  # the small day's snapshot is a few kB
+    session = await client.websocket_connect(f"/ws/hub/{hub}", headers=desk)
+    with session as ws:
+        header = await anyio.to_thread.run_sync(lambda: ws.receive_json(timeout=30))
+        assert header["type"] == "parts" and header["count"] > 1
+        pieces = [await anyio.to_thread.run_sync(lambda: ws.receive_text(timeout=30)) for _ in range(header["count"])]
+        after = await anyio.to_thread.run_sync(lambda: ws.receive_json(timeout=30))
+    assert all(len(p) == 1000 for p in pieces[:-1]) and 0 < len(pieces[-1]) <= 1000
+    message = json.loads("".join(pieces))
+    assert message["type"] == "snapshot" and message["data"]["routes"] == day["routes"]
+    assert after["type"] == "caught_up" and after["seq"] == message["seq"]  # after the last piece
+    reader = MessageReader()  # the bench's client reads them the same way
+    assert [reader.take(f) for f in [json.dumps(header), *pieces]] == [None] * header["count"] + [message]
+
+
 @pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 async def test_a_big_day_answers(client, geo, capsys) -> None:
     """100 couriers and 4,000 stops (the ws bench's synthetic day): the desk and the

@@ -46,3 +46,22 @@ test("4401 sends to the login; repeated silent failures check the session; else 
   assert.equal(afterClose({ code: 1006, failuresBeforeMessage: 3 }, false), "reconnect");
   assert.equal(afterClose({ code: 1006, failuresBeforeMessage: 1 }, true), "reconnect");
 });
+
+test("a long message in parts is read whole; short ones as they come", async () => {
+  const { MessageReader } = await import("../../pwa/static/kit/stream.js");
+  const reader = new MessageReader();
+  assert.deepEqual(reader.take('{"type":"ping"}'), { type: "ping" });
+  const text = JSON.stringify({ type: "snapshot", seq: 7, data: { routes: ["a", "b"], note: "{\"parts\"" } });
+  assert.equal(reader.take('{"type":"parts","count":3}'), null);
+  // pieces cut anywhere, even inside a string
+  const pieces = [text.slice(0, 10), text.slice(10, 20), text.slice(20)];
+  assert.equal(reader.take(pieces[0]), null);
+  assert.equal(reader.take(pieces[1]), null);
+  assert.deepEqual(reader.take(pieces[2]), JSON.parse(text));
+  assert.equal(reader.take("not json"), null);
+  assert.deepEqual(reader.take('{"type":"event","seq":8}'), { type: "event", seq: 8 });
+  const another = new MessageReader();
+  assert.equal(another.take('{"type":"parts","count":2}'), null);
+  assert.equal(another.take("42"), null); // a piece that is JSON by itself is still a piece
+  assert.equal(another.take("1"), 421);
+});

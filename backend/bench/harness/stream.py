@@ -4,8 +4,9 @@ The protocol (backend/api/streams.py): a client connects with its bearer token
 in a header (never in the URL) and, when it has seen events before, ``?after=``
 the last seq it saw; the server sends a snapshot (or the events missed since
 that seq), then ``caught_up``, then live events, each with its seq, and a
-``ping`` when quiet. The client may send ``{"type": "ping"}`` (answered with
-``pong``) and, on the courier stream, positions. A dropped socket reconnects
+``ping`` when quiet; a long message comes in parts (:class:`MessageReader`).
+The client may send ``{"type": "ping"}`` (answered with ``pong``) and, on the
+courier stream, positions. A dropped socket reconnects
 after a pause and resumes after its last seq; a seq seen twice is counted as a
 duplicate and not handed on. Subclasses say what they do with what they hear.
 """
@@ -21,6 +22,29 @@ from typing import Any
 import websockets
 
 from backend.bench.harness.api import bearer
+
+
+class MessageReader:
+    """The messages in a socket's frames: a long one comes as a ``{"type": "parts", "count":
+    n}`` header and ``n`` pieces of its JSON text (as pwa/static/kit/stream.js reads them).
+    ``take(frame)`` gives the message a frame completes, or None."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.pieces: list[str] = []
+
+    def take(self, frame: str | bytes) -> dict[str, Any] | None:
+        text = frame.decode() if isinstance(frame, bytes) else frame
+        if self.count:
+            self.pieces.append(text)
+            if len(self.pieces) < self.count:
+                return None
+            text, self.count, self.pieces = "".join(self.pieces), 0, []
+        message = json.loads(text)
+        if message.get("type") == "parts":
+            self.count = int(message["count"])
+            return None
+        return dict(message)
 
 
 class ResumingSocket:
@@ -80,8 +104,11 @@ class ResumingSocket:
                 ) as ws:
                     self.ws = ws
                     delay = self.retry_s
+                    reader = MessageReader()
                     async for raw in ws:
-                        self.receive(json.loads(raw), time.monotonic(), t0)
+                        message = reader.take(raw)
+                        if message is not None:
+                            self.receive(message, time.monotonic(), t0)
             except asyncio.CancelledError:
                 raise
             except websockets.InvalidStatus as exc:

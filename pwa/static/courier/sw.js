@@ -5,7 +5,7 @@
 // - API GETs go to the network first and fall back to the last answer.
 // - Anything that is not a GET (actions, login, photo uploads) is never touched.
 
-const VERSION = "v12";  // bump with every change of the shell, so phones take the new one
+const VERSION = "v13";  // bump with every change of the shell, so phones take the new one
 const SHELL_CACHE = `laadbak-courier-shell-${VERSION}`;
 const API_CACHE = "laadbak-api-v1";
 

@@ -48,6 +48,35 @@ export function afterClose(info, online) {
   return "reconnect";
 }
 
+/**
+ * The messages in a socket's text frames. A long message comes in parts: a
+ * ``{"type": "parts", "count": n}`` header, then ``n`` pieces of its JSON text (the server
+ * keeps its loop free between them). ``take(frame)`` gives the message a frame completes,
+ * or null (a header, a piece, text that is not JSON).
+ */
+export class MessageReader {
+  constructor() {
+    this.parts = null;
+  }
+
+  take(data) {
+    let text = data;
+    if (this.parts) {
+      this.parts.pieces.push(String(data));
+      if (this.parts.pieces.length < this.parts.count) return null;
+      text = this.parts.pieces.join("");
+      this.parts = null;
+    }
+    let msg;
+    try { msg = JSON.parse(text); } catch { return null; }
+    if (msg?.type === "parts" && Number.isInteger(msg.count) && msg.count > 0) {
+      this.parts = { count: msg.count, pieces: [] };
+      return null;
+    }
+    return msg;
+  }
+}
+
 export class LiveStream {
   /**
    * @param {object} opts
@@ -120,6 +149,7 @@ export class LiveStream {
       return;
     }
     this.ws = ws;
+    const reader = new MessageReader(); // a new connection starts between messages
     let heard = false;
     ws.onopen = () => {
       this.attempt = 0;
@@ -134,9 +164,8 @@ export class LiveStream {
         heard = true;
         this.failuresBeforeMessage = 0;
       }
-      let msg;
-      try { msg = JSON.parse(ev.data); } catch { return; }
-      this.onMessage(msg);
+      const msg = reader.take(ev.data);
+      if (msg !== null) this.onMessage(msg);
     };
     ws.onerror = () => { /* onclose follows */ };
     ws.onclose = (ev) => {

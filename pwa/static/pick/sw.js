@@ -7,7 +7,7 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "pick",
-  version: "v8",
+  version: "v9",
   shell: [
     "/pick/",
     "/pick/app.css",

@@ -7,7 +7,7 @@ importScripts("/kit/sw-shell.js");
 // bump the version with every change of the shell
 laadbakShell({
   app: "returns-desk",
-  version: "v6",
+  version: "v7",
   shell: [
     "/returns-desk/",
     "/returns-desk/app.css",
