@@ -62,7 +62,7 @@ import msgspec
 import numpy as np
 
 from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
-from backend.dispatch.pyvrp_search import first_solution, search_required_first, solve_params
+from backend.dispatch.pyvrp_search import search, search_required_first, solve_params
 from backend.dispatch.scheduling import schedule
 
 PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
@@ -504,7 +504,7 @@ def solve_pyvrp(
     for the checker to judge. Raises ValueError for what :func:`unsupported` names
     and :class:`PyVRPUnavailable` when PyVRP is not installed.
     """
-    pyvrp = require_pyvrp()
+    require_pyvrp()
     from pyvrp.stop import MaxRuntime
 
     from backend.dispatch.solver import diagnose
@@ -538,21 +538,9 @@ def solve_pyvrp(
             )
         else:
             data, mapping = to_pyvrp(sub, coords, optional=optional)
-            params = solve_params(max(0.01, time_limit_s - (time.perf_counter() - t0)))
-            if warm is not None:
-                initial = initial_solution(data, mapping, sub, warm)
-            else:
-                initial = first_solution(data, params, seed)
+            initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
             left = max(0.01, time_limit_s - (time.perf_counter() - t0))
-            result = pyvrp.solve(
-                data,
-                stop=MaxRuntime(left),
-                seed=seed,
-                collect_stats=False,
-                display=False,
-                initial_solution=initial,
-                params=params,
-            )
+            result = search(data, MaxRuntime(left), solve_params(left), seed, initial)
             stats["iterations"] = float(result.num_iterations)
             best = result.best
         stats["search"] = time.perf_counter() - t0
