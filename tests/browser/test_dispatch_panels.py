@@ -48,6 +48,24 @@ def _log_in(page: Any, server: Server) -> None:
     expect(page.locator("[data-stop-id]").first).to_be_visible(timeout=15_000)
 
 
+def _raise(server: Server, kind: str, key: str, detail: str, data: dict[str, Any]) -> int:
+    """An open alert of the seeded day's hub, written as the server would write it: its id."""
+    with sqlite3.connect(server.db_path) as db:
+        cur = db.execute(
+            "INSERT INTO alert (hub, plan_date, kind, key, detail, data, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                server.day["hubId"],
+                server.day["date"],
+                kind,
+                key,
+                detail,
+                json.dumps(data),
+                f"{server.day['date']} 09:00:00",
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+
 def _serious(page: Any) -> list[str]:
     return page.evaluate("""async () => {
         const r = await axe.run(document, { resultTypes: ["violations"] });
@@ -122,19 +140,9 @@ def test_an_alert_is_shown_by_kind_and_acknowledged(server: Server, page: Any) -
     from playwright.sync_api import expect
 
     courier_id = server.day["courierId"]
-    with sqlite3.connect(server.db_path) as db:  # an alert as the minute's check would raise it
-        cur = db.execute(
-            "INSERT INTO alert (hub, plan_date, kind, key, detail, data, raised_at)"
-            " VALUES (?, ?, 'no_position', ?, 'No position for 7 minutes.', ?, ?)",
-            (
-                server.day["hubId"],
-                server.day["date"],
-                f"panels-test-{courier_id}",
-                json.dumps({"courierId": courier_id}),
-                f"{server.day['date']} 09:00:00",
-            ),
-        )
-        alert_id = cur.lastrowid
+    alert_id = _raise(  # as the minute's check would raise it
+        server, "no_position", f"panels-test-{courier_id}", "No position for 7 minutes.", {"courierId": courier_id}
+    )
     _log_in(page, server)
     item = page.locator(f'[data-alert-id="{alert_id}"]')
     expect(item).to_contain_text("has sent no position for a while.", timeout=10_000)
@@ -157,7 +165,7 @@ def test_stops_a_replan_left_off_every_route_are_named_in_both_languages(server:
 
     from backend.dispatch import alerts as alert_rules
 
-    with sqlite3.connect(server.db_path) as db:  # an alert as a background re-plan would raise it
+    with sqlite3.connect(server.db_path) as db:  # the day's first four stops
         ids = [
             row[0]
             for row in db.execute(
@@ -166,21 +174,10 @@ def test_stops_a_replan_left_off_every_route_are_named_in_both_languages(server:
             )
         ]
         assert len(ids) == 4, ids
-        raised = alert_rules.stops_unplanned(99, "failed_stop", [(sid, "no_capacity") for sid in ids])
         address = db.execute("SELECT address FROM stop WHERE id = ?", (ids[0],)).fetchone()[0]
-        cur = db.execute(
-            "INSERT INTO alert (hub, plan_date, kind, key, detail, data, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                server.day["hubId"],
-                server.day["date"],
-                raised.kind,
-                f"panels-test-{raised.key}",
-                raised.detail,
-                json.dumps(raised.data),
-                f"{server.day['date']} 09:05:00",
-            ),
-        )
-        alert_id = cur.lastrowid
+    # as a background re-plan would raise it
+    raised = alert_rules.stops_unplanned(99, "failed_stop", [(sid, "no_capacity") for sid in ids])
+    alert_id = _raise(server, raised.kind, f"panels-test-{raised.key}", raised.detail, raised.data)
     _log_in(page, server)
     item = page.locator(f'[data-alert-id="{alert_id}"]')
     expect(item).to_contain_text("A re-plan left 4 stops off every route:", timeout=10_000)
