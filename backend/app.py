@@ -126,6 +126,10 @@ async def _poke_feed(request: Request) -> None:
             request.app.state.jobs.wake()
 
 
+# Young collections every 10,000 allocations (see the lifespan). A middle collection walks what
+# survived the young ones since the last: after every 20 of them, once new sockets had come in by
+# the hundred, 106-123 ms of CPU; after every 2, at most 58-63 ms. Full collections every 1,000
+# middle ones come as often as before (every 2,000 young): docs/performance.md.
 GC_THRESHOLDS = (10_000, 2, 1000)
 # Falling behind is gradual: one re-plan of a hub every two minutes follows it.
 BEHIND_EVERY_S = 120.0
@@ -352,10 +356,6 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         # (At 50,000 each young collection itself took 16-120 ms of CPU under
         # `bench ws`, one of the middle generation 1.5 s: the stall watch times
         # them, docs/performance.md.)
-        # A middle collection walks what survived the young ones since the last:
-        # after every 20 of them, once new sockets had come in by the hundred,
-        # 106-123 ms of CPU; after every 2, at most 58-63 ms. Full collections
-        # every 1,000 middle ones come as often as before (every 2,000 young).
         gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
