@@ -63,6 +63,8 @@ def test_a_short_run_keeps_a_short_late_acceptance_history():
 
 
 def test_the_first_solution_serves_every_visit_from_an_empty_start():
+    from pyvrp.stop import MaxIterations
+
     # one stop of two windows: PyVRP's client group, of which one client must be served
     bike = Vehicle(id="v", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=50, volume_l=100)
     stops = (
@@ -72,7 +74,7 @@ def test_the_first_solution_serves_every_visit_from_an_empty_start():
     )
     day = Problem(time_s=_T, dist_m=_T, vehicles=(bike,), stops=stops, cost="time")
     data, mapping = E.to_pyvrp(day)
-    first = P.first_solution(data, P.solve_params(1.0), seed=1)
+    first = P.search(data, MaxIterations(0), P.solve_params(1.0), seed=1).best  # the start, before any iteration
     assert first.is_feasible() and first.is_complete()
     plan = E.plan_from_sequences(day, E.sequences_from_solution(first, mapping))
     assert sorted(ps.stop_id for r in plan.routes for ps in r.stops) == ["s1", "s2", "s3"]
