@@ -160,9 +160,17 @@ def _writer_lock() -> asyncio.Lock:
     return lock
 
 
+# A statement of the writer's transaction runs at once on the event loop's thread, up to
+# this much of it between two yields to the loop, and only with this many values or fewer
+# (a bulk insert goes to the connection's thread).
+INLINE_BUDGET_S = 0.005
+INLINE_MAX_ARGS = 400
+
+
 class _PooledConnection:
     """An aiosqlite connection whose ``close`` hands it back to the pool
-    (Piccolo's transactions close the connection they were given)."""
+    (Piccolo's transactions close the connection they were given); its reads try the
+    loop's thread first (:func:`_read`)."""
 
     def __init__(self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection) -> None:
         self._engine, self._connection = engine, connection
@@ -170,15 +178,51 @@ class _PooledConnection:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._connection, name)
 
+    async def execute_fetchall(self, sql: str, parameters: Any = None) -> Any:
+        return await _read(self._connection, sql, parameters or [])
+
     async def close(self) -> None:
         await self._engine._release(self._connection)
 
 
-# A statement of the writer's transaction runs at once on the event loop's thread, up to
-# this much of it between two yields to the loop, and only with this many values or fewer
-# (a bulk insert goes to the connection's thread).
-INLINE_BUDGET_S = 0.005
-INLINE_MAX_ARGS = 400
+# A read (of up to INLINE_MAX_ARGS values) runs at once on the event loop's thread for up
+# to this long; one that outgrows it is interrupted and runs again on its connection's thread.
+READ_INLINE_BUDGET_S = 0.002
+_NO_DEADLINE = float("inf")
+_DEADLINE = "_laadbak_read_deadline"
+
+
+def _watch(connection: aiosqlite.Connection) -> None:
+    """Give ``connection`` a progress handler that interrupts a statement past its deadline
+    (none but an inline read's has one)."""
+    deadline = [_NO_DEADLINE]
+    setattr(connection, _DEADLINE, deadline)
+    connection._conn.set_progress_handler(lambda: time.perf_counter() > deadline[0], 1000)
+
+
+async def _read(connection: aiosqlite.Connection, sql: str, args: Any) -> Any:
+    """``sql``'s rows. Most reads are an indexed lookup of a fraction of a millisecond,
+    where a round trip to the connection's thread waits for a turn of a busy event loop
+    (twice: the statement, then its rows), and under `bench ws` that wait, not SQLite, was
+    an action's tail. So the read runs here first; a big one (a desk's whole day) is
+    interrupted at ``READ_INLINE_BUDGET_S`` and goes to the thread, a read having nothing
+    to undo. Only a connection's owner calls this, so its thread is idle meanwhile."""
+    deadline: list[float] | None = getattr(connection, _DEADLINE, None)
+    if deadline is None or len(args) > INLINE_MAX_ARGS or not sql.lstrip()[:6].upper().startswith("SELECT"):
+        return await connection.execute_fetchall(sql, args)
+    deadline[0] = time.perf_counter() + READ_INLINE_BUDGET_S
+    try:
+        cursor = connection._conn.execute(sql, args)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    except sqlite3.OperationalError as exc:
+        if str(exc) != "interrupted":
+            raise
+    finally:
+        deadline[0] = _NO_DEADLINE
+    return await connection.execute_fetchall(sql, args)
 
 
 class _WriterConnection(_PooledConnection):
@@ -282,6 +326,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         connection._thread.daemon = True  # an unclosed pool must not keep the process alive
         await connection
         connection.row_factory = dict_factory  # type: ignore[assignment]  # Piccolo types it as a class
+        _watch(connection)
         await connection.execute("PRAGMA foreign_keys = 1")
         # WAL with synchronous=NORMAL cannot corrupt the database; a power cut
         # may lose the last commits, a crash of the process cannot.
@@ -352,7 +397,10 @@ class PooledSQLiteEngine(SQLiteEngine):
             try:
                 connection = await self._acquire()
                 try:
-                    await connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    # fetched, so that its statement ends: one left stepping kept the
+                    # connection's read snapshot open (its next reads missed newer commits, its
+                    # next checkpoint found the table locked)
+                    await connection.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
                 finally:
                     await self._release(connection)
             except Exception:  # noqa: BLE001 - the next one catches up
@@ -382,7 +430,7 @@ class PooledSQLiteEngine(SQLiteEngine):
                 return await connection.execute_fetchall(query, args or [])
         connection = await self._acquire()
         try:
-            return await connection.execute_fetchall(query, args or [])
+            return await _read(connection, query, args or [])
         finally:
             await self._release(connection)
 
