@@ -53,6 +53,7 @@ class ServerGroup(ServerProcess):
         self.port, self.base, self.ws_base, self.log_path = first.port, first.base, first.ws_base, first.log_path
         self.proc = None
         self.started: dict[str, Any] = {}
+        self.ended: dict[str, Any] = {}
 
     def bases(self) -> list[dict[str, str]]:
         """The http and ws base of each serving process."""
@@ -66,6 +67,8 @@ class ServerGroup(ServerProcess):
         self.started = self.describe()
 
     def stop(self, timeout_s: float = 15.0) -> None:
+        if self.proc is not None:  # the last figures while the processes are there to be read
+            self.ended = self.describe("processes_end")
         for p in (*self.servers, *self.workers):
             p.stop(timeout_s)
         self.proc = None
@@ -87,7 +90,7 @@ class ServerGroup(ServerProcess):
         self, instances: list[dict[str, Any]], results: list[dict[str, Any]], dispatcher_order: list[Any]
     ) -> dict[str, Any]:
         """After the run: each process's figures (a row of ``instances``) and the order check."""
-        instances.extend([self.started, self.describe("processes_end")])
+        instances.extend([self.started, self.ended or self.describe("processes_end")])
         return cross_process(results, dispatcher_order, len(self.servers))
 
     @property

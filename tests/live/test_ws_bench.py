@@ -6,28 +6,23 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
+
+import pytest
 
 from backend.settings import REPO_ROOT
+from tests.api.redis_check import REDIS_URL
+from tests.conftest import BASE_POSTGRES_URL, IN_CI
+from tests.live.test_several_processes import _unavailable
 
 
-def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
+def bench_ws(*args: str) -> dict[str, Any]:
+    """``laadbak bench ws --json`` on a small day: 20 couriers acting often, 8 s of riding."""
     env = {**os.environ, "LAADBAK_SECRET_KEY": "bench-test"}
     env.pop("DATABASE_URL", None)
+    small = ("--couriers", "20", "--duration", "8", "--action-every", "1.5:3")
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "backend.cli",
-            "bench",
-            "ws",
-            "--json",
-            "--couriers",
-            "20",
-            "--duration",
-            "8",
-            "--action-every",
-            "1.5:3",
-        ],
+        [sys.executable, "-m", "backend.cli", "bench", "ws", "--json", *small, *args],
         check=False,
         cwd=REPO_ROOT,
         env=env,
@@ -36,7 +31,12 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
         timeout=240,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
+    result = bench_ws()
     assert set(result) == {"instances", "summary"}
     summary = result["summary"]
     for key in (
@@ -80,3 +80,19 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
     run = next(i for i in result["instances"] if i["phase"] == "run")
     assert run["http_errors"] == {} and run["lost_courier"] == 0 and run["lost_dispatcher"] == 0
     assert run["positions_at_dispatcher"] > 0
+
+
+def test_ws_bench_on_two_processes_reports_each_and_the_same_order_everywhere() -> None:
+    reason = _unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL or Redis does not answer: {reason}")
+        pytest.skip(f"several processes need PostgreSQL and Redis: {reason}")
+    result = bench_ws("--processes", "2", "--postgres", BASE_POSTGRES_URL, "--redis", REDIS_URL)
+    summary = result["summary"]
+    assert summary["lost"] == 0 and summary["duplicated"] == 0
+    assert summary["connections_held"] == 20 + 1
+    assert summary["cross_process"]["same_order"] is True
+    ends = [i for i in result["instances"] if i["phase"] == "processes_end"]
+    assert len(ends) == 1 and len(ends[0]["serving"]) == 2  # read before the processes stopped
+    assert all(p["cpu_s"] is not None and p["cpu_s"] > 0 for p in ends[0]["serving"])
