@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import redis.asyncio as redis
 
 from backend.realtime import outbox
 from backend.realtime.feed import POSITION_BATCH_S, Feed, Subscriber, make_feed, tail
@@ -200,6 +201,55 @@ async def test_without_redis_answering_the_redis_feed_still_delivers(client) -> 
         assert (await take(hub, 1))[0]["type"] == "positions"
     finally:
         await feed.stop()
+
+
+async def test_with_redis_down_a_burst_of_positions_is_delivered_here_and_logged_once(
+    client, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = RedisFeed("redis://127.0.0.1:1/0", poll_interval_s=30)
+    await feed.start()
+    try:
+        heard: list[int] = []
+        feed.watch_positions(lambda hub, m: heard.append(m["courierId"]))
+        for courier_id in range(200):
+            await feed.publish_position(9, {"type": "position", "courierId": courier_id, "lat": 60.1, "lon": 24.9})
+        for _ in range(250):
+            if len(heard) == 200:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(heard) == list(range(200))
+        assert caplog.text.count("could not publish positions through Redis") == 1
+    finally:
+        await feed.stop()
+
+
+async def test_a_burst_of_positions_crosses_redis_in_a_few_messages(client) -> None:
+    redis_url = await redis_or_skip()
+    feeds = Feeds("redis", redis_url)
+    try:
+        here, there = await feeds(), await feeds()
+        heard: list[int] = []
+        there.watch_positions(lambda hub, m: heard.append(m["courierId"]))
+        spy = redis.from_url(redis_url)
+        pubsub = spy.pubsub()
+        await pubsub.subscribe(f"{feeds.prefix}:positions")
+        await pubsub.get_message(timeout=1)  # the subscription's confirmation
+        for courier_id in range(500):  # faster than one publish each could go
+            await here.publish_position(9, {"type": "position", "courierId": courier_id, "lat": 60.1, "lon": 24.9})
+        for _ in range(250):
+            if len(heard) == 500:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == list(range(500))  # every one, in order
+        messages = 0
+        while await pubsub.get_message(timeout=0.2) is not None:
+            messages += 1
+        assert 1 <= messages < 50
+        await pubsub.aclose()
+        await spy.aclose()
+    finally:
+        for feed in feeds.started:
+            await feed.stop()
 
 
 def test_make_feed_picks_the_implementation_from_the_setting() -> None:

@@ -5,14 +5,21 @@ once; positions go through Redis too, and each process's listener (this
 one's included) hands them to its own hub streams. Redis only carries word:
 the outbox stays the record, so a lost message delays an event by one poll
 and loses nothing.
+
+One task publishes, one message at a time: the pokes that came meanwhile as
+one, the positions that came meanwhile as one list. A publish per position
+(hundreds a second a process) ran the client's connection pool dry under
+`bench ws --processes 3`, and each refusal logged its traceback on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 import redis.asyncio as redis
@@ -23,6 +30,10 @@ log = logging.getLogger("laadbak.feed")
 PREFIX = "laadbak"  # channels "<prefix>:outbox" and "<prefix>:positions"
 CONNECT_TIMEOUT_S = 2.0
 RECONNECT_S = 1.0
+# Positions waiting for the sender, the oldest dropped past this many (a position is
+# superseded by the courier's next one; a publish that hangs must not grow memory).
+MAX_WAITING_POSITIONS = 10_000
+WARN_EVERY_S = 10.0  # a failing Redis is logged with its traceback once in this long
 
 
 class RedisFeed(OutboxFeed):
@@ -33,6 +44,10 @@ class RedisFeed(OutboxFeed):
         # deployments (or test runs) that share one Redis.
         self.events_channel, self.positions_channel = f"{prefix}:outbox", f"{prefix}:positions"
         self._redis: redis.Redis | None = None
+        self._positions: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_WAITING_POSITIONS)
+        self._poke_waiting = False
+        self._to_send = asyncio.Event()
+        self._warned: dict[str, float] = {}
 
     async def _open(self) -> None:
         self._redis = redis.from_url(self.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S)
@@ -42,6 +57,7 @@ class RedisFeed(OutboxFeed):
         except Exception:  # noqa: BLE001 - the listener keeps trying; the poll covers meanwhile
             log.warning("could not subscribe to Redis; will retry", exc_info=True)
         self._tasks.append(asyncio.create_task(self._listen(pubsub), name="redis-listen"))
+        self._tasks.append(asyncio.create_task(self._send(), name="redis-send"))
 
     async def _close(self) -> None:
         if self._redis is not None:
@@ -49,20 +65,40 @@ class RedisFeed(OutboxFeed):
             self._redis = None
 
     async def _announce(self) -> None:
-        assert self._redis is not None, "start() the feed first"
-        try:
-            await self._redis.publish(self.events_channel, "1")
-        except Exception:  # noqa: BLE001 - the poll still finds it
-            log.warning("could not notify other workers through Redis", exc_info=True)
+        self._poke_waiting = True
+        self._to_send.set()
 
     async def _broadcast_position(self, hub_id: int, message: dict[str, Any]) -> None:
+        self._positions.append({"hubId": hub_id, "message": message})
+        self._to_send.set()
+
+    async def _send(self) -> None:
         assert self._redis is not None, "start() the feed first"
-        try:
-            await self._redis.publish(self.positions_channel, json.dumps({"hubId": hub_id, "message": message}))
-            return  # our own listener delivers it locally too
-        except Exception:  # noqa: BLE001
-            log.warning("could not publish a position through Redis", exc_info=True)
-        self._deliver_position(hub_id, message)
+        while True:
+            await self._to_send.wait()
+            self._to_send.clear()
+            if self._poke_waiting:
+                self._poke_waiting = False
+                try:
+                    await self._redis.publish(self.events_channel, "1")
+                except Exception:  # noqa: BLE001 - the poll still finds them
+                    self._warn("could not notify other workers through Redis")
+            if self._positions:
+                batch = list(self._positions)
+                self._positions.clear()
+                try:
+                    await self._redis.publish(self.positions_channel, json.dumps(batch))
+                    continue  # our own listener delivers them locally too
+                except Exception:  # noqa: BLE001
+                    self._warn("could not publish positions through Redis")
+                for p in batch:
+                    self._deliver_position(p["hubId"], p["message"])
+
+    def _warn(self, what: str) -> None:
+        now = time.monotonic()
+        if now - self._warned.get(what, -WARN_EVERY_S) >= WARN_EVERY_S:
+            self._warned[what] = now
+            log.warning("%s (logged once in %.0f s)", what, WARN_EVERY_S, exc_info=True)
 
     async def _subscribe(self) -> Any:
         assert self._redis is not None
@@ -96,7 +132,8 @@ class RedisFeed(OutboxFeed):
             self._wake.set()
         else:
             data = json.loads(item["data"])
-            self._deliver_position(data["hubId"], data["message"])
+            for p in data if isinstance(data, list) else [data]:  # a list, or one from an older process
+                self._deliver_position(p["hubId"], p["message"])
 
 
 async def _quietly_close(pubsub: Any) -> None:
