@@ -126,11 +126,12 @@ async def _poke_feed(request: Request) -> None:
             request.app.state.jobs.wake()
 
 
-# Young collections every 10,000 allocations (see the lifespan). A middle collection walks what
-# survived the young ones since the last: after every 20 of them, once new sockets had come in by
-# the hundred, 106-123 ms of CPU; after every 2, at most 58-63 ms. Full collections every 1,000
-# middle ones come as often as before (every 2,000 young): docs/performance.md.
-GC_THRESHOLDS = (10_000, 2, 1000)
+# Young collections every 5,000 allocations (see the lifespan), middle ones after every 2 young
+# ones, full ones after every 2,000 middle ones (as many allocations apart as before). A pause is
+# what it walks: middle collections after every 20 young ones of 10,000 took 106-123 ms once new
+# sockets came in by the hundred, after every 2 at most 58-74 ms, and with young ones of 5,000 at
+# most 34-37 ms, about twice as many: docs/performance.md.
+GC_THRESHOLDS = (5_000, 2, 2000)
 # Falling behind is gradual: one re-plan of a hub every two minutes follows it.
 BEHIND_EVERY_S = 120.0
 
@@ -351,7 +352,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         # objects of every request in flight are promoted to the old
         # generation, which then fills up and is walked every few seconds:
         # a pause of 0.3-1 s across 2,000 sockets (measured with `bench ws`).
-        # Young collections every 10,000 allocations let request garbage die
+        # Young collections every 5,000 allocations let request garbage die
         # young, so full collections come only when the long-lived set grows.
         # (At 50,000 each young collection itself took 16-120 ms of CPU under
         # `bench ws`, one of the middle generation 1.5 s: the stall watch times
