@@ -386,7 +386,6 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
             action_every=(float(lo), float(hi or lo)),
             compression=not args.no_compression,
             keep_dir=args.keep,
-            wal=args.wal,
             postgres_url=postgres,
             processes=args.processes,
             redis_url=redis_url if args.processes > 1 else None,
@@ -670,7 +669,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action-every", default="30:60", help="seconds between a courier's actions, MIN:MAX")
     p.add_argument("--no-compression", action="store_true", help="no permessage-deflate on the websockets")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
-    p.add_argument("--wal", action="store_true", help="experiment: the bench database in SQLite WAL mode")
     p.add_argument(
         "--postgres", metavar="URL", help="experiment: run on a throw-away PostgreSQL database created on this server"
     )

@@ -76,6 +76,7 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
     assert summary["p99_ms"] is not None and summary["p99_vs_target"] == round(summary["p99_ms"] / 50, 3)
     phases = [i["phase"] for i in result["instances"]]
     assert phases[:5] == ["seed", "server", "login", "ramp", "run"]
+    assert result["instances"][0]["journal_mode"] == "wal"  # as the server opens it
     assert "server_log" in phases
     run = next(i for i in result["instances"] if i["phase"] == "run")
     assert run["http_errors"] == {} and run["lost_courier"] == 0 and run["lost_dispatcher"] == 0
