@@ -223,6 +223,30 @@ async def test_with_redis_down_a_burst_of_positions_is_delivered_here_and_logged
         await feed.stop()
 
 
+async def test_with_redis_down_a_listener_that_fails_does_not_stop_the_positions(client) -> None:
+    feed = RedisFeed("redis://127.0.0.1:1/0", poll_interval_s=30)
+    await feed.start()
+    try:
+        heard: list[int] = []
+
+        def listener(hub: int, m: dict[str, Any]) -> None:
+            if m["courierId"] == 1:
+                raise RuntimeError("a listener's fault")
+            heard.append(m["courierId"])
+
+        feed.watch_positions(listener)
+        await feed.publish_position(9, {"type": "position", "courierId": 1, "lat": 60.1, "lon": 24.9})
+        await asyncio.sleep(0.2)
+        await feed.publish_position(9, {"type": "position", "courierId": 2, "lat": 60.1, "lon": 24.9})
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == [2]
+    finally:
+        await feed.stop()
+
+
 async def test_a_burst_of_positions_crosses_redis_in_a_few_messages(client) -> None:
     redis_url = await redis_or_skip()
     feeds = Feeds("redis", redis_url)

@@ -73,26 +73,32 @@ class RedisFeed(OutboxFeed):
         self._to_send.set()
 
     async def _send(self) -> None:
-        assert self._redis is not None, "start() the feed first"
         while True:
             await self._to_send.wait()
             self._to_send.clear()
-            if self._poke_waiting:
-                self._poke_waiting = False
-                try:
-                    await self._redis.publish(self.events_channel, "1")
-                except Exception:  # noqa: BLE001 - the poll still finds them
-                    self._warn("could not notify other workers through Redis")
-            if self._positions:
-                batch = list(self._positions)
-                self._positions.clear()
-                try:
-                    await self._redis.publish(self.positions_channel, json.dumps(batch))
-                    continue  # our own listener delivers them locally too
-                except Exception:  # noqa: BLE001
-                    self._warn("could not publish positions through Redis")
-                for p in batch:
-                    self._deliver_position(p["hubId"], p["message"])
+            try:
+                await self._send_waiting()
+            except Exception:  # noqa: BLE001 - a listener's fault must not stop the sender
+                log.exception("sending to Redis failed; the sender goes on")
+
+    async def _send_waiting(self) -> None:
+        assert self._redis is not None, "start() the feed first"
+        if self._poke_waiting:
+            self._poke_waiting = False
+            try:
+                await self._redis.publish(self.events_channel, "1")
+            except Exception:  # noqa: BLE001 - the poll still finds them
+                self._warn("could not notify other workers through Redis")
+        if self._positions:
+            batch = list(self._positions)
+            self._positions.clear()
+            try:
+                await self._redis.publish(self.positions_channel, json.dumps(batch))
+                return  # our own listener delivers them locally too
+            except Exception:  # noqa: BLE001
+                self._warn("could not publish positions through Redis")
+            for p in batch:
+                self._deliver_position(p["hubId"], p["message"])
 
     def _warn(self, what: str) -> None:
         now = time.monotonic()
