@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -60,6 +60,13 @@ async def feeds(request: pytest.FixtureRequest, client) -> AsyncIterator[Feeds]:
 
 async def take(sub: Subscriber, n: int) -> list[dict[str, Any]]:
     return [await asyncio.wait_for(sub.queue.get(), QUICK_S) for _ in range(n)]
+
+
+async def until(condition: Callable[[], object], timeout_s: float = QUICK_S) -> None:
+    """Wait until ``condition()`` holds or ``timeout_s`` passes (the test's assertions say which)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
 
 
 async def nothing_more(*subs: Subscriber, wait_s: float = 0.5) -> None:
@@ -203,48 +210,43 @@ async def test_without_redis_answering_the_redis_feed_still_delivers(client) -> 
         await feed.stop()
 
 
+@pytest.fixture
+async def feed_without_redis(client) -> AsyncIterator[RedisFeed]:
+    """A Redis feed whose Redis does not answer (nothing listens on port 1)."""
+    feed = RedisFeed("redis://127.0.0.1:1/0", poll_interval_s=30)
+    await feed.start()
+    yield feed
+    await feed.stop()
+
+
 async def test_with_redis_down_a_burst_of_positions_is_delivered_here_and_logged_once(
-    client, caplog: pytest.LogCaptureFixture
+    feed_without_redis: RedisFeed, caplog: pytest.LogCaptureFixture
 ) -> None:
-    feed = RedisFeed("redis://127.0.0.1:1/0", poll_interval_s=30)
-    await feed.start()
-    try:
-        heard: list[int] = []
-        feed.watch_positions(lambda hub, m: heard.append(m["courierId"]))
-        for courier_id in range(200):
-            await feed.publish_position(9, {"type": "position", "courierId": courier_id, "lat": 60.1, "lon": 24.9})
-        for _ in range(250):
-            if len(heard) == 200:
-                break
-            await asyncio.sleep(0.02)
-        assert sorted(heard) == list(range(200))
-        assert caplog.text.count("could not publish positions through Redis") == 1
-    finally:
-        await feed.stop()
+    feed = feed_without_redis
+    heard: list[int] = []
+    feed.watch_positions(lambda hub, m: heard.append(m["courierId"]))
+    for courier_id in range(200):
+        await feed.publish_position(9, {"type": "position", "courierId": courier_id, "lat": 60.1, "lon": 24.9})
+    await until(lambda: len(heard) == 200)
+    assert sorted(heard) == list(range(200))
+    assert caplog.text.count("could not publish positions through Redis") == 1
 
 
-async def test_with_redis_down_a_listener_that_fails_does_not_stop_the_positions(client) -> None:
-    feed = RedisFeed("redis://127.0.0.1:1/0", poll_interval_s=30)
-    await feed.start()
-    try:
-        heard: list[int] = []
+async def test_with_redis_down_a_listener_that_fails_does_not_stop_the_positions(feed_without_redis: RedisFeed) -> None:
+    feed = feed_without_redis
+    heard: list[int] = []
 
-        def listener(hub: int, m: dict[str, Any]) -> None:
-            if m["courierId"] == 1:
-                raise RuntimeError("a listener's fault")
-            heard.append(m["courierId"])
+    def listener(hub: int, m: dict[str, Any]) -> None:
+        if m["courierId"] == 1:
+            raise RuntimeError("a listener's fault")
+        heard.append(m["courierId"])
 
-        feed.watch_positions(listener)
-        await feed.publish_position(9, {"type": "position", "courierId": 1, "lat": 60.1, "lon": 24.9})
-        await asyncio.sleep(0.2)
-        await feed.publish_position(9, {"type": "position", "courierId": 2, "lat": 60.1, "lon": 24.9})
-        for _ in range(100):
-            if heard:
-                break
-            await asyncio.sleep(0.02)
-        assert heard == [2]
-    finally:
-        await feed.stop()
+    feed.watch_positions(listener)
+    await feed.publish_position(9, {"type": "position", "courierId": 1, "lat": 60.1, "lon": 24.9})
+    await asyncio.sleep(0.2)
+    await feed.publish_position(9, {"type": "position", "courierId": 2, "lat": 60.1, "lon": 24.9})
+    await until(lambda: bool(heard))
+    assert heard == [2]
 
 
 async def test_a_burst_of_positions_crosses_redis_in_a_few_messages(client) -> None:
@@ -260,10 +262,7 @@ async def test_a_burst_of_positions_crosses_redis_in_a_few_messages(client) -> N
         await pubsub.get_message(timeout=1)  # the subscription's confirmation
         for courier_id in range(500):  # faster than one publish each could go
             await here.publish_position(9, {"type": "position", "courierId": courier_id, "lat": 60.1, "lon": 24.9})
-        for _ in range(250):
-            if len(heard) == 500:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(heard) == 500)
         assert heard == list(range(500))  # every one, in order
         messages = 0
         while await pubsub.get_message(timeout=0.2) is not None:
@@ -291,10 +290,7 @@ async def test_every_feed_of_the_deployment_hears_every_position(feeds: Feeds) -
     here.watch_positions(lambda hub, m: heard["here"].append((hub, m["courierId"])))
     there.watch_positions(lambda hub, m: heard["there"].append((hub, m["courierId"])))
     await here.publish_position(9, {"type": "position", "courierId": 5, "lat": 60.1, "lon": 24.9})
-    for _ in range(100):
-        if heard["here"] and (heard["there"] or feeds.redis_url is None):
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: heard["here"] and (heard["there"] or feeds.redis_url is None))
     assert heard["here"] == [(9, 5)]
     assert heard["there"] == ([(9, 5)] if feeds.redis_url else [])  # memory feeds are one process each
 

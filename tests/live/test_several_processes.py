@@ -78,13 +78,18 @@ def _unavailable() -> str | None:
     return postgres_unavailable() or run(redis_reason())
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, geo) -> Iterator[Cluster]:  # noqa: ANN001
+def need_postgres_and_redis() -> None:
+    """Skip the test when PostgreSQL or Redis does not answer (fail it under CI)."""
     reason = _unavailable()
     if reason:
         if IN_CI:
             pytest.fail(f"CI=true but PostgreSQL or Redis does not answer: {reason}")
         pytest.skip(f"several processes need PostgreSQL and Redis: {reason}")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, geo) -> Iterator[Cluster]:  # noqa: ANN001
+    need_postgres_and_redis()
     name = f"laadbak_several_{secrets.token_hex(4)}"
     url = run(create_pg_database(BASE_POSTGRES_URL, name))
     cluster = None

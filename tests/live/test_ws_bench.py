@@ -8,12 +8,10 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
-
 from backend.settings import REPO_ROOT
 from tests.api.redis_check import REDIS_URL
-from tests.conftest import BASE_POSTGRES_URL, IN_CI
-from tests.live.test_several_processes import _unavailable
+from tests.conftest import BASE_POSTGRES_URL
+from tests.live.test_several_processes import need_postgres_and_redis
 
 
 def bench_ws(*args: str) -> dict[str, Any]:
@@ -84,11 +82,7 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
 
 
 def test_ws_bench_on_two_processes_reports_each_and_the_same_order_everywhere() -> None:
-    reason = _unavailable()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true but PostgreSQL or Redis does not answer: {reason}")
-        pytest.skip(f"several processes need PostgreSQL and Redis: {reason}")
+    need_postgres_and_redis()
     result = bench_ws("--processes", "2", "--postgres", BASE_POSTGRES_URL, "--redis", REDIS_URL)
     summary = result["summary"]
     assert summary["lost"] == 0 and summary["duplicated"] == 0
