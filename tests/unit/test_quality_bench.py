@@ -58,6 +58,9 @@ def test_the_report_has_its_fields_and_the_reference_is_never_worse(day, pool):
             assert key in row, (name, key)
         assert row["violations"] == 0 and row["reference_violations"] == 0 and row["feasible"] is True
         assert row["reference_limit_s"] == 0.6 and [r["role"] for r in row["runs"]][0] == "product"
+        # the reference runs every kind of run the product makes, with more time
+        product_kinds = {"pyvrp"} if name != "locks" else {"relaxed"}
+        assert product_kinds <= set(row["reference_engines"]) and "ortools" in row["reference_engines"]
         assert all(r["violations"] == 0 for r in row["runs"])
         # the reference is the best of every run, the product's own included
         assert (row["reference_unplanned"], row["reference_cost"]) <= (row["unplanned"], row["cost"])
