@@ -285,10 +285,11 @@ def reference_engines(problem: Problem) -> tuple[str, ...]:
     express the problem, OR-Tools then PyVRP from its plan and PyVRP cold (the search that wins
     most of the product's plans: without it at 10x, on the city day of 500 stops with several
     windows, the reference was OR-Tools' 22,606 where PyVRP cold reaches 22,499-22,566 in
-    30-100 s); where it can only relax it, PyVRP on the relaxation then OR-Tools from its plan."""
+    30-100 s); where it can only relax it, PyVRP on the relaxation then OR-Tools from its plan,
+    with baskets of several shops as chains, and split where a basket has several shops."""
     if pyvrp_can_plan(problem):
         return ("ortools", "ortools+pyvrp", "pyvrp")
-    return engines_for(problem, ("ortools", "relaxed"))
+    return tuple(dict.fromkeys(engines_for(problem, ("ortools", "relaxed", "relaxed-split"))))
 
 
 def run_mix(

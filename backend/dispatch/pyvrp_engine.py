@@ -62,7 +62,7 @@ import msgspec
 import numpy as np
 
 from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
-from backend.dispatch.pyvrp_search import search, search_required_first, solve_params
+from backend.dispatch.pyvrp_search import Watch, search, search_required_first, solve_params
 from backend.dispatch.scheduling import schedule
 
 PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
@@ -280,10 +280,10 @@ def to_pyvrp(
         vehicle_types=[[v.id for v in vs] for vs in type_vehicles],
         load_units=units,
     )
-    from backend.dispatch.pyvrp_translate import lock_profiles, window_groups
+    from backend.dispatch.pyvrp_translate import door_visits_together, lock_profiles, window_groups
 
     data, mapping = window_groups(data, mapping, problem, optional=optional)
-    return lock_profiles(data, mapping, problem)
+    return door_visits_together(*lock_profiles(data, mapping, problem))
 
 
 def _vehicle_types(
@@ -490,6 +490,7 @@ def solve_pyvrp(
     optional: bool | None = None,
     warm: Plan | None = None,
     timings: dict[str, float] | None = None,
+    watch: Watch | None = None,
 ) -> Plan:
     """Plan ``problem`` with PyVRP within ``time_limit_s`` of wall clock, hand-over included.
 
@@ -499,7 +500,8 @@ def solve_pyvrp(
     ``warm``'s routes when given (e.g. OR-Tools' plan): with ``optional`` None every
     visit required first, optional only when that finds no plan
     (:mod:`backend.dispatch.pyvrp_search`); True or False, visits optional or
-    required for the whole limit.
+    required for the whole limit. ``watch``, if given, follows the required search, its
+    best solutions shown as plans (:class:`backend.dispatch.pyvrp_search.Watch`).
     A plan PyVRP itself finds infeasible comes back with ``status="infeasible"``
     for the checker to judge. Raises ValueError for what :func:`unsupported` names
     and :class:`PyVRPUnavailable` when PyVRP is not installed.
@@ -535,6 +537,7 @@ def solve_pyvrp(
                 seed=seed,
                 initial=None if warm is None else lambda d, m: initial_solution(d, m, sub, warm),
                 stats=stats,
+                watch=_plans(watch, sub, t0),
             )
         else:
             data, mapping = to_pyvrp(sub, coords, optional=optional)
@@ -544,14 +547,26 @@ def solve_pyvrp(
             stats["iterations"] = float(result.num_iterations)
             best = result.best
         stats["search"] = time.perf_counter() - t0
-        plan = plan_from_sequences(
-            sub,
-            sequences_from_solution(best, mapping),
-            solve_s=time.perf_counter() - t0,
-            status="feasible" if best.is_feasible() else "infeasible",
-        )
+        plan = _plan(sub, best, mapping, t0)
     engine = "pyvrp" if warm is None else f"{warm.engine}+pyvrp"
     return msgspec.structs.replace(plan, unplanned=(*pre, *plan.unplanned), engine=engine)
+
+
+def _plans(watch: Watch | None, problem: Problem, t0: float) -> Watch | None:
+    """``watch`` shown the search's solutions as plans of ``problem``."""
+    if watch is not None:
+        watch.convert = lambda solution: _plan(problem, solution, watch.mapping, t0)
+    return watch
+
+
+def _plan(problem: Problem, solution: Any, mapping: Mapping, t0: float) -> Plan:
+    """PyVRP's ``solution`` of ``problem`` as a plan (timed; the stops it leaves out unplanned)."""
+    return plan_from_sequences(
+        problem,
+        sequences_from_solution(solution, mapping),
+        solve_s=time.perf_counter() - t0,
+        status="feasible" if solution.is_feasible() else "infeasible",
+    )
 
 
 def initial_solution(data: Any, mapping: Mapping, problem: Problem, plan: Plan) -> Any:

@@ -15,6 +15,7 @@ not from PyVRP's own start (a random one): :func:`search`.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,29 +36,86 @@ _INFEASIBLE = (1 << 63) - 1  # what PyVRP's CostEvaluator.cost gives an infeasib
 # 23897, 24321, 24043 (2: 24822, 24884, 24459).
 HISTORY_PER_S = 5.0
 HISTORY_BOUNDS = (5, 300)
+# how often at most a watcher sees a search's new best (each look costs the search its time)
+WATCH_EVERY_S = 0.5
 
 
-def solve_params(limit_s: float) -> Any:
-    """PyVRP's search parameters for a run of ``limit_s`` seconds: its history (``HISTORY_PER_S``)."""
+def solve_params(limit_s: float, watch: Watch | None = None) -> Any:
+    """PyVRP's search parameters for a run of ``limit_s`` seconds: its history
+    (``HISTORY_PER_S``), and ``watch`` told of its best solutions."""
     import pyvrp
 
     lo, hi = HISTORY_BOUNDS
     history = min(hi, max(lo, round(HISTORY_PER_S * limit_s)))
-    return pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(history_length=history))
+    ils = pyvrp.IteratedLocalSearchParams(history_length=history)
+    if watch is not None:
+        ils = pyvrp.IteratedLocalSearchParams(history_length=history, callbacks=watch.callbacks())
+    return pyvrp.SolveParams(ils=ils)
+
+
+class Watch:
+    """What a caller follows of a PyVRP search. ``see`` is shown its new best solutions, at
+    most one every ``WATCH_EVERY_S`` (each look costs the search its time), and from
+    ``decide_at`` (perf_counter seconds) on the search stops as soon as ``go_on()`` says no,
+    having shown ``see`` its newest best first. The layers that know the search's data set
+    ``mapping`` and ``convert`` (a solution into what ``see`` takes)."""
+
+    def __init__(
+        self, see: Callable[[Any], None], *, go_on: Callable[[], bool] | None = None, decide_at: float = math.inf
+    ) -> None:
+        self.see, self.go_on, self.decide_at = see, go_on, decide_at
+        self.mapping: Any = None
+        self.convert: Callable[[Any], Any] = lambda solution: solution
+        self._pending: Any = None
+        self._next = 0.0
+        self._decided = False
+
+    def best(self, solution: Any) -> None:
+        self._pending = solution
+        if time.perf_counter() >= self._next:
+            self.flush()
+
+    def flush(self) -> None:
+        """Show ``see`` the newest best, if it has not seen it."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.see(self.convert(pending))
+            self._next = time.perf_counter() + WATCH_EVERY_S
+
+    def stop(self) -> bool:
+        """Whether the search should stop now."""
+        if self.go_on is None or time.perf_counter() < self.decide_at:
+            return False
+        if not self._decided:
+            self._decided = True
+            self.flush()
+        return not self.go_on()
+
+    def callbacks(self) -> Any:
+        import pyvrp
+
+        watch = self
+
+        class _OnBest(pyvrp.IteratedLocalSearchCallbacks):
+            def on_best(self, best: Any) -> None:
+                watch.best(best)
+
+        return _OnBest()
 
 
 class RequiredFirstStop:
-    """A PyVRP stopping criterion: at ``deadline`` (perf_counter seconds), or at ``give_up``
-    while the best solution is still infeasible."""
+    """A PyVRP stopping criterion: at ``deadline`` (perf_counter seconds), at ``give_up``
+    while the best solution is still infeasible, or when ``watch`` says so."""
 
-    def __init__(self, deadline: float, give_up: float) -> None:
+    def __init__(self, deadline: float, give_up: float, watch: Watch | None = None) -> None:
         self.deadline = deadline
         self.give_up = give_up
+        self.watch = watch
         self.gave_up = False
 
     def __call__(self, best_cost: int) -> bool:
         now = time.perf_counter()
-        if now >= self.deadline:
+        if now >= self.deadline or (self.watch is not None and self.watch.stop()):
             return True
         self.gave_up = now >= self.give_up and best_cost >= _INFEASIBLE
         return self.gave_up
@@ -70,19 +128,23 @@ def search_required_first(
     seed: int,
     initial: Callable[[Any, Any], Any] | None = None,
     stats: dict[str, float] | None = None,
+    watch: Watch | None = None,
 ) -> tuple[Any, Any]:
     """PyVRP's best solution by ``deadline`` (perf_counter seconds), and the mapping of its data.
 
     ``build(optional)`` makes the PyVRP data and mapping (visits optional or required);
-    ``initial(data, mapping)``, if given, the first solution of the required search.
+    ``initial(data, mapping)``, if given, the first solution of the required search;
+    ``watch``, if given, follows the required search (:class:`Watch`).
     """
     from pyvrp.stop import MaxRuntime
 
     data, mapping = build(False)
     first = initial(data, mapping) if initial is not None else None
     now = time.perf_counter()
-    stop = RequiredFirstStop(deadline, now + REQUIRED_SHARE * max(0.0, deadline - now))
-    result = search(data, stop, solve_params(deadline - now), seed, first)
+    stop = RequiredFirstStop(deadline, now + REQUIRED_SHARE * max(0.0, deadline - now), watch)
+    if watch is not None:
+        watch.mapping = mapping
+    result = search(data, stop, solve_params(deadline - now, watch), seed, first)
     best, iterations = result.best, result.num_iterations
     required = best.is_feasible()
     if not required:

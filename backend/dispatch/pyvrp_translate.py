@@ -54,21 +54,38 @@ import numpy as np
 
 from backend.dispatch.model import Plan, Problem, Stop, Window
 from backend.dispatch.pyvrp_engine import plan_from_sequences, solve_pyvrp, unsupported
+from backend.dispatch.pyvrp_search import Watch
 
-# the share of the limit PyVRP gets on the relaxation before OR-Tools takes over, and the
-# least OR-Tools keeps whatever PyVRP overran (the run may then end that much late)
+# the share of the limit PyVRP gets on the relaxation (see solve_relaxed): RELAX_SHARE, and
+# up to RELAX_SHARE_FOLDED (RELAX_SHARE_SPLIT when a basket is split) while its latest best
+# folds into a plan of the day; the least OR-Tools keeps to repair whatever PyVRP overran
+# (the run may then end that much late), and the least it is given at all
 RELAX_SHARE = 0.5
+RELAX_SHARE_FOLDED = 0.85
+RELAX_SHARE_SPLIT = 0.95
 ORTOOLS_FLOOR = 0.2
+MIN_ORTOOLS_S = 0.05
 _CHAIN = "\x1fchain"  # a chain's id is its door's and this: no stop id of ours has it
 _HUB_GOODS = "\x1fhub"  # a basket's hub goods' visit: its door's id and this
+# a shop's delivery at its door, split: its door's id, this and the shop's id (the first
+# shop's; the others' are _BESIDE, like the hub goods' visit away from the door's place)
+_PART = "\x1fpart"
+_BESIDE = "\x1fbeside"
+# what PyVRP pays for a visit at a basket's door that is not next to the door's first
+# visit (another bike, or stops between): folded, every visit's goods ride to the first, so
+# apart they break a payload (demo day, split, 5 s, seeds 1-3: 5, 0 and 21 broken rules
+# without it; 0, 1 and 0 at 120 s)
+BESIDE_DOOR_COST = 120
 
 
 class Relaxation(msgspec.Struct, frozen=True, kw_only=True):
     """A relaxed day and the way back to the real one."""
 
     problem: Problem
-    # chain stop id -> its shops' ids, in visiting order; a hub goods' visit -> () (folds to nothing)
+    # chain stop id -> its shops' ids, in visiting order; a shop's delivery at its door -> (door id,)
     chains: dict[str, tuple[str, ...]]
+    baskets: dict[str, tuple[str, ...]]  # a basket's door id -> its shops' ids
+    places: dict[str, int]  # the day's stop id -> its place
     exact: bool  # no lock, pin or due time relaxed: a folded plan may be a plan of the day
 
 
@@ -96,9 +113,11 @@ def _chain_window(T: np.ndarray, shops: list[Stop]) -> tuple[Window, ...]:
     return (Window(lo, hi),) if lo <= hi else shops[0].windows[:1]
 
 
-def relax(problem: Problem, *, matrices: bool = True) -> Relaxation:
+def relax(problem: Problem, *, matrices: bool = True, split: bool = False) -> Relaxation:
     """``problem`` relaxed so that PyVRP can plan it (see the module docstring); without
-    ``matrices`` the chains' rows and columns are not built (to ask what PyVRP can plan)."""
+    ``matrices`` the chains' rows and columns are not built (to ask what PyVRP can plan).
+    With ``split`` a basket of several shops is not a chain but one shipment per shop, each
+    to a visit of its own at the door (:func:`_split_basket`)."""
     T = np.asarray(problem.time_s, dtype=np.int64)
     D = np.asarray(problem.dist_m, dtype=np.int64)
     n = len(T)
@@ -120,36 +139,15 @@ def relax(problem: Problem, *, matrices: bool = True) -> Relaxation:
             out.append(s)
             continue
         shops = [msgspec.structs.replace(by_id[p], vehicles=(), due_s=None) for p in s.pickups]
-        own = (s.weight_kg, s.volume_l)
-        if len(shops) == 1:
-            shop = shops[0]
+        if len(shops) > 1 and split:
+            visits = _split_basket(s, shops)
+            chains.update({v.id: (s.id,) for v in visits if v.pickups})
         else:
-            shops = _order(T, shops)
-            pairs = list(itertools.pairwise(shops))
-            places.append(
-                (
-                    shops[0].location,
-                    shops[-1].location,
-                    sum(int(T[a.location][b.location]) for a, b in pairs),
-                    sum(int(D[a.location][b.location]) for a, b in pairs),
-                )
-            )
-            shop = Stop(
-                id=s.id + _CHAIN,
-                kind="pickup",
-                location=n + len(places) - 1,
-                windows=_chain_window(T, shops),
-                service_s=sum(x.service_s for x in shops),
-                weight_kg=sum(x.weight_kg for x in shops),
-                volume_l=sum(x.volume_l for x in shops),
-            )
-            chains[shop.id] = tuple(x.id for x in shops)
-        out.append(shop)
-        out.append(msgspec.structs.replace(s, pickups=(shop.id,), weight_kg=0.0, volume_l=0.0))
-        if own[0] > 0 or own[1] > 0:  # the hub goods: a visit of their own at the door
-            goods = msgspec.structs.replace(s, id=s.id + _HUB_GOODS, pickups=(), service_s=0)
-            out.append(goods)
-            chains[goods.id] = ()
+            visits = _chain_basket(s, shops, T, D, places, n)
+            chains.update({v.id: tuple(x.id for x in shops) for v in visits[:1] if v.id.endswith(_CHAIN)})
+        out.extend(visits)
+        if s.weight_kg > 0 or s.volume_l > 0:  # the hub goods: a visit of their own at the door
+            out.append(msgspec.structs.replace(s, id=s.id + _HUB_GOODS, pickups=(), service_s=0))
     if locks and lock_profiles_cells(msgspec.structs.replace(problem, stops=tuple(out)), n + len(places)) > (
         MAX_PROFILE_CELLS
     ):  # a routing profile per group of bikes would not fit: the locks are relaxed too
@@ -157,7 +155,63 @@ def relax(problem: Problem, *, matrices: bool = True) -> Relaxation:
         out = [msgspec.structs.replace(s, vehicles=()) for s in out]
     time_s, dist_m = (_with_chains(M, places, k) for M, k in ((T, 2), (D, 3))) if matrices else (T, D)
     relaxed = msgspec.structs.replace(problem, time_s=time_s, dist_m=dist_m, stops=tuple(out), sequences=())
-    return Relaxation(problem=relaxed, chains=chains, exact=exact)
+    return Relaxation(
+        problem=relaxed,
+        chains=chains,
+        baskets={s.id: s.pickups for s in problem.stops if s.kind == "delivery" and s.pickups},
+        places={s.id: s.location for s in problem.stops},
+        exact=exact,
+    )
+
+
+def _chain_basket(
+    door: Stop, shops: list[Stop], T: np.ndarray, D: np.ndarray, places: list[tuple[int, int, int, int]], n: int
+) -> list[Stop]:
+    """A basket's shops as one pickup (a lone shop, or a chain of several at a new place,
+    added to ``places``) and the door as its delivery (the shops' goods only)."""
+    if len(shops) == 1:
+        shop = shops[0]
+    else:
+        shops = _order(T, shops)
+        pairs = list(itertools.pairwise(shops))
+        places.append(
+            (
+                shops[0].location,
+                shops[-1].location,
+                sum(int(T[a.location][b.location]) for a, b in pairs),
+                sum(int(D[a.location][b.location]) for a, b in pairs),
+            )
+        )
+        shop = Stop(
+            id=door.id + _CHAIN,
+            kind="pickup",
+            location=n + len(places) - 1,
+            windows=_chain_window(T, shops),
+            service_s=sum(x.service_s for x in shops),
+            weight_kg=sum(x.weight_kg for x in shops),
+            volume_l=sum(x.volume_l for x in shops),
+        )
+    return [shop, msgspec.structs.replace(door, pickups=(shop.id,), weight_kg=0.0, volume_l=0.0)]
+
+
+def _split_basket(door: Stop, shops: list[Stop]) -> list[Stop]:
+    """A basket's shops each with a delivery of its goods at the door: each shop is visited
+    where it suits (several baskets' shops at one shop together), and the door's visits
+    fold into one (:func:`_one_door`), which hands over all the goods and takes the door's
+    service time (the first visit's)."""
+    out: list[Stop] = []
+    for k, shop in enumerate(shops):
+        out.append(shop)
+        part = msgspec.structs.replace(
+            door,
+            id=door.id + (_BESIDE if k else _PART) + shop.id,
+            pickups=(shop.id,),
+            weight_kg=0.0,
+            volume_l=0.0,
+            service_s=door.service_s if k == 0 else 0,
+        )
+        out.append(part)
+    return out
 
 
 def _locks(problem: Problem, collected: set[str]) -> dict[str, tuple[str, ...]]:
@@ -345,14 +399,135 @@ def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
     return data, msgspec.structs.replace(mapping, vehicle_types=type_ids)
 
 
+def door_visits_together(data: Any, mapping: Any) -> tuple[Any, Any]:
+    """``data`` (from :func:`backend.dispatch.pyvrp_engine.to_pyvrp`) where a basket's
+    visits beside its door's first (its hub goods', its other shops' deliveries) cost
+    ``BESIDE_DOOR_COST`` more to enter or leave from anywhere but the door: each at a copy of
+    the door's place, so that PyVRP keeps them next to the door's first visit, on its bike.
+    Only where the objective is PyVRP's distance (the riding): its durations, which rule
+    the windows, stay the same (a day costed by duration has no such cost)."""
+    import pyvrp
+
+    if any(vt.unit_distance_cost == 0 for vt in data.vehicle_types()):
+        return data, mapping
+    clients, shipments = list(data.clients()), list(data.shipments())
+    locations = list(data.locations())
+    n = len(locations)
+    base = list(range(n))  # each place's original place
+
+    def copy(place: int) -> int:
+        locations.append(locations[place])
+        base.append(place)
+        return len(base) - 1
+
+    for ci, c in enumerate(clients):
+        if c.name.endswith(_HUB_GOODS):
+            clients[ci] = pyvrp.Client(
+                location=copy(c.location),
+                delivery=list(c.delivery),
+                pickup=list(c.pickup),
+                service_duration=c.service_duration,
+                tw_early=c.tw_early,
+                tw_late=c.tw_late,
+                prize=c.prize,
+                required=c.required,
+                group=c.group,
+                name=c.name,
+            )
+    for si, sh in enumerate(shipments):
+        if _BESIDE in sh.name:
+            p, d = sh.pickup, sh.delivery
+            shipments[si] = pyvrp.Shipment(
+                pickup_location=p.location,
+                delivery_location=copy(d.location),
+                pickup_tw_early=p.tw_early,
+                pickup_tw_late=p.tw_late,
+                pickup_service_duration=p.service_duration,
+                delivery_tw_early=d.tw_early,
+                delivery_tw_late=d.tw_late,
+                delivery_service_duration=d.service_duration,
+                amount=list(sh.amount),
+                prize=sh.prize,
+                required=sh.required,
+                name=sh.name,
+            )
+    if len(base) == n:
+        return data, mapping
+    at = np.asarray(base)
+    copied = np.arange(len(base)) >= n
+    apart = (copied[:, None] | copied[None, :]) & (at[:, None] != at[None, :])
+    dist = [np.asarray(M)[np.ix_(at, at)] + BESIDE_DOOR_COST * apart for M in data.distance_matrices()]
+    dur = [np.asarray(M)[np.ix_(at, at)] for M in data.duration_matrices()]
+    for M in (*dist, *dur):
+        np.fill_diagonal(M, 0)
+    data = data.replace(
+        locations=locations, clients=clients, shipments=shipments, distance_matrices=dist, duration_matrices=dur
+    )
+    return data, mapping
+
+
 def fold(relaxation: Relaxation, plan: Plan) -> dict[str, list[str]]:
-    """The relaxed plan's routes in the day's stop ids: each chain as its shops, in its order."""
+    """The relaxed plan's routes in the day's stop ids: each chain as its shops, in its order,
+    and each basket's door once (:func:`_one_door`), after all its shops on its bike
+    (:func:`_shops_before_door`)."""
     routes: dict[str, list[str]] = {}
     for r in plan.routes:
         ids = [sid for ps in r.stops for sid in relaxation.chains.get(ps.stop_id, (ps.stop_id,))]
         if ids:
             routes[r.vehicle_id] = ids
-    return routes
+    for door, shops in relaxation.baskets.items():
+        _one_door(routes, door, shops)
+    for door, shops in relaxation.baskets.items():
+        _shops_before_door(relaxation, routes, door, shops)
+    return {vid: ids for vid, ids in routes.items() if ids}
+
+
+def _one_door(routes: dict[str, list[str]], door: str, shops: tuple[str, ...]) -> None:
+    """Keep one of the door's visits (its shops' deliveries, its hub goods'): on the bike that
+    has most of the basket, the first after all the basket's shops there (else its last).
+    In the relaxation each visit's goods ride only to it, so handing them all over at the
+    first keeps every load within what the relaxation carried, as long as all of them were
+    on that bike."""
+    visits = (door, door + _HUB_GOODS)
+    where = [(vid, j) for vid, ids in routes.items() for j, sid in enumerate(ids) if sid in visits]
+    if not any(routes[vid][j] == door for vid, j in where):
+        where = []  # the door is left out (no shop's goods delivered), and so are its hub goods
+    mine = set(shops)
+    share = {vid: sum(1 for sid in ids if sid in visits or sid in mine) for vid, ids in routes.items()}
+    bike = max((vid for vid, _ in where), key=lambda vid: share[vid], default=None)
+    last_shop = max((j for j, sid in enumerate(routes.get(bike or "", [])) if sid in mine), default=-1)
+    here = [j for vid, j in where if vid == bike]
+    keep = min((j for j in here if j > last_shop), default=max(here, default=-1))
+    for vid, ids in routes.items():
+        routes[vid] = [
+            door if (vid, j) == (bike, keep) else sid
+            for j, sid in enumerate(ids)
+            if sid not in visits or (vid, j) == (bike, keep)
+        ]
+
+
+def _shops_before_door(relaxation: Relaxation, routes: dict[str, list[str]], door: str, shops: tuple[str, ...]) -> None:
+    """A shop of the basket on another bike, or after the door, goes into the door's route
+    before the door, where it adds the least riding."""
+    bike = next((vid for vid, ids in routes.items() if door in ids), None)
+    if bike is None:
+        return
+    T, place = relaxation.problem.time_s, relaxation.places
+    start = next(v.start_location for v in relaxation.problem.vehicles if v.id == bike)
+    for shop in shops:
+        ids = routes[bike]
+        if (shop in ids and ids.index(shop) < ids.index(door)) or not any(shop in other for other in routes.values()):
+            continue  # in its place, or left out (whole() says the basket is not)
+        for other in routes.values():
+            if shop in other:
+                other.remove(shop)
+        path = [start, *(place[sid] for sid in ids)]
+        c = place[shop]
+        j = min(
+            range(ids.index(door) + 1),
+            key=lambda j: int(T[path[j]][c]) + int(T[c][path[j + 1]]) - int(T[path[j]][path[j + 1]]),
+        )
+        ids.insert(j, shop)
 
 
 def pin_order(problem: Problem, routes: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -421,29 +596,68 @@ def solve_relaxed(
     seed: int = 1,
     coords: list[tuple[float, float]] | None = None,
     ortools_kwargs: dict[str, Any] | None = None,
+    split: bool = False,
 ) -> list[Plan]:
-    """PyVRP on :func:`relax` of ``problem`` for ``RELAX_SHARE`` of the limit, then OR-Tools
-    on ``problem`` from its folded routes (pins in order, :func:`pin_order`) for the rest:
-    the folded plan when it passes the checker (see the module docstring), and OR-Tools' plan."""
+    """PyVRP on :func:`relax` of ``problem`` (``split``: its baskets of several shops split),
+    then, unless its plan stands, OR-Tools on ``problem`` from its folded routes (pins in
+    order, :func:`pin_order`) for the rest of the limit: the cheapest folded plan that passed
+    the checker, if any, and OR-Tools' plan, if it ran.
+
+    PyVRP's new best plans are folded and checked as they come (``pyvrp_search.WATCH_EVERY_S``).
+    Past ``RELAX_SHARE`` of the limit PyVRP goes on only while its latest best passed, up to
+    ``RELAX_SHARE_FOLDED``; OR-Tools then starts from the cheapest that passed (to polish
+    it) unless PyVRP's last costs less, else from PyVRP's last (to repair it, which on the
+    city day of 500 stops needs most of the other half). Split, one that passed stands alone and PyVRP goes on to
+    ``RELAX_SHARE_SPLIT``: OR-Tools' model keeps a basket's shops back to back, so it could
+    only undo the split."""
     from backend.dispatch.feasibility import check
-    from backend.dispatch.portfolio import one_window
+    from backend.dispatch.portfolio import one_window, plan_cost
     from backend.dispatch.solver import solve
 
     t0 = time.perf_counter()
-    relaxation = relax(problem)
-    # a benchmark's coordinates name the day's places, not the chains' new ones
-    xy = coords if not any(relaxation.chains.values()) else None
-    first = solve_pyvrp(one_window(relaxation.problem), time_limit_s * RELAX_SHARE, seed=seed, coords=xy)
-    routes = pin_order(problem, fold(relaxation, first))
-    out: list[Plan] = []
-    if whole(problem, routes) and first.status == "feasible":
-        # a plan of the day when what was relaxed holds anyway: the checker says
+    relaxation = relax(problem, split=split)
+    split = split and any(len(shops) > 1 for shops in relaxation.baskets.values())
+    passed: list[tuple[int, Plan]] = []  # the cheapest folded plan that passed the checker
+    latest = [False]  # whether the latest best seen passed
+
+    def see(relaxed: Plan) -> None:
+        routes = pin_order(problem, fold(relaxation, relaxed))
+        latest[0] = False
+        if relaxed.status != "feasible" or not whole(problem, routes):
+            return
         folded = folded_plan(problem, routes, time.perf_counter() - t0)
-        if not check(problem, folded):
-            out.append(msgspec.structs.replace(folded, engine="pyvrp-relaxed"))
+        if check(problem, folded):
+            return
+        latest[0] = True
+        cost = plan_cost(problem, folded)
+        if not passed or cost < passed[0][0]:
+            passed[:] = [(cost, folded)]
+
+    switch = t0 + time_limit_s * RELAX_SHARE
+    # a benchmark's coordinates name the day's places, not the chains' new ones
+    xy = coords if not relaxation.chains else None
+    last = solve_pyvrp(
+        one_window(relaxation.problem),
+        time_limit_s * (RELAX_SHARE_SPLIT if split else RELAX_SHARE_FOLDED),
+        seed=seed,
+        coords=xy,
+        watch=Watch(see, go_on=lambda: latest[0] or (split and bool(passed)), decide_at=switch),
+    )
+    see(last)
+    out: list[Plan] = []
+    routes = pin_order(problem, fold(relaxation, last))
     # PyVRP stops between iterations, which on a big relaxed day take a second or more
     # each: OR-Tools keeps at least ORTOOLS_FLOOR of the limit to repair and insert
-    rest = max(ORTOOLS_FLOOR * time_limit_s, time_limit_s - (time.perf_counter() - t0))
+    floor = ORTOOLS_FLOOR * time_limit_s
+    if passed:
+        out.append(msgspec.structs.replace(passed[0][1], engine="pyvrp-relaxed", solve_s=time.perf_counter() - t0))
+        if split:
+            return out
+        if latest[0] or passed[0][0] <= plan_cost(problem, folded_plan(problem, routes)):
+            # polish the plan that passed, unless PyVRP's last, to be repaired, costs less
+            routes = {r.vehicle_id: [ps.stop_id for ps in r.stops] for r in passed[0][1].routes if r.stops}
+            floor = 0.0
+    rest = max(floor, MIN_ORTOOLS_S, time_limit_s - (time.perf_counter() - t0))
     kwargs = {k: v for k, v in (ortools_kwargs or {}).items() if k != "initial_routes"}
     then = solve(problem, rest, initial_routes=routes, **kwargs)
     out.append(msgspec.structs.replace(then, engine="pyvrp-relaxed+ortools", solve_s=time.perf_counter() - t0))

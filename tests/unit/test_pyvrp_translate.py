@@ -66,7 +66,7 @@ def test_a_basket_of_two_shops_becomes_one_chain_and_a_shipment_pyvrp_can_plan()
     assert chain.weight_kg == 3 + 4 and chain.service_s == 40
     goods = stops["d" + X._HUB_GOODS]
     assert (goods.kind, goods.location, goods.weight_kg, goods.service_s, goods.pickups) == ("delivery", 3, 2, 0, ())
-    assert relaxation.chains[goods.id] == ()
+    assert goods.id not in relaxation.chains  # folded into the door's visit (fold)
     # its place: into the first shop, out of the last after the ride between them
     T = np.asarray(relaxation.problem.time_s)
     first, last = (1, 2) if shops == ("a", "b") else (2, 1)
@@ -92,6 +92,109 @@ def test_fold_gives_each_chain_back_as_its_shops_and_whole_tells_a_split_basket(
     assert together == {"v1": [*shops, "d", "x"]} and X.whole(day, together)
     assert not X.whole(day, {"v1": [shops[0], "d"], "v2": [shops[1]]})
     assert not X.whole(day, {"v1": ["d", *shops]})
+
+
+def _shared_shops_day(*vehicles: Vehicle) -> Problem:
+    """Doors d1 and d2 each collect at both shops (places 1 and 2): back to back, a bike rides
+    shop 1, shop 2, shop 1 again, shop 2 again; split, each shop once for both baskets."""
+    return Problem(
+        time_s=_T,
+        dist_m=_T * 3,
+        vehicles=vehicles or (_bike(payload_kg=40),),
+        stops=(
+            Stop(id="a1", kind="pickup", location=1, weight_kg=3, service_s=20),
+            Stop(id="b1", kind="pickup", location=2, weight_kg=4, service_s=20),
+            Stop(id="a2", kind="pickup", location=1, weight_kg=2, service_s=20),
+            Stop(id="b2", kind="pickup", location=2, weight_kg=1, service_s=20),
+            Stop(id="d1", kind="delivery", location=3, pickups=("a1", "b1"), weight_kg=2, service_s=60),
+            Stop(id="d2", kind="delivery", location=4, pickups=("a2", "b2"), service_s=60),
+        ),
+        cost="time",
+    )
+
+
+def test_split_each_shop_of_a_basket_is_a_shipment_to_a_visit_of_its_own_at_the_door():
+    day = _shared_shops_day()
+    relaxation = X.relax(day, split=True)
+    stops = {s.id: s for s in relaxation.problem.stops}
+    # the shops stay themselves; the door is one visit per shop, the first with its service
+    assert {"a1", "b1", "a2", "b2"} <= set(stops) and "d1" not in stops
+    first, beside = stops["d1" + X._PART + "a1"], stops["d1" + X._BESIDE + "b1"]
+    assert (first.pickups, first.service_s, first.weight_kg) == (("a1",), 60, 0)
+    assert (beside.pickups, beside.service_s, beside.location) == (("b1",), 0, 3)
+    assert relaxation.chains[first.id] == relaxation.chains[beside.id] == ("d1",)
+    assert stops["d1" + X._HUB_GOODS].weight_kg == 2 and "d2" + X._HUB_GOODS not in stops  # d2 has none
+    assert E.unsupported(relaxation.problem) is None and relaxation.baskets == {"d1": ("a1", "b1"), "d2": ("a2", "b2")}
+    # back to back (not split) the shops are a chain, as before
+    assert any(sid.endswith(X._CHAIN) for sid in {s.id for s in X.relax(day).problem.stops})
+
+
+def test_folding_keeps_one_door_visit_after_all_its_shops_on_the_bike_with_most_of_the_basket():
+    day = _shared_shops_day(_bike("v1", payload_kg=40), _bike("v2", payload_kg=40))
+    relaxation = X.relax(day, split=True)
+    index = {s.id: k for k, s in enumerate(relaxation.problem.stops)}
+    part, beside, goods = "d1" + X._PART + "a1", "d1" + X._BESIDE + "b1", "d1" + X._HUB_GOODS
+    d2 = ["a2", "b2", "d2" + X._PART + "a2", "d2" + X._BESIDE + "b2"]
+    # v1: a1, the hub goods, b1, d1's shops' visits; v2 took b1's delivery apart, and d2
+    relaxed = E.plan_from_sequences(
+        relaxation.problem,
+        {"v1": [index[x] for x in ("a1", goods, "b1", part)], "v2": [index[x] for x in (*d2, beside)]},
+    )
+    routes = X.fold(relaxation, relaxed)
+    # d1's first visit after both its shops on v1 (the hub goods' came before b1), the one on v2 gone
+    assert routes == {"v1": ["a1", "b1", "d1"], "v2": ["a2", "b2", "d2"]}
+    assert X.whole(day, routes) and check(day, X.folded_plan(day, routes)) == []
+    # a shop on another bike goes into the door's route, before the door, where it rides least
+    moved = E.plan_from_sequences(
+        relaxation.problem,
+        {"v1": [index[x] for x in ("a1", part, beside)], "v2": [index[x] for x in (*d2, "b1")]},
+    )
+    routes = X.fold(relaxation, moved)
+    assert routes["v1"][-1] == "d1" and sorted(routes["v1"]) == ["a1", "b1", "d1"] and "b1" not in routes["v2"]
+    assert X.whole(day, routes)
+
+
+def test_where_baskets_share_shops_the_split_plan_rides_each_shop_once_and_costs_less():
+    day = _shared_shops_day()
+    assert F.shops_shared(day) and not F.shops_shared(_basket_day())
+    assert F.engines_for(day) == ("relaxed-split", "relaxed")  # a split run and a chain one
+    assert reference_engines(day) == ("ortools", "relaxed", "relaxed-split")
+    [split] = X.solve_relaxed(day, 0.6, split=True)
+    assert split.engine == "pyvrp-relaxed" and check(day, split) == [] and split.unplanned == ()
+    places = [day.stops[[s.id for s in day.stops].index(ps.stop_id)].location for r in split.routes for ps in r.stops]
+    assert places[:4] in ([1, 1, 2, 2], [2, 2, 1, 1])  # each shop once, both baskets' goods
+    chained = [*X.solve_relaxed(day, 0.6), *F.run_engine("ortools", day, 0.3)]
+    assert min(F.plan_cost(day, p) for p in chained if not check(day, p)) > F.plan_cost(day, split)
+
+
+def test_a_visit_beside_a_baskets_door_costs_pyvrp_more_away_from_the_door():
+    day = _shared_shops_day(_bike(payload_kg=40, max_distance_m=None))
+    data, mapping = E.to_pyvrp(X.relax(day, split=True).problem)
+    names = {c.name: c for c in data.clients()}
+    goods = names["d1" + X._HUB_GOODS]
+    [beside] = [sh for sh in data.shipments() if X._BESIDE in sh.name and sh.name.endswith("d1" + X._BESIDE + "b1")]
+    for place in (goods.location, beside.delivery.location):
+        assert place >= len(_T)  # a copy of the door's place
+        D, T = data.distance_matrix(0), data.duration_matrix(0)
+        assert D[3, place] == D[place, 3] == 0  # from and to the door: nothing more
+        assert D[1, place] == D[1, 3] + X.BESIDE_DOOR_COST and D[place, 0] == D[3, 0] + X.BESIDE_DOOR_COST
+        assert T[1, place] == T[1, 3] and T[place, 0] == T[3, 0]  # the times, and so the windows, unchanged
+
+
+def test_a_watch_sees_the_newest_best_before_it_decides_and_stops_when_told():
+    from backend.dispatch.pyvrp_search import RequiredFirstStop, Watch
+
+    seen: list[str] = []
+    go = [True]
+    watch = Watch(seen.append, go_on=lambda: go[0], decide_at=0.0)
+    watch.best("first")
+    watch.best("second")  # within WATCH_EVERY_S of the first: not shown yet
+    assert seen == ["first"]
+    stop = RequiredFirstStop(deadline=float("inf"), give_up=float("inf"), watch=watch)
+    assert stop(0) is False and seen == ["first", "second"]  # shown the newest, then told to go on
+    go[0] = False
+    assert stop(0) is True
+    assert RequiredFirstStop(deadline=0.0, give_up=float("inf"))(0) is True  # the deadline still rules
 
 
 def test_a_basket_day_is_planned_through_pyvrp_and_every_plan_passes_the_checker():
