@@ -610,6 +610,7 @@ def solve_relaxed(
     city day of 500 stops needs most of the other half). Split, one that passed stands alone and PyVRP goes on to
     ``RELAX_SHARE_SPLIT``: OR-Tools' model keeps a basket's shops back to back, so it could
     only undo the split."""
+    from backend.dispatch.door_mend import mend
     from backend.dispatch.feasibility import check
     from backend.dispatch.portfolio import one_window, plan_cost
     from backend.dispatch.solver import solve
@@ -626,7 +627,12 @@ def solve_relaxed(
         if relaxed.status != "feasible" or not whole(problem, routes):
             return
         folded = folded_plan(problem, routes, time.perf_counter() - t0)
-        if check(problem, folded):
+        broken = check(problem, folded)
+        if broken and all(v.vehicle_id for v in broken):  # on routes, not a stop left out
+            routes = mend(problem, relaxation, relaxed, routes, {str(v.vehicle_id) for v in broken})
+            folded = folded_plan(problem, routes, time.perf_counter() - t0)
+            broken = check(problem, folded) if whole(problem, routes) else broken
+        if broken:
             return
         latest[0] = True
         cost = plan_cost(problem, folded)
