@@ -27,15 +27,15 @@ if TYPE_CHECKING:
 def door_options(relaxation: Relaxation, plan: Plan) -> dict[str, list[tuple[str, str | None]]]:
     """Each basket door's visits in the relaxed ``plan``: (bike, the day's stop just before,
     None at the start), skipping the visits of doors, which folding moves."""
-    from backend.dispatch.pyvrp_translate import _HUB_GOODS
+    from backend.dispatch.pyvrp_translate import door_of
 
     out: dict[str, list[tuple[str, str | None]]] = {}
     for r in plan.routes:
         before: str | None = None
         for ps in r.stops:
             for sid in relaxation.chains.get(ps.stop_id, (ps.stop_id,)):
-                door = sid.removesuffix(_HUB_GOODS)
-                if door in relaxation.baskets:
+                door = door_of(relaxation, sid)
+                if door is not None:
                     out.setdefault(door, []).append((r.vehicle_id, before))
                 else:
                     before = sid
@@ -47,7 +47,7 @@ def mend(
 ) -> dict[str, list[str]]:
     """``routes`` (folded from ``plan``) with the doors on the ``broken`` bikes' routes moved
     where they leave the routes they touch clean, as far as one move per basket can."""
-    from backend.dispatch.pyvrp_translate import _shops_before_door
+    from backend.dispatch.pyvrp_translate import shops_before_door
 
     by_id = {s.id: s for s in problem.stops}
     index = {s.id: k for k, s in enumerate(problem.stops)}
@@ -62,7 +62,7 @@ def mend(
             ids = trial.setdefault(bike, [])
             # after the stop it came after (a shop of its own moved by folding: at the end)
             ids.insert(0 if before is None else ids.index(before) + 1 if before in ids else len(ids), door)
-            _shops_before_door(relaxation, trial, door, relaxation.baskets[door])
+            shops_before_door(relaxation, trial, door, relaxation.baskets[door])
             if trial == out:
                 continue
             if all(_clean(problem, vid, trial[vid], by_id, index) for vid in {bike, now}):

@@ -469,7 +469,7 @@ def door_visits_together(data: Any, mapping: Any) -> tuple[Any, Any]:
 def fold(relaxation: Relaxation, plan: Plan) -> dict[str, list[str]]:
     """The relaxed plan's routes in the day's stop ids: each chain as its shops, in its order,
     and each basket's door once (:func:`_one_door`), after all its shops on its bike
-    (:func:`_shops_before_door`)."""
+    (:func:`shops_before_door`)."""
     routes: dict[str, list[str]] = {}
     for r in plan.routes:
         ids = [sid for ps in r.stops for sid in relaxation.chains.get(ps.stop_id, (ps.stop_id,))]
@@ -478,7 +478,7 @@ def fold(relaxation: Relaxation, plan: Plan) -> dict[str, list[str]]:
     for door, shops in relaxation.baskets.items():
         _one_door(routes, door, shops)
     for door, shops in relaxation.baskets.items():
-        _shops_before_door(relaxation, routes, door, shops)
+        shops_before_door(relaxation, routes, door, shops)
     return {vid: ids for vid, ids in routes.items() if ids}
 
 
@@ -506,7 +506,13 @@ def _one_door(routes: dict[str, list[str]], door: str, shops: tuple[str, ...]) -
         ]
 
 
-def _shops_before_door(relaxation: Relaxation, routes: dict[str, list[str]], door: str, shops: tuple[str, ...]) -> None:
+def door_of(relaxation: Relaxation, stop_id: str) -> str | None:
+    """The basket door whose visit ``stop_id`` (a folded id: the door's, or its hub goods') is."""
+    door = stop_id.removesuffix(_HUB_GOODS)
+    return door if door in relaxation.baskets else None
+
+
+def shops_before_door(relaxation: Relaxation, routes: dict[str, list[str]], door: str, shops: tuple[str, ...]) -> None:
     """A shop of the basket on another bike, or after the door, goes into the door's route
     before the door, where it adds the least riding."""
     bike = next((vid for vid, ids in routes.items() if door in ids), None)
