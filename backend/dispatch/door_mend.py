@@ -9,8 +9,9 @@ goods, which another bike carried, overload the door's (a payload past its capac
 start). On the demo day's split relaxation most of PyVRP's later best plans folded into
 such a plan, a few broken rules on one or two routes. :func:`mend` tries, for each basket
 on a route that breaks a rule, the door at the place of each of its other visits, on that
-visit's bike (the basket's shops moved before it), and keeps the first that leaves the
-routes it touches clean; the whole plan is checked again by the caller.
+visit's bike (the basket's shops moved before it), and keeps the first that leaves fewer
+broken rules on the routes it touches (a route broken by two baskets needs both moved);
+the whole plan is checked again by the caller.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def mend(
     problem: Problem, relaxation: Relaxation, plan: Plan, routes: dict[str, list[str]], broken: set[str]
 ) -> dict[str, list[str]]:
     """``routes`` (folded from ``plan``) with the doors on the ``broken`` bikes' routes moved
-    where they leave the routes they touch clean, as far as one move per basket can."""
+    where they leave fewer rules broken on the routes they touch, one move per basket."""
     from backend.dispatch.pyvrp_translate import shops_before_door
 
     by_id = {s.id: s for s in problem.stops}
@@ -65,17 +66,21 @@ def mend(
             shops_before_door(relaxation, trial, door, relaxation.baskets[door])
             if trial == out:
                 continue
-            if all(_clean(problem, vid, trial[vid], by_id, index) for vid in {bike, now}):
+            touched = {bike, now}
+            after = {vid: _broken(problem, vid, trial[vid], by_id, index) for vid in touched}
+            was = sum(_broken(problem, vid, out.get(vid, []), by_id, index) for vid in touched)
+            if sum(after.values()) < was:  # fewer broken rules where it touched
                 out = trial
-                broken -= {bike, now}
+                broken = (broken - touched) | {vid for vid, n in after.items() if n}
                 break
     return {vid: ids for vid, ids in out.items() if ids}
 
 
-def _clean(problem: Problem, vid: str, ids: list[str], by_id: dict[str, Stop], index: dict[str, int]) -> bool:
+def _broken(problem: Problem, vid: str, ids: list[str], by_id: dict[str, Stop], index: dict[str, int]) -> int:
+    """How many rules the route ``ids`` of bike ``vid`` breaks on its own."""
     from backend.dispatch.pyvrp_engine import plan_from_sequences
 
     if not ids:
-        return True
+        return 0
     route = plan_from_sequences(problem, {vid: [index[sid] for sid in ids]}).routes[0]
-    return not check_route(problem, route, stops_by_id=by_id)
+    return len(check_route(problem, route, stops_by_id=by_id))
