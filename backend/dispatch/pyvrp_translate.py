@@ -327,7 +327,6 @@ def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
     entering a visit locked on other bikes takes ``_BLOCKED`` seconds and metres, far
     past any shift: a route through it is never feasible. The plan is still checked.
     """
-    import pyvrp
 
     clients = list(data.clients())
     locked = [ci for ci, k in enumerate(mapping.clients) if problem.stops[k].vehicles]
@@ -337,20 +336,8 @@ def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
     place = {ci: n + j for j, ci in enumerate(locked)}
     locations = list(data.locations())
     for ci in locked:
-        c = clients[ci]
-        locations.append(locations[c.location])
-        clients[ci] = pyvrp.Client(
-            location=place[ci],
-            delivery=list(c.delivery),
-            pickup=list(c.pickup),
-            service_duration=c.service_duration,
-            tw_early=c.tw_early,
-            tw_late=c.tw_late,
-            prize=c.prize,
-            required=c.required,
-            group=c.group,
-            name=c.name,
-        )
+        locations.append(locations[clients[ci].location])
+        clients[ci] = _client_at(clients[ci], place[ci])
 
     def extended(M: np.ndarray) -> np.ndarray:
         src = [clients_src[ci] for ci in locked]
@@ -396,6 +383,25 @@ def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
     return data, msgspec.structs.replace(mapping, vehicle_types=type_ids)
 
 
+def _client_at(c: Any, location: int) -> Any:
+    """PyVRP client ``c`` at another place (a copy of its own)."""
+    import pyvrp
+
+    return pyvrp.Client(
+        location=location,
+        delivery=list(c.delivery),
+        pickup=list(c.pickup),
+        service_duration=c.service_duration,
+        tw_early=c.tw_early,
+        tw_late=c.tw_late,
+        release_time=c.release_time,
+        prize=c.prize,
+        required=c.required,
+        group=c.group,
+        name=c.name,
+    )
+
+
 def door_visits_together(data: Any, mapping: Any) -> tuple[Any, Any]:
     """``data`` (from :func:`backend.dispatch.pyvrp_engine.to_pyvrp`) where a basket's
     visits beside its door's first (its hub goods', its other shops' deliveries) cost
@@ -419,18 +425,7 @@ def door_visits_together(data: Any, mapping: Any) -> tuple[Any, Any]:
 
     for ci, c in enumerate(clients):
         if c.name.endswith(_HUB_GOODS):
-            clients[ci] = pyvrp.Client(
-                location=copy(c.location),
-                delivery=list(c.delivery),
-                pickup=list(c.pickup),
-                service_duration=c.service_duration,
-                tw_early=c.tw_early,
-                tw_late=c.tw_late,
-                prize=c.prize,
-                required=c.required,
-                group=c.group,
-                name=c.name,
-            )
+            clients[ci] = _client_at(c, copy(c.location))
     for si, sh in enumerate(shipments):
         if _BESIDE in sh.name:
             p, d = sh.pickup, sh.delivery

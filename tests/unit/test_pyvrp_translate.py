@@ -12,7 +12,7 @@ from backend.dispatch import portfolio as F
 from backend.dispatch import pyvrp_engine as E
 from backend.dispatch import pyvrp_translate as X
 from backend.dispatch.feasibility import check
-from backend.dispatch.model import Problem, Sequence, Stop, Vehicle, Window
+from backend.dispatch.model import Plan, Problem, Sequence, Stop, Vehicle, Window
 from backend.dispatch.solver import solve
 
 pytest.importorskip("pyvrp", reason="PyVRP is not installed")
@@ -129,26 +129,29 @@ def test_split_each_shop_of_a_basket_is_a_shipment_to_a_visit_of_its_own_at_the_
     assert any(sid.endswith(X._CHAIN) for sid in {s.id for s in X.relax(day).problem.stops})
 
 
-def test_folding_keeps_one_door_visit_after_all_its_shops_on_the_bike_with_most_of_the_basket():
-    day = _shared_shops_day(_bike("v1", payload_kg=40), _bike("v2", payload_kg=40))
+# d1's visits at its door in the split relaxation, and all of d2's stops there
+PART, BESIDE, GOODS = "d1" + X._PART + "a1", "d1" + X._BESIDE + "b1", "d1" + X._HUB_GOODS
+D2 = ("a2", "b2", "d2" + X._PART + "a2", "d2" + X._BESIDE + "b2")
+
+
+def _split_plan(day: Problem, routes: dict[str, tuple[str, ...]]) -> tuple[X.Relaxation, Plan]:
+    """``day``'s split relaxation and a plan of it riding ``routes`` (relaxed stop ids)."""
     relaxation = X.relax(day, split=True)
     index = {s.id: k for k, s in enumerate(relaxation.problem.stops)}
-    part, beside, goods = "d1" + X._PART + "a1", "d1" + X._BESIDE + "b1", "d1" + X._HUB_GOODS
-    d2 = ["a2", "b2", "d2" + X._PART + "a2", "d2" + X._BESIDE + "b2"]
+    plan = E.plan_from_sequences(relaxation.problem, {v: [index[x] for x in ids] for v, ids in routes.items()})
+    return relaxation, plan
+
+
+def test_folding_keeps_one_door_visit_after_all_its_shops_on_the_bike_with_most_of_the_basket():
+    day = _shared_shops_day(_bike("v1", payload_kg=40), _bike("v2", payload_kg=40))
     # v1: a1, the hub goods, b1, d1's shops' visits; v2 took b1's delivery apart, and d2
-    relaxed = E.plan_from_sequences(
-        relaxation.problem,
-        {"v1": [index[x] for x in ("a1", goods, "b1", part)], "v2": [index[x] for x in (*d2, beside)]},
-    )
+    relaxation, relaxed = _split_plan(day, {"v1": ("a1", GOODS, "b1", PART), "v2": (*D2, BESIDE)})
     routes = X.fold(relaxation, relaxed)
     # d1's first visit after both its shops on v1 (the hub goods' came before b1), the one on v2 gone
     assert routes == {"v1": ["a1", "b1", "d1"], "v2": ["a2", "b2", "d2"]}
     assert X.whole(day, routes) and check(day, X.folded_plan(day, routes)) == []
     # a shop on another bike goes into the door's route, before the door, where it rides least
-    moved = E.plan_from_sequences(
-        relaxation.problem,
-        {"v1": [index[x] for x in ("a1", part, beside)], "v2": [index[x] for x in (*d2, "b1")]},
-    )
+    relaxation, moved = _split_plan(day, {"v1": ("a1", PART, BESIDE), "v2": (*D2, "b1")})
     routes = X.fold(relaxation, moved)
     assert routes["v1"][-1] == "d1" and sorted(routes["v1"]) == ["a1", "b1", "d1"] and "b1" not in routes["v2"]
     assert X.whole(day, routes)
@@ -159,14 +162,7 @@ def test_a_fold_that_breaks_a_rule_is_mended_by_the_door_where_another_of_its_vi
 
     # v2 holds most of d1's visits but cannot carry both shops' goods (7 kg) with its hub goods
     day = _shared_shops_day(_bike("v1", payload_kg=40), _bike("v2", payload_kg=8))
-    relaxation = X.relax(day, split=True)
-    index = {s.id: k for k, s in enumerate(relaxation.problem.stops)}
-    part, beside, goods = "d1" + X._PART + "a1", "d1" + X._BESIDE + "b1", "d1" + X._HUB_GOODS
-    d2 = ["a2", "b2", "d2" + X._PART + "a2", "d2" + X._BESIDE + "b2"]
-    relaxed = E.plan_from_sequences(
-        relaxation.problem,
-        {"v1": [index[x] for x in ("a1", part, *d2)], "v2": [index[x] for x in ("b1", beside, goods)]},
-    )
+    relaxation, relaxed = _split_plan(day, {"v1": ("a1", PART, *D2), "v2": ("b1", BESIDE, GOODS)})
     assert door_options(relaxation, relaxed)["d1"] == [("v1", "a1"), ("v2", "b1"), ("v2", "b1")]
     routes = X.fold(relaxation, relaxed)
     assert routes["v2"] == ["a1", "b1", "d1"]  # the bike with most of the basket: a1 moved to it
