@@ -140,8 +140,8 @@ def relax(problem: Problem, *, matrices: bool = True, split: bool = False) -> Re
             visits = _split_basket(s, shops)
             chains.update({v.id: (s.id,) for v in visits if v.pickups})
         else:
-            visits = _chain_basket(s, shops, T, D, places, n)
-            chains.update({v.id: tuple(x.id for x in shops) for v in visits[:1] if v.id.endswith(_CHAIN)})
+            visits, order = _chain_basket(s, shops, T, D, places, n)
+            chains.update({v.id: order for v in visits[:1] if v.id.endswith(_CHAIN)})
         out.extend(visits)
         if s.weight_kg > 0 or s.volume_l > 0:  # the hub goods: a visit of their own at the door
             out.append(msgspec.structs.replace(s, id=s.id + _HUB_GOODS, pickups=(), service_s=0))
@@ -163,9 +163,10 @@ def relax(problem: Problem, *, matrices: bool = True, split: bool = False) -> Re
 
 def _chain_basket(
     door: Stop, shops: list[Stop], T: np.ndarray, D: np.ndarray, places: list[tuple[int, int, int, int]], n: int
-) -> list[Stop]:
+) -> tuple[list[Stop], tuple[str, ...]]:
     """A basket's shops as one pickup (a lone shop, or a chain of several at a new place,
-    added to ``places``) and the door as its delivery (the shops' goods only)."""
+    added to ``places``) and the door as its delivery (the shops' goods only); and the
+    shops' ids in the order the chain visits them."""
     if len(shops) == 1:
         shop = shops[0]
     else:
@@ -188,7 +189,8 @@ def _chain_basket(
             weight_kg=sum(x.weight_kg for x in shops),
             volume_l=sum(x.volume_l for x in shops),
         )
-    return [shop, msgspec.structs.replace(door, pickups=(shop.id,), weight_kg=0.0, volume_l=0.0)]
+    door_visit = msgspec.structs.replace(door, pickups=(shop.id,), weight_kg=0.0, volume_l=0.0)
+    return [shop, door_visit], tuple(x.id for x in shops)
 
 
 def _split_basket(door: Stop, shops: list[Stop]) -> list[Stop]:

@@ -80,6 +80,20 @@ def test_a_basket_of_two_shops_becomes_one_chain_and_a_shipment_pyvrp_can_plan()
     assert reference_engines(day) == ("ortools", "relaxed")
 
 
+def test_a_chain_folds_back_into_its_shops_in_the_order_its_ride_was_counted():
+    T = _T.copy()
+    T[2, 1] = 90  # shop b (2) to shop a (1) rides longer than a to b
+    day = msgspec.structs.replace(_basket_day(), time_s=T, dist_m=T * 3)
+    day = msgspec.structs.replace(
+        day, stops=tuple(msgspec.structs.replace(s, pickups=("b", "a")) if s.id == "d" else s for s in day.stops)
+    )
+    relaxation = X.relax(day)
+    [(chain_id, shops)] = [c for c in relaxation.chains.items() if c[1]]
+    assert shops == ("a", "b")  # listed b first, but a then b is the ride the chain's place counts
+    chain = next(s for s in relaxation.problem.stops if s.id == chain_id)
+    assert np.asarray(relaxation.problem.time_s)[chain.location, 3] == 50 + T[2, 3]
+
+
 def test_fold_gives_each_chain_back_as_its_shops_and_whole_tells_a_split_basket():
     day = _basket_day(_bike("v1"), _bike("v2"))
     relaxation = X.relax(day)
