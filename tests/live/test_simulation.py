@@ -85,9 +85,11 @@ def test_a_simulated_courier_rides_its_route_and_lets_go_on_take_over(live: Live
                     if p["courierId"] == courier.courier_id
                 ]
 
+            # 45 s at 120x is an hour and a half of the day: the plan decides how many stops
+            # that is (the demo's first route has had its third stop 41 minutes in)
             await _wait_for(
                 lambda: len(settled()) >= 3 and len(positions()) >= 5,
-                20,
+                45,
                 "three settled stops and five positions on the hub stream",
             )
             kinds = {m["kind"] for m in seen if m["type"] == "event"}
