@@ -143,6 +143,21 @@ def test_split_each_shop_of_a_basket_is_a_shipment_to_a_visit_of_its_own_at_the_
     assert any(sid.endswith(X._CHAIN) for sid in {s.id for s in X.relax(day).problem.stops})
 
 
+def test_a_split_relaxation_keeps_slack_for_its_fold_and_a_chained_one_does_not():
+    day = _shared_shops_day()
+    [split], [chained] = X.relax(day, split=True).problem.vehicles, X.relax(day).problem.vehicles
+    assert split.shift == Window(0, 10_000 - X.FOLD_SLACK_S) and chained.shift == Window(0, 10_000)
+    assert (split.payload_kg, split.volume_l) == (40 * X.FOLD_SLACK_SHARE, 100 * X.FOLD_SLACK_SHARE)
+    assert (chained.payload_kg, chained.volume_l) == (40, 100)
+    windows = (Window(1_000, 5_000), Window(6_000, 6_300))
+    strict = X.with_slack(
+        msgspec.structs.replace(day, stops=(Stop(id="w", kind="delivery", location=4, windows=windows),)), 180, 0.5
+    )
+    # a window too short to give up the slack stays as it is
+    assert strict.stops[0].windows == (Window(1_000, 4_820), Window(6_000, 6_300))
+    assert strict.vehicles[0].payload_kg == 20
+
+
 # d1's visits at its door in the split relaxation, and all of d2's stops there
 PART, BESIDE, GOODS = "d1" + X._PART + "a1", "d1" + X._BESIDE + "b1", "d1" + X._HUB_GOODS
 D2 = ("a2", "b2", "d2" + X._PART + "a2", "d2" + X._BESIDE + "b2")
