@@ -32,12 +32,12 @@ def read_code128(content: bytes) -> str:
     assert check == (start + sum(i * v for i, v in enumerate(data, 1))) % 103, "wrong checksum"
     out, code_set = [], {103: "A", 104: "B", 105: "C"}[start]
     for v in data:
-        if v == 99:
-            code_set = "C"
-        elif v == 100:
-            code_set = "B"
-        elif code_set == "C":
-            out.append(f"{v:02d}")
+        if code_set == "C" and v < 100:
+            out.append(f"{v:02d}")  # 99 too: in code C it is the digits, not a switch
+        elif v == 99 or (v == 100 and code_set != "B") or (v == 101 and code_set != "A"):
+            code_set = {99: "C", 100: "B", 101: "A"}[v]
+        elif code_set == "A" and v >= 64:
+            out.append(chr(v - 64))  # code A's control characters
         else:
             out.append(chr(v + 32))
     return "".join(out)
