@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -187,32 +187,51 @@ WHERE s.relkind = 'S' AND d.refobjid = ANY($1::regclass[])
 """
 
 
+# a test's reset waits on a lock only behind a connection some earlier test left in a
+# transaction: it fails after this long, naming that connection, rather than hanging the run
+RESET_LOCK_TIMEOUT_S = 60
+_OTHER_BACKENDS = """
+SELECT pid, state, xact_start, left(query, 200) AS query FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""
+
+
 async def _reset_postgres(url: str, first: bool) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    await conn.execute(f"SET lock_timeout = '{RESET_LOCK_TIMEOUT_S}s'")
+    try:
+        await _reset_tables(conn, first)
+    except asyncpg.LockNotAvailableError as exc:
+        holders = await conn.fetch(_OTHER_BACKENDS)
+        raise RuntimeError(f"resetting {url} waited on a lock for {RESET_LOCK_TIMEOUT_S} s: held by {holders}") from exc
+    finally:
+        await conn.close()
+
+
+async def _reset_tables(conn: Any, first: bool) -> None:
     import asyncpg
 
     from backend.db.tables import ALL_TABLES
 
-    conn = await asyncpg.connect(url)
+    if first:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        return
+    names = [f'"{t._meta.tablename}"' for t in ALL_TABLES]
     try:
-        if first:
-            await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-            return
-        names = [f'"{t._meta.tablename}"' for t in ALL_TABLES]
-        try:
-            # The same emptied tables and restarted sequences as TRUNCATE ... RESTART IDENTITY
-            # CASCADE, by DELETE: TRUNCATE makes new files for every table (about a second
-            # per test for 20-odd tables), DELETE of a test's few rows takes milliseconds.
-            # With the foreign-key triggers off (replica role) the order does not matter.
-            async with conn.transaction():
-                await conn.execute("SET LOCAL session_replication_role = replica")
-                tables = [r[0] for r in await conn.fetch(_DOOMED_TABLES, names)]
-                if tables:  # none yet (the schema was just made anew): asyncpg fails on an empty query
-                    await conn.execute(";".join(f"DELETE FROM {t}" for t in tables))
-                    await conn.execute(_RESTART_OWNED_SEQUENCES, tables)  # as RESTART IDENTITY: from their start
-        except asyncpg.InsufficientPrivilegeError:  # the replica role needs a superuser
-            await conn.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
-    finally:
-        await conn.close()
+        # The same emptied tables and restarted sequences as TRUNCATE ... RESTART IDENTITY
+        # CASCADE, by DELETE: TRUNCATE makes new files for every table (about a second
+        # per test for 20-odd tables), DELETE of a test's few rows takes milliseconds.
+        # With the foreign-key triggers off (replica role) the order does not matter.
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            tables = [r[0] for r in await conn.fetch(_DOOMED_TABLES, names)]
+            if tables:  # none yet (the schema was just made anew): asyncpg fails on an empty query
+                await conn.execute(";".join(f"DELETE FROM {t}" for t in tables))
+                await conn.execute(_RESTART_OWNED_SEQUENCES, tables)  # as RESTART IDENTITY: from their start
+    except asyncpg.InsufficientPrivilegeError:  # the replica role needs a superuser
+        await conn.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
 
 
 _PG_FRESH: list[bool] = []
