@@ -64,8 +64,6 @@ RELAX_SHARE_SPLIT = 0.95
 ORTOOLS_FLOOR = 0.2
 _CHAIN = "\x1fchain"  # a chain's id is its door's and this: no stop id of ours has it
 _HUB_GOODS = "\x1fhub"  # a basket's hub goods' visit: its door's id and this
-# a shop's delivery at its door, split: its door's id, this and the shop's id (the first
-# shop's; the others' are _BESIDE, like the hub goods' visit away from the door's place)
 # split, a relaxed plan must pass folded on its own (no OR-Tools after it), and folding
 # delays a route a few minutes (the door's service where its last visit is) and keeps a
 # shop's goods on board to the door: its windows and shifts end FOLD_SLACK_S earlier and
@@ -75,6 +73,8 @@ _HUB_GOODS = "\x1fhub"  # a basket's hub goods' visit: its door's id and this
 # (22,943), 58 %; 180 s and 0.98 23,296 (23,120), 76 %; 300 s and 0.97 23,248 (22,974)
 FOLD_SLACK_S = 120
 FOLD_SLACK_SHARE = 0.99
+# a shop's delivery at its door, split: its door's id, this and the shop's id (the first
+# shop's; the others' are _BESIDE, like the hub goods' visit away from the door's place)
 _PART = "\x1fpart"
 _BESIDE = "\x1fbeside"
 # what PyVRP pays for a visit at a basket's door that is not next to the door's first
