@@ -5,7 +5,8 @@ OR-Tools gets, for the problems it can express; :func:`unsupported` names the
 first feature it cannot, and such problems stay with OR-Tools alone. The
 translation:
 
-* every matrix place is a PyVRP ``Location``; the matrices are handed over as
+* every matrix place is a PyVRP ``Location`` (:func:`solve_pyvrp` first cuts the
+  matrices to the places used: :mod:`backend.dispatch.used_places`); the matrices are handed over as
   they are (distance matrix = distance, time matrix = duration), one routing
   profile per distinct ``speed_factor`` (times divided by it, rounded half up,
   as the OR-Tools model does). ``cost="distance"`` costs each metre;
@@ -13,7 +14,8 @@ translation:
   it (waiting for a window costs nothing): each profile's travel times are
   PyVRP's distances there, and a battery range in metres becomes a bound in
   seconds that no route within it exceeds (range x the least seconds per
-  metre of any leg), so a plan PyVRP calls feasible keeps its range;
+  metre of any leg, legs of a few metres aside: :func:`range_bound`), so a plan
+  PyVRP calls feasible keeps its range;
 * a delivery without pickups is a ``Client`` with a ``delivery`` load (loaded
   at the start depot); a pickup no delivery names (a return) is a ``Client``
   with a ``pickup`` load (brought to the end depot);
@@ -64,11 +66,20 @@ import numpy as np
 from backend.dispatch.model import Plan, PlannedStop, Problem, Route, Stop, Unplanned, Vehicle
 from backend.dispatch.pyvrp_search import Watch, search, search_required_first, solve_params
 from backend.dispatch.scheduling import schedule
+from backend.dispatch.used_places import used_places
 
 PYVRP_REQUIREMENT = "pyvrp>=0.14,<0.15"
 INSTALL_HINT = f'PyVRP is not installed: pip install -e . (or pip install "{PYVRP_REQUIREMENT}")'
 UNLIMITED_CAPACITY = 1 << 40  # "no limit" for a load dimension, well inside PyVRP's int64 sums
 _BIG_LOAD = 1e8  # a capacity at or above this (kg or L) is "unlimited" (the benchmarks' volume)
+# A leg of a few metres may round to 0 s (the city day of 2,000 stops has 21 of 1-3 m),
+# which left no bound in seconds for a range and PyVRP costing route durations instead:
+# waiting counted, and a quarter of the iterations (issue #15, session 22). Legs shorter
+# than this are left out of the seconds a metre (range_bound), and the metres they may ride
+# beyond it are kept aside from the range for this many legs a route; the checker judges
+# every plan against the range in metres
+SHORT_LEG_M = 10
+RANGE_LEGS = 100
 
 
 class PyVRPUnavailable(RuntimeError):
@@ -171,11 +182,17 @@ def _travel(time_s: np.ndarray, speed_factor: float) -> np.ndarray:
     return np.floor(time_s / speed_factor + 0.5).astype(np.int64)
 
 
-def _min_ratio(t: np.ndarray, d: np.ndarray) -> float:
-    """The least seconds per metre of any leg: a route of at most ``range * ratio`` seconds
-    rides at most ``range`` metres."""
-    m = d > 0
-    return float((t[m] / d[m]).min()) if m.any() else 1.0
+def range_bound(t: np.ndarray, d: np.ndarray) -> tuple[float, float]:
+    """``(ratio, excess)``: the least seconds per metre of any leg of ``SHORT_LEG_M`` or
+    more, and the most metres a shorter leg rides beyond its seconds / ratio. A route of
+    at most ``RANGE_LEGS`` legs and ``(range - RANGE_LEGS * excess) * ratio`` seconds of
+    riding rides at most ``range`` metres."""
+    long = d >= SHORT_LEG_M
+    ratio = float((t[long] / d[long]).min()) if long.any() else 1.0
+    short = (d > 0) & ~long
+    if not short.any() or ratio <= 0:
+        return ratio, 0.0
+    return ratio, max(0.0, float((d[short] - t[short] / ratio).max()))
 
 
 def to_pyvrp(
@@ -213,15 +230,15 @@ def to_pyvrp(
     distances = [D] * len(factors)
 
     by_time = problem.cost == "time"
-    range_scale: dict[float, float] | None = None
+    range_scale: dict[float, tuple[float, float]] | None = None
     if by_time:
         # The objective is travel time (what plan_cost and OR-Tools count), not the route's
         # duration, which would count waiting for windows too: PyVRP gets each profile's
         # travel times as its distances. A range in metres becomes a bound in seconds that
-        # no route within it can exceed: range x the least seconds per metre of any leg.
-        range_scale = {f: _min_ratio(t, D) for f, t in zip(factors, durations, strict=True)}
-        if any(v.max_distance_m is not None for v in problem.vehicles) and min(range_scale.values()) <= 0:
-            range_scale = None  # a leg of no time but some metres: duration costed instead, range exact
+        # no route within it exceeds (range_bound).
+        range_scale = {f: range_bound(t, D) for f, t in zip(factors, durations, strict=True)}
+        if any(v.max_distance_m is not None for v in problem.vehicles) and min(r for r, _ in range_scale.values()) <= 0:
+            range_scale = None  # a long leg of no time: duration costed instead, range exact
         else:
             distances = durations
     vehicle_types, type_vehicles = _vehicle_types(pyvrp, problem, units, depot_of, profile_of, range_scale)
@@ -292,7 +309,7 @@ def _vehicle_types(
     units: tuple[int, ...],
     depot_of: dict[int, int],
     profile_of: dict[float, int],
-    range_scale: dict[float, float] | None = None,
+    range_scale: dict[float, tuple[float, float]] | None = None,
 ) -> tuple[list[Any], list[list[Vehicle]]]:
     """PyVRP vehicle types: identical vehicles together, in first-seen order (and those
     vehicles per type)."""
@@ -322,8 +339,11 @@ def _vehicle_types(
         by_duration = by_time and range_scale is None
         extra: dict[str, Any] = {"unit_distance_cost": 0, "unit_duration_cost": 1} if by_duration else {}
         if v.max_distance_m is not None:
-            scale = range_scale[v.speed_factor] if range_scale else 1.0
-            extra["max_distance"] = int(v.max_distance_m * scale)
+            if range_scale:
+                ratio, excess = range_scale[v.speed_factor]
+                extra["max_distance"] = max(0, int((v.max_distance_m - RANGE_LEGS * excess) * ratio))
+            else:
+                extra["max_distance"] = int(v.max_distance_m)
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=len(vs),
@@ -526,6 +546,7 @@ def solve_pyvrp(
         for sid in sorted(orphans)
     ]
     sub = msgspec.structs.replace(problem, stops=tuple(s for s in kept if s.id not in orphans))
+    sub, coords = used_places(sub, coords)
     stats = timings if timings is not None else {}
     if not sub.stops or not problem.vehicles:
         plan = plan_from_sequences(sub, {}, solve_s=time.perf_counter() - t0)

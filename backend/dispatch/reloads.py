@@ -36,6 +36,7 @@ from backend.dispatch.pyvrp_engine import (
 )
 from backend.dispatch.pyvrp_search import search_required_first
 from backend.dispatch.scheduling import loop_route
+from backend.dispatch.used_places import used_places
 from backend.dispatch.windows import travel_time
 
 if TYPE_CHECKING:
@@ -174,6 +175,7 @@ def solve_reloads(
         for sid in sorted(orphans)
     ]
     sub = msgspec.structs.replace(problem, stops=tuple(s for s in problem.stops if s.id not in gone | orphans))
+    sub, coords = used_places(sub, coords)
     if not sub.stops or not sub.vehicles:
         plan = plan_with_loops(sub, {}, solve_s=time.perf_counter() - t0, status="feasible")
     else:
