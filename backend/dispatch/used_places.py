@@ -1,10 +1,12 @@
 """A problem cut down to the matrix places that its stops and bikes use.
 
-A day's matrices often hold more places than its stops and bikes use: the city
-bench's day of 500 stops has 503 places of which 352 are used, a re-plan keeps the
-places of stops already done. PyVRP's search makes far fewer iterations on the
-larger matrices: 5 s on the city day of 500 stops with several windows, 2,623
-iterations on all 503 places, 9,846 on the 352 used (issue #15, session 22).
+A day's matrices may hold more places than its stops and bikes use (the city
+bench's day of 500 stops: 503 places, 352 used). What PyVRP is handed is read off
+the whole matrix: a leg between two unused places can decide the bound in seconds
+of a battery range (``pyvrp_engine.range_bound``; the city day of 500 stops had its
+only legs of some metres in 0 s there, which made PyVRP cost route durations at a
+quarter of the iterations, issue #15, session 22), and smaller matrices are less to
+copy into PyVRP.
 
 Plans name stops and bikes, never places, and the cut matrices hold the same
 times and distances between the places kept: a plan of the cut problem is a plan
