@@ -89,7 +89,10 @@ async def test_history_names_who_did_what_and_the_proof_photo_loads_for_the_hubs
     assert r.status_code == 200, r.text
     d = r.json()
     assert d["stop"]["stopId"] == delivered["stopId"] and d["stop"]["status"] == "delivered"
-    assert d["stop"]["courierId"] == route["courier"] and d["stop"]["routeId"] == route["id"]
+    # the failed stop's re-plan, a follow-up, may already have saved the courier's route as a
+    # new version: the stop is on one of this courier's routes, whichever is current
+    theirs = {r["id"] for r in await Route.select(Route.id).where(Route.courier == route["courier"])}
+    assert d["stop"]["courierId"] == route["courier"] and d["stop"]["routeId"] in theirs
     assert d["stop"]["eta"] and d["stop"]["windowStart"] == delivered["windowStart"]
     assert d["order"]["id"] == delivered["orderId"] and d["order"]["status"] == "delivered"
     assert d["order"]["reference"].startswith("O-") and d["order"]["customerName"]
