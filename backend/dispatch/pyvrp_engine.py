@@ -33,8 +33,10 @@ translation:
 * with ``optional=True`` every client and shipment may be left out at a prize
   above anything serving it could cost, so a day with too little room still
   gets the best plan of what fits (the bench's peer keeps every visit required);
-* a delivery or return locked on some bikes gets a place of its own that the
-  other bikes' routing profiles block
+* a delivery or return locked on some bikes carries a unit in each load
+  dimension of its lock's code, which only its bikes have room in
+  (:mod:`backend.dispatch.lock_codes`); where such codes are not exact, it gets
+  a place of its own that the other bikes' routing profiles block
   (:func:`backend.dispatch.pyvrp_translate.lock_profiles`);
 * a delivery or return of several windows is one ``Client`` per window at its
   place, in a mutually exclusive ``ClientGroup`` (exactly one served, or at
@@ -114,6 +116,7 @@ class Mapping(msgspec.Struct, kw_only=True):
     shipments: list[tuple[int, int]]  # shipment index -> (pickup stop index, delivery stop index)
     vehicle_types: list[list[str]]  # vehicle type index -> ids of its vehicles, in order
     load_units: tuple[int, ...]  # per load dimension: PyVRP units per kg (or per L)
+    lock_dims: int = 0  # load dimensions after those that keep locks (lock_codes.lock_loads)
 
 
 # --------------------------------------------------------------------------- #
@@ -143,9 +146,9 @@ def unsupported(problem: Problem) -> str | None:
         for p in s.pickups:
             if p not in by_id or by_id[p].kind != "pickup":
                 return f"delivery {s.id} names {p}, which is not a pickup of the problem"
-    from backend.dispatch.pyvrp_translate import MAX_PROFILE_CELLS, lock_profiles_cells
+    from backend.dispatch.pyvrp_translate import locks_kept
 
-    if lock_profiles_cells(problem) > MAX_PROFILE_CELLS:
+    if not locks_kept(problem):
         return "locks on too many groups of bikes for a day this size (a routing profile each)"
     return None
 
@@ -297,10 +300,10 @@ def to_pyvrp(
         vehicle_types=[[v.id for v in vs] for vs in type_vehicles],
         load_units=units,
     )
-    from backend.dispatch.pyvrp_translate import door_visits_together, lock_profiles, window_groups
+    from backend.dispatch.pyvrp_translate import door_visits_together, keep_locks, window_groups
 
     data, mapping = window_groups(data, mapping, problem, optional=optional)
-    return door_visits_together(*lock_profiles(data, mapping, problem))
+    return door_visits_together(*keep_locks(data, mapping, problem))
 
 
 def _vehicle_types(
@@ -564,7 +567,7 @@ def solve_pyvrp(
             data, mapping = to_pyvrp(sub, coords, optional=optional)
             initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
             left = max(0.01, time_limit_s - (time.perf_counter() - t0))
-            result = search(data, MaxRuntime(left), solve_params(left), seed, initial)
+            result = search(data, MaxRuntime(left), solve_params(left), seed, initial, mapping.lock_dims)
             stats["iterations"] = float(result.num_iterations)
             best = result.best
         stats["search"] = time.perf_counter() - t0

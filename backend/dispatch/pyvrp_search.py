@@ -144,13 +144,14 @@ def search_required_first(
     stop = RequiredFirstStop(deadline, now + REQUIRED_SHARE * max(0.0, deadline - now), watch)
     if watch is not None:
         watch.mapping = mapping
-    result = search(data, stop, solve_params(deadline - now, watch), seed, first)
+    result = search(data, stop, solve_params(deadline - now, watch), seed, first, mapping.lock_dims)
     best, iterations = result.best, result.num_iterations
     required = best.is_feasible()
     if not required:
         data, mapping = build(True)
         left = max(0.01, deadline - time.perf_counter())
-        result = search(data, MaxRuntime(left), solve_params(left), seed, same_solution(data, best))
+        initial = same_solution(data, best)
+        result = search(data, MaxRuntime(left), solve_params(left), seed, initial, mapping.lock_dims)
         best, iterations = result.best, iterations + result.num_iterations
     if stats is not None:
         stats["iterations"] = float(iterations)
@@ -158,11 +159,13 @@ def search_required_first(
     return best, mapping
 
 
-def search(data: Any, stop: Any, params: Any, seed: int, initial: Any = None) -> Any:
+def search(data: Any, stop: Any, params: Any, seed: int, initial: Any = None, lock_dims: int = 0) -> Any:
     """PyVRP's search (as ``pyvrp.solve``) until ``stop``, from ``initial``; without one, from
     its local search run to a local optimum from an empty solution, which puts each visit in
     where its neighbours are (one local search for both: its neighbour lists, 0.2 s on 1,436
-    visits, are built once).
+    visits, are built once). With ``lock_dims`` (locks kept as load dimensions,
+    :mod:`backend.dispatch.lock_codes`) the start rides each lock's visits on its bike and
+    the neighbour lists join the visits of one lock (:func:`~backend.dispatch.lock_codes.lock_start`).
 
     PyVRP's own start is a random solution made locally optimal the same way, before
     the stopping criterion is first asked: on a city day of 1,436 visits (``bench plan
@@ -173,24 +176,26 @@ def search(data: Any, stop: Any, params: Any, seed: int, initial: Any = None) ->
     """
     import pyvrp
 
-    if initial is not None:
-        return pyvrp.solve(
-            data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=initial, params=params
-        )
-    ls, penalties = _local_search(data, params, seed)
-    first = ls(pyvrp.Solution(data, []), penalties.max_cost_evaluator(), exhaustive=True)
-    return pyvrp.IteratedLocalSearch(data, penalties, ls, first, params.ils).run(stop, collect_stats=False)
+    from backend.dispatch.lock_codes import lock_start
+
+    ls, penalties = _local_search(data, params, seed, lock_dims)
+    if initial is None:  # (pyvrp.solve with an initial solution starts from it as it is)
+        initial = ls(lock_start(data, lock_dims), penalties.max_cost_evaluator(), exhaustive=True)
+    return pyvrp.IteratedLocalSearch(data, penalties, ls, initial, params.ils).run(stop, collect_stats=False)
 
 
-def _local_search(data: Any, params: Any, seed: int) -> tuple[Any, Any]:
-    """PyVRP's local search and penalty manager for ``data``, made as ``pyvrp.solve`` makes them."""
+def _local_search(data: Any, params: Any, seed: int, lock_dims: int = 0) -> tuple[Any, Any]:
+    """PyVRP's local search and penalty manager for ``data``, made as ``pyvrp.solve`` makes them
+    (the neighbour lists of locked visits joined, :func:`~backend.dispatch.lock_codes.lock_neighbours`)."""
     import pyvrp
     from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+
+    from backend.dispatch.lock_codes import lock_neighbours
 
     ls = LocalSearch(
         data,
         pyvrp.RandomNumberGenerator(seed=seed),
-        compute_neighbours(data, params.neighbourhood),
+        lock_neighbours(data, compute_neighbours(data, params.neighbourhood), lock_dims),
         PerturbationManager(params.perturbation),
     )
     for op in params.operators:

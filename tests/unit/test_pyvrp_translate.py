@@ -291,20 +291,56 @@ def test_a_locked_day_is_planned_by_pyvrp_and_the_plan_keeps_the_lock():
     day = _locked_day()
     assert E.unsupported(day) is None and F.engines_for(day) == F.DEFAULT_ENGINES
     data, mapping = E.to_pyvrp(day)
-    # v1 and v2 are no longer one vehicle type: x has a place of its own that v1's profile blocks
-    assert mapping.vehicle_types == [["v1"], ["v2"]]
+    # one lock: one load dimension after the weight, where x carries a unit and only v2 has room
+    assert mapping.vehicle_types == [["v1"], ["v2"]] and mapping.lock_dims == 1
     x = next(ci for ci, k in enumerate(mapping.clients) if day.stops[k].id == "x")
-    where = data.client(x).location
-    assert where == len(_T) and data.location(where) == data.location(4)
-    v1, v2 = (data.vehicle_type(t).profile for t in (0, 1))
-    assert data.duration_matrix(v1)[0, where] >= 10**9 and data.duration_matrix(v2)[0, where] == _T[0, 4]
-    assert data.duration_matrix(v2)[where, 3] == _T[4, 3]
+    assert list(data.client(x).delivery) == [1, 1] and data.client(x).location == 4  # no place of its own
+    assert [vt.capacity[-1] for vt in data.vehicle_types()] == [0, 1]
+    assert data.num_locations == len(_T)  # no matrix copied
+    _plans_keep_x_on_v2(day)
+
+
+def _plans_keep_x_on_v2(day: Problem) -> None:
     plans = [E.solve_pyvrp(day, 0.3), *F.run_engine("ortools+pyvrp", day, 0.4)]
     assert plans[0].engine == "pyvrp"
     for plan in plans:
         assert check(day, plan) == [] and plan.unplanned == ()
         on = {ps.stop_id: r.vehicle_id for r in plan.routes for ps in r.stops}
         assert on["x"] == "v2" and on["y"] == on["z"] == "v2"  # one bike: the one x is locked on
+
+
+def _overlapping_locks_day() -> Problem:
+    """x locked on v2 and four bikes in locks whose codes (two of four dimensions each) are
+    not exact: w's bike v is in the locks of codes {0, 2} and {1, 2}, so it has room for the
+    code {0, 1} of u's lock, which it is not in."""
+    day = _locked_day()
+    more = tuple(_bike(vid, fixed_cost=500) for vid in ("a", "b", "c"))
+    stops = (
+        Stop(id="u", kind="delivery", location=1, weight_kg=1, vehicles=("a",)),
+        Stop(id="w", kind="delivery", location=2, weight_kg=1, vehicles=("b", "v2")),
+        Stop(id="x", kind="delivery", location=4, weight_kg=1, vehicles=("c",)),
+        Stop(id="y", kind="delivery", location=3, weight_kg=1, vehicles=("v1", "v2")),
+        Stop(id="z", kind="delivery", location=1, weight_kg=1),
+    )
+    return msgspec.structs.replace(day, vehicles=(*day.vehicles, *more), stops=stops)
+
+
+def test_locks_whose_codes_are_not_exact_are_kept_by_routing_profiles():
+    from backend.dispatch import lock_codes as L
+
+    day = _overlapping_locks_day()
+    assert [sorted(c) for c in L.codes(day).values()] == [[0, 1], [0, 2], [0, 3], [1, 2]]
+    assert not L.exact(day) and E.unsupported(day) is None
+    data, mapping = E.to_pyvrp(day)
+    assert mapping.lock_dims == 0 and data.num_locations == len(_T) + 4  # a place per locked visit
+    u = next(ci for ci, k in enumerate(mapping.clients) if day.stops[k].id == "u")
+    where = data.client(u).location
+    assert data.location(where) == data.location(1)
+    for t, ids in enumerate(mapping.vehicle_types):  # only a's profile may enter u's place
+        blocked = data.duration_matrix(data.vehicle_type(t).profile)[0, where] >= 10**9
+        assert blocked == (ids != ["a"])
+    plan = E.solve_pyvrp(day, 0.3)
+    assert check(day, plan) == [] and plan.unplanned == ()
 
 
 def test_a_pinned_day_keeps_its_locks_and_the_pins_bike_in_the_relaxation():
@@ -353,10 +389,17 @@ def test_a_small_cold_day_with_a_mixed_fleet_starts_from_the_best_first_solution
 
 
 def test_locks_that_need_too_many_profiles_go_to_the_relaxation(monkeypatch):
-    day = _locked_day()
-    assert X.lock_profiles_cells(day) == 2 * 2 * 6 * 6  # v1 and v2 differ: two profiles of 6 places
+    day = _overlapping_locks_day()
+    assert X.lock_profiles_cells(day) == 2 * 5 * 9 * 9  # each of 5 bikes in its own locks; 5 + 4 places
     monkeypatch.setattr(X, "MAX_PROFILE_CELLS", 100)
     assert "too many groups of bikes" in (E.unsupported(day) or "")
     assert F.engines_for(day) == ("relaxed", "relaxed")
     relaxation = X.relax(day)  # the locks are relaxed too: their profiles would not fit
     assert not relaxation.exact and not any(s.vehicles for s in relaxation.problem.stops)
+
+
+def test_exact_locks_need_no_profiles_however_many_groups_of_bikes(monkeypatch):
+    monkeypatch.setattr(X, "MAX_PROFILE_CELLS", 0)
+    day = _locked_day()
+    assert E.unsupported(day) is None and F.engines_for(day) == F.DEFAULT_ENGINES
+    _plans_keep_x_on_v2(day)
