@@ -5,8 +5,9 @@ OR-Tools gets, for the problems it can express; :func:`unsupported` names the
 first feature it cannot, and such problems stay with OR-Tools alone. The
 translation:
 
-* every matrix place is a PyVRP ``Location`` (:func:`solve_pyvrp` first cuts the
-  matrices to the places used: :mod:`backend.dispatch.used_places`); the matrices are handed over as
+* every matrix place is a PyVRP ``Location`` (:func:`solve_pyvrp` and
+  :func:`backend.dispatch.reloads.solve_reloads` first cut the matrices to the
+  places used: :mod:`backend.dispatch.used_places`); the matrices are handed over as
   they are (distance matrix = distance, time matrix = duration), one routing
   profile per distinct ``speed_factor`` (times divided by it, rounded half up,
   as the OR-Tools model does). ``cost="distance"`` costs each metre;

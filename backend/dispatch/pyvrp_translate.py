@@ -62,6 +62,16 @@ from backend.dispatch.pyvrp_search import Watch
 # split, once a plan of it passed, RELAX_SHARE_SPLIT; the least OR-Tools keeps to repair
 # whatever PyVRP overran (the run may then end that much late)
 RELAX_SHARE = 0.5
+# on a day of more stops than this PyVRP gets RELAX_SHARE_BIG (OR-Tools the floor): OR-Tools'
+# search barely moves on such a day (city 2,000, plain: its first solution stood for 100 s),
+# so its half went to repairs. Relaxed runs of 10 s, 0.5 against 0.8, by seed: city 2,000
+# baskets (1,874 stops) 117,142 / 112,472, 115,987 / 111,463; city 1,000 baskets (946)
+# 63,637 / 62,573, 65,700 / 64,386; city 2,000 locks (1,436) 86,276 / 86,065, 86,546 /
+# 86,711, 87,093 / 86,008; below it half is as good or better: city 1,000 locks (693)
+# 46,708 / 46,760, 46,278 / 46,444; city 500 baskets (474) 33,851 / 34,330, 33,284 / 33,273,
+# 34,268 / 34,387
+RELAX_SHARE_BIG = 0.8
+RELAX_BIG_STOPS = 800
 RELAX_SHARE_SPLIT = 0.95
 ORTOOLS_FLOOR = 0.2
 _CHAIN = "\x1fchain"  # a chain's id is its door's and this: no stop id of ours has it
@@ -651,7 +661,8 @@ def solve_relaxed(
     split: bool = False,
 ) -> list[Plan]:
     """PyVRP on :func:`relax` of ``problem`` (``split``: its baskets of several shops split)
-    for ``RELAX_SHARE`` of the limit, then OR-Tools on ``problem`` from its folded routes
+    for ``RELAX_SHARE`` of the limit (``RELAX_SHARE_BIG`` on a day of more than
+    ``RELAX_BIG_STOPS`` stops), then OR-Tools on ``problem`` from its folded routes
     (pins in order, :func:`pin_order`) for the rest: the cheapest folded plan that passed
     the checker, if any, and OR-Tools' plan.
 
@@ -660,7 +671,7 @@ def solve_relaxed(
     they come (``pyvrp_search.WATCH_EVERY_S``), and once one has passed, PyVRP goes on to
     ``RELAX_SHARE_SPLIT`` of the limit and the cheapest that passed stands alone: OR-Tools'
     model keeps a basket's shops back to back, so it could only undo the split. Not split,
-    OR-Tools gets the other half whatever passed: from PyVRP's plan it found 5-7 % cheaper
+    OR-Tools gets the rest whatever passed: from PyVRP's plan it found 5-7 % cheaper
     plans on the city day of 500 stops, baskets and locks alike (PyVRP going on while its
     plans passed, and OR-Tools polishing for the rest, gave 29,643 against 28,369 on locks)."""
     from backend.dispatch.door_mend import mend
@@ -689,12 +700,13 @@ def solve_relaxed(
         if not passed or cost < passed[0][0]:
             passed[:] = [(cost, folded)]
 
-    switch = t0 + time_limit_s * RELAX_SHARE
+    switch = t0 + time_limit_s * RELAX_SHARE  # split: where PyVRP goes on only if a plan passed
+    share = RELAX_SHARE_BIG if len(problem.stops) > RELAX_BIG_STOPS else RELAX_SHARE
     # a benchmark's coordinates name the day's places, not the chains' new ones
     xy = coords if not relaxation.chains else None
     last = solve_pyvrp(
         one_window(relaxation.problem),
-        time_limit_s * (RELAX_SHARE_SPLIT if split else RELAX_SHARE),
+        time_limit_s * (RELAX_SHARE_SPLIT if split else share),
         seed=seed,
         coords=xy,
         # not split, only PyVRP's last is folded: each look costs the search its time

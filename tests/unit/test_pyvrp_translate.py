@@ -403,3 +403,21 @@ def test_exact_locks_need_no_profiles_however_many_groups_of_bikes(monkeypatch):
     day = _locked_day()
     assert E.unsupported(day) is None and F.engines_for(day) == F.DEFAULT_ENGINES
     _plans_keep_x_on_v2(day)
+
+
+@pytest.mark.parametrize(("big_above", "share"), [(100, X.RELAX_SHARE), (2, X.RELAX_SHARE_BIG)])
+def test_on_a_big_day_pyvrp_gets_most_of_a_relaxed_runs_limit(monkeypatch, big_above: int, share: float):
+    # OR-Tools' search barely moves on a big day: there it keeps only the floor, to repair
+    monkeypatch.setattr(X, "RELAX_BIG_STOPS", big_above)
+    limits: list[float] = []
+    real = X.solve_pyvrp
+
+    def spy(problem: Problem, limit: float, **kw):  # noqa: ANN003, ANN202
+        limits.append(limit)
+        return real(problem, limit, **kw)
+
+    monkeypatch.setattr(X, "solve_pyvrp", spy)
+    day = _basket_day(_bike(payload_kg=40))  # 4 stops
+    plans = X.solve_relaxed(day, 0.5)
+    assert limits == [pytest.approx(0.5 * share)]
+    assert all(check(day, plan) == [] and plan.unplanned == () for plan in plans)
