@@ -29,6 +29,7 @@ from typing import Any
 
 import msgspec
 
+from backend.dispatch import pyvrp_copy
 from backend.dispatch.model import Problem
 
 __all__ = ["codes", "exact", "lock_loads", "lock_neighbours", "lock_start", "width"]
@@ -84,8 +85,8 @@ def lock_loads(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
     for ci, c in enumerate(clients):
         lock = problem.stops[mapping.clients[ci]].vehicles
         carried = units(by_lock[frozenset(lock)], 1) if lock else none
-        clients[ci] = _client(c, delivery=[*c.delivery, *carried], pickup=[*c.pickup, *none])
-    shipments = [_shipment(sh, [*sh.amount, *none]) for sh in data.shipments()]
+        clients[ci] = pyvrp_copy.client(c, delivery=[*c.delivery, *carried], pickup=[*c.pickup, *none])
+    shipments = [pyvrp_copy.shipment(sh, amount=[*sh.amount, *none]) for sh in data.shipments()]
     vehicle_types = []
     type_ids: list[list[str]] = []
     for vt, ids in zip(data.vehicle_types(), mapping.vehicle_types, strict=True):
@@ -99,44 +100,6 @@ def lock_loads(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
             type_ids.append(same)
     data = data.replace(clients=clients, shipments=shipments, vehicle_types=vehicle_types)
     return data, msgspec.structs.replace(mapping, vehicle_types=type_ids, lock_dims=m)
-
-
-def _client(c: Any, *, delivery: list[int], pickup: list[int]) -> Any:
-    import pyvrp
-
-    return pyvrp.Client(
-        location=c.location,
-        delivery=delivery,
-        pickup=pickup,
-        service_duration=c.service_duration,
-        tw_early=c.tw_early,
-        tw_late=c.tw_late,
-        release_time=c.release_time,
-        prize=c.prize,
-        required=c.required,
-        group=c.group,
-        name=c.name,
-    )
-
-
-def _shipment(sh: Any, amount: list[int]) -> Any:
-    import pyvrp
-
-    p, d = sh.pickup, sh.delivery
-    return pyvrp.Shipment(
-        pickup_location=p.location,
-        delivery_location=d.location,
-        pickup_tw_early=p.tw_early,
-        pickup_tw_late=p.tw_late,
-        pickup_service_duration=p.service_duration,
-        delivery_tw_early=d.tw_early,
-        delivery_tw_late=d.tw_late,
-        delivery_service_duration=d.service_duration,
-        amount=amount,
-        prize=sh.prize,
-        required=sh.required,
-        name=sh.name,
-    )
 
 
 def _groups(data: Any, lock_dims: int) -> list[tuple[tuple[int, ...], list[int]]]:

@@ -53,6 +53,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from backend.dispatch import pyvrp_copy
 from backend.dispatch.lock_codes import exact as lock_exact
 from backend.dispatch.model import Plan, Problem, Stop, Window
 from backend.dispatch.pyvrp_engine import plan_from_sequences, solve_pyvrp, unsupported
@@ -401,7 +402,7 @@ def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
     locations = list(data.locations())
     for ci in locked:
         locations.append(locations[clients[ci].location])
-        clients[ci] = _client_at(clients[ci], place[ci])
+        clients[ci] = pyvrp_copy.client(clients[ci], location=place[ci])
 
     def extended(M: np.ndarray) -> np.ndarray:
         src = [clients_src[ci] for ci in locked]
@@ -447,25 +448,6 @@ def lock_profiles(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
     return data, msgspec.structs.replace(mapping, vehicle_types=type_ids)
 
 
-def _client_at(c: Any, location: int) -> Any:
-    """PyVRP client ``c`` at another place (a copy of its own)."""
-    import pyvrp
-
-    return pyvrp.Client(
-        location=location,
-        delivery=list(c.delivery),
-        pickup=list(c.pickup),
-        service_duration=c.service_duration,
-        tw_early=c.tw_early,
-        tw_late=c.tw_late,
-        release_time=c.release_time,
-        prize=c.prize,
-        required=c.required,
-        group=c.group,
-        name=c.name,
-    )
-
-
 def door_visits_together(data: Any, mapping: Any) -> tuple[Any, Any]:
     """``data`` (from :func:`backend.dispatch.pyvrp_engine.to_pyvrp`) where a basket's
     visits beside its door's first (its hub goods', its other shops' deliveries) cost
@@ -473,8 +455,6 @@ def door_visits_together(data: Any, mapping: Any) -> tuple[Any, Any]:
     the door's place, so that PyVRP keeps them next to the door's first visit, on its bike.
     Only where the objective is PyVRP's distance (the riding): its durations, which rule
     the windows, stay the same (a day costed by duration has no such cost)."""
-    import pyvrp
-
     if any(vt.unit_distance_cost == 0 for vt in data.vehicle_types()):
         return data, mapping
     clients, shipments = list(data.clients()), list(data.shipments())
@@ -489,24 +469,10 @@ def door_visits_together(data: Any, mapping: Any) -> tuple[Any, Any]:
 
     for ci, c in enumerate(clients):
         if c.name.endswith(_HUB_GOODS):
-            clients[ci] = _client_at(c, copy(c.location))
+            clients[ci] = pyvrp_copy.client(c, location=copy(c.location))
     for si, sh in enumerate(shipments):
         if _BESIDE in sh.name:
-            p, d = sh.pickup, sh.delivery
-            shipments[si] = pyvrp.Shipment(
-                pickup_location=p.location,
-                delivery_location=copy(d.location),
-                pickup_tw_early=p.tw_early,
-                pickup_tw_late=p.tw_late,
-                pickup_service_duration=p.service_duration,
-                delivery_tw_early=d.tw_early,
-                delivery_tw_late=d.tw_late,
-                delivery_service_duration=d.service_duration,
-                amount=list(sh.amount),
-                prize=sh.prize,
-                required=sh.required,
-                name=sh.name,
-            )
+            shipments[si] = pyvrp_copy.shipment(sh, delivery_location=copy(sh.delivery.location))
     if len(base) == n:
         return data, mapping
     at = np.asarray(base)
