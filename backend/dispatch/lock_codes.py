@@ -130,19 +130,25 @@ def lock_start(data: Any, lock_dims: int) -> Any:
     if not lock_dims:
         return Solution(data, [])
     real = data.num_load_dimensions - lock_dims
-    left = [vt.num_available for vt in data.vehicle_types()]
-    routes = []
+    types = list(data.vehicle_types())
+    left = [vt.num_available for vt in types]
+    riding: list[tuple[int, list[int]]] = []  # (vehicle type, its visits) per route begun
     for code, members in _groups(data, lock_dims):
-        fits = [
-            t
-            for t, vt in enumerate(data.vehicle_types())
-            if left[t] and all(vt.capacity[real + i] > 0 for i, x in enumerate(code) if x)
-        ]
-        if not fits:
-            continue
-        left[fits[0]] -= 1
-        order = sorted(members, key=lambda ci: (data.client(ci).tw_early, ci))
-        routes.append(Route(data, [Activity(ActivityType.CLIENT, ci) for ci in order], fits[0]))
+        fits = {t for t, vt in enumerate(types) if all(vt.capacity[real + i] > 0 for i, x in enumerate(code) if x)}
+        # a bike of the lock that already rides another lock's visits takes these too
+        route = next((visits for t, visits in riding if t in fits), None)
+        if route is None:
+            free = sorted(t for t in fits if left[t])
+            if not free:
+                continue
+            left[free[0]] -= 1
+            route = []
+            riding.append((free[0], route))
+        route.extend(members)
+    routes = []
+    for t, visits in riding:
+        order = sorted(visits, key=lambda ci: (data.client(ci).tw_early, ci))
+        routes.append(Route(data, [Activity(ActivityType.CLIENT, ci) for ci in order], t))
     return Solution(data, routes)
 
 

@@ -93,3 +93,26 @@ def test_pyvrp_keeps_locks_far_apart_on_their_bike():
     assert check(day, plan) == [] and plan.unplanned == ()
     on = {ps.stop_id: r.vehicle_id for r in plan.routes for ps in r.stops}
     assert on["s1"] == on["s90"] == "b5" and on["s45"] == "b3"
+
+
+def test_a_bike_in_two_locks_rides_both_locks_visits_in_the_start():
+    import msgspec
+
+    # b2 comes first: s1's lock (b1 or b2) begins a route on b2, and s2, locked on b2
+    # alone, joins that route rather than being left for the search to place
+    day = _line_day(bikes=3, stops=6)
+    stops = list(day.stops)
+    stops[0] = msgspec.structs.replace(stops[0], vehicles=("b1", "b2"))
+    stops[5] = msgspec.structs.replace(stops[5], vehicles=("b2",))
+    vehicles = (day.vehicles[2], day.vehicles[1], day.vehicles[0])
+    day = msgspec.structs.replace(day, stops=tuple(stops), vehicles=vehicles)
+    assert L.exact(day)
+    data, mapping = E.to_pyvrp(day)
+    start = L.lock_start(data, mapping.lock_dims)
+    on = {
+        day.stops[mapping.clients[a.idx]].id: mapping.vehicle_types[r.vehicle_type()]
+        for r in start.routes()
+        for a in r.schedule()[1:-1]
+    }
+    assert on == {"s1": ["b2"], "s6": ["b2"]}
+    assert start.excess_load() == [0] * data.num_load_dimensions
