@@ -14,7 +14,9 @@ lock at most (a stop under way on its bike, a dispatcher's lock on one courier)
 that is exactly the lock's bikes, with ``m`` dimensions for ``C(m, (m + 1) // 2)``
 locks (8 for 70). Where a bike is in several locks its dimensions are the union
 of their codes and may cover a code of a lock it is not in: :func:`exact` says
-whether that happens, and such a day keeps OR-Tools (or the relaxation).
+whether that happens, and such a day keeps its locks by routing profiles where
+they fit (:func:`backend.dispatch.pyvrp_translate.locks_kept`), else it is
+relaxed or left to OR-Tools.
 
 PyVRP weighs load excess as a penalty while it searches, so a visit may sit on
 another bike for a while; a plan it returns is feasible in every dimension, and
@@ -121,10 +123,10 @@ def _groups(data: Any, lock_dims: int) -> list[tuple[tuple[int, ...], list[int]]
 def lock_start(data: Any, lock_dims: int) -> Any:
     """A first PyVRP solution of ``data`` (with ``lock_dims`` lock dimensions) that rides
     each lock's visits on a bike of the lock, in the order their windows open; the search
-    inserts the other visits. Its neighbour lists join a visit to its own bike's route only
-    when a neighbour of it rides there: from an empty start, each locked visit went in
-    beside its nearest visits, on the bike they rode, and stayed there (city day of 2,000
-    stops, 143 locked: 88 still on another bike after 5 s)."""
+    inserts the other visits. PyVRP's moves offer a visit only the routes its nearest
+    visits ride: from an empty start each locked visit went in beside them, on their bike,
+    and stayed there (city day of 2,000 stops, 143 locked: 88 still on another bike after
+    5 s)."""
     from pyvrp import Activity, ActivityType, Route, Solution
 
     if not lock_dims:
