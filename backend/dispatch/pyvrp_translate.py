@@ -55,6 +55,7 @@ import numpy as np
 
 from backend.dispatch import pyvrp_copy
 from backend.dispatch.lock_codes import exact as lock_exact
+from backend.dispatch.lock_codes import lock_loads
 from backend.dispatch.model import Plan, Problem, Stop, Window
 from backend.dispatch.pyvrp_engine import plan_from_sequences, solve_pyvrp, unsupported
 from backend.dispatch.pyvrp_search import Watch
@@ -369,8 +370,6 @@ def keep_locks(data: Any, mapping: Any, problem: Problem) -> tuple[Any, Any]:
     found cheaper plans than with profiles on the city day of 500 stops, locks mix, 10 s,
     seeds 1-3: 27,532, 27,481, 27,660 against 27,712, 28,071, 29,132 (with profiles PyVRP
     struggled to serve every visit and left some out first)."""
-    from backend.dispatch.lock_codes import lock_loads
-
     if lock_exact(problem):
         return lock_loads(data, mapping, problem)
     return lock_profiles(data, mapping, problem)

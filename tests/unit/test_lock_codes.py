@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -96,8 +97,6 @@ def test_pyvrp_keeps_locks_far_apart_on_their_bike():
 
 
 def test_a_bike_in_two_locks_rides_both_locks_visits_in_the_start():
-    import msgspec
-
     # b2 comes first: s1's lock (b1 or b2) begins a route on b2, and s2, locked on b2
     # alone, joins that route rather than being left for the search to place
     day = _line_day(bikes=3, stops=6)
