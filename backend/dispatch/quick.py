@@ -5,10 +5,12 @@ within a second is mostly "where does this stop go": a same-day order, a failed
 delivery's next try, a stop a dispatcher moves, the stops of a courier taken off
 the road. :func:`quick_replan` keeps every route in force in its order (and its
 loops), takes a stop off a route that may no longer serve it (moved to another
-courier), and inserts each stop on no route (with its shop pickups, in order)
-into the route of one of the ``k`` couriers with the cheapest detour, at the
-cheapest place the route stays feasible at (:func:`check_route`: windows, shift,
-loads per loop, range, pins). No solver runs; a better plan, if there is one, is
+courier), and inserts each stop on no route at the cheapest place where the route
+stays feasible (:func:`check_route`: windows, shift, loads per loop, range, pins):
+a lone stop at the cheapest of all places in routes of one loop that can take it
+(:mod:`backend.dispatch.route_gaps` judges them all at once, the checker the
+cheapest), a stop with its shop pickups, or one for a route in loops, into the
+route of one of the ``k`` couriers with the cheapest detour. No solver runs; a better plan, if there is one, is
 the solver's to find afterwards (``services/replanning.py``: ``replan_better``).
 
 A street closed or reopened re-times the routes in force whose legs it changes
@@ -18,7 +20,7 @@ them; the solver's re-ordering comes after, as for the others.
 None when a quick answer is not the right one: nothing to insert, move or re-time
 (a re-plan asked for by hand: the solver re-orders), a stop in an
 order pinned by a dispatcher, a stop that
-fits none of the ``k`` routes (the solver decides what stays unplanned), or a
+fits nowhere it is tried (the solver decides what stays unplanned), or a
 group of stops partly on a route.
 """
 
@@ -39,6 +41,7 @@ from backend.dispatch.replan import (
     insertion_costs,
     routes_known,
 )
+from backend.dispatch.route_gaps import Gaps, fitting, join, route_gaps
 from backend.dispatch.scheduling import loop_route
 from backend.dispatch.windows import merge_windows, travel_time
 
@@ -55,6 +58,9 @@ __all__ = [
 QUICK_K = 4  # couriers tried per stop, cheapest detour first
 _PLACES = 10  # places tried per courier, cheapest detour first
 WAITING = "not planned yet: more stops wait for a courier than one live re-plan takes; a later re-plan tries again"
+# a lone stop's cheapest places that pass the gaps' test, checked whole at most this many (the
+# test is necessary only: pins and the rest are the checker's)
+GAP_CHECKS = 8
 QUICK_BUDGET_S = 0.25  # past this, a quick answer is no longer quick: the solver's turn
 RETIME_MIN_S = 60  # a route a closure re-times by less than this (all its legs) is not published
 
@@ -136,11 +142,32 @@ class _Routes:
             for vid, ids in self.seq.items()
         }
         self.built: dict[str, Route] = {}
+        self._gaps: dict[str, Gaps] = {}
 
     def remove(self, vid: str, sid: str) -> None:
         j = self.seq[vid].index(sid)
         del self.seq[vid][j]
         del self.loop[vid][j]
+        self.built.pop(vid, None)
+        self._gaps.pop(vid, None)
+
+    def put(self, vid: str, ids: list[str], loops: list[int], route: Route) -> None:
+        self.seq[vid], self.loop[vid], self.built[vid] = ids, loops, route
+        self._gaps.pop(vid, None)
+
+    def one_loop(self, vid: str) -> bool:
+        return all(lp == 1 for lp in self.loop[vid])
+
+    def gaps(self, vids: list[str]) -> Gaps:
+        """The gaps of these bikes' routes (each of one loop), ``owner`` their index in ``vids``."""
+        parts = []
+        for i, vid in enumerate(vids):
+            if vid not in self._gaps:
+                route = self.built.get(vid) or self.route(vid, self.seq[vid], self.loop[vid])
+                self.built[vid] = route
+                self._gaps[vid] = route_gaps(self.problem, self.vehicles[vid], route, self.by_id)
+            parts.append(self._gaps[vid]._replace(owner=np.full(len(self._gaps[vid].owner), i, dtype=np.int64)))
+        return join(parts)
 
     def route(self, vid: str, ids: Sequence[str], loops: Sequence[int]) -> Route:
         breaks = [j for j in range(1, len(ids)) if loops[j] != loops[j - 1]]
@@ -206,13 +233,19 @@ def _candidates(r: _Routes, vid: str, members: list[str], aboard: bool) -> list[
 
 
 def _insert(r: _Routes, members: list[str], allowed: frozenset[str], k: int, aboard: bool) -> bool:
-    """Put the group into the cheapest feasible place among ``k`` couriers; False if none."""
+    """Put the group into the cheapest feasible place; False if none. A lone stop may go
+    into any route of one loop (:func:`_cheapest_gap`); a group, or a route in loops, into
+    one of the ``k`` couriers with the cheapest detour, at its cheapest feasible place."""
     target = r.by_id[members[-1]].location
     vids = sorted(allowed)
-    cost = insertion_costs(r.problem, [r.path(vid) for vid in vids], [target])[0]
-    cost = cost / np.array([r.vehicles[vid].speed_factor for vid in vids])
     best: tuple[int, str, list[str], list[int], Route] | None = None
-    for i in np.argsort(cost, kind="stable")[:k].tolist():
+    if len(members) == 1:
+        best = _cheapest_gap(r, members[0], [vid for vid in vids if r.one_loop(vid)])
+        vids = [vid for vid in vids if not r.one_loop(vid)]
+    if vids:
+        cost = insertion_costs(r.problem, [r.path(vid) for vid in vids], [target])[0]
+        cost = cost / np.array([r.vehicles[vid].speed_factor for vid in vids])
+    for i in np.argsort(cost, kind="stable")[:k].tolist() if vids else []:
         vid = vids[i]
         before = orders_cost(r.problem, {vid: r.seq[vid]}, {vid: r.loop[vid]})
         for ids, loops in _candidates(r, vid, members, aboard):
@@ -226,8 +259,27 @@ def _insert(r: _Routes, members: list[str], allowed: frozenset[str], k: int, abo
     if best is None:
         return False
     _d, vid, ids, loops, route = best
-    r.seq[vid], r.loop[vid], r.built[vid] = ids, loops, route
+    r.put(vid, ids, loops, route)
     return True
+
+
+def _cheapest_gap(r: _Routes, sid: str, vids: list[str]) -> tuple[int, str, list[str], list[int], Route] | None:
+    """The cheapest place for stop ``sid`` in the routes of ``vids`` (each of one loop) that
+    the checker passes: the gaps that can take it by windows, shift, load and range
+    (:mod:`backend.dispatch.route_gaps`), cheapest first, at most ``GAP_CHECKS`` of them
+    checked whole. None if none passes."""
+    if not vids:
+        return None
+    gaps = r.gaps(vids)
+    order, delta = fitting(r.problem, gaps, r.by_id[sid])
+    for g, d in list(zip(order.tolist(), delta.tolist(), strict=True))[:GAP_CHECKS]:
+        vid, j = vids[int(gaps.owner[g])], int(gaps.position[g])
+        ids = [*r.seq[vid][:j], sid, *r.seq[vid][j:]]
+        loops = [1] * len(ids)
+        route = r.route(vid, ids, loops)
+        if not check_route(r.problem, route, stops_by_id=r.by_id):
+            return int(d), vid, ids, loops, route
+    return None
 
 
 def quick_replan(
@@ -246,7 +298,7 @@ def quick_replan(
     ``loops_in_force``: per vehicle the loop of each stop of its route in force (1 when
     absent); ``on_board``: stops whose goods are on a bike already (on a bike riding loops
     they go on the loop it rides now). None when a quick answer is not the right one, or
-    not found within ``budget_s`` (a whole route to hand out: the solver's work).
+    not found within ``budget_s`` (the solver's work).
     ``waiting``: stops an earlier re-plan left waiting for a courier; they are put in after
     the others as far as they fit within the budget, and stay unplanned otherwise.
     ``retime``: bikes whose routes are published re-timed even when their order stays (a

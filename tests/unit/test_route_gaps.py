@@ -1,0 +1,133 @@
+"""Every gap of every route judged at once (backend/dispatch/route_gaps.py): a gap it
+refuses is one the checker refuses too, and it refuses most of those the checker does."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import msgspec
+import numpy as np
+import pytest
+
+from backend.dispatch.feasibility import check, check_route
+from backend.dispatch.model import Problem, Stop, Vehicle, Window
+from backend.dispatch.quick import orders_cost, published_part, quick_replan
+from backend.dispatch.replan import route_orders
+from backend.dispatch.route_gaps import fitting, join, route_gaps
+from backend.dispatch.scheduling import loop_route
+
+H = 3600
+
+
+def _day(seed: int, *, as_array: bool) -> tuple[Problem, dict[str, list[str]], list[Stop]]:
+    """A hub, four bikes (one slower, one with a short range, one small), 28 stops on routes
+    in windows (some of two windows), returns among them, and 12 stops to place."""
+    rng = random.Random(seed)
+    pts = [(0.0, 0.0)] + [(rng.uniform(-4000, 4000), rng.uniform(-4000, 4000)) for _ in range(40)]
+    dist = [[round(math.dist(a, b) * 1.3) for b in pts] for a in pts]
+    time = [[round(d / 4.5) for d in row] for row in dist]
+    shift = Window(8 * H, 14 * H)
+    bikes = (
+        Vehicle(id="b0", start_location=0, end_location=0, shift=shift, payload_kg=60, volume_l=200),
+        Vehicle(id="b1", start_location=0, end_location=0, shift=shift, payload_kg=60, volume_l=200, speed_factor=0.8),
+        Vehicle(
+            id="b2", start_location=0, end_location=0, shift=shift, payload_kg=60, volume_l=200, max_distance_m=30000
+        ),
+        Vehicle(id="b3", start_location=0, end_location=0, shift=shift, payload_kg=25, volume_l=60, fixed_cost=500),
+    )
+
+    def stop(k: int) -> Stop:
+        start = rng.choice([8, 9, 10, 11, 12]) * H
+        windows = (Window(start, start + 2 * H),)
+        if rng.random() < 0.3:
+            windows = (*windows, Window(13 * H, 14 * H))
+        return Stop(
+            id=f"s{k}",
+            kind="pickup" if rng.random() < 0.15 else "delivery",
+            location=k,
+            windows=tuple(sorted(set(windows), key=lambda w: w.start)),
+            service_s=rng.choice([60, 120, 180]),
+            weight_kg=rng.uniform(1, 8),
+            volume_l=rng.uniform(2, 20),
+        )
+
+    stops = [stop(k) for k in range(1, 41)]
+    in_force: dict[str, list[str]] = {"b0": [], "b1": [], "b2": [], "b3": []}
+    for s in sorted(stops[:28], key=lambda s: s.windows[0].start):
+        in_force[rng.choice(["b0", "b0", "b1", "b2"])].append(s.id)
+    matrix = (lambda m: np.array(m, dtype=np.int64)) if as_array else (lambda m: m)
+    problem = Problem(time_s=matrix(time), dist_m=matrix(dist), vehicles=bikes, stops=tuple(stops))
+    return problem, in_force, stops[28:]
+
+
+@pytest.mark.parametrize("as_array", [True, False], ids=["numpy", "lists"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_gap_refused_is_one_the_checker_refuses(seed: int, as_array: bool) -> None:
+    problem, in_force, free = _day(seed, as_array=as_array)
+    by_id = {s.id: s for s in problem.stops}
+    pos = {s.id: k for k, s in enumerate(problem.stops)}
+    routes = {
+        v.id: loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], [], by_id=by_id) for v in problem.vehicles
+    }
+    gaps = join([route_gaps(problem, v, routes[v.id], by_id, owner=i) for i, v in enumerate(problem.vehicles)])
+    passed = refused = refused_by_checker = 0
+    for s in free:
+        order, delta = fitting(problem, gaps, s)
+        fits = set(order.tolist())
+        assert list(delta) == sorted(delta)
+        for g in range(len(gaps.owner)):
+            v = problem.vehicles[int(gaps.owner[g])]
+            ids = list(in_force[v.id])
+            ids.insert(int(gaps.position[g]), s.id)
+            route = loop_route(problem, v, [pos[sid] for sid in ids], [], by_id=by_id)
+            broken = check_route(problem, route, stops_by_id=by_id)
+            refused_by_checker += bool(broken)
+            if g not in fits:
+                refused += 1
+                assert broken, f"{s.id} into {v.id} at {int(gaps.position[g])}: refused, but the checker passes it"
+            else:
+                passed += 1
+    # the test refuses what the checker refuses (windows, shift, loads, range: nothing else here)
+    assert refused == refused_by_checker
+    assert passed and refused, "the day should have gaps that fit and gaps that do not"
+
+
+def test_what_a_gap_costs_is_what_the_objective_adds() -> None:
+    problem, in_force, free = _day(4, as_array=True)
+    by_id = {s.id: s for s in problem.stops}
+    pos = {s.id: k for k, s in enumerate(problem.stops)}
+    routes = [loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], [], by_id=by_id) for v in problem.vehicles]
+    gaps = join(
+        [
+            route_gaps(problem, v, r, by_id, owner=i)
+            for i, (v, r) in enumerate(zip(problem.vehicles, routes, strict=True))
+        ]
+    )
+    before = orders_cost(problem, in_force)
+    s = free[0]
+    order, delta = fitting(problem, gaps, s)
+    assert len(order)
+    for g, d in zip(order.tolist(), delta.tolist(), strict=True):
+        v = problem.vehicles[int(gaps.owner[g])]
+        after = {vid: list(ids) for vid, ids in in_force.items()}
+        after[v.id].insert(int(gaps.position[g]), s.id)
+        assert orders_cost(problem, after) - before == d  # b3's fixed cost counted when it gets its first stop
+
+
+def test_a_courier_out_of_service_has_all_their_stops_placed_beyond_the_nearest_couriers() -> None:
+    # the stops of b0 go to the others; with only the k nearest couriers tried (k=1 here) a
+    # stop that fits none of them left the whole answer to the solver
+    problem, in_force, _free = _day(5, as_array=True)
+    gone = in_force.pop("b0")
+    problem = msgspec.structs.replace(
+        problem,
+        vehicles=tuple(v for v in problem.vehicles if v.id != "b0"),
+        stops=tuple(s for s in problem.stops if s.id in gone or any(s.id in ids for ids in in_force.values())),
+    )
+    result = quick_replan(problem, in_force, k=1, budget_s=30)
+    assert result is not None
+    placed = {sid for ids in route_orders(result.plan).values() for sid in ids}
+    assert set(gone) <= placed
+    assert result.plan.unplanned == ()
+    assert check(published_part(problem, result.plan), result.plan) == []
