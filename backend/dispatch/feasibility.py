@@ -125,6 +125,7 @@ def check(
     seen_vehicles: set[str] = set()
     total_d = 0
     total_t = 0
+    returns = returns_of(stops) if any(r.reloads for r in plan.routes) else frozenset()
     for r in plan.routes:
         v = vehicles.get(r.vehicle_id)
         if v is None:
@@ -133,7 +134,7 @@ def check(
         if r.vehicle_id in seen_vehicles:
             add("wrong_vehicle", r.vehicle_id, None, "vehicle has more than one route")
         seen_vehicles.add(r.vehicle_id)
-        d, t = _check_route(problem, v, r, stops, add, tol_s, tol_m, tol_load)
+        d, t = _check_route(problem, v, r, stops, add, tol_s, tol_m, tol_load, returns)
         total_d += d
         total_t += t
     _check_sequences(problem, plan.routes, where, add)
@@ -152,6 +153,7 @@ def check_route(
     tol_m: int = 1,
     tol_load: float = 1e-6,
     stops_by_id: dict[str, Stop] | None = None,
+    returns: frozenset[str] | None = None,
 ) -> list[Violation]:
     """The broken rules of one route on its own (an empty list: it is feasible alone).
 
@@ -160,8 +162,9 @@ def check_route(
     delivery, pinned stops out of their order or pinned to another bike.
     Coverage and pairs split over two routes need the whole plan
     (:func:`check`). Cheaper than checking a whole plan again when one route
-    changes. ``stops_by_id`` (the problem's stops by id) saves building that
-    index again when checking many routes of one problem.
+    changes. ``stops_by_id`` (the problem's stops by id) and ``returns`` (its pickups no
+    delivery names, :func:`returns_of`) save building them again when checking many routes
+    of one problem.
     """
     out: list[Violation] = []
 
@@ -173,7 +176,9 @@ def check_route(
     if v is None:
         add("wrong_vehicle", route.vehicle_id, None, "route for an unknown vehicle")
         return out
-    _check_route(problem, v, route, stops, add, tol_s, tol_m, tol_load)
+    if returns is None:
+        returns = returns_of(stops) if route.reloads else frozenset()
+    _check_route(problem, v, route, stops, add, tol_s, tol_m, tol_load, returns)
     where = {ps.stop_id: (0, pi) for pi, ps in enumerate(route.stops)}
     for sid, (_, pi) in where.items():
         s = stops.get(sid)
@@ -211,9 +216,10 @@ def _check_sequences(
             before, last = sid, pi
 
 
-def _returns(stops: dict[str, Stop]) -> set[str]:
+def returns_of(stops: dict[str, Stop]) -> frozenset[str]:
     """Pickups no delivery names: goods brought back to the hub."""
-    return {sid for sid, s in stops.items() if s.kind == "pickup"} - {p for s in stops.values() for p in s.pickups}
+    named = {p for s in stops.values() for p in s.pickups}
+    return frozenset(sid for sid, s in stops.items() if s.kind == "pickup" and sid not in named)
 
 
 def _check_loops(
@@ -259,7 +265,9 @@ def _check_route(
     tol_s: float,
     tol_m: int,
     tol_load: float,
+    returns: frozenset[str],
 ) -> tuple[int, int]:
+    """``returns``: the problem's pickups no delivery names (read only on a route with reloads)."""
     T, D = cell(problem.time_s), cell(problem.dist_m)
     vid = v.id
     known = [ps for ps in r.stops if ps.stop_id in stops]
@@ -343,7 +351,7 @@ def _check_route(
     if v.max_distance_m is not None and dist > v.max_distance_m:
         add("range", vid, None, f"route is {dist} m, range {v.max_distance_m} m")
 
-    _check_loads(v, r, known, stops, reload_at, add, tol_load)
+    _check_loads(v, r, known, stops, reload_at, add, tol_load, returns)
     return dist, r.duration_s
 
 
@@ -355,12 +363,12 @@ def _check_loads(
     reload_at: dict[str, Reload],
     add: Callable[[str, str | None, str | None, str], None],
     tol_load: float,
+    returns: frozenset[str],
 ) -> None:
     vid = v.id
     # loads, per loop: a loop's hub-loaded deliveries are on board when it starts; a
     # return is unloaded at the next hub visit; goods picked up for a later loop stay on
-    # (only a route with reloads unloads returns on the way: not worth a pass over a big day's stops otherwise)
-    returns = _returns(stops) if r.reloads else set()
+    # (only a route with reloads unloads returns on the way)
     for rule, attr, cap in (
         ("payload", "weight_kg", v.payload_kg),
         ("volume", "volume_l", v.volume_l),

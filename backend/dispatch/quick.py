@@ -27,18 +27,18 @@ group of stops partly on a route.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Sequence
 
 import msgspec
 import numpy as np
 
-from backend.dispatch.feasibility import check, check_route
+from backend.dispatch.feasibility import check, check_route, returns_of
 from backend.dispatch.model import Plan, Problem, Route, Unplanned, Violation
 from backend.dispatch.replan import (
     ReplanResult,
     allowed_groups,
-    insertion_costs,
     routes_known,
 )
 from backend.dispatch.route_gaps import Gaps, fitting, join, route_gaps
@@ -47,7 +47,6 @@ from backend.dispatch.windows import merge_windows, travel_time
 
 __all__ = [
     "QUICK_BUDGET_S",
-    "QUICK_K",
     "check_published",
     "legs_changed",
     "orders_cost",
@@ -55,8 +54,6 @@ __all__ = [
     "quick_replan",
 ]
 
-QUICK_K = 4  # couriers tried per stop, cheapest detour first
-_PLACES = 10  # places tried per courier, cheapest detour first
 WAITING = "not planned yet: more stops wait for a courier than one live re-plan takes; a later re-plan tries again"
 # a lone stop's cheapest places that pass the gaps' test, checked whole at most this many (the
 # test is necessary only: pins and the rest are the checker's)
@@ -65,12 +62,19 @@ QUICK_BUDGET_S = 0.25  # past this, a quick answer is no longer quick: the solve
 RETIME_MIN_S = 60  # a route a closure re-times by less than this (all its legs) is not published
 
 
-def orders_cost(problem: Problem, orders: dict[str, list[str]], loops: dict[str, list[int]] | None = None) -> int:
+def orders_cost(
+    problem: Problem,
+    orders: dict[str, list[str]],
+    loops: dict[str, list[int]] | None = None,
+    *,
+    locations: dict[str, int] | None = None,
+) -> int:
     """The solver's objective of these visiting orders: per bike the matrix time (distance when
     the problem's cost is distance) from where it is through its stops to its end hub, with
     the rides back to the hub before each stop that starts a new loop (``loops``: per bike
-    the loop of each stop), and the fixed cost of a used bike."""
-    loc = {s.id: s.location for s in problem.stops}
+    the loop of each stop), and the fixed cost of a used bike. ``locations`` (stop id ->
+    matrix place) saves building that index again for many calls."""
+    loc = locations if locations is not None else {s.id: s.location for s in problem.stops}
     total = 0
     for v in problem.vehicles:
         ids = orders.get(v.id, [])
@@ -135,6 +139,8 @@ class _Routes:
         self.problem = problem
         self.pos = {s.id: k for k, s in enumerate(problem.stops)}
         self.by_id = {s.id: s for s in problem.stops}
+        self.locations = {s.id: s.location for s in problem.stops}
+        self._returns: frozenset[str] | None = None
         self.vehicles = {v.id: v for v in problem.vehicles}
         self.seq = {v.id: list(in_force.get(v.id, [])) for v in problem.vehicles}
         self.loop = {
@@ -155,11 +161,20 @@ class _Routes:
         self.seq[vid], self.loop[vid], self.built[vid] = ids, loops, route
         self._gaps.pop(vid, None)
 
-    def one_loop(self, vid: str) -> bool:
-        return all(lp == 1 for lp in self.loop[vid])
+    def broken(self, route: Route) -> bool:
+        """Whether the checker finds a rule ``route`` breaks on its own."""
+        if self._returns is None:
+            self._returns = returns_of(self.by_id)
+        return bool(check_route(self.problem, route, stops_by_id=self.by_id, returns=self._returns))
+
+    def cost(self, vid: str, ids: list[str] | None = None, loops: list[int] | None = None) -> int:
+        """The objective of ``vid``'s route (of ``ids`` in ``loops``; default: as it is)."""
+        ids, loops = (self.seq[vid], self.loop[vid]) if ids is None else (ids, loops or [1] * len(ids))
+        only = msgspec.structs.replace(self.problem, vehicles=(self.vehicles[vid],))
+        return orders_cost(only, {vid: ids}, {vid: loops}, locations=self.locations)
 
     def gaps(self, vids: list[str]) -> Gaps:
-        """The gaps of these bikes' routes (each of one loop), ``owner`` their index in ``vids``."""
+        """The gaps of these bikes' routes, ``owner`` their index in ``vids``."""
         parts = []
         for i, vid in enumerate(vids):
             if vid not in self._gaps:
@@ -178,84 +193,13 @@ class _Routes:
         return [v.start_location, *(self.by_id[s].location for s in self.seq[vid]), v.end_location]
 
 
-def _first_hub_loop(r: _Routes, vid: str, loops: Sequence[int] | None = None) -> int:
-    """The first place a delivery with goods from the hub may go: on a bike riding loops,
-    after the loop it is on now (its goods are loaded at the next reload); 0 when the bike
-    rides no later loop. ``loops``: those of the route being built (default: in force)."""
-    loops = r.loop[vid] if loops is None else loops
-    if not loops or r.vehicles[vid].reload_s is None or max(loops) == loops[0]:
-        return 0
-    return next(j for j, lp in enumerate(loops) if lp != loops[0])
+# a group's place: what it adds to the objective, the bike, its stops and loops, the route timed
+_Placed = tuple[int, str, list[str], list[int], Route]
 
 
-def _candidates(r: _Routes, vid: str, members: list[str], aboard: bool) -> list[tuple[list[str], list[int]]]:
-    """Ways to put the group (pickups first, its delivery last) into ``vid``'s route: each
-    pickup at its cheapest place, the delivery at its ``_PLACES`` cheapest places after them.
-    A stop joins the loop of the stop before it, and a delivery the loop of its pickups; a
-    delivery of goods from the hub (not ``aboard``, no pickups) the loop of the stop after
-    it, one after the loop ridden now; goods on the bike (``aboard``) the loop ridden now,
-    before the next reload. (The solver's model holds both rules, and its warm start
-    refused a whole route in force that broke one.)"""
-    T = r.problem.time_s
-    ids, loops = list(r.seq[vid]), list(r.loop[vid])
-    v = r.vehicles[vid]
-
-    def places(loc: int, lo: int, hi: int | None = None) -> list[int]:
-        path = [v.start_location, *(r.by_id[s].location for s in ids), v.end_location]
-        cost = [
-            int(T[path[j]][loc]) + int(T[loc][path[j + 1]]) - int(T[path[j]][path[j + 1]])
-            for j in range(lo, (len(ids) if hi is None else hi) + 1)
-        ]
-        return [lo + int(j) for j in np.argsort(cost, kind="stable")]
-
-    *pickups, delivery = members
-    lo, hi = 0, None
-    for p in pickups:
-        j = places(r.by_id[p].location, lo, hi)[0]
-        ids.insert(j, p)
-        loops.insert(j, loops[j - 1] if j else (loops[0] if loops else 1))
-        # a shop and its door ride one loop (the solver's model: its warm start refused a
-        # route with a reload between them)
-        lo, hi = j + 1, next((k for k in range(j + 1, len(loops)) if loops[k] != loops[j]), len(loops))
-    hub_goods = not pickups and not aboard and r.by_id[delivery].kind == "delivery"
-    if hub_goods:
-        lo = max(lo, _first_hub_loop(r, vid))
-    elif aboard and (ridden := _first_hub_loop(r, vid, loops)):
-        hi = ridden if hi is None else min(hi, ridden)  # up to the reload that ends the loop ridden now
-        if lo > hi:
-            return []  # its pickups went on a later loop
-    out = []
-    for j in places(r.by_id[delivery].location, lo, hi)[:_PLACES]:
-        after = hub_goods and j < len(loops)  # with the stop after it: loaded at that loop's reload
-        loop = loops[j] if after else loops[j - 1] if j else loops[0] if loops else 1
-        out.append(([*ids[:j], delivery, *ids[j:]], [*loops[:j], loop, *loops[j:]]))
-    return out
-
-
-def _insert(r: _Routes, members: list[str], allowed: frozenset[str], k: int, aboard: bool) -> bool:
-    """Put the group into the cheapest feasible place; False if none. A lone stop may go
-    into any route of one loop (:func:`_cheapest_gap`); a group, or a route in loops, into
-    one of the ``k`` couriers with the cheapest detour, at its cheapest feasible place."""
-    target = r.by_id[members[-1]].location
-    vids = sorted(allowed)
-    best: tuple[int, str, list[str], list[int], Route] | None = None
-    if len(members) == 1:
-        best = _cheapest_gap(r, members[0], [vid for vid in vids if r.one_loop(vid)])
-        vids = [vid for vid in vids if not r.one_loop(vid)]
-    if vids:
-        cost = insertion_costs(r.problem, [r.path(vid) for vid in vids], [target])[0]
-        cost = cost / np.array([r.vehicles[vid].speed_factor for vid in vids])
-    for i in np.argsort(cost, kind="stable")[:k].tolist() if vids else []:
-        vid = vids[i]
-        before = orders_cost(r.problem, {vid: r.seq[vid]}, {vid: r.loop[vid]})
-        for ids, loops in _candidates(r, vid, members, aboard):
-            route = r.route(vid, ids, loops)
-            if check_route(r.problem, route, stops_by_id=r.by_id):
-                continue
-            delta = orders_cost(r.problem, {vid: ids}, {vid: loops}) - before
-            if best is None or delta < best[0]:
-                best = (delta, vid, ids, loops, route)
-            break  # the cheapest feasible place of this courier
+def _insert(r: _Routes, members: list[str], allowed: frozenset[str], aboard: bool) -> bool:
+    """Put the group into the cheapest place the checker passes (:func:`_cheapest_gap`); False if none."""
+    best = _cheapest_gap(r, members, sorted(allowed), aboard)
     if best is None:
         return False
     _d, vid, ids, loops, route = best
@@ -263,22 +207,74 @@ def _insert(r: _Routes, members: list[str], allowed: frozenset[str], k: int, abo
     return True
 
 
-def _cheapest_gap(r: _Routes, sid: str, vids: list[str]) -> tuple[int, str, list[str], list[int], Route] | None:
-    """The cheapest place for stop ``sid`` in the routes of ``vids`` (each of one loop) that
-    the checker passes: the gaps that can take it by windows, shift, load and range
-    (:mod:`backend.dispatch.route_gaps`), cheapest first, at most ``GAP_CHECKS`` of them
-    checked whole. None if none passes."""
+def _cheapest_gap(r: _Routes, members: list[str], vids: list[str], aboard: bool) -> _Placed | None:
+    """The cheapest place for a group (its pickups in order, its delivery last: ``members``)
+    in the routes of ``vids`` that the checker passes. The gaps that can take each stop
+    alone by windows, shift, load and range (:mod:`backend.dispatch.route_gaps`; a pickup's
+    goods, which ride only to their door, on board where it leaves them at least) are tried
+    cheapest first: the
+    delivery at any such gap, each pickup at its cheapest such gap before the one after it
+    in the same loop (a shop and its door ride one loop: the solver's model holds it, and its
+    warm start refused a route in force that broke it); at most ``GAP_CHECKS`` checked whole.
+    On a bike riding several loops, goods on board (``aboard``) stay on the loop ridden now
+    and a delivery of the hub's goods goes on a later one (loaded at its reload): the
+    solver's model holds both rules too. None if none passes."""
     if not vids:
         return None
+    p = r.problem
     gaps = r.gaps(vids)
-    order, delta = fitting(r.problem, gaps, r.by_id[sid])
-    for g, d in list(zip(order.tolist(), delta.tolist(), strict=True))[:GAP_CHECKS]:
-        vid, j = vids[int(gaps.owner[g])], int(gaps.position[g])
-        ids = [*r.seq[vid][:j], sid, *r.seq[vid][j:]]
-        loops = [1] * len(ids)
+    owner, position, loop = gaps.owner.tolist(), gaps.position.tolist(), gaps.loop.tolist()
+    several = gaps.last > gaps.ridden
+    *pickups, door = members
+    hub_goods = not pickups and not aboard and r.by_id[door].kind == "delivery"
+    if aboard:
+        allowed = ~several | (gaps.loop == gaps.ridden)
+    elif hub_goods:
+        allowed = ~several | (gaps.loop > gaps.ridden)
+    else:
+        allowed = np.ones(len(owner), dtype=bool)
+    # a pickup's goods ride to the door: on board at the pickup and up to the door at least
+    goods = np.array([[r.by_id[sid].weight_kg, r.by_id[sid].volume_l] for sid in pickups]).reshape(-1, 2)
+    room = gaps.capacity + 1e-6 - gaps.load_here
+    # one loop of one route: a run of gaps, in route order
+    segment = [g == 0 or owner[g] != owner[g - 1] or loop[g] != loop[g - 1] for g in range(len(owner))]
+    # per pickup and gap: its cheapest gap that passes at or before this one in the loop (cost, gap)
+    upto: list[list[tuple[float, int]]] = []
+    for sid, mine in zip(pickups, goods, strict=True):
+        goods_free = msgspec.structs.replace(r.by_id[sid], weight_kg=0.0, volume_l=0.0)
+        order, delta = fitting(p, gaps, goods_free)
+        fits = allowed & np.all(room >= mine, axis=1)
+        cost = {g: d for g, d in zip(order.tolist(), delta.tolist(), strict=True) if fits[g]}
+        line: list[tuple[float, int]] = []
+        for g in range(len(owner)):
+            here = (cost.get(g, math.inf), g)
+            line.append(here if segment[g] else min(line[-1], here))
+        upto.append(line)
+    order, delta = fitting(p, gaps, r.by_id[door])
+    fits = allowed & np.all(room >= goods.sum(axis=0), axis=1)
+    tries: list[tuple[float, int, list[int]]] = []  # (cost, route, each member's gap)
+    for g, d in zip(order.tolist(), delta.tolist(), strict=True):
+        if not fits[g]:
+            continue
+        at, total = [g], float(d)
+        for line in reversed(upto):  # the last pickup before the door, each one before the next
+            c, before = line[at[0]]
+            total += c
+            at.insert(0, before)
+        if total < math.inf:
+            tries.append((total, owner[g], at))
+    tries.sort()
+    for _cost, o, at in tries[:GAP_CHECKS]:
+        vid = vids[o]
+        ids, loops = list(r.seq[vid]), list(r.loop[vid])
+        numbering = list(dict.fromkeys(loops)) or [1]  # the route's loops as r numbers them
+        # a gap's place in the route as it was: each stop put in before it moves the later ones on
+        for n, (sid, g) in enumerate(zip(members, at, strict=True)):
+            ids.insert(position[g] + n, sid)
+            loops.insert(position[g] + n, numbering[loop[g] - 1])
         route = r.route(vid, ids, loops)
-        if not check_route(r.problem, route, stops_by_id=r.by_id):
-            return int(d), vid, ids, loops, route
+        if not r.broken(route):
+            return r.cost(vid, ids, loops) - r.cost(vid), vid, ids, loops, route
     return None
 
 
@@ -288,7 +284,6 @@ def quick_replan(
     loops_in_force: dict[str, list[int]] | None = None,
     *,
     on_board: frozenset[str] = frozenset(),
-    k: int = QUICK_K,
     budget_s: float = QUICK_BUDGET_S,
     waiting: frozenset[str] = frozenset(),
     retime: frozenset[str] = frozenset(),
@@ -354,9 +349,9 @@ def quick_replan(
     for ids, ok in sorted(free, key=lambda g: (g[0][-1] in waiting, *urgency(g))):
         late = time.perf_counter() > stop_at
         if ids[-1] in waiting:
-            if late or not ok or not _insert(r, ids, ok, k, ids[-1] in on_board):
+            if late or not ok or not _insert(r, ids, ok, ids[-1] in on_board):
                 left.extend(ids)
-        elif late or not ok or not _insert(r, ids, ok, k, ids[-1] in on_board):
+        elif late or not ok or not _insert(r, ids, ok, ids[-1] in on_board):
             return None
     return _result(problem, in_force, r, left, retime)
 

@@ -1,4 +1,4 @@
-"""Where one more stop may go: every gap of every route of one loop, judged at once.
+"""Where one more stop may go: every gap of every route, judged at once.
 
 Pure, like the rest of :mod:`backend.dispatch`. A quick re-plan puts stops into the
 routes in force one at a time (:mod:`backend.dispatch.quick`), and checking a whole
@@ -7,11 +7,12 @@ half a millisecond for a route of 50 stops) limited it to the few couriers neare
 a stop: a courier's whole route to hand out (out of service) ran out of its budget,
 or found a stop that fits none of them, and waited for the solver.
 
-A route of one loop is kept here as its gaps (the start, each stop, the end hub):
-per gap when the bike leaves the place before it at the earliest, the latest it may
-reach the place after it with the rest of the route still in its windows and shift
-(the classic "latest arrival" of insertion heuristics, over merged windows), the
-most it carries before and after it, and its riding distance. :func:`fitting` tells
+A route is kept here as its gaps (between the start, each stop, each reload at the
+hub and the end hub): per gap the loop a stop put there rides on, when the bike leaves
+the place before it at the earliest, the latest it may reach the place after it with
+the rest of the route still in its windows and shift (the classic "latest arrival" of
+insertion heuristics, over merged windows and through the reloads), the most it
+carries in that loop before and after it, and its riding distance. :func:`fitting` tells
 at once which gaps of all routes can take a stop on those four counts, and what each
 costs; what passes is a necessary condition only (pins and the rest are the
 checker's), so the caller checks the cheapest whole route that passes, and the next
@@ -36,16 +37,21 @@ _NEVER = -(1 << 60)
 
 
 class Gaps(NamedTuple):
-    """The gaps of one or more routes, one entry each."""
+    """The gaps of one or more routes, one entry each, in route order (where a bike reloads
+    between two stops, two gaps: the end of the loop before, and the start of the next)."""
 
     owner: np.ndarray  # which route (its index where routes were joined; 0 for one)
     position: np.ndarray  # where the stop would go in the route's stops
-    before: np.ndarray  # the place before the gap (the start, or a stop)
-    after: np.ndarray  # the place after it (a stop, or the end hub)
+    loop: np.ndarray  # the loop a stop put in this gap rides on
+    ridden: np.ndarray  # the route's first loop (the one ridden now); ``last``: its last
+    last: np.ndarray
+    before: np.ndarray  # the place before the gap (the start, a stop, or the hub after a reload)
+    after: np.ndarray  # the place after it (a stop, the hub to reload at, or the end hub)
     ready: np.ndarray  # when the bike leaves ``before`` at the earliest
     latest: np.ndarray  # the latest it may reach ``after`` with the rest still feasible
-    load_before: np.ndarray  # (kg, L) the most on board from the start up to the gap: (n, 2)
-    load_after: np.ndarray  # (kg, L) the most on board from the gap to the end: (n, 2)
+    load_here: np.ndarray  # (kg, L) on board when the bike leaves the place before the gap: (n, 2)
+    load_before: np.ndarray  # (kg, L) the most on board from the loop's start up to the gap: (n, 2)
+    load_after: np.ndarray  # (kg, L) the most on board from the gap to the loop's end: (n, 2)
     capacity: np.ndarray  # (kg, L) the bike's: (n, 2)
     riding_m: np.ndarray  # the route's distance
     range_m: np.ndarray  # the bike's range (inf: none)
@@ -54,40 +60,98 @@ class Gaps(NamedTuple):
 
 
 def route_gaps(problem: Problem, v: Vehicle, route: Route, by_id: dict[str, Stop], owner: int = 0) -> Gaps:
-    """The gaps of ``route`` (one loop: no reloads), timed as :func:`loop_route` timed it."""
+    """The gaps of ``route``, timed as :func:`~backend.dispatch.scheduling.loop_route` timed it."""
     T = problem.time_s
+    f = v.speed_factor
     seq = [by_id[ps.stop_id] for ps in route.stops]
-    places = [v.start_location, *(s.location for s in seq), v.end_location]
     n = len(seq)
-    ready = [route.start_s, *(ps.departure_s for ps in route.stops)]
-    latest = [0] * (n + 1)
-    latest[n] = v.shift.end
+    loops = [ps.loop for ps in route.stops]
+    breaks = {j: k for k, j in enumerate(j for j in range(1, n) if loops[j] != loops[j - 1])}
+    hub = v.reload_place
+    # backward: the latest arrival at each stop, and at the hub before each reload, that
+    # keeps the rest of the route in its windows and its shift
+    at_stop = [_NEVER] * n
+    at_hub: dict[int, int] = {}
+    nxt, nxt_place = v.shift.end, v.end_location
     for j in range(n - 1, -1, -1):
         s = seq[j]
-        reach = latest[j + 1] - _travel(int(T[places[j + 1]][places[j + 2]]), v.speed_factor) - s.service_s
-        ls = latest_start(merge_windows(s.windows), reach) if latest[j + 1] > _NEVER else None
-        latest[j] = _NEVER if ls is None else ls
-    start_kg = sum(s.weight_kg for s in seq if s.kind == "delivery")
-    start_l = sum(s.volume_l for s in seq if s.kind == "delivery")
-    on = np.array([(start_kg, start_l), *((ps.load_kg, ps.load_l) for ps in route.stops)], dtype=float)
-    pre = np.maximum.accumulate(on, axis=0)
-    suf = np.maximum.accumulate(on[::-1], axis=0)[::-1]
-    k = n + 1
+        reach = nxt - _travel(int(T[s.location][nxt_place]), f) - s.service_s
+        ls = latest_start(merge_windows(s.windows), reach) if nxt > _NEVER else None
+        at_stop[j] = _NEVER if ls is None else ls
+        nxt, nxt_place = at_stop[j], s.location
+        if j in breaks:
+            reach = at_stop[j] - _travel(int(T[hub][s.location]), f) - (v.reload_s or 0)
+            at_hub[j] = reach if at_stop[j] > _NEVER else _NEVER
+            nxt, nxt_place = at_hub[j], hub
+    # what is on board at each point (the start, each reload, after each stop) and its loop
+    points: list[tuple[int, float, float]] = [
+        (loops[0] if n else 1, *_hub_goods(seq, loops, loops[0] if n else 1)),
+    ]
+    point_of_stop, point_of_reload = [0] * n, {}
+    for j, ps in enumerate(route.stops):
+        if j in breaks:
+            rl = route.reloads[breaks[j]]
+            point_of_reload[j] = len(points)
+            points.append((loops[j], rl.load_kg, rl.load_l))
+        point_of_stop[j] = len(points)
+        points.append((loops[j], ps.load_kg, ps.load_l))
+    on_board, pre, suf = _within_loops(points)
+    # the gaps: (position, loop, before, after, ready, latest, the point before it)
+    rows: list[tuple[int, int, int, int, int, int, int]] = []
+    start_loop = loops[0] if n else 1
+    first_after = (seq[0].location, at_stop[0]) if n else (v.end_location, v.shift.end)
+    rows.append((0, start_loop, v.start_location, *first_after[:1], route.start_s, first_after[1], 0))
+    for j in range(1, n + 1):
+        prev, dep = seq[j - 1].location, route.stops[j - 1].departure_s
+        here = point_of_stop[j - 1]
+        if j == n:
+            rows.append((j, loops[j - 1], prev, v.end_location, dep, v.shift.end, here))
+        elif j in breaks:
+            rows.append((j, loops[j - 1], prev, hub, dep, at_hub[j], here))
+            out = route.reloads[breaks[j]].departure_s
+            rows.append((j, loops[j], hub, seq[j].location, out, at_stop[j], point_of_reload[j]))
+        else:
+            rows.append((j, loops[j], prev, seq[j].location, dep, at_stop[j], here))
+    cols = np.array(rows, dtype=np.int64)
+    k = len(rows)
     return Gaps(
         owner=np.full(k, owner, dtype=np.int64),
-        position=np.arange(k, dtype=np.int64),
-        before=np.array(places[:-1], dtype=np.int64),
-        after=np.array(places[1:], dtype=np.int64),
-        ready=np.array(ready, dtype=np.int64),
-        latest=np.array(latest, dtype=np.int64),
-        load_before=pre,
-        load_after=suf,
+        position=cols[:, 0],
+        loop=cols[:, 1],
+        ridden=np.full(k, start_loop, dtype=np.int64),
+        last=np.full(k, loops[-1] if n else 1, dtype=np.int64),
+        before=cols[:, 2],
+        after=cols[:, 3],
+        ready=cols[:, 4],
+        latest=cols[:, 5],
+        load_here=on_board[cols[:, 6]],
+        load_before=pre[cols[:, 6]],
+        load_after=suf[cols[:, 6]],
         capacity=np.tile([v.payload_kg, v.volume_l], (k, 1)),
         riding_m=np.full(k, route.distance_m, dtype=np.int64),
         range_m=np.full(k, np.inf if v.max_distance_m is None else v.max_distance_m, dtype=float),
-        speed=np.full(k, v.speed_factor, dtype=float),
+        speed=np.full(k, f, dtype=float),
         fixed=np.full(k, v.fixed_cost if n == 0 else 0, dtype=np.int64),
     )
+
+
+def _hub_goods(seq: list[Stop], loops: list[int], loop: int) -> tuple[float, float]:
+    """What a loop's deliveries load at the hub (on board when it starts)."""
+    mine = [s for s, lp in zip(seq, loops, strict=True) if lp == loop and s.kind == "delivery"]
+    return sum(s.weight_kg for s in mine), sum(s.volume_l for s in mine)
+
+
+def _within_loops(points: list[tuple[int, float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point what is on board (kg, L), the most from its loop's start up to it, and from it to its loop's end."""
+    loads = np.array([(kg, lt) for _, kg, lt in points], dtype=float).reshape(-1, 2)
+    pre, suf = loads.copy(), loads.copy()
+    for i in range(1, len(points)):
+        if points[i][0] == points[i - 1][0]:
+            pre[i] = np.maximum(pre[i], pre[i - 1])
+    for i in range(len(points) - 2, -1, -1):
+        if points[i][0] == points[i + 1][0]:
+            suf[i] = np.maximum(suf[i], suf[i + 1])
+    return loads, pre, suf
 
 
 def join(parts: list[Gaps]) -> Gaps:

@@ -61,16 +61,37 @@ def _day(seed: int, *, as_array: bool) -> tuple[Problem, dict[str, list[str]], l
     return problem, in_force, stops[28:]
 
 
+def _in_loops(problem: Problem, in_force: dict[str, list[str]]) -> tuple[Problem, dict[str, list[int]]]:
+    """b0 and b1 reload at the hub (10 minutes), their routes in two loops, half and half."""
+    bikes = tuple(msgspec.structs.replace(v, reload_s=600) if v.id in ("b0", "b1") else v for v in problem.vehicles)
+    loops = {
+        vid: [1 + (2 * j >= len(ids)) if vid in ("b0", "b1") else 1 for j in range(len(ids))]
+        for vid, ids in in_force.items()
+    }
+    return msgspec.structs.replace(problem, vehicles=bikes), loops
+
+
+def _breaks(loops: list[int]) -> list[int]:
+    return [j for j in range(1, len(loops)) if loops[j] != loops[j - 1]]
+
+
+@pytest.mark.parametrize("loops", [False, True], ids=["one-loop", "two-loops"])
 @pytest.mark.parametrize("as_array", [True, False], ids=["numpy", "lists"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_gap_refused_is_one_the_checker_refuses(seed: int, as_array: bool) -> None:
+def test_a_gap_refused_is_one_the_checker_refuses(seed: int, as_array: bool, loops: bool) -> None:
     problem, in_force, free = _day(seed, as_array=as_array)
+    loop_of = {vid: [1] * len(ids) for vid, ids in in_force.items()}
+    if loops:
+        problem, loop_of = _in_loops(problem, in_force)
     by_id = {s.id: s for s in problem.stops}
     pos = {s.id: k for k, s in enumerate(problem.stops)}
     routes = {
-        v.id: loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], [], by_id=by_id) for v in problem.vehicles
+        v.id: loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], _breaks(loop_of[v.id]), by_id=by_id)
+        for v in problem.vehicles
     }
     gaps = join([route_gaps(problem, v, routes[v.id], by_id, owner=i) for i, v in enumerate(problem.vehicles)])
+    if loops:  # where a bike reloads, a gap ends the loop before and another starts the next
+        assert len(gaps.owner) == sum(len(ids) + 1 + len(_breaks(loop_of[vid])) for vid, ids in in_force.items())
     passed = refused = refused_by_checker = 0
     for s in free:
         order, delta = fitting(problem, gaps, s)
@@ -78,9 +99,10 @@ def test_a_gap_refused_is_one_the_checker_refuses(seed: int, as_array: bool) -> 
         assert list(delta) == sorted(delta)
         for g in range(len(gaps.owner)):
             v = problem.vehicles[int(gaps.owner[g])]
-            ids = list(in_force[v.id])
+            ids, lps = list(in_force[v.id]), list(loop_of[v.id])
             ids.insert(int(gaps.position[g]), s.id)
-            route = loop_route(problem, v, [pos[sid] for sid in ids], [], by_id=by_id)
+            lps.insert(int(gaps.position[g]), int(gaps.loop[g]))
+            route = loop_route(problem, v, [pos[sid] for sid in ids], _breaks(lps), by_id=by_id)
             broken = check_route(problem, route, stops_by_id=by_id)
             refused_by_checker += bool(broken)
             if g not in fits:
@@ -125,9 +147,41 @@ def test_a_courier_out_of_service_has_all_their_stops_placed_beyond_the_nearest_
         vehicles=tuple(v for v in problem.vehicles if v.id != "b0"),
         stops=tuple(s for s in problem.stops if s.id in gone or any(s.id in ids for ids in in_force.values())),
     )
-    result = quick_replan(problem, in_force, k=1, budget_s=30)
+    result = quick_replan(problem, in_force, budget_s=30)
     assert result is not None
     placed = {sid for ids in route_orders(result.plan).values() for sid in ids}
     assert set(gone) <= placed
+    assert result.plan.unplanned == ()
+    assert check(published_part(problem, result.plan), result.plan) == []
+
+
+def test_the_goods_on_a_bike_out_of_service_are_collected_where_it_stands_and_brought_to_their_doors() -> None:
+    # b0 breaks down at place 1 with its deliveries on board: each becomes a transfer (a
+    # pickup where the bike stands, the delivery after it on the same route)
+    problem, in_force, _free = _day(6, as_array=True)
+    gone = in_force.pop("b0")
+    by_id = {s.id: s for s in problem.stops}
+    transfers, doors = [], []
+    for sid in gone:
+        s = by_id[sid]
+        if s.kind != "delivery":
+            continue
+        pickup = Stop(
+            id=f"t-{sid}", kind="pickup", location=1, service_s=60, weight_kg=s.weight_kg, volume_l=s.volume_l
+        )
+        transfers.append(pickup)
+        doors.append(msgspec.structs.replace(s, pickups=(pickup.id,), weight_kg=0.0, volume_l=0.0))
+    keep = [s for s in problem.stops if any(s.id in ids for ids in in_force.values())]
+    problem = msgspec.structs.replace(
+        problem,
+        vehicles=tuple(v for v in problem.vehicles if v.id != "b0"),
+        stops=(*keep, *transfers, *doors),
+    )
+    result = quick_replan(problem, in_force, budget_s=30)
+    assert result is not None
+    orders = route_orders(result.plan)
+    for door in doors:
+        route = next(ids for ids in orders.values() if door.id in ids)
+        assert route.index(door.pickups[0]) < route.index(door.id)
     assert result.plan.unplanned == ()
     assert check(published_part(problem, result.plan), result.plan) == []
