@@ -59,8 +59,8 @@ WAITING = "not planned yet: more stops wait for a courier than one live re-plan 
 # test is necessary only: pins and the rest are the checker's)
 GAP_CHECKS = 8
 # past this, a quick answer is no longer quick: the solver's turn. A courier's whole route to
-# hand out (out of service, 2,100 stops, 60 bikes) takes 0.1-0.22 s on a loaded server; at
-# 0.25 s two of three ran out under the bench's load and waited for the solver too (0.7 s)
+# hand out (out of service, 2,100 stops, 60 bikes) took 0.12-0.22 s on the bench's loaded
+# server: at 0.25 s too close to give up on, with the solver's 0.3 s still to come
 QUICK_BUDGET_S = 0.4
 RETIME_MIN_S = 60  # a route a closure re-times by less than this (all its legs) is not published
 
