@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 WAITING = "not planned yet: more stops wait for a courier than one live re-plan takes; a later re-plan tries again"
-# a lone stop's cheapest places that pass the gaps' test, checked whole at most this many (the
+# a group's cheapest places that pass the gaps' test, checked whole at most this many (the
 # test is necessary only: pins and the rest are the checker's)
 GAP_CHECKS = 8
 # past this, a quick answer is no longer quick: the solver's turn. A courier's whole route to
@@ -191,10 +191,6 @@ class _Routes:
         breaks = [j for j in range(1, len(ids)) if loops[j] != loops[j - 1]]
         return loop_route(self.problem, self.vehicles[vid], [self.pos[s] for s in ids], breaks, by_id=self.by_id)
 
-    def path(self, vid: str) -> list[int]:
-        v = self.vehicles[vid]
-        return [v.start_location, *(self.by_id[s].location for s in self.seq[vid]), v.end_location]
-
 
 # a group's place: what it adds to the objective, the bike, its stops and loops, the route timed
 _Placed = tuple[int, str, list[str], list[int], Route]
@@ -215,13 +211,13 @@ def _cheapest_gap(r: _Routes, members: list[str], vids: list[str], aboard: bool)
     in the routes of ``vids`` that the checker passes. The gaps that can take each stop
     alone by windows, shift, load and range (:mod:`backend.dispatch.route_gaps`; a pickup's
     goods, which ride only to their door, on board where it leaves them at least) are tried
-    cheapest first: the
-    delivery at any such gap, each pickup at its cheapest such gap before the one after it
-    in the same loop (a shop and its door ride one loop: the solver's model holds it, and its
-    warm start refused a route in force that broke it); at most ``GAP_CHECKS`` checked whole.
-    On a bike riding several loops, goods on board (``aboard``) stay on the loop ridden now
-    and a delivery of the hub's goods goes on a later one (loaded at its reload): the
-    solver's model holds both rules too. None if none passes."""
+    cheapest first: the delivery at any such gap, each pickup at its cheapest such gap
+    before the one after it in the same loop (a shop and its door ride one loop: the
+    solver's model holds it, and its warm start refused a route in force that broke it);
+    at most ``GAP_CHECKS`` checked whole. On a bike riding several loops, goods on board
+    (``aboard``) stay on the loop ridden now and a delivery of the hub's goods goes on a
+    later one (loaded at its reload): the solver's model holds both rules too. None if
+    none passes."""
     if not vids:
         return None
     p = r.problem

@@ -4,8 +4,8 @@ Pure, like the rest of :mod:`backend.dispatch`. A quick re-plan puts stops into 
 routes in force one at a time (:mod:`backend.dispatch.quick`), and checking a whole
 route for each place it tries (:func:`~backend.dispatch.feasibility.check_route`, about
 half a millisecond for a route of 50 stops) limited it to the few couriers nearest
-a stop: a courier's whole route to hand out (out of service) ran out of its budget,
-or found a stop that fits none of them, and waited for the solver.
+a stop: handing out a courier's whole route (out of service), it mostly met a stop that
+fits none of them, and the answer waited for the solver.
 
 A route is kept here as its gaps (between the start, each stop, each reload at the
 hub and the end hub): per gap the loop a stop put there rides on, when the bike leaves
