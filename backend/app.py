@@ -59,7 +59,7 @@ from backend.api.users import UserController
 from backend.api.warehouse import WAREHOUSE_CONTROLLERS
 from backend.api.warehouse_admin import WAREHOUSE_ADMIN_CONTROLLERS
 from backend.api.zones import ZoneController
-from backend.db.engine import WRITER_FIGURES, make_engine, migrate, transaction, use_database
+from backend.db.engine import WRITER_FIGURES, close_pool, make_engine, migrate, transaction, use_database
 from backend.dispatch.pool import new_pool, warm_pool
 from backend.jobs import Worker, enqueue
 from backend.realtime.feed import make_feed
@@ -372,7 +372,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             await app.state.feed.stop()
             executor.shutdown(wait=False, cancel_futures=True)
             if pooled:
-                await engine.close_connection_pool()
+                await close_pool(engine)
 
     static = REPO_ROOT / "pwa" / "static"
     return Litestar(

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from litestar.datastructures import State
 
-from backend.db.engine import make_engine, migrate, use_database
+from backend.db.engine import close_pool, make_engine, migrate, use_database
 from backend.dispatch.pool import new_pool
 from backend.jobs import Worker
 from backend.jobs.redis_saq import SaqBackend
@@ -90,4 +90,4 @@ async def run_worker(settings: Settings, *, ready: Callable[[str], None] = print
         await feed.stop()
         executor.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):
-            await engine.close_connection_pool()
+            await close_pool(engine)

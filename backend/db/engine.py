@@ -21,7 +21,7 @@ import aiosqlite
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from backend.db import piccolo_conf
@@ -69,6 +69,70 @@ class LoopPostgresEngine(PostgresEngine):
         # Piccolo sets it: None in __init__, the new pool in start_connection_pool (on its loop).
         self._own_pool = value
         self._pool_loop = asyncio.get_running_loop() if value is not None else None
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _ReleasingTransaction(engine=self, allow_nested=allow_nested)
+
+
+class _ReleasingTransaction(PostgresTransaction):
+    """Piccolo's transaction, whose connection goes back whatever happens to its BEGIN,
+    COMMIT or ROLLBACK. Piccolo's gives it back only after these succeed: a task cancelled
+    a second time during its rollback (``backend.aio.cancel_and_wait`` cancels a stopping
+    task again every second) kept its pooled connection, and the pool's close at shutdown
+    waited for it for ever (an app's teardown hung in CI). asyncpg's release is shielded
+    from cancels and rolls back what was left open."""
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            await self._give_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            try:
+                await self._give_back()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+    async def _give_back(self) -> None:
+        pool = self.engine.pool
+        if pool is not None:
+            await pool.release(self.connection)
+            return
+        try:
+            await self.connection.close()
+        except BaseException:
+            self.connection.terminate()  # the server rolls back what it left open
+            raise
+
+
+async def close_pool(engine: Engine, timeout_s: float = 10.0) -> None:
+    """Close ``engine``'s connection pool, waiting at most ``timeout_s`` for connections still
+    lent out (as asyncpg advises: its close waits for every one of them); then they are cut."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await engine.close_connection_pool()
+    except TimeoutError:
+        log.warning("the database pool still lent connections after %.0f s at shutdown; they were cut", timeout_s)
+        if isinstance(engine, PostgresEngine):
+            engine.pool = None  # asyncpg terminated it on the cancel
 
 
 def current_engine() -> Engine:

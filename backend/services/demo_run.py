@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from backend.db.engine import make_engine, migrate, use_database
+from backend.db.engine import close_pool, make_engine, migrate, use_database
 from backend.db.tables import Hub, Order, User
 from backend.dispatch.pool import new_pool
 from backend.services.context import Context
@@ -65,5 +65,5 @@ async def prepare_demo(
         run = await read_plan_run(run_id)
     finally:
         if settings.is_postgres:
-            await engine.close_connection_pool()
+            await close_pool(engine)
     return geo, city, {"id": run.id, "figures": run.figures, "unplanned": run.unplanned}
