@@ -7,6 +7,7 @@ re-plans the hub (:func:`backend.services.replanning.replan_hub`).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any, cast
 
 from backend.db.engine import transaction
@@ -138,7 +139,9 @@ async def courier_out_of_service(
     by_user: int | None = None,
 ) -> dict[str, Any]:
     """A courier breaks down: their remaining stops go to others; goods on their
-    bike become a transfer, collected by another courier where the bike stands."""
+    bike become a transfer, collected by another courier where the bike stands. With
+    nothing of theirs left to do, the day is not re-planned: the others' routes stand."""
+    asked = time.perf_counter()
     shift = await shift_of(courier_id, day)
     if shift is None or shift["status"] != "started":
         status = shift["status"] if shift else "not planned"
@@ -148,6 +151,7 @@ async def courier_out_of_service(
     if place is None and shift["last_lat"] is not None:
         place = (shift["last_lat"], shift["last_lon"])
     ids = [s["stop_id"] for s in route["stops"]] if route else []
+    left = await Stop.count().where(Stop.id.is_in(ids or [-1]) & Stop.status.not_in(list(DONE)))
     open_deliveries = await Stop.select().where(
         Stop.id.is_in(ids or [-1]) & (Stop.kind == "delivery") & Stop.status.is_in(["planned", "arrived"])
     )
@@ -218,11 +222,31 @@ async def courier_out_of_service(
         )
         moved = {**shift, "status": "interrupted", "ended_at": now}
         await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id, hub_id=shift["hub"])
+    if not left:
+        return _nothing_to_hand_over(reason, time.perf_counter() - asked)
     result = await replan_hub(ctx, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s, by_user=by_user)
     # The shift is already interrupted: a re-plan not applied leaves its stops on a route
     # nobody rides, so the desk keeps an alert, not only this answer.
     await announce_if_not_applied(shift["hub"], day, result, now)
     return {**result, "transfers": transfers}
+
+
+def _nothing_to_hand_over(reason: str, total_s: float) -> dict[str, Any]:
+    """The answer to a courier out of service whose route held nothing left to do: a re-plan
+    answer that changed no one's route."""
+    return {
+        "planRunId": None,
+        "reason": reason,
+        "applied": True,
+        "changedCouriers": [],
+        "keptOrder": 0,
+        "unplanned": 0,
+        "violations": 0,
+        "solveS": 0.0,
+        "totalS": round(total_s, 3),
+        "detail": "Nothing was left on their route: no other route changes.",
+        "transfers": 0,
+    }
 
 
 async def _on_board(order_id: int) -> tuple[float, float]:

@@ -260,6 +260,26 @@ async def test_a_courier_out_of_service_hands_over_stops_and_goods_become_a_tran
     problem(await client.post("/couriers/9999/out-of-service", json={"reason": "x"}, headers=h), 404)
 
 
+async def test_a_courier_out_of_service_with_nothing_left_to_do_changes_no_other_route(client, geo) -> None:
+    _, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    # the small day's plan rides one bike and leaves the other courier at the hub, with no route
+    (other,) = routes
+    idle = await Shift.select().where((Shift.hub == hub) & (Shift.courier != other["courier"])).first()
+    await Shift.update({Shift.status: "started"}).where(Shift.id.is_in([idle["id"], other["shift"]]))
+    runs, seq = await PlanRun.count(), await latest_seq()
+
+    now = dt.datetime.combine(day, dt.time(10, 30))
+    result = await courier_out_of_service(service_ctx(client), idle["courier"], day, now, reason="flat tyre")
+
+    assert result["applied"] and result["changedCouriers"] == [] and result["transfers"] == 0, result
+    assert result["planRunId"] is None and await PlanRun.count() == runs  # no re-plan ran
+    assert await _current_routes(hub) == routes  # the other courier's route stands as it was
+    kinds = {e["kind"] for e in await OutboxEvent.select(OutboxEvent.kind).where(OutboxEvent.id > seq)}
+    assert kinds == {"shift.updated"}  # the shift is interrupted; no route was re-published
+    assert (await Shift.select(Shift.status).where(Shift.id == idle["id"]).first())["status"] == "interrupted"
+
+
 async def _started_with_loaded_delivery(hub: int, routes: list[dict]) -> tuple[dict, dict]:
     a = next(r for r in routes if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
     await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
