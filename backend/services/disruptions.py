@@ -34,7 +34,7 @@ from backend.services import locker_days, lockers, orders, point_room, stop_hist
 from backend.services.context import Context
 from backend.services.courier import shift_of, shift_view
 from backend.services.day import ON_BOARD, DayInput, Pending, periods
-from backend.services.replanning import announce_if_not_applied, replan_hub
+from backend.services.replanning import announce_if_not_applied, replan_hub, unchanged_answer
 from backend.services.route_store import any_in_force, routes_in_force
 
 
@@ -223,30 +223,13 @@ async def courier_out_of_service(
         moved = {**shift, "status": "interrupted", "ended_at": now}
         await emit("shift.updated", {**shift_view(moved), "reason": reason}, courier_id=courier_id, hub_id=shift["hub"])
     if not left:
-        return _nothing_to_hand_over(reason, time.perf_counter() - asked)
+        detail = "Nothing was left on their route: no other route changes."
+        return {**unchanged_answer(reason, time.perf_counter() - asked, detail), "transfers": 0}
     result = await replan_hub(ctx, shift["hub"], day, now, reason=reason, time_limit_s=time_limit_s, by_user=by_user)
     # The shift is already interrupted: a re-plan not applied leaves its stops on a route
     # nobody rides, so the desk keeps an alert, not only this answer.
     await announce_if_not_applied(shift["hub"], day, result, now)
     return {**result, "transfers": transfers}
-
-
-def _nothing_to_hand_over(reason: str, total_s: float) -> dict[str, Any]:
-    """The answer to a courier out of service whose route held nothing left to do: a re-plan
-    answer that changed no one's route."""
-    return {
-        "planRunId": None,
-        "reason": reason,
-        "applied": True,
-        "changedCouriers": [],
-        "keptOrder": 0,
-        "unplanned": 0,
-        "violations": 0,
-        "solveS": 0.0,
-        "totalS": round(total_s, 3),
-        "detail": "Nothing was left on their route: no other route changes.",
-        "transfers": 0,
-    }
 
 
 async def _on_board(order_id: int) -> tuple[float, float]:

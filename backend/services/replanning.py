@@ -269,16 +269,41 @@ def _not_applied(
     unplanned_count: int,
 ) -> dict[str, Any]:
     """The answer of a re-plan that is not to be applied, and why."""
+    return unchanged_answer(
+        reason,
+        time.perf_counter() - t0,
+        detail,
+        applied=False,
+        solve_s=result.plan.solve_s,
+        violations=violations,
+        unplanned=unplanned,
+        unplanned_count=unplanned_count,
+    )
+
+
+def unchanged_answer(
+    reason: str,
+    total_s: float,
+    detail: str,
+    *,
+    applied: bool = True,
+    solve_s: float = 0.0,
+    violations: int = 0,
+    unplanned: Iterable[Unplanned] = (),
+    unplanned_count: int = 0,
+) -> dict[str, Any]:
+    """The answer of a re-plan that changes no route: one not applied (``applied`` False,
+    why in ``detail``), or one with nothing to change."""
     return {
         "planRunId": None,
         "reason": reason,
-        "applied": False,
+        "applied": applied,
         "changedCouriers": [],
         "keptOrder": 0,
         "unplanned": unplanned_count,
         "violations": violations,
-        "solveS": round(result.plan.solve_s, 3),
-        "totalS": round(time.perf_counter() - t0, 3),
+        "solveS": round(solve_s, 3),
+        "totalS": round(total_s, 3),
         "detail": detail,
         "unplannedStops": [{"stopId": int(u.stop_id), "reason": u.reason, "detail": u.detail} for u in unplanned],
     }
