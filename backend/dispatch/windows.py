@@ -78,6 +78,9 @@ def scaled_capacity(value: float, unit: int) -> int:
 
 
 def merge_windows(windows: tuple[Window, ...]) -> list[tuple[int, int]]:
+    if len(windows) == 1:  # most stops: called for every stop of every route a re-plan times
+        (w,) = windows
+        return [(w.start, w.end)] if w.end >= w.start else []
     out: list[tuple[int, int]] = []
     for w in sorted(windows, key=lambda w: (w.start, w.end)):
         if w.end < w.start:

@@ -12,7 +12,7 @@ import pytest
 
 from backend.dispatch.feasibility import check, check_route
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
-from backend.dispatch.quick import orders_cost, published_part, quick_replan
+from backend.dispatch.quick import _NO_GAP, _cheapest_so_far, orders_cost, published_part, quick_replan
 from backend.dispatch.replan import route_orders
 from backend.dispatch.route_gaps import fitting, join, route_gaps
 from backend.dispatch.scheduling import loop_route
@@ -185,3 +185,19 @@ def test_the_goods_on_a_bike_out_of_service_are_collected_where_it_stands_and_br
         assert route.index(door.pickups[0]) < route.index(door.id)
     assert result.plan.unplanned == ()
     assert check(published_part(problem, result.plan), result.plan) == []
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_cheapest_gap_so_far_stays_within_its_loop_and_takes_the_first_of_equal_ones(seed: int) -> None:
+    """A pickup goes at its cheapest passing gap before its door, in the door's loop of the
+    same route: the running minimum restarts at every run of gaps, ties to the earliest."""
+    rng = random.Random(seed)
+    n = rng.randint(1, 60)
+    cost = np.array([rng.choice([_NO_GAP, -3, 0, 5, 5, 9, 40]) for _ in range(n)], dtype=np.int64)
+    starts = np.array([i == 0 or rng.random() < 0.2 for i in range(n)])
+    best, first = _cheapest_so_far(cost, starts)
+    line: list[tuple[int, int]] = []
+    for g in range(n):  # the plain loop it replaces
+        here = (int(cost[g]), g)
+        line.append(here if starts[g] else min(line[-1], here))
+    assert list(zip(best.tolist(), first.tolist(), strict=True)) == line
