@@ -237,17 +237,22 @@ def _cheapest_gap(r: _Routes, members: list[str], vids: list[str], aboard: bool)
     room = gaps.capacity + 1e-6 - gaps.load_here
     # one loop of one route: a run of gaps, in route order
     segment = np.r_[True, (gaps.owner[1:] != gaps.owner[:-1]) | (gaps.loop[1:] != gaps.loop[:-1])]
-    # per pickup and gap: its cheapest gap that passes at or before this one in the loop (cost, gap)
+    # per pickup and gap: its cheapest gap that passes at or before this one in the loop (cost,
+    # gap), with room all the way: from a pickup to the next (or the door) the bike carries
+    # that pickup's goods, those of the pickups before it and what the door gets from the hub
+    # (loaded at the loop's start), so a gap without room for them bars every gap before it
+    own = np.array([r.by_id[door].weight_kg, r.by_id[door].volume_l]) if pickups else np.zeros(2)
     upto: list[tuple[np.ndarray, np.ndarray]] = []
-    for sid, mine in zip(pickups, goods, strict=True):
+    for sid, carried in zip(pickups, own + np.cumsum(goods, axis=0), strict=True):
         goods_free = msgspec.structs.replace(r.by_id[sid], weight_kg=0.0, volume_l=0.0)
         order, delta = fitting(p, gaps, goods_free)
         cost = np.full(len(owner), _NO_GAP, dtype=np.int64)
         cost[order] = delta
-        cost[~(allowed & np.all(room >= mine, axis=1))] = _NO_GAP
-        upto.append(_cheapest_so_far(cost, segment))
+        full = ~np.all(room >= carried, axis=1)
+        cost[full | ~allowed] = _NO_GAP
+        upto.append(_cheapest_so_far(cost, segment | full))
     order, delta = fitting(p, gaps, r.by_id[door])
-    keep = (allowed & np.all(room >= goods.sum(axis=0), axis=1))[order]
+    keep = (allowed & np.all(room >= own + goods.sum(axis=0), axis=1))[order]
     at, total = [order[keep]], delta[keep].astype(np.int64)
     found = np.ones(len(total), dtype=bool)
     for best, where in reversed(upto):  # the last pickup before the door, each one before the next

@@ -201,3 +201,25 @@ def test_the_cheapest_gap_so_far_stays_within_its_loop_and_takes_the_first_of_eq
         here = (int(cost[g]), g)
         line.append(here if starts[g] else min(line[-1], here))
     assert list(zip(best.tolist(), first.tolist(), strict=True)) == line
+
+
+def test_a_shops_goods_ride_only_where_the_bike_has_room_for_them_all_the_way_to_the_door(monkeypatch) -> None:
+    # on a line: the hub at 0, a new basket's shop at 1000 and door at 3000; the route in force
+    # collects 25 kg at 1500 and hands them over at 2500. The shop is cheapest on the way out
+    # (before 1500) and the door on the way back: but then 10 + 25 kg > 30 kg ride between
+    # them. With the shop after 2500 the goods fit: that place is the first one tried.
+    monkeypatch.setattr("backend.dispatch.quick.GAP_CHECKS", 1)
+    at = [0, 1000, 1500, 2500, 3000]
+    dist = [[abs(a - b) for b in at] for a in at]
+    bike = Vehicle(id="b0", start_location=0, end_location=0, shift=Window(8 * H, 18 * H), payload_kg=30, volume_l=500)
+    stops = (
+        Stop(id="S0", kind="pickup", location=2, weight_kg=25.0),
+        Stop(id="X0", kind="delivery", location=3, pickups=("S0",)),
+        Stop(id="S", kind="pickup", location=1, weight_kg=10.0),
+        Stop(id="X", kind="delivery", location=4, pickups=("S",)),
+    )
+    problem = Problem(time_s=np.array(dist) // 4, dist_m=np.array(dist), vehicles=(bike,), stops=stops)
+    result = quick_replan(problem, {"b0": ["S0", "X0"]}, budget_s=30)
+    assert result is not None
+    assert route_orders(result.plan)["b0"] == ["S0", "X0", "S", "X"]
+    assert check(problem, result.plan) == []
