@@ -158,6 +158,15 @@ def postgres_unavailable() -> str | None:
     return _PG_REASON[0]
 
 
+def need_postgres() -> None:
+    """Skip the test when PostgreSQL does not answer (fail it under CI)."""
+    reason = postgres_unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
+
+
 @pytest.fixture(scope="session")
 def geo(tmp_path_factory: pytest.TempPathFactory):
     from backend.services.geo import Geo
@@ -280,11 +289,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
         copy_database(request.getfixturevalue("migrated_sqlite"), tmp_path / "test.sqlite")
         return msgspec.structs.replace(base, database_url=f"sqlite:///{tmp_path / 'test.sqlite'}")
-    reason = postgres_unavailable()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true but PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
+    need_postgres()
     asyncio.run(_reset_postgres(POSTGRES_URL, first=not _PG_FRESH))
     _PG_FRESH.append(True)
     # The app pools its connections as a server does. Its lifespan and requests run on the test

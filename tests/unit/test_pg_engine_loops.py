@@ -15,7 +15,7 @@ import pytest
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.db.engine import LoopPostgresEngine, make_engine
-from tests.conftest import IN_CI, POSTGRES_URL, postgres_unavailable
+from tests.conftest import POSTGRES_URL, need_postgres
 
 
 def test_make_engine_builds_the_loop_aware_engine_for_postgres() -> None:
@@ -59,11 +59,7 @@ def test_the_pool_serves_its_own_loop_and_no_other() -> None:
 
 @pytest.fixture
 def pg_engine() -> LoopPostgresEngine:
-    reason = postgres_unavailable()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true but PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} does not answer: {reason}")
+    need_postgres()
     engine = make_engine(POSTGRES_URL)
     assert isinstance(engine, LoopPostgresEngine)
     return engine
