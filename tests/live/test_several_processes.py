@@ -30,7 +30,7 @@ from backend.bench.harness.server import ServerProcess, WorkerProcess
 from backend.bench.harness.stream import ResumingSocket, courier_stream_url, hub_stream_url
 from backend.services.demo import DEMO_PASSWORD
 from tests.api.redis_check import REDIS_URL, redis_reason
-from tests.conftest import BASE_POSTGRES_URL, IN_CI, postgres_unavailable
+from tests.conftest import BASE_POSTGRES_URL, IN_CI, need_postgres
 from tests.live.server import SHARED_CACHE, run, seed_day
 
 SECRET = "live-test"
@@ -74,17 +74,14 @@ class Cluster:
             proc.stop()
 
 
-def _unavailable() -> str | None:
-    return postgres_unavailable() or run(redis_reason())
-
-
 def need_postgres_and_redis() -> None:
     """Skip the test when PostgreSQL or Redis does not answer (fail it under CI)."""
-    reason = _unavailable()
+    need_postgres()
+    reason = run(redis_reason())
     if reason:
         if IN_CI:
-            pytest.fail(f"CI=true but PostgreSQL or Redis does not answer: {reason}")
-        pytest.skip(f"several processes need PostgreSQL and Redis: {reason}")
+            pytest.fail(f"CI=true but Redis at {REDIS_URL} does not answer: {reason}")
+        pytest.skip(f"several processes need Redis: {reason}")
 
 
 @pytest.fixture
