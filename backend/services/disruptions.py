@@ -170,48 +170,9 @@ async def courier_out_of_service(
         )
         if not done:
             raise Conflict("The shift changed in the meantime; reload and try again.")
-        transfers = 0
         out = f"Courier {courier_id} out of service ({reason})"
-        for stop in open_deliveries:
-            if stop["order"] not in on_board:
-                continue
-            if place is None:  # nowhere to collect from: the goods go back to the hub with the bike
-                await Stop.update({Stop.status: "unplanned"}).where(Stop.id == stop["id"])
-                await stop_history.record(
-                    [stop["id"]], "unplanned", by_user=by_user, at=now, detail=f"{out}: the goods go back to the hub"
-                )
-                continue
-            weight = await _on_board(stop["order"])
-            transfer = await Stop.insert(
-                Stop(
-                    order=stop["order"],
-                    hub=stop["hub"],
-                    kind="pickup",
-                    shop=None,
-                    pickup_point=None,
-                    address=f"Transfer from courier {courier_id}",
-                    lat=place[0],
-                    lon=place[1],
-                    plan_date=day,
-                    window_start=now,
-                    window_end=stop["window_end"],
-                    service_s=180,
-                    weight_kg=weight[0],
-                    volume_l=weight[1],
-                    status="open",
-                )
-            )
-            await stop_history.record(
-                [transfer[0]["id"]],
-                "created",
-                by_user=by_user,
-                at=now,
-                detail=f"{out}: transfer of the goods for stop {stop['id']} from their bike",
-            )
-            await Parcel.update({Parcel.status: "transfer"}).where(
-                (Parcel.order == stop["order"]) & Parcel.status.is_in(list(ON_BOARD))
-            )
-            transfers += 1
+        carried = [stop for stop in open_deliveries if stop["order"] in on_board]
+        transfers = await _hand_over(carried, place, day, now, courier_id, out, by_user)
         abandoned = (
             await Stop.update({Stop.status: "planned"})
             .where(Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived"))
@@ -232,10 +193,70 @@ async def courier_out_of_service(
     return {**result, "transfers": transfers}
 
 
-async def _on_board(order_id: int) -> tuple[float, float]:
-    rows = await Parcel.select(Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(Parcel.order == order_id)
-    mine = [r for r in rows if r["status"] in ON_BOARD]
-    return sum(r["weight_kg"] for r in mine), sum(r["volume_l"] for r in mine)
+async def _hand_over(
+    carried: list[dict[str, Any]],
+    place: tuple[float, float] | None,
+    day: dt.date,
+    now: dt.datetime,
+    courier_id: int,
+    out: str,
+    by_user: int | None,
+) -> int:
+    """The goods on a bike out of service for the deliveries ``carried``: a transfer each,
+    collected where the bike stands (``place``); with no place known, the deliveries are
+    unplanned and the goods go back to the hub with the bike. A statement per table, not per
+    stop: the courier's phone waits for this transaction. Returns the transfers made."""
+    if not carried:
+        return 0
+    if place is None:
+        ids = [stop["id"] for stop in carried]
+        await Stop.update({Stop.status: "unplanned"}).where(Stop.id.is_in(ids))
+        await stop_history.record(
+            ids, "unplanned", by_user=by_user, at=now, detail=f"{out}: the goods go back to the hub"
+        )
+        return 0
+    orders = list(dict.fromkeys(stop["order"] for stop in carried))
+    loads: dict[int, tuple[float, float]] = {}
+    for row in await Parcel.select(Parcel.order, Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(
+        Parcel.order.is_in(orders)
+    ):
+        if row["status"] in ON_BOARD:
+            kg, litres = loads.get(row["order"], (0.0, 0.0))
+            loads[row["order"]] = (kg + row["weight_kg"], litres + row["volume_l"])
+    # an order's goods ride with its first transfer (as they are counted once)
+    weighed = [loads.pop(stop["order"], (0.0, 0.0)) for stop in carried]
+    written = await Stop.insert(
+        *(
+            Stop(
+                order=stop["order"],
+                hub=stop["hub"],
+                kind="pickup",
+                shop=None,
+                pickup_point=None,
+                address=f"Transfer from courier {courier_id}",
+                lat=place[0],
+                lon=place[1],
+                plan_date=day,
+                window_start=now,
+                window_end=stop["window_end"],
+                service_s=180,
+                weight_kg=kg,
+                volume_l=litres,
+                status="open",
+            )
+            for stop, (kg, litres) in zip(carried, weighed, strict=True)
+        )
+    )
+    ids = [row["id"] for row in written]
+    details = {
+        tid: f"{out}: transfer of the goods for stop {stop['id']} from their bike"
+        for tid, stop in zip(ids, carried, strict=True)
+    }
+    await stop_history.record(ids, "created", by_user=by_user, at=now, details=details)
+    await Parcel.update({Parcel.status: "transfer"}).where(
+        Parcel.order.is_in(orders) & Parcel.status.is_in(list(ON_BOARD))
+    )
+    return len(ids)
 
 
 async def after_failed_stop(

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from backend.api.plans import BY_HAND_SHARE
-from backend.db.tables import Job, Order, OutboxEvent, Parcel, PlanRun, Route, Shift, Stop
+from backend.db.tables import Job, Order, OutboxEvent, Parcel, PlanRun, Route, Shift, Stop, StopEvent
 from backend.errors import Conflict, Invalid, NotFound
 from backend.realtime.notifications import notifications_for
 from backend.realtime.outbox import latest_seq
@@ -219,6 +219,59 @@ async def test_a_same_day_order_that_fits_no_bike_is_withdrawn_whole(client, geo
     }
     assert (await Order.count(), await Stop.count(), await Parcel.count()) == counts
     assert all(len(c) == 1 for c in _holders(await _current_routes(hub)).values())
+
+
+async def test_each_delivery_with_goods_on_a_broken_bike_gets_its_own_transfer_with_its_goods(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    a = next(r for r in routes if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
+    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
+    first, second = [s for s in a["stops"] if s["kind"] == "delivery"][:2]
+    for stop in (first, second):
+        await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == stop["orderId"])
+    bike_at = (first["lat"] + 0.001, first["lon"])
+    now = dt.datetime.combine(day, dt.time(10, 30))
+
+    result = await courier_out_of_service(
+        service_ctx(client, {a["courier"]: bike_at}), a["courier"], day, now, reason="broken chain", time_limit_s=1.0
+    )
+
+    assert result["transfers"] == 2, result
+    for stop in (first, second):
+        parcels = await Parcel.select().where(Parcel.order == stop["orderId"])
+        (transfer,) = await Stop.select().where((Stop.order == stop["orderId"]) & (Stop.kind == "pickup"))
+        assert transfer["weight_kg"] == pytest.approx(sum(p["weight_kg"] for p in parcels))
+        assert transfer["volume_l"] == pytest.approx(sum(p["volume_l"] for p in parcels))
+        (created,) = await StopEvent.select().where((StopEvent.stop == transfer["id"]) & (StopEvent.state == "created"))
+        assert f"for stop {stop['stopId']} from their bike" in created["detail"]
+        assert {p["status"] for p in parcels} == {"transfer"}
+
+
+async def test_with_no_place_for_a_broken_bike_its_goods_go_back_to_the_hub(client, geo) -> None:
+    h, hub, routes = await _planned_day(client, geo)
+    day = tomorrow()
+    a = next(r for r in routes if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
+    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
+    first, second = [s for s in a["stops"] if s["kind"] == "delivery"][:2]
+    for stop in (first, second):
+        await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == stop["orderId"])
+    now = dt.datetime.combine(day, dt.time(10, 30))
+
+    result = await courier_out_of_service(
+        service_ctx(client, {}), a["courier"], day, now, reason="stolen", time_limit_s=1.0
+    )
+
+    assert result["transfers"] == 0, result
+    ids = [first["stopId"], second["stopId"]]
+    # unplanned for the re-plan, which may give them to another bike from the hub
+    holders = _holders(await _current_routes(hub))
+    assert all(a["courier"] not in holders.get(i, []) for i in ids)
+    assert (
+        await Stop.count().where(Stop.order.is_in([first["orderId"], second["orderId"]]) & (Stop.kind == "pickup")) == 0
+    )
+    events = await StopEvent.select().where(StopEvent.stop.is_in(ids) & (StopEvent.state == "unplanned"))
+    assert sorted(e["stop"] for e in events) == sorted(ids)
+    assert all("the goods go back to the hub" in e["detail"] for e in events)
 
 
 async def test_a_courier_out_of_service_hands_over_stops_and_goods_become_a_transfer(client, geo) -> None:
