@@ -16,9 +16,11 @@ carries in that loop before and after it, and its riding distance. :func:`fittin
 at once which gaps of all routes can take a stop on those four counts, and what each
 costs; what passes is a necessary condition only (pins and the rest are the
 checker's), so the caller checks the cheapest whole route that passes, and the next
-if that fails. The times are those of :func:`~backend.dispatch.scheduling.schedule`
-(the earliest start from the route's start, matrix time over the speed factor,
-rounded half up), so a gap this refuses is one the checker would refuse too.
+if that fails. A shop and its door put in together (:func:`chain_fits`) carry the
+shop's delay to the door, less the bike's waiting for windows on the way. The times
+are those of :func:`~backend.dispatch.scheduling.schedule` (the earliest start from
+the route's start, matrix time over the speed factor, rounded half up), so a gap this
+refuses is one the checker would refuse too.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 from backend.dispatch.model import Problem, Route, Stop, Vehicle
 from backend.dispatch.windows import latest_start, merge_windows
 
-__all__ = ["Gaps", "fitting", "join", "route_gaps"]
+__all__ = ["Gaps", "chain_fits", "fitting", "join", "route_gaps"]
 
 _TOL_LOAD = 1e-6  # as the checker's
 _NEVER = -(1 << 60)
@@ -49,6 +51,7 @@ class Gaps(NamedTuple):
     after: np.ndarray  # the place after it (a stop, the hub to reload at, or the end hub)
     ready: np.ndarray  # when the bike leaves ``before`` at the earliest
     latest: np.ndarray  # the latest it may reach ``after`` with the rest still feasible
+    waited: np.ndarray  # the route's waiting for windows at its stops before the gap, in all
     load_here: np.ndarray  # (kg, L) on board when the bike leaves the place before the gap: (n, 2)
     load_before: np.ndarray  # (kg, L) the most on board from the loop's start up to the gap: (n, 2)
     load_after: np.ndarray  # (kg, L) the most on board from the gap to the loop's end: (n, 2)
@@ -114,6 +117,7 @@ def route_gaps(problem: Problem, v: Vehicle, route: Route, by_id: dict[str, Stop
             rows.append((j, loops[j], prev, seq[j].location, dep, at_stop[j], here))
     cols = np.array(rows, dtype=np.int64)
     k = len(rows)
+    waited = np.r_[0, np.cumsum([ps.start_s - ps.arrival_s for ps in route.stops], dtype=np.int64)]
     return Gaps(
         owner=np.full(k, owner, dtype=np.int64),
         position=cols[:, 0],
@@ -124,6 +128,7 @@ def route_gaps(problem: Problem, v: Vehicle, route: Route, by_id: dict[str, Stop
         after=cols[:, 3],
         ready=cols[:, 4],
         latest=cols[:, 5],
+        waited=waited[cols[:, 0]],
         load_here=on_board[cols[:, 6]],
         load_before=pre[cols[:, 6]],
         load_after=suf[cols[:, 6]],
@@ -183,6 +188,43 @@ def fitting(problem: Problem, gaps: Gaps, stop: Stop) -> tuple[np.ndarray, np.nd
     idx = np.flatnonzero(ok)
     order = idx[np.argsort(delta[idx], kind="stable")]
     return order, delta[order]
+
+
+def chain_fits(problem: Problem, gaps: Gaps, stops: list[Stop], at: list[np.ndarray]) -> np.ndarray:
+    """Whether ``stops`` (a shop's pickups and their door, in route order) put in together at
+    the gaps ``at`` (an array of candidate places per stop: gaps of one loop in route order,
+    equal where two go into one gap) keep every window and the shift, one flag per candidate.
+
+    :func:`fitting` judges each stop alone; together, a pickup's delay reaches its door, less
+    what the bike waited for windows on the way (push-forward), and the door's delay every
+    stop after it. Where the route's stops have several windows the delay may grow (a window
+    missed, the next one waited for), so this is a necessary condition, as ``fitting``'s."""
+    T = problem.time_s
+    m = len(at[0]) if at else 0
+    ok = np.ones(m, dtype=bool)
+    depart = carry = np.zeros(m, dtype=np.int64)
+    for k, (stop, g) in enumerate(zip(stops, at, strict=True)):
+        f = gaps.speed[g]
+        x = stop.location
+        if k:
+            prev, before = at[k - 1], stops[k - 1].location
+            same = g == prev
+            # an earlier arrival (a shorter way round) is passed on whole: a lower bound either way
+            gone = gaps.waited[g] - gaps.waited[prev]
+            shift = np.where(carry <= 0, carry, np.maximum(0, carry - gone))
+            t_prev = _travels(np.full(m, int(T[before][x]), dtype=np.int64), f)
+            arrive = np.where(same, depart + t_prev, gaps.ready[g] + shift + _travels(_column(T, gaps.before[g], x), f))
+        else:
+            arrive = gaps.ready[g] + _travels(_column(T, gaps.before[g], x), f)
+        start = _earliest_starts(merge_windows(stop.windows), arrive)
+        ok &= start > _NEVER
+        depart = start + stop.service_s
+        leaving = at[k + 1] != g if k + 1 < len(at) else np.ones(m, dtype=bool)
+        reach = depart + _travels(_row(T, x, gaps.after[g]), f)
+        ok &= ~leaving | (reach <= gaps.latest[g])
+        was = gaps.ready[g] + _travels(_pairs(T, gaps.before[g], gaps.after[g]), f)
+        carry = np.where(leaving, reach - was, carry)
+    return ok
 
 
 def _travel(t: int, f: float) -> int:
