@@ -221,14 +221,20 @@ async def test_a_same_day_order_that_fits_no_bike_is_withdrawn_whole(client, geo
     assert all(len(c) == 1 for c in _holders(await _current_routes(hub)).values())
 
 
-async def test_each_delivery_with_goods_on_a_broken_bike_gets_its_own_transfer_with_its_goods(client, geo) -> None:
-    h, hub, routes = await _planned_day(client, geo)
-    day = tomorrow()
+async def _two_loaded_deliveries(client, geo) -> tuple[int, dict, dict, dict]:  # noqa: ANN001
+    """A planned day whose courier ``a`` is on the road with the goods of two deliveries on board."""
+    _h, hub, routes = await _planned_day(client, geo)
     a = next(r for r in routes if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
     await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
     first, second = [s for s in a["stops"] if s["kind"] == "delivery"][:2]
     for stop in (first, second):
         await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == stop["orderId"])
+    return hub, a, first, second
+
+
+async def test_each_delivery_with_goods_on_a_broken_bike_gets_its_own_transfer_with_its_goods(client, geo) -> None:
+    hub, a, first, second = await _two_loaded_deliveries(client, geo)
+    day = tomorrow()
     bike_at = (first["lat"] + 0.001, first["lon"])
     now = dt.datetime.combine(day, dt.time(10, 30))
 
@@ -248,13 +254,8 @@ async def test_each_delivery_with_goods_on_a_broken_bike_gets_its_own_transfer_w
 
 
 async def test_with_no_place_for_a_broken_bike_its_goods_go_back_to_the_hub(client, geo) -> None:
-    h, hub, routes = await _planned_day(client, geo)
+    hub, a, first, second = await _two_loaded_deliveries(client, geo)
     day = tomorrow()
-    a = next(r for r in routes if sum(1 for s in r["stops"] if s["kind"] == "delivery") >= 2)
-    await Shift.update({Shift.status: "started"}).where(Shift.id == a["shift"])
-    first, second = [s for s in a["stops"] if s["kind"] == "delivery"][:2]
-    for stop in (first, second):
-        await Parcel.update({Parcel.status: "loaded"}).where(Parcel.order == stop["orderId"])
     now = dt.datetime.combine(day, dt.time(10, 30))
 
     result = await courier_out_of_service(
