@@ -102,7 +102,7 @@ async def test_a_day_pyvrp_can_express_goes_to_the_whole_portfolio(client, geo) 
     h, hub, _ = await _small_day(client, geo, basket=False)
     # one window per stop, no locks, no baskets: both runs of the portfolio may plan it
     day_input = await load_day(geo, hub, tomorrow())
-    assert engines_for(day_input.problem, DEFAULT_ENGINES) == ("pyvrp", "pyvrp")
+    assert engines_for(day_input.problem) == DEFAULT_ENGINES
     r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201, r.text
     run = r.json()
