@@ -650,7 +650,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engines",
         help="solomon, lilim100: the planner's runs, one per core, the best checked plan wins: "
-        "ortools, pyvrp, ortools+pyvrp, relaxed (default ortools+pyvrp,pyvrp; ortools alone to measure it)",
+        "ortools, pyvrp, ortools+pyvrp, relaxed, second (default second,pyvrp: on a day PyVRP can express,"
+        " two PyVRP searches of their own seeds; ortools alone to measure it)",
     )
     p.add_argument("--stops", help="city: day sizes in stops, comma-separated (default 1000,2000,5000)")
     p.add_argument("--time-limits", help="city: seconds per solve, comma-separated (default 10,60)")

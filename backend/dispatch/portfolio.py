@@ -20,7 +20,10 @@ search on the problems it can express. A run is one worker's job:
 * ``"relaxed-split"``: ``"relaxed"`` with each basket of several shops split
   into one shipment per shop, so that the shops are visited where they suit
   rather than back to back (as OR-Tools' model and the other relaxation keep
-  them).
+  them);
+* ``"second"``: the product's second start, chosen by the day
+  (:func:`engines_for`): on a cold day PyVRP can express, a second cold
+  ``"pyvrp"`` run (another seed); elsewhere as ``"ortools+pyvrp"``.
 
 On a day with bikes that may reload at their hub (``Vehicle.reload_s``), the
 PyVRP runs plan several loops a shift (:mod:`backend.dispatch.reloads`: reload
@@ -35,11 +38,13 @@ to its first (:func:`one_window`): a restriction, so every plan PyVRP finds is
 a plan of the day.
 
 For a cold plan of a problem PyVRP can express, the default runs
-(``DEFAULT_ENGINES``) are a warm-started PyVRP beside a cold one: two searches
-from different starts on the two cores. A cold plan of a day PyVRP can only
+(``DEFAULT_ENGINES``) are two cold PyVRP searches with seeds of their own on
+the two cores: OR-Tools' start (``"ortools+pyvrp"``) never came out ahead of a
+second seed, and with several windows it keeps each stop to OR-Tools' window
+(``COLD_SECOND``). A cold plan of a day PyVRP can only
 relax runs two ``"relaxed"`` runs (two seeds) up to ``RELAXED_ONLY_MAX_STOPS``
 stops, OR-Tools beside ``"relaxed"`` above or when the day likely needs loops
-(two different starts again). Every
+(two different starts). Every
 warm start from the routes in force goes to OR-Tools alone. Every plan is judged by the
 independent checker (:func:`backend.dispatch.feasibility.check`) before it may
 win; among the plans without violations the one with fewer stops left out
@@ -61,9 +66,15 @@ from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Problem, Stop
 from backend.dispatch.solver import LATE_COST_PER_S, get_pool, solve, travel_time
 
-ENGINES = ("ortools", "pyvrp", "ortools+pyvrp", "relaxed", "relaxed-split")
+ENGINES = ("ortools", "pyvrp", "ortools+pyvrp", "relaxed", "relaxed-split", "second")
 _RELAXED = ("relaxed", "relaxed-split")
-DEFAULT_ENGINES = ("ortools+pyvrp", "pyvrp")
+DEFAULT_ENGINES = ("second", "pyvrp")
+# A cold day PyVRP can express: what the "second" run is. PyVRP cold against OR-Tools then
+# PyVRP (10 s, best of each run's seeds 2-3; 2 cores): city 500 windows 21,090 against
+# 22,026, multi_trip 31,830 / 32,093, plain 23,103 / 23,163; city 2,000 windows 57,158 /
+# 64,529, multi_trip 109,751 / 112,043, plain 57,823 / 57,759; demo windows 16,412 /
+# 17,197, multi_trip 23,898 / 24,526, plain 17,142 / 17,179 (issue #15, session 26).
+COLD_SECOND = "pyvrp"
 # the share of the limit "ortools+pyvrp" gives OR-Tools before PyVRP takes over
 WARM_SHARE = 0.2
 # a cold day PyVRP can only relax, up to this many stops, runs only "relaxed" runs: on the
@@ -125,13 +136,15 @@ def engines_for(problem: Problem, engines: tuple[str, ...] = DEFAULT_ENGINES, *,
     stops that likely needs no loops is a second ``"relaxed"`` one; where baskets share
     shops (:func:`shops_shared`) both are ``"relaxed-split"`` runs on such a day (a
     ``"relaxed-split"`` run is a ``"relaxed"`` one where they do not).
-    A relaxed run on a day PyVRP can express is a ``"pyvrp"`` one.
+    A relaxed run on a day PyVRP can express is a ``"pyvrp"`` one. A ``"second"`` run is
+    ``COLD_SECOND`` on a cold day PyVRP can express, else an ``"ortools+pyvrp"`` one.
     """
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
         raise ValueError(f"unknown engines {', '.join(unknown) or repr(engines)} (choose from {', '.join(ENGINES)})")
     if not warm and pyvrp_can_plan(problem):
-        return tuple("pyvrp" if e in _RELAXED else e for e in engines)
+        return tuple("pyvrp" if e in _RELAXED else COLD_SECOND if e == "second" else e for e in engines)
+    engines = tuple("ortools+pyvrp" if e == "second" else e for e in engines)
     if not warm and any(e in ("pyvrp", *_RELAXED) for e in engines) and _can_relax(problem):
         # a small day: "ortools+pyvrp" is a second relaxed run (split where it can be), not
         # OR-Tools cold; not on a day that needs loops (a relaxed run's PyVRP rides one loop)
@@ -254,7 +267,8 @@ def run_engine(
     coords: list[tuple[float, float]] | None = None,
     ortools_kwargs: dict[str, Any] | None = None,
 ) -> list[Plan]:
-    """One run (see the module docstring) within ``time_limit_s``: its plans, in the order made."""
+    """One run (see the module docstring) within ``time_limit_s``: its plans, in the order made.
+    A ``"second"`` run is resolved by :func:`engines_for` first."""
     from backend.dispatch.pyvrp_engine import solve_pyvrp
     from backend.dispatch.reloads import reloading, solve_reloads
 
@@ -266,6 +280,9 @@ def run_engine(
     limit = max(0.01, time_limit_s - _HOP_S)
     if engine == "pyvrp":
         return [pyvrp_run(one_window(problem), limit, seed=seed, coords=coords)]
+    if engine == "second":
+        (engine,) = engines_for(problem, (engine,), warm=bool(kwargs.get("initial_routes")))
+        return run_engine(engine, problem, time_limit_s, seed, coords, ortools_kwargs)
     if engine in _RELAXED:
         from backend.dispatch.pyvrp_translate import solve_relaxed
 

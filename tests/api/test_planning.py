@@ -102,15 +102,16 @@ async def test_a_day_pyvrp_can_express_goes_to_the_whole_portfolio(client, geo) 
     h, hub, _ = await _small_day(client, geo, basket=False)
     # one window per stop, no locks, no baskets: both runs of the portfolio may plan it
     day_input = await load_day(geo, hub, tomorrow())
-    assert engines_for(day_input.problem) == DEFAULT_ENGINES
+    assert engines_for(day_input.problem, DEFAULT_ENGINES) == ("pyvrp", "pyvrp")
     r = await client.post(f"/hubs/{hub}/plans", json={"date": tomorrow().isoformat(), "timeLimitS": 1}, headers=h)
     assert r.status_code == 201, r.text
     run = r.json()
     assert run["status"] == "done" and run["figures"]["violations"] == 0
     assert run["figures"]["planned"] == 8 and run["unplanned"] == []
-    assert run["figures"]["engine"] in ("ortools", "ortools+pyvrp", "pyvrp")
+    # two cold PyVRP searches, seeds of their own; bikes that may reload plan with loops
+    assert run["figures"]["engine"] in ("pyvrp", "pyvrp-reload")
     engines = run["figures"]["engines"]  # every run's plan, the winner marked
-    assert len(engines) == 3 and engines[0]["engine"] == "ortools"  # OR-Tools, its plan warmed by PyVRP, PyVRP
+    assert [e["engine"] for e in engines] == [run["figures"]["engine"]] * 2, engines
     assert [e["engine"] for e in engines if e["won"]] == [run["figures"]["engine"]]
     assert all(e["violations"] == 0 and e["cost"] > 0 and e["solveS"] > 0 for e in engines)
     routes = (await client.get(f"/routes?hubId={hub}&date={tomorrow()}", headers=h)).json()

@@ -38,7 +38,9 @@ _T = np.array([[0, 60, 80, 100], [60, 0, 50, 90], [80, 50, 0, 40], [100, 90, 40,
 
 def test_engines_for_keeps_what_only_ortools_models(tmp_path, monkeypatch):
     _, problem = _tiny(tmp_path)
-    assert F.engines_for(problem) == F.DEFAULT_ENGINES == ("ortools+pyvrp", "pyvrp")
+    # a cold day PyVRP can express: the second run is PyVRP cold too (another seed)
+    assert F.DEFAULT_ENGINES == ("second", "pyvrp") and F.engines_for(problem) == ("pyvrp", "pyvrp")
+    assert F.engines_for(problem, ("ortools+pyvrp", "pyvrp")) == ("ortools+pyvrp", "pyvrp")  # as asked
     assert F.engines_for(problem, ("ortools",)) == ("ortools",)
     # a warm start from the routes in force stays with OR-Tools
     assert F.engines_for(problem, warm=True) == ("ortools",)
@@ -53,6 +55,7 @@ def test_engines_for_keeps_what_only_ortools_models(tmp_path, monkeypatch):
     assert F.engines_for(due) == ("ortools", "relaxed")
     assert F.engines_for(due, ("pyvrp", "pyvrp")) == ("relaxed", "relaxed")
     assert F.engines_for(due, ("ortools", "ortools+pyvrp")) == ("ortools",)
+    assert F.engines_for(due, ("second",)) == ("ortools",)  # as "ortools+pyvrp" where PyVRP relaxes
     assert F.engines_for(due, warm=True) == ("ortools",)
     assert F.engines_for(problem, ("relaxed",)) == ("pyvrp",)  # PyVRP can plan it as it is
     with pytest.raises(ValueError, match="unknown engines gurobi"):
@@ -105,13 +108,39 @@ def test_solve_best_runs_every_engine_and_returns_a_checked_plan(tmp_path):
     inst, problem = _tiny(tmp_path)
     report: list[dict] = []
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        plan = F.solve_best(problem, 0.6, executor=pool, report=report)
+        plan = F.solve_best(problem, 0.6, executor=pool, engines=("ortools+pyvrp", "pyvrp"), report=report)
     assert [r["engine"] for r in report] == ["ortools", "ortools+pyvrp", "pyvrp"]
     assert plan.engine in {r["engine"] for r in report}
     assert check(problem, plan) == [] and plan.unplanned == ()
     winner = min(report, key=lambda r: (r["violations"] > 0, r["unplanned"], r["cost"]))
     assert F.plan_cost(problem, plan) == winner["cost"]
     assert B.exact_distance(inst, plan) == pytest.approx(30.0)  # 0-1-2-0 and 0-3-0, or better
+
+
+def test_the_default_runs_on_a_day_pyvrp_expresses_are_two_pyvrp_searches_with_seeds_of_their_own(
+    tmp_path, monkeypatch
+):
+    _, problem = _tiny(tmp_path)
+    asked: list[tuple[str, int]] = []
+
+    def run(engine, problem, time_limit_s, seed=1, *args):  # type: ignore[no-untyped-def]
+        asked.append((engine, seed))
+        return [solve(problem, 0.2)]
+
+    monkeypatch.setattr(F, "run_engine", run)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        F.solve_best(problem, 1.0, executor=pool, seed=5)
+    assert sorted(asked) == [("pyvrp", 5), ("pyvrp", 6)]
+
+
+def test_a_second_run_asked_alone_is_resolved_by_the_day(tmp_path):
+    _, problem = _tiny(tmp_path)
+    (plan,) = F.run_engine("second", problem, 0.3, seed=3)
+    assert plan.engine == "pyvrp" and check(problem, plan) == []
+    first = solve(problem, 0.2)
+    routes = {r.vehicle_id: [ps.stop_id for ps in r.stops] for r in first.routes}
+    (warm,) = F.run_engine("second", problem, 0.3, ortools_kwargs={"initial_routes": routes})
+    assert warm.engine.startswith("ortools")  # a warm start stays with OR-Tools
 
 
 def test_runs_that_take_turns_on_too_few_workers_share_the_limit(tmp_path, monkeypatch):
@@ -146,7 +175,7 @@ def test_solve_best_async_in_the_pool_and_both_engines_for_locks(tmp_path):
         kept = asyncio.run(F.solve_best_async(locked, 0.5, executor=pool))
     assert free.engine in ("ortools", "ortools+pyvrp", "pyvrp") and check(problem, free) == []
     # a lock is a routing profile in PyVRP: both engines plan the day, and the lock holds
-    assert F.engines_for(locked) == F.DEFAULT_ENGINES
+    assert F.engines_for(locked) == ("pyvrp", "pyvrp")
     assert check(locked, kept) == []
     on = {ps.stop_id: r.vehicle_id for r in kept.routes for ps in r.stops}
     assert on["1"] == "v2"
@@ -229,7 +258,7 @@ def test_several_windows_are_a_client_group_in_pyvrp_and_it_serves_one():
         ),
         cost="time",
     )
-    assert E.unsupported(problem) is None and F.engines_for(problem) == F.DEFAULT_ENGINES
+    assert E.unsupported(problem) is None and F.engines_for(problem) == ("pyvrp", "pyvrp")
     assert F.one_window(problem) is problem  # a lone visit keeps its windows
     data, mapping = E.to_pyvrp(problem)
     assert data.num_groups == 1 and list(data.group(0)) == [1, 2] and data.group(0).required

@@ -289,7 +289,7 @@ def _locked_day() -> Problem:
 
 def test_a_locked_day_is_planned_by_pyvrp_and_the_plan_keeps_the_lock():
     day = _locked_day()
-    assert E.unsupported(day) is None and F.engines_for(day) == F.DEFAULT_ENGINES
+    assert E.unsupported(day) is None and F.engines_for(day) == ("pyvrp", "pyvrp")
     data, mapping = E.to_pyvrp(day)
     # one lock: one load dimension after the weight, where x carries a unit and only v2 has room
     assert mapping.vehicle_types == [["v1"], ["v2"]] and mapping.lock_dims == 1
@@ -401,7 +401,7 @@ def test_locks_that_need_too_many_profiles_go_to_the_relaxation(monkeypatch):
 def test_exact_locks_need_no_profiles_however_many_groups_of_bikes(monkeypatch):
     monkeypatch.setattr(X, "MAX_PROFILE_CELLS", 0)
     day = _locked_day()
-    assert E.unsupported(day) is None and F.engines_for(day) == F.DEFAULT_ENGINES
+    assert E.unsupported(day) is None and F.engines_for(day) == ("pyvrp", "pyvrp")
     _plans_keep_x_on_v2(day)
 
 
