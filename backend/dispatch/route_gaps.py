@@ -206,16 +206,14 @@ def chain_fits(problem: Problem, gaps: Gaps, stops: list[Stop], at: list[np.ndar
     for k, (stop, g) in enumerate(zip(stops, at, strict=True)):
         f = gaps.speed[g]
         x = stop.location
+        arrive = gaps.ready[g] + _travels(_column(T, gaps.before[g], x), f)
         if k:
             prev, before = at[k - 1], stops[k - 1].location
-            same = g == prev
             # an earlier arrival (a shorter way round) is passed on whole: a lower bound either way
             gone = gaps.waited[g] - gaps.waited[prev]
             shift = np.where(carry <= 0, carry, np.maximum(0, carry - gone))
             t_prev = _travels(np.full(m, int(T[before][x]), dtype=np.int64), f)
-            arrive = np.where(same, depart + t_prev, gaps.ready[g] + shift + _travels(_column(T, gaps.before[g], x), f))
-        else:
-            arrive = gaps.ready[g] + _travels(_column(T, gaps.before[g], x), f)
+            arrive = np.where(g == prev, depart + t_prev, arrive + shift)
         start = _earliest_starts(merge_windows(stop.windows), arrive)
         ok &= start > _NEVER
         depart = start + stop.service_s

@@ -155,13 +155,14 @@ async def courier_out_of_service(
     open_deliveries = await Stop.select().where(
         Stop.id.is_in(ids or [-1]) & (Stop.kind == "delivery") & Stop.status.is_in(["planned", "arrived"])
     )
-    on_board = {
-        p["order"]: p
-        for p in await Parcel.select(Parcel.order, Parcel.status).where(
-            Parcel.order.is_in([s["order"] for s in open_deliveries] or [-1])
-        )
-        if p["status"] in ON_BOARD
-    }
+    # what rides on the bike, per order: kilograms and litres (one read serves the hand-over)
+    on_board: dict[int, tuple[float, float]] = {}
+    for p in await Parcel.select(Parcel.order, Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(
+        Parcel.order.is_in([s["order"] for s in open_deliveries] or [-1])
+    ):
+        if p["status"] in ON_BOARD:
+            kg, litres = on_board.get(p["order"], (0.0, 0.0))
+            on_board[p["order"]] = (kg + p["weight_kg"], litres + p["volume_l"])
     async with transaction():
         done = (
             await Shift.update({Shift.status: "interrupted", Shift.ended_at: now})
@@ -172,7 +173,7 @@ async def courier_out_of_service(
             raise Conflict("The shift changed in the meantime; reload and try again.")
         out = f"Courier {courier_id} out of service ({reason})"
         carried = [stop for stop in open_deliveries if stop["order"] in on_board]
-        transfers = await _hand_over(carried, place, day, now, courier_id, out, by_user)
+        transfers = await _hand_over(carried, on_board, place, day, now, courier_id, out, by_user)
         abandoned = (
             await Stop.update({Stop.status: "planned"})
             .where(Stop.id.is_in(ids or [-1]) & (Stop.status == "arrived"))
@@ -195,6 +196,7 @@ async def courier_out_of_service(
 
 async def _hand_over(
     carried: list[dict[str, Any]],
+    on_board: dict[int, tuple[float, float]],
     place: tuple[float, float] | None,
     day: dt.date,
     now: dt.datetime,
@@ -202,9 +204,9 @@ async def _hand_over(
     out: str,
     by_user: int | None,
 ) -> int:
-    """The goods on a bike out of service for the deliveries ``carried``: a transfer each,
-    collected where the bike stands (``place``); with no place known, the deliveries are
-    unplanned and the goods go back to the hub with the bike. A statement per table, not per
+    """The goods on a bike out of service (``on_board``: kilograms and litres per order) for
+    the deliveries ``carried``: a transfer each, collected where the bike stands (``place``);
+    with no place known, the deliveries are unplanned and the goods go back to the hub. A statement per table, not per
     stop: the courier's phone waits for this transaction. Returns the transfers made."""
     if not carried:
         return 0
@@ -215,14 +217,7 @@ async def _hand_over(
             ids, "unplanned", by_user=by_user, at=now, detail=f"{out}: the goods go back to the hub"
         )
         return 0
-    orders = list(dict.fromkeys(stop["order"] for stop in carried))
-    loads: dict[int, tuple[float, float]] = {}
-    for row in await Parcel.select(Parcel.order, Parcel.weight_kg, Parcel.volume_l, Parcel.status).where(
-        Parcel.order.is_in(orders)
-    ):
-        if row["status"] in ON_BOARD:
-            kg, litres = loads.get(row["order"], (0.0, 0.0))
-            loads[row["order"]] = (kg + row["weight_kg"], litres + row["volume_l"])
+    loads = dict(on_board)
     # an order's goods ride with its first transfer (as they are counted once)
     weighed = [loads.pop(stop["order"], (0.0, 0.0)) for stop in carried]
     written = await Stop.insert(
@@ -253,8 +248,9 @@ async def _hand_over(
         for tid, stop in zip(ids, carried, strict=True)
     }
     await stop_history.record(ids, "created", by_user=by_user, at=now, details=details)
+    carried_orders = list(dict.fromkeys(stop["order"] for stop in carried))
     await Parcel.update({Parcel.status: "transfer"}).where(
-        Parcel.order.is_in(orders) & Parcel.status.is_in(list(ON_BOARD))
+        Parcel.order.is_in(carried_orders) & Parcel.status.is_in(list(ON_BOARD))
     )
     return len(ids)
 
