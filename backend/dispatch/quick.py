@@ -40,7 +40,7 @@ from backend.dispatch.replan import (
     allowed_groups,
     routes_known,
 )
-from backend.dispatch.route_gaps import Gaps, chain_fits, fitting, join, route_gaps
+from backend.dispatch.route_gaps import Gaps, chain_detour, chain_fits, fitting, join, route_gaps
 from backend.dispatch.scheduling import loop_route
 from backend.dispatch.windows import merge_windows, travel_time
 
@@ -214,7 +214,8 @@ def _cheapest_gap(r: _Routes, members: list[str], vids: list[str], aboard: bool)
     cheapest first: the delivery at any such gap, each pickup at its cheapest such gap
     before the one after it in the same loop (a shop and its door ride one loop: the
     solver's model holds it, and its warm start refused a route in force that broke it),
-    where their delays together keep every window (:func:`~backend.dispatch.route_gaps.chain_fits`);
+    where their delays together keep every window (:func:`~backend.dispatch.route_gaps.chain_fits`),
+    costed as one detour where they share a gap (:func:`~backend.dispatch.route_gaps.chain_detour`);
     at most ``GAP_CHECKS`` checked whole. On a bike riding several loops, goods on board
     (``aboard``) stay on the loop ridden now and a delivery of the hub's goods goes on a
     later one (loaded at its reload): the solver's model holds both rules too. None if
@@ -262,8 +263,10 @@ def _cheapest_gap(r: _Routes, members: list[str], vids: list[str], aboard: bool)
         at.insert(0, where[at[0]])
     at, total = [a[found] for a in at], total[found]
     if pickups:  # each stop fits its gap alone; together their delays must fit too
-        both = chain_fits(p, gaps, [r.by_id[sid] for sid in members], at)
+        chain = [r.by_id[sid] for sid in members]
+        both = chain_fits(p, gaps, chain, at)
         at, total = [a[both] for a in at], total[both]
+        total = total + chain_detour(p, gaps, chain, at)  # one gap: one detour through both
     # cheapest first; ties by route, then by the gaps, as sorting (cost, route, gaps) would
     ranked = np.lexsort((*reversed(at), gaps.owner[at[-1]], total))[:GAP_CHECKS]
     tries = [(int(total[i]), owner[int(at[-1][i])], [int(a[i]) for a in at]) for i in ranked.tolist()]

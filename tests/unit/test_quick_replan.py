@@ -213,15 +213,17 @@ def test_on_a_bike_riding_loops_goods_on_board_stay_on_the_loop_ridden_even_wher
 def test_on_a_bike_riding_loops_a_shop_and_its_door_go_on_one_loop() -> None:
     # a basket: the shop at "new" alone fits best on loop 1 (between e1 and e2), its door
     # "beyond" best after e2, on loop 2; a reload between them broke the solver's rule (a shop
-    # and its door ride one loop), and its warm start refused A's whole route. Both at the
-    # start of loop 2 (hub, shop, door, e2) is the cheapest place that keeps the rule.
+    # and its door ride one loop), and its warm start refused A's whole route. The shop at the
+    # start of loop 2 and the door after e2 (hub, shop, e2, door) is the cheapest place that
+    # keeps the rule; both in loop 2's first gap (hub, shop, door, e2) costs 435 s more, and
+    # was tried first while a shop and door in one gap were costed as two detours.
     shop = Stop(id="shop", kind="pickup", location=NAMES.index("new"), weight_kg=2.0, service_s=60)
     door = new("beyond", pickups=("shop",))
     p = problem(extra=(shop, door), reload_a=600)
     result = quick_replan(p, IN_FORCE, {"A": [1, 2], "B": [1]})
     assert result is not None
     (route,) = [r for r in result.plan.routes if r.vehicle_id == "A"]
-    assert [(ps.stop_id, ps.loop) for ps in route.stops] == [("e1", 1), ("shop", 2), ("beyond", 2), ("e2", 2)]
+    assert [(ps.stop_id, ps.loop) for ps in route.stops] == [("e1", 1), ("shop", 2), ("e2", 2), ("beyond", 2)]
     assert check(published_part(p, result.plan), result.plan) == []
 
 

@@ -14,7 +14,7 @@ from backend.dispatch.feasibility import check, check_route
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
 from backend.dispatch.quick import _NO_GAP, _cheapest_so_far, orders_cost, published_part, quick_replan
 from backend.dispatch.replan import route_orders
-from backend.dispatch.route_gaps import chain_fits, fitting, join, route_gaps
+from backend.dispatch.route_gaps import chain_detour, chain_fits, fitting, join, route_gaps
 from backend.dispatch.scheduling import loop_route
 
 H = 3600
@@ -206,8 +206,9 @@ def test_the_cheapest_gap_so_far_stays_within_its_loop_and_takes_the_first_of_eq
 def test_a_shops_goods_ride_only_where_the_bike_has_room_for_them_all_the_way_to_the_door(monkeypatch) -> None:
     # on a line: the hub at 0, a new basket's shop at 1000 and door at 3000; the route in force
     # collects 25 kg at 1500 and hands them over at 2500. The shop is cheapest on the way out
-    # (before 1500) and the door on the way back: but then 10 + 25 kg > 30 kg ride between
-    # them. With the shop after 2500 the goods fit: that place is the first one tried.
+    # (before 1500) and the door on the way back (1,000 m more), or both between 1500 and
+    # 2500: but then 10 + 25 kg > 30 kg ride between them. Both on the way out, before
+    # 1500 (3,000 m more), the goods fit: that place is the first one tried.
     monkeypatch.setattr("backend.dispatch.quick.GAP_CHECKS", 1)
     at = [0, 1000, 1500, 2500, 3000]
     dist = [[abs(a - b) for b in at] for a in at]
@@ -221,8 +222,11 @@ def test_a_shops_goods_ride_only_where_the_bike_has_room_for_them_all_the_way_to
     problem = Problem(time_s=np.array(dist) // 4, dist_m=np.array(dist), vehicles=(bike,), stops=stops)
     result = quick_replan(problem, {"b0": ["S0", "X0"]}, budget_s=30)
     assert result is not None
-    assert route_orders(result.plan)["b0"] == ["S0", "X0", "S", "X"]
+    assert route_orders(result.plan)["b0"] == ["S", "X", "S0", "X0"]
     assert check(problem, result.plan) == []
+    assert (
+        orders_cost(problem, {"b0": ["S", "X", "S0", "X0"]}) - orders_cost(problem, {"b0": ["S0", "X0"]}) == 3000 // 4
+    )
 
 
 @pytest.mark.parametrize("one_window", [True, False], ids=["one-window", "several-windows"])
@@ -296,3 +300,72 @@ def test_a_shop_and_its_door_go_where_their_delays_together_keep_the_stops_after
     assert result is not None
     assert route_orders(result.plan)["b0"] == ["S", "A", "B", "X"]
     assert check(problem, result.plan) == []
+
+
+@pytest.mark.parametrize("cost", ["time", "distance"])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_what_a_shop_and_its_door_cost_together_is_what_the_objective_adds(seed: int, cost: str) -> None:
+    # the quick answer tries places cheapest first, so their cost must be the objective's:
+    # in one gap the bike rides shop to door (one detour, not two), and a bike's fixed cost
+    # (b3's 500, its route empty) counts once
+    problem, in_force, free = _day(seed, as_array=seed % 2 == 0)
+    stops = list(problem.stops)
+    k_shop, k_door = (next(k for k, s in enumerate(stops) if s.id == f.id) for f in free[:2])
+    # a shop next door to its customer, no windows: every pair of gaps is a place
+    shop = stops[k_shop] = msgspec.structs.replace(stops[k_shop], kind="pickup", windows=(), weight_kg=0.0)
+    door = stops[k_door] = msgspec.structs.replace(stops[k_door], kind="delivery", windows=(), pickups=(shop.id,))
+    problem = msgspec.structs.replace(problem, stops=tuple(stops), cost=cost)
+    by_id = {s.id: s for s in problem.stops}
+    pos = {s.id: k for k, s in enumerate(problem.stops)}
+    routes = [loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], [], by_id=by_id) for v in problem.vehicles]
+    gaps = join(
+        [
+            route_gaps(problem, v, r, by_id, owner=i)
+            for i, (v, r) in enumerate(zip(problem.vehicles, routes, strict=True))
+        ]
+    )
+    shop_at, shop_delta = fitting(problem, gaps, shop)
+    door_at, door_delta = fitting(problem, gaps, door)
+    pairs = [
+        (a, b, da + db)
+        for a, da in zip(shop_at.tolist(), shop_delta.tolist(), strict=True)
+        for b, db in zip(door_at.tolist(), door_delta.tolist(), strict=True)
+        if gaps.owner[a] == gaps.owner[b] and a <= b
+    ]
+    assert sum(a == b for a, b, _ in pairs) >= 4 and any(a < b for a, b, _ in pairs)
+    extra = chain_detour(
+        problem, gaps, [shop, door], [np.array([a for a, _, _ in pairs]), np.array([b for _, b, _ in pairs])]
+    )
+    before = orders_cost(problem, in_force)
+    for (a, b, alone), more in zip(pairs, extra.tolist(), strict=True):
+        v = problem.vehicles[int(gaps.owner[a])]
+        after = {vid: list(ids) for vid, ids in in_force.items()}
+        after[v.id].insert(int(gaps.position[a]), shop.id)
+        after[v.id].insert(int(gaps.position[b]) + 1, door.id)
+        assert orders_cost(problem, after) - before == alone + more, (v.id, a, b)
+        if a != b:
+            assert more == 0
+
+
+def test_a_shop_next_door_to_its_customer_goes_in_with_it_as_one_detour(monkeypatch) -> None:
+    # a triangle round: the hub, A 2 km east, B 2 km north of A. A new basket's shop and door
+    # lie side by side beyond A. Costed alone, the shop is cheapest on the way to A and the
+    # door on the way to B (1,162 m); ridden one after the other in one gap they cost 722 m.
+    # That place is the first one tried.
+    monkeypatch.setattr("backend.dispatch.quick.GAP_CHECKS", 1)
+    pts = [(0, 0), (2000, 0), (2000, 2000), (2200, -300), (2300, -200)]
+    dist = np.array([[round(math.dist(a, b)) for b in pts] for a in pts])
+    day = Window(8 * H, 18 * H)
+    bike = Vehicle(id="b0", start_location=0, end_location=0, shift=day, payload_kg=30, volume_l=500)
+    stops = (
+        Stop(id="A", kind="delivery", location=1, service_s=60, weight_kg=1.0),
+        Stop(id="B", kind="delivery", location=2, service_s=60, weight_kg=1.0),
+        Stop(id="S", kind="pickup", location=3, service_s=120, weight_kg=2.0),
+        Stop(id="X", kind="delivery", location=4, service_s=60, pickups=("S",)),
+    )
+    problem = Problem(time_s=dist, dist_m=dist, vehicles=(bike,), stops=stops, cost="distance")
+    result = quick_replan(problem, {"b0": ["A", "B"]}, budget_s=30)
+    assert result is not None and check(problem, result.plan) == []
+    order = route_orders(result.plan)["b0"]
+    assert order.index("X") == order.index("S") + 1, order
+    assert orders_cost(problem, {"b0": order}) - orders_cost(problem, {"b0": ["A", "B"]}) == 722
