@@ -14,7 +14,7 @@ from backend.dispatch.feasibility import check, check_route
 from backend.dispatch.model import Problem, Stop, Vehicle, Window
 from backend.dispatch.quick import _NO_GAP, _cheapest_so_far, orders_cost, published_part, quick_replan
 from backend.dispatch.replan import route_orders
-from backend.dispatch.route_gaps import chain_detour, chain_fits, fitting, join, route_gaps
+from backend.dispatch.route_gaps import Gaps, chain_detour, chain_fits, fitting, join, route_gaps
 from backend.dispatch.scheduling import loop_route
 
 H = 3600
@@ -75,6 +75,20 @@ def _breaks(loops: list[int]) -> list[int]:
     return [j for j in range(1, len(loops)) if loops[j] != loops[j - 1]]
 
 
+def _gaps(problem: Problem, in_force: dict[str, list[str]], loop_of: dict[str, list[int]] | None = None) -> Gaps:
+    """The gaps of the routes in force, timed (``loop_of``: each stop's loop, else one loop),
+    joined in the order of the bikes."""
+    by_id = {s.id: s for s in problem.stops}
+    pos = {s.id: k for k, s in enumerate(problem.stops)}
+    routes = {
+        v.id: loop_route(
+            problem, v, [pos[sid] for sid in in_force[v.id]], _breaks(loop_of[v.id]) if loop_of else [], by_id=by_id
+        )
+        for v in problem.vehicles
+    }
+    return join([route_gaps(problem, v, routes[v.id], by_id, owner=i) for i, v in enumerate(problem.vehicles)])
+
+
 @pytest.mark.parametrize("loops", [False, True], ids=["one-loop", "two-loops"])
 @pytest.mark.parametrize("as_array", [True, False], ids=["numpy", "lists"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -85,11 +99,7 @@ def test_a_gap_refused_is_one_the_checker_refuses(seed: int, as_array: bool, loo
         problem, loop_of = _in_loops(problem, in_force)
     by_id = {s.id: s for s in problem.stops}
     pos = {s.id: k for k, s in enumerate(problem.stops)}
-    routes = {
-        v.id: loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], _breaks(loop_of[v.id]), by_id=by_id)
-        for v in problem.vehicles
-    }
-    gaps = join([route_gaps(problem, v, routes[v.id], by_id, owner=i) for i, v in enumerate(problem.vehicles)])
+    gaps = _gaps(problem, in_force, loop_of)
     if loops:  # where a bike reloads, a gap ends the loop before and another starts the next
         assert len(gaps.owner) == sum(len(ids) + 1 + len(_breaks(loop_of[vid])) for vid, ids in in_force.items())
     passed = refused = refused_by_checker = 0
@@ -117,15 +127,7 @@ def test_a_gap_refused_is_one_the_checker_refuses(seed: int, as_array: bool, loo
 
 def test_what_a_gap_costs_is_what_the_objective_adds() -> None:
     problem, in_force, free = _day(4, as_array=True)
-    by_id = {s.id: s for s in problem.stops}
-    pos = {s.id: k for k, s in enumerate(problem.stops)}
-    routes = [loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], [], by_id=by_id) for v in problem.vehicles]
-    gaps = join(
-        [
-            route_gaps(problem, v, r, by_id, owner=i)
-            for i, (v, r) in enumerate(zip(problem.vehicles, routes, strict=True))
-        ]
-    )
+    gaps = _gaps(problem, in_force)
     before = orders_cost(problem, in_force)
     s = free[0]
     order, delta = fitting(problem, gaps, s)
@@ -249,10 +251,7 @@ def test_a_shop_and_its_door_put_in_together_are_refused_only_where_the_checker_
     problem = msgspec.structs.replace(problem, stops=tuple(stops))
     by_id = {s.id: s for s in problem.stops}
     pos = {s.id: k for k, s in enumerate(problem.stops)}
-    routes = {
-        v.id: loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], [], by_id=by_id) for v in problem.vehicles
-    }
-    gaps = join([route_gaps(problem, v, routes[v.id], by_id, owner=i) for i, v in enumerate(problem.vehicles)])
+    gaps = _gaps(problem, in_force)
     alone_shop, alone_door = fitting(problem, gaps, shop)[0].tolist(), fitting(problem, gaps, door)[0].tolist()
     pairs = [(a, b) for a in alone_shop for b in alone_door if gaps.owner[a] == gaps.owner[b] and a <= b]
     assert pairs
@@ -315,15 +314,7 @@ def test_what_a_shop_and_its_door_cost_together_is_what_the_objective_adds(seed:
     shop = stops[k_shop] = msgspec.structs.replace(stops[k_shop], kind="pickup", windows=(), weight_kg=0.0)
     door = stops[k_door] = msgspec.structs.replace(stops[k_door], kind="delivery", windows=(), pickups=(shop.id,))
     problem = msgspec.structs.replace(problem, stops=tuple(stops), cost=cost)
-    by_id = {s.id: s for s in problem.stops}
-    pos = {s.id: k for k, s in enumerate(problem.stops)}
-    routes = [loop_route(problem, v, [pos[sid] for sid in in_force[v.id]], [], by_id=by_id) for v in problem.vehicles]
-    gaps = join(
-        [
-            route_gaps(problem, v, r, by_id, owner=i)
-            for i, (v, r) in enumerate(zip(problem.vehicles, routes, strict=True))
-        ]
-    )
+    gaps = _gaps(problem, in_force)
     shop_at, shop_delta = fitting(problem, gaps, shop)
     door_at, door_delta = fitting(problem, gaps, door)
     pairs = [
