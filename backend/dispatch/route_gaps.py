@@ -241,17 +241,19 @@ def chain_detour(problem: Problem, gaps: Gaps, stops: list[Stop], at: list[np.nd
         if not same.any():
             continue
         p, x = stops[k - 1].location, stops[k].location
-        a, b = gaps.before[g], gaps.after[g]
-        if problem.cost == "distance":
-            D = problem.dist_m
-            p_x, p_b = np.full(m, int(D[p][x]), dtype=np.int64), _row(D, p, b)
-            a_x, a_b = _column(D, a, x), _pairs(D, a, b)
-        else:
-            T, f = problem.time_s, gaps.speed[g]
-            p_x, p_b = _travels(np.full(m, int(T[p][x]), dtype=np.int64), f), _travels(_row(T, p, b), f)
-            a_x, a_b = _travels(_column(T, a, x), f), _travels(_pairs(T, a, b), f)
-        extra += np.where(same, p_x - p_b - a_x + a_b - gaps.fixed[g], 0)
+        a, b, f = gaps.before[g], gaps.after[g], gaps.speed[g]
+        ride = _legs(problem, f, p, x) - _legs(problem, f, p, b) - _legs(problem, f, a, x) + _legs(problem, f, a, b)
+        extra += np.where(same, ride - gaps.fixed[g], 0)
     return extra
+
+
+def _legs(problem: Problem, speed: np.ndarray, a: Any, b: Any) -> np.ndarray:
+    """What riding from places ``a`` to ``b`` (arrays as long as ``speed``, or one place)
+    adds to the objective at each speed factor: riding seconds, or metres by distance."""
+    a, b, _ = np.broadcast_arrays(np.asarray(a), np.asarray(b), speed)
+    if problem.cost == "distance":
+        return _pairs(problem.dist_m, a, b)
+    return _travels(_pairs(problem.time_s, a, b), speed)
 
 
 def _travel(t: int, f: float) -> int:
