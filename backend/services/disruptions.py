@@ -206,8 +206,9 @@ async def _hand_over(
 ) -> int:
     """The goods on a bike out of service (``on_board``: kilograms and litres per order) for
     the deliveries ``carried``: a transfer each, collected where the bike stands (``place``);
-    with no place known, the deliveries are unplanned and the goods go back to the hub. A statement per table, not per
-    stop: the courier's phone waits for this transaction. Returns the transfers made."""
+    with no place known, the deliveries are unplanned and the goods go back to the hub. A
+    statement per table, not per stop: the courier's phone waits for this transaction.
+    Returns the transfers made."""
     if not carried:
         return 0
     if place is None:
