@@ -568,7 +568,9 @@ def solve_pyvrp(
             data, mapping = to_pyvrp(sub, coords, optional=optional)
             initial = initial_solution(data, mapping, sub, warm) if warm is not None else None
             left = max(0.01, time_limit_s - (time.perf_counter() - t0))
-            result = search(data, MaxRuntime(left), solve_params(left), seed, initial, mapping.lock_dims)
+            result = search(
+                data, MaxRuntime(left), solve_params(left), seed, initial, mapping.lock_dims, t0 + time_limit_s
+            )
             stats["iterations"] = float(result.num_iterations)
             best = result.best
         stats["search"] = time.perf_counter() - t0

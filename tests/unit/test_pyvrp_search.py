@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -79,3 +80,86 @@ def test_the_first_solution_serves_every_visit_from_an_empty_start():
     plan = E.plan_from_sequences(day, E.sequences_from_solution(first, mapping))
     assert sorted(ps.stop_id for r in plan.routes for ps in r.stops) == ["s1", "s2", "s3"]
     assert check(day, plan) == []
+
+
+def test_the_paced_history_is_a_share_of_the_iterations_to_come_within_bounds():
+    lo, hi = P.HISTORY_BOUNDS
+    assert P.pace_history(500, 0.5, 5.0) == round(P.PACE_HISTORY_SHARE * 5000) == 200
+    assert P.pace_history(3, 1.0, 1.0) == lo
+    assert P.pace_history(100_000, 1.0, 60.0) == hi
+    assert P.pace_history(10, 0.0, 1.0) == hi  # no time seen: a fast pace, not a division by zero
+
+
+def _reloading(kg: float) -> Problem:
+    day = _day(kg)
+    bike = msgspec.structs.replace(day.vehicles[0], reload_s=300)
+    return msgspec.structs.replace(day, vehicles=(bike,))
+
+
+def test_only_a_day_of_single_visits_without_likely_loops_is_paced(monkeypatch: pytest.MonkeyPatch):
+    from backend.dispatch.reloads import to_pyvrp_reloads
+
+    assert P.sized_by_pace(E.to_pyvrp(_day(3))[0])
+    assert not P.sized_by_pace(E.to_pyvrp(_day(3))[0], lock_dims=1)  # locks kept as load dimensions
+    assert not P.sized_by_pace(E.to_pyvrp(_two_windows())[0])  # a stop's windows: a client group
+    # a bike that may reload: paced while its goods fill at most PACE_MAX_FILL of its box
+    assert P.sized_by_pace(to_pyvrp_reloads(_reloading(2))[0])  # 6 kg of 10
+    assert not P.sized_by_pace(to_pyvrp_reloads(_reloading(3))[0])  # 9 kg of 10: loops likely
+    monkeypatch.setattr(P, "PACE_MAX_CLIENTS", 2)
+    assert not P.sized_by_pace(E.to_pyvrp(_day(3))[0])  # three visits: past the bound
+
+
+def _two_windows() -> Problem:
+    day = _day(1)
+    s2 = msgspec.structs.replace(day.stops[1], windows=(Window(0, 30), Window(500, 900)))
+    return msgspec.structs.replace(day, stops=(day.stops[0], s2, day.stops[2]))
+
+
+class _Runs:
+    """pyvrp.IteratedLocalSearch, recording each run's history length and start."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import pyvrp
+
+        self.histories: list[int] = []
+        self.starts: list[object] = []
+        real = pyvrp.IteratedLocalSearch
+        runs = self
+
+        def make(data, penalties, ls, initial, params):  # noqa: ANN001, ANN202
+            runs.histories.append(params.history_length)
+            runs.starts.append(initial)
+            return real(data, penalties, ls, initial, params)
+
+        monkeypatch.setattr(pyvrp, "IteratedLocalSearch", make)
+
+
+def test_a_paced_search_probes_then_starts_again_with_the_history_its_pace_gives(monkeypatch: pytest.MonkeyPatch):
+    from pyvrp.stop import MaxRuntime
+
+    runs = _Runs(monkeypatch)
+    monkeypatch.setattr(P, "pace_history", lambda iterations, seconds, left_s: 77)
+    data, _ = E.to_pyvrp(_day(3))
+    params = P.solve_params(0.3)
+    result = P.search(data, MaxRuntime(0.3), params, seed=1, deadline=time.perf_counter() + 0.3)
+    assert runs.histories == [params.ils.history_length, 77]
+    assert runs.starts[0] is runs.starts[1]  # the search proper from the probe's start, not its best
+    assert result.best.is_feasible() and result.num_iterations > 0
+    # the pace never shortens the rule's history
+    monkeypatch.setattr(P, "pace_history", lambda iterations, seconds, left_s: 1)
+    runs.histories.clear()
+    P.search(data, MaxRuntime(0.3), P.solve_params(10), seed=1, deadline=time.perf_counter() + 0.3)
+    assert runs.histories == [50, 50]
+
+
+def test_a_search_that_is_not_paced_or_stops_in_its_probe_runs_once(monkeypatch: pytest.MonkeyPatch):
+    from pyvrp.stop import MaxIterations, MaxRuntime
+
+    runs = _Runs(monkeypatch)
+    params = P.solve_params(0.2)
+    P.search(E.to_pyvrp(_two_windows())[0], MaxRuntime(0.2), params, seed=1, deadline=time.perf_counter() + 0.2)
+    P.search(E.to_pyvrp(_day(3))[0], MaxRuntime(0.2), params, seed=1)  # no deadline: nothing to pace by
+    assert len(runs.histories) == 2
+    runs.histories.clear()
+    result = P.search(E.to_pyvrp(_day(3))[0], MaxIterations(3), params, seed=1, deadline=time.perf_counter() + 60)
+    assert len(runs.histories) == 1 and result.num_iterations == 3  # the caller's stop came first
