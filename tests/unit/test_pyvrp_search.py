@@ -102,11 +102,19 @@ def test_only_a_day_of_single_visits_without_likely_loops_is_paced(monkeypatch: 
     assert P.sized_by_pace(E.to_pyvrp(_day(3))[0])
     assert not P.sized_by_pace(E.to_pyvrp(_day(3))[0], lock_dims=1)  # locks kept as load dimensions
     assert not P.sized_by_pace(E.to_pyvrp(_two_windows())[0])  # a stop's windows: a client group
+    assert not P.sized_by_pace(E.to_pyvrp(_shop_to_door())[0])  # a pickup and its delivery: a shipment
     # a bike that may reload: paced while its goods fill at most PACE_MAX_FILL of its box
     assert P.sized_by_pace(to_pyvrp_reloads(_reloading(2))[0])  # 6 kg of 10
     assert not P.sized_by_pace(to_pyvrp_reloads(_reloading(3))[0])  # 9 kg of 10: loops likely
     monkeypatch.setattr(P, "PACE_MAX_CLIENTS", 2)
     assert not P.sized_by_pace(E.to_pyvrp(_day(3))[0])  # three visits: past the bound
+
+
+def _shop_to_door() -> Problem:
+    day = _day(1)
+    shop = Stop(id="shop", kind="pickup", location=1, weight_kg=1)
+    door = msgspec.structs.replace(day.stops[2], pickups=("shop",), weight_kg=0)  # the shop's goods only
+    return msgspec.structs.replace(day, stops=(shop, day.stops[1], door))
 
 
 def _two_windows() -> Problem:
