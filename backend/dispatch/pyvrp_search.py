@@ -58,9 +58,6 @@ HISTORY_BOUNDS = (5, 300)
 PROBE_SHARE = 0.03
 PACE_HISTORY_SHARE = 0.04
 PACE_MAX_CLIENTS = 1000
-# where bikes may reload, a day whose goods fill more of the fleet than this likely rides
-# loops (as portfolio.ONE_LOOP_SHARE)
-PACE_MAX_FILL = 0.8
 # how often at most a watcher sees a search's new best (each look costs the search its time)
 WATCH_EVERY_S = 0.5
 
@@ -231,7 +228,9 @@ def sized_by_pace(data: Any, lock_dims: int = 0) -> bool:
     """Whether a search of ``data`` sizes its history by its pace: a day of at most
     ``PACE_MAX_CLIENTS`` single visits, with no windows to choose from (client groups), no
     locks, no pairs, and no loops likely (where bikes may reload, the goods fill at most
-    ``PACE_MAX_FILL`` of the fleet's room)."""
+    ``portfolio.ONE_LOOP_SHARE`` of the fleet's room, as the portfolio judges loops likely)."""
+    from backend.dispatch.portfolio import ONE_LOOP_SHARE  # here: the portfolio imports this module
+
     if data.num_groups or data.num_shipments or lock_dims or data.num_clients > PACE_MAX_CLIENTS:
         return False
     types = data.vehicle_types()
@@ -240,7 +239,7 @@ def sized_by_pace(data: Any, lock_dims: int = 0) -> bool:
     for dim in range(data.num_load_dimensions):
         goods = sum(c.delivery[dim] + c.pickup[dim] for c in data.clients())
         room = sum(vt.capacity[dim] * vt.num_available for vt in types)
-        if goods > PACE_MAX_FILL * room:
+        if goods > ONE_LOOP_SHARE * room:
             return False
     return True
 
