@@ -57,7 +57,6 @@ import asyncio
 import collections
 import datetime as dt
 import functools
-import itertools
 import random
 import shutil
 import tempfile
@@ -95,9 +94,10 @@ from backend.db.tables import Route
 from backend.dispatch.feasibility import check
 from backend.dispatch.model import Plan, Unplanned
 from backend.dispatch.pool import new_pool
+from backend.dispatch.quick import orders_cost
 from backend.dispatch.replan import route_orders
 from backend.dispatch.scheduling import build_route, loop_route
-from backend.dispatch.solver import LATE_COST_PER_S, solve, travel_time
+from backend.dispatch.solver import LATE_COST_PER_S, solve
 from backend.dispatch.windows import merge_windows
 from backend.services.day import live_day, load_day
 from backend.services.demo import DEMO_PASSWORD
@@ -108,31 +108,16 @@ from backend.shifted_clock import clock_env, shifted_clock
 
 
 def routes_cost(problem: Any, orders: dict[str, list[str]], breaks: dict[str, list[int]] | None = None) -> int:
-    """The solver's objective for these visiting orders (backend/dispatch/solver.py, "arc costs"):
-    per bike the matrix time of each leg at the bike's speed (``travel_time``; distance when the
-    problem's cost is distance) from where it is, through its stops, to its end hub, plus the fixed
-    cost of a used bike. Unplanned stops are not charged here. Every bike counts its ride home, used
-    or not, on both sides of a comparison alike. ``breaks``: per bike the positions of its stops
-    that start a new loop, each after a ride back to its hub (``reload_place``)."""
-    loc = {s.id: s.location for s in problem.stops}
-    total = 0
-    for v in problem.vehicles:
-        ids = orders.get(v.id, [])
-        cuts = set((breaks or {}).get(v.id, ()))
-        path = [v.start_location]
-        for j, sid in enumerate(ids):
-            if j in cuts:
-                path.append(v.reload_place)
-            path.append(loc[sid])
-        path.append(v.end_location)
-        for a, b in itertools.pairwise(path):
-            total += (
-                problem.dist_m[a][b]
-                if problem.cost == "distance"
-                else travel_time(problem.time_s[a][b], v.speed_factor)
-            )
-        total += v.fixed_cost if ids else 0
-    return total
+    """The solver's objective for these visiting orders, as the re-plan counts it
+    (:func:`backend.dispatch.quick.orders_cost`: the legs at each bike's speed, or distance, from
+    where it is through its stops to its end hub, and a used bike's fixed cost). Unplanned stops
+    are not charged here. ``breaks``: per bike the positions of its stops that start a new loop,
+    each after a ride back to its hub."""
+    loops = {
+        vid: [1 + sum(1 for c in cuts if c <= j) for j in range(len(orders.get(vid, [])))]
+        for vid, cuts in (breaks or {}).items()
+    }
+    return orders_cost(problem, orders, loops)
 
 
 def in_force_orders(problem: Any, routes: list[dict[str, Any]]) -> dict[str, list[str]]:

@@ -505,6 +505,34 @@ def _timed_route(problem: Problem, v: Vehicle, seq: list[int], by_id: dict[str, 
 # --------------------------------------------------------------------------- #
 
 
+def plannable(
+    problem: Problem, coords: list[tuple[float, float]] | None = None
+) -> tuple[list[Unplanned], Problem, list[tuple[float, float]] | None]:
+    """What PyVRP's search gets of ``problem``: the stops no bike could serve even alone
+    left out with the reasons :func:`backend.dispatch.solver.diagnose` gives (as the
+    OR-Tools engine does), and a pair with them, on the places used
+    (:func:`~backend.dispatch.used_places.used_places`, ``coords`` alike). Raises
+    ValueError for what :func:`unsupported` names."""
+    from backend.dispatch.solver import diagnose
+
+    why = unsupported(problem)
+    if why:
+        raise ValueError(f"PyVRP cannot model this problem: {why}")
+    pre = list(diagnose(problem))
+    gone = {u.stop_id for u in pre}
+    kept = [s for s in problem.stops if s.id not in gone]
+    # a pair travels together: a delivery whose pickup is gone, and the other way round
+    orphans = {s.id for s in kept if any(p in gone for p in s.pickups)}
+    orphans |= {p for s in problem.stops if s.id in gone for p in s.pickups} - gone
+    pre += [
+        Unplanned(stop_id=sid, reason="pickup_unplanned", detail="its pair cannot be planned")
+        for sid in sorted(orphans)
+    ]
+    sub = msgspec.structs.replace(problem, stops=tuple(s for s in kept if s.id not in orphans))
+    sub, coords = used_places(sub, coords)
+    return pre, sub, coords
+
+
 def solve_pyvrp(
     problem: Problem,
     time_limit_s: float,
@@ -533,24 +561,8 @@ def solve_pyvrp(
     require_pyvrp()
     from pyvrp.stop import MaxRuntime
 
-    from backend.dispatch.solver import diagnose
-
     t0 = time.perf_counter()
-    why = unsupported(problem)
-    if why:
-        raise ValueError(f"PyVRP cannot model this problem: {why}")
-    pre = list(diagnose(problem))
-    gone = {u.stop_id for u in pre}
-    kept = [s for s in problem.stops if s.id not in gone]
-    # a pair travels together: a delivery whose pickup is gone, and the other way round
-    orphans = {s.id for s in kept if any(p in gone for p in s.pickups)}
-    orphans |= {p for s in problem.stops if s.id in gone for p in s.pickups} - gone
-    pre += [
-        Unplanned(stop_id=sid, reason="pickup_unplanned", detail="its pair cannot be planned")
-        for sid in sorted(orphans)
-    ]
-    sub = msgspec.structs.replace(problem, stops=tuple(s for s in kept if s.id not in orphans))
-    sub, coords = used_places(sub, coords)
+    pre, sub, coords = plannable(problem, coords)
     stats = timings if timings is not None else {}
     if not sub.stops or not problem.vehicles:
         plan = plan_from_sequences(sub, {}, solve_s=time.perf_counter() - t0)

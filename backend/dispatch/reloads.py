@@ -30,13 +30,13 @@ from backend.dispatch.model import Plan, Problem, Stop, Unplanned, Window
 from backend.dispatch.pyvrp_engine import (
     Mapping,
     initial_solution,
+    plannable,
     require_pyvrp,
     to_pyvrp,
     unsupported,
 )
 from backend.dispatch.pyvrp_search import search_required_first
 from backend.dispatch.scheduling import loop_route
-from backend.dispatch.used_places import used_places
 from backend.dispatch.windows import travel_time
 
 if TYPE_CHECKING:
@@ -160,22 +160,8 @@ def solve_reloads(
     what :func:`~backend.dispatch.pyvrp_engine.unsupported` names.
     """
     require_pyvrp()
-    from backend.dispatch.solver import diagnose
-
     t0 = time.perf_counter()
-    why = unsupported(problem)
-    if why:
-        raise ValueError(f"PyVRP cannot model this problem: {why}")
-    pre = list(diagnose(problem))
-    gone = {u.stop_id for u in pre}
-    orphans = {s.id for s in problem.stops if s.id not in gone and any(p in gone for p in s.pickups)}
-    orphans |= {p for s in problem.stops if s.id in gone for p in s.pickups} - gone
-    pre += [
-        Unplanned(stop_id=sid, reason="pickup_unplanned", detail="its pair cannot be planned")
-        for sid in sorted(orphans)
-    ]
-    sub = msgspec.structs.replace(problem, stops=tuple(s for s in problem.stops if s.id not in gone | orphans))
-    sub, coords = used_places(sub, coords)
+    pre, sub, coords = plannable(problem, coords)
     if not sub.stops or not sub.vehicles:
         plan = plan_with_loops(sub, {}, solve_s=time.perf_counter() - t0, status="feasible")
     else:

@@ -247,6 +247,22 @@ def test_routes_cost_is_the_solvers_objective() -> None:
     assert routes_cost(problem, route_orders(plan)) == plan.cost
 
 
+def test_routes_cost_counts_the_ride_back_to_the_hub_before_each_new_loop() -> None:
+    from backend.bench.replan_bench import routes_cost
+    from backend.dispatch.model import Problem, Stop, Vehicle, Window
+
+    T = [[0, 100, 300], [100, 0, 250], [300, 250, 0]]
+    bike = Vehicle(
+        id="a", start_location=0, end_location=0, shift=Window(0, 10_000), payload_kg=5, volume_l=50, reload_s=60
+    )
+    stops = tuple(Stop(id=str(i), kind="delivery", location=i, weight_kg=4) for i in (1, 2))
+    problem = Problem(time_s=T, dist_m=T, vehicles=(bike,), stops=stops)
+    one_loop = 100 + 250 + 300
+    assert routes_cost(problem, {"a": ["1", "2"]}) == one_loop
+    assert routes_cost(problem, {"a": ["1", "2"]}, {"a": [1]}) == 100 + 100 + 300 + 300  # hub, 1, hub, 2, hub
+    assert routes_cost(problem, {"a": []}, {"a": []}) == 0
+
+
 def test_lateness_and_routes_cost_make_the_solvers_whole_objective() -> None:
     from backend.bench.replan_bench import lateness_s, routes_cost
     from backend.dispatch.model import Problem, Stop, Vehicle, Window

@@ -199,6 +199,24 @@ def test_pyvrp_engine_gives_the_reasons_and_leaves_out_only_what_does_not_fit():
     assert sum(len(r.stops) for r in plan.routes) == 2
 
 
+def test_what_pyvrp_plans_leaves_a_pair_out_whole_on_the_places_used():
+    stops = (
+        Stop(id="p", kind="pickup", location=1, weight_kg=30),  # too heavy: its delivery goes too
+        Stop(id="d", kind="delivery", location=3, pickups=("p",)),
+        Stop(id="q", kind="pickup", location=2),
+        # after every shift: its pickup goes
+        Stop(id="e", kind="delivery", location=3, pickups=("q",), windows=(Window(20_000, 21_000),)),
+        Stop(id="s", kind="delivery", location=2, weight_kg=4),
+    )
+    pre, sub, coords = E.plannable(Problem(time_s=_T, dist_m=_T, vehicles=(_bike(),), stops=stops))
+    reasons = {u.stop_id: u.reason for u in pre}
+    assert set(reasons) == {"p", "d", "q", "e"}  # each once
+    assert (reasons["p"], reasons["d"]) == ("too_heavy", "pickup_unplanned")
+    assert len(pre) == 4
+    assert [s.id for s in sub.stops] == ["s"] and coords is None
+    assert len(sub.time_s) == 2 and sub.time_s[0][1] == _T[0][2]  # the hub and the one place used
+
+
 def test_time_objective_and_warm_start_reach_pyvrp(tmp_path):
     by_time = Problem(
         time_s=_T,
