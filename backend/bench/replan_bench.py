@@ -111,7 +111,8 @@ def routes_cost(problem: Any, orders: dict[str, list[str]], breaks: dict[str, li
     """The solver's objective for these visiting orders, as the re-plan counts it
     (:func:`backend.dispatch.quick.orders_cost`: the legs at each bike's speed, or distance, from
     where it is through its stops to its end hub, and a used bike's fixed cost). Unplanned stops
-    are not charged here. ``breaks``: per bike the positions of its stops that start a new loop,
+    are not charged here. Every bike counts its ride home, used or not, on both sides of a
+    comparison alike. ``breaks``: per bike the positions of its stops that start a new loop,
     each after a ride back to its hub."""
     loops = {
         vid: [1 + sum(1 for c in cuts if c <= j) for j in range(len(orders.get(vid, [])))]
