@@ -3,12 +3,13 @@
 A closure's re-plan used to compute the closed network's whole day matrices before
 its quick answer (0.9 s of Dijkstra runs on the centre's busy streets:
 ``closed_matrix.py`` runs again every row with a pair that may cross the closure).
-The quick answer (the routes in force re-timed) and its checker read only the legs
-of the routes in force and the hub's row and column: :class:`DayLegs` computes
-exactly those (:class:`~backend.dispatch.closed_matrix.ClosedPairs`), and every
-other entry holds :data:`POISON`, a time and distance no route can be ridden with,
-so a route that read one fails the checker instead of being published. The
-whole matrices follow after the answer.
+The quick answer (the routes in force re-timed, the stops on no route put in) and
+its checker read only the legs of the routes in force and the rows and columns of the
+hub and of those stops: :class:`DayLegs` computes exactly those
+(:class:`~backend.dispatch.closed_matrix.ClosedPairs`), and every other entry holds
+:data:`POISON`, a time and distance no route can be ridden with, so a route that read
+one fails the checker instead of being published. The whole matrices follow after
+the answer.
 
 Each filled entry equals :meth:`StreetNetwork.matrices`' for the same points:
 the same access legs (a point whose node is cut off joins the open network on
@@ -73,12 +74,15 @@ class DayLegs:
         self.dist[a, b] = np.where(same, 0, np.rint(dist_m)).astype(np.int64)
         return len(a)
 
-    def fill_lines(self, place: int) -> None:
-        """The row and the column of one place (the hub's: cut-off stops, the bikes' reach, loops)."""
+    def fill_lines(self, places: Sequence[int]) -> None:
+        """The rows and the columns of these places (the hub's: cut-off stops, the bikes' reach,
+        loops; a stop on no route: where it may be put in)."""
+        if not len(places):
+            return
         others = np.arange(len(self.time))
-        self.fill(
-            np.concatenate([np.full(len(others), place), others]), np.concatenate([others, np.full(len(others), place)])
-        )
+        mine = np.repeat(np.asarray(places, dtype=np.int64), len(others))
+        every = np.tile(others, len(places))
+        self.fill(np.concatenate([mine, every]), np.concatenate([every, mine]))
 
     def fill_paths(self, paths: Sequence[Sequence[int]]) -> None:
         """The legs of these paths of places, each from one place to the next."""

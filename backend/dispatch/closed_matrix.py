@@ -26,7 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from backend.dispatch.day_matrices import MatrixCache
+from backend.dispatch.day_matrices import RUNS_AT_ONCE, MatrixCache
 
 if TYPE_CHECKING:
     from backend.dispatch.variant import Variant
@@ -37,8 +37,6 @@ MAX_SEED_EDGES = 400
 # A parent that knows at least this share of the weights the best-informed one knows is
 # as good a start (a few nodes of the day are cut off by the closures it has).
 NEAR_SHARE = 0.8
-# Dijkstra runs per call when seeding (about 0.5 ms each): the GIL is let go between calls.
-RUNS_AT_ONCE = 32
 
 
 def closed_parent(variant: Variant, kept: Sequence[Variant]) -> Variant | None:
@@ -182,8 +180,8 @@ def _seed(
     # weight is below that bound crosses none of them. The others may: their rows run again.
     crossing = to_tail[:, None] + leave[None, :] <= w
     rows, cols = np.flatnonzero(crossing.any(axis=1)), np.flatnonzero(crossing.any(axis=0))
-    # In pieces: a Dijkstra call holds the GIL, and the seeding may run beside the event
-    # loop (after a closure's quick answer, backend/services/legs_first.py).
+    # In pieces (each call lets the GIL go, day_matrices.runs): the seeding may run beside
+    # the event loop (after a closure's quick answer, backend/services/legs_first.py).
     if len(rows) <= len(cols):
         for part in np.array_split(rows, -(-len(rows) // RUNS_AT_ONCE)) if len(rows) else ():
             w[part, :] = child.run_forward(nodes[part])[:, nodes]

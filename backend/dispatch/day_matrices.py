@@ -8,6 +8,7 @@ snapping and access legs); split from it so that each file does one job.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
     from backend.dispatch.network import StreetNetwork
     from backend.dispatch.variant import Variant
 
+# Dijkstra runs per call. A call holds the GIL (about 0.85 ms a run on the centre's map), and
+# these run in threads beside the event loop (a closure's whole matrices after its answer,
+# backend/services/legs_first.py): between calls the thread lets the loop in. While calls of
+# 32 runs went on, a Python loop beside them got 46 % of its speed; of 8 runs with a yield
+# between, 91 % (issue #19, session 30).
+RUNS_AT_ONCE = 8
 # Day matrices are kept for days of up to DAY_MATRIX_MAX_PLACES places: 2 x size**2 x 8
 # bytes of shared memory each, where size is at most 1.5 times the places (110 MB at
 # 2,100 places).
@@ -66,8 +73,7 @@ class MatrixCache:
 
     def _forward(self, nodes: np.ndarray) -> np.ndarray:
         self.forward_runs += len(nodes)
-        weights: np.ndarray = dijkstra(self.graph, directed=True, indices=nodes)
-        return weights
+        return runs(self.graph, nodes)
 
     def reverse_graph(self) -> csr_matrix:
         """The graph with every edge turned: a run on it from t gives the weights to t."""
@@ -82,8 +88,7 @@ class MatrixCache:
     def run_reverse(self, nodes: np.ndarray) -> np.ndarray:
         """Weights from every node of the graph to each of ``nodes`` (one row per node), nothing kept."""
         self.reverse_runs += len(nodes)
-        weights: np.ndarray = dijkstra(self.reverse_graph(), directed=True, indices=nodes)
-        return weights
+        return runs(self.reverse_graph(), nodes)
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         """(the known nodes, the weights between them): a copy, row = from."""
@@ -168,8 +173,18 @@ class MatrixCache:
         self._w[np.ix_(new_slots, all_slots)] = self._forward(new)[:, all_nodes]
         self.reverse_runs += len(new)
         # On the reversed graph, from node t: the weight from every node to t.
-        to_new = dijkstra(self.reverse_graph(), directed=True, indices=new)
+        to_new = runs(self.reverse_graph(), new)
         self._w[np.ix_(old_slots, new_slots)] = to_new[:, self._node[old_slots]].T
+
+
+def runs(graph: csr_matrix, nodes: np.ndarray) -> np.ndarray:
+    """Dijkstra from each of ``nodes`` on ``graph`` (one row each), ``RUNS_AT_ONCE`` runs a
+    call, the GIL let go after each call."""
+    out = np.empty((len(nodes), graph.shape[0]))
+    for i in range(0, len(nodes), RUNS_AT_ONCE):
+        out[i : i + RUNS_AT_ONCE] = dijkstra(graph, directed=True, indices=nodes[i : i + RUNS_AT_ONCE])
+        time.sleep(0)  # a waiting thread (the event loop's) takes the GIL now
+    return out
 
 
 class Places(NamedTuple):

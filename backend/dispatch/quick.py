@@ -306,7 +306,7 @@ def quick_replan(
     budget_s: float = QUICK_BUDGET_S,
     waiting: frozenset[str] = frozenset(),
     retime: frozenset[str] = frozenset(),
-    insert: bool = True,
+    moves: bool = True,
 ) -> ReplanResult | None:
     """The routes in force with the stops no route holds inserted (see the module docstring);
     ``loops_in_force``: per vehicle the loop of each stop of its route in force (1 when
@@ -317,9 +317,10 @@ def quick_replan(
     the others as far as they fit within the budget, and stay unplanned otherwise.
     ``retime``: bikes whose routes are published re-timed even when their order stays (a
     closure lengthened a leg, a stop was withdrawn from them): with these, a quick answer
-    needs nothing to insert. ``insert`` False: the routes in force re-timed only, reading
-    the matrices at their legs alone (a closure's legs first, backend/dispatch/closed_legs.py):
-    None when a stop is to be inserted or moved; those ``waiting`` stay waiting."""
+    needs nothing to insert. ``moves`` False: the matrices are exact only at the routes'
+    legs and the rows and columns of the hubs and of the stops on no route (a closure's
+    legs first, backend/dispatch/closed_legs.py): None when a stop is to move to another
+    route (its lines were not read)."""
     in_force = routes_known(problem, routes_in_force)
     loops: dict[str, list[int]] = {}
     for vid, ids in in_force.items():
@@ -348,10 +349,8 @@ def quick_replan(
             return None  # a basket half on a route: the solver's
     if not free and not moved and not retime:
         return None
-    if not insert:
-        if moved or any(ids[-1] not in waiting for ids, _ in free):
-            return None
-        return _result(problem, in_force, r, [sid for ids, _ in free for sid in ids], retime)
+    if moved and not moves:
+        return None
     pinned = {sid for q in problem.sequences for sid in q.stops}
     if pinned & ({sid for ids, _ in free for sid in ids} | moved_ids):
         return None  # an order pinned by a dispatcher: the solver keeps it whole

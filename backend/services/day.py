@@ -52,7 +52,7 @@ from backend.dispatch.zones import (
 from backend.errors import Invalid, NotFound
 from backend.services.battery import Latest, hub_shift_ranges
 from backend.services.geo import Geo
-from backend.services.legs_first import day_matrices, fill_ahead, fill_routes, needs_insertion
+from backend.services.legs_first import MAX_FREE, day_matrices, fill_ahead, fill_free, fill_routes, free_places
 from backend.services.route_store import routes_in_force
 
 ON_BOARD = ("loaded", "collected")  # parcel states: the goods are on a bike
@@ -106,8 +106,9 @@ class DayInput(msgspec.Struct, kw_only=True):
     # With a baseline set of closed edges asked for: (its time matrix, per location of the
     # problem its index there, -1 where not compared): what the legs took before a closure.
     baseline: tuple[np.ndarray, np.ndarray] | None = None
-    # The matrices are exact only at the legs of the routes in force and the hub's row and
-    # column (backend/services/legs_first.py): for the quick answer and its checker only.
+    # The matrices are exact only at the legs of the routes in force and the rows and columns
+    # of the hub and of the stops on no route (backend/services/legs_first.py): for the quick
+    # answer and its checker only.
     legs_only: bool = False
     complete: Callable[[], object] | None = None  # then: the whole matrices, computed after the answer
     legs_runs: int | None = None  # then: the Dijkstra runs its legs took
@@ -131,7 +132,8 @@ async def load_day(
     closed before a closure changed (the hub's and stops' legs are compared with them,
     :attr:`DayInput.baseline`); with it, ``legs_of`` (the routes in force): while the
     closed network's weights are not known, its matrices only at these routes' legs and
-    the hub's row and column (:attr:`DayInput.legs_only`, backend/services/legs_first.py)."""
+    the rows and columns of the hub and of the stops on no route (:attr:`DayInput.legs_only`,
+    backend/services/legs_first.py)."""
     hub = await Hub.select().where(Hub.id == hub_id).output(load_json=True).first()
     if hub is None:
         raise NotFound(f"There is no hub with id {hub_id}.")
@@ -174,7 +176,8 @@ async def load_day(
     day_kinds = {_kind(bikes, s) for s in shifts}
     span = _span(shifts, day, live)
     walked = edges_of(geo, [{"street": "", "zone": z.polygon} for z in walked_zones(zones, span, day_kinds)])
-    legs_first = legs_of is not None and not needs_insertion(stops, legs_of)
+    free = free_places(stops, legs_of) if legs_of is not None else []
+    legs_first = legs_of is not None and len(free) <= MAX_FREE
     mats = await day_matrices(geo, places, len(stops) + 1, closed, walked, baseline_closed, legs_first)
     time_m, dist_m, loc, baseline = mats.time, mats.dist, mats.loc, mats.baseline
     matrix_s = time.perf_counter() - t0
@@ -217,6 +220,7 @@ async def load_day(
     )
     if mats.legs is not None and legs_of is not None:
         await fill_routes(mats.legs, problem, legs_of)
+        await fill_free(mats.legs, free)
     return DayInput(
         problem=problem,
         shifts=shift_rows,

@@ -2,16 +2,18 @@
 
 A street closed (or reopened) in the running day gives a network whose weights are
 not known yet: its whole day matrices cost ~0.9 s of Dijkstra runs on the centre's
-busy streets, and its quick answer (the routes in force re-timed,
-backend/dispatch/quick.py) read only the legs of those routes and the hub's row and
-column (the stops cut off, the bikes' reach, the rides back between loops). So
-:func:`day_matrices` gives, while that network is not known, matrices filled only
-there (backend/dispatch/closed_legs.py: exact, :data:`POISON` elsewhere), and
-:func:`backend.services.replanning.work_out` uses them for the quick answer and its
-checker only (``quick_replan(insert=False)``). A stop to insert or move, or an answer
-the checker refuses, reads the day again with the whole matrices. After the answer
-the whole matrices are computed in the background (:func:`complete_later`), so the
-next re-plans find them kept.
+busy streets (1.35 s seen under `bench replan`), and its quick answer (the routes in
+force re-timed, the stops on no route put in, backend/dispatch/quick.py) reads only
+the legs of those routes and the rows and columns of the hub (the stops cut off, the
+bikes' reach, the rides back between loops) and of the stops on no route (where each
+may go: :func:`free_places`). So :func:`day_matrices` gives, while that network is not
+known, matrices filled only there (backend/dispatch/closed_legs.py: exact,
+:data:`POISON` elsewhere), and :func:`backend.services.replanning.work_out` uses them
+for the quick answer and its checker only (``quick_replan(moves=False)``). A stop to
+move to another route, more than ``MAX_FREE`` stops on no route, or an answer the
+checker refuses, reads the day again with the whole matrices. After the answer the
+whole matrices are computed in the background (:func:`complete_later`), so the next
+re-plans find them kept.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ __all__ = [
     "completed",
     "day_matrices",
     "fill_ahead",
+    "fill_free",
     "fill_routes",
-    "needs_insertion",
+    "free_places",
 ]
 
 log = logging.getLogger("laadbak.replan")
@@ -45,6 +48,9 @@ log = logging.getLogger("laadbak.replan")
 # (a Dijkstra call holds the GIL).
 COMPLETE_AFTER_S = 0.2
 _running: set[asyncio.Task[Any]] = set()
+# Stops on no route whose rows and columns legs first fills (two Dijkstra runs each at most,
+# about a millisecond): past this many, the whole matrices are read at once.
+MAX_FREE = 100
 
 
 class DayMats(NamedTuple):
@@ -100,18 +106,18 @@ async def day_matrices(
     return DayMats(time_m, dist_m, loc, baseline, legs, complete)
 
 
-def needs_insertion(stops: list[dict[str, Any]], routes: list[dict[str, Any]]) -> bool:
-    """Whether the day has a stop on no route in force that is not waiting from an earlier
-    re-plan (a new order, a failed stop's next try): the quick answer inserts it, reading
-    more than the legs, so the day is read with the whole matrices at once."""
+def free_places(stops: list[dict[str, Any]], routes: list[dict[str, Any]]) -> list[int]:
+    """The places (indices of the day's places: the hub, then ``stops``) of the stops on no
+    route in force: a new order, a failed stop's next try, a stop an earlier re-plan left
+    waiting. The quick answer puts them in, reading their rows and columns."""
     on_routes = {s["stop_id"] for r in routes for s in r["stops"]}
-    return any(s["id"] not in on_routes and s["status"] != "unplanned" for s in stops)
+    return [i + 1 for i, s in enumerate(stops) if s["id"] not in on_routes]
 
 
 def _hub_lines(net: Any, places: list[tuple[float, float]], closed: np.ndarray, walked: np.ndarray) -> DayLegs | None:
     legs: DayLegs | None = net.day_legs(places, closed, walked)
     if legs is not None:
-        legs.fill_lines(0)
+        legs.fill_lines([0])
     return legs
 
 
@@ -127,6 +133,11 @@ async def fill_ahead(
         for v in vehicles
     ]
     await asyncio.to_thread(legs.fill_paths, paths)
+
+
+async def fill_free(legs: DayLegs, places: Sequence[int]) -> None:
+    """The rows and columns of the stops on no route (:func:`free_places`)."""
+    await asyncio.to_thread(legs.fill_lines, places)
 
 
 async def fill_routes(legs: DayLegs, problem: Problem, routes: list[dict[str, Any]]) -> None:

@@ -437,7 +437,8 @@ async def _answer(
 ) -> tuple[DayInput, dict[str, list[str]], ReplanResult, list[Any], float | None] | None:
     """Read the day and answer it (see :func:`work_out`): (the day, the routes in force, the
     result, its violations, when the solver answered). ``legs_first``: while a closure's
-    network is not known, the quick answer from the matrices at the routes' legs alone
+    network is not known, the quick answer from the matrices at the routes' legs and the
+    lines of the hub and the stops on no route alone
     (backend/services/legs_first.py); None when that is not the right answer."""
     t1 = time.perf_counter()
     day_input = await load_day(ctx.geo, hub_id, day, live, pending, baseline_closed, routes if legs_first else None)
@@ -502,7 +503,7 @@ def _quick_job(
         on_board=on_board or frozenset(),
         waiting=waiting,
         retime=retime,
-        insert=not day_input.legs_only,
+        moves=not day_input.legs_only,
     )
 
 

@@ -144,6 +144,40 @@ async def test_a_closure_on_the_running_day_replans_the_routes_round_it(client, 
     assert await StreetClosure.count() == 0
 
 
+@pytest.mark.parametrize("status", ["unplanned", "open"], ids=["left-waiting", "new-order"])
+async def test_a_closure_puts_in_a_stop_on_no_route_from_the_legs_and_its_lines(client, geo, status) -> None:
+    # a delivery on no route (an earlier re-plan left it waiting, or a new order not planned
+    # yet) while a closure's network is new: the quick answer reads the routes' legs and the
+    # lines of the hub and that stop alone, not the whole matrices, and puts it in
+    h, hub, routes = await _planned_day(client, geo)
+    route = max(routes, key=lambda r: len(r["stops"]))
+    orders = [s["orderId"] for s in route["stops"]]
+    waiting = next(s for s in reversed(route["stops"]) if s["kind"] == "delivery" and orders.count(s["orderId"]) == 1)
+    raw = await Route.select(Route.stops).where(Route.id == route["id"]).output(load_json=True).first()
+    kept = [s for s in raw["stops"] if s["stop_id"] != waiting["stopId"]]
+    await Route.update({Route.stops: kept}).where(Route.id == route["id"])
+    await Stop.update({Stop.status: status}).where(Stop.id == waiting["stopId"])
+    zone, _, _ = await _zone_across_a_route(geo, hub, await _current_routes(hub))
+    geo.network._closed_variants.clear()
+    closure = await add_closure(
+        service_ctx(client),
+        hub,
+        reason="burst water main",
+        start=_at(9),
+        end=_at(13),
+        zone=[list(p) for p in zone],
+        now=_at(9),
+        time_limit_s=1.0,
+    )
+    result = closure.replan
+    assert result is not None and result["applied"] is True and result["quick"] is True, result
+    # answered from the legs (no second reading with the whole matrices)
+    assert result["phases"]["n.legs_runs"] >= 1 and "legs_first" not in result["phases"], result
+    assert result["violations"] == 0 and result["unplanned"] == 0, result
+    assert len(_holders(await _current_routes(hub)).get(waiting["stopId"], [])) == 1
+    await legs_first_module.completed()
+
+
 async def test_a_closure_boxing_in_a_stop_takes_it_off_its_route_and_lifting_it_plans_it_again(client, geo) -> None:
     _, hub, routes = await _planned_day(client, geo)
     net = geo.network

@@ -12,7 +12,7 @@ from backend.dispatch import closed_matrix
 from backend.dispatch.closed_legs import POISON
 from backend.dispatch.closures import circle, closure_edges
 from backend.dispatch.network import UNREACHABLE_S, StreetNetwork, default_map_path
-from backend.services.legs_first import needs_insertion
+from backend.services.legs_first import free_places
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_the_legs_of_a_closure_equal_a_fresh_computation_with_far_fewer_runs(
     closed = _closure_at(warm, busiest, radius_m)
     legs = warm.day_legs(day, closed)
     assert legs is not None
-    legs.fill_lines(0)
+    legs.fill_lines([0])
     paths = _routes(len(day), np.random.default_rng(5))
     legs.fill_paths(paths)
     asked = np.zeros((len(day), len(day)), dtype=bool)
@@ -167,14 +167,41 @@ def test_closures_piling_up_start_from_the_closest_network_known(cache_dir: Path
         assert legs is not None
         if len(before):
             assert legs.pairs.parent is not None and np.array_equal(legs.pairs.parent.closed, before)
-        legs.fill_lines(0)
+        legs.fill_lines([0])
         assert np.array_equal(legs.time[0], cold.matrices(day, closed)[0][0])
         assert _same(net.matrices(day, closed), cold.matrices(day, closed))
 
 
-def test_a_day_with_a_stop_to_insert_reads_the_whole_matrices_at_once() -> None:
-    # the quick answer would insert it, reading more than the legs: no legs first to throw away
+def test_legs_first_fills_the_lines_of_the_stops_on_no_route_exactly(cache_dir: Path) -> None:
+    # a new order and a stop left waiting are put in by the quick answer: their rows and
+    # columns (places: the hub, then the stops) as the whole matrices have them, nothing else
     routes = [{"stops": [{"stop_id": 1}, {"stop_id": 2}]}]
-    waiting = {"id": 3, "status": "unplanned"}  # left by an earlier re-plan: it stays waiting
-    assert not needs_insertion([{"id": 1, "status": "planned"}, waiting], routes)
-    assert needs_insertion([{"id": 1, "status": "planned"}, waiting, {"id": 4, "status": "open"}], routes)
+    stops = [{"id": 1}, {"id": 3, "status": "unplanned"}, {"id": 2}, {"id": 4, "status": "open"}]
+    assert free_places(stops, routes) == [2, 4]
+    net, cold = _network(cache_dir), _network(cache_dir)
+    day = _day(net, 80)
+    net.matrices(day)
+    node = int(np.random.default_rng(11).choice(net.node_count))
+    closed = _closure_at(net, node)
+    legs = net.day_legs(day, closed)
+    assert legs is not None
+    legs.fill_lines([0, 2, 4])
+    want_t, want_d = cold.matrices(day, closed)
+    for i in (0, 2, 4):
+        assert np.array_equal(legs.time[i], want_t[i]) and np.array_equal(legs.time[:, i], want_t[:, i])
+        assert np.array_equal(legs.dist[i], want_d[i]) and np.array_equal(legs.dist[:, i], want_d[:, i])
+    rest = np.setdiff1d(np.arange(len(day)), [0, 2, 4])
+    assert (legs.time[np.ix_(rest, rest)] == POISON).all()
+
+
+def test_dijkstra_runs_in_small_calls_equal_one_call(cache_dir: Path) -> None:
+    # a closure's whole matrices are run beside the event loop a few runs a call
+    # (day_matrices.runs, RUNS_AT_ONCE); the rows are those of one call for all
+    from scipy.sparse.csgraph import dijkstra
+
+    from backend.dispatch.day_matrices import RUNS_AT_ONCE, runs
+
+    graph = _network(cache_dir)._variant(None).graph
+    nodes = np.random.default_rng(5).choice(graph.shape[0], 2 * RUNS_AT_ONCE + 3, replace=False)
+    assert np.array_equal(runs(graph, nodes), dijkstra(graph, directed=True, indices=nodes))
+    assert runs(graph, nodes[:0]).shape == (0, graph.shape[0])

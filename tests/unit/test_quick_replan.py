@@ -227,34 +227,60 @@ def test_on_a_bike_riding_loops_a_shop_and_its_door_go_on_one_loop() -> None:
     assert check(published_part(p, result.plan), result.plan) == []
 
 
+def _legs_of(whole: Problem, places: tuple[str, ...] = ()) -> Problem:
+    """``whole`` with its matrices filled only at the routes' legs and the rows and columns
+    of the hubs and of ``places`` (a closure's legs first, backend/dispatch/closed_legs.py),
+    POISON elsewhere."""
+    t, d = np.asarray(whole.time_s), np.asarray(whole.dist_m)
+    legs_t, legs_d = np.full_like(t, POISON), np.full_like(d, POISON)
+    for path in route_paths(whole, IN_FORCE):
+        for a, b in zip(path, path[1:], strict=False):
+            legs_t[a, b], legs_d[a, b] = t[a, b], d[a, b]
+    for i in (NAMES.index("hubA"), NAMES.index("hubB"), *(NAMES.index(x) for x in places)):
+        legs_t[i, :], legs_t[:, i], legs_d[i, :], legs_d[:, i] = t[i, :], t[:, i], d[i, :], d[:, i]
+    return msgspec.structs.replace(whole, time_s=legs_t, dist_m=legs_d)
+
+
 def test_a_closure_answered_from_the_legs_alone_equals_the_answer_from_the_whole_matrices() -> None:
-    # the matrices filled at the routes' legs and the hubs' rows and columns only (a closure's
-    # legs first, backend/dispatch/closed_legs.py), POISON elsewhere: the same re-timed routes
     closed = np.array(TIME, dtype=np.int64)
     closed[NAMES.index("e1"), NAMES.index("e2")] += 400
     whole = msgspec.structs.replace(problem(), time_s=closed, dist_m=np.array(DIST, dtype=np.int64))
-    legs_t = np.full_like(closed, POISON)
-    legs_d = np.full_like(closed, POISON)
-    for path in route_paths(whole, IN_FORCE):
-        for a, b in zip(path, path[1:], strict=False):
-            legs_t[a, b], legs_d[a, b] = closed[a, b], DIST[a][b]
-    legs = msgspec.structs.replace(whole, time_s=legs_t, dist_m=legs_d)
+    legs = _legs_of(whole)
     retime = frozenset({"A"})
     want = quick_replan(whole, IN_FORCE, retime=retime)
-    got = quick_replan(legs, IN_FORCE, retime=retime, insert=False)
+    got = quick_replan(legs, IN_FORCE, retime=retime, moves=False)
     assert want is not None and got is not None
     assert got.plan.routes == want.plan.routes and got.changed == want.changed
     assert check_published(legs, got.plan) == []
-    # a stop to insert reads more than the legs: no answer from them (the whole matrices' turn)
-    extra = msgspec.structs.replace(legs, stops=(*legs.stops, new()))
-    assert quick_replan(extra, IN_FORCE, retime=retime, insert=False) is None
-    # a stop waiting from an earlier re-plan stays waiting
-    waits = quick_replan(extra, IN_FORCE, retime=retime, insert=False, waiting=frozenset({"new"}))
-    assert waits is not None and [u.stop_id for u in waits.plan.unplanned] == ["new"]
-    assert route_orders(waits.plan) == {"A": ["e1", "e2"]}
     # a route that would read an entry not filled cannot pass the checker
-    unfilled = legs_t.copy()
+    unfilled = np.array(legs.time_s).copy()
     unfilled[NAMES.index("e1"), NAMES.index("e2")] = POISON
     poisoned = msgspec.structs.replace(legs, time_s=unfilled)
-    bad = quick_replan(poisoned, IN_FORCE, retime=retime, insert=False)
+    bad = quick_replan(poisoned, IN_FORCE, retime=retime, moves=False)
     assert bad is not None and check_published(poisoned, bad.plan) != []
+
+
+def test_a_stop_on_no_route_is_put_in_from_the_legs_and_its_own_lines_as_from_the_whole_matrices() -> None:
+    # a new order, and one an earlier re-plan left waiting, while a closure's network is not
+    # known: their rows and columns filled too, the same answer as from the whole matrices
+    closed = np.array(TIME, dtype=np.int64)
+    closed[NAMES.index("e1"), NAMES.index("e2")] += 400
+    whole = msgspec.structs.replace(
+        problem(extra=(new(), new("far"))), time_s=closed, dist_m=np.array(DIST, dtype=np.int64)
+    )
+    retime, waiting = frozenset({"A"}), frozenset({"far"})
+    want = quick_replan(whole, IN_FORCE, retime=retime, waiting=waiting)
+    legs = _legs_of(whole, ("new", "far"))
+    got = quick_replan(legs, IN_FORCE, retime=retime, waiting=waiting, moves=False)
+    assert want is not None and got is not None
+    orders = route_orders(got.plan)
+    assert orders == route_orders(want.plan) and orders["A"] == ["e1", "new", "e2"] and "far" in orders["B"]
+    assert got.plan.routes == want.plan.routes and got.changed == want.changed
+    assert check_published(legs, got.plan) == [] and check_published(whole, got.plan) == []
+    # without the new stop's lines it fits nowhere: no answer from the legs (the whole matrices' turn)
+    assert quick_replan(_legs_of(whole, ("far",)), IN_FORCE, retime=retime, waiting=waiting, moves=False) is None
+    # a stop to move to another route reads lines not filled: no answer from the legs either
+    locked = tuple(msgspec.structs.replace(s, vehicles=("B",)) if s.id == "e2" else s for s in whole.stops)
+    moving = msgspec.structs.replace(whole, stops=locked)
+    assert quick_replan(moving, IN_FORCE, retime=retime) is not None
+    assert quick_replan(_legs_of(moving, ("new", "far")), IN_FORCE, retime=retime, moves=False) is None
