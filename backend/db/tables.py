@@ -127,7 +127,8 @@ class Shift(Keyed):
     status = Varchar(length=12, default="planned")  # planned | started | ended | interrupted (out of service)
     started_at = Timestamp(null=True, default=None)
     ended_at = Timestamp(null=True, default=None)
-    # Last known position and a bounded breadcrumb trail [[lat, lon, iso-time], ...].
+    # Last known position, and the trail's standing part [[lat, lon, iso-time], ...] that the
+    # alert check reads (backend/dispatch/alerts.py, standing_part); the whole trail is trail_point.
     last_lat = Float(null=True, default=None)
     last_lon = Float(null=True, default=None)
     last_position_at = Timestamp(null=True, default=None)

@@ -262,6 +262,22 @@ def still_since(trail: Sequence[TrailPoint], radius_m: float = STILL_RADIUS_M) -
     return since
 
 
+def standing_part(trail: Sequence[Sequence[Any]], radius_m: float = STILL_RADIUS_M, keep: int = 30) -> list[Any]:
+    """Of a trail of ``[lat, lon, ...]`` points, what :func:`still_since` reads: the last run
+    of points within ``radius_m`` of the last one, at most ``keep`` of them (the run's first,
+    when the standing began, and the latest). ``still_since`` gives the same on it as on the
+    whole trail; it is what the database keeps of a trail for another process's alert check,
+    as a whole trail rewritten at every flush grew with the day."""
+    if not trail:
+        return []
+    last = (trail[-1][0], trail[-1][1])
+    start = len(trail) - 1
+    while start > 0 and metres((trail[start - 1][0], trail[start - 1][1]), last) < radius_m:
+        start -= 1
+    run = [trail[i] for i in range(start, len(trail))]
+    return run if len(run) <= keep else [run[0], *run[len(run) - keep + 1 :]]
+
+
 def standing_still(
     couriers: Iterable[CourierNow],
     now: dt.datetime,

@@ -3,7 +3,9 @@
 Positions arrive every few seconds from every phone; they are kept in memory
 and written to the shift rows in batches, not one database write each. The
 full ridden trail goes to ``trail_point`` in the same batches, thinned
-(``backend/dispatch/day_figures.py``, ``keep_point``).
+(``backend/dispatch/day_figures.py``, ``keep_point``); the shift row keeps the
+last position and the trail's standing part (``backend/dispatch/alerts.py``,
+``standing_part``), which is what another process's alert check reads.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from backend.db.engine import transaction
 from backend.db.tables import Shift, TrailPoint
+from backend.dispatch.alerts import standing_part
 from backend.dispatch.day_figures import Point, keep_point
 from backend.realtime.background import Background
 
@@ -90,11 +93,6 @@ class PositionStore(Background):
     def trail(self, shift_id: int) -> list[list[Any]]:
         return list(self._trails.get(shift_id, ()))
 
-    async def load_trail(self, shift_id: int, stored: list[list[Any]]) -> None:
-        """Seed the in-memory trail from the database after a restart."""
-        if shift_id not in self._trails and stored:
-            self._trails[shift_id] = collections.deque(stored[-self.trail_max :], maxlen=self.trail_max)
-
     async def flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
         last_by_shift = {self._shift_of[c]: m for c, m in self._last.items() if self._shift_of.get(c) in dirty}
@@ -118,7 +116,8 @@ class PositionStore(Background):
     async def _write(self, dirty: set[int], last_by_shift: dict[int, dict[str, Any]]) -> None:
         for shift_id in dirty:
             last = last_by_shift.get(shift_id)
-            values: dict[Any, Any] = {Shift.trail: list(self._trails[shift_id])}
+            # Only the standing part: the whole trail is in memory and in trail_point.
+            values: dict[Any, Any] = {Shift.trail: standing_part(self._trails[shift_id])}
             if last:
                 values.update(
                     {

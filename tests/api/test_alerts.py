@@ -401,3 +401,36 @@ async def test_a_background_replan_that_leaves_stops_off_every_route_raises_one_
     assert await _hub_events(seq, hub, "alert.raised") == []
     listed = (await client.get(f"/hubs/{hub}/alerts", params={"date": tomorrow().isoformat()}, headers=h)).json()
     assert [x["kind"] for x in listed] == ["stops_unplanned"]
+
+
+async def test_a_flush_keeps_the_standing_part_from_which_another_process_sees_the_standing(client, geo) -> None:
+    """The shift row keeps what the standing-still rule reads of a trail, not the whole trail
+    rewritten at every flush; a process that never heard of the courier raises the same alert."""
+    _, hub, routes = await _planned_day(client, geo)
+    now = dt.datetime.combine(tomorrow(), dt.time(11, 0))
+    b = next(r for r in routes if r["stops"])
+    courier = (await Shift.select(Shift.courier).where(Shift.id == b["shift"]).first())["courier"]
+    await Shift.update({Shift.status: "started", Shift.started_at: now - dt.timedelta(hours=2)}).where(
+        Shift.id == b["shift"]
+    )
+    spot = (60.1590, 24.9560)
+    await Stop.update({Stop.lat: spot[0] + 0.01}).where(Stop.id.is_in([s["stopId"] for s in b["stops"]]))
+    here = PositionStore()
+    # 30 minutes riding north towards the spot (20 m every 5 s), then 40 minutes there, a position every 5 s.
+    stood_from = now - dt.timedelta(minutes=40)
+    sent = [(spot[0] - 0.00018 * i, spot[1], stood_from - dt.timedelta(seconds=5 * i)) for i in range(360, 0, -1)]
+    sent += [(spot[0] + 0.00002 * (i % 2), spot[1], stood_from + dt.timedelta(seconds=5 * i)) for i in range(481)]
+    for lat, lon, ts in sent:
+        here.record(courier_id=courier, shift_id=b["shift"], hub_id=hub, lat=lat, lon=lon, ts=ts)
+    assert len(here.trail(b["shift"])) == 500
+    await here.flush()
+
+    row = await Shift.select(Shift.trail, Shift.last_position_at).where(Shift.id == b["shift"]).output(load_json=True)
+    stored = row[0]["trail"]
+    assert len(stored) == 30 and row[0]["last_position_at"] == now
+    since = rules.still_since([rules.TrailPoint(*p) for p in sent])  # on the whole trail: the last 2 rides are near
+    assert stood_from - dt.timedelta(seconds=10) == since
+    assert stored[0][2] == since.isoformat() and stored[-1][2] == now.isoformat()
+    elsewhere = dataclasses.replace(client.app.state.context, pool=None, positions=PositionStore())
+    standing = [x for x in await check_hub_alerts(elsewhere, hub, now) if x.kind == "standing_still"]
+    assert [(x.key, x.data["minutes"]) for x in standing] == [(f"{courier}@{since.isoformat(timespec='seconds')}", 40)]

@@ -22,6 +22,7 @@ from backend.dispatch.alerts import (
     pickup_points_full,
     repeated_failures,
     replan_not_applied,
+    standing_part,
     standing_still,
     still_since,
     street_of,
@@ -205,6 +206,30 @@ def test_still_since_is_the_first_point_of_the_trailing_cluster() -> None:
     trail = (TrailPoint(60.1600, 24.9200, _t(30)), TrailPoint(60.1700, 24.9400, _t(20)), *_trail(5))
     assert still_since(trail) == _t(20)
     assert still_since(()) is None
+
+
+def test_the_standing_part_of_a_trail_gives_the_same_since_in_a_few_points() -> None:
+    ridden = tuple(TrailPoint(60.1600 + 0.0005 * i, 24.9200, _t(120 - i)) for i in range(60))  # 55 m a minute
+    trails = {
+        "riding": ridden,
+        "standing 45 min after riding, a point a minute": ridden + _trail(45),
+        "standing 2 h, 20 points in its last minute": _trail(122)[:-2]
+        + tuple(
+            TrailPoint(HERE[0], HERE[1] + 0.00001 * (i % 3), NOW - dt.timedelta(seconds=3 * i))
+            for i in range(19, -1, -1)
+        ),
+        "one point": _trail(0),
+        "back where it stood an hour ago": _trail(90)[:30] + ridden[-5:] + _trail(30),
+    }
+    for name, trail in trails.items():
+        kept = [[p.lat, p.lon, p.at] for p in trail]  # as the position store keeps them
+        part = standing_part(kept)
+        assert len(part) <= 30 and part[-1] == kept[-1], name
+        assert still_since(tuple(TrailPoint(*p) for p in part)) == still_since(trail), name
+    assert len(standing_part([[p.lat, p.lon, p.at] for p in ridden])) == 1  # a minute's ride between points
+    standing = [[p.lat, p.lon, p.at] for p in trails["standing 45 min after riding, a point a minute"]]
+    assert standing_part(standing) == [standing[-46], *standing[-29:]]  # the first of the run and the latest
+    assert standing_part([]) == []
 
 
 # --- repeated_failures --------------------------------------------------------------
