@@ -1,4 +1,4 @@
-"""laadbak serve [--workers N] | worker | migrate | import-map FILE | demo | bench plan | ws | replan ..."""
+"""laadbak serve [--workers N] | worker | migrate | import-map FILE | demo | bench plan | ws | replan | positions ..."""
 
 from __future__ import annotations
 
@@ -469,6 +469,20 @@ def cmd_bench_picking(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_positions(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.positions_bench import run_positions_bench
+
+    try:
+        result = run_positions_bench(
+            shifts=args.shifts, trail=args.trail, points=args.points, flushes=args.flushes, every_s=args.every
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
 def cmd_bench_checkout(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.checkout_bench import run_checkout_bench
     from backend.bench.checkout_load import run_checkout_load
@@ -604,6 +618,16 @@ def _picking_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_bench_picking)
 
 
+def _positions_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shifts", type=int, default=2000, help="couriers riding (default 2000)")
+    p.add_argument("--trail", type=int, default=500, help="positions each has sent before the timed flushes")
+    p.add_argument("--points", type=int, default=3, help="positions each sends between two flushes (default 3)")
+    p.add_argument("--flushes", type=int, default=3, help="flushes timed (default 3)")
+    p.add_argument("--every", type=float, default=15.0, help="seconds between flushes (default 15, the store's)")
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_positions)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laadbak", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -704,6 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench_map)
     _picking_arguments(bench.add_parser("picking", help="warehouse walking per line: single orders vs our batches"))
     _checkout_arguments(bench.add_parser("checkout", help="check-out options calls on the demo day vs its plan"))
+    _positions_arguments(bench.add_parser("positions", help="the position store's flush on a real day's trails"))
     return parser
 
 

@@ -64,7 +64,7 @@ async def seed_synthetic_day(
             )
         )
         names = [f"bench{i:05d}" for i in range(1, couriers + 1)]
-        courier_ids, shift_ids = await _write_couriers(hub_id, names, password_hash, day)
+        courier_ids, shift_ids = await write_couriers(hub_id, names, password_hash, day)
         rows_of = await _write_orders(hub_id, names, stops_per_courier, addresses, day, rng)
         await _write_routes(
             hub_id,
@@ -77,7 +77,7 @@ async def seed_synthetic_day(
     return {"hub_id": hub_id, "usernames": names, "hub": (hub_addr.lat, hub_addr.lon)}
 
 
-async def _write_couriers(
+async def write_couriers(
     hub_id: int, names: list[str], password_hash: str, day: dt.date
 ) -> tuple[dict[str, int], dict[int, int]]:
     """A courier user, bike, courier and planned shift per name; their courier and shift ids."""
