@@ -14,12 +14,22 @@ import datetime as dt
 import logging
 from typing import Protocol
 
+from backend.db.prepared import Prepared
 from backend.db.tables import Session
 from backend.realtime.background import Background
 
 log = logging.getLogger("laadbak.sessions")
 SESSION_ENDED = 4401
 SESSION_ENDED_REASON = "session_ended"
+SWEEP_CHUNK = 500
+# Built once (backend/db/prepared.py): every sweep asks it for thousands of sockets, and
+# Piccolo built the query and converted every id of the IN list anew each time.
+_VALID = Prepared(
+    lambda token_ids, now: Session.select(Session.token_id).where(
+        Session.token_id.is_in(token_ids) & (Session.expires_at > now) & (Session.user.active == True)  # noqa: E712 - SQL, through the foreign key
+    ),
+    2,
+)
 
 
 class Endable(Protocol):
@@ -59,12 +69,11 @@ class SessionWatch(Background):
         """Close the sockets whose session is no longer valid; returns how many sessions ended."""
         ids = list(self._open)
         ended = 0
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            rows = await Session.select(Session.token_id).where(
-                Session.token_id.is_in(chunk) & (Session.expires_at > dt.datetime.now()) & (Session.user.active == True)  # noqa: E712 - SQL, through the foreign key
-            )
-            valid = {r["token_id"] for r in rows}
+        for i in range(0, len(ids), SWEEP_CHUNK):
+            chunk = ids[i : i + SWEEP_CHUNK]
+            # Always as long (the first id again): one statement kept, not one per length.
+            asked = chunk + [chunk[0]] * (SWEEP_CHUNK - len(chunk))
+            valid = {r["token_id"] for r in await _VALID(asked, dt.datetime.now())}
             for token_id in chunk:
                 if token_id not in valid:
                     self.revoke(token_id)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from backend.db.tables import Session
+import datetime as dt
+
+from backend.db.tables import Session, User
+from backend.realtime.sessions import SESSION_ENDED, SWEEP_CHUNK, SessionWatch
 from tests.api.helpers import PASSWORD, admin, login, make_user, problem
 
 
@@ -74,3 +77,34 @@ async def test_create_user_validates_and_refuses_duplicates(client) -> None:
     assert r.status_code == 201, r.text
     problem(await client.post("/users", json=body, headers=root), 409)
     problem(await client.post("/users", json={**body, "username": "g", "role": "king"}, headers=root), 400)
+
+
+async def test_the_sweep_closes_the_sockets_of_ended_sessions_and_only_those_over_several_chunks(client) -> None:
+    await make_user("sweeper", "dispatcher")
+    user = (await User.select(User.id).where(User.username == "sweeper").first())["id"]
+    later = dt.datetime.now() + dt.timedelta(hours=1)
+    tokens = [f"sweep-{i}" for i in range(SWEEP_CHUNK + 3)]  # a full chunk and a short one
+    await Session.insert(*[Session(token_id=t, user=user, expires_at=later) for t in tokens])
+    watch = SessionWatch()
+    ended: list[tuple[str, int]] = []
+
+    class Socket:
+        def __init__(self, token: str) -> None:
+            self.token = token
+
+        def end(self, code: int, reason: str) -> None:
+            ended.append((self.token, code))
+            watch.unwatch(self.token, self)
+
+    for token in [*tokens, "never-stored"]:
+        watch.watch(token, Socket(token))
+    assert await watch.sweep() == 1 and ended == [("never-stored", SESSION_ENDED)]
+    assert await watch.sweep() == 0
+    await Session.delete().where(Session.token_id == tokens[0])  # a logout in another process
+    await Session.update({Session.expires_at: dt.datetime.now() - dt.timedelta(seconds=1)}).where(
+        Session.token_id == tokens[SWEEP_CHUNK + 1]  # in the short chunk
+    )
+    assert await watch.sweep() == 2
+    assert sorted(t for t, _ in ended[1:]) == sorted([tokens[0], tokens[SWEEP_CHUNK + 1]])
+    await User.update({User.active: False}).where(User.id == user)
+    assert await watch.sweep() == len(tokens) - 2
