@@ -92,6 +92,10 @@ class StallWatch:
             "longest_gc_generation": self.gc.longest_generation,
             "gc_over_threshold": self.gc.over,
             "gc_collections": self.gc.collections,
+            "gc_over_20_ms": self.gc.over_20,
+            "gc_young_ms": round(self.gc.ms_by_generation[0]),
+            "gc_middle_ms": round(self.gc.ms_by_generation[1]),
+            "gc_full_ms": round(self.gc.ms_by_generation[2]),
         }
 
     def figures_text(self) -> str:
@@ -149,6 +153,8 @@ class GcTimer:
         self.longest_generation = -1
         self.collections = 0
         self.over = 0
+        self.over_20 = 0
+        self.ms_by_generation = [0.0, 0.0, 0.0]  # young, middle, full: every pause added up
         self._t0 = self._cpu0 = 0.0
         self._pending: collections.deque[tuple[int, float, float, int, tuple[int, int]]] = collections.deque(maxlen=100)
 
@@ -166,6 +172,10 @@ class GcTimer:
             return
         ms = (time.perf_counter() - self._t0) * 1000
         self.collections += 1
+        generation = info.get("generation", -1)
+        if 0 <= generation <= 2:
+            self.ms_by_generation[generation] += ms
+        self.over_20 += ms > 20
         if ms > self.longest_ms:
             self.longest_ms, self.longest_generation = ms, info.get("generation", -1)
         if ms > self.threshold_ms:
