@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -455,32 +456,37 @@ def cmd_bench_map(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_bench_picking(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.bench.picking_bench import run_picking_bench
-
+def _print_bench(run: Callable[[], dict[str, Any]], one_line: bool) -> int:
+    """Run a bench and print its JSON; a ValueError (bad sizes) is the error's sentence and exit 2."""
     try:
-        result = run_picking_bench(
-            orders=args.orders, lines=args.lines, aisles=args.aisles, cross_aisles=args.cross_aisles, seed=args.seed
-        )
+        result = run()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=None if args.json else 2))
+    print(json.dumps(result, indent=None if one_line else 2))
     return 0
+
+
+def cmd_bench_picking(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.picking_bench import run_picking_bench
+
+    return _print_bench(
+        lambda: run_picking_bench(
+            orders=args.orders, lines=args.lines, aisles=args.aisles, cross_aisles=args.cross_aisles, seed=args.seed
+        ),
+        args.json,
+    )
 
 
 def cmd_bench_positions(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.positions_bench import run_positions_bench
 
-    try:
-        result = run_positions_bench(
+    return _print_bench(
+        lambda: run_positions_bench(
             shifts=args.shifts, trail=args.trail, points=args.points, flushes=args.flushes, every_s=args.every
-        )
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(result, indent=None if args.json else 2))
-    return 0
+        ),
+        args.json,
+    )
 
 
 def cmd_bench_checkout(args: argparse.Namespace, settings: Settings) -> int:
