@@ -123,7 +123,7 @@ async def _poke_feed(request: Request) -> None:
     if request.method not in ("GET", "HEAD", "OPTIONS") and hasattr(request.app.state, "feed"):
         await request.app.state.feed.poke()
         if hasattr(request.app.state, "jobs"):  # a job it wrote is committed now: run it without waiting for a poll
-            request.app.state.jobs.wake()
+            request.app.state.jobs.wake_if_written()
 
 
 # Young collections every 5,000 allocations (see the lifespan), middle ones after every 2 young

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from backend.db.engine import transaction
+from backend.db.engine import after_commit, transaction
 from backend.db.tables import Job
 
 LEASE_S = 120.0  # longer than any re-plan; a process that died frees its jobs after this
@@ -41,6 +41,17 @@ class JobContext:
 Handler = Callable[[JobContext], Awaitable[Any]]
 _HANDLERS: dict[str, Handler] = {}
 _CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("laadbak_job", default=None)
+_written = 0  # jobs this process has committed: the worker looks after a request only when it moved
+
+
+def written() -> int:
+    """How many jobs this process has written (counted when their transaction commits)."""
+    return _written
+
+
+def _count() -> None:
+    global _written
+    _written += 1
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -81,6 +92,7 @@ async def enqueue(kind: str, key: str, payload: dict[str, Any], *, run_after: dt
         )
     # The worker is woken once the transaction committed (after the response, see
     # app._poke_feed), not here: woken now it could run the job before the answer went out.
+    after_commit(_count)
     return True
 
 

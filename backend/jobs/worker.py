@@ -16,7 +16,7 @@ from backend.aio import cancel_and_wait, wait_set
 from backend.db.engine import transaction
 from backend.db.tables import Job
 from backend.errors import Invalid
-from backend.jobs.queue import LEASE_S, AlreadyDone, JobContext, handler_for, running, settle
+from backend.jobs.queue import LEASE_S, AlreadyDone, JobContext, handler_for, running, settle, written
 
 log = logging.getLogger("laadbak.jobs")
 
@@ -61,6 +61,7 @@ class Worker:
         lanes: list[frozenset[str] | None] = [None, apart] if apart and backend is None else [None]
         self._lanes = {lane: asyncio.Event() for lane in lanes}  # lane (its kinds; None: the rest) -> its wake
         self._tasks: list[asyncio.Task[None]] = []
+        self._written = written()
 
     async def start(self) -> None:
         await self.release_orphans()
@@ -79,6 +80,15 @@ class Worker:
     def wake(self) -> None:
         for event in self._lanes.values():
             event.set()
+
+    def wake_if_written(self) -> None:
+        """After a write: wake only when this process has committed a job since the last such
+        call. Most writes write no job, and a claim per lane after each of them was a read
+        for nothing; jobs of other processes are found by the poll."""
+        now = written()
+        if now != self._written:
+            self._written = now
+            self.wake()
 
     async def release_orphans(self) -> int:
         """At start-up: jobs claimed by a process of this host that is gone are due again now

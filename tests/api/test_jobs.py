@@ -16,7 +16,7 @@ from backend.db.engine import transaction
 from backend.db.tables import Job, OutboxEvent, Stop
 from backend.jobs import JobContext, Worker, enqueue, handler, settle
 from backend.realtime.outbox import emit
-from tests.api.helpers import login, service_ctx, tomorrow
+from tests.api.helpers import admin, login, service_ctx, tomorrow
 from tests.api.redis_check import redis_or_skip
 from tests.api.test_planning import _small_day
 
@@ -82,6 +82,42 @@ async def test_a_job_commits_with_its_change_or_not_at_all_and_once_per_key(clie
         assert not await enqueue("test_effect", "k:1", {"n": 2})  # a replay writes nothing new
     rows = await Job.select(Job.payload, Job.status).where(Job.key == "k:1").output(load_json=True)
     assert rows == [{"payload": {"n": 1}, "status": "pending"}]
+
+
+async def test_a_write_wakes_the_worker_only_when_it_committed_a_job(client, monkeypatch) -> None:
+    """Every write used to wake the worker into a claim (a read) for nothing: most write no job."""
+    state = client.app.state
+    await state.jobs.stop()
+    worker = state.jobs = Worker(state, poll_s=60.0)  # no poll within the test: only wakes look
+    claims: list[int] = []
+    claim = worker.claim
+
+    async def counted(*args, **kwargs):
+        claims.append(1)
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "claim", counted)
+    await worker.start()
+    try:
+        await admin(client)  # writes (a user, a session), no job
+        await asyncio.sleep(0.3)
+        looked = len(claims)  # the look at start-up
+        await login(client, "root")
+        with pytest.raises(RuntimeError):
+            async with transaction():
+                await enqueue("test_effect", "k:rolled-back-wake", {})
+                raise RuntimeError("the change failed")
+        await login(client, "root")
+        await asyncio.sleep(0.3)
+        assert len(claims) == looked
+        key = f"k:{uuid.uuid4()}"
+        async with transaction():
+            await enqueue("test_effect", key, {})
+        await login(client, "root")  # the write after it wakes the worker: run now, not at the poll
+        assert await _until_done(key, timeout_s=5.0) == "done"
+        assert len(claims) > looked
+    finally:
+        await worker.stop()
 
 
 async def test_a_job_left_by_a_dead_process_is_resumed_at_start_and_carried_out_once(client, runner) -> None:
@@ -173,6 +209,13 @@ async def test_a_job_kind_apart_never_holds_up_the_others(client) -> None:
         async with transaction():
             await enqueue("test_long_search", search, {})
             await enqueue("test_long_search", another, {})
+        worker.wake()
+        for _ in range(100):  # the search holds its lane before the effect is written
+            if _holding:
+                break
+            await asyncio.sleep(0.05)
+        assert _holding == [search]
+        async with transaction():
             await enqueue("test_effect", effect, {})
         worker.wake()
         assert await _until_done(effect) == "done"

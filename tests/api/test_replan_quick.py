@@ -76,6 +76,8 @@ async def test_a_new_order_is_answered_by_insertion_and_the_solvers_search_follo
     assert await improve_hub(service_ctx(client), hub, day, now, reason="old", after_run=runs[0]) is None
     assert await _runs(hub) == runs
     # Nor while a follow-up of a change is due: the worker runs one job at a time, answers first.
+    # The app's worker is stopped meanwhile, or its poll could take the due job before the check.
+    await client.app.state.jobs.stop()
     await Job.insert(
         Job(kind="replan", key="other", payload={}, status="pending", run_after=dt.datetime.now() - dt.timedelta(1))
     )
@@ -88,6 +90,7 @@ async def test_a_new_order_is_answered_by_insertion_and_the_solvers_search_follo
     assert await improve_hub(service_ctx(client), hub, day, now, reason="x", after_run=runs[-1]) is None
     monkeypatch.setattr(replanning, "work_out", real)
     await Job.delete().where(Job.key == "other")
+    await client.app.state.jobs.start()
     # The search for this answer publishes only a better plan, checked, with every stop still planned.
     better = await improve_hub(service_ctx(client), hub, day, now, reason="new order QUICK-1", after_run=runs[-1])
     if better is None:
