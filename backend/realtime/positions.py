@@ -31,9 +31,13 @@ FLUSH_CHUNK = 10
 INSERT_CHUNK = 1000
 # Written by hand: a flush writes thousands of rows every 15 s, and building each statement
 # through Piccolo (a model instance a point, every value converted) was most of its CPU.
-_SET_LAST = 'UPDATE shift SET "last_lat" = {}, "last_lon" = {}, "last_position_at" = {}, "trail" = {} WHERE "id" = {}'
-_SET_TRAIL = 'UPDATE shift SET "trail" = {} WHERE "id" = {}'
-_INSERT_POINTS = 'INSERT INTO trail_point ("shift", "at", "lat", "lon", "accuracy") VALUES '
+_SHIFT, _POINT = Shift._meta.tablename, TrailPoint._meta.tablename
+_SET_LAST = (
+    f'UPDATE {_SHIFT} SET "last_lat" = {{}}, "last_lon" = {{}}, "last_position_at" = {{}}, "trail" = {{}}'
+    ' WHERE "id" = {}'
+)
+_SET_TRAIL = f'UPDATE {_SHIFT} SET "trail" = {{}} WHERE "id" = {{}}'
+_INSERT_POINTS = f'INSERT INTO {_POINT} ("shift", "at", "lat", "lon", "accuracy") VALUES '
 
 
 class PositionStore(Background):
