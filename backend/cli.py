@@ -359,8 +359,6 @@ def _quality_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
 
 
 def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.bench.ws_bench import run_ws_bench
-
     postgres, redis_url = args.postgres, args.redis or settings.redis_url
     if args.processes < 1:
         print(f"error: --processes is a number of serving processes, 1 or more, not {args.processes}", file=sys.stderr)
@@ -375,8 +373,28 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 2
 
+    from backend.bench.replan_clock import BenchError
+
     lo, _, hi = args.action_every.partition(":")
-    result = asyncio.run(
+    try:
+        result = _ws_bench(args, settings, postgres, redis_url, (float(lo), float(hi or lo)))
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def _ws_bench(
+    args: argparse.Namespace,
+    settings: Settings,
+    postgres: str | None,
+    redis_url: str | None,
+    action_every: tuple[float, float],
+) -> dict[str, Any]:
+    from backend.bench.ws_bench import run_ws_bench
+
+    return asyncio.run(
         run_ws_bench(
             settings,
             couriers=args.couriers,
@@ -384,16 +402,15 @@ def cmd_bench_ws(args: argparse.Namespace, settings: Settings) -> int:
             ramp_per_s=args.ramp_rate,
             stops_per_courier=args.stops,
             clients=args.clients,
-            action_every=(float(lo), float(hi or lo)),
+            action_every=action_every,
             compression=not args.no_compression,
             keep_dir=args.keep,
             postgres_url=postgres,
             processes=args.processes,
             redis_url=redis_url if args.processes > 1 else None,
+            clock=args.clock,
         )
     )
-    print(json.dumps(result, indent=None if args.json else 2))
-    return 0
 
 
 def cmd_bench_replan(args: argparse.Namespace, settings: Settings) -> int:
@@ -710,6 +727,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="serving processes (and one solver worker) on PostgreSQL and Redis; the couriers spread over them",
     )
     p.add_argument("--redis", metavar="URL", help="--processes: the Redis they share (default REDIS_URL)")
+    p.add_argument(
+        "--clock",
+        default="auto",
+        help="auto (the real clock from 07:00 to 20:00, else 09:00 via time-machine), real, or HH:MM",
+    )
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_ws)
     _replan_arguments(

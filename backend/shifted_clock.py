@@ -32,14 +32,17 @@ if _offset:
 
 
 def clock_env(offset_s: float, directory: Path) -> dict[str, str]:
-    """Environment for child processes on a clock ``offset_s`` away: a ``sitecustomize``
-    written into ``directory``, first on their PYTHONPATH. Nothing on the real clock."""
+    """Environment for child processes on a clock ``offset_s`` away from this process's: a
+    ``sitecustomize`` written into ``directory``, first on their PYTHONPATH. Nothing when
+    ``offset_s`` is 0 (they inherit this process's clock). A process that runs shifted itself
+    (``CLOCK_ENV`` set: a test suite's, or a bench's server) adds its own offset, since the
+    children's shift is taken from the real clock."""
     if not offset_s:
         return {}
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "sitecustomize.py").write_text(SITECUSTOMIZE)
     path = os.pathsep.join(p for p in (str(directory), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, CLOCK_ENV: str(offset_s)}
+    return {"PYTHONPATH": path, CLOCK_ENV: str(offset_s + float(os.environ.get(CLOCK_ENV) or 0))}
 
 
 def start_shift(offset_s: float) -> object | None:

@@ -42,7 +42,7 @@ import msgspec
 from backend.bench.harness.api import ApiClient
 from backend.bench.harness.server import ServerProcess
 from backend.bench.harness.stats import pct, ratio
-from backend.shifted_clock import CLOCK_ENV, clock_env, start_shift
+from backend.shifted_clock import clock_env, start_shift
 
 TARGET_P95_MS = 150.0
 
@@ -74,13 +74,6 @@ def clock_offset(mode: str, now: dt.datetime) -> float:
     except ValueError as exc:
         raise ValueError(f"--clock takes real or HH:MM, not {mode!r}") from exc
     return (dt.datetime.combine(now.date(), target) - now).total_seconds()
-
-
-def _inherited_offset() -> float:
-    try:
-        return float(os.environ.get(CLOCK_ENV) or 0.0)
-    except ValueError:
-        return 0.0
 
 
 async def _seed(settings: Any, tmp: Path, couriers: int, stops: int, rng: random.Random) -> dict[str, Any]:
@@ -335,8 +328,7 @@ async def run_checkout_load(
                 var,
                 f"sqlite:///{tmp / 'bench.sqlite'}",
                 map_path=settings.map_path,
-                # On top of a shift this process already runs on (the test suite's clock), if any.
-                env={**clock_env(_inherited_offset() + offset if offset else 0.0, tmp / "clock"), **replan_env},
+                env={**clock_env(offset, tmp / "clock"), **replan_env},
             )
             server.start()
             try:

@@ -40,9 +40,16 @@ from backend.bench.harness.api import ApiClient
 from backend.bench.harness.databases import create_pg_database, drop_pg_database
 from backend.bench.harness.server import ServerProcess, raise_nofile
 from backend.bench.harness.stats import add_counts, count, machine_busy_s, pct, ratio, top
+from backend.bench.replan_clock import check_time_machine, plan_clock
 from backend.bench.ws_clients import Dispatcher, client_process, log
 from backend.bench.ws_day import DISPATCHER_PASSWORD, seed_synthetic_day
 from backend.bench.ws_processes import ServerGroup, bases_of
+from backend.shifted_clock import clock_env, start_shift
+
+# The bench day's clock (backend/bench/replan_clock.py): the real one only while 2.5 hours and
+# a half are left before the hub closes at 23:00, so at the latest from 20:00, when the routes
+# start at the latest (backend/bench/ws_day.py), with the windows open until 22:30.
+CLOCK_DAY_HOURS = 2.5
 
 # Issue #19's targets: 2,000 couriers on one process, 6,000 on three.
 TARGET_P99_MS = 50.0
@@ -136,11 +143,21 @@ async def run_ws_bench(
     postgres_url: str | None = None,
     processes: int = 1,
     redis_url: str | None = None,
+    clock: str = "auto",
 ) -> dict[str, Any]:
     """Run the bench; with ``postgres_url`` (an experiment) on a throw-away PostgreSQL database
-    created next to the one that URL names, instead of SQLite; ``processes`` > 1: bench/ws_processes.py."""
+    created next to the one that URL names, instead of SQLite; ``processes`` > 1: bench/ws_processes.py.
+
+    ``clock``: the day's clock, as ``bench replan``'s (:mod:`backend.bench.replan_clock`). The
+    stops' windows end at 22:30 and the routes start at the latest at 20:00, so a run late in
+    the evening on the real clock had every route late, and the minute's alert check raised
+    and updated 2,000 alerts: ``auto`` runs on the real clock between 07:00 and 20:00 and on a
+    clock shifted to 09:00 otherwise."""
     import logging
 
+    real_now = dt.datetime.now()
+    offset, clock_words = plan_clock(clock, CLOCK_DAY_HOURS, real_now)
+    check_time_machine(offset, real_now, CLOCK_DAY_HOURS)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     raise_nofile()
     tmp = Path(tempfile.mkdtemp(prefix="laadbak-wsbench-"))
@@ -148,6 +165,7 @@ async def run_ws_bench(
     server: ServerProcess | None = None
     procs: ClientProcesses | None = None
     pg_db = f"laadbak_wsbench_{secrets.token_hex(4)}" if postgres_url else None
+    traveller = start_shift(offset)
     try:
         # 1. the day
         database_url, seeded = await _seed(
@@ -161,7 +179,7 @@ async def run_ws_bench(
             pg_db=pg_db,
         )
         # 2. the server (or the servers and the solver worker)
-        server = _server(settings, tmp, database_url, processes, redis_url)
+        server = _server(settings, tmp, database_url, processes, redis_url, clock_env(offset, tmp / "clock"))
         await asyncio.to_thread(server.start)
         log(f"server pid {server.pid} on {server.base}, open files limit {server.nofile()}")
         instances.append(
@@ -217,10 +235,13 @@ async def run_ws_bench(
             ramp_per_s=ramp_per_s,
             duration_s=duration_s,
         )
+        summary["clock"] = clock_words
         if isinstance(server, ServerGroup):
             summary["cross_process"] = server.figures(instances, ride["results"], dispatcher.order)
         return {"instances": instances, "summary": summary}
     finally:
+        if traveller is not None:
+            traveller.stop()  # type: ignore[attr-defined]
         if procs is not None:
             procs.terminate()
         if server is not None:
@@ -271,13 +292,18 @@ def _clients(
     )
 
 
-def _server(settings: Any, tmp: Path, database_url: str, processes: int, redis_url: str | None) -> ServerProcess:
-    """One serving process, or (``processes`` > 1) the group of them and the solver worker."""
+def _server(
+    settings: Any, tmp: Path, database_url: str, processes: int, redis_url: str | None, env: dict[str, str]
+) -> ServerProcess:
+    """One serving process, or (``processes`` > 1) the group of them and the solver worker;
+    ``env``: the bench clock's (:func:`backend.shifted_clock.clock_env`)."""
     if processes > 1:
         if not (redis_url and database_url.startswith(("postgres://", "postgresql://"))):
             raise ValueError("several serving processes share the day through PostgreSQL and Redis: give both")
-        return ServerGroup(tmp, database_url, processes=processes, redis_url=redis_url, map_path=settings.map_path)
-    return ServerProcess(tmp, database_url, map_path=settings.map_path)
+        return ServerGroup(
+            tmp, database_url, processes=processes, redis_url=redis_url, map_path=settings.map_path, env=env
+        )
+    return ServerProcess(tmp, database_url, map_path=settings.map_path, env=env)
 
 
 async def _seed(

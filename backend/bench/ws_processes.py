@@ -35,9 +35,11 @@ class ServerGroup(ServerProcess):
         redis_url: str,
         map_path: Path | None = None,
         workers: int = 1,
+        env: dict[str, str] | None = None,
     ) -> None:
         secret = secrets.token_urlsafe(32)
         env = {
+            **(env or {}),  # the bench clock's
             "REDIS_URL": redis_url,
             "LAADBAK_SOLVER_QUEUE": "1",
             "LAADBAK_JOBS_QUEUE": f"bench-ws-{secrets.token_hex(4)}",  # jobs of this run only

@@ -34,7 +34,10 @@ def bench_ws(*args: str) -> dict[str, Any]:
 
 
 def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
-    result = bench_ws()
+    # On a clock of its own (the server too): on the real one, a run after 22:30 found every
+    # window closed and every route late.
+    result = bench_ws("--clock", "10:00")
+    assert result["summary"]["clock"].startswith("shifted to 10:00 (real "), result["summary"]["clock"]
     assert set(result) == {"instances", "summary"}
     summary = result["summary"]
     for key in (
@@ -79,6 +82,19 @@ def test_ws_bench_small_run_prints_its_json_and_loses_nothing() -> None:
     run = next(i for i in result["instances"] if i["phase"] == "run")
     assert run["http_errors"] == {} and run["lost_courier"] == 0 and run["lost_dispatcher"] == 0
     assert run["positions_at_dispatcher"] > 0
+
+
+def test_ws_bench_refuses_a_clock_whose_day_runs_past_the_hubs_closing_before_it_starts() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "bench", "ws", "--json", "--clock", "21:00"],
+        check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "--clock 21:00: a 2.5 h day from then runs past 23:00, when the hub closes" in done.stderr
 
 
 def test_ws_bench_on_two_processes_reports_each_and_the_same_order_everywhere() -> None:

@@ -52,3 +52,23 @@ def test_the_service_contexts_default_clock_follows_a_moved_process_clock() -> N
     with time_machine.travel(moved, tick=False):
         assert ctx.now() == moved == dt.datetime.now()
     assert ctx.now() != moved
+
+
+def test_a_child_moved_further_reads_this_process_clock_plus_the_offset(tmp_path) -> None:
+    """A bench's server on a clock of its own (``clock_env``), started from a process that
+    itself runs moved (the suite): its shift is taken from the real clock, so both add up."""
+    from backend.shifted_clock import clock_env
+
+    offset = 3 * 3600.0
+    env = {**os.environ, **clock_env(offset, tmp_path / "clock")}
+    here = dt.datetime.now()
+    out = subprocess.run(
+        [sys.executable, "-c", "import datetime; print(datetime.datetime.now().isoformat())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    there = dt.datetime.fromisoformat(out.stdout.strip())
+    assert abs((there - here).total_seconds() - offset) < 30, (here, there)
+    assert clock_env(0.0, tmp_path / "same") == {}  # no offset: the children inherit this clock
