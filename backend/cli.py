@@ -506,6 +506,12 @@ def cmd_bench_positions(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def cmd_bench_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.bench.alerts_bench import run_alerts_bench
+
+    return _print_bench(lambda: run_alerts_bench(routes=args.routes), args.json)
+
+
 def cmd_bench_checkout(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.checkout_bench import run_checkout_bench
     from backend.bench.checkout_load import run_checkout_load
@@ -757,6 +763,10 @@ def build_parser() -> argparse.ArgumentParser:
     _picking_arguments(bench.add_parser("picking", help="warehouse walking per line: single orders vs our batches"))
     _checkout_arguments(bench.add_parser("checkout", help="check-out options calls on the demo day vs its plan"))
     _positions_arguments(bench.add_parser("positions", help="the position store's flush on a real day's trails"))
+    p = bench.add_parser("alerts", help="the minute's alert check writing a big hub's late routes")
+    p.add_argument("--routes", type=int, default=2000, help="late routes of the hub (default 2000)")
+    p.add_argument("--json", action="store_true", help="one line of JSON")
+    p.set_defaults(func=cmd_bench_alerts)
     return parser
 
 
