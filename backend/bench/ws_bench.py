@@ -46,9 +46,9 @@ from backend.bench.ws_day import DISPATCHER_PASSWORD, seed_synthetic_day
 from backend.bench.ws_processes import ServerGroup, bases_of
 from backend.shifted_clock import clock_env, start_shift
 
-# The bench day's clock (backend/bench/replan_clock.py): the real one only while 2.5 hours and
-# a half are left before the hub closes at 23:00, so at the latest from 20:00, when the routes
-# start at the latest (backend/bench/ws_day.py), with the windows open until 22:30.
+# The bench day's clock (backend/bench/replan_clock.py asks for these hours and half an hour
+# more before the hub closes at 23:00): the real one until 20:00, when the routes start at the
+# latest (backend/bench/ws_day.py), so that their stops are served before the windows end at 22:30.
 CLOCK_DAY_HOURS = 2.5
 
 # Issue #19's targets: 2,000 couriers on one process, 6,000 on three.

@@ -28,13 +28,7 @@ def test_a_child_process_reads_the_same_clock_as_the_suite() -> None:
     if CLOCK_ENV not in os.environ:
         pytest.skip("the suite runs on the real clock (LAADBAK_TEST_CLOCK=real)")
     here = dt.datetime.now()
-    out = subprocess.run(
-        [sys.executable, "-c", "import datetime; print(datetime.datetime.now().isoformat())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    there = dt.datetime.fromisoformat(out.stdout.strip())
+    there = _child_now()
     assert abs((there - here).total_seconds()) < 30, (here, there)
     assert here.weekday() == 2  # the suite's Wednesday, whatever day it really is
 
@@ -60,8 +54,14 @@ def test_a_child_moved_further_reads_this_process_clock_plus_the_offset(tmp_path
     from backend.shifted_clock import clock_env
 
     offset = 3 * 3600.0
-    env = {**os.environ, **clock_env(offset, tmp_path / "clock")}
     here = dt.datetime.now()
+    there = _child_now({**os.environ, **clock_env(offset, tmp_path / "clock")})
+    assert abs((there - here).total_seconds() - offset) < 30, (here, there)
+    assert clock_env(0.0, tmp_path / "same") == {}  # no offset: the children inherit this clock
+
+
+def _child_now(env: dict[str, str] | None = None) -> dt.datetime:
+    """What ``datetime.now()`` reads in a child Python process (with ``env``, else ours)."""
     out = subprocess.run(
         [sys.executable, "-c", "import datetime; print(datetime.datetime.now().isoformat())"],
         capture_output=True,
@@ -69,6 +69,4 @@ def test_a_child_moved_further_reads_this_process_clock_plus_the_offset(tmp_path
         check=True,
         env=env,
     )
-    there = dt.datetime.fromisoformat(out.stdout.strip())
-    assert abs((there - here).total_seconds() - offset) < 30, (here, there)
-    assert clock_env(0.0, tmp_path / "same") == {}  # no offset: the children inherit this clock
+    return dt.datetime.fromisoformat(out.stdout.strip())
