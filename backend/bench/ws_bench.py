@@ -147,17 +147,10 @@ async def run_ws_bench(
 ) -> dict[str, Any]:
     """Run the bench; with ``postgres_url`` (an experiment) on a throw-away PostgreSQL database
     created next to the one that URL names, instead of SQLite; ``processes`` > 1: bench/ws_processes.py.
-
-    ``clock``: the day's clock, as ``bench replan``'s (:mod:`backend.bench.replan_clock`). The
-    stops' windows end at 22:30 and the routes start at the latest at 20:00, so a run late in
-    the evening on the real clock had every route late, and the minute's alert check raised
-    and updated 2,000 alerts: ``auto`` runs on the real clock between 07:00 and 20:00 and on a
-    clock shifted to 09:00 otherwise."""
+    ``clock``: the day's clock (:func:`_bench_clock`)."""
     import logging
 
-    real_now = dt.datetime.now()
-    offset, clock_words = plan_clock(clock, CLOCK_DAY_HOURS, real_now)
-    check_time_machine(offset, real_now, CLOCK_DAY_HOURS)
+    offset, clock_words, traveller = _bench_clock(clock)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     raise_nofile()
     tmp = Path(tempfile.mkdtemp(prefix="laadbak-wsbench-"))
@@ -165,7 +158,6 @@ async def run_ws_bench(
     server: ServerProcess | None = None
     procs: ClientProcesses | None = None
     pg_db = f"laadbak_wsbench_{secrets.token_hex(4)}" if postgres_url else None
-    traveller = start_shift(offset)
     try:
         # 1. the day
         database_url, seeded = await _seed(
@@ -290,6 +282,18 @@ def _clients(
             for k in range(clients)
         ]
     )
+
+
+def _bench_clock(clock: str) -> tuple[float, str, object | None]:
+    """The day's clock, as ``bench replan``'s (:mod:`backend.bench.replan_clock`): its offset,
+    how the report says it, and this process moved onto it (None: the real clock). The stops'
+    windows end at 22:30 and the routes start at the latest at 20:00, so a run late in the
+    evening on the real clock had every route late, and the minute's alert check raised and
+    updated 2,000 alerts: ``auto`` is the real clock from 07:00 to 20:00, else 09:00."""
+    real_now = dt.datetime.now()
+    offset, words = plan_clock(clock, CLOCK_DAY_HOURS, real_now)
+    check_time_machine(offset, real_now, CLOCK_DAY_HOURS)
+    return offset, words, start_shift(offset)
 
 
 def _server(
