@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.utils.encoding import dump_json
 
 from backend.db.engine import after_commit
 from backend.db.prepared import Prepared
+from backend.db.rows import insert_rows
 from backend.db.tables import OutboxEvent
 
 # Told of each event once it is committed (its kind and hub; nothing on a rollback), in
@@ -23,24 +22,21 @@ from backend.db.tables import OutboxEvent
 # Cheap and never raising.
 LISTENERS: list[Callable[[str, int | None], None]] = []
 
-# Written by hand: every courier's action writes events, and a minute's alert check hundreds;
-# Piccolo built each statement from a model instance per event, most of the insert's CPU.
-# The payload is encoded as Piccolo encodes a JSON column, so what is read back is the same.
-_INSERT = (
-    f'INSERT INTO {OutboxEvent._meta.tablename} ("topic", "courier_id", "hub_id", "kind", "payload", "created_at")'
-    " VALUES "
+# Events: every courier's action writes some, a minute's alert check hundreds.
+_COLUMNS = (
+    OutboxEvent.topic,
+    OutboxEvent.courier_id,
+    OutboxEvent.hub_id,
+    OutboxEvent.kind,
+    OutboxEvent.payload,
+    OutboxEvent.created_at,
 )
-_ROW = "({}, {}, {}, {}, {}, {})"
-ROWS_AT_ONCE = 500  # 3,000 values a statement: within either database's limit
 
 
 async def _insert(rows: Sequence[tuple[str, int | None, int | None, str, dict[str, Any]]]) -> None:
     """(topic, courier, hub, kind, payload) rows, in order: their ids follow it."""
     now = dt.datetime.now()
-    for i in range(0, len(rows), ROWS_AT_ONCE):
-        chunk = rows[i : i + ROWS_AT_ONCE]
-        values = itertools.chain.from_iterable((*row[:4], dump_json(row[4]), now) for row in chunk)
-        await OutboxEvent.raw(_INSERT + ", ".join([_ROW] * len(chunk)), *values)
+    await insert_rows(_COLUMNS, [(*row, now) for row in rows])
 
 
 async def emit(

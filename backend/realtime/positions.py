@@ -14,13 +14,13 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
-import itertools
 import logging
 from typing import Any
 
 import msgspec
 
 from backend.db.engine import transaction
+from backend.db.rows import insert_rows
 from backend.db.tables import Shift, TrailPoint
 from backend.dispatch.alerts import standing_part
 from backend.dispatch.day_figures import Point, keep_point
@@ -28,16 +28,15 @@ from backend.realtime.background import Background
 
 log = logging.getLogger("laadbak.positions")
 FLUSH_CHUNK = 10
-INSERT_CHUNK = 1000
-# Written by hand: a flush writes thousands of rows every 15 s, and building each statement
-# through Piccolo (a model instance a point, every value converted) was most of its CPU.
-_SHIFT, _POINT = Shift._meta.tablename, TrailPoint._meta.tablename
+# Written by hand (the points too, by insert_rows): a flush writes thousands of rows every
+# 15 s, and building each statement through Piccolo was most of its CPU.
+_SHIFT = Shift._meta.tablename
 _SET_LAST = (
     f'UPDATE {_SHIFT} SET "last_lat" = {{}}, "last_lon" = {{}}, "last_position_at" = {{}}, "trail" = {{}}'
     ' WHERE "id" = {}'
 )
 _SET_TRAIL = f'UPDATE {_SHIFT} SET "trail" = {{}} WHERE "id" = {{}}'
-_INSERT_POINTS = f'INSERT INTO {_POINT} ("shift", "at", "lat", "lon", "accuracy") VALUES '
+_POINTS = (TrailPoint.shift, TrailPoint.at, TrailPoint.lat, TrailPoint.lon, TrailPoint.accuracy)
 
 
 class PositionStore(Background):
@@ -156,8 +155,4 @@ async def _append_trail(points: dict[int, list[tuple[Point, float | None]]]) -> 
         return
     alive = {r["id"] for r in await Shift.select(Shift.id).where(Shift.id.is_in(list(points)))}
     rows = [(sid, p[2], p[0], p[1], accuracy) for sid, kept in points.items() if sid in alive for p, accuracy in kept]
-    for i in range(0, len(rows), INSERT_CHUNK):  # within the database's limit of parameters
-        chunk = rows[i : i + INSERT_CHUNK]
-        await TrailPoint.raw(
-            _INSERT_POINTS + ", ".join(["({}, {}, {}, {}, {})"] * len(chunk)), *itertools.chain(*chunk)
-        )
+    await insert_rows(_POINTS, rows)

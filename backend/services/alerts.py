@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
@@ -24,6 +23,7 @@ from piccolo.utils.encoding import dump_json
 
 from backend.db.engine import reading, transaction
 from backend.db.locks import write_guard
+from backend.db.rows import insert_rows
 from backend.db.tables import Alert, Hub, PickupPoint, Route, Shift, Stop
 from backend.dispatch import alerts as rules
 from backend.errors import NotFound
@@ -39,12 +39,11 @@ log = logging.getLogger("laadbak.alerts")
 CHECK_EVERY_S = 60.0
 CHUNK = 200  # alerts written per transaction
 LATE_ROUTES: tuple[rules.Kind, ...] = ("stop_late",)  # the minute's check answers every late route
-# Written by hand: a big hub's late day raises and updates thousands of alerts a minute, and
-# Piccolo built each statement from a model instance, most of the check's CPU on the loop.
-# The data is encoded as Piccolo encodes a JSON column, so what is read back is the same.
+# Written by hand (the inserts by insert_rows): a big hub's late day raises and updates
+# thousands of alerts a minute, and Piccolo built each statement from a model instance, most
+# of the check's CPU on the loop. The data is encoded as Piccolo encodes a JSON column.
 _TABLE = Alert._meta.tablename
-_INSERT = f'INSERT INTO {_TABLE} ("hub", "plan_date", "kind", "key", "detail", "data", "raised_at") VALUES '
-_ROW = "({}, {}, {}, {}, {}, {}, {})"
+_FRESH = (Alert.hub, Alert.plan_date, Alert.kind, Alert.key, Alert.detail, Alert.data, Alert.raised_at)
 _UPDATE = f'UPDATE {_TABLE} SET "detail" = {{}}, "data" = {{}} WHERE "id" = {{}}'
 
 
@@ -188,13 +187,9 @@ async def _write(
 ) -> list[AlertOut]:
     """Insert ``fresh``, update ``changed`` (id, what it becomes), and emit an event for each
     (in the caller's transaction)."""
-    ids = []
-    if fresh:  # CHUNK rows at most: 1,400 values, within either database's limit
-        values = itertools.chain.from_iterable(
-            (hub_id, day, a.kind, a.key, a.detail, dump_json(a.data), now) for a in fresh
-        )
-        rows = await Alert.raw(_INSERT + ", ".join([_ROW] * len(fresh)) + ' RETURNING "id"', *values)
-        ids = [r["id"] for r in rows]
+    ids = await insert_rows(
+        _FRESH, [(hub_id, day, a.kind, a.key, a.detail, a.data, now) for a in fresh], returning=Alert.id
+    )
     for alert_id, a in changed:
         await Alert.raw(_UPDATE, a.detail, dump_json(a.data), alert_id)
     written = [*ids, *(alert_id for alert_id, _ in changed)]
