@@ -509,7 +509,7 @@ def cmd_bench_positions(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench_alerts(args: argparse.Namespace, settings: Settings) -> int:
     from backend.bench.alerts_bench import run_alerts_bench
 
-    return _print_bench(lambda: run_alerts_bench(routes=args.routes), args.json)
+    return _print_bench(lambda: run_alerts_bench(routes=args.routes, trail=args.trail), args.json)
 
 
 def cmd_bench_checkout(args: argparse.Namespace, settings: Settings) -> int:
@@ -765,6 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
     _positions_arguments(bench.add_parser("positions", help="the position store's flush on a real day's trails"))
     p = bench.add_parser("alerts", help="the minute's alert check writing a big hub's late routes")
     p.add_argument("--routes", type=int, default=2000, help="late routes of the hub (default 2000)")
+    p.add_argument("--trail", type=int, default=500, help="positions in each courier's live trail (default 500)")
     p.add_argument("--json", action="store_true", help="one line of JSON")
     p.set_defaults(func=cmd_bench_alerts)
     return parser

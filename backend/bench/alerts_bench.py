@@ -10,6 +10,11 @@ loop does these writes).
 
 Figures: CPU seconds of each step, and ``core_share``: the raise's and the update's
 CPU over the check's minute, as a share of one core, against ``CORE_SHARE_BOUND``.
+
+Then the whole check (``check``) on a live day of as many couriers, each with a trail of
+``trail`` positions in the position store (backend/bench/alerts_day.py): its CPU on the
+loop's thread and in all (the rules run in a worker thread, which holds the interpreter's
+lock while the loop waits for it), and ``check_core_share`` against the same bound.
 """
 
 from __future__ import annotations
@@ -19,22 +24,26 @@ import datetime as dt
 import os
 import tempfile
 import time
+from collections import Counter
 from typing import Any
 
 CORE_SHARE_BOUND = 0.01  # of the serving process's one core (0.6 s a minute) for a whole hub's routes turning late
 CHECK_EVERY_S = 60.0  # the minute's check (backend/services/alerts.py)
 
 
-def run_alerts_bench(*, routes: int = 2000) -> dict[str, Any]:
+def run_alerts_bench(*, routes: int = 2000, trail: int = 500) -> dict[str, Any]:
     from backend.db import piccolo_conf
     from backend.db.engine import use_database
 
     if routes < 1:
         raise ValueError("--routes must be at least 1")
+    if trail < 1:
+        raise ValueError("--trail must be at least 1 position")
     bound = piccolo_conf.DB  # the database in use before (a caller's, a test's): bound again after
     try:
         with tempfile.TemporaryDirectory(prefix="laadbak-bench-alerts-") as folder:
-            return asyncio.run(_run(os.path.join(folder, "alerts.db"), routes))
+            figures = asyncio.run(_run(os.path.join(folder, "alerts.db"), routes))
+            return {**figures, **asyncio.run(_check(os.path.join(folder, "check.db"), routes, trail))}
     finally:
         if bound is not None:
             use_database(bound)
@@ -82,4 +91,35 @@ async def _run(path: str, routes: int) -> dict[str, Any]:
         "core_share": round(share, 4),
         "core_share_bound": CORE_SHARE_BOUND,
         "core_share_vs_bound": round(share / CORE_SHARE_BOUND, 3),
+    }
+
+
+async def _check(path: str, routes: int, trail: int) -> dict[str, Any]:
+    from backend.bench.alerts_day import seed_live_day
+    from backend.db.engine import make_engine, migrate, use_database
+    from backend.services.alerts import check_hub_alerts
+    from backend.services.context import Context
+    from backend.settings import load_settings
+
+    use_database(make_engine(f"sqlite:///{path}"))
+    await migrate()
+    now = dt.datetime.combine(dt.date.today(), dt.time(11, 0))
+    hub_id, store = await seed_live_day(routes, trail, now)
+    ctx = Context(geo=None, settings=load_settings(), positions=store, clock=lambda: now)  # type: ignore[arg-type]
+    cpu0, loop0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
+    raised = await check_hub_alerts(ctx, hub_id, now)
+    cpu, loop = time.process_time() - cpu0, time.thread_time() - loop0
+    share = cpu / CHECK_EVERY_S
+    return {
+        "check": {
+            "couriers": routes,
+            "trail": trail,
+            "raised": len(raised),
+            "raised_kinds": dict(sorted(Counter(a.kind for a in raised).items())),
+            "cpu_s": round(cpu, 3),
+            "loop_cpu_s": round(loop, 3),
+            "wall_s": round(time.perf_counter() - wall0, 3),
+        },
+        "check_core_share": round(share, 4),
+        "check_core_share_vs_bound": round(share / CORE_SHARE_BOUND, 3),
     }

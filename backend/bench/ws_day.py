@@ -65,8 +65,8 @@ async def seed_synthetic_day(
         )
         names = [f"bench{i:05d}" for i in range(1, couriers + 1)]
         courier_ids, shift_ids = await write_couriers(hub_id, names, password_hash, day)
-        rows_of = await _write_orders(hub_id, names, stops_per_courier, addresses, day, rng)
-        await _write_routes(
+        rows_of = await write_orders(hub_id, names, stops_per_courier, addresses, day, rng)
+        await write_routes(
             hub_id,
             (hub_addr.lat, hub_addr.lon),
             day,
@@ -135,7 +135,7 @@ async def write_couriers(
     return courier_ids, shift_ids
 
 
-async def _write_orders(
+async def write_orders(
     hub_id: int,
     names: list[str],
     stops_per_courier: int,
@@ -217,7 +217,7 @@ async def _insert_all(table: Any, rows: list[Any], chunk: int = 250) -> None:
         await table.insert(*rows[i : i + chunk])
 
 
-async def _write_routes(
+async def write_routes(
     hub_id: int,
     hub: tuple[float, float],
     day: dt.date,
