@@ -63,6 +63,7 @@ from backend.db.engine import WRITER_FIGURES, close_pool, make_engine, migrate, 
 from backend.dispatch.pool import new_pool, warm_pool
 from backend.jobs import Worker, enqueue
 from backend.realtime.feed import make_feed
+from backend.realtime.gc_pacer import GcPacer
 from backend.realtime.positions import PositionStore
 from backend.realtime.push import PushSender, application_server_key, load_vapid
 from backend.realtime.push_endpoint import PushEndpoints
@@ -126,12 +127,10 @@ async def _poke_feed(request: Request) -> None:
             request.app.state.jobs.wake_if_written()
 
 
-# Young collections every 5,000 allocations (see the lifespan), middle ones after every 2 young
-# ones, full ones after every 2,000 middle ones (as many allocations apart as before). A pause is
-# what it walks: middle collections after every 20 young ones of 10,000 took 106-123 ms once new
-# sockets came in by the hundred, after every 2 at most 58-74 ms, and with young ones of 5,000 at
-# most 34-37 ms, about twice as many: docs/performance.md.
-GC_THRESHOLDS = (5_000, 2, 2000)
+# Young collections every 5,000 allocations (see the lifespan) and on a clock (GcPacer: every
+# 0.1 s, the middle generation every 0.5 s), full ones after every 20,000 middle ones: hours
+# apart, as before the pacer. A pause is what it walks: docs/performance.md.
+GC_THRESHOLDS = (5_000, 2, 20_000)
 # Falling behind is gradual: one re-plan of a hub every two minutes follows it.
 BEHIND_EVERY_S = 120.0
 
@@ -210,6 +209,32 @@ class ApplicationCore(InitPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.dependencies.update({"ctx": Provide(provide_context), "user": Provide(provide_user)})
         return app_config
+
+
+@asynccontextmanager
+async def _collector(app: Litestar) -> AsyncIterator[None]:
+    """The garbage collector set for a server of thousands of sockets: entered after the main
+    lifespan, so that what it built is frozen."""
+    # What start-up built (the street network, caches) lives as long as the
+    # process: out of the collector's sight, a full collection no longer
+    # walks it, which stalled every socket for a few hundred ms.
+    gc.collect()
+    gc.freeze()
+    # With the default young-generation threshold (700 allocations) the
+    # objects of every request in flight are promoted to the old
+    # generation, which then fills up and is walked every few seconds:
+    # a pause of 0.3-1 s across 2,000 sockets (measured with `bench ws`).
+    # Young collections every 5,000 allocations let request garbage die
+    # young, so full collections come only when the long-lived set grows;
+    # the pacer collects the young generation on a clock as well
+    # (backend/realtime/gc_pacer.py, docs/performance.md).
+    gc.set_threshold(*GC_THRESHOLDS)
+    pacer = GcPacer()
+    await pacer.start()
+    try:
+        yield
+    finally:
+        await pacer.stop()
 
 
 @asynccontextmanager
@@ -343,21 +368,6 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
         )
         if settings.wave_release_every_s > 0:
             await releaser.start()
-        # What start-up built (the street network, caches) lives as long as the
-        # process: out of the collector's sight, a full collection no longer
-        # walks it, which stalled every socket for a few hundred ms.
-        gc.collect()
-        gc.freeze()
-        # With the default young-generation threshold (700 allocations) the
-        # objects of every request in flight are promoted to the old
-        # generation, which then fills up and is walked every few seconds:
-        # a pause of 0.3-1 s across 2,000 sockets (measured with `bench ws`).
-        # Young collections every 5,000 allocations let request garbage die
-        # young, so full collections come only when the long-lived set grows.
-        # (At 50,000 each young collection itself took 16-120 ms of CPU under
-        # `bench ws`, one of the middle generation 1.5 s: the stall watch times
-        # them, docs/performance.md.)
-        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
@@ -384,7 +394,7 @@ def create_app(settings: Settings | None = None, *, geo: Geo | None = None) -> L
             create_static_files_router(path="/", directories=[static], html_mode=True, include_in_schema=False),
         ],
         state=State({"settings": settings}),
-        lifespan=[lifespan, _alert_watch, _stall_watch],
+        lifespan=[lifespan, _collector, _alert_watch, _stall_watch],
         plugins=[ApplicationCore()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
