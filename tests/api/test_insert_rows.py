@@ -28,8 +28,11 @@ async def test_rows_are_written_in_order_across_chunks_and_read_back_as_piccolo_
     by_piccolo = OutboxEvent(topic="hub:99", hub_id=99, kind="test.kind", payload=payloads[3], created_at=at)
     await OutboxEvent.insert(by_piccolo)
     cols = (OutboxEvent.id, OutboxEvent.topic, OutboxEvent.hub_id, OutboxEvent.payload, OutboxEvent.created_at)
-    read = await OutboxEvent.select(*cols).where(OutboxEvent.kind == "test.kind").order_by(OutboxEvent.id).output(
-        load_json=True
+    read = (
+        await OutboxEvent.select(*cols)
+        .where(OutboxEvent.kind == "test.kind")
+        .order_by(OutboxEvent.id)
+        .output(load_json=True)
     )
     assert [r["id"] for r in read[:7]] == ids
     assert [(r["topic"], r["hub_id"], r["payload"]) for r in read[:7]] == [
