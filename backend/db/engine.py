@@ -224,42 +224,6 @@ def _writer_lock() -> asyncio.Lock:
     return lock
 
 
-class _Stretch:
-    """How long this loop has run without a turn, as far as write transactions can tell: a
-    ``call_soon`` mark left at each one's start has run when the loop turned since."""
-
-    def __init__(self) -> None:
-        self.since = time.perf_counter()
-        self.turned = True
-
-    def _turn(self) -> None:
-        self.turned = True
-
-    async def turn_if_due(self, loop: asyncio.AbstractEventLoop) -> None:
-        """A turn for the loop when write transactions (and what the caller did between them)
-        have held it for ``INLINE_BUDGET_S`` since its last: they begin and run at once, so a
-        flush of two hundred, one after another, held it 250 ms (`bench ws`)."""
-        now = time.perf_counter()
-        if self.turned:
-            self.since = now
-        elif now - self.since >= INLINE_BUDGET_S:
-            await asyncio.sleep(0)
-            self.since = time.perf_counter()
-        self.turned = False
-        loop.call_soon(self._turn)
-
-
-_STRETCHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Stretch] = weakref.WeakKeyDictionary()
-
-
-async def _turn_if_due() -> None:
-    loop = asyncio.get_running_loop()
-    stretch = _STRETCHES.get(loop)
-    if stretch is None:
-        stretch = _STRETCHES[loop] = _Stretch()
-    await stretch.turn_if_due(loop)
-
-
 # A statement of the writer's transaction runs at once on the event loop's thread, up to
 # this much of it between two yields to the loop, and only with this many values or fewer
 # (a bulk insert goes to the connection's thread).
@@ -326,9 +290,9 @@ async def _read(connection: aiosqlite.Connection, sql: str, args: Any) -> Any:
 
 
 class _WriterConnection(_PooledConnection):
-    """The writer's connection. Its transaction's ``BEGIN IMMEDIATE`` (on the connection's
-    thread only when another process holds SQLite's write lock, as it waits for it there),
-    its statements and the ``COMMIT`` run at once on the calling thread: each is
+    """The writer's connection. Once its transaction holds SQLite's write lock (``BEGIN
+    IMMEDIATE``, which may wait for another process and so goes to the connection's
+    thread), its statements and the ``COMMIT`` run at once on the calling thread: each is
     a fraction of a millisecond in WAL mode, where a round trip to the connection's thread
     waits for a turn of a busy event loop every time, with every other writer queued
     behind (holds of 100-200 ms, waits of tens of seconds under `bench ws`). After
@@ -620,7 +584,6 @@ async def _transaction() -> AsyncIterator[None]:
         async with engine.transaction(transaction_type=TransactionType.immediate):
             yield
         return
-    await _turn_if_due()
     lock = _writer_lock()
     t0 = time.monotonic()
     async with lock:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -90,22 +89,6 @@ async def test_a_write_transaction_begins_without_a_turn_of_the_loop(sqlite: Non
     turns.stop()
     assert began == 0  # BEGIN did not go through the connection's thread
     assert await Thing.count() == 3
-
-
-async def test_write_transactions_one_after_another_give_the_loop_turns(sqlite: None) -> None:
-    await write_things(1)
-    turns = Turns()
-    await asyncio.sleep(0)
-    before, t0 = turns.count, time.perf_counter()
-    for i in range(300):  # as a flush writes its chunks: nothing awaited between them
-        async with transaction():
-            await Thing.insert(Thing(name=f"chunk {i}"))
-    elapsed, between = time.perf_counter() - t0, turns.count - before
-    turns.stop()
-    assert await Thing.count() == 302
-    # each begins at once (no round trip to the connection's thread), so only the stretch's
-    # budget lets the loop run between them
-    assert between >= min(3, int(elapsed / engine_module.INLINE_BUDGET_S) // 2), (between, elapsed)
 
 
 async def test_a_writer_held_by_another_process_is_waited_for_on_the_connections_thread(
