@@ -327,25 +327,6 @@ class _WriterConnection(_PooledConnection):
         finally:
             self._since_yield += time.perf_counter() - t0
 
-    def begin_now(self, sql: str) -> bool:
-        """``sql`` (a ``BEGIN``) at once on the calling thread if SQLite's write lock is free;
-        False when another process holds it (nothing begun): the caller then waits for it on
-        the connection's thread. A round trip there waits for a turn of a busy loop while this
-        process's writer is held, and every write begins so."""
-        raw = self._connection._conn
-        row = raw.execute("PRAGMA busy_timeout").fetchone()
-        timeout_ms = int(row["timeout"] if isinstance(row, dict) else row[0])
-        raw.execute("PRAGMA busy_timeout = 0")
-        try:
-            raw.execute(sql)
-            return True
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            return False
-        finally:
-            raw.execute(f"PRAGMA busy_timeout = {timeout_ms}")
-
     async def close(self) -> None:
         try:
             if self._connection.in_transaction:
@@ -360,8 +341,7 @@ class _WriterTransaction(SQLiteTransaction):
         return await self.engine.writer_connection()
 
     async def begin(self) -> None:
-        if not self.connection.begin_now(f"BEGIN {self.transaction_type.value}"):
-            await super().begin()  # in the connection's thread: it waits for another process's writer
+        await super().begin()  # in the connection's thread: it may wait for another process's writer
         self.connection.inline = True
 
 

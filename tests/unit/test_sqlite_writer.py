@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from piccolo.table import Table
 
 from backend.db import engine as engine_module
 from backend.db import piccolo_conf
-from backend.db.engine import PooledSQLiteEngine, current_engine, make_engine, transaction
+from backend.db.engine import PooledSQLiteEngine, make_engine, transaction
 
 
 class Thing(Table):
@@ -76,39 +75,6 @@ async def test_a_write_transaction_does_not_wait_for_the_loop_at_every_statement
     turns.stop()
     assert await Thing.count() == 21
     assert between == 0  # not one round trip through the loop
-
-
-async def test_a_write_transaction_begins_without_a_turn_of_the_loop(sqlite: None) -> None:
-    await write_things(1)  # the writer's connection is open
-    turns = Turns()
-    await asyncio.sleep(0)
-    before = turns.count
-    async with transaction():
-        began = turns.count - before
-        await Thing.insert(Thing(name="begun at once"))
-    turns.stop()
-    assert began == 0  # BEGIN did not go through the connection's thread
-    assert await Thing.count() == 3
-
-
-async def test_a_writer_held_by_another_process_is_waited_for_on_the_connections_thread(
-    sqlite: None, tmp_path: Path
-) -> None:
-    await write_things(1)
-    writer = await current_engine().writer_connection()
-    timeout_ms = (await writer.execute_fetchall("PRAGMA busy_timeout"))[0]["timeout"]
-    assert timeout_ms > 1000
-    other = sqlite3.connect(tmp_path / "writer.sqlite", isolation_level=None)  # as another process would
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO thing (name) VALUES ('theirs')")
-    mine = asyncio.create_task(write_things(1))
-    await asyncio.sleep(0.3)
-    assert not mine.done()  # waiting for their write lock (SQLite's busy timeout), not refused
-    other.execute("COMMIT")
-    other.close()
-    await asyncio.wait_for(mine, 10)
-    assert await Thing.count() == 5
-    assert (await writer.execute_fetchall("PRAGMA busy_timeout"))[0]["timeout"] == timeout_ms  # put back
 
 
 async def test_past_its_budget_a_transaction_lets_the_loop_run(sqlite: None, monkeypatch: pytest.MonkeyPatch) -> None:
