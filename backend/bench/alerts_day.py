@@ -14,7 +14,7 @@ import random
 from types import SimpleNamespace
 from typing import Any
 
-from backend.bench.ws_day import write_couriers, write_orders, write_routes
+from backend.bench.ws_day import write_riders
 
 HUB = (52.37, 4.89)
 POSITION_EVERY_S = 6
@@ -49,9 +49,9 @@ async def seed_live_day(
             await Hub.insert(Hub(name="Bench hub", address="Gridstraat 0", lat=HUB[0], lon=HUB[1], opening_hours=[]))
         )[0]["id"]
         names = [f"bench{i:05d}" for i in range(1, routes + 1)]
-        courier_ids, shift_ids = await write_couriers(hub_id, names, "not a login", day)
-        rows_of = await write_orders(hub_id, names, stops_per_courier, _addresses(2000), day, random.Random(1))
-        await write_routes(hub_id, HUB, day, rows_of, courier_ids, shift_ids)
+        courier_ids, shift_ids = await write_riders(
+            hub_id, HUB, names, "not a login", _addresses(2000), stops_per_courier, day, random.Random(1)
+        )
         started = now - dt.timedelta(seconds=POSITION_EVERY_S * trail_points)
         await Shift.update(
             {Shift.status: "started", Shift.started_at: started, Shift.last_position_at: started}, force=True

@@ -64,17 +64,28 @@ async def seed_synthetic_day(
             )
         )
         names = [f"bench{i:05d}" for i in range(1, couriers + 1)]
-        courier_ids, shift_ids = await write_couriers(hub_id, names, password_hash, day)
-        rows_of = await write_orders(hub_id, names, stops_per_courier, addresses, day, rng)
-        await write_routes(
-            hub_id,
-            (hub_addr.lat, hub_addr.lon),
-            day,
-            rows_of,
-            {n: courier_ids[n] for n in names},
-            shift_ids,
+        await write_riders(
+            hub_id, (hub_addr.lat, hub_addr.lon), names, password_hash, addresses, stops_per_courier, day, rng
         )
     return {"hub_id": hub_id, "usernames": names, "hub": (hub_addr.lat, hub_addr.lon)}
+
+
+async def write_riders(
+    hub_id: int,
+    hub: tuple[float, float],
+    names: list[str],
+    password_hash: str,
+    addresses: list[Any],
+    stops_per_courier: int,
+    day: dt.date,
+    rng: random.Random,
+) -> tuple[dict[str, int], dict[int, int]]:
+    """Per name a courier with a planned shift and a route through ``stops_per_courier`` orders
+    at ``addresses`` (in the caller's transaction); their courier and shift ids."""
+    courier_ids, shift_ids = await write_couriers(hub_id, names, password_hash, day)
+    rows_of = await _write_orders(hub_id, names, stops_per_courier, addresses, day, rng)
+    await _write_routes(hub_id, hub, day, rows_of, {n: courier_ids[n] for n in names}, shift_ids)
+    return courier_ids, shift_ids
 
 
 async def write_couriers(
@@ -135,7 +146,7 @@ async def write_couriers(
     return courier_ids, shift_ids
 
 
-async def write_orders(
+async def _write_orders(
     hub_id: int,
     names: list[str],
     stops_per_courier: int,
@@ -217,7 +228,7 @@ async def _insert_all(table: Any, rows: list[Any], chunk: int = 250) -> None:
         await table.insert(*rows[i : i + chunk])
 
 
-async def write_routes(
+async def _write_routes(
     hub_id: int,
     hub: tuple[float, float],
     day: dt.date,
